@@ -1,0 +1,42 @@
+# Alignment workbook. `make help` lists the targets.
+# Every target creates or updates the project's own virtual environment (.venv) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KERNEL := alignment-workbook
+JOBS ?= 2
+
+.DEFAULT_GOAL := help
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Alignment workbook (Python)" >/dev/null
+	@touch $(STAMP)
+
+.PHONY: help venv report test lab sample bench-report clean-reports
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create or update the virtual environment (.venv) and the Jupyter kernel
+
+report: $(STAMP) ## produce the HTML reports for the sample data in reports/ (ARGS="--all --lang ja" etc.)
+	$(BIN)/python -m helpers.run $(ARGS)
+
+test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test)
+	$(BIN)/python -m pytest -n $(JOBS) $(ARGS)
+
+lab: $(STAMP) ## open JupyterLab on the notebooks with the workbook kernel
+	$(BIN)/jupyter lab notebooks/
+
+sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7")
+	$(BIN)/python -m helpers.sample $(ARGS)
+
+bench-report: $(STAMP) ## benchmark: report command vs a floor of trivial notebooks (prints the ratio)
+	$(BIN)/python -m helpers.bench $(ARGS)
+
+clean-reports: ## remove generated reports (keeps reports/README.md)
+	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

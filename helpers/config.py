@@ -1,0 +1,156 @@
+"""Workbook settings: documented defaults (helpers/default_config.yaml) merged with user files."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from helpers.errors import ConfigError
+from helpers.paths import DEFAULT_CONFIG_FILE
+
+DATA_FOLDER_CONFIG = "workbook.yaml"
+LANGUAGES = ("en", "ja")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings; `raw` keeps the merged mapping (for the run's settings record)."""
+
+    fiscal_year_start_month: int
+    language: str
+    currency_code: str
+    currency_symbol: str
+    currency_decimals: int
+    timezone: str
+    as_of: pd.Timestamp | None
+    target_industries: tuple[str, ...]
+    target_company_sizes: tuple[str, ...]
+    sla_hours: float
+    pseudonymize_owners: bool
+    stale_open_days: int
+    velocity: dict[str, Any]
+    checklist_categories: dict[str, tuple[int, ...]]
+    checklist_items: dict[int, dict[str, str]]
+    initiatives_catalog: dict[str, dict[str, Any]]
+    sources: tuple[str, ...] = ()
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def category_of_item(self, item: int) -> str | None:
+        """The checklist category an item belongs to (None if it is in none)."""
+        for name, items in self.checklist_categories.items():
+            if item in items:
+                return name
+        return None
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist", fix="Check the path given with --config.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+                          fix="Fix the YAML syntax (indentation with spaces, 'key: value').") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict, override: dict, source: str, prefix: str = "") -> dict:
+    """Merge `override` into a copy of `base` key by key; unknown keys are errors."""
+    out = copy.deepcopy(base)
+    free_form = {"checklist.items", "initiatives_catalog", "checklist.categories", "target"}
+    for key, value in override.items():
+        dotted = f"{prefix}{key}"
+        if key not in base and prefix.rstrip(".") not in free_form:
+            known = ", ".join(sorted(str(k) for k in base))
+            raise ConfigError(f"{source}: unknown setting '{dotted}'", fix=f"Use one of: {known} (see helpers/default_config.yaml).")
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and dotted not in free_form:
+            out[key] = _merge(base[key], value, source, f"{dotted}.")
+        else:
+            out[key] = value
+    return out
+
+
+def _require(cond: bool, source: str, message: str, fix: str) -> None:
+    if not cond:
+        raise ConfigError(f"{source}: {message}", fix=fix)
+
+
+def load_config(data_dir: str | Path | None = None, path: str | Path | None = None,
+                overrides: dict | None = None) -> Config:
+    """Defaults, then `data_dir/workbook.yaml` if present, then `path`, then `overrides`."""
+    merged = _read_yaml(DEFAULT_CONFIG_FILE)
+    sources = [str(DEFAULT_CONFIG_FILE)]
+    layers: list[tuple[str, dict]] = []
+    if data_dir is not None and (Path(data_dir) / DATA_FOLDER_CONFIG).is_file():
+        layers.append((str(Path(data_dir) / DATA_FOLDER_CONFIG), _read_yaml(Path(data_dir) / DATA_FOLDER_CONFIG)))
+    if path is not None:
+        layers.append((str(path), _read_yaml(Path(path))))
+    if overrides:
+        layers.append(("overrides", {k: v for k, v in overrides.items() if v is not None}))
+    for source, layer in layers:
+        merged = _merge(merged, layer, source)
+        sources.append(source)
+    return _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
+
+
+def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
+    fy = m["fiscal_year_start_month"]
+    _require(isinstance(fy, int) and not isinstance(fy, bool) and 1 <= fy <= 12, src,
+             f"fiscal_year_start_month must be 1-12, got {fy!r}", "Use 1 for calendar quarters or 4 for an April fiscal year.")
+    lang = m["language"]
+    _require(lang in LANGUAGES, src, f"language must be one of {LANGUAGES}, got {lang!r}", "Set language: en or language: ja.")
+    cur = m["currency"]
+    dec = cur.get("decimals")
+    _require(isinstance(dec, int) and not isinstance(dec, bool) and 0 <= dec <= 4, src,
+             f"currency.decimals must be a whole number 0-4, got {dec!r}", "JPY uses 0, USD/EUR use 2.")
+    as_of = m.get("as_of")
+    if as_of is not None:
+        try:
+            as_of = pd.Timestamp(str(as_of)).normalize()
+        except (ValueError, TypeError):
+            raise ConfigError(f"{src}: as_of must be a date YYYY-MM-DD, got {as_of!r}", fix="Write as_of: 2025-12-31, or null for the latest date in the data.") from None
+    target = m.get("target") or {}
+    for key in ("industries", "company_sizes"):
+        val = target.get(key) or []
+        _require(isinstance(val, list), src, f"target.{key} must be a list", f"Write target: {{{key}: [A, B]}}.")
+    hours = m["sla"]["follow_up_hours"]
+    _require(isinstance(hours, (int, float)) and not isinstance(hours, bool) and hours > 0, src,
+             f"sla.follow_up_hours must be a positive number, got {hours!r}", "For example 48.")
+    stale = m["stale_open_days"]
+    _require(isinstance(stale, int) and stale > 0, src, f"stale_open_days must be a positive whole number, got {stale!r}", "For example 180.")
+    vel = dict(m["velocity"])
+    _require(isinstance(vel.get("window_days"), int) and vel["window_days"] > 0, src,
+             f"velocity.window_days must be a positive whole number, got {vel.get('window_days')!r}", "For example 90.")
+    cats = m["checklist"]["categories"]
+    categories: dict[str, tuple[int, ...]] = {}
+    seen: set[int] = set()
+    for name, items in cats.items():
+        _require(isinstance(items, list) and all(isinstance(i, int) and 1 <= i <= 15 for i in items), src,
+                 f"checklist.categories.{name} must be a list of item numbers 1-15", "For example strategy: [1, 2].")
+        dup = seen.intersection(items)
+        _require(not dup, src, f"checklist items {sorted(dup)} are in more than one category", "Put each item in exactly one category.")
+        seen.update(items)
+        categories[str(name)] = tuple(items)
+    items = {int(k): {"en": str(v.get("en", "")), "ja": str(v.get("ja", ""))} for k, v in m["checklist"]["items"].items()}
+    _require(sorted(items) == list(range(1, 16)), src, "checklist.items must define items 1 to 15", "Keep all 15 items; edit only their texts.")
+    return Config(
+        fiscal_year_start_month=fy, language=lang, currency_code=str(cur.get("code", "")),
+        currency_symbol=str(cur.get("symbol", "")), currency_decimals=dec, timezone=str(m["timezone"]),
+        as_of=as_of, target_industries=tuple(str(x) for x in target.get("industries") or []),
+        target_company_sizes=tuple(str(x) for x in target.get("company_sizes") or []),
+        sla_hours=float(hours), pseudonymize_owners=bool(m["privacy"]["pseudonymize_owners"]),
+        stale_open_days=stale, velocity=vel, checklist_categories=categories, checklist_items=items,
+        initiatives_catalog=dict(m["initiatives_catalog"]), sources=sources, raw=m,
+    )

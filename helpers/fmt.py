@@ -1,0 +1,33 @@
+"""Display formatting of figures (money in the workbook currency, rates as percents); null shows as n/a."""
+from __future__ import annotations
+
+import math
+
+from helpers.config import Config
+from helpers.labels import t
+
+
+def _is_null(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def money(value, config: Config) -> str:
+    """Money in the workbook currency with its decimals: ¥1,234,568 (JPY, 0 decimals)."""
+    if _is_null(value):
+        return t("not_available", config.language)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{config.currency_symbol}{abs(value):,.{config.currency_decimals}f}"
+
+
+def rate(value, lang: str = "en", decimals: int = 1) -> str:
+    """A fraction shown as a percent: 0.1774 -> 17.7%."""
+    if _is_null(value):
+        return t("not_available", lang)
+    return f"{value * 100:.{decimals}f}%"
+
+
+def number(value, lang: str = "en", decimals: int = 0) -> str:
+    """A count or measure with thousands separators: 1234.5 -> 1,234 (decimals=0)."""
+    if _is_null(value):
+        return t("not_available", lang)
+    return f"{value:,.{decimals}f}"

@@ -1,0 +1,314 @@
+"""Load a data folder into typed, validated canonical tables (contract section 1).
+
+`load_workbook(data_dir)` reads every canonical table present (CSV, Excel or
+Parquet), parses types, runs every check in helpers.validate and either returns
+a `Workbook` (with warnings attached) or raises `DataValidationError` listing
+every error at once. Input files are only ever read.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import Config, load_config
+from helpers.errors import DataValidationError, Finding, WorkbookError
+from helpers.schema import OUTCOMES, TABLES, Table
+
+FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
+ENCODINGS = ("utf-8-sig", "cp932")
+MAX_ROWS_SHOWN = 5
+ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
+                 "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Where a table came from: path, format, encoding used, row count and SHA-256 of the bytes."""
+
+    table: str
+    path: str
+    format: str
+    encoding: str | None
+    rows: int
+    sha256: str
+
+
+@dataclass
+class Workbook:
+    """The validated canonical tables of one data folder (None = table absent)."""
+
+    data_dir: Path
+    config: Config
+    as_of: pd.Timestamp
+    opportunities: pd.DataFrame
+    leads: pd.DataFrame | None = None
+    spend: pd.DataFrame | None = None
+    checklist: pd.DataFrame | None = None
+    initiatives: pd.DataFrame | None = None
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    findings: list[Finding] = field(default_factory=list)
+    files: dict[str, SourceFile] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """The validation warnings (the data loaded, but these deserve a look)."""
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A canonical table by name."""
+        return getattr(self, name)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def find_table_file(data_dir: Path, name: str) -> Path | None:
+    """The one file holding table `name` (name.csv, .xlsx, .xls or .parquet), or None."""
+    found = [data_dir / f"{name}{ext}" for ext in FORMATS if (data_dir / f"{name}{ext}").is_file()]
+    if len(found) > 1:
+        raise WorkbookError(f"{data_dir}: table '{name}' is in more than one file: {', '.join(p.name for p in found)}",
+                            fix="Keep exactly one file per table in the data folder.")
+    return found[0] if found else None
+
+
+def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Read a table file as text cells (None for empty); returns the frame and the encoding used."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt == "excel":
+        frame = pd.read_excel(path, dtype=object)
+        return frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v), None
+    if fmt == "parquet":
+        return pd.read_parquet(path).astype(object).where(lambda f: f.notna(), None), None
+    tried = [encoding] if encoding else list(ENCODINGS)
+    for enc in tried:
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.ParserError as exc:
+            raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
+                                fix="Check that every row has as many commas as the header and quotes are closed.") from None
+        frame.columns = [str(c).strip() for c in frame.columns]
+        return frame.astype(object).where(frame.notna(), None), enc
+    raise WorkbookError(f"{path.name}: cannot be read as {' or '.join(tried)} text",
+                        fix="Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932).")
+
+
+def _rows(mask: pd.Series) -> tuple[tuple[int, ...], int]:
+    """Spreadsheet row numbers (header = row 1) of the first flagged rows, and how many there are."""
+    positions = np.flatnonzero(np.asarray(mask, dtype=bool))
+    return tuple(int(p) + 2 for p in positions[:MAX_ROWS_SHOWN]), int(len(positions))
+
+
+def _values(raw: pd.Series, mask: pd.Series) -> tuple[str, ...]:
+    return tuple(str(v) for v in raw[np.asarray(mask, dtype=bool)].head(MAX_ROWS_SHOWN))
+
+
+def _finding(severity, file, code, message, fix, column=None, mask=None, raw=None) -> Finding:
+    rows, count = _rows(mask) if mask is not None else ((), 0)
+    values = _values(raw, mask) if raw is not None and mask is not None else ()
+    return Finding(severity, file, code, message, fix, column, rows, values, count)
+
+
+def _cell_text(v) -> str | None:
+    """A cell as stripped text (dates from Excel/Parquet as ISO text); None when empty."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    text = v.isoformat() if hasattr(v, "isoformat") else str(v).strip()
+    return text or None
+
+
+def _parse_datetime(raw: pd.Series, timezone: str) -> pd.Series:
+    """ISO dates/datetimes to naive local datetime64; values with an offset are converted to `timezone`."""
+    texts = [_cell_text(v) for v in raw]
+    offset = np.array([t is not None and bool(_OFFSET.search(t)) for t in texts], dtype=bool)
+    plain = np.array([t is not None for t in texts], dtype=bool) & ~offset
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    text = pd.Series(texts, index=raw.index, dtype=object)
+    if plain.any():
+        out[plain] = pd.to_datetime(text[plain], format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    if offset.any():
+        aware = pd.to_datetime(text[offset], format="ISO8601", errors="coerce", utc=True)
+        out[offset] = aware.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[ns]")
+    return out
+
+
+def _parse_number(raw: pd.Series) -> pd.Series:
+    cells = [v.strip() if isinstance(v, str) else v for v in raw]
+    return pd.to_numeric(pd.Series(cells, index=raw.index, dtype=object), errors="coerce").astype("float64")
+
+
+def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
+    """Parse one column of text cells into its contract type (unparseable -> null, caught by the caller)."""
+    if kind in ("date", "datetime"):
+        parsed = _parse_datetime(raw, timezone)
+        return parsed.dt.normalize() if kind == "date" else parsed
+    if kind in ("number", "int"):
+        return _parse_number(raw)
+    if kind == "month":
+        months = [_cell_text(v) for v in raw]
+        return pd.Series([pd.Timestamp(f"{m[:7]}-01") if m and _MONTH.match(m[:7]) and len(m) in (7, 10, 19) else pd.NaT
+                          for m in months], index=raw.index, dtype="datetime64[ns]")
+    return pd.Series([_cell_text(v) for v in raw], index=raw.index, dtype=object).astype("str")
+
+
+FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."
+FIX_NUMBER = "Write plain numbers such as 1200000 (no currency signs or thousands separators; a column mapping can convert those)."
+
+
+def _parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, findings: list[Finding]) -> pd.DataFrame:
+    """Typed canonical columns of one table; every unparseable or missing required value becomes a finding."""
+    out = pd.DataFrame(index=raw.index)
+    for col in table.columns:
+        if col.name not in raw.columns:
+            continue
+        cells = raw[col.name]
+        present = pd.Series([_cell_text(v) is not None for v in cells], index=cells.index, dtype=bool)
+        if col.name == "answer":
+            parsed = pd.Series([ANSWER_VALUES.get((_cell_text(v) or "").lower(), np.nan) for v in cells],
+                               index=cells.index, dtype="float64")
+            bad = present & parsed.isna()
+            if bad.any():
+                findings.append(_finding("error", fname, "bad_answer", "answers must be yes/partial/no (はい/一部/いいえ, 1/0.5/0)",
+                                         "Replace each listed answer with yes, partial or no.", col.name, bad, cells))
+        else:
+            parsed = _parse_column(cells, col.kind, config.timezone)
+            if col.name in ("outcome", "department"):
+                parsed = parsed.str.lower()
+            if col.kind not in ("text", "category"):
+                bad = present & parsed.isna()
+                if bad.any():
+                    what = {"date": "dates", "datetime": "dates", "number": "numbers", "int": "whole numbers", "month": "months (YYYY-MM)"}[col.kind]
+                    fix = {"number": FIX_NUMBER, "int": "Write a whole number.", "month": "Write months as YYYY-MM, e.g. 2025-04."}.get(col.kind, FIX_DATE)
+                    findings.append(_finding("error", fname, f"bad_{col.kind}", f"values that are not valid {what}", fix, col.name, bad, cells))
+        if col.required and col.name != "amount":
+            missing = ~present
+            if missing.any():
+                findings.append(_finding("error", fname, "missing_value", "a required value is empty",
+                                         f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, missing))
+        out[col.name] = parsed
+    return out
+
+
+def _missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Finding]:
+    """A finding per required column absent from the file, with the closest header as a hint."""
+    import difflib
+
+    found = []
+    for col in table.columns:
+        if col.required and col.name not in raw.columns:
+            close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
+            hint = f" The file has a column '{close[0]}': rename it to '{col.name}'." if close else ""
+            found.append(Finding("error", fname, "missing_column", f"the required column '{col.name}' ({col.meaning}) is missing",
+                                 f"Add or rename the column to '{col.name}', or load the export through a column mapping (docs/data_dictionary.md).{hint}",
+                                 col.name))
+    return found
+
+
+def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None) -> Workbook:
+    """Read, type and validate every canonical table in `data_dir`; raise DataValidationError on any error."""
+    from helpers import validate
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise WorkbookError(f"The data folder {data_dir} does not exist", fix="Give the folder holding leads.csv and opportunities.csv with --data.")
+    config = config or load_config(data_dir)
+    findings: list[Finding] = []
+    typed: dict[str, pd.DataFrame] = {}
+    extras: dict[str, pd.DataFrame] = {}
+    files: dict[str, SourceFile] = {}
+    for name, table in TABLES.items():
+        path = find_table_file(data_dir, name)
+        if path is None:
+            if table.required:
+                findings.append(Finding("error", f"{name}.csv", "missing_table", f"the required table '{name}' is not in {data_dir}",
+                                        f"Put {name}.csv (or .xlsx/.parquet) in the data folder."))
+            continue
+        raw, encoding = read_raw(path)
+        files[name] = SourceFile(name, str(path), FORMATS[path.suffix.lower()], encoding, len(raw), file_sha256(path))
+        missing = _missing_columns(table, raw, path.name)
+        findings += missing
+        typed[name] = _parse_table(table, raw, path.name, config, findings)
+        extra_cols = [c for c in raw.columns if c not in table.column_names]
+        if extra_cols:
+            extras[name] = raw[extra_cols].copy()
+    if any(f.code in ("missing_column", "missing_table") for f in findings):
+        raise DataValidationError(findings)  # the table's shape is wrong: row checks would only add noise
+
+    resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
+    if resolved_as_of is None:
+        resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
+    findings += validate.check_tables(typed, {n: Path(f.path).name for n, f in files.items()}, resolved_as_of)
+    if any(f.severity == "error" for f in findings):
+        raise DataValidationError(findings)
+    if resolved_as_of is None:
+        raise WorkbookError(f"{data_dir}: the opportunities have no dates, so there is no as_of",
+                            fix="Check the created_at column, or give the snapshot date with --as-of.")
+
+    leads, opps = typed.get("leads"), typed["opportunities"]
+    # An open deal's closed_at (often an expected close date in exports) is not a close: drop it.
+    opps = opps.assign(closed_at=opps["closed_at"].where(opps["outcome"] != "open"))
+    opps = fill_channel(opps, leads)
+    if config.pseudonymize_owners:
+        leads, opps = pseudonymize_owners(leads, opps)
+    opps = opps.assign(outcome=pd.Categorical(opps["outcome"], categories=list(OUTCOMES)))
+    typed["opportunities"] = _categorize(opps, TABLES["opportunities"])
+    if leads is not None:
+        typed["leads"] = _categorize(leads, TABLES["leads"])
+    for name in ("spend", "checklist"):
+        if name in typed:
+            typed[name] = _categorize(typed[name], TABLES[name])
+    if "checklist" in typed:
+        typed["checklist"] = typed["checklist"].assign(item=typed["checklist"]["item"].astype("int64"))
+    return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
+                    leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
+                    initiatives=typed.get("initiatives"), extras=extras, findings=findings, files=files)
+
+
+def _categorize(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Cast the contract's category columns to pandas categoricals (sorted categories, for stable output)."""
+    out = frame.copy()
+    for col in table.columns:
+        if col.kind == "category" and col.name in out.columns and col.name != "outcome":
+            values = sorted(out[col.name].dropna().unique())
+            out[col.name] = pd.Categorical(out[col.name], categories=values)
+    return out
+
+
+def fill_channel(opps: pd.DataFrame, leads: pd.DataFrame | None) -> pd.DataFrame:
+    """Opportunity channel: its own, else the linked lead's channel, else 'unknown' (contract section 1)."""
+    own = opps["channel"] if "channel" in opps.columns else pd.Series(None, index=opps.index, dtype="str")
+    from_lead = pd.Series(None, index=opps.index, dtype="str")
+    if leads is not None and "lead_id" in opps.columns:
+        by_lead = leads.dropna(subset=["lead_id"]).drop_duplicates("lead_id").set_index("lead_id")["channel"]
+        from_lead = opps["lead_id"].map(by_lead)
+    return opps.assign(channel=own.fillna(from_lead).fillna("unknown").astype("str"))
+
+
+def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Replace owner names with stable pseudonyms 'Owner 01', 'Owner 02', ... numbered in sorted name order."""
+    names = set()
+    for frame in (leads, opps):
+        if frame is not None and "owner" in frame.columns:
+            names.update(frame["owner"].dropna().unique())
+    mapping = {name: f"Owner {i:02d}" for i, name in enumerate(sorted(names), start=1)}
+
+    def apply(frame):
+        if frame is None or "owner" not in frame.columns:
+            return frame
+        return frame.assign(owner=frame["owner"].map(mapping).astype("str"))
+
+    return apply(leads), apply(opps)

@@ -1,0 +1,119 @@
+"""Fiscal periods (contract section 2).
+
+A period is a fiscal quarter of the configured fiscal calendar, inclusive of
+both its start and end dates. With ``fiscal_year_start_month == 1`` quarters are
+calendar quarters labelled ``2025Q3``; with any other start month the label is
+``FY2025Q1`` where the fiscal year is named by the calendar year it *starts*
+in (the Japanese convention: FY2025Q1 = April-June 2025). pandas' ``Q-MAR``
+frequency names the same quarter ``2026Q1`` (by the year the fiscal year ends
+in), so this module never uses pandas' fiscal period names.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers.errors import WorkbookError
+
+_LABEL = re.compile(r"^(?P<fy>FY)?(?P<year>\d{4})Q(?P<q>[1-4])$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """One fiscal quarter: [start, end], both dates inclusive."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    fiscal_year: int
+    quarter: int
+    fiscal_year_start_month: int = 1
+
+    @property
+    def label(self) -> str:
+        """`2025Q3` for calendar quarters, `FY2025Q1` for other fiscal calendars."""
+        prefix = "" if self.fiscal_year_start_month == 1 else "FY"
+        return f"{prefix}{self.fiscal_year}Q{self.quarter}"
+
+    @property
+    def days(self) -> int:
+        """Number of days in the period, both ends included."""
+        return (self.end - self.start).days + 1
+
+    def contains(self, when) -> bool:
+        """True when the date lies in [start, end]."""
+        day = pd.Timestamp(when).normalize()
+        return self.start <= day <= self.end
+
+    def shift(self, quarters: int) -> "Period":
+        """The period `quarters` quarters later (negative: earlier)."""
+        index = self.fiscal_year * 4 + (self.quarter - 1) + quarters
+        return make_period(index // 4, index % 4 + 1, self.fiscal_year_start_month)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _check_start_month(fiscal_year_start_month: int) -> None:
+    if not isinstance(fiscal_year_start_month, int) or not 1 <= fiscal_year_start_month <= 12:
+        raise WorkbookError(
+            f"fiscal_year_start_month must be a whole number from 1 to 12, got {fiscal_year_start_month!r}",
+            fix="Set fiscal_year_start_month in the config: 1 for calendar quarters, 4 for a Japanese April fiscal year.",
+        )
+
+
+def make_period(fiscal_year: int, quarter: int, fiscal_year_start_month: int = 1) -> Period:
+    """The quarter `quarter` (1-4) of fiscal year `fiscal_year` (named by its start year)."""
+    _check_start_month(fiscal_year_start_month)
+    if quarter not in (1, 2, 3, 4):
+        raise WorkbookError(f"quarter must be 1-4, got {quarter!r}")
+    first_month = fiscal_year_start_month - 1 + 3 * (quarter - 1)  # months after January of fiscal_year
+    start = pd.Timestamp(year=fiscal_year + first_month // 12, month=first_month % 12 + 1, day=1)
+    end = (start + pd.DateOffset(months=3)) - pd.Timedelta(days=1)
+    return Period(start, end, fiscal_year, quarter, fiscal_year_start_month)
+
+
+def period_of(when, fiscal_year_start_month: int = 1) -> Period:
+    """The fiscal quarter that contains the date `when`."""
+    _check_start_month(fiscal_year_start_month)
+    day = pd.Timestamp(when)
+    months_into_fy = (day.month - fiscal_year_start_month) % 12
+    fiscal_year = day.year if day.month >= fiscal_year_start_month else day.year - 1
+    return make_period(fiscal_year, months_into_fy // 3 + 1, fiscal_year_start_month)
+
+
+def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
+    """Resolve a label (`2025Q3`, `FY2025Q1`) to its period under the configured fiscal calendar."""
+    _check_start_month(fiscal_year_start_month)
+    match = _LABEL.match(str(label).strip())
+    if not match:
+        example = "2025Q3" if fiscal_year_start_month == 1 else "FY2025Q1"
+        raise WorkbookError(f"'{label}' is not a period label", fix=f"Write a fiscal quarter such as {example}.")
+    is_fy = match.group("fy") is not None
+    if is_fy != (fiscal_year_start_month != 1):
+        want = "FY2025Q1 (fiscal year named by its start year)" if fiscal_year_start_month != 1 else "2025Q3 (calendar quarter)"
+        raise WorkbookError(
+            f"'{label}' does not match the configured fiscal calendar (fiscal_year_start_month = {fiscal_year_start_month})",
+            fix=f"Write the period as {want}, or change fiscal_year_start_month in the config.",
+        )
+    return make_period(int(match.group("year")), int(match.group("q")), fiscal_year_start_month)
+
+
+def periods_between(first, last, fiscal_year_start_month: int = 1) -> list[Period]:
+    """Every period from the one containing `first` to the one containing `last`, in order."""
+    current = period_of(first, fiscal_year_start_month)
+    stop = period_of(last, fiscal_year_start_month)
+    out = []
+    while current <= stop:
+        out.append(current)
+        current = current.shift(1)
+    return out
+
+
+def complete_periods(first_date, as_of, fiscal_year_start_month: int = 1) -> list[Period]:
+    """Periods wholly covered by the data: start >= the first data date and end <= as_of."""
+    if first_date is None or pd.isna(first_date) or as_of is None or pd.isna(as_of):
+        return []
+    first, last = pd.Timestamp(first_date).normalize(), pd.Timestamp(as_of).normalize()
+    return [p for p in periods_between(first, last, fiscal_year_start_month) if p.start >= first and p.end <= last]

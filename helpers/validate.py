@@ -1,0 +1,150 @@
+"""Cross-row and cross-table checks of the canonical tables (errors stop the run, warnings are reported).
+
+Each check returns `Finding`s naming the file, the rows (as a spreadsheet numbers
+them: header = row 1), the column and how to fix it.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.errors import Finding
+from helpers.load import _finding
+from helpers.schema import OUTCOMES
+
+DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
+                "opportunities": ("created_at", "closed_at")}
+
+
+def latest_date(leads: pd.DataFrame | None, opps: pd.DataFrame) -> pd.Timestamp | None:
+    """Default as_of: the latest date in any date column of leads and opportunities."""
+    latest = []
+    for name, frame in (("leads", leads), ("opportunities", opps)):
+        if frame is None:
+            continue
+        for col in DATE_COLUMNS[name]:
+            if col in frame.columns and frame[col].notna().any():
+                latest.append(frame[col].max().normalize())
+    return max(latest) if latest else None
+
+
+def check_duplicates(frame: pd.DataFrame, key: str, fname: str) -> list[Finding]:
+    """Ids must be unique: every row whose id appeared on an earlier row is an error."""
+    dup = frame[key].duplicated(keep="first") & frame[key].notna()
+    if not dup.any():
+        return []
+    return [_finding("error", fname, "duplicate_id", f"'{key}' values repeat an earlier row",
+                     f"Make every {key} unique (remove duplicate rows or merge them).", key, dup, frame[key])]
+
+
+def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids: set | None) -> list[Finding]:
+    """Outcome values, close dates, amounts and links of the opportunities table."""
+    out = check_duplicates(opps, "opportunity_id", fname)
+    bad_outcome = opps["outcome"].notna() & ~opps["outcome"].isin(OUTCOMES)
+    if bad_outcome.any():
+        out.append(_finding("error", fname, "bad_outcome", "unknown outcome values",
+                            "Use open, won or lost (exports with stages such as 'Closed Won' come in through a column mapping).",
+                            "outcome", bad_outcome, opps["outcome"]))
+    closed = opps["outcome"].isin(("won", "lost"))
+    no_close = closed & opps["closed_at"].isna()
+    if no_close.any():
+        out.append(_finding("error", fname, "missing_closed_at", "won or lost deals without a close date",
+                            "Fill closed_at for every won or lost deal (the date it was decided).", "closed_at", no_close))
+    backwards = closed & (opps["closed_at"] < opps["created_at"])
+    if backwards.any():
+        out.append(_finding("error", fname, "closed_before_created", "closed_at is before created_at",
+                            "Correct the dates: a deal cannot close before it was created.", "closed_at", backwards,
+                            opps["closed_at"].dt.strftime("%Y-%m-%d")))
+    if "amount" not in opps.columns:
+        if (opps["outcome"] == "won").any():
+            out.append(Finding("error", fname, "missing_column", "the column 'amount' is missing but there are won deals",
+                               "Add the deal value as 'amount' (required for won deals).", "amount"))
+        return out
+    won_no_amount = (opps["outcome"] == "won") & opps["amount"].isna()
+    if won_no_amount.any():
+        out.append(_finding("error", fname, "won_without_amount", "won deals without an amount",
+                            "Fill amount for every won deal (0 is allowed for a free deal).", "amount", won_no_amount))
+    negative = opps["amount"] < 0
+    if negative.any():
+        out.append(_finding("error", fname, "negative_amount", "negative amounts", "Amounts must be 0 or more; record refunds elsewhere.",
+                            "amount", negative, opps["amount"]))
+    open_closed = (opps["outcome"] == "open") & opps["closed_at"].notna()
+    if open_closed.any():
+        out.append(_finding("warning", fname, "open_with_closed_at", "open deals carry a closed_at date; it is ignored while they are open",
+                            "Leave closed_at empty until the deal is won or lost.", "closed_at", open_closed))
+    if lead_ids is not None and "lead_id" in opps.columns:
+        orphan = opps["lead_id"].notna() & ~opps["lead_id"].isin(lead_ids)
+        if orphan.any():
+            out.append(_finding("warning", fname, "unknown_lead_id", "lead_id not found in the leads table; these deals count without a lead",
+                                "Check the lead export covers the same time span, or clear lead_id.", "lead_id", orphan, opps["lead_id"]))
+    return out
+
+
+def check_leads(leads: pd.DataFrame, fname: str, opp_ids: set) -> list[Finding]:
+    """Ids, stage-date order and opportunity links of the leads table."""
+    out = check_duplicates(leads, "lead_id", fname)
+    for col in ("mql_at", "sql_at"):
+        if col in leads.columns:
+            early = leads[col] < leads["created_at"]
+            if early.any():
+                out.append(_finding("warning", fname, "stage_before_created", f"{col} is before the lead was created",
+                                    "Check the stage dates; the stage is still counted as reached.", col, early,
+                                    leads[col].dt.strftime("%Y-%m-%d")))
+    if "opportunity_id" in leads.columns:
+        orphan = leads["opportunity_id"].notna() & ~leads["opportunity_id"].isin(opp_ids)
+        if orphan.any():
+            out.append(_finding("warning", fname, "unknown_opportunity_id", "opportunity_id not found in the opportunities table",
+                                "Check the opportunity export covers the same time span, or clear opportunity_id.",
+                                "opportunity_id", orphan, leads["opportunity_id"]))
+    return out
+
+
+def check_after_as_of(frame: pd.DataFrame, table: str, fname: str, as_of: pd.Timestamp) -> list[Finding]:
+    """Dates after the snapshot date are warnings: those events are ignored in every figure."""
+    out = []
+    if as_of is None:
+        return out
+    for col in DATE_COLUMNS.get(table, ()):
+        if col in frame.columns:
+            late = frame[col].dt.normalize() > as_of
+            if late.any():
+                out.append(_finding("warning", fname, "after_as_of", f"dates after as_of {as_of:%Y-%m-%d}; those events are ignored",
+                                    "Set as_of later (--as-of) if the data is newer, or correct the dates.", col, late,
+                                    frame[col].dt.strftime("%Y-%m-%d")))
+    return out
+
+
+def check_spend(spend: pd.DataFrame, fname: str) -> list[Finding]:
+    """Spend amounts are >= 0; repeated month x channel rows are summed (warning)."""
+    out = []
+    negative = spend["amount"] < 0
+    if negative.any():
+        out.append(_finding("error", fname, "negative_amount", "negative spend", "Spend must be 0 or more.", "amount", negative, spend["amount"]))
+    dup = spend.duplicated(["month", "channel"], keep="first")
+    if dup.any():
+        out.append(_finding("warning", fname, "duplicate_month_channel", "month x channel appears more than once; the amounts are added up",
+                            "Keep one row per month and channel if the rows are not meant to add up.", "month", dup))
+    return out
+
+
+def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
+    """Checklist items must be 1-15."""
+    bad = checklist["item"].notna() & ~checklist["item"].isin(range(1, 16))
+    if not bad.any():
+        return []
+    return [_finding("error", fname, "bad_item", "checklist item numbers outside 1-15",
+                     "Number items 1-15 as in the article's checklist.", "item", bad, checklist["item"])]
+
+
+def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp) -> list[Finding]:
+    """Run every table and cross-table check; returns all findings (errors and warnings)."""
+    leads, opps = typed.get("leads"), typed["opportunities"]
+    out = check_opportunities(opps, fnames["opportunities"], set(leads["lead_id"].dropna()) if leads is not None else None)
+    out += check_after_as_of(opps, "opportunities", fnames["opportunities"], as_of)
+    if leads is not None:
+        out += check_leads(leads, fnames["leads"], set(opps["opportunity_id"].dropna()))
+        out += check_after_as_of(leads, "leads", fnames["leads"], as_of)
+    if "spend" in typed:
+        out += check_spend(typed["spend"], fnames["spend"])
+    if "checklist" in typed:
+        out += check_checklist(typed["checklist"], fnames["checklist"])
+    return out
