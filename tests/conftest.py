@@ -1,14 +1,12 @@
 """Shared test fixtures: tiny canonical data folders written by hand."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 LEADS_CSV = """lead_id,created_at,channel,campaign,industry,company_size,mql_at,sql_at,first_sales_touch_at,opportunity_id,owner,email
 L1,2025-04-01,web,,製造,50-299,2025-04-03,2025-04-10,2025-04-04T09:00:00,O1,佐藤,a@example.com

@@ -1,0 +1,53 @@
+"""Escaped HTML building blocks for notebook output (every value from the data is escaped).
+
+Notebooks show results only through these functions (or charts), so a channel
+named `<img src=x onerror=alert(1)>` is shown as text in every report.
+"""
+from __future__ import annotations
+
+import html
+import os
+
+import pandas as pd
+from IPython.display import HTML
+
+STATIC_ENV = "WORKBOOK_STATIC"
+
+
+def is_static() -> bool:
+    """True under the report runner (papermill, no live frontend): widgets must not be created."""
+    return os.environ.get(STATIC_ENV, "") == "1" or "PAPERMILL_EXECUTION" in os.environ
+
+
+def esc(value) -> str:
+    """HTML-escaped text of any value (None/NaN -> empty)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def table_html(frame: pd.DataFrame, index: bool = False) -> str:
+    """An escaped HTML table (class wb-table) of a small, already formatted frame."""
+    return frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep="")
+
+
+def table(frame: pd.DataFrame, index: bool = False) -> HTML:
+    """Display a small, already formatted frame as an escaped HTML table."""
+    return HTML(table_html(frame, index=index))
+
+
+def kpis(items: list[tuple[str, str]]) -> HTML:
+    """Headline figures as cards: [(label, formatted value), ...]."""
+    cards = "".join(f'<div class="wb-kpi"><div class="wb-kpi-label">{esc(label)}</div>'
+                    f'<div class="wb-kpi-value">{esc(value)}</div></div>' for label, value in items)
+    return HTML(f'<div class="wb-kpis">{cards}</div>')
+
+
+def note(text: str, warn: bool = False) -> HTML:
+    """A short escaped paragraph; `warn` highlights it."""
+    return HTML(f'<p class="{"wb-warn" if warn else "wb-note"}">{esc(text)}</p>')
+
+
+def bullets(lines: list[str]) -> HTML:
+    """An escaped bullet list."""
+    return HTML("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")

@@ -1,0 +1,189 @@
+"""Lead funnel of one period: the period view and the cohort view (contract section 3, "Lead funnel").
+
+Pure functions: the frames passed in are never changed, and the results are
+plain Python values. A lead created after ``as_of`` does not exist; a stage
+date after ``as_of`` is not known yet. When the data has no leads table
+(``leads is None``) the funnel results are ``None``.
+
+Leads and opportunities are linked by the union of both links: a lead's
+``opportunity_id`` and an opportunity's ``lead_id``. A link to an id that is
+not in the other table is ignored (nothing can be said about that row).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.pipeline import closed_mask, created_mask, dates, day, last_day, outcome_is, ratio
+
+#: The keys of :func:`funnel_period`, in order.
+PERIOD_KEYS = ("leads", "mqls", "sqls", "opportunities", "won")
+
+#: The keys of :func:`funnel_cohort`, in order.
+COHORT_KEYS = (
+    "leads", "mql", "sql", "opportunity", "won",
+    "mql_rate", "sql_rate", "opportunity_rate", "won_rate",
+    "lead_to_opportunity_rate", "lead_to_won_rate",
+    "immature", "days_observed", "typical_days_to_opportunity",
+    "skipped_mql", "skipped_sql",
+)
+
+#: Share of linked lead -> opportunity pairs that convert within the "typical" time.
+TYPICAL_QUANTILE = 80
+
+
+def _ids(series: pd.Series) -> pd.Series:
+    """Ids as plain str objects (None for nulls), so ids typed differently in the two tables still match."""
+    return series.astype(object).map(lambda v: None if pd.isna(v) else str(v)).astype(object)
+
+
+def _existing_leads(leads: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The leads that exist on as_of (created_at <= as_of)."""
+    return leads.loc[dates(leads, "created_at") <= day(as_of)]
+
+
+def linked_pairs(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> pd.DataFrame:
+    """The lead-opportunity links: distinct (lead_id, opportunity_id) pairs from leads.opportunity_id OR opps.lead_id.
+
+    Either table may be None or lack its link column; that side then adds no
+    pairs. Ids are returned as str. Pairs are not checked against the other
+    table here (callers join on what they need).
+    """
+    parts = []
+    for frame, own, other in ((leads, "lead_id", "opportunity_id"), (opps, "opportunity_id", "lead_id")):
+        if frame is None or own not in frame.columns or other not in frame.columns:
+            continue
+        part = pd.DataFrame({"lead_id": _ids(frame["lead_id"]), "opportunity_id": _ids(frame["opportunity_id"])})
+        parts.append(part.dropna())
+    if not parts:
+        return pd.DataFrame({"lead_id": pd.Series(dtype=object), "opportunity_id": pd.Series(dtype=object)})
+    pairs = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+    return pairs.astype(object)
+
+
+def _reached(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> tuple[set, set]:
+    """Lead ids with a linked opportunity created by as_of, and lead ids with a linked opportunity won by as_of."""
+    cutoff = day(as_of)
+    created = dates(opps, "created_at")
+    closed = dates(opps, "closed_at")
+    info = pd.DataFrame({
+        "opportunity_id": _ids(opps["opportunity_id"]),
+        "exists": (created <= cutoff).to_numpy(),
+        "won": (outcome_is(opps, "won") & (closed <= cutoff) & (created <= cutoff)).to_numpy(),
+    })
+    pairs = linked_pairs(leads, opps)
+    pairs = pairs[pairs["lead_id"].isin(set(_ids(leads["lead_id"]).dropna()))]
+    joined = pairs.merge(info, on="opportunity_id", how="inner")
+    return set(joined.loc[joined["exists"], "lead_id"]), set(joined.loc[joined["won"], "lead_id"])
+
+
+def funnel_period(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of) -> dict | None:
+    """Funnel events dated in P = [start, end] and on or before as_of: leads, mqls, sqls, opportunities, won.
+
+    - ``leads``: leads with created_at in P.
+    - ``mqls``: leads with mql_at in P.
+    - ``sqls``: leads with sql_at in P.
+    - ``opportunities``: opportunities_created of :func:`helpers.pipeline.pipeline_metrics`.
+    - ``won``: won_count of :func:`helpers.pipeline.pipeline_metrics`.
+
+    Only leads that exist on as_of count. None when there is no leads table.
+    """
+    if leads is None:
+        return None
+    first, last = day(start), last_day(end, as_of)
+    existing = _existing_leads(leads, as_of)
+    return {
+        "leads": int(dates(existing, "created_at").between(first, last).sum()),
+        "mqls": int(dates(existing, "mql_at").between(first, last).sum()),
+        "sqls": int(dates(existing, "sql_at").between(first, last).sum()),
+        "opportunities": int(created_mask(opps, start, end, as_of).sum()),
+        "won": int(closed_mask(opps, "won", start, end, as_of).sum()),
+    }
+
+
+def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> float | None:
+    """Typical days from lead to opportunity: the 80th percentile of days from lead created_at to linked opportunity created_at.
+
+    Over every linked pair whose lead and opportunity were both created on or
+    before as_of (numpy's linear interpolation). A negative gap (opportunity
+    recorded before its lead) counts as 0 days. None when there is no such pair
+    or no leads table.
+    """
+    if leads is None:
+        return None
+    cutoff = day(as_of)
+    lead_dates = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "lead_created": dates(leads, "created_at").to_numpy()})
+    opp_dates = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]), "opp_created": dates(opps, "created_at").to_numpy()})
+    joined = (
+        linked_pairs(leads, opps)
+        .merge(lead_dates, on="lead_id", how="inner")
+        .merge(opp_dates, on="opportunity_id", how="inner")
+    )
+    joined = joined[(joined["lead_created"] <= cutoff) & (joined["opp_created"] <= cutoff)]
+    if joined.empty:
+        return None
+    gaps = (joined["opp_created"] - joined["lead_created"]).dt.days.clip(lower=0).to_numpy(dtype=float)
+    return float(np.percentile(gaps, TYPICAL_QUANTILE))
+
+
+def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of, typical_days=None) -> dict | None:
+    """The leads created in P = [start, end] (and on or before as_of), followed to as_of: how far each got.
+
+    A lead has reached a stage if it has that stage's date (on or before
+    as_of) or has reached any later stage:
+
+    - ``leads``: leads created in P.
+    - ``mql`` / ``sql``: leads with mql_at / sql_at, or a later stage.
+    - ``opportunity``: leads with a linked opportunity (leads.opportunity_id or
+      opps.lead_id) created on or before as_of, or a won one.
+    - ``won``: leads with a linked opportunity won with closed_at on or before as_of.
+    - ``mql_rate`` = mql/leads, ``sql_rate`` = sql/mql, ``opportunity_rate`` =
+      opportunity/sql, ``won_rate`` = won/opportunity, ``lead_to_opportunity_rate``
+      (商談化率) = opportunity/leads, ``lead_to_won_rate`` = won/leads; None on a
+      zero denominator.
+    - ``immature``: days_observed < typical_days_to_opportunity (None when the
+      typical time is unknown); ``days_observed`` = (as_of - end) in days;
+      ``typical_days_to_opportunity``: `typical_days` if given, else
+      :func:`typical_days_to_opportunity` on these leads and opportunities.
+    - ``skipped_mql`` / ``skipped_sql``: leads counted at that stage only because
+      they reached a later stage without that stage's date (data quality).
+
+    None when there is no leads table.
+    """
+    if leads is None:
+        return None
+    cutoff = day(as_of)
+    cohort = leads.loc[dates(leads, "created_at").between(day(start), last_day(end, as_of))]
+    ids = _ids(cohort["lead_id"])
+    has_mql = (dates(cohort, "mql_at") <= cutoff).to_numpy()
+    has_sql = (dates(cohort, "sql_at") <= cutoff).to_numpy()
+    opp_ids, won_ids = _reached(cohort, opps, as_of)
+    won = ids.isin(won_ids).to_numpy()
+    opportunity = ids.isin(opp_ids).to_numpy() | won
+    sql = has_sql | opportunity
+    mql = has_mql | sql
+
+    n_leads, n_mql, n_sql, n_opp, n_won = (int(len(cohort)), int(mql.sum()), int(sql.sum()),
+                                           int(opportunity.sum()), int(won.sum()))
+    if typical_days is None:
+        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    typical = None if typical_days is None else float(typical_days)
+    days_observed = int((cutoff - day(end)).days)
+    return {
+        "leads": n_leads,
+        "mql": n_mql,
+        "sql": n_sql,
+        "opportunity": n_opp,
+        "won": n_won,
+        "mql_rate": ratio(n_mql, n_leads),
+        "sql_rate": ratio(n_sql, n_mql),
+        "opportunity_rate": ratio(n_opp, n_sql),
+        "won_rate": ratio(n_won, n_opp),
+        "lead_to_opportunity_rate": ratio(n_opp, n_leads),
+        "lead_to_won_rate": ratio(n_won, n_leads),
+        "immature": None if typical is None else bool(days_observed < typical),
+        "days_observed": days_observed,
+        "typical_days_to_opportunity": typical,
+        "skipped_mql": int((mql & ~has_mql).sum()),
+        "skipped_sql": int((sql & ~has_sql).sum()),
+    }

@@ -1,0 +1,206 @@
+"""Data health: what an analyst must see before trusting any figure (notebook 00).
+
+Every function is pure (a Workbook or frames in, a small frame or dict out).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.errors import Finding
+from helpers.labels import t
+from helpers.load import Workbook
+from helpers.periods import Period, period_of
+from helpers.pipeline import ratio
+from helpers.schema import TABLES
+
+DATE_OF_TABLE = {"leads": "created_at", "opportunities": "created_at", "spend": "month",
+                 "checklist": "answered_on", "initiatives": "started_on"}
+
+
+def table_overview(wb: Workbook, lang: str = "en") -> pd.DataFrame:
+    """Per table present: rows, first and last date of its main date column, file format and encoding."""
+    rows = []
+    for name in TABLES:
+        frame = wb.table(name)
+        if frame is None:
+            continue
+        dates = frame[DATE_OF_TABLE[name]]
+        src = wb.files[name]
+        rows.append({"table": t(f"table_{name}", lang), "rows": len(frame),
+                     "first": dates.min().strftime("%Y-%m-%d") if dates.notna().any() else "",
+                     "last": dates.max().strftime("%Y-%m-%d") if dates.notna().any() else "",
+                     "file": f"{src.format}" + (f" ({src.encoding})" if src.encoding else "")})
+    return pd.DataFrame(rows, columns=["table", "rows", "first", "last", "file"])
+
+
+def rows_per_period(wb: Workbook, periods: list[Period]) -> pd.DataFrame:
+    """Per period: leads created, opportunities created, deals closed (won + lost), each dated <= as_of."""
+    fy = wb.config.fiscal_year_start_month
+    out = pd.DataFrame(index=[p.label for p in periods])
+
+    def count(dates: pd.Series) -> pd.Series:
+        dates = dates[dates.notna() & (dates <= wb.as_of)]
+        labels = dates.map(lambda d: period_of(d, fy).label)
+        return labels.value_counts().reindex(out.index, fill_value=0).astype("int64")
+
+    if wb.leads is not None:
+        out["leads"] = count(wb.leads["created_at"])
+    opps = wb.opportunities
+    out["opportunities_created"] = count(opps["created_at"])
+    out["closed"] = count(opps.loc[opps["outcome"].isin(["won", "lost"]), "closed_at"])
+    out.index.name = "period"
+    return out.reset_index()
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    """Validation findings as a table: severity, file, rows, column, message, how to fix."""
+    rows = [{"severity": f.severity, "file": f.file,
+             "rows": ", ".join(map(str, f.rows)) + (f" (+{f.count - len(f.rows)})" if f.count > len(f.rows) else ""),
+             "count": f.count, "column": f.column or "", "message": f.message, "fix": f.fix} for f in findings]
+    return pd.DataFrame(rows, columns=["severity", "file", "rows", "count", "column", "message", "fix"])
+
+
+def stage_completeness(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict | None:
+    """Share of leads (created <= as_of) carrying each stage date, and leads that skipped a stage.
+
+    skipped_mql = leads with an sql_at or a linked opportunity but no mql_at;
+    skipped_sql = leads with a linked opportunity but no sql_at.
+    """
+    if leads is None:
+        return None
+    leads = leads[leads["created_at"] <= as_of]
+    linked = leads["opportunity_id"].notna() & leads["opportunity_id"].isin(set(opps["opportunity_id"]))
+    linked |= leads["lead_id"].isin(set(opps["lead_id"].dropna()))
+    n = len(leads)
+    has_mql, has_sql = leads["mql_at"].notna(), leads["sql_at"].notna()
+    return {
+        "leads": n,
+        "with_mql_at": int(has_mql.sum()), "with_mql_at_share": ratio(int(has_mql.sum()), n),
+        "with_sql_at": int(has_sql.sum()), "with_sql_at_share": ratio(int(has_sql.sum()), n),
+        "with_opportunity": int(linked.sum()), "with_opportunity_share": ratio(int(linked.sum()), n),
+        "skipped_mql": int(((has_sql | linked) & ~has_mql).sum()),
+        "skipped_sql": int((linked & ~has_sql).sum()),
+    }
+
+
+def stale_open_deals(opps: pd.DataFrame, as_of, days: int) -> dict:
+    """Open deals (at as_of) older than `days`: count, known amount, and the oldest age in days."""
+    open_now = (opps["created_at"] <= as_of) & ~((opps["outcome"] != "open") & (opps["closed_at"] <= as_of))
+    age = (pd.Timestamp(as_of) - opps["created_at"]).dt.days
+    stale = open_now & (age > days)
+    return {"threshold_days": days, "open": int(open_now.sum()), "stale": int(stale.sum()),
+            "stale_amount": float(opps.loc[stale, "amount"].sum()) if "amount" in opps.columns else None,
+            "oldest_days": int(age[open_now].max()) if open_now.any() else None}
+
+
+def traceability(opps: pd.DataFrame, as_of, start=None, end=None) -> dict:
+    """Won revenue traceable to marketing: shares of won revenue (closed in [start, end], <= as_of) whose channel is known and whose deal links to a lead."""
+    won = (opps["outcome"] == "won") & (opps["closed_at"] <= as_of)
+    if start is not None:
+        won &= (opps["closed_at"] >= start) & (opps["closed_at"] <= end)
+    rows = opps[won]
+    total = float(rows["amount"].sum())
+    known_channel = rows["channel"].astype("str") != "unknown"
+    has_lead = rows["lead_id"].notna() if "lead_id" in rows.columns else pd.Series(False, index=rows.index)
+    return {
+        "won_count": int(len(rows)), "won_revenue": total,
+        "revenue_traceable_share": ratio(float(rows.loc[known_channel, "amount"].sum()), total) if total else None,
+        "revenue_linked_to_lead_share": ratio(float(rows.loc[has_lead, "amount"].sum()), total) if total else None,
+        "opportunities_without_lead": int(opps["lead_id"].isna().sum()) if "lead_id" in opps.columns else int(len(opps)),
+        "opportunities_unknown_channel": int((opps["channel"].astype("str") == "unknown").sum()),
+    }
+
+
+# ---- Views for notebook 00 (formatted, labelled, escaped) ----------------------------------
+
+def overview_view(wb: Workbook, lang: str):
+    """The table overview, labelled, as an escaped HTML table."""
+    from helpers import display
+    from helpers.views import labelled
+
+    frame = table_overview(wb, lang).rename(columns={"table": "table_name", "first": "first_date", "last": "last_date", "file": "file_format"})
+    return display.table(labelled(frame, lang))
+
+
+def rows_per_period_chart(frame: pd.DataFrame, lang: str):
+    """Grouped bars: leads, opportunities created and deals closed per period."""
+    import matplotlib.pyplot as plt
+
+    cols = [c for c in ("leads", "opportunities_created", "closed") if c in frame.columns]
+    fig, ax = plt.subplots()
+    frame.set_index("period")[cols].rename(columns=lambda c: t(c, lang)).plot.bar(ax=ax, width=0.8)
+    ax.set_xlabel("")
+    ax.set_title(t("health_rows_per_period", lang))
+    ax.tick_params(axis="x", rotation=60)
+    fig.tight_layout()
+    return fig
+
+
+def findings_view(wb: Workbook, lang: str):
+    """Validation warnings as an escaped table, or a sentence saying there are none."""
+    from helpers import display
+
+    frame = findings_frame(wb.warnings)
+    if frame.empty:
+        return display.note(t("health_no_warnings", lang))
+    frame["severity"] = frame["severity"].map(lambda s: t(f"severity_{s}", lang))
+    return display.table(frame.rename(columns={"severity": t("severity", lang), "file": t("file_format", lang),
+                                               "rows": t("rows_at", lang), "count": t("count", lang),
+                                               "column": t("column", lang), "message": t("message", lang), "fix": t("fix", lang)}))
+
+
+def dict_view(values: dict, config, lang: str):
+    """A {key: figure} dict as a two-column escaped table with labels and formats."""
+    from helpers import display
+    from helpers.views import format_value
+
+    rows = [{t("measure", lang): t(k, lang), t("value", lang): format_value(k, v, config, lang)} for k, v in values.items()]
+    return display.table(pd.DataFrame(rows))
+
+
+def periods_to(wb: Workbook, period: Period) -> list[Period]:
+    """Every period from the first data date up to and including `period`."""
+    from helpers.periods import periods_between
+    from helpers.session import first_data_date
+
+    return periods_between(first_data_date(wb), period.end, wb.config.fiscal_year_start_month)
+
+
+def no_leads_text(lang: str) -> str:
+    """What the missing leads table prevents, and how to enable it."""
+    return t("health_no_leads", lang)
+
+
+def traceability_text(trace_all: dict, trace_period: dict) -> str:
+    """Plain-text traceability figures (checked by nbval)."""
+    def pct(v):
+        return "null" if v is None else f"{v:.4f}"
+
+    return (f"all history: won {trace_all['won_count']}, revenue_traceable_share {pct(trace_all['revenue_traceable_share'])}, "
+            f"linked_to_lead {pct(trace_all['revenue_linked_to_lead_share'])}\n"
+            f"period: won {trace_period['won_count']}, revenue_traceable_share {pct(trace_period['revenue_traceable_share'])}\n"
+            f"opportunities_without_lead {trace_all['opportunities_without_lead']}, unknown_channel {trace_all['opportunities_unknown_channel']}")
+
+
+def value_counts(wb: Workbook, column: str) -> pd.DataFrame:
+    """Rows per value of a segment column in leads and opportunities (null shown as 'unknown'), most frequent first."""
+    parts = {}
+    for name in ("leads", "opportunities"):
+        frame = wb.table(name)
+        if frame is not None and column in frame.columns:
+            parts[name] = frame[column].astype("object").fillna("unknown").value_counts()
+    if not parts:
+        return pd.DataFrame(columns=["value"])
+    out = pd.DataFrame(parts).fillna(0).astype("int64")
+    out = out.sort_values(list(parts), ascending=False, kind="stable")
+    out.index.name = "value"
+    return out.reset_index()
+
+
+def value_counts_view(wb: Workbook, column: str, lang: str):
+    """Values of a segment column with their row counts, labelled (spot spelling variants such as Web vs web)."""
+    from helpers import display
+
+    frame = value_counts(wb, column).rename(columns={"value": t(column, lang), "leads": t("table_leads", lang),
+                                                      "opportunities": t("table_opportunities", lang)})
+    return display.table(frame)

@@ -1,0 +1,150 @@
+"""`OUT/index.html`: every published period with links, headline trends, and the run's settings and data snapshot."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import fmt
+from helpers.config import Config
+from helpers.display import esc, table_html
+from helpers.labels import t
+from helpers.load import Workbook
+from helpers.record import dumps, write_atomic
+
+PERIOD_DIR = re.compile(r"^(FY)?\d{4}Q[1-4]$")
+PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "papermill", "nbconvert", "scipy", "statsmodels")
+TREND_KEYS = ("opportunities_created", "won_count", "win_rate", "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
+
+
+def published_periods(out: Path) -> list[tuple[str, dict, list[str]]]:
+    """(label, metrics, report file names) of every period folder in `out` holding a metrics.json, in period order."""
+    found = []
+    for folder in out.iterdir():
+        if folder.is_dir() and PERIOD_DIR.match(folder.name) and (folder / "metrics.json").is_file():
+            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+            found.append((folder.name, metrics, sorted(p.name for p in folder.glob("*.html"))))
+    return sorted(found, key=lambda row: row[1].get("start", ""))
+
+
+def trend_frame(rows: list[tuple[str, dict, list[str]]]) -> pd.DataFrame:
+    """Headline pipeline figures per published period (raw numbers, None where undefined)."""
+    records = []
+    for label, metrics, _ in rows:
+        pipe = metrics.get("pipeline") or {}
+        cohort = ((metrics.get("funnel") or {}).get("cohort") or {})
+        records.append({"period": label, **{k: pipe.get(k) for k in TREND_KEYS},
+                        "lead_to_opportunity_rate": cohort.get("lead_to_opportunity_rate")})
+    return pd.DataFrame(records)
+
+
+def format_trend(frame: pd.DataFrame, config: Config, lang: str) -> pd.DataFrame:
+    """The trend table formatted for reading (labels from the label table, money and percents)."""
+    shown = pd.DataFrame({t("period", lang): frame["period"]})
+    for key in frame.columns[1:]:
+        if key in ("won_revenue", "avg_deal_size", "sales_velocity"):
+            shown[t(key, lang)] = [fmt.money(v, config) for v in frame[key]]
+        elif key.endswith("rate"):
+            shown[t(key, lang)] = [fmt.rate(v, lang) for v in frame[key]]
+        elif key == "sales_cycle_days":
+            shown[t(key, lang)] = [fmt.number(v, lang, 1) for v in frame[key]]
+        else:
+            shown[t(key, lang)] = [fmt.number(v, lang) for v in frame[key]]
+    return shown
+
+
+def trend_chart_png(frame: pd.DataFrame, lang: str) -> str:
+    """Base64 PNG of sales velocity per period (bars), for embedding."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.theme import set_theme
+
+    set_theme("report")
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    values = pd.to_numeric(frame["sales_velocity"], errors="coerce")
+    ax.bar(frame["period"], values.fillna(0), color="#0173b2")
+    ax.set_title(t("sales_velocity", lang))
+    ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def run_info(wb: Workbook, config: Config) -> dict:
+    """The run's settings and data snapshot: as_of, input files with SHA-256, package versions."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "as_of": wb.as_of,
+        "data_folder": wb.data_dir.name,
+        "files": {name: {"file": Path(f.path).name, "format": f.format, "encoding": f.encoding, "rows": f.rows, "sha256": f.sha256}
+                  for name, f in wb.files.items()},
+        "settings": {"fiscal_year_start_month": config.fiscal_year_start_month, "language": config.language,
+                     "currency": config.currency_code, "target_industries": list(config.target_industries),
+                     "target_company_sizes": list(config.target_company_sizes), "sla_hours": config.sla_hours,
+                     "config_files": [Path(s).name for s in config.sources]},
+        "packages": versions,
+    }
+
+
+def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) -> Path:
+    """Write OUT/run.json and OUT/index.html (atomically) from every published period."""
+    lang = config.language
+    info = run_info(wb, config)
+    info["periods_this_run"] = this_run
+    write_atomic(out / "run.json", dumps(info))
+    rows = published_periods(out)
+    links = "".join(
+        f"<li><b>{esc(label)}</b>: " + " · ".join(f'<a href="{esc(label)}/{esc(name)}">{esc(name[:-5])}</a>' for name in names)
+        + f' · <a href="{esc(label)}/metrics.json">metrics.json</a></li>' for label, _, names in rows)
+    trend = trend_frame(rows)
+    chart = (f'<img alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, lang)}">'
+             if len(trend) else "")
+    files = pd.DataFrame([{"file": f["file"], "rows": f["rows"], "encoding": f["encoding"] or f["format"], "sha256": f["sha256"][:16]}
+                          for f in info["files"].values()])
+    settings = pd.DataFrame([{"setting": k, "value": v if not isinstance(v, list) else ", ".join(map(str, v))}
+                             for k, v in info["settings"].items()])
+    packages = pd.DataFrame([{"package": k, "version": v} for k, v in info["packages"].items()])
+    title = t("index_title", lang)
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = f"""<!DOCTYPE html>
+<html lang="{esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>
+body {{ font-family: "Hiragino Sans", "Noto Sans CJK JP", "Yu Gothic", Meiryo, sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px; color: #222; }}
+table.wb-table {{ border-collapse: collapse; font-size: 13px; }}
+table.wb-table th, table.wb-table td {{ border-bottom: 1px solid #e5e5e5; padding: 3px 8px; text-align: right; }}
+table.wb-table th:first-child, table.wb-table td:first-child {{ text-align: left; }}
+.wb-note {{ color: #555; font-size: 13px; }}
+</style></head><body>
+<h1>{esc(title)}</h1>
+<p class="wb-note">{esc(t("as_of", lang))}: {esc(info["as_of"].strftime("%Y-%m-%d"))} · {esc(t("generated", lang))}: {esc(generated)}</p>
+<h2>{esc(t("index_reports", lang))}</h2>
+<ul>{links}</ul>
+<h2>{esc(t("index_trend", lang))}</h2>
+{chart}
+{table_html(format_trend(trend, config, lang)) if len(trend) else ""}
+<h2>{esc(t("index_snapshot", lang))}</h2>
+<p class="wb-note">{esc(t("index_snapshot_note", lang))}</p>
+{table_html(files)}
+{table_html(settings)}
+{table_html(packages)}
+</body></html>
+"""
+    write_atomic(out / "index.html", page)
+    return out / "index.html"

@@ -1,0 +1,189 @@
+"""The quarterly report runner: `python -m helpers.run [--all | --period LABEL ...] [--lang ja] ...`.
+
+For each period it executes every numbered notebook in notebooks/ with papermill
+(parameters: the period and settings), exports each to self-contained HTML with
+the code hidden, and publishes `OUT/<period>/` by renaming a finished staging
+folder, so a failed run never replaces the last good report. Then it rewrites
+`OUT/index.html`. Exit status: 0 all good, 1 some notebook failed, 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers.config import load_config
+from helpers.errors import WorkbookError
+from helpers.load import load_workbook
+from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
+from helpers.periods import Period, complete_periods, parse_period
+
+STATIC_ENV = "WORKBOOK_STATIC"
+FAILED_DIR = "_failed"
+
+
+@dataclass
+class PeriodResult:
+    """What happened to one period: published or failed (which notebook, which cell, which error)."""
+
+    label: str
+    ok: bool
+    notebooks: list[str] = field(default_factory=list)
+    failed_notebook: str | None = None
+    failed_cell: int | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The report notebooks in reading order: `NN_name.ipynb`."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(SAMPLE_DATA_DIR), help="data folder (default: data/sample)")
+    parser.add_argument("--config", default=None, help="settings file (YAML); see helpers/default_config.yaml")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--period", action="append", default=None, help="period label such as 2025Q3 or FY2025Q1 (repeatable)")
+    which.add_argument("--all", action="store_true", help="every complete period in the data")
+    which.add_argument("--latest", action="store_true", help="the latest complete period (the default)")
+    parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the data)")
+    parser.add_argument("--lang", choices=("en", "ja"), default=None, help="report language (default: from the config, else en)")
+    parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
+    parser.add_argument("--jobs", type=int, default=1, help="periods run in parallel (default 1)")
+    parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR), help=argparse.SUPPRESS)
+    return parser
+
+
+def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
+    """The periods asked for: --period labels, --all complete periods, else the latest complete one."""
+    if args.period:
+        periods = [parse_period(label, fy_start) for label in args.period]
+        late = [p.label for p in periods if p.start > as_of]
+        if late:
+            raise WorkbookError(f"period(s) {', '.join(late)} start after as_of {as_of:%Y-%m-%d}: there is no data for them",
+                                fix="Choose an earlier period or a later --as-of.")
+        return sorted(set(periods))
+    complete = complete_periods(first_date, as_of, fy_start)
+    if not complete:
+        raise WorkbookError(f"the data holds no complete period up to as_of {as_of:%Y-%m-%d}",
+                            fix="Name a period with --period (a partial period is reported as such).")
+    return complete if args.all else complete[-1:]
+
+
+def export_html(executed: Path, target: Path, lang: str) -> None:
+    """Export an executed notebook to one self-contained HTML file, code hidden, no external scripts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata.pop("widgets", None)
+    nb.metadata["title"] = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
+                                 if c.cell_type == "markdown" and c.source.startswith("#")), executed.stem)
+    exporter = HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": lang})
+    target.write_text(body, encoding="utf-8")
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Replace `final` by the finished `staging` folder with renames (the old report stays until then)."""
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{os.getpid()}")
+        final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old)
+    else:
+        staging.rename(final)
+
+
+def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:
+    """Execute and export every notebook for one period into a staging folder, then publish it."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    os.environ[STATIC_ENV] = "1"
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # charts embedded as PNG in the notebook
+    started = time.monotonic()
+    label = period.label
+    staging = out / f".staging-{label}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    result = PeriodResult(label, ok=True)
+    parameters = dict(params, period=label, metrics_path=str(staging / "metrics.json"))
+    for nb in notebooks:
+        executed = staging / nb.name
+        t0 = time.monotonic()
+        try:
+            pm.execute_notebook(str(nb), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+            export_html(executed, staging / f"{nb.stem}.html", lang)
+        except PapermillExecutionError as exc:
+            result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
+            result.error = f"{exc.ename}: {exc.evalue}"
+        except Exception as exc:  # the kernel died, export failed, ...: still isolate this period
+            result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+        if not result.ok:
+            failed = out / FAILED_DIR / label
+            shutil.rmtree(failed, ignore_errors=True)
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            staging.rename(failed)
+            where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
+            print(f"[{label}] {nb.name} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in {failed / nb.name}", flush=True)
+            break
+        result.notebooks.append(nb.name)
+        print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
+    if result.ok:
+        publish(staging, out / label)
+        shutil.rmtree(out / FAILED_DIR / label, ignore_errors=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the reports; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    data = Path(args.data).resolve()
+    out = Path(args.out).resolve()
+    try:
+        config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
+        wb = load_workbook(data, config)
+        first = min(d for d in [wb.opportunities["created_at"].min(),
+                                wb.leads["created_at"].min() if wb.leads is not None else None] if d is not None)
+        periods = select_periods(args, first, wb.as_of, config.fiscal_year_start_month)
+    except WorkbookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    notebooks = notebook_paths(Path(args.notebooks))
+    if not notebooks:
+        print(f"error: no notebooks named NN_*.ipynb in {args.notebooks}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
+              "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
+    print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)
+    if args.jobs > 1 and len(periods) > 1:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
+                                    [out] * len(periods), [config.language] * len(periods)))
+    else:
+        results = [run_period(p, notebooks, params, out, config.language) for p in periods]
+    from helpers.index_page import write_index
+
+    write_index(out, wb, config, [r.label for r in results if r.ok])
+    ok = [r for r in results if r.ok]
+    print(f"Done: {len(ok)} of {len(results)} period(s) published in {out}; index: {out / 'index.html'}", flush=True)
+    for r in results:
+        if not r.ok:
+            print(f"  {r.label}: {r.failed_notebook} failed ({r.error}); the previous report of {r.label}, if any, was kept", flush=True)
+    return 0 if len(ok) == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Real-browser test: Debian's Chromium (driven by Playwright) opens index.html and every report offline.
+
+Checks: no console errors, no request leaving the file (only file: and data: URLs),
+charts present, the injected markup shown as text and never run, a screenshot saved
+in test-output/. CI installs chromium (.ci/run); elsewhere the test is skipped when
+/usr/bin/chromium is absent, but never under CI.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from helpers.paths import PROJ_ROOT
+from helpers.run import main
+
+CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
+XSS = "<img src=x onerror=alert(1)>"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-default-apps", "--disable-extensions"]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium package")
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module", params=["en", "ja"])
+def reports(request, tmp_path_factory) -> Path:
+    """Reports for a tiny data set whose channel and campaign names are HTML markup."""
+    tmp = tmp_path_factory.mktemp(f"browser-{request.param}")
+    leads = LEADS_CSV.replace(",seminar,ウェビナー,", f',"{XSS}","<script>alert(2)</script>",')
+    data = write_folder(tmp / "data", {"leads.csv": leads, "opportunities.csv": OPPS_CSV})
+    assert main(["--data", str(data), "--out", str(tmp / "out"), "--lang", request.param]) == 0
+    return tmp / "out"
+
+
+def visit(page_factory, path: Path, shot: Path):
+    """Open a file in a fresh page; return (console errors, outside requests, dialogs, page text, image count)."""
+    page = page_factory()
+    errors, outside, dialogs = [], [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_timeout(300)
+    text = page.inner_text("body")
+    images = page.locator("img").count()
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    page.close()
+    return errors, outside, dialogs, text, images
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def test_index_and_reports_open_offline(reports, browser):
+    context = browser.new_context()
+    lang = "ja" if "browser-ja" in str(reports) else "en"
+    pages = [reports / "index.html"] + sorted(reports.glob("*/*.html"))
+    assert len(pages) >= 2
+    for path in pages:
+        shot = PROJ_ROOT / "test-output" / "screenshots" / lang / f"{path.parent.name}_{path.stem}.png"
+        errors, outside, dialogs, text, images = visit(context.new_page, path, shot)
+        assert errors == [], f"{path.name}: console errors {errors}"
+        assert outside == [], f"{path.name}: requests leaving the file {outside}"
+        assert dialogs == [], f"{path.name}: injected script ran: {dialogs}"
+        assert images >= 1, f"{path.name}: no chart"
+        assert shot.stat().st_size > 5000
+        if path.name != "index.html":
+            assert XSS in text, "the channel name must show as text"
+            assert path.stat().st_size < 3_000_000
+        if lang == "ja":
+            assert "受注率" in text or "セールスベロシティ" in text
+    context.close()

@@ -1,0 +1,224 @@
+"""Lead funnel, period and cohort views (contract section 3, "Lead funnel"), pinned with hand-computed cases.
+
+Period P = 2025Q3 = [2025-07-01, 2025-09-30]; as_of 2025-12-31 unless said.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from helpers.funnel import COHORT_KEYS, PERIOD_KEYS, funnel_cohort, funnel_period, linked_pairs, typical_days_to_opportunity
+
+START, END = pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30")
+AS_OF = pd.Timestamp("2025-12-31")
+nan = float("nan")
+
+
+def _dates(frame, *columns):
+    for c in columns:
+        frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
+    return frame
+
+
+def _leads() -> pd.DataFrame:
+    rows = [
+        # lead  created       channel       mql_at        sql_at        opportunity_id
+        ("L1", "2025-07-01", "web", "2025-07-05", "2025-07-10", "O1"),     # first day of P; link only on the lead side
+        ("L2", "2025-07-15", "web", "2025-07-20", None, None),             # link only on the opp side (O2); no sql date
+        ("L3", "2025-08-01", "seminar", None, "2025-08-10", None),         # sql without mql -> skipped mql; no opp
+        ("L4", "2025-08-05", "seminar", None, None, None),                 # linked (opp side) to O7, created after as_of
+        ("L5", "2025-09-30", "web", "2025-09-30", None, "O3"),             # last day of P; linked both sides; won 11-20
+        ("L6", "2025-06-30", "web", "2025-07-02", "2025-07-03", "O4"),     # created the day before P
+        ("L7", "2025-10-01", "email", "2025-10-02", None, None),           # created the day after P
+        ("L9", "2025-08-20", "web", "2025-08-21", "2025-08-25", "O5"),     # opp 12-01, won 2026-01-20 (after as_of)
+        ("L10", "2025-09-10", "exhibition", "2025-09-12", "2025-09-20", "O9"),  # O9 is not in the opps table
+    ]
+    frame = pd.DataFrame(rows, columns=["lead_id", "created_at", "channel", "mql_at", "sql_at", "opportunity_id"])
+    frame["first_sales_touch_at"] = pd.NaT
+    return _dates(frame, "created_at", "mql_at", "sql_at", "first_sales_touch_at")
+
+
+def _opps(categorical_outcome: bool = False) -> pd.DataFrame:
+    rows = [
+        # opp   created       closed        outcome amount lead_id channel
+        ("O1", "2025-07-20", "2025-09-01", "won", 100.0, None, "web"),
+        ("O2", "2025-08-01", None, "open", 200.0, "L2", "exhibition"),
+        ("O3", "2025-10-10", "2025-11-20", "won", 300.0, "L5", "web"),
+        ("O4", "2025-07-05", "2025-09-30", "lost", 50.0, "L6", "web"),
+        ("O5", "2025-12-01", "2026-01-20", "won", 500.0, "L9", "web"),
+        ("O6", "2025-09-15", None, "open", 80.0, None, "seminar"),          # no lead
+        ("O7", "2026-01-03", None, "open", 90.0, "L4", "seminar"),          # created after as_of
+        ("O8", "2025-08-10", "2025-09-05", "lost", 40.0, None, "partner"),  # no lead
+    ]
+    frame = pd.DataFrame(rows, columns=["opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id", "channel"])
+    if categorical_outcome:
+        frame["outcome"] = pd.Categorical(frame["outcome"], categories=["open", "won", "lost"])
+    return _dates(frame, "created_at", "closed_at")
+
+
+# --------------------------------------------------------------------------- period view
+def test_period_view_hand_computed():
+    f = funnel_period(_leads(), _opps(), START, END, AS_OF)
+    # leads created in P: L1 (first day), L2, L3, L4, L5 (last day), L9, L10 = 7 (L6 day before, L7 day after)
+    # mql_at in P: L1, L2, L5 (09-30), L6 (07-02: lead older than P, event in P), L9, L10 = 6 (L7 10-02 not)
+    # sql_at in P: L1, L3, L6, L9, L10 = 5
+    # opportunities = opportunities_created: O1, O2, O4, O6, O8 = 5 (O3 10-10, O5 12-01, O7 2026 not)
+    # won = won_count: O1 (09-01) = 1 (O3 won 11-20, after P)
+    assert f == {"leads": 7, "mqls": 6, "sqls": 5, "opportunities": 5, "won": 1}
+    assert tuple(f) == PERIOD_KEYS
+
+
+def test_period_view_as_of_inside_period():
+    f = funnel_period(_leads(), _opps(), START, END, pd.Timestamp("2025-09-15"))
+    # leads to 09-15: L1, L2, L3, L4, L9, L10 = 6 (L5 created 09-30 does not exist yet)
+    # mqls to 09-15: L1, L2, L6, L9, L10 (09-12) = 5 (L5 09-30 not)
+    # sqls to 09-15: L1, L3, L6, L9 = 4 (L10 09-20 not)
+    # opportunities to 09-15: O1, O2, O4, O6 (09-15, the as_of day itself), O8 = 5; won: O1 = 1
+    assert f == {"leads": 6, "mqls": 5, "sqls": 4, "opportunities": 5, "won": 1}
+
+
+def test_lead_created_after_as_of_does_not_exist():
+    # L11 is created on 2025-09-20 but as_of is 09-15: even with a (bad) mql date inside P it does not count
+    leads = pd.concat([_leads(), _dates(pd.DataFrame({
+        "lead_id": ["L11"], "created_at": ["2025-09-20"], "channel": ["web"], "mql_at": ["2025-09-01"],
+        "sql_at": [None], "opportunity_id": [None], "first_sales_touch_at": [None]}),
+        "created_at", "mql_at", "sql_at", "first_sales_touch_at")], ignore_index=True)
+    as_of = pd.Timestamp("2025-09-15")
+    assert funnel_period(leads, _opps(), START, END, as_of)["mqls"] == 5      # same as without L11
+    assert funnel_cohort(leads, _opps(), START, END, as_of)["leads"] == 6
+
+
+def test_no_leads_table():
+    assert funnel_period(None, _opps(), START, END, AS_OF) is None
+    assert funnel_cohort(None, _opps(), START, END, AS_OF) is None
+    assert typical_days_to_opportunity(None, _opps(), AS_OF) is None
+
+
+# --------------------------------------------------------------------------- cohort view
+def test_cohort_hand_computed():
+    c = funnel_cohort(_leads(), _opps(), START, END, AS_OF)
+    # cohort: L1, L2, L3, L4, L5, L9, L10 = 7
+    # opportunity (linked opp created by 12-31): L1 (O1, lead-side link), L2 (O2, opp-side link),
+    #   L5 (O3), L9 (O5 12-01) = 4; L10 (O9 not in opps) no, L4 (O7 created 2026) no, L3 none
+    # won by 12-31: L1 (O1 09-01), L5 (O3 11-20) = 2; L9 (O5 won 2026-01-20) no
+    # sql: dates L1, L3, L9, L10 + via opportunity L2, L5 = 6 -> skipped_sql 2
+    # mql: dates L1, L2, L5, L9, L10 + via sql L3 = 6 -> skipped_mql 1 (L3); L4 reached nothing
+    # typical days (pairs with both created by 12-31): L6-O4 5, L5-O3 10, L2-O2 17, L1-O1 19, L9-O5 103
+    #   80th pct: position 0.8 * 4 = 3.2 -> 19 + 0.2 * (103 - 19) = 35.8
+    # days observed 09-30 -> 12-31 = 31 + 30 + 31 = 92 -> not immature
+    assert c == {
+        "leads": 7, "mql": 6, "sql": 6, "opportunity": 4, "won": 2,
+        "mql_rate": pytest.approx(6 / 7), "sql_rate": pytest.approx(1.0),
+        "opportunity_rate": pytest.approx(4 / 6), "won_rate": pytest.approx(0.5),
+        "lead_to_opportunity_rate": pytest.approx(4 / 7), "lead_to_won_rate": pytest.approx(2 / 7),
+        "immature": False, "days_observed": 92, "typical_days_to_opportunity": pytest.approx(35.8),
+        "skipped_mql": 1, "skipped_sql": 2,
+    }
+    assert tuple(c) == COHORT_KEYS
+    assert list(c) == [
+        "leads", "mql", "sql", "opportunity", "won", "mql_rate", "sql_rate", "opportunity_rate", "won_rate",
+        "lead_to_opportunity_rate", "lead_to_won_rate", "immature", "days_observed",
+        "typical_days_to_opportunity", "skipped_mql", "skipped_sql",
+    ]
+    json.dumps(c)
+    for key in ("leads", "mql", "sql", "opportunity", "won", "days_observed", "skipped_mql", "skipped_sql"):
+        assert type(c[key]) is int
+    assert type(c["immature"]) is bool and type(c["typical_days_to_opportunity"]) is float
+
+
+def test_cohort_immature_when_young():
+    c = funnel_cohort(_leads(), _opps(), START, END, pd.Timestamp("2025-10-15"))
+    # days observed 09-30 -> 10-15 = 15
+    # typical at 10-15 (O5 12-01 not yet): gaps 5, 10, 17, 19 -> position 0.8 * 3 = 2.4 -> 17 + 0.4 * 2 = 17.8
+    assert c["days_observed"] == 15
+    assert c["typical_days_to_opportunity"] == pytest.approx(17.8)
+    assert c["immature"] is True
+    # opportunity by 10-15: L1, L2, L5 (O3 10-10) = 3; won by 10-15: L1 = 1 (O3 won 11-20)
+    assert (c["opportunity"], c["won"]) == (3, 1)
+
+
+def test_cohort_as_of_inside_period():
+    c = funnel_cohort(_leads(), _opps(), START, END, pd.Timestamp("2025-09-15"))
+    # cohort to 09-15: L1, L2, L3, L4, L9, L10 = 6
+    # opportunity: L1 (O1 07-20), L2 (O2 08-01) = 2; won: L1 (09-01) = 1
+    # sql: dates L1, L3, L9 (L10's 09-20 not known yet) + L2 = 4 -> skipped_sql 1
+    # mql: dates L1, L2, L9, L10 + L3 = 5 -> skipped_mql 1
+    # days observed 09-30 -> 09-15 = -15
+    assert [c[k] for k in ("leads", "mql", "sql", "opportunity", "won", "skipped_mql", "skipped_sql", "days_observed")] \
+        == [6, 5, 4, 2, 1, 1, 1, -15]
+
+
+@pytest.mark.parametrize("typical, immature", [(100, True), (92, False), (92.5, True), (91, False)])
+def test_cohort_given_typical_days(typical, immature):
+    # 92 days observed; immature iff 92 < typical
+    c = funnel_cohort(_leads(), _opps(), START, END, AS_OF, typical_days=typical)
+    assert c["typical_days_to_opportunity"] == float(typical)
+    assert c["immature"] is immature
+
+
+def test_cohort_without_any_link_has_unknown_maturity():
+    leads = _leads().drop(columns="opportunity_id")
+    opps = _opps().drop(columns="lead_id")
+    c = funnel_cohort(leads, opps, START, END, AS_OF)
+    # no links: opportunity 0, won 0; sql: L1, L3, L9, L10 = 4; mql: L1, L2, L5, L9, L10 + L3 = 6
+    assert (c["leads"], c["mql"], c["sql"], c["opportunity"], c["won"]) == (7, 6, 4, 0, 0)
+    assert c["opportunity_rate"] == 0.0           # 0 / 4
+    assert c["won_rate"] is None                  # 0 / 0
+    assert c["typical_days_to_opportunity"] is None
+    assert c["immature"] is None
+    assert c["days_observed"] == 92
+
+
+def test_empty_cohort_gives_null_rates():
+    c = funnel_cohort(_leads(), _opps(), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-03-31"), AS_OF)
+    assert (c["leads"], c["mql"], c["sql"], c["opportunity"], c["won"]) == (0, 0, 0, 0, 0)
+    for key in ("mql_rate", "sql_rate", "opportunity_rate", "won_rate", "lead_to_opportunity_rate", "lead_to_won_rate"):
+        assert c[key] is None
+    # 2024-03-31 -> 2025-12-31 = 275 + 365 = 640 days; typical 35.8 -> mature
+    assert c["days_observed"] == 640
+    assert c["immature"] is False
+
+
+def test_categorical_outcome_cohort():
+    c = funnel_cohort(_leads(), _opps(categorical_outcome=True), START, END, AS_OF)
+    assert (c["opportunity"], c["won"]) == (4, 2)
+    assert funnel_period(_leads(), _opps(categorical_outcome=True), START, END, AS_OF)["won"] == 1
+
+
+def test_inputs_not_mutated():
+    leads, opps = _leads(), _opps(categorical_outcome=True)
+    leads_before, opps_before = leads.copy(deep=True), opps.copy(deep=True)
+    funnel_period(leads, opps, START, END, AS_OF)
+    funnel_cohort(leads, opps, START, END, AS_OF)
+    typical_days_to_opportunity(leads, opps, AS_OF)
+    linked_pairs(leads, opps)
+    pd.testing.assert_frame_equal(leads, leads_before)
+    pd.testing.assert_frame_equal(opps, opps_before)
+
+
+# --------------------------------------------------------------------------- links and maturity
+def test_linked_pairs_is_the_union_of_both_sides():
+    pairs = linked_pairs(_leads(), _opps())
+    got = set(map(tuple, pairs[["lead_id", "opportunity_id"]].to_numpy()))
+    # lead side: L1-O1, L5-O3, L6-O4, L9-O5, L10-O9; opp side: L2-O2, L5-O3, L6-O4, L9-O5, L4-O7
+    assert got == {("L1", "O1"), ("L5", "O3"), ("L6", "O4"), ("L9", "O5"), ("L10", "O9"), ("L2", "O2"), ("L4", "O7")}
+    assert len(pairs) == 7  # duplicates (linked on both sides) counted once
+
+
+def test_typical_days_hand_computed():
+    # as in test_cohort_hand_computed: 5, 10, 17, 19, 103 -> 35.8
+    assert typical_days_to_opportunity(_leads(), _opps(), AS_OF) == pytest.approx(35.8)
+    # before any opportunity exists (O4, the first, is created 07-05)
+    assert typical_days_to_opportunity(_leads(), _opps(), pd.Timestamp("2025-07-04")) is None
+
+
+def test_typical_days_negative_gap_counts_as_zero():
+    leads = _dates(pd.DataFrame({"lead_id": ["A", "B"], "created_at": ["2025-03-10", "2025-03-01"],
+                                 "opportunity_id": ["X", "Y"]}), "created_at")
+    opps = _dates(pd.DataFrame({"opportunity_id": ["X", "Y"], "created_at": ["2025-03-01", "2025-03-11"],
+                                "closed_at": [None, None], "outcome": ["open", "open"], "lead_id": [None, None]}),
+                  "created_at", "closed_at")
+    # A: opp 9 days before the lead -> 0; B: 10 days -> gaps 0, 10 -> 80th pct 0 + 0.8 * 10 = 8
+    assert typical_days_to_opportunity(leads, opps, AS_OF) == pytest.approx(8.0)

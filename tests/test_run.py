@@ -1,0 +1,108 @@
+"""The report runner: parameters, period selection, failure isolation, atomic publish, determinism."""
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from helpers.paths import NOTEBOOKS_DIR
+from helpers.run import main, notebook_paths
+
+XSS = "<img src=x onerror=alert(1)>"
+OPPS_Q1 = "O0,2025-01-01,2025-03-20,won,300000,,referral,サービス,1-49,田中,\n"
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    """Tiny data spanning 2025Q1-2025Q2, with a channel name that is HTML markup."""
+    leads = LEADS_CSV.replace(",seminar,", f",\"{XSS}\",")
+    return write_folder(tmp_path / "data", {"leads.csv": leads, "opportunities.csv": OPPS_CSV + OPPS_Q1})
+
+
+def boom_notebooks(tmp_path: Path) -> Path:
+    """The real notebooks plus one that fails for period 2025Q2 only."""
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    for nb in notebook_paths():
+        (folder / nb.name).write_bytes(nb.read_bytes())
+    params = nbformat.v4.new_code_cell('period: str = ""  # period label', metadata={"tags": ["parameters"]})
+    boom = nbformat.v4.new_code_cell('if period == "2025Q2":\n    raise ValueError("boom in " + period)')
+    meta = nbformat.read(folder / "00_data_health.ipynb", as_version=4).metadata
+    nbformat.write(nbformat.v4.new_notebook(cells=[params, boom], metadata=meta), folder / "99_boom.ipynb")
+    return folder
+
+
+def test_notebooks_are_numbered_in_reading_order():
+    names = [p.name for p in notebook_paths()]
+    assert names and names[0] == "00_data_health.ipynb"
+    assert all(re.match(r"^\d{2}_[a-z0-9_]+\.ipynb$", n) for n in names)
+    assert names == sorted(names)
+    assert sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) == names  # no unnumbered notebook slips by
+
+
+def test_latest_period_report(data, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out)]) == 0
+    # as_of = 2025-06-30 (latest date): the latest complete period is 2025Q2
+    metrics = json.loads((out / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))
+    assert list(metrics)[:8] == ["period", "start", "end", "as_of", "pipeline", "funnel", "by_channel", "by_segment"]
+    assert (metrics["period"], metrics["start"], metrics["end"], metrics["as_of"]) == ("2025Q2", "2025-04-01", "2025-06-30", "2025-06-30")
+    # Hand count for 2025Q2: created O1 (04-12), O2 (05-01), O3 (06-10) = 3; won O1 (1,200,000), lost O2 -> 1/2
+    p = metrics["pipeline"]
+    assert (p["opportunities_created"], p["won_count"], p["lost_count"], p["win_rate"]) == (3, 1, 1, 0.5)
+    assert p["won_revenue"] == 1200000.0 and p["sales_cycle_days"] == 50.0  # 04-12 -> 06-01
+    assert p["sales_velocity"] == pytest.approx(3 * 1200000 * 0.5 / 50)
+    # every channel in the data gets a row, even with nothing in the period (referral: only a 2025Q1 deal)
+    assert set(metrics["by_channel"]) == {"outbound", "referral", "unknown", "web", XSS}
+    assert metrics["by_channel"]["referral"]["opportunities_created"] == 0
+    assert metrics["by_channel"]["referral"]["win_rate"] is None
+    assert (out / "2025Q2" / "00_data_health.html").is_file() and (out / "2025Q2" / "00_data_health.ipynb").is_file()
+    assert (out / "index.html").is_file() and not (out / "2025Q1").exists()
+    printed = capsys.readouterr().out
+    assert "[2025Q2] 00_data_health.ipynb ok" in printed and "Done: 1 of 1 period(s) published" in printed
+
+
+def test_all_periods_and_determinism(data, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["--data", str(data), "--out", str(a), "--all", "--jobs", "2"]) == 0
+    assert main(["--data", str(data), "--out", str(b), "--all"]) == 0
+    assert sorted(p.name for p in a.iterdir() if p.is_dir()) == ["2025Q1", "2025Q2"]
+    for label in ("2025Q1", "2025Q2"):
+        assert (a / label / "metrics.json").read_bytes() == (b / label / "metrics.json").read_bytes()
+    index = (a / "index.html").read_text(encoding="utf-8")
+    assert 'href="2025Q1/00_data_health.html"' in index and 'href="2025Q2/metrics.json"' in index
+
+
+def test_failure_is_isolated_and_never_replaces_a_good_report(data, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out), "--period", "2025Q2"]) == 0
+    good = (out / "2025Q2" / "00_data_health.html").read_bytes()
+    nbs = boom_notebooks(tmp_path)
+    code = main(["--data", str(data), "--out", str(out), "--period", "2025Q1", "--period", "2025Q2", "--notebooks", str(nbs)])
+    assert code == 1
+    printed = capsys.readouterr().out
+    assert re.search(r"\[2025Q2\] 99_boom\.ipynb FAILED at cell \d+: ValueError: boom in 2025Q2", printed)
+    assert (out / "2025Q2" / "00_data_health.html").read_bytes() == good       # last good report kept
+    assert not (out / "2025Q2" / "99_boom.ipynb").exists()
+    assert (out / "_failed" / "2025Q2" / "99_boom.ipynb").is_file()             # failed notebook kept
+    assert (out / "2025Q1" / "99_boom.html").is_file()                           # the other period went on
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]              # no staging folder left
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
+    data = write_folder(tmp_path / "bad", {"opportunities.csv": OPPS_CSV.replace("1200000", "-1")})
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "opportunities.csv, row 2, column 'amount': negative amounts" in err
+    assert not out.exists()
+
+
+def test_period_errors(data, tmp_path, capsys):
+    assert main(["--data", str(data), "--out", str(tmp_path / "o"), "--period", "2026Q1"]) == 2
+    assert "start after as_of" in capsys.readouterr().err
+    assert main(["--data", str(data), "--out", str(tmp_path / "o"), "--period", "FY2025Q1"]) == 2
+    assert "does not match the configured fiscal calendar" in capsys.readouterr().err
