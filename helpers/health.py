@@ -201,6 +201,8 @@ def value_counts_view(wb: Workbook, column: str, lang: str):
     """Values of a segment column with their row counts, labelled (spot spelling variants such as Web vs web)."""
     from helpers import display
 
-    frame = value_counts(wb, column).rename(columns={"value": t(column, lang), "leads": t("table_leads", lang),
+    frame = value_counts(wb, column)
+    frame["value"] = frame["value"].map(lambda v: t("unknown", lang) if v == "unknown" else v)
+    frame = frame.rename(columns={"value": t(column, lang), "leads": t("table_leads", lang),
                                                       "opportunities": t("table_opportunities", lang)})
     return display.table(frame)

@@ -126,7 +126,7 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
 <html lang="{esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
 <style>
-body {{ font-family: "Hiragino Sans", "Noto Sans CJK JP", "Yu Gothic", Meiryo, sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px; color: #222; }}
+body {{ font-family: "Hiragino Sans", "Yu Gothic", Meiryo, "Noto Sans CJK JP", "IPAexGothic", "IPAGothic", sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px; color: #222; }}
 table.wb-table {{ border-collapse: collapse; font-size: 13px; }}
 table.wb-table th, table.wb-table td {{ border-bottom: 1px solid #e5e5e5; padding: 3px 8px; text-align: right; }}
 table.wb-table th:first-child, table.wb-table td:first-child {{ text-align: left; }}

@@ -25,6 +25,7 @@ from helpers.periods import Period, complete_periods, parse_period
 
 STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
+HIDE_TAG = "hide-in-report"
 
 
 @dataclass
@@ -86,8 +87,12 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
     nb.metadata.pop("widgets", None)
     nb.metadata["title"] = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
                                  if c.cell_type == "markdown" and c.source.startswith("#")), executed.stem)
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
+    # cells tagged hide-in-report (plain-text figure dumps that nbval checks) stay out of the HTML
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDE_TAG}, enabled=True), enabled=True)
     body, _ = exporter.from_notebook_node(nb, resources={"language_code": lang})
     target.write_text(body, encoding="utf-8")
 

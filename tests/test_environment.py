@@ -50,3 +50,13 @@ def test_every_direct_dependency_is_pinned_in_both():
     assert direct - set(env) == set()
     assert {"pandas", "seaborn", "ipywidgets", "jupyterlab", "papermill", "nbval", "matplotlib-fontja"} <= direct
     assert lock["pandas"].startswith("3.")
+
+
+def test_data_dictionary_lists_every_canonical_column():
+    from helpers.schema import TABLES
+
+    text = (PROJ_ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    for table in TABLES.values():
+        assert f"## {table.name}.csv" in text
+        for column in table.column_names:
+            assert column in text, f"{table.name}.{column} missing from docs/data_dictionary.md"
