@@ -27,7 +27,7 @@ report: $(STAMP) ## produce the HTML reports for the sample data in reports/ (AR
 	$(BIN)/python -m helpers.run $(ARGS)
 
 test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests notebooks \
+	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests notebooks \
 	  --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
 
 lab: $(STAMP) ## open JupyterLab on the notebooks with the workbook kernel

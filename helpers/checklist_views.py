@@ -1,0 +1,237 @@
+"""Views for notebook 01 (checklist diagnostic): the answer form, score cards, charts and tables.
+
+Figures come from helpers.checklist; this module only formats, labels and draws them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from helpers import checklist, display, fmt
+from helpers.display import is_static
+from helpers.labels import t
+from helpers.load import find_table_file
+from helpers.periods import periods_between
+from helpers.session import Session
+from helpers.theme import MARKETING, SALES
+
+DEPT_COLORS = {"marketing": MARKETING, "sales": SALES}
+ANSWERS = ("yes", "partial", "no")
+
+
+def item_text(s: Session, item: int) -> str:
+    """The checklist item's text in the session language."""
+    return s.config.checklist_items[item][s.lang]
+
+
+def score(value) -> str:
+    """A 0-100 score with one decimal, or n/a."""
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def missing_view(s: Session):
+    """What the absent checklist table prevents and how to enable it."""
+    return display.note(t("checklist_missing", s.lang), warn=True)
+
+
+def answer_set_view(s: Session, ck: dict):
+    """Which answers were used for the period, and a warning when they come from before it."""
+    info = ck["answer_set"]
+    if info["rule"] == "none":
+        return display.note(t("checklist_no_answers", s.lang), warn=True)
+    text = t(f"checklist_rule_{info['rule']}", s.lang).format(
+        respondents=info["respondents"], start=_day(info["from"]), end=_day(info["to"]), period=s.period.label)
+    return display.note(text, warn=info["rule"] != "in_period")
+
+
+def _day(value) -> str:
+    return "" if value is None else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def score_cards(s: Session, ck: dict):
+    """Overall and department scores, respondents, as headline cards."""
+    items = [(t("checklist_overall", s.lang), score(ck["overall_score"]))]
+    for dept in ("marketing", "sales"):
+        if dept in ck["by_department"]:
+            n = ck["respondents_by_department"].get(dept, 0)
+            items.append((f"{t(dept, s.lang)} ({n})", score(ck["by_department"][dept])))
+    return display.kpis(items)
+
+
+def key_text(ck: dict) -> str:
+    """Plain-text scores (checked by nbval)."""
+    depts = ", ".join(f"{d} {score(v)}" for d, v in ck["by_department"].items())
+    gaps = ", ".join(f"item {g['item']} gap {g['gap']:+.3f}" for g in ck["largest_gaps"])
+    return (f"answer_set: {ck['answer_set']['rule']}, respondents {ck['respondent_count']}\n"
+            f"overall_score: {score(ck['overall_score'])}\nby_department: {depts}\nlargest gaps: {gaps}\n"
+            f"contradictions: {[c['item'] for c in ck['contradictions']]}\nunmet_items: {ck['unmet_items']}")
+
+
+def category_chart(s: Session, ck: dict):
+    """Grouped bars: each category's score by department (0-100)."""
+    rows = [{"category": t(f"category_{cat}", s.lang), "department": t(d, s.lang), "score": v, "dept": d}
+            for cat, by in ck["by_category"].items() for d, v in by.items() if d in DEPT_COLORS and v is not None]
+    fig, ax = plt.subplots()
+    if rows:
+        frame = pd.DataFrame(rows)
+        palette = {t(d, s.lang): c for d, c in DEPT_COLORS.items()}
+        sns.barplot(frame, x="category", y="score", hue="department", palette=palette, ax=ax)
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("")
+    ax.set_ylabel(t("checklist_score", s.lang))
+    ax.set_title(t("checklist_by_category", s.lang))
+    ax.legend(title="")
+    fig.tight_layout()
+    return fig
+
+
+def item_heatmap(s: Session):
+    """Heatmap of the mean answer (0 = no, 1 = yes) per item and department."""
+    answers, _ = checklist.answer_set(s.wb.checklist, s.period, as_of=s.as_of)
+    items = checklist.item_table(answers).set_index("item")[["marketing", "sales"]].astype("float64")
+    items.index = [f"{i}. {item_text(s, i)[:40]}" for i in items.index]
+    items.columns = [t(c, s.lang) for c in items.columns]
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    sns.heatmap(items, vmin=0, vmax=1, cmap="RdYlGn", annot=True, fmt=".2f", cbar=False, ax=ax)
+    ax.set_title(t("checklist_heatmap", s.lang))
+    fig.tight_layout()
+    return fig
+
+
+def gap_table(s: Session):
+    """Items sorted by perception gap (marketing − sales), largest disagreement first."""
+    answers, _ = checklist.answer_set(s.wb.checklist, s.period, as_of=s.as_of)
+    items = checklist.item_table(answers)
+    items = items.assign(abs_gap=items["gap"].abs()).sort_values(["abs_gap", "item"], ascending=[False, True], na_position="last")
+    shown = pd.DataFrame({
+        "#": items["item"],
+        t("checklist_item", s.lang): [item_text(s, i) for i in items["item"]],
+        t("marketing", s.lang): [fmt.number(v, s.lang, 2) for v in items["marketing"]],
+        t("sales", s.lang): [fmt.number(v, s.lang, 2) for v in items["sales"]],
+        t("checklist_gap", s.lang): [("n/a" if pd.isna(v) else f"{v:+.2f}") for v in items["gap"]],
+    })
+    return display.table(shown)
+
+
+def gap_sentences(s: Session, ck: dict) -> list[str]:
+    """One sentence per item where the departments disagree most."""
+    out = []
+    for g in ck["largest_gaps"]:
+        if g["gap"] is None or abs(g["gap"]) < 0.25:
+            continue
+        key = "checklist_gap_mktg_higher" if g["gap"] > 0 else "checklist_gap_sales_higher"
+        out.append(t(key, s.lang).format(item=g["item"], text=item_text(s, g["item"]),
+                                         mktg=g["marketing"], sales=g["sales"]))
+    return out or [t("checklist_no_big_gap", s.lang)]
+
+
+def trend_chart(s: Session):
+    """Overall and department scores across the periods that have answers, up to this period."""
+    fy = s.config.fiscal_year_start_month
+    first = s.wb.checklist["answered_on"].min()
+    periods = periods_between(first, s.period.end, fy) if first <= s.period.end else []
+    trend = checklist.score_trend(s.wb.checklist, periods, as_of=s.as_of)
+    fig, ax = plt.subplots()
+    for col, color in (("marketing", MARKETING), ("sales", SALES), ("overall", "#444444")):
+        if col in trend.columns and len(trend):
+            ax.plot(trend["period"], trend[col], marker="o", color=color,
+                    label=t(col if col != "overall" else "checklist_overall", s.lang))
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(t("checklist_score", s.lang))
+    ax.set_title(t("checklist_trend", s.lang))
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def evidence_table(s: Session, ck: dict):
+    """Claimed (mean answer by department) beside what the CRM data shows, per item the data can speak to."""
+    flagged = {(c["item"], c["department"]) for c in ck["contradictions"]}
+    rows = []
+    for item, ev in ck["evidence"].items():
+        item = int(item)
+        by = ck["by_item"].get(item) or ck["by_item"].get(str(item)) or {}
+        seen = "n/a" if ev["value"] is None else fmt.rate(ev["value"], s.lang)
+        verdict = {True: t("evidence_supports", s.lang), False: t("evidence_contradicts", s.lang),
+                   None: t("not_available", s.lang)}[ev["supports"]]
+        flags = [t(d, s.lang) for d in ("marketing", "sales") if (item, d) in flagged]
+        rows.append({
+            "#": item,
+            t("checklist_item", s.lang): item_text(s, item),
+            t("marketing", s.lang): fmt.number(by.get("marketing"), s.lang, 2),
+            t("sales", s.lang): fmt.number(by.get("sales"), s.lang, 2),
+            t("evidence_measure", s.lang): t(f"evidence_{ev['measure']}", s.lang),
+            t("evidence_seen", s.lang): f"{seen} ({t('evidence_threshold', s.lang)} {fmt.rate(ev['threshold'], s.lang, 0)})",
+            t("evidence_verdict", s.lang): verdict,
+            t("evidence_contradiction", s.lang): ", ".join(flags) if flags else "",
+        })
+    return display.table(pd.DataFrame(rows))
+
+
+def recommendations_table(s: Session, ck: dict):
+    """The seven initiatives that address unmet items, easiest and most impactful first."""
+    if not ck["recommendations"]:
+        return display.note(t("checklist_all_met", s.lang))
+    marks = {0: "-", 1: "○", 2: "◎"}
+    rows = [{
+        t("initiative", s.lang): r[s.lang],
+        t("checklist_items_addressed", s.lang): ", ".join(map(str, r["items_addressed"])),
+        t("opportunities_created", s.lang): marks.get(r["impacts"]["opportunities"], "?"),
+        t("win_rate", s.lang): marks.get(r["impacts"]["win_rate"], "?"),
+        t("sales_cycle_days", s.lang): marks.get(r["impacts"]["cycle"], "?"),
+        t("difficulty", s.lang): "★" * int(r["difficulty"]),
+    } for r in ck["recommendations"]]
+    return display.table(pd.DataFrame(rows))
+
+
+# ---- the answer form (JupyterLab only) ---------------------------------------------------------
+
+def checklist_path(s: Session):
+    """Where the form saves: the data folder's checklist file (checklist.csv when there is none yet)."""
+    return find_table_file(s.wb.data_dir, "checklist") or s.wb.data_dir / "checklist.csv"
+
+
+def form(s: Session):
+    """An ipywidgets form to answer the 15 items (JupyterLab); under the report runner, nothing."""
+    if is_static():
+        return None
+    import ipywidgets as w
+
+    lang = s.lang
+    respondent = w.Text(description=t("respondent", lang), placeholder="sales-01")
+    department = w.Dropdown(options=[(t("sales", lang), "sales"), (t("marketing", lang), "marketing"), (t("other", lang), "other")],
+                            description=t("department", lang))
+    answered_on = w.DatePicker(description=t("answered_on", lang), value=dt.date.today())
+    answers, notes, groups = {}, {}, []
+    for cat, items in s.config.checklist_categories.items():
+        rows = [w.HTML(f"<b>{display.esc(t(f'category_{cat}', lang))}</b>")]
+        for i in items:
+            answers[i] = w.ToggleButtons(options=[(t(f"answer_{a}", lang), a) for a in ANSWERS], value=None,
+                                         style={"button_width": "70px"})
+            notes[i] = w.Text(placeholder=t("note", lang), layout=w.Layout(width="220px"))
+            rows.append(w.HBox([w.HTML(f"{i}. {display.esc(item_text(s, i))}", layout=w.Layout(width="420px")), answers[i], notes[i]]))
+        groups.append(w.VBox(rows))
+    save = w.Button(description=t("save", lang), button_style="primary")
+    replace = w.Checkbox(description=t("checklist_replace_same_day", lang), value=False)
+    out = w.Output()
+
+    def on_save(_):
+        out.clear_output()
+        rows = [{"respondent": respondent.value.strip(), "department": department.value,
+                 "answered_on": answered_on.value.isoformat() if answered_on.value else "", "item": i,
+                 "answer": answers[i].value, "note": notes[i].value} for i in answers if answers[i].value]
+        with out:
+            try:
+                result = checklist.append_answers(checklist_path(s), pd.DataFrame(rows), replace_same_day=replace.value)
+                print(t("checklist_saved", lang).format(**result))
+            except checklist.DuplicateAnswersError as exc:
+                print(f"{exc}\n{t('checklist_ask_replace', lang)}")
+            except Exception as exc:  # shown to the analyst, never swallowed
+                print(f"{type(exc).__name__}: {exc}")
+
+    save.on_click(on_save)
+    return w.VBox([w.HBox([respondent, department, answered_on]), *groups, w.HBox([save, replace]), out])
