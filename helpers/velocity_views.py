@@ -1,0 +1,232 @@
+"""Views for notebook 03 (before/after velocity): headline, factor table, LMDI waterfall, trend, caveats.
+
+Figures come from helpers.velocity; this module only formats, labels and draws them.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from helpers import display, fmt
+from helpers import velocity as vel
+from helpers.labels import t
+from helpers.session import Session
+from helpers.theme import MARKETING, NEGATIVE, NEUTRAL, POSITIVE, SALES
+
+FACTOR_KEYS = ("opportunities_created", "avg_deal_size", "win_rate", "sales_cycle_days", "sales_velocity")
+
+
+def comparison(s: Session, initiative: str = "", window_days: int = 0) -> dict | None:
+    """The velocity_comparison section for the session's period (initiative "" = the default rule)."""
+    settings = dict(s.config.velocity, window_days=window_days or s.config.velocity["window_days"])
+    return vel.velocity_comparison(s.wb.opportunities, s.wb.initiatives, s.as_of, s.period.end, settings,
+                                   s.config.fiscal_year_start_month, initiative=initiative or None)
+
+
+def no_initiative_view(s: Session):
+    """How to declare an initiative, when there is none."""
+    return display.note(t("velocity_no_initiative", s.lang), warn=True)
+
+
+def _value(key: str, value, s: Session) -> str:
+    if key in ("avg_deal_size", "sales_velocity", "won_revenue"):
+        return fmt.money(value, s.config)
+    if key.endswith("rate"):
+        return fmt.rate(value, s.lang)
+    return fmt.number(value, s.lang, 1 if key == "sales_cycle_days" else 0)
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def _interval(iv: dict | None) -> str:
+    if not iv or iv.get("low") is None:
+        return "n/a"
+    return f"[{iv['low']:+.1%}, {iv['high']:+.1%}]"
+
+
+def headline(s: Session, vc: dict):
+    """Velocity before and after, the naive change and the seasonally adjusted change (with 95% intervals)."""
+    iv = vc["intervals"]
+    return display.kpis([
+        (t("initiative", s.lang), f"{vc['initiative']} ({pd.Timestamp(vc['start']):%Y-%m-%d})"),
+        (t("velocity_before", s.lang), fmt.money(vc["before"]["sales_velocity"], s.config)),
+        (t("velocity_after", s.lang), fmt.money(vc["after"]["sales_velocity"], s.config)),
+        (t("velocity_naive_change", s.lang), f"{_pct(vc['change']['sales_velocity'])} {_interval(iv['change']['sales_velocity'])}"),
+        (t("velocity_adjusted_change", s.lang), f"{_pct(vc['seasonally_adjusted_change'])} {_interval(iv['seasonally_adjusted_change'])}"),
+    ])
+
+
+def windows_note(s: Session, vc: dict):
+    """The four windows' dates, in one sentence."""
+    w = vc["windows"]
+
+    def span(name):
+        return f"{pd.Timestamp(w[name]['start']):%Y-%m-%d} – {pd.Timestamp(w[name]['end']):%Y-%m-%d}"
+
+    return display.note(t("velocity_windows", s.lang).format(
+        days=vc["window_days"], before=span("before"), after=span("after"),
+        before_ly=span("before_last_year"), after_ly=span("after_last_year")))
+
+
+def factor_table(s: Session, vc: dict):
+    """Velocity and its four factors in each window, with the change and its 95% interval."""
+    iv = vc["intervals"]
+    rows = []
+    for key in FACTOR_KEYS:
+        rows.append({
+            t("measure", s.lang): t(key, s.lang),
+            t("velocity_before", s.lang): _value(key, vc["before"][key], s),
+            t("velocity_after", s.lang): _value(key, vc["after"][key], s),
+            t("change", s.lang): _pct(vc["change"].get(key)),
+            "95%": _interval(iv["change"].get(key)),
+            t("velocity_before_ly", s.lang): _value(key, vc["before_last_year"][key], s),
+            t("velocity_after_ly", s.lang): _value(key, vc["after_last_year"][key], s),
+        })
+    return display.table(pd.DataFrame(rows))
+
+
+def interval_sentences(s: Session, vc: dict) -> list[str]:
+    """Plain statements of which changes the data can and cannot distinguish from no change."""
+    out = []
+    iv = vc["intervals"]
+    for key in FACTOR_KEYS:
+        interval = iv["change"].get(key)
+        includes = vel.includes_no_change(interval)
+        if includes is None:
+            continue
+        out.append(t("velocity_includes_zero" if includes else "velocity_excludes_zero", s.lang).format(
+            measure=t(key, s.lang), interval=_interval(interval)))
+    adj = iv.get("seasonally_adjusted_change")
+    includes = vel.includes_no_change(adj)
+    if includes is not None:
+        out.append(t("velocity_includes_zero" if includes else "velocity_excludes_zero", s.lang).format(
+            measure=t("velocity_adjusted_change", s.lang), interval=_interval(adj)))
+    return out
+
+
+def waterfall(s: Session, vc: dict):
+    """LMDI split of the velocity change into the four factors, as a waterfall (the parts add up to the total)."""
+    parts = vc["contributions"]
+    fig, ax = plt.subplots()
+    if any(parts.get(k) is None for k in vel.FACTORS):
+        ax.text(0.5, 0.5, vc.get("contributions_note") or t("not_available", s.lang), ha="center", va="center", wrap=True)
+        ax.set_axis_off()
+        return fig
+    before, after = vc["before"]["sales_velocity"], vc["after"]["sales_velocity"]
+    labels = [t("velocity_before", s.lang)] + [t(k, s.lang) for k in vel.FACTORS] + [t("velocity_after", s.lang)]
+    level = before
+    ax.bar(0, before, color=NEUTRAL)
+    for i, key in enumerate(vel.FACTORS, start=1):
+        value = parts[key]
+        ax.bar(i, value, bottom=level, color=POSITIVE if value >= 0 else NEGATIVE)
+        ax.text(i, level + value, f"{value:+,.0f}", ha="center", va="bottom" if value >= 0 else "top", fontsize=8)
+        level += value
+    ax.bar(len(labels) - 1, after, color=MARKETING)
+    ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
+    ax.set_ylabel(t("sales_velocity", s.lang))
+    ax.set_title(t("velocity_waterfall", s.lang))
+    fig.tight_layout()
+    return fig
+
+
+def trend_chart(s: Session, vc: dict | None):
+    """Sales velocity per fiscal quarter across all history, with the initiative's start marked."""
+    quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
+    fig, ax = plt.subplots()
+    ax.plot(quarterly["label"], quarterly["sales_velocity"], marker="o", color=MARKETING)
+    if vc is not None:
+        start = pd.Timestamp(vc["start"])
+        idx = [i for i, (a, b) in enumerate(zip(quarterly["start"], quarterly["end"])) if a <= start <= b]
+        if idx:
+            ax.axvline(idx[0], color=SALES, linestyle="--", label=t("velocity_initiative_start", s.lang))
+            ax.legend()
+    ax.set_title(t("velocity_trend", s.lang))
+    ax.tick_params(axis="x", rotation=60)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    fig.tight_layout()
+    return fig
+
+
+def seasonal_view(s: Session):
+    """The seasonal profile (each fiscal quarter's velocity relative to its year's mean) and the STL note."""
+    quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
+    prof = vel.seasonal_profile(quarterly)
+    fig, ax = plt.subplots(figsize=(5.5, 3))
+    qs = [1, 2, 3, 4]
+    values = [prof["profile"].get(q) for q in qs]
+    ax.bar([f"Q{q}" for q in qs], [0 if v is None else v for v in values], color=MARKETING)
+    ax.axhline(1.0, color=NEUTRAL, linestyle="--")
+    ax.set_title(t("velocity_profile", s.lang).format(years=prof["years_used"]))
+    fig.tight_layout()
+    return fig, prof
+
+
+def stl_chart(s: Session):
+    """STL decomposition of quarterly velocity (trend, seasonal, remainder) when there are two full years, else a note."""
+    quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
+    prof = vel.seasonal_profile(quarterly)
+    stl = prof.get("stl")
+    if stl is None or len(stl) == 0:
+        return display.note(t("velocity_no_stl", s.lang).format(reason=prof.get("reason") or ""))
+    fig, axes = plt.subplots(3, 1, figsize=(7, 5), sharex=True)
+    x = stl.index.astype(str) if "label" not in stl.columns else stl["label"]
+    for ax, col in zip(axes, ("trend", "seasonal", "resid")):
+        if col in stl.columns:
+            ax.plot(list(x), stl[col], marker="o", color=MARKETING)
+            ax.set_ylabel(t(f"stl_{col}", s.lang))
+    axes[-1].tick_params(axis="x", rotation=60)
+    fig.suptitle(t("velocity_stl", s.lang))
+    fig.tight_layout()
+    return fig
+
+
+def caveats_view(s: Session, vc: dict):
+    """Every caveat that applies, as a bullet: a short title in the report language, then the details."""
+    if not vc["caveats"]:
+        return display.note(t("velocity_no_caveats", s.lang))
+    return display.bullets([f"{t('caveat_' + c['code'], s.lang)}: {c['text']}" for c in vc["caveats"]])
+
+
+def conclusion_view(s: Session, vc: dict):
+    """The plain-language conclusion, never claiming more than the intervals support."""
+    c = vc["conclusion"]
+    return display.note(f"{t('conclusion_' + c['code'], s.lang)} — {c['text']}", warn=c["code"] not in ("improved",))
+
+
+def key_text(vc: dict | None) -> str:
+    """Plain-text comparison figures (checked by nbval)."""
+    if vc is None:
+        return "no initiative"
+
+    def show(v):
+        return "null" if v is None else f"{v:.4f}"
+
+    parts = vc["contributions"]
+    return (f"initiative {vc['initiative']} start {pd.Timestamp(vc['start']):%Y-%m-%d} window {vc['window_days']}\n"
+            f"velocity before {show(vc['before']['sales_velocity'])} after {show(vc['after']['sales_velocity'])}\n"
+            f"change {show(vc['change']['sales_velocity'])} seasonally_adjusted {show(vc['seasonally_adjusted_change'])}\n"
+            "contributions " + ", ".join(f"{k} {show(parts.get(k))}" for k in vel.FACTORS) + "\n"
+            f"caveats {[c['code'] for c in vc['caveats']]}\nconclusion {vc['conclusion']['code']}")
+
+
+def explore(s: Session):
+    """JupyterLab: choose the initiative and the window length; the report shows the defaults."""
+    from helpers.interactive import explore as _explore
+
+    names = [""] + ([] if s.wb.initiatives is None else list(dict.fromkeys(s.wb.initiatives["name"].dropna())))
+    default_w = s.config.velocity["window_days"]
+
+    def view(initiative: str, window_days: int):
+        vc = comparison(s, initiative, window_days)
+        if vc is None:
+            return no_initiative_view(s)
+        from IPython.display import display as show
+
+        show(headline(s, vc))
+        show(factor_table(s, vc))
+        return waterfall(s, vc)
+
+    return _explore(view, initiative=[(t("velocity_default_initiative", s.lang), "")] + [(n, n) for n in names[1:]],
+                    window_days=[default_w] + [w for w in (60, 90, 120, 180) if w != default_w])
