@@ -5,7 +5,7 @@ changes them, and returns plain Python values or small frames. The one
 function with a side effect is :func:`append_answers`, the save path of the
 notebook's answer form.
 
-Definitions (the glossary section, docs/glossary_checklist.md, uses the same words):
+Definitions (the glossary section, docs/glossary.md, section "Alignment checklist", uses the same words):
 
 - an item value is yes = 1, partial = 0.5, no = 0; a row whose answer is
   empty is not an answer (an unanswered item);

@@ -8,7 +8,7 @@ changed; dict results hold plain Python values (int, float, None) ready for
 ``metrics.json``; DataFrame results hold NaN / <NA> where the dict would hold
 None (a zero denominator is null, never 0).
 
-Conventions (the glossary, docs/glossary_funnel.md, uses the same words):
+Conventions (the glossary, docs/glossary.md, section "Funnel analysis", uses the same words):
 
 - a period P is ``[start, end]``, both dates inclusive, cut at ``min(end, as_of)``;
   nothing dated after ``as_of`` counts;

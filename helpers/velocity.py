@@ -11,7 +11,7 @@ window (nothing here redefines a pipeline metric). Pure functions: the frames
 passed in are never changed; dict results hold plain Python values (int,
 float, None, str, list, dict; dates as Timestamps) ready for ``metrics.json``.
 
-Conventions (the glossary, docs/glossary_velocity.md, uses the same words):
+Conventions (the glossary, docs/glossary.md, section "Before/after velocity", uses the same words):
 
 - a window is ``[start, end]``, both dates inclusive, exactly W days long; like
   a period it is cut at ``min(end, as_of)`` (nothing after as_of counts);
