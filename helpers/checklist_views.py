@@ -16,7 +16,7 @@ from helpers.labels import t
 from helpers.load import find_table_file
 from helpers.periods import periods_between
 from helpers.session import Session
-from helpers.theme import MARKETING, SALES
+from helpers.theme import MARKETING, SALES, finish
 
 DEPT_COLORS = {"marketing": MARKETING, "sales": SALES}
 ANSWERS = ("yes", "partial", "no")
@@ -84,8 +84,7 @@ def category_chart(s: Session, ck: dict):
     ax.set_ylabel(t("checklist_score", s.lang))
     ax.set_title(t("checklist_by_category", s.lang))
     ax.legend(title="")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def item_heatmap(s: Session):
@@ -97,8 +96,7 @@ def item_heatmap(s: Session):
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     sns.heatmap(items, vmin=0, vmax=1, cmap="RdYlGn", annot=True, fmt=".2f", cbar=False, ax=ax)
     ax.set_title(t("checklist_heatmap", s.lang))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def gap_table(s: Session):
@@ -144,8 +142,7 @@ def trend_chart(s: Session):
     ax.set_title(t("checklist_trend", s.lang))
     ax.tick_params(axis="x", rotation=45)
     ax.legend()
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def evidence_table(s: Session, ck: dict):

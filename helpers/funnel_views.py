@@ -16,7 +16,7 @@ from helpers.labels import label_or_value, t
 from helpers.metrics import has_target
 from helpers.periods import parse_period
 from helpers.session import Session
-from helpers.theme import MARKETING, NEUTRAL, SALES
+from helpers.theme import MARKETING, NEUTRAL, SALES, finish
 
 STAGES = ("leads", "mql", "sql", "opportunity", "won")
 STEP_RATES = {"mql": "mql_rate", "sql": "sql_rate", "opportunity": "opportunity_rate", "won": "won_rate"}
@@ -95,8 +95,7 @@ def funnel_chart(s: Session, core: dict):
             ax.text(c[stage], i, f" {c[stage]:,}{rate}", va="center")
         ax.set_xlim(0, max(counts) * 1.3 if max(counts) else 1)
     ax.set_title(t("funnel_cohort_title", s.lang).format(period=s.period.label))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_rate"):
@@ -142,8 +141,7 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
     ax.set_xticks(range(len(rows)), [str(label_or_value(v, s.lang)) for v in rows[dimension]], rotation=30, ha="right")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_title(f"{t(rate, s.lang)} — {t(dimension, s.lang)} (95%)")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def heatmap(s: Session, row: str = "channel", col: str = "industry"):
@@ -160,8 +158,7 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
     ax.set_xlabel(t(col, s.lang))
     ax.set_ylabel(t(row, s.lang))
     ax.set_title(t("funnel_heatmap_title", s.lang).format(min_group=fa.MIN_GROUP))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def stage_time_view(s: Session):
@@ -186,8 +183,7 @@ def stage_time_chart(s: Session):
     ax.set_ylabel("")
     ax.set_xlabel(t("days", s.lang))
     ax.set_title(t("funnel_stage_time_title", s.lang))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def sla_view(s: Session, extra: dict):
@@ -255,8 +251,7 @@ def roi_chart(s: Session):
         ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e6:,.0f}M"))
         ax.legend()
     ax.set_title(t("funnel_roi_title", s.lang))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def pop_view(s: Session):
@@ -291,7 +286,9 @@ def pop_view(s: Session):
 
 
 def explore_breakdown(s: Session):
-    """JupyterLab: pick the period, the breakdown dimension and the rate; the report shows the defaults."""
+    """JupyterLab: pick the period, the breakdown dimension and the rate (nothing in the report: its views are above)."""
+    if display.is_static():
+        return None
     from helpers.interactive import explore
     from helpers.periods import periods_between
     from helpers.session import first_data_date

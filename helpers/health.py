@@ -8,6 +8,7 @@ import pandas as pd
 
 from helpers.errors import Finding
 from helpers.labels import t
+from helpers.theme import finish
 from helpers.load import Workbook
 from helpers.periods import Period, period_of
 from helpers.pipeline import ratio
@@ -132,8 +133,7 @@ def rows_per_period_chart(frame: pd.DataFrame, lang: str):
     ax.set_xlabel("")
     ax.set_title(t("health_rows_per_period", lang))
     ax.tick_params(axis="x", rotation=60)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def findings_view(wb: Workbook, lang: str):

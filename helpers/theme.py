@@ -36,3 +36,12 @@ def set_theme(style: str = "report") -> None:
         "axes.spines.right": False,
     })
     matplotlib.rcParams["svg.fonttype"] = "none"
+
+
+def finish(fig):
+    """Lay out a figure and detach it from pyplot, so a notebook cell shows it exactly once (as its result)."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

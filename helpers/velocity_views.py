@@ -8,10 +8,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers import display, fmt
+from helpers.display import is_static
 from helpers import velocity as vel
 from helpers.labels import t
 from helpers.session import Session
-from helpers.theme import MARKETING, NEGATIVE, NEUTRAL, POSITIVE, SALES
+from helpers.theme import MARKETING, NEGATIVE, NEUTRAL, POSITIVE, SALES, finish
 
 FACTOR_KEYS = ("opportunities_created", "avg_deal_size", "win_rate", "sales_cycle_days", "sales_velocity")
 
@@ -113,7 +114,7 @@ def waterfall(s: Session, vc: dict):
     if any(parts.get(k) is None for k in vel.FACTORS):
         ax.text(0.5, 0.5, vc.get("contributions_note") or t("not_available", s.lang), ha="center", va="center", wrap=True)
         ax.set_axis_off()
-        return fig
+        return finish(fig)
     before, after = vc["before"]["sales_velocity"], vc["after"]["sales_velocity"]
     labels = [t("velocity_before", s.lang)] + [t(k, s.lang) for k in vel.FACTORS] + [t("velocity_after", s.lang)]
     level = before
@@ -127,8 +128,7 @@ def waterfall(s: Session, vc: dict):
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
     ax.set_ylabel(t("sales_velocity", s.lang))
     ax.set_title(t("velocity_waterfall", s.lang))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def trend_chart(s: Session, vc: dict | None):
@@ -145,8 +145,7 @@ def trend_chart(s: Session, vc: dict | None):
     ax.set_title(t("velocity_trend", s.lang))
     ax.tick_params(axis="x", rotation=60)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def seasonal_view(s: Session):
@@ -159,8 +158,7 @@ def seasonal_view(s: Session):
     ax.bar([f"Q{q}" for q in qs], [0 if v is None else v for v in values], color=MARKETING)
     ax.axhline(1.0, color=NEUTRAL, linestyle="--")
     ax.set_title(t("velocity_profile", s.lang).format(years=prof["years_used"]))
-    fig.tight_layout()
-    return fig, prof
+    return finish(fig), prof
 
 
 def stl_chart(s: Session):
@@ -178,8 +176,7 @@ def stl_chart(s: Session):
             ax.set_ylabel(t(f"stl_{col}", s.lang))
     axes[-1].tick_params(axis="x", rotation=60)
     fig.suptitle(t("velocity_stl", s.lang))
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def caveats_view(s: Session, vc: dict):
@@ -192,7 +189,8 @@ def caveats_view(s: Session, vc: dict):
 def conclusion_view(s: Session, vc: dict):
     """The plain-language conclusion, never claiming more than the intervals support."""
     c = vc["conclusion"]
-    return display.note(f"{t('conclusion_' + c['code'], s.lang)} — {c['text']}", warn=c["code"] not in ("improved",))
+    text = c["text"] if s.lang == "en" else f"{t('conclusion_' + c['code'], s.lang)} — {c['text']}"
+    return display.note(text, warn=c["code"] not in ("improved",))
 
 
 def key_text(vc: dict | None) -> str:
@@ -212,7 +210,9 @@ def key_text(vc: dict | None) -> str:
 
 
 def explore(s: Session):
-    """JupyterLab: choose the initiative and the window length; the report shows the defaults."""
+    """JupyterLab: choose the initiative and the window length (nothing in the report: its views are above)."""
+    if is_static():
+        return None
     from helpers.interactive import explore as _explore
 
     names = [""] + ([] if s.wb.initiatives is None else list(dict.fromkeys(s.wb.initiatives["name"].dropna())))
