@@ -133,7 +133,7 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
     for i, r in enumerate(rows.itertuples()):
         color = NEUTRAL if getattr(r, small_key) else MARKETING
         value, low, high = getattr(r, rate), getattr(r, rate + "_low"), getattr(r, rate + "_high")
-        ax.errorbar(i, value, yerr=[[value - low], [high - value]], fmt="o", color=color, capsize=4)
+        ax.errorbar(i, value, yerr=[[max(0.0, value - low)], [max(0.0, high - value)]], fmt="o", color=color, capsize=4)
     total = table[table["is_total"]][rate]
     if len(total) and pd.notna(total.iloc[0]):
         ax.axhline(total.iloc[0], color=SALES, linestyle="--", label=t("total", s.lang))

@@ -47,7 +47,7 @@ CHANNELS = {
 CAMPAIGNS = {
     "web": ("自然検索", "リスティング広告", "お問い合わせフォーム", "料金ページ"),
     "whitepaper": ("ホワイトペーパー: SFA導入ガイド", "ホワイトペーパー: 営業DX事例集", "ホワイトペーパー: MA比較表"),
-    "outbound": ("SDRアウトバウンド", "SDRアウトバウンド", "ターゲットリスト架電"),
+    "outbound": ("SDRアウトバウンド", "SDRアウトバウンド", "ターゲットリスト架電"),   # listed twice: twice as common
     "referral": ("パートナー紹介", "顧客紹介"),
 }
 WEBINAR_TOPICS = ("SFA活用", "MA入門", "営業DX事例", "インサイドセールス立ち上げ", "商談化率の上げ方", "データ一元管理")
@@ -86,9 +86,9 @@ REPS = {"佐藤": "2023-04-01", "鈴木": "2023-04-01", "高橋": "2023-04-01", 
 
 # ----------------------------------------------------------------------------- checklist, initiative, spend
 # item: (marketing, sales) mean value before the initiative (yes=1, partial=0.5, no=0)
-CHECKLIST_BASE = {1: (0.80, 0.55), 2: (0.75, 0.50), 3: (0.60, 0.35), 4: (0.60, 0.35), 5: (0.85, 0.25),
-                  6: (0.70, 0.20), 7: (0.65, 0.45), 8: (0.70, 0.35), 9: (0.60, 0.50), 10: (0.60, 0.40),
-                  11: (0.80, 0.50), 12: (0.70, 0.45), 13: (0.85, 0.40), 14: (0.80, 0.30), 15: (0.60, 0.40)}
+CHECKLIST_BASE = {1: (0.85, 0.62), 2: (0.80, 0.58), 3: (0.60, 0.42), 4: (0.60, 0.38), 5: (0.90, 0.32),
+                  6: (0.80, 0.28), 7: (0.70, 0.52), 8: (0.70, 0.42), 9: (0.65, 0.58), 10: (0.65, 0.48),
+                  11: (0.85, 0.58), 12: (0.75, 0.52), 13: (0.80, 0.50), 14: (0.78, 0.40), 15: (0.65, 0.48)}
 INITIATIVE_ITEMS = (3, 4, 8, 9)                        # checklist items the initiative addresses
 CHECKLIST_BOOST = {"marketing": 0.12, "sales": 0.25}   # after the initiative, on its items
 ANSWER_NOISE, RESPONDENT_SD, SKIP_ITEM, NOTE_SHARE = 0.20, 0.08, 0.01, 0.05
@@ -274,7 +274,8 @@ def lead_stages(rng, leads: pd.DataFrame) -> pd.DataFrame:
     created = leads["created_at"].to_numpy().astype("datetime64[D]")
     ch = leads["channel"].to_numpy()
     target = is_target(leads["industry"].to_numpy(), leads["company_size"].to_numpy())
-    p_opp = np.array([CHANNELS[c][2] for c in ch]) * lookup(TARGET_OPP_MULT, target) * lookup(OPP_CONV_MONTH, month_of(created))
+    p_opp = (np.array([CHANNELS[c][2] for c in ch]) * lookup(TARGET_OPP_MULT, target)
+             * lookup(OPP_CONV_MONTH, month_of(created)))
     p_opp = np.minimum(p_opp * np.where(created >= INITIATIVE_START, OPP_LIFT, 1.0), 0.9)
     p_sql = np.minimum(p_opp / SQL_TO_OPP, 0.95)
     p_mql = np.maximum(np.array([CHANNELS[c][1] for c in ch]), p_sql)
@@ -294,7 +295,8 @@ def lead_stages(rng, leads: pd.DataFrame) -> pd.DataFrame:
     touch_at = touch_day.astype("datetime64[m]") + minutes.astype("timedelta64[m]")
     sql_at = np.where(sql, business_day(touch_day + rng.geometric(0.3, n) - 1), nat)
     opp_at = np.where(opp, business_day(sql_at + rng.geometric(0.25, n) - 1), nat)
-    for name, values in (("mql_at", mql_at), ("sql_at", sql_at), ("first_sales_touch_at", touch_at), ("opp_created", opp_at)):
+    stages = {"mql_at": mql_at, "sql_at": sql_at, "first_sales_touch_at": touch_at, "opp_created": opp_at}
+    for name, values in stages.items():
         leads[name] = np.where(values.astype("datetime64[D]") <= AS_OF, values, nat)
     assigned = leads["mql_at"].notna() | leads["sql_at"].notna()
     leads["owner"] = np.where(assigned, active_rep(rng, np.where(assigned, base, created)), "")
@@ -307,7 +309,8 @@ def contacts(rng, n: int) -> dict[str, list[str]]:
     dom = rng.integers(0, len(EMAIL_DOMAINS), n)
     phone = [f"0{rng.choice([3, 6])}-0000-{x:04d}" if rng.random() > 0.15 else "" for x in rng.integers(0, 10000, n)]
     return {"contact_name": [f"{FAMILY[f][0]} {GIVEN[g][0]}" for f, g in zip(fam, giv)],
-            "email": [f"{GIVEN[g][1]}.{FAMILY[f][1]}{i + 1}@{EMAIL_DOMAINS[d]}" for i, (f, g, d) in enumerate(zip(fam, giv, dom))],
+            "email": [f"{GIVEN[g][1]}.{FAMILY[f][1]}{i}@{EMAIL_DOMAINS[d]}"
+                      for i, (f, g, d) in enumerate(zip(fam, giv, dom), start=1)],
             "phone": phone}
 
 
@@ -335,7 +338,8 @@ def make_opportunities(rng, leads: pd.DataFrame) -> pd.DataFrame:
     conv = leads[leads["opp_created"].notna()]
     blank = rng.random(len(conv)) < OPP_CHANNEL_BLANK
     from_leads = pd.DataFrame({"created_at": conv["opp_created"].to_numpy(), "lead_id": conv["lead_id"].to_numpy(),
-                               "channel": np.where(blank, "", conv["channel"].to_numpy()), "win_channel": conv["channel"].to_numpy(),
+                               "channel": np.where(blank, "", conv["channel"].to_numpy()),
+                               "win_channel": conv["channel"].to_numpy(),
                                "industry": conv["industry"].to_numpy(), "company_size": conv["company_size"].to_numpy(),
                                "owner": conv["owner"].to_numpy()})
     m = int(round(len(conv) * NO_LEAD_SHARE / (1 - NO_LEAD_SHARE)))
@@ -377,7 +381,8 @@ def deal_outcomes(rng, opps: pd.DataFrame) -> pd.DataFrame:
     opps["closed_at"] = np.where(outcome == "open", np.datetime64("NaT"), closed)
     opps["outcome"] = outcome
     opps["amount"] = pd.array(np.where((outcome == "open") & (u[1] < OPEN_NO_AMOUNT), np.nan, amount), dtype="Int64")
-    opps["loss_reason"] = np.where((outcome == "lost") & (u[2] < LOSS_REASON_FILLED), pick(rng.random(n), LOSS_REASONS), "")
+    reasons = pick(rng.random(n), LOSS_REASONS)
+    opps["loss_reason"] = np.where((outcome == "lost") & (u[2] < LOSS_REASON_FILLED), reasons, "")
     return opps
 
 
@@ -414,7 +419,7 @@ def make_checklist(rng) -> pd.DataFrame:
     offset = {who: RESPONDENT_SD * rng.standard_normal() for who, _ in people}
     quarter_ends = np.arange(START.astype("datetime64[M]") + 2, AS_OF.astype("datetime64[M]") + 1, 3)
     redo = (int(rng.integers(2, len(quarter_ends) - 2)), people[int(rng.integers(len(people)))][0])
-    rows = []
+    rows, base = [], CHECKLIST_BASE
     for q, month in enumerate(quarter_ends):
         for who, dept in people:
             day = business_day(month.astype("datetime64[D]") + rng.integers(7, 20))
@@ -426,7 +431,7 @@ def make_checklist(rng) -> pd.DataFrame:
                     pool = NOTES.get(item, GENERIC_NOTES)
                     note = pool[int(rng.integers(len(pool)))] if rng.random() < NOTE_SHARE else ""
                     rows.append({"respondent": who, "department": dept, "answered_on": str(when), "item": item,
-                                 "answer": answer(rng, CHECKLIST_BASE[item][dept == "sales"] + offset[who] + boost + 0.15 * k),
+                                 "answer": answer(rng, base[item][dept == "sales"] + offset[who] + boost + 0.15 * k),
                                  "note": note})
     return pd.DataFrame(rows).sort_values(["answered_on", "respondent", "item"], kind="stable")
 

@@ -31,7 +31,11 @@ def reports(request, tmp_path_factory) -> Path:
     """Reports for a tiny data set whose channel and campaign names are HTML markup."""
     tmp = tmp_path_factory.mktemp(f"browser-{request.param}")
     leads = LEADS_CSV.replace(",seminar,ウェビナー,", f',"{XSS}","<script>alert(2)</script>",')
-    data = write_folder(tmp / "data", {"leads.csv": leads, "opportunities.csv": OPPS_CSV})
+    checklist = "respondent,department,answered_on,item,answer\n" + "".join(
+        f"{r},{d},2025-06-20,{i},{a}\n" for r, d, a in (("s1", "sales", "no"), ("m1", "marketing", "yes")) for i in range(1, 16))
+    initiatives = f'name,started_on,items\n"{XSS}",2025-05-15,3;4\n'
+    data = write_folder(tmp / "data", {"leads.csv": leads, "opportunities.csv": OPPS_CSV,
+                                       "checklist.csv": checklist, "initiatives.csv": initiatives})
     assert main(["--data", str(data), "--out", str(tmp / "out"), "--lang", request.param]) == 0
     return tmp / "out"
 
@@ -77,8 +81,9 @@ def test_index_and_reports_open_offline(reports, browser):
         assert dialogs == [], f"{path.name}: injected script ran: {dialogs}"
         assert images >= 1, f"{path.name}: no chart"
         assert shot.stat().st_size > 5000
+        if path.name.startswith(("00_", "02_", "03_")):
+            assert XSS in text, "the channel or initiative name must show as text"
         if path.name != "index.html":
-            assert XSS in text, "the channel name must show as text"
             assert path.stat().st_size < 3_000_000
         if lang == "ja":
             assert "受注率" in text or "セールスベロシティ" in text
