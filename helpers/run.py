@@ -41,6 +41,21 @@ class PeriodResult:
     seconds: float = 0.0
 
 
+KERNEL_LOG = "kernel.log"
+
+
+def quiet_kernel_manager(log_path: Path):
+    """A kernel manager class whose kernel writes its own log lines (stderr) to `log_path`, not the console."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):  # "override in a subclass" (jupyter_client)
+            kw.setdefault("stderr", open(log_path, "ab"))  # noqa: SIM115 - closed when the kernel exits
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
 def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The report notebooks in reading order: `NN_name.ipynb`."""
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
@@ -127,7 +142,8 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         t0 = time.monotonic()
         try:
             pm.execute_notebook(str(nb), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
-                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+                                cwd=str(nb.parent), progress_bar=False, log_output=False,
+                                kernel_manager_class=quiet_kernel_manager(staging / KERNEL_LOG))
             export_html(executed, staging / f"{nb.stem}.html", lang)
         except PapermillExecutionError as exc:
             result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
@@ -140,11 +156,13 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
             failed.parent.mkdir(parents=True, exist_ok=True)
             staging.rename(failed)
             where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
-            print(f"[{label}] {nb.name} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in {failed / nb.name}", flush=True)
+            print(f"[{label}] {nb.name} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in {failed / nb.name}"
+                  f" (kernel log: {failed / KERNEL_LOG})", flush=True)
             break
         result.notebooks.append(nb.name)
         print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
     if result.ok:
+        (staging / KERNEL_LOG).unlink(missing_ok=True)  # kernel chatter; kept only with a failed run
         publish(staging, out / label)
         shutil.rmtree(out / FAILED_DIR / label, ignore_errors=True)
     result.seconds = time.monotonic() - started

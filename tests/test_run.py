@@ -88,6 +88,8 @@ def test_failure_is_isolated_and_never_replaces_a_good_report(data, tmp_path, ca
     assert (out / "2025Q2" / "00_data_health.html").read_bytes() == good       # last good report kept
     assert not (out / "2025Q2" / "99_boom.ipynb").exists()
     assert (out / "_failed" / "2025Q2" / "99_boom.ipynb").is_file()             # failed notebook kept
+    assert (out / "_failed" / "2025Q2" / "kernel.log").is_file()                # with the kernel log
+    assert not (out / "2025Q1" / "kernel.log").exists()                         # published reports carry none
     assert (out / "2025Q1" / "99_boom.html").is_file()                           # the other period went on
     assert not [p for p in out.iterdir() if p.name.startswith(".")]              # no staging folder left
 
