@@ -285,27 +285,41 @@ def pop_view(s: Session):
     return display.table(shown)
 
 
+def filtered(s: Session, channel: str) -> Session:
+    """The session restricted to one channel's leads and opportunities ("" = all channels)."""
+    if not channel:
+        return s
+    from dataclasses import replace
+
+    wb = replace(s.wb, opportunities=s.wb.opportunities[s.wb.opportunities["channel"].astype("str") == channel],
+                 leads=None if s.wb.leads is None else s.wb.leads[s.wb.leads["channel"].astype("str") == channel])
+    return replace(s, wb=wb)
+
+
 def explore_breakdown(s: Session):
-    """JupyterLab: pick the period, the breakdown dimension and the rate (nothing in the report: its views are above)."""
+    """JupyterLab: pick the period, the breakdown, the rate and a channel filter (nothing in the report: its views are above)."""
     if display.is_static():
         return None
+    from dataclasses import replace
+
     from helpers.interactive import explore
     from helpers.periods import periods_between
     from helpers.session import first_data_date
 
     periods = [p.label for p in periods_between(first_data_date(s.wb), s.as_of, s.config.fiscal_year_start_month)][::-1]
     periods = [s.period.label] + [p for p in periods if p != s.period.label]
+    channels = sorted(set(s.wb.opportunities["channel"].astype("str")))
 
-    def view(period: str, dimension: str, rate: str):
-        sub = Session(s.config, s.wb, parse_period(period, s.config.fiscal_year_start_month), s.lang, s.recorder)
+    def view(period: str, dimension: str, rate: str, channel: str):
+        sub = replace(filtered(s, channel), period=parse_period(period, s.config.fiscal_year_start_month))
         from IPython.display import display as show
 
         show(rate_view(sub, dimension, rank_by=rate))
-        fig = rate_chart(sub, dimension, rate)
-        return fig
+        return rate_chart(sub, dimension, rate)
 
     return explore(view, period=periods, dimension=[(t(d, s.lang), d) for d in dimensions(s)],
-                   rate=[(t("lead_to_opportunity_rate", s.lang), "lead_to_opportunity_rate"), (t("win_rate", s.lang), "win_rate")])
+                   rate=[(t("lead_to_opportunity_rate", s.lang), "lead_to_opportunity_rate"), (t("win_rate", s.lang), "win_rate")],
+                   channel=[(t("all_channels", s.lang), "")] + [(c, c) for c in channels])
 
 
 def key_text(core: dict, extra: dict) -> str:

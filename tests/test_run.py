@@ -108,3 +108,32 @@ def test_period_errors(data, tmp_path, capsys):
     assert "start after as_of" in capsys.readouterr().err
     assert main(["--data", str(data), "--out", str(tmp_path / "o"), "--period", "FY2025Q1"]) == 2
     assert "does not match the configured fiscal calendar" in capsys.readouterr().err
+
+
+def stderr_outputs(folder: Path) -> list[str]:
+    """Text of every stderr stream or error output in the executed notebooks of a report folder."""
+    found = []
+    for path in sorted(folder.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for out in cell.get("outputs", []):
+                if out.get("name") == "stderr" or out.get("output_type") == "error":
+                    found.append(f"{path.name}: {out.get('text', out.get('evalue'))}")
+    return found
+
+
+def test_partial_data_opportunities_only(tmp_path):
+    # Only opportunities: the funnel, checklist and velocity sections say what data would enable them.
+    data = write_folder(tmp_path / "data", {"opportunities.csv": OPPS_CSV + OPPS_Q1})
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out), "--period", "2025Q2"]) == 0
+    metrics = json.loads((out / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["funnel"] is None and metrics["checklist"] is None and metrics["velocity_comparison"] is None
+    assert metrics["sla"] is None and metrics["roi"] is None
+    assert metrics["pipeline"]["won_count"] == 1  # O1 (won 2025-06-01); O0 closed in 2025Q1
+    assert stderr_outputs(out / "2025Q2") == []
+    health = (out / "2025Q2" / "00_data_health.html").read_text(encoding="utf-8")
+    assert "There is no leads table" in health
+    checklist = (out / "2025Q2" / "01_checklist_diagnostic.html").read_text(encoding="utf-8")
+    assert "There is no checklist.csv" in checklist
+    velocity = (out / "2025Q2" / "03_velocity_comparison.html").read_text(encoding="utf-8")
+    assert "No alignment initiative is declared" in velocity
