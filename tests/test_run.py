@@ -61,6 +61,7 @@ def test_latest_period_report(data, tmp_path, capsys):
     assert metrics["by_channel"]["referral"]["win_rate"] is None
     assert (out / "2025Q2" / "00_data_health.html").is_file() and (out / "2025Q2" / "00_data_health.ipynb").is_file()
     assert (out / "index.html").is_file() and not (out / "2025Q1").exists()
+    assert stderr_outputs(out / "2025Q2") == []  # no warning (e.g. a missing Japanese glyph) in any notebook
     printed = capsys.readouterr().out
     assert "[2025Q2] 00_data_health.ipynb ok" in printed and "Done: 1 of 1 period(s) published" in printed
 
