@@ -33,6 +33,7 @@ from helpers.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown, target_
 from helpers.funnel import _ids, funnel_cohort, funnel_period, linked_pairs, typical_days_to_opportunity
 from helpers.health import traceability
 from helpers.periods import Period
+from helpers.record import to_jsonable
 from helpers.pipeline import created_mask, dates, day, last_day, outcome_is, pipeline_metrics, ratio
 
 #: Smallest group whose rate is ranked: fewer than 20 closed deals (win rate) or
@@ -65,18 +66,8 @@ _ONE_DAY = pd.Timedelta(days=1)
 
 # --------------------------------------------------------------------------- small pieces
 def _plain(value):
-    """A plain Python value for JSON: NaN / NA -> None, numpy scalars -> int / float / bool."""
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
+    """A plain Python value for JSON (the recorder's rule: NaN / NA -> None, numpy scalars -> Python numbers)."""
+    return to_jsonable(value)
 
 
 def _percentile(values: np.ndarray, q: float) -> float | None:

@@ -24,7 +24,7 @@ def to_jsonable(value):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -35,8 +35,6 @@ def to_jsonable(value):
     if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
         ts = pd.Timestamp(value)
         return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
     return value
 
 
