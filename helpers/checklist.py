@@ -337,17 +337,11 @@ def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: f
         n = int(later.sum())
         out[3] = _entry(3, ratio(int((later & has_mql).sum()), n), n)
 
-    # item 5: follow-up SLA hit rate
-    if leads_now is None or "mql_at" not in leads_now.columns or "first_sales_touch_at" not in leads_now.columns:
-        out[5] = _entry(5, None, None)
-    else:
-        mql = dates(leads_now, "mql_at")
-        deadline = mql + pd.Timedelta(hours=float(sla_hours))
-        eligible = mql.notna() & (mql <= cutoff) & (deadline <= cutoff + pd.Timedelta(days=1))
-        touch = pd.to_datetime(leads_now["first_sales_touch_at"])
-        hit = eligible & touch.notna() & (touch <= deadline)
-        n = int(eligible.sum())
-        out[5] = _entry(5, ratio(int(hit.sum()), n), n)
+    # item 5: follow-up SLA hit rate (the same figure as the funnel report's, from one function)
+    from helpers.funnel_analysis import follow_up_sla
+
+    sla = follow_up_sla(leads_now, cutoff, sla_hours) if leads_now is not None else None
+    out[5] = _entry(5, None, None) if sla is None else _entry(5, sla["hit_rate"], sla["mqls"])
 
     # item 6: lost deals carry a loss reason
     lost = outcome_is(opps_now, "lost") & (dates(opps_now, "closed_at") <= cutoff)
@@ -382,12 +376,11 @@ def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: f
     n = int(closed.sum())
     out[9] = _entry(9, 1.0 if n else 0.0, n)
 
-    # item 10: won revenue with a known channel
-    won = outcome_is(opps_now, "won") & (dates(opps_now, "closed_at") <= cutoff)
-    amount = pd.to_numeric(opps_now["amount"], errors="coerce") if "amount" in opps_now.columns else pd.Series(np.nan, index=opps_now.index)
-    channel_known = ~_blank(opps_now["channel"]) if "channel" in opps_now.columns else pd.Series(False, index=opps_now.index)
-    total = float(amount[won].sum())
-    out[10] = _entry(10, ratio(float(amount[won & channel_known].sum()), total), int(won.sum()))
+    # item 10: won revenue with a known channel (the data health report's figure, from one function)
+    from helpers.health import traceability
+
+    trace = traceability(opps_now, cutoff)
+    out[10] = _entry(10, trace["revenue_traceable_share"], trace["won_count"])
     return dict(sorted(out.items()))
 
 

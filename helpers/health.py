@@ -101,14 +101,14 @@ def traceability(opps: pd.DataFrame, as_of, start=None, end=None) -> dict:
         won &= (opps["closed_at"] >= start) & (opps["closed_at"] <= end)
     rows = opps[won]
     total = float(rows["amount"].sum())
-    known_channel = rows["channel"].astype("str") != "unknown"
+    known_channel = (rows["channel"].astype("str") != "unknown") if "channel" in rows.columns else pd.Series(False, index=rows.index)
     has_lead = rows["lead_id"].notna() if "lead_id" in rows.columns else pd.Series(False, index=rows.index)
     return {
         "won_count": int(len(rows)), "won_revenue": total,
         "revenue_traceable_share": ratio(float(rows.loc[known_channel, "amount"].sum()), total) if total else None,
         "revenue_linked_to_lead_share": ratio(float(rows.loc[has_lead, "amount"].sum()), total) if total else None,
         "opportunities_without_lead": int(opps["lead_id"].isna().sum()) if "lead_id" in opps.columns else int(len(opps)),
-        "opportunities_unknown_channel": int((opps["channel"].astype("str") == "unknown").sum()),
+        "opportunities_unknown_channel": int((opps["channel"].astype("str") == "unknown").sum()) if "channel" in opps.columns else int(len(opps)),
     }
 
 
