@@ -26,11 +26,11 @@ def table_overview(wb: Workbook, lang: str = "en") -> pd.DataFrame:
         if frame is None:
             continue
         dates = frame[DATE_OF_TABLE[name]]
-        src = wb.files[name]
+        src = wb.files.get(name)  # None: the table was absent and stands in empty (leads-only data)
         rows.append({"table": t(f"table_{name}", lang), "rows": len(frame),
                      "first": dates.min().strftime("%Y-%m-%d") if dates.notna().any() else "",
                      "last": dates.max().strftime("%Y-%m-%d") if dates.notna().any() else "",
-                     "file": f"{src.format}" + (f" ({src.encoding})" if src.encoding else "")})
+                     "file": t("not_available", lang) if src is None else f"{src.format}" + (f" ({src.encoding})" if src.encoding else "")})
     return pd.DataFrame(rows, columns=["table", "rows", "first", "last", "file"])
 
 
@@ -70,10 +70,13 @@ def stage_completeness(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) ->
     if leads is None:
         return None
     leads = leads[leads["created_at"] <= as_of]
-    linked = leads["opportunity_id"].notna() & leads["opportunity_id"].isin(set(opps["opportunity_id"]))
-    linked |= leads["lead_id"].isin(set(opps["lead_id"].dropna()))
+    absent = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")  # an optional column not exported
+    opp_link = leads.get("opportunity_id", absent)
+    linked = opp_link.notna() & opp_link.isin(set(opps["opportunity_id"]))
+    if "lead_id" in opps.columns:
+        linked |= leads["lead_id"].isin(set(opps["lead_id"].dropna()))
     n = len(leads)
-    has_mql, has_sql = leads["mql_at"].notna(), leads["sql_at"].notna()
+    has_mql, has_sql = leads.get("mql_at", absent).notna(), leads.get("sql_at", absent).notna()
     return {
         "leads": n,
         "with_mql_at": int(has_mql.sum()), "with_mql_at_share": ratio(int(has_mql.sum()), n),

@@ -232,6 +232,13 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     files: dict[str, SourceFile] = {}
     for name, table in TABLES.items():
         path = find_table_file(data_dir, name)
+        if path is None and name == "opportunities" and find_table_file(data_dir, "leads") is not None:
+            # A leads-only export still gets its lead funnel: an empty opportunities table, said out loud.
+            findings.append(Finding("warning", "opportunities.csv", "no_opportunities",
+                                    "there is no opportunities table: every pipeline figure is empty or null",
+                                    "Export the opportunities (商談) too, to see pipeline, win rate and velocity."))
+            typed[name] = _parse_table(table, pd.DataFrame(columns=table.column_names, dtype=object), "opportunities.csv", config, findings)
+            continue
         if path is None:
             if table.required:
                 findings.append(Finding("error", f"{name}.csv", "missing_table", f"the required table '{name}' is not in {data_dir}",
@@ -251,7 +258,8 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
     if resolved_as_of is None:
         resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
-    findings += validate.check_tables(typed, {n: Path(f.path).name for n, f in files.items()}, resolved_as_of)
+    names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
+    findings += validate.check_tables(typed, names, resolved_as_of)
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings)
     if resolved_as_of is None:

@@ -177,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
         wb = load_workbook(data, config)
-        first = min(d for d in [wb.opportunities["created_at"].min(),
-                                wb.leads["created_at"].min() if wb.leads is not None else None] if d is not None)
-        periods = select_periods(args, first, wb.as_of, config.fiscal_year_start_month)
+        from helpers.session import first_data_date
+
+        periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month)
     except WorkbookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

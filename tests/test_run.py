@@ -138,3 +138,32 @@ def test_partial_data_opportunities_only(tmp_path):
     assert "There is no checklist.csv" in checklist
     velocity = (out / "2025Q2" / "03_velocity_comparison.html").read_text(encoding="utf-8")
     assert "No alignment initiative is declared" in velocity
+
+
+LEADS_NO_STAGES = "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i not in (6, 7, 8))
+                            for line in LEADS_CSV.splitlines()) + "\n"  # drop mql_at, sql_at, first_sales_touch_at
+OPPS_NO_LOST = "\n".join(line for line in (OPPS_CSV + OPPS_Q1).splitlines() if ",lost," not in line) + "\n"
+
+
+@pytest.mark.parametrize("shape, files", [
+    ("leads_only", {"leads.csv": LEADS_CSV}),
+    ("no_stage_dates", {"leads.csv": LEADS_NO_STAGES, "opportunities.csv": OPPS_CSV + OPPS_Q1}),
+    ("no_lost_deals", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_NO_LOST}),
+])
+def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
+    data = write_folder(tmp_path / "data", files)
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out), "--period", "2025Q2"]) == 0
+    assert stderr_outputs(out / "2025Q2") == []
+    m = json.loads((out / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))
+    if shape == "leads_only":
+        # no opportunities: counts 0, rates null (never 0); the lead funnel still counts 3 leads created in 2025Q2
+        assert m["pipeline"]["opportunities_created"] == 0 and m["pipeline"]["win_rate"] is None
+        assert m["funnel"]["cohort"]["leads"] == 3 and m["funnel"]["cohort"]["lead_to_opportunity_rate"] == 0.0
+    if shape == "no_stage_dates":
+        # no MQL/SQL columns: only L1 reached SQL (through its opportunity O1), so mql = sql = 1 of 3 leads
+        assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)
+        assert m["funnel"]["period"]["mqls"] == 0 and m["sla"] is None
+    if shape == "no_lost_deals":
+        # O1 won, nothing lost: win rate 1/1 = 1.0; by amount 1,200,000 / 1,200,000
+        assert (m["pipeline"]["won_count"], m["pipeline"]["lost_count"], m["pipeline"]["win_rate"]) == (1, 0, 1.0)
