@@ -93,8 +93,15 @@ def test_missing_required_column_names_file_column_and_fix(tmp_path):
 
 
 def test_missing_required_table(tmp_path):
-    folder = write_folder(tmp_path, {"leads.csv": LEADS_CSV})
+    folder = write_folder(tmp_path, {"spend.csv": "month,channel,amount\n2025-04,web,1\n"})
     assert "the required table 'opportunities'" in str(load_error(folder))
+
+
+def test_leads_only_folder_loads_with_an_empty_opportunities_table(tmp_path):
+    wb = load_workbook(write_folder(tmp_path, {"leads.csv": LEADS_CSV}))
+    assert len(wb.opportunities) == 0 and list(wb.opportunities.columns)[:4] == ["opportunity_id", "created_at", "closed_at", "outcome"]
+    assert [f.code for f in wb.warnings if f.file == "opportunities.csv"][:1] == ["no_opportunities"]
+    assert wb.as_of == T("2025-05-20")  # the latest lead date (L3 created 2025-05-20; L1's first touch is 04-04)
 
 
 def test_unparseable_dates_and_numbers_list_rows_and_values(tmp_path):
