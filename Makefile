@@ -16,7 +16,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Alignment workbook (Python)" >/dev/null
 	@touch $(STAMP)
 
-.PHONY: help venv report test lab sample notebooks-refresh bench-report clean-reports
+.PHONY: help venv report test lab sample ingest notebooks-refresh bench-report clean-reports
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lab: $(STAMP) ## open JupyterLab on the notebooks with the workbook kernel
 
 sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7")
 	$(BIN)/python -m helpers.sample $(ARGS)
+
+ingest: $(STAMP) ## convert CRM exports into a data folder (ARGS="--exports DIR --mapping salesforce_ja --out data/mine")
+	$(BIN)/python -m helpers.ingest $(ARGS)
 
 notebooks-refresh: $(STAMP) ## re-execute the notebooks on the sample data and store only the nbval-checked outputs
 	WORKBOOK_STATIC=1 $(BIN)/python -m helpers.nbtools refresh

@@ -8,6 +8,14 @@ Modules, one concern each:
   pipeline   pipeline metrics           funnel     lead funnel (period and cohort views)
   breakdown  by channel / segment       theme      chart theme, Japanese fonts
   fmt        money / rate formatting    sample     the seeded sample-data generator
+  funnel_analysis  intervals, stage times, SLA, ROI, period over period (notebook 02)
+  checklist  checklist scores, evidence, recommendations, answer saving (notebook 01)
+  velocity   before/after velocity, LMDI, bootstrap, seasonality, caveats (notebook 03)
+  health     data-health figures (notebook 00)   metrics   one period's core metrics.json figures
+  mapping    export column mappings    ingest     exports + mapping -> canonical data folder
+  run        the report runner          index_page  reports/index.html
+  record     metrics.json writer        display / views / *_views / theme / interactive: presentation
+  session    one notebook's context     nbtools / bench: maintainer tools
 
 Importing this package has no side effects (no style changes, no I/O).
 """

@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(SAMPLE_DATA_DIR), help="data folder (default: data/sample)")
     parser.add_argument("--config", default=None, help="settings file (YAML); see helpers/default_config.yaml")
+    parser.add_argument("--mapping", default=None,
+                        help="column mapping (a shipped name such as salesforce_ja, or a YAML file): --data is then a folder "
+                             "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--period", action="append", default=None, help="period label such as 2025Q3 or FY2025Q1 (repeatable)")
     which.add_argument("--all", action="store_true", help="every complete period in the data")
@@ -175,6 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data).resolve()
     out = Path(args.out).resolve()
     try:
+        if args.mapping:
+            from helpers.ingest import ingest
+
+            result = ingest(data, args.mapping, out / "_data", force=True)
+            print(result.summary(), flush=True)
+            data = result.out
         config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
         wb = load_workbook(data, config)
         from helpers.session import first_data_date

@@ -167,3 +167,16 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
     if shape == "no_lost_deals":
         # O1 won, nothing lost: win rate 1/1 = 1.0; by amount 1,200,000 / 1,200,000
         assert (m["pipeline"]["won_count"], m["pipeline"]["lost_count"], m["pipeline"]["win_rate"]) == (1, 0, 1.0)
+
+
+def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):
+    # The Japanese Salesforce report exports (cp932) go through the shipped mapping, then every notebook.
+    exports = Path(__file__).parent / "fixtures" / "exports" / "salesforce_ja"
+    out = tmp_path / "out"
+    assert main(["--data", str(exports), "--mapping", "salesforce_ja", "--out", str(out), "--lang", "ja"]) == 0
+    printed = capsys.readouterr().out
+    assert "Validated with helpers.load.load_workbook: OK" in printed
+    assert (out / "_data" / "opportunities.csv").is_file()
+    published = [p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("_")]
+    assert len(published) == 1 and (out / published[0] / "02_funnel_breakdown.html").is_file()
+    assert stderr_outputs(out / published[0]) == []

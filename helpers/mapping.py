@@ -1,0 +1,898 @@
+"""Column mappings: how a CRM/MA export's columns and values become the canonical tables (contract section 4).
+
+A mapping is a small YAML file (format: docs/ingest.md; shipped ones in
+helpers/mappings/). `load_mapping(path)` reads and validates it, raising
+`WorkbookError` with a `fix` for every mistake (unknown keys, unknown canonical
+columns, bad date formats, ...). `apply_mapping(raw, table_mapping)` is a pure
+function: export rows (text cells, as `helpers.load.read_raw` returns them) in,
+canonical rows out (text cells: ISO dates, plain numbers), plus a report of what
+was dropped, defaulted, adjusted and how values were mapped.
+
+Reading the export files and SQL sources, writing the data folder and
+validating it is helpers.ingest's job.
+"""
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import difflib
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from helpers.errors import WorkbookError
+from helpers.schema import OUTCOMES, TABLES
+
+MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
+DATE_KINDS = ("date", "datetime", "month")
+DATE_TOKENS = ("iso", "excel", "salesforce")
+SALESFORCE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"      # 2024-01-22T16:14:25.000+0000
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)           # Excel serial 1 = 1900-01-01 (with the 1900 leap-year bug)
+MAX_SHOWN = 5
+
+TOP_KEYS = ("name", "description", "tables")
+TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional")
+SQL_KEYS = ("url", "query", "table")
+COLUMN_KEYS = ("column", "format", "values", "other", "default", "constant", "flags", "optional",
+               "split", "decimal", "not_after", "only_when", "period_filter")
+FLAG_KEYS = ("won", "lost", "closed")
+DROP_OPS = ("empty", "equals", "in", "not_in", "matches")
+DROP_KEYS = ("column", "reason", "optional") + DROP_OPS
+ENCODING_ALIASES = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "s_jis": "cp932", "ms932": "cp932",
+                    "windows-31j": "cp932", "cp932": "cp932", "utf-8": "utf-8", "utf8": "utf-8",
+                    "utf-8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig"}
+TRUE_FLAGS = {"1", "1.0", "true", "t", "yes", "y", "x", "はい", "✓"}
+FALSE_FLAGS = {"", "0", "0.0", "false", "f", "no", "n", "いいえ"}
+FIX_DATE_FORMAT = ("Write formats with strftime codes, e.g. \"%Y/%m/%d\", \"%m/%d/%Y\", \"%Y年%m月%d日\", "
+                   "or use one of the tokens iso, excel (serial numbers such as 45312), salesforce (2024-01-22T16:14:25.000+0000).")
+
+
+# --------------------------------------------------------------------------- the mapping objects
+@dataclass(frozen=True)
+class ColumnRule:
+    """How one canonical column is filled (see docs/ingest.md for every key)."""
+
+    target: str                              # canonical column name
+    kind: str                                # its contract type (helpers.schema)
+    columns: tuple[str, ...] = ()            # export column, or alternatives tried in order
+    formats: tuple[str, ...] = ()            # date formats tried in order (strftime codes or tokens)
+    values: tuple[tuple[str, str], ...] = () # value map: (normalized export value, canonical value)
+    labels: tuple[tuple[str, str], ...] = () # the value map as written (export value, canonical value)
+    other: str | None = None                 # value for anything the value map does not list
+    default: str | None = None               # value for empty cells
+    constant: str | None = None              # the same value in every row
+    flags: tuple[tuple[str, str], ...] = ()  # outcome from boolean columns: (won|lost|closed, export column)
+    optional: bool = False                   # export column may be absent: the canonical column is left out
+    split: str | None = None                 # multi-value cells ("1;2"): keep the first value
+    decimal: str = "."                       # decimal mark of the export's numbers
+    not_after: str | None = None             # a date later than this canonical date column is set to it
+    only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keep the value only where these canonical values hold
+    period_filter: bool = False              # SQL sources: the runner's date range filters this column in the query
+
+    def describe(self) -> str:
+        """One line: where the column comes from."""
+        if self.constant is not None:
+            return f"constant {self.constant!r}"
+        if self.flags:
+            return "from flags " + ", ".join(f"{k}={c}" for k, c in self.flags)
+        text = " | ".join(self.columns)
+        if self.values:
+            text += " (value map)"
+        return text
+
+
+@dataclass(frozen=True)
+class DropRule:
+    """Drop export rows where `column` is empty / equals / is in / is not in / matches."""
+
+    columns: tuple[str, ...]
+    op: str
+    values: tuple[str, ...] = ()
+    reason: str = ""
+    optional: bool = False
+
+    def describe(self) -> str:
+        col = self.columns[0]
+        if self.op == "empty":
+            what = f"'{col}' is empty"
+        elif self.op == "matches":
+            what = f"'{col}' matches {self.values[0]!r}"
+        elif self.op == "not_in":
+            what = f"'{col}' is not one of {', '.join(self.values)}"
+        else:
+            what = f"'{col}' is {' or '.join(self.values)}"
+        return f"{what} ({self.reason})" if self.reason else what
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """A table read with SQLAlchemy: `url` plus a `query` or a `table` name."""
+
+    url: str
+    query: str | None = None
+    table: str | None = None
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """How one canonical table is made from one export file (or SQL source)."""
+
+    table: str
+    files: tuple[str, ...] = ()
+    sql: SqlSource | None = None
+    encoding: str | None = None
+    sheet: str | int | None = None
+    columns: tuple[ColumnRule, ...] = ()
+    drop_if: tuple[DropRule, ...] = ()
+    keep: tuple[str, ...] = ()
+    optional: bool = False
+    where: str = ""                          # "salesforce_en.yaml: tables.opportunities" for messages
+
+    def rule(self, target: str) -> ColumnRule | None:
+        for r in self.columns:
+            if r.target == target:
+                return r
+        return None
+
+    @property
+    def period_column(self) -> str | None:
+        """The export column the runner's date range filters (SQL sources with `period_filter`)."""
+        for r in self.columns:
+            if r.period_filter:
+                return r.columns[0]
+        return None
+
+    def needed_columns(self) -> list[tuple[str, ...]]:
+        """Export columns (as alternatives) that must be present: a file qualifies when it has them all."""
+        needed = [r.columns for r in self.columns if r.columns and not r.optional]
+        needed += [(c,) for r in self.columns for _, c in r.flags]
+        needed += [d.columns for d in self.drop_if if not d.optional]
+        return needed
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated column mapping file."""
+
+    name: str
+    path: Path
+    tables: dict[str, TableMapping] = field(default_factory=dict)
+    description: str = ""
+
+
+# --------------------------------------------------------------------------- YAML reading
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2-ish booleans (only true/false; `yes`, `no`, `on`, `off` stay text) and no duplicate keys."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _no_duplicates(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise WorkbookError(f"{Path(mark.name).name}: the key '{key}' appears twice (line {mark.line + 1})",
+                                fix="Keep one entry per key; a second one would silently replace the first.")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def shipped_mappings() -> dict[str, Path]:
+    """The mappings shipped in helpers/mappings/, by name (salesforce_en, salesforce_ja, ...)."""
+    return {p.stem: p for p in sorted(MAPPINGS_DIR.glob("*.yaml"))}
+
+
+def resolve_mapping(name_or_path: str | Path) -> Path:
+    """A mapping file path: an existing path, else a shipped mapping's name."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_mappings()
+    if str(name_or_path) in shipped:
+        return shipped[str(name_or_path)]
+    close = difflib.get_close_matches(str(name_or_path), list(shipped), n=2, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise WorkbookError(f"mapping '{name_or_path}' is neither a file nor a shipped mapping.{hint}",
+                        fix=f"Give a YAML file path, or one of the shipped mappings: {', '.join(shipped)}.")
+
+
+def _close(word: str, options, n: int = 3) -> str:
+    found = difflib.get_close_matches(str(word), [str(o) for o in options], n=n, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(f) for f in found)}?)" if found else ""
+
+
+def _check_keys(obj: dict, allowed, where: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            raise WorkbookError(f"{where}: unknown key '{key}'{_close(key, allowed)}",
+                                fix=f"Use only these keys here: {', '.join(allowed)} (docs/ingest.md lists them all).")
+
+
+def _as_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _text_list(value, where: str, what: str) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items or any(v is None or isinstance(v, (dict, list)) for v in items):
+        raise WorkbookError(f"{where}: {what} must be a name or a list of names, got {value!r}",
+                            fix=f"Write {what} as text, e.g. \"Close Date\", or a list of alternatives [\"Close Date\", \"Closed Date\"].")
+    return tuple(_as_text(v).strip() for v in items)
+
+
+def check_date_format(fmt: str, where: str) -> None:
+    """A date format is a token (iso, excel, salesforce) or strftime codes that strptime accepts."""
+    if fmt in DATE_TOKENS:
+        return
+    if "%" not in fmt:
+        raise WorkbookError(f"{where}: bad date format {fmt!r}: it has no % codes and is not one of {', '.join(DATE_TOKENS)}",
+                            fix=FIX_DATE_FORMAT)
+    sample = dt.datetime(2024, 1, 22, 16, 14, 25, tzinfo=dt.timezone.utc)
+    try:
+        dt.datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError as exc:
+        raise WorkbookError(f"{where}: bad date format {fmt!r}: {exc}", fix=FIX_DATE_FORMAT) from None
+
+
+def normalize_encoding(name: str, where: str) -> str:
+    """A mapping's encoding as the codec to read with: Shift_JIS aliases read as cp932 (what Japanese Excel writes)."""
+    key = str(name).strip().lower()
+    if key in ENCODING_ALIASES:
+        return ENCODING_ALIASES[key]
+    try:
+        return codecs.lookup(key).name
+    except LookupError:
+        raise WorkbookError(f"{where}: unknown encoding {name!r}",
+                            fix="Use utf-8, utf-8-sig or cp932 (Shift_JIS), or leave encoding out to detect it.") from None
+
+
+def _key(value) -> str:
+    """Value-map and header comparison key: NFKC, case-folded, stripped."""
+    return unicodedata.normalize("NFKC", str(value)).strip().casefold()
+
+
+def _header_key(value) -> str:
+    """Header comparison key: like _key, and blind to spaces ('商談 所有者' = '商談所有者')."""
+    return re.sub(r"\s+", "", _key(value))
+
+
+def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
+    kind = TABLES[table].column(target).kind
+    if isinstance(spec, str) or isinstance(spec, list):
+        spec = {"column": spec}
+    if not isinstance(spec, dict):
+        raise WorkbookError(f"{where}: expected an export column name or a rule (column, format, values, ...), got {spec!r}",
+                            fix="Write `canonical_name: Export Column` or `canonical_name: {column: Export Column, ...}`.")
+    _check_keys(spec, COLUMN_KEYS, where)
+    sources = [k for k in ("column", "constant", "flags") if k in spec]
+    if len(sources) != 1:
+        raise WorkbookError(f"{where}: give exactly one of column, constant or flags (got {', '.join(sources) or 'none'})",
+                            fix="column: the export column to read; constant: one value for every row; flags: outcome from IsWon/IsClosed-style columns.")
+    kw: dict[str, Any] = {}
+    if "column" in spec:
+        kw["columns"] = _text_list(spec["column"], where, "column")
+    if "constant" in spec:
+        if spec["constant"] is None or isinstance(spec["constant"], (dict, list)):
+            raise WorkbookError(f"{where}: constant must be one value", fix="For example constant: unknown.")
+        kw["constant"] = _as_text(spec["constant"])
+    if "flags" in spec:
+        flags = spec["flags"]
+        if target != "outcome":
+            raise WorkbookError(f"{where}: flags only derive the outcome column", fix="Use flags under outcome:, e.g. flags: {won: IsWon, closed: IsClosed}.")
+        if not isinstance(flags, dict):
+            raise WorkbookError(f"{where}: flags must be a mapping such as {{won: IsWon, closed: IsClosed}}", fix="List the boolean columns by role.")
+        _check_keys(flags, FLAG_KEYS, f"{where}.flags")
+        if "won" not in flags or not ({"lost", "closed"} & set(flags)):
+            raise WorkbookError(f"{where}.flags: needs won and one of lost or closed",
+                                fix="For example flags: {won: IsWon, closed: IsClosed} (won if IsWon; lost if closed and not won; else open).")
+        kw["flags"] = tuple((k, _text_list(flags[k], f"{where}.flags.{k}", "a flag column")[0]) for k in FLAG_KEYS if k in flags)
+    if "format" in spec:
+        if kind not in DATE_KINDS:
+            raise WorkbookError(f"{where}: format applies to date columns only ('{target}' is {kind})", fix="Remove format: from this column.")
+        formats = _text_list(spec["format"], where, "format")
+        for f in formats:
+            check_date_format(f, f"{where}.format")
+        kw["formats"] = formats
+    if "values" in spec:
+        values = spec["values"]
+        if not isinstance(values, dict) or not values:
+            raise WorkbookError(f"{where}: values must map export values to canonical ones, e.g. {{Closed Won: won}}",
+                                fix="Write one `export value: canonical value` pair per line under values:.")
+        labels = tuple((_as_text(k), _as_text(v)) for k, v in values.items())
+        kw["labels"] = labels
+        kw["values"] = tuple((_key(k), v) for k, v in labels)
+    for key in ("other", "default"):
+        if key in spec:
+            if spec[key] is None or isinstance(spec[key], (dict, list)):
+                raise WorkbookError(f"{where}: {key} must be one value", fix=f"For example {key}: open.")
+            kw[key] = _as_text(spec[key])
+    if target == "outcome":
+        used = [v for _, v in kw.get("values", ())] + [kw[k] for k in ("other", "default", "constant") if k in kw]
+        bad = sorted({v for v in used if v.strip().lower() not in OUTCOMES})
+        if bad:
+            raise WorkbookError(f"{where}: outcome values must be open, won or lost; got {', '.join(repr(b) for b in bad)}",
+                                fix="Map every stage to open, won or lost, e.g. values: {Closed Won: won, Closed Lost: lost} with other: open.")
+    for key in ("optional", "period_filter"):
+        if key in spec:
+            if not isinstance(spec[key], bool):
+                raise WorkbookError(f"{where}: {key} must be true or false, got {spec[key]!r}", fix=f"Write {key}: true.")
+            kw[key] = spec[key]
+    if "split" in spec:
+        if not isinstance(spec["split"], str) or not spec["split"]:
+            raise WorkbookError(f"{where}: split must be a separator such as \";\"", fix="Write split: \";\".")
+        kw["split"] = spec["split"]
+    if "decimal" in spec:
+        if kind not in ("number", "int") or spec["decimal"] not in (".", ","):
+            raise WorkbookError(f"{where}: decimal must be \".\" or \",\" and applies to number columns only",
+                                fix="Write decimal: \",\" for exports like 1.200,50.")
+        kw["decimal"] = spec["decimal"]
+    if "not_after" in spec:
+        other = str(spec["not_after"])
+        if kind not in ("date", "datetime") or other not in TABLES[table].column_names or \
+                TABLES[table].column(other).kind not in ("date", "datetime"):
+            raise WorkbookError(f"{where}: not_after must name another date column of {table} (e.g. closed_at), got {other!r}",
+                                fix="Write not_after: closed_at on created_at (a creation date later than the close date is set to the close date).")
+        kw["not_after"] = other
+    if "only_when" in spec:
+        cond = spec["only_when"]
+        if not isinstance(cond, dict) or not cond:
+            raise WorkbookError(f"{where}: only_when must map a canonical column to the values that keep this one, e.g. {{outcome: [won, lost]}}",
+                                fix="Write only_when: {outcome: [won, lost]}.")
+        parsed = []
+        for col, vals in cond.items():
+            if col not in TABLES[table].column_names:
+                raise WorkbookError(f"{where}.only_when: unknown canonical column '{col}'{_close(col, TABLES[table].column_names)}",
+                                    fix=f"Use a column of {table}: {', '.join(TABLES[table].column_names)}.")
+            parsed.append((str(col), tuple(v.lower() for v in _text_list(vals, f"{where}.only_when.{col}", "the values"))))
+        kw["only_when"] = tuple(parsed)
+    rule = ColumnRule(target=target, kind=kind, **kw)
+    if rule.period_filter and (kind not in ("date", "datetime") or not rule.columns):
+        raise WorkbookError(f"{where}: period_filter needs a date column read from the source", fix="Put period_filter: true on created_at or closed_at.")
+    return rule
+
+
+def _parse_drop(spec, where: str) -> DropRule:
+    if not isinstance(spec, dict):
+        raise WorkbookError(f"{where}: each drop_if rule is a mapping such as {{column: Opportunity ID, empty: true}}",
+                            fix="Write drop_if as a list of rules, each with column and one of empty, equals, in, not_in, matches.")
+    _check_keys(spec, DROP_KEYS, where)
+    if "column" not in spec:
+        raise WorkbookError(f"{where}: a drop_if rule needs column", fix="Name the export column the rule tests.")
+    ops = [k for k in DROP_OPS if k in spec]
+    if len(ops) != 1:
+        raise WorkbookError(f"{where}: give exactly one of {', '.join(DROP_OPS)} (got {', '.join(ops) or 'none'})",
+                            fix="For example {column: Opportunity ID, empty: true}.")
+    op = ops[0]
+    if op == "empty":
+        if spec["empty"] is not True:
+            raise WorkbookError(f"{where}: write empty: true", fix="empty: true drops rows whose column is empty.")
+        values: tuple[str, ...] = ()
+    elif op == "matches":
+        values = (str(spec["matches"]),)
+        try:
+            re.compile(values[0])
+        except re.error as exc:
+            raise WorkbookError(f"{where}: bad regular expression {values[0]!r}: {exc}", fix="Fix the pattern (Python re syntax).") from None
+    else:
+        values = tuple(_as_text(v) for v in (spec[op] if isinstance(spec[op], list) else [spec[op]]))
+    optional = spec.get("optional", False)
+    if not isinstance(optional, bool):
+        raise WorkbookError(f"{where}: optional must be true or false", fix="Write optional: true.")
+    return DropRule(_text_list(spec["column"], where, "column"), op, values, str(spec.get("reason") or ""), optional)
+
+
+def _parse_table(name, spec, label: str) -> TableMapping:
+    where = f"{label}: tables.{name}"
+    if name not in TABLES:
+        raise WorkbookError(f"{label}: unknown canonical table '{name}'{_close(name, TABLES)}",
+                            fix=f"Use one of the canonical tables: {', '.join(TABLES)} (docs/data_dictionary.md).")
+    if not isinstance(spec, dict):
+        raise WorkbookError(f"{where}: expected file/sql, columns, ... (a mapping), got {spec!r}", fix="See docs/ingest.md for the table keys.")
+    _check_keys(spec, TABLE_KEYS, where)
+    kw: dict[str, Any] = {}
+    if ("file" in spec) == ("sql" in spec):
+        raise WorkbookError(f"{where}: give exactly one of file (an export file name or glob) or sql",
+                            fix="For example file: \"*Opportunit*.csv\", or sql: {url: \"duckdb:///crm.duckdb\", table: opportunities}.")
+    if "file" in spec:
+        kw["files"] = _text_list(spec["file"], f"{where}.file", "file")
+    else:
+        sql = spec["sql"]
+        if not isinstance(sql, dict):
+            raise WorkbookError(f"{where}.sql: expected {{url: ..., query: ...}} or {{url: ..., table: ...}}", fix="See docs/ingest.md, SQL sources.")
+        _check_keys(sql, SQL_KEYS, f"{where}.sql")
+        if not sql.get("url") or ("query" in sql) == ("table" in sql):
+            raise WorkbookError(f"{where}.sql: needs url and exactly one of query or table",
+                                fix="For example sql: {url: \"sqlite:///crm.db\", query: \"select * from opportunity\"}.")
+        kw["sql"] = SqlSource(str(sql["url"]), str(sql["query"]) if "query" in sql else None,
+                              str(sql["table"]) if "table" in sql else None)
+        for key in ("encoding", "sheet"):
+            if key in spec:
+                raise WorkbookError(f"{where}: {key} applies to export files, not to sql sources", fix=f"Remove {key}:.")
+    if "encoding" in spec:
+        kw["encoding"] = normalize_encoding(spec["encoding"], f"{where}.encoding")
+    if "sheet" in spec:
+        if not isinstance(spec["sheet"], (str, int)) or isinstance(spec["sheet"], bool):
+            raise WorkbookError(f"{where}.sheet: a sheet name or a 0-based position", fix="For example sheet: Deals, or sheet: 0.")
+        kw["sheet"] = spec["sheet"]
+    if "optional" in spec:
+        if not isinstance(spec["optional"], bool):
+            raise WorkbookError(f"{where}.optional: must be true or false", fix="Write optional: true.")
+        kw["optional"] = spec["optional"]
+    columns = spec.get("columns")
+    if not isinstance(columns, dict) or not columns:
+        raise WorkbookError(f"{where}: columns is missing or empty",
+                            fix="Under columns:, map each canonical column to its export column, e.g. opportunity_id: Opportunity ID.")
+    table = TABLES[name]
+    rules = []
+    for target, rule in columns.items():
+        if target not in table.column_names:
+            raise WorkbookError(f"{where}.columns: unknown canonical column '{target}'{_close(target, table.column_names)}",
+                                fix=f"The columns of {name} are: {', '.join(table.column_names)} (docs/data_dictionary.md). "
+                                    "Other export columns can be carried with keep:.")
+        rules.append(_parse_rule(str(target), rule, name, f"{where}.columns.{target}"))
+    for col in table.columns:
+        mapped = next((r for r in rules if r.target == col.name), None)
+        if col.required and (mapped is None or (mapped.optional and mapped.default is None)):
+            state = "is not mapped" if mapped is None else "is marked optional without a default"
+            raise WorkbookError(f"{where}.columns: the required column '{col.name}' ({col.meaning}) {state}",
+                                fix=f"Map {col.name} to an export column, or give it a constant or default (e.g. channel: {{constant: unknown}}).")
+    targets = {r.target for r in rules}
+    for r in rules:
+        for other in ([r.not_after] if r.not_after else []) + [c for c, _ in r.only_when]:
+            if other not in targets:
+                raise WorkbookError(f"{where}.columns.{r.target}: refers to '{other}', which this table does not map",
+                                    fix=f"Map {other} too, or remove the rule.")
+    filters = [r.target for r in rules if r.period_filter]
+    if filters and "sql" not in spec:
+        raise WorkbookError(f"{where}: period_filter works with sql sources only (an export file is always read whole)",
+                            fix="Remove period_filter, or read the table with sql:.")
+    if len(filters) > 1:
+        raise WorkbookError(f"{where}: period_filter is set on {', '.join(filters)}; set it on one column",
+                            fix="Choose the date the runner's period range should filter (usually created_at).")
+    kw["columns"] = tuple(rules)
+    drops = spec.get("drop_if") or []
+    if not isinstance(drops, list):
+        drops = [drops]
+    kw["drop_if"] = tuple(_parse_drop(d, f"{where}.drop_if[{i}]") for i, d in enumerate(drops))
+    if "keep" in spec:
+        keep = _text_list(spec["keep"], f"{where}.keep", "keep")
+        clash = [k for k in keep if k in table.column_names]
+        if clash:
+            raise WorkbookError(f"{where}.keep: {', '.join(clash)} would overwrite canonical columns", fix="Map them under columns: instead.")
+        kw["keep"] = keep
+    return TableMapping(table=name, where=where, **kw)
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and validate a mapping file (a path, or the name of a shipped mapping such as salesforce_en)."""
+    path = resolve_mapping(path)
+    label = path.name
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise WorkbookError(f"{label}: not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+                            fix="Fix the YAML syntax (indent with spaces; quote values holding ':' or '#', such as date formats).") from None
+    if not isinstance(data, dict):
+        raise WorkbookError(f"{label}: the top level must be a mapping with a tables: key", fix="See docs/ingest.md for an example.")
+    _check_keys(data, TOP_KEYS, label)
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        raise WorkbookError(f"{label}: tables is missing or empty", fix="Add tables: with at least opportunities:.")
+    parsed = {str(name): _parse_table(str(name), spec, label) for name, spec in tables.items()}
+    if "opportunities" not in parsed:
+        raise WorkbookError(f"{label}: the mapping has no opportunities table (required in every data folder)",
+                            fix="Add tables: opportunities: with the opportunity export's file and columns.")
+    return Mapping(name=str(data.get("name") or path.stem), path=path, tables=parsed, description=str(data.get("description") or ""))
+
+
+# --------------------------------------------------------------------------- cell conversion
+def _empty(v) -> bool:
+    if v is None or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def cell_text(v) -> str | None:
+    """A cell as stripped text; whole-number floats (Excel ids such as 1234.0) without '.0'; None when empty."""
+    if _empty(v):
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+        return v.isoformat()
+    if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars
+        return cell_text(v.item())
+    return str(v).strip()
+
+
+def parse_datetime(v, formats: tuple[str, ...]) -> dt.datetime | None:
+    """One cell to a datetime (aware when the export gives an offset); raises ValueError when no format fits."""
+    if _empty(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day)
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    numeric = isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+    text = unicodedata.normalize("NFKC", cell_text(v) or "")
+    for fmt in formats or ("iso",):
+        try:
+            if fmt == "excel":
+                serial = float(v) if numeric else float(text)
+                if not 1 <= serial < 2958466:
+                    raise ValueError("not an Excel serial date")
+                return EXCEL_EPOCH + dt.timedelta(days=serial)
+            if fmt == "iso":
+                if numeric:
+                    raise ValueError("a number is not an ISO date")
+                return dt.datetime.fromisoformat(text)
+            if fmt == "salesforce":
+                return dt.datetime.strptime(text, SALESFORCE_FORMAT)
+            return dt.datetime.strptime(text, fmt)
+        except (ValueError, OverflowError):
+            continue
+    raise ValueError(text)
+
+
+def date_text(value: dt.datetime, kind: str) -> str:
+    """A parsed date as canonical ISO text: YYYY-MM-DD, a datetime with its offset kept (the loader converts it
+    to the configured timezone), or YYYY-MM for months."""
+    if kind == "month":
+        return f"{value.year:04d}-{value.month:02d}"
+    if value.tzinfo is not None:
+        return value.isoformat(timespec="seconds")
+    if kind == "date" or (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return value.date().isoformat()
+    return value.isoformat(timespec="seconds")
+
+
+_CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)|(?:\s*[A-Z]{3})$")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def number_text(v, decimal: str = ".") -> str | None:
+    """An amount as plain number text: '¥1,200,000' -> '1200000', '$1,200.50' -> '1200.50',
+    'USD 1,200.50' -> '1200.50', '1,200,000円' -> '1200000', '(500)' -> '-500'; raises ValueError otherwise."""
+    if _empty(v):
+        return None
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, bool):
+        raise ValueError(str(v))
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f") if v != v.to_integral_value() else str(int(v))
+    text = unicodedata.normalize("NFKC", str(v)).strip()
+    negative = text.startswith("(") and text.endswith(")")
+    text = text.strip("()")
+    text = _CURRENCY.sub("", text).strip()
+    text = re.sub(r"[¥$€£₩円\\\s]", "", text)  # a backslash is the yen sign of cp932 (0x5C)
+    text = text.replace(".", "").replace(",", ".") if decimal == "," else text.replace(",", "")
+    if not _NUMBER.match(text):
+        raise ValueError(str(v))
+    if negative and not text.startswith("-"):
+        text = "-" + text.lstrip("+")
+    return text.lstrip("+")
+
+
+def flag_value(v) -> bool:
+    """A boolean export cell: 1/true/yes -> True; empty/0/false/no -> False; raises ValueError otherwise."""
+    if isinstance(v, bool):
+        return v
+    key = _key(cell_text(v) or "")
+    if key in TRUE_FLAGS:
+        return True
+    if key in FALSE_FLAGS:
+        return False
+    raise ValueError(str(v))
+
+
+# --------------------------------------------------------------------------- applying a table mapping
+def find_column(raw_columns, names: tuple[str, ...]) -> str | None:
+    """The export column matching one of `names`: exact first, then ignoring case, width and spaces."""
+    cols = [str(c) for c in raw_columns]
+    for name in names:
+        if name in cols:
+            return name
+    keyed = {}
+    for c in cols:
+        keyed.setdefault(_header_key(c), c)
+    for name in names:
+        if _header_key(name) in keyed:
+            return keyed[_header_key(name)]
+    return None
+
+
+def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where: str) -> WorkbookError:
+    """'Opportunity.csv has no column 'Stage' ... close matches: 'StageName'' with a fix."""
+    cols = [str(c) for c in raw_columns]
+    close: list[str] = []
+    for name in names:
+        close += [c for c in difflib.get_close_matches(name, cols, n=3, cutoff=0.5) if c not in close]
+        close += [c for c in cols if c not in close and (_header_key(name) in _header_key(c) or _header_key(c) in _header_key(name))]
+    wanted = " or ".join(repr(n) for n in names)
+    if close:
+        hint = f" Close matches in the export: {', '.join(repr(c) for c in close[:5])}."
+    else:
+        shown = ", ".join(repr(c) for c in cols[:15]) + (f", ... ({len(cols)} columns)" if len(cols) > 15 else "")
+        hint = f" The export's columns are: {shown}."
+    return WorkbookError(f"{source} has no column {wanted} (needed by {where}).{hint}",
+                         fix="Put the export's exact header in the mapping, re-export with that column, "
+                             "or mark the rule optional: true if the column may be missing.")
+
+
+def _rows_text(positions: list[int]) -> str:
+    shown = ", ".join(str(p + 2) for p in positions[:MAX_SHOWN])
+    more = f" (+{len(positions) - MAX_SHOWN} more)" if len(positions) > MAX_SHOWN else ""
+    return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
+
+
+def _drop_mask(rule: DropRule, cells: list) -> list[bool]:
+    texts = [cell_text(v) for v in cells]
+    if rule.op == "empty":
+        return [t is None for t in texts]
+    if rule.op == "matches":
+        pattern = re.compile(rule.values[0])
+        return [t is not None and bool(pattern.search(t)) for t in texts]
+    wanted = {_key(v) for v in rule.values}
+    hit = [t is not None and _key(t) in wanted for t in texts]
+    return [not h for h in hit] if rule.op == "not_in" else hit
+
+
+def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Turn export rows into canonical rows (text cells) following `table_mapping`; pure (`raw` is not changed).
+
+    Returns the canonical frame (canonical columns in contract order, then any `keep` columns;
+    cells are text: ISO dates, plain numbers, None for empty) and a report dict: rows in/out,
+    `dropped` (reason, count, export row numbers), `columns` (canonical <- export), `skipped`
+    optional columns, `defaulted`, `adjusted`, `value_counts` of mapped values, and `dates`
+    (count, min, max and distinct days of each date column before adjustments).
+    Raises WorkbookError naming the export file and column for a missing column or values
+    that do not convert (dates in another format, text in an amount, unknown flags).
+    """
+    tm = table_mapping
+    source = source or tm.table
+    rows_in = len(raw)
+    raw = raw.reset_index(drop=True)
+    report: dict[str, Any] = {"table": tm.table, "source": source, "rows_in": rows_in, "dropped": [], "columns": {},
+                              "skipped": [], "defaulted": [], "adjusted": [], "value_counts": {}, "split": [], "dates": {}}
+
+    # 1. drop rows (before converting: report footers and blank lines hold no dates or amounts)
+    keep_mask = [True] * rows_in
+    blank = [int(i) for i in (raw.map(_empty).all(axis=1).to_numpy().nonzero()[0] if rows_in and len(raw.columns) else [])]
+    for i in blank:
+        keep_mask[i] = False
+    if blank:
+        report["dropped"].append({"reason": "blank row", "count": len(blank), "rows": [i + 2 for i in blank[:MAX_SHOWN]]})
+    for rule in tm.drop_if:
+        col = find_column(raw.columns, rule.columns)
+        if col is None:
+            if rule.optional:
+                continue
+            raise missing_column_error(rule.columns, raw.columns, source, f"{tm.where}.drop_if")
+        mask = _drop_mask(rule, list(raw[col]))
+        hits = [i for i in range(rows_in) if keep_mask[i] and mask[i]]
+        for i in hits:
+            keep_mask[i] = False
+        if hits:
+            report["dropped"].append({"reason": rule.describe(), "count": len(hits), "rows": [i + 2 for i in hits[:MAX_SHOWN]]})
+    kept = [i for i in range(rows_in) if keep_mask[i]]
+    rows = raw.iloc[kept]
+
+    # 2. convert each canonical column
+    out: dict[str, list] = {}
+    problems: list[str] = []
+    for rule in tm.columns:
+        try:
+            values = _convert(rule, rows, kept, source, tm, report, problems)
+        except _Skip:
+            continue
+        out[rule.target] = values
+
+    if problems:
+        raise WorkbookError(f"{source}: values the mapping cannot convert ({tm.where}):\n" + "\n".join(f"  - {p}" for p in problems),
+                            fix="Add the format these values use to the column's format: list (or fix the values in the export); "
+                                "amounts may carry currency signs and thousands separators but nothing else.")
+
+    # 3. profile the dates as exported (before adjustments): a bulk load shows as one distinct day
+    for rule in tm.columns:
+        if rule.target in out and rule.kind in ("date", "datetime"):
+            days = sorted({v[:10] for v in out[rule.target] if v})
+            report["dates"][rule.target] = {"count": sum(1 for v in out[rule.target] if v), "distinct_days": len(days),
+                                            "min": days[0] if days else None, "max": days[-1] if days else None}
+
+    # 4. adjustments that refer to other canonical columns: only_when first (an open deal's expected
+    #    close date must not move its creation date), then not_after
+    for rule in tm.columns:
+        if rule.target not in out:
+            continue
+        for col, allowed in rule.only_when:
+            if col not in out:
+                continue
+            cleared = [i for i, (v, c) in enumerate(zip(out[rule.target], out[col]))
+                       if v is not None and (c or "").strip().lower() not in allowed]
+            for i in cleared:
+                out[rule.target][i] = None
+            if cleared:
+                report["adjusted"].append({"column": rule.target, "count": len(cleared), "rows": [kept[i] + 2 for i in cleared[:MAX_SHOWN]],
+                                           "rule": f"only_when {col} in {', '.join(allowed)}",
+                                           "what": f"{rule.target} cleared where {col} is not {' or '.join(allowed)}"})
+    for rule in tm.columns:
+        if rule.target in out and rule.not_after and rule.not_after in out:
+            later, same_day = [], []
+            for i, (v, limit) in enumerate(zip(out[rule.target], out[rule.not_after])):
+                if v is None or limit is None:
+                    continue
+                if v[:10] > limit[:10]:
+                    later.append(i)
+                elif v[:10] == limit[:10] and _has_offset(v) and v != limit:
+                    same_day.append(i)  # the loader's timezone may move this timestamp to the next day
+                else:
+                    continue
+                out[rule.target][i] = limit
+            for moved, rule_name, what in (
+                    (later, f"not_after {rule.not_after}", f"{rule.target} later than {rule.not_after}: set to {rule.not_after}"),
+                    (same_day, f"not_after {rule.not_after} (same day)",
+                     f"{rule.target} a timestamp on {rule.not_after}'s day: set to that day (a timezone could move it past)")):
+                if moved:
+                    report["adjusted"].append({"column": rule.target, "count": len(moved), "rows": [kept[i] + 2 for i in moved[:MAX_SHOWN]],
+                                               "rule": rule_name, "what": what})
+
+    for name in tm.keep:
+        col = find_column(raw.columns, (name,))
+        if col is None:
+            raise missing_column_error((name,), raw.columns, source, f"{tm.where}.keep")
+        out[name] = [cell_text(v) for v in rows[col]]
+
+    order = [c for c in TABLES[tm.table].column_names if c in out] + [k for k in tm.keep if k in out]
+    frame = pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in order}, columns=order)
+    report["rows_out"] = len(kept)
+    return frame, report
+
+
+def _has_offset(text: str) -> bool:
+    return bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", text))
+
+
+class _Skip(Exception):
+    """An optional column absent from the export: the canonical column is left out."""
+
+
+def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping,
+             report: dict, problems: list[str]) -> list:
+    n = len(rows)
+    if rule.constant is not None:
+        report["columns"][rule.target] = rule.describe()
+        return [rule.constant] * n
+    if rule.flags:
+        cols = {}
+        for role, name in rule.flags:
+            col = find_column(rows.columns, (name,))
+            if col is None:
+                raise missing_column_error((name,), rows.columns, source, f"{tm.where}.columns.outcome.flags")
+            cols[role] = col
+        outcome, bad = [], []
+        for pos in range(n):
+            try:
+                won = flag_value(rows[cols["won"]].iat[pos])
+                lost = flag_value(rows[cols["lost"]].iat[pos]) if "lost" in cols else False
+                closed = flag_value(rows[cols["closed"]].iat[pos]) if "closed" in cols else False
+            except ValueError:
+                bad.append(pos)
+                outcome.append(None)
+                continue
+            outcome.append("won" if won else "lost" if (lost or closed) else "open")
+        if bad:
+            problems.append(f"{'/'.join(cols.values())} ({_rows_text([kept[i] for i in bad])}): flag values must be 1/true/yes or empty/0/false/no")
+        report["columns"][rule.target] = rule.describe() + f" ({', '.join(cols.values())})"
+        report["value_counts"][rule.target] = _counts(outcome)
+        return outcome
+
+    col = find_column(rows.columns, rule.columns)
+    if col is None:
+        if rule.optional:
+            if rule.default is not None:
+                report["columns"][rule.target] = f"default {rule.default!r} (no column {' | '.join(rule.columns)})"
+                report["defaulted"].append({"column": rule.target, "value": rule.default, "count": n, "why": "column absent"})
+                return [rule.default] * n
+            report["skipped"].append({"column": rule.target, "export": list(rule.columns)})
+            raise _Skip
+        raise missing_column_error(rule.columns, rows.columns, source, f"{tm.where}.columns.{rule.target}")
+    report["columns"][rule.target] = col
+    cells = list(rows[col])
+    values: list = []
+    bad: list[int] = []
+    bad_values: list[str] = []
+    multi = 0
+    mapped: dict[tuple[str, str], int] = {}
+    value_map = dict(rule.values)
+    for pos, v in enumerate(cells):
+        if rule.split and isinstance(v, str) and rule.split in v:
+            parts = [p.strip() for p in v.split(rule.split) if p.strip()]
+            multi += len(parts) > 1
+            v = parts[0] if parts else None
+        try:
+            if rule.kind in DATE_KINDS:
+                parsed = parse_datetime(v, rule.formats)
+                text = date_text(parsed, rule.kind) if parsed is not None else None
+            elif rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
+                text = number_text(v, rule.decimal)
+                if text is not None and rule.kind == "int" and not float(text).is_integer():
+                    raise ValueError(text)
+                if text is not None and rule.kind == "int":
+                    text = str(int(float(text)))
+            else:
+                text = cell_text(v)
+        except ValueError:
+            bad.append(pos)
+            bad_values.append(cell_text(v) or "")
+            values.append(None)
+            continue
+        if text is not None and rule.values:
+            hit = value_map.get(_key(text))
+            if hit is not None:
+                mapped[(text, hit)] = mapped.get((text, hit), 0) + 1
+                text = hit
+            elif rule.other is not None:
+                mapped[(text, rule.other)] = mapped.get((text, rule.other), 0) + 1
+                text = rule.other
+        values.append(text)
+    if bad:
+        what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
+        extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""
+        shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
+        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not {what}{extra}: {shown}")
+    if rule.default is not None:
+        empty = [i for i, v in enumerate(values) if v is None and i not in bad]
+        for i in empty:
+            values[i] = rule.default
+        if empty:
+            report["defaulted"].append({"column": rule.target, "value": rule.default, "count": len(empty), "why": f"'{col}' empty"})
+    if multi:
+        report["split"].append({"column": rule.target, "count": multi, "kept": "first value"})
+    if rule.values or rule.target == "outcome":
+        report["value_counts"][rule.target] = _counts(values)
+        if mapped:
+            report.setdefault("value_map", {})[rule.target] = [
+                {"from": k[0], "to": k[1], "count": c} for k, c in sorted(mapped.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return values
+
+
+def _counts(values: list) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        key = v if v is not None else "(empty)"
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
