@@ -27,9 +27,10 @@ import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
 from helpers.errors import DataValidationError, Finding, WorkbookError
-from helpers.load import ENCODINGS, FORMATS, file_sha256, load_workbook, read_raw
+from helpers.load import ENCODINGS, FORMATS, file_sha256, load_workbook, read_csv_text, read_raw
 from helpers.mapping import (Mapping, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
                              shipped_mappings)
+from helpers.record import replace_dir
 from helpers.schema import TABLES
 
 REPORT_FILE = "ingest_report.json"
@@ -189,22 +190,10 @@ def read_export(path: Path, tm: TableMapping) -> tuple[pd.DataFrame, str | None]
 
 
 def read_csv_rows(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Like helpers.load.read_raw for a CSV (same encodings tried, text cells, None for empty), but blank
-    lines stay as rows, so a row's position + 2 is its line in the file (a report export's footer follows
-    a blank line); apply_mapping drops the blank rows and says so."""
-    tried = [encoding] if encoding else list(ENCODINGS)
-    for enc in tried:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc, skip_blank_lines=False)
-        except UnicodeDecodeError:
-            continue
-        except pd.errors.ParserError as exc:
-            raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
-                                fix="Check that every row has as many commas as the header and quotes are closed.") from None
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return frame.astype(object).where(frame.notna(), None), enc
-    raise WorkbookError(f"{path.name}: cannot be read as {' or '.join(tried)} text",
-                        fix="Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932), or set encoding: in the mapping.")
+    """Like helpers.load.read_raw for a CSV, but blank lines stay as rows, so a row's position + 2 is its
+    line in the file (a report export's footer follows a blank line); apply_mapping drops the blank rows and says so."""
+    return read_csv_text(path, encoding, keep_blank_lines=True,
+                         fix_encoding="Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932), or set encoding: in the mapping.")
 
 
 def _expand(url: str, where: str) -> str:
@@ -380,17 +369,6 @@ def _check_out(out: Path, exports: Path | None, force: bool) -> None:
                                 fix="Choose another --out, or move those files away first.")
 
 
-def _publish(staging: Path, out: Path) -> None:
-    """Replace `out` by `staging` with renames (the old folder stays until the new one is complete)."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old)
-    else:
-        staging.rename(out)
-
-
 def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str | Path, *, force: bool = False,
            config: Config | None = None, start=None, end=None) -> IngestResult:
     """Convert a folder of exports (and/or SQL sources) into a validated canonical data folder `out`.
@@ -461,7 +439,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             shutil.rmtree(rejected, ignore_errors=True)
             staging.rename(rejected)
             raise IngestValidationError(exc.findings, rejected) from None
-        _publish(staging, out)
+        replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return IngestResult(out=out, mapping_name=mp.name, mapping_path=mp.path, tables=reports, warnings=warnings,

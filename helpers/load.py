@@ -92,10 +92,20 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
         return frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v), None
     if fmt == "parquet":
         return pd.read_parquet(path).astype(object).where(lambda f: f.notna(), None), None
+    return read_csv_text(path, encoding)
+
+
+def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: bool = False,
+                  fix_encoding: str = "Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932).") -> tuple[pd.DataFrame, str]:
+    """A CSV as text cells (None for empty), trying UTF-8 (with or without BOM) then cp932; returns the frame and the encoding used.
+
+    With `keep_blank_lines`, blank lines stay as rows, so a row's position + 2 is its line in the file.
+    """
     tried = [encoding] if encoding else list(ENCODINGS)
     for enc in tried:
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc,
+                                skip_blank_lines=not keep_blank_lines)
         except UnicodeDecodeError:
             continue
         except pd.errors.ParserError as exc:
@@ -103,8 +113,7 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
                                 fix="Check that every row has as many commas as the header and quotes are closed.") from None
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame.astype(object).where(frame.notna(), None), enc
-    raise WorkbookError(f"{path.name}: cannot be read as {' or '.join(tried)} text",
-                        fix="Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932).")
+    raise WorkbookError(f"{path.name}: cannot be read as {' or '.join(tried)} text", fix=fix_encoding)
 
 
 def _rows(mask: pd.Series) -> tuple[tuple[int, ...], int]:

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -56,6 +57,18 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def replace_dir(staging: Path, final: Path) -> None:
+    """Replace the folder `final` by the finished `staging` folder with renames (the old one stays until then)."""
+    staging, final = Path(staging), Path(final)
+    if final.exists():
+        old = final.with_name(f".old-{final.name}-{os.getpid()}")
+        final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old)
+    else:
+        staging.rename(final)
 
 
 def _umask() -> int:

@@ -22,6 +22,7 @@ from helpers.errors import WorkbookError
 from helpers.load import load_workbook
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.periods import Period, complete_periods, parse_period
+from helpers.record import replace_dir
 
 STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
@@ -115,17 +116,6 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
     target.write_text(body, encoding="utf-8")
 
 
-def publish(staging: Path, final: Path) -> None:
-    """Replace `final` by the finished `staging` folder with renames (the old report stays until then)."""
-    if final.exists():
-        old = final.with_name(f".old-{final.name}-{os.getpid()}")
-        final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old)
-    else:
-        staging.rename(final)
-
-
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:
     """Execute and export every notebook for one period into a staging folder, then publish it."""
     import papermill as pm
@@ -166,7 +156,7 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
     if result.ok:
         (staging / KERNEL_LOG).unlink(missing_ok=True)  # kernel chatter; kept only with a failed run
-        publish(staging, out / label)
+        replace_dir(staging, out / label)
         shutil.rmtree(out / FAILED_DIR / label, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
