@@ -209,3 +209,16 @@ def value_counts_view(wb: Workbook, column: str, lang: str):
     frame = frame.rename(columns={"value": t(column, lang), "leads": t("table_leads", lang),
                                                       "opportunities": t("table_opportunities", lang)})
     return display.table(frame)
+
+
+def coverage_note(s):
+    """A warning when the data covers the period only in part (it starts after the period starts or as_of falls inside it)."""
+    from helpers import display
+    from helpers.session import first_data_date
+
+    first = first_data_date(s.wb)
+    if s.period.end <= s.as_of and first <= s.period.start:
+        return None
+    return display.note(t("health_partial_period", s.lang).format(
+        period=s.period.label, start=max(first, s.period.start).strftime("%Y-%m-%d"),
+        end=min(s.as_of, s.period.end).strftime("%Y-%m-%d")), warn=True)

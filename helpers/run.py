@@ -21,7 +21,7 @@ from helpers.config import load_config
 from helpers.errors import WorkbookError
 from helpers.load import load_workbook
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
-from helpers.periods import Period, complete_periods, parse_period
+from helpers.periods import Period, complete_periods, parse_period, period_of
 from helpers.record import replace_dir
 
 STATIC_ENV = "WORKBOOK_STATIC"
@@ -91,10 +91,15 @@ def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
                                 fix="Choose an earlier period or a later --as-of.")
         return sorted(set(periods))
     complete = complete_periods(first_date, as_of, fy_start)
-    if not complete:
+    if complete:
+        return complete if args.all else complete[-1:]
+    if args.all:
         raise WorkbookError(f"the data holds no complete period up to as_of {as_of:%Y-%m-%d}",
                             fix="Name a period with --period (a partial period is reported as such).")
-    return complete if args.all else complete[-1:]
+    partial = period_of(as_of, fy_start)
+    print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
+          "which the data covers only in part (the reports say so)", flush=True)
+    return [partial]
 
 
 def export_html(executed: Path, target: Path, lang: str) -> None:

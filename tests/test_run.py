@@ -180,3 +180,17 @@ def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):
     published = [p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("_")]
     assert len(published) == 1 and (out / published[0] / "02_funnel_breakdown.html").is_file()
     assert stderr_outputs(out / published[0]) == []
+
+
+def test_no_complete_period_reports_the_partial_one_and_says_so(data, tmp_path, capsys):
+    out = tmp_path / "out"
+    # the fixture starts 2025-01-01, so with as_of 2025-03-31 the quarter 2025Q1 is complete
+    assert main(["--data", str(data), "--out", str(out), "--as-of", "2025-03-31"]) == 0
+    assert (out / "2025Q1").is_dir()  # complete: 2025-01-01 .. 2025-03-31
+    out2 = tmp_path / "out2"
+    only_q2 = write_folder(tmp_path / "q2", {"opportunities.csv": OPPS_CSV})
+    assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15"]) == 0
+    assert "no complete period in the data; reporting the period holding as_of, 2025Q2" in capsys.readouterr().out
+    html = (out2 / "2025Q2" / "00_data_health.html").read_text(encoding="utf-8")
+    assert "The data covers 2025Q2 only from 2025-04-12 to 2025-06-15" in html
+    assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15", "--all"]) == 2
