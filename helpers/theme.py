@@ -38,10 +38,32 @@ def set_theme(style: str = "report") -> None:
     matplotlib.rcParams["svg.fonttype"] = "none"
 
 
-def finish(fig):
+class Chart:
+    """A finished figure for notebook output: shown once, as a PNG whose alt text is the chart's title."""
+
+    def __init__(self, fig, alt: str):
+        self.fig = fig
+        self.alt = alt
+
+    def _repr_png_(self):
+        import io
+
+        buf = io.BytesIO()
+        self.fig.savefig(buf, format="png", bbox_inches="tight")
+        return buf.getvalue(), {"alt": self.alt}
+
+
+def chart_title(fig) -> str:
+    """The figure's title: its suptitle, else the first axes title that is set."""
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        return fig._suptitle.get_text()
+    return next((ax.get_title() for ax in fig.axes if ax.get_title()), "")
+
+
+def finish(fig) -> Chart:
     """Lay out a figure and detach it from pyplot, so a notebook cell shows it exactly once (as its result)."""
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
     plt.close(fig)
-    return fig
+    return Chart(fig, chart_title(fig) or "chart")

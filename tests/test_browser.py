@@ -52,6 +52,8 @@ def visit(page_factory, path: Path, shot: Path):
     page.wait_for_timeout(300)
     text = page.inner_text("body")
     images = page.locator("img").count()
+    no_alt = page.locator("img:not([alt]), img[alt='']").count()
+    assert no_alt == 0, f"{path.name}: {no_alt} image(s) without alt text"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     page.close()

@@ -64,3 +64,16 @@ def test_missing_glyph_would_be_caught(tmp_path):
 def test_unknown_theme_style():
     with pytest.raises(ValueError, match="unknown theme style"):
         set_theme("dark")
+
+
+def test_finished_chart_shows_once_as_png_with_its_title_as_alt_text():
+    from helpers.theme import finish
+
+    set_theme("report")
+    fig, ax = plt.subplots()
+    ax.plot([1, 2])
+    ax.set_title("受注率の推移")
+    chart = finish(fig)
+    assert fig.number not in plt.get_fignums()  # detached: the inline backend will not show it a second time
+    data, meta = chart._repr_png_()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and meta == {"alt": "受注率の推移"}
