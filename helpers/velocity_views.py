@@ -179,18 +179,64 @@ def stl_chart(s: Session):
     return finish(fig)
 
 
+WINDOW_LABELS = {"before": "velocity_before", "after": "velocity_after",
+                 "before_last_year": "velocity_before_ly", "after_last_year": "velocity_after_ly"}
+
+
+def _day(value) -> str:
+    return "" if value is None else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def caveat_text(c: dict, lang: str) -> str:
+    """A caveat's sentence in the report language: English as written by helpers.velocity, Japanese from its values."""
+    if lang == "en":
+        return c["text"]
+    v, key = c["values"], "caveat_text_" + c["code"]
+    if c["code"] == "too_few_closed_deals":
+        windows = "、".join(f"{t(WINDOW_LABELS[w], lang)} {v['closed_deals'][w]}件" for w in v["windows"])
+        return t(key, lang).format(min=v["min_closed_deals"], windows=windows)
+    if c["code"] == "different_seasons":
+        return t(key, lang).format(before=_day(v["before_midpoint"]), after=_day(v["after_midpoint"]),
+                                   qb=v["before_quarter"], qa=v["after_quarter"])
+    if c["code"] == "no_prior_year_data":
+        return t(key, lang).format(first=_day(v["first_created"]), start=_day(v["before_last_year_start"]))
+    if c["code"] == "right_censoring":
+        return t(key, lang).format(n=v["created_in_after"], open=v["open_at_window_end"], end=_day(v["window_end"]),
+                                   still=v["open_at_as_of"], age=fmt.number(v["median_age_days"], lang))
+    if c["code"] == "mix_shift":
+        b = v["biggest"]
+        return t(key, lang).format(column=t(b["column"], lang), value=b["value"], before=fmt.rate(b["before_share"], lang, 0),
+                                   after=fmt.rate(b["after_share"], lang, 0), shift=f"{b['shift'] * 100:+.0f}")
+    if c["code"] == "other_initiatives":
+        return t(key, lang).format(names="、".join(f"{o['name']}({_day(o['started_on'])})" for o in v["initiatives"]))
+    if c["code"] == "after_window_incomplete":
+        return t(key, lang).format(end=_day(v["after_end"]), as_of=_day(v["as_of"]), observed=v["days_observed"], days=v["window_days"])
+    return c["text"]
+
+
 def caveats_view(s: Session, vc: dict):
-    """Every caveat that applies, as a bullet: a short title in the report language, then the details."""
+    """Every caveat that applies, as a bullet: a short title, then the details, in the report language."""
     if not vc["caveats"]:
         return display.note(t("velocity_no_caveats", s.lang))
-    return display.bullets([f"{t('caveat_' + c['code'], s.lang)}: {c['text']}" for c in vc["caveats"]])
+    return display.bullets([f"{t('caveat_' + c['code'], s.lang)}: {caveat_text(c, s.lang)}" for c in vc["caveats"]])
+
+
+def conclusion_text(vc: dict, lang: str) -> str:
+    """The conclusion in the report language (Japanese built from the same values as the English sentence)."""
+    c = vc["conclusion"]
+    if lang == "en":
+        return c["text"]
+    v = c["values"]
+    title = t("conclusion_" + c["code"], lang)
+    adjusted, low, high = v.get("seasonally_adjusted_change"), v.get("interval_low"), v.get("interval_high")
+    detail = t("conclusion_detail", lang).format(name=vc["initiative"], start=_day(vc["start"]), change=_pct(v.get("change")),
+                                                 adjusted=_pct(adjusted), interval=_interval({"low": low, "high": high}))
+    return f"{title} — {detail} {t('conclusion_never_causal', lang)}"
 
 
 def conclusion_view(s: Session, vc: dict):
     """The plain-language conclusion, never claiming more than the intervals support."""
-    c = vc["conclusion"]
-    text = c["text"] if s.lang == "en" else f"{t('conclusion_' + c['code'], s.lang)} — {c['text']}"
-    return display.note(text, warn=c["code"] not in ("improved",))
+    return display.note(conclusion_text(vc, s.lang), warn=vc["conclusion"]["code"] not in ("improved",))
 
 
 def key_text(vc: dict | None) -> str:

@@ -62,3 +62,18 @@ def test_checklist_form_saves_answers(session, live):
     save.click()
     again = pd.read_csv(session.wb.data_dir / "checklist.csv")
     assert again[["item", "answer"]].values.tolist() == [[1, "yes"], [2, "no"]]
+
+
+def test_caveats_and_conclusion_in_japanese_come_from_the_values():
+    vc = {"initiative": "KPI統一", "start": pd.Timestamp("2026-01-05"),
+          "conclusion": {"code": "no_clear_change", "text": "No clear change ...",
+                         "values": {"change": 1.654, "seasonally_adjusted_change": 1.0746, "interval_low": -0.399, "interval_high": 6.2}}}
+    assert velocity_views.conclusion_text(vc, "en") == "No clear change ..."
+    ja = velocity_views.conclusion_text(vc, "ja")
+    assert ja.startswith("明確な変化なし — KPI統一(開始 2026-01-05): 単純比較の変化率 +165.4%、季節調整後 +107.5%、95%区間 [-39.9%, +620.0%]。")
+    mix = {"code": "mix_shift", "text": "...", "values": {"biggest": {"column": "industry", "value": "小売", "before_share": 0.1077,
+                                                                     "after_share": 0.2316, "shift": 0.1239}}}
+    assert velocity_views.caveat_text(mix, "ja").startswith("商談の構成が変わりました: 業種「小売」の割合が11%から23%へ(+12ポイント)")
+    censored = {"code": "right_censoring", "text": "...", "values": {"created_in_after": 95, "open_at_window_end": 37,
+                "window_end": pd.Timestamp("2026-04-04"), "open_at_as_of": 0, "median_age_days": 19.0}}
+    assert "95件の商談のうち37件は期間末(2026-04-04)時点で進行中" in velocity_views.caveat_text(censored, "ja")
