@@ -24,7 +24,6 @@ class Session:
     period: Period
     lang: str
     recorder: Recorder
-    partial_period: bool = False
 
     @property
     def as_of(self):
@@ -57,5 +56,4 @@ def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: 
         from helpers.theme import set_theme
 
         set_theme("report" if os.environ.get("WORKBOOK_STATIC") == "1" else "notebook")
-    return Session(config=config, wb=wb, period=chosen, lang=config.language, recorder=Recorder(metrics_path),
-                   partial_period=chosen.end > wb.as_of)
+    return Session(config=config, wb=wb, period=chosen, lang=config.language, recorder=Recorder(metrics_path))
