@@ -11,9 +11,11 @@ from helpers.labels import t
 from helpers.theme import finish
 from helpers.load import Workbook
 from helpers.periods import Period, period_of
-from helpers.pipeline import ratio
+from helpers.funnel import linked_pairs
+from helpers.pipeline import closed_mask, open_mask, ratio
 from helpers.schema import TABLES
 
+EARLIEST = pd.Timestamp("1900-01-01")  # "all history" as a period start
 DATE_OF_TABLE = {"leads": "created_at", "opportunities": "created_at", "spend": "month",
                  "checklist": "answered_on", "initiatives": "started_on"}
 
@@ -71,10 +73,8 @@ def stage_completeness(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) ->
         return None
     leads = leads[leads["created_at"] <= as_of]
     absent = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")  # an optional column not exported
-    opp_link = leads.get("opportunity_id", absent)
-    linked = opp_link.notna() & opp_link.isin(set(opps["opportunity_id"]))
-    if "lead_id" in opps.columns:
-        linked |= leads["lead_id"].isin(set(opps["lead_id"].dropna()))
+    pairs = linked_pairs(leads, opps)  # links from either side, as the cohort funnel counts them
+    linked = leads["lead_id"].astype("str").isin(set(pairs.loc[pairs["opportunity_id"].isin(set(opps["opportunity_id"].astype("str"))), "lead_id"]))
     n = len(leads)
     has_mql, has_sql = leads.get("mql_at", absent).notna(), leads.get("sql_at", absent).notna()
     return {
@@ -89,7 +89,7 @@ def stage_completeness(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) ->
 
 def stale_open_deals(opps: pd.DataFrame, as_of, days: int) -> dict:
     """Open deals (at as_of) older than `days`: count, known amount, and the oldest age in days."""
-    open_now = (opps["created_at"] <= as_of) & ~((opps["outcome"] != "open") & (opps["closed_at"] <= as_of))
+    open_now = open_mask(opps, as_of, as_of)
     age = (pd.Timestamp(as_of) - opps["created_at"]).dt.days
     stale = open_now & (age > days)
     return {"threshold_days": days, "open": int(open_now.sum()), "stale": int(stale.sum()),
@@ -97,20 +97,19 @@ def stale_open_deals(opps: pd.DataFrame, as_of, days: int) -> dict:
             "oldest_days": int(age[open_now].max()) if open_now.any() else None}
 
 
-def traceability(opps: pd.DataFrame, as_of, start=None, end=None) -> dict:
-    """Won revenue traceable to marketing: shares of won revenue (closed in [start, end], <= as_of) whose channel is known and whose deal links to a lead."""
-    won = (opps["outcome"] == "won") & (opps["closed_at"] <= as_of)
-    if start is not None:
-        won &= (opps["closed_at"] >= start) & (opps["closed_at"] <= end)
+def traceability(opps: pd.DataFrame, as_of, start=None, end=None, leads: pd.DataFrame | None = None) -> dict:
+    """Won revenue traceable to marketing: shares of won revenue (closed in [start, end], <= as_of) whose channel is known and whose deal links to a lead (a link from either table)."""
+    won = closed_mask(opps, "won", start if start is not None else EARLIEST, end if end is not None else as_of, as_of)
     rows = opps[won]
     total = float(rows["amount"].sum())
     known_channel = (rows["channel"].astype("str") != "unknown") if "channel" in rows.columns else pd.Series(False, index=rows.index)
-    has_lead = rows["lead_id"].notna() if "lead_id" in rows.columns else pd.Series(False, index=rows.index)
+    linked_ids = set(linked_pairs(leads, opps)["opportunity_id"])
+    has_lead = opps["opportunity_id"].astype("str").isin(linked_ids)
     return {
         "won_count": int(len(rows)), "won_revenue": total,
         "revenue_traceable_share": ratio(float(rows.loc[known_channel, "amount"].sum()), total) if total else None,
-        "revenue_linked_to_lead_share": ratio(float(rows.loc[has_lead, "amount"].sum()), total) if total else None,
-        "opportunities_without_lead": int(opps["lead_id"].isna().sum()) if "lead_id" in opps.columns else int(len(opps)),
+        "revenue_linked_to_lead_share": ratio(float(rows.loc[has_lead[won], "amount"].sum()), total) if total else None,
+        "opportunities_without_lead": int((~has_lead).sum()),
         "opportunities_unknown_channel": int((opps["channel"].astype("str") == "unknown").sum()) if "channel" in opps.columns else int(len(opps)),
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
@@ -19,6 +20,13 @@ O1,2025-04-12,2025-06-01,won,1200000,L1,,製造,50-299,佐藤,
 O2,2025-05-01,2025-06-30,lost,500000,,outbound,金融,300-999,鈴木,価格
 O3,2025-06-10,,open,800000,,,,,鈴木,
 """
+
+
+def as_dates(frame, *columns):
+    """Cast the named columns of a hand-built frame to datetime64[ns] (the loader's date type), in place."""
+    for c in columns:
+        frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
+    return frame
 
 
 def write_folder(path: Path, files: dict[str, str], encoding: str = "utf-8") -> Path:

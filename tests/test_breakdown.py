@@ -9,6 +9,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import as_dates
 
 from helpers.breakdown import breakdown, segment_columns, target_fit
 from helpers.funnel import funnel_period
@@ -17,12 +18,6 @@ from helpers.pipeline import PIPELINE_KEYS, pipeline_metrics
 START, END = pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30")
 AS_OF = pd.Timestamp("2025-12-31")
 nan = float("nan")
-
-
-def _dates(frame, *columns):
-    for c in columns:
-        frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
-    return frame
 
 
 def _leads() -> pd.DataFrame:
@@ -41,7 +36,7 @@ def _leads() -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["lead_id", "created_at", "channel", "industry", "campaign",
                                         "mql_at", "sql_at", "opportunity_id"])
     frame["company_size"] = nan
-    return _dates(frame, "created_at", "mql_at", "sql_at")
+    return as_dates(frame, "created_at", "mql_at", "sql_at")
 
 
 def _opps() -> pd.DataFrame:
@@ -59,7 +54,7 @@ def _opps() -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id",
                                         "channel", "industry", "owner", "loss_reason"])
     frame["outcome"] = pd.Categorical(frame["outcome"], categories=["open", "won", "lost"])
-    return _dates(frame, "created_at", "closed_at")
+    return as_dates(frame, "created_at", "closed_at")
 
 
 NO_DEALS = {"opportunities_created": 0, "won_count": 0, "lost_count": 0, "win_rate": None,
@@ -229,7 +224,7 @@ def test_no_leads_table_gives_pipeline_only():
 def test_link_through_a_lead_created_after_as_of_is_ignored():
     # O6 (seminar, created 09-15) is linked to L12, a seminar lead created 2026-01-02 (after as_of):
     # L12 does not exist on as_of, so O6 is not attributed to the seminar funnel
-    leads = pd.concat([_leads(), _dates(pd.DataFrame({
+    leads = pd.concat([_leads(), as_dates(pd.DataFrame({
         "lead_id": ["L12"], "created_at": ["2026-01-02"], "channel": ["seminar"], "industry": [None],
         "campaign": [None], "mql_at": [None], "sql_at": [None], "opportunity_id": [None], "company_size": [nan]}),
         "created_at", "mql_at", "sql_at")], ignore_index=True)

@@ -8,18 +8,13 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import as_dates
 
 from helpers.funnel import COHORT_KEYS, PERIOD_KEYS, funnel_cohort, funnel_period, linked_pairs, typical_days_to_opportunity
 
 START, END = pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30")
 AS_OF = pd.Timestamp("2025-12-31")
 nan = float("nan")
-
-
-def _dates(frame, *columns):
-    for c in columns:
-        frame[c] = pd.to_datetime(frame[c]).astype("datetime64[ns]")
-    return frame
 
 
 def _leads() -> pd.DataFrame:
@@ -37,7 +32,7 @@ def _leads() -> pd.DataFrame:
     ]
     frame = pd.DataFrame(rows, columns=["lead_id", "created_at", "channel", "mql_at", "sql_at", "opportunity_id"])
     frame["first_sales_touch_at"] = pd.NaT
-    return _dates(frame, "created_at", "mql_at", "sql_at", "first_sales_touch_at")
+    return as_dates(frame, "created_at", "mql_at", "sql_at", "first_sales_touch_at")
 
 
 def _opps(categorical_outcome: bool = False) -> pd.DataFrame:
@@ -55,7 +50,7 @@ def _opps(categorical_outcome: bool = False) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id", "channel"])
     if categorical_outcome:
         frame["outcome"] = pd.Categorical(frame["outcome"], categories=["open", "won", "lost"])
-    return _dates(frame, "created_at", "closed_at")
+    return as_dates(frame, "created_at", "closed_at")
 
 
 # --------------------------------------------------------------------------- period view
@@ -81,7 +76,7 @@ def test_period_view_as_of_inside_period():
 
 def test_lead_created_after_as_of_does_not_exist():
     # L11 is created on 2025-09-20 but as_of is 09-15: even with a (bad) mql date inside P it does not count
-    leads = pd.concat([_leads(), _dates(pd.DataFrame({
+    leads = pd.concat([_leads(), as_dates(pd.DataFrame({
         "lead_id": ["L11"], "created_at": ["2025-09-20"], "channel": ["web"], "mql_at": ["2025-09-01"],
         "sql_at": [None], "opportunity_id": [None], "first_sales_touch_at": [None]}),
         "created_at", "mql_at", "sql_at", "first_sales_touch_at")], ignore_index=True)
@@ -215,9 +210,9 @@ def test_typical_days_hand_computed():
 
 
 def test_typical_days_negative_gap_counts_as_zero():
-    leads = _dates(pd.DataFrame({"lead_id": ["A", "B"], "created_at": ["2025-03-10", "2025-03-01"],
+    leads = as_dates(pd.DataFrame({"lead_id": ["A", "B"], "created_at": ["2025-03-10", "2025-03-01"],
                                  "opportunity_id": ["X", "Y"]}), "created_at")
-    opps = _dates(pd.DataFrame({"opportunity_id": ["X", "Y"], "created_at": ["2025-03-01", "2025-03-11"],
+    opps = as_dates(pd.DataFrame({"opportunity_id": ["X", "Y"], "created_at": ["2025-03-01", "2025-03-11"],
                                 "closed_at": [None, None], "outcome": ["open", "open"], "lead_id": [None, None]}),
                   "created_at", "closed_at")
     # A: opp 9 days before the lead -> 0; B: 10 days -> gaps 0, 10 -> 80th pct 0 + 0.8 * 10 = 8
