@@ -27,7 +27,7 @@ def table_overview(wb: Workbook, lang: str = "en") -> pd.DataFrame:
         frame = wb.table(name)
         if frame is None:
             continue
-        dates = frame[DATE_OF_TABLE[name]]
+        dates = frame[DATE_OF_TABLE[name]] if name in DATE_OF_TABLE else pd.Series(dtype="datetime64[ns]")  # targets: no date
         src = wb.files.get(name)  # None: the table was absent and stands in empty (leads-only data)
         rows.append({"table": t(f"table_{name}", lang), "rows": len(frame),
                      "first": dates.min().strftime("%Y-%m-%d") if dates.notna().any() else "",

@@ -52,6 +52,7 @@ class Workbook:
     spend: pd.DataFrame | None = None
     checklist: pd.DataFrame | None = None
     initiatives: pd.DataFrame | None = None
+    targets: pd.DataFrame | None = None
     extras: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, SourceFile] = field(default_factory=dict)
@@ -195,7 +196,7 @@ def _parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, fi
                                          "Replace each listed answer with yes, partial or no.", col.name, bad, cells))
         else:
             parsed = _parse_column(cells, col.kind, config.timezone)
-            if col.name in ("outcome", "department"):
+            if col.name in ("outcome", "department", "metric"):
                 parsed = parsed.str.lower()
             if col.kind not in ("text", "category"):
                 bad = present & parsed.isna()
@@ -268,7 +269,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     if resolved_as_of is None:
         resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
     names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
-    findings += validate.check_tables(typed, names, resolved_as_of)
+    findings += validate.check_tables(typed, names, resolved_as_of, config.fiscal_year_start_month)
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings)
     if resolved_as_of is None:
@@ -292,7 +293,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         typed["checklist"] = typed["checklist"].assign(item=typed["checklist"]["item"].astype("int64"))
     return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
                     leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
-                    initiatives=typed.get("initiatives"), extras=extras, findings=findings, files=files)
+                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), extras=extras, findings=findings, files=files)
 
 
 def _categorize(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

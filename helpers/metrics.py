@@ -25,8 +25,12 @@ def with_target_fit(wb: Workbook):
     return leads, opps
 
 
-def core_metrics(wb: Workbook, period: Period) -> dict:
-    """period/start/end/as_of, pipeline, funnel (period and cohort), by_channel and by_segment for one period."""
+def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
+    """period/start/end/as_of, pipeline, funnel (period and cohort), by_channel and by_segment for one period.
+
+    With `projected`, funnel.cohort also holds the censoring-aware projected rates of
+    helpers.goals.projected_cohort_rates (notebook 02 records them; they take a few seconds).
+    """
     leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
     start, end = period.start, period.end
     typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
@@ -34,6 +38,11 @@ def core_metrics(wb: Workbook, period: Period) -> dict:
     if leads is not None:
         funnel = {"period": funnel_period(leads, opps, start, end, as_of),
                   "cohort": funnel_cohort(leads, opps, start, end, as_of, typical_days=typical)}
+        if projected:
+            from helpers.goals import projected_cohort_rates
+
+            proj = projected_cohort_rates(leads, opps, start, end, as_of)
+            funnel["cohort"].update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
     by_segment = {col: breakdown(leads, opps, col, start, end, as_of, typical_days=typical)
                   for col in segment_columns(leads, opps)}
     if has_target(wb):

@@ -90,4 +90,16 @@ INITIATIVES = Table("initiatives", False, None, (
     Column("note", "text", False, "free text"),
 ))
 
-TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES)}
+#: The metrics a target can be set for (targets.csv `metric`), and who owns each by default.
+TARGET_METRICS = ("won_revenue", "won_count", "opportunities_created", "sqls", "mqls", "leads")
+TARGET_DEPARTMENTS = ("marketing", "sales", "shared")
+
+TARGETS = Table("targets", False, None, (
+    Column("period", "text", True, "fiscal quarter label, e.g. FY2026Q3 or 2026Q3 (the configured fiscal calendar)"),
+    Column("metric", "text", True, "won_revenue, won_count, opportunities_created, sqls, mqls or leads"),
+    Column("target", "number", True, "the agreed goal (money in the workbook currency, else a count), >= 0"),
+    Column("department", "category", False, "marketing, sales or shared (who owns the goal)"),
+    Column("channel", "category", False, "a channel, for a channel goal; empty = all channels"),
+))
+
+TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES, TARGETS)}

@@ -9,7 +9,7 @@ import pandas as pd
 
 from helpers.errors import Finding
 from helpers.load import _finding
-from helpers.schema import OUTCOMES
+from helpers.schema import OUTCOMES, TARGET_DEPARTMENTS, TARGET_METRICS
 
 DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
                 "opportunities": ("created_at", "closed_at")}
@@ -135,7 +135,64 @@ def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
                      "Number items 1-15 as in the article's checklist.", "item", bad, checklist["item"])]
 
 
-def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp) -> list[Finding]:
+def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: int = 1) -> list[Finding]:
+    """Targets: known metric and department, a period label of the configured fiscal calendar, target >= 0,
+    one row per (period, metric, channel).
+
+    Errors name the rows; a period label of the other fiscal calendar (`2026Q3` with an April fiscal year,
+    `FY2026Q1` with calendar quarters) is refused, never converted.
+    """
+    from helpers.errors import WorkbookError
+    from helpers.periods import parse_period
+
+    out = []
+    metric = targets["metric"]
+    bad = metric.notna() & ~metric.isin(TARGET_METRICS)
+    if bad.any():
+        out.append(_finding("error", fname, "unknown_metric", "unknown target metrics",
+                            f"Use one of {', '.join(TARGET_METRICS)}.", "metric", bad, metric))
+    if "department" in targets.columns:
+        dept = targets["department"].astype(object)
+        bad = dept.notna() & ~dept.isin(TARGET_DEPARTMENTS)
+        if bad.any():
+            out.append(_finding("error", fname, "unknown_department", "unknown departments",
+                                f"Use {', '.join(TARGET_DEPARTMENTS)}, or leave department empty.", "department", bad, dept))
+    labels = targets["period"]
+    example = "2026Q3 (calendar quarters)" if fiscal_year_start_month == 1 else "FY2026Q1 (fiscal year named by its start year)"
+
+    def wrong(label) -> bool:
+        if label is None or pd.isna(label):
+            return False
+        try:
+            parse_period(label, fiscal_year_start_month)
+        except WorkbookError:
+            return True
+        return False
+
+    bad = labels.map(wrong).astype(bool)
+    if bad.any():
+        out.append(_finding("error", fname, "bad_period",
+                            f"period labels that are not quarters of the configured fiscal calendar "
+                            f"(fiscal_year_start_month = {fiscal_year_start_month})",
+                            f"Write each period as {example}, or change fiscal_year_start_month in the settings.",
+                            "period", bad, labels))
+    negative = targets["target"] < 0
+    if negative.any():
+        out.append(_finding("error", fname, "negative_target", "negative targets", "Targets must be 0 or more.",
+                            "target", negative, targets["target"]))
+    channel = targets["channel"].astype(object) if "channel" in targets.columns else pd.Series(None, index=targets.index, dtype=object)
+    key = pd.DataFrame({"period": labels.astype(object), "metric": metric.astype(object),
+                        "channel": channel.where(channel.notna(), "")})
+    dup = key.duplicated(keep="first")
+    if dup.any():
+        out.append(_finding("error", fname, "duplicate_target", "repeat the period, metric and channel of an earlier row",
+                            "Keep one target per period, metric and channel (one agreed number, whichever department owns it).",
+                            "metric", dup, key["period"] + " " + key["metric"].fillna("")))
+    return out
+
+
+def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp,
+                 fiscal_year_start_month: int = 1) -> list[Finding]:
     """Run every table and cross-table check; returns all findings (errors and warnings)."""
     leads, opps = typed.get("leads"), typed["opportunities"]
     out = check_opportunities(opps, fnames["opportunities"], set(leads["lead_id"].dropna()) if leads is not None else None)
@@ -147,4 +204,6 @@ def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: 
         out += check_spend(typed["spend"], fnames["spend"])
     if "checklist" in typed:
         out += check_checklist(typed["checklist"], fnames["checklist"])
+    if "targets" in typed:
+        out += check_targets(typed["targets"], fnames["targets"], fiscal_year_start_month)
     return out
