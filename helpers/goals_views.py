@@ -13,7 +13,7 @@ import pandas as pd
 from helpers import display, fmt, goals
 from helpers.labels import label_or_value, t
 from helpers.session import Session, first_data_date
-from helpers.theme import MARKETING, NEUTRAL, POSITIVE, SALES, finish
+from helpers.theme import MARKETING, POSITIVE, SALES, finish
 
 MONEY_METRICS = {"won_revenue"}
 
@@ -115,20 +115,21 @@ def forecast_view(s: Session, g: GoalsResult):
 
 def forecast_chart(s: Session, g: GoalsResult):
     """Won so far, expected from open deals and from new deals (stacked), the 80%/95% intervals and the goal."""
-    fig, ax = plt.subplots(figsize=(7, 2.4))
     f = g.forecast
-    if f is not None:
-        p, rev = f["parts"], f["won_revenue"]
-        left = 0.0
-        for key, color in (("won_so_far_revenue", POSITIVE), ("open_expected_revenue", SALES), ("new_expected_revenue", MARKETING)):
-            ax.barh([0], [p[key]], left=left, color=color, label=t(key, s.lang), height=0.5)
-            left += p[key]
-        ax.plot([rev["low_95"], rev["high_95"]], [0.45, 0.45], color="#333333", linewidth=1)
-        ax.plot([rev["low_80"], rev["high_80"]], [0.45, 0.45], color="#333333", linewidth=4)
-        target = goals.main_goal(g.section["targets"])
-        if target is not None:
-            ax.axvline(target, color="#d55e00", linestyle="--", label=t("goal", s.lang))
-        ax.legend(loc="lower right", fontsize=8)
+    if f is None:
+        return display.note(t("forecast_none", s.lang), warn=True)
+    fig, ax = plt.subplots(figsize=(7, 2.4))
+    p, rev = f["parts"], f["won_revenue"]
+    left = 0.0
+    for key, color in (("won_so_far_revenue", POSITIVE), ("open_expected_revenue", SALES), ("new_expected_revenue", MARKETING)):
+        ax.barh([0], [p[key]], left=left, color=color, label=t(key, s.lang), height=0.5)
+        left += p[key]
+    ax.plot([rev["low_95"], rev["high_95"]], [0.45, 0.45], color="#333333", linewidth=1)
+    ax.plot([rev["low_80"], rev["high_80"]], [0.45, 0.45], color="#333333", linewidth=4)
+    target = goals.main_goal(g.section["targets"])
+    if target is not None:
+        ax.axvline(target, color="#d55e00", linestyle="--", label=t("goal", s.lang))
+    ax.legend(loc="lower right", fontsize=8)
     ax.set_yticks([])
     ax.set_ylim(-0.5, 0.8)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: fmt.money(v, s.config)))
@@ -162,21 +163,21 @@ def backtest_view(s: Session, g: GoalsResult):
 def backtest_chart(s: Session, g: GoalsResult):
     """Each backtest forecast (point and 95% interval) against what happened, per period and horizon."""
     rows = g.section["backtest"]["periods"]
+    if not rows:
+        return display.note(t("backtest_none", s.lang).format(days=goals.MIN_HISTORY_DAYS), warn=True)
     fig, ax = plt.subplots()
-    if rows:
-        labels = sorted({r["period"] for r in rows}, key=[r["period"] for r in rows].index)
-        x = {p: i for i, p in enumerate(labels)}
-        for r in rows:
-            shift = -0.15 if r["days_into"] == goals.BACKTEST_DAYS[0] else 0.15
-            color = MARKETING if r["days_into"] == goals.BACKTEST_DAYS[0] else SALES
-            ax.errorbar(x[r["period"]] + shift, r["expected"], yerr=[[r["expected"] - r["low_95"]], [r["high_95"] - r["expected"]]],
-                        fmt="o", color=color, capsize=3)
-        actual = {r["period"]: r["actual"] for r in rows}
-        ax.scatter([x[p] for p in labels], [actual[p] for p in labels], marker="D", color="#333333", zorder=3, label=t("goal_actual", s.lang))
-        for k, color in zip(goals.BACKTEST_DAYS, (MARKETING, SALES)):
-            ax.errorbar([], [], yerr=[], fmt="o", color=color, label=t("backtest_at_days", s.lang).format(days=k))
-        ax.legend(fontsize=8)
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    labels = sorted({r["period"] for r in rows}, key=[r["period"] for r in rows].index)
+    x = {p: i for i, p in enumerate(labels)}
+    for k, color, shift in zip(goals.BACKTEST_DAYS, (MARKETING, SALES), (-0.15, 0.15)):
+        mine = [r for r in rows if r["days_into"] == k]
+        if mine:
+            ax.errorbar([x[r["period"]] + shift for r in mine], [r["expected"] for r in mine],
+                        yerr=[[r["expected"] - r["low_95"] for r in mine], [r["high_95"] - r["expected"] for r in mine]],
+                        fmt="o", color=color, capsize=3, label=t("backtest_at_days", s.lang).format(days=k))
+    actual = {r["period"]: r["actual"] for r in rows}
+    ax.scatter([x[p] for p in labels], [actual[p] for p in labels], marker="D", color="#333333", zorder=3, label=t("goal_actual", s.lang))
+    ax.legend(fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: fmt.money(v, s.config)))
     ax.set_title(t("backtest_chart_title", s.lang))
     return finish(fig)
@@ -283,9 +284,11 @@ def key_text(g: GoalsResult) -> str:
 def conversion_chart(s: Session):
     """Censoring-aware cumulative conversion by days since lead creation (lead → opportunity, lead → won): the
     period's cohort against the leads of the last two years."""
-    fig, ax = plt.subplots()
     pooled = goals.conversion_curves(s.wb.leads, s.wb.opportunities, s.as_of)
     cohort = goals.conversion_curves(s.wb.leads, s.wb.opportunities, s.as_of, s.period.start, s.period.end)
+    if pooled is None and cohort is None:
+        return display.note(t("projection_none", s.lang), warn=True)
+    fig, ax = plt.subplots()
     if pooled is not None:
         ax.plot(pooled["day"], pooled["lead_to_opportunity"], color=MARKETING, label=t("lead_to_opportunity_rate", s.lang) + " — " + t("curve_history", s.lang))
         ax.plot(pooled["day"], pooled["lead_to_won"], color=SALES, label=t("lead_to_won_rate", s.lang) + " — " + t("curve_history", s.lang))
@@ -294,10 +297,7 @@ def conversion_chart(s: Session):
         c = cohort[cohort["day"] <= seen]
         ax.plot(c["day"], c["lead_to_opportunity"], color=MARKETING, linestyle="--", label=t("lead_to_opportunity_rate", s.lang) + " — " + s.period.label)
         ax.plot(c["day"], c["lead_to_won"], color=SALES, linestyle="--", label=t("lead_to_won_rate", s.lang) + " — " + s.period.label)
-    if pooled is None and cohort is None:
-        ax.text(0.5, 0.5, t("health_no_leads", s.lang)[:40], ha="center", transform=ax.transAxes, color=NEUTRAL)
-    else:
-        ax.legend(fontsize=8)
+    ax.legend(fontsize=8)
     ax.set_xlabel(t("days_since_lead", s.lang))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_title(t("conversion_curve_title", s.lang))

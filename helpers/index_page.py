@@ -59,6 +59,25 @@ def format_trend(frame: pd.DataFrame, config: Config, lang: str) -> pd.DataFrame
     return shown
 
 
+def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: str) -> list[str]:
+    """One line per period with a `goals` section: the won-revenue target (and its source), the forecast with
+    its 95% interval, and the attainment (actual to date ÷ target); n/a where a figure is null."""
+    lines = []
+    for label, metrics, _ in rows:
+        g = metrics.get("goals")
+        if not g:
+            continue
+        target = next((r for r in g.get("targets", []) if r["metric"] == "won_revenue" and r["channel"] is None), None)
+        done = next((r for r in g.get("progress", []) if r["metric"] == "won_revenue" and r["channel"] is None), None)
+        fc = (g.get("forecast") or {}).get("won_revenue") or {}
+        lines.append(t("index_goal_line", lang).format(
+            period=label, target=fmt.money(None if target is None else target["target"], config),
+            source=t("goal_source_last_year" if target is not None and target["source"] == "last_year" else "goal_source_targets_csv", lang),
+            forecast=fmt.money(fc.get("expected"), config), low=fmt.money(fc.get("low_95"), config),
+            high=fmt.money(fc.get("high_95"), config), attainment=fmt.rate(None if done is None else done["attainment"], lang)))
+    return lines
+
+
 def trend_chart_png(frame: pd.DataFrame, lang: str) -> str:
     """Base64 PNG of sales velocity per period (bars), for embedding."""
     import matplotlib
@@ -120,6 +139,9 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     settings = pd.DataFrame([{"setting": k, "value": v if not isinstance(v, list) else ", ".join(map(str, v))}
                              for k, v in info["settings"].items()])
     packages = pd.DataFrame([{"package": k, "version": v} for k, v in info["packages"].items()])
+    goals = goal_lines(rows, config, lang)
+    goals_html = (f'<h2>{esc(t("index_goals", lang))}</h2>\n<ul>' + "".join(f"<li>{esc(line)}</li>" for line in goals) + "</ul>"
+                  if goals else "")
     title = t("index_title", lang)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!DOCTYPE html>
@@ -136,6 +158,7 @@ table.wb-table th:first-child, table.wb-table td:first-child {{ text-align: left
 <p class="wb-note">{esc(t("as_of", lang))}: {esc(info["as_of"].strftime("%Y-%m-%d"))} · {esc(t("generated", lang))}: {esc(generated)}</p>
 <h2>{esc(t("index_reports", lang))}</h2>
 <ul>{links}</ul>
+{goals_html}
 <h2>{esc(t("index_trend", lang))}</h2>
 {chart}
 {table_html(format_trend(trend, config, lang)) if len(trend) else ""}

@@ -250,3 +250,20 @@ def test_goal_labels_in_both_languages():
     assert t("goal", "ja") == "目標" and t("forecast", "ja") == "着地見込み"
     assert t("pipeline_coverage", "ja") == "パイプラインカバレッジ" and t("reverse_funnel", "ja") == "逆算"
     assert t("goal", "en") == "Target" and t("pipeline_coverage", "en") == "Pipeline coverage"
+
+
+def test_index_page_has_one_goal_line_per_period():
+    from helpers.config import load_config
+    from helpers.index_page import goal_lines
+
+    config = load_config()  # JPY, en
+    goals_q2 = {"targets": [{"metric": "won_revenue", "channel": None, "target": 40_000_000.0, "source": "last_year"}],
+                "progress": [{"metric": "won_revenue", "channel": None, "attainment": 0.5}],
+                "forecast": {"won_revenue": {"expected": 45_000_000.0, "low_95": 38_000_000.0, "high_95": 52_000_000.0}}}
+    goals_q3 = {"targets": [{"metric": "won_revenue", "channel": None, "target": None, "source": "last_year"}],
+                "progress": [{"metric": "won_revenue", "channel": None, "attainment": None}],
+                "forecast": {"won_revenue": None}}
+    rows = [("2025Q1", {}, []), ("2025Q2", {"goals": goals_q2}, []), ("2025Q3", {"goals": goals_q3}, [])]
+    assert goal_lines(rows, config, "en") == [
+        "2025Q2: target ¥40,000,000 (Same period last year), forecast ¥45,000,000 (95%: ¥38,000,000 – ¥52,000,000), attainment 50.0%",
+        "2025Q3: target n/a (Same period last year), forecast n/a (95%: n/a – n/a), attainment n/a"]
