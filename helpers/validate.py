@@ -187,7 +187,7 @@ def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: in
     if dup.any():
         out.append(_finding("error", fname, "duplicate_target", "repeat the period, metric and channel of an earlier row",
                             "Keep one target per period, metric and channel (one agreed number, whichever department owns it).",
-                            "metric", dup, key["period"] + " " + key["metric"].fillna("")))
+                            "metric", dup, key["period"].fillna("") + " " + key["metric"].fillna("")))
     return out
 
 

@@ -267,3 +267,29 @@ def test_index_page_has_one_goal_line_per_period():
     assert goal_lines(rows, config, "en") == [
         "2025Q2: target ¥40,000,000 (Same period last year), forecast ¥45,000,000 (95%: ¥38,000,000 – ¥52,000,000), attainment 50.0%",
         "2025Q3: target n/a (Same period last year), forecast n/a (95%: n/a – n/a), attainment n/a"]
+
+
+def test_every_goals_figure_is_in_the_glossary_with_its_null_rule():
+    from helpers.paths import PROJ_ROOT
+
+    text = (PROJ_ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    keys = ["goals.targets", "goals.progress", "goals.forecast.won_revenue", "goals.forecast.won_count",
+            "goals.coverage.coverage", "goals.coverage.implied_coverage", "goals.backtest.interval_coverage_95",
+            "goals.backtest.mean_absolute_error", "goals.backtest.periods",
+            *[f"goals.reverse_funnel.{k}" for k in goals.FUNNEL_STEPS],
+            "funnel.cohort.projected_lead_to_opportunity_rate", "funnel.cohort.projected_lead_to_won_rate",
+            "sales_cycle.median_days"]
+    rows = {line.split("|")[1].strip().strip("`"): line for line in text.splitlines() if line.startswith("| `")}
+    for key in keys:
+        assert key in rows, key
+        null_rule = rows[key].rstrip().rstrip("|").split("|")[-1].strip()
+        assert null_rule and ("null" in null_rule or "empty" in null_rule), key
+
+
+def test_targets_with_empty_cells_are_refused_clearly(tmp_path):
+    text = "period,metric,target\n,leads,10\n,leads,10\n2025Q2,,5\n"
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV, "targets.csv": text})
+    with pytest.raises(DataValidationError) as err:
+        load_workbook(folder)
+    missing = {(f.column, f.rows) for f in err.value.findings if f.code == "missing_value"}
+    assert missing == {("period", (2, 3)), ("metric", (4,))}
