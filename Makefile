@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := alignment-workbook
 JOBS ?= 2
+# Jupyter refuses to start as root (containers run as root) unless told it may.
+LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 .DEFAULT_GOAL := help
 
@@ -19,7 +21,8 @@ $(STAMP): requirements.lock pyproject.toml
 .PHONY: help venv report test lab sample ingest notebooks-refresh bench-report clean-reports
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1)} \
+	  END {for (i = 1; i <= NR; i++) printf "  make %-*s  %s\n", w, name[i], text[i]}'
 
 venv: $(STAMP) ## create or update the virtual environment (.venv) and the Jupyter kernel
 
@@ -31,9 +34,9 @@ test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser tes
 	  --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
 
 lab: $(STAMP) ## open JupyterLab on the notebooks with the workbook kernel
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT)
 
-sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7")
+sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7", or "--out DIR" with its workbook.yaml)
 	$(BIN)/python -m helpers.sample $(ARGS)
 
 ingest: $(STAMP) ## convert CRM exports into a data folder (ARGS="--exports DIR --mapping salesforce_ja --out data/mine")

@@ -16,7 +16,7 @@ from helpers.labels import t
 from helpers.load import find_table_file
 from helpers.periods import periods_between
 from helpers.session import Session
-from helpers.theme import MARKETING, SALES, finish
+from helpers.theme import MARKETING, SALES, finish, legend_outside, wrap_label
 
 DEPT_COLORS = {"marketing": MARKETING, "sales": SALES}
 ANSWERS = ("yes", "partial", "no")
@@ -27,9 +27,11 @@ def item_text(s: Session, item: int) -> str:
     return s.config.checklist_items[item][s.lang]
 
 
-def score(value) -> str:
-    """A 0-100 score with one decimal, or n/a."""
-    return "n/a" if value is None else f"{value:.1f}"
+def score(value, lang: str | None = None) -> str:
+    """A 0-100 score with one decimal; null shows as the language's n/a label (plain "n/a" in the nbval-checked text)."""
+    if value is None:
+        return "n/a" if lang is None else t("not_available", lang)
+    return f"{value:.1f}"
 
 
 def missing_view(s: Session):
@@ -53,11 +55,11 @@ def _day(value) -> str:
 
 def score_cards(s: Session, ck: dict):
     """Overall and department scores, respondents, as headline cards."""
-    items = [(t("checklist_overall", s.lang), score(ck["overall_score"]))]
+    items = [(t("checklist_overall", s.lang), score(ck["overall_score"], s.lang))]
     for dept in ("marketing", "sales"):
         if dept in ck["by_department"]:
             n = ck["respondents_by_department"].get(dept, 0)
-            items.append((f"{t(dept, s.lang)} ({n})", score(ck["by_department"][dept])))
+            items.append((t("checklist_dept_card", s.lang).format(dept=t(dept, s.lang), n=n), score(ck["by_department"][dept], s.lang)))
     return display.kpis(items)
 
 
@@ -83,7 +85,7 @@ def category_chart(s: Session, ck: dict):
     ax.set_xlabel("")
     ax.set_ylabel(t("checklist_score", s.lang))
     ax.set_title(t("checklist_by_category", s.lang))
-    ax.legend(title="")
+    legend_outside(ax)
     return finish(fig)
 
 
@@ -91,9 +93,9 @@ def item_heatmap(s: Session):
     """Heatmap of the mean answer (0 = no, 1 = yes) per item and department."""
     answers, _ = checklist.answer_set(s.wb.checklist, s.period, as_of=s.as_of)
     items = checklist.item_table(answers).set_index("item")[["marketing", "sales"]].astype("float64")
-    items.index = [f"{i}. {item_text(s, i)[:40]}" for i in items.index]
+    items.index = [wrap_label(f"{i}. {item_text(s, i)}", s.lang, 56) for i in items.index]
     items.columns = [t(c, s.lang) for c in items.columns]
-    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    fig, ax = plt.subplots(figsize=(7.5, 9.5))
     sns.heatmap(items, vmin=0, vmax=1, cmap="RdYlGn", annot=True, fmt=".2f", cbar=False, ax=ax)
     ax.set_title(t("checklist_heatmap", s.lang))
     return finish(fig)
@@ -109,7 +111,7 @@ def gap_table(s: Session):
         t("checklist_item", s.lang): [item_text(s, i) for i in items["item"]],
         t("marketing", s.lang): [fmt.number(v, s.lang, 2) for v in items["marketing"]],
         t("sales", s.lang): [fmt.number(v, s.lang, 2) for v in items["sales"]],
-        t("checklist_gap", s.lang): [("n/a" if pd.isna(v) else f"{v:+.2f}") for v in items["gap"]],
+        t("checklist_gap", s.lang): [(t("not_available", s.lang) if pd.isna(v) else f"{v:+.2f}") for v in items["gap"]],
     })
     return display.table(shown)
 
@@ -141,18 +143,19 @@ def trend_chart(s: Session):
     ax.set_ylabel(t("checklist_score", s.lang))
     ax.set_title(t("checklist_trend", s.lang))
     ax.tick_params(axis="x", rotation=45)
-    ax.legend()
+    legend_outside(ax)
     return finish(fig)
 
 
 def evidence_table(s: Session, ck: dict):
     """Claimed (mean answer by department) beside what the CRM data shows, per item the data can speak to."""
     flagged = {(c["item"], c["department"]) for c in ck["contradictions"]}
+    seen_label = t("evidence_seen", s.lang).format(as_of=pd.Timestamp(s.as_of).strftime("%Y-%m-%d"))
     rows = []
     for item, ev in ck["evidence"].items():
         item = int(item)
         by = ck["by_item"].get(item) or ck["by_item"].get(str(item)) or {}
-        seen = "n/a" if ev["value"] is None else fmt.rate(ev["value"], s.lang)
+        seen = fmt.rate(ev["value"], s.lang)
         verdict = {True: t("evidence_supports", s.lang), False: t("evidence_contradicts", s.lang),
                    None: t("not_available", s.lang)}[ev["supports"]]
         flags = [t(d, s.lang) for d in ("marketing", "sales") if (item, d) in flagged]
@@ -162,11 +165,15 @@ def evidence_table(s: Session, ck: dict):
             t("marketing", s.lang): fmt.number(by.get("marketing"), s.lang, 2),
             t("sales", s.lang): fmt.number(by.get("sales"), s.lang, 2),
             t("evidence_measure", s.lang): t(f"evidence_{ev['measure']}", s.lang),
-            t("evidence_seen", s.lang): f"{seen} ({t('evidence_threshold', s.lang)} {fmt.rate(ev['threshold'], s.lang, 0)})",
+            seen_label: f"{seen} ({t('evidence_threshold', s.lang)} {fmt.rate(ev['threshold'], s.lang, 0)})",
             t("evidence_verdict", s.lang): verdict,
             t("evidence_contradiction", s.lang): ", ".join(flags) if flags else "",
         })
-    return display.table(pd.DataFrame(rows))
+    frame = pd.DataFrame(rows)
+    if not flagged:  # nobody claims what the data contradicts: say so instead of an empty column
+        return display.stack(display.table(frame.drop(columns=[t("evidence_contradiction", s.lang)])),
+                             display.note(t("evidence_no_contradiction", s.lang)))
+    return display.table(frame)
 
 
 def recommendations_table(s: Session, ck: dict):

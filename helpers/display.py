@@ -51,3 +51,8 @@ def note(text: str, warn: bool = False) -> HTML:
 def bullets(lines: list[str]) -> HTML:
     """An escaped bullet list."""
     return HTML("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
+
+
+def stack(*parts: HTML) -> HTML:
+    """Several escaped HTML blocks (tables, notes) shown as one output, in order."""
+    return HTML("".join(part.data for part in parts))

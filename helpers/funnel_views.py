@@ -16,9 +16,10 @@ from helpers.labels import label_or_value, t
 from helpers.metrics import has_target
 from helpers.periods import parse_period
 from helpers.session import Session
-from helpers.theme import MARKETING, NEUTRAL, SALES, finish
+from helpers.theme import MARKETING, NEUTRAL, SALES, finish, legend_outside, money_axis
 
 STAGES = ("leads", "mql", "sql", "opportunity", "won")
+SMALL_MARK = "●"  # beside a rate from fewer than MIN_GROUP observations (its own rule: leads, closed deals or MQLs)
 STEP_RATES = {"mql": "mql_rate", "sql": "sql_rate", "opportunity": "opportunity_rate", "won": "won_rate"}
 
 
@@ -74,12 +75,25 @@ def funnel_table(s: Session, core: dict):
     return display.table(pd.DataFrame(rows))
 
 
+def cohort_age_days(s: Session) -> tuple[int, int, int]:
+    """How long the period's leads have had by the snapshot date, in days: (newest lead, lead created mid-period, oldest lead)."""
+    as_of = pd.Timestamp(s.as_of)
+    start, end = pd.Timestamp(s.period.start), min(pd.Timestamp(s.period.end), as_of)
+    middle = start + (end - start) / 2
+    return (as_of - end).days, (as_of - middle).days, (as_of - start).days
+
+
 def maturity_note(s: Session, core: dict):
-    """A warning when the cohort is younger than the typical time to convert (never compared silently)."""
+    """How long the cohort's leads have had to convert (newest, mid-period, oldest lead), against the typical time to an
+    opportunity; a warning when the cohort is still young (its rates will rise), so it is never compared silently."""
     c = ((core.get("funnel") or {}).get("cohort")) or {}
-    if c.get("immature"):
-        return display.note(t("funnel_immature", s.lang).format(days=c["days_observed"], typical=c["typical_days_to_opportunity"]), warn=True)
-    return display.note(t("funnel_mature", s.lang).format(days=c.get("days_observed"), typical=c.get("typical_days_to_opportunity")))
+    typical = c.get("typical_days_to_opportunity")
+    if not c or typical is None:
+        return None
+    newest, middle, oldest = cohort_age_days(s)
+    text = t("funnel_immature" if c.get("immature") else "funnel_mature", s.lang).format(
+        newest=newest, middle=middle, oldest=oldest, typical=fmt.number(typical, s.lang))
+    return display.note(text, warn=bool(c.get("immature")))
 
 
 def funnel_chart(s: Session, core: dict):
@@ -103,22 +117,23 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
     leads, opps = frames(s, dimension)
     table = fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rank_by)
 
-    def interval(row, key):
+    def interval(row, key, small_key):
         if pd.isna(row[key]):
             return t("not_available", s.lang)
-        return f"{fmt.rate(row[key], s.lang)} [{fmt.rate(row[key + '_low'], s.lang)}–{fmt.rate(row[key + '_high'], s.lang)}]"
+        mark = f" {SMALL_MARK}" if row[small_key] else ""
+        return f"{fmt.rate(row[key], s.lang)} [{fmt.rate(row[key + '_low'], s.lang)}–{fmt.rate(row[key + '_high'], s.lang)}]{mark}"
 
     shown = pd.DataFrame({
         t(dimension, s.lang): [t("total", s.lang) if r.is_total else label_or_value(getattr(r, dimension), s.lang) for r in table.itertuples()],
         t("leads", s.lang): [fmt.number(v, s.lang) for v in table["leads"]],
         t("opportunity", s.lang): [fmt.number(v, s.lang) for v in table["opportunity"]],
-        t("lead_to_opportunity_rate", s.lang) + " [95%]": [interval(r, "lead_to_opportunity_rate") for _, r in table.iterrows()],
+        t("lead_to_opportunity_rate", s.lang) + " [95%]": [interval(r, "lead_to_opportunity_rate", "small_lead_to_opportunity")
+                                                            for _, r in table.iterrows()],
         t("opportunities_created", s.lang): [fmt.number(v, s.lang) for v in table["opportunities_created"]],
         t("won_count", s.lang): [fmt.number(v, s.lang) for v in table["won_count"]],
         t("lost_count", s.lang): [fmt.number(v, s.lang) for v in table["lost_count"]],
-        t("win_rate", s.lang) + " [95%]": [interval(r, "win_rate") for _, r in table.iterrows()],
+        t("win_rate", s.lang) + " [95%]": [interval(r, "win_rate", "small_win_rate") for _, r in table.iterrows()],
         t("won_revenue", s.lang): [fmt.money(v, s.config) for v in table["won_revenue"]],
-        t("small_group", s.lang): ["●" if v else "" for v in table["small_group"]],
     })
     return display.table(shown)
 
@@ -137,11 +152,18 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
     total = table[table["is_total"]][rate]
     if len(total) and pd.notna(total.iloc[0]):
         ax.axhline(total.iloc[0], color=SALES, linestyle="--", label=t("total", s.lang))
-        ax.legend()
+        legend_outside(ax)
     ax.set_xticks(range(len(rows)), [str(label_or_value(v, s.lang)) for v in rows[dimension]], rotation=30, ha="right")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_title(f"{t(rate, s.lang)} — {t(dimension, s.lang)} (95%)")
     return finish(fig)
+
+
+def target_fit_view(s: Session):
+    """Rates inside vs outside the target profile (ICP), or how to configure one when none is set."""
+    if "target_fit" in dimensions(s):
+        return rate_view(s, "target_fit")
+    return display.note(t("funnel_no_target", s.lang))
 
 
 def heatmap(s: Session, row: str = "channel", col: str = "industry"):
@@ -166,7 +188,7 @@ def stage_time_view(s: Session):
     table = fa.stage_times(s.wb.leads, s.wb.opportunities, s.as_of, s.period.start, s.period.end)
     shown = pd.DataFrame({
         t("funnel_transition", s.lang): [t(f"transition_{x}", s.lang) for x in table["transition"]],
-        "n": [fmt.number(v, s.lang) for v in table["n"]],
+        t("pairs", s.lang): [fmt.number(v, s.lang) for v in table["n"]],
         t("median_days", s.lang): [fmt.number(v, s.lang, 1) for v in table["median_days"]],
         t("p90_days", s.lang): [fmt.number(v, s.lang, 1) for v in table["p90_days"]],
     })
@@ -210,9 +232,9 @@ def sla_by_view(s: Session, by: str):
         t(by, s.lang): [t("total", s.lang) if r.is_total else label_or_value(getattr(r, by), s.lang) for r in table.itertuples()],
         t("mqls", s.lang): [fmt.number(v, s.lang) for v in table["mqls"]],
         t("sla_within", s.lang): [fmt.number(v, s.lang) for v in table["touched_within_sla"]],
-        t("sla_hit_rate_short", s.lang): [fmt.rate(v, s.lang) for v in table["hit_rate"]],
+        t("sla_hit_rate_short", s.lang): [fmt.rate(v, s.lang) + (f" {SMALL_MARK}" if small and pd.notna(v) else "")
+                                          for v, small in zip(table["hit_rate"], table["small_group"])],
         t("sla_untouched", s.lang): [fmt.number(v, s.lang) for v in table["untouched"]],
-        t("small_group", s.lang): ["●" if v else "" for v in table["small_group"]],
     })
     return display.table(shown)
 
@@ -231,7 +253,7 @@ def roi_view(s: Session):
         t("cost_per_opportunity", s.lang): [fmt.money(v, s.config) for v in table["cost_per_opportunity"]],
         t("pipeline_amount", s.lang): [fmt.money(v, s.config) for v in table["pipeline_amount"]],
         t("won_revenue", s.lang): [fmt.money(v, s.config) for v in table["won_revenue"]],
-        t("return_on_spend", s.lang): [("n/a" if pd.isna(v) else f"{v:.2f}×") for v in table["return_on_spend"]],
+        t("return_on_spend", s.lang): [(t("not_available", s.lang) if pd.isna(v) else f"{v:.2f}×") for v in table["return_on_spend"]],
     })
     return display.table(shown)
 
@@ -248,8 +270,8 @@ def roi_chart(s: Session):
         ax.bar(x - 0.2, rows["spend"].astype("float64").fillna(0), width=0.4, color=SALES, label=t("spend", s.lang))
         ax.bar(x + 0.2, rows["won_revenue"].astype("float64").fillna(0), width=0.4, color=MARKETING, label=t("won_revenue", s.lang))
         ax.set_xticks(x, [str(label_or_value(v, s.lang)) for v in rows["channel"]], rotation=30, ha="right")
-        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v / 1e6:,.0f}M"))
-        ax.legend()
+        money_axis(ax, s.config)
+        legend_outside(ax)
     ax.set_title(t("funnel_roi_title", s.lang))
     return finish(fig)
 

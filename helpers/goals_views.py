@@ -13,7 +13,7 @@ import pandas as pd
 from helpers import display, fmt, goals
 from helpers.labels import label_or_value, t
 from helpers.session import Session, first_data_date
-from helpers.theme import MARKETING, POSITIVE, SALES, finish
+from helpers.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis
 
 MONEY_METRICS = {"won_revenue"}
 
@@ -129,10 +129,10 @@ def forecast_chart(s: Session, g: GoalsResult):
     target = goals.main_goal(g.section["targets"])
     if target is not None:
         ax.axvline(target, color="#d55e00", linestyle="--", label=t("goal", s.lang))
-    ax.legend(loc="lower right", fontsize=8)
+    legend_outside(ax, fontsize=8)
     ax.set_yticks([])
     ax.set_ylim(-0.5, 0.8)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: fmt.money(v, s.config)))
+    money_axis(ax, s.config, "x")
     ax.set_title(t("forecast_chart_title", s.lang).format(period=s.period.label))
     return finish(fig)
 
@@ -176,9 +176,9 @@ def backtest_chart(s: Session, g: GoalsResult):
                         fmt="o", color=color, capsize=3, label=t("backtest_at_days", s.lang).format(days=k))
     actual = {r["period"]: r["actual"] for r in rows}
     ax.scatter([x[p] for p in labels], [actual[p] for p in labels], marker="D", color="#333333", zorder=3, label=t("goal_actual", s.lang))
-    ax.legend(fontsize=8)
+    legend_outside(ax, fontsize=8)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: fmt.money(v, s.config)))
+    money_axis(ax, s.config)
     ax.set_title(t("backtest_chart_title", s.lang))
     return finish(fig)
 
@@ -297,7 +297,7 @@ def conversion_chart(s: Session):
         c = cohort[cohort["day"] <= seen]
         ax.plot(c["day"], c["lead_to_opportunity"], color=MARKETING, linestyle="--", label=t("lead_to_opportunity_rate", s.lang) + " — " + s.period.label)
         ax.plot(c["day"], c["lead_to_won"], color=SALES, linestyle="--", label=t("lead_to_won_rate", s.lang) + " — " + s.period.label)
-    ax.legend(fontsize=8)
+    legend_outside(ax, fontsize=8)
     ax.set_xlabel(t("days_since_lead", s.lang))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_title(t("conversion_curve_title", s.lang))

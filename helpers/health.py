@@ -8,7 +8,7 @@ import pandas as pd
 
 from helpers.errors import Finding
 from helpers.labels import t
-from helpers.theme import finish
+from helpers.theme import finish, legend_outside
 from helpers.load import Workbook
 from helpers.periods import Period, period_of
 from helpers.funnel import linked_pairs
@@ -134,6 +134,7 @@ def rows_per_period_chart(frame: pd.DataFrame, lang: str):
     frame.set_index("period")[cols].rename(columns=lambda c: t(c, lang)).plot.bar(ax=ax, width=0.8)
     ax.set_xlabel("")
     ax.set_title(t("health_rows_per_period", lang))
+    legend_outside(ax)
     ax.tick_params(axis="x", rotation=60)
     return finish(fig)
 
@@ -157,6 +158,28 @@ def dict_view(values: dict, config, lang: str):
     from helpers.views import format_value
 
     rows = [{t("measure", lang): t(k, lang), t("value", lang): format_value(k, v, config, lang)} for k, v in values.items()]
+    return display.table(pd.DataFrame(rows))
+
+
+TRACE_BOTH = ("won_count", "won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share")
+TRACE_ALL_ONLY = ("opportunities_without_lead", "opportunities_unknown_channel")
+
+
+def traceability_view(s, trace_all: dict, trace_period: dict):
+    """Traceability over all history and in the period, side by side, each column headed by its scope.
+
+    The counts of opportunities without a lead or a channel are all-history figures; their rows say so.
+    """
+    from helpers import display
+    from helpers.views import format_value
+
+    cfg, lang = s.config, s.lang
+    all_label = t("scope_all_history", lang).format(as_of=pd.Timestamp(s.as_of).strftime("%Y-%m-%d"))
+    period_label = t("scope_period", lang).format(period=s.period.label)
+    rows = [{t("measure", lang): t(k, lang), all_label: format_value(k, trace_all[k], cfg, lang),
+             period_label: format_value(k, trace_period[k], cfg, lang)} for k in TRACE_BOTH]
+    rows += [{t("measure", lang): t(k, lang), all_label: format_value(k, trace_all[k], cfg, lang),
+              period_label: t("scope_all_history_only", lang)} for k in TRACE_ALL_ONLY]
     return display.table(pd.DataFrame(rows))
 
 

@@ -78,26 +78,60 @@ def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: st
     return lines
 
 
-def trend_chart_png(frame: pd.DataFrame, lang: str) -> str:
-    """Base64 PNG of sales velocity per period (bars), for embedding."""
+CSS_FILE = Path(__file__).parent / "templates" / "workbook" / "workbook.css"
+
+
+def trend_chart(frame: pd.DataFrame, config: Config):
+    """Sales velocity per published period (bars; a period without a velocity has no bar), money axis in the workbook
+    currency. The figure is as wide as the periods need: one period gives a narrow chart, not a page-wide bar."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from helpers.theme import set_theme
+    from helpers.theme import MARKETING, money_axis, set_theme
 
     set_theme("report")
-    fig, ax = plt.subplots(figsize=(7, 2.8))
+    n = len(frame)
+    fig, ax = plt.subplots(figsize=(min(7.0, 2.4 + 0.45 * n), 2.8))
     values = pd.to_numeric(frame["sales_velocity"], errors="coerce")
-    ax.bar(frame["period"], values.fillna(0), color="#0173b2")
-    ax.set_title(t("sales_velocity", lang))
-    ax.tick_params(axis="x", rotation=45)
+    ax.bar(frame["period"], values, color=MARKETING, width=0.6)
+    ax.set_xlim(-0.75, n - 0.25)
+    ax.set_title(t("sales_velocity", config.language))
+    money_axis(ax, config)
+    ax.tick_params(axis="x", rotation=45 if n > 4 else 0)
     fig.tight_layout()
+    return fig
+
+
+def trend_chart_png(frame: pd.DataFrame, config: Config) -> str:
+    """Base64 PNG of `trend_chart`, for embedding."""
+    import matplotlib.pyplot as plt
+
+    fig = trend_chart(frame, config)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def report_name(file_name: str, lang: str) -> str:
+    """The reader's name of a report file: its title from the label table (00_data_health.html -> Data health)."""
+    from helpers.labels import has_label
+
+    key = "report_" + file_name.rsplit(".", 1)[0]
+    return t(key, lang) if has_label(key) else file_name.rsplit(".", 1)[0]
+
+
+def setting_value(value, lang: str, key: str = "") -> str:
+    """A run setting shown for reading: lists joined, the language and command-line options named, an empty value as n/a."""
+    if key == "language":
+        value = t(f"language_{value}", lang)
+    if key == "config_files":
+        value = [t("setting_overrides", lang) if v == "overrides" else v for v in value]
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    return t("not_available", lang) if value in ("", None) else str(value)
 
 
 def run_info(wb: Workbook, config: Config) -> dict:
@@ -129,16 +163,20 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     write_atomic(out / "run.json", dumps(info))
     rows = published_periods(out)
     links = "".join(
-        f"<li><b>{esc(label)}</b>: " + " · ".join(f'<a href="{esc(label)}/{esc(name)}">{esc(name[:-5])}</a>' for name in names)
-        + f' · <a href="{esc(label)}/metrics.json">metrics.json</a></li>' for label, _, names in rows)
+        f"<li><b>{esc(label)}</b>: " + "".join(f'<a href="{esc(label)}/{esc(name)}">{esc(report_name(name, lang))}</a>' for name in names)
+        + f'<a href="{esc(label)}/metrics.json">{esc(t("report_metrics_json", lang))}</a></li>' for label, _, names in rows)
     trend = trend_frame(rows)
-    chart = (f'<img alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, lang)}">'
+    chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, config)}">'
              if len(trend) else "")
-    files = pd.DataFrame([{"file": f["file"], "rows": f["rows"], "encoding": f["encoding"] or f["format"], "sha256": f["sha256"][:16]}
+    if len(trend) == 1:
+        chart += f'<p class="wb-note">{esc(t("index_single_period", lang))}</p>'
+    files = pd.DataFrame([{t("index_file", lang): f["file"], t("index_rows", lang): fmt.number(f["rows"], lang),
+                           t("index_encoding", lang): f["encoding"] or f["format"], t("index_sha256", lang): f["sha256"][:16]}
                           for f in info["files"].values()])
-    settings = pd.DataFrame([{"setting": k, "value": v if not isinstance(v, list) else ", ".join(map(str, v))}
+    settings = pd.DataFrame([{t("index_setting", lang): t(f"setting_{k}", lang), t("index_value", lang): setting_value(v, lang, k)}
                              for k, v in info["settings"].items()])
-    packages = pd.DataFrame([{"package": k, "version": v} for k, v in info["packages"].items()])
+    packages = pd.DataFrame([{t("index_package", lang): k, t("index_version", lang): setting_value(v, lang)}
+                             for k, v in info["packages"].items()])
     goals = goal_lines(rows, config, lang)
     goals_html = (f'<h2>{esc(t("index_goals", lang))}</h2>\n<ul>' + "".join(f"<li>{esc(line)}</li>" for line in goals) + "</ul>"
                   if goals else "")
@@ -148,16 +186,12 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
 <html lang="{esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
 <style>
-body {{ font-family: "Hiragino Sans", "Yu Gothic", Meiryo, "Noto Sans CJK JP", "IPAexGothic", "IPAGothic", sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px; color: #222; }}
-table.wb-table {{ border-collapse: collapse; font-size: 13px; }}
-table.wb-table th, table.wb-table td {{ border-bottom: 1px solid #e5e5e5; padding: 3px 8px; text-align: right; }}
-table.wb-table th:first-child, table.wb-table td:first-child {{ text-align: left; }}
-.wb-note {{ color: #555; font-size: 13px; }}
+{CSS_FILE.read_text(encoding="utf-8")}
 </style></head><body>
 <h1>{esc(title)}</h1>
 <p class="wb-note">{esc(t("as_of", lang))}: {esc(info["as_of"].strftime("%Y-%m-%d"))} · {esc(t("generated", lang))}: {esc(generated)}</p>
 <h2>{esc(t("index_reports", lang))}</h2>
-<ul>{links}</ul>
+<ul class="wb-periods">{links}</ul>
 {goals_html}
 <h2>{esc(t("index_trend", lang))}</h2>
 {chart}

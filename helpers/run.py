@@ -27,6 +27,8 @@ from helpers.record import replace_dir
 STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
 HIDE_TAG = "hide-in-report"
+LAB_TAG = "lab-only"  # cells for JupyterLab only (explorers, the answer form)
+LANG_TAG = "lang-"  # markdown prose per language: lang-en, lang-ja
 
 
 @dataclass
@@ -102,22 +104,27 @@ def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
     return [partial]
 
 
+def report_cells(nb, lang: str) -> None:
+    """Keep the cells a static report in `lang` shows: drop prose tagged for the other language (lang-en / lang-ja)
+    and cells tagged lab-only (JupyterLab sections) or hide-in-report (plain-text figure dumps that nbval checks)."""
+    drop = {f"{LANG_TAG}{other}" for other in ("en", "ja") if other != lang} | {LAB_TAG, HIDE_TAG}
+    nb.cells = [c for c in nb.cells if not drop & set(c.metadata.get("tags", []))]
+
+
 def export_html(executed: Path, target: Path, lang: str) -> None:
-    """Export an executed notebook to one self-contained HTML file, code hidden, no external scripts."""
+    """Export an executed notebook to one self-contained HTML file in `lang` (<html lang>), code hidden, no external scripts."""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
     nb.metadata.pop("widgets", None)
+    report_cells(nb, lang)
     nb.metadata["title"] = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
                                  if c.cell_type == "markdown" and c.source.startswith("#")), executed.stem)
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
     exporter = HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
-    # cells tagged hide-in-report (plain-text figure dumps that nbval checks) stay out of the HTML
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={HIDE_TAG}, enabled=True), enabled=True)
-    body, _ = exporter.from_notebook_node(nb, resources={"language_code": lang})
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
+                            language_code=lang)
+    body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
 
 

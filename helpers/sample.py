@@ -475,6 +475,22 @@ def write(tables: dict[str, pd.DataFrame], out: Path) -> None:
         frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8", na_rep="")
 
 
+SETTINGS_FILE = "workbook.yaml"
+
+
+def write_settings(out: Path) -> str:
+    """Put the sample's settings (data/sample/workbook.yaml: April fiscal year, JPY, the ICP, the SLA) beside data
+    written elsewhere, since the sample's figures assume them. An existing, different workbook.yaml there is kept
+    (a user's settings are never overwritten). Returns what happened, for the summary line."""
+    source, target = SAMPLE_DATA_DIR / SETTINGS_FILE, out / SETTINGS_FILE
+    if target.resolve() == source.resolve():
+        return f"{SETTINGS_FILE} kept"
+    if target.exists() and target.read_bytes() != source.read_bytes():
+        return f"{target} kept as it is (it differs from the sample's settings in {source})"
+    target.write_bytes(source.read_bytes())
+    return f"{SETTINGS_FILE} written"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: python -m helpers.sample [--seed N] [--leads N] [--out DIR]."""
     parser = argparse.ArgumentParser(description="Write the seeded sample data set (a fictional Japanese B2B company).")
@@ -484,7 +500,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tables = generate(args.seed, args.leads)
     write(tables, args.out)
-    print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()) + f" -> {args.out}")
+    settings = write_settings(args.out)
+    print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()) + f"; {settings} -> {args.out}")
 
 
 if __name__ == "__main__":

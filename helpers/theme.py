@@ -4,8 +4,12 @@ Nothing changes at import time; notebooks call `set_theme()` once.
 """
 from __future__ import annotations
 
+import math
+import textwrap
+
 import matplotlib
 import seaborn as sns
+from matplotlib.ticker import Formatter
 
 # Palette constants (colour-blind safe, from seaborn's "colorblind").
 MARKETING = "#0173b2"
@@ -38,8 +42,87 @@ def set_theme(style: str = "report") -> None:
     matplotlib.rcParams["svg.fonttype"] = "none"
 
 
+# Money units per report language: Japanese counts in 万 (10^4) and 億 (10^8), English in K, M, B.
+MONEY_UNITS = {"ja": ((1e8, "億"), (1e4, "万")), "en": ((1e9, "B"), (1e6, "M"), (1e3, "K"))}
+
+
+class MoneyFormatter(Formatter):
+    """Tick labels of a money axis in the workbook currency with the reader's units: ¥1.2億 / ¥5,000万 (ja), ¥1.2M / ¥500K (en).
+
+    One unit per axis (chosen from the largest tick), and just enough decimals to tell neighbouring ticks apart.
+    Never a bare 1e6: every label carries the currency symbol.
+    """
+
+    def __init__(self, symbol: str, lang: str = "en"):
+        if lang not in MONEY_UNITS:
+            raise ValueError(f"unknown language {lang!r} for money units; use one of {tuple(MONEY_UNITS)}")
+        self.symbol, self.lang = symbol, lang
+        self.ticks: list[float] = []
+
+    def set_locs(self, locs) -> None:
+        self.ticks = [float(v) for v in locs]
+
+    def _scale(self) -> tuple[float, str, int]:
+        finite = [abs(v) for v in self.ticks if math.isfinite(v)]
+        top = max(finite, default=0.0)
+        divisor, unit = next(((d, u) for d, u in MONEY_UNITS[self.lang] if top >= d), (1.0, ""))
+        ordered = sorted(v for v in self.ticks if math.isfinite(v))
+        steps = sorted({round(b - a, 9) for a, b in zip(ordered, ordered[1:]) if b > a})
+        step = steps[0] / divisor if steps else 1.0
+        decimals = 0 if step >= 1 or step <= 0 else min(2, math.ceil(-math.log10(step) - 1e-9))
+        return divisor, unit, decimals
+
+    def __call__(self, x, pos=None) -> str:
+        divisor, unit, decimals = self._scale()
+        value = x / divisor
+        if round(value, decimals) == 0:
+            return f"{self.symbol}0"
+        sign = "-" if value < 0 else ""
+        return f"{sign}{self.symbol}{abs(value):,.{decimals}f}{unit}"
+
+
+def money_axis(ax, config, axis: str = "y") -> None:
+    """Format `ax`'s y (or x) axis as money in the workbook currency and the report language's units (MoneyFormatter)."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(MoneyFormatter(config.currency_symbol, config.language))
+
+
+def money_label(value: float, config) -> str:
+    """One money amount for a chart annotation, in the same units as the money axes: ¥84万, +¥1.2M."""
+    formatter = MoneyFormatter(config.currency_symbol, config.language)
+    formatter.set_locs([value])
+    return formatter(value)
+
+
+def legend_outside(ax, **kwargs) -> None:
+    """A legend to the right of the plot area, where it covers no data (savefig's tight box keeps it in the image)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, **kwargs)
+
+
+def wrap_label(text: str, lang: str, width: int = 40) -> str:
+    """A long axis label on several lines, broken between words in English and between characters in Japanese (never cut)."""
+    return textwrap.fill(text, width=width // 2 if lang == "ja" else width, break_long_words=lang == "ja")
+
+
+def axes_text(fig) -> list[dict]:
+    """Every axes' title, labels and visible tick labels (after drawing): what a reader sees on the axes; tests read it."""
+    out = []
+    for ax in fig.axes:
+        if not ax.axison:
+            continue
+        out.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+                    "xticks": [tl.get_text() for tl in ax.get_xticklabels() if tl.get_text()],
+                    "yticks": [tl.get_text() for tl in ax.get_yticklabels() if tl.get_text()],
+                    "yoffset": ax.yaxis.get_offset_text().get_text()})
+    return out
+
+
 class Chart:
-    """A finished figure for notebook output: shown once, as a PNG whose alt text is the chart's title."""
+    """A finished figure for notebook output: shown once, as a PNG whose alt text is the chart's title.
+
+    The PNG's metadata also carries the figure's title and axes text (`axes_text`), so tests can read
+    the tick labels of the charts in an executed notebook.
+    """
 
     def __init__(self, fig, alt: str):
         self.fig = fig
@@ -50,7 +133,7 @@ class Chart:
 
         buf = io.BytesIO()
         self.fig.savefig(buf, format="png", bbox_inches="tight")
-        return buf.getvalue(), {"alt": self.alt}
+        return buf.getvalue(), {"alt": self.alt, "axes": axes_text(self.fig)}
 
 
 def chart_title(fig) -> str:

@@ -752,7 +752,7 @@ def conclusion(result: dict) -> dict:
     def iv_text(iv) -> str:
         return f"95% interval {_pct(_num(iv.get('low')))} to {_pct(_num(iv.get('high')))}"
 
-    tail = f" Read it with the caveats ({', '.join(codes)})." if codes else ""
+    tail = ""  # the caveats are named by the view, with their titles in the report language (velocity_views.conclusion_text)
     incomplete = next((c for c in result.get("caveats") or [] if c.get("code") == "after_window_incomplete"), None)
     if incomplete is not None:
         v = incomplete["values"]

@@ -12,7 +12,7 @@ from helpers.display import is_static
 from helpers import velocity as vel
 from helpers.labels import t
 from helpers.session import Session
-from helpers.theme import MARKETING, NEGATIVE, NEUTRAL, POSITIVE, SALES, finish
+from helpers.theme import MARKETING, NEGATIVE, NEUTRAL, POSITIVE, SALES, finish, legend_outside, money_axis, money_label
 
 FACTOR_KEYS = ("opportunities_created", "avg_deal_size", "win_rate", "sales_cycle_days", "sales_velocity")
 
@@ -24,9 +24,38 @@ def comparison(s: Session, initiative: str = "", window_days: int = 0) -> dict |
                                    s.config.fiscal_year_start_month, initiative=initiative or None)
 
 
+def later_initiative(s: Session) -> dict | None:
+    """The first declared initiative that starts after this period (or after the snapshot date): {name, started_on}; None when there is none."""
+    frame = s.wb.initiatives
+    if frame is None or not len(frame) or "started_on" not in frame.columns:
+        return None
+    cutoff = min(pd.Timestamp(s.period.end), pd.Timestamp(s.as_of))
+    started = pd.to_datetime(frame["started_on"], errors="coerce")
+    later = frame.assign(_start=started)[started > cutoff].sort_values("_start", kind="stable")
+    if not len(later):
+        return None
+    row = later.iloc[0]
+    return {"name": row.get("name"), "started_on": row["_start"]}
+
+
 def no_initiative_view(s: Session):
-    """How to declare an initiative, when there is none."""
-    return display.note(t("velocity_no_initiative", s.lang), warn=True)
+    """Why there is no before/after comparison in this period: no initiative declared (how to declare one), or the
+    declared initiative starts after this period (which period's report compares it); the trend below needs neither."""
+    later = later_initiative(s)
+    if later is None:
+        return display.note(t("velocity_no_initiative", s.lang), warn=True)
+    from helpers.periods import period_of
+
+    name = later["name"] if isinstance(later["name"], str) and later["name"].strip() else t("initiative", s.lang)
+    return display.note(t("velocity_initiative_later", s.lang).format(
+        name=name, start=_day(later["started_on"]), period=s.period.label,
+        end=_day(min(pd.Timestamp(s.period.end), pd.Timestamp(s.as_of))),
+        first=period_of(later["started_on"], s.config.fiscal_year_start_month).label))
+
+
+def no_comparison_note(s: Session):
+    """One line in a section that has nothing to show without a comparison (the reason is given above)."""
+    return display.note(t("velocity_no_comparison_here", s.lang))
 
 
 def _value(key: str, value, s: Session) -> str:
@@ -37,13 +66,13 @@ def _value(key: str, value, s: Session) -> str:
     return fmt.number(value, s.lang, 1 if key == "sales_cycle_days" else 0)
 
 
-def _pct(value) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
+def _pct(value, lang: str = "en") -> str:
+    return t("not_available", lang) if value is None else f"{value:+.1%}"
 
 
-def _interval(iv: dict | None) -> str:
+def _interval(iv: dict | None, lang: str = "en") -> str:
     if not iv or iv.get("low") is None:
-        return "n/a"
+        return t("not_available", lang)
     return f"[{iv['low']:+.1%}, {iv['high']:+.1%}]"
 
 
@@ -54,8 +83,10 @@ def headline(s: Session, vc: dict):
         (t("initiative", s.lang), f"{vc['initiative']} ({pd.Timestamp(vc['start']):%Y-%m-%d})"),
         (t("velocity_before", s.lang), fmt.money(vc["before"]["sales_velocity"], s.config)),
         (t("velocity_after", s.lang), fmt.money(vc["after"]["sales_velocity"], s.config)),
-        (t("velocity_naive_change", s.lang), f"{_pct(vc['change']['sales_velocity'])} {_interval(iv['change']['sales_velocity'])}"),
-        (t("velocity_adjusted_change", s.lang), f"{_pct(vc['seasonally_adjusted_change'])} {_interval(iv['seasonally_adjusted_change'])}"),
+        (t("velocity_naive_change", s.lang),
+         f"{_pct(vc['change']['sales_velocity'], s.lang)} {_interval(iv['change']['sales_velocity'], s.lang)}"),
+        (t("velocity_adjusted_change", s.lang),
+         f"{_pct(vc['seasonally_adjusted_change'], s.lang)} {_interval(iv['seasonally_adjusted_change'], s.lang)}"),
     ])
 
 
@@ -80,8 +111,8 @@ def factor_table(s: Session, vc: dict):
             t("measure", s.lang): t(key, s.lang),
             t("velocity_before", s.lang): _value(key, vc["before"][key], s),
             t("velocity_after", s.lang): _value(key, vc["after"][key], s),
-            t("change", s.lang): _pct(vc["change"].get(key)),
-            "95%": _interval(iv["change"].get(key)),
+            t("change", s.lang): _pct(vc["change"].get(key), s.lang),
+            "95%": _interval(iv["change"].get(key), s.lang),
             t("velocity_before_ly", s.lang): _value(key, vc["before_last_year"][key], s),
             t("velocity_after_ly", s.lang): _value(key, vc["after_last_year"][key], s),
         })
@@ -98,12 +129,12 @@ def interval_sentences(s: Session, vc: dict) -> list[str]:
         if includes is None:
             continue
         out.append(t("velocity_includes_zero" if includes else "velocity_excludes_zero", s.lang).format(
-            measure=t(key, s.lang), interval=_interval(interval)))
+            measure=t(key, s.lang), interval=_interval(interval, s.lang)))
     adj = iv.get("seasonally_adjusted_change")
     includes = vel.includes_no_change(adj)
     if includes is not None:
         out.append(t("velocity_includes_zero" if includes else "velocity_excludes_zero", s.lang).format(
-            measure=t("velocity_adjusted_change", s.lang), interval=_interval(adj)))
+            measure=t("velocity_adjusted_change", s.lang), interval=_interval(adj, s.lang)))
     return out
 
 
@@ -112,9 +143,10 @@ def waterfall(s: Session, vc: dict):
     parts = vc["contributions"]
     fig, ax = plt.subplots()
     if any(parts.get(k) is None for k in vel.FACTORS):
-        ax.text(0.5, 0.5, vc.get("contributions_note") or t("not_available", s.lang), ha="center", va="center", wrap=True)
-        ax.set_axis_off()
-        return finish(fig)
+        plt.close(fig)
+        missing = [t(k, s.lang) for k in vel.FACTORS for w in ("before", "after")
+                   if not ((vc[w].get(k) or 0) > 0)]
+        return display.note(t("velocity_no_lmdi", s.lang).format(factors=", ".join(dict.fromkeys(missing))))
     before, after = vc["before"]["sales_velocity"], vc["after"]["sales_velocity"]
     labels = [t("velocity_before", s.lang)] + [t(k, s.lang) for k in vel.FACTORS] + [t("velocity_after", s.lang)]
     level = before
@@ -122,11 +154,12 @@ def waterfall(s: Session, vc: dict):
     for i, key in enumerate(vel.FACTORS, start=1):
         value = parts[key]
         ax.bar(i, value, bottom=level, color=POSITIVE if value >= 0 else NEGATIVE)
-        ax.text(i, level + value, f"{value:+,.0f}", ha="center", va="bottom" if value >= 0 else "top", fontsize=8)
+        ax.text(i, level + value, ("+" if value >= 0 else "") + money_label(value, s.config), ha="center", va="bottom" if value >= 0 else "top", fontsize=8)
         level += value
     ax.bar(len(labels) - 1, after, color=MARKETING)
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
     ax.set_ylabel(t("sales_velocity", s.lang))
+    money_axis(ax, s.config)
     ax.set_title(t("velocity_waterfall", s.lang))
     return finish(fig)
 
@@ -141,10 +174,10 @@ def trend_chart(s: Session, vc: dict | None):
         idx = [i for i, (a, b) in enumerate(zip(quarterly["start"], quarterly["end"])) if a <= start <= b]
         if idx:
             ax.axvline(idx[0], color=SALES, linestyle="--", label=t("velocity_initiative_start", s.lang))
-            ax.legend()
+            legend_outside(ax)
     ax.set_title(t("velocity_trend", s.lang))
     ax.tick_params(axis="x", rotation=60)
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    money_axis(ax, s.config)
     return finish(fig)
 
 
@@ -167,13 +200,14 @@ def stl_chart(s: Session):
     prof = vel.seasonal_profile(quarterly)
     stl = prof.get("stl")
     if stl is None or len(stl) == 0:
-        return display.note(t("velocity_no_stl", s.lang).format(reason=prof.get("reason") or ""))
+        return display.note(t("velocity_no_stl", s.lang).format(quarters=8, have=len(quarterly)))
     fig, axes = plt.subplots(3, 1, figsize=(7, 5), sharex=True)
     x = stl.index.astype(str) if "label" not in stl.columns else stl["label"]
     for ax, col in zip(axes, ("trend", "seasonal", "resid")):
         if col in stl.columns:
             ax.plot(list(x), stl[col], marker="o", color=MARKETING)
             ax.set_ylabel(t(f"stl_{col}", s.lang))
+            money_axis(ax, s.config)
     axes[-1].tick_params(axis="x", rotation=60)
     fig.suptitle(t("velocity_stl", s.lang))
     return finish(fig)
@@ -224,14 +258,17 @@ def caveats_view(s: Session, vc: dict):
 def conclusion_text(vc: dict, lang: str) -> str:
     """The conclusion in the report language (Japanese built from the same values as the English sentence)."""
     c = vc["conclusion"]
+    codes = [x["code"] for x in vc.get("caveats") or []]
+    tail = (" " + t("conclusion_read_caveats", lang).format(caveats=("、" if lang == "ja" else "; ").join(t("caveat_" + code, lang) for code in codes))
+            if codes else "")
     if lang == "en":
-        return c["text"]
+        return c["text"] + tail
     v = c["values"]
     title = t("conclusion_" + c["code"], lang)
     adjusted, low, high = v.get("seasonally_adjusted_change"), v.get("interval_low"), v.get("interval_high")
-    detail = t("conclusion_detail", lang).format(name=vc["initiative"], start=_day(vc["start"]), change=_pct(v.get("change")),
-                                                 adjusted=_pct(adjusted), interval=_interval({"low": low, "high": high}))
-    return f"{title} — {detail} {t('conclusion_never_causal', lang)}"
+    detail = t("conclusion_detail", lang).format(name=vc["initiative"], start=_day(vc["start"]), change=_pct(v.get("change"), lang),
+                                                 adjusted=_pct(adjusted, lang), interval=_interval({"low": low, "high": high}, lang))
+    return f"{title} — {detail} {t('conclusion_never_causal', lang)}{tail}"
 
 
 def conclusion_view(s: Session, vc: dict):

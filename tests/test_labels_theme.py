@@ -76,4 +76,78 @@ def test_finished_chart_shows_once_as_png_with_its_title_as_alt_text():
     chart = finish(fig)
     assert fig.number not in plt.get_fignums()  # detached: the inline backend will not show it a second time
     data, meta = chart._repr_png_()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and meta == {"alt": "受注率の推移"}
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and meta["alt"] == "受注率の推移"
+    assert meta["axes"] == [{"title": "受注率の推移", "xlabel": "", "ylabel": "", "yoffset": "",
+                             "xticks": ["-0.2", "0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "1.2"],
+                             "yticks": ["0.8", "1.0", "1.2", "1.4", "1.6", "1.8", "2.0", "2.2"]}]
+
+
+# ---- issue 13: one money-axis formatter, legends off the data, labels never cut ------------------------
+
+def test_money_ticks_carry_the_currency_in_the_readers_units():
+    from helpers.theme import MoneyFormatter
+
+    ja, en = MoneyFormatter("¥", "ja"), MoneyFormatter("¥", "en")
+    assert ja.format_ticks([0, 2e7, 4e7, 6e7]) == ["¥0", "¥2,000万", "¥4,000万", "¥6,000万"]
+    assert ja.format_ticks([0, 1e8, 1.5e8]) == ["¥0", "¥1.0億", "¥1.5億"]
+    assert ja.format_ticks([-2e5, 0, 2e5]) == ["-¥20万", "¥0", "¥20万"]
+    assert ja.format_ticks([0, 250, 500]) == ["¥0", "¥250", "¥500"]
+    assert en.format_ticks([0, 5e5, 1e6, 1.5e6]) == ["¥0", "¥0.5M", "¥1.0M", "¥1.5M"]
+    assert en.format_ticks([0, 2e5, 4e5]) == ["¥0", "¥200K", "¥400K"]
+    assert MoneyFormatter("$", "en").format_ticks([0, 2e9, 4e9]) == ["$0", "$2B", "$4B"]
+    with pytest.raises(ValueError, match="unknown language"):
+        MoneyFormatter("¥", "fr")
+
+
+def test_money_axis_on_a_drawn_chart_has_no_bare_exponent():
+    from helpers.theme import axes_text, money_axis
+
+    set_theme("report")
+    config = load_config()
+    fig, ax = plt.subplots()
+    ax.bar(["a", "b"], [3.2e6, 8.9e7])
+    money_axis(ax, config)
+    fig.canvas.draw()
+    text = axes_text(fig)[0]
+    plt.close(fig)
+    assert text["yoffset"] == "" and all(tick.startswith("¥") for tick in text["yticks"]), text
+
+
+def test_legend_outside_covers_no_data():
+    from helpers.theme import legend_outside
+
+    fig, ax = plt.subplots()
+    ax.plot(range(10), range(10), label="a")
+    legend_outside(ax)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend, plot = ax.get_legend().get_window_extent(renderer), ax.get_window_extent(renderer)
+    plt.close(fig)
+    assert legend.x0 >= plot.x1  # entirely to the right of the plot area
+
+
+def test_long_labels_wrap_without_cutting_words():
+    from helpers.theme import wrap_label
+
+    text = "11. Regular meetings review the strategy and the shared targets of both departments"
+    wrapped = wrap_label(text, "en", 40)
+    assert wrapped.replace("\n", " ") == text and max(len(line) for line in wrapped.splitlines()) <= 40
+    ja = wrap_label("1. ターゲット企業の定義(業種・規模・課題)が両部門で共有されている", "ja", 40)
+    assert ja.replace("\n", "") == "1. ターゲット企業の定義(業種・規模・課題)が両部門で共有されている" and "\n" in ja
+
+
+def test_index_trend_chart_money_axis_and_single_period_width():
+    import pandas as pd
+
+    from helpers.index_page import trend_chart
+    from helpers.theme import axes_text
+
+    config = load_config()
+    one = trend_chart(pd.DataFrame({"period": ["2025Q3"], "sales_velocity": [840008.0]}), config)
+    many = trend_chart(pd.DataFrame({"period": [f"2025Q{q}" for q in (1, 2, 3, 4)] * 3, "sales_velocity": [8e5] * 12}), config)
+    one.canvas.draw()
+    ticks = axes_text(one)[0]["yticks"]
+    assert ticks and all("¥" in tick for tick in ticks)
+    assert one.get_figwidth() < 3.0 < many.get_figwidth()  # one bar does not fill the page
+    plt.close(one)
+    plt.close(many)

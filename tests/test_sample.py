@@ -90,6 +90,16 @@ def test_default_command_reproduces_the_committed_files(tmp_path):
         assert (tmp_path / f"{name}.csv").read_bytes() == (SAMPLE_DATA_DIR / f"{name}.csv").read_bytes(), name
 
 
+def test_sample_elsewhere_comes_with_its_settings(tmp_path):
+    sample.main(["--out", str(tmp_path / "a")])
+    assert (tmp_path / "a" / "workbook.yaml").read_bytes() == (SAMPLE_DATA_DIR / "workbook.yaml").read_bytes()
+    mine = tmp_path / "b"
+    mine.mkdir()
+    (mine / "workbook.yaml").write_text("fiscal_year_start_month: 1\n", encoding="utf-8")
+    sample.main(["--out", str(mine)])
+    assert (mine / "workbook.yaml").read_text(encoding="utf-8") == "fiscal_year_start_month: 1\n"  # a user's file is kept
+
+
 def test_another_seed_gives_other_data(tmp_path):
     sample.main(["--seed", "7", "--leads", "1500", "--out", str(tmp_path)])
     for name in ("leads", "opportunities", "checklist", "spend"):

@@ -1,0 +1,218 @@
+"""Reports a reader can read without help (issue 13): every notebook of one period rendered in English and in
+Japanese, then read back as a reader sees it.
+
+One runner invocation per language (the latest period of the sample data, every notebook). Checks:
+- `<html lang>` is the report language on every page, the index included;
+- a Japanese page has no block of visible prose that is mainly ASCII letters (figures, units, acronyms such as
+  MQL, file names, period labels and the proper names below allowed), an English page none that is mainly Japanese;
+- no raw code or variable name (snake_case keys, caveat codes, None/NaN/null) anywhere in the visible text;
+- every tick label of a money axis carries the workbook currency (never a bare 1e6), read from the charts' own
+  axes text stored with each PNG in the executed notebooks;
+- scope labels on figures that are not for the period; the guide cited by name once; no JupyterLab-only sections;
+- in Debian's Chromium (when installed; required under CI): a proportional font, never a typewriter one, and a
+  screenshot of the index and of every report in test-output/screenshots/sample/<lang>/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import bs4
+import nbformat
+import pytest
+
+from helpers.config import load_config
+from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
+from helpers.run import main, notebook_paths
+
+LANGS = ("en", "ja")
+PROSE_TAGS = ("h1", "h2", "h3", "h4", "p", "li", "th", "caption")
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff01-\uff5e]")
+# What a Japanese sentence may hold in ASCII: figures and units are not letters; these tokens are names.
+# ASCII word edges (a Japanese character is a word character to `\b`, so "共通KPI" has no \b before K).
+A, Z = r"(?<![A-Za-z0-9_])", r"(?![A-Za-z0-9_])"
+ALLOWED_ASCII = [
+    r"\S+\.(?:csv|md|json|yaml|xlsx|parquet)" + Z,  # file names
+    A + r"(?:FY)?\d{4}Q[1-4]" + Z, A + r"Q[1-4]" + Z,  # period labels
+    A + r"[A-Z][A-Z0-9]+s?" + Z,  # acronyms: MQL, SQL, CVR, ICP, ROI, ROAS, SLA, LMDI, STL, CRM, KPI, SHA, UTC
+    A + r"(?:Wilson|JupyterLab|BtoB|B2B|Web|web|exhibition|Owner|MediaSprint)" + Z,  # proper names, quoted data values
+]
+# Raw codes and variable names a reader must never see (besides any snake_case token).
+RAW = ["as_of", "None", "NaN", "<NA>", "nan", "null", "different_seasons", "right_censoring", "mix_shift",
+       "too_few_closed_deals", "no_prior_year_data", "other_initiatives", "after_window_incomplete", "no_clear_change",
+       "the article", "lost its marks", "Explore", "探索"]
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+MONEY_WORDS = {"en": ("revenue", "velocity", "spend", "amount", "pipeline"), "ja": ("金額", "ベロシティ", "費用", "円")}
+PUBLISHER = "B2Bコンテンツマーケティング実践ガイド編集部"
+AMOUNT = re.compile(r"-?[^\w\s-]{0,3}\d[\d,.]*(?:e[+-]?\d+)?(?:万|億|K|M|B)?")  # a tick that reads as an amount
+
+
+@pytest.fixture(scope="module", params=LANGS)
+def rendered(request, tmp_path_factory) -> tuple[str, Path, Path]:
+    """(lang, output folder, period folder): the latest period of the sample data, every notebook, in one language."""
+    out = tmp_path_factory.mktemp(f"lang-{request.param}")
+    assert main(["--out", str(out), "--lang", request.param]) == 0
+    period = next(p for p in out.iterdir() if p.is_dir() and (p / "metrics.json").is_file())
+    return request.param, out, period
+
+
+def soup_of(path: Path) -> bs4.BeautifulSoup:
+    soup = bs4.BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    for hidden in soup(["style", "script", "head"]):
+        hidden.decompose()
+    for anchor in soup.select("a.anchor-link"):  # the ¶ beside headings
+        anchor.decompose()
+    return soup
+
+
+def prose_blocks(soup: bs4.BeautifulSoup) -> list[str]:
+    """Visible prose: headings, paragraphs, list items, table headers, card labels and chart alt texts."""
+    blocks = [el.get_text(" ", strip=True) for el in soup.find_all(PROSE_TAGS)]
+    blocks += [el.get_text(" ", strip=True) for el in soup.select(".wb-kpi-label")]
+    blocks += [img.get("alt", "") for img in soup.find_all("img")]
+    return [b for b in blocks if b]
+
+
+def mainly_ascii(text: str) -> bool:
+    """True when, after removing the allowed names, ASCII letters outnumber Japanese characters."""
+    for pattern in ALLOWED_ASCII:
+        text = re.sub(pattern, " ", text)
+    return len(re.findall(r"[A-Za-z]", text)) > len(CJK.findall(text))
+
+
+def mainly_japanese(text: str) -> bool:
+    return len(CJK.findall(text)) > len(re.findall(r"[A-Za-z]", text))
+
+
+def pages(out: Path, period: Path) -> list[Path]:
+    return [out / "index.html"] + sorted(period.glob("*.html"))
+
+
+def test_the_check_can_fail():
+    assert mainly_ascii("The pipeline figures of the period.") and not mainly_ascii("当期のMQL数とSQL数(FY2026Q2)")
+    assert not mainly_ascii("共通KPI") and mainly_ascii("共通Key figures")
+    assert not mainly_ascii("値ごとの行数。表記ゆれ(Web と web、展示会 と exhibition)は内訳を分割します。")
+    assert mainly_japanese("期間の主要指標") and not mainly_japanese('The guide "セールス" reports that only 30.2% track it.')
+    assert SNAKE.search("Open deals at as_of") and not SNAKE.search("checklist.csv utf-8-sig FY2026Q2")
+    assert all(AMOUNT.fullmatch(x) for x in ("1e6", "20", "¥20万", "-¥1.5M", "$0")) and not AMOUNT.fullmatch("FY2025Q1") and not AMOUNT.fullmatch("Q1")
+
+
+def test_every_page_declares_its_language(rendered):
+    lang, out, period = rendered
+    assert len(pages(out, period)) == 1 + len(notebook_paths())
+    for path in pages(out, period):
+        html = bs4.BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").find("html")
+        assert html.get("lang") == lang, path.name
+
+
+def test_prose_is_in_the_report_language(rendered):
+    lang, out, period = rendered
+    wrong = mainly_ascii if lang == "ja" else mainly_japanese
+    for path in pages(out, period):
+        blocks = prose_blocks(soup_of(path))
+        assert len(blocks) >= 5, path.name
+        bad = [b for b in blocks if wrong(b)]
+        assert bad == [], f"{lang} {path.name}: prose in the other language: {bad[:5]}"
+
+
+def test_no_raw_codes_or_variable_names(rendered):
+    lang, out, period = rendered
+    for path in pages(out, period):
+        text = soup_of(path).get_text(" ", strip=True)
+        names_removed = re.sub(ALLOWED_ASCII[0], " ", text)  # file names such as default_config.yaml are names
+        assert not SNAKE.findall(names_removed), f"{path.name}: {SNAKE.findall(names_removed)[:5]}"
+        found = [w for w in RAW if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", text)]
+        assert found == [], f"{path.name}: {found}"
+        if lang == "ja":
+            assert "n/a" not in text, path.name
+
+
+def test_money_axes_carry_the_currency(rendered):
+    lang, out, period = rendered
+    symbol = load_config(SAMPLE_DATA_DIR).currency_symbol
+    money_charts = []
+    for nb_path in sorted(period.glob("*.ipynb")):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                meta = output.get("metadata", {}).get("image/png")
+                if "image/png" not in output.get("data", {}) or not meta:
+                    continue
+                axes = meta.get("axes")
+                assert axes is not None, f"{nb_path.name}: a chart without its axes text (helpers.theme.Chart)"
+                names = " ".join([meta.get("alt", "")] + [a["title"] + " " + a["ylabel"] for a in axes]).lower()
+                if any(word in names for word in MONEY_WORDS[lang]):
+                    # the value axes (ticks that read as amounts: 1e6, 20, ¥20万, $1.5M) must all carry the currency
+                    value_axes = [ticks for a in axes for ticks in (a["xticks"], a["yticks"])
+                                  if ticks and all(AMOUNT.fullmatch(tick) for tick in ticks)]
+                    assert value_axes, (nb_path.name, meta["alt"], axes)
+                    for ticks in value_axes:
+                        assert all(symbol in tick for tick in ticks), (nb_path.name, meta["alt"], ticks)
+                    assert all(a["yoffset"] == "" for a in axes), (nb_path.name, meta["alt"])
+                    money_charts.append((nb_path.name, meta["alt"]))
+    # ROI by channel, the LMDI waterfall, velocity per quarter, its STL decomposition, the goals forecast and backtest
+    assert len(money_charts) >= 6, money_charts
+    assert {name for name, _ in money_charts} >= {"02_funnel_breakdown.ipynb", "03_velocity_comparison.ipynb", "04_goals_plan.ipynb"}
+
+
+def test_figures_say_their_scope(rendered):
+    lang, out, period = rendered
+    as_of = json.loads((period / "metrics.json").read_text(encoding="utf-8"))["as_of"][:10]
+    health = soup_of(period / "00_data_health.html")
+    headers = [th.get_text(strip=True) for th in health.find_all("th")]
+    all_history = {"en": f"All history (to {as_of})", "ja": f"全期間({as_of}まで)"}[lang]
+    this_period = {"en": f"This period ({period.name})", "ja": f"当期({period.name})"}[lang]
+    assert all_history in headers and this_period in headers
+    checklist = soup_of(period / "01_checklist_diagnostic.html")
+    seen = {"en": f"Seen in the data (all history to {as_of})", "ja": f"データの値(全期間、{as_of}まで)"}[lang]
+    assert seen in [th.get_text(strip=True) for th in checklist.find_all("th")]
+
+
+def test_the_guide_is_named_once_and_no_lab_section_is_left(rendered):
+    lang, out, period = rendered
+    for path in sorted(period.glob("*.html")):
+        text = soup_of(path).get_text(" ", strip=True)
+        assert text.count(PUBLISHER) == 1, f"{path.name}: the source named {text.count(PUBLISHER)} times"
+        assert "JupyterLab" not in text, path.name  # the explorers and the answer form are JupyterLab-only sections
+
+
+# ---- in a real browser: what a reader sees (screenshots into test-output/, git-ignored) ----------------
+CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
+SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "sample"
+FIXED_WIDTH = re.compile(r"mono|courier|IPAGothic$|typewriter", re.I)  # IPAGothic (not IPAPGothic) is fixed-width
+
+
+def test_pages_in_a_real_browser(rendered):
+    """Each page declares its language, its text is set in a proportional font (read through the DevTools protocol),
+    and a screenshot is kept. (Offline loading, console errors and escaping are tests/test_browser.py's.)"""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium fonts-ipafont-gothic)")
+    from playwright.sync_api import sync_playwright
+
+    lang, out, period = rendered
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
+        for path in pages(out, period):
+            page = browser.new_page(viewport={"width": 1200, "height": 900})  # a fresh page per file (file: origins)
+            cdp = page.context.new_cdp_session(page)
+            page.goto(path.as_uri(), wait_until="load")
+            assert page.evaluate("document.documentElement.lang") == lang
+            cdp.send("DOM.enable")
+            cdp.send("CSS.enable")
+            root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+            used = set()
+            for selector in ("h1", "p"):
+                node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+                used |= {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+            assert used and not any(FIXED_WIDTH.search(name) for name in used), f"{path.name}: fonts {used}"
+            if lang == "ja":  # Japanese table text breaks between phrases, not inside words
+                assert page.evaluate("getComputedStyle(document.querySelector('th')).wordBreak") in ("keep-all", "auto-phrase")
+            shot = SHOTS / lang / f"{'index' if path.name == 'index.html' else path.stem}.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 20_000
+            page.close()
+        browser.close()
