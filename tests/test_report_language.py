@@ -75,9 +75,24 @@ def prose_blocks(soup: bs4.BeautifulSoup) -> list[str]:
     return [b for b in blocks if b]
 
 
+def data_names() -> set[str]:
+    """Values from the sample data shown as they are (channel names such as web, seminar): names, not prose."""
+    import pandas as pd
+
+    names = set()
+    for table in ("leads", "opportunities"):
+        frame = pd.read_csv(SAMPLE_DATA_DIR / f"{table}.csv", dtype="string")
+        for column in ("channel", "industry", "company_size"):
+            names |= set(frame[column].dropna()) if column in frame.columns else set()
+    return {n for n in names if n.isascii()}
+
+
+DATA_NAMES = sorted(data_names(), key=len, reverse=True)
+
+
 def mainly_ascii(text: str) -> bool:
-    """True when, after removing the allowed names, ASCII letters outnumber Japanese characters."""
-    for pattern in ALLOWED_ASCII:
+    """True when, after removing the allowed names and the data's own values, ASCII letters outnumber Japanese characters."""
+    for pattern in ALLOWED_ASCII + [A + re.escape(n) + Z for n in DATA_NAMES]:
         text = re.sub(pattern, " ", text)
     return len(re.findall(r"[A-Za-z]", text)) > len(CJK.findall(text))
 
