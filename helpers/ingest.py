@@ -309,6 +309,10 @@ def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -
     """Warnings about exports that load fine but mislead: a bulk-loaded created_at, no channel anywhere,
     no lead linked to any opportunity, dates moved by a not_after rule."""
     out: list[Finding] = []
+    for table, report in reports.items():
+        for n in report.get("notes", []):
+            out.append(Finding("warning", report["source"], n["code"], n["message"], n.get("fix", ""), n.get("column"),
+                               tuple(n.get("rows") or ()), (), n["count"]))
     for table, noun, consequence, fix in (
             ("opportunities", "opportunities", "cycle times are meaningless",
              "A bulk load or data migration stamps every record with the load time. Export the real creation date "
@@ -321,7 +325,7 @@ def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -
         if profile and profile["count"] >= MIN_ROWS_FOR_BULK_CHECK and profile["distinct_days"] == 1:
             out.append(Finding("warning", reports[table]["source"], "one_created_at",
                                f"all {noun} share one created_at: {consequence} (all {profile['count']} rows were created on {profile['min']})",
-                               fix, "created_at"))
+                               fix, "created_at", (), (), profile["count"]))
     for table, report in reports.items():
         for adj in report["adjusted"]:
             if adj["rule"].startswith("not_after") and not adj["rule"].endswith("(same day)"):
@@ -344,8 +348,16 @@ def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -
         if not own and not ((linked_opps or linked_leads) and leads is not None):
             out.append(Finding("warning", reports["opportunities"]["source"], "no_channel",
                                "no opportunity has a channel (lead source) and none is linked to a lead: every deal counts as channel 'unknown'",
-                               "Export the lead source with the opportunities and map it to channel, or link them to leads.", "channel"))
+                               "Export the lead source with the opportunities and map it to channel, or link them to leads.", "channel",
+                               (), (), len(opps)))
     return out
+
+
+def warning_record(w: Finding) -> dict:
+    """A finding as ingest_report.json's `warnings` entry: {code, message, count, file, column, rows, fix}
+    (count: the rows or values concerned; 1 for a finding about the whole export)."""
+    return {"code": w.code, "message": w.message, "count": w.count or 1, "file": w.file, "column": w.column,
+            "rows": list(w.rows), "fix": w.fix}
 
 
 # --------------------------------------------------------------------------- writing the data folder
@@ -430,7 +442,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                   "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   "period": {"start": str(start) if start is not None else None, "end": str(end) if end is not None else None},
                   "tables": reports,
-                  "warnings": [{"code": w.code, "file": w.file, "message": w.message} for w in warnings]}
+                  "warnings": [warning_record(w) for w in warnings]}
         (staging / REPORT_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
         try:
             wb = load_workbook(staging, config or load_config(staging))
@@ -467,6 +479,8 @@ def format_summary(result: IngestResult) -> str:
         dropped = sum(d["count"] for d in rep["dropped"])
         lines.append(f"  {name}: {rep['rows_out']} rows from {rep['source']}{how}"
                      + (f"; {dropped} of {rep['rows_in']} export rows dropped" if dropped else ""))
+        for target, d in rep.get("date_order", {}).items():
+            lines.append(f"    {target}: numeric dates read {'day-first' if d['order'] == 'dmy' else 'month-first'} ({d['order']}; {d['how']})")
         for target, counts in rep["value_counts"].items():
             lines.append(f"    {target}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         for d in rep["dropped"]:

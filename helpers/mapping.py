@@ -29,19 +29,21 @@ import yaml
 
 from helpers.errors import WorkbookError
 from helpers.schema import OUTCOMES, TABLES
+from helpers.values import (DATE_ORDERS, date_order_evidence, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
+                            parse_numeric_date, parse_wareki)
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
 DATE_KINDS = ("date", "datetime", "month")
-DATE_TOKENS = ("iso", "excel", "salesforce")
+DATE_TOKENS = ("iso", "excel", "salesforce", "numeric")
 SALESFORCE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"      # 2024-01-22T16:14:25.000+0000
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)           # Excel serial 1 = 1900-01-01 (with the 1900 leap-year bug)
 MAX_SHOWN = 5
 
-TOP_KEYS = ("name", "description", "tables")
-TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional")
+TOP_KEYS = ("name", "description", "tables", "extends", "date_order")
+TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order")
 SQL_KEYS = ("url", "query", "table")
 COLUMN_KEYS = ("column", "format", "values", "other", "default", "constant", "flags", "optional",
-               "split", "decimal", "not_after", "only_when", "period_filter")
+               "split", "decimal", "not_after", "only_when", "period_filter", "date_order")
 FLAG_KEYS = ("won", "lost", "closed")
 DROP_OPS = ("empty", "equals", "in", "not_in", "matches")
 DROP_KEYS = ("column", "reason", "optional") + DROP_OPS
@@ -50,8 +52,10 @@ ENCODING_ALIASES = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932",
                     "utf-8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig"}
 TRUE_FLAGS = {"1", "1.0", "true", "t", "yes", "y", "x", "はい", "✓"}
 FALSE_FLAGS = {"", "0", "0.0", "false", "f", "no", "n", "いいえ"}
-FIX_DATE_FORMAT = ("Write formats with strftime codes, e.g. \"%Y/%m/%d\", \"%m/%d/%Y\", \"%Y年%m月%d日\", "
-                   "or use one of the tokens iso, excel (serial numbers such as 45312), salesforce (2024-01-22T16:14:25.000+0000).")
+FIX_DATE_FORMAT = ("Write formats with strftime codes, e.g. \"%Y/%m/%d\", \"%d.%m.%Y\", \"%Y年%m月%d日\", "
+                   "or use one of the tokens iso, numeric (3/2/2025 with the day/month order taken from the column, or date_order), "
+                   "excel (serial numbers such as 45312), salesforce (2024-01-22T16:14:25.000+0000). "
+                   "Japanese era dates (令和6年10月7日, R6.10.7) are read without a format.")
 
 
 # --------------------------------------------------------------------------- the mapping objects
@@ -75,6 +79,7 @@ class ColumnRule:
     not_after: str | None = None             # a date later than this canonical date column is set to it
     only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keep the value only where these canonical values hold
     period_filter: bool = False              # SQL sources: the runner's date range filters this column in the query
+    date_order: str | None = None            # numeric dates 3/2/2025: dmy or mdy (None: decided from the values)
 
     def describe(self) -> str:
         """One line: where the column comes from."""
@@ -133,6 +138,7 @@ class TableMapping:
     drop_if: tuple[DropRule, ...] = ()
     keep: tuple[str, ...] = ()
     optional: bool = False
+    date_order: str | None = None            # numeric dates of every date column: dmy or mdy (None: from the values)
     where: str = ""                          # "salesforce_en.yaml: tables.opportunities" for messages
 
     def rule(self, target: str) -> ColumnRule | None:
@@ -243,6 +249,11 @@ def check_date_format(fmt: str, where: str) -> None:
     """A date format is a token (iso, excel, salesforce) or strftime codes that strptime accepts."""
     if fmt in DATE_TOKENS:
         return
+    if "%y" in fmt:
+        raise WorkbookError(f"{where}: the date format {fmt!r} uses %y (a two-digit year): it reads 令和06年 or 06/10/07 as 2006 "
+                            "and 25 as 2025 or 1925 by a fixed cutoff, so it is not allowed",
+                            fix="Use %Y (four-digit years). Japanese era dates (令和6年10月7日, 令和06年10月07日, R6.10.7) are read "
+                                "without any format; export two-digit years with four digits instead.")
     if "%" not in fmt:
         raise WorkbookError(f"{where}: bad date format {fmt!r}: it has no % codes and is not one of {', '.join(DATE_TOKENS)}",
                             fix=FIX_DATE_FORMAT)
@@ -364,10 +375,23 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
                                     fix=f"Use a column of {table}: {', '.join(TABLES[table].column_names)}.")
             parsed.append((str(col), tuple(v.lower() for v in _text_list(vals, f"{where}.only_when.{col}", "the values"))))
         kw["only_when"] = tuple(parsed)
+    if "date_order" in spec:
+        if kind not in DATE_KINDS:
+            raise WorkbookError(f"{where}: date_order applies to date columns only ('{target}' is {kind})", fix="Remove date_order: from this column.")
+        kw["date_order"] = check_date_order(spec["date_order"], f"{where}.date_order")
     rule = ColumnRule(target=target, kind=kind, **kw)
     if rule.period_filter and (kind not in ("date", "datetime") or not rule.columns):
         raise WorkbookError(f"{where}: period_filter needs a date column read from the source", fix="Put period_filter: true on created_at or closed_at.")
     return rule
+
+
+def check_date_order(value, where: str) -> str:
+    """A date_order setting: dmy (3/2/2025 = 3 February) or mdy (= 2 March)."""
+    text = str(value).strip().lower()
+    if text not in DATE_ORDERS:
+        raise WorkbookError(f"{where}: date_order must be dmy or mdy, got {value!r}",
+                            fix="date_order: dmy reads 03/02/2025 as 3 February 2025 (en_GB, de, fr exports); mdy as March 2 (en_US).")
+    return text
 
 
 def _parse_drop(spec, where: str) -> DropRule:
@@ -398,6 +422,24 @@ def _parse_drop(spec, where: str) -> DropRule:
     if not isinstance(optional, bool):
         raise WorkbookError(f"{where}: optional must be true or false", fix="Write optional: true.")
     return DropRule(_text_list(spec["column"], where, "column"), op, values, str(spec.get("reason") or ""), optional)
+
+
+def _merge_mapping(base: dict, override: dict) -> dict:
+    """`extends`: the base mapping with the override's keys on top; mappings merge key by key, lists and values replace."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge_mapping(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def _read_yaml(path: Path, label: str):
+    try:
+        return yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise WorkbookError(f"{label}: not valid YAML{where}: {getattr(exc, 'problem', exc)}",
+                            fix="Fix the YAML syntax (indent with spaces; quote values holding ':' or '#', such as date formats).") from None
 
 
 def _parse_table(name, spec, label: str) -> TableMapping:
@@ -437,6 +479,8 @@ def _parse_table(name, spec, label: str) -> TableMapping:
         if not isinstance(spec["optional"], bool):
             raise WorkbookError(f"{where}.optional: must be true or false", fix="Write optional: true.")
         kw["optional"] = spec["optional"]
+    if spec.get("date_order") is not None:
+        kw["date_order"] = check_date_order(spec["date_order"], f"{where}.date_order")
     columns = spec.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise WorkbookError(f"{where}: columns is missing or empty",
@@ -486,16 +530,26 @@ def load_mapping(path: str | Path) -> Mapping:
     """Read and validate a mapping file (a path, or the name of a shipped mapping such as salesforce_en)."""
     path = resolve_mapping(path)
     label = path.name
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise WorkbookError(f"{label}: not valid YAML{where}: {getattr(exc, 'problem', exc)}",
-                            fix="Fix the YAML syntax (indent with spaces; quote values holding ':' or '#', such as date formats).") from None
+    data = _read_yaml(path, label)
     if not isinstance(data, dict):
         raise WorkbookError(f"{label}: the top level must be a mapping with a tables: key", fix="See docs/ingest.md for an example.")
     _check_keys(data, TOP_KEYS, label)
+    if "extends" in data:
+        base_path = resolve_mapping(str(data["extends"]))
+        if base_path.resolve() == path.resolve():
+            raise WorkbookError(f"{label}: extends names the mapping itself", fix="Name a shipped mapping, e.g. extends: salesforce_en.")
+        base = _read_yaml(base_path, base_path.name)
+        if not isinstance(base, dict) or "extends" in base:
+            raise WorkbookError(f"{label}: extends {data['extends']!r} must name a mapping that extends nothing",
+                                fix="Name a shipped mapping (salesforce_en, salesforce_ja, salesforce_api, hubspot) or a complete mapping file.")
+        data = _merge_mapping(base, {k: v for k, v in data.items() if k != "extends"})
+        if "name" not in {k for k in _read_yaml(path, label)}:
+            data["name"] = path.stem
+    order = check_date_order(data["date_order"], f"{label}: date_order") if data.get("date_order") is not None else None
+    if order is not None and isinstance(data.get("tables"), dict):
+        for spec in data["tables"].values():
+            if isinstance(spec, dict):
+                spec.setdefault("date_order", order)
     tables = data.get("tables")
     if not isinstance(tables, dict) or not tables:
         raise WorkbookError(f"{label}: tables is missing or empty", fix="Add tables: with at least opportunities:.")
@@ -530,8 +584,11 @@ def cell_text(v) -> str | None:
     return str(v).strip()
 
 
-def parse_datetime(v, formats: tuple[str, ...]) -> dt.datetime | None:
-    """One cell to a datetime (aware when the export gives an offset); raises ValueError when no format fits."""
+def parse_datetime(v, formats: tuple[str, ...], order: str | None = None) -> dt.datetime | None:
+    """One cell to a datetime (aware when the export gives an offset); raises ValueError when no format fits.
+
+    Japanese era dates (令和6年10月7日, R6.10.7) are always read (helpers.values.parse_wareki). The token
+    `numeric` reads 3/2/2025 in `order` (dmy or mdy; None only where day = month)."""
     if _empty(v):
         return None
     if isinstance(v, pd.Timestamp):
@@ -544,6 +601,8 @@ def parse_datetime(v, formats: tuple[str, ...]) -> dt.datetime | None:
         v = v.item()
     numeric = isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
     text = unicodedata.normalize("NFKC", cell_text(v) or "")
+    if not numeric and looks_like_wareki(text):
+        return parse_wareki(text)
     for fmt in formats or ("iso",):
         try:
             if fmt == "excel":
@@ -557,6 +616,8 @@ def parse_datetime(v, formats: tuple[str, ...]) -> dt.datetime | None:
                 return dt.datetime.fromisoformat(text)
             if fmt == "salesforce":
                 return dt.datetime.strptime(text, SALESFORCE_FORMAT)
+            if fmt == "numeric":
+                return parse_numeric_date(text, order)
             return dt.datetime.strptime(text, fmt)
         except (ValueError, OverflowError):
             continue
@@ -711,20 +772,23 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
     kept = [i for i in range(rows_in) if keep_mask[i]]
     rows = raw.iloc[kept]
 
-    # 2. convert each canonical column
+    # 2. convert each canonical column (numeric dates in the day/month order decided from the whole export)
     out: dict[str, list] = {}
     problems: list[str] = []
+    orders = decide_date_orders(tm, rows, kept, report, problems)
     for rule in tm.columns:
         try:
-            values = _convert(rule, rows, kept, source, tm, report, problems)
+            values = _convert(rule, rows, kept, source, tm, report, problems, orders.get(rule.target))
         except _Skip:
             continue
         out[rule.target] = values
 
     if problems:
+        fixes = [FIX_BY_TOPIC[k] for k in FIX_BY_TOPIC if any(k in p for p in problems)]
         raise WorkbookError(f"{source}: values the mapping cannot convert ({tm.where}):\n" + "\n".join(f"  - {p}" for p in problems),
-                            fix="Add the format these values use to the column's format: list (or fix the values in the export); "
-                                "amounts may carry currency signs and thousands separators but nothing else.")
+                            fix=" ".join(fixes) if fixes else
+                            "Add the format these values use to the column's format: list (or fix the values in the export); "
+                            "amounts may carry currency signs and thousands separators but nothing else.")
 
     # 3. profile the dates as exported (before adjustments): a bulk load shows as one distinct day
     for rule in tm.columns:
@@ -782,6 +846,13 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
     return frame, report
 
 
+FIX_BY_TOPIC = {
+    "date_order": "State the day/month order in the mapping: a file `my_mapping.yaml` holding the two lines "
+                  "`extends: salesforce_en` (the mapping you used) and `date_order: dmy` (or mdy), then --mapping my_mapping.yaml.",
+    "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
+}
+
+
 def _has_offset(text: str) -> bool:
     return bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", text))
 
@@ -790,8 +861,87 @@ class _Skip(Exception):
     """An optional column absent from the export: the canonical column is left out."""
 
 
+def note(report: dict, code: str, message: str, count: int, column: str | None = None, rows: list[int] | None = None) -> None:
+    """Record something the ingest decided or noticed (shown in the summary, and a warning in ingest_report.json)."""
+    report.setdefault("notes", []).append({"code": code, "message": message, "count": int(count), "column": column,
+                                           "rows": list(rows or [])[:MAX_SHOWN]})
+
+
+def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], report: dict, problems: list[str]) -> dict[str, str | None]:
+    """The day/month order of each date column read with the `numeric` token: stated (`date_order` on the column,
+    table or mapping), else proven by the column's own values (a part over 12), else by the other date columns of
+    the same export (one export comes from one locale). A column mixing both orders, or one whose values are all
+    ambiguous with nothing to settle them, adds a problem (the ingest refuses). Records `report['date_order']`."""
+    evidence: dict[str, tuple[str, set[str], list]] = {}
+    for rule in tm.columns:
+        if rule.kind not in DATE_KINDS or "numeric" not in rule.formats or not rule.columns:
+            continue
+        col = find_column(rows.columns, rule.columns)
+        if col is None:
+            continue
+        texts = [cell_text(v) for v in rows[col]]
+        evidence[rule.target] = (col, date_order_evidence([t for t in texts if t]), texts)
+    orders: dict[str, str | None] = {}
+    proven = {next(iter(found)) for _, found, _ in evidence.values() if len(found) == 1}
+    report["date_order"] = {}
+
+    def example(texts, order):
+        for i, t in enumerate(texts):
+            parts = numeric_date_parts(t) if t else None
+            if parts and ((order == "dmy" and parts[0] > 12 >= parts[1]) or (order == "mdy" and parts[1] > 12 >= parts[0])):
+                return f"{t!r} (row {kept[i] + 2})"
+        return ""
+
+    for rule in tm.columns:
+        if rule.target not in evidence:
+            continue
+        col, found, texts = evidence[rule.target]
+        stated = rule.date_order or tm.date_order
+        name = {"dmy": "day-first", "mdy": "month-first"}
+        if len(found) == 2:
+            problems.append(f"column '{col}' -> {rule.target}: mixes day-first dates such as {example(texts, 'dmy')} and month-first "
+                            f"dates such as {example(texts, 'mdy')} in one column; one of them is read wrong whichever order is used. "
+                            "Export the report again with one date format (or fix those cells)")
+            continue
+        if stated:
+            orders[rule.target] = stated
+            if found and stated not in found:
+                problems.append(f"column '{col}' -> {rule.target}: date_order is {stated} but {example(texts, next(iter(found)))} "
+                                f"can only be {name[next(iter(found))]}; check date_order in the mapping")
+            report["date_order"][rule.target] = {"order": stated, "how": "stated in the mapping (date_order)"}
+            continue
+        if found:
+            order = next(iter(found))
+            orders[rule.target] = order
+            report["date_order"][rule.target] = {"order": order, "how": f"from the column's values: {example(texts, order)} is {name[order]}"}
+            if order == "dmy":
+                note(report, "date_order_detected", f"column '{col}' -> {rule.target}: dates read day-first (dmy) because "
+                     f"{example(texts, order)} can only be day-first", sum(1 for t in texts if t and numeric_date_parts(t)), rule.target)
+            continue
+        ambiguous = [i for i, t in enumerate(texts) if t and is_ambiguous_numeric_date(t)]
+        if len(proven) == 1:
+            order = next(iter(proven))
+            orders[rule.target] = order
+            if ambiguous:
+                by = next(c for c, f, _ in evidence.values() if f == {order})
+                report["date_order"][rule.target] = {"order": order, "how": f"from column '{by}' of the same export ({name[order]})"}
+                if order == "dmy":
+                    note(report, "date_order_detected", f"column '{col}' -> {rule.target}: dates read {name[order]} ({order}) like column "
+                         f"'{by}' of the same export (its own values are all ambiguous)", len(ambiguous), rule.target)
+            continue
+        orders[rule.target] = None
+        if ambiguous:
+            shown = ", ".join(repr(texts[i]) for i in ambiguous[:MAX_SHOWN])
+            problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in ambiguous])}): every date has day and month "
+                            f"both 12 or less ({shown}), so 03/02/2025 could be 3 February or March 2 and nothing in the export tells "
+                            "which. State the order in the mapping: date_order: dmy (day first: en_GB, de, fr exports) or "
+                            "date_order: mdy (month first: en_US), e.g. a file with the two lines `extends: <mapping>` and "
+                            "`date_order: dmy`")
+    return orders
+
+
 def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping,
-             report: dict, problems: list[str]) -> list:
+             report: dict, problems: list[str], order: str | None = None) -> list:
     n = len(rows)
     if rule.constant is not None:
         report["columns"][rule.target] = rule.describe()
@@ -845,7 +995,10 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
             v = parts[0] if parts else None
         try:
             if rule.kind in DATE_KINDS:
-                parsed = parse_datetime(v, rule.formats)
+                if order is None and "numeric" in rule.formats and isinstance(v, str) and is_ambiguous_numeric_date(v):
+                    values.append(None)  # reported once by decide_date_orders
+                    continue
+                parsed = parse_datetime(v, rule.formats, order)
                 text = date_text(parsed, rule.kind) if parsed is not None else None
             elif rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
                 text = number_text(v, rule.decimal)

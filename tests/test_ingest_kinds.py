@@ -1,0 +1,211 @@
+"""Real exports are read right or refused, kind by kind (docs/ingest.md, "What the ingest does with ...").
+
+Two sources of inputs:
+- the example exports in ../shared/cases/exports/ (their README states the right figures), each through
+  `helpers.ingest` here and through `helpers.run --mapping` in tests/test_ingest_cases_run.py;
+- small inputs made here for each kind: one that must read right and one that must be refused.
+Every expected figure is worked out by hand in the comments.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.errors import WorkbookError
+from helpers.ingest import ingest, main
+from helpers.load import load_workbook
+from helpers.mapping import load_mapping, parse_datetime
+from helpers.pipeline import pipeline_metrics
+from helpers.values import parse_wareki
+
+CASES = Path(os.environ.get("EXPORT_CASES", Path(__file__).resolve().parents[2] / "shared" / "cases" / "exports"))
+Q1 = (pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-31"))
+needs_cases = pytest.mark.skipif(not CASES.is_dir(), reason=f"the example exports are not at {CASES}")
+
+
+def case(name: str) -> Path:
+    return CASES / name
+
+
+def q1(wb) -> dict:
+    """Pipeline figures of calendar 2025Q1."""
+    return pipeline_metrics(wb.opportunities, Q1[0], Q1[1], wb.as_of)
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def mapping(tmp_path: Path, text: str, name: str = "m.yaml") -> Path:
+    return write(tmp_path / name, text)
+
+
+def report_json(out: Path) -> dict:
+    return json.loads((out / "ingest_report.json").read_text(encoding="utf-8"))
+
+
+def codes(out: Path) -> dict[str, int]:
+    return {w["code"]: w["count"] for w in report_json(out)["warnings"]}
+
+
+SF_HEADER = '"Opportunity Name","Opportunity ID","Created Date","Close Date","Stage","Amount","Lead Source"\n'
+
+
+# =========================================================================== 1. day-first dates
+@needs_cases
+def test_case_03_ambiguous_day_first_is_refused_then_read_with_date_order(tmp_path):
+    with pytest.raises(WorkbookError) as info:
+        ingest(case("03-day-first-dates"), "salesforce_en", tmp_path / "out")
+    text = str(info.value)
+    assert "column 'Created Date' -> created_at (rows 2, 3, 4, 5): every date has day and month both 12 or less" in text
+    assert "date_order: dmy" in text and "extends: salesforce_en" in info.value.fix
+    assert not (tmp_path / "out").exists()
+
+    m = mapping(tmp_path, "extends: salesforce_en\ndate_order: dmy\n")
+    res = ingest(case("03-day-first-dates"), m, tmp_path / "out")
+    assert res.tables["opportunities"]["date_order"]["created_at"]["order"] == "dmy"
+    wb = load_workbook(tmp_path / "out")
+    f = q1(wb)
+    # created 3/2, 5/1, 7/1, 2/3 (all Q1); won A 3 Feb -> 10 Mar (35 d), B 5 Jan -> 11 Feb (37 d), D 2 Mar -> 4 Mar (2 d)
+    assert (f["opportunities_created"], f["won_count"], f["lost_count"]) == (4, 3, 1)
+    assert f["win_rate"] == 0.75
+    assert f["won_revenue"] == 36_000.0  # 10,000 + 20,000 + 6,000
+    assert f["sales_cycle_days"] == pytest.approx((35 + 37 + 2) / 3)  # 24.67
+
+
+@needs_cases
+def test_case_03b_one_day_over_12_settles_the_column(tmp_path):
+    res = ingest(case("03b-day-first-mixed"), "salesforce_en", tmp_path / "out")
+    d = res.tables["opportunities"]["date_order"]
+    assert d["created_at"]["order"] == "dmy" and "'15/01/2025' (row 6)" in d["created_at"]["how"]
+    assert "numeric dates read day-first (dmy" in res.summary()
+    assert codes(tmp_path / "out")["date_order_detected"] == 5
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert raw["created_at"].tolist() == ["2025-02-03", "2025-01-05", "2025-01-07", "2025-03-02", "2025-01-15"]
+    f = q1(load_workbook(tmp_path / "out"))
+    # won A 10,000 + B 20,000 + D 6,000 + E 8,000 = 44,000; lost C
+    assert (f["opportunities_created"], f["won_count"], f["lost_count"], f["won_revenue"]) == (5, 4, 1, 44_000.0)
+
+
+def test_day_first_settled_by_another_column_of_the_same_export(tmp_path):
+    # Created Date is ambiguous by itself (04/01, 06/02); Close Date 25/02 proves day-first for the whole export
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","04/01/2025","25/02/2025","Closed Won","1,000.00","Web"\n'
+                                              '"B","0065g00000XyZa2","06/02/2025","03/03/2025","Closed Lost","500.00","Web"\n')
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.tables["opportunities"]["date_order"]["created_at"]["how"] == "from column 'Close Date' of the same export (day-first)"
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert raw["created_at"].tolist() == ["2025-01-04", "2025-02-06"]
+    assert raw["closed_at"].tolist() == ["2025-02-25", "2025-03-03"]
+
+
+def test_month_first_us_export_and_full_width_digits_still_read(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/22/2025","２/３/２０２５","Closed Won","1,000.00","Web"\n'
+                                              '"B","0065g00000XyZa2","1/5/2025 9:05 PM","3/4/2025","Closed Lost","500.00","Web"\n')
+    ingest(exports, "salesforce_en", tmp_path / "out")
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert raw["created_at"].tolist() == ["2025-01-22", "2025-01-05"]  # 9:05 PM parsed, the day kept
+    assert raw["closed_at"].tolist() == ["2025-02-03", "2025-03-04"]  # month-first, as 1/22 proves
+
+
+def test_two_orders_in_one_column_are_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/22/2025","2/25/2025","Closed Won","1,000.00","Web"\n'
+                                              '"B","0065g00000XyZa2","22/01/2025","3/4/2025","Closed Lost","500.00","Web"\n')
+    with pytest.raises(WorkbookError, match=r"mixes day-first dates such as '22/01/2025' \(row 3\) and month-first dates "
+                                            r"such as '1/22/2025' \(row 2\) in one column"):
+        ingest(exports, "salesforce_en", tmp_path / "out")
+
+
+def test_stated_order_contradicted_by_a_value_is_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/22/2025","2/25/2025","Closed Won","1,000.00","Web"\n')
+    m = mapping(tmp_path, "extends: salesforce_en\ndate_order: dmy\n")
+    with pytest.raises(WorkbookError, match=r"date_order is dmy but '1/22/2025' \(row 2\) can only be month-first"):
+        ingest(exports, m, tmp_path / "out")
+
+
+# =========================================================================== 2. Japanese era dates
+@pytest.mark.parametrize("text, expected", [
+    ("令和6年10月7日", dt.datetime(2024, 10, 7)),
+    ("令和06年10月07日", dt.datetime(2024, 10, 7)),
+    ("R6.10.7", dt.datetime(2024, 10, 7)),
+    ("r06/10/07", dt.datetime(2024, 10, 7)),
+    ("令和元年5月1日", dt.datetime(2019, 5, 1)),       # the first day of Reiwa
+    ("平成31年4月30日", dt.datetime(2019, 4, 30)),     # the last day of Heisei
+    ("平成元年1月8日", dt.datetime(1989, 1, 8)),       # the first day of Heisei
+    ("H1.1.8", dt.datetime(1989, 1, 8)),
+    ("昭和64年1月7日", dt.datetime(1989, 1, 7)),       # the last day of Showa
+    ("昭和50年4月1日", dt.datetime(1975, 4, 1)),       # Showa 1 = 1926: 1926 + 49
+    ("S50.4.1", dt.datetime(1975, 4, 1)),
+    ("令和６年１０月７日", dt.datetime(2024, 10, 7)),  # full-width digits
+    ("令和6年10月7日 14:30", dt.datetime(2024, 10, 7, 14, 30)),
+])
+def test_wareki_dates(text, expected):
+    assert parse_wareki(text) == expected
+    assert parse_datetime(text, ("%Y/%m/%d",)) == expected  # read whatever the format list says
+
+
+@pytest.mark.parametrize("text", ["平成31年5月1日", "令和元年4月30日", "昭和64年1月8日", "平成1年1月7日", "令和0年1月1日",
+                                  "令和6年13月1日", "令和6年2月30日", "X6.10.7"])
+def test_wareki_dates_outside_their_era_are_refused(text):
+    with pytest.raises(ValueError):
+        parse_wareki(text)
+
+
+@pytest.mark.parametrize("fmt", ["%y/%m/%d", "令和%y年%m月%d日", "%d.%m.%y"])
+def test_two_digit_year_formats_are_forbidden(tmp_path, fmt):
+    m = mapping(tmp_path, f"""
+tables:
+  opportunities:
+    file: x.csv
+    columns: {{opportunity_id: Id, created_at: {{column: Created, format: "{fmt}"}}, outcome: {{constant: open}}}}
+""")
+    with pytest.raises(WorkbookError, match=r"uses %y \(a two-digit year\): it reads 令和06年 or 06/10/07 as 2006") as info:
+        load_mapping(m)
+    assert "%Y" in info.value.fix
+
+
+@needs_cases
+def test_case_07_wareki_serials_full_width_and_yen_signs(tmp_path):
+    res = ingest(case("07-ja-wareki-dates"), "salesforce_ja", tmp_path / "out")
+    assert res.tables["opportunities"]["encoding"] == "cp932"
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    # 2024/10/01, 2024-10-03, ２０２４/１０/０５, 令和6年10月7日; closes 2024/12/21, 45647 (Excel serial), ２０２４/１２/２０, 令和6年12月24日
+    assert raw["created_at"].tolist() == ["2024-10-01", "2024-10-03", "2024-10-05", "2024-10-07"]
+    assert raw["closed_at"].tolist() == ["2024-12-21", "2024-12-21", "2024-12-20", "2024-12-24"]
+    assert raw["amount"].tolist() == ["1200000", "1500000", "800000", "900000"]  # ￥, 円, \ (cp932 yen), plain
+    assert raw["owner"].tolist() == ["髙橋", "山﨑", "㈱テスト担当", "髙橋"]  # 髙, 﨑, ㈱ kept (cp932, not shift_jis)
+    wb = load_workbook(tmp_path / "out")
+    f = pipeline_metrics(wb.opportunities, pd.Timestamp("2024-10-01"), pd.Timestamp("2024-12-31"), wb.as_of)
+    assert (f["won_count"], f["lost_count"], f["won_revenue"]) == (3, 1, 3_600_000.0)
+    assert f["win_rate_by_amount"] == pytest.approx(3_600_000 / 4_400_000)
+
+
+@needs_cases
+def test_case_07b_two_digit_era_year_is_never_2006(tmp_path):
+    ingest(case("07b-ja-wareki-two-digit"), "salesforce_ja", tmp_path / "out")
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert raw["created_at"].tolist() == ["2024-10-07", "2024-10-08"]
+    assert raw["closed_at"].tolist() == ["2024-12-24", "2024-12-25"]
+
+
+def test_wareki_in_an_export_and_an_era_date_outside_its_era_refused(tmp_path):
+    header = "商談名,商談ID,作成日,完了予定日,フェーズ,金額\n"
+    exports = tmp_path / "exports"
+    write(exports / "商談.csv", header + "A,006J000000AaAa1,平成31年4月26日,令和元年5月7日,成立,100000\n", "cp932")
+    ingest(exports, "salesforce_ja", tmp_path / "out")
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert (raw["created_at"][0], raw["closed_at"][0]) == ("2019-04-26", "2019-05-07")
+    bad = tmp_path / "bad"
+    write(bad / "商談.csv", header + "A,006J000000AaAa1,平成31年5月7日,令和元年5月8日,成立,100000\n", "cp932")
+    with pytest.raises(WorkbookError, match=r"column '作成日' -> created_at \(row 2\): not dates .*'平成31年5月7日'"):
+        ingest(bad, "salesforce_ja", tmp_path / "out2")
