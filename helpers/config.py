@@ -37,6 +37,7 @@ class Config:
     checklist_items: dict[int, dict[str, str]]
     initiatives_catalog: dict[str, dict[str, Any]]
     sources: tuple[str, ...] = ()
+    currency_rates: tuple[tuple[str, Any, Any], ...] = ()  # (code, Decimal rate to currency_code, valid_from date or None)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def category_of_item(self, item: int) -> str | None:
@@ -82,14 +83,46 @@ def _merge(base: dict, override: dict, source: str, prefix: str = "") -> dict:
     return out
 
 
+def currency_symbol(code: str) -> str:
+    """The usual symbol of an ISO 4217 currency (USD $, JPY ¥, GBP £, EUR €; CLDR data via babel)."""
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(code, locale="en")
+
+
+def currency_decimals(code: str) -> int:
+    """The decimals a currency's amounts are shown with (JPY 0, USD 2; ISO 4217 minor units via babel)."""
+    from babel.numbers import get_currency_precision
+
+    return int(get_currency_precision(code))
+
+
+def _data_currency(data_dir) -> dict | None:
+    """The currency a data folder's amounts are in, as helpers.ingest recorded it ({code, how}), or None."""
+    import json
+
+    if data_dir is None:
+        return None
+    path = Path(data_dir) / "ingest_report.json"
+    if not path.is_file():
+        return None
+    try:
+        cur = json.loads(path.read_text(encoding="utf-8")).get("currency")
+    except (ValueError, AttributeError):
+        return None
+    return cur if isinstance(cur, dict) and cur.get("code") else None
+
+
 def _require(cond: bool, source: str, message: str, fix: str) -> None:
     if not cond:
         raise ConfigError(f"{source}: {message}", fix=fix)
 
 
 def load_config(data_dir: str | Path | None = None, path: str | Path | None = None,
-                overrides: dict | None = None) -> Config:
-    """Defaults, then `data_dir/workbook.yaml` if present, then `path`, then `overrides`."""
+                overrides: dict | None = None, data_currency: bool = True) -> Config:
+    """Defaults, then the currency of the data (`data_dir/ingest_report.json`, unless `data_currency` is False),
+    then `data_dir/workbook.yaml` if present, then `path`, then `overrides`. ConfigError when a settings file
+    names another currency than the data's."""
     merged = _read_yaml(DEFAULT_CONFIG_FILE)
     sources = [str(DEFAULT_CONFIG_FILE)]
     layers: list[tuple[str, dict]] = []
@@ -99,10 +132,51 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
         layers.append((str(path), _read_yaml(Path(path))))
     if overrides:
         layers.append(("overrides", {k: v for k, v in overrides.items() if v is not None}))
+    data_currency = _data_currency(data_dir) if data_currency else None
+    if data_currency is not None:
+        stated = [(src, layer["currency"]["code"]) for src, layer in layers
+                  if isinstance(layer.get("currency"), dict) and layer["currency"].get("code")]
+        code = data_currency["code"]
+        if stated and str(stated[-1][1]).upper() != code:
+            raise ConfigError(f"{stated[-1][0]}: currency.code is {stated[-1][1]} but the amounts in {data_dir} are in {code} "
+                              f"({data_currency.get('how', 'ingest_report.json')}); the report would label them wrong",
+                              fix=f"Set currency.code: {code} (or remove it), or ingest again with exchange rates to "
+                                  f"{stated[-1][1]} in currency.rates (docs/ingest.md).")
+        layers.insert(0, (f"{Path(data_dir) / 'ingest_report.json'} (currency of the data)",
+                          {"currency": {"code": code, "symbol": currency_symbol(code), "decimals": currency_decimals(code)}}))
     for source, layer in layers:
         merged = _merge(merged, layer, source)
         sources.append(source)
     return _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
+
+
+def _currency_rates(rows, code: str, src: str) -> tuple:
+    """currency.rates as ((code, Decimal rate, valid_from date or None), ...); ConfigError on a malformed row."""
+    import datetime as dt
+    import re
+    from decimal import Decimal
+
+    fix = "Write rates as a list such as [{currency: JPY, rate: 0.0066667}, {currency: EUR, rate: 1.08, valid_from: 2025-01-01}]."
+    _require(isinstance(rows, list), src, "currency.rates must be a list", fix)
+    out = []
+    for i, row in enumerate(rows):
+        where = f"currency.rates[{i}]"
+        _require(isinstance(row, dict) and set(row) <= {"currency", "rate", "valid_from"} and "currency" in row and "rate" in row,
+                 src, f"{where} must have currency and rate (and optionally valid_from), got {row!r}", fix)
+        cur = str(row["currency"]).strip().upper()
+        _require(bool(re.fullmatch(r"[A-Z]{3}", cur)) and cur != code, src,
+                 f"{where}.currency must be a three-letter code other than currency.code {code}, got {row['currency']!r}", fix)
+        rate = row["rate"]
+        _require(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0, src,
+                 f"{where}.rate must be a positive number, got {rate!r}", fix)
+        since = row.get("valid_from")
+        if since is not None:
+            try:
+                since = dt.date.fromisoformat(str(since))
+            except ValueError:
+                raise ConfigError(f"{src}: {where}.valid_from must be a date YYYY-MM-DD, got {since!r}", fix=fix) from None
+        out.append((cur, Decimal(str(rate)), since))
+    return tuple(out)
 
 
 def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
@@ -115,6 +189,7 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     dec = cur.get("decimals")
     _require(isinstance(dec, int) and not isinstance(dec, bool) and 0 <= dec <= 4, src,
              f"currency.decimals must be a whole number 0-4, got {dec!r}", "JPY uses 0, USD/EUR use 2.")
+    rates = _currency_rates(cur.get("rates") or [], str(cur.get("code", "")), src)
     as_of = m.get("as_of")
     if as_of is not None:
         try:
@@ -152,5 +227,5 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         target_company_sizes=tuple(str(x) for x in target.get("company_sizes") or []),
         sla_hours=float(hours), pseudonymize_owners=bool(m["privacy"]["pseudonymize_owners"]),
         stale_open_days=stale, velocity=vel, checklist_categories=categories, checklist_items=items,
-        initiatives_catalog=dict(m["initiatives_catalog"]), sources=sources, raw=m,
+        initiatives_catalog=dict(m["initiatives_catalog"]), sources=sources, currency_rates=rates, raw=m,
     )

@@ -62,6 +62,7 @@ class IngestResult:
     warnings: list[Finding] = field(default_factory=list)             # the ingest's own checks
     validation_warnings: list[Finding] = field(default_factory=list)  # helpers.load's warnings
     as_of: str | None = None
+    currency: dict | None = None                                      # {code, how} of the amounts, None when unknown
 
     @property
     def all_warnings(self) -> list[Finding]:
@@ -304,6 +305,29 @@ def read_sql_source(tm: TableMapping, start=None, end=None) -> tuple[pd.DataFram
     return frame.astype(object).where(frame.notna(), None), described
 
 
+def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
+    """The one currency of every table's amounts ({code, how}), or None when no amount carries one; a note
+    per table says so. WorkbookError when two tables are in different currencies."""
+    found = {name: rep["currency"] for name, rep in reports.items() if rep.get("currency") and rep["currency"]["code"]}
+    codes = {c["code"] for c in found.values()}
+    if len(codes) > 1:
+        listed = ", ".join(f"{name} in {c['code']} ({c['how']})" for name, c in found.items())
+        raise WorkbookError(f"the tables' amounts are in different currencies: {listed}",
+                            fix="Export every table in one currency, or give exchange rates in the settings (currency.rates).")
+    for name, rep in reports.items():
+        if rep.get("currency") and not rep["currency"]["code"] and not found:
+            rep.setdefault("notes", []).append({
+                "code": "currency_not_in_data", "column": "amount", "rows": [],
+                "count": rep["rows_out"],
+                "message": f"the amounts carry no currency: the reports show them in the settings' currency "
+                           f"{settings.currency_code} ({settings.currency_symbol})",
+                "fix": "If that is not their currency, set currency.code (and symbol, decimals) in the data folder's workbook.yaml."})
+    if not found:
+        return None
+    name, cur = next(iter(found.items()))
+    return {"code": cur["code"], "how": f"{name}: {cur['how']}"}
+
+
 # --------------------------------------------------------------------------- checks the loader cannot make
 def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -> list[Finding]:
     """Warnings about exports that load fine but mislead: a bulk-loaded created_at, no channel anywhere,
@@ -400,6 +424,8 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
         raise WorkbookError(f"the exports folder {exports} does not exist" if exports is not None else "no exports folder was given",
                             fix="Give the folder holding the exported files with --exports.")
     _check_out(out, exports if needs_files else None, force)
+    settings = config or load_config(out if out.is_dir() else None, data_currency=False)
+    rates = settings.currency_rates
 
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, dict] = {}
@@ -423,9 +449,10 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             source = path.name
             info = {"source": source, "path": str(path), "format": FORMATS[path.suffix.lower()], "encoding": encoding,
                     "sha256": file_sha256(path)}
-        frame, report = apply_mapping(raw, tm, source)
+        frame, report = apply_mapping(raw, tm, source, rates=rates, target_currency=settings.currency_code if rates else None)
         report.update(info)
         frames[name], reports[name] = frame, report
+    currency = data_currency(reports, settings)
     warnings = ingest_warnings(frames, reports)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -441,6 +468,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                   "exports": str(exports) if exports is not None else None,
                   "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   "period": {"start": str(start) if start is not None else None, "end": str(end) if end is not None else None},
+                  "currency": currency,
                   "tables": reports,
                   "warnings": [warning_record(w) for w in warnings]}
         (staging / REPORT_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
@@ -455,7 +483,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return IngestResult(out=out, mapping_name=mp.name, mapping_path=mp.path, tables=reports, warnings=warnings,
-                        validation_warnings=wb.warnings, as_of=wb.as_of.strftime("%Y-%m-%d"))
+                        validation_warnings=wb.warnings, as_of=wb.as_of.strftime("%Y-%m-%d"), currency=currency)
 
 
 # --------------------------------------------------------------------------- printing
@@ -496,6 +524,8 @@ def format_summary(result: IngestResult) -> str:
         for col, p in rep["dates"].items():
             if p["count"]:
                 lines.append(f"    {col} as exported: {p['min']} .. {p['max']} ({p['count']} dates, {p['distinct_days']} distinct day{'s' if p['distinct_days'] != 1 else ''})")
+    if result.currency:
+        lines.append(f"Amounts are in {result.currency['code']} ({result.currency['how']}); the reports show {result.currency['code']}.")
     lines.append(f"Validated with helpers.load.load_workbook: OK (as_of {result.as_of}).")
     warnings = result.all_warnings
     if warnings:

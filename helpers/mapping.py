@@ -29,7 +29,7 @@ import yaml
 
 from helpers.errors import WorkbookError
 from helpers.schema import OUTCOMES, TABLES
-from helpers.values import (DATE_ORDERS, date_order_evidence, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
+from helpers.values import (DATE_ORDERS, date_order_evidence, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
                             parse_numeric_date, parse_wareki)
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -43,7 +43,8 @@ TOP_KEYS = ("name", "description", "tables", "extends", "date_order")
 TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order")
 SQL_KEYS = ("url", "query", "table")
 COLUMN_KEYS = ("column", "format", "values", "other", "default", "constant", "flags", "optional",
-               "split", "decimal", "not_after", "only_when", "period_filter", "date_order")
+               "split", "decimal", "not_after", "only_when", "period_filter", "date_order",
+               "currency_column", "converted_column", "converted_currency_column")
 FLAG_KEYS = ("won", "lost", "closed")
 DROP_OPS = ("empty", "equals", "in", "not_in", "matches")
 DROP_KEYS = ("column", "reason", "optional") + DROP_OPS
@@ -80,6 +81,9 @@ class ColumnRule:
     only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keep the value only where these canonical values hold
     period_filter: bool = False              # SQL sources: the runner's date range filters this column in the query
     date_order: str | None = None            # numeric dates 3/2/2025: dmy or mdy (None: decided from the values)
+    currency_column: tuple[str, ...] = ()    # amounts: the column holding each row's currency code (Amount Currency)
+    converted_column: tuple[str, ...] = ()   # amounts: the CRM's converted amount, used when present (Amount (converted))
+    converted_currency_column: tuple[str, ...] = ()  # the converted amount's currency (Amount (converted) Currency)
 
     def describe(self) -> str:
         """One line: where the column comes from."""
@@ -379,6 +383,11 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
         if kind not in DATE_KINDS:
             raise WorkbookError(f"{where}: date_order applies to date columns only ('{target}' is {kind})", fix="Remove date_order: from this column.")
         kw["date_order"] = check_date_order(spec["date_order"], f"{where}.date_order")
+    for key in ("currency_column", "converted_column", "converted_currency_column"):
+        if key in spec:
+            if target != "amount":
+                raise WorkbookError(f"{where}: {key} applies to the amount column only", fix=f"Remove {key}: from this column.")
+            kw[key] = _text_list(spec[key], f"{where}.{key}", key)
     rule = ColumnRule(target=target, kind=kind, **kw)
     if rule.period_filter and (kind not in ("date", "datetime") or not rule.columns):
         raise WorkbookError(f"{where}: period_filter needs a date column read from the source", fix="Put period_filter: true on created_at or closed_at.")
@@ -732,7 +741,8 @@ def _drop_mask(rule: DropRule, cells: list) -> list[bool]:
     return [not h for h in hit] if rule.op == "not_in" else hit
 
 
-def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | None = None) -> tuple[pd.DataFrame, dict]:
+def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | None = None, *,
+                  rates: tuple = (), target_currency: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Turn export rows into canonical rows (text cells) following `table_mapping`; pure (`raw` is not changed).
 
     Returns the canonical frame (canonical columns in contract order, then any `keep` columns;
@@ -740,8 +750,10 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
     `dropped` (reason, count, export row numbers), `columns` (canonical <- export), `skipped`
     optional columns, `defaulted`, `adjusted`, `value_counts` of mapped values, and `dates`
     (count, min, max and distinct days of each date column before adjustments).
+    `report['currency']` says which currency the amounts are in and how that was found (helpers.mapping.resolve_currency);
+    `rates` ((code, Decimal rate to `target_currency`, valid_from date or None), ...) convert mixed currencies.
     Raises WorkbookError naming the export file and column for a missing column or values
-    that do not convert (dates in another format, text in an amount, unknown flags).
+    that do not convert (dates in another format, text in an amount, unknown flags, mixed currencies without rates).
     """
     tm = table_mapping
     source = source or tm.table
@@ -776,12 +788,19 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
     out: dict[str, list] = {}
     problems: list[str] = []
     orders = decide_date_orders(tm, rows, kept, report, problems)
+    amounts = None
     for rule in tm.columns:
         try:
-            values = _convert(rule, rows, kept, source, tm, report, problems, orders.get(rule.target))
+            if rule.target == "amount" and rule.kind == "number" and rule.columns:
+                amounts = read_amounts(rule, rows, kept, source, tm, report, problems)
+                values = amounts[0]
+            else:
+                values = _convert(rule, rows, kept, source, tm, report, problems, orders.get(rule.target))
         except _Skip:
             continue
         out[rule.target] = values
+    if amounts is not None and not problems:
+        out["amount"] = resolve_currency(amounts, out, kept, report, problems, rates, target_currency)
 
     if problems:
         fixes = [FIX_BY_TOPIC[k] for k in FIX_BY_TOPIC if any(k in p for p in problems)]
@@ -847,10 +866,137 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
 
 
 FIX_BY_TOPIC = {
+    "several currencies": "Give exchange rates in the settings (currency.code: the report currency, and currency.rates: "
+                          "[{currency: JPY, rate: 0.0067}, ...], docs/ingest.md), or export the converted amount column "
+                          "(Salesforce: Amount (converted)) so every amount is in one currency.",
     "date_order": "State the day/month order in the mapping: a file `my_mapping.yaml` holding the two lines "
                   "`extends: salesforce_en` (the mapping you used) and `date_order: dmy` (or mdy), then --mapping my_mapping.yaml.",
     "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
 }
+
+
+def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping,
+                 report: dict, problems: list[str]) -> tuple[list, list, dict]:
+    """The amount column as (number texts, each row's currency code or None, how): the converted column when the
+    export has it (`converted_column`), else the amount column with each row's currency from `currency_column`
+    or written with the amount (`USD 10,000.00`, `£5,000`, `1,200,000円`)."""
+    conv = find_column(rows.columns, rule.converted_column) if rule.converted_column else None
+    col = conv or find_column(rows.columns, rule.columns)
+    if col is None:
+        if rule.optional:
+            report["skipped"].append({"column": rule.target, "export": list(rule.columns)})
+            raise _Skip
+        raise missing_column_error(rule.columns, rows.columns, source, f"{tm.where}.columns.{rule.target}")
+    code_names = rule.converted_currency_column if conv else rule.currency_column
+    code_col = find_column(rows.columns, code_names) if code_names else None
+    report["columns"][rule.target] = col
+    values, codes, bad, bad_values = [], [], [], []
+    for pos, v in enumerate(rows[col]):
+        text = cell_text(v)
+        code = None
+        try:
+            if text is not None and isinstance(v, str):
+                code, number = split_currency(unicodedata.normalize("NFKC", text))
+                text = number_text(number, rule.decimal)
+            else:
+                text = number_text(v, rule.decimal)
+        except ValueError:
+            bad.append(pos)
+            bad_values.append(cell_text(v) or "")
+            values.append(None)
+            codes.append(None)
+            continue
+        if code_col is not None:
+            stated = cell_text(rows[code_col].iat[pos])
+            stated = stated.upper() if stated else None
+            if stated and code and stated != code:
+                bad.append(pos)
+                bad_values.append(f"{cell_text(v)} with {code_col} {stated}")
+                values.append(None)
+                codes.append(None)
+                continue
+            code = stated or code
+        values.append(text)
+        codes.append(code if text is not None else None)
+    if bad:
+        shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
+        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not numbers: {shown}")
+    how = {"column": col, "code_column": code_col, "converted": conv is not None}
+    return values, codes, how
+
+
+def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int], report: dict, problems: list[str],
+                     rates: tuple = (), target: str | None = None) -> list:
+    """One currency for the amounts: the single currency they carry (unmarked amounts take it), or, when several
+    are mixed, each converted to `target` with `rates` (the latest rate whose valid_from is on or before the row's
+    closed_at, else created_at). Mixed currencies without rates, amounts without a currency among mixed ones and
+    currencies without a rate add a problem listing them with counts. Sets report['currency'] = {code, how, found}."""
+    values, codes, how = amounts
+    col = how["column"]
+    found: dict[str, int] = {}
+    for v, c in zip(values, codes):
+        if v is not None and c is not None:
+            found[c] = found.get(c, 0) + 1
+    unmarked = [i for i, (v, c) in enumerate(zip(values, codes)) if v is not None and c is None]
+    counts = ", ".join(f"{c} {n} row{'s' if n != 1 else ''}" for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+    source = f"column '{how['code_column']}'" if how["code_column"] else f"the amounts in '{col}'"
+    if how["converted"]:
+        source = f"'{col}' (the CRM's converted amounts" + (f", currency from '{how['code_column']}')" if how["code_column"] else ")")
+    if not found:
+        report["currency"] = {"code": None, "how": f"the amounts in '{col}' carry no currency", "found": {}}
+        return values
+    if len(found) == 1:
+        code = next(iter(found))
+        report["currency"] = {"code": code, "how": f"from {source}", "found": found}
+        if how["converted"]:
+            note(report, "currency_converted_column", f"amounts are taken from '{col}', converted by the CRM to {code}", sum(found.values()), "amount")
+        if unmarked:
+            note(report, "currency_unmarked", f"{len(unmarked)} amount(s) in '{col}' carry no currency and are taken as {code} like the others",
+                 len(unmarked), "amount", [kept[i] + 2 for i in unmarked])
+        return values
+    if how["converted"]:
+        problems.append(f"column '{col}' -> amount: the converted amounts are in several currencies ({counts}); "
+                        "several currencies cannot be added up")
+        return values
+    if not rates or not target:
+        problems.append(f"column '{col}' -> amount: the amounts are in several currencies ({counts}) and the settings give no "
+                        "exchange rates; adding them up as one currency would be wrong")
+        return values
+    if unmarked:
+        problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in unmarked])}): amounts without a currency among "
+                        f"several currencies ({counts}): their currency is unknown; several currencies need a code on every amount")
+        return values
+    table = {}
+    for code, rate, since in rates:
+        table.setdefault(code, []).append((since, rate))
+    missing = sorted(c for c in found if c != target and c not in table)
+    if missing:
+        problems.append(f"column '{col}' -> amount: no exchange rate to {target} in the settings for "
+                        f"{', '.join(f'{c} ({found[c]} rows)' for c in missing)} (the amounts are in several currencies: {counts})")
+        return values
+    converted, undated = [], []
+    dates = out.get("closed_at") or [None] * len(values)
+    created = out.get("created_at") or [None] * len(values)
+    for i, (v, c) in enumerate(zip(values, codes)):
+        if v is None or c == target:
+            converted.append(v)
+            continue
+        day = (dates[i] or created[i] or "")[:10]
+        usable = sorted(((since, rate) for since, rate in table[c] if since is None or (day and str(since) <= day)),
+                        key=lambda sr: str(sr[0] or ""))
+        if not usable:
+            undated.append(i)
+            converted.append(None)
+            continue
+        value = Decimal(v) * usable[-1][1]
+        converted.append(format(value.normalize(), "f"))
+    if undated:
+        problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in undated])}): no exchange rate valid on the deal's date "
+                        "(every rate for its currency has a later valid_from)")
+    report["currency"] = {"code": target, "how": f"converted to {target} with the settings' rates ({counts} in the export)", "found": found}
+    note(report, "currency_converted_with_rates", f"amounts in {', '.join(c for c in found if c != target)} were converted to {target} "
+         f"with the settings' exchange rates ({counts})", sum(n for c, n in found.items() if c != target), "amount")
+    return converted
 
 
 def _has_offset(text: str) -> bool:

@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.mapping:
             from helpers.ingest import ingest
 
-            result = ingest(data, args.mapping, out / "_data", force=True)
+            settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
+            result = ingest(data, args.mapping, out / "_data", force=True, config=settings)
             print(result.summary(), flush=True)
             data = result.out
         config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})

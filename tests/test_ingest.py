@@ -240,8 +240,9 @@ def test_salesforce_object_export_facts(tmp_path):
     assert [(a["rule"], a["count"]) for a in opp["adjusted"]] == [("only_when outcome in won, lost", 35),
                                                                   ("not_after closed_at", 15)]
     codes = [w.code for w in res.warnings]
-    assert codes == ["one_created_at", "one_created_at", "moved_date", "no_lead_links", "no_channel"]
-    assert "all opportunities share one created_at: cycle times are meaningless" in res.warnings[0].message
+    # plain amounts: shown in the settings' currency, said once
+    assert codes == ["currency_not_in_data", "one_created_at", "one_created_at", "moved_date", "no_lead_links", "no_channel"]
+    assert "all opportunities share one created_at: cycle times are meaningless" in res.warnings[1].message
     assert "all opportunities share one created_at: cycle times are meaningless" in res.summary()
 
     wb = load_workbook(tmp_path / "out")
@@ -607,7 +608,7 @@ def test_partial_exports_optional_leads(tmp_path):
     assert list(res.tables) == ["opportunities"]
     wb = load_workbook(tmp_path / "out")
     assert wb.leads is None and set(wb.opportunities["channel"]) == {"unknown"}
-    assert [w.code for w in res.warnings] == ["no_channel"]
+    assert [w.code for w in res.warnings] == ["currency_not_in_data", "no_channel"]
 
 
 def test_missing_required_export(tmp_path):

@@ -209,3 +209,105 @@ def test_wareki_in_an_export_and_an_era_date_outside_its_era_refused(tmp_path):
     write(bad / "商談.csv", header + "A,006J000000AaAa1,平成31年5月7日,令和元年5月8日,成立,100000\n", "cp932")
     with pytest.raises(WorkbookError, match=r"column '作成日' -> created_at \(row 2\): not dates .*'平成31年5月7日'"):
         ingest(bad, "salesforce_ja", tmp_path / "out2")
+
+
+# =========================================================================== 3. several currencies
+RATES_USD = """currency:
+  code: USD
+  symbol: "$"
+  decimals: 2
+  rates:
+    - {currency: JPY, rate: 0.0066667}
+    - {currency: EUR, rate: 1.08}
+"""
+
+
+@needs_cases
+def test_case_02_converted_column_in_usd(tmp_path):
+    res = ingest(case("02-multicurrency-columns"), "salesforce_en", tmp_path / "out")
+    assert res.currency["code"] == "USD" and "Amount (converted)" in res.currency["how"]
+    assert "Amounts are in USD" in res.summary() and "the reports show USD" in res.summary()
+    assert report_json(tmp_path / "out")["currency"]["code"] == "USD"
+    assert codes(tmp_path / "out")["currency_converted_column"] == 4
+    wb = load_workbook(tmp_path / "out")
+    f = q1(wb)
+    # won A 10,000 (converted from JPY 1,500,000) + B 10,000; lost C 5,400 (EUR 5,000 converted)
+    assert (f["won_count"], f["won_revenue"], f["avg_deal_size"]) == (2, 20_000.0, 10_000.0)
+    assert f["win_rate_by_amount"] == pytest.approx(20_000 / 25_400)  # 0.7874
+    from helpers import fmt
+
+    assert (wb.config.currency_code, wb.config.currency_symbol, wb.config.currency_decimals) == ("USD", "$", 2)
+    assert fmt.money(f["won_revenue"], wb.config) == "$20,000.00"
+
+
+@needs_cases
+def test_case_02b_inline_currencies_refused_without_rates_then_converted(tmp_path):
+    with pytest.raises(WorkbookError) as info:
+        ingest(case("02b-multicurrency-inline"), "salesforce_en", tmp_path / "out")
+    assert "the amounts are in several currencies (USD 2 rows, EUR 1 row, JPY 1 row) and the settings give no exchange rates" in str(info.value)
+    assert "currency.rates" in info.value.fix
+    settings = write(tmp_path / "settings.yaml", RATES_USD)
+    from helpers.config import load_config
+
+    res = ingest(case("02b-multicurrency-inline"), "salesforce_en", tmp_path / "out", config=load_config(None, settings))
+    assert res.currency["code"] == "USD"
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    # 1,500,000 x 0.0066667 = 10,000.05; USD as is; 5,000 x 1.08 = 5,400
+    assert raw["amount"].tolist() == ["10000.05", "10000.00", "5400", "8000.00"]
+    f = q1(load_workbook(tmp_path / "out"))
+    assert f["won_revenue"] == pytest.approx(20_000.05)
+    assert codes(tmp_path / "out")["currency_converted_with_rates"] == 2
+
+
+def test_rates_with_valid_from_and_missing_rate(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/5/2025","1/20/2025","Closed Won","EUR 100","Web"\n'
+                                              '"B","0065g00000XyZa2","1/6/2025","3/20/2025","Closed Won","EUR 100","Web"\n'
+                                              '"C","0065g00000XyZa3","1/7/2025","3/21/2025","Closed Won","USD 50","Web"\n')
+    from helpers.config import load_config
+
+    settings = write(tmp_path / "s.yaml", "currency:\n  code: USD\n  rates:\n    - {currency: EUR, rate: 1.04}\n"
+                                          "    - {currency: EUR, rate: 1.10, valid_from: 2025-03-01}\n")
+    ingest(exports, "salesforce_en", tmp_path / "out", config=load_config(None, settings))
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert raw["amount"].tolist() == ["104", "110", "50"]  # closed 1/20 -> 1.04; closed 3/20 -> 1.10 (valid from 3/1)
+    only_gbp = write(tmp_path / "g.yaml", "currency:\n  code: USD\n  rates:\n    - {currency: GBP, rate: 1.25}\n")
+    with pytest.raises(WorkbookError, match=r"no exchange rate to USD in the settings for EUR \(2 rows\)"):
+        ingest(exports, "salesforce_en", tmp_path / "out2", config=load_config(None, only_gbp))
+
+
+def test_unmarked_amount_among_several_currencies_is_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/5/2025","1/20/2025","Closed Won","EUR 100","Web"\n'
+                                              '"B","0065g00000XyZa2","1/6/2025","3/20/2025","Closed Won","100","Web"\n'
+                                              '"C","0065g00000XyZa3","1/7/2025","3/21/2025","Closed Won","USD 50","Web"\n')
+    from helpers.config import load_config
+
+    settings = write(tmp_path / "s.yaml", "currency:\n  code: USD\n  rates:\n    - {currency: EUR, rate: 1.04}\n")
+    with pytest.raises(WorkbookError, match=r"amount \(row 3\): amounts without a currency among several currencies"):
+        ingest(exports, "salesforce_en", tmp_path / "out", config=load_config(None, settings))
+
+
+def test_one_inline_currency_becomes_the_report_currency_and_a_conflicting_setting_is_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/5/2025","1/20/2025","Closed Won","£1,250.50","Web"\n')
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.currency["code"] == "GBP"
+    wb = load_workbook(tmp_path / "out")
+    from helpers import fmt
+
+    assert fmt.money(1250.5, wb.config) == "£1,250.50"
+    (tmp_path / "out" / "workbook.yaml").write_text("currency:\n  code: JPY\n", encoding="utf-8")
+    from helpers.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"currency.code is JPY but the amounts in .* are in GBP"):
+        load_config(tmp_path / "out")
+
+
+def test_plain_amounts_use_the_settings_currency_and_say_so(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/5/2025","1/20/2025","Closed Won","1,250","Web"\n')
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.currency is None and "currency" not in {k for k, v in report_json(tmp_path / "out").items() if v}
+    assert codes(tmp_path / "out")["currency_not_in_data"] == 1
+    assert load_workbook(tmp_path / "out").config.currency_code == "JPY"  # the settings' currency, as the warning says
