@@ -43,7 +43,7 @@ TOP_KEYS = ("name", "description", "tables", "extends", "date_order")
 TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order")
 SQL_KEYS = ("url", "query", "table")
 COLUMN_KEYS = ("column", "format", "values", "other", "default", "constant", "flags", "optional",
-               "split", "decimal", "not_after", "only_when", "period_filter", "date_order",
+               "split", "decimal", "not_after", "only_when", "period_filter", "date_order", "open",
                "currency_column", "converted_column", "converted_currency_column")
 FLAG_KEYS = ("won", "lost", "closed")
 DROP_OPS = ("empty", "equals", "in", "not_in", "matches")
@@ -73,7 +73,7 @@ class ColumnRule:
     other: str | None = None                 # value for anything the value map does not list
     default: str | None = None               # value for empty cells
     constant: str | None = None              # the same value in every row
-    flags: tuple[tuple[str, str], ...] = ()  # outcome from boolean columns: (won|lost|closed, export column)
+    flags: tuple[tuple[str, tuple[str, ...]], ...] = ()  # outcome from boolean columns: (won|lost|closed, export column alternatives)
     optional: bool = False                   # export column may be absent: the canonical column is left out
     split: str | None = None                 # multi-value cells ("1;2"): keep the first value
     decimal: str = "."                       # decimal mark of the export's numbers
@@ -90,7 +90,7 @@ class ColumnRule:
         if self.constant is not None:
             return f"constant {self.constant!r}"
         if self.flags:
-            return "from flags " + ", ".join(f"{k}={c}" for k, c in self.flags)
+            return "from flags " + ", ".join(f"{k}={' | '.join(c)}" for k, c in self.flags)
         text = " | ".join(self.columns)
         if self.values:
             text += " (value map)"
@@ -162,7 +162,7 @@ class TableMapping:
     def needed_columns(self) -> list[tuple[str, ...]]:
         """Export columns (as alternatives) that must be present: a file qualifies when it has them all."""
         needed = [r.columns for r in self.columns if r.columns and not r.optional]
-        needed += [(c,) for r in self.columns for _, c in r.flags]
+        needed += [c for r in self.columns if not r.columns for _, c in r.flags]  # flags with a stage column are optional
         needed += [d.columns for d in self.drop_if if not d.optional]
         return needed
 
@@ -299,6 +299,8 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
                             fix="Write `canonical_name: Export Column` or `canonical_name: {column: Export Column, ...}`.")
     _check_keys(spec, COLUMN_KEYS, where)
     sources = [k for k in ("column", "constant", "flags") if k in spec]
+    if sources == ["column", "flags"] and target == "outcome":
+        sources = ["flags"]  # flags when the export has them, else the stage column's value map
     if len(sources) != 1:
         raise WorkbookError(f"{where}: give exactly one of column, constant or flags (got {', '.join(sources) or 'none'})",
                             fix="column: the export column to read; constant: one value for every row; flags: outcome from IsWon/IsClosed-style columns.")
@@ -319,7 +321,7 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
         if "won" not in flags or not ({"lost", "closed"} & set(flags)):
             raise WorkbookError(f"{where}.flags: needs won and one of lost or closed",
                                 fix="For example flags: {won: IsWon, closed: IsClosed} (won if IsWon; lost if closed and not won; else open).")
-        kw["flags"] = tuple((k, _text_list(flags[k], f"{where}.flags.{k}", "a flag column")[0]) for k in FLAG_KEYS if k in flags)
+        kw["flags"] = tuple((k, _text_list(flags[k], f"{where}.flags.{k}", "a flag column")) for k in FLAG_KEYS if k in flags)
     if "format" in spec:
         if kind not in DATE_KINDS:
             raise WorkbookError(f"{where}: format applies to date columns only ('{target}' is {kind})", fix="Remove format: from this column.")
@@ -335,6 +337,17 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
         labels = tuple((_as_text(k), _as_text(v)) for k, v in values.items())
         kw["labels"] = labels
         kw["values"] = tuple((_key(k), v) for k, v in labels)
+    if target == "outcome" and "other" in spec:
+        raise WorkbookError(f"{where}: other: is not allowed for the outcome: it would turn every stage nobody mapped "
+                            f"(a renamed or new stage, another pipeline's stages) into {spec['other']!r} without a word",
+                            fix="Map the closed stages under values: ({Closed Won: won, Closed Lost: lost}) and list the open ones "
+                                "under open: [Prospecting, Negotiation/Review, ...]; a stage in neither stops the ingest with the list.")
+    if "open" in spec:
+        if target != "outcome":
+            raise WorkbookError(f"{where}: open: lists open stages and applies to outcome only", fix="Remove open: from this column.")
+        opens = _text_list(spec["open"], f"{where}.open", "open")
+        kw["labels"] = kw.get("labels", ()) + tuple((o, "open") for o in opens)
+        kw["values"] = kw.get("values", ()) + tuple((_key(o), "open") for o in opens)
     for key in ("other", "default"):
         if key in spec:
             if spec[key] is None or isinstance(spec[key], (dict, list)):
@@ -345,7 +358,7 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
         bad = sorted({v for v in used if v.strip().lower() not in OUTCOMES})
         if bad:
             raise WorkbookError(f"{where}: outcome values must be open, won or lost; got {', '.join(repr(b) for b in bad)}",
-                                fix="Map every stage to open, won or lost, e.g. values: {Closed Won: won, Closed Lost: lost} with other: open.")
+                                fix="Map every stage to open, won or lost, e.g. values: {Closed Won: won, Closed Lost: lost} with open: [Prospecting, ...].")
     for key in ("optional", "period_filter"):
         if key in spec:
             if not isinstance(spec[key], bool):
@@ -434,10 +447,16 @@ def _parse_drop(spec, where: str) -> DropRule:
 
 
 def _merge_mapping(base: dict, override: dict) -> dict:
-    """`extends`: the base mapping with the override's keys on top; mappings merge key by key, lists and values replace."""
+    """`extends`: the base mapping with the override's keys on top; mappings merge key by key, an `open:` list of stages
+    is added to the base's, other lists and values replace."""
     out = dict(base)
     for key, value in override.items():
-        out[key] = _merge_mapping(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merge_mapping(base[key], value)
+        elif key == "open" and isinstance(value, list) and isinstance(base.get(key), list):
+            out[key] = base[key] + [v for v in value if v not in base[key]]
+        else:
+            out[key] = value
     return out
 
 
@@ -866,6 +885,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
 
 
 FIX_BY_TOPIC = {
+    "stage values the mapping does not": "Map each listed stage to won, lost or open in the mapping (the lines above), then run again.",
     "several currencies": "Give exchange rates in the settings (currency.code: the report currency, and currency.rates: "
                           "[{currency: JPY, rate: 0.0067}, ...], docs/ingest.md), or export the converted amount column "
                           "(Salesforce: Amount (converted)) so every amount is in one currency.",
@@ -999,6 +1019,45 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
     return converted
 
 
+_WON_WORDS = re.compile(r"\bwon\b|\bwin\b|受注|成約|成立|契約", re.IGNORECASE)
+_LOST_WORDS = re.compile(r"\blost\b|\bchurn|失注|不成立|解約|見送", re.IGNORECASE)
+
+
+def unmapped_stages_problem(unmapped: dict[str, list[int]], col: str, rows: pd.DataFrame, kept: list[int], tm: TableMapping) -> str:
+    """The refusal for stage values the mapping does not account for: each value with its rows and amount, and the
+    mapping lines to add (a guess per value from its words, to be checked: won, lost, else open)."""
+    amount_rule = tm.rule("amount")
+    amount_col = find_column(rows.columns, amount_rule.columns) if amount_rule is not None and amount_rule.columns else None
+    lines, adds = [], []
+    for value, positions in sorted(unmapped.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        total, unknown = Decimal(0), 0
+        for pos in positions:
+            try:
+                cell = rows[amount_col].iat[pos] if amount_col else None
+                num = number_text(split_currency(unicodedata.normalize("NFKC", cell))[1] if isinstance(cell, str) else cell)
+            except ValueError:
+                num = None
+            if num is None:
+                unknown += 1
+            else:
+                total += Decimal(num)
+        amount = f", amount {total:,.2f}".rstrip("0").rstrip(".") if amount_col else ""
+        amount += f" (+{unknown} without an amount)" if unknown and amount_col else ""
+        lines.append(f"{value!r}: {len(positions)} row{'s' if len(positions) != 1 else ''} ({_rows_text([kept[i] for i in positions])}){amount}")
+        guess = "lost" if _LOST_WORDS.search(value) else "won" if _WON_WORDS.search(value) else "open"
+        adds.append(f"{_yaml_key(value)}: {guess}")
+    name = tm.where.split(":")[0].rsplit(".", 1)[0]
+    return (f"column '{col}' -> outcome: stage values the mapping does not map to won, lost or open (every stage must be "
+            f"accounted for, so none becomes an open deal unnoticed): {'; '.join(lines)}. Add them to the mapping, e.g. a file "
+            f"my_mapping.yaml with `extends: {name}` and\n      tables:\n        {tm.table}:\n          columns:\n            outcome:\n"
+            f"              values: {{{', '.join(adds)}}}   # check each: won, lost or open")
+
+
+def _yaml_key(value: str) -> str:
+    return value if re.fullmatch(r"[\w][\w ./-]*", value) and value.strip().lower() not in ("yes", "no", "true", "false", "on", "off", "null") \
+        else '"' + value.replace('"', '\\"') + '"'
+
+
 def _has_offset(text: str) -> bool:
     return bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", text))
 
@@ -1092,13 +1151,13 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
     if rule.constant is not None:
         report["columns"][rule.target] = rule.describe()
         return [rule.constant] * n
-    if rule.flags:
+    flag_cols = {role: find_column(rows.columns, names) for role, names in rule.flags}
+    if rule.flags and (all(flag_cols.values()) or not rule.columns):
         cols = {}
-        for role, name in rule.flags:
-            col = find_column(rows.columns, (name,))
-            if col is None:
-                raise missing_column_error((name,), rows.columns, source, f"{tm.where}.columns.outcome.flags")
-            cols[role] = col
+        for role, names in rule.flags:
+            if flag_cols[role] is None:
+                raise missing_column_error(names, rows.columns, source, f"{tm.where}.columns.outcome.flags")
+            cols[role] = flag_cols[role]
         outcome, bad = [], []
         for pos in range(n):
             try:
@@ -1133,6 +1192,7 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
     bad_values: list[str] = []
     multi = 0
     mapped: dict[tuple[str, str], int] = {}
+    unmapped: dict[str, list[int]] = {}
     value_map = dict(rule.values)
     for pos, v in enumerate(cells):
         if rule.split and isinstance(v, str) and rule.split in v:
@@ -1167,7 +1227,11 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
             elif rule.other is not None:
                 mapped[(text, rule.other)] = mapped.get((text, rule.other), 0) + 1
                 text = rule.other
+            elif rule.target == "outcome" and text.strip().lower() not in OUTCOMES:
+                unmapped.setdefault(text, []).append(pos)
         values.append(text)
+    if unmapped:
+        problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
     if bad:
         what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
         extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""

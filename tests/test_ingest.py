@@ -316,7 +316,7 @@ tables:
       opportunity_id: id
       created_at: {{column: created_date, format: [iso]{flag}}}
       closed_at: close_date
-      outcome: {{column: stage, values: {{Closed Won: won, Closed Lost: lost}}, other: open}}
+      outcome: {{column: stage, values: {{Closed Won: won, Closed Lost: lost}}, open: [Proposal]}}
       amount: amount
 """)
 
@@ -380,7 +380,7 @@ tables:
     columns:
       opportunity_id: Id
       created_at: Created
-      outcome: {column: Stage, values: {Closed Won: won}, other: open}
+      outcome: {column: Stage, values: {Closed Won: won}, open: [Proposal]}
 """
 
 
@@ -394,7 +394,7 @@ tables:
     (BASE.replace("created_at: Created", "created_at: {column: Created, format: 'YYYY/MM/DD'}"),
      ["bad date format 'YYYY/MM/DD': it has no % codes"]),
     (BASE.replace("won}", "closed}"), ["outcome values must be open, won or lost; got 'closed'"]),
-    (BASE.replace("      outcome: {column: Stage, values: {Closed Won: won}, other: open}\n", ""),
+    (BASE.replace("      outcome: {column: Stage, values: {Closed Won: won}, open: [Proposal]}\n", ""),
      ["the required column 'outcome' (open, won or lost) is not mapped"]),
     ("tabels:\n  opportunities: {}\n", ["unknown key 'tabels'", "did you mean 'tables'"]),
     (BASE.replace("opportunities:", "oportunities:"), ["unknown canonical table 'oportunities'", "did you mean 'opportunities'"]),
@@ -522,7 +522,7 @@ def test_yes_and_no_stay_text_in_value_maps(tmp_path):
 tables:
   opportunities:
     file: x.csv
-    columns: {opportunity_id: Id, created_at: Created, outcome: {column: Won, values: {Yes: won, No: lost}, other: open}}
+    columns: {opportunity_id: Id, created_at: Created, outcome: {column: Won, values: {Yes: won, No: lost}, open: [later]}}
 """)).tables["opportunities"]
     raw = pd.DataFrame({"Id": ["A", "B", "C"], "Created": ["2024-01-01"] * 3, "Won": ["yes", "NO", "later"]})
     assert apply_mapping(raw, tm)[0]["outcome"].tolist() == ["won", "lost", "open"]

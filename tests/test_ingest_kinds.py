@@ -311,3 +311,73 @@ def test_plain_amounts_use_the_settings_currency_and_say_so(tmp_path):
     assert res.currency is None and "currency" not in {k for k, v in report_json(tmp_path / "out").items() if v}
     assert codes(tmp_path / "out")["currency_not_in_data"] == 1
     assert load_workbook(tmp_path / "out").config.currency_code == "JPY"  # the settings' currency, as the warning says
+
+
+# =========================================================================== 4. stage values nobody mapped
+@needs_cases
+def test_case_04_unmapped_hubspot_stages_refused_then_mapped(tmp_path):
+    with pytest.raises(WorkbookError) as info:
+        ingest(case("04-hubspot-custom-stages"), "hubspot", tmp_path / "out")
+    text = str(info.value)
+    assert "'Closed Won Renewal': 2 rows (rows 5, 6), amount 35,000; 'Churned': 1 row (row 7), amount 8,000" in text
+    assert "values: {Closed Won Renewal: won, Churned: lost}" in text and "extends: hubspot" in text
+    assert not (tmp_path / "out").exists()
+    m = mapping(tmp_path, "extends: hubspot\ntables:\n  opportunities:\n    columns:\n      outcome:\n"
+                          "        values: {Closed Won Renewal: won, Churned: lost}\n")
+    ingest(case("04-hubspot-custom-stages"), m, tmp_path / "out")
+    f = q1(load_workbook(tmp_path / "out"))
+    # won 12,000 + 20,000 + 15,000; lost New B and Renew C; Contract Sent stays open (listed under open:)
+    assert (f["won_count"], f["lost_count"], f["win_rate"], f["won_revenue"]) == (3, 2, 0.6, 47_000.0)
+
+
+@needs_cases
+def test_case_04b_numbered_stages_refused_never_four_open_deals(tmp_path):
+    with pytest.raises(WorkbookError) as info:
+        ingest(case("04b-hubspot-numbered-stages"), "hubspot", tmp_path / "out")
+    text = str(info.value)
+    assert "'#09 WON': 2 rows (rows 2, 4), amount 32,000; '#05 Proposal': 1 row (row 5), amount 7,000; " \
+           "'#10 Closed lost': 1 row (row 3), amount 9,000" in text
+    assert 'values: {"#09 WON": won, "#05 Proposal": open, "#10 Closed lost": lost}' in text
+
+
+def test_flag_columns_decide_whatever_the_stages_are_called(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "hubspot-crm-exports-all-deals.csv",
+          "Record ID,Deal Stage,Create Date,Close Date,Amount,Is Closed Won,Is closed\n"
+          "1,#09 WON,2025-01-06,2025-02-10,100,true,true\n"
+          "2,Churned,2025-01-07,2025-02-11,50,false,true\n"
+          "3,#05 Proposal,2025-01-08,,70,false,false\n")
+    res = ingest(exports, "hubspot", tmp_path / "out")
+    assert res.tables["opportunities"]["value_counts"]["outcome"] == {"lost": 1, "open": 1, "won": 1}
+    write(exports / "hubspot-crm-exports-all-deals.csv",
+          "Record ID,Deal Stage,Create Date,Close Date,Amount,Is Closed Won,Is closed\n1,#09 WON,2025-01-06,2025-02-10,100,maybe,true\n")
+    with pytest.raises(WorkbookError, match=r"Is Closed Won/Is closed \(row 2\): flag values must be"):
+        ingest(exports, "hubspot", tmp_path / "out2")
+
+
+def test_salesforce_report_won_closed_columns_and_explicit_open_list(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", '"Opportunity ID","Created Date","Close Date","Stage","Amount","Won","Closed"\n'
+                                   '"0065g00000XyZa1","1/22/2025","2/3/2025","Vertrag unterschrieben","100","1","1"\n'
+                                   '"0065g00000XyZa2","1/23/2025","2/4/2025","Verloren","50","0","1"\n'
+                                   '"0065g00000XyZa3","1/24/2025","","Angebot","70","0","0"\n')
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.tables["opportunities"]["value_counts"]["outcome"] == {"lost": 1, "open": 1, "won": 1}
+    # without the flag columns the same stages are refused; listed under open: / values: they are read
+    write(exports / "report1.csv", '"Opportunity ID","Created Date","Close Date","Stage","Amount"\n'
+                                   '"0065g00000XyZa1","1/22/2025","2/3/2025","Vertrag unterschrieben","100"\n'
+                                   '"0065g00000XyZa3","1/24/2025","","Angebot","70"\n')
+    with pytest.raises(WorkbookError, match=r"'Angebot': 1 row \(row 3\), amount 70; 'Vertrag unterschrieben': 1 row \(row 2\), amount 100"):
+        ingest(exports, "salesforce_en", tmp_path / "out2")
+    m = mapping(tmp_path, "extends: salesforce_en\ntables:\n  opportunities:\n    columns:\n      outcome:\n"
+                          "        values: {Vertrag unterschrieben: won}\n        open: [Angebot]\n")
+    res = ingest(exports, m, tmp_path / "out3")
+    assert res.tables["opportunities"]["value_counts"]["outcome"] == {"open": 1, "won": 1}
+
+
+def test_other_open_is_refused_in_a_mapping(tmp_path):
+    m = mapping(tmp_path, "tables:\n  opportunities:\n    file: x.csv\n    columns:\n      opportunity_id: Id\n"
+                          "      created_at: Created\n      outcome: {column: Stage, values: {Won: won}, other: open}\n")
+    with pytest.raises(WorkbookError, match=r"other: is not allowed for the outcome") as info:
+        load_mapping(m)
+    assert "open: [Prospecting" in info.value.fix
