@@ -27,7 +27,7 @@ import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
 from helpers.errors import DataValidationError, Finding, WorkbookError
-from helpers.load import ENCODINGS, FORMATS, file_sha256, load_workbook, read_csv_text, read_raw
+from helpers.load import ENCODING_NAMES, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
 from helpers.mapping import (Mapping, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
                              shipped_mappings)
 from helpers.record import replace_dir
@@ -97,16 +97,13 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
             raise _sheet_error(path, sheet, exc) from None
         except Exception as exc:  # noqa: BLE001 - a broken or password-protected workbook
             raise WorkbookError(f"{path.name}: not a readable Excel file ({exc})", fix="Open and save it again in Excel, or export CSV.") from None
-    tried = [encoding] if encoding else list(ENCODINGS)
-    for enc in tried:
-        try:
-            return [str(c).strip() for c in pd.read_csv(path, nrows=0, encoding=enc).columns]
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}", fix="Export the file again.") from None
-    raise WorkbookError(f"{path.name}: cannot be read as {' or '.join(tried)} text",
-                        fix="Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932), or set encoding: in the mapping.")
+    import csv
+
+    text, _, _ = decode_csv(path, encoding)
+    first = next((ln for ln in text.splitlines() if ln.strip()), None)
+    if first is None:
+        raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.")
+    return [c.strip() for c in next(csv.reader([first], delimiter=sniff_delimiter(text)))]
 
 
 def _sheet_error(path: Path, sheet, exc) -> WorkbookError:
@@ -190,11 +187,19 @@ def read_export(path: Path, tm: TableMapping) -> tuple[pd.DataFrame, str | None]
     return raw, used
 
 
+def encoding_note(report: dict, encoding: str | None, stated: bool) -> None:
+    """A detected single-byte Western encoding is a statistical guess: said in the summary and the warnings."""
+    if encoding and not stated and encoding not in ("utf-8", "utf-8-sig", "utf-16", "cp932"):
+        report.setdefault("notes", []).append({
+            "code": "encoding_detected", "column": None, "rows": [], "count": report["rows_in"],
+            "message": f"read as {ENCODING_NAMES.get(encoding, encoding)}, detected by charset-normalizer (not UTF-8)",
+            "fix": "Check a few names with accents in the data health report; if they are wrong, state encoding: in the mapping."})
+
+
 def read_csv_rows(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str]:
     """Like helpers.load.read_raw for a CSV, but blank lines stay as rows, so a row's position + 2 is its
     line in the file (a report export's footer follows a blank line); apply_mapping drops the blank rows and says so."""
-    return read_csv_text(path, encoding, keep_blank_lines=True,
-                         fix_encoding="Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932), or set encoding: in the mapping.")
+    return read_csv_text(path, encoding, keep_blank_lines=True)
 
 
 def _expand(url: str, where: str) -> str:
@@ -451,6 +456,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                     "sha256": file_sha256(path)}
         frame, report = apply_mapping(raw, tm, source, rates=rates, target_currency=settings.currency_code if rates else None)
         report.update(info)
+        encoding_note(report, info["encoding"], tm.encoding is not None)
         frames[name], reports[name] = frame, report
     currency = data_currency(reports, settings)
     warnings = ingest_warnings(frames, reports)
@@ -490,7 +496,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
 def _encoding_label(enc: str | None, fmt: str) -> str:
     if fmt != "csv":
         return fmt
-    return {"utf-8-sig": "csv, UTF-8 with BOM", "utf-8": "csv, UTF-8", "cp932": "csv, cp932 (Shift_JIS)"}.get(enc, f"csv, {enc}")
+    return f"csv, {ENCODING_NAMES.get(enc, enc)}"
 
 
 def _rows(entry: dict) -> str:

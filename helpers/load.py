@@ -96,25 +96,113 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
     return read_csv_text(path, encoding)
 
 
+# Encodings charset-normalizer chooses among when a file is not UTF-8: what Excel's "CSV" and "Unicode text" write
+# in Japanese and Western locales. (A BOM settles UTF-8 and UTF-16 first; valid UTF-8 is UTF-8.)
+DETECT_CANDIDATES = ("cp932", "cp1252", "utf_16", "euc_jp")
+MAX_CHAOS = 0.2   # charset-normalizer's mess ratio above which the decoded text is refused as garbled
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp932": "cp932 (Shift_JIS)", "utf-16": "UTF-16",
+                  "cp1252": "cp1252 (Windows Western, Excel's \"ANSI\")", "euc_jp": "EUC-JP", "cp1250": "cp1250 (Windows Central European)"}
+# Text decoded twice or with the wrong code page: UTF-8 read as cp1252 (Ã©, â€™, ï»¿, ã‚) or as cp932 (縺, 繧), lost characters (�)
+MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf]|Â[\u00a0-\u00bf]|â€[\u0080-\u2122]|ï»¿|ã[\u201a\u0080-\u00bf]|[縺繧繝譁蜿][\uff61-\uff9f]|[縺繧繝]{2}|\ufffd")
+FIX_ENCODING = ("Export the file again as UTF-8 (Excel: Save As > \"CSV UTF-8\"), or state its encoding in the mapping "
+                "(encoding: cp1252, cp932, utf-16, ...).")
+
+
+def detect_encoding(data: bytes, name: str = "the file") -> tuple[str, str]:
+    """The codec a CSV's bytes are in, and how that is known: a byte order mark (UTF-8, UTF-16), valid UTF-8, else
+    charset-normalizer's best guess among DETECT_CANDIDATES. Raises WorkbookError when no candidate decodes the
+    bytes cleanly (the guess's mess ratio is over MAX_CHAOS)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", "byte order mark"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "byte order mark"
+    try:
+        data.decode("utf-8")
+        return "utf-8", "valid UTF-8"
+    except UnicodeDecodeError:
+        pass
+    import codecs
+
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data, cp_isolation=list(DETECT_CANDIDATES)).best()
+    if best is None or best.chaos > MAX_CHAOS:
+        raise WorkbookError(f"{name}: the encoding cannot be told: the text decodes cleanly as none of UTF-8, "
+                            f"{', '.join(DETECT_CANDIDATES)}", fix=FIX_ENCODING)
+    return codecs.lookup(best.encoding).name, "detected by charset-normalizer"
+
+
+def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
+    """A CSV file's text, its codec and how the codec was chosen ("stated" or detect_encoding's reason).
+    Raises WorkbookError when the stated codec cannot decode it, or the text is mojibake (garbled by an earlier
+    wrong decoding, or decoded with the wrong code page): shown with the line and the garbled characters."""
+    data = path.read_bytes()
+    if encoding:
+        enc, how = encoding, "stated"
+    else:
+        enc, how = detect_encoding(data, path.name)
+    try:
+        text = data.decode(enc)
+    except (UnicodeDecodeError, LookupError):
+        raise WorkbookError(f"{path.name}: cannot be read as {enc} text", fix=FIX_ENCODING) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    bad = MOJIBAKE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        start = text.rfind("\n", 0, bad.start()) + 1
+        snippet = text[start:text.find("\n", bad.start()) if "\n" in text[bad.start():] else len(text)].strip()[:80]
+        raise WorkbookError(f"{path.name}: read as {ENCODING_NAMES.get(enc, enc)} ({how}), the text is garbled (mojibake) at line "
+                            f"{line}: {bad.group(0)!r} in {snippet!r}. The file was saved with one encoding and read (or re-saved) "
+                            "with another; its values would be wrong (a channel split in two, names unreadable)",
+                            fix="Export the file again from the CRM as UTF-8 and do not re-save it in Excel, or state the right "
+                                "encoding in the mapping (encoding: cp1252, cp932, utf-8, utf-16).")
+    return text, enc, how
+
+
 def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: bool = False,
-                  fix_encoding: str = "Save the file as UTF-8 (CSV UTF-8 in Excel) or Shift_JIS (cp932).") -> tuple[pd.DataFrame, str]:
-    """A CSV as text cells (None for empty), trying UTF-8 (with or without BOM) then cp932; returns the frame and the encoding used.
+                  fix_encoding: str = FIX_ENCODING) -> tuple[pd.DataFrame, str]:
+    """A CSV as text cells (None for empty); returns the frame and the encoding used (decode_csv: stated, or a BOM,
+    valid UTF-8, else detected with charset-normalizer; mojibake refused).
 
     With `keep_blank_lines`, blank lines stay as rows, so a row's position + 2 is its line in the file.
     """
-    tried = [encoding] if encoding else list(ENCODINGS)
-    for enc in tried:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc,
-                                skip_blank_lines=not keep_blank_lines)
-        except UnicodeDecodeError:
+    import io
+
+    text, enc, _ = decode_csv(path, encoding)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                            skip_blank_lines=not keep_blank_lines, sep=sniff_delimiter(text))
+    except pd.errors.EmptyDataError:
+        raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.") from None
+    except pd.errors.ParserError as exc:
+        raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
+                            fix="Check that every row has as many separators as the header and quotes are closed.") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.astype(object).where(frame.notna(), None), enc
+
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The field separator of a CSV text: among , ; tab |, the one that splits the header into the most fields with
+    the same count in the following lines (quotes respected); ',' when none splits anything."""
+    import csv
+
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0)
+    for sep in DELIMITERS:
+        counts = [len(r) for r in csv.reader(lines[:20], delimiter=sep)]
+        if not counts or counts[0] < 2:
             continue
-        except pd.errors.ParserError as exc:
-            raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
-                                fix="Check that every row has as many commas as the header and quotes are closed.") from None
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return frame.astype(object).where(frame.notna(), None), enc
-    raise WorkbookError(f"{path.name}: cannot be read as {' or '.join(tried)} text", fix=fix_encoding)
+        agree = sum(1 for c in counts[1:] if c == counts[0])
+        score = (agree + 1, counts[0]) if len(counts) == 1 or agree else (0, counts[0])
+        if score > best_score:
+            best, best_score = sep, score
+    return best
 
 
 def _rows(mask: pd.Series) -> tuple[tuple[int, ...], int]:

@@ -50,7 +50,8 @@ DROP_OPS = ("empty", "equals", "in", "not_in", "matches")
 DROP_KEYS = ("column", "reason", "optional") + DROP_OPS
 ENCODING_ALIASES = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "s_jis": "cp932", "ms932": "cp932",
                     "windows-31j": "cp932", "cp932": "cp932", "utf-8": "utf-8", "utf8": "utf-8",
-                    "utf-8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig"}
+                    "utf-8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig", "utf-16": "utf-16", "utf16": "utf-16", "unicode": "utf-16",
+                    "ansi": "cp1252", "windows-1252": "cp1252", "cp1252": "cp1252", "latin-1": "latin-1"}
 TRUE_FLAGS = {"1", "1.0", "true", "t", "yes", "y", "x", "はい", "✓"}
 FALSE_FLAGS = {"", "0", "0.0", "false", "f", "no", "n", "いいえ"}
 FIX_DATE_FORMAT = ("Write formats with strftime codes, e.g. \"%Y/%m/%d\", \"%d.%m.%Y\", \"%Y年%m月%d日\", "
@@ -277,7 +278,7 @@ def normalize_encoding(name: str, where: str) -> str:
         return codecs.lookup(key).name
     except LookupError:
         raise WorkbookError(f"{where}: unknown encoding {name!r}",
-                            fix="Use utf-8, utf-8-sig or cp932 (Shift_JIS), or leave encoding out to detect it.") from None
+                            fix="Use utf-8, utf-8-sig, cp932 (Shift_JIS), cp1252 (Excel's \"ANSI\" in Western locales) or utf-16 (Excel's \"Unicode text\"), or leave encoding out to detect it.") from None
 
 
 def _key(value) -> str:

@@ -381,3 +381,54 @@ def test_other_open_is_refused_in_a_mapping(tmp_path):
     with pytest.raises(WorkbookError, match=r"other: is not allowed for the outcome") as info:
         load_mapping(m)
     assert "open: [Prospecting" in info.value.fix
+
+
+# =========================================================================== 5. encodings other than UTF-8 and cp932
+WESTERN = (SF_HEADER + '"Société Générale","0065g00000XyZa1","1/22/2025","2/3/2025","Closed Won","1,000.00","Séminaire"\n'
+                       '"Müller GmbH","0065g00000XyZa2","1/23/2025","2/4/2025","Closed Lost","500.00","Séminaire"\n'
+                       '"Café Noël","0065g00000XyZa3","1/24/2025","","Prospecting","70.00","Web"\n')
+
+
+def test_ansi_cp1252_export_is_detected_and_said(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", WESTERN, "cp1252")
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.tables["opportunities"]["encoding"] == "cp1252"
+    assert "csv, cp1252 (Windows Western, Excel's \"ANSI\")" in res.summary()
+    assert codes(tmp_path / "out")["encoding_detected"] == 3
+    wb = load_workbook(tmp_path / "out")
+    # one channel 'Séminaire' (2 deals), not two garbled spellings
+    assert wb.opportunities["channel"].value_counts().to_dict() == {"Séminaire": 2, "Web": 1}
+
+
+def test_excel_unicode_text_utf16_tab_separated(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", WESTERN.replace('","', "\t").replace('"', ""), "utf-16")
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.tables["opportunities"]["encoding"] == "utf-16" and res.tables["opportunities"]["rows_out"] == 3
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert raw["channel"].tolist() == ["Séminaire", "Séminaire", "Web"] and raw["amount"].tolist() == ["1000.00", "500.00", "70.00"]
+
+
+def test_mojibake_is_refused_not_guessed(tmp_path):
+    exports = tmp_path / "exports"
+    # UTF-8 text that was once decoded as cp1252 and saved again: 'Société' became 'SociÃ©tÃ©'
+    write(exports / "report1.csv", WESTERN.encode("utf-8").decode("cp1252"), "utf-8")
+    with pytest.raises(WorkbookError, match=r"report1.csv: read as UTF-8 \(valid UTF-8\), the text is garbled \(mojibake\) at line 2: 'Ã©'"):
+        ingest(exports, "salesforce_en", tmp_path / "out")
+    # Japanese UTF-8 read as cp932 and saved again
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/22/2025","2/3/2025","Closed Won","1","' +
+          "セミナー".encode("utf-8").decode("cp932", errors="replace") + '"\n', "utf-8")
+    with pytest.raises(WorkbookError, match=r"garbled \(mojibake\) at line 2"):
+        ingest(exports, "salesforce_en", tmp_path / "out")
+
+
+def test_stated_encoding_that_does_not_fit_is_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", WESTERN, "cp1252")
+    m = mapping(tmp_path, "extends: salesforce_en\ntables:\n  opportunities:\n    encoding: utf-8\n")
+    with pytest.raises(WorkbookError, match=r"report1.csv: cannot be read as utf-8-sig text"):
+        ingest(exports, m, tmp_path / "out")
+    m = mapping(tmp_path, "extends: salesforce_en\ntables:\n  opportunities:\n    encoding: ANSI\n", "m2.yaml")
+    res = ingest(exports, m, tmp_path / "out")
+    assert res.tables["opportunities"]["encoding"] == "cp1252" and "encoding_detected" not in codes(tmp_path / "out")
