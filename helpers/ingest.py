@@ -453,7 +453,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             raw, encoding = read_export(path, tm)
             source = path.name
             info = {"source": source, "path": str(path), "format": FORMATS[path.suffix.lower()], "encoding": encoding,
-                    "sha256": file_sha256(path)}
+                    "delimiter": raw.attrs.get("delimiter"), "sha256": file_sha256(path)}
         frame, report = apply_mapping(raw, tm, source, rates=rates, target_currency=settings.currency_code if rates else None)
         report.update(info)
         encoding_note(report, info["encoding"], tm.encoding is not None)
@@ -493,6 +493,9 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
 
 
 # --------------------------------------------------------------------------- printing
+DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
 def _encoding_label(enc: str | None, fmt: str) -> str:
     if fmt != "csv":
         return fmt
@@ -510,6 +513,8 @@ def format_summary(result: IngestResult) -> str:
     lines = [f"Ingested with mapping {result.mapping_name} ({result.mapping_path}) -> {result.out}"]
     for name, rep in result.tables.items():
         how = "" if rep["format"] == "sql" else f" ({_encoding_label(rep['encoding'], rep['format'])})"
+        if rep.get("delimiter") not in (None, ","):
+            how = how[:-1] + f", {DELIMITER_NAMES.get(rep['delimiter'], repr(rep['delimiter']))}-separated)"
         dropped = sum(d["count"] for d in rep["dropped"])
         lines.append(f"  {name}: {rep['rows_out']} rows from {rep['source']}{how}"
                      + (f"; {dropped} of {rep['rows_in']} export rows dropped" if dropped else ""))

@@ -171,15 +171,18 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
 
     text, enc, _ = decode_csv(path, encoding)
     try:
+        sep = sniff_delimiter(text)
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                            skip_blank_lines=not keep_blank_lines, sep=sniff_delimiter(text))
+                            skip_blank_lines=not keep_blank_lines, sep=sep)
     except pd.errors.EmptyDataError:
         raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.") from None
     except pd.errors.ParserError as exc:
         raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
                             fix="Check that every row has as many separators as the header and quotes are closed.") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.astype(object).where(frame.notna(), None), enc
+    out = frame.astype(object).where(frame.notna(), None)
+    out.attrs["delimiter"] = sep
+    return out, enc
 
 
 DELIMITERS = (",", ";", "\t", "|")

@@ -29,7 +29,7 @@ import yaml
 
 from helpers.errors import WorkbookError
 from helpers.schema import OUTCOMES, TABLES
-from helpers.values import (DATE_ORDERS, date_order_evidence, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
+from helpers.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
                             parse_numeric_date, parse_wareki)
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -39,8 +39,8 @@ SALESFORCE_FORMAT = "%Y-%m-%dT%H:%M:%S.%f%z"      # 2024-01-22T16:14:25.000+0000
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)           # Excel serial 1 = 1900-01-01 (with the 1900 leap-year bug)
 MAX_SHOWN = 5
 
-TOP_KEYS = ("name", "description", "tables", "extends", "date_order")
-TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order")
+TOP_KEYS = ("name", "description", "tables", "extends", "date_order", "decimal")
+TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order", "decimal")
 SQL_KEYS = ("url", "query", "table")
 COLUMN_KEYS = ("column", "format", "values", "other", "default", "constant", "flags", "optional",
                "split", "decimal", "not_after", "only_when", "period_filter", "date_order", "open",
@@ -77,7 +77,7 @@ class ColumnRule:
     flags: tuple[tuple[str, tuple[str, ...]], ...] = ()  # outcome from boolean columns: (won|lost|closed, export column alternatives)
     optional: bool = False                   # export column may be absent: the canonical column is left out
     split: str | None = None                 # multi-value cells ("1;2"): keep the first value
-    decimal: str = "."                       # decimal mark of the export's numbers
+    decimal: str | None = None               # decimal mark of the export's numbers (None: the table's, else decided from the values)
     not_after: str | None = None             # a date later than this canonical date column is set to it
     only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keep the value only where these canonical values hold
     period_filter: bool = False              # SQL sources: the runner's date range filters this column in the query
@@ -144,6 +144,7 @@ class TableMapping:
     keep: tuple[str, ...] = ()
     optional: bool = False
     date_order: str | None = None            # numeric dates of every date column: dmy or mdy (None: from the values)
+    decimal: str | None = None               # decimal mark of every number column: "." or "," (None: from the values)
     where: str = ""                          # "salesforce_en.yaml: tables.opportunities" for messages
 
     def rule(self, target: str) -> ColumnRule | None:
@@ -510,6 +511,10 @@ def _parse_table(name, spec, label: str) -> TableMapping:
         kw["optional"] = spec["optional"]
     if spec.get("date_order") is not None:
         kw["date_order"] = check_date_order(spec["date_order"], f"{where}.date_order")
+    if spec.get("decimal") is not None:
+        if spec["decimal"] not in (".", ","):
+            raise WorkbookError(f"{where}.decimal: must be \".\" or \",\", got {spec['decimal']!r}", fix="Write decimal: \",\" for exports like 12.000,00.")
+        kw["decimal"] = spec["decimal"]
     columns = spec.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise WorkbookError(f"{where}: columns is missing or empty",
@@ -575,10 +580,11 @@ def load_mapping(path: str | Path) -> Mapping:
         if "name" not in {k for k in _read_yaml(path, label)}:
             data["name"] = path.stem
     order = check_date_order(data["date_order"], f"{label}: date_order") if data.get("date_order") is not None else None
-    if order is not None and isinstance(data.get("tables"), dict):
-        for spec in data["tables"].values():
-            if isinstance(spec, dict):
-                spec.setdefault("date_order", order)
+    for key, value in (("date_order", order), ("decimal", data.get("decimal"))):
+        if value is not None and isinstance(data.get("tables"), dict):
+            for spec in data["tables"].values():
+                if isinstance(spec, dict):
+                    spec.setdefault(key, value)
     tables = data.get("tables")
     if not isinstance(tables, dict) or not tables:
         raise WorkbookError(f"{label}: tables is missing or empty", fix="Add tables: with at least opportunities:.")
@@ -669,7 +675,7 @@ _CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)|(?:\s*[A-Z]{3})$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 
 
-def number_text(v, decimal: str = ".") -> str | None:
+def number_text(v, decimal: str | None = ".") -> str | None:
     """An amount as plain number text: '¥1,200,000' -> '1200000', '$1,200.50' -> '1200.50',
     'USD 1,200.50' -> '1200.50', '1,200,000円' -> '1200000', '(500)' -> '-500'; raises ValueError otherwise."""
     if _empty(v):
@@ -886,6 +892,8 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
 
 
 FIX_BY_TOPIC = {
+    "decimal:": "State the decimal mark in the mapping: a file with `extends: <the mapping you used>` and `decimal: \",\"` "
+                "(12.000,00 = twelve thousand) or `decimal: \".\"`.",
     "stage values the mapping does not": "Map each listed stage to won, lost or open in the mapping (the lines above), then run again.",
     "several currencies": "Give exchange rates in the settings (currency.code: the report currency, and currency.rates: "
                           "[{currency: JPY, rate: 0.0067}, ...], docs/ingest.md), or export the converted amount column "
@@ -911,6 +919,7 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
     code_names = rule.converted_currency_column if conv else rule.currency_column
     code_col = find_column(rows.columns, code_names) if code_names else None
     report["columns"][rule.target] = col
+    decimal = rule.decimal or tm.decimal or decide_decimal(col, rows[col], kept, report, problems)
     values, codes, bad, bad_values = [], [], [], []
     for pos, v in enumerate(rows[col]):
         text = cell_text(v)
@@ -918,9 +927,9 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
         try:
             if text is not None and isinstance(v, str):
                 code, number = split_currency(unicodedata.normalize("NFKC", text))
-                text = number_text(number, rule.decimal)
+                text = number_text(number, decimal)
             else:
-                text = number_text(v, rule.decimal)
+                text = number_text(v, decimal)
         except ValueError:
             bad.append(pos)
             bad_values.append(cell_text(v) or "")
@@ -944,6 +953,41 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
         problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not numbers: {shown}")
     how = {"column": col, "code_column": code_col, "converted": conv is not None}
     return values, codes, how
+
+
+def decide_decimal(col: str, cells, kept: list[int], report: dict, problems: list[str]) -> str:
+    """The decimal mark of an amount column whose mapping does not state one: ',' when its values prove it
+    (12.000,00, 8000,5), '.' when they prove that or prove nothing. Values proving both, or only values such
+    as 1.500 (1.5 or 1500?) with nothing to settle them, add a problem (the ingest refuses)."""
+    numbers = []
+    for pos, v in enumerate(cells):
+        if isinstance(v, str) and v.strip():
+            try:
+                numbers.append((pos, split_currency(unicodedata.normalize("NFKC", v))[1]))
+            except ValueError:
+                continue
+    proof: dict[str, int] = {}
+    for pos, n in numbers:
+        mark = decimal_evidence(n)
+        if mark is not None:
+            proof.setdefault(mark, pos)
+    if len(proof) == 2:
+        problems.append(f"column '{col}' -> amount: mixes decimal commas such as {cell_text(cells.iat[proof[',']])!r} (row "
+                        f"{kept[proof[',']] + 2}) and decimal points such as {cell_text(cells.iat[proof['.']])!r} (row {kept[proof['.']] + 2}); "
+                        "state decimal: in the mapping")
+        return "."
+    if "," in proof:
+        note(report, "decimal_comma_detected", f"column '{col}': numbers read with a decimal comma because "
+             f"{cell_text(cells.iat[proof[',']])!r} (row {kept[proof[','] ] + 2}) has one (12.000,00 = 12000.00)", len(numbers), "amount")
+        return ","
+    if not proof:
+        ambiguous = [pos for pos, n in numbers if is_ambiguous_point(n)]
+        if ambiguous:
+            shown = ", ".join(repr(cell_text(cells.iat[p])) for p in ambiguous[:MAX_SHOWN])
+            problems.append(f"column '{col}' -> amount ({_rows_text([kept[p] for p in ambiguous])}): {shown} could be decimals "
+                            "(1.500 = one and a half) or thousands (1.500 = 1500, European exports) and no value settles it; "
+                            "state decimal: \",\" (or \".\") in the mapping")
+    return "."
 
 
 def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int], report: dict, problems: list[str],
@@ -1208,7 +1252,7 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
                 parsed = parse_datetime(v, rule.formats, order)
                 text = date_text(parsed, rule.kind) if parsed is not None else None
             elif rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
-                text = number_text(v, rule.decimal)
+                text = number_text(v, rule.decimal or tm.decimal or ".")
                 if text is not None and rule.kind == "int" and not float(text).is_integer():
                     raise ValueError(text)
                 if text is not None and rule.kind == "int":

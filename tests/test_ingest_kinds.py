@@ -432,3 +432,50 @@ def test_stated_encoding_that_does_not_fit_is_refused(tmp_path):
     m = mapping(tmp_path, "extends: salesforce_en\ntables:\n  opportunities:\n    encoding: ANSI\n", "m2.yaml")
     res = ingest(exports, m, tmp_path / "out")
     assert res.tables["opportunities"]["encoding"] == "cp1252" and "encoding_detected" not in codes(tmp_path / "out")
+
+
+# =========================================================================== 6. delimiters and decimal commas
+@needs_cases
+def test_case_06_semicolons_decimal_comma_and_day_first(tmp_path):
+    res = ingest(case("06-semicolon-decimal-comma"), "salesforce_en", tmp_path / "out")
+    assert "(csv, UTF-8, semicolon-separated)" in res.summary()
+    assert res.tables["opportunities"]["delimiter"] == ";"
+    found = codes(tmp_path / "out")
+    assert found["decimal_comma_detected"] == 2 and found["date_order_detected"] == 2
+    raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert raw["amount"].tolist() == ["12000.00", "8000.50"]
+    assert raw["created_at"].tolist() == ["2025-01-10", "2025-01-12"]   # 20/02/2025 settles day-first for the export
+    f = q1(load_workbook(tmp_path / "out"))
+    assert (f["won_count"], f["lost_count"], f["won_revenue"]) == (1, 1, 12_000.0)
+
+
+def test_tab_and_pipe_separated_exports_read(tmp_path):
+    for sep in ("\t", "|"):
+        exports = tmp_path / f"exports{ord(sep)}"
+        write(exports / "report1.csv", "Opportunity ID{s}Created Date{s}Close Date{s}Stage{s}Amount\n"
+                                       "0065g00000XyZa1{s}2025-01-22{s}2025-02-03{s}Closed Won{s}1,200.50\n".replace("{s}", sep))
+        ingest(exports, "salesforce_en", tmp_path / f"out{ord(sep)}")
+        assert pd.read_csv(tmp_path / f"out{ord(sep)}" / "opportunities.csv", dtype=str)["amount"].tolist() == ["1200.50"]
+
+
+def test_ambiguous_thousands_point_is_refused_then_read_with_decimal_setting(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", "Opportunity ID;Created Date;Close Date;Stage;Amount\n"
+                                   "0065g00000XyZa1;2025-01-22;2025-02-03;Closed Won;1.500\n"
+                                   "0065g00000XyZa2;2025-01-23;2025-02-04;Closed Lost;12.000\n")
+    with pytest.raises(WorkbookError, match=r"'1.500', '12.000' could be decimals .* state decimal: \",\"") as info:
+        ingest(exports, "salesforce_en", tmp_path / "out")
+    assert 'decimal: \\",\\"' in info.value.fix or 'decimal: ","' in info.value.fix
+    assert "column 'A;B;C' not found" not in str(info.value) and "Opportunity ID;" not in str(info.value)
+    m = mapping(tmp_path, 'extends: salesforce_en\ndecimal: ","\n')
+    ingest(exports, m, tmp_path / "out")
+    assert pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)["amount"].tolist() == ["1500", "12000"]
+
+
+def test_decimal_comma_and_point_mixed_in_one_column_is_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", "Opportunity ID;Created Date;Close Date;Stage;Amount\n"
+                                   "0065g00000XyZa1;2025-01-22;2025-02-03;Closed Won;1.200,50\n"
+                                   "0065g00000XyZa2;2025-01-23;2025-02-04;Closed Lost;1,200.50\n")
+    with pytest.raises(WorkbookError, match=r"mixes decimal commas such as '1.200,50' \(row 2\) and decimal points such as '1,200.50' \(row 3\)"):
+        ingest(exports, "salesforce_en", tmp_path / "out")
