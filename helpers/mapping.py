@@ -29,7 +29,8 @@ import yaml
 
 from helpers.errors import WorkbookError
 from helpers.schema import OUTCOMES, TABLES
-from helpers.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
+from helpers.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific,
+                            looks_like_excel_date, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
                             parse_numeric_date, parse_wareki)
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -892,6 +893,8 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
 
 
 FIX_BY_TOPIC = {
+    "changed by Excel": "Export again from the CRM and open the CSV with Excel's data import wizard (Data > From Text/CSV, "
+                        "column type Text), or use the CRM's .xlsx export; do not remove rows or fix ids by hand.",
     "decimal:": "State the decimal mark in the mapping: a file with `extends: <the mapping you used>` and `decimal: \",\"` "
                 "(12.000,00 = twelve thousand) or `decimal: \".\"`.",
     "stage values the mapping does not": "Map each listed stage to won, lost or open in the mapping (the lines above), then run again.",
@@ -1103,6 +1106,55 @@ def _yaml_key(value: str) -> str:
         else '"' + value.replace('"', '\\"') + '"'
 
 
+ID_TARGETS = ("opportunity_id", "lead_id")
+EXCEL_FIX = ("these values were changed by Excel (opening a CSV by double-click converts them): export again and open it "
+             "with Excel's data import wizard (Data > From Text/CSV, column type Text), or use the .xlsx export from the CRM")
+_RANGE = re.compile(r"^\d[\d,]*\s*[-~～〜–]\s*\d[\d,]*$|^\d[\d,]*\s*\+$")
+
+
+def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[int]) -> list[str]:
+    """Values Excel destroyed, in a text or category column: ids shown in scientific notation (1.23457E+11, their
+    digits rounded away), ids that lost their leading zeros (00123 next to 123), and categories such as company-size
+    ranges (1-10, 11-50) turned into dates (10-Jan, 2025-01-10) or serial day numbers (45667). Returns the problems."""
+    if rule.kind not in ("text", "category") or rule.values:
+        return []
+    texts = [(i, cell_text(v)) for i, v in enumerate(cells)]
+    texts = [(i, t) for i, t in texts if t]
+    found = []
+
+    def listed(positions, what):
+        shown = ", ".join(repr(dict(texts)[p]) for p in positions[:MAX_SHOWN])
+        found.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[p] for p in positions])}): {what}: {shown}; {EXCEL_FIX}")
+
+    if rule.target in ID_TARGETS:
+        sci = [i for i, t in texts if is_scientific(t)]
+        if sci:
+            listed(sci, "these ids were rounded by Excel (scientific notation keeps 6 digits, so different records "
+                        "now share one id)")
+        digits = [(i, t) for i, t in texts if t.isdigit()]
+        padded = [t for _, t in digits if t.startswith("0") and len(t) > 1]
+        if padded:
+            width = max(len(t) for t in padded)
+            short = [i for i, t in digits if len(t) < width and not t.startswith("0")]
+            if short:
+                listed(short, f"these ids lost their leading zeros (other ids are {width} digits, such as {padded[0]!r})")
+        return found
+    if rule.kind != "category":
+        return found
+    dated = [i for i, t in texts if looks_like_excel_date(t) and not _RANGE.match(t)]
+    has_ranges = any(_RANGE.match(t) for _, t in texts)
+    if dated and (has_ranges or any(not looks_like_excel_date(t) for _, t in texts) or rule.target == "company_size"):
+        serial_only = all(re.fullmatch(r"\d{5}(?:\.0+)?", dict(texts)[i]) for i in dated)
+        if not serial_only or has_ranges:
+            listed(dated, "category values that Excel turned into dates or day numbers (a range such as 1-10 becomes 10-Jan)")
+    for i, v in enumerate(cells):
+        if isinstance(v, (dt.datetime, dt.date, pd.Timestamp)) and rule.target not in ID_TARGETS:
+            found.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i]])}): a date cell ({cell_text(v)!r}) in a category "
+                         f"column: Excel turned the value into a date; {EXCEL_FIX}")
+            break
+    return found
+
+
 def _has_offset(text: str) -> bool:
     return bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", text))
 
@@ -1277,6 +1329,7 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         values.append(text)
     if unmapped:
         problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
+    problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept))
     if bad:
         what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
         extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""

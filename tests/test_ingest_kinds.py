@@ -479,3 +479,49 @@ def test_decimal_comma_and_point_mixed_in_one_column_is_refused(tmp_path):
                                    "0065g00000XyZa2;2025-01-23;2025-02-04;Closed Lost;1,200.50\n")
     with pytest.raises(WorkbookError, match=r"mixes decimal commas such as '1.200,50' \(row 2\) and decimal points such as '1,200.50' \(row 3\)"):
         ingest(exports, "salesforce_en", tmp_path / "out")
+
+
+# =========================================================================== 7. values Excel destroyed
+HS_DEALS_HEADER = "Record ID,Deal Stage,Create Date,Close Date,Amount\n"
+
+
+def test_ids_in_scientific_notation_are_refused_with_the_real_cause(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "hubspot-crm-exports-all-deals.csv", HS_DEALS_HEADER +
+          "1.23457E+11,closedwon,2025-01-06,2025-02-10,100\n1.23457E+11,closedlost,2025-01-07,2025-02-11,50\n"
+          "123456789013,closedwon,2025-01-08,2025-02-12,70\n")
+    with pytest.raises(WorkbookError) as info:
+        ingest(exports, "hubspot", tmp_path / "out")
+    text = str(info.value)
+    assert "column 'Record ID' -> opportunity_id (rows 2, 3): these ids were rounded by Excel" in text
+    assert "'1.23457E+11', '1.23457E+11'" in text and "data import wizard" in info.value.fix
+    assert "duplicate" not in text.lower()
+
+
+def test_ids_that_lost_their_leading_zeros_are_refused_and_intact_ids_read(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "hubspot-crm-exports-all-deals.csv", HS_DEALS_HEADER +
+          "000123,closedwon,2025-01-06,2025-02-10,100\n124,closedlost,2025-01-07,2025-02-11,50\n")
+    with pytest.raises(WorkbookError, match=r"opportunity_id \(row 3\): these ids lost their leading zeros \(other ids are 6 digits, "
+                                            r"such as '000123'\): '124'"):
+        ingest(exports, "hubspot", tmp_path / "out")
+    write(exports / "hubspot-crm-exports-all-deals.csv", HS_DEALS_HEADER +
+          "000123,closedwon,2025-01-06,2025-02-10,100\n000124,closedlost,2025-01-07,2025-02-11,50\n")
+    ingest(exports, "hubspot", tmp_path / "out")
+    assert pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)["opportunity_id"].tolist() == ["000123", "000124"]
+
+
+def test_company_size_ranges_turned_into_dates_are_refused(tmp_path):
+    exports = tmp_path / "exports"
+    header = '"Opportunity ID","Created Date","Close Date","Stage","Amount","Employees"\n'
+    write(exports / "report1.csv", header + '"0065g00000XyZa1","2025-01-22","2025-02-03","Closed Won","100","10-Jan"\n'
+                                            '"0065g00000XyZa2","2025-01-23","2025-02-04","Closed Lost","50","11-50"\n'
+                                            '"0065g00000XyZa3","2025-01-24","","Prospecting","70","45667"\n')
+    with pytest.raises(WorkbookError, match=r"column 'Employees' -> company_size \(rows 2, 4\): category values that Excel turned "
+                                            r"into dates or day numbers .*'10-Jan', '45667'"):
+        ingest(exports, "salesforce_en", tmp_path / "out")
+    write(exports / "report1.csv", header + '"0065g00000XyZa1","2025-01-22","2025-02-03","Closed Won","100","1-10"\n'
+                                            '"0065g00000XyZa2","2025-01-23","2025-02-04","Closed Lost","50","11-50"\n'
+                                            '"0065g00000XyZa3","2025-01-24","","Prospecting","70","10000+"\n')
+    ingest(exports, "salesforce_en", tmp_path / "out")
+    assert pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)["company_size"].tolist() == ["1-10", "11-50", "10000+"]
