@@ -30,7 +30,7 @@ import yaml
 from helpers.errors import WorkbookError
 from helpers.schema import OUTCOMES, TABLES
 from helpers.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific,
-                            looks_like_excel_date, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
+                            looks_like_excel_date, salesforce_id18, salesforce_id_column, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
                             parse_numeric_date, parse_wareki)
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -828,6 +828,13 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
         out[rule.target] = values
     if amounts is not None and not problems:
         out["amount"] = resolve_currency(amounts, out, kept, report, problems, rates, target_currency)
+    for target in (t for t in ("opportunity_id", "lead_id") if t in out):
+        texts = [v for v in out[target] if v]
+        if salesforce_id_column(texts):
+            short = sum(1 for v in texts if len(v) == 15)
+            out[target] = [salesforce_id18(v) if v and len(v) == 15 else v for v in out[target]]
+            note(report, "salesforce_id_18", f"{target}: {short} Salesforce id(s) in the 15-character form (reports) were written in "
+                 "the 18-character form (API, Data Loader), so links between exports match", short, target)
 
     if problems:
         fixes = [FIX_BY_TOPIC[k] for k in FIX_BY_TOPIC if any(k in p for p in problems)]

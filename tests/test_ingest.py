@@ -138,8 +138,10 @@ def test_salesforce_ja_in_every_encoding(tmp_path, encoding):
     assert m["sales_velocity"] == pytest.approx(5 * 1_600_000 * 0.5 / 81)
     assert m["open_pipeline"] == {"count": 1, "amount": 800_000.0, "amount_unknown_count": 0}
     ch = by_id(wb.opportunities, "opportunity_id", "channel")
-    assert [ch[f"006J000000{i}AAAA"] for i in range(1, 6)] == ["Web", "セミナー", "展示会", "Web", "unknown"]
-    assert sorted(wb.leads["lead_id"]) == [f"00QJ000000{i}AAAA" for i in range(1, 5)]
+    # the reports' 15-character ids are written in their 18-character form (check characters: 006J0 -> I, 00000 -> A,
+    # 1AAAA -> bits 1-4 = 30 -> '4'; 00QJ0 -> bits 2, 3 = 12 -> M)
+    assert [ch[f"006J000000{i}AAAAIA4"] for i in range(1, 6)] == ["Web", "セミナー", "展示会", "Web", "unknown"]
+    assert sorted(wb.leads["lead_id"]) == [f"00QJ000000{i}AAAAMA4" for i in range(1, 5)]
 
 
 def test_explicit_shift_jis_reads_as_cp932(tmp_path):

@@ -525,3 +525,48 @@ def test_company_size_ranges_turned_into_dates_are_refused(tmp_path):
                                             '"0065g00000XyZa3","2025-01-24","","Prospecting","70","10000+"\n')
     ingest(exports, "salesforce_en", tmp_path / "out")
     assert pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)["company_size"].tolist() == ["1-10", "11-50", "10000+"]
+
+
+# =========================================================================== 8. Salesforce id forms
+@pytest.mark.parametrize("id15, id18", [
+    ("001A0000006Vm9r", "001A0000006Vm9rIAC"),  # 001A0: A at 3 -> 8 = I; 00000 -> A; 6Vm9r: V at 1 -> 2 = C
+    ("0065g00000AbCd1", "0065g00000AbCd1AAF"),  # 0065g -> A; 00000 -> A; AbCd1: A at 0, C at 2 -> 1 + 4 = 5 = F
+    ("00QJ0000001AAAA", "00QJ0000001AAAAMA4"),  # 00QJ0: 4 + 8 = 12 = M; 1AAAA: 2 + 4 + 8 + 16 = 30 = 4
+    ("ABCDEABCDEABCDE", "ABCDEABCDEABCDE555"),  # all five upper: 31 = 5
+])
+def test_salesforce_id18_checksum(id15, id18):
+    from helpers.values import salesforce_id18
+
+    assert salesforce_id18(id15) == id18
+    assert salesforce_id18(id18) == id18
+
+
+def test_links_match_across_15_and_18_character_ids(tmp_path):
+    exports = tmp_path / "exports"
+    # the opportunity report has 15-character ids; the lead export (Data Loader) has the 18-character ones
+    write(exports / "report_opportunities.csv",
+          '"Opportunity ID","Lead ID","Created Date","Close Date","Stage","Amount"\n'
+          '"0065g00000AbCd1","00QJ0000001AAAA","1/22/2025","2/3/2025","Closed Won","100"\n')
+    write(exports / "report_leads.csv", '"Lead ID","Created Date","Lead Source","Converted Opportunity ID"\n'
+                                        '"00QJ0000001AAAAMA4","1/15/2025","Web","0065g00000AbCd1AAF"\n')
+    ingest(exports, "salesforce_en", tmp_path / "out")
+    assert codes(tmp_path / "out")["salesforce_id_18"] == 1
+    wb = load_workbook(tmp_path / "out")
+    assert wb.opportunities["opportunity_id"].tolist() == ["0065g00000AbCd1AAF"]
+    assert wb.opportunities["lead_id"].tolist() == wb.leads["lead_id"].tolist() == ["00QJ0000001AAAAMA4"]
+    assert wb.opportunities["channel"].tolist() == ["Web"]  # taken from the linked lead: the link holds
+
+
+def test_ids_that_are_not_salesforce_ids_are_left_alone(tmp_path):
+    exports = tmp_path / "exports"
+    # 15 digits (no letter) and an 18-character id whose check characters are wrong: not Salesforce ids, kept as exported
+    write(exports / "report1.csv", '"Opportunity ID","Created Date","Close Date","Stage","Amount"\n'
+                                   '"123456789012345","1/22/2025","2/3/2025","Closed Won","100"\n')
+    ingest(exports, "salesforce_en", tmp_path / "out")
+    assert pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)["opportunity_id"].tolist() == ["123456789012345"]
+    write(exports / "report1.csv", '"Opportunity ID","Created Date","Close Date","Stage","Amount"\n'
+                                   '"0065g00000AbCd1ZZZ","1/22/2025","2/3/2025","Closed Won","100"\n'
+                                   '"0065g00000AbCd2","1/22/2025","2/3/2025","Closed Won","100"\n')
+    ingest(exports, "salesforce_en", tmp_path / "out2")
+    assert pd.read_csv(tmp_path / "out2" / "opportunities.csv", dtype=str)["opportunity_id"].tolist() == [
+        "0065g00000AbCd1ZZZ", "0065g00000AbCd2"]
