@@ -570,3 +570,37 @@ def test_ids_that_are_not_salesforce_ids_are_left_alone(tmp_path):
     ingest(exports, "salesforce_en", tmp_path / "out2")
     assert pd.read_csv(tmp_path / "out2" / "opportunities.csv", dtype=str)["opportunity_id"].tolist() == [
         "0065g00000AbCd1ZZZ", "0065g00000AbCd2"]
+
+
+# =========================================================================== 9. report footers wherever they are
+@needs_cases
+def test_case_01_footer_after_an_id_first_report_is_dropped_and_said(tmp_path):
+    res = ingest(case("01-footer-id-first"), "salesforce_en", tmp_path / "out")
+    opp = res.tables["opportunities"]
+    assert [(d["reason"], d["count"], d["rows"]) for d in opp["dropped"]] == [
+        ("blank row", 2, [6, 7]), ("report footer", 5, [8, 9, 10, 11, 12])]
+    assert opp["dropped"][1]["values"][0] == "Example Opportunity Report"
+    assert codes(tmp_path / "out")["footer_dropped"] == 5
+    f = q1(load_workbook(tmp_path / "out"))
+    assert (f["opportunities_created"], f["won_count"], f["lost_count"]) == (4, 2, 1)
+    assert f["win_rate"] == pytest.approx(2 / 3) and f["won_revenue"] == 30_000.0
+
+
+def test_footer_without_a_blank_line_is_recognized_by_its_words(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", '"Opportunity ID","Created Date","Close Date","Stage","Amount"\n'
+                                   '"0065g00000XyZa1","2025-01-22","2025-02-03","Closed Won","100"\n'
+                                   '"Copyright (c) 2000-2025 salesforce.com, inc. All rights reserved."\n'
+                                   '"機密情報 - 転送禁止"\n')
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert [(d["reason"], d["rows"]) for d in res.tables["opportunities"]["dropped"]] == [("report footer", [3, 4])]
+
+
+def test_a_short_data_row_at_the_end_is_not_taken_for_a_footer(tmp_path):
+    exports = tmp_path / "exports"
+    # the last row has only its id: a broken data row, not a footer (no blank line before it, no footer words)
+    write(exports / "report1.csv", '"Opportunity ID","Created Date","Close Date","Stage","Amount"\n'
+                                   '"0065g00000XyZa1","2025-01-22","2025-02-03","Closed Won","100"\n'
+                                   '"0065g00000XyZa2","","","",""\n')
+    with pytest.raises(WorkbookError, match=r"row 3, column 'created_at': a required value is empty"):
+        ingest(exports, "salesforce_en", tmp_path / "out")
