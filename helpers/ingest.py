@@ -120,17 +120,22 @@ def _fits(header: list[str], tm: TableMapping) -> bool:
     return all(find_column(header, names) is not None for names in tm.needed_columns())
 
 
-def locate_file(exports: Path, tm: TableMapping, claimed: set[Path]) -> Path | None:
+def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: list | None = None) -> Path | None:
     """The export file for one table: the first `file` pattern (case-insensitive) with exactly one matching file
     whose header has every column the mapping needs; files claimed by another table are skipped.
     None when nothing matches (an error unless the table is optional). A file that cannot be read raises
-    its reading error when the table is required or the file matched a pattern more specific than "*"."""
-    files = [p for p in _candidates(exports) if p not in claimed]
+    its reading error when the table is required or the file matched a pattern more specific than "*".
+    A pattern without wildcards (an exact file name) may name a file another table uses (one export feeding two
+    tables). Files that match a specific pattern by name but lack needed columns are added to `misses` as
+    (file, the first missing column's names)."""
+    every = _candidates(exports)
     encoding = _read_encoding(tm.encoding)
     seen: list[Path] = []
     headers: dict[Path, list[str]] = {}
     errors: dict[Path, tuple[WorkbookError, bool]] = {}
     for pattern in tm.files:
+        exact = not any(ch in pattern for ch in "*?[")
+        files = [p for p in every if exact or p not in claimed]
         matches = [p for p in files if fnmatch.fnmatch(p.name.lower(), pattern.lower())]
         fitting = []
         for p in matches:
@@ -143,6 +148,11 @@ def locate_file(exports: Path, tm: TableMapping, claimed: set[Path]) -> Path | N
                     errors[p] = (exc, bool(pattern.strip("*")))
             if _fits(headers[p], tm):
                 fitting.append(p)
+        if misses is not None and pattern.strip("*"):
+            for p in matches:
+                if p not in fitting and p not in errors and p not in [m[0] for m in misses]:
+                    lacking = [n for n in tm.needed_columns() if find_column(headers[p], n) is None]
+                    misses.append((p, lacking[0] if lacking else ()))
         if len(fitting) == 1:
             return fitting[0]
         if len(fitting) > 1:
@@ -435,15 +445,24 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, dict] = {}
     claimed: set[Path] = set()
+    folder_warnings: list[Finding] = []
+    near_misses: list = []
     for name in sorted(mp.tables, key=TABLE_ORDER.index):
         tm = mp.tables[name]
         if tm.sql is not None:
             raw, source = read_sql_source(tm, start, end)
             info = {"source": source, "format": "sql", "encoding": None, "sha256": None}
         else:
-            path = locate_file(exports, tm, claimed)
+            misses: list = []
+            path = locate_file(exports, tm, claimed, misses)
+            near_misses += [(name, miss, lacking, tm.where, path) for miss, lacking in misses if miss != path]
             if path is None:
                 if tm.optional:
+                    folder_warnings.append(Finding(
+                        "warning", str(exports), "table_not_found",
+                        f"the mapping's {name} table found no export in the folder (file: {', '.join(tm.files)}, with the columns "
+                        f"it needs): the {name} table is left out and the figures that need it are not shown",
+                        f"Put the {name} export in the folder if you have one (docs/ingest.md lists the columns).", None, (), (), 1))
                     continue
                 present = ", ".join(p.name for p in _candidates(exports)) or "no CSV, Excel or Parquet files"
                 raise WorkbookError(f"{tm.where}: no export in {exports} matches {', '.join(repr(f) for f in tm.files)} "
@@ -459,7 +478,26 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
         encoding_note(report, info["encoding"], tm.encoding is not None)
         frames[name], reports[name] = frame, report
     currency = data_currency(reports, settings)
-    warnings = ingest_warnings(frames, reports)
+    if exports is not None and needs_files:
+        used = {Path(r["path"]).name for r in reports.values() if r.get("path")}
+        for p in _candidates(exports):
+            if p.name in used:
+                continue
+            miss = next((m for m in near_misses if m[1] == p), None)
+            if miss is not None:
+                name, _, lacking, where, path = miss
+                folder_warnings.append(Finding(
+                    "warning", p.name, "file_lacks_columns",
+                    f"{p.name} looks like the {name} export by its name but has no column {' or '.join(repr(c) for c in lacking)}: "
+                    f"it was not read" + (f" (the {name} table was read from {path.name})" if path else f" and there is no {name} table"),
+                    f"Export it again with that column, or name the right file in the mapping ({where}.file).", None, (), (), 1))
+            else:
+                folder_warnings.append(Finding(
+                    "warning", p.name, "file_not_used",
+                    f"{p.name} matches no table of the mapping {mp.name} (no table's file pattern and columns fit it): it was not read",
+                    "If it holds data for the reports, check its columns against the mapping (docs/ingest.md); "
+                    "otherwise move it out of the folder.", None, (), (), 1))
+    warnings = folder_warnings + ingest_warnings(frames, reports)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.ingest-{os.getpid()}")

@@ -246,8 +246,11 @@ def test_salesforce_object_export_facts(tmp_path):
                                                                   ("not_after closed_at", 15)]
     codes = [w.code for w in res.warnings]
     # plain amounts: shown in the settings' currency, said once
-    assert codes == ["currency_not_in_data", "one_created_at", "one_created_at", "moved_date", "no_lead_links", "no_channel"]
-    assert "all opportunities share one created_at: cycle times are meaningless" in res.warnings[1].message
+    # Account, Campaign and CampaignMember.csv feed no table: each is said
+    assert codes == ["file_not_used"] * 3 + ["currency_not_in_data", "one_created_at", "one_created_at", "moved_date",
+                                             "no_lead_links", "no_channel"]
+    assert [w.file for w in res.warnings[:3]] == ["Account.csv", "Campaign.csv", "CampaignMember.csv"]
+    assert "all opportunities share one created_at: cycle times are meaningless" in res.warnings[4].message
     assert "all opportunities share one created_at: cycle times are meaningless" in res.summary()
 
     wb = load_workbook(tmp_path / "out")
@@ -613,7 +616,8 @@ def test_partial_exports_optional_leads(tmp_path):
     assert list(res.tables) == ["opportunities"]
     wb = load_workbook(tmp_path / "out")
     assert wb.leads is None and set(wb.opportunities["channel"]) == {"unknown"}
-    assert [w.code for w in res.warnings] == ["currency_not_in_data", "no_channel"]
+    assert [w.code for w in res.warnings] == ["table_not_found", "currency_not_in_data", "no_channel"]
+    assert "the mapping's leads table found no export in the folder" in res.warnings[0].message
 
 
 def test_missing_required_export(tmp_path):

@@ -604,3 +604,67 @@ def test_a_short_data_row_at_the_end_is_not_taken_for_a_footer(tmp_path):
                                    '"0065g00000XyZa2","","","",""\n')
     with pytest.raises(WorkbookError, match=r"row 3, column 'created_at': a required value is empty"):
         ingest(exports, "salesforce_en", tmp_path / "out")
+
+
+# =========================================================================== 10. nothing silently ignored
+OPP_REPORT = ('"Opportunity ID","Created Date","Close Date","Stage","Amount"\n'
+              '"0065g00000XyZa1","2025-01-22","2025-02-03","Closed Won","100"\n')
+
+
+def test_unused_files_incomplete_exports_and_missing_tables_are_said(tmp_path, capsys):
+    exports = tmp_path / "exports"
+    write(exports / "report_opportunities.csv", OPP_REPORT)
+    write(exports / "report_leads.csv", '"Lead Name","Created Date","Lead Source"\n"X","2025-01-02","Web"\n')  # no Lead ID
+    write(exports / "notes.xlsx.csv", '"Foo";"Bar"\n"1";"2"\n')
+    assert main(["--exports", str(exports), "--mapping", "salesforce_en", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    warnings = {w["code"]: w for w in report_json(tmp_path / "out")["warnings"]}
+    assert warnings["file_lacks_columns"]["message"] == (
+        "report_leads.csv looks like the leads export by its name but has no column 'Lead ID' or 'Lead Id': it was not read "
+        "and there is no leads table")
+    assert warnings["table_not_found"]["message"].startswith("the mapping's leads table found no export in the folder")
+    assert warnings["file_not_used"]["message"].startswith("notes.xlsx.csv matches no table of the mapping salesforce_en")
+    for w in report_json(tmp_path / "out")["warnings"]:
+        assert set(w) >= {"code", "message", "count"} and w["count"] >= 1
+        assert w["message"] in printed
+    assert not (tmp_path / "out" / "leads.csv").exists()
+
+
+def test_one_export_feeds_two_tables(tmp_path):
+    exports = tmp_path / "exports"
+    # a lead export that also carries the outcome of the deal each lead became
+    write(exports / "leads_export.csv", "Lead ID,Created,Source,Deal ID,Deal Created,Deal Closed,Deal Stage,Deal Amount\n"
+                                        "L1,2025-01-02,Web,D1,2025-01-10,2025-02-01,Won,100\n"
+                                        "L2,2025-01-03,Seminar,D2,2025-01-11,2025-02-02,Lost,50\n")
+    m = mapping(tmp_path, """
+tables:
+  opportunities:
+    file: leads_export.csv
+    columns:
+      opportunity_id: Deal ID
+      lead_id: Lead ID
+      created_at: Deal Created
+      closed_at: Deal Closed
+      outcome: {column: Deal Stage, values: {Won: won, Lost: lost}}
+      amount: Deal Amount
+  leads:
+    file: leads_export.csv
+    columns:
+      lead_id: Lead ID
+      created_at: Created
+      channel: Source
+      opportunity_id: Deal ID
+""")
+    res = ingest(exports, m, tmp_path / "out")
+    assert res.tables["opportunities"]["source"] == res.tables["leads"]["source"] == "leads_export.csv"
+    assert "file_not_used" not in codes(tmp_path / "out")
+    wb = load_workbook(tmp_path / "out")
+    assert wb.opportunities["channel"].tolist() == ["Web", "Seminar"]  # through the lead link
+
+
+def test_a_required_table_with_no_export_is_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report_leads.csv", '"Lead ID","Created Date","Lead Source"\n"00QJ0000001AAAA","2025-01-22","Web"\n')
+    with pytest.raises(WorkbookError, match=r"salesforce_en.yaml: tables.opportunities: no export in .* matches|"
+                                            r"report_leads.csv has no column 'Opportunity ID'"):
+        ingest(exports, "salesforce_en", tmp_path / "out")
