@@ -59,6 +59,36 @@ def quiet_kernel_manager(log_path: Path):
     return QuietKernelManager
 
 
+def template_safe(path: Path) -> str:
+    """A path papermill will not read as a template: it formats paths with the parameters (str.format), so a
+    folder named `Q1 {draft}` would fail or change; doubled braces format back to the literal path."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
+KERNEL_FIX = ("Register the kernel for the Python that has the workbook's packages: `{python} -m ipykernel install --sys-prefix "
+              "--name {name} --display-name \"Alignment workbook (Python)\"` (make venv does this; conda users run it once in the "
+              "activated environment after `conda env create -f environment.yml`).")
+
+
+def check_kernel(name: str | None = None) -> None:
+    """Preflight: the Jupyter kernel the notebooks run on is registered and its Python exists; WorkbookError with the
+    command that installs it otherwise (checked before any notebook runs)."""
+    import shutil as _shutil
+
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    name = name or KERNEL_NAME
+    fix = KERNEL_FIX.format(python=sys.executable, name=name)
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise WorkbookError(f"the Jupyter kernel '{name}' is not installed, so no notebook can run", fix=fix) from None
+    program = spec.argv[0] if spec.argv else ""
+    if program and not (Path(program).exists() or _shutil.which(program)):
+        raise WorkbookError(f"the Jupyter kernel '{name}' points to {program}, which does not exist (the environment was moved or removed)",
+                            fix=fix)
+
+
 def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The report notebooks in reading order: `NN_name.ipynb`."""
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
@@ -146,7 +176,7 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         executed = staging / nb.name
         t0 = time.monotonic()
         try:
-            pm.execute_notebook(str(nb), str(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+            pm.execute_notebook(template_safe(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
                                 cwd=str(nb.parent), progress_bar=False, log_output=False,
                                 kernel_manager_class=quiet_kernel_manager(staging / KERNEL_LOG))
             export_html(executed, staging / f"{nb.stem}.html", lang)
@@ -198,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     notebooks = notebook_paths(Path(args.notebooks))
     if not notebooks:
         print(f"error: no notebooks named NN_*.ipynb in {args.notebooks}", file=sys.stderr)
+        return 2
+    try:
+        check_kernel()
+    except WorkbookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
     params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
