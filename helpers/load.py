@@ -20,7 +20,6 @@ from helpers.errors import DataValidationError, Finding, WorkbookError
 from helpers.schema import OUTCOMES, TABLES, Table
 
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
-ENCODINGS = ("utf-8-sig", "cp932")
 MAX_ROWS_SHOWN = 5
 ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
                  "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}

@@ -872,7 +872,11 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                  "the 18-character form (API, Data Loader), so links between exports match", short, target)
 
     if problems:
-        fixes = [FIX_BY_TOPIC[k] for k in FIX_BY_TOPIC if any(k in p for p in problems)]
+        label = tm.where.split(":")[0]
+        stem = label.rsplit(".", 1)[0]
+        where = (f"a file `my_mapping.yaml` holding the line `extends: {stem}` and" if stem in shipped_mappings()
+                 else f"in {label}, add")
+        fixes = [FIX_BY_TOPIC[k].format(where=where, stem=stem) for k in FIX_BY_TOPIC if any(k in p for p in problems)]
         raise WorkbookError(f"{source}: values the mapping cannot convert ({tm.where}):\n" + "\n".join(f"  - {p}" for p in problems),
                             fix=" ".join(fixes) if fixes else
                             "Add the format these values use to the column's format: list (or fix the values in the export); "
@@ -937,14 +941,13 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
 FIX_BY_TOPIC = {
     "changed by Excel": "Export again from the CRM and open the CSV with Excel's data import wizard (Data > From Text/CSV, "
                         "column type Text), or use the CRM's .xlsx export; do not remove rows or fix ids by hand.",
-    "decimal:": "State the decimal mark in the mapping: a file with `extends: <the mapping you used>` and `decimal: \",\"` "
-                "(12.000,00 = twelve thousand) or `decimal: \".\"`.",
+    "decimal:": "State the decimal mark in the mapping: {where} `decimal: \",\"` (12.000,00 = twelve thousand) or `decimal: \".\"`.",
     "stage values the mapping does not": "Map each listed stage to won, lost or open in the mapping (the lines above), then run again.",
     "several currencies": "Give exchange rates in the settings (currency.code: the report currency, and currency.rates: "
-                          "[{currency: JPY, rate: 0.0067}, ...], docs/ingest.md), or export the converted amount column "
+                          "[{{currency: JPY, rate: 0.0067}}, ...], docs/ingest.md), or export the converted amount column "
                           "(Salesforce: Amount (converted)) so every amount is in one currency.",
-    "date_order": "State the day/month order in the mapping: a file `my_mapping.yaml` holding the two lines "
-                  "`extends: salesforce_en` (the mapping you used) and `date_order: dmy` (or mdy), then --mapping my_mapping.yaml.",
+    "date_order": "State the day/month order in the mapping: {where} the line `date_order: dmy` (day first) or "
+                  "`date_order: mdy` (month first), then run again with that mapping (--mapping my_mapping.yaml).",
     "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
 }
 
@@ -1136,10 +1139,12 @@ def unmapped_stages_problem(unmapped: dict[str, list[int]], col: str, rows: pd.D
         lines.append(f"{value!r}: {len(positions)} row{'s' if len(positions) != 1 else ''} ({_rows_text([kept[i] for i in positions])}){amount}")
         guess = "lost" if _LOST_WORDS.search(value) else "won" if _WON_WORDS.search(value) else "open"
         adds.append(f"{_yaml_key(value)}: {guess}")
-    name = tm.where.split(":")[0].rsplit(".", 1)[0]
+    label = tm.where.split(":")[0]
+    name = label.rsplit(".", 1)[0]
+    where = f"e.g. a file my_mapping.yaml with `extends: {name}` and" if name in shipped_mappings() else f"in {label}:"
     return (f"column '{col}' -> outcome: stage values the mapping does not map to won, lost or open (every stage must be "
-            f"accounted for, so none becomes an open deal unnoticed): {'; '.join(lines)}. Add them to the mapping, e.g. a file "
-            f"my_mapping.yaml with `extends: {name}` and\n      tables:\n        {tm.table}:\n          columns:\n            outcome:\n"
+            f"accounted for, so none becomes an open deal unnoticed): {'; '.join(lines)}. Add them to the mapping, {where}"
+            f"\n      tables:\n        {tm.table}:\n          columns:\n            outcome:\n"
             f"              values: {{{', '.join(adds)}}}   # check each: won, lost or open")
 
 
@@ -1279,8 +1284,7 @@ def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], re
             problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in ambiguous])}): every date has day and month "
                             f"both 12 or less ({shown}), so 03/02/2025 could be 3 February or March 2 and nothing in the export tells "
                             "which. State the order in the mapping: date_order: dmy (day first: en_GB, de, fr exports) or "
-                            "date_order: mdy (month first: en_US), e.g. a file with the two lines `extends: <mapping>` and "
-                            "`date_order: dmy`")
+                            "date_order: mdy (month first: en_US)")
     return orders
 
 
