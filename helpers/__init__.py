@@ -13,6 +13,7 @@ Modules, one concern each:
   velocity   before/after velocity, LMDI, bootstrap, seasonality, caveats (notebook 03)
   health     data-health figures (notebook 00)   metrics   one period's core metrics.json figures
   mapping    export column mappings    ingest     exports + mapping -> canonical data folder
+  values     export cells read per locale: day/month order, 和暦, Salesforce ids, currencies, Excel damage
   run        the report runner          index_page  reports/index.html
   record     metrics.json writer        display / views / *_views / theme / interactive: presentation
   session    one notebook's context     nbtools / bench: maintainer tools
