@@ -83,6 +83,9 @@ def _merge(base: dict, override: dict, source: str, prefix: str = "") -> dict:
     return out
 
 
+DOLLARS = ("USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "MXN")  # currencies written with '$' alone
+
+
 def currency_symbol(code: str) -> str:
     """The usual symbol of an ISO 4217 currency (USD $, JPY ¥, GBP £, EUR €; CLDR data via babel)."""
     from babel.numbers import get_currency_symbol
@@ -137,6 +140,8 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
         stated = [(src, layer["currency"]["code"]) for src, layer in layers
                   if isinstance(layer.get("currency"), dict) and layer["currency"].get("code")]
         code = data_currency["code"]
+        if stated and data_currency.get("assumed") == "$" and str(stated[-1][1]).upper() in DOLLARS:
+            code = str(stated[-1][1]).upper()  # '$' alone in the export: the settings say which dollar
         if stated and str(stated[-1][1]).upper() != code:
             raise ConfigError(f"{stated[-1][0]}: currency.code is {stated[-1][1]} but the amounts in {data_dir} are in {code} "
                               f"({data_currency.get('how', 'ingest_report.json')}); the report would label them wrong",

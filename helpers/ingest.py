@@ -340,7 +340,10 @@ def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
     if not found:
         return None
     name, cur = next(iter(found.items()))
-    return {"code": cur["code"], "how": f"{name}: {cur['how']}"}
+    record = {"code": cur["code"], "how": f"{name}: {cur['how']}"}
+    if all(c.get("assumed") == "$" for c in found.values()):
+        record["assumed"] = "$"  # the settings may name another dollar (helpers.config.DOLLARS)
+    return record
 
 
 # --------------------------------------------------------------------------- checks the loader cannot make

@@ -969,12 +969,16 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
     report["columns"][rule.target] = col
     decimal = rule.decimal or tm.decimal or decide_decimal(col, rows[col], kept, report, problems)
     values, codes, bad, bad_values = [], [], [], []
+    bare_dollar = explicit_usd = False
     for pos, v in enumerate(rows[col]):
         text = cell_text(v)
         code = None
         try:
             if text is not None and isinstance(v, str):
                 code, number = split_currency(unicodedata.normalize("NFKC", text))
+                if code == "USD":
+                    explicit = "USD" in text.upper() or "US$" in text.upper()
+                    explicit_usd, bare_dollar = explicit_usd or explicit, bare_dollar or not explicit
                 text = number_text(number, decimal)
             else:
                 text = number_text(v, decimal)
@@ -999,7 +1003,7 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
     if bad:
         shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
         problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not numbers: {shown}")
-    how = {"column": col, "code_column": code_col, "converted": conv is not None}
+    how = {"column": col, "code_column": code_col, "converted": conv is not None, "bare_dollar": bare_dollar and not explicit_usd and code_col is None}
     return values, codes, how
 
 
@@ -1061,6 +1065,11 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
     if len(found) == 1:
         code = next(iter(found))
         report["currency"] = {"code": code, "how": f"from {source}", "found": found}
+        if code == "USD" and how.get("bare_dollar"):
+            report["currency"]["assumed"] = "$"
+            note(report, "currency_dollar_assumed", f"amounts written with '$' alone in '{col}' are read as US dollars (USD); "
+                 "if they are another dollar (CAD, AUD, SGD, ...), set currency.code to it in the data folder's workbook.yaml",
+                 found[code], "amount")
         if how["converted"]:
             note(report, "currency_converted_column", f"amounts are taken from '{col}', converted by the CRM to {code}", sum(found.values()), "amount")
         if unmarked:

@@ -668,3 +668,20 @@ def test_a_required_table_with_no_export_is_refused(tmp_path):
     with pytest.raises(WorkbookError, match=r"salesforce_en.yaml: tables.opportunities: no export in .* matches|"
                                             r"report_leads.csv has no column 'Opportunity ID'"):
         ingest(exports, "salesforce_en", tmp_path / "out")
+
+
+def test_a_bare_dollar_is_read_as_usd_said_and_the_settings_may_name_another_dollar(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", SF_HEADER + '"A","0065g00000XyZa1","1/5/2025","1/20/2025","Closed Won","$1,250.50","Web"\n')
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.currency == {"code": "USD", "how": "opportunities: from the amounts in 'Amount'", "assumed": "$"}
+    assert codes(tmp_path / "out")["currency_dollar_assumed"] == 1
+    assert load_workbook(tmp_path / "out").config.currency_code == "USD"
+    (tmp_path / "out" / "workbook.yaml").write_text("currency:\n  code: CAD\n  symbol: CA$\n", encoding="utf-8")
+    config = load_workbook(tmp_path / "out").config
+    assert (config.currency_code, config.currency_symbol) == ("CAD", "CA$")
+    (tmp_path / "out" / "workbook.yaml").write_text("currency:\n  code: EUR\n", encoding="utf-8")
+    from helpers.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"currency.code is EUR but the amounts .* are in USD"):
+        load_config(tmp_path / "out")
