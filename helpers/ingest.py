@@ -320,6 +320,27 @@ def read_sql_source(tm: TableMapping, start=None, end=None) -> tuple[pd.DataFram
     return frame.astype(object).where(frame.notna(), None), described
 
 
+def check_links_kept_zeros(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -> None:
+    """Links that lost their leading zeros in Excel: an opportunity's lead_id (or a lead's opportunity_id) that matches
+    no id of the other table as written, but does once padded with zeros to that table's id width. WorkbookError."""
+    for table, col, other, key in (("opportunities", "lead_id", "leads", "lead_id"), ("leads", "opportunity_id", "opportunities", "opportunity_id")):
+        if table not in frames or other not in frames or col not in frames[table].columns:
+            continue
+        ids = {v for v in frames[other][key].dropna()}
+        padded = {v for v in ids if v.isdigit() and v.startswith("0")}
+        if not padded:
+            continue
+        width = max(len(v) for v in padded)
+        lost = [v for v in frames[table][col].dropna() if v.isdigit() and v not in ids and v.zfill(width) in ids]
+        if lost:
+            raise WorkbookError(
+                f"{reports[table]['source']}: column '{reports[table]['columns'].get(col, col)}' -> {col}: {len(lost)} id(s) lost their "
+                f"leading zeros ({', '.join(repr(v) for v in lost[:5])} are {', '.join(repr(v.zfill(width)) for v in lost[:5])} in "
+                f"{reports[other]['source']}): these values were changed by Excel, so the links would silently break",
+                fix="Export again from the CRM and open the CSV with Excel's data import wizard (Data > From Text/CSV, column type "
+                    "Text), or use the CRM's .xlsx export; do not fix ids by hand.")
+
+
 def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
     """The one currency of every table's amounts ({code, how}), or None when no amount carries one; a note
     per table says so. WorkbookError when two tables are in different currencies."""
@@ -480,6 +501,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
         report.update(info)
         encoding_note(report, info["encoding"], tm.encoding is not None)
         frames[name], reports[name] = frame, report
+    check_links_kept_zeros(frames, reports)
     currency = data_currency(reports, settings)
     if exports is not None and needs_files:
         used = {Path(r["path"]).name for r in reports.values() if r.get("path")}

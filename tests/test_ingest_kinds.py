@@ -685,3 +685,17 @@ def test_a_bare_dollar_is_read_as_usd_said_and_the_settings_may_name_another_dol
 
     with pytest.raises(ConfigError, match=r"currency.code is EUR but the amounts .* are in USD"):
         load_config(tmp_path / "out")
+
+
+def test_links_that_lost_their_leading_zeros_are_refused(tmp_path):
+    exports = tmp_path / "exports"
+    write(exports / "hubspot-crm-exports-all-deals.csv", "Record ID,Deal Stage,Create Date,Close Date,Amount,Associated Contact IDs\n"
+                                                         "9001,closedwon,2025-01-06,2025-02-10,100,123\n")
+    write(exports / "hubspot-crm-exports-all-contacts.csv", "Record ID,Create Date,Original Source\n000123,2025-01-02,Web\n")
+    with pytest.raises(WorkbookError, match=r"lead_id: 1 id\(s\) lost their leading zeros \('123' are '000123' in "
+                                            r"hubspot-crm-exports-all-contacts.csv\)"):
+        ingest(exports, "hubspot", tmp_path / "out")
+    write(exports / "hubspot-crm-exports-all-deals.csv", "Record ID,Deal Stage,Create Date,Close Date,Amount,Associated Contact IDs\n"
+                                                         "9001,closedwon,2025-01-06,2025-02-10,100,000123\n")
+    ingest(exports, "hubspot", tmp_path / "out")
+    assert load_workbook(tmp_path / "out").opportunities["channel"].tolist() == ["Web"]
