@@ -555,15 +555,56 @@ def _validate_new_rows(new_rows: pd.DataFrame) -> pd.DataFrame:
 def _read_existing(path: Path) -> pd.DataFrame:
     from helpers.load import read_raw
 
+    raw, _ = read_raw(path)
+    return raw.astype(object).map(_text)
+
+
+def _key_frame(respondent: pd.Series, answered_on: pd.Series) -> pd.Series:
+    """`respondent \\x00 YYYY-MM-DD` per row (vectorized; an unreadable date gives an empty day)."""
+    day = pd.to_datetime(answered_on.fillna("").astype(str).str.strip().str[:10], format="%Y-%m-%d", errors="coerce")
+    return respondent.fillna("").astype(str).str.strip() + "\x00" + day.dt.strftime("%Y-%m-%d").fillna("")
+
+
+def _existing_layout(path: Path) -> tuple[str, list[str], str, pd.Series] | None:
+    """An existing checklist file's encoding, header, line ending and its rows' respondent/day keys (None: no rows, no header).
+
+    Reads only the two key columns with pandas' C parser (no per-cell Python work), so a save
+    into a large file costs one pass over its bytes.
+    """
+    import io
+
+    from helpers.load import read_csv_text
+
     if path.suffix.lower() != ".csv":
         raise WorkbookError(f"{path.name}: answers can only be saved to a CSV file",
                             fix="Save the checklist as checklist.csv (UTF-8) in the data folder.")
-    raw, _ = read_raw(path)
-    missing = [c for c in FILE_COLUMNS[:5] if c not in raw.columns]
-    if missing:
-        raise WorkbookError(f"{path.name}: the existing file lacks the column(s) {', '.join(missing)}",
-                            fix="Rename the columns to respondent, department, answered_on, item, answer (docs/data_dictionary.md).")
-    return raw.astype(object).map(_text)
+    data = path.read_bytes()
+    text = encoding = None
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        read_csv_text(path)  # raises the loader's own encoding error, naming the file
+    if not text.strip():
+        return None
+    newline = "\r\n" if text.split("\n", 1)[0].endswith("\r") else "\n"
+    try:
+        raw_names = list(pd.read_csv(io.StringIO(text), nrows=0, dtype=str).columns)
+        columns = [str(c).strip() for c in raw_names]
+        missing = [c for c in FILE_COLUMNS[:5] if c not in columns]
+        if missing:
+            raise WorkbookError(f"{path.name}: the existing file lacks the column(s) {', '.join(missing)}",
+                                fix="Rename the columns to respondent, department, answered_on, item, answer (docs/data_dictionary.md).")
+        keys = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=[
+            raw_names[columns.index("respondent")], raw_names[columns.index("answered_on")]])
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
+                            fix="Check that every row has as many commas as the header and quotes are closed.") from None
+    keys.columns = [str(c).strip() for c in keys.columns]
+    return encoding, columns, newline, _key_frame(keys["respondent"], keys["answered_on"])
 
 
 def _backup_key(p: Path):
@@ -588,54 +629,74 @@ def _make_backup(path: Path) -> Path:
     return target
 
 
-def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same_day: bool = False) -> dict:
+def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same_day: bool = False,
+                   lock_timeout: float | None = None) -> dict:
     """Save checklist answers: validate, keep every earlier answer, back up the previous file, write atomically.
 
     The new rows are appended after the existing ones in canonical text form
-    (answer yes/partial/no, answered_on YYYY-MM-DD, UTF-8). Earlier rows are kept
-    exactly as they were (their cells are not rewritten; extra columns stay). If a
-    respondent already has rows on the same answered_on date, DuplicateAnswersError
-    is raised unless ``replace_same_day``, in which case only that respondent's rows
-    of that day are replaced. Before writing, the previous file is copied to
+    (answer yes/partial/no, answered_on YYYY-MM-DD). Earlier rows are kept
+    exactly as they were: the existing bytes are copied unchanged and the new
+    rows follow in the file's own column order, encoding and line ending
+    (a file without a `note` column, or in cp932, is rewritten once as UTF-8 with
+    the columns respondent, department, answered_on, item, answer, note first).
+    Text cells starting with =, +, -, @, tab or CR get a leading apostrophe
+    (CSV injection, see record.neutralize_cell). If a respondent already has rows
+    on the same answered_on date, DuplicateAnswersError is raised unless
+    ``replace_same_day``, in which case only that respondent's rows of that day are
+    replaced. Before writing, the previous file is copied to
     ``<name>.bak-YYYYMMDD-HHMMSS`` next to it; the latest 5 backups are kept.
-    The file is created (with its header) when absent. Returns
+
+    Concurrent saves are serialized by a file lock (``.<name>.lock``, filelock) held
+    around re-read, append and atomic replace; temporary copies left by an
+    interrupted save are removed. WorkbookError if the lock is not free within
+    ``lock_timeout`` seconds (default record.LOCK_TIMEOUT). The file is created
+    (with its header) when absent. Returns
     ``{"written": new rows written, "replaced": earlier rows removed, "backup": path or None}``.
     """
-    from helpers.record import write_atomic
+    from helpers.record import LOCK_TIMEOUT, locked, neutralize_cell, remove_temp_files, write_atomic
 
     path = Path(path)
     new = _validate_new_rows(new_rows)
     if new.empty:
         return {"written": 0, "replaced": 0, "backup": None}
-    existing = _read_existing(path) if path.exists() else pd.DataFrame(columns=list(FILE_COLUMNS))
+    new = new.map(neutralize_cell)
+    with locked(path, f"Saving the checklist answers to {path.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+        remove_temp_files(path)
+        return _append_locked(path, new, replace_same_day, write_atomic)
 
-    def iso(v) -> str:
-        ts = _parse_day(v)
-        return "" if ts is None else ts.strftime("%Y-%m-%d")
 
-    old_day = existing["answered_on"].map(iso)
-    old_key = existing["respondent"].astype(str) + "\x00" + old_day.astype(str)
+def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool, write_atomic) -> dict:
+    """append_answers' work while holding the file's lock."""
+    layout = _existing_layout(path) if path.exists() else None
+    old_key = layout[3] if layout else pd.Series([], dtype=object)
     new_keys = set(new["respondent"] + "\x00" + new["answered_on"])
     clash = old_key.isin(new_keys)
-    replaced = 0
-    if clash.any():
+    if clash.any() and not replace_same_day:
         pairs = sorted({tuple(k.split("\x00")) for k in old_key[clash]})
-        if not replace_same_day:
-            listed = ", ".join(f"{w!r} on {d}" for w, d in pairs)
-            raise DuplicateAnswersError(
-                f"{path.name} already has answers of {listed}; nothing was written",
-                fix="Tick 'replace that day's answers' (replace_same_day=True) to replace them, or use another date.",
-                duplicates=pairs)
-        replaced = int(clash.sum())
-        existing = existing[~clash]
-
-    columns = list(FILE_COLUMNS) + [c for c in existing.columns if c not in FILE_COLUMNS]
-    parts = [p.reindex(columns=columns) for p in (existing, new) if len(p)]
-    out = pd.concat(parts, ignore_index=True).fillna("")
-    text = out.to_csv(index=False, lineterminator="\n")
+        listed = ", ".join(f"{w!r} on {d}" for w, d in pairs)
+        raise DuplicateAnswersError(
+            f"{path.name} already has answers of {listed}; nothing was written",
+            fix="Tick 'replace that day's answers' (replace_same_day=True) to replace them, or use another date.",
+            duplicates=pairs)
+    replaced = int(clash.sum())
+    if layout is None:
+        payload = new.reindex(columns=list(FILE_COLUMNS)).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    elif not replaced and layout[0] == "utf-8-sig" and all(c in layout[1] for c in FILE_COLUMNS):
+        # the common case: copy the existing bytes, append the new rows in the file's own layout
+        encoding, columns, newline, _ = layout
+        data = path.read_bytes()
+        tail = new.reindex(columns=columns).fillna("").to_csv(index=False, header=False, lineterminator=newline)
+        payload = data + (b"" if data.endswith(b"\n") else newline.encode()) + tail.encode("utf-8")
+    else:
+        # replacing a day's answers, adding the note column or leaving cp932: rewrite once as UTF-8
+        existing = _read_existing(path)
+        existing = existing[~_key_frame(existing["respondent"], existing["answered_on"]).isin(new_keys).to_numpy()]
+        columns = list(FILE_COLUMNS) + [c for c in existing.columns if c not in FILE_COLUMNS]
+        parts = [p.reindex(columns=columns) for p in (existing, new) if len(p)]
+        payload = pd.concat(parts, ignore_index=True).fillna("").to_csv(index=False, lineterminator="\n").encode("utf-8")
 
     backup = _make_backup(path) if path.exists() else None
-    write_atomic(path, text)
+    write_atomic(path, payload)
     for old in backups(path)[:-BACKUPS_KEPT]:
         old.unlink(missing_ok=True)
     return {"written": int(len(new)), "replaced": replaced, "backup": str(backup) if backup else None}

@@ -30,7 +30,7 @@ from helpers.errors import DataValidationError, Finding, WorkbookError
 from helpers.load import ENCODING_NAMES, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
 from helpers.mapping import (Mapping, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
                              shipped_mappings)
-from helpers.record import replace_dir
+from helpers.record import neutralize_text_columns, replace_dir
 from helpers.schema import TABLES
 
 REPORT_FILE = "ingest_report.json"
@@ -530,7 +530,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     staging.mkdir()
     try:
         for name, frame in frames.items():
-            frame.to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
+            neutralize_text_columns(frame, name).to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
         if (out / DATA_FOLDER_CONFIG).is_file():  # a replaced data folder keeps its settings
             shutil.copy2(out / DATA_FOLDER_CONFIG, staging / DATA_FOLDER_CONFIG)
         record = {"mapping": mp.name, "mapping_file": str(mp.path), "mapping_sha256": file_sha256(mp.path),

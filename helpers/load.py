@@ -262,7 +262,9 @@ def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
         months = [_cell_text(v) for v in raw]
         return pd.Series([pd.Timestamp(f"{m[:7]}-01") if m and _MONTH.match(m[:7]) and len(m) in (7, 10, 19) else pd.NaT
                           for m in months], index=raw.index, dtype="datetime64[ns]")
-    return pd.Series([_cell_text(v) for v in raw], index=raw.index, dtype=object).astype("str")
+    from helpers.record import unneutralize_cell  # the apostrophe the workbook puts before =, +, -, @ (CSV injection)
+
+    return pd.Series([unneutralize_cell(_cell_text(v)) for v in raw], index=raw.index, dtype=object).astype("str")
 
 
 FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."

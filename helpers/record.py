@@ -7,10 +7,12 @@ strings, NaN/NaT become null, numpy scalars become Python numbers.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -44,19 +46,101 @@ def dumps(value) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text to `path` through a temporary file in the same folder and a rename."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write text (UTF-8) or bytes to `path` through a temporary file in the same folder, fsync and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: How long a save or a run waits for another process holding the same lock (seconds).
+LOCK_TIMEOUT = 60.0
+#: Name pattern of write_atomic's temporary files: `.<name>.` + 8 characters from tempfile's alphabet.
+_TEMP_SUFFIX = r"\.[a-z0-9_]{8}"
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file guarding `path`: `.<name>.lock` next to it."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT):
+    """Hold the inter-process lock of `path` (filelock; released by the OS if the process dies).
+
+    Raises WorkbookError naming `what` when another process holds it for longer than `timeout` seconds.
+    """
+    from filelock import FileLock, Timeout
+
+    from helpers.errors import WorkbookError
+
+    lock = FileLock(str(lock_path(path)), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise WorkbookError(f"{what}: another process has held the lock {lock_path(path)} for more than {timeout:g} s; nothing was written",
+                            fix="Wait until the other save or run has finished and try again.") from None
+    except OSError as exc:
+        raise WorkbookError(f"{what}: cannot create the lock file {lock_path(path)}: {exc.strerror or exc}",
+                            fix="Make the folder writable (and check the disk is not full).") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def remove_temp_files(path: Path) -> list[Path]:
+    """Delete temporary copies of `path` left by interrupted atomic writes; call only while holding its lock."""
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}{_TEMP_SUFFIX}$")
+    removed = []
+    for p in path.parent.glob(f".{path.name}.*"):
+        if pattern.match(p.name) and p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralize_cell(value):
+    """A text cell safe to open in a spreadsheet: a leading `'` before =, +, -, @, tab or CR (OWASP).
+
+    Plain numbers (`-5`, `+1.5e3`) and a lone `-` are left alone (no formula), as is anything
+    that is not text. `helpers.load` removes the apostrophe again when reading (round trip).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and value != "-" and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralize_text_columns(frame, table_name: str):
+    """`frame` with neutralize_cell applied to every column that is not a date or number column of the contract table."""
+    from helpers.schema import TABLES
+
+    typed = {c.name for c in TABLES[table_name].columns if c.kind not in ("text", "category")} if table_name in TABLES else set()
+    return frame.assign(**{str(c): frame[c].map(neutralize_cell) for c in frame.columns if c not in typed})
+
+
+def unneutralize_cell(value):
+    """Undo neutralize_cell: drop a leading `'` that precedes a formula character."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
 
 
 def replace_dir(staging: Path, final: Path) -> None:
