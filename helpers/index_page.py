@@ -23,20 +23,33 @@ PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "papermill", "nbconvert"
 TREND_KEYS = ("opportunities_created", "won_count", "win_rate", "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
 
 
-def published_periods(out: Path) -> list[tuple[str, dict, list[str]]]:
-    """(label, metrics, report file names) of every period folder in `out` holding a metrics.json, in period order."""
+def published_periods(out: Path) -> list[tuple[str, dict | None, list[str]]]:
+    """(label, metrics, report file names) of every period folder in `out` holding a metrics.json, in period order.
+
+    metrics is None when the file cannot be read as a JSON object (truncated, damaged); such a period
+    is listed with a note and left out of the trend, and a line is printed naming the file.
+    """
     found = []
     for folder in out.iterdir():
         if folder.is_dir() and PERIOD_DIR.match(folder.name) and (folder / "metrics.json").is_file():
-            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+            try:
+                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+                if not isinstance(metrics, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                print(f"note: {folder / 'metrics.json'} cannot be read ({exc}); {folder.name} is left out of the index trend. "
+                      f"How to fix: re-run it with --period {folder.name}", flush=True)
+                metrics = None
             found.append((folder.name, metrics, sorted(p.name for p in folder.glob("*.html"))))
-    return sorted(found, key=lambda row: row[1].get("start", ""))
+    return sorted(found, key=lambda row: (str((row[1] or {}).get("start", "")) or "9999", row[0]))
 
 
 def trend_frame(rows: list[tuple[str, dict, list[str]]]) -> pd.DataFrame:
     """Headline pipeline figures per published period (raw numbers, None where undefined)."""
     records = []
     for label, metrics, _ in rows:
+        if metrics is None:
+            continue
         pipe = metrics.get("pipeline") or {}
         cohort = ((metrics.get("funnel") or {}).get("cohort") or {})
         records.append({"period": label, **{k: pipe.get(k) for k in TREND_KEYS},
@@ -164,7 +177,9 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     rows = published_periods(out)
     links = "".join(
         f"<li><b>{esc(label)}</b>: " + "".join(f'<a href="{esc(label)}/{esc(name)}">{esc(report_name(name, lang))}</a>' for name in names)
-        + f'<a href="{esc(label)}/metrics.json">{esc(t("report_metrics_json", lang))}</a></li>' for label, _, names in rows)
+        + f'<a href="{esc(label)}/metrics.json">{esc(t("report_metrics_json", lang))}</a>'
+        + (f' <span class="wb-note">({esc(t("index_unreadable", lang))} {esc(label)})</span>' if metrics is None else "")
+        + "</li>" for label, metrics, names in rows)
     trend = trend_frame(rows)
     chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, config)}">'
              if len(trend) else "")

@@ -76,10 +76,11 @@ def lock_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT):
+def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT, wait_note: str | None = None):
     """Hold the inter-process lock of `path` (filelock; released by the OS if the process dies).
 
-    Raises WorkbookError naming `what` when another process holds it for longer than `timeout` seconds.
+    Prints `wait_note` once if another process holds the lock at first. Raises WorkbookError naming
+    `what` when another process holds it for longer than `timeout` seconds.
     """
     from filelock import FileLock, Timeout
 
@@ -87,7 +88,12 @@ def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT):
 
     lock = FileLock(str(lock_path(path)), timeout=timeout)
     try:
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if wait_note:
+                print(wait_note, flush=True)
+            lock.acquire()
     except Timeout:
         raise WorkbookError(f"{what}: another process has held the lock {lock_path(path)} for more than {timeout:g} s; nothing was written",
                             fix="Wait until the other save or run has finished and try again.") from None
@@ -144,7 +150,11 @@ def unneutralize_cell(value):
 
 
 def replace_dir(staging: Path, final: Path) -> None:
-    """Replace the folder `final` by the finished `staging` folder with renames (the old one stays until then)."""
+    """Replace the folder `final` by the finished `staging` folder with renames (the old one stays until then).
+
+    Between the two renames the old folder is `.old-<name>-<pid>` next to `final`;
+    `recover_publish` puts it back if the process died there.
+    """
     staging, final = Path(staging), Path(final)
     if final.exists():
         old = final.with_name(f".old-{final.name}-{os.getpid()}")
@@ -153,6 +163,79 @@ def replace_dir(staging: Path, final: Path) -> None:
         shutil.rmtree(old)
     else:
         staging.rename(final)
+
+
+# --------------------------------------------------------------------------- report folders the runner made
+#: The marker file the runner writes into every report folder it makes (OUT/<period>/, OUT/_failed/<period>/).
+MARKER = ".alignment-workbook-report"
+#: Names of the files the runner writes into a report folder (besides the marker).
+_REPORT_FILE = re.compile(r"^(metrics\.json|kernel\.log|\d\d_[^/]+\.(ipynb|html))$")
+_STALE = re.compile(r"^\.(staging-.+-\d+|old-.+-\d+|_data\.ingest-\d+)$")
+_OLD = re.compile(r"^\.old-(?P<name>.+)-\d+$")
+
+
+def mark_report_dir(folder: Path) -> None:
+    """Write the marker file that says the runner made `folder`."""
+    (Path(folder) / MARKER).write_text("This folder was made by the alignment workbook's report runner "
+                                       "(python -m helpers.run); a later run replaces it whole.\n", encoding="utf-8")
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Entries of `folder` the runner did not make (all of them if it has no marker and no metrics.json); [] if absent.
+
+    A folder from before the marker existed counts as the runner's when it holds only the runner's file names
+    and a metrics.json.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return []
+    if not folder.is_dir():
+        return [folder.name]
+    names = sorted(p.name for p in folder.iterdir())
+    if MARKER not in names and "metrics.json" not in names:
+        return names or []
+    return [n for n in names if n != MARKER and not _REPORT_FILE.match(n)]
+
+
+def check_replaceable(folder: Path) -> None:
+    """WorkbookError unless `folder` is absent or a report folder the runner made, holding only the runner's files."""
+    from helpers.errors import WorkbookError
+
+    others = foreign_files(folder)
+    if others:
+        shown = ", ".join(others[:5]) + (f" (+{len(others) - 5} more)" if len(others) > 5 else "")
+        raise WorkbookError(f"{folder} holds files the report runner did not make ({shown}); it was not replaced and nothing was deleted",
+                            fix=f"Move those files out of {folder.name}/, or choose another output folder with --out.")
+
+
+def publish_dir(staging: Path, final: Path) -> None:
+    """Replace the report folder `final` by `staging` (marked), refusing a folder the runner did not make."""
+    check_replaceable(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    replace_dir(staging, final)
+
+
+def recover_publish(out: Path) -> list[str]:
+    """Finish what a killed run left in `out` (and out/_failed); call only while holding the run lock.
+
+    A `.old-<name>-<pid>` folder whose `<name>` is missing is renamed back (the last good report returns);
+    otherwise it and every `.staging-*` folder are deleted. Returns what was done, one line each.
+    """
+    done = []
+    for parent in (Path(out), Path(out) / "_failed"):
+        if not parent.is_dir():
+            continue
+        for entry in sorted(parent.iterdir()):
+            if not (entry.is_dir() and _STALE.match(entry.name)):
+                continue
+            old = _OLD.match(entry.name)
+            if old and not (parent / old.group("name")).exists():
+                entry.rename(parent / old.group("name"))
+                done.append(f"restored {parent / old.group('name')} (a run was interrupted while publishing it)")
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+                done.append(f"removed {entry.name}/ left by an interrupted run")
+    return done
 
 
 def _umask() -> int:

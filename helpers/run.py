@@ -4,11 +4,20 @@ For each period it executes every numbered notebook in notebooks/ with papermill
 (parameters: the period and settings), exports each to self-contained HTML with
 the code hidden, and publishes `OUT/<period>/` by renaming a finished staging
 folder, so a failed run never replaces the last good report. Then it rewrites
-`OUT/index.html`. Exit status: 0 all good, 1 some notebook failed, 2 bad input.
+`OUT/index.html`. Exit status: 0 all good, 1 some notebook failed, 2 bad input
+(or an output folder that cannot be written or holds files the runner did not make).
+
+Crash and race safety: one run at a time per output folder (a file lock,
+`OUT/.run.lock`, held for the whole run; a second run waits for it), report
+folders carry a marker file and a folder the runner did not make is never
+replaced, and a run first finishes what a killed run left (a half-done publish
+is rolled back to the last good report, stale staging folders are removed).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import shutil
 import sys
@@ -22,7 +31,7 @@ from helpers.errors import WorkbookError
 from helpers.load import load_workbook
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.periods import Period, complete_periods, parse_period, period_of
-from helpers.record import replace_dir
+from helpers.record import check_replaceable, foreign_files, locked, mark_report_dir, publish_dir, recover_publish
 
 STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
@@ -45,6 +54,17 @@ class PeriodResult:
 
 
 KERNEL_LOG = "kernel.log"
+#: How long a run waits for another run writing to the same output folder (seconds).
+RUN_WAIT = 3600.0
+#: errno values meaning the output disk refuses writes (full, read-only, no permission, file too large, quota).
+DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EDQUOT}
+
+
+def output_error(exc: OSError, out: Path) -> WorkbookError:
+    """The workbook's error for an output folder that refuses a write (full, read-only, ...)."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return WorkbookError(f"cannot write the reports to {out}: {exc.strerror or exc}{where}; the reports already there were kept",
+                         fix="Free disk space or make the folder writable, or choose another output folder with --out.")
 
 
 def quiet_kernel_manager(log_path: Path):
@@ -109,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=("en", "ja"), default=None, help="report language (default: from the config, else en)")
     parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
     parser.add_argument("--jobs", type=int, default=1, help="periods run in parallel (default 1)")
+    parser.add_argument("--wait", type=float, default=RUN_WAIT,
+                        help="seconds to wait for another run writing to the same --out (default 3600)")
     parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR), help=argparse.SUPPRESS)
     return parser
 
@@ -159,7 +181,10 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:
-    """Execute and export every notebook for one period into a staging folder, then publish it."""
+    """Execute and export every notebook for one period into a staging folder, then publish it.
+
+    Raises WorkbookError when the output folder refuses a write (the staging folder is removed).
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -168,8 +193,13 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
     started = time.monotonic()
     label = period.label
     staging = out / f".staging-{label}-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        mark_report_dir(staging)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise output_error(exc, out) from None
     result = PeriodResult(label, ok=True)
     parameters = dict(params, period=label, metrics_path=str(staging / "metrics.json"))
     for nb in notebooks:
@@ -181,15 +211,23 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
                                 kernel_manager_class=quiet_kernel_manager(staging / KERNEL_LOG))
             export_html(executed, staging / f"{nb.stem}.html", lang)
         except PapermillExecutionError as exc:
+            if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
+                shutil.rmtree(staging, ignore_errors=True)
+                raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
+                                    fix="Free disk space or make the folder writable, or choose another output folder with --out.") from None
             result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
             result.error = f"{exc.ename}: {exc.evalue}"
+        except OSError as exc:
+            if exc.errno not in DISK_ERRNOS:
+                result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+            else:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise output_error(exc, out) from None
         except Exception as exc:  # the kernel died, export failed, ...: still isolate this period
             result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
         if not result.ok:
             failed = out / FAILED_DIR / label
-            shutil.rmtree(failed, ignore_errors=True)
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            staging.rename(failed)
+            publish_dir(staging, failed)
             where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
             print(f"[{label}] {nb.name} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in {failed / nb.name}"
                   f" (kernel log: {failed / KERNEL_LOG})", flush=True)
@@ -198,8 +236,13 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
     if result.ok:
         (staging / KERNEL_LOG).unlink(missing_ok=True)  # kernel chatter; kept only with a failed run
-        replace_dir(staging, out / label)
-        shutil.rmtree(out / FAILED_DIR / label, ignore_errors=True)
+        publish_dir(staging, out / label)
+        failed = out / FAILED_DIR / label
+        if failed.exists() and not (foreign := foreign_files(failed)):
+            shutil.rmtree(failed, ignore_errors=True)
+        elif failed.exists():
+            print(f"[{label}] note: {failed} holds files the runner did not make ({', '.join(foreign[:5])}); it was left as it is",
+                  flush=True)
     result.seconds = time.monotonic() - started
     return result
 
@@ -209,32 +252,55 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     data = Path(args.data).resolve()
     out = Path(args.out).resolve()
-    try:
-        if args.mapping:
-            from helpers.ingest import ingest
+    with contextlib.ExitStack() as stack:
+        try:
+            if args.mapping:  # the converted data goes into OUT/_data: take the output folder's lock first
+                _lock_out(stack, out, args.wait)
+                from helpers.ingest import ingest
 
-            settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
-            result = ingest(data, args.mapping, out / "_data", force=True, config=settings)
-            print(result.summary(), flush=True)
-            data = result.out
-        config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
-        wb = load_workbook(data, config)
-        from helpers.session import first_data_date
+                settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
+                result = ingest(data, args.mapping, out / "_data", force=True, config=settings)
+                print(result.summary(), flush=True)
+                data = result.out
+            config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
+            wb = load_workbook(data, config)
+            from helpers.session import first_data_date
 
-        periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month)
-    except WorkbookError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    notebooks = notebook_paths(Path(args.notebooks))
-    if not notebooks:
-        print(f"error: no notebooks named NN_*.ipynb in {args.notebooks}", file=sys.stderr)
-        return 2
+            periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month)
+            notebooks = notebook_paths(Path(args.notebooks))
+            if not notebooks:
+                raise WorkbookError(f"no notebooks named NN_*.ipynb in {args.notebooks}", fix="Give the notebooks folder of the workbook.")
+            check_kernel()
+            if not args.mapping:
+                _lock_out(stack, out, args.wait)
+            for line in recover_publish(out):
+                print(f"note: {line}", flush=True)
+            for p in periods:
+                check_replaceable(out / p.label)
+                check_replaceable(out / FAILED_DIR / p.label)
+            return _run(args, out, data, config, wb, periods, notebooks)
+        except WorkbookError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"error: {output_error(exc, out)}", file=sys.stderr)
+            return 2
+
+
+def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:
+    """Create the output folder and hold its run lock until the run ends (WorkbookError if it cannot be had)."""
     try:
-        check_kernel()
-    except WorkbookError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, out) from None
+    if not out.is_dir():
+        raise WorkbookError(f"--out {out} is not a folder", fix="Give a folder path with --out.")
+    stack.enter_context(locked(out / "run", f"Writing reports to {out}", timeout=wait,
+                               wait_note=f"note: another run is writing reports to {out}; waiting for it to finish"))
+
+
+def _run(args, out: Path, data: Path, config, wb, periods: list[Period], notebooks: list[Path]) -> int:
+    """Execute the periods and write the index page, holding the output folder's lock."""
     params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
               "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
     print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)

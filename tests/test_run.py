@@ -92,7 +92,7 @@ def test_failure_is_isolated_and_never_replaces_a_good_report(data, tmp_path, ca
     assert (out / "_failed" / "2025Q2" / "kernel.log").is_file()                # with the kernel log
     assert not (out / "2025Q1" / "kernel.log").exists()                         # published reports carry none
     assert (out / "2025Q1" / "99_boom.html").is_file()                           # the other period went on
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]              # no staging folder left
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".run.lock"]  # no staging folder left
 
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):

@@ -27,3 +27,33 @@ def assert_no_traceback(*texts: str) -> None:
     """No Python traceback in any of the texts (the workbook speaks in its own errors)."""
     for text in texts:
         assert "Traceback (most recent call last)" not in (text or ""), text
+
+
+def tiny_notebooks(folder) -> "Path":
+    """A notebooks folder with one quick notebook that records the period's start and end (the runner's real protocol)."""
+    from pathlib import Path
+
+    import nbformat
+
+    from helpers.run import notebook_paths
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = nbformat.read(notebook_paths()[0], as_version=4).metadata
+    params = nbformat.v4.new_code_cell('period = ""\nmetrics_path = ""\ndata_dir = ""\nconfig_path = ""\nas_of = ""\nlang = "en"',
+                                       metadata={"tags": ["parameters"]})
+    body = nbformat.v4.new_code_cell(
+        "from helpers.periods import parse_period\nfrom helpers.record import Recorder\n"
+        "p = parse_period(period, 1)\n"
+        "Recorder(metrics_path).update({'period': period, 'start': p.start, 'end': p.end, 'as_of': as_of})\n"
+        "print('# Tiny report', period)")
+    title = nbformat.v4.new_markdown_cell("# Tiny report")
+    nbformat.write(nbformat.v4.new_notebook(cells=[title, params, body], metadata=meta), folder / "00_tiny.ipynb")
+    return folder
+
+
+RUNNER = """
+import sys
+from helpers.run import main
+sys.exit(main(sys.argv[1:]))
+"""
