@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,9 @@ def _read_yaml(path: Path) -> dict:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}",
                           fix="Fix the YAML syntax (indentation with spaces, 'key: value').") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date like 2025-13-45, which YAML reads as a date
+        raise ConfigError(f"{path}: a value cannot be read ({exc})",
+                          fix="Write dates as real dates YYYY-MM-DD, or put the value in quotes.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -152,6 +156,7 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
     for source, layer in layers:
         merged = _merge(merged, layer, source)
         sources.append(source)
+    check_schema(merged, [(str(DEFAULT_CONFIG_FILE), {}), *layers])
     return _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
 
 
@@ -184,6 +189,57 @@ def _currency_rates(rows, code: str, src: str) -> tuple:
     return tuple(out)
 
 
+def _plain(value):
+    """The settings as JSON Schema sees them: string keys, dates as ISO text, non-finite numbers as their YAML text."""
+    import datetime as dt
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    return value
+
+
+def _setter(key: str, layers: list[tuple[str, dict]]) -> str:
+    """The settings file that set `key` (dotted): the last layer holding it, else the defaults."""
+    parts = key.split(".")
+    for source, layer in reversed(layers):
+        node, found = layer, True
+        for part in parts[:2]:  # top-level key and its first sub-key are enough to tell the file
+            if isinstance(node, dict) and (part in node or (part.isdigit() and int(part) in node)):
+                node = node[part] if part in node else node[int(part)]
+            else:
+                found = part != parts[0] and node is not layer
+                break
+        if found:
+            return Path(source).name if source != "overrides" else "the command line"
+    return Path(layers[0][0]).name
+
+
+def check_schema(merged: dict, layers: list[tuple[str, dict]]) -> None:
+    """Validate the merged settings against helpers.settings_schema; one ConfigError listing every problem."""
+    from helpers.settings_schema import describe, errors, key_of
+
+    found = errors(_plain(merged))
+    if not found:
+        return
+    lines, fixes = [], []
+    for err in found:
+        key = key_of(err)
+        what, fix = describe(err)
+        lines.append(f"{_setter(key, layers)}: setting '{key}' {what}" + (f" (how to fix: {fix})" if fix and len(found) > 1 else ""))
+        fixes.append(fix)
+    if len(found) == 1:
+        raise ConfigError(lines[0], fix=fixes[0] or "See helpers/default_config.yaml for the documented settings.")
+    raise ConfigError(f"{len(found)} settings are not valid:\n  - " + "\n  - ".join(lines),
+                      fix="Correct each listed setting (helpers/default_config.yaml documents them all).")
+
+
 def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     fy = m["fiscal_year_start_month"]
     _require(isinstance(fy, int) and not isinstance(fy, bool) and 1 <= fy <= 12, src,
@@ -201,6 +257,11 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
             as_of = pd.Timestamp(str(as_of)).normalize()
         except (ValueError, TypeError):
             raise ConfigError(f"{src}: as_of must be a date YYYY-MM-DD, got {as_of!r}", fix="Write as_of: 2025-12-31, or null for the latest date in the data.") from None
+    try:
+        zoneinfo.ZoneInfo(str(m["timezone"]))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{src}: timezone {m['timezone']!r} is not a known time zone",
+                          fix="Use an IANA zone name such as Asia/Tokyo, Europe/Berlin or UTC.") from None
     target = m.get("target") or {}
     for key in ("industries", "company_sizes"):
         val = target.get(key) or []
