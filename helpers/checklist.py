@@ -33,6 +33,7 @@ import pandas as pd
 from helpers.errors import WorkbookError
 from helpers.funnel import linked_pairs
 from helpers.pipeline import closed_mask, dates, day, outcome_is, ratio
+from helpers.schema import department_key
 
 #: Department names that make up the overall score, in display order.
 CORE_DEPARTMENTS = ("sales", "marketing")
@@ -74,10 +75,8 @@ class DuplicateAnswersError(WorkbookError):
 
 # --------------------------------------------------------------------------- small pieces
 def _departments(series: pd.Series) -> pd.Series:
-    """Department names as stripped lower-case text; empty -> 'other'."""
-    text = series.astype(object).map(lambda v: "other" if v is None or (isinstance(v, float) and math.isnan(v))
-                                     or str(v).strip() == "" else str(v).strip().lower())
-    return text.astype(object)
+    """Department names in canonical form (schema.department_key: 営業 -> sales, マーケ -> marketing); empty -> 'other'."""
+    return series.astype(object).map(lambda v: department_key(v) or "other").astype(object)
 
 
 def _dept_order(names) -> list[str]:
@@ -521,7 +520,7 @@ def _validate_new_rows(new_rows: pd.DataFrame) -> pd.DataFrame:
         bad = []
         if not who:
             bad.append("respondent is empty")
-        dept = _text(r["department"]).lower()
+        dept = department_key(_text(r["department"])) or ""
         if not dept:
             bad.append("department is empty (sales, marketing or another department name)")
         when = _parse_day(r["answered_on"])

@@ -125,7 +125,11 @@ def gap_sentences(s: Session, ck: dict) -> list[str]:
         key = "checklist_gap_mktg_higher" if g["gap"] > 0 else "checklist_gap_sales_higher"
         out.append(t(key, s.lang).format(item=g["item"], text=item_text(s, g["item"]),
                                          mktg=g["marketing"], sales=g["sales"]))
-    return out or [t("checklist_no_big_gap", s.lang)]
+    if out:
+        return out
+    if not any(row.get("gap") is not None for row in (ck.get("by_item") or {}).values()):
+        return [t("checklist_gap_not_computable", s.lang)]  # no item answered by both: no conclusion either way
+    return [t("checklist_no_big_gap", s.lang)]
 
 
 def trend_chart(s: Session):

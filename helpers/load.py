@@ -17,7 +17,7 @@ import pandas as pd
 
 from helpers.config import Config, load_config
 from helpers.errors import DataValidationError, Finding, WorkbookError
-from helpers.schema import OUTCOMES, TABLES, Table
+from helpers.schema import OUTCOMES, TABLES, Table, department_key
 
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
 MAX_ROWS_SHOWN = 5
@@ -85,13 +85,32 @@ def find_table_file(data_dir: Path, name: str) -> Path | None:
 
 
 def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str | None]:
-    """Read a table file as text cells (None for empty); returns the frame and the encoding used."""
+    """Read a table file as text cells (None for empty); returns the frame and the encoding used.
+
+    WorkbookError for an empty (0-byte) file, a file that is not the format its name says
+    (an .xlsx that is not a workbook, a .parquet that is not Parquet) and duplicate column names.
+    """
     fmt = FORMATS.get(path.suffix.lower())
-    if fmt == "excel":
-        frame = pd.read_excel(path, dtype=object)
-        return frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v), None
-    if fmt == "parquet":
-        return pd.read_parquet(path).astype(object).where(lambda f: f.notna(), None), None
+    if path.stat().st_size == 0:
+        raise WorkbookError(f"{path.name}: the file is empty (0 bytes), not even a header row",
+                            fix="Export the table again (with its header row), or remove the file if the table is optional.")
+    if fmt in ("excel", "parquet"):
+        try:
+            if fmt == "excel":
+                frame = pd.read_excel(path, dtype=object, header=None)
+                header, frame = [_cell_text(v) or "" for v in frame.iloc[0]] if len(frame) else [], frame.iloc[1:]
+                frame = frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v)
+                frame.columns = range(frame.shape[1])
+            else:
+                frame = pd.read_parquet(path).astype(object)
+                header, frame = [str(c) for c in frame.columns], frame.where(frame.notna(), None)
+        except Exception as exc:  # openpyxl/xlrd/pyarrow raise many types for a damaged or mislabelled file
+            kind = "an Excel workbook" if fmt == "excel" else "a Parquet file"
+            raise WorkbookError(f"{path.name}: not a readable {kind} ({type(exc).__name__}: {str(exc)[:200]})",
+                                fix=f"Export the table again as {kind}, or save it as CSV (UTF-8) with the same name and .csv.") from None
+        _check_header(path, header)
+        frame.columns = [(_cell_text(h) or f"Unnamed: {i}") for i, h in enumerate(header)]
+        return frame.reset_index(drop=True), None
     return read_csv_text(path, encoding)
 
 
@@ -159,6 +178,20 @@ def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
     return text, enc, how
 
 
+def _check_header(path: Path, header: list[str]) -> None:
+    """WorkbookError naming the positions of column names that appear twice (after trimming spaces)."""
+    names = [_cell_text(h) for h in header]
+    seen: dict[str, list[int]] = {}
+    for pos, name in enumerate(names, start=1):
+        if name is not None:  # unnamed columns are extra columns, ignored
+            seen.setdefault(name, []).append(pos)
+    dups = {name: pos for name, pos in seen.items() if len(pos) > 1}
+    if dups:
+        listed = "; ".join(f"'{name}' in columns {', '.join(map(str, pos))}" for name, pos in dups.items())
+        raise WorkbookError(f"{path.name}: the header names a column more than once ({listed}); the workbook does not guess which one holds the data",
+                            fix="Rename or delete the extra columns so that every column name appears once.")
+
+
 def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: bool = False,
                   fix_encoding: str = FIX_ENCODING) -> tuple[pd.DataFrame, str]:
     """A CSV as text cells (None for empty); returns the frame and the encoding used (decode_csv: stated, or a BOM,
@@ -178,6 +211,7 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
     except pd.errors.ParserError as exc:
         raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
                             fix="Check that every row has as many separators as the header and quotes are closed.") from None
+    _check_header(path, pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, nrows=1, sep=sep).iloc[0].tolist())
     frame.columns = [str(c).strip() for c in frame.columns]
     out = frame.astype(object).where(frame.notna(), None)
     out.attrs["delimiter"] = sep
@@ -239,16 +273,28 @@ def _parse_datetime(raw: pd.Series, timezone: str) -> pd.Series:
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     text = pd.Series(texts, index=raw.index, dtype=object)
     if plain.any():
-        out[plain] = pd.to_datetime(text[plain], format="ISO8601", errors="coerce").astype("datetime64[ns]")
+        out[plain] = _in_range(pd.to_datetime(text[plain], format="ISO8601", errors="coerce"))
     if offset.any():
         aware = pd.to_datetime(text[offset], format="ISO8601", errors="coerce", utc=True)
-        out[offset] = aware.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[ns]")
+        out[offset] = _in_range(aware.dt.tz_convert(timezone).dt.tz_localize(None))
     return out
 
 
+#: The dates the workbook can compute with (pandas' nanosecond range, whole days); others are refused.
+DATE_RANGE = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
+
+
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """Naive datetimes as datetime64[ns]; values outside DATE_RANGE become NaT (reported as invalid dates)."""
+    inside = parsed.notna() & (parsed >= DATE_RANGE[0]) & (parsed < DATE_RANGE[1] + pd.Timedelta(days=1))
+    return parsed.where(inside).astype("datetime64[ns]")
+
+
 def _parse_number(raw: pd.Series) -> pd.Series:
+    """Plain numbers as float64; anything else, and inf/-inf/1e309 (not finite), becomes NaN (refused by the caller)."""
     cells = [v.strip() if isinstance(v, str) else v for v in raw]
-    return pd.to_numeric(pd.Series(cells, index=raw.index, dtype=object), errors="coerce").astype("float64")
+    parsed = pd.to_numeric(pd.Series(cells, index=raw.index, dtype=object), errors="coerce").astype("float64")
+    return parsed.where(np.isfinite(parsed))
 
 
 def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
@@ -260,11 +306,21 @@ def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
         return _parse_number(raw)
     if kind == "month":
         months = [_cell_text(v) for v in raw]
-        return pd.Series([pd.Timestamp(f"{m[:7]}-01") if m and _MONTH.match(m[:7]) and len(m) in (7, 10, 19) else pd.NaT
-                          for m in months], index=raw.index, dtype="datetime64[ns]")
+        return pd.Series([_month_start(m) for m in months], index=raw.index, dtype="datetime64[ns]")
     from helpers.record import unneutralize_cell  # the apostrophe the workbook puts before =, +, -, @ (CSV injection)
 
     return pd.Series([unneutralize_cell(_cell_text(v)) for v in raw], index=raw.index, dtype=object).astype("str")
+
+
+def _month_start(text: str | None) -> pd.Timestamp:
+    """`YYYY-MM` (also `YYYY-MM-DD` or an ISO datetime) to the month's first day; NaT when it is not a real month."""
+    if not text or not _MONTH.match(text[:7]) or len(text) not in (7, 10, 19):
+        return pd.NaT
+    try:
+        start = pd.Timestamp(f"{text[:7]}-01")
+    except (ValueError, OverflowError):  # month 13, year 0000, ...
+        return pd.NaT
+    return start if DATE_RANGE[0] <= start <= DATE_RANGE[1] else pd.NaT
 
 
 FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."
@@ -288,12 +344,15 @@ def _parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, fi
                                          "Replace each listed answer with yes, partial or no.", col.name, bad, cells))
         else:
             parsed = _parse_column(cells, col.kind, config.timezone)
-            if col.name in ("outcome", "department", "metric"):
+            if col.name in ("outcome", "metric"):
                 parsed = parsed.str.lower()
+            elif col.name == "department":  # 営業, Sales, マーケ ... -> sales / marketing (schema.DEPARTMENT_SYNONYMS)
+                parsed = pd.Series([department_key(v) for v in parsed], index=parsed.index, dtype=object).astype("str")
             if col.kind not in ("text", "category"):
                 bad = present & parsed.isna()
                 if bad.any():
-                    what = {"date": "dates", "datetime": "dates", "number": "numbers", "int": "whole numbers", "month": "months (YYYY-MM)"}[col.kind]
+                    what = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
+                            "number": "finite numbers", "int": "whole numbers", "month": "months (YYYY-MM, month 01-12)"}[col.kind]
                     fix = {"number": FIX_NUMBER, "int": "Write a whole number.", "month": "Write months as YYYY-MM, e.g. 2025-04."}.get(col.kind, FIX_DATE)
                     findings.append(_finding("error", fname, f"bad_{col.kind}", f"values that are not valid {what}", fix, col.name, bad, cells))
         if col.required and col.name != "amount":
@@ -346,7 +405,11 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
                 findings.append(Finding("error", f"{name}.csv", "missing_table", f"the required table '{name}' is not in {data_dir}",
                                         f"Put {name}.csv (or .xlsx/.parquet) in the data folder."))
             continue
-        raw, encoding = read_raw(path)
+        try:
+            raw, encoding = read_raw(path)
+        except WorkbookError as exc:  # empty, damaged or ambiguous file: listed with the other problems
+            findings.append(Finding("error", path.name, "unreadable_file", exc.message.removeprefix(f"{path.name}: "), exc.fix or ""))
+            continue
         files[name] = SourceFile(name, str(path), FORMATS[path.suffix.lower()], encoding, len(raw), file_sha256(path))
         missing = _missing_columns(table, raw, path.name)
         findings += missing
@@ -354,13 +417,15 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()
-    if any(f.code in ("missing_column", "missing_table") for f in findings):
+    if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
         raise DataValidationError(findings)  # the table's shape is wrong: row checks would only add noise
 
     resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
+    as_of_given = resolved_as_of is not None
     if resolved_as_of is None:
         resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
     names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
+    findings += validate.check_far_dates(typed, names, as_of_given)
     findings += validate.check_tables(typed, names, resolved_as_of, config.fiscal_year_start_month)
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings)

@@ -54,6 +54,8 @@ class PeriodResult:
 
 
 KERNEL_LOG = "kernel.log"
+#: --all runs at most this many periods unless --max-periods says more (10 years of quarters).
+MAX_ALL_PERIODS = 40
 #: How long a run waits for another run writing to the same output folder (seconds).
 RUN_WAIT = 3600.0
 #: errno values meaning the output disk refuses writes (full, read-only, no permission, file too large, quota).
@@ -129,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=("en", "ja"), default=None, help="report language (default: from the config, else en)")
     parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
     parser.add_argument("--jobs", type=int, default=1, help="periods run in parallel (default 1)")
+    parser.add_argument("--max-periods", type=int, default=MAX_ALL_PERIODS,
+                        help=f"--all refuses to run more periods than this without being told (default {MAX_ALL_PERIODS})")
     parser.add_argument("--wait", type=float, default=RUN_WAIT,
                         help="seconds to wait for another run writing to the same --out (default 3600)")
     parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR), help=argparse.SUPPRESS)
@@ -145,6 +149,10 @@ def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
                                 fix="Choose an earlier period or a later --as-of.")
         return sorted(set(periods))
     complete = complete_periods(first_date, as_of, fy_start)
+    if complete and args.all and len(complete) > args.max_periods:
+        raise WorkbookError(f"--all would run {len(complete)} periods ({complete[0].label} to {complete[-1].label}), "
+                            f"more than --max-periods {args.max_periods}",
+                            fix=f"Name the periods with --period, or confirm with --all --max-periods {len(complete)}.")
     if complete:
         return complete if args.all else complete[-1:]
     if args.all:
@@ -266,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             wb = load_workbook(data, config)
             from helpers.session import first_data_date
 
+            early = [f for f in wb.findings if f.code == "far_date_before" and f.column == "created_at"]
+            if args.all and early:
+                raise WorkbookError("--all starts at the first created_at date, and " + "; ".join(f.render() for f in early),
+                                    fix="Correct those dates, or name the periods to report with --period.")
             periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month)
             notebooks = notebook_paths(Path(args.notebooks))
             if not notebooks:

@@ -103,3 +103,29 @@ TARGETS = Table("targets", False, None, (
 ))
 
 TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES, TARGETS)}
+
+
+#: Checklist department names accepted for sales and marketing (compared after NFKC, trimming, lower case and
+#: collapsing spaces); docs/data_dictionary.md lists them. Other names are other departments (scored on their own).
+DEPARTMENT_SYNONYMS = {
+    "sales": ("sales", "sales team", "sales department", "sales dept", "sales dept.", "営業", "営業部", "営業部門",
+              "営業本部", "営業チーム", "セールス", "セールス部", "セールス部門", "セールスチーム"),
+    "marketing": ("marketing", "mktg", "marketing team", "marketing department", "marketing dept", "marketing dept.",
+                  "マーケ", "マーケ部", "マーケ部門", "マーケティング", "マーケティング部", "マーケティング部門", "マーケティング本部",
+                  "マーケティングチーム"),
+}
+
+
+def department_key(value) -> str | None:
+    """A department cell in canonical form: sales / marketing for their synonyms, else the trimmed lower-case text."""
+    import unicodedata
+
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = " ".join(unicodedata.normalize("NFKC", str(value)).split()).lower()
+    if not text:
+        return None
+    for canonical, names in DEPARTMENT_SYNONYMS.items():
+        if text in names:
+            return canonical
+    return text

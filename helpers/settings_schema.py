@@ -105,6 +105,13 @@ SETTINGS: dict[str, Schema] = {
         "code": string(1, "An ISO code such as JPY or USD.", "a currency code such as JPY"),
         "symbol": string(0, 'For example symbol: "¥" (quoted).'),
         "decimals": integer(0, 4, "JPY uses 0, USD/EUR use 2."),
+        "rates": nullable(array(obj({
+            "currency": string(3, "A three-letter code such as USD.", "a three-letter currency code"),
+            "rate": number(0, "How much of currency.code one unit is worth, e.g. 0.0066667."),
+            "valid_from": nullable(string(10, "Write valid_from: 2025-01-01, or leave it out.", "a date YYYY-MM-DD")),
+        }, required=["currency", "rate"], fix="For example {currency: EUR, rate: 1.08, valid_from: 2025-01-01}.",
+            expect="an exchange rate {currency, rate, valid_from}"),
+            "Write rates as a list such as [{currency: JPY, rate: 0.0066667}].", "a list of exchange rates")),
     }, fix="Write currency: {code: JPY, symbol: \"¥\", decimals: 0}."),
     "timezone": string(1, "An IANA zone name such as Asia/Tokyo or UTC.", "a time zone name"),
     "as_of": nullable(string(10, "Write as_of: 2025-12-31, or null for the latest date in the data.", "a date YYYY-MM-DD")),

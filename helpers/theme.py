@@ -8,6 +8,7 @@ import math
 import textwrap
 
 import matplotlib
+import matplotlib.ticker
 import seaborn as sns
 from matplotlib.ticker import Formatter
 
@@ -40,6 +41,7 @@ def set_theme(style: str = "report") -> None:
         "axes.spines.right": False,
     })
     matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["text.parse_math"] = False  # text from data ("$x^{2$ web") is drawn as typed, never as mathtext
 
 
 # Money units per report language: Japanese counts in 万 (10^4) and 億 (10^8), English in K, M, B.
@@ -132,7 +134,8 @@ class Chart:
         import io
 
         buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", bbox_inches="tight")
+        with matplotlib.rc_context(PLAIN_TEXT):  # tick labels made while drawing are plain text too
+            self.fig.savefig(buf, format="png", bbox_inches="tight")
         return buf.getvalue(), {"alt": self.alt, "axes": axes_text(self.fig)}
 
 
@@ -143,10 +146,85 @@ def chart_title(fig) -> str:
     return next((ax.get_title() for ax in fig.axes if ax.get_title()), "")
 
 
+#: Longest category label (ticks, legend entries) drawn in a chart; longer ones end in an ellipsis.
+MAX_LABEL = 40
+#: Longest other text (titles, notes) drawn in a chart.
+MAX_TEXT = 400
+PLAIN_TEXT = {"text.parse_math": False}
+
+
+#: A label already broken into lines (wrap_label) keeps up to this many lines of up to MAX_LINE characters.
+MAX_LINES, MAX_LINE = 4, 60
+
+
+def short_label(text, limit: int = MAX_LABEL) -> str:
+    """`text` shortened for a chart: at most `limit` characters on one line, longer text keeps its start and ends with '…'.
+
+    Text already broken into lines (wrap_label) keeps its lines: at most MAX_LINES lines of max(limit, MAX_LINE).
+    """
+    def cut(line: str, n: int) -> str:
+        line = " ".join(line.split())
+        return line if len(line) <= n else line[: n - 1] + "…"
+
+    lines = str(text).split("\n")
+    if len(lines) == 1:
+        return cut(lines[0], limit)
+    kept = [cut(line, max(limit, MAX_LINE)) for line in lines[:MAX_LINES]]
+    if len(lines) > MAX_LINES:
+        kept[-1] = cut(kept[-1] + " …", max(limit, MAX_LINE))
+    return "\n".join(kept)
+
+
+class _ShortLabels(matplotlib.ticker.Formatter):
+    """Wraps a category axis' formatter: every tick label shortened with short_label."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, x, pos=None):
+        return short_label(self.inner(x, pos))
+
+    def set_axis(self, axis):
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def set_locs(self, locs):
+        self.inner.set_locs(locs)
+
+
+def plain_text(fig) -> None:
+    """Make every text of `fig` safe to draw: no mathtext parsing, long category labels and texts shortened.
+
+    Values from the data (channel names, segments, owners) reach charts as tick labels, legend entries and
+    titles; a `$` in them would be parsed as mathtext (and can crash drawing), and a huge one exhausts memory.
+    """
+    import matplotlib.category
+    import matplotlib.legend
+    import matplotlib.text
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            fmt = axis.get_major_formatter()
+            if isinstance(fmt, (matplotlib.category.StrCategoryFormatter, matplotlib.ticker.FixedFormatter)):
+                axis.set_major_formatter(_ShortLabels(fmt))
+    legend_texts = {id(t) for leg in fig.findobj(matplotlib.legend.Legend) for t in leg.get_texts()}
+    for text in fig.findobj(matplotlib.text.Text):
+        text.set_parse_math(False)
+        value = text.get_text()
+        limit = MAX_LABEL if id(text) in legend_texts else MAX_TEXT
+        if len(value) > limit or value.count("\n") >= MAX_LINES:
+            text.set_text(short_label(value, limit))
+
+
 def finish(fig) -> Chart:
-    """Lay out a figure and detach it from pyplot, so a notebook cell shows it exactly once (as its result)."""
+    """Lay out a figure and detach it from pyplot, so a notebook cell shows it exactly once (as its result).
+
+    Every text is drawn as plain text and long labels are shortened (plain_text).
+    """
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    plain_text(fig)
+    with matplotlib.rc_context(PLAIN_TEXT):
+        fig.tight_layout()
     plt.close(fig)
     return Chart(fig, chart_title(fig) or "chart")

@@ -113,6 +113,66 @@ def check_after_as_of(frame: pd.DataFrame, table: str, fname: str, as_of: pd.Tim
     return out
 
 
+#: A date separated from the rest of the data by more than this gap is a likely typo (2206 for 2026, 1900 for 2019).
+FAR_GAP = pd.Timedelta(days=730)
+#: ... when the dates beyond the gap are at most this share of all dates (at least one).
+FAR_SHARE = 0.05
+
+
+def far_date_cuts(typed: dict[str, pd.DataFrame]) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """(low, high): dates before `low` or after `high` lie beyond a gap of more than FAR_GAP from the bulk of the data.
+
+    The bulk is every date of leads and opportunities; the dates beyond the lowest (highest) such gap are
+    outliers when they are at most FAR_SHARE of all dates (at least 1). None = no outliers at that end.
+    """
+    values = [typed[t][c].dropna() for t, cols in DATE_COLUMNS.items() if typed.get(t) is not None
+              for c in cols if c in typed[t].columns]
+    dates = pd.concat(values).dt.normalize().sort_values().reset_index(drop=True) if values else pd.Series([], dtype="datetime64[ns]")
+    if dates.nunique() < 2:
+        return None, None
+    allowed = max(1, int(FAR_SHARE * len(dates)))
+    gaps = dates.diff()
+    big = gaps.index[gaps > FAR_GAP]
+    low = high = None
+    if len(big) and big[0] <= allowed:  # the first big[0] dates lie before the lowest gap
+        low = dates[big[0]]
+    if len(big) and len(dates) - big[-1] <= allowed:
+        high = dates[big[-1] - 1]
+    return low, high
+
+
+def check_far_dates(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of_given: bool) -> list[Finding]:
+    """Dates far outside the bulk of the data (likely typos): warnings with the rows; an error when one would become as_of."""
+    low, high = far_date_cuts(typed)
+    out = []
+    for table, cols in DATE_COLUMNS.items():
+        frame = typed.get(table)
+        if frame is None:
+            continue
+        for col in cols:
+            if col not in frame.columns:
+                continue
+            day = frame[col].dt.normalize()
+            if high is not None and (late := day > high).any():
+                if as_of_given:
+                    out.append(_finding("warning", fnames[table], "far_date_after",
+                                        f"dates more than {FAR_GAP.days // 365} years after the rest of the data: likely typos",
+                                        "Correct the dates (they are after as_of, so they are ignored).", col, late,
+                                        frame[col].dt.strftime("%Y-%m-%d")))
+                else:
+                    out.append(_finding("error", fnames[table], "far_date_after",
+                                        f"dates more than {FAR_GAP.days // 365} years after the rest of the data (likely typos) "
+                                        "would become the snapshot date as_of", "Correct the dates, or give the snapshot date with "
+                                        "--as-of (or as_of: in the settings); later dates are then ignored.", col, late,
+                                        frame[col].dt.strftime("%Y-%m-%d")))
+            if low is not None and (early := day < low).any():
+                out.append(_finding("warning", fnames[table], "far_date_before",
+                                    f"dates more than {FAR_GAP.days // 365} years before the rest of the data: likely typos",
+                                    "Correct the dates; until then --all refuses to start its periods there (name periods with --period).",
+                                    col, early, frame[col].dt.strftime("%Y-%m-%d")))
+    return out
+
+
 def check_spend(spend: pd.DataFrame, fname: str) -> list[Finding]:
     """Spend amounts are >= 0; repeated month x channel rows are summed (warning)."""
     out = []
@@ -127,12 +187,45 @@ def check_spend(spend: pd.DataFrame, fname: str) -> list[Finding]:
 
 
 def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
-    """Checklist items must be 1-15."""
+    """Checklist items must be 1-15; departments must include sales or marketing, and no name may look like a misspelling of them.
+
+    Departments are already canonical (schema.department_key maps 営業, Sales, マーケ, ... to sales / marketing).
+    Other department names are allowed by the contract: a warning lists them (scored on their own, not in
+    the overall score). A name close to an accepted one (difflib ratio >= 0.8, e.g. 'slaes', 'marketting')
+    is refused as a likely typo, and so is a table whose answers come from neither sales nor marketing.
+    """
+    import difflib
+
+    from helpers.schema import DEPARTMENT_SYNONYMS
+
+    out = []
     bad = checklist["item"].notna() & ~checklist["item"].isin(range(1, 16))
-    if not bad.any():
-        return []
-    return [_finding("error", fname, "bad_item", "checklist item numbers outside 1-15",
-                     "Number items 1-15 as in the article's checklist.", "item", bad, checklist["item"])]
+    if bad.any():
+        out.append(_finding("error", fname, "bad_item", "checklist item numbers outside 1-15",
+                            "Number items 1-15 as in the article's checklist.", "item", bad, checklist["item"]))
+    dept = checklist["department"].where(checklist["department"].notna())
+    known = [n for names in DEPARTMENT_SYNONYMS.values() for n in names]
+    accepted = "sales or marketing (also Sales, 営業, セールス / Marketing, マーケ, マーケティング; see docs/data_dictionary.md)"
+    others = sorted(set(dept.dropna()) - set(DEPARTMENT_SYNONYMS))
+    typos = {d: difflib.get_close_matches(d, known, n=1, cutoff=0.8) for d in others}
+    typos = {d: m[0] for d, m in typos.items() if m}
+    if typos:
+        mask = dept.isin(list(typos))
+        hint = ", ".join(f"'{d}' (did you mean '{m}'?)" for d, m in typos.items())
+        out.append(_finding("error", fname, "unknown_department", f"department names that look like misspellings: {hint}",
+                            f"Write the department as {accepted}.", "department", mask, checklist["department"]))
+    elif len(dept.dropna()) and not dept.isin(list(DEPARTMENT_SYNONYMS)).any():
+        out.append(_finding("error", fname, "no_core_department",
+                            f"no answer comes from sales or marketing (departments found: {', '.join(others[:5])}), so no score "
+                            "or gap between the departments could be computed", f"Write the department as {accepted}.",
+                            "department", dept.notna(), checklist["department"]))
+    elif others:
+        mask = dept.isin(others)
+        out.append(_finding("warning", fname, "other_department",
+                            f"answers from departments other than sales and marketing ({', '.join(others[:5])}): they are scored "
+                            "on their own and not in the overall score", f"If they are sales or marketing, write them as {accepted}.",
+                            "department", mask, checklist["department"]))
+    return out
 
 
 def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: int = 1) -> list[Finding]:
