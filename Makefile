@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Alignment workbook (Python)" >/dev/null
 	@touch $(STAMP)
 
-.PHONY: help venv report test lab sample ingest notebooks-refresh bench-report clean-reports
+.PHONY: help venv report test test-attack lab sample ingest notebooks-refresh bench-report clean-reports
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1)} \
@@ -29,9 +29,12 @@ venv: $(STAMP) ## create or update the virtual environment (.venv) and the Jupyt
 report: $(STAMP) ## produce the HTML reports for the sample data in reports/ (ARGS="--all --lang ja" etc.)
 	$(BIN)/python -m helpers.run $(ARGS)
 
-test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test)
-	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests notebooks \
+test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test; the attack suite is make test-attack)
+	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests notebooks --ignore=tests/attack \
 	  --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
+
+test-attack: $(STAMP) ## attack suite: concurrent saves, kill -9, two runners, bad inputs, fuzzing (real processes)
+	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests/attack -p no:cacheprovider $(ARGS)
 
 lab: $(STAMP) ## open JupyterLab on the notebooks with the workbook kernel
 	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT)

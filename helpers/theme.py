@@ -176,13 +176,25 @@ def short_label(text, limit: int = MAX_LABEL) -> str:
 
 
 class _ShortLabels(matplotlib.ticker.Formatter):
-    """Wraps a category axis' formatter: every tick label shortened with short_label."""
+    """Wraps a text-label formatter (category, fixed or function labels): every tick label shortened with short_label."""
 
     def __init__(self, inner):
         self.inner = inner
 
     def __call__(self, x, pos=None):
         return short_label(self.inner(x, pos))
+
+    def format_ticks(self, values):
+        return [short_label(v) for v in self.inner.format_ticks(values)]
+
+    def get_offset(self):
+        return self.inner.get_offset()
+
+    def format_data(self, value):
+        return self.inner.format_data(value)
+
+    def format_data_short(self, value):
+        return self.inner.format_data_short(value)
 
     def set_axis(self, axis):
         super().set_axis(axis)
@@ -205,7 +217,8 @@ def plain_text(fig) -> None:
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             fmt = axis.get_major_formatter()
-            if isinstance(fmt, (matplotlib.category.StrCategoryFormatter, matplotlib.ticker.FixedFormatter)):
+            if isinstance(fmt, (matplotlib.category.StrCategoryFormatter, matplotlib.ticker.FixedFormatter,
+                                matplotlib.ticker.FuncFormatter)):  # set_xticks(ticks, labels) makes a FuncFormatter
                 axis.set_major_formatter(_ShortLabels(fmt))
     legend_texts = {id(t) for leg in fig.findobj(matplotlib.legend.Legend) for t in leg.get_texts()}
     for text in fig.findobj(matplotlib.text.Text):
