@@ -77,7 +77,7 @@ def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: st
     its 95% interval, and the attainment (actual to date ÷ target); n/a where a figure is null."""
     lines = []
     for label, metrics, _ in rows:
-        g = metrics.get("goals")
+        g = (metrics or {}).get("goals")  # None: an unreadable metrics.json (listed with a note)
         if not g:
             continue
         target = next((r for r in g.get("targets", []) if r["metric"] == "won_revenue" and r["channel"] is None), None)
