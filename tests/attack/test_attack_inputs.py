@@ -209,7 +209,7 @@ def test_chart_text_from_data_is_plain_and_short(name, how):
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[1] == "web"
     assert labels[0] == (name if len(name) <= 40 else "x" * 39 + "…")
-    assert len(ax.get_title()) <= 160
+    assert len(ax.get_title()) <= 400
 
 
 # --------------------------------------------------------------------------- fuzzing (bounded time)
