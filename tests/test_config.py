@@ -46,7 +46,7 @@ def test_unknown_key_is_an_error(tmp_path):
     ("checklist: {categories: {a: [1, 2], b: [2, 3]}}\n", r"items \[2\] are in more than one category"),
     ("language: [en\n", "not valid YAML at line"),
     # wrong types that used to pass loading and crash a notebook later (issue 12)
-    ("currency: null\n", "setting 'currency' must be a mapping with the keys code, symbol, decimals, got null"),
+    ("currency: null\n", "setting 'currency' must be a mapping with the keys code, symbol, decimals, rates, got null"),
     ("sla: 5\n", "setting 'sla' must be a mapping with the keys follow_up_hours, got 5"),
     ("privacy: true\n", "setting 'privacy' must be a mapping with the keys pseudonymize_owners, got true"),
     ("velocity: {bootstrap_samples: many}\n", "setting 'velocity.bootstrap_samples' must be a whole number of at least 1, got 'many'"),
@@ -104,3 +104,15 @@ def test_every_default_key_has_a_schema_entry_and_the_defaults_validate():
     assert errors(_plain(defaults)) == []
     for key, schema in SETTINGS.items():
         assert schema.get("x-expect") and schema.get("x-fix"), f"{key}: give x-expect and x-fix"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("currency: {rates: 5}\n", "setting 'currency.rates' must be a list of exchange rates or null, got 5"),
+    ("currency: {rates: [{currency: EUR}]}\n", "setting 'currency.rates.0.rate' is missing"),
+    ("currency: {rates: [{currency: EUR, rate: lots}]}\n", "setting 'currency.rates.0.rate' must be a number greater than 0, got 'lots'"),
+])
+def test_currency_rates_types(tmp_path, text, message):
+    f = tmp_path / "c.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path=f)
