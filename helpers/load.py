@@ -231,7 +231,10 @@ def sniff_delimiter(text: str) -> str:
         return ","
     best, best_score = ",", (0, 0)
     for sep in DELIMITERS:
-        counts = [len(r) for r in csv.reader(lines[:20], delimiter=sep)]
+        try:
+            counts = [len(r) for r in csv.reader(lines[:20], delimiter=sep)]
+        except csv.Error:  # a cell over csv's field size limit (a 1 MiB name): pandas reads it, csv cannot sniff it
+            continue
         if not counts or counts[0] < 2:
             continue
         agree = sum(1 for c in counts[1:] if c == counts[0])
