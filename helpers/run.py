@@ -23,6 +23,7 @@ from helpers.load import load_workbook
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.periods import Period, complete_periods, parse_period, period_of
 from helpers.record import replace_dir
+from helpers.snapshot import SNAPSHOT_ENV, write_snapshot
 
 STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
@@ -238,12 +239,23 @@ def main(argv: list[str] | None = None) -> int:
     params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
               "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
     print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)
-    if args.jobs > 1 and len(periods) > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
-                                    [out] * len(periods), [config.language] * len(periods)))
-    else:
-        results = [run_period(p, notebooks, params, out, config.language) for p in periods]
+    # One load per run: every notebook of every period opens this snapshot of the validated tables.
+    snapshot = write_snapshot(wb, out / f".snapshot-{os.getpid()}")
+    previous = os.environ.get(SNAPSHOT_ENV)
+    os.environ[SNAPSHOT_ENV] = str(snapshot)
+    try:
+        if args.jobs > 1 and len(periods) > 1:
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
+                                        [out] * len(periods), [config.language] * len(periods)))
+        else:
+            results = [run_period(p, notebooks, params, out, config.language) for p in periods]
+    finally:
+        if previous is None:
+            os.environ.pop(SNAPSHOT_ENV, None)
+        else:
+            os.environ[SNAPSHOT_ENV] = previous
+        shutil.rmtree(snapshot, ignore_errors=True)
     from helpers.index_page import write_index
 
     write_index(out, wb, config, [r.label for r in results if r.ok])
