@@ -121,7 +121,7 @@ def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, e
     "funnel": {"period": funnel_period, "cohort": funnel_cohort} or None}`` on all rows, taken from the
     same passes. Raises KeyError when a column is in neither table.
     """
-    from helpers.engine import by_dim, lead_funnel_aggregates, linked_opps_aggregates, pipeline_aggregates, total
+    from helpers.engine import lead_funnel_aggregates, linked_opps_aggregates, pipeline_aggregates
 
     columns = list(columns)
     for column in columns:
@@ -135,15 +135,34 @@ def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, e
     linked = linked_opps_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
     if lead_dims and typical_days is None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
-    rows = {column: _rows(column in opp_dims, column in lead_dims, by_dim(pipe, column), by_dim(lead_side, column),
-                          by_dim(linked, column), typical_days, end, as_of) for column in columns}
     if not with_totals:
-        return rows
-    pipe_total = total(pipe) if opp_dims else total(pipeline_aggregates(opps, start, end, as_of))
-    lead_total = None if leads is None else total(lead_side) if lead_dims else total(lead_funnel_aggregates(leads, opps, start, end, as_of))
+        return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of)
+    if not opp_dims:
+        pipe = pipeline_aggregates(opps, start, end, as_of)
+    if leads is not None and not lead_dims:
+        lead_side = lead_funnel_aggregates(leads, opps, start, end, as_of)
     if leads is not None and typical_days is None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
-    totals = {"pipeline": derive_pipeline(pipe_total), "funnel": None if leads is None else {
+    return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
+                    totals_with_funnel=leads is not None)
+
+
+def assemble(columns, opp_dims, lead_dims, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,
+             totals_with_funnel: bool | None = None):
+    """Breakdown rows ``{column: {value: row}}`` from the engine's grouped aggregates ``{(dim, k): aggregates}``.
+
+    With `totals_with_funnel` given (True: leads exist), returns ``(rows, totals)``, the totals taken from the
+    (ALL, ALL) rows of the same aggregates. Pure: every figure is derived by derive_pipeline / derive_period /
+    derive_cohort.
+    """
+    from helpers.engine import by_dim, total
+
+    rows = {column: _rows(column in opp_dims, column in lead_dims, by_dim(pipe, column), by_dim(lead_side, column),
+                          by_dim(linked, column), typical_days, end, as_of) for column in columns}
+    if totals_with_funnel is None:
+        return rows
+    pipe_total, lead_total = total(pipe), total(lead_side)
+    totals = {"pipeline": derive_pipeline(pipe_total), "funnel": None if not totals_with_funnel else {
         "period": derive_period(lead_total, (pipe_total or {}).get("created", 0), (pipe_total or {}).get("won", 0)),
         "cohort": derive_cohort(lead_total, typical_days, end, as_of)}}
     return rows, totals

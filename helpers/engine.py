@@ -157,7 +157,7 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
         created=o.count(where=o.created.between(start, last)),
         won=o.count(where=won), lost=o.count(where=lost),
         won_amount=o.amount.sum(where=won), lost_amount=o.amount.sum(where=lost),
-        cycle_days=o.closed.delta(o.created, unit="day").mean(where=won),
+        cycle_days=o.closed.delta(o.created, unit="day").cast("float64").mean(where=won),
         open_count=o.count(where=open_), open_amount=o.amount.sum(where=open_),
         open_unknown=o.count(where=open_ & o.amount.isnull()),
         exists=o.count(where=o.created <= as_of))
