@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mapping", default=None,
                         help="column mapping (a shipped name such as salesforce_ja, or a YAML file): --data is then a folder "
                              "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
+    parser.add_argument("--warehouse", default=None, metavar="URL",
+                        help="read the canonical tables from a warehouse (e.g. postgresql://user@host/db) instead of --data; "
+                             "their contract columns are copied into OUT/_data first (README: 'The metrics in a warehouse')")
+    parser.add_argument("--schema", default=None, help="with --warehouse: the schema holding the tables")
+    parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE",
+                        help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--period", action="append", default=None, help="period label such as 2025Q3 or FY2025Q1 (repeatable)")
     which.add_argument("--all", action="store_true", help="every complete period in the data")
@@ -211,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data).resolve()
     out = Path(args.out).resolve()
     try:
+        if args.warehouse:
+            from helpers.warehouse import export_folder
+
+            tables = dict(item.split("=", 1) for item in args.table)
+            data = export_folder(args.warehouse, out / "_data", args.schema, tables)
+            print(f"Copied the canonical tables of {args.schema or 'the default schema'} into {data}", flush=True)
         if args.mapping:
             from helpers.ingest import ingest
 

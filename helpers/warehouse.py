@@ -31,8 +31,8 @@ import pyarrow as pa
 from helpers import engine
 from helpers.breakdown import SEGMENT_COLUMNS, TARGET, UNKNOWN, assemble
 from helpers.config import Config, load_config
+from helpers.errors import WorkbookError
 from helpers.funnel import TYPICAL_QUANTILE
-from helpers.load import Workbook
 from helpers.periods import complete_periods, parse_period, period_of
 
 LEADS_COLUMNS = ("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id", "channel", "industry", "company_size", "owner")
@@ -41,16 +41,34 @@ OPPS_COLUMNS = ("opportunity_id", "created_at", "closed_at", "outcome", "amount"
 
 
 def connect(url: str):
-    """An Ibis connection to the warehouse at `url` (e.g. postgresql://user@127.0.0.1:5432/db)."""
+    """An Ibis connection to the warehouse at `url` (e.g. postgresql://user@127.0.0.1:5432/db); WorkbookError when it fails."""
     import ibis
 
-    return ibis.connect(url)
+    try:
+        return ibis.connect(url)
+    except Exception as exc:  # the driver's own error types differ by backend
+        raise WorkbookError(f"cannot connect to the warehouse {_safe(url)}: {type(exc).__name__}: {str(exc).strip()}",
+                            fix="Check the URL (postgresql://user@host:5432/database), that the server runs and that the "
+                                "user may connect; put the password in ~/.pgpass or PGPASSWORD, not in the URL.") from None
 
 
-def upload(wb: Workbook, con, schema: str) -> None:
-    """Write `wb`'s leads and opportunities (canonical columns, as loaded) into `schema` (created; tables replaced)."""
+def _safe(url: str) -> str:
+    """The URL without its password (for messages)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def upload(tables: dict[str, pd.DataFrame | None], con, schema: str) -> None:
+    """Write the leads and opportunities frames of `tables` (canonical columns) into `schema` (created; tables replaced)."""
     con.create_database(schema, force=True)
-    for name, frame, columns in (("leads", wb.leads, LEADS_COLUMNS), ("opportunities", wb.opportunities, OPPS_COLUMNS)):
+    for name, columns in (("leads", LEADS_COLUMNS), ("opportunities", OPPS_COLUMNS)):
+        frame = tables.get(name)
         if frame is None:
             continue
         out = frame[[c for c in columns if c in frame.columns]].copy()
@@ -58,6 +76,40 @@ def upload(wb: Workbook, con, schema: str) -> None:
             if isinstance(out[col].dtype, pd.CategoricalDtype) or out[col].dtype == "str":
                 out[col] = out[col].astype(object).where(out[col].notna(), None)
         con.create_table(name, pa.Table.from_pandas(out, preserve_index=False), database=schema, overwrite=True)
+
+
+def export_folder(url: str, out, schema: str | None = None, tables: dict[str, str] | None = None):
+    """Copy the canonical columns of the warehouse's tables into `out` as Parquet files (a data folder); returns `out`.
+
+    `tables` maps a canonical table name (leads, opportunities, spend, checklist, initiatives)
+    to its name in the warehouse (default: the same name); a table absent from the
+    warehouse is skipped, as an absent file is in a data folder. Only the contract's
+    columns are read (no names, e-mails or other extra columns).
+    """
+    import shutil
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from helpers.schema import TABLES
+
+    con = connect(url)
+    out = Path(out)
+    staging = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    existing = set(con.list_tables(database=schema))
+    for name, table in TABLES.items():
+        source = (tables or {}).get(name, name)
+        if source not in existing:
+            continue
+        t = con.table(source, database=schema)
+        with engine._quiet():
+            data = con.to_pyarrow(t.select(*[c for c in table.column_names if c in t.columns]))
+        pq.write_table(data, staging / f"{name}.parquet")
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return out
 
 
 def _fit(t, config: Config):
