@@ -162,7 +162,9 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
                             language_code=lang)
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
+    from helpers.stylesheet import trim_styles
+
+    target.write_text(trim_styles(body), encoding="utf-8")  # JupyterLab's stylesheet, trimmed to what the report uses
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:
