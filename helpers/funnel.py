@@ -11,10 +11,9 @@ not in the other table is ignored (nothing can be said about that row).
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from helpers.pipeline import closed_mask, created_mask, dates, day, last_day, outcome_is, ratio
+from helpers.pipeline import day, ratio
 
 #: The keys of :func:`funnel_period`, in order.
 PERIOD_KEYS = ("leads", "mqls", "sqls", "opportunities", "won")
@@ -38,11 +37,6 @@ def _ids(series: pd.Series) -> pd.Series:
     return text.astype(object).where(text.notna(), None)
 
 
-def _existing_leads(leads: pd.DataFrame, as_of) -> pd.DataFrame:
-    """The leads that exist on as_of (created_at <= as_of)."""
-    return leads.loc[dates(leads, "created_at") <= day(as_of)]
-
-
 def linked_pairs(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> pd.DataFrame:
     """The lead-opportunity links: distinct (lead_id, opportunity_id) pairs from leads.opportunity_id OR opps.lead_id.
 
@@ -60,22 +54,6 @@ def linked_pairs(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> pd.Da
         return pd.DataFrame({"lead_id": pd.Series(dtype=object), "opportunity_id": pd.Series(dtype=object)})
     pairs = pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
     return pairs.astype(object)
-
-
-def _reached(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> tuple[set, set]:
-    """Lead ids with a linked opportunity created by as_of, and lead ids with a linked opportunity won by as_of."""
-    cutoff = day(as_of)
-    created = dates(opps, "created_at")
-    closed = dates(opps, "closed_at")
-    info = pd.DataFrame({
-        "opportunity_id": _ids(opps["opportunity_id"]),
-        "exists": (created <= cutoff).to_numpy(),
-        "won": (outcome_is(opps, "won") & (closed <= cutoff) & (created <= cutoff)).to_numpy(),
-    })
-    pairs = linked_pairs(leads, opps)
-    pairs = pairs[pairs["lead_id"].isin(set(_ids(leads["lead_id"]).dropna()))]
-    joined = pairs.merge(info, on="opportunity_id", how="inner")
-    return set(joined.loc[joined["exists"], "lead_id"]), set(joined.loc[joined["won"], "lead_id"])
 
 
 def funnel_period(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of) -> dict | None:

@@ -96,12 +96,6 @@ def open_mask(opps: pd.DataFrame, end, as_of) -> pd.Series:
     return (created <= cutoff) & ~closed_by_cutoff
 
 
-def _amounts(opps: pd.DataFrame) -> pd.Series:
-    if "amount" not in opps.columns:
-        return pd.Series(float("nan"), index=opps.index, dtype="float64")
-    return pd.to_numeric(opps["amount"], errors="coerce").astype("float64")
-
-
 # --------------------------------------------------------------------------- public metrics
 def velocity(opportunities, avg_deal, win_rate, cycle_days) -> float | None:
     """Sales velocity (revenue per day) = opportunities × avg_deal × win_rate ÷ cycle_days.

@@ -40,8 +40,8 @@ CACHE_ENV = "WORKBOOK_CACHE"
 DEFAULT_CACHE = PROJ_ROOT / "build" / "snapshots"
 META = "snapshot.json"
 #: Bump when the snapshot layout or the loader's output changes (old snapshots are then rebuilt).
-FORMAT = 1
-CANONICAL = ("opportunities", "leads", "spend", "checklist", "initiatives")
+FORMAT = 2
+CANONICAL = tuple(TABLES)   # every canonical table is a Workbook field of the same name
 
 
 def input_checksums(data_dir: Path) -> dict[str, str]:
@@ -117,9 +117,8 @@ def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[
         return None
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]}
     return Workbook(
-        data_dir=Path(data_dir), config=config, as_of=pd.Timestamp(meta["as_of"]), opportunities=frames["opportunities"],
-        leads=frames.get("leads"), spend=frames.get("spend"), checklist=frames.get("checklist"),
-        initiatives=frames.get("initiatives"),
+        data_dir=Path(data_dir), config=config, as_of=pd.Timestamp(meta["as_of"]),
+        **{name: frames.get(name) for name in CANONICAL},
         findings=[Finding(**{**f, "rows": tuple(f["rows"]), "values": tuple(f["values"])}) for f in meta["findings"]],
         files={name: SourceFile(**f) for name, f in meta["files"].items()})
 

@@ -44,6 +44,15 @@ def test_the_snapshot_of_the_sample_is_the_loaded_workbook(tmp_path):
     assert back.extras == {}  # extra columns (personal data) are never written
 
 
+def test_every_canonical_table_goes_into_the_snapshot(tmp_path, tiny_folder):
+    (tiny_folder / "targets.csv").write_text("period,metric,target,department\n2025Q2,won_revenue,1000000,sales\n", encoding="utf-8")
+    config = load_config(tiny_folder)
+    wb = load_workbook(tiny_folder, config)
+    assert wb.targets is not None and len(wb.targets) == 1
+    back = read_snapshot(write_snapshot(wb, tmp_path / "snap"), tiny_folder, config)
+    assert_same_workbook(wb, back)
+
+
 def test_a_snapshot_of_other_settings_or_another_folder_is_not_used(tmp_path, tiny_folder):
     config = load_config(tiny_folder)
     folder = write_snapshot(load_workbook(tiny_folder, config), tmp_path / "snap")
