@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Alignment workbook (Python)" >/dev/null
 	@touch $(STAMP)
 
-.PHONY: help venv report test test-attack lab sample ingest notebooks-refresh bench-report bench-save clean-reports
+.PHONY: help venv report test test-attack lab sample ingest notebooks-refresh bench-report bench-scale bench-save clean-reports
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1)} \
@@ -53,6 +53,9 @@ bench-report: $(STAMP) ## benchmark: report command vs a floor of trivial notebo
 
 bench-save: $(STAMP) ## benchmark: saving 15 checklist answers into a 188k-row file vs a small one (prints the ratio)
 	$(BIN)/python -m helpers.bench_save $(ARGS)
+
+bench-scale: $(STAMP) ## benchmark at 100k and 1M leads (ARGS=--big adds 10M): workbook vs plain DuckDB SQL vs a bare read
+	$(BIN)/python -m helpers.bench_scale $(ARGS)
 
 clean-reports: ## remove generated reports (keeps reports/README.md)
 	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

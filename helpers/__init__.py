@@ -16,7 +16,10 @@ Modules, one concern each:
   values     export cells read per locale: day/month order, 和暦, Salesforce ids, currencies, Excel damage
   run        the report runner          index_page  reports/index.html
   record     metrics.json writer        display / views / *_views / theme / interactive: presentation
-  session    one notebook's context     nbtools / bench: maintainer tools
+  session    one notebook's context     nbtools / bench / bench_scale: maintainer tools
+  snapshot   one load per run (typed Parquet snapshot, checksums)
+  engine     the metric engine: aggregates as Ibis expressions, DuckDB in process
+  warehouse  the same figures computed in the user's warehouse (PostgreSQL, ...)
 
 Importing this package has no side effects (no style changes, no I/O).
 """

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.funnel import _ids, funnel_cohort, funnel_period, linked_pairs, typical_days_to_opportunity
-from helpers.pipeline import PIPELINE_KEYS, dates, day, pipeline_metrics
+from helpers.funnel import derive_cohort, derive_period, typical_days_to_opportunity
+from helpers.pipeline import PIPELINE_KEYS, derive_pipeline
 
 #: The key for a null (or blank) value.
 UNKNOWN = "unknown"
@@ -31,11 +31,9 @@ TARGET, NON_TARGET = "target", "non_target"
 
 def _labels(series: pd.Series) -> pd.Series:
     """Values as str keys; null or blank -> 'unknown'."""
-    def label(value):
-        if pd.isna(value) or not str(value).strip():
-            return UNKNOWN
-        return str(value).strip()
-    return series.astype(object).map(label).astype(object)
+    text = series.astype("string").str.strip()
+    text = text.mask(text.eq(""), UNKNOWN).fillna(UNKNOWN)
+    return text.astype(object)
 
 
 def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:
@@ -112,39 +110,75 @@ def breakdown(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, start
     The total is never the sum of these rows; it always comes from
     pipeline_metrics and the funnel functions on all rows.
     """
-    cutoff = day(as_of)
-    opps_side = column in opps.columns
-    leads_side = leads is not None and column in leads.columns
-    if not opps_side and not leads_side:
-        raise KeyError(f"column {column!r} is in neither the leads nor the opportunities table")
+    return breakdowns(leads, opps, [column], start, end, as_of, typical_days=typical_days)[column]
 
-    values: set[str] = set()
-    if opps_side:
-        opp_keys = _labels(opps[column])
-        values |= set(opp_keys[dates(opps, "created_at") <= cutoff])
-    if leads_side:
-        lead_keys = _labels(leads[column])
-        values |= set(lead_keys[dates(leads, "created_at") <= cutoff])
-        pairs = linked_pairs(leads, opps)
-        opp_ids = _ids(opps["opportunity_id"])
-        if typical_days is None:
-            typical_days = typical_days_to_opportunity(leads, opps, as_of)
 
+def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, end, as_of, typical_days=None,
+               with_totals: bool = False):
+    """:func:`breakdown` for several columns at once: ``{column: rows}``, in one grouped pass per table for all of them.
+
+    With `with_totals`, returns ``(rows, totals)`` where totals is ``{"pipeline": pipeline_metrics,
+    "funnel": {"period": funnel_period, "cohort": funnel_cohort} or None}`` on all rows, taken from the
+    same passes. Raises KeyError when a column is in neither table.
+    """
+    from helpers.engine import lead_funnel_aggregates, linked_opps_aggregates, pipeline_aggregates
+
+    columns = list(columns)
+    for column in columns:
+        if column not in opps.columns and (leads is None or column not in leads.columns):
+            raise KeyError(f"column {column!r} is in neither the leads nor the opportunities table")
+    opp_dims = {c: c for c in columns if c in opps.columns}
+    lead_dims = {c: c for c in columns if leads is not None and c in leads.columns}
+    # One grouped pass per table (GROUP BY column, value), whatever the number of columns and values.
+    pipe = pipeline_aggregates(opps, start, end, as_of, opp_dims) if opp_dims else {}
+    lead_side = lead_funnel_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
+    linked = linked_opps_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
+    if lead_dims and typical_days is None:
+        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    if not with_totals:
+        return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of)
+    if not opp_dims:
+        pipe = pipeline_aggregates(opps, start, end, as_of)
+    if leads is not None and not lead_dims:
+        lead_side = lead_funnel_aggregates(leads, opps, start, end, as_of)
+    if leads is not None and typical_days is None:
+        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
+                    totals_with_funnel=leads is not None)
+
+
+def assemble(columns, opp_dims, lead_dims, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,
+             totals_with_funnel: bool | None = None):
+    """Breakdown rows ``{column: {value: row}}`` from the engine's grouped aggregates ``{(dim, k): aggregates}``.
+
+    With `totals_with_funnel` given (True: leads exist), returns ``(rows, totals)``, the totals taken from the
+    (ALL, ALL) rows of the same aggregates. Pure: every figure is derived by derive_pipeline / derive_period /
+    derive_cohort.
+    """
+    from helpers.engine import by_dim, total
+
+    rows = {column: _rows(column in opp_dims, column in lead_dims, by_dim(pipe, column), by_dim(lead_side, column),
+                          by_dim(linked, column), typical_days, end, as_of) for column in columns}
+    if totals_with_funnel is None:
+        return rows
+    pipe_total, lead_total = total(pipe), total(lead_side)
+    totals = {"pipeline": derive_pipeline(pipe_total), "funnel": None if not totals_with_funnel else {
+        "period": derive_period(lead_total, (pipe_total or {}).get("created", 0), (pipe_total or {}).get("won", 0)),
+        "cohort": derive_cohort(lead_total, typical_days, end, as_of)}}
+    return rows, totals
+
+
+def _rows(opps_side: bool, leads_side: bool, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of) -> dict[str, dict]:
+    """The rows of one breakdown from its grouped aggregates (the pure derivations of pipeline and funnel)."""
+    values = {k for side in (pipe, lead_side) for k, agg in side.items() if agg["exists"]}
     rows: dict[str, dict] = {}
     for value in _sorted_keys(values):
-        if opps_side:
-            row = pipeline_metrics(opps.loc[opp_keys == value], start, end, as_of)
-        else:
-            row = dict.fromkeys(PIPELINE_KEYS)
+        row = derive_pipeline(pipe.get(value)) if opps_side else dict.fromkeys(PIPELINE_KEYS)
         if leads_side:
-            these_leads = leads.loc[lead_keys == value]
-            existing = these_leads.loc[dates(these_leads, "created_at") <= cutoff]
-            lead_ids = set(_ids(existing["lead_id"]).dropna())
-            linked = set(pairs.loc[pairs["lead_id"].isin(lead_ids), "opportunity_id"])
-            these_opps = opps.loc[opp_ids.isin(linked)]
+            these = linked.get(value, {})
             row["funnel"] = {
-                "period": funnel_period(these_leads, these_opps, start, end, as_of),
-                "cohort": funnel_cohort(these_leads, these_opps, start, end, as_of, typical_days=typical_days),
+                "period": derive_period(lead_side.get(value), these.get("opps", 0), these.get("won", 0)),
+                "cohort": derive_cohort(lead_side.get(value), typical_days, end, as_of),
             }
         else:
             row["funnel"] = None

@@ -11,10 +11,9 @@ not in the other table is ignored (nothing can be said about that row).
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from helpers.pipeline import closed_mask, created_mask, dates, day, last_day, outcome_is, ratio
+from helpers.pipeline import day, ratio
 
 #: The keys of :func:`funnel_period`, in order.
 PERIOD_KEYS = ("leads", "mqls", "sqls", "opportunities", "won")
@@ -34,12 +33,8 @@ TYPICAL_QUANTILE = 80
 
 def _ids(series: pd.Series) -> pd.Series:
     """Ids as plain str objects (None for nulls), so ids typed differently in the two tables still match."""
-    return series.astype(object).map(lambda v: None if pd.isna(v) else str(v)).astype(object)
-
-
-def _existing_leads(leads: pd.DataFrame, as_of) -> pd.DataFrame:
-    """The leads that exist on as_of (created_at <= as_of)."""
-    return leads.loc[dates(leads, "created_at") <= day(as_of)]
+    text = series.astype("string")
+    return text.astype(object).where(text.notna(), None)
 
 
 def linked_pairs(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> pd.DataFrame:
@@ -61,22 +56,6 @@ def linked_pairs(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> pd.Da
     return pairs.astype(object)
 
 
-def _reached(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> tuple[set, set]:
-    """Lead ids with a linked opportunity created by as_of, and lead ids with a linked opportunity won by as_of."""
-    cutoff = day(as_of)
-    created = dates(opps, "created_at")
-    closed = dates(opps, "closed_at")
-    info = pd.DataFrame({
-        "opportunity_id": _ids(opps["opportunity_id"]),
-        "exists": (created <= cutoff).to_numpy(),
-        "won": (outcome_is(opps, "won") & (closed <= cutoff) & (created <= cutoff)).to_numpy(),
-    })
-    pairs = linked_pairs(leads, opps)
-    pairs = pairs[pairs["lead_id"].isin(set(_ids(leads["lead_id"]).dropna()))]
-    joined = pairs.merge(info, on="opportunity_id", how="inner")
-    return set(joined.loc[joined["exists"], "lead_id"]), set(joined.loc[joined["won"], "lead_id"])
-
-
 def funnel_period(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of) -> dict | None:
     """Funnel events dated in P = [start, end] and on or before as_of: leads, mqls, sqls, opportunities, won.
 
@@ -90,15 +69,18 @@ def funnel_period(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
     """
     if leads is None:
         return None
-    first, last = day(start), last_day(end, as_of)
-    existing = _existing_leads(leads, as_of)
-    return {
-        "leads": int(dates(existing, "created_at").between(first, last).sum()),
-        "mqls": int(dates(existing, "mql_at").between(first, last).sum()),
-        "sqls": int(dates(existing, "sql_at").between(first, last).sum()),
-        "opportunities": int(created_mask(opps, start, end, as_of).sum()),
-        "won": int(closed_mask(opps, "won", start, end, as_of).sum()),
-    }
+    from helpers.engine import lead_funnel_aggregates, pipeline_aggregates, total
+
+    lead_side = total(lead_funnel_aggregates(leads, opps, start, end, as_of))
+    opp_side = total(pipeline_aggregates(opps, start, end, as_of))
+    return derive_period(lead_side, (opp_side or {}).get("created", 0), (opp_side or {}).get("won", 0))
+
+
+def derive_period(aggregates: dict | None, opportunities: int, won: int) -> dict:
+    """The keys of :func:`funnel_period` from the engine's lead aggregates (p_leads, p_mqls, p_sqls; None = no leads) and the opportunity counts."""
+    agg = aggregates or {}
+    return {"leads": int(agg.get("p_leads", 0)), "mqls": int(agg.get("p_mqls", 0)), "sqls": int(agg.get("p_sqls", 0)),
+            "opportunities": int(opportunities), "won": int(won)}
 
 
 def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> float | None:
@@ -111,19 +93,9 @@ def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, 
     """
     if leads is None:
         return None
-    cutoff = day(as_of)
-    lead_dates = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "lead_created": dates(leads, "created_at").to_numpy()})
-    opp_dates = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]), "opp_created": dates(opps, "created_at").to_numpy()})
-    joined = (
-        linked_pairs(leads, opps)
-        .merge(lead_dates, on="lead_id", how="inner")
-        .merge(opp_dates, on="opportunity_id", how="inner")
-    )
-    joined = joined[(joined["lead_created"] <= cutoff) & (joined["opp_created"] <= cutoff)]
-    if joined.empty:
-        return None
-    gaps = (joined["opp_created"] - joined["lead_created"]).dt.days.clip(lower=0).to_numpy(dtype=float)
-    return float(np.percentile(gaps, TYPICAL_QUANTILE))
+    from helpers.engine import typical_days
+
+    return typical_days(leads, opps, as_of, TYPICAL_QUANTILE / 100)
 
 
 def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of, typical_days=None) -> dict | None:
@@ -152,23 +124,23 @@ def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
     """
     if leads is None:
         return None
-    cutoff = day(as_of)
-    cohort = leads.loc[dates(leads, "created_at").between(day(start), last_day(end, as_of))]
-    ids = _ids(cohort["lead_id"])
-    has_mql = (dates(cohort, "mql_at") <= cutoff).to_numpy()
-    has_sql = (dates(cohort, "sql_at") <= cutoff).to_numpy()
-    opp_ids, won_ids = _reached(cohort, opps, as_of)
-    won = ids.isin(won_ids).to_numpy()
-    opportunity = ids.isin(opp_ids).to_numpy() | won
-    sql = has_sql | opportunity
-    mql = has_mql | sql
+    from helpers.engine import lead_funnel_aggregates, total
 
-    n_leads, n_mql, n_sql, n_opp, n_won = (int(len(cohort)), int(mql.sum()), int(sql.sum()),
-                                           int(opportunity.sum()), int(won.sum()))
     if typical_days is None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    return derive_cohort(total(lead_funnel_aggregates(leads, opps, start, end, as_of)), typical_days, end, as_of)
+
+
+def derive_cohort(aggregates: dict | None, typical_days, end, as_of) -> dict:
+    """The keys of :func:`funnel_cohort` from the engine's cohort aggregates (c_leads, c_mql, c_sql, c_opp, c_won, skipped_mql, skipped_sql; None = no leads).
+
+    Pure: the rates are derived here (None on a zero denominator); ``immature`` compares
+    days_observed = (as_of - end) in days with `typical_days`.
+    """
+    agg = aggregates or {}
+    n_leads, n_mql, n_sql, n_opp, n_won = (int(agg.get(k, 0)) for k in ("c_leads", "c_mql", "c_sql", "c_opp", "c_won"))
     typical = None if typical_days is None else float(typical_days)
-    days_observed = int((cutoff - day(end)).days)
+    days_observed = int((day(as_of) - day(end)).days)
     return {
         "leads": n_leads,
         "mql": n_mql,
@@ -184,6 +156,6 @@ def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
         "immature": None if typical is None else bool(days_observed < typical),
         "days_observed": days_observed,
         "typical_days_to_opportunity": typical,
-        "skipped_mql": int((mql & ~has_mql).sum()),
-        "skipped_sql": int((sql & ~has_sql).sum()),
+        "skipped_mql": int(agg.get("skipped_mql", 0)),
+        "skipped_sql": int(agg.get("skipped_sql", 0)),
     }

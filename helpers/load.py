@@ -25,6 +25,7 @@ ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部":
                  "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
 _OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+_OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2})$"   # _OFFSET without a group, for pandas' str.contains
 
 
 @dataclass(frozen=True)
@@ -268,13 +269,22 @@ def _cell_text(v) -> str | None:
     return text or None
 
 
+def _texts(raw: pd.Series) -> pd.Series:
+    """Every cell as stripped text, None when empty (:func:`_cell_text`), vectorized when the cells are text (CSV)."""
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        text = raw.astype("string").str.strip()
+        text = text.mask(text.eq(""))
+        return text.astype(object).where(text.notna(), None)
+    return pd.Series([_cell_text(v) for v in raw], index=raw.index, dtype=object)
+
+
 def _parse_datetime(raw: pd.Series, timezone: str) -> pd.Series:
     """ISO dates/datetimes to naive local datetime64; values with an offset are converted to `timezone`."""
-    texts = [_cell_text(v) for v in raw]
-    offset = np.array([t is not None and bool(_OFFSET.search(t)) for t in texts], dtype=bool)
-    plain = np.array([t is not None for t in texts], dtype=bool) & ~offset
+    text = _texts(raw)
+    present = text.notna().to_numpy()
+    offset = present & text.astype("string").str.contains(_OFFSET_TEXT).fillna(False).to_numpy(dtype=bool)
+    plain = present & ~offset
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    text = pd.Series(texts, index=raw.index, dtype=object)
     if plain.any():
         out[plain] = _in_range(pd.to_datetime(text[plain], format="ISO8601", errors="coerce"))
     if offset.any():
@@ -294,10 +304,8 @@ def _in_range(parsed: pd.Series) -> pd.Series:
 
 
 def _parse_number(raw: pd.Series) -> pd.Series:
-    """Plain numbers as float64; anything else, and inf/-inf/1e309 (not finite), becomes NaN (refused by the caller)."""
-    cells = [v.strip() if isinstance(v, str) else v for v in raw]
-    parsed = pd.to_numeric(pd.Series(cells, index=raw.index, dtype=object), errors="coerce").astype("float64")
-    return parsed.where(np.isfinite(parsed))
+    parsed = pd.to_numeric(_texts(raw), errors="coerce").astype("float64")
+    return parsed.where(np.isfinite(parsed))  # inf, -inf, 1e309: refused by the caller like any bad number
 
 
 def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
@@ -308,22 +316,15 @@ def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
     if kind in ("number", "int"):
         return _parse_number(raw)
     if kind == "month":
-        months = [_cell_text(v) for v in raw]
-        return pd.Series([_month_start(m) for m in months], index=raw.index, dtype="datetime64[ns]")
+        text = _texts(raw).astype("string")
+        ok = (text.str.len().isin((7, 10, 19)) & text.str[:7].str.fullmatch(r"\d{4}-\d{2}")).fillna(False).astype(bool)
+        out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        if ok.any():  # 2025-13 and years outside DATE_RANGE become NaT (refused by the caller)
+            out[ok] = _in_range(pd.to_datetime(text[ok].str[:7] + "-01", format="%Y-%m-%d", errors="coerce"))
+        return out
     from helpers.record import unneutralize_cell  # the apostrophe the workbook puts before =, +, -, @ (CSV injection)
 
-    return pd.Series([unneutralize_cell(_cell_text(v)) for v in raw], index=raw.index, dtype=object).astype("str")
-
-
-def _month_start(text: str | None) -> pd.Timestamp:
-    """`YYYY-MM` (also `YYYY-MM-DD` or an ISO datetime) to the month's first day; NaT when it is not a real month."""
-    if not text or not _MONTH.match(text[:7]) or len(text) not in (7, 10, 19):
-        return pd.NaT
-    try:
-        start = pd.Timestamp(f"{text[:7]}-01")
-    except (ValueError, OverflowError):  # month 13, year 0000, ...
-        return pd.NaT
-    return start if DATE_RANGE[0] <= start <= DATE_RANGE[1] else pd.NaT
+    return _texts(raw).map(unneutralize_cell).astype("str")
 
 
 FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."
@@ -337,16 +338,16 @@ def _parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, fi
         if col.name not in raw.columns:
             continue
         cells = raw[col.name]
-        present = pd.Series([_cell_text(v) is not None for v in cells], index=cells.index, dtype=bool)
+        texts = _texts(cells)
+        present = texts.notna().astype(bool)
         if col.name == "answer":
-            parsed = pd.Series([ANSWER_VALUES.get((_cell_text(v) or "").lower(), np.nan) for v in cells],
-                               index=cells.index, dtype="float64")
+            parsed = texts.astype("string").str.lower().map(ANSWER_VALUES).astype("float64")
             bad = present & parsed.isna()
             if bad.any():
                 findings.append(_finding("error", fname, "bad_answer", "answers must be yes/partial/no (はい/一部/いいえ, 1/0.5/0)",
                                          "Replace each listed answer with yes, partial or no.", col.name, bad, cells))
         else:
-            parsed = _parse_column(cells, col.kind, config.timezone)
+            parsed = _parse_column(texts, col.kind, config.timezone)
             if col.name in ("outcome", "metric"):
                 parsed = parsed.str.lower()
             elif col.name == "department":  # 営業, Sales, マーケ ... -> sales / marketing (schema.DEPARTMENT_SYNONYMS)

@@ -5,11 +5,10 @@ this module only puts them together so every notebook and the runner agree.
 """
 from __future__ import annotations
 
-from helpers.breakdown import breakdown, segment_columns, target_fit
-from helpers.funnel import funnel_cohort, funnel_period, typical_days_to_opportunity
+from helpers.breakdown import breakdowns, segment_columns, target_fit
+from helpers.funnel import typical_days_to_opportunity
 from helpers.load import Workbook
 from helpers.periods import Period
-from helpers.pipeline import pipeline_metrics
 
 
 def has_target(wb: Workbook) -> bool:
@@ -34,27 +33,25 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
     leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
     start, end = period.start, period.end
     typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
-    funnel = None
-    if leads is not None:
-        funnel = {"period": funnel_period(leads, opps, start, end, as_of),
-                  "cohort": funnel_cohort(leads, opps, start, end, as_of, typical_days=typical)}
-        if projected:
-            from helpers.goals import projected_cohort_rates
-
-            proj = projected_cohort_rates(leads, opps, start, end, as_of)
-            funnel["cohort"].update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
-    by_segment = {col: breakdown(leads, opps, col, start, end, as_of, typical_days=typical)
-                  for col in segment_columns(leads, opps)}
+    segments = segment_columns(leads, opps)
     if has_target(wb):
-        t_leads, t_opps = with_target_fit(wb)
-        by_segment["target_fit"] = breakdown(t_leads, t_opps, "target_fit", start, end, as_of, typical_days=typical)
+        leads, opps = with_target_fit(wb)
+        segments.append("target_fit")
+    # Totals, by channel and by every segment: one grouped pass per table (helpers.engine).
+    rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical, with_totals=True)
+    funnel = totals["funnel"]
+    if funnel is not None and projected:
+        from helpers.goals import projected_cohort_rates
+
+        proj = projected_cohort_rates(wb.leads, wb.opportunities, start, end, as_of)
+        funnel["cohort"].update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
     return {
         "period": period.label,
         "start": period.start,
         "end": period.end,
         "as_of": as_of,
-        "pipeline": pipeline_metrics(opps, start, end, as_of),
+        "pipeline": totals["pipeline"],
         "funnel": funnel,
-        "by_channel": breakdown(leads, opps, "channel", start, end, as_of, typical_days=typical),
-        "by_segment": by_segment,
+        "by_channel": rows["channel"],
+        "by_segment": {col: rows[col] for col in segments},
     }

@@ -96,12 +96,6 @@ def open_mask(opps: pd.DataFrame, end, as_of) -> pd.Series:
     return (created <= cutoff) & ~closed_by_cutoff
 
 
-def _amounts(opps: pd.DataFrame) -> pd.Series:
-    if "amount" not in opps.columns:
-        return pd.Series(float("nan"), index=opps.index, dtype="float64")
-    return pd.to_numeric(opps["amount"], errors="coerce").astype("float64")
-
-
 # --------------------------------------------------------------------------- public metrics
 def velocity(opportunities, avg_deal, win_rate, cycle_days) -> float | None:
     """Sales velocity (revenue per day) = opportunities × avg_deal × win_rate ÷ cycle_days.
@@ -148,37 +142,42 @@ def pipeline_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
       open at the end of P: created on or before min(end, as_of) and not won/lost on or
       before that day (so a deal closed later still counts as open at the end of P);
       amount sums the known amounts, amount_unknown_count counts the missing ones.
+
+    The counts and sums are aggregates computed by the engine (helpers.engine,
+    DuckDB in process); the rest is :func:`derive_pipeline`.
     """
-    won = closed_mask(opps, "won", start, end, as_of)
-    lost = closed_mask(opps, "lost", start, end, as_of)
-    amount = _amounts(opps)
+    from helpers.engine import pipeline_aggregates, total
 
-    opportunities_created = int(created_mask(opps, start, end, as_of).sum())
-    won_count = int(won.sum())
-    lost_count = int(lost.sum())
+    return derive_pipeline(total(pipeline_aggregates(opps, start, end, as_of)))
+
+
+#: The aggregates of an empty set of opportunities (what a breakdown value with no opportunities gets).
+NO_OPPORTUNITIES = {"created": 0, "won": 0, "lost": 0, "won_amount": None, "lost_amount": None, "cycle_days": None,
+                    "open_count": 0, "open_amount": None, "open_unknown": 0}
+
+
+def derive_pipeline(aggregates: dict | None) -> dict:
+    """The pipeline metrics (keys of :func:`pipeline_metrics`) from the engine's aggregates of one set of opportunities.
+
+    `aggregates` (helpers.engine.pipeline_expr, None = no opportunities): created, won, lost,
+    won_amount / lost_amount (sums of the known amounts; None when no row), cycle_days (mean
+    days closed - created over the won rows), open_count, open_amount, open_unknown.
+    Pure: rates, averages and velocity are derived here, None on a zero denominator.
+    """
+    agg = {**NO_OPPORTUNITIES, **(aggregates or {})}
+    opportunities_created, won_count, lost_count = int(agg["created"]), int(agg["won"]), int(agg["lost"])
     win_rate = ratio(won_count, won_count + lost_count)
-
-    won_amount = float(amount[won].sum())   # NaN amounts are skipped
-    lost_amount = float(amount[lost].sum())
+    won_amount = float(agg["won_amount"] or 0.0)   # unknown amounts are skipped
+    lost_amount = float(agg["lost_amount"] or 0.0)
     win_rate_by_amount = ratio(won_amount, won_amount + lost_amount)
-
     won_revenue = won_amount
     avg_deal_size = ratio(won_revenue, won_count)
-
-    if won_count:
-        cycle = (dates(opps, "closed_at")[won] - dates(opps, "created_at")[won]).dt.days
-        sales_cycle_days = float(cycle.mean())
-    else:
-        sales_cycle_days = None
-
-    open_ = open_mask(opps, end, as_of)
-    open_amount = amount[open_]
+    sales_cycle_days = float(agg["cycle_days"]) if won_count and agg["cycle_days"] is not None else None
     open_pipeline = {
-        "count": int(open_.sum()),
-        "amount": float(open_amount.sum()),
-        "amount_unknown_count": int(open_amount.isna().sum()),
+        "count": int(agg["open_count"]),
+        "amount": float(agg["open_amount"] or 0.0),
+        "amount_unknown_count": int(agg["open_unknown"]),
     }
-
     return {
         "opportunities_created": opportunities_created,
         "won_count": won_count,

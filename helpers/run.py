@@ -32,6 +32,7 @@ from helpers.load import load_workbook
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.periods import Period, complete_periods, parse_period, period_of
 from helpers.record import check_replaceable, foreign_files, locked, mark_report_dir, publish_dir, recover_publish
+from helpers.snapshot import SNAPSHOT_ENV, write_snapshot
 
 STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
@@ -123,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mapping", default=None,
                         help="column mapping (a shipped name such as salesforce_ja, or a YAML file): --data is then a folder "
                              "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
+    parser.add_argument("--warehouse", default=None, metavar="URL",
+                        help="read the canonical tables from a warehouse (e.g. postgresql://user@host/db) instead of --data; "
+                             "their contract columns are copied into OUT/_data first (README: 'The metrics in a warehouse')")
+    parser.add_argument("--schema", default=None, help="with --warehouse: the schema holding the tables")
+    parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE",
+                        help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--period", action="append", default=None, help="period label such as 2025Q3 or FY2025Q1 (repeatable)")
     which.add_argument("--all", action="store_true", help="every complete period in the data")
@@ -185,7 +192,9 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
                             language_code=lang)
     body, _ = exporter.from_notebook_node(nb)
-    target.write_text(body, encoding="utf-8")
+    from helpers.stylesheet import trim_styles
+
+    target.write_text(trim_styles(body), encoding="utf-8")  # JupyterLab's stylesheet, trimmed to what the report uses
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:
@@ -262,8 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).resolve()
     with contextlib.ExitStack() as stack:
         try:
-            if args.mapping:  # the converted data goes into OUT/_data: take the output folder's lock first
+            if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
                 _lock_out(stack, out, args.wait)
+            if args.warehouse:
+                from helpers.warehouse import export_folder
+
+                tables = dict(item.split("=", 1) for item in args.table)
+                data = export_folder(args.warehouse, out / "_data", args.schema, tables)
+                print(f"Copied the canonical tables of {args.schema or 'the default schema'} into {data}", flush=True)
+            if args.mapping:
                 from helpers.ingest import ingest
 
                 settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
@@ -283,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
             if not notebooks:
                 raise WorkbookError(f"no notebooks named NN_*.ipynb in {args.notebooks}", fix="Give the notebooks folder of the workbook.")
             check_kernel()
-            if not args.mapping:
+            if not (args.warehouse or args.mapping):
                 _lock_out(stack, out, args.wait)
             for line in recover_publish(out):
                 print(f"note: {line}", flush=True)
@@ -316,12 +332,23 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
     params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
               "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
     print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)
-    if args.jobs > 1 and len(periods) > 1:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
-                                    [out] * len(periods), [config.language] * len(periods)))
-    else:
-        results = [run_period(p, notebooks, params, out, config.language) for p in periods]
+    # One load per run: every notebook of every period opens this snapshot of the validated tables.
+    snapshot = write_snapshot(wb, out / f".snapshot-{os.getpid()}")
+    previous = os.environ.get(SNAPSHOT_ENV)
+    os.environ[SNAPSHOT_ENV] = str(snapshot)
+    try:
+        if args.jobs > 1 and len(periods) > 1:
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
+                                        [out] * len(periods), [config.language] * len(periods)))
+        else:
+            results = [run_period(p, notebooks, params, out, config.language) for p in periods]
+    finally:
+        if previous is None:
+            os.environ.pop(SNAPSHOT_ENV, None)
+        else:
+            os.environ[SNAPSHOT_ENV] = previous
+        shutil.rmtree(snapshot, ignore_errors=True)
     from helpers.index_page import write_index
 
     write_index(out, wb, config, [r.label for r in results if r.ok])

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.config import Config, load_config
-from helpers.load import Workbook, load_workbook
+from helpers.load import Workbook
 from helpers.periods import Period, complete_periods, parse_period
 from helpers.record import Recorder
+from helpers.snapshot import load_cached
 
 
 @dataclass
@@ -40,10 +41,10 @@ def first_data_date(wb: Workbook):
 
 def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: str = "", lang: str = "",
                  metrics_path: str = "", theme: bool = True) -> Session:
-    """Load settings and data; resolve the period ("" = the latest complete one) and apply the chart theme."""
+    """Load settings and data (one load per run: helpers.snapshot); resolve the period ("" = the latest complete one) and apply the chart theme."""
     data = Path(data_dir)
     config = load_config(data, config_path or None, overrides={"language": lang or None, "as_of": as_of or None})
-    wb = load_workbook(data, config)
+    wb = load_cached(data, config)  # the run's snapshot, or a cached one while the inputs are unchanged
     fy = config.fiscal_year_start_month
     if period:
         chosen = parse_period(period, fy)

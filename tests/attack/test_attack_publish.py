@@ -96,7 +96,7 @@ def test_kill_between_the_two_renames_is_recovered(setup):
     killed = run_child(KILL_AT_SECOND_RENAME, *args(data, nbs, out, "--period", "2025Q2"))
     assert killed.returncode == -signal.SIGKILL
     assert not (out / "2025Q2").exists()  # the half-done publish the attack found
-    assert sorted(n.split("-")[0] for n in hidden(out)) == [".old", ".staging"]
+    assert sorted(n.split("-")[0] for n in hidden(out)) == [".old", ".snapshot", ".staging"]
     # the next run (of another period) puts the last good report back and removes the dead run's staging folder
     nxt = run_child(RUNNER, *args(data, nbs, out, "--period", "2025Q1"))
     assert nxt.returncode == 0, nxt.stderr
@@ -125,7 +125,7 @@ def test_stale_staging_of_a_killed_run_is_removed_and_the_report_kept(setup):
     good = (out / "2025Q2" / "metrics.json").read_bytes()
     killed = run_child(KILL_MID_RUN, *args(data, nbs, out, "--period", "2025Q2"))
     assert killed.returncode == -signal.SIGKILL
-    assert [n.split("-")[0] for n in hidden(out)] == [".staging"]
+    assert sorted(n.split("-")[0] for n in hidden(out)) == [".snapshot", ".staging"]
     assert (out / "2025Q2" / "metrics.json").read_bytes() == good
     assert main(args(data, nbs, out, "--period", "2025Q1")) == 0
     assert hidden(out) == [] and (out / "2025Q2" / "metrics.json").read_bytes() == good

@@ -1,0 +1,99 @@
+"""One load per run: the snapshot holds exactly what load_workbook returns, and is reused only while inputs and settings are unchanged."""
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from helpers import snapshot
+from helpers.config import load_config
+from helpers.errors import DataValidationError
+from helpers.load import load_workbook
+from helpers.paths import SAMPLE_DATA_DIR
+from helpers.snapshot import CANONICAL, load_cached, read_snapshot, write_snapshot
+
+
+def assert_same_workbook(a, b):
+    for name in CANONICAL:
+        fa, fb = getattr(a, name), getattr(b, name)
+        assert (fa is None) == (fb is None), name
+        if fa is not None:
+            pd.testing.assert_frame_equal(fa, fb, check_exact=True)
+    assert a.as_of == b.as_of
+    assert a.findings == b.findings
+    assert a.files == b.files
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(snapshot.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(snapshot.SNAPSHOT_ENV, raising=False)
+    return tmp_path / "cache"
+
+
+def test_the_snapshot_of_the_sample_is_the_loaded_workbook(tmp_path):
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = load_workbook(SAMPLE_DATA_DIR, config)
+    folder = write_snapshot(wb, tmp_path / "snap")
+    back = read_snapshot(folder, SAMPLE_DATA_DIR, config)
+    assert back is not None
+    assert_same_workbook(wb, back)
+    assert isinstance(back.opportunities["outcome"].dtype, pd.CategoricalDtype)
+    assert back.leads["created_at"].dtype == "datetime64[ns]"
+    assert back.extras == {}  # extra columns (personal data) are never written
+
+
+def test_every_canonical_table_goes_into_the_snapshot(tmp_path, tiny_folder):
+    (tiny_folder / "targets.csv").write_text("period,metric,target,department\n2025Q2,won_revenue,1000000,sales\n", encoding="utf-8")
+    config = load_config(tiny_folder)
+    wb = load_workbook(tiny_folder, config)
+    assert wb.targets is not None and len(wb.targets) == 1
+    back = read_snapshot(write_snapshot(wb, tmp_path / "snap"), tiny_folder, config)
+    assert_same_workbook(wb, back)
+
+
+def test_a_snapshot_of_other_settings_or_another_folder_is_not_used(tmp_path, tiny_folder):
+    config = load_config(tiny_folder)
+    folder = write_snapshot(load_workbook(tiny_folder, config), tmp_path / "snap")
+    other_tz = dataclasses.replace(config, timezone="UTC")
+    assert read_snapshot(folder, tiny_folder, other_tz) is None
+    assert read_snapshot(folder, SAMPLE_DATA_DIR, config) is None
+    # the runner passes the resolved as_of on: the snapshot loaded without as_of serves it, not another date
+    resolved = load_workbook(tiny_folder, config).as_of
+    assert read_snapshot(folder, tiny_folder, dataclasses.replace(config, as_of=resolved)) is not None
+    assert read_snapshot(folder, tiny_folder, dataclasses.replace(config, as_of=pd.Timestamp("2025-05-31"))) is None
+
+
+def test_load_cached_reuses_the_snapshot_while_the_checksums_are_unchanged(cache, tiny_folder, monkeypatch):
+    config = load_config(tiny_folder)
+    first = load_cached(tiny_folder, config)
+    assert_same_workbook(first, load_workbook(tiny_folder, config))
+    monkeypatch.setattr(snapshot, "load_workbook", lambda *a, **k: pytest.fail("loaded again although nothing changed"))
+    assert_same_workbook(load_cached(tiny_folder, config), first)
+    monkeypatch.undo()
+    monkeypatch.setenv(snapshot.CACHE_ENV, str(cache))
+    text = (tiny_folder / "opportunities.csv").read_text(encoding="utf-8").replace("1200000", "1300000")
+    (tiny_folder / "opportunities.csv").write_text(text, encoding="utf-8")
+    changed = load_cached(tiny_folder, config)
+    assert changed.opportunities.loc[changed.opportunities["opportunity_id"] == "O1", "amount"].item() == 1_300_000
+
+
+def test_a_failed_load_is_not_cached_and_fails_again_with_its_findings(cache, tiny_folder):
+    (tiny_folder / "opportunities.csv").write_text(
+        "opportunity_id,created_at,closed_at,outcome,amount\nO1,2025-04-12,,maybe,1\n", encoding="utf-8")
+    config = load_config(tiny_folder)
+    for _ in range(2):
+        with pytest.raises(DataValidationError) as err:
+            load_cached(tiny_folder, config)
+        assert [f.code for f in err.value.findings] == ["bad_outcome"]
+    assert not any(cache.glob("*/snapshot.json"))
+
+
+def test_the_run_snapshot_is_opened_without_reading_the_files(tmp_path, tiny_folder, monkeypatch):
+    config = load_config(tiny_folder)
+    folder = write_snapshot(load_workbook(tiny_folder, config), tmp_path / "run-snapshot")
+    monkeypatch.setenv(snapshot.SNAPSHOT_ENV, str(folder))
+    monkeypatch.setattr(snapshot, "load_workbook", lambda *a, **k: pytest.fail("the run's snapshot was not used"))
+    monkeypatch.setattr(snapshot, "input_checksums", lambda *a, **k: pytest.fail("the run's snapshot was not used"))
+    assert load_cached(tiny_folder, config).opportunities["opportunity_id"].tolist() == ["O1", "O2", "O3"]
