@@ -170,7 +170,7 @@ def replace_dir(staging: Path, final: Path) -> None:
 MARKER = ".alignment-workbook-report"
 #: Names of the files the runner writes into a report folder (besides the marker).
 _REPORT_FILE = re.compile(r"^(metrics\.json|kernel\.log|\d\d_[^/]+\.(ipynb|html))$")
-_STALE = re.compile(r"^\.(staging-.+-\d+|old-.+-\d+|_data\.ingest-\d+|snapshot-\d+)$")
+_STALE = re.compile(r"^\.(staging-.+-\d+|old-.+-\d+|_data\.ingest-\d+|snapshot-\d+|\.snapshot-\d+\.tmp-\d+)$")
 _OLD = re.compile(r"^\.old-(?P<name>.+)-\d+$")
 
 

@@ -333,7 +333,12 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
               "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
     print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)
     # One load per run: every notebook of every period opens this snapshot of the validated tables.
-    snapshot = write_snapshot(wb, out / f".snapshot-{os.getpid()}")
+    try:
+        snapshot = write_snapshot(wb, out / f".snapshot-{os.getpid()}")
+    except OSError:  # a full or read-only disk: leave no half-written snapshot behind
+        for part in out.glob(f"*snapshot-{os.getpid()}*"):
+            shutil.rmtree(part, ignore_errors=True)
+        raise
     previous = os.environ.get(SNAPSHOT_ENV)
     os.environ[SNAPSHOT_ENV] = str(snapshot)
     try:
