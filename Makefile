@@ -36,8 +36,8 @@ test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser tes
 test-attack: $(STAMP) ## attack suite: concurrent saves, kill -9, two runners, bad inputs, fuzzing (real processes)
 	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests/attack -p no:cacheprovider $(ARGS)
 
-lab: $(STAMP) ## open JupyterLab on the notebooks with the workbook kernel
-	$(BIN)/jupyter lab notebooks/ $(LAB_ROOT)
+lab: $(STAMP) ## JupyterLab on working copies of the notebooks (work/notebooks); DATA=folder picks the data (default work/data, a copy of the sample)
+	$(BIN)/python -m helpers.lab $(if $(DATA),--data "$(DATA)") -- $(LAB_ROOT) $(ARGS)
 
 sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7", or "--out DIR" with its workbook.yaml)
 	$(BIN)/python -m helpers.sample $(ARGS)

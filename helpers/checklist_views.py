@@ -5,6 +5,7 @@ Figures come from helpers.checklist; this module only formats, labels and draws 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -203,43 +204,107 @@ def checklist_path(s: Session):
     return find_table_file(s.wb.data_dir, "checklist") or s.wb.data_dir / "checklist.csv"
 
 
+def target_note(s: Session):
+    """Where the form saves, shown before the first save; a warning (and no saving) for the shipped sample."""
+    from helpers.lab import is_tracked_sample
+
+    path = Path(checklist_path(s)).resolve()
+    if is_tracked_sample(path):
+        return display.note(t("form_sample_refused", s.lang).format(path=path), warn=True)
+    return display.note(t("form_target", s.lang).format(path=path))
+
+
+def save_form(s: Session, respondent: str, department: str, answered_on, answers: dict, notes: dict,
+              replace_same_day: bool = False) -> tuple[str, list[str]]:
+    """Save the form's answers to checklist_path(s); return (outcome, messages) for people, in the report language.
+
+    `answers` maps item (1-15) to yes/partial/no or None (unanswered); `notes` item to text.
+    Outcome: "saved", "refused" (nothing to save or a field missing: one message), "duplicate"
+    (the respondent already answered that day; tick replace), or "error" (the save failed; the
+    file is unchanged). Each message appears once. Raises nothing for the analyst's input.
+    """
+    from helpers.errors import WorkbookError
+    from helpers.lab import is_tracked_sample
+
+    lang = s.lang
+    path = checklist_path(s)
+    who = (respondent or "").strip()
+    if is_tracked_sample(path):
+        return "refused", [t("form_sample_refused", lang).format(path=Path(path).resolve())]
+    if not who:
+        return "refused", [t("form_need_respondent", lang)]
+    if not answered_on:
+        return "refused", [t("form_need_date", lang)]
+    given = {i: a for i, a in answers.items() if a}
+    if not given:
+        return "refused", [t("form_nothing_answered", lang)]
+    day = pd.Timestamp(answered_on).strftime("%Y-%m-%d")
+    rows = pd.DataFrame([{"respondent": who, "department": department, "answered_on": day, "item": i,
+                          "answer": a, "note": (notes.get(i) or "").strip()} for i, a in sorted(given.items())])
+    replace_label = t("checklist_replace_same_day", lang)
+    try:
+        result = checklist.append_answers(path, rows, replace_same_day=replace_same_day)
+    except checklist.DuplicateAnswersError:
+        return "duplicate", [t("form_duplicate", lang).format(respondent=who, date=day, replace=replace_label)]
+    except (WorkbookError, OSError) as exc:
+        return "error", [t("form_error", lang).format(message=getattr(exc, "message", None) or str(exc))]
+    messages = [t("form_saved", lang).format(n=result["written"], respondent=who, department=t(department, lang), date=day)]
+    if result["replaced"]:
+        messages.append(t("form_replaced", lang).format(n=result["replaced"]))
+    missing = sorted(i for i in answers if not answers[i])
+    if missing:
+        messages.append(t("form_unanswered", lang).format(items=", ".join(map(str, missing)), n=len(missing),
+                                                          total=len(answers), replace=replace_label))
+    else:
+        messages.append(t("form_all_answered", lang).format(total=len(answers)))
+    messages.append(t("form_rerun", lang))
+    return "saved", messages
+
+
 def form(s: Session):
     """An ipywidgets form to answer the 15 items (JupyterLab); under the report runner, nothing."""
     if is_static():
         return None
     import ipywidgets as w
 
+    from helpers.interactive import Live
+
     lang = s.lang
-    respondent = w.Text(description=t("respondent", lang), placeholder="sales-01")
+    wide = {"description_width": "initial"}
+    respondent = w.Text(description=t("respondent", lang), placeholder="sales-01", style=wide)
     department = w.Dropdown(options=[(t("sales", lang), "sales"), (t("marketing", lang), "marketing"), (t("other", lang), "other")],
-                            description=t("department", lang))
-    answered_on = w.DatePicker(description=t("answered_on", lang), value=dt.date.today())
+                            description=t("department", lang), style=wide, layout=w.Layout(width="auto"))
+    answered_on = w.DatePicker(description=t("answered_on", lang), value=dt.date.today(), style=wide)
     answers, notes, groups = {}, {}, []
     for cat, items in s.config.checklist_categories.items():
         rows = [w.HTML(f"<b>{display.esc(t(f'category_{cat}', lang))}</b>")]
         for i in items:
             answers[i] = w.ToggleButtons(options=[(t(f"answer_{a}", lang), a) for a in ANSWERS], value=None,
-                                         style={"button_width": "70px"})
+                                         style={"button_width": "auto"})
             notes[i] = w.Text(placeholder=t("note", lang), layout=w.Layout(width="220px"))
-            rows.append(w.HBox([w.HTML(f"{i}. {display.esc(item_text(s, i))}", layout=w.Layout(width="420px")), answers[i], notes[i]]))
+            rows.append(w.HBox([w.HTML(f"{i}. {display.esc(item_text(s, i))}", layout=w.Layout(width="420px")), answers[i], notes[i]],
+                               layout=w.Layout(flex_flow="row wrap", align_items="center")))
         groups.append(w.VBox(rows))
     save = w.Button(description=t("save", lang), button_style="primary")
-    replace = w.Checkbox(description=t("checklist_replace_same_day", lang), value=False)
-    out = w.Output()
+    replace = w.Checkbox(description=t("checklist_replace_same_day", lang), value=False, indent=False,
+                         layout=w.Layout(width="auto"))
+    feedback = w.HTML()
+    where = w.HTML(target_note(s).data)
 
     def on_save(_):
-        out.clear_output()
-        rows = [{"respondent": respondent.value.strip(), "department": department.value,
-                 "answered_on": answered_on.value.isoformat() if answered_on.value else "", "item": i,
-                 "answer": answers[i].value, "note": notes[i].value} for i in answers if answers[i].value]
-        with out:
-            try:
-                result = checklist.append_answers(checklist_path(s), pd.DataFrame(rows), replace_same_day=replace.value)
-                print(t("checklist_saved", lang).format(**result))
-            except checklist.DuplicateAnswersError as exc:
-                print(f"{exc}\n{t('checklist_ask_replace', lang)}")
-            except Exception as exc:  # shown to the analyst, never swallowed
-                print(f"{type(exc).__name__}: {exc}")
+        save.disabled = True
+        feedback.value = display.note(t("form_saving", lang)).data
+        try:
+            outcome, messages = save_form(s, respondent.value, department.value, answered_on.value,
+                                          {i: b.value for i, b in sorted(answers.items())},
+                                          {i: n.value for i, n in notes.items()}, replace_same_day=replace.value)
+        finally:
+            save.disabled = False
+        if outcome == "saved":
+            replace.value = False  # a replace applies to one save only
+        feedback.value = display.lines(messages, warn=outcome != "saved").data
 
     save.on_click(on_save)
-    return w.VBox([w.HBox([respondent, department, answered_on]), *groups, w.HBox([save, replace]), out])
+    box = w.VBox([where, w.HBox([respondent, department, answered_on], layout=w.Layout(flex_flow="row wrap")), *groups,
+                  w.HBox([save, replace], layout=w.Layout(align_items="center")), feedback])
+    return Live(box, t("lab_run_form", lang))

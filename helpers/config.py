@@ -37,6 +37,7 @@ class Config:
     checklist_categories: dict[str, tuple[int, ...]]
     checklist_items: dict[int, dict[str, str]]
     initiatives_catalog: dict[str, dict[str, Any]]
+    segment_order: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     currency_rates: tuple[tuple[str, Any, Any], ...] = ()  # (code, Decimal rate to currency_code, valid_from date or None)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -77,7 +78,7 @@ def _merge(base: dict, override: dict, source: str, prefix: str = "") -> dict:
     free_form = {"checklist.items", "initiatives_catalog", "checklist.categories", "target"}
     for key, value in override.items():
         dotted = f"{prefix}{key}"
-        if key not in base and prefix.rstrip(".") not in free_form:
+        if key not in base and prefix.rstrip(".") not in free_form | {"segment_order"}:
             known = ", ".join(sorted(str(k) for k in base))
             raise ConfigError(f"{source}: unknown setting '{dotted}'", fix=f"Use one of: {known} (see helpers/default_config.yaml).")
         if isinstance(value, dict) and isinstance(base.get(key), dict) and dotted not in free_form:
@@ -284,6 +285,9 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         _require(not dup, src, f"checklist items {sorted(dup)} are in more than one category", "Put each item in exactly one category.")
         seen.update(items)
         categories[str(name)] = tuple(items)
+    order = m.get("segment_order") or {}
+    _require(isinstance(order, dict) and all(isinstance(v, list) for v in order.values()), src,
+             "segment_order must map a column to a list of its values", "For example segment_order: {company_size: [1-49, 50-299]}.")
     items = {int(k): {"en": str(v.get("en", "")), "ja": str(v.get("ja", ""))} for k, v in m["checklist"]["items"].items()}
     _require(sorted(items) == list(range(1, 16)), src, "checklist.items must define items 1 to 15", "Keep all 15 items; edit only their texts.")
     return Config(
@@ -294,4 +298,5 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         sla_hours=float(hours), pseudonymize_owners=bool(m["privacy"]["pseudonymize_owners"]),
         stale_open_days=stale, velocity=vel, checklist_categories=categories, checklist_items=items,
         initiatives_catalog=dict(m["initiatives_catalog"]), sources=sources, currency_rates=rates, raw=m,
+        segment_order={str(k): tuple(str(x) for x in v) for k, v in order.items()},
     )

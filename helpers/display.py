@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 import os
+from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 from IPython.display import HTML
@@ -17,6 +19,21 @@ STATIC_ENV = "WORKBOOK_STATIC"
 def is_static() -> bool:
     """True under the report runner (papermill, no live frontend): widgets must not be created."""
     return os.environ.get(STATIC_ENV, "") == "1" or "PAPERMILL_EXECUTION" in os.environ
+
+
+CSS_FILE = Path(__file__).resolve().parent / "templates" / "workbook" / "workbook.css"
+
+
+@lru_cache(maxsize=1)
+def _css() -> str:
+    """The rules of workbook.css for the output blocks (.wb-*, table.wb-table), without the page-level ones (body, h1)."""
+    lines = CSS_FILE.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if line.startswith((".wb-", "table.wb-")))
+
+
+def lab_style() -> str:
+    """In JupyterLab, a <style> block with the workbook's output block styles (the report template has them already)."""
+    return "" if is_static() else f"<style>{_css()}</style>"
 
 
 def esc(value) -> str:
@@ -40,12 +57,18 @@ def kpis(items: list[tuple[str, str]]) -> HTML:
     """Headline figures as cards: [(label, formatted value), ...]."""
     cards = "".join(f'<div class="wb-kpi"><div class="wb-kpi-label">{esc(label)}</div>'
                     f'<div class="wb-kpi-value">{esc(value)}</div></div>' for label, value in items)
-    return HTML(f'<div class="wb-kpis">{cards}</div>')
+    return HTML(f'{lab_style()}<div class="wb-kpis">{cards}</div>')
 
 
 def note(text: str, warn: bool = False) -> HTML:
     """A short escaped paragraph; `warn` highlights it."""
-    return HTML(f'<p class="{"wb-warn" if warn else "wb-note"}">{esc(text)}</p>')
+    return HTML(f'{lab_style()}<p class="{"wb-warn" if warn else "wb-note"}">{esc(text)}</p>')
+
+
+def lines(texts: list[str], warn: bool = False) -> HTML:
+    """Short escaped paragraphs in one block (`warn` highlights it): a message of several sentences."""
+    body = "".join(f"<p>{esc(text)}</p>" for text in texts)
+    return HTML(f'{lab_style()}<div class="{"wb-warn" if warn else "wb-note"}">{body}</div>')
 
 
 def bullets(lines: list[str]) -> HTML:

@@ -5,6 +5,8 @@ formats, labels and draws them.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -14,7 +16,9 @@ from helpers import display, fmt
 from helpers import funnel_analysis as fa
 from helpers.labels import label_or_value, t
 from helpers.metrics import has_target
+from helpers.order import order_rows, ordered
 from helpers.periods import parse_period
+from helpers.pipeline import dates
 from helpers.session import Session
 from helpers.theme import MARKETING, NEUTRAL, SALES, finish, legend_outside, money_axis
 
@@ -115,7 +119,7 @@ def funnel_chart(s: Session, core: dict):
 def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_rate"):
     """Rates by a dimension with counts beside them, 95% Wilson intervals, small groups marked; total from all rows."""
     leads, opps = frames(s, dimension)
-    table = fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rank_by)
+    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rank_by), dimension, s.config)
 
     def interval(row, key, small_key):
         if pd.isna(row[key]):
@@ -141,7 +145,7 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
 def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate"):
     """Point and 95% interval of a rate per value of the dimension; small groups drawn grey, the total as a line."""
     leads, opps = frames(s, dimension)
-    table = fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rate)
+    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rate), dimension, s.config)
     rows = table[~table["is_total"]].dropna(subset=[rate])
     fig, ax = plt.subplots()
     small_key = "small_lead_to_opportunity" if rate == "lead_to_opportunity_rate" else "small_win_rate"
@@ -174,6 +178,7 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
     table = fa.heatmap_table(leads, opps, row, col, s.period.start, s.period.end, s.as_of)
     if table is None or table.empty or table.isna().all().all():
         return display.note(t("funnel_heatmap_empty", s.lang))
+    table = table.loc[ordered(table.index, row, s.config), ordered(table.columns, col, s.config)]
     table = table.rename(index=lambda v: label_or_value(v, s.lang), columns=lambda v: label_or_value(v, s.lang)).astype("float64")
     fig, ax = plt.subplots(figsize=(7, 3.8))
     sns.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar=False, ax=ax, mask=table.isna())
@@ -311,37 +316,57 @@ def filtered(s: Session, channel: str) -> Session:
     """The session restricted to one channel's leads and opportunities ("" = all channels)."""
     if not channel:
         return s
-    from dataclasses import replace
-
     wb = replace(s.wb, opportunities=s.wb.opportunities[s.wb.opportunities["channel"].astype("str") == channel],
                  leads=None if s.wb.leads is None else s.wb.leads[s.wb.leads["channel"].astype("str") == channel])
     return replace(s, wb=wb)
+
+
+def is_empty_selection(s: Session) -> bool:
+    """True when the session's period has no lead created, no opportunity created and no deal closed in it."""
+    start, end = s.period.start, s.period.end
+
+    def any_in(frame, column):
+        return frame is not None and column in frame.columns and bool(dates(frame, column).between(start, end).any())
+
+    opps = s.wb.opportunities
+    closed = opps[opps["outcome"].astype("str").isin(["won", "lost"])] if "outcome" in opps.columns else None
+    return not (any_in(s.wb.leads, "created_at") or any_in(opps, "created_at") or any_in(closed, "closed_at"))
+
+
+def explore_view(s: Session, period: str, dimension: str, rate: str, channel: str) -> list:
+    """One explorer selection: the cohort maturity caveat, the rate table and chart; one message when the selection is empty."""
+    from helpers.metrics import core_metrics
+
+    sub = replace(filtered(s, channel), period=parse_period(period, s.config.fiscal_year_start_month))
+    if is_empty_selection(sub):
+        chosen = ", ".join([sub.period.label, channel or t("all_channels", s.lang)])
+        return [display.note(t("explore_empty", s.lang).format(selection=chosen), warn=True)]
+    return [maturity_note(sub, core_metrics(sub.wb, sub.period)), rate_view(sub, dimension, rank_by=rate),
+            rate_chart(sub, dimension, rate)]
 
 
 def explore_breakdown(s: Session):
     """JupyterLab: pick the period, the breakdown, the rate and a channel filter (nothing in the report: its views are above)."""
     if display.is_static():
         return None
-    from dataclasses import replace
-
     from helpers.interactive import explore
     from helpers.periods import periods_between
     from helpers.session import first_data_date
 
     periods = [p.label for p in periods_between(first_data_date(s.wb), s.as_of, s.config.fiscal_year_start_month)][::-1]
     periods = [s.period.label] + [p for p in periods if p != s.period.label]
-    channels = sorted(set(s.wb.opportunities["channel"].astype("str")))
+    channels = sorted(set(s.wb.opportunities["channel"].dropna().astype("str"))
+                      | (set() if s.wb.leads is None else set(s.wb.leads["channel"].dropna().astype("str"))))
 
     def view(period: str, dimension: str, rate: str, channel: str):
-        sub = replace(filtered(s, channel), period=parse_period(period, s.config.fiscal_year_start_month))
-        from IPython.display import display as show
+        return explore_view(s, period, dimension, rate, channel)
 
-        show(rate_view(sub, dimension, rank_by=rate))
-        return rate_chart(sub, dimension, rate)
-
-    return explore(view, period=periods, dimension=[(t(d, s.lang), d) for d in dimensions(s)],
+    return explore(view, labels={"period": t("period", s.lang), "dimension": t("explore_dimension", s.lang),
+                                 "rate": t("explore_rate", s.lang), "channel": t("channel", s.lang)},
+                   busy=t("explore_busy", s.lang), hint=t("lab_run_explorer", s.lang),
+                   period=periods, dimension=[(t(d, s.lang), d) for d in dimensions(s)],
                    rate=[(t("lead_to_opportunity_rate", s.lang), "lead_to_opportunity_rate"), (t("win_rate", s.lang), "win_rate")],
-                   channel=[(t("all_channels", s.lang), "")] + [(c, c) for c in channels])
+                   channel=[(t("all_channels", s.lang), "")] + [(label_or_value(c, s.lang), c) for c in channels])
 
 
 def key_text(core: dict, extra: dict) -> str:

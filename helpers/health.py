@@ -226,7 +226,11 @@ def value_counts_view(wb: Workbook, column: str, lang: str):
     """Values of a segment column with their row counts, labelled (spot spelling variants such as Web vs web)."""
     from helpers import display
 
+    from helpers.order import configured_order, ordered
+
     frame = value_counts(wb, column)
+    if configured_order(wb.config, column) and len(frame):  # an ordinal segment (company size) in its own order
+        frame = frame.set_index("value").loc[ordered(frame["value"], column, wb.config)].reset_index()
     frame["value"] = frame["value"].map(lambda v: t("unknown", lang) if v == "unknown" else v)
     frame = frame.rename(columns={"value": t(column, lang), "leads": t("table_leads", lang),
                                                       "opportunities": t("table_opportunities", lang)})

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from helpers.config import Config, load_config
 from helpers.load import Workbook
@@ -41,8 +40,13 @@ def first_data_date(wb: Workbook):
 
 def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: str = "", lang: str = "",
                  metrics_path: str = "", theme: bool = True) -> Session:
-    """Load settings and data (one load per run: helpers.snapshot); resolve the period ("" = the latest complete one) and apply the chart theme."""
-    data = Path(data_dir)
+    """Load settings and data (one load per run: helpers.snapshot); resolve the period ("" = the latest complete one) and apply the chart theme.
+
+    `data_dir` "" means $WORKBOOK_DATA, else the default folder (helpers.lab.resolve_data_dir).
+    """
+    from helpers.lab import resolve_data_dir
+
+    data = resolve_data_dir(data_dir)
     config = load_config(data, config_path or None, overrides={"language": lang or None, "as_of": as_of or None})
     wb = load_cached(data, config)  # the run's snapshot, or a cached one while the inputs are unchanged
     fy = config.fiscal_year_start_month

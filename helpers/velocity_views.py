@@ -292,24 +292,28 @@ def key_text(vc: dict | None) -> str:
             f"caveats {[c['code'] for c in vc['caveats']]}\nconclusion {vc['conclusion']['code']}")
 
 
+def explore_view(s: Session, initiative: str, window_days: int) -> list:
+    """One explorer selection: the same headline, conclusion, windows, factor table, waterfall and caveats as the report."""
+    vc = comparison(s, initiative, window_days)
+    if vc is None:
+        return [no_initiative_view(s)]
+    return [headline(s, vc), conclusion_view(s, vc), windows_note(s, vc), factor_table(s, vc),
+            display.bullets(interval_sentences(s, vc)), waterfall(s, vc), caveats_view(s, vc)]
+
+
 def explore(s: Session):
     """JupyterLab: choose the initiative and the window length (nothing in the report: its views are above)."""
     if is_static():
         return None
     from helpers.interactive import explore as _explore
 
-    names = [""] + ([] if s.wb.initiatives is None else list(dict.fromkeys(s.wb.initiatives["name"].dropna())))
+    names = [] if s.wb.initiatives is None else list(dict.fromkeys(s.wb.initiatives["name"].dropna()))
     default_w = s.config.velocity["window_days"]
 
     def view(initiative: str, window_days: int):
-        vc = comparison(s, initiative, window_days)
-        if vc is None:
-            return no_initiative_view(s)
-        from IPython.display import display as show
+        return explore_view(s, initiative, window_days)
 
-        show(headline(s, vc))
-        show(factor_table(s, vc))
-        return waterfall(s, vc)
-
-    return _explore(view, initiative=[(t("velocity_default_initiative", s.lang), "")] + [(n, n) for n in names[1:]],
+    return _explore(view, labels={"initiative": t("initiative", s.lang), "window_days": t("explore_window_days", s.lang)},
+                    busy=t("explore_busy", s.lang), hint=t("lab_run_explorer", s.lang),
+                    initiative=[(t("velocity_default_initiative", s.lang), "")] + [(n, n) for n in names],
                     window_days=[default_w] + [w for w in (60, 90, 120, 180) if w != default_w])

@@ -13,11 +13,29 @@ def test_table_escapes_values_and_headers():
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "a&amp;b" in html
 
 
-def test_kpis_notes_and_bullets_escape():
+def test_kpis_notes_and_bullets_escape(monkeypatch):
+    monkeypatch.setenv("WORKBOOK_STATIC", "1")
     assert XSS not in display.kpis([(XSS, XSS)]).data
     assert display.note(XSS).data == '<p class="wb-note">&lt;img src=x onerror=alert(1)&gt;</p>'
     assert "&lt;script&gt;" in display.bullets(["<script>"]).data
     assert display.esc(None) == "" and display.esc(float("nan")) == ""
+
+
+def test_cards_and_notes_carry_their_style_in_jupyterlab_only(monkeypatch):
+    monkeypatch.setenv("WORKBOOK_STATIC", "1")
+    assert "<style>" not in display.kpis([("a", "1")]).data  # the report template has the styles
+    monkeypatch.delenv("WORKBOOK_STATIC")
+    monkeypatch.delenv("PAPERMILL_EXECUTION", raising=False)
+    for html in (display.kpis([("a", "1")]).data, display.note("x").data, display.lines(["x", "y"], warn=True).data):
+        assert html.startswith("<style>") and ".wb-kpi {" in html and ".wb-warn {" in html
+    assert display.lines(["a<b", "c"], warn=True).data.endswith('<div class="wb-warn"><p>a&lt;b</p><p>c</p></div>')
+
+
+def test_report_template_includes_the_same_styles():
+    from helpers.run import main  # noqa: F401  (the template is the runner's)
+
+    template = (display.CSS_FILE.parent / "index.html.j2").read_text(encoding="utf-8")
+    assert "{% include 'workbook.css' %}" in template and ".wb-kpi {" not in template
 
 
 def test_static_mode_follows_the_environment(monkeypatch):
@@ -36,9 +54,30 @@ def test_explore_interactive_builds_dropdowns_that_rerender():
     import ipywidgets as w
 
     seen = []
-    box = explore(lambda a: seen.append(a), static=False, a=["x", "y"])
+    live = explore(lambda a: seen.append(a), static=False, labels={"a": "Channel"}, hint="Run the notebook", a=["x", "y"])
+    box = live.widget
     assert isinstance(box, w.VBox)
     dropdown = box.children[0].children[0]
-    assert dropdown.options == (("x", "x"), ("y", "y")) and seen == ["x"]
+    assert dropdown.options == (("x", "x"), ("y", "y")) and seen == ["x"] and dropdown.description == "Channel"
     dropdown.value = "y"
     assert seen == ["x", "y"]
+    bundle = live._repr_mimebundle_()
+    assert bundle["text/plain"] == "Run the notebook" and "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_explore_shows_the_view_in_its_output_and_errors_as_one_note():
+    from helpers.theme import finish
+    import matplotlib.pyplot as plt
+
+    def view(a):
+        if a == "bad":
+            raise ValueError("no such thing")
+        return [display.note(f"picked {a}"), None, finish(plt.subplots()[0])]
+
+    box = explore(view, static=False, busy="Updating", a=["x", "bad"]).widget
+    out = box.children[1]
+    assert [sorted(o["data"]) for o in out.outputs] == [["text/html", "text/plain"], ["image/png", "text/plain"]]
+    assert "picked x" in out.outputs[0]["data"]["text/html"]
+    box.children[0].children[0].value = "bad"
+    assert len(out.outputs) == 1 and "ValueError: no such thing" in out.outputs[0]["data"]["text/html"]
+    assert not box.children[0].children[0].disabled  # controls are enabled again after the view ran

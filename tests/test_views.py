@@ -34,34 +34,108 @@ def test_channel_filter_keeps_only_that_channel(session):
     assert funnel_views.filtered(session, "") is session
 
 
-def test_breakdown_explorer_builds_four_dropdowns(session, live):
-    box = funnel_views.explore_breakdown(session)
+def test_breakdown_explorer_builds_four_labelled_dropdowns(session, live):
+    live_widget = funnel_views.explore_breakdown(session)
+    box = live_widget.widget
     names = [c.description for c in box.children[0].children]
-    assert names == ["period", "dimension", "rate", "channel"]
+    assert names == ["Period", "Breakdown", "Rate", "Channel"]
     channel = box.children[0].children[3]
     assert ("web", "web") in channel.options and channel.options[0][1] == ""
+    assert live_widget._repr_mimebundle_()["text/plain"] == "Run the notebook (Run ▸ Run All Cells) to use this explorer."
 
 
-def test_checklist_form_saves_answers(session, live):
-    form = checklist_views.form(session)
-    header = form.children[0].children
-    header[0].value = "sales-09"
-    header[1].value = "sales"
-    strategy = form.children[1].children
+def test_breakdown_explorer_says_once_when_a_selection_is_empty(tmp_path, live):
+    leads = LEADS_CSV + "L4,2025-02-10,ads,,小売,1-49,,,,,,d@example.com\n"  # the only ads lead: 2025Q1
+    s = open_session(str(write_folder(tmp_path / "d", {"leads.csv": leads, "opportunities.csv": OPPS_CSV})), theme=False)
+    box = funnel_views.explore_breakdown(s).widget
+    period, _, _, channel = box.children[0].children
+    out = box.children[1]
+    assert period.value == "2025Q2" and len(out.outputs) == 3  # maturity note, table, chart
+    channel.value = "ads"
+    assert len(out.outputs) == 1
+    assert "No leads or opportunities for this selection (2025Q2, ads). Choose another." in out.outputs[0]["data"]["text/html"]
+    period.value = "2025Q1"
+    assert len(out.outputs) == 3 and "ads" in out.outputs[1]["data"]["text/html"]
+
+
+def test_velocity_explorer_shows_the_conclusion_and_caveats(session):
+    vc = velocity_views.comparison(session, "", 0)
+    parts = velocity_views.explore_view(session, "", 0)
+    html = [getattr(p, "data", "") for p in parts]
+    assert velocity_views.conclusion_view(session, vc).data in html
+    assert "Too early to judge" in velocity_views.conclusion_text(vc, "en")
+    caveats = velocity_views.caveats_view(session, vc).data
+    assert caveats in html and len(vc["caveats"]) >= 1
+
+
+def _fill(form, who="sales-09", dept="sales"):
+    header = form.children[1].children
+    header[0].value = who
+    header[1].value = dept
+    return form.children[2].children  # the first category: strategy (items 1, 2)
+
+
+def test_checklist_form_shows_its_target_and_saves_answers(session, live):
+    form = checklist_views.form(session).widget
+    target = session.wb.data_dir / "checklist.csv"
+    assert f"Answers are saved to {target.resolve()}" in form.children[0].value  # before the first save
+    strategy = _fill(form)
     strategy[1].children[1].value = "yes"      # item 1
     strategy[2].children[1].value = "partial"  # item 2
-    save = form.children[-2].children[0]
+    save, replace = form.children[-2].children
+    feedback = form.children[-1]
     save.click()
-    saved = pd.read_csv(session.wb.data_dir / "checklist.csv")
+    saved = pd.read_csv(target)
     assert saved[["respondent", "department", "item", "answer"]].values.tolist() == [
         ["sales-09", "sales", 1, "yes"], ["sales-09", "sales", 2, "partial"]]
+    assert "Saved 2 answer(s) of sales-09 (Sales, " in feedback.value
+    assert "Not answered: item(s) 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 (13 of 15)." in feedback.value
     save.click()  # the same respondent and day again: refused until "replace" is ticked
-    assert len(pd.read_csv(session.wb.data_dir / "checklist.csv")) == 2
-    form.children[-2].children[1].value = True
+    assert len(pd.read_csv(target)) == 2
+    assert feedback.value.count("already has answers on") == 1 and "Nothing was saved" in feedback.value
+    assert "replace_same_day" not in feedback.value and "“Replace my answers of that day”" in feedback.value
+    replace.value = True
     strategy[2].children[1].value = "no"
     save.click()
-    again = pd.read_csv(session.wb.data_dir / "checklist.csv")
+    again = pd.read_csv(target)
     assert again[["item", "answer"]].values.tolist() == [[1, "yes"], [2, "no"]]
+    assert "They replace the 2 answer(s) saved earlier for that day." in feedback.value
+    assert replace.value is False  # a replace applies to one save only
+
+
+@pytest.mark.parametrize("who, answered, message", [
+    ("  ", {1: "yes"}, "Enter the respondent (an id such as sales-01, not a name). Nothing was saved."),
+    ("sales-09", {}, "Nothing to save: answer at least one item (yes, partial or no)."),
+])
+def test_checklist_form_refuses_with_one_plain_message(session, who, answered, message):
+    answers = {i: answered.get(i) for i in range(1, 16)}
+    outcome, messages = checklist_views.save_form(session, who, "sales", pd.Timestamp("2025-06-20"), answers, {})
+    assert (outcome, messages) == ("refused", [message])
+    assert not (session.wb.data_dir / "checklist.csv").exists()
+
+
+def test_checklist_form_feedback_in_japanese(session):
+    from dataclasses import replace
+
+    ja = replace(session, lang="ja")
+    answers = {i: ("yes" if i <= 5 else None) for i in range(1, 16)}
+    outcome, messages = checklist_views.save_form(ja, "mktg-01", "marketing", pd.Timestamp("2025-06-20"), answers, {})
+    assert outcome == "saved"
+    assert messages[0] == "mktg-01(マーケティング、2025-06-20)の回答を5件保存しました。"
+    assert messages[1].startswith("未回答: 項目 6, 7, 8, 9, 10, 11, 12, 13, 14, 15(15項目中10項目)。")
+    assert checklist_views.save_form(ja, "", "sales", pd.Timestamp("2025-06-20"), answers, {})[1] == [
+        "回答者(氏名ではなく sales-01 のようなID)を入力してください。何も保存していません。"]
+
+
+def test_checklist_form_never_saves_into_the_shipped_sample(live):
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    s = open_session(str(SAMPLE_DATA_DIR), theme=False)
+    before = (SAMPLE_DATA_DIR / "checklist.csv").read_bytes()
+    outcome, messages = checklist_views.save_form(s, "sales-09", "sales", pd.Timestamp("2026-01-05"), {1: "yes"}, {})
+    assert outcome == "refused" and "is the shipped sample data" in messages[0]
+    assert (SAMPLE_DATA_DIR / "checklist.csv").read_bytes() == before
+    assert "is the shipped sample data" in checklist_views.form(s).widget.children[0].value
 
 
 def test_caveats_and_conclusion_in_japanese_come_from_the_values():

@@ -1,0 +1,91 @@
+"""JupyterLab set-up (helpers/lab.py): the data folder, working copies, widget-free saving; segment order (helpers/order.py)."""
+import json
+
+import pytest
+
+from helpers import lab
+from helpers.config import load_config
+from helpers.errors import ConfigError
+from helpers.order import order_rows, ordered
+from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
+
+
+def test_data_folder_from_parameter_then_environment_then_default(tmp_path, monkeypatch):
+    monkeypatch.delenv(lab.DATA_ENV, raising=False)
+    assert lab.resolve_data_dir(str(tmp_path)) == tmp_path
+    assert lab.resolve_data_dir("", static=True) == SAMPLE_DATA_DIR  # reports and nbval only read
+    monkeypatch.setenv(lab.DATA_ENV, str(tmp_path / "mine"))
+    assert lab.resolve_data_dir("") == tmp_path / "mine"
+    monkeypatch.setenv(lab.DATA_ENV, "data/other")  # relative: from the project root, where make lab runs
+    assert lab.resolve_data_dir("") == PROJ_ROOT / "data" / "other"
+
+
+def test_working_copy_of_the_sample_is_created_once(tmp_path):
+    data = lab.working_data_dir(tmp_path / "work")
+    assert data == tmp_path / "work" / "data"
+    assert (data / "checklist.csv").read_bytes() == (SAMPLE_DATA_DIR / "checklist.csv").read_bytes()
+    (data / "checklist.csv").write_text("mine", encoding="utf-8")
+    assert lab.working_data_dir(tmp_path / "work") == data
+    assert (data / "checklist.csv").read_text(encoding="utf-8") == "mine"  # never overwritten
+    assert [p.name for p in (tmp_path / "work").iterdir()] == ["data"]  # no staging folder left behind
+
+
+def test_only_the_shipped_sample_counts_as_tracked(tmp_path):
+    assert lab.is_tracked_sample(SAMPLE_DATA_DIR / "checklist.csv")
+    assert not lab.is_tracked_sample(tmp_path / "checklist.csv")
+
+
+def test_notebook_working_copies_are_made_once_and_flagged_when_outdated(tmp_path):
+    src = tmp_path / "src" / "01_x.ipynb"
+    src.parent.mkdir()
+    src.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
+    assert lab.prepare_notebooks(tmp_path / "work", [src]) == []
+    copy = tmp_path / "work" / "01_x.ipynb"
+    assert json.loads(copy.read_text(encoding="utf-8"))["metadata"]["workbook"][lab.SOURCE_KEY]
+    copy.write_text(copy.read_text(encoding="utf-8").replace('"cells": []', '"cells": [{"cell_type": "raw", "source": "mine", "metadata": {}}]'), encoding="utf-8")
+    assert lab.prepare_notebooks(tmp_path / "work", [src]) == []
+    src.write_text(json.dumps({"cells": [], "metadata": {"x": 1}, "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
+    notices = lab.prepare_notebooks(tmp_path / "work", [src])
+    assert len(notices) == 1 and "has changed since your working copy" in notices[0]
+    assert "mine" in copy.read_text(encoding="utf-8")  # the analyst's copy is kept
+
+
+def test_saved_notebooks_keep_the_widgets_plain_line_not_the_view():
+    nb = {"metadata": {"widgets": {"state": {}}}, "cells": [
+        {"cell_type": "code", "outputs": [{"output_type": "execute_result", "data": {
+            "text/plain": "Run the notebook (Run ▸ Run All Cells) to use this form.",
+            lab.WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0}}}]},
+        {"cell_type": "code", "outputs": [{"output_type": "display_data", "data": {"text/html": "<p>kept</p>"}}]},
+        {"cell_type": "markdown", "source": "x"}]}
+    model = {"type": "notebook", "content": nb}
+    lab.pre_save_hook(model=model, path="01.ipynb", contents_manager=None)
+    assert nb["cells"][0]["outputs"][0]["data"] == {"text/plain": "Run the notebook (Run ▸ Run All Cells) to use this form."}
+    assert nb["cells"][1]["outputs"][0]["data"] == {"text/html": "<p>kept</p>"}
+    assert "widgets" not in nb["metadata"]
+    lab.pre_save_hook(model={"type": "file", "content": "text"})  # other files untouched
+
+
+def test_company_sizes_in_natural_order_and_any_segment_configurable(tmp_path):
+    config = load_config()
+    assert config.segment_order["company_size"] == ("1-49", "50-299", "300-999", "1000+")
+    assert ordered(["1000+", "unknown", "300-999", "1-49", "50-299"], "company_size", config) == [
+        "1-49", "50-299", "300-999", "1000+", "unknown"]
+    # not listed: natural order, numbers by value
+    assert ordered(["10-99", "5-9", "100+", "unknown"], "company_size", config) == ["5-9", "10-99", "100+", "unknown"]
+    (tmp_path / "mine.yaml").write_text("segment_order:\n  industry: [製造, 小売]\n", encoding="utf-8")
+    mine = load_config(path=tmp_path / "mine.yaml")
+    assert mine.segment_order["company_size"] == config.segment_order["company_size"]  # merged per column
+    assert ordered(["IT", "小売", "unknown", "製造"], "industry", mine) == ["製造", "小売", "IT", "unknown"]
+    (tmp_path / "bad.yaml").write_text("segment_order:\n  industry: 製造\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="segment_order must map a column to a list"):
+        load_config(path=tmp_path / "bad.yaml")
+
+
+def test_order_rows_keeps_the_total_last_and_ranked_tables_alone():
+    import pandas as pd
+
+    config = load_config()
+    table = pd.DataFrame({"company_size": ["300-999", "1-49", "1000+", "all"], "is_total": [False, False, False, True]})
+    assert order_rows(table, "company_size", config)["company_size"].tolist() == ["1-49", "300-999", "1000+", "all"]
+    ranked = table.rename(columns={"company_size": "channel"})
+    assert order_rows(ranked, "channel", config) is ranked
