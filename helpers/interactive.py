@@ -12,6 +12,7 @@ reopened notebook shows that line instead of "Error displaying widget: model not
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 
 from helpers.display import is_static, note
@@ -41,11 +42,18 @@ def _items(result) -> list:
     return [i for i in items if i is not None]
 
 
+def output_of(obj) -> dict:
+    """`obj` as a display_data output (binary data such as PNG base64-encoded, as in a notebook file)."""
+    from IPython.core.formatters import format_display_data
+
+    data, metadata = format_display_data(obj)
+    data = {k: base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v for k, v in data.items()}
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
+
+
 def show_in(out, objects) -> None:
     """Replace an Output widget's content by `objects` (formatted here, so no display message can go astray)."""
-    out.outputs = ()
-    for obj in objects:
-        out.append_display_data(obj)
+    out.outputs = tuple(output_of(obj) for obj in objects)
 
 
 def explore(view: Callable, static: bool | None = None, labels: dict[str, str] | None = None,
@@ -70,7 +78,7 @@ def explore(view: Callable, static: bool | None = None, labels: dict[str, str] |
     def render(_change=None):
         for control in controls.values():
             control.disabled = True
-        show_in(out, [note(busy)])
+        show_in(out, [note(busy)])  # sent at once: the old view disappears while the new one is computed
         try:
             items = _items(view(**{name: c.value for name, c in controls.items()}))
         except Exception as exc:  # shown to the analyst, never swallowed

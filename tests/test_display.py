@@ -1,4 +1,6 @@
 """Escaping of every value from the data, static vs interactive rendering."""
+import base64
+
 import pandas as pd
 
 from helpers import display
@@ -78,6 +80,7 @@ def test_explore_shows_the_view_in_its_output_and_errors_as_one_note():
     out = box.children[1]
     assert [sorted(o["data"]) for o in out.outputs] == [["text/html", "text/plain"], ["image/png", "text/plain"]]
     assert "picked x" in out.outputs[0]["data"]["text/html"]
+    assert base64.b64decode(out.outputs[1]["data"]["image/png"]).startswith(b"\x89PNG")  # encoded as in a notebook file
     box.children[0].children[0].value = "bad"
     assert len(out.outputs) == 1 and "ValueError: no such thing" in out.outputs[0]["data"]["text/html"]
     assert not box.children[0].children[0].disabled  # controls are enabled again after the view ran

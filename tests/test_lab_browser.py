@@ -1,0 +1,271 @@
+"""The workbook in JupyterLab, driven by a real browser (Debian's Chromium through Playwright).
+
+.ci/run starts JupyterLab the way `make lab` does (helpers.lab: working copies of the notebooks
+and of the sample data in a temporary folder), headless on 127.0.0.1 with a token, and exports
+WORKBOOK_LAB_URL, WORKBOOK_LAB_TOKEN and WORKBOOK_LAB_WORK. Without them this module is skipped.
+
+Notebook 01: run all, the form shows where it saves, a new respondent's 15 answers are saved
+(15 new rows, earlier rows byte-identical), the saved notebook keeps a plain line instead of the
+widget, the scores after a re-run equal an independent computation. Notebook 02: the explorer's
+channel filter shows that channel's figures, computed here with plain pandas. No console
+errors; `git status` unchanged.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from helpers.labels import t
+from helpers.paths import PROJ_ROOT
+
+LAB_URL = os.environ.get("WORKBOOK_LAB_URL", "")
+LAB_TOKEN = os.environ.get("WORKBOOK_LAB_TOKEN", "")
+LAB_WORK = Path(os.environ.get("WORKBOOK_LAB_WORK", "/nonexistent"))
+CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions"]
+RESPONDENT = f"lab-test-{int(time.time())}"  # a new respondent on every run
+# items 1-8 yes, 9-12 partial, 13-15 no
+PLAN = {i: "yes" if i <= 8 else "partial" if i <= 12 else "no" for i in range(1, 16)}
+VALUE = {"yes": 1.0, "partial": 0.5, "no": 0.0}
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front
+SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "lab"
+
+if not LAB_URL:
+    pytest.skip("WORKBOOK_LAB_URL is not set: .ci/run starts JupyterLab for this test", allow_module_level=True)
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
+def git_status() -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=PROJ_ROOT,
+                          capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A JupyterLab page that records console errors (checked at the end of each test)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    pg.errors = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def shot(locator, name: str) -> None:
+    """A screenshot in test-output/screenshots/lab/ (for people to look at; nothing is asserted on it)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=str(SHOTS / name))
+
+
+def lab_api(path: str):
+    """GET a JupyterLab REST endpoint (api/sessions, ...) as JSON."""
+    request = urllib.request.Request(f"{LAB_URL}api/{path}", headers={"Authorization": f"token {LAB_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def open_notebook(page, name: str) -> None:
+    page.goto(f"{LAB_URL}lab/tree/{name}?reset&token={LAB_TOKEN}")  # reset: only this notebook open
+    page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+    # A fresh JupyterLab may start a kernel for the notebook and replace it a moment later; cells
+    # sent to the first one are lost. Wait until the notebook's session keeps one kernel for 3 s.
+    deadline, stable_since, last = time.monotonic() + 120, time.monotonic(), None
+    while time.monotonic() < deadline:
+        kernels = sorted(s["kernel"]["id"] for s in lab_api("sessions") if s["path"].endswith(name) and s.get("kernel"))
+        if kernels != last or len(kernels) != 1:
+            last, stable_since = kernels, time.monotonic()
+        elif time.monotonic() - stable_since >= 3:
+            break
+        page.wait_for_timeout(500)
+    page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
+
+
+def run_all(page, timeout: float = 600) -> None:
+    """Run ▸ Run All Cells, then wait until every code cell has an execution count and the kernel is idle."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    page.wait_for_timeout(1000)
+    deadline = time.monotonic() + timeout
+    prompts = []
+    while time.monotonic() < deadline:
+        prompts = page.locator(f"{PANEL} .jp-CodeCell .jp-InputArea-prompt").evaluate_all("els => els.map(e => e.textContent.trim())")
+        idle = page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator").get_attribute("data-status") == "idle"
+        if idle and prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts):
+            return
+        page.wait_for_timeout(500)
+    shot(page, "run_all_timeout.png")
+    raise AssertionError(f"the notebook did not finish running: prompts {prompts}")
+
+
+def output_text(page, contains: str) -> str:
+    """The text of the one cell output that contains `contains`."""
+    out = page.locator(".jp-OutputArea-output", has_text=contains)
+    assert out.count() == 1, f"{out.count()} outputs contain {contains!r}"
+    return out.text_content()
+
+
+def fiscal_period(label: str, fy_start_month: int = 4) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """FY2026Q2 with an April fiscal year -> (2026-07-01, 2026-09-30); computed here, not by helpers.periods."""
+    fy, q = re.fullmatch(r"FY(\d{4})Q([1-4])", label).groups()
+    month = fy_start_month + 3 * (int(q) - 1)
+    start = pd.Timestamp(int(fy) + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+    return start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+
+
+def expected_scores(checklist_csv: Path, start, end) -> dict:
+    """Checklist scores by the glossary's rule, in plain pandas: answers in the period, each respondent's latest day;
+    respondent = 100 × mean item value, department = mean of its respondents, overall = mean of sales and marketing."""
+    a = pd.read_csv(checklist_csv, dtype=str, keep_default_na=False)
+    a["day"] = pd.to_datetime(a["answered_on"])
+    a = a[(a["day"] >= start) & (a["day"] <= end) & a["answer"].isin(list(VALUE))]
+    a = a[a["day"] == a.groupby("respondent")["day"].transform("max")]
+    per = a.assign(v=a["answer"].map(VALUE)).groupby(["department", "respondent"])["v"].mean() * 100
+    dept = per.groupby(level=0).mean()
+    return {"respondents": per.size, "sales": dept["sales"], "marketing": dept["marketing"],
+            "overall": (dept["sales"] + dept["marketing"]) / 2}
+
+
+def test_checklist_form_saves_a_new_respondent_and_the_scores_follow(page):
+    status_before = git_status()
+    data_csv = LAB_WORK / "data" / "checklist.csv"
+    earlier = data_csv.read_bytes()
+    open_notebook(page, "01_checklist_diagnostic.ipynb")
+    run_all(page)
+
+    # the form says where it saves before anything is saved
+    target = page.locator(".widget-html .wb-note", has_text="Answers are saved to")
+    assert target.text_content() == f"Answers are saved to {data_csv.resolve()}"
+    label = re.search(r"Answers given in (FY\d{4}Q\d):", output_text(page, "Answers given in")).group(1)
+    start, end = fiscal_period(label)
+    before = output_text(page, "overall_score:")
+    respondents_before = int(re.search(r"respondents (\d+)", before).group(1))
+
+    form = page.locator(".widget-vbox", has=page.locator("button.widget-button", has_text="Save")).last
+    form.locator("input[placeholder='sales-01']").fill(RESPONDENT)
+    form.locator(".widget-dropdown select").first.select_option(label="Marketing")
+    form.locator(".widget-datepicker input").fill(end.strftime("%Y-%m-%d"))
+    rows = form.locator(".widget-hbox", has=page.locator(".widget-toggle-buttons"))
+    assert rows.count() == 15
+    for i in range(15):
+        row = rows.nth(i)
+        item = int(row.locator(".widget-html").text_content().split(".")[0])
+        row.locator("button", has_text=re.compile(f"^{t('answer_' + PLAN[item])}$")).click()
+    form.locator("button.widget-button", has_text="Save").click()
+    feedback = form.locator(".widget-html").last
+    expect(feedback).to_contain_text("Saved 15 answer(s)", timeout=120_000)
+    text = feedback.locator(".wb-note").text_content()
+    assert text.count(f"Saved 15 answer(s) of {RESPONDENT} (Marketing, {end:%Y-%m-%d}).") == 1
+    assert "All 15 items answered." in text and "Not answered" not in text
+    shot(form, "01_form_saved.png")
+
+    # 15 new rows after the earlier ones, which are byte-identical
+    saved = data_csv.read_bytes()
+    assert saved.startswith(earlier)
+    new = list(csv.reader(io.StringIO(saved[len(earlier):].decode("utf-8"))))
+    assert sorted(new, key=lambda r: int(r[3])) == [
+        [RESPONDENT, "marketing", f"{end:%Y-%m-%d}", str(i), PLAN[i], ""] for i in range(1, 16)]
+
+    # the saved notebook keeps one plain line where the form was (no "model not found" after a reopen)
+    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+s")
+    saved_nb = LAB_WORK / "notebooks" / "01_checklist_diagnostic.ipynb"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and t("lab_run_form", "en") not in saved_nb.read_text(encoding="utf-8"):
+        page.wait_for_timeout(500)
+    nb = nbformat.read(saved_nb, as_version=4)  # joins multi-line strings
+    datas = [dict(o.get("data", {})) for c in nb.cells for o in c.get("outputs", [])]
+    assert {"text/plain": t("lab_run_form", "en")} in datas
+    assert not any("application/vnd.jupyter.widget-view+json" in d for d in datas) and "widgets" not in nb.metadata
+
+    # re-run: the new respondent is in the scores, as computed independently
+    run_all(page)
+    after = output_text(page, "overall_score:")
+    want = expected_scores(data_csv, start, end)
+    assert want["respondents"] == respondents_before + 1
+    assert f"respondents {want['respondents']}" in after
+    assert f"overall_score: {want['overall']:.1f}" in after
+    assert f"sales {want['sales']:.1f}" in after and f"marketing {want['marketing']:.1f}" in after
+    assert after != before
+
+    assert page.errors == [], f"console errors: {page.errors}"
+    assert git_status() == status_before
+
+
+def expected_channel_row(data: Path, channel: str, start, end) -> dict:
+    """One channel's period figures in plain pandas (opportunity channel: its own, else its lead's)."""
+    leads = pd.read_csv(data / "leads.csv", dtype=str, keep_default_na=False)
+    opps = pd.read_csv(data / "opportunities.csv", dtype=str, keep_default_na=False)
+    lead_channel = dict(zip(leads["lead_id"], leads["channel"]))
+    opps["ch"] = [own or lead_channel.get(lead, "") or "unknown" for own, lead in zip(opps["channel"], opps["lead_id"])]
+    opps = opps[opps["ch"] == channel]
+
+    def within(column):
+        day = pd.to_datetime(column.replace("", None)).dt.normalize()
+        return (day >= start) & (day <= end)
+
+    won = opps[(opps["outcome"] == "won") & within(opps["closed_at"])]
+    lost = opps[(opps["outcome"] == "lost") & within(opps["closed_at"])]
+    return {"leads": int(((leads["channel"] == channel) & within(leads["created_at"])).sum()),
+            "opportunities_created": int(within(opps["created_at"]).sum()),
+            "won_count": len(won), "lost_count": len(lost),
+            "win_rate": len(won) / (len(won) + len(lost)),
+            "won_revenue": won["amount"].astype(float).sum()}
+
+
+def test_funnel_explorer_shows_the_chosen_channel(page):
+    status_before = git_status()
+    open_notebook(page, "02_funnel_breakdown.ipynb")
+    run_all(page)
+    explorer = page.locator(".widget-vbox", has=page.locator(".widget-dropdown label", has_text="Channel")).last
+    period = explorer.locator(".widget-dropdown", has=page.locator("label", has_text="Period")).locator("select")
+    label = period.evaluate("s => s.options[s.selectedIndex].text")
+    explorer.locator(".widget-dropdown", has=page.locator("label", has_text="Channel")).locator("select").select_option(label="seminar")
+    table = explorer.locator("table.wb-table")
+    expect(table).not_to_contain_text("referral", timeout=120_000)  # the table of all channels is gone
+    expect(table).to_contain_text("seminar")
+    shot(explorer, "02_explorer_seminar.png")
+    cells = table.evaluate("t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim()))")
+    frame = pd.DataFrame(cells[1:], columns=cells[0])
+    row = frame[frame[t("channel", "en")] == "seminar"].iloc[0]
+    assert set(frame[t("channel", "en")]) == {"seminar", t("total", "en")}
+    want = expected_channel_row(LAB_WORK / "data", "seminar", *fiscal_period(label))
+    assert want["opportunities_created"] > 0 and want["won_count"] + want["lost_count"] > 0  # a real check
+    assert row[t("leads", "en")] == f"{want['leads']:,}"
+    assert row[t("opportunities_created", "en")] == f"{want['opportunities_created']:,}"
+    assert row[t("won_count", "en")] == f"{want['won_count']:,}"
+    assert row[t("lost_count", "en")] == f"{want['lost_count']:,}"
+    assert row[t("won_revenue", "en")] == f"¥{want['won_revenue']:,.0f}"
+    assert row[t("win_rate", "en") + " [95%]"].startswith(f"{want['win_rate'] * 100:.1f}% [")
+    assert explorer.locator(".wb-note, .wb-warn", has_text=t("explore_busy", "en")).count() == 0
+    assert page.errors == [], f"console errors: {page.errors}"
+    assert git_status() == status_before
