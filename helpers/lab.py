@@ -152,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     work = Path(args.work).resolve()
-    data = Path(args.data or os.environ.get(DATA_ENV, "")).expanduser() if (args.data or os.environ.get(DATA_ENV)) else working_data_dir(work)
-    data = data.resolve()
+    chosen = args.data or os.environ.get(DATA_ENV, "").strip()
+    data = (Path(chosen).expanduser() if chosen else working_data_dir(work)).resolve()
     if not data.is_dir():
         print(f"Data folder {data} does not exist. Give an existing folder: make lab DATA=path/to/folder", file=sys.stderr)
         return 2

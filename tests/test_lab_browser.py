@@ -32,8 +32,6 @@ from helpers.paths import PROJ_ROOT
 LAB_URL = os.environ.get("WORKBOOK_LAB_URL", "")
 LAB_TOKEN = os.environ.get("WORKBOOK_LAB_TOKEN", "")
 LAB_WORK = Path(os.environ.get("WORKBOOK_LAB_WORK", "/nonexistent"))
-CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions"]
 RESPONDENT = f"lab-test-{int(time.time())}"  # a new respondent on every run
 # items 1-8 yes, 9-12 partial, 13-15 no
 PLAN = {i: "yes" if i <= 8 else "partial" if i <= 12 else "no" for i in range(1, 16)}
@@ -43,8 +41,7 @@ SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "lab"
 
 if not LAB_URL:
     pytest.skip("WORKBOOK_LAB_URL is not set: .ci/run starts JupyterLab for this test", allow_module_level=True)
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+from test_browser import browser  # noqa: E402,F401  the shared Chromium fixture (skips without chromium)
 
 
 def expect(locator):
@@ -56,16 +53,6 @@ def expect(locator):
 def git_status() -> str:
     return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=PROJ_ROOT,
                           capture_output=True, text=True, check=True).stdout
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
