@@ -67,3 +67,14 @@ def test_rows_per_period_and_value_counts(wb):
     assert counts.set_index("value").to_dict("index") == {
         "web": {"leads": 3, "opportunities": 2}, "seminar": {"leads": 2, "opportunities": 0},
         "unknown": {"leads": 0, "opportunities": 2}, "outbound": {"leads": 0, "opportunities": 1}}
+
+
+def test_rows_per_period_legend_sits_beside_the_bars(tiny_folder):
+    from helpers import health
+    from helpers.session import open_session
+
+    s = open_session(str(tiny_folder), theme=False)
+    chart = health.rows_per_period_chart(health.rows_per_period(s.wb, health.periods_to(s.wb, s.period)), "en")
+    chart.fig.canvas.draw()
+    ax = chart.fig.axes[0]
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # never over a bar

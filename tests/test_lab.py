@@ -89,3 +89,16 @@ def test_order_rows_keeps_the_total_last_and_ranked_tables_alone():
     assert order_rows(table, "company_size", config)["company_size"].tolist() == ["1-49", "300-999", "1000+", "all"]
     ranked = table.rename(columns={"company_size": "channel"})
     assert order_rows(ranked, "channel", config) is ranked
+
+
+def test_company_sizes_in_natural_order_in_data_health_and_rate_tables(tiny_folder):
+    from helpers import funnel_views, health
+    from helpers.session import open_session
+
+    s = open_session(str(tiny_folder), theme=False)
+    counts = health.value_counts_view(s.wb, "company_size", "en").data
+    positions = [counts.index(f">{v}<") for v in ("1-49", "50-299", "300-999", "1000+", "Unknown")]
+    assert positions == sorted(positions)
+    rates = funnel_views.rate_view(s, "company_size").data
+    positions = [rates.index(f">{v}<") for v in ("1-49", "50-299", "300-999", "1000+", "Unknown", "Total")]
+    assert positions == sorted(positions)
