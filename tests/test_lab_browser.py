@@ -204,6 +204,14 @@ def test_checklist_form_saves_a_new_respondent_and_the_scores_follow(page):
     assert f"sales {want['sales']:.1f}" in after and f"marketing {want['marketing']:.1f}" in after
     assert after != before
 
+    # reopened (as after a restart of JupyterLab), the notebook shows the plain line, not "model not found"
+    reopened = page.context.new_page()
+    reopened.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    reopened.goto(f"{LAB_URL}lab/tree/01_checklist_diagnostic.ipynb?reset&token={LAB_TOKEN}")
+    expect(reopened.locator(PANEL).get_by_text(t("lab_run_form", "en"))).to_have_count(1, timeout=120_000)
+    assert "model not found" not in reopened.locator(PANEL).text_content()
+    reopened.close()
+
     assert page.errors == [], f"console errors: {page.errors}"
     assert git_status() == status_before
 
