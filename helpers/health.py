@@ -136,7 +136,6 @@ def rows_per_period_chart(frame: pd.DataFrame, lang: str):
     ax.set_title(t("health_rows_per_period", lang))
     legend_outside(ax)
     ax.tick_params(axis="x", rotation=60)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the bars, never over them
     return finish(fig)
 
 
