@@ -285,9 +285,7 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         _require(not dup, src, f"checklist items {sorted(dup)} are in more than one category", "Put each item in exactly one category.")
         seen.update(items)
         categories[str(name)] = tuple(items)
-    order = m.get("segment_order") or {}
-    _require(isinstance(order, dict) and all(isinstance(v, list) for v in order.values()), src,
-             "segment_order must map a column to a list of its values", "For example segment_order: {company_size: [1-49, 50-299]}.")
+    order = m.get("segment_order") or {}  # typed by helpers.settings_schema
     items = {int(k): {"en": str(v.get("en", "")), "ja": str(v.get("ja", ""))} for k, v in m["checklist"]["items"].items()}
     _require(sorted(items) == list(range(1, 16)), src, "checklist.items must define items 1 to 15", "Keep all 15 items; edit only their texts.")
     return Config(

@@ -77,7 +77,7 @@ def test_company_sizes_in_natural_order_and_any_segment_configurable(tmp_path):
     assert mine.segment_order["company_size"] == config.segment_order["company_size"]  # merged per column
     assert ordered(["IT", "小売", "unknown", "製造"], "industry", mine) == ["製造", "小売", "IT", "unknown"]
     (tmp_path / "bad.yaml").write_text("segment_order:\n  industry: 製造\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="segment_order must map a column to a list"):
+    with pytest.raises(ConfigError, match="'segment_order.industry' must be a list of the column's values"):
         load_config(path=tmp_path / "bad.yaml")
 
 
