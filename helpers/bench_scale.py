@@ -6,7 +6,8 @@ a fresh Python process so CPU and peak memory are that measurement's own:
 
 - (a) ``workbook``: :func:`helpers.load.load_workbook` (read, type, validate) and one
   period's metrics.json core figures (:func:`helpers.metrics.core_metrics`: pipeline,
-  funnel period and cohort, by channel, by segment);
+  funnel period and cohort, by channel, by segment; without the explanations
+  ``null_reasons`` and ``coverage``);
 - (b) ``sql``: the same figures written independently here as plain DuckDB SQL over the
   same CSV files, checked equal to (a) figure by figure (relative tolerance 1e-9);
 - (c) ``read``: reading every CSV file once (pyarrow.csv).
@@ -47,7 +48,18 @@ def workbook_figures(data: Path) -> dict:
 
     wb = load_workbook(data)
     period = complete_periods(first_data_date(wb), wb.as_of, wb.config.fiscal_year_start_month)[-1]
-    return core_metrics(wb, period)
+    return figures(core_metrics(wb, period))
+
+
+#: What core_metrics adds to the figures to explain them (helpers.limits); not figures, so not compared.
+EXPLANATIONS = ("null_reasons", "coverage")
+
+
+def figures(tree):
+    """A metrics tree without its explanations (:data:`EXPLANATIONS`): the figures only."""
+    if isinstance(tree, dict):
+        return {k: figures(v) for k, v in tree.items() if k not in EXPLANATIONS}
+    return tree
 
 
 # --------------------------------------------------------------------------- (b) plain DuckDB SQL
@@ -126,10 +138,18 @@ def sql_figures(data: Path) -> dict:
         SELECT DISTINCT lead_id, opportunity_id FROM (
           SELECT lead_id, opportunity_id FROM leads WHERE lead_id IS NOT NULL AND opportunity_id IS NOT NULL
           UNION ALL SELECT lead_id, opportunity_id FROM opps WHERE lead_id IS NOT NULL AND opportunity_id IS NOT NULL)""")
-    typical = con.execute("""SELECT quantile_cont(greatest(o.created - l.created, 0), 0.8)
+    # A negative gap (dates running backwards) is left out, never 0 days.
+    typical = con.execute("""SELECT quantile_cont(o.created - l.created, 0.8)
         FROM pairs p JOIN leads l ON l.lead_id = p.lead_id JOIN opps o ON o.opportunity_id = p.opportunity_id
-        WHERE l.created <= $a AND o.created <= $a""", {"a": a}).fetchone()[0]
+        WHERE l.created <= $a AND o.created <= $a AND o.created >= l.created""", {"a": a}).fetchone()[0]
     typical = None if typical is None else float(typical)
+    # Maturity: p90 of lead created -> linked deal won (by as_of), else the typical days to opportunity.
+    won_days = con.execute("""SELECT quantile_cont(o.closed - l.created, 0.9)
+        FROM pairs p JOIN leads l ON l.lead_id = p.lead_id JOIN opps o ON o.opportunity_id = p.opportunity_id
+        WHERE l.created <= $a AND o.created <= $a AND o.outcome = 'won' AND o.closed <= $a AND o.closed >= l.created""",
+                           {"a": a}).fetchone()[0]
+    maturity, measure = ((float(won_days), "p90_lead_to_won_days") if won_days is not None
+                         else (typical, None if typical is None else "p80_lead_to_opportunity_days"))
     # Per lead: its cohort flags (reached an opportunity / a win by as_of through any link).
     con.execute("""CREATE TABLE lead_flags AS
         SELECT l.*, coalesce(r.reached_opp, false) OR coalesce(r.reached_won, false) AS reached_opp,
@@ -145,6 +165,8 @@ def sql_figures(data: Path) -> dict:
           count(*) FILTER (outcome = 'lost' AND closed BETWEEN $s AND $c AND created <= $a) AS lost,
           coalesce(sum(amount) FILTER (outcome = 'won' AND closed BETWEEN $s AND $c AND created <= $a), 0) AS won_amount,
           coalesce(sum(amount) FILTER (outcome = 'lost' AND closed BETWEEN $s AND $c AND created <= $a), 0) AS lost_amount,
+          count(amount) FILTER (outcome = 'won' AND closed BETWEEN $s AND $c AND created <= $a) AS won_known,
+          count(amount) FILTER (outcome = 'lost' AND closed BETWEEN $s AND $c AND created <= $a) AS lost_known,
           avg(closed - created) FILTER (outcome = 'won' AND closed BETWEEN $s AND $c AND created <= $a) AS cycle,
           count(*) FILTER (created <= $c AND NOT coalesce(outcome IN ('won', 'lost') AND closed <= $c, false)) AS open_count,
           coalesce(sum(amount) FILTER (created <= $c AND NOT coalesce(outcome IN ('won', 'lost') AND closed <= $c, false)), 0) AS open_amount,
@@ -178,19 +200,25 @@ def sql_figures(data: Path) -> dict:
         return None if n is None or d is None or d == 0 else float(n) / float(d)
 
     def pipeline(agg: dict | None) -> dict:
-        agg = agg or dict.fromkeys(("created", "won", "lost", "open_count", "open_unknown"), 0) | {
+        agg = agg or dict.fromkeys(("created", "won", "lost", "won_known", "lost_known", "open_count", "open_unknown"), 0) | {
             "won_amount": 0.0, "lost_amount": 0.0, "cycle": None, "open_amount": 0.0}
         won, lost = agg["won"], agg["lost"]
         win_rate = ratio(won, won + lost)
-        avg_deal = ratio(agg["won_amount"], won)
+        # A sum over rows none of which has an amount is unknown (None), never 0.
+        won_revenue = None if won and not agg["won_known"] else float(agg["won_amount"])
+        avg_deal = ratio(won_revenue, agg["won_known"])
+        by_amount = (ratio(agg["won_amount"], agg["won_amount"] + agg["lost_amount"])
+                     if agg["won_known"] or agg["lost_known"] else None)
+        open_amount = (None if agg["open_count"] and agg["open_unknown"] == agg["open_count"]
+                       else float(agg["open_amount"]))
         cycle = None if not won else float(agg["cycle"])
         parts = (agg["created"], avg_deal, win_rate, cycle)
         velocity = None if any(p is None for p in parts) or cycle == 0 else parts[0] * avg_deal * win_rate / cycle
         return {"opportunities_created": agg["created"], "won_count": won, "lost_count": lost, "win_rate": win_rate,
-                "win_rate_by_amount": ratio(agg["won_amount"], agg["won_amount"] + agg["lost_amount"]),
-                "won_revenue": float(agg["won_amount"]), "avg_deal_size": avg_deal, "sales_cycle_days": cycle,
+                "win_rate_by_amount": by_amount,
+                "won_revenue": won_revenue, "avg_deal_size": avg_deal, "sales_cycle_days": cycle,
                 "sales_velocity": velocity,
-                "open_pipeline": {"count": agg["open_count"], "amount": float(agg["open_amount"]),
+                "open_pipeline": {"count": agg["open_count"], "amount": open_amount,
                                   "amount_unknown_count": agg["open_unknown"]}}
 
     days_observed = (a - e).days
@@ -204,9 +232,10 @@ def sql_figures(data: Path) -> dict:
                            "mql_rate": ratio(mql, n), "sql_rate": ratio(sql, mql), "opportunity_rate": ratio(opp, sql),
                            "won_rate": ratio(won, opp), "lead_to_opportunity_rate": ratio(opp, n),
                            "lead_to_won_rate": ratio(won, n),
-                           "immature": None if typical is None else days_observed < typical,
+                           "immature": None if maturity is None else days_observed < maturity,
                            "days_observed": days_observed, "typical_days_to_opportunity": typical,
-                           "skipped_mql": z.get("skipped_mql", 0), "skipped_sql": z.get("skipped_sql", 0)}}
+                           "skipped_mql": z.get("skipped_mql", 0), "skipped_sql": z.get("skipped_sql", 0),
+                           "maturity_days": maturity, "maturity_measure": measure}}
 
     total_pipe = rows(pipeline_sql, "'all'").get("all")
     total_funnel = funnel(rows(cohort_sql, "'all'").get("all"), total_pipe["created"] if total_pipe else 0,

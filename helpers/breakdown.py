@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers.funnel import derive_cohort, derive_period, typical_days_to_opportunity
+from helpers.funnel import derive_cohort, derive_period, maturity_days, typical_days_to_opportunity
 from helpers.pipeline import PIPELINE_KEYS, derive_pipeline
 
 #: The key for a null (or blank) value.
@@ -90,7 +90,7 @@ def _sorted_keys(values) -> list[str]:
 
 
 def breakdown(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, start, end, as_of,
-              typical_days=None) -> dict[str, dict]:
+              typical_days=None, maturity=None) -> dict[str, dict]:
     """The pipeline metrics and the funnel of period P for each value of `column` (null -> 'unknown').
 
     Returns ``{value: {<pipeline keys>..., "funnel": {"period": ..., "cohort": ...}}}``
@@ -104,17 +104,18 @@ def breakdown(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, start
     - ``funnel``: :func:`helpers.funnel.funnel_period` and
       :func:`helpers.funnel.funnel_cohort` on the leads with that value and the
       opportunities linked to them; None when there is no leads table or it has
-      no such column. The cohort's maturity uses `typical_days`, by default
-      the typical time of all leads (one yardstick for every row).
+      no such column. The cohort's maturity uses `maturity` (days, measure), by
+      default :func:`helpers.funnel.maturity_days` of all leads (one yardstick for
+      every row); `typical_days` likewise.
 
     The total is never the sum of these rows; it always comes from
     pipeline_metrics and the funnel functions on all rows.
     """
-    return breakdowns(leads, opps, [column], start, end, as_of, typical_days=typical_days)[column]
+    return breakdowns(leads, opps, [column], start, end, as_of, typical_days=typical_days, maturity=maturity)[column]
 
 
 def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, end, as_of, typical_days=None,
-               with_totals: bool = False):
+               with_totals: bool = False, maturity=None):
     """:func:`breakdown` for several columns at once: ``{column: rows}``, in one grouped pass per table for all of them.
 
     With `with_totals`, returns ``(rows, totals)`` where totals is ``{"pipeline": pipeline_metrics,
@@ -135,8 +136,10 @@ def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, e
     linked = linked_opps_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
     if lead_dims and typical_days is None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    if leads is not None and maturity is None:
+        maturity = maturity_days(leads, opps, as_of)
     if not with_totals:
-        return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of)
+        return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of, maturity=maturity)
     if not opp_dims:
         pipe = pipeline_aggregates(opps, start, end, as_of)
     if leads is not None and not lead_dims:
@@ -144,31 +147,33 @@ def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, e
     if leads is not None and typical_days is None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
     return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
-                    totals_with_funnel=leads is not None)
+                    totals_with_funnel=leads is not None, maturity=maturity)
 
 
 def assemble(columns, opp_dims, lead_dims, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,
-             totals_with_funnel: bool | None = None):
+             totals_with_funnel: bool | None = None, maturity=None):
     """Breakdown rows ``{column: {value: row}}`` from the engine's grouped aggregates ``{(dim, k): aggregates}``.
 
     With `totals_with_funnel` given (True: leads exist), returns ``(rows, totals)``, the totals taken from the
     (ALL, ALL) rows of the same aggregates. Pure: every figure is derived by derive_pipeline / derive_period /
-    derive_cohort.
+    derive_cohort. `maturity` = (days, measure) of :func:`helpers.funnel.maturity_days` (one yardstick for every row).
     """
+    maturity = maturity or (None, None)
     from helpers.engine import by_dim, total
 
     rows = {column: _rows(column in opp_dims, column in lead_dims, by_dim(pipe, column), by_dim(lead_side, column),
-                          by_dim(linked, column), typical_days, end, as_of) for column in columns}
+                          by_dim(linked, column), typical_days, end, as_of, maturity) for column in columns}
     if totals_with_funnel is None:
         return rows
     pipe_total, lead_total = total(pipe), total(lead_side)
     totals = {"pipeline": derive_pipeline(pipe_total), "funnel": None if not totals_with_funnel else {
         "period": derive_period(lead_total, (pipe_total or {}).get("created", 0), (pipe_total or {}).get("won", 0)),
-        "cohort": derive_cohort(lead_total, typical_days, end, as_of)}}
+        "cohort": derive_cohort(lead_total, typical_days, end, as_of, maturity)}}
     return rows, totals
 
 
-def _rows(opps_side: bool, leads_side: bool, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of) -> dict[str, dict]:
+def _rows(opps_side: bool, leads_side: bool, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,
+          maturity) -> dict[str, dict]:
     """The rows of one breakdown from its grouped aggregates (the pure derivations of pipeline and funnel)."""
     values = {k for side in (pipe, lead_side) for k, agg in side.items() if agg["exists"]}
     rows: dict[str, dict] = {}
@@ -178,7 +183,7 @@ def _rows(opps_side: bool, leads_side: bool, pipe: dict, lead_side: dict, linked
             these = linked.get(value, {})
             row["funnel"] = {
                 "period": derive_period(lead_side.get(value), these.get("opps", 0), these.get("won", 0)),
-                "cohort": derive_cohort(lead_side.get(value), typical_days, end, as_of),
+                "cohort": derive_cohort(lead_side.get(value), typical_days, end, as_of, maturity),
             }
         else:
             row["funnel"] = None

@@ -309,7 +309,8 @@ def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: f
       table carries a link column, or with no opportunity.
     - 8 ``lead_to_opportunity_rate_computable``: 1.0 when leads exist and at least
       one of them links to an existing opportunity, else 0.0. None without leads.
-    - 9 ``win_rate_computable``: 1.0 when at least one deal was won or lost by as_of, else 0.0.
+    - 9 ``win_rate_computable``: 1.0 when at least one deal was won or lost by as_of and the
+      data holds a lost deal (without any loss the win rate is null: no_lost_deals), else 0.0.
     - 10 ``revenue_traceable_share``: of the won revenue (closed by as_of), the share
       whose channel is known (not null/blank/'unknown'). None when that revenue is 0.
     """
@@ -369,11 +370,13 @@ def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: f
         n = int(len(leads_now))
         out[8] = _entry(8, 1.0 if n and len(pairs) else 0.0, n)
 
-    # item 9: win rate computable
+    # item 9: win rate computable (a closed deal, and not a data set without any loss: helpers.limits)
+    from helpers.limits import data_facts
+
     closed = outcome_is(opps_now, "won") | outcome_is(opps_now, "lost")
     closed &= dates(opps_now, "closed_at") <= cutoff
     n = int(closed.sum())
-    out[9] = _entry(9, 1.0 if n else 0.0, n)
+    out[9] = _entry(9, 1.0 if n and not data_facts(opps_now, cutoff).no_lost_deals else 0.0, n)
 
     # item 10: won revenue with a known channel (the data health report's figure, from one function)
     from helpers.health import traceability

@@ -41,13 +41,33 @@ def missing_view(s: Session):
 
 
 def answer_set_view(s: Session, ck: dict):
-    """Which answers were used for the period, and a warning when they come from before it."""
+    """Which answers were used for the period, a warning when they come from before it, and how many
+    answers were left out for being dated after the data's as_of (and why)."""
+    from IPython.display import HTML
+
     info = ck["answer_set"]
     if info["rule"] == "none":
-        return display.note(t("checklist_no_answers", s.lang), warn=True)
-    text = t(f"checklist_rule_{info['rule']}", s.lang).format(
-        respondents=info["respondents"], start=_day(info["from"]), end=_day(info["to"]), period=s.period.label)
-    return display.note(text, warn=info["rule"] != "in_period")
+        shown = display.note(t("checklist_no_answers", s.lang), warn=True)
+    else:
+        text = t(f"checklist_rule_{info['rule']}", s.lang).format(
+            respondents=info["respondents"], start=_day(info["from"]), end=_day(info["to"]), period=s.period.label)
+        shown = display.note(text, warn=info["rule"] != "in_period")
+    if not info.get("after_as_of"):
+        return shown
+    late = display.note(t("checklist_left_out", s.lang).format(count=info["after_as_of"], as_of=f"{s.as_of:%Y-%m-%d}"), warn=True)
+    return HTML(shown.data + late.data)
+
+
+def answer_date_problem(answered_on, as_of, today=None, lang: str = "en") -> tuple[str, str] | None:
+    """Check the form's answer date: ("error", text) for a date in the future (refused), ("warning", text)
+    for a date after the data's as_of (saved, but left out of reports until the data reaches it), else None."""
+    today = pd.Timestamp(today or dt.date.today()).normalize()
+    when = pd.Timestamp(answered_on).normalize()
+    if when > today:
+        return "error", t("checklist_date_in_future", lang).format(date=f"{when:%Y-%m-%d}")
+    if when > pd.Timestamp(as_of).normalize():
+        return "warning", t("checklist_date_after_as_of", lang).format(date=f"{when:%Y-%m-%d}", as_of=f"{pd.Timestamp(as_of):%Y-%m-%d}")
+    return None
 
 
 def _day(value) -> str:
@@ -235,6 +255,9 @@ def save_form(s: Session, respondent: str, department: str, answered_on, answers
         return "refused", [t("form_need_respondent", lang)]
     if not answered_on:
         return "refused", [t("form_need_date", lang)]
+    date_problem = answer_date_problem(answered_on, s.as_of, lang=lang)
+    if date_problem and date_problem[0] == "error":
+        return "refused", [date_problem[1]]
     given = {i: a for i, a in answers.items() if a}
     if not given:
         return "refused", [t("form_nothing_answered", lang)]
@@ -257,6 +280,8 @@ def save_form(s: Session, respondent: str, department: str, answered_on, answers
                                                           total=len(answers), replace=replace_label))
     else:
         messages.append(t("form_all_answered", lang).format(total=len(answers)))
+    if date_problem:
+        messages.append(date_problem[1])
     messages.append(t("form_rerun", lang))
     return "saved", messages
 

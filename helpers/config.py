@@ -37,6 +37,7 @@ class Config:
     checklist_categories: dict[str, tuple[int, ...]]
     checklist_items: dict[int, dict[str, str]]
     initiatives_catalog: dict[str, dict[str, Any]]
+    normalize_channels: bool = True
     segment_order: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     currency_rates: tuple[tuple[str, Any, Any], ...] = ()  # (code, Decimal rate to currency_code, valid_from date or None)
@@ -285,6 +286,9 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         _require(not dup, src, f"checklist items {sorted(dup)} are in more than one category", "Put each item in exactly one category.")
         seen.update(items)
         categories[str(name)] = tuple(items)
+    normalize = (m.get("channels") or {}).get("normalize", True)
+    _require(isinstance(normalize, bool), src, f"channels.normalize must be true or false, got {normalize!r}",
+             "Write channels: {normalize: true} (the default) or false to keep every spelling apart.")
     order = m.get("segment_order") or {}  # typed by helpers.settings_schema
     items = {int(k): {"en": str(v.get("en", "")), "ja": str(v.get("ja", ""))} for k, v in m["checklist"]["items"].items()}
     _require(sorted(items) == list(range(1, 16)), src, "checklist.items must define items 1 to 15", "Keep all 15 items; edit only their texts.")
@@ -295,6 +299,7 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         target_company_sizes=tuple(str(x) for x in target.get("company_sizes") or []),
         sla_hours=float(hours), pseudonymize_owners=bool(m["privacy"]["pseudonymize_owners"]),
         stale_open_days=stale, velocity=vel, checklist_categories=categories, checklist_items=items,
-        initiatives_catalog=dict(m["initiatives_catalog"]), sources=sources, currency_rates=rates, raw=m,
+        initiatives_catalog=dict(m["initiatives_catalog"]), normalize_channels=normalize, sources=sources,
+        currency_rates=rates, raw=m,
         segment_order={str(k): tuple(str(x) for x in v) for k, v in order.items()},
     )

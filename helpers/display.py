@@ -53,11 +53,16 @@ def table(frame: pd.DataFrame, index: bool = False) -> HTML:
     return HTML(table_html(frame, index=index))
 
 
-def kpis(items: list[tuple[str, str]]) -> HTML:
-    """Headline figures as cards: [(label, formatted value), ...]."""
-    cards = "".join(f'<div class="wb-kpi"><div class="wb-kpi-label">{esc(label)}</div>'
-                    f'<div class="wb-kpi-value">{esc(value)}</div></div>' for label, value in items)
-    return HTML(f'{lab_style()}<div class="wb-kpis">{cards}</div>')
+def kpis(items: list[tuple]) -> HTML:
+    """Headline figures as cards: [(label, formatted value), ...] or (label, value, note) where a
+    note (e.g. why the figure is empty) is shown under the value."""
+    cards = []
+    for label, value, *rest in items:
+        note_text = rest[0] if rest else None
+        extra = f'<div class="wb-kpi-note">{esc(note_text)}</div>' if note_text else ""
+        cards.append(f'<div class="wb-kpi"><div class="wb-kpi-label">{esc(label)}</div>'
+                     f'<div class="wb-kpi-value">{esc(value)}</div>{extra}</div>')
+    return HTML(f'{lab_style()}<div class="wb-kpis">{"".join(cards)}</div>')
 
 
 def note(text: str, warn: bool = False) -> HTML:

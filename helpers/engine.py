@@ -144,7 +144,8 @@ def _won_by(o, start, last, as_of):
 
 
 def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: list[str] = ()):
-    """Per (dim, k): created, won, lost, won_amount, lost_amount, cycle_days (mean, won), open_count, open_amount, open_unknown, exists.
+    """Per (dim, k): created, won, lost, won_amount, lost_amount, won_known, lost_known (rows with an amount), cycle_days
+    (mean, won), open_count, open_amount, open_unknown, exists.
 
     `opps` holds the key columns k0, k1, ... named by `dims`; the total is the row (ALL, ALL).
     """
@@ -157,6 +158,7 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
         created=o.count(where=o.created.between(start, last)),
         won=o.count(where=won), lost=o.count(where=lost),
         won_amount=o.amount.sum(where=won), lost_amount=o.amount.sum(where=lost),
+        won_known=o.count(where=won & o.amount.notnull()), lost_known=o.count(where=lost & o.amount.notnull()),
         cycle_days=o.closed.delta(o.created, unit="day").cast("float64").mean(where=won),
         open_count=o.count(where=open_), open_amount=o.amount.sum(where=open_),
         open_unknown=o.count(where=open_ & o.amount.isnull()),
@@ -228,17 +230,29 @@ def linked_opps_expr(links, opps, start: dt.date, last: dt.date, as_of: dt.date,
 
 
 def typical_expr(leads, opps, as_of: dt.date, quantile: float):
-    """The `quantile` (linear interpolation) of days from lead created_at to linked opportunity created_at (negative -> 0), both by as_of."""
-    import ibis
-
+    """The `quantile` (linear interpolation) of days from lead created_at to linked opportunity created_at, both by as_of;
+    a negative gap (dates running backwards: a data error counted in data health) is left out, never 0 days."""
     ld = _prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
     o = _prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
     p = pairs_expr(leads, opps)
     j = p.join(ld, p.lead_id == ld.lead_id).join(o, p.opportunity_id == o.opportunity_id)
     j = j.filter((j.created <= as_of) & (j.created_right <= as_of))
-    gap = j.created_right.delta(j.created, unit="day")
-    gap = ibis.ifelse(gap < 0, 0, gap).cast("float64")
-    return j.aggregate(n=j.count(), q=gap.quantile(quantile))
+    j = j.mutate(gap=j.created_right.delta(j.created, unit="day").cast("float64"))
+    j = j.filter(j.gap >= 0)
+    return j.aggregate(n=j.count(), q=j.gap.quantile(quantile))
+
+
+def lead_to_won_expr(leads, opps, as_of: dt.date, quantile: float):
+    """The `quantile` (linear interpolation) of days from lead created_at to the linked opportunity's closed_at, over the
+    links whose deal was won by as_of (created by as_of) and whose lead was created by as_of; a negative interval is left out."""
+    ld = _prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
+    o = _prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    p = pairs_expr(leads, opps)
+    j = p.join(ld, p.lead_id == ld.lead_id).join(o, p.opportunity_id == o.opportunity_id)
+    j = j.filter((j.created <= as_of) & (j.outcome == "won") & (j.closed <= as_of) & (j.created_right <= as_of))
+    j = j.mutate(gap=j.closed.delta(j.created, unit="day").cast("float64"))
+    j = j.filter(j.gap >= 0)
+    return j.aggregate(n=j.count(), q=j.gap.quantile(quantile))
 
 
 # --------------------------------------------------------------------------- running
@@ -318,4 +332,10 @@ def linked_opps_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, 
 def typical_days(leads: pd.DataFrame, opps: pd.DataFrame, as_of, quantile: float, backend=None) -> float | None:
     """:func:`typical_expr` on pandas frames: the quantile in days, None when no linked pair exists by as_of."""
     row = run(typical_expr(leads_table(leads), opps_table(opps), _day(as_of), quantile), backend)[ALL]
+    return None if not row["n"] else float(row["q"])
+
+
+def lead_to_won_quantile(leads: pd.DataFrame, opps: pd.DataFrame, as_of, quantile: float, backend=None) -> float | None:
+    """:func:`lead_to_won_expr` on pandas frames: the quantile in days, None when no lead was won (linked) by as_of."""
+    row = run(lead_to_won_expr(leads_table(leads), opps_table(opps), _day(as_of), quantile), backend)[ALL]
     return None if not row["n"] else float(row["q"])

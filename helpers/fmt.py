@@ -8,7 +8,15 @@ from helpers.labels import t
 
 
 def _is_null(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN, NaT or pd.NA (an Int64 column's missing value): shown as n/a, never as text like <NA>."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value)) if pd.api.types.is_scalar(value) else False
+    except (TypeError, ValueError):
+        return False
 
 
 def money(value, config: Config) -> str:

@@ -24,11 +24,17 @@ COHORT_KEYS = (
     "mql_rate", "sql_rate", "opportunity_rate", "won_rate",
     "lead_to_opportunity_rate", "lead_to_won_rate",
     "immature", "days_observed", "typical_days_to_opportunity",
-    "skipped_mql", "skipped_sql",
+    "skipped_mql", "skipped_sql", "maturity_days", "maturity_measure",
 )
 
 #: Share of linked lead -> opportunity pairs that convert within the "typical" time.
 TYPICAL_QUANTILE = 80
+
+#: A cohort is mature once it has been observed for the time 90% of the data's wins took from lead to won.
+MATURITY_QUANTILE = 90
+
+#: The measures a cohort's maturity is judged by (the first one the data supports).
+MATURITY_MEASURES = ("p90_lead_to_won_days", "p80_lead_to_opportunity_days")
 
 
 def _ids(series: pd.Series) -> pd.Series:
@@ -88,8 +94,8 @@ def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, 
 
     Over every linked pair whose lead and opportunity were both created on or
     before as_of (numpy's linear interpolation). A negative gap (opportunity
-    recorded before its lead) counts as 0 days. None when there is no such pair
-    or no leads table.
+    recorded before its lead) is left out (a data error, counted in data health).
+    None when there is no such pair or no leads table.
     """
     if leads is None:
         return None
@@ -98,7 +104,31 @@ def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, 
     return typical_days(leads, opps, as_of, TYPICAL_QUANTILE / 100)
 
 
-def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of, typical_days=None) -> dict | None:
+def maturity_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> tuple[float | None, str | None]:
+    """How long a lead cohort must be observed to be mature, and the measure used: (days, measure).
+
+    The 90th percentile of days from lead created_at to the linked opportunity's
+    closed_at over the linked pairs won on or before as_of (linear interpolation,
+    helpers.engine.lead_to_won_expr; a negative interval is left out, never 0 days),
+    measure ``p90_lead_to_won_days``: a cohort observed for less than that has not had
+    time to produce most of its wins. Without a won linked pair, the typical days to
+    opportunity (:func:`typical_days_to_opportunity`), measure
+    ``p80_lead_to_opportunity_days``. (None, None) when neither can be measured or
+    there is no leads table.
+    """
+    if leads is None:
+        return None, None
+    from helpers.engine import lead_to_won_quantile
+
+    won_days = lead_to_won_quantile(leads, opps, as_of, MATURITY_QUANTILE / 100)
+    if won_days is not None:
+        return won_days, MATURITY_MEASURES[0]
+    typical = typical_days_to_opportunity(leads, opps, as_of)
+    return (None, None) if typical is None else (typical, MATURITY_MEASURES[1])
+
+
+def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of, typical_days=None,
+                  maturity=None) -> dict | None:
     """The leads created in P = [start, end] (and on or before as_of), followed to as_of: how far each got.
 
     A lead has reached a stage if it has that stage's date (on or before
@@ -113,10 +143,12 @@ def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
       opportunity/sql, ``won_rate`` = won/opportunity, ``lead_to_opportunity_rate``
       (商談化率) = opportunity/leads, ``lead_to_won_rate`` = won/leads; None on a
       zero denominator.
-    - ``immature``: days_observed < typical_days_to_opportunity (None when the
-      typical time is unknown); ``days_observed`` = (as_of - end) in days;
-      ``typical_days_to_opportunity``: `typical_days` if given, else
-      :func:`typical_days_to_opportunity` on these leads and opportunities.
+    - ``immature``: days_observed < maturity_days (None when that is unknown);
+      ``days_observed`` = (as_of - end) in days; ``maturity_days`` and
+      ``maturity_measure``: `maturity` = (days, measure) if given, else
+      :func:`maturity_days` on these leads and opportunities (the 90th percentile
+      of the data's lead-to-won days); ``typical_days_to_opportunity``:
+      `typical_days` if given, else :func:`typical_days_to_opportunity`.
     - ``skipped_mql`` / ``skipped_sql``: leads counted at that stage only because
       they reached a later stage without that stage's date (data quality).
 
@@ -128,18 +160,22 @@ def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
 
     if typical_days is None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
-    return derive_cohort(total(lead_funnel_aggregates(leads, opps, start, end, as_of)), typical_days, end, as_of)
+    if maturity is None:
+        maturity = maturity_days(leads, opps, as_of)
+    return derive_cohort(total(lead_funnel_aggregates(leads, opps, start, end, as_of)), typical_days, end, as_of, maturity)
 
 
-def derive_cohort(aggregates: dict | None, typical_days, end, as_of) -> dict:
+def derive_cohort(aggregates: dict | None, typical_days, end, as_of, maturity=(None, None)) -> dict:
     """The keys of :func:`funnel_cohort` from the engine's cohort aggregates (c_leads, c_mql, c_sql, c_opp, c_won, skipped_mql, skipped_sql; None = no leads).
 
     Pure: the rates are derived here (None on a zero denominator); ``immature`` compares
-    days_observed = (as_of - end) in days with `typical_days`.
+    days_observed = (as_of - end) in days with `maturity` = (maturity_days, measure) of
+    :func:`maturity_days` (None when its days are unknown).
     """
     agg = aggregates or {}
     n_leads, n_mql, n_sql, n_opp, n_won = (int(agg.get(k, 0)) for k in ("c_leads", "c_mql", "c_sql", "c_opp", "c_won"))
     typical = None if typical_days is None else float(typical_days)
+    mature_days, measure = maturity
     days_observed = int((day(as_of) - day(end)).days)
     return {
         "leads": n_leads,
@@ -153,9 +189,11 @@ def derive_cohort(aggregates: dict | None, typical_days, end, as_of) -> dict:
         "won_rate": ratio(n_won, n_opp),
         "lead_to_opportunity_rate": ratio(n_opp, n_leads),
         "lead_to_won_rate": ratio(n_won, n_leads),
-        "immature": None if typical is None else bool(days_observed < typical),
+        "immature": None if mature_days is None else bool(days_observed < mature_days),
         "days_observed": days_observed,
         "typical_days_to_opportunity": typical,
         "skipped_mql": int(agg.get("skipped_mql", 0)),
         "skipped_sql": int(agg.get("skipped_sql", 0)),
+        "maturity_days": None if mature_days is None else float(mature_days),
+        "maturity_measure": measure,
     }

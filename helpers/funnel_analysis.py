@@ -30,7 +30,7 @@ import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
 from helpers.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown, target_fit
-from helpers.funnel import _ids, funnel_cohort, funnel_period, linked_pairs, typical_days_to_opportunity
+from helpers.funnel import _ids, funnel_cohort, funnel_period, linked_pairs, maturity_days, typical_days_to_opportunity
 from helpers.health import traceability
 from helpers.periods import Period
 from helpers.record import to_jsonable
@@ -158,7 +158,8 @@ def _rate_row(value, is_total: bool, pipe: dict | None, cohort: dict | None, min
     row["opportunities_created"] = pipe.get("opportunities_created")
     row["won_count"], row["lost_count"] = won_count, lost_count
     row["win_rate"] = pipe.get("win_rate")
-    row["win_rate_low"], row["win_rate_high"] = wilson_interval(won_count, closed)
+    # a win rate made null for a data-wide reason (no lost deals) has no interval either
+    row["win_rate_low"], row["win_rate_high"] = wilson_interval(won_count, closed) if row["win_rate"] is not None else (None, None)
     row["won_revenue"] = pipe.get("won_revenue")
     row["avg_deal_size"] = pipe.get("avg_deal_size")
     row["small_lead_to_opportunity"] = (leads or 0) < min_group
@@ -168,7 +169,8 @@ def _rate_row(value, is_total: bool, pipe: dict | None, cohort: dict | None, min
 
 
 def rate_table(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, start, end, as_of,
-               min_group: int = MIN_GROUP, typical_days=None, rank_by: str = "lead_to_opportunity_rate") -> pd.DataFrame:
+               min_group: int = MIN_GROUP, typical_days=None, rank_by: str = "lead_to_opportunity_rate",
+               facts=None) -> pd.DataFrame:
     """Rates by value of a column with counts beside them and 95% Wilson intervals; small groups marked, not ranked; the total from all rows.
 
     One row per value of `column` (the rows of :func:`helpers.breakdown.breakdown`,
@@ -191,18 +193,29 @@ def rate_table(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, star
     'unknown' row) in key order (sorted, 'unknown' last), then the total. The total row is ``pipeline_metrics`` and
     ``funnel_cohort`` on the whole frames, never the sum of the rows. A side
     with no data (no leads table, or the column missing from a table) is null.
+    With `facts` (:class:`helpers.limits.DataFacts`), the pipeline figures the data
+    cannot support are null in every row (:func:`helpers.limits.explain_pipeline`:
+    no lost deals makes every win rate and its interval null, no amounts the money).
     """
+    from helpers.limits import explain_pipeline
+
     if rank_by not in ("lead_to_opportunity_rate", "win_rate"):
         raise ValueError(f"rank_by must be 'lead_to_opportunity_rate' or 'win_rate', got {rank_by!r}")
     if typical_days is None and leads is not None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    maturity = maturity_days(leads, opps, as_of)
     rows = []
-    for value, row in breakdown(leads, opps, column, start, end, as_of, typical_days=typical_days).items():
+    for value, row in breakdown(leads, opps, column, start, end, as_of, typical_days=typical_days, maturity=maturity).items():
         pipe = None if row.get("opportunities_created") is None else row
+        if pipe is not None and facts is not None:
+            pipe = explain_pipeline(pipe, facts)
         cohort = None if row["funnel"] is None else row["funnel"]["cohort"]
         rows.append(_rate_row(value, False, pipe, cohort, min_group, rank_by))
-    total_cohort = funnel_cohort(leads, opps, start, end, as_of, typical_days=typical_days)
-    rows.append(_rate_row(TOTAL, True, pipeline_metrics(opps, start, end, as_of), total_cohort, min_group, rank_by))
+    total_cohort = funnel_cohort(leads, opps, start, end, as_of, typical_days=typical_days, maturity=maturity)
+    total_pipe = pipeline_metrics(opps, start, end, as_of)
+    if facts is not None:
+        total_pipe = explain_pipeline(total_pipe, facts)
+    rows.append(_rate_row(TOTAL, True, total_pipe, total_cohort, min_group, rank_by))
     rows = _order(rows, rank_by, "small_group")
     frame = _frame(rows, ["value"] + RATE_TABLE_COLUMNS,
                    ints=("leads", "mql", "opportunity", "won", "opportunities_created", "won_count", "lost_count"),
@@ -420,6 +433,11 @@ def _roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFr
                                None if leads is None else leads.loc[lead_keys == value],
                                opps.loc[opp_keys == value], opps, start, end, as_of)
     total = _roi_row(float(amount[in_p].sum()), leads, opps, opps, start, end, as_of)
+    if "amount" not in opps.columns or not opps["amount"].notna().any():
+        # no amounts in the data: the money a channel brought is unknown, never 0
+        for row in (*rows.values(), total):
+            row.update(pipeline_amount=None, won_revenue=None, return_on_spend=None,
+                       null_reasons=dict.fromkeys(("pipeline_amount", "won_revenue", "return_on_spend"), "no_amounts"))
     return rows, total
 
 
@@ -440,7 +458,8 @@ def marketing_roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: 
     - ``cost_per_lead`` = spend / leads (リード単価, CPL), ``cost_per_opportunity``
       = spend / opportunities_created (商談単価), ``return_on_spend`` = won_revenue
       / spend (ROAS); each null when its denominator is 0 and the two costs are
-      null when spend is 0 (no recorded cost is unknown, not free).
+      null when spend is 0 (no recorded cost is unknown, not free); pipeline_amount,
+      won_revenue and return_on_spend are null when the data has no amounts at all.
 
     None when there is no spend table.
     """
@@ -448,17 +467,22 @@ def marketing_roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: 
     if result is None:
         return None
     rows, total = result
-    records = [{"channel": k, "is_total": False, **v} for k, v in rows.items()]
-    records.append({"channel": TOTAL, "is_total": True, **total})
+    records = [{"channel": k, "is_total": False, **{kk: vv for kk, vv in v.items() if kk != "null_reasons"}}
+               for k, v in rows.items()]
+    records.append({"channel": TOTAL, "is_total": True, **{k: v for k, v in total.items() if k != "null_reasons"}})
     return _frame(records, ["channel", "is_total", *ROI_KEYS], ints=("leads", "opportunities_created"),
                   bools=("is_total",))
 
 
 # --------------------------------------------------------------------------- period over period
-def _kpis(leads, opps, period: Period, as_of, typical_days) -> dict:
+def _kpis(leads, opps, period: Period, as_of, typical_days, maturity=None, facts=None) -> dict:
+    from helpers.limits import explain_pipeline
+
     pipe = pipeline_metrics(opps, period.start, period.end, as_of)
+    if facts is not None:
+        pipe = explain_pipeline(pipe, facts)
     fp = funnel_period(leads, opps, period.start, period.end, as_of)
-    cohort = funnel_cohort(leads, opps, period.start, period.end, as_of, typical_days=typical_days)
+    cohort = funnel_cohort(leads, opps, period.start, period.end, as_of, typical_days=typical_days, maturity=maturity)
     values = {
         "leads": None if fp is None else fp["leads"],
         "mql_rate": None if cohort is None else cohort["mql_rate"],
@@ -483,7 +507,7 @@ def _difference(after, before):
     return float(after) - float(before)
 
 
-def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: Period, as_of) -> pd.DataFrame:
+def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: Period, as_of, facts=None) -> pd.DataFrame:
     """Period-over-period change: each shared KPI in P, in the previous period and in the same period a year earlier, with the change.
 
     One row per KPI of :data:`POP_KPIS`: ``leads`` (created in P),
@@ -499,11 +523,21 @@ def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: P
     ``immature_previous`` / ``immature_year_ago`` (a cohort still maturing is
     not final; never compare it with a mature one as if it were). Every period
     is computed as known on the same as_of, with one maturity yardstick (the
-    typical days of all data). ``frame.attrs["periods"]`` holds the three labels.
+    typical days of all data). ``frame.attrs["periods"]`` holds the three labels and
+    ``frame.attrs["coverage"]`` the :func:`helpers.limits.coverage` of each period (the
+    data from the first created_at of leads and opportunities to as_of): a change against
+    a partial period is not like for like and the report flags it. With `facts`, the
+    pipeline figures the data cannot support are null (:func:`helpers.limits.explain_pipeline`).
     """
+    from helpers.limits import coverage
+
+    firsts = [dates(f, "created_at").min() for f in (leads, opps) if f is not None and len(f)]
+    firsts = [d for d in firsts if pd.notna(d)]
+    first = min(firsts) if firsts else day(as_of)
     typical = None if leads is None else typical_days_to_opportunity(leads, opps, as_of)
     periods = {"current": period, "previous": period.shift(-1), "year_ago": period.shift(-4)}
-    results = {name: _kpis(leads, opps, p, as_of, typical) for name, p in periods.items()}
+    maturity = maturity_days(leads, opps, as_of)
+    results = {name: _kpis(leads, opps, p, as_of, typical, maturity, facts) for name, p in periods.items()}
     rows = []
     for kpi in POP_KPIS:
         cur, prev, ago = (results[n]["values"][kpi] for n in ("current", "previous", "year_ago"))
@@ -526,6 +560,7 @@ def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: P
               "diff_vs_previous", "diff_vs_year_ago"):
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     frame.attrs["periods"] = {name: p.label for name, p in periods.items()}
+    frame.attrs["coverage"] = {name: coverage(first, as_of, p.start, p.end) for name, p in periods.items()}
     return frame
 
 
@@ -551,6 +586,7 @@ def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, 
         raise ValueError(f"value must be 'rate' or 'leads', got {value!r}")
     if typical_days is None:
         typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    maturity = maturity_days(leads, opps, as_of)
     cohort_rows = leads.loc[dates(leads, "created_at").between(day(start), last_day(end, as_of))]
     rk, ck = _labels(cohort_rows[row_col]), _labels(cohort_rows[col_col])
     row_values, col_values = _sorted_keys(rk), _sorted_keys(ck)
@@ -564,7 +600,8 @@ def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, 
                 continue
             if len(cell) < min_group or len(cell) == 0:
                 continue
-            rate = funnel_cohort(cell, opps, start, end, as_of, typical_days=typical_days)["lead_to_opportunity_rate"]
+            rate = funnel_cohort(cell, opps, start, end, as_of, typical_days=typical_days,
+                                 maturity=maturity)["lead_to_opportunity_rate"]
             out.loc[r, c] = np.nan if rate is None else rate
     if value == "leads":
         out = out.astype("int64")
@@ -582,7 +619,8 @@ def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: 
     - ``revenue_traceable_share``: of :func:`helpers.health.traceability` on the
       deals won in P (share of won revenue whose channel is known; None when nothing was won);
     - ``stage_times``: ``{transition: {n, median_days, p90_days, negative}}`` of
-      :func:`stage_times` for the pairs whose later event is in P.
+      :func:`stage_times` for the pairs whose later event is in P (opportunity_to_close
+      null with ``null_reasons`` when every opportunity shares one created_at: a bulk load).
     """
     roi = _roi(spend, leads, opps, period.start, period.end, as_of)
     trace = traceability(opps, pd.Timestamp(as_of), period.start, period.end)
@@ -591,5 +629,16 @@ def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: 
         "roi": None if roi is None else {k: {kk: _plain(vv) for kk, vv in v.items()} for k, v in roi[0].items()},
         "roi_total": None if roi is None else {k: _plain(v) for k, v in roi[1].items()},
         "revenue_traceable_share": _plain(trace["revenue_traceable_share"]),
-        "stage_times": _stage_stats(leads, opps, as_of, period.start, period.end),
+        "stage_times": _stage_times_explained(leads, opps, as_of, period.start, period.end),
     }
+
+
+def _stage_times_explained(leads, opps, as_of, start, end) -> dict:
+    """:func:`_stage_stats`, with opportunity_to_close null (reason one_created_at) when created_at is a bulk-load stamp."""
+    from helpers.limits import data_facts
+
+    stats = _stage_stats(leads, opps, as_of, start, end)
+    if data_facts(opps, as_of).one_created_at:
+        stats["opportunity_to_close"] = dict(stats["opportunity_to_close"], median_days=None, p90_days=None,
+                                             null_reasons={"median_days": "one_created_at", "p90_days": "one_created_at"})
+    return stats

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from helpers import display, fmt
+from helpers import display, fmt, views
 from helpers import funnel_analysis as fa
+from helpers.limits import workbook_facts
 from helpers.labels import label_or_value, t
 from helpers.metrics import has_target
 from helpers.order import order_rows, ordered
@@ -47,16 +48,24 @@ def frames(s: Session, dimension: str):
     return s.wb.leads, s.wb.opportunities
 
 
+def _cohort_why(core: dict, key: str, lang: str) -> str | None:
+    """Why a cohort figure is empty: no leads table at all, or the cohort's own null reason."""
+    if core.get("funnel") is None:
+        return views.reason_text((core.get("null_reasons") or {}).get("funnel", "no_leads"), lang)
+    return views.why(core["funnel"].get("cohort"), key, lang)
+
+
 def shared_kpis(s: Session, core: dict):
-    """The article's shared KPIs for the period: CVR, 商談化率, 受注率, 受注金額 (plus sales velocity)."""
+    """The article's shared KPIs for the period: CVR, 商談化率, 受注率, 受注金額 (plus sales velocity), each empty one with its reason."""
     cohort = (core.get("funnel") or {}).get("cohort") or {}
     pipe = core["pipeline"]
     return display.kpis([
-        (t("conversion_rate", s.lang), fmt.rate(cohort.get("mql_rate"), s.lang)),
-        (t("lead_to_opportunity_rate", s.lang), fmt.rate(cohort.get("lead_to_opportunity_rate"), s.lang)),
-        (t("win_rate", s.lang), fmt.rate(pipe["win_rate"], s.lang)),
-        (t("won_revenue", s.lang), fmt.money(pipe["won_revenue"], s.config)),
-        (t("sales_velocity", s.lang), fmt.money(pipe["sales_velocity"], s.config)),
+        (t("conversion_rate", s.lang), fmt.rate(cohort.get("mql_rate"), s.lang), _cohort_why(core, "mql_rate", s.lang)),
+        (t("lead_to_opportunity_rate", s.lang), fmt.rate(cohort.get("lead_to_opportunity_rate"), s.lang),
+         _cohort_why(core, "lead_to_opportunity_rate", s.lang)),
+        (t("win_rate", s.lang), fmt.rate(pipe["win_rate"], s.lang), views.why(pipe, "win_rate", s.lang)),
+        (t("won_revenue", s.lang), fmt.money(pipe["won_revenue"], s.config), views.why(pipe, "won_revenue", s.lang)),
+        (t("sales_velocity", s.lang), fmt.money(pipe["sales_velocity"], s.config), views.why(pipe, "sales_velocity", s.lang)),
     ])
 
 
@@ -88,22 +97,27 @@ def cohort_age_days(s: Session) -> tuple[int, int, int]:
 
 
 def maturity_note(s: Session, core: dict):
-    """How long the cohort's leads have had to convert (newest, mid-period, oldest lead), against the typical time to an
-    opportunity; a warning when the cohort is still young (its rates will rise), so it is never compared silently."""
+    """How long the cohort's leads have had to convert (newest, mid-period, oldest lead), against the time this
+    data's wins take (and which measure that is); a warning when the cohort is still young (its rates will rise),
+    so it is never compared silently; a sentence when maturity cannot be judged; nothing without leads."""
     c = ((core.get("funnel") or {}).get("cohort")) or {}
-    typical = c.get("typical_days_to_opportunity")
-    if not c or typical is None:
+    if not c:
         return None
+    if c.get("immature") is None or c.get("maturity_days") is None:
+        return display.note(t("funnel_maturity_unknown", s.lang), warn=True)
     newest, middle, oldest = cohort_age_days(s)
-    text = t("funnel_immature" if c.get("immature") else "funnel_mature", s.lang).format(
-        newest=newest, middle=middle, oldest=oldest, typical=fmt.number(typical, s.lang))
-    return display.note(text, warn=bool(c.get("immature")))
+    text = t("funnel_immature" if c["immature"] else "funnel_mature", s.lang).format(
+        newest=newest, middle=middle, oldest=oldest, typical=fmt.number(c["maturity_days"], s.lang),
+        measure=t(f"maturity_{c['maturity_measure']}", s.lang))
+    return display.note(text, warn=bool(c["immature"]))
 
 
 def funnel_chart(s: Session, core: dict):
-    """Horizontal funnel of the cohort: counts per stage with the step rate beside each bar."""
-    fig, ax = plt.subplots()
+    """Horizontal funnel of the cohort: counts per stage with the step rate beside each bar (nothing without leads: never an empty chart)."""
     c = ((core.get("funnel") or {}).get("cohort")) or {}
+    if not c or not c.get("leads"):
+        return None
+    fig, ax = plt.subplots()
     if c:
         counts = [c[k] for k in STAGES]
         labels = [t(k, s.lang) for k in STAGES]
@@ -116,10 +130,31 @@ def funnel_chart(s: Session, core: dict):
     return finish(fig)
 
 
+def _rank_by(s: Session, rank_by: str) -> str:
+    """Without a leads table there is no lead-to-opportunity rate to rank or to call small: rank by win rate."""
+    return "win_rate" if s.wb.leads is None else rank_by
+
+
+def _facts_note(s: Session, keys) -> list[str]:
+    """Lines saying why the figures `keys` are empty in every row (the data-wide facts), for under a table."""
+    from helpers.limits import explain_pipeline
+
+    probe = explain_pipeline({"opportunities_created": 0, "won_count": 1, "lost_count": 1, "win_rate": 0.5,
+                              "win_rate_by_amount": 0.5, "won_revenue": 1.0, "avg_deal_size": 1.0,
+                              "sales_cycle_days": 1.0, "sales_velocity": 1.0}, workbook_facts(s.wb))
+    reasons = {k: v for k, v in (probe.get("null_reasons") or {}).items() if k in keys}
+    return views.reasons_lines(reasons, s.lang)
+
+
 def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_rate"):
-    """Rates by a dimension with counts beside them, 95% Wilson intervals, small groups marked; total from all rows."""
+    """Rates by a dimension with counts beside them, 95% Wilson intervals, small groups marked; total from all rows.
+    Figures the data cannot support are n/a in every row, with the reason under the table."""
+    from IPython.display import HTML
+
+    rank_by = _rank_by(s, rank_by)
     leads, opps = frames(s, dimension)
-    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rank_by), dimension, s.config)
+    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rank_by,
+                          facts=workbook_facts(s.wb)), dimension, s.config)
 
     def interval(row, key, small_key):
         if pd.isna(row[key]):
@@ -139,14 +174,23 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
         t("win_rate", s.lang) + " [95%]": [interval(r, "win_rate", "small_win_rate") for _, r in table.iterrows()],
         t("won_revenue", s.lang): [fmt.money(v, s.config) for v in table["won_revenue"]],
     })
-    return display.table(shown)
+    lines = _facts_note(s, ("win_rate", "won_revenue"))
+    if s.wb.leads is None:
+        lines.append(f"{t('lead_to_opportunity_rate', s.lang)}: {views.reason_text('no_leads', s.lang)}")
+    return HTML(display.table_html(shown) + (display.bullets(lines).data if lines else ""))
 
 
 def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate"):
-    """Point and 95% interval of a rate per value of the dimension; small groups drawn grey, the total as a line."""
+    """Point and 95% interval of a rate per value of the dimension; small groups drawn grey, the total as a line.
+    Nothing when no row has the rate (the table above says why): never an empty chart."""
+    if rate == "lead_to_opportunity_rate" and s.wb.leads is None:
+        return None
     leads, opps = frames(s, dimension)
-    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rate), dimension, s.config)
+    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rate,
+                          facts=workbook_facts(s.wb)), dimension, s.config)
     rows = table[~table["is_total"]].dropna(subset=[rate])
+    if rows.empty:
+        return None
     fig, ax = plt.subplots()
     small_key = "small_lead_to_opportunity" if rate == "lead_to_opportunity_rate" else "small_win_rate"
     for i, r in enumerate(rows.itertuples()):
@@ -191,18 +235,30 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
 def stage_time_view(s: Session):
     """Median and 90th percentile days between stages (transitions whose later event is in the period)."""
     table = fa.stage_times(s.wb.leads, s.wb.opportunities, s.as_of, s.period.start, s.period.end)
+    bulk = workbook_facts(s.wb).one_created_at
+    if bulk:   # a bulk-load created_at makes the days from opportunity to close meaningless
+        table.loc[table["transition"] == "opportunity_to_close", ["median_days", "p90_days"]] = np.nan
     shown = pd.DataFrame({
         t("funnel_transition", s.lang): [t(f"transition_{x}", s.lang) for x in table["transition"]],
         t("pairs", s.lang): [fmt.number(v, s.lang) for v in table["n"]],
         t("median_days", s.lang): [fmt.number(v, s.lang, 1) for v in table["median_days"]],
         t("p90_days", s.lang): [fmt.number(v, s.lang, 1) for v in table["p90_days"]],
     })
-    return display.table(shown)
+    if not bulk:
+        return display.table(shown)
+    from IPython.display import HTML
+
+    line = f"{t('transition_opportunity_to_close', s.lang)}: {views.reason_text('one_created_at', s.lang)}"
+    return HTML(display.table_html(shown) + display.bullets([line]).data)
 
 
 def stage_time_chart(s: Session):
-    """Box plots of days between stages (whole history up to as_of, so the shape is stable)."""
+    """Box plots of days between stages (whole history up to as_of, so the shape is stable); nothing without any pair."""
     samples = fa.stage_time_samples(s.wb.leads, s.wb.opportunities, s.as_of)
+    if workbook_facts(s.wb).one_created_at:
+        samples = samples[samples["transition"] != "opportunity_to_close"]   # a bulk-load created_at measures nothing
+    if not len(samples):
+        return None
     fig, ax = plt.subplots()
     if len(samples):
         samples = samples.assign(transition=samples["transition"].map(lambda x: t(f"transition_{x}", s.lang)))
@@ -229,10 +285,13 @@ def sla_view(s: Session, extra: dict):
 
 
 def sla_by_view(s: Session, by: str):
-    """The follow-up SLA per value of a column (channel, owner); small groups marked."""
+    """The follow-up SLA per value of a column (channel, owner); small groups marked. Nothing when the SLA
+    cannot be measured or the leads lack the column (sla_view says so once)."""
+    if s.wb.leads is None or by not in s.wb.leads.columns:
+        return None
     table = fa.follow_up_sla(s.wb.leads, s.as_of, s.config.sla_hours, s.period.start, s.period.end, by=by)
     if table is None or by not in table.columns:
-        return display.note(t("funnel_no_sla", s.lang), warn=True)
+        return None
     shown = pd.DataFrame({
         t(by, s.lang): [t("total", s.lang) if r.is_total else label_or_value(getattr(r, by), s.lang) for r in table.itertuples()],
         t("mqls", s.lang): [fmt.number(v, s.lang) for v in table["mqls"]],
@@ -260,7 +319,12 @@ def roi_view(s: Session):
         t("won_revenue", s.lang): [fmt.money(v, s.config) for v in table["won_revenue"]],
         t("return_on_spend", s.lang): [(t("not_available", s.lang) if pd.isna(v) else f"{v:.2f}×") for v in table["return_on_spend"]],
     })
-    return display.table(shown)
+    if not workbook_facts(s.wb).no_amounts:
+        return display.table(shown)
+    from IPython.display import HTML
+
+    line = views.reasons_lines({k: "no_amounts" for k in ("pipeline_amount", "won_revenue", "return_on_spend")}, s.lang)
+    return HTML(display.table_html(shown) + display.bullets(line).data)
 
 
 def roi_chart(s: Session):
@@ -273,7 +337,9 @@ def roi_chart(s: Session):
         rows = table[~table["is_total"]]
         x = np.arange(len(rows))
         ax.bar(x - 0.2, rows["spend"].astype("float64").fillna(0), width=0.4, color=SALES, label=t("spend", s.lang))
-        ax.bar(x + 0.2, rows["won_revenue"].astype("float64").fillna(0), width=0.4, color=MARKETING, label=t("won_revenue", s.lang))
+        won = pd.to_numeric(rows["won_revenue"], errors="coerce").astype("float64")
+        if won.notna().any():   # unknown won revenue (no amounts) is not drawn as 0
+            ax.bar(x + 0.2, won.fillna(0), width=0.4, color=MARKETING, label=t("won_revenue", s.lang))
         ax.set_xticks(x, [str(label_or_value(v, s.lang)) for v in rows["channel"]], rotation=30, ha="right")
         money_axis(ax, s.config)
         legend_outside(ax)
@@ -282,11 +348,17 @@ def roi_chart(s: Session):
 
 
 def pop_view(s: Session):
-    """The shared KPIs this period, the previous period and a year earlier, with the changes."""
-    table = fa.period_over_period(s.wb.leads, s.wb.opportunities, s.period, s.as_of)
-    labels = table.attrs.get("periods", {})
+    """The shared KPIs this period, the previous period and a year earlier, with the changes; a partial
+    period is flagged in its column and under the table (its change is not like for like)."""
+    from IPython.display import HTML
 
-    def value(kpi, v):
+    table = fa.period_over_period(s.wb.leads, s.wb.opportunities, s.period, s.as_of, facts=workbook_facts(s.wb))
+    labels = table.attrs.get("periods", {})
+    cov = table.attrs.get("coverage", {})
+
+    def value(kpi, v, which="current"):
+        if which in uncovered:
+            return t("not_available", s.lang)
         if kpi in ("won_revenue", "avg_deal_size", "sales_velocity"):
             return fmt.money(v, s.config)
         if kpi.endswith("rate"):
@@ -294,6 +366,8 @@ def pop_view(s: Session):
         return fmt.number(v, s.lang, 1 if kpi == "sales_cycle_days" else 0)
 
     def delta(r, which):
+        if which in uncovered:
+            return t("not_available", s.lang)
         if r.is_rate:
             d = getattr(r, f"diff_vs_{which}")
             return t("not_available", s.lang) if d is None or pd.isna(d) else f"{d * 100:+.1f} pt"
@@ -301,15 +375,27 @@ def pop_view(s: Session):
         return t("not_available", s.lang) if c is None or pd.isna(c) else f"{c:+.1%}"
 
     names = [labels.get(k, k) for k in ("current", "previous", "year_ago")] if isinstance(labels, dict) else list(labels)
+    partial_lines, uncovered = [], set()
+    for i, key in enumerate(("current", "previous", "year_ago")):
+        c = cov.get(key)
+        if c and c["data_start"] > c["data_end"]:   # before the data starts: unknown, not zero
+            partial_lines.append(t("pop_no_data", s.lang).format(period=names[i]))
+            uncovered.add(key)
+        elif c and c["partial"]:
+            partial_lines.append(t("pop_partial", s.lang).format(period=names[i], start=f"{c['data_start']:%Y-%m-%d}",
+                                                                  end=f"{c['data_end']:%Y-%m-%d}"))
+            names[i] = f"{names[i]} ⚠"
     shown = pd.DataFrame({
         t("measure", s.lang): [t(k, s.lang) for k in table["kpi"]],
         str(names[0]): [value(r.kpi, r.current) for r in table.itertuples()],
-        str(names[1]): [value(r.kpi, r.previous) for r in table.itertuples()],
+        str(names[1]): [value(r.kpi, r.previous, "previous") for r in table.itertuples()],
         t("change", s.lang) + " ①": [delta(r, "previous") for r in table.itertuples()],
-        str(names[2]): [value(r.kpi, r.year_ago) for r in table.itertuples()],
+        str(names[2]): [value(r.kpi, r.year_ago, "year_ago") for r in table.itertuples()],
         t("change", s.lang) + " ②": [delta(r, "year_ago") for r in table.itertuples()],
     })
-    return display.table(shown)
+    lines = [f"⚠ {line}" for line in partial_lines] + _facts_note(s, ("win_rate", "won_revenue", "avg_deal_size",
+                                                                         "sales_cycle_days", "sales_velocity"))
+    return HTML(display.table_html(shown) + (display.bullets(lines).data if lines else ""))
 
 
 def filtered(s: Session, channel: str) -> Session:

@@ -88,30 +88,50 @@ def stage_completeness(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) ->
 
 
 def stale_open_deals(opps: pd.DataFrame, as_of, days: int) -> dict:
-    """Open deals (at as_of) older than `days`: count, known amount, and the oldest age in days."""
+    """Open deals (at as_of) older than `days`: count, known amount, and the oldest age in days.
+
+    ``stale_amount`` is None (with ``null_reasons``) when the data has no amounts at all
+    (no_amounts) or no stale deal has one (no_stale_amounts); ``oldest_days`` is None when
+    no deal is open (no_open_deals)."""
     open_now = open_mask(opps, as_of, as_of)
     age = (pd.Timestamp(as_of) - opps["created_at"]).dt.days
     stale = open_now & (age > days)
-    return {"threshold_days": days, "open": int(open_now.sum()), "stale": int(stale.sum()),
-            "stale_amount": float(opps.loc[stale, "amount"].sum()) if "amount" in opps.columns else None,
-            "oldest_days": int(age[open_now].max()) if open_now.any() else None}
+    no_amounts = "amount" not in opps.columns or not opps["amount"].notna().any()
+    known = pd.Series(dtype="float64") if no_amounts else opps.loc[stale, "amount"].dropna()
+    out = {"threshold_days": days, "open": int(open_now.sum()), "stale": int(stale.sum()),
+           # no stale deal: a true 0; no amounts in the data, or stale deals none of which has one: unknown, never 0
+           "stale_amount": float(known.sum()) if not no_amounts and (len(known) or not stale.any()) else None,
+           "oldest_days": int(age[open_now].max()) if open_now.any() else None}
+    reasons = {}
+    if out["stale_amount"] is None:
+        reasons["stale_amount"] = "no_amounts" if no_amounts else "no_stale_amounts"
+    if out["oldest_days"] is None:
+        reasons["oldest_days"] = "no_open_deals"
+    return dict(out, null_reasons=reasons) if reasons else out
 
 
 def traceability(opps: pd.DataFrame, as_of, start=None, end=None, leads: pd.DataFrame | None = None) -> dict:
     """Won revenue traceable to marketing: shares of won revenue (closed in [start, end], <= as_of) whose channel is known and whose deal links to a lead (a link from either table)."""
     won = closed_mask(opps, "won", start if start is not None else EARLIEST, end if end is not None else as_of, as_of)
     rows = opps[won]
-    total = float(rows["amount"].sum())
+    total = float(rows["amount"].sum()) if "amount" in rows.columns else 0.0
+    if "amount" not in rows.columns:
+        rows = rows.assign(amount=float("nan"))
     known_channel = (rows["channel"].astype("str") != "unknown") if "channel" in rows.columns else pd.Series(False, index=rows.index)
     linked_ids = set(linked_pairs(leads, opps)["opportunity_id"])
     has_lead = opps["opportunity_id"].astype("str").isin(linked_ids)
-    return {
-        "won_count": int(len(rows)), "won_revenue": total,
+    known_amount = bool(rows["amount"].notna().any())
+    out = {
+        "won_count": int(len(rows)), "won_revenue": total if known_amount or not len(rows) else None,
         "revenue_traceable_share": ratio(float(rows.loc[known_channel, "amount"].sum()), total) if total else None,
         "revenue_linked_to_lead_share": ratio(float(rows.loc[has_lead[won], "amount"].sum()), total) if total else None,
         "opportunities_without_lead": int((~has_lead).sum()),
         "opportunities_unknown_channel": int((opps["channel"].astype("str") == "unknown").sum()) if "channel" in opps.columns else int(len(opps)),
     }
+    code = "no_won_deals" if not len(rows) else "no_amounts" if not known_amount else "no_closed_amounts"
+    reasons = {k: (code if k != "won_revenue" else "no_amounts") for k in ("won_revenue", "revenue_traceable_share",
+                                                                          "revenue_linked_to_lead_share") if out[k] is None}
+    return dict(out, null_reasons=reasons) if reasons else out
 
 
 # ---- Views for notebook 00 (formatted, labelled, escaped) ----------------------------------
@@ -139,26 +159,75 @@ def rows_per_period_chart(frame: pd.DataFrame, lang: str):
     return finish(fig)
 
 
-def findings_view(wb: Workbook, lang: str):
-    """Validation warnings as an escaped table, or a sentence saying there are none."""
-    from helpers import display
+def warnings_record(wb: Workbook) -> list[dict]:
+    """``data_health.warnings`` of metrics.json: every ingest and load warning ({code, message, count, ...}),
+    :func:`helpers.limits.workbook_warnings` in English."""
+    from helpers.limits import workbook_warnings
 
-    frame = findings_frame(wb.warnings)
-    if frame.empty:
+    return workbook_warnings(wb, "en")
+
+
+def findings_view(wb: Workbook, lang: str):
+    """Every ingest and load warning (data-wide limits first) as an escaped table, or a sentence saying there are none."""
+    from helpers import display
+    from helpers.limits import workbook_warnings
+
+    items = workbook_warnings(wb, lang)
+    if not items:
         return display.note(t("health_no_warnings", lang))
-    frame["severity"] = frame["severity"].map(lambda s: t(f"severity_{s}", lang))
-    return display.table(frame.rename(columns={"severity": t("severity", lang), "file": t("file_format", lang),
-                                               "rows": t("rows_at", lang), "count": t("count", lang),
-                                               "column": t("column", lang), "message": t("message", lang), "fix": t("fix", lang)}))
+    frame = pd.DataFrame([{t("source", lang): t(f"source_{w['source']}", lang), t("file_format", lang): w["file"],
+                           t("rows_at", lang): w["rows"], t("count", lang): f"{w['count']:,}" if w["count"] else "",
+                           t("column", lang): w["column"], t("warning_code", lang): w["code"],
+                           t("message", lang): w["message"], t("fix", lang): w["fix"]} for w in items])
+    return display.table(frame)
 
 
 def dict_view(values: dict, config, lang: str):
-    """A {key: figure} dict as a two-column escaped table with labels and formats."""
+    """A {key: figure} dict as an escaped table with labels and formats; an empty figure shows why (its null_reasons)."""
     from helpers import display
-    from helpers.views import format_value
+    from helpers.views import format_value, why
 
-    rows = [{t("measure", lang): t(k, lang), t("value", lang): format_value(k, v, config, lang)} for k, v in values.items()]
-    return display.table(pd.DataFrame(rows))
+    rows = [{t("measure", lang): t(k, lang), t("value", lang): format_value(k, v, config, lang),
+             "why": why(values, k, lang) or ""} for k, v in values.items() if k != "null_reasons"]
+    frame = pd.DataFrame(rows)
+    if not frame["why"].str.len().any():
+        frame = frame.drop(columns="why")
+    return display.table(frame.rename(columns={"why": t("why_empty", lang)}))
+
+
+def limits_view(s):
+    """The top of the data health report: partial coverage of the period, a leads table ending early,
+    and what the data cannot tell (no lost deals first), each a sentence; nothing when all is well."""
+    from helpers import display
+    from helpers.limits import workbook_facts
+    from helpers.metrics import period_coverage
+    from helpers.views import reason_text
+
+    parts = []
+    partial = coverage_note(s)
+    if partial is not None:
+        parts.append(partial.data)
+    cov = period_coverage(s.wb, s.period)
+    if cov["leads_partial"]:
+        parts.append(display.note(t("health_leads_partial", s.lang).format(end=f"{cov['leads_end']:%Y-%m-%d}"), warn=True).data)
+    codes = workbook_facts(s.wb).codes()
+    if codes:
+        parts.append(display.note(t("health_limits", s.lang), warn=True).data)
+        parts.append(display.bullets([reason_text(c, s.lang) for c in codes]).data)
+    if not parts:
+        return None
+    from IPython.display import HTML
+
+    return HTML("".join(parts))
+
+
+def negative_intervals_view(s):
+    """Linked lead/opportunity pairs whose dates run backwards (left out of every time-to-convert measure); nothing without leads."""
+    from helpers.limits import negative_intervals
+
+    if s.wb.leads is None:
+        return None
+    return dict_view(negative_intervals(s.wb.leads, s.wb.opportunities, s.as_of), s.config, s.lang)
 
 
 TRACE_BOTH = ("won_count", "won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share")

@@ -44,6 +44,14 @@ def published_periods(out: Path) -> list[tuple[str, dict | None, list[str]]]:
     return sorted(found, key=lambda row: (str((row[1] or {}).get("start", "")) or "9999", row[0]))
 
 
+def partial_mark(metrics: dict, lang: str) -> str:
+    """' (Partial: data from D1 to D2)' for a period whose metrics.json says the data covers it only in part, else ''."""
+    cov = metrics.get("coverage") or {}
+    if not cov.get("partial"):
+        return ""
+    return f" ({t('coverage_partial', lang).format(start=cov['data_start'], end=cov['data_end'])})"
+
+
 def trend_frame(rows: list[tuple[str, dict, list[str]]]) -> pd.DataFrame:
     """Headline pipeline figures per published period (raw numbers, None where undefined)."""
     records = []
@@ -52,7 +60,8 @@ def trend_frame(rows: list[tuple[str, dict, list[str]]]) -> pd.DataFrame:
             continue
         pipe = metrics.get("pipeline") or {}
         cohort = ((metrics.get("funnel") or {}).get("cohort") or {})
-        records.append({"period": label, **{k: pipe.get(k) for k in TREND_KEYS},
+        records.append({"period": label + (" ⚠" if (metrics.get("coverage") or {}).get("partial") else ""),
+                        **{k: pipe.get(k) for k in TREND_KEYS},
                         "lead_to_opportunity_rate": cohort.get("lead_to_opportunity_rate")})
     return pd.DataFrame(records)
 
@@ -176,13 +185,13 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     write_atomic(out / "run.json", dumps(info))
     rows = published_periods(out)
     links = "".join(
-        f"<li><b>{esc(label)}</b>: " + "".join(f'<a href="{esc(label)}/{esc(name)}">{esc(report_name(name, lang))}</a>' for name in names)
+        f"<li><b>{esc(label)}</b>{esc(partial_mark(metrics or {}, lang))}: " + "".join(f'<a href="{esc(label)}/{esc(name)}">{esc(report_name(name, lang))}</a>' for name in names)
         + f'<a href="{esc(label)}/metrics.json">{esc(t("report_metrics_json", lang))}</a>'
         + (f' <span class="wb-note">({esc(t("index_unreadable", lang))} {esc(label)})</span>' if metrics is None else "")
         + "</li>" for label, metrics, names in rows)
     trend = trend_frame(rows)
     chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, config)}">'
-             if len(trend) else "")
+             if len(trend) and pd.to_numeric(trend["sales_velocity"], errors="coerce").notna().any() else "")
     if len(trend) == 1:
         chart += f'<p class="wb-note">{esc(t("index_single_period", lang))}</p>'
     files = pd.DataFrame([{t("index_file", lang): f["file"], t("index_rows", lang): fmt.number(f["rows"], lang),

@@ -400,7 +400,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         if path is None and name == "opportunities" and find_table_file(data_dir, "leads") is not None:
             # A leads-only export still gets its lead funnel: an empty opportunities table, said out loud.
             findings.append(Finding("warning", "opportunities.csv", "no_opportunities",
-                                    "there is no opportunities table: every pipeline figure is empty or null",
+                                    "there is no opportunities table: every pipeline figure is 0 or left empty",
                                     "Export the opportunities (商談) too, to see pipeline, win rate and velocity."))
             typed[name] = _parse_table(table, pd.DataFrame(columns=table.column_names, dtype=object), "opportunities.csv", config, findings)
             continue
@@ -437,6 +437,12 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         raise WorkbookError(f"{data_dir}: the opportunities have no dates, so there is no as_of",
                             fix="Check the created_at column, or give the snapshot date with --as-of.")
 
+    from helpers.limits import normalize_channels
+
+    channels, notes = normalize_channels({n: typed.get(n) for n in ("leads", "opportunities", "spend")},
+                                         config.normalize_channels, names)
+    findings += notes
+    typed.update({n: f for n, f in channels.items() if f is not None})
     leads, opps = typed.get("leads"), typed["opportunities"]
     # An open deal's closed_at (often an expected close date in exports) is not a close: drop it.
     opps = opps.assign(closed_at=opps["closed_at"].where(opps["outcome"] != "open"))

@@ -6,7 +6,8 @@ this module only puts them together so every notebook and the runner agree.
 from __future__ import annotations
 
 from helpers.breakdown import breakdowns, segment_columns, target_fit
-from helpers.funnel import typical_days_to_opportunity
+from helpers.funnel import maturity_days, typical_days_to_opportunity
+from helpers.limits import coverage, explain_core, workbook_facts
 from helpers.load import Workbook
 from helpers.periods import Period
 
@@ -25,27 +26,32 @@ def with_target_fit(wb: Workbook):
 
 
 def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
-    """period/start/end/as_of, pipeline, funnel (period and cohort), by_channel and by_segment for one period.
+    """period/start/end/as_of, pipeline, funnel (period and cohort), by_channel, by_segment, coverage for one period.
 
     With `projected`, funnel.cohort also holds the censoring-aware projected rates of
     helpers.goals.projected_cohort_rates (notebook 02 records them; they take a few seconds).
+    Every undefined figure is None with its reason code in the section's ``null_reasons``
+    (:func:`helpers.limits.explain_core`; a top-level ``null_reasons`` for a whole null
+    section); ``coverage`` is :func:`period_coverage`.
     """
     leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
     start, end = period.start, period.end
     typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
+    maturity = maturity_days(leads, opps, as_of)
     segments = segment_columns(leads, opps)
     if has_target(wb):
         leads, opps = with_target_fit(wb)
         segments.append("target_fit")
     # Totals, by channel and by every segment: one grouped pass per table (helpers.engine).
-    rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical, with_totals=True)
+    rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical, with_totals=True,
+                              maturity=maturity)
     funnel = totals["funnel"]
     if funnel is not None and projected:
         from helpers.goals import projected_cohort_rates
 
         proj = projected_cohort_rates(wb.leads, wb.opportunities, start, end, as_of)
         funnel["cohort"].update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
-    return {
+    core = {
         "period": period.label,
         "start": period.start,
         "end": period.end,
@@ -55,3 +61,17 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
         "by_channel": rows["channel"],
         "by_segment": {col: rows[col] for col in segments},
     }
+    cov = period_coverage(wb, period)
+    core = explain_core(core, workbook_facts(wb), leads_end=cov["leads_end"])
+    core["coverage"] = cov
+    return core
+
+
+def period_coverage(wb: Workbook, period: Period) -> dict:
+    """:func:`helpers.limits.coverage` of the period: the first data date, as_of, the last lead created_at."""
+    from helpers.session import first_data_date
+
+    leads_end = None
+    if wb.leads is not None and wb.leads["created_at"].notna().any():
+        leads_end = min(wb.leads["created_at"].max(), wb.as_of)
+    return coverage(first_data_date(wb), wb.as_of, period.start, period.end, leads_end=leads_end)

@@ -131,9 +131,11 @@ def pipeline_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
     - ``lost_count``: opportunities with outcome lost and closed_at in P (and <= as_of).
     - ``win_rate``: won_count / (won_count + lost_count); None when no deal closed in P.
     - ``win_rate_by_amount``: won amount / (won amount + lost amount) over the same
-      rows, known amounts only; None when that sum is 0.
-    - ``won_revenue``: sum of amount over the won rows (0.0 when nothing was won).
-    - ``avg_deal_size``: won_revenue / won_count; None when won_count is 0.
+      rows, known amounts only; None when that sum is 0 or no closed deal has an amount.
+    - ``won_revenue``: sum of the known amounts over the won rows (0.0 when nothing was won;
+      None when deals were won but none of them has an amount: amount is optional).
+    - ``avg_deal_size``: won_revenue / the won deals with a known amount (= won_count when
+      every won deal has one); None when no won deal has an amount.
     - ``sales_cycle_days``: mean of (closed_at - created_at) in days over the won rows;
       None when won_count is 0.
     - ``sales_velocity``: opportunities_created × avg_deal_size × win_rate ÷ sales_cycle_days
@@ -141,7 +143,8 @@ def pipeline_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
     - ``open_pipeline``: ``{count, amount, amount_unknown_count}`` of the opportunities
       open at the end of P: created on or before min(end, as_of) and not won/lost on or
       before that day (so a deal closed later still counts as open at the end of P);
-      amount sums the known amounts, amount_unknown_count counts the missing ones.
+      amount sums the known amounts (None when deals are open and none has an amount),
+      amount_unknown_count counts the missing ones.
 
     The counts and sums are aggregates computed by the engine (helpers.engine,
     DuckDB in process); the rest is :func:`derive_pipeline`.
@@ -152,30 +155,37 @@ def pipeline_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
 
 
 #: The aggregates of an empty set of opportunities (what a breakdown value with no opportunities gets).
-NO_OPPORTUNITIES = {"created": 0, "won": 0, "lost": 0, "won_amount": None, "lost_amount": None, "cycle_days": None,
-                    "open_count": 0, "open_amount": None, "open_unknown": 0}
+NO_OPPORTUNITIES = {"created": 0, "won": 0, "lost": 0, "won_amount": None, "lost_amount": None, "won_known": 0,
+                    "lost_known": 0, "cycle_days": None, "open_count": 0, "open_amount": None, "open_unknown": 0}
 
 
 def derive_pipeline(aggregates: dict | None) -> dict:
     """The pipeline metrics (keys of :func:`pipeline_metrics`) from the engine's aggregates of one set of opportunities.
 
     `aggregates` (helpers.engine.pipeline_expr, None = no opportunities): created, won, lost,
-    won_amount / lost_amount (sums of the known amounts; None when no row), cycle_days (mean
-    days closed - created over the won rows), open_count, open_amount, open_unknown.
-    Pure: rates, averages and velocity are derived here, None on a zero denominator.
+    won_amount / lost_amount (sums of the known amounts; None when no row), won_known / lost_known
+    (won / lost rows with an amount), cycle_days (mean days closed - created over the won rows),
+    open_count, open_amount, open_unknown.
+    Pure: rates, averages and velocity are derived here, None on a zero denominator; a sum over
+    rows none of which has an amount is unknown (None), never 0: won_revenue and avg_deal_size when
+    deals were won without amounts, win_rate_by_amount when no closed deal has one, and the open
+    pipeline amount when deals are open and none has one.
     """
     agg = {**NO_OPPORTUNITIES, **(aggregates or {})}
     opportunities_created, won_count, lost_count = int(agg["created"]), int(agg["won"]), int(agg["lost"])
     win_rate = ratio(won_count, won_count + lost_count)
     won_amount = float(agg["won_amount"] or 0.0)   # unknown amounts are skipped
     lost_amount = float(agg["lost_amount"] or 0.0)
-    win_rate_by_amount = ratio(won_amount, won_amount + lost_amount)
-    won_revenue = won_amount
-    avg_deal_size = ratio(won_revenue, won_count)
+    won_known, lost_known = int(agg["won_known"]), int(agg["lost_known"])   # rows with an amount (amount is optional)
+    win_rate_by_amount = ratio(won_amount, won_amount + lost_amount) if won_known or lost_known else None
+    # nothing won is a true 0; won deals none of which has an amount is unknown, never 0
+    won_revenue = won_amount if won_known or not won_count else None
+    avg_deal_size = ratio(won_revenue, won_known)
     sales_cycle_days = float(agg["cycle_days"]) if won_count and agg["cycle_days"] is not None else None
     open_pipeline = {
         "count": int(agg["open_count"]),
-        "amount": float(agg["open_amount"] or 0.0),
+        # no open deal is a true 0; open deals none of which has an amount is unknown (helpers.limits gives the reason)
+        "amount": None if agg["open_count"] and agg["open_unknown"] == agg["open_count"] else float(agg["open_amount"] or 0.0),
         "amount_unknown_count": int(agg["open_unknown"]),
     }
     return {

@@ -30,7 +30,7 @@ from helpers.config import load_config
 from helpers.errors import WorkbookError
 from helpers.load import load_workbook
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
-from helpers.periods import Period, complete_periods, parse_period, period_of
+from helpers.periods import Period, complete_periods, parse_period, period_of, periods_between
 from helpers.record import check_replaceable, foreign_files, locked, mark_report_dir, publish_dir, recover_publish
 from helpers.snapshot import SNAPSHOT_ENV, write_snapshot
 
@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--period", action="append", default=None, help="period label such as 2025Q3 or FY2025Q1 (repeatable)")
-    which.add_argument("--all", action="store_true", help="every complete period in the data")
+    which.add_argument("--all", action="store_true",
+                       help="every period in the data; the first and last, when the data covers them only in part, are marked partial")
     which.add_argument("--latest", action="store_true", help="the latest complete period (the default)")
     parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the data)")
     parser.add_argument("--lang", choices=("en", "ja"), default=None, help="report language (default: from the config, else en)")
@@ -147,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
-    """The periods asked for: --period labels, --all complete periods, else the latest complete one."""
+    """The periods asked for: --period labels; --all every period from the first data date to as_of (the
+    partly covered first and last ones too, so period sums add up to the totals; their reports say they
+    are partial); else the latest complete one (the period holding as_of when none is complete)."""
     if args.period:
         periods = [parse_period(label, fy_start) for label in args.period]
         late = [p.label for p in periods if p.start > as_of]
@@ -155,16 +158,19 @@ def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
             raise WorkbookError(f"period(s) {', '.join(late)} start after as_of {as_of:%Y-%m-%d}: there is no data for them",
                                 fix="Choose an earlier period or a later --as-of.")
         return sorted(set(periods))
-    complete = complete_periods(first_date, as_of, fy_start)
-    if complete and args.all and len(complete) > args.max_periods:
-        raise WorkbookError(f"--all would run {len(complete)} periods ({complete[0].label} to {complete[-1].label}), "
-                            f"more than --max-periods {args.max_periods}",
-                            fix=f"Name the periods with --period, or confirm with --all --max-periods {len(complete)}.")
-    if complete:
-        return complete if args.all else complete[-1:]
     if args.all:
-        raise WorkbookError(f"the data holds no complete period up to as_of {as_of:%Y-%m-%d}",
-                            fix="Name a period with --period (a partial period is reported as such).")
+        periods = periods_between(first_date, as_of, fy_start)
+        if len(periods) > args.max_periods:
+            raise WorkbookError(f"--all would run {len(periods)} periods ({periods[0].label} to {periods[-1].label}), "
+                                f"more than --max-periods {args.max_periods}",
+                                fix=f"Name the periods with --period, or confirm with --all --max-periods {len(periods)}.")
+        partial = [p.label for p in periods if p.start < first_date or p.end > as_of]
+        if partial:
+            print(f"note: the data covers {', '.join(partial)} only in part; those reports are marked partial", flush=True)
+        return periods
+    complete = complete_periods(first_date, as_of, fy_start)
+    if complete:
+        return complete[-1:]
     partial = period_of(as_of, fy_start)
     print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
           "which the data covers only in part (the reports say so)", flush=True)
@@ -191,10 +197,27 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
     exporter = HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
                             language_code=lang)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": lang, "partial_note": partial_note(executed.parent, lang)})
     from helpers.stylesheet import trim_styles
 
     target.write_text(trim_styles(body), encoding="utf-8")  # JupyterLab's stylesheet, trimmed to what the report uses
+
+
+def partial_note(folder: Path, lang: str) -> str:
+    """The banner of a period the data covers only in part ("Partial: data from D1 to D2"), from the
+    ``coverage`` of `folder`/metrics.json; "" for a complete period or when there is no such figure."""
+    import json
+
+    from helpers.labels import t
+
+    path = folder / "metrics.json"
+    try:
+        cov = json.loads(path.read_text(encoding="utf-8")).get("coverage") or {}
+    except (OSError, ValueError):
+        return ""
+    if not cov.get("partial"):
+        return ""
+    return t("coverage_partial", lang).format(start=cov["data_start"], end=cov["data_end"])
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:

@@ -125,6 +125,8 @@ SETTINGS: dict[str, Schema] = {
                                 fix="For example segment_order: {company_size: [1-49, 50-299]}.",
                                 expect="a mapping of segment columns to their values in display order"),
     "sla": obj({"follow_up_hours": number(0, "For example 48.")}, fix="Write sla: {follow_up_hours: 48}."),
+    "channels": obj({"normalize": boolean("Write channels: {normalize: true} (the default) or false to keep every spelling apart.")},
+                    fix="Write channels: {normalize: true}."),
     "privacy": obj({"pseudonymize_owners": boolean("Write pseudonymize_owners: true (or false to show owners' names).")},
                    fix="Write privacy: {pseudonymize_owners: true}."),
     "stale_open_days": integer(1, None, "For example 180."),

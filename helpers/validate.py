@@ -11,6 +11,9 @@ from helpers.errors import Finding
 from helpers.load import _finding
 from helpers.schema import OUTCOMES, TARGET_DEPARTMENTS, TARGET_METRICS
 
+#: Fewest opportunities for "all share one created_at" to mean a bulk load (as helpers.ingest checks).
+MIN_ROWS_FOR_BULK_CHECK = 2
+
 DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
                 "opportunities": ("created_at", "closed_at")}
 
@@ -59,19 +62,43 @@ def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids: set | None) ->
         out.append(_finding("error", fname, "closed_before_created", "closed_at is before created_at",
                             "Correct the dates: a deal cannot close before it was created.", "closed_at", backwards,
                             opps["closed_at"].dt.strftime("%Y-%m-%d")))
-    if "amount" not in opps.columns:
-        if (opps["outcome"] == "won").any():
-            out.append(Finding("error", fname, "missing_column", "the column 'amount' is missing but there are won deals",
-                               "Add the deal value as 'amount' (required for won deals).", "amount"))
-        return out
-    won_no_amount = (opps["outcome"] == "won") & opps["amount"].isna()
-    if won_no_amount.any():
-        out.append(_finding("error", fname, "won_without_amount", "won deals without an amount",
-                            "Fill amount for every won deal (0 is allowed for a free deal).", "amount", won_no_amount))
-    negative = opps["amount"] < 0
+    won = opps["outcome"] == "won"
+    if "amount" not in opps.columns or not opps["amount"].notna().any():
+        # Amount is optional: counts, rates and cycle still work; the money figures are null ("no amounts").
+        if won.any():
+            out.append(Finding("warning", fname, "no_amounts",
+                               "no opportunity has an amount: won revenue, average deal size, win rate by amount, "
+                               "sales velocity and ROI are left empty", "Export the deal value (amount) to see them.",
+                               "amount", count=int(won.sum())))
+    else:
+        won_no_amount = won & opps["amount"].isna()
+        if won_no_amount.any():
+            out.append(_finding("warning", fname, "won_without_amount",
+                                "won deals without an amount: won revenue counts the known amounts only and the average "
+                                "deal size is taken over the won deals that have one",
+                                "Fill amount for every won deal (0 is allowed for a free deal).", "amount", won_no_amount))
+    lost = opps["outcome"] == "lost"
+    if "amount" in opps.columns and lost.any() and opps["amount"].notna().any() and not (opps.loc[lost, "amount"].fillna(0) > 0).any():
+        out.append(_finding("warning", fname, "lost_amounts_zero",
+                            "every lost deal has amount 0 or none: win rate by amount would be 100% and is left empty",
+                            "Export the lost deals' values (the amount they were worth while open).", "amount", lost))
+    negative = opps["amount"] < 0 if "amount" in opps.columns else pd.Series(False, index=opps.index)
     if negative.any():
         out.append(_finding("error", fname, "negative_amount", "negative amounts", "Amounts must be 0 or more; record refunds elsewhere.",
                             "amount", negative, opps["amount"]))
+    if won.any() and not lost.any():
+        out.append(Finding("warning", fname, "no_lost_deals",
+                           "the data holds no lost deals: win rate, win rate by amount and sales velocity are left empty "
+                           "(a win rate needs losses)",
+                           "Export the lost deals too (a 'closed deals' report often holds the won ones only).", "outcome",
+                           count=int(won.sum())))
+    created_days = opps["created_at"].dropna().dt.normalize()
+    if len(created_days) >= MIN_ROWS_FOR_BULK_CHECK and created_days.nunique() == 1:
+        out.append(Finding("warning", fname, "one_created_at",
+                           f"all opportunities share one created_at ({created_days.iloc[0]:%Y-%m-%d}): cycle times are "
+                           "meaningless and are left empty",
+                           "A bulk load or data migration stamps every record with the load time. Export the real creation "
+                           "date and map it to created_at.", "created_at", count=int(len(created_days))))
     open_closed = (opps["outcome"] == "open") & opps["closed_at"].notna()
     if open_closed.any():
         out.append(_finding("warning", fname, "open_with_closed_at", "open deals carry a closed_at date; it is ignored while they are open",

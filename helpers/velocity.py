@@ -208,7 +208,7 @@ def lmdi(before: dict, after: dict) -> dict:
         for name, metrics in (("before", before), ("after", after)):
             value = _num(metrics.get(key)) if metrics else None
             if value is None:
-                problems.append(f"{key} is null in the {name} window")
+                problems.append(f"{key} is unknown in the {name} window")
             elif value <= 0:
                 problems.append(f"{key} is {value:g} in the {name} window")
     if problems:
@@ -629,7 +629,7 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
         out.append({
             "code": "no_prior_year_data",
             "text": ("There is no usable prior-year baseline: " + "; ".join(reasons)
-                     + ". The seasonally adjusted change is null or unreliable, and the raw change cannot be "
+                     + ". The seasonally adjusted change is unknown or unreliable, and the raw change cannot be "
                        "separated from seasonality."),
             "values": {"first_created": None if pd.isna(first) else pd.Timestamp(first),
                        "before_last_year_start": ly_start,
@@ -764,7 +764,7 @@ def conclusion(result: dict) -> dict:
         which = [n for n, v in (("before", vb), ("after", va)) if v is None] or ["before"]
         return {"code": "not_measurable", "values": values,
                 "text": (f"The effect of {label} cannot be measured: sales velocity is "
-                         + ("null" if (vb is None or va is None) else "0")
+                         + ("unknown" if (vb is None or va is None) else "0")
                          + f" in the {' and '.join(which)} window (it needs won deals with a known cycle and "
                            "a positive before value)." + tail)}
     if adjusted is not None:

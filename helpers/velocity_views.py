@@ -17,8 +17,32 @@ from helpers.theme import MARKETING, NEGATIVE, NEUTRAL, POSITIVE, SALES, finish,
 FACTOR_KEYS = ("opportunities_created", "avg_deal_size", "win_rate", "sales_cycle_days", "sales_velocity")
 
 
+def blocked(s: Session) -> str | None:
+    """The reason code when the data cannot give a sales velocity at all (no lost deals, no amounts,
+    a bulk-load created_at: :class:`helpers.limits.DataFacts`), else None."""
+    from helpers.limits import workbook_facts
+
+    facts = workbook_facts(s.wb)
+    for code in ("no_lost_deals", "no_amounts", "one_created_at"):
+        if getattr(facts, code):
+            return code
+    return None
+
+
+def section(s: Session, vc: dict | None) -> dict | None:
+    """The velocity_comparison section of metrics.json: the comparison; or, when the data cannot give a
+    velocity, ``{"sales_velocity": None, "null_reasons": {"sales_velocity": code}}``; None without an initiative."""
+    code = blocked(s)
+    if vc is None and code:
+        return {"sales_velocity": None, "null_reasons": {"sales_velocity": code}}
+    return vc
+
+
 def comparison(s: Session, initiative: str = "", window_days: int = 0) -> dict | None:
-    """The velocity_comparison section for the session's period (initiative "" = the default rule)."""
+    """The velocity_comparison section for the session's period (initiative "" = the default rule);
+    None without an initiative or when the data cannot give a velocity (:func:`blocked`)."""
+    if blocked(s):
+        return None
     settings = dict(s.config.velocity, window_days=window_days or s.config.velocity["window_days"])
     return vel.velocity_comparison(s.wb.opportunities, s.wb.initiatives, s.as_of, s.period.end, settings,
                                    s.config.fiscal_year_start_month, initiative=initiative or None)
@@ -39,8 +63,12 @@ def later_initiative(s: Session) -> dict | None:
 
 
 def no_initiative_view(s: Session):
-    """Why there is no before/after comparison in this period: no initiative declared (how to declare one), or the
-    declared initiative starts after this period (which period's report compares it); the trend below needs neither."""
+    """Why there is no before/after comparison in this period: the data cannot give a velocity (that reason), no
+    initiative declared (how to declare one), or the declared initiative starts after this period (which period's
+    report compares it); the trend below needs neither."""
+    code = blocked(s)
+    if code:
+        return display.note(t("reason_velocity_blocked", s.lang).format(reason=t(f"reason_{code}", s.lang)), warn=True)
     later = later_initiative(s)
     if later is None:
         return display.note(t("velocity_no_initiative", s.lang), warn=True)
@@ -165,8 +193,13 @@ def waterfall(s: Session, vc: dict):
 
 
 def trend_chart(s: Session, vc: dict | None):
-    """Sales velocity per fiscal quarter across all history, with the initiative's start marked."""
+    """Sales velocity per fiscal quarter across all history, with the initiative's start marked
+    (nothing when the data cannot give a velocity or no quarter has one: never an empty chart)."""
+    if blocked(s):
+        return None
     quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
+    if not pd.to_numeric(quarterly["sales_velocity"], errors="coerce").notna().any():
+        return display.note(t("velocity_no_trend", s.lang))   # a sentence, never an empty chart
     fig, ax = plt.subplots()
     ax.plot(quarterly["label"], quarterly["sales_velocity"], marker="o", color=MARKETING)
     if vc is not None:
@@ -182,12 +215,18 @@ def trend_chart(s: Session, vc: dict | None):
 
 
 def seasonal_view(s: Session):
-    """The seasonal profile (each fiscal quarter's velocity relative to its year's mean) and the STL note."""
+    """The seasonal profile (each fiscal quarter's velocity relative to its year's mean) and the STL note;
+    (None, None) when the data cannot give a velocity or no quarter has a profile value."""
+    if blocked(s):
+        return None, None
     quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
     prof = vel.seasonal_profile(quarterly)
     fig, ax = plt.subplots(figsize=(5.5, 3))
     qs = [1, 2, 3, 4]
     values = [prof["profile"].get(q) for q in qs]
+    if all(v is None for v in values):
+        plt.close(fig)
+        return None, prof
     ax.bar([f"Q{q}" for q in qs], [0 if v is None else v for v in values], color=MARKETING)
     ax.axhline(1.0, color=NEUTRAL, linestyle="--")
     ax.set_title(t("velocity_profile", s.lang).format(years=prof["years_used"]))
@@ -195,7 +234,10 @@ def seasonal_view(s: Session):
 
 
 def stl_chart(s: Session):
-    """STL decomposition of quarterly velocity (trend, seasonal, remainder) when there are two full years, else a note."""
+    """STL decomposition of quarterly velocity (trend, seasonal, remainder) when there are two full years, else a note
+    (nothing when the data cannot give a velocity: the comparison above says why)."""
+    if blocked(s):
+        return None
     quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
     prof = vel.seasonal_profile(quarterly)
     stl = prof.get("stl")

@@ -22,14 +22,36 @@ def format_value(key: str, value, config: Config, lang: str) -> str:
     return fmt.number(value, lang)
 
 
-def pipeline_kpis(pipeline: dict, config: Config, lang: str) -> list[tuple[str, str]]:
-    """Headline pipeline figures as (label, formatted value) pairs, in the contract's order."""
+def reason_text(code: str | None, lang: str) -> str | None:
+    """The sentence of a null reason code (label ``reason_<code>``); None for no code."""
+    return None if not code else t(f"reason_{code}", lang)
+
+
+def why(section: dict | None, key: str, lang: str) -> str | None:
+    """Why `section[key]` is empty: the sentence of ``section["null_reasons"][key]`` (None when it is not empty)."""
+    reasons = (section or {}).get("null_reasons") or {}
+    return reason_text(reasons.get(key), lang)
+
+
+def pipeline_kpis(pipeline: dict, config: Config, lang: str) -> list[tuple[str, str, str | None]]:
+    """Headline pipeline figures as (label, formatted value, why it is empty or None), in the contract's order."""
     keys = ("opportunities_created", "won_count", "lost_count", "win_rate", "won_revenue",
             "avg_deal_size", "sales_cycle_days", "sales_velocity")
-    items = [(t(k, lang), format_value(k, pipeline[k], config, lang)) for k in keys]
-    items.append((t("open_pipeline_count", lang), fmt.number(pipeline["open_pipeline"]["count"], lang)))
-    items.append((t("open_pipeline_amount", lang), fmt.money(pipeline["open_pipeline"]["amount"], config)))
+    items = [(t(k, lang), format_value(k, pipeline[k], config, lang), why(pipeline, k, lang)) for k in keys]
+    items.append((t("open_pipeline_count", lang), fmt.number(pipeline["open_pipeline"]["count"], lang), None))
+    items.append((t("open_pipeline_amount", lang), fmt.money(pipeline["open_pipeline"]["amount"], config),
+                  why(pipeline, "open_pipeline_amount", lang)))
     return items
+
+
+def reasons_lines(reasons: dict | None, lang: str) -> list[str]:
+    """'Label: why it is empty' for every figure of a ``null_reasons`` dict, one line per distinct reason."""
+    by_code: dict[str, list[str]] = {}
+    for key, code in (reasons or {}).items():
+        by_code.setdefault(code, []).append(t(key, lang))
+    sep = "、" if lang == "ja" else ", "
+    colon = ": " if lang == "en" else ":"
+    return [f"{sep.join(keys)}{colon}{reason_text(code, lang)}" for code, keys in by_code.items()]
 
 
 def key_figures_text(core: dict) -> str:

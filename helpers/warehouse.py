@@ -32,7 +32,7 @@ from helpers import engine
 from helpers.breakdown import SEGMENT_COLUMNS, TARGET, UNKNOWN, assemble
 from helpers.config import Config, load_config
 from helpers.errors import WorkbookError
-from helpers.funnel import TYPICAL_QUANTILE
+from helpers.funnel import MATURITY_MEASURES, MATURITY_QUANTILE, TYPICAL_QUANTILE
 from helpers.periods import complete_periods, parse_period, period_of
 
 LEADS_COLUMNS = ("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id", "channel", "industry", "company_size", "owner")
@@ -189,6 +189,9 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
 
     `period_label` None = the latest complete period (else the period holding as_of).
     Only aggregates are fetched. Raises ibis / driver errors when a table or column is missing.
+    The figures are core_metrics' (undefined ones None); the explanations core_metrics adds
+    (``null_reasons``, ``coverage``: helpers.limits, from the loaded workbook's data facts and
+    warnings) are not computed here.
     """
     leads, opps = canonical(con, config, schema, leads_table, opportunities_table)
     as_of = as_of_of(con, leads, opps, config)
@@ -214,9 +217,13 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
         linked = engine.run(engine.linked_opps_expr(links, ot, s, last, a, dims), con)
     row = engine.run(engine.typical_expr(lt, ot, a, TYPICAL_QUANTILE / 100), con)[engine.ALL]
     typical = None if not row["n"] else float(row["q"])
+    won_row = engine.run(engine.lead_to_won_expr(lt, ot, a, MATURITY_QUANTILE / 100), con)[engine.ALL]
+    # helpers.funnel.maturity_days: p90 of lead-to-won days, else the typical days to opportunity
+    maturity = ((float(won_row["q"]), MATURITY_MEASURES[0]) if won_row["n"]
+                else (None, None) if typical is None else (typical, MATURITY_MEASURES[1]))
     all_dims = {d: d for d in dims}
     rows, totals = assemble(dims, all_dims, all_dims, pipe, lead_side, linked, typical, period.end, as_of,
-                            totals_with_funnel=True)
+                            totals_with_funnel=True, maturity=maturity)
     return {"period": period.label, "start": period.start, "end": period.end, "as_of": as_of,
             "pipeline": totals["pipeline"], "funnel": totals["funnel"], "by_channel": rows["channel"],
             "by_segment": {c: rows[c] for c in segments}}

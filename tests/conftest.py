@@ -41,3 +41,33 @@ def write_folder(path: Path, files: dict[str, str], encoding: str = "utf-8") -> 
 def tiny_folder(tmp_path) -> Path:
     """A valid data folder: 3 leads, 3 opportunities."""
     return write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+
+
+#: Runner output folders whose reports were scanned in this test session (by the fixture below).
+SCANNED_REPORTS: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scan_every_report():
+    """Every runner invocation of the test suite gets its reports scanned as it publishes them.
+
+    helpers.run.main calls helpers.index_page.write_index after each run; wrapped here, it then
+    scans OUT/index.html and every OUT/<period>/*.html (tests/report_scan.py) and fails the run,
+    and so the test that started it, on any None, NaN, nan, <NA>, null or float with more than
+    4 decimals in visible text. Works under pytest-xdist (each worker wraps its own import).
+    """
+    from helpers import index_page
+    from report_scan import scan_folder
+
+    original = index_page.write_index
+
+    def write_index_and_scan(out, *args, **kwargs):
+        page = original(out, *args, **kwargs)
+        SCANNED_REPORTS.append(Path(out))
+        found = scan_folder(Path(out))
+        assert not found, "reports show text they never may:\n" + "\n".join(found[:30])
+        return page
+
+    index_page.write_index = write_index_and_scan
+    yield SCANNED_REPORTS
+    index_page.write_index = original

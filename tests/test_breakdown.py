@@ -153,10 +153,11 @@ def test_total_is_not_the_sum_of_rows():
     assert total["win_rate"] == pytest.approx(1 / 3)
 
 
-def test_explicit_typical_days_sets_maturity_of_every_row():
-    rows = breakdown(_leads(), _opps(), "channel", START, END, AS_OF, typical_days=120)
+def test_explicit_maturity_sets_maturity_of_every_row():
+    rows = breakdown(_leads(), _opps(), "channel", START, END, AS_OF, typical_days=120, maturity=(120.0, "p90_lead_to_won_days"))
     for row in rows.values():
         assert row["funnel"]["cohort"]["typical_days_to_opportunity"] == 120.0
+        assert row["funnel"]["cohort"]["maturity_days"] == 120.0
         assert row["funnel"]["cohort"]["immature"] is True   # 92 < 120
 
 

@@ -18,6 +18,8 @@ def test_table_escapes_values_and_headers():
 def test_kpis_notes_and_bullets_escape(monkeypatch):
     monkeypatch.setenv("WORKBOOK_STATIC", "1")
     assert XSS not in display.kpis([(XSS, XSS)]).data
+    card = display.kpis([("Win rate", "n/a", XSS), ("Deals won", "3", None)]).data   # a card's why-empty note
+    assert XSS not in card and card.count('class="wb-kpi-note"') == 1
     assert display.note(XSS).data == '<p class="wb-note">&lt;img src=x onerror=alert(1)&gt;</p>'
     assert "&lt;script&gt;" in display.bullets(["<script>"]).data
     assert display.esc(None) == "" and display.esc(float("nan")) == ""

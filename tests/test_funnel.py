@@ -102,20 +102,22 @@ def test_cohort_hand_computed():
     # mql: dates L1, L2, L5, L9, L10 + via sql L3 = 6 -> skipped_mql 1 (L3); L4 reached nothing
     # typical days (pairs with both created by 12-31): L6-O4 5, L5-O3 10, L2-O2 17, L1-O1 19, L9-O5 103
     #   80th pct: position 0.8 * 4 = 3.2 -> 19 + 0.2 * (103 - 19) = 35.8
-    # days observed 09-30 -> 12-31 = 31 + 30 + 31 = 92 -> not immature
+    # maturity: lead-to-won days of the linked pairs won by 12-31: L5-O3 09-30 -> 11-20 = 51, L1-O1 07-01 -> 09-01 = 62
+    #   90th pct: 51 + 0.9 * (62 - 51) = 60.9
+    # days observed 09-30 -> 12-31 = 31 + 30 + 31 = 92 >= 60.9 -> not immature
     assert c == {
         "leads": 7, "mql": 6, "sql": 6, "opportunity": 4, "won": 2,
         "mql_rate": pytest.approx(6 / 7), "sql_rate": pytest.approx(1.0),
         "opportunity_rate": pytest.approx(4 / 6), "won_rate": pytest.approx(0.5),
         "lead_to_opportunity_rate": pytest.approx(4 / 7), "lead_to_won_rate": pytest.approx(2 / 7),
         "immature": False, "days_observed": 92, "typical_days_to_opportunity": pytest.approx(35.8),
-        "skipped_mql": 1, "skipped_sql": 2,
+        "skipped_mql": 1, "skipped_sql": 2, "maturity_days": pytest.approx(60.9), "maturity_measure": "p90_lead_to_won_days",
     }
     assert tuple(c) == COHORT_KEYS
     assert list(c) == [
         "leads", "mql", "sql", "opportunity", "won", "mql_rate", "sql_rate", "opportunity_rate", "won_rate",
         "lead_to_opportunity_rate", "lead_to_won_rate", "immature", "days_observed",
-        "typical_days_to_opportunity", "skipped_mql", "skipped_sql",
+        "typical_days_to_opportunity", "skipped_mql", "skipped_sql", "maturity_days", "maturity_measure",
     ]
     json.dumps(c)
     for key in ("leads", "mql", "sql", "opportunity", "won", "days_observed", "skipped_mql", "skipped_sql"):
@@ -129,6 +131,8 @@ def test_cohort_immature_when_young():
     # typical at 10-15 (O5 12-01 not yet): gaps 5, 10, 17, 19 -> position 0.8 * 3 = 2.4 -> 17 + 0.4 * 2 = 17.8
     assert c["days_observed"] == 15
     assert c["typical_days_to_opportunity"] == pytest.approx(17.8)
+    # maturity at 10-15: the only linked win by then is L1-O1, 62 days -> p90 62; 15 < 62
+    assert c["maturity_days"] == 62.0 and c["maturity_measure"] == "p90_lead_to_won_days"
     assert c["immature"] is True
     # opportunity by 10-15: L1, L2, L5 (O3 10-10) = 3; won by 10-15: L1 = 1 (O3 won 11-20)
     assert (c["opportunity"], c["won"]) == (3, 1)
@@ -145,12 +149,35 @@ def test_cohort_as_of_inside_period():
         == [6, 5, 4, 2, 1, 1, 1, -15]
 
 
-@pytest.mark.parametrize("typical, immature", [(100, True), (92, False), (92.5, True), (91, False)])
-def test_cohort_given_typical_days(typical, immature):
-    # 92 days observed; immature iff 92 < typical
-    c = funnel_cohort(_leads(), _opps(), START, END, AS_OF, typical_days=typical)
-    assert c["typical_days_to_opportunity"] == float(typical)
+@pytest.mark.parametrize("days, immature", [(100, True), (92, False), (92.5, True), (91, False)])
+def test_cohort_given_maturity(days, immature):
+    # 92 days observed; immature iff 92 < the maturity days given (one yardstick for every breakdown row)
+    c = funnel_cohort(_leads(), _opps(), START, END, AS_OF, typical_days=days, maturity=(days, "p90_lead_to_won_days"))
+    assert c["typical_days_to_opportunity"] == float(days) and c["maturity_days"] == float(days)
     assert c["immature"] is immature
+
+
+def test_maturity_falls_back_to_typical_days_to_opportunity_without_a_linked_win():
+    opps = _opps()
+    opps.loc[opps["outcome"] == "won", "outcome"] = "lost"
+    c = funnel_cohort(_leads(), opps, START, END, AS_OF)
+    # no linked win: the typical days to opportunity (35.8, as in test_cohort_hand_computed) is the yardstick
+    assert c["maturity_measure"] == "p80_lead_to_opportunity_days"
+    assert c["maturity_days"] == pytest.approx(35.8) and c["immature"] is False
+
+
+def test_maturity_is_judged_by_the_slow_wins_not_the_typical_opportunity():
+    # 10 linked leads; 9 win 30 days after the lead, one 200 days after: p90 = 30 + 0.1 * 170 = 47.0
+    leads = as_dates(pd.DataFrame({"lead_id": [f"L{i}" for i in range(10)], "created_at": ["2025-01-01"] * 10,
+                                   "channel": ["web"] * 10, "opportunity_id": [f"O{i}" for i in range(10)]}), "created_at")
+    closed = ["2025-01-31"] * 9 + ["2025-07-20"]
+    opps = as_dates(pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(10)], "created_at": ["2025-01-02"] * 10,
+                                  "closed_at": closed, "outcome": ["won"] * 10, "lead_id": [None] * 10}),
+                    "created_at", "closed_at")
+    c = funnel_cohort(leads, opps, pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30"), pd.Timestamp("2025-11-10"))
+    # typical days to opportunity is 1 day, but 41 days observed (09-30 -> 11-10) < 47.0: not mature yet
+    assert c["typical_days_to_opportunity"] == 1.0
+    assert c["maturity_days"] == pytest.approx(47.0) and c["immature"] is True
 
 
 def test_cohort_without_any_link_has_unknown_maturity():
@@ -209,11 +236,11 @@ def test_typical_days_hand_computed():
     assert typical_days_to_opportunity(_leads(), _opps(), pd.Timestamp("2025-07-04")) is None
 
 
-def test_typical_days_negative_gap_counts_as_zero():
+def test_typical_days_negative_gap_is_left_out():
     leads = as_dates(pd.DataFrame({"lead_id": ["A", "B"], "created_at": ["2025-03-10", "2025-03-01"],
                                  "opportunity_id": ["X", "Y"]}), "created_at")
     opps = as_dates(pd.DataFrame({"opportunity_id": ["X", "Y"], "created_at": ["2025-03-01", "2025-03-11"],
                                 "closed_at": [None, None], "outcome": ["open", "open"], "lead_id": [None, None]}),
                   "created_at", "closed_at")
-    # A: opp 9 days before the lead -> 0; B: 10 days -> gaps 0, 10 -> 80th pct 0 + 0.8 * 10 = 8
-    assert typical_days_to_opportunity(leads, opps, AS_OF) == pytest.approx(8.0)
+    # A: opp 9 days before the lead -> a data error, left out (never 0 days); B: 10 days -> 80th pct of [10] = 10
+    assert typical_days_to_opportunity(leads, opps, AS_OF) == pytest.approx(10.0)

@@ -598,11 +598,12 @@ def test_invalid_result_is_not_published(tmp_path):
     good = digest(out)
     exports = tmp_path / "exports"
     shutil.copytree(EXPORTS / "hubspot", exports)
-    deals = (exports / HS_DEALS).read_text(encoding="utf-8").replace("Closed Won,1500000,", "Closed Won,,")
+    # a won deal without an amount is allowed (amount is optional); a negative one is not
+    deals = (exports / HS_DEALS).read_text(encoding="utf-8").replace("Closed Won,1500000,", "Closed Won,-1500000,")
     (exports / HS_DEALS).write_text(deals, encoding="utf-8")
     with pytest.raises(IngestValidationError) as info:
         ingest(exports, "hubspot", out, force=True)
-    assert "won deals without an amount" in info.value.message and "were NOT written" in info.value.message
+    assert "negative amounts" in info.value.message and "were NOT written" in info.value.message
     assert digest(out) == good  # the previous data folder is untouched
     rejected = tmp_path / "out.rejected"
     assert info.value.rejected == rejected and (rejected / "opportunities.csv").is_file()

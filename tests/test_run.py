@@ -165,8 +165,9 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
         assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)
         assert m["funnel"]["period"]["mqls"] == 0 and m["sla"] is None
     if shape == "no_lost_deals":
-        # O1 won, nothing lost: win rate 1/1 = 1.0; by amount 1,200,000 / 1,200,000
-        assert (m["pipeline"]["won_count"], m["pipeline"]["lost_count"], m["pipeline"]["win_rate"]) == (1, 0, 1.0)
+        # O1 won and no deal lost in the whole data: a win rate needs losses, so it is null with the reason (never 100%)
+        assert (m["pipeline"]["won_count"], m["pipeline"]["lost_count"], m["pipeline"]["win_rate"]) == (1, 0, None)
+        assert m["pipeline"]["null_reasons"]["win_rate"] == "no_lost_deals"
 
 
 def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):
@@ -193,4 +194,8 @@ def test_no_complete_period_reports_the_partial_one_and_says_so(data, tmp_path, 
     assert "no complete period in the data; reporting the period holding as_of, 2025Q2" in capsys.readouterr().out
     html = (out2 / "2025Q2" / "00_data_health.html").read_text(encoding="utf-8")
     assert "The data covers 2025Q2 only from 2025-04-12 to 2025-06-15" in html
-    assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15", "--all"]) == 2
+    # --all reports the partly covered period too, marked partial (metrics.json coverage, the report header)
+    assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15", "--all"]) == 0
+    coverage = json.loads((out2 / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))["coverage"]
+    assert (coverage["data_start"], coverage["data_end"], coverage["partial"]) == ("2025-04-12", "2025-06-15", True)
+    assert "Partial: data from 2025-04-12 to 2025-06-15" in (out2 / "2025Q2" / "02_funnel_breakdown.html").read_text(encoding="utf-8")

@@ -251,7 +251,7 @@ def test_lmdi_zero_or_null_factors_do_not_crash():
     # nothing won before: A, W?, C null -> V null -> total null too
     out = lmdi(_m(10, None, 0.0, None), _m(12, 150.0, 0.4, 8.0))
     assert all(out[k] is None for k in FACTORS) and out["total"] is None
-    assert "avg_deal_size is null in the before window" in out["reason"]
+    assert "avg_deal_size is unknown in the before window" in out["reason"]
     assert "win_rate is 0 in the before window" in out["reason"]
     assert lmdi({}, {})["reason"].startswith("LMDI needs every factor positive")
 
@@ -627,7 +627,7 @@ def test_conclusion_without_a_baseline_and_when_not_measurable():
     c = conclusion(_result(adjusted=None, raw_iv=(-0.2, 1.5)))
     assert c["code"] == "no_clear_change" and "no prior-year baseline" in c["text"]
     c = conclusion(_result(va=None, raw=None, adjusted=None))
-    assert c["code"] == "not_measurable" and "null in the after window" in c["text"]
+    assert c["code"] == "not_measurable" and "unknown in the after window" in c["text"]
     # after window not over: too early, whatever the intervals say
     cav = [{"code": "after_window_incomplete", "text": "...",
             "values": {"days_observed": 30, "window_days": 90, "as_of": T("2025-04-30")}}]

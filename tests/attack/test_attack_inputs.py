@@ -130,13 +130,14 @@ def test_far_past_typo_date_is_a_warning_and_all_refuses(tmp_path, capsys):
 def test_all_refuses_hundreds_of_periods_without_being_told(tmp_path, capsys):
     from helpers.run import main
 
-    # a real deal every 2 years from 1950-01-10 (no far-out gap): complete quarters 1950Q2 .. 2025Q2 = 75 * 4 + 1 = 301
+    # a real deal every 2 years from 1950-01-10 (no far-out gap): --all runs every period the data touches,
+    # the partly covered 1950Q1 included: 1950Q1 .. 2025Q2 = 75 * 4 + 2 = 302
     rows = "".join(f"H{y},{y}-01-10,{y}-02-10,lost,1,,web,,,,\n" for y in range(1950, 2025, 2))
     data = folder(tmp_path, opportunities_csv=OPPS_CSV + rows)
     assert main(["--data", str(data), "--out", str(tmp_path / "out"), "--all"]) == 2
     err = capsys.readouterr().err
-    assert "--all would run 301 periods (1950Q2 to 2025Q2), more than --max-periods 40" in err
-    assert "confirm with --all --max-periods 301" in err
+    assert "--all would run 302 periods (1950Q1 to 2025Q2), more than --max-periods 40" in err
+    assert "confirm with --all --max-periods 302" in err
 
 
 @pytest.mark.parametrize("sales, marketing", [("営業", "マーケ"), ("Sales", "MARKETING"), ("セールス", "マーケティング部"),

@@ -1,0 +1,76 @@
+"""No report ever shows None, NaN, nan, <NA>, null or a float with more than 4 decimals.
+
+conftest.scan_every_report wraps helpers.index_page.write_index for the whole test session:
+every runner invocation of the suite (test_run, test_honest_figures, ...) has its published
+reports scanned as it finishes, and fails its test on any offender. These tests pin the
+scanner itself and that the wrapping is in place, so the suite-wide scan cannot silently stop.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from report_scan import offenders, scan_folder, visible_text
+
+
+@pytest.mark.parametrize("text", ["observed for None days", "NaN", "rate nan", "<NA>", "null",
+                                  "78.60000000000014 days", "0.123456"])
+def test_scanner_finds_every_forbidden_form(text):
+    from html import escape
+
+    page = f"<html><body><table><tr><td>{escape(text)}</td></tr></table></body></html>"
+    assert offenders(page), text
+
+
+@pytest.mark.parametrize("text", ["Nonetheless", "n/a", "Annual", "nano", "12.3456", "¥1,234,568", "2025-04-01",
+                                  "nullable", "FY2025Q1", "17.7%", "v1.2.3"])
+def test_scanner_leaves_ordinary_text_alone(text):
+    assert offenders(f"<p>{text}</p>") == []
+
+
+def test_scanner_reads_visible_text_only():
+    page = ('<html><head><style>.x { width: 0.123456px }</style><script>var a = null; var b = NaN;</script></head>'
+            '<body><img src="data:image/png;base64,Tm9uZQ==" alt="Win rate"><p>ok</p></body></html>')
+    assert offenders(page) == []
+    assert visible_text(page) == "Win rate\nok"
+    assert offenders('<img alt="None">') == ["'None' in: None"]   # alt text is read
+
+
+def test_scan_folder_covers_index_and_period_reports(tmp_path):
+    out = tmp_path / "out"
+    (out / "2025Q2").mkdir(parents=True)
+    (out / "_failed" / "2025Q3").mkdir(parents=True)
+    (out / "index.html").write_text("<p>fine</p>", encoding="utf-8")
+    (out / "2025Q2" / "00_data_health.html").write_text("<p>shown for NaN days</p>", encoding="utf-8")
+    (out / "_failed" / "2025Q3" / "00_data_health.html").write_text("<p>None</p>", encoding="utf-8")  # not published
+    assert scan_folder(out) == ["2025Q2/00_data_health.html: 'NaN' in: shown for NaN days"]
+
+
+def test_every_runner_invocation_is_scanned(tmp_path, scan_every_report):
+    from helpers import index_page
+    from helpers.run import main
+
+    assert index_page.write_index.__name__ == "write_index_and_scan"
+    data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    out = tmp_path / "out"
+    notebooks = tmp_path / "nbs"   # one notebook is enough to see the scan run
+    notebooks.mkdir()
+    from helpers.run import notebook_paths
+
+    first = notebook_paths()[0]
+    (notebooks / first.name).write_bytes(first.read_bytes())
+    before = len(scan_every_report)
+    assert main(["--data", str(data), "--out", str(out), "--notebooks", str(notebooks)]) == 0
+    assert scan_every_report[before:] == [out]
+    # a report that shows a forbidden text fails the run that published it
+    (out / "2025Q2" / "00_data_health.html").write_text("<p>None</p>", encoding="utf-8")
+    with pytest.raises(AssertionError, match="reports show text they never may"):
+        index_page.write_index(out, *_index_args(data))
+
+
+def _index_args(data):
+    from helpers.config import load_config
+    from helpers.load import load_workbook
+
+    config = load_config(data)
+    return load_workbook(data, config), config, []
