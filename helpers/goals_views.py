@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers import display, fmt, goals
+from helpers import display, fmt, goals, limits
 from helpers.labels import label_or_value, t
 from helpers.session import Session, first_data_date
 from helpers.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis
@@ -40,13 +40,22 @@ def compute(s: Session) -> GoalsResult:
     """Compute the goals section of the session's period once (forecast, backtest, rates, plan)."""
     wb, period, as_of = s.wb, s.period, s.as_of
     first = first_data_date(wb)
+    facts = limits.workbook_facts(wb)
     f = goals.forecast(wb.opportunities, period, as_of)
-    bt = goals.backtest(wb.opportunities, as_of, s.config.fiscal_year_start_month, first)
+    skip_backtest = bool(facts.no_lost_deals or facts.one_created_at or facts.no_amounts)
+    bt = ({"interval_coverage_95": None, "mean_absolute_error": None, "periods": []} if skip_backtest
+          else goals.backtest(wb.opportunities, as_of, s.config.fiscal_year_start_month, first))
     section = goals.goals_section(wb, period, first, forecast_result=f, backtest_result=bt)
+    section, f = limits.explain_goals(section, f, facts)
     rates = goals.funnel_rates(wb.leads, wb.opportunities, as_of)
     target = goals.main_goal(section["targets"])
     plan = goals.plan(wb.leads, wb.opportunities, period, as_of, target, rates, section["reverse_funnel"])
-    return GoalsResult(section, f, rates, plan, goals.backtest_summary(bt))
+    return GoalsResult(section, f, rates, plan, goals.backtest_summary(section["backtest"]))
+
+
+def _reason(s: Session, code: str) -> str:
+    """The sentence of a null reason code (label ``reason_<code>``)."""
+    return t(f"reason_{code}", s.lang)
 
 
 def _value(metric: str, value, s: Session) -> str:
@@ -77,7 +86,8 @@ def progress_table(s: Session, g: GoalsResult):
             t("channel", s.lang): t("all_channels", s.lang) if r["channel"] is None else label_or_value(r["channel"], s.lang),
             t("goal", s.lang): _value(r["metric"], r["target"], s) if reason is None else t(f"goal_null_{reason}", s.lang),
             t("goal_source", s.lang): t(f"goal_source_{r['source'].replace('.', '_')}", s.lang),
-            t("goal_actual", s.lang): _value(r["metric"], r["actual"], s),
+            t("goal_actual", s.lang): (_value(r["metric"], r["actual"], s) if not r.get("null_reasons")
+                                       else t(f"goal_null_{r['null_reasons']['actual']}", s.lang)),
             t("goal_attainment", s.lang): fmt.rate(r["attainment"], s.lang),
             t("goal_elapsed", s.lang): fmt.rate(r["elapsed_share"], s.lang),
         })
@@ -94,9 +104,17 @@ def _interval_text(iv: dict | None, money: bool, s: Session, level: int = 95) ->
 def forecast_view(s: Session, g: GoalsResult):
     """The forecast to the period's end: expected with 80% and 95% intervals, and what it is made of."""
     f = g.forecast
+    whole = (g.section["forecast"].get("null_reasons") or {}).get("won_count")
+    if whole:
+        return display.note(_reason(s, whole), warn=True)
     if f is None:
         return display.note(t("forecast_none", s.lang), warn=True)
     p = f["parts"]
+    if p["won_so_far_revenue"] is None:   # no amounts: the count only, and why
+        items = [(t("forecast_count", s.lang) + " (80%)", _interval_text(f["won_count"], False, s, 80)),
+                 (t("forecast_count", s.lang) + " (95%)", _interval_text(f["won_count"], False, s, 95))]
+        return _join(display.kpis(items), display.note(t("forecast_revenue", s.lang) + ": "
+                                                       + _reason(s, g.section["forecast"]["null_reasons"]["won_revenue"]), warn=True))
     items = [
         (t("forecast_revenue", s.lang) + " (80%)", _interval_text(f["won_revenue"], True, s, 80)),
         (t("forecast_revenue", s.lang) + " (95%)", _interval_text(f["won_revenue"], True, s, 95)),
@@ -116,6 +134,11 @@ def forecast_view(s: Session, g: GoalsResult):
 def forecast_chart(s: Session, g: GoalsResult):
     """Won so far, expected from open deals and from new deals (stacked), the 80%/95% intervals and the goal."""
     f = g.forecast
+    reasons = g.section["forecast"].get("null_reasons") or {}
+    if "won_count" in reasons:
+        return None   # forecast_view said why; no empty chart
+    if "won_revenue" in reasons:
+        return display.note(t("forecast_chart_none", s.lang).format(reason=_reason(s, reasons["won_revenue"])), warn=True)
     if f is None:
         return display.note(t("forecast_none", s.lang), warn=True)
     fig, ax = plt.subplots(figsize=(7, 2.4))
@@ -140,6 +163,9 @@ def forecast_chart(s: Session, g: GoalsResult):
 def backtest_view(s: Session, g: GoalsResult):
     """The backtest in plain words (interval coverage, mean absolute error, against last year's same-period figure) and its table."""
     b = g.backtest
+    blocked = (g.section["backtest"].get("null_reasons") or {}).get("backtest")
+    if blocked:
+        return display.note(t("backtest_blocked", s.lang).format(reason=_reason(s, blocked)), warn=True)
     if not b["forecasts"]:
         return display.note(t("backtest_none", s.lang).format(days=goals.MIN_HISTORY_DAYS), warn=True)
     lines = [t("backtest_coverage", s.lang).format(n=b["forecasts"], c80=fmt.rate(b["interval_coverage_80"], s.lang),
@@ -163,6 +189,8 @@ def backtest_view(s: Session, g: GoalsResult):
 def backtest_chart(s: Session, g: GoalsResult):
     """Each backtest forecast (point and 95% interval) against what happened, per period and horizon."""
     rows = g.section["backtest"]["periods"]
+    if g.section["backtest"].get("null_reasons"):
+        return None   # backtest_view said why; no empty chart
     if not rows:
         return display.note(t("backtest_none", s.lang).format(days=goals.MIN_HISTORY_DAYS), warn=True)
     fig, ax = plt.subplots()
@@ -191,7 +219,7 @@ def coverage_view(s: Session, g: GoalsResult):
              (t("pipeline_coverage", s.lang), t("not_available", s.lang) if c["coverage"] is None else f"{c['coverage']:.2f}×"),
              (t("implied_coverage", s.lang), t("not_available", s.lang) if c["implied_coverage"] is None else f"{c['implied_coverage']:.2f}×")]
     lines = []
-    for key, reason in c["null_reasons"].items():
+    for reason in dict.fromkeys(c["null_reasons"].values()):
         lines.append(t(f"coverage_null_{reason}", s.lang))
     if c["sufficient"] is not None:
         lines.append(t("coverage_enough" if c["sufficient"] else "coverage_short", s.lang).format(
@@ -203,6 +231,9 @@ def reverse_funnel_view(s: Session, g: GoalsResult):
     """The reverse funnel from the revenue goal: each stage's count needed, its 95% interval, the rate used and by when."""
     rf, rates, windows = g.section["reverse_funnel"], g.rates, g.plan["windows"]
     target = goals.main_goal(g.section["targets"])
+    blocked = (rf.get("null_reasons") or {}).get("won_count")
+    if blocked:
+        return display.note(t("reverse_blocked", s.lang).format(reason=_reason(s, blocked)), warn=True)
     if target is None or rf["won_count"]["expected"] is None:
         return display.note(t("reverse_none", s.lang), warn=True)
     used = {"won_count": ("avg_deal_size", fmt.money(rates["avg_deal_size"], s.config)),
@@ -215,8 +246,9 @@ def reverse_funnel_view(s: Session, g: GoalsResult):
     for key in goals.FUNNEL_STEPS:
         iv = rf[key]
         w = windows.get(stage_of.get(key)) if key in stage_of else None
+        why = (rf.get("null_reasons") or {}).get(key)
         rows.append({t("funnel_stage", s.lang): t(key, s.lang),
-                     t("reverse_needed", s.lang): _interval_text(iv, False, s),
+                     t("reverse_needed", s.lang): _reason(s, why) if why else _interval_text(iv, False, s),
                      t("reverse_divided_by", s.lang): f"{t(used[key][0], s.lang)} {used[key][1]}",
                      t("reverse_by_when", s.lang): "" if w is None else f"{w['start']:%Y-%m-%d} – {w['end']:%Y-%m-%d}"})
     return display.table(pd.DataFrame(rows))
@@ -226,6 +258,9 @@ def department_lists(s: Session, g: GoalsResult):
     """Two short lists: what marketing must deliver (leads, MQLs, by channel) and what sales must deliver
     (opportunities, win rate, cycle), each with the gap to what the current flow and pipeline give."""
     rf, plan, rates, f = g.section["reverse_funnel"], g.plan, g.rates, g.forecast
+    blocked = (rf.get("null_reasons") or {}).get("won_count") or (rf.get("null_reasons") or {}).get("opportunities")
+    if blocked:
+        return display.note(t("reverse_blocked", s.lang).format(reason=_reason(s, blocked)), warn=True)
     if rf["won_count"]["expected"] is None:
         return display.note(t("reverse_none", s.lang), warn=True)
 
@@ -246,7 +281,7 @@ def department_lists(s: Session, g: GoalsResult):
     sales = [need("opportunity", "opportunities"),
              t("reverse_win_rate_line", s.lang).format(win=fmt.rate(rates["win_rate"], s.lang), n=rates["closed_count"]),
              t("reverse_cycle_line", s.lang).format(days=fmt.number(rates["days_to_won"]["opportunity"], s.lang))]
-    if f is not None:
+    if f is not None and f["won_revenue"]["expected"] is not None:
         target = goals.main_goal(g.section["targets"])
         gap = None if target is None else target - f["won_revenue"]["expected"]
         sales.append(t("reverse_forecast_gap", s.lang).format(fc=fmt.money(f["won_revenue"]["expected"], s.config),
@@ -274,7 +309,7 @@ def key_text(g: GoalsResult) -> str:
     c = sec["coverage"]
     lines.append(f"coverage: {show(c['coverage'])}, implied {show(c['implied_coverage'])}, win_rate {show(c['win_rate'])}")
     lines.append("reverse_funnel: " + ", ".join(f"{k} {show(v['expected'])} [{show(v['low_95'])}, {show(v['high_95'])}]"
-                                                for k, v in sec["reverse_funnel"].items()))
+                                                for k, v in sec["reverse_funnel"].items() if k != "null_reasons"))
     b = sec["backtest"]
     lines.append(f"backtest: {len(b['periods'])} forecasts, interval_coverage_95 {show(b['interval_coverage_95'])}, "
                  f"mean_absolute_error {show(b['mean_absolute_error'])}, better_than_last_year {g.backtest['better_than_last_year']}")

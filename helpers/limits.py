@@ -206,6 +206,82 @@ def explain_core(core: dict, facts: DataFacts, leads_end=None) -> dict:
     return out
 
 
+def _null_interval() -> dict:
+    return {"expected": None, "low_80": None, "high_80": None, "low_95": None, "high_95": None}
+
+
+def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tuple[dict, dict | None]:
+    """The goals section (helpers.goals.goals_section) and its forecast with the figures the data cannot
+    support set to None and ``null_reasons`` added (new dicts; the inputs are not changed).
+
+    Rules (codes of :data:`REASON_CODES`):
+
+    - forecast: won_count and won_revenue need the data's win chances by deal age: null with
+      ``no_lost_deals`` (every closed deal would count as won) or ``one_created_at`` (no deal age);
+      else won_revenue (and the revenue parts) null with ``no_amounts``. ``forecast.null_reasons``.
+    - backtest (forecasts of won revenue): no rows, ``null_reasons.backtest`` = the first of
+      no_lost_deals, one_created_at, no_amounts that holds.
+    - coverage: open_pipeline_amount, remaining_target, coverage and sufficient null with
+      ``no_amounts``; win_rate, implied_coverage and sufficient null with ``no_lost_deals``.
+    - reverse_funnel: every stage null with ``no_amounts`` (won deals = revenue ÷ average deal);
+      else opportunities and the stages before it null with ``no_lost_deals`` (÷ win rate).
+    - progress / targets: the won_revenue rows' actual, attainment (and a last-year target) null
+      with ``no_amounts`` (reason key ``actual`` / ``target``).
+    """
+    out = dict(section)
+    f = None if forecast is None else dict(forecast)
+    whole = next((c for c in ("no_lost_deals", "one_created_at") if getattr(facts, c)), None)
+    fsec = dict(out.get("forecast") or {})
+    freasons = {}
+    if whole:
+        for key in ("won_count", "won_revenue"):
+            fsec[key] = None
+            freasons[key] = whole
+        f = None
+    elif facts.no_amounts:
+        fsec["won_revenue"] = None
+        freasons["won_revenue"] = "no_amounts"
+        if f is not None:
+            f["won_revenue"] = _null_interval()
+            f["parts"] = {k: (None if k.endswith("revenue") else v) for k, v in f["parts"].items()}
+    if freasons:
+        fsec["null_reasons"] = freasons
+    out["forecast"] = fsec
+    bt_code = whole or ("no_amounts" if facts.no_amounts else None)
+    if bt_code:
+        out["backtest"] = {"interval_coverage_95": None, "mean_absolute_error": None, "periods": [],
+                           "null_reasons": {"backtest": bt_code}}
+    cov = dict(out["coverage"])
+    reasons = dict(cov.get("null_reasons") or {})
+    if facts.no_amounts:
+        for key in ("open_pipeline_amount", "remaining_target", "coverage", "sufficient"):
+            cov[key] = None
+            reasons[key] = "no_amounts"
+    if facts.no_lost_deals:
+        for key in ("win_rate", "implied_coverage", "sufficient"):
+            cov[key] = None
+            reasons.setdefault(key, "no_lost_deals")
+        reasons["implied_coverage"] = "no_lost_deals"
+    cov["null_reasons"] = reasons
+    out["coverage"] = cov
+    rf = {k: dict(v) for k, v in out["reverse_funnel"].items() if k != "null_reasons"}
+    rf_reasons = {}
+    for key in rf:
+        code = "no_amounts" if facts.no_amounts else ("no_lost_deals" if facts.no_lost_deals and key != "won_count" else None)
+        if code:
+            rf[key] = {"expected": None, "low_95": None, "high_95": None}
+            rf_reasons[key] = code
+    if rf_reasons:
+        rf["null_reasons"] = rf_reasons
+    out["reverse_funnel"] = rf
+    if facts.no_amounts:
+        out["progress"] = [dict(r, actual=None, attainment=None, null_reasons={"actual": "no_amounts"})
+                           if r["metric"] == "won_revenue" else r for r in out["progress"]]
+        out["targets"] = [dict(r, target=None, null_reason="no_amounts")
+                          if r["metric"] == "won_revenue" and r["source"] == "last_year" else r for r in out["targets"]]
+    return out, f
+
+
 # --------------------------------------------------------------------------- warnings
 def ingest_warnings(data_dir) -> list[dict]:
     """The ``warnings`` of the data folder's ingest_report.json (written by helpers.ingest), as

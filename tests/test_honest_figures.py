@@ -136,6 +136,27 @@ def test_channel_variants_fold_and_placeholders_count_as_unknown(closed_deals):
     assert "'Google' (2), 'GOOGLE' (1), 'google' (1)" in html(out, "2025Q2", "00_data_health")
 
 
+def test_goals_without_lost_deals_forecast_nothing_that_needs_a_loss(closed_deals):
+    lang, out = closed_deals
+    g = metrics(out, "2025Q2")["goals"]
+    # the forecast's win chances need losses: null for both figures, not a 100%-win extrapolation
+    assert g["forecast"] == {"won_revenue": None, "won_count": None,
+                             "null_reasons": {"won_revenue": "no_lost_deals", "won_count": "no_lost_deals"}}
+    assert g["backtest"]["periods"] == [] and g["backtest"]["null_reasons"] == {"backtest": "no_lost_deals"}
+    c = g["coverage"]
+    assert (c["win_rate"], c["implied_coverage"], c["sufficient"]) == (None, None, None)
+    assert c["null_reasons"]["implied_coverage"] == "no_lost_deals"
+    # won deals = revenue goal ÷ average deal stays; every stage divided by the win rate is null
+    rf = g["reverse_funnel"]
+    assert rf["null_reasons"] == dict.fromkeys(("opportunities", "sqls", "mqls", "leads"), "no_lost_deals")
+    assert rf["opportunities"]["expected"] is None
+    page = html(out, "2025Q2", "04_goals_plan")
+    assert {"en": "The data holds no lost deals: a win rate needs losses.", "ja": "データに失注案件がありません。"}[lang] in page
+    assert {"en": "The data holds no lost deals, so the win rate and the coverage it implies are unknown.",
+            "ja": "データに失注案件がないため、受注率とそこから必要なカバレッジは不明です。"}[lang] in page
+    assert "No chart of the revenue forecast" not in page   # said once, by the forecast itself
+
+
 def test_checklist_answers_after_as_of_are_counted_and_explained(closed_deals):
     lang, out = closed_deals
     m = metrics(out, "2025Q2")
@@ -168,7 +189,7 @@ NO_AMOUNTS = {
 def no_amounts(request, tmp_path_factory):
     lang = request.param
     return lang, run(tmp_path_factory, "noamount", NO_AMOUNTS, lang, "--all", "--as-of", "2025-06-30",
-                     notebooks=("00_data_health", "02_funnel_breakdown", "03_velocity_comparison"))
+                     notebooks=("00_data_health", "02_funnel_breakdown", "03_velocity_comparison", "04_goals_plan"))
 
 
 def test_no_amounts_counts_rates_and_cycle_work_money_is_null(no_amounts):
@@ -189,6 +210,25 @@ def test_no_amounts_counts_rates_and_cycle_work_money_is_null(no_amounts):
     for notebook in ("00_data_health", "02_funnel_breakdown", "03_velocity_comparison"):
         assert sentence in html(out, "2025Q2", notebook)
     assert "¥0" not in html(out, "2025Q2", "00_data_health")
+
+
+def test_goals_without_amounts_show_no_money(no_amounts):
+    lang, out = no_amounts
+    g = metrics(out, "2025Q2")["goals"]
+    # counts still forecast; revenue is unknown, never ¥0
+    assert g["forecast"]["won_revenue"] is None and g["forecast"]["null_reasons"] == {"won_revenue": "no_amounts"}
+    assert g["forecast"]["won_count"]["expected"] == pytest.approx(2.0)   # the period is over on as_of: the 2 won deals
+    assert g["backtest"]["null_reasons"] == {"backtest": "no_amounts"}
+    c = g["coverage"]
+    assert (c["open_pipeline_amount"], c["remaining_target"], c["coverage"]) == (None, None, None)
+    assert c["null_reasons"]["open_pipeline_amount"] == "no_amounts"
+    assert all(v == "no_amounts" for v in g["reverse_funnel"]["null_reasons"].values())
+    assert len(g["reverse_funnel"]["null_reasons"]) == 5
+    revenue = [r for r in g["progress"] if r["metric"] == "won_revenue"]
+    assert revenue and all(r["actual"] is None and r["null_reasons"] == {"actual": "no_amounts"} for r in revenue)
+    page = html(out, "2025Q2", "04_goals_plan")
+    assert "¥0" not in page
+    assert {"en": "No amounts in the data", "ja": "データに金額がありません。"}[lang] in page
 
 
 def test_partial_first_quarter_is_reported_and_marked(no_amounts):
