@@ -27,7 +27,7 @@ help: ## list the targets
 venv: $(STAMP) ## create or update the virtual environment (.venv) and the Jupyter kernel
 
 report: $(STAMP) ## produce the HTML reports for the sample data in reports/ (ARGS="--all --lang ja" etc.)
-	$(BIN)/python -m helpers.run $(ARGS)
+	$(BIN)/python -m helpers.report.run $(ARGS)
 
 test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test; the attack suite is make test-attack)
 	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests notebooks --ignore=tests/attack \
@@ -37,25 +37,25 @@ test-attack: $(STAMP) ## attack suite: concurrent saves, kill -9, two runners, b
 	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests/attack -p no:cacheprovider $(ARGS)
 
 lab: $(STAMP) ## JupyterLab on working copies of the notebooks (work/notebooks); DATA=folder picks the data (default work/data, a copy of the sample)
-	$(BIN)/python -m helpers.lab $(if $(DATA),--data "$(DATA)") -- $(LAB_ROOT) $(ARGS)
+	$(BIN)/python -m helpers.report.lab $(if $(DATA),--data "$(DATA)") -- $(LAB_ROOT) $(ARGS)
 
 sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7", or "--out DIR" with its workbook.yaml)
-	$(BIN)/python -m helpers.sample $(ARGS)
+	$(BIN)/python -m helpers.data.sample $(ARGS)
 
 ingest: $(STAMP) ## convert CRM exports into a data folder (ARGS="--exports DIR --mapping salesforce_ja --out data/mine")
-	$(BIN)/python -m helpers.ingest $(ARGS)
+	$(BIN)/python -m helpers.data.ingest $(ARGS)
 
 notebooks-refresh: $(STAMP) ## re-execute the notebooks on the sample data and store only the nbval-checked outputs
-	WORKBOOK_STATIC=1 $(BIN)/python -m helpers.nbtools refresh
+	WORKBOOK_STATIC=1 $(BIN)/python -m helpers.report.nbtools refresh
 
 bench-report: $(STAMP) ## benchmark: report command vs a floor of trivial notebooks (prints the ratio)
-	$(BIN)/python -m helpers.bench $(ARGS)
+	$(BIN)/python -m helpers.report.bench $(ARGS)
 
 bench-save: $(STAMP) ## benchmark: saving 15 checklist answers into a 188k-row file vs a small one (prints the ratio)
-	$(BIN)/python -m helpers.bench_save $(ARGS)
+	$(BIN)/python -m helpers.report.bench_save $(ARGS)
 
 bench-scale: $(STAMP) ## benchmark at 100k and 1M leads (ARGS=--big adds 10M): workbook vs plain DuckDB SQL vs a bare read
-	$(BIN)/python -m helpers.bench_scale $(ARGS)
+	$(BIN)/python -m helpers.report.bench_scale $(ARGS)
 
 clean-reports: ## remove generated reports (keeps reports/README.md)
 	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

@@ -1,25 +1,22 @@
-"""Alignment workbook helpers: every piece of logic the notebooks use.
+"""Alignment workbook helpers: every piece of logic the notebooks use, in layers that import only downward.
 
-Modules, one concern each:
-  paths      project paths              config     settings (YAML, documented defaults)
-  schema     canonical tables           load       read + type + validate a data folder
-  validate   cross-row/table checks     errors     exception types, validation findings
-  periods    fiscal quarters            labels     the en/ja label table
-  pipeline   pipeline metrics           funnel     lead funnel (period and cohort views)
-  breakdown  by channel / segment       theme      chart theme, Japanese fonts
-  fmt        money / rate formatting    sample     the seeded sample-data generator
-  funnel_analysis  intervals, stage times, SLA, ROI, period over period (notebook 02)
-  checklist  checklist scores, evidence, recommendations, answer saving (notebook 01)
-  velocity   before/after velocity, LMDI, bootstrap, seasonality, caveats (notebook 03)
-  health     data-health figures (notebook 00)   metrics   one period's core metrics.json figures
-  mapping    export column mappings    ingest     exports + mapping -> canonical data folder
-  values     export cells read per locale: day/month order, 和暦, Salesforce ids, currencies, Excel damage
-  run        the report runner          index_page  reports/index.html
-  record     metrics.json writer        display / views / *_views / theme / interactive: presentation
-  session    one notebook's context     nbtools / bench / bench_scale: maintainer tools
-  snapshot   one load per run (typed Parquet snapshot, checksums)
-  engine     the metric engine: aggregates as Ibis expressions, DuckDB in process
-  warehouse  the same figures computed in the user's warehouse (PostgreSQL, ...)
+    helpers/            foundation: errors (exception types, findings), paths, config + settings_schema
+                        (settings, documented defaults), labels (the one en/ja label table), storage
+                        (atomic writes, locks, deterministic JSON)
+    helpers/data/       schema (canonical tables), load + validate (read, type, check a data folder),
+                        values (export cells per locale: 和暦, Salesforce ids, CSV-injection-safe cells),
+                        channels (placeholders, case/width variants), periods (fiscal quarters),
+                        mapping + ingest (CRM exports -> canonical folder), sample (seeded generator),
+                        snapshot (one load per run: typed Parquet)
+    helpers/metrics/    engine (aggregates as Ibis expressions, DuckDB in process), pipeline, funnel,
+                        breakdown (by channel / segment), funnel_analysis (notebook 02), checklist (01),
+                        velocity (03), health (00), goals (04), limits (null figures and their reasons),
+                        core (one period's core metrics.json figures), warehouse (the same in PostgreSQL, ...)
+    helpers/views/      display (escaped HTML blocks), fmt (money, rates), theme (charts, Japanese fonts),
+                        common (figure formats, reasons), order, interactive, stylesheet, *_views (one per notebook)
+    helpers/report/     run (the report runner), session (one notebook's context), record (metrics.json),
+                        index_page, lab (JupyterLab set-up), nbtools, bench / bench_save / bench_scale
 
+Data flows one way: data -> metrics -> views -> report (tests/test_layers.py checks every import).
 Importing this package has no side effects (no style changes, no I/O).
 """

@@ -107,7 +107,7 @@ def currency_decimals(code: str) -> int:
 
 
 def _data_currency(data_dir) -> dict | None:
-    """The currency a data folder's amounts are in, as helpers.ingest recorded it ({code, how}), or None."""
+    """The currency a data folder's amounts are in, as helpers.data.ingest recorded it ({code, how}), or None."""
     import json
 
     if data_dir is None:

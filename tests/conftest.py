@@ -51,12 +51,12 @@ SCANNED_REPORTS: list[Path] = []
 def scan_every_report():
     """Every runner invocation of the test suite gets its reports scanned as it publishes them.
 
-    helpers.run.main calls helpers.index_page.write_index after each run; wrapped here, it then
+    helpers.report.run.main calls helpers.report.index_page.write_index after each run; wrapped here, it then
     scans OUT/index.html and every OUT/<period>/*.html (tests/report_scan.py) and fails the run,
     and so the test that started it, on any None, NaN, nan, <NA>, null or float with more than
     4 decimals in visible text. Works under pytest-xdist (each worker wraps its own import).
     """
-    from helpers import index_page
+    from helpers.report import index_page
     from report_scan import scan_folder
 
     original = index_page.write_index

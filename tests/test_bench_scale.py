@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from helpers.bench_scale import count_figures, differences, sql_figures, workbook_figures
 from helpers.paths import SAMPLE_DATA_DIR
-from helpers.record import to_jsonable
+from helpers.report.bench_scale import count_figures, differences, sql_figures, workbook_figures
+from helpers.storage import to_jsonable
 
 
 def test_sql_figures_equal_workbook_figures_on_the_sample():

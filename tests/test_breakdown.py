@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from conftest import as_dates
 
-from helpers.breakdown import breakdown, segment_columns, target_fit
-from helpers.funnel import funnel_period
-from helpers.pipeline import PIPELINE_KEYS, pipeline_metrics
+from helpers.metrics.breakdown import breakdown, segment_columns, target_fit
+from helpers.metrics.funnel import funnel_period
+from helpers.metrics.pipeline import PIPELINE_KEYS, pipeline_metrics
 
 START, END = pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30")
 AS_OF = pd.Timestamp("2025-12-31")

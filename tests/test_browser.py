@@ -14,7 +14,7 @@ from helpers.labels import t
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
 from helpers.paths import PROJ_ROOT
-from helpers.run import main
+from helpers.report.run import main
 
 CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
 XSS = "<img src=x onerror=alert(1)>"

@@ -1,4 +1,4 @@
-"""Alignment checklist figures and the answer form's save path (helpers/checklist.py).
+"""Alignment checklist figures and the answer form's save path (helpers/metrics/checklist.py).
 
 Every expected number is worked out by hand in the comment next to it.
 """
@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import checklist as ck
 from helpers.config import load_config
+from helpers.data.periods import make_period
 from helpers.errors import WorkbookError
-from helpers.periods import make_period
-from helpers.record import dumps
+from helpers.metrics import checklist as ck
+from helpers.storage import dumps
 
 Q2, Q3, Q4 = make_period(2025, 2), make_period(2025, 3), make_period(2025, 4)
 Q1_25, Q1_26 = make_period(2025, 1), make_period(2026, 1)
@@ -477,7 +477,7 @@ def test_only_five_backups_kept(tmp_path):
 
 
 def test_saved_file_loads(tiny_folder):
-    from helpers.load import load_workbook
+    from helpers.data.load import load_workbook
 
     ck.append_answers(tiny_folder / "checklist.csv",
                       new([("S1", "sales", "2025-05-01", 1, "yes"), ("M1", "marketing", "2025-05-01", 1, "一部")]))

@@ -3,8 +3,8 @@ import base64
 
 import pandas as pd
 
-from helpers import display
-from helpers.interactive import explore
+from helpers.views import display
+from helpers.views.interactive import explore
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -36,7 +36,7 @@ def test_cards_and_notes_carry_their_style_in_jupyterlab_only(monkeypatch):
 
 
 def test_report_template_includes_the_same_styles():
-    from helpers.run import main  # noqa: F401  (the template is the runner's)
+    from helpers.report.run import main  # noqa: F401  (the template is the runner's)
 
     template = (display.CSS_FILE.parent / "index.html.j2").read_text(encoding="utf-8")
     assert "{% include 'workbook.css' %}" in template and ".wb-kpi {" not in template
@@ -70,7 +70,7 @@ def test_explore_interactive_builds_dropdowns_that_rerender():
 
 
 def test_explore_shows_the_view_in_its_output_and_errors_as_one_note():
-    from helpers.theme import finish
+    from helpers.views.theme import finish
     import matplotlib.pyplot as plt
 
     def view(a):

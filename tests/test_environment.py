@@ -53,7 +53,7 @@ def test_every_direct_dependency_is_pinned_in_both():
 
 
 def test_data_dictionary_lists_every_canonical_column():
-    from helpers.schema import TABLES
+    from helpers.data.schema import TABLES
 
     text = (PROJ_ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
     for table in TABLES.values():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import as_dates
 
-from helpers.funnel import COHORT_KEYS, PERIOD_KEYS, funnel_cohort, funnel_period, linked_pairs, typical_days_to_opportunity
+from helpers.metrics.funnel import COHORT_KEYS, PERIOD_KEYS, funnel_cohort, funnel_period, linked_pairs, typical_days_to_opportunity
 
 START, END = pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30")
 AS_OF = pd.Timestamp("2025-12-31")

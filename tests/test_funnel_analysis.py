@@ -1,4 +1,4 @@
-"""Funnel analysis of notebook 02 (helpers/funnel_analysis.py), pinned with hand-computed cases.
+"""Funnel analysis of notebook 02 (helpers/metrics/funnel_analysis.py), pinned with hand-computed cases.
 
 Period P = 2025Q3 = [2025-07-01, 2025-09-30]; as_of 2025-12-31 unless said.
 Every expected number is worked out by hand in the comment next to it.
@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.funnel_analysis import (
+from helpers.metrics.funnel_analysis import (
     MIN_GROUP, POP_KPIS, ROI_KEYS, SLA_KEYS, TRANSITIONS, change, follow_up_sla, funnel_metrics_extra,
     heatmap_table, marketing_roi, period_over_period, rate_table, stage_time_samples, stage_times,
     wilson_interval, with_target_fit,
 )
-from helpers.periods import make_period
+from helpers.data.periods import make_period
 
 START, END = pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30")
 AS_OF = pd.Timestamp("2025-12-31")
@@ -360,7 +360,7 @@ def test_follow_up_sla_null_without_data_and_same_as_checklist_evidence():
     empty = follow_up_sla(_sla_leads(), SLA_AS_OF, 48, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-31"))
     assert empty["mqls"] == 0 and empty["hit_rate"] is None and empty["untouched_share"] is None
     assert empty["median_hours_to_touch"] is None
-    from helpers.checklist import evidence
+    from helpers.metrics.checklist import evidence
     item5 = evidence(_sla_leads(), _stage_opps(), SLA_AS_OF, 48)[5]
     assert item5["value"] == pytest.approx(follow_up_sla(_sla_leads(), SLA_AS_OF, 48)["hit_rate"])
 

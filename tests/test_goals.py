@@ -1,4 +1,4 @@
-"""Shared goals (helpers/goals.py): survival estimates against known truths, the forecast, coverage,
+"""Shared goals (helpers/metrics/goals.py): survival estimates against known truths, the forecast, coverage,
 the reverse funnel, targets and their validation. Every expectation is computed by hand (or from a
 known distribution), never copied from the code's output."""
 import math
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, as_dates, write_folder
-from helpers import goals
+from helpers.data.load import load_workbook
+from helpers.data.periods import parse_period
 from helpers.errors import DataValidationError
 from helpers.labels import t
-from helpers.load import load_workbook
-from helpers.periods import parse_period
+from helpers.metrics import goals
 
 
 # --------------------------------------------------------------------------- survival estimates
@@ -254,7 +254,7 @@ def test_goal_labels_in_both_languages():
 
 def test_index_page_has_one_goal_line_per_period():
     from helpers.config import load_config
-    from helpers.index_page import goal_lines
+    from helpers.report.index_page import goal_lines
 
     config = load_config()  # JPY, en
     goals_q2 = {"targets": [{"metric": "won_revenue", "channel": None, "target": 40_000_000.0, "source": "last_year"}],

@@ -2,12 +2,12 @@
 (stationary rates outside the season; the March rush, which the forecast does not model, under-forecast)."""
 import pytest
 
-from helpers import goals
 from helpers.config import load_config
-from helpers.load import load_workbook
+from helpers.data.load import load_workbook
+from helpers.data.load import first_data_date
+from helpers.data.periods import parse_period
+from helpers.metrics import goals
 from helpers.paths import SAMPLE_DATA_DIR
-from helpers.periods import parse_period
-from helpers.session import first_data_date
 
 
 @pytest.fixture(scope="module")

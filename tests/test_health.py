@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
-from helpers import health
-from helpers.load import load_workbook
+from helpers.data.load import load_workbook
+from helpers.metrics import health
 
 T = pd.Timestamp
 
@@ -56,7 +56,7 @@ def test_stale_open_deals(wb):
 
 
 def test_rows_per_period_and_value_counts(wb):
-    from helpers.periods import parse_period
+    from helpers.data.periods import parse_period
 
     rows = health.rows_per_period(wb, [parse_period("2025Q1"), parse_period("2025Q2")])
     # leads L1-L5 created in Q2; opportunities O1-O5 created in Q2; closed (won/lost): O1, O2, O4, O5
@@ -70,11 +70,11 @@ def test_rows_per_period_and_value_counts(wb):
 
 
 def test_rows_per_period_legend_sits_beside_the_bars(tiny_folder):
-    from helpers import health
-    from helpers.session import open_session
+    from helpers.report.session import open_session
+    from helpers.views import health_views
 
     s = open_session(str(tiny_folder), theme=False)
-    chart = health.rows_per_period_chart(health.rows_per_period(s.wb, health.periods_to(s.wb, s.period)), "en")
+    chart = health_views.rows_per_period_chart(health.rows_per_period(s.wb, health.periods_to(s.wb, s.period)), "en")
     chart.fig.canvas.draw()
     ax = chart.fig.axes[0]
     assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # never over a bar

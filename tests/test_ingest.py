@@ -1,4 +1,4 @@
-"""Real exports in: column mappings (helpers.mapping) and the ingest (helpers.ingest).
+"""Real exports in: column mappings (helpers.data.mapping) and the ingest (helpers.data.ingest).
 
 Fixtures: tests/fixtures/exports/<tool>/ hold small hand-made exports with the columns the tools
 really export (Salesforce report exports with their footer, English UTF-8 and Japanese cp932;
@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers.data.ingest import IngestValidationError, build_sql, ingest, main
+from helpers.data.load import load_workbook
+from helpers.data.mapping import apply_mapping, load_mapping, number_text, parse_datetime, shipped_mappings
 from helpers.errors import WorkbookError
-from helpers.ingest import IngestValidationError, build_sql, ingest, main
-from helpers.load import load_workbook
-from helpers.mapping import apply_mapping, load_mapping, number_text, parse_datetime, shipped_mappings
-from helpers.pipeline import pipeline_metrics
+from helpers.metrics.pipeline import pipeline_metrics
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 SF_OBJECT_EXPORT = Path(os.environ.get("SALESFORCE_EXPORT_FIXTURE",
@@ -638,7 +638,7 @@ def test_cli(tmp_path, capsys):
     assert "opportunities: 5 rows from report1725063300000.csv (csv, cp932 (Shift_JIS)); 5 of 10 export rows dropped" in printed
     assert "dropped 4 rows (8, 9, 10, 11): report footer" in printed
     assert "outcome: lost 2, won 2, open 1" in printed
-    assert "Validated with helpers.load.load_workbook: OK (as_of 2024-08-20)." in printed
+    assert "Validated with helpers.data.load.load_workbook: OK (as_of 2024-08-20)." in printed
     assert main(["--exports", str(EXPORTS / "salesforce_ja"), "--mapping", "salesforce_ja", "--out", str(tmp_path / "out")]) == 2
     assert "error: the output folder" in capsys.readouterr().err
     assert main(["--exports", str(EXPORTS / "hubspot"), "--mapping", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o")]) == 2

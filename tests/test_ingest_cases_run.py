@@ -1,4 +1,4 @@
-"""The example exports (../shared/cases/exports/, README there) through the runner: `helpers.run --mapping`.
+"""The example exports (../shared/cases/exports/, README there) through the runner: `helpers.report.run --mapping`.
 
 Each folder gives the figures its README states (read from the run's metrics.json, written by the data
 health notebook) or the refusal it states (exit status 2, the message on stderr, no report). To keep the
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run
 from helpers.paths import NOTEBOOKS_DIR
+from helpers.report import run
 
 CASES = Path(os.environ.get("EXPORT_CASES", Path(__file__).resolve().parents[2] / "shared" / "cases" / "exports"))
 pytestmark = pytest.mark.skipif(not CASES.is_dir(), reason=f"the example exports are not at {CASES}")

@@ -2,7 +2,7 @@
 
 Two sources of inputs:
 - the example exports in ../shared/cases/exports/ (their README states the right figures), each through
-  `helpers.ingest` here and through `helpers.run --mapping` in tests/test_ingest_cases_run.py;
+  `helpers.data.ingest` here and through `helpers.report.run --mapping` in tests/test_ingest_cases_run.py;
 - small inputs made here for each kind: one that must read right and one that must be refused.
 Every expected figure is worked out by hand in the comments.
 """
@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers.data.ingest import ingest, main
+from helpers.data.load import load_workbook
+from helpers.data.mapping import load_mapping, parse_datetime
+from helpers.data.values import parse_wareki
 from helpers.errors import WorkbookError
-from helpers.ingest import ingest, main
-from helpers.load import load_workbook
-from helpers.mapping import load_mapping, parse_datetime
-from helpers.pipeline import pipeline_metrics
-from helpers.values import parse_wareki
+from helpers.metrics.pipeline import pipeline_metrics
 
 CASES = Path(os.environ.get("EXPORT_CASES", Path(__file__).resolve().parents[2] / "shared" / "cases" / "exports"))
 Q1 = (pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-31"))
@@ -234,7 +234,7 @@ def test_case_02_converted_column_in_usd(tmp_path):
     # won A 10,000 (converted from JPY 1,500,000) + B 10,000; lost C 5,400 (EUR 5,000 converted)
     assert (f["won_count"], f["won_revenue"], f["avg_deal_size"]) == (2, 20_000.0, 10_000.0)
     assert f["win_rate_by_amount"] == pytest.approx(20_000 / 25_400)  # 0.7874
-    from helpers import fmt
+    from helpers.views import fmt
 
     assert (wb.config.currency_code, wb.config.currency_symbol, wb.config.currency_decimals) == ("USD", "$", 2)
     assert fmt.money(f["won_revenue"], wb.config) == "$20,000.00"
@@ -294,7 +294,7 @@ def test_one_inline_currency_becomes_the_report_currency_and_a_conflicting_setti
     res = ingest(exports, "salesforce_en", tmp_path / "out")
     assert res.currency["code"] == "GBP"
     wb = load_workbook(tmp_path / "out")
-    from helpers import fmt
+    from helpers.views import fmt
 
     assert fmt.money(1250.5, wb.config) == "£1,250.50"
     (tmp_path / "out" / "workbook.yaml").write_text("currency:\n  code: JPY\n", encoding="utf-8")
@@ -535,7 +535,7 @@ def test_company_size_ranges_turned_into_dates_are_refused(tmp_path):
     ("ABCDEABCDEABCDE", "ABCDEABCDEABCDE555"),  # all five upper: 31 = 5
 ])
 def test_salesforce_id18_checksum(id15, id18):
-    from helpers.values import salesforce_id18
+    from helpers.data.values import salesforce_id18
 
     assert salesforce_id18(id15) == id18
     assert salesforce_id18(id18) == id18

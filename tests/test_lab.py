@@ -1,13 +1,14 @@
-"""JupyterLab set-up (helpers/lab.py): the data folder, working copies, widget-free saving; segment order (helpers/order.py)."""
+"""JupyterLab set-up (helpers/report/lab.py): the data folder, working copies, widget-free saving; segment order (helpers/views/order.py)."""
 import json
 
 import pytest
 
-from helpers import lab
+from helpers import paths
 from helpers.config import load_config
 from helpers.errors import ConfigError
-from helpers.order import order_rows, ordered
 from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
+from helpers.report import lab
+from helpers.views.order import order_rows, ordered
 
 
 def test_data_folder_from_parameter_then_environment_then_default(tmp_path, monkeypatch):
@@ -31,8 +32,8 @@ def test_working_copy_of_the_sample_is_created_once(tmp_path):
 
 
 def test_only_the_shipped_sample_counts_as_tracked(tmp_path):
-    assert lab.is_tracked_sample(SAMPLE_DATA_DIR / "checklist.csv")
-    assert not lab.is_tracked_sample(tmp_path / "checklist.csv")
+    assert paths.is_tracked_sample(SAMPLE_DATA_DIR / "checklist.csv")
+    assert not paths.is_tracked_sample(tmp_path / "checklist.csv")
 
 
 def test_notebook_working_copies_are_made_once_and_flagged_when_outdated(tmp_path):
@@ -92,11 +93,12 @@ def test_order_rows_keeps_the_total_last_and_ranked_tables_alone():
 
 
 def test_company_sizes_in_natural_order_in_data_health_and_rate_tables(tiny_folder):
-    from helpers import funnel_views, health
-    from helpers.session import open_session
+    from helpers.views import funnel_views
+    from helpers.views import health_views
+    from helpers.report.session import open_session
 
     s = open_session(str(tiny_folder), theme=False)
-    counts = health.value_counts_view(s.wb, "company_size", "en").data
+    counts = health_views.value_counts_view(s.wb, "company_size", "en").data
     positions = [counts.index(f">{v}<") for v in ("1-49", "50-299", "300-999", "1000+", "Unknown")]
     assert positions == sorted(positions)
     rates = funnel_views.rate_view(s, "company_size").data

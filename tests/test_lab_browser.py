@@ -1,6 +1,6 @@
 """The workbook in JupyterLab, driven by a real browser (Debian's Chromium through Playwright).
 
-.ci/run starts JupyterLab the way `make lab` does (helpers.lab: working copies of the notebooks
+.ci/run starts JupyterLab the way `make lab` does (helpers.report.lab: working copies of the notebooks
 and of the sample data in a temporary folder), headless on 127.0.0.1 with a token, and exports
 WORKBOOK_LAB_URL, WORKBOOK_LAB_TOKEN and WORKBOOK_LAB_WORK. Without them this module is skipped.
 
@@ -122,7 +122,7 @@ def output_text(page, contains: str) -> str:
 
 
 def fiscal_period(label: str, fy_start_month: int = 4) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """FY2026Q2 with an April fiscal year -> (2026-07-01, 2026-09-30); computed here, not by helpers.periods."""
+    """FY2026Q2 with an April fiscal year -> (2026-07-01, 2026-09-30); computed here, not by helpers.data.periods."""
     fy, q = re.fullmatch(r"FY(\d{4})Q([1-4])", label).groups()
     month = fy_start_month + 3 * (int(q) - 1)
     start = pd.Timestamp(int(fy) + (month - 1) // 12, (month - 1) % 12 + 1, 1)

@@ -4,10 +4,10 @@ import warnings
 import matplotlib.pyplot as plt
 import pytest
 
-from helpers import fmt
 from helpers.config import load_config
 from helpers.labels import label_or_value, label_table, t
-from helpers.theme import set_theme
+from helpers.views import fmt
+from helpers.views.theme import set_theme
 
 
 def test_every_label_has_both_languages():
@@ -67,7 +67,7 @@ def test_unknown_theme_style():
 
 
 def test_finished_chart_shows_once_as_png_with_its_title_as_alt_text():
-    from helpers.theme import finish
+    from helpers.views.theme import finish
 
     set_theme("report")
     fig, ax = plt.subplots()
@@ -85,7 +85,7 @@ def test_finished_chart_shows_once_as_png_with_its_title_as_alt_text():
 # ---- issue 13: one money-axis formatter, legends off the data, labels never cut ------------------------
 
 def test_money_ticks_carry_the_currency_in_the_readers_units():
-    from helpers.theme import MoneyFormatter
+    from helpers.views.theme import MoneyFormatter
 
     ja, en = MoneyFormatter("¥", "ja"), MoneyFormatter("¥", "en")
     assert ja.format_ticks([0, 2e7, 4e7, 6e7]) == ["¥0", "¥2,000万", "¥4,000万", "¥6,000万"]
@@ -100,7 +100,7 @@ def test_money_ticks_carry_the_currency_in_the_readers_units():
 
 
 def test_money_axis_on_a_drawn_chart_has_no_bare_exponent():
-    from helpers.theme import axes_text, money_axis
+    from helpers.views.theme import axes_text, money_axis
 
     set_theme("report")
     config = load_config()
@@ -114,7 +114,7 @@ def test_money_axis_on_a_drawn_chart_has_no_bare_exponent():
 
 
 def test_legend_outside_covers_no_data():
-    from helpers.theme import legend_outside
+    from helpers.views.theme import legend_outside
 
     fig, ax = plt.subplots()
     ax.plot(range(10), range(10), label="a")
@@ -127,7 +127,7 @@ def test_legend_outside_covers_no_data():
 
 
 def test_long_labels_wrap_without_cutting_words():
-    from helpers.theme import wrap_label
+    from helpers.views.theme import wrap_label
 
     text = "11. Regular meetings review the strategy and the shared targets of both departments"
     wrapped = wrap_label(text, "en", 40)
@@ -139,8 +139,8 @@ def test_long_labels_wrap_without_cutting_words():
 def test_index_trend_chart_money_axis_and_single_period_width():
     import pandas as pd
 
-    from helpers.index_page import trend_chart
-    from helpers.theme import axes_text
+    from helpers.report.index_page import trend_chart
+    from helpers.views.theme import axes_text
 
     config = load_config()
     one = trend_chart(pd.DataFrame({"period": ["2025Q3"], "sales_velocity": [840008.0]}), config)

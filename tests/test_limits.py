@@ -1,4 +1,4 @@
-"""helpers.limits: data-wide facts, null reasons, warnings, coverage, negative intervals, channel folding (hand-computed)."""
+"""helpers.metrics.limits: data-wide facts, null reasons, warnings, coverage, negative intervals, channel folding (hand-computed)."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from conftest import as_dates
-from helpers import limits
+from helpers.data import channels
 from helpers.errors import Finding
 from helpers.labels import has_label
-from helpers.pipeline import PIPELINE_KEYS, pipeline_metrics
+from helpers.metrics import limits
+from helpers.metrics.pipeline import PIPELINE_KEYS, pipeline_metrics
 
 T = pd.Timestamp
 AS_OF = T("2025-06-30")
@@ -164,7 +165,7 @@ def test_normalize_channels_folds_case_and_width_and_drops_placeholders():
     leads = pd.DataFrame({"lead_id": ["a", "b", "c", "d", "e"], "channel": ["Google", "google", "Ｗｅｂ", "Select", " web "]})
     opps = pd.DataFrame({"opportunity_id": ["x", "y"], "channel": ["GOOGLE", "(none)"]})
     spend = pd.DataFrame({"channel": ["google"]})
-    tables, found = limits.normalize_channels({"leads": leads, "opportunities": opps, "spend": spend}, True,
+    tables, found = channels.normalize_channels({"leads": leads, "opportunities": opps, "spend": spend}, True,
                                               {"leads": "leads.csv", "opportunities": "opps.csv", "spend": "spend.csv"})
     # Google: Google 1, google 2 (lead b, spend), GOOGLE 1 -> 'google' is the most frequent spelling
     # Web: Ｗｅｂ 1, web 1 (stripped) -> a tie: 'web' sorts first
@@ -177,7 +178,7 @@ def test_normalize_channels_folds_case_and_width_and_drops_placeholders():
                        ("channel_variants", "leads / opportunities / spend", 2),
                        ("channel_variants", "leads / opportunities / spend", 1)]
     assert "'google' (2), 'GOOGLE' (1), 'Google' (1)" in found[2].message
-    kept, found = limits.normalize_channels({"leads": leads}, False, {})
+    kept, found = channels.normalize_channels({"leads": leads}, False, {})
     assert _values(kept["leads"]) == ["Google", "google", "Ｗｅｂ", None, "web"]
     assert [f.code for f in found] == ["channel_placeholder", "channel_variants", "channel_variants"]
     assert "counted as separate channels" in found[1].message
@@ -186,7 +187,7 @@ def test_normalize_channels_folds_case_and_width_and_drops_placeholders():
 def test_channels_normalize_setting_reaches_the_loaded_data(tmp_path):
     from conftest import write_folder
     from helpers.config import load_config
-    from helpers.load import load_workbook
+    from helpers.data.load import load_workbook
 
     opps = ("opportunity_id,created_at,closed_at,outcome,amount,channel\n"
             "O1,2025-04-01,2025-05-01,won,1,Web\nO2,2025-04-02,2025-05-02,lost,1,ｗｅｂ\nO3,2025-04-03,,open,1,-\n")
@@ -202,7 +203,7 @@ def test_channels_normalize_setting_reaches_the_loaded_data(tmp_path):
 
 
 def test_answer_date_problem():
-    from helpers.checklist_views import answer_date_problem
+    from helpers.views.checklist_views import answer_date_problem
 
     today = T("2025-08-01")
     assert answer_date_problem(T("2030-01-01"), AS_OF, today=today)[0] == "error"
@@ -212,7 +213,7 @@ def test_answer_date_problem():
 
 
 def test_checklist_evidence_win_rate_not_computable_without_losses():
-    from helpers.checklist import evidence
+    from helpers.metrics.checklist import evidence
 
     won_only = _opps([MIXED[0], MIXED[2]])
     # one deal closed (O1 won) but no loss anywhere: the win rate is null, so the data does not support item 9

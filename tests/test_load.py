@@ -6,8 +6,8 @@ import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
 from helpers.config import load_config
+from helpers.data.load import load_workbook
 from helpers.errors import DataValidationError, WorkbookError
-from helpers.load import load_workbook
 
 T = pd.Timestamp
 

@@ -26,9 +26,9 @@ def test_make_help_aligns_every_line():
 
 def test_make_lab_may_run_as_root():
     command = make("-n", "lab").strip().splitlines()[-1]
-    assert "-m helpers.lab" in command  # which starts jupyter lab on the working copies, passing the arguments after --
+    assert "-m helpers.report.lab" in command  # which starts jupyter lab on the working copies, passing the arguments after --
     assert ("--allow-root" in command.partition(" -- ")[2]) == (os.geteuid() == 0)
-    from helpers.lab import lab_command
+    from helpers.report.lab import lab_command
 
     launched = lab_command(PROJ_ROOT / "work" / "notebooks", ["--allow-root"])
     assert launched[0].endswith("jupyter") and launched[1] == "lab" and launched[-1] == "--allow-root"

@@ -4,7 +4,7 @@ import re
 import nbformat
 import pytest
 
-from helpers.run import notebook_paths
+from helpers.report.run import notebook_paths
 
 NOTEBOOKS = notebook_paths()
 PARAMETERS = ("data_dir", "config_path", "period", "as_of", "lang", "metrics_path")

@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
+from helpers.data.periods import complete_periods, make_period, parse_period, period_of, periods_between
 from helpers.errors import WorkbookError
-from helpers.periods import complete_periods, make_period, parse_period, period_of, periods_between
 
 T = pd.Timestamp
 

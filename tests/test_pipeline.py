@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.pipeline import PIPELINE_KEYS, pipeline_metrics, velocity
+from helpers.metrics.pipeline import PIPELINE_KEYS, pipeline_metrics, velocity
 
 START, END = pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30")
 AS_OF = pd.Timestamp("2025-12-31")

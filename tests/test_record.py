@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from helpers.record import Recorder, dumps, to_jsonable
+from helpers.report.record import Recorder
+from helpers.storage import dumps, to_jsonable
 
 
 def test_to_jsonable_types():

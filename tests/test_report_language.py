@@ -25,7 +25,7 @@ import pytest
 
 from helpers.config import load_config
 from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
-from helpers.run import main, notebook_paths
+from helpers.report.run import main, notebook_paths
 
 LANGS = ("en", "ja")
 PROSE_TAGS = ("h1", "h2", "h3", "h4", "p", "li", "th", "caption")
@@ -155,7 +155,7 @@ def test_money_axes_carry_the_currency(rendered):
                 if "image/png" not in output.get("data", {}) or not meta:
                     continue
                 axes = meta.get("axes")
-                assert axes is not None, f"{nb_path.name}: a chart without its axes text (helpers.theme.Chart)"
+                assert axes is not None, f"{nb_path.name}: a chart without its axes text (helpers.views.theme.Chart)"
                 names = " ".join([meta.get("alt", "")] + [a["title"] + " " + a["ylabel"] for a in axes]).lower()
                 if any(word in names for word in MONEY_WORDS[lang]):
                     # the value axes (ticks that read as amounts: 1e6, 20, ¥20万, $1.5M) must all carry the currency

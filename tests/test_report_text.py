@@ -1,6 +1,6 @@
 """No report ever shows None, NaN, nan, <NA>, null or a float with more than 4 decimals.
 
-conftest.scan_every_report wraps helpers.index_page.write_index for the whole test session:
+conftest.scan_every_report wraps helpers.report.index_page.write_index for the whole test session:
 every runner invocation of the suite (test_run, test_honest_figures, ...) has its published
 reports scanned as it finishes, and fails its test on any offender. These tests pin the
 scanner itself and that the wrapping is in place, so the suite-wide scan cannot silently stop.
@@ -47,15 +47,15 @@ def test_scan_folder_covers_index_and_period_reports(tmp_path):
 
 
 def test_every_runner_invocation_is_scanned(tmp_path, scan_every_report):
-    from helpers import index_page
-    from helpers.run import main
+    from helpers.report import index_page
+    from helpers.report.run import main
 
     assert index_page.write_index.__name__ == "write_index_and_scan"
     data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
     out = tmp_path / "out"
     notebooks = tmp_path / "nbs"   # one notebook is enough to see the scan run
     notebooks.mkdir()
-    from helpers.run import notebook_paths
+    from helpers.report.run import notebook_paths
 
     first = notebook_paths()[0]
     (notebooks / first.name).write_bytes(first.read_bytes())
@@ -70,7 +70,7 @@ def test_every_runner_invocation_is_scanned(tmp_path, scan_every_report):
 
 def _index_args(data):
     from helpers.config import load_config
-    from helpers.load import load_workbook
+    from helpers.data.load import load_workbook
 
     config = load_config(data)
     return load_workbook(data, config), config, []

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
 from helpers.paths import NOTEBOOKS_DIR
-from helpers.run import main, notebook_paths
+from helpers.report.run import main, notebook_paths
 
 XSS = "<img src=x onerror=alert(1)>"
 OPPS_Q1 = "O0,2025-01-01,2025-03-20,won,300000,,referral,サービス,1-49,田中,\n"
@@ -176,7 +176,7 @@ def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["--data", str(exports), "--mapping", "salesforce_ja", "--out", str(out), "--lang", "ja"]) == 0
     printed = capsys.readouterr().out
-    assert "Validated with helpers.load.load_workbook: OK" in printed
+    assert "Validated with helpers.data.load.load_workbook: OK" in printed
     assert (out / "_data" / "opportunities.csv").is_file()
     published = [p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("_")]
     assert len(published) == 1 and (out / published[0] / "02_funnel_breakdown.html").is_file()

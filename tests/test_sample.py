@@ -1,4 +1,4 @@
-"""The seeded sample data (helpers/sample.py -> data/sample): reproducible, well-formed, and the
+"""The seeded sample data (helpers/data/sample.py -> data/sample): reproducible, well-formed, and the
 facts data/sample/README.md promises hold. Every fact is recomputed here with plain pandas
 from the committed CSV files, independently of the workbook's own metric code."""
 from __future__ import annotations
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import sample
+from helpers.data import sample
+from helpers.data.schema import TABLES
 from helpers.paths import SAMPLE_DATA_DIR
-from helpers.schema import TABLES
 
 FILES = ("leads", "opportunities", "spend", "checklist", "initiatives")
 AS_OF = pd.Timestamp("2026-09-30")

@@ -6,12 +6,12 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from helpers import snapshot
 from helpers.config import load_config
+from helpers.data import snapshot
+from helpers.data.load import load_workbook
+from helpers.data.snapshot import CANONICAL, load_cached, read_snapshot, write_snapshot
 from helpers.errors import DataValidationError
-from helpers.load import load_workbook
 from helpers.paths import SAMPLE_DATA_DIR
-from helpers.snapshot import CANONICAL, load_cached, read_snapshot, write_snapshot
 
 
 def assert_same_workbook(a, b):

@@ -1,7 +1,7 @@
 """The report stylesheet is trimmed to the rules and custom properties the document uses."""
 from __future__ import annotations
 
-from helpers.stylesheet import document_classes, trim_styles
+from helpers.views.stylesheet import document_classes, trim_styles
 
 THEME = ":root { --a: var(--b); --b: 1px; --unused: 2px; --c: red }"
 BASE = """.used { margin: var(--a) }

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from helpers.errors import WorkbookError
-from helpers.pipeline import PIPELINE_KEYS, pipeline_metrics
-from helpers.velocity import (
+from helpers.metrics.pipeline import PIPELINE_KEYS, pipeline_metrics
+from helpers.metrics.velocity import (
     CHANGE_KEYS,
     FACTORS,
     bootstrap,

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
-from helpers import checklist_views, funnel_views, velocity_views
-from helpers.session import open_session
+from helpers.report.session import open_session
+from helpers.views import checklist_views, funnel_views, velocity_views
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_an_initiative_after_the_period_is_named_with_the_report_that_compares_i
 def test_cohort_age_is_how_long_the_leads_have_had(session):
     from dataclasses import replace
 
-    from helpers.periods import parse_period
+    from helpers.data.periods import parse_period
 
     s = replace(session, period=parse_period("2025Q2", 1))  # 2025-04-01 .. 2025-06-30; as_of = 2025-06-30 (latest date)
     assert str(s.as_of.date()) == "2025-06-30"
@@ -192,7 +192,7 @@ def test_cohort_age_is_how_long_the_leads_have_had(session):
 def test_small_mark_follows_each_rate_own_rule(session):
     from dataclasses import replace
 
-    from helpers.periods import parse_period
+    from helpers.data.periods import parse_period
 
     s = replace(session, period=parse_period("2025Q2", 1))
     import bs4

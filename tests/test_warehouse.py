@@ -12,13 +12,13 @@ import uuid
 import pandas as pd
 import pytest
 
-from helpers.bench_scale import count_figures, differences, figures
 from helpers.config import load_config
-from helpers.load import load_workbook
-from helpers.metrics import core_metrics
+from helpers.data.load import load_workbook
+from helpers.data.periods import parse_period
+from helpers.metrics.core import core_metrics
 from helpers.paths import SAMPLE_DATA_DIR
-from helpers.periods import parse_period
-from helpers.record import to_jsonable
+from helpers.report.bench_scale import count_figures, differences, figures
+from helpers.storage import to_jsonable
 
 URL = os.environ.get("WORKBOOK_TEST_PG")
 pytestmark = pytest.mark.skipif(not URL, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/run starts one)")
@@ -43,7 +43,7 @@ def plain(figures: dict) -> dict:
 
 @pytest.fixture
 def warehouse():
-    from helpers.warehouse import connect
+    from helpers.metrics.warehouse import connect
 
     con = connect(URL)
     schema = f"workbook_test_{uuid.uuid4().hex[:8]}"
@@ -54,7 +54,7 @@ def warehouse():
 
 @pytest.mark.parametrize("period", ["FY2026Q2", "FY2025Q4"])
 def test_postgres_figures_equal_the_csv_folder_figure_by_figure(warehouse, period):
-    from helpers.warehouse import upload, warehouse_core_metrics
+    from helpers.metrics.warehouse import upload, warehouse_core_metrics
 
     con, schema = warehouse
     config = load_config(SAMPLE_DATA_DIR)
@@ -71,7 +71,7 @@ def test_postgres_figures_equal_the_csv_folder_figure_by_figure(warehouse, perio
 
 
 def test_the_runner_reads_a_warehouse_into_a_data_folder_with_the_same_figures(warehouse, tmp_path):
-    from helpers.warehouse import export_folder, upload
+    from helpers.metrics.warehouse import export_folder, upload
 
     con, schema = warehouse
     config = load_config(SAMPLE_DATA_DIR)
@@ -86,7 +86,7 @@ def test_the_runner_reads_a_warehouse_into_a_data_folder_with_the_same_figures(w
 
 def test_a_warehouse_that_cannot_be_reached_is_a_clear_error_without_the_password():
     from helpers.errors import WorkbookError
-    from helpers.warehouse import connect
+    from helpers.metrics.warehouse import connect
 
     with pytest.raises(WorkbookError) as err:
         connect("postgresql://someone:secret@127.0.0.1:1/nothing")

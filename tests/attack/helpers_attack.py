@@ -35,7 +35,7 @@ def tiny_notebooks(folder) -> "Path":
 
     import nbformat
 
-    from helpers.run import notebook_paths
+    from helpers.report.run import notebook_paths
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def tiny_notebooks(folder) -> "Path":
     params = nbformat.v4.new_code_cell('period = ""\nmetrics_path = ""\ndata_dir = ""\nconfig_path = ""\nas_of = ""\nlang = "en"',
                                        metadata={"tags": ["parameters"]})
     body = nbformat.v4.new_code_cell(
-        "from helpers.periods import parse_period\nfrom helpers.record import Recorder\n"
+        "from helpers.data.periods import parse_period\nfrom helpers.report.record import Recorder\n"
         "p = parse_period(period, 1)\n"
         "Recorder(metrics_path).update({'period': period, 'start': p.start, 'end': p.end, 'as_of': as_of})\n"
         "print('# Tiny report', period)")
@@ -54,6 +54,6 @@ def tiny_notebooks(folder) -> "Path":
 
 RUNNER = """
 import sys
-from helpers.run import main
+from helpers.report.run import main
 sys.exit(main(sys.argv[1:]))
 """

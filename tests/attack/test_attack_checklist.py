@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import checklist as ck
-from helpers.load import read_csv_text
-from helpers.record import lock_path
+from helpers.data.load import read_csv_text
+from helpers.metrics import checklist as ck
+from helpers.storage import lock_path
 
 from helpers_attack import assert_no_traceback, child, run_child
 
 SAVER = """
 import sys
 import pandas as pd
-from helpers.checklist import append_answers
+from helpers.metrics.checklist import append_answers
 path, who, sets = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for n in range(sets):
     rows = pd.DataFrame({"respondent": f"{who}-{n:02d}", "department": "sales", "answered_on": "2025-08-01",
@@ -44,8 +44,8 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path):
 KILLED = """
 import os, sys
 import pandas as pd
-from helpers import record
-from helpers.checklist import append_answers
+from helpers.metrics.checklist import append_answers
+from helpers.report import record
 def die(*a):
     os.kill(os.getpid(), 9)   # kill -9 between writing the temporary copy and the rename
 record.os.replace = die
@@ -102,7 +102,7 @@ def test_a_save_that_cannot_get_the_lock_says_so(tmp_path):
 
 def test_formula_cells_are_neutralized_and_read_back(tmp_path):
     from conftest import LEADS_CSV, OPPS_CSV, write_folder
-    from helpers.load import load_workbook
+    from helpers.data.load import load_workbook
 
     folder = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
     path = folder / "checklist.csv"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers.ingest import ingest
-from helpers.load import load_workbook, read_csv_text
+from helpers.data.ingest import ingest
+from helpers.data.load import load_workbook, read_csv_text
 
 EXPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "exports" / "hubspot"
 FORMULA = "=cmd|' /C calc'!A0"

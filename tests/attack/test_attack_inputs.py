@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
 from helpers.config import load_config
+from helpers.data.load import load_workbook
 from helpers.errors import ConfigError, DataValidationError, WorkbookError
-from helpers.load import load_workbook
-from helpers.pipeline import pipeline_metrics
+from helpers.metrics.pipeline import pipeline_metrics
 
 SPEND_CSV = "month,channel,amount\n2025-04,web,100000\n2025-05,seminar,50000\n"
 CHECKLIST_CSV = "respondent,department,answered_on,item,answer\nS1,sales,2025-05-01,1,yes\nM1,marketing,2025-05-01,1,no\n"
@@ -115,7 +115,7 @@ def test_far_future_typo_date_is_refused_not_made_as_of(tmp_path):
 
 
 def test_far_past_typo_date_is_a_warning_and_all_refuses(tmp_path, capsys):
-    from helpers.run import main
+    from helpers.report.run import main
 
     data = folder(tmp_path, opportunities_csv=OPPS_CSV.replace("2025-05-01,2025-06-30", "1900-04-01,2025-06-30"))
     wb = load_workbook(data)
@@ -128,7 +128,7 @@ def test_far_past_typo_date_is_a_warning_and_all_refuses(tmp_path, capsys):
 
 
 def test_all_refuses_hundreds_of_periods_without_being_told(tmp_path, capsys):
-    from helpers.run import main
+    from helpers.report.run import main
 
     # a real deal every 2 years from 1950-01-10 (no far-out gap): --all runs every period the data touches,
     # the partly covered 1950Q1 included: 1950Q1 .. 2025Q2 = 75 * 4 + 2 = 302
@@ -143,13 +143,13 @@ def test_all_refuses_hundreds_of_periods_without_being_told(tmp_path, capsys):
 @pytest.mark.parametrize("sales, marketing", [("営業", "マーケ"), ("Sales", "MARKETING"), ("セールス", "マーケティング部"),
                                               ("ｾｰﾙｽ", "Marketing Team")])
 def test_department_synonyms_are_scored(tmp_path, sales, marketing):
-    from helpers.checklist import checklist_metrics
+    from helpers.metrics.checklist import checklist_metrics
 
     text = CHECKLIST_CSV.replace(",sales,", f",{sales},").replace(",marketing,", f",{marketing},")
     data = folder(tmp_path, checklist_csv=text)
     wb = load_workbook(data)
     assert sorted(set(wb.checklist["department"])) == ["marketing", "sales"]
-    from helpers.periods import parse_period
+    from helpers.data.periods import parse_period
 
     ck = checklist_metrics(wb.checklist, wb.leads, wb.opportunities, parse_period("2025Q2"), wb.as_of, wb.config)
     # item 1: sales yes (1.0), marketing no (0.0): gap = 0 - 1 = -1
@@ -169,7 +169,7 @@ def test_unknown_departments_are_refused(tmp_path, sales, marketing, message):
 def test_no_gap_claim_without_both_departments():
     from types import SimpleNamespace
 
-    from helpers.checklist_views import gap_sentences
+    from helpers.views.checklist_views import gap_sentences
 
     s = SimpleNamespace(lang="en")
     only_sales = {"largest_gaps": [], "by_item": {1: {"sales": 1.0, "marketing": None, "gap": None}}}
@@ -196,7 +196,7 @@ def test_chart_text_from_data_is_plain_and_short(name, how):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from helpers.theme import finish
+    from helpers.views.theme import finish
 
     fig, ax = plt.subplots()
     if how == "seaborn":  # category axis

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
-from helpers.run import main, notebook_paths
+from helpers.report.run import main, notebook_paths
 
 HUGE = "w" * (1 << 20)
 

@@ -1,6 +1,6 @@
 """Attack: the runner's output folder under kill -9, two runners at once, users' own files, a full or read-only disk.
 
-Real runner processes (python -m helpers.run's main) on the tiny data of tests/conftest.py, with one quick
+Real runner processes (python -m helpers.report.run's main) on the tiny data of tests/conftest.py, with one quick
 notebook (tests/attack/helpers_attack.tiny_notebooks), so each run takes seconds.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
-from helpers.record import MARKER
-from helpers.run import main
+from helpers.report.record import MARKER
+from helpers.report.run import main
 
 from helpers_attack import RUNNER, assert_no_traceback, child, run_child, tiny_notebooks
 
@@ -84,7 +84,7 @@ def rename_then_die(self, target):
         os.kill(os.getpid(), 9)      # kill -9 after the old report moved aside, before the new one moved in
     return rename(self, target)
 pathlib.Path.rename = rename_then_die
-from helpers.run import main
+from helpers.report.run import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -109,7 +109,7 @@ def test_kill_between_the_two_renames_is_recovered(setup):
 
 KILL_MID_RUN = """
 import os, sys, pathlib
-from helpers import run
+from helpers.report import run
 real = run.export_html
 def export_then_die(*a, **k):
     real(*a, **k)

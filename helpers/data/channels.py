@@ -1,0 +1,85 @@
+"""Channel labels as CRMs export them: placeholders (Select, -, (none)) count as unknown, and labels that differ only
+in case or width (Google / google, Ｗｅｂ / Web) are one channel when ``channels.normalize`` is on (the default).
+
+Data layer: used by :func:`helpers.data.load.load_workbook`; its warnings (``channel_placeholder``,
+``channel_variants``) reach data health through the load findings.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from helpers.errors import Finding
+
+
+# --------------------------------------------------------------------------- channel labels
+#: Values a CRM picklist leaves when nobody chose a channel (compared after folding): they count as unknown.
+CHANNEL_PLACEHOLDERS = frozenset({"select", "-", "--", "---", "(none)", "none", "--none--", "n/a", "na", "null",
+                                  "(blank)", "未選択", "なし", "-なし-", "選択してください"})
+
+
+def channel_key(value) -> str | None:
+    """The folded form of a channel label: Unicode NFKC (full-width -> half-width), inner spaces collapsed, casefolded."""
+    if value is None or pd.isna(value):
+        return None
+    text = " ".join(unicodedata.normalize("NFKC", str(value)).split())
+    return text.casefold() or None
+
+
+def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files: dict[str, str]):
+    """Channel labels of leads, opportunities and spend, with placeholders made empty and (when `fold`) case/width variants folded.
+
+    `tables` maps table name -> frame (None = absent); returns ``(tables, findings)`` with
+    new frames. A placeholder (:data:`CHANNEL_PLACEHOLDERS`) becomes empty (so the
+    opportunity falls back to its lead's channel, else ``unknown``): warning
+    ``channel_placeholder`` per table with its rows. Values whose :func:`channel_key`
+    is equal are one channel spelled differently: warning ``channel_variants`` listing
+    each spelling with its row count (all tables together); with `fold`, every spelling
+    becomes the most frequent one (ties: the first in sorted order).
+    """
+    findings: list[Finding] = []
+    out = dict(tables)
+    counts: dict[str, dict[str, int]] = {}
+    for name, frame in tables.items():
+        if frame is None or "channel" not in frame.columns:
+            continue
+        raw = pd.Series([None if pd.isna(v) else str(v).strip() or None for v in frame["channel"]],
+                        index=frame.index, dtype=object)
+        keys = raw.map(channel_key)
+        placeholder = keys.isin(CHANNEL_PLACEHOLDERS)
+        if placeholder.any():
+            rows = np.flatnonzero(placeholder.to_numpy())
+            shown = sorted(set(raw[placeholder]))
+            findings.append(Finding("warning", files.get(name, f"{name}.csv"), "channel_placeholder",
+                                    "channel placeholders (" + ", ".join(repr(v) for v in shown) + ") count as unknown",
+                                    "Leave the channel empty, or fill in the real lead source.", "channel",
+                                    tuple(int(r) + 2 for r in rows[:5]), (), int(len(rows))))
+        raw = raw.where(~placeholder, None)
+        out[name] = frame.assign(channel=raw)
+        for value, key in zip(raw, raw.map(channel_key)):
+            if value is not None:
+                counts.setdefault(key, {}).setdefault(value, 0)
+                counts[key][value] += 1
+    mapping = {}
+    for key, spellings in sorted(counts.items()):
+        if len(spellings) < 2:
+            continue
+        chosen = sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        listed = ", ".join(f"'{v}' ({n})" for v, n in sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0])))
+        moved = sum(n for v, n in spellings.items() if v != chosen)
+        if fold:
+            mapping.update({v: chosen for v in spellings})
+            message = f"channel labels that differ only in case or width: {listed}; counted as one channel '{chosen}'"
+            fix = "Nothing to do (channels.normalize: true folds them); fix the spelling at the source to keep exports clean."
+        else:
+            message = f"channel labels that differ only in case or width: {listed}; counted as separate channels"
+            fix = "Set channels.normalize: true (the default) to count them as one channel, or fix the spelling at the source."
+        findings.append(Finding("warning", "leads / opportunities / spend", "channel_variants", message, fix, "channel",
+                                (), (), int(moved)))
+    if mapping:
+        for name, frame in out.items():
+            if frame is not None and "channel" in frame.columns:
+                out[name] = frame.assign(channel=frame["channel"].map(lambda v: mapping.get(v, v)))
+    return out, findings

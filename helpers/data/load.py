@@ -1,0 +1,492 @@
+"""Load a data folder into typed, validated canonical tables (contract section 1).
+
+`load_workbook(data_dir)` reads every canonical table present (CSV, Excel or
+Parquet), parses types, runs every check in helpers.data.validate and either returns
+a `Workbook` (with warnings attached) or raises `DataValidationError` listing
+every error at once. Input files are only ever read.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import Config, load_config
+from helpers.data.schema import OUTCOMES, TABLES, Table, department_key
+from helpers.data.validate import finding
+from helpers.errors import DataValidationError, Finding, WorkbookError
+
+FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
+ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
+                 "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+_OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2})$"   # _OFFSET without a group, for pandas' str.contains
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """Where a table came from: path, format, encoding used, row count and SHA-256 of the bytes."""
+
+    table: str
+    path: str
+    format: str
+    encoding: str | None
+    rows: int
+    sha256: str
+
+
+@dataclass
+class Workbook:
+    """The validated canonical tables of one data folder (None = table absent)."""
+
+    data_dir: Path
+    config: Config
+    as_of: pd.Timestamp
+    opportunities: pd.DataFrame
+    leads: pd.DataFrame | None = None
+    spend: pd.DataFrame | None = None
+    checklist: pd.DataFrame | None = None
+    initiatives: pd.DataFrame | None = None
+    targets: pd.DataFrame | None = None
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    findings: list[Finding] = field(default_factory=list)
+    files: dict[str, SourceFile] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """The validation warnings (the data loaded, but these deserve a look)."""
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """A canonical table by name."""
+        return getattr(self, name)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def find_table_file(data_dir: Path, name: str) -> Path | None:
+    """The one file holding table `name` (name.csv, .xlsx, .xls or .parquet), or None."""
+    found = [data_dir / f"{name}{ext}" for ext in FORMATS if (data_dir / f"{name}{ext}").is_file()]
+    if len(found) > 1:
+        raise WorkbookError(f"{data_dir}: table '{name}' is in more than one file: {', '.join(p.name for p in found)}",
+                            fix="Keep exactly one file per table in the data folder.")
+    return found[0] if found else None
+
+
+def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """Read a table file as text cells (None for empty); returns the frame and the encoding used.
+
+    WorkbookError for an empty (0-byte) file, a file that is not the format its name says
+    (an .xlsx that is not a workbook, a .parquet that is not Parquet) and duplicate column names.
+    """
+    fmt = FORMATS.get(path.suffix.lower())
+    if path.stat().st_size == 0:
+        raise WorkbookError(f"{path.name}: the file is empty (0 bytes), not even a header row",
+                            fix="Export the table again (with its header row), or remove the file if the table is optional.")
+    if fmt in ("excel", "parquet"):
+        try:
+            if fmt == "excel":
+                frame = pd.read_excel(path, dtype=object, header=None)
+                header, frame = [_cell_text(v) or "" for v in frame.iloc[0]] if len(frame) else [], frame.iloc[1:]
+                frame = frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v)
+                frame.columns = range(frame.shape[1])
+            else:
+                frame = pd.read_parquet(path).astype(object)
+                header, frame = [str(c) for c in frame.columns], frame.where(frame.notna(), None)
+        except Exception as exc:  # openpyxl/xlrd/pyarrow raise many types for a damaged or mislabelled file
+            kind = "an Excel workbook" if fmt == "excel" else "a Parquet file"
+            raise WorkbookError(f"{path.name}: not a readable {kind} ({type(exc).__name__}: {str(exc)[:200]})",
+                                fix=f"Export the table again as {kind}, or save it as CSV (UTF-8) with the same name and .csv.") from None
+        _check_header(path, header)
+        frame.columns = [(_cell_text(h) or f"Unnamed: {i}") for i, h in enumerate(header)]
+        return frame.reset_index(drop=True), None
+    return read_csv_text(path, encoding)
+
+
+# Encodings charset-normalizer chooses among when a file is not UTF-8: what Excel's "CSV" and "Unicode text" write
+# in Japanese and Western locales. (A BOM settles UTF-8 and UTF-16 first; valid UTF-8 is UTF-8.)
+DETECT_CANDIDATES = ("cp932", "cp1252", "utf_16", "euc_jp")
+MAX_CHAOS = 0.2   # charset-normalizer's mess ratio above which the decoded text is refused as garbled
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp932": "cp932 (Shift_JIS)", "utf-16": "UTF-16",
+                  "cp1252": "cp1252 (Windows Western, Excel's \"ANSI\")", "euc_jp": "EUC-JP", "cp1250": "cp1250 (Windows Central European)"}
+# Text decoded twice or with the wrong code page: UTF-8 read as cp1252 (Ã©, â€™, ï»¿, ã‚) or as cp932 (縺, 繧), lost characters (�)
+MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf]|Â[\u00a0-\u00bf]|â€[\u0080-\u2122]|ï»¿|ã[\u201a\u0080-\u00bf]|[縺繧繝譁蜿][\uff61-\uff9f]|[縺繧繝]{2}|\ufffd")
+FIX_ENCODING = ("Export the file again as UTF-8 (Excel: Save As > \"CSV UTF-8\"), or state its encoding in the mapping "
+                "(encoding: cp1252, cp932, utf-16, ...).")
+
+
+def detect_encoding(data: bytes, name: str = "the file") -> tuple[str, str]:
+    """The codec a CSV's bytes are in, and how that is known: a byte order mark (UTF-8, UTF-16), valid UTF-8, else
+    charset-normalizer's best guess among DETECT_CANDIDATES. Raises WorkbookError when no candidate decodes the
+    bytes cleanly (the guess's mess ratio is over MAX_CHAOS)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", "byte order mark"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "byte order mark"
+    try:
+        data.decode("utf-8")
+        return "utf-8", "valid UTF-8"
+    except UnicodeDecodeError:
+        pass
+    import codecs
+
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data, cp_isolation=list(DETECT_CANDIDATES)).best()
+    if best is None or best.chaos > MAX_CHAOS:
+        raise WorkbookError(f"{name}: the encoding cannot be told: the text decodes cleanly as none of UTF-8, "
+                            f"{', '.join(DETECT_CANDIDATES)}", fix=FIX_ENCODING)
+    return codecs.lookup(best.encoding).name, "detected by charset-normalizer"
+
+
+def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
+    """A CSV file's text, its codec and how the codec was chosen ("stated" or detect_encoding's reason).
+    Raises WorkbookError when the stated codec cannot decode it, or the text is mojibake (garbled by an earlier
+    wrong decoding, or decoded with the wrong code page): shown with the line and the garbled characters."""
+    data = path.read_bytes()
+    if encoding:
+        enc, how = encoding, "stated"
+    else:
+        enc, how = detect_encoding(data, path.name)
+    try:
+        text = data.decode(enc)
+    except (UnicodeDecodeError, LookupError):
+        raise WorkbookError(f"{path.name}: cannot be read as {enc} text", fix=FIX_ENCODING) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    bad = MOJIBAKE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        start = text.rfind("\n", 0, bad.start()) + 1
+        snippet = text[start:text.find("\n", bad.start()) if "\n" in text[bad.start():] else len(text)].strip()[:80]
+        raise WorkbookError(f"{path.name}: read as {ENCODING_NAMES.get(enc, enc)} ({how}), the text is garbled (mojibake) at line "
+                            f"{line}: {bad.group(0)!r} in {snippet!r}. The file was saved with one encoding and read (or re-saved) "
+                            "with another; its values would be wrong (a channel split in two, names unreadable)",
+                            fix="Export the file again from the CRM as UTF-8 and do not re-save it in Excel, or state the right "
+                                "encoding in the mapping (encoding: cp1252, cp932, utf-8, utf-16).")
+    return text, enc, how
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """WorkbookError naming the positions of column names that appear twice (after trimming spaces)."""
+    names = [_cell_text(h) for h in header]
+    seen: dict[str, list[int]] = {}
+    for pos, name in enumerate(names, start=1):
+        if name is not None:  # unnamed columns are extra columns, ignored
+            seen.setdefault(name, []).append(pos)
+    dups = {name: pos for name, pos in seen.items() if len(pos) > 1}
+    if dups:
+        listed = "; ".join(f"'{name}' in columns {', '.join(map(str, pos))}" for name, pos in dups.items())
+        raise WorkbookError(f"{path.name}: the header names a column more than once ({listed}); the workbook does not guess which one holds the data",
+                            fix="Rename or delete the extra columns so that every column name appears once.")
+
+
+def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: bool = False,
+                  fix_encoding: str = FIX_ENCODING) -> tuple[pd.DataFrame, str]:
+    """A CSV as text cells (None for empty); returns the frame and the encoding used (decode_csv: stated, or a BOM,
+    valid UTF-8, else detected with charset-normalizer; mojibake refused).
+
+    With `keep_blank_lines`, blank lines stay as rows, so a row's position + 2 is its line in the file.
+    """
+    import io
+
+    text, enc, _ = decode_csv(path, encoding)
+    try:
+        sep = sniff_delimiter(text)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                            skip_blank_lines=not keep_blank_lines, sep=sep)
+    except pd.errors.EmptyDataError:
+        raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.") from None
+    except pd.errors.ParserError as exc:
+        raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
+                            fix="Check that every row has as many separators as the header and quotes are closed.") from None
+    _check_header(path, pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, nrows=1, sep=sep).iloc[0].tolist())
+    frame.columns = [str(c).strip() for c in frame.columns]
+    out = frame.astype(object).where(frame.notna(), None)
+    out.attrs["delimiter"] = sep
+    return out, enc
+
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The field separator of a CSV text: among , ; tab |, the one that splits the header into the most fields with
+    the same count in the following lines (quotes respected); ',' when none splits anything."""
+    import csv
+
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0)
+    for sep in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(lines[:20], delimiter=sep)]
+        except csv.Error:  # a cell over csv's field size limit (a 1 MiB name): pandas reads it, csv cannot sniff it
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        agree = sum(1 for c in counts[1:] if c == counts[0])
+        score = (agree + 1, counts[0]) if len(counts) == 1 or agree else (0, counts[0])
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+
+def _cell_text(v) -> str | None:
+    """A cell as stripped text (dates from Excel/Parquet as ISO text); None when empty."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    text = v.isoformat() if hasattr(v, "isoformat") else str(v).strip()
+    return text or None
+
+
+def _texts(raw: pd.Series) -> pd.Series:
+    """Every cell as stripped text, None when empty (:func:`_cell_text`), vectorized when the cells are text (CSV)."""
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        text = raw.astype("string").str.strip()
+        text = text.mask(text.eq(""))
+        return text.astype(object).where(text.notna(), None)
+    return pd.Series([_cell_text(v) for v in raw], index=raw.index, dtype=object)
+
+
+def _parse_datetime(raw: pd.Series, timezone: str) -> pd.Series:
+    """ISO dates/datetimes to naive local datetime64; values with an offset are converted to `timezone`."""
+    text = _texts(raw)
+    present = text.notna().to_numpy()
+    offset = present & text.astype("string").str.contains(_OFFSET_TEXT).fillna(False).to_numpy(dtype=bool)
+    plain = present & ~offset
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if plain.any():
+        out[plain] = _in_range(pd.to_datetime(text[plain], format="ISO8601", errors="coerce"))
+    if offset.any():
+        aware = pd.to_datetime(text[offset], format="ISO8601", errors="coerce", utc=True)
+        out[offset] = _in_range(aware.dt.tz_convert(timezone).dt.tz_localize(None))
+    return out
+
+
+#: The dates the workbook can compute with (pandas' nanosecond range, whole days); others are refused.
+DATE_RANGE = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
+
+
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """Naive datetimes as datetime64[ns]; values outside DATE_RANGE become NaT (reported as invalid dates)."""
+    inside = parsed.notna() & (parsed >= DATE_RANGE[0]) & (parsed < DATE_RANGE[1] + pd.Timedelta(days=1))
+    return parsed.where(inside).astype("datetime64[ns]")
+
+
+def _parse_number(raw: pd.Series) -> pd.Series:
+    parsed = pd.to_numeric(_texts(raw), errors="coerce").astype("float64")
+    return parsed.where(np.isfinite(parsed))  # inf, -inf, 1e309: refused by the caller like any bad number
+
+
+def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
+    """Parse one column of text cells into its contract type (unparseable -> null, caught by the caller)."""
+    if kind in ("date", "datetime"):
+        parsed = _parse_datetime(raw, timezone)
+        return parsed.dt.normalize() if kind == "date" else parsed
+    if kind in ("number", "int"):
+        return _parse_number(raw)
+    if kind == "month":
+        text = _texts(raw).astype("string")
+        ok = (text.str.len().isin((7, 10, 19)) & text.str[:7].str.fullmatch(r"\d{4}-\d{2}")).fillna(False).astype(bool)
+        out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        if ok.any():  # 2025-13 and years outside DATE_RANGE become NaT (refused by the caller)
+            out[ok] = _in_range(pd.to_datetime(text[ok].str[:7] + "-01", format="%Y-%m-%d", errors="coerce"))
+        return out
+    from helpers.data.values import unneutralize_cell  # the apostrophe the workbook puts before =, +, -, @ (CSV injection)
+
+    return _texts(raw).map(unneutralize_cell).astype("str")
+
+
+FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."
+FIX_NUMBER = "Write plain numbers such as 1200000 (no currency signs or thousands separators; a column mapping can convert those)."
+
+
+def _parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, findings: list[Finding]) -> pd.DataFrame:
+    """Typed canonical columns of one table; every unparseable or missing required value becomes a finding."""
+    out = pd.DataFrame(index=raw.index)
+    for col in table.columns:
+        if col.name not in raw.columns:
+            continue
+        cells = raw[col.name]
+        texts = _texts(cells)
+        present = texts.notna().astype(bool)
+        if col.name == "answer":
+            parsed = texts.astype("string").str.lower().map(ANSWER_VALUES).astype("float64")
+            bad = present & parsed.isna()
+            if bad.any():
+                findings.append(finding("error", fname, "bad_answer", "answers must be yes/partial/no (はい/一部/いいえ, 1/0.5/0)",
+                                         "Replace each listed answer with yes, partial or no.", col.name, bad, cells))
+        else:
+            parsed = _parse_column(texts, col.kind, config.timezone)
+            if col.name in ("outcome", "metric"):
+                parsed = parsed.str.lower()
+            elif col.name == "department":  # 営業, Sales, マーケ ... -> sales / marketing (schema.DEPARTMENT_SYNONYMS)
+                parsed = pd.Series([department_key(v) for v in parsed], index=parsed.index, dtype=object).astype("str")
+            if col.kind not in ("text", "category"):
+                bad = present & parsed.isna()
+                if bad.any():
+                    what = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
+                            "number": "finite numbers", "int": "whole numbers", "month": "months (YYYY-MM, month 01-12)"}[col.kind]
+                    fix = {"number": FIX_NUMBER, "int": "Write a whole number.", "month": "Write months as YYYY-MM, e.g. 2025-04."}.get(col.kind, FIX_DATE)
+                    findings.append(finding("error", fname, f"bad_{col.kind}", f"values that are not valid {what}", fix, col.name, bad, cells))
+        if col.required and col.name != "amount":
+            missing = ~present
+            if missing.any():
+                findings.append(finding("error", fname, "missing_value", "a required value is empty",
+                                         f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, missing))
+        out[col.name] = parsed
+    return out
+
+
+def _missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Finding]:
+    """A finding per required column absent from the file, with the closest header as a hint."""
+    import difflib
+
+    found = []
+    for col in table.columns:
+        if col.required and col.name not in raw.columns:
+            close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
+            hint = f" The file has a column '{close[0]}': rename it to '{col.name}'." if close else ""
+            found.append(Finding("error", fname, "missing_column", f"the required column '{col.name}' ({col.meaning}) is missing",
+                                 f"Add or rename the column to '{col.name}', or load the export through a column mapping (docs/data_dictionary.md).{hint}",
+                                 col.name))
+    return found
+
+
+def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None) -> Workbook:
+    """Read, type and validate every canonical table in `data_dir`; raise DataValidationError on any error."""
+    from helpers.data import validate
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise WorkbookError(f"The data folder {data_dir} does not exist", fix="Give the folder holding leads.csv and opportunities.csv with --data.")
+    config = config or load_config(data_dir)
+    findings: list[Finding] = []
+    typed: dict[str, pd.DataFrame] = {}
+    extras: dict[str, pd.DataFrame] = {}
+    files: dict[str, SourceFile] = {}
+    for name, table in TABLES.items():
+        path = find_table_file(data_dir, name)
+        if path is None and name == "opportunities" and find_table_file(data_dir, "leads") is not None:
+            # A leads-only export still gets its lead funnel: an empty opportunities table, said out loud.
+            findings.append(Finding("warning", "opportunities.csv", "no_opportunities",
+                                    "there is no opportunities table: every pipeline figure is 0 or left empty",
+                                    "Export the opportunities (商談) too, to see pipeline, win rate and velocity."))
+            typed[name] = _parse_table(table, pd.DataFrame(columns=table.column_names, dtype=object), "opportunities.csv", config, findings)
+            continue
+        if path is None:
+            if table.required:
+                findings.append(Finding("error", f"{name}.csv", "missing_table", f"the required table '{name}' is not in {data_dir}",
+                                        f"Put {name}.csv (or .xlsx/.parquet) in the data folder."))
+            continue
+        try:
+            raw, encoding = read_raw(path)
+        except WorkbookError as exc:  # empty, damaged or ambiguous file: listed with the other problems
+            findings.append(Finding("error", path.name, "unreadable_file", exc.message.removeprefix(f"{path.name}: "), exc.fix or ""))
+            continue
+        files[name] = SourceFile(name, str(path), FORMATS[path.suffix.lower()], encoding, len(raw), file_sha256(path))
+        missing = _missing_columns(table, raw, path.name)
+        findings += missing
+        typed[name] = _parse_table(table, raw, path.name, config, findings)
+        extra_cols = [c for c in raw.columns if c not in table.column_names]
+        if extra_cols:
+            extras[name] = raw[extra_cols].copy()
+    if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
+        raise DataValidationError(findings)  # the table's shape is wrong: row checks would only add noise
+
+    resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
+    as_of_given = resolved_as_of is not None
+    if resolved_as_of is None:
+        resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
+    names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
+    findings += validate.check_far_dates(typed, names, as_of_given)
+    findings += validate.check_tables(typed, names, resolved_as_of, config.fiscal_year_start_month)
+    if any(f.severity == "error" for f in findings):
+        raise DataValidationError(findings)
+    if resolved_as_of is None:
+        raise WorkbookError(f"{data_dir}: the opportunities have no dates, so there is no as_of",
+                            fix="Check the created_at column, or give the snapshot date with --as-of.")
+
+    from helpers.data.channels import normalize_channels
+
+    channels, notes = normalize_channels({n: typed.get(n) for n in ("leads", "opportunities", "spend")},
+                                         config.normalize_channels, names)
+    findings += notes
+    typed.update({n: f for n, f in channels.items() if f is not None})
+    leads, opps = typed.get("leads"), typed["opportunities"]
+    # An open deal's closed_at (often an expected close date in exports) is not a close: drop it.
+    opps = opps.assign(closed_at=opps["closed_at"].where(opps["outcome"] != "open"))
+    opps = fill_channel(opps, leads)
+    if config.pseudonymize_owners:
+        leads, opps = pseudonymize_owners(leads, opps)
+    opps = opps.assign(outcome=pd.Categorical(opps["outcome"], categories=list(OUTCOMES)))
+    typed["opportunities"] = _categorize(opps, TABLES["opportunities"])
+    if leads is not None:
+        typed["leads"] = _categorize(leads, TABLES["leads"])
+    for name in ("spend", "checklist"):
+        if name in typed:
+            typed[name] = _categorize(typed[name], TABLES[name])
+    if "checklist" in typed:
+        typed["checklist"] = typed["checklist"].assign(item=typed["checklist"]["item"].astype("int64"))
+    return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
+                    leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
+                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), extras=extras, findings=findings, files=files)
+
+
+def _categorize(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """Cast the contract's category columns to pandas categoricals (sorted categories, for stable output)."""
+    out = frame.copy()
+    for col in table.columns:
+        if col.kind == "category" and col.name in out.columns and col.name != "outcome":
+            values = sorted(out[col.name].dropna().unique())
+            out[col.name] = pd.Categorical(out[col.name], categories=values)
+    return out
+
+
+def fill_channel(opps: pd.DataFrame, leads: pd.DataFrame | None) -> pd.DataFrame:
+    """Opportunity channel: its own, else the linked lead's channel, else 'unknown' (contract section 1)."""
+    own = opps["channel"] if "channel" in opps.columns else pd.Series(None, index=opps.index, dtype="str")
+    from_lead = pd.Series(None, index=opps.index, dtype="str")
+    if leads is not None and "lead_id" in opps.columns:
+        by_lead = leads.dropna(subset=["lead_id"]).drop_duplicates("lead_id").set_index("lead_id")["channel"]
+        from_lead = opps["lead_id"].map(by_lead)
+    return opps.assign(channel=own.fillna(from_lead).fillna("unknown").astype("str"))
+
+
+def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Replace owner names with stable pseudonyms 'Owner 01', 'Owner 02', ... numbered in sorted name order."""
+    names = set()
+    for frame in (leads, opps):
+        if frame is not None and "owner" in frame.columns:
+            names.update(frame["owner"].dropna().unique())
+    mapping = {name: f"Owner {i:02d}" for i, name in enumerate(sorted(names), start=1)}
+
+    def apply(frame):
+        if frame is None or "owner" not in frame.columns:
+            return frame
+        return frame.assign(owner=frame["owner"].map(mapping).astype("str"))
+
+    return apply(leads), apply(opps)
+
+
+def first_data_date(wb: Workbook):
+    """The earliest created_at of opportunities and leads."""
+    dates = [wb.opportunities["created_at"].min()]
+    if wb.leads is not None:
+        dates.append(wb.leads["created_at"].min())
+    return min(d for d in dates if d == d)

@@ -1,0 +1,131 @@
+"""The canonical input tables of the data contract (../shared/spec/contract.md section 1).
+
+Each table is a list of `Column`s; the loader (helpers.data.load) parses and checks
+exactly these. Columns not listed here are "extra" columns: they are kept aside
+(they may hold personal data such as names, e-mails or phone numbers) and never
+reach a report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "text" | "category" | "date" | "datetime" | "number" | "month" | "int"
+    required: bool = False
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str          # canonical table name, also the file stem (leads -> leads.csv)
+    required: bool     # is the table itself required in a data folder?
+    key: str | None    # unique id column, if any
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+OUTCOMES = ("open", "won", "lost")
+DEPARTMENTS = ("sales", "marketing")
+CHECKLIST_ITEMS = tuple(range(1, 16))
+
+LEADS = Table("leads", False, "lead_id", (
+    Column("lead_id", "text", True, "unique lead id"),
+    Column("created_at", "date", True, "lead created (inquiry)"),
+    Column("channel", "category", True, "lead source / channel"),
+    Column("campaign", "text", False, "campaign"),
+    Column("industry", "category", False, "segment: industry"),
+    Column("company_size", "category", False, "segment: company size"),
+    Column("mql_at", "date", False, "became MQL; empty = never"),
+    Column("sql_at", "date", False, "accepted by sales as SQL; empty = never"),
+    Column("first_sales_touch_at", "datetime", False, "first sales contact"),
+    Column("opportunity_id", "text", False, "the opportunity it converted to"),
+    Column("owner", "text", False, "lead owner"),
+))
+
+OPPORTUNITIES = Table("opportunities", True, "opportunity_id", (
+    Column("opportunity_id", "text", True, "unique opportunity id"),
+    Column("created_at", "date", True, "opportunity created"),
+    Column("closed_at", "date", False, "closed; empty while open (required when won/lost)"),
+    Column("outcome", "category", True, "open, won or lost"),
+    Column("amount", "number", False, "deal value >= 0 (required when won)"),
+    Column("lead_id", "text", False, "source lead"),
+    Column("channel", "category", False, "falls back to the lead's channel, else 'unknown'"),
+    Column("industry", "category", False, "segment: industry"),
+    Column("company_size", "category", False, "segment: company size"),
+    Column("owner", "text", False, "opportunity owner"),
+    Column("loss_reason", "text", False, "why it was lost"),
+))
+
+SPEND = Table("spend", False, None, (
+    Column("month", "month", True, "YYYY-MM"),
+    Column("channel", "category", True, "channel the money was spent on"),
+    Column("amount", "number", True, "spend >= 0"),
+))
+
+CHECKLIST = Table("checklist", False, None, (
+    Column("respondent", "text", True, "who answered (an id or pseudonym)"),
+    Column("department", "category", True, "sales, marketing or other"),
+    Column("answered_on", "date", True, "date of the answers"),
+    Column("item", "int", True, "checklist item 1-15"),
+    Column("answer", "number", True, "yes/partial/no, はい/一部/いいえ, 1/0.5/0 -> 1, 0.5, 0"),
+    Column("note", "text", False, "optional comment"),
+))
+
+INITIATIVES = Table("initiatives", False, None, (
+    Column("name", "text", True, "initiative name"),
+    Column("started_on", "date", True, "start date"),
+    Column("items", "text", False, "checklist items it addresses, e.g. 1;2"),
+    Column("note", "text", False, "free text"),
+))
+
+#: The metrics a target can be set for (targets.csv `metric`), and who owns each by default.
+TARGET_METRICS = ("won_revenue", "won_count", "opportunities_created", "sqls", "mqls", "leads")
+TARGET_DEPARTMENTS = ("marketing", "sales", "shared")
+
+TARGETS = Table("targets", False, None, (
+    Column("period", "text", True, "fiscal quarter label, e.g. FY2026Q3 or 2026Q3 (the configured fiscal calendar)"),
+    Column("metric", "text", True, "won_revenue, won_count, opportunities_created, sqls, mqls or leads"),
+    Column("target", "number", True, "the agreed goal (money in the workbook currency, else a count), >= 0"),
+    Column("department", "category", False, "marketing, sales or shared (who owns the goal)"),
+    Column("channel", "category", False, "a channel, for a channel goal; empty = all channels"),
+))
+
+TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES, TARGETS)}
+
+
+#: Checklist department names accepted for sales and marketing (compared after NFKC, trimming, lower case and
+#: collapsing spaces); docs/data_dictionary.md lists them. Other names are other departments (scored on their own).
+DEPARTMENT_SYNONYMS = {
+    "sales": ("sales", "sales team", "sales department", "sales dept", "sales dept.", "営業", "営業部", "営業部門",
+              "営業本部", "営業チーム", "セールス", "セールス部", "セールス部門", "セールスチーム"),
+    "marketing": ("marketing", "mktg", "marketing team", "marketing department", "marketing dept", "marketing dept.",
+                  "マーケ", "マーケ部", "マーケ部門", "マーケティング", "マーケティング部", "マーケティング部門", "マーケティング本部",
+                  "マーケティングチーム"),
+}
+
+
+def department_key(value) -> str | None:
+    """A department cell in canonical form: sales / marketing for their synonyms, else the trimmed lower-case text."""
+    import unicodedata
+
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = " ".join(unicodedata.normalize("NFKC", str(value)).split()).lower()
+    if not text:
+        return None
+    for canonical, names in DEPARTMENT_SYNONYMS.items():
+        if text in names:
+            return canonical
+    return text

@@ -1,0 +1,156 @@
+"""One load per run: a typed Parquet snapshot of the validated canonical tables, keyed by the inputs' checksums.
+
+Reading, typing and validating a large data folder is the slow part of a report;
+every notebook of every period needs the same validated tables. So:
+
+- the runner loads the folder once (:func:`helpers.data.load.load_workbook`), writes the
+  snapshot into its own staging folder (:func:`write_snapshot`) and points every
+  notebook kernel at it through the environment variable ``WORKBOOK_SNAPSHOT``;
+- a notebook run by itself (JupyterLab, nbval) builds a snapshot on first use in the
+  cache folder (``WORKBOOK_CACHE``, default ``build/snapshots``) and reuses it while
+  the SHA-256 checksums of the input files and the settings that shape the tables
+  (timezone, as_of, owner pseudonyms) are unchanged (:func:`load_cached`).
+
+A snapshot folder holds one ``<table>.parquet`` per canonical table (pandas dtypes
+kept: categoricals, datetime64[ns], float64) and ``snapshot.json`` (format version,
+data folder, input checksums, settings, resolved as_of, source files, the
+validation warnings). Extra (non-canonical) columns are not written: they may hold
+personal data and no figure reads them. A failed load is never cached: the error
+is raised again, with every finding, on the next try.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.config import Config
+from helpers.data.load import FORMATS, SourceFile, Workbook, file_sha256, load_workbook
+from helpers.data.schema import TABLES
+from helpers.errors import Finding
+from helpers.paths import PROJ_ROOT
+
+SNAPSHOT_ENV = "WORKBOOK_SNAPSHOT"
+CACHE_ENV = "WORKBOOK_CACHE"
+DEFAULT_CACHE = PROJ_ROOT / "build" / "snapshots"
+META = "snapshot.json"
+#: Bump when the snapshot layout or the loader's output changes (old snapshots are then rebuilt).
+FORMAT = 2
+CANONICAL = tuple(TABLES)   # every canonical table is a Workbook field of the same name
+
+
+def input_checksums(data_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file a load reads: ``{file name: hex digest}`` (canonical table files present)."""
+    out = {}
+    for name in TABLES:
+        for ext in FORMATS:
+            path = data_dir / f"{name}{ext}"
+            if path.is_file():
+                out[path.name] = file_sha256(path)
+    return out
+
+
+def settings_key(config: Config) -> dict:
+    """The settings that shape the loaded tables (the rest of the config is applied after loading)."""
+    return {"timezone": config.timezone, "pseudonymize_owners": bool(config.pseudonymize_owners),
+            "as_of": None if config.as_of is None else config.as_of.strftime("%Y-%m-%d")}
+
+
+def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None = None) -> Path:
+    """Write `wb`'s canonical tables and metadata into `folder` (created; written aside, then renamed in place)."""
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    tables = {}
+    for name in CANONICAL:
+        frame = getattr(wb, name)
+        if frame is not None:
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            tables[name] = len(frame)
+    meta = {
+        "format": FORMAT,
+        "data_dir": str(Path(wb.data_dir).resolve()),
+        "checksums": checksums if checksums is not None else {Path(f.path).name: f.sha256 for f in wb.files.values()},
+        "settings": settings_key(wb.config),
+        "as_of": wb.as_of.strftime("%Y-%m-%d"),
+        "tables": tables,
+        "files": {name: dataclasses.asdict(f) for name, f in wb.files.items()},
+        "findings": [dataclasses.asdict(f) for f in wb.findings],
+    }
+    (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    if folder.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process published the same snapshot first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _matches(meta: dict, data_dir: Path, config: Config, checksums: dict[str, str] | None) -> bool:
+    """Is the snapshot described by `meta` the load of `data_dir` under `config` (and these checksums, when given)?"""
+    if meta.get("format") != FORMAT or meta.get("data_dir") != str(data_dir.resolve()):
+        return False
+    wanted, stored = settings_key(config), meta.get("settings", {})
+    if any(wanted[k] != stored.get(k) for k in ("timezone", "pseudonymize_owners")):
+        return False
+    # as_of: the same setting, or the date the snapshot resolved (the runner passes that date on to every notebook)
+    if not (wanted["as_of"] == stored.get("as_of") or (wanted["as_of"] is not None and wanted["as_of"] == meta.get("as_of"))):
+        return False
+    return checksums is None or meta.get("checksums") == checksums
+
+
+def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[str, str] | None = None) -> Workbook | None:
+    """The Workbook stored in `folder` when it is the load of `data_dir` under `config` (see :func:`_matches`), else None."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not _matches(meta, Path(data_dir), config, checksums):
+        return None
+    frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]}
+    return Workbook(
+        data_dir=Path(data_dir), config=config, as_of=pd.Timestamp(meta["as_of"]),
+        **{name: frames.get(name) for name in CANONICAL},
+        findings=[Finding(**{**f, "rows": tuple(f["rows"]), "values": tuple(f["values"])}) for f in meta["findings"]],
+        files={name: SourceFile(**f) for name, f in meta["files"].items()})
+
+
+def cache_folder(data_dir: Path) -> Path:
+    """Where a notebook run alone keeps the snapshot of `data_dir` (one per data folder)."""
+    root = Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
+    return root / hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
+
+
+def load_cached(data_dir: str | Path, config: Config) -> Workbook:
+    """The validated Workbook of `data_dir`: from the run's snapshot, else the cache while the inputs are unchanged, else loaded (and cached).
+
+    Same result as :func:`helpers.data.load.load_workbook` (extra columns aside);
+    raises what it raises (DataValidationError, WorkbookError).
+    """
+    data_dir = Path(data_dir)
+    run_snapshot = os.environ.get(SNAPSHOT_ENV)
+    if run_snapshot:
+        wb = read_snapshot(Path(run_snapshot), data_dir, config)
+        if wb is not None:
+            return wb
+    if not data_dir.is_dir():
+        return load_workbook(data_dir, config)  # its error names the folder
+    checksums = input_checksums(data_dir)
+    folder = cache_folder(data_dir)
+    wb = read_snapshot(folder, data_dir, config, checksums)
+    if wb is not None:
+        return wb
+    wb = load_workbook(data_dir, config)
+    try:
+        write_snapshot(wb, folder, checksums)
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return wb

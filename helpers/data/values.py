@@ -1,0 +1,279 @@
+"""Reading export cells that tools and locales write in several ways: pure functions, no I/O.
+
+- numeric dates `3/2/2025`: which part is the day (`numeric_date_parts`, `date_order_evidence`);
+- Japanese era dates (和暦) `令和6年10月7日`, `R6.10.7`, `平成31年4月30日` (`parse_wareki`);
+- Salesforce record ids in their 15- and 18-character forms (`salesforce_id18`);
+- currencies written inline (`USD 10,000.00`, `£5,000`, `1,200,000円`) (`split_currency`);
+- decimal commas (`12.000,00`) (`decimal_evidence`);
+- values Excel destroyed (`1.23457E+11`, `1-10` turned into `10-Jan`) (`excel_damage`).
+
+Used by helpers.data.mapping when it converts an export's columns (docs/ingest.md).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+# --------------------------------------------------------------------------- numeric dates: day or month first
+DATE_ORDERS = ("dmy", "mdy")
+_NUMERIC_DATE = re.compile(
+    r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp]\.?[Mm]\.?)?)?$")
+
+
+def numeric_date_parts(text: str) -> tuple[int, int, int, tuple[int, int, int, str | None] | None] | None:
+    """`3/2/2025`, `03.02.2025`, `3-2-2025 9:05 PM` -> (first, second, year, time or None); None for other text.
+
+    Only a four-digit year written last qualifies (two-digit years are never guessed)."""
+    m = _NUMERIC_DATE.match(unicodedata.normalize("NFKC", text).strip())
+    if not m:
+        return None
+    a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    clock = None
+    if m.group(5) is not None:
+        ampm = m.group(8).replace(".", "").lower() if m.group(8) else None
+        clock = (int(m.group(5)), int(m.group(6)), int(m.group(7) or 0), ampm)
+    return a, b, year, clock
+
+
+def date_order_evidence(texts) -> set[str]:
+    """The orders a column's numeric dates prove: {'dmy'} when a first part is over 12 (15/01/2025),
+    {'mdy'} when a second part is (1/15/2025), both when the column mixes them, empty when every value
+    is ambiguous (both parts 12 or less) or there are no numeric dates."""
+    found: set[str] = set()
+    for text in texts:
+        parts = numeric_date_parts(text) if isinstance(text, str) else None
+        if parts is None:
+            continue
+        a, b = parts[0], parts[1]
+        if a > 12 >= b:
+            found.add("dmy")
+        elif b > 12 >= a:
+            found.add("mdy")
+    return found
+
+
+def is_ambiguous_numeric_date(text: str) -> bool:
+    """True for a numeric date whose day and month could be swapped (both 1-12 and different)."""
+    parts = numeric_date_parts(text)
+    return parts is not None and parts[0] <= 12 and parts[1] <= 12 and parts[0] != parts[1]
+
+
+def parse_numeric_date(text: str, order: str | None) -> dt.datetime:
+    """A numeric date in the given order (dmy or mdy); order None works only when it cannot matter
+    (day = month). Raises ValueError when the text is not such a date or the order is needed but unknown."""
+    parts = numeric_date_parts(text)
+    if parts is None:
+        raise ValueError(text)
+    a, b, year, clock = parts
+    if order is None:
+        if a != b:
+            raise ValueError(f"ambiguous day/month order: {text}")
+        order = "dmy"
+    day, month = (a, b) if order == "dmy" else (b, a)
+    hour = minute = second = 0
+    if clock is not None:
+        hour, minute, second, ampm = clock
+        if ampm is not None:
+            if not 1 <= hour <= 12:
+                raise ValueError(text)
+            hour = hour % 12 + (12 if ampm == "pm" else 0)
+    return dt.datetime(year, month, day, hour, minute, second)
+
+
+# --------------------------------------------------------------------------- Japanese era dates (和暦)
+# (name forms, first day). Each era runs until the day before the next one starts.
+ERAS = (
+    (("明治", "M"), dt.date(1873, 1, 1)),   # Gregorian calendar in Japan from Meiji 6 (1873-01-01)
+    (("大正", "T"), dt.date(1912, 7, 30)),
+    (("昭和", "S"), dt.date(1926, 12, 25)),
+    (("平成", "H"), dt.date(1989, 1, 8)),
+    (("令和", "R"), dt.date(2019, 5, 1)),
+)
+ERA_FIRST_YEAR = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989, "令和": 2019}
+_ERA_BY_NAME = {form: names[0] for names, _ in ERAS for form in names}
+_WAREKI = re.compile(
+    r"^(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})\s*(?:年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?|[./\-](\d{1,2})[./\-](\d{1,2}))"
+    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$", re.IGNORECASE)
+
+
+def looks_like_wareki(text: str) -> bool:
+    """True when the text starts like a Japanese era date (令和, 平成, 昭和, ... or R6.10.7)."""
+    return bool(_WAREKI.match(unicodedata.normalize("NFKC", text).strip()))
+
+
+def parse_wareki(text: str) -> dt.datetime:
+    """A Japanese era date to a datetime: `令和6年10月7日`, `令和06年10月07日`, `令和元年5月1日`, `R6.10.7`,
+    `H31/4/30`, `平成31年4月30日 9:30`. Year 1 of an era (元年) is the era's first Gregorian year.
+
+    Raises ValueError when the text is not an era date or the day is outside the era (平成31年5月1日 is Reiwa,
+    令和1年4月30日 is still Heisei): such a date is refused, never moved. Era first days: Meiji 1873-01-01
+    (Gregorian calendar), Taisho 1912-07-30, Showa 1926-12-25, Heisei 1989-01-08, Reiwa 2019-05-01."""
+    m = _WAREKI.match(unicodedata.normalize("NFKC", text).strip())
+    if not m:
+        raise ValueError(text)
+    era = _ERA_BY_NAME[m.group(1).upper() if len(m.group(1)) == 1 else m.group(1)]
+    year_in_era = 1 if m.group(2) == "元" else int(m.group(2))
+    if year_in_era < 1:
+        raise ValueError(text)
+    month = int(m.group(3) or m.group(5))
+    day = int(m.group(4) or m.group(6))
+    value = dt.datetime(ERA_FIRST_YEAR[era] + year_in_era - 1, month, day,
+                        int(m.group(7) or 0), int(m.group(8) or 0), int(m.group(9) or 0))
+    names = [n[0] for n, _ in ERAS]
+    i = names.index(era)
+    first = ERAS[i][1]
+    last = ERAS[i + 1][1] - dt.timedelta(days=1) if i + 1 < len(ERAS) else None
+    if value.date() < first or (last is not None and value.date() > last):
+        raise ValueError(f"{text}: not a day of the {era} era")
+    return value
+
+
+# --------------------------------------------------------------------------- Salesforce ids
+_SF_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_SF_ID = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
+
+
+def salesforce_id18(id15: str) -> str:
+    """The 18-character (case-safe) form of a 15-character Salesforce id: the id plus three check characters.
+
+    Each 5-character chunk gives one character: bit i is set when character i of the chunk is an
+    uppercase letter A-Z; the 5-bit number indexes 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'. An 18-character
+    id is returned as it is. Source: Salesforce Help "Id field type" / the CASESAFEID() formula."""
+    if len(id15) == 18:
+        return id15
+    if len(id15) != 15 or not id15.isalnum():
+        raise ValueError(f"not a 15-character Salesforce id: {id15!r}")
+    suffix = ""
+    for chunk in range(3):
+        bits = 0
+        for i, ch in enumerate(id15[chunk * 5:chunk * 5 + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << i
+        suffix += _SF_SUFFIX[bits]
+    return id15 + suffix
+
+
+def salesforce_id_column(texts: list[str]) -> bool:
+    """True when every value is a Salesforce id (15 alphanumerics, or 18 whose check characters agree),
+    at least one holds a letter and at least one is in the 15-character form (so there is something to do)."""
+    if not texts:
+        return False
+    for t in texts:
+        if not _SF_ID.match(t):
+            return False
+        if len(t) == 18 and salesforce_id18(t[:15]) != t:
+            return False
+    return any(len(t) == 15 for t in texts) and any(c.isalpha() for t in texts for c in t)
+
+
+# --------------------------------------------------------------------------- currencies written with the amount
+# Symbols to ISO 4217 codes. '$' alone is read as USD (said in the summary: a Canadian or Australian export
+# states its code with currency.code in the settings); '\' is cp932's yen sign.
+SYMBOLS = {"¥": "JPY", "￥": "JPY", "円": "JPY", "\\": "JPY", "$": "USD", "US$": "USD", "€": "EUR", "£": "GBP",
+           "₩": "KRW", "元": "CNY", "₹": "INR", "CHF": "CHF", "A$": "AUD", "C$": "CAD", "S$": "SGD", "HK$": "HKD"}
+_CODE = r"[A-Z]{3}"
+_SYM = "|".join(re.escape(s) for s in sorted(SYMBOLS, key=len, reverse=True))
+_INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
+
+
+def split_currency(text: str) -> tuple[str | None, str]:
+    """An amount cell as (currency code or None, the number text): 'USD 10,000.00' -> ('USD', '10,000.00'),
+    '£5,000' -> ('GBP', '5,000'), '1,200,000円' -> ('JPY', '1,200,000'), '900,000' -> (None, '900,000').
+    Raises ValueError for text that is not an amount (two currencies, letters, ...)."""
+    raw = text.strip()
+    negative = raw.startswith("(") and raw.endswith(")")
+    body = raw[1:-1].strip() if negative else raw
+    m = _INLINE.match(body)
+    if not m:
+        raise ValueError(text)
+    pre, post = m.group("pre"), m.group("post")
+    if pre and post:
+        raise ValueError(text)
+    mark = pre or post
+    code = SYMBOLS.get(mark, mark) if mark else None
+    num = m.group("num").replace(" ", "")
+    return code, ("-" + num.lstrip("-+") if negative else num)
+
+
+# --------------------------------------------------------------------------- decimal comma or point
+_THOUSANDS_POINT = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})+$")   # 1.500 / 12.000.000: thousands or decimals?
+_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")    # 1,500
+
+
+def decimal_evidence(number: str) -> str | None:
+    """Which decimal mark a number text proves: ',' for '12.000,00', '8000,5', '1,25'; '.' for '1,200.50',
+    '12.5', '1200.125'; None when it proves nothing (no separator, or only '1.500' / '1,500' groups)."""
+    s = number.strip().lstrip("+-")
+    has_p, has_c = "." in s, "," in s
+    if has_p and has_c:
+        return "," if s.rfind(",") > s.rfind(".") else "."
+    if has_c:
+        if _THOUSANDS_COMMA.match(s):
+            return None
+        return ","
+    if has_p:
+        if _THOUSANDS_POINT.match(s):
+            return None
+        return "."
+    return None
+
+
+def is_ambiguous_point(number: str) -> bool:
+    """'1.500' / '12.000' (a point followed by groups of three digits): 1.5 or 1500 depending on the locale."""
+    return bool(_THOUSANDS_POINT.match(number.strip()))
+
+
+# --------------------------------------------------------------------------- values Excel destroyed
+_SCIENTIFIC = re.compile(r"^[-+]?\d(?:[.,]\d+)?[Ee][+]\d{1,3}$")
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_EXCEL_DATE_TEXT = re.compile(
+    rf"^(?:\d{{1,2}}[-\s](?:{_MONTHS})(?:[-\s]\d{{2,4}})?|(?:{_MONTHS})[-\s]\d{{2,4}}|\d{{1,2}}月\d{{1,2}}日"
+    r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:[ T]00:00(?::00)?)?|\d{1,2}/\d{1,2}/\d{2,4})$", re.IGNORECASE)
+_SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
+
+
+def is_scientific(text: str) -> bool:
+    """'1.23457E+11': a number Excel displayed (and saved) in scientific notation, its digits rounded away."""
+    return bool(_SCIENTIFIC.match(text.strip()))
+
+
+def looks_like_excel_date(text: str) -> bool:
+    """A category such as a company-size range ('1-10', '11/50') that Excel turned into a date:
+    '10-Jan', 'Jan-50', '2025-01-10', '1/10/2025', '1月10日', or a serial day number such as 45667."""
+    t = text.strip()
+    return bool(_EXCEL_DATE_TEXT.match(t) or _SERIAL.match(t))
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralize_cell(value):
+    """A text cell safe to open in a spreadsheet: a leading `'` before =, +, -, @, tab or CR (OWASP).
+
+    Plain numbers (`-5`, `+1.5e3`) and a lone `-` are left alone (no formula), as is anything
+    that is not text. `helpers.data.load` removes the apostrophe again when reading (round trip).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and value != "-" and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def neutralize_text_columns(frame, table_name: str):
+    """`frame` with neutralize_cell applied to every column that is not a date or number column of the contract table."""
+    from helpers.data.schema import TABLES
+
+    typed = {c.name for c in TABLES[table_name].columns if c.kind not in ("text", "category")} if table_name in TABLES else set()
+    return frame.assign(**{str(c): frame[c].map(neutralize_cell) for c in frame.columns if c not in typed})
+
+
+def unneutralize_cell(value):
+    """Undo neutralize_cell: drop a leading `'` that precedes a formula character."""
+    if isinstance(value, str) and len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value

@@ -1,0 +1,191 @@
+"""Breakdowns of the pipeline and funnel metrics by channel and by segment (contract section 3, "Breakdowns").
+
+One row per value of a column. The pipeline keys of a row come from the
+opportunities with that value in their own column; the funnel of a row comes
+from the leads with that value, and the opportunities are attributed to the
+funnel through those leads (an opportunity linked to a `web` lead is in the
+`web` funnel whatever its own channel says).
+
+The total is never the sum of the rows: totals always come from
+:func:`helpers.metrics.pipeline.pipeline_metrics` (and the funnel functions) on all
+rows. Rows need not add up to it (an opportunity can be linked to leads of two
+channels, and rates never add up).
+
+Pure functions: inputs are never changed; results are plain Python values.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.metrics.funnel import derive_cohort, derive_period, maturity_days, typical_days_to_opportunity
+from helpers.metrics.pipeline import PIPELINE_KEYS, derive_pipeline
+
+#: The key for a null (or blank) value.
+UNKNOWN = "unknown"
+
+#: The segment columns a breakdown is offered for, in report order (target fit is added by the caller).
+SEGMENT_COLUMNS = ("industry", "company_size", "owner")
+
+TARGET, NON_TARGET = "target", "non_target"
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """Values as str keys; null or blank -> 'unknown'."""
+    text = series.astype("string").str.strip()
+    text = text.mask(text.eq(""), UNKNOWN).fillna(UNKNOWN)
+    return text.astype(object)
+
+
+def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:
+    """Target (ICP) fit of each row: 'target' (industry in industries and company_size in company_sizes), 'non_target' or 'unknown'.
+
+    - 'target': both criteria met;
+    - 'non_target': both values known and not both criteria met;
+    - 'unknown': a value the definition needs is missing (null, blank or the
+      text 'unknown'), even when the other value already rules the row out.
+
+    An empty (or None) list means "any value": that column is then not part
+    of the definition, so its nulls do not make the row unknown (and a column
+    absent from `frame` is all null). Values are compared as text. Returns a
+    Series on `frame`'s index.
+    """
+    checks = []
+    for column, allowed in (("industry", industries), ("company_size", company_sizes)):
+        allowed = [str(a).strip() for a in (allowed or [])]
+        if not allowed:
+            continue
+        if column in frame.columns:
+            values = _labels(frame[column])
+            known = values.ne(UNKNOWN)
+        else:
+            values = pd.Series(UNKNOWN, index=frame.index, dtype=object)
+            known = pd.Series(False, index=frame.index)
+        checks.append((known, values.isin(allowed) & known))
+    all_known = pd.Series(True, index=frame.index)
+    all_in = pd.Series(True, index=frame.index)
+    for known, inside in checks:
+        all_known &= known
+        all_in &= inside
+    result = pd.Series(NON_TARGET, index=frame.index, dtype=object, name="target_fit")
+    result[all_in] = TARGET
+    result[~all_known] = UNKNOWN
+    return result
+
+
+def segment_columns(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> list[str]:
+    """The segment columns to break down by: those of industry, company_size, owner present with at least one non-null value in leads or opps."""
+    present = []
+    for column in SEGMENT_COLUMNS:
+        for frame in (leads, opps):
+            if frame is not None and column in frame.columns and _labels(frame[column]).ne(UNKNOWN).any():
+                present.append(column)
+                break
+    return present
+
+
+def _sorted_keys(values) -> list[str]:
+    """Keys in sorted order, 'unknown' last."""
+    keys = set(values)
+    return sorted(keys - {UNKNOWN}) + ([UNKNOWN] if UNKNOWN in keys else [])
+
+
+def breakdown(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, start, end, as_of,
+              typical_days=None, maturity=None) -> dict[str, dict]:
+    """The pipeline metrics and the funnel of period P for each value of `column` (null -> 'unknown').
+
+    Returns ``{value: {<pipeline keys>..., "funnel": {"period": ..., "cohort": ...}}}``
+    with the values sorted ('unknown' last). The values are those found in
+    either table on rows created on or before as_of; a value found in only one
+    table still gets a row (with zero counts on the other side).
+
+    - pipeline keys: :func:`helpers.metrics.pipeline.pipeline_metrics` on the
+      opportunities whose own `column` has that value; every pipeline key is
+      None when opps has no such column.
+    - ``funnel``: :func:`helpers.metrics.funnel.funnel_period` and
+      :func:`helpers.metrics.funnel.funnel_cohort` on the leads with that value and the
+      opportunities linked to them; None when there is no leads table or it has
+      no such column. The cohort's maturity uses `maturity` (days, measure), by
+      default :func:`helpers.metrics.funnel.maturity_days` of all leads (one yardstick for
+      every row); `typical_days` likewise.
+
+    The total is never the sum of these rows; it always comes from
+    pipeline_metrics and the funnel functions on all rows.
+    """
+    return breakdowns(leads, opps, [column], start, end, as_of, typical_days=typical_days, maturity=maturity)[column]
+
+
+def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, end, as_of, typical_days=None,
+               with_totals: bool = False, maturity=None):
+    """:func:`breakdown` for several columns at once: ``{column: rows}``, in one grouped pass per table for all of them.
+
+    With `with_totals`, returns ``(rows, totals)`` where totals is ``{"pipeline": pipeline_metrics,
+    "funnel": {"period": funnel_period, "cohort": funnel_cohort} or None}`` on all rows, taken from the
+    same passes. Raises KeyError when a column is in neither table.
+    """
+    from helpers.metrics.engine import lead_funnel_aggregates, linked_opps_aggregates, pipeline_aggregates
+
+    columns = list(columns)
+    for column in columns:
+        if column not in opps.columns and (leads is None or column not in leads.columns):
+            raise KeyError(f"column {column!r} is in neither the leads nor the opportunities table")
+    opp_dims = {c: c for c in columns if c in opps.columns}
+    lead_dims = {c: c for c in columns if leads is not None and c in leads.columns}
+    # One grouped pass per table (GROUP BY column, value), whatever the number of columns and values.
+    pipe = pipeline_aggregates(opps, start, end, as_of, opp_dims) if opp_dims else {}
+    lead_side = lead_funnel_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
+    linked = linked_opps_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
+    if lead_dims and typical_days is None:
+        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    if leads is not None and maturity is None:
+        maturity = maturity_days(leads, opps, as_of)
+    if not with_totals:
+        return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of, maturity=maturity)
+    if not opp_dims:
+        pipe = pipeline_aggregates(opps, start, end, as_of)
+    if leads is not None and not lead_dims:
+        lead_side = lead_funnel_aggregates(leads, opps, start, end, as_of)
+    if leads is not None and typical_days is None:
+        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
+                    totals_with_funnel=leads is not None, maturity=maturity)
+
+
+def assemble(columns, opp_dims, lead_dims, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,
+             totals_with_funnel: bool | None = None, maturity=None):
+    """Breakdown rows ``{column: {value: row}}`` from the engine's grouped aggregates ``{(dim, k): aggregates}``.
+
+    With `totals_with_funnel` given (True: leads exist), returns ``(rows, totals)``, the totals taken from the
+    (ALL, ALL) rows of the same aggregates. Pure: every figure is derived by derive_pipeline / derive_period /
+    derive_cohort. `maturity` = (days, measure) of :func:`helpers.metrics.funnel.maturity_days` (one yardstick for every row).
+    """
+    maturity = maturity or (None, None)
+    from helpers.metrics.engine import by_dim, total
+
+    rows = {column: _rows(column in opp_dims, column in lead_dims, by_dim(pipe, column), by_dim(lead_side, column),
+                          by_dim(linked, column), typical_days, end, as_of, maturity) for column in columns}
+    if totals_with_funnel is None:
+        return rows
+    pipe_total, lead_total = total(pipe), total(lead_side)
+    totals = {"pipeline": derive_pipeline(pipe_total), "funnel": None if not totals_with_funnel else {
+        "period": derive_period(lead_total, (pipe_total or {}).get("created", 0), (pipe_total or {}).get("won", 0)),
+        "cohort": derive_cohort(lead_total, typical_days, end, as_of, maturity)}}
+    return rows, totals
+
+
+def _rows(opps_side: bool, leads_side: bool, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,
+          maturity) -> dict[str, dict]:
+    """The rows of one breakdown from its grouped aggregates (the pure derivations of pipeline and funnel)."""
+    values = {k for side in (pipe, lead_side) for k, agg in side.items() if agg["exists"]}
+    rows: dict[str, dict] = {}
+    for value in _sorted_keys(values):
+        row = derive_pipeline(pipe.get(value)) if opps_side else dict.fromkeys(PIPELINE_KEYS)
+        if leads_side:
+            these = linked.get(value, {})
+            row["funnel"] = {
+                "period": derive_period(lead_side.get(value), these.get("opps", 0), these.get("won", 0)),
+                "cohort": derive_cohort(lead_side.get(value), typical_days, end, as_of, maturity),
+            }
+        else:
+            row["funnel"] = None
+        rows[value] = row
+    return rows

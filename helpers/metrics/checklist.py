@@ -1,0 +1,705 @@
+"""Sales x marketing alignment checklist (contract section 3, "Checklist").
+
+Every figure function here is pure: it reads the frames it is given, never
+changes them, and returns plain Python values or small frames. The one
+function with a side effect is :func:`append_answers`, the save path of the
+notebook's answer form.
+
+Definitions (the glossary section, docs/glossary.md, section "Alignment checklist", uses the same words):
+
+- an item value is yes = 1, partial = 0.5, no = 0; a row whose answer is
+  empty is not an answer (an unanswered item);
+- respondent score = 100 × mean of the items the respondent answered;
+- department score = mean of its respondents' scores; every department
+  present is scored (sales, marketing and any other value), but only sales
+  and marketing enter the overall score;
+- the answers used for a period P (the *answer set*): those answered in P,
+  only each respondent's latest answered_on date in P; if nobody answered in
+  P, each respondent's latest answers dated on or before the end of P (the
+  report says so through ``info["rule"]``). Nothing dated after as_of counts.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.data.schema import department_key
+from helpers.errors import WorkbookError
+from helpers.metrics.funnel import linked_pairs
+from helpers.metrics.pipeline import closed_mask, dates, day, outcome_is, ratio
+
+#: Department names that make up the overall score, in display order.
+CORE_DEPARTMENTS = ("sales", "marketing")
+#: Checklist item numbers.
+ITEMS = tuple(range(1, 16))
+#: An item counts as met (and a department as "answering yes") at a mean value of at least this.
+MET_THRESHOLD = 0.75
+#: Evidence thresholds: the CRM measure supports the item when value >= threshold.
+EVIDENCE_THRESHOLDS = {3: 0.8, 5: 0.8, 6: 0.8, 7: 0.8, 8: 1.0, 9: 1.0, 10: 0.8}
+#: Evidence measure key of each item the CRM data can speak to.
+EVIDENCE_MEASURES = {
+    3: "sql_with_mql_date_share",
+    5: "follow_up_sla_hit_rate",
+    6: "lost_with_reason_share",
+    7: "opportunities_linked_share",
+    8: "lead_to_opportunity_rate_computable",
+    9: "win_rate_computable",
+    10: "revenue_traceable_share",
+}
+#: Answer texts accepted by the save path, and their canonical text in the file.
+ANSWER_TEXT = {"yes": "yes", "partial": "partial", "no": "no", "はい": "yes", "一部": "partial", "いいえ": "no",
+               "1": "yes", "1.0": "yes", "0.5": "partial", "0": "no", "0.0": "no"}
+ANSWER_VALUE = {"yes": 1.0, "partial": 0.5, "no": 0.0}
+#: Columns of checklist.csv written by the save path, in order.
+FILE_COLUMNS = ("respondent", "department", "answered_on", "item", "answer", "note")
+#: How many backups of checklist.csv the save path keeps.
+BACKUPS_KEPT = 5
+#: Text code of a contradiction (label key of its sentence).
+CONTRADICTION_CODE = "checklist_claim_not_supported"
+
+
+class DuplicateAnswersError(WorkbookError):
+    """The respondent already has answers on that date; saving again needs replace_same_day=True."""
+
+    def __init__(self, message: str, fix: str | None = None, duplicates: list[tuple[str, str]] | None = None):
+        self.duplicates = list(duplicates or [])
+        super().__init__(message, fix)
+
+
+# --------------------------------------------------------------------------- small pieces
+def _departments(series: pd.Series) -> pd.Series:
+    """Department names in canonical form (schema.department_key: 営業 -> sales, マーケ -> marketing); empty -> 'other'."""
+    return series.astype(object).map(lambda v: department_key(v) or "other").astype(object)
+
+
+def _dept_order(names) -> list[str]:
+    """sales, marketing, then the other departments in sorted order."""
+    names = set(names)
+    return [d for d in CORE_DEPARTMENTS if d in names] + sorted(names - set(CORE_DEPARTMENTS))
+
+
+def _clean(answers: pd.DataFrame) -> pd.DataFrame:
+    """Answered rows only, with normalized respondent/department/date/item/answer; one row per respondent × item (the latest date wins, then the last row)."""
+    if answers is None or len(answers) == 0:
+        return pd.DataFrame({"respondent": pd.Series(dtype=object), "department": pd.Series(dtype=object),
+                             "answered_on": pd.Series(dtype="datetime64[ns]"), "item": pd.Series(dtype="int64"),
+                             "answer": pd.Series(dtype="float64")})
+    out = pd.DataFrame({
+        "respondent": answers["respondent"].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip()),
+        "department": _departments(answers["department"]),
+        "answered_on": dates(answers, "answered_on"),
+        "item": pd.to_numeric(answers["item"], errors="coerce"),
+        "answer": pd.to_numeric(answers["answer"], errors="coerce").astype("float64"),
+    }, index=answers.index)
+    out = out[out["answer"].notna() & out["item"].notna() & out["respondent"].notna()]
+    out = out.assign(item=out["item"].astype("int64")).sort_values("answered_on", kind="stable")
+    return out.drop_duplicates(["respondent", "item"], keep="last").sort_index()
+
+
+def _mean(values) -> float | None:
+    values = [float(v) for v in values if v is not None and not pd.isna(v)]
+    return float(np.mean(values)) if values else None
+
+
+def _none(value):
+    """NaN -> None, numpy float -> float."""
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+# --------------------------------------------------------------------------- answer set and scores
+def answer_set(checklist: pd.DataFrame | None, period, as_of=None) -> tuple[pd.DataFrame, dict]:
+    """The answers used for period P: those answered in P (each respondent's latest date in P); if none, each respondent's latest answers before the end of P.
+
+    Rows with an empty answer are not answers. With ``as_of`` given, answers
+    dated after it are ignored (the last day that counts is min(end, as_of)).
+    Returns ``(answers, info)`` where ``answers`` holds the original rows used
+    and ``info = {"rule": "in_period" | "latest_before_end" | "none",
+    "respondents": n, "from": earliest answered_on used, "to": latest used,
+    "after_as_of": rows ignored for being dated after as_of}``.
+    """
+    empty_info = {"rule": "none", "respondents": 0, "from": None, "to": None, "after_as_of": 0}
+    if checklist is None or len(checklist) == 0:
+        return (checklist.iloc[0:0] if checklist is not None else _clean(None)), empty_info
+    start, end = day(period.start), day(period.end)
+    when = dates(checklist, "answered_on")
+    respondent = checklist["respondent"].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip())
+    answered = pd.to_numeric(checklist["answer"], errors="coerce").notna() & respondent.notna() & when.notna()
+    after = pd.Series(False, index=checklist.index)
+    if as_of is not None:
+        after = when > day(as_of)
+        end = min(end, day(as_of))
+    usable = answered & ~after
+    info = dict(empty_info, after_as_of=int((answered & after).sum()))
+
+    in_period = usable & when.between(start, end)
+    if in_period.any():
+        pool, rule = in_period, "in_period"
+    else:
+        pool, rule = usable & (when <= end), "latest_before_end"
+    if not pool.any():
+        return checklist.iloc[0:0], info
+    latest = when[pool].groupby(respondent[pool]).max()
+    chosen = pool & (when == respondent.map(latest))
+    used = checklist[chosen]
+    info.update(rule=rule, respondents=int(respondent[chosen].nunique()),
+                **{"from": when[chosen].min(), "to": when[chosen].max()})
+    return used, info
+
+
+def respondent_scores(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per respondent: department, items answered, score = 100 × mean of the items answered.
+
+    One row per respondent with at least one answered item, sorted by department
+    (sales, marketing, others) then respondent. A respondent's department is the
+    one on their last answered row. Columns: respondent, department,
+    items_answered, score.
+    """
+    clean = _clean(answers)
+    cols = ["respondent", "department", "items_answered", "score"]
+    if clean.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "score" else ("int64" if c == "items_answered" else object))
+                             for c in cols})
+    grouped = clean.groupby("respondent", sort=False)
+    out = pd.DataFrame({
+        "department": grouped["department"].last(),
+        "items_answered": grouped["item"].nunique().astype("int64"),
+        "score": grouped["answer"].mean() * 100.0,
+    })
+    out.index.name = "respondent"
+    out = out.reset_index()
+    order = {d: i for i, d in enumerate(_dept_order(out["department"]))}
+    out = out.assign(_o=out["department"].map(order)).sort_values(["_o", "respondent"], kind="stable").drop(columns="_o")
+    return out[cols].reset_index(drop=True)
+
+
+def department_scores(answers: pd.DataFrame) -> dict:
+    """Department score: mean of its respondents' scores, for every department present (sales, marketing, others)."""
+    scores = respondent_scores(answers)
+    out = {}
+    for dept in _dept_order(scores["department"]):
+        out[dept] = _mean(scores.loc[scores["department"] == dept, "score"])
+    return out
+
+
+def overall_score(dept_scores: dict) -> float | None:
+    """Overall score: mean of the sales and marketing department scores, only those present; None if neither."""
+    return _mean([dept_scores.get(d) for d in CORE_DEPARTMENTS])
+
+
+def category_scores(answers: pd.DataFrame, categories: dict) -> dict:
+    """Category score by department: mean over the department's respondents of 100 × the respondent's mean over the items of the category they answered.
+
+    ``{category: {department: score}}`` for every category and every department
+    present in the answers; None where no respondent of that department answered
+    any item of the category.
+    """
+    clean = _clean(answers)
+    depts = _dept_order(clean["department"])
+    # a respondent belongs to the department of their last answered row (as in respondent_scores)
+    dept_of = clean.groupby("respondent", sort=False)["department"].last()
+    out: dict = {}
+    for name, items in categories.items():
+        part = clean[clean["item"].isin([int(i) for i in items])]
+        per_resp = part.groupby("respondent")["answer"].mean() * 100.0
+        per_dept = per_resp.groupby(per_resp.index.map(dept_of)).mean() if len(per_resp) else pd.Series(dtype="float64")
+        out[name] = {d: _none(per_dept.get(d)) for d in depts}
+    return out
+
+
+def item_table(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per item 1-15: mean value by department (sales, marketing), the perception gap = marketing − sales, and answers per department.
+
+    Columns: item, sales, marketing, gap, overall, n_sales, n_marketing. A mean
+    is NaN when the department gave no answer to the item; gap is NaN unless both
+    departments answered it; overall = mean of the sales and marketing means
+    present (each department weighs the same, as in the overall score).
+    Sorted by item.
+    """
+    clean = _clean(answers)
+    rows = []
+    for item in ITEMS:
+        part = clean[clean["item"] == item]
+        row = {"item": item}
+        for dept in CORE_DEPARTMENTS:
+            vals = part.loc[part["department"] == dept, "answer"]
+            row[dept] = float(vals.mean()) if len(vals) else np.nan
+            row[f"n_{dept}"] = int(len(vals))
+        row["gap"] = row["marketing"] - row["sales"]
+        present = [row[d] for d in CORE_DEPARTMENTS if not np.isnan(row[d])]
+        row["overall"] = float(np.mean(present)) if present else np.nan
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["item", "sales", "marketing", "gap", "overall", "n_sales", "n_marketing"])
+    return out.astype({"item": "int64", "sales": "float64", "marketing": "float64", "gap": "float64",
+                       "overall": "float64", "n_sales": "int64", "n_marketing": "int64"})
+
+
+def largest_gaps(items: pd.DataFrame, n: int = 3) -> list[dict]:
+    """The items where the departments disagree most: the n largest |gap| (non-zero, both departments answered).
+
+    Ties keep the lower item number first. Each entry: item, sales, marketing, gap.
+    """
+    known = items[items["gap"].notna() & (items["gap"] != 0)]
+    known = known.assign(_abs=known["gap"].abs()).sort_values(["_abs", "item"], ascending=[False, True], kind="stable")
+    return [{"item": int(r.item), "sales": float(r.sales), "marketing": float(r.marketing), "gap": float(r.gap)}
+            for r in known.head(n).itertuples()]
+
+
+def score_trend(checklist: pd.DataFrame | None, periods, as_of=None) -> pd.DataFrame:
+    """Per period with answers in it: respondents, overall and department scores from that period's answer set (in-period rule only).
+
+    Columns: period (label), start, end, respondents, overall, then one column
+    per department in the whole table (sales, marketing, others; NaN where that
+    department did not answer in the period). Periods without answers are left out.
+    """
+    depts = _dept_order(_departments(checklist["department"])) if checklist is not None and len(checklist) else []
+    rows = []
+    for period in periods:
+        answers, info = answer_set(checklist, period, as_of=as_of)
+        if info["rule"] != "in_period":
+            continue
+        scores = department_scores(answers)
+        row = {"period": period.label, "start": day(period.start), "end": day(period.end),
+               "respondents": info["respondents"], "overall": overall_score(scores)}
+        row.update({d: scores.get(d) for d in depts})
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["period", "start", "end", "respondents", "overall", *depts])
+    return out.astype({c: "float64" for c in ["overall", *depts]})
+
+
+# --------------------------------------------------------------------------- evidence from the CRM data
+def _blank(series: pd.Series) -> pd.Series:
+    """True where a text cell is null, blank or the text 'unknown'."""
+    text = series.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+    return text.eq("") | text.str.lower().eq("unknown")
+
+
+def _entry(item: int, value, n) -> dict:
+    threshold = EVIDENCE_THRESHOLDS[item]
+    supports = None if value is None else bool(value >= threshold)
+    return {"measure": EVIDENCE_MEASURES[item], "value": value, "threshold": threshold, "supports": supports, "n": n}
+
+
+def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: float) -> dict:
+    """What the CRM data (all history known on as_of) says about the checklist items it can speak to.
+
+    ``{item: {"measure", "value", "threshold", "supports", "n"}}``; supports =
+    value >= threshold, None when the value is None; n = the denominator.
+
+    - 3 ``sql_with_mql_date_share``: of the leads that reached SQL or a linked
+      opportunity, the share carrying an MQL date (written criteria are applied
+      consistently). None without leads, without an mql_at column, or with no such lead.
+    - 5 ``follow_up_sla_hit_rate``: of the MQLs whose SLA deadline (mql_at 00:00 +
+      sla_hours) had passed by the end of as_of, the share with first_sales_touch_at
+      on or before the deadline (untouched = miss). None without leads, without the
+      mql_at / first_sales_touch_at columns, or with no such MQL.
+    - 6 ``lost_with_reason_share``: of the deals lost by as_of, the share with a
+      non-blank loss_reason. None without a loss_reason column or with no lost deal.
+    - 7 ``opportunities_linked_share``: of the opportunities created by as_of, the
+      share linked to a lead (leads.opportunity_id or opps.lead_id, to a lead that
+      exists; without a leads table a non-blank opps.lead_id). None when neither
+      table carries a link column, or with no opportunity.
+    - 8 ``lead_to_opportunity_rate_computable``: 1.0 when leads exist and at least
+      one of them links to an existing opportunity, else 0.0. None without leads.
+    - 9 ``win_rate_computable``: 1.0 when at least one deal was won or lost by as_of and the
+      data holds a lost deal (without any loss the win rate is null: no_lost_deals), else 0.0.
+    - 10 ``revenue_traceable_share``: of the won revenue (closed by as_of), the share
+      whose channel is known (not null/blank/'unknown'). None when that revenue is 0.
+    """
+    cutoff = day(as_of)
+    opps_now = opps.loc[dates(opps, "created_at") <= cutoff]
+    leads_now = None if leads is None else leads.loc[dates(leads, "created_at") <= cutoff]
+    out: dict = {}
+
+    # links between existing leads and existing opportunities
+    lead_ids = set(leads_now["lead_id"].astype(str)) if leads_now is not None else set()
+    opp_ids = set(opps_now["opportunity_id"].astype(str))
+    pairs = linked_pairs(leads_now, opps_now)
+    if leads_now is not None:
+        pairs = pairs[pairs["lead_id"].isin(lead_ids) & pairs["opportunity_id"].isin(opp_ids)]
+
+    # item 3: leads reaching SQL/opportunity carry an MQL date
+    if leads_now is None or "mql_at" not in leads_now.columns:
+        out[3] = _entry(3, None, None)
+    else:
+        reached_sql = dates(leads_now, "sql_at") <= cutoff
+        reached_opp = leads_now["lead_id"].astype(str).isin(set(pairs["lead_id"]))
+        later = reached_sql | reached_opp
+        has_mql = dates(leads_now, "mql_at") <= cutoff
+        n = int(later.sum())
+        out[3] = _entry(3, ratio(int((later & has_mql).sum()), n), n)
+
+    # item 5: follow-up SLA hit rate (the same figure as the funnel report's, from one function)
+    from helpers.metrics.funnel_analysis import follow_up_sla
+
+    sla = follow_up_sla(leads_now, cutoff, sla_hours) if leads_now is not None else None
+    out[5] = _entry(5, None, None) if sla is None else _entry(5, sla["hit_rate"], sla["mqls"])
+
+    # item 6: lost deals carry a loss reason
+    lost = outcome_is(opps_now, "lost") & (dates(opps_now, "closed_at") <= cutoff)
+    if "loss_reason" not in opps_now.columns:
+        out[6] = _entry(6, None, None)
+    else:
+        n = int(lost.sum())
+        out[6] = _entry(6, ratio(int((lost & ~_blank(opps_now["loss_reason"])).sum()), n), n)
+
+    # item 7: opportunities linked to a lead
+    has_link_column = "lead_id" in opps_now.columns or (leads_now is not None and "opportunity_id" in leads_now.columns)
+    if not has_link_column:
+        out[7] = _entry(7, None, None)
+    else:
+        if leads_now is not None:
+            linked = opps_now["opportunity_id"].astype(str).isin(set(pairs["opportunity_id"]))
+        else:
+            linked = ~_blank(opps_now["lead_id"])
+        n = int(len(opps_now))
+        out[7] = _entry(7, ratio(int(linked.sum()), n), n)
+
+    # item 8: lead-to-opportunity rate computable
+    if leads_now is None:
+        out[8] = _entry(8, None, None)
+    else:
+        n = int(len(leads_now))
+        out[8] = _entry(8, 1.0 if n and len(pairs) else 0.0, n)
+
+    # item 9: win rate computable (a closed deal, and not a data set without any loss: helpers.metrics.limits)
+    from helpers.metrics.limits import data_facts
+
+    closed = outcome_is(opps_now, "won") | outcome_is(opps_now, "lost")
+    closed &= dates(opps_now, "closed_at") <= cutoff
+    n = int(closed.sum())
+    out[9] = _entry(9, 1.0 if n and not data_facts(opps_now, cutoff).no_lost_deals else 0.0, n)
+
+    # item 10: won revenue with a known channel (the data health report's figure, from one function)
+    from helpers.metrics.health import traceability
+
+    trace = traceability(opps_now, cutoff)
+    out[10] = _entry(10, trace["revenue_traceable_share"], trace["won_count"])
+    return dict(sorted(out.items()))
+
+
+def _as_item_table(items_or_answers: pd.DataFrame) -> pd.DataFrame:
+    if "answer" in items_or_answers.columns:
+        return item_table(items_or_answers)
+    return items_or_answers
+
+
+def contradictions(items_table_or_answers: pd.DataFrame, evidence_: dict) -> list[dict]:
+    """Claims the data does not back: a department's mean answer to an item is >= 0.75 (yes on average) while the item's evidence has supports = False.
+
+    Each entry: item, department, claimed (the department's mean answer), seen
+    (the evidence value), measure, threshold, code. Ordered by item, sales before marketing.
+    """
+    items = _as_item_table(items_table_or_answers).set_index("item")
+    out = []
+    for item, ev in sorted(evidence_.items()):
+        if ev.get("supports") is not False or int(item) not in items.index:
+            continue
+        for dept in CORE_DEPARTMENTS:
+            claimed = items.at[int(item), dept] if dept in items.columns else np.nan
+            if pd.notna(claimed) and claimed >= MET_THRESHOLD:
+                out.append({"item": int(item), "department": dept, "claimed": float(claimed), "seen": ev["value"],
+                            "measure": ev["measure"], "threshold": ev["threshold"], "code": CONTRADICTION_CODE})
+    return out
+
+
+def unmet_items(items: pd.DataFrame, contradictions_: list[dict] | None = None) -> list[int]:
+    """Unmet items: the overall mean (of the sales and marketing means) is below 0.75, or a contradiction was flagged on it."""
+    items = _as_item_table(items)
+    low = {int(r.item) for r in items.itertuples() if pd.notna(r.overall) and r.overall < MET_THRESHOLD}
+    flagged = {int(c["item"]) for c in (contradictions_ or [])}
+    return sorted(low | flagged)
+
+
+def recommendations(items: pd.DataFrame, catalog: dict, contradictions_: list[dict] | None = None) -> list[dict]:
+    """The catalog initiatives that address unmet items, easiest first, then highest impact (impact = opportunities + win_rate + cycle).
+
+    Ties keep the catalog order (the seed's order: target definition, lead
+    criteria, shared KPIs ...). Each entry: key, ja, en, items_addressed (the
+    unmet items it covers), impacts {opportunities, win_rate, cycle}, impact
+    (their sum), difficulty. Initiatives covering no unmet item are left out.
+    """
+    unmet = set(unmet_items(items, contradictions_))
+    out = []
+    for order, (key, spec) in enumerate(catalog.items()):
+        addressed = sorted(unmet.intersection(int(i) for i in spec.get("items", []) or []))
+        if not addressed:
+            continue
+        impacts = {k: int(spec.get(k, 0) or 0) for k in ("opportunities", "win_rate", "cycle")}
+        out.append({"key": key, "ja": spec.get("ja", ""), "en": spec.get("en", ""), "items_addressed": addressed,
+                    "impacts": impacts, "impact": sum(impacts.values()),
+                    "difficulty": int(spec.get("difficulty", 0) or 0), "_order": order})
+    out.sort(key=lambda r: (r["difficulty"], -r["impact"], r["_order"]))
+    for r in out:
+        del r["_order"]
+    return out
+
+
+def checklist_metrics(checklist: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame,
+                      period, as_of, config) -> dict | None:
+    """The metrics.json ``checklist`` section of period P; None when there is no checklist table."""
+    if checklist is None:
+        return None
+    answers, info = answer_set(checklist, period, as_of=as_of)
+    scores = respondent_scores(answers)
+    by_dept = department_scores(answers)
+    items = item_table(answers)
+    ev = evidence(leads, opps, as_of, config.sla_hours)
+    flags = contradictions(items, ev)
+    return {
+        "overall_score": overall_score(by_dept),
+        "by_department": by_dept,
+        "respondent_count": int(len(scores)),
+        "respondents_by_department": {d: int((scores["department"] == d).sum()) for d in _dept_order(scores["department"])},
+        "answer_set": info,
+        "by_category": category_scores(answers, config.checklist_categories),
+        "by_item": {int(r.item): {"sales": _none(r.sales), "marketing": _none(r.marketing), "gap": _none(r.gap)}
+                    for r in items.itertuples()},
+        "largest_gaps": largest_gaps(items),
+        "evidence": ev,
+        "contradictions": flags,
+        "unmet_items": unmet_items(items, flags),
+        "recommendations": recommendations(items, config.initiatives_catalog, flags),
+    }
+
+
+# --------------------------------------------------------------------------- the form's save path
+def _text(v) -> str:
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(v).strip()
+
+
+def _parse_day(v) -> pd.Timestamp | None:
+    if isinstance(v, str):
+        v = v.strip()
+        if not re.match(r"^\d{4}-\d{2}-\d{2}", v):
+            return None
+    try:
+        ts = pd.Timestamp(v)
+    except (ValueError, TypeError):
+        return None
+    return None if ts is pd.NaT or pd.isna(ts) else ts.normalize()
+
+
+def _answer_text(v) -> str | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float, np.integer, np.floating)) and not (isinstance(v, float) and math.isnan(v)):
+        return {1.0: "yes", 0.5: "partial", 0.0: "no"}.get(float(v))
+    return ANSWER_TEXT.get(_text(v).lower())
+
+
+def _item_number(v) -> int | None:
+    if isinstance(v, bool):
+        return None
+    try:
+        f = float(_text(v)) if isinstance(v, str) else float(v)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(f) or f != int(f) or not 1 <= int(f) <= 15:
+        return None
+    return int(f)
+
+
+def _validate_new_rows(new_rows: pd.DataFrame) -> pd.DataFrame:
+    """The new rows in canonical text form; WorkbookError naming every bad row."""
+    missing = [c for c in FILE_COLUMNS[:5] if c not in new_rows.columns]
+    if missing:
+        raise WorkbookError(f"The answers to save lack the column(s) {', '.join(missing)}",
+                            fix="Give respondent, department, answered_on, item and answer for every answer.")
+    problems, rows = [], []
+    for pos, (_, r) in enumerate(new_rows.iterrows(), start=1):
+        who, item_raw = _text(r["respondent"]), r["item"]
+        where = f"new row {pos} (respondent {who!r}, item {_text(item_raw)!r})"
+        bad = []
+        if not who:
+            bad.append("respondent is empty")
+        dept = department_key(_text(r["department"])) or ""
+        if not dept:
+            bad.append("department is empty (sales, marketing or another department name)")
+        when = _parse_day(r["answered_on"])
+        if when is None:
+            bad.append(f"answered_on {_text(r['answered_on'])!r} is not a date YYYY-MM-DD")
+        item = _item_number(item_raw)
+        if item is None:
+            bad.append(f"item {_text(item_raw)!r} is not a whole number 1-15")
+        answer = _answer_text(r["answer"])
+        if answer is None:
+            bad.append(f"answer {_text(r['answer'])!r} is not yes, partial or no (はい/一部/いいえ, 1/0.5/0)")
+        if bad:
+            problems.append(f"{where}: " + "; ".join(bad))
+            continue
+        note = _text(r["note"]) if "note" in new_rows.columns else ""
+        rows.append({"respondent": who, "department": dept, "answered_on": when.strftime("%Y-%m-%d"),
+                     "item": str(item), "answer": answer, "note": note, "_pos": pos})
+    if problems:
+        raise WorkbookError("Cannot save the checklist answers; nothing was written:\n  - " + "\n  - ".join(problems),
+                            fix="Correct the listed rows and save again.")
+    out = pd.DataFrame(rows, columns=[*FILE_COLUMNS, "_pos"])
+    dup = out.duplicated(["respondent", "answered_on", "item"], keep=False)
+    if dup.any():
+        listed = ", ".join(f"new row {p} (respondent {w!r}, item {i})" for p, w, i in
+                           out.loc[dup, ["_pos", "respondent", "item"]].itertuples(index=False))
+        raise WorkbookError(f"Cannot save the checklist answers; the same item is answered twice for one respondent and date: {listed}",
+                            fix="Keep one answer per respondent, date and item.")
+    return out.drop(columns="_pos")
+
+
+def _read_existing(path: Path) -> pd.DataFrame:
+    from helpers.data.load import read_raw
+
+    raw, _ = read_raw(path)
+    return raw.astype(object).map(_text)
+
+
+def _key_frame(respondent: pd.Series, answered_on: pd.Series) -> pd.Series:
+    """`respondent \\x00 YYYY-MM-DD` per row (vectorized; an unreadable date gives an empty day)."""
+    day = pd.to_datetime(answered_on.fillna("").astype(str).str.strip().str[:10], format="%Y-%m-%d", errors="coerce")
+    return respondent.fillna("").astype(str).str.strip() + "\x00" + day.dt.strftime("%Y-%m-%d").fillna("")
+
+
+def _existing_layout(path: Path) -> tuple[str, list[str], str, pd.Series] | None:
+    """An existing checklist file's encoding, header, line ending and its rows' respondent/day keys (None: no rows, no header).
+
+    Reads only the two key columns with pandas' C parser (no per-cell Python work), so a save
+    into a large file costs one pass over its bytes.
+    """
+    import io
+
+    from helpers.data.load import read_csv_text
+
+    if path.suffix.lower() != ".csv":
+        raise WorkbookError(f"{path.name}: answers can only be saved to a CSV file",
+                            fix="Save the checklist as checklist.csv (UTF-8) in the data folder.")
+    data = path.read_bytes()
+    text = encoding = None
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        read_csv_text(path)  # raises the loader's own encoding error, naming the file
+    if not text.strip():
+        return None
+    newline = "\r\n" if text.split("\n", 1)[0].endswith("\r") else "\n"
+    try:
+        raw_names = list(pd.read_csv(io.StringIO(text), nrows=0, dtype=str).columns)
+        columns = [str(c).strip() for c in raw_names]
+        missing = [c for c in FILE_COLUMNS[:5] if c not in columns]
+        if missing:
+            raise WorkbookError(f"{path.name}: the existing file lacks the column(s) {', '.join(missing)}",
+                                fix="Rename the columns to respondent, department, answered_on, item, answer (docs/data_dictionary.md).")
+        keys = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=[
+            raw_names[columns.index("respondent")], raw_names[columns.index("answered_on")]])
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
+                            fix="Check that every row has as many commas as the header and quotes are closed.") from None
+    keys.columns = [str(c).strip() for c in keys.columns]
+    return encoding, columns, newline, _key_frame(keys["respondent"], keys["answered_on"])
+
+
+def _backup_key(p: Path):
+    m = re.search(r"\.bak-(\d{8}-\d{6})(?:-(\d+))?$", p.name)
+    return (m.group(1), int(m.group(2) or 0)) if m else ("", 0)
+
+
+def backups(path: str | os.PathLike) -> list[Path]:
+    """The backups of a checklist file (``<name>.bak-YYYYMMDD-HHMMSS``), oldest first."""
+    path = Path(path)
+    found = [p for p in path.parent.glob(f"{path.name}.bak-*") if _backup_key(p)[0]]
+    return sorted(found, key=_backup_key)
+
+
+def _make_backup(path: Path) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target, n = path.with_name(f"{path.name}.bak-{stamp}"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.bak-{stamp}-{n}")
+    shutil.copy2(path, target)
+    return target
+
+
+def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same_day: bool = False,
+                   lock_timeout: float | None = None) -> dict:
+    """Save checklist answers: validate, keep every earlier answer, back up the previous file, write atomically.
+
+    The new rows are appended after the existing ones in canonical text form
+    (answer yes/partial/no, answered_on YYYY-MM-DD). Earlier rows are kept
+    exactly as they were: the existing bytes are copied unchanged and the new
+    rows follow in the file's own column order, encoding and line ending
+    (a file without a `note` column, or in cp932, is rewritten once as UTF-8 with
+    the columns respondent, department, answered_on, item, answer, note first).
+    Text cells starting with =, +, -, @, tab or CR get a leading apostrophe
+    (CSV injection, see helpers.data.values.neutralize_cell). If a respondent already has rows
+    on the same answered_on date, DuplicateAnswersError is raised unless
+    ``replace_same_day``, in which case only that respondent's rows of that day are
+    replaced. Before writing, the previous file is copied to
+    ``<name>.bak-YYYYMMDD-HHMMSS`` next to it; the latest 5 backups are kept.
+
+    Concurrent saves are serialized by a file lock (``.<name>.lock``, filelock) held
+    around re-read, append and atomic replace; temporary copies left by an
+    interrupted save are removed. WorkbookError if the lock is not free within
+    ``lock_timeout`` seconds (default helpers.storage.LOCK_TIMEOUT). The file is created
+    (with its header) when absent. Returns
+    ``{"written": new rows written, "replaced": earlier rows removed, "backup": path or None}``.
+    """
+    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, write_atomic
+    from helpers.data.values import neutralize_cell
+
+    path = Path(path)
+    new = _validate_new_rows(new_rows)
+    if new.empty:
+        return {"written": 0, "replaced": 0, "backup": None}
+    new = new.map(neutralize_cell)
+    with locked(path, f"Saving the checklist answers to {path.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+        remove_temp_files(path)
+        return _append_locked(path, new, replace_same_day, write_atomic)
+
+
+def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool, write_atomic) -> dict:
+    """append_answers' work while holding the file's lock."""
+    layout = _existing_layout(path) if path.exists() else None
+    old_key = layout[3] if layout else pd.Series([], dtype=object)
+    new_keys = set(new["respondent"] + "\x00" + new["answered_on"])
+    clash = old_key.isin(new_keys)
+    if clash.any() and not replace_same_day:
+        pairs = sorted({tuple(k.split("\x00")) for k in old_key[clash]})
+        listed = ", ".join(f"{w!r} on {d}" for w, d in pairs)
+        raise DuplicateAnswersError(
+            f"{path.name} already has answers of {listed}; nothing was written",
+            fix="Tick 'replace that day's answers' (replace_same_day=True) to replace them, or use another date.",
+            duplicates=pairs)
+    replaced = int(clash.sum())
+    if layout is None:
+        payload = new.reindex(columns=list(FILE_COLUMNS)).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    elif not replaced and layout[0] == "utf-8-sig" and all(c in layout[1] for c in FILE_COLUMNS):
+        # the common case: copy the existing bytes, append the new rows in the file's own layout
+        encoding, columns, newline, _ = layout
+        data = path.read_bytes()
+        tail = new.reindex(columns=columns).fillna("").to_csv(index=False, header=False, lineterminator=newline)
+        payload = data + (b"" if data.endswith(b"\n") else newline.encode()) + tail.encode("utf-8")
+    else:
+        # replacing a day's answers, adding the note column or leaving cp932: rewrite once as UTF-8
+        existing = _read_existing(path)
+        existing = existing[~_key_frame(existing["respondent"], existing["answered_on"]).isin(new_keys).to_numpy()]
+        columns = list(FILE_COLUMNS) + [c for c in existing.columns if c not in FILE_COLUMNS]
+        parts = [p.reindex(columns=columns) for p in (existing, new) if len(p)]
+        payload = pd.concat(parts, ignore_index=True).fillna("").to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+    backup = _make_backup(path) if path.exists() else None
+    write_atomic(path, payload)
+    for old in backups(path)[:-BACKUPS_KEPT]:
+        old.unlink(missing_ok=True)
+    return {"written": int(len(new)), "replaced": replaced, "backup": str(backup) if backup else None}

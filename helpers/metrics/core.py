@@ -1,0 +1,77 @@
+"""Assemble one period's core figures in the layout of metrics.json (contract section 3a).
+
+The definitions live in helpers.metrics.pipeline, helpers.metrics.funnel and helpers.metrics.breakdown;
+this module only puts them together so every notebook and the runner agree.
+"""
+from __future__ import annotations
+
+from helpers.data.load import Workbook
+from helpers.data.periods import Period
+from helpers.metrics.breakdown import breakdowns, segment_columns, target_fit
+from helpers.metrics.funnel import maturity_days, typical_days_to_opportunity
+from helpers.metrics.limits import coverage, explain_core, workbook_facts
+
+
+def has_target(wb: Workbook) -> bool:
+    """True when the config defines a target (ICP) by industry or company size."""
+    return bool(wb.config.target_industries or wb.config.target_company_sizes)
+
+
+def with_target_fit(wb: Workbook):
+    """(leads, opps) with a `target_fit` column added (copies; the workbook is not changed)."""
+    industries, sizes = wb.config.target_industries, wb.config.target_company_sizes
+    leads = None if wb.leads is None else wb.leads.assign(target_fit=target_fit(wb.leads, industries, sizes))
+    opps = wb.opportunities.assign(target_fit=target_fit(wb.opportunities, industries, sizes))
+    return leads, opps
+
+
+def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
+    """period/start/end/as_of, pipeline, funnel (period and cohort), by_channel, by_segment, coverage for one period.
+
+    With `projected`, funnel.cohort also holds the censoring-aware projected rates of
+    helpers.metrics.goals.projected_cohort_rates (notebook 02 records them; they take a few seconds).
+    Every undefined figure is None with its reason code in the section's ``null_reasons``
+    (:func:`helpers.metrics.limits.explain_core`; a top-level ``null_reasons`` for a whole null
+    section); ``coverage`` is :func:`period_coverage`.
+    """
+    leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
+    start, end = period.start, period.end
+    typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
+    maturity = maturity_days(leads, opps, as_of)
+    segments = segment_columns(leads, opps)
+    if has_target(wb):
+        leads, opps = with_target_fit(wb)
+        segments.append("target_fit")
+    # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine).
+    rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical, with_totals=True,
+                              maturity=maturity)
+    funnel = totals["funnel"]
+    if funnel is not None and projected:
+        from helpers.metrics.goals import projected_cohort_rates
+
+        proj = projected_cohort_rates(wb.leads, wb.opportunities, start, end, as_of)
+        funnel["cohort"].update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
+    core = {
+        "period": period.label,
+        "start": period.start,
+        "end": period.end,
+        "as_of": as_of,
+        "pipeline": totals["pipeline"],
+        "funnel": funnel,
+        "by_channel": rows["channel"],
+        "by_segment": {col: rows[col] for col in segments},
+    }
+    cov = period_coverage(wb, period)
+    core = explain_core(core, workbook_facts(wb), leads_end=cov["leads_end"])
+    core["coverage"] = cov
+    return core
+
+
+def period_coverage(wb: Workbook, period: Period) -> dict:
+    """:func:`helpers.metrics.limits.coverage` of the period: the first data date, as_of, the last lead created_at."""
+    from helpers.data.load import first_data_date
+
+    leads_end = None
+    if wb.leads is not None and wb.leads["created_at"].notna().any():
+        leads_end = min(wb.leads["created_at"].max(), wb.as_of)
+    return coverage(first_data_date(wb), wb.as_of, period.start, period.end, leads_end=leads_end)

@@ -1,0 +1,341 @@
+"""The metric engine: a period's counts and sums as Ibis expressions, run in DuckDB in process (or in a warehouse).
+
+Only aggregates leave the engine; the rates, averages and velocity are derived
+from them in Python by the metric modules' pure derivations
+(:func:`helpers.metrics.pipeline.derive_pipeline`, :func:`helpers.metrics.funnel.derive_period`,
+:func:`helpers.metrics.funnel.derive_cohort`), so a figure has one definition whatever
+computed its counts. Every breakdown is one grouped pass (``GROUP BY`` the key),
+so its cost does not grow with the number of values.
+
+Tables enter the engine in the canonical column names (contract section 1):
+
+- opportunities: ``opportunity_id, created_at, closed_at, outcome, amount, lead_id``
+  and the breakdown key;
+- leads: ``lead_id, created_at, mql_at, sql_at, opportunity_id`` and the key.
+
+:func:`opps_table` / :func:`leads_table` turn pandas frames (the loaded workbook,
+or any frame a test builds, missing columns allowed) into such tables; a warehouse
+passes its own tables (helpers.metrics.warehouse). The expressions only use portable
+operations (filters, CASE, COUNT/SUM/AVG with FILTER, joins, quantile), which Ibis
+compiles for DuckDB, PostgreSQL, BigQuery, Snowflake and Spark SQL alike.
+
+Semantics are those of the pandas masks in helpers.metrics.pipeline and helpers.metrics.funnel:
+a period is ``[start, min(end, as_of)]`` in calendar days, a null date never
+matches, nothing after as_of counts, and a null or blank key is ``'unknown'``.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import warnings
+
+import pandas as pd
+import pyarrow as pa
+
+#: The key of the single row an ungrouped aggregate returns.
+ALL = "__all__"
+UNKNOWN = "unknown"
+KEY = "k"
+
+
+@functools.lru_cache(maxsize=1)
+def default_backend():
+    """The embedded engine: one in-process DuckDB connection through Ibis (created on first use)."""
+    import ibis
+
+    return ibis.duckdb.connect()
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Ibis 12 reads DuckDB results through fetch_arrow_table(), which DuckDB 2 deprecates (same result): not the user's concern."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning)
+        yield
+
+
+# --------------------------------------------------------------------------- pandas frames into the engine
+def _dates(frame: pd.DataFrame, column: str) -> pa.Array:
+    if column not in frame.columns:
+        return pa.nulls(len(frame), pa.date32())
+    values = pd.to_datetime(frame[column]).dt.normalize().to_numpy().astype("datetime64[D]")
+    return pa.array(values, type=pa.date32(), from_pandas=True)
+
+
+def _texts(frame: pd.DataFrame, column: str | None) -> pa.Array:
+    if column is None or column not in frame.columns:
+        return pa.nulls(len(frame), pa.string())
+    return pa.array(frame[column].astype("string"), type=pa.string(), from_pandas=True)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> pa.Array:
+    if column not in frame.columns:
+        return pa.nulls(len(frame), pa.float64())
+    return pa.array(pd.to_numeric(frame[column], errors="coerce").astype("float64"), type=pa.float64(), from_pandas=True)
+
+
+def _is_key(column: str) -> bool:
+    """k0, k1, ...: a breakdown key column of an engine table."""
+    return column.startswith("k") and column[1:].isdigit()
+
+
+def _key_columns(frame: pd.DataFrame, dims: dict[str, str]) -> dict[str, pa.Array]:
+    """The breakdown keys as text columns k0, k1, ... (one per dimension, in `dims` order)."""
+    return {f"k{i}": _texts(frame, column) for i, column in enumerate(dims.values())}
+
+
+def opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
+    """An Ibis table of the opportunities' canonical columns (+ k0, k1, ...: the breakdown keys of `dims`) from a pandas frame."""
+    import ibis
+
+    return ibis.memtable(pa.table({
+        "opportunity_id": _texts(opps, "opportunity_id"), "created_at": _dates(opps, "created_at"),
+        "closed_at": _dates(opps, "closed_at"), "outcome": _texts(opps, "outcome"), "amount": _numbers(opps, "amount"),
+        "lead_id": _texts(opps, "lead_id"), **_key_columns(opps, dims or {})}))
+
+
+def leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None):
+    """An Ibis table of the leads' canonical columns (+ k0, k1, ...: the breakdown keys of `dims`) from a pandas frame."""
+    import ibis
+
+    return ibis.memtable(pa.table({
+        "lead_id": _texts(leads, "lead_id"), "created_at": _dates(leads, "created_at"), "mql_at": _dates(leads, "mql_at"),
+        "sql_at": _dates(leads, "sql_at"), "opportunity_id": _texts(leads, "opportunity_id"), **_key_columns(leads, dims or {})}))
+
+
+# --------------------------------------------------------------------------- expressions
+def _label(column):
+    """The breakdown key: trimmed text; null or blank -> 'unknown'."""
+    import ibis
+
+    text = column.cast("string").strip()
+    return ibis.ifelse(text.isnull() | (text == ""), ibis.literal(UNKNOWN), text)
+
+
+def _longer(t, dims: list[str]):
+    """One row per (row of t, dimension): columns dim and k (the labelled key), plus ALL/ALL for the total (UNION ALL: portable)."""
+    import ibis
+
+    base = [c for c in t.columns if not _is_key(c)]
+    parts = [t.select(*base, dim=ibis.literal(ALL), k=ibis.literal(ALL))]
+    parts += [t.select(*base, dim=ibis.literal(d), k=_label(t[f"k{i}"])) for i, d in enumerate(dims)]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
+def _prepared_opps(t):
+    keys = [c for c in t.columns if _is_key(c)]
+    return t.select(
+        opportunity_id=t.opportunity_id.cast("string").strip(), lead_id=t.lead_id.cast("string").strip(),
+        created=t.created_at.cast("date"), closed=t.closed_at.cast("date"),
+        outcome=t.outcome.cast("string").strip().lower(), amount=t.amount.cast("float64"), **{k: t[k] for k in keys})
+
+
+def _prepared_leads(t):
+    keys = [c for c in t.columns if _is_key(c)]
+    return t.select(
+        lead_id=t.lead_id.cast("string").strip(), opportunity_id=t.opportunity_id.cast("string").strip(),
+        created=t.created_at.cast("date"), mql=t.mql_at.cast("date"), sqld=t.sql_at.cast("date"), **{k: t[k] for k in keys})
+
+
+def _won_by(o, start, last, as_of):
+    """Won with closed_at in [start, last] and created by as_of (pipeline.closed_mask)."""
+    return (o.outcome == "won") & o.closed.between(start, last) & (o.created <= as_of)
+
+
+def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: list[str] = ()):
+    """Per (dim, k): created, won, lost, won_amount, lost_amount, won_known, lost_known (rows with an amount), cycle_days
+    (mean, won), open_count, open_amount, open_unknown, exists.
+
+    `opps` holds the key columns k0, k1, ... named by `dims`; the total is the row (ALL, ALL).
+    """
+    o = _longer(_prepared_opps(opps), list(dims))
+    won = _won_by(o, start, last, as_of)
+    lost = (o.outcome == "lost") & o.closed.between(start, last) & (o.created <= as_of)
+    closed_by_last = (o.outcome.isin(("won", "lost")) & (o.closed <= last)).fill_null(False)
+    open_ = (o.created <= last) & ~closed_by_last
+    return o.group_by(["dim", "k"]).aggregate(
+        created=o.count(where=o.created.between(start, last)),
+        won=o.count(where=won), lost=o.count(where=lost),
+        won_amount=o.amount.sum(where=won), lost_amount=o.amount.sum(where=lost),
+        won_known=o.count(where=won & o.amount.notnull()), lost_known=o.count(where=lost & o.amount.notnull()),
+        cycle_days=o.closed.delta(o.created, unit="day").cast("float64").mean(where=won),
+        open_count=o.count(where=open_), open_amount=o.amount.sum(where=open_),
+        open_unknown=o.count(where=open_ & o.amount.isnull()),
+        exists=o.count(where=o.created <= as_of))
+
+
+def pairs_expr(leads, opps):
+    """The lead-opportunity links: distinct (lead_id, opportunity_id) from leads.opportunity_id OR opps.lead_id (funnel.linked_pairs)."""
+    a = leads.select(lead_id=leads.lead_id.cast("string").strip(), opportunity_id=leads.opportunity_id.cast("string").strip())
+    b = opps.select(lead_id=opps.lead_id.cast("string").strip(), opportunity_id=opps.opportunity_id.cast("string").strip())
+    both = a.union(b, distinct=True)
+    return both.filter(both.lead_id.notnull() & both.opportunity_id.notnull())
+
+
+def lead_flags_expr(leads, opps, start: dt.date, last: dt.date, as_of: dt.date):
+    """One row per lead (keys k0, k1, ... kept) with its funnel flags: f_won, f_opp, f_sql, f_mql (reached by as_of,
+    through any link), f_has_mql, f_has_sql (own stage date by as_of), f_cohort (created in P), f_exists (created by as_of)."""
+    ld = _prepared_leads(leads)
+    o = _prepared_opps(opps)
+    p = pairs_expr(leads, opps)
+    j = p.join(o, p.opportunity_id == o.opportunity_id)
+    reached = j.group_by(lead=j.lead_id).aggregate(
+        opp=(j.created <= as_of).any(),
+        won=((j.outcome == "won") & (j.closed <= as_of) & (j.created <= as_of)).any())
+    flagged = ld.left_join(reached, ld.lead_id == reached.lead)
+    won = flagged.won.fill_null(False)
+    opp = flagged.opp.fill_null(False) | won
+    has_mql = (flagged.mql <= as_of).fill_null(False)
+    has_sql = (flagged.sqld <= as_of).fill_null(False)
+    sql = has_sql | opp
+    flagged = flagged.mutate(
+        f_won=won, f_opp=opp, f_sql=sql, f_mql=has_mql | sql, f_has_mql=has_mql, f_has_sql=has_sql,
+        f_cohort=flagged.created.between(start, last).fill_null(False), f_exists=(flagged.created <= as_of).fill_null(False))
+    return flagged.drop("lead", "opp", "won")
+
+
+def lead_funnel_expr(flags, start: dt.date, last: dt.date, dims: list[str] = ()):
+    """Per (dim, k) of the leads (from :func:`lead_flags_expr`): the period counts (p_leads, p_mqls, p_sqls), the cohort
+    counts (c_leads ... c_won, skipped_mql, skipped_sql) and exists; the total is the row (ALL, ALL)."""
+    f = _longer(flags, list(dims))
+    cohort, existing = f.f_cohort, f.f_exists
+    return f.group_by(["dim", "k"]).aggregate(
+        p_leads=f.count(where=existing & f.created.between(start, last)),
+        p_mqls=f.count(where=existing & f.mql.between(start, last)),
+        p_sqls=f.count(where=existing & f.sqld.between(start, last)),
+        c_leads=f.count(where=cohort), c_mql=f.count(where=cohort & f.f_mql), c_sql=f.count(where=cohort & f.f_sql),
+        c_opp=f.count(where=cohort & f.f_opp), c_won=f.count(where=cohort & f.f_won),
+        skipped_mql=f.count(where=cohort & f.f_mql & ~f.f_has_mql),
+        skipped_sql=f.count(where=cohort & f.f_sql & ~f.f_has_sql),
+        exists=f.count(where=existing))
+
+
+def linked_expr(leads, opps, as_of: dt.date):
+    """The links of the existing leads (created by as_of): one row per (lead, linked opportunity), keys k0, k1, ... kept."""
+    ld = _prepared_leads(leads)
+    p = pairs_expr(leads, opps)
+    existing = ld.filter(ld.created <= as_of)
+    return p.join(existing, p.lead_id == existing.lead_id).select(*[c for c in existing.columns if _is_key(c)],
+                                                                  opportunity_id=p.opportunity_id)
+
+
+def linked_opps_expr(links, opps, start: dt.date, last: dt.date, as_of: dt.date, dims: list[str]):
+    """Per (dim, k) of the leads (links from :func:`linked_expr`): the linked opportunities created in P (opps) and won in P (won)."""
+    o = _prepared_opps(opps)
+    pairs = _longer(links, list(dims)).select("dim", "k", "opportunity_id").distinct()
+    j = pairs.join(o, pairs.opportunity_id == o.opportunity_id)
+    return j.group_by(["dim", "k"]).aggregate(opps=j.count(where=j.created.between(start, last)),
+                                              won=j.count(where=_won_by(j, start, last, as_of)))
+
+
+def typical_expr(leads, opps, as_of: dt.date, quantile: float):
+    """The `quantile` (linear interpolation) of days from lead created_at to linked opportunity created_at, both by as_of;
+    a negative gap (dates running backwards: a data error counted in data health) is left out, never 0 days."""
+    ld = _prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
+    o = _prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    p = pairs_expr(leads, opps)
+    j = p.join(ld, p.lead_id == ld.lead_id).join(o, p.opportunity_id == o.opportunity_id)
+    j = j.filter((j.created <= as_of) & (j.created_right <= as_of))
+    j = j.mutate(gap=j.created_right.delta(j.created, unit="day").cast("float64"))
+    j = j.filter(j.gap >= 0)
+    return j.aggregate(n=j.count(), q=j.gap.quantile(quantile))
+
+
+def lead_to_won_expr(leads, opps, as_of: dt.date, quantile: float):
+    """The `quantile` (linear interpolation) of days from lead created_at to the linked opportunity's closed_at, over the
+    links whose deal was won by as_of (created by as_of) and whose lead was created by as_of; a negative interval is left out."""
+    ld = _prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
+    o = _prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    p = pairs_expr(leads, opps)
+    j = p.join(ld, p.lead_id == ld.lead_id).join(o, p.opportunity_id == o.opportunity_id)
+    j = j.filter((j.created <= as_of) & (j.outcome == "won") & (j.closed <= as_of) & (j.created_right <= as_of))
+    j = j.mutate(gap=j.closed.delta(j.created, unit="day").cast("float64"))
+    j = j.filter(j.gap >= 0)
+    return j.aggregate(n=j.count(), q=j.gap.quantile(quantile))
+
+
+# --------------------------------------------------------------------------- running
+def _day(value) -> dt.date:
+    return pd.Timestamp(value).normalize().date()
+
+
+def period_bounds(start, end, as_of) -> tuple[dt.date, dt.date, dt.date]:
+    """(first day, last day = min(end, as_of), as_of) as dates."""
+    return _day(start), min(_day(end), _day(as_of)), _day(as_of)
+
+
+def run(expr, backend=None) -> dict:
+    """Execute an aggregate expression; ``{(dim, k): {column: value}}`` (plain Python values), or ``{ALL: row}`` when ungrouped."""
+    con = backend or default_backend()
+    with _quiet():
+        rows = con.to_pyarrow(expr).to_pylist()
+    if rows and "dim" in rows[0]:
+        return {(row.pop("dim"), row.pop("k")): row for row in rows}
+    return {ALL: rows[0]} if rows else {}
+
+
+def by_dim(result: dict, dim: str) -> dict:
+    """The rows of one dimension of a :func:`run` result: ``{k: aggregates}``."""
+    return {k: row for (d, k), row in result.items() if d == dim}
+
+
+def total(result: dict) -> dict | None:
+    """The total row (ALL, ALL) of a :func:`run` result (None when the table is empty)."""
+    return result.get((ALL, ALL))
+
+
+def pipeline_aggregates(opps: pd.DataFrame, start, end, as_of, dims: dict[str, str] | None = None, backend=None) -> dict:
+    """:func:`pipeline_expr` on a pandas frame; `dims` maps a dimension name to the frame's column."""
+    s, last, a = period_bounds(start, end, as_of)
+    dims = dims or {}
+    return run(pipeline_expr(opps_table(opps, dims), s, last, a, list(dims)), backend)
+
+
+@contextlib.contextmanager
+def materialized(expr, backend=None):
+    """`expr` computed once into a temporary table of the backend (so a UNION ALL over dimensions reads it, not its
+    joins); the table is dropped on exit."""
+    import ibis
+
+    con = backend or default_backend()
+    name = ibis.util.gen_name("workbook")
+    with _quiet():
+        table = con.create_table(name, expr, temp=True)
+    try:
+        yield table
+    finally:
+        with _quiet():
+            con.drop_table(name, force=True)
+
+
+def lead_funnel_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str] | None = None,
+                           backend=None) -> dict:
+    """:func:`lead_funnel_expr` on pandas frames; `dims` maps a dimension name to the leads' column."""
+    s, last, a = period_bounds(start, end, as_of)
+    dims = dims or {}
+    flags = lead_flags_expr(leads_table(leads, dims), opps_table(opps), s, last, a)
+    if not dims:
+        return run(lead_funnel_expr(flags, s, last), backend)
+    with materialized(flags, backend) as table:
+        return run(lead_funnel_expr(table, s, last, list(dims)), backend)
+
+
+def linked_opps_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str], backend=None) -> dict:
+    """:func:`linked_opps_expr` on pandas frames: ``{(dim, k): {opps, won}}``."""
+    s, last, a = period_bounds(start, end, as_of)
+    opps_t = opps_table(opps)
+    with materialized(linked_expr(leads_table(leads, dims), opps_t, a), backend) as links:
+        return run(linked_opps_expr(links, opps_t, s, last, a, list(dims)), backend)
+
+
+def typical_days(leads: pd.DataFrame, opps: pd.DataFrame, as_of, quantile: float, backend=None) -> float | None:
+    """:func:`typical_expr` on pandas frames: the quantile in days, None when no linked pair exists by as_of."""
+    row = run(typical_expr(leads_table(leads), opps_table(opps), _day(as_of), quantile), backend)[ALL]
+    return None if not row["n"] else float(row["q"])
+
+
+def lead_to_won_quantile(leads: pd.DataFrame, opps: pd.DataFrame, as_of, quantile: float, backend=None) -> float | None:
+    """:func:`lead_to_won_expr` on pandas frames: the quantile in days, None when no lead was won (linked) by as_of."""
+    row = run(lead_to_won_expr(leads_table(leads), opps_table(opps), _day(as_of), quantile), backend)[ALL]
+    return None if not row["n"] else float(row["q"])

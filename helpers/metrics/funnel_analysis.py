@@ -1,0 +1,644 @@
+"""Funnel analysis behind notebook 02_funnel_breakdown: rates with confidence intervals, stage times,
+the follow-up SLA, marketing ROI and period-over-period change.
+
+Every figure reuses the shared metric functions (:mod:`helpers.metrics.pipeline`,
+:mod:`helpers.metrics.funnel`, :mod:`helpers.metrics.breakdown`); nothing here redefines a
+metric of the contract. Pure functions: the frames passed in are never
+changed; dict results hold plain Python values (int, float, None) ready for
+``metrics.json``; DataFrame results hold NaN / <NA> where the dict would hold
+None (a zero denominator is null, never 0).
+
+Conventions (the glossary, docs/glossary.md, section "Funnel analysis", uses the same words):
+
+- a period P is ``[start, end]``, both dates inclusive, cut at ``min(end, as_of)``;
+  nothing dated after ``as_of`` counts;
+- a value of a breakdown column that is null or blank is the row ``'unknown'``;
+- the total row is always computed on all rows (by ``pipeline_metrics`` and the
+  funnel functions on the whole frames), never as a sum of breakdown rows; it
+  is the last row, with ``is_total`` True and the value ``'total'``;
+- a *small group* (fewer than :data:`MIN_GROUP` observations behind a rate) is
+  kept and shown, but never ranked: tables list the ranked (non-small) rows by
+  the rate, highest first, then the small rows and the 'unknown' row in key
+  order, then the total.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from helpers.data.periods import Period
+from helpers.metrics.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown, target_fit
+from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs, maturity_days, typical_days_to_opportunity
+from helpers.metrics.health import traceability
+from helpers.metrics.pipeline import created_mask, dates, day, last_day, outcome_is, pipeline_metrics, ratio
+from helpers.storage import to_jsonable
+
+#: Smallest group whose rate is ranked: fewer than 20 closed deals (win rate) or
+#: 20 cohort leads (lead-to-opportunity rate, CVR) or 20 MQLs (SLA hit rate) make a
+#: small group. With 20 observations a 95% Wilson interval is still about ±0.2 wide
+#: around a 50% rate, so a ranking below that is mostly noise.
+MIN_GROUP = 20
+
+#: Label of the total row.
+TOTAL = "total"
+
+#: The stage transitions of :func:`stage_times`, in funnel order.
+TRANSITIONS = ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_to_close")
+
+#: The KPIs of :func:`period_over_period`, in order, and which of them are rates.
+POP_KPIS = ("leads", "mql_rate", "lead_to_opportunity_rate", "opportunities_created", "win_rate",
+            "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
+RATE_KPIS = ("mql_rate", "lead_to_opportunity_rate", "win_rate")
+
+#: The keys of one :func:`follow_up_sla` result, in order.
+SLA_KEYS = ("sla_hours", "mqls", "touched_within_sla", "touched_late", "untouched", "not_yet_due",
+            "hit_rate", "hit_rate_low", "hit_rate_high", "untouched_share", "median_hours_to_touch")
+
+#: The keys of one :func:`marketing_roi` row, in order.
+ROI_KEYS = ("spend", "leads", "opportunities_created", "pipeline_amount", "won_revenue",
+            "cost_per_lead", "cost_per_opportunity", "return_on_spend")
+
+_ONE_DAY = pd.Timedelta(days=1)
+
+
+# --------------------------------------------------------------------------- small pieces
+def _plain(value):
+    """A plain Python value for JSON (the recorder's rule: NaN / NA -> None, numpy scalars -> Python numbers)."""
+    return to_jsonable(value)
+
+
+def _percentile(values: np.ndarray, q: float) -> float | None:
+    return float(np.percentile(values, q)) if len(values) else None
+
+
+def _median(values: np.ndarray) -> float | None:
+    return float(np.median(values)) if len(values) else None
+
+
+def _frame(rows: list[dict], columns: list[str], ints=(), bools=(), maybe_bools=()) -> pd.DataFrame:
+    """Rows of plain values as a DataFrame: counts as Int64, flags as bool / boolean, the rest as given."""
+    frame = pd.DataFrame(rows, columns=columns)
+    for c in ints:
+        frame[c] = pd.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+                             for v in frame[c]], dtype="Int64")
+    for c in bools:
+        frame[c] = frame[c].astype(bool)
+    for c in maybe_bools:
+        frame[c] = pd.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else bool(v)
+                             for v in frame[c]], dtype="boolean")
+    return frame.reset_index(drop=True)
+
+
+def _order(rows: list[dict], rank_by: str, small_key: str) -> list[dict]:
+    """Ranked rows by `rank_by` descending (null last, ties in key order), then the unranked rows in key order, then the total.
+
+    Unranked: the small groups and the 'unknown' row (missing data is not a
+    value to rank against the real ones). `rows` come in key order.
+    """
+    body = [r for r in rows if not r["is_total"]]
+    total = [r for r in rows if r["is_total"]]
+    unranked = [r for r in body if r[small_key] or r["value"] == UNKNOWN]
+    ranked = [r for r in body if not (r[small_key] or r["value"] == UNKNOWN)]
+    ranked = sorted(ranked, key=lambda r: (r[rank_by] is None, -(r[rank_by] or 0.0)))  # sorted() is stable
+    return ranked + unranked + total
+
+
+def with_target_fit(leads: pd.DataFrame | None, opps: pd.DataFrame, industries, company_sizes):
+    """Copies of leads and opps with a `target_fit` column (:func:`helpers.metrics.breakdown.target_fit`), for rate_table(column='target_fit')."""
+    opps = opps.assign(target_fit=target_fit(opps, industries, company_sizes))
+    if leads is not None:
+        leads = leads.assign(target_fit=target_fit(leads, industries, company_sizes))
+    return leads, opps
+
+
+# --------------------------------------------------------------------------- Wilson interval
+def wilson_interval(successes, n, confidence: float = 0.95):
+    """Wilson score interval of a rate successes / n at the given confidence: (low, high); (None, None) when n is 0.
+
+    statsmodels' ``proportion_confint(method='wilson')``; the interval always
+    lies in [0, 1] and is not centred on the rate (it leans towards 0.5), so it
+    stays meaningful for 0 of n and n of n. ``n`` None / NaN / 0 gives (None, None).
+    """
+    if n is None or successes is None or pd.isna(n) or pd.isna(successes) or int(n) == 0:
+        return (None, None)
+    low, high = proportion_confint(int(successes), int(n), alpha=1.0 - float(confidence), method="wilson")
+    return (float(min(max(low, 0.0), 1.0)), float(min(max(high, 0.0), 1.0)))
+
+
+# --------------------------------------------------------------------------- rate table
+RATE_TABLE_COLUMNS = [
+    "is_total",
+    "leads", "mql", "mql_rate", "mql_rate_low", "mql_rate_high",
+    "opportunity", "lead_to_opportunity_rate", "lead_to_opportunity_rate_low", "lead_to_opportunity_rate_high",
+    "won", "lead_to_won_rate", "immature",
+    "opportunities_created", "won_count", "lost_count", "win_rate", "win_rate_low", "win_rate_high",
+    "won_revenue", "avg_deal_size",
+    "small_lead_to_opportunity", "small_win_rate", "small_group",
+]
+
+
+def _rate_row(value, is_total: bool, pipe: dict | None, cohort: dict | None, min_group: int, rank_by: str) -> dict:
+    pipe = pipe or {}
+    cohort = cohort or {}
+    leads, mql, opp, won = (cohort.get(k) for k in ("leads", "mql", "opportunity", "won"))
+    won_count, lost_count = pipe.get("won_count"), pipe.get("lost_count")
+    closed = None if won_count is None else won_count + lost_count
+    row = {"value": value, "is_total": is_total,
+           "leads": leads, "mql": mql, "mql_rate": cohort.get("mql_rate")}
+    row["mql_rate_low"], row["mql_rate_high"] = wilson_interval(mql, leads)
+    row["opportunity"] = opp
+    row["lead_to_opportunity_rate"] = cohort.get("lead_to_opportunity_rate")
+    row["lead_to_opportunity_rate_low"], row["lead_to_opportunity_rate_high"] = wilson_interval(opp, leads)
+    row["won"] = won
+    row["lead_to_won_rate"] = cohort.get("lead_to_won_rate")
+    row["immature"] = cohort.get("immature")
+    row["opportunities_created"] = pipe.get("opportunities_created")
+    row["won_count"], row["lost_count"] = won_count, lost_count
+    row["win_rate"] = pipe.get("win_rate")
+    # a win rate made null for a data-wide reason (no lost deals) has no interval either
+    row["win_rate_low"], row["win_rate_high"] = wilson_interval(won_count, closed) if row["win_rate"] is not None else (None, None)
+    row["won_revenue"] = pipe.get("won_revenue")
+    row["avg_deal_size"] = pipe.get("avg_deal_size")
+    row["small_lead_to_opportunity"] = (leads or 0) < min_group
+    row["small_win_rate"] = (closed or 0) < min_group
+    row["small_group"] = row["small_win_rate"] if rank_by == "win_rate" else row["small_lead_to_opportunity"]
+    return row
+
+
+def rate_table(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, start, end, as_of,
+               min_group: int = MIN_GROUP, typical_days=None, rank_by: str = "lead_to_opportunity_rate",
+               facts=None) -> pd.DataFrame:
+    """Rates by value of a column with counts beside them and 95% Wilson intervals; small groups marked, not ranked; the total from all rows.
+
+    One row per value of `column` (the rows of :func:`helpers.metrics.breakdown.breakdown`,
+    'unknown' for null), then a total row. Columns: `column` (the value;
+    'total' on the total row), ``is_total``;
+    cohort view of the leads created in P (funnel side, through the lead's value):
+    ``leads``, ``mql``, ``mql_rate`` (CVR) with ``mql_rate_low``/``_high``,
+    ``opportunity``, ``lead_to_opportunity_rate`` (商談化率) with ``_low``/``_high``,
+    ``won``, ``lead_to_won_rate``, ``immature``;
+    period view of the opportunities (pipeline side, the opportunity's own value):
+    ``opportunities_created``, ``won_count``, ``lost_count``, ``win_rate`` (受注率)
+    with ``win_rate_low``/``_high``, ``won_revenue`` (受注金額), ``avg_deal_size``;
+    flags: ``small_lead_to_opportunity`` (fewer than `min_group` cohort leads),
+    ``small_win_rate`` (fewer than `min_group` closed deals, won + lost), and
+    ``small_group`` = the flag of the rate the table is ranked by (`rank_by`:
+    'lead_to_opportunity_rate' or 'win_rate').
+
+    Order: rows that are not small by `rank_by` descending (a null rate last,
+    ties in key order), then the unranked rows (the small groups and the
+    'unknown' row) in key order (sorted, 'unknown' last), then the total. The total row is ``pipeline_metrics`` and
+    ``funnel_cohort`` on the whole frames, never the sum of the rows. A side
+    with no data (no leads table, or the column missing from a table) is null.
+    With `facts` (:class:`helpers.metrics.limits.DataFacts`), the pipeline figures the data
+    cannot support are null in every row (:func:`helpers.metrics.limits.explain_pipeline`:
+    no lost deals makes every win rate and its interval null, no amounts the money).
+    """
+    from helpers.metrics.limits import explain_pipeline
+
+    if rank_by not in ("lead_to_opportunity_rate", "win_rate"):
+        raise ValueError(f"rank_by must be 'lead_to_opportunity_rate' or 'win_rate', got {rank_by!r}")
+    if typical_days is None and leads is not None:
+        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    maturity = maturity_days(leads, opps, as_of)
+    rows = []
+    for value, row in breakdown(leads, opps, column, start, end, as_of, typical_days=typical_days, maturity=maturity).items():
+        pipe = None if row.get("opportunities_created") is None else row
+        if pipe is not None and facts is not None:
+            pipe = explain_pipeline(pipe, facts)
+        cohort = None if row["funnel"] is None else row["funnel"]["cohort"]
+        rows.append(_rate_row(value, False, pipe, cohort, min_group, rank_by))
+    total_cohort = funnel_cohort(leads, opps, start, end, as_of, typical_days=typical_days, maturity=maturity)
+    total_pipe = pipeline_metrics(opps, start, end, as_of)
+    if facts is not None:
+        total_pipe = explain_pipeline(total_pipe, facts)
+    rows.append(_rate_row(TOTAL, True, total_pipe, total_cohort, min_group, rank_by))
+    rows = _order(rows, rank_by, "small_group")
+    frame = _frame(rows, ["value"] + RATE_TABLE_COLUMNS,
+                   ints=("leads", "mql", "opportunity", "won", "opportunities_created", "won_count", "lost_count"),
+                   bools=("is_total", "small_lead_to_opportunity", "small_win_rate", "small_group"),
+                   maybe_bools=("immature",))
+    return frame.rename(columns={"value": column})
+
+
+# --------------------------------------------------------------------------- stage times
+def _gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None) -> dict[str, np.ndarray | None]:
+    """Days between the two events of each transition, over pairs whose later event is dated in the window (negative gaps kept)."""
+    cutoff = day(as_of)
+    first = None if start is None else day(start)
+    last = cutoff if start is None else last_day(end if end is not None else as_of, as_of)
+
+    def keep(earlier: pd.Series, later: pd.Series) -> np.ndarray:
+        ok = earlier.notna() & later.notna() & (earlier <= cutoff) & (later <= cutoff) & (later <= last)
+        if first is not None:
+            ok &= later >= first
+        return (later[ok] - earlier[ok]).dt.days.to_numpy(dtype=float)
+
+    out: dict[str, np.ndarray | None] = dict.fromkeys(TRANSITIONS)
+    if leads is not None:
+        created, mql, sql = dates(leads, "created_at"), dates(leads, "mql_at"), dates(leads, "sql_at")
+        out["lead_to_mql"] = keep(created, mql)
+        out["mql_to_sql"] = keep(mql, sql)
+        lead_dates = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "sql_at": sql.to_numpy(),
+                                   "lead_created": created.to_numpy()})
+        opp_dates = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]),
+                                  "opp_created": dates(opps, "created_at").to_numpy()})
+        joined = (linked_pairs(leads, opps)
+                  .merge(lead_dates, on="lead_id", how="inner")
+                  .merge(opp_dates, on="opportunity_id", how="inner"))
+        joined = joined[joined["lead_created"] <= cutoff]   # a lead created after as_of does not exist yet
+        out["sql_to_opportunity"] = keep(joined["sql_at"], joined["opp_created"])
+    closed = outcome_is(opps, "won") | outcome_is(opps, "lost")
+    out["opportunity_to_close"] = keep(dates(opps, "created_at")[closed], dates(opps, "closed_at")[closed])
+    return out
+
+
+def stage_time_samples(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None) -> pd.DataFrame:
+    """Days between stages, one row per pair (transition, days), for distribution charts: the values stage_times summarises.
+
+    Same pairs as :func:`stage_times` (negative gaps left out); transitions in
+    funnel order. The lead transitions are absent without a leads table.
+    """
+    parts = [pd.DataFrame({"transition": name, "days": values})
+             for name, values in _gaps(leads, opps, as_of, start, end).items()
+             if values is not None]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"transition": [], "days": []})
+    frame = frame[frame["days"] >= 0].reset_index(drop=True)
+    frame["transition"] = pd.Categorical(frame["transition"], categories=list(TRANSITIONS), ordered=True)
+    frame["days"] = frame["days"].astype("float64")
+    return frame
+
+
+def _stage_stats(leads, opps, as_of, start=None, end=None) -> dict[str, dict]:
+    out = {}
+    for name, values in _gaps(leads, opps, as_of, start, end).items():
+        if values is None:
+            out[name] = {"n": None, "median_days": None, "p90_days": None, "negative": None}
+            continue
+        good = values[values >= 0]
+        out[name] = {"n": int(len(good)), "median_days": _median(good),
+                     "p90_days": _percentile(good, 90), "negative": int((values < 0).sum())}
+    return out
+
+
+def stage_times(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None) -> pd.DataFrame:
+    """Time between funnel stages as a distribution: n, median and 90th percentile of the days from one stage to the next.
+
+    One row per transition, in funnel order: ``lead_to_mql`` (lead created_at →
+    mql_at), ``mql_to_sql`` (mql_at → sql_at), ``sql_to_opportunity`` (sql_at →
+    created_at of the linked opportunity, links from either table),
+    ``opportunity_to_close`` (created_at → closed_at of won and lost deals).
+    Pairs count when both dates are known, both are on or before as_of and the
+    later event is dated in [start, min(end, as_of)] (all history to as_of when
+    start is None); for sql_to_opportunity the lead must exist on as_of.
+    Columns ``transition``, ``n`` (pairs used), ``median_days``, ``p90_days``
+    (numpy linear interpolation; null when n is 0), ``negative`` (pairs whose
+    later event is dated before the earlier one: data errors, left out of n and
+    the statistics). Without a leads table the three lead transitions are null.
+    """
+    rows = [{"transition": name, **values} for name, values in _stage_stats(leads, opps, as_of, start, end).items()]
+    return _frame(rows, ["transition", "n", "median_days", "p90_days", "negative"], ints=("n", "negative"))
+
+
+# --------------------------------------------------------------------------- follow-up SLA
+def _sla(leads: pd.DataFrame, as_of, sla_hours: float, start, end) -> dict:
+    cutoff = day(as_of)
+    end_of_as_of = cutoff + _ONE_DAY
+    existing = leads.loc[dates(leads, "created_at") <= cutoff]
+    mql = dates(existing, "mql_at")
+    if start is None:
+        in_window = mql.notna() & (mql <= cutoff)
+    else:
+        in_window = mql.between(day(start), last_day(end if end is not None else as_of, as_of))
+    deadline = mql + pd.Timedelta(hours=float(sla_hours))
+    due = in_window & (deadline <= end_of_as_of)
+    touch = (pd.to_datetime(existing["first_sales_touch_at"]) if "first_sales_touch_at" in existing.columns
+             else pd.Series(pd.NaT, index=existing.index, dtype="datetime64[ns]"))
+    known_touch = touch.notna() & (touch < end_of_as_of)
+    hit = due & known_touch & (touch <= deadline)
+    late = due & known_touch & ~hit
+    untouched = due & ~known_touch
+    hours = ((touch[due & known_touch] - mql[due & known_touch]) / pd.Timedelta(hours=1)).clip(lower=0)
+    n = int(due.sum())
+    n_hit = int(hit.sum())
+    low, high = wilson_interval(n_hit, n)
+    return {
+        "sla_hours": float(sla_hours),
+        "mqls": n,
+        "touched_within_sla": n_hit,
+        "touched_late": int(late.sum()),
+        "untouched": int(untouched.sum()),
+        "not_yet_due": int((in_window & ~due).sum()),
+        "hit_rate": ratio(n_hit, n),
+        "hit_rate_low": low,
+        "hit_rate_high": high,
+        "untouched_share": ratio(int(untouched.sum()), n),
+        "median_hours_to_touch": _median(hours.to_numpy(dtype=float)),
+    }
+
+
+def follow_up_sla(leads: pd.DataFrame | None, as_of, sla_hours: float, start=None, end=None, by: str | None = None,
+                  min_group: int = MIN_GROUP):
+    """Follow-up SLA hit rate: the share of due MQLs first touched by sales within sla_hours of becoming MQL.
+
+    The MQLs counted (``mqls``) are the leads that exist on as_of with mql_at in
+    [start, min(end, as_of)] (all history when start is None) whose deadline
+    has passed: deadline = mql_at 00:00 + sla_hours (mql_at is a date, so the
+    clock starts at its midnight) on or before the end of the as_of day; the
+    younger ones are counted in ``not_yet_due`` and left out. Of those:
+    ``touched_within_sla`` (first_sales_touch_at on or before the deadline; a
+    touch before the MQL date counts), ``touched_late``, ``untouched`` (no
+    first_sales_touch_at known on as_of: 未対応MQL, the leads left for later),
+    ``hit_rate`` = touched_within_sla / mqls with Wilson ``hit_rate_low``/``_high``,
+    ``untouched_share`` = untouched / mqls, ``median_hours_to_touch`` over the
+    touched MQLs (a touch before the MQL date counts as 0 hours). Rates are
+    null when mqls is 0. Same rule as checklist evidence item 5.
+
+    Without `by`: one dict (keys :data:`SLA_KEYS`). With `by` a leads column:
+    a DataFrame with one row per value (null -> 'unknown'; the values of the
+    leads that exist on as_of, sorted, 'unknown' last), a ``small_group`` flag
+    (fewer than `min_group` MQLs) and the total row of all leads last; rows are
+    not ranked. None without a leads table or without an mql_at or
+    first_sales_touch_at column.
+    """
+    if leads is None or "mql_at" not in leads.columns or "first_sales_touch_at" not in leads.columns:
+        return None
+    if by is None:
+        return _sla(leads, as_of, sla_hours, start, end)
+    if by not in leads.columns:
+        raise KeyError(f"column {by!r} is not in the leads table")
+    keys = _labels(leads[by])
+    existing_keys = keys[dates(leads, "created_at") <= day(as_of)]
+    rows = []
+    for value in _sorted_keys(existing_keys):
+        result = _sla(leads.loc[keys == value], as_of, sla_hours, start, end)
+        rows.append({"value": value, "is_total": False, **result, "small_group": result["mqls"] < min_group})
+    total = _sla(leads, as_of, sla_hours, start, end)
+    rows.append({"value": TOTAL, "is_total": True, **total, "small_group": total["mqls"] < min_group})
+    frame = _frame(rows, ["value", "is_total", *SLA_KEYS, "small_group"],
+                   ints=("mqls", "touched_within_sla", "touched_late", "untouched", "not_yet_due"),
+                   bools=("is_total", "small_group"))
+    return frame.rename(columns={"value": by})
+
+
+# --------------------------------------------------------------------------- marketing ROI
+def _pipeline_amount(opps: pd.DataFrame, start, end, as_of) -> float:
+    """Sum of the known amounts of the opportunities created in P."""
+    if "amount" not in opps.columns:
+        return 0.0
+    amount = pd.to_numeric(opps["amount"], errors="coerce").astype("float64")
+    return float(amount[created_mask(opps, start, end, as_of)].sum())
+
+
+def _roi_row(spend_amount: float, leads_ch, opps_ch, all_opps_for_funnel, start, end, as_of) -> dict:
+    pipe = pipeline_metrics(opps_ch, start, end, as_of)
+    n_leads = None if leads_ch is None else funnel_period(leads_ch, all_opps_for_funnel, start, end, as_of)["leads"]
+    cost_basis = spend_amount if spend_amount else None   # no recorded spend: cost unknown, not free
+    return {
+        "spend": float(spend_amount),
+        "leads": n_leads,
+        "opportunities_created": pipe["opportunities_created"],
+        "pipeline_amount": _pipeline_amount(opps_ch, start, end, as_of),
+        "won_revenue": pipe["won_revenue"],
+        "cost_per_lead": ratio(cost_basis, n_leads),
+        "cost_per_opportunity": ratio(cost_basis, pipe["opportunities_created"]),
+        "return_on_spend": ratio(pipe["won_revenue"], cost_basis),
+    }
+
+
+def _roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of):
+    """({channel: row}, total row) or None without spend."""
+    if spend is None:
+        return None
+    cutoff = day(as_of)
+    month = dates(spend, "month")
+    spend_keys = _labels(spend["channel"]) if "channel" in spend.columns else pd.Series(UNKNOWN, index=spend.index)
+    amount = pd.to_numeric(spend["amount"], errors="coerce").astype("float64") if "amount" in spend.columns \
+        else pd.Series(0.0, index=spend.index)
+    in_p = month.between(day(start), last_day(end, as_of))
+    opp_keys = _labels(opps["channel"]) if "channel" in opps.columns else pd.Series(UNKNOWN, index=opps.index)
+    lead_keys = None
+    if leads is not None:
+        lead_keys = _labels(leads["channel"]) if "channel" in leads.columns else pd.Series(UNKNOWN, index=leads.index)
+
+    values = set(spend_keys[month <= cutoff]) | set(opp_keys[dates(opps, "created_at") <= cutoff])
+    if leads is not None:
+        values |= set(lead_keys[dates(leads, "created_at") <= cutoff])
+    rows = {}
+    for value in _sorted_keys(values):
+        rows[value] = _roi_row(float(amount[in_p & spend_keys.eq(value)].sum()),
+                               None if leads is None else leads.loc[lead_keys == value],
+                               opps.loc[opp_keys == value], opps, start, end, as_of)
+    total = _roi_row(float(amount[in_p].sum()), leads, opps, opps, start, end, as_of)
+    if "amount" not in opps.columns or not opps["amount"].notna().any():
+        # no amounts in the data: the money a channel brought is unknown, never 0
+        for row in (*rows.values(), total):
+            row.update(pipeline_amount=None, won_revenue=None, return_on_spend=None,
+                       null_reasons=dict.fromkeys(("pipeline_amount", "won_revenue", "return_on_spend"), "no_amounts"))
+    return rows, total
+
+
+def marketing_roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of):
+    """Marketing ROI by channel: spend in P, leads, opportunities, pipeline and won revenue, cost per lead, cost per opportunity, return on spend.
+
+    One row per channel (the union of the channels of spend rows dated on or
+    before as_of and of leads and opportunities created on or before as_of;
+    null -> 'unknown'; sorted, 'unknown' last), then the total row of all rows.
+    Columns ``channel``, ``is_total``, and:
+
+    - ``spend``: sum of spend amount over the months whose first day is in
+      [start, min(end, as_of)] (0.0 when none);
+    - ``leads``: leads with created_at in P (the lead's channel; null without a leads table);
+    - ``opportunities_created``: opportunities created in P (the opportunity's own channel);
+    - ``pipeline_amount``: sum of the known amounts of those opportunities;
+    - ``won_revenue``: won_revenue of ``pipeline_metrics`` on the channel's opportunities;
+    - ``cost_per_lead`` = spend / leads (リード単価, CPL), ``cost_per_opportunity``
+      = spend / opportunities_created (商談単価), ``return_on_spend`` = won_revenue
+      / spend (ROAS); each null when its denominator is 0 and the two costs are
+      null when spend is 0 (no recorded cost is unknown, not free); pipeline_amount,
+      won_revenue and return_on_spend are null when the data has no amounts at all.
+
+    None when there is no spend table.
+    """
+    result = _roi(spend, leads, opps, start, end, as_of)
+    if result is None:
+        return None
+    rows, total = result
+    records = [{"channel": k, "is_total": False, **{kk: vv for kk, vv in v.items() if kk != "null_reasons"}}
+               for k, v in rows.items()]
+    records.append({"channel": TOTAL, "is_total": True, **{k: v for k, v in total.items() if k != "null_reasons"}})
+    return _frame(records, ["channel", "is_total", *ROI_KEYS], ints=("leads", "opportunities_created"),
+                  bools=("is_total",))
+
+
+# --------------------------------------------------------------------------- period over period
+def _kpis(leads, opps, period: Period, as_of, typical_days, maturity=None, facts=None) -> dict:
+    from helpers.metrics.limits import explain_pipeline
+
+    pipe = pipeline_metrics(opps, period.start, period.end, as_of)
+    if facts is not None:
+        pipe = explain_pipeline(pipe, facts)
+    fp = funnel_period(leads, opps, period.start, period.end, as_of)
+    cohort = funnel_cohort(leads, opps, period.start, period.end, as_of, typical_days=typical_days, maturity=maturity)
+    values = {
+        "leads": None if fp is None else fp["leads"],
+        "mql_rate": None if cohort is None else cohort["mql_rate"],
+        "lead_to_opportunity_rate": None if cohort is None else cohort["lead_to_opportunity_rate"],
+        **{k: pipe[k] for k in ("opportunities_created", "win_rate", "won_revenue", "avg_deal_size",
+                                "sales_cycle_days")},
+        "sales_velocity": pipe["sales_velocity"],
+    }
+    return {"values": values, "immature": None if cohort is None else cohort["immature"]}
+
+
+def change(after, before):
+    """Relative change after / before − 1; None when either is None or before is 0."""
+    if after is None or before is None or pd.isna(after) or pd.isna(before) or before == 0:
+        return None
+    return float(after) / float(before) - 1.0
+
+
+def _difference(after, before):
+    if after is None or before is None:
+        return None
+    return float(after) - float(before)
+
+
+def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: Period, as_of, facts=None) -> pd.DataFrame:
+    """Period-over-period change: each shared KPI in P, in the previous period and in the same period a year earlier, with the change.
+
+    One row per KPI of :data:`POP_KPIS`: ``leads`` (created in P),
+    ``mql_rate`` (CVR) and ``lead_to_opportunity_rate`` (商談化率) of the cohort
+    view, and the pipeline keys ``opportunities_created``, ``win_rate`` (受注率),
+    ``won_revenue`` (受注金額), ``avg_deal_size``, ``sales_cycle_days``,
+    ``sales_velocity``. Columns: ``kpi``, ``is_rate``, ``current`` (P),
+    ``previous`` (``period.shift(-1)``), ``year_ago`` (``period.shift(-4)``),
+    ``change_vs_previous`` / ``change_vs_year_ago`` = current / other − 1 (null
+    when either is null or the other is 0), ``diff_vs_previous`` /
+    ``diff_vs_year_ago`` = current − other for rates only (a fraction: 0.05 = 5
+    points), and for the two cohort rates ``immature_current`` /
+    ``immature_previous`` / ``immature_year_ago`` (a cohort still maturing is
+    not final; never compare it with a mature one as if it were). Every period
+    is computed as known on the same as_of, with one maturity yardstick (the
+    typical days of all data). ``frame.attrs["periods"]`` holds the three labels and
+    ``frame.attrs["coverage"]`` the :func:`helpers.metrics.limits.coverage` of each period (the
+    data from the first created_at of leads and opportunities to as_of): a change against
+    a partial period is not like for like and the report flags it. With `facts`, the
+    pipeline figures the data cannot support are null (:func:`helpers.metrics.limits.explain_pipeline`).
+    """
+    from helpers.metrics.limits import coverage
+
+    firsts = [dates(f, "created_at").min() for f in (leads, opps) if f is not None and len(f)]
+    firsts = [d for d in firsts if pd.notna(d)]
+    first = min(firsts) if firsts else day(as_of)
+    typical = None if leads is None else typical_days_to_opportunity(leads, opps, as_of)
+    periods = {"current": period, "previous": period.shift(-1), "year_ago": period.shift(-4)}
+    maturity = maturity_days(leads, opps, as_of)
+    results = {name: _kpis(leads, opps, p, as_of, typical, maturity, facts) for name, p in periods.items()}
+    rows = []
+    for kpi in POP_KPIS:
+        cur, prev, ago = (results[n]["values"][kpi] for n in ("current", "previous", "year_ago"))
+        is_rate = kpi in RATE_KPIS
+        cohort_rate = kpi in ("mql_rate", "lead_to_opportunity_rate")
+        rows.append({
+            "kpi": kpi, "is_rate": is_rate, "current": cur, "previous": prev, "year_ago": ago,
+            "change_vs_previous": change(cur, prev), "change_vs_year_ago": change(cur, ago),
+            "diff_vs_previous": _difference(cur, prev) if is_rate else None,
+            "diff_vs_year_ago": _difference(cur, ago) if is_rate else None,
+            "immature_current": results["current"]["immature"] if cohort_rate else None,
+            "immature_previous": results["previous"]["immature"] if cohort_rate else None,
+            "immature_year_ago": results["year_ago"]["immature"] if cohort_rate else None,
+        })
+    columns = ["kpi", "is_rate", "current", "previous", "year_ago", "change_vs_previous", "change_vs_year_ago",
+               "diff_vs_previous", "diff_vs_year_ago", "immature_current", "immature_previous", "immature_year_ago"]
+    frame = _frame(rows, columns, bools=("is_rate",),
+                   maybe_bools=("immature_current", "immature_previous", "immature_year_ago"))
+    for c in ("current", "previous", "year_ago", "change_vs_previous", "change_vs_year_ago",
+              "diff_vs_previous", "diff_vs_year_ago"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+    frame.attrs["periods"] = {name: p.label for name, p in periods.items()}
+    frame.attrs["coverage"] = {name: coverage(first, as_of, p.start, p.end) for name, p in periods.items()}
+    return frame
+
+
+# --------------------------------------------------------------------------- heatmap
+def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, col_col: str, start, end, as_of,
+                  min_group: int = MIN_GROUP, value: str = "rate", typical_days=None) -> pd.DataFrame | None:
+    """Lead-to-opportunity rate (商談化率, cohort view) for each row_col × col_col cell; NaN where a cell has fewer than min_group leads.
+
+    The cells split the leads created in [start, min(end, as_of)] by their own
+    values (null -> 'unknown'); rows and columns are the values present in that
+    cohort, sorted, 'unknown' last. A cell is ``funnel_cohort`` on its leads
+    (opportunities attributed through the lead, as in the breakdowns). A cell
+    with fewer than `min_group` leads (including none) is NaN: too small to
+    colour. ``value='leads'`` returns the cohort lead counts instead (0 for an
+    empty cell), so a chart can print n in each cell. None without a leads table.
+    """
+    if leads is None:
+        return None
+    for c in (row_col, col_col):
+        if c not in leads.columns:
+            raise KeyError(f"column {c!r} is not in the leads table")
+    if value not in ("rate", "leads"):
+        raise ValueError(f"value must be 'rate' or 'leads', got {value!r}")
+    if typical_days is None:
+        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+    maturity = maturity_days(leads, opps, as_of)
+    cohort_rows = leads.loc[dates(leads, "created_at").between(day(start), last_day(end, as_of))]
+    rk, ck = _labels(cohort_rows[row_col]), _labels(cohort_rows[col_col])
+    row_values, col_values = _sorted_keys(rk), _sorted_keys(ck)
+    out = pd.DataFrame(np.nan, index=pd.Index(row_values, name=row_col),
+                       columns=pd.Index(col_values, name=col_col), dtype="float64")
+    for r in row_values:
+        for c in col_values:
+            cell = cohort_rows.loc[rk.eq(r) & ck.eq(c)]
+            if value == "leads":
+                out.loc[r, c] = float(len(cell))
+                continue
+            if len(cell) < min_group or len(cell) == 0:
+                continue
+            rate = funnel_cohort(cell, opps, start, end, as_of, typical_days=typical_days,
+                                 maturity=maturity)["lead_to_opportunity_rate"]
+            out.loc[r, c] = np.nan if rate is None else rate
+    if value == "leads":
+        out = out.astype("int64")
+    return out
+
+
+# --------------------------------------------------------------------------- metrics.json pieces
+def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: pd.DataFrame | None,
+                         period: Period, as_of, sla_hours: float) -> dict:
+    """The funnel-analysis pieces of metrics.json for period P: follow-up SLA, marketing ROI, traceable revenue share, stage times.
+
+    - ``sla``: :func:`follow_up_sla` over the MQLs of P (None without leads / the SLA columns);
+    - ``roi``: ``{channel: {<ROI_KEYS>}}`` of :func:`marketing_roi` (None without spend);
+      ``roi_total``: the total row (None without spend);
+    - ``revenue_traceable_share``: of :func:`helpers.metrics.health.traceability` on the
+      deals won in P (share of won revenue whose channel is known; None when nothing was won);
+    - ``stage_times``: ``{transition: {n, median_days, p90_days, negative}}`` of
+      :func:`stage_times` for the pairs whose later event is in P (opportunity_to_close
+      null with ``null_reasons`` when every opportunity shares one created_at: a bulk load).
+    """
+    roi = _roi(spend, leads, opps, period.start, period.end, as_of)
+    trace = traceability(opps, pd.Timestamp(as_of), period.start, period.end)
+    return {
+        "sla": follow_up_sla(leads, as_of, sla_hours, period.start, period.end),
+        "roi": None if roi is None else {k: {kk: _plain(vv) for kk, vv in v.items()} for k, v in roi[0].items()},
+        "roi_total": None if roi is None else {k: _plain(v) for k, v in roi[1].items()},
+        "revenue_traceable_share": _plain(trace["revenue_traceable_share"]),
+        "stage_times": _stage_times_explained(leads, opps, as_of, period.start, period.end),
+    }
+
+
+def _stage_times_explained(leads, opps, as_of, start, end) -> dict:
+    """:func:`_stage_stats`, with opportunity_to_close null (reason one_created_at) when created_at is a bulk-load stamp."""
+    from helpers.metrics.limits import data_facts
+
+    stats = _stage_stats(leads, opps, as_of, start, end)
+    if data_facts(opps, as_of).one_created_at:
+        stats["opportunity_to_close"] = dict(stats["opportunity_to_close"], median_days=None, p90_days=None,
+                                             null_reasons={"median_days": "one_created_at", "p90_days": "one_created_at"})
+    return stats

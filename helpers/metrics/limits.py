@@ -1,0 +1,407 @@
+"""What the data cannot tell: data-wide facts that make a figure undefined, and the reason shown beside it.
+
+A figure is right, or null with its reason. The reason is a code (``no_lost_deals``,
+``no_amounts``, ...) recorded in ``null_reasons: {figure key: reason code}`` of each
+section of metrics.json; its sentence is the label ``reason_<code>`` (helpers/labels.yaml,
+en + ja), shown next to the figure in every report. docs/glossary.md ("When a figure is
+empty") lists every code.
+
+Pure functions: frames and dicts in, new dicts out (inputs never changed).
+
+- :func:`data_facts`: the data-wide facts (no lost deal at all, every lost amount 0,
+  no amounts, one bulk-load created_at) read from the opportunities and the warnings.
+- :func:`explain_pipeline` / :func:`explain_cohort` / :func:`explain_core`: the same
+  figures with the undefined ones set to None and their ``null_reasons``.
+- :func:`ingest_warnings` / :func:`warnings_list`: every ingest and load warning as
+  ``{code, message, count, file, source}``.
+- :func:`coverage`: how much of a period the data covers.
+- :func:`negative_intervals`: rows whose dates run backwards (a deal won before its lead).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.metrics.pipeline import dates, day, outcome_is
+
+#: The file helpers.data.ingest writes next to the canonical tables.
+INGEST_REPORT = "ingest_report.json"
+
+#: A leads table whose last lead is more than this many days before the period's last day has ended early.
+LEADS_GAP_DAYS = 30
+
+#: Warning codes that mean the opportunities' created_at is a bulk-load stamp.
+BULK_CODES = ("one_created_at",)
+
+#: Every reason code a figure can be null for (each has the label ``reason_<code>``).
+REASON_CODES = (
+    "no_lost_deals", "lost_amounts_zero", "no_amounts", "won_amounts_missing", "one_created_at",
+    "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
+    "no_leads", "leads_not_covered", "no_cohort_leads", "no_cohort_mqls", "no_cohort_sqls",
+    "no_cohort_opportunities", "no_maturity_data", "no_initiative", "no_open_deals", "no_stale_amounts", "open_amounts_missing",
+)
+
+#: Pipeline figures whose null this module explains, and the factors of sales velocity.
+VELOCITY_FACTORS = ("avg_deal_size", "win_rate", "sales_cycle_days")
+
+#: Cohort rate -> the reason when its denominator is 0.
+COHORT_DENOMINATORS = {"mql_rate": "no_cohort_leads", "sql_rate": "no_cohort_mqls",
+                       "opportunity_rate": "no_cohort_sqls", "won_rate": "no_cohort_opportunities",
+                       "lead_to_opportunity_rate": "no_cohort_leads", "lead_to_won_rate": "no_cohort_leads"}
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """Facts about the whole data set (up to as_of) that make figures undefined in every period."""
+
+    no_lost_deals: bool = False      # deals were won but none was ever lost
+    lost_amounts_zero: bool = False  # there are lost deals and every lost amount is 0 or empty
+    no_amounts: bool = False         # no opportunity has an amount (column absent or all empty)
+    one_created_at: bool = False     # created_at is a bulk-load stamp (one day for all, or the ingest said so)
+
+    def codes(self) -> list[str]:
+        """The reason codes of the facts that hold, in the order the data health report lists them."""
+        return [name for name in ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at") if getattr(self, name)]
+
+
+def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
+    """The data-wide facts of the opportunities known on as_of (and the codes of the ingest/load warnings).
+
+    - ``no_lost_deals``: at least one deal won and none lost (closed on or before as_of);
+    - ``lost_amounts_zero``: deals were lost and every lost amount is 0 or empty, while
+      some opportunity has an amount (a CRM habit that makes win rate by amount 100%);
+    - ``no_amounts``: no opportunity has an amount;
+    - ``one_created_at``: every opportunity (at least two) shares one created_at day, or a
+      warning code of :data:`BULK_CODES` was raised (the ingest saw it in the export).
+    """
+    cutoff = day(as_of)
+    closed = dates(opps, "closed_at") <= cutoff
+    won, lost = outcome_is(opps, "won") & closed, outcome_is(opps, "lost") & closed
+    amount = (pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps.columns
+              else pd.Series(np.nan, index=opps.index))
+    has_amounts = bool(amount.notna().any())
+    created = dates(opps, "created_at").dropna()
+    return DataFacts(
+        no_lost_deals=bool(won.any() and not lost.any()),
+        lost_amounts_zero=bool(lost.any() and has_amounts and not (amount[lost].fillna(0) > 0).any()),
+        no_amounts=not has_amounts,
+        one_created_at=bool(any(code in BULK_CODES for code in warning_codes)
+                            or (len(created) >= 2 and created.nunique() == 1)),
+    )
+
+
+def _set(out: dict, reasons: dict, key: str, code: str) -> None:
+    out[key] = None
+    reasons[key] = code
+
+
+def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
+    """The pipeline keys of one period (or breakdown row) with every undefined figure None and ``null_reasons``.
+
+    Rules, first match wins (codes of :data:`REASON_CODES`):
+
+    - win_rate: no_lost_deals; else null -> no_closed_deals.
+    - win_rate_by_amount: no_amounts, no_lost_deals, lost_amounts_zero; else null ->
+      no_closed_deals (nothing closed) or no_closed_amounts (closed deals carry no amount).
+    - won_revenue: no_amounts; else null -> won_amounts_missing.
+    - avg_deal_size: no_amounts; else null -> no_won_deals or won_amounts_missing.
+    - sales_cycle_days: one_created_at; else null -> no_won_deals.
+    - sales_velocity: the reason of its first null factor (avg_deal_size, win_rate,
+      sales_cycle_days); else null -> zero_cycle.
+    - open_pipeline.amount: no_amounts, or open_amounts_missing when deals are open and none
+      has an amount (reason key ``open_pipeline_amount``): unknown, never 0.
+
+    ``null_reasons`` is added only when some figure is null; a row whose pipeline keys are
+    all None (the column is not in the opportunities) is returned unchanged.
+    """
+    if pipe.get("opportunities_created") is None:
+        return dict(pipe)
+    out, reasons = dict(pipe), {}
+    won, lost = out.get("won_count") or 0, out.get("lost_count") or 0
+    if facts.no_lost_deals:
+        _set(out, reasons, "win_rate", "no_lost_deals")
+    elif out.get("win_rate") is None:
+        reasons["win_rate"] = "no_closed_deals"
+    for flag in ("no_amounts", "no_lost_deals", "lost_amounts_zero"):
+        if getattr(facts, flag):
+            _set(out, reasons, "win_rate_by_amount", flag)
+            break
+    else:
+        if out.get("win_rate_by_amount") is None:
+            reasons["win_rate_by_amount"] = "no_closed_deals" if not (won + lost) else "no_closed_amounts"
+    if facts.no_amounts:
+        _set(out, reasons, "won_revenue", "no_amounts")
+        _set(out, reasons, "avg_deal_size", "no_amounts")
+    else:
+        if out.get("won_revenue") is None:
+            reasons["won_revenue"] = "won_amounts_missing"
+        if out.get("avg_deal_size") is None:
+            reasons["avg_deal_size"] = "no_won_deals" if not won else "won_amounts_missing"
+    if facts.one_created_at:
+        _set(out, reasons, "sales_cycle_days", "one_created_at")
+    elif out.get("sales_cycle_days") is None:
+        reasons["sales_cycle_days"] = "no_won_deals"
+    factor_reason = next((reasons[k] for k in VELOCITY_FACTORS if k in reasons), None)
+    if factor_reason:
+        _set(out, reasons, "sales_velocity", factor_reason)
+    elif out.get("sales_velocity") is None:
+        reasons["sales_velocity"] = "zero_cycle"
+    open_ = out.get("open_pipeline")
+    if isinstance(open_, dict) and (facts.no_amounts or (open_.get("count") and open_.get("amount_unknown_count") == open_["count"])):
+        out["open_pipeline"] = dict(open_, amount=None)
+        reasons["open_pipeline_amount"] = "no_amounts" if facts.no_amounts else "open_amounts_missing"
+    if reasons:
+        out["null_reasons"] = reasons
+    return out
+
+
+def explain_cohort(cohort: dict | None) -> dict | None:
+    """A cohort funnel dict with ``null_reasons`` for its null rates (a zero denominator) and an unknown maturity."""
+    if cohort is None:
+        return None
+    reasons = {key: code for key, code in COHORT_DENOMINATORS.items() if key in cohort and cohort[key] is None}
+    if cohort.get("immature") is None:
+        reasons["immature"] = "no_maturity_data"
+    return dict(cohort, null_reasons=reasons) if reasons else dict(cohort)
+
+
+def _explain_row(row: dict, facts: DataFacts) -> dict:
+    out = explain_pipeline(row, facts)
+    funnel = out.get("funnel")
+    if funnel:
+        out["funnel"] = dict(funnel, cohort=explain_cohort(funnel.get("cohort")))
+    return out
+
+
+def explain_core(core: dict, facts: DataFacts, leads_end=None) -> dict:
+    """core_metrics' dict with null_reasons in pipeline, funnel cohort, every breakdown row, and a top-level one.
+
+    The top-level ``null_reasons`` explains a whole section that is null: ``funnel``
+    (no_leads: there is no leads table). When the leads table ends before the period
+    starts (`leads_end` < start), the period funnel's lead counts are None with
+    ``leads_not_covered``: the data cannot say how many leads came in, which is not 0.
+    """
+    out = dict(core)
+    out["pipeline"] = explain_pipeline(core["pipeline"], facts)
+    top = {}
+    if core.get("funnel") is None:
+        top["funnel"] = "no_leads"
+    else:
+        funnel = dict(core["funnel"], cohort=explain_cohort(core["funnel"].get("cohort")))
+        if leads_end is not None and pd.Timestamp(leads_end) < pd.Timestamp(core["start"]):
+            period = dict(funnel["period"])
+            for key in ("leads", "mqls", "sqls"):
+                period[key] = None
+            period["null_reasons"] = dict.fromkeys(("leads", "mqls", "sqls"), "leads_not_covered")
+            funnel["period"] = period
+        out["funnel"] = funnel
+    out["by_channel"] = {k: _explain_row(v, facts) for k, v in core["by_channel"].items()}
+    out["by_segment"] = {col: {k: _explain_row(v, facts) for k, v in rows.items()} for col, rows in core["by_segment"].items()}
+    if top:
+        out["null_reasons"] = top
+    return out
+
+
+def _null_interval() -> dict:
+    return {"expected": None, "low_80": None, "high_80": None, "low_95": None, "high_95": None}
+
+
+def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tuple[dict, dict | None]:
+    """The goals section (helpers.metrics.goals.goals_section) and its forecast with the figures the data cannot
+    support set to None and ``null_reasons`` added (new dicts; the inputs are not changed).
+
+    Rules (codes of :data:`REASON_CODES`):
+
+    - forecast: won_count and won_revenue need the data's win chances by deal age: null with
+      ``no_lost_deals`` (every closed deal would count as won) or ``one_created_at`` (no deal age);
+      else won_revenue (and the revenue parts) null with ``no_amounts``. ``forecast.null_reasons``.
+    - backtest (forecasts of won revenue): no rows, ``null_reasons.backtest`` = the first of
+      no_lost_deals, one_created_at, no_amounts that holds.
+    - coverage: open_pipeline_amount, remaining_target, coverage and sufficient null with
+      ``no_amounts``; win_rate, implied_coverage and sufficient null with ``no_lost_deals``.
+    - reverse_funnel: every stage null with ``no_amounts`` (won deals = revenue ÷ average deal);
+      else opportunities and the stages before it null with ``no_lost_deals`` (÷ win rate).
+    - progress / targets: the won_revenue rows' actual, attainment (and a last-year target) null
+      with ``no_amounts`` (reason key ``actual`` / ``target``).
+    """
+    out = dict(section)
+    f = None if forecast is None else dict(forecast)
+    whole = next((c for c in ("no_lost_deals", "one_created_at") if getattr(facts, c)), None)
+    fsec = dict(out.get("forecast") or {})
+    freasons = {}
+    if whole:
+        for key in ("won_count", "won_revenue"):
+            fsec[key] = None
+            freasons[key] = whole
+        f = None
+    elif facts.no_amounts:
+        fsec["won_revenue"] = None
+        freasons["won_revenue"] = "no_amounts"
+        if f is not None:
+            f["won_revenue"] = _null_interval()
+            f["parts"] = {k: (None if k.endswith("revenue") else v) for k, v in f["parts"].items()}
+    if freasons:
+        fsec["null_reasons"] = freasons
+    out["forecast"] = fsec
+    bt_code = whole or ("no_amounts" if facts.no_amounts else None)
+    if bt_code:
+        out["backtest"] = {"interval_coverage_95": None, "mean_absolute_error": None, "periods": [],
+                           "null_reasons": {"backtest": bt_code}}
+    cov = dict(out["coverage"])
+    reasons = dict(cov.get("null_reasons") or {})
+    if facts.no_amounts:
+        for key in ("open_pipeline_amount", "remaining_target", "coverage", "sufficient"):
+            cov[key] = None
+            reasons[key] = "no_amounts"
+    if facts.no_lost_deals:
+        for key in ("win_rate", "implied_coverage", "sufficient"):
+            cov[key] = None
+            reasons.setdefault(key, "no_lost_deals")
+        reasons["implied_coverage"] = "no_lost_deals"
+    cov["null_reasons"] = reasons
+    out["coverage"] = cov
+    rf = {k: dict(v) for k, v in out["reverse_funnel"].items() if k != "null_reasons"}
+    rf_reasons = {}
+    for key in rf:
+        code = "no_amounts" if facts.no_amounts else ("no_lost_deals" if facts.no_lost_deals and key != "won_count" else None)
+        if code:
+            rf[key] = {"expected": None, "low_95": None, "high_95": None}
+            rf_reasons[key] = code
+    if rf_reasons:
+        rf["null_reasons"] = rf_reasons
+    out["reverse_funnel"] = rf
+    if facts.no_amounts:
+        out["progress"] = [dict(r, actual=None, attainment=None, null_reasons={"actual": "no_amounts"})
+                           if r["metric"] == "won_revenue" else r for r in out["progress"]]
+        out["targets"] = [dict(r, target=None, null_reason="no_amounts")
+                          if r["metric"] == "won_revenue" and r["source"] == "last_year" else r for r in out["targets"]]
+    return out, f
+
+
+# --------------------------------------------------------------------------- warnings
+def ingest_warnings(data_dir) -> list[dict]:
+    """The ``warnings`` of the data folder's ingest_report.json (written by helpers.data.ingest), as
+    ``{code, message, count, file, source: "ingest"}``; [] when there is no such file.
+
+    A report that is not valid JSON is itself a warning (code ``ingest_report_unreadable``):
+    the data still loads, but what the ingest found cannot be shown.
+    """
+    path = Path(data_dir) / INGEST_REPORT
+    if not path.is_file():
+        return []
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        items = record.get("warnings") or []
+    except (ValueError, AttributeError, OSError) as exc:
+        return [{"code": "ingest_report_unreadable", "message": f"{INGEST_REPORT} cannot be read ({type(exc).__name__})",
+                 "count": 0, "file": INGEST_REPORT, "source": "ingest", "column": "", "rows": "",
+                 "fix": "Run the ingest again (make ingest) to rewrite it."}]
+    out = []
+    for w in items:
+        if not isinstance(w, dict) or not w.get("code"):
+            continue
+        count = w.get("count")
+        out.append({"code": str(w["code"]), "message": str(w.get("message") or ""),
+                    "count": int(count) if isinstance(count, (int, float)) and count == count else 0,
+                    "file": str(w.get("file") or INGEST_REPORT), "source": "ingest",
+                    "column": str(w.get("column") or ""), "rows": "", "fix": str(w.get("fix") or "")})
+    return out
+
+
+def warnings_list(load_findings, ingest: list[dict]) -> list[dict]:
+    """Every ingest and load warning as ``{code, message, count, file, source, column, rows, fix}``, the data-wide facts first.
+
+    Order: the load warnings whose code is a data-wide fact (no_lost_deals first, as the
+    report must say before anything else), then the ingest warnings, then the other load
+    warnings. A load warning with the same code as an ingest warning is left out (the
+    ingest saw the export before any adjustment, so its message is the one to read).
+    """
+    facts_order = ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at")
+    ingest_codes = {w["code"] for w in ingest}
+    load = [{"code": f.code, "message": f.message, "count": int(f.count), "file": f.file, "source": "load",
+             "column": f.column or "", "fix": f.fix,
+             "rows": ", ".join(map(str, f.rows)) + (f" (+{f.count - len(f.rows)})" if f.count > len(f.rows) and f.rows else "")}
+            for f in load_findings if f.severity == "warning"]
+    first = sorted((w for w in load if w["code"] in facts_order and w["code"] not in ingest_codes),
+                   key=lambda w: facts_order.index(w["code"]))
+    rest = [w for w in load if w["code"] not in facts_order and w["code"] not in ingest_codes]
+    return first + list(ingest) + rest
+
+
+# --------------------------------------------------------------------------- coverage
+def coverage(data_start, data_end, start, end, leads_end=None) -> dict:
+    """How much of period [start, end] the data covers: ``{data_start, data_end, partial, leads_end}``.
+
+    ``data_start`` = the later of the first data date and the period start, ``data_end`` =
+    the earlier of as_of (`data_end`) and the period end; ``partial`` = the data starts
+    after the period starts or ends before it ends. ``leads_end`` is the last lead
+    created_at (None without a leads table); ``leads_partial``: the last lead is more than
+    :data:`LEADS_GAP_DAYS` days before min(as_of, period end): a month without a single lead at
+    the end of the data means the leads export ended, and the lead counts after it are missing,
+    not zero (the report says so instead of showing 0 leads).
+    """
+    first, last, start, end = (pd.Timestamp(x).normalize() for x in (data_start, data_end, start, end))
+    out = {"data_start": max(first, start), "data_end": min(last, end), "partial": bool(first > start or last < end)}
+    out["leads_end"] = None if leads_end is None or pd.isna(leads_end) else pd.Timestamp(leads_end).normalize()
+    out["leads_partial"] = bool(out["leads_end"] is not None
+                                and out["leads_end"] < min(last, end) - pd.Timedelta(days=LEADS_GAP_DAYS))
+    return out
+
+
+# --------------------------------------------------------------------------- dates running backwards
+def negative_intervals(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
+    """Linked lead -> opportunity pairs (both created on or before as_of) whose dates run backwards.
+
+    - ``opportunity_before_lead``: the opportunity was created before its lead;
+    - ``won_before_lead``: the opportunity was won (closed_at) before its lead was created.
+
+    These rows are left out of every time-to-convert measure (never counted as 0 days).
+    Zeros without a leads table.
+    """
+    from helpers.metrics.funnel import _ids, linked_pairs
+
+    if leads is None:
+        return {"opportunity_before_lead": 0, "won_before_lead": 0}
+    cutoff = day(as_of)
+    lead_dates = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "lead_created": dates(leads, "created_at").to_numpy()})
+    opp_dates = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]), "opp_created": dates(opps, "created_at").to_numpy(),
+                              "won_at": dates(opps, "closed_at").where(outcome_is(opps, "won")).to_numpy()})
+    joined = linked_pairs(leads, opps).merge(lead_dates, on="lead_id").merge(opp_dates, on="opportunity_id")
+    joined = joined[(joined["lead_created"] <= cutoff) & (joined["opp_created"] <= cutoff)]
+    won = joined["won_at"].notna() & (joined["won_at"] <= cutoff)
+    return {"opportunity_before_lead": int((joined["opp_created"] < joined["lead_created"]).sum()),
+            "won_before_lead": int((won & (joined["won_at"] < joined["lead_created"])).sum())}
+
+
+# --------------------------------------------------------------------------- a whole workbook
+def workbook_warnings(wb, lang: str = "en") -> list[dict]:
+    """Every warning about a loaded workbook: :func:`warnings_list` of its load findings and its
+    data folder's ingest report, then the rows whose dates run backwards (:func:`negative_intervals`,
+    codes ``opportunity_before_lead`` / ``won_before_lead``) and the checklist answers dated after
+    as_of (code ``checklist_after_as_of``), each with its count. The messages of these last two
+    are in `lang` (metrics.json keeps English; the loader's and the ingest's are English)."""
+    from helpers.labels import t
+
+    out = warnings_list(wb.findings, ingest_warnings(wb.data_dir))
+    for code, count in negative_intervals(wb.leads, wb.opportunities, wb.as_of).items():
+        if count:
+            out.append({"code": code, "message": t(f"warning_{code}", lang).format(count=count), "count": count,
+                        "file": "leads / opportunities", "source": "data", "column": "created_at / closed_at",
+                        "rows": "", "fix": t("fix_negative_intervals", lang)})
+    if wb.checklist is not None and len(wb.checklist):
+        late = int((dates(wb.checklist, "answered_on") > day(wb.as_of)).sum())
+        if late:
+            out.append({"code": "checklist_after_as_of", "count": late, "file": "checklist",
+                        "message": t("warning_checklist_after_as_of", lang).format(count=late, as_of=f"{wb.as_of:%Y-%m-%d}"),
+                        "source": "data", "column": "answered_on", "rows": "", "fix": t("fix_checklist_after_as_of", lang)})
+    return out
+
+
+def workbook_facts(wb) -> DataFacts:
+    """:func:`data_facts` of a loaded workbook (its opportunities, as_of and warning codes)."""
+    codes = [f.code for f in wb.findings if f.severity == "warning"] + [w["code"] for w in ingest_warnings(wb.data_dir)]
+    return data_facts(wb.opportunities, wb.as_of, codes)

@@ -1,0 +1,233 @@
+"""`OUT/index.html`: every published period with links, headline trends, and the run's settings and data snapshot."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import json
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.config import Config
+from helpers.data.load import Workbook
+from helpers.labels import t
+from helpers.storage import dumps, write_atomic
+from helpers.views import fmt
+from helpers.views.display import esc, table_html
+
+PERIOD_DIR = re.compile(r"^(FY)?\d{4}Q[1-4]$")
+PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "papermill", "nbconvert", "scipy", "statsmodels")
+TREND_KEYS = ("opportunities_created", "won_count", "win_rate", "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
+
+
+def published_periods(out: Path) -> list[tuple[str, dict | None, list[str]]]:
+    """(label, metrics, report file names) of every period folder in `out` holding a metrics.json, in period order.
+
+    metrics is None when the file cannot be read as a JSON object (truncated, damaged); such a period
+    is listed with a note and left out of the trend, and a line is printed naming the file.
+    """
+    found = []
+    for folder in out.iterdir():
+        if folder.is_dir() and PERIOD_DIR.match(folder.name) and (folder / "metrics.json").is_file():
+            try:
+                metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+                if not isinstance(metrics, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                print(f"note: {folder / 'metrics.json'} cannot be read ({exc}); {folder.name} is left out of the index trend. "
+                      f"How to fix: re-run it with --period {folder.name}", flush=True)
+                metrics = None
+            found.append((folder.name, metrics, sorted(p.name for p in folder.glob("*.html"))))
+    return sorted(found, key=lambda row: (str((row[1] or {}).get("start", "")) or "9999", row[0]))
+
+
+def partial_mark(metrics: dict, lang: str) -> str:
+    """' (Partial: data from D1 to D2)' for a period whose metrics.json says the data covers it only in part, else ''."""
+    cov = metrics.get("coverage") or {}
+    if not cov.get("partial"):
+        return ""
+    return f" ({t('coverage_partial', lang).format(start=cov['data_start'], end=cov['data_end'])})"
+
+
+def trend_frame(rows: list[tuple[str, dict, list[str]]], lang: str = "en") -> pd.DataFrame:
+    """Headline pipeline figures per published period (raw numbers, None where undefined); a partly covered
+    period is labelled "<period> (partial)" (label ``period_partial_mark``) in the table and the chart."""
+    records = []
+    for label, metrics, _ in rows:
+        if metrics is None:
+            continue
+        pipe = metrics.get("pipeline") or {}
+        cohort = ((metrics.get("funnel") or {}).get("cohort") or {})
+        partial = (metrics.get("coverage") or {}).get("partial")
+        records.append({"period": label + (f" ({t('period_partial_mark', lang)})" if partial else ""),
+                        **{k: pipe.get(k) for k in TREND_KEYS},
+                        "lead_to_opportunity_rate": cohort.get("lead_to_opportunity_rate")})
+    return pd.DataFrame(records)
+
+
+def format_trend(frame: pd.DataFrame, config: Config, lang: str) -> pd.DataFrame:
+    """The trend table formatted for reading (labels from the label table, money and percents)."""
+    shown = pd.DataFrame({t("period", lang): frame["period"]})
+    for key in frame.columns[1:]:
+        if key in ("won_revenue", "avg_deal_size", "sales_velocity"):
+            shown[t(key, lang)] = [fmt.money(v, config) for v in frame[key]]
+        elif key.endswith("rate"):
+            shown[t(key, lang)] = [fmt.rate(v, lang) for v in frame[key]]
+        elif key == "sales_cycle_days":
+            shown[t(key, lang)] = [fmt.number(v, lang, 1) for v in frame[key]]
+        else:
+            shown[t(key, lang)] = [fmt.number(v, lang) for v in frame[key]]
+    return shown
+
+
+def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: str) -> list[str]:
+    """One line per period with a `goals` section: the won-revenue target (and its source), the forecast with
+    its 95% interval, and the attainment (actual to date ÷ target); n/a where a figure is null."""
+    lines = []
+    for label, metrics, _ in rows:
+        g = (metrics or {}).get("goals")  # None: an unreadable metrics.json (listed with a note)
+        if not g:
+            continue
+        target = next((r for r in g.get("targets", []) if r["metric"] == "won_revenue" and r["channel"] is None), None)
+        done = next((r for r in g.get("progress", []) if r["metric"] == "won_revenue" and r["channel"] is None), None)
+        fc = (g.get("forecast") or {}).get("won_revenue") or {}
+        lines.append(t("index_goal_line", lang).format(
+            period=label, target=fmt.money(None if target is None else target["target"], config),
+            source=t("goal_source_last_year" if target is not None and target["source"] == "last_year" else "goal_source_targets_csv", lang),
+            forecast=fmt.money(fc.get("expected"), config), low=fmt.money(fc.get("low_95"), config),
+            high=fmt.money(fc.get("high_95"), config), attainment=fmt.rate(None if done is None else done["attainment"], lang)))
+    return lines
+
+
+CSS_FILE = Path(__file__).parent / "templates" / "workbook" / "workbook.css"
+
+
+def trend_chart(frame: pd.DataFrame, config: Config):
+    """Sales velocity per published period (bars; a period without a velocity has no bar), money axis in the workbook
+    currency. The figure is as wide as the periods need: one period gives a narrow chart, not a page-wide bar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.views.theme import MARKETING, money_axis, set_theme
+
+    set_theme("report")
+    n = len(frame)
+    fig, ax = plt.subplots(figsize=(min(7.0, 2.4 + 0.45 * n), 2.8))
+    values = pd.to_numeric(frame["sales_velocity"], errors="coerce")
+    ax.bar(frame["period"], values, color=MARKETING, width=0.6)
+    ax.set_xlim(-0.75, n - 0.25)
+    ax.set_title(t("sales_velocity", config.language))
+    money_axis(ax, config)
+    ax.tick_params(axis="x", rotation=45 if n > 4 else 0)
+    fig.tight_layout()
+    return fig
+
+
+def trend_chart_png(frame: pd.DataFrame, config: Config) -> str:
+    """Base64 PNG of `trend_chart`, for embedding."""
+    import matplotlib.pyplot as plt
+
+    fig = trend_chart(frame, config)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def report_name(file_name: str, lang: str) -> str:
+    """The reader's name of a report file: its title from the label table (00_data_health.html -> Data health)."""
+    from helpers.labels import has_label
+
+    key = "report_" + file_name.rsplit(".", 1)[0]
+    return t(key, lang) if has_label(key) else file_name.rsplit(".", 1)[0]
+
+
+def setting_value(value, lang: str, key: str = "") -> str:
+    """A run setting shown for reading: lists joined, the language and command-line options named, an empty value as n/a."""
+    if key == "language":
+        value = t(f"language_{value}", lang)
+    if key == "config_files":
+        value = [t("setting_overrides", lang) if v == "overrides" else v for v in value]
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    return t("not_available", lang) if value in ("", None) else str(value)
+
+
+def run_info(wb: Workbook, config: Config) -> dict:
+    """The run's settings and data snapshot: as_of, input files with SHA-256, package versions."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "as_of": wb.as_of,
+        "data_folder": wb.data_dir.name,
+        "files": {name: {"file": Path(f.path).name, "format": f.format, "encoding": f.encoding, "rows": f.rows, "sha256": f.sha256}
+                  for name, f in wb.files.items()},
+        "settings": {"fiscal_year_start_month": config.fiscal_year_start_month, "language": config.language,
+                     "currency": config.currency_code, "target_industries": list(config.target_industries),
+                     "target_company_sizes": list(config.target_company_sizes), "sla_hours": config.sla_hours,
+                     "config_files": [Path(s).name for s in config.sources]},
+        "packages": versions,
+    }
+
+
+def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) -> Path:
+    """Write OUT/run.json and OUT/index.html (atomically) from every published period."""
+    lang = config.language
+    info = run_info(wb, config)
+    info["periods_this_run"] = this_run
+    write_atomic(out / "run.json", dumps(info))
+    rows = published_periods(out)
+    links = "".join(
+        f"<li><b>{esc(label)}</b>{esc(partial_mark(metrics or {}, lang))}: " + "".join(f'<a href="{esc(label)}/{esc(name)}">{esc(report_name(name, lang))}</a>' for name in names)
+        + f'<a href="{esc(label)}/metrics.json">{esc(t("report_metrics_json", lang))}</a>'
+        + (f' <span class="wb-note">({esc(t("index_unreadable", lang))} {esc(label)})</span>' if metrics is None else "")
+        + "</li>" for label, metrics, names in rows)
+    trend = trend_frame(rows, lang)
+    chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, config)}">'
+             if len(trend) and pd.to_numeric(trend["sales_velocity"], errors="coerce").notna().any() else "")
+    if len(trend) == 1:
+        chart += f'<p class="wb-note">{esc(t("index_single_period", lang))}</p>'
+    files = pd.DataFrame([{t("index_file", lang): f["file"], t("index_rows", lang): fmt.number(f["rows"], lang),
+                           t("index_encoding", lang): f["encoding"] or f["format"], t("index_sha256", lang): f["sha256"][:16]}
+                          for f in info["files"].values()])
+    settings = pd.DataFrame([{t("index_setting", lang): t(f"setting_{k}", lang), t("index_value", lang): setting_value(v, lang, k)}
+                             for k, v in info["settings"].items()])
+    packages = pd.DataFrame([{t("index_package", lang): k, t("index_version", lang): setting_value(v, lang)}
+                             for k, v in info["packages"].items()])
+    goals = goal_lines(rows, config, lang)
+    goals_html = (f'<h2>{esc(t("index_goals", lang))}</h2>\n<ul>' + "".join(f"<li>{esc(line)}</li>" for line in goals) + "</ul>"
+                  if goals else "")
+    title = t("index_title", lang)
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = f"""<!DOCTYPE html>
+<html lang="{esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title>
+<style>
+{CSS_FILE.read_text(encoding="utf-8")}
+</style></head><body>
+<h1>{esc(title)}</h1>
+<p class="wb-note">{esc(t("as_of", lang))}: {esc(info["as_of"].strftime("%Y-%m-%d"))} · {esc(t("generated", lang))}: {esc(generated)}</p>
+<h2>{esc(t("index_reports", lang))}</h2>
+<ul class="wb-periods">{links}</ul>
+{goals_html}
+<h2>{esc(t("index_trend", lang))}</h2>
+{chart}
+{table_html(format_trend(trend, config, lang)) if len(trend) else ""}
+<h2>{esc(t("index_snapshot", lang))}</h2>
+<p class="wb-note">{esc(t("index_snapshot_note", lang))}</p>
+{table_html(files)}
+{table_html(settings)}
+{table_html(packages)}
+</body></html>
+"""
+    write_atomic(out / "index.html", page)
+    return out / "index.html"

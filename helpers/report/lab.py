@@ -1,0 +1,168 @@
+"""JupyterLab for analysts: which data folder the notebooks read, working copies, and widget-safe saving.
+
+`make lab` runs `python -m helpers.report.lab`, which
+  1. chooses the data folder: `--data DIR` (make lab DATA=DIR), else the working copy
+     `work/data`, created from data/sample on first use (git-ignored);
+  2. copies the tracked notebooks into `work/notebooks/` (git-ignored) when a copy is absent,
+     so nothing JupyterLab saves (outputs, edited parameters) ever lands in a tracked file;
+  3. starts JupyterLab there with `WORKBOOK_DATA` set (every notebook's setup reads it) and with
+     `pre_save_hook`, which saves each live widget as its one-line text ("Run the notebook to
+     use this form") instead of a view that would read "model not found" after a reopen.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR, is_tracked_sample
+
+#: Environment variable naming the data folder of every notebook whose `data_dir` parameter is empty.
+DATA_ENV = "WORKBOOK_DATA"
+#: The analyst's git-ignored working folder: `data/` (a copy of the sample) and `notebooks/` (working copies).
+WORK_DIR = PROJ_ROOT / "work"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+SOURCE_KEY = "source_sha256"
+
+
+def working_data_dir(work: Path = WORK_DIR) -> Path:
+    """`work/data`, created as a copy of data/sample when absent (copied aside, then renamed into place)."""
+    target = Path(work) / "data"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".data-", dir=target.parent))
+    try:
+        shutil.copytree(SAMPLE_DATA_DIR, staging / "data")
+        try:
+            os.rename(staging / "data", target)
+        except OSError:
+            if not target.is_dir():  # another process created it meanwhile: use theirs
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def resolve_data_dir(data_dir: str | os.PathLike = "", static: bool | None = None) -> Path:
+    """The data folder a notebook reads: `data_dir` if given, else $WORKBOOK_DATA, else a default.
+
+    The default is data/sample under the report runner and nbval (static: they only read), and
+    the working copy `work/data` in JupyterLab, where the answer form writes. A relative
+    $WORKBOOK_DATA is taken from the project root (where `make lab` runs).
+    """
+    if str(data_dir):
+        return Path(data_dir)
+    env = os.environ.get(DATA_ENV, "").strip()
+    if env:
+        path = Path(env).expanduser()
+        return path if path.is_absolute() else PROJ_ROOT / path
+    if static is None:
+        from helpers.views.display import is_static
+
+        static = is_static()
+    return SAMPLE_DATA_DIR if static else working_data_dir()
+
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def prepare_notebooks(target: Path, sources: list[Path] | None = None) -> list[str]:
+    """Copy each tracked notebook into `target` unless a working copy exists; return notices for outdated copies.
+
+    A copy records the sha256 of the tracked notebook it came from (metadata.workbook); an
+    existing copy is never overwritten (it holds the analyst's work), but a notice says when
+    the tracked notebook changed since.
+    """
+    from helpers.report.run import notebook_paths
+
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    notices = []
+    for src in sources or notebook_paths():
+        dest = target / src.name
+        sha = _sha(src)
+        if not dest.exists():
+            nb = json.loads(src.read_text(encoding="utf-8"))
+            nb.setdefault("metadata", {}).setdefault("workbook", {})[SOURCE_KEY] = sha
+            dest.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            continue
+        try:
+            recorded = json.loads(dest.read_text(encoding="utf-8")).get("metadata", {}).get("workbook", {}).get(SOURCE_KEY)
+        except (OSError, ValueError):
+            recorded = None
+        if recorded != sha:
+            notices.append(f"{src} has changed since your working copy {dest} was made; "
+                           f"your copy is kept. To use the new version, rename your copy and run make lab again.")
+    return notices
+
+
+def strip_widget_views(nb: dict) -> int:
+    """Replace every widget view in a notebook's outputs by its plain text; drop saved widget state. Returns how many.
+
+    A widget output carries `text/plain` (the workbook's widgets set it to one line saying
+    what to do); without the widget view, a reopened notebook shows that line instead of
+    JupyterLab's "Error displaying widget: model not found".
+    """
+    count = 0
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data")
+            if isinstance(data, dict) and WIDGET_VIEW in data:
+                del data[WIDGET_VIEW]
+                count += 1
+    (nb.get("metadata") or {}).pop("widgets", None)
+    return count
+
+
+def pre_save_hook(model: dict, **kwargs) -> None:
+    """jupyter_server ContentsManager.pre_save_hook: save notebooks without widget views (see strip_widget_views)."""
+    if model.get("type") == "notebook" and isinstance(model.get("content"), dict):
+        strip_widget_views(model["content"])
+
+
+def lab_command(notebooks: Path, extra: list[str]) -> list[str]:
+    """The `jupyter lab` command line: rooted at the working copies, with the save hook."""
+    jupyter = Path(sys.executable).with_name("jupyter")
+    return [str(jupyter), "lab", f"--ServerApp.root_dir={notebooks}",
+            "--ContentsManager.pre_save_hook=helpers.report.lab.pre_save_hook", *extra]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.report.lab", description=__doc__.splitlines()[0],
+                                     epilog="Arguments after -- go to jupyter lab (e.g. -- --no-browser --port 8890).")
+    parser.add_argument("--data", default="", help=f"data folder for every notebook (default: ${DATA_ENV}, else work/data, a copy of data/sample)")
+    parser.add_argument("--work", default=str(WORK_DIR), help="working folder: notebooks/ (working copies) and data/ (default: work)")
+    parser.add_argument("--prepare-only", action="store_true", help="create the working copies, print the data folder, do not start JupyterLab")
+    args, extra = parser.parse_known_args(argv)
+    extra = [a for a in extra if a != "--"]
+    work = Path(args.work).resolve()
+    chosen = args.data or os.environ.get(DATA_ENV, "").strip()
+    data = (Path(chosen).expanduser() if chosen else working_data_dir(work)).resolve()
+    if not data.is_dir():
+        print(f"Data folder {data} does not exist. Give an existing folder: make lab DATA=path/to/folder", file=sys.stderr)
+        return 2
+    if is_tracked_sample(data):
+        print(f"Note: {data} is the shipped sample (tracked by git); the answer form will not save there. "
+              "Run make lab without DATA to work in a copy (work/data).", file=sys.stderr)
+    for notice in prepare_notebooks(work / "notebooks"):
+        print(f"Note: {notice}", file=sys.stderr)
+    print(f"Data folder: {data}\nNotebooks: {work / 'notebooks'}", file=sys.stderr)
+    if args.prepare_only:
+        return 0
+    os.environ[DATA_ENV] = str(data)
+    os.chdir(PROJ_ROOT)
+    cmd = lab_command(work / "notebooks", extra)
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

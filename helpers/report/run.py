@@ -1,0 +1,393 @@
+"""The quarterly report runner: `python -m helpers.report.run [--all | --period LABEL ...] [--lang ja] ...`.
+
+For each period it executes every numbered notebook in notebooks/ with papermill
+(parameters: the period and settings), exports each to self-contained HTML with
+the code hidden, and publishes `OUT/<period>/` by renaming a finished staging
+folder, so a failed run never replaces the last good report. Then it rewrites
+`OUT/index.html`. Exit status: 0 all good, 1 some notebook failed, 2 bad input
+(or an output folder that cannot be written or holds files the runner did not make).
+
+Crash and race safety: one run at a time per output folder (a file lock,
+`OUT/.run.lock`, held for the whole run; a second run waits for it), report
+folders carry a marker file and a folder the runner did not make is never
+replaced, and a run first finishes what a killed run left (a half-done publish
+is rolled back to the last good report, stale staging folders are removed).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers.config import load_config
+from helpers.data.load import load_workbook
+from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
+from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
+from helpers.errors import WorkbookError
+from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
+from helpers.report.record import check_replaceable, foreign_files, mark_report_dir, publish_dir, recover_publish
+from helpers.storage import locked
+
+STATIC_ENV = "WORKBOOK_STATIC"
+FAILED_DIR = "_failed"
+HIDE_TAG = "hide-in-report"
+LAB_TAG = "lab-only"  # cells for JupyterLab only (explorers, the answer form)
+LANG_TAG = "lang-"  # markdown prose per language: lang-en, lang-ja
+
+
+@dataclass
+class PeriodResult:
+    """What happened to one period: published or failed (which notebook, which cell, which error)."""
+
+    label: str
+    ok: bool
+    notebooks: list[str] = field(default_factory=list)
+    failed_notebook: str | None = None
+    failed_cell: int | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+KERNEL_LOG = "kernel.log"
+#: --all runs at most this many periods unless --max-periods says more (10 years of quarters).
+MAX_ALL_PERIODS = 40
+#: How long a run waits for another run writing to the same output folder (seconds).
+RUN_WAIT = 3600.0
+#: errno values meaning the output disk refuses writes (full, read-only, no permission, file too large, quota).
+DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EDQUOT}
+
+
+def output_error(exc: OSError, out: Path) -> WorkbookError:
+    """The workbook's error for an output folder that refuses a write (full, read-only, ...)."""
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return WorkbookError(f"cannot write the reports to {out}: {exc.strerror or exc}{where}; the reports already there were kept",
+                         fix="Free disk space or make the folder writable, or choose another output folder with --out.")
+
+
+def quiet_kernel_manager(log_path: Path):
+    """A kernel manager class whose kernel writes its own log lines (stderr) to `log_path`, not the console."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):  # "override in a subclass" (jupyter_client)
+            kw.setdefault("stderr", open(log_path, "ab"))  # noqa: SIM115 - closed when the kernel exits
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
+
+
+def template_safe(path: Path) -> str:
+    """A path papermill will not read as a template: it formats paths with the parameters (str.format), so a
+    folder named `Q1 {draft}` would fail or change; doubled braces format back to the literal path."""
+    return str(path).replace("{", "{{").replace("}", "}}")
+
+
+KERNEL_FIX = ("Register the kernel for the Python that has the workbook's packages: `{python} -m ipykernel install --sys-prefix "
+              "--name {name} --display-name \"Alignment workbook (Python)\"` (make venv does this; conda users run it once in the "
+              "activated environment after `conda env create -f environment.yml`).")
+
+
+def check_kernel(name: str | None = None) -> None:
+    """Preflight: the Jupyter kernel the notebooks run on is registered and its Python exists; WorkbookError with the
+    command that installs it otherwise (checked before any notebook runs)."""
+    import shutil as _shutil
+
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    name = name or KERNEL_NAME
+    fix = KERNEL_FIX.format(python=sys.executable, name=name)
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise WorkbookError(f"the Jupyter kernel '{name}' is not installed, so no notebook can run", fix=fix) from None
+    program = spec.argv[0] if spec.argv else ""
+    if program and not (Path(program).exists() or _shutil.which(program)):
+        raise WorkbookError(f"the Jupyter kernel '{name}' points to {program}, which does not exist (the environment was moved or removed)",
+                            fix=fix)
+
+
+def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The report notebooks in reading order: `NN_name.ipynb`."""
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers.report.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(SAMPLE_DATA_DIR), help="data folder (default: data/sample)")
+    parser.add_argument("--config", default=None, help="settings file (YAML); see helpers/default_config.yaml")
+    parser.add_argument("--mapping", default=None,
+                        help="column mapping (a shipped name such as salesforce_ja, or a YAML file): --data is then a folder "
+                             "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
+    parser.add_argument("--warehouse", default=None, metavar="URL",
+                        help="read the canonical tables from a warehouse (e.g. postgresql://user@host/db) instead of --data; "
+                             "their contract columns are copied into OUT/_data first (README: 'The metrics in a warehouse')")
+    parser.add_argument("--schema", default=None, help="with --warehouse: the schema holding the tables")
+    parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE",
+                        help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--period", action="append", default=None, help="period label such as 2025Q3 or FY2025Q1 (repeatable)")
+    which.add_argument("--all", action="store_true",
+                       help="every period in the data; the first and last, when the data covers them only in part, are marked partial")
+    which.add_argument("--latest", action="store_true", help="the latest complete period (the default)")
+    parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the data)")
+    parser.add_argument("--lang", choices=("en", "ja"), default=None, help="report language (default: from the config, else en)")
+    parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
+    parser.add_argument("--jobs", type=int, default=1, help="periods run in parallel (default 1)")
+    parser.add_argument("--max-periods", type=int, default=MAX_ALL_PERIODS,
+                        help=f"--all refuses to run more periods than this without being told (default {MAX_ALL_PERIODS})")
+    parser.add_argument("--wait", type=float, default=RUN_WAIT,
+                        help="seconds to wait for another run writing to the same --out (default 3600)")
+    parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR), help=argparse.SUPPRESS)
+    return parser
+
+
+def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
+    """The periods asked for: --period labels; --all every period from the first data date to as_of (the
+    partly covered first and last ones too, so period sums add up to the totals; their reports say they
+    are partial); else the latest complete one (the period holding as_of when none is complete)."""
+    if args.period:
+        periods = [parse_period(label, fy_start) for label in args.period]
+        late = [p.label for p in periods if p.start > as_of]
+        if late:
+            raise WorkbookError(f"period(s) {', '.join(late)} start after as_of {as_of:%Y-%m-%d}: there is no data for them",
+                                fix="Choose an earlier period or a later --as-of.")
+        return sorted(set(periods))
+    if args.all:
+        periods = periods_between(first_date, as_of, fy_start)
+        if len(periods) > args.max_periods:
+            raise WorkbookError(f"--all would run {len(periods)} periods ({periods[0].label} to {periods[-1].label}), "
+                                f"more than --max-periods {args.max_periods}",
+                                fix=f"Name the periods with --period, or confirm with --all --max-periods {len(periods)}.")
+        partial = [p.label for p in periods if p.start < first_date or p.end > as_of]
+        if partial:
+            print(f"note: the data covers {', '.join(partial)} only in part; those reports are marked partial", flush=True)
+        return periods
+    complete = complete_periods(first_date, as_of, fy_start)
+    if complete:
+        return complete[-1:]
+    partial = period_of(as_of, fy_start)
+    print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
+          "which the data covers only in part (the reports say so)", flush=True)
+    return [partial]
+
+
+def report_cells(nb, lang: str) -> None:
+    """Keep the cells a static report in `lang` shows: drop prose tagged for the other language (lang-en / lang-ja)
+    and cells tagged lab-only (JupyterLab sections) or hide-in-report (plain-text figure dumps that nbval checks)."""
+    drop = {f"{LANG_TAG}{other}" for other in ("en", "ja") if other != lang} | {LAB_TAG, HIDE_TAG}
+    nb.cells = [c for c in nb.cells if not drop & set(c.metadata.get("tags", []))]
+
+
+def export_html(executed: Path, target: Path, lang: str) -> None:
+    """Export an executed notebook to one self-contained HTML file in `lang` (<html lang>), code hidden, no external scripts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata.pop("widgets", None)
+    report_cells(nb, lang)
+    nb.metadata["title"] = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
+                                 if c.cell_type == "markdown" and c.source.startswith("#")), executed.stem)
+    exporter = HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
+                            language_code=lang)
+    body, _ = exporter.from_notebook_node(nb, resources={"language_code": lang, "partial_note": partial_note(executed.parent, lang)})
+    from helpers.views.stylesheet import trim_styles
+
+    target.write_text(trim_styles(body), encoding="utf-8")  # JupyterLab's stylesheet, trimmed to what the report uses
+
+
+def partial_note(folder: Path, lang: str) -> str:
+    """The banner of a period the data covers only in part ("Partial: data from D1 to D2"), from the
+    ``coverage`` of `folder`/metrics.json; "" for a complete period or when there is no such figure."""
+    import json
+
+    from helpers.labels import t
+
+    path = folder / "metrics.json"
+    try:
+        cov = json.loads(path.read_text(encoding="utf-8")).get("coverage") or {}
+    except (OSError, ValueError):
+        return ""
+    if not cov.get("partial"):
+        return ""
+    return t("coverage_partial", lang).format(start=cov["data_start"], end=cov["data_end"])
+
+
+def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:
+    """Execute and export every notebook for one period into a staging folder, then publish it.
+
+    Raises WorkbookError when the output folder refuses a write (the staging folder is removed).
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    os.environ[STATIC_ENV] = "1"
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # charts embedded as PNG in the notebook
+    started = time.monotonic()
+    label = period.label
+    staging = out / f".staging-{label}-{os.getpid()}"
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        mark_report_dir(staging)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise output_error(exc, out) from None
+    result = PeriodResult(label, ok=True)
+    parameters = dict(params, period=label, metrics_path=str(staging / "metrics.json"))
+    for nb in notebooks:
+        executed = staging / nb.name
+        t0 = time.monotonic()
+        try:
+            pm.execute_notebook(template_safe(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                                cwd=str(nb.parent), progress_bar=False, log_output=False,
+                                kernel_manager_class=quiet_kernel_manager(staging / KERNEL_LOG))
+            export_html(executed, staging / f"{nb.stem}.html", lang)
+        except PapermillExecutionError as exc:
+            if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
+                shutil.rmtree(staging, ignore_errors=True)
+                raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
+                                    fix="Free disk space or make the folder writable, or choose another output folder with --out.") from None
+            result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
+            result.error = f"{exc.ename}: {exc.evalue}"
+        except OSError as exc:
+            if exc.errno not in DISK_ERRNOS:
+                result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+            else:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise output_error(exc, out) from None
+        except Exception as exc:  # the kernel died, export failed, ...: still isolate this period
+            result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+        if not result.ok:
+            failed = out / FAILED_DIR / label
+            publish_dir(staging, failed)
+            where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
+            print(f"[{label}] {nb.name} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in {failed / nb.name}"
+                  f" (kernel log: {failed / KERNEL_LOG})", flush=True)
+            break
+        result.notebooks.append(nb.name)
+        print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
+    if result.ok:
+        (staging / KERNEL_LOG).unlink(missing_ok=True)  # kernel chatter; kept only with a failed run
+        publish_dir(staging, out / label)
+        failed = out / FAILED_DIR / label
+        if failed.exists() and not (foreign := foreign_files(failed)):
+            shutil.rmtree(failed, ignore_errors=True)
+        elif failed.exists():
+            print(f"[{label}] note: {failed} holds files the runner did not make ({', '.join(foreign[:5])}); it was left as it is",
+                  flush=True)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the reports; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    data = Path(args.data).resolve()
+    out = Path(args.out).resolve()
+    with contextlib.ExitStack() as stack:
+        try:
+            if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
+                _lock_out(stack, out, args.wait)
+            if args.warehouse:
+                from helpers.metrics.warehouse import export_folder
+
+                tables = dict(item.split("=", 1) for item in args.table)
+                data = export_folder(args.warehouse, out / "_data", args.schema, tables)
+                print(f"Copied the canonical tables of {args.schema or 'the default schema'} into {data}", flush=True)
+            if args.mapping:
+                from helpers.data.ingest import ingest
+
+                settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
+                result = ingest(data, args.mapping, out / "_data", force=True, config=settings)
+                print(result.summary(), flush=True)
+                data = result.out
+            config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
+            wb = load_workbook(data, config)
+            from helpers.data.load import first_data_date
+
+            early = [f for f in wb.findings if f.code == "far_date_before" and f.column == "created_at"]
+            if args.all and early:
+                raise WorkbookError("--all starts at the first created_at date, and " + "; ".join(f.render() for f in early),
+                                    fix="Correct those dates, or name the periods to report with --period.")
+            periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month)
+            notebooks = notebook_paths(Path(args.notebooks))
+            if not notebooks:
+                raise WorkbookError(f"no notebooks named NN_*.ipynb in {args.notebooks}", fix="Give the notebooks folder of the workbook.")
+            check_kernel()
+            if not (args.warehouse or args.mapping):
+                _lock_out(stack, out, args.wait)
+            for line in recover_publish(out):
+                print(f"note: {line}", flush=True)
+            for p in periods:
+                check_replaceable(out / p.label)
+                check_replaceable(out / FAILED_DIR / p.label)
+            return _run(args, out, data, config, wb, periods, notebooks)
+        except WorkbookError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"error: {output_error(exc, out)}", file=sys.stderr)
+            return 2
+
+
+def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:
+    """Create the output folder and hold its run lock until the run ends (WorkbookError if it cannot be had)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise output_error(exc, out) from None
+    if not out.is_dir():
+        raise WorkbookError(f"--out {out} is not a folder", fix="Give a folder path with --out.")
+    stack.enter_context(locked(out / "run", f"Writing reports to {out}", timeout=wait,
+                               wait_note=f"note: another run is writing reports to {out}; waiting for it to finish"))
+
+
+def _run(args, out: Path, data: Path, config, wb, periods: list[Period], notebooks: list[Path]) -> int:
+    """Execute the periods and write the index page, holding the output folder's lock."""
+    params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
+              "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
+    print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)
+    # One load per run: every notebook of every period opens this snapshot of the validated tables.
+    try:
+        snapshot = write_snapshot(wb, out / f".snapshot-{os.getpid()}")
+    except OSError:  # a full or read-only disk: leave no half-written snapshot behind
+        for part in out.glob(f"*snapshot-{os.getpid()}*"):
+            shutil.rmtree(part, ignore_errors=True)
+        raise
+    previous = os.environ.get(SNAPSHOT_ENV)
+    os.environ[SNAPSHOT_ENV] = str(snapshot)
+    try:
+        if args.jobs > 1 and len(periods) > 1:
+            with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+                results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
+                                        [out] * len(periods), [config.language] * len(periods)))
+        else:
+            results = [run_period(p, notebooks, params, out, config.language) for p in periods]
+    finally:
+        if previous is None:
+            os.environ.pop(SNAPSHOT_ENV, None)
+        else:
+            os.environ[SNAPSHOT_ENV] = previous
+        shutil.rmtree(snapshot, ignore_errors=True)
+    from helpers.report.index_page import write_index
+
+    write_index(out, wb, config, [r.label for r in results if r.ok])
+    ok = [r for r in results if r.ok]
+    print(f"Done: {len(ok)} of {len(results)} period(s) published in {out}; index: {out / 'index.html'}", flush=True)
+    for r in results:
+        if not r.ok:
+            print(f"  {r.label}: {r.failed_notebook} failed ({r.error}); the previous report of {r.label}, if any, was kept", flush=True)
+    return 0 if len(ok) == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""One notebook's working context: settings, the validated data, the period, the language and the recorder.
+
+Every notebook starts with `s = open_session(data_dir, config_path, period, as_of, lang, metrics_path)`
+right after its parameters cell.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from helpers.config import Config, load_config
+from helpers.data.load import Workbook, first_data_date
+from helpers.data.periods import Period, complete_periods, parse_period
+from helpers.data.snapshot import load_cached
+from helpers.report.record import Recorder
+
+
+@dataclass
+class Session:
+    """Settings, data, period, language and recorder for one notebook run."""
+
+    config: Config
+    wb: Workbook
+    period: Period
+    lang: str
+    recorder: Recorder
+
+    @property
+    def as_of(self):
+        return self.wb.as_of
+
+
+
+def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: str = "", lang: str = "",
+                 metrics_path: str = "", theme: bool = True) -> Session:
+    """Load settings and data (one load per run: helpers.data.snapshot); resolve the period ("" = the latest complete one) and apply the chart theme.
+
+    `data_dir` "" means $WORKBOOK_DATA, else the default folder (helpers.report.lab.resolve_data_dir).
+    """
+    from helpers.report.lab import resolve_data_dir
+
+    data = resolve_data_dir(data_dir)
+    config = load_config(data, config_path or None, overrides={"language": lang or None, "as_of": as_of or None})
+    wb = load_cached(data, config)  # the run's snapshot, or a cached one while the inputs are unchanged
+    fy = config.fiscal_year_start_month
+    if period:
+        chosen = parse_period(period, fy)
+    else:
+        complete = complete_periods(first_data_date(wb), wb.as_of, fy)
+        from helpers.data.periods import period_of
+
+        chosen = complete[-1] if complete else period_of(wb.as_of, fy)
+    if theme:
+        from helpers.views.theme import set_theme
+
+        set_theme("report" if os.environ.get("WORKBOOK_STATIC") == "1" else "notebook")
+    return Session(config=config, wb=wb, period=chosen, lang=config.language, recorder=Recorder(metrics_path))

@@ -1,0 +1,87 @@
+"""Escaped HTML building blocks for notebook output (every value from the data is escaped).
+
+Notebooks show results only through these functions (or charts), so a channel
+named `<img src=x onerror=alert(1)>` is shown as text in every report.
+"""
+from __future__ import annotations
+
+import html
+import os
+from functools import lru_cache
+
+import pandas as pd
+from IPython.display import HTML
+
+from helpers.paths import STYLESHEET_FILE
+
+STATIC_ENV = "WORKBOOK_STATIC"
+
+
+def is_static() -> bool:
+    """True under the report runner (papermill, no live frontend): widgets must not be created."""
+    return os.environ.get(STATIC_ENV, "") == "1" or "PAPERMILL_EXECUTION" in os.environ
+
+
+CSS_FILE = STYLESHEET_FILE
+
+
+@lru_cache(maxsize=1)
+def _css() -> str:
+    """The rules of workbook.css for the output blocks (.wb-*, table.wb-table), without the page-level ones (body, h1)."""
+    lines = CSS_FILE.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines if line.startswith((".wb-", "table.wb-")))
+
+
+def lab_style() -> str:
+    """In JupyterLab, a <style> block with the workbook's output block styles (the report template has them already)."""
+    return "" if is_static() else f"<style>{_css()}</style>"
+
+
+def esc(value) -> str:
+    """HTML-escaped text of any value (None/NaN -> empty)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def table_html(frame: pd.DataFrame, index: bool = False) -> str:
+    """An escaped HTML table (class wb-table) of a small, already formatted frame."""
+    return frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep="")
+
+
+def table(frame: pd.DataFrame, index: bool = False) -> HTML:
+    """Display a small, already formatted frame as an escaped HTML table."""
+    return HTML(table_html(frame, index=index))
+
+
+def kpis(items: list[tuple]) -> HTML:
+    """Headline figures as cards: [(label, formatted value), ...] or (label, value, note) where a
+    note (e.g. why the figure is empty) is shown under the value."""
+    cards = []
+    for label, value, *rest in items:
+        note_text = rest[0] if rest else None
+        extra = f'<div class="wb-kpi-note">{esc(note_text)}</div>' if note_text else ""
+        cards.append(f'<div class="wb-kpi"><div class="wb-kpi-label">{esc(label)}</div>'
+                     f'<div class="wb-kpi-value">{esc(value)}</div>{extra}</div>')
+    return HTML(f'{lab_style()}<div class="wb-kpis">{"".join(cards)}</div>')
+
+
+def note(text: str, warn: bool = False) -> HTML:
+    """A short escaped paragraph; `warn` highlights it."""
+    return HTML(f'{lab_style()}<p class="{"wb-warn" if warn else "wb-note"}">{esc(text)}</p>')
+
+
+def lines(texts: list[str], warn: bool = False) -> HTML:
+    """Short escaped paragraphs in one block (`warn` highlights it): a message of several sentences."""
+    body = "".join(f"<p>{esc(text)}</p>" for text in texts)
+    return HTML(f'{lab_style()}<div class="{"wb-warn" if warn else "wb-note"}">{body}</div>')
+
+
+def bullets(lines: list[str]) -> HTML:
+    """An escaped bullet list."""
+    return HTML("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>")
+
+
+def stack(*parts: HTML) -> HTML:
+    """Several escaped HTML blocks (tables, notes) shown as one output, in order."""
+    return HTML("".join(part.data for part in parts))

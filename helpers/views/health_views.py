@@ -1,0 +1,168 @@
+"""Views for notebook 00 (data health): the figures of helpers.metrics.health formatted, labelled (en/ja) and escaped."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from helpers.data.load import Workbook
+from helpers.labels import t
+from helpers.metrics.health import table_overview, value_counts
+from helpers.views.theme import finish, legend_outside
+
+if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
+    from helpers.report.session import Session
+
+
+def overview_view(wb: Workbook, lang: str):
+    """The table overview, labelled, as an escaped HTML table."""
+    from helpers.views import display
+    from helpers.views.common import labelled
+
+    frame = table_overview(wb, lang).rename(columns={"table": "table_name", "first": "first_date", "last": "last_date", "file": "file_format"})
+    return display.table(labelled(frame, lang))
+
+
+def rows_per_period_chart(frame: pd.DataFrame, lang: str):
+    """Grouped bars: leads, opportunities created and deals closed per period."""
+    import matplotlib.pyplot as plt
+
+    cols = [c for c in ("leads", "opportunities_created", "closed") if c in frame.columns]
+    fig, ax = plt.subplots()
+    frame.set_index("period")[cols].rename(columns=lambda c: t(c, lang)).plot.bar(ax=ax, width=0.8)
+    ax.set_xlabel("")
+    ax.set_title(t("health_rows_per_period", lang))
+    legend_outside(ax)
+    ax.tick_params(axis="x", rotation=60)
+    return finish(fig)
+
+
+def findings_view(wb: Workbook, lang: str):
+    """Every ingest and load warning (data-wide limits first) as an escaped table, or a sentence saying there are none."""
+    from helpers.views import display
+    from helpers.metrics.limits import workbook_warnings
+
+    items = workbook_warnings(wb, lang)
+    if not items:
+        return display.note(t("health_no_warnings", lang))
+    frame = pd.DataFrame([{t("source", lang): t(f"source_{w['source']}", lang), t("file_format", lang): w["file"],
+                           t("rows_at", lang): w["rows"], t("count", lang): f"{w['count']:,}" if w["count"] else "",
+                           t("column", lang): w["column"], t("warning_code", lang): w["code"],
+                           t("message", lang): w["message"], t("fix", lang): w["fix"]} for w in items])
+    return display.table(frame)
+
+
+def dict_view(values: dict, config, lang: str):
+    """A {key: figure} dict as an escaped table with labels and formats; an empty figure shows why (its null_reasons)."""
+    from helpers.views import display
+    from helpers.views.common import format_value, why
+
+    rows = [{t("measure", lang): t(k, lang), t("value", lang): format_value(k, v, config, lang),
+             "why": why(values, k, lang) or ""} for k, v in values.items() if k != "null_reasons"]
+    frame = pd.DataFrame(rows)
+    if not frame["why"].str.len().any():
+        frame = frame.drop(columns="why")
+    return display.table(frame.rename(columns={"why": t("why_empty", lang)}))
+
+
+def limits_view(s: Session):
+    """The top of the data health report: partial coverage of the period, a leads table ending early,
+    and what the data cannot tell (no lost deals first), each a sentence; nothing when all is well."""
+    from helpers.views import display
+    from helpers.metrics.limits import workbook_facts
+    from helpers.metrics.core import period_coverage
+    from helpers.views.common import reason_text
+
+    parts = []
+    partial = coverage_note(s)
+    if partial is not None:
+        parts.append(partial.data)
+    cov = period_coverage(s.wb, s.period)
+    if cov["leads_partial"]:
+        parts.append(display.note(t("health_leads_partial", s.lang).format(end=f"{cov['leads_end']:%Y-%m-%d}"), warn=True).data)
+    codes = workbook_facts(s.wb).codes()
+    if codes:
+        parts.append(display.note(t("health_limits", s.lang), warn=True).data)
+        parts.append(display.bullets([reason_text(c, s.lang) for c in codes]).data)
+    if not parts:
+        return None
+    from IPython.display import HTML
+
+    return HTML("".join(parts))
+
+
+def negative_intervals_view(s: Session):
+    """Linked lead/opportunity pairs whose dates run backwards (left out of every time-to-convert measure); nothing without leads."""
+    from helpers.metrics.limits import negative_intervals
+
+    if s.wb.leads is None:
+        return None
+    return dict_view(negative_intervals(s.wb.leads, s.wb.opportunities, s.as_of), s.config, s.lang)
+
+
+TRACE_BOTH = ("won_count", "won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share")
+
+
+TRACE_ALL_ONLY = ("opportunities_without_lead", "opportunities_unknown_channel")
+
+
+def traceability_view(s: Session, trace_all: dict, trace_period: dict):
+    """Traceability over all history and in the period, side by side, each column headed by its scope.
+
+    The counts of opportunities without a lead or a channel are all-history figures; their rows say so.
+    """
+    from helpers.views import display
+    from helpers.views.common import format_value
+
+    cfg, lang = s.config, s.lang
+    all_label = t("scope_all_history", lang).format(as_of=pd.Timestamp(s.as_of).strftime("%Y-%m-%d"))
+    period_label = t("scope_period", lang).format(period=s.period.label)
+    rows = [{t("measure", lang): t(k, lang), all_label: format_value(k, trace_all[k], cfg, lang),
+             period_label: format_value(k, trace_period[k], cfg, lang)} for k in TRACE_BOTH]
+    rows += [{t("measure", lang): t(k, lang), all_label: format_value(k, trace_all[k], cfg, lang),
+              period_label: t("scope_all_history_only", lang)} for k in TRACE_ALL_ONLY]
+    return display.table(pd.DataFrame(rows))
+
+
+def no_leads_text(lang: str) -> str:
+    """What the missing leads table prevents, and how to enable it."""
+    return t("health_no_leads", lang)
+
+
+def traceability_text(trace_all: dict, trace_period: dict) -> str:
+    """Plain-text traceability figures (checked by nbval)."""
+    def pct(v):
+        return "null" if v is None else f"{v:.4f}"
+
+    return (f"all history: won {trace_all['won_count']}, revenue_traceable_share {pct(trace_all['revenue_traceable_share'])}, "
+            f"linked_to_lead {pct(trace_all['revenue_linked_to_lead_share'])}\n"
+            f"period: won {trace_period['won_count']}, revenue_traceable_share {pct(trace_period['revenue_traceable_share'])}\n"
+            f"opportunities_without_lead {trace_all['opportunities_without_lead']}, unknown_channel {trace_all['opportunities_unknown_channel']}")
+
+
+def value_counts_view(wb: Workbook, column: str, lang: str):
+    """Values of a segment column with their row counts, labelled (spot spelling variants such as Web vs web)."""
+    from helpers.views import display
+
+    from helpers.views.order import configured_order, ordered
+
+    frame = value_counts(wb, column)
+    if configured_order(wb.config, column) and len(frame):  # an ordinal segment (company size) in its own order
+        frame = frame.set_index("value").loc[ordered(frame["value"], column, wb.config)].reset_index()
+    frame["value"] = frame["value"].map(lambda v: t("unknown", lang) if v == "unknown" else v)
+    frame = frame.rename(columns={"value": t(column, lang), "leads": t("table_leads", lang),
+                                                      "opportunities": t("table_opportunities", lang)})
+    return display.table(frame)
+
+
+def coverage_note(s: Session):
+    """A warning when the data covers the period only in part (it starts after the period starts or as_of falls inside it)."""
+    from helpers.views import display
+    from helpers.data.load import first_data_date
+
+    first = first_data_date(s.wb)
+    if s.period.end <= s.as_of and first <= s.period.start:
+        return None
+    return display.note(t("health_partial_period", s.lang).format(
+        period=s.period.label, start=max(first, s.period.start).strftime("%Y-%m-%d"),
+        end=min(s.as_of, s.period.end).strftime("%Y-%m-%d")), warn=True)

@@ -1,0 +1,96 @@
+"""The architecture is visible in the tree and data flows one way: helpers/ (foundation) -> data -> metrics -> views -> report.
+
+A module may import its own layer and the layers below it, never a layer above (an import
+inside ``if TYPE_CHECKING:`` is a type annotation only and does not count). And no two modules
+import each other, directly or through others (no import circles, also not through an import
+inside a function).
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from helpers.paths import HELPERS_DIR
+
+ORDER = {"": 0, "data": 1, "metrics": 2, "views": 3, "report": 4}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(HELPERS_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> int:
+    parts = module.split(".")
+    return ORDER[parts[1]] if len(parts) > 2 or (len(parts) == 2 and parts[1] in ORDER) else 0
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip |= {id(n) for child in node.body for n in ast.walk(child)}
+    return skip
+
+
+def imports(path: Path, top_level_only: bool = False) -> list[tuple[str, int]]:
+    """The helpers modules `path` imports, with line numbers (TYPE_CHECKING blocks left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _type_checking_nodes(tree)
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    known = {module_name(p) for p in HELPERS_DIR.rglob("*.py")}
+    out = []
+    for node in nodes:
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "helpers":
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                out.append((sub if sub in known else node.module, node.lineno))
+        elif isinstance(node, ast.Import):
+            out += [(a.name, node.lineno) for a in node.names if a.name.split(".")[0] == "helpers"]
+    return out
+
+
+MODULES = sorted(HELPERS_DIR.rglob("*.py"))
+
+
+def test_every_module_is_in_a_layer_folder_or_the_foundation():
+    folders = {p.parent.name for p in MODULES if p.parent != HELPERS_DIR}
+    assert folders == {"data", "metrics", "views", "report"}
+    foundation = sorted(p.stem for p in MODULES if p.parent == HELPERS_DIR)
+    assert foundation == ["__init__", "config", "errors", "labels", "paths", "settings_schema", "storage"]
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = [f"{module_name(p)}:{line} imports {target}" for p in MODULES
+              for target, line in imports(p) if layer(target) > layer(module_name(p))]
+    assert upward == []
+
+
+def test_no_import_circles_at_module_level():
+    graph = {module_name(p): {t for t, _ in imports(p)} - {module_name(p)} for p in MODULES}
+    circles = []
+
+    def visit(node, stack):
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in stack:
+                circles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+            elif nxt not in done:
+                visit(nxt, stack + [nxt])
+        done.add(node)
+
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start not in done:
+            visit(start, [start])
+    assert circles == []
+
+
+def test_the_layer_test_sees_an_upward_import(tmp_path):
+    """The check itself can fail: a metrics module importing a view is caught."""
+    fake = HELPERS_DIR / "metrics" / "pipeline.py"
+    assert layer(module_name(fake)) == 2 and layer("helpers.views.display") == 3 and layer("helpers.storage") == 0
+    src = tmp_path / "x.py"
+    src.write_text("from helpers.views import display\nif TYPE_CHECKING:\n    from helpers.report.session import Session\n")
+    assert [t for t, _ in imports(src)] == ["helpers.views.display"]
