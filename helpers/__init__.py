@@ -1,6 +1,6 @@
 """Alignment workbook helpers: every piece of logic the notebooks use, in layers that import only downward.
 
-    helpers/            foundation: errors (exception types, findings), paths, config + settings_schema
+    helpers/            foundation: errors (exception types, findings, warning codes), paths, config + settings_schema
                         (settings, documented defaults), labels (the one en/ja label table), storage
                         (atomic writes, locks, deterministic JSON)
     helpers/data/       schema (canonical tables), load + validate (read, type, check a data folder),

@@ -1,7 +1,7 @@
 """The workbook's own exception types and the validation finding record."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class WorkbookError(Exception):
@@ -35,6 +35,9 @@ class Finding:
     rows: tuple[int, ...] = ()
     values: tuple[str, ...] = ()
     count: int = 0
+    #: What fills the placeholders of the warning's sentence (labels warning_<code> / fix_<code>, see
+    #: :func:`warning_text`); "variant" picks warning_<code>_<variant>. Empty for errors.
+    params: dict = field(default_factory=dict, compare=False)
 
     def render(self) -> str:
         """One readable paragraph: `file, rows 3, 7, column x: message. How to fix: ...`."""
@@ -62,3 +65,62 @@ class DataValidationError(WorkbookError):
         lines = [f"The input data has {len(errors)} problem(s); no report was produced and no input file was changed:"]
         lines += [f"  - {f.render()}" for f in errors]
         WorkbookError.__init__(self, "\n".join(lines))
+
+
+# --------------------------------------------------------------------------- warnings in the report's language
+#: Every warning code the workbook can emit (loader, data checks, ingest, mapping notes) -> its variants.
+#: The sentence of (code, variant) is the label ``warning_<code>`` (``warning_<code>_<variant>``), its fix
+#: ``fix_<code>`` (``fix_<code>_<variant>``) unless SHARED_FIX names another; NO_FIX codes have none.
+#: Placeholders: {count}, {file} and {column} of the warning itself, and its `params`.
+WARNING_CODES: dict[str, tuple[str, ...]] = {
+    # helpers.validate (load warnings)
+    "no_amounts": ("",), "won_without_amount": ("",), "lost_amounts_zero": ("",), "no_lost_deals": ("",),
+    "one_created_at": ("", "opportunities", "leads"), "open_with_closed_at": ("",), "unknown_lead_id": ("",),
+    "stage_before_created": ("",), "unknown_opportunity_id": ("",), "after_as_of": ("",), "far_date_after": ("",),
+    "far_date_before": ("",), "duplicate_month_channel": ("",), "other_department": ("",),
+    # helpers.load
+    "no_opportunities": ("",),
+    # helpers.limits
+    "ingest_report_unreadable": ("",), "channel_placeholder": ("",), "channel_variants": ("", "separate"),
+    "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",),
+    # helpers.ingest
+    "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),
+    "no_channel": ("",), "table_not_found": ("",), "file_lacks_columns": ("", "read_other"), "file_not_used": ("",),
+    # helpers.mapping (the ingest's notes)
+    "footer_dropped": ("",), "salesforce_id_18": ("",), "decimal_comma_detected": ("",), "currency_dollar_assumed": ("",),
+    "currency_converted_column": ("",), "currency_unmarked": ("",), "currency_converted_with_rates": ("",),
+    "date_order_detected": ("", "like_column"),
+}
+#: Warnings whose fix is another code's (one text, said once in the label table).
+SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_lead": "fix_negative_intervals",
+              "file_lacks_columns": "fix_file_lacks_columns"}
+#: Warnings that are a note about what the ingest did, with nothing to fix.
+NO_FIX = frozenset({"footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
+                    "currency_converted_column", "currency_unmarked", "currency_converted_with_rates", "date_order_detected"})
+
+
+def warning_keys(code: str, variant: str = "") -> tuple[str, str | None]:
+    """The label keys (sentence, fix or None) of a warning code and variant; KeyError for a code not in WARNING_CODES."""
+    if variant not in WARNING_CODES[code]:
+        raise KeyError(f"warning {code!r} has no variant {variant!r}")
+    suffix = f"_{variant}" if variant else ""
+    fix = None if code in NO_FIX else SHARED_FIX.get(code, f"fix_{code}{suffix}")
+    return f"warning_{code}{suffix}", fix
+
+
+def warning_text(code: str, params: dict, lang: str, count: int = 0, file: str = "", column: str = "") -> tuple[str, str]:
+    """(sentence, fix) of a warning in `lang` from the label table, placeholders filled from `params` and the
+    warning's count, file and column. KeyError for an unknown code or a placeholder `params` does not fill."""
+    from helpers.labels import t
+
+    values = {"count": count, "file": file, "column": column or "", **params}
+    message_key, fix_key = warning_keys(code, str(params.get("variant", "")))
+    return t(message_key, lang).format(**values), ("" if fix_key is None else t(fix_key, lang).format(**values))
+
+
+def warning(file: str, code: str, column: str | None = None, rows: tuple[int, ...] = (), values: tuple[str, ...] = (),
+            count: int = 0, **params) -> Finding:
+    """A warning Finding whose message and fix are the English sentences of its code (:func:`warning_text`);
+    `params` are kept so a report can say the same in its own language."""
+    message, fix = warning_text(code, params, "en", count, file, column or "")
+    return Finding("warning", file, code, message, fix, column, tuple(rows), tuple(values), int(count), dict(params))

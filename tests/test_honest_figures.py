@@ -274,9 +274,10 @@ BULK_OPPS = "opportunity_id,created_at,closed_at,outcome,amount\n" + "".join(
     f"L{i:02d},2025-01-06,2025-03-{i + 2:02d},lost,{0 if i % 2 else ''}\n" for i in range(12)) + (
     "P01,2025-01-06,,open,\nP02,2025-01-06,,open,\n")
 INGEST_REPORT = {"mapping": "salesforce_api", "warnings": [
-    {"code": "one_created_at", "file": "Opportunity.csv", "count": 26,
-     "message": "all opportunities share one created_at: cycle times are meaningless (all 26 rows were created on 2025-01-06)"},
-    {"code": "no_channel", "file": "Opportunity.csv", "count": 26,
+    {"code": "one_created_at", "file": "Opportunity.csv", "count": 26, "column": "created_at",
+     "message": "all opportunities share one created_at: cycle times are meaningless (all 26 rows were created on 2025-01-06)",
+     "params": {"variant": "opportunities", "day": "2025-01-06"}},
+    {"code": "no_channel", "file": "Opportunity.csv", "count": 26, "column": "channel", "params": {},
      "message": "no opportunity has a channel (lead source) and none is linked to a lead: every deal counts as channel 'unknown'"}]}
 BULK_LOAD = {"opportunities.csv": BULK_OPPS, "ingest_report.json": json.dumps(INGEST_REPORT),
              "workbook.yaml": "stale_open_days: 30\n"}
@@ -302,7 +303,8 @@ def test_bulk_load_warning_reaches_the_report_and_nulls_the_cycle(bulk_load):
     assert [(w["code"], w["count"], w["source"]) for w in m["data_health"]["warnings"]] == [
         ("lost_amounts_zero", 12, "load"), ("one_created_at", 26, "ingest"), ("no_channel", 26, "ingest")]
     health = html(out, "2025Q1", "00_data_health")
-    assert "all 26 rows were created on 2025-01-06" in health
+    # the ingest's sentence in the report's language (from its code and params; metrics.json keeps the English)
+    assert {"en": "all 26 rows were created on 2025-01-06", "ja": "26行すべての作成日が2025-01-06"}[lang] in health
     assert {"en": "No validation warnings", "ja": "検証の警告はありません"}[lang] not in health
     sentence = {"en": "All opportunities share one created_at (a bulk load)", "ja": "一括登録"}[lang]
     assert sentence in health and sentence in html(out, "2025Q1", "02_funnel_breakdown")

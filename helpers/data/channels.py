@@ -11,7 +11,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from helpers.errors import Finding
+from helpers.errors import Finding, warning
 
 
 # --------------------------------------------------------------------------- channel labels
@@ -52,10 +52,9 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
         if placeholder.any():
             rows = np.flatnonzero(placeholder.to_numpy())
             shown = sorted(set(raw[placeholder]))
-            findings.append(Finding("warning", files.get(name, f"{name}.csv"), "channel_placeholder",
-                                    "channel placeholders (" + ", ".join(repr(v) for v in shown) + ") count as unknown",
-                                    "Leave the channel empty, or fill in the real lead source.", "channel",
-                                    tuple(int(r) + 2 for r in rows[:5]), (), int(len(rows))))
+            findings.append(warning(files.get(name, f"{name}.csv"), "channel_placeholder", "channel",
+                                    tuple(int(r) + 2 for r in rows[:5]), (), int(len(rows)),
+                                    placeholders=", ".join(repr(v) for v in shown)))
         raw = raw.where(~placeholder, None)
         out[name] = frame.assign(channel=raw)
         for value, key in zip(raw, raw.map(channel_key)):
@@ -71,13 +70,8 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
         moved = sum(n for v, n in spellings.items() if v != chosen)
         if fold:
             mapping.update({v: chosen for v in spellings})
-            message = f"channel labels that differ only in case or width: {listed}; counted as one channel '{chosen}'"
-            fix = "Nothing to do (channels.normalize: true folds them); fix the spelling at the source to keep exports clean."
-        else:
-            message = f"channel labels that differ only in case or width: {listed}; counted as separate channels"
-            fix = "Set channels.normalize: true (the default) to count them as one channel, or fix the spelling at the source."
-        findings.append(Finding("warning", "leads / opportunities / spend", "channel_variants", message, fix, "channel",
-                                (), (), int(moved)))
+        findings.append(warning("leads / opportunities / spend", "channel_variants", "channel", count=int(moved),
+                                spellings=listed, chosen=chosen, **({} if fold else {"variant": "separate"})))
     if mapping:
         for name, frame in out.items():
             if frame is not None and "channel" in frame.columns:

@@ -27,9 +27,9 @@ import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
-from helpers.errors import DataValidationError, Finding, WorkbookError
+from helpers.errors import DataValidationError, Finding, WorkbookError, warning
 from helpers.data.mapping import (Mapping, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
-                             shipped_mappings)
+                                  note, shipped_mappings)
 from helpers.data.schema import TABLES
 from helpers.data.values import neutralize_text_columns
 from helpers.storage import replace_dir
@@ -201,10 +201,7 @@ def read_export(path: Path, tm: TableMapping) -> tuple[pd.DataFrame, str | None]
 def encoding_note(report: dict, encoding: str | None, stated: bool) -> None:
     """A detected single-byte Western encoding is a statistical guess: said in the summary and the warnings."""
     if encoding and not stated and encoding not in ("utf-8", "utf-8-sig", "utf-16", "cp932"):
-        report.setdefault("notes", []).append({
-            "code": "encoding_detected", "column": None, "rows": [], "count": report["rows_in"],
-            "message": f"read as {ENCODING_NAMES.get(encoding, encoding)}, detected by charset-normalizer (not UTF-8)",
-            "fix": "Check a few names with accents in the data health report; if they are wrong, state encoding: in the mapping."})
+        note(report, "encoding_detected", report["rows_in"], encoding=encoding, encoding_name=ENCODING_NAMES.get(encoding, encoding))
 
 
 def read_csv_rows(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str]:
@@ -353,12 +350,8 @@ def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
                             fix="Export every table in one currency, or give exchange rates in the settings (currency.rates).")
     for name, rep in reports.items():
         if rep.get("currency") and not rep["currency"]["code"] and not found:
-            rep.setdefault("notes", []).append({
-                "code": "currency_not_in_data", "column": "amount", "rows": [],
-                "count": rep["rows_out"],
-                "message": f"the amounts carry no currency: the reports show them in the settings' currency "
-                           f"{settings.currency_code} ({settings.currency_symbol})",
-                "fix": "If that is not their currency, set currency.code (and symbol, decimals) in the data folder's workbook.yaml."})
+            note(rep, "currency_not_in_data", rep["rows_out"], "amount", currency=settings.currency_code,
+                 symbol=settings.currency_symbol)
     if not found:
         return None
     name, cur = next(iter(found.items()))
@@ -376,28 +369,19 @@ def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -
     for table, report in reports.items():
         for n in report.get("notes", []):
             out.append(Finding("warning", report["source"], n["code"], n["message"], n.get("fix", ""), n.get("column"),
-                               tuple(n.get("rows") or ()), (), n["count"]))
-    for table, noun, consequence, fix in (
-            ("opportunities", "opportunities", "cycle times are meaningless",
-             "A bulk load or data migration stamps every record with the load time. Export the real creation date "
-             "(often a custom field) and map it to created_at; win rate, won revenue and close dates are still usable."),
-            ("leads", "leads", "lead periods and cohorts are meaningless",
-             "A bulk load or data migration stamps every record with the load time. Map the real inquiry date to created_at.")):
+                               tuple(n.get("rows") or ()), (), n["count"], dict(n.get("params") or {})))
+    for table in ("opportunities", "leads"):
         if table not in reports:
             continue
         profile = reports[table]["dates"].get("created_at")
         if profile and profile["count"] >= MIN_ROWS_FOR_BULK_CHECK and profile["distinct_days"] == 1:
-            out.append(Finding("warning", reports[table]["source"], "one_created_at",
-                               f"all {noun} share one created_at: {consequence} (all {profile['count']} rows were created on {profile['min']})",
-                               fix, "created_at", (), (), profile["count"]))
+            out.append(warning(reports[table]["source"], "one_created_at", "created_at", count=profile["count"],
+                               variant=table, day=str(profile["min"])))
     for table, report in reports.items():
         for adj in report["adjusted"]:
             if adj["rule"].startswith("not_after") and not adj["rule"].endswith("(same day)"):
-                out.append(Finding("warning", report["source"], "moved_date",
-                                   f"{adj['column']} was later than {adj['rule'].split()[1]} in {adj['count']} rows and was set to it "
-                                   "(their cycle counts as 0 days)",
-                                   "Check the dates in the export; a creation date after the close date usually comes from a bulk load.",
-                                   adj["column"], tuple(adj["rows"]), (), adj["count"]))
+                out.append(warning(report["source"], "moved_date", adj["column"], tuple(adj["rows"]), (), adj["count"],
+                                   limit=adj["rule"].split()[1]))
     opps = frames.get("opportunities")
     leads = frames.get("leads")
     if opps is not None and len(opps):
@@ -405,23 +389,18 @@ def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -
         linked_opps = "lead_id" in opps.columns and opps["lead_id"].notna().any()
         linked_leads = leads is not None and "opportunity_id" in leads.columns and leads["opportunity_id"].notna().any()
         if leads is not None and not linked_opps and not linked_leads:
-            out.append(Finding("warning", reports["leads"]["source"], "no_lead_links",
-                               "no lead is linked to an opportunity (no converted lead): the cohort funnel stops at SQL "
-                               "and opportunities cannot take their channel from a lead",
-                               "Export the converted opportunity id with the leads (or the lead id with the opportunities) and map it."))
+            out.append(warning(reports["leads"]["source"], "no_lead_links"))
         if not own and not ((linked_opps or linked_leads) and leads is not None):
-            out.append(Finding("warning", reports["opportunities"]["source"], "no_channel",
-                               "no opportunity has a channel (lead source) and none is linked to a lead: every deal counts as channel 'unknown'",
-                               "Export the lead source with the opportunities and map it to channel, or link them to leads.", "channel",
-                               (), (), len(opps)))
+            out.append(warning(reports["opportunities"]["source"], "no_channel", "channel", count=len(opps)))
     return out
 
 
 def warning_record(w: Finding) -> dict:
-    """A finding as ingest_report.json's `warnings` entry: {code, message, count, file, column, rows, fix}
-    (count: the rows or values concerned; 1 for a finding about the whole export)."""
+    """A finding as ingest_report.json's `warnings` entry: {code, message, count, file, column, rows, fix, params}
+    (count: the rows or values concerned; 1 for a finding about the whole export; params: what fills the
+    sentence of its code in the label table, so a report says it in its own language)."""
     return {"code": w.code, "message": w.message, "count": w.count or 1, "file": w.file, "column": w.column,
-            "rows": list(w.rows), "fix": w.fix}
+            "rows": list(w.rows), "fix": w.fix, "params": dict(w.params)}
 
 
 # --------------------------------------------------------------------------- writing the data folder
@@ -483,11 +462,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             near_misses += [(name, miss, lacking, tm.where, path) for miss, lacking in misses if miss != path]
             if path is None:
                 if tm.optional:
-                    folder_warnings.append(Finding(
-                        "warning", str(exports), "table_not_found",
-                        f"the mapping's {name} table found no export in the folder (file: {', '.join(tm.files)}, with the columns "
-                        f"it needs): the {name} table is left out and the figures that need it are not shown",
-                        f"Put the {name} export in the folder if you have one (docs/ingest.md lists the columns).", None, (), (), 1))
+                    folder_warnings.append(warning(str(exports), "table_not_found", count=1, table=name, patterns=", ".join(tm.files)))
                     continue
                 present = ", ".join(p.name for p in _candidates(exports)) or "no CSV, Excel or Parquet files"
                 raise WorkbookError(f"{tm.where}: no export in {exports} matches {', '.join(repr(f) for f in tm.files)} "
@@ -512,17 +487,12 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             miss = next((m for m in near_misses if m[1] == p), None)
             if miss is not None:
                 name, _, lacking, where, path = miss
-                folder_warnings.append(Finding(
-                    "warning", p.name, "file_lacks_columns",
-                    f"{p.name} looks like the {name} export by its name but has no column {' or '.join(repr(c) for c in lacking)}: "
-                    f"it was not read" + (f" (the {name} table was read from {path.name})" if path else f" and there is no {name} table"),
-                    f"Export it again with that column, or name the right file in the mapping ({where}.file).", None, (), (), 1))
+                folder_warnings.append(warning(p.name, "file_lacks_columns", count=1, table=name, where=where,
+                                               columns=" or ".join(repr(c) for c in lacking),
+                                               column_list=", ".join(repr(c) for c in lacking),
+                                               **({"variant": "read_other", "other": path.name} if path else {})))
             else:
-                folder_warnings.append(Finding(
-                    "warning", p.name, "file_not_used",
-                    f"{p.name} matches no table of the mapping {mp.name} (no table's file pattern and columns fit it): it was not read",
-                    "If it holds data for the reports, check its columns against the mapping (docs/ingest.md); "
-                    "otherwise move it out of the folder.", None, (), (), 1))
+                folder_warnings.append(warning(p.name, "file_not_used", count=1, mapping=mp.name))
     warnings = folder_warnings + ingest_warnings(frames, reports)
 
     out.parent.mkdir(parents=True, exist_ok=True)

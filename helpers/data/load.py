@@ -18,7 +18,7 @@ import pandas as pd
 from helpers.config import Config, load_config
 from helpers.data.schema import OUTCOMES, TABLES, Table, department_key
 from helpers.data.validate import finding
-from helpers.errors import DataValidationError, Finding, WorkbookError
+from helpers.errors import DataValidationError, Finding, WorkbookError, warning
 
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
 ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
@@ -384,9 +384,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         path = find_table_file(data_dir, name)
         if path is None and name == "opportunities" and find_table_file(data_dir, "leads") is not None:
             # A leads-only export still gets its lead funnel: an empty opportunities table, said out loud.
-            findings.append(Finding("warning", "opportunities.csv", "no_opportunities",
-                                    "there is no opportunities table: every pipeline figure is 0 or left empty",
-                                    "Export the opportunities (商談) too, to see pipeline, win rate and velocity."))
+            findings.append(warning("opportunities.csv", "no_opportunities"))
             typed[name] = _parse_table(table, pd.DataFrame(columns=table.column_names, dtype=object), "opportunities.csv", config, findings)
             continue
         if path is None:

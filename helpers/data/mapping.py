@@ -828,9 +828,8 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
         texts = [cell_text(raw.iat[i, 0]) for i in footer]
         report["dropped"].append({"reason": "report footer", "count": len(footer), "rows": [i + 2 for i in footer[:MAX_SHOWN]],
                                   "values": texts[:MAX_SHOWN]})
-        note(report, "footer_dropped", f"{len(footer)} report footer line(s) after the data were dropped: "
-             + ", ".join(repr(t[:40]) for t in texts[:3]) + (", ..." if len(texts) > 3 else ""), len(footer), None,
-             [i + 2 for i in footer])
+        note(report, "footer_dropped", len(footer), None, [i + 2 for i in footer],
+             lines=", ".join(repr(t[:40]) for t in texts[:3]) + (", ..." if len(texts) > 3 else ""))
     for rule in tm.drop_if:
         col = find_column(raw.columns, rule.columns)
         if col is None:
@@ -868,8 +867,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
         if salesforce_id_column(texts):
             short = sum(1 for v in texts if len(v) == 15)
             out[target] = [salesforce_id18(v) if v and len(v) == 15 else v for v in out[target]]
-            note(report, "salesforce_id_18", f"{target}: {short} Salesforce id(s) in the 15-character form (reports) were written in "
-                 "the 18-character form (API, Data Loader), so links between exports match", short, target)
+            note(report, "salesforce_id_18", short, target)
 
     if problems:
         label = tm.where.split(":")[0]
@@ -1029,8 +1027,8 @@ def decide_decimal(col: str, cells, kept: list[int], report: dict, problems: lis
                         "state decimal: in the mapping")
         return "."
     if "," in proof:
-        note(report, "decimal_comma_detected", f"column '{col}': numbers read with a decimal comma because "
-             f"{cell_text(cells.iat[proof[',']])!r} (row {kept[proof[','] ] + 2}) has one (12.000,00 = 12000.00)", len(numbers), "amount")
+        note(report, "decimal_comma_detected", len(numbers), "amount", source_column=col,
+             example=repr(cell_text(cells.iat[proof[","]])), row=kept[proof[","]] + 2)
         return ","
     if not proof:
         ambiguous = [pos for pos, n in numbers if is_ambiguous_point(n)]
@@ -1067,14 +1065,11 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
         report["currency"] = {"code": code, "how": f"from {source}", "found": found}
         if code == "USD" and how.get("bare_dollar"):
             report["currency"]["assumed"] = "$"
-            note(report, "currency_dollar_assumed", f"amounts written with '$' alone in '{col}' are read as US dollars (USD); "
-                 "if they are another dollar (CAD, AUD, SGD, ...), set currency.code to it in the data folder's workbook.yaml",
-                 found[code], "amount")
+            note(report, "currency_dollar_assumed", found[code], "amount", source_column=col)
         if how["converted"]:
-            note(report, "currency_converted_column", f"amounts are taken from '{col}', converted by the CRM to {code}", sum(found.values()), "amount")
+            note(report, "currency_converted_column", sum(found.values()), "amount", source_column=col, currency=code)
         if unmarked:
-            note(report, "currency_unmarked", f"{len(unmarked)} amount(s) in '{col}' carry no currency and are taken as {code} like the others",
-                 len(unmarked), "amount", [kept[i] + 2 for i in unmarked])
+            note(report, "currency_unmarked", len(unmarked), "amount", [kept[i] + 2 for i in unmarked], source_column=col, currency=code)
         return values
     if how["converted"]:
         problems.append(f"column '{col}' -> amount: the converted amounts are in several currencies ({counts}); "
@@ -1116,8 +1111,9 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
         problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in undated])}): no exchange rate valid on the deal's date "
                         "(every rate for its currency has a later valid_from)")
     report["currency"] = {"code": target, "how": f"converted to {target} with the settings' rates ({counts} in the export)", "found": found}
-    note(report, "currency_converted_with_rates", f"amounts in {', '.join(c for c in found if c != target)} were converted to {target} "
-         f"with the settings' exchange rates ({counts})", sum(n for c, n in found.items() if c != target), "amount")
+    note(report, "currency_converted_with_rates", sum(n for c, n in found.items() if c != target), "amount",
+         currencies=", ".join(c for c in found if c != target), currency=target, counts=counts,
+         counts_ja=", ".join(f"{c} {n}行" for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))))
     return converted
 
 
@@ -1219,10 +1215,15 @@ class _Skip(Exception):
     """An optional column absent from the export: the canonical column is left out."""
 
 
-def note(report: dict, code: str, message: str, count: int, column: str | None = None, rows: list[int] | None = None) -> None:
-    """Record something the ingest decided or noticed (shown in the summary, and a warning in ingest_report.json)."""
-    report.setdefault("notes", []).append({"code": code, "message": message, "count": int(count), "column": column,
-                                           "rows": list(rows or [])[:MAX_SHOWN]})
+def note(report: dict, code: str, count: int, column: str | None = None, rows: list[int] | None = None, **params) -> None:
+    """Record something the ingest decided or noticed (shown in the summary, and a warning in ingest_report.json): its
+    message and fix are the English sentences of `code` in the label table (helpers.errors.warning), `params` what
+    fills them (kept, so a report says the same in its own language)."""
+    from helpers.errors import warning
+
+    w = warning(report.get("source") or "", code, column, count=int(count), **params)
+    report.setdefault("notes", []).append({"code": code, "message": w.message, "fix": w.fix, "count": int(count), "column": column,
+                                           "rows": list(rows or [])[:MAX_SHOWN], "params": w.params})
 
 
 def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], report: dict, problems: list[str]) -> dict[str, str | None]:
@@ -1243,12 +1244,16 @@ def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], re
     proven = {next(iter(found)) for _, found, _ in evidence.values() if len(found) == 1}
     report["date_order"] = {}
 
-    def example(texts, order):
+    def example_parts(texts, order) -> dict:
         for i, t in enumerate(texts):
             parts = numeric_date_parts(t) if t else None
             if parts and ((order == "dmy" and parts[0] > 12 >= parts[1]) or (order == "mdy" and parts[1] > 12 >= parts[0])):
-                return f"{t!r} (row {kept[i] + 2})"
-        return ""
+                return {"example": repr(t), "row": kept[i] + 2}
+        return {"example": "", "row": ""}
+
+    def example(texts, order):
+        found = example_parts(texts, order)
+        return f"{found['example']} (row {found['row']})" if found["example"] else ""
 
     for rule in tm.columns:
         if rule.target not in evidence:
@@ -1273,8 +1278,8 @@ def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], re
             orders[rule.target] = order
             report["date_order"][rule.target] = {"order": order, "how": f"from the column's values: {example(texts, order)} is {name[order]}"}
             if order == "dmy":
-                note(report, "date_order_detected", f"column '{col}' -> {rule.target}: dates read day-first (dmy) because "
-                     f"{example(texts, order)} can only be day-first", sum(1 for t in texts if t and numeric_date_parts(t)), rule.target)
+                note(report, "date_order_detected", sum(1 for t in texts if t and numeric_date_parts(t)), rule.target,
+                     source_column=col, **example_parts(texts, order))
             continue
         ambiguous = [i for i, t in enumerate(texts) if t and is_ambiguous_numeric_date(t)]
         if len(proven) == 1:
@@ -1284,8 +1289,7 @@ def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], re
                 by = next(c for c, f, _ in evidence.values() if f == {order})
                 report["date_order"][rule.target] = {"order": order, "how": f"from column '{by}' of the same export ({name[order]})"}
                 if order == "dmy":
-                    note(report, "date_order_detected", f"column '{col}' -> {rule.target}: dates read {name[order]} ({order}) like column "
-                         f"'{by}' of the same export (its own values are all ambiguous)", len(ambiguous), rule.target)
+                    note(report, "date_order_detected", len(ambiguous), rule.target, variant="like_column", source_column=col, by=by)
             continue
         orders[rule.target] = None
         if ambiguous:

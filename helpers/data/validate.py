@@ -9,13 +9,19 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.schema import OUTCOMES, TARGET_DEPARTMENTS, TARGET_METRICS
-from helpers.errors import Finding
+from helpers.errors import Finding, warning
 
 #: Fewest opportunities for "all share one created_at" to mean a bulk load (as helpers.data.ingest checks).
 MIN_ROWS_FOR_BULK_CHECK = 2
 
 DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
                 "opportunities": ("created_at", "closed_at")}
+
+
+def _warn(fname: str, code: str, column: str | None = None, mask=None, raw=None, count: int | None = None, **params) -> Finding:
+    """A warning naming the flagged rows (and their values), its sentence the label of `code` (helpers.errors.warning)."""
+    where = finding("warning", fname, code, "", "", column, mask, raw)
+    return warning(fname, code, column, where.rows, where.values, where.count if count is None else count, **params)
 
 
 def isin_ids(values: pd.Series, ids) -> pd.Series:
@@ -66,48 +72,31 @@ def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids: set | None) ->
     if "amount" not in opps.columns or not opps["amount"].notna().any():
         # Amount is optional: counts, rates and cycle still work; the money figures are null ("no amounts").
         if won.any():
-            out.append(Finding("warning", fname, "no_amounts",
-                               "no opportunity has an amount: won revenue, average deal size, win rate by amount, "
-                               "sales velocity and ROI are left empty", "Export the deal value (amount) to see them.",
-                               "amount", count=int(won.sum())))
+            out.append(_warn(fname, "no_amounts", "amount", count=int(won.sum())))
     else:
         won_no_amount = won & opps["amount"].isna()
         if won_no_amount.any():
-            out.append(finding("warning", fname, "won_without_amount",
-                                "won deals without an amount: won revenue counts the known amounts only and the average "
-                                "deal size is taken over the won deals that have one",
-                                "Fill amount for every won deal (0 is allowed for a free deal).", "amount", won_no_amount))
+            out.append(_warn(fname, "won_without_amount", "amount", won_no_amount))
     lost = opps["outcome"] == "lost"
     if "amount" in opps.columns and lost.any() and opps["amount"].notna().any() and not (opps.loc[lost, "amount"].fillna(0) > 0).any():
-        out.append(finding("warning", fname, "lost_amounts_zero",
-                            "every lost deal has amount 0 or none: win rate by amount would be 100% and is left empty",
-                            "Export the lost deals' values (the amount they were worth while open).", "amount", lost))
+        out.append(_warn(fname, "lost_amounts_zero", "amount", lost))
     negative = opps["amount"] < 0 if "amount" in opps.columns else pd.Series(False, index=opps.index)
     if negative.any():
         out.append(finding("error", fname, "negative_amount", "negative amounts", "Amounts must be 0 or more; record refunds elsewhere.",
                             "amount", negative, opps["amount"]))
     if won.any() and not lost.any():
-        out.append(Finding("warning", fname, "no_lost_deals",
-                           "the data holds no lost deals: win rate, win rate by amount and sales velocity are left empty "
-                           "(a win rate needs losses)",
-                           "Export the lost deals too (a 'closed deals' report often holds the won ones only).", "outcome",
-                           count=int(won.sum())))
+        out.append(_warn(fname, "no_lost_deals", "outcome", count=int(won.sum())))
     created_days = opps["created_at"].dropna().dt.normalize()
     if len(created_days) >= MIN_ROWS_FOR_BULK_CHECK and created_days.nunique() == 1:
-        out.append(Finding("warning", fname, "one_created_at",
-                           f"all opportunities share one created_at ({created_days.iloc[0]:%Y-%m-%d}): cycle times are "
-                           "meaningless and are left empty",
-                           "A bulk load or data migration stamps every record with the load time. Export the real creation "
-                           "date and map it to created_at.", "created_at", count=int(len(created_days))))
+        out.append(_warn(fname, "one_created_at", "created_at", count=int(len(created_days)),
+                         day=f"{created_days.iloc[0]:%Y-%m-%d}"))
     open_closed = (opps["outcome"] == "open") & opps["closed_at"].notna()
     if open_closed.any():
-        out.append(finding("warning", fname, "open_with_closed_at", "open deals carry a closed_at date; it is ignored while they are open",
-                            "Leave closed_at empty until the deal is won or lost.", "closed_at", open_closed))
+        out.append(_warn(fname, "open_with_closed_at", "closed_at", open_closed))
     if lead_ids is not None and "lead_id" in opps.columns:
         orphan = opps["lead_id"].notna() & ~isin_ids(opps["lead_id"], lead_ids)
         if orphan.any():
-            out.append(finding("warning", fname, "unknown_lead_id", "lead_id not found in the leads table; these deals count without a lead",
-                                "Check the lead export covers the same time span, or clear lead_id.", "lead_id", orphan, opps["lead_id"]))
+            out.append(_warn(fname, "unknown_lead_id", "lead_id", orphan, opps["lead_id"]))
     return out
 
 
@@ -118,15 +107,11 @@ def check_leads(leads: pd.DataFrame, fname: str, opp_ids: set) -> list[Finding]:
         if col in leads.columns:
             early = leads[col] < leads["created_at"]
             if early.any():
-                out.append(finding("warning", fname, "stage_before_created", f"{col} is before the lead was created",
-                                    "Check the stage dates; the stage is still counted as reached.", col, early,
-                                    leads[col].dt.strftime("%Y-%m-%d")))
+                out.append(_warn(fname, "stage_before_created", col, early, leads[col].dt.strftime("%Y-%m-%d")))
     if "opportunity_id" in leads.columns:
         orphan = leads["opportunity_id"].notna() & ~isin_ids(leads["opportunity_id"], opp_ids)
         if orphan.any():
-            out.append(finding("warning", fname, "unknown_opportunity_id", "opportunity_id not found in the opportunities table",
-                                "Check the opportunity export covers the same time span, or clear opportunity_id.",
-                                "opportunity_id", orphan, leads["opportunity_id"]))
+            out.append(_warn(fname, "unknown_opportunity_id", "opportunity_id", orphan, leads["opportunity_id"]))
     return out
 
 
@@ -139,9 +124,7 @@ def check_after_as_of(frame: pd.DataFrame, table: str, fname: str, as_of: pd.Tim
         if col in frame.columns:
             late = frame[col].dt.normalize() > as_of
             if late.any():
-                out.append(finding("warning", fname, "after_as_of", f"dates after as_of {as_of:%Y-%m-%d}; those events are ignored",
-                                    "Set as_of later (--as-of) if the data is newer, or correct the dates.", col, late,
-                                    frame[col].dt.strftime("%Y-%m-%d")))
+                out.append(_warn(fname, "after_as_of", col, late, frame[col].dt.strftime("%Y-%m-%d"), as_of=f"{as_of:%Y-%m-%d}"))
     return out
 
 
@@ -187,10 +170,8 @@ def check_far_dates(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_o
             day = frame[col].dt.normalize()
             if high is not None and (late := day > high).any():
                 if as_of_given:
-                    out.append(finding("warning", fnames[table], "far_date_after",
-                                        f"dates more than {FAR_GAP.days // 365} years after the rest of the data: likely typos",
-                                        "Correct the dates (they are after as_of, so they are ignored).", col, late,
-                                        frame[col].dt.strftime("%Y-%m-%d")))
+                    out.append(_warn(fnames[table], "far_date_after", col, late, frame[col].dt.strftime("%Y-%m-%d"),
+                                     years=FAR_GAP.days // 365))
                 else:
                     out.append(finding("error", fnames[table], "far_date_after",
                                         f"dates more than {FAR_GAP.days // 365} years after the rest of the data (likely typos) "
@@ -198,10 +179,8 @@ def check_far_dates(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_o
                                         "--as-of (or as_of: in the settings); later dates are then ignored.", col, late,
                                         frame[col].dt.strftime("%Y-%m-%d")))
             if low is not None and (early := day < low).any():
-                out.append(finding("warning", fnames[table], "far_date_before",
-                                    f"dates more than {FAR_GAP.days // 365} years before the rest of the data: likely typos",
-                                    "Correct the dates; until then --all refuses to start its periods there (name periods with --period).",
-                                    col, early, frame[col].dt.strftime("%Y-%m-%d")))
+                out.append(_warn(fnames[table], "far_date_before", col, early, frame[col].dt.strftime("%Y-%m-%d"),
+                                 years=FAR_GAP.days // 365))
     return out
 
 
@@ -213,8 +192,7 @@ def check_spend(spend: pd.DataFrame, fname: str) -> list[Finding]:
         out.append(finding("error", fname, "negative_amount", "negative spend", "Spend must be 0 or more.", "amount", negative, spend["amount"]))
     dup = spend.duplicated(["month", "channel"], keep="first")
     if dup.any():
-        out.append(finding("warning", fname, "duplicate_month_channel", "month x channel appears more than once; the amounts are added up",
-                            "Keep one row per month and channel if the rows are not meant to add up.", "month", dup))
+        out.append(_warn(fname, "duplicate_month_channel", "month", dup))
     return out
 
 
@@ -253,10 +231,8 @@ def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
                             "department", dept.notna(), checklist["department"]))
     elif others:
         mask = dept.isin(others)
-        out.append(finding("warning", fname, "other_department",
-                            f"answers from departments other than sales and marketing ({', '.join(others[:5])}): they are scored "
-                            "on their own and not in the overall score", f"If they are sales or marketing, write them as {accepted}.",
-                            "department", mask, checklist["department"]))
+        out.append(_warn(fname, "other_department", "department", mask, checklist["department"],
+                         departments=", ".join(others[:5])))
     return out
 
 

@@ -140,7 +140,7 @@ def warnings_record(wb: Workbook) -> list[dict]:
     :func:`helpers.metrics.limits.workbook_warnings` in English."""
     from helpers.metrics.limits import workbook_warnings
 
-    return workbook_warnings(wb, "en")
+    return workbook_warnings(wb)
 
 
 

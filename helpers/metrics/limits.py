@@ -13,7 +13,8 @@ Pure functions: frames and dicts in, new dicts out (inputs never changed).
 - :func:`explain_pipeline` / :func:`explain_cohort` / :func:`explain_core`: the same
   figures with the undefined ones set to None and their ``null_reasons``.
 - :func:`ingest_warnings` / :func:`warnings_list`: every ingest and load warning as
-  ``{code, message, count, file, source}``.
+  ``{code, message, count, file, source, column, rows, fix, params}`` (message and fix in English;
+  :func:`warning_sentences` says them in a report's language from the label table).
 - :func:`coverage`: how much of a period the data covers.
 - :func:`negative_intervals`: rows whose dates run backwards (a deal won before its lead).
 """
@@ -288,8 +289,11 @@ def ingest_warnings(data_dir) -> list[dict]:
     ``{code, message, count, file, source: "ingest"}``; [] when there is no such file.
 
     A report that is not valid JSON is itself a warning (code ``ingest_report_unreadable``):
-    the data still loads, but what the ingest found cannot be shown.
+    the data still loads, but what the ingest found cannot be shown. ``params`` are the record's
+    (what fills its sentence in the label table); {} when the record has none.
     """
+    from helpers.errors import warning
+
     path = Path(data_dir) / INGEST_REPORT
     if not path.is_file():
         return []
@@ -297,18 +301,20 @@ def ingest_warnings(data_dir) -> list[dict]:
         record = json.loads(path.read_text(encoding="utf-8"))
         items = record.get("warnings") or []
     except (ValueError, AttributeError, OSError) as exc:
-        return [{"code": "ingest_report_unreadable", "message": f"{INGEST_REPORT} cannot be read ({type(exc).__name__})",
-                 "count": 0, "file": INGEST_REPORT, "source": "ingest", "column": "", "rows": "",
-                 "fix": "Run the ingest again (make ingest) to rewrite it."}]
+        w = warning(INGEST_REPORT, "ingest_report_unreadable", error=type(exc).__name__)
+        return [{"code": w.code, "message": w.message, "count": 0, "file": INGEST_REPORT, "source": "ingest", "column": "",
+                 "rows": "", "fix": w.fix, "params": w.params}]
     out = []
     for w in items:
         if not isinstance(w, dict) or not w.get("code"):
             continue
         count = w.get("count")
+        params = w.get("params")
         out.append({"code": str(w["code"]), "message": str(w.get("message") or ""),
                     "count": int(count) if isinstance(count, (int, float)) and count == count else 0,
                     "file": str(w.get("file") or INGEST_REPORT), "source": "ingest",
-                    "column": str(w.get("column") or ""), "rows": "", "fix": str(w.get("fix") or "")})
+                    "column": str(w.get("column") or ""), "rows": "", "fix": str(w.get("fix") or ""),
+                    "params": {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {}})
     return out
 
 
@@ -318,12 +324,13 @@ def warnings_list(load_findings, ingest: list[dict]) -> list[dict]:
     Order: the load warnings whose code is a data-wide fact (no_lost_deals first, as the
     report must say before anything else), then the ingest warnings, then the other load
     warnings. A load warning with the same code as an ingest warning is left out (the
-    ingest saw the export before any adjustment, so its message is the one to read).
+    ingest saw the export before any adjustment, so its message is the one to read), except
+    the ingest's bulk-load warning about the leads, which is not the loader's about the opportunities.
     """
     facts_order = ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at")
-    ingest_codes = {w["code"] for w in ingest}
+    ingest_codes = {w["code"] for w in ingest if not about_leads(w)}
     load = [{"code": f.code, "message": f.message, "count": int(f.count), "file": f.file, "source": "load",
-             "column": f.column or "", "fix": f.fix,
+             "column": f.column or "", "fix": f.fix, "params": dict(f.params),
              "rows": ", ".join(map(str, f.rows)) + (f" (+{f.count - len(f.rows)})" if f.count > len(f.rows) and f.rows else "")}
             for f in load_findings if f.severity == "warning"]
     first = sorted((w for w in load if w["code"] in facts_order and w["code"] not in ingest_codes),
@@ -378,30 +385,51 @@ def negative_intervals(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) ->
 
 
 # --------------------------------------------------------------------------- a whole workbook
-def workbook_warnings(wb, lang: str = "en") -> list[dict]:
+def workbook_warnings(wb) -> list[dict]:
     """Every warning about a loaded workbook: :func:`warnings_list` of its load findings and its
     data folder's ingest report, then the rows whose dates run backwards (:func:`negative_intervals`,
     codes ``opportunity_before_lead`` / ``won_before_lead``) and the checklist answers dated after
-    as_of (code ``checklist_after_as_of``), each with its count. The messages of these last two
-    are in `lang` (metrics.json keeps English; the loader's and the ingest's are English)."""
-    from helpers.labels import t
+    as_of (code ``checklist_after_as_of``), each with its count. Messages and fixes in English
+    (metrics.json); :func:`warning_sentences` gives them in a report's language."""
+    from helpers.errors import warning
+
+    def checked(code: str, file: str, column: str, count: int, **params) -> dict:
+        w = warning(file, code, column, count=count, **params)
+        return {"code": code, "message": w.message, "count": count, "file": file, "source": "data", "column": column,
+                "rows": "", "fix": w.fix, "params": w.params}
 
     out = warnings_list(wb.findings, ingest_warnings(wb.data_dir))
     for code, count in negative_intervals(wb.leads, wb.opportunities, wb.as_of).items():
         if count:
-            out.append({"code": code, "message": t(f"warning_{code}", lang).format(count=count), "count": count,
-                        "file": "leads / opportunities", "source": "data", "column": "created_at / closed_at",
-                        "rows": "", "fix": t("fix_negative_intervals", lang)})
+            out.append(checked(code, "leads / opportunities", "created_at / closed_at", count))
     if wb.checklist is not None and len(wb.checklist):
         late = int((dates(wb.checklist, "answered_on") > day(wb.as_of)).sum())
         if late:
-            out.append({"code": "checklist_after_as_of", "count": late, "file": "checklist",
-                        "message": t("warning_checklist_after_as_of", lang).format(count=late, as_of=f"{wb.as_of:%Y-%m-%d}"),
-                        "source": "data", "column": "answered_on", "rows": "", "fix": t("fix_checklist_after_as_of", lang)})
+            out.append(checked("checklist_after_as_of", "checklist", "answered_on", late, as_of=f"{wb.as_of:%Y-%m-%d}"))
     return out
+
+
+def warning_sentences(w: dict, lang: str) -> tuple[str, str]:
+    """(sentence, fix) of one warning of :func:`workbook_warnings` in `lang`, from the label table by its code and
+    params (helpers.errors.warning_text). A record the label cannot be filled from (an ingest_report.json written
+    before the ingest recorded params, or a code this version does not know) keeps its own English text."""
+    from helpers.errors import warning_text
+
+    try:
+        return warning_text(w["code"], w.get("params") or {}, lang, w.get("count") or 0, w.get("file") or "", w.get("column") or "")
+    except (KeyError, IndexError, ValueError):
+        return w["message"], w.get("fix") or ""
 
 
 def workbook_facts(wb) -> DataFacts:
     """:func:`data_facts` of a loaded workbook (its opportunities, as_of and warning codes)."""
-    codes = [f.code for f in wb.findings if f.severity == "warning"] + [w["code"] for w in ingest_warnings(wb.data_dir)]
+    codes = ([f.code for f in wb.findings if f.severity == "warning"]
+             + [w["code"] for w in ingest_warnings(wb.data_dir) if not about_leads(w)])
     return data_facts(wb.opportunities, wb.as_of, codes)
+
+
+def about_leads(w: dict) -> bool:
+    """True for the ingest's bulk-load warning about the leads' created_at (params variant "leads"): it says nothing
+    about the opportunities' cycle, so it neither nulls it nor stands in for the loader's own warning about them."""
+    return w["code"] in BULK_CODES and (w.get("params") or {}).get("variant") == "leads"
+

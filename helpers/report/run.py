@@ -40,6 +40,7 @@ FAILED_DIR = "_failed"
 HIDE_TAG = "hide-in-report"
 LAB_TAG = "lab-only"  # cells for JupyterLab only (explorers, the answer form)
 LANG_TAG = "lang-"  # markdown prose per language: lang-en, lang-ja
+NEEDS_TAG = "needs-"  # needs-<key>: a section shown only when metrics.json's <key> holds figures (needs-checklist)
 
 
 @dataclass
@@ -178,11 +179,29 @@ def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
     return [partial]
 
 
-def report_cells(nb, lang: str) -> None:
-    """Keep the cells a static report in `lang` shows: drop prose tagged for the other language (lang-en / lang-ja)
-    and cells tagged lab-only (JupyterLab sections) or hide-in-report (plain-text figure dumps that nbval checks)."""
-    drop = {f"{LANG_TAG}{other}" for other in ("en", "ja") if other != lang} | {LAB_TAG, HIDE_TAG}
+def report_cells(nb, lang: str, empty: frozenset[str] = frozenset()) -> None:
+    """Keep the cells a static report in `lang` shows: drop prose tagged for the other language (lang-en / lang-ja),
+    cells tagged lab-only (JupyterLab sections) or hide-in-report (plain-text figure dumps that nbval checks), and
+    the cells tagged needs-<key> for each metrics.json key in `empty` (a section with no data: no empty headings)."""
+    drop = ({f"{LANG_TAG}{other}" for other in ("en", "ja") if other != lang} | {LAB_TAG, HIDE_TAG}
+            | {f"{NEEDS_TAG}{key}" for key in empty})
     nb.cells = [c for c in nb.cells if not drop & set(c.metadata.get("tags", []))]
+
+
+def empty_sections(folder: Path) -> frozenset[str]:
+    """The top-level keys of `folder`/metrics.json without a figure: null (``checklist`` without checklist.csv,
+    ``velocity_comparison`` without an initiative) or only null figures beside their ``null_reasons`` (a comparison
+    the data cannot give). Empty when the file is missing or unreadable (every cell is kept)."""
+    import json
+
+    try:
+        data = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    if not isinstance(data, dict):
+        return frozenset()
+    return frozenset(k for k, v in data.items()
+                     if v is None or (isinstance(v, dict) and all(x is None for name, x in v.items() if name != "null_reasons")))
 
 
 def export_html(executed: Path, target: Path, lang: str) -> None:
@@ -192,7 +211,7 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
 
     nb = nbformat.read(executed, as_version=4)
     nb.metadata.pop("widgets", None)
-    report_cells(nb, lang)
+    report_cells(nb, lang, empty_sections(executed.parent))
     nb.metadata["title"] = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
                                  if c.cell_type == "markdown" and c.source.startswith("#")), executed.stem)
     exporter = HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],

@@ -37,19 +37,33 @@ def rows_per_period_chart(frame: pd.DataFrame, lang: str):
     return finish(fig)
 
 
-def findings_view(wb: Workbook, lang: str):
-    """Every ingest and load warning (data-wide limits first) as an escaped table, or a sentence saying there are none."""
-    from helpers.views import display
-    from helpers.metrics.limits import workbook_warnings
+def file_label(file: str, lang: str) -> str:
+    """The file column of a warning: a file name as it is; canonical table names ("leads / opportunities") labelled."""
+    from helpers.data.schema import TABLES
+    from helpers.labels import has_label
 
-    items = workbook_warnings(wb, lang)
+    parts = file.split(" / ")
+    if all(p in TABLES for p in parts):
+        return " / ".join(t(f"table_{p}", lang) if has_label(f"table_{p}") else p for p in parts)
+    return file
+
+
+def findings_view(wb: Workbook, lang: str):
+    """Every ingest and load warning (data-wide limits first) as an escaped table in `lang` (each sentence and fix
+    from the label table by its code), or a sentence saying there are none. The code itself stays in metrics.json."""
+    from helpers.metrics.limits import warning_sentences, workbook_warnings
+    from helpers.views import display
+
+    items = workbook_warnings(wb)
     if not items:
         return display.note(t("health_no_warnings", lang))
-    frame = pd.DataFrame([{t("source", lang): t(f"source_{w['source']}", lang), t("file_format", lang): w["file"],
-                           t("rows_at", lang): w["rows"], t("count", lang): f"{w['count']:,}" if w["count"] else "",
-                           t("column", lang): w["column"], t("warning_code", lang): w["code"],
-                           t("message", lang): w["message"], t("fix", lang): w["fix"]} for w in items])
-    return display.table(frame)
+    rows = []
+    for w in items:
+        message, fix = warning_sentences(w, lang)
+        rows.append({t("source", lang): t(f"source_{w['source']}", lang), t("file_format", lang): file_label(w["file"], lang),
+                     t("rows_at", lang): w["rows"], t("count", lang): f"{w['count']:,}" if w["count"] else "",
+                     t("column", lang): w["column"], t("message", lang): message, t("fix", lang): fix})
+    return display.table(pd.DataFrame(rows))
 
 
 def dict_view(values: dict, config, lang: str):
