@@ -199,3 +199,57 @@ def test_no_complete_period_reports_the_partial_one_and_says_so(data, tmp_path, 
     coverage = json.loads((out2 / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))["coverage"]
     assert (coverage["data_start"], coverage["data_end"], coverage["partial"]) == ("2025-04-12", "2025-06-15", True)
     assert "Partial: data from 2025-04-12 to 2025-06-15" in (out2 / "2025Q2" / "02_funnel_breakdown.html").read_text(encoding="utf-8")
+
+
+def probe_notebooks(folder: Path, real: tuple[str, ...], probes: dict[str, str]) -> Path:
+    """Copies of the named real notebooks plus small ones: {file stem: code after a `period` parameters cell}."""
+    folder.mkdir()
+    for name in real:
+        (folder / name).write_bytes((NOTEBOOKS_DIR / name).read_bytes())
+    meta = nbformat.read(NOTEBOOKS_DIR / "00_data_health.ipynb", as_version=4).metadata
+    for stem, code in probes.items():
+        params = nbformat.v4.new_code_cell('period: str = ""  # period label', metadata={"tags": ["parameters"]})
+        nbformat.write(nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(code)], metadata=meta),
+                       folder / f"{stem}.ipynb")
+    return folder
+
+
+def printed_by(path: Path) -> str:
+    """The stdout of an executed notebook's last cell."""
+    cell = nbformat.read(path, as_version=4).cells[-1]
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stdout").strip()
+
+
+PROBE = ('import os\nfrom helpers.metrics.core import memo_info\n'
+         'print(os.getpid(), memo_info(), [n for n in ("leftover", "s", "core", "extra") if n in globals()])')
+
+
+def test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh(data, tmp_path):
+    nbs = probe_notebooks(tmp_path / "nbs", ("00_data_health.ipynb", "02_funnel_breakdown.ipynb"),
+                          {"50_leave": "import os\nleftover = period\nprint(os.getpid())", "99_probe": PROBE})
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out), "--notebooks", str(nbs)]) == 0
+    pid = printed_by(out / "2025Q2" / "50_leave.ipynb")
+    # the same kernel ran 00, 02, 50 and 99: 00 computed the core figures, 02 took them from the memo;
+    # nothing a notebook defined (s, core, extra, leftover) is seen by the next one
+    assert printed_by(out / "2025Q2" / "99_probe.ipynb") == f"{pid} {{'hits': 1, 'misses': 1, 'size': 1}} []"
+    for path in sorted((out / "2025Q2").glob("*.ipynb")):  # every notebook counts its cells from 1, as in a new kernel
+        counts = [c.execution_count for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        assert counts[:3] == [1, 2, 3], path.name
+    assert stderr_outputs(out / "2025Q2") == []
+
+
+def test_a_kernel_that_dies_fails_its_period_only(data, tmp_path, capsys):
+    nbs = probe_notebooks(tmp_path / "nbs", (), {
+        "10_pid": "import os\nprint(os.getpid())",
+        "20_die": 'import os\nif period == "2025Q1":\n    os._exit(1)',
+        "30_pid": "import os\nprint(os.getpid())"})
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out), "--all", "--notebooks", str(nbs)]) == 1
+    printed = capsys.readouterr().out
+    assert re.search(r"\[2025Q1\] 20_die\.ipynb FAILED: DeadKernelError", printed)
+    assert (out / "_failed" / "2025Q1" / "kernel.log").is_file() and not (out / "2025Q1").exists()
+    assert not (out / "_failed" / "2025Q1" / "30_pid.ipynb").exists()           # the period stopped at its failure
+    # the next period has a kernel of its own: all three notebooks ran in it
+    first, last = printed_by(out / "2025Q2" / "10_pid.ipynb"), printed_by(out / "2025Q2" / "30_pid.ipynb")
+    assert first == last and first.isdigit() and first != printed_by(out / "_failed" / "2025Q1" / "10_pid.ipynb")

@@ -56,6 +56,9 @@ class Workbook:
     extras: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, SourceFile] = field(default_factory=dict)
+    #: The identity of the snapshot this Workbook was read from unchanged (helpers.data.snapshot.read_snapshot), else None.
+    #: Not an init field: a ``dataclasses.replace`` copy (other tables) has none, so no memo mistakes it for the snapshot.
+    snapshot_id: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def warnings(self) -> list[Finding]:

@@ -62,7 +62,8 @@ def settings_key(config: Config) -> dict:
 
 
 def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None = None) -> Path:
-    """Write `wb`'s canonical tables and metadata into `folder` (created; written aside, then renamed in place)."""
+    """Write `wb`'s canonical tables and metadata into `folder` (created; written aside, then renamed in place);
+    sets ``wb.snapshot_id`` (:func:`snapshot_id`) once written."""
     folder = Path(folder)
     tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -90,6 +91,7 @@ def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None 
         tmp.rename(folder)
     except OSError:  # another process published the same snapshot first
         shutil.rmtree(tmp, ignore_errors=True)
+    wb.snapshot_id = snapshot_id(meta)  # `wb` now is what the snapshot holds
     return folder
 
 
@@ -116,11 +118,21 @@ def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[
     if not _matches(meta, Path(data_dir), config, checksums):
         return None
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]}
-    return Workbook(
+    wb = Workbook(
         data_dir=Path(data_dir), config=config, as_of=pd.Timestamp(meta["as_of"]),
         **{name: frames.get(name) for name in CANONICAL},
         findings=[Finding(**{**f, "rows": tuple(f["rows"]), "values": tuple(f["values"])}) for f in meta["findings"]],
         files={name: SourceFile(**f) for name, f in meta["files"].items()})
+    wb.snapshot_id = snapshot_id(meta)
+    return wb
+
+
+def snapshot_id(meta: dict) -> str:
+    """The identity of a snapshot's contents: SHA-256 (hex) over its format, data folder, input checksums, the
+    settings that shaped it, the resolved as_of and the table sizes (``snapshot.json``); equal ids, equal tables."""
+    keys = ("format", "data_dir", "checksums", "settings", "as_of", "tables")
+    text = json.dumps({k: meta.get(k) for k in keys}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def cache_folder(data_dir: Path) -> Path:

@@ -5,6 +5,10 @@ this module only puts them together so every notebook and the runner agree.
 """
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
+
 from helpers.data.load import Workbook
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import breakdowns, segment_columns, target_fit
@@ -33,7 +37,70 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
     Every undefined figure is None with its reason code in the section's ``null_reasons``
     (:func:`helpers.metrics.limits.explain_core`; a top-level ``null_reasons`` for a whole null
     section); ``coverage`` is :func:`period_coverage`.
+
+    Computed once per process for a Workbook read from a snapshot (``wb.snapshot_id``): the
+    notebooks of one period share a kernel (helpers.report.run), so 00 and 02 share these figures
+    (:func:`memo_info`); every call gets its own copy.
     """
+    key = core_key(wb, period)
+    hit = None
+    if key is not None:
+        with _MEMO_LOCK:
+            hit = _MEMO.get(key)
+            if hit is not None:
+                _MEMO.move_to_end(key)
+            _MEMO_COUNTS["hits" if hit is not None else "misses"] += 1
+    if hit is None:
+        hit = _core_metrics(wb, period)
+        if key is not None:
+            with _MEMO_LOCK:
+                _MEMO[key] = hit
+                while len(_MEMO) > MEMO_SIZE:
+                    _MEMO.popitem(last=False)
+    core = copy.deepcopy(hit)
+    if projected and core["funnel"] is not None:
+        from helpers.metrics.goals import projected_cohort_rates
+
+        proj = projected_cohort_rates(wb.leads, wb.opportunities, period.start, period.end, wb.as_of)
+        cohort = core["funnel"]["cohort"]
+        reasons = {"null_reasons": cohort.pop("null_reasons")} if "null_reasons" in cohort else {}
+        cohort.update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
+        cohort.update(reasons)  # the reasons stay the cohort's last key, as in metrics.json before
+    return core
+
+
+#: How many periods' core figures a process keeps (a kernel runs one period; JupyterLab may switch between a few).
+MEMO_SIZE = 4
+_MEMO: OrderedDict[tuple, dict] = OrderedDict()
+_MEMO_COUNTS = {"hits": 0, "misses": 0}
+_MEMO_LOCK = threading.Lock()
+
+
+def core_key(wb: Workbook, period: Period) -> tuple | None:
+    """The memo key of `wb`'s core figures for `period`: the snapshot id (input checksums, the settings that
+    shaped the tables, as_of), the period, as_of and every setting (``repr`` of the Config); None, so never
+    memoized, for a Workbook not read unchanged from a snapshot (loaded directly, or a filtered copy)."""
+    if not wb.snapshot_id:
+        return None
+    return (wb.snapshot_id, period.label, period.start, period.end, wb.as_of, repr(wb.config))
+
+
+def memo_info() -> dict:
+    """The core-figure memo of this process: ``{"hits", "misses", "size"}`` (calls with a key served from it, calls with a
+    key computed, entries held); calls without a key (:func:`core_key` None) are not counted."""
+    with _MEMO_LOCK:
+        return dict(_MEMO_COUNTS, size=len(_MEMO))
+
+
+def clear_memo() -> None:
+    """Forget the memoized core figures and zero the counts of :func:`memo_info`."""
+    with _MEMO_LOCK:
+        _MEMO.clear()
+        _MEMO_COUNTS.update(hits=0, misses=0)
+
+
+def _core_metrics(wb: Workbook, period: Period) -> dict:
+    """:func:`core_metrics` without the projected rates, computed."""
     leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
     start, end = period.start, period.end
     typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
@@ -45,19 +112,13 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
     # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine).
     rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical, with_totals=True,
                               maturity=maturity)
-    funnel = totals["funnel"]
-    if funnel is not None and projected:
-        from helpers.metrics.goals import projected_cohort_rates
-
-        proj = projected_cohort_rates(wb.leads, wb.opportunities, start, end, as_of)
-        funnel["cohort"].update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
     core = {
         "period": period.label,
         "start": period.start,
         "end": period.end,
         "as_of": as_of,
         "pipeline": totals["pipeline"],
-        "funnel": funnel,
+        "funnel": totals["funnel"],
         "by_channel": rows["channel"],
         "by_segment": {col: rows[col] for col in segments},
     }

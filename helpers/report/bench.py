@@ -1,14 +1,17 @@
 """Benchmark of the report command (`make bench-report`): real notebooks vs a floor of trivial ones.
 
 The floor runs as many notebooks as notebooks/ holds, each only importing the stack
-and drawing one chart, through the same runner (papermill, HTML export, publish).
-Prints both wall times and their ratio; the aim is a ratio of at most 1.5.
+and drawing one chart, through the same runner (papermill, one kernel per period, HTML
+export, publish). Prints both wall times and their ratio (the aim is a ratio of at most
+1.5), and the CPU seconds of each run (the runner and its kernels), which a machine
+shared with other work changes less than the wall time.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import io
+import resource
 import statistics
 import tempfile
 import time
@@ -43,14 +46,20 @@ def floor_notebooks(folder: Path, count: int) -> Path:
     return folder
 
 
-def timed(argv: list[str]) -> float:
-    """Wall seconds of one runner invocation (its output swallowed); fails loudly if the run fails."""
-    started = time.perf_counter()
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its ended children (the kernels)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one runner invocation (its output swallowed); fails loudly if the run fails."""
+    started, cpu = time.perf_counter(), cpu_seconds()
     with contextlib.redirect_stdout(io.StringIO()):
         code = run_main(argv)
     if code != 0:
         raise SystemExit(f"the run {argv} failed with exit status {code}")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         real = [timed(["--data", args.data, "--out", str(tmp / f"real{i}")]) for i in range(args.repeat)]
         floor = [timed(["--data", args.data, "--out", str(tmp / f"floor{i}"), "--notebooks", str(floor_dir)])
                  for i in range(args.repeat)]
-    r, f = statistics.median(real), statistics.median(floor)
-    print(f"report command, latest period, {count} notebook(s): {r:.2f}s (median of {args.repeat})")
-    print(f"floor, {count} trivial notebook(s):                {f:.2f}s (median of {args.repeat})")
-    print(f"ratio: {r / f:.2f}x (aim: <= 1.5x)")
+    r, f = statistics.median(w for w, _ in real), statistics.median(w for w, _ in floor)
+    rc, fc = statistics.median(c for _, c in real), statistics.median(c for _, c in floor)
+    print(f"report command, latest period, {count} notebook(s): {r:.2f}s wall, {rc:.2f}s CPU (median of {args.repeat})")
+    print(f"floor, {count} trivial notebook(s):                {f:.2f}s wall, {fc:.2f}s CPU (median of {args.repeat})")
+    print(f"ratio: {r / f:.2f}x (aim: <= 1.5x); CPU ratio {rc / fc:.2f}x")
     return 0
 
 

@@ -7,6 +7,14 @@ folder, so a failed run never replaces the last good report. Then it rewrites
 `OUT/index.html`. Exit status: 0 all good, 1 some notebook failed, 2 bad input
 (or an output folder that cannot be written or holds files the runner did not make).
 
+One kernel per period: a period's notebooks run one after another in one kernel
+(:func:`period_engine`), which starts once and imports the stack once; before each
+notebook the kernel is made fresh again (:func:`helpers.report.session.fresh_kernel_state`:
+empty namespace, execution count 1, no open figure), so each notebook sees only its
+own parameters, and its outputs, failure cell and executed copy are its own. What
+stays in the kernel is the modules and their caches, such as the period's core
+figures that notebooks 00 and 02 share (:func:`helpers.metrics.core.core_metrics`).
+
 Crash and race safety: one run at a time per output folder (a file lock,
 `OUT/.run.lock`, held for the whole run; a second run waits for it), report
 folders carry a marker file and a folder the runner did not make is never
@@ -82,6 +90,72 @@ def quiet_kernel_manager(log_path: Path):
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return QuietKernelManager
+
+
+#: The papermill engine of :func:`period_engine` (registered on first use).
+PERIOD_ENGINE = "workbook-period-kernel"
+#: Code run (silently, out of any notebook) in the period's kernel before each notebook.
+FRESH_STATE = "__import__('helpers.report.session', fromlist=['_']).fresh_kernel_state(get_ipython())"  # leaves no name behind
+
+
+def period_engine() -> str:
+    """Register (once) and name a papermill engine that runs a notebook in the kernel of the kernel manager passed
+    as ``km`` (papermill hands engine keyword arguments on to nbclient's NotebookClient, whose ``km`` it uses and,
+    not owning it, leaves running): the kernel starts with the period's first notebook and :func:`stop_kernel`
+    ends it. Before each notebook it runs :data:`FRESH_STATE`; after it, the notebook's kernel client is closed.
+    Everything else (parameters, the failed cell, the executed copy, timeouts) is papermill's NBClientEngine."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    if PERIOD_ENGINE in papermill_engines._engines:
+        return PERIOD_ENGINE
+
+    class PeriodKernelClient(PapermillNotebookClient):
+        def papermill_execute_cells(self):
+            reply = self.wait_for_reply(self.kc.execute(FRESH_STATE, silent=True, store_history=False))
+            content = (reply or {}).get("content", {})
+            if content.get("status") != "ok":
+                raise RuntimeError(f"the kernel could not be made fresh for the next notebook: {content.get('ename')}: "
+                                   f"{content.get('evalue')}")
+            super().papermill_execute_cells()
+
+    class PeriodKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                     start_timeout=60, execution_timeout=None, **kwargs):
+            # NBClientEngine.execute_managed_notebook's arguments, with PeriodKernelClient
+            from papermill.engines import logger
+
+            kwargs = {k: v for k, v in kwargs.items() if k not in ("input_path", "timeout", "startup_timeout")}
+            client = PeriodKernelClient(nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
+                                        log=logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
+                                        **kwargs)
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(PERIOD_ENGINE, PeriodKernelEngine)
+    return PERIOD_ENGINE
+
+
+def stop_kernel(km) -> None:
+    """Shut the period's kernel down (gracefully, as nbclient does with its own kernels) and free its resources;
+    a kernel that already died or never started is only cleaned up."""
+    from jupyter_core.utils import ensure_async, run_sync
+
+    async def stop():
+        try:
+            if km.has_kernel and await ensure_async(km.is_alive()):
+                await ensure_async(km.shutdown_kernel(now=False))
+        except RuntimeError as exc:
+            if "No kernel is running" not in str(exc):
+                raise
+        finally:
+            await ensure_async(km.cleanup_resources())
+
+    run_sync(stop)()
 
 
 def template_safe(path: Path) -> str:
@@ -262,39 +336,44 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         raise output_error(exc, out) from None
     result = PeriodResult(label, ok=True)
     parameters = dict(params, period=label, metrics_path=str(staging / "metrics.json"))
-    for nb in notebooks:
-        executed = staging / nb.name
-        t0 = time.monotonic()
-        try:
-            pm.execute_notebook(template_safe(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
-                                cwd=str(nb.parent), progress_bar=False, log_output=False,
-                                kernel_manager_class=quiet_kernel_manager(staging / KERNEL_LOG))
-            export_html(executed, staging / f"{nb.stem}.html", lang)
-        except PapermillExecutionError as exc:
-            if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
-                shutil.rmtree(staging, ignore_errors=True)
-                raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
-                                    fix="Free disk space or make the folder writable, or choose another output folder with --out.") from None
-            result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
-            result.error = f"{exc.ename}: {exc.evalue}"
-        except OSError as exc:
-            if exc.errno not in DISK_ERRNOS:
+    km = quiet_kernel_manager(staging / KERNEL_LOG)(kernel_name=KERNEL_NAME)  # one kernel for the period's notebooks
+    try:
+        for nb in notebooks:
+            executed = staging / nb.name
+            t0 = time.monotonic()
+            try:
+                pm.execute_notebook(template_safe(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                                    cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km)
+                export_html(executed, staging / f"{nb.stem}.html", lang)
+            except PapermillExecutionError as exc:
+                if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
+                    raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
+                                        fix="Free disk space or make the folder writable, or choose another output folder with --out.") from None
+                result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
+                result.error = f"{exc.ename}: {exc.evalue}"
+            except OSError as exc:
+                if exc.errno in DISK_ERRNOS:
+                    raise output_error(exc, out) from None
                 result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
-            else:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise output_error(exc, out) from None
-        except Exception as exc:  # the kernel died, export failed, ...: still isolate this period
-            result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
-        if not result.ok:
-            failed = out / FAILED_DIR / label
-            publish_dir(staging, failed)
-            where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
-            print(f"[{label}] {nb.name} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in {failed / nb.name}"
-                  f" (kernel log: {failed / KERNEL_LOG})", flush=True)
-            break
-        result.notebooks.append(nb.name)
-        print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
-    if result.ok:
+            except Exception as exc:  # the kernel died, export failed, ...: still isolate this period
+                result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+            if not result.ok:
+                break
+            result.notebooks.append(nb.name)
+            print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
+    except BaseException as exc:  # a full disk (WorkbookError), an interrupt: no kernel is left behind
+        stop_kernel(km)
+        if isinstance(exc, WorkbookError):
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    stop_kernel(km)  # before publishing: the kernel log is complete and nothing writes into the folder any more
+    if not result.ok:
+        failed = out / FAILED_DIR / label
+        publish_dir(staging, failed)
+        where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
+        print(f"[{label}] {result.failed_notebook} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in "
+              f"{failed / result.failed_notebook} (kernel log: {failed / KERNEL_LOG})", flush=True)
+    else:
         (staging / KERNEL_LOG).unlink(missing_ok=True)  # kernel chatter; kept only with a failed run
         publish_dir(staging, out / label)
         failed = out / FAILED_DIR / label

@@ -55,3 +55,25 @@ def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: 
 
         set_theme("report" if os.environ.get("WORKBOOK_STATIC") == "1" else "notebook")
     return Session(config=config, wb=wb, period=chosen, lang=config.language, recorder=Recorder(metrics_path))
+
+
+def fresh_kernel_state(shell) -> None:
+    """Make a kernel that ran one notebook look new to the next (helpers.report.run runs a period's notebooks in one kernel).
+
+    `shell` is the kernel's IPython shell (``get_ipython()``). Empties the user namespace and
+    sets the execution count back to 1 (IPython's ``reset(new_session=True)``; imported
+    modules and their caches stay, which is the point), closes every open figure, and lets
+    each Python warning be shown again (a new kernel has shown none). The chart theme needs
+    no reset: every notebook applies it in :func:`open_session`.
+    """
+    import sys
+
+    shell.reset(new_session=True)
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)  # not the module's own __getattr__ (lazy imports)
+        registry = namespace.get("__warningregistry__") if isinstance(namespace, dict) else None
+        if isinstance(registry, dict):
+            registry.clear()
