@@ -253,3 +253,36 @@ def test_a_kernel_that_dies_fails_its_period_only(data, tmp_path, capsys):
     # the next period has a kernel of its own: all three notebooks ran in it
     first, last = printed_by(out / "2025Q2" / "10_pid.ipynb"), printed_by(out / "2025Q2" / "30_pid.ipynb")
     assert first == last and first.isdigit() and first != printed_by(out / "_failed" / "2025Q1" / "10_pid.ipynb")
+
+
+def _warn_once_here():
+    import warnings
+
+    warnings.warn("shown by a new kernel", UserWarning, stacklevel=1)
+
+
+def test_fresh_kernel_state_empties_the_namespace_closes_figures_and_shows_warnings_again():
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    from helpers.session import fresh_kernel_state
+
+    class Shell:  # the part of IPython's shell it uses
+        def __init__(self):
+            self.resets = []
+
+        def reset(self, new_session):
+            self.resets.append(new_session)
+
+    shell = Shell()
+    plt.figure()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")
+        _warn_once_here()
+        _warn_once_here()                      # "default": once per place, as a kernel shows it
+        assert len(seen) == 1
+        fresh_kernel_state(shell)
+        _warn_once_here()                      # the next notebook sees it again
+        assert len(seen) == 2
+    assert shell.resets == [True] and plt.get_fignums() == []

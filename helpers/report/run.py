@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import os
 import shutil
 import sys
@@ -98,17 +99,15 @@ PERIOD_ENGINE = "workbook-period-kernel"
 FRESH_STATE = "__import__('helpers.report.session', fromlist=['_']).fresh_kernel_state(get_ipython())"  # leaves no name behind
 
 
+@functools.lru_cache(maxsize=1)
 def period_engine() -> str:
-    """Register (once) and name a papermill engine that runs a notebook in the kernel of the kernel manager passed
+    """Register (once per process) and name a papermill engine that runs a notebook in the kernel of the kernel manager passed
     as ``km`` (papermill hands engine keyword arguments on to nbclient's NotebookClient, whose ``km`` it uses and,
     not owning it, leaves running): the kernel starts with the period's first notebook and :func:`stop_kernel`
     ends it. Before each notebook it runs :data:`FRESH_STATE`; after it, the notebook's kernel client is closed.
     Everything else (parameters, the failed cell, the executed copy, timeouts) is papermill's NBClientEngine."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
-
-    if PERIOD_ENGINE in papermill_engines._engines:
-        return PERIOD_ENGINE
 
     class PeriodKernelClient(PapermillNotebookClient):
         def papermill_execute_cells(self):
@@ -362,7 +361,8 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
             result.notebooks.append(nb.name)
             print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
     except BaseException as exc:  # a full disk (WorkbookError), an interrupt: no kernel is left behind
-        stop_kernel(km)
+        with contextlib.suppress(Exception):  # the error to report is `exc`
+            stop_kernel(km)
         if isinstance(exc, WorkbookError):
             shutil.rmtree(staging, ignore_errors=True)
         raise
