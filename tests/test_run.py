@@ -266,7 +266,7 @@ def test_fresh_kernel_state_empties_the_namespace_closes_figures_and_shows_warni
 
     import matplotlib.pyplot as plt
 
-    from helpers.session import fresh_kernel_state
+    from helpers.report.session import fresh_kernel_state
 
     class Shell:  # the part of IPython's shell it uses
         def __init__(self):
