@@ -22,9 +22,21 @@ helpers.config (it lists the known keys).
 """
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-import jsonschema
+# jsonschema registers optional format checkers at import; the one for "iri" imports rfc3987_syntax, which builds
+# its lark grammars there (about 1 CPU-second in every process that loads a workbook). This schema asserts no
+# formats, so that module is hidden while jsonschema is imported (only when neither is loaded yet; later imports of
+# rfc3987_syntax work as usual).
+_HIDE = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+if _HIDE:
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # an ImportError, which jsonschema tolerates
+try:
+    import jsonschema
+finally:
+    if _HIDE:
+        del sys.modules["rfc3987_syntax"]
 
 Schema = dict[str, Any]
 

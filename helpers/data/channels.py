@@ -42,25 +42,29 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
     findings: list[Finding] = []
     out = dict(tables)
     counts: dict[str, dict[str, int]] = {}
+    distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # table -> (codes per row, value per code + None last)
     for name, frame in tables.items():
         if frame is None or "channel" not in frame.columns:
             continue
-        raw = pd.Series([None if pd.isna(v) else str(v).strip() or None for v in frame["channel"]],
-                        index=frame.index, dtype=object)
-        keys = raw.map(channel_key)
-        placeholder = keys.isin(CHANNEL_PLACEHOLDERS)
+        # each distinct cell is folded once (a million rows hold a few dozen channel spellings)
+        codes, uniques = pd.factorize(frame["channel"], use_na_sentinel=True)
+        values = [str(v).strip() or None for v in uniques]
+        keys = [channel_key(v) for v in values]
+        is_placeholder = np.array([k in CHANNEL_PLACEHOLDERS for k in keys] + [False], dtype=bool)
+        placeholder = is_placeholder[codes]
         if placeholder.any():
-            rows = np.flatnonzero(placeholder.to_numpy())
-            shown = sorted(set(raw[placeholder]))
+            rows = np.flatnonzero(placeholder)
+            shown = sorted({v for v, p in zip(values, is_placeholder) if p})
             findings.append(warning(files.get(name, f"{name}.csv"), "channel_placeholder", "channel",
                                     tuple(int(r) + 2 for r in rows[:5]), (), int(len(rows)),
                                     placeholders=", ".join(repr(v) for v in shown)))
-        raw = raw.where(~placeholder, None)
-        out[name] = frame.assign(channel=raw)
-        for value, key in zip(raw, raw.map(channel_key)):
+        kept = np.array([None if p else v for v, p in zip(values, is_placeholder)] + [None], dtype=object)
+        distinct[name] = (codes, kept)
+        out[name] = frame.assign(channel=pd.Series(kept[codes], index=frame.index, dtype=object))
+        for value, key, n in zip(kept, keys, np.bincount(codes[codes >= 0], minlength=len(values))):
             if value is not None:
                 counts.setdefault(key, {}).setdefault(value, 0)
-                counts[key][value] += 1
+                counts[key][value] += int(n)
     mapping = {}
     for key, spellings in sorted(counts.items()):
         if len(spellings) < 2:
@@ -73,7 +77,7 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
         findings.append(warning("leads / opportunities / spend", "channel_variants", "channel", count=int(moved),
                                 spellings=listed, chosen=chosen, **({} if fold else {"variant": "separate"})))
     if mapping:
-        for name, frame in out.items():
-            if frame is not None and "channel" in frame.columns:
-                out[name] = frame.assign(channel=frame["channel"].map(lambda v: mapping.get(v, v)))
+        for name, (codes, kept) in distinct.items():
+            folded = np.array([mapping.get(v, v) for v in kept], dtype=object)
+            out[name] = out[name].assign(channel=pd.Series(folded[codes], index=out[name].index, dtype=object))
     return out, findings

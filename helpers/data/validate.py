@@ -25,7 +25,19 @@ def _warn(fname: str, code: str, column: str | None = None, mask=None, raw=None,
 
 
 def isin_ids(values: pd.Series, ids) -> pd.Series:
-    """values.isin(ids) in one hashed pass (pandas' text isin converts every id one by one: slow on large tables)."""
+    """values.isin(ids) in one hashed pass (pandas' text isin converts every id one by one: slow on large tables).
+
+    `ids` is a collection of ids, or a pandas Series of text ids (nulls ignored): then the test runs in Arrow
+    (pyarrow.compute.is_in) without making a Python object of each id. A null value is never in `ids`."""
+    if isinstance(ids, pd.Series):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        def text(series: pd.Series) -> pa.Array:
+            return pa.array(series.astype("string"), type=pa.string(), from_pandas=True)
+
+        found = pc.is_in(text(values), value_set=text(ids.dropna()), skip_nulls=True).fill_null(False)
+        return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
     return values.astype(object).isin(pd.Index(list(ids), dtype=object))
 
 
@@ -50,8 +62,9 @@ def check_duplicates(frame: pd.DataFrame, key: str, fname: str) -> list[Finding]
                      f"Make every {key} unique (remove duplicate rows or merge them).", key, dup, frame[key])]
 
 
-def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids: set | None) -> list[Finding]:
-    """Outcome values, close dates, amounts and links of the opportunities table."""
+def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids) -> list[Finding]:
+    """Outcome values, close dates, amounts and links of the opportunities table (`lead_ids`: the leads' ids as
+    :func:`isin_ids` takes them, None = no leads table)."""
     out = check_duplicates(opps, "opportunity_id", fname)
     bad_outcome = opps["outcome"].notna() & ~opps["outcome"].isin(OUTCOMES)
     if bad_outcome.any():
@@ -100,8 +113,9 @@ def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids: set | None) ->
     return out
 
 
-def check_leads(leads: pd.DataFrame, fname: str, opp_ids: set) -> list[Finding]:
-    """Ids, stage-date order and opportunity links of the leads table."""
+def check_leads(leads: pd.DataFrame, fname: str, opp_ids) -> list[Finding]:
+    """Ids, stage-date order and opportunity links of the leads table (`opp_ids`: the opportunities' ids as
+    :func:`isin_ids` takes them)."""
     out = check_duplicates(leads, "lead_id", fname)
     for col in ("mql_at", "sql_at"):
         if col in leads.columns:
@@ -140,19 +154,23 @@ def far_date_cuts(typed: dict[str, pd.DataFrame]) -> tuple[pd.Timestamp | None, 
     The bulk is every date of leads and opportunities; the dates beyond the lowest (highest) such gap are
     outliers when they are at most FAR_SHARE of all dates (at least 1). None = no outliers at that end.
     """
-    values = [typed[t][c].dropna() for t, cols in DATE_COLUMNS.items() if typed.get(t) is not None
-              for c in cols if c in typed[t].columns]
-    dates = pd.concat(values).dt.normalize().sort_values().reset_index(drop=True) if values else pd.Series([], dtype="datetime64[ns]")
-    if dates.nunique() < 2:
+    import numpy as np
+
+    values = [typed[t][c].dropna().dt.normalize().to_numpy(dtype="datetime64[ns]") for t, cols in DATE_COLUMNS.items()
+              if typed.get(t) is not None for c in cols if c in typed[t].columns]
+    # the sorted dates as distinct days with their counts: a date's position is the count of the dates before its day
+    days, counts = np.unique(np.concatenate(values), return_counts=True) if values else (np.array([], "datetime64[ns]"), [])
+    if len(days) < 2:
         return None, None
-    allowed = max(1, int(FAR_SHARE * len(dates)))
-    gaps = dates.diff()
-    big = gaps.index[gaps > FAR_GAP]
+    before = np.concatenate(([0], np.cumsum(counts)))
+    total = int(before[-1])
+    allowed = max(1, int(FAR_SHARE * total))
+    big = before[1:-1][np.diff(days) > FAR_GAP.to_timedelta64()]  # positions of the dates just after a big gap
     low = high = None
     if len(big) and big[0] <= allowed:  # the first big[0] dates lie before the lowest gap
-        low = dates[big[0]]
-    if len(big) and len(dates) - big[-1] <= allowed:
-        high = dates[big[-1] - 1]
+        low = pd.Timestamp(days[np.searchsorted(before, big[0])])
+    if len(big) and total - big[-1] <= allowed:
+        high = pd.Timestamp(days[np.searchsorted(before, big[-1]) - 1])
     return low, high
 
 
@@ -296,10 +314,10 @@ def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: 
                  fiscal_year_start_month: int = 1) -> list[Finding]:
     """Run every table and cross-table check; returns all findings (errors and warnings)."""
     leads, opps = typed.get("leads"), typed["opportunities"]
-    out = check_opportunities(opps, fnames["opportunities"], set(leads["lead_id"].dropna()) if leads is not None else None)
+    out = check_opportunities(opps, fnames["opportunities"], leads["lead_id"] if leads is not None else None)
     out += check_after_as_of(opps, "opportunities", fnames["opportunities"], as_of)
     if leads is not None:
-        out += check_leads(leads, fnames["leads"], set(opps["opportunity_id"].dropna()))
+        out += check_leads(leads, fnames["leads"], opps["opportunity_id"])
         out += check_after_as_of(leads, "leads", fnames["leads"], as_of)
     if "spend" in typed:
         out += check_spend(typed["spend"], fnames["spend"])
@@ -319,8 +337,12 @@ def _rows(mask: pd.Series) -> tuple[tuple[int, ...], int]:
     return tuple(int(p) + 2 for p in positions[:MAX_ROWS_SHOWN]), int(len(positions))
 
 
-def _values(raw: pd.Series, mask: pd.Series) -> tuple[str, ...]:
-    return tuple(str(v) for v in raw[np.asarray(mask, dtype=bool)].head(MAX_ROWS_SHOWN))
+def _values(raw, mask) -> tuple[str, ...]:
+    """The first flagged cells as text; `raw` is a pandas Series or a pyarrow array of the same length as `mask`."""
+    if isinstance(raw, pd.Series):
+        return tuple(str(v) for v in raw[np.asarray(mask, dtype=bool)].head(MAX_ROWS_SHOWN))
+    positions = np.flatnonzero(np.asarray(mask, dtype=bool))[:MAX_ROWS_SHOWN]
+    return tuple(str(v) for v in raw.take(positions).to_pylist())
 
 
 def finding(severity, file, code, message, fix, column=None, mask=None, raw=None) -> Finding:

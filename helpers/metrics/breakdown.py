@@ -15,6 +15,7 @@ Pure functions: inputs are never changed; results are plain Python values.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from helpers.metrics.funnel import derive_cohort, derive_period, maturity_days, typical_days_to_opportunity
@@ -30,10 +31,15 @@ TARGET, NON_TARGET = "target", "non_target"
 
 
 def _labels(series: pd.Series) -> pd.Series:
-    """Values as str keys; null or blank -> 'unknown'."""
-    text = series.astype("string").str.strip()
+    """Values as str keys; null or blank -> 'unknown' (object dtype, on `series`' index).
+
+    Each distinct value is labelled once and spread to the rows by its code (a million rows hold a few
+    dozen channels or segments)."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    text = pd.Series(distinct, dtype=object if not len(distinct) else None).astype("string").str.strip()
     text = text.mask(text.eq(""), UNKNOWN).fillna(UNKNOWN)
-    return text.astype(object)
+    lookup = np.append(text.to_numpy(dtype=object), UNKNOWN)
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
 
 
 def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:

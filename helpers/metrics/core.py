@@ -101,17 +101,20 @@ def clear_memo() -> None:
 
 def _core_metrics(wb: Workbook, period: Period) -> dict:
     """:func:`core_metrics` without the projected rates, computed."""
+    from helpers.metrics.engine import reusing_tables
+
     leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
     start, end = period.start, period.end
-    typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
-    maturity = maturity_days(leads, opps, as_of)
     segments = segment_columns(leads, opps)
     if has_target(wb):
         leads, opps = with_target_fit(wb)
         segments.append("target_fit")
-    # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine).
-    rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical, with_totals=True,
-                              maturity=maturity)
+    with reusing_tables():  # the engine tables of these frames are built once for all the figures below
+        typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
+        maturity = maturity_days(leads, opps, as_of)
+        # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine).
+        rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical,
+                                  with_totals=True, maturity=maturity)
     core = {
         "period": period.label,
         "start": period.start,

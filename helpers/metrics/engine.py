@@ -11,7 +11,12 @@ Tables enter the engine in the canonical column names (contract section 1):
 
 - opportunities: ``opportunity_id, created_at, closed_at, outcome, amount, lead_id``
   and the breakdown key;
-- leads: ``lead_id, created_at, mql_at, sql_at, opportunity_id`` and the key.
+- leads: ``lead_id, created_at, mql_at, sql_at, opportunity_id`` and the key;
+
+with canonical values: ids and keys are text trimmed of whitespace (:data:`WHITESPACE`,
+what Ibis' ``strip()`` removes), outcome trimmed and lower case. Each table is made
+canonical once where it enters (:func:`opps_table` / :func:`leads_table` in Arrow,
+helpers.metrics.warehouse in the warehouse's SQL), not again in every expression.
 
 :func:`opps_table` / :func:`leads_table` turn pandas frames (the loaded workbook,
 or any frame a test builds, missing columns allowed) into such tables; a warehouse
@@ -28,15 +33,19 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import string
 import warnings
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 #: The key of the single row an ungrouped aggregate returns.
 ALL = "__all__"
 UNKNOWN = "unknown"
 KEY = "k"
+#: The characters trimmed from ids, outcomes and keys: Ibis compiles ``strip()`` as trim(x, string.whitespace).
+WHITESPACE = string.whitespace
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,7 +75,20 @@ def _dates(frame: pd.DataFrame, column: str) -> pa.Array:
 def _texts(frame: pd.DataFrame, column: str | None) -> pa.Array:
     if column is None or column not in frame.columns:
         return pa.nulls(len(frame), pa.string())
-    return pa.array(frame[column].astype("string"), type=pa.string(), from_pandas=True)
+    values = frame[column]
+    if isinstance(values.dtype, pd.StringDtype):
+        return pa.array(values.astype("string"), type=pa.string(), from_pandas=True)
+    # categories, object labels: each distinct value converted once, then taken by its code (null stays null)
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    text = pa.array(pd.Series(distinct, dtype=object if not len(distinct) else None).astype("string"), type=pa.string(),
+                    from_pandas=True)
+    return text.take(pa.array(codes, mask=codes < 0))
+
+
+def _canonical(values: pa.Array, lower: bool = False) -> pa.Array:
+    """Text trimmed of WHITESPACE (and lower case with `lower`): an engine table's ids, outcome and keys."""
+    trimmed = pc.utf8_trim(values, characters=WHITESPACE)
+    return pc.utf8_lower(trimmed) if lower else trimmed
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> pa.Array:
@@ -81,36 +103,92 @@ def _is_key(column: str) -> bool:
 
 
 def _key_columns(frame: pd.DataFrame, dims: dict[str, str]) -> dict[str, pa.Array]:
-    """The breakdown keys as text columns k0, k1, ... (one per dimension, in `dims` order)."""
-    return {f"k{i}": _texts(frame, column) for i, column in enumerate(dims.values())}
+    """The breakdown keys as trimmed text columns k0, k1, ... (one per dimension, in `dims` order), dictionary-encoded
+    (a few distinct values each: small in memory, grouped fast)."""
+    return {f"k{i}": _key_column(frame, column) for i, column in enumerate(dims.values())}
+
+
+def _key_column(frame: pd.DataFrame, column: str) -> pa.Array:
+    """One breakdown key: each distinct value trimmed once; a dictionary array with one entry per trimmed text."""
+    if column not in frame.columns:
+        return pa.nulls(len(frame), pa.string())
+    codes, distinct = pd.factorize(frame[column], use_na_sentinel=True)
+    text = _canonical(pa.array(pd.Series(distinct, dtype=object if not len(distinct) else None).astype("string"),
+                               type=pa.string(), from_pandas=True))
+    entries = pc.dictionary_encode(text)  # values that trim to the same text share an entry
+    rows = entries.indices.take(pa.array(codes, mask=codes < 0))
+    return pa.DictionaryArray.from_arrays(rows, entries.dictionary)
+
+
+#: Tables already built from frames while :func:`reusing_tables` is active: {(kind, id(frame), dims): (frame, table)}.
+_BUILT: dict | None = None
+
+
+@contextlib.contextmanager
+def reusing_tables():
+    """Within this block, :func:`opps_table` / :func:`leads_table` of the same frame object and dims build the engine
+    table once (the caller promises not to change the frames meanwhile; each frame is held until the block ends)."""
+    global _BUILT
+    outer = _BUILT
+    if outer is None:
+        _BUILT = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _BUILT = None
+
+
+def _reused(kind: str, frame: pd.DataFrame, dims: dict[str, str] | None, build):
+    if _BUILT is None:
+        return build()
+    key = (kind, id(frame), tuple((dims or {}).items()))
+    if key not in _BUILT:
+        _BUILT[key] = (frame, build())  # the frame is held, so its id cannot be reused while the entry lives
+    return _BUILT[key][1]
 
 
 def opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
-    """An Ibis table of the opportunities' canonical columns (+ k0, k1, ...: the breakdown keys of `dims`) from a pandas frame."""
-    import ibis
-
-    return ibis.memtable(pa.table({
-        "opportunity_id": _texts(opps, "opportunity_id"), "created_at": _dates(opps, "created_at"),
-        "closed_at": _dates(opps, "closed_at"), "outcome": _texts(opps, "outcome"), "amount": _numbers(opps, "amount"),
-        "lead_id": _texts(opps, "lead_id"), **_key_columns(opps, dims or {})}))
+    """An Ibis table of the opportunities' canonical columns and values (+ k0, k1, ...: the breakdown keys of `dims`)
+    from a pandas frame (built once per frame within :func:`reusing_tables`)."""
+    return _reused("opps", opps, dims, lambda: _opps_table(opps, dims))
 
 
 def leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None):
-    """An Ibis table of the leads' canonical columns (+ k0, k1, ...: the breakdown keys of `dims`) from a pandas frame."""
+    """An Ibis table of the leads' canonical columns and values (+ k0, k1, ...: the breakdown keys of `dims`) from a
+    pandas frame (built once per frame within :func:`reusing_tables`)."""
+    return _reused("leads", leads, dims, lambda: _leads_table(leads, dims))
+
+
+def _opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
     import ibis
 
     return ibis.memtable(pa.table({
-        "lead_id": _texts(leads, "lead_id"), "created_at": _dates(leads, "created_at"), "mql_at": _dates(leads, "mql_at"),
-        "sql_at": _dates(leads, "sql_at"), "opportunity_id": _texts(leads, "opportunity_id"), **_key_columns(leads, dims or {})}))
+        "opportunity_id": _canonical(_texts(opps, "opportunity_id")), "created_at": _dates(opps, "created_at"),
+        "closed_at": _dates(opps, "closed_at"), "outcome": _canonical(_texts(opps, "outcome"), lower=True),
+        "amount": _numbers(opps, "amount"), "lead_id": _canonical(_texts(opps, "lead_id")), **_key_columns(opps, dims or {})}))
+
+
+def _leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None):
+    import ibis
+
+    return ibis.memtable(pa.table({
+        "lead_id": _canonical(_texts(leads, "lead_id")), "created_at": _dates(leads, "created_at"),
+        "mql_at": _dates(leads, "mql_at"), "sql_at": _dates(leads, "sql_at"),
+        "opportunity_id": _canonical(_texts(leads, "opportunity_id")), **_key_columns(leads, dims or {})}))
 
 
 # --------------------------------------------------------------------------- expressions
 def _label(column):
-    """The breakdown key: trimmed text; null or blank -> 'unknown'."""
+    """The breakdown key of a raw column: trimmed text; null or blank -> 'unknown'."""
+    return _key_label(column.cast("string").strip())
+
+
+def _key_label(key):
+    """The breakdown key of an engine table's trimmed key column: null or blank -> 'unknown'."""
     import ibis
 
-    text = column.cast("string").strip()
-    return ibis.ifelse(text.isnull() | (text == ""), ibis.literal(UNKNOWN), text)
+    return ibis.ifelse(key.isnull() | (key == ""), ibis.literal(UNKNOWN), key)
 
 
 def _longer(t, dims: list[str]):
@@ -119,22 +197,22 @@ def _longer(t, dims: list[str]):
 
     base = [c for c in t.columns if not _is_key(c)]
     parts = [t.select(*base, dim=ibis.literal(ALL), k=ibis.literal(ALL))]
-    parts += [t.select(*base, dim=ibis.literal(d), k=_label(t[f"k{i}"])) for i, d in enumerate(dims)]
+    parts += [t.select(*base, dim=ibis.literal(d), k=_key_label(t[f"k{i}"].cast("string"))) for i, d in enumerate(dims)]
     return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
 
 def _prepared_opps(t):
     keys = [c for c in t.columns if _is_key(c)]
     return t.select(
-        opportunity_id=t.opportunity_id.cast("string").strip(), lead_id=t.lead_id.cast("string").strip(),
+        opportunity_id=t.opportunity_id.cast("string"), lead_id=t.lead_id.cast("string"),
         created=t.created_at.cast("date"), closed=t.closed_at.cast("date"),
-        outcome=t.outcome.cast("string").strip().lower(), amount=t.amount.cast("float64"), **{k: t[k] for k in keys})
+        outcome=t.outcome.cast("string"), amount=t.amount.cast("float64"), **{k: t[k] for k in keys})
 
 
 def _prepared_leads(t):
     keys = [c for c in t.columns if _is_key(c)]
     return t.select(
-        lead_id=t.lead_id.cast("string").strip(), opportunity_id=t.opportunity_id.cast("string").strip(),
+        lead_id=t.lead_id.cast("string"), opportunity_id=t.opportunity_id.cast("string"),
         created=t.created_at.cast("date"), mql=t.mql_at.cast("date"), sqld=t.sql_at.cast("date"), **{k: t[k] for k in keys})
 
 
@@ -167,8 +245,8 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
 
 def pairs_expr(leads, opps):
     """The lead-opportunity links: distinct (lead_id, opportunity_id) from leads.opportunity_id OR opps.lead_id (funnel.linked_pairs)."""
-    a = leads.select(lead_id=leads.lead_id.cast("string").strip(), opportunity_id=leads.opportunity_id.cast("string").strip())
-    b = opps.select(lead_id=opps.lead_id.cast("string").strip(), opportunity_id=opps.opportunity_id.cast("string").strip())
+    a = leads.select(lead_id=leads.lead_id.cast("string"), opportunity_id=leads.opportunity_id.cast("string"))
+    b = opps.select(lead_id=opps.lead_id.cast("string"), opportunity_id=opps.opportunity_id.cast("string"))
     both = a.union(b, distinct=True)
     return both.filter(both.lead_id.notnull() & both.opportunity_id.notnull())
 
@@ -195,12 +273,10 @@ def lead_flags_expr(leads, opps, start: dt.date, last: dt.date, as_of: dt.date):
     return flagged.drop("lead", "opp", "won")
 
 
-def lead_funnel_expr(flags, start: dt.date, last: dt.date, dims: list[str] = ()):
-    """Per (dim, k) of the leads (from :func:`lead_flags_expr`): the period counts (p_leads, p_mqls, p_sqls), the cohort
-    counts (c_leads ... c_won, skipped_mql, skipped_sql) and exists; the total is the row (ALL, ALL)."""
-    f = _longer(flags, list(dims))
+def _lead_counts(f, start: dt.date, last: dt.date) -> dict:
+    """The lead funnel counts of :func:`lead_funnel_expr` over the rows of `f` (flags from :func:`lead_flags_expr`)."""
     cohort, existing = f.f_cohort, f.f_exists
-    return f.group_by(["dim", "k"]).aggregate(
+    return dict(
         p_leads=f.count(where=existing & f.created.between(start, last)),
         p_mqls=f.count(where=existing & f.mql.between(start, last)),
         p_sqls=f.count(where=existing & f.sqld.between(start, last)),
@@ -209,6 +285,21 @@ def lead_funnel_expr(flags, start: dt.date, last: dt.date, dims: list[str] = ())
         skipped_mql=f.count(where=cohort & f.f_mql & ~f.f_has_mql),
         skipped_sql=f.count(where=cohort & f.f_sql & ~f.f_has_sql),
         exists=f.count(where=existing))
+
+
+def lead_funnel_expr(flags, start: dt.date, last: dt.date, dims: list[str] = ()):
+    """Per (dim, k) of the leads (from :func:`lead_flags_expr`): the period counts (p_leads, p_mqls, p_sqls), the cohort
+    counts (c_leads ... c_won, skipped_mql, skipped_sql) and exists; the total is the row (ALL, ALL).
+
+    With `dims`, one pass over the leads counts each combination of the raw keys k0, k1, ... (a few hundred rows);
+    each (dim, k) row is the sum of the combinations with that label (counts add up exactly)."""
+    dims = list(dims)
+    if not dims:
+        f = _longer(flags, [])
+        return f.group_by(["dim", "k"]).aggregate(**_lead_counts(f, start, last))
+    combos = flags.group_by([f"k{i}" for i in range(len(dims))]).aggregate(**_lead_counts(flags, start, last))
+    f = _longer(combos, dims)
+    return f.group_by(["dim", "k"]).aggregate(**{name: f[name].sum() for name in _lead_counts(flags, start, last)})
 
 
 def linked_expr(leads, opps, as_of: dt.date):
@@ -315,10 +406,7 @@ def lead_funnel_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, 
     s, last, a = period_bounds(start, end, as_of)
     dims = dims or {}
     flags = lead_flags_expr(leads_table(leads, dims), opps_table(opps), s, last, a)
-    if not dims:
-        return run(lead_funnel_expr(flags, s, last), backend)
-    with materialized(flags, backend) as table:
-        return run(lead_funnel_expr(table, s, last, list(dims)), backend)
+    return run(lead_funnel_expr(flags, s, last, list(dims)), backend)
 
 
 def linked_opps_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str], backend=None) -> dict:

@@ -156,15 +156,19 @@ def canonical(con, config: Config, schema: str | None = None, leads_table: str =
 
 
 def _engine_table(t, kind: str, dims: list[str]):
-    """The engine's input: canonical columns plus the keys k0, k1, ... of `dims`."""
+    """The engine's input: canonical columns plus the keys k0, k1, ... of `dims`, with canonical values (ids and keys
+    trimmed, outcome trimmed and lower case: helpers.metrics.engine's module notes)."""
     import ibis
 
     base = ("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id") if kind == "opps" else \
         ("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id")
     cols = {c: (t[c] if c in t.columns else ibis.null()) for c in base}
+    for c in ("opportunity_id", "lead_id"):
+        cols[c] = cols[c].cast("string").strip()
     if kind == "opps":
         cols["amount"] = cols["amount"].cast("float64")
-    return t.select(**cols, **{f"k{i}": t[d].cast("string") for i, d in enumerate(dims)})
+        cols["outcome"] = cols["outcome"].cast("string").strip().lower()
+    return t.select(**cols, **{f"k{i}": t[d].cast("string").strip() for i, d in enumerate(dims)})
 
 
 def _scalar(con, expr):

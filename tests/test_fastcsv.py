@@ -1,0 +1,167 @@
+"""The fast typed CSV reader (helpers.data.load.read_csv_typed) gives exactly what the exact reader (pandas on the decoded text) gives.
+
+Every other loader test runs through the fast reader (it is the default); these tests compare the
+two readers on the same files: the sample data, files cut into tiny blocks, other encodings, files
+the fast reader must hand over, and fuzzed CSV text.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from helpers.data import load as load_module
+from helpers.errors import DataValidationError, WorkbookError
+from helpers.paths import SAMPLE_DATA_DIR
+
+CANONICAL = ("leads", "opportunities", "spend", "checklist", "initiatives", "targets")
+
+
+def outcome(folder: Path, fast: bool, monkeypatch):
+    """What load_workbook gives with the fast reader on or off: the workbook, or the error's type, text and findings."""
+    monkeypatch.setattr(load_module, "FAST_CSV", fast)
+    try:
+        return load_module.load_workbook(folder)
+    except (DataValidationError, WorkbookError) as exc:
+        return (type(exc).__name__, str(exc), getattr(exc, "findings", None))
+
+
+def assert_same(folder: Path, monkeypatch):
+    """The fast and the exact reader agree on `folder`: equal tables (values, dtypes, categories), findings,
+    source files and extra columns, or the same error."""
+    fast, exact = outcome(folder, True, monkeypatch), outcome(folder, False, monkeypatch)
+    if isinstance(exact, tuple) or isinstance(fast, tuple):
+        assert fast == exact
+        return fast
+    for name in CANONICAL:
+        a, b = getattr(fast, name), getattr(exact, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+            for col in a.columns:
+                if isinstance(a[col].dtype, pd.CategoricalDtype):
+                    assert list(a[col].cat.categories) == list(b[col].cat.categories)
+    assert fast.findings == exact.findings
+    assert fast.files == exact.files and fast.as_of == exact.as_of
+    assert set(fast.extras) == set(exact.extras)
+    for name, frame in fast.extras.items():
+        other = exact.extras[name]
+        assert list(frame.columns) == list(other.columns)
+        for col in frame.columns:  # text cells, empty = missing (NaN in the fast reader's str columns, None in the exact)
+            assert [None if pd.isna(v) else v for v in frame[col]] == [None if pd.isna(v) else v for v in other[col]]
+    return fast
+
+
+def test_sample_data_is_read_fast_and_the_same(tmp_path, monkeypatch):
+    for path in sorted(SAMPLE_DATA_DIR.glob("*.csv")):
+        assert load_module.read_csv_cells(path) is not None, path.name  # the fast reader takes every sample file
+    wb = assert_same(SAMPLE_DATA_DIR, monkeypatch)
+    assert len(wb.leads) == 4400 and wb.files["leads"].encoding == "utf-8"
+
+
+def test_tiny_blocks_give_the_same_result(tmp_path, monkeypatch):
+    """Blocks of 64 bytes: every block boundary, the sniffed first lines and the checks across blocks."""
+    monkeypatch.setattr(load_module, "SCAN_BLOCK", 64)
+    data = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DATA_DIR, data)
+    assert load_module.read_csv_cells(data / "opportunities.csv") is not None
+    assert_same(data, monkeypatch)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp932", "utf-16", "euc_jp"])
+@pytest.mark.parametrize("block", [64, 8 << 20])
+def test_other_encodings_are_transcoded_while_reading(tmp_path, monkeypatch, encoding, block):
+    monkeypatch.setattr(load_module, "SCAN_BLOCK", block)
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV}, encoding=encoding)
+    read = load_module.read_csv_cells(folder / "leads.csv")
+    assert read is not None and read.encoding == encoding
+    wb = assert_same(folder, monkeypatch)
+    assert wb.leads["industry"].tolist() == ["製造", "IT・通信", "小売"]
+
+
+def test_delimiters_quotes_and_line_ends(tmp_path, monkeypatch):
+    opps = OPPS_CSV.replace(",", ";").replace("\n", "\r\n").replace("価格", '"価格; ""高い""\r\n次回"')
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV.replace(",", "\t"), "opportunities.csv": opps})
+    assert load_module.read_csv_cells(folder / "opportunities.csv").delimiter == ";"
+    wb = assert_same(folder, monkeypatch)
+    assert wb.opportunities.loc[1, "loss_reason"] == '価格; "高い"\r\n次回'
+
+
+@pytest.mark.parametrize("case, text", [
+    ("empty", ""),
+    ("header only blank lines", "\n\n"),
+    ("ragged row that pandas pads", OPPS_CSV + "O4,2025-06-11\n"),
+    ("implicit index column", OPPS_CSV.replace("\n", ",x\n").replace("loss_reason,x", "loss_reason")),
+    ("unclosed quote", OPPS_CSV + 'O4,"2025-06-11,,open\n'),
+    ("line of spaces", OPPS_CSV.replace("\nO2", "\n   \nO2")),
+    ("NUL character", OPPS_CSV.replace("価格", "価\x00格")),
+    ("mojibake", OPPS_CSV.replace("価格", "cafÃ©")),
+    ("mojibake of Japanese", OPPS_CSV.replace("価格", "縺ｧ縺吶")),
+    ("second byte order mark", "\ufeff\ufeff" + OPPS_CSV),
+    ("one column", "opportunity_id\nO1\n"),
+])
+def test_files_the_fast_reader_hands_over_read_as_before(tmp_path, monkeypatch, case, text):
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV})
+    (folder / "opportunities.csv").write_bytes(text.encode("utf-8"))
+    assert load_module.read_csv_cells(folder / "opportunities.csv") is None
+    assert_same(folder, monkeypatch)
+
+
+def test_mojibake_in_a_later_block_is_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(load_module, "SCAN_BLOCK", 128)
+    rows = "".join(f"O{i},2025-04-12,2025-06-01,won,1,,web,,,,\n" for i in range(10, 60))
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV + rows + "O99,2025-04-12,,open,1,,Ã©web,,,,\n"})
+    assert load_module.read_csv_cells(folder / "opportunities.csv") is None
+    name, text, _ = assert_same(folder, monkeypatch)
+    assert "garbled (mojibake) at line 55" in text
+
+
+def test_typed_values_and_findings_on_bad_cells(tmp_path, monkeypatch):
+    opps = (OPPS_CSV.replace("2025-05-01,2025-06-30", " 2025/13/45 ,2025-06-30").replace("800000", '"¥800,000"')
+            .replace("O3,", "'=O3,").replace(",open,", ",OPEN ,"))
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": opps})
+    assert load_module.read_csv_cells(folder / "opportunities.csv") is not None
+    _, text, findings = assert_same(folder, monkeypatch)
+    assert [(f.code, f.rows, f.values) for f in findings if f.severity == "error"] == [
+        ("bad_date", (3,), (" 2025/13/45 ",)), ("bad_number", (4,), ("¥800,000",))]
+
+
+def test_duplicate_and_empty_header_names(tmp_path, monkeypatch):
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV.replace("loss_reason", " amount ")})
+    _, text, _ = assert_same(folder, monkeypatch)
+    assert "'amount' in columns 5, 11" in text
+    folder = write_folder(tmp_path / "e", {"opportunities.csv": OPPS_CSV.replace(",loss_reason", ",")})
+    wb = assert_same(folder, monkeypatch)
+    assert list(wb.extras["opportunities"].columns) == ["Unnamed: 10"]
+
+
+# --------------------------------------------------------------------------- fuzzing (bounded time)
+CELL = st.one_of(st.text(alphabet=st.sampled_from('ab1-: "\',;\t\r\n\x0cé製\u3000'), max_size=6),
+                 st.sampled_from(["", " ", "2025-04-01", " 2025-04-01T10:00:00+09:00 ", "2025-02-30", "1e309", "-1",
+                                  "1,200", "won", " Lost", "open", "'=1+1", "'-", "はい", "営業", '""', '"x"y']))
+COLUMNS = ["opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id", "channel"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+@given(rows=st.lists(st.one_of(st.lists(CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)),
+                               st.lists(CELL, min_size=1, max_size=len(COLUMNS) + 1)), max_size=6),
+       sep=st.sampled_from([",", ";", "\t"]), quoting=st.sampled_from(["minimal", "all", "none"]),
+       eol=st.sampled_from(["\n", "\r\n", "\r"]), bom=st.booleans(), blank=st.sampled_from(["", "\n", "\n\n"]))
+def test_fuzzed_csv_text_reads_the_same(tmp_path_factory, rows, sep, quoting, eol, bom, blank):
+    """Rectangular rows quoted as a CSV writer quotes them (most are read fast), or not at all, or ragged."""
+    def cell(v: str) -> str:
+        if quoting == "all" or (quoting == "minimal" and any(ch in v for ch in (sep, '"', "\n", "\r"))):
+            return '"' + v.replace('"', '""') + '"'
+        return v
+
+    lines = [sep.join(cell(v) for v in r) for r in [COLUMNS, *rows]]
+    text = ("\ufeff" if bom else "") + eol.join(lines[:2]) + (eol + blank if len(lines) > 1 else "") + eol.join(lines[2:]) + eol
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "opportunities.csv").write_bytes(text.encode("utf-8"))
+    with pytest.MonkeyPatch.context() as mp:
+        assert_same(folder, mp)
