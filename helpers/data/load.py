@@ -633,11 +633,9 @@ def scan_csv(path: Path) -> tuple[str, str, str] | None:
     digest = hashlib.sha256()
     if encoding != "utf-16":
         head = _scan_utf8(path, digest, skip=3 if encoding == "utf-8-sig" else 0)
-        if head is False:
-            pass
-        elif head is None:
+        if head is None:
             return None
-        else:
+        if head is not False:
             return encoding, head, digest.hexdigest()
         # not UTF-8: charset-normalizer over the whole file, as detect_encoding does (the bytes are freed after)
         try:
@@ -756,7 +754,7 @@ def read_csv_cells(path: Path) -> CsvCells | None:
     return CsvCells(table.slice(1), [header[f"f{i}"] for i in range(table.num_columns)], encoding, delimiter, sha256)
 
 
-# --------------------------------------------------------------------------- typing
+# --------------------------------------------------------------------------- typing the Arrow text columns
 def _arrow_texts(raw: pa.ChunkedArray) -> pa.ChunkedArray:
     """Every cell as trimmed text, null when empty (_texts: pandas' str.strip is utf8_trim_whitespace)."""
     trimmed = pc.utf8_trim_whitespace(raw)
@@ -777,7 +775,7 @@ def _arrow_text_column(cells: pa.ChunkedArray, lower: bool = False) -> pd.Series
     return text.to_pandas()
 
 
-def _distinct_parse(col, cells: pa.ChunkedArray, timezone: str) -> tuple[pd.Series, np.ndarray]:
+def _distinct_parse(col: Column, cells: pa.ChunkedArray, timezone: str) -> tuple[pd.Series, np.ndarray]:
     """``(parsed, present)`` of a column by parsing each distinct raw cell once with parse_cells
     (exact by construction: that function works cell by cell) and spreading the results to the rows."""
     encoded = pc.dictionary_encode(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
