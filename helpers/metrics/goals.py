@@ -52,11 +52,8 @@ FUNNEL_STEPS = ("won_count", "opportunities", "sqls", "mqls", "leads")
 
 # --------------------------------------------------------------------------- survival primitives (lifelines)
 def _step_values(frame: pd.DataFrame, days: int, before: float) -> np.ndarray:
-    """A lifelines step function (index = time) at whole days 0..days: the value after all events of that day.
-
-    lifelines' Aalen-Johansen fitter moves tied event times by at most 1e-4 days (jitter), so the
-    value of day t is the last one at a time <= t + 0.5.
-    """
+    """A lifelines step function (index = time) at whole days 0..days: the value after all events of that day
+    (the last one at a time <= t + 0.5)."""
     times = frame.index.to_numpy(dtype=float)
     values = frame.iloc[:, 0].to_numpy(dtype=float)
     pos = np.searchsorted(times, np.arange(days + 1) + 0.5, side="right") - 1
@@ -64,15 +61,21 @@ def _step_values(frame: pd.DataFrame, days: int, before: float) -> np.ndarray:
 
 
 def cumulative_incidence(durations, events, event_of_interest: int = 1, days: int | None = None) -> np.ndarray:
-    """Aalen-Johansen cumulative incidence F_k(t) = P(outcome k by day t) at days 0..days (lifelines AalenJohansenFitter).
+    """Aalen-Johansen cumulative incidence F_k(t) = P(outcome k by day t) at days 0..days.
 
     `durations`: whole days to the outcome or to censoring (>= 0); `events`: 0 = censored, 1, 2, ...
     = the outcome (every other non-zero code competes with `event_of_interest`). Returns a float
-    array of length days + 1 (days defaults to the longest duration). Tied times are jittered by
-    lifelines with a fixed seed (deterministic). Raises ValueError on empty input.
-    """
-    from lifelines import AalenJohansenFitter
+    array of length days + 1 (days defaults to the longest duration). Raises ValueError on empty input.
 
+    Method: the Aalen-Johansen estimator on the counts per distinct day u (Aalen & Johansen 1978;
+    Kalbfleisch & Prentice, The Statistical Analysis of Failure Time Data, 2nd ed., section 8.2):
+    F_k(t) = sum over u <= t of S(u-) d_k(u) / n(u), with n(u) the rows still at risk on day u
+    (duration >= u, so a row censored on day u is at risk on u), d_k(u) the outcomes k on day u and
+    S(u-) the Kaplan-Meier probability of no outcome before u. Ties need no jitter: every outcome k
+    of a tied day adds S(u-) / n(u) in whatever order the ties are taken, so this equals lifelines'
+    AalenJohansenFitter on untied data (tests/test_goals.py) and costs one grouped count instead of
+    lifelines' recursive jittering, which exhausts memory on millions of tied whole-day durations.
+    """
     t = np.asarray(durations, dtype=float)
     e = np.asarray(events, dtype=int)
     if len(t) == 0:
@@ -80,10 +83,15 @@ def cumulative_incidence(durations, events, event_of_interest: int = 1, days: in
     days = int(t.max()) if days is None else int(days)
     if not (e == event_of_interest).any():
         return np.zeros(days + 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Tied event times were detected ... jittered": expected with whole days
-        fitter = AalenJohansenFitter(calculate_variance=False, seed=SEED).fit(t, e, event_of_interest=event_of_interest)
-    return _step_values(fitter.cumulative_density_, days, 0.0)
+    times, inverse = np.unique(t, return_inverse=True)
+    leaving = np.bincount(inverse, minlength=len(times))
+    at_risk = len(t) - np.concatenate(([0], np.cumsum(leaving)[:-1]))
+    outcomes = np.bincount(inverse, weights=(e > 0), minlength=len(times))
+    of_interest = np.bincount(inverse, weights=(e == event_of_interest), minlength=len(times))
+    survival_before = np.concatenate(([1.0], np.cumprod(1.0 - outcomes / at_risk)[:-1]))
+    cif = np.cumsum(survival_before * of_interest / at_risk)
+    pos = np.searchsorted(times, np.arange(days + 1) + 0.5, side="right") - 1
+    return np.where(pos >= 0, cif[np.clip(pos, 0, None)], 0.0)
 
 
 def survival_curve(durations, observed, days: int | None = None) -> np.ndarray:
