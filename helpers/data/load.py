@@ -590,7 +590,7 @@ class CsvCells:
 
 
 def _re2(pattern: str) -> str:
-    """A Python regular expression in RE2 syntax (\\uXXXX -> \\x{XXXX}); the rest of MOJIBAKE is common syntax."""
+    """A Python regular expression in RE2 syntax (a \\u escape of four hex digits becomes \\x{...}); the rest of MOJIBAKE is common syntax."""
     return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern)
 
 
