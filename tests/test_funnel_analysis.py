@@ -285,6 +285,51 @@ def test_stage_time_samples_are_the_values_summarised():
     assert _isnull(table.loc["lead_to_mql", "n"]) and _isnull(table.loc["lead_to_mql", "median_days"])
 
 
+def _stage_gaps_by_numpy(leads, opps, as_of, start, end):
+    """The stage gaps written out with plain pandas/numpy (a reference independent of the engine's SQL)."""
+    last = min(end, as_of)
+    keep = lambda e, l: e.notna() & l.notna() & (e <= as_of) & (l <= as_of) & (l >= start) & (l <= last)
+    gaps = {}
+    for name, e, l in (("lead_to_mql", leads.created_at, leads.mql_at), ("mql_to_sql", leads.mql_at, leads.sql_at)):
+        gaps[name] = (l - e)[keep(e, l)].dt.days.to_numpy()
+    links = pd.concat([leads[["lead_id", "opportunity_id"]], opps[["lead_id", "opportunity_id"]]]).dropna()
+    links = links.apply(lambda c: c.str.strip()).drop_duplicates()
+    lead_side = leads.assign(lead_id=leads.lead_id.str.strip())[["lead_id", "created_at", "sql_at"]]
+    opp_side = opps.assign(opportunity_id=opps.opportunity_id.str.strip())[["opportunity_id", "created_at"]]
+    j = links.merge(lead_side, on="lead_id").merge(opp_side, on="opportunity_id", suffixes=("", "_opp"))
+    j = j[j.created_at <= as_of]
+    gaps["sql_to_opportunity"] = (j.created_at_opp - j.sql_at)[keep(j.sql_at, j.created_at_opp)].dt.days.to_numpy()
+    closed = opps[opps.outcome.isin(["won", "lost"])]
+    gaps["opportunity_to_close"] = (closed.closed_at - closed.created_at)[keep(closed.created_at, closed.closed_at)].dt.days.to_numpy()
+    return gaps
+
+
+def test_stage_times_match_numpy_on_random_data():
+    rng = np.random.default_rng(7)
+    n_leads, n_opps = 400, 160
+    day0 = pd.Timestamp("2025-01-01")
+    offsets = lambda n, scale: pd.to_timedelta(rng.integers(-5, scale, n), unit="D")
+    created = day0 + pd.to_timedelta(rng.integers(0, 360, n_leads), unit="D")
+    mql = (created + offsets(n_leads, 40)).where(rng.random(n_leads) < 0.7)
+    sql = (mql + offsets(n_leads, 60)).where(rng.random(n_leads) < 0.6)
+    opp_ids = [f" O{i} " if i % 7 == 0 else f"O{i}" for i in range(n_opps)]   # padded ids match trimmed links
+    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(n_leads)], "created_at": created, "mql_at": mql, "sql_at": sql,
+                          "opportunity_id": [opp_ids[i].strip() if i < n_opps and i % 2 else None for i in range(n_leads)]})
+    opp_created = day0 + pd.to_timedelta(rng.integers(0, 400, n_opps), unit="D")
+    outcome = rng.choice(["won", "lost", "open"], n_opps)
+    opps = pd.DataFrame({"opportunity_id": opp_ids, "created_at": opp_created,
+                         "closed_at": (opp_created + offsets(n_opps, 120)).where(outcome != "open"), "outcome": outcome,
+                         "lead_id": [f"L{i}" if i % 3 else None for i in range(n_opps)], "amount": 1.0})
+    as_of, start, end = pd.Timestamp("2025-11-15"), pd.Timestamp("2025-04-01"), pd.Timestamp("2025-12-31")
+    table = stage_times(leads, opps, as_of, start, end).set_index("transition")
+    for name, gaps in _stage_gaps_by_numpy(leads, opps, as_of, start, end).items():
+        good = gaps[gaps >= 0]
+        assert len(good) > 10, name   # the data set exercises every transition
+        assert table.loc[name, "n"] == len(good) and table.loc[name, "negative"] == (gaps < 0).sum(), name
+        assert table.loc[name, "median_days"] == pytest.approx(np.median(good)), name
+        assert table.loc[name, "p90_days"] == pytest.approx(np.percentile(good, 90)), name
+
+
 # --------------------------------------------------------------------------- follow-up SLA
 def _sla_leads() -> pd.DataFrame:
     rows = [

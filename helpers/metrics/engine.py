@@ -346,6 +346,51 @@ def lead_to_won_expr(leads, opps, as_of: dt.date, quantile: float):
     return j.aggregate(n=j.count(), q=j.gap.quantile(quantile))
 
 
+#: The funnel transitions of :func:`stage_gaps_expr`, in funnel order (their codes are the positions).
+STAGE_TRANSITIONS = ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_to_close")
+
+
+def stage_gaps_expr(leads, opps, first: dt.date | None, last: dt.date, as_of: dt.date):
+    """One row per pair of stage events: ``code`` (position in :data:`STAGE_TRANSITIONS`) and ``gap`` (days, negative kept).
+
+    A pair counts when both dates are known and on or before as_of and the later event is dated in [first, last]
+    (first None: no lower bound). lead_to_mql: lead created_at -> mql_at; mql_to_sql: mql_at -> sql_at;
+    sql_to_opportunity: the lead's sql_at -> the linked opportunity's created_at (links from either table, lead
+    created by as_of); opportunity_to_close: created_at -> closed_at of won and lost deals. `leads` None: only
+    opportunity_to_close."""
+    import ibis
+
+    def pairs(t, code: int):
+        ok = t.e.notnull() & t.l.notnull() & (t.e <= as_of) & (t.l <= as_of) & (t.l <= last)
+        if first is not None:
+            ok &= t.l >= first
+        t = t.filter(ok)
+        return t.select(code=ibis.literal(code, type="int8"), gap=t.l.delta(t.e, unit="day").cast("float64"))
+
+    o = _prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    closed = o.filter(o.outcome.isin(("won", "lost")))
+    parts = [pairs(closed.select(e=closed.created, l=closed.closed), 3)]
+    if leads is not None:
+        ld = _prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
+        existing = ld.filter(ld.created <= as_of)
+        p = pairs_expr(leads, opps)
+        j = p.join(existing, p.lead_id == existing.lead_id).join(o, p.opportunity_id == o.opportunity_id)
+        parts = [pairs(ld.select(e=ld.created, l=ld.mql), 0), pairs(ld.select(e=ld.mql, l=ld.sqld), 1),
+                 pairs(j.select(e=j.sqld, l=j.created_right), 2)] + parts
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+
+
+def stage_times_expr(gaps):
+    """Per transition code of :func:`stage_gaps_expr`: n (pairs with gap >= 0), median and p90 of those gaps (linear
+    interpolation, as numpy's default percentile), negative (pairs dated backwards: data errors, left out)."""
+    import ibis
+
+    good = gaps.gap >= 0
+    kept = ibis.ifelse(good, gaps.gap, ibis.null("float64"))
+    return gaps.group_by("code").aggregate(n=gaps.count(where=good), negative=gaps.count(where=~good),
+                                           median=kept.quantile(0.5), p90=kept.quantile(0.9))
+
+
 # --------------------------------------------------------------------------- running
 def _day(value) -> dt.date:
     return pd.Timestamp(value).normalize().date()
@@ -427,3 +472,32 @@ def lead_to_won_quantile(leads: pd.DataFrame, opps: pd.DataFrame, as_of, quantil
     """:func:`lead_to_won_expr` on pandas frames: the quantile in days, None when no lead was won (linked) by as_of."""
     row = run(lead_to_won_expr(leads_table(leads), opps_table(opps), _day(as_of), quantile), backend)[ALL]
     return None if not row["n"] else float(row["q"])
+
+
+def _stage_bounds(start, end, as_of) -> tuple[dt.date | None, dt.date, dt.date]:
+    a = _day(as_of)
+    return (None, a, a) if start is None else (_day(start), min(_day(end if end is not None else as_of), a), a)
+
+
+def _stage_gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start, end):
+    first, last, a = _stage_bounds(start, end, as_of)
+    return stage_gaps_expr(None if leads is None else leads_table(leads), opps_table(opps), first, last, a)
+
+
+def stage_time_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None,
+                          backend=None) -> dict[str, dict]:
+    """:func:`stage_times_expr` on pandas frames: ``{transition: {n, negative, median, p90}}`` for the transitions
+    with at least one pair (start None: all history to as_of; else the later event in [start, min(end, as_of)])."""
+    con = backend or default_backend()
+    with _quiet():
+        rows = con.to_pyarrow(stage_times_expr(_stage_gaps(leads, opps, as_of, start, end))).to_pylist()
+    return {STAGE_TRANSITIONS[row.pop("code")]: row for row in rows}
+
+
+def stage_gap_samples(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None,
+                      backend=None) -> pa.Table:
+    """:func:`stage_gaps_expr` on pandas frames: the pairs' rows (code int8, gap float64 days; negative gaps kept),
+    fetched for distribution charts."""
+    con = backend or default_backend()
+    with _quiet():
+        return con.to_pyarrow(_stage_gaps(leads, opps, as_of, start, end))

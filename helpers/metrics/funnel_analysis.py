@@ -31,7 +31,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown, target_fit
-from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs, maturity_days, typical_days_to_opportunity
+from helpers.metrics.engine import STAGE_TRANSITIONS
+from helpers.metrics.funnel import funnel_cohort, funnel_period, maturity_days, typical_days_to_opportunity
 from helpers.metrics.health import traceability
 from helpers.metrics.pipeline import created_mask, dates, day, last_day, outcome_is, pipeline_metrics, ratio
 from helpers.storage import to_jsonable
@@ -46,7 +47,7 @@ MIN_GROUP = 20
 TOTAL = "total"
 
 #: The stage transitions of :func:`stage_times`, in funnel order.
-TRANSITIONS = ("lead_to_mql", "mql_to_sql", "sql_to_opportunity", "opportunity_to_close")
+TRANSITIONS = STAGE_TRANSITIONS
 
 #: The KPIs of :func:`period_over_period`, in order, and which of them are rates.
 POP_KPIS = ("leads", "mql_rate", "lead_to_opportunity_rate", "opportunities_created", "win_rate",
@@ -226,33 +227,17 @@ def rate_table(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, star
 
 # --------------------------------------------------------------------------- stage times
 def _gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None) -> dict[str, np.ndarray | None]:
-    """Days between the two events of each transition, over pairs whose later event is dated in the window (negative gaps kept)."""
-    cutoff = day(as_of)
-    first = None if start is None else day(start)
-    last = cutoff if start is None else last_day(end if end is not None else as_of, as_of)
+    """Days between the two events of each transition, over pairs whose later event is dated in the window (negative
+    gaps kept); computed by the engine (:func:`helpers.metrics.engine.stage_gaps_expr`), None without a leads table."""
+    from helpers.metrics.engine import stage_gap_samples
 
-    def keep(earlier: pd.Series, later: pd.Series) -> np.ndarray:
-        ok = earlier.notna() & later.notna() & (earlier <= cutoff) & (later <= cutoff) & (later <= last)
-        if first is not None:
-            ok &= later >= first
-        return (later[ok] - earlier[ok]).dt.days.to_numpy(dtype=float)
-
+    table = stage_gap_samples(leads, opps, as_of, start, end)
+    codes = table.column("code").to_numpy()
+    gaps = table.column("gap").to_numpy()
     out: dict[str, np.ndarray | None] = dict.fromkeys(TRANSITIONS)
-    if leads is not None:
-        created, mql, sql = dates(leads, "created_at"), dates(leads, "mql_at"), dates(leads, "sql_at")
-        out["lead_to_mql"] = keep(created, mql)
-        out["mql_to_sql"] = keep(mql, sql)
-        lead_dates = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "sql_at": sql.to_numpy(),
-                                   "lead_created": created.to_numpy()})
-        opp_dates = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]),
-                                  "opp_created": dates(opps, "created_at").to_numpy()})
-        joined = (linked_pairs(leads, opps)
-                  .merge(lead_dates, on="lead_id", how="inner")
-                  .merge(opp_dates, on="opportunity_id", how="inner"))
-        joined = joined[joined["lead_created"] <= cutoff]   # a lead created after as_of does not exist yet
-        out["sql_to_opportunity"] = keep(joined["sql_at"], joined["opp_created"])
-    closed = outcome_is(opps, "won") | outcome_is(opps, "lost")
-    out["opportunity_to_close"] = keep(dates(opps, "created_at")[closed], dates(opps, "closed_at")[closed])
+    for code, name in enumerate(TRANSITIONS):
+        if leads is not None or name == "opportunity_to_close":
+            out[name] = gaps[codes == code]
     return out
 
 
@@ -273,14 +258,19 @@ def stage_time_samples(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, st
 
 
 def _stage_stats(leads, opps, as_of, start=None, end=None) -> dict[str, dict]:
+    """n, median_days, p90_days, negative per transition, from the engine's aggregate (:func:`helpers.metrics.engine.stage_times_expr`)."""
+    from helpers.metrics.engine import stage_time_aggregates
+
+    found = stage_time_aggregates(leads, opps, as_of, start, end)
     out = {}
-    for name, values in _gaps(leads, opps, as_of, start, end).items():
-        if values is None:
+    for name in TRANSITIONS:
+        if leads is None and name != "opportunity_to_close":
             out[name] = {"n": None, "median_days": None, "p90_days": None, "negative": None}
             continue
-        good = values[values >= 0]
-        out[name] = {"n": int(len(good)), "median_days": _median(good),
-                     "p90_days": _percentile(good, 90), "negative": int((values < 0).sum())}
+        row = found.get(name) or {"n": 0, "negative": 0, "median": None, "p90": None}
+        n = int(row["n"])
+        out[name] = {"n": n, "median_days": None if not n else float(row["median"]),
+                     "p90_days": None if not n else float(row["p90"]), "negative": int(row["negative"])}
     return out
 
 
