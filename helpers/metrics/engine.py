@@ -64,6 +64,32 @@ def _quiet():
         yield
 
 
+@contextlib.contextmanager
+def _executing(con, expr):
+    """Run `expr` on `con` quietly, then release the in-memory tables it registered.
+
+    Ibis 12 keeps every memtable a backend registered until the process exits (``Backend._memtables`` and an atexit
+    hook), so each table built from a frame (10M leads: about 1 GiB of Arrow) would stay for the kernel's life.
+    Releasing it after the query (DuckDB: unregister the view; other backends: ibis' own finalizer) frees it once
+    the expression is dropped; a later query on the same table registers it again (zero copy)."""
+    import ibis.expr.operations as ops
+
+    try:
+        with _quiet():
+            yield con
+    finally:
+        held = getattr(con, "_memtables", None)
+        for op in expr.op().find(ops.InMemoryTable):
+            if held is None or op not in held:
+                continue
+            held.discard(op)
+            with contextlib.suppress(Exception):
+                if con.name == "duckdb":
+                    con.con.unregister(op.name)
+                else:
+                    con._make_memtable_finalizer(op.name)()
+
+
 # --------------------------------------------------------------------------- pandas frames into the engine
 def _dates(frame: pd.DataFrame, column: str) -> pa.Array:
     if column not in frame.columns:
@@ -404,7 +430,7 @@ def period_bounds(start, end, as_of) -> tuple[dt.date, dt.date, dt.date]:
 def run(expr, backend=None) -> dict:
     """Execute an aggregate expression; ``{(dim, k): {column: value}}`` (plain Python values), or ``{ALL: row}`` when ungrouped."""
     con = backend or default_backend()
-    with _quiet():
+    with _executing(con, expr):
         rows = con.to_pyarrow(expr).to_pylist()
     if rows and "dim" in rows[0]:
         return {(row.pop("dim"), row.pop("k")): row for row in rows}
@@ -436,7 +462,7 @@ def materialized(expr, backend=None):
 
     con = backend or default_backend()
     name = ibis.util.gen_name("workbook")
-    with _quiet():
+    with _executing(con, expr):
         table = con.create_table(name, expr, temp=True)
     try:
         yield table
@@ -489,8 +515,9 @@ def stage_time_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of,
     """:func:`stage_times_expr` on pandas frames: ``{transition: {n, negative, median, p90}}`` for the transitions
     with at least one pair (start None: all history to as_of; else the later event in [start, min(end, as_of)])."""
     con = backend or default_backend()
-    with _quiet():
-        rows = con.to_pyarrow(stage_times_expr(_stage_gaps(leads, opps, as_of, start, end))).to_pylist()
+    expr = stage_times_expr(_stage_gaps(leads, opps, as_of, start, end))
+    with _executing(con, expr):
+        rows = con.to_pyarrow(expr).to_pylist()
     return {STAGE_TRANSITIONS[row.pop("code")]: row for row in rows}
 
 
@@ -499,5 +526,6 @@ def stage_gap_samples(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sta
     """:func:`stage_gaps_expr` on pandas frames: the pairs' rows (code int8, gap float64 days; negative gaps kept),
     fetched for distribution charts."""
     con = backend or default_backend()
-    with _quiet():
-        return con.to_pyarrow(_stage_gaps(leads, opps, as_of, start, end))
+    expr = _stage_gaps(leads, opps, as_of, start, end)
+    with _executing(con, expr):
+        return con.to_pyarrow(expr)
