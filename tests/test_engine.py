@@ -1,0 +1,43 @@
+"""The metric engine's plumbing (helpers/metrics/engine.py): what a query leaves behind in the embedded DuckDB."""
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers.metrics import engine
+
+
+def _views() -> set[str]:
+    rows = engine.default_backend().con.sql("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    return {name for (name,) in rows}
+
+
+def _opps() -> pd.DataFrame:
+    return pd.DataFrame({"opportunity_id": ["A", "B", "C"], "created_at": pd.to_datetime(["2025-07-01", "2025-07-02", "2025-08-01"]),
+                         "closed_at": pd.to_datetime(["2025-07-20", None, "2025-08-11"]), "outcome": ["won", "open", "lost"],
+                         "amount": [100.0, 50.0, None], "lead_id": [None, None, None]})
+
+
+def test_a_query_releases_the_tables_it_registered():
+    before = _views()
+    result = engine.pipeline_aggregates(_opps(), "2025-07-01", "2025-09-30", "2025-09-30")
+    # created A, B, C; won A (100.0); lost C (no amount)
+    assert engine.total(result)["created"] == 3 and engine.total(result)["won_amount"] == 100.0
+    assert engine.total(result)["lost"] == 1 and engine.total(result)["lost_known"] == 0
+    assert _views() == before   # Ibis alone would keep the frame's Arrow copy registered until the process exits
+    held = engine.default_backend()._memtables
+    assert not any(op.name.startswith("ibis_pyarrow_memtable") for op in held)
+
+
+def test_a_table_reused_across_queries_registers_again():
+    opps = _opps()
+    with engine.reusing_tables():
+        first = engine.pipeline_aggregates(opps, "2025-07-01", "2025-07-31", "2025-09-30")
+        second = engine.pipeline_aggregates(opps, "2025-07-01", "2025-09-30", "2025-09-30")
+    # July: A and B created, A won; July to September: C too, and C lost
+    assert (engine.total(first)["created"], engine.total(first)["won"]) == (2, 1)
+    assert (engine.total(second)["created"], engine.total(second)["lost"]) == (3, 1)
+    stats = engine.stage_time_aggregates(None, opps, "2025-09-30")
+    # opportunity_to_close: A 19 days, C 10 days -> median 14.5, p90 10 + 0.9*9 = 18.1
+    assert stats["opportunity_to_close"]["n"] == 2
+    assert stats["opportunity_to_close"]["median"] == 14.5
+    assert abs(stats["opportunity_to_close"]["p90"] - 18.1) < 1e-9
