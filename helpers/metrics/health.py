@@ -42,8 +42,10 @@ def rows_per_period(wb: Workbook, periods: list[Period]) -> pd.DataFrame:
 
     def count(dates: pd.Series) -> pd.Series:
         dates = dates[dates.notna() & (dates <= wb.as_of)]
-        labels = dates.map(lambda d: period_of(d, fy).label)
-        return labels.value_counts().reindex(out.index, fill_value=0).astype("int64")
+        per_day = pd.to_datetime(dates).dt.normalize().value_counts()   # each distinct day labelled once
+        labels = per_day.index.map(lambda d: period_of(d, fy).label)
+        counts = per_day.groupby(labels).sum() if len(per_day) else pd.Series(dtype="int64")
+        return counts.reindex(out.index, fill_value=0).astype("int64")
 
     if wb.leads is not None:
         out["leads"] = count(wb.leads["created_at"])
