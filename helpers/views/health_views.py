@@ -109,9 +109,15 @@ def negative_intervals_view(s: Session):
     """Linked lead/opportunity pairs whose dates run backwards (left out of every time-to-convert measure); nothing without leads."""
     from helpers.metrics.limits import negative_intervals
 
+    from IPython.display import HTML
+
+    from helpers.views import display
+
     if s.wb.leads is None:
         return None
-    return dict_view(negative_intervals(s.wb.leads, s.wb.opportunities, s.as_of), s.config, s.lang)
+    heading = HTML(f"<h3>{display.esc(t('negative_intervals', s.lang))}</h3>")
+    return display.stack(heading, display.note(t("negative_intervals_note", s.lang)),
+                         dict_view(negative_intervals(s.wb.leads, s.wb.opportunities, s.as_of), s.config, s.lang))
 
 
 TRACE_BOTH = ("won_count", "won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share")
