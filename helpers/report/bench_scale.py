@@ -12,6 +12,10 @@ a fresh Python process so CPU and peak memory are that measurement's own:
   same CSV files, checked equal to (a) figure by figure (relative tolerance 1e-9);
 - (c) ``read``: reading every CSV file once (pyarrow.csv).
 
+With ``--report`` it then runs one period's full report (``python -m helpers.report.run``: snapshot,
+all notebooks, HTML) on the largest size and prints its wall and CPU seconds and peak memory (the
+runner and its kernel). The aim (issue 14): at 10M leads (``--big --report``) it finishes.
+
 It prints CPU seconds (user + system), wall seconds and peak resident memory (MiB) of
 each, the ratios (a)/(b) and (a)/(c), and as its last line
 ``1M leads: workbook/SQL CPU ratio R, workbook peak MiB M``. The aims (issue 14):
@@ -307,6 +311,17 @@ def measure(name: str, data: Path, workdir: Path) -> tuple[dict, float, float, f
     return json.loads(out.read_text(encoding="utf-8")), usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
 
 
+def full_report(data: Path, workdir: Path) -> tuple[int, float, float, float]:
+    """(exit status, CPU s, wall s, peak MiB) of ``helpers.report.run`` for the latest period of `data` (the runner and the
+    kernels it started and waited for)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.report.run", "--data", str(data), "--out", str(workdir / "report")],
+                            cwd=PROJ_ROOT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return (os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, time.perf_counter() - started,
+            usage.ru_maxrss / 1024)
+
+
 def dataset(cache: Path, leads: int) -> Path:
     """The data folder of `leads` generated leads (seed 42, the sample's settings), generated once into `cache`."""
     folder = cache / f"leads-{leads}"
@@ -330,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big", action="store_true", help=f"also {BIG:,} leads")
     parser.add_argument("--sizes", type=int, nargs="*", default=None, help="lead counts (default 100000 1000000)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where generated data folders are kept")
+    parser.add_argument("--report", action="store_true", help="then time one period's full report on the largest size")
     parser.add_argument("--child", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -360,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"  (a) and (b) agree on every figure ({count_figures(results['sql'][0])} figures)")
         ratios[leads] = (a_cpu / b_cpu, a_peak)
+    if args.report and sizes:
+        leads = max(sizes)
+        with tempfile.TemporaryDirectory() as tmp:
+            code, cpu, wall, peak = full_report(dataset(args.cache, leads), Path(tmp))
+        outcome = "finished" if code == 0 else f"FAILED (exit status {code})"
+        print(f"\none period's full report at {human(leads)} leads: {outcome}; CPU s {cpu:.0f}, wall s {wall:.0f}, peak MiB {peak:.0f}")
+        status = status or (1 if code else 0)
     if ratios:
         leads = 1_000_000 if 1_000_000 in ratios else max(ratios)
         r, m = ratios[leads]
