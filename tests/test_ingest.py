@@ -677,3 +677,26 @@ def test_not_after_same_day_timestamp(tmp_path):
     # B: created 3 days after it closed: set to the close date; C: untouched
     assert frame["created_at"].tolist() == ["2024-03-01", "2024-03-02", "2024-02-01T09:00:00+00:00"]
     assert [(a["rule"], a["rows"]) for a in report["adjusted"]] == [("not_after closed_at", [3]), ("not_after closed_at (same day)", [2])]
+
+
+def test_each_distinct_cell_is_converted_once_and_kept_apart_by_type():
+    from helpers.data.mapping import _Distinct, cell_text
+
+    calls = []
+    text = _Distinct(lambda v: calls.append(v) or cell_text(v))
+    cells = ["4/1/2023", "4/1/2023", 1, 1.0, True, 1.5, None, None, ["a"]]
+    # 1 and 1.0 both read "1" but True reads "true": equal and equally hashed values of other types are not shared
+    assert [text(v) for v in cells] == ["4/1/2023", "4/1/2023", "1", "1", "true", "1.5", None, None, "['a']"]
+    assert calls == ["4/1/2023", 1, 1.0, True, 1.5, None, ["a"]]   # the list is unhashable: computed, not cached
+
+
+def test_a_footer_is_found_at_the_end_of_a_long_export():
+    from helpers.data.mapping import footer_rows
+
+    body = pd.DataFrame({"Opportunity ID": [f"O{i}" for i in range(50_000)], "Amount": ["100"] * 50_000})
+    footer = pd.DataFrame({"Opportunity ID": ["", "Copyright (c) 2000-2026 salesforce.com", "Confidential Information"],
+                           "Amount": ["", "", ""]})
+    raw = pd.concat([body, footer], ignore_index=True)
+    # the blank line at 50,000 opens the footer; the two lines after it hold only their first cell
+    assert footer_rows(raw) == [50_001, 50_002]
+    assert footer_rows(body) == []

@@ -765,14 +765,15 @@ def footer_rows(raw: pd.DataFrame) -> list[int]:
     blank line, from the first such line that reads like a footer (Copyright, 機密情報, ...). Wherever the id column is."""
     if len(raw.columns) < 2 or not len(raw):
         return []
-    first_only, blank = [], []
-    for i in range(len(raw)):
-        cells = [_empty(v) for v in raw.iloc[i]]
-        blank.append(all(cells))
-        first_only.append(not cells[0] and all(cells[1:]))
+    blank, first_only = {}, {}   # of the trailing rows only: the footer is the last block of such rows
     tail = len(raw)
-    while tail > 0 and (blank[tail - 1] or first_only[tail - 1]):
+    while tail > 0:
+        cells = [_empty(v) for v in raw.iloc[tail - 1]]
+        is_blank, is_first_only = all(cells), not cells[0] and all(cells[1:])
+        if not (is_blank or is_first_only):
+            break
         tail -= 1
+        blank[tail], first_only[tail] = is_blank, is_first_only
     block = range(tail, len(raw))
     gap = next((i for i in block if blank[i]), None)
     if gap is not None:
@@ -1170,7 +1171,8 @@ def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[in
     ranges (1-10, 11-50) turned into dates (10-Jan, 2025-01-10) or serial day numbers (45667). Returns the problems."""
     if rule.kind not in ("text", "category") or rule.values:
         return []
-    texts = [(i, cell_text(v)) for i, v in enumerate(cells)]
+    text_of = _Distinct(cell_text)
+    texts = [(i, text_of(v)) for i, v in enumerate(cells)]
     texts = [(i, t) for i, t in texts if t]
     found = []
 
@@ -1193,9 +1195,10 @@ def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[in
         return found
     if rule.kind != "category":
         return found
-    dated = [i for i, t in texts if looks_like_excel_date(t) and not _RANGE.match(t)]
-    has_ranges = any(_RANGE.match(t) for _, t in texts)
-    if dated and (has_ranges or any(not looks_like_excel_date(t) for _, t in texts) or rule.target == "company_size"):
+    like_date, like_range = _Distinct(looks_like_excel_date), _Distinct(lambda t: bool(_RANGE.match(t)))
+    dated = [i for i, t in texts if like_date(t) and not like_range(t)]
+    has_ranges = any(like_range(t) for _, t in texts)
+    if dated and (has_ranges or any(not like_date(t) for _, t in texts) or rule.target == "company_size"):
         serial_only = all(re.fullmatch(r"\d{5}(?:\.0+)?", dict(texts)[i]) for i in dated)
         if not serial_only or has_ranges:
             listed(dated, "category values that Excel turned into dates or day numbers (a range such as 1-10 becomes 10-Jan)")
@@ -1301,6 +1304,24 @@ def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], re
     return orders
 
 
+class _Distinct:
+    """`fn` of a cell, computed once per distinct cell (keyed by type and value: 1, 1.0 and True stay apart); unhashable
+    cells are computed each time. For pure functions of one cell only."""
+
+    def __init__(self, fn):
+        self.fn, self.seen = fn, {}
+
+    def __call__(self, v):
+        try:
+            key = (type(v), v)
+            return self.seen[key]
+        except KeyError:
+            self.seen[key] = out = self.fn(v)
+            return out
+        except TypeError:
+            return self.fn(v)
+
+
 def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping,
              report: dict, problems: list[str], order: str | None = None) -> list:
     n = len(rows)
@@ -1350,29 +1371,39 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
     mapped: dict[tuple[str, str], int] = {}
     unmapped: dict[str, list[int]] = {}
     value_map = dict(rule.values)
-    for pos, v in enumerate(cells):
-        if rule.split and isinstance(v, str) and rule.split in v:
-            parts = [p.strip() for p in v.split(rule.split) if p.strip()]
-            multi += len(parts) > 1
-            v = parts[0] if parts else None
+
+    def convert(v) -> tuple[str, str | None]:
+        """("ok", text), ("skip", None): an ambiguous numeric date (reported once by decide_date_orders), or ("bad", cell)."""
         try:
             if rule.kind in DATE_KINDS:
                 if order is None and "numeric" in rule.formats and isinstance(v, str) and is_ambiguous_numeric_date(v):
-                    values.append(None)  # reported once by decide_date_orders
-                    continue
+                    return "skip", None
                 parsed = parse_datetime(v, rule.formats, order)
-                text = date_text(parsed, rule.kind) if parsed is not None else None
-            elif rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
+                return "ok", date_text(parsed, rule.kind) if parsed is not None else None
+            if rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
                 text = number_text(v, rule.decimal or tm.decimal or ".")
                 if text is not None and rule.kind == "int" and not float(text).is_integer():
                     raise ValueError(text)
                 if text is not None and rule.kind == "int":
                     text = str(int(float(text)))
-            else:
-                text = cell_text(v)
+                return "ok", text
+            return "ok", cell_text(v)
         except ValueError:
+            return "bad", cell_text(v) or ""
+
+    converted = _Distinct(convert)   # a column repeats its values (dates, stages): each distinct cell converted once
+    for pos, v in enumerate(cells):
+        if rule.split and isinstance(v, str) and rule.split in v:
+            parts = [p.strip() for p in v.split(rule.split) if p.strip()]
+            multi += len(parts) > 1
+            v = parts[0] if parts else None
+        status, text = converted(v)
+        if status == "skip":
+            values.append(None)
+            continue
+        if status == "bad":
             bad.append(pos)
-            bad_values.append(cell_text(v) or "")
+            bad_values.append(text)
             values.append(None)
             continue
         if text is not None and rule.values:
@@ -1395,7 +1426,8 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
         problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not {what}{extra}: {shown}")
     if rule.default is not None:
-        empty = [i for i, v in enumerate(values) if v is None and i not in bad]
+        failed = set(bad)
+        empty = [i for i, v in enumerate(values) if v is None and i not in failed]
         for i in empty:
             values[i] = rule.default
         if empty:
