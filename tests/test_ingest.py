@@ -21,6 +21,8 @@ import yaml
 
 from helpers.data.ingest import IngestValidationError, build_sql, ingest, main
 from helpers.data.load import load_workbook
+from helpers.errors import DataValidationError
+from conftest import write_folder
 from helpers.data.mapping import apply_mapping, load_mapping, number_text, parse_datetime, shipped_mappings
 from helpers.errors import WorkbookError
 from helpers.metrics.pipeline import pipeline_metrics
@@ -430,7 +432,7 @@ def test_unknown_mapping_name():
 
 
 def test_every_shipped_mapping_loads():
-    assert sorted(shipped_mappings()) == ["hubspot", "salesforce_api", "salesforce_en", "salesforce_ja"]
+    assert sorted(shipped_mappings()) == ["canonical_ja", "hubspot", "salesforce_api", "salesforce_en", "salesforce_ja"]
     for path in shipped_mappings().values():
         m = load_mapping(path)
         assert m.tables["opportunities"].rule("outcome") is not None and m.tables["leads"].optional
@@ -700,3 +702,61 @@ def test_a_footer_is_found_at_the_end_of_a_long_export():
     # the blank line at 50,000 opens the footer; the two lines after it hold only their first cell
     assert footer_rows(raw) == [50_001, 50_002]
     assert footer_rows(body) == []
+
+
+# --------------------------------------------------------------------------- canonical tables with Japanese headers
+JA_OPPS = """商談ID,商談作成日,完了日,結果,金額,リードID,チャネル
+O1,2025/04/12,2025/06/01,受注,"￥1,200,000",L1,
+O2,2025/05/01,2025/06/30,失注,500000,,outbound
+O3,2025/06/10,,進行中,800000,,
+"""
+JA_LEADS = """リードID,作成日,チャネル,MQL日,SQL日,商談ID,メール
+L1,2025/04/01,web,2025/04/03,2025/04/10,O1,a@example.com
+L2,令和7年4月15日,seminar,2025/04/16,,,b@example.com
+"""
+JA_SPEND = "月,チャネル,金額\n2025-04,web,100000\n2025-05,seminar,50000\n"
+JA_TARGETS = "期間,指標,目標値\n2025Q2,won_revenue,1000000\n"
+
+
+def test_japanese_headers_are_refused_with_the_mapping_that_reads_them(tmp_path):
+    folder = write_folder(tmp_path / "ja", {"opportunities.csv": JA_OPPS, "leads.csv": JA_LEADS}, encoding="cp932")
+    with pytest.raises(DataValidationError) as err:
+        load_workbook(folder)
+    text = str(err.value)
+    assert "the required columns 'opportunity_id', 'created_at', 'outcome' are missing" in text
+    assert "商談ID = opportunity_id, 商談作成日 = created_at, 結果 = outcome" in text
+    assert "--mapping canonical_ja" in text and text.count("How to fix") == 2   # one finding per file, not per column
+
+
+def test_the_canonical_ja_mapping_reads_the_data_dictionary_names(tmp_path):
+    exports = write_folder(tmp_path / "ja", {"opportunities.csv": JA_OPPS, "leads.csv": JA_LEADS, "spend.csv": JA_SPEND,
+                                             "targets.csv": JA_TARGETS}, encoding="cp932")
+    out = tmp_path / "data"
+    ingest(exports, "canonical_ja", out)
+    wb = load_workbook(out)
+    opps = wb.opportunities.set_index("opportunity_id")
+    assert list(opps["outcome"]) == ["won", "lost", "open"]          # 受注 / 失注 / 進行中
+    assert opps.loc["O1", "amount"] == 1_200_000 and str(opps.loc["O1", "created_at"].date()) == "2025-04-12"
+    assert pd.isna(opps.loc["O3", "closed_at"])
+    leads = wb.leads.set_index("lead_id")
+    assert str(leads.loc["L2", "created_at"].date()) == "2025-04-15"  # 令和7年 = 2025
+    assert "メール" not in wb.leads.columns                          # not a mapped column: left out of the data folder
+    assert list(wb.spend["month"].dt.strftime("%Y-%m")) == ["2025-04", "2025-05"]   # months in ISO 8601 (YYYY-MM)
+    assert wb.targets["target"].tolist() == [1_000_000]               # the targets table comes through a mapping too
+
+
+def test_a_short_cp932_file_is_read_when_only_cp932_decodes_it(monkeypatch):
+    import charset_normalizer
+
+    from helpers.data.load import detect_encoding
+
+    data = JA_LEADS.encode("cp932")
+    # charset-normalizer gives no verdict on this short file; of the candidates only cp932 decodes every byte
+    assert detect_encoding(data) == ("cp932", "the only candidate encoding that decodes every byte")
+    # without a verdict, bytes that several candidates decode stay undecided: refused, never guessed
+    monkeypatch.setattr(charset_normalizer, "from_bytes", lambda *a, **k: charset_normalizer.CharsetMatches())
+    both = "あ,い\n".encode("cp932")
+    assert both.decode("cp1252") and both.decode("cp932") == "あ,い\n"
+    with pytest.raises(WorkbookError, match="the encoding cannot be told"):
+        detect_encoding(both)
+    assert detect_encoding(data)[0] == "cp932"

@@ -191,3 +191,17 @@ def test_folder_problems(tmp_path):
     write_folder(tmp_path, {"opportunities.csv": OPPS_CSV, "opportunities.parquet": ""})
     with pytest.raises(WorkbookError, match="more than one file"):
         load_workbook(tmp_path)
+
+
+def test_closed_at_column_absent(tmp_path):
+    # open deals only: the column is not needed (contract: required when won or lost), so it is read as empty
+    open_only = "opportunity_id,created_at,outcome\nO1,2025-04-12,open\nO2,2025-05-01,open\n"
+    wb = load_workbook(write_folder(tmp_path / "open", {"opportunities.csv": open_only}))
+    assert wb.opportunities["closed_at"].isna().all() and str(wb.opportunities["closed_at"].dtype) == "datetime64[ns]"
+    # a won and a lost deal: refused, naming their rows (2 and 4), never a crash
+    decided = "opportunity_id,created_at,outcome\nO1,2025-04-12,won\nO2,2025-05-01,open\nO3,2025-05-02,lost\n"
+    with pytest.raises(DataValidationError) as err:
+        load_workbook(write_folder(tmp_path / "decided", {"opportunities.csv": decided}))
+    (f,) = err.value.findings
+    assert (f.code, f.column, f.rows, f.count) == ("missing_column", "closed_at", (2, 4), 2)
+    assert "2 won or lost deals need it" in f.message

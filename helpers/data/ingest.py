@@ -35,7 +35,7 @@ from helpers.data.values import neutralize_text_columns
 from helpers.storage import replace_dir
 
 REPORT_FILE = "ingest_report.json"
-TABLE_ORDER = ("opportunities", "leads", "spend", "checklist", "initiatives")
+TABLE_ORDER = ("opportunities", "leads", "spend", "checklist", "initiatives", "targets")
 OUTPUT_FILES = {f"{t}{ext}" for t in TABLES for ext in FORMATS} | {REPORT_FILE, DATA_FOLDER_CONFIG}
 MIN_ROWS_FOR_BULK_CHECK = 2
 

@@ -136,6 +136,14 @@ FIX_ENCODING = ("Export the file again as UTF-8 (Excel: Save As > \"CSV UTF-8\")
                 "(encoding: cp1252, cp932, utf-16, ...).")
 
 
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 def detect_encoding(data: bytes, name: str = "the file") -> tuple[str, str]:
     """The codec a CSV's bytes are in, and how that is known: a byte order mark (UTF-8, UTF-16), valid UTF-8, else
     charset-normalizer's best guess among DETECT_CANDIDATES. Raises WorkbookError when no candidate decodes the
@@ -154,6 +162,13 @@ def detect_encoding(data: bytes, name: str = "the file") -> tuple[str, str]:
     import charset_normalizer
 
     best = charset_normalizer.from_bytes(data, cp_isolation=list(DETECT_CANDIDATES)).best()
+    if best is None:
+        # charset-normalizer gives no verdict on some short files (a few Japanese headers and dates): a candidate
+        # that alone decodes every byte is the encoding (cp1252 decodes nearly anything, so it rarely stands alone).
+        # UTF-16 is not one of them here: without its byte order mark (settled above) the reader refuses it anyway.
+        clean = [enc for enc in DETECT_CANDIDATES if enc != "utf_16" and _decodes(data, enc)]
+        if len(clean) == 1:
+            return codecs.lookup(clean[0]).name, "the only candidate encoding that decodes every byte"
     if best is None or best.chaos > MAX_CHAOS:
         raise WorkbookError(f"{name}: the encoding cannot be told: the text decodes cleanly as none of UTF-8, "
                             f"{', '.join(DETECT_CANDIDATES)}", fix=FIX_ENCODING)
@@ -384,14 +399,62 @@ def _missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Findin
     import difflib
 
     found = []
-    for col in table.columns:
-        if col.required and col.name not in raw.columns:
-            close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
-            hint = f" The file has a column '{close[0]}': rename it to '{col.name}'." if close else ""
-            found.append(Finding("error", fname, "missing_column", f"the required column '{col.name}' ({col.meaning}) is missing",
-                                 f"Add or rename the column to '{col.name}', or load the export through a column mapping (docs/data_dictionary.md).{hint}",
-                                 col.name))
+    missing = [col for col in table.columns if col.required and col.name not in raw.columns]
+    japanese = _japanese_headers(table.name, raw.columns) if missing else {}
+    if japanese:   # one finding for the file: its headers are the data dictionary's Japanese names
+        named = ", ".join(f"{header} = {canonical}" for canonical, header in japanese.items())
+        return [Finding("error", fname, "missing_column",
+                        f"the required columns {', '.join(repr(c.name) for c in missing)} are missing: the headers are the "
+                        f"Japanese column names of docs/data_dictionary.md ({named})",
+                        "Read the folder through the shipped mapping canonical_ja: python -m helpers.report.run --data FOLDER "
+                        "--mapping canonical_ja (or convert it once: python -m helpers.data.ingest --exports FOLDER --mapping "
+                        "canonical_ja --out NEW_FOLDER).", missing[0].name)]
+    for col in missing:
+        close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
+        hint = f" The file has a column '{close[0]}': rename it to '{col.name}'." if close else ""
+        found.append(Finding("error", fname, "missing_column", f"the required column '{col.name}' ({col.meaning}) is missing",
+                             f"Add or rename the column to '{col.name}', or load the export through a column mapping "
+                             f"(docs/ingest.md).{hint}", col.name))
     return found
+
+
+def _japanese_headers(table: str, headers) -> dict[str, str]:
+    """{canonical column: header} for the headers that are a required column's Japanese name (the shipped mapping
+    canonical_ja, which holds the names of docs/data_dictionary.md); empty when there is none."""
+    from helpers.data.mapping import find_column, load_mapping
+
+    tm = load_mapping("canonical_ja").tables.get(table)
+    if tm is None:
+        return {}
+    out = {}
+    for rule in tm.columns:
+        if rule.optional or not rule.columns:
+            continue
+        header = find_column(headers, tuple(name for name in rule.columns if name != rule.target))
+        if header is not None:
+            out[rule.target] = header
+    return out
+
+
+def names_of(files: dict) -> dict[str, str]:
+    """{table: file name} of the files read."""
+    return {n: Path(f.path).name for n, f in files.items()}
+
+
+def _absent_closed_at(opps: pd.DataFrame, fname: str) -> list[Finding]:
+    """closed_at is required only for won and lost deals (contract): without the column, a table of open deals gets
+    it empty (added in place), while won or lost deals make it a missing column (their rows named)."""
+    if "closed_at" in opps.columns or "outcome" not in opps.columns:
+        return []
+    decided = opps["outcome"].isin(("won", "lost")).to_numpy()
+    if not decided.any():
+        opps["closed_at"] = pd.Series(pd.NaT, index=opps.index, dtype="datetime64[ns]")
+        return []
+    closed = TABLES["opportunities"].column("closed_at")
+    return [finding("error", fname, "missing_column",
+                    f"the column 'closed_at' ({closed.meaning}) is missing, and {int(decided.sum()):,} won or lost deals need it",
+                    "Add a column closed_at with the date each won or lost deal was decided (YYYY-MM-DD; empty while open), "
+                    "or load the export through a column mapping (docs/ingest.md).", "closed_at", decided)]
 
 
 #: Read CSV files with the fast typed reader (:func:`read_csv_typed`) where it applies; False = always the exact reader.
@@ -448,6 +511,8 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()
+    if "opportunities" in typed:
+        findings += _absent_closed_at(typed["opportunities"], names_of(files).get("opportunities", "opportunities.csv"))
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
         raise DataValidationError(findings)  # the table's shape is wrong: row checks would only add noise
 

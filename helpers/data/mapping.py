@@ -1371,6 +1371,9 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
     mapped: dict[tuple[str, str], int] = {}
     unmapped: dict[str, list[int]] = {}
     value_map = dict(rule.values)
+    formats = tuple(rule.formats or ("iso",))
+    if rule.kind == "month" and "iso" in formats:
+        formats += ("%Y-%m",)   # a month in ISO 8601 is YYYY-MM
 
     def convert(v) -> tuple[str, str | None]:
         """("ok", text), ("skip", None): an ambiguous numeric date (reported once by decide_date_orders), or ("bad", cell)."""
@@ -1378,7 +1381,7 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
             if rule.kind in DATE_KINDS:
                 if order is None and "numeric" in rule.formats and isinstance(v, str) and is_ambiguous_numeric_date(v):
                     return "skip", None
-                parsed = parse_datetime(v, rule.formats, order)
+                parsed = parse_datetime(v, formats, order)
                 return "ok", date_text(parsed, rule.kind) if parsed is not None else None
             if rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
                 text = number_text(v, rule.decimal or tm.decimal or ".")
