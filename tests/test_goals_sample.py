@@ -44,3 +44,16 @@ def test_comparison_with_last_year_is_stated(backtest):
     assert len(with_ly) == 16 and with_ly[0]["period"] == "FY2024Q3"
     assert isinstance(summary["better_than_last_year"], bool)
     assert summary["better_than_last_year"] == (summary["forecast_mean_absolute_error_same_rows"] < summary["last_year_mean_absolute_error"])
+
+
+def test_first_period_reverse_funnel_says_once_why_it_is_empty():
+    from helpers.labels import t
+    from helpers.paths import SAMPLE_DATA_DIR
+    from helpers.report.session import open_session
+    from helpers.views import goals_views as gv
+
+    # FY2023Q1 is the sample's first quarter: no targets.csv and no quarter a year earlier, so no revenue goal
+    s = open_session(str(SAMPLE_DATA_DIR), period="FY2023Q1", lang="ja", theme=False)
+    g = gv.compute(s)
+    assert gv.reverse_funnel_view(s, g).data.count(t("reverse_no_target", "ja")) == 1
+    assert gv.department_lists(s, g) is None   # the section shows the reason once, not twice

@@ -241,7 +241,7 @@ def reverse_funnel_view(s: Session, g: GoalsResult):
     if blocked:
         return display.note(t("reverse_blocked", s.lang).format(reason=_reason(s, blocked)), warn=True)
     if target is None or rf["won_count"]["expected"] is None:
-        return display.note(t("reverse_none", s.lang), warn=True)
+        return display.note(t("reverse_no_target" if target is None else "reverse_no_deal_size", s.lang), warn=True)
     used = {"won_count": ("avg_deal_size", fmt.money(rates["avg_deal_size"], s.config)),
             "opportunities": ("win_rate", fmt.rate(rates["win_rate"], s.lang)),
             "sqls": ("opportunity_rate", fmt.rate(rates["opportunity_rate"], s.lang)),
@@ -264,11 +264,11 @@ def department_lists(s: Session, g: GoalsResult):
     """Two short lists: what marketing must deliver (leads, MQLs, by channel) and what sales must deliver
     (opportunities, win rate, cycle), each with the gap to what the current flow and pipeline give."""
     rf, plan, rates, f = g.section["reverse_funnel"], g.plan, g.rates, g.forecast
-    blocked = (rf.get("null_reasons") or {}).get("won_count") or (rf.get("null_reasons") or {}).get("opportunities")
-    if blocked:
-        return display.note(t("reverse_blocked", s.lang).format(reason=_reason(s, blocked)), warn=True)
-    if rf["won_count"]["expected"] is None:
-        return display.note(t("reverse_none", s.lang), warn=True)
+    reasons = rf.get("null_reasons") or {}
+    if reasons.get("won_count") or rf["won_count"]["expected"] is None:
+        return None   # reverse_funnel_view, just above in the same section, says why there is nothing to split
+    if reasons.get("opportunities"):
+        return display.note(t("reverse_blocked", s.lang).format(reason=_reason(s, reasons["opportunities"])), warn=True)
 
     def need(stage, key):
         w = plan["windows"].get(stage)
