@@ -216,3 +216,19 @@ def test_empty_contradiction_column_is_left_out_and_explained(session):
     html = checklist_views.evidence_table(session, ck).data
     assert "Contradicted answers" not in html and "no answer is contradicted" in html
     assert "Seen in the data (all history to 2025-06-30)" in html
+
+
+def test_no_flat_conversion_chart_and_no_empty_stage_rows(tmp_path):
+    from helpers.labels import t
+    from helpers.views import goals_views
+
+    # the tiny folder without its one link (L1 -> O1): no lead ever reaches an opportunity
+    leads = LEADS_CSV.replace(",O1,佐藤,", ",,佐藤,")
+    opps = OPPS_CSV.replace(",1200000,L1,", ",1200000,,")
+    s = open_session(str(write_folder(tmp_path / "d", {"leads.csv": leads, "opportunities.csv": opps})), theme=False)
+    out = goals_views.conversion_chart(s)
+    assert t("conversion_none", "en") in out.data   # a sentence, not a chart flat at 0%
+    fig = funnel_views.stage_time_chart(s)
+    # L1 and L2 became MQL, L1 SQL, O1 and O2 closed: three transitions have pairs; SQL -> opportunity has none
+    labels = [tick.get_text() for tick in fig.fig.axes[0].get_yticklabels()]
+    assert labels == [t(f"transition_{x}", "en") for x in ("lead_to_mql", "mql_to_sql", "opportunity_to_close")]

@@ -263,10 +263,10 @@ def stage_time_chart(s: Session):
         samples = samples[samples["transition"] != "opportunity_to_close"]   # a bulk-load created_at measures nothing
     if not len(samples):
         return None
+    shown = samples["transition"].cat.remove_unused_categories()   # only the transitions with pairs get a row
+    samples = samples.assign(transition=shown.map(lambda x: t(f"transition_{x}", s.lang)))
     fig, ax = plt.subplots()
-    if len(samples):
-        samples = samples.assign(transition=samples["transition"].map(lambda x: t(f"transition_{x}", s.lang)))
-        sns.boxplot(samples, x="days", y="transition", color=MARKETING, showfliers=False, ax=ax)
+    sns.boxplot(samples, x="days", y="transition", color=MARKETING, showfliers=False, ax=ax)
     ax.set_ylabel("")
     ax.set_xlabel(t("days", s.lang))
     ax.set_title(t("funnel_stage_time_title", s.lang))

@@ -329,6 +329,9 @@ def conversion_chart(s: Session):
     cohort = goals.conversion_curves(s.wb.leads, s.wb.opportunities, s.as_of, s.period.start, s.period.end)
     if pooled is None and cohort is None:
         return display.note(t("projection_none", s.lang), warn=True)
+    curves = [c[["lead_to_opportunity", "lead_to_won"]].to_numpy() for c in (pooled, cohort) if c is not None]
+    if not any(c.max() > 0 for c in curves):   # flat at 0%: a chart with nothing on it
+        return display.note(t("conversion_none", s.lang), warn=True)
     fig, ax = plt.subplots()
     if pooled is not None:
         ax.plot(pooled["day"], pooled["lead_to_opportunity"], color=MARKETING, label=t("lead_to_opportunity_rate", s.lang) + " — " + t("curve_history", s.lang))
