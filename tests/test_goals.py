@@ -260,13 +260,25 @@ def test_index_page_has_one_goal_line_per_period():
     goals_q2 = {"targets": [{"metric": "won_revenue", "channel": None, "target": 40_000_000.0, "source": "last_year"}],
                 "progress": [{"metric": "won_revenue", "channel": None, "attainment": 0.5}],
                 "forecast": {"won_revenue": {"expected": 45_000_000.0, "low_95": 38_000_000.0, "high_95": 52_000_000.0}}}
-    goals_q3 = {"targets": [{"metric": "won_revenue", "channel": None, "target": None, "source": "last_year"}],
+    goals_q3 = {"targets": [{"metric": "won_revenue", "channel": None, "target": None, "source": "last_year",
+                             "null_reason": "no_amounts"}],
                 "progress": [{"metric": "won_revenue", "channel": None, "attainment": None}],
-                "forecast": {"won_revenue": None}}
-    rows = [("2025Q1", {}, []), ("2025Q2", {"goals": goals_q2}, []), ("2025Q3", {"goals": goals_q3}, [])]
+                "forecast": {"won_revenue": None, "null_reasons": {"won_revenue": "no_lost_deals"}}}
+    # an ended period: its won revenue, not a forecast with an interval of zero width
+    goals_q4 = {"targets": [{"metric": "won_revenue", "channel": None, "target": 40_000_000.0, "source": "targets_csv"}],
+                "progress": [{"metric": "won_revenue", "channel": None, "actual": 50_000_000.0, "attainment": 1.25,
+                              "elapsed_share": 1.0}],
+                "forecast": {"won_revenue": {"expected": 50_000_000.0, "low_95": 50_000_000.0, "high_95": 50_000_000.0}}}
+    goals_none = {"targets": [], "progress": [], "forecast": {"won_revenue": None}}
+    rows = [("2025Q1", {}, []), ("2025Q2", {"goals": goals_q2}, []), ("2025Q3", {"goals": goals_q3}, []),
+            ("2025Q4", {"goals": goals_q4}, []), ("2026Q1", {"goals": goals_none}, [])]
     assert goal_lines(rows, config, "en") == [
         "2025Q2: target ¥40,000,000 (Same period last year), forecast ¥45,000,000 (95%: ¥38,000,000 – ¥52,000,000), attainment 50.0%",
-        "2025Q3: target n/a (Same period last year), forecast n/a (95%: n/a – n/a), attainment n/a"]
+        "2025Q3: no target (No amounts in the data: export the deal value (amount) to see this figure.), "
+        "no forecast (The data holds no lost deals: a win rate needs losses.)",
+        "2025Q4: target ¥40,000,000 (targets.csv), won ¥50,000,000 (period ended), attainment 125.0%",
+        "2026Q1: no revenue target, no forecast (the data gives no forecast for this period)"]
+    assert goal_lines(rows[3:4], config, "ja") == ["2025Q4: 目標 ¥40,000,000(targets.csv)、受注金額 ¥50,000,000(期間終了)、達成率 125.0%"]
 
 
 def test_every_goals_figure_is_in_the_glossary_with_its_null_rule():

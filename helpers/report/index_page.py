@@ -84,8 +84,11 @@ def format_trend(frame: pd.DataFrame, config: Config, lang: str) -> pd.DataFrame
 
 
 def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: str) -> list[str]:
-    """One line per period with a `goals` section: the won-revenue target (and its source), the forecast with
-    its 95% interval, and the attainment (actual to date ÷ target); n/a where a figure is null."""
+    """One line per period with a `goals` section: the won-revenue target (and its source), then for a period still
+    running the forecast with its 95% interval, for an ended one the won revenue, and the attainment (actual to
+    date ÷ target). An empty figure says why (its null reason), never a bare n/a."""
+    from helpers.views.common import reason_text
+
     lines = []
     for label, metrics, _ in rows:
         g = (metrics or {}).get("goals")  # None: an unreadable metrics.json (listed with a note)
@@ -93,12 +96,28 @@ def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: st
             continue
         target = next((r for r in g.get("targets", []) if r["metric"] == "won_revenue" and r["channel"] is None), None)
         done = next((r for r in g.get("progress", []) if r["metric"] == "won_revenue" and r["channel"] is None), None)
-        fc = (g.get("forecast") or {}).get("won_revenue") or {}
-        lines.append(t("index_goal_line", lang).format(
-            period=label, target=fmt.money(None if target is None else target["target"], config),
-            source=t("goal_source_last_year" if target is not None and target["source"] == "last_year" else "goal_source_targets_csv", lang),
-            forecast=fmt.money(fc.get("expected"), config), low=fmt.money(fc.get("low_95"), config),
-            high=fmt.money(fc.get("high_95"), config), attainment=fmt.rate(None if done is None else done["attainment"], lang)))
+        fsec = g.get("forecast") or {}
+        fc = fsec.get("won_revenue") or {}
+        if target is None:
+            parts = [t("index_goal_no_target", lang)]
+        elif target.get("target") is None:
+            why = reason_text(target.get("null_reason"), lang) or t("index_goal_no_last_year", lang)
+            parts = [t("index_goal_target_na", lang).format(reason=why)]
+        else:
+            source = "goal_source_last_year" if target["source"] == "last_year" else "goal_source_targets_csv"
+            parts = [t("index_goal_target", lang).format(target=fmt.money(target["target"], config), source=t(source, lang))]
+        if done is not None and (done.get("elapsed_share") or 0) >= 1 and done.get("actual") is not None:
+            parts.append(t("index_goal_final", lang).format(actual=fmt.money(done["actual"], config)))
+        elif fc.get("expected") is None:
+            why = reason_text(((fsec.get("null_reasons") or {}).get("won_revenue")), lang) or t("index_goal_no_forecast", lang)
+            parts.append(t("index_goal_forecast_na", lang).format(reason=why))
+        else:
+            parts.append(t("index_goal_forecast", lang).format(forecast=fmt.money(fc["expected"], config),
+                                                              low=fmt.money(fc.get("low_95"), config),
+                                                              high=fmt.money(fc.get("high_95"), config)))
+        if done is not None and done.get("attainment") is not None:
+            parts.append(t("index_goal_attainment", lang).format(attainment=fmt.rate(done["attainment"], lang)))
+        lines.append(f"{label}: " + t("list_separator", lang).join(parts))
     return lines
 
 
