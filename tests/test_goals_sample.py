@@ -57,3 +57,5 @@ def test_first_period_reverse_funnel_says_once_why_it_is_empty():
     g = gv.compute(s)
     assert gv.reverse_funnel_view(s, g).data.count(t("reverse_no_target", "ja")) == 1
     assert gv.department_lists(s, g) is None   # the section shows the reason once, not twice
+    # the coverage's open pipeline is the snapshot date's (data health shows the period end's): the label says which
+    assert "2026-09-30時点の進行中の商談金額" in gv.coverage_view(s, g).data

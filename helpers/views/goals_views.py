@@ -220,7 +220,8 @@ def backtest_chart(s: Session, g: GoalsResult):
 def coverage_view(s: Session, g: GoalsResult):
     """Pipeline coverage against the coverage the data's win rate implies, with the reason when it is undefined."""
     c = g.section["coverage"]
-    items = [(t("open_pipeline_amount", s.lang), fmt.money(c["open_pipeline_amount"], s.config)),
+    on = pd.Timestamp(s.as_of).strftime("%Y-%m-%d")   # the snapshot date: data health's open pipeline is the period end's
+    items = [(t("open_pipeline_on", s.lang).format(date=on), fmt.money(c["open_pipeline_amount"], s.config)),
              (t("remaining_target", s.lang), fmt.money(c["remaining_target"], s.config)),
              (t("pipeline_coverage", s.lang), t("not_available", s.lang) if c["coverage"] is None else f"{c['coverage']:.2f}×"),
              (t("implied_coverage", s.lang), t("not_available", s.lang) if c["implied_coverage"] is None else f"{c['implied_coverage']:.2f}×")]
