@@ -1,6 +1,7 @@
 """The one label table (helpers/labels.yaml): every user-facing string in en and ja."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import yaml
@@ -32,6 +33,17 @@ def has_label(key: str) -> bool:
     return key in label_table()
 
 
+#: An owner's pseudonym as the loader writes it (helpers.data.load: 'Owner 01', ...).
+_OWNER_PSEUDONYM = re.compile(r"Owner (\d+)")
+
+
 def label_or_value(value: str, lang: str = "en") -> str:
-    """The label for a data value that has one (e.g. 'unknown', 'sales'), else the value itself."""
-    return t(value, lang) if isinstance(value, str) and has_label(value) else value
+    """The label for a data value that has one (e.g. 'unknown', 'sales'; an owner's pseudonym 'Owner 01' in the
+    report's language, 担当者01), else the value itself."""
+    if isinstance(value, str):
+        pseudonym = _OWNER_PSEUDONYM.fullmatch(value)
+        if pseudonym:
+            return t("owner_pseudonym", lang).format(n=pseudonym.group(1))
+        if has_label(value):
+            return t(value, lang)
+    return value

@@ -59,3 +59,23 @@ def test_first_period_reverse_funnel_says_once_why_it_is_empty():
     assert gv.department_lists(s, g) is None   # the section shows the reason once, not twice
     # the coverage's open pipeline is the snapshot date's (data health shows the period end's): the label says which
     assert "2026-09-30時点の進行中の商談金額" in gv.coverage_view(s, g).data
+
+
+def test_ahead_of_plan_is_said_as_such_not_as_a_negative_gap():
+    from helpers.paths import SAMPLE_DATA_DIR
+    from helpers.report.session import open_session
+    from helpers.views import goals_views as gv
+
+    s = open_session(str(SAMPLE_DATA_DIR), period="FY2025Q3", lang="en", theme=False)
+    g = gv.compute(s)
+    text = gv.department_lists(s, g).data
+    # 46.25 opportunities needed (shown 46), 66 created so far in their window: 19.75 ahead (shown 20), never "gap -20"
+    assert g.plan["gap"]["opportunity"] == pytest.approx(-19.75, abs=0.01)   # 66 - 46.25 needed
+    assert "(so far 66, 20 more than needed)" in text and "gap -" not in text
+
+
+def test_owner_pseudonyms_read_in_the_report_language():
+    from helpers.labels import label_or_value
+
+    assert label_or_value("Owner 03", "ja") == "担当者03" and label_or_value("Owner 03", "en") == "Owner 03"
+    assert label_or_value("Owner of record", "ja") == "Owner of record"   # only the loader's pseudonyms

@@ -220,9 +220,12 @@ def backtest_chart(s: Session, g: GoalsResult):
 def coverage_view(s: Session, g: GoalsResult):
     """Pipeline coverage against the coverage the data's win rate implies, with the reason when it is undefined."""
     c = g.section["coverage"]
+    left = c["remaining_target"]
+    remaining = (t("target_exceeded_by", s.lang).format(amount=fmt.money(-left, s.config)) if left is not None and left < 0
+                 else fmt.money(left, s.config))
     on = pd.Timestamp(s.as_of).strftime("%Y-%m-%d")   # the snapshot date: data health's open pipeline is the period end's
     items = [(t("open_pipeline_on", s.lang).format(date=on), fmt.money(c["open_pipeline_amount"], s.config)),
-             (t("remaining_target", s.lang), fmt.money(c["remaining_target"], s.config)),
+             (t("remaining_target", s.lang), remaining),
              (t("pipeline_coverage", s.lang), t("not_available", s.lang) if c["coverage"] is None else f"{c['coverage']:.2f}×"),
              (t("implied_coverage", s.lang), t("not_available", s.lang) if c["implied_coverage"] is None else f"{c['implied_coverage']:.2f}×")]
     lines = []
@@ -275,8 +278,13 @@ def department_lists(s: Session, g: GoalsResult):
         w = plan["windows"].get(stage)
         when = "" if w is None else t("reverse_window", s.lang).format(start=f"{w['start']:%Y-%m-%d}", end=f"{w['end']:%Y-%m-%d}")
         so_far = plan["so_far"].get(stage)
-        have = "" if so_far is None else t("reverse_so_far", s.lang).format(n=fmt.number(so_far, s.lang),
-                                                                            gap=fmt.number(plan["gap"][stage], s.lang))
+        gap = plan["gap"][stage]
+        if so_far is None:
+            have = ""
+        elif gap is not None and gap < 0:   # ahead of the plan: said so, not as a negative gap
+            have = t("reverse_so_far_ahead", s.lang).format(n=fmt.number(so_far, s.lang), ahead=fmt.number(-gap, s.lang))
+        else:
+            have = t("reverse_so_far", s.lang).format(n=fmt.number(so_far, s.lang), gap=fmt.number(gap, s.lang))
         return t("reverse_need_line", s.lang).format(n=fmt.number(rf[key]["expected"], s.lang), what=t(key, s.lang),
                                                      low=fmt.number(rf[key]["low_95"], s.lang),
                                                      high=fmt.number(rf[key]["high_95"], s.lang), when=when, have=have)
@@ -291,8 +299,12 @@ def department_lists(s: Session, g: GoalsResult):
     if f is not None and f["won_revenue"]["expected"] is not None:
         target = goals.main_goal(g.section["targets"])
         gap = None if target is None else target - f["won_revenue"]["expected"]
-        sales.append(t("reverse_forecast_gap", s.lang).format(fc=fmt.money(f["won_revenue"]["expected"], s.config),
-                                                              gap=fmt.money(gap, s.config)))
+        if gap is not None and gap < 0:
+            sales.append(t("reverse_forecast_ahead", s.lang).format(fc=fmt.money(f["won_revenue"]["expected"], s.config),
+                                                                    ahead=fmt.money(-gap, s.config)))
+        else:
+            sales.append(t("reverse_forecast_gap", s.lang).format(fc=fmt.money(f["won_revenue"]["expected"], s.config),
+                                                                  gap=fmt.money(gap, s.config)))
     return _join(display.note(t("reverse_marketing", s.lang)), display.bullets(marketing),
                  display.note(t("reverse_sales", s.lang)), display.bullets(sales))
 
