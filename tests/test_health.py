@@ -78,3 +78,12 @@ def test_rows_per_period_legend_sits_beside_the_bars(tiny_folder):
     chart.fig.canvas.draw()
     ax = chart.fig.axes[0]
     assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1  # never over a bar
+
+
+def test_overview_row_counts_have_thousands_separators():
+    from helpers.data.load import load_workbook
+    from helpers.paths import SAMPLE_DATA_DIR
+    from helpers.views.health_views import overview_view
+
+    html = overview_view(load_workbook(SAMPLE_DATA_DIR), "en").data
+    assert "<td>4,400</td>" in html and "<td>1,257</td>" in html   # the sample's leads and checklist rows

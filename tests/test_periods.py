@@ -65,3 +65,15 @@ def test_periods_between_and_complete_periods():
     assert [p.label for p in complete_periods("2025-02-10", "2025-09-29")] == ["2025Q2"]
     assert [p.label for p in complete_periods("2025-04-01", "2025-09-30", 4)] == ["FY2025Q1", "FY2025Q2"]
     assert complete_periods(None, "2025-09-30") == []
+
+
+def test_a_calendar_label_under_an_april_fiscal_year_names_the_matching_fiscal_quarter():
+    from helpers.errors import WorkbookError
+
+    # 2026Q2 = April-June 2026 = FY2026Q1 when the fiscal year starts in April (named by its start year)
+    with pytest.raises(WorkbookError) as err:
+        parse_period("2026Q2", 4)
+    assert "Write the period as FY2026Q1 (the same months, 2026-04 to 2026-06" in str(err.value)
+    # 2026Q1 = January-March 2026 = the fourth quarter of FY2025
+    with pytest.raises(WorkbookError, match=r"Write the period as FY2025Q4 \(the same months, 2026-01 to 2026-03"):
+        parse_period("2026Q1", 4)

@@ -93,6 +93,11 @@ def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
     is_fy = match.group("fy") is not None
     if is_fy != (fiscal_year_start_month != 1):
         want = "FY2025Q1 (fiscal year named by its start year)" if fiscal_year_start_month != 1 else "2025Q3 (calendar quarter)"
+        if not is_fy:   # a calendar quarter: the fiscal quarter of the same three months, when there is one
+            months = make_period(int(match.group("year")), int(match.group("q")), 1)
+            same = period_of(months.start, fiscal_year_start_month)
+            if same.start == months.start:
+                want = f"{same.label} (the same months, {months.start:%Y-%m} to {months.end:%Y-%m}, in the fiscal calendar)"
         raise WorkbookError(
             f"'{label}' does not match the configured fiscal calendar (fiscal_year_start_month = {fiscal_year_start_month})",
             fix=f"Write the period as {want}, or change fiscal_year_start_month in the config.",

@@ -19,7 +19,10 @@ def overview_view(wb: Workbook, lang: str):
     from helpers.views import display
     from helpers.views.common import labelled
 
+    from helpers.views import fmt
+
     frame = table_overview(wb, lang).rename(columns={"table": "table_name", "first": "first_date", "last": "last_date", "file": "file_format"})
+    frame["rows"] = [fmt.number(n, lang) for n in frame["rows"]]   # 4,400 as in every other table
     return display.table(labelled(frame, lang))
 
 
