@@ -311,13 +311,14 @@ def measure(name: str, data: Path, workdir: Path) -> tuple[dict, float, float, f
     return json.loads(out.read_text(encoding="utf-8")), usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024
 
 
-def full_report(data: Path, workdir: Path) -> tuple[int, float, float, float]:
+def full_report(data: Path, workdir: Path, log: Path) -> tuple[int, float, float, float]:
     """(exit status, CPU s, wall s, peak MiB) of ``helpers.report.run`` for the latest period of `data` (the runner and the
-    kernels it started and waited for)."""
+    kernels it started and waited for); its output goes to `log` (its reports to `workdir`, removed after)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.report.run", "--data", str(data), "--out", str(workdir / "report")],
-                            cwd=PROJ_ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
+    with open(log, "w", encoding="utf-8") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "helpers.report.run", "--data", str(data), "--out", str(workdir / "report")],
+                                cwd=PROJ_ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
     return (os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, time.perf_counter() - started,
             usage.ru_maxrss / 1024)
 
@@ -378,10 +379,12 @@ def main(argv: list[str] | None = None) -> int:
         ratios[leads] = (a_cpu / b_cpu, a_peak)
     if args.report and sizes:
         leads = max(sizes)
+        log = args.cache / f"report-{human(leads)}.log"
         with tempfile.TemporaryDirectory() as tmp:
-            code, cpu, wall, peak = full_report(dataset(args.cache, leads), Path(tmp))
+            code, cpu, wall, peak = full_report(dataset(args.cache, leads), Path(tmp), log)
         outcome = "finished" if code == 0 else f"FAILED (exit status {code})"
-        print(f"\none period's full report at {human(leads)} leads: {outcome}; CPU s {cpu:.0f}, wall s {wall:.0f}, peak MiB {peak:.0f}")
+        print(f"\none period's full report at {human(leads)} leads: {outcome}; CPU s {cpu:.0f}, wall s {wall:.0f}, "
+              f"peak MiB {peak:.0f} (the runner's output: {log})")
         status = status or (1 if code else 0)
     if ratios:
         leads = 1_000_000 if 1_000_000 in ratios else max(ratios)
