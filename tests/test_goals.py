@@ -274,8 +274,7 @@ def test_index_page_has_one_goal_line_per_period():
             ("2025Q4", {"goals": goals_q4}, []), ("2026Q1", {"goals": goals_none}, [])]
     assert goal_lines(rows, config, "en") == [
         "2025Q2: target ¥40,000,000 (Same period last year), forecast ¥45,000,000 (95%: ¥38,000,000 – ¥52,000,000), attainment 50.0%",
-        "2025Q3: no target (No amounts in the data: export the deal value (amount) to see this figure.), "
-        "no forecast (The data holds no lost deals: a win rate needs losses.)",
+        "2025Q3: target n/a (no amounts in the data), no forecast (The data holds no lost deals: a win rate needs losses.)",
         "2025Q4: target ¥40,000,000 (targets.csv), won ¥50,000,000 (period ended), attainment 125.0%",
         "2026Q1: no revenue target, no forecast (the data gives no forecast for this period)"]
     assert goal_lines(rows[3:4], config, "ja") == ["2025Q4: 目標 ¥40,000,000(targets.csv)、受注金額 ¥50,000,000(期間終了)、達成率 125.0%"]

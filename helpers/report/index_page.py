@@ -100,9 +100,9 @@ def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: st
         fc = fsec.get("won_revenue") or {}
         if target is None:
             parts = [t("index_goal_no_target", lang)]
-        elif target.get("target") is None:
-            why = reason_text(target.get("null_reason"), lang) or t("index_goal_no_last_year", lang)
-            parts = [t("index_goal_target_na", lang).format(reason=why)]
+        elif target.get("target") is None:   # its null reason's text as the goals table shows it (goal_null_<code>)
+            code = target.get("null_reason")
+            parts = [t("index_goal_target_null", lang).format(text=t(f"goal_null_{code}" if code else "goal_null_no_data_last_year", lang))]
         else:
             source = "goal_source_last_year" if target["source"] == "last_year" else "goal_source_targets_csv"
             parts = [t("index_goal_target", lang).format(target=fmt.money(target["target"], config), source=t(source, lang))]
