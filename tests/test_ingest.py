@@ -760,3 +760,16 @@ def test_a_short_cp932_file_is_read_when_only_cp932_decodes_it(monkeypatch):
     with pytest.raises(WorkbookError, match="the encoding cannot be told"):
         detect_encoding(both)
     assert detect_encoding(data)[0] == "cp932"
+
+
+def test_the_exports_folder_settings_come_along_and_a_saved_one_is_kept(tmp_path):
+    from helpers.config import load_config
+
+    exports = write_folder(tmp_path / "ja", {"opportunities.csv": JA_OPPS, "workbook.yaml": "fiscal_year_start_month: 4\n"},
+                           encoding="cp932")
+    out = tmp_path / "data"
+    ingest(exports, "canonical_ja", out)
+    assert load_config(out).fiscal_year_start_month == 4   # the exports' own settings, copied with the tables
+    (out / "workbook.yaml").write_text("fiscal_year_start_month: 7\n", encoding="utf-8")   # the user edits the copy
+    ingest(exports, "canonical_ja", out, force=True)
+    assert load_config(out).fiscal_year_start_month == 7   # a replaced data folder keeps what the user saved

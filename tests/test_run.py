@@ -142,6 +142,8 @@ def test_partial_data_opportunities_only(tmp_path):
 
 LEADS_NO_STAGES = "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i not in (6, 7, 8))
                             for line in LEADS_CSV.splitlines()) + "\n"  # drop mql_at, sql_at, first_sales_touch_at
+LEADS_NO_MQL = "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != 6)
+                         for line in LEADS_CSV.splitlines()) + "\n"  # drop mql_at only (a sales-led CRM)
 OPPS_NO_LOST = "\n".join(line for line in (OPPS_CSV + OPPS_Q1).splitlines() if ",lost," not in line) + "\n"
 
 
@@ -149,6 +151,7 @@ OPPS_NO_LOST = "\n".join(line for line in (OPPS_CSV + OPPS_Q1).splitlines() if "
     ("leads_only", {"leads.csv": LEADS_CSV}),
     ("no_stage_dates", {"leads.csv": LEADS_NO_STAGES, "opportunities.csv": OPPS_CSV + OPPS_Q1}),
     ("no_lost_deals", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_NO_LOST}),
+    ("no_mql_dates", {"leads.csv": LEADS_NO_MQL, "opportunities.csv": OPPS_CSV + OPPS_Q1}),
 ])
 def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
     data = write_folder(tmp_path / "data", files)
@@ -164,6 +167,10 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
         # no MQL/SQL columns: only L1 reached SQL (through its opportunity O1), so mql = sql = 1 of 3 leads
         assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)
         assert m["funnel"]["period"]["mqls"] == 0 and m["sla"] is None
+    if shape == "no_mql_dates":
+        # no mql_at: L1 (SQL on 04-10, opportunity O1) counts as MQL through its later stage; L2 and L3 are not
+        assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)
+        assert m["funnel"]["period"]["mqls"] == 0 and m["goals"] is not None   # the goals notebook ran to its end
     if shape == "no_lost_deals":
         # O1 won and no deal lost in the whole data: a win rate needs losses, so it is null with the reason (never 100%)
         assert (m["pipeline"]["won_count"], m["pipeline"]["lost_count"], m["pipeline"]["win_rate"]) == (1, 0, None)

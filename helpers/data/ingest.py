@@ -431,7 +431,8 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     `mapping` is a Mapping, a mapping file or a shipped mapping name (salesforce_en, salesforce_ja,
     salesforce_api, hubspot). `start`/`end` (dates) are pushed into SQL sources that have a
     `period_filter` column; export files are always read whole. `config` is used to validate
-    (default: `out`'s workbook.yaml if it has one, else the defaults). Raises WorkbookError (bad
+    (default: `out`'s workbook.yaml if it has one, else the exports folder's, which is then copied into `out`,
+    else the defaults). Raises WorkbookError (bad
     mapping, missing file or column, unconvertible values, refused output folder) or
     IngestValidationError (the converted tables break the contract; nothing is published).
     """
@@ -443,7 +444,12 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
         raise WorkbookError(f"the exports folder {exports} does not exist" if exports is not None else "no exports folder was given",
                             fix="Give the folder holding the exported files with --exports.")
     _check_out(out, exports if needs_files else None, force)
-    settings = config or load_config(out if out.is_dir() else None, data_currency=False)
+    own = Path(exports) / DATA_FOLDER_CONFIG if exports is not None else None
+    if not (out / DATA_FOLDER_CONFIG).is_file() and own is not None and own.is_file():
+        settings_dir = Path(exports)   # the exports folder's own settings (fiscal year, target segment ...)
+    else:
+        settings_dir = out if out.is_dir() else None
+    settings = config or load_config(settings_dir, data_currency=False)
     rates = settings.currency_rates
 
     frames: dict[str, pd.DataFrame] = {}
@@ -504,6 +510,8 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             neutralize_text_columns(frame, name).to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
         if (out / DATA_FOLDER_CONFIG).is_file():  # a replaced data folder keeps its settings
             shutil.copy2(out / DATA_FOLDER_CONFIG, staging / DATA_FOLDER_CONFIG)
+        elif own is not None and own.is_file():   # else the exports folder's settings come along with its tables
+            shutil.copy2(own, staging / DATA_FOLDER_CONFIG)
         record = {"mapping": mp.name, "mapping_file": str(mp.path), "mapping_sha256": file_sha256(mp.path),
                   "exports": str(exports) if exports is not None else None,
                   "ingested_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -35,7 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.config import load_config
+from helpers.config import DATA_FOLDER_CONFIG, load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
 from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
@@ -405,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
                 from helpers.data.ingest import ingest
 
                 settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
+                if (data / DATA_FOLDER_CONFIG).is_file():   # OUT/_data is the runner's: the exports' settings as they are now
+                    (out / "_data" / DATA_FOLDER_CONFIG).unlink(missing_ok=True)
                 result = ingest(data, args.mapping, out / "_data", force=True, config=settings)
                 print(result.summary(), flush=True)
                 data = result.out

@@ -278,7 +278,7 @@ def department_lists(s: Session, g: GoalsResult):
         w = plan["windows"].get(stage)
         when = "" if w is None else t("reverse_window", s.lang).format(start=f"{w['start']:%Y-%m-%d}", end=f"{w['end']:%Y-%m-%d}")
         so_far = plan["so_far"].get(stage)
-        gap = plan["gap"][stage]
+        gap = plan["gap"].get(stage)   # no stage date in the data (e.g. no mql_at): no gap for that stage
         if so_far is None:
             have = ""
         elif gap is not None and gap < 0:   # ahead of the plan: said so, not as a negative gap
