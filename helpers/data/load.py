@@ -406,9 +406,7 @@ def _missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Findin
         return [Finding("error", fname, "missing_column",
                         f"the required columns {', '.join(repr(c.name) for c in missing)} are missing: the headers are the "
                         f"Japanese column names of docs/data_dictionary.md ({named})",
-                        "Read the folder through the shipped mapping canonical_ja: python -m helpers.report.run --data FOLDER "
-                        "--mapping canonical_ja (or convert it once: python -m helpers.data.ingest --exports FOLDER --mapping "
-                        "canonical_ja --out NEW_FOLDER).", missing[0].name)]
+                        JA_HEADERS_FIX, missing[0].name)]
     for col in missing:
         close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
         hint = f" The file has a column '{close[0]}': rename it to '{col.name}'." if close else ""
@@ -416,6 +414,27 @@ def _missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Findin
                              f"Add or rename the column to '{col.name}', or load the export through a column mapping "
                              f"(docs/ingest.md).{hint}", col.name))
     return found
+
+
+#: The fix of a file with Japanese headers: {folder} is the data folder (filled in by :func:`load_workbook`, which also
+#: gives the full command once and JA_HEADERS_AGAIN for the other files).
+JA_HEADERS_FIX = ("Read the folder through the shipped mapping canonical_ja, from the project folder: "
+                  "make report ARGS=\"--data {folder} --mapping canonical_ja\" (or convert it once: "
+                  "make ingest ARGS=\"--exports {folder} --mapping canonical_ja --out data/mine\").")
+JA_HEADERS_AGAIN = "Read the folder through the shipped mapping canonical_ja (the command is given for the first file above)."
+
+
+def _japanese_fixes(findings: list[Finding], data_dir: Path) -> list[Finding]:
+    """The canonical_ja fix with the real folder in its command on the first file that needs it, a short pointer on the others."""
+    import dataclasses
+
+    out, first = [], True
+    for f in findings:
+        if f.fix == JA_HEADERS_FIX:
+            f = dataclasses.replace(f, fix=JA_HEADERS_FIX.format(folder=data_dir) if first else JA_HEADERS_AGAIN)
+            first = False
+        out.append(f)
+    return out
 
 
 def _japanese_headers(table: str, headers) -> dict[str, str]:
@@ -514,7 +533,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     if "opportunities" in typed:
         findings += _absent_closed_at(typed["opportunities"], names_of(files).get("opportunities", "opportunities.csv"))
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
-        raise DataValidationError(findings)  # the table's shape is wrong: row checks would only add noise
+        raise DataValidationError(_japanese_fixes(findings, Path(data_dir)))  # the table's shape is wrong: row checks would only add noise
 
     resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
     as_of_given = resolved_as_of is not None
