@@ -215,7 +215,7 @@ def test_last_year_goal_is_last_years_actual():
     rows = goals.targets_for(None, opps, None, parse_period("2026Q1"), "2026-03-31", pd.Timestamp("2025-01-01"))
     by = {r["metric"]: r for r in rows}
     assert by["opportunities_created"]["target"] == 4.0  # A, B, C, D and by["opportunities_created"]["source"] == "last_year"
-    assert by["won_revenue"]["target"] is None and by["won_revenue"]["null_reason"] == "no_data_last_year"
+    assert by["won_revenue"]["target"] is None and by["won_revenue"]["null_reason"] == "warmup_last_year"
     assert by["leads"]["null_reason"] == "no_leads_table"
     later = goals.targets_for(None, opps, None, parse_period("2026Q3"), "2026-09-30", pd.Timestamp("2025-01-01"))
     assert {r["metric"]: r["target"] for r in later}["won_revenue"] == 0.0  # 2025Q3 is covered: nothing was won

@@ -288,7 +288,8 @@ def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of
     metric without an all-channel row there, the actual of the same period a year earlier (source ``last_year``).
 
     Rows: {period, metric, department, channel, target, source, null_reason}, in TARGET_METRICS order. A
-    last-year goal is None with null_reason ``no_data_last_year`` when the data does not cover that period
+    last-year goal is None with null_reason ``no_data_last_year`` when the data does not cover that period,
+    ``warmup_last_year`` when a won metric's year-earlier period lies in the data's first WARMUP_DAYS
     (:func:`covered`), ``no_leads_table`` for a lead metric without leads.
     """
     rows = []
@@ -310,7 +311,8 @@ def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of
             continue
         value, reason = None, None
         if not covered(first_date, last, metric):
-            reason = "no_data_last_year"
+            # inside the data but in its first WARMUP_DAYS: deals won then may have been created before the data
+            reason = "warmup_last_year" if covered(first_date, last, "leads") else "no_data_last_year"
         else:
             value = actual(leads, opps, metric, last.start, last.end, as_of)
             reason = "no_leads_table" if value is None else None
