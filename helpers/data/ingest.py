@@ -468,7 +468,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             near_misses += [(name, miss, lacking, tm.where, path) for miss, lacking in misses if miss != path]
             if path is None:
                 if tm.optional:
-                    folder_warnings.append(warning(str(exports), "table_not_found", count=1, table=name, patterns=", ".join(tm.files)))
+                    folder_warnings.append(warning(exports.name, "table_not_found", count=1, table=name, patterns=", ".join(tm.files)))
                     continue
                 present = ", ".join(p.name for p in _candidates(exports)) or "no CSV, Excel or Parquet files"
                 raise WorkbookError(f"{tm.where}: no export in {exports} matches {', '.join(repr(f) for f in tm.files)} "
