@@ -277,6 +277,11 @@ def test_index_page_has_one_goal_line_per_period():
         "2025Q3: target n/a (no amounts in the data), no forecast (The data holds no lost deals: a win rate needs losses.)",
         "2025Q4: target ¥40,000,000 (targets.csv), won ¥50,000,000 (period ended), attainment 125.0%",
         "2026Q1: no revenue target, no forecast (the data gives no forecast for this period)"]
+    no_amounts = {"targets": [{"metric": "won_revenue", "channel": None, "target": None, "source": "last_year",
+                               "null_reason": "no_amounts"}],
+                  "progress": [], "forecast": {"won_revenue": None, "null_reasons": {"won_revenue": "no_amounts"}}}
+    assert goal_lines([("2026Q2", {"goals": no_amounts}, [])], config, "en") == [
+        "2026Q2: target n/a (no amounts in the data), no forecast (the same reason)"]   # one reason, said once
     assert goal_lines(rows[3:4], config, "ja") == ["2025Q4: 目標 ¥40,000,000(targets.csv)、受注金額 ¥50,000,000(期間終了)、達成率 125.0%"]
 
 

@@ -109,8 +109,12 @@ def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: st
         if done is not None and (done.get("elapsed_share") or 0) >= 1 and done.get("actual") is not None:
             parts.append(t("index_goal_final", lang).format(actual=fmt.money(done["actual"], config)))
         elif fc.get("expected") is None:
-            why = reason_text(((fsec.get("null_reasons") or {}).get("won_revenue")), lang) or t("index_goal_no_forecast", lang)
-            parts.append(t("index_goal_forecast_na", lang).format(reason=why))
+            code = (fsec.get("null_reasons") or {}).get("won_revenue")
+            if code is not None and target is not None and code == target.get("null_reason"):
+                parts.append(t("index_goal_forecast_na_same", lang))   # the target's reason, said once
+            else:
+                why = reason_text(code, lang) or t("index_goal_no_forecast", lang)
+                parts.append(t("index_goal_forecast_na", lang).format(reason=why))
         else:
             parts.append(t("index_goal_forecast", lang).format(forecast=fmt.money(fc["expected"], config),
                                                               low=fmt.money(fc.get("low_95"), config),
