@@ -429,7 +429,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     """Convert a folder of exports (and/or SQL sources) into a validated canonical data folder `out`.
 
     `mapping` is a Mapping, a mapping file or a shipped mapping name (salesforce_en, salesforce_ja,
-    salesforce_api, hubspot). `start`/`end` (dates) are pushed into SQL sources that have a
+    salesforce_api, hubspot, canonical_ja). `start`/`end` (dates) are pushed into SQL sources that have a
     `period_filter` column; export files are always read whole. `config` is used to validate
     (default: `out`'s workbook.yaml if it has one, else the exports folder's, which is then copied into `out`,
     else the defaults). Raises WorkbookError (bad

@@ -576,7 +576,7 @@ def load_mapping(path: str | Path) -> Mapping:
         base = _read_yaml(base_path, base_path.name)
         if not isinstance(base, dict) or "extends" in base:
             raise WorkbookError(f"{label}: extends {data['extends']!r} must name a mapping that extends nothing",
-                                fix="Name a shipped mapping (salesforce_en, salesforce_ja, salesforce_api, hubspot) or a complete mapping file.")
+                                fix="Name a shipped mapping (salesforce_en, salesforce_ja, salesforce_api, hubspot, canonical_ja) or a complete mapping file.")
         data = _merge_mapping(base, {k: v for k, v in data.items() if k != "extends"})
         if "name" not in {k for k in _read_yaml(path, label)}:
             data["name"] = path.stem
