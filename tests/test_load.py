@@ -205,3 +205,11 @@ def test_closed_at_column_absent(tmp_path):
     (f,) = err.value.findings
     assert (f.code, f.column, f.rows, f.count) == ("missing_column", "closed_at", (2, 4), 2)
     assert "2 won or lost deals need it" in f.message
+
+
+def test_japanese_outcome_values_point_to_the_mapping_that_reads_them(tmp_path):
+    opps = "opportunity_id,created_at,closed_at,outcome\nO1,2025-04-12,2025-06-01,受注\nO2,2025-05-01,,進行中\n"
+    with pytest.raises(DataValidationError) as err:
+        load_workbook(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    (f,) = err.value.findings
+    assert (f.code, f.rows) == ("bad_outcome", (2, 3)) and "canonical_ja" in f.fix

@@ -62,15 +62,21 @@ def check_duplicates(frame: pd.DataFrame, key: str, fname: str) -> list[Finding]
                      f"Make every {key} unique (remove duplicate rows or merge them).", key, dup, frame[key])]
 
 
+#: Outcome values of Japanese CRMs that the shipped mapping canonical_ja reads (won / lost / open).
+JAPANESE_OUTCOMES = ("受注", "成約", "成立", "失注", "不成立", "進行中", "商談中", "未決")
+
+
 def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids) -> list[Finding]:
     """Outcome values, close dates, amounts and links of the opportunities table (`lead_ids`: the leads' ids as
     :func:`isin_ids` takes them, None = no leads table)."""
     out = check_duplicates(opps, "opportunity_id", fname)
     bad_outcome = opps["outcome"].notna() & ~opps["outcome"].isin(OUTCOMES)
     if bad_outcome.any():
-        out.append(finding("error", fname, "bad_outcome", "unknown outcome values",
-                            "Use open, won or lost (exports with stages such as 'Closed Won' come in through a column mapping).",
-                            "outcome", bad_outcome, opps["outcome"]))
+        fix = "Use open, won or lost (exports with stages such as 'Closed Won' come in through a column mapping)."
+        if opps.loc[bad_outcome, "outcome"].astype(str).str.strip().isin(JAPANESE_OUTCOMES).any():
+            fix += (" Outcomes written 受注 / 失注 / 進行中 are read by the shipped mapping canonical_ja: "
+                    "make report ARGS=\"--data FOLDER --mapping canonical_ja\" (docs/ingest.md).")
+        out.append(finding("error", fname, "bad_outcome", "unknown outcome values", fix, "outcome", bad_outcome, opps["outcome"]))
     closed = opps["outcome"].isin(("won", "lost"))
     no_close = closed & opps["closed_at"].isna()
     if no_close.any():
