@@ -219,3 +219,19 @@ def test_checklist_evidence_win_rate_not_computable_without_losses():
     # one deal closed (O1 won) but no loss anywhere: the win rate is null, so the data does not support item 9
     assert (evidence(None, won_only, AS_OF, 48)[9]["value"], evidence(None, won_only, AS_OF, 48)[9]["n"]) == (0.0, 1)
     assert evidence(None, _opps(MIXED), AS_OF, 48)[9]["value"] == 1.0
+
+
+def test_nothing_closed_makes_the_forecast_and_backtest_null_with_the_reason():
+    opps = pd.DataFrame({"opportunity_id": ["A", "B"], "created_at": pd.to_datetime(["2025-04-01", "2025-05-01"]),
+                         "closed_at": pd.to_datetime([None, None]), "outcome": ["open", "open"], "amount": [100.0, 200.0]})
+    facts = limits.data_facts(opps, "2025-06-30")
+    # two open deals and nothing won or lost: a forecast has no closed deal to learn from
+    assert facts.nothing_closed and not facts.no_lost_deals and facts.codes() == ["nothing_closed"]
+    assert not limits.data_facts(opps.iloc[:0], "2025-06-30").nothing_closed   # no opportunities at all: not this fact
+    section = {"forecast": {"won_count": {"expected": 0.0}, "won_revenue": {"expected": 0.0}},
+               "backtest": {"interval_coverage_95": 1.0, "mean_absolute_error": 0.0, "periods": [{}]},
+               "coverage": {"null_reasons": {}}, "reverse_funnel": {}, "progress": [], "targets": []}
+    out, f = limits.explain_goals(section, {"won_revenue": {}, "won_count": {}, "parts": {}}, facts)
+    assert f is None and out["forecast"]["won_revenue"] is None
+    assert out["forecast"]["null_reasons"] == {"won_count": "nothing_closed", "won_revenue": "nothing_closed"}
+    assert out["backtest"]["periods"] == [] and out["backtest"]["null_reasons"] == {"backtest": "nothing_closed"}

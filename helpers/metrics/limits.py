@@ -44,6 +44,7 @@ REASON_CODES = (
     "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
     "no_leads", "leads_not_covered", "no_cohort_leads", "no_cohort_mqls", "no_cohort_sqls",
     "no_cohort_opportunities", "no_maturity_data", "no_initiative", "no_open_deals", "no_stale_amounts", "open_amounts_missing",
+    "nothing_closed",
 )
 
 #: Pipeline figures whose null this module explains, and the factors of sales velocity.
@@ -63,10 +64,12 @@ class DataFacts:
     lost_amounts_zero: bool = False  # there are lost deals and every lost amount is 0 or empty
     no_amounts: bool = False         # no opportunity has an amount (column absent or all empty)
     one_created_at: bool = False     # created_at is a bulk-load stamp (one day for all, or the ingest said so)
+    nothing_closed: bool = False     # there are opportunities and none was won or lost (an export of open deals only)
 
     def codes(self) -> list[str]:
         """The reason codes of the facts that hold, in the order the data health report lists them."""
-        return [name for name in ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at") if getattr(self, name)]
+        return [name for name in ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at", "nothing_closed")
+                if getattr(self, name)]
 
 
 def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
@@ -77,7 +80,8 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
       some opportunity has an amount (a CRM habit that makes win rate by amount 100%);
     - ``no_amounts``: no opportunity has an amount;
     - ``one_created_at``: every opportunity (at least two) shares one created_at day, or a
-      warning code of :data:`BULK_CODES` was raised (the ingest saw it in the export).
+      warning code of :data:`BULK_CODES` was raised (the ingest saw it in the export);
+    - ``nothing_closed``: there are opportunities and none was won or lost by as_of.
     """
     cutoff = day(as_of)
     closed = dates(opps, "closed_at") <= cutoff
@@ -92,6 +96,7 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
         no_amounts=not has_amounts,
         one_created_at=bool(any(code in BULK_CODES for code in warning_codes)
                             or (len(created) >= 2 and created.nunique() == 1)),
+        nothing_closed=bool(len(opps) and not (won.any() or lost.any())),
     )
 
 
@@ -231,7 +236,7 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
     """
     out = dict(section)
     f = None if forecast is None else dict(forecast)
-    whole = next((c for c in ("no_lost_deals", "one_created_at") if getattr(facts, c)), None)
+    whole = next((c for c in ("no_lost_deals", "one_created_at", "nothing_closed") if getattr(facts, c)), None)
     fsec = dict(out.get("forecast") or {})
     freasons = {}
     if whole:

@@ -48,7 +48,7 @@ def compute(s: Session) -> GoalsResult:
     first = first_data_date(wb)
     facts = limits.workbook_facts(wb)
     f = goals.forecast(wb.opportunities, period, as_of)
-    skip_backtest = bool(facts.no_lost_deals or facts.one_created_at or facts.no_amounts)
+    skip_backtest = bool(facts.no_lost_deals or facts.one_created_at or facts.no_amounts or facts.nothing_closed)
     bt = ({"interval_coverage_95": None, "mean_absolute_error": None, "periods": []} if skip_backtest
           else goals.backtest(wb.opportunities, as_of, s.config.fiscal_year_start_month, first))
     section = goals.goals_section(wb, period, first, forecast_result=f, backtest_result=bt)

@@ -27,7 +27,7 @@ def blocked(s: Session) -> str | None:
     from helpers.metrics.limits import workbook_facts
 
     facts = workbook_facts(s.wb)
-    for code in ("no_lost_deals", "no_amounts", "one_created_at"):
+    for code in ("no_lost_deals", "no_amounts", "one_created_at", "nothing_closed"):
         if getattr(facts, code):
             return code
     return None
