@@ -230,8 +230,17 @@ def test_nothing_closed_makes_the_forecast_and_backtest_null_with_the_reason():
     assert not limits.data_facts(opps.iloc[:0], "2025-06-30").nothing_closed   # no opportunities at all: not this fact
     section = {"forecast": {"won_count": {"expected": 0.0}, "won_revenue": {"expected": 0.0}},
                "backtest": {"interval_coverage_95": 1.0, "mean_absolute_error": 0.0, "periods": [{}]},
-               "coverage": {"null_reasons": {}}, "reverse_funnel": {}, "progress": [], "targets": []}
+               "coverage": {"null_reasons": {}}, "reverse_funnel": {},
+               "progress": [{"metric": "won_count", "actual": 0, "attainment": None}, {"metric": "leads", "actual": 7, "attainment": 0.7}],
+               "targets": [{"metric": "won_revenue", "source": "last_year", "target": 0.0, "null_reason": None},
+                           {"metric": "won_count", "source": "targets.csv", "target": 5.0, "null_reason": None}]}
     out, f = limits.explain_goals(section, {"won_revenue": {}, "won_count": {}, "parts": {}}, facts)
     assert f is None and out["forecast"]["won_revenue"] is None
     assert out["forecast"]["null_reasons"] == {"won_count": "nothing_closed", "won_revenue": "nothing_closed"}
     assert out["backtest"]["periods"] == [] and out["backtest"]["null_reasons"] == {"backtest": "nothing_closed"}
+    # what was won is unknown, not 0: the won goals' actual and a last-year target are null; an agreed goal stays
+    assert out["progress"][0] | {} == {"metric": "won_count", "actual": None, "attainment": None,
+                                       "null_reasons": {"actual": "nothing_closed"}}
+    assert out["progress"][1]["actual"] == 7
+    assert (out["targets"][0]["target"], out["targets"][0]["null_reason"]) == (None, "nothing_closed")
+    assert out["targets"][1]["target"] == 5.0

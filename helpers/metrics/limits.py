@@ -223,16 +223,17 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
     Rules (codes of :data:`REASON_CODES`):
 
     - forecast: won_count and won_revenue need the data's win chances by deal age: null with
-      ``no_lost_deals`` (every closed deal would count as won) or ``one_created_at`` (no deal age);
+      ``no_lost_deals`` (every closed deal would count as won), ``one_created_at`` (no deal age) or
+      ``nothing_closed`` (no closed deal to learn from);
       else won_revenue (and the revenue parts) null with ``no_amounts``. ``forecast.null_reasons``.
     - backtest (forecasts of won revenue): no rows, ``null_reasons.backtest`` = the first of
-      no_lost_deals, one_created_at, no_amounts that holds.
+      no_lost_deals, one_created_at, nothing_closed, no_amounts that holds.
     - coverage: open_pipeline_amount, remaining_target, coverage and sufficient null with
       ``no_amounts``; win_rate, implied_coverage and sufficient null with ``no_lost_deals``.
     - reverse_funnel: every stage null with ``no_amounts`` (won deals = revenue ÷ average deal);
       else opportunities and the stages before it null with ``no_lost_deals`` (÷ win rate).
-    - progress / targets: the won_revenue rows' actual, attainment (and a last-year target) null
-      with ``no_amounts`` (reason key ``actual`` / ``target``).
+    - progress / targets: the won_revenue rows' actual, attainment (and a last-year target) null with
+      ``no_amounts``; the won_revenue and won_count rows' with ``nothing_closed`` (reason key ``actual`` / ``target``).
     """
     out = dict(section)
     f = None if forecast is None else dict(forecast)
@@ -285,6 +286,12 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
                            if r["metric"] == "won_revenue" else r for r in out["progress"]]
         out["targets"] = [dict(r, target=None, null_reason="no_amounts")
                           if r["metric"] == "won_revenue" and r["source"] == "last_year" else r for r in out["targets"]]
+    if facts.nothing_closed:   # an export of open deals cannot tell what was won: not 0
+        won = ("won_revenue", "won_count")
+        out["progress"] = [dict(r, actual=None, attainment=None, null_reasons={"actual": "nothing_closed"})
+                           if r["metric"] in won else r for r in out["progress"]]
+        out["targets"] = [dict(r, target=None, null_reason="nothing_closed")
+                          if r["metric"] in won and r["source"] == "last_year" else r for r in out["targets"]]
     return out, f
 
 
