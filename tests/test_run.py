@@ -1,7 +1,6 @@
 """The report runner: parameters, period selection, failure isolation, atomic publish, determinism."""
 import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat

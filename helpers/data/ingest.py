@@ -444,9 +444,9 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
         raise WorkbookError(f"the exports folder {exports} does not exist" if exports is not None else "no exports folder was given",
                             fix="Give the folder holding the exported files with --exports.")
     _check_out(out, exports if needs_files else None, force)
-    own = Path(exports) / DATA_FOLDER_CONFIG if exports is not None else None
+    own = exports / DATA_FOLDER_CONFIG if exports is not None else None
     if not (out / DATA_FOLDER_CONFIG).is_file() and own is not None and own.is_file():
-        settings_dir = Path(exports)   # the exports folder's own settings (fiscal year, target segment ...)
+        settings_dir = exports   # the exports folder's own settings (fiscal year, target segment ...)
     else:
         settings_dir = out if out.is_dir() else None
     settings = config or load_config(settings_dir, data_currency=False)

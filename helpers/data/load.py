@@ -455,11 +455,6 @@ def _japanese_headers(table: str, headers) -> dict[str, str]:
     return out
 
 
-def names_of(files: dict) -> dict[str, str]:
-    """{table: file name} of the files read."""
-    return {n: Path(f.path).name for n, f in files.items()}
-
-
 def _absent_closed_at(opps: pd.DataFrame, fname: str) -> list[Finding]:
     """closed_at is required only for won and lost deals (contract): without the column, a table of open deals gets
     it empty (added in place), while won or lost deals make it a missing column (their rows named)."""
@@ -530,8 +525,9 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()
+    names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
     if "opportunities" in typed:
-        findings += _absent_closed_at(typed["opportunities"], names_of(files).get("opportunities", "opportunities.csv"))
+        findings += _absent_closed_at(typed["opportunities"], names["opportunities"])
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
         raise DataValidationError(_japanese_fixes(findings, Path(data_dir)))  # the table's shape is wrong: row checks would only add noise
 
@@ -539,7 +535,6 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     as_of_given = resolved_as_of is not None
     if resolved_as_of is None:
         resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
-    names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
     findings += validate.check_far_dates(typed, names, as_of_given)
     findings += validate.check_tables(typed, names, resolved_as_of, config.fiscal_year_start_month)
     if any(f.severity == "error" for f in findings):

@@ -62,8 +62,14 @@ def check_duplicates(frame: pd.DataFrame, key: str, fname: str) -> list[Finding]
                      f"Make every {key} unique (remove duplicate rows or merge them).", key, dup, frame[key])]
 
 
-#: Outcome values of Japanese CRMs that the shipped mapping canonical_ja reads (won / lost / open).
-JAPANESE_OUTCOMES = ("受注", "成約", "成立", "失注", "不成立", "進行中", "商談中", "未決")
+def _mapped_by_canonical_ja(values: pd.Series) -> bool:
+    """True when some value is an outcome the shipped mapping canonical_ja reads (受注, 失注, 進行中, ...: its value map,
+    compared as the mapping compares)."""
+    from helpers.data.mapping import _key, load_mapping
+
+    rule = load_mapping("canonical_ja").tables["opportunities"].rule("outcome")
+    words = {k for k, _ in rule.values if k not in OUTCOMES}
+    return any(_key(v) in words for v in values.dropna().unique())
 
 
 def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids) -> list[Finding]:
@@ -73,9 +79,9 @@ def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids) -> list[Findin
     bad_outcome = opps["outcome"].notna() & ~opps["outcome"].isin(OUTCOMES)
     if bad_outcome.any():
         fix = "Use open, won or lost (exports with stages such as 'Closed Won' come in through a column mapping)."
-        if opps.loc[bad_outcome, "outcome"].astype(str).str.strip().isin(JAPANESE_OUTCOMES).any():
+        if _mapped_by_canonical_ja(opps.loc[bad_outcome, "outcome"]):
             fix += (" Outcomes written 受注 / 失注 / 進行中 are read by the shipped mapping canonical_ja: "
-                    "make report ARGS=\"--data FOLDER --mapping canonical_ja\" (docs/ingest.md).")
+                    "make report ARGS=\"--data <this data folder> --mapping canonical_ja\" (docs/ingest.md).")
         out.append(finding("error", fname, "bad_outcome", "unknown outcome values", fix, "outcome", bad_outcome, opps["outcome"]))
     closed = opps["outcome"].isin(("won", "lost"))
     no_close = closed & opps["closed_at"].isna()

@@ -500,13 +500,13 @@ def lead_to_won_quantile(leads: pd.DataFrame, opps: pd.DataFrame, as_of, quantil
     return None if not row["n"] else float(row["q"])
 
 
-def _stage_bounds(start, end, as_of) -> tuple[dt.date | None, dt.date, dt.date]:
-    a = _day(as_of)
-    return (None, a, a) if start is None else (_day(start), min(_day(end if end is not None else as_of), a), a)
-
-
 def _stage_gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start, end):
-    first, last, a = _stage_bounds(start, end, as_of)
+    """:func:`stage_gaps_expr` on pandas frames: the window [start, min(end, as_of)] (:func:`period_bounds`), or all
+    history to as_of when start is None."""
+    if start is None:
+        first, last, a = None, _day(as_of), _day(as_of)
+    else:
+        first, last, a = period_bounds(start, end if end is not None else as_of, as_of)
     return stage_gaps_expr(None if leads is None else leads_table(leads), opps_table(opps), first, last, a)
 
 

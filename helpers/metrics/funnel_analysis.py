@@ -34,7 +34,7 @@ from helpers.metrics.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown,
 from helpers.metrics.engine import STAGE_TRANSITIONS
 from helpers.metrics.funnel import funnel_cohort, funnel_period, maturity_days, typical_days_to_opportunity
 from helpers.metrics.health import traceability
-from helpers.metrics.pipeline import created_mask, dates, day, last_day, outcome_is, pipeline_metrics, ratio
+from helpers.metrics.pipeline import created_mask, dates, day, last_day, pipeline_metrics, ratio
 from helpers.storage import to_jsonable
 
 #: Smallest group whose rate is ranked: fewer than 20 closed deals (win rate) or
@@ -69,10 +69,6 @@ _ONE_DAY = pd.Timedelta(days=1)
 def _plain(value):
     """A plain Python value for JSON (the recorder's rule: NaN / NA -> None, numpy scalars -> Python numbers)."""
     return to_jsonable(value)
-
-
-def _percentile(values: np.ndarray, q: float) -> float | None:
-    return float(np.percentile(values, q)) if len(values) else None
 
 
 def _median(values: np.ndarray) -> float | None:

@@ -11,7 +11,6 @@ seed, so the same data give the same numbers. Definitions: docs/glossary.md, "Sh
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
