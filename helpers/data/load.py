@@ -226,21 +226,39 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
     """
     import io
 
+    from helpers.data.csvshape import find_stray_quote
+
     text, enc, _ = decode_csv(path, encoding)
+    sep = sniff_delimiter(text)
     try:
-        sep = sniff_delimiter(text)
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
                             skip_blank_lines=not keep_blank_lines, sep=sep)
     except pd.errors.EmptyDataError:
         raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.") from None
     except pd.errors.ParserError as exc:
+        stray = find_stray_quote(text, sep)
+        if stray is not None:
+            raise stray.error(path.name) from None
         raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
                             fix="Check that every row has as many separators as the header and quotes are closed.") from None
+    if _multiline_cells(frame):  # a quote left open reads the rows after it into one cell (csvshape)
+        stray = find_stray_quote(text, sep)
+        if stray is not None:
+            raise stray.error(path.name)
     _check_header(path, pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, nrows=1, sep=sep).iloc[0].tolist())
     frame.columns = [str(c).strip() for c in frame.columns]
     out = frame.astype(object).where(frame.notna(), None)
     out.attrs["delimiter"] = sep
     return out, enc
+
+
+def _multiline_cells(frame: pd.DataFrame) -> bool:
+    """True when a text cell of the frame holds a line break."""
+    for col in frame.columns:
+        cells = frame[col]
+        if cells.dtype == object and cells.astype("string").str.contains("[\r\n]", regex=True).fillna(False).any():
+            return True
+    return False
 
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -829,8 +847,23 @@ def read_csv_cells(path: Path) -> CsvCells | None:
         return None
     if any(not pa.types.is_string(t) for t in table.schema.types):
         return None
+    if _row_in_a_cell(table, delimiter):
+        return None  # a quote left open swallowed rows: the exact reader refuses it, naming the line (csvshape)
     header = table.slice(0, 1).to_pylist()[0]
     return CsvCells(table.slice(1), [header[f"f{i}"] for i in range(table.num_columns)], encoding, delimiter, sha256)
+
+
+def _row_in_a_cell(table: pa.Table, delimiter: str) -> bool:
+    """True when a cell holds a line break and a later line of it is a whole row of the file (csvshape.row_in_cell)."""
+    from helpers.data.csvshape import row_in_cell
+
+    for column in table.columns:
+        broken = pc.match_substring_regex(column, "[\\r\\n]")
+        if pc.any(broken).as_py():
+            cells = pc.filter(column, broken).to_pylist()
+            if any(row_in_cell(c, delimiter, table.num_columns) for c in cells):
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------- typing the Arrow text columns

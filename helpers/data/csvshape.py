@@ -1,0 +1,90 @@
+"""Checks on a CSV text's shape that a parser cannot make: a stray quote that swallows the rows after it.
+
+A CSV cell that opens with a quote runs until the next quote. One unclosed quote (`…,鈴木,"競合`) makes every
+parser (pyarrow and pandas alike) read the rest of the file, or up to the next quote, into that one cell: the
+table loads with a handful of rows and the figures are silently wrong. Such a cell holds line breaks, and lines
+inside it that split into a whole row of the file. :func:`row_in_cell` tells that of one cell;
+:func:`find_stray_quote` finds the cell in the file's text (the line where its quote opened) for the message.
+
+Used by helpers.data.load (both CSV readers; the ingest reads through them too). No I/O.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from dataclasses import dataclass
+
+from helpers.errors import WorkbookError
+
+
+def row_in_cell(cell: str, delimiter: str, columns: int) -> bool:
+    """True when a cell holds a line break and a later line of it splits (as CSV) into at least `columns` fields
+    (the header's count, at least 2): a row of the file swallowed by a quote left open."""
+    if "\n" not in cell and "\r" not in cell or columns < 2:
+        return False
+    lines = cell.splitlines()[1:]
+    return any(line.count(delimiter) >= columns - 1 and len(_fields(line, delimiter)) >= columns for line in lines)
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return []
+
+
+@dataclass(frozen=True)
+class StrayQuote:
+    """Where a quote opened and swallowed rows: the spreadsheet row (header = 1, blank lines not counted), the
+    line of the file, the column's header, the cell's first line, and how many lines and whole rows it swallowed."""
+
+    row: int
+    line: int
+    column: str
+    start: str
+    lines: int
+    rows: int
+
+    def error(self, name: str) -> WorkbookError:
+        """The refusal naming the file, the row and line where the quote opened, the column, and the fix."""
+        where = f"row {self.row}" + (f" (line {self.line} of the file)" if self.line != self.row else "")
+        return WorkbookError(
+            f"{name}: {where}, column '{self.column}': the cell opens with a quote (\"{self.start[:40]}) that is not closed "
+            f"where the cell ends, so the next {self.lines:,} line(s) of the file, {self.rows:,} of them whole rows, were read "
+            "into this one cell; the table would silently lose those rows",
+            fix=f"Open {name} in a text editor (not Excel) and close or remove the stray quote at line {self.line} (a quote "
+                "inside a cell is written twice, \"\", and the whole cell is then quoted), or export the file again from the CRM.")
+
+
+def find_stray_quote(text: str, delimiter: str) -> StrayQuote | None:
+    """The first cell of a CSV text (header first) whose quote swallowed whole rows (:func:`row_in_cell`), or None.
+
+    Reads with Python's csv module, which treats quotes as pyarrow and pandas do (special at the start of a
+    field; a quote left open runs to the end of the file)."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        header: list[str] | None = None
+        last_line, row = 0, 1
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not record or not any(c.strip() for c in record):
+                continue
+            if header is None:
+                header = [c.strip() for c in record]
+                continue
+            row += 1
+            for pos, cell in enumerate(record):
+                if row_in_cell(cell, delimiter, len(header)):
+                    lines = cell.splitlines()
+                    rows = sum(1 for ln in lines[1:] if len(_fields(ln, delimiter)) >= len(header))
+                    column = header[pos] if pos < len(header) else f"column {pos + 1}"
+                    line = start + sum(c.count("\n") for c in record[:pos])  # earlier cells of the record may span lines
+                    return StrayQuote(row, line, column, lines[0], len(lines) - 1, rows)
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(limit)
+    return None
