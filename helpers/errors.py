@@ -78,6 +78,9 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "one_created_at": ("", "opportunities", "leads"), "open_with_closed_at": ("",), "unknown_lead_id": ("",),
     "stage_before_created": ("",), "unknown_opportunity_id": ("",), "after_as_of": ("",), "far_date_after": ("",),
     "far_date_before": ("",), "duplicate_month_channel": ("",), "other_department": ("",),
+    # helpers.data.touches
+    "touch_unknown_lead": ("",), "touch_unknown_opportunity": ("",), "touch_after_close": ("",), "touches_split": ("",),
+    "touches_campaign_unpaired": ("",),
     # helpers.load
     "no_opportunities": ("",),
     # helpers.limits
@@ -95,7 +98,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
 SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_lead": "fix_negative_intervals",
               "file_lacks_columns": "fix_file_lacks_columns"}
 #: Warnings that are a note about what the ingest did, with nothing to fix.
-NO_FIX = frozenset({"footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
+NO_FIX = frozenset({"touches_split", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
                     "currency_converted_column", "currency_unmarked", "currency_converted_with_rates", "date_order_detected"})
 
 

@@ -59,6 +59,7 @@ class Workbook:
     checklist: pd.DataFrame | None = None
     initiatives: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
+    touches: pd.DataFrame | None = None
     extras: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, SourceFile] = field(default_factory=dict)
@@ -555,6 +556,10 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
     findings += validate.check_far_dates(typed, names, as_of_given)
     findings += validate.check_tables(typed, names, resolved_as_of, config.fiscal_year_start_month)
+    if "touches" in typed:
+        from helpers.data.touches import check_touches
+
+        findings += check_touches(typed["touches"], names["touches"], typed.get("leads"), typed["opportunities"], resolved_as_of)
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings)
     if resolved_as_of is None:
@@ -563,7 +568,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
 
     from helpers.data.channels import normalize_channels
 
-    channels, notes = normalize_channels({n: typed.get(n) for n in ("leads", "opportunities", "spend")},
+    channels, notes = normalize_channels({n: typed.get(n) for n in ("leads", "opportunities", "spend", "touches")},
                                          config.normalize_channels, names)
     findings += notes
     typed.update({n: f for n, f in channels.items() if f is not None})
@@ -577,14 +582,20 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     typed["opportunities"] = _categorize(opps, TABLES["opportunities"])
     if leads is not None:
         typed["leads"] = _categorize(leads, TABLES["leads"])
-    for name in ("spend", "checklist"):
+    if "touches" in typed:   # a multi-valued channel/campaign cell becomes one touch per value (helpers.data.touches)
+        from helpers.data.touches import split_multi_valued
+
+        typed["touches"], split = split_multi_valued(typed["touches"], names["touches"])
+        findings += split
+        typed["touches"] = typed["touches"].assign(channel=typed["touches"]["channel"].fillna("unknown").astype("str"))
+    for name in ("spend", "checklist", "touches"):
         if name in typed:
             typed[name] = _categorize(typed[name], TABLES[name])
     if "checklist" in typed:
         typed["checklist"] = typed["checklist"].assign(item=typed["checklist"]["item"].astype("int64"))
     return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
                     leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
-                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), extras=extras, findings=findings, files=files)
+                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"), extras=extras, findings=findings, files=files)
 
 
 def _categorize(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

@@ -102,7 +102,19 @@ TARGETS = Table("targets", False, None, (
     Column("channel", "category", False, "a channel, for a channel goal; empty = all channels"),
 ))
 
-TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES, TARGETS)}
+#: Marketing and sales touches of a person (contract section 6): what attribution credits.
+TOUCHES = Table("touches", False, "touch_id", (
+    Column("touch_id", "text", False, "unique touch id (optional)"),
+    Column("lead_id", "text", True, "the person touched (a lead of leads.csv)"),
+    Column("touched_at", "datetime", True, "when (date or ISO datetime)"),
+    Column("channel", "category", True, "channel of the touch (web, seminar, ad, email, ...)"),
+    Column("campaign", "text", False, "campaign name"),
+    Column("touch_type", "category", False, "form, event, email_click, ad_click, content, call, meeting"),
+    Column("content", "text", False, "the asset (whitepaper, case study)"),
+    Column("opportunity_id", "text", False, "a touch recorded on the deal itself"),
+))
+
+TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES, TARGETS, TOUCHES)}
 
 
 #: Checklist department names accepted for sales and marketing (compared after NFKC, trimming, lower case and

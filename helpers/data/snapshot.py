@@ -40,7 +40,7 @@ CACHE_ENV = "WORKBOOK_CACHE"
 DEFAULT_CACHE = PROJ_ROOT / "build" / "snapshots"
 META = "snapshot.json"
 #: Bump when the snapshot layout or the loader's output changes (old snapshots are then rebuilt).
-FORMAT = 2
+FORMAT = 3
 CANONICAL = tuple(TABLES)   # every canonical table is a Workbook field of the same name
 
 

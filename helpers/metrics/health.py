@@ -16,7 +16,7 @@ from helpers.metrics.pipeline import closed_mask, open_mask, ratio
 
 EARLIEST = pd.Timestamp("1900-01-01")  # "all history" as a period start
 DATE_OF_TABLE = {"leads": "created_at", "opportunities": "created_at", "spend": "month",
-                 "checklist": "answered_on", "initiatives": "started_on"}
+                 "checklist": "answered_on", "initiatives": "started_on", "touches": "touched_at"}
 
 
 def table_overview(wb: Workbook, lang: str = "en") -> pd.DataFrame:

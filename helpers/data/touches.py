@@ -1,0 +1,148 @@
+"""The touches table (contract section 6): its cross-table checks and the split of multi-valued cells.
+
+Data layer, used by :func:`helpers.data.load.load_workbook`:
+
+- :func:`check_touches`: the findings of touches.csv against leads and opportunities: repeated
+  touch_id (error), a lead_id not in the leads (warning ``touch_unknown_lead``), an opportunity_id
+  not in the opportunities (``touch_unknown_opportunity``), a touch dated after its deal closed
+  (``touch_after_close``: left out of that deal's attribution) or after as_of (``after_as_of``).
+  Unparseable dates and empty required cells are the loader's (``bad_datetime``, ``missing_value``).
+- :func:`split_multi_valued`: a channel or campaign cell holding several values separated by ``;``
+  (a CRM multi-select such as ``Paid Search;Webinar``) becomes one touch per value, said in the
+  warning ``touches_split``: never one new channel named ``Paid Search;Webinar``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.data.validate import _warn, check_duplicates, finding, isin_ids
+from helpers.errors import Finding, warning
+
+#: The separator of a multi-select picklist value (Salesforce, HubSpot export them joined by ';').
+MULTI_SEPARATOR = ";"
+#: Columns whose multi-valued cells are split into touches.
+SPLIT_COLUMNS = ("channel", "campaign")
+
+
+def _parts(value) -> list:
+    """The values of one cell: split on ';', trimmed, empty parts dropped ([value] when nothing to split)."""
+    if value is None or (isinstance(value, float) and value != value) or MULTI_SEPARATOR not in str(value):
+        return [value]
+    parts = [p.strip() for p in str(value).split(MULTI_SEPARATOR)]
+    return [p for p in parts if p] or [None]
+
+
+def split_multi_valued(touches: pd.DataFrame, fname: str = "touches.csv") -> tuple[pd.DataFrame, list[Finding]]:
+    """One touch per value of a multi-valued channel / campaign cell; ``(touches, findings)``.
+
+    A row whose channel holds k values (``a;b``) becomes k touches in file order, each with one channel; a
+    campaign cell with the same number of values is paired value by value, one with a single value is kept
+    on every part, and one with another number of values is kept whole on every part (it cannot be paired),
+    said in the warning. A given touch_id gets ``#1``, ``#2``, ... so ids stay unique and in order. Rows
+    without such a cell are unchanged; the result keeps file order (parts in their written order)."""
+    present = [c for c in SPLIT_COLUMNS if c in touches.columns]
+    if touches.empty or not present:
+        return touches, []
+    multi = np.zeros(len(touches), dtype=bool)
+    for c in present:
+        multi |= touches[c].astype("string").str.contains(MULTI_SEPARATOR, regex=False).fillna(False).to_numpy(dtype=bool)
+    if not multi.any():
+        return touches, []
+    rows, unpaired = [], np.zeros(len(touches), dtype=bool)
+    records = touches.to_dict("records")
+    for pos, record in enumerate(records):
+        if not multi[pos]:
+            rows.append(record)
+            continue
+        channels = _parts(record.get("channel"))
+        campaigns = _parts(record.get("campaign")) if "campaign" in record else [None]
+        if len(campaigns) not in (1, len(channels)):
+            unpaired[pos] = True
+            campaigns = [record.get("campaign")]
+        if len(channels) == 1 and len(campaigns) > 1:   # one channel, several campaigns: a touch per campaign
+            channels = channels * len(campaigns)
+        for k, channel in enumerate(channels):
+            part = dict(record, channel=channel)
+            if "campaign" in record:
+                part["campaign"] = campaigns[k] if len(campaigns) > 1 else campaigns[0]
+            if len(channels) > 1 and record.get("touch_id") is not None and record.get("touch_id") == record.get("touch_id"):
+                part["touch_id"] = f"{record['touch_id']}#{k + 1}"
+            rows.append(part)
+    out = pd.DataFrame(rows, columns=touches.columns)
+    for c in touches.columns:   # the loader's dtypes (datetime64, str) kept
+        if pd.api.types.is_datetime64_any_dtype(touches[c]):
+            out[c] = pd.to_datetime(out[c])
+    out = out.reset_index(drop=True)
+    where = finding("warning", fname, "touches_split", "", "", present[0], pd.Series(multi), None)
+    findings = [warning(fname, "touches_split", ",".join(present), where.rows, (), int(multi.sum()),
+                        touches=int(len(out) - len(touches) + multi.sum()))]
+    if unpaired.any():
+        where = finding("warning", fname, "touches_campaign_unpaired", "", "", "campaign", pd.Series(unpaired), None)
+        findings.append(warning(fname, "touches_campaign_unpaired", "campaign", where.rows, (), int(unpaired.sum())))
+    return out, findings
+
+
+def _day(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series).dt.normalize()
+
+
+def deal_links(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame) -> pd.DataFrame:
+    """Every (touch, opportunity) pair the contract links: the touch's lead is the opportunity's lead (the lead whose
+    opportunity_id is it, or its lead_id), or the touch carries its opportunity_id. Columns ``touch`` (the touch's
+    row position), ``opportunity_id``; each pair once."""
+    pos = pd.DataFrame({"touch": np.arange(len(touches)), "lead_id": touches["lead_id"].astype(object).to_numpy()})
+    pairs = []
+    lead_opp = []
+    if leads is not None and "opportunity_id" in leads.columns:
+        lead_opp.append(leads.loc[leads["opportunity_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
+    if "lead_id" in opps.columns:
+        lead_opp.append(opps.loc[opps["lead_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
+    if lead_opp:
+        links = pd.concat(lead_opp, ignore_index=True).drop_duplicates()
+        links = links[links["opportunity_id"].isin(opps["opportunity_id"].astype(object))]
+        pairs.append(pos.merge(links, on="lead_id", how="inner")[["touch", "opportunity_id"]])
+    if "opportunity_id" in touches.columns:
+        own = pd.DataFrame({"touch": np.arange(len(touches)), "opportunity_id": touches["opportunity_id"].astype(object).to_numpy()})
+        own = own[own["opportunity_id"].notna() & own["opportunity_id"].isin(opps["opportunity_id"].astype(object))]
+        pairs.append(own)
+    if not pairs:
+        return pd.DataFrame({"touch": pd.Series(dtype="int64"), "opportunity_id": pd.Series(dtype=object)})
+    return pd.concat(pairs, ignore_index=True).drop_duplicates().reset_index(drop=True)
+
+
+def after_close(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame) -> np.ndarray:
+    """Per touch (bool): dated (calendar day) after the close of a won or lost deal it is linked to (:func:`deal_links`)."""
+    links = deal_links(touches, leads, opps)
+    closed = opps.loc[opps["outcome"].astype(object).isin(("won", "lost")) & opps["closed_at"].notna(), ["opportunity_id", "closed_at"]]
+    links = links.merge(closed.astype({"opportunity_id": object}), on="opportunity_id", how="inner")
+    late = _day(touches["touched_at"]).to_numpy()[links["touch"].to_numpy()] > _day(links["closed_at"]).to_numpy()
+    out = np.zeros(len(touches), dtype=bool)
+    out[links["touch"].to_numpy()[late]] = True
+    return out
+
+
+def check_touches(touches: pd.DataFrame, fname: str, leads: pd.DataFrame | None, opps: pd.DataFrame,
+                  as_of: pd.Timestamp | None) -> list[Finding]:
+    """The checks of touches.csv (see the module docstring); the rows named as a spreadsheet numbers them."""
+    out = check_duplicates(touches, "touch_id", fname) if "touch_id" in touches.columns else []
+    lead_ids = leads["lead_id"] if leads is not None else pd.Series([], dtype=object)
+    unknown = touches["lead_id"].notna() & ~isin_ids(touches["lead_id"], lead_ids)
+    if unknown.any():
+        out.append(_warn(fname, "touch_unknown_lead", "lead_id", unknown, touches["lead_id"]))
+    if "opportunity_id" in touches.columns:
+        orphan = touches["opportunity_id"].notna() & ~isin_ids(touches["opportunity_id"], opps["opportunity_id"])
+        if orphan.any():
+            out.append(_warn(fname, "touch_unknown_opportunity", "opportunity_id", orphan, touches["opportunity_id"]))
+    valid = touches["touched_at"].notna()
+    if valid.any() and "outcome" in opps.columns and "closed_at" in opps.columns:
+        late = pd.Series(False, index=touches.index)
+        late[valid] = after_close(touches[valid].reset_index(drop=True), leads, opps)
+        if late.any():
+            out.append(_warn(fname, "touch_after_close", "touched_at", late, touches["touched_at"].dt.strftime("%Y-%m-%d")))
+    if as_of is not None:
+        future = _day(touches["touched_at"]) > as_of
+        if future.any():
+            out.append(_warn(fname, "after_as_of", "touched_at", future, touches["touched_at"].dt.strftime("%Y-%m-%d"),
+                             as_of=f"{as_of:%Y-%m-%d}"))
+    return out

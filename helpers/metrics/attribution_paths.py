@@ -1,0 +1,248 @@
+"""Data-driven attribution over channel paths (contract section 6): Markov removal effects and Shapley values,
+with 95% bootstrap intervals, and the metrics.json section ``attribution``.
+
+- :func:`lead_paths`: one path per observed lead with touches (its channels in order, cut at its won deal's
+  closed_at or at as_of), converted = its opportunity was won by as_of.
+- :func:`markov_shares`: first-order Markov chain (start, channels, conversion, null); removal effect of channel
+  c = 1 − P(conversion without c) / P(conversion), absorbing-chain algebra; shares = effects scaled to 1.
+- :func:`shapley_shares`: v(S) = conversion rate of the paths whose set of channels is a subset of S (0 when no
+  path is, v(∅) = 0); exact Shapley values (subset sums over bit masks); share = value / v(all channels).
+- :func:`data_driven`: both, with intervals from resampling paths (fixed seed), channels beyond 12 folded
+  into ``other``, null with a reason under 30 converted paths.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from helpers.metrics.pipeline import day
+
+#: Fewest converted paths for data-driven shares.
+MIN_CONVERTED_PATHS = 30
+#: Most channels the exact Shapley values (and the Markov chain, for the same table) are computed over.
+MAX_CHANNELS = 12
+OTHER = "other"
+#: The resampling seed (intervals are reproducible).
+SEED = 20240401
+START, CONV, NULL = "(start)", "(conversion)", "(null)"
+
+
+def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
+               window_start=None, window_end=None) -> pd.DataFrame:
+    """One row per lead with touches: lead_id, path (tuple of channels in the contract's order), converted (bool),
+    revenue (won amount of its won deals, NaN when none or unknown).
+
+    Leads: created in [window_start, window_end] (default: the `lookback`-style window the caller passes) and observed
+    (created_at ≤ as_of − horizon_days). A lead's touches: its own and those carrying its opportunity's id, dated
+    (calendar day) on or before its won deal's closed_at (the first, when several), else as_of."""
+    from helpers.metrics.funnel import linked_pairs
+
+    cols = ["lead_id", "path", "converted", "revenue"]
+    if leads is None or touches is None or leads.empty or touches.empty:
+        return pd.DataFrame(columns=cols)
+    cutoff = day(as_of)
+    created = pd.to_datetime(leads["created_at"]).dt.normalize()
+    chosen = created <= cutoff - pd.Timedelta(days=int(horizon_days))
+    if window_start is not None:
+        chosen &= created >= day(window_start)
+    if window_end is not None:
+        chosen &= created <= day(window_end)
+    lead_ids = leads.loc[chosen, "lead_id"].astype(object)
+    pairs = linked_pairs(leads, opps)
+    pairs = pairs[pairs["lead_id"].isin(set(lead_ids))]
+    o = opps.assign(opportunity_id=opps["opportunity_id"].astype(object),
+                    closed=pd.to_datetime(opps["closed_at"]).dt.normalize(),
+                    won=opps["outcome"].astype("string").str.strip().str.lower().eq("won").fillna(False).to_numpy(dtype=bool))
+    o = o[o["won"] & o["closed"].notna() & (o["closed"] <= cutoff)]
+    won = pairs.merge(o[["opportunity_id", "closed", "amount"]], on="opportunity_id", how="inner")
+    per_lead = won.groupby("lead_id").agg(closed=("closed", "min"), revenue=("amount", lambda a: a.sum(min_count=1)))
+    t = pd.DataFrame({"pos": np.arange(len(touches)), "lead_id": touches["lead_id"].astype(object).to_numpy(),
+                      "touched_at": pd.to_datetime(touches["touched_at"]).to_numpy(),
+                      "touch_id": (touches["touch_id"].astype(object).where(touches["touch_id"].notna(), "").astype(str).to_numpy()
+                                   if "touch_id" in touches.columns else ""),
+                      "channel": touches["channel"].astype(object).to_numpy()})
+    own = t[t["lead_id"].isin(set(lead_ids))]
+    parts = [own]
+    if "opportunity_id" in touches.columns:   # touches carried on the lead's deal
+        on_deal = t.assign(opportunity_id=touches["opportunity_id"].astype(object).to_numpy()).drop(columns="lead_id")
+        on_deal = on_deal.merge(pairs, on="opportunity_id", how="inner").drop(columns="opportunity_id")
+        parts.append(on_deal[own.columns])
+    t = pd.concat(parts, ignore_index=True).drop_duplicates(["lead_id", "pos"])
+    cut = t["lead_id"].map(per_lead["closed"]).fillna(cutoff)
+    t = t[t["touched_at"].dt.normalize() <= cut].sort_values(["lead_id", "touched_at", "touch_id", "pos"], kind="stable")
+    paths = t.groupby("lead_id", sort=True)["channel"].agg(tuple)
+    out = pd.DataFrame({"lead_id": paths.index, "path": paths.to_numpy()})
+    out["converted"] = out["lead_id"].isin(per_lead.index)
+    out["revenue"] = out["lead_id"].map(per_lead["revenue"]).astype(float)
+    return out.reset_index(drop=True)
+
+
+def fold_channels(paths: pd.DataFrame, max_channels: int = MAX_CHANNELS) -> tuple[pd.DataFrame, list[str]]:
+    """Paths with the channels on the fewest paths folded into ``other`` so at most `max_channels` remain
+    (ties: later name folded first); returns the paths and the folded channels (empty when none)."""
+    on = pd.Series([c for p in paths["path"] for c in set(p)]).value_counts()
+    if len(on) <= max_channels:
+        return paths, []
+    ranked = sorted(on.index, key=lambda c: (-on[c], str(c)))
+    keep = set(ranked[:max_channels - 1])
+    folded = sorted(c for c in ranked if c not in keep)
+    return paths.assign(path=[tuple(c if c in keep else OTHER for c in p) for p in paths["path"]]), folded
+
+
+# --------------------------------------------------------------------------- Markov
+def transition_counts(paths: pd.DataFrame, channels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The chain's transitions as one grouped count: ``(codes, counts)`` per distinct path, where `codes` is an
+    (edges, 3) array of (path index, from state, to state) with states 0 = start, 1..m = channels, m+1 =
+    conversion, m+2 = null, and `counts` the edges' multiplicity."""
+    index = {c: i + 1 for i, c in enumerate(channels)}
+    m = len(channels)
+    rows = []
+    for pid, (path, conv) in enumerate(zip(paths["path"], paths["converted"])):
+        states = [0] + [index[c] for c in path] + [m + 1 if conv else m + 2]
+        rows.extend((pid, a, b) for a, b in zip(states[:-1], states[1:]))
+    edges = pd.DataFrame(rows, columns=["pid", "a", "b"])
+    grouped = edges.groupby(["pid", "a", "b"]).size().reset_index(name="n")
+    return grouped[["pid", "a", "b"]].to_numpy(), grouped["n"].to_numpy()
+
+
+def _conversion(counts: np.ndarray, m: int, removed: int | None = None) -> float:
+    """P(reach conversion from start) of the chain with transition `counts` ((m+3)×(m+3)); `removed` state sends to null."""
+    transient = m + 1
+    rows = counts[:transient].astype(float)
+    total = rows.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(total > 0, rows / np.where(total > 0, total, 1), 0.0)
+    q, r = p[:, :transient].copy(), p[:, m + 1].copy()
+    if removed is not None:
+        q[:, removed] = 0.0   # moving into the removed channel ends in null
+        q[removed, :], r[removed] = 0.0, 0.0
+    x = np.linalg.lstsq(np.eye(transient) - q, r, rcond=None)[0]
+    return float(x[0])
+
+
+def markov_from_matrix(counts: np.ndarray, m: int) -> np.ndarray | None:
+    """Shares (length m) from a transition count matrix; None when conversion or every removal effect is 0."""
+    base = _conversion(counts, m)
+    if base <= 0:
+        return None
+    effects = np.array([1.0 - _conversion(counts, m, removed=i + 1) / base for i in range(m)])
+    effects = np.clip(effects, 0.0, None)
+    total = effects.sum()
+    return None if total <= 0 else effects / total
+
+
+def _matrix(codes: np.ndarray, counts: np.ndarray, weights: np.ndarray, m: int) -> np.ndarray:
+    size = m + 3
+    flat = codes[:, 1] * size + codes[:, 2]
+    return np.bincount(flat, weights=counts * weights[codes[:, 0]], minlength=size * size).reshape(size, size)
+
+
+def markov_shares(paths: pd.DataFrame) -> dict[str, float] | None:
+    """{channel: share} of the Markov removal effects (see the module docstring); None when undefined."""
+    channels = sorted({c for p in paths["path"] for c in p})
+    if not channels:
+        return None
+    codes, counts = transition_counts(paths, channels)
+    shares = markov_from_matrix(_matrix(codes, counts, np.ones(len(paths)), len(channels)), len(channels))
+    return None if shares is None else dict(zip(channels, shares.tolist()))
+
+
+# --------------------------------------------------------------------------- Shapley
+def _masks(paths: pd.DataFrame, channels: list[str]) -> np.ndarray:
+    index = {c: 1 << i for i, c in enumerate(channels)}
+    return np.array([sum(index[c] for c in set(p)) for p in paths["path"]], dtype=np.int64)
+
+
+def _subset_sums(values: np.ndarray, m: int) -> np.ndarray:
+    """F[S] = sum of values[T] over the subsets T of S (the zeta transform over m bits)."""
+    f = values.astype(float).copy()
+    masks = np.arange(1 << m)
+    for i in range(m):
+        has = (masks >> i) & 1 == 1
+        f[has] += f[masks[has] ^ (1 << i)]
+    return f
+
+
+def shapley_from_counts(paths_n: np.ndarray, conv_n: np.ndarray, m: int) -> np.ndarray | None:
+    """Shapley values (length m) of v(S) = converted / paths over the paths whose channel set ⊆ S, from per-mask
+    counts; None when v(all) = 0."""
+    n_sub, c_sub = _subset_sums(paths_n, m), _subset_sums(conv_n, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where(n_sub > 0, c_sub / np.where(n_sub > 0, n_sub, 1), 0.0)
+    v[0] = 0.0
+    full = (1 << m) - 1
+    if v[full] <= 0:
+        return None
+    masks = np.arange(1 << m)
+    size = np.array([bin(s).count("1") for s in masks])
+    weight = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) if s < m else 0.0 for s in range(m + 1)])
+    out = np.empty(m)
+    for i in range(m):
+        without = masks[(masks >> i) & 1 == 0]
+        out[i] = float(np.sum(weight[size[without]] * (v[without | (1 << i)] - v[without])))
+    return out
+
+
+def shapley_shares(paths: pd.DataFrame) -> dict[str, float] | None:
+    """{channel: share} = Shapley value / v(all channels) (negative for a channel that lowers conversion); None when undefined."""
+    channels = sorted({c for p in paths["path"] for c in p})
+    if not channels:
+        return None
+    m = len(channels)
+    masks = _masks(paths, channels)
+    conv = paths["converted"].to_numpy(dtype=bool)
+    values = shapley_from_counts(np.bincount(masks, minlength=1 << m), np.bincount(masks[conv], minlength=1 << m), m)
+    if values is None:
+        return None
+    return dict(zip(channels, (values / values.sum()).tolist()))
+
+
+# --------------------------------------------------------------------------- both, with intervals
+def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, decimals: int = 0) -> dict:
+    """``{markov: {channel: {share, low, high, revenue}}, shapley: {...}, paths, converted_paths, revenue, folded,
+    null_reasons}``: shares of each model with 95% percentile intervals over `samples` resamples of the paths
+    (with replacement, fixed `seed`); revenue = share × the won revenue of the converted paths (None without
+    amounts). Under MIN_CONVERTED_PATHS converted paths both models are {} with the reason ``few_converted_paths``."""
+    converted = int(paths["converted"].sum()) if len(paths) else 0
+    revenue = float(math.fsum(paths.loc[paths["converted"], "revenue"].dropna())) if converted else 0.0
+    has_revenue = converted and paths.loc[paths["converted"], "revenue"].notna().any()
+    out = {"paths": int(len(paths)), "converted_paths": converted, "revenue": revenue if has_revenue else None,
+           "folded": [], "markov": {}, "shapley": {}, "null_reasons": {}}
+    if converted < MIN_CONVERTED_PATHS:
+        out["null_reasons"] = {"markov": "few_converted_paths", "shapley": "few_converted_paths"}
+        return out
+    paths, out["folded"] = fold_channels(paths)
+    channels = sorted({c for p in paths["path"] for c in p})
+    m = len(channels)
+    distinct = paths.groupby([paths["path"], paths["converted"]]).size().reset_index(name="n")
+    codes, counts = transition_counts(distinct, channels)
+    masks = _masks(distinct, channels)
+    conv = distinct["converted"].to_numpy(dtype=bool)
+    weights = distinct["n"].to_numpy(dtype=float)
+
+    def both(w: np.ndarray):
+        mk = markov_from_matrix(_matrix(codes, counts, w, m), m)
+        sv = shapley_from_counts(np.bincount(masks, weights=w, minlength=1 << m),
+                                 np.bincount(masks[conv], weights=w[conv], minlength=1 << m), m)
+        return mk, (None if sv is None else sv / sv.sum())
+
+    point = both(weights)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(int(weights.sum()), weights / weights.sum(), size=samples)
+    boot = {"markov": [], "shapley": []}
+    for w in draws:
+        mk, sv = both(w.astype(float))
+        boot["markov"].append(np.full(m, np.nan) if mk is None else mk)
+        boot["shapley"].append(np.full(m, np.nan) if sv is None else sv)
+    for name, shares in zip(("markov", "shapley"), point):
+        if shares is None:
+            out["null_reasons"][name] = "no_conversions"
+            continue
+        b = np.array(boot[name])
+        low, high = np.nanpercentile(b, 2.5, axis=0), np.nanpercentile(b, 97.5, axis=0)
+        out[name] = {c: {"share": float(shares[i]), "low": float(low[i]), "high": float(high[i]),
+                         "revenue": None if not has_revenue else round(float(shares[i]) * revenue, decimals)}
+                     for i, c in enumerate(channels)}
+    return out

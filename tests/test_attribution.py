@@ -1,0 +1,298 @@
+"""Attribution (contract section 6) on the hand-computed fixture of tests/attribution_fixture.py, and the
+data-driven models against independent implementations (numpy absorbing-chain algebra, brute-force subsets)."""
+import itertools
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import attribution_fixture as fx  # noqa: E402
+
+from helpers.data.load import load_workbook  # noqa: E402
+from helpers.errors import DataValidationError  # noqa: E402
+from helpers.metrics import attribution as A  # noqa: E402
+from helpers.metrics import attribution_paths as P  # noqa: E402
+from helpers.metrics.horizon import horizon_days  # noqa: E402
+
+START, END, AS_OF = "2025-04-01", "2025-06-30", "2025-06-30"
+
+
+@pytest.fixture(scope="module")
+def wb(tmp_path_factory):
+    return load_workbook(fx.write(tmp_path_factory.mktemp("attr")), as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def pairs(wb):
+    return A.deal_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of)
+
+
+@pytest.fixture(scope="module")
+def credits(wb, pairs):
+    return A.position_credits(pairs, wb.opportunities, wb.leads, START, END, wb.as_of)
+
+
+def deal(pairs, opp):
+    return pairs[pairs["opportunity_id"] == opp].reset_index(drop=True)
+
+
+def test_o1_touches_order_and_milestones(pairs):
+    o1 = deal(pairs, "O1")
+    # T08 (after close) and T09 (2024-01-01, more than 365 days before 2025-03-20) are left out;
+    # T02 and T10 share 2025-03-20 10:00: touch_id as text puts T02 first; T11 is carried on the deal (opportunity_id O1)
+    assert o1["touch_id"].tolist() == ["T01", "T05", "T02", "T10", "T06", "T11", "T07"]
+    assert o1.loc[o1["FT"], "touch_id"].tolist() == ["T01"]
+    assert o1.loc[o1["LC"], "touch_id"].tolist() == ["T05"]   # on the lead's created_at day 2025-03-01
+    assert o1.loc[o1["OC"], "touch_id"].tolist() == ["T10"]   # the last on the deal's created_at day (after T02)
+    assert o1.loc[o1["CW"], "touch_id"].tolist() == ["T07"]   # on the close day
+
+
+def test_o1_position_credits(pairs):
+    o1 = deal(pairs, "O1").set_index("touch_id")
+    expected = {   # T01 web, T05 seminar, T02 email, T10 ad, T06 whitepaper, T11 sales, T07 seminar
+        "first_touch": [1, 0, 0, 0, 0, 0, 0],
+        "lead_creation": [0, 1, 0, 0, 0, 0, 0],
+        "last_touch": [0, 0, 0, 1, 0, 0, 0],
+        "linear": [1 / 7] * 7,
+        "u_shaped": [0.4, 0.4, 0.04, 0.04, 0.04, 0.04, 0.04],          # the rest 0.2 over 5 touches (OC among them)
+        "w_shaped": [0.3, 0.3, 0.025, 0.3, 0.025, 0.025, 0.025],       # the rest 0.1 over 4
+        "full_path": [0.225, 0.225, 0.1 / 3, 0.225, 0.1 / 3, 0.1 / 3, 0.225],
+    }
+    order = ["T01", "T05", "T02", "T10", "T06", "T11", "T07"]
+    for model, want in expected.items():
+        assert o1.loc[order, model].tolist() == pytest.approx(want), model
+    days_before_close = [115, 70, 51, 51, 39, 20, 0]   # 2025-05-10 minus each touch's day
+    w = [2 ** (-d / 7) for d in days_before_close]
+    assert o1.loc[order, "time_decay"].tolist() == pytest.approx([x / sum(w) for x in w])
+
+
+def test_coinciding_milestones_and_no_rest(pairs):
+    o2 = deal(pairs, "O2").set_index("touch_id")   # T20 web = FT = LC, T21 seminar = OC = CW
+    assert o2.loc[["T20", "T21"], "u_shaped"].tolist() == pytest.approx([0.8, 0.2])   # FT+LC, the rest is T21
+    assert o2.loc[["T20", "T21"], "w_shaped"].tolist() == pytest.approx([0.6 / 0.9, 0.3 / 0.9])   # no rest: scaled
+    assert o2.loc[["T20", "T21"], "full_path"].tolist() == pytest.approx([0.5, 0.5])
+    assert o2.loc[["T20", "T21"], "last_touch"].tolist() == [0, 1]
+
+
+def test_file_order_breaks_ties_without_touch_id(wb):
+    pairs = A.deal_touches(wb.touches, wb.leads, wb.opportunities, pd.Timestamp("2025-06-30"))
+    o6 = deal(pairs, "O6")
+    assert o6["channel"].tolist() == ["web", "email", "ad"]   # the two 06-29 10:00 touches in file order
+    assert o6["full_path"].tolist() == pytest.approx([0.675, 0.1, 0.225])   # FT=LC=OC web, CW ad, the rest email
+
+
+def test_won_credits_add_up_to_won_revenue_to_the_yen(credits):
+    # won in 2025Q2: O1 1,000,000, O2 300,000, O4 200,001, O5 99,999 (no touches) = 1,600,000
+    for model in A.POSITION_MODELS:
+        won = credits[model]["won"]
+        assert sum(r["revenue"] for r in won.values()) == 1_600_000, model
+        assert won["no_touches"] == {"revenue": 99_999.0, "deals": 1.0}
+        assert sum(r["deals"] for r in won.values()) == pytest.approx(4)
+        pipe = credits[model]["pipeline"]   # created in 2025Q2: O4, O5, O6
+        assert sum(r["amount"] for r in pipe.values()) == 700_000, model
+    # linear by hand: O1 1,000,000/7 per touch, O2 150,000 each, O4 200,001 to sales; seminar holds the largest remainder
+    assert {c: r["revenue"] for c, r in credits["linear"]["won"].items()} == {
+        "ad": 142_857, "email": 142_857, "sales": 342_858, "seminar": 435_715, "web": 292_857, "whitepaper": 142_857,
+        "no_touches": 99_999}
+    assert {c: r["revenue"] for c, r in credits["first_touch"]["won"].items() if r["deals"]} == {
+        "sales": 200_001, "web": 1_300_000, "no_touches": 99_999}
+    assert {c: r["amount"] for c, r in credits["full_path"]["pipeline"].items() if r["deals"]} == {
+        "ad": 90_000, "email": 40_000, "sales": 200_001, "web": 270_000, "no_touches": 99_999}
+
+
+def test_allocate_keeps_the_total():
+    assert A.allocate({"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}, 1.0, 0) == {"a": 1, "b": 0, "c": 0}
+    assert A.allocate({"a": 10 / 3, "b": 20 / 3}, 10.0, 2) == {"a": 3.33, "b": 6.67}
+
+
+def test_sourced_influenced_and_coverage(wb, pairs):
+    mk = ["web", "seminar", "ad", "email", "whitepaper"]
+    s = A.sourced_influenced(pairs, wb.opportunities, wb.leads, START, END, wb.as_of, mk)
+    # won in P: O1 (FT web), O2 (FT web), O4 (FT sales), O5 (no touches)
+    assert s["sourced"]["won"] == {"count": 2, "revenue": 1_300_000}
+    assert s["influenced"]["won"] == {"count": 2, "revenue": 1_300_000}
+    assert s["by_department"]["other"]["won"] == {"count": 1, "revenue": 200_001}
+    assert s["by_department"]["no_touches"]["won"] == {"count": 1, "revenue": 99_999}
+    # created in P: O4 (sales only), O5 (none), O6 (web, email, ad)
+    assert s["sourced"]["pipeline"] == {"count": 1, "amount": 400_000}
+    s2 = A.sourced_influenced(pairs, wb.opportunities, wb.leads, START, END, wb.as_of, ["seminar"])
+    assert s2["sourced"]["won"] == {"count": 0, "revenue": 0}
+    assert s2["influenced"]["won"] == {"count": 2, "revenue": 1_300_000}   # O1 and O2 have seminar touches
+    c = A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, START, END, wb.as_of)
+    assert (c["won_deals_with_touches"], c["won_deals_without_touches"]) == (3, 1)
+    assert c["won_revenue_with_touches"] == 1_500_001 and c["won_revenue_without_touches"] == 99_999
+    assert c["won_revenue_share_with_touches"] == pytest.approx(1_500_001 / 1_600_000)
+    assert (c["touches"], c["touches_unknown_lead"], c["touches_after_close"]) == (17, 0, 1)
+
+
+def test_content_in_deals(wb, pairs):
+    rows = {r["content"]: r for r in A.content_in_deals(pairs, wb.opportunities, START, END, wb.as_of)}
+    # case study A: on O1 (won, after created), O3 (lost, after), O4 (won, after); guide: O1 (won, after), O3 (lost, before)
+    assert rows["case study A"] == {"content": "case study A", "won_deals": 2, "lost_deals": 1, "win_rate": pytest.approx(2 / 3),
+                                    "touches_before_created": 0, "touches_after_created": 3}
+    assert rows["guide"]["touches_before_created"] == 1 and rows["guide"]["touches_after_created"] == 1
+
+
+# --------------------------------------------------------------------------- input checks
+def test_touch_findings(tmp_path, wb):
+    codes = {f.code: f for f in wb.findings}
+    assert codes["touch_after_close"].rows == (8,)   # T08 on 2025-05-11, O1 won 2025-05-10
+    bad = fx.TOUCHES.replace("T09,L1,2024-01-01", "T09,L1,2024-13-01").replace("T20,L2", "T01,L2").replace("T21,L2", "T21,L9")
+    with pytest.raises(DataValidationError) as err:
+        load_workbook(fx.write(tmp_path / "bad", bad), as_of=AS_OF)
+    found = {f.code: f for f in err.value.findings}
+    assert found["bad_datetime"].rows == (9,) and found["bad_datetime"].column == "touched_at"
+    assert found["duplicate_id"].rows == (11,) and found["duplicate_id"].file == "touches.csv"
+    assert found["touch_unknown_lead"].rows == (12,) and found["touch_unknown_lead"].values == ("L9",)
+
+
+def test_multi_valued_channel_is_split(tmp_path):
+    text = fx.TOUCHES + "T99,L5,2025-05-02,Paid Search;Webinar,Google Ads;Webinar Q2,,,\n"
+    wb = load_workbook(fx.write(tmp_path / "multi", text), as_of=AS_OF)
+    t = wb.touches
+    part = t[t["touch_id"].astype(str).str.startswith("T99")]
+    assert part["touch_id"].tolist() == ["T99#1", "T99#2"]
+    assert part["channel"].astype(str).tolist() == ["Paid Search", "Webinar"]
+    assert part["campaign"].tolist() == ["Google Ads", "Webinar Q2"]
+    assert "Paid Search;Webinar" not in set(t["channel"].astype(str))
+    split = next(f for f in wb.findings if f.code == "touches_split")
+    assert split.rows == (19,) and split.count == 1 and split.params["touches"] == 2
+
+
+def test_horizon():
+    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(11)], "created_at": pd.to_datetime(["2025-01-01"] * 11),
+                          "opportunity_id": [f"O{i}" for i in range(11)]})
+    opps = pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(11)],
+                         "created_at": pd.to_datetime("2025-01-01") + pd.to_timedelta([10 * i for i in range(11)], unit="D"),
+                         "lead_id": [None] * 11})
+    assert horizon_days(leads, opps, "2026-01-01") == 90   # 0, 10, ..., 100 days: 90th percentile 90
+    assert horizon_days(leads.head(2), opps.head(2), "2026-01-01") == 30   # at least 30
+    assert horizon_days(leads, opps, "2026-01-01", setting=45) == 45
+
+
+# --------------------------------------------------------------------------- data-driven against independent implementations
+def random_paths(seed, n=400, channels="abcde"):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n):
+        length = int(rng.integers(1, 5))
+        path = tuple(rng.choice(list(channels), size=length))
+        p = 0.15 + 0.35 * ("b" in path) - 0.1 * ("e" in path)
+        rows.append((path, bool(rng.random() < p)))
+    return pd.DataFrame({"lead_id": range(n), "path": [r[0] for r in rows], "converted": [r[1] for r in rows],
+                         "revenue": [100.0 if r[1] else np.nan for r in rows]})
+
+
+def markov_reference(paths):
+    """Absorbing Markov chain by hand: transition probabilities, then the fundamental matrix N = (I - Q)^-1."""
+    channels = sorted({c for p in paths["path"] for c in p})
+    states = ["start"] + channels + ["conv", "null"]
+    ix = {s: i for i, s in enumerate(states)}
+    counts = np.zeros((len(states), len(states)))
+    for path, conv in zip(paths["path"], paths["converted"]):
+        seq = ["start", *path, "conv" if conv else "null"]
+        for a, b in zip(seq, seq[1:]):
+            counts[ix[a], ix[b]] += 1
+
+    def p_conv(removed=None):
+        t = len(channels) + 1
+        prob = counts[:t] / counts[:t].sum(axis=1, keepdims=True)
+        q, r = prob[:, :t].copy(), prob[:, ix["conv"]].copy()
+        if removed is not None:
+            q[:, ix[removed]] = 0
+        n = np.linalg.inv(np.eye(t) - q)
+        return (n @ r)[0]
+
+    base = p_conv()
+    effects = {c: 1 - p_conv(c) / base for c in channels}
+    total = sum(effects.values())
+    return {c: e / total for c, e in effects.items()}
+
+
+def shapley_reference(paths):
+    """Shapley values by brute force over every ordering-free coalition: phi_i = sum |S|!(n-|S|-1)!/n! (v(S+i) - v(S))."""
+    channels = sorted({c for p in paths["path"] for c in p})
+    sets = [frozenset(p) for p in paths["path"]]
+    conv = list(paths["converted"])
+
+    def v(s):
+        inside = [c for st, c in zip(sets, conv) if st <= s]
+        return 0.0 if not s or not inside else sum(inside) / len(inside)
+
+    n = len(channels)
+    phi = {}
+    for c in channels:
+        others = [x for x in channels if x != c]
+        total = 0.0
+        for k in range(n):
+            for combo in itertools.combinations(others, k):
+                s = frozenset(combo)
+                total += math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n) * (v(s | {c}) - v(s))
+        phi[c] = total
+    full = v(frozenset(channels))
+    assert sum(phi.values()) == pytest.approx(full)
+    return {c: x / full for c, x in phi.items()}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_markov_matches_reference(seed):
+    paths = random_paths(seed)
+    got = P.markov_shares(paths)
+    want = markov_reference(paths)
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shapley_matches_reference(seed):
+    paths = random_paths(seed)
+    got = P.shapley_shares(paths)
+    want = shapley_reference(paths)
+    assert got == pytest.approx(want, abs=1e-9)
+    assert got["b"] > 0.3 and got["e"] < 0   # b raises conversion; e lowers it: a negative share, shown as such
+
+
+def test_bootstrap_intervals_are_seeded_and_hold_the_point():
+    paths = random_paths(4)
+    a = P.data_driven(paths, samples=200)
+    b = P.data_driven(paths, samples=200)
+    assert a == b
+    for model in ("markov", "shapley"):
+        assert sum(r["share"] for r in a[model].values()) == pytest.approx(1)
+        for r in a[model].values():
+            assert r["low"] <= r["share"] <= r["high"]
+            assert r["revenue"] == round(r["share"] * a["revenue"])
+    assert a["revenue"] == 100.0 * a["converted_paths"]
+
+
+def test_few_converted_paths_give_no_shares():
+    paths = random_paths(5, n=60)
+    paths["converted"] = [i < 29 for i in range(60)]
+    out = P.data_driven(paths, samples=10)
+    assert out["markov"] == {} and out["shapley"] == {}
+    assert out["null_reasons"] == {"markov": "few_converted_paths", "shapley": "few_converted_paths"}
+
+
+def test_more_than_twelve_channels_fold_into_other():
+    paths = random_paths(6, n=600, channels="abcdefghijklmno")
+    folded, names = P.fold_channels(paths)
+    kept = {c for p in folded["path"] for c in p}
+    assert len(kept) == 12 and "other" in kept and len(names) == 4
+    on = pd.Series([c for p in paths["path"] for c in set(p)]).value_counts()
+    assert min(on[c] for c in kept - {"other"}) >= max(on[c] for c in names)
+    assert P.data_driven(paths, samples=5)["folded"] == names
+
+
+def test_lead_paths_cut_at_the_won_close(wb):
+    paths = P.lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, horizon_days=30)
+    got = {r.lead_id: (r.path, r.converted, r.revenue) for r in paths.itertuples()}
+    # L1: its own touches up to O1's close 2025-05-10 (T08 after it left out), T11 carried on O1, in order
+    assert got["L1"][0] == ("web", "web", "seminar", "email", "ad", "whitepaper", "sales", "seminar")
+    assert got["L1"][1:] == (True, 1_000_000)
+    assert got["L2"][0] == ("web", "seminar") and got["L3"][1] is False
+    assert got["L5"][0] == ("web", "email", "ad") and got["L4"][0] == ("sales", "sales")   # L5: 71 days old, observed
+    young = P.lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, horizon_days=90)
+    assert set(young["lead_id"]) == {"L1", "L2", "L3", "L4"}   # L5 is younger than H = 90 days: still in play
