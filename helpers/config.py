@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from helpers.errors import ConfigError
+from helpers.errors import ConfigError, WorkbookError
 from helpers.paths import DEFAULT_CONFIG_FILE
+from helpers.yamlfile import read_yaml
 
 DATA_FOLDER_CONFIG = "workbook.yaml"
 LANGUAGES = ("en", "ja")
@@ -52,24 +52,23 @@ class Config:
 
 
 def _read_yaml(path: Path) -> dict:
+    """A settings file's mapping, read by helpers.yamlfile (size cap, encoding detection, no aliases, merge keys or
+    duplicate keys); {} when it is empty. ConfigError naming the file, the line and a fix."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"Config file {path} does not exist", fix="Check the path given with --config.")
+    if path.is_dir():
+        raise ConfigError(f"Config file {path} is a folder, not a settings file",
+                          fix="Give --config the path of the YAML file itself, e.g. --config my_folder/workbook.yaml.")
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"Config file {path} does not exist", fix="Check the path given with --config.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}",
-                          fix="Fix the YAML syntax (indentation with spaces, 'key: value').") from None
-    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date like 2025-13-45, which YAML reads as a date
-        raise ConfigError(f"{path}: a value cannot be read ({exc})",
-                          fix="Write dates as real dates YYYY-MM-DD, or put the value in quotes.") from None
+        data = read_yaml(path, str(path))
+    except WorkbookError as exc:
+        raise ConfigError(exc.message, fix=exc.fix) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of settings, got {type(data).__name__}")
+        raise ConfigError(f"{path}: the top level must be a mapping of settings, got {type(data).__name__}",
+                          fix="Write one setting per line as 'key: value', e.g. fiscal_year_start_month: 4.")
     return data
 
 

@@ -18,6 +18,15 @@ def test_every_label_has_both_languages():
         assert texts["en"].strip() and texts["ja"].strip(), key
 
 
+def test_the_label_table_has_no_key_written_twice():
+    # yaml.safe_load (which labels.py uses: helpers.yamlfile imports the label table through helpers.errors) keeps the
+    # last of two equal keys silently; the settings reader refuses them, so reading the table with it proves none
+    from helpers.paths import LABELS_FILE
+    from helpers.yamlfile import read_yaml
+
+    assert read_yaml(LABELS_FILE) == label_table()
+
+
 def test_key_terms():
     assert t("lead_to_opportunity_rate", "ja") == "商談化率"
     assert t("win_rate", "ja") == "受注率"

@@ -59,7 +59,7 @@ def test_every_module_is_in_a_layer_folder_or_the_foundation():
     folders = {p.parent.name for p in MODULES if p.parent != HELPERS_DIR}
     assert folders == {"data", "metrics", "views", "report"}
     foundation = sorted(p.stem for p in MODULES if p.parent == HELPERS_DIR)
-    assert foundation == ["__init__", "config", "errors", "labels", "paths", "settings_schema", "storage"]
+    assert foundation == ["__init__", "charset", "config", "errors", "labels", "paths", "settings_schema", "storage", "yamlfile"]
 
 
 def test_no_module_imports_a_layer_above_its_own():

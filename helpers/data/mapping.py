@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import WorkbookError
+from helpers.yamlfile import Yaml12Loader, read_yaml
 from helpers.data.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific,
                             looks_like_excel_date, salesforce_id18, salesforce_id_column, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
                             parse_numeric_date, parse_wareki)
@@ -178,31 +178,6 @@ class Mapping:
     path: Path
     tables: dict[str, TableMapping] = field(default_factory=dict)
     description: str = ""
-
-
-# --------------------------------------------------------------------------- YAML reading
-class _Loader(yaml.SafeLoader):
-    """YAML 1.2-ish booleans (only true/false; `yes`, `no`, `on`, `off` stay text) and no duplicate keys."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-
-
-def _no_duplicates(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
-            raise WorkbookError(f"{Path(mark.name).name}: the key '{key}' appears twice (line {mark.line + 1})",
-                                fix="Keep one entry per key; a second one would silently replace the first.")
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
 
 
 def shipped_mappings() -> dict[str, Path]:
@@ -464,13 +439,9 @@ def _merge_mapping(base: dict, override: dict) -> dict:
 
 
 def _read_yaml(path: Path, label: str):
-    try:
-        return yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise WorkbookError(f"{label}: not valid YAML{where}: {getattr(exc, 'problem', exc)}",
-                            fix="Fix the YAML syntax (indent with spaces; quote values holding ':' or '#', such as date formats).") from None
+    """A mapping file's value (helpers.yamlfile: size cap, encoding detection, no aliases, merge keys or duplicate
+    keys; YAML 1.2 booleans, so `yes` and `no` stay text)."""
+    return read_yaml(path, label, loader=Yaml12Loader)
 
 
 def _parse_table(name, spec, label: str) -> TableMapping:

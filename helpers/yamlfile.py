@@ -1,0 +1,187 @@
+"""The one safe YAML reader of the workbook: settings (helpers/default_config.yaml, a data folder's workbook.yaml,
+the --config file), column mappings and the label table.
+
+A settings file is read right or refused, and reading it is bounded in memory and time:
+
+- size: at most MAX_BYTES (a real settings file or mapping is a few kB; a larger one is not a settings file);
+- encoding: the same rule as the data files (:func:`helpers.charset.detect_encoding`: a byte order mark, valid
+  UTF-8, else charset-normalizer with the cp932 rule), so a file saved as Shift_JIS by a Japanese editor reads;
+- aliases (``*a``) and merge keys (``<<:``) are refused while the file is composed, before any value is built:
+  ten lines of nested aliases expand to billions of values ("billion laughs"), and a settings file never needs them;
+- nesting deeper than MAX_DEPTH levels is refused (the composer recurses once per level);
+- a key written twice in one mapping is refused, naming both lines and the key's dotted path (PyYAML keeps the
+  last one silently).
+
+Method: PyYAML's SafeLoader with its composer and constructor hooked (https://pyyaml.org/wiki/PyYAMLDocumentation:
+events -> nodes -> Python objects); no value is constructed before the whole node tree has been checked.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from helpers.charset import ENCODING_NAMES, detect_encoding
+from helpers.errors import WorkbookError
+
+#: Largest settings or mapping file read (bytes): the shipped ones are under 20 kB.
+MAX_BYTES = 1_000_000
+#: Deepest nesting of lists and mappings read (the shipped files nest 5 levels).
+MAX_DEPTH = 50
+MERGE_TAG = "tag:yaml.org,2002:merge"
+FIX_ENCODING = ("Save the file as UTF-8 (Notepad and VS Code: Save As > Encoding \"UTF-8\"; サクラエディタ: 文字コードセット "
+                "UTF-8); Shift_JIS (cp932) files are read too when their text decodes cleanly.")
+FIX_SYNTAX = "Fix the YAML syntax (indent with spaces, 'key: value'; quote values holding ':' or '#')."
+
+
+class _Refused(Exception):
+    """Raised inside the loader; turned into the caller's error with the file's label."""
+
+    def __init__(self, mark, message: str, fix: str):
+        super().__init__(message)
+        self.mark, self.message, self.fix = mark, message, fix
+
+
+class SafeLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases, merge keys and nesting past MAX_DEPTH while composing (YAML 1.1 booleans)."""
+
+    def __init__(self, stream, name: str = "<settings>"):
+        super().__init__(stream)
+        self.name = name          # what every mark (line, column) names
+        self._depth = 0
+        self._building = None     # the node being constructed, for the line of a value that cannot be read
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused(event.start_mark, f"an alias (*{event.anchor}) repeats an anchored block; aliases are not read "
+                                             "here (a few lines of nested aliases can expand to billions of values)",
+                           "Write each value out in full where it is used (copy the lines instead of &anchor and *alias).")
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(self.peek_event().start_mark, f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
+                           "A settings file or mapping nests a few levels; check the file is the one you mean.")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node, deep=False):
+        self._building = node
+        return super().construct_object(node, deep=deep)
+
+
+class Yaml12Loader(SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false (`yes`, `no`, `on`, `off` stay text), as mappings read values."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:bool"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _key_text(loader: SafeLoader, node) -> object:
+    """A mapping key as its value (so `1` and `01` are the same key); its text when it is not a plain hashable value."""
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_object(node, deep=True)
+        try:
+            hash(value)
+            return value
+        except TypeError:
+            return node.value
+    return f"<{node.tag.rsplit(':', 1)[-1]} at line {node.start_mark.line + 1}>"   # a list or mapping as a key
+
+
+def _check_keys(loader: SafeLoader, root) -> None:
+    """Refuse merge keys and a key written twice in one mapping, anywhere in the node tree (iterative walk)."""
+    stack = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == MERGE_TAG:
+                    raise _Refused(key_node.start_mark, "a merge key (<<) copies another mapping in; merge keys are not read here",
+                                   "Write the keys out in full in this mapping instead of <<:.")
+                key = _key_text(loader, key_node)
+                dotted = f"{path}.{key}" if path else str(key)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise _Refused(key_node.start_mark, f"the key '{dotted}' appears twice (first on line "
+                                                        f"{seen[key]}); the second would silently replace the first",
+                                   f"Keep one '{key}' line: delete or rename the one you do not mean.")
+                seen[key] = line
+                stack.append((value_node, dotted))
+
+
+def parse_yaml(text: str, label: str, loader: type[SafeLoader] = SafeLoader):
+    """The value of one YAML document in `text` (None when empty); raises WorkbookError naming `label`, the line and
+    the column for invalid syntax, an alias, a merge key, a duplicate key, nesting past MAX_DEPTH or a value
+    that cannot be read (a date such as 2025-13-45)."""
+    reader = None
+    try:
+        reader = loader(text, name=label)
+        root = reader.get_single_node()
+        if root is None:
+            return None
+        _check_keys(reader, root)
+        return reader.construct_document(root)
+    except _Refused as exc:
+        raise WorkbookError(f"{label}, line {exc.mark.line + 1}: {exc.message}", fix=exc.fix) from None
+    except yaml.reader.ReaderError as exc:   # a control character (NUL, ...) that YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        raise WorkbookError(f"{label}, line {line}: the character U+{exc.character:04X} is not allowed in a YAML file",
+                            fix="Delete the invisible character (it often comes from copying out of a spreadsheet or PDF).") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise WorkbookError(f"{label}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}", fix=FIX_SYNTAX) from None
+    except (ValueError, TypeError, OverflowError) as exc:   # e.g. a date like 2025-13-45, which YAML reads as a date
+        node = None if reader is None else reader._building
+        where = f" at line {node.start_mark.line + 1}" if node is not None else ""
+        raise WorkbookError(f"{label}: a value cannot be read ({exc}){where}",
+                            fix="Write dates as real dates YYYY-MM-DD, or put the value in quotes.") from None
+    finally:
+        if reader is not None:
+            reader.dispose()
+
+
+def read_text(path: str | Path, label: str | None = None, max_bytes: int = MAX_BYTES) -> tuple[str, str]:
+    """The text of a settings or mapping file and its codec (helpers.charset.detect_encoding). Raises WorkbookError
+    naming `label` (default: the file name) when the file is missing, a folder, larger than `max_bytes`, or
+    in no encoding that decodes it cleanly."""
+    path = Path(path)
+    label = label or path.name
+    if path.is_dir():
+        raise WorkbookError(f"{label} is a folder, not a YAML file", fix="Give the path of the .yaml file itself.")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise WorkbookError(f"{label}: the file {path} does not exist", fix="Check the path (and its spelling).") from None
+    except OSError as exc:
+        raise WorkbookError(f"{label}: cannot be read ({exc.strerror or exc})", fix="Check the file's permissions.") from None
+    if len(data) > max_bytes:
+        raise WorkbookError(f"{label} is larger than {max_bytes // 1000:,} kB; a settings file or mapping holds a few dozen "
+                            "lines, so this is not one (or it was filled by mistake)",
+                            fix="Check that the path names the YAML file you wrote (not a data export), and keep it under "
+                                f"{max_bytes // 1000:,} kB.")
+    encoding, how = detect_encoding(data, label, fix=FIX_ENCODING)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:   # a stated BOM with bytes it cannot decode
+        raise WorkbookError(f"{label}: cannot be read as {ENCODING_NAMES.get(encoding, encoding)} ({how}): byte "
+                            f"{exc.start + 1} is not valid", fix=FIX_ENCODING) from None
+    return text.removeprefix("\ufeff"), encoding
+
+
+def read_yaml(path: str | Path, label: str | None = None, loader: type[SafeLoader] = SafeLoader,
+              max_bytes: int = MAX_BYTES):
+    """One YAML file read safely (:func:`read_text`, then :func:`parse_yaml`): its value, None when empty.
+    Raises WorkbookError naming `label` (default: the file name), the line and a fix."""
+    label = label or Path(path).name
+    text, _ = read_text(path, label, max_bytes)
+    return parse_yaml(text, label, loader)

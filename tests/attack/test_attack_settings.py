@@ -1,0 +1,138 @@
+"""Attack: settings files (workbook.yaml, --config) and mapping files that are hostile or damaged.
+
+Alias bombs run in a real child process under a memory limit (RLIMIT_AS), so a reader that expands them dies
+(MemoryError) instead of taking the machine; raw YAML text is fuzzed with hypothesis for a bounded number of
+examples: every file is read or refused with the workbook's own error and its fix, never a traceback.
+"""
+from __future__ import annotations
+
+import resource
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from helpers.config import load_config
+from helpers.data.mapping import load_mapping
+from helpers.errors import ConfigError, WorkbookError
+from helpers_attack import RUNNER, assert_no_traceback, run_child
+
+#: Address space the child may use: importing the workbook takes under 400 MB; the bombs below expand past 2.8 GB.
+MEMORY_LIMIT = 1_500_000_000
+
+
+def limit_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def list_bomb(indent: str = "") -> str:
+    """Nine levels of nine aliases each in flow lists (9**9 = 387 million values once expanded)."""
+    lines = [f'{indent}a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"{indent}a{k}: &a{k} [" + ",".join([f"*a{k - 1}"] * 9) + "]" for k in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+def block_bomb(indent: str = "") -> str:
+    """The same in block style, as mappings of ten keys (10**8 values)."""
+    lines = [f"{indent}b0: &b0 lol"]
+    for k in range(1, 9):
+        lines.append(f"{indent}b{k}: &b{k}")
+        lines += [f"{indent}  k{i}: *b{k - 1}" for i in range(10)]
+    return "\n".join(lines) + "\n"
+
+
+CHILD_SETTINGS = """
+import sys
+from helpers.config import load_config
+from helpers.errors import WorkbookError
+try:
+    load_config(sys.argv[1])
+except WorkbookError as exc:
+    print("REFUSED", exc)
+"""
+
+CHILD_MAPPING = """
+import sys
+from helpers.data.mapping import load_mapping
+from helpers.errors import WorkbookError
+try:
+    load_mapping(sys.argv[1])
+except WorkbookError as exc:
+    print("REFUSED", exc)
+"""
+
+
+def test_the_memory_limit_bites():
+    # the limit is real: a child asking for more than it dies with MemoryError (so a bomb that expanded would fail the tests below)
+    done = run_child("b = bytearray(2_000_000_000)\nprint('allocated')", preexec_fn=limit_memory, timeout=120)
+    assert done.returncode != 0 and "MemoryError" in done.stderr and "allocated" not in done.stdout
+
+
+@pytest.mark.parametrize("where, bomb, line", [("initiatives_catalog", list_bomb, 4), ("segment_order", block_bomb, 5)])
+def test_an_alias_bomb_in_a_data_folder_workbook_yaml_is_refused_within_the_memory_limit(tmp_path, where, bomb, line):
+    data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    (data / "workbook.yaml").write_text("language: ja\n" + where + ":\n" + bomb("  "), encoding="utf-8")
+    done = run_child(CHILD_SETTINGS, str(data), preexec_fn=limit_memory, timeout=300)
+    assert_no_traceback(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stderr
+    assert f"REFUSED {data / 'workbook.yaml'}, line {line}: an alias (*" in done.stdout
+    assert "How to fix: Write each value out in full" in done.stdout
+
+
+def test_an_alias_bomb_in_a_mapping_is_refused_within_the_memory_limit(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text("tables:\n  opportunities:\n    file: deals.csv\n    columns:\n      opportunity_id: Id\n"
+                    "      created_at: Created\n      outcome:\n        column: Stage\n        values:\n"
+                    + list_bomb("          ") + "        open: *a8\n", encoding="utf-8")
+    done = run_child(CHILD_MAPPING, str(path), preexec_fn=limit_memory, timeout=300)
+    assert_no_traceback(done.stdout, done.stderr)
+    assert "REFUSED bomb.yaml, line 11: an alias (*a0)" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_report_runner_refuses_a_bombed_config_by_name_within_the_memory_limit(tmp_path):
+    data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    config = tmp_path / "team.yaml"
+    config.write_text("target:\n  industries:\n" + "".join(f"    - {line}\n" for line in
+                                                           ["&t0 [IT, IT]"] + [f"&t{k} [*t{k - 1}, *t{k - 1}]" for k in range(1, 40)]),
+                      encoding="utf-8")
+    done = run_child(RUNNER, "--data", str(data), "--config", str(config), "--out", str(tmp_path / "out"),
+                     preexec_fn=limit_memory, timeout=300)
+    assert_no_traceback(done.stdout, done.stderr)
+    assert done.returncode != 0
+    assert f"{config}, line 4: an alias (*t0)" in done.stdout + done.stderr
+    assert not (tmp_path / "out" / "index.html").exists()
+
+
+# --------------------------------------------------------------------------- fuzzing raw YAML text (bounded)
+YAML_BITS = st.sampled_from(["&a ", "*a", "<<: ", ": ", "- ", "[", "]", "{", "}", ",", "\n", "  ", "#", "'", '"', "!!str ",
+                             "!!python/object:os.system ", "? ", "|", ">", "%YAML 1.1\n", "---\n", "...\n", "\t", "\x00",
+                             "\ufeff", "language", "fiscal_year_start_month", "target", "industries", "12", "0x3",
+                             "2025-02-30", "1e999", "yes", "null", "製造", "\u202e"])
+SETTINGS_TEXT = st.lists(YAML_BITS, max_size=30).map("".join)
+ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "cp932", "utf-16"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+@given(text=SETTINGS_TEXT, encoding=ENCODINGS)
+def test_fuzzed_settings_text_loads_or_gives_a_config_error(tmp_path_factory, text, encoding):
+    path = tmp_path_factory.mktemp("cfg") / "workbook.yaml"
+    path.write_bytes(text.encode(encoding, errors="replace"))
+    try:
+        config = load_config(path=path)
+    except ConfigError as exc:
+        assert "How to fix:" in str(exc)
+        assert "\x00" not in str(exc)
+        return
+    assert 1 <= config.fiscal_year_start_month <= 12 and config.language in ("en", "ja")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+@given(text=SETTINGS_TEXT)
+def test_fuzzed_mapping_text_loads_or_gives_a_workbook_error(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("map") / "m.yaml"
+    path.write_text("tables:\n  opportunities:\n    file: d.csv\n    columns:\n      opportunity_id: " + text, encoding="utf-8")
+    try:
+        load_mapping(path)
+    except WorkbookError as exc:
+        assert exc.fix
