@@ -41,6 +41,8 @@ class Config:
     segment_order: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     currency_rates: tuple[tuple[str, Any, Any], ...] = ()  # (code, Decimal rate to currency_code, valid_from date or None)
+    #: Attribution settings (notebook 06): lookback_days, half_life_days, marketing_channels, bootstrap_samples.
+    attribution: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def category_of_item(self, item: int) -> str | None:
@@ -299,6 +301,6 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         sla_hours=float(hours), pseudonymize_owners=bool(m["privacy"]["pseudonymize_owners"]),
         stale_open_days=stale, velocity=vel, checklist_categories=categories, checklist_items=items,
         initiatives_catalog=dict(m["initiatives_catalog"]), normalize_channels=normalize, sources=sources,
-        currency_rates=rates, raw=m,
+        currency_rates=rates, raw=m, attribution=dict(m.get("attribution") or {}),
         segment_order={str(k): tuple(str(x) for x in v) for k, v in order.items()},
     )

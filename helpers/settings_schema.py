@@ -148,6 +148,14 @@ SETTINGS: dict[str, Schema] = {
         "seed": integer(0, None, "Any whole number, for example 20240401."),
         "min_closed_deals": integer(1, None, "For example 20."),
     }, fix="Write velocity: {window_days: 90, bootstrap_samples: 2000, seed: 20240401, min_closed_deals: 20}."),
+    "attribution": obj({
+        "lookback_days": integer(1, 3650, "For example 365 (a year before the deal was created)."),
+        "half_life_days": number(0, "For example 7 (a touch a week before the close counts half)."),
+        "marketing_channels": array(string(1, "A channel name as written in the data, e.g. seminar."),
+                                    "Write marketing_channels: [web, seminar, whitepaper]; [] means no channel is marketing's.",
+                                    "a list of channel names"),
+        "bootstrap_samples": integer(10, 100000, "For example 1000."),
+    }, fix="Write attribution: {lookback_days: 365, half_life_days: 7, marketing_channels: [web, seminar], bootstrap_samples: 1000}."),
     "checklist": obj({
         "categories": mapping_of(array(ITEM, "For example strategy: [1, 2].", "a list of item numbers 1-15"),
                                  fix="For example categories: {strategy: [1, 2], ...}."),

@@ -447,7 +447,7 @@ def iso(values, unit: str = "D") -> list[str]:
 
 
 def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS) -> dict[str, pd.DataFrame]:
-    """All five tables as text-ready frames, sorted by id / date."""
+    """All six tables (touches from their own stream, helpers.data.sample_touches) as text-ready frames, sorted by id / date."""
     rng = np.random.default_rng(seed)
     leads = make_leads(rng, n_leads)
     opps = make_opportunities(rng, leads)
@@ -464,8 +464,13 @@ def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS) -> dict[str
         "outcome": opps["outcome"], "amount": opps["amount"], "lead_id": opps["lead_id"], "channel": opps["channel"],
         "industry": opps["industry"], "company_size": opps["company_size"], "owner": opps["owner"],
         "loss_reason": opps["loss_reason"]})
-    return {"leads": leads_out, "opportunities": opps_out, "spend": make_spend(rng),
-            "checklist": make_checklist(rng), "initiatives": pd.DataFrame([INITIATIVE])}
+    from helpers.data.sample_touches import make_touches
+
+    tables = {"leads": leads_out, "opportunities": opps_out, "spend": make_spend(rng),
+              "checklist": make_checklist(rng), "initiatives": pd.DataFrame([INITIATIVE])}
+    # touches come from a random stream of their own, after everything else: the other files do not change
+    tables["touches"] = make_touches(leads_out, opps_out, seed, AS_OF)
+    return tables
 
 
 def write(tables: dict[str, pd.DataFrame], out: Path) -> None:

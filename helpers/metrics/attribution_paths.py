@@ -246,3 +246,51 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
                          "revenue": None if not has_revenue else round(float(shares[i]) * revenue, decimals)}
                      for i, c in enumerate(channels)}
     return out
+
+
+# --------------------------------------------------------------------------- the metrics.json section
+def settings(config) -> dict:
+    """The attribution settings with their documented defaults (helpers/default_config.yaml)."""
+    a = dict(getattr(config, "attribution", None) or {})
+    return {"lookback_days": int(a.get("lookback_days", 365)), "half_life_days": float(a.get("half_life_days", 7)),
+            "marketing_channels": list(a.get("marketing_channels") or []),
+            "bootstrap_samples": int(a.get("bootstrap_samples", 1000))}
+
+
+def attribution_section(wb, start, end, samples: int | None = None) -> dict:
+    """metrics.json ``attribution`` for period [start, end] of the workbook `wb` (contract section 6).
+
+    ``{lookback_days, half_life_days, horizon_days, models: {<model>: {won: {<channel>: {revenue, deals}},
+    pipeline: {<channel>: {amount, deals}}}}, data_driven: {markov: {<channel>: {share, low, high, revenue}},
+    shapley: {...}, paths, converted_paths, revenue, folded, window_start, window_end}, sourced, influenced,
+    by_department, marketing_channels, coverage, content, null_reasons}``. Without a touches table every figure
+    is empty with the reason ``no_touches_table``; without amounts the money is None (``no_amounts``: credits in
+    deals only). `samples` overrides ``attribution.bootstrap_samples``."""
+    from helpers.metrics import attribution as A
+    from helpers.metrics.horizon import horizon_days
+
+    cfg = settings(wb.config)
+    out = {"lookback_days": cfg["lookback_days"], "half_life_days": cfg["half_life_days"], "horizon_days": None,
+           "models": {}, "data_driven": {}, "sourced": None, "influenced": None, "by_department": None,
+           "marketing_channels": sorted(cfg["marketing_channels"]), "coverage": None, "content": [], "null_reasons": {}}
+    if wb.touches is None:
+        out["null_reasons"] = {"attribution": "no_touches_table"}
+        return out
+    decimals = int(wb.config.currency_decimals)
+    pairs = A.deal_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of, cfg["lookback_days"], cfg["half_life_days"])
+    out["models"] = A.position_credits(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, decimals)
+    si = A.sourced_influenced(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, cfg["marketing_channels"])
+    out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
+    out["coverage"] = A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, start, end, wb.as_of)
+    out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
+    if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
+        out["null_reasons"]["revenue"] = "no_amounts"
+    h = horizon_days(wb.leads, wb.opportunities, wb.as_of)
+    window_start = day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
+    paths = lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
+    dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals)
+    dd.update(window_start=window_start, window_end=day(wb.as_of) - pd.Timedelta(days=h))
+    out["horizon_days"] = h
+    out["null_reasons"].update({f"data_driven.{k}": v for k, v in dd.pop("null_reasons").items()})
+    out["data_driven"] = dd
+    return out
