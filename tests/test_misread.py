@@ -84,3 +84,59 @@ def test_a_stray_quote_stops_the_ingest_too(tmp_path):
         ingest(exports, "hubspot", tmp_path / "out")
     assert f"{deals.name}: row 3, column 'Closed Lost Reason': the cell opens with a quote (\"Price)" in str(err.value)
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- amounts in 万円 / 億円
+@pytest.mark.parametrize("written, yen", [("3,400万円", 34_000_000), ("2.75億円", 275_000_000), ("1億2,500万円", 125_000_000),
+                                          ("6千万円", 60_000_000), ("880千円", 880_000), ("45万6,789円", 456_789), ("7億", 700_000_000)])
+@pytest.mark.parametrize("fast", [True, False])
+def test_japanese_units_are_read_in_a_data_folder(tmp_path, monkeypatch, written, yen, fast):
+    monkeypatch.setattr(load_module, "FAST_CSV", fast)
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV.replace("1200000", f'"{written}"')})
+    wb = load_workbook(folder)
+    assert wb.opportunities.loc[0, "amount"] == yen and wb.opportunities.loc[1, "amount"] == 500_000
+
+
+@pytest.mark.parametrize("written", ["万円", "1万万円", "3,40万円", "1億万円"])
+def test_malformed_japanese_units_are_refused(tmp_path, written):
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV.replace("1200000", f'"{written}"')})
+    with pytest.raises(WorkbookError) as err:
+        load_workbook(folder)
+    assert f"opportunities.csv, row 2, column 'amount': values that are not valid finite numbers (values: '{written}')" in str(err.value)
+    assert "1,200万円 or 1.5億円" in str(err.value)
+
+
+def test_japanese_units_are_read_through_a_mapping(tmp_path):
+    exports = tmp_path / "exports"
+    shutil.copytree(HUBSPOT, exports)
+    deals = exports / "hubspot-crm-exports-all-deals-2024-06-30.csv"
+    text = deals.read_text(encoding="utf-8").replace(",1500000,", ",\"1,350万円\",").replace(",700000,", ",0.8億円,")
+    deals.write_text(text, encoding="utf-8")
+    result = ingest(exports, "hubspot", tmp_path / "out")
+    wb = load_workbook(tmp_path / "out")
+    amounts = dict(zip(wb.opportunities["opportunity_id"], wb.opportunities["amount"]))
+    assert amounts["9001"] == 13_500_000 and amounts["9002"] == 80_000_000
+    assert result.currency["code"] == "JPY"  # 円 names the currency
+
+
+# --------------------------------------------------------------------------- date forms of the shipped mappings
+def test_every_date_column_of_a_shipped_mapping_reads_the_same_forms():
+    from helpers.data.mapping import load_mapping, shipped_mappings
+
+    for name in shipped_mappings():
+        forms = {}
+        for tm in load_mapping(name).tables.values():
+            for rule in tm.columns:
+                if rule.kind in ("date", "datetime") and rule.columns:
+                    forms[f"{tm.table}.{rule.target}"] = frozenset(rule.formats)
+        assert len(set(forms.values())) == 1, (name, forms)
+
+
+@pytest.mark.parametrize("cell, day", [("2025/4/1 0:00", "2025-04-01"), ("2025/04/01 13:05:09", "2025-04-01"),
+                                       ("2025年4月1日 9:30", "2025-04-01"), ("2025/4/1", "2025-04-01")])
+def test_salesforce_ja_close_date_reads_what_its_created_date_reads(cell, day):
+    from helpers.data.mapping import load_mapping, parse_datetime
+
+    tm = load_mapping("salesforce_ja").tables["opportunities"]
+    for target in ("created_at", "closed_at"):
+        assert parse_datetime(cell, tm.rule(target).formats).date().isoformat() == day

@@ -287,8 +287,26 @@ def _in_range(parsed: pd.Series) -> pd.Series:
 
 
 def _parse_number(raw: pd.Series) -> pd.Series:
-    parsed = pd.to_numeric(_texts(raw), errors="coerce").astype("float64")
+    """Plain numbers, and amounts with a Japanese unit (1,200万円, 1.5億円: :func:`_ja_amount`); others -> NaN."""
+    texts = _texts(raw)
+    parsed = pd.to_numeric(texts, errors="coerce").astype("float64")
+    unit = (parsed.isna() & texts.astype("string").str.contains("[万億兆千]", regex=True).fillna(False)).to_numpy(dtype=bool)
+    if unit.any():
+        parsed[unit] = [_ja_amount(t) for t in texts[unit]]
     return parsed.where(np.isfinite(parsed))  # inf, -inf, 1e309: refused by the caller like any bad number
+
+
+def _ja_amount(text: str) -> float:
+    """'1,200万円' -> 12000000.0, '1.5億' -> 150000000.0 (helpers.data.values.parse_ja_units; an optional 円 after
+    the number, nothing else); NaN when the text is not such an amount."""
+    import unicodedata
+
+    from helpers.data.values import parse_ja_units
+
+    try:
+        return float(parse_ja_units(unicodedata.normalize("NFKC", text).strip().removesuffix("円").strip()))
+    except ValueError:
+        return float("nan")
 
 
 def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
@@ -311,7 +329,8 @@ def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
 
 
 FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."
-FIX_NUMBER = "Write plain numbers such as 1200000 (no currency signs or thousands separators; a column mapping can convert those)."
+FIX_NUMBER = ("Write plain numbers such as 1200000, or with a Japanese unit such as 1,200万円 or 1.5億円 (no other currency signs or "
+              "thousands separators; a column mapping can convert those).")
 
 
 def parse_cells(col: Column, cells: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:

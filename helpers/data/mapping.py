@@ -30,7 +30,7 @@ from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import WorkbookError
 from helpers.yamlfile import Yaml12Loader, read_yaml
 from helpers.data.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific,
-                            looks_like_excel_date, salesforce_id18, salesforce_id_column, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
+                            looks_like_excel_date, has_ja_unit, parse_ja_units, salesforce_id18, salesforce_id_column, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
                             parse_numeric_date, parse_wareki)
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -649,7 +649,8 @@ _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 
 def number_text(v, decimal: str | None = ".") -> str | None:
     """An amount as plain number text: '¥1,200,000' -> '1200000', '$1,200.50' -> '1200.50',
-    'USD 1,200.50' -> '1200.50', '1,200,000円' -> '1200000', '(500)' -> '-500'; raises ValueError otherwise."""
+    'USD 1,200.50' -> '1200.50', '1,200,000円' -> '1200000', '(500)' -> '-500', '1,200万円' -> '12000000',
+    '1.5億円' -> '150000000' (Japanese units, helpers.data.values.parse_ja_units); raises ValueError otherwise."""
     if _empty(v):
         return None
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):
@@ -667,6 +668,10 @@ def number_text(v, decimal: str | None = ".") -> str | None:
     text = text.strip("()")
     text = _CURRENCY.sub("", text).strip()
     text = re.sub(r"[¥$€£₩円\\\s]", "", text)  # a backslash is the yen sign of cp932 (0x5C)
+    if has_ja_unit(text):  # 1,200万円, 1.5億円: the units are read (helpers.data.values.parse_ja_units)
+        value = parse_ja_units(text.replace(".", "").replace(",", ".") if decimal == "," else text)
+        value = -abs(value) if negative else value
+        return format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
     text = text.replace(".", "").replace(",", ".") if decimal == "," else text.replace(",", "")
     if not _NUMBER.match(text):
         raise ValueError(str(v))

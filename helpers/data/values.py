@@ -4,6 +4,7 @@
 - Japanese era dates (和暦) `令和6年10月7日`, `R6.10.7`, `平成31年4月30日` (`parse_wareki`);
 - Salesforce record ids in their 15- and 18-character forms (`salesforce_id18`);
 - currencies written inline (`USD 10,000.00`, `£5,000`, `1,200,000円`) (`split_currency`);
+- Japanese units of amounts (`1,200万円`, `1.5億円`) (`parse_ja_units`);
 - decimal commas (`12.000,00`) (`decimal_evidence`);
 - values Excel destroyed (`1.23457E+11`, `1-10` turned into `10-Jan`) (`excel_damage`).
 
@@ -175,7 +176,7 @@ SYMBOLS = {"¥": "JPY", "￥": "JPY", "円": "JPY", "\\": "JPY", "$": "USD", "US
            "₩": "KRW", "元": "CNY", "₹": "INR", "CHF": "CHF", "A$": "AUD", "C$": "CAD", "S$": "SGD", "HK$": "HKD"}
 _CODE = r"[A-Z]{3}"
 _SYM = "|".join(re.escape(s) for s in sorted(SYMBOLS, key=len, reverse=True))
-_INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
+_INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,兆億万千]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
 
 
 def split_currency(text: str) -> tuple[str | None, str]:
@@ -197,6 +198,47 @@ def split_currency(text: str) -> tuple[str | None, str]:
     return code, ("-" + num.lstrip("-+") if negative else num)
 
 
+# --------------------------------------------------------------------------- Japanese units of amounts (万, 億)
+#: Japanese number units written after an amount: 1,200万 = 12,000,000; 1.5億 = 150,000,000; 2億5千万 = 250,000,000.
+#: 万, 億 and 兆 are groups of four digits (a coefficient before each); 千 multiplies the coefficient it follows
+#: (5千万 = 5,000 x 10^4, 500千円 = 500,000). Never guessed: they are what the characters mean.
+JA_UNITS = {"兆": 10 ** 12, "億": 10 ** 8, "万": 10 ** 4}
+_COEF = r"(\d[\d,]*(?:\.\d+)?)(千)?"
+_JA_AMOUNT = re.compile(rf"^([-+]?)(?:{_COEF}兆)?(?:{_COEF}億)?(?:{_COEF}万)?(?:{_COEF})?$")
+_UNIT_CHARS = re.compile("[兆億万千]")
+
+
+def has_ja_unit(text: str) -> bool:
+    """True when an amount text holds a Japanese unit (万, 億, 兆 or 千)."""
+    return bool(_UNIT_CHARS.search(text))
+
+
+def parse_ja_units(text: str):
+    """An amount written with Japanese units as an exact Decimal: '1,200万' -> 12000000, '1.5億' -> 150000000,
+    '2億5千万' -> 250000000, '1億2,000万' -> 120000000, '500千' -> 500000, '12万3,456' -> 123456.
+
+    `text` is the number alone (currency signs such as 円 removed first; see :func:`split_currency`), NFKC.
+    Commas are thousands separators. Raises ValueError for anything else (units out of order, 万万, no digit)."""
+    from decimal import Decimal, InvalidOperation
+
+    m = _JA_AMOUNT.match(text.replace(" ", ""))
+    if not m or not any(m.group(i) for i in (2, 4, 6, 8)):
+        raise ValueError(text)
+    total = Decimal(0)
+    for i, scale in ((2, 10 ** 12), (4, 10 ** 8), (6, 10 ** 4), (8, 1)):
+        coef, thousand = m.group(i), m.group(i + 1)
+        if coef is None:
+            continue
+        if not re.fullmatch(r"\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?", coef):
+            raise ValueError(text)
+        try:
+            value = Decimal(coef.replace(",", ""))
+        except InvalidOperation:
+            raise ValueError(text) from None
+        total += value * (1000 if thousand else 1) * scale
+    return -total if m.group(1) == "-" else total
+
+
 # --------------------------------------------------------------------------- decimal comma or point
 _THOUSANDS_POINT = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})+$")   # 1.500 / 12.000.000: thousands or decimals?
 _THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")    # 1,500
@@ -206,6 +248,9 @@ def decimal_evidence(number: str) -> str | None:
     """Which decimal mark a number text proves: ',' for '12.000,00', '8000,5', '1,25'; '.' for '1,200.50',
     '12.5', '1200.125'; None when it proves nothing (no separator, or only '1.500' / '1,500' groups)."""
     s = number.strip().lstrip("+-")
+    if has_ja_unit(s):  # 1,200万: each group's digits prove what they prove on their own
+        marks = {decimal_evidence(part) for part in _UNIT_CHARS.split(s) if part} - {None}
+        return marks.pop() if len(marks) == 1 else None
     has_p, has_c = "." in s, "," in s
     if has_p and has_c:
         return "," if s.rfind(",") > s.rfind(".") else "."
