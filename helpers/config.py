@@ -39,6 +39,7 @@ class Config:
     initiatives_catalog: dict[str, dict[str, Any]]
     normalize_channels: bool = True
     segment_order: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    lead_quality: dict[str, Any] = field(default_factory=dict)   # typed by helpers.settings_schema; columns checked against the data in helpers.metrics.lead_section
     sources: tuple[str, ...] = ()
     currency_rates: tuple[tuple[str, Any, Any], ...] = ()  # (code, Decimal rate to currency_code, valid_from date or None)
     #: Attribution settings (notebook 06): lookback_days, half_life_days, marketing_channels, bootstrap_samples.
@@ -303,4 +304,5 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         initiatives_catalog=dict(m["initiatives_catalog"]), normalize_channels=normalize, sources=sources,
         currency_rates=rates, raw=m, attribution=dict(m.get("attribution") or {}),
         segment_order={str(k): tuple(str(x) for x in v) for k, v in order.items()},
+        lead_quality=dict(m.get("lead_quality") or {}),
     )

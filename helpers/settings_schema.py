@@ -106,6 +106,25 @@ def mapping_of(values: Schema, key_pattern: str | None = None, fix: str = "", ex
     return s
 
 
+RULE_OPS = [">=", ">", "<=", "<", "==", "in"]
+RULE_FIX = 'For example {column: web_visits, op: ">=", value: 5}, or {any: [...]} / {all: [...]} of such conditions.'
+
+
+def rule(depth: int = 3) -> Schema:
+    """An MQL rule: a condition {column, op, value}, or {any: [...]} / {all: [...]} of rules (nested `depth` deep)."""
+    value = {"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "array", "items": {"type": ["number", "string"]}}],
+             "x-expect": "a number, a text or a list of them", "x-fix": RULE_FIX}
+    condition = obj({"column": string(1, RULE_FIX, "a lead column name"), "op": enum(RULE_OPS, "Use one of: " + ", ".join(RULE_OPS) + "."),
+                     "value": value}, required=["column", "op", "value"], fix=RULE_FIX,
+                    expect="a condition {column, op, value}")
+    if depth <= 1:
+        return condition
+    inner = rule(depth - 1)
+    group = [obj({key: array(inner, RULE_FIX, "a list of rules")}, required=[key], fix=RULE_FIX, expect=f"{{{key}: [rules]}}")
+             for key in ("any", "all")]
+    return {"oneOf": [condition, *group], "x-expect": "a rule: {column, op, value}, {any: [...]} or {all: [...]}", "x-fix": RULE_FIX}
+
+
 ITEM = integer(1, 15, "Checklist items are numbered 1 to 15.")
 IMPACT = integer(0, 2, "2 = large (◎), 1 = some (○), 0 = none.")
 
@@ -164,6 +183,17 @@ SETTINGS: dict[str, Schema] = {
                             key_pattern=r"^(1[0-5]|[1-9])$", key_expect="an item number 1-15", fix="Keep the item numbers 1-15; edit only their texts.",
                             expect="a mapping of item numbers 1-15 to their texts"),
     }, fix="See the checklist section of helpers/default_config.yaml."),
+    "lead_quality": obj({
+        "attributes": array({"anyOf": [string(1), obj({"column": string(1), "known": enum(["before_contact", "after_contact"],
+                                                       "known is before_contact (the default) or after_contact.")},
+                                                      required=["column"], fix="For example {column: rating, known: after_contact}.")],
+                             "x-expect": "a column name or {column, known}", "x-fix": "For example web_visits or {column: rating, known: after_contact}."},
+                            "For example attributes: [web_visits, {column: rating, known: after_contact}].",
+                            "a list of lead columns"),
+        "mql_rule": nullable(rule()),
+        "horizon_days": nullable(integer(1, None, "For example 90, or null for the data's 90th percentile of lead -> opportunity days.")),
+        "min_leads": integer(1, None, "For example 30."),
+    }, fix="See lead_quality in helpers/default_config.yaml."),
     "initiatives_catalog": mapping_of(obj({
         "ja": string(1), "en": string(1),
         "items": array(ITEM, "For example items: [1, 2].", "a list of item numbers 1-15"),

@@ -114,14 +114,18 @@ def test_file_format():
         raw = (SAMPLE_DATA_DIR / f"{name}.csv").read_bytes()
         assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and raw.endswith(b"\n"), name
     lead_text, opp_text = read("leads"), read("opportunities")
-    for frame, cols in ((lead_text, ("created_at", "mql_at", "sql_at")), (opp_text, ("created_at", "closed_at")),
+    for frame, cols in ((lead_text, ("created_at", "mql_at", "sql_at", "disqualified_at", "recycled_at")), (opp_text, ("created_at", "closed_at")),
                         (read("checklist"), ("answered_on",)), (read("initiatives"), ("started_on",))):
         for col in cols:
             assert frame[col].dropna().str.match(date).all(), col
     assert lead_text["first_sales_touch_at"].dropna().str.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00$").all()
     assert opp_text["amount"].dropna().str.match(r"^\d+$").all()
     assert read("spend")["amount"].str.match(r"^\d+$").all()
-    assert list(lead_text.columns) == TABLES["leads"].column_names + ["contact_name", "email", "phone"]
+    # the canonical columns of the funnel, the personal-data columns, then the lead-quality columns (notebook 05),
+    # appended last by their own random stream so every earlier byte of each row stayed as it was
+    feedback = ["disqualified_at", "disqualify_reason", "recycled_at"]
+    assert list(lead_text.columns) == ([c for c in TABLES["leads"].column_names if c not in feedback]
+                                       + ["contact_name", "email", "phone", "employees", "web_visits", "form_type", "rating"] + feedback)
     assert lead_text["email"].str.endswith(("@example.co.jp", "@example.jp", "@example.com")).all()
     assert lead_text["phone"].dropna().str.match(r"^0\d-0000-\d{4}$").all()
     for name in ("opportunities", "spend", "checklist", "initiatives"):

@@ -110,6 +110,29 @@ GIVEN = [n.split(":") for n in ("大輔:daisuke 健太:kenta 直樹:naoki 翔太
                                  "愛:ai 恵:megumi 由美:yumi 拓也:takuya 真理子:mariko 誠:makoto 彩:aya").split()]
 EMAIL_DOMAINS = ("example.co.jp", "example.jp", "example.com")
 
+# ----------------------------------------------------------------------------- lead traits (notebook 05, lead quality)
+# Drawn from their own random stream (seed, TRAITS_STREAM), after everything else is decided, so adding them left
+# every other column and row of the sample byte-identical. They depend on whether the lead became an opportunity
+# (that is the signal the notebook should find), never the other way round.
+TRAITS_STREAM = 22
+EMPLOYEES = {"1-49": (3, 49), "50-299": (50, 299), "300-999": (300, 999), "1000+": (1000, 20000)}  # log-uniform
+WEB_VISITS_MEAN = {True: 7.0, False: 2.5}      # page visits before the inquiry, converted / not (negative binomial)
+WEB_VISITS_SHAPE = 2.0
+# form type by whether the lead converted: (デモ依頼, 問い合わせ, 資料請求) shares; seminar and exhibition leads
+# mostly come through their own forms (ウェビナー申込, 名刺交換; EVENT_FORM_SHARE of them)
+FORMS = ("デモ依頼", "問い合わせ", "資料請求")
+FORM_SHARES = {True: (0.45, 0.30, 0.25), False: (0.12, 0.23, 0.65)}
+EVENT_FORMS = {"seminar": "ウェビナー申込", "exhibition": "名刺交換"}
+EVENT_FORM_SHARE = 0.75
+# rating (Hot/Warm/Cold): the LEAKY column. Sales sets it after the first contact, so it is empty for every lead
+# never touched, and it mostly records what already happened: Hot for leads that became deals.
+RATINGS = ("Hot", "Warm", "Cold")
+RATING_SHARES = {True: (0.80, 0.17, 0.03), False: (0.04, 0.30, 0.66)}
+# sales' feedback on MQLs that did not reach SQL: disqualified (with a reason) or recycled to marketing
+DISQUALIFY_SHARE, RECYCLE_SHARE = 0.65, 0.08
+DISQUALIFY_REASONS = {"予算なし": 0.30, "時期尚早": 0.25, "対象外": 0.20, "連絡不通": 0.15, "重複": 0.10}
+DISQUALIFY_CHANNEL = {"whitepaper": {"時期尚早": 2.0}, "exhibition": {"対象外": 2.0}, "web": {"連絡不通": 1.5}}
+
 
 # ----------------------------------------------------------------------------- date helpers
 def month_of(d: np.ndarray) -> np.ndarray:
@@ -314,6 +337,40 @@ def contacts(rng, n: int) -> dict[str, list[str]]:
             "phone": phone}
 
 
+def lead_traits(seed: int, leads: pd.DataFrame) -> dict[str, list]:
+    """Columns for notebook 05 from their own stream: employees, web_visits, form_type, the leaky rating, and sales'
+    feedback (disqualified_at, disqualify_reason, recycled_at) on MQLs that never reached SQL."""
+    rng = np.random.default_rng([seed, TRAITS_STREAM])
+    n = len(leads)
+    conv = leads["opp_created"].notna().to_numpy()
+    low, high = (np.array([EMPLOYEES[s][i] for s in leads["company_size"]], dtype=float) for i in (0, 1))
+    employees = np.round(np.exp(np.log(low) + rng.random(n) * (np.log(high) - np.log(low)))).astype(int)
+    mean = lookup(WEB_VISITS_MEAN, conv)
+    visits = rng.negative_binomial(WEB_VISITS_SHAPE, WEB_VISITS_SHAPE / (WEB_VISITS_SHAPE + mean))
+    forms = np.array(FORMS, dtype=object)[[draw(np.array([u]), FORM_SHARES[bool(c)])[0] for u, c in zip(rng.random(n), conv)]]
+    event = rng.random(n) < EVENT_FORM_SHARE
+    forms = np.array([EVENT_FORMS.get(ch, f) if e else f for ch, f, e in zip(leads["channel"], forms, event)], dtype=object)
+    touched = leads["first_sales_touch_at"].notna().to_numpy()
+    ratings = np.array(RATINGS, dtype=object)[[draw(np.array([u]), RATING_SHARES[bool(c)])[0] for u, c in zip(rng.random(n), conv)]]
+    ratings = np.where(touched | conv, ratings, "")
+    u = rng.random((2, n))
+    base = leads["first_sales_touch_at"].to_numpy().astype("datetime64[D]")
+    base = np.where(np.isnat(base), leads["mql_at"].to_numpy().astype("datetime64[D]"), base)
+    open_mql = leads["mql_at"].notna().to_numpy() & leads["sql_at"].isna().to_numpy() & ~np.isnat(base)
+    disq = open_mql & (u[0] < DISQUALIFY_SHARE)
+    recyc = open_mql & ~disq & (u[0] < DISQUALIFY_SHARE + RECYCLE_SHARE)
+    disq_at = np.where(disq, business_day(base + rng.geometric(0.3, n) - 1), np.datetime64("NaT"))
+    recyc_at = np.where(recyc, business_day(base + 7 + rng.geometric(0.1, n)), np.datetime64("NaT"))
+    disq_at = np.where(disq_at <= AS_OF, disq_at, np.datetime64("NaT"))
+    recyc_at = np.where(recyc_at <= AS_OF, recyc_at, np.datetime64("NaT"))
+    reasons = [pick(np.array([x]), {r: w * DISQUALIFY_CHANNEL.get(ch, {}).get(r, 1.0) for r, w in DISQUALIFY_REASONS.items()})[0]
+               for x, ch in zip(u[1], leads["channel"])]
+    return {"employees": employees.tolist(), "web_visits": visits.tolist(), "form_type": forms.tolist(),
+            "rating": ratings.tolist(), "disqualified_at": iso(disq_at),
+            "disqualify_reason": np.where(np.isnat(disq_at), "", np.array(reasons, dtype=object)).tolist(),
+            "recycled_at": iso(recyc_at)}
+
+
 # ----------------------------------------------------------------------------- opportunities
 def seasonal_close(rng, created: np.ndarray, natural: np.ndarray) -> np.ndarray:
     """Pull closes into March (年度末) and late September (半期末); push them out of お盆 and 年末年始."""
@@ -458,7 +515,7 @@ def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS) -> dict[str
         "mql_at": iso(leads["mql_at"]), "sql_at": iso(leads["sql_at"]),
         "first_sales_touch_at": iso(leads["first_sales_touch_at"], "m"),
         "opportunity_id": [link.get(i, "") for i in leads["lead_id"]], "owner": leads["owner"].fillna(""),
-        **contacts(rng, len(leads))})
+        **contacts(rng, len(leads)), **lead_traits(seed, leads)})
     opps_out = pd.DataFrame({
         "opportunity_id": opps["opportunity_id"], "created_at": iso(opps["created_at"]), "closed_at": iso(opps["closed_at"]),
         "outcome": opps["outcome"], "amount": opps["amount"], "lead_id": opps["lead_id"], "channel": opps["channel"],

@@ -52,6 +52,9 @@ LEADS = Table("leads", False, "lead_id", (
     Column("first_sales_touch_at", "datetime", False, "first sales contact"),
     Column("opportunity_id", "text", False, "the opportunity it converted to"),
     Column("owner", "text", False, "lead owner"),
+    Column("disqualified_at", "date", False, "sales disqualified the lead (lead quality feedback); empty = never"),
+    Column("disqualify_reason", "text", False, "why sales disqualified it"),
+    Column("recycled_at", "date", False, "sent back to marketing for nurturing; empty = never"),
 ))
 
 OPPORTUNITIES = Table("opportunities", True, "opportunity_id", (

@@ -1,0 +1,76 @@
+"""Sales' feedback on the MQLs it got (contract section 5): accepted, disqualified (with reasons), recycled, pending.
+
+Pure function over the leads table (canonical columns ``mql_at``, ``sql_at``, ``channel`` and the optional
+feedback columns ``disqualified_at``, ``disqualify_reason``, ``recycled_at``).
+
+Each MQL of the period (mql_at in it) gets one status, sales' first decision known by as_of: the earliest of
+sql_at (accepted), disqualified_at (disqualified) and recycled_at (recycled: sent back to marketing for
+nurturing); on the same day accepted wins over disqualified, disqualified over recycled. An MQL without any of
+them is pending. The four counts add up to the MQLs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.metrics.pipeline import dates, day, ratio
+
+#: The optional lead columns that carry sales' feedback.
+FEEDBACK_COLUMNS = ("disqualified_at", "disqualify_reason", "recycled_at")
+STATUSES = ("accepted", "disqualified", "recycled", "pending")
+#: A reason left empty.
+NO_REASON = "(no reason)"
+
+
+def statuses(leads: pd.DataFrame, as_of) -> pd.Series:
+    """Each lead's first decision by as_of: accepted / disqualified / recycled, else pending."""
+    a = day(as_of)
+    events = [dates(leads, c) for c in ("sql_at", "disqualified_at", "recycled_at")]
+    events = [e.where(e <= a) for e in events]
+    stacked = np.column_stack([e.to_numpy(dtype="datetime64[ns]").astype("int64") for e in events])
+    nat = np.iinfo("int64").min
+    stacked = np.where(stacked == nat, np.iinfo("int64").max, stacked)
+    first = stacked.argmin(axis=1)
+    none = (stacked == np.iinfo("int64").max).all(axis=1)
+    names = np.array(STATUSES[:3], dtype=object)[first]
+    return pd.Series(np.where(none, "pending", names), index=leads.index)
+
+
+def _summary(status: pd.Series, reasons: pd.Series, days: pd.Series) -> dict:
+    n = int(len(status))
+    counts = {s: int((status == s).sum()) for s in STATUSES}
+    disq = reasons[status == "disqualified"]
+    shares = (disq.value_counts(normalize=True).sort_values(ascending=False) if len(disq) else pd.Series(dtype=float))
+    acc = days[status == "accepted"].dropna()
+    out = {"mqls": n, **counts, **{f"{s}_share": ratio(counts[s], n) for s in STATUSES},
+           "disqualify_reasons": {str(k): float(v) for k, v in shares.items()},
+           "median_days_to_accept": float(acc.median()) if len(acc) else None, "null_reasons": {}}
+    if n == 0:
+        out["null_reasons"] = {f"{s}_share": "no_mqls" for s in STATUSES} | {"median_days_to_accept": "no_mqls"}
+    elif not len(acc):
+        out["null_reasons"] = {"median_days_to_accept": "none_accepted"}
+    return out
+
+
+def feedback(leads: pd.DataFrame | None, start, end, as_of) -> dict:
+    """Sales' feedback on the MQLs with mql_at in [start, min(end, as_of)]: ``{columns_missing, period: {mqls,
+    accepted, disqualified, recycled, pending, <status>_share, disqualify_reasons: {reason: share},
+    median_days_to_accept, null_reasons}, by_channel: {channel: the same}, null_reasons}``.
+    median_days_to_accept = median of sql_at − mql_at (days) over the accepted MQLs. ``columns_missing`` lists
+    the feedback columns the leads table lacks (all three: the section has only accepted and pending)."""
+    if leads is None or "mql_at" not in leads.columns:
+        return {"columns_missing": list(FEEDBACK_COLUMNS), "period": None, "by_channel": {},
+                "null_reasons": {"period": "no_mql_dates"}}
+    missing = [c for c in FEEDBACK_COLUMNS if c not in leads.columns or not leads[c].notna().any()]
+    mql = dates(leads, "mql_at")
+    last = min(day(end), day(as_of))
+    rows = leads[(mql >= day(start)) & (mql <= last)]
+    status = statuses(rows, as_of)
+    reasons = (rows["disqualify_reason"].astype("string").str.strip().replace("", pd.NA).fillna(NO_REASON)
+               if "disqualify_reason" in rows.columns else pd.Series(NO_REASON, index=rows.index))
+    days = (dates(rows, "sql_at") - dates(rows, "mql_at")).dt.days
+    channel = rows["channel"].astype("string").fillna("unknown")
+    by_channel = {str(ch): _summary(status[channel == ch], reasons[channel == ch], days[channel == ch])
+                  for ch in sorted(channel.unique())}
+    return {"columns_missing": missing, "period": _summary(status, reasons, days), "by_channel": by_channel,
+            "null_reasons": {}}

@@ -1,0 +1,296 @@
+"""Lead quality (contract section 5): the horizon, which leads are observed and converted, and the MQL rule audit.
+
+Pure functions: frames and settings in, new frames and plain dicts out (inputs never changed).
+
+- :func:`attribute_specs` / :func:`lead_values`: the lead attributes the settings name (or the segment
+  columns), each with when it is known (``before_contact`` / ``after_contact``) and its values (numbers for
+  numeric columns, else text; an empty cell is null).
+- :func:`horizon_days`: H, the 90th percentile of lead → opportunity days over all history (at least 30).
+- :func:`lead_frame`: one row per lead: created_at, channel, observed, converted, won revenue, mql flag.
+- :func:`check_rule` / :func:`evaluate_rule`: the written MQL rule, checked against the data's columns and
+  evaluated per lead.
+- :func:`audit`: precision, recall, base rate, lift and the missed deals of a rule over a set of leads, with
+  95% Wilson intervals (helpers.metrics.lead_stats).
+
+The conditions table and the leakage guard are in helpers.metrics.lead_conditions, the score in
+helpers.metrics.lead_score, sales' feedback in helpers.metrics.lead_feedback, and the metrics.json section
+is put together by helpers.metrics.lead_section.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers.errors import ConfigError
+from helpers.metrics.funnel import linked_pairs
+from helpers.metrics.lead_stats import wilson
+from helpers.metrics.pipeline import dates, day, ratio
+
+#: H defaults to this percentile of lead -> opportunity days ...
+HORIZON_QUANTILE = 90
+#: ... and is never shorter than this many days.
+MIN_HORIZON_DAYS = 30
+#: Lead columns that are attributes without being named in the settings (when they hold any value).
+DEFAULT_ATTRIBUTES = ("industry", "company_size")
+#: When an attribute is known.
+KNOWN = ("before_contact", "after_contact")
+#: Operators of a rule condition, and the kind of value each takes.
+NUMBER_OPS = (">=", ">", "<=", "<")
+OPS = NUMBER_OPS + ("==", "in")
+#: Lead columns never offered as attributes (ids and stage dates: they are the outcome, not a trait of the lead).
+NOT_ATTRIBUTES = ("lead_id", "created_at", "mql_at", "sql_at", "first_sales_touch_at", "opportunity_id",
+                  "disqualified_at", "recycled_at")
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A lead attribute: its column, when it is known, whether the settings said so, and whether it is numeric."""
+
+    column: str
+    known: str = "before_contact"
+    explicit: bool = False
+    numeric: bool = False
+
+
+# --------------------------------------------------------------------------- columns and attributes
+def lead_columns(leads: pd.DataFrame, extras: pd.DataFrame | None) -> dict[str, pd.Series]:
+    """Every lead column a rule or an attribute may use: the canonical ones and the extra ones, by name."""
+    cols = {c: leads[c] for c in leads.columns if c not in ("lead_id",)}
+    if extras is not None:
+        for c in extras.columns:
+            if c not in cols:
+                cols[str(c)] = extras[c].reindex(leads.index)
+    return cols
+
+
+def as_values(series: pd.Series) -> tuple[pd.Series, bool]:
+    """(values, numeric): numbers when every filled cell of `series` reads as a number, else trimmed text;
+    empty cells are null either way."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return pd.to_numeric(series, errors="coerce").astype(float), True
+    text = series.astype("string").str.strip()
+    text = text.where(text.notna() & (text != ""))
+    filled = text.notna()
+    nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    if filled.any() and nums[filled].notna().all():
+        return nums.astype(float), True
+    return text.astype(object).where(filled, None), False
+
+
+def attribute_specs(settings: dict, columns: dict[str, pd.Series]) -> list[Attribute]:
+    """The attributes of the settings' ``lead_quality.attributes`` (names, or ``{column, known}``), plus the
+    segment columns with any value; ConfigError naming an unknown column and listing the existing ones."""
+    out: dict[str, Attribute] = {}
+    for c in DEFAULT_ATTRIBUTES:
+        if c in columns and as_values(columns[c])[0].notna().any():
+            out[c] = Attribute(c, numeric=as_values(columns[c])[1])
+    for entry in settings.get("attributes") or []:
+        name, known, explicit = (entry, "before_contact", False) if isinstance(entry, str) else \
+            (entry["column"], entry.get("known", "before_contact"), "known" in entry)
+        if name not in columns or name in NOT_ATTRIBUTES:
+            raise unknown_column("lead_quality.attributes", name, columns)
+        out[name] = Attribute(name, known, explicit, as_values(columns[name])[1])
+    return list(out.values())
+
+
+def unknown_column(where: str, name: str, columns) -> ConfigError:
+    """The error for a setting naming a lead column that does not exist (the existing ones listed)."""
+    usable = ", ".join(c for c in columns if c not in NOT_ATTRIBUTES)
+    return ConfigError(f"setting '{where}' names the column '{name}', which leads.csv does not have",
+                       fix=f"Use one of the lead columns: {usable}.")
+
+
+# --------------------------------------------------------------------------- the written rule
+def rule_columns(rule: dict) -> list[str]:
+    """The columns a rule's conditions use, in order (each once)."""
+    if rule is None:
+        return []
+    if "any" in rule or "all" in rule:
+        found = [c for part in rule.get("any", rule.get("all")) for c in rule_columns(part)]
+        return list(dict.fromkeys(found))
+    return [rule["column"]]
+
+
+def check_rule(rule: dict, columns: dict[str, pd.Series], attributes: list[Attribute], where: str = "lead_quality.mql_rule") -> list[str]:
+    """Check the written rule against the data: ConfigError for an unknown column (the existing ones listed), an
+    operator that does not fit the column (``>=`` on a text column) or a value of the wrong type (text for a
+    numeric column). Returns the columns the rule uses that are marked ``after_contact`` (a warning, not an error)."""
+    if "any" in rule or "all" in rule:
+        key = "any" if "any" in rule else "all"
+        late = []
+        for i, part in enumerate(rule[key]):
+            late += check_rule(part, columns, attributes, f"{where}.{key}.{i}")
+        return list(dict.fromkeys(late))
+    col, op, value = rule["column"], rule["op"], rule["value"]
+    if col not in columns:
+        raise unknown_column(where + ".column", col, columns)
+    numeric = as_values(columns[col])[1]
+    if op not in OPS:
+        raise ConfigError(f"setting '{where}.op' is {op!r}, not an operator", fix=f"Use one of: {', '.join(OPS)}.")
+    values = value if op == "in" else [value]
+    if op == "in" and not isinstance(value, list):
+        raise ConfigError(f"setting '{where}.value' must be a list for op 'in', got {value!r}",
+                          fix=f"Write value: [{value}] (a list of the values that qualify).")
+    if op in NUMBER_OPS and not numeric:
+        raise ConfigError(f"setting '{where}': op '{op}' needs a numeric column, but '{col}' holds text",
+                          fix="Use op '==' or 'in' with the column's values, or a numeric column.")
+    bad = [v for v in values if isinstance(v, bool) or (numeric and not isinstance(v, (int, float)))]
+    if bad:
+        raise ConfigError(f"setting '{where}.value' is {bad[0]!r}, but '{col}' holds numbers",
+                          fix=f"Write a number, e.g. {{column: {col}, op: '>=', value: 5}}.")
+    known = {a.column: a.known for a in attributes}
+    return [col] if known.get(col) == "after_contact" else []
+
+
+def evaluate_rule(rule: dict, columns: dict[str, pd.Series]) -> pd.Series:
+    """True for each lead the rule holds for (an empty cell never meets a condition). The rule is assumed checked
+    (:func:`check_rule`)."""
+    if "any" in rule or "all" in rule:
+        parts = [evaluate_rule(p, columns) for p in rule.get("any", rule.get("all"))]
+        index = next(iter(columns.values())).index
+        if not parts:
+            return pd.Series("all" in rule, index=index)
+        combined = parts[0]
+        for p in parts[1:]:
+            combined = (combined | p) if "any" in rule else (combined & p)
+        return combined
+    values, numeric = as_values(columns[rule["column"]])
+    op, value = rule["op"], rule["value"]
+    if op == "in":
+        wanted = {float(v) if numeric else str(v) for v in value}
+        return values.isin(wanted) & values.notna()
+    if op == "==":
+        return (values == (float(value) if numeric else str(value))) & values.notna()
+    compare = {">=": values.ge, ">": values.gt, "<=": values.le, "<": values.lt}[op]
+    return compare(float(value)).fillna(False).astype(bool)
+
+
+def rule_text(rule: dict | None) -> str | None:
+    """The rule as one line (``web_visits >= 5 or form_type in [demo, contact]``); None without a rule."""
+    if rule is None:
+        return None
+    if "any" in rule or "all" in rule:
+        joiner = " or " if "any" in rule else " and "
+        parts = rule.get("any", rule.get("all"))
+        inner = [rule_text(p) for p in parts]
+        return joiner.join(f"({x})" if (" or " in x or " and " in x) else x for x in inner)
+    value = rule["value"]
+    shown = "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
+    return f"{rule['column']} {rule['op']} {shown}"
+
+
+# --------------------------------------------------------------------------- horizon and the lead frame
+def _first_opportunity(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Per linked lead id: the first opportunity's created_at (known by as_of) and its won amounts."""
+    pairs = linked_pairs(leads, opps)
+    o = pd.DataFrame({"opportunity_id": opps["opportunity_id"].astype("string").astype(object),
+                      "opp_created": dates(opps, "created_at"),
+                      "won": (opps["outcome"].astype(str) == "won") & (dates(opps, "closed_at") <= day(as_of)),
+                      "amount": pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps else np.nan})
+    o = o[o["opp_created"] <= day(as_of)]
+    return pairs.merge(o, on="opportunity_id", how="inner")
+
+
+def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> int:
+    """H: the 90th percentile of days from a lead's created_at to its opportunity's, over all history (pairs with
+    the opportunity created by as_of and not before the lead), rounded up, at least 30; 30 without any pair."""
+    if leads is None or not len(leads):
+        return MIN_HORIZON_DAYS
+    pairs = _first_opportunity(leads, opps, as_of)
+    created = pd.Series(dates(leads, "created_at").to_numpy(), index=leads["lead_id"].astype("string").astype(object))
+    days = (pairs["opp_created"] - pairs["lead_id"].map(created)).dt.days.dropna()
+    days = days[days >= 0]
+    if not len(days):
+        return MIN_HORIZON_DAYS
+    return max(MIN_HORIZON_DAYS, int(math.ceil(float(np.percentile(days, HORIZON_QUANTILE)))))
+
+
+def lead_frame(leads: pd.DataFrame, opps: pd.DataFrame, as_of, horizon: int, bulk: bool = False) -> pd.DataFrame:
+    """One row per lead created by as_of (index as in `leads`): ``created_at, channel, observed, converted,
+    won_revenue, mql_in_horizon``.
+
+    observed: as_of − created_at ≥ H. converted: an opportunity linked to the lead was created within H days
+    of created_at (and by as_of). won_revenue: the won amounts of those opportunities (closed by as_of).
+    mql_in_horizon: mql_at within H days of created_at (the rule in use when none is written).
+    bulk (every lead shares one created_at): every lead is observed and converted means "has an opportunity".
+    """
+    a = day(as_of)
+    created = dates(leads, "created_at")
+    keep = created <= a
+    frame = pd.DataFrame({"lead_id": leads["lead_id"].astype("string").astype(object), "created_at": created,
+                          "channel": leads["channel"].astype("string").fillna("unknown").astype(object)})[keep]
+    pairs = _first_opportunity(leads, opps, as_of)
+    pairs = pairs.merge(frame[["lead_id", "created_at"]], on="lead_id")
+    within = pairs["opp_created"] <= pairs["created_at"] + pd.Timedelta(days=horizon)
+    if not bulk:
+        pairs = pairs[within]
+    conv = set(pairs["lead_id"])
+    won = pairs[pairs["won"]].groupby("lead_id")["amount"].sum(min_count=1)
+    frame["observed"] = True if bulk else (a - frame["created_at"]).dt.days >= horizon
+    frame["converted"] = frame["lead_id"].isin(conv)
+    frame["won_revenue"] = frame["lead_id"].map(won).astype(float).fillna(0.0)
+    mql = dates(leads, "mql_at")[keep]
+    frame["mql_in_horizon"] = mql.notna() & (mql <= a) & (bulk | (mql <= frame["created_at"] + pd.Timedelta(days=horizon)))
+    return frame
+
+
+# --------------------------------------------------------------------------- the audit
+AUDIT_RATES = ("precision", "recall", "base_rate", "lift")
+
+
+def audit(flagged: pd.Series, converted: pd.Series, won_revenue: pd.Series) -> dict:
+    """The rule audit over a set of observed leads (aligned boolean series and won revenue per lead).
+
+    precision = converted flagged / flagged; recall = converted flagged / converted; base_rate = converted /
+    observed; lift = precision / base_rate; missed = converted leads not flagged (count, their won revenue).
+    95% Wilson intervals on precision and recall. A zero denominator is null with its reason; when every lead
+    is flagged, recall and lift are null with ``all_flagged`` (the rule separates nothing).
+    """
+    f, c = flagged.astype(bool), converted.astype(bool)
+    n, nf, nc, hit = int(len(f)), int(f.sum()), int(c.sum()), int((f & c).sum())
+    missed = c & ~f
+    out = {"observed": n, "flagged": nf, "converted": nc, "flagged_converted": hit,
+           "precision": ratio(hit, nf), "recall": ratio(hit, nc), "base_rate": ratio(nc, n), "lift": None,
+           "missed": {"count": int(missed.sum()), "won_revenue": float(won_revenue[missed].sum())}}
+    out["precision_low"], out["precision_high"] = wilson(hit, nf)
+    out["recall_low"], out["recall_high"] = wilson(hit, nc)
+    if out["precision"] is not None and out["base_rate"]:
+        out["lift"] = out["precision"] / out["base_rate"]
+    out["null_reasons"] = audit_reasons(n, nf, nc)
+    for key in out["null_reasons"]:
+        out[key] = None
+        if key in ("precision", "recall"):
+            out[f"{key}_low"] = out[f"{key}_high"] = None
+    return out
+
+
+def audit_reasons(observed: int, flagged: int, converted: int) -> dict:
+    """{rate: reason code} of the audit's undefined figures."""
+    if observed == 0:
+        return dict.fromkeys(AUDIT_RATES, "no_observed_leads")
+    reasons = {}
+    if flagged == 0:
+        reasons.update(precision="nothing_flagged", lift="nothing_flagged")
+    if converted == 0:
+        reasons.update(recall="nothing_converted", lift=reasons.get("lift", "nothing_converted"))
+    if flagged == observed:
+        reasons.update(recall="all_flagged", lift="all_flagged")
+    return reasons
+
+
+def audit_rule(frame: pd.DataFrame, columns: dict[str, pd.Series], rule: dict | None) -> dict:
+    """:func:`audit` of another rule over the observed leads of `frame` (a :func:`lead_frame`), as the explorer
+    tries rules: a rule of no conditions (None) flags nothing."""
+    obs = frame[frame["observed"]]
+    flagged = (evaluate_rule(rule, columns).reindex(obs.index).fillna(False).astype(bool) if rule
+               else pd.Series(False, index=obs.index))
+    return audit(flagged, obs["converted"], obs["won_revenue"])
+
+
+def threshold_at(values: pd.Series, top_share: float) -> float | None:
+    """The value at or above which the top `top_share` of the filled values lie (None without values)."""
+    filled = values.dropna().astype(float)
+    return float(np.quantile(filled, 1 - top_share)) if len(filled) else None

@@ -1,0 +1,235 @@
+"""Lead quality (contract section 5): hand-computed figures on a small fixture, the horizon rule, the odds ratio
+with Woolf's interval, Fisher's p, BH q, and an independent check of the score and the guard on random data."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.errors import ConfigError
+from helpers.metrics import lead_conditions, lead_quality as lq, lead_score, lead_stats
+from helpers.metrics.lead_section import lead_quality
+
+AS_OF = pd.Timestamp("2025-06-30")
+
+#                id    created       channel    visits  opportunity (created, outcome, amount)
+LEADS = [("L1", "2025-01-10", "web", 8, ("O1", "2025-01-20", "won", 1000.0)),     # flagged, converted
+         ("L2", "2025-01-15", "web", 6, None),                                    # flagged, not converted
+         ("L3", "2025-02-01", "web", 1, ("O3", "2025-02-11", "won", 500.0)),      # missed: converted, not flagged
+         ("L4", "2025-02-10", "seminar", 7, ("O4", "2025-04-15", "lost", 300.0)),  # flagged; its deal came after 64 days
+         ("L5", "2025-03-01", "seminar", 0, None),                                # neither
+         ("L6", "2025-06-15", "web", 9, ("O6", "2025-06-20", "open", 100.0)),     # 15 days old: still in play
+         ("L7", "2025-03-10", "seminar", 5, ("O7", "2025-03-20", "lost", 200.0))]  # flagged, converted (lost later)
+RULE = {"any": [{"column": "web_visits", "op": ">=", "value": 5}]}
+
+
+def fixture():
+    leads = pd.DataFrame({"lead_id": [r[0] for r in LEADS], "created_at": pd.to_datetime([r[1] for r in LEADS]),
+                          "channel": [r[2] for r in LEADS], "mql_at": pd.NaT,
+                          "opportunity_id": [r[4][0] if r[4] else None for r in LEADS]})
+    extras = pd.DataFrame({"web_visits": [str(r[3]) for r in LEADS]})
+    opps = pd.DataFrame([{"opportunity_id": r[4][0], "created_at": pd.Timestamp(r[4][1]), "outcome": r[4][2],
+                          "amount": r[4][3], "lead_id": r[0],
+                          "closed_at": pd.Timestamp(r[4][1]) + pd.Timedelta(days=20) if r[4][2] != "open" else pd.NaT}
+                         for r in LEADS if r[4]])
+    return leads, opps, extras
+
+
+def test_horizon_is_the_90th_percentile_of_lead_to_opportunity_days():
+    leads, opps, _ = fixture()
+    # days: L1 10, L3 10, L4 64, L6 5, L7 10 -> sorted 5, 10, 10, 10, 64; position 0.9 * 4 = 3.6 -> 10 + 0.6 * 54 = 42.4 -> 43
+    assert lq.horizon_days(leads, opps, AS_OF) == 43
+    # never shorter than 30 days
+    assert lq.horizon_days(leads[leads["lead_id"] == "L1"], opps, AS_OF) == 30
+
+
+def test_observed_converted_and_still_in_play():
+    leads, opps, _ = fixture()
+    f = lq.lead_frame(leads, opps, AS_OF, horizon=30).set_index("lead_id")
+    assert f["observed"].to_dict() == {"L1": True, "L2": True, "L3": True, "L4": True, "L5": True, "L6": False, "L7": True}
+    # L4's opportunity came 64 days after the lead: not converted within H = 30; L6 converted but is still in play
+    assert f["converted"].to_dict() == {"L1": True, "L2": False, "L3": True, "L4": False, "L5": False, "L6": True, "L7": True}
+    assert f["won_revenue"].to_dict() == {"L1": 1000.0, "L2": 0.0, "L3": 500.0, "L4": 0.0, "L5": 0.0, "L6": 0.0, "L7": 0.0}
+    # with H = 70, L4 converted too
+    assert lq.lead_frame(leads, opps, AS_OF, horizon=70).set_index("lead_id").loc["L4", "converted"]
+
+
+def test_bulk_loaded_created_at_every_lead_observed_and_converted_means_has_an_opportunity():
+    leads, opps, _ = fixture()
+    leads = leads.assign(created_at=pd.Timestamp("2025-01-01"))
+    f = lq.lead_frame(leads, opps, "2025-01-05", horizon=30, bulk=True).set_index("lead_id")
+    assert f["observed"].all()            # only 4 days old, yet observed: there is no real creation date
+    assert f["converted"].sum() == 0      # no opportunity known by 2025-01-05
+    f = lq.lead_frame(leads, opps, AS_OF, horizon=30, bulk=True).set_index("lead_id")
+    assert f["converted"].to_dict() == {"L1": True, "L2": False, "L3": True, "L4": True, "L5": False, "L6": True, "L7": True}
+
+
+def test_rule_audit_hand_computed():
+    leads, opps, extras = fixture()
+    r = lead_quality(leads, opps, extras, {"mql_rule": RULE, "horizon_days": 30}, "2025-01-01", "2025-03-31", AS_OF)
+    a = r.section["mql_audit"]["period"]
+    # observed L1..L5, L7; flagged (visits >= 5) L1, L2, L4, L7; converted L1, L3, L7; both L1, L7
+    assert (a["observed"], a["flagged"], a["converted"], a["flagged_converted"]) == (6, 4, 3, 2)
+    assert a["precision"] == pytest.approx(2 / 4) and a["recall"] == pytest.approx(2 / 3)
+    assert a["base_rate"] == pytest.approx(3 / 6) and a["lift"] == pytest.approx((2 / 4) / (3 / 6))
+    assert a["missed"] == {"count": 1, "won_revenue": 500.0}     # L3 and its won deal
+    # Wilson 95% of 2/4: centre (p + z²/2n)/(1 + z²/n) = 0.5, half-width z·sqrt(p(1-p)/n + z²/4n²)/(1 + z²/n) = 0.34996
+    assert (a["precision_low"], a["precision_high"]) == pytest.approx((0.150039, 0.849961), abs=1e-5)
+    web, seminar = r.section["mql_audit"]["by_channel"]["web"], r.section["mql_audit"]["by_channel"]["seminar"]
+    assert (web["precision"], web["recall"]) == (0.5, 0.5)       # flagged L1, L2; converted L1, L3
+    assert (seminar["precision"], seminar["recall"]) == (0.5, 1.0)  # flagged L4, L7; converted L7
+    assert r.section["observed_leads"] == 6 and r.section["still_in_play"] == 1
+    assert r.section["mql_audit"]["rule"] == "web_visits >= 5"
+
+
+def test_every_lead_flagged_recall_and_lift_are_null_all_flagged():
+    a = lq.audit(pd.Series([True] * 4), pd.Series([True, False, False, True]), pd.Series([0.0] * 4))
+    assert a["recall"] is None and a["lift"] is None
+    assert a["null_reasons"] == {"recall": "all_flagged", "lift": "all_flagged"}
+    assert a["precision"] == a["base_rate"] == 0.5
+    none = lq.audit(pd.Series([False] * 3), pd.Series([True, False, False]), pd.Series([0.0] * 3))
+    assert none["precision"] is None and none["null_reasons"]["precision"] == "nothing_flagged"
+
+
+def test_odds_ratio_woolf_interval_and_fisher_p_hand_computed():
+    r = lead_stats.odds_ratio(8, 12, 10, 70)
+    se = math.sqrt(1 / 8 + 1 / 12 + 1 / 10 + 1 / 70)
+    assert r["odds_ratio"] == pytest.approx(8 * 70 / (12 * 10))          # 4.6667
+    assert (r["low"], r["high"]) == pytest.approx((4.6667 * math.exp(-1.959964 * se), 4.6667 * math.exp(1.959964 * se)), rel=1e-4)
+    assert (r["low"], r["high"]) == pytest.approx((1.53295, 14.2063), rel=1e-4)
+    # Fisher's exact p: sum of the hypergeometric probabilities of tables no more likely than the observed one
+    rows, col, total = 20, 18, 100
+    prob = [math.comb(col, k) * math.comb(total - col, rows - k) / math.comb(total, rows) for k in range(0, 19)]
+    p = sum(x for x in prob if x <= prob[8] * (1 + 1e-7))
+    assert r["p"] == pytest.approx(p, rel=1e-9)
+    # a zero cell: 0.5 added to every cell
+    z = lead_stats.odds_ratio(0, 10, 5, 20)
+    assert z["odds_ratio"] == pytest.approx(0.5 * 20.5 / (10.5 * 5.5))
+    assert math.isfinite(z["low"]) and math.isfinite(z["high"])
+
+
+def test_bh_q_hand_computed():
+    # sorted p 0.01, 0.03, 0.04, 0.20 -> p·m/rank 0.04, 0.06, 0.0533, 0.20 -> running minimum from the top
+    assert lead_stats.bh_q([0.01, 0.04, 0.03, 0.20]) == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.20])
+
+
+def test_conditions_table_one_value_against_all_others():
+    values = pd.Series(["A"] * 20 + ["B"] * 78 + ["C"] * 2)
+    converted = pd.Series([True] * 8 + [False] * 12 + [True] * 10 + [False] * 68 + [False] * 2)
+    rows = lead_conditions.conditions({"size": (values, False)}, converted, min_leads=5)
+    by_value = {r["value"]: r for r in rows}
+    # C (2 leads) is folded into other, which has too few leads to be tested
+    assert set(by_value) == {"A", "B"}
+    a = by_value["A"]
+    assert (a["n"], a["converted"], a["rate"]) == (20, 8, 0.4)
+    assert a["odds_ratio"] == pytest.approx(8 * 70 / (12 * 10))        # against the 80 others: 10 converted, 70 not
+    assert rows[0]["value"] == "A"                                      # sorted by odds ratio, largest first
+    low, high = sorted(r["p"] for r in rows)                            # BH over the two values tested
+    assert sorted(r["q"] for r in rows) == pytest.approx([min(2 * low, high), high])
+
+
+def test_numeric_attribute_binned_in_quintiles_and_empty_is_a_value():
+    values = pd.Series([float(x) for x in range(1, 11)] + [None])
+    labels = lead_conditions.binned(values, True)
+    assert labels.iloc[-1] == lead_conditions.EMPTY
+    assert labels.iloc[:10].nunique() == 5
+
+
+def test_settings_errors_name_the_column_and_list_the_existing_ones():
+    leads, opps, extras = fixture()
+    with pytest.raises(ConfigError) as err:
+        lead_quality(leads, opps, extras, {"mql_rule": {"any": [{"column": "visits", "op": ">=", "value": 5}]}},
+                     "2025-01-01", "2025-03-31", AS_OF)
+    assert "'visits'" in str(err.value) and "web_visits" in err.value.fix and "channel" in err.value.fix
+    with pytest.raises(ConfigError, match="'abc'.*holds numbers"):
+        lead_quality(leads, opps, extras, {"mql_rule": {"column": "web_visits", "op": ">=", "value": "abc"}},
+                     "2025-01-01", "2025-03-31", AS_OF)
+    with pytest.raises(ConfigError, match="op '>=' needs a numeric column"):
+        lead_quality(leads, opps, extras, {"mql_rule": {"column": "channel", "op": ">=", "value": 5}},
+                     "2025-01-01", "2025-03-31", AS_OF)
+    with pytest.raises(ConfigError, match="'segment'"):
+        lead_quality(leads, opps, extras, {"attributes": ["segment"]}, "2025-01-01", "2025-03-31", AS_OF)
+    late = lead_quality(leads, opps, extras, {"attributes": [{"column": "web_visits", "known": "after_contact"}],
+                                               "mql_rule": RULE}, "2025-01-01", "2025-03-31", AS_OF)
+    assert late.late_rule_columns == ["web_visits"] and late.section["late_rule_columns"] == ["web_visits"]
+
+
+def test_settings_schema_names_a_bad_operator(tmp_path):
+    from helpers.config import load_config
+
+    (tmp_path / "workbook.yaml").write_text('lead_quality: {mql_rule: {column: web_visits, op: "=>", value: 5}}\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path)
+    assert "lead_quality.mql_rule" in str(err.value)
+    (tmp_path / "workbook.yaml").write_text("lead_quality: {attributes: [{column: rating, known: later}]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="lead_quality.attributes"):
+        load_config(tmp_path)
+
+
+def test_no_score_with_too_few_leads_and_no_conditions_without_attributes():
+    leads, opps, extras = fixture()
+    r = lead_quality(leads, opps, None, {}, "2025-01-01", "2025-03-31", AS_OF)
+    assert r.section["score"]["auc"] is None and r.section["score"]["null_reasons"]["auc"] == "too_few_observed"
+    assert r.section["conditions"] == [] and r.section["null_reasons"]["conditions"] == "no_attributes"
+    assert r.section["feedback"]["columns_missing"] == ["disqualified_at", "disqualify_reason", "recycled_at"]
+
+
+# --------------------------------------------------------------------------- independent check on random data
+def planted(n=4000, seed=5):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    size = rng.choice(["S", "M", "L"], size=n, p=[0.5, 0.3, 0.2])
+    logit = -1.6 + 0.9 * x + np.where(size == "L", 0.8, np.where(size == "M", 0.3, 0.0))
+    y = rng.random(n) < 1 / (1 + np.exp(-logit))
+    leaky = np.where(y, np.where(rng.random(n) < 0.9, "Hot", ""), np.where(rng.random(n) < 0.02, "Cold", ""))
+    created = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 365, n)), unit="D"))
+    attrs = {"x": (pd.Series(x), True), "size": (pd.Series(size, dtype=object), False),
+             "status": (pd.Series(leaky, dtype=object).replace("", None), False)}
+    return attrs, pd.Series(y), created
+
+
+def test_guard_names_the_planted_leaky_column():
+    attrs, y, _ = planted()
+    suspect = lead_conditions.guard(attrs, {}, y)
+    assert [s["attribute"] for s in suspect] == ["status"]
+    assert suspect[0]["reason"] == "filled_after"
+    # its one-attribute AUC, computed independently: score = the conversion rate of each lead's value
+    from scipy.stats import mannwhitneyu
+
+    labels = attrs["status"][0].fillna("(empty)")
+    score = labels.map(y.groupby(labels).mean())
+    u = mannwhitneyu(score[y], score[~y]).statistic
+    assert suspect[0]["auc"] == pytest.approx(u / (y.sum() * (~y).sum()))
+    assert suspect[0]["auc"] > 0.9
+
+
+def test_score_auc_equals_mann_whitney_and_leak_would_inflate_it():
+    from scipy.stats import mannwhitneyu
+
+    attrs, y, created = planted()
+    clean = {k: v for k, v in attrs.items() if k != "status"}
+    r = lead_score.score(clean, y, created, bulk=False, min_leads=30)
+    test = r["_test"]
+    p, yt = test["p"].to_numpy(), test["y"].to_numpy()
+    u = mannwhitneyu(p[yt], p[~yt]).statistic
+    assert r["auc"] == pytest.approx(u / (yt.sum() * (~yt).sum()), rel=1e-12)
+    assert r["auc_low"] < r["auc"] < r["auc_high"]
+    assert r["test_leads"] == 1200 and r["split"] == "out_of_time"
+    assert (test.index >= 2800).all()          # the newest 30% by created_at (rows are in date order)
+    leaky = lead_score.score(attrs, y, created, bulk=False, min_leads=30)
+    assert r["auc"] < 0.80 < 0.95 < leaky["auc"]   # with the leaky column the AUC would look near perfect
+    # points = coefficient x 20 / ln 2: size L's true log odds ratio 0.8 -> about 23 points
+    assert r["points"]["size"]["L"] == pytest.approx(0.8 * 20 / math.log(2), abs=8)
+
+
+def test_delong_interval_matches_hanley_mcneil_roughly():
+    rng = np.random.default_rng(1)
+    y = rng.random(2000) < 0.3
+    s = rng.normal(size=2000) + 1.0 * y
+    area, low, high = lead_stats.delong_interval(s, y)
+    n1, n0 = y.sum(), (~y).sum()
+    q1, q2 = area / (2 - area), 2 * area ** 2 / (1 + area)
+    se = math.sqrt((area * (1 - area) + (n1 - 1) * (q1 - area ** 2) + (n0 - 1) * (q2 - area ** 2)) / (n1 * n0))
+    assert (high - low) / 2 == pytest.approx(1.96 * se, rel=0.1)
