@@ -1,0 +1,209 @@
+"""Views for notebook 06 (attribution: from marketing work to won revenue) and the touch coverage of notebook 00.
+
+Figures come from helpers.metrics.attribution and helpers.metrics.attribution_paths; this module only formats
+and labels them (helpers/labels.yaml, en + ja).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from helpers.labels import label_or_value, t
+from helpers.metrics import attribution as A
+from helpers.metrics.attribution_paths import attribution_section, settings
+from helpers.views import display, fmt
+
+if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
+    from helpers.report.session import Session
+
+
+@dataclass
+class AttributionResult:
+    """What notebook 06 shows: the metrics.json section ``attribution``."""
+
+    section: dict
+
+
+def compute(s: Session) -> AttributionResult:
+    """The attribution section of the session's period (every model, data-driven shares with intervals, sourced/influenced)."""
+    return AttributionResult(attribution_section(s.wb, s.period.start, s.period.end))
+
+
+def _channel(name: str, lang: str) -> str:
+    return t("no_touches_recorded", lang) if name == A.NO_TOUCHES else label_or_value(name, lang)
+
+
+def missing_note(s: Session, a: AttributionResult):
+    """Without touches.csv: what to export from Salesforce or HubSpot to fill it (else nothing)."""
+    if (a.section.get("null_reasons") or {}).get("attribution") != "no_touches_table":
+        return None
+    return display.lines([t("reason_no_touches_table", s.lang), t("touches_export_salesforce", s.lang),
+                          t("touches_export_hubspot", s.lang)], warn=True)
+
+
+def weights_table(s: Session, a: AttributionResult):
+    """Every position model with its milestone weights and the weight of "the rest" (contract section 6)."""
+    if a.section.get("null_reasons", {}).get("attribution"):
+        return None
+    rows = []
+    for model in A.POSITION_MODELS:
+        if model in A.MILESTONE_WEIGHTS:
+            weights, rest = A.MILESTONE_WEIGHTS[model]
+            text = ", ".join(f"{m} {w:g}" for m, w in weights.items()) + (f", {t('attribution_rest', s.lang)} {rest:g}" if rest else "")
+        elif model == "linear":
+            text = t("attribution_weights_linear", s.lang)
+        else:
+            text = t("attribution_weights_time_decay", s.lang).format(days=f"{a.section['half_life_days']:g}")
+        rows.append({t("attribution_model", s.lang): t(f"model_{model}", s.lang), t("attribution_weights", s.lang): text})
+    lines = [t("attribution_milestones", s.lang),
+             t("attribution_window", s.lang).format(days=a.section["lookback_days"])]
+    return display.stack(display.table(pd.DataFrame(rows)), display.bullets(lines))
+
+
+def models_table(s: Session, a: AttributionResult, kind: str = "won"):
+    """Every position model side by side per channel: won revenue (`kind` "won") or pipeline created ("pipeline"),
+    the row 'no touches recorded' and the total (each column adds up to the period's figure exactly)."""
+    models = a.section.get("models") or {}
+    if not models:
+        return None
+    key = "revenue" if kind == "won" else "amount"
+    money = (a.section.get("null_reasons") or {}).get("revenue") is None
+    channels = list(models[A.POSITION_MODELS[0]][kind])
+    rows = []
+    for ch in channels + ["__total__"]:
+        row = {t("channel", s.lang): t("total", s.lang) if ch == "__total__" else _channel(ch, s.lang)}
+        for model in A.POSITION_MODELS:
+            cells = models[model][kind]
+            if ch == "__total__":
+                value = sum(c[key] for c in cells.values()) if money else sum(c["deals"] for c in cells.values())
+            else:
+                value = cells[ch][key] if money else cells[ch]["deals"]
+            row[t(f"model_{model}", s.lang)] = fmt.money(value, s.config) if money else fmt.number(value, s.lang, 2)
+        rows.append(row)
+    parts = [display.table(pd.DataFrame(rows))]
+    if not money:
+        parts.append(display.note(t("attribution_deals_only", s.lang), warn=True))
+    return display.stack(*parts)
+
+
+def _share(r: dict | None, lang: str) -> str:
+    if r is None:
+        return t("not_available", lang)
+    return f"{fmt.rate(r['share'], lang)} [{fmt.rate(r['low'], lang)} – {fmt.rate(r['high'], lang)}]"
+
+
+def data_driven_table(s: Session, a: AttributionResult):
+    """Markov and Shapley shares with 95% intervals per channel, next to the linear model's share of the period's
+    credited won revenue; the reason when they are empty; the channels folded into 'other'."""
+    dd = a.section.get("data_driven") or {}
+    reasons = a.section.get("null_reasons") or {}
+    if not dd:
+        return None
+    lines = [t("attribution_paths_line", s.lang).format(paths=fmt.number(dd["paths"], s.lang),
+                                                      converted=fmt.number(dd["converted_paths"], s.lang),
+                                                      start=f"{dd['window_start']:%Y-%m-%d}", end=f"{dd['window_end']:%Y-%m-%d}",
+                                                      h=a.section["horizon_days"])]
+    why = reasons.get("data_driven.markov") or reasons.get("data_driven.shapley")
+    if why:
+        lines.append(t(f"reason_{why}", s.lang).format(n=30))
+        return display.lines(lines, warn=True)
+    if dd.get("folded"):
+        lines.append(t("attribution_folded", s.lang).format(channels=", ".join(dd["folded"])))
+    linear = {c: r["revenue"] for c, r in a.section["models"]["linear"]["won"].items() if c != A.NO_TOUCHES}
+    total = sum(v for v in linear.values() if v is not None)
+    rows = []
+    for ch in sorted(set(dd["markov"]) | set(dd["shapley"])):
+        rows.append({t("channel", s.lang): _channel(ch, s.lang),
+                     t("model_linear", s.lang): fmt.rate(linear.get(ch, 0.0) / total, s.lang) if total else t("not_available", s.lang),
+                     t("model_markov", s.lang) + " [95%]": _share(dd["markov"].get(ch), s.lang),
+                     t("model_shapley", s.lang) + " [95%]": _share(dd["shapley"].get(ch), s.lang),
+                     t("attribution_shapley_revenue", s.lang): fmt.money((dd["shapley"].get(ch) or {}).get("revenue"), s.config)})
+    return display.stack(display.bullets(lines), display.table(pd.DataFrame(rows)))
+
+
+def sourced_table(s: Session, a: AttributionResult):
+    """Marketing-sourced and marketing-influenced pipeline created and won revenue, and by the first touch's department."""
+    if not a.section.get("sourced"):
+        return None
+    sec = a.section
+    rows = []
+    for label, fig in ((t("marketing_sourced", s.lang), sec["sourced"]), (t("marketing_influenced", s.lang), sec["influenced"]),
+                       (t("sourced_by_other", s.lang), sec["by_department"]["other"]),
+                       (t("no_touches_recorded", s.lang), sec["by_department"][A.NO_TOUCHES])):
+        rows.append({t("measure", s.lang): label,
+                     t("pipeline_created_count", s.lang): fmt.number(fig["pipeline"]["count"], s.lang),
+                     t("pipeline_created_amount", s.lang): fmt.money(fig["pipeline"]["amount"], s.config),
+                     t("won_count", s.lang): fmt.number(fig["won"]["count"], s.lang),
+                     t("won_revenue", s.lang): fmt.money(fig["won"]["revenue"], s.config)})
+    channels = ", ".join(sec["marketing_channels"]) or t("none_listed", s.lang)
+    return display.stack(display.table(pd.DataFrame(rows)),
+                         display.note(t("marketing_channels_line", s.lang).format(channels=channels)))
+
+
+def content_table(s: Session, a: AttributionResult):
+    """The assets used on the deals won or lost in the period: won and lost deals with it, their win rate, and
+    its touches before and after the deal was created."""
+    rows = a.section.get("content") or []
+    if a.section.get("null_reasons", {}).get("attribution"):
+        return None
+    if not rows:
+        return display.note(t("content_none", s.lang))
+    frame = pd.DataFrame([{t("content_asset", s.lang): r["content"], t("content_won_deals", s.lang): r["won_deals"],
+                           t("content_lost_deals", s.lang): r["lost_deals"], t("win_rate", s.lang): fmt.rate(r["win_rate"], s.lang),
+                           t("content_before", s.lang): r["touches_before_created"],
+                           t("content_after", s.lang): r["touches_after_created"]} for r in rows])
+    return display.table(frame)
+
+
+def coverage_figures(s: Session) -> dict | None:
+    """Touch coverage of the session's period (helpers.metrics.attribution.coverage); None without touches.csv."""
+    if s.wb.touches is None:
+        return None
+    cfg = settings(s.config)
+    pairs = A.deal_touches(s.wb.touches, s.wb.leads, s.wb.opportunities, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
+    return A.coverage(pairs, s.wb.touches, s.wb.opportunities, s.wb.leads, s.period.start, s.period.end, s.as_of)
+
+
+def coverage_view(s: Session, c: dict | None = None):
+    """How much of the period's won revenue has touches at all, and the touches left out (data health)."""
+    c = coverage_figures(s) if c is None else c
+    if c is None:
+        return display.note(t("reason_no_touches_table", s.lang), warn=True)
+    items = [(t("coverage_won_revenue_touched", s.lang), fmt.rate(c["won_revenue_share_with_touches"], s.lang)),
+             (t("coverage_won_deals_touched", s.lang), f"{fmt.number(c['won_deals_with_touches'], s.lang)} / "
+                                                       f"{fmt.number(c['won_deals_with_touches'] + c['won_deals_without_touches'], s.lang)}"),
+             (t("coverage_won_revenue_untouched", s.lang), fmt.money(c["won_revenue_without_touches"], s.config))]
+    lines = [t("coverage_left_out", s.lang).format(touches=fmt.number(c["touches"], s.lang),
+                                                  unknown=fmt.number(c["touches_unknown_lead"], s.lang),
+                                                  after=fmt.number(c["touches_after_close"], s.lang))]
+    return display.stack(display.kpis(items), display.bullets(lines))
+
+
+def key_text(a: AttributionResult) -> str:
+    """The attribution figures as stable plain text (what nbval checks)."""
+    sec = a.section
+
+    def show(v):
+        if v is None:
+            return "null"
+        return f"{v:.4f}" if isinstance(v, float) and abs(v) < 10 else (f"{v:.0f}" if isinstance(v, float) else str(v))
+
+    lines = [f"lookback_days {sec['lookback_days']}, half_life_days {show(sec['half_life_days'])}, horizon_days {show(sec['horizon_days'])}",
+             "null_reasons: " + (", ".join(f"{k} {v}" for k, v in sec["null_reasons"].items()) or "none")]
+    for model, figs in (sec.get("models") or {}).items():
+        lines.append(f"{model}.won: " + ", ".join(f"{c} {show(r['revenue'])}" for c, r in figs["won"].items() if r["deals"]))
+    dd = sec.get("data_driven") or {}
+    for name in ("markov", "shapley"):
+        if dd.get(name):
+            lines.append(f"{name}: " + ", ".join(f"{c} {r['share']:.3f} [{r['low']:.3f}, {r['high']:.3f}]" for c, r in dd[name].items()))
+    for name in ("sourced", "influenced"):
+        if sec.get(name):
+            f = sec[name]
+            lines.append(f"{name}: pipeline {f['pipeline']['count']} {show(f['pipeline']['amount'])}, won {f['won']['count']} {show(f['won']['revenue'])}")
+    if sec.get("coverage"):
+        c = sec["coverage"]
+        lines.append(f"coverage: won_revenue_share_with_touches {show(c['won_revenue_share_with_touches'])}, "
+                     f"won_deals {c['won_deals_with_touches']}/{c['won_deals_with_touches'] + c['won_deals_without_touches']}")
+    return "\n".join(lines)
