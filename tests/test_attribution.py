@@ -16,7 +16,6 @@ from helpers.data.load import load_workbook  # noqa: E402
 from helpers.errors import DataValidationError  # noqa: E402
 from helpers.metrics import attribution as A  # noqa: E402
 from helpers.metrics import attribution_paths as P  # noqa: E402
-from helpers.metrics.horizon import horizon_days  # noqa: E402
 
 START, END, AS_OF = "2025-04-01", "2025-06-30", "2025-06-30"
 
@@ -161,17 +160,6 @@ def test_multi_valued_channel_is_split(tmp_path):
     assert "Paid Search;Webinar" not in set(t["channel"].astype(str))
     split = next(f for f in wb.findings if f.code == "touches_split")
     assert split.rows == (19,) and split.count == 1 and split.params["touches"] == 2
-
-
-def test_horizon():
-    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(11)], "created_at": pd.to_datetime(["2025-01-01"] * 11),
-                          "opportunity_id": [f"O{i}" for i in range(11)]})
-    opps = pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(11)],
-                         "created_at": pd.to_datetime("2025-01-01") + pd.to_timedelta([10 * i for i in range(11)], unit="D"),
-                         "lead_id": [None] * 11})
-    assert horizon_days(leads, opps, "2026-01-01") == 90   # 0, 10, ..., 100 days: 90th percentile 90
-    assert horizon_days(leads.head(2), opps.head(2), "2026-01-01") == 30   # at least 30
-    assert horizon_days(leads, opps, "2026-01-01", setting=45) == 45
 
 
 # --------------------------------------------------------------------------- data-driven against independent implementations

@@ -267,7 +267,7 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
     is empty with the reason ``no_touches_table``; without amounts the money is None (``no_amounts``: credits in
     deals only). `samples` overrides ``attribution.bootstrap_samples``."""
     from helpers.metrics import attribution as A
-    from helpers.metrics.horizon import horizon_days
+    from helpers.metrics.lead_quality import horizon_days
 
     cfg = settings(wb.config)
     out = {"lookback_days": cfg["lookback_days"], "half_life_days": cfg["half_life_days"], "horizon_days": None,
@@ -285,7 +285,7 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
     out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
     if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
         out["null_reasons"]["revenue"] = "no_amounts"
-    h = horizon_days(wb.leads, wb.opportunities, wb.as_of)
+    h = (getattr(wb.config, "lead_quality", None) or {}).get("horizon_days") or horizon_days(wb.leads, wb.opportunities, wb.as_of)
     window_start = day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
     paths = lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
     dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals)
