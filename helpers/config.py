@@ -129,11 +129,24 @@ def _require(cond: bool, source: str, message: str, fix: str) -> None:
         raise ConfigError(f"{source}: {message}", fix=fix)
 
 
+def check_settings_path(path: str | Path | None) -> None:
+    """ConfigError (coded settings_is_folder) when the settings path given with --config is a folder: it is the
+    settings that are wrong, never the output folder the runner would otherwise blame."""
+    if path is None or not Path(path).is_dir():
+        return
+    from helpers.errors import coded_error
+
+    inside = Path(path) / DATA_FOLDER_CONFIG
+    raise coded_error("settings_is_folder", str(path), cls=ConfigError,
+                      example=str(inside) if inside.is_file() else "my_settings.yaml")
+
+
 def load_config(data_dir: str | Path | None = None, path: str | Path | None = None,
                 overrides: dict | None = None, data_currency: bool = True) -> Config:
     """Defaults, then the currency of the data (`data_dir/ingest_report.json`, unless `data_currency` is False),
     then `data_dir/workbook.yaml` if present, then `path`, then `overrides`. ConfigError when a settings file
     names another currency than the data's."""
+    check_settings_path(path)
     merged = _read_yaml(DEFAULT_CONFIG_FILE)
     sources = [str(DEFAULT_CONFIG_FILE)]
     layers: list[tuple[str, dict]] = []

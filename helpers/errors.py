@@ -7,10 +7,20 @@ from dataclasses import dataclass, field
 class WorkbookError(Exception):
     """A problem the user can fix: the message says what is wrong, `fix` says how."""
 
-    def __init__(self, message: str, fix: str | None = None):
+    def __init__(self, message: str, fix: str | None = None, *, code: str | None = None, params: dict | None = None):
         self.message = message
         self.fix = fix
+        #: A coded error (ERROR_CODES, made by :func:`coded_error`) can be said in either language (:meth:`in_language`).
+        self.code = code
+        self.params = dict(params or {})
         super().__init__(message if not fix else f"{message}\n  How to fix: {fix}")
+
+    def in_language(self, lang: str) -> str:
+        """The error as printed (message and fix) in `lang`: a coded error from the label table, any other in English."""
+        if self.code is None or lang == "en":
+            return str(self)
+        message, fix = error_text(self.code, self.params, lang)
+        return f"{self.params.get('file', '')}: {message}\n  {_HOW_TO_FIX[lang]}: {fix}"
 
 
 class ConfigError(WorkbookError):
@@ -66,6 +76,24 @@ class DataValidationError(WorkbookError):
         lines += [f"  - {f.render()}" for f in errors]
         WorkbookError.__init__(self, "\n".join(lines))
 
+    def in_language(self, lang: str) -> str:
+        """The list of problems in `lang`: the header and each coded error (a Finding whose params hold an ERROR_CODES
+        ``error``) from the label table; the other findings as they are (English)."""
+        if lang == "en":
+            return str(self)
+        from dataclasses import replace
+
+        from helpers.labels import t
+
+        errors = [f for f in self.findings if f.severity == "error"]
+        lines = [t("data_errors_header", lang).format(count=len(errors))]
+        for f in errors:
+            if f.params.get("error") in ERROR_CODES:
+                message, fix = error_text(f.params["error"], f.params, lang)
+                f = replace(f, message=message, fix=fix)
+            lines.append(f"  - {f.render()}".replace("How to fix:", f"{_HOW_TO_FIX[lang]}:"))
+        return "\n".join(lines)
+
 
 # --------------------------------------------------------------------------- warnings in the report's language
 #: Every warning code the workbook can emit (loader, data checks, ingest, mapping notes) -> its variants.
@@ -82,7 +110,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "touch_unknown_lead": ("",), "touch_unknown_opportunity": ("",), "touch_after_close": ("",), "touches_split": ("",),
     "touches_campaign_unpaired": ("",),
     # helpers.load
-    "no_opportunities": ("",),
+    "no_opportunities": ("",), "text_file_skipped": ("unicode_text", "tab_text"),
     # helpers.limits
     "ingest_report_unreadable": ("",), "channel_placeholder": ("",), "channel_variants": ("", "separate"),
     "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",),
@@ -96,7 +124,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
 }
 #: Warnings whose fix is another code's (one text, said once in the label table).
 SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_lead": "fix_negative_intervals",
-              "file_lacks_columns": "fix_file_lacks_columns"}
+              "file_lacks_columns": "fix_file_lacks_columns", "text_file_skipped": "fix_text_file_skipped"}
 #: Warnings that are a note about what the ingest did, with nothing to fix.
 NO_FIX = frozenset({"touches_split", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
                     "currency_converted_column", "currency_unmarked", "currency_converted_with_rates", "date_order_detected"})
@@ -127,3 +155,61 @@ def warning(file: str, code: str, column: str | None = None, rows: tuple[int, ..
     `params` are kept so a report can say the same in its own language."""
     message, fix = warning_text(code, params, "en", count, file, column or "")
     return Finding("warning", file, code, message, fix, column, tuple(rows), tuple(values), int(count), dict(params))
+
+
+# --------------------------------------------------------------------------- errors in the user's language
+#: Coded errors (file kinds, links out of a folder, settings paths) -> their variants. The sentence of (code, variant)
+#: is the label ``error_<code>`` (``error_<code>_<variant>``), its fix ``fix_<code>`` (``fix_<code>_<variant>``).
+#: Placeholders: {file} and the error's `params`.
+ERROR_CODES: dict[str, tuple[str, ...]] = {
+    # helpers.data.files: the first block of a file says it is not what its name says
+    "file_kind": ("nul", "utf16", "xlsx", "xls", "html", "text_as_excel"),
+    # helpers.data.files: a link (or junction) inside a data or exports folder leading out of it
+    "link_outside": ("",),
+    # helpers.data.ingest: a Salesforce report exported "Formatted" (title block, group rows) instead of "Details Only"
+    "formatted_report": ("",),
+    # helpers.data.mapping: a kintone export with table (subtable) rows the mapping does not drop
+    "kintone_subtable": ("",),
+    # helpers.config: --config names a folder
+    "settings_is_folder": ("",),
+}
+_HOW_TO_FIX = {"en": "How to fix", "ja": "対処方法"}
+
+
+def error_keys(code: str, variant: str = "") -> tuple[str, str]:
+    """The label keys (sentence, fix) of an error code and variant; KeyError for a code not in ERROR_CODES."""
+    if variant not in ERROR_CODES[code]:
+        raise KeyError(f"error {code!r} has no variant {variant!r}")
+    suffix = f"_{variant}" if variant else ""
+    return f"error_{code}{suffix}", f"fix_{code}{suffix}"
+
+
+def error_text(code: str, params: dict, lang: str) -> tuple[str, str]:
+    """(sentence, fix) of a coded error in `lang` from the label table, placeholders filled from `params`."""
+    from helpers.labels import t
+
+    message_key, fix_key = error_keys(code, str(params.get("variant", "")))
+    return t(message_key, lang).format(**params), t(fix_key, lang).format(**params)
+
+
+def coded_error(code: str, file: str, variant: str = "", *, cls: type = WorkbookError, **params) -> WorkbookError:
+    """A WorkbookError ``<file>: <sentence>`` with its fix, in English, from the label table (ERROR_CODES); it keeps
+    its code and params, so a CLI can print it in Japanese (:meth:`WorkbookError.in_language`). `cls`: the
+    WorkbookError subclass to raise (ConfigError for a settings path)."""
+    values = {"file": file, "variant": variant, **params}
+    message, fix = error_text(code, values, "en")
+    return cls(f"{file}: {message}", fix, code=code, params=values)
+
+
+def cli_language(stated: str | None = None) -> str:
+    """The language a command prints its errors in: `stated` (--lang), else ja when the terminal's locale is Japanese
+    (LC_ALL, LC_MESSAGES or LANG starting with ja), else en."""
+    import os
+
+    if stated in ("en", "ja"):
+        return stated
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"

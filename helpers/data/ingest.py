@@ -27,7 +27,8 @@ import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
-from helpers.errors import DataValidationError, Finding, WorkbookError, warning
+from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, looks_formatted_report, skipped_text_tables
+from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, coded_error, warning
 from helpers.data.mapping import (Mapping, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
                                   note, shipped_mappings)
 from helpers.data.schema import TABLES
@@ -76,14 +77,20 @@ class IngestResult:
 
 # --------------------------------------------------------------------------- finding and reading the sources
 def _candidates(exports: Path) -> list[Path]:
-    """Readable export files at the top of the folder (no hidden files, no Excel lock files ~$x.xlsx)."""
-    return sorted(p for p in exports.iterdir()
-                  if p.is_file() and p.suffix.lower() in FORMATS and not p.name.startswith((".", "~$")))
+    """Readable export files at the top of the folder (no hidden files, no Excel lock files ~$x.xlsx). A link among
+    them that leads out of the folder is refused (coded error link_outside), before anything of it is read."""
+    found = sorted(p for p in exports.iterdir()
+                   if p.suffix.lower() in FORMATS and not p.name.startswith((".", "~$")) and p.is_file())
+    for p in found:
+        check_inside(p, exports, "exports")
+    return found
 
 
 def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str]:
     """The column names of an export file without reading its rows; WorkbookError when it cannot be read."""
     fmt = FORMATS.get(path.suffix.lower())
+    if fmt != "csv":
+        check_kind(path, fmt)   # a CSV is sniffed by decode_csv (with the mapping's encoding)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -93,11 +100,14 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
             raise WorkbookError(f"{path.name}: not a readable Parquet file ({exc})", fix="Export the file again.") from None
     if fmt == "excel":
         try:
-            return [str(c).strip() for c in pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, nrows=0).columns]
+            top = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, nrows=FORMATTED_ROWS, dtype=object)
         except (ValueError, IndexError) as exc:
             raise _sheet_error(path, sheet, exc) from None
         except Exception as exc:  # noqa: BLE001 - a broken or password-protected workbook
             raise WorkbookError(f"{path.name}: not a readable Excel file ({exc})", fix="Open and save it again in Excel, or export CSV.") from None
+        if looks_formatted_report(top):
+            raise coded_error("formatted_report", path.name)
+        return [str(c).strip() if c is not None and c == c else f"Unnamed: {i}" for i, c in enumerate(top.iloc[0])] if len(top) else []
     import csv
 
     text, _, _ = decode_csv(path, encoding)
@@ -445,6 +455,8 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                             fix="Give the folder holding the exported files with --exports.")
     _check_out(out, exports if needs_files else None, force)
     own = exports / DATA_FOLDER_CONFIG if exports is not None else None
+    if own is not None and own.is_file():
+        check_inside(own, exports, "exports")   # copied into the data folder: never a file from outside the exports
     if not (out / DATA_FOLDER_CONFIG).is_file() and own is not None and own.is_file():
         settings_dir = exports   # the exports folder's own settings (fiscal year, target segment ...)
     else:
@@ -471,9 +483,13 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                     folder_warnings.append(warning(exports.name, "table_not_found", count=1, table=name, patterns=", ".join(tm.files)))
                     continue
                 present = ", ".join(p.name for p in _candidates(exports)) or "no CSV, Excel or Parquet files"
+                text = [p.name for p, _ in skipped_text_tables(exports)]
                 raise WorkbookError(f"{tm.where}: no export in {exports} matches {', '.join(repr(f) for f in tm.files)} "
-                                    f"with the columns the mapping needs (the folder has: {present})",
-                                    fix="Put the export in the folder, or change file: in the mapping to its name.")
+                                    f"with the columns the mapping needs (the folder has: {present}"
+                                    + (f"; not read, as text files: {', '.join(text)}" if text else "") + ")",
+                                    fix="Put the export in the folder, or change file: in the mapping to its name."
+                                    + (f" A table saved as text (Excel's \"Unicode text\") is read once renamed to .csv: "
+                                       f"{text[0]} -> {Path(text[0]).stem}.csv." if text else ""))
             claimed.add(path)
             raw, encoding = read_export(path, tm)
             source = path.name
@@ -499,6 +515,8 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                                                **({"variant": "read_other", "other": path.name} if path else {})))
             else:
                 folder_warnings.append(warning(p.name, "file_not_used", count=1, mapping=mp.name))
+        folder_warnings += [warning(p.name, "text_file_skipped", count=1, variant=kind, stem=p.stem)
+                            for p, kind in skipped_text_tables(exports)]
     warnings = folder_warnings + ingest_warnings(frames, reports)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -622,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(args.out if Path(args.out).is_dir() else None, args.config) if args.config else None
         result = ingest(args.exports, args.mapping, args.out, force=args.force, config=config, start=args.start, end=args.end)
     except WorkbookError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.in_language(cli_language())}", file=sys.stderr)
         return 2
     print(result.summary())
     return 0

@@ -22,9 +22,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from helpers.config import Config, load_config
+from helpers.data.files import FORMATTED_ROWS, check_file, check_kind, looks_formatted_report, skipped_text_tables
 from helpers.data.schema import OUTCOMES, TABLES, Column, Table, department_key
 from helpers.data.validate import finding
-from helpers.errors import DataValidationError, Finding, WorkbookError, warning
+from helpers.errors import DataValidationError, Finding, WorkbookError, coded_error, warning
 from helpers.charset import (DETECT_CANDIDATES, ENCODING_NAMES, FIX_ENCODING, MAX_CHAOS,  # noqa: F401 (public here too)
                              detect_encoding)
 
@@ -108,15 +109,20 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
         raise WorkbookError(f"{path.name}: the file is empty (0 bytes), not even a header row",
                             fix="Export the table again (with its header row), or remove the file if the table is optional.")
     if fmt in ("excel", "parquet"):
+        check_kind(path, fmt)
         try:
             if fmt == "excel":
                 frame = pd.read_excel(path, dtype=object, header=None)
+                if looks_formatted_report(frame.head(FORMATTED_ROWS)):
+                    raise coded_error("formatted_report", path.name)
                 header, frame = [_cell_text(v) or "" for v in frame.iloc[0]] if len(frame) else [], frame.iloc[1:]
                 frame = frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v)
                 frame.columns = range(frame.shape[1])
             else:
                 frame = pd.read_parquet(path).astype(object)
                 header, frame = [str(c) for c in frame.columns], frame.where(frame.notna(), None)
+        except WorkbookError:
+            raise
         except Exception as exc:  # openpyxl/xlrd/pyarrow raise many types for a damaged or mislabelled file
             kind = "an Excel workbook" if fmt == "excel" else "a Parquet file"
             raise WorkbookError(f"{path.name}: not a readable {kind} ({type(exc).__name__}: {str(exc)[:200]})",
@@ -134,7 +140,9 @@ MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf]|Â[\u00a0-\u00bf]|â€[\u0080-\u2122]
 def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
     """A CSV file's text, its codec and how the codec was chosen ("stated" or detect_encoding's reason).
     Raises WorkbookError when the stated codec cannot decode it, or the text is mojibake (garbled by an earlier
-    wrong decoding, or decoded with the wrong code page): shown with the line and the garbled characters."""
+    wrong decoding, or decoded with the wrong code page): shown with the line and the garbled characters; and, from
+    the first block alone, a file that is not text (helpers.data.files.check_kind)."""
+    check_kind(path, "csv", encoding)
     data = path.read_bytes()
     if encoding:
         enc, how = encoding, "stated"
@@ -489,6 +497,8 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     files: dict[str, SourceFile] = {}
     for name, table in TABLES.items():
         path = find_table_file(data_dir, name)
+        text = skipped_text_tables(data_dir, {name}) if path is None else []  # leads.txt (Excel's "Unicode text"): said
+        findings += [warning(p.name, "text_file_skipped", count=1, variant=kind, stem=p.stem) for p, kind in text]
         if path is None and name == "opportunities" and find_table_file(data_dir, "leads") is not None:
             # A leads-only export still gets its lead funnel: an empty opportunities table, said out loud.
             findings.append(warning("opportunities.csv", "no_opportunities"))
@@ -497,9 +507,11 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         if path is None:
             if table.required:
                 findings.append(Finding("error", f"{name}.csv", "missing_table", f"the required table '{name}' is not in {data_dir}",
-                                        f"Put {name}.csv (or .xlsx/.parquet) in the data folder."))
+                                        f"Put {name}.csv (or .xlsx/.parquet) in the data folder"
+                                        + (f" (rename {text[0][0].name} to {name}.csv)." if text else ".")))
             continue
         try:
+            check_file(path, data_dir, FORMATS[path.suffix.lower()], "data")  # a link out of the folder, not text: one block read
             fast = read_csv_fast(path, table, config, findings)
             if fast is not None:  # the same typed frame, findings and extras as the exact reader below
                 typed[name], extra, encoding, rows, sha256 = fast
@@ -509,7 +521,8 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
                 continue
             raw, encoding = read_raw(path)
         except WorkbookError as exc:  # empty, damaged or ambiguous file: listed with the other problems
-            findings.append(Finding("error", path.name, "unreadable_file", exc.message.removeprefix(f"{path.name}: "), exc.fix or ""))
+            findings.append(Finding("error", path.name, "unreadable_file", exc.message.removeprefix(f"{path.name}: "), exc.fix or "",
+                                    params={"error": exc.code, **exc.params} if exc.code else {}))
             continue
         files[name] = SourceFile(name, str(path), FORMATS[path.suffix.lower()], encoding, len(raw), file_sha256(path))
         missing = _missing_columns(table, raw, path.name)

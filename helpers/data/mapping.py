@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from helpers.data.schema import OUTCOMES, TABLES
-from helpers.errors import WorkbookError
+from helpers.errors import WorkbookError, coded_error
 from helpers.yamlfile import Yaml12Loader, read_yaml
 from helpers.data.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific,
                             looks_like_excel_date, has_ja_unit, parse_ja_units, salesforce_id18, salesforce_id_column, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
@@ -532,6 +532,24 @@ def _parse_table(name, spec, label: str) -> TableMapping:
     return TableMapping(table=name, where=where, **kw)
 
 
+def _extends_path(value: str, path: Path, label: str) -> Path:
+    """The mapping file an ``extends:`` names: a relative path is relative to the folder of the mapping file that says
+    it (`path`), not to the current folder; a bare name is a shipped mapping."""
+    given = Path(value).expanduser()
+    candidate = given if given.is_absolute() else path.resolve().parent / given
+    if candidate.is_file():
+        return candidate
+    shipped = shipped_mappings()
+    if value in shipped:
+        return shipped[value]
+    close = difflib.get_close_matches(value, list(shipped), n=2, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise WorkbookError(f"{label}: extends {value!r} is neither a file ({candidate}; a relative path is relative to the "
+                        f"folder of {label}) nor a shipped mapping.{hint}",
+                        fix=f"Write the path of the base mapping relative to {label}'s folder (or an absolute path), "
+                            f"or name a shipped mapping: {', '.join(shipped)}.")
+
+
 def load_mapping(path: str | Path) -> Mapping:
     """Read and validate a mapping file (a path, or the name of a shipped mapping such as salesforce_en)."""
     path = resolve_mapping(path)
@@ -541,7 +559,7 @@ def load_mapping(path: str | Path) -> Mapping:
         raise WorkbookError(f"{label}: the top level must be a mapping with a tables: key", fix="See docs/ingest.md for an example.")
     _check_keys(data, TOP_KEYS, label)
     if "extends" in data:
-        base_path = resolve_mapping(str(data["extends"]))
+        base_path = _extends_path(str(data["extends"]), path, label)
         if base_path.resolve() == path.resolve():
             raise WorkbookError(f"{label}: extends names the mapping itself", fix="Name a shipped mapping, e.g. extends: salesforce_en.")
         base = _read_yaml(base_path, base_path.name)
@@ -770,6 +788,30 @@ def _drop_mask(rule: DropRule, cells: list) -> list[bool]:
     return [not h for h in hit] if rule.op == "not_in" else hit
 
 
+#: kintone's start-of-record mark: the first column holds it on the first row of each record, and is empty on the
+#: other rows of a record that has a table (サブテーブル) inside it.
+RECORD_START_MARK = "*"
+
+
+def check_record_rows(raw: pd.DataFrame, kept: list[int], tm: TableMapping, source: str) -> None:
+    """Refuse (coded error kintone_subtable, with the drop_if line that fixes it) a kintone export whose records span
+    several rows: a first column the mapping does not use, holding only ``*`` and empty cells, with both among the
+    rows kept. `kept` are the row positions left after the drop rules."""
+    if not len(raw.columns) or not kept:
+        return
+    first = str(raw.columns[0])
+    used = [r.columns for r in tm.columns if r.columns] + [d.columns for d in tm.drop_if] + [tm.keep]
+    if any(find_column([first], names) is not None for names in used if names):
+        return
+    values = [cell_text(raw.iat[i, 0]) for i in kept]
+    if any(v not in (None, RECORD_START_MARK) for v in values) or RECORD_START_MARK not in values:
+        return
+    empty = [i + 2 for i, v in zip(kept, values) if v is None]
+    if empty:
+        raise coded_error("kintone_subtable", source, count=len(empty), column=first, table=tm.table,
+                          rows=", ".join(map(str, empty[:5])) + (", ..." if len(empty) > 5 else ""))
+
+
 def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | None = None, *,
                   rates: tuple = (), target_currency: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Turn export rows into canonical rows (text cells) following `table_mapping`; pure (`raw` is not changed).
@@ -820,6 +862,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
         if hits:
             report["dropped"].append({"reason": rule.describe(), "count": len(hits), "rows": [i + 2 for i in hits[:MAX_SHOWN]]})
     kept = [i for i in range(rows_in) if keep_mask[i]]
+    check_record_rows(raw, kept, tm, source)
     rows = raw.iloc[kept]
 
     # 2. convert each canonical column (numeric dates in the day/month order decided from the whole export)

@@ -28,9 +28,9 @@ import sys
 import pandas as pd
 import pyarrow as pa
 
-from helpers.config import Config, load_config
+from helpers.config import Config, check_settings_path, load_config
 from helpers.data.periods import complete_periods, parse_period, period_of
-from helpers.errors import WorkbookError
+from helpers.errors import WorkbookError, cli_language
 from helpers.metrics import engine
 from helpers.metrics.breakdown import SEGMENT_COLUMNS, TARGET, UNKNOWN, assemble
 from helpers.metrics.funnel import MATURITY_MEASURES, MATURITY_QUANTILE, TYPICAL_QUANTILE
@@ -248,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from pathlib import Path
 
+    try:
+        check_settings_path(args.config)   # a folder given as --config: the settings path is wrong, say so first
+    except WorkbookError as exc:
+        print(f"error: {exc.in_language(cli_language())}", file=sys.stderr)
+        return 2
     config = load_config(Path("."), args.config, overrides={"as_of": args.as_of})
     figures = warehouse_core_metrics(connect(args.warehouse), config, args.period, args.schema, args.leads_table,
                                      args.opportunities_table)

@@ -39,7 +39,7 @@ from helpers.config import DATA_FOLDER_CONFIG, load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
 from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
-from helpers.errors import WorkbookError
+from helpers.errors import WorkbookError, cli_language
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.report.record import check_replaceable, foreign_files, mark_report_dir, publish_dir, recover_publish
 from helpers.storage import locked
@@ -432,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                 check_replaceable(out / FAILED_DIR / p.label)
             return _run(args, out, data, config, wb, periods, notebooks)
         except WorkbookError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc.in_language(cli_language(args.lang))}", file=sys.stderr)
             return 2
         except OSError as exc:
             print(f"error: {output_error(exc, out)}", file=sys.stderr)

@@ -1,0 +1,206 @@
+"""What a file in a data or exports folder really is: its first block, and where a link in the folder leads.
+
+Every reader of a table file (helpers.data.load, helpers.data.ingest) calls :func:`check_file` before it reads
+anything else of the file (and before any checksum pass), so a file that is not what its name says is refused
+after reading one block of SNIFF_BYTES bytes, whatever its size: a 2 GiB file of NUL bytes named leads.csv, an
+Excel workbook renamed .csv, UTF-16 text without its byte order mark, a web page saved as .xls. A link (symlink,
+junction) that leads out of the folder is refused before it is opened, so nothing of the file it points to is
+read or shown. The messages are coded errors (helpers.errors.ERROR_CODES ``file_kind``, ``link_outside``) with
+their sentence and fix in English and Japanese in helpers/labels.yaml.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers.errors import coded_error
+
+#: Bytes read to tell what a file is (one block; nothing more of a refused file is read).
+SNIFF_BYTES = 64 << 10
+#: Share of NUL bytes in the first block above which a "text" file is refused as not text. A CSV holds none (a
+#: stray NUL in a cell is the reader's business); UTF-16 with its BOM is recognised before this test.
+NUL_SHARE = 0.05
+#: In UTF-16 without a BOM, the high bytes of ASCII characters (digits, separators, Latin letters) are NUL: at
+#: least this share of the even or of the odd bytes is NUL while the other half has almost none.
+UTF16_HALF_SHARE = 0.2
+
+ZIP_MAGIC = b"PK\x03\x04"                            # .xlsx (a zip of XML parts)
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # .xls (Excel 97-2003), also a password-protected .xlsx
+PARQUET_MAGIC = b"PAR1"
+#: Which file kinds a readable file of each format starts with.
+EXPECTED = {"excel": (ZIP_MAGIC, OLE2_MAGIC), "parquet": (PARQUET_MAGIC,)}
+#: Links that may leave a data folder: the checklist answers file a team shares on purpose (the checklist form
+#: writes its answers through the link). Every other table file must be in the folder (docs/ingest.md).
+SHARED_FILES = frozenset({"checklist.csv"})
+
+
+def first_block(path: Path) -> bytes:
+    """The first SNIFF_BYTES bytes of a file (fewer for a shorter file)."""
+    with open(path, "rb") as fh:
+        return fh.read(SNIFF_BYTES)
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    even, odd = head[0::2], head[1::2]
+    if len(even) < 8 or len(odd) < 8:
+        return False
+    share_even, share_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    return (share_odd >= UTF16_HALF_SHARE and share_even < 0.02) or (share_even >= UTF16_HALF_SHARE and share_odd < 0.02)
+
+
+def _looks_html(head: bytes) -> bool:
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in start[:512]
+
+
+def _looks_text(head: bytes) -> bool:
+    """A first block that is plain text with separators (a CSV): no NUL, decodes as UTF-8 or cp932, has a line end or a comma."""
+    if not head or b"\x00" in head:
+        return False
+    cut = head[: head.rfind(b"\n") + 1] or head
+    for enc in ("utf-8-sig", "cp932"):
+        try:
+            cut.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return any(sep in head for sep in (b",", b"\t", b";"))
+    return False
+
+
+def file_kind(head: bytes, fmt: str) -> str | None:
+    """The ``file_kind`` variant a file's first block shows, or None when it may be what its format says.
+
+    `fmt` is the format its name says (helpers.data.load.FORMATS: csv, excel, parquet). A csv: ``xlsx`` (a zip),
+    ``xls`` (an OLE2 compound file), ``html`` (a web page), ``utf16`` (UTF-16 without a byte order mark), ``nul``
+    (over NUL_SHARE of the block is NUL bytes). An excel or parquet file that does not start as one: ``text_as_excel``
+    (a CSV with that name), ``html``, ``nul``; anything else is left to the format's reader and its own error."""
+    if not head:
+        return None
+    if fmt == "csv":
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return None  # UTF-16 with its byte order mark (Excel's "Unicode text"): the reader decodes it
+        head = head.removeprefix(b"\xef\xbb\xbf")
+        if not head:
+            return None
+        if head.startswith(ZIP_MAGIC):
+            return "xlsx"
+        if head.startswith(OLE2_MAGIC):
+            return "xls"
+        if _looks_html(head):
+            return "html"
+        if _utf16_without_bom(head):
+            return "utf16"
+        if head.count(0) > NUL_SHARE * len(head):
+            return "nul"
+        return None
+    if head.startswith(EXPECTED.get(fmt, (b"",))):
+        return None
+    if fmt == "excel" and _looks_html(head):
+        return "html"
+    if _looks_text(head):
+        return "text_as_excel"
+    if head.count(0) > NUL_SHARE * len(head):
+        return "nul"
+    return None
+
+
+#: What each format is called in the messages (en, ja).
+KIND_NAMES = {"csv": ("a CSV file", "CSVファイル"), "excel": ("an Excel workbook", "Excelブック"),
+              "parquet": ("a Parquet file", "Parquetファイル")}
+
+
+def check_kind(path: Path, fmt: str, encoding: str | None = None) -> None:
+    """Refuse a file whose first block shows it is not what its name says (:func:`file_kind`): a coded WorkbookError
+    ``file_kind`` naming the file, the likely cause and the fix. Reads one block of SNIFF_BYTES bytes. A stated
+    UTF-16 `encoding` (a mapping's encoding: utf-16-le) lets UTF-16 text without a byte order mark through."""
+    head = first_block(path)
+    variant = file_kind(head, fmt)
+    if variant is None:
+        return
+    if variant == "utf16" and encoding and encoding.lower().replace("_", "-").startswith("utf-16"):
+        return
+    share = round(100 * head.count(0) / len(head))
+    kind, kind_ja = KIND_NAMES.get(fmt, (fmt, fmt))
+    raise coded_error("file_kind", path.name, variant, stem=path.stem, kind=kind, kind_ja=kind_ja, share=share,
+                      block=f"{SNIFF_BYTES // 1024} KiB")
+
+
+def outside_link(path: Path, folder: Path) -> bool:
+    """True when `path` (a name in `folder`) is a link, or sits under one, whose target is not inside `folder`
+    (both resolved, so a folder that is itself reached through a link is fine)."""
+    try:
+        target = path.resolve(strict=False)
+        root = folder.resolve(strict=False)
+    except (OSError, RuntimeError):  # a link loop
+        return True
+    return not target.is_relative_to(root)
+
+
+def check_inside(path: Path, folder: Path, what: str) -> None:
+    """Refuse (coded WorkbookError ``link_outside``, naming the link, never the target's content) a file of `folder`
+    that is a link leading out of it. `what` says which folder (the data folder, the exports folder)."""
+    if path.name in SHARED_FILES and what == "data":
+        return
+    if outside_link(path, folder):
+        raise coded_error("link_outside", path.name, folder=folder.name or str(folder))
+
+
+def check_file(path: Path, folder: Path, fmt: str, what: str = "data") -> None:
+    """:func:`check_inside` then :func:`check_kind`: the checks every reader makes before it reads a table file."""
+    check_inside(path, folder, what)
+    check_kind(path, fmt)
+
+
+
+# --------------------------------------------------------------------------- tables saved as text under another name
+#: Extensions of text tables that are not read (Excel's "Unicode text" is .txt; some tools write .tsv).
+TEXT_TABLE_SUFFIXES = (".txt", ".tsv", ".tab")
+
+
+def text_table_kind(path: Path) -> str | None:
+    """What a .txt/.tsv file looks like from its first block: ``unicode_text`` (UTF-16 with a byte order mark: Excel's
+    "Unicode text"), ``tab_text`` (a first line with tabs or commas, decodable as UTF-8 or cp932), else None (not a table)."""
+    try:
+        head = first_block(path)
+    except OSError:
+        return None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "unicode_text"
+    line = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf")
+    if b"\x00" in head or not (b"\t" in line or b"," in line):
+        return None
+    for enc in ("utf-8", "cp932"):
+        try:
+            line.decode(enc)
+            return "tab_text"
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def skipped_text_tables(folder: Path, stems=None) -> list[tuple[Path, str]]:
+    """The .txt/.tsv files at the top of `folder` that look like tables (:func:`text_table_kind`), with their kind;
+    only those named ``<stem>.txt`` for a stem in `stems` when given (a data folder's table names). Links leading
+    out of the folder are left out (never opened)."""
+    found = []
+    for p in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if p.suffix.lower() not in TEXT_TABLE_SUFFIXES or p.name.startswith((".", "~$")) or not p.is_file():
+            continue
+        if (stems is not None and p.stem not in stems) or outside_link(p, folder):
+            continue
+        kind = text_table_kind(p)
+        if kind is not None:
+            found.append((p, kind))
+    return found
+
+
+# --------------------------------------------------------------------------- Salesforce formatted reports
+#: Rows of a sheet looked at for a formatted report's title block.
+FORMATTED_ROWS = 30
+
+
+def looks_formatted_report(top) -> bool:
+    """True when the first rows of a sheet (a frame read without a header) are a Salesforce "Formatted Report": a
+    first row with a single filled cell (the report's title) and, within the rows read, a row with three or more
+    filled cells (the table's header, further down). An export of records has its header in the first row."""
+    filled = [sum(1 for v in row if v is not None and v == v and str(v).strip()) for row in top.itertuples(index=False)]
+    return bool(filled) and filled[0] == 1 and any(n >= 3 for n in filled[1:])
