@@ -432,5 +432,5 @@ def test_config_naming_a_folder_in_the_ingest_cli(tmp_path, capsys, monkeypatch)
     status = ingest_main(["--exports", str(exports), "--mapping", "canonical_ja", "--out", str(tmp_path / "out"),
                           "--config", str(settings)])
     err = capsys.readouterr().err
-    assert status == 2 and "--config に指定されたのはフォルダ" in err and "my_settings.yaml" in err
+    assert status == 2 and "設定ファイル(YAML)ではありません" in err and "my_settings.yaml" in err
     assert not (tmp_path / "out").exists()

@@ -51,7 +51,15 @@ def test_an_empty_file_of_any_table_is_refused_by_name(tmp_path, name):
 @pytest.mark.parametrize("name", ["opportunities.xlsx", "opportunities.parquet"])
 def test_a_file_that_is_not_its_format_is_refused(tmp_path, name):
     data = folder(tmp_path, opportunities_csv=None)
-    (data / name).write_text(OPPS_CSV, encoding="utf-8")  # a CSV renamed
+    (data / name).write_text(OPPS_CSV, encoding="utf-8")  # a CSV renamed: its first block says so (issue 21)
+    kind = "an Excel workbook" if name.endswith("xlsx") else "a Parquet file"
+    refused(data, f"{name}: the file holds text (a CSV), not {kind}", "How to fix: Rename it to opportunities.csv.")
+
+
+@pytest.mark.parametrize("name", ["opportunities.xlsx", "opportunities.parquet"])
+def test_a_damaged_file_that_is_not_its_format_is_refused(tmp_path, name):
+    data = folder(tmp_path, opportunities_csv=None)
+    (data / name).write_bytes(bytes(range(1, 256)) * 8)  # neither its format nor text
     kind = "an Excel workbook" if name.endswith("xlsx") else "a Parquet file"
     refused(data, f"{name}: not a readable {kind}", f"How to fix: Export the table again as {kind}")
 
