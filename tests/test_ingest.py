@@ -3,14 +3,13 @@
 Fixtures: tests/fixtures/exports/<tool>/ hold small hand-made exports with the columns the tools
 really export (Salesforce report exports with their footer, English UTF-8 and Japanese cp932;
 HubSpot deal and contact exports). Excel, Parquet, other encodings and the SQLite/DuckDB sources
-are generated from them in tmp_path. The Salesforce object export with known facts lives in
-/work/shared/fixtures/salesforce_export (see its README). Every expected number is worked out by
+are generated from them in tmp_path. The Salesforce object export with known facts is
+tests/fixtures/salesforce_export (see its README). Every expected number is worked out by
 hand in the comments.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -28,8 +27,7 @@ from helpers.errors import WorkbookError
 from helpers.metrics.pipeline import pipeline_metrics
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
-SF_OBJECT_EXPORT = Path(os.environ.get("SALESFORCE_EXPORT_FIXTURE",
-                                       Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "salesforce_export"))
+SF_OBJECT_EXPORT = Path(__file__).parent / "fixtures" / "salesforce_export"
 SF_EN_OPPS = "report1717147200000.csv"
 SF_JA_OPPS = "report1725063300000.csv"
 SF_JA_LEADS = "report1725063360000.csv"
@@ -225,12 +223,9 @@ def test_hubspot_xlsx_sheet_and_excel_serials(tmp_path):
     assert "'About', 'Contacts'" in info.value.fix
 
 
-# --------------------------------------------------------------------------- the Salesforce object export (shared fixture)
-needs_sf = pytest.mark.skipif(not (SF_OBJECT_EXPORT / "Opportunity.csv").is_file() and not os.environ.get("CI"),
-                              reason=f"the Salesforce export fixture is not at {SF_OBJECT_EXPORT}")
+# --------------------------------------------------------------------------- the Salesforce object export (fixture)
 
 
-@needs_sf
 def test_salesforce_object_export_facts(tmp_path):
     """README facts: 50 opportunities, 12 Closed Won and 3 Closed Lost (win rate 0.80), won Amount
     10,542,562.98, one CreatedDate for every record (bulk load), LeadSource empty, no lead converted."""
@@ -269,7 +264,6 @@ def test_salesforce_object_export_facts(tmp_path):
     assert len(wb.leads) == 60 and wb.leads["opportunity_id"].isna().all()  # no lead converted
 
 
-@needs_sf
 def test_parquet_exports(tmp_path):
     exports = tmp_path / "exports"
     exports.mkdir()

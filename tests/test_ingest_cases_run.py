@@ -1,4 +1,4 @@
-"""The example exports (../shared/cases/exports/, README there) through the runner: `helpers.report.run --mapping`.
+"""The example exports (tests/fixtures/cases/exports/, README there) through the runner: `helpers.report.run --mapping`.
 
 Each folder gives the figures its README states (read from the run's metrics.json, written by the data
 health notebook) or the refusal it states (exit status 2, the message on stderr, no report). To keep the
@@ -9,7 +9,6 @@ figures; the ingest itself is the same code path as a full run. Runner preflight
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -18,8 +17,7 @@ import pytest
 from helpers.paths import NOTEBOOKS_DIR
 from helpers.report import run
 
-CASES = Path(os.environ.get("EXPORT_CASES", Path(__file__).resolve().parents[2] / "shared" / "cases" / "exports"))
-pytestmark = pytest.mark.skipif(not CASES.is_dir(), reason=f"the example exports are not at {CASES}")
+CASES = Path(__file__).parent / "fixtures" / "cases" / "exports"
 
 RATES_USD = "currency:\n  code: USD\n  rates:\n    - {currency: JPY, rate: 0.0066667}\n    - {currency: EUR, rate: 1.08}\n"
 

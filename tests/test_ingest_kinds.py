@@ -1,7 +1,7 @@
 """Real exports are read right or refused, kind by kind (docs/ingest.md, "What the ingest does with ...").
 
 Two sources of inputs:
-- the example exports in ../shared/cases/exports/ (their README states the right figures), each through
+- the example exports in tests/fixtures/cases/exports/ (their README states the right figures), each through
   `helpers.data.ingest` here and through `helpers.report.run --mapping` in tests/test_ingest_cases_run.py;
 - small inputs made here for each kind: one that must read right and one that must be refused.
 Every expected figure is worked out by hand in the comments.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +22,8 @@ from helpers.data.values import parse_wareki
 from helpers.errors import WorkbookError
 from helpers.metrics.pipeline import pipeline_metrics
 
-CASES = Path(os.environ.get("EXPORT_CASES", Path(__file__).resolve().parents[2] / "shared" / "cases" / "exports"))
+CASES = Path(__file__).parent / "fixtures" / "cases" / "exports"
 Q1 = (pd.Timestamp("2025-01-01"), pd.Timestamp("2025-03-31"))
-needs_cases = pytest.mark.skipif(not CASES.is_dir(), reason=f"the example exports are not at {CASES}")
 
 
 def case(name: str) -> Path:
@@ -59,7 +57,6 @@ SF_HEADER = '"Opportunity Name","Opportunity ID","Created Date","Close Date","St
 
 
 # =========================================================================== 1. day-first dates
-@needs_cases
 def test_case_03_ambiguous_day_first_is_refused_then_read_with_date_order(tmp_path):
     with pytest.raises(WorkbookError) as info:
         ingest(case("03-day-first-dates"), "salesforce_en", tmp_path / "out")
@@ -80,7 +77,6 @@ def test_case_03_ambiguous_day_first_is_refused_then_read_with_date_order(tmp_pa
     assert f["sales_cycle_days"] == pytest.approx((35 + 37 + 2) / 3)  # 24.67
 
 
-@needs_cases
 def test_case_03b_one_day_over_12_settles_the_column(tmp_path):
     res = ingest(case("03b-day-first-mixed"), "salesforce_en", tmp_path / "out")
     d = res.tables["opportunities"]["date_order"]
@@ -174,7 +170,6 @@ tables:
     assert "%Y" in info.value.fix
 
 
-@needs_cases
 def test_case_07_wareki_serials_full_width_and_yen_signs(tmp_path):
     res = ingest(case("07-ja-wareki-dates"), "salesforce_ja", tmp_path / "out")
     assert res.tables["opportunities"]["encoding"] == "cp932"
@@ -190,7 +185,6 @@ def test_case_07_wareki_serials_full_width_and_yen_signs(tmp_path):
     assert f["win_rate_by_amount"] == pytest.approx(3_600_000 / 4_400_000)
 
 
-@needs_cases
 def test_case_07b_two_digit_era_year_is_never_2006(tmp_path):
     ingest(case("07b-ja-wareki-two-digit"), "salesforce_ja", tmp_path / "out")
     raw = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
@@ -222,7 +216,6 @@ RATES_USD = """currency:
 """
 
 
-@needs_cases
 def test_case_02_converted_column_in_usd(tmp_path):
     res = ingest(case("02-multicurrency-columns"), "salesforce_en", tmp_path / "out")
     assert res.currency["code"] == "USD" and "Amount (converted)" in res.currency["how"]
@@ -240,7 +233,6 @@ def test_case_02_converted_column_in_usd(tmp_path):
     assert fmt.money(f["won_revenue"], wb.config) == "$20,000.00"
 
 
-@needs_cases
 def test_case_02b_inline_currencies_refused_without_rates_then_converted(tmp_path):
     with pytest.raises(WorkbookError) as info:
         ingest(case("02b-multicurrency-inline"), "salesforce_en", tmp_path / "out")
@@ -314,7 +306,6 @@ def test_plain_amounts_use_the_settings_currency_and_say_so(tmp_path):
 
 
 # =========================================================================== 4. stage values nobody mapped
-@needs_cases
 def test_case_04_unmapped_hubspot_stages_refused_then_mapped(tmp_path):
     with pytest.raises(WorkbookError) as info:
         ingest(case("04-hubspot-custom-stages"), "hubspot", tmp_path / "out")
@@ -330,7 +321,6 @@ def test_case_04_unmapped_hubspot_stages_refused_then_mapped(tmp_path):
     assert (f["won_count"], f["lost_count"], f["win_rate"], f["won_revenue"]) == (3, 2, 0.6, 47_000.0)
 
 
-@needs_cases
 def test_case_04b_numbered_stages_refused_never_four_open_deals(tmp_path):
     with pytest.raises(WorkbookError) as info:
         ingest(case("04b-hubspot-numbered-stages"), "hubspot", tmp_path / "out")
@@ -435,7 +425,6 @@ def test_stated_encoding_that_does_not_fit_is_refused(tmp_path):
 
 
 # =========================================================================== 6. delimiters and decimal commas
-@needs_cases
 def test_case_06_semicolons_decimal_comma_and_day_first(tmp_path):
     res = ingest(case("06-semicolon-decimal-comma"), "salesforce_en", tmp_path / "out")
     assert "(csv, UTF-8, semicolon-separated)" in res.summary()
@@ -573,7 +562,6 @@ def test_ids_that_are_not_salesforce_ids_are_left_alone(tmp_path):
 
 
 # =========================================================================== 9. report footers wherever they are
-@needs_cases
 def test_case_01_footer_after_an_id_first_report_is_dropped_and_said(tmp_path):
     res = ingest(case("01-footer-id-first"), "salesforce_en", tmp_path / "out")
     opp = res.tables["opportunities"]
