@@ -2,7 +2,8 @@
 
     helpers/            foundation: errors (exception types, findings, warning codes), paths, config + settings_schema
                         (settings, documented defaults), labels (the one en/ja label table), storage
-                        (atomic writes, locks, deterministic JSON)
+                        (atomic writes, locks, deterministic JSON), aliases (the old module names helpers.run,
+                        helpers.ingest, ... documented before the layers, each a thin module standing for its new one)
     helpers/data/       schema (canonical tables), load + validate (read, type, check a data folder),
                         values (export cells per locale: 和暦, Salesforce ids, CSV-injection-safe cells),
                         channels (placeholders, case/width variants), periods (fiscal quarters),

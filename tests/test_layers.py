@@ -55,11 +55,35 @@ def imports(path: Path, top_level_only: bool = False) -> list[tuple[str, int]]:
 MODULES = sorted(HELPERS_DIR.rglob("*.py"))
 
 
+#: The old module names kept as aliases (helpers/aliases.py, README "Stable names"): top-level modules that stand
+#: for a module of a higher layer. They are the only accepted upward links, and each must stay a thin alias.
+ALIASES = {"run": "helpers.report.run", "ingest": "helpers.data.ingest", "sample": "helpers.data.sample",
+           "warehouse": "helpers.metrics.warehouse", "lab": "helpers.report.lab", "nbtools": "helpers.report.nbtools",
+           "bench": "helpers.report.bench", "bench_save": "helpers.report.bench_save",
+           "bench_scale": "helpers.report.bench_scale"}
+
+
 def test_every_module_is_in_a_layer_folder_or_the_foundation():
     folders = {p.parent.name for p in MODULES if p.parent != HELPERS_DIR}
     assert folders == {"data", "metrics", "views", "report"}
-    foundation = sorted(p.stem for p in MODULES if p.parent == HELPERS_DIR)
-    assert foundation == ["__init__", "charset", "config", "errors", "labels", "paths", "settings_schema", "storage", "yamlfile"]
+    foundation = sorted(p.stem for p in MODULES if p.parent == HELPERS_DIR and p.stem not in ALIASES)
+    assert foundation == ["__init__", "aliases", "charset", "config", "errors", "labels", "paths", "settings_schema", "storage",
+                          "yamlfile"]
+
+
+def test_the_old_module_names_are_thin_aliases_and_the_only_upward_links():
+    """Each alias is three statements (docstring, import, stand_in) and stands for the module helpers.aliases names;
+    helpers.aliases itself imports no helpers module (it loads the new module by name only when asked)."""
+    from helpers.aliases import OLD_NAMES
+
+    assert OLD_NAMES == {f"helpers.{stem}": new for stem, new in ALIASES.items()}
+    for stem, new in ALIASES.items():
+        path = HELPERS_DIR / f"{stem}.py"
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        assert [ast.unparse(n) for n in body[1:]] == ["from helpers.aliases import stand_in", "stand_in(__name__, __spec__)"]
+        assert new in ast.get_docstring(ast.Module(body=body[:1], type_ignores=[]))
+        assert layer(f"helpers.{stem}") == 0 < layer(new) and (HELPERS_DIR.parent / f"{new.replace('.', '/')}.py").is_file()
+    assert imports(HELPERS_DIR / "aliases.py") == []
 
 
 def test_no_module_imports_a_layer_above_its_own():

@@ -555,7 +555,8 @@ def write_settings(out: Path) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: python -m helpers.data.sample [--seed N] [--leads N] [--out DIR]."""
-    parser = argparse.ArgumentParser(description="Write the seeded sample data set (a fictional Japanese B2B company).")
+    parser = argparse.ArgumentParser(prog="python -m helpers.data.sample",
+                                     description="Write the seeded sample data set (a fictional Japanese B2B company).")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--leads", type=int, default=DEFAULT_LEADS, help=f"number of leads (default {DEFAULT_LEADS})")
     parser.add_argument("--out", type=Path, default=SAMPLE_DATA_DIR, help="output folder (default data/sample)")

@@ -1,0 +1,64 @@
+"""Documented names keep working (README "Stable names"): every old `python -m helpers.X` runs its new module.
+
+Each old name ran as a child process, as a scheduled job runs it: the same exit status, standard output and
+standard error as the new name, for --help and for a run that fails (a bad period: exit 2 and the workbook's
+error). The list of old names is checked against the project's history of documented commands.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from helpers.aliases import OLD_NAMES
+from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
+
+#: Every `python -m helpers...` the README, docs/ or the Makefile documented before the layers (git log -p at
+#: commit 9756726^, the split): the names a user's job may call.
+DOCUMENTED_BEFORE_THE_SPLIT = {"helpers.run", "helpers.ingest", "helpers.sample", "helpers.warehouse", "helpers.lab",
+                               "helpers.nbtools", "helpers.bench", "helpers.bench_save", "helpers.bench_scale"}
+
+
+def child(module: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_every_documented_old_name_has_an_alias():
+    assert set(OLD_NAMES) == DOCUMENTED_BEFORE_THE_SPLIT
+    readme = (PROJ_ROOT / "README.md").read_text(encoding="utf-8")
+    stable = readme[readme.index("## Stable names"):readme.index("## What a reader gets")]
+    for old, new in OLD_NAMES.items():
+        assert f"`{old}`" in stable and f"`{new}`" in stable, old
+
+
+@pytest.mark.parametrize("old", sorted(OLD_NAMES))
+def test_the_old_name_answers_help_as_the_new_one(old, tmp_path):
+    new, was = child(OLD_NAMES[old], "--help", cwd=tmp_path), child(old, "--help", cwd=tmp_path)
+    assert new.returncode == 0 and new.stdout.startswith(f"usage: python -m {OLD_NAMES[old]} ")
+    assert (was.returncode, was.stdout, was.stderr) == (new.returncode, new.stdout, new.stderr)
+
+
+@pytest.mark.parametrize("old, args", [
+    ("helpers.run", ["--data", str(SAMPLE_DATA_DIR), "--period", "2025Q9"]),
+    ("helpers.ingest", ["--exports", "no-such-folder", "--mapping", "salesforce_ja", "--out", "x"]),
+])
+def test_the_old_name_fails_as_the_new_one(old, args, tmp_path):
+    new, was = child(OLD_NAMES[old], *args, cwd=tmp_path), child(old, *args, cwd=tmp_path)
+    assert new.returncode == 2 and new.stderr.startswith("error: ") and "Traceback" not in new.stderr
+    assert (was.returncode, was.stdout, was.stderr) == (new.returncode, new.stdout, new.stderr)
+    assert list(tmp_path.iterdir()) == []  # neither wrote anything
+
+
+def test_importing_an_old_name_gives_the_new_module():
+    import helpers.report.run
+    import helpers.run
+    from helpers.ingest import main as ingest_main
+    from helpers.run import main
+
+    import helpers.data.ingest
+
+    assert helpers.run is helpers.report.run and main is helpers.report.run.main
+    assert ingest_main is helpers.data.ingest.main
+    assert re.search(r"helpers/report/run\.py$", helpers.run.__file__)
