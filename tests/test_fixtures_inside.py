@@ -13,7 +13,7 @@ from helpers.paths import PROJ_ROOT
 
 TESTS = PROJ_ROOT / "tests"
 #: What points outside the repository: the machine's /work folder, ../shared, a path climbing above tests/'s parent.
-OUTSIDE = re.compile(r"/work/|\.\./shared|parents\[[2-9]\]|[\"']shared[\"']\s*/|\.\.[\"']\s*/\s*[\"']shared")
+OUTSIDE = re.compile(r"/work/|\.\./shared|parents\[[2-9]\]|\.\.[\"']\s*/\s*[\"']shared")
 #: A skip decided by whether a file or folder exists: a fixture that may be missing.
 SKIP_ON_A_FILE = re.compile(r"skip.*\b(is_dir|is_file|exists)\(")
 
