@@ -120,13 +120,15 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     # helpers.mapping (the ingest's notes)
     "footer_dropped": ("",), "salesforce_id_18": ("",), "decimal_comma_detected": ("",), "currency_dollar_assumed": ("",),
     "currency_converted_column": ("",), "currency_unmarked": ("",), "currency_converted_with_rates": ("",),
-    "date_order_detected": ("", "like_column"),
+    "date_order_detected": ("", "like_column"), "split_first_kept": ("",),
+    # helpers.data.categories / channels (load warnings about label cells)
+    "excel_serial_category": ("",), "invisible_characters": ("",),
 }
 #: Warnings whose fix is another code's (one text, said once in the label table).
 SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_lead": "fix_negative_intervals",
               "file_lacks_columns": "fix_file_lacks_columns", "text_file_skipped": "fix_text_file_skipped"}
 #: Warnings that are a note about what the ingest did, with nothing to fix.
-NO_FIX = frozenset({"touches_split", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
+NO_FIX = frozenset({"touches_split", "split_first_kept", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
                     "currency_converted_column", "currency_unmarked", "currency_converted_with_rates", "date_order_detected"})
 
 
@@ -172,6 +174,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "kintone_subtable": ("",),
     # helpers.config: --config names a folder
     "settings_is_folder": ("",),
+    # helpers.data.categories: label cells of a data folder read silently wrong (as Findings, :func:`error`)
+    "multi_value": ("",), "excel_date_category": ("",),
 }
 _HOW_TO_FIX = {"en": "How to fix", "ja": "対処方法"}
 
@@ -213,3 +217,13 @@ def cli_language(stated: str | None = None) -> str:
         if value:
             return "ja" if value.lower().startswith("ja") else "en"
     return "en"
+
+
+def error(file: str, code: str, column: str | None = None, rows: tuple[int, ...] = (), values: tuple[str, ...] = (),
+          count: int = 0, **params) -> Finding:
+    """An error Finding (a data check's refusal, listed with the others) whose message and fix are the English
+    sentences of its code (:func:`error_text`; placeholders {count}, {file}, {column} and `params`), which it keeps so a
+    report can say the same in its own language. KeyError for a code not in ERROR_CODES."""
+    filled = {"count": count, "file": file, "column": column or "", **params}
+    message, fix = error_text(code, filled, "en")
+    return Finding("error", file, code, message, fix, column, tuple(rows), tuple(values), int(count), dict(params))

@@ -140,3 +140,136 @@ def test_salesforce_ja_close_date_reads_what_its_created_date_reads(cell, day):
     tm = load_mapping("salesforce_ja").tables["opportunities"]
     for target in ("created_at", "closed_at"):
         assert parse_datetime(cell, tm.rule(target).formats).date().isoformat() == day
+
+
+# --------------------------------------------------------------------------- several values in one label cell
+@pytest.mark.parametrize("column, old, new", [
+    ("channel", "L2,2025-04-15,seminar", 'L2,2025-04-15,"seminar;web"'),
+    ("industry", ",小売,1000+,", ',"小売 ; 製造",1000+,'),
+    ("owner", "鈴木,b@example.com", '"鈴木;佐藤",b@example.com'),
+])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_data_folder_refuses_several_values_in_a_label_cell(tmp_path, monkeypatch, column, old, new, fast):
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV.replace(old, new), "opportunities.csv": OPPS_CSV})
+    message = refusal(folder, fast, monkeypatch)
+    row = 3 if column != "industry" else 4
+    assert f"leads.csv, row {row}, column '{column}': 1 cell(s) hold several values joined by ';'" in message
+    assert f"add split: \";\" to its {column} rule" in message
+
+
+def test_prose_with_a_semicolon_in_a_name_column_is_not_a_list(tmp_path):
+    leads = LEADS_CSV.replace("ウェビナー", '"ウェビナー; 第2回"')
+    wb = load_workbook(write_folder(tmp_path / "d", {"leads.csv": leads, "opportunities.csv": OPPS_CSV}))
+    assert wb.leads.loc[1, "campaign"] == "ウェビナー; 第2回"
+
+
+def _hubspot(tmp_path, contacts_change=None, deals_change=None) -> Path:
+    exports = tmp_path / "exports"
+    shutil.copytree(HUBSPOT, exports)
+    for part, change in (("contacts", contacts_change), ("deals", deals_change)):
+        if change:
+            path = next(exports.glob(f"*{part}*"))
+            path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return exports
+
+
+def test_the_ingest_refuses_a_multiple_checkbox_channel_and_split_keeps_the_first_value(tmp_path):
+    exports = _hubspot(tmp_path, lambda t: t.replace(",Organic Search,2024-02-12", ",Organic Search;Referrals,2024-02-12")
+                       .replace(",Direct Traffic,", ",Direct Traffic;Organic Search;Email,"))
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "hubspot", tmp_path / "out")
+    text = str(err.value)
+    assert ("column 'Original Source' -> channel (rows 5, 6): 2 cell(s) hold several values joined by ';' "
+            "('Organic Search;Referrals', 'Direct Traffic;Organic Search;Email')") in text
+    assert 'channel: {column: Original Source, split: ";"}' in text and "extends: hubspot" in text
+    mine = tmp_path / "my_mapping.yaml"
+    mine.write_text('extends: hubspot\ntables:\n  leads:\n    columns:\n'
+                    '      channel: {column: Original Source, default: unknown, split: ";"}\n', encoding="utf-8")
+    result = ingest(exports, mine, tmp_path / "out")
+    wb = load_workbook(tmp_path / "out")
+    assert dict(zip(wb.leads["lead_id"], wb.leads["channel"]))["104"] == "Organic Search"
+    assert dict(zip(wb.leads["lead_id"], wb.leads["channel"]))["105"] == "Direct Traffic"
+    kept = [w for w in result.warnings if w.code == "split_first_kept" and w.column == "channel"]
+    assert len(kept) == 1 and kept[0].count == 2 and kept[0].rows == (5, 6)
+    assert "'Organic Search;Referrals', 'Direct Traffic;Organic Search;Email'); the first value of each was kept" in kept[0].message
+
+
+def test_split_false_keeps_a_semicolon_that_belongs_to_the_value(tmp_path):
+    exports = _hubspot(tmp_path, deals_change=lambda t: t.replace(",Price\n", ",Price;Timing\n"))
+    with pytest.raises(WorkbookError, match="Closed Lost Reason' -> loss_reason"):
+        ingest(exports, "hubspot", tmp_path / "out")
+    mine = tmp_path / "my_mapping.yaml"
+    mine.write_text("extends: hubspot\ntables:\n  opportunities:\n    columns:\n"
+                    "      loss_reason: {column: Closed Lost Reason, optional: true, split: false}\n", encoding="utf-8")
+    ingest(exports, mine, tmp_path / "out")
+    assert "Price;Timing" in set(load_workbook(tmp_path / "out").opportunities["loss_reason"].dropna())
+
+
+# --------------------------------------------------------------------------- segments Excel turned into dates
+@pytest.mark.parametrize("sizes, rows, shown", [
+    ((",2025-11-50 00:00:00,", ",2025-01-10,"), "rows 2, 3", "'2025-11-50 00:00:00', '2025-01-10'"),
+    ((",10-Jan,", ",1000+,"), "row 2", "'10-Jan'"),
+    ((",45667,", ",1000+,"), "row 2", "'45667'"),
+])
+def test_a_data_folder_refuses_segments_excel_made_into_dates(tmp_path, sizes, rows, shown):
+    leads = LEADS_CSV.replace(",50-299,", sizes[0], 1).replace(",1-49,", sizes[1], 1)
+    folder = write_folder(tmp_path / "d", {"leads.csv": leads, "opportunities.csv": OPPS_CSV})
+    with pytest.raises(WorkbookError) as err:
+        load_workbook(folder)
+    text = str(err.value)
+    assert f"leads.csv, {rows}, column 'company_size': values that look like dates or Excel day numbers in a segment column" in text
+    assert f"(values: {shown})" in text and "Excel's data import wizard" in text
+
+
+def test_a_company_size_of_only_day_numbers_is_a_warning(tmp_path):
+    leads = LEADS_CSV.replace(",50-299,", ",45658,").replace(",1-49,", ",45667,").replace(",1000+,", ",45717,")
+    opps = OPPS_CSV.replace(",50-299,", ",,").replace(",300-999,", ",,")
+    wb = load_workbook(write_folder(tmp_path / "d", {"leads.csv": leads, "opportunities.csv": opps}))
+    found = [w for w in wb.warnings if w.code == "excel_serial_category"]
+    assert [(w.file, w.column, w.rows, w.count) for w in found] == [("leads.csv", "company_size", (2, 3, 4), 3)]
+
+
+def test_real_head_counts_are_not_day_numbers(tmp_path):
+    leads = LEADS_CSV.replace(",50-299,", ",45000,").replace(",1-49,", ",250,").replace(",1000+,", ",1200,")
+    wb = load_workbook(write_folder(tmp_path / "d", {"leads.csv": leads, "opportunities.csv": OPPS_CSV}))
+    assert not [w for w in wb.warnings if "excel" in w.code]
+
+
+def test_the_ingest_refuses_excel_dated_sizes_and_warns_on_day_numbers(tmp_path):
+    exports = _hubspot(tmp_path, lambda t: t.replace(",Retail,1200,", ",Retail,2025-01-10 00:00:00,", 1))
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "hubspot", tmp_path / "out")
+    assert ("column 'Number of Employees' -> company_size (row 3): category values that Excel turned into dates or day numbers "
+            "(a range such as 1-10 becomes 10-Jan): '2025-01-10 00:00:00'") in str(err.value)
+    exports = _hubspot(tmp_path / "b", lambda t: t.replace(",250,", ",45667,").replace(",1200,", ",45778,")
+                       .replace(",80,", ",45900,").replace(",40,", ",45667,"))
+    result = ingest(exports, "hubspot", tmp_path / "b" / "out")
+    found = [w for w in result.warnings if w.code == "excel_serial_category"]
+    assert [(w.column, w.count) for w in found] == [("company_size", 5)]
+
+
+# --------------------------------------------------------------------------- invisible characters in labels
+def test_invisible_characters_are_folded_with_a_warning(tmp_path):
+    leads = (LEADS_CSV.replace("L3,2025-05-20,web", "L3,2025-05-20,\u200bweb").replace("IT・通信", "IT・通信\u2067")
+             .replace("L1,2025-04-01,web", "L1,2025-04-01,web\ufeff"))
+    opps = OPPS_CSV.replace(",outbound,金融,300-999", ",outbound\u202e,金融\x00,300-999\u200d")
+    wb = load_workbook(write_folder(tmp_path / "d", {"leads.csv": leads, "opportunities.csv": opps}))
+    assert wb.leads["channel"].tolist() == ["web", "seminar", "web"]
+    assert wb.leads["industry"].tolist() == ["製造", "IT・通信", "小売"]
+    assert wb.opportunities["channel"].tolist() == ["web", "outbound", "unknown"]
+    assert wb.opportunities.loc[1, "industry"] == "金融" and wb.opportunities.loc[1, "company_size"] == "300-999"
+    found = {w.column: w for w in wb.warnings if w.code == "invisible_characters"}
+    assert set(found) == {"channel", "industry", "company_size"}
+    assert found["channel"].count == 3 and found["channel"].file == "leads.csv / opportunities.csv"
+    assert "'outbound<U+202E>' (1); 'web<U+FEFF>' (1), '<U+200B>web' (1); read as 'outbound', 'web'" in found["channel"].message
+    assert "\u202e" not in found["channel"].message and "\x00" not in found["industry"].message
+
+
+def test_no_raw_nul_or_bidi_control_reaches_html():
+    import pandas as pd
+
+    from helpers.views.display import esc, table_html
+
+    assert esc("a\x00b\u202ec\u2066d") == "a\ufffdb\ufffdc\ufffdd"
+    page = table_html(pd.DataFrame({"owner": ["佐藤\u202e", "x\x00"]}))
+    assert "\u202e" not in page and "\x00" not in page and "佐藤\ufffd" in page

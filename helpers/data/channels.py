@@ -6,6 +6,7 @@ Data layer: used by :func:`helpers.data.load.load_workbook`; its warnings (``cha
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import numpy as np
@@ -20,16 +21,75 @@ CHANNEL_PLACEHOLDERS = frozenset({"select", "-", "--", "---", "(none)", "none", 
                                   "(blank)", "未選択", "なし", "-なし-", "選択してください"})
 
 
+#: Characters nobody sees in a label: control characters but tab and line ends (NUL ...), soft hyphen, zero-width
+#: spaces and joiners, word joiners, byte order marks inside a cell, and the bidirectional controls (LRM/RLM, embeddings,
+#: overrides such as U+202E, isolates). Two labels that differ only by them read the same and are one label.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+                       "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
+#: Label columns whose invisible characters are removed (with the warning ``invisible_characters``).
+LABEL_COLUMNS = ("channel", "industry", "company_size")
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without the characters of :data:`INVISIBLE`."""
+    return INVISIBLE.sub("", text)
+
+
+def shown(text: str) -> str:
+    """`text` quoted, its invisible characters written as <U+200B>, so a message shows what is there and carries none."""
+    return "'" + INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text) + "'"
+
+
 def channel_key(value) -> str | None:
-    """The folded form of a channel label: Unicode NFKC (full-width -> half-width), inner spaces collapsed, casefolded."""
+    """The folded form of a channel label: Unicode NFKC (full-width -> half-width), invisible characters removed
+    (:data:`INVISIBLE`), inner spaces collapsed, casefolded."""
     if value is None or pd.isna(value):
         return None
-    text = " ".join(unicodedata.normalize("NFKC", str(value)).split())
+    text = " ".join(strip_invisible(unicodedata.normalize("NFKC", str(value))).split())
     return text.casefold() or None
 
 
+def fold_invisible(tables: dict[str, pd.DataFrame | None], files: dict[str, str]):
+    """Label cells (:data:`LABEL_COLUMNS`) with their invisible characters removed: ``(tables, findings)``, new frames.
+
+    A value such as ``Web<U+200B>`` or ``製造<U+202E>`` reads like ``Web`` / ``製造`` but would be a second row of
+    every breakdown: it becomes the value without them (a cell of nothing but them becomes empty). One warning
+    ``invisible_characters`` per column (all tables together) lists each spelling with its rows, invisible
+    characters shown as <U+XXXX>, and the count of cells changed."""
+    findings: list[Finding] = []
+    out = dict(tables)
+    for column in LABEL_COLUMNS:
+        spellings: dict[str, dict[str, int]] = {}
+        where = []
+        for name, frame in tables.items():
+            if frame is None or column not in frame.columns:
+                continue
+            codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+            values = [str(v) for v in uniques]
+            cleaned = [strip_invisible(v) if strip_invisible(v).strip() else None for v in values]
+            if all(c == v for c, v in zip(cleaned, values)):
+                continue
+            where.append(files.get(name, f"{name}.csv"))
+            folded = np.array(cleaned + [None], dtype=object)
+            out[name] = out[name].assign(**{column: pd.Series(folded[codes], index=frame.index, dtype=object)})
+            counts = np.bincount(codes[codes >= 0], minlength=len(values))
+            for value, clean, n in zip(values, cleaned, counts):
+                spellings.setdefault(clean or "", {}).setdefault(value, 0)
+                spellings[clean or ""][value] += int(n)
+        changed = {clean: found for clean, found in spellings.items() if any(v != clean for v in found)}
+        if changed:
+            listed = "; ".join(", ".join(f"{shown(v)} ({n})" for v, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+                               for _, found in sorted(changed.items()))
+            moved = sum(n for clean, found in changed.items() for v, n in found.items() if v != clean)
+            chosen = ", ".join(shown(c) for c in sorted(changed))
+            findings.append(warning(" / ".join(where), "invisible_characters", column, count=moved, spellings=listed,
+                                    chosen=chosen))
+    return out, findings
+
+
 def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files: dict[str, str]):
-    """Channel labels of leads, opportunities and spend, with placeholders made empty and (when `fold`) case/width variants folded.
+    """Channel labels of leads, opportunities and spend, with placeholders made empty and (when `fold`) case/width variants folded;
+    invisible characters removed from channel and segment labels first (:func:`fold_invisible`, always).
 
     `tables` maps table name -> frame (None = absent); returns ``(tables, findings)`` with
     new frames. A placeholder (:data:`CHANNEL_PLACEHOLDERS`) becomes empty (so the
@@ -39,7 +99,7 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
     each spelling with its row count (all tables together); with `fold`, every spelling
     becomes the most frequent one (ties: the first in sorted order).
     """
-    findings: list[Finding] = []
+    tables, findings = fold_invisible(tables, files)
     out = dict(tables)
     counts: dict[str, dict[str, int]] = {}
     distinct: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # table -> (codes per row, value per code + None last)

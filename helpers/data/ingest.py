@@ -589,7 +589,7 @@ def format_summary(result: IngestResult) -> str:
         for d in rep["defaulted"]:
             lines.append(f"    {d['column']} = {d['value']!r} in {d['count']} row(s) ({d['why']})")
         for s in rep["split"]:
-            lines.append(f"    {s['column']}: {s['count']} cell(s) held several ids; the first was kept")
+            lines.append(f"    {s['column']}: {s['count']} cell(s) held several values; the first was kept")
         if rep["skipped"]:
             lines.append("    not in the export (left out): " + ", ".join(f"{s['column']} ({' | '.join(s['export'])})" for s in rep["skipped"]))
         for col, p in rep["dates"].items():

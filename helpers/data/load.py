@@ -534,6 +534,10 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
     if "opportunities" in typed:
         findings += _absent_closed_at(typed["opportunities"], names["opportunities"])
+    from helpers.data.categories import label_findings
+
+    for name, frame in typed.items():  # several values in one label cell, segments Excel turned into dates
+        findings += label_findings(name, frame, names.get(name, f"{name}.csv"))
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
         raise DataValidationError(_japanese_fixes(findings, Path(data_dir)))  # the table's shape is wrong: row checks would only add noise
 

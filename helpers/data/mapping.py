@@ -26,11 +26,12 @@ from typing import Any
 
 import pandas as pd
 
+from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, excel_dated, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import WorkbookError, coded_error
 from helpers.yamlfile import Yaml12Loader, read_yaml
 from helpers.data.values import (DATE_ORDERS, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific,
-                            looks_like_excel_date, has_ja_unit, parse_ja_units, salesforce_id18, salesforce_id_column, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
+                            has_ja_unit, parse_ja_units, salesforce_id18, salesforce_id_column, split_currency, is_ambiguous_numeric_date, looks_like_wareki, numeric_date_parts,
                             parse_numeric_date, parse_wareki)
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -77,7 +78,8 @@ class ColumnRule:
     constant: str | None = None              # the same value in every row
     flags: tuple[tuple[str, tuple[str, ...]], ...] = ()  # outcome from boolean columns: (won|lost|closed, export column alternatives)
     optional: bool = False                   # export column may be absent: the canonical column is left out
-    split: str | None = None                 # multi-value cells ("1;2"): keep the first value
+    split: str | None = None                 # multi-value cells ("1;2"): keep the first value (said in a warning)
+    keep_whole: bool = False                 # split: false: a cell holding ';' is one value (no multi-value check)
     decimal: str | None = None               # decimal mark of the export's numbers (None: the table's, else decided from the values)
     not_after: str | None = None             # a date later than this canonical date column is set to it
     only_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keep the value only where these canonical values hold
@@ -343,9 +345,14 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
                 raise WorkbookError(f"{where}: {key} must be true or false, got {spec[key]!r}", fix=f"Write {key}: true.")
             kw[key] = spec[key]
     if "split" in spec:
-        if not isinstance(spec["split"], str) or not spec["split"]:
-            raise WorkbookError(f"{where}: split must be a separator such as \";\"", fix="Write split: \";\".")
-        kw["split"] = spec["split"]
+        if spec["split"] is False:
+            kw["keep_whole"] = True   # cells holding ';' are single values (prose, names): no check
+        elif not isinstance(spec["split"], str) or not spec["split"]:
+            raise WorkbookError(f"{where}: split must be a separator such as \";\" (the first value of a multi-valued cell is kept), "
+                                "or false (each cell is one value, ';' and all)",
+                                fix="Write split: \";\" (or split: false).")
+        else:
+            kw["split"] = spec["split"]
     if "decimal" in spec:
         if kind not in ("number", "int") or spec["decimal"] not in (".", ","):
             raise WorkbookError(f"{where}: decimal must be \".\" or \",\" and applies to number columns only",
@@ -967,6 +974,8 @@ FIX_BY_TOPIC = {
     "date_order": "State the day/month order in the mapping: {where} the line `date_order: dmy` (day first) or "
                   "`date_order: mdy` (month first), then run again with that mapping (--mapping my_mapping.yaml).",
     "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
+    "several values joined": "Read them with split: {where} the split line shown above (under tables: and the table's "
+                             "columns:), then run again with that mapping (--mapping my_mapping.yaml).",
 }
 
 
@@ -1181,13 +1190,14 @@ def _yaml_key(value: str) -> str:
 ID_TARGETS = ("opportunity_id", "lead_id")
 EXCEL_FIX = ("these values were changed by Excel (opening a CSV by double-click converts them): export again and open it "
              "with Excel's data import wizard (Data > From Text/CSV, column type Text), or use the .xlsx export from the CRM")
-_RANGE = re.compile(r"^\d[\d,]*\s*[-~～〜–]\s*\d[\d,]*$|^\d[\d,]*\s*\+$")
 
 
-def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[int]) -> list[str]:
+def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[int], report: dict | None = None) -> list[str]:
     """Values Excel destroyed, in a text or category column: ids shown in scientific notation (1.23457E+11, their
     digits rounded away), ids that lost their leading zeros (00123 next to 123), and categories such as company-size
-    ranges (1-10, 11-50) turned into dates (10-Jan, 2025-01-10) or serial day numbers (45667). Returns the problems."""
+    ranges (1-10, 11-50) turned into dates (10-Jan, 2025-01-10) or serial day numbers (45667)
+    (helpers.data.categories.excel_dated). Returns the problems; a company_size of nothing but day numbers is a
+    note in `report` (warning ``excel_serial_category``: they could be head counts)."""
     if rule.kind not in ("text", "category") or rule.values:
         return []
     text_of = _Distinct(cell_text)
@@ -1214,13 +1224,13 @@ def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[in
         return found
     if rule.kind != "category":
         return found
-    like_date, like_range = _Distinct(looks_like_excel_date), _Distinct(lambda t: bool(_RANGE.match(t)))
-    dated = [i for i, t in texts if like_date(t) and not like_range(t)]
-    has_ranges = any(like_range(t) for _, t in texts)
-    if dated and (has_ranges or any(not like_date(t) for _, t in texts) or rule.target == "company_size"):
-        serial_only = all(re.fullmatch(r"\d{5}(?:\.0+)?", dict(texts)[i]) for i in dated)
-        if not serial_only or has_ranges:
-            listed(dated, "category values that Excel turned into dates or day numbers (a range such as 1-10 becomes 10-Jan)")
+    positions, sure = excel_dated(rule.target, [t for _, t in texts])
+    if positions and sure:
+        listed([texts[p][0] for p in positions], "category values that Excel turned into dates or day numbers (a range such as 1-10 becomes 10-Jan)")
+    elif positions and report is not None:
+        shown = list(dict.fromkeys(texts[p][1] for p in positions))[:3]
+        note(report, "excel_serial_category", len(positions), rule.target, [kept[texts[p][0]] + 2 for p in positions],
+             examples=", ".join(repr(v) for v in shown))
     for i, v in enumerate(cells):
         if isinstance(v, (dt.datetime, dt.date, pd.Timestamp)) and rule.target not in ID_TARGETS:
             found.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i]])}): a date cell ({cell_text(v)!r}) in a category "
@@ -1441,7 +1451,7 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         values.append(text)
     if unmapped:
         problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
-    problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept))
+    problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept, report))
     if bad:
         what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
         extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""
@@ -1456,12 +1466,33 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
             report["defaulted"].append({"column": rule.target, "value": rule.default, "count": len(empty), "why": f"'{col}' empty"})
     if multi:
         report["split"].append({"column": rule.target, "count": multi, "kept": "first value"})
+        joined = [v for v in (cell_text(c) for c in cells) if v and rule.split in v]
+        note(report, "split_first_kept", multi, rule.target, [kept[i] + 2 for i, c in enumerate(cells)
+                                                              if isinstance(c, str) and rule.split in c],
+             source_column=col, separator=rule.split, examples=", ".join(repr(v) for v in list(dict.fromkeys(joined))[:3]))
+    elif not rule.split and not rule.keep_whole and not rule.values and rule.target in LABEL_COLUMNS + NAME_COLUMNS:
+        problems.extend(multi_value_problems(rule, col, cells, kept, tm.table))
     if rule.values or rule.target == "outcome":
         report["value_counts"][rule.target] = _counts(values)
         if mapped:
             report.setdefault("value_map", {})[rule.target] = [
                 {"from": k[0], "to": k[1], "count": c} for k, c in sorted(mapped.items(), key=lambda kv: (-kv[1], kv[0]))]
     return values
+
+
+def multi_value_problems(rule: ColumnRule, col: str, cells: list, kept: list[int], table: str) -> list[str]:
+    """The refusal of a label column whose cells hold several values joined by ';' (a CRM multiple-choice field,
+    helpers.data.categories.multi_valued): the rows, examples and the mapping line that reads them."""
+    texts = [cell_text(c) for c in cells]
+    positions = multi_valued(rule.target, texts)
+    if not positions:
+        return []
+    shown = ", ".join(repr(v) for v in list(dict.fromkeys(texts[i] for i in positions))[:MAX_SHOWN])
+    return [f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in positions])}): {len(positions)} cell(s) hold several "
+            f"values joined by '{MULTI_SEPARATOR}' ({shown}), as a CRM exports a multiple-choice field (HubSpot multiple "
+            f"checkboxes, a Salesforce multi-select picklist); each would count as a {rule.target} of its own. Say how to read "
+            f"them (tables: {table}: columns:): {rule.target}: {{column: {_yaml_key(col)}, split: \"{MULTI_SEPARATOR}\"}} keeps the first value of each "
+            "cell (a warning counts them), or split: false if ';' is part of the values"]
 
 
 def _counts(values: list) -> dict[str, int]:

@@ -16,7 +16,7 @@ from helpers.data.load import Workbook
 from helpers.labels import t
 from helpers.storage import dumps, write_atomic
 from helpers.views import fmt
-from helpers.views.display import esc, table_html
+from helpers.views.display import esc, html_safe, table_html
 
 PERIOD_DIR = re.compile(r"^(FY)?\d{4}Q[1-4]$")
 PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "papermill", "nbconvert", "scipy", "statsmodels")
@@ -252,5 +252,5 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
 {table_html(packages)}
 </body></html>
 """
-    write_atomic(out / "index.html", page)
+    write_atomic(out / "index.html", html_safe(page))
     return out / "index.html"

@@ -291,9 +291,10 @@ def export_html(executed: Path, target: Path, lang: str) -> None:
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
                             language_code=lang)
     body, _ = exporter.from_notebook_node(nb, resources={"language_code": lang, "partial_note": partial_note(executed.parent, lang)})
+    from helpers.views.display import html_safe
     from helpers.views.stylesheet import trim_styles
 
-    target.write_text(trim_styles(body), encoding="utf-8")  # JupyterLab's stylesheet, trimmed to what the report uses
+    target.write_text(html_safe(trim_styles(body)), encoding="utf-8")  # never a raw NUL or bidi control (data text)  # JupyterLab's stylesheet, trimmed to what the report uses
 
 
 def partial_note(folder: Path, lang: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from functools import lru_cache
 
 import pandas as pd
@@ -37,16 +38,26 @@ def lab_style() -> str:
     return "" if is_static() else f"<style>{_css()}</style>"
 
 
+#: Characters never written raw into a report: control characters but tab and line ends (NUL is not allowed in
+#: HTML), and the bidirectional controls (U+202E and the others can make text read backwards). Shown as U+FFFD.
+UNSAFE_IN_HTML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def html_safe(text: str) -> str:
+    """`text` with the characters of :data:`UNSAFE_IN_HTML` replaced by U+FFFD (a page is written through this)."""
+    return UNSAFE_IN_HTML.sub("\ufffd", text)
+
+
 def esc(value) -> str:
-    """HTML-escaped text of any value (None/NaN -> empty)."""
+    """HTML-escaped text of any value (None/NaN -> empty; NUL and bidirectional controls -> U+FFFD, :func:`html_safe`)."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    return html.escape(str(value), quote=True)
+    return html_safe(html.escape(str(value), quote=True))
 
 
 def table_html(frame: pd.DataFrame, index: bool = False) -> str:
     """An escaped HTML table (class wb-table) of a small, already formatted frame."""
-    return frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep="")
+    return html_safe(frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep=""))
 
 
 def table(frame: pd.DataFrame, index: bool = False) -> HTML:
