@@ -227,6 +227,28 @@ def test_file_kind_of_first_blocks(head, fmt, kind):
     assert file_kind(head, fmt) == kind
 
 
+def test_a_stray_file_that_is_not_text_is_named_not_called_unused(tmp_path):
+    # the deals fit; the contacts export beside them is an .xlsx with a .csv name: its real cause, not "matches no table"
+    exports = write_folder(tmp_path / "exports", {"opportunities.csv": CSV_OPPS})
+    pd.read_csv(io.StringIO(LEADS_CSV), dtype=str).to_excel(exports / "contacts.csv", index=False)
+    with pytest.raises(WorkbookError) as info:
+        ingest(exports, "canonical_ja", tmp_path / "out")
+    assert info.value.code == "file_kind" and info.value.params["file"] == "contacts.csv"
+    assert "Rename it to contacts.xlsx" in info.value.fix
+
+
+def test_a_printable_view_saved_as_xls_is_named_a_web_page(tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "report1700000000000.xls").write_text(
+        '<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><meta charset="utf-8"></head><body>'
+        "<table><tr><td>Opportunity ID</td><td>Stage</td></tr></table></body></html>", encoding="utf-8")
+    with pytest.raises(WorkbookError) as info:
+        ingest(exports, "salesforce_en", tmp_path / "out")
+    assert info.value.code == "file_kind" and info.value.params["variant"] == "html"
+    assert "not an Excel workbook" in str(info.value) and '"Details Only"' in info.value.fix
+
+
 # =========================================================================== 2. links out of the folder
 SECRET = "s3cr3t-line-of-another-file:x:0:0\n"
 
@@ -386,6 +408,15 @@ def test_kintone_table_rows_are_refused_with_the_drop_if_line_that_works(tmp_pat
     assert wb.opportunities["opportunity_id"].tolist() == ["K-1", "K-2", "K-3"]
     assert wb.opportunities.loc[wb.opportunities["outcome"] == "won", "amount"].sum() == 300_000.0  # once, not 3 times
     assert res.tables["opportunities"]["dropped"][0]["rows"] == [3, 4, 7]
+
+
+def test_kintone_table_rows_with_the_record_fields_left_empty_are_refused_too(tmp_path):
+    # the other layout: a record's fields on its first row only, the table's rows below with them empty
+    text = "".join(",,,,,,," + ln.split(",", 7)[7] + "\n" if ln.startswith(",") else ln + "\n" for ln in KINTONE.splitlines())
+    exports = write_folder(tmp_path / "exports", {"案件.csv": text})
+    with pytest.raises(WorkbookError) as info:
+        ingest(exports, "canonical_ja", tmp_path / "out")
+    assert info.value.code == "kintone_subtable" and info.value.params["count"] == 3
 
 
 def test_a_first_column_of_stars_without_table_rows_reads(tmp_path):
