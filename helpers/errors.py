@@ -88,8 +88,12 @@ class DataValidationError(WorkbookError):
         errors = [f for f in self.findings if f.severity == "error"]
         lines = [t("data_errors_header", lang).format(count=len(errors))]
         for f in errors:
-            if f.params.get("error") in ERROR_CODES:
+            if f.params.get("error") in ERROR_CODES:      # a reader's coded WorkbookError, listed as unreadable_file
                 message, fix = error_text(f.params["error"], f.params, lang)
+                f = replace(f, message=message, fix=fix)
+            elif f.code in ERROR_CODES:                      # a data check's coded Finding (:func:`error`)
+                values = {"count": f.count, "file": f.file, "column": f.column or "", **f.params}
+                message, fix = error_text(f.code, values, lang)
                 f = replace(f, message=message, fix=fix)
             lines.append(f"  - {f.render()}".replace("How to fix:", f"{_HOW_TO_FIX[lang]}:"))
         return "\n".join(lines)

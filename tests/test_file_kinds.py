@@ -59,6 +59,23 @@ def test_every_error_code_has_sentence_and_fix_in_both_languages():
                 assert labels[key]["en"].isascii() or "¥" in labels[key]["en"], key
 
 
+def test_data_errors_in_japanese_keep_english_only_for_uncoded_findings(tmp_path):
+    from helpers.errors import Finding, error
+
+    exc = DataValidationError([
+        error("leads.csv", "multi_value", "channel", (4,), ("Web;Seminar",), 1, examples="'Web;Seminar'"),
+        Finding("error", "opportunities.csv", "unreadable_file", "the file is not text", "Export it again.",
+                params={"error": "file_kind", "file": "opportunities.csv", "variant": "xlsx", "stem": "opportunities"}),
+        Finding("error", "spend.csv", "bad_number", "values that are not valid finite numbers", "Write plain numbers."),
+    ])
+    ja = exc.in_language("ja")
+    assert ja.startswith("入力データに3件の問題があります")
+    assert "opportunities.csv: このファイルは名前が .csv ですが" in ja and "opportunities.xlsx に変えてください" in ja
+    assert "leads.csv, row 4, column 'channel': 1個のセルに" in ja and "Web;Seminar" in ja
+    assert "spend.csv: values that are not valid finite numbers" in ja   # no code: said as it was
+    assert ja.count("対処方法:") == 3 and "How to fix" not in ja
+
+
 # =========================================================================== 1. files that are not text
 class Counted:
     """A binary file opened for reading whose reads add to `counter.bytes`."""
