@@ -150,6 +150,22 @@ def test_sparse_file_through_the_ingest_is_refused_after_one_block(tmp_path, mon
     assert not (tmp_path / "out").exists()
 
 
+def test_the_answer_form_refuses_to_save_into_a_checklist_of_nul_bytes(tmp_path, monkeypatch):
+    from helpers.metrics.checklist import append_answers
+
+    path = tmp_path / "checklist.csv"
+    with open(path, "wb") as fh:
+        fh.truncate(2 ** 31)
+    counter = ReadCounter(monkeypatch)
+    with pytest.raises(WorkbookError) as info:
+        append_answers(path, pd.DataFrame([("mk-02", "marketing", "2025-07-01", 4, "yes")],
+                                          columns=["respondent", "department", "answered_on", "item", "answer"]))
+    monkeypatch.undo()
+    assert info.value.code == "file_kind" and info.value.params["variant"] == "nul"
+    assert counter.bytes <= SNIFF_BYTES
+    assert path.stat().st_size == 2 ** 31 and not list(tmp_path.glob("checklist.csv.bak-*"))   # nothing touched
+
+
 def test_a_copy_padded_with_nul_bytes_is_refused_naming_the_cause(tmp_path):
     folder = data_folder(tmp_path)
     # a copy cut short by a full disk: the header and two rows, then 20 KiB of zeros where the rest should be

@@ -575,11 +575,13 @@ def _existing_layout(path: Path) -> tuple[str, list[str], str, pd.Series] | None
     """
     import io
 
+    from helpers.data.files import check_kind
     from helpers.data.load import read_csv_text
 
     if path.suffix.lower() != ".csv":
         raise WorkbookError(f"{path.name}: answers can only be saved to a CSV file",
                             fix="Save the checklist as checklist.csv (UTF-8) in the data folder.")
+    check_kind(path, "csv")  # a file that is not text (NUL bytes, a workbook) is refused from its first block
     data = path.read_bytes()
     text = encoding = None
     for encoding in ("utf-8-sig", "cp932"):
