@@ -110,6 +110,9 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "one_created_at": ("", "opportunities", "leads"), "open_with_closed_at": ("",), "unknown_lead_id": ("",),
     "stage_before_created": ("",), "unknown_opportunity_id": ("",), "after_as_of": ("",), "far_date_after": ("",),
     "far_date_before": ("",), "duplicate_month_channel": ("",), "other_department": ("",),
+    "target_channel_unknown": ("", "no_match"),
+    # helpers.metrics.goals (notebook 04's plausibility note on a goal)
+    "target_unit_suspect": ("", "thousand", "ten_thousand", "million"),
     # helpers.data.touches
     "touch_unknown_lead": ("",), "touch_unknown_opportunity": ("",), "touch_after_close": ("",), "touches_split": ("",),
     "touches_campaign_unpaired": ("",),
@@ -130,7 +133,8 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
 }
 #: Warnings whose fix is another code's (one text, said once in the label table).
 SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_lead": "fix_negative_intervals",
-              "file_lacks_columns": "fix_file_lacks_columns", "text_file_skipped": "fix_text_file_skipped"}
+              "file_lacks_columns": "fix_file_lacks_columns", "text_file_skipped": "fix_text_file_skipped",
+              "target_channel_unknown": "fix_target_channel_unknown", "target_unit_suspect": "fix_target_unit_suspect"}
 #: Warnings that are a note about what the ingest did, with nothing to fix.
 NO_FIX = frozenset({"touches_split", "split_first_kept", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
                     "currency_converted_column", "currency_unmarked", "currency_converted_with_rates", "date_order_detected"})

@@ -39,12 +39,14 @@ BASE_FIELDS = {"count", "file", "column"}
 # --------------------------------------------------------------------------- every code has both sentences
 def emitted_codes() -> set[str]:
     """Every warning code written in helpers/: the code argument of a warning (helpers.errors.warning, validate's
-    _warn, a Finding of severity "warning"), of an ingest note (mapping.note) and the data checks of limits.py."""
+    _warn, a Finding of severity "warning"), of an ingest note (mapping.note), the data checks of limits.py and the
+    goals' plausibility notes."""
     patterns = [r'\bwarning\(\s*[^,()]+(?:\([^()]*\))?,\s*"([a-z0-9_]+)"',      # warning(file, "code", ...)
                 r'\b_warn\(\s*[^,()]+(?:\[[^\]]*\])?,\s*"([a-z0-9_]+)"',         # _warn(fname, "code", ...)
                 r'Finding\(\s*"warning",\s*[^,]+,\s*"([a-z0-9_]+)"',              # Finding("warning", file, "code", ...)
                 r'\bnote\(\s*\w+,\s*"([a-z0-9_]+)"',                              # note(report, "code", ...)
-                r'\bchecked\(\s*"([a-z0-9_]+)"']                                   # limits.workbook_warnings' data checks
+                r'\bchecked\(\s*"([a-z0-9_]+)"',                                   # limits.workbook_warnings' data checks
+                r'"code":\s*"([a-z0-9_]+)",\s*"variant"']                           # a note carrying a warning's code and variant (goals.target_notes)
     found = set()
     for path in HELPERS.rglob("*.py"):
         text = path.read_text(encoding="utf-8")

@@ -567,6 +567,12 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     # An open deal's closed_at (often an expected close date in exports) is not a close: drop it.
     opps = opps.assign(closed_at=opps["closed_at"].where(opps["outcome"] != "open"))
     opps = fill_channel(opps, leads)
+    if "targets" in typed:   # a goal for a channel no row has would read as missed (actual 0): warned, spellings folded
+        typed["targets"], notes = validate.check_target_channels(typed["targets"], names["targets"],
+                                                                 (leads, opps, typed.get("spend")), config.normalize_channels)
+        findings += notes
+        if any(f.severity == "error" for f in notes):
+            raise DataValidationError(findings)
     if config.pseudonymize_owners:
         leads, opps = pseudonymize_owners(leads, opps)
     opps = opps.assign(outcome=pd.Categorical(opps["outcome"], categories=list(OUTCOMES)))

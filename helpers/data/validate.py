@@ -312,14 +312,64 @@ def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: in
         out.append(finding("error", fname, "negative_target", "negative targets", "Targets must be 0 or more.",
                             "target", negative, targets["target"]))
     channel = targets["channel"].astype(object) if "channel" in targets.columns else pd.Series(None, index=targets.index, dtype=object)
+    return out + _duplicate_targets(labels, metric, channel, fname)
+
+
+def _duplicate_targets(labels: pd.Series, metric: pd.Series, channel: pd.Series, fname: str) -> list[Finding]:
+    """The error for rows repeating the (period, metric, channel) of an earlier row; [] when none does."""
     key = pd.DataFrame({"period": labels.astype(object), "metric": metric.astype(object),
                         "channel": channel.where(channel.notna(), "")})
     dup = key.duplicated(keep="first")
-    if dup.any():
-        out.append(finding("error", fname, "duplicate_target", "repeat the period, metric and channel of an earlier row",
-                            "Keep one target per period, metric and channel (one agreed number, whichever department owns it).",
-                            "metric", dup, key["period"].fillna("") + " " + key["metric"].fillna("")))
-    return out
+    if not dup.any():
+        return []
+    return [finding("error", fname, "duplicate_target", "repeat the period, metric and channel of an earlier row",
+                    "Keep one target per period, metric and channel (one agreed number, whichever department owns it).",
+                    "metric", dup, key["period"].fillna("") + " " + key["metric"].fillna(""))]
+
+
+#: Close matches named for a target's unknown channel (difflib ratio on the folded labels, at most this many).
+CLOSE_MATCH_CUTOFF = 0.6
+CLOSE_MATCHES = 3
+
+
+def check_target_channels(targets: pd.DataFrame, fname: str, frames, fold: bool) -> tuple[pd.DataFrame, list[Finding]]:
+    """Target channels against the channels of the data: (targets, warnings).
+
+    `frames`: the leads, opportunities and spend tables (None = absent), channels already normalized
+    (helpers.data.channels). A target channel that differs from a data channel only in case or width (the same
+    :func:`helpers.data.channels.channel_key`) takes the data's spelling when `fold` (channels.normalize);
+    a target channel that no row has is kept and warned about (code ``target_channel_unknown``, one warning per
+    channel naming its rows and up to CLOSE_MATCHES close matches by difflib's ratio on the folded labels,
+    variant ``no_match`` listing the data's channels instead): its goal has no actual, never 0 (notebook 04). Two
+    rows that fold to the same period, metric and channel are the error ``duplicate_target``.
+    """
+    import difflib
+
+    from helpers.data.channels import channel_key
+
+    if "channel" not in targets.columns or not targets["channel"].notna().any():
+        return targets, []
+    known: dict[str, str] = {}   # folded label -> the data's spelling
+    for frame in frames:
+        if frame is not None and "channel" in frame.columns:
+            for value in frame["channel"].dropna().astype(str).unique():
+                known.setdefault(channel_key(value), value)
+    spellings = set(known.values())
+    channel = targets["channel"].astype(object)
+    if fold:
+        channel = channel.map(lambda v: v if v is None or pd.isna(v) or v in spellings else known.get(channel_key(v), v))
+    out = _duplicate_targets(targets["period"], targets["metric"], channel, fname)   # 'Web' and 'web' rows now collide
+    for value in sorted(set(channel.dropna()) - spellings, key=str):
+        mask = channel == value
+        close = difflib.get_close_matches(channel_key(value) or "", list(known), n=CLOSE_MATCHES, cutoff=CLOSE_MATCH_CUTOFF)
+        if close:
+            out.append(_warn(fname, "target_channel_unknown", "channel", mask, targets["channel"], channel=value,
+                             matches=", ".join(f"'{known[k]}'" for k in close)))
+        else:
+            listed = ", ".join(f"'{v}'" for v in sorted(spellings)[:10]) + (", ..." if len(spellings) > 10 else "")
+            out.append(_warn(fname, "target_channel_unknown", "channel", mask, targets["channel"], channel=value,
+                             channels=listed or "-", variant="no_match"))
+    return targets.assign(channel=channel), out
 
 
 def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp,

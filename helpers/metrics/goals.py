@@ -41,6 +41,13 @@ MIN_HISTORY_DAYS = 365
 WARMUP_DAYS = 180
 WON_METRICS = ("won_revenue", "won_count")
 SEED = 20260401
+#: A won_revenue goal below 1/IMPLAUSIBLE_RATIO of the same period's won revenue a year earlier is not a plan but a
+#: unit slip (a goal typed in 千円 or 万円): a plausibility note (docs/glossary.md, "Decisions ... (goals)").
+IMPLAUSIBLE_RATIO = 100
+#: The slips a note names: the power of ten a goal typed in a larger unit is short by -> the unit (variant of the
+#: warning ``target_unit_suspect``); 万 (10^4) only for the currencies whose amounts are read in 万.
+UNIT_SLIPS = {3: "thousand", 4: "ten_thousand", 6: "million"}
+TEN_THOUSAND_CURRENCIES = frozenset({"JPY", "CNY", "TWD", "HKD", "KRW"})
 
 #: Who owns each metric's goal when targets.csv does not say (and for last year's goals).
 DEFAULT_DEPARTMENT = {"won_revenue": "shared", "won_count": "shared", "opportunities_created": "sales",
@@ -321,20 +328,81 @@ def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of
     return sorted(rows, key=lambda r: (order[r["metric"]], r["channel"] or ""))
 
 
+def unit_slip(target, last_year, currency: str = "JPY") -> dict | None:
+    """The plausibility note of a won_revenue goal against last year's won revenue of the same period (and channel):
+    None when the goal is plausible (or either figure is missing or not positive), else {ratio (last year ÷ goal),
+    power (k of the likely slip 10^k, or None), unit (UNIT_SLIPS[k] or "")}.
+
+    Implausible: goal × IMPLAUSIBLE_RATIO < last year. The likely unit: the slip 10^k of UNIT_SLIPS (10^4 only for
+    TEN_THOUSAND_CURRENCIES) within half a decade of the ratio, i.e. |log10(ratio) − k| <= 0.5; else none is named.
+    """
+    if target is None or last_year is None or not target > 0 or not last_year > 0:
+        return None
+    ratio = float(last_year) / float(target)
+    if ratio <= IMPLAUSIBLE_RATIO:
+        return None
+    powers = [k for k in UNIT_SLIPS if k != 4 or str(currency).upper() in TEN_THOUSAND_CURRENCIES]
+    near = [k for k in powers if abs(np.log10(ratio) - k) <= 0.5]
+    power = min(near, key=lambda k: abs(np.log10(ratio) - k)) if near else None
+    return {"ratio": ratio, "power": power, "unit": UNIT_SLIPS[power] if power is not None else ""}
+
+
+def target_notes(leads, opps, goals: list[dict], period: Period, as_of, first_date, currency: str = "JPY") -> list[dict]:
+    """Plausibility notes on the period's targets.csv won_revenue goals (:func:`unit_slip`), against the won revenue
+    of the same period a year earlier in the same channel (only when the data covers it, :func:`covered`).
+
+    Rows: {metric, channel, code ``target_unit_suspect``, variant (the unit, "" when none is likely), target,
+    last_year, ratio, scaled (target × 10^power, None without a unit)}.
+    """
+    last = period.shift(-4)
+    if not covered(first_date, last, "won_revenue"):
+        return []
+    notes = []
+    for g in goals:
+        if g["metric"] != "won_revenue" or g["source"] != "targets.csv":
+            continue
+        before = actual(leads, opps, "won_revenue", last.start, last.end, as_of, g["channel"])
+        slip = unit_slip(g["target"], before, currency)
+        if slip is not None:
+            notes.append({"metric": g["metric"], "channel": g["channel"], "code": "target_unit_suspect",
+                          "variant": slip["unit"], "target": g["target"], "last_year": float(before),
+                          "ratio": slip["ratio"],
+                          "scaled": None if slip["power"] is None else g["target"] * 10 ** slip["power"]})
+    return notes
+
+
+def data_channels(*frames) -> set[str]:
+    """The channel labels the leads, opportunities and spend tables hold (None = an absent table)."""
+    present: set[str] = set()
+    for frame in frames:
+        if frame is not None and "channel" in frame.columns:
+            present |= {str(v) for v in frame["channel"].dropna().unique()}
+    return present
+
+
 def elapsed_share(period: Period, as_of) -> float:
     """Share of the period's days elapsed on as_of: days from start to min(end, as_of), both included, / days in the period (0 before it starts)."""
     done = (min(day(as_of), period.end) - period.start).days + 1
     return float(min(max(done, 0), period.days)) / period.days
 
 
-def progress(leads, opps, goals: list[dict], period: Period, as_of) -> list[dict]:
+def progress(leads, opps, goals: list[dict], period: Period, as_of, spend: pd.DataFrame | None = None) -> list[dict]:
     """Each goal against the actual to date: {metric, department, channel, source, target, actual, attainment, elapsed_share}.
 
-    attainment = actual / target (None when the target is None or 0, or the actual is unknown).
+    attainment = actual / target (None when the target is None or 0, or the actual is unknown). A goal for a channel
+    no lead, opportunity or spend row has (:func:`data_channels`) has actual and attainment None and
+    ``null_reasons`` {actual: ``channel_not_in_data``}: a missed goal it is not (the loader warned,
+    ``target_channel_unknown``).
     """
     share = elapsed_share(period, as_of)
+    present = data_channels(leads, opps, spend)
     rows = []
     for g in goals:
+        if g["channel"] is not None and g["channel"] not in present:
+            rows.append({"metric": g["metric"], "department": g["department"], "channel": g["channel"], "source": g["source"],
+                         "target": g["target"], "actual": None, "attainment": None, "elapsed_share": share,
+                         "null_reasons": {"actual": "channel_not_in_data"}})
+            continue
         value = actual(leads, opps, g["metric"], period.start, period.end, as_of, g["channel"])
         rows.append({"metric": g["metric"], "department": g["department"], "channel": g["channel"], "source": g["source"],
                      "target": g["target"], "actual": value, "attainment": ratio(value, g["target"]) if g["target"] else None,
@@ -757,7 +825,8 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of) -> dict:
 
 # --------------------------------------------------------------------------- the metrics.json section
 def goals_section(wb, period: Period, first_date, forecast_result: dict | None = None, backtest_result: dict | None = None) -> dict:
-    """metrics.json `goals`: {targets, progress, forecast: {won_revenue, won_count}, coverage, reverse_funnel, backtest}.
+    """metrics.json `goals`: {targets, target_notes, progress, forecast: {won_revenue, won_count}, coverage, reverse_funnel,
+    backtest}.
 
     `forecast_result` / `backtest_result` are reused when given (the notebook computes them once).
     """
@@ -769,7 +838,8 @@ def goals_section(wb, period: Period, first_date, forecast_result: dict | None =
     bt = backtest_result if backtest_result is not None else backtest(opps, as_of, wb.config.fiscal_year_start_month, first_date)
     return {
         "targets": goals,
-        "progress": progress(leads, opps, goals, period, as_of),
+        "target_notes": target_notes(leads, opps, goals, period, as_of, first_date, wb.config.currency_code),
+        "progress": progress(leads, opps, goals, period, as_of, wb.spend),
         "forecast": {k: (None if f is None else f[k]) for k in ("won_revenue", "won_count")},
         "coverage": pipeline_coverage(opps, period, as_of, revenue_target),
         "reverse_funnel": reverse_funnel(revenue_target, rates),

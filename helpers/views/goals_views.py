@@ -71,14 +71,28 @@ def _value(metric: str, value, s: Session) -> str:
 
 
 def targets_note(s: Session, g: GoalsResult):
-    """Where the goals come from: targets.csv, or the same period a year earlier (said plainly)."""
+    """Where the goals come from: targets.csv, or the same period a year earlier (said plainly); then a warning for
+    each goal that looks typed in another unit (goals.target_notes)."""
     sources = {row["source"] for row in g.section["targets"]}
-    if sources == {"targets.csv"}:
-        return display.note(t("goals_source_file", s.lang).format(period=s.period.label))
     last = s.period.shift(-4).label
-    if "targets.csv" in sources:
-        return display.note(t("goals_source_mixed", s.lang).format(period=s.period.label, last=last), warn=True)
-    return display.note(t("goals_source_last_year", s.lang).format(period=s.period.label, last=last), warn=True)
+    if sources == {"targets.csv"}:
+        source = display.note(t("goals_source_file", s.lang).format(period=s.period.label))
+    elif "targets.csv" in sources:
+        source = display.note(t("goals_source_mixed", s.lang).format(period=s.period.label, last=last), warn=True)
+    else:
+        source = display.note(t("goals_source_last_year", s.lang).format(period=s.period.label, last=last), warn=True)
+    return _join(source, *[display.lines(unit_note(s, n), warn=True) for n in g.section.get("target_notes") or []])
+
+
+def unit_note(s: Session, n: dict) -> list[str]:
+    """A goal's plausibility note (code target_unit_suspect) in the report's language: the goal named, the sentence, the fix."""
+    from helpers.errors import warning_text
+
+    params = {"variant": n["variant"], "target": fmt.money(n["target"], s.config), "last_year": fmt.money(n["last_year"], s.config),
+              "ratio": fmt.number(n["ratio"], s.lang), "scaled": fmt.money(n["scaled"], s.config)}
+    sentence, fix = warning_text(n["code"], params, s.lang)
+    channel = t("all_channels", s.lang) if n["channel"] is None else label_or_value(n["channel"], s.lang)
+    return [f"{t(n['metric'], s.lang)} · {channel}: {sentence}", t("fix", s.lang) + ": " + fix]
 
 
 def progress_table(s: Session, g: GoalsResult):
