@@ -116,6 +116,8 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.touches
     "touch_unknown_lead": ("",), "touch_unknown_opportunity": ("",), "touch_after_close": ("",), "touches_split": ("",),
     "touches_campaign_unpaired": ("",),
+    # helpers.data.ingest_join (what the exports leave for attribution)
+    "touches_none_kept": ("",), "deals_without_campaign": ("",), "touches_reach_no_deal": ("",),
     # helpers.load
     "no_opportunities": ("",), "text_file_skipped": ("unicode_text", "tab_text"),
     # helpers.limits

@@ -243,11 +243,12 @@ def test_salesforce_object_export_facts(tmp_path):
                                                                   ("not_after closed_at", 15)]
     codes = [w.code for w in res.warnings]
     # plain amounts: shown in the settings' currency, said once
-    # Account, Campaign and CampaignMember.csv feed no table: each is said
-    assert codes == ["file_not_used"] * 3 + ["currency_not_in_data", "one_created_at", "one_created_at", "moved_date",
-                                             "no_lead_links", "no_channel"]
-    assert [w.file for w in res.warnings[:3]] == ["Account.csv", "Campaign.csv", "CampaignMember.csv"]
-    assert "all opportunities share one created_at: cycle times are meaningless" in res.warnings[4].message
+    # Account.csv feeds no table: said; CampaignMember.csv (with Campaign.csv) is the touches table, whose members never
+    # responded and whose deals name no campaign: both said (tests/test_ingest_touches.py)
+    assert codes == ["file_not_used", "currency_not_in_data", "one_created_at", "one_created_at", "moved_date",
+                     "no_lead_links", "no_channel", "touches_none_kept", "deals_without_campaign"]
+    assert res.warnings[0].file == "Account.csv"
+    assert "all opportunities share one created_at: cycle times are meaningless" in res.warnings[2].message
     assert "all opportunities share one created_at: cycle times are meaningless" in res.summary()
 
     wb = load_workbook(tmp_path / "out")
@@ -608,13 +609,14 @@ def test_invalid_result_is_not_published(tmp_path):
 def test_partial_exports_optional_leads(tmp_path):
     exports = tmp_path / "exports"
     exports.mkdir()
-    shutil.copy(EXPORTS / "hubspot" / HS_DEALS, exports)  # deals only: the contacts table is optional
+    shutil.copy(EXPORTS / "hubspot" / HS_DEALS, exports)  # deals only: the contacts and form tables are optional
     res = ingest(exports, "hubspot", tmp_path / "out")
     assert list(res.tables) == ["opportunities"]
     wb = load_workbook(tmp_path / "out")
     assert wb.leads is None and set(wb.opportunities["channel"]) == {"unknown"}
-    # the deal with two contacts keeps the first, said (split_first_kept)
-    assert [w.code for w in res.warnings] == ["table_not_found", "split_first_kept", "currency_not_in_data", "no_channel"]
+    # the deal with two contacts keeps the first, said (split_first_kept); no contacts and no form submissions: said
+    assert [w.code for w in res.warnings] == ["table_not_found", "table_not_found", "split_first_kept", "currency_not_in_data",
+                                              "no_channel"]
     assert "the mapping's leads table found no export in the folder" in res.warnings[0].message
 
 

@@ -36,7 +36,7 @@ from helpers.data.values import neutralize_text_columns
 from helpers.storage import replace_dir
 
 REPORT_FILE = "ingest_report.json"
-TABLE_ORDER = ("opportunities", "leads", "spend", "checklist", "initiatives", "targets")
+TABLE_ORDER = ("opportunities", "leads", "spend", "checklist", "initiatives", "targets", "touches")
 OUTPUT_FILES = {f"{t}{ext}" for t in TABLES for ext in FORMATS} | {REPORT_FILE, DATA_FOLDER_CONFIG}
 MIN_ROWS_FOR_BULK_CHECK = 2
 
@@ -467,6 +467,8 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     frames: dict[str, pd.DataFrame] = {}
     reports: dict[str, dict] = {}
     claimed: set[Path] = set()
+    raws: dict[str, pd.DataFrame] = {}
+    joined: set[str] = set()
     folder_warnings: list[Finding] = []
     near_misses: list = []
     for name in sorted(mp.tables, key=TABLE_ORDER.index):
@@ -495,14 +497,23 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             source = path.name
             info = {"source": source, "path": str(path), "format": FORMATS[path.suffix.lower()], "encoding": encoding,
                     "delimiter": raw.attrs.get("delimiter"), "sha256": file_sha256(path)}
+        joins = []
+        if tm.joins:   # columns looked up in other exports (helpers.data.ingest_join)
+            from helpers.data.ingest_join import apply_joins
+
+            raw, joins = apply_joins(raw, tm, exports)
+            joined.update(j["file"] for j in joins if j.get("file"))
+        raws[name] = raw
         frame, report = apply_mapping(raw, tm, source, rates=rates, target_currency=settings.currency_code if rates else None)
         report.update(info)
+        if joins:
+            report["joins"] = joins
         encoding_note(report, info["encoding"], tm.encoding is not None)
         frames[name], reports[name] = frame, report
     check_links_kept_zeros(frames, reports)
     currency = data_currency(reports, settings)
     if exports is not None and needs_files:
-        used = {Path(r["path"]).name for r in reports.values() if r.get("path")}
+        used = {Path(r["path"]).name for r in reports.values() if r.get("path")} | joined
         for p in _candidates(exports):
             if p.name in used:
                 continue
@@ -520,7 +531,9 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                 folder_warnings.append(warning(p.name, "file_not_used", count=1, mapping=mp.name))
         folder_warnings += [warning(p.name, "text_file_skipped", count=1, variant=kind, stem=p.stem)
                             for p, kind in skipped_text_tables(exports)]
-    warnings = folder_warnings + ingest_warnings(frames, reports)
+    from helpers.data.ingest_join import touch_warnings
+
+    warnings = folder_warnings + ingest_warnings(frames, reports) + touch_warnings(frames, reports, raws)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.with_name(f".{out.name}.ingest-{os.getpid()}")

@@ -42,7 +42,8 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)           # Excel serial 1 = 1900-01-01 
 MAX_SHOWN = 5
 
 TOP_KEYS = ("name", "description", "tables", "extends", "date_order", "decimal")
-TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order", "decimal")
+TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order", "decimal", "join")
+JOIN_KEYS = ("file", "on", "key", "columns", "fill", "optional")
 SQL_KEYS = ("url", "query", "table")
 COLUMN_KEYS = ("column", "format", "values", "other", "default", "constant", "flags", "optional",
                "split", "decimal", "not_after", "only_when", "period_filter", "date_order", "open",
@@ -125,6 +126,24 @@ class DropRule:
 
 
 @dataclass(frozen=True)
+class JoinRule:
+    """Columns looked up in another export file: for each row, the first row of `files` whose `key` equals the row's `on`
+    cell gives its `columns` (export column -> the name they take in the row). With `fill`, a name the row already has
+    is filled only where it is empty. An `optional` join whose file is absent adds empty columns."""
+
+    files: tuple[str, ...]
+    on: tuple[str, ...]
+    key: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...]
+    fill: bool = False
+    optional: bool = False
+
+    def describe(self) -> str:
+        return (f"{' | '.join(self.files)} by {self.key[0]} = {self.on[0]}: "
+                + ", ".join(f"{src} as {name}" for src, name in self.columns))
+
+
+@dataclass(frozen=True)
 class SqlSource:
     """A table read with SQLAlchemy: `url` plus a `query` or a `table` name."""
 
@@ -149,6 +168,7 @@ class TableMapping:
     date_order: str | None = None            # numeric dates of every date column: dmy or mdy (None: from the values)
     decimal: str | None = None               # decimal mark of every number column: "." or "," (None: from the values)
     where: str = ""                          # "salesforce_en.yaml: tables.opportunities" for messages
+    joins: tuple[JoinRule, ...] = ()         # columns looked up in other export files (join:)
 
     def rule(self, target: str) -> ColumnRule | None:
         for r in self.columns:
@@ -169,6 +189,9 @@ class TableMapping:
         needed = [r.columns for r in self.columns if r.columns and not r.optional]
         needed += [c for r in self.columns if not r.columns for _, c in r.flags]  # flags with a stage column are optional
         needed += [d.columns for d in self.drop_if if not d.optional]
+        made = {name for j in self.joins for _, name in j.columns}   # columns a join brings are not in the file
+        needed = [names for names in needed if not set(names) & made]
+        needed += [j.on for j in self.joins if not j.optional]
         return needed
 
 
@@ -536,7 +559,31 @@ def _parse_table(name, spec, label: str) -> TableMapping:
         if clash:
             raise WorkbookError(f"{where}.keep: {', '.join(clash)} would overwrite canonical columns", fix="Map them under columns: instead.")
         kw["keep"] = keep
+    joins = spec.get("join") or []
+    kw["joins"] = tuple(_parse_join(j, f"{where}.join[{i}]") for i, j in enumerate(joins if isinstance(joins, list) else [joins]))
     return TableMapping(table=name, where=where, **kw)
+
+
+def _parse_join(spec, where: str) -> JoinRule:
+    """One `join:` entry: {file, on, key, columns: {export column: name}, fill, optional}."""
+    if not isinstance(spec, dict):
+        raise WorkbookError(f"{where}: expected {{file, on, key, columns}}", fix="For example {file: Campaign.csv, on: CampaignId, "
+                            "key: Id, columns: {Type: Campaign Type}}.")
+    _check_keys(spec, JOIN_KEYS, where)
+    for key in ("file", "on", "key", "columns"):
+        if not spec.get(key):
+            raise WorkbookError(f"{where}: {key} is missing", fix="A join needs file, on (this export's column), key (the other "
+                                "file's column) and columns (what to bring, and the name it takes).")
+    if not isinstance(spec["columns"], dict):
+        raise WorkbookError(f"{where}.columns: a mapping of the other file's columns to the names they take",
+                            fix="For example columns: {Type: Campaign Type}.")
+    for key in ("fill", "optional"):
+        if key in spec and not isinstance(spec[key], bool):
+            raise WorkbookError(f"{where}.{key}: must be true or false", fix=f"Write {key}: true.")
+    return JoinRule(files=_text_list(spec["file"], f"{where}.file", "file"), on=_text_list(spec["on"], f"{where}.on", "on"),
+                    key=_text_list(spec["key"], f"{where}.key", "key"),
+                    columns=tuple((_as_text(k), _as_text(v)) for k, v in spec["columns"].items()),
+                    fill=bool(spec.get("fill", False)), optional=bool(spec.get("optional", False)))
 
 
 def _extends_path(value: str, path: Path, label: str) -> Path:

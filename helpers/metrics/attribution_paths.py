@@ -264,7 +264,7 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
     pipeline: {<channel>: {amount, deals}}}}, data_driven: {markov: {<channel>: {share, low, high, revenue}},
     shapley: {...}, paths, converted_paths, revenue, folded, window_start, window_end}, sourced, influenced,
     by_department, marketing_channels, coverage, content, null_reasons}``. Without a touches table every figure
-    is empty with the reason ``no_touches_table``; without amounts the money is None (``no_amounts``: credits in
+    is empty with the reason ``no_touches_table`` (``no_touch_rows`` for a table without rows); without amounts the money is None (``no_amounts``: credits in
     deals only). `samples` overrides ``attribution.bootstrap_samples``."""
     from helpers.metrics import attribution as A
     from helpers.metrics.lead_quality import horizon_days
@@ -273,8 +273,8 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
     out = {"lookback_days": cfg["lookback_days"], "half_life_days": cfg["half_life_days"], "horizon_days": None,
            "models": {}, "data_driven": {}, "sourced": None, "influenced": None, "by_department": None,
            "marketing_channels": sorted(cfg["marketing_channels"]), "coverage": None, "content": [], "null_reasons": {}}
-    if wb.touches is None:
-        out["null_reasons"] = {"attribution": "no_touches_table"}
+    if wb.touches is None or not len(wb.touches):
+        out["null_reasons"] = {"attribution": "no_touches_table" if wb.touches is None else "no_touch_rows"}
         return out
     decimals = int(wb.config.currency_decimals)
     pairs = A.deal_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of, cfg["lookback_days"], cfg["half_life_days"])

@@ -50,7 +50,7 @@ REASON_CODES = (
     "no_score_attributes", "test_one_class", "no_attributes", "no_clean_attributes", "no_mqls", "none_accepted",
     "no_mql_dates",
     # attribution (helpers.metrics.attribution_paths.attribution_section)
-    "no_touches_table", "few_converted_paths", "no_conversions",
+    "no_touches_table", "no_touch_rows", "few_converted_paths", "no_conversions",
 )
 
 #: Pipeline figures whose null this module explains, and the factors of sales velocity.

@@ -37,9 +37,10 @@ def _channel(name: str, lang: str) -> str:
 
 def missing_note(s: Session, a: AttributionResult):
     """Without touches.csv: what to export from Salesforce or HubSpot to fill it (else nothing)."""
-    if (a.section.get("null_reasons") or {}).get("attribution") != "no_touches_table":
+    reason = (a.section.get("null_reasons") or {}).get("attribution")
+    if reason is None:
         return None
-    return display.lines([t("reason_no_touches_table", s.lang), t("touches_export_salesforce", s.lang),
+    return display.lines([t(f"reason_{reason}", s.lang), t("touches_export_salesforce", s.lang),
                           t("touches_export_hubspot", s.lang)], warn=True)
 
 
@@ -159,7 +160,7 @@ def content_table(s: Session, a: AttributionResult):
 
 def coverage_figures(s: Session) -> dict | None:
     """Touch coverage of the session's period (helpers.metrics.attribution.coverage); None without touches.csv."""
-    if s.wb.touches is None:
+    if s.wb.touches is None or not len(s.wb.touches):
         return None
     cfg = settings(s.config)
     pairs = A.deal_touches(s.wb.touches, s.wb.leads, s.wb.opportunities, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
@@ -170,7 +171,7 @@ def coverage_view(s: Session, c: dict | None = None):
     """How much of the period's won revenue has touches at all, and the touches left out (data health)."""
     c = coverage_figures(s) if c is None else c
     if c is None:
-        return display.note(t("reason_no_touches_table", s.lang), warn=True)
+        return display.note(t("reason_no_touch_rows" if s.wb.touches is not None else "reason_no_touches_table", s.lang), warn=True)
     items = [(t("coverage_won_revenue_touched", s.lang), fmt.rate(c["won_revenue_share_with_touches"], s.lang)),
              (t("coverage_won_deals_touched", s.lang), f"{fmt.number(c['won_deals_with_touches'], s.lang)} / "
                                                        f"{fmt.number(c['won_deals_with_touches'] + c['won_deals_without_touches'], s.lang)}"),
