@@ -273,3 +273,72 @@ def test_no_raw_nul_or_bidi_control_reaches_html():
     assert esc("a\x00b\u202ec\u2066d") == "a\ufffdb\ufffdc\ufffdd"
     page = table_html(pd.DataFrame({"owner": ["佐藤\u202e", "x\x00"]}))
     assert "\u202e" not in page and "\x00" not in page and "佐藤\ufffd" in page
+
+
+# --------------------------------------------------------------------------- messages that name the real cause
+def test_one_latin1_byte_in_a_utf8_file_names_the_row_column_and_byte(tmp_path):
+    data = LEADS_CSV.encode("utf-8").replace("鈴木".encode(), b"M\xfcller", 1)   # ü typed in Latin-1
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV})
+    (folder / "leads.csv").write_bytes(data)
+    with pytest.raises(WorkbookError) as err:
+        load_workbook(folder)
+    text = str(err.value)
+    assert ("leads.csv: row 3, column 'owner': the byte 0xFC (in 'M\\\\xfcller') is not UTF-8, while the rest of the file is "
+            "UTF-8 (1 such byte(s) in all): a character from another encoding (0xFC is 'ü' in Latin-1 / cp1252)") in text
+    assert "Retype that character in row 3" in text and "cannot be told" not in text
+
+
+def test_the_ingest_names_the_stray_byte_too(tmp_path):
+    exports = _hubspot(tmp_path)
+    contacts = next(exports.glob("*contacts*"))
+    contacts.write_bytes(contacts.read_bytes().replace(b"Ken Ito,IT,40", "Ken Itō,IT,40".encode("utf-8")).replace(b"Eve,Moss", b"\xc9ve,Moss"))
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "hubspot", tmp_path / "out")
+    assert f"{contacts.name}: row 7, column 'First Name': the byte 0xC9" in str(err.value)
+
+
+def test_a_cp1252_file_is_still_read_as_cp1252(tmp_path):
+    """Only a few bad bytes in an otherwise UTF-8 file are stray: a whole Western file is detected as before."""
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV.replace("鈴木", "Müller").replace("佐藤", "Gómez")
+                                           .replace("金融", "Finance").replace("製造", "Café").replace("価格", "Prix")}, encoding="cp1252")
+    wb = load_workbook(folder)
+    assert wb.files["opportunities"].encoding == "cp1252" and "Café" in set(wb.opportunities["industry"])
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_nul_in_a_header_is_named_never_printed(tmp_path, monkeypatch, fast):
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV.replace("amount", "amo\x00unt"), "leads.csv": LEADS_CSV})
+    text = refusal(folder, fast, monkeypatch)
+    assert "opportunities.csv: the header holds a NUL or another control character (column 5: 'amo<U+0000>unt')" in text
+    assert "\x00" not in text and "retype the name of column 5" in text
+
+
+def test_a_nul_in_an_export_header_is_named(tmp_path):
+    exports = _hubspot(tmp_path, deals_change=lambda t: t.replace("Deal Stage", "Deal\x00Stage", 1))
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "hubspot", tmp_path / "out")
+    assert "the header holds a NUL or another control character (column 4: 'Deal<U+0000>Stage')" in str(err.value)
+    assert "\x00" not in str(err.value)
+
+
+def test_a_missing_column_and_the_files_other_problems_come_together(tmp_path):
+    opps = (OPPS_CSV.replace(",outcome,", ",result,").replace("2025-05-01,2025-06-30", "2025-05-01,2025-02-30")
+            .replace("O3,2025-06-10", "O1,2025-06-10").replace("500000", "-7"))
+    with pytest.raises(WorkbookError) as err:
+        load_workbook(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    codes = [(f.code, f.column, f.rows) for f in err.value.findings]
+    assert codes == [("missing_column", "outcome", ()), ("bad_date", "closed_at", (3,)), ("duplicate_id", "opportunity_id", (4,)),
+                     ("negative_amount", "amount", (3,))]
+
+
+def test_the_ingest_lists_every_missing_column_with_the_value_problems(tmp_path):
+    exports = _hubspot(tmp_path, deals_change=lambda t: t.replace("Deal Stage", "Stage").replace("Record ID", "Deal ID")
+                       .replace("2024-04-12 09:00", "12.04.2024 9h"))
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "hubspot", tmp_path / "out")
+    lines = str(err.value).splitlines()
+    assert lines[0].endswith("columns the mapping needs are missing, and values it cannot convert (hubspot.yaml: tables.opportunities):")
+    assert lines[1].startswith("  - has no column 'Record ID' (needed by hubspot.yaml: tables.opportunities.columns.opportunity_id)")
+    assert lines[2].startswith("  - has no column 'Deal Stage' (needed by hubspot.yaml: tables.opportunities.columns.outcome)")
+    assert lines[3].startswith("  - column 'Close Date' -> closed_at (row 3): not dates") and "'12.04.2024 9h'" in lines[3]
+    assert "Put the export's exact header in the mapping" in lines[4] and "Add the format these values use" in lines[4]

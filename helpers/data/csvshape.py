@@ -88,3 +88,43 @@ def find_stray_quote(text: str, delimiter: str) -> StrayQuote | None:
     finally:
         csv.field_size_limit(limit)
     return None
+
+
+#: Most byte sequences that are not UTF-8 in a file otherwise UTF-8 for them to be stray bytes (typed or pasted in
+#: from another encoding); more is a file in another encoding, which detection reads.
+MAX_STRAY_BYTES = 3
+
+
+def stray_byte_error(data: bytes, name: str) -> WorkbookError | None:
+    """The refusal of a UTF-8 file holding a few bytes that are not UTF-8, or None.
+
+    A file with valid multi-byte UTF-8 characters (Japanese text, accents) and at most MAX_STRAY_BYTES invalid
+    sequences is UTF-8 with a character from another encoding typed or pasted in (Latin-1 'é' = 0xE9): no single
+    encoding reads it right, and encoding detection would only say it "cannot be told". The error names the row
+    (line), the column, the byte and its cell. None for valid UTF-8 and for files in another encoding."""
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        first = exc.start
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    if bad > MAX_STRAY_BYTES or not any(ord(c) > 127 and c != "\ufffd" for c in text):
+        return None
+    line = data.count(b"\n", 0, first) + 1
+    start, end = data.rfind(b"\n", 0, first) + 1, data.find(b"\n", first)
+    shown = data[start:end if end >= 0 else len(data)].decode("utf-8", errors="backslashreplace").rstrip("\r")
+    header_line = data[:data.find(b"\n") if b"\n" in data else len(data)].decode("utf-8", errors="replace").lstrip("\ufeff")
+    sep = max((",", ";", "\t", "|"), key=header_line.count)
+    header, cells = _fields(header_line, sep), _fields(shown, sep)
+    pos = next((i for i, c in enumerate(cells) if "\\x" in c), None)
+    where = f", column '{header[pos].strip()}'" if pos is not None and pos < len(header) and line > 1 else ""
+    cell = cells[pos] if pos is not None else shown
+    byte = data[first]
+    return WorkbookError(
+        f"{name}: row {line}{where}: the byte 0x{byte:02X} (in {cell[:60]!r}) is not UTF-8, while the rest of the file is "
+        f"UTF-8 ({bad} such byte(s) in all): a character from another encoding (0x{byte:02X} is "
+        f"{bytes([byte]).decode('cp1252', errors='replace')!r} in Latin-1 / cp1252) was typed or pasted in, so no one "
+        "encoding reads the whole file right",
+        fix=f"Retype that character in row {line} (in a text editor, or in Excel) and save the file as UTF-8 "
+            "(Excel: Save As > \"CSV UTF-8\"), or export the file again from the CRM.")

@@ -26,10 +26,10 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
-from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
+from helpers.data.load import ENCODING_NAMES, _check_header, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
 from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, looks_formatted_report, skipped_text_tables
 from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, coded_error, warning
-from helpers.data.mapping import (Mapping, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
+from helpers.data.mapping import (Mapping, MissingColumnError, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
                                   note, shipped_mappings)
 from helpers.data.schema import TABLES
 from helpers.data.values import neutralize_text_columns
@@ -114,7 +114,9 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
     first = next((ln for ln in text.splitlines() if ln.strip()), None)
     if first is None:
         raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.")
-    return [c.strip() for c in next(csv.reader([first], delimiter=sniff_delimiter(text)))]
+    header = [c.strip() for c in next(csv.reader([first], delimiter=sniff_delimiter(text)))]
+    _check_header(path, header)   # a NUL in a header is named (shown as <U+0000>), never matched or printed raw
+    return header
 
 
 def _sheet_error(path: Path, sheet, exc) -> WorkbookError:
@@ -179,7 +181,11 @@ def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: lis
         best = min(readable, key=lambda p: len(missing[p]))
         names = missing[best][0]
         rule = next((r.target for r in tm.columns if r.columns == names), None)
-        raise missing_column_error(names, headers[best], best.name, f"{tm.where}.columns.{rule}" if rule else tm.where)
+        err = missing_column_error(names, headers[best], best.name, f"{tm.where}.columns.{rule}" if rule else tm.where)
+        # a file lacking a few of the columns is the export with columns renamed or left out: the ingest reads it to
+        # list them all with its other problems; one lacking most of them is another table's export (said as it is)
+        err.path = best if 2 * len({tuple(n) for n in missing[best]}) <= len({tuple(n) for n in tm.needed_columns()}) else None
+        raise err
     return None
 
 
@@ -478,7 +484,15 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             info = {"source": source, "format": "sql", "encoding": None, "sha256": None}
         else:
             misses: list = []
-            path = locate_file(exports, tm, claimed, misses)
+            try:
+                path = locate_file(exports, tm, claimed, misses)
+            except MissingColumnError as exc:
+                if getattr(exc, "path", None) is None:
+                    raise
+                # every missing column and every value problem of that file, in one go (apply_mapping raises them all)
+                apply_mapping(read_export(exc.path, tm)[0], tm, exc.path.name, rates=rates,
+                              target_currency=settings.currency_code if rates else None)
+                raise
             near_misses += [(name, miss, lacking, tm.where, path) for miss, lacking in misses if miss != path]
             if path is None:
                 if tm.optional:

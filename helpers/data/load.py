@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from helpers.config import Config, load_config
 from helpers.data.files import FORMATTED_ROWS, check_file, check_kind, looks_formatted_report, skipped_text_tables
+from helpers.data.csvshape import stray_byte_error
 from helpers.data.schema import OUTCOMES, TABLES, Column, Table, department_key
 from helpers.data.validate import finding
 from helpers.errors import DataValidationError, Finding, WorkbookError, coded_error, warning
@@ -147,6 +148,9 @@ def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
     if encoding:
         enc, how = encoding, "stated"
     else:
+        stray = stray_byte_error(data, path.name)   # UTF-8 but for a byte or two: the row and the byte, not "cannot be told"
+        if stray is not None:
+            raise stray
         enc, how = detect_encoding(data, path.name)
     try:
         text = data.decode(enc)
@@ -167,9 +171,22 @@ def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
     return text, enc, how
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _check_header(path: Path, header: list[str]) -> None:
-    """WorkbookError naming the positions of column names that appear twice (after trimming spaces)."""
+    """WorkbookError naming the positions of column names that appear twice (after trimming spaces), or that hold a
+    NUL or another control character (shown as <U+0000>, never raw: the header line is damaged)."""
     names = [_cell_text(h) for h in header]
+    damaged = [(pos, name) for pos, name in enumerate(names, start=1) if name is not None and _CONTROL.search(name)]
+    if damaged:
+        from helpers.data.channels import shown
+
+        listed = "; ".join(f"column {pos}: {shown(name)}" for pos, name in damaged)
+        raise WorkbookError(f"{path.name}: the header holds a NUL or another control character ({listed}), so no column name "
+                            "can be matched; the header line is damaged (a broken save or copy)",
+                            fix=f"Export the file again; or open it in a text editor and retype the name of column "
+                                f"{damaged[0][0]} (without the invisible character), then save it as UTF-8.")
     seen: dict[str, list[int]] = {}
     for pos, name in enumerate(names, start=1):
         if name is not None:  # unnamed columns are extra columns, ignored
@@ -539,7 +556,9 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     for name, frame in typed.items():  # several values in one label cell, segments Excel turned into dates
         findings += label_findings(name, frame, names.get(name, f"{name}.csv"))
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
-        raise DataValidationError(_japanese_fixes(findings, Path(data_dir)))  # the table's shape is wrong: row checks would only add noise
+        # the table's shape is wrong; the row checks that do not need the missing columns still speak, in one go
+        findings += _row_errors_despite_missing(typed, names, findings, config)
+        raise DataValidationError(_japanese_fixes(findings, Path(data_dir)))
 
     resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
     as_of_given = resolved_as_of is not None
@@ -593,6 +612,30 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
                     leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
                     initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"), extras=extras, findings=findings, files=files)
+
+
+def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str, str], findings: list[Finding],
+                                config: Config) -> list[Finding]:
+    """The row checks' errors (helpers.data.validate.check_tables: duplicate ids, negative amounts, ...) of a folder
+    with a missing column, so the user sees every problem of the file at once: each missing column is added
+    empty for the checks, and errors about a missing column (or one the findings already name) are left out.
+    Nothing when the opportunities table itself is unreadable or absent."""
+    from helpers.data import validate
+
+    if "opportunities" not in typed:
+        return []
+    missing = {(f.file, f.column) for f in findings if f.code == "missing_column"}
+    said = {(f.file, f.column) for f in findings}
+    padded = {}
+    for name, frame in typed.items():
+        empty = {c.name: pd.Series(pd.NaT if c.kind in ("date", "datetime", "month") else None, index=frame.index,
+                                   dtype="datetime64[ns]" if c.kind in ("date", "datetime", "month") else
+                                   "float64" if c.kind in ("number", "int") else object)
+                 for c in TABLES[name].columns if c.name not in frame.columns}
+        padded[name] = frame.assign(**empty)
+    as_of = config.as_of or validate.latest_date(padded.get("leads"), padded["opportunities"]) or pd.Timestamp.max.normalize()
+    found = validate.check_tables(padded, names, as_of, config.fiscal_year_start_month)
+    return [f for f in found if f.severity == "error" and (f.file, f.column) not in missing | said]
 
 
 def _categorize(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

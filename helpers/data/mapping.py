@@ -780,7 +780,15 @@ def find_column(raw_columns, names: tuple[str, ...]) -> str | None:
     return None
 
 
-def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where: str) -> WorkbookError:
+class MissingColumnError(WorkbookError):
+    """An export lacks a column the mapping needs (apply_mapping lists it with the file's other problems)."""
+
+
+FIX_MISSING_COLUMN = ("Put the export's exact header in the mapping, re-export with that column, "
+                      "or mark the rule optional: true if the column may be missing.")
+
+
+def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where: str) -> MissingColumnError:
     """'Opportunity.csv has no column 'Stage' ... close matches: 'StageName'' with a fix."""
     cols = [str(c) for c in raw_columns]
     close: list[str] = []
@@ -793,9 +801,7 @@ def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where
     else:
         shown = ", ".join(repr(c) for c in cols[:15]) + (f", ... ({len(cols)} columns)" if len(cols) > 15 else "")
         hint = f" The export's columns are: {shown}."
-    return WorkbookError(f"{source} has no column {wanted} (needed by {where}).{hint}",
-                         fix="Put the export's exact header in the mapping, re-export with that column, "
-                             "or mark the rule optional: true if the column may be missing.")
+    return MissingColumnError(f"{source} has no column {wanted} (needed by {where}).{hint}", fix=FIX_MISSING_COLUMN)
 
 
 def _rows_text(positions: list[int]) -> str:
@@ -903,12 +909,13 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                                   "values": texts[:MAX_SHOWN]})
         note(report, "footer_dropped", len(footer), None, [i + 2 for i in footer],
              lines=", ".join(repr(t[:40]) for t in texts[:3]) + (", ..." if len(texts) > 3 else ""))
+    missing: list[MissingColumnError] = []   # reported with every other problem of the file, in one go
     for rule in tm.drop_if:
         col = find_column(raw.columns, rule.columns)
         if col is None:
-            if rule.optional:
-                continue
-            raise missing_column_error(rule.columns, raw.columns, source, f"{tm.where}.drop_if")
+            if not rule.optional:
+                missing.append(missing_column_error(rule.columns, raw.columns, source, f"{tm.where}.drop_if"))
+            continue
         mask = _drop_mask(rule, list(raw[col]))
         hits = [i for i in range(rows_in) if keep_mask[i] and mask[i]]
         for i in hits:
@@ -933,8 +940,11 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                 values = _convert(rule, rows, kept, source, tm, report, problems, orders.get(rule.target))
         except _Skip:
             continue
+        except MissingColumnError as exc:
+            missing.append(exc)
+            continue
         out[rule.target] = values
-    if amounts is not None and not problems:
+    if amounts is not None and not problems and not missing:
         out["amount"] = resolve_currency(amounts, out, kept, report, problems, rates, target_currency)
     for target in (t for t in ("opportunity_id", "lead_id") if t in out):
         texts = [v for v in out[target] if v]
@@ -943,16 +953,29 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
             out[target] = [salesforce_id18(v) if v and len(v) == 15 else v for v in out[target]]
             note(report, "salesforce_id_18", short, target)
 
-    if problems:
+    for name in tm.keep:
+        if find_column(raw.columns, (name,)) is None:
+            missing.append(missing_column_error((name,), raw.columns, source, f"{tm.where}.keep"))
+    named = {}
+    for m in missing:   # a column needed by two rules (drop_if and the id) is said once
+        named.setdefault(m.message.split(" (needed by")[0], m)
+    missing = list(named.values())
+    if len(missing) == 1 and not problems:
+        raise missing[0]
+    if problems or missing:
         label = tm.where.split(":")[0]
         stem = label.rsplit(".", 1)[0]
         where = (f"a file `my_mapping.yaml` holding the line `extends: {stem}` and" if stem in shipped_mappings()
                  else f"in {label}, add")
         fixes = [FIX_BY_TOPIC[k].format(where=where, stem=stem) for k in FIX_BY_TOPIC if any(k in p for p in problems)]
-        raise WorkbookError(f"{source}: values the mapping cannot convert ({tm.where}):\n" + "\n".join(f"  - {p}" for p in problems),
-                            fix=" ".join(fixes) if fixes else
-                            "Add the format these values use to the column's format: list (or fix the values in the export); "
-                            "amounts may carry currency signs and thousands separators but nothing else.")
+        if problems and not fixes:
+            fixes = ["Add the format these values use to the column's format: list (or fix the values in the export); "
+                     "amounts may carry currency signs and thousands separators but nothing else."]
+        what = ("columns the mapping needs are missing" + (", and values it cannot convert" if problems else "")
+                if missing else "values the mapping cannot convert")
+        lines = [m.message.removeprefix(f"{source} ") for m in missing] + problems
+        raise WorkbookError(f"{source}: {what} ({tm.where}):\n" + "\n".join(f"  - {p}" for p in lines),
+                            fix=" ".join(([FIX_MISSING_COLUMN] if missing else []) + fixes))
 
     # 3. profile the dates as exported (before adjustments): a bulk load shows as one distinct day
     for rule in tm.columns:
