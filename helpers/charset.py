@@ -29,10 +29,10 @@ def _decodes(data: bytes, encoding: str) -> bool:
         return False
 
 
-def detect_encoding(data: bytes, name: str = "the file", fix: str = FIX_ENCODING) -> tuple[str, str]:
+def detect_encoding(data: bytes, name: str = "the file") -> tuple[str, str]:
     """The codec a text file's bytes are in (a CSV export, a settings or mapping file), and how that is known: a byte
     order mark (UTF-8, UTF-16), valid UTF-8, else charset-normalizer's best guess among DETECT_CANDIDATES. Raises
-    WorkbookError (with `fix`) when no candidate decodes the bytes cleanly (the guess's mess ratio is over MAX_CHAOS)."""
+    WorkbookError when no candidate decodes the bytes cleanly (the guess's mess ratio is over MAX_CHAOS)."""
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig", "byte order mark"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -54,5 +54,5 @@ def detect_encoding(data: bytes, name: str = "the file", fix: str = FIX_ENCODING
             return codecs.lookup(clean[0]).name, "the only candidate encoding that decodes every byte"
     if best is None or best.chaos > MAX_CHAOS:
         raise WorkbookError(f"{name}: the encoding cannot be told: the text decodes cleanly as none of UTF-8, "
-                            f"{', '.join(DETECT_CANDIDATES)}", fix=fix)
+                            f"{', '.join(DETECT_CANDIDATES)}", fix=FIX_ENCODING)
     return codecs.lookup(best.encoding).name, "detected by charset-normalizer"

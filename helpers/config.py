@@ -60,13 +60,10 @@ def _read_yaml(path: Path) -> dict:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"Config file {path} does not exist", fix="Check the path given with --config.")
-    if path.is_dir():
-        raise ConfigError(f"Config file {path} is a folder, not a settings file",
-                          fix="Give --config the path of the YAML file itself, e.g. --config my_folder/workbook.yaml.")
     try:
         data = read_yaml(path, str(path))
-    except WorkbookError as exc:
-        raise ConfigError(exc.message, fix=exc.fix) from None
+    except WorkbookError as exc:   # the same error, as a settings error (its code kept: said in Japanese under --lang ja)
+        raise ConfigError(exc.message, exc.fix, code=exc.code, params=exc.params) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -22,25 +22,22 @@ from pathlib import Path
 
 import yaml
 
-from helpers.charset import ENCODING_NAMES, detect_encoding
-from helpers.errors import WorkbookError
+from helpers.charset import DETECT_CANDIDATES, ENCODING_NAMES, detect_encoding
+from helpers.errors import WorkbookError, coded_error
 
 #: Largest settings or mapping file read (bytes): the shipped ones are under 20 kB.
 MAX_BYTES = 1_000_000
 #: Deepest nesting of lists and mappings read (the shipped files nest 5 levels).
 MAX_DEPTH = 50
 MERGE_TAG = "tag:yaml.org,2002:merge"
-FIX_ENCODING = ("Save the file as UTF-8 (Notepad and VS Code: Save As > Encoding \"UTF-8\"; サクラエディタ: 文字コードセット "
-                "UTF-8); Shift_JIS (cp932) files are read too when their text decodes cleanly.")
-FIX_SYNTAX = "Fix the YAML syntax (indent with spaces, 'key: value'; quote values holding ':' or '#')."
 
 
 class _Refused(Exception):
-    """Raised inside the loader; turned into the caller's error with the file's label."""
+    """Raised inside the loader; turned into the coded error (helpers.errors.ERROR_CODES) with the file's label."""
 
-    def __init__(self, mark, message: str, fix: str):
-        super().__init__(message)
-        self.mark, self.message, self.fix = mark, message, fix
+    def __init__(self, code: str, mark, variant: str = "", **params):
+        super().__init__(code)
+        self.code, self.variant, self.params = code, variant, {"line": mark.line + 1, **params}
 
 
 class SafeLoader(yaml.SafeLoader):
@@ -55,13 +52,10 @@ class SafeLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise _Refused(event.start_mark, f"an alias (*{event.anchor}) repeats an anchored block; aliases are not read "
-                                             "here (a few lines of nested aliases can expand to billions of values)",
-                           "Write each value out in full where it is used (copy the lines instead of &anchor and *alias).")
+            raise _Refused("yaml_alias", event.start_mark, anchor=event.anchor)
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise _Refused(self.peek_event().start_mark, f"lists and mappings are nested more than {MAX_DEPTH} levels deep",
-                           "A settings file or mapping nests a few levels; check the file is the one you mean.")
+            raise _Refused("yaml_too_deep", self.peek_event().start_mark, depth=MAX_DEPTH)
         try:
             return super().compose_node(parent, index)
         finally:
@@ -104,23 +98,22 @@ def _check_keys(loader: SafeLoader, root) -> None:
             seen: dict[object, int] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == MERGE_TAG:
-                    raise _Refused(key_node.start_mark, "a merge key (<<) copies another mapping in; merge keys are not read here",
-                                   "Write the keys out in full in this mapping instead of <<:.")
+                    raise _Refused("yaml_alias", key_node.start_mark, "merge")
                 key = _key_text(loader, key_node)
                 dotted = f"{path}.{key}" if path else str(key)
                 line = key_node.start_mark.line + 1
                 if key in seen:
-                    raise _Refused(key_node.start_mark, f"the key '{dotted}' appears twice (first on line "
-                                                        f"{seen[key]}); the second would silently replace the first",
-                                   f"Keep one '{key}' line: delete or rename the one you do not mean.")
+                    raise _Refused("yaml_duplicate_key", key_node.start_mark, key=dotted, name=str(key), first=seen[key])
                 seen[key] = line
                 stack.append((value_node, dotted))
 
 
 def parse_yaml(text: str, label: str, loader: type[SafeLoader] = SafeLoader):
-    """The value of one YAML document in `text` (None when empty); raises WorkbookError naming `label`, the line and
-    the column for invalid syntax, an alias, a merge key, a duplicate key, nesting past MAX_DEPTH or a value
-    that cannot be read (a date such as 2025-13-45)."""
+    """The value of one YAML document in `text` (None when empty). Raises a coded WorkbookError (helpers.errors.ERROR_CODES,
+    en + ja) naming `label` and the line: ``yaml_syntax`` (invalid syntax, with the column), ``yaml_alias`` (an alias;
+    variant ``merge``: a merge key), ``yaml_duplicate_key``, ``yaml_too_deep`` (nesting past MAX_DEPTH),
+    ``yaml_character`` (a control character YAML does not allow) or ``yaml_value`` (a value that cannot be built, such
+    as the date 2025-13-45)."""
     reader = None
     try:
         reader = loader(text, name=label)
@@ -130,20 +123,17 @@ def parse_yaml(text: str, label: str, loader: type[SafeLoader] = SafeLoader):
         _check_keys(reader, root)
         return reader.construct_document(root)
     except _Refused as exc:
-        raise WorkbookError(f"{label}, line {exc.mark.line + 1}: {exc.message}", fix=exc.fix) from None
+        raise coded_error(exc.code, label, exc.variant, **exc.params) from None
     except yaml.reader.ReaderError as exc:   # a control character (NUL, ...) that YAML does not allow
-        line = text.count("\n", 0, exc.position) + 1
-        raise WorkbookError(f"{label}, line {line}: the character U+{exc.character:04X} is not allowed in a YAML file",
-                            fix="Delete the invisible character (it often comes from copying out of a spreadsheet or PDF).") from None
+        raise coded_error("yaml_character", label, line=text.count("\n", 0, exc.position) + 1,
+                          codepoint=f"{exc.character:04X}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise WorkbookError(f"{label}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}", fix=FIX_SYNTAX) from None
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        raise coded_error("yaml_syntax", label, line=mark.line + 1 if mark else "?", column=mark.column + 1 if mark else "?",
+                          problem=str(getattr(exc, "problem", None) or exc)) from None
     except (ValueError, TypeError, OverflowError) as exc:   # e.g. a date like 2025-13-45, which YAML reads as a date
         node = None if reader is None else reader._building
-        where = f" at line {node.start_mark.line + 1}" if node is not None else ""
-        raise WorkbookError(f"{label}: a value cannot be read ({exc}){where}",
-                            fix="Write dates as real dates YYYY-MM-DD, or put the value in quotes.") from None
+        raise coded_error("yaml_value", label, line=node.start_mark.line + 1 if node is not None else "?", problem=str(exc)) from None
     finally:
         if reader is not None:
             reader.dispose()
@@ -151,8 +141,9 @@ def parse_yaml(text: str, label: str, loader: type[SafeLoader] = SafeLoader):
 
 def read_text(path: str | Path, label: str | None = None, max_bytes: int = MAX_BYTES) -> tuple[str, str]:
     """The text of a settings or mapping file and its codec (helpers.charset.detect_encoding). Raises WorkbookError
-    naming `label` (default: the file name) when the file is missing, a folder, larger than `max_bytes`, or
-    in no encoding that decodes it cleanly."""
+    naming `label` (default: the file name) when the file is missing or a folder, and the coded errors
+    ``yaml_too_large`` (over `max_bytes`) and ``yaml_encoding`` (no encoding decodes it cleanly; variant ``bom``:
+    bytes its byte order mark's encoding cannot decode)."""
     path = Path(path)
     label = label or path.name
     if path.is_dir():
@@ -165,16 +156,18 @@ def read_text(path: str | Path, label: str | None = None, max_bytes: int = MAX_B
     except OSError as exc:
         raise WorkbookError(f"{label}: cannot be read ({exc.strerror or exc})", fix="Check the file's permissions.") from None
     if len(data) > max_bytes:
-        raise WorkbookError(f"{label} is larger than {max_bytes // 1000:,} kB; a settings file or mapping holds a few dozen "
-                            "lines, so this is not one (or it was filled by mistake)",
-                            fix="Check that the path names the YAML file you wrote (not a data export), and keep it under "
-                                f"{max_bytes // 1000:,} kB.")
-    encoding, how = detect_encoding(data, label, fix=FIX_ENCODING)
+        raise coded_error("yaml_too_large", label, limit_kb=f"{max_bytes // 1000:,}")
     try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:   # a stated BOM with bytes it cannot decode
-        raise WorkbookError(f"{label}: cannot be read as {ENCODING_NAMES.get(encoding, encoding)} ({how}): byte "
-                            f"{exc.start + 1} is not valid", fix=FIX_ENCODING) from None
+        encoding, _ = detect_encoding(data, label)
+    except WorkbookError:
+        raise coded_error("yaml_encoding", label, candidates=", ".join(("UTF-8",) + DETECT_CANDIDATES)) from None
+    skip = 3 if encoding == "utf-8-sig" else 0   # positions counted from the file's first byte, its BOM included
+    try:
+        text = data[skip:].decode("utf-8" if skip else encoding)
+    except UnicodeDecodeError as exc:   # a byte order mark, then bytes its encoding cannot decode
+        at = skip + exc.start
+        raise coded_error("yaml_encoding", label, "bom", encoding=ENCODING_NAMES.get(encoding.removesuffix("-sig"), encoding),
+                          byte=at + 1, line=data[:at].count(b"\n") + 1) from None
     return text.removeprefix("\ufeff"), encoding
 
 

@@ -407,7 +407,7 @@ tables:
     (BASE.replace("file: opps.csv", "file: opps.csv\n    encoding: latin-9x"), ["unknown encoding 'latin-9x'"]),
     (BASE.replace("created_at: Created", "created_at: {column: Created, period_filter: true}"),
      ["period_filter works with sql sources only"]),
-    (BASE.replace("created_at: Created", "created_at: Created\n      created_at: Again"), ["line 8: the key 'tables.opportunities.columns.created_at' appears twice (first on line 7)"]),
+    (BASE.replace("created_at: Created", "created_at: Created\n      created_at: Again"), ["the key 'tables.opportunities.columns.created_at' appears twice (line 8, first on line 7)"]),
     (BASE.replace("opportunity_id: Id", "opportunity_id: {column: Id, format: iso}"),
      ["format applies to date columns only ('opportunity_id' is text)"]),
     (BASE + "    drop_if:\n      - {column: Stage, matches: '('}\n", ["bad regular expression '('"]),

@@ -43,29 +43,33 @@ def test_a_data_folder_workbook_yaml_with_a_setting_twice_is_refused_naming_both
     (tmp_path / "workbook.yaml").write_text("language: ja\ncurrency: {code: JPY}\n# later, someone adds\nlanguage: en\n",
                                             encoding="utf-8")
     err = settings_error(None, tmp_path)
-    assert err.message == (f"{tmp_path / 'workbook.yaml'}, line 4: the key 'language' appears twice (first on line 1); "
+    assert err.code == "yaml_duplicate_key"
+    assert err.message == (f"{tmp_path / 'workbook.yaml'}: the key 'language' appears twice (line 4, first on line 1); "
                            "the second would silently replace the first")
     assert "Keep one 'language' line" in err.fix
+    ja = err.in_language("ja")   # a Japanese terminal (--lang ja) reads it in Japanese
+    assert "キー「language」が2回書かれています(4行目。最初は1行目)" in ja and "「language」の行を1つにしてください" in ja
 
 
 def test_a_nested_setting_twice_is_named_by_its_dotted_path(tmp_path):
     path = tmp_path / "team.yaml"
     path.write_text("sla:\n  follow_up_hours: 24\n  follow_up_hours: 72\n", encoding="utf-8")
-    assert "line 3: the key 'sla.follow_up_hours' appears twice (first on line 2)" in settings_error(path).message
+    assert "team.yaml: the key 'sla.follow_up_hours' appears twice (line 3, first on line 2)" in settings_error(path).message
 
 
 def test_keys_that_are_the_same_value_written_differently_are_the_same_key(tmp_path):
     # YAML reads 3 and 0x3 as the number 3: two texts for item 3 would silently keep the last
     path = tmp_path / "items.yaml"
     path.write_text("checklist:\n  items:\n    3: {ja: あ, en: a}\n    0x3: {ja: い, en: b}\n", encoding="utf-8")
-    assert "line 4: the key 'checklist.items.3' appears twice (first on line 3)" in settings_error(path).message
+    assert "items.yaml: the key 'checklist.items.3' appears twice (line 4, first on line 3)" in settings_error(path).message
 
 
 def test_a_value_map_entry_twice_in_a_mapping_is_refused(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text(MAPPING.replace("{受注: won, 失注: lost}", "{受注: won, 失注: lost, 受注: lost}"), encoding="utf-8")
-    assert "m.yaml, line 8: the key 'tables.opportunities.columns.outcome.values.受注' appears twice (first on line 8)" \
-        in mapping_error(path).message
+    err = mapping_error(path)
+    assert err.code == "yaml_duplicate_key"
+    assert err.message.startswith("m.yaml: the key 'tables.opportunities.columns.outcome.values.受注' appears twice (line 8, first on line 8)")
 
 
 # --------------------------------------------------------------------------- aliases, merge keys, size, depth
@@ -81,21 +85,24 @@ def test_an_alias_bomb_in_settings_is_refused_before_it_expands(tmp_path):
     path = tmp_path / "workbook.yaml"
     path.write_text("initiatives_catalog:\n" + "".join("  " + line + "\n" for line in _bomb().splitlines()), encoding="utf-8")
     err = settings_error(path)
-    assert err.message.startswith(f"{path}, line 3: an alias (*l0) repeats an anchored block; aliases are not read here")
+    assert (err.code, err.params["line"], err.params["anchor"]) == ("yaml_alias", 3, "l0")
+    assert err.message.startswith(f"{path}: an alias (*l0) at line 3 repeats an anchored block; aliases are not read here")
     assert "copy the lines instead of &anchor and *alias" in err.fix
+    assert "3行目のエイリアス(*l0)" in err.in_language("ja")
 
 
 def test_one_harmless_alias_is_refused_too_with_the_way_to_write_it(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("target:\n  industries: &icp [製造]\nsegment_order:\n  industry: *icp\n", encoding="utf-8")
-    assert "line 4: an alias (*icp)" in settings_error(path).message
+    assert "c.yaml: an alias (*icp) at line 4" in settings_error(path).message
 
 
 def test_a_merge_key_is_refused_even_without_an_alias(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("velocity:\n  <<: {window_days: 30}\n", encoding="utf-8")
     err = settings_error(path)
-    assert "line 2: a merge key (<<) copies another mapping in; merge keys are not read here" in err.message
+    assert (err.code, err.params["variant"]) == ("yaml_alias", "merge")
+    assert "c.yaml: a merge key (<<) at line 2 copies another mapping in; merge keys are not read here" in err.message
     assert "instead of <<:" in err.fix
 
 
@@ -104,21 +111,22 @@ def test_an_alias_bomb_in_a_mapping_is_refused(tmp_path):
     path.write_text(MAPPING.replace("open: [提案]}", "open: [提案]}\n      owner: {column: x, values: *l8}")
                     .replace("name: crm export\n", "name: crm export\ndescription:\n"
                              + "".join("  " + line + "\n" for line in _bomb().splitlines())), encoding="utf-8")
-    assert "bomb.yaml, line 4: an alias (*l0)" in mapping_error(path).message
+    err = mapping_error(path)
+    assert err.code == "yaml_alias" and err.message.startswith("bomb.yaml: an alias (*l0) at line 4")
 
 
 def test_a_settings_file_over_the_size_cap_is_refused_unread(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_bytes(b"# padding\n" * (MAX_BYTES // 10 + 1))
     err = settings_error(path)
-    assert err.message.startswith(f"{path} is larger than 1,000 kB")
+    assert err.code == "yaml_too_large" and err.message.startswith(f"{path}: the file is larger than 1,000 kB")
     assert "not a data export" in err.fix
 
 
 def test_nesting_past_the_limit_is_refused(tmp_path):
     path = tmp_path / "deep.yaml"
     path.write_text("target: {industries: " + "[" * (MAX_DEPTH + 5) + "x" + "]" * (MAX_DEPTH + 5) + "}\n", encoding="utf-8")
-    assert f"line 1: lists and mappings are nested more than {MAX_DEPTH} levels deep" in settings_error(path).message
+    assert f"deep.yaml: lists and mappings are nested more than {MAX_DEPTH} levels deep (line 1)" in settings_error(path).message
 
 
 # --------------------------------------------------------------------------- encodings and characters
@@ -145,8 +153,19 @@ def test_an_undecodable_settings_file_is_refused_with_the_fix(tmp_path):
     # cleanly (0x81 0x8d 0x8f 0x90 0x9d are unassigned in cp1252; the run is malformed UTF-8, cp932 and EUC-JP)
     path.write_bytes(b"language: en\n# " + bytes(range(0x80, 0x100)) + b"\n")
     err = settings_error(path)
+    assert err.code == "yaml_encoding"
     assert err.message == f"{path}: the encoding cannot be told: the text decodes cleanly as none of UTF-8, cp932, cp1252, utf_16, euc_jp"
     assert err.fix.startswith("Save the file as UTF-8")
+    assert "文字コードを UTF-8 にして保存し直してください" in err.in_language("ja")
+
+
+def test_a_utf8_bom_followed_by_other_bytes_is_refused_naming_the_byte(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"\xef\xbb\xbflanguage: ja\n# " + "営業".encode("cp932") + b"\n")   # a BOM, then Shift_JIS bytes
+    err = settings_error(path)
+    assert (err.code, err.params["variant"]) == ("yaml_encoding", "bom")
+    # BOM 3 bytes + "language: ja\n" 13 + "# " 2: the first Shift_JIS byte is byte 19, on line 2
+    assert err.message == f"{path}: the file starts with a byte order mark of UTF-8, but byte 19 (line 2) is not valid UTF-8"
 
 
 def test_a_mapping_saved_as_shift_jis_reads_its_japanese_column_names(tmp_path):
@@ -161,17 +180,22 @@ def test_a_control_character_is_refused_by_line_without_printing_it(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("language: en\ntimezone: Asia/Tokyo\x00\n", encoding="utf-8")
     err = settings_error(path)
-    assert err.message == f"{path}, line 2: the character U+0000 is not allowed in a YAML file" and "\x00" not in str(err)
+    assert err.message == f"{path}: the character U+0000 at line 2 is not allowed in a YAML file" and "\x00" not in str(err)
 
 
-def test_a_config_path_that_is_a_folder_is_named_as_such(tmp_path):
-    assert "is a folder, not a settings file" in settings_error(tmp_path).message
+def test_a_mapping_path_that_is_a_folder_is_named_as_such(tmp_path):
+    (tmp_path / "mine.yaml").mkdir()
+    from helpers.yamlfile import read_text
+
+    with pytest.raises(WorkbookError, match="mine.yaml is a folder, not a YAML file"):
+        read_text(tmp_path / "mine.yaml")
 
 
 def test_a_value_that_cannot_be_read_names_its_line(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text(MAPPING + "      closed_at: {column: 完了日, default: 2025-02-30}\n", encoding="utf-8")
-    assert "m.yaml: a value cannot be read (day is out of range for month) at line 9" in mapping_error(path).message
+    err = mapping_error(path)
+    assert err.code == "yaml_value" and "m.yaml: a value cannot be read (day is out of range for month) at line 9" in err.message
 
 
 def test_the_reader_keeps_what_a_plain_safe_load_reads():

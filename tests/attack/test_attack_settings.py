@@ -69,14 +69,15 @@ def test_the_memory_limit_bites():
     assert done.returncode != 0 and "MemoryError" in done.stderr and "allocated" not in done.stdout
 
 
-@pytest.mark.parametrize("where, bomb, line", [("initiatives_catalog", list_bomb, 4), ("segment_order", block_bomb, 5)])
-def test_an_alias_bomb_in_a_data_folder_workbook_yaml_is_refused_within_the_memory_limit(tmp_path, where, bomb, line):
+@pytest.mark.parametrize("where, bomb, alias, line", [("initiatives_catalog", list_bomb, "a0", 4),
+                                                      ("segment_order", block_bomb, "b0", 5)])
+def test_an_alias_bomb_in_a_data_folder_workbook_yaml_is_refused_within_the_memory_limit(tmp_path, where, bomb, alias, line):
     data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
     (data / "workbook.yaml").write_text("language: ja\n" + where + ":\n" + bomb("  "), encoding="utf-8")
     done = run_child(CHILD_SETTINGS, str(data), preexec_fn=limit_memory, timeout=300)
     assert_no_traceback(done.stdout, done.stderr)
     assert done.returncode == 0, done.stderr
-    assert f"REFUSED {data / 'workbook.yaml'}, line {line}: an alias (*" in done.stdout
+    assert f"REFUSED {data / 'workbook.yaml'}: an alias (*{alias}) at line {line} repeats an anchored block" in done.stdout
     assert "How to fix: Write each value out in full" in done.stdout
 
 
@@ -87,7 +88,7 @@ def test_an_alias_bomb_in_a_mapping_is_refused_within_the_memory_limit(tmp_path)
                     + list_bomb("          ") + "        open: *a8\n", encoding="utf-8")
     done = run_child(CHILD_MAPPING, str(path), preexec_fn=limit_memory, timeout=300)
     assert_no_traceback(done.stdout, done.stderr)
-    assert "REFUSED bomb.yaml, line 11: an alias (*a0)" in done.stdout, done.stdout + done.stderr
+    assert "REFUSED bomb.yaml: an alias (*a0) at line 11" in done.stdout, done.stdout + done.stderr
 
 
 def test_the_report_runner_refuses_a_bombed_config_by_name_within_the_memory_limit(tmp_path):
@@ -96,11 +97,13 @@ def test_the_report_runner_refuses_a_bombed_config_by_name_within_the_memory_lim
     config.write_text("target:\n  industries:\n" + "".join(f"    - {line}\n" for line in
                                                            ["&t0 [IT, IT]"] + [f"&t{k} [*t{k - 1}, *t{k - 1}]" for k in range(1, 40)]),
                       encoding="utf-8")
-    done = run_child(RUNNER, "--data", str(data), "--config", str(config), "--out", str(tmp_path / "out"),
+    done = run_child(RUNNER, "--data", str(data), "--config", str(config), "--out", str(tmp_path / "out"), "--lang", "ja",
                      preexec_fn=limit_memory, timeout=300)
     assert_no_traceback(done.stdout, done.stderr)
     assert done.returncode != 0
-    assert f"{config}, line 4: an alias (*t0)" in done.stdout + done.stderr
+    # said in the report's language (a coded error): the file, the line, the alias and the fix
+    assert f"{config}: 4行目のエイリアス(*t0)はアンカーを付けたブロックを繰り返しています" in done.stderr
+    assert "対処方法: 値は使う場所ごとにそのまま書いてください" in done.stderr
     assert not (tmp_path / "out" / "index.html").exists()
 
 
