@@ -503,7 +503,7 @@ def iso(values, unit: str = "D") -> list[str]:
     return np.where(np.isnat(arr), "", text).tolist()
 
 
-def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS) -> dict[str, pd.DataFrame]:
+def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS, touches: bool = True) -> dict[str, pd.DataFrame]:
     """All six tables (touches from their own stream, helpers.data.sample_touches) as text-ready frames, sorted by id / date."""
     rng = np.random.default_rng(seed)
     leads = make_leads(rng, n_leads)
@@ -526,7 +526,8 @@ def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS) -> dict[str
     tables = {"leads": leads_out, "opportunities": opps_out, "spend": make_spend(rng),
               "checklist": make_checklist(rng), "initiatives": pd.DataFrame([INITIATIVE])}
     # touches come from a random stream of their own, after everything else: the other files do not change
-    tables["touches"] = make_touches(leads_out, opps_out, seed, AS_OF)
+    if touches:
+        tables["touches"] = make_touches(leads_out, opps_out, seed, AS_OF)
     return tables
 
 
@@ -560,8 +561,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--leads", type=int, default=DEFAULT_LEADS, help=f"number of leads (default {DEFAULT_LEADS})")
     parser.add_argument("--out", type=Path, default=SAMPLE_DATA_DIR, help="output folder (default data/sample)")
+    parser.add_argument("--no-touches", action="store_true", help="leave touches.csv out (the scale benchmark's core figures)")
     args = parser.parse_args(argv)
-    tables = generate(args.seed, args.leads)
+    tables = generate(args.seed, args.leads, touches=not args.no_touches)
     write(tables, args.out)
     settings = write_settings(args.out)
     print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()) + f"; {settings} -> {args.out}")

@@ -35,62 +35,79 @@ FIRST_TYPE = {"web": "form", "whitepaper": "content", "seminar": "event", "exhib
               "referral": "meeting"}
 
 
-def _at(rng, day: np.datetime64) -> str:
-    """A time on `day` between 09:00 and 18:55 as ISO text (minutes in steps of 5)."""
-    minutes = int(9 * 60 + 5 * rng.integers(0, 120))
-    return f"{day}T{minutes // 60:02d}:{minutes % 60:02d}:00"
-
-
-def _days_between(rng, first: np.datetime64, last: np.datetime64, n: int) -> list[np.datetime64]:
-    span = max(int((last - first).astype(int)), 0)
-    return [first + np.timedelta64(int(rng.integers(0, span + 1)), "D") for _ in range(n)]
+def _spread_days(rng, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """A uniform day in [first, last] per row (first when last is earlier)."""
+    span = np.maximum((last - first).astype("int64"), 0)
+    return first + np.floor(rng.random(len(first)) * (span + 1)).astype("int64").astype("timedelta64[D]")
 
 
 def make_touches(leads: pd.DataFrame, opps: pd.DataFrame, seed: int, as_of: np.datetime64) -> pd.DataFrame:
-    """touches.csv of the sample from the text frames of leads and opportunities (as written), sorted by touched_at."""
+    """touches.csv of the sample from the text frames of leads and opportunities (as written), sorted by touched_at.
+
+    Vectorized (numpy): one block of draws per kind of touch, so a million leads take seconds."""
     rng = np.random.default_rng([seed, TOUCH_STREAM])
-    deal = opps.set_index("opportunity_id")
-    rows = []
+    n = len(leads)
+    created = pd.to_datetime(leads["created_at"]).to_numpy().astype("datetime64[D]")
+    opp_ids = leads["opportunity_id"].fillna("").astype(str).to_numpy()
+    deal = opps.assign(opportunity_id=opps["opportunity_id"].astype(str)).set_index("opportunity_id")
+    has_opp = opp_ids != ""
+    o = deal.reindex(opp_ids[has_opp])
+    state = np.full(n, "none", dtype=object)
+    state[has_opp] = o["outcome"].to_numpy()
+    opp_created = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    opp_created[has_opp] = pd.to_datetime(o["created_at"]).to_numpy().astype("datetime64[D]")
+    end = np.full(n, as_of, dtype="datetime64[D]")
+    closed = pd.to_datetime(o["closed_at"].replace("", None)).to_numpy().astype("datetime64[D]")
+    end[has_opp] = np.where(np.isnat(closed), as_of, closed)
+    recorded = rng.random(n) >= NO_TOUCHES_RECORDED
+    parts = []
 
-    def add(lead, when, channel, touch_type, campaign="", content="", opportunity=""):
-        rows.append((lead, when, channel, campaign, touch_type, content, opportunity))
+    def add(idx, days, channel, touch_type, campaign, content="", opportunity=None):
+        parts.append(pd.DataFrame({"i": idx, "day": days, "channel": channel, "campaign": campaign, "touch_type": touch_type,
+                                   "content": content, "opportunity_id": "" if opportunity is None else opportunity}))
 
-    for lead, created, channel, campaign, opp in zip(leads["lead_id"], leads["created_at"], leads["channel"],
-                                                     leads["campaign"], leads["opportunity_id"]):
-        if rng.random() < NO_TOUCHES_RECORDED:
-            continue
-        created = np.datetime64(created)
-        o = deal.loc[opp] if opp else None
-        state = "none" if o is None else o["outcome"]
-        opp_created = np.datetime64(o["created_at"]) if o is not None else None
-        end = np.datetime64(o["closed_at"]) if o is not None and o["closed_at"] else as_of
-        for day in _days_between(rng, created - np.timedelta64(60, "D"), created - np.timedelta64(1, "D"),
-                                 int(rng.poisson(PRE_TOUCHES))):
-            ad = rng.random() < 0.7
-            add(lead, _at(rng, day), "ad" if ad else "social", "ad_click", "リスティング広告" if ad else "SNS広告")
-        add(lead, _at(rng, created), channel, FIRST_TYPE.get(channel, "form"), campaign,
-            campaign if channel == "whitepaper" else "")
-        nurture_end = min(opp_created if opp_created is not None else created + np.timedelta64(180, "D"), as_of)
-        for day in _days_between(rng, created, nurture_end, int(rng.poisson(EMAIL_CLICKS))):
-            add(lead, _at(rng, day), "email", "email_click", "メールマガジン")
-        for day in _days_between(rng, created, nurture_end, int(rng.poisson(RETARGETING))):
-            add(lead, _at(rng, day), "ad", "ad_click", "リターゲティング広告")
-        if rng.random() < WEBINAR[state]:
-            topic = WEBINARS[int(rng.integers(len(WEBINARS)))]
-            add(lead, _at(rng, _days_between(rng, created, nurture_end, 1)[0]), "seminar", "event", topic)
-        wp = WHITEPAPER["none" if o is None else "converted"]
-        for day in _days_between(rng, created, nurture_end, int(rng.poisson(wp))):
-            name = WHITEPAPERS[int(rng.integers(len(WHITEPAPERS)))]
-            add(lead, _at(rng, day), "whitepaper", "content", name, name)
-        if o is None:
-            continue
-        for day in _days_between(rng, opp_created, min(end, as_of), int(rng.integers(1, 3))):
-            add(lead, _at(rng, day), "sales", "meeting")
-        if rng.random() < CASE_STUDY[state]:
-            name = CASE_STUDIES[int(rng.integers(len(CASE_STUDIES)))]
-            add(lead, _at(rng, _days_between(rng, opp_created, min(end, as_of), 1)[0]), "sales", "content", "", name, opp)
-    frame = pd.DataFrame(rows, columns=["lead_id", "touched_at", "channel", "campaign", "touch_type", "content",
-                                        "opportunity_id"])
-    frame = frame.sort_values(["touched_at", "lead_id"], kind="stable").reset_index(drop=True)
-    frame.insert(0, "touch_id", [f"T{i:06d}" for i in range(1, len(frame) + 1)])
-    return frame
+    # before the lead existed: ad / social clicks in the 60 days before
+    idx = np.repeat(np.arange(n), rng.poisson(PRE_TOUCHES, n) * recorded)
+    ad = rng.random(len(idx)) < 0.7
+    add(idx, created[idx] - rng.integers(1, 61, len(idx)).astype("timedelta64[D]"), np.where(ad, "ad", "social"), "ad_click",
+        np.where(ad, "リスティング広告", "SNS広告"))
+    # the touch that created the lead
+    idx = np.flatnonzero(recorded)
+    channel = leads["channel"].astype(str).to_numpy()[idx]
+    campaign = leads["campaign"].fillna("").astype(str).to_numpy()[idx]
+    add(idx, created[idx], channel, [FIRST_TYPE.get(c, "form") for c in channel], campaign,
+        np.where(channel == "whitepaper", campaign, ""))
+    # nurture: until the opportunity (or 180 days), never after as_of
+    nurture_end = np.minimum(np.where(has_opp, opp_created, created + np.timedelta64(180, "D")), as_of)
+    for mean, chan, kind, name in ((EMAIL_CLICKS, "email", "email_click", "メールマガジン"),
+                                   (RETARGETING, "ad", "ad_click", "リターゲティング広告")):
+        idx = np.repeat(np.arange(n), rng.poisson(mean, n) * recorded)
+        add(idx, _spread_days(rng, created[idx], nurture_end[idx]), chan, kind, name)
+    p_webinar = np.array([WEBINAR[x] for x in state])
+    idx = np.flatnonzero(recorded & (rng.random(n) < p_webinar))
+    add(idx, _spread_days(rng, created[idx], nurture_end[idx]), "seminar", "event",
+        np.array(WEBINARS)[rng.integers(0, len(WEBINARS), len(idx))])
+    mean_wp = np.where(has_opp, WHITEPAPER["converted"], WHITEPAPER["none"])
+    idx = np.repeat(np.arange(n), rng.poisson(mean_wp) * recorded)
+    names = np.array(WHITEPAPERS)[rng.integers(0, len(WHITEPAPERS), len(idx))]
+    add(idx, _spread_days(rng, created[idx], nurture_end[idx]), "whitepaper", "content", names, names)
+    # on the deal: sales meetings, and a case study sent during it (opportunity_id set)
+    deal_end = np.minimum(end, as_of)
+    on_deal = recorded & has_opp
+    idx = np.repeat(np.arange(n), rng.integers(1, 3, n) * on_deal)
+    add(idx, _spread_days(rng, opp_created[idx], deal_end[idx]), "sales", "meeting", "")
+    p_case = np.array([CASE_STUDY.get(x, 0.0) for x in state])
+    idx = np.flatnonzero(on_deal & (rng.random(n) < p_case))
+    names = np.array(CASE_STUDIES)[rng.integers(0, len(CASE_STUDIES), len(idx))]
+    add(idx, _spread_days(rng, opp_created[idx], deal_end[idx]), "sales", "content", "", names, opp_ids[idx])
+    frame = pd.concat(parts, ignore_index=True)
+    minutes = 9 * 60 + 5 * rng.integers(0, 120, len(frame))
+    at = frame["day"].to_numpy().astype("datetime64[m]") + minutes.astype("timedelta64[m]")
+    out = pd.DataFrame({"lead_id": leads["lead_id"].astype(str).to_numpy()[frame["i"].to_numpy()],
+                        "touched_at": np.char.add(np.datetime_as_string(at, unit="m"), ":00"),
+                        "channel": frame["channel"].to_numpy(), "campaign": frame["campaign"].to_numpy(),
+                        "touch_type": frame["touch_type"].to_numpy(), "content": frame["content"].to_numpy(),
+                        "opportunity_id": frame["opportunity_id"].to_numpy()})
+    out = out.sort_values(["touched_at", "lead_id"], kind="stable").reset_index(drop=True)
+    out.insert(0, "touch_id", [f"T{i:06d}" for i in range(1, len(out) + 1)])
+    return out

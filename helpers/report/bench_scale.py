@@ -330,7 +330,9 @@ def dataset(cache: Path, leads: int) -> Path:
         tmp = cache / f".leads-{leads}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"generating {leads:,} leads into {folder} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "helpers.data.sample", "--leads", str(leads), "--out", str(tmp)], check=True, cwd=PROJ_ROOT)
+        # no touches.csv: the core figures compared here do not read it (attribution is not part of this comparison)
+        subprocess.run([sys.executable, "-m", "helpers.data.sample", "--leads", str(leads), "--out", str(tmp), "--no-touches"],
+                       check=True, cwd=PROJ_ROOT)
         shutil.copy(SAMPLE_DATA_DIR / "workbook.yaml", tmp / "workbook.yaml")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
