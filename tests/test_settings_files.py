@@ -176,6 +176,17 @@ def test_a_mapping_saved_as_shift_jis_reads_its_japanese_column_names(tmp_path):
     assert dict(table.rule("outcome").labels) == {"受注": "won", "失注": "lost", "提案": "open"}
 
 
+@pytest.mark.parametrize("encode, refused", [(lambda text: text.encode("utf-8-sig"), None),
+                                             (lambda text: text.encode("utf-8") + bytes(range(0x80, 0x100)), "yaml_encoding")])
+def test_a_mapping_with_a_bom_reads_and_an_undecodable_one_is_refused(tmp_path, encode, refused):
+    path = tmp_path / "m.yaml"
+    path.write_bytes(encode(MAPPING + "# "))
+    if refused is None:
+        assert load_mapping(path).tables["opportunities"].rule("opportunity_id").columns == ("商談ID",)
+    else:
+        assert mapping_error(path).code == refused
+
+
 def test_a_control_character_is_refused_by_line_without_printing_it(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("language: en\ntimezone: Asia/Tokyo\x00\n", encoding="utf-8")

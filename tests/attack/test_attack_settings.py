@@ -107,6 +107,54 @@ def test_the_report_runner_refuses_a_bombed_config_by_name_within_the_memory_lim
     assert not (tmp_path / "out" / "index.html").exists()
 
 
+INGEST = """
+import sys
+from helpers.data.ingest import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_runner_refuses_a_setting_written_twice_in_the_data_folder_by_file_line_and_key(tmp_path):
+    data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    (data / "workbook.yaml").write_text("currency: {code: JPY}\nsla:\n  follow_up_hours: 24\nstale_open_days: 90\n"
+                                        "sla:\n  follow_up_hours: 72\n", encoding="utf-8")
+    done = run_child(RUNNER, "--data", str(data), "--out", str(tmp_path / "out"), "--lang", "en", timeout=300)
+    assert_no_traceback(done.stdout, done.stderr)
+    assert done.returncode != 0 and not (tmp_path / "out" / "index.html").exists()
+    assert (f"{data / 'workbook.yaml'}: the key 'sla' appears twice (line 5, first on line 2); the second would silently "
+            "replace the first") in done.stderr
+
+
+def test_the_runner_refuses_an_undecodable_config_with_the_fix_and_reads_a_shift_jis_one(tmp_path):
+    data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    config = tmp_path / "team.yaml"
+    config.write_bytes(b"language: ja\n# \x80\x81\x8d\x8f\x90\x9d" + bytes(range(0xa0, 0x100)) + b"\n")
+    done = run_child(RUNNER, "--data", str(data), "--config", str(config), "--out", str(tmp_path / "out"), "--lang", "en",
+                     timeout=300)
+    assert_no_traceback(done.stdout, done.stderr)
+    assert done.returncode != 0 and f"{config}: the encoding cannot be told" in done.stderr
+    assert "How to fix: Save the file as UTF-8" in done.stderr
+    config.write_bytes("# 営業とマーケの共通設定\nlanguage: ja\ntarget: {industries: [製造]}  # 重点業種\n".encode("cp932"))
+    read = run_child("import sys\nfrom helpers.config import load_config\nprint(load_config(path=sys.argv[1]).target_industries)",
+                     str(config), timeout=120)
+    assert read.returncode == 0 and read.stdout.strip() == "('製造',)", read.stderr
+
+
+def test_the_ingest_reads_a_mapping_saved_as_shift_jis(tmp_path):
+    exports = write_folder(tmp_path / "exports", {"商談.csv": "商談ID,作成日,完了日,フェーズ\nA-1,2025/04/01,2025/05/20,受注\nA-2,2025/04/03,,提案\n"},
+                           encoding="cp932")
+    mapping = tmp_path / "基幹.yaml"
+    mapping.write_bytes(("# 基幹システムの商談一覧(Shift_JIS で保存)\ntables:\n  opportunities:\n    file: 商談.csv\n"
+                         "    columns:\n      opportunity_id: 商談ID\n      created_at: {column: 作成日, format: \"%Y/%m/%d\"}\n"
+                         "      closed_at: {column: 完了日, format: \"%Y/%m/%d\"}\n      outcome: {column: フェーズ, values: {受注: won}, open: [提案]}\n").encode("cp932"))
+    done = run_child(INGEST, "--exports", str(exports), "--mapping", str(mapping), "--out", str(tmp_path / "out"), timeout=300)
+    assert_no_traceback(done.stdout, done.stderr)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "out" / "opportunities.csv").read_text(encoding="utf-8").splitlines()
+    assert written[0].startswith("opportunity_id,created_at,closed_at,outcome")
+    assert written[1].startswith("A-1,2025-04-01,2025-05-20,won") and written[2].startswith("A-2,2025-04-03,,open")
+
+
 # --------------------------------------------------------------------------- fuzzing raw YAML text (bounded)
 YAML_BITS = st.sampled_from(["&a ", "*a", "<<: ", ": ", "- ", "[", "]", "{", "}", ",", "\n", "  ", "#", "'", '"', "!!str ",
                              "!!python/object:os.system ", "? ", "|", ">", "%YAML 1.1\n", "---\n", "...\n", "\t", "\x00",
