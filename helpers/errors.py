@@ -175,7 +175,7 @@ def warning(file: str, code: str, column: str | None = None, rows: tuple[int, ..
 #: Placeholders: {file} and the error's `params`.
 ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.files: the first block of a file says it is not what its name says
-    "file_kind": ("nul", "utf16", "xlsx", "xls", "html", "text_as_excel"),
+    "file_kind": ("nul", "binary", "utf16", "xlsx", "xls", "html", "text_as_excel"),
     # helpers.data.files: a link (or junction) inside a data or exports folder leading out of it
     "link_outside": ("",),
     # helpers.data.ingest: a Salesforce report exported "Formatted" (title block, group rows) instead of "Details Only"

@@ -236,6 +236,23 @@ def test_an_old_xls_and_a_web_page_with_a_csv_name(tmp_path):
     assert "Excel 97-2003" in str(exc) and "failed download" in str(exc)
 
 
+def test_a_gzip_or_pdf_named_csv_is_refused_as_binary_after_one_block(tmp_path, monkeypatch):
+    import gzip
+    import random
+
+    folder = data_folder(tmp_path)
+    noise = random.Random(21).randbytes(3 << 20)                  # 3 MiB that does not compress: one block is read
+    (folder / "leads.csv").write_bytes(gzip.compress(LEADS_CSV.encode() + noise))
+    (folder / "opportunities.csv").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + noise)
+    counter = ReadCounter(monkeypatch)
+    exc = refused(folder)
+    monkeypatch.undo()
+    assert error_params(exc, "leads.csv")["variant"] == "binary"
+    assert error_params(exc, "opportunities.csv")["variant"] == "binary"
+    assert "a compressed file, a PDF, an image" in str(exc)
+    assert counter.bytes <= 4 * SNIFF_BYTES, counter.bytes
+
+
 def test_a_csv_with_an_excel_or_parquet_name_is_told_to_be_renamed(tmp_path):
     folder = write_folder(tmp_path / "data", {"leads.xlsx": LEADS_CSV, "opportunities.parquet": CSV_OPPS})
     exc = refused(folder)
@@ -255,6 +272,8 @@ def test_a_csv_with_an_excel_or_parquet_name_is_told_to_be_renamed(tmp_path):
     (b"PAR1" + b"\x00" * 40, "parquet", None),
     ("a,b\n1,2\n".encode("utf-16-le"), "csv", "utf16"),
     (b"\x00" * 100 + b"a,b\n" * 5, "csv", "nul"),
+    ("名前,金額\n田中,¥1,200\n".encode("euc_jp"), "csv", None),
+    ("Café,Straße\n€5,—\n".encode("cp1252"), "csv", None),
 ])
 def test_file_kind_of_first_blocks(head, fmt, kind):
     assert file_kind(head, fmt) == kind

@@ -23,13 +23,21 @@ NUL_SHARE = 0.05
 #: least this share of the even or of the odd bytes is NUL while the other half has almost none.
 UTF16_HALF_SHARE = 0.2
 
+#: Share of control bytes (C0 controls other than NUL, tab, line feed, carriage return; and DEL) above which a first
+#: block is binary data (compressed, a PDF, an image, ...): text in UTF-8, cp932, cp1252 or EUC-JP holds none,
+#: random bytes about 12%.
+CONTROL_SHARE = 0.01
+_CONTROL = bytes(b for b in range(1, 32) if b not in (9, 10, 13)) + b"\x7f"
+#: Fewest NUL or control bytes that make a block "not text": a short file with a stray NUL or two in a cell is
+#: the reader's business (it names the cell), not a refusal of the whole file.
+MIN_BAD_BYTES = 16
 ZIP_MAGIC = b"PK\x03\x04"                            # .xlsx (a zip of XML parts)
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # .xls (Excel 97-2003), also a password-protected .xlsx
 PARQUET_MAGIC = b"PAR1"
 #: Which file kinds a readable file of each format starts with.
 EXPECTED = {"excel": (ZIP_MAGIC, OLE2_MAGIC), "parquet": (PARQUET_MAGIC,)}
 #: Links that may leave a data folder: the checklist answers file a team shares on purpose (the checklist form
-#: writes its answers through the link). Every other table file must be in the folder (docs/ingest.md).
+#: writes its answers through the link). Every other table file must be in the folder (docs/data_dictionary.md).
 SHARED_FILES = frozenset({"checklist.csv"})
 
 
@@ -40,6 +48,7 @@ def first_block(path: Path) -> bytes:
 
 
 def _utf16_without_bom(head: bytes) -> bool:
+    """NUL bytes in one half (even or odd positions) of the block and almost none in the other: UTF-16 text."""
     even, odd = head[0::2], head[1::2]
     if len(even) < 8 or len(odd) < 8:
         return False
@@ -47,9 +56,15 @@ def _utf16_without_bom(head: bytes) -> bool:
     return (share_odd >= UTF16_HALF_SHARE and share_even < 0.02) or (share_even >= UTF16_HALF_SHARE and share_odd < 0.02)
 
 
+def control_share(head: bytes) -> float:
+    """The share of control bytes (C0 controls but NUL, tab, LF, CR; and DEL) in a block; 0.0 for an empty one."""
+    return (len(head) - len(head.translate(None, _CONTROL))) / len(head) if head else 0.0
+
+
 def _looks_html(head: bytes) -> bool:
+    """A first block that starts as a web page (an HTML document or table, possibly after an XML declaration)."""
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
-    return start.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<html" in start[:512]
+    return start.startswith((b"<!doctype html", b"<html", b"<table")) or b"<html" in start
 
 
 def _looks_text(head: bytes) -> bool:
@@ -71,7 +86,8 @@ def file_kind(head: bytes, fmt: str) -> str | None:
 
     `fmt` is the format its name says (helpers.data.load.FORMATS: csv, excel, parquet). A csv: ``xlsx`` (a zip),
     ``xls`` (an OLE2 compound file), ``html`` (a web page), ``utf16`` (UTF-16 without a byte order mark), ``nul``
-    (over NUL_SHARE of the block is NUL bytes). An excel or parquet file that does not start as one: ``text_as_excel``
+    (over NUL_SHARE of the block is NUL bytes), ``binary`` (over CONTROL_SHARE is other control bytes: compressed
+    data, a PDF, an image). An excel or parquet file that does not start as one: ``text_as_excel``
     (a CSV with that name), ``html``, ``nul``; anything else is left to the format's reader and its own error."""
     if not head:
         return None
@@ -89,8 +105,10 @@ def file_kind(head: bytes, fmt: str) -> str | None:
             return "html"
         if _utf16_without_bom(head):
             return "utf16"
-        if head.count(0) > NUL_SHARE * len(head):
+        if head.count(0) > max(NUL_SHARE * len(head), MIN_BAD_BYTES - 1):
             return "nul"
+        if control_share(head) > CONTROL_SHARE and control_share(head) * len(head) >= MIN_BAD_BYTES:
+            return "binary"
         return None
     if head.startswith(EXPECTED.get(fmt, (b"",))):
         return None
@@ -98,7 +116,7 @@ def file_kind(head: bytes, fmt: str) -> str | None:
         return "html"
     if _looks_text(head):
         return "text_as_excel"
-    if head.count(0) > NUL_SHARE * len(head):
+    if head.count(0) > max(NUL_SHARE * len(head), MIN_BAD_BYTES - 1):
         return "nul"
     return None
 
@@ -118,7 +136,7 @@ def check_kind(path: Path, fmt: str, encoding: str | None = None) -> None:
         return
     if variant == "utf16" and encoding and encoding.lower().replace("_", "-").startswith("utf-16"):
         return
-    share = round(100 * head.count(0) / len(head))
+    share = round(100 * (control_share(head) if variant == "binary" else head.count(0) / len(head)))
     kind, kind_ja = KIND_NAMES.get(fmt, (fmt, fmt))
     raise coded_error("file_kind", path.name, variant, stem=path.stem, kind=kind, kind_ja=kind_ja, share=share,
                       block=f"{SNIFF_BYTES // 1024} KiB")
