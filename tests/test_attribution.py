@@ -284,3 +284,19 @@ def test_lead_paths_cut_at_the_won_close(wb):
     assert got["L5"][0] == ("web", "email", "ad") and got["L4"][0] == ("sales", "sales")   # L5: 71 days old, observed
     young = P.lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, horizon_days=90)
     assert set(young["lead_id"]) == {"L1", "L2", "L3", "L4"}   # L5 is younger than H = 90 days: still in play
+
+
+def test_grouped_transitions_count_every_step(wb):
+    long, outcomes = P.path_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of, 30)
+    counts = P.grouped_transitions(long, outcomes["closed"].notna())
+    paths = P.lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, 30)
+    expected = {}
+    for path, conv in zip(paths["path"], paths["converted"]):
+        seq = [P.START, *path, P.CONV if conv else P.NULL]
+        for a, b in zip(seq, seq[1:]):
+            expected[(a, b)] = expected.get((a, b), 0) + 1
+    assert counts.to_dict() == expected
+    # by hand: L1 web web seminar email ad whitepaper sales seminar (won), L2 web seminar (won), L3 whitepaper sales,
+    # L4 sales sales, L5 web email ad: three paths start on web, two convert after seminar, L4 repeats sales once
+    assert counts[(P.START, "web")] == 3 and counts[("seminar", P.CONV)] == 2 and counts[("sales", "sales")] == 1
+    assert counts[("web", "web")] == 1 and counts[("ad", P.NULL)] == 1 and counts.sum() == 8 + 2 + 2 + 2 + 3 + 5

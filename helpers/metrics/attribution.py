@@ -102,35 +102,53 @@ def deal_touches(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Dat
     return _with_credits(frame, half_life_days)
 
 
-def _last_on_or_before(frame: pd.DataFrame, limit: pd.Series) -> np.ndarray:
+class _Groups:
+    """Contiguous groups of a sorted key (the deals of the ordered pairs): per-row sums and maxima over its group
+    (numpy reduceat: no hashing of the keys)."""
+
+    def __init__(self, ids: np.ndarray):
+        change = np.r_[True, ids[1:] != ids[:-1]] if len(ids) else np.array([], dtype=bool)
+        self.starts = np.flatnonzero(change)
+        self.of_row = np.cumsum(change) - 1
+        self.size = np.diff(np.r_[self.starts, len(ids)])
+
+    def spread(self, per_group: np.ndarray) -> np.ndarray:
+        return per_group[self.of_row]
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        return self.spread(np.add.reduceat(values, self.starts)) if len(values) else values
+
+    def max(self, values: np.ndarray) -> np.ndarray:
+        return self.spread(np.maximum.reduceat(values, self.starts)) if len(values) else values
+
+
+def _last_on_or_before(frame: pd.DataFrame, groups: _Groups, limit: pd.Series) -> np.ndarray:
     """Per row: the deal's k of the last touch dated on or before `limit` (the deal's FT, k = 0, when none)."""
     hit = np.where((frame["day"] <= limit).to_numpy(), frame["k"].to_numpy(), -1)
-    last = pd.Series(hit).groupby(frame["opportunity_id"].to_numpy()).transform("max").to_numpy()
-    return np.maximum(last, 0)
+    return np.maximum(groups.max(hit), 0)
 
 
 def _with_credits(frame: pd.DataFrame, half_life_days: float) -> pd.DataFrame:
-    """Order numbers, milestones and every model's credit of the ordered pairs of :func:`deal_touches`."""
-    group = frame.groupby("opportunity_id", sort=False)
-    frame["k"] = group.cumcount().to_numpy()
-    frame["n"] = group["touch"].transform("size").to_numpy()
+    """Order numbers, milestones and every model's credit of the ordered pairs of :func:`deal_touches` (sorted by deal)."""
+    groups = _Groups(frame["opportunity_id"].to_numpy())
+    frame["k"] = np.arange(len(frame)) - groups.spread(groups.starts) if len(frame) else np.zeros(0, dtype=np.int64)
+    frame["n"] = groups.spread(groups.size) if len(frame) else np.zeros(0, dtype=np.int64)
     at = {"FT": np.zeros(len(frame), dtype=np.int64),
-          "LC": _last_on_or_before(frame, frame["lead_created"]),   # NaT lead_created: no touch on or before -> FT
-          "OC": _last_on_or_before(frame, frame["created"]),
-          "CW": frame["n"].to_numpy() - 1}                          # every kept touch is on or before the end
+          "LC": _last_on_or_before(frame, groups, frame["lead_created"]),   # NaT lead_created: none on or before -> FT
+          "OC": _last_on_or_before(frame, groups, frame["created"]),
+          "CW": frame["n"].to_numpy() - 1}                                  # every kept touch is on or before the end
     for m in MILESTONES:
         frame[m] = frame["k"].to_numpy() == at[m]
-    ids = frame["opportunity_id"].to_numpy()
     for model, (weights, rest) in MILESTONE_WEIGHTS.items():
-        frame[model] = _milestone_credit(frame, ids, weights, rest)
+        frame[model] = _milestone_credit(frame, groups, weights, rest)
     frame["linear"] = 1.0 / frame["n"].to_numpy()
     before = ((frame["end"] - frame["day"]) / _DAY).to_numpy(dtype=float)
     w = np.power(2.0, -before / float(half_life_days))
-    frame["time_decay"] = w / pd.Series(w).groupby(ids).transform("sum").to_numpy()
+    frame["time_decay"] = w / groups.sum(w)
     return frame
 
 
-def _milestone_credit(frame: pd.DataFrame, ids: np.ndarray, weights: dict[str, float], rest: float) -> np.ndarray:
+def _milestone_credit(frame: pd.DataFrame, groups: _Groups, weights: dict[str, float], rest: float) -> np.ndarray:
     """One milestone model's credit per touch: the sum of the weights of the milestones it holds; "the rest" split
     equally among the touches holding none; with no such touch, the milestone weights scaled to add up to 1."""
     w = np.zeros(len(frame))
@@ -139,8 +157,8 @@ def _milestone_credit(frame: pd.DataFrame, ids: np.ndarray, weights: dict[str, f
     holds = np.zeros(len(frame), dtype=bool)
     for m in weights:
         holds |= frame[m].to_numpy()
-    rest_n = pd.Series(~holds).groupby(ids).transform("sum").to_numpy()
-    w_sum = pd.Series(w).groupby(ids).transform("sum").to_numpy()
+    rest_n = groups.sum((~holds).astype(np.int64))
+    w_sum = groups.sum(w)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(rest_n > 0, np.where(holds, w, rest / np.maximum(rest_n, 1)), w / w_sum)
 

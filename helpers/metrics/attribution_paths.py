@@ -29,19 +29,15 @@ SEED = 20240401
 START, CONV, NULL = "(start)", "(conversion)", "(null)"
 
 
-def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
-               window_start=None, window_end=None) -> pd.DataFrame:
-    """One row per lead with touches: lead_id, path (tuple of channels in the contract's order), converted (bool),
-    revenue (won amount of its won deals, NaN when none or unknown).
+def path_touches(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
+                 window_start=None, window_end=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The paths' touches in long form and the paths' outcomes: ``(long, outcomes)``.
 
-    Leads: created in [window_start, window_end] (default: the `lookback`-style window the caller passes) and observed
-    (created_at ≤ as_of − horizon_days). A lead's touches: its own and those carrying its opportunity's id, dated
-    (calendar day) on or before its won deal's closed_at (the first, when several), else as_of."""
+    `long`: one row per counted touch (lead_id, channel), sorted by lead, then the contract's order. `outcomes`:
+    indexed by lead_id over the observed leads of the window: closed (the first won deal's closed_at day, NaT
+    when not converted) and revenue (won amount). See :func:`lead_paths` for the definitions."""
     from helpers.metrics.funnel import linked_pairs
 
-    cols = ["lead_id", "path", "converted", "revenue"]
-    if leads is None or touches is None or leads.empty or touches.empty:
-        return pd.DataFrame(columns=cols)
     cutoff = day(as_of)
     created = pd.to_datetime(leads["created_at"]).dt.normalize()
     chosen = created <= cutoff - pd.Timedelta(days=int(horizon_days))
@@ -49,9 +45,9 @@ def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataF
         chosen &= created >= day(window_start)
     if window_end is not None:
         chosen &= created <= day(window_end)
-    lead_ids = leads.loc[chosen, "lead_id"].astype(object)
+    lead_ids = set(leads.loc[chosen, "lead_id"].astype(object))
     pairs = linked_pairs(leads, opps)
-    pairs = pairs[pairs["lead_id"].isin(set(lead_ids))]
+    pairs = pairs[pairs["lead_id"].isin(lead_ids)]
     o = opps.assign(opportunity_id=opps["opportunity_id"].astype(object),
                     closed=pd.to_datetime(opps["closed_at"]).dt.normalize(),
                     won=opps["outcome"].astype("string").str.strip().str.lower().eq("won").fillna(False).to_numpy(dtype=bool))
@@ -63,7 +59,7 @@ def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataF
                       "touch_id": (touches["touch_id"].astype(object).where(touches["touch_id"].notna(), "").astype(str).to_numpy()
                                    if "touch_id" in touches.columns else ""),
                       "channel": touches["channel"].astype(object).to_numpy()})
-    own = t[t["lead_id"].isin(set(lead_ids))]
+    own = t[t["lead_id"].isin(lead_ids)]
     parts = [own]
     if "opportunity_id" in touches.columns:   # touches carried on the lead's deal
         on_deal = t.assign(opportunity_id=touches["opportunity_id"].astype(object).to_numpy()).drop(columns="lead_id")
@@ -72,11 +68,44 @@ def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataF
     t = pd.concat(parts, ignore_index=True).drop_duplicates(["lead_id", "pos"])
     cut = t["lead_id"].map(per_lead["closed"]).fillna(cutoff)
     t = t[t["touched_at"].dt.normalize() <= cut].sort_values(["lead_id", "touched_at", "touch_id", "pos"], kind="stable")
-    paths = t.groupby("lead_id", sort=True)["channel"].agg(tuple)
+    outcomes = pd.DataFrame(index=pd.Index(sorted(lead_ids), dtype=object, name="lead_id"))
+    outcomes["closed"] = per_lead["closed"].reindex(outcomes.index)
+    outcomes["revenue"] = per_lead["revenue"].reindex(outcomes.index).astype(float)
+    return t[["lead_id", "channel"]].reset_index(drop=True), outcomes
+
+
+def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
+               window_start=None, window_end=None) -> pd.DataFrame:
+    """One row per lead with touches: lead_id, path (tuple of channels in the contract's order), converted (bool),
+    revenue (won amount of its won deals, NaN when none or unknown).
+
+    Leads: created in [window_start, window_end] (either may be None: open) and observed (created_at ≤ as_of −
+    horizon_days). A lead's touches: its own and those carrying its opportunity's id, dated (calendar day) on or
+    before its won deal's closed_at (the first, when several), else as_of."""
+    cols = ["lead_id", "path", "converted", "revenue"]
+    if leads is None or touches is None or leads.empty or touches.empty:
+        return pd.DataFrame(columns=cols)
+    long, outcomes = path_touches(touches, leads, opps, as_of, horizon_days, window_start, window_end)
+    paths = long.groupby("lead_id", sort=True)["channel"].agg(tuple)
     out = pd.DataFrame({"lead_id": paths.index, "path": paths.to_numpy()})
-    out["converted"] = out["lead_id"].isin(per_lead.index)
-    out["revenue"] = out["lead_id"].map(per_lead["revenue"]).astype(float)
+    out["converted"] = out["lead_id"].map(outcomes["closed"].notna()).astype(bool)
+    out["revenue"] = out["lead_id"].map(outcomes["revenue"]).astype(float)
     return out.reset_index(drop=True)
+
+
+def grouped_transitions(long: pd.DataFrame, converted: pd.Series) -> pd.Series:
+    """The Markov chain's transitions as one grouped count over the paths' touches in long form (sorted by lead, then
+    order): ``{(from, to): count}`` with the states START, the channels, CONV and NULL; `converted` maps lead_id to
+    bool. A Series indexed by (from, to)."""
+    lead = long["lead_id"].to_numpy()
+    channel = long["channel"].to_numpy(dtype=object)
+    first = np.r_[True, lead[1:] != lead[:-1]] if len(lead) else np.array([], dtype=bool)
+    last = np.r_[lead[1:] != lead[:-1], True] if len(lead) else np.array([], dtype=bool)
+    previous = np.r_[np.array([START], dtype=object), channel[:-1]] if len(lead) else channel
+    ends = np.where(pd.Series(lead[last]).map(converted).fillna(False).to_numpy(dtype=bool), CONV, NULL)
+    edges = pd.DataFrame({"from": np.r_[np.where(first, START, previous), channel[last]],
+                          "to": np.r_[channel, ends]})
+    return edges.groupby(["from", "to"], sort=True).size()
 
 
 def fold_channels(paths: pd.DataFrame, max_channels: int = MAX_CHANNELS) -> tuple[pd.DataFrame, list[str]]:

@@ -20,6 +20,11 @@ It prints CPU seconds (user + system), wall seconds and peak resident memory (Mi
 each, the ratios (a)/(b) and (a)/(c), and as its last line
 ``1M leads: workbook/SQL CPU ratio R, workbook peak MiB M``. The aims (issue 14):
 R <= 1.5 and M <= 1024. Exit status 1 when (a) and (b) disagree on any figure.
+
+Then attribution (issue 23, helpers.report.bench_attribution) on the largest size up to 1M leads, generated with
+touches (``leads-N-touches``; the folders above have none): the workbook's load, position models and Markov
+transition count against the same in plain DuckDB SQL, checked equal, with the line
+``attribution 1M leads: workbook/SQL CPU ratio R, workbook peak MiB M`` (aims: R <= 2, M < 2048).
 """
 from __future__ import annotations
 
@@ -286,7 +291,20 @@ def differences(a, b, where: str = "") -> list[str]:
     return [] if a == b else [f"{where}: {a!r} != {b!r}"]
 
 
-MEASURES = {"workbook": workbook_figures, "sql": sql_figures, "read": read_files}
+def _attribution(data: Path) -> dict:
+    from helpers.report.bench_attribution import workbook_attribution
+
+    return workbook_attribution(data)
+
+
+def _attribution_sql(data: Path) -> dict:
+    from helpers.report.bench_attribution import sql_attribution
+
+    return sql_attribution(data)
+
+
+MEASURES = {"workbook": workbook_figures, "sql": sql_figures, "read": read_files,
+            "attribution": _attribution, "attribution_sql": _attribution_sql}
 
 
 def child(measure: str, data: Path, out: Path) -> None:
@@ -323,16 +341,16 @@ def full_report(data: Path, workdir: Path, log: Path) -> tuple[int, float, float
             usage.ru_maxrss / 1024)
 
 
-def dataset(cache: Path, leads: int) -> Path:
-    """The data folder of `leads` generated leads (seed 42, the sample's settings), generated once into `cache`."""
-    folder = cache / f"leads-{leads}"
+def dataset(cache: Path, leads: int, touches: bool = False) -> Path:
+    """The data folder of `leads` generated leads (seed 42, the sample's settings), generated once into `cache`; without
+    touches.csv (the core figures do not read it) unless `touches` (the attribution comparison)."""
+    folder = cache / (f"leads-{leads}-touches" if touches else f"leads-{leads}")
     if not (folder / "opportunities.csv").is_file():
-        tmp = cache / f".leads-{leads}.tmp"
+        tmp = cache / f".{folder.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"generating {leads:,} leads into {folder} ...", flush=True)
-        # no touches.csv: the core figures compared here do not read it (attribution is not part of this comparison)
-        subprocess.run([sys.executable, "-m", "helpers.data.sample", "--leads", str(leads), "--out", str(tmp), "--no-touches"],
-                       check=True, cwd=PROJ_ROOT)
+        subprocess.run([sys.executable, "-m", "helpers.data.sample", "--leads", str(leads), "--out", str(tmp)]
+                       + ([] if touches else ["--no-touches"]), check=True, cwd=PROJ_ROOT)
         shutil.copy(SAMPLE_DATA_DIR / "workbook.yaml", tmp / "workbook.yaml")
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
@@ -379,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"  (a) and (b) agree on every figure ({count_figures(results['sql'][0])} figures)")
         ratios[leads] = (a_cpu / b_cpu, a_peak)
+    if sizes:
+        status = attribution_comparison(args.cache, min(max(sizes), 1_000_000)) or status
     if args.report and sizes:
         leads = max(sizes)
         log = args.cache / f"report-{human(leads)}.log"
@@ -393,6 +413,28 @@ def main(argv: list[str] | None = None) -> int:
         r, m = ratios[leads]
         print(f"{human(leads)} leads: workbook/SQL CPU ratio {r:.2f}, workbook peak MiB {m:.0f}")
     return status
+
+
+def attribution_comparison(cache: Path, leads: int) -> int:
+    """Attribution at `leads` leads with touches: the workbook's position models + Markov transition count against
+    plain DuckDB SQL (helpers.report.bench_attribution); prints the ratio (aim: CPU <= 2x, peak < 2 GiB). 1 when they
+    disagree."""
+    from helpers.report.bench_attribution import differences as attribution_differences
+
+    data = dataset(cache, leads, touches=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {name: measure(name, data, Path(tmp)) for name in ("attribution_sql", "attribution")}
+    (a, a_cpu, a_wall, a_peak), (b, b_cpu, b_wall, b_peak) = results["attribution"], results["attribution_sql"]
+    touches = sum(1 for _ in open(data / "touches.csv", encoding="utf-8")) - 1
+    print(f"\nattribution at {human(leads)} leads, {touches:,} touches ({data}):")
+    print(f"  {'':<40}{'CPU s':>9}{'wall s':>9}{'peak MiB':>10}")
+    print(f"  {'(d) workbook load + models + Markov':<40}{a_cpu:>9.2f}{a_wall:>9.2f}{a_peak:>10.0f}")
+    print(f"  {'(e) DuckDB SQL':<40}{b_cpu:>9.2f}{b_wall:>9.2f}{b_peak:>10.0f}")
+    diff = attribution_differences(a, b)
+    print(f"  (d) and (e) {'DIFFER: ' + '; '.join(diff[:10]) if diff else 'agree (every model, channel and transition)'}")
+    print(f"attribution {human(leads)} leads: workbook/SQL CPU ratio {a_cpu / b_cpu:.2f}, workbook peak MiB {a_peak:.0f} "
+          "(aims: <= 2, < 2048)")
+    return 1 if diff else 0
 
 
 def count_figures(tree) -> int:

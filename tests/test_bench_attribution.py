@@ -1,0 +1,13 @@
+"""The attribution benchmark's plain DuckDB SQL (an independent computation of contract section 6's position models and
+Markov transitions) agrees with the workbook on the sample data."""
+from helpers.paths import SAMPLE_DATA_DIR
+from helpers.report.bench_attribution import differences, sql_attribution, workbook_attribution
+
+
+def test_sql_attribution_equals_workbook_on_the_sample():
+    a, b = workbook_attribution(SAMPLE_DATA_DIR), sql_attribution(SAMPLE_DATA_DIR)
+    assert differences(a, b) == []
+    assert len(a["won"]) == 8 and a["transitions"] and a["horizon_days"] == 30
+    # the check can fail: a channel's credit moved by more than a yen is found
+    b["won"]["linear"]["seminar"] += 2
+    assert differences(a, b) == [f"won/linear/seminar: {a['won']['linear']['seminar']} != {b['won']['linear']['seminar']}"]
