@@ -185,7 +185,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.config: --config names a folder
     "settings_is_folder": ("",),
     # helpers.yamlfile: a settings file or mapping refused before any value is built
-    "yaml_duplicate_key": ("",), "yaml_alias": ("", "merge"), "yaml_too_deep": ("",), "yaml_too_large": ("",),
+    "yaml_duplicate_key": ("",), "yaml_alias": ("", "merge"), "yaml_too_deep": ("",), "yaml_too_large": ("", "nodes"),
     "yaml_character": ("",), "yaml_encoding": ("", "bom"), "yaml_syntax": ("",), "yaml_value": ("",),
     # helpers.data.categories: label cells of a data folder read silently wrong (as Findings, :func:`error`)
     "multi_value": ("",), "excel_date_category": ("",),

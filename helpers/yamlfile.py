@@ -8,7 +8,8 @@ A settings file is read right or refused, and reading it is bounded in memory an
   UTF-8, else charset-normalizer with the cp932 rule), so a file saved as Shift_JIS by a Japanese editor reads;
 - aliases (``*a``) and merge keys (``<<:``) are refused while the file is composed, before any value is built:
   ten lines of nested aliases expand to billions of values ("billion laughs"), and a settings file never needs them;
-- nesting deeper than MAX_DEPTH levels is refused (the composer recurses once per level);
+- nesting deeper than MAX_DEPTH levels is refused (the composer recurses once per level), and so is a file of more
+  than MAX_NODES values (PyYAML builds an object per value: this bounds the time and memory a file can take);
 - a key written twice in one mapping is refused, naming both lines and the key's dotted path (PyYAML keeps the
   last one silently).
 
@@ -29,6 +30,10 @@ from helpers.errors import WorkbookError, coded_error
 MAX_BYTES = 1_000_000
 #: Deepest nesting of lists and mappings read (the shipped files nest 5 levels).
 MAX_DEPTH = 50
+#: Most values (scalars, lists, mappings) read from one file: the label table holds about 3,000, a mapping with a
+#: value map of a thousand campaigns about 2,000. Bounds the time and memory of composing (PyYAML builds an object
+#: per value: a 1 MB file of 500,000 one-letter values takes ~10 s and ~360 MB; 50,000 take a tenth of that).
+MAX_NODES = 50_000
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -41,12 +46,14 @@ class _Refused(Exception):
 
 
 class SafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases, merge keys and nesting past MAX_DEPTH while composing (YAML 1.1 booleans)."""
+    """SafeLoader that refuses aliases, nesting past MAX_DEPTH and more than MAX_NODES values while composing
+    (YAML 1.1 booleans)."""
 
     def __init__(self, stream, name: str = "<settings>"):
         super().__init__(stream)
         self.name = name          # what every mark (line, column) names
         self._depth = 0
+        self._nodes = 0
         self._building = None     # the node being constructed, for the line of a value that cannot be read
 
     def compose_node(self, parent, index):
@@ -54,8 +61,11 @@ class SafeLoader(yaml.SafeLoader):
             event = self.peek_event()
             raise _Refused("yaml_alias", event.start_mark, anchor=event.anchor)
         self._depth += 1
+        self._nodes += 1
         if self._depth > MAX_DEPTH:
             raise _Refused("yaml_too_deep", self.peek_event().start_mark, depth=MAX_DEPTH)
+        if self._nodes > MAX_NODES:
+            raise _Refused("yaml_too_large", self.peek_event().start_mark, "nodes", limit=f"{MAX_NODES:,}")
         try:
             return super().compose_node(parent, index)
         finally:
@@ -111,7 +121,7 @@ def _check_keys(loader: SafeLoader, root) -> None:
 def parse_yaml(text: str, label: str, loader: type[SafeLoader] = SafeLoader):
     """The value of one YAML document in `text` (None when empty). Raises a coded WorkbookError (helpers.errors.ERROR_CODES,
     en + ja) naming `label` and the line: ``yaml_syntax`` (invalid syntax, with the column), ``yaml_alias`` (an alias;
-    variant ``merge``: a merge key), ``yaml_duplicate_key``, ``yaml_too_deep`` (nesting past MAX_DEPTH),
+    variant ``merge``: a merge key), ``yaml_duplicate_key``, ``yaml_too_deep`` (nesting past MAX_DEPTH), ``yaml_too_large`` (variant ``nodes``: more than MAX_NODES values),
     ``yaml_character`` (a control character YAML does not allow) or ``yaml_value`` (a value that cannot be built, such
     as the date 2025-13-45)."""
     reader = None

@@ -10,7 +10,7 @@ import pytest
 from helpers.config import load_config
 from helpers.data.mapping import load_mapping
 from helpers.errors import ConfigError, WorkbookError
-from helpers.yamlfile import MAX_BYTES, MAX_DEPTH, parse_yaml, read_yaml
+from helpers.yamlfile import MAX_BYTES, MAX_DEPTH, MAX_NODES, parse_yaml, read_yaml
 
 MAPPING = """\
 name: crm export
@@ -121,6 +121,16 @@ def test_a_settings_file_over_the_size_cap_is_refused_unread(tmp_path):
     err = settings_error(path)
     assert err.code == "yaml_too_large" and err.message.startswith(f"{path}: the file is larger than 1,000 kB")
     assert "not a data export" in err.fix
+
+
+def test_a_file_of_more_values_than_the_limit_is_refused_under_the_size_cap(tmp_path):
+    path = tmp_path / "wide.yaml"
+    path.write_text("target:\n  industries: [" + ",".join(["x"] * MAX_NODES) + "]\n", encoding="utf-8")
+    assert path.stat().st_size < MAX_BYTES
+    err = settings_error(path)
+    # the root mapping, 'target', its mapping, 'industries' and the list are 5 values: the limit falls inside the list
+    assert (err.code, err.params["variant"], err.params["line"]) == ("yaml_too_large", "nodes", 2)
+    assert f"wide.yaml: the file holds more than {MAX_NODES:,} values (the limit is reached at line 2)" in err.message
 
 
 def test_nesting_past_the_limit_is_refused(tmp_path):

@@ -81,6 +81,15 @@ def test_an_alias_bomb_in_a_data_folder_workbook_yaml_is_refused_within_the_memo
     assert "How to fix: Write each value out in full" in done.stdout
 
 
+def test_a_file_of_half_a_million_values_under_the_size_cap_is_refused_within_the_memory_limit(tmp_path):
+    # no alias, under 1 MB: PyYAML would build 500,000 objects (~360 MB, tens of seconds); refused at 50,000
+    data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    (data / "workbook.yaml").write_text("segment_order:\n  industry: [" + ",".join(["z"] * 499_000) + "]\n", encoding="utf-8")
+    done = run_child(CHILD_SETTINGS, str(data), preexec_fn=limit_memory, timeout=300)
+    assert_no_traceback(done.stdout, done.stderr)
+    assert f"REFUSED {data / 'workbook.yaml'}: the file holds more than 50,000 values" in done.stdout, done.stdout + done.stderr
+
+
 def test_an_alias_bomb_in_a_mapping_is_refused_within_the_memory_limit(tmp_path):
     path = tmp_path / "bomb.yaml"
     path.write_text("tables:\n  opportunities:\n    file: deals.csv\n    columns:\n      opportunity_id: Id\n"
