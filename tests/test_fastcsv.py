@@ -85,9 +85,14 @@ def test_other_encodings_are_transcoded_while_reading(tmp_path, monkeypatch, enc
 
 
 def test_delimiters_quotes_and_line_ends(tmp_path, monkeypatch):
-    opps = OPPS_CSV.replace(",", ";").replace("\n", "\r\n").replace("価格", '"価格; ""高い""\r\n次回"')
+    opps = OPPS_CSV.replace(",", ";").replace("\n", "\r\n").replace("価格", '"価格; 高い\r\n次回"')
     folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV.replace(",", "\t"), "opportunities.csv": opps})
     assert load_module.read_csv_cells(folder / "opportunities.csv").delimiter == ";"
+    wb = assert_same(folder, monkeypatch)
+    assert wb.opportunities.loc[1, "loss_reason"] == '価格; 高い\r\n次回'
+    # a cell holding a quote ("" in the file) goes to the exact reader, which checks the quotes (helpers.data.csvshape)
+    (folder / "opportunities.csv").write_text(opps.replace("高い", '""高い""'), encoding="utf-8")
+    assert load_module.read_csv_cells(folder / "opportunities.csv") is None
     wb = assert_same(folder, monkeypatch)
     assert wb.opportunities.loc[1, "loss_reason"] == '価格; "高い"\r\n次回'
 

@@ -342,3 +342,22 @@ def test_the_ingest_lists_every_missing_column_with_the_value_problems(tmp_path)
     assert lines[2].startswith("  - has no column 'Deal Stage' (needed by hubspot.yaml: tables.opportunities.columns.outcome)")
     assert lines[3].startswith("  - column 'Close Date' -> closed_at (row 3): not dates") and "'12.04.2024 9h'" in lines[3]
     assert "Put the export's exact header in the mapping" in lines[4] and "Add the format these values use" in lines[4]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_quote_lost_in_a_quoted_file_is_refused_not_shifted(tmp_path, monkeypatch, fast):
+    """Every cell quoted, one closing quote lost: two cells merge ("製造,"50-299") and the row is one cell short."""
+    quoted = "\n".join(",".join(f'"{c}"' for c in line.split(",")) for line in LEADS_CSV.strip().splitlines()) + "\n"
+    text = quoted.replace('"小売","1000+"', '"小売,"1000+"')
+    folder = write_folder(tmp_path / "d", {"leads.csv": text, "opportunities.csv": OPPS_CSV})
+    message = refusal(folder, fast, monkeypatch)
+    assert "leads.csv: row 4, column 'industry': a quoted cell is closed and followed by more text before the next separator" in message
+    assert "mend the quotes on line 4" in message
+
+
+def test_quotes_doubled_inside_cells_still_load(tmp_path, monkeypatch):
+    text = LEADS_CSV.replace("ウェビナー", '"ウェビナー ""春"""')
+    for fast in (True, False):
+        monkeypatch.setattr(load_module, "FAST_CSV", fast)
+        wb = load_workbook(write_folder(tmp_path / "d", {"leads.csv": text, "opportunities.csv": OPPS_CSV}))
+        assert wb.leads.loc[1, "campaign"] == 'ウェビナー "春"'

@@ -90,6 +90,66 @@ def find_stray_quote(text: str, delimiter: str) -> StrayQuote | None:
     return None
 
 
+def find_broken_quote(text: str, delimiter: str, name: str) -> WorkbookError | None:
+    """The refusal of a CSV text where a quoted cell is closed and followed by more text before the next separator
+    (``"Retail,"1200",...``: a closing quote lost, so two cells merge and the row's later cells shift), or None.
+
+    Python's csv module in strict mode finds the place; the error names the row (header = 1, blank lines not
+    counted) and the line of the file."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    row, last_line = 0, 0
+    try:
+        for record in reader:
+            last_line = reader.line_num
+            if record and any(c.strip() for c in record):
+                row += 1
+        return None
+    except csv.Error:
+        line = reader.line_num
+        lines = text.splitlines()
+        where = f"row {row + 1}" + (f" (line {line} of the file)" if line != row + 1 else "")
+        shown, field = lines[line - 1][:80] if line - 1 < len(lines) else "", None
+        spot = _closed_early(shown if line - 1 >= len(lines) else lines[line - 1], delimiter)
+        if spot is not None:
+            at, field = spot
+            shown = lines[line - 1][max(0, at - 30):at + 20]
+        header = _fields(next((ln for ln in lines if ln.strip()), ""), delimiter)
+        if field is not None and field < len(header) and last_line + 1 == line:
+            where += f", column '{header[field].strip()}'"
+        return WorkbookError(
+            f"{name}: {where}: a quoted cell is closed and followed by more text before the next separator ({shown!r}): "
+            "a quote was lost or added by hand, so cells of this row merge and the cells after them shift",
+            fix=f"Open {name} in a text editor (not Excel) and mend the quotes on line {line} (every quoted cell ends with "
+                "a quote right before the separator; a quote inside a cell is written twice, \"\"), or export the file again.")
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _closed_early(line: str, delimiter: str) -> tuple[int, int] | None:
+    """``(position, field)`` in one line where a quoted cell's closing quote is followed by text other than the
+    separator (the cell's field counted from 0), or None."""
+    quoted, at_start, field, i = False, True, 0, 0
+    while i < len(line):
+        c = line[i]
+        if quoted:
+            if c == '"' and line[i + 1:i + 2] == '"':
+                i += 2
+                continue
+            if c == '"':
+                quoted = False
+                if i + 1 < len(line) and line[i + 1] not in (delimiter, "\r", "\n"):
+                    return i, field
+        elif c == '"' and at_start:
+            quoted = True
+        elif c == delimiter:
+            field += 1
+        at_start = c == delimiter and not quoted
+        i += 1
+    return None
+
+
 #: Most byte sequences that are not UTF-8 in a file otherwise UTF-8 for them to be stray bytes (typed or pasted in
 #: from another encoding); more is a file in another encoding, which detection reads.
 MAX_STRAY_BYTES = 3

@@ -207,7 +207,7 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
     """
     import io
 
-    from helpers.data.csvshape import find_stray_quote
+    from helpers.data.csvshape import find_broken_quote, find_stray_quote
 
     text, enc, _ = decode_csv(path, encoding)
     sep = sniff_delimiter(text)
@@ -226,6 +226,10 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
         stray = find_stray_quote(text, sep)
         if stray is not None:
             raise stray.error(path.name)
+    if _cells_with(frame, '"'):   # a quoted cell closed early ("Retail,"1200"): merged cells, shifted row (csvshape)
+        broken = find_broken_quote(text, sep, path.name)
+        if broken is not None:
+            raise broken
     _check_header(path, pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, nrows=1, sep=sep).iloc[0].tolist())
     frame.columns = [str(c).strip() for c in frame.columns]
     out = frame.astype(object).where(frame.notna(), None)
@@ -235,9 +239,15 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
 
 def _multiline_cells(frame: pd.DataFrame) -> bool:
     """True when a text cell of the frame holds a line break."""
+    return _cells_with(frame, "[\r\n]")
+
+
+def _cells_with(frame: pd.DataFrame, pattern: str) -> bool:
+    """True when a text cell of the frame matches the regular expression `pattern`."""
     for col in frame.columns:
         cells = frame[col]
-        if cells.dtype == object and cells.astype("string").str.contains("[\r\n]", regex=True).fillna(False).any():
+        if (cells.dtype == object or pd.api.types.is_string_dtype(cells.dtype)) and \
+                cells.astype("string").str.contains(pattern, regex=True).fillna(False).any():
             return True
     return False
 
@@ -898,8 +908,8 @@ def read_csv_cells(path: Path) -> CsvCells | None:
         return None
     if any(not pa.types.is_string(t) for t in table.schema.types):
         return None
-    if _row_in_a_cell(table, delimiter):
-        return None  # a quote left open swallowed rows: the exact reader refuses it, naming the line (csvshape)
+    if _row_in_a_cell(table, delimiter) or any(pc.any(pc.match_substring(c, '"')).as_py() for c in table.columns):
+        return None  # a quote left open swallowed rows, or a cell holds a quote: the exact reader checks it (csvshape)
     header = table.slice(0, 1).to_pylist()[0]
     return CsvCells(table.slice(1), [header[f"f{i}"] for i in range(table.num_columns)], encoding, delimiter, sha256)
 
