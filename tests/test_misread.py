@@ -361,3 +361,14 @@ def test_quotes_doubled_inside_cells_still_load(tmp_path, monkeypatch):
         monkeypatch.setattr(load_module, "FAST_CSV", fast)
         wb = load_workbook(write_folder(tmp_path / "d", {"leads.csv": text, "opportunities.csv": OPPS_CSV}))
         assert wb.leads.loc[1, "campaign"] == 'ウェビナー "春"'
+
+
+def test_a_value_map_does_not_hide_a_multi_valued_cell(tmp_path):
+    exports = _hubspot(tmp_path, lambda t: t.replace(",Direct Traffic,", ",Direct Traffic;Paid Search,"))
+    mine = tmp_path / "my_mapping.yaml"
+    mine.write_text("extends: hubspot\ntables:\n  leads:\n    columns:\n"
+                    "      channel: {column: Original Source, default: unknown, values: {Organic Search: seo, Paid Search: ads}}\n",
+                    encoding="utf-8")
+    with pytest.raises(WorkbookError, match=r"column 'Original Source' -> channel \(row 6\): 1 cell\(s\) hold several values "
+                                            r"joined by ';' \('Direct Traffic;Paid Search'\)"):
+        ingest(exports, mine, tmp_path / "out")

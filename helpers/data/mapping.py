@@ -1540,8 +1540,8 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         note(report, "split_first_kept", multi, rule.target, [kept[i] + 2 for i, c in enumerate(cells)
                                                               if isinstance(c, str) and rule.split in c],
              source_column=col, separator=rule.split, examples=", ".join(repr(v) for v in list(dict.fromkeys(joined))[:3]))
-    elif not rule.split and not rule.keep_whole and not rule.values and rule.target in LABEL_COLUMNS + NAME_COLUMNS:
-        problems.extend(multi_value_problems(rule, col, cells, kept, tm.table))
+    elif not rule.split and not rule.keep_whole and rule.target in LABEL_COLUMNS + NAME_COLUMNS:
+        problems.extend(multi_value_problems(rule, col, values, kept, tm.table))   # after the value map: what would be read
     if rule.values or rule.target == "outcome":
         report["value_counts"][rule.target] = _counts(values)
         if mapped:
