@@ -7,12 +7,13 @@
     helpers/data/       schema (canonical tables), load + validate (read, type, check a data folder),
                         values (export cells per locale: 和暦, Salesforce ids, CSV-injection-safe cells),
                         channels (placeholders, case/width variants), periods (fiscal quarters),
-                        mapping + ingest (CRM exports -> canonical folder), sample (seeded generator),
+                        mapping + ingest (CRM exports -> canonical folder; sql_source: a mapping's SQL source),
+                        sample (seeded generator),
                         snapshot (one load per run: typed Parquet)
     helpers/metrics/    engine (aggregates as Ibis expressions, DuckDB in process), pipeline, funnel,
                         breakdown (by channel / segment), funnel_analysis (notebook 02), checklist (01),
                         velocity (03), health (00), goals (04), limits (null figures and their reasons),
-                        core (one period's core metrics.json figures), warehouse (the same in PostgreSQL, ...)
+                        core (one period's core metrics.json figures), warehouse (the same in PostgreSQL, a DuckDB file, ...)
     helpers/views/      display (escaped HTML blocks), fmt (money, rates), theme (charts, Japanese fonts),
                         common (figure formats, reasons), order, interactive, stylesheet, *_views (one per notebook)
     helpers/report/     run (the report runner), session (one notebook's context), record (metrics.json),

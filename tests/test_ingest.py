@@ -10,6 +10,7 @@ hand in the comments.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -18,7 +19,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.data.ingest import IngestValidationError, build_sql, ingest, main
+from helpers.data.ingest import IngestValidationError, ingest, main
+from helpers.data.sql_source import build_sql
 from helpers.data.load import load_workbook
 from helpers.errors import DataValidationError
 from conftest import write_folder
@@ -375,6 +377,32 @@ def test_sql_errors_are_clear(tmp_path):
     url = make_sqlite(tmp_path / "crm.sqlite")
     with pytest.raises(WorkbookError, match=r"the query failed: no such table: opportunity"):
         ingest(None, sql_mapping(tmp_path, url, "table: opportunity", False), tmp_path / "o")
+
+
+def test_sql_url_messages_never_show_a_variable_value_or_a_password(tmp_path, monkeypatch):
+    """${VAR} values (a private path, a password) never reach a message or the ingest report: the url is named as
+    the mapping writes it, the password as ***; a password a URL cannot hold is refused without a piece of it."""
+    monkeypatch.setenv("CRM_HOME", str(tmp_path / "private-7f3a"))
+    url = "sqlite:///${CRM_HOME}/crm.sqlite"
+    with pytest.raises(WorkbookError) as err:
+        ingest(None, sql_mapping(tmp_path, url, "table: crm_opportunity", False), tmp_path / "o")
+    assert "private-7f3a" not in str(err.value)
+    assert f"sql.url {url}: the database file ${{CRM_HOME}}/crm.sqlite does not exist" in str(err.value)
+    (tmp_path / "private-7f3a").mkdir()
+    make_sqlite(tmp_path / "private-7f3a" / "crm.sqlite")
+    res = ingest(None, sql_mapping(tmp_path, url, "table: crm_opportunity", False), tmp_path / "o")
+    assert res.tables["opportunities"]["source"] == f"sql {url} (table crm_opportunity)"
+    assert "private-7f3a" not in (tmp_path / "o" / "ingest_report.json").read_text(encoding="utf-8")
+
+    for password in ("Zq8v:Wmk@Txq/491", "Quiet-Lake-91"):
+        monkeypatch.setenv("CRM_PASSWORD", password)
+        mapping = sql_mapping(tmp_path, "postgresql://ana:${CRM_PASSWORD}@127.0.0.1:1/crm", "table: x", False)
+        with pytest.raises(WorkbookError) as err:
+            ingest(None, mapping, tmp_path / "p")
+        text = str(err.value)
+        assert "postgresql://ana:***@127.0.0.1:1/crm" in text
+        assert not [piece for piece in re.split(r"[@:/]", password) if len(piece) > 1 and piece in text], text
+    assert "which a URL cannot hold" not in text  # the second one is well formed: the connection failed
 
 
 # --------------------------------------------------------------------------- mapping validation

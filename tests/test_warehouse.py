@@ -1,12 +1,18 @@
-"""The same metrics in a warehouse: the sample loaded into PostgreSQL gives metrics.json's core figures equal to the CSV folder's.
+"""The same metrics in a warehouse: the sample loaded into PostgreSQL or a DuckDB file gives metrics.json's core
+figures equal to the CSV folder's, and every mistake in naming the warehouse ends in a clear error.
 
-Needs a PostgreSQL server: `.ci/run` starts a throwaway one (.ci/with-postgres) and sets
-WORKBOOK_TEST_PG; without it the test is skipped.
+The PostgreSQL tests need a server: `.ci/run` starts a throwaway one (.ci/with-postgres) and sets
+WORKBOOK_TEST_PG; without it they are skipped. The DuckDB-file tests always run.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
 import uuid
 
 import pandas as pd
@@ -16,12 +22,13 @@ from helpers.config import load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import parse_period
 from helpers.metrics.core import core_metrics
-from helpers.paths import SAMPLE_DATA_DIR
+from helpers.errors import WorkbookError
+from helpers.paths import NOTEBOOKS_DIR, SAMPLE_DATA_DIR
 from helpers.report.bench_scale import count_figures, differences, figures
 from helpers.storage import to_jsonable
 
 URL = os.environ.get("WORKBOOK_TEST_PG")
-pytestmark = pytest.mark.skipif(not URL, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/run starts one)")
+needs_pg = pytest.mark.skipif(not URL, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/run starts one)")
 
 
 def sample_tables() -> dict[str, pd.DataFrame]:
@@ -52,6 +59,7 @@ def warehouse():
     con.disconnect()
 
 
+@needs_pg
 @pytest.mark.parametrize("period", ["FY2026Q2", "FY2025Q4"])
 def test_postgres_figures_equal_the_csv_folder_figure_by_figure(warehouse, period):
     from helpers.metrics.warehouse import upload, warehouse_core_metrics
@@ -70,6 +78,7 @@ def test_postgres_figures_equal_the_csv_folder_figure_by_figure(warehouse, perio
     assert pg["by_segment"]["owner"].keys() == csv["by_segment"]["owner"].keys()
 
 
+@needs_pg
 def test_the_runner_reads_a_warehouse_into_a_data_folder_with_the_same_figures(warehouse, tmp_path):
     from helpers.metrics.warehouse import export_folder, upload
 
@@ -92,3 +101,180 @@ def test_a_warehouse_that_cannot_be_reached_is_a_clear_error_without_the_passwor
         connect("postgresql://someone:secret@127.0.0.1:1/nothing")
     assert "cannot connect to the warehouse postgresql://someone:***@127.0.0.1:1/nothing" in str(err.value)
     assert "secret" not in str(err.value)
+
+
+# --------------------------------------------------------------------------- a DuckDB file as the warehouse
+REVOPS = "revops"
+
+
+@pytest.fixture
+def duckdb_file(tmp_path) -> str:
+    """The sample as a CRM replica in a DuckDB file, under other table names (crm_leads, crm_opportunities) in
+    schema revops; the URL ibis.connect reads (duckdb:/// and the absolute path)."""
+    from helpers.metrics.warehouse import connect, upload
+
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload(sample_tables(), con, REVOPS)
+    con.raw_sql(f"ALTER TABLE {REVOPS}.leads RENAME TO crm_leads")
+    con.raw_sql(f"ALTER TABLE {REVOPS}.opportunities RENAME TO crm_opportunities")
+    con.disconnect()
+    return url
+
+
+def file_digest(url: str) -> str:
+    return hashlib.sha256(open(url.removeprefix("duckdb://"), "rb").read()).hexdigest()
+
+
+@pytest.mark.parametrize("period", ["FY2026Q1", "FY2025Q3"])
+def test_duckdb_file_figures_equal_the_csv_folder_figure_by_figure(duckdb_file, period):
+    from helpers.metrics.warehouse import connect, warehouse_core_metrics
+
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = load_workbook(SAMPLE_DATA_DIR, config)
+    before = file_digest(duckdb_file)
+    con = connect(duckdb_file)
+    duck = plain(warehouse_core_metrics(con, config, period, REVOPS, "crm_leads", "crm_opportunities"))
+    con.disconnect()
+    csv = plain(figures(core_metrics(wb, parse_period(period, config.fiscal_year_start_month))))
+    assert differences(csv, duck) == []
+    assert count_figures(duck) > 500 and duck["pipeline"]["won_count"] == csv["pipeline"]["won_count"] > 0
+    assert file_digest(duckdb_file) == before  # opened read-only
+
+
+@pytest.fixture(scope="module")
+def one_notebook(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nb")
+    shutil.copy(NOTEBOOKS_DIR / "00_data_health.ipynb", folder)
+    return folder
+
+
+def test_the_runner_reports_from_a_duckdb_file_with_the_folder_figures(duckdb_file, one_notebook, tmp_path, capsys):
+    """`helpers.report.run --warehouse duckdb:///...` (crashed in Ibis on DuckDB 2): metrics.json's core figures are
+    those of the same data as a folder; the copy names what it copied and what the warehouse lacks."""
+    from helpers.report import run
+
+    out = tmp_path / "out"
+    code = run.main(["--warehouse", duckdb_file, "--schema", REVOPS, "--table", "leads=crm_leads",
+                     "--table", "opportunities=crm_opportunities", "--out", str(out), "--period", "FY2026Q1",
+                     "--config", str(SAMPLE_DATA_DIR / "workbook.yaml"), "--notebooks", str(one_notebook)])
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert (f"Copied leads (crm_leads), opportunities (crm_opportunities) from schema revops into {out / '_data'}; "
+            "not in the warehouse: spend, checklist, initiatives, targets") in printed.out
+    metrics = json.loads((out / "FY2026Q1" / "metrics.json").read_text(encoding="utf-8"))
+    config = load_config(SAMPLE_DATA_DIR)
+    folder = plain(figures(core_metrics(load_workbook(SAMPLE_DATA_DIR, config), parse_period("FY2026Q1", 4))))
+    for key in ("pipeline", "funnel", "by_channel", "by_segment"):
+        assert differences(folder[key], figures(metrics[key])) == [], key
+
+
+def test_a_table_named_on_the_command_line_that_is_not_there_stops_the_run(duckdb_file, one_notebook, tmp_path, capsys):
+    """A typo in --table (crm_oportunities) is no silent run without that table: exit 2 before any report, naming
+    the schema, its tables and the close match; the same for the opportunities table left at its default name."""
+    from helpers.report import run
+
+    out = tmp_path / "out"
+    args = ["--warehouse", duckdb_file, "--schema", REVOPS, "--out", str(out), "--notebooks", str(one_notebook)]
+    assert run.main([*args, "--table", "leads=crm_leads", "--table", "opportunities=crm_oportunities"]) == 2
+    err = capsys.readouterr().err
+    assert ("error: --warehouse: the warehouse has no table crm_oportunities (--table opportunities=crm_oportunities) "
+            "in schema revops; its tables: crm_leads, crm_opportunities\n  How to fix: Did you mean crm_opportunities? "
+            "Name a table that exists with --table opportunities=TABLE, or give the schema holding the tables with "
+            "--schema.") in err
+    assert run.main([*args, "--table", "leads=crm_leads", "--lang", "ja"]) == 2  # the default name, said in Japanese
+    assert ("error: --warehouse: ウェアハウスのスキーマ revops にテーブル opportunities (--table opportunities=opportunities) "
+            "はありません。このスキーマのテーブル: crm_leads, crm_opportunities\n  対処方法: crm_opportunities のことでは"
+            "ありませんか。") in capsys.readouterr().err
+    assert run.main([*args, "--table", "opportunity=crm_opportunities"]) == 2
+    assert ("error: --table opportunity=crm_opportunities: opportunity is not a canonical table\n  How to fix: Did you "
+            "mean opportunities?") in capsys.readouterr().err
+    assert run.main([*args, "--table", "crm_leads"]) == 2
+    assert "error: --table crm_leads: expected NAME=TABLE" in capsys.readouterr().err
+    assert run.main(["--schema", REVOPS, "--out", str(out)]) == 2
+    assert "error: --schema: works with --warehouse only" in capsys.readouterr().err
+    assert not any(p.name.startswith("FY") for p in out.iterdir())  # no report
+
+
+def test_a_schema_without_the_tables_names_the_schemas_there(duckdb_file):
+    from helpers.metrics.warehouse import export_folder
+
+    with pytest.raises(WorkbookError) as err:
+        export_folder(duckdb_file, "unused", "rev_ops")
+    assert ("--warehouse: the warehouse has no table opportunities (--table opportunities=opportunities): schema "
+            "rev_ops holds no tables (the schemas there: main, revops)") in str(err.value)
+
+
+def test_a_missing_required_column_is_named_with_the_table(tmp_path):
+    from helpers.metrics.warehouse import connect, export_folder
+
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    con.raw_sql("CREATE TABLE opportunities AS SELECT 'O1' AS opportunity_id, DATE '2025-04-01' AS created_at, "
+                "'won' AS status")
+    con.disconnect()
+    with pytest.raises(WorkbookError) as err:
+        export_folder(url, tmp_path / "out")
+    assert ("--warehouse: the warehouse table opportunities (schema main), read as the opportunities table, has no "
+            "column outcome; its columns: created_at, opportunity_id, status") in str(err.value)
+    assert not (tmp_path / "out").exists() and not (tmp_path / ".out.tmp").exists()
+
+
+def test_a_duckdb_path_that_is_not_a_file_is_refused_without_creating_one(tmp_path, monkeypatch):
+    """duckdb:///crm.duckdb is /crm.duckdb for Ibis (three slashes, then an absolute path): when only the current
+    folder has crm.duckdb, the fix says how to write it; nothing is created."""
+    from helpers.metrics.warehouse import connect
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pipeline.duckdb").write_bytes(b"")
+    with pytest.raises(WorkbookError) as err:
+        connect("duckdb:///pipeline.duckdb")
+    assert ("duckdb:///pipeline.duckdb: the URL names the DuckDB file /pipeline.duckdb, which does not exist (none was "
+            "created)\n  How to fix: pipeline.duckdb is in the current folder: write duckdb://pipeline.duckdb") in str(err.value)
+    assert not os.path.exists("/pipeline.duckdb")
+
+
+# --------------------------------------------------------------------------- the figures-only command
+def warehouse_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "helpers.metrics.warehouse", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def test_the_warehouse_command_reads_settings_from_config_only(duckdb_file, tmp_path):
+    """A workbook.yaml in the current folder is not read (it would turn the fiscal year to April); --config is."""
+    (tmp_path / "workbook.yaml").write_text("fiscal_year_start_month: 4\n", encoding="utf-8")
+    (tmp_path / "april.yaml").write_text("fiscal_year_start_month: 4\n", encoding="utf-8")
+    args = ["--warehouse", duckdb_file, "--schema", REVOPS, "--leads-table", "crm_leads",
+            "--opportunities-table", "crm_opportunities", "--as-of", "2026-01-15"]
+    plain_run = warehouse_cli(*args, cwd=tmp_path)
+    assert plain_run.returncode == 0, plain_run.stderr
+    assert json.loads(plain_run.stdout)["period"] == "2025Q4"  # calendar quarters: the defaults
+    configured = warehouse_cli(*args, "--config", "april.yaml", cwd=tmp_path)
+    assert json.loads(configured.stdout)["period"] == "FY2025Q3"  # October-December of fiscal 2025 (April start)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--period", "2026-Q2"], ["error: '2026-Q2' is not a period label", "How to fix: Write a fiscal quarter such as"]),
+    (["--opportunities-table", "crm_opportunities"],
+     ["error: --warehouse: the warehouse has no table leads (--leads-table leads) in schema revops; its tables: "
+      "crm_leads, crm_opportunities", "How to fix: Did you mean crm_leads? Name a table that exists with "
+      "--leads-table TABLE"]),
+    (["--leads-table", "crm_leads", "--opportunities-table", "crm_opportunities", "--config", "settings.yml"],
+     ["error: ", "settings.yml"]),
+])
+def test_the_warehouse_command_says_what_is_wrong_without_a_traceback(duckdb_file, tmp_path, args, expected):
+    done = warehouse_cli("--warehouse", duckdb_file, "--schema", REVOPS, *args, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    for text in expected:
+        assert text in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("password", ["Kz@9:w/x", "tr0ub?d#r", "a:b@c"])
+def test_no_part_of_a_password_is_ever_printed(tmp_path, password):
+    """A password written into the URL with characters a URL cannot hold is refused, and no piece of it (split at
+    the characters parsers split at) is printed; a well-formed one is hidden in the connection error."""
+    done = warehouse_cli("--warehouse", f"postgresql://ana:{password}@127.0.0.1:1/crm", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    pieces = [p for p in re.split(r"[@:/?#]", password) if len(p) > 1] + [password]
+    assert not [p for p in pieces if p in done.stdout + done.stderr], done.stderr
+    assert "postgresql://ana:***@127.0.0.1:1/crm" in done.stderr

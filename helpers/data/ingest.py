@@ -32,6 +32,7 @@ from helpers.errors import DataValidationError, Finding, WorkbookError, cli_lang
 from helpers.data.mapping import (Mapping, MissingColumnError, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
                                   note, shipped_mappings)
 from helpers.data.schema import TABLES
+from helpers.data.sql_source import read_sql_source
 from helpers.data.values import neutralize_text_columns
 from helpers.storage import replace_dir
 
@@ -224,114 +225,6 @@ def read_csv_rows(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame
     """Like helpers.data.load.read_raw for a CSV, but blank lines stay as rows, so a row's position + 2 is its
     line in the file (a report export's footer follows a blank line); apply_mapping drops the blank rows and says so."""
     return read_csv_text(path, encoding, keep_blank_lines=True)
-
-
-def _expand(url: str, where: str) -> str:
-    """${VAR} in a SQL url comes from the environment (keep passwords out of mapping files)."""
-    def sub(m):
-        if m.group(1) not in os.environ:
-            raise WorkbookError(f"{where}.sql.url: the environment variable {m.group(1)} is not set",
-                                fix=f"Set {m.group(1)} before running, or write the url without it.")
-        return os.environ[m.group(1)]
-    return re.sub(r"\$\{(\w+)\}", sub, url)
-
-
-_PLACEHOLDER = re.compile(r"(?<![:\w]):(start|end_exclusive|end)\b")
-
-
-def build_sql(tm: TableMapping, start=None, end=None):
-    """The SQLAlchemy statement and bound parameters for a SQL source.
-
-    With `period_filter` on a column and a start and/or end date, the range is pushed into the
-    query as bound parameters: `col >= :start AND col < :end` where :end is bound to the day after
-    `end` (so timestamps on the last day count). A `table` becomes `SELECT * FROM table WHERE ...`;
-    a `query` is wrapped as a subquery, unless it uses the placeholders itself: :start (first day),
-    :end (last day, inclusive) and :end_exclusive (the day after) are then bound directly.
-    """
-    import sqlalchemy as sa
-
-    start = pd.Timestamp(start).date() if start is not None else None
-    end_excl = (pd.Timestamp(end) + pd.Timedelta(days=1)).date() if end is not None else None
-    params: dict = {}
-    sql = tm.sql
-    if sql.query is not None and _PLACEHOLDER.search(sql.query):
-        used = set(_PLACEHOLDER.findall(sql.query))
-        values = {"start": start, "end": pd.Timestamp(end).date() if end is not None else None, "end_exclusive": end_excl}
-        unset = sorted(f":{k}" for k in used if values[k] is None)
-        if unset:
-            raise WorkbookError(f"{tm.where}.sql.query uses {', '.join(unset)} but no period range was given",
-                                fix="Pass --start and --end (or let the runner pass its period), or use period_filter: true on a column instead.")
-        binds = [sa.bindparam(name, type_=sa.Date) for name in sorted(used)]
-        return sa.text(sql.query).bindparams(*binds), {k: values[k] for k in sorted(used)}
-    if sql.table is not None:
-        schema, _, name = sql.table.rpartition(".")
-        source = sa.table(name, schema=schema or None)
-    else:
-        source = sa.text(f"({sql.query.strip().rstrip(';')}) AS src")
-    stmt = sa.select(sa.literal_column("*")).select_from(source)
-    column = tm.period_column
-    if column is not None:
-        if start is not None:
-            stmt = stmt.where(sa.column(column) >= sa.bindparam("start", type_=sa.Date))
-            params["start"] = start
-        if end_excl is not None:
-            stmt = stmt.where(sa.column(column) < sa.bindparam("end_exclusive", type_=sa.Date))
-            params["end_exclusive"] = end_excl
-    return stmt, params
-
-
-def _engine(url: str, where: str):
-    """A SQLAlchemy engine; SQLite and DuckDB files are opened read-only and must exist."""
-    import sqlite3
-
-    import sqlalchemy as sa
-
-    try:
-        parsed = sa.engine.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise WorkbookError(f"{where}.sql.url: not a database url: {exc}",
-                            fix="For example sqlite:///C:/data/crm.db or duckdb:////home/me/crm.duckdb.") from None
-    backend = parsed.get_backend_name()
-    db = parsed.database
-    if backend in ("sqlite", "duckdb") and db and db != ":memory:":
-        if not Path(db).is_file():
-            raise WorkbookError(f"{where}.sql.url: the database file {db} does not exist",
-                                fix="Check the path in the url (relative paths are relative to the current folder).")
-        if backend == "sqlite":
-            path = Path(db).resolve()
-            return sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True))
-        return sa.create_engine(parsed, connect_args={"read_only": True})
-    try:
-        return sa.create_engine(parsed)
-    except Exception as exc:  # noqa: BLE001 - a missing driver etc.
-        raise WorkbookError(f"{where}.sql.url: cannot connect with {parsed.render_as_string(hide_password=True)}: {exc}",
-                            fix="Install the database driver, or export the table to CSV/Parquet instead.") from None
-
-
-def read_sql_source(tm: TableMapping, start=None, end=None) -> tuple[pd.DataFrame, str]:
-    """Run a mapping's SQL source; returns the rows as cells (None for NULL) and a description for the report."""
-    import sqlalchemy as sa
-
-    url = _expand(tm.sql.url, tm.where)
-    engine = _engine(url, tm.where)
-    stmt, params = build_sql(tm, start, end)
-    try:
-        with engine.connect() as conn:
-            frame = pd.read_sql(stmt, conn, params=params or None)
-    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
-        cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ is not None else exc
-        raise WorkbookError(f"{tm.where}.sql: the query failed: {getattr(cause, 'orig', None) or cause}",
-                            fix="Check the table name, query and column names in the mapping against the database.") from None
-    finally:
-        engine.dispose()
-    frame.columns = [str(c).strip() for c in frame.columns]
-    what = f"table {tm.sql.table}" if tm.sql.table else "query"
-    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-    described = f"sql {shown} ({what})"
-    if params:
-        how = f"on {tm.period_column}" if tm.period_column else "through the query's placeholders"
-        described += f", rows from {start or 'the start'} to {end or 'the end'} only (filtered {how})"
-    return frame.astype(object).where(frame.notna(), None), described
 
 
 def check_links_kept_zeros(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -> None:

@@ -53,7 +53,33 @@ def default_backend():
     """The embedded engine: one in-process DuckDB connection through Ibis (created on first use)."""
     import ibis
 
+    duckdb_compat()
     return ibis.duckdb.connect()
+
+
+def duckdb_compat() -> None:
+    """Let Ibis 12.0.0's DuckDB backend run on DuckDB 2 (call before connecting; idempotent).
+
+    Ibis 12.0.0 reads a few small results (``list_tables``, ``list_databases``, ``list_catalogs``, the
+    schema of raw SQL) with ``DuckDBPyConnection.fetch_arrow_table()``. DuckDB 2 removed that method from
+    connections and kept it, deprecated, on relations; its replacement is ``to_arrow_table()``, which
+    returns the same Arrow table (duckdb-python PR 287, "Unified arrow API"; Ibis switched to it upstream
+    in PR 12001, after 12.0.0). So connections get the old name back as that method, with DuckDB's note
+    that a DB-API result is copied once more silenced (these results are a few rows of catalog names).
+    Nothing changes where the method exists (DuckDB 1.x). Without it every ``duckdb://`` warehouse
+    failed in ``list_tables`` with AttributeError."""
+    import duckdb
+
+    cls = duckdb.DuckDBPyConnection
+    if hasattr(cls, "fetch_arrow_table"):
+        return
+
+    def fetch_arrow_table(self, *args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+            return self.to_arrow_table(*args, **kwargs)
+
+    cls.fetch_arrow_table = fetch_arrow_table
 
 
 @contextlib.contextmanager

@@ -16,21 +16,31 @@ Row-level validation (helpers.data.validate) is not run in the warehouse: the ta
 expected to be validated exports or models (load them through a data folder first
 to see every finding).
 
+Nothing is skipped silently and nothing is said that should not be: a table named with an option
+(--leads-table, the runner's --table) or the opportunities table missing from the schema, and a
+required column missing from a table, stop the command naming what is there (coded errors
+warehouse_table_missing / warehouse_column_missing); settings come from the defaults and --config
+only; a DuckDB file must exist and is opened read-only; no output shows any part of a password
+(helpers.errors.redact_url, check_url_password). Errors end in one message and exit status 2.
+
 :func:`upload` writes a loaded Workbook's canonical tables into a warehouse schema
 (the test loads the sample data this way).
 """
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import re
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
 from helpers.config import Config, check_settings_path, load_config
 from helpers.data.periods import complete_periods, parse_period, period_of
-from helpers.errors import WorkbookError, cli_language
+from helpers.errors import WorkbookError, check_url_password, cli_language, coded_error, redact_url, scrub, url_secrets
 from helpers.metrics import engine
 from helpers.metrics.breakdown import SEGMENT_COLUMNS, TARGET, UNKNOWN, assemble
 from helpers.metrics.funnel import MATURITY_MEASURES, MATURITY_QUANTILE, TYPICAL_QUANTILE
@@ -40,28 +50,53 @@ OPPS_COLUMNS = ("opportunity_id", "created_at", "closed_at", "outcome", "amount"
                 "company_size", "owner")
 
 
-def connect(url: str):
-    """An Ibis connection to the warehouse at `url` (e.g. postgresql://user@127.0.0.1:5432/db); WorkbookError when it fails."""
+def connect(url: str, writable: bool = False):
+    """An Ibis connection to the warehouse at `url` (e.g. postgresql://user@127.0.0.1:5432/db, duckdb:///abs/crm.duckdb).
+
+    A DuckDB file must exist and is opened read-only (input data is only read; `writable` allows creating it, for
+    :func:`upload`). WorkbookError when the URL's password holds @ / ? # as they are, when the file is missing or the
+    connection fails; the message shows the URL without its password (:func:`helpers.errors.redact_url`) and
+    never a part of it.
+    """
     import ibis
 
+    shown = redact_url(url)
+    check_url_password(url, shown)
+    engine.duckdb_compat()
+    kwargs = {}
+    path = duckdb_file(url)
+    if path is not None and not writable:
+        if not path.is_file():
+            here = (Path.cwd() / path.name).is_file() and path.parent == Path(path.anchor)
+            raise coded_error("duckdb_file_missing", shown, "here" if here else "", path=str(path), cwd=str(Path.cwd()),
+                              name=path.name)
+        kwargs["read_only"] = True
     try:
-        return ibis.connect(url)
+        return ibis.connect(url, **kwargs)
     except Exception as exc:  # the driver's own error types differ by backend
-        raise WorkbookError(f"cannot connect to the warehouse {_safe(url)}: {type(exc).__name__}: {str(exc).strip()}",
-                            fix="Check the URL (postgresql://user@host:5432/database), that the server runs and that the "
-                                "user may connect; put the password in ~/.pgpass or PGPASSWORD, not in the URL.") from None
+        reason = scrub(str(exc).strip(), url_secrets(url))
+        raise WorkbookError(f"cannot connect to the warehouse {shown}: {type(exc).__name__}: {reason}",
+                            fix="Check the URL (postgresql://user@host:5432/database, duckdb:///absolute/path/crm.duckdb), "
+                                "that the server runs and that the user may connect; put the password in ~/.pgpass or "
+                                "PGPASSWORD, not in the URL.") from None
 
 
-def _safe(url: str) -> str:
-    """The URL without its password (for messages)."""
-    from urllib.parse import urlsplit, urlunsplit
+def duckdb_file(url: str) -> Path | None:
+    """The DuckDB database file `url` names, as ibis.connect reads it: ``duckdb:///abs/path.duckdb`` (an absolute
+    path after the third slash), ``duckdb://relative/path.duckdb`` (from the current folder), or a path ending in
+    .duckdb; None for another backend or an in-memory database."""
+    from urllib.parse import urlparse
 
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    if re.match("[A-Za-z]:", url):
+        return Path(url) if url.endswith(".duckdb") else None
+    parts = urlparse(url)
+    if parts.scheme == "duckdb":
+        pieces = [p for p in (parts.netloc, parts.path[bool(parts.netloc):]) if p]
+        if not pieces or pieces == [":memory:"] or pieces[0].startswith(("md:", "motherduck:")):
+            return None
+        return Path(*pieces).absolute()
+    path = parts.netloc + parts.path
+    return Path(path).absolute() if parts.scheme in ("", "file") and path.endswith(".duckdb") else None
 
 
 def upload(tables: dict[str, pd.DataFrame | None], con, schema: str) -> None:
@@ -78,35 +113,130 @@ def upload(tables: dict[str, pd.DataFrame | None], con, schema: str) -> None:
         con.create_table(name, pa.Table.from_pandas(out, preserve_index=False), database=schema, overwrite=True)
 
 
+def parse_table_options(items: list[str]) -> dict[str, str]:
+    """The runner's ``--table NAME=TABLE`` options as {canonical table name: warehouse table}. WorkbookError (coded
+    table_option) for an item without '=', a NAME that is no canonical table (with the close matches) or a NAME
+    given twice."""
+    from helpers.data.schema import TABLES
+
+    out: dict[str, str] = {}
+    for item in items:
+        name, eq, table = (part.strip() for part in item.partition("="))
+        where = f"--table {item}"
+        if not eq or not name or not table:
+            raise coded_error("table_option", where, "format")
+        if name not in TABLES:
+            close = difflib.get_close_matches(name.lower(), list(TABLES), n=2, cutoff=0.6)
+            raise coded_error("table_option", where, "unknown_close" if close else "unknown", name=name,
+                              close=" / ".join(close), names=", ".join(TABLES))
+        if name in out and out[name] != table:
+            raise coded_error("table_option", where, "twice", name=name, first=out[name], second=table)
+        out[name] = table
+    return out
+
+
+def _schema_name(con, schema: str | None) -> str:
+    """The schema as a message names it: `schema`, else the connection's current one (main, public, ...)."""
+    if schema:
+        return schema
+    try:
+        return str(con.current_database)
+    except Exception:  # noqa: BLE001 - a backend without the notion
+        return "(default)"
+
+
+def _listing(names, limit: int = 30) -> str:
+    names = sorted(names)
+    more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _close(name: str, options) -> list[str]:
+    """Names in `options` close to `name`, case-insensitively (PostgreSQL folds unquoted names to lower case)."""
+    lower = {o.lower(): o for o in options}
+    found = difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.6)
+    return [lower[f] for f in found]
+
+
+def source_tables(con, schema: str | None, named: dict[str, str], how: dict[str, str],
+                  required: tuple[str, ...] = ("opportunities",)) -> dict[str, str]:
+    """{canonical name: warehouse table} of the tables present: each of `named` (canonical name -> the table the user
+    named, or its default name) that exists in `schema`. WorkbookError (coded warehouse_table_missing), naming the
+    schema, the tables it has and the close matches, when a table the user named (`how` holds the option that named
+    it, e.g. "--leads-table ") or a `required` one is missing: nothing is skipped silently."""
+    try:
+        existing = list(con.list_tables(database=schema))
+    except Exception as exc:  # noqa: BLE001 - a schema the backend cannot list: its own error type
+        raise WorkbookError(f"cannot list the tables of schema {_schema_name(con, schema)}: {type(exc).__name__}: "
+                            f"{str(exc).strip()}",
+                            fix="Check --schema (the schema holding the tables) and that the user may read it.") from None
+    missing = [name for name in named if named[name] not in existing and (name in how or name in required)]
+    if not missing:
+        return {name: table for name, table in named.items() if table in existing}
+    option = {name: how.get(name, f"--table {name}=") for name in missing}
+    close = list(dict.fromkeys(c for name in missing for c in _close(named[name], existing)))
+    params = {"missing": "; ".join(f"{named[name]} ({option[name]}{named[name]})" for name in missing),
+              "schema": _schema_name(con, schema), "tables": _listing(existing), "close": " / ".join(close),
+              "options": " / ".join(dict.fromkeys(f"{option[name]}TABLE" for name in missing))}
+    if not existing:
+        try:
+            schemas = [d for d in con.list_databases() if d not in ("information_schema", "pg_catalog")]
+        except Exception:  # noqa: BLE001
+            schemas = []
+        raise coded_error("warehouse_table_missing", "--warehouse", "empty", schemas=_listing(schemas), **params)
+    raise coded_error("warehouse_table_missing", "--warehouse", "close" if close else "", **params)
+
+
+def check_columns(t, name: str, source: str, schema: str) -> None:
+    """WorkbookError (coded warehouse_column_missing) when warehouse table `source` (read as canonical table `name`,
+    in `schema`) lacks a required column of the contract; the message lists its columns and the close ones."""
+    from helpers.data.schema import TABLES
+
+    missing = [c.name for c in TABLES[name].columns if c.required and c.name not in t.columns]
+    if not missing:
+        return
+    close = list(dict.fromkeys(c for m in missing for c in _close(m, t.columns)))
+    raise coded_error("warehouse_column_missing", "--warehouse", "close" if close else "", table=source, schema=schema,
+                      name=name, missing=", ".join(missing), columns=_listing(t.columns), close=" / ".join(close),
+                      first=missing[0])
+
+
 def export_folder(url: str, out, schema: str | None = None, tables: dict[str, str] | None = None):
     """Copy the canonical columns of the warehouse's tables into `out` as Parquet files (a data folder); returns `out`.
 
-    `tables` maps a canonical table name (leads, opportunities, spend, checklist, initiatives)
-    to its name in the warehouse (default: the same name); a table absent from the
-    warehouse is skipped, as an absent file is in a data folder. Only the contract's
-    columns are read (no names, e-mails or other extra columns).
+    `tables` maps a canonical table name (leads, opportunities, spend, checklist, initiatives, targets)
+    to its name in the warehouse (default: the same name). A table named in `tables` must exist, and so must the
+    opportunities table (WorkbookError naming the schema and its tables, :func:`source_tables`); another table
+    absent from the warehouse is skipped, as an absent file is in a data folder. Only the contract's columns are
+    read (no names, e-mails or other extra columns); a missing required column is a WorkbookError.
     """
     import shutil
-    from pathlib import Path
 
     import pyarrow.parquet as pq
 
     from helpers.data.schema import TABLES
 
     con = connect(url)
+    stated = tables or {}
+    present = source_tables(con, schema, {name: stated.get(name, name) for name in TABLES},
+                            {name: f"--table {name}=" for name in stated})
+    where = _schema_name(con, schema)
+    with engine._quiet():
+        sources = {name: con.table(source, database=schema) for name, source in present.items()}
+    for name, t in sources.items():
+        check_columns(t, name, present[name], where)
     out = Path(out)
     staging = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    existing = set(con.list_tables(database=schema))
-    for name, table in TABLES.items():
-        source = (tables or {}).get(name, name)
-        if source not in existing:
-            continue
-        t = con.table(source, database=schema)
-        with engine._quiet():
-            data = con.to_pyarrow(t.select(*[c for c in table.column_names if c in t.columns]))
-        pq.write_table(data, staging / f"{name}.parquet")
+    try:
+        for name, t in sources.items():
+            with engine._quiet():
+                data = con.to_pyarrow(t.select(*[c for c in TABLES[name].column_names if c in t.columns]))
+            pq.write_table(data, staging / f"{name}.parquet")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return out
@@ -128,13 +258,30 @@ def _fit(t, config: Config):
     return ibis.cases((~known, UNKNOWN), (inside, TARGET), else_="non_target")
 
 
-def canonical(con, config: Config, schema: str | None = None, leads_table: str = "leads",
-              opportunities_table: str = "opportunities"):
-    """(leads, opps) as Ibis tables with the loader's derived values (opportunity channel, owner pseudonyms, target fit)."""
+def _complete(t, name: str, source: str, where: str):
+    """Warehouse table `t` checked for the contract's required columns (:func:`check_columns`), with every optional
+    text column the query uses that it lacks added as NULL (as a missing optional column reads in a data folder)."""
     import ibis
 
-    leads = con.table(leads_table, database=schema)
-    opps = con.table(opportunities_table, database=schema)
+    check_columns(t, name, source, where)
+    wanted = LEADS_COLUMNS if name == "leads" else OPPS_COLUMNS
+    text = ("lead_id", "opportunity_id", "channel", "industry", "company_size", "owner", "outcome")
+    return t.mutate(**{c: ibis.null().cast("string") for c in wanted if c in text and c not in t.columns})
+
+
+def canonical(con, config: Config, schema: str | None = None, leads_table: str = "leads",
+              opportunities_table: str = "opportunities"):
+    """(leads, opps) as Ibis tables with the loader's derived values (opportunity channel, owner pseudonyms, target fit).
+
+    WorkbookError when either table is not in the schema (naming the tables it has, :func:`source_tables`) or lacks a
+    required column of the contract (:func:`check_columns`)."""
+    import ibis
+
+    found = source_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table},
+                          {"leads": "--leads-table ", "opportunities": "--opportunities-table "}, required=("leads", "opportunities"))
+    with engine._quiet():
+        leads, opps = (_complete(con.table(found[name], database=schema), name, found[name], _schema_name(con, schema))
+                       for name in ("leads", "opportunities"))
     lead_channel = leads.select(l_id=leads.lead_id.cast("string").strip(), l_channel=leads.channel.cast("string").strip())
     opps = opps.left_join(lead_channel, opps.lead_id.cast("string").strip() == lead_channel.l_id)
     own = opps.channel.cast("string").strip()
@@ -192,7 +339,8 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
     """The core figures of metrics.json (helpers.metrics.core.core_metrics's layout) computed in the warehouse.
 
     `period_label` None = the latest complete period (else the period holding as_of).
-    Only aggregates are fetched. Raises ibis / driver errors when a table or column is missing.
+    Only aggregates are fetched. WorkbookError when a table or a required column is missing (:func:`canonical`) or
+    the period label is not one; the driver's own errors when a query fails.
     The figures are core_metrics' (undefined ones None); the explanations core_metrics adds
     (``null_reasons``, ``coverage``: helpers.metrics.limits, from the loaded workbook's data facts and
     warnings) are not computed here.
@@ -234,31 +382,53 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: print the period's core figures computed in the warehouse, as JSON."""
-    from helpers.storage import to_jsonable
-
+    """Command line: print the period's core figures computed in the warehouse, as JSON; 2 (and the error) when it cannot."""
     parser = argparse.ArgumentParser(prog="python -m helpers.metrics.warehouse", description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", required=True, help="warehouse URL, e.g. postgresql://user@127.0.0.1:5432/crm")
+    parser.add_argument("--warehouse", required=True, help="warehouse URL, e.g. postgresql://user@127.0.0.1:5432/crm or "
+                                                           "duckdb:///absolute/path/crm.duckdb")
     parser.add_argument("--schema", default=None, help="schema holding the tables (default: the connection's)")
-    parser.add_argument("--leads-table", default="leads")
-    parser.add_argument("--opportunities-table", default="opportunities")
-    parser.add_argument("--config", default=None, help="settings file (YAML); see helpers/default_config.yaml")
+    parser.add_argument("--leads-table", default="leads", help="the leads table's name in the warehouse (default: leads)")
+    parser.add_argument("--opportunities-table", default="opportunities",
+                        help="the opportunities table's name in the warehouse (default: opportunities)")
+    parser.add_argument("--config", default=None,
+                        help="settings file (YAML); the only settings read besides the defaults of helpers/default_config.yaml")
     parser.add_argument("--period", default=None, help="period label such as FY2026Q2 (default: the latest complete one)")
     parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the tables)")
     args = parser.parse_args(argv)
-    from pathlib import Path
-
     try:
-        check_settings_path(args.config)   # a folder given as --config: the settings path is wrong, say so first
+        figures = _figures(args)
     except WorkbookError as exc:
         print(f"error: {exc.in_language(cli_language())}", file=sys.stderr)
         return 2
-    config = load_config(Path("."), args.config, overrides={"as_of": args.as_of})
-    figures = warehouse_core_metrics(connect(args.warehouse), config, args.period, args.schema, args.leads_table,
-                                     args.opportunities_table)
+    except Exception as exc:  # noqa: BLE001 - a query the warehouse refused: the driver's own error types
+        if not _backend_error(exc):
+            raise
+        reason = scrub(str(exc).strip(), url_secrets(args.warehouse))
+        print(f"error: the warehouse {redact_url(args.warehouse)} refused a query: {type(exc).__name__}: {reason}\n"
+              "  How to fix: Check that the user may read the tables and that their columns have the types of "
+              "docs/data_dictionary.md (dates as dates or ISO text, amount as a number).", file=sys.stderr)
+        return 2
+    from helpers.storage import to_jsonable
+
     json.dump(to_jsonable(figures), sys.stdout, ensure_ascii=False, indent=1)
     print()
     return 0
+
+
+def _figures(args) -> dict:
+    """The CLI's figures: settings from the defaults and --config only (never a workbook.yaml of the current folder)."""
+    check_settings_path(args.config)   # a folder given as --config: the settings path is wrong, say so first
+    config = load_config(None, args.config, overrides={"as_of": args.as_of})
+    if args.period:
+        parse_period(args.period, config.fiscal_year_start_month)  # a wrong label is said before connecting
+    return warehouse_core_metrics(connect(args.warehouse), config, args.period, args.schema, args.leads_table,
+                                  args.opportunities_table)
+
+
+def _backend_error(exc: BaseException) -> bool:
+    """An error raised by Ibis or a database driver (a refused query), not by the workbook's own code."""
+    return type(exc).__module__.split(".")[0].lstrip("_") in {"ibis", "duckdb", "psycopg", "psycopg2", "sqlalchemy",
+                                                               "pyarrow", "sqlglot", "google", "snowflake", "pyspark"}
 
 
 if __name__ == "__main__":

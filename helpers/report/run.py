@@ -38,8 +38,9 @@ from pathlib import Path
 from helpers.config import DATA_FOLDER_CONFIG, load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
+from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
-from helpers.errors import WorkbookError, cli_language
+from helpers.errors import WorkbookError, cli_language, coded_error
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.report.record import check_replaceable, foreign_files, mark_report_dir, publish_dir, recover_publish
 from helpers.storage import locked
@@ -394,14 +395,19 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out).resolve()
     with contextlib.ExitStack() as stack:
         try:
+            tables = _warehouse_tables(args)
             if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
                 _lock_out(stack, out, args.wait)
             if args.warehouse:
                 from helpers.metrics.warehouse import export_folder
 
-                tables = dict(item.split("=", 1) for item in args.table)
                 data = export_folder(args.warehouse, out / "_data", args.schema, tables)
-                print(f"Copied the canonical tables of {args.schema or 'the default schema'} into {data}", flush=True)
+                copied = {p.stem: tables.get(p.stem, p.stem) for p in sorted(data.glob("*.parquet"))}
+                absent = [name for name in TABLES if name not in copied]
+                print(f"Copied {', '.join(f'{k} ({v})' for k, v in copied.items())} from "
+                      f"{'schema ' + args.schema if args.schema else 'the default schema'} into {data}"
+                      + (f"; not in the warehouse: {', '.join(absent)} (name a table with --table NAME=TABLE)" if absent else ""),
+                      flush=True)
             if args.mapping:
                 from helpers.data.ingest import ingest
 
@@ -438,6 +444,19 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             print(f"error: {output_error(exc, out)}", file=sys.stderr)
             return 2
+
+
+def _warehouse_tables(args) -> dict[str, str]:
+    """--table NAME=TABLE as {canonical name: warehouse table}; WorkbookError for a malformed one, or for --table /
+    --schema without --warehouse (they would be ignored)."""
+    if not args.warehouse:
+        given = [flag for flag, value in (("--table", args.table), ("--schema", args.schema)) if value]
+        if given:
+            raise coded_error("warehouse_option_alone", " / ".join(given))
+        return {}
+    from helpers.metrics.warehouse import parse_table_options
+
+    return parse_table_options(args.table)
 
 
 def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:
