@@ -278,3 +278,26 @@ def test_no_part_of_a_password_is_ever_printed(tmp_path, password):
     pieces = [p for p in re.split(r"[@:/?#]", password) if len(p) > 1] + [password]
     assert not [p for p in pieces if p in done.stdout + done.stderr], done.stderr
     assert "postgresql://ana:***@127.0.0.1:1/crm" in done.stderr
+
+
+def test_a_read_the_warehouse_refuses_is_an_error_not_a_traceback(tmp_path):
+    """A view whose amount cannot be computed ('12k' as an integer): the runner's copy and the figures command
+    both end in the warehouse's reason with the fix, and no half-written data folder is left."""
+    import duckdb
+
+    path = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE VIEW opportunities AS SELECT 'O1' AS opportunity_id, DATE '2025-04-01' AS created_at, "
+                "'won' AS outcome, CAST('12k' AS INTEGER) AS amount")
+    con.execute("CREATE TABLE leads AS SELECT 'L1' AS lead_id, DATE '2025-03-01' AS created_at, 'web' AS channel")
+    con.close()
+    from helpers.metrics.warehouse import export_folder
+
+    with pytest.raises(WorkbookError) as err:
+        export_folder(f"duckdb://{path}", tmp_path / "_data")
+    assert (f"the warehouse duckdb://{path} refused to read table opportunities (schema main): ConversionException: "
+            "Conversion Error: Could not convert string '12k' to INT32") in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.duckdb"]
+    done = warehouse_cli("--warehouse", f"duckdb://{path}", "--period", "2025Q2", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
+    assert f"error: the warehouse duckdb://{path} refused a query: ConversionException" in done.stderr

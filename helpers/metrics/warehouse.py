@@ -45,6 +45,9 @@ from helpers.metrics import engine
 from helpers.metrics.breakdown import SEGMENT_COLUMNS, TARGET, UNKNOWN, assemble
 from helpers.metrics.funnel import MATURITY_MEASURES, MATURITY_QUANTILE, TYPICAL_QUANTILE
 
+#: The fix of a read or query the warehouse refused (a driver's error: permissions, a column of another type).
+REFUSED_FIX = ("Check that the user may read the tables and that their columns have the types of docs/data_dictionary.md "
+               "(dates as dates or ISO text, amount as a number).")
 LEADS_COLUMNS = ("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id", "channel", "industry", "company_size", "owner")
 OPPS_COLUMNS = ("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id", "channel", "industry",
                 "company_size", "owner")
@@ -231,8 +234,15 @@ def export_folder(url: str, out, schema: str | None = None, tables: dict[str, st
     staging.mkdir(parents=True)
     try:
         for name, t in sources.items():
-            with engine._quiet():
-                data = con.to_pyarrow(t.select(*[c for c in TABLES[name].column_names if c in t.columns]))
+            try:
+                with engine._quiet():
+                    data = con.to_pyarrow(t.select(*[c for c in TABLES[name].column_names if c in t.columns]))
+            except Exception as exc:  # noqa: BLE001 - the warehouse refused the read: the driver's own error types
+                if not _backend_error(exc):
+                    raise
+                raise WorkbookError(f"the warehouse {redact_url(url)} refused to read table {present[name]} (schema "
+                                    f"{where}): {type(exc).__name__}: {scrub(str(exc).strip(), url_secrets(url))}",
+                                    fix=REFUSED_FIX) from None
             pq.write_table(data, staging / f"{name}.parquet")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -405,8 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         reason = scrub(str(exc).strip(), url_secrets(args.warehouse))
         print(f"error: the warehouse {redact_url(args.warehouse)} refused a query: {type(exc).__name__}: {reason}\n"
-              "  How to fix: Check that the user may read the tables and that their columns have the types of "
-              "docs/data_dictionary.md (dates as dates or ISO text, amount as a number).", file=sys.stderr)
+              f"  How to fix: {REFUSED_FIX}", file=sys.stderr)
         return 2
     from helpers.storage import to_jsonable
 
