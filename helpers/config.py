@@ -54,6 +54,21 @@ class Config:
         return None
 
 
+def lead_quality_columns(settings: dict | None) -> list[str]:
+    """The lead columns the ``lead_quality`` settings name (attributes, then the MQL rule's columns), each once."""
+    settings = settings or {}
+    names = [a if isinstance(a, str) else a.get("column") for a in settings.get("attributes") or []]
+
+    def walk(rule):
+        if isinstance(rule, dict):
+            if "column" in rule:
+                names.append(rule["column"])
+            for part in rule.get("any", []) + rule.get("all", []):
+                walk(part)
+    walk(settings.get("mql_rule"))
+    return list(dict.fromkeys(str(n) for n in names if n))
+
+
 def _read_yaml(path: Path) -> dict:
     """A settings file's mapping, read by helpers.yamlfile (size cap, encoding detection, no aliases, merge keys or
     duplicate keys); {} when it is empty. ConfigError naming the file, the line and a fix."""

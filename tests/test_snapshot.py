@@ -41,7 +41,12 @@ def test_the_snapshot_of_the_sample_is_the_loaded_workbook(tmp_path):
     assert_same_workbook(wb, back)
     assert isinstance(back.opportunities["outcome"].dtype, pd.CategoricalDtype)
     assert back.leads["created_at"].dtype == "datetime64[ns]"
-    assert back.extras == {}  # extra columns (personal data) are never written
+    # extra columns (personal data) are never written, except the lead columns the lead_quality settings name
+    assert list(back.extras) == ["leads"]
+    assert list(back.extras["leads"].columns) == ["employees", "web_visits", "form_type", "rating"]
+    assert not {"contact_name", "email", "phone"} & set(back.extras["leads"].columns)
+    pd.testing.assert_frame_equal(back.extras["leads"], wb.extras["leads"][["employees", "web_visits", "form_type", "rating"]]
+                                  .astype("string"), check_dtype=False)
 
 
 def test_every_canonical_table_goes_into_the_snapshot(tmp_path, tiny_folder):

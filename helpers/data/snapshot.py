@@ -15,7 +15,8 @@ A snapshot folder holds one ``<table>.parquet`` per canonical table (pandas dtyp
 kept: categoricals, datetime64[ns], float64) and ``snapshot.json`` (format version,
 data folder, input checksums, settings, resolved as_of, source files, the
 validation warnings). Extra (non-canonical) columns are not written: they may hold
-personal data and no figure reads them. A failed load is never cached: the error
+personal data. The one exception: the extra lead columns the ``lead_quality`` settings name (attributes and the
+MQL rule's columns, notebook 05) are kept in ``leads_extras.parquet``, and only those. A failed load is never cached: the error
 is raised again, with every finding, on the next try.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.config import Config
+from helpers.config import Config, lead_quality_columns
 from helpers.data.load import FORMATS, SourceFile, Workbook, file_sha256, load_workbook
 from helpers.data.schema import TABLES
 from helpers.errors import Finding
@@ -40,7 +41,7 @@ CACHE_ENV = "WORKBOOK_CACHE"
 DEFAULT_CACHE = PROJ_ROOT / "build" / "snapshots"
 META = "snapshot.json"
 #: Bump when the snapshot layout or the loader's output changes (old snapshots are then rebuilt).
-FORMAT = 3
+FORMAT = 4
 CANONICAL = tuple(TABLES)   # every canonical table is a Workbook field of the same name
 
 
@@ -58,7 +59,19 @@ def input_checksums(data_dir: Path) -> dict[str, str]:
 def settings_key(config: Config) -> dict:
     """The settings that shape the loaded tables (the rest of the config is applied after loading)."""
     return {"timezone": config.timezone, "pseudonymize_owners": bool(config.pseudonymize_owners),
-            "as_of": None if config.as_of is None else config.as_of.strftime("%Y-%m-%d")}
+            "as_of": None if config.as_of is None else config.as_of.strftime("%Y-%m-%d"),
+            "lead_columns": lead_quality_columns(config.lead_quality)}
+
+
+#: The file holding the extra lead columns the lead_quality settings name.
+LEAD_EXTRAS = "leads_extras"
+
+
+def _named_extras(wb: Workbook) -> pd.DataFrame | None:
+    """The extra lead columns the settings name (None when there are none)."""
+    extras = wb.extras.get("leads") if wb.extras else None
+    named = [c for c in lead_quality_columns(wb.config.lead_quality) if extras is not None and c in extras.columns]
+    return extras[named].astype("string") if named else None
 
 
 def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None = None) -> Path:
@@ -74,6 +87,9 @@ def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None 
         if frame is not None:
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
             tables[name] = len(frame)
+    named = _named_extras(wb)
+    if named is not None:
+        named.to_parquet(tmp / f"{LEAD_EXTRAS}.parquet", index=False)
     meta = {
         "format": FORMAT,
         "data_dir": str(Path(wb.data_dir).resolve()),
@@ -100,7 +116,7 @@ def _matches(meta: dict, data_dir: Path, config: Config, checksums: dict[str, st
     if meta.get("format") != FORMAT or meta.get("data_dir") != str(data_dir.resolve()):
         return False
     wanted, stored = settings_key(config), meta.get("settings", {})
-    if any(wanted[k] != stored.get(k) for k in ("timezone", "pseudonymize_owners")):
+    if any(wanted[k] != stored.get(k) for k in ("timezone", "pseudonymize_owners", "lead_columns")):
         return False
     # as_of: the same setting, or the date the snapshot resolved (the runner passes that date on to every notebook)
     if not (wanted["as_of"] == stored.get("as_of") or (wanted["as_of"] is not None and wanted["as_of"] == meta.get("as_of"))):
@@ -118,11 +134,13 @@ def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[
     if not _matches(meta, Path(data_dir), config, checksums):
         return None
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]}
+    extras_file = folder / f"{LEAD_EXTRAS}.parquet"
+    extras = {"leads": pd.read_parquet(extras_file)} if extras_file.is_file() else {}
     wb = Workbook(
         data_dir=Path(data_dir), config=config, as_of=pd.Timestamp(meta["as_of"]),
         **{name: frames.get(name) for name in CANONICAL},
         findings=[Finding(**{**f, "rows": tuple(f["rows"]), "values": tuple(f["values"])}) for f in meta["findings"]],
-        files={name: SourceFile(**f) for name, f in meta["files"].items()})
+        files={name: SourceFile(**f) for name, f in meta["files"].items()}, extras=extras)
     wb.snapshot_id = snapshot_id(meta)
     return wb
 

@@ -71,7 +71,7 @@ def lead_quality(leads: pd.DataFrame | None, opps: pd.DataFrame, extras: pd.Data
     rule = settings.get("mql_rule")
     late = lq.check_rule(rule, columns, specs) if rule else []
     bulk = bulk_created(leads, as_of, warning_codes)
-    horizon = settings.get("horizon_days") or lq.horizon_days(leads, opps, as_of)
+    horizon = lq.horizon_days(leads, opps, as_of, settings.get("horizon_days"))
     frame = lq.lead_frame(leads, opps, as_of, horizon, bulk)
     frame["flagged"] = (lq.evaluate_rule(rule, columns).reindex(frame.index).fillna(False).astype(bool) if rule
                         else frame["mql_in_horizon"])

@@ -125,6 +125,25 @@ def goal_lines(rows: list[tuple[str, dict, list[str]]], config: Config, lang: st
     return lines
 
 
+def lead_quality_lines(rows: list[tuple[str, dict, list[str]]], lang: str) -> list[str]:
+    """One line per period with a `lead_quality` section: the MQL rule's precision and recall over the period's
+    observed leads (or why they are empty)."""
+    from helpers.views.common import reason_text
+
+    lines = []
+    for label, metrics, _ in rows:
+        lq = (metrics or {}).get("lead_quality")
+        if not lq or not lq.get("mql_audit"):
+            continue
+        a = lq["mql_audit"]["period"]
+        reasons = a.get("null_reasons") or {}
+        shown = {k: fmt.rate(a[k], lang) if a.get(k) is not None else reason_text(reasons.get(k), lang) or t("not_available", lang)
+                 for k in ("precision", "recall")}
+        lines.append(f"{label}: {t('index_lead_quality', lang)} — " + t("index_lead_quality_line", lang).format(
+            precision=shown["precision"], recall=shown["recall"], leads=fmt.number(a.get("observed"), lang)))
+    return lines
+
+
 CSS_FILE = Path(__file__).parent / "templates" / "workbook" / "workbook.css"
 
 
@@ -229,6 +248,10 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     goals = goal_lines(rows, config, lang)
     goals_html = (f'<h2>{esc(t("index_goals", lang))}</h2>\n<ul>' + "".join(f"<li>{esc(line)}</li>" for line in goals) + "</ul>"
                   if goals else "")
+    leads_q = lead_quality_lines(rows, lang)
+    if leads_q:
+        goals_html += (f'<h2>{esc(t("index_lead_quality_title", lang))}</h2>\n<ul>'
+                       + "".join(f"<li>{esc(line)}</li>" for line in leads_q) + "</ul>")
     title = t("index_title", lang)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!DOCTYPE html>

@@ -352,7 +352,7 @@ def explorer_rule(lq: LeadQuality, number: str, top_share: float, pair: tuple | 
     if number != NONE:
         cut = threshold_at(lq.attrs[number][0][lq.frame["observed"]], top_share)
         if cut is not None:
-            parts.append({"column": number, "op": ">=", "value": cut})
+            parts.append({"column": number, "op": ">=", "value": round(cut, 2)})
     if pair is not None:
         parts.append({"column": pair[0], "op": "==", "value": pair[1]})
     return {combine: parts} if parts else None
