@@ -153,7 +153,8 @@ def deciles(p: np.ndarray, y: np.ndarray) -> list[dict]:
 
 def points(meta: dict, params: pd.Series) -> dict:
     """The scorecard: ``{attribute: {value: points}}`` for text (the reference value 0 points), ``{attribute:
-    {"per_unit": points per one unit above the mean, "mean": mean, "(empty)": points}}`` for numbers;
+    {"per_unit": points per one unit above the mean, "mean": mean, "step": a round step near one standard
+    deviation (1, 10, 1000, ...), "per_step": points per step, "(empty)": points}}`` for numbers;
     points = coefficient × 20 / ln 2."""
     scale = POINTS_PER_DOUBLING / math.log(2)
     out = {}
@@ -162,7 +163,9 @@ def points(meta: dict, params: pd.Series) -> dict:
             card = {m["reference"]: 0.0}
             card.update({v: float(params[c]) * scale for v, c in m["columns"].items()})
         else:
-            card = {"per_unit": float(params[m["column"]]) / m["sd"] * scale, "mean": m["mean"]}
+            step = 10.0 ** math.floor(math.log10(m["sd"]))   # a round step near one standard deviation
+            card = {"per_unit": float(params[m["column"]]) / m["sd"] * scale, "mean": m["mean"], "step": step,
+                    "per_step": float(params[m["column"]]) / m["sd"] * scale * step}
             if m["empty"]:
                 card[EMPTY] = float(params[f"{name}={EMPTY}"]) * scale
         out[name] = card

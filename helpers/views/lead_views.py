@@ -251,7 +251,8 @@ def scorecard(s: Session, lq: LeadQuality):
     lang, rows = s.lang, []
     for name, card in lq.section["score"]["points"].items():
         if "per_unit" in card:
-            rows.append((name, t("lq_points_per_unit", lang).format(mean=fmt.number(card["mean"], lang, 1)), card["per_unit"]))
+            rows.append((name, t("lq_points_per_unit", lang).format(step=fmt.number(card["step"], lang, 0 if card["step"] >= 1 else 2),
+                                                                    mean=fmt.number(card["mean"], lang, 1)), card["per_step"]))
             if EMPTY in card:
                 rows.append((name, _value(EMPTY, lang), card[EMPTY]))
             continue
@@ -371,6 +372,12 @@ def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pa
         count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))]
 
 
+def _rule_columns(rule: dict) -> list[str]:
+    from helpers.config import lead_quality_columns
+
+    return lead_quality_columns({"mql_rule": rule})
+
+
 def explorer(s: Session, lq: LeadQuality):
     """Try another MQL rule: a numeric attribute above a threshold (its top 10-50%) and/or one attribute value,
     combined with any/all; static under the report runner (the rule as written, all history)."""
@@ -378,7 +385,9 @@ def explorer(s: Session, lq: LeadQuality):
 
     if _no_section(s, lq) or lq.frame is None:
         return None
-    numbers = [k for k, (_, numeric) in lq.attrs.items() if numeric and lq.known[k] == "before_contact"]
+    in_rule = [] if not lq.rule else [c for c in _rule_columns(lq.rule)]
+    numbers = sorted((k for k, (_, numeric) in lq.attrs.items() if numeric and lq.known[k] == "before_contact"),
+                     key=lambda k: (k not in in_rule, list(lq.attrs).index(k)))   # the written rule's numbers first
     suspects = {x["attribute"] for x in lq.section["suspect"]}
     pairs = [(f"{_attribute(k, s.lang)} = {_value(v, s.lang)}", (k, v))
              for k, (values, numeric) in lq.attrs.items() if not numeric and k not in suspects
