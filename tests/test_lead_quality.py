@@ -233,3 +233,11 @@ def test_delong_interval_matches_hanley_mcneil_roughly():
     q1, q2 = area / (2 - area), 2 * area ** 2 / (1 + area)
     se = math.sqrt((area * (1 - area) + (n1 - 1) * (q1 - area ** 2) + (n0 - 1) * (q2 - area ** 2)) / (n1 * n0))
     assert (high - low) / 2 == pytest.approx(1.96 * se, rel=0.1)
+
+
+def test_grouped_auc_equals_the_auc_of_every_lead():
+    pos, neg = np.array([5, 10, 4, 3, 8]), np.array([20, 15, 6, 30, 2])   # groups 1 and 2 tie at a rate of 0.4
+    groups = np.concatenate([np.full(p + q, g) for g, (p, q) in enumerate(zip(pos, neg))])
+    y = np.concatenate([np.r_[np.ones(p, bool), np.zeros(q, bool)] for p, q in zip(pos, neg)])
+    rate = pos / (pos + neg)
+    assert lead_conditions.grouped_auc(pos, neg) == pytest.approx(lead_stats.auc(rate[groups], y), rel=1e-12)

@@ -53,14 +53,30 @@ class Attribute:
 
 
 # --------------------------------------------------------------------------- columns and attributes
-def lead_columns(leads: pd.DataFrame, extras: pd.DataFrame | None) -> dict[str, pd.Series]:
+class LeadColumns(dict):
+    """{name: raw column} of every lead column, with each column's typed values (:func:`as_values`) computed once,
+    on first use (:meth:`typed`)."""
+
+    def __init__(self, columns: dict):
+        super().__init__(columns)
+        self._typed: dict[str, tuple[pd.Series, bool]] = {}
+
+    def typed(self, name: str) -> tuple[pd.Series, bool]:
+        """(values, numeric) of column `name`."""
+        if name not in self._typed:
+            self._typed[name] = as_values(self[name])
+        return self._typed[name]
+
+
+def lead_columns(leads: pd.DataFrame, extras: pd.DataFrame | None) -> LeadColumns:
     """Every lead column a rule or an attribute may use: the canonical ones and the extra ones, by name."""
     cols = {c: leads[c] for c in leads.columns if c not in ("lead_id",)}
     if extras is not None:
         for c in extras.columns:
             if c not in cols:
-                cols[str(c)] = extras[c].reindex(leads.index)
-    return cols
+                cols[str(c)] = pd.Series(extras[c].to_numpy(), index=leads.index) if len(extras) == len(leads) \
+                    else extras[c].reindex(leads.index)
+    return LeadColumns(cols)
 
 
 def as_values(series: pd.Series) -> tuple[pd.Series, bool]:
@@ -77,19 +93,19 @@ def as_values(series: pd.Series) -> tuple[pd.Series, bool]:
     return text.astype(object).where(filled, None), False
 
 
-def attribute_specs(settings: dict, columns: dict[str, pd.Series]) -> list[Attribute]:
+def attribute_specs(settings: dict, columns: LeadColumns) -> list[Attribute]:
     """The attributes of the settings' ``lead_quality.attributes`` (names, or ``{column, known}``), plus the
     segment columns with any value; ConfigError naming an unknown column and listing the existing ones."""
     out: dict[str, Attribute] = {}
     for c in DEFAULT_ATTRIBUTES:
-        if c in columns and as_values(columns[c])[0].notna().any():
-            out[c] = Attribute(c, numeric=as_values(columns[c])[1])
+        if c in columns and columns.typed(c)[0].notna().any():
+            out[c] = Attribute(c, numeric=columns.typed(c)[1])
     for entry in settings.get("attributes") or []:
         name, known, explicit = (entry, "before_contact", False) if isinstance(entry, str) else \
             (entry["column"], entry.get("known", "before_contact"), "known" in entry)
         if name not in columns or name in NOT_ATTRIBUTES:
             raise unknown_column("lead_quality.attributes", name, columns)
-        out[name] = Attribute(name, known, explicit, as_values(columns[name])[1])
+        out[name] = Attribute(name, known, explicit, columns.typed(name)[1])
     return list(out.values())
 
 
@@ -101,7 +117,7 @@ def unknown_column(where: str, name: str, columns) -> ConfigError:
 
 
 # --------------------------------------------------------------------------- the written rule
-def check_rule(rule: dict, columns: dict[str, pd.Series], attributes: list[Attribute], where: str = "lead_quality.mql_rule") -> list[str]:
+def check_rule(rule: dict, columns: LeadColumns, attributes: list[Attribute], where: str = "lead_quality.mql_rule") -> list[str]:
     """Check the written rule against the data: ConfigError for an unknown column (the existing ones listed), an
     operator that does not fit the column (``>=`` on a text column) or a value of the wrong type (text for a
     numeric column). Returns the columns the rule uses that are marked ``after_contact`` (a warning, not an error)."""
@@ -114,7 +130,7 @@ def check_rule(rule: dict, columns: dict[str, pd.Series], attributes: list[Attri
     col, op, value = rule["column"], rule["op"], rule["value"]
     if col not in columns:
         raise unknown_column(where + ".column", col, columns)
-    numeric = as_values(columns[col])[1]
+    numeric = columns.typed(col)[1]
     if op not in OPS:
         raise ConfigError(f"setting '{where}.op' is {op!r}, not an operator", fix=f"Use one of: {', '.join(OPS)}.")
     values = value if op == "in" else [value]
@@ -132,7 +148,7 @@ def check_rule(rule: dict, columns: dict[str, pd.Series], attributes: list[Attri
     return [col] if known.get(col) == "after_contact" else []
 
 
-def evaluate_rule(rule: dict, columns: dict[str, pd.Series]) -> pd.Series:
+def evaluate_rule(rule: dict, columns: LeadColumns) -> pd.Series:
     """True for each lead the rule holds for (an empty cell never meets a condition). The rule is assumed checked
     (:func:`check_rule`)."""
     if "any" in rule or "all" in rule:
@@ -144,7 +160,7 @@ def evaluate_rule(rule: dict, columns: dict[str, pd.Series]) -> pd.Series:
         for p in parts[1:]:
             combined = (combined | p) if "any" in rule else (combined & p)
         return combined
-    values, numeric = as_values(columns[rule["column"]])
+    values, numeric = columns.typed(rule["column"])
     op, value = rule["op"], rule["value"]
     if op == "in":
         wanted = {float(v) if numeric else str(v) for v in value}
@@ -254,7 +270,7 @@ def audit_reasons(observed: int, flagged: int, converted: int) -> dict:
     return reasons
 
 
-def audit_rule(frame: pd.DataFrame, columns: dict[str, pd.Series], rule: dict | None) -> dict:
+def audit_rule(frame: pd.DataFrame, columns: LeadColumns, rule: dict | None) -> dict:
     """:func:`audit` of another rule over the observed leads of `frame` (a :func:`lead_frame`), as the explorer
     tries rules: a rule of no conditions (None) flags nothing."""
     obs = frame[frame["observed"]]

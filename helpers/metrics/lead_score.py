@@ -38,6 +38,9 @@ L2_ALPHA = 0.001
 #: A coefficient this large (in log odds) means the plain fit ran off to infinity (separation).
 RUNAWAY_COEF = 15.0
 DECILES = 10
+#: The model is fitted on at most this many training leads (a seeded random sample beyond it): plenty for a few
+#: dozen coefficients, and it keeps the fit's cost flat at a million leads.
+MAX_FIT_LEADS = 200_000
 
 
 def split(created: pd.Series, converted: pd.Series, bulk: bool) -> np.ndarray:
@@ -94,6 +97,20 @@ def design(attrs: dict[str, tuple[pd.Series, bool]], train: np.ndarray, min_lead
     return pd.DataFrame(cols, index=index), meta
 
 
+def independent_columns(X: pd.DataFrame) -> list[str]:
+    """The columns of X that are not linear combinations of earlier ones (pivoted QR of X'X, kept in X's order):
+    e.g. when every webinar campaign is a seminar lead, one indicator is dropped and its effect stays in the others."""
+    from scipy.linalg import qr
+
+    a = X.to_numpy()
+    gram = a.T @ a
+    _, r, piv = qr(gram, pivoting=True)
+    diag = np.abs(np.diag(r))
+    rank = int((diag > diag[0] * 1e-10).sum()) if len(diag) and diag[0] > 0 else 0
+    keep = sorted(piv[:rank])
+    return [X.columns[i] for i in keep]
+
+
 def _aggregate(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (design row, outcome) pairs with their counts: the same likelihood on fewer rows."""
     both = np.column_stack([X, y])
@@ -101,15 +118,19 @@ def _aggregate(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return rows[:, :-1], rows[:, -1], counts.astype(float)
 
 
-def fit(X: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, float | None]:
-    """(coefficients in X's column order, the L2 penalty used or None): statsmodels GLM binomial (logit) on the
-    aggregated rows (collinear columns share their effect: the minimum-norm solution of the pseudo-inverse);
-    refitted with the light L2 penalty when the plain fit warns of separation, does not
+def fit(X: pd.DataFrame, y: np.ndarray, aggregate: bool = True) -> tuple[np.ndarray, float | None]:
+    """(coefficients in X's column order, the L2 penalty used or None): statsmodels GLM binomial (logit, Newton's
+    method) on the aggregated rows when `aggregate` (rows of indicators only repeat), without the columns that are linear combinations of others (they get 0: their effect stays in
+    the others, :func:`independent_columns`); refitted with the light L2 penalty when the plain fit warns of separation, does not
     converge, or a coefficient runs off (|b| > 15)."""
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning, SingularMatrixWarning
 
-    rows, outcome, counts = _aggregate(X.to_numpy(), y.astype(float))
+    cols = independent_columns(X)
+    if aggregate:
+        rows, outcome, counts = _aggregate(X[cols].to_numpy(), y.astype(float))
+    else:   # a numeric column makes almost every row distinct: nothing to gain from grouping
+        rows, outcome, counts = X[cols].to_numpy(), y.astype(float), np.ones(len(y))
     model = sm.GLM(outcome, rows, family=sm.families.Binomial(), freq_weights=counts)
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
@@ -117,10 +138,10 @@ def fit(X: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, float | None]:
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", SingularMatrixWarning)   # collinear columns: the minimum-norm solution
         try:
-            result = model.fit(maxiter=100)
+            result = model.fit(method="newton", maxiter=50, disp=0)
             params = np.asarray(result.params)
-            if result.converged and np.all(np.isfinite(params)) and np.max(np.abs(params[1:]), initial=0) <= RUNAWAY_COEF:
-                return params, None
+            if result.mle_retvals.get("converged", False) and np.all(np.isfinite(params)) and np.max(np.abs(params[1:]), initial=0) <= RUNAWAY_COEF:
+                return _full(params, cols, X.columns), None
         except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError, ValueError):
             pass
     with warnings.catch_warnings():
@@ -128,7 +149,14 @@ def fit(X: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, float | None]:
         alpha = np.full(rows.shape[1], L2_ALPHA)
         alpha[0] = 0.0  # the intercept is not penalized
         result = model.fit_regularized(method="elastic_net", alpha=alpha, L1_wt=0.0, maxiter=300)
-    return np.asarray(result.params), L2_ALPHA
+    return _full(np.asarray(result.params), cols, X.columns), L2_ALPHA
+
+
+def _full(params: np.ndarray, kept: list[str], columns) -> np.ndarray:
+    """Coefficients for every column of X: the fitted ones, 0 for the dependent columns left out."""
+    out = pd.Series(0.0, index=columns)
+    out[kept] = params
+    return out.to_numpy()
 
 
 def predict(X: pd.DataFrame, params: np.ndarray) -> np.ndarray:
@@ -183,7 +211,7 @@ def too_few(observed: int, converted: int) -> str | None:
 
 def score(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, created: pd.Series, bulk: bool,
           min_leads: int) -> dict:
-    """The score section: ``{method, penalty, split, train_leads, test_leads, test_converted, auc, auc_low,
+    """The score section: ``{method, penalty, split, train_leads, fit_leads (at most MAX_FIT_LEADS), test_leads, test_converted, auc, auc_low,
     auc_high, brier, deciles, points, null_reasons}`` plus the test leads' predictions under ``_test``
     (index, p, y) for the same-size rule; figures null with a reason when there are too few leads
     (< 200 observed or < 30 converted), no usable attribute, or a test set of one class."""
@@ -200,11 +228,14 @@ def score(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, create
     if not meta:
         out["null_reasons"] = dict.fromkeys(("auc", "brier", "points"), "no_score_attributes")
         return out
-    params, penalty = fit(X[~test], y[~test])
+    train = np.flatnonzero(~test)
+    if len(train) > MAX_FIT_LEADS:
+        train = np.sort(np.random.default_rng(SPLIT_SEED).choice(train, MAX_FIT_LEADS, replace=False))
+    params, penalty = fit(X.iloc[train], y[train], aggregate=not any(m["kind"] == "number" for m in meta.values()))
     p = predict(X[test], params)
     yt = y[test]
     area, low, high = delong_interval(p, yt)
-    out.update(penalty=penalty, train_leads=int((~test).sum()), test_leads=int(test.sum()), test_converted=int(yt.sum()),
+    out.update(penalty=penalty, train_leads=int((~test).sum()), fit_leads=int(len(train)), test_leads=int(test.sum()), test_converted=int(yt.sum()),
                auc=area, auc_low=low, auc_high=high, brier=float(np.mean((p - yt) ** 2)), deciles=deciles(p, yt),
                points=points(meta, pd.Series(params, index=X.columns)))
     if area is None:

@@ -76,7 +76,7 @@ def lead_quality(leads: pd.DataFrame | None, opps: pd.DataFrame, extras: pd.Data
     frame["flagged"] = (lq.evaluate_rule(rule, columns).reindex(frame.index).fillna(False).astype(bool) if rule
                         else frame["mql_in_horizon"])
     frame["in_period"] = (frame["created_at"] >= day(start)) & (frame["created_at"] <= min(day(end), day(as_of)))
-    attrs = {a.column: lq.as_values(columns[a.column].reindex(frame.index)) for a in specs}
+    attrs = {a.column: (columns.typed(a.column)[0].reindex(frame.index), a.numeric) for a in specs}
     known = {a.column: a.known for a in specs}
     obs = frame["observed"]
     conv = frame.loc[obs, "converted"]

@@ -12,6 +12,11 @@ a fresh Python process so CPU and peak memory are that measurement's own:
   same CSV files, checked equal to (a) figure by figure (relative tolerance 1e-9);
 - (c) ``read``: reading every CSV file once (pyarrow.csv).
 
+- (d) ``lead_quality``: the same load and notebook 05's lead_quality section (10 lead attributes,
+  :data:`LEAD_SETTINGS`), against (e) ``lead_sql``: the same counts (horizon, observed, converted, flagged, by
+  channel, leads and converted per attribute value) in plain DuckDB SQL plus one statsmodels logistic fit, checked
+  equal. The aim (issue 22): (d)/(e) CPU <= 2, peak < 1.5 GiB at 1M leads.
+
 With ``--report`` it then runs one period's full report (``python -m helpers.report.run``: snapshot,
 all notebooks, HTML) on the largest size and prints its wall and CPU seconds and peak memory (the
 runner and its kernel). The aim (issue 14): at 10M leads (``--big --report``) it finishes.
@@ -268,6 +273,90 @@ def sql_figures(data: Path) -> dict:
             "by_segment": by_segment}
 
 
+# --------------------------------------------------------------------------- (d)/(e) notebook 05's figures
+#: The lead-quality settings of the benchmark: 10 attributes (with industry and company_size) and the sample's rule.
+LEAD_SETTINGS = {"attributes": ["channel", "campaign", "employees", "web_visits", "form_type", "rating",
+                                {"column": "owner", "known": "after_contact"},
+                                {"column": "disqualify_reason", "known": "after_contact"}],
+                 "mql_rule": {"any": [{"column": "form_type", "op": "==", "value": "デモ依頼"},
+                                      {"column": "web_visits", "op": ">=", "value": 5}]}}
+LEAD_TEXT = ("channel", "campaign", "industry", "company_size", "form_type", "rating", "owner", "disqualify_reason")
+
+
+def lead_quality_figures(data: Path) -> dict:
+    """(d): load + validate the folder and compute notebook 05's lead_quality section for the latest complete period;
+    returns the counts (e) recomputes."""
+    from helpers.data.load import first_data_date, load_workbook
+    from helpers.data.periods import complete_periods
+    from helpers.metrics.lead_section import lead_quality
+
+    wb = load_workbook(data)
+    period = complete_periods(first_data_date(wb), wb.as_of, wb.config.fiscal_year_start_month)[-1]
+    sec = lead_quality(wb.leads, wb.opportunities, wb.extras.get("leads"), LEAD_SETTINGS, period.start, period.end,
+                       wb.as_of).section
+    a = sec["mql_audit"]["all_history"]
+    counts = {f"{c['attribute']}={c['value']}": [c["n"], c["converted"]] for c in sec["conditions"]
+              if c["attribute"] in LEAD_TEXT and c["value"] not in ("other", "(empty)")}
+    return {"horizon_days": sec["horizon_days"], "observed": a["observed"], "flagged": a["flagged"],
+            "converted": a["converted"], "by_channel": {k: [v["flagged"], v["converted"]]
+                                                        for k, v in sec["mql_audit"]["by_channel_all_history"].items()},
+            "conditions": counts}
+
+
+def lead_quality_sql(data: Path) -> dict:
+    """(e): the same counts as plain DuckDB SQL over the CSV files (horizon, observed, converted, flagged, by channel,
+    leads and converted per attribute value), plus one statsmodels logistic fit on the observed leads."""
+    import duckdb
+    import numpy as np
+    import pandas as pd
+    import statsmodels.api as sm
+
+    con = duckdb.connect()
+    csv = "read_csv('{}', all_varchar = true, header = true)"
+    con.execute(f"CREATE TABLE l AS SELECT * FROM {csv.format(data / 'leads.csv')}")
+    con.execute(f"CREATE TABLE o AS SELECT * FROM {csv.format(data / 'opportunities.csv')}")
+    a = con.execute("SELECT max(d) FROM (SELECT max(CAST(created_at AS DATE)) d FROM l UNION ALL SELECT max(CAST(created_at AS DATE)) FROM o "
+                    "UNION ALL SELECT max(CAST(closed_at AS DATE)) FROM o)").fetchone()[0]
+    con.execute("""CREATE TABLE p AS SELECT DISTINCT lead_id, opportunity_id FROM (
+                     SELECT trim(lead_id) lead_id, nullif(trim(opportunity_id), '') opportunity_id FROM l
+                     UNION ALL SELECT nullif(trim(lead_id), ''), trim(opportunity_id) FROM o) WHERE lead_id IS NOT NULL AND opportunity_id IS NOT NULL""")
+    con.execute("""CREATE TABLE g AS SELECT p.lead_id, CAST(o.created_at AS DATE) - CAST(l.created_at AS DATE) AS days
+                   FROM p JOIN o ON trim(o.opportunity_id) = p.opportunity_id JOIN l ON trim(l.lead_id) = p.lead_id
+                   WHERE CAST(o.created_at AS DATE) <= $a""", {"a": a})
+    h = max(30, math.ceil(con.execute("SELECT quantile_cont(greatest(days, 0), 0.9) FROM g").fetchone()[0]))
+    con.execute(f"""CREATE TABLE f AS SELECT l.*, coalesce(nullif(trim(channel), ''), 'unknown') ch,
+                      ($a - CAST(created_at AS DATE)) >= {h} AS observed,
+                      trim(lead_id) IN (SELECT lead_id FROM g WHERE days <= {h}) AS converted,
+                      (form_type = 'デモ依頼' OR TRY_CAST(web_visits AS DOUBLE) >= 5) IS TRUE AS flagged
+                    FROM l WHERE CAST(created_at AS DATE) <= $a""", {"a": a})
+    rows = con.execute("""SELECT ch, count(*), count(*) FILTER (flagged), count(*) FILTER (converted), count(*) FILTER (flagged AND converted)
+                          FROM f WHERE observed GROUP BY GROUPING SETS ((), (ch))""").fetchall()
+    total = next(r for r in rows if r[0] is None)
+    conditions = {}
+    for col in LEAD_TEXT:
+        for value, n, c in con.execute(f"""SELECT trim({col}), count(*), count(*) FILTER (converted) FROM f
+                                           WHERE observed AND nullif(trim({col}), '') IS NOT NULL GROUP BY 1""").fetchall():
+            conditions[f"{col}={value}"] = [n, c]
+    x = con.execute("""SELECT CAST(created_at AS DATE) created, converted, ch, campaign, industry, company_size, form_type,
+                              TRY_CAST(employees AS DOUBLE) employees, TRY_CAST(web_visits AS DOUBLE) web_visits
+                       FROM f WHERE observed ORDER BY created""").df()
+    design = pd.get_dummies(x[["ch", "campaign", "industry", "company_size", "form_type"]].fillna("(empty)"), drop_first=True, dtype=float)
+    for col in ("employees", "web_visits"):
+        design[col] = (x[col] - x[col].mean()) / x[col].std()
+    train = np.arange(len(x)) < int(0.7 * len(x))
+    sm.GLM(x["converted"][train].astype(float).to_numpy(), sm.add_constant(design[train].to_numpy()),
+           family=sm.families.Binomial()).fit()
+    return {"horizon_days": h, "observed": total[1], "flagged": total[2], "converted": total[3],
+            "by_channel": {r[0]: [r[2], r[3]] for r in rows if r[0] is not None}, "conditions": conditions}
+
+
+def lead_quality_agrees(d: dict, e: dict) -> list[str]:
+    """Where (d) and (e) differ: every count of (d), and each attribute value (d) tested found with the same counts in (e)."""
+    out = differences({k: v for k, v in d.items() if k != "conditions"}, {k: v for k, v in e.items() if k != "conditions"})
+    out += [f"/conditions/{k}: {v} != {e['conditions'].get(k)}" for k, v in d["conditions"].items() if e["conditions"].get(k) != v]
+    return out
+
+
 # --------------------------------------------------------------------------- (c) reading the files once
 def read_files(data: Path) -> dict:
     """(c): every CSV file of the folder read once into Arrow tables (row counts returned)."""
@@ -304,7 +393,8 @@ def _attribution_sql(data: Path) -> dict:
 
 
 MEASURES = {"workbook": workbook_figures, "sql": sql_figures, "read": read_files,
-            "attribution": _attribution, "attribution_sql": _attribution_sql}
+            "attribution": _attribution, "attribution_sql": _attribution_sql,
+            "lead_quality": lead_quality_figures, "lead_sql": lead_quality_sql}
 
 
 def child(measure: str, data: Path, out: Path) -> None:
@@ -345,7 +435,8 @@ def dataset(cache: Path, leads: int, touches: bool = False) -> Path:
     """The data folder of `leads` generated leads (seed 42, the sample's settings), generated once into `cache`; without
     touches.csv (the core figures do not read it) unless `touches` (the attribution comparison)."""
     folder = cache / (f"leads-{leads}-touches" if touches else f"leads-{leads}")
-    if not (folder / "opportunities.csv").is_file():
+    header = (folder / "leads.csv").open(encoding="utf-8").readline() if (folder / "leads.csv").is_file() else ""
+    if not (folder / "opportunities.csv").is_file() or "form_type" not in header:   # made before the lead-quality columns
         tmp = cache / f".{folder.name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"generating {leads:,} leads into {folder} ...", flush=True)
@@ -376,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = list(args.sizes or SIZES) + ([BIG] if args.big else [])
     args.cache.mkdir(parents=True, exist_ok=True)
-    status, ratios = 0, {}
+    status, ratios, lead_ratios = 0, {}, {}
     for leads in sizes:
         data = dataset(args.cache, leads)
         with tempfile.TemporaryDirectory() as tmp:
@@ -397,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"  (a) and (b) agree on every figure ({count_figures(results['sql'][0])} figures)")
         ratios[leads] = (a_cpu / b_cpu, a_peak)
+        lead_ratios[leads] = lead_quality_bench(data, leads)
+        status = status or lead_ratios[leads][2]
     if sizes:
         status = attribution_comparison(args.cache, min(max(sizes), 1_000_000)) or status
     if args.report and sizes:
@@ -412,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         leads = 1_000_000 if 1_000_000 in ratios else max(ratios)
         r, m = ratios[leads]
         print(f"{human(leads)} leads: workbook/SQL CPU ratio {r:.2f}, workbook peak MiB {m:.0f}")
+        r, m, _ = lead_ratios[leads]
+        print(f"{human(leads)} leads: lead quality (notebook 05)/SQL+fit CPU ratio {r:.2f}, peak MiB {m:.0f}")
     return status
 
 
@@ -435,6 +530,21 @@ def attribution_comparison(cache: Path, leads: int) -> int:
     print(f"attribution {human(leads)} leads: workbook/SQL CPU ratio {a_cpu / b_cpu:.2f}, workbook peak MiB {a_peak:.0f} "
           "(aims: <= 2, < 2048)")
     return 1 if diff else 0
+
+
+def lead_quality_bench(data: Path, leads: int) -> tuple[float, float, int]:
+    """(d) against (e) on one folder, printed; returns (CPU ratio, peak MiB of (d), 1 if they disagree else 0)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d, e = measure("lead_quality", data, Path(tmp)), measure("lead_sql", data, Path(tmp))
+    print(f"  {'(d) notebook 05 load+figures':<28}{d[1]:>9.2f}{d[2]:>9.2f}{d[3]:>10.0f}")
+    print(f"  {'(e) DuckDB SQL + one fit':<28}{e[1]:>9.2f}{e[2]:>9.2f}{e[3]:>10.0f}")
+    print(f"  ratio (d)/(e) CPU {d[1] / e[1]:.2f}, wall {d[2] / e[2]:.2f} (10 lead attributes, aim <= 2 and peak < 1536 MiB)")
+    diff = lead_quality_agrees(d[0], e[0])
+    for line in diff[:20]:
+        print(f"    (d) and (e) DIFFER: {line}")
+    if not diff:
+        print(f"  (d) and (e) agree on every count ({len(d[0]['conditions'])} attribute values)")
+    return d[1] / e[1], d[3], 1 if diff else 0
 
 
 def count_figures(tree) -> int:
