@@ -5,8 +5,8 @@ Pure functions: frames and settings in, new frames and plain dicts out (inputs n
 - :func:`attribute_specs` / :func:`lead_values`: the lead attributes the settings name (or the segment
   columns), each with when it is known (``before_contact`` / ``after_contact``) and its values (numbers for
   numeric columns, else text; an empty cell is null).
-- :func:`horizon_days` (helpers.metrics.horizon): H, the 90th percentile of lead → opportunity days over all
-  history (at least 30).
+- :func:`horizon_days`: H, the 90th percentile of lead → opportunity days over all history (at least 30); also
+  used by attribution (helpers.metrics.attribution_paths).
 - :func:`lead_frame`: one row per lead: created_at, channel, observed, converted, won revenue, mql flag.
 - :func:`check_rule` / :func:`evaluate_rule`: the written MQL rule, checked against the data's columns and
   evaluated per lead.
@@ -19,6 +19,7 @@ is put together by helpers.metrics.lead_section.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,13 @@ import pandas as pd
 
 from helpers.errors import ConfigError
 from helpers.metrics.funnel import linked_pairs
-from helpers.metrics.horizon import horizon_days  # noqa: F401  (H: one definition, shared with attribution)
 from helpers.metrics.lead_stats import wilson
 from helpers.metrics.pipeline import dates, day, ratio
 
+#: H defaults to this percentile of lead -> opportunity days ...
+HORIZON_QUANTILE = 90
+#: ... and is never shorter than this many days.
+MIN_HORIZON_DAYS = 30
 #: Lead columns that are attributes without being named in the settings (when they hold any value).
 DEFAULT_ATTRIBUTES = ("industry", "company_size")
 #: When an attribute is known.
@@ -195,6 +199,24 @@ def _first_opportunity(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> pd.Dat
                       "amount": pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps else np.nan})
     o = o[o["opp_created"] <= day(as_of)]
     return pairs.merge(o, on="opportunity_id", how="inner")
+
+
+def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting: int | None = None) -> int:
+    """H in whole days: `setting` (``lead_quality.horizon_days``) when given, else the 90th percentile (numpy's
+    linear one) of days from a lead's created_at to its opportunity's over all history (linked pairs whose
+    opportunity exists on as_of; a deal created before its lead counts as 0 days), rounded up, at least 30; 30
+    without any pair."""
+    if setting is not None:
+        return int(setting)
+    if leads is None or not len(leads) or not len(opps):
+        return MIN_HORIZON_DAYS
+    pairs = _first_opportunity(leads, opps, as_of)
+    created = pd.Series(dates(leads, "created_at").to_numpy(), index=leads["lead_id"].astype("string").astype(object))
+    created = created[~created.index.duplicated()]
+    days = (pairs["opp_created"] - pairs["lead_id"].map(created)).dt.days.dropna()
+    if not len(days):
+        return MIN_HORIZON_DAYS
+    return max(MIN_HORIZON_DAYS, int(math.ceil(float(np.percentile(days.clip(lower=0), HORIZON_QUANTILE)))))
 
 
 def lead_frame(leads: pd.DataFrame, opps: pd.DataFrame, as_of, horizon: int, bulk: bool = False) -> pd.DataFrame:
