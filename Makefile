@@ -36,8 +36,8 @@ test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser tes
 test-attack: $(STAMP) ## attack suite: concurrent saves, kill -9, two runners, bad inputs, fuzzing (real processes)
 	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests/attack -p no:cacheprovider $(ARGS)
 
-lab: $(STAMP) ## JupyterLab on working copies of the notebooks (work/notebooks); DATA=folder picks the data (default work/data, a copy of the sample)
-	$(BIN)/python -m helpers.report.lab $(if $(DATA),--data "$(DATA)") -- $(LAB_ROOT) $(ARGS)
+lab: $(STAMP) ## JupyterLab on working copies of the notebooks in one language (work/notebooks/LANG; LANG=ja for Japanese); DATA=folder picks the data (default work/data, a copy of the sample)
+	$(BIN)/python -m helpers.report.lab $(if $(DATA),--data "$(DATA)") $(if $(filter en ja,$(LANG)),--lang $(LANG)) -- $(LAB_ROOT) $(ARGS)
 
 sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7", or "--out DIR" with its workbook.yaml)
 	$(BIN)/python -m helpers.data.sample $(ARGS)

@@ -51,6 +51,39 @@ def test_notebook_working_copies_are_made_once_and_flagged_when_outdated(tmp_pat
     assert "mine" in copy.read_text(encoding="utf-8")  # the analyst's copy is kept
 
 
+def test_working_copies_hold_one_language_and_no_test_printouts(tmp_path):
+    from helpers.paths import PROJ_ROOT
+
+    src = PROJ_ROOT / "notebooks" / "01_checklist_diagnostic.ipynb"
+    tracked = json.loads(src.read_text(encoding="utf-8"))
+    lab.prepare_notebooks(tmp_path / "ja", [src], lang="ja")
+    copy = json.loads((tmp_path / "ja" / src.name).read_text(encoding="utf-8"))
+    tags = [c["metadata"].get("tags", []) for c in copy["cells"]]
+    assert not any("lang-en" in tg for tg in tags)
+    assert sum("lang-ja" in tg for tg in tags) == sum("lang-ja" in c["metadata"].get("tags", []) for c in tracked["cells"]) > 0
+    printouts = [c for c in tracked["cells"] if "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(printouts) == 1 and not any("NBVAL_CHECK_OUTPUT" in "".join(c["source"]) for c in copy["cells"])
+    code = lambda nb: [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]  # noqa: E731
+    assert len(code(copy)) == len(code(tracked)) - 1  # every other code cell kept
+    assert copy["metadata"]["workbook"]["lang"] == "ja"
+    # the kernel's language_info is already there: JupyterLab finds nothing to change on opening
+    import platform
+
+    assert copy["metadata"]["language_info"]["version"] == platform.python_version()
+    assert copy["metadata"]["language_info"]["pygments_lexer"] == "ipython3"
+    assert "lang-en" in json.dumps(tracked)  # the tracked notebook keeps both languages
+
+
+def test_make_lab_lang_ja_selects_the_japanese_language_pack(tmp_path):
+    options = lab.interface_language(tmp_path, "ja")
+    assert options == [f"--LabApp.user_settings_dir={tmp_path / 'lab-settings' / 'ja'}"]
+    plugin = tmp_path / "lab-settings" / "ja" / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
+    assert json.loads(plugin.read_text(encoding="utf-8")) == {"locale": "ja_JP"}
+    import importlib.util
+
+    assert importlib.util.find_spec("jupyterlab_language_pack_ja_JP") is not None
+
+
 def test_saved_notebooks_keep_the_widgets_plain_line_not_the_view():
     nb = {"metadata": {"widgets": {"state": {}}}, "cells": [
         {"cell_type": "code", "outputs": [{"output_type": "execute_result", "data": {

@@ -114,9 +114,13 @@ def run_all(page, timeout: float = 600) -> None:
     raise AssertionError(f"the notebook did not finish running: prompts {prompts}")
 
 
+#: An output that holds no other output: the control panel shows each cell's outputs inside an Output widget.
+INNER = ".jp-OutputArea-output:not(:has(.jp-OutputArea-output))"
+
+
 def output_text(page, contains: str) -> str:
-    """The text of the one cell output that contains `contains`."""
-    out = page.locator(".jp-OutputArea-output", has_text=contains)
+    """The text of the one (innermost) cell output that contains `contains`."""
+    out = page.locator(f"{PANEL} {INNER}", has_text=contains)
     assert out.count() == 1, f"{out.count()} outputs contain {contains!r}"
     return out.text_content()
 
@@ -127,6 +131,13 @@ def fiscal_period(label: str, fy_start_month: int = 4) -> tuple[pd.Timestamp, pd
     month = fy_start_month + 3 * (int(q) - 1)
     start = pd.Timestamp(int(fy) + (month - 1) // 12, (month - 1) % 12 + 1, 1)
     return start, start + pd.DateOffset(months=3) - pd.Timedelta(days=1)
+
+
+def kpi(page, label) -> str:
+    """The value of the headline card whose label matches `label` (a string or a pattern)."""
+    card = page.locator(f"{PANEL} .wb-kpi", has=page.locator(".wb-kpi-label", has_text=label))
+    assert card.count() == 1, f"{card.count()} cards labelled {label!r}"
+    return card.locator(".wb-kpi-value").text_content()
 
 
 def expected_scores(checklist_csv: Path, start, end) -> dict:
@@ -147,15 +158,18 @@ def test_checklist_form_saves_a_new_respondent_and_the_scores_follow(page):
     data_csv = LAB_WORK / "data" / "checklist.csv"
     earlier = data_csv.read_bytes()
     open_notebook(page, "01_checklist_diagnostic.ipynb")
+    page.wait_for_timeout(2000)
+    assert page.locator(".lm-TabBar-tab.jp-mod-dirty").count() == 0  # freshly opened: no "modified" dot
     run_all(page)
 
     # the form says where it saves before anything is saved
     target = page.locator(".widget-html .wb-note", has_text="Answers are saved to")
     assert target.text_content() == f"Answers are saved to {data_csv.resolve()}"
-    label = re.search(r"Answers given in (FY\d{4}Q\d):", output_text(page, "Answers given in")).group(1)
+    rule = output_text(page, "Answers given in")
+    label = re.search(r"Answers given in (FY\d{4}Q\d):", rule).group(1)
     start, end = fiscal_period(label)
-    before = output_text(page, "overall_score:")
-    respondents_before = int(re.search(r"respondents (\d+)", before).group(1))
+    before = kpi(page, t("checklist_overall", "en"))
+    respondents_before = int(re.search(r"(\d+) respondent\(s\)", rule).group(1))
 
     form = page.locator(".widget-vbox", has=page.locator("button.widget-button", has_text="Save")).last
     form.locator("input[placeholder='sales-01']").fill(RESPONDENT)
@@ -185,30 +199,31 @@ def test_checklist_form_saves_a_new_respondent_and_the_scores_follow(page):
     # the saved notebook keeps one plain line where the form was (no "model not found" after a reopen)
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.keyboard.press("Control+s")
-    saved_nb = LAB_WORK / "notebooks" / "01_checklist_diagnostic.ipynb"
+    saved_nb = LAB_WORK / "notebooks" / "en" / "01_checklist_diagnostic.ipynb"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and t("lab_run_form", "en") not in saved_nb.read_text(encoding="utf-8"):
+    while time.monotonic() < deadline and t("panel_hint", "en") not in saved_nb.read_text(encoding="utf-8"):
         page.wait_for_timeout(500)
     nb = nbformat.read(saved_nb, as_version=4)  # joins multi-line strings
     datas = [dict(o.get("data", {})) for c in nb.cells for o in c.get("outputs", [])]
-    assert {"text/plain": t("lab_run_form", "en")} in datas
+    assert {"text/plain": t("panel_hint", "en")} in datas
     assert not any("application/vnd.jupyter.widget-view+json" in d for d in datas) and "widgets" not in nb.metadata
 
     # re-run: the new respondent is in the scores, as computed independently
     run_all(page)
-    after = output_text(page, "overall_score:")
+    after = kpi(page, t("checklist_overall", "en"))
     want = expected_scores(data_csv, start, end)
     assert want["respondents"] == respondents_before + 1
-    assert f"respondents {want['respondents']}" in after
-    assert f"overall_score: {want['overall']:.1f}" in after
-    assert f"sales {want['sales']:.1f}" in after and f"marketing {want['marketing']:.1f}" in after
+    assert f"{want['respondents']} respondent(s)" in output_text(page, "Answers given in")
+    assert after == f"{want['overall']:.1f}"
+    assert kpi(page, re.compile(r"^Sales \(")) == f"{want['sales']:.1f}"
+    assert kpi(page, re.compile(r"^Marketing \(")) == f"{want['marketing']:.1f}"
     assert after != before
 
     # reopened (as after a restart of JupyterLab), the notebook shows the plain line, not "model not found"
     reopened = page.context.new_page()
     reopened.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     reopened.goto(f"{LAB_URL}lab/tree/01_checklist_diagnostic.ipynb?reset&token={LAB_TOKEN}")
-    expect(reopened.locator(PANEL).get_by_text(t("lab_run_form", "en"))).to_have_count(1, timeout=120_000)
+    expect(reopened.locator(PANEL).get_by_text(t("panel_hint", "en")).first).to_be_visible(timeout=120_000)
     assert "model not found" not in reopened.locator(PANEL).text_content()
     reopened.close()
 

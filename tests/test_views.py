@@ -4,6 +4,7 @@ import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
 from helpers.report.session import open_session
+from helpers.metrics import checklist
 from helpers.views import checklist_views, funnel_views, velocity_views
 
 
@@ -69,11 +70,30 @@ def test_velocity_explorer_shows_the_conclusion_and_caveats(session):
     assert caveats in html and len(vc["caveats"]) >= 1
 
 
+def test_an_initiative_given_by_its_date_is_never_named_none(session):
+    vc = velocity_views.comparison(session, "2025-05-01", 0)
+    assert vc["initiative"] is None
+    en = velocity_views.headline(session, vc).data
+    assert "A start date chosen (2025-05-01)" in en and "None" not in en
+    ja = velocity_views.conclusion_text(vc, "ja")
+    assert ja.count("開始日の指定(開始 2025-05-01)") == 1 and "None" not in ja
+    assert "None" not in velocity_views.conclusion_text(vc, "en")
+
+
+def test_velocity_explorer_starts_with_the_page_choice(session, live):
+    box = velocity_views.explore(session, "2025-05-01", 120).widget
+    initiative, window = box.children[0].children
+    assert initiative.value == "2025-05-01" and window.value == 120
+    assert [v for _, v in initiative.options] == ["2025-05-01", "", "KPI統一"]
+    html = "".join(o["data"].get("text/html", "") for o in box.children[1].outputs)
+    assert "A start date chosen (2025-05-01)" in html and "KPI統一 (2025-05-15)" not in html
+
+
 def _fill(form, who="sales-09", dept="sales"):
     header = form.children[1].children
     header[0].value = who
     header[1].value = dept
-    return form.children[2].children  # the first category: strategy (items 1, 2)
+    return form.children[3].children  # the first category: strategy (items 1, 2)
 
 
 def test_checklist_form_shows_its_target_and_saves_answers(session, live):
@@ -83,8 +103,10 @@ def test_checklist_form_shows_its_target_and_saves_answers(session, live):
     strategy = _fill(form)
     strategy[1].children[1].value = "yes"      # item 1
     strategy[2].children[1].value = "partial"  # item 2
-    save, replace = form.children[-2].children
+    save, replace, remove = form.children[-2].children
     feedback = form.children[-1]
+    answered_on = form.children[1].children[2]
+    assert str(answered_on.value) == "2025-06-30" and form.children[2].value == ""  # the data's snapshot date, no warning
     save.click()
     saved = pd.read_csv(target)
     assert saved[["respondent", "department", "item", "answer"]].values.tolist() == [
@@ -102,6 +124,26 @@ def test_checklist_form_shows_its_target_and_saves_answers(session, live):
     assert again[["item", "answer"]].values.tolist() == [[1, "yes"], [2, "no"]]
     assert "They replace the 2 answer(s) saved earlier for that day." in feedback.value
     assert replace.value is False  # a replace applies to one save only
+    assert remove.description == "Remove my answers of that day"
+    remove.click()  # the same locked, atomic save with a backup: the file before it is kept
+    assert pd.read_csv(target).empty and list(pd.read_csv(target).columns)[:6] == [
+        "respondent", "department", "answered_on", "item", "answer", "note"]
+    assert "Removed 2 answer(s) of sales-09 on 2025-06-30." in feedback.value
+    backups = checklist.backups(target)
+    assert pd.read_csv(backups[-1])[["item", "answer"]].values.tolist() == [[1, "yes"], [2, "no"]]
+    remove.click()
+    assert "sales-09 has no answers on 2025-06-30: nothing was removed." in feedback.value
+    assert checklist.backups(target) == backups  # nothing written, no new backup
+
+
+def test_checklist_form_warns_before_saving_a_date_after_the_snapshot(session, live):
+    form = checklist_views.form(session).widget
+    answered_on, date_note = form.children[1].children[2], form.children[2]
+    answered_on.value = __import__("datetime").date(2025, 7, 3)
+    assert "wb-warn" in date_note.value and "after the data&#x27;s as_of (2025-06-30)" in date_note.value
+    assert "--as-of" not in date_note.value  # no command-line flag inside JupyterLab
+    answered_on.value = __import__("datetime").date(2025, 6, 1)
+    assert date_note.value == ""
 
 
 @pytest.mark.parametrize("who, answered, message", [

@@ -705,3 +705,37 @@ def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool, write_
     for old in backups(path)[:-BACKUPS_KEPT]:
         old.unlink(missing_ok=True)
     return {"written": int(len(new)), "replaced": replaced, "backup": str(backup) if backup else None}
+
+
+def remove_answers(path: str | os.PathLike, respondent: str, answered_on, lock_timeout: float | None = None) -> dict:
+    """Remove one respondent's answers of one day (an answer set saved by mistake), through append_answers' safe path.
+
+    Same lock, clean-up of interrupted saves, backup (``<name>.bak-YYYYMMDD-HHMMSS``, latest 5
+    kept) and atomic replace as :func:`append_answers`; every other row is kept (the file is
+    rewritten as UTF-8 with the columns respondent, department, answered_on, item, answer, note
+    first). The respondent is compared trimmed and neutralized as the save wrote it
+    (helpers.data.values.neutralize_cell); `answered_on` is a date or 'YYYY-MM-DD'. Returns
+    ``{"removed": rows removed, "backup": path or None}``; nothing is written (and no backup
+    made) when no row matches or the file is absent. WorkbookError when the lock is not free.
+    """
+    from helpers.data.values import neutralize_cell
+    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, write_atomic
+
+    path = Path(path)
+    key = f"{neutralize_cell(str(respondent or '').strip())}\x00{pd.Timestamp(answered_on):%Y-%m-%d}"
+    with locked(path, f"Removing checklist answers from {path.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+        remove_temp_files(path)
+        if not path.exists():
+            return {"removed": 0, "backup": None}
+        existing = _read_existing(path)
+        drop = _key_frame(existing["respondent"], existing["answered_on"]).eq(key).to_numpy()
+        if not drop.any():
+            return {"removed": 0, "backup": None}
+        kept = existing[~drop]
+        columns = list(FILE_COLUMNS) + [c for c in existing.columns if c not in FILE_COLUMNS]
+        payload = kept.reindex(columns=columns).fillna("").to_csv(index=False, lineterminator="\n").encode("utf-8")
+        backup = _make_backup(path)
+        write_atomic(path, payload)
+        for old in backups(path)[:-BACKUPS_KEPT]:
+            old.unlink(missing_ok=True)
+    return {"removed": int(drop.sum()), "backup": str(backup)}

@@ -3,7 +3,8 @@
 `make lab` runs `python -m helpers.report.lab`, which
   1. chooses the data folder: `--data DIR` (make lab DATA=DIR), else the working copy
      `work/data`, created from data/sample on first use (git-ignored);
-  2. copies the tracked notebooks into `work/notebooks/` (git-ignored) when a copy is absent,
+  2. copies the tracked notebooks into `work/notebooks/<lang>/` (git-ignored; one language, see
+     working_copy) when a copy is absent,
      so nothing JupyterLab saves (outputs, edited parameters) ever lands in a tracked file;
   3. starts JupyterLab there with `WORKBOOK_DATA` set (every notebook's setup reads it) and with
      `pre_save_hook`, which saves each live widget as its one-line text ("Run the notebook to
@@ -74,12 +75,47 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def prepare_notebooks(target: Path, sources: list[Path] | None = None) -> list[str]:
+#: Markdown cells of a language carry the tag lang-<code>; a working copy keeps one language's.
+LANG_TAG = "lang-{}"
+#: A cell that only prints the figures nbval compares starts with this line (tagged hide-in-report).
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def language_info() -> dict:
+    """The kernel's language_info (IPython kernel, this Python), as JupyterLab writes it when a kernel connects.
+
+    A working copy carries it already, so opening one changes nothing (no "modified" dot before any edit).
+    """
+    import platform
+
+    return {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py", "mimetype": "text/x-python",
+            "name": "python", "nbconvert_exporter": "python", "pygments_lexer": "ipython3", "version": platform.python_version()}
+
+
+def working_copy(nb: dict, lang: str | None, sha: str) -> dict:
+    """A tracked notebook as the analyst's copy: one language's text, no test printouts, the kernel's language_info.
+
+    Leaves out the markdown cells tagged with the other language (lang-en / lang-ja; `lang`
+    None keeps both) and the cells that only print nbval's checked figures (they start with
+    `# NBVAL_CHECK_OUTPUT`); records the tracked notebook's sha256 and the language in
+    metadata.workbook. The tracked notebook keeps everything (the runner and nbval use it).
+    """
+    others = {LANG_TAG.format(code) for code in ("en", "ja") if lang and code != lang}
+    cells = [c for c in nb.get("cells", [])
+             if not (c.get("cell_type") == "markdown" and others & set(c.get("metadata", {}).get("tags", [])))
+             and not "".join(c.get("source", "")).lstrip().startswith(CHECK_MARK)]
+    metadata = dict(nb.get("metadata", {}), language_info=language_info())
+    metadata["workbook"] = dict(metadata.get("workbook", {}), **{SOURCE_KEY: sha, "lang": lang or ""})
+    return dict(nb, cells=cells, metadata=metadata)
+
+
+def prepare_notebooks(target: Path, sources: list[Path] | None = None, lang: str | None = None) -> list[str]:
     """Copy each tracked notebook into `target` unless a working copy exists; return notices for outdated copies.
 
-    A copy records the sha256 of the tracked notebook it came from (metadata.workbook); an
-    existing copy is never overwritten (it holds the analyst's work), but a notice says when
-    the tracked notebook changed since.
+    Each copy is :func:`working_copy` (one language when `lang` is en or ja). A copy records
+    the sha256 of the tracked notebook it came from (metadata.workbook); an existing copy is
+    never overwritten (it holds the analyst's work), but a notice says when the tracked
+    notebook changed since.
     """
     from helpers.report.run import notebook_paths
 
@@ -90,8 +126,7 @@ def prepare_notebooks(target: Path, sources: list[Path] | None = None) -> list[s
         dest = target / src.name
         sha = _sha(src)
         if not dest.exists():
-            nb = json.loads(src.read_text(encoding="utf-8"))
-            nb.setdefault("metadata", {}).setdefault("workbook", {})[SOURCE_KEY] = sha
+            nb = working_copy(json.loads(src.read_text(encoding="utf-8")), lang, sha)
             dest.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             continue
         try:
@@ -135,11 +170,36 @@ def lab_command(notebooks: Path, extra: list[str]) -> list[str]:
             "--ContentsManager.pre_save_hook=helpers.report.lab.pre_save_hook", *extra]
 
 
+def copy_language(data: Path) -> str:
+    """The language of the working copies when none is given: the data folder's settings (language), else en."""
+    from helpers.config import load_config
+
+    try:
+        return load_config(data).language
+    except Exception:  # an unreadable settings file is the notebook's error to show, with its fix
+        return "en"
+
+
+def interface_language(work: Path, lang: str) -> list[str]:
+    """jupyter lab options giving its own menus in `lang`: a settings folder in `work` choosing the language pack's locale.
+
+    Japanese uses the language pack jupyterlab-language-pack-ja-JP (requirements.lock);
+    English is JupyterLab's own. The analyst's other JupyterLab settings are not touched.
+    """
+    settings = Path(work) / "lab-settings" / lang
+    plugin = settings / "@jupyterlab" / "translation-extension" / "plugin.jupyterlab-settings"
+    plugin.parent.mkdir(parents=True, exist_ok=True)
+    plugin.write_text(json.dumps({"locale": "ja_JP" if lang == "ja" else "en"}) + "\n", encoding="utf-8")
+    return [f"--LabApp.user_settings_dir={settings}"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.report.lab", description=__doc__.splitlines()[0],
                                      epilog="Arguments after -- go to jupyter lab (e.g. -- --no-browser --port 8890).")
     parser.add_argument("--data", default="", help=f"data folder for every notebook (default: ${DATA_ENV}, else work/data, a copy of data/sample)")
     parser.add_argument("--work", default=str(WORK_DIR), help="working folder: notebooks/ (working copies) and data/ (default: work)")
+    parser.add_argument("--lang", default="", choices=["", "en", "ja"],
+                        help="language of the working copies and of JupyterLab (default: the data folder's settings); copies go to work/notebooks/<lang>")
     parser.add_argument("--prepare-only", action="store_true", help="create the working copies, print the data folder, do not start JupyterLab")
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
@@ -152,14 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     if is_tracked_sample(data):
         print(f"Note: {data} is the shipped sample (tracked by git); the answer form will not save there. "
               "Run make lab without DATA to work in a copy (work/data).", file=sys.stderr)
-    for notice in prepare_notebooks(work / "notebooks"):
+    lang = args.lang or copy_language(data)
+    notebooks = work / "notebooks" / lang
+    for notice in prepare_notebooks(notebooks, lang=lang):
         print(f"Note: {notice}", file=sys.stderr)
-    print(f"Data folder: {data}\nNotebooks: {work / 'notebooks'}", file=sys.stderr)
+    print(f"Data folder: {data}\nNotebooks: {notebooks}", file=sys.stderr)
     if args.prepare_only:
         return 0
     os.environ[DATA_ENV] = str(data)
     os.chdir(PROJ_ROOT)
-    cmd = lab_command(work / "notebooks", extra)
+    cmd = lab_command(notebooks, extra + interface_language(work, lang))
     os.execv(cmd[0], cmd)
     return 0  # not reached
 

@@ -291,6 +291,33 @@ def save_form(s: Session, respondent: str, department: str, answered_on, answers
     return "saved", messages
 
 
+def remove_form(s: Session, respondent: str, answered_on) -> tuple[str, list[str]]:
+    """Remove the respondent's answers of that day from checklist_path(s) (helpers.metrics.checklist.remove_answers).
+
+    Returns (outcome, messages) in the report language: "removed", "refused" (no respondent or
+    date, or the shipped sample), "none" (no answers of that day) or "error" (file unchanged).
+    """
+    from helpers.errors import WorkbookError
+    from helpers.paths import is_tracked_sample
+
+    lang, path, who = s.lang, checklist_path(s), (respondent or "").strip()
+    if is_tracked_sample(path):
+        return "refused", [t("form_sample_refused", lang).format(path=Path(path).resolve())]
+    if not who:
+        return "refused", [t("form_need_respondent", lang)]
+    if not answered_on:
+        return "refused", [t("form_need_date", lang)]
+    day = pd.Timestamp(answered_on).strftime("%Y-%m-%d")
+    try:
+        result = checklist.remove_answers(path, who, day)
+    except (WorkbookError, OSError) as exc:
+        return "error", [t("form_error", lang).format(message=getattr(exc, "message", None) or str(exc))]
+    if not result["removed"]:
+        return "none", [t("form_remove_none", lang).format(respondent=who, date=day)]
+    return "removed", [t("form_removed", lang).format(n=result["removed"], respondent=who, date=day,
+                                                      backup=Path(result["backup"]).name), t("form_rerun", lang)]
+
+
 def form(s: Session):
     """An ipywidgets form to answer the 15 items (JupyterLab); under the report runner, nothing."""
     if is_static():
@@ -304,22 +331,36 @@ def form(s: Session):
     respondent = w.Text(description=t("respondent", lang), placeholder="sales-01", style=wide)
     department = w.Dropdown(options=[(t("sales", lang), "sales"), (t("marketing", lang), "marketing"), (t("other", lang), "other")],
                             description=t("department", lang), style=wide, layout=w.Layout(width="auto"))
-    answered_on = w.DatePicker(description=t("answered_on", lang), value=dt.date.today(), style=wide)
+    answered_on = w.DatePicker(description=t("answered_on", lang), value=pd.Timestamp(s.as_of).date(), style=wide)
     answers, notes, groups = {}, {}, []
     for cat, items in s.config.checklist_categories.items():
         rows = [w.HTML(f"<b>{display.esc(t(f'category_{cat}', lang))}</b>")]
         for i in items:
             answers[i] = w.ToggleButtons(options=[(t(f"answer_{a}", lang), a) for a in ANSWERS], value=None,
                                          style={"button_width": "auto"})
-            notes[i] = w.Text(placeholder=t("note", lang), layout=w.Layout(width="220px"))
+            notes[i] = w.Text(description=t("note", lang), placeholder=t("note", lang), style=wide, layout=w.Layout(width="260px"))
             rows.append(w.HBox([w.HTML(f"{i}. {display.esc(item_text(s, i))}", layout=w.Layout(width="420px")), answers[i], notes[i]],
                                layout=w.Layout(flex_flow="row wrap", align_items="center")))
         groups.append(w.VBox(rows))
     save = w.Button(description=t("save", lang), button_style="primary")
     replace = w.Checkbox(description=t("checklist_replace_same_day", lang), value=False, indent=False,
                          layout=w.Layout(width="auto"))
+    remove = w.Button(description=t("form_remove_day", lang), button_style="warning")
     feedback = w.HTML()
+    date_note = w.HTML()
     where = w.HTML(target_note(s).data)
+
+    def on_date(_=None):
+        problem = answered_on.value and answer_date_problem(answered_on.value, s.as_of, lang=lang)
+        date_note.value = display.note(problem[1], warn=True).data if problem else ""
+
+    def on_remove(_):
+        remove.disabled = True
+        try:
+            outcome, messages = remove_form(s, respondent.value, answered_on.value)
+        finally:
+            remove.disabled = False
+        feedback.value = display.lines(messages, warn=outcome != "removed").data
 
     def on_save(_):
         save.disabled = True
@@ -335,6 +376,8 @@ def form(s: Session):
         feedback.value = display.lines(messages, warn=outcome != "saved").data
 
     save.on_click(on_save)
-    box = w.VBox([where, w.HBox([respondent, department, answered_on], layout=w.Layout(flex_flow="row wrap")), *groups,
-                  w.HBox([save, replace], layout=w.Layout(align_items="center")), feedback])
+    remove.on_click(on_remove)
+    answered_on.observe(on_date, names="value")
+    box = w.VBox([where, w.HBox([respondent, department, answered_on], layout=w.Layout(flex_flow="row wrap")), date_note, *groups,
+                  w.HBox([save, replace, remove], layout=w.Layout(align_items="center", flex_flow="row wrap")), feedback])
     return Live(box, t("lab_run_form", lang))

@@ -108,11 +108,17 @@ def _interval(iv: dict | None, lang: str = "en") -> str:
     return f"[{iv['low']:+.1%}, {iv['high']:+.1%}]"
 
 
+def initiative_name(vc: dict, lang: str) -> str:
+    """The initiative's name as shown; an initiative chosen by its start date alone (no name) is "A start date chosen"."""
+    name = vc.get("initiative")
+    return name.strip() if isinstance(name, str) and name.strip() else t("velocity_unnamed_initiative", lang)
+
+
 def headline(s: Session, vc: dict):
     """Velocity before and after, the naive change and the seasonally adjusted change (with 95% intervals)."""
     iv = vc["intervals"]
     return display.kpis([
-        (t("initiative", s.lang), f"{vc['initiative']} ({pd.Timestamp(vc['start']):%Y-%m-%d})"),
+        (t("initiative", s.lang), f"{initiative_name(vc, s.lang)} ({pd.Timestamp(vc['start']):%Y-%m-%d})"),
         (t("velocity_before", s.lang), fmt.money(vc["before"]["sales_velocity"], s.config)),
         (t("velocity_after", s.lang), fmt.money(vc["after"]["sales_velocity"], s.config)),
         (t("velocity_naive_change", s.lang),
@@ -312,7 +318,7 @@ def conclusion_text(vc: dict, lang: str) -> str:
     v = c["values"]
     title = t("conclusion_" + c["code"], lang)
     adjusted, low, high = v.get("seasonally_adjusted_change"), v.get("interval_low"), v.get("interval_high")
-    detail = t("conclusion_detail", lang).format(name=vc["initiative"], start=_day(vc["start"]), change=_pct(v.get("change"), lang),
+    detail = t("conclusion_detail", lang).format(name=initiative_name(vc, lang), start=_day(vc["start"]), change=_pct(v.get("change"), lang),
                                                  adjusted=_pct(adjusted, lang), interval=_interval({"low": low, "high": high}, lang))
     return f"{title} — {detail} {t('conclusion_never_causal', lang)}{tail}"
 
@@ -347,19 +353,26 @@ def explore_view(s: Session, initiative: str, window_days: int) -> list:
             display.bullets(interval_sentences(s, vc)), waterfall(s, vc), caveats_view(s, vc)]
 
 
-def explore(s: Session):
-    """JupyterLab: choose the initiative and the window length (nothing in the report: its views are above)."""
+def explore(s: Session, initiative: str = "", window_days: int = 0):
+    """JupyterLab: choose the initiative and the window length (nothing in the report: its views are above).
+
+    Starts with the page's own choice (`initiative` and `window_days`, the notebook's parameters,
+    as set by the control panel): a listed name, a start date YYYY-MM-DD, or "" (the latest one).
+    """
     if is_static():
         return None
     from helpers.views.interactive import explore as _explore
 
-    names = [] if s.wb.initiatives is None else list(dict.fromkeys(s.wb.initiatives["name"].dropna()))
-    default_w = s.config.velocity["window_days"]
+    names = [] if s.wb.initiatives is None else list(dict.fromkeys(str(n).strip() for n in s.wb.initiatives["name"].dropna()))
+    chosen = str(initiative or "").strip()
+    first = (t("velocity_default_initiative", s.lang), "") if not chosen else (chosen, chosen)
+    others = [(t("velocity_default_initiative", s.lang), "")] if chosen else []
+    default_w = int(window_days or 0) or s.config.velocity["window_days"]
 
     def view(initiative: str, window_days: int):
         return explore_view(s, initiative, window_days)
 
     return _explore(view, labels={"initiative": t("initiative", s.lang), "window_days": t("explore_window_days", s.lang)},
                     busy=t("explore_busy", s.lang), hint=t("lab_run_explorer", s.lang),
-                    initiative=[(t("velocity_default_initiative", s.lang), "")] + [(n, n) for n in names],
+                    initiative=[first] + others + [(n, n) for n in names if n != chosen],
                     window_days=[default_w] + [w for w in (60, 90, 120, 180) if w != default_w])
