@@ -47,3 +47,10 @@ def label_or_value(value: str, lang: str = "en") -> str:
         if has_label(value):
             return t(value, lang)
     return value
+
+
+def scoped(key: str, scope: str, lang: str = "en") -> str:
+    """The label of `key` with its scope (label ``scoped_<scope>``: this_period, period_leads, last_365_days,
+    mature_cohorts, all_history), e.g. "Win rate, last 365 days": one label, one definition (docs/glossary.md)."""
+    own = f"{key}_{scope}"   # a label whose unit must stay last: "Mean cycle of won deals, this period (days)"
+    return t(own, lang) if has_label(own) else t(f"scoped_{scope}", lang).format(label=t(key, lang))

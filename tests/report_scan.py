@@ -63,3 +63,60 @@ def scan_folder(out: Path) -> list[str]:
     for page in pages:
         found += [f"{page.relative_to(out)}: {o}" for o in offenders(page.read_text(encoding="utf-8"))]
     return found
+
+
+# --------------------------------------------------------------------------- one label, one value (issue 24)
+#: A table cell that reads "<label> <figure>" where the figure is money, a percent, a ratio or points (e.g.
+#: "Win rate, last 365 days 29.6%" in the reverse funnel's "Divided by").
+_LABELLED_FIGURE = re.compile(r"^(?P<label>.*?\S)\s+(?P<value>[-+]?[¥$€£]-?\d[\d,]*(?:\.\d+)?|[-+]?\d[\d,]*(?:\.\d+)?(?:%|×| ?pt))$")
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def figure_pairs(html: str) -> list[tuple[str, str]]:
+    """Every visible (label, value) pair of a report page.
+
+    - a headline card: (its label, its value);
+    - a table cell: ("<first column's header>: <row label> | <column header>", cell), for rows whose label is
+      unique in the table (a table listing one period twice, such as the backtest's, is keyed by more than its
+      first column and left out);
+    - a table cell reading "<label> <figure>" (the rate a reverse funnel divides by): (label, figure).
+    """
+    import bs4
+
+    soup = bs4.BeautifulSoup(html, "html.parser")
+    for hidden in soup(["style", "script"]):
+        hidden.decompose()
+    out = []
+    for card in soup.select(".wb-kpi"):
+        label, value = card.select_one(".wb-kpi-label"), card.select_one(".wb-kpi-value")
+        if label is not None and value is not None:
+            out.append((_clean(label.get_text(" ")), _clean(value.get_text(" "))))
+    for table in soup.find_all("table"):
+        heads = [_clean(th.get_text(" ")) for th in table.select("thead th")]
+        rows = [[_clean(c.get_text(" ")) for c in tr.find_all(["td", "th"])] for tr in table.select("tbody tr")]
+        rows = [r for r in rows if r and r[0]]
+        firsts = [r[0] for r in rows]
+        for cells in rows:
+            for cell in cells[1:]:
+                m = _LABELLED_FIGURE.match(cell)
+                if m and re.search(r"[^\W\d_]", m.group("label")):   # a word, not a bare sign such as "+"
+                    out.append((_clean(m.group("label")), m.group("value")))
+            if not heads or firsts.count(cells[0]) > 1:
+                continue
+            for head, cell in zip(heads[1:], cells[1:]):
+                if cell:
+                    out.append((f"{heads[0]}: {cells[0]} | {head}", cell))
+    return out
+
+
+def label_conflicts(pages: list[Path]) -> list[str]:
+    """Each label that shows two different values across the given report pages, with the values and pages."""
+    seen: dict[str, dict[str, set[str]]] = {}
+    for page in pages:
+        for label, value in figure_pairs(page.read_text(encoding="utf-8")):
+            seen.setdefault(label, {}).setdefault(value, set()).add(page.name)
+    return [f"{label!r}: " + "; ".join(f"{v!r} in {', '.join(sorted(where))}" for v, where in sorted(values.items()))
+            for label, values in sorted(seen.items()) if len(values) > 1]

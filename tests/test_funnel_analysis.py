@@ -418,8 +418,9 @@ def test_marketing_roi_by_channel():
     assert list(table["channel"]) == ["ads", "partner", "seminar", "web", "total"]
     t = table.set_index("channel")
     # web: spend 07 + 08 = 150 (October's 999 is after P); leads L1, L2, L3 = 3; opps O1, O2, O3 = 3,
-    #   pipeline 100 + 300 + 50 = 450; won O1 + O2 = 400; CPL 50, cost per opportunity 50, return 400/150
-    assert t.loc["web", ROI_KEYS].tolist() == pytest.approx([150.0, 3, 3, 450.0, 400.0, 50.0, 50.0, 400 / 150])
+    #   pipeline 100 + 300 + 50 = 450; won O1 + O2 = 400 (closed in P); CPL 50, cost per opportunity 50;
+    #   cohort basis: web leads of P L1 (-> O1 won 100), L2, L3 -> 100 to as_of; return 100 / 150 (O2 is L4's, a seminar lead)
+    assert t.loc["web", ROI_KEYS].tolist() == pytest.approx([150.0, 3, 3, 450.0, 400.0, 100.0, 50.0, 50.0, 100 / 150])
     # ads: spend 30 but no deal: CPL 30/1; cost per opportunity null (0 opps); return 0/30 = 0.0 (a real 0)
     assert t.loc["ads", ["spend", "leads", "opportunities_created", "won_revenue", "cost_per_lead"]].tolist() \
         == pytest.approx([30.0, 1, 0, 0.0, 30.0])
@@ -429,10 +430,13 @@ def test_marketing_roi_by_channel():
         == pytest.approx([0.0, 2, 220.0, 200.0])
     for column in ("cost_per_lead", "cost_per_opportunity", "return_on_spend"):
         assert _isnull(t.loc["partner", column])
-    # seminar: June's 40 is before P -> spend 0 in P; O4 open 70
-    assert t.loc["seminar", ["spend", "leads", "pipeline_amount"]].tolist() == pytest.approx([0.0, 2, 70.0])
-    # total: spend 150 + 30 = 180; leads 6; opps 6; pipeline 740; won 600; CPL 30; CPO 30; return 600/180
-    assert t.loc["total", ROI_KEYS].tolist() == pytest.approx([180.0, 6, 6, 740.0, 600.0, 30.0, 30.0, 600 / 180])
+    # seminar: June's 40 is before P -> spend 0 in P; O4 open 70; its lead L4 brought O2 (won 300): revenue, but
+    # no spend in P -> no ratio (not infinite, not the 300 credited to a channel that paid for it)
+    assert t.loc["seminar", ["spend", "leads", "pipeline_amount", "cohort_won_revenue"]].tolist() == pytest.approx([0.0, 2, 70.0, 300.0])
+    assert _isnull(t.loc["seminar", "return_on_spend"])
+    # total: spend 150 + 30 = 180; leads 6; opps 6; pipeline 740; won 600; cohort revenue O1 + O2 = 400; CPL 30; CPO 30;
+    # return counts the channels with spend only: (web 100 + ads 0) / 180, never seminar's 300 that had no spend
+    assert t.loc["total", ROI_KEYS].tolist() == pytest.approx([180.0, 6, 6, 740.0, 600.0, 400.0, 30.0, 30.0, 100 / 180])
 
 
 def test_marketing_roi_as_of_cut_and_no_spend():
@@ -547,7 +551,7 @@ def test_funnel_metrics_extra():
     # MQLs of P: L1 (07-02, touched 10 h later) and L2 (07-06, untouched) -> 1/2
     assert (extra["sla"]["mqls"], extra["sla"]["touched_within_sla"], extra["sla"]["untouched"]) == (2, 1, 1)
     assert extra["sla"]["hit_rate"] == pytest.approx(0.5)
-    assert extra["roi"]["web"]["return_on_spend"] == pytest.approx(400 / 150)
+    assert extra["roi"]["web"]["return_on_spend"] == pytest.approx(100 / 150)   # L1 -> O1 won 100, cohort basis
     assert extra["roi"]["partner"]["return_on_spend"] is None
     assert extra["roi_total"]["spend"] == pytest.approx(180.0)
     # stage times of P: opportunity_to_close O1 46, O2 31, O3 57, O5 19, O6 20 -> median 31
@@ -557,3 +561,12 @@ def test_funnel_metrics_extra():
     none = funnel_metrics_extra(None, opps, None, Q3, AS_OF, 48)
     assert none["sla"] is None and none["roi"] is None and none["roi_total"] is None
     assert none["stage_times"]["lead_to_mql"]["n"] is None
+
+
+def test_marketing_roi_without_leads_has_no_cohort_return():
+    """No leads table: the revenue a period's spend bought is unknown, so there is no return (null, reason no_leads)."""
+    t = marketing_roi(_spend(), None, _opps(), START, END, AS_OF).set_index("channel")
+    assert all(_isnull(v) for v in t["cohort_won_revenue"]) and all(_isnull(v) for v in t["return_on_spend"])
+    assert t.loc["web", "won_revenue"] == 400.0   # the period's closed revenue is still known
+    extra = funnel_metrics_extra(None, _opps(), _spend(), Q3, AS_OF, 48)
+    assert extra["roi_total"]["null_reasons"] == {"cohort_won_revenue": "no_leads", "return_on_spend": "no_leads"}

@@ -98,3 +98,20 @@ def test_goals_plan_without_mql_dates(tmp_path):
     assert "mql" not in g.plan["gap"]   # no MQL stage dated in the data: no gap to show for it
     text = gv.department_lists(s, g).data
     assert "Opportunities" in text and "so far 66" in text   # the other stages are still planned
+
+
+def test_ended_period_shows_the_actuals_not_a_zero_width_forecast():
+    """Issue 24: FY2026Q2 ends on the sample's as_of: the page shows won ¥58,730,000 and 25 deals as actuals, never
+    "25.0 [25.0 – 25.0]" nor "expected from the 0 open deals ¥0", and draws no forecast chart."""
+    from helpers.report.session import open_session
+    from helpers.views import goals_views as gv
+
+    for lang, revenue, count in (("en", "Won revenue, actual (period over)", "Deals won, actual (period over)"),
+                                 ("ja", "受注金額の実績(期間終了)", "受注件数の実績(期間終了)")):
+        s = open_session(str(SAMPLE_DATA_DIR), period="FY2026Q2", lang=lang, theme=False)
+        g = gv.compute(s)
+        html = gv.forecast_view(s, g).data
+        assert f">{revenue}</div><div class=\"wb-kpi-value\">¥58,730,000<" in html
+        assert f">{count}</div><div class=\"wb-kpi-value\">25<" in html
+        assert "25.0" not in html and "[" not in html and "0 open deals" not in html
+        assert gv.forecast_chart(s, g) is None

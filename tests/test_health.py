@@ -87,3 +87,18 @@ def test_overview_row_counts_have_thousands_separators():
 
     html = overview_view(load_workbook(SAMPLE_DATA_DIR), "en").data
     assert "<td>4,400</td>" in html and "<td>1,257</td>" in html   # the sample's leads and checklist rows
+
+
+def test_spelling_variants_sentence_follows_the_data(tmp_path):
+    """Issue 24: the channel list says spelling variants exist only when the loader found some (Web and web here)."""
+    from helpers.config import load_config
+    from helpers.labels import t
+    from helpers.views.health_views import value_counts_view
+
+    clean = write_folder(tmp_path / "clean", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    html = value_counts_view(load_workbook(clean, load_config(clean)), "channel", "en").data
+    assert t("health_no_channel_variants", "en") in html and t("health_channel_variants", "en") not in html
+    varied = write_folder(tmp_path / "varied", {"leads.csv": LEADS_CSV.replace("L3,2025-05-20,web", "L3,2025-05-20,Web"),
+                                                "opportunities.csv": OPPS_CSV})
+    html = value_counts_view(load_workbook(varied, load_config(varied)), "channel", "ja").data
+    assert t("health_channel_variants", "ja") in html and t("health_no_channel_variants", "ja") not in html

@@ -160,3 +160,22 @@ def test_index_trend_chart_money_axis_and_single_period_width():
     assert one.get_figwidth() < 3.0 < many.get_figwidth()  # one bar does not fill the page
     plt.close(one)
     plt.close(many)
+
+
+def test_rate_changes_read_in_points_with_enough_precision():
+    """Issue 24: a change of a rate is in points; a real change never reads +0.0 pt, an exact 0 reads no change."""
+    from helpers.views.fmt import points
+
+    assert points(0.325 - 0.284) == "+4.1 pt"
+    assert points(-0.021) == "-2.1 pt"
+    assert points(0.17463 - 0.17441) == "+0.02 pt"        # 17.5% vs 17.4% in the report: not "+0.0 pt"
+    assert points(0.0) == "no change" and points(0.0, "ja") == "変化なし"
+    assert points(None) == "n/a" and points(float("nan"), "ja") == "該当なし"
+
+
+def test_scoped_labels_say_their_scope_in_both_languages():
+    from helpers.labels import scoped
+
+    assert scoped("win_rate", "last_365_days") == "Win rate, last 365 days"
+    assert scoped("win_rate", "this_period", "ja") == "受注率(当期)"
+    assert scoped("avg_deal_size", "last_365_days", "ja") == "平均受注単価(直近365日)"

@@ -24,8 +24,10 @@ import nbformat
 import pytest
 
 from helpers.config import load_config
+from helpers.labels import scoped, t
 from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
 from helpers.report.run import main, notebook_paths
+from report_scan import figure_pairs, label_conflicts
 
 LANGS = ("en", "ja")
 PROSE_TAGS = ("h1", "h2", "h3", "h4", "p", "li", "th", "caption")
@@ -182,6 +184,21 @@ def test_figures_say_their_scope(rendered):
     checklist = soup_of(period / "01_checklist_diagnostic.html")
     seen = {"en": f"Seen in the data (all history to {as_of})", "ja": f"データの値(全期間、{as_of}まで)"}[lang]
     assert seen in [th.get_text(strip=True) for th in checklist.find_all("th")]
+
+
+def test_one_label_shows_one_value_on_every_page(rendered):
+    """Issue 24: one label, one number. Every visible (label, value) pair of every report of the period (headline
+    cards, table cells keyed by row and column, "<label> <figure>" cells) agrees across the pages of one language;
+    a figure of another scope carries it in its label (Win rate, this period / Win rate, last 365 days)."""
+    lang, out, period = rendered
+    pages = sorted(period.glob("*.html"))
+    assert len(pages) == len(notebook_paths())
+    found = label_conflicts(pages)
+    assert not found, "one label, two values:\n" + "\n".join(found)
+    pairs = {label: value for page in pages for label, value in figure_pairs(page.read_text(encoding="utf-8"))}
+    this, trailing = scoped("win_rate", "this_period", lang), scoped("win_rate", "last_365_days", lang)
+    assert this in pairs and trailing in pairs and scoped("avg_deal_size", "last_365_days", lang) in pairs
+    assert t("win_rate", lang) not in pairs   # the unscoped label is never a headline figure
 
 
 def test_the_guide_is_named_once_and_no_lab_section_is_left(rendered):

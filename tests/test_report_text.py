@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
-from report_scan import offenders, scan_folder, visible_text
+from report_scan import figure_pairs, label_conflicts, offenders, scan_folder, visible_text
 
 
 @pytest.mark.parametrize("text", ["observed for None days", "NaN", "rate nan", "<NA>", "null",
@@ -74,3 +74,27 @@ def _index_args(data):
 
     config = load_config(data)
     return load_workbook(data, config), config, []
+
+
+def test_figure_pairs_reads_cards_tables_and_labelled_cells():
+    html = ('<div class="wb-kpi"><div class="wb-kpi-label">Win rate, this period</div><div class="wb-kpi-value">32.5%</div></div>'
+            '<table><thead><tr><th>Stage</th><th>Divided by</th><th>Needed</th></tr></thead><tbody>'
+            '<tr><td>Opportunities</td><td>Win rate 29.6%</td><td>56.7</td></tr>'
+            '<tr><td>Sign</td><td>+</td><td>-</td></tr></tbody></table>'
+            '<table><thead><tr><th>Period</th><th>Days</th></tr></thead><tbody>'
+            '<tr><td>FY2024Q1</td><td>30</td></tr><tr><td>FY2024Q1</td><td>60</td></tr></tbody></table>')
+    pairs = figure_pairs(html)
+    assert ("Win rate, this period", "32.5%") in pairs
+    assert ("Win rate", "29.6%") in pairs and ("Stage: Opportunities | Needed", "56.7") in pairs
+    assert not any(label.startswith("Period: FY2024Q1") for label, _ in pairs)   # a row key listed twice is no key
+    assert not any(label in ("+", "-") for label, _ in pairs)
+
+
+def test_label_conflicts_names_the_label_the_values_and_the_pages(tmp_path):
+    card = '<div class="wb-kpi"><div class="wb-kpi-label">{}</div><div class="wb-kpi-value">{}</div></div>'
+    (tmp_path / "a.html").write_text(card.format("Win rate", "32.5%") + card.format("Deals won", "25"), encoding="utf-8")
+    (tmp_path / "b.html").write_text('<table><thead><tr><th>Stage</th><th>Divided by</th></tr></thead><tbody>'
+                                     '<tr><td>Opportunities</td><td>Win rate 29.6%</td></tr></tbody></table>'
+                                     + card.format("Deals won", "25"), encoding="utf-8")
+    found = label_conflicts([tmp_path / "a.html", tmp_path / "b.html"])
+    assert found == ["'Win rate': '29.6%' in b.html; '32.5%' in a.html"]

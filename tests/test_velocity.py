@@ -14,6 +14,7 @@ import pytest
 
 from helpers.errors import WorkbookError
 from helpers.metrics.pipeline import PIPELINE_KEYS, pipeline_metrics
+from helpers.views import velocity_views as vv
 from helpers.metrics.velocity import (
     CHANGE_KEYS,
     FACTORS,
@@ -504,6 +505,21 @@ def test_caveat_right_censoring_counts_and_median_age():
     assert c["values"]["open_at_window_end"] == 2 and c["values"]["open_at_as_of"] == 1
     assert c["values"]["median_age_days"] == pytest.approx(7.0)
     assert "shortens the measured sales cycle" in c["text"]
+    assert "1 of them are still open on 2025-06-30: their outcome is not known yet" in c["text"]
+
+
+def test_caveat_right_censoring_when_every_deal_has_closed_since():
+    """Deals open at the window's end that have all closed by as_of are never called unknown (issue 24)."""
+    rows = _clean_rows() + [
+        ("X2", "2025-05-25", "2025-06-10", "won", 100.0, "web", "IT"),    # won after the window
+        ("X4", "2025-05-27", "2025-06-20", "lost", 100.0, "web", "IT"),   # lost after the window
+    ]
+    c = next(x for x in _caveats(_frame(rows)) if x["code"] == "right_censoring")
+    assert c["values"]["open_at_window_end"] == 2 and c["values"]["open_at_as_of"] == 0
+    assert "all of them have closed by 2025-06-30, after the window" in c["text"]
+    assert "not known" not in c["text"] and "not counted yet" not in c["text"]
+    ja = vv.caveat_text(c, "ja")
+    assert "すべて基準日" in ja and "結果がまだ出ていない" not in ja
 
 
 def test_caveat_mix_shift_names_the_biggest():

@@ -274,3 +274,16 @@ def test_no_flat_conversion_chart_and_no_empty_stage_rows(tmp_path):
     # L1 and L2 became MQL, L1 SQL, O1 and O2 closed: three transitions have pairs; SQL -> opportunity has none
     labels = [tick.get_text() for tick in fig.fig.axes[0].get_yticklabels()]
     assert labels == [t(f"transition_{x}", "en") for x in ("lead_to_mql", "mql_to_sql", "opportunity_to_close")]
+
+
+def test_owner_table_explains_the_leads_without_an_owner():
+    """Issue 24: the sample's FY2026Q2 owner table has an Unknown row of 142 leads at 0.0%: said to be leads nobody
+    owns yet (none became an opportunity), not an owner's result."""
+    from helpers.paths import SAMPLE_DATA_DIR
+    from helpers.report.session import open_session
+
+    s = open_session(str(SAMPLE_DATA_DIR), period="FY2026Q2", lang="en", theme=False)
+    html = funnel_views.rate_view(s, "owner").data
+    assert "Unknown owner: 142 of the period&#x27;s leads have no owner yet" in html
+    assert "and 0 of them became an opportunity" in html
+    assert "Unknown owner" not in funnel_views.rate_view(s, "channel").data

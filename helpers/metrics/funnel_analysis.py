@@ -32,9 +32,10 @@ from statsmodels.stats.proportion import proportion_confint
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown, target_fit
 from helpers.metrics.engine import STAGE_TRANSITIONS
-from helpers.metrics.funnel import funnel_cohort, funnel_period, maturity_days, typical_days_to_opportunity
+from helpers.metrics.funnel import (_ids, funnel_cohort, funnel_period, linked_pairs, maturity_days,
+                                    typical_days_to_opportunity)
 from helpers.metrics.health import traceability
-from helpers.metrics.pipeline import created_mask, dates, day, last_day, pipeline_metrics, ratio
+from helpers.metrics.pipeline import created_mask, dates, day, last_day, outcome_is, pipeline_metrics, ratio
 from helpers.storage import to_jsonable
 
 #: Smallest group whose rate is ranked: fewer than 20 closed deals (win rate) or
@@ -59,7 +60,7 @@ SLA_KEYS = ("sla_hours", "mqls", "touched_within_sla", "touched_late", "untouche
             "hit_rate", "hit_rate_low", "hit_rate_high", "untouched_share", "median_hours_to_touch")
 
 #: The keys of one :func:`marketing_roi` row, in order.
-ROI_KEYS = ("spend", "leads", "opportunities_created", "pipeline_amount", "won_revenue",
+ROI_KEYS = ("spend", "leads", "opportunities_created", "pipeline_amount", "won_revenue", "cohort_won_revenue",
             "cost_per_lead", "cost_per_opportunity", "return_on_spend")
 
 _ONE_DAY = pd.Timedelta(days=1)
@@ -379,19 +380,38 @@ def _pipeline_amount(opps: pd.DataFrame, start, end, as_of) -> float:
     return float(amount[created_mask(opps, start, end, as_of)].sum())
 
 
+def cohort_won_revenue(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of) -> float | None:
+    """Won revenue, to as_of, of the leads created in [start, min(end, as_of)]: the known amounts of the distinct
+    opportunities linked to those leads (either link column) that were won on or before as_of. Currency; 0.0 when
+    none was won; None without a leads table. The return a period's spend bought (cohort basis)."""
+    if leads is None:
+        return None
+    cutoff = day(as_of)
+    cohort = leads[dates(leads, "created_at").between(day(start), min(day(end), cutoff))]
+    pairs = linked_pairs(cohort, opps)
+    pairs = pairs[pairs["lead_id"].isin(set(_ids(cohort["lead_id"]).dropna()))]
+    won = outcome_is(opps, "won") & (dates(opps, "closed_at") <= cutoff) & _ids(opps["opportunity_id"]).isin(set(pairs["opportunity_id"]))
+    if "amount" not in opps.columns:
+        return 0.0
+    amounts = pd.to_numeric(opps.loc[won, "amount"], errors="coerce").to_numpy(dtype=float)
+    return float(np.nansum(amounts))
+
+
 def _roi_row(spend_amount: float, leads_ch, opps_ch, all_opps_for_funnel, start, end, as_of) -> dict:
     pipe = pipeline_metrics(opps_ch, start, end, as_of)
     n_leads = None if leads_ch is None else funnel_period(leads_ch, all_opps_for_funnel, start, end, as_of)["leads"]
     cost_basis = spend_amount if spend_amount else None   # no recorded spend: cost unknown, not free
+    cohort_revenue = cohort_won_revenue(leads_ch, all_opps_for_funnel, start, end, as_of)
     return {
         "spend": float(spend_amount),
         "leads": n_leads,
         "opportunities_created": pipe["opportunities_created"],
         "pipeline_amount": _pipeline_amount(opps_ch, start, end, as_of),
         "won_revenue": pipe["won_revenue"],
+        "cohort_won_revenue": cohort_revenue,
         "cost_per_lead": ratio(cost_basis, n_leads),
         "cost_per_opportunity": ratio(cost_basis, pipe["opportunities_created"]),
-        "return_on_spend": ratio(pipe["won_revenue"], cost_basis),
+        "return_on_spend": ratio(cohort_revenue, cost_basis),
     }
 
 
@@ -419,11 +439,18 @@ def _roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFr
                                None if leads is None else leads.loc[lead_keys == value],
                                opps.loc[opp_keys == value], opps, start, end, as_of)
     total = _roi_row(float(amount[in_p].sum()), leads, opps, opps, start, end, as_of)
+    # the total's return counts only the revenue of channels with spend: a channel without spend bought nothing
+    paid = [r["cohort_won_revenue"] for r in rows.values() if r["spend"] and r["cohort_won_revenue"] is not None]
+    total["return_on_spend"] = ratio(sum(paid), total["spend"] or None) if leads is not None else None
     if "amount" not in opps.columns or not opps["amount"].notna().any():
         # no amounts in the data: the money a channel brought is unknown, never 0
         for row in (*rows.values(), total):
-            row.update(pipeline_amount=None, won_revenue=None, return_on_spend=None,
-                       null_reasons=dict.fromkeys(("pipeline_amount", "won_revenue", "return_on_spend"), "no_amounts"))
+            row.update(pipeline_amount=None, won_revenue=None, cohort_won_revenue=None, return_on_spend=None,
+                       null_reasons=dict.fromkeys(("pipeline_amount", "won_revenue", "cohort_won_revenue",
+                                                   "return_on_spend"), "no_amounts"))
+    elif leads is None:
+        for row in (*rows.values(), total):
+            row["null_reasons"] = dict.fromkeys(("cohort_won_revenue", "return_on_spend"), "no_leads")
     return rows, total
 
 
@@ -440,12 +467,16 @@ def marketing_roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: 
     - ``leads``: leads with created_at in P (the lead's channel; null without a leads table);
     - ``opportunities_created``: opportunities created in P (the opportunity's own channel);
     - ``pipeline_amount``: sum of the known amounts of those opportunities;
-    - ``won_revenue``: won_revenue of ``pipeline_metrics`` on the channel's opportunities;
+    - ``won_revenue``: won_revenue of ``pipeline_metrics`` on the channel's opportunities (closed in P, whenever created);
+    - ``cohort_won_revenue``: :func:`cohort_won_revenue` of the channel's leads created in P (the lead's channel),
+      to as_of: what the period's spend bought (null without a leads table);
     - ``cost_per_lead`` = spend / leads (リード単価, CPL), ``cost_per_opportunity``
-      = spend / opportunities_created (商談単価), ``return_on_spend`` = won_revenue
-      / spend (ROAS); each null when its denominator is 0 and the two costs are
-      null when spend is 0 (no recorded cost is unknown, not free); pipeline_amount,
-      won_revenue and return_on_spend are null when the data has no amounts at all.
+      = spend / opportunities_created (商談単価), ``return_on_spend`` = cohort_won_revenue
+      / spend (ROAS on a cohort basis: the spend of P against the revenue of P's leads, to as_of; still growing
+      while the cohort is young); each null when its denominator is 0 and all three are
+      null when spend is 0 (no recorded cost is unknown, not free: a channel without spend gets no ratio). The
+      total's return_on_spend counts the cohort revenue of the channels with spend only. pipeline_amount,
+      won_revenue, cohort_won_revenue and return_on_spend are null when the data has no amounts at all.
 
     None when there is no spend table.
     """

@@ -47,6 +47,9 @@ WINDOW_NAMES = ("before", "after", "before_last_year", "after_last_year")
 #: The four factors of V = N × A × W ÷ C, in order (pipeline keys).
 FACTORS = ("opportunities_created", "avg_deal_size", "win_rate", "sales_cycle_days")
 
+#: The rates whose change is also given in points (:func:`change_points`); the report shows only that one.
+POINT_KEYS = ("win_rate",)
+
 #: The numerical pipeline keys whose change :func:`change` reports, in order.
 CHANGE_KEYS = ("opportunities_created", "won_count", "lost_count", "win_rate", "win_rate_by_amount",
                "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
@@ -162,6 +165,17 @@ def change(before: dict, after: dict) -> dict:
         b = _num(before.get(key)) if before else None
         a = _num(after.get(key)) if after else None
         out[key] = None if (b is None or a is None or b == 0) else a / b - 1.0
+    return out
+
+
+def change_points(before: dict, after: dict) -> dict:
+    """Change of each rate of :data:`POINT_KEYS` as a difference of fractions (after − before; 0.05 = +5 points):
+    rates change in points, never in percent (docs/glossary.md). None when either side is None."""
+    out: dict = {}
+    for key in POINT_KEYS:
+        b = _num(before.get(key)) if before else None
+        a = _num(after.get(key)) if after else None
+        out[key] = None if (b is None or a is None) else a - b
     return out
 
 
@@ -341,6 +355,7 @@ def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = D
     b, a = per_window["before"], per_window["after"]
     bl, al = per_window["before_last_year"], per_window["after_last_year"]
     out["change"] = {key: _interval(_ratio_change(a[key], b[key]), n) for key in INTERVAL_KEYS}
+    out["change_points"] = {key: _interval(a[key] - b[key], n) for key in POINT_KEYS}
     with np.errstate(divide="ignore", invalid="ignore"):
         adjusted = np.where(
             np.isfinite(a["sales_velocity"]) & (b["sales_velocity"] > 0)
@@ -647,16 +662,19 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
         ages = (cutoff - dates(opps, "created_at")[open_end]).dt.days
         median_age = float(ages.median())
         n_created = int(in_after.sum())
+        still = int(open_now.sum())
+        known = (f"{still} of them are still open on {_date(as_of)}: their outcome is not known yet"
+                 if still else f"all of them have closed by {_date(as_of)}, after the window")
         out.append({
             "code": "right_censoring",
             "text": (f"{n_open} of the {n_created} opportunities created in the after window were still open at its "
-                     f"end ({_date(cutoff)}; {int(open_now.sum())} still open on {_date(as_of)}), median age "
-                     f"{median_age:g} days. Their outcome and cycle are not counted yet: right-censoring shortens "
-                     "the measured sales cycle (only the quick deals have closed) and can inflate the win rate "
-                     "(quick wins are recorded before slow losses)."),
+                     f"end ({_date(cutoff)}), median age {median_age:g} days; {known}. A window's win rate, deal size "
+                     "and cycle count only the deals closed inside it, so these deals are left out of the after "
+                     "window: this shortens the measured sales cycle (only the quick deals had closed) and can "
+                     "inflate the win rate (quick wins are recorded before slow losses)."),
             "values": {"created_in_after": n_created, "open_at_window_end": n_open,
                        "open_at_as_of": int(open_now.sum()), "median_age_days": median_age,
-                       "window_end": cutoff},
+                       "window_end": cutoff, "as_of": as_of},
         })
 
     # mix shift ------------------------------------------------------------------------------
@@ -839,6 +857,7 @@ def velocity_comparison(opps: pd.DataFrame, initiatives: pd.DataFrame | None, as
         "before_last_year": m["before_last_year"],
         "after_last_year": m["after_last_year"],
         "change": changes,
+        "change_points": change_points(m["before"], m["after"]),
         "seasonally_adjusted_change": adjusted,
         "contributions": {key: parts[key] for key in FACTORS},
         "velocity_difference": parts["total"],

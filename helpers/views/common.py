@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.config import Config
-from helpers.labels import t
+from helpers.labels import scoped, t
 from helpers.views import fmt
 
 MONEY_KEYS = {"won_revenue", "avg_deal_size", "sales_velocity", "amount", "stale_amount", "open_pipeline_amount"}
@@ -34,10 +34,11 @@ def why(section: dict | None, key: str, lang: str) -> str | None:
 
 
 def pipeline_kpis(pipeline: dict, config: Config, lang: str) -> list[tuple[str, str, str | None]]:
-    """Headline pipeline figures as (label, formatted value, why it is empty or None), in the contract's order."""
+    """Headline pipeline figures of the period as (label with its scope, formatted value, why it is empty or None),
+    in the contract's order."""
     keys = ("opportunities_created", "won_count", "lost_count", "win_rate", "won_revenue",
             "avg_deal_size", "sales_cycle_days", "sales_velocity")
-    items = [(t(k, lang), format_value(k, pipeline[k], config, lang), why(pipeline, k, lang)) for k in keys]
+    items = [(scoped(k, "this_period", lang), format_value(k, pipeline[k], config, lang), why(pipeline, k, lang)) for k in keys]
     items.append((t("open_pipeline_count", lang), fmt.number(pipeline["open_pipeline"]["count"], lang), None))
     items.append((t("open_pipeline_amount", lang), fmt.money(pipeline["open_pipeline"]["amount"], config),
                   why(pipeline, "open_pipeline_amount", lang)))

@@ -39,3 +39,20 @@ def number(value, lang: str = "en", decimals: int = 0) -> str:
     if _is_null(value):
         return t("not_available", lang)
     return f"{value:,.{decimals}f}"
+
+
+def points(diff, lang: str = "en") -> str:
+    """A change of a rate (after − before, as fractions) in percentage points: 0.021 -> +2.1 pt.
+
+    One decimal, more (up to 4) while one decimal would round a real change to 0 (17.46% vs 17.44%
+    reads +0.02 pt, never +0.0 pt); an exact 0 reads "no change" (label ``no_change``); null reads n/a.
+    """
+    if _is_null(diff):
+        return t("not_available", lang)
+    value = float(diff) * 100
+    if abs(value) < 1e-9:
+        return t("no_change", lang)
+    decimals = 1
+    while decimals < 4 and round(abs(value), decimals) == 0:
+        decimals += 1
+    return f"{value:+.{decimals}f} {t('unit_points', lang)}"

@@ -15,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from helpers.data.periods import parse_period
-from helpers.labels import label_or_value, t
+from helpers.labels import label_or_value, scoped, t
 from helpers.metrics import funnel_analysis as fa
 from helpers.metrics.core import has_target
 from helpers.metrics.limits import workbook_facts
@@ -64,12 +64,15 @@ def shared_kpis(s: Session, core: dict):
     cohort = (core.get("funnel") or {}).get("cohort") or {}
     pipe = core["pipeline"]
     return display.kpis([
-        (t("conversion_rate", s.lang), fmt.rate(cohort.get("mql_rate"), s.lang), _cohort_why(core, "mql_rate", s.lang)),
-        (t("lead_to_opportunity_rate", s.lang), fmt.rate(cohort.get("lead_to_opportunity_rate"), s.lang),
+        (scoped("conversion_rate", "period_leads", s.lang), fmt.rate(cohort.get("mql_rate"), s.lang),
+         _cohort_why(core, "mql_rate", s.lang)),
+        (scoped("lead_to_opportunity_rate", "period_leads", s.lang), fmt.rate(cohort.get("lead_to_opportunity_rate"), s.lang),
          _cohort_why(core, "lead_to_opportunity_rate", s.lang)),
-        (t("win_rate", s.lang), fmt.rate(pipe["win_rate"], s.lang), views.why(pipe, "win_rate", s.lang)),
-        (t("won_revenue", s.lang), fmt.money(pipe["won_revenue"], s.config), views.why(pipe, "won_revenue", s.lang)),
-        (t("sales_velocity", s.lang), fmt.money(pipe["sales_velocity"], s.config), views.why(pipe, "sales_velocity", s.lang)),
+        (scoped("win_rate", "this_period", s.lang), fmt.rate(pipe["win_rate"], s.lang), views.why(pipe, "win_rate", s.lang)),
+        (scoped("won_revenue", "this_period", s.lang), fmt.money(pipe["won_revenue"], s.config),
+         views.why(pipe, "won_revenue", s.lang)),
+        (scoped("sales_velocity", "this_period", s.lang), fmt.money(pipe["sales_velocity"], s.config),
+         views.why(pipe, "sales_velocity", s.lang)),
     ])
 
 
@@ -127,8 +130,9 @@ def funnel_chart(s: Session, core: dict):
         labels = [t(k, s.lang) for k in STAGES]
         ax.barh(labels[::-1], counts[::-1], color=MARKETING)
         for i, stage in enumerate(STAGES[::-1]):
-            rate = f" ({fmt.rate(c[STEP_RATES[stage]], s.lang)})" if stage in STEP_RATES else ""
-            ax.text(c[stage], i, f" {c[stage]:,}{rate}", va="center")
+            text = (t("funnel_chart_step", s.lang).format(n=f"{c[stage]:,}", rate=fmt.rate(c[STEP_RATES[stage]], s.lang))
+                    if stage in STEP_RATES else f"{c[stage]:,}")
+            ax.text(c[stage], i, f" {text}", va="center")
         ax.set_xlim(0, max(counts) * 1.3 if max(counts) else 1)
     ax.set_title(t("funnel_cohort_title", s.lang).format(period=s.period.label))
     return finish(fig)
@@ -168,8 +172,8 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
 
     shown = pd.DataFrame({
         t(dimension, s.lang): [t("total", s.lang) if r.is_total else label_or_value(getattr(r, dimension), s.lang) for r in table.itertuples()],
-        t("leads", s.lang): [fmt.number(v, s.lang) for v in table["leads"]],
-        t("opportunity", s.lang): [fmt.number(v, s.lang) for v in table["opportunity"]],
+        t("breakdown_leads", s.lang): [fmt.number(v, s.lang) for v in table["leads"]],
+        t("breakdown_opportunity", s.lang): [fmt.number(v, s.lang) for v in table["opportunity"]],
         t("lead_to_opportunity_rate", s.lang) + " [95%]": [interval(r, "lead_to_opportunity_rate", "small_lead_to_opportunity")
                                                             for _, r in table.iterrows()],
         t("opportunities_created", s.lang): [fmt.number(v, s.lang) for v in table["opportunities_created"]],
@@ -179,6 +183,11 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
         t("won_revenue", s.lang): [fmt.money(v, s.config) for v in table["won_revenue"]],
     })
     lines = _facts_note(s, ("win_rate", "won_revenue"))
+    unowned = table[(table[dimension] == "unknown") & ~table["is_total"]] if dimension == "owner" else table.iloc[0:0]
+    if len(unowned) and (unowned["leads"].fillna(0) > 0).any():   # the leads nobody owns yet: no owner's result
+        row = unowned.iloc[0]
+        lines.append(t("owner_unknown_leads", s.lang).format(n=fmt.number(row["leads"], s.lang),
+                                                            opps=fmt.number(row["opportunity"], s.lang)))
     if s.wb.leads is None:
         lines.append(f"{t('lead_to_opportunity_rate', s.lang)}: {views.reason_text('no_leads', s.lang)}")
     return HTML(display.table_html(shown) + (display.bullets(lines).data if lines else ""))
@@ -274,18 +283,24 @@ def stage_time_chart(s: Session):
 
 
 def sla_view(s: Session, extra: dict):
-    """The follow-up SLA for the period's MQLs: hit rate with its interval, late, untouched (後回し)."""
+    """The follow-up SLA for the period's MQLs: hit rate with its interval, late, untouched (後回し); when some of the
+    period's MQLs are not due yet, a sentence saying how many (the funnel's MQL count includes them)."""
     sla = extra["sla"]
     if sla is None:
         return display.note(t("funnel_no_sla", s.lang), warn=True)
     hit = f"{fmt.rate(sla['hit_rate'], s.lang)} [{fmt.rate(sla['hit_rate_low'], s.lang)}–{fmt.rate(sla['hit_rate_high'], s.lang)}]"
-    return display.kpis([
+    cards = display.kpis([
         (t("sla_hit_rate", s.lang).format(hours=fmt.number(sla["sla_hours"], s.lang)), hit),
-        (t("mqls", s.lang), fmt.number(sla["mqls"], s.lang)),
+        (t("sla_mqls_due", s.lang), fmt.number(sla["mqls"], s.lang)),
         (t("sla_touched_late", s.lang), fmt.number(sla["touched_late"], s.lang)),
         (t("sla_untouched", s.lang), f"{fmt.number(sla['untouched'], s.lang)} ({fmt.rate(sla['untouched_share'], s.lang)})"),
         (t("sla_median_hours", s.lang), fmt.number(sla["median_hours_to_touch"], s.lang, 1)),
     ])
+    if not sla.get("not_yet_due"):
+        return cards
+    return display.stack(cards, display.note(t("sla_not_yet_due", s.lang).format(
+        due=fmt.number(sla["mqls"], s.lang), mqls=fmt.number(sla["mqls"] + sla["not_yet_due"], s.lang),
+        n=fmt.number(sla["not_yet_due"], s.lang), hours=fmt.number(sla["sla_hours"], s.lang))))
 
 
 def sla_by_view(s: Session, by: str):
@@ -298,7 +313,7 @@ def sla_by_view(s: Session, by: str):
         return None
     shown = pd.DataFrame({
         t(by, s.lang): [t("total", s.lang) if r.is_total else label_or_value(getattr(r, by), s.lang) for r in table.itertuples()],
-        t("mqls", s.lang): [fmt.number(v, s.lang) for v in table["mqls"]],
+        t("sla_mqls_due", s.lang): [fmt.number(v, s.lang) for v in table["mqls"]],
         t("sla_within", s.lang): [fmt.number(v, s.lang) for v in table["touched_within_sla"]],
         t("sla_hit_rate_short", s.lang): [fmt.rate(v, s.lang) + (f" {SMALL_MARK}" if small and pd.notna(v) else "")
                                           for v, small in zip(table["hit_rate"], table["small_group"])],
@@ -308,7 +323,8 @@ def sla_by_view(s: Session, by: str):
 
 
 def roi_view(s: Session):
-    """Marketing ROI by channel for the period: spend, cost per lead and opportunity, won revenue, return on spend."""
+    """Marketing ROI by channel for the period on a cohort basis: spend, cost per lead and opportunity, the won revenue
+    of the period's leads to as_of and the return on spend, with the basis and the cohort's maturity said under it."""
     table = fa.marketing_roi(s.wb.spend, s.wb.leads, s.wb.opportunities, s.period.start, s.period.end, s.as_of)
     if table is None:
         return display.note(t("funnel_no_spend", s.lang), warn=True)
@@ -320,19 +336,36 @@ def roi_view(s: Session):
         t("opportunities_created", s.lang): [fmt.number(v, s.lang) for v in table["opportunities_created"]],
         t("cost_per_opportunity", s.lang): [fmt.money(v, s.config) for v in table["cost_per_opportunity"]],
         t("pipeline_amount", s.lang): [fmt.money(v, s.config) for v in table["pipeline_amount"]],
-        t("won_revenue", s.lang): [fmt.money(v, s.config) for v in table["won_revenue"]],
+        t("cohort_won_revenue", s.lang): [fmt.money(v, s.config) for v in table["cohort_won_revenue"]],
         t("return_on_spend", s.lang): [(t("not_available", s.lang) if pd.isna(v) else f"{v:.2f}×") for v in table["return_on_spend"]],
     })
-    if not workbook_facts(s.wb).no_amounts:
-        return display.table(shown)
     from IPython.display import HTML
 
-    line = views.reasons_lines({k: "no_amounts" for k in ("pipeline_amount", "won_revenue", "return_on_spend")}, s.lang)
-    return HTML(display.table_html(shown) + display.bullets(line).data)
+    if workbook_facts(s.wb).no_amounts:
+        lines = views.reasons_lines({k: "no_amounts" for k in ("pipeline_amount", "cohort_won_revenue", "return_on_spend")}, s.lang)
+    elif s.wb.leads is None:
+        lines = views.reasons_lines({k: "no_leads" for k in ("cohort_won_revenue", "return_on_spend")}, s.lang)
+    else:
+        lines = [t("roi_basis", s.lang).format(as_of=pd.Timestamp(s.as_of).strftime("%Y-%m-%d"))] + _roi_maturity(s)
+    return HTML(display.table_html(shown) + display.bullets(lines).data)
+
+
+def _roi_maturity(s: Session) -> list[str]:
+    """How long the period's leads have had to bring revenue, against the time this data's wins take (the cohort
+    note's yardstick): the return on spend of a young cohort will still grow."""
+    from helpers.metrics.core import core_metrics
+
+    c = ((core_metrics(s.wb, s.period).get("funnel") or {}).get("cohort")) or {}
+    if c.get("immature") is None or c.get("maturity_days") is None:
+        return []
+    newest, _, oldest = cohort_age_days(s)
+    return [t("roi_young" if c["immature"] else "roi_mature", s.lang).format(
+        newest=newest, oldest=oldest, typical=fmt.number(c["maturity_days"], s.lang),
+        measure=t(f"maturity_{c['maturity_measure']}", s.lang))]
 
 
 def roi_chart(s: Session):
-    """Spend vs won revenue by channel (bars), for the period."""
+    """Spend vs the won revenue of the period's leads to as_of, by channel (bars)."""
     table = fa.marketing_roi(s.wb.spend, s.wb.leads, s.wb.opportunities, s.period.start, s.period.end, s.as_of)
     if table is None:
         return None  # roi_view already says what spend data would enable
@@ -341,9 +374,9 @@ def roi_chart(s: Session):
         rows = table[~table["is_total"]]
         x = np.arange(len(rows))
         ax.bar(x - 0.2, rows["spend"].astype("float64").fillna(0), width=0.4, color=SALES, label=t("spend", s.lang))
-        won = pd.to_numeric(rows["won_revenue"], errors="coerce").astype("float64")
-        if won.notna().any():   # unknown won revenue (no amounts) is not drawn as 0
-            ax.bar(x + 0.2, won.fillna(0), width=0.4, color=MARKETING, label=t("won_revenue", s.lang))
+        won = pd.to_numeric(rows["cohort_won_revenue"], errors="coerce").astype("float64")
+        if won.notna().any():   # unknown won revenue (no amounts, no leads) is not drawn as 0
+            ax.bar(x + 0.2, won.fillna(0), width=0.4, color=MARKETING, label=t("cohort_won_revenue", s.lang))
         ax.set_xticks(x, [str(label_or_value(v, s.lang)) for v in rows["channel"]], rotation=30, ha="right")
         money_axis(ax, s.config)
         legend_outside(ax)
@@ -374,7 +407,7 @@ def pop_view(s: Session):
             return t("not_available", s.lang)
         if r.is_rate:
             d = getattr(r, f"diff_vs_{which}")
-            return t("not_available", s.lang) if d is None or pd.isna(d) else f"{d * 100:+.1f} pt"
+            return fmt.points(d, s.lang)
         c = getattr(r, f"change_vs_{which}")
         return t("not_available", s.lang) if c is None or pd.isna(c) else f"{c:+.1%}"
 

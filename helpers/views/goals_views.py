@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers.data.load import first_data_date
-from helpers.labels import label_or_value, t
+from helpers.labels import label_or_value, scoped, t
 from helpers.metrics import goals, limits
 from helpers.views import display, fmt
 from helpers.views.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis
@@ -117,12 +117,13 @@ def progress_table(s: Session, g: GoalsResult):
 def _interval_text(iv: dict | None, money: bool, s: Session, level: int = 95) -> str:
     if iv is None or iv.get("expected") is None:
         return t("not_available", s.lang)
-    show = (lambda v: fmt.money(v, s.config)) if money else (lambda v: fmt.number(v, s.lang, 1))
+    show = (lambda v: fmt.money(v, s.config)) if money else (lambda v: fmt.number(v, s.lang))   # deals: whole numbers
     return f"{show(iv['expected'])} [{show(iv[f'low_{level}'])} – {show(iv[f'high_{level}'])}]"
 
 
 def forecast_view(s: Session, g: GoalsResult):
-    """The forecast to the period's end: expected with 80% and 95% intervals, and what it is made of."""
+    """The forecast to the period's end: expected with 80% and 95% intervals, and what it is made of (deal counts as
+    whole numbers); once the period is over on as_of, the actual won revenue and deals instead, said plainly."""
     f = g.forecast
     whole = (g.section["forecast"].get("null_reasons") or {}).get("won_count")
     if whole:
@@ -130,6 +131,13 @@ def forecast_view(s: Session, g: GoalsResult):
     if f is None:
         return display.note(t("forecast_none", s.lang), warn=True)
     p = f["parts"]
+    if p["remaining_days"] == 0:   # the period is over: the actual, not a forecast with an interval of no width
+        items = [(t("forecast_actual_count", s.lang), fmt.number(p["won_so_far_count"], s.lang))]
+        if p["won_so_far_revenue"] is not None:
+            items.insert(0, (t("forecast_actual_revenue", s.lang), fmt.money(p["won_so_far_revenue"], s.config)))
+            items.append((t("goal", s.lang) + " — " + t("won_revenue", s.lang),
+                          fmt.money(goals.main_goal(g.section["targets"]), s.config)))
+        return _join(display.kpis(items), display.note(t("forecast_period_over", s.lang)))
     if p["won_so_far_revenue"] is None:   # no amounts: the count only, and why
         items = [(t("forecast_count", s.lang) + " (80%)", _interval_text(f["won_count"], False, s, 80)),
                  (t("forecast_count", s.lang) + " (95%)", _interval_text(f["won_count"], False, s, 95))]
@@ -143,11 +151,9 @@ def forecast_view(s: Session, g: GoalsResult):
     ]
     lines = [t("forecast_parts", s.lang).format(
         so_far=fmt.money(p["won_so_far_revenue"], s.config), so_far_n=p["won_so_far_count"],
-        open=fmt.money(p["open_expected_revenue"], s.config), open_n=fmt.number(p["open_expected_count"], s.lang, 1),
+        open=fmt.money(p["open_expected_revenue"], s.config), open_n=fmt.number(p["open_expected_count"], s.lang),
         deals=p["open_deals"], new=fmt.money(p["new_expected_revenue"], s.config),
-        new_n=fmt.number(p["new_expected_count"], s.lang, 1), days=p["remaining_days"])]
-    if p["remaining_days"] == 0:
-        lines.append(t("forecast_period_over", s.lang))
+        new_n=fmt.number(p["new_expected_count"], s.lang), days=p["remaining_days"])]
     return _join(display.kpis(items), display.bullets(lines))
 
 
@@ -161,6 +167,8 @@ def forecast_chart(s: Session, g: GoalsResult):
         return display.note(t("forecast_chart_none", s.lang).format(reason=_reason(s, reasons["won_revenue"])), warn=True)
     if f is None:
         return display.note(t("forecast_none", s.lang), warn=True)
+    if f["parts"]["remaining_days"] == 0:
+        return None   # the period is over: forecast_view shows the actuals, there is no forecast to draw
     fig, ax = plt.subplots(figsize=(7, 2.4))
     p, rev = f["parts"], f["won_revenue"]
     left = 0.0
@@ -242,7 +250,8 @@ def coverage_view(s: Session, g: GoalsResult):
              (t("remaining_target", s.lang), remaining),
              (t("pipeline_coverage", s.lang), t("not_available", s.lang) if c["coverage"] is None else f"{c['coverage']:.2f}×"),
              (t("implied_coverage", s.lang), t("not_available", s.lang) if c["implied_coverage"] is None else f"{c['implied_coverage']:.2f}×")]
-    lines = []
+    lines = [] if c["implied_coverage"] is None else [t("coverage_rule", s.lang).format(
+        win=fmt.rate(c["win_rate"], s.lang), implied=f"{c['implied_coverage']:.2f}")]
     for reason in dict.fromkeys(c["null_reasons"].values()):
         lines.append(t(f"coverage_null_{reason}", s.lang))
     if c["sufficient"] is not None:
@@ -265,6 +274,8 @@ def reverse_funnel_view(s: Session, g: GoalsResult):
             "sqls": ("opportunity_rate", fmt.rate(rates["opportunity_rate"], s.lang)),
             "mqls": ("sql_rate", fmt.rate(rates["sql_rate"], s.lang)),
             "leads": ("mql_rate", fmt.rate(rates["mql_rate"], s.lang))}
+    scopes = {"won_count": "last_365_days", "opportunities": "last_365_days", "sqls": "mature_cohorts",
+              "mqls": "mature_cohorts", "leads": "mature_cohorts"}
     stage_of = {"opportunities": "opportunity", "sqls": "sql", "mqls": "mql", "leads": "lead"}
     rows = []
     for key in goals.FUNNEL_STEPS:
@@ -273,7 +284,7 @@ def reverse_funnel_view(s: Session, g: GoalsResult):
         why = (rf.get("null_reasons") or {}).get(key)
         rows.append({t("funnel_stage", s.lang): t(key, s.lang),
                      t("reverse_needed", s.lang): _reason(s, why) if why else _interval_text(iv, False, s),
-                     t("reverse_divided_by", s.lang): f"{t(used[key][0], s.lang)} {used[key][1]}",
+                     t("reverse_divided_by", s.lang): f"{scoped(used[key][0], scopes[key], s.lang)} {used[key][1]}",
                      t("reverse_by_when", s.lang): "" if w is None else f"{w['start']:%Y-%m-%d} – {w['end']:%Y-%m-%d}"})
     return display.table(pd.DataFrame(rows))
 
@@ -391,7 +402,7 @@ def projection_view(s: Session, core: dict):
 def sales_cycle_view(s: Session, cycle: dict):
     """Today's mean cycle of the won deals closed in the period beside the censoring-aware (Kaplan-Meier) median of the period's deals."""
     median = t(f"cycle_null_{cycle['null_reason']}", s.lang) if cycle["median_days"] is None else fmt.number(cycle["median_days"], s.lang, 1)
-    return display.kpis([(t("sales_cycle_days", s.lang), fmt.number(cycle["mean_won_days"], s.lang, 1)),
+    return display.kpis([(scoped("sales_cycle_days", "this_period", s.lang), fmt.number(cycle["mean_won_days"], s.lang, 1)),
                          (t("sales_cycle_km_median", s.lang), median),
                          (t("sales_cycle_censored", s.lang), fmt.number(cycle["censored"], s.lang))])
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers.data.load import Workbook
-from helpers.labels import t
+from helpers.labels import scoped, t
 from helpers.metrics.health import table_overview, value_counts
 from helpers.views.theme import finish, legend_outside
 
@@ -164,7 +164,8 @@ def traceability_text(trace_all: dict, trace_period: dict) -> str:
 
 
 def value_counts_view(wb: Workbook, column: str, lang: str):
-    """Values of a segment column with their row counts, labelled (spot spelling variants such as Web vs web)."""
+    """Values of a segment column with their row counts, labelled; for the channel, a sentence from the data: the
+    spelling variants the loader found (warning ``channel_variants``), or that it found none."""
     from helpers.views import display
 
     from helpers.views.order import configured_order, ordered
@@ -173,9 +174,13 @@ def value_counts_view(wb: Workbook, column: str, lang: str):
     if configured_order(wb.config, column) and len(frame):  # an ordinal segment (company size) in its own order
         frame = frame.set_index("value").loc[ordered(frame["value"], column, wb.config)].reset_index()
     frame["value"] = frame["value"].map(lambda v: t("unknown", lang) if v == "unknown" else v)
-    frame = frame.rename(columns={"value": t(column, lang), "leads": t("table_leads", lang),
-                                                      "opportunities": t("table_opportunities", lang)})
-    return display.table(frame)
+    frame = frame.rename(columns={"value": t(column, lang), "leads": scoped("table_leads", "all_history", lang),
+                                  "opportunities": scoped("table_opportunities", "all_history", lang)})
+    if column != "channel":
+        return display.table(frame)
+    variants = [f for f in wb.findings if f.code == "channel_variants"]
+    note = display.note(t("health_channel_variants" if variants else "health_no_channel_variants", lang), warn=bool(variants))
+    return display.stack(display.table(frame), note)
 
 
 def coverage_note(s: Session):

@@ -114,6 +114,29 @@ def initiative_name(vc: dict, lang: str) -> str:
     return name.strip() if isinstance(name, str) and name.strip() else t("velocity_unnamed_initiative", lang)
 
 
+def _points_interval(vc: dict, key: str) -> dict | None:
+    """The 95% interval of a rate's change in points (None for a key changed in percent, or an older result)."""
+    return ((vc["intervals"].get("change_points") or {}).get(key)) if key in vel.POINT_KEYS else None
+
+
+def _change(vc: dict, key: str, lang: str) -> str:
+    """A factor's change: a rate in points (+2.1 pt), everything else in percent (+12.0%)."""
+    if key in vel.POINT_KEYS:
+        return fmt.points((vc.get("change_points") or {}).get(key), lang)
+    return _pct(vc["change"].get(key), lang)
+
+
+def _change_interval(vc: dict, key: str, lang: str) -> str:
+    """The 95% interval of a factor's change, in the unit of :func:`_change`."""
+    if key in vel.POINT_KEYS:
+        iv = _points_interval(vc, key)
+        if not iv or iv.get("low") is None:
+            return t("not_available", lang)
+        unit = t("unit_points", lang)
+        return f"[{iv['low'] * 100:+.1f}, {iv['high'] * 100:+.1f}] {unit}"
+    return _interval(vc["intervals"]["change"].get(key), lang)
+
+
 def headline(s: Session, vc: dict):
     """Velocity before and after, the naive change and the seasonally adjusted change (with 95% intervals)."""
     iv = vc["intervals"]
@@ -149,8 +172,8 @@ def factor_table(s: Session, vc: dict):
             t("measure", s.lang): t(key, s.lang),
             t("velocity_before", s.lang): _value(key, vc["before"][key], s),
             t("velocity_after", s.lang): _value(key, vc["after"][key], s),
-            t("change", s.lang): _pct(vc["change"].get(key), s.lang),
-            "95%": _interval(iv["change"].get(key), s.lang),
+            t("change", s.lang): _change(vc, key, s.lang),
+            "95%": _change_interval(vc, key, s.lang),
             t("velocity_before_ly", s.lang): _value(key, vc["before_last_year"][key], s),
             t("velocity_after_ly", s.lang): _value(key, vc["after_last_year"][key], s),
         })
@@ -162,12 +185,12 @@ def interval_sentences(s: Session, vc: dict) -> list[str]:
     out = []
     iv = vc["intervals"]
     for key in FACTOR_KEYS:
-        interval = iv["change"].get(key)
+        interval = _points_interval(vc, key) or iv["change"].get(key)
         includes = vel.includes_no_change(interval)
         if includes is None:
             continue
         out.append(t("velocity_includes_zero" if includes else "velocity_excludes_zero", s.lang).format(
-            measure=t(key, s.lang), interval=_interval(interval, s.lang)))
+            measure=t(key, s.lang), interval=_change_interval(vc, key, s.lang)))
     adj = iv.get("seasonally_adjusted_change")
     includes = vel.includes_no_change(adj)
     if includes is not None:
@@ -287,7 +310,8 @@ def caveat_text(c: dict, lang: str) -> str:
     if c["code"] == "no_prior_year_data":
         return t(key, lang).format(first=_day(v["first_created"]), start=_day(v["before_last_year_start"]))
     if c["code"] == "right_censoring":
-        return t(key, lang).format(n=v["created_in_after"], open=v["open_at_window_end"], end=_day(v["window_end"]),
+        key += "" if v["open_at_as_of"] else "_closed"
+        return t(key, lang).format(as_of=_day(c["values"].get("as_of")),n=v["created_in_after"], open=v["open_at_window_end"], end=_day(v["window_end"]),
                                    still=v["open_at_as_of"], age=fmt.number(v["median_age_days"], lang))
     if c["code"] == "mix_shift":
         b = v["biggest"]
