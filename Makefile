@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Alignment workbook (Python)" >/dev/null
 	@touch $(STAMP)
 
-.PHONY: help venv report test test-attack lab sample ingest notebooks-refresh bench-report bench-scale bench-save clean-reports
+.PHONY: help venv report test test-attack lab sample ingest notebooks-refresh bench-report bench-scale bench-save bench-forecast clean-reports
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1)} \
@@ -50,6 +50,9 @@ notebooks-refresh: $(STAMP) ## re-execute the notebooks on the sample data and s
 
 bench-report: $(STAMP) ## benchmark: report command vs a floor of trivial notebooks (prints the ratio)
 	$(BIN)/python -m helpers.report.bench $(ARGS)
+
+bench-forecast: $(STAMP) ## benchmark: the goals forecast's backtest coverage on the sample and on a generated set with drifting rates
+	$(BIN)/python -m helpers.report.bench_forecast $(ARGS)
 
 bench-save: $(STAMP) ## benchmark: saving 15 checklist answers into a 188k-row file vs a small one (prints the ratio)
 	$(BIN)/python -m helpers.report.bench_save $(ARGS)

@@ -81,7 +81,9 @@ def figure_pairs(html: str) -> list[tuple[str, str]]:
     - a headline card: (its label, its value);
     - a table cell: ("<first column's header>: <row label> | <column header>", cell), for rows whose label is
       unique in the table (a table listing one period twice, such as the backtest's, is keyed by more than its
-      first column and left out);
+      first column and left out); when two tables of the page under different section headings share such a key
+      with different values (won revenue and pipeline by channel, both by model), the key is prefixed with its
+      section heading ("<heading> › ..."): the heading is then the label's scope;
     - a table cell reading "<label> <figure>" (the rate a reverse funnel divides by): (label, figure).
     """
     import bs4
@@ -94,7 +96,10 @@ def figure_pairs(html: str) -> list[tuple[str, str]]:
         label, value = card.select_one(".wb-kpi-label"), card.select_one(".wb-kpi-value")
         if label is not None and value is not None:
             out.append((_clean(label.get_text(" ")), _clean(value.get_text(" "))))
+    cells_of = []
     for table in soup.find_all("table"):
+        heading = table.find_previous(["h1", "h2", "h3", "h4"])
+        section = "" if heading is None else _clean(heading.get_text(" ").replace("¶", ""))
         heads = [_clean(th.get_text(" ")) for th in table.select("thead th")]
         rows = [[_clean(c.get_text(" ")) for c in tr.find_all(["td", "th"])] for tr in table.select("tbody tr")]
         rows = [r for r in rows if r and r[0]]
@@ -108,7 +113,13 @@ def figure_pairs(html: str) -> list[tuple[str, str]]:
                 continue
             for head, cell in zip(heads[1:], cells[1:]):
                 if cell:
-                    out.append((f"{heads[0]}: {cells[0]} | {head}", cell))
+                    cells_of.append((section, f"{heads[0]}: {cells[0]} | {head}", cell))
+    values: dict[str, set] = {}
+    for section, key, value in cells_of:
+        values.setdefault(key, set()).add((section, value))
+    for section, key, value in cells_of:
+        mixed = len({v for _, v in values[key]}) > 1 and len({h for h, _ in values[key]}) > 1
+        out.append((f"{section} › {key}" if mixed else key, value))
     return out
 
 

@@ -179,3 +179,34 @@ def test_scoped_labels_say_their_scope_in_both_languages():
     assert scoped("win_rate", "last_365_days") == "Win rate, last 365 days"
     assert scoped("win_rate", "this_period", "ja") == "受注率(当期)"
     assert scoped("avg_deal_size", "last_365_days", "ja") == "平均受注単価(直近365日)"
+
+
+def test_percent_axis_ticks_at_clean_steps():
+    """Issue 24: the cumulative-conversion axis had 2.5-point ticks rounded to 2%, 5%, 8%: clean steps instead."""
+    import matplotlib.pyplot as plt
+
+    from helpers.views.theme import percent_axis
+
+    for top, expected in ((0.2, ["0%", "5%", "10%", "15%", "20%"]), (0.012, ["0.0%", "0.2%", "0.4%", "0.6%", "0.8%", "1.0%", "1.2%"])):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, top])
+        ax.set_ylim(0, top)
+        percent_axis(ax)
+        fig.canvas.draw()
+        labels = [x.get_text() for x in ax.get_yticklabels() if x.get_text()]
+        plt.close(fig)
+        assert labels == expected, labels
+
+
+def test_long_legend_entries_are_wrapped_not_cut():
+    import matplotlib.pyplot as plt
+
+    from helpers.views.theme import plain_text
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="Lead-to-opportunity rate — leads of the last two years")
+    ax.legend()
+    plain_text(fig)
+    text = ax.get_legend().get_texts()[0].get_text()
+    plt.close(fig)
+    assert "…" not in text and text.replace("\n", " ") == "Lead-to-opportunity rate — leads of the last two years"

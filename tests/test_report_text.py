@@ -98,3 +98,14 @@ def test_label_conflicts_names_the_label_the_values_and_the_pages(tmp_path):
                                      + card.format("Deals won", "25"), encoding="utf-8")
     found = label_conflicts([tmp_path / "a.html", tmp_path / "b.html"])
     assert found == ["'Win rate': '29.6%' in b.html; '32.5%' in a.html"]
+
+
+def test_figure_pairs_scopes_same_keys_by_section_heading_within_a_page():
+    table = ('<table><thead><tr><th>Channel</th><th>Linear</th></tr></thead><tbody>'
+             '<tr><td>web</td><td>{}</td></tr></tbody></table>')
+    html = "<h3>Won revenue by channel</h3>" + table.format("¥10") + "<h3>Pipeline created by channel</h3>" + table.format("¥30")
+    pairs = figure_pairs(html)
+    assert ("Won revenue by channel › Channel: web | Linear", "¥10") in pairs
+    assert ("Pipeline created by channel › Channel: web | Linear", "¥30") in pairs
+    same = figure_pairs("<h3>A</h3>" + table.format("¥10") + "<h3>B</h3>" + table.format("¥10"))
+    assert same == [("Channel: web | Linear", "¥10")] * 2   # equal values need no scope

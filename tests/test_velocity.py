@@ -734,3 +734,14 @@ def test_velocity_comparison_clear_true_effect_is_improved():
     assert 0.3 < iv["low"] < 1.0 < iv["high"] < 2.0 and iv["valid_resamples"] == 300
     assert r["conclusion"]["code"] == "improved"
     assert "+100% higher" in r["conclusion"]["text"]
+
+
+def test_japanese_seasons_caveat_gives_the_per_quarter_factors():
+    """Issue 24: the Japanese different-seasons caveat carries the per-quarter factors the English one gives."""
+    c = {"code": "different_seasons", "text": "", "values": {
+        "before_midpoint": T("2025-11-20"), "after_midpoint": T("2026-02-19"), "before_quarter": 3, "after_quarter": 4,
+        "before_month": 11, "after_month": 2, "profile_before": 0.87, "profile_after": 1.46, "profile_years": 2}}
+    ja = vv.caveat_text(c, "ja")
+    assert "全2会計年度の平均で、第3四半期のベロシティは年平均の0.87倍、第4四半期は1.46倍でした。" in ja
+    c["values"]["profile_after"] = None   # no profile: no factors, nothing invented
+    assert "倍でした" not in vv.caveat_text(c, "ja")

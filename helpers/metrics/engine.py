@@ -284,14 +284,15 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
     lost = (o.outcome == "lost") & o.closed.between(start, last) & (o.created <= as_of)
     closed_by_last = (o.outcome.isin(("won", "lost")) & (o.closed <= last)).fill_null(False)
     open_ = (o.created <= last) & ~closed_by_last
+    placeholder = ((o.outcome == "lost") & (o.amount == 0)).fill_null(False)   # pipeline.open_amounts: unknown, not 0
     return o.group_by(["dim", "k"]).aggregate(
         created=o.count(where=o.created.between(start, last)),
         won=o.count(where=won), lost=o.count(where=lost),
         won_amount=o.amount.sum(where=won), lost_amount=o.amount.sum(where=lost),
         won_known=o.count(where=won & o.amount.notnull()), lost_known=o.count(where=lost & o.amount.notnull()),
         cycle_days=o.closed.delta(o.created, unit="day").cast("float64").mean(where=won),
-        open_count=o.count(where=open_), open_amount=o.amount.sum(where=open_),
-        open_unknown=o.count(where=open_ & o.amount.isnull()),
+        open_count=o.count(where=open_), open_amount=o.amount.sum(where=open_ & ~placeholder),
+        open_unknown=o.count(where=open_ & (o.amount.isnull() | placeholder)),
         exists=o.count(where=o.created <= as_of))
 
 

@@ -18,7 +18,8 @@ import pandas as pd
 from helpers.data.periods import Period, complete_periods
 from helpers.data.schema import TARGET_METRICS
 from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs
-from helpers.metrics.pipeline import closed_mask, dates, day, open_mask, outcome_is, pipeline_metrics, ratio
+from helpers.metrics.pipeline import (closed_mask, dates, day, open_amounts, open_mask, outcome_is, pipeline_metrics,
+                                      ratio)
 
 #: History used for the survival curves, the creation rate and the rates: opportunities / leads
 #: created in the LOOKBACK_DAYS before as_of.
@@ -34,6 +35,8 @@ SIMULATIONS = 40
 BACKTEST_DAYS = (30, 60)
 BACKTEST_REFITS = 10
 BACKTEST_SIMULATIONS = 100
+#: A backtest whose 95% intervals hold the actual less often than this is said to be too narrow in the report.
+COVERAGE_AIM = 0.90
 #: A forecast needs this many days of opportunity history before its as_of (else it is not made).
 MIN_HISTORY_DAYS = 365
 #: Won deals of a period count as "last year's figure" only when the period starts this many days after the
@@ -184,8 +187,50 @@ def _curves(hist: pd.DataFrame, days: int) -> tuple[np.ndarray, np.ndarray]:
     return cumulative_incidence(t, e, 1, days), survival_curve(t, e > 0, days)
 
 
+#: Past periods (blocks of this many days back from as_of) whose rates give the period-to-period variation.
+BLOCK_DAYS = 91
+#: Closing blocks used: the newest ones whose closes the lookback holds in full (a deal closed in an older block may
+#: have been created before the lookback began).
+CLOSING_BLOCKS = 6
+
+
+def period_variation(hist: pd.DataFrame, as_of) -> dict:
+    """How much the rates moved from one past period to the next: for each BLOCK_DAYS block counted back from as_of,
+    its rates relative to their mean over the blocks, from the opportunity history (:func:`opportunity_history`).
+
+    Returns numpy arrays, one value per block: ``creation`` = opportunities created in the block ÷ their mean (the
+    blocks inside the history, the partial oldest one left out); ``win`` = deals won (closed) in the block ÷ their
+    mean and ``deal`` = the mean amount of those won deals ÷ the mean over the blocks, over the newest
+    CLOSING_BLOCKS blocks — a season's rush (a fiscal year-end that closes twice the deals) is one such block.
+    A single 1.0 when fewer than two blocks qualify (no variation can be read). Method: resampling whole past
+    periods (a block bootstrap of period effects): the forecast draws one past period per simulation, so its
+    interval holds the drift of the rates between periods, not only the sampling noise of one fixed rate.
+    """
+    one = np.ones(1)
+    if hist.empty:
+        return {"creation": one, "win": one, "deal": one}
+    cutoff = day(as_of)
+    age = (cutoff - hist["created_at"]).dt.days.to_numpy()
+    block = age // BLOCK_DAYS
+    first_block = int(block.max())
+    creation = np.array([(block == b).sum() for b in range(first_block)], dtype=float)   # the oldest block is partial
+    creation = creation / creation.mean() if len(creation) >= 2 and creation.mean() > 0 else one
+    won = hist["event"].to_numpy() == 1
+    closed_age = (age - hist["duration"].to_numpy())[won]
+    closed_block = closed_age // BLOCK_DAYS
+    amount = hist["amount"].to_numpy(dtype=float)[won]
+    blocks = range(min(CLOSING_BLOCKS, first_block))
+    wins = np.array([(closed_block == b).sum() for b in blocks], dtype=float)
+    if len(wins) < 2 or wins.mean() <= 0:
+        return {"creation": creation, "win": one, "deal": one}
+    sizes = np.array([np.nanmean(amount[closed_block == b]) if (~np.isnan(amount[closed_block == b])).any() else np.nan
+                      for b in blocks])
+    deal = sizes / np.nanmean(sizes) if np.isfinite(sizes).sum() >= 2 else np.ones(len(wins))
+    return {"creation": creation, "win": wins / wins.mean(), "deal": np.where(np.isfinite(deal), deal, 1.0)}
+
+
 def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, simulations: int = SIMULATIONS,
-             seed: int = SEED) -> dict | None:
+             seed: int = SEED, period_effects: bool = True) -> dict | None:
     """Won count and won revenue expected by the period's end = won so far + open deals expected to win in the
     remaining days + deals from opportunities not yet created, with 80% and 95% intervals.
 
@@ -197,8 +242,10 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
     when unknown. Opportunities not yet created arrive at the rate of the last RATE_DAYS days and
     win with F_won of their remaining days, at won amounts drawn from history. Intervals: the curves
     refitted on `refits` resamples of the history (opportunities with replacement, fixed `seed`),
-    each followed by `simulations` draws of the outcomes (Bernoulli wins, Poisson new deals):
-    percentiles of those totals. Returns ``{won_count, won_revenue: {expected, low_80, high_80,
+    each followed by `simulations` draws of the outcomes (Bernoulli wins, Poisson new deals), each draw under
+    the rates of one past period drawn whole (:func:`period_variation`: the creation rate, the win chances and
+    the deal size scaled by that period's ratio to the pooled rate): percentiles of those totals. Without the
+    period effects the interval holds only sampling noise and misses whenever rates drift (issue 24). Returns ``{won_count, won_revenue: {expected, low_80, high_80,
     low_95, high_95}, parts: {...}}``; None when no opportunity was created in the lookback.
     """
     cutoff = day(as_of)
@@ -219,7 +266,7 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
         return None
     open_now = open_mask(opps, cutoff, cutoff).to_numpy()
     ages = (cutoff - dates(opps, "created_at")[open_now]).dt.days.to_numpy(dtype=int)
-    open_amount = amounts[open_now].to_numpy(dtype=float)
+    open_amount = open_amounts(opps)[open_now].to_numpy(dtype=float)   # a lost deal's placeholder 0 is unknown
     recent = (hist["created_at"] > cutoff - pd.Timedelta(days=RATE_DAYS)).to_numpy()
     grid = int(max(ages.max() if len(ages) else 0, 0) + d2 + 1)
 
@@ -242,22 +289,28 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
     rng = np.random.default_rng(seed)
     counts, revenues = [], []
     n = len(hist)
+    drift = period_variation(hist, as_of) if period_effects else {k: np.ones(1) for k in ("creation", "win", "deal")}
     for _ in range(refits):
         pick = rng.integers(0, n, n)
         p_o, p_n, r, w_amt, m_won = model(hist.iloc[pick].reset_index(drop=True), recent[pick])
         f = np.where(np.isnan(open_amount), m_won if np.isfinite(m_won) else 0.0, open_amount)
-        wins_open = rng.random((simulations, len(p_o))) < p_o
+        # one past period per simulation: its creation rate, win chances and deal size relative to the pooled ones
+        m_rate = drift["creation"][rng.integers(0, len(drift["creation"]), simulations)]
+        past = rng.integers(0, len(drift["win"]), simulations)
+        m_win = drift["win"][past]
+        m_deal = drift["deal"][past % len(drift["deal"])]
+        wins_open = rng.random((simulations, len(p_o))) < np.clip(p_o[None, :] * m_win[:, None], 0.0, 1.0)
         c = wins_open.sum(axis=1).astype(float)
-        rev = (wins_open * f).sum(axis=1)
-        n_new = rng.poisson(r * d2, simulations) if d2 > 0 else np.zeros(simulations, dtype=int)
+        rev = (wins_open * f).sum(axis=1) * m_deal
+        n_new = rng.poisson(r * d2 * m_rate) if d2 > 0 else np.zeros(simulations, dtype=int)
         for s in range(simulations):
             if n_new[s] == 0 or len(p_n) == 0:
                 continue
             k = rng.integers(0, d2, n_new[s])
-            wins = rng.random(n_new[s]) < p_n[k]
+            wins = rng.random(n_new[s]) < np.clip(p_n[k] * m_win[s], 0.0, 1.0)
             c[s] += wins.sum()
             if wins.any() and len(w_amt):
-                rev[s] += w_amt[rng.integers(0, len(w_amt), int(wins.sum()))].sum()
+                rev[s] += w_amt[rng.integers(0, len(w_amt), int(wins.sum()))].sum() * m_deal[s]
         counts.append(c + so_far_count)
         revenues.append(rev + so_far_revenue)
     return {"won_count": _interval(np.concatenate(counts), expected_count),
@@ -280,13 +333,35 @@ def actual(leads: pd.DataFrame | None, opps: pd.DataFrame, metric: str, start, e
     return None if period is None else period[metric]
 
 
-def covered(first_date, period: Period, metric: str) -> bool:
-    """True when the data covers the period for `metric`: it starts on or after the first data date, and for
-    won deals at least WARMUP_DAYS after it (deals won then were created inside the data)."""
+def covered(first_date, period: Period, metric: str | None = None) -> bool:
+    """True when the data covers the period well enough to serve as a target: it starts at least WARMUP_DAYS after
+    the first data date, for every metric (`metric` is kept for callers; the rule is one): in its first months an
+    export holds only part of the pipeline (deals won then began before it; a CRM taken into use fills up slowly),
+    so a figure of that time would make a too-low target (3 opportunities giving "900%")."""
     if first_date is None or pd.isna(first_date):
         return False
-    warmup = WARMUP_DAYS if metric in WON_METRICS else 0
-    return period.start >= day(first_date) + pd.Timedelta(days=warmup)
+    return period.start >= day(first_date) + pd.Timedelta(days=WARMUP_DAYS)
+
+
+#: The lead metrics of a goal and the stage date each one counts (None: the lead's created_at).
+LEAD_STAGE_COLUMN = {"leads": None, "mqls": "mql_at", "sqls": "sql_at"}
+
+
+def lead_metric_gap(leads: pd.DataFrame | None, metric: str, period: Period) -> str | None:
+    """Why a lead metric's count of `period` is unknown, or None when it can be counted: ``no_leads_table``,
+    ``leads_not_covered`` (the leads table ends before the period starts: unknown, not 0), ``no_stage_dates``
+    (no lead carries the stage's date, e.g. no sql_at at all: the CRM does not record the stage)."""
+    if metric not in LEAD_STAGE_COLUMN:
+        return None
+    if leads is None:
+        return "no_leads_table"
+    last_lead = dates(leads, "created_at").max()
+    if pd.isna(last_lead) or last_lead < day(period.start):
+        return "leads_not_covered"
+    column = LEAD_STAGE_COLUMN[metric]
+    if column is not None and (column not in leads.columns or not leads[column].notna().any()):
+        return "no_stage_dates"
+    return None
 
 
 def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of, first_date) -> list[dict]:
@@ -295,8 +370,8 @@ def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of
 
     Rows: {period, metric, department, channel, target, source, null_reason}, in TARGET_METRICS order. A
     last-year goal is None with null_reason ``no_data_last_year`` when the data does not cover that period,
-    ``warmup_last_year`` when a won metric's year-earlier period lies in the data's first WARMUP_DAYS
-    (:func:`covered`), ``no_leads_table`` for a lead metric without leads.
+    ``warmup_last_year`` when its year-earlier period lies in the data's first WARMUP_DAYS (:func:`covered`, every
+    metric), else a lead metric's :func:`lead_metric_gap` (``no_leads_table``, ``leads_not_covered``, ``no_stage_dates``).
     """
     rows = []
     given = set()
@@ -317,11 +392,13 @@ def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of
             continue
         value, reason = None, None
         if not covered(first_date, last, metric):
-            # inside the data but in its first WARMUP_DAYS: deals won then may have been created before the data
-            reason = "warmup_last_year" if covered(first_date, last, "leads") else "no_data_last_year"
+            # inside the data but in its first WARMUP_DAYS: the export may not hold that time's pipeline yet
+            inside = first_date is not None and not pd.isna(first_date) and last.start >= day(first_date)
+            reason = "warmup_last_year" if inside else "no_data_last_year"
         else:
-            value = actual(leads, opps, metric, last.start, last.end, as_of)
-            reason = "no_leads_table" if value is None else None
+            reason = lead_metric_gap(leads, metric, last)
+            value = None if reason else actual(leads, opps, metric, last.start, last.end, as_of)
+            reason = reason or ("no_leads_table" if value is None else None)
         rows.append({"period": period.label, "metric": metric, "department": DEFAULT_DEPARTMENT[metric], "channel": None,
                      "target": None if value is None else float(value), "source": "last_year", "null_reason": reason})
     order = {m: i for i, m in enumerate(TARGET_METRICS)}
@@ -392,7 +469,8 @@ def progress(leads, opps, goals: list[dict], period: Period, as_of, spend: pd.Da
     attainment = actual / target (None when the target is None or 0, or the actual is unknown). A goal for a channel
     no lead, opportunity or spend row has (:func:`data_channels`) has actual and attainment None and
     ``null_reasons`` {actual: ``channel_not_in_data``}: a missed goal it is not (the loader warned,
-    ``target_channel_unknown``).
+    ``target_channel_unknown``). A lead metric the data cannot count in the period (:func:`lead_metric_gap`: no
+    leads table, leads ending before the period, no stage dates) has actual and attainment None with that reason.
     """
     share = elapsed_share(period, as_of)
     present = data_channels(leads, opps, spend)
@@ -402,6 +480,12 @@ def progress(leads, opps, goals: list[dict], period: Period, as_of, spend: pd.Da
             rows.append({"metric": g["metric"], "department": g["department"], "channel": g["channel"], "source": g["source"],
                          "target": g["target"], "actual": None, "attainment": None, "elapsed_share": share,
                          "null_reasons": {"actual": "channel_not_in_data"}})
+            continue
+        gap = lead_metric_gap(leads, g["metric"], period)
+        if gap:
+            rows.append({"metric": g["metric"], "department": g["department"], "channel": g["channel"], "source": g["source"],
+                         "target": g["target"], "actual": None, "attainment": None, "elapsed_share": share,
+                         "null_reasons": {"actual": gap}})
             continue
         value = actual(leads, opps, g["metric"], period.start, period.end, as_of, g["channel"])
         rows.append({"metric": g["metric"], "department": g["department"], "channel": g["channel"], "source": g["source"],
@@ -434,11 +518,15 @@ def pipeline_coverage(opps: pd.DataFrame, period: Period, as_of, revenue_target)
     period is over (no days left for the pipeline to close).
     """
     cutoff = day(as_of)
-    amount = pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps.columns else pd.Series(np.nan, index=opps.index)
-    open_amount = float(np.nansum(amount[open_mask(opps, cutoff, cutoff)].to_numpy(dtype=float)))
+    open_values = open_amounts(opps)[open_mask(opps, cutoff, cutoff)]
+    reasons = {}
+    if len(open_values) and open_values.isna().all():   # deals are open and none has an amount: unknown, never 0
+        open_amount = None
+        reasons["open_pipeline_amount"] = "open_amounts_missing"
+    else:
+        open_amount = float(np.nansum(open_values.to_numpy(dtype=float)))
     won = pipeline_metrics(opps, period.start, period.end, as_of)["won_revenue"]
     win_rate = trailing_pipeline(opps, as_of)["win_rate"]
-    reasons = {}
     remaining = None if revenue_target is None else float(revenue_target) - won
     coverage = None
     if revenue_target is None:
@@ -447,6 +535,8 @@ def pipeline_coverage(opps: pd.DataFrame, period: Period, as_of, revenue_target)
         reasons["coverage"] = "period_over"
     elif remaining <= 0:
         reasons["coverage"] = "target_met"
+    elif open_amount is None:
+        reasons["coverage"] = "open_amounts_missing"
     else:
         coverage = open_amount / remaining
     implied = None if not win_rate else 1.0 / win_rate
@@ -644,7 +734,7 @@ def plan(leads, opps, period: Period, as_of, revenue_target, rates: dict, funnel
 # --------------------------------------------------------------------------- backtest
 def backtest(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1, first_date=None,
              days_into=BACKTEST_DAYS, refits: int = BACKTEST_REFITS, simulations: int = BACKTEST_SIMULATIONS,
-             seed: int = SEED) -> dict:
+             seed: int = SEED, period_effects: bool = True) -> dict:
     """The forecast of won revenue made `days_into` days into every past complete period, against what happened.
 
     Periods: complete on as_of (end <= as_of), with at least MIN_HISTORY_DAYS days of opportunities
@@ -667,7 +757,7 @@ def backtest(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1, first_
             when = p.start + pd.Timedelta(days=k - 1)
             if (when - first).days < MIN_HISTORY_DAYS:
                 continue
-            f = forecast(opps, p, when, refits=refits, simulations=simulations, seed=seed)
+            f = forecast(opps, p, when, refits=refits, simulations=simulations, seed=seed, period_effects=period_effects)
             if f is None:
                 continue
             rows.append({"period": p.label, "days_into": k, "forecast_date": when, **f["won_revenue"],
@@ -803,10 +893,24 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of) -> dict:
     """Censoring-aware median sales cycle of the opportunities created in [start, min(end, as_of)]:
     Kaplan-Meier median of days from created_at to won closed_at, deals still open on as_of censored at
     their age, lost deals left out. Returns {median_days, won, censored, mean_won_days (mean cycle of the
-    won deals closed in P, as pipeline_metrics), null_reason}.
+    won deals closed in P, as pipeline_metrics), null_reason (of the median), null_reasons}.
+
+    When the data cannot time a deal both figures are None with ``null_reasons`` {median_days, mean_won_days}:
+    ``no_created_dates`` (no opportunity has a created_at), ``one_created_at`` (every opportunity, at least two,
+    shares one created day: a bulk load), ``same_day_cycle`` (every won deal known on as_of was created on the day
+    it closed, as when an export carries only a won date): 0 days would be invented.
     """
     cutoff = day(as_of)
     created, closed = dates(opps, "created_at"), dates(opps, "closed_at")
+    won_ever = outcome_is(opps, "won") & (closed <= cutoff) & created.notna()
+    untimed = ("no_created_dates" if not created.notna().any()
+               else "one_created_at" if created.notna().sum() >= 2 and created.nunique() == 1
+               else "same_day_cycle" if won_ever.any() and (closed[won_ever] == created[won_ever]).all() else None)
+    if untimed:
+        cohort = created.between(day(start), min(day(end), cutoff))
+        return {"median_days": None, "won": int((cohort & outcome_is(opps, "won") & (closed <= cutoff)).sum()),
+                "censored": int((cohort & open_mask(opps, cutoff, cutoff)).sum()), "mean_won_days": None,
+                "null_reason": untimed, "null_reasons": {"median_days": untimed, "mean_won_days": untimed}}
     cohort = created.between(day(start), min(day(end), cutoff))
     won = outcome_is(opps, "won") & (closed <= cutoff)
     lost = outcome_is(opps, "lost") & (closed <= cutoff)
@@ -820,7 +924,8 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of) -> dict:
     elif median is None:
         reason = "fewer_than_half_won_yet"
     return {"median_days": median, "won": int(e.sum()), "censored": int((~e).sum()),
-            "mean_won_days": pipeline_metrics(opps, start, end, as_of)["sales_cycle_days"], "null_reason": reason}
+            "mean_won_days": pipeline_metrics(opps, start, end, as_of)["sales_cycle_days"], "null_reason": reason,
+            "null_reasons": {} if reason is None else {"median_days": reason}}
 
 
 # --------------------------------------------------------------------------- the metrics.json section

@@ -44,7 +44,7 @@ REASON_CODES = (
     "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
     "no_leads", "leads_not_covered", "no_cohort_leads", "no_cohort_mqls", "no_cohort_sqls",
     "no_cohort_opportunities", "no_maturity_data", "no_initiative", "no_open_deals", "no_stale_amounts", "open_amounts_missing",
-    "nothing_closed",
+    "nothing_closed", "no_stage_dates", "same_day_cycle", "no_created_dates",
     # lead quality (helpers.metrics.lead_quality, lead_score, lead_feedback, lead_section)
     "no_observed_leads", "nothing_flagged", "nothing_converted", "all_flagged", "too_few_observed", "too_few_converted",
     "no_score_attributes", "test_one_class", "no_attributes", "no_clean_attributes", "no_mqls", "none_accepted",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 #: The keys of :func:`pipeline_metrics`, in order (the contract's pipeline keys).
@@ -65,6 +66,16 @@ def outcome_is(opps: pd.DataFrame, outcome: str) -> pd.Series:
         return pd.Series(False, index=opps.index, dtype=bool)
     text = opps["outcome"].astype("string").str.strip().str.lower()
     return text.eq(outcome).fillna(False).astype(bool)
+
+
+def open_amounts(opps: pd.DataFrame) -> pd.Series:
+    """Each opportunity's amount as an open deal's value (float, NaN = unknown): a lost deal's amount 0 is the CRM's
+    placeholder (the ingest warns ``lost_amounts_zero``), not a deal worth nothing, so it is unknown while the deal
+    was open; every other amount as it is."""
+    if "amount" not in opps.columns:
+        return pd.Series(np.nan, index=opps.index, dtype="float64")
+    amount = pd.to_numeric(opps["amount"], errors="coerce").astype("float64")
+    return amount.mask(outcome_is(opps, "lost") & amount.eq(0))
 
 
 def created_mask(opps: pd.DataFrame, start, end, as_of) -> pd.Series:

@@ -22,7 +22,7 @@ from helpers.metrics.limits import workbook_facts
 from helpers.metrics.pipeline import dates
 from helpers.views import display, fmt, common as views
 from helpers.views.order import order_rows, ordered
-from helpers.views.theme import MARKETING, NEUTRAL, SALES, finish, legend_outside, money_axis
+from helpers.views.theme import MARKETING, NEUTRAL, SALES, finish, legend_outside, money_axis, percent_axis
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
     from helpers.report.session import Session
@@ -215,7 +215,7 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
         ax.axhline(total.iloc[0], color=SALES, linestyle="--", label=t("total", s.lang))
         legend_outside(ax)
     ax.set_xticks(range(len(rows)), [str(label_or_value(v, s.lang)) for v in rows[dimension]], rotation=30, ha="right")
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    percent_axis(ax)
     ax.set_title(f"{t(rate, s.lang)} — {t(dimension, s.lang)} (95%)")
     return finish(fig)
 

@@ -16,7 +16,7 @@ from helpers.data.load import first_data_date
 from helpers.labels import label_or_value, scoped, t
 from helpers.metrics import goals, limits
 from helpers.views import display, fmt
-from helpers.views.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis
+from helpers.views.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis, percent_axis
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
     from helpers.report.session import Session
@@ -189,7 +189,8 @@ def forecast_chart(s: Session, g: GoalsResult):
 
 
 def backtest_view(s: Session, g: GoalsResult):
-    """The backtest in plain words (interval coverage, mean absolute error, against last year's same-period figure) and its table."""
+    """The backtest in plain words (interval coverage, and plainly when the 95% intervals held the actual less often than
+    goals.COVERAGE_AIM; mean absolute error; against last year's same-period figure) and its table."""
     b = g.backtest
     blocked = (g.section["backtest"].get("null_reasons") or {}).get("backtest")
     if blocked:
@@ -199,6 +200,9 @@ def backtest_view(s: Session, g: GoalsResult):
     lines = [t("backtest_coverage", s.lang).format(n=b["forecasts"], c80=fmt.rate(b["interval_coverage_80"], s.lang),
                                                   c95=fmt.rate(b["interval_coverage_95"], s.lang)),
              t("backtest_mae", s.lang).format(mae=fmt.money(b["mean_absolute_error"], s.config))]
+    if b["interval_coverage_95"] is not None and b["interval_coverage_95"] < goals.COVERAGE_AIM:
+        lines.insert(1, t("backtest_below_aim", s.lang).format(c95=fmt.rate(b["interval_coverage_95"], s.lang),
+                                                               aim=fmt.rate(goals.COVERAGE_AIM, s.lang, 0)))
     if b["better_than_last_year"] is None:
         lines.append(t("backtest_no_last_year", s.lang))
     else:
@@ -381,7 +385,7 @@ def conversion_chart(s: Session):
         ax.plot(c["day"], c["lead_to_won"], color=SALES, linestyle="--", label=t("lead_to_won_rate", s.lang) + " — " + s.period.label)
     legend_outside(ax, fontsize=8)
     ax.set_xlabel(t("days_since_lead", s.lang))
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    percent_axis(ax)
     ax.set_title(t("conversion_curve_title", s.lang))
     return finish(fig)
 
@@ -401,10 +405,13 @@ def projection_view(s: Session, core: dict):
 
 def sales_cycle_view(s: Session, cycle: dict):
     """Today's mean cycle of the won deals closed in the period beside the censoring-aware (Kaplan-Meier) median of the period's deals."""
-    median = t(f"cycle_null_{cycle['null_reason']}", s.lang) if cycle["median_days"] is None else fmt.number(cycle["median_days"], s.lang, 1)
-    return display.kpis([(scoped("sales_cycle_days", "this_period", s.lang), fmt.number(cycle["mean_won_days"], s.lang, 1)),
-                         (t("sales_cycle_km_median", s.lang), median),
-                         (t("sales_cycle_censored", s.lang), fmt.number(cycle["censored"], s.lang))])
+    untimed = (cycle.get("null_reasons") or {}).get("mean_won_days")
+    median = (t("not_available", s.lang) if untimed else t(f"cycle_null_{cycle['null_reason']}", s.lang)) \
+        if cycle["median_days"] is None else fmt.number(cycle["median_days"], s.lang, 1)
+    cards = display.kpis([(scoped("sales_cycle_days", "this_period", s.lang), fmt.number(cycle["mean_won_days"], s.lang, 1)),
+                          (t("sales_cycle_km_median", s.lang), median),
+                          (t("sales_cycle_censored", s.lang), fmt.number(cycle["censored"], s.lang))])
+    return _join(cards, display.note(_reason(s, untimed), warn=True)) if untimed else cards
 
 
 def projection_text(core: dict, cycle: dict) -> str:

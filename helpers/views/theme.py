@@ -89,6 +89,21 @@ def money_axis(ax, config, axis: str = "y") -> None:
     target.set_major_formatter(MoneyFormatter(config.currency_symbol, config.language))
 
 
+def percent_axis(ax, axis: str = "y") -> None:
+    """Format `ax`'s y (or x) axis of fractions as percents at clean steps (1, 2, 5 or 10 × a power of ten: 0%, 5%,
+    10%, never 2.5-point steps rounded to 2%, 5%, 8%), with as many decimals as the step needs."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(matplotlib.ticker.MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
+
+    def label(value, _pos=None):
+        ticks = target.get_majorticklocs()
+        step = min((abs(b - a) for a, b in zip(ticks, ticks[1:]) if b != a), default=1.0) * 100
+        decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
+        return f"{value * 100:.{decimals}f}%"
+
+    target.set_major_formatter(matplotlib.ticker.FuncFormatter(label))
+
+
 def money_label(value: float, config) -> str:
     """One money amount for a chart annotation, in the same units as the money axes: ¥84万, +¥1.2M."""
     formatter = MoneyFormatter(config.currency_symbol, config.language)
@@ -225,7 +240,10 @@ def plain_text(fig) -> None:
         text.set_parse_math(False)
         value = text.get_text()
         limit = MAX_LABEL if id(text) in legend_texts else MAX_TEXT
-        if len(value) > limit or value.count("\n") >= MAX_LINES:
+        if id(text) in legend_texts and len(value) > limit and "\n" not in value:
+            value = textwrap.fill(value, width=limit)   # a long legend entry is wrapped, not cut with "…"
+            text.set_text(value)
+        if max(len(line) for line in value.split("\n")) > max(limit, MAX_LINE) or value.count("\n") >= MAX_LINES:
             text.set_text(short_label(value, limit))
 
 

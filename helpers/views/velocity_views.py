@@ -305,8 +305,13 @@ def caveat_text(c: dict, lang: str) -> str:
         windows = "、".join(f"{t(WINDOW_LABELS[w], lang)} {v['closed_deals'][w]}件" for w in v["windows"])
         return t(key, lang).format(min=v["min_closed_deals"], windows=windows)
     if c["code"] == "different_seasons":
-        return t(key, lang).format(before=_day(v["before_midpoint"]), after=_day(v["after_midpoint"]),
+        text = t(key, lang).format(before=_day(v["before_midpoint"]), after=_day(v["after_midpoint"]),
                                    qb=v["before_quarter"], qa=v["after_quarter"])
+        if v["before_quarter"] != v["after_quarter"] and v.get("profile_before") is not None and v.get("profile_after") is not None:
+            text += t("caveat_text_season_factors", lang).format(   # the per-quarter factors the English sentence gives
+                years=v["profile_years"], qb=v["before_quarter"], qa=v["after_quarter"],
+                fb=f"{v['profile_before']:.2f}", fa=f"{v['profile_after']:.2f}")
+        return text
     if c["code"] == "no_prior_year_data":
         return t(key, lang).format(first=_day(v["first_created"]), start=_day(v["before_last_year_start"]))
     if c["code"] == "right_censoring":
