@@ -113,14 +113,16 @@ def missed_text(s: Session, lq: LeadQuality):
 
 
 def channel_table(s: Session, lq: LeadQuality, history: bool = False):
-    """The audit by channel (the period's observed cohort, or all history)."""
+    """The audit by channel (the period's observed cohort, or all history), its first header naming the scope."""
     if _no_section(s, lq):
         return None
     key = "by_channel_all_history" if history else "by_channel"
     rows = [_audit_row(label_or_value(ch, s.lang), a, s) for ch, a in lq.section["mql_audit"][key].items()]
     if not rows:
         return display.note(reason_text("no_observed_leads", s.lang))
-    frame = pd.DataFrame(rows).rename(columns={t("lq_scope", s.lang): t("channel", s.lang)})
+    scope = t("lq_all_history", s.lang) if history else t("lq_period_cohort", s.lang).format(period=s.period.label)
+    # the two tables share their columns: the first header says the scope (one label, one number; issue 24)
+    frame = pd.DataFrame(rows).rename(columns={t("lq_scope", s.lang): f"{t('channel', s.lang)} — {scope}"})
     return display.table(frame)
 
 
