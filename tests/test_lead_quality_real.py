@@ -45,3 +45,33 @@ def test_bulk_loaded_dates_give_a_random_split_and_the_score_is_not_inflated(res
     assert 0.70 < sc["auc"] < 0.92
     assert result.section["observed_leads"] == 1500
     assert result.section["mql_audit"]["all_history"]["converted"] == 572
+
+
+def test_through_a_mapping_as_a_new_user(tmp_path):
+    """The export folder -> helpers.data.ingest with the fixture's mapping -> load_workbook -> the section: the guard
+    names Tags by itself, and the score is the honest one."""
+    import shutil
+
+    from helpers.config import load_config
+    from helpers.data.ingest import ingest
+    from helpers.data.load import load_workbook
+    from helpers.metrics import limits
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(FIXTURE / "Leads.csv", exports / "Leads.csv")
+    ingest(exports, FIXTURE / "mapping.yaml", tmp_path / "data")
+    (tmp_path / "data" / "workbook.yaml").write_text(
+        "lead_quality:\n  attributes: [Lead Origin, Do Not Email, TotalVisits, Total Time Spent on Website, "
+        "Page Views Per Visit, What is your current occupation, Tags, Last Notable Activity]\n", encoding="utf-8")
+    config = load_config(tmp_path / "data")
+    wb = load_workbook(tmp_path / "data", config)
+    codes = [f"{w['code']}:leads" for w in limits.ingest_warnings(wb.data_dir) if limits.about_leads(w)]
+    r = lead_quality(wb.leads, wb.opportunities, wb.extras.get("leads"), config.lead_quality,
+                     pd.Timestamp("2019-01-01"), pd.Timestamp("2019-03-31"), wb.as_of, codes)
+    sec = r.section
+    assert sec["bulk_created_at"] and sec["observed_leads"] == 1500
+    assert sec["mql_audit"]["all_history"]["converted"] == 572
+    assert "Tags" in {s["attribute"] for s in sec["suspect"]}
+    assert "Tags" not in sec["score"]["points"] and sec["score"]["split"] == "random"
+    assert sec["score"]["auc"] < 0.92
