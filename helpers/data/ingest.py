@@ -426,7 +426,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                 continue
             # a file that is not what its name says (an .xlsx named .csv, NUL bytes) is refused with its real cause,
             # never reported as "matches no table"
-            check_kind(p, FORMATS[p.suffix.lower()], next(iter({tm.encoding for tm in mp.tables.values() if tm.encoding}), None))
+            check_kind(p, FORMATS[p.suffix.lower()], next(iter(sorted({tm.encoding for tm in mp.tables.values() if tm.encoding})), None))
             miss = next((m for m in near_misses if m[1] == p), None)
             if miss is not None:
                 name, _, lacking, where, path = miss
