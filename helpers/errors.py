@@ -198,6 +198,11 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "table_option": ("format", "unknown", "unknown_close", "twice"), "warehouse_option_alone": ("",),
     # helpers.errors.check_url_password (warehouse and SQL sources): a password a URL cannot hold as written
     "url_password": ("",),
+    # helpers.report.record: what the report runner owns in its output folder
+    "out_not_runners_file": ("",), "out_foreign_files": ("",),
+    # helpers.storage: saving a file people keep (the checklist form): links, full or read-only disks, lock files
+    "save_link_dangling": ("",), "save_hard_link": ("",), "save_no_space": ("",), "save_not_writable": ("",),
+    "lock_not_a_lock": ("",),
 }
 _HOW_TO_FIX = {"en": "How to fix", "ja": "対処方法"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import math
 import os
@@ -44,28 +45,66 @@ def dumps(value) -> str:
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write text (UTF-8) or bytes to `path` through a temporary file in the same folder, fsync and a rename."""
-    path = Path(path)
+    """Write text (UTF-8) or bytes to `path` through a temporary file in the same folder, fsync and a rename.
+
+    A symbolic link is written through: the file it points to is replaced (temporary file in that file's folder),
+    and the link stays. An existing file keeps its permission bits (and its group where the OS allows), so a file
+    shared by a team stays writable for the team. WorkbookError (save_link_dangling) for a link to nothing; OSError
+    when the folder refuses the write (the temporary file is removed).
+    """
+    path = save_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_TAG, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        _keep_mode(path, tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def save_target(path: str | os.PathLike) -> Path:
+    """The file a save to `path` writes: `path` itself, or the file its symbolic link (or chain of links) points to.
+
+    Raises WorkbookError (code save_link_dangling) when the link points to nothing (a shared folder not mounted,
+    a moved file): a save would otherwise replace the link by a private file that nobody else reads.
+    """
+    path = Path(path)
+    if not path.is_symlink():
+        return path
+    target = Path(os.path.realpath(path))
+    if not target.exists():
+        from helpers.errors import coded_error
+
+        raise coded_error("save_link_dangling", str(path), target=str(target))
+    return target
+
+
+def _keep_mode(path: Path, tmp: str) -> None:
+    """Give the temporary file `tmp` the permission bits (and, where allowed, the group) of the file it replaces."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        os.chmod(tmp, 0o666 & ~_umask())
+        return
+    os.chmod(tmp, st.st_mode & 0o7777)
+    if hasattr(os, "chown") and os.stat(tmp).st_gid != st.st_gid:
+        with contextlib.suppress(OSError):  # not a member of the file's group: the file gets the saver's group
+            os.chown(tmp, -1, st.st_gid)
+
+
 #: How long a save or a run waits for another process holding the same lock (seconds).
 LOCK_TIMEOUT = 60.0
 
 
-#: Name pattern of write_atomic's temporary files: `.<name>.` + 8 characters from tempfile's alphabet.
-_TEMP_SUFFIX = r"\.[a-z0-9_]{8}"
+#: The end of write_atomic's temporary file names: `.<name>.` + 8 characters from tempfile's alphabet + TEMP_TAG
+#: (a user's own `.<name>.original` is never taken for one).
+TEMP_TAG = ".wb-tmp"
+_TEMP_SUFFIX = r"\.[a-z0-9_]{8}" + re.escape(TEMP_TAG)
 
 
 def lock_path(path: Path) -> Path:
@@ -85,6 +124,7 @@ def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT, wait_note: str 
 
     from helpers.errors import WorkbookError
 
+    check_lock_file(lock_path(path))
     lock = FileLock(str(lock_path(path)), timeout=timeout)
     try:
         try:
@@ -103,6 +143,16 @@ def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT, wait_note: str 
         yield
     finally:
         lock.release()
+
+
+def check_lock_file(lock: Path) -> None:
+    """WorkbookError (lock_not_a_lock) when `lock` exists but is not an empty file: the lock library empties the file it
+    opens, so a user's file of that name would lose its content."""
+    lock = Path(lock)
+    if lock.is_symlink() or (lock.exists() and (not lock.is_file() or lock.stat().st_size > 0)):
+        from helpers.errors import coded_error
+
+        raise coded_error("lock_not_a_lock", str(lock))
 
 
 def remove_temp_files(path: Path) -> list[Path]:
@@ -131,6 +181,119 @@ def replace_dir(staging: Path, final: Path) -> None:
         shutil.rmtree(old)
     else:
         staging.rename(final)
+
+
+# --------------------------------------------------------------------------- saving a file people keep, with backups
+#: errno values meaning there is no room for a write (disk full, quota, file size limit).
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: errno values meaning the folder refuses writes (read-only disk, no permission).
+NOT_WRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+#: A backup's time stamp (local time) in its name `<name>.bak-YYYYMMDD-HHMMSS`; `-2`, `-3` ... follow a second's first.
+BACKUP_STAMP = "%Y%m%d-%H%M%S"
+
+
+def _backup_name(path: Path) -> re.Pattern:
+    return re.compile(rf"{re.escape(path.name)}\.bak-(\d{{8}}-\d{{6}})(?:-([2-9]|[1-9]\d+))?")
+
+
+def own_backups(path: str | os.PathLike) -> list[Path]:
+    """The backups :func:`save_with_backup` made of `path`, oldest first.
+
+    Only regular files named exactly ``<name>.bak-YYYYMMDD-HHMMSS`` (or ``...-N``, N >= 2) with a real date and
+    time; a backup the user named (``checklist.csv.bak-mine``, ``checklist.csv.bak-keep.bak-20240101-000000``) is
+    never listed, so never pruned.
+    """
+    path = Path(path)
+    pattern, found = _backup_name(path), []
+    for p in path.parent.iterdir() if path.parent.is_dir() else ():
+        m = pattern.fullmatch(p.name)
+        if m is None or p.is_symlink() or not p.is_file():
+            continue
+        try:
+            dt.datetime.strptime(m.group(1), BACKUP_STAMP)
+        except ValueError:
+            continue
+        found.append(((m.group(1), int(m.group(2) or 1)), p))
+    return [p for _, p in sorted(found)]
+
+
+def make_backup(path: Path) -> Path:
+    """Copy `path` to its next free backup name beside it (via a temporary copy and a rename, so a backup is never
+    partial); returns the backup. OSError as the copy raises it (the temporary copy is then removed)."""
+    path = Path(path)
+    stamp = dt.datetime.now().strftime(BACKUP_STAMP)
+    pattern = _backup_name(path)
+    same_second = [int(m.group(2) or 1) for m in map(pattern.fullmatch, (p.name for p in own_backups(path))) if m.group(1) == stamp]
+    n = max(same_second, default=0) + 1  # after this second's latest, even if an older one was pruned: names sort by age
+    target = path.with_name(f"{path.name}.bak-{stamp}" + (f"-{n}" if n > 1 else ""))
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = path.with_name(f"{path.name}.bak-{stamp}-{n}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_TAG, dir=path.parent)
+    os.close(fd)
+    try:
+        shutil.copy2(path, tmp)
+        os.rename(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def save_with_backup(path: Path, payload: bytes, keep: int) -> Path | None:
+    """Replace the file `path` by `payload` (atomically, :func:`write_atomic`) after backing it up; keep the `keep`
+    latest backups this function made (:func:`own_backups`) and delete older ones. Returns the backup (None for a new file).
+
+    Call while holding the lock of `path`, with `path` the file itself (:func:`save_target`). When the disk refuses
+    (full, quota, file size limit, read-only, no permission) the backup and temporary copy made so far are removed,
+    `path` is unchanged, and WorkbookError ``save_no_space`` (where, free and needed bytes) or ``save_not_writable``
+    says so; another OSError is raised as it is.
+    """
+    path = Path(path)
+    backup = None
+    try:
+        old_size = path.stat().st_size if path.exists() else 0
+        if path.exists():
+            backup = make_backup(path)
+        write_atomic(path, payload)
+    except OSError as exc:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+        error = disk_error(exc, path, needed=len(payload) + old_size)
+        if error is None:
+            raise
+        raise error from None
+    for old in own_backups(path)[:-keep] if keep > 0 else own_backups(path):
+        old.unlink(missing_ok=True)
+    return backup
+
+
+def disk_error(exc: OSError, path: Path, needed: int):
+    """The WorkbookError for a save of `path` the disk refused (``save_no_space`` with the free and the `needed`
+    bytes, or ``save_not_writable``), or None when `exc` is another OSError."""
+    from helpers.errors import coded_error
+
+    folder, reason = Path(path).parent, exc.strerror or str(exc)
+    if exc.errno in NO_SPACE_ERRNOS:
+        try:
+            free = size_text(shutil.disk_usage(folder).free)
+        except OSError:
+            free = "?"
+        return coded_error("save_no_space", str(path), name=Path(path).name, folder=str(folder), reason=reason, free=free,
+                           needed=size_text(needed))
+    if exc.errno in NOT_WRITABLE_ERRNOS:
+        return coded_error("save_not_writable", str(path), folder=str(folder), reason=reason)
+    return None
+
+
+def size_text(n: int) -> str:
+    """A byte count for people: '512 B', '3.4 KiB', '12.0 MiB', '1.5 GiB' (binary units, as `df -h` counts)."""
+    if n < 1024:
+        return f"{n} B"
+    value, units = n / 1024, ["KiB", "MiB", "GiB", "TiB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{value:.1f} {units[0]}"
 
 
 def _umask() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -484,3 +485,167 @@ def test_saved_file_loads(tiny_folder):
     wb = load_workbook(tiny_folder)
     got = wb.checklist.sort_values("respondent")
     assert got["answer"].tolist() == [0.5, 1.0] and got["item"].tolist() == [1, 1]
+
+
+# --------------------------------------------------------------------------- links, backups and full disks
+def rows_of(path) -> list[tuple[str, str]]:
+    lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
+    return [(line.split(",")[0], line.split(",")[4]) for line in lines]
+
+
+def test_a_linked_shared_file_is_saved_through_the_link(tmp_path):
+    import os
+
+    # a team's answers file in another folder, under another name, reached through a chain of relative links
+    team = tmp_path / "team"
+    team.mkdir()
+    shared = team / "answers-2025.csv"
+    shared.write_text(HEADER + "M1,marketing,2025-07-01,1,yes,\n", encoding="utf-8")
+    shared.chmod(0o664)  # the team may write it
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / "current.csv").symlink_to(Path("..") / "team" / "answers-2025.csv")
+    data = tmp_path / "data"
+    data.mkdir()
+    link = data / "checklist.csv"
+    link.symlink_to(Path("..") / "links" / "current.csv")
+    old_umask = os.umask(0o022)
+    try:
+        first = ck.append_answers(link, new([("S1", "sales", "2025-08-01", 1, "no")]))
+        ck.append_answers(shared, new([("S2", "sales", "2025-08-02", 1, "partial")]))     # a teammate, directly
+        ck.append_answers(link, new([("S3", "sales", "2025-08-03", 1, "yes")]))
+    finally:
+        os.umask(old_umask)
+    # every answer reached the shared file; the links are links still; nothing private appeared beside the link
+    assert rows_of(shared) == [("M1", "yes"), ("S1", "no"), ("S2", "partial"), ("S3", "yes")]
+    assert link.is_symlink() and (tmp_path / "links" / "current.csv").is_symlink() and link.resolve() == shared
+    assert [p.name for p in data.iterdir()] == ["checklist.csv"]
+    # the lock and the backups sit beside the shared file; the file keeps the team's permission bits
+    assert first["backup"] == str(team / Path(first["backup"]).name) and Path(first["backup"]).read_text(encoding="utf-8") == (
+        HEADER + "M1,marketing,2025-07-01,1,yes,\n")
+    assert sorted(p.name for p in team.iterdir() if not p.name.startswith("answers-2025.csv.bak-")) == [
+        ".answers-2025.csv.lock", "answers-2025.csv"]
+    assert len(ck.backups(link)) == 3 and ck.backups(link) == ck.backups(shared)
+    assert shared.stat().st_mode & 0o777 == 0o664
+
+
+def test_a_link_to_nothing_is_refused_and_left_as_it_is(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    link = data / "checklist.csv"
+    link.symlink_to(tmp_path / "nas" / "revops" / "checklist.csv")  # the shared folder is not mounted
+    with pytest.raises(WorkbookError) as err:
+        ck.append_answers(link, new([("S1", "sales", "2025-08-01", 1, "yes")]))
+    assert err.value.code == "save_link_dangling"
+    assert str(err.value).startswith(f"{link}: a link to {tmp_path / 'nas' / 'revops' / 'checklist.csv'}, which does not exist")
+    assert "How to fix: Connect the shared folder" in str(err.value)
+    assert link.is_symlink() and not link.exists() and [p.name for p in data.iterdir()] == ["checklist.csv"]
+
+
+def test_a_hard_linked_file_is_refused_with_the_reason(tmp_path):
+    import os
+
+    path = tmp_path / "checklist.csv"
+    path.write_text(HEADER + "M1,marketing,2025-07-01,1,yes,\n", encoding="utf-8")
+    os.link(path, tmp_path / "team-answers.csv")
+    with pytest.raises(WorkbookError) as err:
+        ck.append_answers(path, new([("S1", "sales", "2025-08-01", 1, "yes")]))
+    assert err.value.code == "save_hard_link" and f"{path}: this file has 2 names (hard links)" in str(err.value)
+    assert "ln -sf" in err.value.fix
+    assert (tmp_path / "team-answers.csv").read_text(encoding="utf-8") == HEADER + "M1,marketing,2025-07-01,1,yes,\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checklist.csv", "team-answers.csv"]
+
+
+def test_only_the_saves_own_backups_are_pruned_and_no_user_file_is_taken_for_a_temporary_copy(tmp_path):
+    path = tmp_path / "checklist.csv"
+    path.write_text(HEADER, encoding="utf-8")
+    users = ["checklist.csv.bak-before-migration", "checklist.csv.bak-2024-final", "checklist.csv.bak-20240101-000000.orig",
+             "checklist.csv.bak-keep.bak-20200101-000000", "checklist.csv.bak-20241301-000000",
+             ".checklist.csv.original", ".checklist.csv.20240101"]
+    for name in users:
+        (tmp_path / name).write_text("mine", encoding="utf-8")
+    made = [ck.append_answers(path, new([(f"S{i}", "sales", "2025-08-01", 1, "yes")]))["backup"] for i in range(7)]
+    assert all((tmp_path / name).read_text(encoding="utf-8") == "mine" for name in users)
+    assert [str(p) for p in ck.backups(path)] == made[2:]  # the save's own: the 5 latest
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        users + [".checklist.csv.lock", "checklist.csv"] + [Path(m).name for m in made[2:]])
+
+
+def test_a_lock_file_name_holding_a_users_text_is_not_emptied(tmp_path):
+    path = tmp_path / "checklist.csv"
+    (tmp_path / ".checklist.csv.lock").write_text("who holds the answers this week: Sato", encoding="utf-8")
+    with pytest.raises(WorkbookError) as err:
+        ck.append_answers(path, new([("S1", "sales", "2025-08-01", 1, "yes")]))
+    assert err.value.code == "lock_not_a_lock"
+    assert (tmp_path / ".checklist.csv.lock").read_text(encoding="utf-8") == "who holds the answers this week: Sato"
+    assert not path.exists()
+
+
+def full_disk_at(monkeypatch, where: str):
+    """Make the disk fill up half way through the backup copy (`backup`) or the new file's write (`write`)."""
+    import errno
+    import os
+    import shutil
+
+    from helpers import storage
+
+    def enospc(name):
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+
+    if where == "backup":
+        def copy_half(src, dst, **kw):
+            data = Path(src).read_bytes()
+            Path(dst).write_bytes(data[: len(data) // 2])
+            raise enospc(str(dst))
+        monkeypatch.setattr(storage.shutil, "copy2", copy_half)
+    else:
+        real_fsync = os.fsync
+
+        def fsync_full(fd):
+            real_fsync(fd)
+            raise enospc(None)
+        monkeypatch.setattr(storage.os, "fsync", fsync_full)
+    return shutil
+
+
+@pytest.mark.parametrize("where", ["backup", "write"])
+def test_a_full_disk_leaves_the_file_no_partial_copy_and_says_what_to_free(tmp_path, monkeypatch, where):
+    path = tmp_path / "checklist.csv"
+    earlier = HEADER + "".join(f"M{i},marketing,2025-07-01,1,yes,\n" for i in range(200))
+    path.write_text(earlier, encoding="utf-8")
+    (tmp_path / "checklist.csv.bak-20250101-000000").write_text("an older backup", encoding="utf-8")
+    full_disk_at(monkeypatch, where)
+    with pytest.raises(WorkbookError) as err:
+        ck.append_answers(path, new([("S1", "sales", "2025-08-01", 1, "yes")]))
+    assert path.read_text(encoding="utf-8") == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".checklist.csv.lock", "checklist.csv", "checklist.csv.bak-20250101-000000"]
+    assert err.value.code == "save_no_space"
+    needed = len(earlier.encode()) * 2 + len("S1,sales,2025-08-01,1,yes,\n")  # the new file and the backup of the old
+    assert err.value.params["needed"] == f"{needed / 1024:.1f} KiB"
+    assert str(err.value).startswith(f"{path}: not enough disk space to save it (No space left on device: ")
+    assert err.value.fix == (f"Free at least {needed / 1024:.1f} KiB on the disk that holds {tmp_path} (delete files you no longer "
+                             "need, for example old checklist.csv.bak-* backups there), then save again.")
+
+
+def test_a_read_only_folder_says_so(tmp_path, monkeypatch):
+    import errno
+
+    from helpers import storage
+
+    path = tmp_path / "checklist.csv"
+    path.write_text(HEADER, encoding="utf-8")
+
+    def read_only(*a, **k):
+        raise OSError(errno.EROFS, "Read-only file system")
+    monkeypatch.setattr(storage.tempfile, "mkstemp", read_only)
+    with pytest.raises(WorkbookError) as err:
+        ck.append_answers(path, new([("S1", "sales", "2025-08-01", 1, "yes")]))
+    assert err.value.code == "save_not_writable"
+    assert str(err.value).startswith(f"{path}: the folder refuses the save (Read-only file system); nothing was written.")
+    assert path.read_text(encoding="utf-8") == HEADER
+
+
+def test_size_text():
+    from helpers.storage import size_text
+
+    assert [size_text(n) for n in (0, 1023, 1024, 1536, 5 * 1024 ** 2, 3 * 1024 ** 3, 2 * 1024 ** 5)] == [
+        "0 B", "1023 B", "1.0 KiB", "1.5 KiB", "5.0 MiB", "3.0 GiB", "2048.0 TiB"]

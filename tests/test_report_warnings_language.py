@@ -90,6 +90,31 @@ def test_every_warning_code_has_a_sentence_and_fix_in_both_languages():
         warning_keys("not_a_code")
 
 
+def test_the_output_folder_and_save_error_codes_are_emitted_and_said_in_both_languages():
+    from helpers.errors import ERROR_CODES, coded_error, error_keys
+
+    ours = {"out_not_runners_file", "out_foreign_files", "save_link_dangling", "save_hard_link", "save_no_space",
+            "save_not_writable", "lock_not_a_lock"}
+    emitted = set()
+    for path in HELPERS.rglob("*.py"):
+        emitted |= set(re.findall(r'\bcoded_error\(\s*"([a-z0-9_]+)"', path.read_text(encoding="utf-8")))
+    assert ours <= emitted and ours <= set(ERROR_CODES)
+    labels = label_table()
+    for code in sorted(ours):
+        for key in error_keys(code):
+            en, ja = labels[key]["en"], labels[key]["ja"]
+            assert en.strip() and CJK.search(ja) and not mainly_japanese(en), key
+            assert placeholders(ja) <= placeholders(en), key
+    # English where raised, the reader's language where shown (the runner with --lang ja, the answer form)
+    exc = coded_error("save_not_writable", "/srv/share/checklist.csv", folder="/srv/share", reason="Read-only file system")
+    assert str(exc) == ("/srv/share/checklist.csv: the folder refuses the save (Read-only file system); nothing was written.\n"
+                        "  How to fix: Make /srv/share writable for your user (or ask its owner to), or work in a data folder "
+                        "you can write to, then save again.")
+    assert exc.in_language("ja") == ("/srv/share/checklist.csv: このフォルダには保存できません(Read-only file system)。何も書き込んで"
+                                     "いません。\n  対処方法: /srv/share を自分のユーザーで書き込めるようにする(または所有者に依頼する)"
+                                     "か、書き込めるデータフォルダで作業してから、もう一度保存してください。")
+
+
 def test_warning_sentences_fill_from_params_and_keep_english_for_an_old_record():
     w = warning("leads / opportunities / spend", "channel_variants", "channel", count=1, spellings="'Web' (1), 'ｗｅｂ' (1)",
                 chosen="Web")

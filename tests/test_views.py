@@ -170,6 +170,31 @@ def test_checklist_form_feedback_in_japanese(session):
         "回答者(氏名ではなく sales-01 のようなID)を入力してください。何も保存していません。"]
 
 
+def test_checklist_form_saves_through_a_link_and_says_a_broken_one_in_the_report_language(session, tmp_path):
+    from dataclasses import replace
+
+    shared = tmp_path / "share" / "revops-answers.csv"
+    shared.parent.mkdir()
+    shared.write_text("respondent,department,answered_on,item,answer,note\nM1,marketing,2025-06-01,1,yes,\n", encoding="utf-8")
+    link = session.wb.data_dir / "checklist.csv"
+    link.symlink_to(shared)
+    ja = replace(session, lang="ja")
+    assert checklist_views.target_note(ja).data.count(f"回答の保存先: {shared}(リンク {link} が指す共有ファイル)") == 1
+    outcome, _ = checklist_views.save_form(ja, "sales-02", "sales", pd.Timestamp("2025-06-20"), {1: "no"}, {})
+    assert outcome == "saved" and link.is_symlink()
+    assert shared.read_text(encoding="utf-8").splitlines()[-1] == "sales-02,sales,2025-06-20,1,no,"
+    # the shared folder is gone (not mounted): refused, in Japanese, with its fix, said once
+    shared.rename(tmp_path / "moved.csv")
+    assert "リンク先がありません" in checklist_views.target_note(ja).data
+    outcome, messages = checklist_views.save_form(ja, "sales-03", "sales", pd.Timestamp("2025-06-21"), {1: "yes"}, {})
+    assert outcome == "error" and len(messages) == 1
+    assert messages[0] == (f"{link}: {shared} へのリンクですが、リンク先がありません(共有フォルダが接続されていない、またはファイルが"
+                           "移動された)。他の人が読まない個人用のコピーに回答が入らないよう、何も書き込んでいません。 対処方法: 共有フォルダを"
+                           f"接続するか、リンクを共有ファイルに向け直して(ln -sf <共有ファイル> {link})から、もう一度保存してください。"
+                           "自分用に回答を保存する場合は、先にリンクを削除してください。")
+    assert link.is_symlink() and not link.exists()
+
+
 def test_checklist_form_never_saves_into_the_shipped_sample(live):
     from helpers.paths import SAMPLE_DATA_DIR
 

@@ -313,7 +313,7 @@ def warning_record(w: Finding) -> dict:
 
 
 # --------------------------------------------------------------------------- writing the data folder
-def _check_out(out: Path, exports: Path | None, force: bool) -> None:
+def _check_out(out: Path, exports: Path | None, force: bool, marker: str | None = None) -> None:
     out_r = out.resolve()
     if exports is not None:
         exp_r = exports.resolve()
@@ -326,22 +326,29 @@ def _check_out(out: Path, exports: Path | None, force: bool) -> None:
         if not force:
             raise WorkbookError(f"the output folder {out} is not empty; nothing was written",
                                 fix="Choose an empty or new folder, or add --force to replace the data folder there.")
-        others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES)
+        others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES and p.name != marker)
         if others:
             raise WorkbookError(f"the output folder {out} holds files an ingest did not write ({', '.join(others[:5])}); "
                                 "--force only replaces a data folder",
                                 fix="Choose another --out, or move those files away first.")
 
 
+def _written_by_ingest(folder: Path, marker: str | None = None) -> bool:
+    """True when `folder` is a folder (not a link) holding only the names an ingest writes."""
+    return (folder.is_dir() and not folder.is_symlink()
+            and all(p.name in OUTPUT_FILES or p.name == marker for p in folder.iterdir()))
+
+
 def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str | Path, *, force: bool = False,
-           config: Config | None = None, start=None, end=None) -> IngestResult:
+           config: Config | None = None, start=None, end=None, marker: str | None = None) -> IngestResult:
     """Convert a folder of exports (and/or SQL sources) into a validated canonical data folder `out`.
 
     `mapping` is a Mapping, a mapping file or a shipped mapping name (salesforce_en, salesforce_ja,
     salesforce_api, hubspot, canonical_ja). `start`/`end` (dates) are pushed into SQL sources that have a
     `period_filter` column; export files are always read whole. `config` is used to validate
     (default: `out`'s workbook.yaml if it has one, else the exports folder's, which is then copied into `out`,
-    else the defaults). Raises WorkbookError (bad
+    else the defaults). `marker`: the name of a file to write into the data folder (and its staging folder) saying
+    who made it (the report runner's marker, for OUT/_data); --force accepts it there. Raises WorkbookError (bad
     mapping, missing file or column, unconvertible values, refused output folder) or
     IngestValidationError (the converted tables break the contract; nothing is published).
     """
@@ -352,7 +359,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     if needs_files and (exports is None or not exports.is_dir()):
         raise WorkbookError(f"the exports folder {exports} does not exist" if exports is not None else "no exports folder was given",
                             fix="Give the folder holding the exported files with --exports.")
-    _check_out(out, exports if needs_files else None, force)
+    _check_out(out, exports if needs_files else None, force, marker)
     own = exports / DATA_FOLDER_CONFIG if exports is not None else None
     if own is not None and own.is_file():
         check_inside(own, exports, "exports")   # copied into the data folder: never a file from outside the exports
@@ -447,6 +454,9 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
+        if marker:
+            (staging / marker).write_text("This data folder was made by the alignment workbook's report runner "
+                                          "(python -m helpers.report.run); a later run replaces it whole.\n", encoding="utf-8")
         for name, frame in frames.items():
             neutralize_text_columns(frame, name).to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
         if (out / DATA_FOLDER_CONFIG).is_file():  # a replaced data folder keeps its settings
@@ -465,7 +475,10 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
             wb = load_workbook(staging, config or load_config(staging))
         except DataValidationError as exc:
             rejected = out.with_name(f"{out.name}.rejected")
-            shutil.rmtree(rejected, ignore_errors=True)
+            if _written_by_ingest(rejected, marker):  # the last rejected ingest: replaced
+                shutil.rmtree(rejected)
+            elif rejected.exists() or rejected.is_symlink():  # a folder or file of that name of the user's: kept
+                rejected = out.with_name(f"{out.name}.rejected-{os.getpid()}")
             staging.rename(rejected)
             raise IngestValidationError(exc.findings, rejected) from None
         replace_dir(staging, out)

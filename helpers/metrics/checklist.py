@@ -23,8 +23,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -611,26 +609,12 @@ def _existing_layout(path: Path) -> tuple[str, list[str], str, pd.Series] | None
     return encoding, columns, newline, _key_frame(keys["respondent"], keys["answered_on"])
 
 
-def _backup_key(p: Path):
-    m = re.search(r"\.bak-(\d{8}-\d{6})(?:-(\d+))?$", p.name)
-    return (m.group(1), int(m.group(2) or 0)) if m else ("", 0)
-
-
 def backups(path: str | os.PathLike) -> list[Path]:
-    """The backups of a checklist file (``<name>.bak-YYYYMMDD-HHMMSS``), oldest first."""
-    path = Path(path)
-    found = [p for p in path.parent.glob(f"{path.name}.bak-*") if _backup_key(p)[0]]
-    return sorted(found, key=_backup_key)
+    """The backups the save made of a checklist file (``<name>.bak-YYYYMMDD-HHMMSS`` beside the file a link points
+    to), oldest first; backups named by people (``checklist.csv.bak-mine``) are not among them and are never pruned."""
+    from helpers.storage import own_backups
 
-
-def _make_backup(path: Path) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target, n = path.with_name(f"{path.name}.bak-{stamp}"), 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.bak-{stamp}-{n}")
-    shutil.copy2(path, target)
-    return target
+    return own_backups(Path(os.path.realpath(path)))
 
 
 def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same_day: bool = False,
@@ -648,7 +632,16 @@ def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same
     on the same answered_on date, DuplicateAnswersError is raised unless
     ``replace_same_day``, in which case only that respondent's rows of that day are
     replaced. Before writing, the previous file is copied to
-    ``<name>.bak-YYYYMMDD-HHMMSS`` next to it; the latest 5 backups are kept.
+    ``<name>.bak-YYYYMMDD-HHMMSS`` next to it; the latest 5 of those backups are kept
+    (a backup named by a person is never deleted).
+
+    A symbolic link (a team's shared answers file) is saved through: the file it points
+    to is replaced, with the lock, the temporary copy and the backups in that file's
+    folder, and the link stays (helpers.storage.save_target). Refused with a WorkbookError:
+    a link to nothing (``save_link_dangling``), a file with several hard links
+    (``save_hard_link``: replacing it would leave the other names with the old answers).
+    A disk that refuses the write (full, read-only) leaves the file, and no partial backup
+    or copy, and raises ``save_no_space`` / ``save_not_writable`` (where, and how much to free).
 
     Concurrent saves are serialized by a file lock (``.<name>.lock``, filelock) held
     around re-read, append and atomic replace; temporary copies left by an
@@ -657,20 +650,30 @@ def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same
     (with its header) when absent. Returns
     ``{"written": new rows written, "replaced": earlier rows removed, "backup": path or None}``.
     """
-    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, write_atomic
     from helpers.data.values import neutralize_cell
+    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, save_target
 
-    path = Path(path)
     new = _validate_new_rows(new_rows)
     if new.empty:
         return {"written": 0, "replaced": 0, "backup": None}
     new = new.map(neutralize_cell)
-    with locked(path, f"Saving the checklist answers to {path.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
-        remove_temp_files(path)
-        return _append_locked(path, new, replace_same_day, write_atomic)
+    target = save_target(path)
+    _refuse_hard_link(Path(path), target)
+    with locked(target, f"Saving the checklist answers to {target.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+        remove_temp_files(target)
+        return _append_locked(target, new, replace_same_day)
 
 
-def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool, write_atomic) -> dict:
+def _refuse_hard_link(path: Path, target: Path) -> None:
+    """WorkbookError (save_hard_link) when the file has other names: an atomic save gives it a new file, and the
+    other names would keep the old answers."""
+    from helpers.errors import coded_error
+
+    if target.is_file() and target.stat().st_nlink > 1:
+        raise coded_error("save_hard_link", str(path), n=target.stat().st_nlink)
+
+
+def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool) -> dict:
     """append_answers' work while holding the file's lock."""
     layout = _existing_layout(path) if path.exists() else None
     old_key = layout[3] if layout else pd.Series([], dtype=object)
@@ -700,10 +703,9 @@ def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool, write_
         parts = [p.reindex(columns=columns) for p in (existing, new) if len(p)]
         payload = pd.concat(parts, ignore_index=True).fillna("").to_csv(index=False, lineterminator="\n").encode("utf-8")
 
-    backup = _make_backup(path) if path.exists() else None
-    write_atomic(path, payload)
-    for old in backups(path)[:-BACKUPS_KEPT]:
-        old.unlink(missing_ok=True)
+    from helpers.storage import save_with_backup
+
+    backup = save_with_backup(path, payload, BACKUPS_KEPT)
     return {"written": int(len(new)), "replaced": replaced, "backup": str(backup) if backup else None}
 
 
@@ -711,7 +713,8 @@ def remove_answers(path: str | os.PathLike, respondent: str, answered_on, lock_t
     """Remove one respondent's answers of one day (an answer set saved by mistake), through append_answers' safe path.
 
     Same lock, clean-up of interrupted saves, backup (``<name>.bak-YYYYMMDD-HHMMSS``, latest 5
-    kept) and atomic replace as :func:`append_answers`; every other row is kept (the file is
+    of the save's own kept), atomic replace, saving through a link and refusals (a link to nothing, hard links,
+    a full or read-only disk) as :func:`append_answers`; every other row is kept (the file is
     rewritten as UTF-8 with the columns respondent, department, answered_on, item, answer, note
     first). The respondent is compared trimmed and neutralized as the save wrote it
     (helpers.data.values.neutralize_cell); `answered_on` is a date or 'YYYY-MM-DD'. Returns
@@ -719,23 +722,21 @@ def remove_answers(path: str | os.PathLike, respondent: str, answered_on, lock_t
     made) when no row matches or the file is absent. WorkbookError when the lock is not free.
     """
     from helpers.data.values import neutralize_cell
-    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, write_atomic
+    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, save_target, save_with_backup
 
-    path = Path(path)
     key = f"{neutralize_cell(str(respondent or '').strip())}\x00{pd.Timestamp(answered_on):%Y-%m-%d}"
-    with locked(path, f"Removing checklist answers from {path.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
-        remove_temp_files(path)
-        if not path.exists():
+    target = save_target(path)  # a shared file through its link; a link to nothing is refused
+    _refuse_hard_link(Path(path), target)
+    with locked(target, f"Removing checklist answers from {target.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+        remove_temp_files(target)
+        if not target.exists():
             return {"removed": 0, "backup": None}
-        existing = _read_existing(path)
+        existing = _read_existing(target)
         drop = _key_frame(existing["respondent"], existing["answered_on"]).eq(key).to_numpy()
         if not drop.any():
             return {"removed": 0, "backup": None}
         kept = existing[~drop]
         columns = list(FILE_COLUMNS) + [c for c in existing.columns if c not in FILE_COLUMNS]
         payload = kept.reindex(columns=columns).fillna("").to_csv(index=False, lineterminator="\n").encode("utf-8")
-        backup = _make_backup(path)
-        write_atomic(path, payload)
-        for old in backups(path)[:-BACKUPS_KEPT]:
-            old.unlink(missing_ok=True)
+        backup = save_with_backup(target, payload, BACKUPS_KEPT)
     return {"removed": int(drop.sum()), "backup": str(backup)}

@@ -222,9 +222,14 @@ def run_info(wb: Workbook, config: Config) -> dict:
 
 
 def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) -> Path:
-    """Write OUT/run.json and OUT/index.html (atomically) from every published period."""
+    """Write OUT/run.json and OUT/index.html (atomically) from every published period, each with the runner's mark
+    (run.json's "generator", index.html's <meta name="generator">); WorkbookError (out_not_runners_file) when either
+    is there and not the runner's (helpers.report.record.check_top_files): a user's file is never replaced."""
+    from helpers.report.record import GENERATOR, INDEX_MARK, check_top_files
+
+    check_top_files(out)
     lang = config.language
-    info = run_info(wb, config)
+    info = {"generator": GENERATOR, **run_info(wb, config)}
     info["periods_this_run"] = this_run
     write_atomic(out / "run.json", dumps(info))
     rows = published_periods(out)
@@ -255,7 +260,7 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     title = t("index_title", lang)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!DOCTYPE html>
-<html lang="{esc(lang)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{esc(lang)}"><head><meta charset="utf-8">{INDEX_MARK}<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title>
 <style>
 {CSS_FILE.read_text(encoding="utf-8")}

@@ -16,31 +16,59 @@ from pathlib import Path
 from helpers.storage import dumps, replace_dir, to_jsonable, write_atomic
 
 
-# --------------------------------------------------------------------------- report folders the runner made
-#: The marker file the runner writes into every report folder it makes (OUT/<period>/, OUT/_failed/<period>/).
+# --------------------------------------------------------------------------- what the runner owns in the output folder
+#: The marker file the runner writes into every folder it makes in the output folder: report folders (OUT/<period>/,
+#: OUT/_failed/<period>/), their staging folders, the run's snapshot folder and the data folder OUT/_data.
+#: Crash recovery touches only folders carrying it.
 MARKER = ".alignment-workbook-report"
 #: Names of the files the runner writes into a report folder (besides the marker).
 _REPORT_FILE = re.compile(r"^(metrics\.json|kernel\.log|\d\d_[^/]+\.(ipynb|html))$")
-_STALE = re.compile(r"^\.(staging-.+-\d+|old-.+-\d+|_data\.ingest-\d+|snapshot-\d+|\.snapshot-\d+\.tmp-\d+)$")
+#: Names of the hidden folders a killed run may leave: staging, a report moved aside, an ingest's staging, a snapshot.
+_STALE = re.compile(r"^\.(staging-.+-\d+|old-.+-\d+|_data\.ingest-\d+|snapshot-\d+)$")
 _OLD = re.compile(r"^\.old-(?P<name>.+)-\d+$")
+#: The files the runner writes at the top of the output folder; it replaces only its own (:func:`runners_file`).
+TOP_FILES = ("index.html", "run.json")
+#: The runner's mark in those files: index.html's <meta name="generator">, run.json's "generator".
+GENERATOR = "alignment-workbook report runner"
+INDEX_MARK = f'<meta name="generator" content="{GENERATOR}">'
+#: How an index page or run record written before the mark existed is recognised (the runner's own layout).
+_LEGACY_INDEX = '<ul class="wb-periods">'
+_LEGACY_RUN_KEYS = frozenset({"as_of", "data_folder", "files", "settings", "packages"})
+#: How much of a top file is read to recognise it.
+_HEAD_BYTES = 1 << 20
 
 
 def mark_report_dir(folder: Path) -> None:
     """Write the marker file that says the runner made `folder`."""
     (Path(folder) / MARKER).write_text("This folder was made by the alignment workbook's report runner "
-                                       "(python -m helpers.report.run); a later run replaces it whole.\n", encoding="utf-8")
+                                       "(python -m helpers.report.run); a later run replaces or removes it whole.\n",
+                                       encoding="utf-8")
+
+
+def make_own_dir(folder: Path) -> Path:
+    """Create `folder` (and its parents) and mark it as the runner's; OSError if it exists or cannot be made."""
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    mark_report_dir(folder)
+    return folder
+
+
+def runner_made(folder: Path) -> bool:
+    """True when `folder` is a folder (not a link) carrying the runner's marker file."""
+    folder = Path(folder)
+    return folder.is_dir() and not folder.is_symlink() and (folder / MARKER).is_file()
 
 
 def foreign_files(folder: Path) -> list[str]:
     """Entries of `folder` the runner did not make (all of them if it has no marker and no metrics.json); [] if absent.
 
     A folder from before the marker existed counts as the runner's when it holds only the runner's file names
-    and a metrics.json.
+    and a metrics.json. A link or a file in place of the folder is foreign ([its name]).
     """
     folder = Path(folder)
-    if not folder.exists():
+    if not folder.exists() and not folder.is_symlink():
         return []
-    if not folder.is_dir():
+    if folder.is_symlink() or not folder.is_dir():
         return [folder.name]
     names = sorted(p.name for p in folder.iterdir())
     if MARKER not in names and "metrics.json" not in names:
@@ -48,20 +76,72 @@ def foreign_files(folder: Path) -> list[str]:
     return [n for n in names if n != MARKER and not _REPORT_FILE.match(n)]
 
 
-def check_replaceable(folder: Path) -> None:
-    """WorkbookError unless `folder` is absent or a report folder the runner made, holding only the runner's files."""
-    from helpers.errors import WorkbookError
+def _refuse_foreign(folder: Path, others: list[str]) -> None:
+    from helpers.errors import coded_error
 
-    others = foreign_files(folder)
     if others:
         shown = ", ".join(others[:5]) + (f" (+{len(others) - 5} more)" if len(others) > 5 else "")
-        raise WorkbookError(f"{folder} holds files the report runner did not make ({shown}); it was not replaced and nothing was deleted",
-                            fix=f"Move those files out of {folder.name}/, or choose another output folder with --out.")
+        raise coded_error("out_foreign_files", str(folder), names=shown, name=Path(folder).name)
+
+
+def check_replaceable(folder: Path) -> None:
+    """WorkbookError (out_foreign_files) unless `folder` is absent or a report folder the runner made, holding only
+    the runner's files."""
+    _refuse_foreign(folder, foreign_files(folder))
+
+
+def check_data_replaceable(folder: Path) -> None:
+    """WorkbookError (out_foreign_files) unless the data folder `folder` (OUT/_data, which --mapping and --warehouse
+    rewrite) is absent, marked as the runner's, or holds only the names an ingest writes (the rule of ingest --force)."""
+    from helpers.data.ingest import OUTPUT_FILES
+
+    folder = Path(folder)
+    if runner_made(folder) or (not folder.exists() and not folder.is_symlink()):
+        return
+    if folder.is_symlink() or not folder.is_dir():
+        _refuse_foreign(folder, [folder.name])
+    _refuse_foreign(folder, sorted(p.name for p in folder.iterdir() if p.name not in OUTPUT_FILES))
+
+
+def runners_file(path: Path) -> bool:
+    """True when the top file `path` (index.html, run.json) is absent or one the runner wrote: it carries the
+    runner's mark (or, written before the mark existed, the runner's own layout). A folder, a link to nothing
+    or a file that cannot be read is not the runner's."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return True
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    if path.name == "run.json":
+        try:
+            record = json.loads(head)
+        except ValueError:
+            return False
+        return isinstance(record, dict) and (record.get("generator") == GENERATOR or _LEGACY_RUN_KEYS <= set(record))
+    return INDEX_MARK in head or _LEGACY_INDEX in head
+
+
+def check_top_files(out: Path) -> None:
+    """WorkbookError (out_not_runners_file) when the output folder holds an index.html or run.json the runner did not
+    write (checked before a run writes anything); the runner never replaces a user's file of those names."""
+    from helpers.errors import coded_error
+
+    theirs = [name for name in TOP_FILES if not runners_file(Path(out) / name)]
+    if theirs:
+        raise coded_error("out_not_runners_file", ", ".join(str(Path(out) / n) for n in theirs), name=", ".join(theirs),
+                          folder=str(out))
 
 
 def publish_dir(staging: Path, final: Path) -> None:
     """Replace the report folder `final` by `staging` (marked), refusing a folder the runner did not make."""
     check_replaceable(final)
+    if final.is_dir() and not runner_made(final):  # a report folder from before the marker: marked before it moves aside
+        mark_report_dir(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     replace_dir(staging, final)
 
@@ -69,25 +149,26 @@ def publish_dir(staging: Path, final: Path) -> None:
 def recover_publish(out: Path) -> list[str]:
     """Finish what a killed run left in `out` (and out/_failed); call only while holding the run lock.
 
-    A `.old-<name>-<pid>` folder whose `<name>` is missing is renamed back (the last good report returns);
-    otherwise it and every `.staging-*` folder are deleted. Returns what was done, one line each.
+    Only hidden folders named as the runner names them *and* carrying its marker (:func:`runner_made`) are touched;
+    a user's `.old-photos-2019/` or `.staging-site-2/` is left as it is. A `.old-<name>-<pid>` folder whose `<name>`
+    is missing is renamed back (the last good report returns); otherwise it and every `.staging-*`, `._data.ingest-*`
+    and `.snapshot-*` folder are deleted. Returns what was done, one line each.
     """
     done = []
     for parent in (Path(out), Path(out) / "_failed"):
-        if not parent.is_dir():
+        if not parent.is_dir() or parent.is_symlink():
             continue
         for entry in sorted(parent.iterdir()):
-            if not (entry.is_dir() and _STALE.match(entry.name)):
+            if not (_STALE.match(entry.name) and runner_made(entry)):
                 continue
             old = _OLD.match(entry.name)
-            if old and not (parent / old.group("name")).exists():
+            if old and not (parent / old.group("name")).exists() and not (parent / old.group("name")).is_symlink():
                 entry.rename(parent / old.group("name"))
                 done.append(f"restored {parent / old.group('name')} (a run was interrupted while publishing it)")
             else:
                 shutil.rmtree(entry, ignore_errors=True)
                 done.append(f"removed {entry.name}/ left by an interrupted run")
     return done
-
 
 
 class Recorder:

@@ -16,16 +16,17 @@ stays in the kernel is the modules and their caches, such as the period's core
 figures that notebooks 00 and 02 share (:func:`helpers.metrics.core.core_metrics`).
 
 Crash and race safety: one run at a time per output folder (a file lock,
-`OUT/.run.lock`, held for the whole run; a second run waits for it), report
-folders carry a marker file and a folder the runner did not make is never
-replaced, and a run first finishes what a killed run left (a half-done publish
-is rolled back to the last good report, stale staging folders are removed).
+`OUT/.run.lock`, held for the whole run; a second run waits for it), every
+folder the runner makes carries a marker file and a folder the runner did not
+make is never replaced, `OUT/index.html` and `OUT/run.json` carry the runner's
+mark and a user's file of those names is never replaced, and a run first
+finishes what a killed run left (a half-done publish is rolled back to the last
+good report, stale staging folders are removed) touching only marked folders.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import functools
 import os
 import shutil
@@ -42,8 +43,9 @@ from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
 from helpers.errors import WorkbookError, cli_language, coded_error
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
-from helpers.report.record import check_replaceable, foreign_files, mark_report_dir, publish_dir, recover_publish
-from helpers.storage import locked
+from helpers.report.record import (MARKER, check_data_replaceable, check_replaceable, check_top_files, foreign_files, make_own_dir,
+                                   mark_report_dir, publish_dir, recover_publish, runner_made)
+from helpers.storage import NO_SPACE_ERRNOS, NOT_WRITABLE_ERRNOS, locked
 
 STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
@@ -72,7 +74,7 @@ MAX_ALL_PERIODS = 40
 #: How long a run waits for another run writing to the same output folder (seconds).
 RUN_WAIT = 3600.0
 #: errno values meaning the output disk refuses writes (full, read-only, no permission, file too large, quota).
-DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EDQUOT}
+DISK_ERRNOS = NO_SPACE_ERRNOS | NOT_WRITABLE_ERRNOS
 
 
 def output_error(exc: OSError, out: Path) -> WorkbookError:
@@ -329,11 +331,12 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
     label = period.label
     staging = out / f".staging-{label}-{os.getpid()}"
     try:
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        mark_report_dir(staging)
+        if runner_made(staging):  # an earlier process of the same id died here
+            shutil.rmtree(staging)
+        make_own_dir(staging)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        if runner_made(staging):
+            shutil.rmtree(staging, ignore_errors=True)
         raise output_error(exc, out) from None
     result = PeriodResult(label, ok=True)
     parameters = dict(params, period=label, metrics_path=str(staging / "metrics.json"))
@@ -396,12 +399,15 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         try:
             tables = _warehouse_tables(args)
+            check_top_files(out)  # a user's index.html or run.json there: refused before anything is written
             if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
                 _lock_out(stack, out, args.wait)
+                check_data_replaceable(out / "_data")  # rewritten only when it is the runner's
             if args.warehouse:
                 from helpers.metrics.warehouse import export_folder
 
                 data = export_folder(args.warehouse, out / "_data", args.schema, tables)
+                mark_report_dir(data)
                 copied = {p.stem: tables.get(p.stem, p.stem) for p in sorted(data.glob("*.parquet"))}
                 absent = [name for name in TABLES if name not in copied]
                 print(f"Copied {', '.join(f'{k} ({v})' for k, v in copied.items())} from "
@@ -414,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                 settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
                 if (data / DATA_FOLDER_CONFIG).is_file():   # OUT/_data is the runner's: the exports' settings as they are now
                     (out / "_data" / DATA_FOLDER_CONFIG).unlink(missing_ok=True)
-                result = ingest(data, args.mapping, out / "_data", force=True, config=settings)
+                result = ingest(data, args.mapping, out / "_data", force=True, config=settings, marker=MARKER)
                 print(result.summary(), flush=True)
                 data = result.out
             config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
@@ -477,11 +483,14 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
               "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
     print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)
     # One load per run: every notebook of every period opens this snapshot of the validated tables.
+    own = out / f".snapshot-{os.getpid()}"  # the runner's (marked) folder: recovery removes it after a kill
     try:
-        snapshot = write_snapshot(wb, out / f".snapshot-{os.getpid()}")
+        if runner_made(own):
+            shutil.rmtree(own)
+        snapshot = write_snapshot(wb, make_own_dir(own) / "tables")
     except OSError:  # a full or read-only disk: leave no half-written snapshot behind
-        for part in out.glob(f"*snapshot-{os.getpid()}*"):
-            shutil.rmtree(part, ignore_errors=True)
+        if runner_made(own):
+            shutil.rmtree(own, ignore_errors=True)
         raise
     previous = os.environ.get(SNAPSHOT_ENV)
     os.environ[SNAPSHOT_ENV] = str(snapshot)
@@ -497,7 +506,7 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
             os.environ.pop(SNAPSHOT_ENV, None)
         else:
             os.environ[SNAPSHOT_ENV] = previous
-        shutil.rmtree(snapshot, ignore_errors=True)
+        shutil.rmtree(own, ignore_errors=True)
     from helpers.report.index_page import write_index
 
     write_index(out, wb, config, [r.label for r in results if r.ok])

@@ -233,9 +233,14 @@ def target_note(s: Session):
     """Where the form saves, shown before the first save; a warning (and no saving) for the shipped sample."""
     from helpers.paths import is_tracked_sample
 
-    path = Path(checklist_path(s)).resolve()
+    link = Path(checklist_path(s))
+    path = link.resolve()
     if is_tracked_sample(path):
         return display.note(t("form_sample_refused", s.lang).format(path=path), warn=True)
+    if link.is_symlink():  # a team's shared file: the answers go there (helpers.storage.save_target)
+        if not path.exists():
+            return display.note(t("form_target_dangling", s.lang).format(path=link.absolute(), target=path), warn=True)
+        return display.note(t("form_target_link", s.lang).format(path=path, link=link.absolute()))
     return display.note(t("form_target", s.lang).format(path=path))
 
 
@@ -275,7 +280,7 @@ def save_form(s: Session, respondent: str, department: str, answered_on, answers
     except checklist.DuplicateAnswersError:
         return "duplicate", [t("form_duplicate", lang).format(respondent=who, date=day, replace=replace_label)]
     except (WorkbookError, OSError) as exc:
-        return "error", [t("form_error", lang).format(message=getattr(exc, "message", None) or str(exc))]
+        return "error", [save_error_text(exc, lang)]
     messages = [t("form_saved", lang).format(n=result["written"], respondent=who, department=t(department, lang), date=day)]
     if result["replaced"]:
         messages.append(t("form_replaced", lang).format(n=result["replaced"]))
@@ -311,11 +316,25 @@ def remove_form(s: Session, respondent: str, answered_on) -> tuple[str, list[str
     try:
         result = checklist.remove_answers(path, who, day)
     except (WorkbookError, OSError) as exc:
-        return "error", [t("form_error", lang).format(message=getattr(exc, "message", None) or str(exc))]
+        return "error", [save_error_text(exc, lang)]
     if not result["removed"]:
         return "none", [t("form_remove_none", lang).format(respondent=who, date=day)]
     return "removed", [t("form_removed", lang).format(n=result["removed"], respondent=who, date=day,
                                                       backup=Path(result["backup"]).name), t("form_rerun", lang)]
+
+
+def save_error_text(exc: Exception, lang: str) -> str:
+    """A failed save said once, in `lang`, with its fix: a coded error (helpers.errors.ERROR_CODES: a link to nothing,
+    a full disk ...) from the label table; another WorkbookError or OSError behind "Could not save; nothing was written"."""
+    from helpers.errors import WorkbookError, error_text
+
+    if getattr(exc, "code", None) is not None:
+        message, fix = error_text(exc.code, exc.params, lang)
+        message = f"{exc.params['file']}: {message}"
+    else:
+        message = t("form_error", lang).format(message=getattr(exc, "message", None) or str(exc))
+        fix = getattr(exc, "fix", None) or "" if isinstance(exc, WorkbookError) else ""
+    return t("form_error_fix", lang).format(message=message, fix=fix) if fix else message
 
 
 def form(s: Session):

@@ -1,10 +1,16 @@
-"""Attack: checklist saves from real concurrent processes, kill -9 mid-save, a held lock, formulas in cells."""
+"""Attack: checklist saves from real concurrent processes, kill -9 mid-save, a held lock, formulas in cells, a shared file
+reached through a link, a really full disk (a small tmpfs) and a file size limit."""
 from __future__ import annotations
 
+import os
+import resource
+import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from helpers.data.load import read_csv_text
 from helpers.metrics import checklist as ck
@@ -121,3 +127,100 @@ def test_formula_cells_are_neutralized_and_read_back(tmp_path):
     wb = load_workbook(folder)
     assert sorted(wb.checklist["respondent"]) == sorted(["=1+1", "R1", "R2", "R3", "R4", "R5"])
     assert Path(path).exists()
+
+
+# --------------------------------------------------------------------------- a shared file through a link, full disks
+def test_saves_through_a_link_and_straight_to_the_shared_file_at_once_lose_nothing(tmp_path):
+    shared = tmp_path / "nas" / "team-checklist.csv"
+    shared.parent.mkdir()
+    (tmp_path / "mine").mkdir()
+    link = tmp_path / "mine" / "checklist.csv"
+    shared.write_text("respondent,department,answered_on,item,answer,note\n", encoding="utf-8")
+    link.symlink_to(shared)
+    procs = [child(SAVER, str(link), "viaLink", "20"), child(SAVER, str(shared), "direct", "20")]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        assert_no_traceback(err)
+    frame, _ = read_csv_text(shared)
+    assert len(frame) == 2 * 20 * 15 and sorted(frame["respondent"].str.split("-").str[0].unique()) == ["direct", "viaLink"]
+    assert link.is_symlink() and [p.name for p in link.parent.iterdir()] == ["checklist.csv"]
+    assert len(ck.backups(shared)) == ck.BACKUPS_KEPT
+
+
+ONE_SAVE = """
+import sys
+import pandas as pd
+from helpers.errors import WorkbookError
+from helpers.metrics.checklist import append_answers
+rows = pd.DataFrame({"respondent": "late-01", "department": "sales", "answered_on": "2025-08-05", "item": range(1, 16),
+                     "answer": "partial", "note": "x" * 200})
+try:
+    append_answers(sys.argv[1], rows)
+except WorkbookError as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
+print("saved")
+"""
+
+
+def big_checklist(path: Path, rows: int) -> bytes:
+    lines = ["respondent,department,answered_on,item,answer,note"]
+    lines += [f"R{i:05d},marketing,2025-07-01,{i % 15 + 1},yes,{'n' * 40}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path.read_bytes()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 256 KiB file system (tmpfs), mounted for the test; skipped where mounting is not allowed (not root)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True).returncode != 0:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.parametrize("room", ["no room for the backup", "room for the backup only"])
+def test_a_full_disk_keeps_the_file_frees_what_the_save_wrote_and_says_how_much_to_free(small_disk, room):
+    path = small_disk / "checklist.csv"
+    before = big_checklist(path, 1000)                 # about 60 KiB of answers
+    free_wanted = len(before) // 2 if room == "no room for the backup" else len(before) + len(before) // 4
+    filler = small_disk / "exports.zip"
+    filler.write_bytes(b"\0" * max(0, shutil.disk_usage(small_disk).free - free_wanted))
+    free_before = shutil.disk_usage(small_disk).free
+    done = run_child(ONE_SAVE, str(path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert_no_traceback(done.stderr)
+    assert f"error: {path}: not enough disk space to save it (No space left on device: " in done.stderr
+    assert f"How to fix: Free at least " in done.stderr and f"on the disk that holds {small_disk}" in done.stderr
+    # the answers are whole, no partial backup or copy is left, the disk is as free as before the save
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in small_disk.iterdir()) == [".checklist.csv.lock", "checklist.csv", "exports.zip"]
+    assert shutil.disk_usage(small_disk).free == free_before
+    # the fix works: free what it says, and the same save goes through
+    filler.unlink()
+    again = run_child(ONE_SAVE, str(path))
+    assert again.returncode == 0 and again.stdout.strip() == "saved", again.stderr
+    assert path.read_bytes().startswith(before) and len(ck.backups(path)) == 1
+
+
+def test_a_file_size_limit_during_a_save_leaves_nothing_half_written(tmp_path):
+    path = tmp_path / "checklist.csv"
+    before = big_checklist(path, 400)                  # about 24 KiB; the process may write files of 8 KiB at most
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    done = run_child(ONE_SAVE, str(path), preexec_fn=small_files)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert_no_traceback(done.stderr)
+    assert f"error: {path}: not enough disk space to save it (File too large: " in done.stderr
+    assert "How to fix: Free at least" in done.stderr
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".checklist.csv.lock", "checklist.csv"]

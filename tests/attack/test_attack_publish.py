@@ -60,7 +60,7 @@ def test_a_folder_with_users_files_is_never_replaced(setup, capsys, where, marke
         (folder / "metrics.json").write_text("{}", encoding="utf-8")
     assert main(args(data, nbs, out, "--period", "2025Q2")) == 2
     err = capsys.readouterr().err
-    assert f"{folder} holds files the report runner did not make (my notes.txt)" in err
+    assert f"{folder}: holds files the report runner did not make (my notes.txt)" in err
     assert "How to fix: Move those files out of 2025Q2/, or choose another output folder with --out." in err
     assert (folder / "my notes.txt").read_text(encoding="utf-8") == "mine"
     assert not (out / "index.html").exists() and hidden(out) == []
@@ -189,3 +189,127 @@ def test_truncated_metrics_of_an_older_period_does_not_break_the_index(setup, ca
     assert f"note: {metrics} cannot be read" in printed and "re-run it with --period 2025Q1" in printed
     index = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="2025Q1/00_tiny.html"' in index and "metrics.json cannot be read" in index
+
+
+# --------------------------------------------------------------------------- the user's own files in the output folder
+USERS_HIDDEN = {".staging-site-2024": "index.md", ".old-archive-2023": "q4.pdf", ".snapshot-1": "notes.txt",
+                "._data.ingest-12": "leads.csv", "_failed/.old-2024Q4-3": "why it failed.txt"}
+
+
+def users_hidden_folders(out: Path) -> dict[str, bytes]:
+    """Put the user's hidden folders, named as the runner names its leftovers, into `out`; returns their content."""
+    for name, file in USERS_HIDDEN.items():
+        (out / name).mkdir(parents=True, exist_ok=True)
+        (out / name / file).write_text(f"mine: {name}", encoding="utf-8")
+    return {f"{name}/{file}": (out / name / file).read_bytes() for name, file in USERS_HIDDEN.items()}
+
+
+def test_recovery_after_kill_leaves_the_users_hidden_folders_alone(setup):
+    data, nbs, out = setup
+    out.mkdir()
+    mine = users_hidden_folders(out)
+    assert main(args(data, nbs, out, "--period", "2025Q2")) == 0
+    good = {p.name: p.read_bytes() for p in (out / "2025Q2").iterdir()}
+    killed = run_child(KILL_AT_SECOND_RENAME, *args(data, nbs, out, "--period", "2025Q2"))
+    assert killed.returncode == -signal.SIGKILL
+    nxt = run_child(RUNNER, *args(data, nbs, out, "--period", "2025Q1"))
+    assert nxt.returncode == 0, nxt.stderr
+    assert_no_traceback(nxt.stdout, nxt.stderr)
+    # the runner's leftovers were recovered (the report back, staging and snapshot removed); only those were touched
+    assert {p.name: p.read_bytes() for p in (out / "2025Q2").iterdir()} == good
+    assert sorted(nxt.stdout.count(f"note: {w}") for w in ("restored", "removed .staging-2025Q2-", "removed .snapshot-")) == [1, 1, 1]
+    assert {k: (out / k).read_bytes() for k in mine} == mine
+    assert sorted(hidden(out)) == sorted(Path(k).name for k in USERS_HIDDEN)
+    assert not (out / "archive").exists() and not (out / "_failed" / "2024Q4").exists()
+
+
+@pytest.mark.parametrize("kind", ["a team page through a link", "another tool's run record", "a folder named index.html",
+                                  "a lock file with a note"])
+def test_a_users_file_at_the_top_of_the_output_folder_is_never_replaced(setup, capsys, kind, tmp_path):
+    data, nbs, out = setup
+    out.mkdir()
+    if kind == "a team page through a link":
+        page = tmp_path / "www" / "index.html"
+        page.parent.mkdir()
+        page.write_text("<html><body>Revenue team wiki</body></html>", encoding="utf-8")
+        (out / "index.html").symlink_to(page)
+        theirs, mine = out / "index.html", page
+    elif kind == "another tool's run record":
+        theirs = mine = out / "run.json"
+        mine.write_text('{"pipeline": "dbt", "finished": "2025-07-01T02:00:00Z"}\n', encoding="utf-8")
+    elif kind == "a folder named index.html":
+        theirs = out / "index.html"
+        theirs.mkdir()
+        mine = theirs / "draft.md"
+        mine.write_text("# draft", encoding="utf-8")
+    else:
+        theirs = mine = out / ".run.lock"
+        mine.write_text("do not run before the board meeting", encoding="utf-8")
+    before = mine.read_bytes()
+    assert main(args(data, nbs, out, "--period", "2025Q2")) == 2
+    err = capsys.readouterr().err
+    if kind == "a lock file with a note":
+        assert f"error: {theirs}: not a lock file the workbook made (it is not an empty file)" in err
+        assert f"How to fix: Move {theirs} elsewhere or rename it" in err
+    else:
+        assert f"error: {theirs}: not written by the report runner, so it was not replaced" in err
+        assert f"How to fix: Move {theirs.name} out of {out}, or choose another output folder with --out." in err
+    assert mine.read_bytes() == before
+    assert not (out / "2025Q2").exists() and hidden(out) == []
+
+
+def test_an_index_and_run_record_of_an_older_runner_are_replaced_and_a_rerun_works(setup):
+    data, nbs, out = setup
+    out.mkdir()
+    # the files an earlier version of the runner wrote (before the mark): its own layout
+    (out / "index.html").write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Reports</title></head>'
+                                    '<body><h1>Reports</h1><ul class="wb-periods"><li><b>2025Q1</b></li></ul></body></html>\n',
+                                    encoding="utf-8")
+    (out / "run.json").write_text(json.dumps({"as_of": "2025-03-31", "data_folder": "data", "files": {}, "settings": {},
+                                              "packages": {}, "periods_this_run": ["2025Q1"]}), encoding="utf-8")
+    for _ in range(2):  # and the runner's own files, marked, on the next run
+        assert main(args(data, nbs, out, "--period", "2025Q2")) == 0
+        index = (out / "index.html").read_text(encoding="utf-8")
+        assert '<meta name="generator" content="alignment-workbook report runner">' in index and 'href="2025Q2/00_tiny.html"' in index
+        record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert record["generator"] == "alignment-workbook report runner" and record["periods_this_run"] == ["2025Q2"]
+
+
+EXPORTS = Path(__file__).parent.parent / "fixtures" / "exports" / "salesforce_ja"
+
+KILL_IN_INGEST_PUBLISH = """
+import os, sys, pathlib
+rename = pathlib.Path.rename
+def rename_then_die(self, target):
+    if self.name.startswith("._data.ingest-") and pathlib.Path(target).name == "_data":
+        os.kill(os.getpid(), 9)      # kill -9 after the old data folder moved aside, before the new one moved in
+    return rename(self, target)
+pathlib.Path.rename = rename_then_die
+from helpers.report.run import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_data_folder_of_a_mapping_run_is_the_runners_and_a_kill_in_it_is_recovered(tmp_path, capsys):
+    nbs = tiny_notebooks(tmp_path / "nbs")
+    out = tmp_path / "out"
+    run = ["--data", str(EXPORTS), "--mapping", "salesforce_ja", "--out", str(out), "--notebooks", str(nbs)]
+    (out / "_data").mkdir(parents=True)
+    (out / "_data" / "商談メモ.txt").write_text("my notes", encoding="utf-8")   # the user's file where the runner copies data
+    (out / ".old-_data-2020").mkdir()
+    (out / ".old-_data-2020" / "leads.csv").write_text("lead_id\nMINE\n", encoding="utf-8")  # and a folder of theirs
+    assert main(run) == 2
+    err = capsys.readouterr().err
+    assert f"error: {out / '_data'}: holds files the report runner did not make (商談メモ.txt); it was not replaced" in err
+    assert [p.name for p in (out / "_data").iterdir()] == ["商談メモ.txt"]
+    (out / "_data" / "商談メモ.txt").unlink()
+    assert main(run) == 0
+    assert (out / "_data" / MARKER).is_file() and (out / "_data" / "opportunities.csv").is_file()
+    killed = run_child(KILL_IN_INGEST_PUBLISH, *run)
+    assert killed.returncode == -signal.SIGKILL
+    assert sorted(n.split("-")[0] for n in hidden(out)) == ["._data.ingest", ".old", ".old"] and not (out / "_data").exists()
+    nxt = run_child(RUNNER, *run)
+    assert nxt.returncode == 0, nxt.stderr
+    assert "note: removed .old-_data-" in nxt.stdout and "note: removed ._data.ingest-" in nxt.stdout
+    assert (out / "_data" / "opportunities.csv").is_file()
+    assert hidden(out) == [".old-_data-2020"] and (out / ".old-_data-2020" / "leads.csv").read_text(encoding="utf-8") == "lead_id\nMINE\n"
