@@ -203,6 +203,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.storage: saving a file people keep (the checklist form): links, full or read-only disks, lock files
     "save_link_dangling": ("",), "save_hard_link": ("",), "save_no_space": ("",), "save_not_writable": ("",),
     "lock_not_a_lock": ("",),
+    # helpers.data.sample: --out holds data the sample did not write
+    "sample_would_replace": ("",),
 }
 _HOW_TO_FIX = {"en": "How to fix", "ja": "対処方法"}
 

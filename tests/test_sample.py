@@ -100,6 +100,28 @@ def test_sample_elsewhere_comes_with_its_settings(tmp_path):
     assert (mine / "workbook.yaml").read_text(encoding="utf-8") == "fiscal_year_start_month: 1\n"  # a user's file is kept
 
 
+def test_sample_never_replaces_a_users_data_and_may_rewrite_its_own(tmp_path, capsys):
+    mine = tmp_path / "crm"
+    mine.mkdir()
+    (mine / "opportunities.csv").write_text("opportunity_id,created_at,closed_at,outcome,amount\nX1,2025-01-01,,open,1\n",
+                                            encoding="utf-8")
+    (mine / "checklist.csv").write_text("respondent,department,answered_on,item,answer\nS1,sales,2025-01-02,1,yes\n",
+                                        encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    with pytest.raises(SystemExit) as stop:
+        sample.main(["--out", str(mine)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {mine}: holds data files the sample did not write (opportunities.csv, checklist.csv); the sample "
+                   "never replaces them, so nothing was written\n  How to fix: Give an empty or new folder with --out (for "
+                   "example --out work/sample).\n")
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+    ours = tmp_path / "s"
+    sample.main(["--seed", "3", "--leads", "300", "--out", str(ours)])
+    sample.main(["--seed", "4", "--leads", "300", "--out", str(ours)])   # its own folder (marked): rewritten
+    assert (ours / sample.SAMPLE_MARK).is_file() and len(pd.read_csv(ours / "leads.csv")) == 300
+
+
 def test_another_seed_gives_other_data(tmp_path):
     sample.main(["--seed", "7", "--leads", "1500", "--out", str(tmp_path)])
     for name in ("leads", "opportunities", "checklist", "spend"):

@@ -10,6 +10,7 @@ built in and what the notebooks should find.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from statistics import NormalDist
 
@@ -531,9 +532,34 @@ def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS, touches: bo
     return tables
 
 
+#: The tables the sample writes, as <name>.csv.
+TABLE_NAMES = ("leads", "opportunities", "spend", "checklist", "initiatives", "touches")
+#: The mark the sample leaves in a folder it writes outside data/sample: a later run may replace the tables there.
+SAMPLE_MARK = ".alignment-workbook-sample"
+
+
+def check_out(out: Path, names) -> None:
+    """WorkbookError (sample_would_replace) unless writing the tables `names` into `out` replaces only the sample's own
+    files: `out` is data/sample, carries the sample's mark, or holds none of those files (a user's data is never
+    overwritten by the sample)."""
+    from helpers.errors import coded_error
+
+    out = Path(out)
+    if out.resolve() == SAMPLE_DATA_DIR.resolve() or (out / SAMPLE_MARK).is_file():
+        return
+    theirs = [f"{n}.csv" for n in names if (out / f"{n}.csv").exists() or (out / f"{n}.csv").is_symlink()]
+    if theirs:
+        raise coded_error("sample_would_replace", str(out), names=", ".join(theirs))
+
+
 def write(tables: dict[str, pd.DataFrame], out: Path) -> None:
-    """Write each table as UTF-8 CSV (no BOM, \\n line ends, empty = null)."""
+    """Write each table as UTF-8 CSV (no BOM, \\n line ends, empty = null); outside data/sample the folder gets the
+    sample's mark. WorkbookError when that would replace a file the sample did not write (:func:`check_out`)."""
+    check_out(out, tables)
     out.mkdir(parents=True, exist_ok=True)
+    if out.resolve() != SAMPLE_DATA_DIR.resolve():
+        (out / SAMPLE_MARK).write_text("This folder holds the workbook's sample data (python -m helpers.data.sample); "
+                                       "a later run of the sample may replace its tables.\n", encoding="utf-8")
     for name, frame in tables.items():
         frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8", na_rep="")
 
@@ -563,8 +589,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=SAMPLE_DATA_DIR, help="output folder (default data/sample)")
     parser.add_argument("--no-touches", action="store_true", help="leave touches.csv out (the scale benchmark's core figures)")
     args = parser.parse_args(argv)
-    tables = generate(args.seed, args.leads, touches=not args.no_touches)
-    write(tables, args.out)
+    from helpers.errors import WorkbookError
+
+    try:
+        check_out(args.out, [n for n in TABLE_NAMES if n != "touches" or not args.no_touches])  # before the (slow) generation
+        tables = generate(args.seed, args.leads, touches=not args.no_touches)
+        write(tables, args.out)
+    except WorkbookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     settings = write_settings(args.out)
     print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()) + f"; {settings} -> {args.out}")
 

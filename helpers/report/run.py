@@ -406,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.warehouse:
                 from helpers.metrics.warehouse import export_folder
 
+                check_data_replaceable(out / "._data.tmp")  # the copy's staging folder, removed first by export_folder
                 data = export_folder(args.warehouse, out / "_data", args.schema, tables)
                 mark_report_dir(data)
                 copied = {p.stem: tables.get(p.stem, p.stem) for p in sorted(data.glob("*.parquet"))}
