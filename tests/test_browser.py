@@ -36,7 +36,11 @@ def reports(request, tmp_path_factory) -> Path:
     checklist = "respondent,department,answered_on,item,answer\n" + "".join(
         f"{r},{d},2025-06-20,{i},{a}\n" for r, d, a in (("s1", "sales", "no"), ("m1", "marketing", "yes")) for i in range(1, 16))
     initiatives = f'name,started_on,items\n"{XSS}",2025-05-15,3;4\n'
-    data = write_folder(tmp / "data", {"leads.csv": leads, "opportunities.csv": OPPS_CSV,
+    touches = ("touch_id,lead_id,touched_at,channel,campaign,touch_type,content,opportunity_id\n"
+               "T1,L1,2025-04-01,web,,form,,\n"
+               f'T2,L1,2025-04-20,"{XSS}",,event,"<script>alert(3)</script>",O1\n'
+               f'T3,L2,2025-04-15,"{XSS}",,event,,\n')
+    data = write_folder(tmp / "data", {"leads.csv": leads, "opportunities.csv": OPPS_CSV, "touches.csv": touches,
                                        "checklist.csv": checklist, "initiatives.csv": initiatives})
     assert main(["--data", str(data), "--out", str(tmp / "out"), "--lang", request.param]) == 0
     return tmp / "out"
@@ -86,7 +90,7 @@ def test_index_and_reports_open_offline(reports, browser):
         # a chart, or (never an empty chart) the sentence saying why there is none
         assert images >= 1 or (path.name.startswith("03_") and t("velocity_no_trend", lang) in text), f"{path.name}: no chart"
         assert shot.stat().st_size > 5000
-        if path.name.startswith(("00_", "02_", "03_")):
+        if path.name.startswith(("00_", "02_", "03_", "06_")):
             assert XSS in text, "the channel or initiative name must show as text"
         if path.name != "index.html":
             assert path.stat().st_size < 3_000_000

@@ -89,6 +89,39 @@ def models_table(s: Session, a: AttributionResult, kind: str = "won"):
     return display.stack(*parts)
 
 
+#: The models drawn side by side in the chart (the table shows all of them).
+CHART_MODELS = ("first_touch", "lead_creation", "w_shaped", "time_decay")
+
+
+def models_chart(s: Session, a: AttributionResult):
+    """Won revenue by channel under four models side by side (first touch, lead creation, W-shaped, time decay):
+    horizontal bars per channel, the row 'no touches recorded' last; deals when there are no amounts."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from helpers.views.theme import PALETTE, finish, legend_outside, money_axis
+
+    models = a.section.get("models") or {}
+    if not models:
+        return None   # missing_note said why
+    money = (a.section.get("null_reasons") or {}).get("revenue") is None
+    key = "revenue" if money else "deals"
+    channels = list(models[CHART_MODELS[0]]["won"])
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(channels) * 1.2))
+    y = np.arange(len(channels))
+    height = 0.8 / len(CHART_MODELS)
+    for i, (model, color) in enumerate(zip(CHART_MODELS, PALETTE)):
+        values = [models[model]["won"][c][key] or 0 for c in channels]
+        ax.barh(y + (i - (len(CHART_MODELS) - 1) / 2) * height, values, height=height, color=color, label=t(f"model_{model}", s.lang))
+    ax.set_yticks(y, [_channel(c, s.lang) for c in channels])
+    ax.invert_yaxis()
+    if money:
+        money_axis(ax, s.config, "x")
+    legend_outside(ax, fontsize=8)
+    ax.set_title(t("attribution_chart_title", s.lang).format(period=s.period.label))
+    return finish(fig)
+
+
 def _share(r: dict | None, lang: str) -> str:
     if r is None:
         return t("not_available", lang)
