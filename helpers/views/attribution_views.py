@@ -171,9 +171,8 @@ def sourced_table(s: Session, a: AttributionResult):
                      t("pipeline_created_amount", s.lang): fmt.money(fig["pipeline"]["amount"], s.config),
                      t("won_count", s.lang): fmt.number(fig["won"]["count"], s.lang),
                      t("won_revenue", s.lang): fmt.money(fig["won"]["revenue"], s.config)})
-    channels = ", ".join(sec["marketing_channels"]) or t("none_listed", s.lang)
-    return display.stack(display.table(pd.DataFrame(rows)),
-                         display.note(t("marketing_channels_line", s.lang).format(channels=channels)))
+    channels = ", ".join(label_or_value(c, s.lang) for c in sec["marketing_channels"]) or t("none_listed", s.lang)
+    return display.stack(display.table(pd.DataFrame(rows)), display.kpis([(t("marketing_channels_label", s.lang), channels)]))
 
 
 def content_table(s: Session, a: AttributionResult):
