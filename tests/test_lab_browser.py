@@ -8,7 +8,10 @@ Notebook 01: run all, the form shows where it saves, a new respondent's 15 answe
 (15 new rows, earlier rows byte-identical), the saved notebook keeps a plain line instead of the
 widget, the scores after a re-run equal an independent computation. Notebook 02: the explorer's
 channel filter shows that channel's figures, computed here with plain pandas. No console
-errors; `git status` unchanged.
+errors; `git status` unchanged. Every notebook: the control panel shows the data folder, sets an
+earlier period (figures equal to the runner's metrics.json of that period) and then Japanese; in 01 an
+answer set is saved and removed again (the file ends as it began); a fresh copy opens without the
+"modified" dot. Screenshots of each notebook in both languages: test-output/screenshots/lab/.
 """
 from __future__ import annotations
 
@@ -279,3 +282,83 @@ def test_funnel_explorer_shows_the_chosen_channel(page):
     assert explorer.locator(".wb-note, .wb-warn", has_text=t("explore_busy", "en")).count() == 0
     assert page.errors == [], f"console errors: {page.errors}"
     assert git_status() == status_before
+
+
+PERIOD = "FY2025Q4"  # an earlier complete quarter of the sample than the default (the latest complete one)
+NOTEBOOKS = sorted(p.name for p in (PROJ_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def period_metrics(tmp_path_factory):
+    """metrics.json of PERIOD, from the report runner on the lab's data folder (it only reads it)."""
+    out = tmp_path_factory.mktemp("period-report")
+    subprocess.run([str(PROJ_ROOT / ".venv" / "bin" / "python"), "-m", "helpers.report.run", "--data", str(LAB_WORK / "data"),
+                    "--period", PERIOD, "--out", str(out)], cwd=PROJ_ROOT, check=True, capture_output=True, timeout=1800)
+    return json.loads((out / PERIOD / "metrics.json").read_text(encoding="utf-8"))
+
+
+def panel_select(page, label: str, option: str, lang: str = "en") -> None:
+    """Choose `option` in the control panel's dropdown `label` and wait until the cells below are re-run
+    (the panel's status line says so in `lang`, the language after the change; it was empty or in the other one)."""
+    panel = page.locator(f"{PANEL} .wb-panel")
+    select = panel.locator(".widget-dropdown", has=page.locator("label", has_text=label)).locator("select")
+    select.select_option(label=option)
+    expect(panel).to_contain_text(re.compile(f"{re.escape(t('panel_updated', lang))}|{re.escape(t('panel_failed', lang))}"),
+                                  timeout=600_000)
+    expect(panel.locator(".wb-warn")).to_have_count(0)  # every cell below re-ran without an error
+
+
+def page_text(page) -> str:
+    return " ".join(page.locator(f"{PANEL} {INNER}").all_text_contents())
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_the_panel_sets_period_and_language_in_every_notebook(page, name, period_metrics):
+    status_before = git_status()
+    open_notebook(page, name)
+    assert page.locator(".lm-TabBar-tab.jp-mod-dirty").count() == 0  # freshly opened: no "modified" dot
+    run_all(page)
+    panel = page.locator(f"{PANEL} .wb-panel")
+    assert f"{t('panel_data_folder', 'en')}: {(LAB_WORK / 'data').resolve()}" in panel.text_content()
+    panel_select(page, t("panel_period", "en"), PERIOD)
+    text = page_text(page)
+    assert PERIOD in text
+    assert "Traceback" not in text
+    core = period_metrics["pipeline"]
+    if name.startswith(("00_", "02_")):
+        assert f"¥{core['won_revenue']:,.0f}" in text  # the period's won revenue, as the runner computed it
+    if name.startswith("01_"):
+        assert kpi(page, t("checklist_overall", "en")) == f"{period_metrics['checklist']['overall_score']:.1f}"
+    shot(page, f"panel_{name[:2]}_en.png")
+    panel_select(page, t("panel_language", "en"), "日本語", lang="ja")
+    expect(panel).to_contain_text("make lab LANG=ja")  # how to get the Japanese copy
+    text = page_text(page)
+    assert PERIOD in text and "Traceback" not in text
+    if name.startswith(("00_", "02_")):
+        assert f"¥{core['won_revenue']:,.0f}" in text
+    if name.startswith("01_"):
+        assert kpi(page, t("checklist_overall", "ja")) == f"{period_metrics['checklist']['overall_score']:.1f}"
+        answer_set_saved_then_removed(page)
+    shot(page, f"panel_{name[:2]}_ja.png")
+    assert page.errors == [], f"console errors: {page.errors}"
+    assert git_status() == status_before
+
+
+def answer_set_saved_then_removed(page) -> None:
+    """In notebook 01 (Japanese): save one answer of a new respondent, then remove it; the file ends as it began."""
+    data_csv = LAB_WORK / "data" / "checklist.csv"
+    earlier = data_csv.read_bytes()
+    who = f"{RESPONDENT}-rm"
+    form = page.locator(".widget-vbox", has=page.locator("button.widget-button", has_text=t("save", "ja"))).last
+    form.locator("input[placeholder='sales-01']").fill(who)
+    form.locator(".widget-hbox", has=page.locator(".widget-toggle-buttons")).first.locator(
+        "button", has_text=re.compile(f"^{t('answer_yes', 'ja')}$")).click()
+    form.locator("button.widget-button", has_text=t("save", "ja")).click()
+    feedback = form.locator(".widget-html").last
+    expect(feedback).to_contain_text(who, timeout=120_000)
+    assert who in data_csv.read_text(encoding="utf-8")
+    form.locator("button.widget-button", has_text=t("form_remove_day", "ja")).click()
+    removed = re.sub(r"\\\{[a-z]+\\\}", ".+", re.escape(t("form_removed", "ja")))  # the message with any values
+    expect(feedback).to_contain_text(re.compile(removed), timeout=120_000)
+    assert who not in data_csv.read_text(encoding="utf-8")
+    assert pd.read_csv(data_csv, dtype=str).equals(pd.read_csv(io.BytesIO(earlier), dtype=str))

@@ -3,7 +3,8 @@
 `explore(view, **choices)` renders `view(first choice of each)` statically under the
 report runner (no live frontend: widgets there have hung papermill runs, papermill #723),
 and in JupyterLab shows a dropdown per choice that re-renders the view, with a busy line
-while it works. Its results are put into the output area directly (never through a
+under it while it works (the previous view stays until the new one replaces it, so a redraw
+never collapses the page). Its results are put into the output area directly (never through a
 captured `display`), so nothing lands in JupyterLab's log console.
 
 Every widget is shown through `Live`: its plain text is one line saying what to do, which
@@ -74,11 +75,13 @@ def explore(view: Callable, static: bool | None = None, labels: dict[str, str] |
                                        style={"description_width": "initial"}, layout=widgets.Layout(width="auto"))
                 for name, values in choices.items()}
     out = widgets.Output()
+    status = widgets.HTML(value="")
 
     def render(_change=None):
         for control in controls.values():
             control.disabled = True
-        show_in(out, [note(busy)])  # sent at once: the old view disappears while the new one is computed
+        # the old view stays (the page keeps its height) while the new one is computed; the busy line says so
+        status.value = note(busy).data
         try:
             items = _items(view(**{name: c.value for name, c in controls.items()}))
         except Exception as exc:  # shown to the analyst, never swallowed
@@ -87,8 +90,9 @@ def explore(view: Callable, static: bool | None = None, labels: dict[str, str] |
             for control in controls.values():
                 control.disabled = False
         show_in(out, items)
+        status.value = ""
 
     for control in controls.values():
         control.observe(render, names="value")
     render()
-    return Live(widgets.VBox([widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")), out]), hint)
+    return Live(widgets.VBox([widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")), out, status]), hint)
