@@ -174,6 +174,28 @@ def test_no_score_with_too_few_leads_and_no_conditions_without_attributes():
     assert r.section["score"]["auc"] is None and r.section["score"]["null_reasons"]["auc"] == "too_few_observed"
     assert r.section["conditions"] == [] and r.section["null_reasons"]["conditions"] == "no_attributes"
     assert r.section["feedback"]["columns_missing"] == ["disqualified_at", "disqualify_reason", "recycled_at"]
+    # without disqualified_at / recycled_at a turned-down MQL reads as pending: those counts are unknown, not 0
+    from helpers.metrics.lead_feedback import feedback
+
+    mqls = pd.DataFrame({"lead_id": ["A", "B", "C"], "channel": ["web", "web", "seminar"],
+                         "mql_at": pd.to_datetime(["2025-02-01", "2025-02-03", "2025-03-01"]),
+                         "sql_at": pd.to_datetime(["2025-02-08", None, None])})
+    period = feedback(mqls, "2025-01-01", "2025-03-31", "2025-06-30")["period"]
+    assert (period["mqls"], period["accepted"], period["median_days_to_accept"]) == (3, 1, 7.0)
+    for status in ("disqualified", "recycled", "pending"):
+        assert period[status] is None and period[f"{status}_share"] is None
+        assert period["null_reasons"][status] == "feedback_column_missing"
+
+
+def test_a_rule_reads_in_the_report_language():
+    from helpers.views.lead_views import rule_words
+
+    rule = {"any": [{"column": "form_type", "op": "==", "value": "demo"},
+                    {"all": [{"column": "web_visits", "op": ">=", "value": 5},
+                             {"column": "industry", "op": "in", "value": ["IT", "SaaS"]}]}]}
+    assert rule_words(rule, "en") == "Form type = demo or (Web visits ≥ 5 and Industry is one of IT, SaaS)"
+    assert rule_words(rule, "ja") == "フォーム種別 = demo または (Web訪問数 ≥ 5 かつ 業種がIT, SaaSのいずれか)"
+    assert rule_words({"column": "web_visits", "op": "<", "value": 2.5}, "en") == "Web visits < 2.50"
 
 
 # --------------------------------------------------------------------------- independent check on random data

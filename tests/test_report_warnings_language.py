@@ -260,7 +260,7 @@ def test_velocity_report_without_a_comparison_shows_no_section_of_it(warned):
         "sales_velocity": None, "null_reasons": {"sales_velocity": "no_lost_deals"}}
     soup = bs4.BeautifulSoup((folder / "03_velocity_comparison.html").read_text(encoding="utf-8"), "html.parser")
     assert [h.get_text(strip=True).rstrip("¶") for h in soup.find_all("h2")] == {
-        "en": ["The comparison", "Seasonality (all history)"], "ja": ["比較結果", "季節性(全期間)"]}[lang]
+        "en": ["The comparison", "Seasonality (all history)", "Definitions"], "ja": ["比較結果", "季節性(全期間)", "用語の定義"]}[lang]
     text = " ".join(visible_text(str(soup)).split())
     assert t("reason_velocity_blocked", lang).format(reason=t("reason_no_lost_deals", lang)) in text
     assert t("velocity_no_comparison_here", lang) not in text

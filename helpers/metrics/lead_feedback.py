@@ -36,19 +36,27 @@ def statuses(leads: pd.DataFrame, as_of) -> pd.Series:
     return pd.Series(np.where(none, "pending", names), index=leads.index)
 
 
-def _summary(status: pd.Series, reasons: pd.Series, days: pd.Series) -> dict:
+#: The statuses a missing feedback column leaves unknown: without disqualified_at (or recycled_at) an MQL that sales
+#: turned down reads as pending, so disqualified (recycled) and pending are null, never 0.
+UNKNOWN_WITHOUT = {"disqualified_at": ("disqualified", "pending"), "recycled_at": ("recycled", "pending")}
+
+
+def _summary(status: pd.Series, reasons: pd.Series, days: pd.Series, missing=()) -> dict:
     n = int(len(status))
-    counts = {s: int((status == s).sum()) for s in STATUSES}
+    unknown = {s for c in missing for s in UNKNOWN_WITHOUT.get(c, ())}
+    counts = {s: (None if s in unknown else int((status == s).sum())) for s in STATUSES}
     disq = reasons[status == "disqualified"]
     shares = (disq.value_counts(normalize=True).sort_values(ascending=False) if len(disq) else pd.Series(dtype=float))
     acc = days[status == "accepted"].dropna()
-    out = {"mqls": n, **counts, **{f"{s}_share": ratio(counts[s], n) for s in STATUSES},
+    out = {"mqls": n, **counts, **{f"{s}_share": None if s in unknown else ratio(counts[s], n) for s in STATUSES},
            "disqualify_reasons": {str(k): float(v) for k, v in shares.items()},
            "median_days_to_accept": float(acc.median()) if len(acc) else None, "null_reasons": {}}
     if n == 0:
         out["null_reasons"] = {f"{s}_share": "no_mqls" for s in STATUSES} | {"median_days_to_accept": "no_mqls"}
     elif not len(acc):
         out["null_reasons"] = {"median_days_to_accept": "none_accepted"}
+    for s in sorted(unknown):
+        out["null_reasons"][s] = out["null_reasons"][f"{s}_share"] = "feedback_column_missing"
     return out
 
 
@@ -57,7 +65,9 @@ def feedback(leads: pd.DataFrame | None, start, end, as_of) -> dict:
     accepted, disqualified, recycled, pending, <status>_share, disqualify_reasons: {reason: share},
     median_days_to_accept, null_reasons}, by_channel: {channel: the same}, null_reasons}``.
     median_days_to_accept = median of sql_at − mql_at (days) over the accepted MQLs. ``columns_missing`` lists
-    the feedback columns the leads table lacks (all three: the section has only accepted and pending)."""
+    the feedback columns the leads table lacks (or that are empty everywhere); without disqualified_at or recycled_at
+    that status and pending are null with the reason ``feedback_column_missing`` (an MQL turned down would read as
+    pending)."""
     if leads is None or "mql_at" not in leads.columns:
         return {"columns_missing": list(FEEDBACK_COLUMNS), "period": None, "by_channel": {},
                 "null_reasons": {"period": "no_mql_dates"}}
@@ -70,7 +80,7 @@ def feedback(leads: pd.DataFrame | None, start, end, as_of) -> dict:
                if "disqualify_reason" in rows.columns else pd.Series(NO_REASON, index=rows.index))
     days = (dates(rows, "sql_at") - dates(rows, "mql_at")).dt.days
     channel = rows["channel"].astype("string").fillna("unknown")
-    by_channel = {str(ch): _summary(status[channel == ch], reasons[channel == ch], days[channel == ch])
+    by_channel = {str(ch): _summary(status[channel == ch], reasons[channel == ch], days[channel == ch], missing)
                   for ch in sorted(channel.unique())}
-    return {"columns_missing": missing, "period": _summary(status, reasons, days), "by_channel": by_channel,
+    return {"columns_missing": missing, "period": _summary(status, reasons, days, missing), "by_channel": by_channel,
             "null_reasons": {}}

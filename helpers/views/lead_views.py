@@ -41,6 +41,26 @@ def _attribute(name: str, lang: str) -> str:
     return label_or_value(name, lang)
 
 
+OP_SIGNS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
+
+
+def rule_words(rule: dict | None, lang: str) -> str | None:
+    """The rule as one line in the report language: attribute and value labels, ≥/≤/= signs, or/and as words
+    (または/かつ); None without a rule. metrics.json keeps the rule's own text (helpers.metrics.lead_quality.rule_text)."""
+    if rule is None:
+        return None
+    if "any" in rule or "all" in rule:
+        joiner = t("lq_rule_or" if "any" in rule else "lq_rule_and", lang)
+        inner = [(rule_words(p, lang), "any" in p or "all" in p) for p in rule.get("any", rule.get("all"))]
+        return joiner.join(f"({x})" if nested else x for x, nested in inner)
+    column, value = _attribute(rule["column"], lang), rule["value"]
+    if rule["op"] == "in":
+        shown = ", ".join(_value(str(v), lang) for v in (value if isinstance(value, list) else [value]))
+        return t("lq_rule_in", lang).format(column=column, values=shown)
+    shown = _value(str(value), lang) if isinstance(value, str) else fmt.number(value, lang, 2 if value % 1 else 0)
+    return f"{column} {OP_SIGNS[rule['op']]} {shown}"
+
+
 def _iv(value, low, high, lang: str) -> str:
     if value is None:
         return t("not_available", lang)
@@ -73,7 +93,7 @@ def rule_view(s: Session, lq: LeadQuality):
     if _no_section(s, lq):
         return None
     audit = lq.section["mql_audit"]
-    head = (t("lq_rule_written", s.lang).format(rule=audit["rule"]) if audit["rule"]
+    head = (t("lq_rule_written", s.lang).format(rule=rule_words(lq.rule, s.lang)) if audit["rule"]
             else t("lq_rule_in_use", s.lang).format(days=lq.section["horizon_days"] or "—"))
     parts = [display.note(head)]
     if lq.late_rule_columns:
@@ -310,7 +330,8 @@ def _feedback_row(name: str, x: dict, s: Session) -> dict:
     lang = s.lang
     row = {t("channel", lang): name, t("mqls", lang): fmt.number(x["mqls"], lang)}
     for status, key in STATUS_LABELS.items():
-        row[t(key, lang)] = f"{fmt.number(x[status], lang)} ({fmt.rate(x[f'{status}_share'], lang)})"
+        row[t(key, lang)] = ("—" if x[status] is None
+                             else f"{fmt.number(x[status], lang)} ({fmt.rate(x[f'{status}_share'], lang)})")
     reasons = x["disqualify_reasons"]
     row[t("lq_reasons", lang)] = t("list_separator", lang).join(
         f"{t('lq_no_reason', lang) if k == '(no reason)' else k} {fmt.rate(v, lang, 0)}" for k, v in reasons.items()) or "—"
@@ -364,12 +385,13 @@ def explorer_rule(lq: LeadQuality, number: str, top_share: float, pair: tuple | 
 def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pair, combine: str) -> list:
     """One explorer choice: the rule in words, its audit over all observed leads (flagged, precision, recall,
     missed deals), next to the rule as written."""
-    from helpers.metrics.lead_quality import audit_rule, rule_text
+    from helpers.metrics.lead_quality import audit_rule
 
     rule = explorer_rule(lq, number, top_share, pair, combine)
     a = audit_rule(lq.frame, lq.columns, rule)
-    rows = [_audit_row(rule_text(rule) or NONE, a, s),
-            _audit_row(lq.section["mql_audit"]["rule"] or t("lq_same_size_rule", s.lang), lq.section["mql_audit"]["all_history"], s)]
+    written = rule_words(lq.rule, s.lang) if lq.section["mql_audit"]["rule"] else None
+    rows = [_audit_row(rule_words(rule, s.lang) or NONE, a, s),
+            _audit_row(written or t("lq_same_size_rule", s.lang), lq.section["mql_audit"]["all_history"], s)]
     return [display.table(pd.DataFrame(rows)), display.note(t("lq_missed_text", s.lang).format(
         count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))]
 
