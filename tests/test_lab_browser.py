@@ -273,7 +273,7 @@ def test_funnel_explorer_shows_the_chosen_channel(page):
     assert set(frame[t("channel", "en")]) == {"seminar", t("total", "en")}
     want = expected_channel_row(LAB_WORK / "data", "seminar", *fiscal_period(label))
     assert want["opportunities_created"] > 0 and want["won_count"] + want["lost_count"] > 0  # a real check
-    assert row[t("leads", "en")] == f"{want['leads']:,}"
+    assert row[t("breakdown_leads", "en")] == f"{want['leads']:,}"   # the channel's leads created in the period (its cohort)
     assert row[t("opportunities_created", "en")] == f"{want['opportunities_created']:,}"
     assert row[t("won_count", "en")] == f"{want['won_count']:,}"
     assert row[t("lost_count", "en")] == f"{want['lost_count']:,}"
