@@ -55,7 +55,7 @@ def fold_invisible(tables: dict[str, pd.DataFrame | None], files: dict[str, str]
     A value such as ``Web<U+200B>`` or ``製造<U+202E>`` reads like ``Web`` / ``製造`` but would be a second row of
     every breakdown: it becomes the value without them (a cell of nothing but them becomes empty). One warning
     ``invisible_characters`` per column (all tables together) lists each spelling with its rows, invisible
-    characters shown as <U+XXXX>, and the count of cells changed."""
+    characters shown as <U+hex> (e.g. <U+200B>), and the count of cells changed."""
     findings: list[Finding] = []
     out = dict(tables)
     for column in LABEL_COLUMNS:
