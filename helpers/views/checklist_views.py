@@ -244,6 +244,19 @@ def target_note(s: Session):
     return display.note(t("form_target", s.lang).format(path=path))
 
 
+def _form_refusal(s: Session, path, who: str, answered_on) -> list[str] | None:
+    """Why the form cannot write (the shipped sample, no respondent, no date); None when it can."""
+    from helpers.paths import is_tracked_sample
+
+    if is_tracked_sample(path):
+        return [t("form_sample_refused", s.lang).format(path=Path(path).resolve())]
+    if not who:
+        return [t("form_need_respondent", s.lang)]
+    if not answered_on:
+        return [t("form_need_date", s.lang)]
+    return None
+
+
 def save_form(s: Session, respondent: str, department: str, answered_on, answers: dict, notes: dict,
               replace_same_day: bool = False) -> tuple[str, list[str]]:
     """Save the form's answers to checklist_path(s); return (outcome, messages) for people, in the report language.
@@ -254,17 +267,11 @@ def save_form(s: Session, respondent: str, department: str, answered_on, answers
     file is unchanged). Each message appears once. Raises nothing for the analyst's input.
     """
     from helpers.errors import WorkbookError
-    from helpers.paths import is_tracked_sample
 
-    lang = s.lang
-    path = checklist_path(s)
-    who = (respondent or "").strip()
-    if is_tracked_sample(path):
-        return "refused", [t("form_sample_refused", lang).format(path=Path(path).resolve())]
-    if not who:
-        return "refused", [t("form_need_respondent", lang)]
-    if not answered_on:
-        return "refused", [t("form_need_date", lang)]
+    lang, path, who = s.lang, checklist_path(s), (respondent or "").strip()
+    refusal = _form_refusal(s, path, who, answered_on)
+    if refusal:
+        return "refused", refusal
     date_problem = answer_date_problem(answered_on, s.as_of, lang=lang)
     if date_problem and date_problem[0] == "error":
         return "refused", [date_problem[1]]
@@ -303,15 +310,11 @@ def remove_form(s: Session, respondent: str, answered_on) -> tuple[str, list[str
     date, or the shipped sample), "none" (no answers of that day) or "error" (file unchanged).
     """
     from helpers.errors import WorkbookError
-    from helpers.paths import is_tracked_sample
 
     lang, path, who = s.lang, checklist_path(s), (respondent or "").strip()
-    if is_tracked_sample(path):
-        return "refused", [t("form_sample_refused", lang).format(path=Path(path).resolve())]
-    if not who:
-        return "refused", [t("form_need_respondent", lang)]
-    if not answered_on:
-        return "refused", [t("form_need_date", lang)]
+    refusal = _form_refusal(s, path, who, answered_on)
+    if refusal:
+        return "refused", refusal
     day = pd.Timestamp(answered_on).strftime("%Y-%m-%d")
     try:
         result = checklist.remove_answers(path, who, day)
