@@ -312,3 +312,33 @@ def test_owner_table_explains_the_leads_without_an_owner():
     assert "Unknown owner: 142 of the period&#x27;s leads have no owner yet" in html
     assert "and 0 of them became an opportunity" in html
     assert "Unknown owner" not in funnel_views.rate_view(s, "channel").data
+
+
+def _late_answer_session(tmp_path):
+    """A session whose checklist has 2 answers dated after the data's as_of (2025-06-20, the latest data date)."""
+    ck = ("respondent,department,answered_on,item,answer\n"
+          "s1,sales,2025-06-01,1,yes\ns1,sales,2025-07-01,1,no\ns1,sales,2025-07-01,2,no\n")
+    data = write_folder(tmp_path / "late", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV, "checklist.csv": ck})
+    return open_session(str(data), theme=False)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_left_out_answers_advise_the_command_line_in_the_runner_and_the_panel_in_the_lab(tmp_path, monkeypatch, lang):
+    from dataclasses import replace
+
+    s = replace(_late_answer_session(tmp_path), lang=lang)
+    info = checklist.checklist_metrics(s.wb.checklist, s.wb.leads, s.wb.opportunities, s.period, s.as_of, s.config)
+    assert info["answer_set"]["after_as_of"] == 2   # the two answers of 2025-07-01
+    monkeypatch.setenv("WORKBOOK_STATIC", "1")
+    runner = checklist_views.answer_set_view(s, info).data
+    monkeypatch.delenv("WORKBOOK_STATIC")
+    monkeypatch.delenv("PAPERMILL_EXECUTION", raising=False)
+    lab = checklist_views.answer_set_view(s, info).data
+    if lang == "en":
+        assert "Run the report with a later --as-of" in runner and "2 answers dated after" in runner
+        assert "--as-of" not in lab and "2 answers dated after" in lab
+        assert "choose a later “Snapshot date” in the control panel at the top of this page" in lab
+    else:
+        assert "--as-of を後の日付にして実行" in runner and "回答2件" in runner
+        assert "--as-of" not in lab and "回答2件" in lab
+        assert "コントロールパネルで「データ基準日」を後の日付に" in lab

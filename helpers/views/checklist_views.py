@@ -47,7 +47,8 @@ def missing_view(s: Session):
 
 def answer_set_view(s: Session, ck: dict):
     """Which answers were used for the period, a warning when they come from before it, and how many
-    answers were left out for being dated after the data's as_of (and why)."""
+    answers were left out for being dated after the data's as_of (and why): under the report runner the advice is
+    the command line's --as-of, in JupyterLab and the app the control panel's snapshot date (no command inside the lab)."""
     from IPython.display import HTML
 
     info = ck["answer_set"]
@@ -59,7 +60,10 @@ def answer_set_view(s: Session, ck: dict):
         shown = display.note(text, warn=info["rule"] != "in_period")
     if not info.get("after_as_of"):
         return shown
-    late = display.note(t("checklist_left_out", s.lang).format(count=info["after_as_of"], as_of=f"{s.as_of:%Y-%m-%d}"), warn=True)
+    # the runner's reader can pass --as-of; in JupyterLab and the app the panel's snapshot-date control does it
+    key = "checklist_left_out" if is_static() else "checklist_left_out_lab"
+    late = display.note(t(key, s.lang).format(count=info["after_as_of"], as_of=f"{s.as_of:%Y-%m-%d}",
+                                              control=t("panel_as_of", s.lang)), warn=True)
     return HTML(shown.data + late.data)
 
 
