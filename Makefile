@@ -49,16 +49,16 @@ notebooks-refresh: $(STAMP) ## re-execute the notebooks on the sample data and s
 	WORKBOOK_STATIC=1 $(BIN)/python -m helpers.report.nbtools refresh
 
 bench-report: $(STAMP) ## benchmark: report command vs a floor of trivial notebooks (prints the ratio)
-	$(BIN)/python -m helpers.report.bench $(ARGS)
+	$(BIN)/python -m benchmarks.bench $(ARGS)
 
 bench-forecast: $(STAMP) ## benchmark: the goals forecast's backtest coverage on the sample and on a generated set with drifting rates
-	$(BIN)/python -m helpers.report.bench_forecast $(ARGS)
+	$(BIN)/python -m benchmarks.bench_forecast $(ARGS)
 
 bench-save: $(STAMP) ## benchmark: saving 15 checklist answers into a 188k-row file vs a small one (prints the ratio)
-	$(BIN)/python -m helpers.report.bench_save $(ARGS)
+	$(BIN)/python -m benchmarks.bench_save $(ARGS)
 
 bench-scale: $(STAMP) ## benchmark at 100k and 1M leads (ARGS=--big adds 10M; ARGS="--big --report" times a full report at 10M): workbook vs plain DuckDB SQL vs a bare read
-	$(BIN)/python -m helpers.report.bench_scale $(ARGS)
+	$(BIN)/python -m benchmarks.bench_scale $(ARGS)
 
 clean-reports: ## remove generated reports (keeps reports/README.md)
 	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +

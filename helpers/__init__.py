@@ -17,7 +17,8 @@
     helpers/views/      display (escaped HTML blocks), fmt (money, rates), theme (charts, Japanese fonts),
                         common (figure formats, reasons), order, interactive, stylesheet, *_views (one per notebook)
     helpers/report/     run (the report runner), session (one notebook's context), record (metrics.json),
-                        index_page, lab (JupyterLab set-up), nbtools, bench / bench_save / bench_scale
+                        index_page, lab (JupyterLab set-up), nbtools; the benchmarks live beside the
+                        package in benchmarks/ (not shipped)
 
 Data flows one way: data -> metrics -> views -> report (tests/test_layers.py checks every import).
 Importing this package has no side effects (no style changes, no I/O).

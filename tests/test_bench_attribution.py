@@ -1,7 +1,7 @@
 """The attribution benchmark's plain DuckDB SQL (an independent computation of contract section 6's position models and
 Markov transitions) agrees with the workbook on the sample data."""
 from helpers.paths import SAMPLE_DATA_DIR
-from helpers.report.bench_attribution import differences, sql_attribution, workbook_attribution
+from benchmarks.bench_attribution import differences, sql_attribution, workbook_attribution
 
 
 def test_sql_attribution_equals_workbook_on_the_sample():

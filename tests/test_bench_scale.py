@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from helpers.paths import SAMPLE_DATA_DIR
-from helpers.report.bench_scale import count_figures, differences, sql_figures, workbook_figures
+from benchmarks.bench_scale import count_figures, differences, sql_figures, workbook_figures
 from helpers.storage import to_jsonable
 
 

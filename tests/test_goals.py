@@ -455,9 +455,9 @@ def test_period_variation_by_hand():
 
 
 def test_forecast_interval_holds_the_drift_of_the_rates():
-    """On a generated set whose rates drift quarter by quarter (helpers.report.bench_forecast), the forecast's 95%
+    """On a generated set whose rates drift quarter by quarter (benchmarks.bench_forecast), the forecast's 95%
     interval with period effects is wider than with fixed rates, around the same expected value."""
-    from helpers.report.bench_forecast import drifting_opportunities
+    from benchmarks.bench_forecast import drifting_opportunities
 
     opps, as_of = drifting_opportunities(seed=11, years=3)
     period = parse_period("2023Q4", 1)

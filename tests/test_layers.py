@@ -56,17 +56,23 @@ MODULES = sorted(HELPERS_DIR.rglob("*.py"))
 
 
 #: The old module names kept as aliases (helpers/aliases.py, README "Stable names"): top-level modules that stand
-#: for a module of a higher layer. They are the only accepted upward links, and each must stay a thin alias.
+#: for a module of a higher layer, and the benchmarks' names of before they left the package for benchmarks/ (issue
+#: 26). They are the only accepted upward links, and each must stay a thin alias.
 ALIASES = {"run": "helpers.report.run", "ingest": "helpers.data.ingest", "sample": "helpers.data.sample",
            "warehouse": "helpers.metrics.warehouse", "lab": "helpers.report.lab", "nbtools": "helpers.report.nbtools",
-           "bench": "helpers.report.bench", "bench_save": "helpers.report.bench_save",
-           "bench_scale": "helpers.report.bench_scale"}
+           "bench": "benchmarks.bench", "bench_save": "benchmarks.bench_save", "bench_scale": "benchmarks.bench_scale",
+           "report.bench": "benchmarks.bench", "report.bench_save": "benchmarks.bench_save",
+           "report.bench_scale": "benchmarks.bench_scale", "report.bench_forecast": "benchmarks.bench_forecast"}
+#: The benchmarks live beside the package (benchmarks/, not shipped): above every layer, imported by none.
+BENCHMARKS = HELPERS_DIR.parent / "benchmarks"
 
 
 def test_every_module_is_in_a_layer_folder_or_the_foundation():
     folders = {p.parent.name for p in MODULES if p.parent != HELPERS_DIR}
     assert folders == {"data", "metrics", "views", "report"}
     foundation = sorted(p.stem for p in MODULES if p.parent == HELPERS_DIR and p.stem not in ALIASES)
+    assert not [p for p in MODULES if p.parent.name == "report" and f"report.{p.stem}" not in ALIASES
+                and p.stem.startswith("bench")]  # the benchmarks left the shipped package
     assert foundation == ["__init__", "aliases", "charset", "config", "errors", "labels", "paths", "settings_schema", "storage",
                           "yamlfile"]
 
@@ -78,12 +84,26 @@ def test_the_old_module_names_are_thin_aliases_and_the_only_upward_links():
 
     assert OLD_NAMES == {f"helpers.{stem}": new for stem, new in ALIASES.items()}
     for stem, new in ALIASES.items():
-        path = HELPERS_DIR / f"{stem}.py"
+        path = HELPERS_DIR / f"{stem.replace('.', '/')}.py"
         body = ast.parse(path.read_text(encoding="utf-8")).body
         assert [ast.unparse(n) for n in body[1:]] == ["from helpers.aliases import stand_in", "stand_in(__name__, __spec__)"]
         assert new in ast.get_docstring(ast.Module(body=body[:1], type_ignores=[]))
-        assert layer(f"helpers.{stem}") == 0 < layer(new) and (HELPERS_DIR.parent / f"{new.replace('.', '/')}.py").is_file()
+        assert (HELPERS_DIR.parent / f"{new.replace('.', '/')}.py").is_file()
+        assert layer(f"helpers.{stem}") < layer(new) if new.startswith("helpers.") else new.startswith("benchmarks.")
     assert imports(HELPERS_DIR / "aliases.py") == []
+
+
+def test_no_shipped_module_imports_a_benchmark():
+    """benchmarks/ stands above the package: helpers imports none of it (only helpers.aliases names it, as text),
+    and it is not among the shipped packages (pyproject.toml)."""
+    assert sorted(p.stem for p in BENCHMARKS.glob("*.py")) == ["__init__", "bench", "bench_attribution",
+                                                                 "bench_forecast", "bench_save", "bench_scale"]
+    importing = [f"{module_name(p)}:{n.lineno}" for p in MODULES for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                 if isinstance(n, (ast.Import, ast.ImportFrom))
+                 and any(m.split(".")[0] == "benchmarks" for m in ([a.name for a in n.names] if isinstance(n, ast.Import)
+                                                                  else [n.module or ""]))]
+    assert importing == []
+    assert "benchmarks" not in (HELPERS_DIR.parent / "pyproject.toml").read_text(encoding="utf-8")
 
 
 def test_no_module_imports_a_layer_above_its_own():

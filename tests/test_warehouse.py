@@ -24,7 +24,7 @@ from helpers.data.periods import parse_period
 from helpers.metrics.core import core_metrics
 from helpers.errors import WorkbookError
 from helpers.paths import NOTEBOOKS_DIR, SAMPLE_DATA_DIR
-from helpers.report.bench_scale import count_figures, differences, figures
+from benchmarks.bench_scale import count_figures, differences, figures
 from helpers.storage import to_jsonable
 
 URL = os.environ.get("WORKBOOK_TEST_PG")

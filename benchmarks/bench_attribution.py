@@ -2,7 +2,7 @@
 against the same computation written as plain DuckDB SQL.
 
 On a generated folder with touches (``helpers.data.sample --leads N``: about 4.7 touches per lead, so 1M leads
-bring about 4.7M touches) it measures, each in a fresh process (helpers.report.bench_scale.measure):
+bring about 4.7M touches) it measures, each in a fresh process (benchmarks.bench_scale.measure):
 
 - ``attribution``: :func:`helpers.data.load.load_workbook` (read, type, validate every table, touches included),
   then the latest complete period's won-revenue credits of every position model
