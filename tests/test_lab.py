@@ -74,6 +74,41 @@ def test_working_copies_hold_one_language_and_no_test_printouts(tmp_path):
     assert "lang-en" in json.dumps(tracked)  # the tracked notebook keeps both languages
 
 
+def test_test_printouts_are_left_out_by_their_tag_in_every_copy_and_kept_in_the_tracked_notebooks(tmp_path):
+    from helpers.report.nbtools import CHECK_MARK
+    from helpers.report.run import HIDE_TAG, notebook_paths
+
+    sources = notebook_paths()
+    assert len(sources) == 7
+    tracked = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sources}
+    checks = {name: [c for c in nb["cells"] if "".join(c["source"]).lstrip().startswith(CHECK_MARK)] for name, nb in tracked.items()}
+    assert all(checks.values())  # every notebook has a printout nbval compares, with its stored output
+    assert all(c["metadata"].get("tags") == [HIDE_TAG] and c["outputs"] for cs in checks.values() for c in cs)
+    for lang in ("en", "ja"):
+        lab.prepare_notebooks(tmp_path / lang, sources, lang=lang)
+        for name, nb in tracked.items():
+            copy = json.loads((tmp_path / lang / name).read_text(encoding="utf-8"))
+            assert not any(CHECK_MARK in "".join(c["source"]) or HIDE_TAG in c["metadata"].get("tags", []) for c in copy["cells"])
+            kept = [c for c in nb["cells"] if f"lang-{'ja' if lang == 'en' else 'en'}" not in c["metadata"].get("tags", [])]
+            assert len(copy["cells"]) == len(kept) - len(checks[name])  # nothing else left out
+
+
+def test_the_tag_not_the_text_decides_and_a_copy_carries_its_title(tmp_path):
+    src = tmp_path / "src" / "09_x.ipynb"
+    src.parent.mkdir()
+    cell = lambda kind, text, tags: {"cell_type": kind, "source": text, "metadata": {"tags": tags}}  # noqa: E731
+    src.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        cell("markdown", "# Plan\n\nWhy.", ["lang-en"]), cell("markdown", "# 計画\n\n理由。", ["lang-ja"]),
+        cell("code", "print(total)", ["hide-in-report"]), cell("code", "# NBVAL_CHECK_OUTPUT\nprint(1)", [])]}), encoding="utf-8")
+    lab.prepare_notebooks(tmp_path / "ja", [src], lang="ja")
+    copy = json.loads((tmp_path / "ja" / src.name).read_text(encoding="utf-8"))
+    assert [c["source"] for c in copy["cells"]] == ["# 計画\n\n理由。", "# NBVAL_CHECK_OUTPUT\nprint(1)"]
+    assert copy["metadata"]["title"] == "計画"
+    lab.prepare_notebooks(tmp_path / "both", [src], lang=None)  # both languages: no one title
+    assert "title" not in json.loads((tmp_path / "both" / src.name).read_text(encoding="utf-8"))["metadata"]
+    assert lab.notebook_title({"cells": [], "metadata": {}}, "09_x") == "09_x"
+
+
 def test_make_lab_lang_ja_selects_the_japanese_language_pack(tmp_path):
     options = lab.interface_language(tmp_path, "ja")
     assert options == [f"--LabApp.user_settings_dir={tmp_path / 'lab-settings' / 'ja'}"]

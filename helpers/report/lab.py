@@ -77,8 +77,8 @@ def _sha(path: Path) -> str:
 
 #: Markdown cells of a language carry the tag lang-<code>; a working copy keeps one language's.
 LANG_TAG = "lang-{}"
-#: A cell that only prints the figures nbval compares starts with this line (tagged hide-in-report).
-CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+# A cell that only prints the figures nbval compares (it starts with `# NBVAL_CHECK_OUTPUT`) carries the tag
+# hide-in-report (helpers.report.run.HIDE_TAG): the one rule by which reports and working copies leave it out.
 
 
 def language_info() -> dict:
@@ -92,21 +92,41 @@ def language_info() -> dict:
             "name": "python", "nbconvert_exporter": "python", "pygments_lexer": "ipython3", "version": platform.python_version()}
 
 
+def notebook_title(nb: dict, fallback: str = "") -> str:
+    """A notebook's title: metadata.title, else its first markdown heading line without the '#', else `fallback`."""
+    title = str((nb.get("metadata") or {}).get("title") or "").strip()
+    if title:
+        return title
+    for cell in nb.get("cells", []):
+        source = "".join(cell.get("source", "")).lstrip()
+        if cell.get("cell_type") == "markdown" and source.startswith("#"):
+            return source.splitlines()[0].lstrip("#").strip() or fallback
+    return fallback
+
+
 def working_copy(nb: dict, lang: str | None, sha: str) -> dict:
     """A tracked notebook as the analyst's copy: one language's text, no test printouts, the kernel's language_info.
 
     Leaves out the markdown cells tagged with the other language (lang-en / lang-ja; `lang`
-    None keeps both) and the cells that only print nbval's checked figures (they start with
-    `# NBVAL_CHECK_OUTPUT`); records the tracked notebook's sha256 and the language in
-    metadata.workbook. The tracked notebook keeps everything (the runner and nbval use it).
+    None keeps both) and the cells tagged hide-in-report (the plain-text figure printouts that
+    nbval compares, `# NBVAL_CHECK_OUTPUT`; the report runner leaves them out by the same tag);
+    records the tracked notebook's sha256 and the language in metadata.workbook and, for one
+    language, that language's title in metadata.title (the browser tab of `make app`). The
+    tracked notebook keeps everything (the runner and nbval use it).
     """
-    others = {LANG_TAG.format(code) for code in ("en", "ja") if lang and code != lang}
+    from helpers.report.run import HIDE_TAG
+
+    drop = {LANG_TAG.format(code) for code in ("en", "ja") if lang and code != lang}
     cells = [c for c in nb.get("cells", [])
-             if not (c.get("cell_type") == "markdown" and others & set(c.get("metadata", {}).get("tags", [])))
-             and not "".join(c.get("source", "")).lstrip().startswith(CHECK_MARK)]
+             if not (c.get("cell_type") == "markdown" and drop & set(c.get("metadata", {}).get("tags", [])))
+             and HIDE_TAG not in c.get("metadata", {}).get("tags", [])]
     metadata = dict(nb.get("metadata", {}), language_info=language_info())
     metadata["workbook"] = dict(metadata.get("workbook", {}), **{SOURCE_KEY: sha, "lang": lang or ""})
-    return dict(nb, cells=cells, metadata=metadata)
+    copy = dict(nb, cells=cells, metadata=metadata)
+    title = notebook_title(copy) if lang else ""
+    if title:
+        metadata["title"] = title
+    return copy
 
 
 def prepare_notebooks(target: Path, sources: list[Path] | None = None, lang: str | None = None) -> list[str]:
