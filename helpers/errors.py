@@ -202,6 +202,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "out_not_runners_file": ("",), "out_foreign_files": ("",),
     # helpers.storage: saving a file people keep (the checklist form): links, full or read-only disks, lock files
     "save_link_dangling": ("",), "save_hard_link": ("",), "save_no_space": ("",), "save_not_writable": ("",),
+    "save_sample_refused": ("",),
     "lock_not_a_lock": ("",),
     # helpers.data.sample: --out holds data the sample did not write
     "sample_would_replace": ("",),

@@ -84,6 +84,15 @@ def save_target(path: str | os.PathLike) -> Path:
     return target
 
 
+def refuse_hard_link(path: Path, target: Path) -> None:
+    """WorkbookError (save_hard_link) when the file `target` (the file a save to `path` writes) has other names: an
+    atomic save gives it a new file, and the other names would keep the old content."""
+    from helpers.errors import coded_error
+
+    if Path(target).is_file() and Path(target).stat().st_nlink > 1:
+        raise coded_error("save_hard_link", str(path), n=Path(target).stat().st_nlink)
+
+
 def _keep_mode(path: Path, tmp: str) -> None:
     """Give the temporary file `tmp` the permission bits (and, where allowed, the group) of the file it replaces."""
     try:

@@ -94,7 +94,7 @@ def test_the_output_folder_and_save_error_codes_are_emitted_and_said_in_both_lan
     from helpers.errors import ERROR_CODES, coded_error, error_keys
 
     ours = {"out_not_runners_file", "out_foreign_files", "save_link_dangling", "save_hard_link", "save_no_space",
-            "save_not_writable", "lock_not_a_lock"}
+            "save_not_writable", "lock_not_a_lock", "save_sample_refused"}
     emitted = set()
     for path in HELPERS.rglob("*.py"):
         emitted |= set(re.findall(r'\bcoded_error\(\s*"([a-z0-9_]+)"', path.read_text(encoding="utf-8")))

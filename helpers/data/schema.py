@@ -96,6 +96,9 @@ INITIATIVES = Table("initiatives", False, None, (
 #: The metrics a target can be set for (targets.csv `metric`), and who owns each by default.
 TARGET_METRICS = ("won_revenue", "won_count", "opportunities_created", "sqls", "mqls", "leads")
 TARGET_DEPARTMENTS = ("marketing", "sales", "shared")
+#: Who owns each metric's goal when targets.csv does not say (and for last year's goals).
+DEFAULT_DEPARTMENT = {"won_revenue": "shared", "won_count": "shared", "opportunities_created": "sales",
+                      "sqls": "sales", "mqls": "marketing", "leads": "marketing"}
 
 TARGETS = Table("targets", False, None, (
     Column("period", "text", True, "fiscal quarter label, e.g. FY2026Q3 or 2026Q3 (the configured fiscal calendar)"),

@@ -651,26 +651,17 @@ def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same
     ``{"written": new rows written, "replaced": earlier rows removed, "backup": path or None}``.
     """
     from helpers.data.values import neutralize_cell
-    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, save_target
+    from helpers.storage import LOCK_TIMEOUT, locked, refuse_hard_link, remove_temp_files, save_target
 
     new = _validate_new_rows(new_rows)
     if new.empty:
         return {"written": 0, "replaced": 0, "backup": None}
     new = new.map(neutralize_cell)
     target = save_target(path)
-    _refuse_hard_link(Path(path), target)
+    refuse_hard_link(Path(path), target)
     with locked(target, f"Saving the checklist answers to {target.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
         remove_temp_files(target)
         return _append_locked(target, new, replace_same_day)
-
-
-def _refuse_hard_link(path: Path, target: Path) -> None:
-    """WorkbookError (save_hard_link) when the file has other names: an atomic save gives it a new file, and the
-    other names would keep the old answers."""
-    from helpers.errors import coded_error
-
-    if target.is_file() and target.stat().st_nlink > 1:
-        raise coded_error("save_hard_link", str(path), n=target.stat().st_nlink)
 
 
 def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool) -> dict:
@@ -722,11 +713,11 @@ def remove_answers(path: str | os.PathLike, respondent: str, answered_on, lock_t
     made) when no row matches or the file is absent. WorkbookError when the lock is not free.
     """
     from helpers.data.values import neutralize_cell
-    from helpers.storage import LOCK_TIMEOUT, locked, remove_temp_files, save_target, save_with_backup
+    from helpers.storage import LOCK_TIMEOUT, locked, refuse_hard_link, remove_temp_files, save_target, save_with_backup
 
     key = f"{neutralize_cell(str(respondent or '').strip())}\x00{pd.Timestamp(answered_on):%Y-%m-%d}"
     target = save_target(path)  # a shared file through its link; a link to nothing is refused
-    _refuse_hard_link(Path(path), target)
+    refuse_hard_link(Path(path), target)
     with locked(target, f"Removing checklist answers from {target.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
         remove_temp_files(target)
         if not target.exists():

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.periods import Period, complete_periods
-from helpers.data.schema import TARGET_METRICS
+from helpers.data.schema import DEFAULT_DEPARTMENT, TARGET_METRICS
 from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs
 from helpers.metrics.pipeline import (closed_mask, dates, day, open_amounts, open_mask, outcome_is, pipeline_metrics,
                                       ratio)
@@ -52,9 +52,6 @@ IMPLAUSIBLE_RATIO = 100
 UNIT_SLIPS = {3: "thousand", 4: "ten_thousand", 6: "million"}
 TEN_THOUSAND_CURRENCIES = frozenset({"JPY", "CNY", "TWD", "HKD", "KRW"})
 
-#: Who owns each metric's goal when targets.csv does not say (and for last year's goals).
-DEFAULT_DEPARTMENT = {"won_revenue": "shared", "won_count": "shared", "opportunities_created": "sales",
-                      "sqls": "sales", "mqls": "marketing", "leads": "marketing"}
 INTERVAL_KEYS = ("expected", "low_80", "high_80", "low_95", "high_95")
 FUNNEL_STEPS = ("won_count", "opportunities", "sqls", "mqls", "leads")
 

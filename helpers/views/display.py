@@ -55,14 +55,19 @@ def esc(value) -> str:
     return html_safe(html.escape(str(value), quote=True))
 
 
-def table_html(frame: pd.DataFrame, index: bool = False) -> str:
-    """An escaped HTML table (class wb-table) of a small, already formatted frame."""
-    return html_safe(frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep=""))
+def table_html(frame: pd.DataFrame, index: bool = False, caption: str | None = None) -> str:
+    """An escaped HTML table (class wb-table) of a small, already formatted frame; `caption` (escaped) becomes its
+    <caption>, the table's accessible name (an explorer names its selection there)."""
+    text = html_safe(frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep=""))
+    if caption:
+        head_end = text.index(">", text.index("<table")) + 1
+        text = f"{text[:head_end]}\n  <caption>{esc(caption)}</caption>{text[head_end:]}"
+    return text
 
 
-def table(frame: pd.DataFrame, index: bool = False) -> HTML:
-    """Display a small, already formatted frame as an escaped HTML table."""
-    return HTML(table_html(frame, index=index))
+def table(frame: pd.DataFrame, index: bool = False, caption: str | None = None) -> HTML:
+    """Display a small, already formatted frame as an escaped HTML table (with `caption`, see :func:`table_html`)."""
+    return HTML(table_html(frame, index=index, caption=caption))
 
 
 def kpis(items: list[tuple]) -> HTML:
