@@ -8,8 +8,11 @@ a fresh Python process so CPU and peak memory are that measurement's own:
   period's metrics.json core figures (:func:`helpers.metrics.core.core_metrics`: pipeline,
   funnel period and cohort, by channel, by segment; without the explanations
   ``null_reasons`` and ``coverage``);
-- (b) ``sql``: the same figures written independently here as plain DuckDB SQL over the
-  same CSV files, checked equal to (a) figure by figure (relative tolerance 1e-9);
+- (b) ``sql``: the reference, the best plain DuckDB SQL an analyst would write for the same figures
+  (benchmarks.scale_reference, in a process that imports only DuckDB: a typed read of the needed columns, the
+  workbook's validation checks as SQL counts, owner pseudonyms over the distinct names, every breakdown in one
+  GROUPING SETS scan), checked equal to (a) figure by figure (relative tolerance 1e-9) and count by count (the
+  validation findings);
 - (c) ``read``: reading every CSV file once (pyarrow.csv).
 
 - (d) ``lead_quality``: the same load and notebook 05's lead_quality section (10 lead attributes,
@@ -21,10 +24,12 @@ With ``--report`` it then runs one period's full report (``python -m helpers.rep
 all notebooks, HTML) on the largest size and prints its wall and CPU seconds and peak memory (the
 runner and its kernel). The aim (issue 14): at 10M leads (``--big --report``) it finishes.
 
-It prints CPU seconds (user + system), wall seconds and peak resident memory (MiB) of
-each, the ratios (a)/(b) and (a)/(c), and as its last line
-``1M leads: workbook/SQL CPU ratio R, workbook peak MiB M``. The aims (issue 14):
-R <= 1.5 and M <= 1024. Exit status 1 when (a) and (b) disagree on any figure.
+(a) and (b) run in ``--rounds`` interleaved rounds (default 3: a, b, a, b, a, b), so a load change on a shared
+machine falls on both. It prints CPU seconds (user + system), wall seconds and peak resident memory (MiB) of each
+run, the medians of the per-round ratios (a)/(b) of CPU and of peak, the agreement count, and as a last line
+``1M leads: workbook/SQL CPU ratio R, peak ratio P (medians of 3 interleaved rounds), workbook peak MiB M``. The aims
+(issue 26): R <= 1.3 and P <= 1.3. Exit status 1 when (a) and (b) disagree on any figure. ``--core-only`` stops
+there (no lead quality, no attribution).
 
 Then attribution (issue 23, benchmarks.bench_attribution) on the largest size up to 1M leads, generated with
 touches (``leads-N-touches``; the folders above have none): the workbook's load, position models and Markov
@@ -38,6 +43,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,7 +68,17 @@ def workbook_figures(data: Path) -> dict:
 
     wb = load_workbook(data)
     period = complete_periods(first_data_date(wb), wb.as_of, wb.config.fiscal_year_start_month)[-1]
-    return figures(core_metrics(wb, period))
+    return figures(core_metrics(wb, period)) | {"checks": checks(wb.findings)}
+
+
+def checks(findings) -> dict:
+    """The validation findings as counts keyed ``file/code/column`` (the reference's keys; dates beyond the two-year
+    gap summed per end, ``far_date_before`` / ``far_date_after``)."""
+    out: dict = {}
+    for f in findings:
+        key = f.code if f.code.startswith("far_date_") else f"{Path(f.file).stem}/{f.code}/{f.column}"
+        out[key] = out.get(key, 0) + (f.count or len(f.rows))
+    return out
 
 
 #: What core_metrics adds to the figures to explain them (helpers.metrics.limits); not figures, so not compared.
@@ -76,201 +92,24 @@ def figures(tree):
     return tree
 
 
-# --------------------------------------------------------------------------- (b) plain DuckDB SQL
-def _label(expr: str) -> str:
-    """A null or blank value is the key 'unknown' (trimmed text otherwise)."""
-    return f"coalesce(nullif(trim({expr}), ''), 'unknown')"
+# --------------------------------------------------------------------------- (b) the reference: plain DuckDB SQL
+def reference_settings(data: Path) -> dict:
+    """What the reference reads of the folder's workbook.yaml (benchmarks.scale_reference), as JSON-ready values."""
+    from helpers.config import load_config
 
-
-def _target_fit(industries: list[str], sizes: list[str]) -> str:
-    """target / non_target / unknown from the industry and company_size keys (an empty list = any value)."""
-    parts = []
-    for col, allowed in (("industry", industries), ("company_size", sizes)):
-        if allowed:
-            quoted = ", ".join("'" + a.replace("'", "''") + "'" for a in allowed)
-            parts.append((f"{col} = 'unknown'", f"{col} IN ({quoted})"))
-    if not parts:
-        return "'non_target'"
-    unknown = " OR ".join(p[0] for p in parts)
-    inside = " AND ".join(p[1] for p in parts)
-    return f"CASE WHEN {unknown} THEN 'unknown' WHEN {inside} THEN 'target' ELSE 'non_target' END"
+    config = load_config(data)
+    return {"as_of": None if config.as_of is None else f"{config.as_of:%Y-%m-%d}",
+            "fiscal_year_start_month": config.fiscal_year_start_month,
+            "target_industries": list(config.target_industries or []),
+            "target_company_sizes": list(config.target_company_sizes or []),
+            "pseudonymize_owners": bool(config.pseudonymize_owners)}
 
 
 def sql_figures(data: Path) -> dict:
-    """(b): the core figures of the same period as DuckDB SQL over the CSV files (no helpers.metrics.core code)."""
-    import duckdb
+    """(b) in this process: the reference's figures and validation counts (benchmarks.scale_reference)."""
+    from benchmarks.scale_reference import figures as reference
 
-    from helpers.config import load_config
-    from helpers.data.periods import complete_periods
-
-    config = load_config(data)
-    con = duckdb.connect()
-    csv = "read_csv('{}', all_varchar = true, header = true)"
-    con.execute(f"""CREATE TABLE raw_leads AS SELECT * FROM {csv.format(data / 'leads.csv')}""")
-    con.execute(f"""CREATE TABLE raw_opps AS SELECT * FROM {csv.format(data / 'opportunities.csv')}""")
-    # Owners are pseudonymised (Owner 01, ... in sorted name order over both tables) when the config says so.
-    def owner(col: str) -> str:
-        return col
-    if config.pseudonymize_owners:
-        con.execute("""CREATE TABLE owners AS SELECT name, printf('Owner %02d', row_number() OVER (ORDER BY name)) AS alias
-                       FROM (SELECT DISTINCT nullif(trim(owner), '') AS name FROM raw_leads
-                             UNION SELECT DISTINCT nullif(trim(owner), '') FROM raw_opps) WHERE name IS NOT NULL""")
-
-        def owner(col: str) -> str:
-            return f"(SELECT alias FROM owners WHERE name = nullif(trim({col}), ''))"
-    fit = _target_fit(config.target_industries or [], config.target_company_sizes or [])
-    con.execute(f"""CREATE TABLE leads AS
-        SELECT *, {fit} AS target_fit FROM (
-          SELECT trim(lead_id) AS lead_id, CAST(created_at AS DATE) AS created, CAST(mql_at AS DATE) AS mql,
-                 CAST(sql_at AS DATE) AS sqld, CAST(CAST(first_sales_touch_at AS TIMESTAMP) AS DATE) AS touch,
-                 nullif(trim(opportunity_id), '') AS opportunity_id, {_label('channel')} AS channel,
-                 {_label('industry')} AS industry, {_label('company_size')} AS company_size,
-                 {_label(owner('owner'))} AS owner
-          FROM raw_leads)""")
-    con.execute(f"""CREATE TABLE opps AS
-        SELECT *, {fit} AS target_fit FROM (
-          SELECT trim(o.opportunity_id) AS opportunity_id, CAST(o.created_at AS DATE) AS created,
-                 CAST(o.closed_at AS DATE) AS closed_raw,
-                 CASE WHEN lower(trim(o.outcome)) = 'open' THEN NULL ELSE CAST(o.closed_at AS DATE) END AS closed,
-                 lower(trim(o.outcome)) AS outcome, CAST(o.amount AS DOUBLE) AS amount,
-                 nullif(trim(o.lead_id), '') AS lead_id,
-                 coalesce(nullif(trim(o.channel), ''), l.channel, 'unknown') AS channel,
-                 {_label('o.industry')} AS industry, {_label('o.company_size')} AS company_size,
-                 {_label(owner('o.owner'))} AS owner
-          FROM raw_opps o LEFT JOIN leads l ON l.lead_id = nullif(trim(o.lead_id), ''))""")
-    as_of = config.as_of or con.execute("""SELECT max(d) FROM (
-        SELECT max(created) AS d FROM leads UNION ALL SELECT max(mql) FROM leads UNION ALL SELECT max(sqld) FROM leads
-        UNION ALL SELECT max(touch) FROM leads UNION ALL SELECT max(created) FROM opps UNION ALL SELECT max(closed_raw) FROM opps)""").fetchone()[0]
-    first = con.execute("SELECT least((SELECT min(created) FROM opps), (SELECT min(created) FROM leads))").fetchone()[0]
-    import pandas as pd
-
-    period = complete_periods(pd.Timestamp(first), pd.Timestamp(as_of), config.fiscal_year_start_month)[-1]
-    s, e, a = period.start.date(), period.end.date(), pd.Timestamp(as_of).date()
-    c = min(e, a)
-    params = {"s": s, "c": c, "a": a, "e": e}
-    con.execute("""CREATE TABLE pairs AS
-        SELECT DISTINCT lead_id, opportunity_id FROM (
-          SELECT lead_id, opportunity_id FROM leads WHERE lead_id IS NOT NULL AND opportunity_id IS NOT NULL
-          UNION ALL SELECT lead_id, opportunity_id FROM opps WHERE lead_id IS NOT NULL AND opportunity_id IS NOT NULL)""")
-    # A negative gap (dates running backwards) is left out, never 0 days.
-    typical = con.execute("""SELECT quantile_cont(o.created - l.created, 0.8)
-        FROM pairs p JOIN leads l ON l.lead_id = p.lead_id JOIN opps o ON o.opportunity_id = p.opportunity_id
-        WHERE l.created <= $a AND o.created <= $a AND o.created >= l.created""", {"a": a}).fetchone()[0]
-    typical = None if typical is None else float(typical)
-    # Maturity: p90 of lead created -> linked deal won (by as_of), else the typical days to opportunity.
-    won_days = con.execute("""SELECT quantile_cont(o.closed - l.created, 0.9)
-        FROM pairs p JOIN leads l ON l.lead_id = p.lead_id JOIN opps o ON o.opportunity_id = p.opportunity_id
-        WHERE l.created <= $a AND o.created <= $a AND o.outcome = 'won' AND o.closed <= $a AND o.closed >= l.created""",
-                           {"a": a}).fetchone()[0]
-    maturity, measure = ((float(won_days), "p90_lead_to_won_days") if won_days is not None
-                         else (typical, None if typical is None else "p80_lead_to_opportunity_days"))
-    # Per lead: its cohort flags (reached an opportunity / a win by as_of through any link).
-    con.execute("""CREATE TABLE lead_flags AS
-        SELECT l.*, coalesce(r.reached_opp, false) OR coalesce(r.reached_won, false) AS reached_opp,
-               coalesce(r.reached_won, false) AS reached_won
-        FROM leads l LEFT JOIN (
-          SELECT p.lead_id, bool_or(o.created <= $a) AS reached_opp,
-                 bool_or(o.outcome = 'won' AND o.closed <= $a AND o.created <= $a) AS reached_won
-          FROM pairs p JOIN opps o ON o.opportunity_id = p.opportunity_id GROUP BY p.lead_id) r ON r.lead_id = l.lead_id""", {"a": a})
-
-    pipeline_sql = """SELECT {key} AS k,
-          count(*) FILTER (created BETWEEN $s AND $c) AS created,
-          count(*) FILTER (outcome = 'won' AND closed BETWEEN $s AND $c AND created <= $a) AS won,
-          count(*) FILTER (outcome = 'lost' AND closed BETWEEN $s AND $c AND created <= $a) AS lost,
-          coalesce(sum(amount) FILTER (outcome = 'won' AND closed BETWEEN $s AND $c AND created <= $a), 0) AS won_amount,
-          coalesce(sum(amount) FILTER (outcome = 'lost' AND closed BETWEEN $s AND $c AND created <= $a), 0) AS lost_amount,
-          count(amount) FILTER (outcome = 'won' AND closed BETWEEN $s AND $c AND created <= $a) AS won_known,
-          count(amount) FILTER (outcome = 'lost' AND closed BETWEEN $s AND $c AND created <= $a) AS lost_known,
-          avg(closed - created) FILTER (outcome = 'won' AND closed BETWEEN $s AND $c AND created <= $a) AS cycle,
-          count(*) FILTER (created <= $c AND NOT coalesce(outcome IN ('won', 'lost') AND closed <= $c, false)) AS open_count,
-          coalesce(sum(amount) FILTER (created <= $c AND NOT coalesce(outcome IN ('won', 'lost') AND closed <= $c, false)), 0) AS open_amount,
-          count(*) FILTER (created <= $c AND NOT coalesce(outcome IN ('won', 'lost') AND closed <= $c, false) AND amount IS NULL) AS open_unknown
-        FROM opps GROUP BY ALL"""
-    cohort_sql = """SELECT {key} AS k,
-          count(*) FILTER (created BETWEEN $s AND $c) AS p_leads,
-          count(*) FILTER (created <= $a AND mql BETWEEN $s AND $c) AS p_mqls,
-          count(*) FILTER (created <= $a AND sqld BETWEEN $s AND $c) AS p_sqls,
-          count(*) FILTER (created BETWEEN $s AND $c) AS c_leads,
-          count(*) FILTER (created BETWEEN $s AND $c AND (mql <= $a OR sqld <= $a OR reached_opp)) AS c_mql,
-          count(*) FILTER (created BETWEEN $s AND $c AND (sqld <= $a OR reached_opp)) AS c_sql,
-          count(*) FILTER (created BETWEEN $s AND $c AND reached_opp) AS c_opp,
-          count(*) FILTER (created BETWEEN $s AND $c AND reached_won) AS c_won,
-          count(*) FILTER (created BETWEEN $s AND $c AND (sqld <= $a OR reached_opp) AND NOT coalesce(mql <= $a, false)) AS skipped_mql,
-          count(*) FILTER (created BETWEEN $s AND $c AND reached_opp AND NOT coalesce(sqld <= $a, false)) AS skipped_sql
-        FROM lead_flags GROUP BY ALL"""
-    linked_sql = """SELECT k,
-          count(*) FILTER (o.created BETWEEN $s AND $c) AS opps,
-          count(*) FILTER (o.outcome = 'won' AND o.closed BETWEEN $s AND $c AND o.created <= $a) AS won
-        FROM (SELECT DISTINCT l.{key} AS k, p.opportunity_id FROM pairs p JOIN leads l ON l.lead_id = p.lead_id
-              WHERE l.created <= $a) x
-        JOIN opps o ON o.opportunity_id = x.opportunity_id GROUP BY k"""
-
-    def rows(sql: str, key: str) -> dict:
-        cur = con.execute(sql.format(key=key), {n: v for n, v in params.items() if "$" + n in sql})
-        names = [d[0] for d in cur.description]
-        return {r[0]: dict(zip(names[1:], r[1:])) for r in cur.fetchall()}
-
-    def ratio(n, d):
-        return None if n is None or d is None or d == 0 else float(n) / float(d)
-
-    def pipeline(agg: dict | None) -> dict:
-        agg = agg or dict.fromkeys(("created", "won", "lost", "won_known", "lost_known", "open_count", "open_unknown"), 0) | {
-            "won_amount": 0.0, "lost_amount": 0.0, "cycle": None, "open_amount": 0.0}
-        won, lost = agg["won"], agg["lost"]
-        win_rate = ratio(won, won + lost)
-        # A sum over rows none of which has an amount is unknown (None), never 0.
-        won_revenue = None if won and not agg["won_known"] else float(agg["won_amount"])
-        avg_deal = ratio(won_revenue, agg["won_known"])
-        by_amount = (ratio(agg["won_amount"], agg["won_amount"] + agg["lost_amount"])
-                     if agg["won_known"] or agg["lost_known"] else None)
-        open_amount = (None if agg["open_count"] and agg["open_unknown"] == agg["open_count"]
-                       else float(agg["open_amount"]))
-        cycle = None if not won else float(agg["cycle"])
-        parts = (agg["created"], avg_deal, win_rate, cycle)
-        velocity = None if any(p is None for p in parts) or cycle == 0 else parts[0] * avg_deal * win_rate / cycle
-        return {"opportunities_created": agg["created"], "won_count": won, "lost_count": lost, "win_rate": win_rate,
-                "win_rate_by_amount": by_amount,
-                "won_revenue": won_revenue, "avg_deal_size": avg_deal, "sales_cycle_days": cycle,
-                "sales_velocity": velocity,
-                "open_pipeline": {"count": agg["open_count"], "amount": open_amount,
-                                  "amount_unknown_count": agg["open_unknown"]}}
-
-    days_observed = (a - e).days
-
-    def funnel(lead_agg: dict | None, opps_count: int, won_count: int) -> dict:
-        z = lead_agg or {}
-        n, mql, sql, opp, won = (z.get(k, 0) for k in ("c_leads", "c_mql", "c_sql", "c_opp", "c_won"))
-        return {"period": {"leads": z.get("p_leads", 0), "mqls": z.get("p_mqls", 0), "sqls": z.get("p_sqls", 0),
-                           "opportunities": opps_count, "won": won_count},
-                "cohort": {"leads": n, "mql": mql, "sql": sql, "opportunity": opp, "won": won,
-                           "mql_rate": ratio(mql, n), "sql_rate": ratio(sql, mql), "opportunity_rate": ratio(opp, sql),
-                           "won_rate": ratio(won, opp), "lead_to_opportunity_rate": ratio(opp, n),
-                           "lead_to_won_rate": ratio(won, n),
-                           "immature": None if maturity is None else days_observed < maturity,
-                           "days_observed": days_observed, "typical_days_to_opportunity": typical,
-                           "skipped_mql": z.get("skipped_mql", 0), "skipped_sql": z.get("skipped_sql", 0),
-                           "maturity_days": maturity, "maturity_measure": measure}}
-
-    total_pipe = rows(pipeline_sql, "'all'").get("all")
-    total_funnel = funnel(rows(cohort_sql, "'all'").get("all"), total_pipe["created"] if total_pipe else 0,
-                          total_pipe["won"] if total_pipe else 0)
-
-    def breakdown(column: str) -> dict:
-        pipe, lead, linked = rows(pipeline_sql, column), rows(cohort_sql, column), rows(linked_sql, column)
-        keys = {r[0] for r in con.execute(f"""SELECT DISTINCT {column} FROM opps WHERE created <= $a
-                                              UNION SELECT DISTINCT {column} FROM leads WHERE created <= $a""", {"a": a}).fetchall()}
-        return {k: pipeline(pipe.get(k)) | {"funnel": funnel(lead.get(k), linked.get(k, {}).get("opps", 0),
-                                                                linked.get(k, {}).get("won", 0))} for k in keys}
-
-    segments = [col for col in ("industry", "company_size", "owner")
-                if con.execute(f"""SELECT count(*) FROM (SELECT {col} FROM leads UNION ALL SELECT {col} FROM opps)
-                                   WHERE {col} <> 'unknown'""").fetchone()[0]]
-    by_segment = {col: breakdown(col) for col in segments}
-    if config.target_industries or config.target_company_sizes:
-        by_segment["target_fit"] = breakdown("target_fit")
-    return {"period": period.label, "start": period.start, "end": period.end, "as_of": pd.Timestamp(as_of),
-            "pipeline": pipeline(total_pipe), "funnel": total_funnel, "by_channel": breakdown("channel"),
-            "by_segment": by_segment}
+    return reference(data, reference_settings(data))
 
 
 # --------------------------------------------------------------------------- (d)/(e) notebook 05's figures
@@ -406,11 +245,14 @@ def child(measure: str, data: Path, out: Path) -> None:
 
 
 def measure(name: str, data: Path, workdir: Path) -> tuple[dict, float, float, float]:
-    """(result, CPU s, wall s, peak MiB) of one measurement, run in a fresh Python process."""
+    """(result, CPU s, wall s, peak MiB) of one measurement, run in a fresh Python process; the reference ("sql")
+    in a process of its own module (benchmarks.scale_reference: DuckDB and the standard library, nothing else)."""
     out = workdir / f"{name}.json"
+    command = ([sys.executable, "-m", "benchmarks.scale_reference", str(data), json.dumps(reference_settings(data)), str(out)]
+               if name == "sql" else
+               [sys.executable, "-m", "benchmarks.bench_scale", "--child", name, "--data", str(data), "--result", str(out)])
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.bench_scale", "--child", name, "--data", str(data), "--result", str(out)],
-                            cwd=PROJ_ROOT)
+    proc = subprocess.Popen(command, cwd=PROJ_ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -458,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=None, help="lead counts (default 100000 1000000)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where generated data folders are kept")
     parser.add_argument("--report", action="store_true", help="then time one period's full report on the largest size")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (a) and (b) (default 3; the median "
+                                                                "of the per-round ratios is printed)")
+    parser.add_argument("--core-only", action="store_true", help="only (a) against (b): no lead quality, no attribution")
     parser.add_argument("--child", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -470,27 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     status, ratios, lead_ratios = 0, {}, {}
     for leads in sizes:
         data = dataset(args.cache, leads)
-        with tempfile.TemporaryDirectory() as tmp:
-            results = {name: measure(name, data, Path(tmp)) for name in ("read", "sql", "workbook")}
-        diff = differences(results["workbook"][0], results["sql"][0])
-        print(f"\n{human(leads)} leads ({data}):")
-        print(f"  {'':<28}{'CPU s':>9}{'wall s':>9}{'peak MiB':>10}")
-        for name, title in (("workbook", "(a) workbook load+metrics"), ("sql", "(b) DuckDB SQL"), ("read", "(c) read files once")):
-            _, cpu, wall, peak = results[name]
-            print(f"  {title:<28}{cpu:>9.2f}{wall:>9.2f}{peak:>10.0f}")
-        (_, a_cpu, a_wall, a_peak), (_, b_cpu, b_wall, _), (_, c_cpu, _, _) = results["workbook"], results["sql"], results["read"]
-        print(f"  ratios: (a)/(b) CPU {a_cpu / b_cpu:.2f}, wall {a_wall / b_wall:.2f}; (a)/(c) CPU {a_cpu / c_cpu:.2f}")
-        if diff:
-            status = 1
-            print(f"  (a) and (b) DIFFER on {len(diff)} figure(s):")
-            for line in diff[:20]:
-                print(f"    {line}")
-        else:
-            print(f"  (a) and (b) agree on every figure ({count_figures(results['sql'][0])} figures)")
-        ratios[leads] = (a_cpu / b_cpu, a_peak)
-        lead_ratios[leads] = lead_quality_bench(data, leads)
-        status = status or lead_ratios[leads][2]
-    if sizes:
+        ratios[leads], agree = core_comparison(data, leads, args.rounds)
+        status = status or (0 if agree else 1)
+        if not args.core_only:
+            lead_ratios[leads] = lead_quality_bench(data, leads)
+            status = status or lead_ratios[leads][2]
+    if sizes and not args.core_only:
         status = attribution_comparison(args.cache, min(max(sizes), 1_000_000)) or status
     if args.report and sizes:
         leads = max(sizes)
@@ -503,11 +333,45 @@ def main(argv: list[str] | None = None) -> int:
         status = status or (1 if code else 0)
     if ratios:
         leads = 1_000_000 if 1_000_000 in ratios else max(ratios)
-        r, m = ratios[leads]
-        print(f"{human(leads)} leads: workbook/SQL CPU ratio {r:.2f}, workbook peak MiB {m:.0f}")
-        r, m, _ = lead_ratios[leads]
-        print(f"{human(leads)} leads: lead quality (notebook 05)/SQL+fit CPU ratio {r:.2f}, peak MiB {m:.0f}")
+        r, p, m = ratios[leads]
+        print(f"{human(leads)} leads: workbook/SQL CPU ratio {r:.2f}, peak ratio {p:.2f} (medians of {args.rounds} "
+              f"interleaved rounds), workbook peak MiB {m:.0f}")
+        if leads in lead_ratios:
+            r, m, _ = lead_ratios[leads]
+            print(f"{human(leads)} leads: lead quality (notebook 05)/SQL+fit CPU ratio {r:.2f}, peak MiB {m:.0f}")
     return status
+
+
+def core_comparison(data: Path, leads: int, rounds: int) -> tuple[tuple[float, float, float], bool]:
+    """(a) against (b) on one folder in `rounds` interleaved rounds (workbook, reference, workbook, reference, ...),
+    then (c) once; prints every run, the medians of the per-round CPU and peak ratios and whether every figure and
+    validation count agrees. Returns ((median CPU ratio, median peak ratio, median workbook peak MiB), agree)."""
+    runs: dict[str, list] = {"workbook": [], "sql": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            for name in ("workbook", "sql"):
+                runs[name].append(measure(name, data, Path(tmp)))
+        read = measure("read", data, Path(tmp))
+    print(f"\n{human(leads)} leads ({data}), {rounds} interleaved rounds:")
+    print(f"  {'':<32}{'CPU s':>9}{'wall s':>9}{'peak MiB':>10}")
+    for i in range(rounds):
+        for name, title in (("workbook", "(a) workbook load+metrics"), ("sql", "(b) reference DuckDB SQL")):
+            _, cpu, wall, peak = runs[name][i]
+            print(f"  {f'{title} #{i + 1}':<32}{cpu:>9.2f}{wall:>9.2f}{peak:>10.0f}")
+    print(f"  {'(c) read files once':<32}{read[1]:>9.2f}{read[2]:>9.2f}{read[3]:>10.0f}")
+    cpu = statistics.median(a[1] / b[1] for a, b in zip(runs["workbook"], runs["sql"]))
+    peak = statistics.median(a[3] / b[3] for a, b in zip(runs["workbook"], runs["sql"]))
+    print(f"  median of the per-round ratios (a)/(b): CPU {cpu:.2f}, peak {peak:.2f}; "
+          f"(a)/(c) CPU {statistics.median(a[1] for a in runs['workbook']) / read[1]:.2f}")
+    diff = differences(runs["workbook"][0][0], runs["sql"][0][0])
+    n = count_figures(runs["sql"][0][0])
+    if diff:
+        print(f"  (a) and (b) DIFFER on {len(diff)} of {n} figures and validation counts:")
+        for line in diff[:20]:
+            print(f"    {line}")
+    else:
+        print(f"  (a) and (b) agree on {n} of {n} figures and validation counts")
+    return (cpu, peak, statistics.median(a[3] for a in runs["workbook"])), not diff
 
 
 def attribution_comparison(cache: Path, leads: int) -> int:
