@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,6 +271,20 @@ def check_schema(merged: dict, layers: list[tuple[str, dict]]) -> None:
                       fix="Correct each listed setting (helpers/default_config.yaml documents them all).")
 
 
+def _iso_date(value) -> pd.Timestamp:
+    """A snapshot date read only as ISO YYYY-MM-DD (or a YAML date): a day-first or month-first form such as
+    15/01/2026 or 01/02/2026 is refused, never guessed; ValueError otherwise."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return pd.Timestamp(value).normalize()
+    text = str(value).strip()
+    if not _ISO_DATE.fullmatch(text):
+        raise ValueError(text)
+    return pd.Timestamp(text).normalize()
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     fy = m["fiscal_year_start_month"]
     _require(isinstance(fy, int) and not isinstance(fy, bool) and 1 <= fy <= 12, src,
@@ -283,7 +299,7 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     as_of = m.get("as_of")
     if as_of is not None:
         try:
-            as_of = pd.Timestamp(str(as_of)).normalize()
+            as_of = _iso_date(as_of)
         except (ValueError, TypeError):
             raise ConfigError(f"{src}: as_of must be a date YYYY-MM-DD, got {as_of!r}", fix="Write as_of: 2025-12-31, or null for the latest date in the data.") from None
     try:

@@ -1,5 +1,7 @@
 """Config: defaults, the data-folder file, --config, and clear errors."""
 import pandas as pd
+import re
+
 import pytest
 
 from helpers.config import load_config
@@ -116,3 +118,14 @@ def test_currency_rates_types(tmp_path, text, message):
     f.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_config(path=f)
+
+
+@pytest.mark.parametrize("text", ["15/01/2026", "01/02/2026", "2026.01.15", "Jan 02 2026"])
+def test_as_of_is_read_year_first_or_refused(text):
+    """A day-first or month-first snapshot date (01/02/2026 is 1 February or 2 January) is refused, never guessed."""
+    with pytest.raises(ConfigError, match=f"as_of must be a date YYYY-MM-DD, got '{re.escape(text)}'"):
+        load_config(overrides={"as_of": text})
+
+
+def test_as_of_iso_form():
+    assert load_config(overrides={"as_of": "2026-01-15"}).as_of == pd.Timestamp("2026-01-15")
