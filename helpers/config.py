@@ -5,7 +5,7 @@ import copy
 import datetime as dt
 import re
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,11 @@ class Config:
     currency_rates: tuple[tuple[str, Any, Any], ...] = ()  # (code, Decimal rate to currency_code, valid_from date or None)
     #: Attribution settings (notebook 06): lookback_days, half_life_days, marketing_channels, bootstrap_samples.
     attribution: dict[str, Any] = field(default_factory=dict)
+    #: Display names of channels (setting labels.channels): {data spelling: {"en": name, "ja": name}}, a language
+    #: without a name left out (it shows the data's spelling). Display only: data and metrics.json keep the spelling.
+    channel_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The settings file that named each channel of `channel_names` (for the warning about a channel no row has).
+    channel_names_from: dict[str, str] = field(default_factory=dict, compare=False)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def category_of_item(self, item: int) -> str | None:
@@ -92,7 +97,7 @@ def _read_yaml(path: Path) -> dict:
 def _merge(base: dict, override: dict, source: str, prefix: str = "") -> dict:
     """Merge `override` into a copy of `base` key by key; unknown keys are errors."""
     out = copy.deepcopy(base)
-    free_form = {"checklist.items", "initiatives_catalog", "checklist.categories", "target"}
+    free_form = {"checklist.items", "initiatives_catalog", "checklist.categories", "target", "labels.channels"}
     for key, value in override.items():
         dotted = f"{prefix}{key}"
         if key not in base and prefix.rstrip(".") not in free_form | {"segment_order"}:
@@ -188,7 +193,21 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
         merged = _merge(merged, layer, source)
         sources.append(source)
     check_schema(merged, [(str(DEFAULT_CONFIG_FILE), {}), *layers])
-    return _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
+    config = _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
+    named_in = {str(k): (Path(src).name if src != "overrides" else "the command line")
+                for src, layer in layers for k in ((layer.get("labels") or {}).get("channels") or {})}
+    return replace(config, channel_names_from=named_in)
+
+
+def _channel_names(names: dict) -> dict[str, dict[str, str]]:
+    """labels.channels as {data spelling: {lang: display name}}: a plain name serves both languages, a mapping
+    names each language it lists (typed by helpers.settings_schema)."""
+    out = {}
+    for key, value in (names or {}).items():
+        shown = {lang: value for lang in LANGUAGES} if isinstance(value, str) else \
+            {lang: str(value[lang]) for lang in LANGUAGES if value.get(lang)}
+        out[str(key)] = {lang: " ".join(str(text).split()) for lang, text in shown.items()}
+    return out
 
 
 def _currency_rates(rows, code: str, src: str) -> tuple:
@@ -346,4 +365,5 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         currency_rates=rates, raw=m, attribution=dict(m.get("attribution") or {}),
         segment_order={str(k): tuple(str(x) for x in v) for k, v in order.items()},
         lead_quality=dict(m.get("lead_quality") or {}),
+        channel_names=_channel_names((m.get("labels") or {}).get("channels")),
     )

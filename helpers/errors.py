@@ -123,6 +123,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "no_opportunities": ("",), "text_file_skipped": ("unicode_text", "tab_text"),
     # helpers.limits
     "ingest_report_unreadable": ("",), "channel_placeholder": ("",), "channel_variants": ("", "separate"),
+    "channel_name_unknown": ("", "no_match"),
     "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",),
     # helpers.ingest
     "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),
@@ -137,7 +138,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
 #: Warnings whose fix is another code's (one text, said once in the label table).
 SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_lead": "fix_negative_intervals",
               "file_lacks_columns": "fix_file_lacks_columns", "text_file_skipped": "fix_text_file_skipped",
-              "target_channel_unknown": "fix_target_channel_unknown", "target_unit_suspect": "fix_target_unit_suspect"}
+              "target_channel_unknown": "fix_target_channel_unknown", "channel_name_unknown": "fix_channel_name_unknown", "target_unit_suspect": "fix_target_unit_suspect"}
 #: Warnings that are a note about what the ingest did, with nothing to fix.
 NO_FIX = frozenset({"touches_split", "split_first_kept", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
                     "currency_converted_column", "currency_unmarked", "currency_converted_with_rates", "date_order_detected"})

@@ -37,9 +37,12 @@ def has_label(key: str) -> bool:
 _OWNER_PSEUDONYM = re.compile(r"Owner (\d+)")
 
 
-def label_or_value(value: str, lang: str = "en") -> str:
-    """The label for a data value that has one (e.g. 'unknown', 'sales'; an owner's pseudonym 'Owner 01' in the
-    report's language, 担当者01), else the value itself."""
+def label_or_value(value: str, lang: str = "en", names: dict[str, dict[str, str]] | None = None) -> str:
+    """The label for a data value that has one, else the value itself: its display name in `lang` from `names`
+    ({value: {lang: name}}, e.g. the setting labels.channels as helpers.config.Config.channel_names), else the label
+    table's (e.g. 'unknown', 'sales'; an owner's pseudonym 'Owner 01' in the report's language, 担当者01)."""
+    if names and isinstance(value, str) and lang in names.get(value, {}):
+        return names[value][lang]
     if isinstance(value, str):
         pseudonym = _OWNER_PSEUDONYM.fullmatch(value)
         if pseudonym:

@@ -125,6 +125,7 @@ def rule(depth: int = 3) -> Schema:
     return {"oneOf": [condition, *group], "x-expect": "a rule: {column, op, value}, {any: [...]} or {all: [...]}", "x-fix": RULE_FIX}
 
 
+NAME_FIX = "For example channels: {web: Web, seminar: {en: Seminar, ja: セミナー}}."
 ITEM = integer(1, 15, "Checklist items are numbered 1 to 15.")
 IMPACT = integer(0, 2, "2 = large (◎), 1 = some (○), 0 = none.")
 
@@ -158,6 +159,12 @@ SETTINGS: dict[str, Schema] = {
     "sla": obj({"follow_up_hours": number(0, "For example 48.")}, fix="Write sla: {follow_up_hours: 48}."),
     "channels": obj({"normalize": boolean("Write channels: {normalize: true} (the default) or false to keep every spelling apart.")},
                     fix="Write channels: {normalize: true}."),
+    "labels": obj({"channels": mapping_of(
+        {"anyOf": [string(1), obj({"en": string(1), "ja": string(1)}, fix=NAME_FIX, expect="{en: name, ja: name}")
+                   | {"minProperties": 1}],
+         "x-expect": "a display name, or {en: name, ja: name}", "x-fix": NAME_FIX},
+        fix=NAME_FIX, expect="a mapping of channels (as the data spells them) to display names")},
+        fix="Write labels: {channels: {seminar: セミナー}}."),
     "privacy": obj({"pseudonymize_owners": boolean("Write pseudonymize_owners: true (or false to show owners' names).")},
                    fix="Write privacy: {pseudonymize_owners: true}."),
     "stale_open_days": integer(1, None, "For example 180."),

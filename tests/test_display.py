@@ -15,6 +15,20 @@ def test_table_escapes_values_and_headers():
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "a&amp;b" in html
 
 
+def test_figure_cells_and_header_dates_are_kept_on_one_line():
+    """Issue 24: the Japanese checklist table broke "0.83" into "0.8" over "3": figure cells carry wb-num (white-space:
+    nowrap in workbook.css), so does a header holding a date; text cells and a 'figure' with letters are not."""
+    frame = pd.DataFrame({"データの値(全期間、2026-09-30まで)": ["0.83", "32.5% [20.1%–45.3%] ●", "¥1,234,568", "+0.02 pt"],
+                          "項目": ["営業", "FY2026Q2", "該当なし", "0.83 件<b>"]})
+    html = display.table_html(frame)
+    cells = [c.split(">", 1)[0] for c in html.split("<td")[1:]]
+    assert cells == [' class="wb-num"', "", ' class="wb-num"', "", ' class="wb-num"', "", ' class="wb-num"', ""]
+    assert '<th class="wb-num">データの値(全期間、2026-09-30まで)</th>' in html and "<th>項目</th>" in html
+    css = display.CSS_FILE.read_text(encoding="utf-8")
+    assert "table.wb-table td.wb-num, table.wb-table th.wb-num { white-space: nowrap; }" in css
+    assert ":lang(ja) table.wb-table th, :lang(ja) table.wb-table td { overflow-wrap: break-word; line-break: strict; }" in css
+
+
 def test_kpis_notes_and_bullets_escape(monkeypatch):
     monkeypatch.setenv("WORKBOOK_STATIC", "1")
     assert XSS not in display.kpis([(XSS, XSS)]).data

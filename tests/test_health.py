@@ -86,7 +86,7 @@ def test_overview_row_counts_have_thousands_separators():
     from helpers.views.health_views import overview_view
 
     html = overview_view(load_workbook(SAMPLE_DATA_DIR), "en").data
-    assert "<td>4,400</td>" in html and "<td>1,257</td>" in html   # the sample's leads and checklist rows
+    assert '<td class="wb-num">4,400</td>' in html and '<td class="wb-num">1,257</td>' in html   # the sample's leads and checklist rows
 
 
 def test_spelling_variants_sentence_follows_the_data(tmp_path):

@@ -187,6 +187,45 @@ def test_figures_say_their_scope(rendered):
     assert seen in [th.get_text(strip=True) for th in checklist.find_all("th")]
 
 
+#: The period folder of each language's run, for the test comparing their metrics.json.
+PERIOD_OF: dict[str, Path] = {}
+
+
+def chart_ticks(notebook: Path) -> list[str]:
+    """Every tick label of every chart of an executed notebook (the axes text stored with each PNG)."""
+    ticks = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            for axes in (output.get("metadata", {}).get("image/png") or {}).get("axes", []):
+                ticks += axes["xticks"] + axes["yticks"]
+    return ticks
+
+
+def test_channels_show_their_display_names(rendered):
+    """Issue 24: the sample's workbook.yaml names its channels in Japanese (labels.channels, English left to the data's
+    spelling): a Japanese report shows セミナー in a table, a chart's tick labels and a sentence, and no channel by its
+    code; metrics.json is the same byte for byte in both languages (display names never reach it)."""
+    lang, out, period = rendered
+    PERIOD_OF[lang] = period
+    seminar, exhibition = {"en": ("seminar", "exhibition"), "ja": ("セミナー", "展示会")}[lang]
+    funnel = soup_of(period / "02_funnel_breakdown.html")
+    first_cells = {tr.find("td").get_text(strip=True) for tr in funnel.select("table tbody tr") if tr.find("td")}
+    assert {seminar, exhibition} <= first_cells
+    assert {seminar, exhibition} <= set(chart_ticks(period / "02_funnel_breakdown.ipynb"))
+    goals = [li.get_text(" ", strip=True) for li in soup_of(period / "04_goals_plan.html").find_all("li")]
+    by_channel = next(line for line in goals if line.startswith(t("reverse_by_channel", lang)))
+    assert f"{seminar} " in by_channel and f"{exhibition} " in by_channel
+    if lang == "ja":
+        codes = re.compile(r"(?<![A-Za-z])(seminar|exhibition|whitepaper|outbound|referral)(?![A-Za-z])")
+        for path in pages(out, period):
+            text = soup_of(path).get_text(" ").replace(t("health_no_channel_variants", lang), "")   # its example: 展示会 と exhibition
+            assert not codes.findall(text), path.name
+        for notebook in sorted(period.glob("*.ipynb")):
+            assert not [tick for tick in chart_ticks(notebook) if codes.search(tick)], notebook.name
+    if len(PERIOD_OF) == 2:
+        assert (PERIOD_OF["en"] / "metrics.json").read_bytes() == (PERIOD_OF["ja"] / "metrics.json").read_bytes()
+
+
 def test_one_label_shows_one_value_on_every_page(rendered):
     """Issue 24: one label, one number. Every visible (label, value) pair of every report of the period (headline
     cards, table cells keyed by row and column, "<label> <figure>" cells) agrees across the pages of one language;
@@ -231,6 +270,47 @@ SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "sample"
 FIXED_WIDTH = re.compile(r"mono|courier|IPAGothic$|typewriter", re.I)  # IPAGothic (not IPAPGothic) is fixed-width
 
 
+#: Every table cell that the browser sets on more than one line, with its lines (a new line starts where the next
+#: character sits lower than the last one).
+CELL_LINES = """() => [...document.querySelectorAll('table th, table td')].map(cell => {
+  const lines = []; let line = '', top = null;
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    for (let i = 0; i < node.length; i++) {
+      const range = document.createRange(); range.setStart(node, i); range.setEnd(node, i + 1);
+      const box = range.getClientRects()[0];
+      if (!box || !node.data[i].trim()) { line += node.data[i]; continue; }
+      if (top !== null && box.top - top > box.height / 2) { lines.push(line); line = ''; }
+      line += node.data[i]; top = box.top;
+    }
+  }
+  lines.push(line);
+  return {tag: cell.tagName, lines: lines.map(l => l.trim())};
+}).filter(c => c.lines.length > 1)"""
+KATAKANA = re.compile(r"[\u30a0-\u30ff]")
+
+
+def broken_words(cell: dict) -> list[tuple[str, str]]:
+    """The line breaks of a table cell that fall inside a word: inside a number ("0.8" over "3"), inside a katakana
+    word ("マーケティン" over "グ"), or anywhere in a one-word header (営業, no space or punctuation, up to 6 characters)."""
+    lines = cell["lines"]
+    if cell["tag"] == "TH" and len("".join(lines)) <= 6 and re.fullmatch(r"\w+", "".join(lines)):
+        return list(zip(lines, lines[1:]))
+    out = []
+    for a, b in zip(lines, lines[1:]):
+        if a and b and ((a[-1].isdigit() or a[-1] in ".,") and (b[0].isdigit() or b[0] in ".,%")
+                        or KATAKANA.match(a[-1]) and KATAKANA.match(b[0])):
+            out.append((a, b))
+    return out
+
+
+def test_broken_words_can_fail():
+    assert broken_words({"tag": "TD", "lines": ["0.8", "3"]}) == [("0.8", "3")]
+    assert broken_words({"tag": "TH", "lines": ["マーケティン", "グ"]}) and broken_words({"tag": "TH", "lines": ["営", "業"]})
+    assert broken_words({"tag": "TD", "lines": ["SLA内に営業が接触したMQLの", "割合"]}) == []
+
+
 def test_pages_in_a_real_browser(rendered):
     """Each page declares its language, its text is set in a proportional font (read through the DevTools protocol),
     and a screenshot is kept. (Offline loading, console errors and escaping are tests/test_browser.py's.)"""
@@ -258,6 +338,9 @@ def test_pages_in_a_real_browser(rendered):
             assert used and not any(FIXED_WIDTH.search(name) for name in used), f"{path.name}: fonts {used}"
             if lang == "ja":  # Japanese table text breaks between phrases, not inside words
                 assert page.evaluate("getComputedStyle(document.querySelector('th')).wordBreak") in ("keep-all", "auto-phrase")
+            # issue 24: no number and no word of a table is broken across lines ("0.8" over "3", "マーケティン" over "グ")
+            broken = [(c["tag"], c["lines"]) for c in page.evaluate(CELL_LINES) if broken_words(c)]
+            assert broken == [], f"{path.name}: {broken[:5]}"
             shot = SHOTS / lang / f"{'index' if path.name == 'index.html' else path.stem}.png"
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=True)

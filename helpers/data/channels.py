@@ -141,3 +141,39 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
             folded = np.array([mapping.get(v, v) for v in kept], dtype=object)
             out[name] = out[name].assign(channel=pd.Series(folded[codes], index=out[name].index, dtype=object))
     return out, findings
+
+
+# --------------------------------------------------------------------------- display names (setting labels.channels)
+#: Close matches named for a display name's unknown channel (difflib ratio on the folded labels, at most this many).
+NAME_MATCH_CUTOFF = 0.6
+NAME_MATCHES = 3
+
+
+def check_channel_names(names: dict[str, dict[str, str]], frames, named_in: dict[str, str] | None = None) -> list[Finding]:
+    """Warnings for display names (setting ``labels.channels``) whose channel no row has: one ``channel_name_unknown``
+    per such key, naming the settings file that set it and up to NAME_MATCHES of the data's channels that are close
+    (difflib's ratio on :func:`channel_key`), or, variant ``no_match``, the data's channels.
+
+    `names`: :attr:`helpers.config.Config.channel_names`; `frames`: the leads, opportunities, spend and touches
+    tables (None = absent), channels already normalized. The names are compared with the data's spelling as it is
+    (after ``channels.normalize``): a name for 'Web' does not name 'web'; the close match says so."""
+    import difflib
+
+    known: dict[str, str] = {}   # folded label -> the data's spelling
+    for frame in frames:
+        if frame is not None and "channel" in frame.columns:
+            for value in frame["channel"].dropna().astype(str).unique():
+                known.setdefault(channel_key(value) or value, value)
+    spellings = set(known.values())
+    out = []
+    for key in sorted(set(names) - spellings):
+        where = (named_in or {}).get(key, "settings")
+        close = difflib.get_close_matches(channel_key(key) or key, list(known), n=NAME_MATCHES, cutoff=NAME_MATCH_CUTOFF)
+        if close:
+            out.append(warning(where, "channel_name_unknown", f"labels.channels.{key}", count=1, channel=key,
+                               matches=", ".join(f"'{known[k]}'" for k in close)))
+        else:
+            listed = ", ".join(f"'{v}'" for v in sorted(spellings)[:10]) + (", ..." if len(spellings) > 10 else "")
+            out.append(warning(where, "channel_name_unknown", f"labels.channels.{key}", count=1, channel=key,
+                               channels=listed or "-", variant="no_match"))
+    return out

@@ -408,7 +408,9 @@ def workbook_warnings(wb) -> list[dict]:
     data folder's ingest report, then the rows whose dates run backwards (:func:`negative_intervals`,
     codes ``opportunity_before_lead`` / ``won_before_lead``) and the checklist answers dated after
     as_of (code ``checklist_after_as_of``), each with its count. Messages and fixes in English
-    (metrics.json); :func:`warning_sentences` gives them in a report's language."""
+    (metrics.json); :func:`warning_sentences` gives them in a report's language. Display names of channels no row
+    has (setting labels.channels, code ``channel_name_unknown``) come from the run's settings, after the load
+    warnings."""
     from helpers.errors import warning
 
     def checked(code: str, file: str, column: str, count: int, **params) -> dict:
@@ -416,7 +418,11 @@ def workbook_warnings(wb) -> list[dict]:
         return {"code": code, "message": w.message, "count": count, "file": file, "source": "data", "column": column,
                 "rows": "", "fix": w.fix, "params": w.params}
 
-    out = warnings_list(wb.findings, ingest_warnings(wb.data_dir))
+    from helpers.data.channels import check_channel_names
+
+    names = check_channel_names(wb.config.channel_names, (wb.leads, wb.opportunities, wb.spend, wb.touches),
+                                wb.config.channel_names_from)   # the run's settings, not the cached load's
+    out = warnings_list([*wb.findings, *names], ingest_warnings(wb.data_dir))
     for code, count in negative_intervals(wb.leads, wb.opportunities, wb.as_of).items():
         if count:
             out.append(checked(code, "leads / opportunities", "created_at / closed_at", count))

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from helpers.labels import label_or_value, t
+from helpers.labels import t
 from helpers.metrics import attribution as A
 from helpers.metrics.attribution_paths import attribution_section, settings
 from helpers.views import display, fmt
+from helpers.views.common import channel_label
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
     from helpers.report.session import Session
@@ -31,8 +32,9 @@ def compute(s: Session) -> AttributionResult:
     return AttributionResult(attribution_section(s.wb, s.period.start, s.period.end))
 
 
-def _channel(name: str, lang: str) -> str:
-    return t("no_touches_recorded", lang) if name == A.NO_TOUCHES else label_or_value(name, lang)
+def _channel(s: Session, name: str) -> str:
+    """A channel's display name (setting labels.channels), the row of deals without touches named as such."""
+    return t("no_touches_recorded", s.lang) if name == A.NO_TOUCHES else channel_label(s.config, name, s.lang)
 
 
 def missing_note(s: Session, a: AttributionResult):
@@ -74,7 +76,7 @@ def models_table(s: Session, a: AttributionResult, kind: str = "won"):
     channels = list(models[A.POSITION_MODELS[0]][kind])
     rows = []
     for ch in channels + ["__total__"]:
-        row = {t("channel", s.lang): t("total", s.lang) if ch == "__total__" else _channel(ch, s.lang)}
+        row = {t("channel", s.lang): t("total", s.lang) if ch == "__total__" else _channel(s, ch)}
         for model in A.POSITION_MODELS:
             cells = models[model][kind]
             if ch == "__total__":
@@ -113,7 +115,7 @@ def models_chart(s: Session, a: AttributionResult):
     for i, (model, color) in enumerate(zip(CHART_MODELS, PALETTE)):
         values = [models[model]["won"][c][key] or 0 for c in channels]
         ax.barh(y + (i - (len(CHART_MODELS) - 1) / 2) * height, values, height=height, color=color, label=t(f"model_{model}", s.lang))
-    ax.set_yticks(y, [_channel(c, s.lang) for c in channels])
+    ax.set_yticks(y, [_channel(s, c) for c in channels])
     ax.invert_yaxis()
     if money:
         money_axis(ax, s.config, "x")
@@ -144,12 +146,12 @@ def data_driven_table(s: Session, a: AttributionResult):
         lines.append(t(f"reason_{why}", s.lang).format(n=30))
         return display.lines(lines, warn=True)
     if dd.get("folded"):
-        lines.append(t("attribution_folded", s.lang).format(channels=", ".join(dd["folded"])))
+        lines.append(t("attribution_folded", s.lang).format(channels=", ".join(_channel(s, c) for c in dd["folded"])))
     linear = {c: r["revenue"] for c, r in a.section["models"]["linear"]["won"].items() if c != A.NO_TOUCHES}
     total = sum(v for v in linear.values() if v is not None)
     rows = []
     for ch in sorted(set(dd["markov"]) | set(dd["shapley"])):
-        rows.append({t("channel", s.lang): _channel(ch, s.lang),
+        rows.append({t("channel", s.lang): _channel(s, ch),
                      t("model_linear", s.lang): fmt.rate(linear.get(ch, 0.0) / total, s.lang) if total else t("not_available", s.lang),
                      t("model_markov", s.lang) + " [95%]": _share(dd["markov"].get(ch), s.lang),
                      t("model_shapley", s.lang) + " [95%]": _share(dd["shapley"].get(ch), s.lang),
@@ -171,7 +173,7 @@ def sourced_table(s: Session, a: AttributionResult):
                      t("pipeline_created_amount", s.lang): fmt.money(fig["pipeline"]["amount"], s.config),
                      t("won_count", s.lang): fmt.number(fig["won"]["count"], s.lang),
                      t("won_revenue", s.lang): fmt.money(fig["won"]["revenue"], s.config)})
-    channels = ", ".join(label_or_value(c, s.lang) for c in sec["marketing_channels"]) or t("none_listed", s.lang)
+    channels = ", ".join(channel_label(s.config, c, s.lang) for c in sec["marketing_channels"]) or t("none_listed", s.lang)
     return display.stack(display.table(pd.DataFrame(rows)), display.kpis([(t("marketing_channels_label", s.lang), channels)]))
 
 

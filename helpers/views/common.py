@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.config import Config
-from helpers.labels import scoped, t
+from helpers.labels import label_or_value, scoped, t
 from helpers.views import fmt
 
 MONEY_KEYS = {"won_revenue", "avg_deal_size", "sales_velocity", "amount", "stale_amount", "open_pipeline_amount"}
@@ -83,3 +83,16 @@ def labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     from helpers.labels import has_label
 
     return frame.rename(columns={c: t(c, lang) for c in frame.columns if has_label(c)})
+
+
+def value_label(config: Config, column: str, value, lang: str) -> str:
+    """A data value of `column` as a reader sees it: for the channel its display name in `lang` (setting
+    labels.channels, :attr:`Config.channel_names`), else the label table's word (unknown, an owner's pseudonym),
+    else the value as text. Display only: the data, metrics.json and the explorers' choices keep the value."""
+    names = config.channel_names if column == "channel" else None
+    return str(label_or_value(value, lang, names))
+
+
+def channel_label(config: Config, value, lang: str) -> str:
+    """A channel as a reader sees it (:func:`value_label` of the column channel)."""
+    return value_label(config, "channel", value, lang)

@@ -55,10 +55,33 @@ def esc(value) -> str:
     return html_safe(html.escape(str(value), quote=True))
 
 
+#: One figure as the views format it: a count, money (¥1,234), a rate (17.7%), a ratio (6.80×), points (+2.1 pt).
+_FIGURE = r"[-+]?[¥$€£]?-?\d[\d,]*(?:\.\d+)?(?:%|×| ?pt)?"
+#: A cell made only of figures, dates, intervals and marks (32.5% [20.1%–45.3%] ●, 2026-09-30): kept on one line.
+NUMERIC_CELL = re.compile(rf"(?=.*\d)(?:{_FIGURE}|[\s\[\]()–—~●⚠+/-])+")
+_CELL = re.compile(r"<td>([^<]*)</td>")
+_HEADER = re.compile(r"<th>([^<]*)</th>")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def numeric_cells(table: str) -> str:
+    """`table` (HTML) with every cell that is a figure (:data:`NUMERIC_CELL`) and every header holding a date marked
+    ``class="wb-num"``: the stylesheet keeps them on one line, so a narrow column never breaks "0.83" into "0.8"
+    over "3", nor a header's 2026-09-30 after "2026-09-"."""
+    def mark(m: re.Match) -> str:
+        return f'<td class="wb-num">{m.group(1)}</td>' if NUMERIC_CELL.fullmatch(html.unescape(m.group(1)).strip()) else m.group(0)
+
+    def dated(m: re.Match) -> str:
+        return f'<th class="wb-num">{m.group(1)}</th>' if _DATE.search(m.group(1)) else m.group(0)
+
+    return _HEADER.sub(dated, _CELL.sub(mark, table))
+
+
 def table_html(frame: pd.DataFrame, index: bool = False, caption: str | None = None) -> str:
-    """An escaped HTML table (class wb-table) of a small, already formatted frame; `caption` (escaped) becomes its
-    <caption>, the table's accessible name (an explorer names its selection there)."""
-    text = html_safe(frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep=""))
+    """An escaped HTML table (class wb-table) of a small, already formatted frame, its figure cells marked wb-num
+    (:func:`numeric_cells`); `caption` (escaped) becomes its <caption>, the table's accessible name (an explorer
+    names its selection there)."""
+    text = numeric_cells(html_safe(frame.to_html(index=index, escape=True, classes="wb-table", border=0, na_rep="")))
     if caption:
         head_end = text.index(">", text.index("<table")) + 1
         text = f"{text[:head_end]}\n  <caption>{esc(caption)}</caption>{text[head_end:]}"

@@ -15,7 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from helpers.data.periods import parse_period
-from helpers.labels import label_or_value, scoped, t
+from helpers.labels import scoped, t
 from helpers.metrics import funnel_analysis as fa
 from helpers.metrics.core import has_target
 from helpers.metrics.limits import workbook_facts
@@ -171,7 +171,7 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
         return f"{fmt.rate(row[key], s.lang)} [{fmt.rate(row[key + '_low'], s.lang)}–{fmt.rate(row[key + '_high'], s.lang)}]{mark}"
 
     shown = pd.DataFrame({
-        t(dimension, s.lang): [t("total", s.lang) if r.is_total else label_or_value(getattr(r, dimension), s.lang) for r in table.itertuples()],
+        t(dimension, s.lang): [t("total", s.lang) if r.is_total else views.value_label(s.config, dimension, getattr(r, dimension), s.lang) for r in table.itertuples()],
         t("breakdown_leads", s.lang): [fmt.number(v, s.lang) for v in table["leads"]],
         t("breakdown_opportunity", s.lang): [fmt.number(v, s.lang) for v in table["opportunity"]],
         t("lead_to_opportunity_rate", s.lang) + " [95%]": [interval(r, "lead_to_opportunity_rate", "small_lead_to_opportunity")
@@ -214,7 +214,7 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
     if len(total) and pd.notna(total.iloc[0]):
         ax.axhline(total.iloc[0], color=SALES, linestyle="--", label=t("total", s.lang))
         legend_outside(ax)
-    ax.set_xticks(range(len(rows)), [str(label_or_value(v, s.lang)) for v in rows[dimension]], rotation=30, ha="right")
+    ax.set_xticks(range(len(rows)), [views.value_label(s.config, dimension, v, s.lang) for v in rows[dimension]], rotation=30, ha="right")
     percent_axis(ax)
     ax.set_title(f"{t(rate, s.lang)} — {t(dimension, s.lang)} (95%)")
     return finish(fig)
@@ -236,7 +236,8 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
     if table is None or table.empty or table.isna().all().all():
         return display.note(t("funnel_heatmap_empty", s.lang))
     table = table.loc[ordered(table.index, row, s.config), ordered(table.columns, col, s.config)]
-    table = table.rename(index=lambda v: label_or_value(v, s.lang), columns=lambda v: label_or_value(v, s.lang)).astype("float64")
+    table = table.rename(index=lambda v: views.value_label(s.config, row, v, s.lang),
+                         columns=lambda v: views.value_label(s.config, col, v, s.lang)).astype("float64")
     fig, ax = plt.subplots(figsize=(7, 3.8))
     sns.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar=False, ax=ax, mask=table.isna())
     ax.set_xlabel(t(col, s.lang))
@@ -312,7 +313,7 @@ def sla_by_view(s: Session, by: str):
     if table is None or by not in table.columns:
         return None
     shown = pd.DataFrame({
-        t(by, s.lang): [t("total", s.lang) if r.is_total else label_or_value(getattr(r, by), s.lang) for r in table.itertuples()],
+        t(by, s.lang): [t("total", s.lang) if r.is_total else views.value_label(s.config, by, getattr(r, by), s.lang) for r in table.itertuples()],
         t("sla_mqls_due", s.lang): [fmt.number(v, s.lang) for v in table["mqls"]],
         t("sla_within", s.lang): [fmt.number(v, s.lang) for v in table["touched_within_sla"]],
         t("sla_hit_rate_short", s.lang): [fmt.rate(v, s.lang) + (f" {SMALL_MARK}" if small and pd.notna(v) else "")
@@ -329,7 +330,7 @@ def roi_view(s: Session):
     if table is None:
         return display.note(t("funnel_no_spend", s.lang), warn=True)
     shown = pd.DataFrame({
-        t("channel", s.lang): [t("total", s.lang) if r.is_total else label_or_value(r.channel, s.lang) for r in table.itertuples()],
+        t("channel", s.lang): [t("total", s.lang) if r.is_total else views.channel_label(s.config, r.channel, s.lang) for r in table.itertuples()],
         t("spend", s.lang): [fmt.money(v, s.config) for v in table["spend"]],
         t("leads", s.lang): [fmt.number(v, s.lang) for v in table["leads"]],
         t("cost_per_lead", s.lang): [fmt.money(v, s.config) for v in table["cost_per_lead"]],
@@ -377,7 +378,7 @@ def roi_chart(s: Session):
         won = pd.to_numeric(rows["cohort_won_revenue"], errors="coerce").astype("float64")
         if won.notna().any():   # unknown won revenue (no amounts, no leads) is not drawn as 0
             ax.bar(x + 0.2, won.fillna(0), width=0.4, color=MARKETING, label=t("cohort_won_revenue", s.lang))
-        ax.set_xticks(x, [str(label_or_value(v, s.lang)) for v in rows["channel"]], rotation=30, ha="right")
+        ax.set_xticks(x, [views.channel_label(s.config, v, s.lang) for v in rows["channel"]], rotation=30, ha="right")
         money_axis(ax, s.config)
         legend_outside(ax)
     ax.set_title(t("funnel_roi_title", s.lang))
@@ -462,7 +463,7 @@ def explore_view(s: Session, period: str, dimension: str, rate: str, channel: st
 
     sub = replace(filtered(s, channel), period=parse_period(period, s.config.fiscal_year_start_month))
     if is_empty_selection(sub):
-        chosen = ", ".join([sub.period.label, channel or t("all_channels", s.lang)])
+        chosen = ", ".join([sub.period.label, views.channel_label(s.config, channel, s.lang) if channel else t("all_channels", s.lang)])
         return [display.note(t("explore_empty", s.lang).format(selection=chosen), warn=True)]
     return [maturity_note(sub, core_metrics(sub.wb, sub.period)), rate_view(sub, dimension, rank_by=rate),
             rate_chart(sub, dimension, rate)]
@@ -489,7 +490,7 @@ def explore_breakdown(s: Session):
                    busy=t("explore_busy", s.lang), hint=t("lab_run_explorer", s.lang),
                    period=periods, dimension=[(t(d, s.lang), d) for d in dimensions(s)],
                    rate=[(t("lead_to_opportunity_rate", s.lang), "lead_to_opportunity_rate"), (t("win_rate", s.lang), "win_rate")],
-                   channel=[(t("all_channels", s.lang), "")] + [(label_or_value(c, s.lang), c) for c in channels])
+                   channel=[(t("all_channels", s.lang), "")] + [(views.channel_label(s.config, c, s.lang), c) for c in channels])
 
 
 def key_text(core: dict, extra: dict) -> str:

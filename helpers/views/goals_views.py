@@ -13,9 +13,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from helpers.data.load import first_data_date
-from helpers.labels import label_or_value, scoped, t
+from helpers.labels import scoped, t
 from helpers.metrics import goals, limits
 from helpers.views import display, fmt
+from helpers.views.common import channel_label
 from helpers.views.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis, percent_axis
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
@@ -91,7 +92,7 @@ def unit_note(s: Session, n: dict) -> list[str]:
     params = {"variant": n["variant"], "target": fmt.money(n["target"], s.config), "last_year": fmt.money(n["last_year"], s.config),
               "ratio": fmt.number(n["ratio"], s.lang), "scaled": fmt.money(n["scaled"], s.config)}
     sentence, fix = warning_text(n["code"], params, s.lang)
-    channel = t("all_channels", s.lang) if n["channel"] is None else label_or_value(n["channel"], s.lang)
+    channel = t("all_channels", s.lang) if n["channel"] is None else channel_label(s.config, n["channel"], s.lang)
     return [f"{t(n['metric'], s.lang)} · {channel}: {sentence}", t("fix", s.lang) + ": " + fix]
 
 
@@ -103,7 +104,7 @@ def progress_table(s: Session, g: GoalsResult):
         rows.append({
             t("goal_metric", s.lang): t(r["metric"], s.lang),
             t("goal_department", s.lang): t(r["department"], s.lang),
-            t("channel", s.lang): t("all_channels", s.lang) if r["channel"] is None else label_or_value(r["channel"], s.lang),
+            t("channel", s.lang): t("all_channels", s.lang) if r["channel"] is None else channel_label(s.config, r["channel"], s.lang),
             t("goal", s.lang): _value(r["metric"], r["target"], s) if reason is None else t(f"goal_null_{reason}", s.lang),
             t("goal_source", s.lang): t(f"goal_source_{r['source'].replace('.', '_')}", s.lang),
             t("goal_actual", s.lang): (_value(r["metric"], r["actual"], s) if not r.get("null_reasons")
@@ -321,7 +322,7 @@ def department_lists(s: Session, g: GoalsResult):
     marketing = [need("lead", "leads"), need("mql", "mqls")]
     top = sorted(plan["by_channel"].items(), key=lambda kv: -(kv[1]["leads"] or 0))
     marketing.append(t("reverse_by_channel", s.lang) + ": " + ", ".join(
-        f"{label_or_value(ch, s.lang)} {fmt.number(v['leads'], s.lang)} / {fmt.number(v['mqls'], s.lang)}" for ch, v in top))
+        f"{channel_label(s.config, ch, s.lang)} {fmt.number(v['leads'], s.lang)} / {fmt.number(v['mqls'], s.lang)}" for ch, v in top))
     sales = [need("opportunity", "opportunities"),
              t("reverse_win_rate_line", s.lang).format(win=fmt.rate(rates["win_rate"], s.lang), n=rates["closed_count"]),
              t("reverse_cycle_line", s.lang).format(days=fmt.number(rates["days_to_won"]["opportunity"], s.lang))]

@@ -173,7 +173,9 @@ def value_counts_view(wb: Workbook, column: str, lang: str):
     frame = value_counts(wb, column)
     if configured_order(wb.config, column) and len(frame):  # an ordinal segment (company size) in its own order
         frame = frame.set_index("value").loc[ordered(frame["value"], column, wb.config)].reset_index()
-    frame["value"] = frame["value"].map(lambda v: t("unknown", lang) if v == "unknown" else v)
+    from helpers.views.common import value_label
+
+    frame["value"] = frame["value"].map(lambda v: value_label(wb.config, column, v, lang))   # a channel's display name
     frame = frame.rename(columns={"value": t(column, lang), "leads": scoped("table_leads", "all_history", lang),
                                   "opportunities": scoped("table_opportunities", "all_history", lang)})
     if column != "channel":

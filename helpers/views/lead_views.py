@@ -16,7 +16,7 @@ from helpers.labels import label_or_value, t
 from helpers.metrics import lead_section, limits
 from helpers.metrics.lead_conditions import EMPTY, OTHER
 from helpers.views import display, fmt
-from helpers.views.common import reason_text
+from helpers.views.common import channel_label, reason_text
 from helpers.views.theme import MARKETING, NEUTRAL, SALES, finish
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
@@ -32,9 +32,15 @@ def compute(s: Session) -> LeadQuality:
                                      s.period.start, s.period.end, wb.as_of, codes)
 
 
-def _value(value: str, lang: str) -> str:
-    """A data value as shown: (empty) and other in the report language, else the value (or its label)."""
-    return {EMPTY: t("lq_empty_value", lang), OTHER: t("lq_other_value", lang)}.get(value, label_or_value(value, lang))
+def _value(value: str, lang: str, names: dict | None = None) -> str:
+    """A data value as shown: (empty) and other in the report language, else its display name in `names` (a
+    channel's, :func:`_names`), its label or the value."""
+    return {EMPTY: t("lq_empty_value", lang), OTHER: t("lq_other_value", lang)}.get(value, label_or_value(value, lang, names))
+
+
+def _names(s: Session, attribute: str) -> dict | None:
+    """The display names of an attribute's values: the channels' (setting labels.channels), None for the others."""
+    return s.config.channel_names if attribute == "channel" else None
 
 
 def _attribute(name: str, lang: str) -> str:
@@ -44,20 +50,22 @@ def _attribute(name: str, lang: str) -> str:
 OP_SIGNS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
 
 
-def rule_words(rule: dict | None, lang: str) -> str | None:
-    """The rule as one line in the report language: attribute and value labels, ≥/≤/= signs, or/and as words
-    (または/かつ); None without a rule. metrics.json keeps the rule's own text (helpers.metrics.lead_quality.rule_text)."""
+def rule_words(rule: dict | None, lang: str, channel_names: dict | None = None) -> str | None:
+    """The rule as one line in the report language: attribute and value labels (a channel's display name from
+    `channel_names`, helpers.config.Config.channel_names), ≥/≤/= signs, or/and as words (または/かつ); None without a
+    rule. metrics.json keeps the rule's own text (helpers.metrics.lead_quality.rule_text)."""
     if rule is None:
         return None
     if "any" in rule or "all" in rule:
         joiner = t("lq_rule_or" if "any" in rule else "lq_rule_and", lang)
-        inner = [(rule_words(p, lang), "any" in p or "all" in p) for p in rule.get("any", rule.get("all"))]
+        inner = [(rule_words(p, lang, channel_names), "any" in p or "all" in p) for p in rule.get("any", rule.get("all"))]
         return joiner.join(f"({x})" if nested else x for x, nested in inner)
     column, value = _attribute(rule["column"], lang), rule["value"]
+    names = channel_names if rule["column"] == "channel" else None
     if rule["op"] == "in":
-        shown = ", ".join(_value(str(v), lang) for v in (value if isinstance(value, list) else [value]))
+        shown = ", ".join(_value(str(v), lang, names) for v in (value if isinstance(value, list) else [value]))
         return t("lq_rule_in", lang).format(column=column, values=shown)
-    shown = _value(str(value), lang) if isinstance(value, str) else fmt.number(value, lang, 2 if value % 1 else 0)
+    shown = _value(str(value), lang, names) if isinstance(value, str) else fmt.number(value, lang, 2 if value % 1 else 0)
     return f"{column} {OP_SIGNS[rule['op']]} {shown}"
 
 
@@ -93,7 +101,7 @@ def rule_view(s: Session, lq: LeadQuality):
     if _no_section(s, lq):
         return None
     audit = lq.section["mql_audit"]
-    head = (t("lq_rule_written", s.lang).format(rule=rule_words(lq.rule, s.lang)) if audit["rule"]
+    head = (t("lq_rule_written", s.lang).format(rule=rule_words(lq.rule, s.lang, s.config.channel_names)) if audit["rule"]
             else t("lq_rule_in_use", s.lang).format(days=lq.section["horizon_days"] or "—"))
     parts = [display.note(head)]
     if lq.late_rule_columns:
@@ -137,7 +145,7 @@ def channel_table(s: Session, lq: LeadQuality, history: bool = False):
     if _no_section(s, lq):
         return None
     key = "by_channel_all_history" if history else "by_channel"
-    rows = [_audit_row(label_or_value(ch, s.lang), a, s) for ch, a in lq.section["mql_audit"][key].items()]
+    rows = [_audit_row(channel_label(s.config, ch, s.lang), a, s) for ch, a in lq.section["mql_audit"][key].items()]
     if not rows:
         return display.note(reason_text("no_observed_leads", s.lang))
     scope = t("lq_all_history", s.lang) if history else t("lq_period_cohort", s.lang).format(period=s.period.label)
@@ -160,7 +168,7 @@ def conditions_table(s: Session, lq: LeadQuality):
         return display.note(t("lq_conditions_none", s.lang).format(min=lq.section.get("min_leads", lead_section.MIN_LEADS)))
     lang = s.lang
     frame = pd.DataFrame([{
-        t("lq_attribute", lang): _attribute(r["attribute"], lang), t("lq_value", lang): _value(r["value"], lang),
+        t("lq_attribute", lang): _attribute(r["attribute"], lang), t("lq_value", lang): _value(r["value"], lang, _names(s, r["attribute"])),
         t("lq_n", lang): fmt.number(r["n"], lang), t("lq_rate", lang): fmt.rate(r["rate"], lang),
         t("odds_ratio", lang): f"{r['odds_ratio']:.2f} [{r['low']:.2f} – {r['high']:.2f}]",
         t("lq_p", lang): _p(r["p"]), t("lq_q", lang): _p(r["q"])} for r in rows])
@@ -177,7 +185,7 @@ def forest_plot(s: Session, lq: LeadQuality):
     if not rows:
         return None
     lang = s.lang
-    labels = [f"{_attribute(r['attribute'], lang)}: {_value(r['value'], lang)}" for r in rows]
+    labels = [f"{_attribute(r['attribute'], lang)}: {_value(r['value'], lang, _names(s, r['attribute']))}" for r in rows]
     y = np.arange(len(rows))[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(rows) + 1.2))
     colors = [MARKETING if r["q"] < 0.05 else NEUTRAL for r in rows]
@@ -278,7 +286,7 @@ def scorecard(s: Session, lq: LeadQuality):
             if EMPTY in card:
                 rows.append((name, _value(EMPTY, lang), card[EMPTY]))
             continue
-        rows += [(name, _value(v, lang), p) for v, p in card.items()]
+        rows += [(name, _value(v, lang, _names(s, name)), p) for v, p in card.items()]
     frame = pd.DataFrame([{t("lq_attribute", lang): _attribute(n, lang), t("lq_value", lang): v,
                            t("lq_points", lang): f"{p:+.1f}"} for n, v, p in rows])
     return display.stack(display.note(t("lq_points_note", lang)), display.table(frame))
@@ -321,7 +329,7 @@ def feedback_view(s: Session, lq: LeadQuality):
         parts.append(display.note(reason_text(fb["null_reasons"].get("period"), lang), warn=True))
         return display.stack(*parts)
     rows = [_feedback_row(t("all_channels", lang), fb["period"], s)]
-    rows += [_feedback_row(label_or_value(ch, lang), x, s) for ch, x in fb["by_channel"].items()]
+    rows += [_feedback_row(channel_label(s.config, ch, lang), x, s) for ch, x in fb["by_channel"].items()]
     parts.append(display.table(pd.DataFrame(rows)))
     return display.stack(*parts)
 
@@ -389,8 +397,8 @@ def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pa
 
     rule = explorer_rule(lq, number, top_share, pair, combine)
     a = audit_rule(lq.frame, lq.columns, rule)
-    written = rule_words(lq.rule, s.lang) if lq.section["mql_audit"]["rule"] else None
-    rows = [_audit_row(rule_words(rule, s.lang) or NONE, a, s),
+    written = rule_words(lq.rule, s.lang, s.config.channel_names) if lq.section["mql_audit"]["rule"] else None
+    rows = [_audit_row(rule_words(rule, s.lang, s.config.channel_names) or NONE, a, s),
             _audit_row(written or t("lq_same_size_rule", s.lang), lq.section["mql_audit"]["all_history"], s)]
     return [display.table(pd.DataFrame(rows)), display.note(t("lq_missed_text", s.lang).format(
         count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))]
@@ -413,7 +421,7 @@ def explorer(s: Session, lq: LeadQuality):
     numbers = sorted((k for k, (_, numeric) in lq.attrs.items() if numeric and lq.known[k] == "before_contact"),
                      key=lambda k: (k not in in_rule, list(lq.attrs).index(k)))   # the written rule's numbers first
     suspects = {x["attribute"] for x in lq.section["suspect"]}
-    pairs = [(f"{_attribute(k, s.lang)} = {_value(v, s.lang)}", (k, v))
+    pairs = [(f"{_attribute(k, s.lang)} = {_value(v, s.lang, _names(s, k))}", (k, v))
              for k, (values, numeric) in lq.attrs.items() if not numeric and k not in suspects
              for v in values.dropna().astype(str).value_counts().index[:12]]
     lang = s.lang

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers.labels import t
+from helpers.labels import label_or_value, t
 from helpers.metrics import velocity as vel
 from helpers.views import display, fmt
 from helpers.views.display import is_static
@@ -296,8 +296,14 @@ def _day(value) -> str:
     return "" if value is None else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def caveat_text(c: dict, lang: str) -> str:
-    """A caveat's sentence in the report language: English as written by helpers.metrics.velocity, Japanese from its values."""
+def caveat_text(c: dict, lang: str, channel_names: dict | None = None) -> str:
+    """A caveat's sentence in the report language: English as written by helpers.metrics.velocity, Japanese from its
+    values; a channel by its display name (`channel_names`, helpers.config.Config.channel_names)."""
+    if c["code"] == "mix_shift" and c["values"]["biggest"]["column"] == "channel":
+        b = c["values"]["biggest"]
+        shown = label_or_value(b["value"], lang, channel_names)
+        c = {**c, "text": c["text"].replace(f"channel '{b['value']}'", f"channel '{shown}'", 1),
+             "values": {**c["values"], "biggest": {**b, "value": shown}}}
     if lang == "en":
         return c["text"]
     v, key = c["values"], "caveat_text_" + c["code"]
@@ -333,7 +339,7 @@ def caveats_view(s: Session, vc: dict):
     """Every caveat that applies, as a bullet: a short title, then the details, in the report language."""
     if not vc["caveats"]:
         return display.note(t("velocity_no_caveats", s.lang))
-    return display.bullets([f"{t('caveat_' + c['code'], s.lang)}: {caveat_text(c, s.lang)}" for c in vc["caveats"]])
+    return display.bullets([f"{t('caveat_' + c['code'], s.lang)}: {caveat_text(c, s.lang, s.config.channel_names)}" for c in vc["caveats"]])
 
 
 def conclusion_text(vc: dict, lang: str) -> str:
