@@ -289,13 +289,15 @@ CELL_LINES = """() => [...document.querySelectorAll('table th, table td')].map(c
   return {tag: cell.tagName, lines: lines.map(l => l.trim())};
 }).filter(c => c.lines.length > 1)"""
 KATAKANA = re.compile(r"[\u30a0-\u30ff]")
+ONE_WORD = re.compile(r"[A-Za-z0-9]+|[\u30a0-\u30ff]+|[\u4e00-\u9fff]+")
 
 
 def broken_words(cell: dict) -> list[tuple[str, str]]:
     """The line breaks of a table cell that fall inside a word: inside a number ("0.8" over "3"), inside a katakana
-    word ("マーケティン" over "グ"), or anywhere in a one-word header (営業, no space or punctuation, up to 6 characters)."""
+    word ("マーケティン" over "グ"), or anywhere in a one-word header (営業: up to 6 letters of one script, kanji,
+    katakana or ASCII; データの判定 is two phrases and may break after の)."""
     lines = cell["lines"]
-    if cell["tag"] == "TH" and len("".join(lines)) <= 6 and re.fullmatch(r"\w+", "".join(lines)):
+    if cell["tag"] == "TH" and len("".join(lines)) <= 6 and ONE_WORD.fullmatch("".join(lines)):
         return list(zip(lines, lines[1:]))
     out = []
     for a, b in zip(lines, lines[1:]):
@@ -309,6 +311,7 @@ def test_broken_words_can_fail():
     assert broken_words({"tag": "TD", "lines": ["0.8", "3"]}) == [("0.8", "3")]
     assert broken_words({"tag": "TH", "lines": ["マーケティン", "グ"]}) and broken_words({"tag": "TH", "lines": ["営", "業"]})
     assert broken_words({"tag": "TD", "lines": ["SLA内に営業が接触したMQLの", "割合"]}) == []
+    assert broken_words({"tag": "TH", "lines": ["データの", "判定"]}) == []
 
 
 def test_pages_in_a_real_browser(rendered):

@@ -103,17 +103,18 @@ def key_text(ck: dict) -> str:
 
 
 def category_chart(s: Session, ck: dict):
-    """Grouped bars: each category's score by department (0-100)."""
+    """Grouped horizontal bars: each category's score by department (0-100), one row per category, so the
+    category names stand one under the other and never run together (issue 24)."""
     rows = [{"category": t(f"category_{cat}", s.lang), "department": t(d, s.lang), "score": v, "dept": d}
             for cat, by in ck["by_category"].items() for d, v in by.items() if d in DEPT_COLORS and v is not None]
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.6 * max(1, len(ck["by_category"]))))
     if rows:
         frame = pd.DataFrame(rows)
         palette = {t(d, s.lang): c for d, c in DEPT_COLORS.items()}
-        sns.barplot(frame, x="category", y="score", hue="department", palette=palette, ax=ax)
-    ax.set_ylim(0, 100)
-    ax.set_xlabel("")
-    ax.set_ylabel(t("checklist_score", s.lang))
+        sns.barplot(frame, y="category", x="score", hue="department", palette=palette, orient="h", ax=ax)
+    ax.set_xlim(0, 100)
+    ax.set_ylabel("")
+    ax.set_xlabel(t("checklist_score", s.lang))
     ax.set_title(t("checklist_by_category", s.lang))
     legend_outside(ax)
     return finish(fig)

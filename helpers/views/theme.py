@@ -96,12 +96,16 @@ def percent_axis(ax, axis: str = "y") -> None:
     target.set_major_locator(matplotlib.ticker.MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
 
     def label(value, _pos=None):
-        ticks = target.get_majorticklocs()
-        step = min((abs(b - a) for a, b in zip(ticks, ticks[1:]) if b != a), default=1.0) * 100
-        decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
-        return f"{value * 100:.{decimals}f}%"
+        return f"{value * 100:.{percent_decimals(target.get_majorticklocs())}f}%"
 
     target.set_major_formatter(matplotlib.ticker.FuncFormatter(label))
+
+
+def percent_decimals(ticks) -> int:
+    """The fewest decimals (0 to 4) that write every tick (a fraction) as its exact percent: 0.05 -> 5%, 0.025 ->
+    2.5% (never 2%, 5%, 8% for 2.5-point steps)."""
+    values = [float(v) * 100 for v in ticks if math.isfinite(v)]
+    return next((d for d in range(5) if all(abs(round(v, d) - v) < 1e-9 * max(1.0, abs(v)) for v in values)), 4)
 
 
 def money_label(value: float, config) -> str:
@@ -119,6 +123,22 @@ def legend_outside(ax, **kwargs) -> None:
 def wrap_label(text: str, lang: str, width: int = 40) -> str:
     """A long axis label on several lines, broken between words in English and between characters in Japanese (never cut)."""
     return textwrap.fill(text, width=width // 2 if lang == "ja" else width, break_long_words=lang == "ja")
+
+
+def overlapping_labels(fig) -> list[tuple[str, str]]:
+    """Pairs of tick labels of one axis whose drawn boxes overlap (read from matplotlib's renderer after drawing):
+    labels that run together. Empty when every label stands clear of its neighbours."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)   # a finished Chart's figure
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+            shown = [(x.get_text(), x.get_window_extent(renderer)) for x in labels if x.get_visible() and x.get_text()]
+            out += [(a, b) for i, (a, box) in enumerate(shown) for b, other in shown[i + 1:] if box.overlaps(other)]
+    return out
 
 
 def axes_text(fig) -> list[dict]:
@@ -161,7 +181,7 @@ def chart_title(fig) -> str:
     return next((ax.get_title() for ax in fig.axes if ax.get_title()), "")
 
 
-#: Longest category label (ticks, legend entries) drawn in a chart; longer ones end in an ellipsis.
+#: Longest line of a category label (ticks, legend entries) drawn in a chart; longer ones are wrapped (short_label).
 MAX_LABEL = 40
 #: Longest other text (titles, notes) drawn in a chart.
 MAX_TEXT = 400
@@ -173,7 +193,10 @@ MAX_LINES, MAX_LINE = 4, 60
 
 
 def short_label(text, limit: int = MAX_LABEL) -> str:
-    """`text` shortened for a chart: at most `limit` characters on one line, longer text keeps its start and ends with '…'.
+    """`text` made to fit a chart without losing it: a label line longer than `limit` (at most MAX_LINE) is wrapped
+    into lines of at most `limit` characters (between words; a word or Japanese text without spaces anywhere), and only text past
+    MAX_LINES lines (a label of hundreds of characters) keeps its start and ends with '…'. One line of other text
+    (a title: `limit` MAX_TEXT) longer than `limit` keeps its start and ends with '…'.
 
     Text already broken into lines (wrap_label) keeps its lines: at most MAX_LINES lines of max(limit, MAX_LINE).
     """
@@ -183,7 +206,12 @@ def short_label(text, limit: int = MAX_LABEL) -> str:
 
     lines = str(text).split("\n")
     if len(lines) == 1:
-        return cut(lines[0], limit)
+        line = " ".join(lines[0].split())
+        if len(line) <= limit or limit > MAX_LINE:   # a title or note (limit MAX_TEXT) is cut, not wrapped
+            return cut(line, limit)
+        lines = textwrap.wrap(line[: limit * (MAX_LINES + 1)], width=limit, break_long_words=True) or [line]
+        if len(lines) == 1:
+            return lines[0]
     kept = [cut(line, max(limit, MAX_LINE)) for line in lines[:MAX_LINES]]
     if len(lines) > MAX_LINES:
         kept[-1] = cut(kept[-1] + " …", max(limit, MAX_LINE))
