@@ -35,7 +35,8 @@ from helpers.metrics.engine import STAGE_TRANSITIONS
 from helpers.metrics.funnel import (_ids, funnel_cohort, funnel_period, linked_pairs, maturity_days,
                                     typical_days_to_opportunity)
 from helpers.metrics.health import traceability
-from helpers.metrics.pipeline import created_mask, dates, day, last_day, outcome_is, pipeline_metrics, ratio
+from helpers.metrics.pipeline import dates, day, last_day, outcome_is, pipeline_metrics, ratio
+from helpers.metrics.roi import roi_by_channel
 from helpers.storage import to_jsonable
 
 #: Smallest group whose rate is ranked: fewer than 20 closed deals (win rate) or
@@ -372,14 +373,6 @@ def follow_up_sla(leads: pd.DataFrame | None, as_of, sla_hours: float, start=Non
 
 
 # --------------------------------------------------------------------------- marketing ROI
-def _pipeline_amount(opps: pd.DataFrame, start, end, as_of) -> float:
-    """Sum of the known amounts of the opportunities created in P."""
-    if "amount" not in opps.columns:
-        return 0.0
-    amount = pd.to_numeric(opps["amount"], errors="coerce").astype("float64")
-    return float(amount[created_mask(opps, start, end, as_of)].sum())
-
-
 def cohort_won_revenue(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of) -> float | None:
     """Won revenue, to as_of, of the leads created in [start, min(end, as_of)]: the known amounts of the distinct
     opportunities linked to those leads (either link column) that were won on or before as_of. Currency; 0.0 when
@@ -395,63 +388,6 @@ def cohort_won_revenue(leads: pd.DataFrame | None, opps: pd.DataFrame, start, en
         return 0.0
     amounts = pd.to_numeric(opps.loc[won, "amount"], errors="coerce").to_numpy(dtype=float)
     return float(np.nansum(amounts))
-
-
-def _roi_row(spend_amount: float, leads_ch, opps_ch, all_opps_for_funnel, start, end, as_of) -> dict:
-    pipe = pipeline_metrics(opps_ch, start, end, as_of)
-    n_leads = None if leads_ch is None else funnel_period(leads_ch, all_opps_for_funnel, start, end, as_of)["leads"]
-    cost_basis = spend_amount if spend_amount else None   # no recorded spend: cost unknown, not free
-    cohort_revenue = cohort_won_revenue(leads_ch, all_opps_for_funnel, start, end, as_of)
-    return {
-        "spend": float(spend_amount),
-        "leads": n_leads,
-        "opportunities_created": pipe["opportunities_created"],
-        "pipeline_amount": _pipeline_amount(opps_ch, start, end, as_of),
-        "won_revenue": pipe["won_revenue"],
-        "cohort_won_revenue": cohort_revenue,
-        "cost_per_lead": ratio(cost_basis, n_leads),
-        "cost_per_opportunity": ratio(cost_basis, pipe["opportunities_created"]),
-        "return_on_spend": ratio(cohort_revenue, cost_basis),
-    }
-
-
-def _roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of):
-    """({channel: row}, total row) or None without spend."""
-    if spend is None:
-        return None
-    cutoff = day(as_of)
-    month = dates(spend, "month")
-    spend_keys = _labels(spend["channel"]) if "channel" in spend.columns else pd.Series(UNKNOWN, index=spend.index)
-    amount = pd.to_numeric(spend["amount"], errors="coerce").astype("float64") if "amount" in spend.columns \
-        else pd.Series(0.0, index=spend.index)
-    in_p = month.between(day(start), last_day(end, as_of))
-    opp_keys = _labels(opps["channel"]) if "channel" in opps.columns else pd.Series(UNKNOWN, index=opps.index)
-    lead_keys = None
-    if leads is not None:
-        lead_keys = _labels(leads["channel"]) if "channel" in leads.columns else pd.Series(UNKNOWN, index=leads.index)
-
-    values = set(spend_keys[month <= cutoff]) | set(opp_keys[dates(opps, "created_at") <= cutoff])
-    if leads is not None:
-        values |= set(lead_keys[dates(leads, "created_at") <= cutoff])
-    rows = {}
-    for value in _sorted_keys(values):
-        rows[value] = _roi_row(float(amount[in_p & spend_keys.eq(value)].sum()),
-                               None if leads is None else leads.loc[lead_keys == value],
-                               opps.loc[opp_keys == value], opps, start, end, as_of)
-    total = _roi_row(float(amount[in_p].sum()), leads, opps, opps, start, end, as_of)
-    # the total's return counts only the revenue of channels with spend: a channel without spend bought nothing
-    paid = [r["cohort_won_revenue"] for r in rows.values() if r["spend"] and r["cohort_won_revenue"] is not None]
-    total["return_on_spend"] = ratio(sum(paid), total["spend"] or None) if leads is not None else None
-    if "amount" not in opps.columns or not opps["amount"].notna().any():
-        # no amounts in the data: the money a channel brought is unknown, never 0
-        for row in (*rows.values(), total):
-            row.update(pipeline_amount=None, won_revenue=None, cohort_won_revenue=None, return_on_spend=None,
-                       null_reasons=dict.fromkeys(("pipeline_amount", "won_revenue", "cohort_won_revenue",
-                                                   "return_on_spend"), "no_amounts"))
-    elif leads is None:
-        for row in (*rows.values(), total):
-            row["null_reasons"] = dict.fromkeys(("cohort_won_revenue", "return_on_spend"), "no_leads")
-    return rows, total
 
 
 def marketing_roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of):
@@ -478,9 +414,14 @@ def marketing_roi(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: 
       total's return_on_spend counts the cohort revenue of the channels with spend only. pipeline_amount,
       won_revenue, cohort_won_revenue and return_on_spend are null when the data has no amounts at all.
 
-    None when there is no spend table.
+    None when there is no spend table. Computed as grouped engine aggregates, one pass per table
+    (:func:`helpers.metrics.roi.roi_by_channel`); :func:`roi_table` turns a memoized result into this frame.
     """
-    result = _roi(spend, leads, opps, start, end, as_of)
+    return roi_table(roi_by_channel(spend, leads, opps, start, end, as_of))
+
+
+def roi_table(result) -> pd.DataFrame | None:
+    """The :func:`marketing_roi` frame of a :func:`helpers.metrics.roi.roi_by_channel` result (None stays None)."""
     if result is None:
         return None
     rows, total = result
@@ -639,7 +580,7 @@ def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: 
       :func:`stage_times` for the pairs whose later event is in P (opportunity_to_close
       null with ``null_reasons`` when every opportunity shares one created_at: a bulk load).
     """
-    roi = _roi(spend, leads, opps, period.start, period.end, as_of)
+    roi = roi_by_channel(spend, leads, opps, period.start, period.end, as_of)
     trace = traceability(opps, pd.Timestamp(as_of), period.start, period.end)
     return {
         "sla": follow_up_sla(leads, as_of, sla_hours, period.start, period.end),

@@ -20,6 +20,7 @@ from helpers.metrics import funnel_analysis as fa
 from helpers.metrics.core import has_target
 from helpers.metrics.limits import workbook_facts
 from helpers.metrics.pipeline import dates
+from helpers.metrics.roi import roi_rows
 from helpers.views import display, fmt, common as views
 from helpers.views.order import order_rows, ordered
 from helpers.views.theme import MARKETING, NEUTRAL, SALES, finish, legend_outside, money_axis, percent_axis
@@ -326,7 +327,7 @@ def sla_by_view(s: Session, by: str):
 def roi_view(s: Session):
     """Marketing ROI by channel for the period on a cohort basis: spend, cost per lead and opportunity, the won revenue
     of the period's leads to as_of and the return on spend, with the basis and the cohort's maturity said under it."""
-    table = fa.marketing_roi(s.wb.spend, s.wb.leads, s.wb.opportunities, s.period.start, s.period.end, s.as_of)
+    table = fa.roi_table(roi_rows(s.wb, s.period))  # one computation for the table and the chart
     if table is None:
         return display.note(t("funnel_no_spend", s.lang), warn=True)
     shown = pd.DataFrame({
@@ -367,7 +368,7 @@ def _roi_maturity(s: Session) -> list[str]:
 
 def roi_chart(s: Session):
     """Spend vs the won revenue of the period's leads to as_of, by channel (bars)."""
-    table = fa.marketing_roi(s.wb.spend, s.wb.leads, s.wb.opportunities, s.period.start, s.period.end, s.as_of)
+    table = fa.roi_table(roi_rows(s.wb, s.period))  # one computation for the table and the chart
     if table is None:
         return None  # roi_view already says what spend data would enable
     fig, ax = plt.subplots()
