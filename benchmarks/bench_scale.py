@@ -179,7 +179,9 @@ def lead_quality_sql(data: Path) -> dict:
     x = con.execute("""SELECT CAST(created_at AS DATE) created, converted, ch, campaign, industry, company_size, form_type,
                               TRY_CAST(employees AS DOUBLE) employees, TRY_CAST(web_visits AS DOUBLE) web_visits
                        FROM f WHERE observed ORDER BY created""").df()
-    design = pd.get_dummies(x[["ch", "campaign", "industry", "company_size", "form_type"]].fillna("(empty)"), drop_first=True, dtype=float)
+    # campaign nests in channel (each campaign belongs to one channel): channel's dummies would repeat campaign's
+    # (a rank-deficient design, statsmodels' SingularMatrixWarning), so the plain fit takes campaign alone
+    design = pd.get_dummies(x[["campaign", "industry", "company_size", "form_type"]].fillna("(empty)"), drop_first=True, dtype=float)
     for col in ("employees", "web_visits"):
         design[col] = (x[col] - x[col].mean()) / x[col].std()
     train = np.arange(len(x)) < int(0.7 * len(x))

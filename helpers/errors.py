@@ -114,6 +114,8 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "target_channel_unknown": ("", "no_match"),
     # helpers.metrics.goals (notebook 04's plausibility note on a goal)
     "target_unit_suspect": ("", "thousand", "ten_thousand", "million"),
+    # helpers.metrics.lead_score (notebook 05's scorecard: a column left out of the score's fit)
+    "score_column_dropped": ("aliased", "absent", "constant"),
     # helpers.data.touches
     "touch_unknown_lead": ("",), "touch_unknown_opportunity": ("",), "touch_after_close": ("",), "touches_split": ("",),
     "touches_campaign_unpaired": ("",),

@@ -263,3 +263,73 @@ def test_grouped_auc_equals_the_auc_of_every_lead():
     y = np.concatenate([np.r_[np.ones(p, bool), np.zeros(q, bool)] for p, q in zip(pos, neg)])
     rate = pos / (pos + neg)
     assert lead_conditions.grouped_auc(pos, neg) == pytest.approx(lead_stats.auc(rate[groups], y), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- a rank-deficient design (issue 22)
+BLOCK = {"web": {"ads": 20, "search": 11}, "seminar": {"webinar A": 13, "webinar B": 7}, "exhibition": {"expo": 9}}
+EFFECT = {"ads": -1.2, "search": -0.4, "webinar A": 0.3, "webinar B": 0.9, "expo": -0.1}
+
+
+def nested(blocks=10, seed=3):
+    """Campaigns nested in channels (expo is the whole exhibition channel), one region for all: 60 leads a block, the
+    blocks in date order, so the newest 3 of 10 are the test set and the training counts are 7 blocks' (ads 140,
+    webinar A 91, search 77, expo 63, webinar B 49; channels web 217, seminar 140, exhibition 63)."""
+    rng = np.random.default_rng(seed)
+    rows = [(b, ch, c) for b in range(blocks) for ch, camps in BLOCK.items() for c, k in camps.items() for _ in range(k)]
+    channel = pd.Series([r[1] for r in rows], dtype=object)
+    campaign = pd.Series([r[2] for r in rows], dtype=object)
+    logit = campaign.map(EFFECT).to_numpy()
+    y = pd.Series(rng.random(len(rows)) < 1 / (1 + np.exp(-logit)))
+    created = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta([r[0] * 30 for r in rows], unit="D"))
+    attrs = {"channel": (channel, False), "campaign": (campaign, False), "region": (pd.Series("JP", index=channel.index), False)}
+    return attrs, y, created
+
+
+def test_aliased_columns_are_dropped_deterministically_named_and_no_warning_escapes():
+    import warnings
+
+    import statsmodels.api as sm
+
+    attrs, y, created = nested()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # a SingularMatrixWarning (or any other) would fail the test
+        r = lead_score.score(attrs, y, created, bulk=False, min_leads=30)
+    assert r["test_leads"] == 180 and r["penalty"] is None
+    # the columns: const, channel=seminar, channel=exhibition, campaign= webinar A, search, expo, webinar B; expo is
+    # channel=exhibition itself, webinar B is channel=seminar less webinar A: each is the later of its aliased columns
+    assert r["dropped"] == [
+        {"code": "score_column_dropped", "variant": "constant", "attribute": "region", "value": None, "with": []},
+        {"code": "score_column_dropped", "variant": "aliased", "attribute": "campaign", "value": "expo",
+         "with": [{"attribute": "channel", "value": "exhibition"}]},
+        {"code": "score_column_dropped", "variant": "aliased", "attribute": "campaign", "value": "webinar B",
+         "with": [{"attribute": "channel", "value": "seminar"}]}]
+    card = r["points"]
+    assert set(card) == {"channel", "campaign"} and card["campaign"]["expo"] == card["campaign"]["webinar B"] == 0.0
+    # the right points: a lead's points (channel + campaign) against the reference campaign equal an independent fit
+    # on campaign alone (the same model: campaign determines channel), on the same training leads
+    test = r["_test"]
+    train = ~np.isin(np.arange(len(y)), test.index)
+    camp = attrs["campaign"][0]
+    X = pd.get_dummies(camp[train], dtype=float).drop(columns="ads")
+    a = sm.GLM(y[train].astype(float).to_numpy(), sm.add_constant(X).to_numpy(), family=sm.families.Binomial()).fit()
+    coef = dict(zip(X.columns, a.params[1:]))
+    channel_of = {c: ch for ch, camps in BLOCK.items() for c in camps}
+    for c in ("search", "webinar A", "webinar B", "expo"):
+        total = card["channel"][channel_of[c]] + card["campaign"][c]
+        assert total == pytest.approx(coef[c] * 20 / math.log(2), rel=1e-6, abs=1e-6), c
+    # ... and the same predictions on the test leads
+    Xt = pd.get_dummies(camp[~train], dtype=float).reindex(columns=X.columns, fill_value=0.0)
+    assert test["p"].to_numpy() == pytest.approx(a.predict(sm.add_constant(Xt, has_constant="add").to_numpy()), rel=1e-6)
+
+
+def test_the_scorecard_says_which_columns_were_left_out_in_both_languages():
+    from helpers.views.lead_views import dropped_lines
+
+    attrs, y, created = nested()
+    notes = lead_score.score(attrs, y, created, bulk=False, min_leads=30)["dropped"]
+    en = [dropped_lines(n, "en") for n in notes]
+    ja = [dropped_lines(n, "ja") for n in notes]
+    assert en[1][0].startswith("Campaign = expo is left out of the fit") and "Channel = " in en[1][0]
+    assert en[0][0].startswith("region is left out of the score")   # a column without a label keeps its name
+    assert "expo" in ja[1][0] and "推定から除きました" in ja[1][0] and ja[1][1].startswith("対処方法:")
+    assert "webinar B" in en[2][0] and "0 points of its own" in en[2][0]

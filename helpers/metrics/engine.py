@@ -444,6 +444,16 @@ def stage_times_expr(gaps):
                                            median=kept.quantile(0.5), p90=kept.quantile(0.9))
 
 
+def value_counts_expr(t, columns: list[str]):
+    """Per value of each of `columns` (integer codes) of `t`: ``n`` rows and ``converted`` (the sum of the 0/1 column
+    ``c``), as rows (dim = the column's position in `columns`, k = the code); one UNION ALL of grouped counts."""
+    import ibis
+
+    parts = [t.group_by(k=t[c]).aggregate(n=t.count(), converted=t.c.sum()).mutate(dim=ibis.literal(i))
+             for i, c in enumerate(columns)]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
 # --------------------------------------------------------------------------- running
 def _day(value) -> dt.date:
     return pd.Timestamp(value).normalize().date()
@@ -479,6 +489,22 @@ def pipeline_aggregates(opps: pd.DataFrame, start, end, as_of, dims: dict[str, s
     s, last, a = period_bounds(start, end, as_of)
     dims = dims or {}
     return run(pipeline_expr(opps_table(opps, dims), s, last, a, list(dims)), backend)
+
+
+def value_counts(flags, codes: list, backend=None) -> dict[int, dict[int, dict]]:
+    """:func:`value_counts_expr` over aligned numpy arrays: `flags` (booleans, e.g. converted) and integer `codes`
+    per column; ``{column position: {code: {"n", "converted"}}}`` (codes no row holds left out)."""
+    import ibis
+    import numpy as np
+
+    if not codes:
+        return {}
+    table = ibis.memtable(pa.table({"c": pa.array(np.asarray(flags).astype(np.int8)),
+                                    **{f"a{i}": pa.array(np.asarray(c)) for i, c in enumerate(codes)}}))
+    out: dict[int, dict[int, dict]] = {}
+    for (dim, k), row in run(value_counts_expr(table, [f"a{i}" for i in range(len(codes))]), backend).items():
+        out.setdefault(int(dim), {})[int(k)] = row
+    return out
 
 
 @contextlib.contextmanager

@@ -3,9 +3,12 @@
 Pure functions over the observed leads: ``values`` (a lead attribute's values, numbers or text, empty = null)
 and ``converted`` (booleans), aligned.
 
-- :func:`binned`: an attribute as the values the table counts: text as it is, numbers in quintile ranges
-  (``10–24``), an empty cell as the value ``(empty)``.
-- :func:`folded`: values held by fewer than ``min_leads`` leads folded into ``other``.
+- :func:`bin_codes` / :func:`binned`: an attribute as the values the table counts: text as it is, numbers in
+  quintile ranges (``10–24``), an empty cell as the value ``(empty)`` (codes per lead, labels once).
+- :func:`attribute_counts`: leads and converted leads per value of every attribute, one grouped aggregate in the
+  engine (DuckDB) over the codes: the conditions table and the guard are computed from these counts, never from a
+  text per lead.
+- :func:`folded_counts`: values held by fewer than ``min_leads`` leads added up as ``other``.
 - :func:`conditions`: per value of each attribute: n, converted, rate, the odds ratio against all other observed
   leads with its 95% Woolf interval, Fisher's p, and the Benjamini–Hochberg q over every value tested.
 - :func:`guard`: the suspect attributes (known only after contact) with their reasons.
@@ -40,64 +43,89 @@ def quintile_edges(values: pd.Series) -> list[float]:
     return sorted(set(np.quantile(filled, np.linspace(0, 1, QUINTILES + 1)).tolist()))
 
 
-def binned(values: pd.Series, numeric: bool) -> pd.Series:
-    """Each lead's value as the conditions table counts it (text labels; quintile ranges for numbers;
-    ``(empty)`` for an empty cell)."""
+def bin_codes(values: pd.Series, numeric: bool) -> tuple[np.ndarray, list[str]]:
+    """(codes, labels): each lead's value as the conditions table counts it, as an index into `labels` (text as it
+    is; numbers in quintile ranges ``10–24``, each range (low, high], the first [min, high]; ``(empty)`` for an
+    empty cell, the last label). Codes, not a text per lead: a million leads hold a few dozen labels."""
     if not numeric:
-        return values.astype(object).where(values.notna(), EMPTY).astype(str)
+        cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype(object).astype("category")
+        labels = [str(c) for c in cat.cat.categories] + [EMPTY]
+        codes = cat.cat.codes.to_numpy().astype(np.int32)
+        return np.where(codes < 0, len(labels) - 1, codes).astype(np.int32), labels
+    x = values.to_numpy(dtype=float, na_value=np.nan)
+    filled = ~np.isnan(x)
     edges = quintile_edges(values)
-    out = pd.Series(EMPTY, index=values.index, dtype=object)
-    if not edges:
-        return out
-    if len(edges) == 1:
-        out[values.notna()] = _number(edges[0])
-        return out
-    cut = pd.cut(values.astype(float), bins=edges, include_lowest=True, duplicates="drop")
-    labels = {iv: (_number(iv.left if i else edges[0]) + "–" + _number(iv.right))
-              for i, iv in enumerate(cut.cat.categories)}
-    out[values.notna()] = cut[values.notna()].map(labels).astype(object)
+    if len(edges) < 2:
+        labels = [_number(edges[0])] if edges else []
+        return np.where(filled, 0, len(labels)).astype(np.int32), labels + [EMPTY]
+    labels = [_number(edges[i]) + "–" + _number(edges[i + 1]) for i in range(len(edges) - 1)] + [EMPTY]
+    inside = np.searchsorted(np.asarray(edges), x[filled], side="left") - 1   # edges[i] < x <= edges[i + 1]
+    codes = np.full(len(x), len(labels) - 1, dtype=np.int32)
+    codes[filled] = np.clip(inside, 0, len(edges) - 2)                            # the minimum is in the first range
+    return codes, labels
+
+
+def binned(values: pd.Series, numeric: bool) -> pd.Series:
+    """Each lead's value as the conditions table counts it (the labels of :func:`bin_codes`, one per lead)."""
+    codes, labels = bin_codes(values, numeric)
+    return pd.Series(np.asarray(labels, dtype=object)[codes], index=values.index, dtype=object)
+
+
+def attribute_counts(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series) -> dict[str, pd.DataFrame]:
+    """Per attribute: ``n`` and ``converted`` leads per label of :func:`bin_codes` (labels held by no lead left out),
+    indexed by label in :func:`bin_codes`' order; all attributes in one grouped aggregate of the engine
+    (helpers.metrics.engine.value_counts_expr) over the leads' codes."""
+    from helpers.metrics import engine
+
+    coded = {name: bin_codes(values, numeric) for name, (values, numeric) in attrs.items()}
+    result = engine.value_counts(converted.to_numpy(dtype=bool), [codes for codes, _ in coded.values()])
+    out = {}
+    for i, (name, (_, labels)) in enumerate(coded.items()):
+        rows = result.get(i, {})
+        found = [(labels[k], row["n"], row["converted"]) for k, row in sorted(rows.items())]
+        frame = pd.DataFrame(found, columns=["label", "n", "converted"]).astype({"n": "int64", "converted": "int64"})
+        out[name] = frame.groupby("label", sort=False)[["n", "converted"]].sum()   # a text "(empty)" is the empty value
     return out
 
 
-def folded(labels: pd.Series, min_leads: int) -> pd.Series:
-    """Labels held by fewer than `min_leads` leads replaced by ``other``."""
-    counts = labels.value_counts()
-    small = set(counts[counts < min_leads].index)
-    return labels.where(~labels.isin(small), OTHER) if small else labels
+def folded_counts(counts: pd.DataFrame, min_leads: int) -> pd.DataFrame:
+    """The counts with labels held by fewer than `min_leads` leads added up as ``other`` (placed where the first of
+    them was)."""
+    small = counts["n"] < min_leads
+    if not small.any():
+        return counts
+    labels = pd.Series(counts.index, index=counts.index).where(~small, OTHER)
+    return counts.groupby(labels.to_numpy(), sort=False)[["n", "converted"]].sum()
 
 
-def value_order(labels: pd.Series, numeric: bool) -> list[str]:
-    """The values in reading order: numeric ranges from low to high, text by count; empty and other last."""
-    seen = [v for v in labels.unique() if v not in (EMPTY, OTHER)]
+def value_order(counts: pd.DataFrame, numeric: bool) -> list[str]:
+    """The values of `counts` (index: labels) in reading order: numeric ranges from low to high, text by count
+    (ties by name); empty and other last."""
+    seen = [v for v in counts.index if v not in (EMPTY, OTHER)]
     if numeric:
         seen.sort(key=lambda v: float(str(v).split("–")[0].replace(",", "")))
     else:
-        counts = labels.value_counts()
-        seen.sort(key=lambda v: (-counts[v], str(v)))
-    return seen + [v for v in (OTHER, EMPTY) if v in set(labels)]
+        seen.sort(key=lambda v: (-counts.loc[v, "n"], str(v)))
+    return seen + [v for v in (OTHER, EMPTY) if v in counts.index]
 
 
-def value_counts(labels: pd.Series, converted: pd.Series) -> pd.DataFrame:
-    """Per value: n and converted (one grouped count)."""
-    g = pd.DataFrame({"v": labels.to_numpy(), "c": converted.to_numpy().astype(int)}).groupby("v", sort=False)["c"]
-    return pd.DataFrame({"n": g.size(), "converted": g.sum()})
-
-
-def conditions(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, min_leads: int) -> list[dict]:
+def conditions(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, min_leads: int,
+               counts: dict[str, pd.DataFrame] | None = None) -> list[dict]:
     """The conditions table: one row per value of each attribute (``{name: (values, numeric)}``), values under
     `min_leads` folded into ``other`` (tested when ``other`` itself reaches `min_leads`), each row
     ``{attribute, value, n, converted, rate, odds_ratio, low, high, p, q}``; sorted by odds ratio, largest
     first. The reference of each odds ratio is every other observed lead; q is Benjamini–Hochberg over all
-    rows. [] without attributes or without both converted and unconverted leads."""
+    rows. [] without attributes or without both converted and unconverted leads. `counts`: the attributes'
+    :func:`attribute_counts`, when already made."""
     total, conv = len(converted), int(converted.sum())
     if not attrs or conv == 0 or conv == total:
         return []
+    counts = counts if counts is not None else attribute_counts(attrs, converted)
     rows = []
-    for name, (values, numeric) in attrs.items():
-        labels = folded(binned(values, numeric), min_leads)
-        counts = value_counts(labels, converted)
-        for value in value_order(labels, numeric):
-            n, a = int(counts.loc[value, "n"]), int(counts.loc[value, "converted"])
+    for name, (_, numeric) in attrs.items():
+        table = folded_counts(counts[name], min_leads)
+        for value in value_order(table, numeric):
+            n, a = int(table.loc[value, "n"]), int(table.loc[value, "converted"])
             if n < min_leads or n == total:
                 continue
             test = odds_ratio(a, n - a, conv - a, total - n - (conv - a))
@@ -108,10 +136,10 @@ def conditions(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, m
     return [{k: r[k] for k in keys} for r in sorted(rows, key=lambda r: -r["odds_ratio"])]
 
 
-def one_attribute_auc(values: pd.Series, numeric: bool, converted: pd.Series) -> float | None:
+def one_attribute_auc(values: pd.Series, numeric: bool, converted: pd.Series, counts: pd.DataFrame | None = None) -> float | None:
     """The AUC of the one-attribute score: each lead scored by the conversion rate of its value (numbers by
-    quintile, empty as a value of its own)."""
-    counts = value_counts(binned(values, numeric), converted)
+    quintile, empty as a value of its own); from the value counts (:func:`attribute_counts`)."""
+    counts = counts if counts is not None else attribute_counts({"a": (values, numeric)}, converted)["a"]
     return grouped_auc(counts["converted"].to_numpy(), (counts["n"] - counts["converted"]).to_numpy())
 
 
@@ -139,18 +167,24 @@ def grouped_auc(pos: np.ndarray, neg: np.ndarray) -> float | None:
     return float(total / (n1 * n0))
 
 
-def guard(attrs: dict[str, tuple[pd.Series, bool]], known: dict[str, str], converted: pd.Series) -> list[dict]:
+def guard(attrs: dict[str, tuple[pd.Series, bool]], known: dict[str, str], converted: pd.Series,
+          counts: dict[str, pd.DataFrame] | None = None) -> list[dict]:
     """The suspect attributes, ``[{attribute, reason, auc, empty_unconverted, filled_converted}]``, in the order
     given. Reasons: ``marked_after_contact`` (the settings say so), ``separates_alone`` (alone it separates
     converted from unconverted leads with AUC ≥ 0.90), ``filled_after`` (empty for ≥ 95% of the unconverted
-    leads and filled for ≥ 50% of the converted: filled in mostly after the lead became a deal)."""
+    leads and filled for ≥ 50% of the converted: filled in mostly after the lead became a deal). Everything from
+    the attributes' value counts (:func:`attribute_counts`, made here unless given)."""
+    counts = counts if counts is not None else attribute_counts(attrs, converted)
     out = []
-    conv = converted.astype(bool).to_numpy()
-    for name, (values, numeric) in attrs.items():
-        filled = values.notna().to_numpy()
-        share_empty = float((~filled[~conv]).mean()) if (~conv).any() else None
-        share_filled = float(filled[conv].mean()) if conv.any() else None
-        a = one_attribute_auc(values, numeric, converted)
+    conv = int(converted.sum())
+    unconv = int(len(converted)) - conv
+    for name in attrs:
+        table = counts[name]
+        empty_n, empty_conv = ((int(table.loc[EMPTY, "n"]), int(table.loc[EMPTY, "converted"])) if EMPTY in table.index
+                               else (0, 0))
+        share_empty = (empty_n - empty_conv) / unconv if unconv else None
+        share_filled = (conv - empty_conv) / conv if conv else None
+        a = one_attribute_auc(None, False, converted, table)
         reason = None
         if known.get(name) == "after_contact":
             reason = "marked_after_contact"

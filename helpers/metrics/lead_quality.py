@@ -73,28 +73,38 @@ class LeadColumns(dict):
 
 
 def lead_columns(leads: pd.DataFrame, extras: pd.DataFrame | None) -> LeadColumns:
-    """Every lead column a rule or an attribute may use: the canonical ones and the extra ones, by name."""
+    """Every lead column a rule or an attribute may use: the canonical ones and the extra ones, by name (the frames'
+    own columns, not copies)."""
     cols = {c: leads[c] for c in leads.columns if c not in ("lead_id",)}
     if extras is not None:
         for c in extras.columns:
             if c not in cols:
-                cols[str(c)] = pd.Series(extras[c].to_numpy(), index=leads.index) if len(extras) == len(leads) \
+                cols[str(c)] = extras[c].set_axis(leads.index) if len(extras) == len(leads) \
                     else extras[c].reindex(leads.index)
     return LeadColumns(cols)
 
 
 def as_values(series: pd.Series) -> tuple[pd.Series, bool]:
-    """(values, numeric): numbers when every filled cell of `series` reads as a number, else trimmed text;
-    empty cells are null either way."""
+    """(values, numeric): numbers (float) when every filled cell of `series` reads as a number, else the trimmed
+    text as a categorical (its categories the distinct texts); empty cells are null either way.
+
+    Each distinct cell is read once (a million leads hold a few thousand distinct values), so no per-lead text is
+    made."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return pd.to_numeric(series, errors="coerce").astype(float), True
-    text = series.astype("string").str.strip()
+    codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    text = pd.Series(distinct).astype("string").str.strip()
     text = text.where(text.notna() & (text != ""))
     filled = text.notna()
     nums = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
     if filled.any() and nums[filled].notna().all():
-        return nums.astype(float), True
-    return text.astype(object).where(filled, None), False
+        table = np.append(nums.to_numpy(dtype=float, na_value=np.nan), np.nan)   # code -1 (empty) reads the last entry
+        return pd.Series(table[codes], index=series.index, dtype=float), True
+    categories, to_category = np.unique(text[filled].to_numpy(dtype=object), return_inverse=True)
+    remap = np.full(len(text) + 1, -1, dtype=np.int32)
+    remap[np.flatnonzero(filled.to_numpy())] = to_category
+    values = pd.Categorical.from_codes(remap[codes], categories=pd.Index(categories, dtype=object))
+    return pd.Series(values, index=series.index), False
 
 
 def attribute_specs(settings: dict, columns: LeadColumns) -> list[Attribute]:
@@ -211,7 +221,9 @@ def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting:
     if leads is None or not len(leads) or not len(opps):
         return MIN_HORIZON_DAYS
     pairs = _first_opportunity(leads, opps, as_of)
-    created = pd.Series(dates(leads, "created_at").to_numpy(), index=leads["lead_id"].astype("string").astype(object))
+    ids = leads["lead_id"].astype("string")
+    linked = ids.isin(pairs["lead_id"]).to_numpy(dtype=bool)   # only the leads with a deal: no index over every lead
+    created = pd.Series(dates(leads, "created_at").to_numpy()[linked], index=ids[linked].astype(object))
     created = created[~created.index.duplicated()]
     days = (pairs["opp_created"] - pairs["lead_id"].map(created)).dt.days.dropna()
     if not len(days):
@@ -219,9 +231,19 @@ def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting:
     return max(MIN_HORIZON_DAYS, int(math.ceil(float(np.percentile(days.clip(lower=0), HORIZON_QUANTILE)))))
 
 
+def _channels(leads: pd.DataFrame) -> pd.Series:
+    """Each lead's channel as a categorical, an empty one ``unknown``."""
+    channel = leads["channel"] if "channel" in leads.columns else pd.Series(None, index=leads.index, dtype=object)
+    channel = channel.astype("category") if not isinstance(channel.dtype, pd.CategoricalDtype) else channel
+    channel = channel.cat.rename_categories([str(c) for c in channel.cat.categories])
+    if channel.isna().any():
+        channel = channel.cat.add_categories([c for c in ["unknown"] if c not in set(channel.cat.categories)]).fillna("unknown")
+    return channel
+
+
 def lead_frame(leads: pd.DataFrame, opps: pd.DataFrame, as_of, horizon: int, bulk: bool = False) -> pd.DataFrame:
-    """One row per lead created by as_of (index as in `leads`): ``created_at, channel, observed, converted,
-    won_revenue, mql_in_horizon``.
+    """One row per lead created by as_of (index as in `leads`): ``lead_id, created_at, channel (categorical), observed,
+    converted, won_revenue, mql_in_horizon``.
 
     observed: as_of − created_at ≥ H. converted: an opportunity linked to the lead was created within H days
     of created_at (and by as_of). won_revenue: the won amounts of those opportunities (closed by as_of).
@@ -230,19 +252,25 @@ def lead_frame(leads: pd.DataFrame, opps: pd.DataFrame, as_of, horizon: int, bul
     """
     a = day(as_of)
     created = dates(leads, "created_at")
-    keep = created <= a
-    frame = pd.DataFrame({"lead_id": leads["lead_id"].astype("string").astype(object), "created_at": created,
-                          "channel": leads["channel"].astype("string").fillna("unknown").astype(object)})[keep]
+    keep = (created <= a).to_numpy(dtype=bool)
+    ids = leads["lead_id"].astype("string")[keep]
+    frame = pd.DataFrame({"lead_id": ids, "created_at": created[keep], "channel": _channels(leads)[keep]})
     pairs = _first_opportunity(leads, opps, as_of)
-    pairs = pairs.merge(frame[["lead_id", "created_at"]], on="lead_id")
+    linked = ids.isin(pairs["lead_id"]).to_numpy(dtype=bool)   # the leads with a deal, by their row in the frame
+    rows = pd.DataFrame({"lead_id": ids[linked].astype(object).to_numpy(), "row": np.flatnonzero(linked),
+                         "created_at": frame["created_at"].to_numpy()[linked]})
+    pairs = pairs.merge(rows, on="lead_id")
     within = pairs["opp_created"] <= pairs["created_at"] + pd.Timedelta(days=horizon)
     if not bulk:
         pairs = pairs[within]
-    conv = set(pairs["lead_id"])
-    won = pairs[pairs["won"]].groupby("lead_id")["amount"].sum(min_count=1)
-    frame["observed"] = True if bulk else (a - frame["created_at"]).dt.days >= horizon
-    frame["converted"] = frame["lead_id"].isin(conv)
-    frame["won_revenue"] = frame["lead_id"].map(won).astype(float).fillna(0.0)
+    converted = np.zeros(len(frame), dtype=bool)
+    converted[pairs["row"].to_numpy()] = True
+    won = pairs[pairs["won"]].groupby("row")["amount"].sum(min_count=1)
+    revenue = np.zeros(len(frame))
+    revenue[won.index.to_numpy()] = won.fillna(0.0).to_numpy(dtype=float)
+    frame["observed"] = True if bulk else ((a - frame["created_at"]).dt.days >= horizon)
+    frame["converted"] = converted
+    frame["won_revenue"] = revenue
     mql = dates(leads, "mql_at")[keep]
     frame["mql_in_horizon"] = mql.notna() & (mql <= a) & (bulk | (mql <= frame["created_at"] + pd.Timedelta(days=horizon)))
     return frame

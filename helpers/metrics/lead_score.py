@@ -5,12 +5,15 @@ Pure functions over the observed leads: ``attrs`` ``{name: (values, numeric)}`` 
 
 - :func:`split`: the newest 30% by created_at is the test set (out of time); with one shared created_at a
   stratified random 30% with a fixed seed.
-- :func:`design`: the design matrix: text values as indicator columns against the most common value
+- :func:`design`: the design (:class:`Design`): text values as indicator columns against the most common value
   (values under ``min_leads`` leads folded into ``other``, empty a value of its own), numbers standardized
-  with the training leads' mean and standard deviation (an empty number: 0, plus an indicator column).
-- :func:`fit`: statsmodels' logistic regression (GLM, binomial family, logit link) on the training leads,
-  aggregated into distinct design rows with their counts (the same fit, fewer rows); when the data are
-  (quasi-)separated and the plain fit does not converge, the same model with a light L2 penalty.
+  with the training leads' mean and standard deviation (an empty number: 0, plus an indicator column); its
+  rows are built only for the leads asked for (the fitted leads, the test leads in chunks).
+- :func:`fit`: statsmodels' logistic regression (GLM, binomial family, logit link) on the training leads (at
+  most MAX_FIT_LEADS, a seeded sample beyond), aggregated into distinct design rows with their counts (the same
+  fit, fewer rows), without the columns aliased with earlier ones (:func:`aliased_columns`, named in the
+  scorecard by :func:`dropped_notes`); when the data are (quasi-)separated and the plain fit does not converge,
+  the same model with a light L2 penalty.
 - :func:`score`: the whole section: test AUC with its DeLong 95% interval, Brier score, deciles (also the
   reliability curve), and the scorecard: points = coefficient × 20 / ln 2 (+20 points doubles the odds).
 - :func:`same_size_rule`: the score's best rule of the same size as the rule in use, on the test leads.
@@ -23,7 +26,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from helpers.metrics.lead_conditions import EMPTY, folded
+from helpers.metrics.lead_conditions import EMPTY, OTHER, bin_codes
 from helpers.metrics.lead_stats import delong_interval
 
 #: Share of the observed leads held out as the test set, and the seed of a random split.
@@ -61,54 +64,132 @@ def split(created: pd.Series, converted: pd.Series, bulk: bool) -> np.ndarray:
     return test
 
 
-def design(attrs: dict[str, tuple[pd.Series, bool]], train: np.ndarray, min_leads: int) -> tuple[pd.DataFrame, dict]:
-    """(X, meta): X has a ``const`` column and one column per indicator or standardized number; meta says per
-    attribute how its columns were made ({"kind": "text", "reference", "columns": {value: column}} or
-    {"kind": "number", "mean", "sd", "column", "empty"})."""
-    index = next(iter(attrs.values()))[0].index if attrs else pd.RangeIndex(0)
-    cols: dict[str, np.ndarray] = {"const": np.ones(len(index))}
-    meta: dict[str, dict] = {}
+class Design:
+    """The score's design matrix, built for the rows asked for (:meth:`matrix`), never for every lead at once.
+
+    ``columns``: ``const``, then per attribute (in the order given) its standardized number and ``=(empty)``
+    indicator, or one indicator per text value but the reference; ``meta``: per attribute how its columns were
+    made ({"kind": "text", "reference", "columns": {value: column}} or {"kind": "number", "mean", "sd", "column",
+    "empty"}); ``constant``: the attributes with a single value among the training leads (no column)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.columns: list[str] = ["const"]
+        self.meta: dict[str, dict] = {}
+        self.constant: list[str] = []
+        self._parts: list[tuple] = []
+
+    def add_number(self, name: str, z: np.ndarray, empty: np.ndarray | None, meta: dict) -> None:
+        self._parts.append(("number", len(self.columns), z, empty))
+        self.columns += [name] + ([f"{name}={EMPTY}"] if empty is not None else [])
+        self.meta[name] = meta
+
+    def add_text(self, name: str, column_of_lead: np.ndarray, reference: str, values: list[str]) -> None:
+        """`column_of_lead`: each lead's value as 0..len(values)-1 (its indicator), -1 for the reference."""
+        self._parts.append(("text", len(self.columns), column_of_lead, None))
+        self.columns += [f"{name}={v}" for v in values]
+        self.meta[name] = {"kind": "text", "reference": reference, "columns": {v: f"{name}={v}" for v in values}}
+
+    def matrix(self, rows: np.ndarray) -> np.ndarray:
+        """The design rows of the leads at positions `rows` (float, len(rows) × len(columns))."""
+        X = np.zeros((len(rows), len(self.columns)))
+        X[:, 0] = 1.0
+        for kind, first, values, empty in self._parts:
+            if kind == "number":
+                X[:, first] = values[rows]
+                if empty is not None:
+                    X[:, first + 1] = empty[rows]
+                continue
+            col = values[rows]
+            hit = np.flatnonzero(col >= 0)
+            X[hit, first + col[hit]] = 1.0
+        return X
+
+
+def _text_part(values: pd.Series, train: np.ndarray, min_leads: int) -> tuple[np.ndarray, list[str]] | None:
+    """(each lead's value index, values in column order: the reference first) of a text attribute: labels as the
+    conditions table's (empty its own value), values under `min_leads` training leads (and values unseen in
+    training) as ``other``; ordered by training count, ties by first appearance among the training leads. None
+    when the training leads hold fewer than two values."""
+    codes, labels = bin_codes(values, False)
+    names, merged = np.unique(np.asarray(labels, dtype=object), return_inverse=True)   # a text "(empty)" is empty
+    lead_label = merged[codes]
+    train_counts = np.bincount(lead_label[train], minlength=len(names))
+    kept = (train_counts >= min_leads) & (names != OTHER)
+    groups = np.append(names[kept], OTHER)                      # kept values, then other
+    group_of_label = np.where(kept, np.cumsum(kept) - 1, len(groups) - 1)
+    lead_group = group_of_label[lead_label]
+    in_train = lead_group[train]
+    counts = np.bincount(in_train, minlength=len(groups))
+    present = np.flatnonzero(counts)
+    if len(present) < 2:
+        return None
+    first = np.full(len(groups), len(in_train))
+    seen, at = np.unique(in_train, return_index=True)
+    first[seen] = at
+    order = present[np.lexsort((first[present], -counts[present]))]
+    position = np.full(len(groups), -1)
+    position[order] = np.arange(len(order)) - 1                 # the reference (and absent groups): -1
+    return position[lead_group].astype(np.int32), [str(groups[g]) for g in order]
+
+
+def design(attrs: dict[str, tuple[pd.Series, bool]], train: np.ndarray, min_leads: int) -> Design:
+    """The score's :class:`Design` from the attributes (``{name: (values, numeric)}``, aligned) and the training
+    mask: text values as indicators against the most common training value (:func:`_text_part`), numbers
+    standardized with the training leads' mean and standard deviation (an empty number: 0, plus an
+    ``=(empty)`` indicator when a training lead has one). An attribute with one value (or no spread) among the
+    training leads gets no column and is listed in ``constant``."""
+    n = len(next(iter(attrs.values()))[0]) if attrs else 0
+    out = Design(n)
     for name, (values, numeric) in attrs.items():
         if numeric:
             x = values.astype(float)
             mean, sd = float(x[train].mean()), float(x[train].std(ddof=0))
             if not np.isfinite(sd) or sd == 0:
+                out.constant.append(name)
                 continue
-            cols[f"{name}"] = ((x - mean) / sd).fillna(0.0).to_numpy()
             empty = bool(x[train].isna().any())
-            if empty:
-                cols[f"{name}={EMPTY}"] = x.isna().to_numpy().astype(float)
-            meta[name] = {"kind": "number", "mean": mean, "sd": sd, "column": name, "empty": empty}
+            out.add_number(name, ((x - mean) / sd).fillna(0.0).to_numpy(),
+                           x.isna().to_numpy().astype(float) if empty else None,
+                           {"kind": "number", "mean": mean, "sd": sd, "column": name, "empty": empty})
             continue
-        labels = values.astype(object).where(values.notna(), EMPTY).astype(str)
-        train_labels = folded(labels[train], min_leads)
-        kept = set(train_labels.unique())
-        labels = labels.where(labels.isin(kept - {"other"}), "other")
-        counts = train_labels.value_counts()
-        if len(counts) < 2:
+        part = _text_part(values, train, min_leads)
+        if part is None:
+            out.constant.append(name)
             continue
-        reference = str(counts.index[0])
-        columns = {}
-        for value in counts.index[1:]:
-            col = f"{name}={value}"
-            cols[col] = (labels == value).to_numpy().astype(float)
-            columns[str(value)] = col
-        meta[name] = {"kind": "text", "reference": reference, "columns": columns}
-    return pd.DataFrame(cols, index=index), meta
+        column_of_lead, ordered = part
+        out.add_text(name, column_of_lead, ordered[0], ordered[1:])
+    return out
 
 
-def independent_columns(X: pd.DataFrame) -> list[str]:
-    """The columns of X that are not linear combinations of earlier ones (pivoted QR of X'X, kept in X's order):
-    e.g. when every webinar campaign is a seminar lead, one indicator is dropped and its effect stays in the others."""
-    from scipy.linalg import qr
+#: A column is aliased when less than this share of its sum of squares is left once the earlier columns explain it.
+ALIAS_TOLERANCE = 1e-9
 
-    a = X.to_numpy()
-    gram = a.T @ a
-    _, r, piv = qr(gram, pivoting=True)
-    diag = np.abs(np.diag(r))
-    rank = int((diag > diag[0] * 1e-10).sum()) if len(diag) and diag[0] > 0 else 0
-    keep = sorted(piv[:rank])
-    return [X.columns[i] for i in keep]
+
+def aliased_columns(X: np.ndarray, weights: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """The columns of X that are linear combinations of the columns before them (weighted by `weights`), in X's
+    order: ``{column: its coefficients on every column}`` (0 for the columns not in the combination). A column is
+    kept when over ALIAS_TOLERANCE of its sum of squares is not explained by the kept columns before it (the
+    Cholesky pivots of XᵀWX taken in order), so the first of two aliased columns stays, deterministically.
+    A column of zeros is aliased with nothing (all-zero coefficients)."""
+    w = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=float)
+    gram = X.T @ (X * w[:, None])
+    kept: list[int] = []
+    out: dict[int, np.ndarray] = {}
+    for j in range(X.shape[1]):
+        total = gram[j, j]
+        coef = np.zeros(X.shape[1])
+        if kept and total > 0:
+            b = np.linalg.solve(gram[np.ix_(kept, kept)], gram[kept, j])
+            left = total - gram[j, kept] @ b
+            coef[kept] = b
+        else:
+            left = total
+        if total > 0 and left > ALIAS_TOLERANCE * total:
+            kept.append(j)
+        else:
+            out[j] = coef if total > 0 else np.zeros(X.shape[1])
+    return out
 
 
 def _aggregate(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -118,50 +199,61 @@ def _aggregate(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return rows[:, :-1], rows[:, -1], counts.astype(float)
 
 
-def fit(X: pd.DataFrame, y: np.ndarray, aggregate: bool = True) -> tuple[np.ndarray, float | None]:
-    """(coefficients in X's column order, the L2 penalty used or None): statsmodels GLM binomial (logit, Newton's
-    method) on the aggregated rows when `aggregate` (rows of indicators only repeat), without the columns that are linear combinations of others (they get 0: their effect stays in
-    the others, :func:`independent_columns`); refitted with the light L2 penalty when the plain fit warns of separation, does not
-    converge, or a coefficient runs off (|b| > 15)."""
+def fit(X: np.ndarray, y: np.ndarray, aggregate: bool = True) -> tuple[np.ndarray, float | None, dict[int, np.ndarray]]:
+    """(coefficients in X's column order, the L2 penalty used or None, the aliased columns): statsmodels GLM
+    binomial (logit, Newton's method) on the aggregated rows when `aggregate` (rows of indicators only repeat),
+    without the columns that are linear combinations of the columns before them (:func:`aliased_columns`; they
+    get 0, their effect staying in the columns they combine); refitted with the light L2 penalty when the plain
+    fit warns of separation, does not converge, or a coefficient runs off (|b| > 15). No warning escapes."""
     import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning, SingularMatrixWarning
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    cols = independent_columns(X)
     if aggregate:
-        rows, outcome, counts = _aggregate(X[cols].to_numpy(), y.astype(float))
+        rows, outcome, counts = _aggregate(X, y.astype(float))
     else:   # a numeric column makes almost every row distinct: nothing to gain from grouping
-        rows, outcome, counts = X[cols].to_numpy(), y.astype(float), np.ones(len(y))
-    model = sm.GLM(outcome, rows, family=sm.families.Binomial(), freq_weights=counts)
+        rows, outcome, counts = X, y.astype(float), np.ones(len(y))
+    aliased = aliased_columns(rows, counts)
+    cols = [j for j in range(X.shape[1]) if j not in aliased]
+    model = sm.GLM(outcome, rows[:, cols], family=sm.families.Binomial(), freq_weights=counts)
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("error", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", SingularMatrixWarning)   # collinear columns: the minimum-norm solution
+        warnings.simplefilter("ignore", RuntimeWarning)   # overflow in exp() on the way to a separation, refitted below
         try:
             result = model.fit(method="newton", maxiter=50, disp=0)
             params = np.asarray(result.params)
             if result.mle_retvals.get("converged", False) and np.all(np.isfinite(params)) and np.max(np.abs(params[1:]), initial=0) <= RUNAWAY_COEF:
-                return _full(params, cols, X.columns), None
+                return _full(params, cols, X.shape[1]), None, aliased
         except (PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError, ValueError):
             pass
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        alpha = np.full(rows.shape[1], L2_ALPHA)
+        warnings.simplefilter("ignore")   # the penalized fit of a separated design: said in the report (penalty)
+        alpha = np.full(len(cols), L2_ALPHA)
         alpha[0] = 0.0  # the intercept is not penalized
         result = model.fit_regularized(method="elastic_net", alpha=alpha, L1_wt=0.0, maxiter=300)
-    return _full(np.asarray(result.params), cols, X.columns), L2_ALPHA
+    return _full(np.asarray(result.params), cols, X.shape[1]), L2_ALPHA, aliased
 
 
-def _full(params: np.ndarray, kept: list[str], columns) -> np.ndarray:
-    """Coefficients for every column of X: the fitted ones, 0 for the dependent columns left out."""
-    out = pd.Series(0.0, index=columns)
+def _full(params: np.ndarray, kept: list[int], width: int) -> np.ndarray:
+    """Coefficients for every column of X: the fitted ones, 0 for the aliased columns left out."""
+    out = np.zeros(width)
     out[kept] = params
-    return out.to_numpy()
+    return out
 
 
-def predict(X: pd.DataFrame, params: np.ndarray) -> np.ndarray:
+def predict(X: np.ndarray, params: np.ndarray) -> np.ndarray:
     """Predicted conversion probability of each row."""
-    return 1.0 / (1.0 + np.exp(-(X.to_numpy() @ params)))
+    return 1.0 / (1.0 + np.exp(-(np.asarray(X) @ params)))
+
+
+#: Test leads are scored this many at a time (their design rows are never all built at once).
+PREDICT_CHUNK = 100_000
+
+
+def predict_rows(d: Design, rows: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """:func:`predict` for the leads at positions `rows`, built and scored PREDICT_CHUNK at a time."""
+    parts = [predict(d.matrix(rows[i:i + PREDICT_CHUNK]), params) for i in range(0, len(rows), PREDICT_CHUNK)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def deciles(p: np.ndarray, y: np.ndarray) -> list[dict]:
@@ -209,38 +301,68 @@ def too_few(observed: int, converted: int) -> str | None:
     return None
 
 
+def dropped_notes(d: Design, aliased: dict[int, np.ndarray]) -> list[dict]:
+    """What the scorecard says about the columns the fit left out, as warnings (code ``score_column_dropped``,
+    ``{code, variant, attribute, value, with: [{attribute, value}]}``; value None for a number): variant
+    ``constant`` per attribute with one value among the training leads; ``aliased`` per column that is a linear
+    combination of earlier ones, with the columns of other attributes it goes with (all the combination's columns
+    when it involves one attribute only); ``absent`` per value no fitted lead holds (possible when the fit uses a
+    sample)."""
+    owner = {}
+    for name, m in d.meta.items():
+        if m["kind"] == "text":
+            owner.update({col: (name, value) for value, col in m["columns"].items()})
+        else:
+            owner[m["column"]] = (name, None)
+            owner[f"{name}={EMPTY}"] = (name, EMPTY)
+    notes = [{"code": "score_column_dropped", "variant": "constant", "attribute": name, "value": None, "with": []}
+             for name in d.constant]
+    for j, coef in sorted(aliased.items()):
+        attribute, value = owner[d.columns[j]]
+        parts = [owner[d.columns[k]] for k in np.flatnonzero(np.abs(coef) > 1e-6) if k != 0]
+        others = [p for p in parts if p[0] != attribute] or parts
+        notes.append({"code": "score_column_dropped", "variant": "aliased" if parts else "absent", "attribute": attribute,
+                      "value": value, "with": [{"attribute": a, "value": v} for a, v in others]})
+    return notes
+
+
 def score(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, created: pd.Series, bulk: bool,
           min_leads: int) -> dict:
-    """The score section: ``{method, penalty, split, train_leads, fit_leads (at most MAX_FIT_LEADS), test_leads, test_converted, auc, auc_low,
-    auc_high, brier, deciles, points, null_reasons}`` plus the test leads' predictions under ``_test``
-    (index, p, y) for the same-size rule; figures null with a reason when there are too few leads
-    (< 200 observed or < 30 converted), no usable attribute, or a test set of one class."""
+    """The score section: ``{method, penalty, split, train_leads, fit_leads (at most MAX_FIT_LEADS), test_leads,
+    test_converted, auc, auc_low, auc_high, brier, deciles, points, dropped, null_reasons}`` plus the test leads'
+    predictions under ``_test`` (index, p, y) for the same-size rule; figures null with a reason when there are
+    too few leads (< 200 observed or < 30 converted), no usable attribute, or a test set of one class.
+    ``dropped``: the scorecard's notes on columns left out of the fit (:func:`dropped_notes`). The design rows are
+    built only for the fitted leads and, in chunks, for the test leads."""
     y = converted.to_numpy().astype(bool)
     out = {"method": "logistic_regression", "penalty": None, "split": "random" if bulk else "out_of_time",
            "train_leads": None, "test_leads": None, "test_converted": None, "auc": None, "auc_low": None,
-           "auc_high": None, "brier": None, "deciles": [], "points": {}, "null_reasons": {}}
+           "auc_high": None, "brier": None, "deciles": [], "points": {}, "dropped": [], "null_reasons": {}}
     why = too_few(len(y), int(y.sum())) or (None if attrs else "no_score_attributes")
     if why:
         out["null_reasons"] = dict.fromkeys(("auc", "brier", "points"), why)
         return out
     test = split(created, converted, bulk)
-    X, meta = design(attrs, ~test, min_leads)
-    if not meta:
+    d = design(attrs, ~test, min_leads)
+    if not d.meta:
+        out["dropped"] = dropped_notes(d, {})
         out["null_reasons"] = dict.fromkeys(("auc", "brier", "points"), "no_score_attributes")
         return out
     train = np.flatnonzero(~test)
     if len(train) > MAX_FIT_LEADS:
         train = np.sort(np.random.default_rng(SPLIT_SEED).choice(train, MAX_FIT_LEADS, replace=False))
-    params, penalty = fit(X.iloc[train], y[train], aggregate=not any(m["kind"] == "number" for m in meta.values()))
-    p = predict(X[test], params)
+    params, penalty, aliased = fit(d.matrix(train), y[train], aggregate=not any(m["kind"] == "number" for m in d.meta.values()))
+    rows = np.flatnonzero(test)
+    p = predict_rows(d, rows, params)
     yt = y[test]
     area, low, high = delong_interval(p, yt)
-    out.update(penalty=penalty, train_leads=int((~test).sum()), fit_leads=int(len(train)), test_leads=int(test.sum()), test_converted=int(yt.sum()),
-               auc=area, auc_low=low, auc_high=high, brier=float(np.mean((p - yt) ** 2)), deciles=deciles(p, yt),
-               points=points(meta, pd.Series(params, index=X.columns)))
+    out.update(penalty=penalty, train_leads=int((~test).sum()), fit_leads=int(len(train)), test_leads=int(test.sum()),
+               test_converted=int(yt.sum()), auc=area, auc_low=low, auc_high=high, brier=float(np.mean((p - yt) ** 2)),
+               deciles=deciles(p, yt), points=points(d.meta, pd.Series(params, index=d.columns)),
+               dropped=dropped_notes(d, aliased))
     if area is None:
         out["null_reasons"] = {"auc": "test_one_class"}
-    out["_test"] = pd.DataFrame({"p": p, "y": yt}, index=X.index[test])
+    out["_test"] = pd.DataFrame({"p": p, "y": yt}, index=converted.index[rows])
     return out
 
 

@@ -38,6 +38,11 @@ def bulk_created(leads: pd.DataFrame, as_of, warning_codes=()) -> bool:
     return (len(created) >= 2 and created.nunique() == 1) or "one_created_at:leads" in set(warning_codes)
 
 
+def _aligned(values: pd.Series, index: pd.Index) -> pd.Series:
+    """`values` on the rows of `index` (no copy when they are already those rows)."""
+    return values if values.index.equals(index) else values.reindex(index)
+
+
 def empty_section(reason: str) -> dict:
     """The section when nothing can be said (no leads table): every part null with the reason."""
     return {"horizon_days": None, "observed_leads": None, "still_in_play": None,
@@ -51,10 +56,13 @@ def _audits(frame: pd.DataFrame, rule_text: str | None) -> dict:
 
     def run(rows):
         return lq.audit(rows["flagged"], rows["converted"], rows["won_revenue"])
+
+    def by_channel(rows):   # channels by name, each with at least one lead
+        groups = sorted(((str(ch), g) for ch, g in rows.groupby("channel", observed=True, sort=False)), key=lambda x: x[0])
+        return {ch: run(g) for ch, g in groups}
     return {"rule": rule_text, "rule_in_use": rule_text is None,
             "period": run(cohort), "all_history": run(obs),
-            "by_channel": {str(ch): run(g) for ch, g in cohort.groupby("channel", sort=True)},
-            "by_channel_all_history": {str(ch): run(g) for ch, g in obs.groupby("channel", sort=True)}}
+            "by_channel": by_channel(cohort), "by_channel_all_history": by_channel(obs)}
 
 
 def lead_quality(leads: pd.DataFrame | None, opps: pd.DataFrame, extras: pd.DataFrame | None, settings: dict,
@@ -76,12 +84,13 @@ def lead_quality(leads: pd.DataFrame | None, opps: pd.DataFrame, extras: pd.Data
     frame["flagged"] = (lq.evaluate_rule(rule, columns).reindex(frame.index).fillna(False).astype(bool) if rule
                         else frame["mql_in_horizon"])
     frame["in_period"] = (frame["created_at"] >= day(start)) & (frame["created_at"] <= min(day(end), day(as_of)))
-    attrs = {a.column: (columns.typed(a.column)[0].reindex(frame.index), a.numeric) for a in specs}
+    attrs = {a.column: (_aligned(columns.typed(a.column)[0], frame.index), a.numeric) for a in specs}
     known = {a.column: a.known for a in specs}
     obs = frame["observed"]
     conv = frame.loc[obs, "converted"]
-    observed_attrs = {k: (v[obs], n) for k, (v, n) in attrs.items()}
-    suspect = lead_conditions.guard(observed_attrs, known, conv)
+    observed_attrs = {k: (v[obs.to_numpy()], n) for k, (v, n) in attrs.items()}
+    counts = lead_conditions.attribute_counts(observed_attrs, conv)   # every attribute's value counts, one aggregate
+    suspect = lead_conditions.guard(observed_attrs, known, conv, counts)
     explicit = {a.column for a in specs if a.explicit and a.known == "before_contact"}
     left_out = {s["attribute"] for s in suspect} - explicit
     clean = {k: v for k, v in observed_attrs.items() if k not in left_out and known[k] == "before_contact"}
@@ -95,7 +104,7 @@ def lead_quality(leads: pd.DataFrame | None, opps: pd.DataFrame, extras: pd.Data
         "attributes": [{"attribute": a.column, "known": a.known, "numeric": a.numeric, "explicit": a.explicit} for a in specs],
         "min_leads": min_leads,
         "mql_audit": _audits(frame, lq.rule_text(rule)),
-        "conditions": lead_conditions.conditions(clean, conv, min_leads),
+        "conditions": lead_conditions.conditions(clean, conv, min_leads, counts),
         "suspect": suspect, "score": score,
         "same_size": lead_score.same_size_rule(test, frame["flagged"], frame["won_revenue"]),
         "feedback": lead_feedback.feedback(leads, start, end, as_of),

@@ -42,6 +42,15 @@ PAGES: dict[str, tuple[tuple[str, str], ...]] = {
         ("scoped_last_365_days", "last_365_days"), ("scoped_mature_cohorts", "mature_cohorts"),
         ("reverse_funnel", "reverse_funnel"),
     ),
+    "05_lead_quality": (
+        ("lq_horizon_days", "lq_horizon_days"), ("lq_observed", "lq_observed"), ("lq_converted", "lq_converted"),
+        ("lq_flagged", "lq_flagged"), ("precision", "precision"), ("recall", "recall"), ("base_rate", "base_rate"),
+        ("lift", "lift"), ("lq_missed", "lq_missed"), ("odds_ratio", "odds_ratio"), ("lq_p", "lq_fisher_p"),
+        ("lq_q", "lq_bh_q"), ("lq_guard", "lq_guard"), ("lq_score_auc", "lq_score_auc"),
+        ("lq_score_brier", "lq_score_brier"), ("lq_decile", "lq_decile"), ("lq_points", "lq_points"),
+        ("lq_same_size", "lq_same_size"), ("lq_feedback", "lq_feedback"),
+        ("lq_median_days_to_accept", "lq_median_days_to_accept"),
+    ),
 }
 
 

@@ -289,7 +289,28 @@ def scorecard(s: Session, lq: LeadQuality):
         rows += [(name, _value(v, lang, _names(s, name)), p) for v, p in card.items()]
     frame = pd.DataFrame([{t("lq_attribute", lang): _attribute(n, lang), t("lq_value", lang): v,
                            t("lq_points", lang): f"{p:+.1f}"} for n, v, p in rows])
-    return display.stack(display.note(t("lq_points_note", lang)), display.table(frame))
+    parts = [display.note(t("lq_points_note", lang)), display.table(frame)]
+    dropped = lq.section["score"].get("dropped") or []
+    if dropped:
+        parts.append(display.note(t("lq_points_dropped_title", lang), warn=True))
+        parts.append(display.bullets([line for n in dropped for line in dropped_lines(n, lang)]))
+    return display.stack(*parts)
+
+
+def _term(attribute: str, value, lang: str) -> str:
+    """One design column in words: ``Channel = exhibition``, or the attribute alone for a number."""
+    return _attribute(attribute, lang) if value is None else f"{_attribute(attribute, lang)} = {_value(value, lang)}"
+
+
+def dropped_lines(note: dict, lang: str) -> list[str]:
+    """A column the score's fit left out (warning ``score_column_dropped``): its sentence and its fix, in `lang`."""
+    from helpers.errors import warning_text
+
+    others = t("list_separator", lang).join(_term(w["attribute"], w["value"], lang) for w in note["with"])
+    params = {"variant": note["variant"], "attribute": _attribute(note["attribute"], lang),
+              "term": _term(note["attribute"], note["value"], lang), "others": others}
+    sentence, fix = warning_text(note["code"], params, lang)
+    return [sentence, t("fix", lang) + ": " + fix]
 
 
 def same_size_view(s: Session, lq: LeadQuality):
