@@ -333,3 +333,32 @@ def test_the_scorecard_says_which_columns_were_left_out_in_both_languages():
     assert en[0][0].startswith("region is left out of the score")   # a column without a label keeps its name
     assert "expo" in ja[1][0] and "推定から除きました" in ja[1][0] and ja[1][1].startswith("対処方法:")
     assert "webinar B" in en[2][0] and "0 points of its own" in en[2][0]
+
+
+def test_the_fit_uses_a_seeded_sample_of_at_most_max_fit_leads(monkeypatch):
+    """Beyond MAX_FIT_LEADS training leads the model is fitted on a seeded random sample of them (the glossary's rule;
+    200,000 in the workbook, 1,000 here): the points equal an independent fit on exactly those leads, with the numbers
+    standardized on every training lead."""
+    import statsmodels.api as sm
+
+    monkeypatch.setattr(lead_score, "MAX_FIT_LEADS", 1000)
+    attrs, y, created = planted()
+    clean = {k: v for k, v in attrs.items() if k != "status"}
+    r = lead_score.score(clean, y, created, bulk=False, min_leads=30)
+    assert (r["train_leads"], r["fit_leads"], r["test_leads"]) == (2800, 1000, 1200)
+    train = np.arange(2800)                                   # rows are in date order: the oldest 70%
+    rows = np.sort(np.random.default_rng(lead_score.SPLIT_SEED).choice(train, 1000, replace=False))
+    x, size = clean["x"][0], clean["size"][0]
+    mean, sd = x[train].mean(), x[train].std(ddof=0)
+    X = np.column_stack([np.ones(len(rows)), (x[rows] - mean) / sd, size[rows] == "M", size[rows] == "L"]).astype(float)
+    b = sm.GLM(y[rows].astype(float).to_numpy(), X, family=sm.families.Binomial()).fit().params
+    scale = 20 / math.log(2)
+    assert r["points"]["size"] == pytest.approx({"S": 0.0, "M": b[2] * scale, "L": b[3] * scale}, rel=1e-6)
+    assert r["points"]["x"]["per_unit"] == pytest.approx(b[1] / sd * scale, rel=1e-6)
+
+
+def test_no_score_with_fewer_than_30_converted():
+    attrs, y, created = planted(n=400)
+    few = pd.Series(np.r_[np.ones(29, bool), np.zeros(371, bool)])
+    r = lead_score.score({"x": attrs["x"]}, few, created, bulk=False, min_leads=30)
+    assert r["auc"] is None and r["points"] == {} and r["null_reasons"]["points"] == "too_few_converted"

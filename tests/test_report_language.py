@@ -256,6 +256,29 @@ def test_every_report_closes_with_the_definitions_of_its_figures(rendered):
         assert all(line in items for line in definitions(stem, lang)), stem
 
 
+def test_lead_quality_shows_every_section_on_the_sample(rendered):
+    """Issue 22: on the sample, notebook 05's report shows something under every section, in the report language:
+    a table, a chart, headline cards or a sentence of the workbook's own (never a heading over nothing); the score
+    exists (no 'no lead score' note), its two charts are drawn, and the guard names the rating sales fills in."""
+    lang, out, period = rendered
+    soup = soup_of(period / "05_lead_quality.html")
+    tags = soup.find_all(True)
+    heads = [i for i, tag in enumerate(tags) if tag.name in ("h2", "h3")]
+    shown = {"table", "img", "ul"}
+    for k, i in enumerate(heads):
+        end = heads[k + 1] if k + 1 < len(heads) else len(tags)
+        inside = tags[i + 1:end]
+        assert any(tag.name in shown or {"wb-kpis", "wb-note", "wb-warn"} & set(tag.get("class") or []) for tag in inside), \
+            f"{lang}: nothing under '{tags[i].get_text(strip=True)}'"
+    assert len(heads) >= 8                                    # horizon, audit, by channel, conditions, guard, score, feedback, definitions
+    text = soup.get_text(" ", strip=True)
+    assert t("lq_score_none", lang).split("{")[0].strip() not in text
+    assert len(soup.find_all("img")) >= 2                      # the forest plot and the reliability curve
+    assert len(soup.find_all("table")) >= 9                    # audit, 2 by channel, conditions, guard, deciles, scorecard, same size, feedback
+    guard = [table for table in soup.find_all("table") if t("lq_suspect_reason", lang) in table.get_text()]
+    assert guard and t("rating", lang) in guard[0].get_text()
+
+
 def test_the_guide_is_named_once_and_no_lab_section_is_left(rendered):
     lang, out, period = rendered
     for path in sorted(period.glob("*.html")):
