@@ -180,11 +180,13 @@ def lead_quality_sql(data: Path) -> dict:
                               TRY_CAST(employees AS DOUBLE) employees, TRY_CAST(web_visits AS DOUBLE) web_visits
                        FROM f WHERE observed ORDER BY created""").df()
     # campaign nests in channel (each campaign belongs to one channel): channel's dummies would repeat campaign's
-    # (a rank-deficient design, statsmodels' SingularMatrixWarning), so the plain fit takes campaign alone
+    # (a rank-deficient design, statsmodels' SingularMatrixWarning), so the plain fit takes campaign alone, and
+    # only the dummies of values the training rows hold
     design = pd.get_dummies(x[["campaign", "industry", "company_size", "form_type"]].fillna("(empty)"), drop_first=True, dtype=float)
     for col in ("employees", "web_visits"):
         design[col] = (x[col] - x[col].mean()) / x[col].std()
     train = np.arange(len(x)) < int(0.7 * len(x))
+    design = design.loc[:, design[train].to_numpy().any(axis=0)]   # a campaign that starts after the training window: all 0 there
     sm.GLM(x["converted"][train].astype(float).to_numpy(), sm.add_constant(design[train].to_numpy()),
            family=sm.families.Binomial()).fit()
     return {"horizon_days": h, "observed": total[1], "flagged": total[2], "converted": total[3],

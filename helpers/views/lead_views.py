@@ -425,6 +425,12 @@ def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pa
         count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))]
 
 
+def _most_common(values: pd.Series, k: int) -> list[str]:
+    """The `k` values most leads hold (no text made per lead: a categorical is counted by its codes)."""
+    counts = values.value_counts()
+    return [str(v) for v in counts[counts > 0].index[:k]]
+
+
 def _rule_columns(rule: dict) -> list[str]:
     from helpers.config import lead_quality_columns
 
@@ -444,7 +450,7 @@ def explorer(s: Session, lq: LeadQuality):
     suspects = {x["attribute"] for x in lq.section["suspect"]}
     pairs = [(f"{_attribute(k, s.lang)} = {_value(v, s.lang, _names(s, k))}", (k, v))
              for k, (values, numeric) in lq.attrs.items() if not numeric and k not in suspects
-             for v in values.dropna().astype(str).value_counts().index[:12]]
+             for v in _most_common(values, 12)]
     lang = s.lang
 
     def view(number, top_share, pair, combine):
