@@ -170,3 +170,26 @@ def test_fuzzed_csv_text_reads_the_same(tmp_path_factory, rows, sep, quoting, eo
     (folder / "opportunities.csv").write_bytes(text.encode("utf-8"))
     with pytest.MonkeyPatch.context() as mp:
         assert_same(folder, mp)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "shift_jis", "utf-16"])
+def test_the_scan_says_whether_a_quote_occurs_and_a_file_without_one_is_not_searched(tmp_path, monkeypatch, encoding):
+    """The streaming pass that hashes the file also notes a double quote (issue 26: one read serves the checksum, the
+    checks and the parse's checks); without one no parsed cell is searched for quotes or line breaks, with one the
+    search still hands a cell holding a quote to the exact reader."""
+    plain, quoted = tmp_path / "plain.csv", tmp_path / "quoted.csv"
+    plain.write_bytes(OPPS_CSV.encode(encoding))
+    quoted.write_bytes(OPPS_CSV.replace("価格", '"価格, 納期"').encode(encoding))
+    assert load_module.scan_csv(plain)[3] is False and load_module.scan_csv(quoted)[3] is True
+
+    def searched(*args):
+        raise AssertionError("a file without quotes was searched for line breaks in cells")
+
+    monkeypatch.setattr(load_module, "_row_in_a_cell", searched)
+    assert load_module.read_csv_cells(plain).cells.num_rows == 3
+    with pytest.raises(AssertionError, match="searched"):
+        load_module.read_csv_cells(quoted)
+    monkeypatch.undo()
+    inner = tmp_path / "inner.csv"
+    inner.write_bytes(OPPS_CSV.replace("価格", '"価格 ""安い"""').encode(encoding))
+    assert load_module.scan_csv(inner)[3] is True and load_module.read_csv_cells(inner) is None

@@ -711,8 +711,9 @@ def first_data_date(wb: Workbook):
 #
 # 1. One streaming pass over the bytes (scan_csv; blocks cut at a line end): the SHA-256 of the file, the
 #    encoding (a byte order mark; valid UTF-8; else charset-normalizer over the whole file, as detect_encoding
-#    decides), the mojibake check (MOJIBAKE, run by RE2 on each block), NUL characters, and the first lines the
-#    separator is sniffed on (sniff_delimiter).
+#    decides), the mojibake check (MOJIBAKE, run by RE2 on each block), NUL characters, whether a double quote occurs
+#    (a file without one has no cell holding a quote or a line break, so step 2 searches no cell for them), and the
+#    first lines the separator is sniffed on (sniff_delimiter).
 # 2. pyarrow.csv parses the file (other encodings transcoded while reading) with every cell as text and the
 #    header as row 0 (duplicate and empty names checked by _check_header).
 # 3. Each column is typed: text and category columns by the Arrow string kernels pandas itself runs for
@@ -771,9 +772,11 @@ def _scan_blocks(path: Path):
             yield data[:cut]
 
 
-def scan_csv(path: Path) -> tuple[str, str, str] | None:
-    """One streaming pass over a CSV file: ``(encoding, first lines, sha256)``, or None when the exact reader must read
-    it (empty, not decodable, mojibake, NUL characters, a second byte order mark, a first line too long to sniff).
+def scan_csv(path: Path) -> tuple[str, str, str, bool] | None:
+    """One streaming pass over a CSV file: ``(encoding, first lines, sha256, quoted)``, or None when the exact reader must
+    read it (empty, not decodable, mojibake, NUL characters, a second byte order mark, a first line too long to sniff).
+    `quoted`: the text holds a double quote somewhere (without one no cell can hold a quote or a line break, so the
+    parsed cells need no search for either: the one read serves the checksum, the checks and the parse's checks).
 
     The encoding is decided as :func:`detect_encoding` decides it (a BOM, valid UTF-8, else
     charset-normalizer over the whole file); the first lines are the decoded text the separator is sniffed on
@@ -788,21 +791,21 @@ def scan_csv(path: Path) -> tuple[str, str, str] | None:
         encoding = "utf-16"
     else:
         encoding = "utf-8"
-    digest = hashlib.sha256()
+    digest, seen = hashlib.sha256(), {"quoted": False}
     if encoding != "utf-16":
-        head = _scan_utf8(path, digest, skip=3 if encoding == "utf-8-sig" else 0)
+        head = _scan_utf8(path, digest, seen, skip=3 if encoding == "utf-8-sig" else 0)
         if head is None:
             return None
         if head is not False:
-            return encoding, head, digest.hexdigest()
+            return encoding, head, digest.hexdigest(), seen["quoted"]
         # not UTF-8: charset-normalizer over the whole file, as detect_encoding does (the bytes are freed after)
         try:
             encoding = detect_encoding(path.read_bytes(), path.name)[0]
         except Exception:  # noqa: BLE001 - the exact reader raises its own error
             return None
         digest = hashlib.sha256()
-    head = _scan_decoded(path, encoding, digest)
-    return None if head is None else (encoding, head, digest.hexdigest())
+    head = _scan_decoded(path, encoding, digest, seen)
+    return None if head is None else (encoding, head, digest.hexdigest(), seen["quoted"])
 
 
 def _first_lines(head: str, complete: bool) -> str | None:
@@ -814,8 +817,9 @@ def _first_lines(head: str, complete: bool) -> str | None:
     return "".join(lines[:SNIFF_LINES]) if len(lines) >= SNIFF_LINES else None
 
 
-def _scan_utf8(path: Path, digest, skip: int):
-    """Hash, validate as UTF-8 (Arrow's check) and look for mojibake (RE2) and NUL, block by block.
+def _scan_utf8(path: Path, digest, seen: dict, skip: int):
+    """Hash, validate as UTF-8 (Arrow's check) and look for mojibake (RE2), NUL and double quotes (``seen["quoted"]``:
+    byte 0x22 is never part of another character in UTF-8), block by block.
 
     The first lines (str) of a clean UTF-8 file; False when the file is not UTF-8; None when the exact reader
     must read it. A block ends at a line end, and no mojibake pattern spans one, so the check is the whole text's."""
@@ -829,6 +833,7 @@ def _scan_utf8(path: Path, digest, skip: int):
             return False
         if b"\x00" in body or pc.any(pc.match_substring_regex(text, mojibake)).as_py():
             return None
+        seen["quoted"] = seen["quoted"] or b'"' in body
         if first or head.count("\n") <= SNIFF_LINES:
             head += body.decode("utf-8")
             if first and head.startswith("\ufeff"):
@@ -850,9 +855,10 @@ def _utf8(data: bytes) -> pa.Array | None:
     return text
 
 
-def _scan_decoded(path: Path, encoding: str, digest) -> str | None:
+def _scan_decoded(path: Path, encoding: str, digest, seen: dict) -> str | None:
     """Hash and decode a file in another encoding block by block (Python's incremental decoder), looking for
-    mojibake and NUL; its first lines, or None when the exact reader must read it."""
+    mojibake, NUL and double quotes in the decoded text (``seen["quoted"]``); its first lines, or None when the exact
+    reader must read it."""
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
     except LookupError:
@@ -874,6 +880,7 @@ def _scan_decoded(path: Path, encoding: str, digest) -> str | None:
             # a mojibake pattern is at most 3 characters: the last 2 of the previous text join the next
             if "\x00" in text or MOJIBAKE.search(tail + text):
                 return None
+            seen["quoted"] = seen["quoted"] or '"' in text
             tail = (tail + text)[-2:]
             if first or head.count("\n") <= SNIFF_LINES:
                 head += text
@@ -890,7 +897,7 @@ def read_csv_cells(path: Path) -> CsvCells | None:
     scanned = scan_csv(path)
     if scanned is None:
         return None
-    encoding, head, sha256 = scanned
+    encoding, head, sha256, quoted = scanned
     delimiter = sniff_delimiter(head)
     # One thread: on a shared 2-core machine pyarrow's threaded parse takes twice the CPU for about the same wall time.
     read = pacsv.ReadOptions(autogenerate_column_names=True, block_size=ARROW_BLOCK, use_threads=False,
@@ -908,7 +915,8 @@ def read_csv_cells(path: Path) -> CsvCells | None:
         return None
     if any(not pa.types.is_string(t) for t in table.schema.types):
         return None
-    if _row_in_a_cell(table, delimiter) or any(pc.any(pc.match_substring(c, '"')).as_py() for c in table.columns):
+    # Without a double quote in the file no cell holds a quote or a line break (only a quoted cell can): nothing to search.
+    if quoted and (_row_in_a_cell(table, delimiter) or any(pc.any(pc.match_substring(c, '"')).as_py() for c in table.columns)):
         return None  # a quote left open swallowed rows, or a cell holds a quote: the exact reader checks it (csvshape)
     header = table.slice(0, 1).to_pylist()[0]
     return CsvCells(table.slice(1), [header[f"f{i}"] for i in range(table.num_columns)], encoding, delimiter, sha256)
