@@ -682,19 +682,25 @@ def fill_channel(opps: pd.DataFrame, leads: pd.DataFrame | None) -> pd.DataFrame
 
 
 def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
-    """Replace owner names with stable pseudonyms 'Owner 01', 'Owner 02', ... numbered in sorted name order."""
-    names = set()
-    for frame in (leads, opps):
+    """Replace owner names with stable pseudonyms 'Owner 01', 'Owner 02', ... numbered in sorted name order.
+
+    Each table's owner column is factorized once: the distinct names are numbered and each row takes its name's
+    pseudonym by its code (a million rows hold a few dozen owners); a missing owner stays missing."""
+    coded = {}
+    for key, frame in (("leads", leads), ("opps", opps)):
         if frame is not None and "owner" in frame.columns:
-            names.update(frame["owner"].dropna().unique())
-    mapping = {name: f"Owner {i:02d}" for i, name in enumerate(sorted(names), start=1)}
+            coded[key] = pd.factorize(frame["owner"], use_na_sentinel=True)
+    names = sorted({name for _, distinct in coded.values() for name in distinct})
+    mapping = {name: f"Owner {i:02d}" for i, name in enumerate(names, start=1)}
 
-    def apply(frame):
-        if frame is None or "owner" not in frame.columns:
+    def apply(key, frame):
+        if key not in coded:
             return frame
-        return frame.assign(owner=frame["owner"].map(mapping).astype("str"))
+        codes, distinct = coded[key]
+        alias = np.array([mapping[name] for name in distinct] + [None], dtype=object)  # code -1 (missing) -> None
+        return frame.assign(owner=pd.Series(alias[codes], index=frame.index, dtype="str"))
 
-    return apply(leads), apply(opps)
+    return apply("leads", leads), apply("opps", opps)
 
 
 def first_data_date(wb: Workbook):
