@@ -47,6 +47,24 @@ def test_survival_against_exponential_truth_with_censoring():
     assert alive[60] == pytest.approx(math.exp(-1.8), abs=0.015)
 
 
+def test_the_forecasts_kaplan_meier_is_lifelines_bit_for_bit():
+    """km_survival (the forecast's S(t), issue 26) gives exactly lifelines' values: the hand-computed example above, and
+    random whole-day data with ties, day-0 closes, all censored and all closed (array_equal, not approx: the forecast's
+    draws must not move)."""
+    alive = goals.km_survival([2, 3, 3, 5, 8], [True, True, True, False, True], days=8)
+    assert alive.tolist() == [1, 1, 0.8, pytest.approx(0.4), pytest.approx(0.4), pytest.approx(0.4), pytest.approx(0.4),
+                              pytest.approx(0.4), 0.0]
+    rng = np.random.default_rng(3)
+    for i in range(200):
+        n = int(rng.integers(1, 300))
+        t = rng.integers(0, int(rng.integers(1, 120)), n).astype(float)
+        observed = np.ones(n, bool) if i % 7 == 0 else np.zeros(n, bool) if i % 7 == 1 else rng.random(n) < 0.6
+        days = int(rng.integers(0, 200))
+        assert np.array_equal(goals.km_survival(t, observed, days), goals.survival_curve(t, observed, days)), i
+    with pytest.raises(ValueError):
+        goals.km_survival([], [], 3)
+
+
 def test_kaplan_meier_median_of_lifelines_documented_example():
     # lifelines docs, "Survival analysis with lifelines": the democracy/dictatorship data, median time in office 4.0
     from lifelines.datasets import load_dd

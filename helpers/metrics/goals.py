@@ -181,7 +181,27 @@ def _new_win_prob(won_cif: np.ndarray, d1: int, d2: int) -> np.ndarray:
 def _curves(hist: pd.DataFrame, days: int) -> tuple[np.ndarray, np.ndarray]:
     """(F_won, S) at days 0..days: Aalen-Johansen incidence of won (lost competing) and Kaplan-Meier survival of any close."""
     t, e = hist["duration"].to_numpy(), hist["event"].to_numpy()
-    return cumulative_incidence(t, e, 1, days), survival_curve(t, e > 0, days)
+    return cumulative_incidence(t, e, 1, days), km_survival(t, e > 0, days)
+
+
+def km_survival(durations, observed, days: int) -> np.ndarray:
+    """:func:`survival_curve` computed without lifelines' fitter: the same values, bit for bit, at a fraction of the cost
+    (the forecast fits it once per resample: 220 fits a report on the sample).
+
+    lifelines' KaplanMeierFitter (without entry times or weights) sums log(n - d) - log(n) over the distinct times in
+    order (n at risk, d events; a time without events adds exactly 0) and takes exp; this does the same sums in the
+    same order over the same counts. Float array of length days + 1; ValueError on empty input."""
+    t = np.asarray(durations, dtype=float)
+    if len(t) == 0:
+        raise ValueError("survival_curve needs at least one observation")
+    times, inverse = np.unique(t, return_inverse=True)
+    leaving = np.bincount(inverse, minlength=len(times))
+    at_risk = (len(t) - np.concatenate(([0], np.cumsum(leaving)[:-1]))).astype(float)
+    deaths = np.bincount(inverse, weights=np.asarray(observed, dtype=bool), minlength=len(times))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surviving = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
+    pos = np.searchsorted(times, np.arange(int(days) + 1) + 0.5, side="right") - 1
+    return np.where(pos >= 0, surviving[np.clip(pos, 0, None)], 1.0)
 
 
 #: Past periods (blocks of this many days back from as_of) whose rates give the period-to-period variation.
