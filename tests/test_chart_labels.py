@@ -100,3 +100,33 @@ def test_cumulative_conversion_axis_has_round_ticks_labelled_exactly(sample):
     assert len(steps) == 1
     step = steps.pop()                                                     # 1, 2 or 5 times a power of ten
     assert any(step == pytest.approx(m * 10 ** k) for m in (1, 2, 5) for k in range(-2, 3)), step
+
+
+def test_funnel_chart_says_its_rates_are_step_rates(sample):
+    """Issue 24: the funnel chart's "Won 7 (14.6%)" read like a win rate beside the 32.5% card: each bar now says its
+    rate is of the stage before. FY2026Q2's cohort: 48 of its leads became opportunities, 7 of those were won
+    (7 / 48 = 14.6%; counted from the CSV files in tests/test_report_language.py::sample_figures)."""
+    from helpers.metrics.core import core_metrics
+    from helpers.views import funnel_views
+
+    s, _ = sample
+    chart = funnel_views.funnel_chart(s, core_metrics(s.wb, s.period))
+    texts = [x.get_text().strip() for x in chart.fig.axes[0].texts]
+    plt.close(chart.fig)
+    assert t("funnel_chart_step", s.lang).format(n="7", rate="14.6%") in texts
+    assert {"en": "7 (14.6% of the stage before)", "ja": "7(前段階から14.6%)"}[s.lang] in texts
+
+
+def test_a_log_axis_shows_plain_numbers():
+    """Chart text is drawn as typed (never parsed as mathtext): a log axis's ticks would read '$\\mathdefault{10^{-1}}$'
+    (notebook 05's forest plot did); they read 0.1, 1, 10."""
+    from helpers.views.theme import axes_text, finish
+
+    fig, ax = plt.subplots()
+    ax.plot([0.1, 10], [0, 1])
+    ax.set_xscale("log")
+    ax.set_xlim(0.1, 10)
+    chart = finish(fig)
+    FigureCanvasAgg(chart.fig).draw()
+    ticks = axes_text(chart.fig)[0]["xticks"]
+    assert {"0.1", "1", "10"} <= set(ticks) and not [x for x in ticks if "$" in x or "mathdefault" in x], ticks

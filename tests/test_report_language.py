@@ -241,6 +241,136 @@ def test_one_label_shows_one_value_on_every_page(rendered):
     assert t("win_rate", lang) not in pairs   # the unscoped label is never a headline figure
 
 
+def sample_figures(period: str) -> dict:
+    """The figures issue 24 found under one label with two values, computed here from the sample's CSV files with
+    pandas and lifelines (not the workbook's code), for the period that ends on the sample's as_of (FY2026Q2)."""
+    import pandas as pd
+    from lifelines import KaplanMeierFitter
+
+    assert period == "FY2026Q2"
+    opps = pd.read_csv(SAMPLE_DATA_DIR / "opportunities.csv", parse_dates=["created_at", "closed_at"])
+    leads = pd.read_csv(SAMPLE_DATA_DIR / "leads.csv", parse_dates=["created_at", "mql_at"])
+    start, as_of = pd.Timestamp("2026-07-01"), pd.Timestamp("2026-09-30")
+    closed = opps[opps["outcome"].isin(["won", "lost"])]
+    this = closed[closed["closed_at"].between(start, as_of)]
+    year = closed[closed["closed_at"] > as_of - pd.Timedelta(days=365)]
+    won, won_year = this[this["outcome"] == "won"], year[year["outcome"] == "won"]
+    created = opps[opps["created_at"].between(start, as_of)]
+    is_won = created["outcome"].eq("won")
+    timed = created[~created["outcome"].eq("lost")]            # Kaplan-Meier: lost deals out, open ones censored
+    km = KaplanMeierFitter().fit((timed["closed_at"].fillna(as_of) - timed["created_at"]).dt.days, is_won[timed.index])
+    mqls = leads[leads["mql_at"].between(start, as_of)]
+    cohort = leads[leads["created_at"].between(start, as_of)].merge(opps, on="opportunity_id", how="left")
+    return {"win_rate": len(won) / len(this), "win_rate_year": len(won_year) / len(year),
+            "deal_size": won["amount"].mean(), "deal_size_year": won_year["amount"].mean(),
+            "mean_cycle": (won["closed_at"] - won["created_at"]).dt.days.mean(), "km_median": km.median_survival_time_,
+            "open_at_end": int((opps["outcome"] == "open").sum()), "created_open": int((created["outcome"] == "open").sum()),
+            "mqls": len(mqls), "mqls_due": int((mqls["mql_at"] + pd.Timedelta(hours=48) <= as_of + pd.Timedelta(days=1)).sum()),
+            "created": len(created), "cohort_opportunities": int(cohort["opportunity_id"].notna().sum()),
+            "cohort_won": int((cohort["outcome"] == "won").sum())}
+
+
+def test_each_scope_shows_its_own_figure(rendered):
+    """Issue 24, "same label, different number": each of the figures the issue found twice under one label now
+    carries its scope, with the value computed independently (sample_figures): average deal size ¥2,349,200 this
+    period / ¥2,402,159 over the last 365 days, win rate 32.5% / 29.6%, the mean cycle of won deals 54.5 days beside
+    the censored median 49.0 of the deals created in the period, open deals 38 at the period's end beside the 32
+    deals created in it still open, MQLs 131 in the funnel beside the 130 due for follow-up (the sentence says why),
+    "Opportunity" 60 in the period view beside 48 in the cohort view, and won 14.6% as the cohort's step rate."""
+    lang, out, period = rendered
+    x = sample_figures(period.name)
+    pairs: dict[str, set] = {}
+    for page in sorted(period.glob("*.html")):
+        for label, value in figure_pairs(page.read_text(encoding="utf-8")):
+            pairs.setdefault(label, set()).add(value)
+
+    def pct(v):
+        return f"{v * 100:.1f}%"
+
+    stage = f"{t('funnel_stage', lang)}: "
+    expected = {
+        scoped("win_rate", "this_period", lang): pct(x["win_rate"]),                     # 25 of 77: 32.5%
+        scoped("win_rate", "last_365_days", lang): pct(x["win_rate_year"]),              # 88 of 297: 29.6%
+        scoped("avg_deal_size", "this_period", lang): f"¥{x['deal_size']:,.0f}",
+        scoped("avg_deal_size", "last_365_days", lang): f"¥{x['deal_size_year']:,.0f}",
+        scoped("sales_cycle_days", "this_period", lang): f"{x['mean_cycle']:.1f}",
+        t("sales_cycle_km_median", lang): f"{x['km_median']:.1f}",
+        t("open_pipeline_count", lang): str(x["open_at_end"]),
+        t("sales_cycle_censored", lang): str(x["created_open"]),
+        f"{stage}{t('mql', lang)} | {t('funnel_period_view', lang)}": str(x["mqls"]),
+        t("sla_mqls_due", lang): str(x["mqls_due"]),
+        f"{stage}{t('opportunity', lang)} | {t('funnel_period_view', lang)}": str(x["created"]),
+        f"{stage}{t('opportunity', lang)} | {t('funnel_cohort_view', lang)}": str(x["cohort_opportunities"]),
+        f"{stage}{t('won', lang)} | {t('funnel_step_rate', lang)}": pct(x["cohort_won"] / x["cohort_opportunities"]),
+    }
+    assert {label: pairs.get(label) for label in expected} == {label: {value} for label, value in expected.items()}
+    assert (x["win_rate"], x["deal_size"], x["mqls"], x["mqls_due"]) == (25 / 77, 2349200.0, 131, 130)
+    funnel = soup_of(period / "02_funnel_breakdown.html").get_text(" ", strip=True)
+    assert t("sla_not_yet_due", lang).format(due=x["mqls_due"], mqls=x["mqls"], n=x["mqls"] - x["mqls_due"], hours=48) in funnel
+
+
+def test_statements_say_what_the_numbers_show(rendered):
+    """Issue 24, "statements the numbers contradict", on the sample's FY2026Q2 pages: the funnel page says its mean
+    cycle and censored median are over different deals; pipeline coverage uses the data's own win rate of the last
+    365 days (29.6%: 1 ÷ 0.296 = 3.38 yen of pipeline per yen to win, never an example rate of 25%); return on spend
+    says its cohort basis to as_of and the cohort's maturity. (The velocity caveat: tests/test_velocity.py
+    test_caveat_right_censoring_when_every_deal_has_closed_since; ROI figures: test_funnel_analysis.py.)"""
+    lang, out, period = rendered
+    x = sample_figures(period.name)
+    funnel = soup_of(period / "02_funnel_breakdown.html").get_text(" ", strip=True)
+    assert {"en": "Two measures over different deals, not comparable with each other",
+            "ja": "次の2つは対象の商談が異なるため、互いには比べられません"}[lang] in funnel
+    assert t("roi_basis", lang).format(as_of="2026-09-30") in funnel
+    assert any(t(key, lang).split("{")[0] in funnel for key in ("roi_young", "roi_mature"))
+    goals = soup_of(period / "04_goals_plan.html").get_text(" ", strip=True)
+    win = f"{x['win_rate_year'] * 100:.1f}%"
+    assert t("coverage_rule", lang).format(win=win, implied=f"{1 / x['win_rate_year']:.2f}") in goals
+    assert win == "29.6%" and "25%" not in goals
+
+
+def test_rate_changes_are_in_points(rendered):
+    """Issue 24: a change of a rate is always in points, on the funnel page's period-over-period table and the
+    velocity page's factor table alike: each rate row's change reads "±x pt" and x is the shown after − before
+    (within the rounding of the two shown rates); the other rows change in percent."""
+    lang, out, period = rendered
+    pt = t("unit_points", lang)
+    rows = 0
+    for page, pairs in (("02_funnel_breakdown.html", ((1, 2, 3), (1, 4, 5))), ("03_velocity_comparison.html", ((1, 2, 3),))):
+        for table in soup_of(period / page).find_all("table"):
+            heads = [th.get_text(strip=True) for th in table.select("thead th")]
+            if not heads or heads[0] != t("measure", lang) or len(heads) < 4 or not heads[3].startswith(t("change", lang)):
+                continue
+            for tr in table.select("tbody tr"):
+                cells = [td.get_text(strip=True) for td in tr.find_all(["td", "th"])]
+                for now, then, change in pairs:
+                    a, b = (cells[then], cells[now]) if page.startswith("02") else (cells[now], cells[then])
+                    if a.endswith("%") and b.endswith("%"):
+                        assert cells[change].endswith(f" {pt}"), (page, cells)
+                        shown = float(b[:-1]) - float(a[:-1])
+                        assert abs(float(cells[change].split()[0]) - shown) <= 0.1 + 1e-9, (page, cells)
+                        rows += 1
+                    elif re.fullmatch(r"[-+]\d+\.\d%", cells[change]):
+                        assert not cells[change].endswith(pt)
+    assert rows >= 7, rows   # the funnel's three rates against two periods, the velocity page's win rate
+
+
+def test_every_scoped_label_is_its_own_glossary_entry(rendered):
+    """Issue 24: the glossary lists each scope as its own entry: every headline card whose label names a scope
+    (this period, this period's leads, last 365 days, mature cohorts, all history) is a row of docs/glossary.md,
+    under its English and its Japanese name."""
+    lang, out, period = rendered
+    glossary = (PROJ_ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    scopes = [t(f"scoped_{x}", lang).replace("{label}", "") for x in
+              ("this_period", "period_leads", "last_365_days", "mature_cohorts", "all_history")]
+    scopes += {"en": [", this period ("], "ja": ["(当期、"]}[lang]      # a label whose unit stays last
+    cards = {label.get_text(" ", strip=True) for page in sorted(period.glob("*.html"))
+             for label in soup_of(page).select(".wb-kpi-label")}
+    scoped_cards = sorted(c for c in cards if any(scope in c for scope in scopes))
+    assert len(scoped_cards) >= 8, scoped_cards
+    missing = [c for c in scoped_cards if f"| {c} |" not in glossary]
+    assert missing == [], missing
+
+
 def test_every_report_closes_with_the_definitions_of_its_figures(rendered):
     """Issue 24: a standalone HTML report carries its own definitions (no reference to docs/glossary.md, which its
     reader does not have): a closing Definitions section listing the figures the page shows."""

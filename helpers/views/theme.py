@@ -259,6 +259,10 @@ def plain_text(fig) -> None:
 
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), matplotlib.ticker.LogFormatterMathtext):
+                # a log axis writes its ticks as mathtext ($\mathdefault{10^{-1}}$), drawn as typed here: plain numbers
+                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _pos=None: f"{value:g}"))
+                axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             fmt = axis.get_major_formatter()
             if isinstance(fmt, (matplotlib.category.StrCategoryFormatter, matplotlib.ticker.FixedFormatter,
                                 matplotlib.ticker.FuncFormatter)):  # set_xticks(ticks, labels) makes a FuncFormatter
