@@ -68,6 +68,23 @@ def test_a_snapshot_of_other_settings_or_another_folder_is_not_used(tmp_path, ti
     resolved = load_workbook(tiny_folder, config).as_of
     assert read_snapshot(folder, tiny_folder, dataclasses.replace(config, as_of=resolved)) is not None
     assert read_snapshot(folder, tiny_folder, dataclasses.replace(config, as_of=pd.Timestamp("2025-05-31"))) is None
+    # channels.normalize shapes the channel column, the fiscal year the load's warnings: another value, another load
+    assert read_snapshot(folder, tiny_folder, dataclasses.replace(config, normalize_channels=False)) is None
+    assert read_snapshot(folder, tiny_folder, dataclasses.replace(config, fiscal_year_start_month=4)) is None
+
+
+def test_a_cached_load_follows_channels_normalize(cache, tmp_path):
+    """'Web' and 'web' are one channel under channels.normalize: true, two under false, even right after a cached
+    load of the same folder with the other setting (the cache once served the folded spellings to both)."""
+    from conftest import LEADS_CSV, OPPS_CSV, write_folder
+
+    data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV.replace("L3,2025-05-20,web", "L3,2025-05-20,Web"),
+                                            "opportunities.csv": OPPS_CSV})
+    config = load_config(data)
+    # one row each: a tie, the first spelling in sorted order wins (helpers.data.channels.normalize_channels)
+    assert sorted(load_cached(data, config).leads["channel"].astype(str)) == ["Web", "Web", "seminar"]
+    apart = dataclasses.replace(config, normalize_channels=False)
+    assert sorted(load_cached(data, apart).leads["channel"].astype(str)) == ["Web", "seminar", "web"]
 
 
 def test_load_cached_reuses_the_snapshot_while_the_checksums_are_unchanged(cache, tiny_folder, monkeypatch):

@@ -60,7 +60,9 @@ def settings_key(config: Config) -> dict:
     """The settings that shape the loaded tables (the rest of the config is applied after loading)."""
     return {"timezone": config.timezone, "pseudonymize_owners": bool(config.pseudonymize_owners),
             "as_of": None if config.as_of is None else config.as_of.strftime("%Y-%m-%d"),
-            "lead_columns": lead_quality_columns(config.lead_quality)}
+            "lead_columns": lead_quality_columns(config.lead_quality),
+            # channels.normalize folds the channel spellings; the fiscal year shapes the load's warnings
+            "normalize_channels": bool(config.normalize_channels), "fiscal_year_start_month": config.fiscal_year_start_month}
 
 
 #: The file holding the extra lead columns the lead_quality settings name.
@@ -116,7 +118,8 @@ def _matches(meta: dict, data_dir: Path, config: Config, checksums: dict[str, st
     if meta.get("format") != FORMAT or meta.get("data_dir") != str(data_dir.resolve()):
         return False
     wanted, stored = settings_key(config), meta.get("settings", {})
-    if any(wanted[k] != stored.get(k) for k in ("timezone", "pseudonymize_owners", "lead_columns")):
+    if any(wanted[k] != stored.get(k) for k in ("timezone", "pseudonymize_owners", "lead_columns", "normalize_channels",
+                                                "fiscal_year_start_month")):
         return False
     # as_of: the same setting, or the date the snapshot resolved (the runner passes that date on to every notebook)
     if not (wanted["as_of"] == stored.get("as_of") or (wanted["as_of"] is not None and wanted["as_of"] == meta.get("as_of"))):
