@@ -301,3 +301,43 @@ def test_a_read_the_warehouse_refuses_is_an_error_not_a_traceback(tmp_path):
     done = warehouse_cli("--warehouse", f"duckdb://{path}", "--period", "2025Q2", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
     assert f"error: the warehouse duckdb://{path} refused a query: ConversionException" in done.stderr
+
+
+# --------------------------------------------------------------------------- fetched rows independent of the table's size
+def doubled(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every lead and opportunity twice: the copy's ids (and links) end in '-2', every other value is the same."""
+    out = {}
+    for name, frame in tables.items():
+        copy = frame.copy()
+        for col in ("lead_id", "opportunity_id"):
+            copy[col] = copy[col].where(copy[col].isna(), copy[col] + "-2")
+        out[name] = pd.concat([frame, copy], ignore_index=True)
+    return out
+
+
+def fetched_for(tables: dict[str, pd.DataFrame], path) -> tuple[dict, int, int]:
+    """(core figures, rows fetched, queries) of warehouse_core_metrics on `tables` uploaded into a DuckDB file."""
+    from counting_backend import Counting
+    from helpers.metrics.warehouse import connect, upload, warehouse_core_metrics
+
+    url = f"duckdb://{path}"
+    con = connect(url, writable=True)
+    upload(tables, con, REVOPS)
+    con.disconnect()
+    counting = Counting(connect(url))
+    figures_ = plain(warehouse_core_metrics(counting, load_config(SAMPLE_DATA_DIR), "FY2026Q1", REVOPS))
+    counting.disconnect()
+    return figures_, counting.fetched, counting.queries
+
+
+def test_the_figures_fetch_the_same_rows_from_a_table_twice_the_size(tmp_path):
+    """Only aggregates come back: doubling every table leaves the rows fetched unchanged (one row per breakdown
+    value and per scalar), while the counts double."""
+    tables = sample_tables()
+    once, rows, queries = fetched_for(tables, tmp_path / "once.duckdb")
+    twice, rows_twice, queries_twice = fetched_for(doubled(tables), tmp_path / "twice.duckdb")
+    assert twice["funnel"]["cohort"]["leads"] == 2 * once["funnel"]["cohort"]["leads"] > 0
+    assert twice["pipeline"]["won_count"] == 2 * once["pipeline"]["won_count"] > 0
+    assert (rows_twice, queries_twice) == (rows, queries)
+    # far fewer rows than the tables hold: the breakdown rows (channel, segments, owners) and the scalars
+    assert rows < len(tables["leads"]) / 10, rows

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 
 from helpers.config import Config, check_settings_path, load_config
 from helpers.data.periods import complete_periods, parse_period, period_of
@@ -102,14 +103,19 @@ def duckdb_file(url: str) -> Path | None:
     return Path(path).absolute() if parts.scheme in ("", "file") and path.endswith(".duckdb") else None
 
 
-def upload(tables: dict[str, pd.DataFrame | None], con, schema: str) -> None:
-    """Write the leads and opportunities frames of `tables` (canonical columns) into `schema` (created; tables replaced)."""
+def upload(tables: dict[str, pd.DataFrame | None], con, schema: str,
+           extra_columns: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Write each canonical table of `tables` (leads, opportunities, spend, ...: the contract's columns the frame has,
+    plus the columns `extra_columns` names for that table) into `schema` (created; tables replaced). Text and category
+    columns are written as text, nulls as NULL; other columns keep their types (dates, numbers)."""
+    from helpers.data.schema import TABLES
+
     con.create_database(schema, force=True)
-    for name, columns in (("leads", LEADS_COLUMNS), ("opportunities", OPPS_COLUMNS)):
-        frame = tables.get(name)
-        if frame is None:
+    for name, frame in tables.items():
+        if frame is None or name not in TABLES:
             continue
-        out = frame[[c for c in columns if c in frame.columns]].copy()
+        wanted = [*TABLES[name].column_names, *(extra_columns or {}).get(name, ())]
+        out = frame[[c for c in dict.fromkeys(wanted) if c in frame.columns]].copy()
         for col in out.columns:
             if isinstance(out[col].dtype, pd.CategoricalDtype) or out[col].dtype == "str":
                 out[col] = out[col].astype(object).where(out[col].notna(), None)
@@ -204,14 +210,17 @@ def check_columns(t, name: str, source: str, schema: str) -> None:
                       first=missing[0])
 
 
-def export_folder(url: str, out, schema: str | None = None, tables: dict[str, str] | None = None):
+def export_folder(url: str, out, schema: str | None = None, tables: dict[str, str] | None = None,
+                  extra_columns: dict[str, list[str]] | None = None):
     """Copy the canonical columns of the warehouse's tables into `out` as Parquet files (a data folder); returns `out`.
 
     `tables` maps a canonical table name (leads, opportunities, spend, checklist, initiatives, targets)
     to its name in the warehouse (default: the same name). A table named in `tables` must exist, and so must the
     opportunities table (WorkbookError naming the schema and its tables, :func:`source_tables`); another table
     absent from the warehouse is skipped, as an absent file is in a data folder. Only the contract's columns are
-    read (no names, e-mails or other extra columns); a missing required column is a WorkbookError.
+    read (no names, e-mails or other extra columns), plus the columns `extra_columns` names for a table that it has
+    (the runner names the lead columns the lead_quality settings study, as the snapshot keeps them: notebook 05);
+    a missing required column is a WorkbookError.
     """
     import shutil
 
@@ -236,7 +245,8 @@ def export_folder(url: str, out, schema: str | None = None, tables: dict[str, st
         for name, t in sources.items():
             try:
                 with engine._quiet():
-                    data = con.to_pyarrow(t.select(*[c for c in TABLES[name].column_names if c in t.columns]))
+                    wanted = dict.fromkeys([*TABLES[name].column_names, *(extra_columns or {}).get(name, ())])
+                    data = _in_order(con.to_pyarrow(t.select(*[c for c in wanted if c in t.columns])), TABLES[name])
             except Exception as exc:  # noqa: BLE001 - the warehouse refused the read: the driver's own error types
                 if not _backend_error(exc):
                     raise
@@ -250,6 +260,15 @@ def export_folder(url: str, out, schema: str | None = None, tables: dict[str, st
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return out
+
+
+def _in_order(data: pa.Table, table) -> pa.Table:
+    """The rows of a copied table in one order whatever the warehouse returned (SQL promises none, and PostgreSQL's
+    differs from DuckDB's): by the table's id (contract `table.key`), a table without one by all its columns; sorted
+    here, by code point, not by the warehouse's collation. The figures that depend on row order (the lead score's
+    seeded sample, ties) are then the same on every warehouse, and the same as a folder whose rows are in that order."""
+    keys = [table.key] if table.key in data.column_names else data.column_names
+    return data.take(pa.compute.sort_indices(data, [(k, "ascending", "at_end") for k in keys]))
 
 
 def _fit(t, config: Config):

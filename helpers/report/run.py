@@ -36,7 +36,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helpers.config import DATA_FOLDER_CONFIG, load_config
+from helpers.config import DATA_FOLDER_CONFIG, lead_quality_columns, load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
     parser.add_argument("--warehouse", default=None, metavar="URL",
                         help="read the canonical tables from a warehouse (e.g. postgresql://user@host/db) instead of --data; "
-                             "their contract columns are copied into OUT/_data first (README: 'The metrics in a warehouse')")
+                             "their contract columns (and the lead columns lead_quality studies) are copied into OUT/_data first "
+                             "(README: 'The metrics in a warehouse')")
     parser.add_argument("--schema", default=None, help="with --warehouse: the schema holding the tables")
     parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE",
                         help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
@@ -407,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                 from helpers.metrics.warehouse import export_folder
 
                 check_data_replaceable(out / "._data.tmp")  # the copy's staging folder, removed first by export_folder
-                data = export_folder(args.warehouse, out / "_data", args.schema, tables)
+                studied = lead_quality_columns(load_config(None, args.config).lead_quality)  # notebook 05's lead columns
+                data = export_folder(args.warehouse, out / "_data", args.schema, tables, {"leads": studied})
                 mark_report_dir(data)
                 copied = {p.stem: tables.get(p.stem, p.stem) for p in sorted(data.glob("*.parquet"))}
                 absent = [name for name in TABLES if name not in copied]
