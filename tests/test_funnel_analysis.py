@@ -570,3 +570,86 @@ def test_marketing_roi_without_leads_has_no_cohort_return():
     assert t.loc["web", "won_revenue"] == 400.0   # the period's closed revenue is still known
     extra = funnel_metrics_extra(None, _opps(), _spend(), Q3, AS_OF, 48)
     assert extra["roi_total"]["null_reasons"] == {"cohort_won_revenue": "no_leads", "return_on_spend": "no_leads"}
+
+
+def test_stage_time_boxes_are_matplotlibs_box_statistics_of_the_samples():
+    """The box plot's numbers come from the engine; they equal matplotlib.cbook.boxplot_stats (seaborn's boxplot) of
+    the day values themselves. Hand check, opportunity_to_close in P: [30, 30, 41, 122]: q1 30, median 35.5,
+    q3 41 + .25*81 = 61.25; reach 1.5 * 31.25 = 46.875, so 122 > 108.125 is out: the lower whisker is 30, and the
+    largest day within reach, 41, lies inside the box, so the upper whisker stops at q3 (matplotlib's rule)."""
+    from matplotlib.cbook import boxplot_stats
+
+    from helpers.metrics.funnel_analysis import stage_time_boxes
+
+    boxes = stage_time_boxes(_stage_leads(), _stage_opps(), AS_OF, START, END).set_index("transition")
+    assert boxes.loc["opportunity_to_close"].tolist() == pytest.approx([4, 30, 35.5, 61.25, 30, 61.25])
+    for args in ((_stage_leads(), _stage_opps(), AS_OF, START, END), (_stage_leads(), _stage_opps(), AS_OF),
+                 (None, _stage_opps(), AS_OF)):
+        boxes = stage_time_boxes(*args).set_index("transition")
+        samples = stage_time_samples(*args)
+        assert list(boxes.index) == [t for t in TRANSITIONS if (samples["transition"] == t).any()]
+        for name, row in boxes.iterrows():
+            days = samples.loc[samples["transition"] == name, "days"].to_numpy()
+            expected = boxplot_stats(days)[0]
+            assert row["n"] == len(days)
+            assert [row[k] for k in ("q1", "median", "q3", "whislo", "whishi")] == pytest.approx(
+                [expected[k] for k in ("q1", "med", "q3", "whislo", "whishi")])
+
+
+def test_the_stage_time_boxes_fetch_one_row_per_transition_whatever_the_size(monkeypatch):
+    """A box plot's data is four rows from the engine, for the sample and for the sample twice over (issue 26)."""
+    from counting_backend import Counting
+
+    from helpers.config import load_config
+    from helpers.data.load import load_workbook
+    from helpers.metrics import engine
+    from helpers.metrics.funnel_analysis import stage_time_boxes
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    counting = Counting(engine.default_backend())
+    monkeypatch.setattr(engine, "default_backend", lambda: counting)
+    wb = load_workbook(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    once = stage_time_boxes(wb.leads, wb.opportunities, wb.as_of)
+    assert (counting.fetched, counting.queries) == (4, 1)
+    copies = {name: frame.assign(**{c: frame[c] + "-2" for c in ("lead_id", "opportunity_id")})
+              for name, frame in (("leads", wb.leads), ("opps", wb.opportunities))}
+    twice = stage_time_boxes(pd.concat([wb.leads, copies["leads"]]), pd.concat([wb.opportunities, copies["opps"]]), wb.as_of)
+    assert (counting.fetched, counting.queries) == (8, 2)
+    assert twice["n"].tolist() == [2 * n for n in once["n"]]
+    assert twice["median"].tolist() == once["median"].tolist()
+
+
+def test_the_heatmap_is_one_engine_query_equal_to_each_cells_cohort_funnel(monkeypatch):
+    """Each cell's rate is funnel_cohort on the cell's leads (computed here cell by cell), and the whole table is one
+    engine query fetching one row per cell, however many leads (the sample twice over: the same rows, counts doubled)."""
+    from counting_backend import Counting
+
+    from helpers.config import load_config
+    from helpers.data.load import load_workbook
+    from helpers.data.periods import parse_period
+    from helpers.metrics import engine
+    from helpers.metrics.breakdown import _labels
+    from helpers.metrics.funnel import funnel_cohort
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_workbook(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    p = parse_period("FY2026Q2", 4)
+    counting = Counting(engine.default_backend())
+    monkeypatch.setattr(engine, "default_backend", lambda: counting)
+    rates = heatmap_table(wb.leads, wb.opportunities, "channel", "industry", p.start, p.end, wb.as_of, min_group=1)
+    monkeypatch.undo()
+    cohort = wb.leads[wb.leads["created_at"].between(p.start, p.end)]
+    cells = list(cohort.groupby([_labels(cohort["channel"]), _labels(cohort["industry"])]))
+    assert len(cells) == int(rates.notna().sum().sum()) > 20
+    # one row per (channel, industry) pair of all the leads (the cohort's cells and those with leads in other periods)
+    pairs = len(wb.leads.groupby([_labels(wb.leads["channel"]), _labels(wb.leads["industry"])]))
+    assert counting.queries == 1 and counting.fetched == pairs < 50
+    for (r, c), cell in cells:
+        expected = funnel_cohort(cell, wb.opportunities, p.start, p.end, wb.as_of)["lead_to_opportunity_rate"]
+        assert rates.loc[r, c] == expected, (r, c)
+    twice = [pd.concat([f, f.assign(**{k: f[k] + "-2" for k in ("lead_id", "opportunity_id")})])
+             for f in (wb.leads, wb.opportunities)]
+    monkeypatch.setattr(engine, "default_backend", lambda: counting)
+    counts = heatmap_table(*twice, "channel", "industry", p.start, p.end, wb.as_of, value="leads")
+    assert counting.queries == 2 and counting.fetched == 2 * pairs
+    assert counts.to_numpy().sum() == 2 * len(cohort)

@@ -350,9 +350,24 @@ def lead_funnel_expr(flags, start: dt.date, last: dt.date, dims: list[str] = ())
     if not dims:
         f = _longer(flags, [])
         return f.group_by(["dim", "k"]).aggregate(**_lead_counts(f, start, last))
-    combos = flags.group_by([f"k{i}" for i in range(len(dims))]).aggregate(**_lead_counts(flags, start, last))
-    f = _longer(combos, dims)
+    f = _longer(lead_combos_expr(flags, start, last, len(dims)), dims)
     return f.group_by(["dim", "k"]).aggregate(**{name: f[name].sum() for name in _lead_counts(flags, start, last)})
+
+
+def lead_combos_expr(flags, start: dt.date, last: dt.date, keys: int):
+    """Per combination of the raw breakdown keys k0 ... k{keys-1} of the leads (flags from :func:`lead_flags_expr`):
+    the counts of :func:`lead_funnel_expr` (one grouped pass; a few hundred rows)."""
+    return flags.group_by([f"k{i}" for i in range(keys)]).aggregate(**_lead_counts(flags, start, last))
+
+
+def lead_cells_expr(flags, start: dt.date, last: dt.date, keys: int):
+    """:func:`lead_combos_expr` with each key labelled (null or blank -> 'unknown') and the combinations with the same
+    labels added up: the counts of each cell of a cross table of `keys` dimensions (k0 ... as labels)."""
+    combos = lead_combos_expr(flags, start, last, keys)
+    counts = [c for c in combos.columns if not _is_key(c)]
+    names = [f"k{i}" for i in range(keys)]
+    labelled = combos.select(**{k: _key_label(combos[k].cast("string")) for k in names}, **{c: combos[c] for c in counts})
+    return labelled.group_by(names).aggregate(**{c: labelled[c].sum() for c in counts})
 
 
 def linked_expr(leads, opps, as_of: dt.date):
@@ -454,6 +469,25 @@ def value_counts_expr(t, columns: list[str]):
     return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
 
+#: The whisker reach of a box plot, in interquartile ranges (matplotlib's and seaborn's default ``whis``).
+WHISKER_IQR = 1.5
+
+
+def stage_box_expr(gaps):
+    """Per transition code of :func:`stage_gaps_expr`: a box plot's statistics over the gaps >= 0 (days), so a chart
+    fetches four rows, not every pair: n, q1, median, q3 (linear interpolation), whislo / whishi (the smallest gap
+    >= q1 - 1.5 IQR and the largest <= q3 + 1.5 IQR: matplotlib.cbook.boxplot_stats' rule, whose whiskers are data
+    points)."""
+    good = gaps.filter(gaps.gap >= 0)
+    quartiles = good.group_by("code").aggregate(n=good.count(), q1=good.gap.quantile(0.25),
+                                                median=good.gap.quantile(0.5), q3=good.gap.quantile(0.75))
+    j = good.join(quartiles, "code")
+    reach = WHISKER_IQR * (j.q3 - j.q1)
+    return j.group_by("code").aggregate(
+        n=j.n.max(), q1=j.q1.max(), median=j.median.max(), q3=j.q3.max(),
+        whislo=j.gap.min(where=j.gap >= j.q1 - reach), whishi=j.gap.max(where=j.gap <= j.q3 + reach))
+
+
 # --------------------------------------------------------------------------- running
 def _day(value) -> dt.date:
     return pd.Timestamp(value).normalize().date()
@@ -533,6 +567,19 @@ def lead_funnel_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, 
     return run(lead_funnel_expr(flags, s, last, list(dims)), backend)
 
 
+def lead_cell_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str],
+                         backend=None) -> dict[tuple, dict]:
+    """:func:`lead_cells_expr` on pandas frames (`dims` maps a dimension name to the leads' column, in order):
+    ``{(label of the first dimension, label of the second, ...): {c_leads, c_mql, ..., p_leads, ..., exists}}``."""
+    s, last, a = period_bounds(start, end, as_of)
+    flags = lead_flags_expr(leads_table(leads, dims), opps_table(opps), s, last, a)
+    expr = lead_cells_expr(flags, s, last, len(dims))
+    con = backend or default_backend()
+    with _executing(con, expr):
+        rows = con.to_pyarrow(expr).to_pylist()
+    return {tuple(row.pop(f"k{i}") for i in range(len(dims))): row for row in rows}
+
+
 def linked_opps_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str], backend=None) -> dict:
     """:func:`linked_opps_expr` on pandas frames: ``{(dim, k): {opps, won}}``."""
     s, last, a = period_bounds(start, end, as_of)
@@ -569,6 +616,17 @@ def stage_time_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of,
     with at least one pair (start None: all history to as_of; else the later event in [start, min(end, as_of)])."""
     con = backend or default_backend()
     expr = stage_times_expr(_stage_gaps(leads, opps, as_of, start, end))
+    with _executing(con, expr):
+        rows = con.to_pyarrow(expr).to_pylist()
+    return {STAGE_TRANSITIONS[row.pop("code")]: row for row in rows}
+
+
+def stage_box_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None,
+                         backend=None) -> dict[str, dict]:
+    """:func:`stage_box_expr` on pandas frames: ``{transition: {n, q1, median, q3, whislo, whishi}}`` for
+    the transitions with at least one pair (gap >= 0); the window as in :func:`stage_time_aggregates`."""
+    con = backend or default_backend()
+    expr = stage_box_expr(_stage_gaps(leads, opps, as_of, start, end))
     with _executing(con, expr):
         rows = con.to_pyarrow(expr).to_pylist()
     return {STAGE_TRANSITIONS[row.pop("code")]: row for row in rows}

@@ -255,6 +255,30 @@ def stage_time_samples(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, st
     return frame
 
 
+def stage_time_boxes(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None) -> pd.DataFrame:
+    """Box plot statistics of the days between stages, computed by the engine (only these rows are fetched).
+
+    The pairs of :func:`stage_time_samples` (gap >= 0; whole history to as_of when start is None). One row per
+    transition with at least one pair, in funnel order: ``transition``, ``n``, ``q1``, ``median``, ``q3`` (days,
+    linear interpolation), ``whislo`` / ``whishi`` (days: the most extreme pairs within 1.5 interquartile ranges of
+    the box, never inside it: matplotlib.cbook.boxplot_stats' rule, equal to its result on the samples).
+    Engine: :func:`helpers.metrics.engine.stage_box_expr`.
+    """
+    from helpers.metrics.engine import stage_box_aggregates
+
+    found = stage_box_aggregates(leads, opps, as_of, start, end)
+    rows = []
+    for name in TRANSITIONS:
+        row = found.get(name)
+        if row is None or (leads is None and name != "opportunity_to_close"):
+            continue
+        low, high = row["whislo"], row["whishi"]
+        rows.append({"transition": name, "n": int(row["n"]), "q1": row["q1"], "median": row["median"], "q3": row["q3"],
+                     "whislo": row["q1"] if low is None else min(low, row["q1"]),
+                     "whishi": row["q3"] if high is None else max(high, row["q3"])})
+    return _frame(rows, ["transition", "n", "q1", "median", "q3", "whislo", "whishi"], ints=("n",))
+
+
 def _stage_stats(leads, opps, as_of, start=None, end=None) -> dict[str, dict]:
     """n, median_days, p90_days, negative per transition, from the engine's aggregate (:func:`helpers.metrics.engine.stage_times_expr`)."""
     from helpers.metrics.engine import stage_time_aggregates
@@ -528,12 +552,14 @@ def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, 
     """Lead-to-opportunity rate (商談化率, cohort view) for each row_col × col_col cell; NaN where a cell has fewer than min_group leads.
 
     The cells split the leads created in [start, min(end, as_of)] by their own
-    values (null -> 'unknown'); rows and columns are the values present in that
-    cohort, sorted, 'unknown' last. A cell is ``funnel_cohort`` on its leads
-    (opportunities attributed through the lead, as in the breakdowns). A cell
-    with fewer than `min_group` leads (including none) is NaN: too small to
-    colour. ``value='leads'`` returns the cohort lead counts instead (0 for an
-    empty cell), so a chart can print n in each cell. None without a leads table.
+    values (null or blank -> 'unknown'; trimmed as the breakdown keys are); rows and columns are the values present
+    in that cohort, sorted, 'unknown' last. A cell's rate is ``funnel_cohort``'s lead_to_opportunity_rate on its
+    leads (opportunities attributed through the lead, as in the breakdowns; helpers.metrics.funnel.derive_cohort of
+    the cell's counts). A cell with fewer than `min_group` leads (including none) is NaN: too small to colour.
+    ``value='leads'`` returns the cohort lead counts instead (0 for an empty cell), so a chart can print n in each
+    cell. None without a leads table. The counts of every cell are one engine query
+    (:func:`helpers.metrics.engine.lead_cells_expr`: one row per cell is fetched); `typical_days` only fills the
+    derivation's field of that name (the rate does not depend on it).
     """
     if leads is None:
         return None
@@ -542,28 +568,21 @@ def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, 
             raise KeyError(f"column {c!r} is not in the leads table")
     if value not in ("rate", "leads"):
         raise ValueError(f"value must be 'rate' or 'leads', got {value!r}")
-    if typical_days is None:
-        typical_days = typical_days_to_opportunity(leads, opps, as_of)
-    maturity = maturity_days(leads, opps, as_of)
-    cohort_rows = leads.loc[dates(leads, "created_at").between(day(start), last_day(end, as_of))]
-    rk, ck = _labels(cohort_rows[row_col]), _labels(cohort_rows[col_col])
-    row_values, col_values = _sorted_keys(rk), _sorted_keys(ck)
+    from helpers.metrics.engine import lead_cell_aggregates
+    from helpers.metrics.funnel import derive_cohort
+
+    cells = {key: row for key, row in lead_cell_aggregates(leads, opps, start, end, as_of, {"row": row_col, "col": col_col}).items()
+             if row["c_leads"]}
+    row_values, col_values = _sorted_keys(r for r, _ in cells), _sorted_keys(c for _, c in cells)
     out = pd.DataFrame(np.nan, index=pd.Index(row_values, name=row_col),
                        columns=pd.Index(col_values, name=col_col), dtype="float64")
-    for r in row_values:
-        for c in col_values:
-            cell = cohort_rows.loc[rk.eq(r) & ck.eq(c)]
-            if value == "leads":
-                out.loc[r, c] = float(len(cell))
-                continue
-            if len(cell) < min_group or len(cell) == 0:
-                continue
-            rate = funnel_cohort(cell, opps, start, end, as_of, typical_days=typical_days,
-                                 maturity=maturity)["lead_to_opportunity_rate"]
+    for (r, c), counts in cells.items():
+        if value == "leads":
+            out.loc[r, c] = float(counts["c_leads"])
+        elif counts["c_leads"] >= min_group:
+            rate = derive_cohort(counts, typical_days, end, as_of)["lead_to_opportunity_rate"]
             out.loc[r, c] = np.nan if rate is None else rate
-    if value == "leads":
-        out = out.astype("int64")
-    return out
+    return out.fillna(0.0).astype("int64") if value == "leads" else out
 
 
 # --------------------------------------------------------------------------- metrics.json pieces
