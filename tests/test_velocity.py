@@ -745,3 +745,32 @@ def test_japanese_seasons_caveat_gives_the_per_quarter_factors():
     assert "全2会計年度の平均で、第3四半期のベロシティは年平均の0.87倍、第4四半期は1.46倍でした。" in ja
     c["values"]["profile_after"] = None   # no profile: no factors, nothing invented
     assert "倍でした" not in vv.caveat_text(c, "ja")
+
+
+def test_the_quarters_are_one_engine_query_equal_to_each_quarters_pipeline_metrics(monkeypatch):
+    """quarterly_velocity fetches one row per quarter in one query (issue 26: the windows from engine expressions);
+    each row equals pipeline_metrics of that quarter computed by itself; the sample twice over fetches the same rows."""
+    from counting_backend import Counting
+
+    from helpers.config import load_config
+    from helpers.data.load import load_workbook
+    from helpers.metrics import engine
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_workbook(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    counting = Counting(engine.default_backend())
+    monkeypatch.setattr(engine, "default_backend", lambda: counting)
+    quarters = quarterly_velocity(wb.opportunities, wb.as_of, 4)
+    assert (counting.queries, counting.fetched) == (1, len(quarters)) and len(quarters) > 8
+    monkeypatch.undo()
+    for row in quarters.itertuples():
+        alone = pipeline_metrics(wb.opportunities, row.start, row.end, wb.as_of)
+        assert row.won_count == alone["won_count"] and row.opportunities_created == alone["opportunities_created"]
+        assert row.sales_velocity == pytest.approx(alone["sales_velocity"], rel=1e-12)
+        assert row.open_pipeline_amount == alone["open_pipeline"]["amount"]
+    opps = wb.opportunities
+    twice = pd.concat([opps, opps.assign(opportunity_id=opps["opportunity_id"] + "-2")], ignore_index=True)
+    monkeypatch.setattr(engine, "default_backend", lambda: counting)
+    doubled = quarterly_velocity(twice, wb.as_of, 4)
+    assert (counting.queries, counting.fetched) == (2, 2 * len(quarters))
+    assert doubled["won_count"].tolist() == [2 * n for n in quarters["won_count"]]

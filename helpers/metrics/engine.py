@@ -296,6 +296,16 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
         exists=o.count(where=o.created <= as_of))
 
 
+def windows_pipeline_expr(opps, bounds, as_of: dt.date):
+    """:func:`pipeline_expr`'s totals for each window of `bounds` ((first day, last day) pairs, as from
+    :func:`period_bounds`) in one query: one row per window, ``dim`` 'window' and ``k`` its position as text."""
+    import ibis
+
+    parts = [pipeline_expr(opps, s, last, as_of).mutate(dim=ibis.literal("window"), k=ibis.literal(str(i)))
+             for i, (s, last) in enumerate(bounds)]
+    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+
+
 def pairs_expr(leads, opps):
     """The lead-opportunity links: distinct (lead_id, opportunity_id) from leads.opportunity_id OR opps.lead_id (funnel.linked_pairs)."""
     a = leads.select(lead_id=leads.lead_id.cast("string"), opportunity_id=leads.opportunity_id.cast("string"))
@@ -539,6 +549,17 @@ def value_counts(flags, codes: list, backend=None) -> dict[int, dict[int, dict]]
     for (dim, k), row in run(value_counts_expr(table, [f"a{i}" for i in range(len(codes))]), backend).items():
         out.setdefault(int(dim), {})[int(k)] = row
     return out
+
+
+def windows_pipeline_aggregates(opps: pd.DataFrame, windows, as_of, backend=None) -> list[dict | None]:
+    """:func:`windows_pipeline_expr` on a pandas frame: the pipeline aggregates of each (start, end) of `windows`, in
+    order (one query, one row per window; None for a window of an empty table)."""
+    if not windows:
+        return []
+    a = _day(as_of)
+    bounds = [period_bounds(start, end, as_of)[:2] for start, end in windows]
+    found = run(windows_pipeline_expr(opps_table(opps), bounds, a), backend)
+    return [found.get(("window", str(i))) for i in range(len(windows))]
 
 
 @contextlib.contextmanager

@@ -165,6 +165,14 @@ def pipeline_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
     return derive_pipeline(total(pipeline_aggregates(opps, start, end, as_of)))
 
 
+def pipeline_metrics_windows(opps: pd.DataFrame, windows, as_of) -> list[dict]:
+    """:func:`pipeline_metrics` of each (start, end) of `windows`, in order, from one engine query
+    (helpers.metrics.engine.windows_pipeline_expr: one row per window fetched); the same dicts as one call per window."""
+    from helpers.metrics.engine import windows_pipeline_aggregates
+
+    return [derive_pipeline(agg) for agg in windows_pipeline_aggregates(opps, windows, as_of)]
+
+
 #: The aggregates of an empty set of opportunities (what a breakdown value with no opportunities gets).
 NO_OPPORTUNITIES = {"created": 0, "won": 0, "lost": 0, "won_amount": None, "lost_amount": None, "won_known": 0,
                     "lost_known": 0, "cycle_days": None, "open_count": 0, "open_amount": None, "open_unknown": 0}
