@@ -11,7 +11,8 @@ channel filter shows that channel's figures, computed here with plain pandas. No
 errors; `git status` unchanged. Every notebook: the control panel shows the data folder, sets an
 earlier period (figures equal to the runner's metrics.json of that period) and then Japanese; in 01 an
 answer set is saved and removed again (the file ends as it began); a fresh copy opens without the
-"modified" dot. Screenshots of each notebook in both languages: test-output/screenshots/lab/.
+"modified" dot. The checklist's chosen answers carry aria-pressed="true" and a ✓; every note box is labelled.
+Notebook 04: the what-if explorer writes goals into the working copy's targets.csv (data/sample untouched). Screenshots of each notebook in both languages: test-output/screenshots/lab/.
 """
 from __future__ import annotations
 
@@ -178,12 +179,25 @@ def test_checklist_form_saves_a_new_respondent_and_the_scores_follow(page):
     form.locator("input[placeholder='sales-01']").fill(RESPONDENT)
     form.locator(".widget-dropdown select").first.select_option(label="Marketing")
     form.locator(".widget-datepicker input").fill(end.strftime("%Y-%m-%d"))
-    rows = form.locator(".widget-hbox", has=page.locator(".widget-toggle-buttons"))
+    rows = form.locator(".widget-hbox", has=page.locator(".wb-choice"))
     assert rows.count() == 15
     for i in range(15):
         row = rows.nth(i)
         item = int(row.locator(".widget-html").text_content().split(".")[0])
-        row.locator("button", has_text=re.compile(f"^{t('answer_' + PLAN[item])}$")).click()
+        answer = t("answer_" + PLAN[item], "en")
+        row.locator("button", has_text=re.compile(f"^{answer}$")).click()
+        # the chosen answer: aria-pressed="true", a ✓ and the primary colour; the other two not pressed
+        group = row.locator("[role='group']")
+        assert group.get_attribute("aria-label").startswith(f"Answer to item {item}: ")
+        expect(group.locator("button[aria-pressed='true']")).to_have_text(f"✓ {answer}")
+        expect(group.locator("button[aria-pressed='false']")).to_have_count(2)
+    pressed = rows.first.locator("button[aria-pressed='true']")
+    assert pressed.evaluate("b => getComputedStyle(b).backgroundColor") != rows.first.locator(
+        "button[aria-pressed='false']").first.evaluate("b => getComputedStyle(b).backgroundColor")
+    notes = form.locator(".widget-text", has=page.locator("input[placeholder='Note']"))
+    assert notes.count() == 15   # every text box is labelled: its <label for> names the input
+    assert notes.nth(2).locator("label").get_attribute("for") == notes.nth(2).locator("input").get_attribute("id")
+    assert notes.nth(2).locator("label").text_content() == "Note, item 3"
     form.locator("button.widget-button", has_text="Save").click()
     feedback = form.locator(".widget-html").last
     expect(feedback).to_contain_text("Saved 15 answer(s)", timeout=120_000)
@@ -280,8 +294,67 @@ def test_funnel_explorer_shows_the_chosen_channel(page):
     assert row[t("won_revenue", "en")] == f"¥{want['won_revenue']:,.0f}"
     assert row[t("win_rate", "en") + " [95%]"].startswith(f"{want['win_rate'] * 100:.1f}% [")
     assert explorer.locator(".wb-note, .wb-warn", has_text=t("explore_busy", "en")).count() == 0
+    # the table's caption and the chart's alt name the selection (period, breakdown, channel)
+    caption = table.locator("caption").text_content()
+    assert caption.startswith("Lead-to-opportunity rate by Channel — " + label + ", Channel: ") and "seminar" in caption.lower()
+    assert explorer.locator(f"img[alt^='{caption} (95%) — ']").count() == 1
     assert page.errors == [], f"console errors: {page.errors}"
     assert git_status() == status_before
+
+
+def sample_state() -> dict[str, str]:
+    """The shipped sample's files and their SHA-256 (the explorers and forms must never write there)."""
+    import hashlib
+
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(SAMPLE_DATA_DIR.iterdir()) if p.is_file()}
+
+
+def test_goals_explorer_writes_targets_into_the_working_copy(page):
+    """Notebook 04: type a won-revenue goal into the what-if explorer, save it for a future quarter: targets.csv of the
+    working data folder gets the goals the table shows (the deals rounded up from goal ÷ deal size), data/sample and
+    git stay as they were; the file is removed again at the end (the working copy ends as it began)."""
+    import math
+
+    status_before, sample_before = git_status(), sample_state()
+    targets = LAB_WORK / "data" / "targets.csv"
+    assert not targets.exists()   # the sample has no targets file: the save creates it
+    open_notebook(page, "04_goals_plan.ipynb")
+    run_all(page)
+    explorer = page.locator(f"{PANEL} .wb-whatif")
+    expect(explorer.locator(".wb-note").first).to_have_text(re.compile("^Goals are saved to " + re.escape(str(targets.resolve())) + " "))
+    period_select = explorer.locator(".widget-dropdown", has=page.locator("label", has_text="Goals for")).locator("select")
+    future = period_select.evaluate("s => s.options[s.options.length - 1].text")
+    period_select.select_option(label=future)
+    revenue = explorer.locator(".widget-text", has=page.locator("label", has_text="Won-revenue goal")).locator("input")
+    revenue.fill("24000000")
+    revenue.press("Tab")
+    caption = explorer.locator("table.wb-table caption")
+    expect(caption).to_contain_text(f"Reverse funnel for {future}: won-revenue goal ¥24,000,000, ", timeout=60_000)
+    deal = float(explorer.locator(".widget-text", has=page.locator("label", has_text="Average deal size")).locator("input").input_value())
+    cells = explorer.locator("table.wb-table").evaluate("t => [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.innerText.trim()))")
+    shown = {row[0]: int(row[1].replace(",", "")) for row in cells}
+    assert shown[t("won_count", "en")] == math.ceil(24_000_000 / deal)   # hand-computed from the deal size shown
+    shot(explorer, "04_whatif_before_save.png")
+    explorer.locator("button", has_text="Write these goals into targets.csv").click()
+    feedback = explorer.locator(".widget-html").last
+    expect(feedback).to_contain_text(f"Saved 6 goal(s) of {future} to ", timeout=120_000)
+    assert f"{targets.name}." in feedback.text_content() and "Re-run the notebook" in feedback.text_content()
+    try:
+        rows = list(csv.DictReader(io.StringIO(targets.read_text(encoding="utf-8"))))
+        written = {r["metric"]: r["target"] for r in rows if r["period"] == future and not r["channel"]}
+        assert len(rows) == 6 and written == {
+            "won_revenue": "24000000", "won_count": str(shown[t("won_count", "en")]),
+            "opportunities_created": str(shown[t("opportunities", "en")]), "sqls": str(shown[t("sqls", "en")]),
+            "mqls": str(shown[t("mqls", "en")]), "leads": str(shown[t("leads", "en")])}
+        shot(explorer, "04_whatif_saved.png")
+        assert sample_state() == sample_before   # data/sample untouched
+        assert page.errors == [], f"console errors: {page.errors}"
+        assert git_status() == status_before
+    finally:
+        for made in [targets, *targets.parent.glob("targets.csv.bak-*"), targets.parent / ".targets.csv.lock"]:
+            made.unlink(missing_ok=True)
 
 
 PERIOD = "FY2025Q4"  # an earlier complete quarter of the sample than the default (the latest complete one)
@@ -351,8 +424,9 @@ def answer_set_saved_then_removed(page) -> None:
     who = f"{RESPONDENT}-rm"
     form = page.locator(".widget-vbox", has=page.locator("button.widget-button", has_text=t("save", "ja"))).last
     form.locator("input[placeholder='sales-01']").fill(who)
-    form.locator(".widget-hbox", has=page.locator(".widget-toggle-buttons")).first.locator(
-        "button", has_text=re.compile(f"^{t('answer_yes', 'ja')}$")).click()
+    first = form.locator(".widget-hbox", has=page.locator(".wb-choice")).first
+    first.locator("button", has_text=re.compile(f"^{t('answer_yes', 'ja')}$")).click()
+    expect(first.locator("button[aria-pressed='true']")).to_have_text(f"✓ {t('answer_yes', 'ja')}")
     form.locator("button.widget-button", has_text=t("save", "ja")).click()
     feedback = form.locator(".widget-html").last
     expect(feedback).to_contain_text(who, timeout=120_000)

@@ -503,3 +503,45 @@ def test_pages_in_a_real_browser(rendered):
             assert shot.stat().st_size > 20_000
             page.close()
         browser.close()
+
+
+#: A figure as the pages write it: money (¥1,234,567), a percent (17.7%), a score or a count (62.5, 1,234), a ratio (1.35×).
+FIGURE = re.compile(r"[-+]?[¥$€£]?\d[\d,]*(?:\.\d+)?(?:%|×)?")
+
+
+def test_every_chart_alt_states_its_main_figure_as_the_page_shows_it(rendered):
+    """Each <img>'s alt: the chart's title, then " — " and its main figure, in the report language; the figure is
+    written in the page's own format (the same money, percent and score formats as its tables and cards)."""
+    lang, out, period = rendered
+    checked = 0
+    for path in sorted(period.glob("*.html")):
+        soup = soup_of(path)
+        for img in soup.find_all("img"):
+            alt = img.get("alt", "")
+            title, sep, figure = alt.partition(" — ")
+            assert sep and title.strip() and figure.strip(), f"{path.name}: alt without its main figure: {alt!r}"
+            assert FIGURE.search(figure), f"{path.name}: no figure in the alt {alt!r}"
+            checked += 1
+    assert checked >= 15   # every notebook's charts on the sample
+
+    def alts(name):
+        page = next(period.glob(f"{name}*.html"))
+        return [img.get("alt", "") for img in soup_of(page).find_all("img")], soup_of(page).get_text(" ", strip=True)
+
+    metrics = json.loads((period / "metrics.json").read_text(encoding="utf-8"))
+    # 01: the trend chart names this period's overall score as the score card shows it
+    shown, text = alts("01_")
+    overall = f"{metrics['checklist']['overall_score']:.1f}"
+    want = (f"overall score {overall} in {period.name}" if lang == "en" else f"{period.name}の総合スコア {overall}")
+    assert any(a.endswith(want) for a in shown), shown
+    # 02: the cohort funnel: leads and the lead-to-opportunity rate as the funnel table shows them
+    shown, text = alts("02_")
+    cohort = metrics["funnel"]["cohort"]
+    leads, rate = f"{cohort['leads']:,}", f"{cohort['lead_to_opportunity_rate'] * 100:.1f}%"
+    funnel_alt = next(a for a in shown if f" {leads}" in a)
+    assert rate in funnel_alt and rate in text.replace(funnel_alt, "")
+    # 04: the backtest chart: how often the 95% intervals held the actual, as the backtest sentence writes it
+    shown, text = alts("04_")
+    c95 = f"{metrics['goals']['backtest']['interval_coverage_95'] * 100:.1f}%"
+    backtest_alt = next(a for a in shown if c95 in a)
+    assert c95 in text.replace(backtest_alt, "")

@@ -342,3 +342,39 @@ def test_left_out_answers_advise_the_command_line_in_the_runner_and_the_panel_in
         assert "--as-of を後の日付にして実行" in runner and "回答2件" in runner
         assert "--as-of" not in lab and "回答2件" in lab
         assert "コントロールパネルで「データ基準日」を後の日付に" in lab
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_checklist_form_answers_are_accessible_buttons_and_every_text_box_is_labelled(session, live, lang):
+    import ipywidgets as w
+    from dataclasses import replace
+
+    from helpers.views.choice_buttons import CHOSEN_MARK, ChoiceButtons
+
+    form = checklist_views.form(replace(session, lang=lang)).widget
+
+    def walk(widget):
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+
+    every = list(walk(form))
+    boxes = [x for x in every if isinstance(x, (w.Text, w.Textarea, w.DatePicker, w.FloatText, w.Dropdown))]
+    assert len(boxes) == 1 + 1 + 1 + 15   # respondent, department, answer date, a note per item
+    assert all(b.description.strip() for b in boxes)   # ipywidgets links the description <label for=...> to the input
+    notes = [b.description for b in boxes if isinstance(b, w.Text) and b.placeholder != "sales-01"]
+    assert len(set(notes)) == 15 and notes[2] == ("Note, item 3" if lang == "en" else "項目3のメモ")
+    groups = [x for x in every if isinstance(x, ChoiceButtons)]
+    assert len(groups) == 15 and not any(isinstance(x, w.ToggleButtons) for x in every)
+    first = groups[0]
+    assert first.options == ([("Yes", "yes"), ("Partial", "partial"), ("No", "no")] if lang == "en"
+                             else [("はい", "yes"), ("一部", "partial"), ("いいえ", "no")])
+    text = session.config.checklist_items[1][lang]
+    assert first.label == (f"Answer to item 1: {text}" if lang == "en" else f"項目1への回答: {text}")
+    assert first.value is None
+    first.value = "partial"
+    with pytest.raises(Exception, match="not one of the options"):
+        first.value = "maybe"
+    # the browser side: the chosen button gets aria-pressed="true", the ✓ and the primary colour
+    assert 'setAttribute("aria-pressed", on ? "true" : "false")' in first._esm
+    assert f"(on ? {CHOSEN_MARK!r} : \"\")" in first._esm and ".wb-choice-button.wb-choice-on" in first._css

@@ -121,7 +121,11 @@ def models_chart(s: Session, a: AttributionResult):
         money_axis(ax, s.config, "x")
     legend_outside(ax, fontsize=8)
     ax.set_title(t("attribution_chart_title", s.lang).format(period=s.period.label))
-    return finish(fig)
+    first = models[CHART_MODELS[0]]["won"]
+    top = max(channels, key=lambda c: first[c][key] or 0)
+    value = fmt.money(first[top][key], s.config) if money else fmt.number(first[top][key], s.lang, 2)   # as its table
+    return finish(fig, t("alt_attribution", s.lang).format(model=t(f"model_{CHART_MODELS[0]}", s.lang),
+                                                           channel=_channel(top, s.lang), value=value))
 
 
 def _share(r: dict | None, lang: str) -> str:

@@ -117,7 +117,8 @@ def category_chart(s: Session, ck: dict):
     ax.set_xlabel(t("checklist_score", s.lang))
     ax.set_title(t("checklist_by_category", s.lang))
     legend_outside(ax)
-    return finish(fig)
+    scores = ", ".join(f"{t(d, s.lang)} {score(v, s.lang)}" for d, v in ck["by_department"].items() if d in DEPT_COLORS)
+    return finish(fig, t("alt_checklist_departments", s.lang).format(scores=scores) if scores else None)
 
 
 def item_heatmap(s: Session):
@@ -129,7 +130,17 @@ def item_heatmap(s: Session):
     fig, ax = plt.subplots(figsize=(7.5, 9.5))
     sns.heatmap(items, vmin=0, vmax=1, cmap="RdYlGn", annot=True, fmt=".2f", cbar=False, ax=ax)
     ax.set_title(t("checklist_heatmap", s.lang))
-    return finish(fig)
+    return finish(fig, _largest_gap_alt(s, answers))
+
+
+def _largest_gap_alt(s: Session, answers) -> str | None:
+    """The item heatmap's main figure: the item the departments disagree on most, both means as the gap table shows them."""
+    table = checklist.item_table(answers).dropna(subset=["gap"])
+    if table.empty:
+        return None
+    row = table.loc[table["gap"].abs().idxmax()]
+    return t("alt_checklist_gap", s.lang).format(item=int(row["item"]), mktg=fmt.number(row["marketing"], s.lang, 2),
+                                                 sales=fmt.number(row["sales"], s.lang, 2))
 
 
 def gap_table(s: Session):
@@ -179,7 +190,10 @@ def trend_chart(s: Session):
     ax.set_title(t("checklist_trend", s.lang))
     ax.tick_params(axis="x", rotation=45)
     legend_outside(ax)
-    return finish(fig)
+    last = trend.dropna(subset=["overall"]).tail(1) if "overall" in trend.columns else trend.iloc[0:0]
+    figure = None if last.empty else t("alt_checklist_trend", s.lang).format(period=last["period"].iloc[0],
+                                                                               score=score(last["overall"].iloc[0], s.lang))
+    return finish(fig, figure)
 
 
 def evidence_table(s: Session, ck: dict):
@@ -346,11 +360,16 @@ def save_error_text(exc: Exception, lang: str) -> str:
 
 
 def form(s: Session):
-    """An ipywidgets form to answer the 15 items (JupyterLab); under the report runner, nothing."""
+    """An ipywidgets form to answer the 15 items (JupyterLab, the app); under the report runner, nothing.
+
+    Every text box has its label (a description linked to the input); each item's Yes / Partial / No is a
+    helpers.views.choice_buttons.ChoiceButtons group named after the item, the chosen answer marked by colour, a ✓
+    and aria-pressed; pressing it again clears the answer."""
     if is_static():
         return None
     import ipywidgets as w
 
+    from helpers.views.choice_buttons import ChoiceButtons
     from helpers.views.interactive import Live
 
     lang = s.lang
@@ -363,9 +382,11 @@ def form(s: Session):
     for cat, items in s.config.checklist_categories.items():
         rows = [w.HTML(f"<b>{display.esc(t(f'category_{cat}', lang))}</b>")]
         for i in items:
-            answers[i] = w.ToggleButtons(options=[(t(f"answer_{a}", lang), a) for a in ANSWERS], value=None,
-                                         style={"button_width": "auto"})
-            notes[i] = w.Text(description=t("note", lang), placeholder=t("note", lang), style=wide, layout=w.Layout(width="260px"))
+            # buttons with a ✓, a filled colour and aria-pressed on the chosen one (ToggleButtons has no ARIA state)
+            answers[i] = ChoiceButtons(options=[(t(f"answer_{a}", lang), a) for a in ANSWERS], value=None,
+                                       label=t("form_answer_to_item", lang).format(item=i, text=item_text(s, i)))
+            notes[i] = w.Text(description=t("form_note_for_item", lang).format(item=i), placeholder=t("note", lang), style=wide,
+                              layout=w.Layout(width="300px"))
             rows.append(w.HBox([w.HTML(f"{i}. {display.esc(item_text(s, i))}", layout=w.Layout(width="420px")), answers[i], notes[i]],
                                layout=w.Layout(flex_flow="row wrap", align_items="center")))
         groups.append(w.VBox(rows))

@@ -136,7 +136,9 @@ def funnel_chart(s: Session, core: dict):
             ax.text(c[stage], i, f" {text}", va="center")
         ax.set_xlim(0, max(counts) * 1.3 if max(counts) else 1)
     ax.set_title(t("funnel_cohort_title", s.lang).format(period=s.period.label))
-    return finish(fig)
+    return finish(fig, t("alt_funnel", s.lang).format(leads=fmt.number(c["leads"], s.lang), won=fmt.number(c["won"], s.lang),
+                                                      rate_name=t("lead_to_opportunity_rate", s.lang),
+                                                      rate=fmt.rate(c["lead_to_opportunity_rate"], s.lang)))
 
 
 def _rank_by(s: Session, rank_by: str) -> str:
@@ -155,9 +157,10 @@ def _facts_note(s: Session, keys) -> list[str]:
     return views.reasons_lines(reasons, s.lang)
 
 
-def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_rate"):
+def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_rate", caption: str | None = None):
     """Rates by a dimension with counts beside them, 95% Wilson intervals, small groups marked; total from all rows.
-    Figures the data cannot support are n/a in every row, with the reason under the table."""
+    Figures the data cannot support are n/a in every row, with the reason under the table. `caption` (the
+    explorer's selection, :func:`selection_text`) names the table."""
     from IPython.display import HTML
 
     rank_by = _rank_by(s, rank_by)
@@ -191,12 +194,13 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
                                                             opps=fmt.number(row["opportunity"], s.lang)))
     if s.wb.leads is None:
         lines.append(f"{t('lead_to_opportunity_rate', s.lang)}: {views.reason_text('no_leads', s.lang)}")
-    return HTML(display.table_html(shown) + (display.bullets(lines).data if lines else ""))
+    return HTML(display.table_html(shown, caption=caption) + (display.bullets(lines).data if lines else ""))
 
 
-def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate"):
+def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate", selection: str | None = None):
     """Point and 95% interval of a rate per value of the dimension; small groups drawn grey, the total as a line.
-    Nothing when no row has the rate (the table above says why): never an empty chart."""
+    Nothing when no row has the rate (the table above says why): never an empty chart. The title is the rate and
+    the dimension, or `selection` (the explorer's, :func:`selection_text`)."""
     if rate == "lead_to_opportunity_rate" and s.wb.leads is None:
         return None
     leads, opps = frames(s, dimension)
@@ -217,8 +221,9 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
         legend_outside(ax)
     ax.set_xticks(range(len(rows)), [views.value_label(s.config, dimension, v, s.lang) for v in rows[dimension]], rotation=30, ha="right")
     percent_axis(ax)
-    ax.set_title(f"{t(rate, s.lang)} — {t(dimension, s.lang)} (95%)")
-    return finish(fig)
+    ax.set_title(f"{selection or f'{t(rate, s.lang)} — {t(dimension, s.lang)}'} (95%)")
+    overall = total.iloc[0] if len(total) and pd.notna(total.iloc[0]) else None
+    return finish(fig, None if overall is None else t("alt_total_rate", s.lang).format(rate=fmt.rate(overall, s.lang)))
 
 
 def target_fit_view(s: Session):
@@ -244,7 +249,8 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
     ax.set_xlabel(t(col, s.lang))
     ax.set_ylabel(t(row, s.lang))
     ax.set_title(t("funnel_heatmap_title", s.lang).format(min_group=fa.MIN_GROUP))
-    return finish(fig)
+    best = table.stack().idxmax()   # the cell drawn darkest, its rate as the cell shows it (0 decimals)
+    return finish(fig, t("alt_heatmap", s.lang).format(row=best[0], col=best[1], rate=fmt.rate(table.loc[best], s.lang, 0)))
 
 
 def stage_time_view(s: Session):
@@ -288,7 +294,8 @@ def stage_time_chart(s: Session):
     ax.set_ylabel("")
     ax.set_xlabel(t("days", s.lang))
     ax.set_title(t("funnel_stage_time_title", s.lang))
-    return finish(fig)
+    medians = samples.groupby("transition", observed=True, sort=False)["days"].median()   # the top box first
+    return finish(fig, t("alt_stage_time", s.lang).format(transition=medians.index[0], days=fmt.number(medians.iloc[0], s.lang, 1)))
 
 
 def sla_view(s: Session, extra: dict):
@@ -390,7 +397,10 @@ def roi_chart(s: Session):
         money_axis(ax, s.config)
         legend_outside(ax)
     ax.set_title(t("funnel_roi_title", s.lang))
-    return finish(fig)
+    total = table[table["is_total"]]
+    figure = None if total.empty else t("alt_roi", s.lang).format(spend=fmt.money(total["spend"].iloc[0], s.config),
+                                                                  won=fmt.money(total["cohort_won_revenue"].iloc[0], s.config))
+    return finish(fig, figure)
 
 
 def pop_view(s: Session):
@@ -465,16 +475,26 @@ def is_empty_selection(s: Session) -> bool:
     return not (any_in(s.wb.leads, "created_at") or any_in(opps, "created_at") or any_in(closed, "closed_at"))
 
 
+def selection_text(s: Session, period_label: str, dimension: str, rate: str, channel: str) -> str:
+    """The funnel explorer's selection in the page's language, as its table caption and chart title: the rate, the
+    breakdown (segment), the period and the channel ("All channels" for "")."""
+    shown = t("all_channels", s.lang) if not channel else f"{t('channel', s.lang)}: {label_or_value(channel, s.lang)}"
+    return t("explore_selection_funnel", s.lang).format(rate=t(rate, s.lang), dimension=t(dimension, s.lang),
+                                                        period=period_label, channel=shown)
+
+
 def explore_view(s: Session, period: str, dimension: str, rate: str, channel: str) -> list:
-    """One explorer selection: the cohort maturity caveat, the rate table and chart; one message when the selection is empty."""
+    """One explorer selection: the cohort maturity caveat, the rate table and chart, both named by the selection
+    (:func:`selection_text`); one message when the selection is empty."""
     from helpers.metrics.core import core_metrics
 
     sub = replace(filtered(s, channel), period=parse_period(period, s.config.fiscal_year_start_month))
     if is_empty_selection(sub):
         chosen = ", ".join([sub.period.label, views.channel_label(s.config, channel, s.lang) if channel else t("all_channels", s.lang)])
         return [display.note(t("explore_empty", s.lang).format(selection=chosen), warn=True)]
-    return [maturity_note(sub, core_metrics(sub.wb, sub.period)), rate_view(sub, dimension, rank_by=rate),
-            rate_chart(sub, dimension, rate)]
+    selection = selection_text(s, sub.period.label, dimension, rate, channel)
+    return [maturity_note(sub, core_metrics(sub.wb, sub.period)), rate_view(sub, dimension, rank_by=rate, caption=selection),
+            rate_chart(sub, dimension, rate, selection=selection)]
 
 
 def explore_breakdown(s: Session):

@@ -186,7 +186,7 @@ def forecast_chart(s: Session, g: GoalsResult):
     ax.set_ylim(-0.5, 0.8)
     money_axis(ax, s.config, "x")
     ax.set_title(t("forecast_chart_title", s.lang).format(period=s.period.label))
-    return finish(fig)
+    return finish(fig, t("alt_forecast", s.lang).format(forecast=_interval_text(rev, True, s, 95), goal=fmt.money(target, s.config)))
 
 
 def backtest_view(s: Session, g: GoalsResult):
@@ -241,7 +241,7 @@ def backtest_chart(s: Session, g: GoalsResult):
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     money_axis(ax, s.config)
     ax.set_title(t("backtest_chart_title", s.lang))
-    return finish(fig)
+    return finish(fig, t("alt_backtest", s.lang).format(c95=fmt.rate(g.backtest["interval_coverage_95"], s.lang)))
 
 
 def coverage_view(s: Session, g: GoalsResult):
@@ -388,7 +388,9 @@ def conversion_chart(s: Session):
     ax.set_xlabel(t("days_since_lead", s.lang))
     percent_axis(ax)
     ax.set_title(t("conversion_curve_title", s.lang))
-    return finish(fig)
+    base = pooled if pooled is not None else cohort
+    return finish(fig, t("alt_conversion", s.lang).format(days=int(base["day"].iloc[-1]), rate_name=t("lead_to_won_rate", s.lang),
+                                                          rate=fmt.rate(base["lead_to_won"].iloc[-1], s.lang)))
 
 
 def projection_view(s: Session, core: dict):

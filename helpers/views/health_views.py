@@ -8,6 +8,7 @@ import pandas as pd
 from helpers.data.load import Workbook
 from helpers.labels import scoped, t
 from helpers.metrics.health import table_overview, value_counts
+from helpers.views import fmt
 from helpers.views.theme import finish, legend_outside
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
@@ -37,7 +38,9 @@ def rows_per_period_chart(frame: pd.DataFrame, lang: str):
     ax.set_title(t("health_rows_per_period", lang))
     legend_outside(ax)
     ax.tick_params(axis="x", rotation=60)
-    return finish(fig)
+    last = frame.iloc[-1] if len(frame) else None
+    counts = None if last is None else ", ".join(f"{t(c, lang)} {fmt.number(last[c], lang)}" for c in cols)
+    return finish(fig, None if last is None else t("alt_rows_per_period", lang).format(period=last["period"], counts=counts))
 
 
 def file_label(file: str, lang: str) -> str:

@@ -195,7 +195,7 @@ def forest_plot(s: Session, lq: LeadQuality):
     ax.set_xscale("log")
     ax.set_yticks(y, labels)
     ax.set_title(t("lq_forest_title", lang))
-    return finish(fig)
+    return finish(fig, t("alt_forest", lang).format(condition=labels[0], ratio=f"{rows[0]['odds_ratio']:.2f}"))
 
 
 # --------------------------------------------------------------------------- leakage guard
@@ -271,7 +271,7 @@ def reliability_chart(s: Session, lq: LeadQuality):
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.legend(loc="upper left")
     ax.set_title(t("lq_reliability_title", s.lang))
-    return finish(fig)
+    return finish(fig, t("alt_reliability", s.lang).format(pred=fmt.rate(pred[-1], s.lang), obs=fmt.rate(obs[-1], s.lang)))
 
 
 def scorecard(s: Session, lq: LeadQuality):
@@ -413,7 +413,7 @@ def explorer_rule(lq: LeadQuality, number: str, top_share: float, pair: tuple | 
 
 def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pair, combine: str) -> list:
     """One explorer choice: the rule in words, its audit over all observed leads (flagged, precision, recall,
-    missed deals), next to the rule as written."""
+    missed deals), next to the rule as written; the table's caption names the rule tried."""
     from helpers.metrics.lead_quality import audit_rule
 
     rule = explorer_rule(lq, number, top_share, pair, combine)
@@ -421,7 +421,8 @@ def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pa
     written = rule_words(lq.rule, s.lang, s.config.channel_names) if lq.section["mql_audit"]["rule"] else None
     rows = [_audit_row(rule_words(rule, s.lang, s.config.channel_names) or NONE, a, s),
             _audit_row(written or t("lq_same_size_rule", s.lang), lq.section["mql_audit"]["all_history"], s)]
-    return [display.table(pd.DataFrame(rows)), display.note(t("lq_missed_text", s.lang).format(
+    caption = t("explore_selection_rule", s.lang).format(rule=rule_words(rule, s.lang) or NONE)
+    return [display.table(pd.DataFrame(rows), caption=caption), display.note(t("lq_missed_text", s.lang).format(
         count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))]
 
 

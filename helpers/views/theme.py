@@ -155,23 +155,44 @@ def axes_text(fig) -> list[dict]:
 
 
 class Chart:
-    """A finished figure for notebook output: shown once, as a PNG whose alt text is the chart's title.
+    """A finished figure for notebook output: shown once, as a PNG whose alt text states the chart's main figure.
 
-    The PNG's metadata also carries the figure's title and axes text (`axes_text`), so tests can read
-    the tick labels of the charts in an executed notebook.
+    The PNG's metadata carries the alt text (the report template writes it as the <img> alt) and the figure's title
+    and axes text (`axes_text`), so tests can read the tick labels of the charts in an executed notebook. Its plain
+    text is the alt text too. In JupyterLab and the app (not static) it is also offered as an HTML <img> with that
+    alt, since JupyterLab draws a PNG output without one.
     """
 
     def __init__(self, fig, alt: str):
         self.fig = fig
         self.alt = alt
+        self._png = None
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes (drawn once)."""
+        if self._png is None:
+            import io
+
+            buf = io.BytesIO()
+            with matplotlib.rc_context(PLAIN_TEXT):  # tick labels made while drawing are plain text too
+                self.fig.savefig(buf, format="png", bbox_inches="tight")
+            self._png = buf.getvalue()
+        return self._png
 
     def _repr_png_(self):
-        import io
+        return self.png(), {"alt": self.alt, "axes": axes_text(self.fig)}
 
-        buf = io.BytesIO()
-        with matplotlib.rc_context(PLAIN_TEXT):  # tick labels made while drawing are plain text too
-            self.fig.savefig(buf, format="png", bbox_inches="tight")
-        return buf.getvalue(), {"alt": self.alt, "axes": axes_text(self.fig)}
+    def _repr_html_(self):
+        from helpers.views.display import esc, is_static
+
+        if is_static():
+            return None   # the report template writes the <img> with its alt from the PNG's metadata
+        import base64
+
+        return f'<img src="data:image/png;base64,{base64.b64encode(self.png()).decode("ascii")}" alt="{esc(self.alt)}">'
+
+    def __repr__(self) -> str:
+        return self.alt
 
 
 def chart_title(fig) -> str:
@@ -279,10 +300,12 @@ def plain_text(fig) -> None:
             text.set_text(short_label(value, limit))
 
 
-def finish(fig) -> Chart:
+def finish(fig, figure: str | None = None) -> Chart:
     """Lay out a figure and detach it from pyplot, so a notebook cell shows it exactly once (as its result).
 
-    Every text is drawn as plain text and long labels are shortened (plain_text).
+    Every text is drawn as plain text and long labels are shortened (plain_text). The chart's alt text is its title
+    and, after " — ", `figure`: the chart's main figure in words, formatted as the page shows it (the caller builds
+    it from an ``alt_*`` label in the page's language). See :func:`alt_text`.
     """
     import matplotlib.pyplot as plt
 
@@ -290,4 +313,11 @@ def finish(fig) -> Chart:
     with matplotlib.rc_context(PLAIN_TEXT):
         fig.tight_layout()
     plt.close(fig)
-    return Chart(fig, chart_title(fig) or "chart")
+    return Chart(fig, alt_text(chart_title(fig), figure))
+
+
+def alt_text(title: str, figure: str | None) -> str:
+    """A chart's alt text: its title, then " — " and its main figure (`figure`, already in the page's language and
+    formats) when given; "chart" when there is neither."""
+    parts = [p for p in (title, figure) if p]
+    return " — ".join(parts) or "chart"

@@ -163,8 +163,16 @@ def windows_note(s: Session, vc: dict):
         before_ly=span("before_last_year"), after_ly=span("after_last_year")))
 
 
-def factor_table(s: Session, vc: dict):
-    """Velocity and its four factors in each window, with the change and its 95% interval."""
+def selection_text(s: Session, vc: dict) -> str:
+    """The velocity explorer's selection in the page's language (its table caption and chart title): the initiative,
+    its start date and the window length."""
+    return t("explore_selection_velocity", s.lang).format(initiative=initiative_name(vc, s.lang),
+                                                          start=f"{pd.Timestamp(vc['start']):%Y-%m-%d}", days=vc["window_days"])
+
+
+def factor_table(s: Session, vc: dict, caption: str | None = None):
+    """Velocity and its four factors in each window, with the change and its 95% interval; `caption` names the table
+    (the explorer's selection)."""
     iv = vc["intervals"]
     rows = []
     for key in FACTOR_KEYS:
@@ -177,7 +185,7 @@ def factor_table(s: Session, vc: dict):
             t("velocity_before_ly", s.lang): _value(key, vc["before_last_year"][key], s),
             t("velocity_after_ly", s.lang): _value(key, vc["after_last_year"][key], s),
         })
-    return display.table(pd.DataFrame(rows))
+    return display.table(pd.DataFrame(rows), caption=caption)
 
 
 def interval_sentences(s: Session, vc: dict) -> list[str]:
@@ -199,8 +207,9 @@ def interval_sentences(s: Session, vc: dict) -> list[str]:
     return out
 
 
-def waterfall(s: Session, vc: dict):
-    """LMDI split of the velocity change into the four factors, as a waterfall (the parts add up to the total)."""
+def waterfall(s: Session, vc: dict, selection: str | None = None):
+    """LMDI split of the velocity change into the four factors, as a waterfall (the parts add up to the total); the
+    explorer's `selection` follows the title."""
     parts = vc["contributions"]
     fig, ax = plt.subplots()
     if any(parts.get(k) is None for k in vel.FACTORS):
@@ -221,8 +230,8 @@ def waterfall(s: Session, vc: dict):
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
     ax.set_ylabel(t("sales_velocity", s.lang))
     money_axis(ax, s.config)
-    ax.set_title(t("velocity_waterfall", s.lang))
-    return finish(fig)
+    ax.set_title(t("velocity_waterfall", s.lang) + (f" — {selection}" if selection else ""))
+    return finish(fig, t("alt_waterfall", s.lang).format(before=fmt.money(before, s.config), after=fmt.money(after, s.config)))
 
 
 def trend_chart(s: Session, vc: dict | None):
@@ -244,7 +253,8 @@ def trend_chart(s: Session, vc: dict | None):
     ax.set_title(t("velocity_trend", s.lang))
     ax.tick_params(axis="x", rotation=60)
     money_axis(ax, s.config)
-    return finish(fig)
+    known = quarterly[pd.to_numeric(quarterly["sales_velocity"], errors="coerce").notna()].iloc[-1]
+    return finish(fig, t("alt_velocity_trend", s.lang).format(period=known["label"], value=fmt.money(known["sales_velocity"], s.config)))
 
 
 def seasonal_view(s: Session):
@@ -263,7 +273,8 @@ def seasonal_view(s: Session):
     ax.bar([f"Q{q}" for q in qs], [0 if v is None else v for v in values], color=MARKETING)
     ax.axhline(1.0, color=NEUTRAL, linestyle="--")
     ax.set_title(t("velocity_profile", s.lang).format(years=prof["years_used"]))
-    return finish(fig), prof
+    high = max((q for q in qs if prof["profile"].get(q) is not None), key=lambda q: prof["profile"][q])
+    return finish(fig, t("alt_profile", s.lang).format(q=high, factor=f"{prof['profile'][high]:.2f}")), prof
 
 
 def stl_chart(s: Session):
@@ -285,7 +296,10 @@ def stl_chart(s: Session):
             money_axis(ax, s.config)
     axes[-1].tick_params(axis="x", rotation=60)
     fig.suptitle(t("velocity_stl", s.lang))
-    return finish(fig)
+    trend = pd.to_numeric(stl["trend"], errors="coerce").dropna() if "trend" in stl.columns else pd.Series(dtype=float)
+    figure = None if trend.empty else t("alt_stl", s.lang).format(period=list(x)[trend.index.get_loc(trend.index[-1])],
+                                                                   value=fmt.money(trend.iloc[-1], s.config))
+    return finish(fig, figure)
 
 
 WINDOW_LABELS = {"before": "velocity_before", "after": "velocity_after",
@@ -380,12 +394,14 @@ def key_text(vc: dict | None) -> str:
 
 
 def explore_view(s: Session, initiative: str, window_days: int) -> list:
-    """One explorer selection: the same headline, conclusion, windows, factor table, waterfall and caveats as the report."""
+    """One explorer selection: the same headline, conclusion, windows, factor table, waterfall and caveats as the
+    report, the table's caption and the chart's title naming the selection (:func:`selection_text`)."""
     vc = comparison(s, initiative, window_days)
     if vc is None:
         return [no_initiative_view(s)]
-    return [headline(s, vc), conclusion_view(s, vc), windows_note(s, vc), factor_table(s, vc),
-            display.bullets(interval_sentences(s, vc)), waterfall(s, vc), caveats_view(s, vc)]
+    selection = selection_text(s, vc)
+    return [headline(s, vc), conclusion_view(s, vc), windows_note(s, vc), factor_table(s, vc, caption=selection),
+            display.bullets(interval_sentences(s, vc)), waterfall(s, vc, selection=selection), caveats_view(s, vc)]
 
 
 def explore(s: Session, initiative: str = "", window_days: int = 0):
