@@ -38,7 +38,7 @@ def test_funnel_explorer_names_period_segment_and_channel(sample, lang, caption)
     s = replace(sample, lang=lang)
     channel = "web"
     parts = funnel_views.explore_view(s, "FY2025Q4", "industry", "win_rate", channel)
-    shown = funnel_views.label_or_value(channel, lang)
+    shown = funnel_views.views.channel_label(s.config, channel, lang)
     caption = caption.replace("Web", shown)
     assert captions(parts) == [caption]
     assert titles(parts) == [f"{caption} (95%)"]

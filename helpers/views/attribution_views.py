@@ -125,7 +125,7 @@ def models_chart(s: Session, a: AttributionResult):
     top = max(channels, key=lambda c: first[c][key] or 0)
     value = fmt.money(first[top][key], s.config) if money else fmt.number(first[top][key], s.lang, 2)   # as its table
     return finish(fig, t("alt_attribution", s.lang).format(model=t(f"model_{CHART_MODELS[0]}", s.lang),
-                                                           channel=_channel(top, s.lang), value=value))
+                                                           channel=_channel(s, top), value=value))
 
 
 def _share(r: dict | None, lang: str) -> str:

@@ -478,7 +478,7 @@ def is_empty_selection(s: Session) -> bool:
 def selection_text(s: Session, period_label: str, dimension: str, rate: str, channel: str) -> str:
     """The funnel explorer's selection in the page's language, as its table caption and chart title: the rate, the
     breakdown (segment), the period and the channel ("All channels" for "")."""
-    shown = t("all_channels", s.lang) if not channel else f"{t('channel', s.lang)}: {label_or_value(channel, s.lang)}"
+    shown = t("all_channels", s.lang) if not channel else f"{t('channel', s.lang)}: {views.channel_label(s.config, channel, s.lang)}"
     return t("explore_selection_funnel", s.lang).format(rate=t(rate, s.lang), dimension=t(dimension, s.lang),
                                                         period=period_label, channel=shown)
 
