@@ -223,6 +223,21 @@ def rate_table(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, star
     return frame.rename(columns={"value": column})
 
 
+def reranked(table: pd.DataFrame, column: str, rank_by: str) -> pd.DataFrame:
+    """A :func:`rate_table` ranked by another rate: the same rows with ``small_group`` the flag of `rank_by` and in
+    :func:`rate_table`'s order for `rank_by` (what rate_table(..., rank_by=rank_by) returns, without computing the
+    figures again). ValueError for a rank_by rate_table refuses."""
+    if rank_by not in ("lead_to_opportunity_rate", "win_rate"):
+        raise ValueError(f"rank_by must be 'lead_to_opportunity_rate' or 'win_rate', got {rank_by!r}")
+    small = table["small_win_rate"] if rank_by == "win_rate" else table["small_lead_to_opportunity"]
+    frame = table.assign(small_group=small.astype(bool)).reset_index(drop=True)
+    keys = {k: i for i, k in enumerate(_sorted_keys(frame.loc[~frame["is_total"], column]))}
+    rows = [{"pos": i, "value": v, "is_total": bool(total), "small_group": bool(g), rank_by: None if pd.isna(x) else float(x)}
+            for i, (v, total, g, x) in enumerate(zip(frame[column], frame["is_total"], frame["small_group"], frame[rank_by]))]
+    rows.sort(key=lambda r: (r["is_total"], keys.get(r["value"], 0)))   # rate_table's key order, the total last
+    return frame.iloc[[r["pos"] for r in _order(rows, rank_by, "small_group")]].reset_index(drop=True)
+
+
 # --------------------------------------------------------------------------- stage times
 def _gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None) -> dict[str, np.ndarray | None]:
     """Days between the two events of each transition, over pairs whose later event is dated in the window (negative

@@ -53,6 +53,26 @@ def frames(s: Session, dimension: str):
     return s.wb.leads, s.wb.opportunities
 
 
+#: The rate tables of the workbook last shown: {(dimension, period, as_of, settings): table}, for the Workbook held in
+#: _RATES_OF (notebook 02's table and its two charts of one dimension share one computation).
+_RATES: dict = {}
+_RATES_OF: list = [None]
+
+
+def rates(s: Session, dimension: str, rank_by: str):
+    """:func:`helpers.metrics.funnel_analysis.rate_table` of the session's period by `dimension`, ranked by `rank_by`:
+    computed once per workbook, period and dimension (another rank_by re-ranks it, fa.reranked); the caller gets a copy."""
+    if _RATES_OF[0] is not s.wb:
+        _RATES.clear()
+        _RATES_OF[0] = s.wb
+    key = (dimension, s.period.label, s.as_of, repr(s.config))
+    if key not in _RATES:
+        leads, opps = frames(s, dimension)
+        _RATES[key] = fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of,
+                                    facts=workbook_facts(s.wb))
+    return fa.reranked(_RATES[key], dimension, rank_by)
+
+
 def _cohort_why(core: dict, key: str, lang: str) -> str | None:
     """Why a cohort figure is empty: no leads table at all, or the cohort's own null reason."""
     if core.get("funnel") is None:
@@ -164,9 +184,7 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
     from IPython.display import HTML
 
     rank_by = _rank_by(s, rank_by)
-    leads, opps = frames(s, dimension)
-    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rank_by,
-                          facts=workbook_facts(s.wb)), dimension, s.config)
+    table = order_rows(rates(s, dimension, rank_by), dimension, s.config)
 
     def interval(row, key, small_key):
         if pd.isna(row[key]):
@@ -203,9 +221,7 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
     the dimension, or `selection` (the explorer's, :func:`selection_text`)."""
     if rate == "lead_to_opportunity_rate" and s.wb.leads is None:
         return None
-    leads, opps = frames(s, dimension)
-    table = order_rows(fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of, rank_by=rate,
-                          facts=workbook_facts(s.wb)), dimension, s.config)
+    table = order_rows(rates(s, dimension, rate), dimension, s.config)
     rows = table[~table["is_total"]].dropna(subset=[rate])
     if rows.empty:
         return None
