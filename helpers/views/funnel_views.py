@@ -310,8 +310,8 @@ def stage_time_chart(s: Session):
     ax.set_ylabel("")
     ax.set_xlabel(t("days", s.lang))
     ax.set_title(t("funnel_stage_time_title", s.lang))
-    medians = samples.groupby("transition", observed=True, sort=False)["days"].median()   # the top box first
-    return finish(fig, t("alt_stage_time", s.lang).format(transition=medians.index[0], days=fmt.number(medians.iloc[0], s.lang, 1)))
+    top = stats[0]   # the top box: its median as the table writes days
+    return finish(fig, t("alt_stage_time", s.lang).format(transition=top["label"], days=fmt.number(top["med"], s.lang, 1)))
 
 
 def sla_view(s: Session, extra: dict):
