@@ -36,7 +36,9 @@ def test_a_table_reused_across_queries_registers_again():
     # July: A and B created, A won; July to September: C too, and C lost
     assert (engine.total(first)["created"], engine.total(first)["won"]) == (2, 1)
     assert (engine.total(second)["created"], engine.total(second)["lost"]) == (3, 1)
-    stats = engine.stage_time_aggregates(None, opps, "2025-09-30")
+    from helpers.metrics.stages import stage_time_aggregates
+
+    stats = stage_time_aggregates(None, opps, "2025-09-30")
     # opportunity_to_close: A 19 days, C 10 days -> median 14.5, p90 10 + 0.9*9 = 18.1
     assert stats["opportunity_to_close"]["n"] == 2
     assert stats["opportunity_to_close"]["median"] == 14.5

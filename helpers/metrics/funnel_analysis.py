@@ -31,7 +31,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown, target_fit
-from helpers.metrics.engine import STAGE_TRANSITIONS
+from helpers.metrics.stages import STAGE_TRANSITIONS
 from helpers.metrics.funnel import (_ids, funnel_cohort, funnel_period, linked_pairs, maturity_days,
                                     typical_days_to_opportunity)
 from helpers.metrics.health import traceability
@@ -241,8 +241,8 @@ def reranked(table: pd.DataFrame, column: str, rank_by: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- stage times
 def _gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None) -> dict[str, np.ndarray | None]:
     """Days between the two events of each transition, over pairs whose later event is dated in the window (negative
-    gaps kept); computed by the engine (:func:`helpers.metrics.engine.stage_gaps_expr`), None without a leads table."""
-    from helpers.metrics.engine import stage_gap_samples
+    gaps kept); computed by the engine (:func:`helpers.metrics.stages.stage_gaps_expr`), None without a leads table."""
+    from helpers.metrics.stages import stage_gap_samples
 
     table = stage_gap_samples(leads, opps, as_of, start, end)
     codes = table.column("code").to_numpy()
@@ -277,9 +277,9 @@ def stage_time_boxes(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, star
     transition with at least one pair, in funnel order: ``transition``, ``n``, ``q1``, ``median``, ``q3`` (days,
     linear interpolation), ``whislo`` / ``whishi`` (days: the most extreme pairs within 1.5 interquartile ranges of
     the box, never inside it: matplotlib.cbook.boxplot_stats' rule, equal to its result on the samples).
-    Engine: :func:`helpers.metrics.engine.stage_box_expr`.
+    Engine: :func:`helpers.metrics.stages.stage_box_expr`.
     """
-    from helpers.metrics.engine import stage_box_aggregates
+    from helpers.metrics.stages import stage_box_aggregates
 
     found = stage_box_aggregates(leads, opps, as_of, start, end)
     rows = []
@@ -295,8 +295,8 @@ def stage_time_boxes(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, star
 
 
 def _stage_stats(leads, opps, as_of, start=None, end=None) -> dict[str, dict]:
-    """n, median_days, p90_days, negative per transition, from the engine's aggregate (:func:`helpers.metrics.engine.stage_times_expr`)."""
-    from helpers.metrics.engine import stage_time_aggregates
+    """n, median_days, p90_days, negative per transition, from the engine's aggregate (:func:`helpers.metrics.stages.stage_times_expr`)."""
+    from helpers.metrics.stages import stage_time_aggregates
 
     found = stage_time_aggregates(leads, opps, as_of, start, end)
     out = {}
