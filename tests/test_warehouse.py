@@ -341,3 +341,25 @@ def test_the_figures_fetch_the_same_rows_from_a_table_twice_the_size(tmp_path):
     assert (rows_twice, queries_twice) == (rows, queries)
     # far fewer rows than the tables hold: the breakdown rows (channel, segments, owners) and the scalars
     assert rows < len(tables["leads"]) / 10, rows
+
+
+def test_the_stage_times_computed_in_the_warehouse_are_the_folders(duckdb_file):
+    """metrics.json's funnel.stage_times from the same expression run in the DuckDB file (one row per transition),
+    equal to the folder's for the same period; the command prints them beside the core figures."""
+    from helpers.metrics.funnel_analysis import funnel_metrics_extra
+    from helpers.metrics.warehouse import connect, warehouse_stage_times
+
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = load_workbook(SAMPLE_DATA_DIR, config)
+    period = parse_period("FY2026Q1", config.fiscal_year_start_month)
+    folder = funnel_metrics_extra(wb.leads, wb.opportunities, None, period, wb.as_of, 48)["stage_times"]
+    con = connect(duckdb_file)
+    there = warehouse_stage_times(con, config, "FY2026Q1", REVOPS, "crm_leads", "crm_opportunities")
+    con.disconnect()
+    assert differences(plain(folder), plain(there)) == []
+    assert there["opportunity_to_close"]["n"] > 0 and there["lead_to_mql"]["median_days"] is not None
+    done = warehouse_cli("--warehouse", duckdb_file, "--schema", REVOPS, "--leads-table", "crm_leads",
+                         "--opportunities-table", "crm_opportunities", "--period", "FY2026Q1",
+                         "--config", str(SAMPLE_DATA_DIR / "workbook.yaml"), cwd=SAMPLE_DATA_DIR)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["stage_times"] == plain(there)

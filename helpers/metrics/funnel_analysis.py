@@ -298,10 +298,17 @@ def _stage_stats(leads, opps, as_of, start=None, end=None) -> dict[str, dict]:
     """n, median_days, p90_days, negative per transition, from the engine's aggregate (:func:`helpers.metrics.stages.stage_times_expr`)."""
     from helpers.metrics.stages import stage_time_aggregates
 
-    found = stage_time_aggregates(leads, opps, as_of, start, end)
+    return derive_stage_stats(stage_time_aggregates(leads, opps, as_of, start, end), leads is not None)
+
+
+def derive_stage_stats(found: dict[str, dict], with_leads: bool = True) -> dict[str, dict]:
+    """``{transition: {n, median_days, p90_days, negative}}`` in funnel order from the engine's rows per transition
+    (helpers.metrics.stages.stage_time_aggregates: n, negative, median, p90; a transition without a row had no pair:
+    n 0, days null). Without a leads table (`with_leads` False) the lead transitions are null. Pure: a folder and a
+    warehouse (helpers.metrics.warehouse) derive their stage times here."""
     out = {}
     for name in TRANSITIONS:
-        if leads is None and name != "opportunity_to_close":
+        if not with_leads and name != "opportunity_to_close":
             out[name] = {"n": None, "median_days": None, "p90_days": None, "negative": None}
             continue
         row = found.get(name) or {"n": 0, "negative": 0, "median": None, "p90": None}

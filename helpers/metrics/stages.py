@@ -93,8 +93,9 @@ def _stage_gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start, en
     return stage_gaps_expr(None if leads is None else leads_table(leads), opps_table(opps), first, last, a)
 
 
-def _by_transition(expr, backend=None) -> dict[str, dict]:
-    """A per-code aggregate run: ``{transition: the row's other columns}``."""
+def by_transition(expr, backend=None) -> dict[str, dict]:
+    """Run a per-code aggregate of this module (on `backend`, default the engine's): ``{transition: the row's other
+    columns}``, for the transitions with a row."""
     con = backend or engine.default_backend()
     with _executing(con, expr):
         rows = con.to_pyarrow(expr).to_pylist()
@@ -105,14 +106,14 @@ def stage_time_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of,
                           backend=None) -> dict[str, dict]:
     """:func:`stage_times_expr` on pandas frames: ``{transition: {n, negative, median, p90}}`` for the transitions
     with at least one pair (start None: all history to as_of; else the later event in [start, min(end, as_of)])."""
-    return _by_transition(stage_times_expr(_stage_gaps(leads, opps, as_of, start, end)), backend)
+    return by_transition(stage_times_expr(_stage_gaps(leads, opps, as_of, start, end)), backend)
 
 
 def stage_box_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None,
                          backend=None) -> dict[str, dict]:
     """:func:`stage_box_expr` on pandas frames: ``{transition: {n, q1, median, q3, whislo, whishi}}`` for
     the transitions with at least one pair (gap >= 0); the window as in :func:`stage_time_aggregates`."""
-    return _by_transition(stage_box_expr(_stage_gaps(leads, opps, as_of, start, end)), backend)
+    return by_transition(stage_box_expr(_stage_gaps(leads, opps, as_of, start, end)), backend)
 
 
 def stage_gap_samples(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None,

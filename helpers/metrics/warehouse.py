@@ -6,7 +6,7 @@ reads the canonical tables (contract section 1: the column names of docs/data_di
 and runs the engine's expressions (helpers.metrics.engine) there: only aggregates come back,
 and the rates are derived in Python by the same pure functions as for a data folder.
 It prints the period's core figures (the layout of metrics.json: pipeline, funnel,
-by_channel, by_segment) as JSON.
+by_channel, by_segment) and the stage times (metrics.json's funnel.stage_times) as JSON.
 
 The loader's rules that shape the figures are applied in the query, as the loader
 applies them to a folder: an opportunity's channel falls back to its lead's, then
@@ -363,6 +363,34 @@ def as_of_of(con, leads, opps, config: Config) -> pd.Timestamp:
     return pd.Timestamp(max(v for v in values if v is not None and v == v)).normalize()
 
 
+def _period(con, leads, opps, config: Config, period_label: str | None):
+    """(as_of, the period): `period_label`, else the latest complete period (else the one holding as_of)."""
+    as_of = as_of_of(con, leads, opps, config)
+    fy = config.fiscal_year_start_month
+    if period_label:
+        return as_of, parse_period(period_label, fy)
+    first = min(pd.Timestamp(_scalar(con, t.created_at.cast("date").min())) for t in (leads, opps))
+    complete = complete_periods(first, as_of, fy)
+    return as_of, complete[-1] if complete else period_of(as_of, fy)
+
+
+def warehouse_stage_times(con, config: Config, period_label: str | None = None, schema: str | None = None,
+                          leads_table: str = "leads", opportunities_table: str = "opportunities") -> dict:
+    """metrics.json's funnel.stage_times for the period, computed in the warehouse by the folder's expression
+    (helpers.metrics.stages.stage_times_expr: one row per transition fetched) and derived by the folder's
+    helpers.metrics.funnel_analysis.derive_stage_stats: ``{transition: {n, median_days, p90_days, negative}}``.
+    The null reason a folder adds when every deal shares one created_at (a bulk load) is not computed here.
+    Errors as :func:`warehouse_core_metrics`."""
+    from helpers.metrics.funnel_analysis import derive_stage_stats
+    from helpers.metrics.stages import by_transition, stage_gaps_expr, stage_times_expr
+
+    leads, opps = canonical(con, config, schema, leads_table, opportunities_table)
+    as_of, period = _period(con, leads, opps, config, period_label)
+    s, last, a = engine.period_bounds(period.start, period.end, as_of)
+    gaps = stage_gaps_expr(_engine_table(leads, "leads", []), _engine_table(opps, "opps", []), s, last, a)
+    return derive_stage_stats(by_transition(stage_times_expr(gaps), con))
+
+
 def warehouse_core_metrics(con, config: Config, period_label: str | None = None, schema: str | None = None,
                            leads_table: str = "leads", opportunities_table: str = "opportunities") -> dict:
     """The core figures of metrics.json (helpers.metrics.core.core_metrics's layout) computed in the warehouse.
@@ -375,14 +403,7 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
     warnings) are not computed here.
     """
     leads, opps = canonical(con, config, schema, leads_table, opportunities_table)
-    as_of = as_of_of(con, leads, opps, config)
-    fy = config.fiscal_year_start_month
-    if period_label:
-        period = parse_period(period_label, fy)
-    else:
-        first = min(pd.Timestamp(_scalar(con, t.created_at.cast("date").min())) for t in (leads, opps))
-        complete = complete_periods(first, as_of, fy)
-        period = complete[-1] if complete else period_of(as_of, fy)
+    as_of, period = _period(con, leads, opps, config, period_label)
     present = {c: sum(_scalar(con, t.count(where=engine._label(t[c]) != UNKNOWN)) for t in (leads, opps) if c in t.columns)
                for c in SEGMENT_COLUMNS}
     segments = [c for c in SEGMENT_COLUMNS if present.get(c)]
@@ -449,8 +470,9 @@ def _figures(args) -> dict:
     config = load_config(None, args.config, overrides={"as_of": args.as_of})
     if args.period:
         parse_period(args.period, config.fiscal_year_start_month)  # a wrong label is said before connecting
-    return warehouse_core_metrics(connect(args.warehouse), config, args.period, args.schema, args.leads_table,
-                                  args.opportunities_table)
+    con = connect(args.warehouse)
+    tables = (args.period, args.schema, args.leads_table, args.opportunities_table)
+    return {**warehouse_core_metrics(con, config, *tables), "stage_times": warehouse_stage_times(con, config, *tables)}
 
 
 def _backend_error(exc: BaseException) -> bool:
