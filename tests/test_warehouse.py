@@ -316,16 +316,18 @@ def doubled(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def fetched_for(tables: dict[str, pd.DataFrame], path) -> tuple[dict, int, int]:
-    """(core figures, rows fetched, queries) of warehouse_core_metrics on `tables` uploaded into a DuckDB file."""
+    """(core figures and stage times, rows fetched, queries) computed in a DuckDB file holding `tables`."""
     from counting_backend import Counting
-    from helpers.metrics.warehouse import connect, upload, warehouse_core_metrics
+    from helpers.metrics.warehouse import connect, upload, warehouse_core_metrics, warehouse_stage_times
 
     url = f"duckdb://{path}"
     con = connect(url, writable=True)
     upload(tables, con, REVOPS)
     con.disconnect()
     counting = Counting(connect(url))
-    figures_ = plain(warehouse_core_metrics(counting, load_config(SAMPLE_DATA_DIR), "FY2026Q1", REVOPS))
+    config = load_config(SAMPLE_DATA_DIR)
+    figures_ = plain({**warehouse_core_metrics(counting, config, "FY2026Q1", REVOPS),
+                      "stage_times": warehouse_stage_times(counting, config, "FY2026Q1", REVOPS)})
     counting.disconnect()
     return figures_, counting.fetched, counting.queries
 
@@ -338,6 +340,7 @@ def test_the_figures_fetch_the_same_rows_from_a_table_twice_the_size(tmp_path):
     twice, rows_twice, queries_twice = fetched_for(doubled(tables), tmp_path / "twice.duckdb")
     assert twice["funnel"]["cohort"]["leads"] == 2 * once["funnel"]["cohort"]["leads"] > 0
     assert twice["pipeline"]["won_count"] == 2 * once["pipeline"]["won_count"] > 0
+    assert twice["stage_times"]["mql_to_sql"]["n"] == 2 * once["stage_times"]["mql_to_sql"]["n"] > 0
     assert (rows_twice, queries_twice) == (rows, queries)
     # far fewer rows than the tables hold: the breakdown rows (channel, segments, owners) and the scalars
     assert rows < len(tables["leads"]) / 10, rows
