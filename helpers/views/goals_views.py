@@ -44,7 +44,15 @@ class GoalsResult:
 
 
 def compute(s: Session) -> GoalsResult:
-    """Compute the goals section of the session's period once (forecast, backtest, rates, plan)."""
+    """Compute the goals section of the session's period once (forecast, backtest, rates, plan); the engine tables of the
+    workbook's frames are built once for the dozens of period figures the backtest and the goals ask for."""
+    from helpers.metrics.engine import reusing_tables
+
+    with reusing_tables():
+        return _compute(s)
+
+
+def _compute(s: Session) -> GoalsResult:
     wb, period, as_of = s.wb, s.period, s.as_of
     first = first_data_date(wb)
     facts = limits.workbook_facts(wb)
