@@ -162,10 +162,11 @@ def explorer(s: Session, g):
     money_label = s.config.currency_code
     start_goal = goals.main_goal(g.section["targets"])
     period = w.Dropdown(options=period_choices(s), description=t("whatif_period", lang), style=wide, layout=w.Layout(width="auto"))
-    revenue = w.FloatText(value=float(start_goal or 0.0), description=t("whatif_revenue", lang).format(currency=money_label), style=wide)
+    whole = s.config.currency_decimals   # start values in the currency's units (¥2,402,159, not 2402159.0909)
+    revenue = w.FloatText(value=round(float(start_goal or 0.0), whole), description=t("whatif_revenue", lang).format(currency=money_label), style=wide)
     win_rate = w.FloatSlider(value=float(rates["win_rate"] or FALLBACK_WIN_RATE), min=0.005, max=1.0, step=0.005,
                              readout_format=".1%", description=t("win_rate", lang), style=wide)
-    deal = w.FloatText(value=float(rates["avg_deal_size"] or 0.0), description=t("whatif_deal_size", lang).format(currency=money_label),
+    deal = w.FloatText(value=round(float(rates["avg_deal_size"] or 0.0), whole), description=t("whatif_deal_size", lang).format(currency=money_label),
                        style=wide)
     table = w.HTML()
     save = w.Button(description=t("whatif_save", lang), button_style="primary", layout=w.Layout(width="auto"))
