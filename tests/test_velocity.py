@@ -774,3 +774,20 @@ def test_the_quarters_are_one_engine_query_equal_to_each_quarters_pipeline_metri
     doubled = quarterly_velocity(twice, wb.as_of, 4)
     assert (counting.queries, counting.fetched) == (2, 2 * len(quarters))
     assert doubled["won_count"].tolist() == [2 * n for n in quarters["won_count"]]
+
+
+def test_both_languages_give_the_same_season_factors_on_the_sample():
+    """Issue 24: the sample's initiative (2026-01-05) compares fiscal Q3 with Q4; the English caveat and the Japanese one
+    quote the same per-quarter factors (0.90 and 1.67 over 2 full fiscal years) and nothing else differs in number."""
+    import re
+
+    from helpers.paths import SAMPLE_DATA_DIR
+    from helpers.report.session import open_session
+
+    s = open_session(str(SAMPLE_DATA_DIR), period="FY2026Q2", lang="en", theme=False)
+    c = next(x for x in vv.comparison(s, "", 0)["caveats"] if x["code"] == "different_seasons")
+    en, ja = vv.caveat_text(c, "en"), vv.caveat_text(c, "ja")
+    assert "Over 2 full fiscal year(s), Q3 velocity averaged 0.90× and Q4 1.67× the year's mean." in en
+    assert "全2会計年度の平均で、第3四半期のベロシティは年平均の0.90倍、第4四半期は1.67倍でした。" in ja
+    factors = re.compile(r"\d+\.\d\d")
+    assert factors.findall(en) == factors.findall(ja) == ["0.90", "1.67"]

@@ -17,6 +17,7 @@ import pandas as pd
 
 from helpers.data.periods import Period, complete_periods
 from helpers.data.schema import DEFAULT_DEPARTMENT, TARGET_METRICS
+from helpers.metrics import season
 from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs
 from helpers.metrics.pipeline import (closed_mask, dates, day, open_amounts, open_mask, outcome_is, pipeline_metrics,
                                       ratio)
@@ -211,15 +212,18 @@ BLOCK_DAYS = 91
 CLOSING_BLOCKS = 6
 
 
-def period_variation(hist: pd.DataFrame, as_of) -> dict:
+def period_variation(hist: pd.DataFrame, as_of, season_index: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """How much the rates moved from one past period to the next: for each BLOCK_DAYS block counted back from as_of,
     its rates relative to their mean over the blocks, from the opportunity history (:func:`opportunity_history`).
 
     Returns numpy arrays, one value per block: ``creation`` = opportunities created in the block ÷ their mean (the
     blocks inside the history, the partial oldest one left out); ``win`` = deals won (closed) in the block ÷ their
     mean and ``deal`` = the mean amount of those won deals ÷ the mean over the blocks, over the newest
-    CLOSING_BLOCKS blocks — a season's rush (a fiscal year-end that closes twice the deals) is one such block.
-    A single 1.0 when fewer than two blocks qualify (no variation can be read). Method: resampling whole past
+    CLOSING_BLOCKS blocks — a season's rush (a fiscal year-end that closes twice the deals) is one such block, unless
+    `season_index` (count index, deal-size index per closing block: :func:`helpers.metrics.season.deseasonalise`)
+    is given: each block's wins and deal size are then divided by its index first (seasonally adjusted), so the
+    drift does not count again the season the forecast models. A single 1.0 when fewer than two blocks qualify (no
+    variation can be read). Method: resampling whole past
     periods (a block bootstrap of period effects): the forecast draws one past period per simulation, so its
     interval holds the drift of the rates between periods, not only the sampling noise of one fixed rate.
     """
@@ -242,12 +246,14 @@ def period_variation(hist: pd.DataFrame, as_of) -> dict:
         return {"creation": creation, "win": one, "deal": one}
     sizes = np.array([np.nanmean(amount[closed_block == b]) if (~np.isnan(amount[closed_block == b])).any() else np.nan
                       for b in blocks])
+    if season_index is not None:
+        wins, sizes = wins / season_index[0][:len(wins)], sizes / season_index[1][:len(wins)]
     deal = sizes / np.nanmean(sizes) if np.isfinite(sizes).sum() >= 2 else np.ones(len(wins))
     return {"creation": creation, "win": wins / wins.mean(), "deal": np.where(np.isfinite(deal), deal, 1.0)}
 
 
 def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, simulations: int = SIMULATIONS,
-             seed: int = SEED, period_effects: bool = True) -> dict | None:
+             seed: int = SEED, period_effects: bool = True, seasonal: bool = True) -> dict | None:
     """Won count and won revenue expected by the period's end = won so far + open deals expected to win in the
     remaining days + deals from opportunities not yet created, with 80% and 95% intervals.
 
@@ -262,8 +268,13 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
     each followed by `simulations` draws of the outcomes (Bernoulli wins, Poisson new deals), each draw under
     the rates of one past period drawn whole (:func:`period_variation`: the creation rate, the win chances and
     the deal size scaled by that period's ratio to the pooled rate): percentiles of those totals. Without the
-    period effects the interval holds only sampling noise and misses whenever rates drift (issue 24). Returns ``{won_count, won_revenue: {expected, low_80, high_80,
-    low_95, high_95}, parts: {...}}``; None when no opportunity was created in the lookback.
+    period effects the interval holds only sampling noise and misses whenever rates drift (issue 24).
+    Seasonal term (`seasonal`, :mod:`helpers.metrics.season`): the win chances of the remaining days and the deal
+    size are scaled by those days' seasonal index, read from the same calendar days of past years against the year
+    around them, each simulation drawing one past year and the index's sampling noise; the period effects are then
+    read from seasonally adjusted past periods. When no past year is covered (parts ``seasonal_years`` = 0) the
+    forecast has no seasonal term and the report says so. Returns ``{won_count, won_revenue: {expected, low_80,
+    high_80, low_95, high_95}, parts: {...}}``; None when no opportunity was created in the lookback.
     """
     cutoff = day(as_of)
     won_now = closed_mask(opps, "won", period.start, period.end, as_of)
@@ -294,19 +305,31 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
         return (_open_win_prob(won_cif, alive, ages, d1, d2), _new_win_prob(won_cif, d1, d2),
                 rec.sum() / RATE_DAYS, won_amounts, mean_won)
 
+    wins = season.known_wins(opps, as_of)
+    factors = (season.same_days_factors(wins, cutoff + pd.Timedelta(days=d1), period.end) if seasonal
+               else {"count": 1.0, "low": None, "high": None, "deal": 1.0, "clear": False, "years": 0, "days": 0,
+                     "samples": []})
+    s_count, s_deal = season.point(factors)
     p_open, p_new, rate, won_amounts, mean_won = model(hist, recent)
+    p_open, p_new = np.clip(p_open * s_count, 0.0, 1.0), np.clip(p_new * s_count, 0.0, 1.0)
     fill = np.where(np.isnan(open_amount), mean_won, open_amount)
     parts |= {"open_deals": int(open_now.sum()), "open_expected_count": float(p_open.sum()),
-              "open_expected_revenue": float(np.nansum(p_open * fill)),
+              "open_expected_revenue": float(np.nansum(p_open * fill)) * s_deal,
               "new_expected_count": float(rate * p_new.sum()),
-              "new_expected_revenue": float(rate * p_new.sum() * mean_won) if len(won_amounts) else 0.0}
+              "new_expected_revenue": float(rate * p_new.sum() * mean_won) * s_deal if len(won_amounts) else 0.0,
+              "seasonal_years": factors["years"], "seasonal_clear": factors["clear"], "seasonal_days": factors["days"],
+              "seasonal_count_index": factors["count"] if factors["years"] else None,
+              "seasonal_count_low": factors["low"], "seasonal_count_high": factors["high"],
+              "seasonal_deal_index": s_deal if factors["clear"] else None}
     expected_count = so_far_count + parts["open_expected_count"] + parts["new_expected_count"]
     expected_revenue = so_far_revenue + parts["open_expected_revenue"] + parts["new_expected_revenue"]
 
     rng = np.random.default_rng(seed)
     counts, revenues = [], []
     n = len(hist)
-    drift = period_variation(hist, as_of) if period_effects else {k: np.ones(1) for k in ("creation", "win", "deal")}
+    adjusted = season.deseasonalise(wins, as_of, BLOCK_DAYS, CLOSING_BLOCKS) if factors["clear"] else None
+    drift = (period_variation(hist, as_of, adjusted) if period_effects
+             else {k: np.ones(1) for k in ("creation", "win", "deal")})
     for _ in range(refits):
         pick = rng.integers(0, n, n)
         p_o, p_n, r, w_amt, m_won = model(hist.iloc[pick].reset_index(drop=True), recent[pick])
@@ -314,20 +337,20 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
         # one past period per simulation: its creation rate, win chances and deal size relative to the pooled ones
         m_rate = drift["creation"][rng.integers(0, len(drift["creation"]), simulations)]
         past = rng.integers(0, len(drift["win"]), simulations)
-        m_win = drift["win"][past]
-        m_deal = drift["deal"][past % len(drift["deal"])]
+        s_win, s_size = season.draw(factors, rng, simulations)
+        m_win = drift["win"][past] * s_win
+        m_deal = drift["deal"][past % len(drift["deal"])] * s_size
         wins_open = rng.random((simulations, len(p_o))) < np.clip(p_o[None, :] * m_win[:, None], 0.0, 1.0)
         c = wins_open.sum(axis=1).astype(float)
         rev = (wins_open * f).sum(axis=1) * m_deal
         n_new = rng.poisson(r * d2 * m_rate) if d2 > 0 else np.zeros(simulations, dtype=int)
-        for s in range(simulations):
-            if n_new[s] == 0 or len(p_n) == 0:
-                continue
-            k = rng.integers(0, d2, n_new[s])
-            wins = rng.random(n_new[s]) < np.clip(p_n[k] * m_win[s], 0.0, 1.0)
-            c[s] += wins.sum()
-            if wins.any() and len(w_amt):
-                rev[s] += w_amt[rng.integers(0, len(w_amt), int(wins.sum()))].sum() * m_deal[s]
+        if len(p_n) and n_new.sum():   # every new deal of every simulation at once: its day, its win, its amount
+            sim = np.repeat(np.arange(simulations), n_new)
+            won_new = rng.random(len(sim)) < np.clip(p_n[rng.integers(0, d2, len(sim))] * m_win[sim], 0.0, 1.0)
+            c += np.bincount(sim[won_new], minlength=simulations)
+            if len(w_amt):
+                amount_new = w_amt[rng.integers(0, len(w_amt), int(won_new.sum()))] * m_deal[sim[won_new]]
+                rev += np.bincount(sim[won_new], weights=amount_new, minlength=simulations)
         counts.append(c + so_far_count)
         revenues.append(rev + so_far_revenue)
     return {"won_count": _interval(np.concatenate(counts), expected_count),
@@ -751,7 +774,7 @@ def plan(leads, opps, period: Period, as_of, revenue_target, rates: dict, funnel
 # --------------------------------------------------------------------------- backtest
 def backtest(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1, first_date=None,
              days_into=BACKTEST_DAYS, refits: int = BACKTEST_REFITS, simulations: int = BACKTEST_SIMULATIONS,
-             seed: int = SEED, period_effects: bool = True) -> dict:
+             seed: int = SEED, period_effects: bool = True, seasonal: bool = True) -> dict:
     """The forecast of won revenue made `days_into` days into every past complete period, against what happened.
 
     Periods: complete on as_of (end <= as_of), with at least MIN_HISTORY_DAYS days of opportunities
@@ -774,7 +797,8 @@ def backtest(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1, first_
             when = p.start + pd.Timedelta(days=k - 1)
             if (when - first).days < MIN_HISTORY_DAYS:
                 continue
-            f = forecast(opps, p, when, refits=refits, simulations=simulations, seed=seed, period_effects=period_effects)
+            f = forecast(opps, p, when, refits=refits, simulations=simulations, seed=seed, period_effects=period_effects,
+                         seasonal=seasonal)
             if f is None:
                 continue
             rows.append({"period": p.label, "days_into": k, "forecast_date": when, **f["won_revenue"],

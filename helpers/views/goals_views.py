@@ -14,7 +14,7 @@ import pandas as pd
 
 from helpers.data.load import first_data_date
 from helpers.labels import scoped, t
-from helpers.metrics import goals, limits
+from helpers.metrics import goals, limits, season
 from helpers.views import display, fmt
 from helpers.views.common import channel_label
 from helpers.views.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis, percent_axis
@@ -162,8 +162,22 @@ def forecast_view(s: Session, g: GoalsResult):
         so_far=fmt.money(p["won_so_far_revenue"], s.config), so_far_n=p["won_so_far_count"],
         open=fmt.money(p["open_expected_revenue"], s.config), open_n=fmt.number(p["open_expected_count"], s.lang),
         deals=p["open_deals"], new=fmt.money(p["new_expected_revenue"], s.config),
-        new_n=fmt.number(p["new_expected_count"], s.lang), days=p["remaining_days"])]
+        new_n=fmt.number(p["new_expected_count"], s.lang), days=p["remaining_days"]), season_line(s, p)]
     return _join(display.kpis(items), display.bullets(lines))
+
+
+def season_line(s: Session, parts: dict) -> str:
+    """The forecast's seasonal term in one sentence (helpers.metrics.season): applied with its index and interval, read
+    but not clear, or not possible (no past year covered: the non-seasonal interval, said so)."""
+    if not parts.get("seasonal_years"):
+        return t("forecast_season_short", s.lang).format(warmup=season.WARMUP_DAYS)
+    index = (lambda v: f"{v:.2f}")
+    values = {"days": parts["seasonal_days"], "years": parts["seasonal_years"],
+              "index": index(parts["seasonal_count_index"]), "low": index(parts["seasonal_count_low"]),
+              "high": index(parts["seasonal_count_high"])}
+    if parts["seasonal_clear"]:
+        return t("forecast_season_applied", s.lang).format(deal=index(parts["seasonal_deal_index"]), **values)
+    return t("forecast_season_not_clear", s.lang).format(**values)
 
 
 def forecast_chart(s: Session, g: GoalsResult):
