@@ -129,3 +129,23 @@ def test_crm_like_fixture_is_the_generators_output_and_its_coverage_holds():
     bt = goals.backtest(opps, as_of, 1, opps["created_at"].min())
     assert len(bt["periods"]) == 16 and bt["periods"][0]["period"] == "2017Q4"
     assert bt["interval_coverage_95"] >= goals.COVERAGE_AIM
+
+
+@pytest.mark.parametrize("lang, as_of, period, words", [
+    ("en", "2026-03-01", "FY2025Q4", "Season: on the same 30 days, 2 past year(s) closed 2.29× their share of the year's "
+                                     "wins (95% interval 1.54 – 3.16): the win chances of those days are scaled by it"),
+    ("ja", "2026-03-01", "FY2025Q4", "季節性: 過去2年の同じ30日間には、年間の受注のうち日数割合の2.29倍が集中しました(95%区間 1.54 – 3.16)"),
+    ("en", "2026-08-15", "FY2026Q2", "No seasonal term: on the same 46 days, 2 past year(s) closed 1.09× their share"),
+    ("ja", "2026-08-15", "FY2026Q2", "季節補正なし: 過去2年の同じ46日間の受注は、年間の受注のうち日数割合の1.09倍でした"),
+    ("en", "2024-05-30", "FY2024Q1", "No seasonal term: the data hold no past year with a full year of closed deals"),
+    ("ja", "2024-05-30", "FY2024Q1", "季節補正なし: 同じ日付の前後1年分の成約データがある過去の年がありません(最初の商談から180日後"),
+])
+def test_the_page_says_whether_the_forecast_has_a_seasonal_term(lang, as_of, period, words):
+    """The forecast's bullet names the seasonal term, its index and interval, or why there is none, in both languages
+    (the 2.29× of 2026-03-01 is the index counted in test_the_march_rush_is_read_from_the_sample_by_counting)."""
+    from helpers.report.session import open_session
+    from helpers.views import goals_views as gv
+
+    s = open_session(str(SAMPLE_DATA_DIR), period=period, as_of=as_of, lang=lang, theme=False)
+    f = goals.forecast(s.wb.opportunities, s.period, s.as_of, refits=2, simulations=10)
+    assert words in gv.season_line(s, f["parts"])

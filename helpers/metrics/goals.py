@@ -272,8 +272,9 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
     Seasonal term (`seasonal`, :mod:`helpers.metrics.season`): the win chances of the remaining days and the deal
     size are scaled by those days' seasonal index, read from the same calendar days of past years against the year
     around them, each simulation drawing one past year and the index's sampling noise; the period effects are then
-    read from seasonally adjusted past periods. When no past year is covered (parts ``seasonal_years`` = 0) the
-    forecast has no seasonal term and the report says so. Returns ``{won_count, won_revenue: {expected, low_80,
+    read from seasonally adjusted past periods. Only a clear season is used (its 95% interval excludes 1; parts
+    ``seasonal_clear``); when no past year is covered (``seasonal_years`` = 0) or the season is not clear the
+    forecast has no seasonal term and the report says which. Returns ``{won_count, won_revenue: {expected, low_80,
     high_80, low_95, high_95}, parts: {...}}``; None when no opportunity was created in the lookback.
     """
     cutoff = day(as_of)
@@ -307,8 +308,7 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
 
     wins = season.known_wins(opps, as_of)
     factors = (season.same_days_factors(wins, cutoff + pd.Timedelta(days=d1), period.end) if seasonal
-               else {"count": 1.0, "low": None, "high": None, "deal": 1.0, "clear": False, "years": 0, "days": 0,
-                     "samples": []})
+               else season.no_season())
     s_count, s_deal = season.point(factors)
     p_open, p_new, rate, won_amounts, mean_won = model(hist, recent)
     p_open, p_new = np.clip(p_open * s_count, 0.0, 1.0), np.clip(p_new * s_count, 0.0, 1.0)

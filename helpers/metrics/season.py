@@ -99,8 +99,7 @@ def same_days_factors(wins: dict, start, end) -> dict:
             samples.append((inside, amount, ((shifted[1] - shifted[0]).days + 1) / YEAR_DAYS))
     days = (end - start).days + 1
     if not samples:
-        return {"count": 1.0, "low": None, "high": None, "deal": 1.0, "clear": False, "years": 0, "days": days,
-                "samples": []}
+        return no_season(days)
     inside = np.concatenate([x[0] for x in samples])
     amount = np.concatenate([x[1] for x in samples])
     n, total, share = int(inside.sum()), len(inside), samples[0][2]
@@ -108,6 +107,11 @@ def same_days_factors(wins: dict, start, end) -> dict:
     return {"count": (n + 0.5) / (total + 1) / share, "low": low, "high": high,
             "deal": float(_deal_ratio(inside[None, :], amount[None, :])[0]), "clear": bool(low > 1 or high < 1),
             "years": len(samples), "days": days, "samples": samples}
+
+
+def no_season(days: int = 0) -> dict:
+    """The :func:`same_days_factors` result of no past year read: index 1, no interval, not clear."""
+    return {"count": 1.0, "low": None, "high": None, "deal": 1.0, "clear": False, "years": 0, "days": days, "samples": []}
 
 
 def _deal_ratio(inside: np.ndarray, amount: np.ndarray) -> np.ndarray:
