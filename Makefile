@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Alignment workbook (Python)" >/dev/null
 	@touch $(STAMP)
 
-.PHONY: help venv report test test-attack lab sample ingest notebooks-refresh bench-report bench-scale bench-save bench-forecast clean-reports
+.PHONY: help venv report test test-attack lab app sample ingest notebooks-refresh bench-report bench-scale bench-save bench-forecast clean-reports
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1)} \
@@ -38,6 +38,9 @@ test-attack: $(STAMP) ## attack suite: concurrent saves, kill -9, two runners, b
 
 lab: $(STAMP) ## JupyterLab on working copies of the notebooks in one language (work/notebooks/LANG; LANG=ja for Japanese); DATA=folder picks the data (default work/data, a copy of the sample)
 	$(BIN)/python -m helpers.report.lab $(if $(DATA),--data "$(DATA)") $(if $(filter en ja,$(LANG)),--lang $(LANG)) -- $(LAB_ROOT) $(ARGS)
+
+app: $(STAMP) ## the notebooks as a read-only web app (Voilà: no code, the control panel, explorers and answer form live) on 127.0.0.1 with a token; LANG=ja, DATA=folder as for make lab
+	$(BIN)/python -m helpers.report.app $(if $(DATA),--data "$(DATA)") $(if $(filter en ja,$(LANG)),--lang $(LANG)) -- $(ARGS)
 
 sample: $(STAMP) ## regenerate data/sample from the seeded generator (ARGS="--seed 7", or "--out DIR" with its workbook.yaml)
 	$(BIN)/python -m helpers.data.sample $(ARGS)

@@ -66,6 +66,10 @@ def test_working_copies_hold_one_language_and_no_test_printouts(tmp_path):
     code = lambda nb: [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]  # noqa: E731
     assert len(code(copy)) == len(code(tracked)) - 1  # every other code cell kept
     assert copy["metadata"]["workbook"]["lang"] == "ja"
+    # its charts and tables default to Japanese too: the parameters cell's lang, and nothing else of it, changed
+    params = lambda nb: "".join(next(c["source"] for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])))  # noqa: E731
+    assert 'lang: str = ""' in params(tracked)
+    assert params(copy) == params(tracked).replace('lang: str = ""', 'lang: str = "ja"')
     # the kernel's language_info is already there: JupyterLab finds nothing to change on opening
     import platform
 

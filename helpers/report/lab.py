@@ -16,6 +16,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -104,15 +105,28 @@ def notebook_title(nb: dict, fallback: str = "") -> str:
     return fallback
 
 
+#: The parameters cell's language line as the tracked notebooks write it (empty: from the settings).
+LANG_PARAMETER = re.compile(r'^(lang: str = )""', re.MULTILINE)
+
+
+def _with_language_parameter(cell: dict, lang: str) -> dict:
+    """The papermill parameters cell with `lang` as its language (other cells as they are)."""
+    if "parameters" not in cell.get("metadata", {}).get("tags", []):
+        return cell
+    source = LANG_PARAMETER.sub(lambda m: f'{m.group(1)}"{lang}"', "".join(cell.get("source", "")))
+    return dict(cell, source=source.splitlines(keepends=True))
+
+
 def working_copy(nb: dict, lang: str | None, sha: str) -> dict:
     """A tracked notebook as the analyst's copy: one language's text, no test printouts, the kernel's language_info.
 
     Leaves out the markdown cells tagged with the other language (lang-en / lang-ja; `lang`
     None keeps both) and the cells tagged hide-in-report (the plain-text figure printouts that
     nbval compares, `# NBVAL_CHECK_OUTPUT`; the report runner leaves them out by the same tag);
-    records the tracked notebook's sha256 and the language in metadata.workbook and, for one
-    language, that language's title in metadata.title (the browser tab of `make app`). The
-    tracked notebook keeps everything (the runner and nbval use it).
+    records the tracked notebook's sha256 and the language in metadata.workbook. A copy in one
+    language also has that language as the default of its `lang` parameter (its charts and
+    tables in the language of its text) and its title in metadata.title (the browser tab of
+    `make app`). The tracked notebook keeps everything (the runner and nbval use it).
     """
     from helpers.report.run import HIDE_TAG
 
@@ -120,6 +134,8 @@ def working_copy(nb: dict, lang: str | None, sha: str) -> dict:
     cells = [c for c in nb.get("cells", [])
              if not (c.get("cell_type") == "markdown" and drop & set(c.get("metadata", {}).get("tags", [])))
              and HIDE_TAG not in c.get("metadata", {}).get("tags", [])]
+    if lang:
+        cells = [_with_language_parameter(c, lang) for c in cells]
     metadata = dict(nb.get("metadata", {}), language_info=language_info())
     metadata["workbook"] = dict(metadata.get("workbook", {}), **{SOURCE_KEY: sha, "lang": lang or ""})
     copy = dict(nb, cells=cells, metadata=metadata)
@@ -129,13 +145,14 @@ def working_copy(nb: dict, lang: str | None, sha: str) -> dict:
     return copy
 
 
-def prepare_notebooks(target: Path, sources: list[Path] | None = None, lang: str | None = None) -> list[str]:
+def prepare_notebooks(target: Path, sources: list[Path] | None = None, lang: str | None = None,
+                      command: str = "make lab") -> list[str]:
     """Copy each tracked notebook into `target` unless a working copy exists; return notices for outdated copies.
 
     Each copy is :func:`working_copy` (one language when `lang` is en or ja). A copy records
     the sha256 of the tracked notebook it came from (metadata.workbook); an existing copy is
     never overwritten (it holds the analyst's work), but a notice says when the tracked
-    notebook changed since.
+    notebook changed since (and to run `command` again after renaming the copy).
     """
     from helpers.report.run import notebook_paths
 
@@ -155,7 +172,7 @@ def prepare_notebooks(target: Path, sources: list[Path] | None = None, lang: str
             recorded = None
         if recorded != sha:
             notices.append(f"{src} has changed since your working copy {dest} was made; "
-                           f"your copy is kept. To use the new version, rename your copy and run make lab again.")
+                           f"your copy is kept. To use the new version, rename your copy and run {command} again.")
     return notices
 
 
@@ -213,35 +230,57 @@ def interface_language(work: Path, lang: str) -> list[str]:
     return [f"--LabApp.user_settings_dir={settings}"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.report.lab", description=__doc__.splitlines()[0],
-                                     epilog="Arguments after -- go to jupyter lab (e.g. -- --no-browser --port 8890).")
+def workspace_parser(prog: str, description: str, server: str, epilog: str) -> argparse.ArgumentParser:
+    """The options `make lab` and `make app` share: --data, --work, --lang, --prepare-only (`server` names what is started)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog)
     parser.add_argument("--data", default="", help=f"data folder for every notebook (default: ${DATA_ENV}, else work/data, a copy of data/sample)")
     parser.add_argument("--work", default=str(WORK_DIR), help="working folder: notebooks/ (working copies) and data/ (default: work)")
     parser.add_argument("--lang", default="", choices=["", "en", "ja"],
-                        help="language of the working copies and of JupyterLab (default: the data folder's settings); copies go to work/notebooks/<lang>")
-    parser.add_argument("--prepare-only", action="store_true", help="create the working copies, print the data folder, do not start JupyterLab")
-    args, extra = parser.parse_known_args(argv)
-    extra = [a for a in extra if a != "--"]
+                        help=f"language of the working copies and of {server} (default: the data folder's settings); copies go to work/notebooks/<lang>")
+    parser.add_argument("--prepare-only", action="store_true", help=f"create the working copies, print the data folder, do not start {server}")
+    return parser
+
+
+def prepare_workspace(args: argparse.Namespace, command: str) -> tuple[Path, str, Path] | None:
+    """The data folder, the language and the working copies' folder for `args` of :func:`workspace_parser`.
+
+    The data folder is --data, else $WORKBOOK_DATA, else `<work>/data` (made from data/sample on
+    first use); the copies of the tracked notebooks in that language are made in
+    `<work>/notebooks/<lang>` when missing (:func:`prepare_notebooks`). Prints the folders and any
+    notice to stderr, naming `command` (make lab, make app) in its advice. None, after printing
+    why and how to fix it, when the data folder does not exist.
+    """
     work = Path(args.work).resolve()
     chosen = args.data or os.environ.get(DATA_ENV, "").strip()
     data = (Path(chosen).expanduser() if chosen else working_data_dir(work)).resolve()
     if not data.is_dir():
-        print(f"Data folder {data} does not exist. Give an existing folder: make lab DATA=path/to/folder", file=sys.stderr)
-        return 2
+        print(f"Data folder {data} does not exist. Give an existing folder: {command} DATA=path/to/folder", file=sys.stderr)
+        return None
     if is_tracked_sample(data):
         print(f"Note: {data} is the shipped sample (tracked by git); the answer form will not save there. "
-              "Run make lab without DATA to work in a copy (work/data).", file=sys.stderr)
+              f"Run {command} without DATA to work in a copy (work/data).", file=sys.stderr)
     lang = args.lang or copy_language(data)
     notebooks = work / "notebooks" / lang
-    for notice in prepare_notebooks(notebooks, lang=lang):
+    for notice in prepare_notebooks(notebooks, lang=lang, command=command):
         print(f"Note: {notice}", file=sys.stderr)
     print(f"Data folder: {data}\nNotebooks: {notebooks}", file=sys.stderr)
+    return data, lang, notebooks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = workspace_parser("python -m helpers.report.lab", __doc__.splitlines()[0], "JupyterLab",
+                              "Arguments after -- go to jupyter lab (e.g. -- --no-browser --port 8890).")
+    args, extra = parser.parse_known_args(argv)
+    extra = [a for a in extra if a != "--"]
+    prepared = prepare_workspace(args, "make lab")
+    if prepared is None:
+        return 2
+    data, lang, notebooks = prepared
     if args.prepare_only:
         return 0
     os.environ[DATA_ENV] = str(data)
     os.chdir(PROJ_ROOT)
-    cmd = lab_command(notebooks, extra + interface_language(work, lang))
+    cmd = lab_command(notebooks, extra + interface_language(Path(args.work).resolve(), lang))
     os.execv(cmd[0], cmd)
     return 0  # not reached
 

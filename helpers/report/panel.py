@@ -8,8 +8,9 @@ In JupyterLab (and in the `make app` view) it shows the data folder being read a
 per parameter. The mechanism ("each view is re-run in place"):
 
 1. From the panel on, each cell the kernel runs is recorded (its code, keyed by the cell's id)
-   and its outputs are captured in an ipywidgets Output placed in that cell's output area
-   (IPython events pre_run_cell / post_run_cell).
+   and its outputs are captured in the kernel (helpers.report.cell_capture, which says why) and
+   shown in an ipywidgets Output placed in that cell's output area (IPython events pre_run_cell /
+   post_run_cell).
 2. Changing a control writes the parameter into the notebook's namespace (the same variables
    the parameters cell sets, as the same strings) and re-runs the recorded cells in notebook
    order, each into its own Output: the views below change in place, the page keeps its cells.
@@ -22,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 
 from helpers.labels import t
+from helpers.report.cell_capture import CellCapture
 from helpers.views.display import note
 
 #: Parameters the panel sets, in the order of its controls.
@@ -119,14 +121,14 @@ class Panel:
         out = widgets.Output()
         display(Live(out, t("panel_hint", self.ui_lang)))
         self.cells[key] = (info.raw_cell, out)
-        self._current = out
-        out.__enter__()
+        self._current = (out, CellCapture(self.shell).__enter__())
 
     def after(self, result) -> None:
-        """post_run_cell: stop capturing."""
+        """post_run_cell: stop capturing and show the cell's outputs in its Output (its error shows below, as any cell's)."""
         if self._current is not None and not self.rerunning:
-            out, self._current = self._current, None
-            out.__exit__(None, None, None)
+            (out, capture), self._current = self._current, None
+            capture.__exit__(None, None, None)
+            out.outputs = capture.outputs()
 
     # ---------------------------------------------------------------- re-running
     def changed(self, change=None) -> None:
@@ -152,9 +154,9 @@ class Panel:
         try:
             for code, out in list(self.cells.values()):
                 self.apply()  # a re-run parameters cell must not undo the panel
-                out.clear_output(wait=True)
-                with out:
+                with CellCapture(self.shell) as capture:
                     result = self.shell.run_cell(code, store_history=False)
+                out.outputs = capture.outputs(result)  # the previous view stays until this replaces it
                 if not result.success:
                     failed = True
                     break
