@@ -244,13 +244,15 @@ def test_the_answer_form_saves_into_the_working_copy_and_removes_again(app, page
     form.locator("input[placeholder='sales-01']").fill(RESPONDENT)
     form.locator(".widget-dropdown select").first.select_option(label=t("marketing", lang))
     day = form.locator(".widget-datepicker input").input_value()  # the default: the data's snapshot date
-    rows = form.locator(".widget-hbox", has=page.locator(".widget-toggle-buttons"))
+    rows = form.locator(".widget-hbox", has=page.locator(".wb-choice"))
     expect(rows).to_have_count(15)
     for i in range(15):
         row = rows.nth(i)
         item = int(row.locator(".widget-html").first.text_content().split(".")[0])
         if item in PLAN:
-            row.locator("button", has_text=re.compile(f"^{re.escape(t('answer_' + PLAN[item], lang))}$")).click()
+            answer = t("answer_" + PLAN[item], lang)
+            row.locator("button", has_text=re.compile(f"^{re.escape(answer)}$")).click()
+            expect(row.locator("button[aria-pressed='true']")).to_have_text(f"✓ {answer}")  # the app's widgets are live
     form.locator("button.widget-button", has_text=t("save", lang)).click()
     feedback = form.locator(".widget-html").last
     expect(feedback).to_contain_text(RESPONDENT, timeout=120_000)
