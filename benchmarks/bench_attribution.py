@@ -5,10 +5,11 @@ On a generated folder with touches (``helpers.data.sample --leads N``: about 4.7
 bring about 4.7M touches) it measures, each in a fresh process (benchmarks.bench_scale.measure):
 
 - ``attribution``: :func:`helpers.data.load.load_workbook` (read, type, validate every table, touches included),
-  then the latest complete period's won-revenue credits of every position model
-  (:func:`helpers.metrics.attribution.deal_touches`, :func:`~helpers.metrics.attribution.position_credits`) and the
-  Markov chain's transitions over the observed leads of the last lookback_days
-  (:func:`helpers.metrics.attribution_paths.path_touches`, :func:`~helpers.metrics.attribution_paths.grouped_transitions`);
+  then what notebook 06 computes in the engine: the latest complete period's credits of every position model
+  (:func:`helpers.metrics.attribution.pairs_table` kept as one engine table, then
+  :func:`~helpers.metrics.attribution.position_credits`: one grouped sum per channel) and the paths of the observed
+  leads of the last lookback_days counted by distinct path (:func:`helpers.metrics.attribution_paths.path_counts`),
+  whose transitions (:func:`~helpers.metrics.attribution_paths.transitions`) are the Markov chain's;
 - ``attribution_sql``: the same figures as plain DuckDB SQL over the CSV files (written here, independently),
   checked equal to the workbook's: transitions exactly, each channel's credit within one currency unit (the
   workbook rounds channel sums to the yen by the largest remainder).
@@ -44,6 +45,7 @@ def workbook_attribution(data: Path) -> dict:
     from helpers.data.periods import complete_periods
     from helpers.metrics import attribution as A
     from helpers.metrics import attribution_paths as P
+    from helpers.metrics import engine as E
     from helpers.metrics.lead_quality import horizon_days
 
     import pandas as pd
@@ -51,12 +53,13 @@ def workbook_attribution(data: Path) -> dict:
     wb = load_workbook(data)
     period = complete_periods(first_data_date(wb), wb.as_of, wb.config.fiscal_year_start_month)[-1]
     cfg = P.settings(wb.config)
-    pairs = A.deal_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of, cfg["lookback_days"], cfg["half_life_days"])
-    credits = A.position_credits(pairs, wb.opportunities, wb.leads, period.start, period.end, wb.as_of)
-    h = horizon_days(wb.leads, wb.opportunities, wb.as_of)
-    long, outcomes = P.path_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of, h,
-                                    wb.as_of - pd.Timedelta(days=cfg["lookback_days"]), wb.as_of)
-    trans = P.grouped_transitions(long, outcomes["closed"].notna())
+    with E.reusing_tables(), E.materialized(A.pairs_table(wb.touches, wb.leads, wb.opportunities, wb.as_of,
+                                                          cfg["lookback_days"], cfg["half_life_days"])) as pairs:
+        credits = A.position_credits(pairs, wb.opportunities, wb.leads, period.start, period.end, wb.as_of)
+        h = horizon_days(wb.leads, wb.opportunities, wb.as_of)
+        paths = P.path_counts(wb.touches, wb.leads, wb.opportunities, wb.as_of, h,
+                              wb.as_of - pd.Timedelta(days=cfg["lookback_days"]), wb.as_of)
+    trans = P.transitions(paths)
     return {"won": {m: {c: r["revenue"] for c, r in credits[m]["won"].items() if r["deals"]} for m in A.POSITION_MODELS},
             "transitions": {f"{a} > {b}": int(n) for (a, b), n in trans.items()}, "horizon_days": h}
 

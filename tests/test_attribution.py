@@ -287,9 +287,10 @@ def test_lead_paths_cut_at_the_won_close(wb):
 
 
 def test_grouped_transitions_count_every_step(wb):
-    long, outcomes = P.path_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of, 30)
-    counts = P.grouped_transitions(long, outcomes["closed"].notna())
+    grouped = P.path_counts(wb.touches, wb.leads, wb.opportunities, wb.as_of, 30)
+    counts = P.transitions(grouped)
     paths = P.lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, 30)
+    assert int(grouped["n"].sum()) == len(paths) == 5 and P.transitions(paths).to_dict() == counts.to_dict()
     expected = {}
     for path, conv in zip(paths["path"], paths["converted"]):
         seq = [P.START, *path, P.CONV if conv else P.NULL]
@@ -300,3 +301,32 @@ def test_grouped_transitions_count_every_step(wb):
     # L4 sales sales, L5 web email ad: three paths start on web, two convert after seminar, L4 repeats sales once
     assert counts[(P.START, "web")] == 3 and counts[("seminar", P.CONV)] == 2 and counts[("sales", "sales")] == 1
     assert counts[("web", "web")] == 1 and counts[("ad", P.NULL)] == 1 and counts.sum() == 8 + 2 + 2 + 2 + 3 + 5
+
+
+# --------------------------------------------------------------------------- the report's Definitions (notebook 06)
+def test_definitions_of_notebook_06_match_the_glossary():
+    """Every model's definition on the page starts with the glossary's weights, and its Japanese name is the glossary's
+    term; every figure of the page is defined in both languages (the rendered page: tests/test_report_language.py)."""
+    import re
+
+    from helpers.labels import t
+    from helpers.paths import PROJ_ROOT
+    from helpers.views.definitions import PAGES, definitions
+
+    text = (PROJ_ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    rows = {m.group(1): (m.group(2).strip(), m.group(3).strip())
+            for m in re.finditer(r"^\| `(\w+)` \| ([^|]+) \| ([^|]+) \|$", text, flags=re.M)}
+    for model in A.POSITION_MODELS:
+        ja_term, definition = rows[model]
+        assert t(f"model_{model}", "ja") == ja_term, model
+        weights = definition.split(" (")[0].split(":")[0] if model != "time_decay" else "2^(−days before"
+        assert t(f"def_{model}", "en").startswith(weights), model
+    for model, (weights, rest) in A.MILESTONE_WEIGHTS.items():   # the numbers of the code, in both languages
+        for lang in ("en", "ja"):
+            assert all(f"{w:g}" in t(f"def_{model}", lang) for w in [*weights.values(), rest] if w), (model, lang)
+    keys = [key for _, key in PAGES["06_attribution"]]
+    assert {"markov", "shapley", "attribution_interval", "marketing_sourced", "marketing_influenced", "touch_coverage",
+            "no_touches_recorded", "content_in_deals"} <= set(keys) and set(A.POSITION_MODELS) <= set(keys)
+    for lang in ("en", "ja"):
+        lines = definitions("06_attribution", lang)
+        assert len(lines) == len(keys) and all("{" not in line and "_" not in line for line in lines)

@@ -87,39 +87,41 @@ def _day(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series).dt.normalize()
 
 
-def deal_links(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame) -> pd.DataFrame:
-    """Every (touch, opportunity) pair the contract links: the touch's lead is the opportunity's lead (the lead whose
-    opportunity_id is it, or its lead_id), or the touch carries its opportunity_id. Columns ``touch`` (the touch's
-    row position), ``opportunity_id``; each pair once."""
-    pos = pd.DataFrame({"touch": np.arange(len(touches)), "lead_id": touches["lead_id"].astype(object).to_numpy()})
-    pairs = []
-    lead_opp = []
-    if leads is not None and "opportunity_id" in leads.columns:
-        lead_opp.append(leads.loc[leads["opportunity_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
-    if "lead_id" in opps.columns:
-        lead_opp.append(opps.loc[opps["lead_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
-    if lead_opp:
-        links = pd.concat(lead_opp, ignore_index=True).drop_duplicates()
-        links = links[links["opportunity_id"].isin(opps["opportunity_id"].astype(object))]
-        pairs.append(pos.merge(links, on="lead_id", how="inner")[["touch", "opportunity_id"]])
-    if "opportunity_id" in touches.columns:
-        own = pd.DataFrame({"touch": np.arange(len(touches)), "opportunity_id": touches["opportunity_id"].astype(object).to_numpy()})
-        own = own[own["opportunity_id"].notna() & own["opportunity_id"].isin(opps["opportunity_id"].astype(object))]
-        pairs.append(own)
-    if not pairs:
-        return pd.DataFrame({"touch": pd.Series(dtype="int64"), "opportunity_id": pd.Series(dtype=object)})
-    return pd.concat(pairs, ignore_index=True).drop_duplicates().reset_index(drop=True)
+def _at(keys: pd.Series, table: pd.Series) -> np.ndarray:
+    """`table`'s dates (indexed by text id) at each of `keys` (NaT where absent or null): one Arrow hash lookup."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    where = pc.index_in(pa.array(keys.astype("string"), type=pa.string(), from_pandas=True),
+                        value_set=pa.array(pd.Series(table.index, dtype="string"), type=pa.string(), from_pandas=True))
+    where = pc.fill_null(where, -1).to_numpy(zero_copy_only=False)
+    return np.append(table.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[where]
 
 
 def after_close(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame) -> np.ndarray:
-    """Per touch (bool): dated (calendar day) after the close of a won or lost deal it is linked to (:func:`deal_links`)."""
-    links = deal_links(touches, leads, opps)
-    closed = opps.loc[opps["outcome"].astype(object).isin(("won", "lost")) & opps["closed_at"].notna(), ["opportunity_id", "closed_at"]]
-    links = links.merge(closed.astype({"opportunity_id": object}), on="opportunity_id", how="inner")
-    late = _day(touches["touched_at"]).to_numpy()[links["touch"].to_numpy()] > _day(links["closed_at"]).to_numpy()
-    out = np.zeros(len(touches), dtype=bool)
-    out[links["touch"].to_numpy()[late]] = True
-    return out
+    """Per touch (bool): dated (calendar day) after the close of a won or lost deal it is linked to: a deal of its
+    lead (the lead whose opportunity_id is it, or its lead_id) or the deal it carries (opportunity_id).
+
+    Late for some linked deal is late for the earliest close among them, so each lead's earliest close is found once
+    (over its links) and each touch compares its day with that and with its own deal's close: no touch × deal join."""
+    decided = opps["outcome"].astype(object).isin(("won", "lost")).to_numpy(dtype=bool) & opps["closed_at"].notna().to_numpy()
+    closed = pd.Series(_day(opps["closed_at"]).to_numpy()[decided], index=opps["opportunity_id"].astype(object).to_numpy()[decided])
+    closed = closed.groupby(level=0).min()
+    links = []
+    if leads is not None and "opportunity_id" in leads.columns:
+        links.append(leads.loc[leads["opportunity_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
+    if "lead_id" in opps.columns:
+        links.append(opps.loc[opps["lead_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
+    limit = np.full(len(touches), np.datetime64("NaT", "ns"))
+    if links and len(closed):
+        pairs = pd.concat(links, ignore_index=True)
+        pairs = pairs.assign(close=_at(pairs["opportunity_id"], closed)).dropna(subset=["close"])
+        limit = _at(touches["lead_id"], pairs.groupby("lead_id")["close"].min())
+    if "opportunity_id" in touches.columns and len(closed):
+        own = _at(touches["opportunity_id"], closed)
+        limit = np.where(np.isnat(limit) | (own < limit), own, limit)   # the earlier of the two (NaT: the other)
+    day = _day(touches["touched_at"]).to_numpy(dtype="datetime64[ns]")
+    return ~np.isnat(limit) & (day > limit)
 
 
 def check_touches(touches: pd.DataFrame, fname: str, leads: pd.DataFrame | None, opps: pd.DataFrame,

@@ -27,91 +27,95 @@ OTHER = "other"
 #: The resampling seed (intervals are reproducible).
 SEED = 20240401
 START, CONV, NULL = "(start)", "(conversion)", "(null)"
+#: Resamples drawn at a time (a draw holds one count per distinct path).
+BOOTSTRAP_CHUNK = 50
 
 
-def path_touches(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
-                 window_start=None, window_end=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The paths' touches in long form and the paths' outcomes: ``(long, outcomes)``.
+def _engine_tables(touches: pd.DataFrame, leads: pd.DataFrame, opps: pd.DataFrame):
+    from helpers.metrics import engine as E
 
-    `long`: one row per counted touch (lead_id, channel), sorted by lead, then the contract's order. `outcomes`:
-    indexed by lead_id over the observed leads of the window: closed (the first won deal's closed_at day, NaT
-    when not converted) and revenue (won amount). See :func:`lead_paths` for the definitions."""
-    from helpers.metrics.funnel import linked_pairs
+    return E.touches_table(touches), E.leads_table(leads), E.opps_table(opps)
 
-    cutoff = day(as_of)
-    created = pd.to_datetime(leads["created_at"]).dt.normalize()
-    chosen = created <= cutoff - pd.Timedelta(days=int(horizon_days))
-    if window_start is not None:
-        chosen &= created >= day(window_start)
-    if window_end is not None:
-        chosen &= created <= day(window_end)
-    lead_ids = set(leads.loc[chosen, "lead_id"].astype(object))
-    pairs = linked_pairs(leads, opps)
-    pairs = pairs[pairs["lead_id"].isin(lead_ids)]
-    o = opps.assign(opportunity_id=opps["opportunity_id"].astype(object),
-                    closed=pd.to_datetime(opps["closed_at"]).dt.normalize(),
-                    won=opps["outcome"].astype("string").str.strip().str.lower().eq("won").fillna(False).to_numpy(dtype=bool))
-    o = o[o["won"] & o["closed"].notna() & (o["closed"] <= cutoff)]
-    won = pairs.merge(o[["opportunity_id", "closed", "amount"]], on="opportunity_id", how="inner")
-    per_lead = won.groupby("lead_id").agg(closed=("closed", "min"), revenue=("amount", lambda a: a.sum(min_count=1)))
-    t = pd.DataFrame({"pos": np.arange(len(touches)), "lead_id": touches["lead_id"].astype(object).to_numpy(),
-                      "touched_at": pd.to_datetime(touches["touched_at"]).to_numpy(),
-                      "touch_id": (touches["touch_id"].astype(object).where(touches["touch_id"].notna(), "").astype(str).to_numpy()
-                                   if "touch_id" in touches.columns else ""),
-                      "channel": touches["channel"].astype(object).to_numpy()})
-    own = t[t["lead_id"].isin(lead_ids)]
-    parts = [own]
-    if "opportunity_id" in touches.columns:   # touches carried on the lead's deal
-        on_deal = t.assign(opportunity_id=touches["opportunity_id"].astype(object).to_numpy()).drop(columns="lead_id")
-        on_deal = on_deal.merge(pairs, on="opportunity_id", how="inner").drop(columns="opportunity_id")
-        parts.append(on_deal[own.columns])
-    t = pd.concat(parts, ignore_index=True).drop_duplicates(["lead_id", "pos"])
-    cut = t["lead_id"].map(per_lead["closed"]).fillna(cutoff)
-    t = t[t["touched_at"].dt.normalize() <= cut].sort_values(["lead_id", "touched_at", "touch_id", "pos"], kind="stable")
-    outcomes = pd.DataFrame(index=pd.Index(sorted(lead_ids), dtype=object, name="lead_id"))
-    outcomes["closed"] = per_lead["closed"].reindex(outcomes.index)
-    outcomes["revenue"] = per_lead["revenue"].reindex(outcomes.index).astype(float)
-    return t[["lead_id", "channel"]].reset_index(drop=True), outcomes
+
+def _steps(touches, leads, opps, as_of, horizon_days: int, window_start=None, window_end=None):
+    """:func:`helpers.metrics.attribution_engine.path_steps_expr` on pandas frames."""
+    from helpers.metrics import engine as E
+    from helpers.metrics.attribution_engine import path_steps_expr
+
+    t, ld, o = _engine_tables(touches, leads, opps)
+    return path_steps_expr(t, ld, o, E._day(as_of), int(horizon_days),
+                           None if window_start is None else E._day(window_start),
+                           None if window_end is None else E._day(window_end))
+
+
+def _fetch(expr, backend=None) -> pd.DataFrame:
+    from helpers.metrics import engine as E
+
+    con = backend or E.default_backend()
+    with E._executing(con, expr):
+        return con.to_pyarrow(expr).to_pandas()
 
 
 def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
-               window_start=None, window_end=None) -> pd.DataFrame:
+               window_start=None, window_end=None, backend=None) -> pd.DataFrame:
     """One row per lead with touches: lead_id, path (tuple of channels in the contract's order), converted (bool),
-    revenue (won amount of its won deals, NaN when none or unknown).
+    revenue (won amount of its won deals, NaN when none or unknown); sorted by lead_id.
 
     Leads: created in [window_start, window_end] (either may be None: open) and observed (created_at ≤ as_of −
     horizon_days). A lead's touches: its own and those carrying its opportunity's id, dated (calendar day) on or
-    before its won deal's closed_at (the first, when several), else as_of."""
+    before its won deal's closed_at (the first, when several), else as_of. Computed in the engine
+    (:func:`helpers.metrics.attribution_engine.lead_paths_expr`)."""
+    from helpers.metrics.attribution_engine import lead_paths_expr
+
     cols = ["lead_id", "path", "converted", "revenue"]
     if leads is None or touches is None or leads.empty or touches.empty:
         return pd.DataFrame(columns=cols)
-    long, outcomes = path_touches(touches, leads, opps, as_of, horizon_days, window_start, window_end)
-    paths = long.groupby("lead_id", sort=True)["channel"].agg(tuple)
-    out = pd.DataFrame({"lead_id": paths.index, "path": paths.to_numpy()})
-    out["converted"] = out["lead_id"].map(outcomes["closed"].notna()).astype(bool)
-    out["revenue"] = out["lead_id"].map(outcomes["revenue"]).astype(float)
-    return out.reset_index(drop=True)
+    out = _fetch(lead_paths_expr(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end)), backend)
+    out["path"] = [tuple(p) for p in out["path"]]
+    out["revenue"] = out["revenue"].astype(float)
+    return out[cols].sort_values("lead_id", kind="stable").reset_index(drop=True)
 
 
-def grouped_transitions(long: pd.DataFrame, converted: pd.Series) -> pd.Series:
-    """The Markov chain's transitions as one grouped count over the paths' touches in long form (sorted by lead, then
-    order): ``{(from, to): count}`` with the states START, the channels, CONV and NULL; `converted` maps lead_id to
-    bool. A Series indexed by (from, to)."""
-    lead = long["lead_id"].to_numpy()
-    channel = long["channel"].to_numpy(dtype=object)
-    first = np.r_[True, lead[1:] != lead[:-1]] if len(lead) else np.array([], dtype=bool)
-    last = np.r_[lead[1:] != lead[:-1], True] if len(lead) else np.array([], dtype=bool)
-    previous = np.r_[np.array([START], dtype=object), channel[:-1]] if len(lead) else channel
-    ends = np.where(pd.Series(lead[last]).map(converted).fillna(False).to_numpy(dtype=bool), CONV, NULL)
-    edges = pd.DataFrame({"from": np.r_[np.where(first, START, previous), channel[last]],
-                          "to": np.r_[channel, ends]})
-    return edges.groupby(["from", "to"], sort=True).size()
+def path_counts(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
+                window_start=None, window_end=None, backend=None) -> pd.DataFrame:
+    """The distinct paths of :func:`lead_paths` with how many leads follow each: path (tuple), converted (bool), n
+    (leads), revenue (their won amounts' sum, NaN when none known); sorted by (path, converted). One grouped count
+    in the engine (:func:`helpers.metrics.attribution_engine.path_counts_expr`): only these rows leave it."""
+    from helpers.metrics.attribution_engine import path_counts_expr
+
+    cols = ["path", "converted", "n", "revenue"]
+    if leads is None or touches is None or leads.empty or touches.empty:
+        return pd.DataFrame(columns=cols)
+    out = _fetch(path_counts_expr(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end)), backend)
+    out["path"] = [tuple(p) for p in out["path"]]
+    out["revenue"] = out["revenue"].astype(float)
+    order = sorted(range(len(out)), key=lambda i: (out["path"].iat[i], bool(out["converted"].iat[i])))
+    return out[cols].iloc[order].reset_index(drop=True)
+
+
+def transitions(paths: pd.DataFrame) -> pd.Series:
+    """The Markov chain's transition counts ``{(from, to): count}`` (states START, the channels, CONV, NULL) over
+    `paths` (:func:`lead_paths` or :func:`path_counts`: a path followed by n leads counts n times); a Series indexed
+    by (from, to), sorted. Equal to one grouped count of the steps over every lead's touches."""
+    counts: dict[tuple, int] = {}
+    weights = paths["n"] if "n" in paths.columns else pd.Series(1, index=paths.index)
+    for path, conv, n in zip(paths["path"], paths["converted"], weights):
+        states = (START, *path, CONV if conv else NULL)
+        for edge in zip(states[:-1], states[1:]):
+            counts[edge] = counts.get(edge, 0) + int(n)
+    index = pd.MultiIndex.from_tuples(sorted(counts), names=["from", "to"]) if counts else pd.MultiIndex.from_tuples([], names=["from", "to"])
+    return pd.Series([counts[k] for k in index], index=index, dtype="int64")
 
 
 def fold_channels(paths: pd.DataFrame, max_channels: int = MAX_CHANNELS) -> tuple[pd.DataFrame, list[str]]:
     """Paths with the channels on the fewest paths folded into ``other`` so at most `max_channels` remain
-    (ties: later name folded first); returns the paths and the folded channels (empty when none)."""
-    on = pd.Series([c for p in paths["path"] for c in set(p)]).value_counts()
+    (ties: later name folded first); returns the paths and the folded channels (empty when none). A row with a
+    count ``n`` (:func:`path_counts`) stands for n paths."""
+    weights = paths["n"] if "n" in paths.columns else pd.Series(1, index=paths.index)
+    on = pd.Series(dtype="int64")
+    if len(paths):
+        on = pd.Series([c for p in paths["path"] for c in set(p)], dtype=object)
+        on = pd.Series(np.repeat(weights.to_numpy(dtype=np.int64), [len(set(p)) for p in paths["path"]])).groupby(on.to_numpy()).sum()
     if len(on) <= max_channels:
         return paths, []
     ranked = sorted(on.index, key=lambda c: (-on[c], str(c)))
@@ -233,19 +237,27 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
     """``{markov: {channel: {share, low, high, revenue}}, shapley: {...}, paths, converted_paths, revenue, folded,
     null_reasons}``: shares of each model with 95% percentile intervals over `samples` resamples of the paths
     (with replacement, fixed `seed`); revenue = share × the won revenue of the converted paths (None without
-    amounts). Under MIN_CONVERTED_PATHS converted paths both models are {} with the reason ``few_converted_paths``."""
-    converted = int(paths["converted"].sum()) if len(paths) else 0
-    revenue = float(math.fsum(paths.loc[paths["converted"], "revenue"].dropna())) if converted else 0.0
-    has_revenue = converted and paths.loc[paths["converted"], "revenue"].notna().any()
-    out = {"paths": int(len(paths)), "converted_paths": converted, "revenue": revenue if has_revenue else None,
+    amounts). Under MIN_CONVERTED_PATHS converted paths both models are {} with the reason ``few_converted_paths``.
+
+    `paths`: one row per lead (:func:`lead_paths`) or per distinct path with its count ``n`` (:func:`path_counts`);
+    the same result either way. The resampling draws the distinct (path, converted) rows' counts from one
+    multinomial of all the paths (the same distribution as drawing the paths themselves with replacement), so its
+    cost grows with the distinct paths, not the leads."""
+    n = paths["n"].to_numpy(dtype=np.int64) if "n" in paths.columns else np.ones(len(paths), dtype=np.int64)
+    conv_rows = paths["converted"].to_numpy(dtype=bool) if len(paths) else np.zeros(0, dtype=bool)
+    converted = int(n[conv_rows].sum())
+    won = paths.loc[conv_rows, "revenue"] if len(paths) else pd.Series(dtype=float)
+    revenue = float(math.fsum(won.dropna())) if converted else 0.0
+    has_revenue = bool(converted and won.notna().any())
+    out = {"paths": int(n.sum()), "converted_paths": converted, "revenue": revenue if has_revenue else None,
            "folded": [], "markov": {}, "shapley": {}, "null_reasons": {}}
     if converted < MIN_CONVERTED_PATHS:
         out["null_reasons"] = {"markov": "few_converted_paths", "shapley": "few_converted_paths"}
         return out
-    paths, out["folded"] = fold_channels(paths)
+    paths, out["folded"] = fold_channels(paths.assign(n=n))
     channels = sorted({c for p in paths["path"] for c in p})
     m = len(channels)
-    distinct = paths.groupby([paths["path"], paths["converted"]]).size().reset_index(name="n")
+    distinct = paths.groupby([paths["path"], paths["converted"]])["n"].sum().reset_index(name="n")
     codes, counts = transition_counts(distinct, channels)
     masks = _masks(distinct, channels)
     conv = distinct["converted"].to_numpy(dtype=bool)
@@ -259,12 +271,12 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
 
     point = both(weights)
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(int(weights.sum()), weights / weights.sum(), size=samples)
     boot = {"markov": [], "shapley": []}
-    for w in draws:
-        mk, sv = both(w.astype(float))
-        boot["markov"].append(np.full(m, np.nan) if mk is None else mk)
-        boot["shapley"].append(np.full(m, np.nan) if sv is None else sv)
+    for first in range(0, samples, BOOTSTRAP_CHUNK):   # the same draws as one size=samples call, in bounded memory
+        for w in rng.multinomial(int(weights.sum()), weights / weights.sum(), size=min(BOOTSTRAP_CHUNK, samples - first)):
+            mk, sv = both(w.astype(float))
+            boot["markov"].append(np.full(m, np.nan) if mk is None else mk)
+            boot["shapley"].append(np.full(m, np.nan) if sv is None else sv)
     for name, shares in zip(("markov", "shapley"), point):
         if shares is None:
             out["null_reasons"][name] = "no_conversions"
@@ -296,6 +308,7 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
     is empty with the reason ``no_touches_table`` (``no_touch_rows`` for a table without rows); without amounts the money is None (``no_amounts``: credits in
     deals only). `samples` overrides ``attribution.bootstrap_samples``."""
     from helpers.metrics import attribution as A
+    from helpers.metrics import engine as E
     from helpers.metrics.lead_quality import horizon_days
 
     cfg = settings(wb.config)
@@ -306,17 +319,18 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
         out["null_reasons"] = {"attribution": "no_touches_table" if wb.touches is None else "no_touch_rows"}
         return out
     decimals = int(wb.config.currency_decimals)
-    pairs = A.deal_touches(wb.touches, wb.leads, wb.opportunities, wb.as_of, cfg["lookback_days"], cfg["half_life_days"])
-    out["models"] = A.position_credits(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, decimals)
-    si = A.sourced_influenced(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, cfg["marketing_channels"])
-    out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
-    out["coverage"] = A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, start, end, wb.as_of)
-    out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
-    if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
-        out["null_reasons"]["revenue"] = "no_amounts"
-    h = (getattr(wb.config, "lead_quality", None) or {}).get("horizon_days") or horizon_days(wb.leads, wb.opportunities, wb.as_of)
-    window_start = day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
-    paths = lead_paths(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
+    with E.reusing_tables(), E.materialized(A.pairs_table(wb.touches, wb.leads, wb.opportunities, wb.as_of,
+                                                          cfg["lookback_days"], cfg["half_life_days"])) as pairs:
+        out["models"] = A.position_credits(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, decimals)
+        si = A.sourced_influenced(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, cfg["marketing_channels"])
+        out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
+        out["coverage"] = A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, start, end, wb.as_of)
+        out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
+        if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
+            out["null_reasons"]["revenue"] = "no_amounts"
+        h = (getattr(wb.config, "lead_quality", None) or {}).get("horizon_days") or horizon_days(wb.leads, wb.opportunities, wb.as_of)
+        window_start = day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
+        paths = path_counts(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
     dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals)
     dd.update(window_start=window_start, window_end=day(wb.as_of) - pd.Timedelta(days=h))
     out["horizon_days"] = h

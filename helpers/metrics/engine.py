@@ -212,6 +212,24 @@ def leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None):
     return _reused("leads", leads, dims, lambda: _leads_table(leads, dims))
 
 
+def touches_table(touches: pd.DataFrame):
+    """An Ibis table of the touches (contract section 6) from a pandas frame (built once per frame within
+    :func:`reusing_tables`): pos (row position: file order), touch_id (text, '' when empty: it sorts first), lead_id and
+    opportunity_id (canonical ids), ts (touched_at with its time), d (its calendar day), channel, content."""
+    return _reused("touches", touches, None, lambda: _touches_table(touches))
+
+
+def _touches_table(touches: pd.DataFrame):
+    import ibis
+
+    stamps = pd.to_datetime(touches["touched_at"]) if "touched_at" in touches.columns else pd.Series(pd.NaT, index=touches.index)
+    return ibis.memtable(pa.table({
+        "pos": pa.array(range(len(touches)), type=pa.int64()), "touch_id": pc.fill_null(_texts(touches, "touch_id"), ""),
+        "lead_id": _canonical(_texts(touches, "lead_id")), "ts": pa.array(stamps.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"), from_pandas=True),
+        "d": _dates(touches, "touched_at"), "channel": _texts(touches, "channel"), "content": _texts(touches, "content"),
+        "opportunity_id": _canonical(_texts(touches, "opportunity_id"))}))
+
+
 def _opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
     import ibis
 

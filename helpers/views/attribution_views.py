@@ -13,6 +13,7 @@ import pandas as pd
 from helpers.labels import t
 from helpers.metrics import attribution as A
 from helpers.metrics.attribution_paths import attribution_section, settings
+from helpers.metrics.engine import reusing_tables
 from helpers.views import display, fmt
 from helpers.views.common import channel_label
 
@@ -201,8 +202,9 @@ def coverage_figures(s: Session) -> dict | None:
     if s.wb.touches is None or not len(s.wb.touches):
         return None
     cfg = settings(s.config)
-    pairs = A.deal_touches(s.wb.touches, s.wb.leads, s.wb.opportunities, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
-    return A.coverage(pairs, s.wb.touches, s.wb.opportunities, s.wb.leads, s.period.start, s.period.end, s.as_of)
+    with reusing_tables():
+        pairs = A.pairs_table(s.wb.touches, s.wb.leads, s.wb.opportunities, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
+        return A.coverage(pairs, s.wb.touches, s.wb.opportunities, s.wb.leads, s.period.start, s.period.end, s.as_of)
 
 
 def coverage_view(s: Session, c: dict | None = None):

@@ -51,6 +51,17 @@ PAGES: dict[str, tuple[tuple[str, str], ...]] = {
         ("lq_same_size", "lq_same_size"), ("lq_feedback", "lq_feedback"),
         ("lq_median_days_to_accept", "lq_median_days_to_accept"),
     ),
+    "06_attribution": (
+        ("attribution_touches", "attribution_touches"), ("milestones", "milestones"),
+        ("model_first_touch", "first_touch"), ("model_lead_creation", "lead_creation"), ("model_last_touch", "last_touch"),
+        ("model_linear", "linear"), ("model_u_shaped", "u_shaped"), ("model_w_shaped", "w_shaped"),
+        ("model_full_path", "full_path"), ("model_time_decay", "time_decay"),
+        ("attribution_credit", "attribution_credit"), ("no_touches_recorded", "no_touches_recorded"),
+        ("attribution_path", "attribution_path"), ("model_markov", "markov"), ("model_shapley", "shapley"),
+        ("attribution_interval", "attribution_interval"), ("marketing_sourced", "marketing_sourced"),
+        ("marketing_influenced", "marketing_influenced"), ("sourced_by_other", "sourced_by_other"),
+        ("content_in_deals", "content_in_deals"), ("touch_coverage", "touch_coverage"),
+    ),
 }
 
 
