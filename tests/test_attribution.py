@@ -330,3 +330,16 @@ def test_definitions_of_notebook_06_match_the_glossary():
     for lang in ("en", "ja"):
         lines = definitions("06_attribution", lang)
         assert len(lines) == len(keys) and all("{" not in line and "_" not in line for line in lines)
+
+
+def test_after_close_through_the_lead_or_the_deal_carried(wb):
+    """A touch is after close when dated after the earliest close of the won/lost deals it is linked to: through its
+    lead (T08: L1's O1 closed 2025-05-10) or through the deal it carries (L4 has no deal; O4 closed 2025-06-20)."""
+    from helpers.data.touches import after_close
+
+    extra = pd.DataFrame({"touch_id": ["X1", "X2", "X3"], "lead_id": ["L4", "L4", "L3"],
+                          "touched_at": pd.to_datetime(["2025-06-21 00:00", "2025-06-20 23:00", "2025-06-02 00:00"]),
+                          "channel": ["sales"] * 3, "opportunity_id": ["O4", "O4", None]})
+    touches = pd.concat([wb.touches, extra], ignore_index=True)
+    late = after_close(touches, wb.leads, wb.opportunities)
+    assert touches.loc[late, "touch_id"].tolist() == ["T08", "X1", "X3"]   # X2: on the close day; X3: L3's O3 lost 06-01

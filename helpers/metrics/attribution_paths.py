@@ -56,6 +56,17 @@ def _fetch(expr, backend=None) -> pd.DataFrame:
         return con.to_pyarrow(expr).to_pandas()
 
 
+def _path_rows(expr_of, cols: list[str], touches, leads, opps, as_of, horizon_days, window_start, window_end, backend):
+    """`expr_of` (an expression of the paths' steps) run in the engine: its `cols`, paths as tuples, revenue as float
+    (an empty frame without leads or touches)."""
+    if leads is None or touches is None or leads.empty or touches.empty:
+        return pd.DataFrame(columns=cols)
+    out = _fetch(expr_of(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end)), backend)
+    out["path"] = [tuple(p) for p in out["path"]]
+    out["revenue"] = out["revenue"].astype(float)
+    return out[cols]
+
+
 def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
                window_start=None, window_end=None, backend=None) -> pd.DataFrame:
     """One row per lead with touches: lead_id, path (tuple of channels in the contract's order), converted (bool),
@@ -67,13 +78,9 @@ def lead_paths(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataF
     (:func:`helpers.metrics.attribution_engine.lead_paths_expr`)."""
     from helpers.metrics.attribution_engine import lead_paths_expr
 
-    cols = ["lead_id", "path", "converted", "revenue"]
-    if leads is None or touches is None or leads.empty or touches.empty:
-        return pd.DataFrame(columns=cols)
-    out = _fetch(lead_paths_expr(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end)), backend)
-    out["path"] = [tuple(p) for p in out["path"]]
-    out["revenue"] = out["revenue"].astype(float)
-    return out[cols].sort_values("lead_id", kind="stable").reset_index(drop=True)
+    out = _path_rows(lead_paths_expr, ["lead_id", "path", "converted", "revenue"], touches, leads, opps, as_of, horizon_days,
+                     window_start, window_end, backend)
+    return out.sort_values("lead_id", kind="stable").reset_index(drop=True)
 
 
 def path_counts(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
@@ -83,14 +90,10 @@ def path_counts(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Data
     in the engine (:func:`helpers.metrics.attribution_engine.path_counts_expr`): only these rows leave it."""
     from helpers.metrics.attribution_engine import path_counts_expr
 
-    cols = ["path", "converted", "n", "revenue"]
-    if leads is None or touches is None or leads.empty or touches.empty:
-        return pd.DataFrame(columns=cols)
-    out = _fetch(path_counts_expr(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end)), backend)
-    out["path"] = [tuple(p) for p in out["path"]]
-    out["revenue"] = out["revenue"].astype(float)
+    out = _path_rows(path_counts_expr, ["path", "converted", "n", "revenue"], touches, leads, opps, as_of, horizon_days,
+                     window_start, window_end, backend)
     order = sorted(range(len(out)), key=lambda i: (out["path"].iat[i], bool(out["converted"].iat[i])))
-    return out[cols].iloc[order].reset_index(drop=True)
+    return out.iloc[order].reset_index(drop=True)
 
 
 def transitions(paths: pd.DataFrame) -> pd.Series:
