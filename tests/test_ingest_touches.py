@@ -10,6 +10,7 @@ import pytest
 
 from helpers.data.ingest import ingest
 from helpers.data.load import load_workbook
+from helpers.errors import WorkbookError
 from helpers.metrics.attribution_paths import attribution_section
 
 FIXTURE = Path(__file__).parent / "fixtures" / "salesforce_export"
@@ -104,3 +105,20 @@ def test_hubspot_form_submissions_become_touches(tmp_path):
     # contact 101 is deal 9001's contact (Associated Deal IDs): both form touches reach it
     section = attribution_section(wb, "2024-01-01", "2024-03-31", samples=10)
     assert section["models"]["first_touch"]["won"]["web"] == {"revenue": 1_500_000, "deals": 1.0}
+
+
+def test_hubspot_form_export_with_other_headers_is_refused_naming_both(tmp_path):
+    """HubSpot's form-submission headers are not confirmed: a file named like that export without the mapping's names
+    stops the ingest, naming the names expected and the header found; nothing is read from another column (the
+    submission's own Record ID is never the contact)."""
+    exports = tmp_path / "exports"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "exports" / "hubspot_forms", exports)
+    forms = exports / "hubspot-form-submissions-2024-06-30.csv"
+    forms.write_text(forms.read_text(encoding="utf-8").replace("Contact ID", "Record ID", 1), encoding="utf-8")
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "hubspot", tmp_path / "out")
+    message = err.value.message
+    assert message.startswith("hubspot-form-submissions-2024-06-30.csv looks like the touches export")
+    assert "missing 'Contact ID' or 'Contact Record ID' or 'コンタクトID'" in message
+    assert "found 'Conversion Date', 'Record ID', 'Email', 'Form Name', 'Conversion Page'" in message
+    assert "extends: hubspot" in err.value.fix and not (tmp_path / "out").exists()

@@ -134,6 +134,21 @@ def _fits(header: list[str], tm: TableMapping) -> bool:
     return all(find_column(header, names) is not None for names in tm.needed_columns())
 
 
+def refuse_lookalike(table: str, tm: TableMapping, miss: tuple, mapping: str) -> None:
+    """Stop the ingest on a file that looks like `table`'s export by its name but lacks the mapping's columns, when
+    the mapping marks its header names as unconfirmed (``headers_unconfirmed: true``): the names expected and the
+    header found are both named, so nothing is read from a column that only resembles the one meant."""
+    path, _, lacking, header = miss
+    expected = "; ".join(" or ".join(repr(c) for c in names) for names in lacking)
+    raise WorkbookError(f"{path.name} looks like the {table} export by its name, but its header is not the one the mapping "
+                        f"{tm.where} expects: missing {expected}; found {', '.join(repr(c) for c in header) or 'no header'}. "
+                        f"The mapping's names for this export are not confirmed by the vendor's documentation, so the "
+                        f"file is not read with other columns in their place",
+                        fix=f"If it is this export, list its column names in a mapping of your own (extends: {mapping}, then "
+                            f"tables.{table}.columns with a list of names per column; docs/ingest.md) and ingest with it; "
+                            f"if it is another file, move it out of the export folder.")
+
+
 def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: list | None = None) -> Path | None:
     """The export file for one table: the first `file` pattern (case-insensitive) with exactly one matching file
     whose header has every column the mapping needs; files claimed by another table are skipped.
@@ -141,7 +156,7 @@ def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: lis
     its reading error when the table is required or the file matched a pattern more specific than "*".
     A pattern without wildcards (an exact file name) may name a file another table uses (one export feeding two
     tables). Files that match a specific pattern by name but lack needed columns are added to `misses` as
-    (file, the first missing column's names)."""
+    (file, the first missing column's names, every missing column's names, the file's header)."""
     every = _candidates(exports)
     encoding = _read_encoding(tm.encoding)
     seen: list[Path] = []
@@ -166,7 +181,7 @@ def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: lis
             for p in matches:
                 if p not in fitting and p not in errors and p not in [m[0] for m in misses]:
                     lacking = [n for n in tm.needed_columns() if find_column(headers[p], n) is None]
-                    misses.append((p, lacking[0] if lacking else ()))
+                    misses.append((p, lacking[0] if lacking else (), lacking, headers[p]))
         if len(fitting) == 1:
             return fitting[0]
         if len(fitting) > 1:
@@ -393,7 +408,9 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
                 apply_mapping(read_export(exc.path, tm)[0], tm, exc.path.name, rates=rates,
                               target_currency=settings.currency_code if rates else None)
                 raise
-            near_misses += [(name, miss, lacking, tm.where, path) for miss, lacking in misses if miss != path]
+            near_misses += [(name, miss, lacking, tm.where, path) for miss, lacking, _, _ in misses if miss != path]
+            if path is None and tm.headers_unconfirmed and misses:
+                refuse_lookalike(name, tm, misses[0], mp.name)
             if path is None:
                 if tm.optional:
                     folder_warnings.append(warning(exports.name, "table_not_found", count=1, table=name, patterns=", ".join(tm.files)))

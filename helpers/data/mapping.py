@@ -42,7 +42,8 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)           # Excel serial 1 = 1900-01-01 
 MAX_SHOWN = 5
 
 TOP_KEYS = ("name", "description", "tables", "extends", "date_order", "decimal")
-TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order", "decimal", "join")
+TABLE_KEYS = ("file", "sql", "encoding", "sheet", "columns", "drop_if", "keep", "optional", "date_order", "decimal", "join",
+              "headers_unconfirmed")
 JOIN_KEYS = ("file", "on", "key", "columns", "fill", "optional")
 SQL_KEYS = ("url", "query", "table")
 COLUMN_KEYS = ("column", "format", "values", "other", "default", "constant", "flags", "optional",
@@ -169,6 +170,7 @@ class TableMapping:
     decimal: str | None = None               # decimal mark of every number column: "." or "," (None: from the values)
     where: str = ""                          # "salesforce_en.yaml: tables.opportunities" for messages
     joins: tuple[JoinRule, ...] = ()         # columns looked up in other export files (join:)
+    headers_unconfirmed: bool = False        # the vendor's header names are not confirmed: a look-alike file stops the ingest
 
     def rule(self, target: str) -> ColumnRule | None:
         for r in self.columns:
@@ -507,10 +509,11 @@ def _parse_table(name, spec, label: str) -> TableMapping:
         if not isinstance(spec["sheet"], (str, int)) or isinstance(spec["sheet"], bool):
             raise WorkbookError(f"{where}.sheet: a sheet name or a 0-based position", fix="For example sheet: Deals, or sheet: 0.")
         kw["sheet"] = spec["sheet"]
-    if "optional" in spec:
-        if not isinstance(spec["optional"], bool):
-            raise WorkbookError(f"{where}.optional: must be true or false", fix="Write optional: true.")
-        kw["optional"] = spec["optional"]
+    for key in ("optional", "headers_unconfirmed"):
+        if key in spec:
+            if not isinstance(spec[key], bool):
+                raise WorkbookError(f"{where}.{key}: must be true or false", fix=f"Write {key}: true.")
+            kw[key] = spec[key]
     if spec.get("date_order") is not None:
         kw["date_order"] = check_date_order(spec["date_order"], f"{where}.date_order")
     if spec.get("decimal") is not None:
