@@ -40,7 +40,8 @@ def _period(data: Path):
 
 
 def workbook_attribution(data: Path) -> dict:
-    """The workbook's figures: {won: {model: {channel: revenue}}, transitions: {"from > to": count}, horizon_days}."""
+    """The workbook's figures: {won: {model: {channel: revenue}}, pipeline: {model: {channel: amount}}, transitions:
+    {"from > to": count}, horizon_days}."""
     from helpers.data.load import first_data_date, load_workbook
     from helpers.data.periods import complete_periods
     from helpers.metrics import attribution as A
@@ -61,6 +62,7 @@ def workbook_attribution(data: Path) -> dict:
                               wb.as_of - pd.Timedelta(days=cfg["lookback_days"]), wb.as_of)
     trans = P.transitions(paths)
     return {"won": {m: {c: r["revenue"] for c, r in credits[m]["won"].items() if r["deals"]} for m in A.POSITION_MODELS},
+            "pipeline": {m: {c: r["amount"] for c, r in credits[m]["pipeline"].items() if r["deals"]} for m in A.POSITION_MODELS},
             "transitions": {f"{a} > {b}": int(n) for (a, b), n in trans.items()}, "horizon_days": h}
 
 
@@ -89,6 +91,7 @@ def sql_attribution(data: Path) -> dict:
     con.execute("""CREATE TABLE deals AS SELECT o.opportunity_id, created, amount,
                      CASE WHEN outcome IN ('won', 'lost') AND closed <= $as_of THEN closed ELSE $as_of END AS end_day,
                      outcome = 'won' AND closed BETWEEN $start AND least($end, $as_of) AS won_in_p,
+                     created BETWEEN $start AND least($end, $as_of) AS made_in_p,
                      (SELECT min(l.lc) FROM links k JOIN l USING (lead_id) WHERE k.opportunity_id = o.opportunity_id) AS lc
                    FROM o WHERE created <= $as_of""", p)
     weights = {"first_touch": ({"ft": 1.0}, 0.0), "lead_creation": ({"lcm": 1.0}, 0.0), "last_touch": ({"ocm": 1.0}, 0.0),
@@ -105,7 +108,7 @@ def sql_attribution(data: Path) -> dict:
         WITH pairs AS (SELECT t.pos, links.opportunity_id FROM t JOIN links USING (lead_id)
                        UNION SELECT pos, opportunity_id FROM t WHERE opportunity_id IS NOT NULL),
         x AS (SELECT p.opportunity_id, t.pos, coalesce(t.touch_id, '') AS tid, t.ts, t.d, t.channel, dl.created, dl.end_day, dl.lc,
-                     dl.won_in_p, dl.amount
+                     dl.won_in_p, dl.made_in_p, dl.amount
                 FROM pairs p JOIN t USING (pos) JOIN deals dl ON dl.opportunity_id = p.opportunity_id
                WHERE t.d <= dl.end_day AND t.d >= dl.created - INTERVAL {lookback} DAY),
         r AS (SELECT *, row_number() OVER (PARTITION BY opportunity_id ORDER BY ts, tid, pos) - 1 AS k,
@@ -113,18 +116,20 @@ def sql_attribution(data: Path) -> dict:
         m AS (SELECT *, coalesce(max(CASE WHEN d <= lc THEN k END) OVER (PARTITION BY opportunity_id), 0) AS lck,
                         coalesce(max(CASE WHEN d <= created THEN k END) OVER (PARTITION BY opportunity_id), 0) AS ock FROM r),
         f AS (SELECT *, k = 0 AS ft, k = lck AS lcm, k = ock AS ocm, k = n - 1 AS cw FROM m)
-        SELECT opportunity_id, channel, won_in_p, amount, {", ".join(credit_sql)}, 1.0 / n AS linear,
+        SELECT opportunity_id, channel, won_in_p, made_in_p, amount, {", ".join(credit_sql)}, 1.0 / n AS linear,
                pow(2, -(end_day - d) / {half}) / sum(pow(2, -(end_day - d) / {half})) OVER o AS time_decay
           FROM f WINDOW o AS (PARTITION BY opportunity_id)""")
     models = list(weights) + ["linear", "time_decay"]
-    rows = con.execute(f"SELECT channel, {', '.join(f'sum({m} * coalesce(amount, 0))' for m in models)} "
-                       "FROM credits WHERE won_in_p GROUP BY channel").fetchall()
-    won = {m: {r[0]: r[i + 1] for r in rows if r[i + 1] is not None} for i, m in enumerate(models)}
-    untouched = con.execute("SELECT count(*), sum(coalesce(amount, 0)) FROM deals WHERE won_in_p AND opportunity_id NOT IN "
-                            "(SELECT opportunity_id FROM credits)").fetchone()
-    for m in models:
-        if untouched[0]:
-            won[m]["no_touches"] = untouched[1]
+    credits = {}
+    for kind, flag in (("won", "won_in_p"), ("pipeline", "made_in_p")):
+        rows = con.execute(f"SELECT channel, {', '.join(f'sum({m} * coalesce(amount, 0))' for m in models)} "
+                           f"FROM credits WHERE {flag} GROUP BY channel").fetchall()
+        credits[kind] = {m: {r[0]: r[i + 1] for r in rows if r[i + 1] is not None} for i, m in enumerate(models)}
+        untouched = con.execute(f"SELECT count(*), sum(coalesce(amount, 0)) FROM deals WHERE {flag} AND opportunity_id NOT IN "
+                                "(SELECT opportunity_id FROM credits)").fetchone()
+        for m in models:
+            if untouched[0]:
+                credits[kind][m]["no_touches"] = untouched[1]
     h = con.execute("""SELECT greatest(30, ceil(quantile_cont(days, 0.9))) FROM (
                          SELECT o.created - l.lc AS days FROM links k JOIN l ON l.lead_id = k.lead_id
                                                  JOIN o ON o.opportunity_id = k.opportunity_id
@@ -148,7 +153,7 @@ def sql_attribution(data: Path) -> dict:
           SELECT coalesce(prev, '{START}') AS frm, channel AS too FROM o2
           UNION ALL SELECT channel, CASE WHEN conv THEN '{CONV}' ELSE '{NULL}' END FROM o2 WHERE nxt IS NULL)
         GROUP BY 1, 2""", q).fetchall()
-    return {"won": won, "transitions": {f"{a} > {b}": int(n) for a, b, n in trans}, "horizon_days": h}
+    return {**credits, "transitions": {f"{a} > {b}": int(n) for a, b, n in trans}, "horizon_days": h}
 
 
 def differences(a: dict, b: dict) -> list[str]:
@@ -160,9 +165,10 @@ def differences(a: dict, b: dict) -> list[str]:
         keys = set(a["transitions"]) | set(b["transitions"])
         out += [f"transitions/{k}: {a['transitions'].get(k)} != {b['transitions'].get(k)}" for k in sorted(keys)
                 if a["transitions"].get(k) != b["transitions"].get(k)][:10]
-    for model, chans in a["won"].items():
-        other = b["won"].get(model, {})
-        for c in set(chans) | {c for c, v in other.items() if abs(v or 0) > 0.5}:
-            if abs((chans.get(c) or 0) - (other.get(c) or 0)) > 1.0 + 1e-6:
-                out.append(f"won/{model}/{c}: {chans.get(c)} != {other.get(c)}")
+    for kind in ("won", "pipeline"):
+        for model, chans in a[kind].items():
+            other = b[kind].get(model, {})
+            for c in set(chans) | {c for c, v in other.items() if abs(v or 0) > 0.5}:
+                if abs((chans.get(c) or 0) - (other.get(c) or 0)) > 1.0 + 1e-6:
+                    out.append(f"{kind}/{model}/{c}: {chans.get(c)} != {other.get(c)}")
     return out
