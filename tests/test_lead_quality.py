@@ -43,6 +43,8 @@ def test_horizon_is_the_90th_percentile_of_lead_to_opportunity_days():
     assert lq.horizon_days(leads, opps, AS_OF) == 43
     # never shorter than 30 days
     assert lq.horizon_days(leads[leads["lead_id"] == "L1"], opps, AS_OF) == 30
+    # no deal exists yet on as_of (the first, O1, is created on 2025-01-20): the floor, not a crash
+    assert lq.horizon_days(leads, opps, pd.Timestamp("2025-01-15")) == 30
 
 
 def test_observed_converted_and_still_in_play():

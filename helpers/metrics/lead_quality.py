@@ -221,6 +221,8 @@ def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting:
     if leads is None or not len(leads) or not len(opps):
         return MIN_HORIZON_DAYS
     pairs = _first_opportunity(leads, opps, as_of)
+    if not len(pairs):   # no lead linked to a deal that exists on as_of
+        return MIN_HORIZON_DAYS
     ids = leads["lead_id"].astype("string")
     linked = ids.isin(pairs["lead_id"]).to_numpy(dtype=bool)   # only the leads with a deal: no index over every lead
     created = pd.Series(dates(leads, "created_at").to_numpy()[linked], index=ids[linked].astype(object))
