@@ -91,3 +91,14 @@ def test_a_failing_cell_stops_the_rerun_and_says_so(folder, live):
     panel.period.value = "2025Q2"
     assert ns["period"] == "2025Q2" and "reached" not in ns
     assert "could not be updated" in panel.status.value and "wb-warn" in panel.status.value
+
+
+def test_in_the_app_the_language_advice_names_make_app(folder, live, monkeypatch):
+    monkeypatch.setenv("WORKBOOK_APP", "1")  # as helpers.report.app sets it for its kernels
+    ns = dict(PARAMS, data_dir=str(folder))
+    panel = control_panel(ns).panel
+    panel.shell = Shell(ns)
+    panel.lang.value = "ja"
+    assert "make app LANG=ja" in panel.status.value and "make lab" not in panel.status.value
+    panel.lang.value = "en"  # back to the copy's language: no advice
+    assert "make app" not in panel.status.value

@@ -94,9 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare_only:
         return 0
     os.environ[DATA_ENV] = str(data)
+    from helpers.report.panel import APP_ENV
     from helpers.report.run import STATIC_ENV
 
     os.environ.pop(STATIC_ENV, None)  # the app is live: the panel and the form need their widgets
+    os.environ[APP_ENV] = "1"  # the panel's advice for the other language names make app
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), os.environ.get("JUPYTER_PATH", "")) if p)
     os.chdir(PROJ_ROOT)
     WorkbookVoila.launch_instance(argv=voila_options(notebooks, lang, extra), workbook=landing(notebooks, data, lang))

@@ -21,6 +21,7 @@ helpers.report.lab.pre_save_hook): run the notebook again after opening it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from helpers.labels import t
 from helpers.report.cell_capture import CellCapture
@@ -28,6 +29,8 @@ from helpers.views.display import note
 
 #: Parameters the panel sets, in the order of its controls.
 PANEL_PARAMS = ("period", "lang", "as_of", "initiative")
+#: Set by `make app` (helpers.report.app): the panel's advice names make app instead of make lab.
+APP_ENV = "WORKBOOK_APP"
 #: The panel's own cell is never recorded (re-running it makes a new panel).
 PANEL_CALL = "control_panel("
 
@@ -166,7 +169,7 @@ class Panel:
                 control.disabled = False
         message = t("panel_failed", lang) if failed else t("panel_updated", lang)
         if lang != self.ui_lang:
-            message += " " + t("panel_other_language", lang)
+            message += " " + t("panel_other_language", lang).format(command="make app" if os.environ.get(APP_ENV) else "make lab")
         self.status.value = note(message, warn=failed).data
 
 
