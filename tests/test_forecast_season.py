@@ -149,3 +149,22 @@ def test_the_page_says_whether_the_forecast_has_a_seasonal_term(lang, as_of, per
     s = open_session(str(SAMPLE_DATA_DIR), period=period, as_of=as_of, lang=lang, theme=False)
     f = goals.forecast(s.wb.opportunities, s.period, s.as_of, refits=2, simulations=10)
     assert words in gv.season_line(s, f["parts"])
+
+
+def test_period_effects_are_read_from_seasonally_adjusted_periods():
+    """The data of test_goals.py::test_period_variation_by_hand (wins 1, 1, 2 in the three closing blocks, mean amounts
+    100, 200, 200) with the third block a season of index 2 (deal size 2): wins 1, 1, 1 -> no drift left; amounts 100,
+    200, 100 -> 0.75, 1.5, 0.75 of their mean 133.3."""
+    as_of = T("2025-12-31")
+    rows = [(10, 10, 0, np.nan), (20, 20, 0, np.nan),
+            (100, 20, 1, 100.0), (120, 10, 2, 5.0), (130, 10, 2, 5.0), (140, 10, 2, 5.0),
+            (200, 10, 1, 300.0), (200, 100, 1, 200.0), (190, 5, 1, 100.0), (210, 9, 2, 1.0), (220, 9, 2, 1.0),
+            (230, 9, 2, 1.0), (300, 9, 2, 1.0)]
+    hist = pd.DataFrame({"created_at": [as_of - pd.Timedelta(days=a) for a, *_ in rows],
+                         "duration": [d for _, d, *_ in rows], "event": [e for *_, e, _ in rows],
+                         "amount": [m for *_, m in rows]})
+    index = (np.array([1.0, 1.0, 2.0, 1.0, 1.0, 1.0]), np.array([1.0, 1.0, 2.0, 1.0, 1.0, 1.0]))
+    drift = goals.period_variation(hist, as_of, index)
+    assert drift["win"] == pytest.approx([1.0, 1.0, 1.0])
+    assert drift["deal"] == pytest.approx([0.75, 1.5, 0.75])
+    assert drift["creation"] == pytest.approx([0.5, 1.0, 1.5])   # creation is left as it was
