@@ -364,3 +364,11 @@ def test_no_score_with_fewer_than_30_converted():
     few = pd.Series(np.r_[np.ones(29, bool), np.zeros(371, bool)])
     r = lead_score.score({"x": attrs["x"]}, few, created, bulk=False, min_leads=30)
     assert r["auc"] is None and r["points"] == {} and r["null_reasons"]["points"] == "too_few_converted"
+
+
+def test_horizon_when_no_linked_lead_is_in_the_leads_table():
+    """Deals linked only to lead ids the leads table lacks: no pair to measure, H is the 30-day floor (no error)."""
+    leads, opps, _ = fixture()
+    opps = opps.assign(lead_id="X" + opps["lead_id"])
+    leads = leads.assign(opportunity_id=None)
+    assert lq.horizon_days(leads, opps, AS_OF) == 30

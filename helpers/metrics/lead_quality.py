@@ -227,7 +227,8 @@ def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting:
     linked = ids.isin(pairs["lead_id"]).to_numpy(dtype=bool)   # only the leads with a deal: no index over every lead
     created = pd.Series(dates(leads, "created_at").to_numpy()[linked], index=ids[linked].astype(object))
     created = created[~created.index.duplicated()]
-    days = (pairs["opp_created"] - pairs["lead_id"].map(created)).dt.days.dropna()
+    lead_created = pd.Series(created.reindex(pairs["lead_id"].to_numpy()).to_numpy(), index=pairs.index)   # NaT: no such lead
+    days = (pairs["opp_created"] - lead_created).dt.days.dropna()
     if not len(days):
         return MIN_HORIZON_DAYS
     return max(MIN_HORIZON_DAYS, int(math.ceil(float(np.percentile(days.clip(lower=0), HORIZON_QUANTILE)))))
