@@ -124,3 +124,20 @@ def test_backtest_below_the_aim_is_said_plainly():
         # the same page when 17 of the 20 intervals had held the actual (as before the seasonal term)
         narrow = dataclasses.replace(g, backtest=g.backtest | {"interval_coverage_95": 17 / 20})
         assert words in gv.backtest_view(s, narrow).data
+
+
+def test_expected_deals_keep_a_decimal_beside_their_revenue():
+    """The forecast's parts line: an expected 0.2 deals with ¥499,907 reads "(0.2 deals)", never "(0 deals)" beside a
+    revenue that is not 0; the deals won so far and the open deals stay whole numbers."""
+    import dataclasses
+
+    from helpers.report.session import open_session
+    from helpers.views import goals_views as gv
+
+    s = open_session(str(SAMPLE_DATA_DIR), period="FY2026Q2", as_of="2026-08-15", lang="en", theme=False)
+    g = gv.compute(s)
+    parts = g.forecast["parts"] | {"open_expected_count": 0.2, "open_expected_revenue": 499_907.0,
+                                   "new_expected_count": 3.04, "new_expected_revenue": 7_000_000.0}
+    html = gv.forecast_view(s, dataclasses.replace(g, forecast=g.forecast | {"parts": parts})).data
+    assert "open deals ¥499,907 (0.2 deals)" in html and "(3.0 deals)" in html
+    assert f"Won so far ¥{parts['won_so_far_revenue']:,.0f} ({parts['won_so_far_count']} deals)" in html

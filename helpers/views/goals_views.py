@@ -131,8 +131,9 @@ def _interval_text(iv: dict | None, money: bool, s: Session, level: int = 95) ->
 
 
 def forecast_view(s: Session, g: GoalsResult):
-    """The forecast to the period's end: expected with 80% and 95% intervals, and what it is made of (deal counts as
-    whole numbers); once the period is over on as_of, the actual won revenue and deals instead, said plainly."""
+    """The forecast to the period's end: expected with 80% and 95% intervals, and what it is made of (deals won so far
+    and open deals as whole numbers, expected deals to one decimal: an expected 0.2 deals never reads "0 deals" beside
+    a revenue that is not 0); once the period is over on as_of, the actual won revenue and deals instead, said plainly."""
     f = g.forecast
     whole = (g.section["forecast"].get("null_reasons") or {}).get("won_count")
     if whole:
@@ -160,9 +161,9 @@ def forecast_view(s: Session, g: GoalsResult):
     ]
     lines = [t("forecast_parts", s.lang).format(
         so_far=fmt.money(p["won_so_far_revenue"], s.config), so_far_n=p["won_so_far_count"],
-        open=fmt.money(p["open_expected_revenue"], s.config), open_n=fmt.number(p["open_expected_count"], s.lang),
+        open=fmt.money(p["open_expected_revenue"], s.config), open_n=fmt.number(p["open_expected_count"], s.lang, 1),
         deals=p["open_deals"], new=fmt.money(p["new_expected_revenue"], s.config),
-        new_n=fmt.number(p["new_expected_count"], s.lang), days=p["remaining_days"]), season_line(s, p)]
+        new_n=fmt.number(p["new_expected_count"], s.lang, 1), days=p["remaining_days"]), season_line(s, p)]
     return _join(display.kpis(items), display.bullets(lines))
 
 
