@@ -198,6 +198,23 @@ def test_percent_axis_ticks_at_clean_steps():
         assert labels == expected, labels
 
 
+def test_percent_axis_of_rates_never_shows_a_negative_tick():
+    """A rate chart whose interval reaches 0: matplotlib's margin put the axis at about -2% and a "-10%" tick under
+    it; a rate axis starts at 0."""
+    import matplotlib.pyplot as plt
+
+    from helpers.views.theme import percent_axis
+
+    fig, ax = plt.subplots()
+    ax.errorbar([0, 1], [0.05, 0.40], yerr=[[0.05, 0.1], [0.1, 0.2]], fmt="o")
+    assert ax.get_ylim()[0] < 0   # the margin matplotlib adds below the interval's 0
+    percent_axis(ax)
+    fig.canvas.draw()
+    labels = [x.get_text() for x in ax.get_yticklabels() if x.get_text()]
+    plt.close(fig)
+    assert ax.get_ylim()[0] == 0.0 and labels[0] == "0%" and not any(x.startswith(("-", "−")) for x in labels), labels
+
+
 def test_long_legend_entries_are_wrapped_not_cut():
     import matplotlib.pyplot as plt
 

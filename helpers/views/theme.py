@@ -90,9 +90,13 @@ def money_axis(ax, config, axis: str = "y") -> None:
 
 
 def percent_axis(ax, axis: str = "y") -> None:
-    """Format `ax`'s y (or x) axis of fractions as percents at clean steps (1, 2, 5 or 10 × a power of ten: 0%, 5%,
-    10%, never 2.5-point steps rounded to 2%, 5%, 8%), with as many decimals as the step needs."""
+    """Format `ax`'s y (or x) axis of rates (fractions, never below 0) as percents at clean steps (1, 2, 5 or 10 × a
+    power of ten: 0%, 5%, 10%, never 2.5-point steps rounded to 2%, 5%, 8%), with as many decimals as the step needs;
+    the axis starts at 0 at the lowest (the plot's margin never shows a -10% tick). Call it after drawing the data."""
     target = ax.yaxis if axis == "y" else ax.xaxis
+    low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if low < 0:
+        (ax.set_ylim if axis == "y" else ax.set_xlim)(0.0, high)
     target.set_major_locator(matplotlib.ticker.MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
 
     def label(value, _pos=None):
