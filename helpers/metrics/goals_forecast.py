@@ -1,0 +1,288 @@
+"""The censoring-aware forecast of the shared goals (notebook 04) and its backtest: won count and won revenue expected
+by a period's end, with 80% and 95% intervals, and the same forecast made in every past period against what happened.
+Definitions: docs/glossary.md, "Shared goals".
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.data.periods import Period, complete_periods
+from helpers.metrics import season
+from helpers.metrics.goals_constants import (BACKTEST_DAYS, BACKTEST_REFITS, BACKTEST_SIMULATIONS, INTERVAL_KEYS,
+                                             LOOKBACK_DAYS, MIN_HISTORY_DAYS, RATE_DAYS, REFITS, SEED, SIMULATIONS)
+from helpers.metrics.goals_targets import covered
+from helpers.metrics.pipeline import closed_mask, dates, day, open_amounts, open_mask, outcome_is, pipeline_metrics
+from helpers.metrics.survival import cumulative_incidence, km_survival
+
+
+def _interval(samples: np.ndarray, expected, levels=(80, 95)) -> dict:
+    """{expected, low_80, high_80, low_95, high_95} from simulated values (percentiles); all None when expected is None."""
+    out = {"expected": None if expected is None else float(expected)}
+    for level in levels:
+        lo, hi = (None, None) if expected is None or len(samples) == 0 else \
+            (float(np.percentile(samples, (100 - level) / 2)), float(np.percentile(samples, 100 - (100 - level) / 2)))
+        out[f"low_{level}"], out[f"high_{level}"] = lo, hi
+    return out
+
+
+# --------------------------------------------------------------------------- opportunity history as known on a date
+def opportunity_history(opps: pd.DataFrame, as_of, lookback_days: int = LOOKBACK_DAYS) -> pd.DataFrame:
+    """Opportunities created in (as_of - lookback_days, as_of], as known on as_of.
+
+    Columns: ``created_at``, ``duration`` (days from created_at to closed_at, or to as_of while
+    open), ``event`` (1 won, 2 lost, 0 still open on as_of = censored), ``amount`` (NaN when
+    unknown). A deal closed after as_of is open as far as as_of knows.
+    """
+    cutoff = day(as_of)
+    created, closed = dates(opps, "created_at"), dates(opps, "closed_at")
+    keep = (created <= cutoff) & (created > cutoff - pd.Timedelta(days=lookback_days))
+    won = outcome_is(opps, "won") & (closed <= cutoff)
+    lost = outcome_is(opps, "lost") & (closed <= cutoff)
+    event = np.where(won, 1, np.where(lost, 2, 0))
+    end = closed.where(won | lost, cutoff)
+    amount = pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps.columns else pd.Series(np.nan, index=opps.index)
+    frame = pd.DataFrame({"created_at": created, "duration": (end - created).dt.days.clip(lower=0),
+                          "event": event, "amount": amount.astype("float64")}, index=opps.index)
+    return frame[keep.to_numpy()].reset_index(drop=True)
+
+
+def _window(period: Period, as_of) -> tuple[int, int]:
+    """Days after as_of whose closes land in the period: [d1, d2] (d2 < d1 when nothing is left)."""
+    cutoff = day(as_of)
+    return max((period.start - cutoff).days, 1), (period.end - cutoff).days
+
+
+def _open_win_prob(won_cif: np.ndarray, alive: np.ndarray, ages: np.ndarray, d1: int, d2: int) -> np.ndarray:
+    """P(an open deal of age a wins between a + d1 and a + d2 | still open at a) = (F1(a+d2) - F1(a+d1-1)) / S(a); 0 when S(a) = 0."""
+    if d2 < d1 or len(ages) == 0:
+        return np.zeros(len(ages))
+    num = won_cif[ages + d2] - won_cif[ages + d1 - 1]
+    den = alive[ages]
+    return np.clip(np.divide(num, den, out=np.zeros(len(ages)), where=den > 0), 0.0, 1.0)
+
+
+def _new_win_prob(won_cif: np.ndarray, d1: int, d2: int) -> np.ndarray:
+    """For a deal created k = 1..d2 days after as_of: P(it wins on a day in [d1, d2]) = F1(d2-k) - F1(d1-k-1)."""
+    if d2 < 1 or d2 < d1:
+        return np.zeros(0)
+    k = np.arange(1, d2 + 1)
+    lower = d1 - k - 1
+    return won_cif[d2 - k] - np.where(lower >= 0, won_cif[np.clip(lower, 0, None)], 0.0)
+
+
+def _curves(hist: pd.DataFrame, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """(F_won, S) at days 0..days: Aalen-Johansen incidence of won (lost competing) and Kaplan-Meier survival of any close."""
+    t, e = hist["duration"].to_numpy(), hist["event"].to_numpy()
+    return cumulative_incidence(t, e, 1, days), km_survival(t, e > 0, days)
+
+
+#: Past periods (blocks of this many days back from as_of) whose rates give the period-to-period variation.
+BLOCK_DAYS = 91
+#: Closing blocks used: the newest ones whose closes the lookback holds in full (a deal closed in an older block may
+#: have been created before the lookback began).
+CLOSING_BLOCKS = 6
+
+
+def period_variation(hist: pd.DataFrame, as_of, season_index: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """How much the rates moved from one past period to the next: for each BLOCK_DAYS block counted back from as_of,
+    its rates relative to their mean over the blocks, from the opportunity history (:func:`opportunity_history`).
+
+    Returns numpy arrays, one value per block: ``creation`` = opportunities created in the block ÷ their mean (the
+    blocks inside the history, the partial oldest one left out); ``win`` = deals won (closed) in the block ÷ their
+    mean and ``deal`` = the mean amount of those won deals ÷ the mean over the blocks, over the newest
+    CLOSING_BLOCKS blocks — a season's rush (a fiscal year-end that closes twice the deals) is one such block, unless
+    `season_index` (count index, deal-size index per closing block: :func:`helpers.metrics.season.deseasonalise`)
+    is given: each block's wins and deal size are then divided by its index first (seasonally adjusted), so the
+    drift does not count again the season the forecast models. A single 1.0 when fewer than two blocks qualify (no
+    variation can be read). Method: resampling whole past
+    periods (a block bootstrap of period effects): the forecast draws one past period per simulation, so its
+    interval holds the drift of the rates between periods, not only the sampling noise of one fixed rate.
+    """
+    one = np.ones(1)
+    if hist.empty:
+        return {"creation": one, "win": one, "deal": one}
+    cutoff = day(as_of)
+    age = (cutoff - hist["created_at"]).dt.days.to_numpy()
+    block = age // BLOCK_DAYS
+    first_block = int(block.max())
+    creation = np.array([(block == b).sum() for b in range(first_block)], dtype=float)   # the oldest block is partial
+    creation = creation / creation.mean() if len(creation) >= 2 and creation.mean() > 0 else one
+    won = hist["event"].to_numpy() == 1
+    closed_age = (age - hist["duration"].to_numpy())[won]
+    closed_block = closed_age // BLOCK_DAYS
+    amount = hist["amount"].to_numpy(dtype=float)[won]
+    blocks = range(min(CLOSING_BLOCKS, first_block))
+    wins = np.array([(closed_block == b).sum() for b in blocks], dtype=float)
+    if len(wins) < 2 or wins.mean() <= 0:
+        return {"creation": creation, "win": one, "deal": one}
+    sizes = np.array([np.nanmean(amount[closed_block == b]) if (~np.isnan(amount[closed_block == b])).any() else np.nan
+                      for b in blocks])
+    if season_index is not None:
+        wins, sizes = wins / season_index[0][:len(wins)], sizes / season_index[1][:len(wins)]
+    deal = sizes / np.nanmean(sizes) if np.isfinite(sizes).sum() >= 2 else np.ones(len(wins))
+    return {"creation": creation, "win": wins / wins.mean(), "deal": np.where(np.isfinite(deal), deal, 1.0)}
+
+
+def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, simulations: int = SIMULATIONS,
+             seed: int = SEED, period_effects: bool = True, seasonal: bool = True) -> dict | None:
+    """Won count and won revenue expected by the period's end = won so far + open deals expected to win in the
+    remaining days + deals from opportunities not yet created, with 80% and 95% intervals.
+
+    Method: from the opportunities of the LOOKBACK_DAYS before as_of (:func:`opportunity_history`),
+    F_won(t) is the Aalen-Johansen cumulative incidence of won by day t since creation (lost
+    competing, open deals censored at as_of) and S(t) the Kaplan-Meier probability of being
+    still open. An open deal of age a wins in the period with (F_won(a+d2) - F_won(a+d1-1)) / S(a)
+    (closing days d1..d2 after as_of that fall in the period); its amount, or the mean won amount
+    when unknown. Opportunities not yet created arrive at the rate of the last RATE_DAYS days and
+    win with F_won of their remaining days, at won amounts drawn from history. Intervals: the curves
+    refitted on `refits` resamples of the history (opportunities with replacement, fixed `seed`),
+    each followed by `simulations` draws of the outcomes (Bernoulli wins, Poisson new deals), each draw under
+    the rates of one past period drawn whole (:func:`period_variation`: the creation rate, the win chances and
+    the deal size scaled by that period's ratio to the pooled rate): percentiles of those totals. Without the
+    period effects the interval holds only sampling noise and misses whenever rates drift (issue 24).
+    Seasonal term (`seasonal`, :mod:`helpers.metrics.season`): the win chances of the remaining days and the deal
+    size are scaled by those days' seasonal index, read from the same calendar days of past years against the year
+    around them, each simulation drawing one past year and the index's sampling noise; the period effects are then
+    read from seasonally adjusted past periods. Only a clear season is used (its 95% interval excludes 1; parts
+    ``seasonal_clear``); when no past year is covered (``seasonal_years`` = 0) or the season is not clear the
+    forecast has no seasonal term and the report says which. Returns ``{won_count, won_revenue: {expected, low_80,
+    high_80, low_95, high_95}, parts: {...}}``; None when no opportunity was created in the lookback.
+    """
+    cutoff = day(as_of)
+    won_now = closed_mask(opps, "won", period.start, period.end, as_of)
+    amounts = pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps.columns else pd.Series(np.nan, index=opps.index)
+    so_far_count = int(won_now.sum())
+    so_far_revenue = float(np.nansum(amounts[won_now].to_numpy(dtype=float)))
+    d1, d2 = _window(period, as_of)
+    hist = opportunity_history(opps, as_of)
+    parts = {"won_so_far_count": so_far_count, "won_so_far_revenue": so_far_revenue, "remaining_days": max(d2, 0)}
+    if d2 < d1:   # the period is over on as_of: the forecast is what happened
+        flat = {"won_count": so_far_count, "won_revenue": so_far_revenue}
+        out = {k: {key: float(v) for key in INTERVAL_KEYS} for k, v in flat.items()}
+        out["parts"] = parts | {"open_expected_count": 0.0, "new_expected_count": 0.0,
+                                "open_expected_revenue": 0.0, "new_expected_revenue": 0.0, "open_deals": 0}
+        return out
+    if hist.empty:
+        return None
+    open_now = open_mask(opps, cutoff, cutoff).to_numpy()
+    ages = (cutoff - dates(opps, "created_at")[open_now]).dt.days.to_numpy(dtype=int)
+    open_amount = open_amounts(opps)[open_now].to_numpy(dtype=float)   # a lost deal's placeholder 0 is unknown
+    recent = (hist["created_at"] > cutoff - pd.Timedelta(days=RATE_DAYS)).to_numpy()
+    grid = int(max(ages.max() if len(ages) else 0, 0) + d2 + 1)
+
+    def model(h: pd.DataFrame, rec: np.ndarray):
+        won_cif, alive = _curves(h, grid)
+        won_amounts = h.loc[h["event"] == 1, "amount"].dropna().to_numpy(dtype=float)
+        mean_won = float(won_amounts.mean()) if len(won_amounts) else np.nan
+        return (_open_win_prob(won_cif, alive, ages, d1, d2), _new_win_prob(won_cif, d1, d2),
+                rec.sum() / RATE_DAYS, won_amounts, mean_won)
+
+    wins = season.known_wins(opps, as_of)
+    factors = (season.same_days_factors(wins, cutoff + pd.Timedelta(days=d1), period.end) if seasonal
+               else season.no_season())
+    s_count, s_deal = season.point(factors)
+    p_open, p_new, rate, won_amounts, mean_won = model(hist, recent)
+    p_open, p_new = np.clip(p_open * s_count, 0.0, 1.0), np.clip(p_new * s_count, 0.0, 1.0)
+    fill = np.where(np.isnan(open_amount), mean_won, open_amount)
+    parts |= {"open_deals": int(open_now.sum()), "open_expected_count": float(p_open.sum()),
+              "open_expected_revenue": float(np.nansum(p_open * fill)) * s_deal,
+              "new_expected_count": float(rate * p_new.sum()),
+              "new_expected_revenue": float(rate * p_new.sum() * mean_won) * s_deal if len(won_amounts) else 0.0,
+              "seasonal_years": factors["years"], "seasonal_clear": factors["clear"], "seasonal_days": factors["days"],
+              "seasonal_count_index": factors["count"] if factors["years"] else None,
+              "seasonal_count_low": factors["low"], "seasonal_count_high": factors["high"],
+              "seasonal_deal_index": s_deal if factors["clear"] else None}
+    expected_count = so_far_count + parts["open_expected_count"] + parts["new_expected_count"]
+    expected_revenue = so_far_revenue + parts["open_expected_revenue"] + parts["new_expected_revenue"]
+
+    rng = np.random.default_rng(seed)
+    counts, revenues = [], []
+    n = len(hist)
+    adjusted = season.deseasonalise(wins, as_of, BLOCK_DAYS, CLOSING_BLOCKS) if factors["clear"] else None
+    drift = (period_variation(hist, as_of, adjusted) if period_effects
+             else {k: np.ones(1) for k in ("creation", "win", "deal")})
+    for _ in range(refits):
+        pick = rng.integers(0, n, n)
+        p_o, p_n, r, w_amt, m_won = model(hist.iloc[pick].reset_index(drop=True), recent[pick])
+        f = np.where(np.isnan(open_amount), m_won if np.isfinite(m_won) else 0.0, open_amount)
+        # one past period per simulation: its creation rate, win chances and deal size relative to the pooled ones
+        m_rate = drift["creation"][rng.integers(0, len(drift["creation"]), simulations)]
+        past = rng.integers(0, len(drift["win"]), simulations)
+        s_win, s_size = season.draw(factors, rng, simulations)
+        m_win = drift["win"][past] * s_win
+        m_deal = drift["deal"][past % len(drift["deal"])] * s_size
+        wins_open = rng.random((simulations, len(p_o))) < np.clip(p_o[None, :] * m_win[:, None], 0.0, 1.0)
+        c = wins_open.sum(axis=1).astype(float)
+        rev = (wins_open * f).sum(axis=1) * m_deal
+        n_new = rng.poisson(r * d2 * m_rate) if d2 > 0 else np.zeros(simulations, dtype=int)
+        if len(p_n) and n_new.sum():   # every new deal of every simulation at once: its day, its win, its amount
+            sim = np.repeat(np.arange(simulations), n_new)
+            won_new = rng.random(len(sim)) < np.clip(p_n[rng.integers(0, d2, len(sim))] * m_win[sim], 0.0, 1.0)
+            c += np.bincount(sim[won_new], minlength=simulations)
+            if len(w_amt):
+                amount_new = w_amt[rng.integers(0, len(w_amt), int(won_new.sum()))] * m_deal[sim[won_new]]
+                rev += np.bincount(sim[won_new], weights=amount_new, minlength=simulations)
+        counts.append(c + so_far_count)
+        revenues.append(rev + so_far_revenue)
+    return {"won_count": _interval(np.concatenate(counts), expected_count),
+            "won_revenue": _interval(np.concatenate(revenues), expected_revenue),
+            "parts": parts}
+
+
+def backtest(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1, first_date=None,
+             days_into=BACKTEST_DAYS, refits: int = BACKTEST_REFITS, simulations: int = BACKTEST_SIMULATIONS,
+             seed: int = SEED, period_effects: bool = True, seasonal: bool = True) -> dict:
+    """The forecast of won revenue made `days_into` days into every past complete period, against what happened.
+
+    Periods: complete on as_of (end <= as_of), with at least MIN_HISTORY_DAYS days of opportunities
+    before the forecast date (start + days − 1). Each forecast sees only what was known on its date
+    (:func:`opportunity_history` on that date). Returns {interval_coverage_95 (share of forecasts whose
+    actual lies in the 95% interval), mean_absolute_error (mean |expected − actual|, currency), periods:
+    [{period, days_into, forecast_date, expected, low_80, high_80, low_95, high_95, actual, last_year}]};
+    last_year = won revenue of the same period a year earlier (None when the data does not cover it, :func:`covered`).
+    Both summary figures are None without a forecast.
+    """
+    first = day(first_date) if first_date is not None else dates(opps, "created_at").min()
+    rows = []
+    if pd.isna(first):
+        return {"interval_coverage_95": None, "mean_absolute_error": None, "periods": []}
+    for p in complete_periods(first, as_of, fiscal_year_start_month):
+        truth = pipeline_metrics(opps, p.start, p.end, as_of)["won_revenue"]
+        ly = p.shift(-4)
+        last_year = pipeline_metrics(opps, ly.start, ly.end, as_of)["won_revenue"] if covered(first, ly, "won_revenue") else None
+        for k in days_into:
+            when = p.start + pd.Timedelta(days=k - 1)
+            if (when - first).days < MIN_HISTORY_DAYS:
+                continue
+            f = forecast(opps, p, when, refits=refits, simulations=simulations, seed=seed, period_effects=period_effects,
+                         seasonal=seasonal)
+            if f is None:
+                continue
+            rows.append({"period": p.label, "days_into": k, "forecast_date": when, **f["won_revenue"],
+                         "actual": truth, "last_year": last_year})
+    if not rows:
+        return {"interval_coverage_95": None, "mean_absolute_error": None, "periods": []}
+    inside = [r["low_95"] <= r["actual"] <= r["high_95"] for r in rows]
+    return {"interval_coverage_95": float(np.mean(inside)),
+            "mean_absolute_error": float(np.mean([abs(r["expected"] - r["actual"]) for r in rows])),
+            "periods": rows}
+
+
+def backtest_summary(bt: dict) -> dict:
+    """Reading of a backtest: {forecasts, interval_coverage_80, interval_coverage_95, mean_absolute_error,
+    last_year_mean_absolute_error (|last year − actual| over the rows having last year's figure),
+    forecast_mean_absolute_error_same_rows, better_than_last_year (None when no row has last year's figure)}."""
+    rows = bt["periods"]
+    if not rows:
+        return {"forecasts": 0, "interval_coverage_80": None, "interval_coverage_95": None, "mean_absolute_error": None,
+                "last_year_mean_absolute_error": None, "forecast_mean_absolute_error_same_rows": None,
+                "better_than_last_year": None}
+    with_ly = [r for r in rows if r["last_year"] is not None]
+    ly_mae = float(np.mean([abs(r["last_year"] - r["actual"]) for r in with_ly])) if with_ly else None
+    f_mae = float(np.mean([abs(r["expected"] - r["actual"]) for r in with_ly])) if with_ly else None
+    return {"forecasts": len(rows),
+            "interval_coverage_80": float(np.mean([r["low_80"] <= r["actual"] <= r["high_80"] for r in rows])),
+            "interval_coverage_95": bt["interval_coverage_95"], "mean_absolute_error": bt["mean_absolute_error"],
+            "last_year_mean_absolute_error": ly_mae, "forecast_mean_absolute_error_same_rows": f_mae,
+            "better_than_last_year": None if ly_mae is None else bool(f_mae < ly_mae)}

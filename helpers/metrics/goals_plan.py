@@ -1,0 +1,240 @@
+"""Pipeline coverage, the rates of the funnel and the reverse funnel from the revenue goal (受注目標からの逆算), and the
+plan by department of notebook 04. Definitions: docs/glossary.md, "Shared goals".
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.data.periods import Period
+from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs
+from helpers.metrics.goals_constants import FUNNEL_STEPS, HORIZON_DAYS, LOOKBACK_DAYS, RATE_DAYS, SEED
+from helpers.metrics.pipeline import closed_mask, dates, day, open_amounts, open_mask, outcome_is, pipeline_metrics, ratio
+
+
+def trailing_pipeline(opps: pd.DataFrame, as_of, days: int = RATE_DAYS) -> dict:
+    """pipeline_metrics over the `days` days ending on as_of (the data's recent win rate, deal size, cycle)."""
+    cutoff = day(as_of)
+    return pipeline_metrics(opps, cutoff - pd.Timedelta(days=days - 1), cutoff, cutoff)
+
+
+def pipeline_coverage(opps: pd.DataFrame, period: Period, as_of, revenue_target) -> dict:
+    """Pipeline coverage = open pipeline amount on as_of ÷ remaining target (target − won revenue so far),
+    against the coverage the data's win rate implies (1 ÷ win rate of the deals closed in the last RATE_DAYS days).
+
+    Returns {open_pipeline_amount, remaining_target, coverage, win_rate, implied_coverage, sufficient,
+    null_reasons}; coverage is None when there is no target, the target is already met, or the
+    period is over (no days left for the pipeline to close).
+    """
+    cutoff = day(as_of)
+    open_values = open_amounts(opps)[open_mask(opps, cutoff, cutoff)]
+    reasons = {}
+    if len(open_values) and open_values.isna().all():   # deals are open and none has an amount: unknown, never 0
+        open_amount = None
+        reasons["open_pipeline_amount"] = "open_amounts_missing"
+    else:
+        open_amount = float(np.nansum(open_values.to_numpy(dtype=float)))
+    won = pipeline_metrics(opps, period.start, period.end, as_of)["won_revenue"]
+    win_rate = trailing_pipeline(opps, as_of)["win_rate"]
+    remaining = None if revenue_target is None else float(revenue_target) - won
+    coverage = None
+    if revenue_target is None:
+        reasons["coverage"] = "no_target"
+    elif cutoff >= period.end:
+        reasons["coverage"] = "period_over"
+    elif remaining <= 0:
+        reasons["coverage"] = "target_met"
+    elif open_amount is None:
+        reasons["coverage"] = "open_amounts_missing"
+    else:
+        coverage = open_amount / remaining
+    implied = None if not win_rate else 1.0 / win_rate
+    if implied is None:
+        reasons["implied_coverage"] = "no_closed_deals"
+    sufficient = None if coverage is None or implied is None else bool(coverage >= implied)
+    return {"open_pipeline_amount": open_amount, "remaining_target": remaining, "coverage": coverage,
+            "win_rate": win_rate, "implied_coverage": implied, "sufficient": sufficient, "null_reasons": reasons}
+
+
+# --------------------------------------------------------------------------- reverse funnel
+def reverse_arithmetic(revenue_target, avg_deal, win_rate, opportunity_rate, sql_rate, mql_rate,
+                       lead_sourced_share: float = 1.0) -> dict:
+    """The reverse funnel: won deals = revenue ÷ average deal; opportunities = won ÷ win rate;
+    SQLs = opportunities × share of opportunities that come from leads ÷ (SQL → opportunity rate);
+    MQLs = SQLs ÷ (MQL → SQL rate); leads = MQLs ÷ (lead → MQL rate).
+
+    Each step is None when its input or a divisor is None or 0. Plain arithmetic, no rounding.
+    """
+    def div(a, b):
+        return None if a is None or b is None or not b else float(a) / float(b)
+
+    won = div(revenue_target, avg_deal)
+    opportunities = div(won, win_rate)
+    sqls = div(None if opportunities is None else opportunities * lead_sourced_share, opportunity_rate)
+    mqls = div(sqls, sql_rate)
+    return {"won_count": won, "opportunities": opportunities, "sqls": sqls, "mqls": mqls, "leads": div(mqls, mql_rate)}
+
+
+def _lead_outcomes(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> pd.DataFrame:
+    """One row per lead created by as_of: created, mql_at, sql_at, channel and its first linked opportunity
+    (opp_created, opp_closed, opp_event 1 won / 2 lost / 0 open or none), as known on as_of."""
+    cutoff = day(as_of)
+    base = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "created": dates(leads, "created_at").to_numpy(),
+                         "mql_at": dates(leads, "mql_at").to_numpy(), "sql_at": dates(leads, "sql_at").to_numpy(),
+                         "channel": leads["channel"].astype(object).to_numpy() if "channel" in leads.columns else None})
+    base = base[base["created"] <= cutoff]
+    closed = dates(opps, "closed_at")
+    info = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]), "opp_created": dates(opps, "created_at").to_numpy(),
+                         "opp_closed": closed.to_numpy(),
+                         "opp_event": np.where(outcome_is(opps, "won") & (closed <= cutoff), 1,
+                                               np.where(outcome_is(opps, "lost") & (closed <= cutoff), 2, 0))})
+    info = info[info["opp_created"] <= cutoff]
+    links = linked_pairs(leads, opps).merge(info, on="opportunity_id").sort_values(["lead_id", "opp_created", "opportunity_id"])
+    links = links.drop_duplicates("lead_id")
+    out = base.merge(links.drop(columns="opportunity_id"), on="lead_id", how="left")
+    out["opp_event"] = out["opp_event"].fillna(0).astype(int)
+    out.loc[out["opp_event"] == 0, "opp_closed"] = pd.NaT
+    return out.reset_index(drop=True)
+
+
+def _median_days(later: pd.Series, earlier: pd.Series) -> float | None:
+    gaps = (later - earlier).dt.days.dropna()
+    gaps = gaps[gaps >= 0]
+    return float(np.median(gaps)) if len(gaps) else None
+
+
+def funnel_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
+    """The rates the reverse funnel divides by, as the data gives them on as_of.
+
+    - ``avg_deal_size``, ``win_rate`` (with ``won_count``, ``closed_count``): deals closed in the last RATE_DAYS days.
+    - ``lead_sourced_share``: share of the opportunities created in those days linked to a lead.
+    - ``mql_rate``, ``sql_rate``, ``opportunity_rate`` (with their denominators ``leads``, ``mql``, ``sql``): the
+      cohort of leads created in the RATE_DAYS days ending ``maturity_days`` before as_of (mature cohorts),
+      ``maturity_days`` = 80th percentile of days from lead created to its deal won (HORIZON_DAYS when unknown).
+    - ``channel_mix``: {channel: {leads, mql}} shares of those cohort leads and MQLs.
+    - ``days_to_won``: median days from lead created / mql_at / sql_at / opportunity created to won closed_at,
+      over leads whose deal was won in the LOOKBACK_DAYS before as_of.
+    Lead figures are None without a leads table.
+    """
+    cutoff = day(as_of)
+    trail = trailing_pipeline(opps, as_of)
+    created = dates(opps, "created_at")
+    recent_opps = opps[(created <= cutoff) & (created > cutoff - pd.Timedelta(days=RATE_DAYS))]
+    won_mask = closed_mask(opps, "won", cutoff - pd.Timedelta(days=RATE_DAYS - 1), cutoff, cutoff)
+    amounts = pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps.columns else pd.Series(np.nan, index=opps.index)
+    out = {"avg_deal_size": trail["avg_deal_size"], "win_rate": trail["win_rate"], "won_count": trail["won_count"],
+           "closed_count": trail["won_count"] + trail["lost_count"],
+           "won_amounts": amounts[won_mask].dropna().to_numpy(dtype=float),
+           "lead_sourced_share": None, "opportunities_recent": int(len(recent_opps)), "maturity_days": None,
+           "mql_rate": None, "sql_rate": None, "opportunity_rate": None, "leads": None, "mql": None, "sql": None,
+           "channel_mix": {}, "days_to_won": {"lead": None, "mql": None, "sql": None, "opportunity": None}}
+    won_opps = opps[won_mask]
+    if len(won_opps):
+        out["days_to_won"]["opportunity"] = _median_days(dates(won_opps, "closed_at"), dates(won_opps, "created_at"))
+    if leads is None:
+        return out
+    linked = set(linked_pairs(leads, opps)["opportunity_id"])
+    out["lead_sourced_share"] = ratio(int(_ids(recent_opps["opportunity_id"]).isin(linked).sum()), len(recent_opps))
+    lo = _lead_outcomes(leads, opps, as_of)
+    won_leads = lo[lo["opp_event"] == 1]
+    to_won = (won_leads["opp_closed"] - won_leads["created"]).dt.days
+    out["maturity_days"] = float(np.percentile(to_won.clip(lower=0), 80)) if len(to_won) else float(HORIZON_DAYS)
+    recent_won = won_leads[won_leads["opp_closed"] > cutoff - pd.Timedelta(days=LOOKBACK_DAYS)]
+    out["days_to_won"] = {"lead": _median_days(recent_won["opp_closed"], recent_won["created"]),
+                          "mql": _median_days(recent_won["opp_closed"], recent_won["mql_at"]),
+                          "sql": _median_days(recent_won["opp_closed"], recent_won["sql_at"]),
+                          "opportunity": out["days_to_won"]["opportunity"]}
+    c_end = cutoff - pd.Timedelta(days=int(round(out["maturity_days"])))
+    c_start = c_end - pd.Timedelta(days=RATE_DAYS - 1)
+    cohort = funnel_cohort(leads, opps, c_start, c_end, as_of, typical_days=0)
+    out.update({"mql_rate": cohort["mql_rate"], "sql_rate": cohort["sql_rate"], "opportunity_rate": cohort["opportunity_rate"],
+                "leads": cohort["leads"], "mql": cohort["mql"], "sql": cohort["sql"],
+                "cohort_start": c_start, "cohort_end": c_end})
+    in_cohort = lo[(lo["created"] >= c_start) & (lo["created"] <= c_end)]
+    reached_mql = in_cohort["mql_at"].notna() | in_cohort["sql_at"].notna() | in_cohort["opp_created"].notna()
+    if len(in_cohort):
+        ch = in_cohort["channel"].fillna("unknown")
+        leads_share = ch.value_counts(normalize=True)
+        mql_share = ch[reached_mql].value_counts(normalize=True) if reached_mql.any() else pd.Series(dtype=float)
+        out["channel_mix"] = {str(c): {"leads": float(leads_share.get(c, 0.0)), "mql": float(mql_share.get(c, 0.0))}
+                              for c in sorted(leads_share.index, key=str)}
+    return out
+
+
+def reverse_funnel(revenue_target, rates: dict, draws: int = 2000, seed: int = SEED) -> dict:
+    """Reverse funnel from the revenue target with 95% intervals from the rates' uncertainty:
+    {won_count, opportunities, sqls, mqls, leads: {expected, low_95, high_95}}.
+
+    expected: :func:`reverse_arithmetic` on `rates` (:func:`funnel_rates`). Intervals: `draws` draws
+    with a fixed seed, each rate redrawn as a binomial proportion on its own denominator (win rate on
+    the closed deals, step rates on the cohort counts, lead-sourced share on the recent opportunities)
+    and the average deal as the mean of a resample of the won amounts; percentiles 2.5 and 97.5.
+    """
+    point = reverse_arithmetic(revenue_target, rates["avg_deal_size"], rates["win_rate"], rates["opportunity_rate"],
+                               rates["sql_rate"], rates["mql_rate"], rates["lead_sourced_share"] if rates["lead_sourced_share"] is not None else 1.0)
+    rng = np.random.default_rng(seed)
+
+    def prop(p, n):
+        if p is None or not n:
+            return np.full(draws, np.nan)
+        return rng.binomial(int(n), float(p), draws) / float(n)
+
+    amounts = rates["won_amounts"]
+    deal = (amounts[rng.integers(0, len(amounts), (draws, len(amounts)))].mean(axis=1) if len(amounts)
+            else np.full(draws, np.nan))
+    win = prop(rates["win_rate"], rates["closed_count"])
+    share = prop(rates["lead_sourced_share"], rates["opportunities_recent"]) if rates["lead_sourced_share"] is not None else np.ones(draws)
+    opp_r, sql_r, mql_r = prop(rates["opportunity_rate"], rates["sql"]), prop(rates["sql_rate"], rates["mql"]), prop(rates["mql_rate"], rates["leads"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        won = float(revenue_target) / deal if revenue_target is not None else np.full(draws, np.nan)
+        steps = {"won_count": won}
+        steps["opportunities"] = steps["won_count"] / win
+        steps["sqls"] = steps["opportunities"] * share / opp_r
+        steps["mqls"] = steps["sqls"] / sql_r
+        steps["leads"] = steps["mqls"] / mql_r
+    out = {}
+    for key in FUNNEL_STEPS:
+        values = steps[key][np.isfinite(steps[key])]
+        ok = point[key] is not None and len(values) > 0
+        out[key] = {"expected": point[key],
+                    "low_95": float(np.percentile(values, 2.5)) if ok else None,
+                    "high_95": float(np.percentile(values, 97.5)) if ok else None}
+    return out
+
+
+def plan(leads, opps, period: Period, as_of, revenue_target, rates: dict, funnel: dict) -> dict:
+    """What each department must deliver for the period's revenue target, by when, and the gap to the current flow.
+
+    - ``windows``: for each stage (lead, mql, sql, opportunity) the dates its entries must fall in for the
+      deals to win inside the period: [start, end] moved back by the stage's median days to won.
+    - ``so_far``: stage entries already dated in that window up to as_of (leads created, mql_at, sql_at,
+      opportunities created) and whether the window is over; ``gap`` = needed (expected) − so far.
+    - ``by_channel``: leads and MQLs needed per channel at the cohort channel mix.
+    """
+    cutoff = day(as_of)
+    stage_keys = {"lead": "leads", "mql": "mqls", "sql": "sqls", "opportunity": "opportunities"}
+    windows, so_far, gap = {}, {}, {}
+    for stage, key in stage_keys.items():
+        shift = rates["days_to_won"].get(stage)
+        if shift is None:
+            windows[stage] = None
+            continue
+        first = period.start - pd.Timedelta(days=int(round(shift)))
+        last = period.end - pd.Timedelta(days=int(round(shift)))
+        windows[stage] = {"start": first, "end": last, "over": bool(last <= cutoff)}
+        if first > cutoff:
+            count = 0
+        elif stage == "opportunity":
+            count = pipeline_metrics(opps, first, last, as_of)["opportunities_created"]
+        else:
+            fp = funnel_period(leads, opps, first, last, as_of)
+            count = None if fp is None else fp[key]
+        so_far[stage] = count
+        need = funnel[key]["expected"]
+        gap[stage] = None if need is None or count is None else need - count
+    by_channel = {}
+    for ch, mix in rates.get("channel_mix", {}).items():
+        by_channel[ch] = {"leads": None if funnel["leads"]["expected"] is None else funnel["leads"]["expected"] * mix["leads"],
+                          "mqls": None if funnel["mqls"]["expected"] is None else funnel["mqls"]["expected"] * mix["mql"]}
+    return {"windows": windows, "so_far": so_far, "gap": gap, "by_channel": by_channel,
+            "revenue_target": revenue_target}
