@@ -26,8 +26,7 @@ from traitlets import Dict
 from voila.app import Voila
 
 from helpers.labels import t
-from helpers.paths import PROJ_ROOT
-from helpers.report.lab import DATA_ENV, notebook_title, prepare_workspace, workspace_parser
+from helpers.report.lab import notebook_title, start_workspace
 
 #: Root of the app's Voilà template (voila/templates/workbook-app), put first on JUPYTER_PATH.
 TEMPLATE_ROOT = Path(__file__).parent / "app_templates"
@@ -83,24 +82,17 @@ def voila_options(notebooks: Path, lang: str, extra: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = workspace_parser("python -m helpers.report.app", __doc__.splitlines()[0], "the app",
-                              "Arguments after -- go to voila (e.g. -- --port=8870 --no-browser).")
-    args, extra = parser.parse_known_args(argv)
-    extra = [a for a in extra if a != "--"]
-    prepared = prepare_workspace(args, "make app")
-    if prepared is None:
-        return 2
-    data, lang, notebooks = prepared
-    if args.prepare_only:
-        return 0
-    os.environ[DATA_ENV] = str(data)
+    started = start_workspace(argv, "python -m helpers.report.app", __doc__.splitlines()[0], "the app",
+                              "Arguments after -- go to voila (e.g. -- --port=8870 --no-browser).", "make app")
+    if isinstance(started, int):
+        return started
+    _args, extra, data, lang, notebooks = started
     from helpers.report.panel import APP_ENV
     from helpers.report.run import STATIC_ENV
 
     os.environ.pop(STATIC_ENV, None)  # the app is live: the panel and the form need their widgets
     os.environ[APP_ENV] = "1"  # the panel's advice for the other language names make app
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), os.environ.get("JUPYTER_PATH", "")) if p)
-    os.chdir(PROJ_ROOT)
     WorkbookVoila.launch_instance(argv=voila_options(notebooks, lang, extra), workbook=landing(notebooks, data, lang))
     return 0
 

@@ -267,23 +267,37 @@ def prepare_workspace(args: argparse.Namespace, command: str) -> tuple[Path, str
     return data, lang, notebooks
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = workspace_parser("python -m helpers.report.lab", __doc__.splitlines()[0], "JupyterLab",
-                              "Arguments after -- go to jupyter lab (e.g. -- --no-browser --port 8890).")
+def start_workspace(argv: list[str] | None, prog: str, description: str, server: str, epilog: str, command: str):
+    """Parse `make lab` / `make app`'s command line, prepare the workspace and point notebooks at its data.
+
+    Returns ``(args, extra, data, lang, notebooks)`` (`extra`: the arguments after --, for the server),
+    or an exit status: 2 when the data folder does not exist (:func:`prepare_workspace` said why),
+    0 after --prepare-only. Sets $WORKBOOK_DATA to the data folder and the working directory to
+    the project root, so every notebook the server opens reads that folder.
+    """
+    parser = workspace_parser(prog, description, server, epilog)
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
-    prepared = prepare_workspace(args, "make lab")
+    prepared = prepare_workspace(args, command)
     if prepared is None:
         return 2
-    data, lang, notebooks = prepared
     if args.prepare_only:
         return 0
+    data, lang, notebooks = prepared
     os.environ[DATA_ENV] = str(data)
     os.chdir(PROJ_ROOT)
+    return args, extra, data, lang, notebooks
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = start_workspace(argv, "python -m helpers.report.lab", __doc__.splitlines()[0], "JupyterLab",
+                              "Arguments after -- go to jupyter lab (e.g. -- --no-browser --port 8890).", "make lab")
+    if isinstance(started, int):
+        return started
+    args, extra, _data, lang, notebooks = started
     cmd = lab_command(notebooks, extra + interface_language(Path(args.work).resolve(), lang))
     os.execv(cmd[0], cmd)
     return 0  # not reached
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
