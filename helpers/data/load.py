@@ -650,7 +650,7 @@ def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str,
 
 def _categorize(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     """Cast the contract's category columns to pandas categoricals (sorted categories, for stable output)."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write (pandas 3): the columns set below leave `frame` as it was
     for col in table.columns:
         if col.kind == "category" and col.name in out.columns and col.name != "outcome":
             codes, distinct = pd.factorize(out[col.name], use_na_sentinel=True)  # each distinct value sorted once

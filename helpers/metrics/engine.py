@@ -172,14 +172,16 @@ def _key_column(frame: pd.DataFrame, column: str) -> pa.Array:
     return pa.DictionaryArray.from_arrays(rows, entries.dictionary)
 
 
-#: Tables already built from frames while :func:`reusing_tables` is active: {(kind, id(frame), dims): (frame, table)}.
+#: Tables already built from frames while :func:`reusing_tables` is active: {(kind, id(frame), dims): (frame, table)};
+#: also each frame's canonical columns (kind "leads columns", "opps columns"), which its tables of any dims share.
 _BUILT: dict | None = None
 
 
 @contextlib.contextmanager
 def reusing_tables():
     """Within this block, :func:`opps_table` / :func:`leads_table` of the same frame object and dims build the engine
-    table once (the caller promises not to change the frames meanwhile; each frame is held until the block ends)."""
+    table once, and its tables of other dims share its canonical columns (ids, dates, outcome, amount: built once, zero
+    copy; the caller promises not to change the frames meanwhile; each frame is held until the block ends)."""
     global _BUILT
     outer = _BUILT
     if outer is None:
@@ -233,19 +235,21 @@ def _touches_table(touches: pd.DataFrame):
 def _opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
     import ibis
 
-    return ibis.memtable(pa.table({
+    base = _reused("opps columns", opps, None, lambda: {
         "opportunity_id": _canonical(_texts(opps, "opportunity_id")), "created_at": _dates(opps, "created_at"),
         "closed_at": _dates(opps, "closed_at"), "outcome": _canonical(_texts(opps, "outcome"), lower=True),
-        "amount": _numbers(opps, "amount"), "lead_id": _canonical(_texts(opps, "lead_id")), **_key_columns(opps, dims or {})}))
+        "amount": _numbers(opps, "amount"), "lead_id": _canonical(_texts(opps, "lead_id"))})
+    return ibis.memtable(pa.table({**base, **_key_columns(opps, dims or {})}))
 
 
 def _leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None):
     import ibis
 
-    return ibis.memtable(pa.table({
+    base = _reused("leads columns", leads, None, lambda: {
         "lead_id": _canonical(_texts(leads, "lead_id")), "created_at": _dates(leads, "created_at"),
         "mql_at": _dates(leads, "mql_at"), "sql_at": _dates(leads, "sql_at"),
-        "opportunity_id": _canonical(_texts(leads, "opportunity_id")), **_key_columns(leads, dims or {})}))
+        "opportunity_id": _canonical(_texts(leads, "opportunity_id"))})
+    return ibis.memtable(pa.table({**base, **_key_columns(leads, dims or {})}))
 
 
 # --------------------------------------------------------------------------- expressions
