@@ -1,0 +1,190 @@
+"""An export's cells and headers as the mappings read them: empty cells, text, dates (ISO, Excel serials, Salesforce
+timestamps, strftime formats), amounts as plain number text, flags; and finding a column by its header names.
+
+Pure functions of a cell; used by helpers.data.mapping and its checks.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+import unicodedata
+from decimal import Decimal
+
+import pandas as pd
+
+from helpers.errors import WorkbookError
+from helpers.data.mapping_spec import EXCEL_EPOCH, FALSE_FLAGS, MAX_SHOWN, SALESFORCE_FORMAT, TRUE_FLAGS, _header_key, _key
+from helpers.data.values import (has_ja_unit, parse_ja_units, looks_like_wareki, parse_numeric_date, parse_wareki)
+
+
+# --------------------------------------------------------------------------- cell conversion
+def _empty(v) -> bool:
+    if v is None or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def cell_text(v) -> str | None:
+    """A cell as stripped text; whole-number floats (Excel ids such as 1234.0) without '.0'; None when empty."""
+    if _empty(v):
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+        return v.isoformat()
+    if hasattr(v, "item") and not isinstance(v, str):  # numpy scalars
+        return cell_text(v.item())
+    return str(v).strip()
+
+
+def parse_datetime(v, formats: tuple[str, ...], order: str | None = None) -> dt.datetime | None:
+    """One cell to a datetime (aware when the export gives an offset); raises ValueError when no format fits.
+
+    Japanese era dates (令和6年10月7日, R6.10.7) are always read (helpers.data.values.parse_wareki). The token
+    `numeric` reads 3/2/2025 in `order` (dmy or mdy; None only where day = month)."""
+    if _empty(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day)
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    numeric = isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+    text = unicodedata.normalize("NFKC", cell_text(v) or "")
+    if not numeric and looks_like_wareki(text):
+        return parse_wareki(text)
+    for fmt in formats or ("iso",):
+        try:
+            if fmt == "excel":
+                serial = float(v) if numeric else float(text)
+                if not 1 <= serial < 2958466:
+                    raise ValueError("not an Excel serial date")
+                return EXCEL_EPOCH + dt.timedelta(days=serial)
+            if fmt == "iso":
+                if numeric:
+                    raise ValueError("a number is not an ISO date")
+                return dt.datetime.fromisoformat(text)
+            if fmt == "salesforce":
+                return dt.datetime.strptime(text, SALESFORCE_FORMAT)
+            if fmt == "numeric":
+                return parse_numeric_date(text, order)
+            return dt.datetime.strptime(text, fmt)
+        except (ValueError, OverflowError):
+            continue
+    raise ValueError(text)
+
+
+def date_text(value: dt.datetime, kind: str) -> str:
+    """A parsed date as canonical ISO text: YYYY-MM-DD, a datetime with its offset kept (the loader converts it
+    to the configured timezone), or YYYY-MM for months."""
+    if kind == "month":
+        return f"{value.year:04d}-{value.month:02d}"
+    if value.tzinfo is not None:
+        return value.isoformat(timespec="seconds")
+    if kind == "date" or (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+        return value.date().isoformat()
+    return value.isoformat(timespec="seconds")
+
+
+_CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)|(?:\s*[A-Z]{3})$")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+
+
+def number_text(v, decimal: str | None = ".") -> str | None:
+    """An amount as plain number text: '¥1,200,000' -> '1200000', '$1,200.50' -> '1200.50',
+    'USD 1,200.50' -> '1200.50', '1,200,000円' -> '1200000', '(500)' -> '-500', '1,200万円' -> '12000000',
+    '1.5億円' -> '150000000' (Japanese units, helpers.data.values.parse_ja_units); raises ValueError otherwise."""
+    if _empty(v):
+        return None
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        v = v.item()
+    if isinstance(v, bool):
+        raise ValueError(str(v))
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f") if v != v.to_integral_value() else str(int(v))
+    text = unicodedata.normalize("NFKC", str(v)).strip()
+    negative = text.startswith("(") and text.endswith(")")
+    text = text.strip("()")
+    text = _CURRENCY.sub("", text).strip()
+    text = re.sub(r"[¥$€£₩円\\\s]", "", text)  # a backslash is the yen sign of cp932 (0x5C)
+    if has_ja_unit(text):  # 1,200万円, 1.5億円: the units are read (helpers.data.values.parse_ja_units)
+        value = parse_ja_units(text.replace(".", "").replace(",", ".") if decimal == "," else text)
+        value = -abs(value) if negative else value
+        return format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
+    text = text.replace(".", "").replace(",", ".") if decimal == "," else text.replace(",", "")
+    if not _NUMBER.match(text):
+        raise ValueError(str(v))
+    if negative and not text.startswith("-"):
+        text = "-" + text.lstrip("+")
+    return text.lstrip("+")
+
+
+def flag_value(v) -> bool:
+    """A boolean export cell: 1/true/yes -> True; empty/0/false/no -> False; raises ValueError otherwise."""
+    if isinstance(v, bool):
+        return v
+    key = _key(cell_text(v) or "")
+    if key in TRUE_FLAGS:
+        return True
+    if key in FALSE_FLAGS:
+        return False
+    raise ValueError(str(v))
+
+
+
+def find_column(raw_columns, names: tuple[str, ...]) -> str | None:
+    """The export column matching one of `names`: exact first, then ignoring case, width and spaces."""
+    cols = [str(c) for c in raw_columns]
+    for name in names:
+        if name in cols:
+            return name
+    keyed = {}
+    for c in cols:
+        keyed.setdefault(_header_key(c), c)
+    for name in names:
+        if _header_key(name) in keyed:
+            return keyed[_header_key(name)]
+    return None
+
+
+class MissingColumnError(WorkbookError):
+    """An export lacks a column the mapping needs (apply_mapping lists it with the file's other problems)."""
+
+
+FIX_MISSING_COLUMN = ("Put the export's exact header in the mapping, re-export with that column, "
+                      "or mark the rule optional: true if the column may be missing.")
+
+
+def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where: str) -> MissingColumnError:
+    """'Opportunity.csv has no column 'Stage' ... close matches: 'StageName'' with a fix."""
+    cols = [str(c) for c in raw_columns]
+    close: list[str] = []
+    for name in names:
+        close += [c for c in difflib.get_close_matches(name, cols, n=3, cutoff=0.5) if c not in close]
+        close += [c for c in cols if c not in close and (_header_key(name) in _header_key(c) or _header_key(c) in _header_key(name))]
+    wanted = " or ".join(repr(n) for n in names)
+    if close:
+        hint = f" Close matches in the export: {', '.join(repr(c) for c in close[:5])}."
+    else:
+        shown = ", ".join(repr(c) for c in cols[:15]) + (f", ... ({len(cols)} columns)" if len(cols) > 15 else "")
+        hint = f" The export's columns are: {shown}."
+    return MissingColumnError(f"{source} has no column {wanted} (needed by {where}).{hint}", fix=FIX_MISSING_COLUMN)
+
+
+def _rows_text(positions: list[int]) -> str:
+    shown = ", ".join(str(p + 2) for p in positions[:MAX_SHOWN])
+    more = f" (+{len(positions) - MAX_SHOWN} more)" if len(positions) > MAX_SHOWN else ""
+    return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"

@@ -1,0 +1,406 @@
+"""The column checks applying a mapping runs: amounts and their currency and decimal mark, stage values no rule maps,
+cells Excel changed, the day/month order of dates; each problem a sentence with its fix (FIX_BY_TOPIC), each
+adjustment a note in the mapping report.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal
+
+import pandas as pd
+
+from helpers.data.categories import excel_dated
+from helpers.data.cells import _rows_text, cell_text, find_column, missing_column_error, number_text
+from helpers.data.mapping_spec import DATE_KINDS, MAX_SHOWN, ColumnRule, TableMapping, shipped_mappings
+from helpers.data.values import (date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific, split_currency,
+                            is_ambiguous_numeric_date, numeric_date_parts)
+
+
+FIX_BY_TOPIC = {
+    "changed by Excel": "Export again from the CRM and open the CSV with Excel's data import wizard (Data > From Text/CSV, "
+                        "column type Text), or use the CRM's .xlsx export; do not remove rows or fix ids by hand.",
+    "decimal:": "State the decimal mark in the mapping: {where} `decimal: \",\"` (12.000,00 = twelve thousand) or `decimal: \".\"`.",
+    "stage values the mapping does not": "Map each listed stage to won, lost or open in the mapping (the lines above), then run again.",
+    "several currencies": "Give exchange rates in the settings (currency.code: the report currency, and currency.rates: "
+                          "[{{currency: JPY, rate: 0.0067}}, ...], docs/ingest.md), or export the converted amount column "
+                          "(Salesforce: Amount (converted)) so every amount is in one currency.",
+    "date_order": "State the day/month order in the mapping: {where} the line `date_order: dmy` (day first) or "
+                  "`date_order: mdy` (month first), then run again with that mapping (--mapping my_mapping.yaml).",
+    "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
+    "several values joined": "Read them with split: {where} the split line shown above (under tables: and the table's "
+                             "columns:), then run again with that mapping (--mapping my_mapping.yaml).",
+}
+
+
+def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping,
+                 report: dict, problems: list[str]) -> tuple[list, list, dict]:
+    """The amount column as (number texts, each row's currency code or None, how): the converted column when the
+    export has it (`converted_column`), else the amount column with each row's currency from `currency_column`
+    or written with the amount (`USD 10,000.00`, `£5,000`, `1,200,000円`)."""
+    conv = find_column(rows.columns, rule.converted_column) if rule.converted_column else None
+    col = conv or find_column(rows.columns, rule.columns)
+    if col is None:
+        if rule.optional:
+            report["skipped"].append({"column": rule.target, "export": list(rule.columns)})
+            raise _Skip
+        raise missing_column_error(rule.columns, rows.columns, source, f"{tm.where}.columns.{rule.target}")
+    code_names = rule.converted_currency_column if conv else rule.currency_column
+    code_col = find_column(rows.columns, code_names) if code_names else None
+    report["columns"][rule.target] = col
+    decimal = rule.decimal or tm.decimal or decide_decimal(col, rows[col], kept, report, problems)
+    values, codes, bad, bad_values = [], [], [], []
+    bare_dollar = explicit_usd = False
+    for pos, v in enumerate(rows[col]):
+        text = cell_text(v)
+        code = None
+        try:
+            if text is not None and isinstance(v, str):
+                code, number = split_currency(unicodedata.normalize("NFKC", text))
+                if code == "USD":
+                    explicit = "USD" in text.upper() or "US$" in text.upper()
+                    explicit_usd, bare_dollar = explicit_usd or explicit, bare_dollar or not explicit
+                text = number_text(number, decimal)
+            else:
+                text = number_text(v, decimal)
+        except ValueError:
+            bad.append(pos)
+            bad_values.append(cell_text(v) or "")
+            values.append(None)
+            codes.append(None)
+            continue
+        if code_col is not None:
+            stated = cell_text(rows[code_col].iat[pos])
+            stated = stated.upper() if stated else None
+            if stated and code and stated != code:
+                bad.append(pos)
+                bad_values.append(f"{cell_text(v)} with {code_col} {stated}")
+                values.append(None)
+                codes.append(None)
+                continue
+            code = stated or code
+        values.append(text)
+        codes.append(code if text is not None else None)
+    if bad:
+        shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
+        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not numbers: {shown}")
+    how = {"column": col, "code_column": code_col, "converted": conv is not None, "bare_dollar": bare_dollar and not explicit_usd and code_col is None}
+    return values, codes, how
+
+
+def decide_decimal(col: str, cells, kept: list[int], report: dict, problems: list[str]) -> str:
+    """The decimal mark of an amount column whose mapping does not state one: ',' when its values prove it
+    (12.000,00, 8000,5), '.' when they prove that or prove nothing. Values proving both, or only values such
+    as 1.500 (1.5 or 1500?) with nothing to settle them, add a problem (the ingest refuses)."""
+    numbers = []
+    for pos, v in enumerate(cells):
+        if isinstance(v, str) and v.strip():
+            try:
+                numbers.append((pos, split_currency(unicodedata.normalize("NFKC", v))[1]))
+            except ValueError:
+                continue
+    proof: dict[str, int] = {}
+    for pos, n in numbers:
+        mark = decimal_evidence(n)
+        if mark is not None:
+            proof.setdefault(mark, pos)
+    if len(proof) == 2:
+        problems.append(f"column '{col}' -> amount: mixes decimal commas such as {cell_text(cells.iat[proof[',']])!r} (row "
+                        f"{kept[proof[',']] + 2}) and decimal points such as {cell_text(cells.iat[proof['.']])!r} (row {kept[proof['.']] + 2}); "
+                        "state decimal: in the mapping")
+        return "."
+    if "," in proof:
+        note(report, "decimal_comma_detected", len(numbers), "amount", source_column=col,
+             example=repr(cell_text(cells.iat[proof[","]])), row=kept[proof[","]] + 2)
+        return ","
+    if not proof:
+        ambiguous = [pos for pos, n in numbers if is_ambiguous_point(n)]
+        if ambiguous:
+            shown = ", ".join(repr(cell_text(cells.iat[p])) for p in ambiguous[:MAX_SHOWN])
+            problems.append(f"column '{col}' -> amount ({_rows_text([kept[p] for p in ambiguous])}): {shown} could be decimals "
+                            "(1.500 = one and a half) or thousands (1.500 = 1500, European exports) and no value settles it; "
+                            "state decimal: \",\" (or \".\") in the mapping")
+    return "."
+
+
+def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int], report: dict, problems: list[str],
+                     rates: tuple = (), target: str | None = None) -> list:
+    """One currency for the amounts: the single currency they carry (unmarked amounts take it), or, when several
+    are mixed, each converted to `target` with `rates` (the latest rate whose valid_from is on or before the row's
+    closed_at, else created_at). Mixed currencies without rates, amounts without a currency among mixed ones and
+    currencies without a rate add a problem listing them with counts. Sets report['currency'] = {code, how, found}."""
+    values, codes, how = amounts
+    col = how["column"]
+    found: dict[str, int] = {}
+    for v, c in zip(values, codes):
+        if v is not None and c is not None:
+            found[c] = found.get(c, 0) + 1
+    unmarked = [i for i, (v, c) in enumerate(zip(values, codes)) if v is not None and c is None]
+    counts = ", ".join(f"{c} {n} row{'s' if n != 1 else ''}" for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+    source = f"column '{how['code_column']}'" if how["code_column"] else f"the amounts in '{col}'"
+    if how["converted"]:
+        source = f"'{col}' (the CRM's converted amounts" + (f", currency from '{how['code_column']}')" if how["code_column"] else ")")
+    if not found:
+        report["currency"] = {"code": None, "how": f"the amounts in '{col}' carry no currency", "found": {}}
+        return values
+    if len(found) == 1:
+        code = next(iter(found))
+        report["currency"] = {"code": code, "how": f"from {source}", "found": found}
+        if code == "USD" and how.get("bare_dollar"):
+            report["currency"]["assumed"] = "$"
+            note(report, "currency_dollar_assumed", found[code], "amount", source_column=col)
+        if how["converted"]:
+            note(report, "currency_converted_column", sum(found.values()), "amount", source_column=col, currency=code)
+        if unmarked:
+            note(report, "currency_unmarked", len(unmarked), "amount", [kept[i] + 2 for i in unmarked], source_column=col, currency=code)
+        return values
+    if how["converted"]:
+        problems.append(f"column '{col}' -> amount: the converted amounts are in several currencies ({counts}); "
+                        "several currencies cannot be added up")
+        return values
+    if not rates or not target:
+        problems.append(f"column '{col}' -> amount: the amounts are in several currencies ({counts}) and the settings give no "
+                        "exchange rates; adding them up as one currency would be wrong")
+        return values
+    if unmarked:
+        problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in unmarked])}): amounts without a currency among "
+                        f"several currencies ({counts}): their currency is unknown; several currencies need a code on every amount")
+        return values
+    table = {}
+    for code, rate, since in rates:
+        table.setdefault(code, []).append((since, rate))
+    missing = sorted(c for c in found if c != target and c not in table)
+    if missing:
+        problems.append(f"column '{col}' -> amount: no exchange rate to {target} in the settings for "
+                        f"{', '.join(f'{c} ({found[c]} rows)' for c in missing)} (the amounts are in several currencies: {counts})")
+        return values
+    converted, undated = [], []
+    dates = out.get("closed_at") or [None] * len(values)
+    created = out.get("created_at") or [None] * len(values)
+    for i, (v, c) in enumerate(zip(values, codes)):
+        if v is None or c == target:
+            converted.append(v)
+            continue
+        day = (dates[i] or created[i] or "")[:10]
+        usable = sorted(((since, rate) for since, rate in table[c] if since is None or (day and str(since) <= day)),
+                        key=lambda sr: str(sr[0] or ""))
+        if not usable:
+            undated.append(i)
+            converted.append(None)
+            continue
+        value = Decimal(v) * usable[-1][1]
+        converted.append(format(value.normalize(), "f"))
+    if undated:
+        problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in undated])}): no exchange rate valid on the deal's date "
+                        "(every rate for its currency has a later valid_from)")
+    report["currency"] = {"code": target, "how": f"converted to {target} with the settings' rates ({counts} in the export)", "found": found}
+    note(report, "currency_converted_with_rates", sum(n for c, n in found.items() if c != target), "amount",
+         currencies=", ".join(c for c in found if c != target), currency=target, counts=counts,
+         counts_ja=", ".join(f"{c} {n}行" for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))))
+    return converted
+
+
+_WON_WORDS = re.compile(r"\bwon\b|\bwin\b|受注|成約|成立|契約", re.IGNORECASE)
+_LOST_WORDS = re.compile(r"\blost\b|\bchurn|失注|不成立|解約|見送", re.IGNORECASE)
+
+
+def unmapped_stages_problem(unmapped: dict[str, list[int]], col: str, rows: pd.DataFrame, kept: list[int], tm: TableMapping) -> str:
+    """The refusal for stage values the mapping does not account for: each value with its rows and amount, and the
+    mapping lines to add (a guess per value from its words, to be checked: won, lost, else open)."""
+    amount_rule = tm.rule("amount")
+    amount_col = find_column(rows.columns, amount_rule.columns) if amount_rule is not None and amount_rule.columns else None
+    lines, adds = [], []
+    for value, positions in sorted(unmapped.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        total, unknown = Decimal(0), 0
+        for pos in positions:
+            try:
+                cell = rows[amount_col].iat[pos] if amount_col else None
+                num = number_text(split_currency(unicodedata.normalize("NFKC", cell))[1] if isinstance(cell, str) else cell)
+            except ValueError:
+                num = None
+            if num is None:
+                unknown += 1
+            else:
+                total += Decimal(num)
+        amount = f", amount {total:,.2f}".rstrip("0").rstrip(".") if amount_col else ""
+        amount += f" (+{unknown} without an amount)" if unknown and amount_col else ""
+        lines.append(f"{value!r}: {len(positions)} row{'s' if len(positions) != 1 else ''} ({_rows_text([kept[i] for i in positions])}){amount}")
+        guess = "lost" if _LOST_WORDS.search(value) else "won" if _WON_WORDS.search(value) else "open"
+        adds.append(f"{_yaml_key(value)}: {guess}")
+    label = tm.where.split(":")[0]
+    name = label.rsplit(".", 1)[0]
+    where = f"e.g. a file my_mapping.yaml with `extends: {name}` and" if name in shipped_mappings() else f"in {label}:"
+    return (f"column '{col}' -> outcome: stage values the mapping does not map to won, lost or open (every stage must be "
+            f"accounted for, so none becomes an open deal unnoticed): {'; '.join(lines)}. Add them to the mapping, {where}"
+            f"\n      tables:\n        {tm.table}:\n          columns:\n            outcome:\n"
+            f"              values: {{{', '.join(adds)}}}   # check each: won, lost or open")
+
+
+def _yaml_key(value: str) -> str:
+    return value if re.fullmatch(r"[\w][\w ./-]*", value) and value.strip().lower() not in ("yes", "no", "true", "false", "on", "off", "null") \
+        else '"' + value.replace('"', '\\"') + '"'
+
+
+ID_TARGETS = ("opportunity_id", "lead_id")
+EXCEL_FIX = ("these values were changed by Excel (opening a CSV by double-click converts them): export again and open it "
+             "with Excel's data import wizard (Data > From Text/CSV, column type Text), or use the .xlsx export from the CRM")
+
+
+def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[int], report: dict | None = None) -> list[str]:
+    """Values Excel destroyed, in a text or category column: ids shown in scientific notation (1.23457E+11, their
+    digits rounded away), ids that lost their leading zeros (00123 next to 123), and categories such as company-size
+    ranges (1-10, 11-50) turned into dates (10-Jan, 2025-01-10) or serial day numbers (45667)
+    (helpers.data.categories.excel_dated). Returns the problems; a company_size of nothing but day numbers is a
+    note in `report` (warning ``excel_serial_category``: they could be head counts)."""
+    if rule.kind not in ("text", "category") or rule.values:
+        return []
+    text_of = _Distinct(cell_text)
+    texts = [(i, text_of(v)) for i, v in enumerate(cells)]
+    texts = [(i, t) for i, t in texts if t]
+    found = []
+
+    def listed(positions, what):
+        shown = ", ".join(repr(dict(texts)[p]) for p in positions[:MAX_SHOWN])
+        found.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[p] for p in positions])}): {what}: {shown}; {EXCEL_FIX}")
+
+    if rule.target in ID_TARGETS:
+        sci = [i for i, t in texts if is_scientific(t)]
+        if sci:
+            listed(sci, "these ids were rounded by Excel (scientific notation keeps 6 digits, so different records "
+                        "now share one id)")
+        digits = [(i, t) for i, t in texts if t.isdigit()]
+        padded = [t for _, t in digits if t.startswith("0") and len(t) > 1]
+        if padded:
+            width = max(len(t) for t in padded)
+            short = [i for i, t in digits if len(t) < width and not t.startswith("0")]
+            if short:
+                listed(short, f"these ids lost their leading zeros (other ids are {width} digits, such as {padded[0]!r})")
+        return found
+    if rule.kind != "category":
+        return found
+    positions, sure = excel_dated(rule.target, [t for _, t in texts])
+    if positions and sure:
+        listed([texts[p][0] for p in positions], "category values that Excel turned into dates or day numbers (a range such as 1-10 becomes 10-Jan)")
+    elif positions and report is not None:
+        shown = list(dict.fromkeys(texts[p][1] for p in positions))[:3]
+        note(report, "excel_serial_category", len(positions), rule.target, [kept[texts[p][0]] + 2 for p in positions],
+             examples=", ".join(repr(v) for v in shown))
+    for i, v in enumerate(cells):
+        if isinstance(v, (dt.datetime, dt.date, pd.Timestamp)) and rule.target not in ID_TARGETS:
+            found.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i]])}): a date cell ({cell_text(v)!r}) in a category "
+                         f"column: Excel turned the value into a date; {EXCEL_FIX}")
+            break
+    return found
+
+
+def _has_offset(text: str) -> bool:
+    return bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", text))
+
+
+class _Skip(Exception):
+    """An optional column absent from the export: the canonical column is left out."""
+
+
+def note(report: dict, code: str, count: int, column: str | None = None, rows: list[int] | None = None, **params) -> None:
+    """Record something the ingest decided or noticed (shown in the summary, and a warning in ingest_report.json): its
+    message and fix are the English sentences of `code` in the label table (helpers.errors.warning), `params` what
+    fills them (kept, so a report says the same in its own language)."""
+    from helpers.errors import warning
+
+    w = warning(report.get("source") or "", code, column, count=int(count), **params)
+    report.setdefault("notes", []).append({"code": code, "message": w.message, "fix": w.fix, "count": int(count), "column": column,
+                                           "rows": list(rows or [])[:MAX_SHOWN], "params": w.params})
+
+
+def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], report: dict, problems: list[str]) -> dict[str, str | None]:
+    """The day/month order of each date column read with the `numeric` token: stated (`date_order` on the column,
+    table or mapping), else proven by the column's own values (a part over 12), else by the other date columns of
+    the same export (one export comes from one locale). A column mixing both orders, or one whose values are all
+    ambiguous with nothing to settle them, adds a problem (the ingest refuses). Records `report['date_order']`."""
+    evidence: dict[str, tuple[str, set[str], list]] = {}
+    for rule in tm.columns:
+        if rule.kind not in DATE_KINDS or "numeric" not in rule.formats or not rule.columns:
+            continue
+        col = find_column(rows.columns, rule.columns)
+        if col is None:
+            continue
+        texts = [cell_text(v) for v in rows[col]]
+        evidence[rule.target] = (col, date_order_evidence([t for t in texts if t]), texts)
+    orders: dict[str, str | None] = {}
+    proven = {next(iter(found)) for _, found, _ in evidence.values() if len(found) == 1}
+    report["date_order"] = {}
+
+    def example_parts(texts, order) -> dict:
+        for i, t in enumerate(texts):
+            parts = numeric_date_parts(t) if t else None
+            if parts and ((order == "dmy" and parts[0] > 12 >= parts[1]) or (order == "mdy" and parts[1] > 12 >= parts[0])):
+                return {"example": repr(t), "row": kept[i] + 2}
+        return {"example": "", "row": ""}
+
+    def example(texts, order):
+        found = example_parts(texts, order)
+        return f"{found['example']} (row {found['row']})" if found["example"] else ""
+
+    for rule in tm.columns:
+        if rule.target not in evidence:
+            continue
+        col, found, texts = evidence[rule.target]
+        stated = rule.date_order or tm.date_order
+        name = {"dmy": "day-first", "mdy": "month-first"}
+        if len(found) == 2:
+            problems.append(f"column '{col}' -> {rule.target}: mixes day-first dates such as {example(texts, 'dmy')} and month-first "
+                            f"dates such as {example(texts, 'mdy')} in one column; one of them is read wrong whichever order is used. "
+                            "Export the report again with one date format (or fix those cells)")
+            continue
+        if stated:
+            orders[rule.target] = stated
+            if found and stated not in found:
+                problems.append(f"column '{col}' -> {rule.target}: date_order is {stated} but {example(texts, next(iter(found)))} "
+                                f"can only be {name[next(iter(found))]}; check date_order in the mapping")
+            report["date_order"][rule.target] = {"order": stated, "how": "stated in the mapping (date_order)"}
+            continue
+        if found:
+            order = next(iter(found))
+            orders[rule.target] = order
+            report["date_order"][rule.target] = {"order": order, "how": f"from the column's values: {example(texts, order)} is {name[order]}"}
+            if order == "dmy":
+                note(report, "date_order_detected", sum(1 for t in texts if t and numeric_date_parts(t)), rule.target,
+                     source_column=col, **example_parts(texts, order))
+            continue
+        ambiguous = [i for i, t in enumerate(texts) if t and is_ambiguous_numeric_date(t)]
+        if len(proven) == 1:
+            order = next(iter(proven))
+            orders[rule.target] = order
+            if ambiguous:
+                by = next(c for c, f, _ in evidence.values() if f == {order})
+                report["date_order"][rule.target] = {"order": order, "how": f"from column '{by}' of the same export ({name[order]})"}
+                if order == "dmy":
+                    note(report, "date_order_detected", len(ambiguous), rule.target, variant="like_column", source_column=col, by=by)
+            continue
+        orders[rule.target] = None
+        if ambiguous:
+            shown = ", ".join(repr(texts[i]) for i in ambiguous[:MAX_SHOWN])
+            problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in ambiguous])}): every date has day and month "
+                            f"both 12 or less ({shown}), so 03/02/2025 could be 3 February or March 2 and nothing in the export tells "
+                            "which. State the order in the mapping: date_order: dmy (day first: en_GB, de, fr exports) or "
+                            "date_order: mdy (month first: en_US)")
+    return orders
+
+
+class _Distinct:
+    """`fn` of a cell, computed once per distinct cell (keyed by type and value: 1, 1.0 and True stay apart); unhashable
+    cells are computed each time. For pure functions of one cell only."""
+
+    def __init__(self, fn):
+        self.fn, self.seen = fn, {}
+
+    def __call__(self, v):
+        try:
+            key = (type(v), v)
+            return self.seen[key]
+        except KeyError:
+            self.seen[key] = out = self.fn(v)
+            return out
+        except TypeError:
+            return self.fn(v)
