@@ -47,6 +47,16 @@ def test_horizon_is_the_90th_percentile_of_lead_to_opportunity_days():
     assert lq.horizon_days(leads, opps, pd.Timestamp("2025-01-15")) == 30
 
 
+def test_horizon_counts_each_lead_once_at_its_first_deal():
+    """A repeat customer's later deals are not its time to convert: H reads each lead's first opportunity."""
+    leads, opps, _ = fixture()
+    later = pd.DataFrame([{"opportunity_id": f"{o}b", "created_at": pd.Timestamp("2025-06-01"), "outcome": "open",
+                           "amount": 1.0, "lead_id": lead, "closed_at": pd.NaT} for o, lead in (("O1", "L1"), ("O3", "L3"))])
+    # days to the first deal: L1 10, L3 10, L4 64, L6 5, L7 10 -> 43 as above; with every pair (L1 142, L3 120 added)
+    # the 90th percentile of 5, 10, 10, 10, 64, 120, 142 would be 120 + 0.4 * 22 = 128.8 -> 129
+    assert lq.horizon_days(leads, pd.concat([opps, later], ignore_index=True), AS_OF) == 43
+
+
 def test_observed_converted_and_still_in_play():
     leads, opps, _ = fixture()
     f = lq.lead_frame(leads, opps, AS_OF, horizon=30).set_index("lead_id")

@@ -95,13 +95,17 @@ def _run(expr, backend=None) -> list[dict]:
 
 def allocate(values: dict[str, float], total: float, decimals: int = 0) -> dict[str, float]:
     """Round each value to the currency's smallest unit (10^-decimals) so that they add up exactly to `total` rounded
-    the same way: the floors, then one unit more to the largest fractional parts (largest remainder; ties by key)."""
+    the same way: the floors, then one unit more to the largest fractional parts (largest remainder; ties by key).
+
+    Values and remainders are compared to a millionth of the unit: sums of float credits carry noise (a third of
+    an amount, summed in another order), and remainders equal in exact arithmetic must tie, so that the key decides."""
     unit = 10 ** decimals
     target = round(total * unit)
-    scaled = {k: v * unit for k, v in values.items()}
-    floors = {k: math.floor(v + 1e-9) for k, v in scaled.items()}
+    scaled = {k: round(v * unit, 6) for k, v in values.items()}
+    floors = {k: math.floor(v) for k, v in scaled.items()}
+    rest = {k: round(scaled[k] - floors[k], 6) for k in scaled}
     left = target - sum(floors.values())
-    order = sorted(scaled, key=lambda k: (-(scaled[k] - floors[k]), k))
+    order = sorted(scaled, key=lambda k: (-rest[k], k))
     step = 1 if left >= 0 else -1
     for i in range(abs(int(left))):
         floors[order[i % len(order)] if step > 0 else order[::-1][i % len(order)]] += step
@@ -129,9 +133,17 @@ def _deal_figures(pairs, deals, marketing_channels=(), backend=None) -> dict:
     return _run(deal_figures_expr(pairs, deals, marketing_channels), backend)[0]
 
 
-def _money(row: dict, scope: str, group: str) -> float | None:
-    """A deal figure's amount: None when no deal of the scope has one, else the sum (0.0 over no deal)."""
-    return None if not row[f"{scope}_known"] else float(row[f"{scope}_{group}_amount"] or 0.0)
+def has_amounts(opps: pd.DataFrame) -> bool:
+    """Some opportunity has an amount (else every money figure is None: ``no_amounts``, credits in deals only)."""
+    return "amount" in opps.columns and bool(opps["amount"].notna().any())
+
+
+def _money(row: dict, scope: str, group: str, amounts: bool = True) -> float | None:
+    """A deal figure's amount: the sum of the known amounts (0.0 over no deal, as won_revenue when nothing was won);
+    None (unknown, never 0) when the data holds no amount (`amounts` False) or the scope has deals and none has one."""
+    if not amounts or (row[f"{scope}_all_n"] and not row[f"{scope}_known"]):
+        return None
+    return float(row[f"{scope}_{group}_amount"] or 0.0)
 
 
 def position_credits(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, start, end, as_of,
@@ -142,7 +154,8 @@ def position_credits(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, star
     model. ``won``: the deals won in P (closed_at in P, on or before as_of); each model's revenue over its channels
     plus ``no_touches`` adds up to their won revenue exactly (to the currency's smallest unit, :func:`allocate`).
     ``pipeline``: the deals created in P; amounts over those with an amount (credit × amount), deals over all.
-    Money is None when none of the deals has an amount (credits in deals only)."""
+    Money is None when the data holds no amount, or the scope has deals and none of them has one (credits in deals
+    only); over no deal it is 0 (a period without wins adds up to its won_revenue, 0)."""
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         p = _period_pairs(pairs, deals)
@@ -150,7 +163,7 @@ def position_credits(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, star
         f = _deal_figures(p, deals, (), backend)
     out = {}
     for kind, scope, value in (("won", "won", "revenue"), ("pipeline", "pipe", "amount")):
-        total = _money(f, scope, "all")
+        total = _money(f, scope, "all", has_amounts(opps))
         table = _credit_table(sums, scope, value, f[f"{scope}_bare_n"], float(f[f"{scope}_bare_amount"] or 0.0), total, decimals)
         for model in POSITION_MODELS:
             out.setdefault(model, {})[kind] = table[model]
@@ -163,15 +176,17 @@ def sourced_influenced(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, st
 
     Returns ``{sourced: {...}, influenced: {...}, by_department: {marketing, other, no_touches: {...}}, marketing_channels}``,
     each ``{pipeline: {count, amount}, won: {count, revenue}}`` over the deals created in P and the deals won in P
-    (amount None when none of them has one). ``by_department`` splits by the FT's department (marketing when its
+    (amount None when the data holds none, or those deals exist and none has one; 0 over no deal). ``by_department`` splits by the FT's department (marketing when its
     channel is listed, other when not). One row of deal counts from the engine."""
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         f = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
 
+    amounts = has_amounts(opps)
+
     def figures(group: str) -> dict:
-        return {"pipeline": {"count": int(f[f"pipe_{group}_n"]), "amount": _money(f, "pipe", group)},
-                "won": {"count": int(f[f"won_{group}_n"]), "revenue": _money(f, "won", group)}}
+        return {"pipeline": {"count": int(f[f"pipe_{group}_n"]), "amount": _money(f, "pipe", group, amounts)},
+                "won": {"count": int(f[f"won_{group}_n"]), "revenue": _money(f, "won", group, amounts)}}
 
     return {"sourced": figures("sourced"), "influenced": figures("influenced"),
             "by_department": {"marketing": figures("sourced"), "other": figures("other"), NO_TOUCHES: figures("bare")},
@@ -189,7 +204,7 @@ def coverage(pairs, touches: pd.DataFrame | None, opps: pd.DataFrame, leads: pd.
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         f = _deal_figures(_period_pairs(pairs, deals), deals, (), backend)
-    with_rev, without_rev = _money(f, "won", "touched"), _money(f, "won", "bare")
+    with_rev, without_rev = _money(f, "won", "touched", has_amounts(opps)), _money(f, "won", "bare", has_amounts(opps))
     total = None if with_rev is None else with_rev + without_rev
     out = {"won_deals_with_touches": int(f["won_touched_n"]), "won_deals_without_touches": int(f["won_bare_n"]),
            "won_revenue_with_touches": with_rev, "won_revenue_without_touches": without_rev,

@@ -12,7 +12,8 @@ canonical form of helpers.metrics.engine (:func:`~helpers.metrics.engine.opps_ta
 - :func:`credit_sums_expr`, :func:`deal_figures_expr`, :func:`content_expr`: one grouped sum per channel for every
   model, one row of deal counts and amounts (touched, sourced, influenced), one row per asset.
 - :func:`path_steps_expr`, :func:`path_counts_expr`: the data-driven models' paths, and the distinct paths with how
-  many leads follow each (one grouped count: the Markov chain's transitions and the bootstrap come from it).
+  many leads follow each (one grouped count: the Markov chain's transitions and the bootstrap come from it);
+  :func:`converted_revenue_expr`: the won revenue of the converted paths, each won deal once.
 """
 from __future__ import annotations
 
@@ -191,3 +192,14 @@ def path_counts_expr(steps):
     amounts' sum, null when none known): one grouped count over the leads."""
     paths = lead_paths_expr(steps)
     return paths.group_by(["path", "converted"]).aggregate(n=paths.count(), revenue=paths.revenue.sum())
+
+
+def converted_revenue_expr(steps, leads, opps, as_of: dt.date):
+    """One row: revenue (sum of the known amounts) and known (deals with an amount) of the distinct deals won by as_of
+    that are linked to a converted path's lead (from :func:`path_steps_expr`). A deal linked to several such leads
+    (a buying committee) counts once: the money the data-driven shares split is the revenue actually won."""
+    converted = steps.filter(steps.closed.notnull()).select("lead_id").distinct()
+    links = E.pairs_expr(leads, opps).semi_join(converted, "lead_id")
+    o = E._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    o = o.filter((o.outcome == "won") & o.closed.notnull() & (o.closed <= as_of)).semi_join(links, "opportunity_id")
+    return o.aggregate(revenue=o.amount.sum(), known=o.amount.count())

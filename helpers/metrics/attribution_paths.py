@@ -7,6 +7,8 @@ with 95% bootstrap intervals, and the metrics.json section ``attribution``.
   c = 1 − P(conversion without c) / P(conversion), absorbing-chain algebra; shares = effects scaled to 1.
 - :func:`shapley_shares`: v(S) = conversion rate of the paths whose set of channels is a subset of S (0 when no
   path is, v(∅) = 0); exact Shapley values (subset sums over bit masks); share = value / v(all channels).
+- :func:`path_figures`: the paths counted by distinct path, and the won revenue of the converted paths (each won
+  deal once, however many of its leads converted).
 - :func:`data_driven`: both, with intervals from resampling paths (fixed seed), channels beyond 12 folded
   into ``other``, null with a reason under 30 converted paths.
 """
@@ -94,6 +96,31 @@ def path_counts(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Data
                      window_start, window_end, backend)
     order = sorted(range(len(out)), key=lambda i: (out["path"].iat[i], bool(out["converted"].iat[i])))
     return out.iloc[order].reset_index(drop=True)
+
+
+def path_figures(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, horizon_days: int,
+                 window_start=None, window_end=None, backend=None) -> tuple[pd.DataFrame, float | None]:
+    """``(paths, revenue)``: :func:`path_counts`, and the won revenue of the converted paths with each won deal counted
+    once (None when none of those deals has an amount; 0.0 without converted paths), from one computation of the
+    paths' steps kept in the engine (:func:`helpers.metrics.attribution_engine.converted_revenue_expr`).
+
+    Not the sum of the paths' revenue column: two leads of one won deal (a buying committee) are two converted paths,
+    and that sum would count the deal's amount twice."""
+    from helpers.metrics import engine as E
+    from helpers.metrics.attribution_engine import converted_revenue_expr, path_counts_expr
+
+    cols = ["path", "converted", "n", "revenue"]
+    if leads is None or touches is None or leads.empty or touches.empty:
+        return pd.DataFrame(columns=cols), 0.0
+    _, ld, o = _engine_tables(touches, leads, opps)
+    with E.materialized(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end), backend) as steps:
+        counts = _fetch(path_counts_expr(steps), backend)
+        won = _fetch(converted_revenue_expr(steps, ld, o, E._day(as_of)), backend).iloc[0]
+    counts["path"] = [tuple(p) for p in counts["path"]]
+    counts["revenue"] = counts["revenue"].astype(float)
+    order = sorted(range(len(counts)), key=lambda i: (counts["path"].iat[i], bool(counts["converted"].iat[i])))
+    revenue = float(won["revenue"]) if int(won["known"]) else (0.0 if not counts["converted"].any() else None)
+    return counts.iloc[order].reset_index(drop=True)[cols], revenue
 
 
 def transitions(paths: pd.DataFrame) -> pd.Series:
@@ -236,11 +263,20 @@ def shapley_shares(paths: pd.DataFrame) -> dict[str, float] | None:
 
 
 # --------------------------------------------------------------------------- both, with intervals
-def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, decimals: int = 0) -> dict:
+#: data_driven's default `revenue`: the sum of the converted paths' revenue column.
+FROM_PATHS = "from_paths"
+
+
+def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, decimals: int = 0,
+                revenue: float | None | str = FROM_PATHS) -> dict:
     """``{markov: {channel: {share, low, high, revenue}}, shapley: {...}, paths, converted_paths, revenue, folded,
     null_reasons}``: shares of each model with 95% percentile intervals over `samples` resamples of the paths
     (with replacement, fixed `seed`); revenue = share × the won revenue of the converted paths (None without
     amounts). Under MIN_CONVERTED_PATHS converted paths both models are {} with the reason ``few_converted_paths``.
+
+    `revenue`: the won revenue of the converted paths with each won deal once (:func:`path_figures`; None: no
+    amount); by default (FROM_PATHS) the sum of the converted rows' ``revenue``, right only when no won deal is
+    linked to two of the leads.
 
     `paths`: one row per lead (:func:`lead_paths`) or per distinct path with its count ``n`` (:func:`path_counts`);
     the same result either way. The resampling draws the distinct (path, converted) rows' counts from one
@@ -249,9 +285,10 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
     n = paths["n"].to_numpy(dtype=np.int64) if "n" in paths.columns else np.ones(len(paths), dtype=np.int64)
     conv_rows = paths["converted"].to_numpy(dtype=bool) if len(paths) else np.zeros(0, dtype=bool)
     converted = int(n[conv_rows].sum())
-    won = paths.loc[conv_rows, "revenue"] if len(paths) else pd.Series(dtype=float)
-    revenue = float(math.fsum(won.dropna())) if converted else 0.0
-    has_revenue = bool(converted and won.notna().any())
+    if isinstance(revenue, str):
+        won = paths.loc[conv_rows, "revenue"] if len(paths) else pd.Series(dtype=float)
+        revenue = float(math.fsum(won.dropna())) if converted and won.notna().any() else (0.0 if not converted else None)
+    has_revenue = bool(converted and revenue is not None)
     out = {"paths": int(n.sum()), "converted_paths": converted, "revenue": revenue if has_revenue else None,
            "folded": [], "markov": {}, "shapley": {}, "null_reasons": {}}
     if converted < MIN_CONVERTED_PATHS:
@@ -333,8 +370,8 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
             out["null_reasons"]["revenue"] = "no_amounts"
         h = (getattr(wb.config, "lead_quality", None) or {}).get("horizon_days") or horizon_days(wb.leads, wb.opportunities, wb.as_of)
         window_start = day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
-        paths = path_counts(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
-    dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals)
+        paths, won = path_figures(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
+    dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals, won)
     dd.update(window_start=window_start, window_end=day(wb.as_of) - pd.Timedelta(days=h))
     out["horizon_days"] = h
     out["null_reasons"].update({f"data_driven.{k}": v for k, v in dd.pop("null_reasons").items()})

@@ -201,7 +201,8 @@ def rule_text(rule: dict | None) -> str | None:
 
 # --------------------------------------------------------------------------- horizon and the lead frame
 def _first_opportunity(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Per linked lead id: the first opportunity's created_at (known by as_of) and its won amounts."""
+    """Per linked (lead_id, opportunity_id) pair whose opportunity exists on as_of: opp_created, won (by as_of),
+    amount; a lead with several deals has a row for each (its first is the earliest opp_created)."""
     pairs = linked_pairs(leads, opps)
     o = pd.DataFrame({"opportunity_id": opps["opportunity_id"].astype("string").astype(object),
                       "opp_created": dates(opps, "created_at"),
@@ -213,9 +214,9 @@ def _first_opportunity(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> pd.Dat
 
 def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting: int | None = None) -> int:
     """H in whole days: `setting` (``lead_quality.horizon_days``) when given, else the 90th percentile (numpy's
-    linear one) of days from a lead's created_at to its opportunity's over all history (linked pairs whose
-    opportunity exists on as_of; a deal created before its lead counts as 0 days), rounded up, at least 30; 30
-    without any pair."""
+    linear one) of days from a lead's created_at to its first opportunity's over all history (one value per lead
+    linked to a deal that exists on as_of: a repeat customer's later deals are not its time to convert; a deal
+    created before its lead counts as 0 days), rounded up, at least 30; 30 without any pair."""
     if setting is not None:
         return int(setting)
     if leads is None or not len(leads) or not len(opps):
@@ -223,6 +224,7 @@ def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting:
     pairs = _first_opportunity(leads, opps, as_of)
     if not len(pairs):   # no lead linked to a deal that exists on as_of
         return MIN_HORIZON_DAYS
+    pairs = pairs.groupby("lead_id", as_index=False, sort=False)["opp_created"].min()   # each lead's first deal
     ids = leads["lead_id"].astype("string")
     linked = ids.isin(pairs["lead_id"]).to_numpy(dtype=bool)   # only the leads with a deal: no index over every lead
     created = pd.Series(dates(leads, "created_at").to_numpy()[linked], index=ids[linked].astype(object))
