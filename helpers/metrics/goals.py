@@ -2,12 +2,18 @@
 pipeline coverage and the reverse funnel (受注目標からの逆算); plus the censoring-aware cohort
 projection and median sales cycle that notebook 02 shows.
 
-Survival estimates come from lifelines (Davidson-Pilon, *lifelines: survival analysis in
-Python*, JOSS 2019): ``KaplanMeierFitter`` and ``AalenJohansenFitter`` (the Aalen-Johansen
-cumulative incidence of one outcome with the others competing; Aalen & Johansen 1978). Nothing
-here re-implements an estimator. Every figure is a plain Python value (None when undefined);
+Survival estimates are lifelines' (Davidson-Pilon, *lifelines: survival analysis in Python*, JOSS
+2019): ``KaplanMeierFitter`` and the Aalen-Johansen cumulative incidence of one outcome with the
+others competing (Aalen & Johansen 1978), computed as lifelines computes them from the counts per
+day (helpers.metrics.survival). Every figure is a plain Python value (None when undefined);
 intervals are percentile intervals of a bootstrap over opportunities (or leads) with a fixed
-seed, so the same data give the same numbers. Definitions: docs/glossary.md, "Shared goals".
+seed, so the same data give the same numbers. The forecast and its backtest read the opportunities
+as engine counts (helpers.metrics.goals_engine), so a warehouse returns aggregates, not deals.
+Definitions: docs/glossary.md, "Shared goals".
+
+The concerns live in their own modules (every public name stays importable from here):
+helpers.metrics.survival, goals_constants, goals_engine, goals_forecast, goals_targets,
+goals_plan and cohort_projection.
 """
 from __future__ import annotations
 

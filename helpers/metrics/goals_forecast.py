@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.periods import Period, complete_periods
-from helpers.metrics import season
+from helpers.metrics import goals_engine, season
 from helpers.metrics.goals_constants import (BACKTEST_DAYS, BACKTEST_REFITS, BACKTEST_SIMULATIONS, INTERVAL_KEYS,
                                              LOOKBACK_DAYS, MIN_HISTORY_DAYS, RATE_DAYS, REFITS, SEED, SIMULATIONS)
 from helpers.metrics.goals_targets import covered
-from helpers.metrics.pipeline import closed_mask, dates, day, open_amounts, open_mask, outcome_is, pipeline_metrics
-from helpers.metrics.survival import cumulative_incidence, km_survival
+from helpers.metrics.goals_engine import BLOCK_DAYS, Cells
+from helpers.metrics.pipeline import dates, day, outcome_is
+from helpers.metrics.survival import incidence_from_counts, survival_from_counts
 
 
 def _interval(samples: np.ndarray, expected, levels=(80, 95)) -> dict:
@@ -71,14 +72,21 @@ def _new_win_prob(won_cif: np.ndarray, d1: int, d2: int) -> np.ndarray:
     return won_cif[d2 - k] - np.where(lower >= 0, won_cif[np.clip(lower, 0, None)], 0.0)
 
 
-def _curves(hist: pd.DataFrame, days: int) -> tuple[np.ndarray, np.ndarray]:
-    """(F_won, S) at days 0..days: Aalen-Johansen incidence of won (lost competing) and Kaplan-Meier survival of any close."""
-    t, e = hist["duration"].to_numpy(), hist["event"].to_numpy()
-    return cumulative_incidence(t, e, 1, days), km_survival(t, e > 0, days)
+def _curves(cells: Cells, counts: np.ndarray, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """(F_won, S) at days 0..days: Aalen-Johansen incidence of won (lost competing) and Kaplan-Meier survival of any
+    close, from the history cells (:class:`helpers.metrics.goals_engine.Cells`: duration t, event e) each counted
+    `counts` times (their rows, or a resample's): the counts per duration day, the days no row has left out."""
+    t, e = cells.values["t"], cells.values["e"]
+    times, inverse = np.unique(t, return_inverse=True)
+    leaving = np.bincount(inverse, weights=counts, minlength=len(times))
+    closed = np.bincount(inverse, weights=counts * (e > 0), minlength=len(times))
+    won = np.bincount(inverse, weights=counts * (e == 1), minlength=len(times))
+    keep = leaving > 0
+    times, leaving, closed = times[keep], leaving[keep], closed[keep]
+    return (incidence_from_counts(times, leaving, closed, won[keep], days),
+            survival_from_counts(times, leaving, closed, days))
 
 
-#: Past periods (blocks of this many days back from as_of) whose rates give the period-to-period variation.
-BLOCK_DAYS = 91
 #: Closing blocks used: the newest ones whose closes the lookback holds in full (a deal closed in an older block may
 #: have been created before the lookback began).
 CLOSING_BLOCKS = 6
@@ -98,34 +106,42 @@ def period_variation(hist: pd.DataFrame, as_of, season_index: tuple[np.ndarray, 
     variation can be read). Method: resampling whole past
     periods (a block bootstrap of period effects): the forecast draws one past period per simulation, so its
     interval holds the drift of the rates between periods, not only the sampling noise of one fixed rate.
+    The forecast reads the same counts per block from the engine (:func:`variation_from_blocks`).
     """
-    one = np.ones(1)
     if hist.empty:
-        return {"creation": one, "win": one, "deal": one}
-    cutoff = day(as_of)
-    age = (cutoff - hist["created_at"]).dt.days.to_numpy()
-    block = age // BLOCK_DAYS
-    first_block = int(block.max())
-    creation = np.array([(block == b).sum() for b in range(first_block)], dtype=float)   # the oldest block is partial
-    creation = creation / creation.mean() if len(creation) >= 2 and creation.mean() > 0 else one
+        return variation_from_blocks(np.zeros(0), {}, season_index)
+    age = (day(as_of) - hist["created_at"]).dt.days.to_numpy()
     won = hist["event"].to_numpy() == 1
-    closed_age = (age - hist["duration"].to_numpy())[won]
-    closed_block = closed_age // BLOCK_DAYS
+    closed_block = ((age - hist["duration"].to_numpy())[won]) // BLOCK_DAYS
     amount = hist["amount"].to_numpy(dtype=float)[won]
-    blocks = range(min(CLOSING_BLOCKS, first_block))
-    wins = np.array([(closed_block == b).sum() for b in blocks], dtype=float)
+    known = ~np.isnan(amount)
+    won_blocks = {int(b): (int((closed_block == b).sum()), float(amount[(closed_block == b) & known].sum()),
+                           int(((closed_block == b) & known).sum())) for b in np.unique(closed_block)}
+    return variation_from_blocks(np.bincount(age // BLOCK_DAYS).astype(float), won_blocks, season_index)
+
+
+def variation_from_blocks(created: np.ndarray, won_blocks: dict, season_index=None) -> dict:
+    """:func:`period_variation` from the counts per block: `created` (opportunities per block of age, blocks 0 to the
+    oldest) and `won_blocks` ({closing block: (wins, sum of their known amounts, known amounts)})."""
+    one = np.ones(1)
+    if not len(created):
+        return {"creation": one, "win": one, "deal": one}
+    first_block = len(created) - 1
+    creation = np.asarray(created[:first_block], dtype=float)   # the oldest block is partial
+    creation = creation / creation.mean() if len(creation) >= 2 and creation.mean() > 0 else one
+    blocks = [won_blocks.get(b, (0, 0.0, 0)) for b in range(min(CLOSING_BLOCKS, first_block))]
+    wins = np.array([n for n, _, _ in blocks], dtype=float)
     if len(wins) < 2 or wins.mean() <= 0:
         return {"creation": creation, "win": one, "deal": one}
-    sizes = np.array([np.nanmean(amount[closed_block == b]) if (~np.isnan(amount[closed_block == b])).any() else np.nan
-                      for b in blocks])
+    sizes = np.array([total / known if known else np.nan for _, total, known in blocks])
     if season_index is not None:
         wins, sizes = wins / season_index[0][:len(wins)], sizes / season_index[1][:len(wins)]
     deal = sizes / np.nanmean(sizes) if np.isfinite(sizes).sum() >= 2 else np.ones(len(wins))
     return {"creation": creation, "win": wins / wins.mean(), "deal": np.where(np.isfinite(deal), deal, 1.0)}
 
 
-def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, simulations: int = SIMULATIONS,
-             seed: int = SEED, period_effects: bool = True, seasonal: bool = True) -> dict | None:
+def forecast(opps, period: Period, as_of, refits: int = REFITS, simulations: int = SIMULATIONS,
+             seed: int = SEED, period_effects: bool = True, seasonal: bool = True, backend=None) -> dict | None:
     """Won count and won revenue expected by the period's end = won so far + open deals expected to win in the
     remaining days + deals from opportunities not yet created, with 80% and 95% intervals.
 
@@ -148,14 +164,22 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
     ``seasonal_clear``); when no past year is covered (``seasonal_years`` = 0) or the season is not clear the
     forecast has no seasonal term and the report says which. Returns ``{won_count, won_revenue: {expected, low_80,
     high_80, low_95, high_95}, parts: {...}}``; None when no opportunity was created in the lookback.
+
+    `opps`: a pandas frame or an engine table (helpers.metrics.engine's canonical columns, e.g. a warehouse's); what it
+    reads is counts per duration day and per block (:mod:`helpers.metrics.goals_engine`, one query on `backend`),
+    and the bootstrap resamples those counts as it would the deals in a fixed order (same distribution).
     """
+    hists, won = goals_engine.forecast_inputs(opps, [(period, as_of)], backend)
+    return forecast_from(hists[0], won, period, as_of, refits, simulations, seed, period_effects, seasonal)
+
+
+def forecast_from(h: goals_engine.History, won: goals_engine.Cells, period: Period, as_of, refits: int = REFITS,
+                  simulations: int = SIMULATIONS, seed: int = SEED, period_effects: bool = True,
+                  seasonal: bool = True) -> dict | None:
+    """:func:`forecast` from the counts of its as_of (:func:`helpers.metrics.goals_engine.forecast_inputs`)."""
     cutoff = day(as_of)
-    won_now = closed_mask(opps, "won", period.start, period.end, as_of)
-    amounts = pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps.columns else pd.Series(np.nan, index=opps.index)
-    so_far_count = int(won_now.sum())
-    so_far_revenue = float(np.nansum(amounts[won_now].to_numpy(dtype=float)))
+    so_far_count, so_far_revenue = h.so_far
     d1, d2 = _window(period, as_of)
-    hist = opportunity_history(opps, as_of)
     parts = {"won_so_far_count": so_far_count, "won_so_far_revenue": so_far_revenue, "remaining_days": max(d2, 0)}
     if d2 < d1:   # the period is over on as_of: the forecast is what happened
         flat = {"won_count": so_far_count, "won_revenue": so_far_revenue}
@@ -163,29 +187,31 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
         out["parts"] = parts | {"open_expected_count": 0.0, "new_expected_count": 0.0,
                                 "open_expected_revenue": 0.0, "new_expected_revenue": 0.0, "open_deals": 0}
         return out
-    if hist.empty:
+    cells = h.cells
+    if not cells.n.sum():
         return None
-    open_now = open_mask(opps, cutoff, cutoff).to_numpy()
-    ages = (cutoff - dates(opps, "created_at")[open_now]).dt.days.to_numpy(dtype=int)
-    open_amount = open_amounts(opps)[open_now].to_numpy(dtype=float)   # a lost deal's placeholder 0 is unknown
-    recent = (hist["created_at"] > cutoff - pd.Timedelta(days=RATE_DAYS)).to_numpy()
+    ages = h.open.rows("age").astype(int)
+    open_amount = h.open.rows("amt")   # a lost deal's placeholder 0 is unknown
+    recent = cells.values["r"]
     grid = int(max(ages.max() if len(ages) else 0, 0) + d2 + 1)
+    row_cell = np.repeat(np.arange(len(cells.n)), cells.n)   # the history's rows, in the cells' order
+    row_amount = cells.rows("amt")
+    known_won = (cells.rows("e") == 1) & ~np.isnan(row_amount)
 
-    def model(h: pd.DataFrame, rec: np.ndarray):
-        won_cif, alive = _curves(h, grid)
-        won_amounts = h.loc[h["event"] == 1, "amount"].dropna().to_numpy(dtype=float)
+    def model(counts: np.ndarray, won_amounts: np.ndarray):
+        won_cif, alive = _curves(cells, counts, grid)
         mean_won = float(won_amounts.mean()) if len(won_amounts) else np.nan
         return (_open_win_prob(won_cif, alive, ages, d1, d2), _new_win_prob(won_cif, d1, d2),
-                rec.sum() / RATE_DAYS, won_amounts, mean_won)
+                (counts * recent).sum() / RATE_DAYS, won_amounts, mean_won)
 
-    wins = season.known_wins(opps, as_of)
+    wins = goals_engine.known_wins(won, h.first, as_of)
     factors = (season.same_days_factors(wins, cutoff + pd.Timedelta(days=d1), period.end) if seasonal
                else season.no_season())
     s_count, s_deal = season.point(factors)
-    p_open, p_new, rate, won_amounts, mean_won = model(hist, recent)
+    p_open, p_new, rate, won_amounts, mean_won = model(cells.n, row_amount[known_won])
     p_open, p_new = np.clip(p_open * s_count, 0.0, 1.0), np.clip(p_new * s_count, 0.0, 1.0)
     fill = np.where(np.isnan(open_amount), mean_won, open_amount)
-    parts |= {"open_deals": int(open_now.sum()), "open_expected_count": float(p_open.sum()),
+    parts |= {"open_deals": int(len(ages)), "open_expected_count": float(p_open.sum()),
               "open_expected_revenue": float(np.nansum(p_open * fill)) * s_deal,
               "new_expected_count": float(rate * p_new.sum()),
               "new_expected_revenue": float(rate * p_new.sum() * mean_won) * s_deal if len(won_amounts) else 0.0,
@@ -198,13 +224,14 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
 
     rng = np.random.default_rng(seed)
     counts, revenues = [], []
-    n = len(hist)
+    n = len(row_cell)
     adjusted = season.deseasonalise(wins, as_of, BLOCK_DAYS, CLOSING_BLOCKS) if factors["clear"] else None
-    drift = (period_variation(hist, as_of, adjusted) if period_effects
+    drift = (variation_from_blocks(h.created, h.won_blocks, adjusted) if period_effects
              else {k: np.ones(1) for k in ("creation", "win", "deal")})
     for _ in range(refits):
-        pick = rng.integers(0, n, n)
-        p_o, p_n, r, w_amt, m_won = model(hist.iloc[pick].reset_index(drop=True), recent[pick])
+        pick = rng.integers(0, n, n)   # the rows drawn: each cell counted as often as its rows are drawn
+        p_o, p_n, r, w_amt, m_won = model(np.bincount(row_cell[pick], minlength=len(cells.n)),
+                                          row_amount[pick[known_won[pick]]])
         f = np.where(np.isnan(open_amount), m_won if np.isfinite(m_won) else 0.0, open_amount)
         # one past period per simulation: its creation rate, win chances and deal size relative to the pooled ones
         m_rate = drift["creation"][rng.integers(0, len(drift["creation"]), simulations)]
@@ -230,9 +257,10 @@ def forecast(opps: pd.DataFrame, period: Period, as_of, refits: int = REFITS, si
             "parts": parts}
 
 
-def backtest(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1, first_date=None,
+# --------------------------------------------------------------------------- backtest
+def backtest(opps, as_of, fiscal_year_start_month: int = 1, first_date=None,
              days_into=BACKTEST_DAYS, refits: int = BACKTEST_REFITS, simulations: int = BACKTEST_SIMULATIONS,
-             seed: int = SEED, period_effects: bool = True, seasonal: bool = True) -> dict:
+             seed: int = SEED, period_effects: bool = True, seasonal: bool = True, backend=None) -> dict:
     """The forecast of won revenue made `days_into` days into every past complete period, against what happened.
 
     Periods: complete on as_of (end <= as_of), with at least MIN_HISTORY_DAYS days of opportunities
@@ -242,27 +270,32 @@ def backtest(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1, first_
     [{period, days_into, forecast_date, expected, low_80, high_80, low_95, high_95, actual, last_year}]};
     last_year = won revenue of the same period a year earlier (None when the data does not cover it, :func:`covered`).
     Both summary figures are None without a forecast.
+
+    `opps`: a pandas frame or an engine table; three queries on `backend` whatever the number of periods (the first
+    created_at when `first_date` is None, the won revenue of every period, the counts of every forecast date).
     """
-    first = day(first_date) if first_date is not None else dates(opps, "created_at").min()
-    rows = []
+    none = {"interval_coverage_95": None, "mean_absolute_error": None, "periods": []}
+    table = goals_engine.table(opps)
+    first = day(first_date) if first_date is not None else goals_engine.first_created(table, backend)
     if pd.isna(first):
-        return {"interval_coverage_95": None, "mean_absolute_error": None, "periods": []}
-    for p in complete_periods(first, as_of, fiscal_year_start_month):
-        truth = pipeline_metrics(opps, p.start, p.end, as_of)["won_revenue"]
-        ly = p.shift(-4)
-        last_year = pipeline_metrics(opps, ly.start, ly.end, as_of)["won_revenue"] if covered(first, ly, "won_revenue") else None
-        for k in days_into:
-            when = p.start + pd.Timedelta(days=k - 1)
-            if (when - first).days < MIN_HISTORY_DAYS:
-                continue
-            f = forecast(opps, p, when, refits=refits, simulations=simulations, seed=seed, period_effects=period_effects,
-                         seasonal=seasonal)
-            if f is None:
-                continue
+        return none
+    periods = list(complete_periods(first, as_of, fiscal_year_start_month))
+    years = {p.label: p.shift(-4) for p in periods if covered(first, p.shift(-4), "won_revenue")}
+    windows = [(p.start, p.end) for p in periods] + [(ly.start, ly.end) for ly in years.values()]
+    revenue = goals_engine.won_revenue(table, windows, as_of, backend)
+    truth = dict(zip([p.label for p in periods], revenue))
+    last_year = dict(zip(years, revenue[len(periods):]))
+    jobs = [(p, k, p.start + pd.Timedelta(days=k - 1)) for p in periods for k in days_into
+            if (p.start + pd.Timedelta(days=k - 1) - first).days >= MIN_HISTORY_DAYS]
+    hists, won = goals_engine.forecast_inputs(table, [(p, when) for p, _, when in jobs], backend)
+    rows = []
+    for (p, k, when), h in zip(jobs, hists):
+        f = forecast_from(h, won, p, when, refits, simulations, seed, period_effects, seasonal)
+        if f is not None:
             rows.append({"period": p.label, "days_into": k, "forecast_date": when, **f["won_revenue"],
-                         "actual": truth, "last_year": last_year})
+                         "actual": truth[p.label], "last_year": last_year.get(p.label)})
     if not rows:
-        return {"interval_coverage_95": None, "mean_absolute_error": None, "periods": []}
+        return none
     inside = [r["low_95"] <= r["actual"] <= r["high_95"] for r in rows]
     return {"interval_coverage_95": float(np.mean(inside)),
             "mean_absolute_error": float(np.mean([abs(r["expected"] - r["actual"]) for r in rows])),

@@ -42,17 +42,8 @@ def cumulative_incidence(durations, events, event_of_interest: int = 1, days: in
     if len(t) == 0:
         raise ValueError("cumulative_incidence needs at least one observation")
     days = int(t.max()) if days is None else int(days)
-    if not (e == event_of_interest).any():
-        return np.zeros(days + 1)
-    times, inverse = np.unique(t, return_inverse=True)
-    leaving = np.bincount(inverse, minlength=len(times))
-    at_risk = len(t) - np.concatenate(([0], np.cumsum(leaving)[:-1]))
-    outcomes = np.bincount(inverse, weights=(e > 0), minlength=len(times))
-    of_interest = np.bincount(inverse, weights=(e == event_of_interest), minlength=len(times))
-    survival_before = np.concatenate(([1.0], np.cumprod(1.0 - outcomes / at_risk)[:-1]))
-    cif = np.cumsum(survival_before * of_interest / at_risk)
-    pos = np.searchsorted(times, np.arange(days + 1) + 0.5, side="right") - 1
-    return np.where(pos >= 0, cif[np.clip(pos, 0, None)], 0.0)
+    times, leaving, outcomes, of_interest = day_counts(t, e > 0, e == event_of_interest)
+    return incidence_from_counts(times, leaving, outcomes, of_interest, days)
 
 
 def survival_curve(durations, observed, days: int | None = None) -> np.ndarray:
@@ -88,11 +79,42 @@ def km_survival(durations, observed, days: int) -> np.ndarray:
     t = np.asarray(durations, dtype=float)
     if len(t) == 0:
         raise ValueError("survival_curve needs at least one observation")
-    times, inverse = np.unique(t, return_inverse=True)
-    leaving = np.bincount(inverse, minlength=len(times))
-    at_risk = (len(t) - np.concatenate(([0], np.cumsum(leaving)[:-1]))).astype(float)
-    deaths = np.bincount(inverse, weights=np.asarray(observed, dtype=bool), minlength=len(times))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        surviving = np.exp(np.cumsum(np.log(at_risk - deaths) - np.log(at_risk)))
+    times, leaving, deaths = day_counts(t, np.asarray(observed, dtype=bool))
+    return survival_from_counts(times, leaving, deaths, days)
+
+
+# --------------------------------------------------------------------------- from the counts per distinct day
+def day_counts(durations, *flags) -> tuple[np.ndarray, ...]:
+    """The counts per distinct duration: (times (sorted, float), rows leaving on each (float), and for each boolean
+    array of `flags` the rows flagged on each (float)) — what an engine's ``GROUP BY duration`` returns."""
+    times, inverse = np.unique(np.asarray(durations, dtype=float), return_inverse=True)
+    return (times, np.bincount(inverse, minlength=len(times)).astype(float),
+            *(np.bincount(inverse, weights=np.asarray(f, dtype=bool), minlength=len(times)) for f in flags))
+
+
+def _at_days(times: np.ndarray, values: np.ndarray, days: int, before: float) -> np.ndarray:
+    """A step function known at `times` (sorted) read at whole days 0..days: the value after all events of that day."""
     pos = np.searchsorted(times, np.arange(int(days) + 1) + 0.5, side="right") - 1
-    return np.where(pos >= 0, surviving[np.clip(pos, 0, None)], 1.0)
+    return np.where(pos >= 0, values[np.clip(pos, 0, None)], before)
+
+
+def incidence_from_counts(times, leaving, outcomes, of_interest, days: int) -> np.ndarray:
+    """:func:`cumulative_incidence` from the counts per distinct day: `times` sorted, `leaving` (> 0: the rows whose
+    duration is that day), `outcomes` (of any kind) and `of_interest` (of the outcome of interest) on each day. The
+    same arithmetic in the same order, so the same values bit for bit. Float array of length days + 1."""
+    leaving, of_interest = np.asarray(leaving, dtype=float), np.asarray(of_interest, dtype=float)
+    if not (of_interest > 0).any():
+        return np.zeros(int(days) + 1)
+    at_risk = leaving.sum() - np.concatenate(([0], np.cumsum(leaving)[:-1]))
+    survival_before = np.concatenate(([1.0], np.cumprod(1.0 - np.asarray(outcomes, dtype=float) / at_risk)[:-1]))
+    return _at_days(np.asarray(times, dtype=float), np.cumsum(survival_before * of_interest / at_risk), days, 0.0)
+
+
+def survival_from_counts(times, leaving, deaths, days: int) -> np.ndarray:
+    """:func:`km_survival` from the counts per distinct day (`times` sorted, `leaving` > 0 on each, `deaths` = the
+    observed events): lifelines' sum of log(n - d) - log(n) in time order, exponentiated. Float array of length days + 1."""
+    leaving = np.asarray(leaving, dtype=float)
+    at_risk = leaving.sum() - np.concatenate(([0], np.cumsum(leaving)[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surviving = np.exp(np.cumsum(np.log(at_risk - np.asarray(deaths, dtype=float)) - np.log(at_risk)))
+    return _at_days(np.asarray(times, dtype=float), surviving, days, 1.0)

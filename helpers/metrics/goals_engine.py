@@ -1,0 +1,260 @@
+"""What the goals forecast and its backtest (notebook 04) read from the opportunities, as engine expressions
+(helpers.metrics.engine's tables and backend): counts per duration day and per block of days, never the deals' rows.
+
+For each forecast date a (the backtest asks for about twenty in one query) :func:`forecast_counts_expr` returns:
+
+- the history cells: the opportunities created in (a - LOOKBACK_DAYS, a], counted per (duration, event, recent,
+  amount): duration = days from created_at to the won/lost close, or to a while open (the survival curves' counts
+  per day); event 1 won, 2 lost, 0 open on a (censored); recent = created in the last RATE_DAYS days; amount = the
+  won deal's amount (the deal sizes the forecast draws), an open deal's value (``pipeline.open_amounts``), else null;
+- the open deals on a (created by a, not won or lost by a) per (age, value): the same cells with event 0;
+- the period-effect blocks: the history's opportunities per block of BLOCK_DAYS days of age, and its won deals per
+  block of their close with the sum and count of their known amounts;
+- the deals won so far in the forecast's period (count and amount);
+- the first created_at known on a;
+
+and :func:`won_days_expr` the won deals per (closed_at, amount), for the seasonal term (helpers.metrics.season).
+
+Rows fetched grow with the distinct days and amounts, not with the deals: a table of twice the same deals fetches
+the same rows. The bootstrap of the forecast resamples these cells as it resampled deals (a resample of n deals is a
+multinomial over the cells with probabilities count ÷ n, whatever the deals' order: tests/test_goals_engine.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from helpers.metrics import engine
+from helpers.metrics.goals_constants import LOOKBACK_DAYS, RATE_DAYS
+
+#: Days of age (or since the close) per period-effect block (helpers.metrics.goals_forecast.period_variation).
+BLOCK_DAYS = 91
+#: The kinds of row :func:`forecast_counts_expr` returns (column ``kind``).
+CELLS, CREATED_BLOCKS, WON_BLOCKS, WON_SO_FAR, FIRST_CREATED, WON_DAYS = range(6)
+EPOCH = dt.date(1970, 1, 1)
+
+
+def table(opps):
+    """The engine table of `opps`: a pandas frame made one (:func:`helpers.metrics.engine.opps_table`, built once per
+    frame within ``reusing_tables``), an Ibis table (a warehouse's, canonical columns) as it is."""
+    return engine.opps_table(opps) if isinstance(opps, pd.DataFrame) else opps
+
+
+def _dates_table(dates):
+    """The forecast dates as an engine table: i (position), a (as_of), lb (a - LOOKBACK_DAYS: history after it),
+    rec (a - RATE_DAYS: recent after it), pf / pl (the period's first day and min(last day, a))."""
+    import ibis
+
+    def days(values):
+        return pa.array(values, type=pa.date32())
+
+    a = [engine._day(w) for _, w in dates]
+    return ibis.memtable(pa.table({
+        "i": pa.array(range(len(dates)), type=pa.int64()), "a": days(a),
+        "lb": days([x - dt.timedelta(days=LOOKBACK_DAYS) for x in a]), "rec": days([x - dt.timedelta(days=RATE_DAYS) for x in a]),
+        "pf": days([engine._day(p.start) for p, _ in dates]), "pl": days([min(engine._day(p.end), x) for (p, _), x in zip(dates, a)])}))
+
+
+def _row(t, kind: int, i=None, x=None, e=None, r=None, lb=None, amt=None, n=None, s=None, k=None):
+    """One kind's rows in the common columns of :func:`forecast_counts_expr` (null where the kind has nothing)."""
+    import ibis
+
+    def col(value, dtype):
+        return ibis.null(dtype) if value is None else value.cast(dtype)
+
+    return t.select(kind=ibis.literal(kind, type="int8"), i=col(i, "int64"), x=col(x, "int64"), e=col(e, "int8"),
+                    r=col(r, "boolean"), lb=col(lb, "boolean"), amt=col(amt, "float64"), n=col(n, "int64"),
+                    s=col(s, "float64"), k=col(k, "int64"))
+
+
+def forecast_counts_expr(opps, dates):
+    """The counts every forecast of `dates` ((period, as_of) pairs) needs, in one query (the module docstring): one
+    row per (kind, i, x, e, r, lb, amt) with n (rows), s (amount sum), k (known amounts); i = the date's position.
+
+    kind CELLS: x duration days, e event, r recent, lb in the history window, amt (won amount or open value), n;
+    CREATED_BLOCKS: x block of age, n; WON_BLOCKS: x block of the close, n, s, k; WON_SO_FAR: n, s;
+    FIRST_CREATED: x = the first created_at's day number (days since 1970-01-01); WON_DAYS (i null): the rows of
+    :func:`won_days_expr` on the latest date (x the close's day number, amt, n)."""
+    import ibis
+
+    o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    d = _dates_table(dates)
+    j = o.join(d, o.created <= d.a)
+    won = ((j.outcome == "won") & (j.closed <= j.a)).fill_null(False)
+    lost = ((j.outcome == "lost") & (j.closed <= j.a)).fill_null(False)
+    event = ibis.ifelse(won, 1, ibis.ifelse(lost, 2, 0))
+    end = ibis.ifelse(won | lost, j.closed, j.a)
+    duration = ibis.greatest(end.delta(j.created, unit="day"), 0)
+    age = j.a.delta(j.created, unit="day")
+    placeholder = ((j.outcome == "lost") & (j.amount == 0)).fill_null(False)   # pipeline.open_amounts: unknown
+    j = j.mutate(event=event, duration=duration, age=age, in_lb=j.created > j.lb, recent=j.created > j.rec,
+                 amt=ibis.ifelse(won | ~(lost | placeholder), j.amount, ibis.null("float64")))
+    cells = j.filter(j.in_lb | (j.event == 0))
+    cells = cells.group_by(["i", "duration", "event", "recent", "in_lb", "amt"]).aggregate(n=cells.count())
+    hist = j.filter(j.in_lb)
+    hist = hist.mutate(block=hist.age // BLOCK_DAYS, closed_block=(hist.age - hist.duration) // BLOCK_DAYS)
+    created = hist.group_by(["i", "block"]).aggregate(n=hist.count())
+    wins = hist.filter(hist.event == 1)
+    wins = wins.group_by(["i", "closed_block"]).aggregate(n=wins.count(), s=wins.amount.sum(), k=wins.amount.count())
+    so_far = j.filter((j.outcome == "won") & j.closed.between(j.pf, j.pl))
+    so_far = so_far.group_by("i").aggregate(n=so_far.count(), s=so_far.amount.sum())
+    first = j.group_by("i").aggregate(x=j.created.delta(ibis.date(EPOCH), unit="day").min())
+    won_days = won_days_expr(opps, max(engine._day(w) for _, w in dates))
+    return ibis.union(
+        _row(cells, CELLS, i=cells.i, x=cells.duration, e=cells.event, r=cells.recent, lb=cells.in_lb, amt=cells.amt,
+             n=cells.n),
+        _row(created, CREATED_BLOCKS, i=created.i, x=created.block, n=created.n),
+        _row(wins, WON_BLOCKS, i=wins.i, x=wins.closed_block, n=wins.n, s=wins.s, k=wins.k),
+        _row(so_far, WON_SO_FAR, i=so_far.i, n=so_far.n, s=so_far.s),
+        _row(first, FIRST_CREATED, i=first.i, x=first.x),
+        _row(won_days, WON_DAYS, x=won_days.x, amt=won_days.amount, n=won_days.n), distinct=False)
+
+
+def won_days_expr(opps, as_of: dt.date):
+    """The won deals closed on or before as_of per (closed_at, amount): x = the close's day number (days since
+    1970-01-01), amt (null when unknown), n (helpers.metrics.season.known_wins' deals, counted)."""
+    import ibis
+
+    o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    w = o.filter((o.outcome == "won") & (o.closed <= as_of))
+    w = w.mutate(x=w.closed.delta(ibis.date(EPOCH), unit="day"))
+    return w.group_by(["x", "amount"]).aggregate(n=w.count())
+
+
+def first_created_expr(opps):
+    """The first created_at of the opportunities (x: its day number; null without one)."""
+    import ibis
+
+    o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    return o.aggregate(x=o.created.delta(ibis.date(EPOCH), unit="day").min())
+
+
+def _fetch(expr, backend=None) -> pa.Table:
+    con = backend or engine.default_backend()
+    with engine._executing(con, expr):
+        return con.to_pyarrow(expr)
+
+
+def _day_number(x) -> pd.Timestamp:
+    return pd.Timestamp(EPOCH) + pd.Timedelta(days=int(x))
+
+
+def first_created(opps, backend=None):
+    """:func:`first_created_expr` run: the first created_at as a Timestamp (NaT without one)."""
+    x = _fetch(first_created_expr(opps), backend).column("x")[0].as_py()
+    return pd.NaT if x is None else _day_number(x)
+
+
+# --------------------------------------------------------------------------- the fetched counts, per forecast date
+def _nan_last(values: np.ndarray) -> np.ndarray:
+    """A sort key of floats with NaN after every number."""
+    return np.where(np.isnan(values), np.inf, values)
+
+
+@dataclass
+class Cells:
+    """Rows counted per distinct values, in a fixed order (so the same data give the same draws whatever the order of
+    their rows): ``values`` {name: array}, ``n`` (rows per cell)."""
+
+    values: dict
+    n: np.ndarray
+
+    @classmethod
+    def sorted(cls, values: dict, n: np.ndarray, order: tuple) -> "Cells":
+        """Cells in the order of the columns `order` (the first the primary key; NaN after numbers)."""
+        keys = [_nan_last(np.asarray(values[c], dtype=float)) for c in reversed(order)]
+        idx = np.lexsort(keys) if len(n) else np.zeros(0, dtype=int)
+        return cls({c: np.asarray(v)[idx] for c, v in values.items()}, np.asarray(n, dtype=np.int64)[idx])
+
+    def rows(self, name: str) -> np.ndarray:
+        """Column `name` repeated once per row (the rows in the cells' order)."""
+        return np.repeat(self.values[name], self.n)
+
+
+@dataclass
+class History:
+    """What one forecast reads as known on its as_of: ``cells`` (history: duration, event, recent, amount),
+    ``open`` (open deals: age, value), ``created`` (history per block of age, blocks 0..oldest), ``won_blocks``
+    (block -> (wins, known amount sum, known amounts)), ``so_far`` (won count, won amount in the period),
+    ``first`` (the first created_at by as_of)."""
+
+    cells: Cells
+    open: Cells
+    created: np.ndarray
+    won_blocks: dict
+    so_far: tuple[int, float]
+    first: pd.Timestamp
+
+
+def forecast_inputs(opps, dates, backend=None) -> tuple[list[History], Cells | None]:
+    """:func:`forecast_counts_expr` run for `dates` ((period, as_of) pairs), one query: one :class:`History` per date,
+    in order, and the won deals' cells of the latest date (:func:`known_wins` reads each date's from them)."""
+    if not dates:
+        return [], None
+    got = _fetch(forecast_counts_expr(table(opps), dates), backend).to_pydict()
+    cols = {c: np.array(v, dtype=object) for c, v in got.items()}
+    kind = cols["kind"].astype(int)
+    i = np.array([-1 if v is None else v for v in cols["i"]], dtype=int)
+    wd = kind == WON_DAYS
+    won = Cells.sorted({"closed": cols["x"][wd].astype(np.int64),
+                        "amt": np.array([np.nan if v is None else v for v in cols["amt"][wd]], dtype=float)},
+                       cols["n"][wd].astype(np.int64), ("closed", "amt"))
+    out = []
+    for pos in range(len(dates)):
+        def part(k):
+            return (kind == k) & (i == pos)
+
+        def num(name, mask, dtype=float):
+            return np.array([np.nan if v is None else v for v in cols[name][mask]], dtype=dtype)
+
+        c = part(CELLS)
+        lb = cols["lb"][c].astype(bool)
+        values = {"t": num("x", c), "e": num("e", c, int), "r": cols["r"][c].astype(bool), "amt": num("amt", c)}
+        n = cols["n"][c].astype(np.int64)
+        hist = Cells.sorted({k: v[lb] for k, v in values.items()}, n[lb], ("t", "e", "r", "amt"))
+        is_open = values["e"] == 0
+        opened = Cells.sorted({"age": values["t"][is_open], "amt": values["amt"][is_open]}, n[is_open], ("age", "amt"))
+        b = part(CREATED_BLOCKS)
+        blocks = num("x", b, int)
+        created = np.zeros(blocks.max() + 1 if len(blocks) else 0)
+        created[blocks] = cols["n"][b].astype(float)
+        w = part(WON_BLOCKS)
+        won_blocks = {int(x): (int(nn), 0.0 if s is None else float(s), int(k))
+                      for x, nn, s, k in zip(cols["x"][w], cols["n"][w], cols["s"][w], cols["k"][w])}
+        f = part(WON_SO_FAR)
+        so_far = (int(cols["n"][f][0]), float(cols["s"][f][0] or 0.0)) if f.any() else (0, 0.0)
+        fc = part(FIRST_CREATED)
+        first = _day_number(cols["x"][fc][0]) if fc.any() else pd.NaT
+        out.append(History(hist, opened, created, won_blocks, so_far, first))
+    return out, won
+
+
+def won_revenue(opps, windows, as_of, backend=None) -> list[float]:
+    """The won revenue (helpers.metrics.pipeline.pipeline_metrics) of each (start, end) of `windows`, in order, from one
+    query (:func:`helpers.metrics.engine.windows_pipeline_expr`: one row per window)."""
+    from helpers.metrics.pipeline import derive_pipeline
+
+    if not windows:
+        return []
+    a = engine._day(as_of)
+    bounds = [engine.period_bounds(start, end, as_of)[:2] for start, end in windows]
+    found = engine.run(engine.windows_pipeline_expr(table(opps), bounds, a), backend)
+    return [derive_pipeline(found.get(("window", str(i))))["won_revenue"] for i in range(len(windows))]
+
+
+def known_wins(won: Cells, first: pd.Timestamp, as_of) -> dict:
+    """helpers.metrics.season.known_wins from the won deals' cells (:func:`forecast_inputs`, fetched for a date on or after
+    as_of) and the first created_at by as_of: the wins closed on or before as_of, sorted by day (then amount)."""
+    from helpers.metrics.pipeline import day
+    from helpers.metrics.season import WARMUP_DAYS
+
+    cutoff = day(as_of)
+    keep = won.values["closed"] <= (cutoff - pd.Timestamp(EPOCH)).days
+    n = won.n[keep]
+    closed = np.repeat(won.values["closed"][keep], n).astype("datetime64[D]")
+    return {"closed": closed, "amount": np.repeat(won.values["amt"][keep], n),
+            "covered_from": pd.NaT if pd.isna(first) else first + pd.Timedelta(days=WARMUP_DAYS), "known_until": cutoff}
