@@ -13,7 +13,7 @@
                         sample (seeded generator),
                         snapshot (one load per run: typed Parquet)
     helpers/metrics/    engine (aggregates as Ibis expressions, DuckDB in process), pipeline, funnel,
-                        breakdown (by channel / segment), funnel_analysis (notebook 02), checklist (01),
+                        breakdown (by channel / segment), funnel_analysis (notebook 02), checklist (01; checklist_answers: the form's save path),
                         velocity (03), health (00), goals (04), limits (null figures and their reasons),
                         core (one period's core metrics.json figures), warehouse (the same in PostgreSQL, a DuckDB file, ...)
     helpers/views/      display (escaped HTML blocks), fmt (money, rates), theme (charts, Japanese fonts),
