@@ -193,3 +193,34 @@ def test_the_scan_says_whether_a_quote_occurs_and_a_file_without_one_is_not_sear
     inner = tmp_path / "inner.csv"
     inner.write_bytes(OPPS_CSV.replace("価格", '"価格 ""安い"""').encode(encoding))
     assert load_module.scan_csv(inner)[3] is True and load_module.read_csv_cells(inner) is None
+
+
+def test_extra_columns_stay_in_the_file_until_asked_for(tmp_path):
+    """A file without quotes: only the contract columns are converted at load; the others (email) are read from the
+    same bytes on first access, and refused with the file named when the file changed after the load."""
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    read = load_module.read_csv_cells(folder / "leads.csv", frozenset(load_module.TABLES["leads"].column_names))
+    assert read.header[-1] == "email" and read.cells.num_columns == len(read.header) - 1
+    assert f"f{len(read.header) - 1}" not in read.cells.column_names and read.cells.num_rows == 3
+
+    wb = load_module.load_workbook(folder)
+    assert list(wb.extras) == ["leads"]
+    assert list(wb.extras["leads"]["email"]) == ["a@example.com", "b@example.com", "c@example.com"]
+    (folder / "leads.csv").unlink()
+    assert list(wb.extras["leads"]["email"]) == ["a@example.com", "b@example.com", "c@example.com"]  # kept once read
+
+    write_folder(folder, {"leads.csv": LEADS_CSV})
+    later = load_module.load_workbook(folder)
+    write_folder(folder, {"leads.csv": LEADS_CSV.replace("c@example.com", "d@example.com")})
+    with pytest.raises(WorkbookError, match=r"leads\.csv: the file changed or was removed after the folder was loaded.*email") as info:
+        later.extras.get("leads")
+    assert "Load the data folder again" in info.value.fix
+
+
+def test_extra_columns_of_a_file_with_quotes_are_read_at_load(tmp_path):
+    """A file with a double quote is converted whole (every cell searched for quotes and line breaks), extras included."""
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV.replace("a@example.com", '"a@example.com"'),
+                                          "opportunities.csv": OPPS_CSV})
+    wb = load_module.load_workbook(folder)
+    (folder / "leads.csv").unlink()
+    assert list(wb.extras["leads"]["email"]) == ["a@example.com", "b@example.com", "c@example.com"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import pyarrow.csv as pacsv
 from helpers.config import Config, load_config
 from helpers.data.files import FORMATTED_ROWS, check_file, check_kind, looks_formatted_report, skipped_text_tables
 from helpers.data.csvshape import stray_byte_error
+from helpers.data.extras import Extras
 from helpers.data.schema import OUTCOMES, TABLES, Column, Table, department_key
 from helpers.data.validate import finding
 from helpers.errors import DataValidationError, Finding, WorkbookError, coded_error, warning
@@ -64,7 +66,9 @@ class Workbook:
     initiatives: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     touches: pd.DataFrame | None = None
-    extras: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    #: {table: its columns outside the contract}; from load_workbook an Extras mapping, whose columns a large CSV file's
+    #: fast read left in the file are read on first access (helpers.data.extras).
+    extras: Mapping[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, SourceFile] = field(default_factory=dict)
     #: The identity of the snapshot this Workbook was read from unchanged (helpers.data.snapshot.read_snapshot), else None.
@@ -520,7 +524,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     config = config or load_config(data_dir)
     findings: list[Finding] = []
     typed: dict[str, pd.DataFrame] = {}
-    extras: dict[str, pd.DataFrame] = {}
+    extras: dict = {}  # {table: frame, or DeferredColumns: read on first access (helpers.data.extras)}
     files: dict[str, SourceFile] = {}
     for name, table in TABLES.items():
         path = find_table_file(data_dir, name)
@@ -621,7 +625,8 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         typed["checklist"] = typed["checklist"].assign(item=typed["checklist"]["item"].astype("int64"))
     return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
                     leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
-                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"), extras=extras, findings=findings, files=files)
+                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"),
+                    extras=Extras(extras), findings=findings, files=files)
 
 
 def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str, str], findings: list[Finding],
@@ -721,7 +726,9 @@ def first_data_date(wb: Workbook):
 #    (a file without one has no cell holding a quote or a line break, so step 2 searches no cell for them), and the
 #    first lines the separator is sniffed on (sniff_delimiter).
 # 2. pyarrow.csv parses the file (other encodings transcoded while reading) with every cell as text and the
-#    header as row 0 (duplicate and empty names checked by _check_header).
+#    header as row 0 (duplicate and empty names checked by _check_header). In a UTF-8 file without a double quote
+#    only the contract's columns are converted (the header read from the first lines); the other columns stay in
+#    the file until Workbook.extras is asked for them (helpers.data.extras: read then from the same bytes).
 # 3. Each column is typed: text and category columns by the Arrow string kernels pandas itself runs for
 #    str.strip / str.lower; every other column (dates, numbers, months, answers, departments) by dictionary
 #    encoding the raw cells and parsing each distinct cell once with parse_cells, the exact reader's function.
@@ -744,8 +751,9 @@ SNIFF_LINES = 50
 
 @dataclass
 class CsvCells:
-    """A CSV file as pyarrow text columns: `cells` (row 0 is the first data row), the `header` cells as read,
-    the encoding used, the separator and the SHA-256 of the file's bytes."""
+    """A CSV file as pyarrow text columns: `cells` (row 0 is the first data row; the column at position i named f<i>;
+    every column, or those :func:`read_csv_cells` was asked for), the `header` cells as read (every column), the
+    encoding used, the separator and the SHA-256 of the file's bytes."""
 
     cells: pa.Table
     header: list[str | None]
@@ -896,15 +904,10 @@ def _scan_decoded(path: Path, encoding: str, digest, seen: dict) -> str | None:
     return _first_lines(head, whole)
 
 
-def read_csv_cells(path: Path) -> CsvCells | None:
-    """A CSV file as pyarrow text columns (:class:`CsvCells`), or None when the exact reader must read it (see :func:`scan_csv`;
-    also when pyarrow cannot parse it or it has fewer than two columns: a line of spaces, which pandas skips as
-    blank, is then a one-cell row pyarrow refuses)."""
-    scanned = scan_csv(path)
-    if scanned is None:
-        return None
-    encoding, head, sha256, quoted = scanned
-    delimiter = sniff_delimiter(head)
+def arrow_csv_options(encoding: str, delimiter: str, include: list[str] | None = None):
+    """pyarrow.csv's (read, parse, convert) options of the fast reader: every cell text (null when empty), columns named
+    f0, f1, ... by position (the header is row 0); with `include`, only those columns are converted (every line is
+    still split into all its fields: a ragged row is refused as without it)."""
     # One thread: on a shared 2-core machine pyarrow's threaded parse takes twice the CPU for about the same wall time.
     read = pacsv.ReadOptions(autogenerate_column_names=True, block_size=ARROW_BLOCK, use_threads=False,
                              encoding="utf8" if encoding.startswith("utf-8") else encoding)
@@ -912,20 +915,62 @@ def read_csv_cells(path: Path) -> CsvCells | None:
                                newlines_in_values=True, ignore_empty_lines=True)
     convert = pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(FAST_MAX_COLUMNS)},
                                    strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""],
-                                   check_utf8=False)  # checked in the scan (or transcoded from a checked decoding)
+                                   check_utf8=False,  # checked in the scan (or transcoded from a checked decoding)
+                                   include_columns=include or [])
+    return read, parse, convert
+
+
+def _head_header(head: str, encoding: str, delimiter: str) -> list[str | None] | None:
+    """The header cells of a UTF-8 file read from its first lines `head` (as pyarrow reads them from the whole file), or
+    None when they cannot be told from them (another encoding, a parse error)."""
+    if not encoding.startswith("utf-8"):
+        return None
+    read, parse, convert = arrow_csv_options(encoding, delimiter)
+    try:
+        first = pacsv.read_csv(pa.py_buffer(head.encode("utf-8")), read_options=read, parse_options=parse,
+                               convert_options=convert).slice(0, 1).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return list(first[0].values()) if first else None
+
+
+def read_csv_cells(path: Path, wanted: frozenset[str] | None = None) -> CsvCells | None:
+    """A CSV file as pyarrow text columns (:class:`CsvCells`), or None when the exact reader must read it (see :func:`scan_csv`;
+    also when pyarrow cannot parse it or it has fewer than two columns: a line of spaces, which pandas skips as
+    blank, is then a one-cell row pyarrow refuses).
+
+    With `wanted` (column names), a UTF-8 file without a double quote gets only the columns whose trimmed header is in
+    `wanted` converted (``cells`` holds those, each named f<position>; ``header`` is still every column's): the others
+    are split from their lines but neither converted nor kept (:class:`helpers.data.extras.Extras` reads them when
+    asked). A file with a quote is converted whole: every cell is searched for quotes and line breaks."""
+    scanned = scan_csv(path)
+    if scanned is None:
+        return None
+    encoding, head, sha256, quoted = scanned
+    delimiter = sniff_delimiter(head)
+    header = None if wanted is None or quoted else _head_header(head, encoding, delimiter)
+    include = None if header is None else [f"f{i}" for i, h in enumerate(header) if h is not None and h.strip() in wanted]
+    if not include or len(include) == len(header):
+        header = include = None
+    read, parse, convert = arrow_csv_options(encoding, delimiter, include)
     try:
         table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
         return None  # ragged rows, unclosed quotes, ...: pandas' reading (and its error) is the rule
-    if table.num_rows == 0 or table.num_columns < 2 or table.num_columns >= FAST_MAX_COLUMNS:
+    width = table.num_columns if header is None else len(header)
+    if table.num_rows == 0 or width < 2 or width >= FAST_MAX_COLUMNS:
         return None
     if any(not pa.types.is_string(t) for t in table.schema.types):
         return None
     # Without a double quote in the file no cell holds a quote or a line break (only a quoted cell can): nothing to search.
     if quoted and (_row_in_a_cell(table, delimiter) or any(pc.any(pc.match_substring(c, '"')).as_py() for c in table.columns)):
         return None  # a quote left open swallowed rows, or a cell holds a quote: the exact reader checks it (csvshape)
-    header = table.slice(0, 1).to_pylist()[0]
-    return CsvCells(table.slice(1), [header[f"f{i}"] for i in range(table.num_columns)], encoding, delimiter, sha256)
+    first = table.slice(0, 1).to_pylist()[0]
+    if header is None:
+        header = [first[f"f{i}"] for i in range(table.num_columns)]
+    elif any(first[name] != header[int(name[1:])] for name in include):
+        return None  # the first lines told another header than the file's first row (not seen; the exact reader decides)
+    return CsvCells(table.slice(1), header, encoding, delimiter, sha256)
 
 
 def _row_in_a_cell(table: pa.Table, delimiter: str) -> bool:
@@ -979,14 +1024,17 @@ def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Find
     """A canonical table's CSV file read fast: ``(typed frame, extra columns or None, encoding, rows, sha256)``, or None
     when the exact reader must read it (:func:`read_csv_cells`). The typed frame, the findings appended to `findings`
     (missing columns, unparseable and missing values) and the extra columns are the exact reader's
-    (read_raw, _missing_columns and _parse_table); raises its WorkbookError for duplicate column names."""
-    read = read_csv_cells(path)
+    (read_raw, _missing_columns and _parse_table); raises its WorkbookError for duplicate column names. The extra
+    columns are a frame, or (a file without a double quote) :class:`helpers.data.extras.DeferredColumns`: left in the
+    file, read when first asked for (Workbook.extras)."""
+    read = read_csv_cells(path, frozenset(table.column_names))
     if read is None:
         return None
     _check_header(path, read.header)
     names = [f"Unnamed: {i}" if h is None else h.strip() for i, h in enumerate(read.header)]
     rows = read.cells.num_rows
-    columns = read.cells.columns  # each column's cells are freed once it is typed (a lower peak on large files)
+    # each column's cells are freed once it is typed (a lower peak on large files)
+    columns = dict(zip(read.cells.column_names, read.cells.columns))
     read.cells = None
     findings += _missing_columns(table, pd.DataFrame(columns=names), path.name)
     position = {name: i for i, name in enumerate(names)}
@@ -994,7 +1042,7 @@ def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Find
     for col in table.columns:
         if col.name not in position:
             continue
-        raw, columns[position[col.name]] = columns[position[col.name]], None
+        raw = columns.pop(f"f{position[col.name]}")
         if col.kind in ("text", "category") and col.name != "department":
             parsed = _arrow_text_column(raw, lower=col.name in ("outcome", "metric"))
             present = parsed.notna().to_numpy()
@@ -1004,5 +1052,17 @@ def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Find
         out[col.name] = parsed
     raw = None
     typed = pd.DataFrame(out, index=pd.RangeIndex(rows))
-    extra = {name: columns[i].to_pandas() for i, name in enumerate(names) if name not in table.column_names}
-    return typed, (pd.DataFrame(extra) if extra else None), read.encoding, rows, read.sha256
+    return typed, _extra_columns(path, read, names, table, columns, rows), read.encoding, rows, read.sha256
+
+
+def _extra_columns(path: Path, read: CsvCells, names: list[str], table: Table, columns: dict, rows: int):
+    """The file's columns outside the contract: a frame of the converted cells `columns` ({f<position>: cells}), or
+    :class:`helpers.data.extras.DeferredColumns` when read_csv_cells left them in the file; None when there are none."""
+    from helpers.data.extras import DeferredColumns
+
+    at = {name: f"f{i}" for i, name in enumerate(names) if name not in table.column_names}
+    if not at:
+        return None
+    if all(key in columns for key in at.values()):
+        return pd.DataFrame({name: columns[key].to_pandas() for name, key in at.items()})
+    return DeferredColumns(path, read.encoding, read.delimiter, read.sha256, rows, at)
