@@ -209,9 +209,12 @@ def section(folder: Path, start, end, as_of, *, timezone: str = "Asia/Tokyo", lo
     out.update(sourced_influenced(deals, touches, won, created, marketing, amounts))
     out["coverage"] = coverage(data, deals, touches, won, as_of)
     out["content"] = content(deals, touches, won, lost)
+    created = {ld["created"] for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of}
+    existing = sum(1 for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of)
+    bulk = existing >= 2 and len(created) == 1   # section 5: a bulk-load stamp; every lead is observed
     h = horizon if horizon is not None else horizon_days(data, as_of)
-    out["horizon_days"] = h
-    out["data_driven"] = data_driven(data, as_of, lookback, h)
+    out["horizon_days"] = None if bulk else h
+    out["data_driven"] = data_driven(data, as_of, lookback, h, bulk)
     return out
 
 
@@ -293,12 +296,14 @@ def horizon_days(data: Data, as_of) -> int:
     return max(30, math.ceil(float(np.percentile(days, 90))))
 
 
-def paths(data: Data, as_of, lookback: int, horizon: int) -> list[dict]:
-    """One path per lead with touches: created in [as_of - lookback, as_of - H]; its touches and those carried on
-    its deals, cut at its (first) won deal's closed_at or at as_of; converted = a deal of it won by as_of."""
+def paths(data: Data, as_of, lookback: int, horizon: int, bulk: bool = False) -> list[dict]:
+    """One path per lead with touches: created in [as_of - lookback, as_of - H] (bulk: every lead created by as_of);
+    its touches and those carried on its deals, cut at its (first) won deal's closed_at or at as_of; converted = a
+    deal of it won by as_of."""
     out = []
+    first, last = (dt.date.min, as_of) if bulk else (as_of - dt.timedelta(days=lookback), as_of - dt.timedelta(days=horizon))
     for lid, ld in sorted(data.leads.items()):
-        if ld["created"] is None or not (as_of - dt.timedelta(days=lookback) <= ld["created"] <= as_of - dt.timedelta(days=horizon)):
+        if ld["created"] is None or not first <= ld["created"] <= last:
             continue
         opps = data.opps_of.get(lid, set())
         won = [o for o in opps if data.opps[o]["outcome"] == "won" and data.opps[o]["closed"] is not None
@@ -377,14 +382,15 @@ def shapley(ps: list[dict]) -> dict[str, float]:
     return {c: x / full for c, x in values.items()}
 
 
-def data_driven(data: Data, as_of, lookback: int, horizon: int) -> dict:
-    ps = paths(data, as_of, lookback, horizon)
+def data_driven(data: Data, as_of, lookback: int, horizon: int, bulk: bool = False) -> dict:
+    ps = paths(data, as_of, lookback, horizon, bulk)
     converted = [p for p in ps if p["converted"]]
     deals = set().union(*(p["won"] for p in converted)) if converted else set()
     known = [data.opps[o]["amount"] for o in deals if data.opps[o]["amount"] is not None]
     revenue = float(sum(known)) if known else None
     out = {"paths": len(ps), "converted_paths": len(converted), "revenue": revenue, "folded": [],
-           "window_start": as_of - dt.timedelta(days=lookback), "window_end": as_of - dt.timedelta(days=horizon)}
+           "window_start": None if bulk else as_of - dt.timedelta(days=lookback),
+           "window_end": as_of if bulk else as_of - dt.timedelta(days=horizon), "bulk_created_at": bulk}
     if len(converted) < MIN_CONVERTED:
         out.update(markov={}, shapley={})
         return out

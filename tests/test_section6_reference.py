@@ -43,8 +43,10 @@ def _stamp(rng: random.Random, day: dt.date, tz: str) -> str:
 
 
 def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, amounts: str = "some",
-             tz: str = "Asia/Tokyo", horizon: int | None = 30, marketing=("web", "seminar", "ad")) -> Path:
-    """A random data folder (leads, opportunities, touches, workbook.yaml) for as_of 2025-06-30."""
+             tz: str = "Asia/Tokyo", horizon: int | None = 30, marketing=("web", "seminar", "ad"),
+             bulk: dt.date | None = None) -> Path:
+    """A random data folder (leads, opportunities, touches, workbook.yaml) for as_of 2025-06-30; with `bulk`, every
+    lead's created_at is that one load date (a CRM migration), written after the deals and touches were made."""
     rng = random.Random(seed)
     pool = POOL[:channels]
     lead_rows, opp_rows, touch_rows = [], [], []
@@ -115,6 +117,9 @@ def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, am
     numeric = rng.random() < 0.5   # plain numbers as ids: "10" sorts before "9" as text
     for row, k in zip(touch_rows, ids):
         row["touch_id"] = (str(k) if numeric else f"T{k}") if rng.random() < 0.7 else ""
+    if bulk is not None:
+        for lead in lead_rows:
+            lead["created_at"] = bulk
     folder.mkdir(parents=True, exist_ok=True)
     _write(folder / "leads.csv", lead_rows)
     _write(folder / "opportunities.csv", opp_rows)
@@ -160,10 +165,10 @@ def differences(got: dict, want: dict) -> list[str]:
     check("content", [dict(r, win_rate=round(r["win_rate"], 12)) for r in got["content"]],
           [dict(r, win_rate=round(r["win_rate"], 12)) for r in want["content"]])
     g, w = got["data_driven"], want["data_driven"]
-    for key in ("paths", "converted_paths", "revenue", "folded"):
+    for key in ("paths", "converted_paths", "revenue", "folded", "bulk_created_at"):
         check(f"data_driven.{key}", g[key], w[key])
     for key in ("window_start", "window_end"):
-        check(f"data_driven.{key}", str(g[key])[:10], w[key].isoformat())
+        check(f"data_driven.{key}", None if g[key] is None else str(g[key])[:10], None if w[key] is None else w[key].isoformat())
     for model in ("markov", "shapley"):
         check(f"data_driven.{model} channels", sorted(g[model]), sorted(w[model]))
         for c in set(g[model]) & set(w[model]):
@@ -213,6 +218,7 @@ CASES = {   # name: generator settings; the test checks the data set holds what 
     "over_12_channels_new_york": dict(seed=10, channels=15, leads=300, tz="America/New_York"),
     "few_paths_no_amounts": dict(seed=18, leads=80, amounts="none"),
     "default_horizon": dict(seed=14, horizon=None),
+    "bulk_created_at": dict(seed=15, horizon=None, bulk=dt.date(2025, 6, 1)),
 }
 
 
@@ -252,6 +258,8 @@ def test_metrics_json_attribution_equals_the_reference(computed, name):
             assert sum(r["revenue"] for r in got["models"][model]["won"].values()) == won_revenue
     if name == "default_horizon":
         assert got["horizon_days"] > 30   # the data's own H, not the floor
+    if name == "bulk_created_at":   # every lead observed (section 5), none left out by the stamp's date
+        assert dd["bulk_created_at"] and got["horizon_days"] is None and dd["paths"] > 200
     assert got["coverage"]["touches_after_close"] > 0 and got["coverage"]["touches_unknown_lead"] >= 3
     assert got["coverage"]["touches_after_as_of"] > 0 and got["coverage"]["won_deals_without_touches"] > 0
 
@@ -300,3 +308,15 @@ def test_hand_fixture_equals_the_reference(tmp_path, start, end):
     start, end = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     wb, got = _section(folder, start, end)
     assert differences(got, _reference(folder, wb, start, end)) == []
+
+
+def test_bulk_created_at_is_said_beside_the_shares(computed):
+    """Notebook 06 says why every lead counts as observed (no window, no H) in both languages."""
+    from types import SimpleNamespace
+
+    from helpers.views import attribution_views as av
+
+    _, wb, got = computed("bulk_created_at")
+    for lang, words in (("en", "bulk load"), ("ja", "一括登録")):
+        html = av.data_driven_table(SimpleNamespace(lang=lang, config=wb.config), av.AttributionResult(got)).data
+        assert words in html and "None" not in html

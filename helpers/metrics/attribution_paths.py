@@ -338,18 +338,25 @@ def settings(config) -> dict:
             "bootstrap_samples": int(a.get("bootstrap_samples", 1000))}
 
 
-def attribution_section(wb, start, end, samples: int | None = None) -> dict:
+def attribution_section(wb, start, end, samples: int | None = None, warning_codes=()) -> dict:
     """metrics.json ``attribution`` for period [start, end] of the workbook `wb` (contract section 6).
 
     ``{lookback_days, half_life_days, horizon_days, models: {<model>: {won: {<channel>: {revenue, deals}},
     pipeline: {<channel>: {amount, deals}}}}, data_driven: {markov: {<channel>: {share, low, high, revenue}},
-    shapley: {...}, paths, converted_paths, revenue, folded, window_start, window_end}, sourced, influenced,
-    by_department, marketing_channels, coverage, content, null_reasons}``. Without a touches table every figure
+    shapley: {...}, paths, converted_paths, revenue, folded, window_start, window_end, bulk_created_at}, sourced,
+    influenced, by_department, marketing_channels, coverage, content, null_reasons}``. Without a touches table every figure
     is empty with the reason ``no_touches_table`` (``no_touch_rows`` for a table without rows); without amounts the money is None (``no_amounts``: credits in
-    deals only). `samples` overrides ``attribution.bootstrap_samples``."""
+    deals only). `samples` overrides ``attribution.bootstrap_samples``.
+
+    The paths' leads are the observed ones of section 5: when the leads' created_at is a bulk-load stamp
+    (:func:`helpers.metrics.lead_section.bulk_created`, with the ingest's `warning_codes` such as
+    ``one_created_at:leads``) every lead existing on as_of is observed and no window of creation dates applies
+    (window_start None, window_end as_of, horizon_days None, ``bulk_created_at`` true): the stamp says nothing of
+    a lead's age, and the lookback window or H would keep all of the leads or none of them."""
     from helpers.metrics import attribution as A
     from helpers.metrics import engine as E
     from helpers.metrics.lead_quality import horizon_days
+    from helpers.metrics.lead_section import bulk_created
 
     cfg = settings(wb.config)
     out = {"lookback_days": cfg["lookback_days"], "half_life_days": cfg["half_life_days"], "horizon_days": None,
@@ -368,12 +375,14 @@ def attribution_section(wb, start, end, samples: int | None = None) -> dict:
         out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
         if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
             out["null_reasons"]["revenue"] = "no_amounts"
+        bulk = wb.leads is not None and len(wb.leads) > 0 and bulk_created(wb.leads, wb.as_of, warning_codes)
         h = (getattr(wb.config, "lead_quality", None) or {}).get("horizon_days") or horizon_days(wb.leads, wb.opportunities, wb.as_of)
-        window_start = day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
+        h = 0 if bulk else h
+        window_start = None if bulk else day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
         paths, won = path_figures(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
     dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals, won)
-    dd.update(window_start=window_start, window_end=day(wb.as_of) - pd.Timedelta(days=h))
-    out["horizon_days"] = h
+    dd.update(window_start=window_start, window_end=day(wb.as_of) - pd.Timedelta(days=h), bulk_created_at=bool(bulk))
+    out["horizon_days"] = None if bulk else h
     out["null_reasons"].update({f"data_driven.{k}": v for k, v in dd.pop("null_reasons").items()})
     out["data_driven"] = dd
     return out

@@ -29,8 +29,12 @@ class AttributionResult:
 
 
 def compute(s: Session) -> AttributionResult:
-    """The attribution section of the session's period (every model, data-driven shares with intervals, sourced/influenced)."""
-    return AttributionResult(attribution_section(s.wb, s.period.start, s.period.end))
+    """The attribution section of the session's period (every model, data-driven shares with intervals, sourced/influenced);
+    the ingest's warnings about the leads (a bulk-load created_at) decide which leads are observed, as in notebook 05."""
+    from helpers.metrics import limits
+
+    codes = [f"{w['code']}:leads" for w in limits.ingest_warnings(s.wb.data_dir) if limits.about_leads(w)]
+    return AttributionResult(attribution_section(s.wb, s.period.start, s.period.end, warning_codes=codes))
 
 
 def _channel(s: Session, name: str) -> str:
@@ -142,10 +146,12 @@ def data_driven_table(s: Session, a: AttributionResult):
     reasons = a.section.get("null_reasons") or {}
     if not dd:
         return None
-    lines = [t("attribution_paths_line", s.lang).format(paths=fmt.number(dd["paths"], s.lang),
-                                                      converted=fmt.number(dd["converted_paths"], s.lang),
-                                                      start=f"{dd['window_start']:%Y-%m-%d}", end=f"{dd['window_end']:%Y-%m-%d}",
-                                                      h=a.section["horizon_days"])]
+    counts = {"paths": fmt.number(dd["paths"], s.lang), "converted": fmt.number(dd["converted_paths"], s.lang)}
+    if dd.get("bulk_created_at"):
+        lines = [t("attribution_paths_line_bulk", s.lang).format(**counts)]
+    else:
+        lines = [t("attribution_paths_line", s.lang).format(**counts, start=f"{dd['window_start']:%Y-%m-%d}",
+                                                            end=f"{dd['window_end']:%Y-%m-%d}", h=a.section["horizon_days"])]
     why = reasons.get("data_driven.markov") or reasons.get("data_driven.shapley")
     if why:
         lines.append(t(f"reason_{why}", s.lang).format(n=30))
