@@ -197,6 +197,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "warehouse_table_missing": ("", "close", "empty"), "warehouse_column_missing": ("", "close"),
     # helpers.metrics.warehouse: a DuckDB file URL naming no file (never created)
     "duckdb_file_missing": ("", "here"),
+    # helpers.metrics.warehouse: the driver refused the connection, the schema's listing, a table's read
+    "warehouse_connect": ("",), "warehouse_list": ("",), "warehouse_read": ("",), "warehouse_query": ("",),
     # helpers.report.run: --table NAME=TABLE malformed, an unknown NAME, a NAME twice; --table / --schema without --warehouse
     "table_option": ("format", "unknown", "unknown_close", "twice"), "warehouse_option_alone": ("",),
     # helpers.errors.check_url_password (warehouse and SQL sources): a password a URL cannot hold as written

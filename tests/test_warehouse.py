@@ -101,6 +101,9 @@ def test_a_warehouse_that_cannot_be_reached_is_a_clear_error_without_the_passwor
         connect("postgresql://someone:secret@127.0.0.1:1/nothing")
     assert "cannot connect to the warehouse postgresql://someone:***@127.0.0.1:1/nothing" in str(err.value)
     assert "secret" not in str(err.value)
+    said = err.value.in_language("ja")   # the runner and the CLI print it in the terminal's language
+    assert said.startswith("--warehouse: ウェアハウス postgresql://someone:***@127.0.0.1:1/nothing に接続できません: ")
+    assert "~/.pgpass か PGPASSWORD に置いてください" in said and "secret" not in said
 
 
 # --------------------------------------------------------------------------- a DuckDB file as the warehouse
@@ -235,9 +238,11 @@ def test_a_duckdb_path_that_is_not_a_file_is_refused_without_creating_one(tmp_pa
 
 
 # --------------------------------------------------------------------------- the figures-only command
-def warehouse_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+def warehouse_cli(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The warehouse command in English (no locale variable) unless `env` sets one (LANG=ja_JP.UTF-8: Japanese)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
     return subprocess.run([sys.executable, "-m", "helpers.metrics.warehouse", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+                          timeout=300, cwd=cwd, env={**base, **(env or {})})
 
 
 def test_the_warehouse_command_reads_settings_from_config_only(duckdb_file, tmp_path):
@@ -300,7 +305,12 @@ def test_a_read_the_warehouse_refuses_is_an_error_not_a_traceback(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.duckdb"]
     done = warehouse_cli("--warehouse", f"duckdb://{path}", "--period", "2025Q2", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
-    assert f"error: the warehouse duckdb://{path} refused a query: ConversionException" in done.stderr
+    assert f"error: --warehouse: the warehouse duckdb://{path} refused a query: ConversionException" in done.stderr
+    assert "How to fix: Check that the user may read the tables" in done.stderr
+    done = warehouse_cli("--warehouse", f"duckdb://{path}", "--period", "2025Q2", cwd=tmp_path, env={"LANG": "ja_JP.UTF-8"})
+    assert done.returncode == 2
+    assert f"error: --warehouse: ウェアハウス duckdb://{path} がクエリを拒否しました: ConversionException" in done.stderr
+    assert "列の型が docs/data_dictionary.md のとおりであること" in done.stderr
 
 
 # --------------------------------------------------------------------------- fetched rows independent of the table's size

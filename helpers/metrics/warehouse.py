@@ -46,9 +46,6 @@ from helpers.metrics import engine
 from helpers.metrics.breakdown import SEGMENT_COLUMNS, TARGET, UNKNOWN, assemble
 from helpers.metrics.funnel import MATURITY_MEASURES, MATURITY_QUANTILE, TYPICAL_QUANTILE
 
-#: The fix of a read or query the warehouse refused (a driver's error: permissions, a column of another type).
-REFUSED_FIX = ("Check that the user may read the tables and that their columns have the types of docs/data_dictionary.md "
-               "(dates as dates or ISO text, amount as a number).")
 LEADS_COLUMNS = ("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id", "channel", "industry", "company_size", "owner")
 OPPS_COLUMNS = ("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id", "channel", "industry",
                 "company_size", "owner")
@@ -79,10 +76,7 @@ def connect(url: str, writable: bool = False):
         return ibis.connect(url, **kwargs)
     except Exception as exc:  # the driver's own error types differ by backend
         reason = scrub(str(exc).strip(), url_secrets(url))
-        raise WorkbookError(f"cannot connect to the warehouse {shown}: {type(exc).__name__}: {reason}",
-                            fix="Check the URL (postgresql://user@host:5432/database, duckdb:///absolute/path/crm.duckdb), "
-                                "that the server runs and that the user may connect; put the password in ~/.pgpass or "
-                                "PGPASSWORD, not in the URL.") from None
+        raise coded_error("warehouse_connect", "--warehouse", url=shown, error=f"{type(exc).__name__}: {reason}") from None
 
 
 def duckdb_file(url: str) -> Path | None:
@@ -176,9 +170,8 @@ def source_tables(con, schema: str | None, named: dict[str, str], how: dict[str,
     try:
         existing = list(con.list_tables(database=schema))
     except Exception as exc:  # noqa: BLE001 - a schema the backend cannot list: its own error type
-        raise WorkbookError(f"cannot list the tables of schema {_schema_name(con, schema)}: {type(exc).__name__}: "
-                            f"{str(exc).strip()}",
-                            fix="Check --schema (the schema holding the tables) and that the user may read it.") from None
+        raise coded_error("warehouse_list", "--warehouse", schema=_schema_name(con, schema),
+                          error=f"{type(exc).__name__}: {str(exc).strip()}") from None
     missing = [name for name in named if named[name] not in existing and (name in how or name in required)]
     if not missing:
         return {name: table for name, table in named.items() if table in existing}
@@ -250,9 +243,8 @@ def export_folder(url: str, out, schema: str | None = None, tables: dict[str, st
             except Exception as exc:  # noqa: BLE001 - the warehouse refused the read: the driver's own error types
                 if not _backend_error(exc):
                     raise
-                raise WorkbookError(f"the warehouse {redact_url(url)} refused to read table {present[name]} (schema "
-                                    f"{where}): {type(exc).__name__}: {scrub(str(exc).strip(), url_secrets(url))}",
-                                    fix=REFUSED_FIX) from None
+                raise coded_error("warehouse_read", "--warehouse", url=redact_url(url), table=present[name], schema=where,
+                                  error=f"{type(exc).__name__}: {scrub(str(exc).strip(), url_secrets(url))}") from None
             pq.write_table(data, staging / f"{name}.parquet")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -454,8 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         if not _backend_error(exc):
             raise
         reason = scrub(str(exc).strip(), url_secrets(args.warehouse))
-        print(f"error: the warehouse {redact_url(args.warehouse)} refused a query: {type(exc).__name__}: {reason}\n"
-              f"  How to fix: {REFUSED_FIX}", file=sys.stderr)
+        refused = coded_error("warehouse_query", "--warehouse", url=redact_url(args.warehouse),
+                              error=f"{type(exc).__name__}: {reason}")
+        print(f"error: {refused.in_language(cli_language())}", file=sys.stderr)
         return 2
     from helpers.storage import to_jsonable
 
