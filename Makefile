@@ -60,7 +60,7 @@ bench-forecast: $(STAMP) ## benchmark: the goals forecast's backtest coverage on
 bench-save: $(STAMP) ## benchmark: saving 15 checklist answers into a 188k-row file vs a small one (prints the ratio)
 	$(BIN)/python -m benchmarks.bench_save $(ARGS)
 
-bench-scale: $(STAMP) ## benchmark at 100k and 1M leads (ARGS=--big adds 10M; ARGS="--big --report" times a full report at 10M): workbook vs plain DuckDB SQL vs a bare read
+bench-scale: $(STAMP) ## benchmark at 100k and 1M leads (ARGS=--big adds 10M; ARGS="--big --report" times a full report at 10M; ARGS=--attribution-only: only notebook 06 vs SQL at 1M): workbook vs plain DuckDB SQL vs a bare read
 	$(BIN)/python -m benchmarks.bench_scale $(ARGS)
 
 clean-reports: ## remove generated reports (keeps reports/README.md)

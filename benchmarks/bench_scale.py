@@ -33,8 +33,9 @@ there (no lead quality, no attribution).
 
 Then attribution (issue 23, benchmarks.bench_attribution) on the largest size up to 1M leads, generated with
 touches (``leads-N-touches``; the folders above have none): the workbook's load, position models and Markov
-transition count against the same in plain DuckDB SQL, checked equal, with the line
-``attribution 1M leads: workbook/SQL CPU ratio R, workbook peak MiB M`` (aims: R <= 2, M < 2048).
+transition count against the same in plain DuckDB SQL, checked equal, in ``--rounds`` interleaved rounds, with the
+line ``attribution 1M leads: workbook/SQL CPU ratio R, workbook peak MiB M`` (medians; aims: R <= 2, M < 2048).
+``--attribution-only`` runs only this comparison (``--sizes 100000``: at 100k leads).
 """
 from __future__ import annotations
 
@@ -307,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of (a) and (b) (default 3; the median "
                                                                 "of the per-round ratios is printed)")
     parser.add_argument("--core-only", action="store_true", help="only (a) against (b): no lead quality, no attribution")
+    parser.add_argument("--attribution-only", action="store_true",
+                        help="only the attribution comparison (notebook 06 against plain SQL) on the largest size up to 1M "
+                             "(ARGS=\"--attribution-only --sizes 100000\" for 100k), in --rounds interleaved rounds")
     parser.add_argument("--child", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -316,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = list(args.sizes or SIZES) + ([BIG] if args.big else [])
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.attribution_only:
+        return attribution_comparison(args.cache, min(max(sizes), 1_000_000), args.rounds) if sizes else 0
     status, ratios, lead_ratios = 0, {}, {}
     for leads in sizes:
         data = dataset(args.cache, leads)
@@ -325,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             lead_ratios[leads] = lead_quality_bench(data, leads)
             status = status or lead_ratios[leads][2]
     if sizes and not args.core_only:
-        status = attribution_comparison(args.cache, min(max(sizes), 1_000_000)) or status
+        status = attribution_comparison(args.cache, min(max(sizes), 1_000_000), args.rounds) or status
     if args.report and sizes:
         leads = max(sizes)
         log = args.cache / f"report-{human(leads)}.log"
@@ -356,7 +362,7 @@ def core_comparison(data: Path, leads: int, rounds: int) -> tuple[tuple[float, f
             for name in ("workbook", "sql"):
                 runs[name].append(measure(name, data, Path(tmp)))
         read = measure("read", data, Path(tmp))
-    print(f"\n{human(leads)} leads ({data}), {rounds} interleaved rounds:")
+    print(f"\n{human(leads)} leads ({data}), {rounds} interleaved round{'s' if rounds != 1 else ''}:")
     print(f"  {'':<32}{'CPU s':>9}{'wall s':>9}{'peak MiB':>10}")
     for i in range(rounds):
         for name, title in (("workbook", "(a) workbook load+metrics"), ("sql", "(b) reference DuckDB SQL")):
@@ -378,25 +384,32 @@ def core_comparison(data: Path, leads: int, rounds: int) -> tuple[tuple[float, f
     return (cpu, peak, statistics.median(a[3] for a in runs["workbook"])), not diff
 
 
-def attribution_comparison(cache: Path, leads: int) -> int:
-    """Attribution at `leads` leads with touches: the workbook's position models + Markov transition count against
-    plain DuckDB SQL (benchmarks.bench_attribution); prints the ratio (aim: CPU <= 2x, peak < 2 GiB). 1 when they
-    disagree."""
+def attribution_comparison(cache: Path, leads: int, rounds: int = 1) -> int:
+    """Attribution at `leads` leads with touches: the workbook's position models + Markov transition count (d) against
+    plain DuckDB SQL (e) (benchmarks.bench_attribution) in `rounds` interleaved rounds (e, d, e, d, ...); prints every
+    run, the median of the per-round CPU ratios (d)/(e) and the median peak of (d) (aims: CPU <= 2x, peak < 2 GiB).
+    1 when they disagree."""
     from benchmarks.bench_attribution import differences as attribution_differences
 
     data = dataset(cache, leads, touches=True)
+    runs: dict[str, list] = {"attribution_sql": [], "attribution": []}
     with tempfile.TemporaryDirectory() as tmp:
-        results = {name: measure(name, data, Path(tmp)) for name in ("attribution_sql", "attribution")}
-    (a, a_cpu, a_wall, a_peak), (b, b_cpu, b_wall, b_peak) = results["attribution"], results["attribution_sql"]
+        for _ in range(rounds):
+            for name in runs:
+                runs[name].append(measure(name, data, Path(tmp)))
     touches = sum(1 for _ in open(data / "touches.csv", encoding="utf-8")) - 1
-    print(f"\nattribution at {human(leads)} leads, {touches:,} touches ({data}):")
+    print(f"\nattribution at {human(leads)} leads, {touches:,} touches ({data}), {rounds} interleaved round{'s' if rounds != 1 else ''}:")
     print(f"  {'':<40}{'CPU s':>9}{'wall s':>9}{'peak MiB':>10}")
-    print(f"  {'(d) workbook load + models + Markov':<40}{a_cpu:>9.2f}{a_wall:>9.2f}{a_peak:>10.0f}")
-    print(f"  {'(e) DuckDB SQL':<40}{b_cpu:>9.2f}{b_wall:>9.2f}{b_peak:>10.0f}")
-    diff = attribution_differences(a, b)
+    for i in range(rounds):
+        for name, title in (("attribution", "(d) workbook load + models + Markov"), ("attribution_sql", "(e) DuckDB SQL")):
+            _, cpu, wall, peak = runs[name][i]
+            print(f"  {f'{title} #{i + 1}':<40}{cpu:>9.2f}{wall:>9.2f}{peak:>10.0f}")
+    ratio = statistics.median(d[1] / e[1] for d, e in zip(runs["attribution"], runs["attribution_sql"]))
+    peak = statistics.median(d[3] for d in runs["attribution"])
+    diff = attribution_differences(runs["attribution"][0][0], runs["attribution_sql"][0][0])
     print(f"  (d) and (e) {'DIFFER: ' + '; '.join(diff[:10]) if diff else 'agree (every model, channel and transition)'}")
-    print(f"attribution {human(leads)} leads: workbook/SQL CPU ratio {a_cpu / b_cpu:.2f}, workbook peak MiB {a_peak:.0f} "
-          "(aims: <= 2, < 2048)")
+    print(f"attribution {human(leads)} leads: workbook/SQL CPU ratio {ratio:.2f}, workbook peak MiB {peak:.0f} "
+          f"(medians of {rounds} interleaved round{'s' if rounds != 1 else ''}; aims: <= 2, < 2048)")
     return 1 if diff else 0
 
 

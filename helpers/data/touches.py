@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.data.validate import _warn, check_duplicates, finding, isin_ids
+from helpers.data.validate import _warn, check_duplicates, finding
 from helpers.errors import Finding, warning
 
 #: The separator of a multi-select picklist value (Salesforce, HubSpot export them joined by ';').
@@ -83,19 +83,39 @@ def split_multi_valued(touches: pd.DataFrame, fname: str = "touches.csv") -> tup
     return out, findings
 
 
-def _day(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series).dt.normalize()
-
-
-def _at(keys: pd.Series, table: pd.Series) -> np.ndarray:
-    """`table`'s dates (indexed by text id) at each of `keys` (NaT where absent or null): one Arrow hash lookup."""
+def _arrow(series: pd.Series):
+    """A column as an Arrow array for DuckDB without a Python object per cell: text as text (pandas' Arrow-backed
+    strings zero-copy), dates as timestamps."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    where = pc.index_in(pa.array(keys.astype("string"), type=pa.string(), from_pandas=True),
-                        value_set=pa.array(pd.Series(table.index, dtype="string"), type=pa.string(), from_pandas=True))
-    where = pc.fill_null(where, -1).to_numpy(zero_copy_only=False)
-    return np.append(table.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))[where]
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return pa.array(series.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"), from_pandas=True)
+    if not isinstance(series.dtype, pd.StringDtype):
+        series = series.astype("string")
+    return pa.array(series.array, from_pandas=True)
+
+
+def _positions(query: str, tables: dict[str, dict[str, pd.Series]], size: int) -> np.ndarray:
+    """A bool mask of `size` rows, True at the positions (``pos``) the DuckDB `query` returns; `tables` are the tables the
+    query reads ({name: {column: Series}}), each given a ``pos`` column (its row position)."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    try:
+        for name, columns in tables.items():
+            n = len(next(iter(columns.values())))
+            con.register(name, pa.table({"pos": np.arange(n, dtype=np.int64), **{c: _arrow(v) for c, v in columns.items()}}))
+        pos = con.execute(query).fetchnumpy()["pos"]
+    finally:
+        con.close()
+    mask = np.zeros(size, dtype=bool)
+    mask[np.asarray(pos, dtype=np.int64)] = True
+    return mask
+
+
+def _empty_text(n: int = 0) -> pd.Series:
+    return pd.Series([None] * n, dtype="string")
 
 
 def after_close(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame) -> np.ndarray:
@@ -103,58 +123,72 @@ def after_close(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Data
     lead (the lead whose opportunity_id is it, or its lead_id) or the deal it carries (opportunity_id).
 
     Late for some linked deal is late for the earliest close among them, so each lead's earliest close is found once
-    (over its links) and each touch compares its day with that and with its own deal's close: no touch × deal join."""
-    decided = opps["outcome"].astype(object).isin(("won", "lost")).to_numpy(dtype=bool) & opps["closed_at"].notna().to_numpy()
-    closed = pd.Series(_day(opps["closed_at"]).to_numpy()[decided], index=opps["opportunity_id"].astype(object).to_numpy()[decided])
-    closed = closed.groupby(level=0).min()
-    links = []
-    if leads is not None and "opportunity_id" in leads.columns:
-        links.append(leads.loc[leads["opportunity_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
-    if "lead_id" in opps.columns:
-        links.append(opps.loc[opps["lead_id"].notna(), ["lead_id", "opportunity_id"]].astype(object))
-    limit = np.full(len(touches), np.datetime64("NaT", "ns"))
-    if links and len(closed):
-        pairs = pd.concat(links, ignore_index=True)
-        pairs = pairs.assign(close=_at(pairs["opportunity_id"], closed)).dropna(subset=["close"])
-        limit = _at(touches["lead_id"], pairs.groupby("lead_id")["close"].min())
-    if "opportunity_id" in touches.columns and len(closed):
-        own = _at(touches["opportunity_id"], closed)
-        limit = np.where(np.isnat(limit) | (own < limit), own, limit)   # the earlier of the two (NaT: the other)
-    day = _day(touches["touched_at"]).to_numpy(dtype="datetime64[ns]")
-    return ~np.isnat(limit) & (day > limit)
+    (over its links) and each touch compares its day with that and with its own deal's close: no touch × deal join
+    (one DuckDB query over Arrow views of the frames)."""
+    if not len(touches):
+        return np.zeros(0, dtype=bool)
+    empty = _empty_text(len(opps))
+    o = {"opportunity_id": opps["opportunity_id"], "outcome": opps["outcome"].astype("string"),
+         "closed_at": opps["closed_at"], "lead_id": opps["lead_id"] if "lead_id" in opps.columns else empty}
+    has_links = leads is not None and "opportunity_id" in leads.columns
+    ld = ({"lead_id": leads["lead_id"], "opportunity_id": leads["opportunity_id"]} if has_links
+          else {"lead_id": _empty_text(), "opportunity_id": _empty_text()})
+    t = {"lead_id": touches["lead_id"], "touched_at": touches["touched_at"],
+         "opportunity_id": touches["opportunity_id"] if "opportunity_id" in touches.columns else _empty_text(len(touches))}
+    query = """
+        WITH closed AS (SELECT opportunity_id, min(CAST(closed_at AS DATE)) AS c FROM o
+                         WHERE outcome IN ('won', 'lost') AND closed_at IS NOT NULL AND opportunity_id IS NOT NULL GROUP BY 1),
+        links AS (SELECT lead_id, opportunity_id FROM ld WHERE lead_id IS NOT NULL AND opportunity_id IS NOT NULL
+                  UNION ALL SELECT lead_id, opportunity_id FROM o WHERE lead_id IS NOT NULL AND opportunity_id IS NOT NULL),
+        lead_close AS (SELECT links.lead_id, min(closed.c) AS c FROM links JOIN closed USING (opportunity_id) GROUP BY 1)
+        SELECT t.pos FROM t LEFT JOIN lead_close lc ON t.lead_id = lc.lead_id
+                            LEFT JOIN closed oc ON t.opportunity_id = oc.opportunity_id
+         WHERE CAST(t.touched_at AS DATE) > least(coalesce(lc.c, oc.c), coalesce(oc.c, lc.c))"""
+    return _positions(query, {"t": t, "o": o, "ld": ld}, len(touches))
+
+
+def unknown_ids(values: pd.Series, ids: pd.Series | None) -> pd.Series:
+    """Per value (bool): present and not among `ids` (nulls ignored; None: no ids), as one DuckDB anti-join."""
+    known = ids if ids is not None else _empty_text()
+    query = "SELECT v.pos FROM v ANTI JOIN k ON v.x = k.x WHERE v.x IS NOT NULL"
+    return pd.Series(_positions(query, {"v": {"x": values}, "k": {"x": known}}, len(values)), index=values.index)
 
 
 def _distinct(ids: pd.Series) -> bool:
-    """True when no id repeats (nulls aside), counted in Arrow (pyarrow.compute.unique): the usual answer for millions
-    of touches, found without the per-row pass that names the repeated rows (then done by check_duplicates)."""
+    """True when no id repeats (nulls aside), from one DuckDB count: as many distinct 64-bit hashes of the ids as ids
+    proves it (equal hashes are counted once, so a repeated id always lowers the count). The usual answer for millions
+    of touches, found without the per-row pass that names the repeated rows; False sends the column to that pass
+    (check_duplicates), which also clears a rare hash collision."""
+    import duckdb
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    values = pa.array(ids.astype("string"), type=pa.string(), from_pandas=True)
-    unique = pc.unique(values)
-    return len(unique) - unique.null_count == len(values) - values.null_count
+    con = duckdb.connect()
+    try:
+        con.register("t", pa.table({"x": _arrow(ids)}))
+        n, distinct = con.execute("SELECT count(x), count(DISTINCT hash(x)) FILTER (WHERE x IS NOT NULL) FROM t").fetchone()
+    finally:
+        con.close()
+    return n == distinct
 
 
 def check_touches(touches: pd.DataFrame, fname: str, leads: pd.DataFrame | None, opps: pd.DataFrame,
                   as_of: pd.Timestamp | None) -> list[Finding]:
     """The checks of touches.csv (see the module docstring); the rows named as a spreadsheet numbers them."""
     out = check_duplicates(touches, "touch_id", fname) if "touch_id" in touches.columns and not _distinct(touches["touch_id"]) else []
-    lead_ids = leads["lead_id"] if leads is not None else pd.Series([], dtype=object)
-    unknown = touches["lead_id"].notna() & ~isin_ids(touches["lead_id"], lead_ids)
+    unknown = unknown_ids(touches["lead_id"], leads["lead_id"] if leads is not None else None)
     if unknown.any():
         out.append(_warn(fname, "touch_unknown_lead", "lead_id", unknown, touches["lead_id"]))
     if "opportunity_id" in touches.columns:
-        orphan = touches["opportunity_id"].notna() & ~isin_ids(touches["opportunity_id"], opps["opportunity_id"])
+        orphan = unknown_ids(touches["opportunity_id"], opps["opportunity_id"])
         if orphan.any():
             out.append(_warn(fname, "touch_unknown_opportunity", "opportunity_id", orphan, touches["opportunity_id"]))
-    valid = touches["touched_at"].notna()
-    if valid.any() and "outcome" in opps.columns and "closed_at" in opps.columns:
-        late = pd.Series(False, index=touches.index)
-        late[valid] = after_close(touches[valid].reset_index(drop=True), leads, opps)
+    if "outcome" in opps.columns and "closed_at" in opps.columns:
+        late = pd.Series(after_close(touches, leads, opps), index=touches.index)   # an undated touch is never late
         if late.any():
             out.append(_warn(fname, "touch_after_close", "touched_at", late, touches["touched_at"].dt.strftime("%Y-%m-%d")))
     if as_of is not None:
-        future = _day(touches["touched_at"]) > as_of
+        days = pd.to_datetime(touches["touched_at"]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        future = pd.Series(days > np.datetime64(as_of.normalize().date(), "D"), index=touches.index)   # NaT is never after
         if future.any():
             out.append(_warn(fname, "after_as_of", "touched_at", future, touches["touched_at"].dt.strftime("%Y-%m-%d"),
                              as_of=f"{as_of:%Y-%m-%d}"))

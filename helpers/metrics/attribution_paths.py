@@ -94,7 +94,8 @@ def path_counts(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Data
 
     out = _path_rows(path_counts_expr, ["path", "converted", "n", "revenue"], touches, leads, opps, as_of, horizon_days,
                      window_start, window_end, backend)
-    order = sorted(range(len(out)), key=lambda i: (out["path"].iat[i], bool(out["converted"].iat[i])))
+    keys = list(zip(out["path"].tolist(), (bool(c) for c in out["converted"].tolist())))
+    order = sorted(range(len(out)), key=keys.__getitem__)
     return out.iloc[order].reset_index(drop=True)
 
 
