@@ -64,6 +64,7 @@ class Data:
 
     def __init__(self, folder: Path, timezone: str):
         tz = ZoneInfo(timezone)
+        self.bulk = False   # the leads' created_at is one bulk-load day (set by section())
         self.leads = {r["lead_id"]: {"created": _date(r["created_at"]), "opp": r.get("opportunity_id")}
                       for r in _read(folder, "leads")}
         self.opps = {}
@@ -127,9 +128,9 @@ def deal_touches(data: Data, oid: str, as_of: dt.date, lookback: int) -> list[di
 
 
 def milestones(data: Data, oid: str, touches: list[dict]) -> dict[str, int]:
-    """Index of FT, LC, OC, CW among the deal's ordered touches."""
+    """Index of FT, LC, OC, CW among the deal's ordered touches (LC = FT when the leads' created_at is a bulk stamp)."""
     opp = data.opps[oid]
-    known = [data.leads[lid]["created"] for lid in linked_leads(data, oid) if lid in data.leads]
+    known = [data.leads[lid]["created"] for lid in linked_leads(data, oid) if lid in data.leads and not data.bulk]
     lead_created = min(known) if known else None
 
     def last_on_or_before(day):
@@ -182,6 +183,9 @@ def section(folder: Path, start, end, as_of, *, timezone: str = "Asia/Tokyo", lo
             half_life: float = 7, marketing=(), horizon: int | None = None, decimals: int = 0) -> dict:
     """Section 6's figures for the period [start, end] (dates), as the workbook's metrics.json lays them out."""
     data = Data(Path(folder), timezone)
+    created = {ld["created"] for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of}
+    existing = sum(1 for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of)
+    data.bulk = bulk = existing >= 2 and len(created) == 1   # section 5: a bulk-load stamp, not the leads' ages
     first, last = _period(start, end, as_of)
     deals = {oid: o for oid, o in data.opps.items() if o["created"] is not None and o["created"] <= as_of}
     won = {oid for oid, o in deals.items() if o["outcome"] == "won" and o["closed"] is not None and first <= o["closed"] <= last}
@@ -209,9 +213,6 @@ def section(folder: Path, start, end, as_of, *, timezone: str = "Asia/Tokyo", lo
     out.update(sourced_influenced(deals, touches, won, created, marketing, amounts))
     out["coverage"] = coverage(data, deals, touches, won, as_of)
     out["content"] = content(deals, touches, won, lost)
-    created = {ld["created"] for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of}
-    existing = sum(1 for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of)
-    bulk = existing >= 2 and len(created) == 1   # section 5: a bulk-load stamp; every lead is observed
     h = horizon if horizon is not None else horizon_days(data, as_of)
     out["horizon_days"] = None if bulk else h
     out["data_driven"] = data_driven(data, as_of, lookback, h, bulk)

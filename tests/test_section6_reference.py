@@ -7,6 +7,7 @@ a lead not in the leads table), touches after close, after as_of and outside the
 deals, deals with no amount (and a data set with none at all), datetimes near midnight written with an offset for
 a workbook in a non-UTC time zone, more than 12 channels, and fewer than 30 converted paths."""
 import datetime as dt
+import json
 import random
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from helpers.config import load_config  # noqa: E402
 from helpers.data.load import load_workbook  # noqa: E402
 from helpers.metrics.attribution_paths import attribution_section  # noqa: E402
 from helpers.paths import SAMPLE_DATA_DIR  # noqa: E402
+from helpers.storage import dumps  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
 START, END = dt.date(2025, 4, 1), dt.date(2025, 6, 30)
@@ -189,8 +191,10 @@ def _flat(d, prefix=""):
 
 
 def _section(folder: Path, start=START, end=END, as_of=AS_OF):
+    """The workbook and its attribution section as metrics.json holds it (notebook 06 records it through
+    helpers.storage.to_jsonable; read back from JSON text)."""
     wb = load_workbook(folder, as_of=str(as_of))
-    return wb, attribution_section(wb, start, end, samples=SAMPLES)
+    return wb, json.loads(dumps(attribution_section(wb, start, end, samples=SAMPLES)))
 
 
 def _reference(folder: Path, wb, start=START, end=END, as_of=AS_OF) -> dict:
@@ -260,13 +264,15 @@ def test_metrics_json_attribution_equals_the_reference(computed, name):
         assert got["horizon_days"] > 30   # the data's own H, not the floor
     if name == "bulk_created_at":   # every lead observed (section 5), none left out by the stamp's date
         assert dd["bulk_created_at"] and got["horizon_days"] is None and dd["paths"] > 200
+        # the stamp is no lead creation: LC falls back to FT, so lead_creation credits exactly as first_touch
+        assert got["models"]["lead_creation"] == got["models"]["first_touch"]
     assert got["coverage"]["touches_after_close"] > 0 and got["coverage"]["touches_unknown_lead"] >= 3
     assert got["coverage"]["touches_after_as_of"] > 0 and got["coverage"]["won_deals_without_touches"] > 0
 
 
 def test_intervals_are_seeded(computed):
     folder, wb, got = computed("ties_ids_and_committees")
-    again = attribution_section(wb, START, END, samples=SAMPLES)
+    again = json.loads(dumps(attribution_section(wb, START, END, samples=SAMPLES)))
     assert again["data_driven"] == got["data_driven"] and got["data_driven"]["markov"]
 
 
@@ -292,7 +298,7 @@ def test_sample_data_equals_the_reference():
     wb = load_workbook(SAMPLE_DATA_DIR)
     period = complete_periods(first_data_date(wb), wb.as_of, wb.config.fiscal_year_start_month)[-1]
     start, end, as_of = period.start.date(), period.end.date(), wb.as_of.date()
-    got = attribution_section(wb, start, end, samples=SAMPLES)
+    got = json.loads(dumps(attribution_section(wb, start, end, samples=SAMPLES)))
     assert differences(got, _reference(SAMPLE_DATA_DIR, wb, start, end, as_of)) == []
     assert _intervals_hold_the_point(got) == []
     assert got["data_driven"]["converted_paths"] >= 30 and got["sourced"]["won"]["count"] > 0
@@ -311,12 +317,14 @@ def test_hand_fixture_equals_the_reference(tmp_path, start, end):
 
 
 def test_bulk_created_at_is_said_beside_the_shares(computed):
-    """Notebook 06 says why every lead counts as observed (no window, no H) in both languages."""
+    """Notebook 06 says why every lead counts as observed (no window, no H) and LC is FT, in both languages."""
     from types import SimpleNamespace
 
     from helpers.views import attribution_views as av
 
     _, wb, got = computed("bulk_created_at")
     for lang, words in (("en", "bulk load"), ("ja", "一括登録")):
-        html = av.data_driven_table(SimpleNamespace(lang=lang, config=wb.config), av.AttributionResult(got)).data
+        s = SimpleNamespace(lang=lang, config=wb.config)
+        html = av.data_driven_table(s, av.AttributionResult(got)).data
         assert words in html and "None" not in html
+        assert words in av.weights_table(s, av.AttributionResult(got)).data   # LC taken as FT, said beside the weights

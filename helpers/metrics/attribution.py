@@ -45,10 +45,17 @@ def _tables(opps: pd.DataFrame, leads: pd.DataFrame | None, start, end, as_of):
 
 
 def pairs_table(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of,
-                lookback_days: int = DEFAULT_LOOKBACK_DAYS, half_life_days: float = DEFAULT_HALF_LIFE_DAYS):
+                lookback_days: int = DEFAULT_LOOKBACK_DAYS, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+                bulk_created: bool = False):
     """The counted (opportunity, touch) pairs as an engine expression (:func:`~helpers.metrics.attribution_engine.pairs_expr`,
-    period-free: the deals' flags are for as_of's day)."""
+    period-free: the deals' flags are for as_of's day). `bulk_created`: the leads' created_at is a bulk-load stamp
+    (:func:`helpers.metrics.lead_section.bulk_created`), which says nothing of when a lead was created: LC is then FT
+    (the contract's "FT when none")."""
+    import ibis
+
     opps_t, leads_t, deals = _tables(opps, leads, as_of, as_of, as_of)
+    if bulk_created:
+        deals = deals.mutate(lead_created=ibis.null("date"))
     return pairs_expr(E.touches_table(touches), leads_t, opps_t, deals, lookback_days, half_life_days)
 
 

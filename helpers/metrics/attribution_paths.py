@@ -356,7 +356,8 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
     (:func:`helpers.metrics.lead_section.bulk_created`, with the ingest's `warning_codes` such as
     ``one_created_at:leads``) every lead existing on as_of is observed and no window of creation dates applies
     (window_start None, window_end as_of, horizon_days None, ``bulk_created_at`` true): the stamp says nothing of
-    a lead's age, and the lookback window or H would keep all of the leads or none of them."""
+    a lead's age, and the lookback window or H would keep all of the leads or none of them. For the same reason
+    the LC milestone is then FT (no known lead creation)."""
     from helpers.metrics import attribution as A
     from helpers.metrics import engine as E
     from helpers.metrics.lead_quality import horizon_days
@@ -370,8 +371,9 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
         out["null_reasons"] = {"attribution": "no_touches_table" if wb.touches is None else "no_touch_rows"}
         return out
     decimals = int(wb.config.currency_decimals)
+    bulk = wb.leads is not None and len(wb.leads) > 0 and bulk_created(wb.leads, wb.as_of, warning_codes)
     with E.reusing_tables(), E.materialized(A.pairs_table(wb.touches, wb.leads, wb.opportunities, wb.as_of,
-                                                          cfg["lookback_days"], cfg["half_life_days"])) as pairs:
+                                                          cfg["lookback_days"], cfg["half_life_days"], bulk)) as pairs:
         out["models"] = A.position_credits(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, decimals)
         si = A.sourced_influenced(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, cfg["marketing_channels"])
         out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
@@ -379,7 +381,6 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
         out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
         if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
             out["null_reasons"]["revenue"] = "no_amounts"
-        bulk = wb.leads is not None and len(wb.leads) > 0 and bulk_created(wb.leads, wb.as_of, warning_codes)
         h = (getattr(wb.config, "lead_quality", None) or {}).get("horizon_days") or horizon_days(wb.leads, wb.opportunities, wb.as_of)
         h = 0 if bulk else h
         window_start = None if bulk else day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])

@@ -67,6 +67,8 @@ def weights_table(s: Session, a: AttributionResult):
         rows.append({t("attribution_model", s.lang): t(f"model_{model}", s.lang), t("attribution_weights", s.lang): text})
     lines = [t("attribution_milestones", s.lang),
              t("attribution_window", s.lang).format(days=a.section["lookback_days"])]
+    if (a.section.get("data_driven") or {}).get("bulk_created_at"):
+        lines.append(t("attribution_lc_bulk", s.lang))
     return display.stack(display.table(pd.DataFrame(rows)), display.bullets(lines))
 
 
