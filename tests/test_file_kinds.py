@@ -226,6 +226,45 @@ def test_an_xlsx_export_with_a_csv_name_in_the_exports_folder(tmp_path):
     assert res.tables["opportunities"]["rows_out"] == 3
 
 
+XLS = Path(__file__).parent / "fixtures" / "xls" / "opportunities.xls"   # OPPS_CSV's rows as an Excel 97-2003 workbook
+
+
+def test_an_excel_97_2003_workbook_reads_as_its_csv(tmp_path):
+    """Date cells, number cells and Japanese text of a real .xls read to the same table as the CSV (pandas would try
+    python-calamine, which is not installed, and the file was refused)."""
+    folder = data_folder(tmp_path)
+    from_csv = load_workbook(folder).opportunities
+    (folder / "opportunities.csv").unlink()
+    shutil.copy(XLS, folder / "opportunities.xls")
+    from_xls = load_workbook(folder).opportunities
+    assert from_xls["outcome"].tolist() == ["won", "lost", "open"]
+    assert from_xls["amount"].sum() == 2_500_000.0
+    assert from_xls["industry"].tolist()[:2] == ["製造", "金融"]
+    for column in ("created_at", "closed_at", "amount", "owner", "loss_reason"):
+        pd.testing.assert_series_equal(from_xls[column], from_csv[column], check_dtype=True)
+
+
+def test_an_xls_export_goes_through_a_mapping(tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(XLS, exports / "opportunities.xls")
+    res = ingest(exports, "canonical_ja", tmp_path / "out")
+    assert res.tables["opportunities"]["rows_out"] == 3
+    out = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert out["created_at"].tolist() == ["2025-04-12", "2025-05-01", "2025-06-10"]
+    assert out["amount"].astype(float).sum() == 2_500_000.0
+
+
+def test_an_xls_with_a_csv_name_is_named_and_the_rename_it_advises_works(tmp_path):
+    folder = data_folder(tmp_path)
+    shutil.copy(XLS, folder / "opportunities.csv")
+    exc = refused(folder)
+    assert error_params(exc, "opportunities.csv")["variant"] == "xls"
+    assert "Rename it to opportunities.xls" in str(exc)
+    (folder / "opportunities.csv").rename(folder / "opportunities.xls")   # the fix
+    assert load_workbook(folder).opportunities["amount"].sum() == 2_500_000.0
+
+
 def test_an_old_xls_and_a_web_page_with_a_csv_name(tmp_path):
     folder = data_folder(tmp_path)
     (folder / "leads.csv").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00\x3e\x00\x03" + b"\xff" * 600)

@@ -81,6 +81,15 @@ def _looks_text(head: bytes) -> bool:
     return False
 
 
+def excel_engine(path: Path) -> str:
+    """The pandas reader for an Excel file: ``calamine`` (python-calamine) for an Excel 97-2003 workbook (an OLE2
+    compound file, .xls: pandas 3's reader for them, its xlrd engine being deprecated), ``openpyxl`` for everything
+    else (.xlsx, whose errors then say what the file is). Chosen by the file's first bytes, not its name; naming
+    openpyxl also keeps pandas' announced switch of the .xlsx default from changing how cells are read."""
+    with open(path, "rb") as fh:
+        return "calamine" if fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC else "openpyxl"
+
+
 def file_kind(head: bytes, fmt: str) -> str | None:
     """The ``file_kind`` variant a file's first block shows, or None when it may be what its format says.
 

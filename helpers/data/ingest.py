@@ -27,7 +27,7 @@ import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
 from helpers.data.load import ENCODING_NAMES, _check_header, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
-from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, looks_formatted_report, skipped_text_tables
+from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_engine, looks_formatted_report, skipped_text_tables
 from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, coded_error, warning
 from helpers.data.mapping import (Mapping, MissingColumnError, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
                                   note, shipped_mappings)
@@ -101,7 +101,8 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
             raise WorkbookError(f"{path.name}: not a readable Parquet file ({exc})", fix="Export the file again.") from None
     if fmt == "excel":
         try:
-            top = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, nrows=FORMATTED_ROWS, dtype=object)
+            top = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, nrows=FORMATTED_ROWS, dtype=object,
+                                engine=excel_engine(path))
         except (ValueError, IndexError) as exc:
             raise _sheet_error(path, sheet, exc) from None
         except Exception as exc:  # noqa: BLE001 - a broken or password-protected workbook
@@ -216,7 +217,7 @@ def read_export(path: Path, tm: TableMapping) -> tuple[pd.DataFrame, str | None]
     fmt = FORMATS[path.suffix.lower()]
     if fmt == "excel":
         try:
-            raw = pd.read_excel(path, sheet_name=tm.sheet if tm.sheet is not None else 0, dtype=object)
+            raw = pd.read_excel(path, sheet_name=tm.sheet if tm.sheet is not None else 0, dtype=object, engine=excel_engine(path))
         except (ValueError, IndexError) as exc:
             raise _sheet_error(path, tm.sheet, exc) from None
         raw.columns = [str(c).strip() for c in raw.columns]

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from helpers.config import Config, load_config
-from helpers.data.files import FORMATTED_ROWS, check_file, check_kind, looks_formatted_report, skipped_text_tables
+from helpers.data.files import FORMATTED_ROWS, check_file, check_kind, excel_engine, looks_formatted_report, skipped_text_tables
 from helpers.data.csvshape import stray_byte_error
 from helpers.data.extras import Extras
 from helpers.data.schema import OUTCOMES, TABLES, Column, Table, department_key
@@ -117,7 +117,7 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
         check_kind(path, fmt)
         try:
             if fmt == "excel":
-                frame = pd.read_excel(path, dtype=object, header=None)
+                frame = pd.read_excel(path, dtype=object, header=None, engine=excel_engine(path))
                 if looks_formatted_report(frame.head(FORMATTED_ROWS)):
                     raise coded_error("formatted_report", path.name)
                 header, frame = [_cell_text(v) or "" for v in frame.iloc[0]] if len(frame) else [], frame.iloc[1:]
@@ -129,9 +129,11 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
         except WorkbookError:
             raise
         except Exception as exc:  # openpyxl/xlrd/pyarrow raise many types for a damaged or mislabelled file
-            kind = "an Excel workbook" if fmt == "excel" else "a Parquet file"
+            kind = "Excel workbook" if fmt == "excel" else "Parquet file"
+            article = "an" if fmt == "excel" else "a"
             raise WorkbookError(f"{path.name}: not a readable {kind} ({type(exc).__name__}: {str(exc)[:200]})",
-                                fix=f"Export the table again as {kind}, or save it as CSV (UTF-8) with the same name and .csv.") from None
+                                fix=f"Export the table again as {article} {kind}, or save it as CSV (UTF-8) with the same "
+                                    "name and .csv.") from None
         _check_header(path, header)
         frame.columns = [(_cell_text(h) or f"Unnamed: {i}") for i, h in enumerate(header)]
         return frame.reset_index(drop=True), None
