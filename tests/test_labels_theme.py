@@ -227,3 +227,16 @@ def test_long_legend_entries_are_wrapped_not_cut():
     text = ax.get_legend().get_texts()[0].get_text()
     plt.close(fig)
     assert "…" not in text and text.replace("\n", " ") == "Lead-to-opportunity rate — leads of the last two years"
+
+
+def test_the_label_table_reads_yaml_1_2_booleans_so_yes_and_no_stay_text():
+    """labels.yaml is read with LibYAML's loader (fast, once per kernel) and YAML 1.2 booleans: a label `Yes`, `no`
+    or `off` written plainly stays that text (YAML 1.1 would make it True/False), and every value is text."""
+    import yaml
+
+    from helpers.labels import _LabelLoader, label_table
+
+    assert yaml.load("a: Yes\nb: no\nc: off\nd: true\n", Loader=_LabelLoader) == {"a": "Yes", "b": "no", "c": "off", "d": True}
+    table = label_table()
+    assert len(table) > 900
+    assert all(isinstance(text, str) and text for entry in table.values() for text in (entry["en"], entry["ja"]))
