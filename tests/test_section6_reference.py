@@ -175,8 +175,10 @@ def differences(got: dict, want: dict) -> list[str]:
         check(f"data_driven.{model} channels", sorted(g[model]), sorted(w[model]))
         for c in set(g[model]) & set(w[model]):
             check(f"data_driven.{model}.{c}.share", g[model][c]["share"], w[model][c], 1e-9)
-            if w["revenue"] is not None:
-                check(f"data_driven.{model}.{c}.revenue", g[model][c]["revenue"], round(w[model][c] * w["revenue"]))
+            if w["revenue"] is not None:   # share × revenue to the yen (largest remainder: within one unit)
+                check(f"data_driven.{model}.{c}.revenue", g[model][c]["revenue"], w[model][c] * w["revenue"], 1.0)
+        if g[model] and w["revenue"] is not None:   # each model's channels add up to the revenue exactly
+            check(f"data_driven.{model} revenue total", sum(r["revenue"] for r in g[model].values()), w["revenue"])
     return out
 
 

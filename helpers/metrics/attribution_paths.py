@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from helpers.metrics.attribution import allocate
 from helpers.metrics.pipeline import day
 
 #: Fewest converted paths for data-driven shares.
@@ -275,8 +276,9 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
                 revenue: float | None | str = FROM_PATHS) -> dict:
     """``{markov: {channel: {share, low, high, revenue}}, shapley: {...}, paths, converted_paths, revenue, folded,
     null_reasons}``: shares of each model with 95% percentile intervals over `samples` resamples of the paths
-    (with replacement, fixed `seed`); revenue = share × the won revenue of the converted paths (None without
-    amounts). Under MIN_CONVERTED_PATHS converted paths both models are {} with the reason ``few_converted_paths``.
+    (with replacement, fixed `seed`); revenue = share × the won revenue of the converted paths, rounded to the
+    currency's smallest unit by the largest remainder so that each model's channels add up to it exactly (None
+    without amounts). Under MIN_CONVERTED_PATHS converted paths both models are {} with the reason ``few_converted_paths``.
 
     `revenue`: the won revenue of the converted paths with each won deal once (:func:`path_figures`; None: no
     amount); by default (FROM_PATHS) the sum of the converted rows' ``revenue``, right only when no won deal is
@@ -327,8 +329,9 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
             continue
         b = np.array(boot[name])
         low, high = np.nanpercentile(b, 2.5, axis=0), np.nanpercentile(b, 97.5, axis=0)
-        out[name] = {c: {"share": float(shares[i]), "low": float(low[i]), "high": float(high[i]),
-                         "revenue": None if not has_revenue else round(float(shares[i]) * revenue, decimals)}
+        money = (allocate({c: float(shares[i]) * revenue for i, c in enumerate(channels)}, revenue, decimals)
+                 if has_revenue else {})   # to the smallest unit, adding up to the revenue exactly
+        out[name] = {c: {"share": float(shares[i]), "low": float(low[i]), "high": float(high[i]), "revenue": money.get(c)}
                      for i, c in enumerate(channels)}
     return out
 
