@@ -43,3 +43,26 @@ def test_a_table_reused_across_queries_registers_again():
     assert stats["opportunity_to_close"]["n"] == 2
     assert stats["opportunity_to_close"]["median"] == 14.5
     assert abs(stats["opportunity_to_close"]["p90"] - 18.1) < 1e-9
+
+
+def test_engine_tables_share_trimmed_text_and_keep_keys_a_byte_wide():
+    """Ids the loader trimmed are shared with the frame, not copied; padded ids are trimmed; a key of a few values takes
+    a byte per row; tables of other dims share the frame's canonical columns within reusing_tables."""
+    import pyarrow as pa
+
+    clean = pa.array(["A", "B", None])
+    assert engine._canonical(clean) is clean
+    assert engine._canonical(pa.array([" A", "B\t", None])).to_pylist() == ["A", "B", None]
+    opps = _opps().assign(channel=[" web", "web ", None])
+    key = engine._key_column(opps, "channel")
+    assert key.type.index_type == pa.int8() and key.to_pylist() == ["web", "web", None]
+    many = engine._key_column(pd.DataFrame({"c": [f"v{i}" for i in range(300)]}), "c")
+    assert many.type.index_type == pa.int16() and many.to_pylist()[299] == "v299"
+    with engine.reusing_tables():
+        plain, by_channel = engine.opps_table(opps), engine.opps_table(opps, {"channel": "channel"})
+        def dates(t):
+            return t.op().data.obj.column("created_at").chunks[0].buffers()[1].address
+
+        assert dates(plain) == dates(by_channel)
+    result = engine.pipeline_aggregates(opps, "2025-07-01", "2025-09-30", "2025-09-30", {"channel": "channel"})
+    assert {k: row["created"] for (d, k), row in result.items() if d == "channel"} == {"web": 2, "unknown": 1}
