@@ -86,21 +86,30 @@ def pairs_expr(touches, leads, opps, deals, lookback_days: int, half_life_days: 
     x = linked.join(deals, "opportunity_id").join(t.select("pos", *ORDER[:2], "d", "channel", "content"), "pos")
     x = x.filter((x.d <= x.end) & (x.d >= x.created - ibis.interval(days=int(lookback_days))))
     deal = ibis.window(group_by="opportunity_id")
+    decay = ibis.literal(2.0) ** (-x.end.delta(x.d, unit="day").cast("float64") / float(half_life_days))
+    # One pass of window functions over each deal's touches: the rank, and the deal's counts and decay sum. The touches
+    # dated on or before a day are a prefix of the contract's order (it sorts by the time first), so the last of them
+    # (the LC / OC milestone) is at rank count - 1, or the first touch when there is none (0).
     x = x.mutate(k=ibis.row_number().over(ibis.window(group_by="opportunity_id", order_by=list(ORDER))),
-                 n=x.pos.count().over(deal))
-    x = x.mutate(lck=ibis.greatest(ibis.ifelse(x.d <= x.lead_created, x.k, -1).max().over(deal), 0),
-                 ock=ibis.greatest(ibis.ifelse(x.d <= x.created, x.k, -1).max().over(deal), 0))
-    x = x.mutate(FT=x.k == 0, LC=x.k == x.lck, OC=x.k == x.ock, CW=x.k == x.n - 1).drop("lck", "ock")
+                 n=x.pos.count().over(deal), lc_n=x.pos.count(where=x.d <= x.lead_created).over(deal),
+                 oc_n=x.pos.count(where=x.d <= x.created).over(deal), decay_sum=decay.sum().over(deal))
+    at = {"FT": ibis.literal(0, type="int64"), "LC": ibis.greatest(x.lc_n - 1, 0), "OC": ibis.greatest(x.oc_n - 1, 0),
+          "CW": x.n - 1}
+    x = x.mutate(**{m: x.k == at[m] for m in MILESTONES})
     models = {}
     for model, (weights, rest) in MILESTONE_WEIGHTS.items():
         w = sum((weight * x[m].cast("float64") for m, weight in weights.items()), ibis.literal(0.0))
         holds = ibis.or_(*(x[m] for m in weights))
-        rest_n = (~holds).cast("int64").sum().over(deal)
-        models[model] = ibis.ifelse(rest_n > 0, ibis.ifelse(holds, w, rest / rest_n.cast("float64")), w / w.sum().over(deal))
+        # the rest: the deal's touches holding none of the model's milestones (each milestone is one touch, several may
+        # be the same one); when there is none, the touches' weights are scaled to 1 by their sum, the milestones' weights
+        places = [at[m] for m in weights]
+        held = sum((ibis.ifelse(ibis.and_(*(p != q for q in places[:i])), 1, 0) for i, p in enumerate(places) if i), ibis.literal(1))
+        rest_n = x.n - held
+        total = sum((weight * 1.0 for weight in weights.values()), 0.0)
+        models[model] = ibis.ifelse(rest_n > 0, ibis.ifelse(holds, w, rest / rest_n.cast("float64")), w / total)
     models["linear"] = 1.0 / x.n.cast("float64")
-    decay = ibis.literal(2.0) ** (-x.end.delta(x.d, unit="day").cast("float64") / float(half_life_days))
-    models["time_decay"] = decay / decay.sum().over(deal)
-    return x.mutate(**{m: models[m] for m in POSITION_MODELS})
+    models["time_decay"] = decay / x.decay_sum
+    return x.mutate(**{m: models[m] for m in POSITION_MODELS}).drop("lc_n", "oc_n", "decay_sum")
 
 
 def credit_sums_expr(pairs):
