@@ -148,3 +148,63 @@ def test_forecast_takes_a_warehouse_table(sample, tmp_path):
     fy = wb.config.fiscal_year_start_month
     assert goals.backtest(table, wb.as_of, fy, first, refits=2, simulations=10, backend=con) == \
         goals.backtest(opps, wb.as_of, fy, first, refits=2, simulations=10)
+
+
+# --------------------------------------------------------------------------- the leads' outcomes (helpers/metrics/lead_outcomes.py)
+def test_lead_history_by_hand():
+    """L1's first deal is O0 (created the same day as O1, the smaller id), lost after as_of: still open; L2's deal was
+    created 2 days before the lead (0 days, not -2) and lost by as_of; L3's deal comes after as_of (none yet); L4 is
+    created after as_of (not there). as_of 2025-02-15."""
+    T = pd.Timestamp
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3", "L4"], "created_at": [T("2025-01-01"), T("2025-01-10"),
+                                                                            T("2025-02-01"), T("2025-03-01")],
+                          "channel": ["web"] * 4})
+    opps = pd.DataFrame({"opportunity_id": ["O1", "O0", "O2", "O3"], "lead_id": ["L1", "L1", "L2", "L3"],
+                         "created_at": [T("2025-01-05"), T("2025-01-05"), T("2025-01-08"), T("2025-03-01")],
+                         "closed_at": [T("2025-01-20"), T("2025-02-20"), T("2025-02-01"), pd.NaT],
+                         "outcome": ["won", "lost", "lost", "open"], "amount": [1.0, 2.0, 3.0, 4.0]})
+    h = goals.lead_history(leads, opps, T("2025-02-15"))
+    assert h["lead_id"].tolist() == ["L1", "L2", "L3"]
+    assert h["age"].tolist() == [45, 36, 14]
+    assert h["to_opportunity"].tolist() == [4, 0, 14] and h["opportunity"].tolist() == [True, True, False]
+    assert h["to_close"].tolist() == [45, 22, 14] and h["close_event"].tolist() == [0, 2, 0]
+
+
+def _doubled_leads(leads: pd.DataFrame, opps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every lead and deal twice, the copies linked to each other (ids with '-2')."""
+    def copy(frame, columns):
+        out = frame.copy()
+        for c in columns:
+            if c in out.columns:
+                out[c] = out[c].where(out[c].isna(), out[c].astype(str) + "-2")
+        return out
+
+    return (pd.concat([leads, copy(leads, ["lead_id", "opportunity_id"])], ignore_index=True),
+            pd.concat([opps, copy(opps, ["opportunity_id", "lead_id"])], ignore_index=True))
+
+
+def test_lead_figures_fetch_the_same_rows_from_tables_twice_as_large(sample, monkeypatch):
+    """Issue 26: the conversion curves, the cohort projection and the reverse funnel's lead rates fetch counts per day and
+    per channel, so twice the leads and deals fetch the same rows; the curves and the projection's expected rates are
+    the same (each lead's twin has its outcome)."""
+    from counting_backend import Counting
+
+    wb, _ = sample
+    period = parse_period("FY2026Q2", wb.config.fiscal_year_start_month)
+    seen = []
+    for leads, opps in ((wb.leads, wb.opportunities), _doubled_leads(wb.leads, wb.opportunities)):
+        counting = Counting(engine.default_backend())
+        monkeypatch.setattr(engine, "default_backend", lambda c=counting: c)
+        curves = goals.conversion_curves(leads, opps, wb.as_of)
+        projected = goals.projected_cohort_rates(leads, opps, period.start, period.end, wb.as_of, refits=2, simulations=5)
+        assert counting.queries == 2
+        before = counting.fetched
+        rates = goals.funnel_rates(leads, opps, wb.as_of)
+        seen.append((counting.fetched - before, before, curves, projected, rates["channel_mix"]))
+        monkeypatch.undo()
+    (lead_rows, rows, curves, projected, mix), (lead_rows2, rows2, curves2, projected2, mix2) = seen
+    assert (rows, lead_rows) == (rows2, lead_rows2)
+    pd.testing.assert_frame_equal(curves, curves2)
+    for key in ("projected_lead_to_opportunity_rate", "projected_lead_to_won_rate"):
+        assert projected2[key]["expected"] == pytest.approx(projected[key]["expected"], rel=1e-12)
+    assert mix == mix2   # the same cohort window: 2c / 2n = c / n exactly

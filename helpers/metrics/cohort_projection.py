@@ -1,73 +1,94 @@
 """The censoring-aware cohort projection and median sales cycle that notebook 02 shows: conversion curves by days since
-lead creation, the projected final rates of a period's lead cohort, the Kaplan-Meier median sales cycle.
+lead creation, the projected final rates of a period's lead cohort, the Kaplan-Meier median sales cycle. The leads are
+read as counts per day from engine expressions (helpers.metrics.lead_outcomes), not as rows.
 """
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
 
+from helpers.metrics import engine
 from helpers.metrics.goals_constants import HORIZON_DAYS, LOOKBACK_DAYS, REFITS, SEED, SIMULATIONS
-from helpers.metrics.goals_plan import _lead_outcomes
+from helpers.metrics.goals_engine import Cells, _fetch, table
+from helpers.metrics.lead_outcomes import (_created_between, lead_outcomes_expr, lead_times_expr, leads_input,
+                                           projection_counts)
 from helpers.metrics.pipeline import dates, day, open_mask, outcome_is, pipeline_metrics
-from helpers.metrics.survival import cumulative_incidence, km_median, survival_curve
+from helpers.metrics.survival import cell_counts, incidence_from_counts, km_median, survival_from_counts
 
 
-def lead_history(leads: pd.DataFrame, opps: pd.DataFrame, as_of, lookback_days: int = LOOKBACK_DAYS) -> pd.DataFrame:
+def _history_range(as_of, lookback_days: int) -> tuple:
+    """The days of creation of the leads created in (as_of − lookback_days, as_of]."""
+    cutoff = engine._day(as_of)
+    return cutoff - dt.timedelta(days=lookback_days - 1), cutoff
+
+
+def lead_history(leads, opps, as_of, lookback_days: int = LOOKBACK_DAYS, backend=None) -> pd.DataFrame:
     """Leads created in (as_of − lookback_days, as_of] with their times to opportunity and to won, as known on as_of.
 
     Columns: ``lead_id``, ``created``, ``age`` (days to as_of), ``to_opportunity`` (days to the first
     linked opportunity's creation, or age when none: censored), ``opportunity`` (bool event),
     ``to_close`` (days to that deal's won/lost close, or age while undecided), ``close_event``
-    (1 won, 2 lost, 0 censored). Negative gaps count as 0 days.
+    (1 won, 2 lost, 0 censored). Negative gaps count as 0 days. One row per lead, by created then lead_id: this
+    fetches the leads' rows (helpers.metrics.lead_outcomes.lead_times_expr); the figures of this module fetch
+    their counts per day instead.
     """
-    cutoff = day(as_of)
-    lo = _lead_outcomes(leads, opps, as_of)
-    lo = lo[lo["created"] > cutoff - pd.Timedelta(days=lookback_days)].reset_index(drop=True)
-    age = (cutoff - lo["created"]).dt.days
-    has_opp = lo["opp_created"].notna()
-    to_opp = (lo["opp_created"] - lo["created"]).dt.days.clip(lower=0).where(has_opp, age)
-    decided = lo["opp_event"] > 0
-    to_close = (lo["opp_closed"] - lo["created"]).dt.days.clip(lower=0).where(decided, age)
-    return pd.DataFrame({"lead_id": lo["lead_id"], "created": lo["created"], "age": age.astype(int),
-                         "to_opportunity": to_opp.astype(int), "opportunity": has_opp.to_numpy(),
-                         "to_close": to_close.astype(int), "close_event": lo["opp_event"].astype(int)})
+    a = engine._day(as_of)
+    times = lead_times_expr(lead_outcomes_expr(leads_input(leads), table(opps), a), a)
+    times = _created_between(times, *_history_range(as_of, lookback_days))
+    got = _fetch(times.select("lead_id", "created", "age", "to_opportunity", "opportunity", "to_close",
+                              "close_event").order_by(["created", "lead_id"]), backend).to_pandas()
+    return pd.DataFrame({"lead_id": got["lead_id"], "created": pd.to_datetime(got["created"]),
+                         "age": got["age"].astype(int), "to_opportunity": got["to_opportunity"].astype(int),
+                         "opportunity": got["opportunity"].astype(bool), "to_close": got["to_close"].astype(int),
+                         "close_event": got["close_event"].astype(int)})
 
 
-def conversion_curves(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=None, end=None,
-                      days: int = HORIZON_DAYS) -> pd.DataFrame | None:
+def _curves(h: Cells, counts, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(P(opportunity by day t), F_won(t), P(undecided at t)) at days 0..days from the leads' cells counted `counts`
+    times: 1 − Kaplan-Meier to opportunity, Aalen-Johansen incidence of won (lost competing), Kaplan-Meier of a close."""
+    v = h.values
+    times, leaving, opened = cell_counts(v["to_opportunity"], counts, v["opportunity"])
+    to_opp = 1.0 - survival_from_counts(times, leaving, opened, days)
+    times, leaving, closed, won = cell_counts(v["to_close"], counts, v["close_event"] > 0, v["close_event"] == 1)
+    return to_opp, incidence_from_counts(times, leaving, closed, won, days), survival_from_counts(times, leaving, closed, days)
+
+
+def conversion_curves(leads, opps, as_of, start=None, end=None, days: int = HORIZON_DAYS,
+                      backend=None) -> pd.DataFrame | None:
     """Censoring-aware cumulative conversion by days since lead creation, 0..days:
     ``lead_to_opportunity`` = 1 − Kaplan-Meier survival to the first linked opportunity (leads without one
     censored at their age on as_of) and ``lead_to_won`` = Aalen-Johansen incidence of a won deal (a lost
     deal competing; undecided leads censored). Over the leads created in [start, end] (all of the
     LOOKBACK_DAYS when start is None). None without leads or when no lead qualifies.
+
+    `leads` / `opps`: pandas frames or engine tables; one query on `backend` returning the leads counted per
+    (days to opportunity, days to close, outcome) (:func:`helpers.metrics.lead_outcomes.projection_counts`).
     """
     if leads is None:
         return None
-    h = lead_history(leads, opps, as_of, lookback_days=LOOKBACK_DAYS if start is None else 100_000)
-    if start is not None:
-        h = h[(h["created"] >= day(start)) & (h["created"] <= day(end))]
-    if h.empty:
+    window = _history_range(as_of, LOOKBACK_DAYS) if start is None else (engine._day(start), engine._day(end))
+    h, _ = projection_counts(leads, opps, as_of, window, backend=backend)
+    if not h.n.sum():
         return None
-    return pd.DataFrame({"day": np.arange(days + 1),
-                         "lead_to_opportunity": 1.0 - survival_curve(h["to_opportunity"], h["opportunity"], days),
-                         "lead_to_won": cumulative_incidence(h["to_close"], h["close_event"], 1, days)})
+    to_opp, won, _ = _curves(h, h.n, days)
+    return pd.DataFrame({"day": np.arange(days + 1), "lead_to_opportunity": to_opp, "lead_to_won": won})
 
 
-def _projection_probs(h: pd.DataFrame, cohort: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per cohort lead not yet converted: P(opportunity by HORIZON_DAYS | none at its age) and P(won by HORIZON_DAYS | undecided at its age)."""
+def _projection_probs(h: Cells, counts, ages: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per cohort lead not yet converted (its age): P(opportunity by HORIZON_DAYS | none at its age) and P(won by
+    HORIZON_DAYS | undecided at its age), from the history's cells counted `counts` times."""
     H = HORIZON_DAYS
-    grid = H + 1
-    opp_cdf = 1.0 - survival_curve(h["to_opportunity"], h["opportunity"], grid)
-    won_cif = cumulative_incidence(h["to_close"], h["close_event"], 1, grid)
-    undecided = survival_curve(h["to_close"], h["close_event"] > 0, grid)
-    a = np.minimum(cohort["age"].to_numpy(dtype=int), H)
+    opp_cdf, won_cif, undecided = _curves(h, counts, H + 1)
+    a = np.minimum(ages.astype(int), H)
     p_opp = np.divide(opp_cdf[H] - opp_cdf[a], 1.0 - opp_cdf[a], out=np.zeros(len(a)), where=(1.0 - opp_cdf[a]) > 0)
     p_won = np.divide(won_cif[H] - won_cif[a], undecided[a], out=np.zeros(len(a)), where=undecided[a] > 0)
     return np.clip(p_opp, 0, 1), np.clip(p_won, 0, 1)
 
 
-def projected_cohort_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of,
-                           refits: int = REFITS, simulations: int = SIMULATIONS, seed: int = SEED) -> dict | None:
+def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS, simulations: int = SIMULATIONS,
+                           seed: int = SEED, backend=None) -> dict | None:
     """Projected final rates of the period's lead cohort (leads created in [start, min(end, as_of)]):
     ``projected_lead_to_opportunity_rate`` and ``projected_lead_to_won_rate``, each {expected, low_95, high_95}.
 
@@ -77,30 +98,36 @@ def projected_cohort_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, start
     won (S = still undecided, Kaplan-Meier) — the curves of the leads created in the LOOKBACK_DAYS before
     as_of. A lead whose deal was lost counts 0 for won. Intervals: curves refitted on resampled leads
     (fixed seed), outcomes simulated (Bernoulli). None without leads or cohort leads.
+
+    `leads` / `opps`: pandas frames or engine tables; one query on `backend` returning the history's leads counted
+    per (days to opportunity, days to close, outcome) and the cohort's per (age, outcome); the resamples draw the
+    history's leads laid out in that order (the same multinomial over the counts as over the leads).
     """
     if leads is None:
         return None
-    h = lead_history(leads, opps, as_of, lookback_days=100_000)
-    cohort = h[(h["created"] >= day(start)) & (h["created"] <= min(day(end), day(as_of)))]
-    h = h[h["created"] > day(as_of) - pd.Timedelta(days=LOOKBACK_DAYS)].reset_index(drop=True)
-    if cohort.empty or h.empty:
+    cutoff = engine._day(as_of)
+    h, cohort = projection_counts(leads, opps, as_of, _history_range(as_of, LOOKBACK_DAYS),
+                                  (engine._day(start), min(engine._day(end), cutoff)), backend)
+    if not cohort.n.sum() or not h.n.sum():
         return None
-    n = len(cohort)
-    opp_done = cohort["opportunity"].to_numpy()
-    won_done = (cohort["close_event"] == 1).to_numpy()
-    open_won = (cohort["close_event"] == 0).to_numpy()   # lost (2) cannot become won
+    ages = cohort.rows("age")
+    n = len(ages)
+    opp_done = cohort.rows("opportunity")
+    won_done = cohort.rows("close_event") == 1
+    open_won = cohort.rows("close_event") == 0   # lost (2) cannot become won
 
     def expected(p_opp, p_won):
         return ((opp_done + np.where(opp_done, 0, p_opp)).sum() / n,
                 (won_done + np.where(open_won, p_won, 0)).sum() / n)
 
-    p_opp, p_won = _projection_probs(h, cohort)
+    p_opp, p_won = _projection_probs(h, h.n, ages)
     e_opp, e_won = expected(p_opp, p_won)
     rng = np.random.default_rng(seed)
     sims_opp, sims_won = [], []
+    row_cell = np.repeat(np.arange(len(h.n)), h.n)   # the history's leads, in the cells' order
     for _ in range(refits):
-        pick = rng.integers(0, len(h), len(h))
-        po, pw = _projection_probs(h.iloc[pick].reset_index(drop=True), cohort)
+        pick = rng.integers(0, len(row_cell), len(row_cell))
+        po, pw = _projection_probs(h, np.bincount(row_cell[pick], minlength=len(h.n)), ages)
         sims_opp.append((opp_done + (~opp_done & (rng.random((simulations, n)) < po))).sum(axis=1) / n)
         sims_won.append((won_done + (open_won & (rng.random((simulations, n)) < pw))).sum(axis=1) / n)
 

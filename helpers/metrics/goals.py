@@ -29,7 +29,7 @@ from helpers.metrics.goals_constants import (BACKTEST_DAYS, BACKTEST_REFITS, BAC
 from helpers.metrics.goals_forecast import (BLOCK_DAYS, CLOSING_BLOCKS, _interval, _new_win_prob,  # noqa: F401
                                             _open_win_prob, _window, backtest, backtest_summary, forecast,
                                             opportunity_history, period_variation)
-from helpers.metrics.goals_plan import (_lead_outcomes, _median_days, funnel_rates, pipeline_coverage, plan,  # noqa: F401
+from helpers.metrics.goals_plan import (_median_days, funnel_rates, pipeline_coverage, plan,  # noqa: F401
                                         reverse_arithmetic, reverse_funnel, trailing_pipeline)
 from helpers.metrics.goals_targets import (LEAD_STAGE_COLUMN, actual, covered, data_channels, elapsed_share,  # noqa: F401
                                            lead_metric_gap, main_goal, progress, target_notes, targets_for, unit_slip)
@@ -38,17 +38,19 @@ from helpers.metrics.survival import (_step_values, cumulative_incidence, km_med
 
 
 # --------------------------------------------------------------------------- the metrics.json section
-def goals_section(wb, period: Period, first_date, forecast_result: dict | None = None, backtest_result: dict | None = None) -> dict:
+def goals_section(wb, period: Period, first_date, forecast_result: dict | None = None, backtest_result: dict | None = None,
+                  rates: dict | None = None) -> dict:
     """metrics.json `goals`: {targets, target_notes, progress, forecast: {won_revenue, won_count}, coverage, reverse_funnel,
     backtest}.
 
-    `forecast_result` / `backtest_result` are reused when given (the notebook computes them once).
+    `forecast_result` / `backtest_result` / `rates` (:func:`funnel_rates` on as_of) are reused when given (the notebook
+    computes them once).
     """
     leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
     goals = targets_for(leads, opps, wb.targets, period, as_of, first_date)
     f = forecast_result if forecast_result is not None else forecast(opps, period, as_of)
     revenue_target = main_goal(goals)
-    rates = funnel_rates(leads, opps, as_of)
+    rates = rates if rates is not None else funnel_rates(leads, opps, as_of)
     bt = backtest_result if backtest_result is not None else backtest(opps, as_of, wb.config.fiscal_year_start_month, first_date)
     return {
         "targets": goals,

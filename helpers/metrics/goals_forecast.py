@@ -14,7 +14,7 @@ from helpers.metrics.goals_constants import (BACKTEST_DAYS, BACKTEST_REFITS, BAC
 from helpers.metrics.goals_targets import covered
 from helpers.metrics.goals_engine import BLOCK_DAYS, Cells
 from helpers.metrics.pipeline import dates, day, outcome_is
-from helpers.metrics.survival import incidence_from_counts, survival_from_counts
+from helpers.metrics.survival import cell_counts, incidence_from_counts, survival_from_counts
 
 
 def _interval(samples: np.ndarray, expected, levels=(80, 95)) -> dict:
@@ -76,15 +76,9 @@ def _curves(cells: Cells, counts: np.ndarray, days: int) -> tuple[np.ndarray, np
     """(F_won, S) at days 0..days: Aalen-Johansen incidence of won (lost competing) and Kaplan-Meier survival of any
     close, from the history cells (:class:`helpers.metrics.goals_engine.Cells`: duration t, event e) each counted
     `counts` times (their rows, or a resample's): the counts per duration day, the days no row has left out."""
-    t, e = cells.values["t"], cells.values["e"]
-    times, inverse = np.unique(t, return_inverse=True)
-    leaving = np.bincount(inverse, weights=counts, minlength=len(times))
-    closed = np.bincount(inverse, weights=counts * (e > 0), minlength=len(times))
-    won = np.bincount(inverse, weights=counts * (e == 1), minlength=len(times))
-    keep = leaving > 0
-    times, leaving, closed = times[keep], leaving[keep], closed[keep]
-    return (incidence_from_counts(times, leaving, closed, won[keep], days),
-            survival_from_counts(times, leaving, closed, days))
+    e = cells.values["e"]
+    times, leaving, closed, won = cell_counts(cells.values["t"], counts, e > 0, e == 1)
+    return (incidence_from_counts(times, leaving, closed, won, days), survival_from_counts(times, leaving, closed, days))
 
 
 #: Closing blocks used: the newest ones whose closes the lookback holds in full (a deal closed in an older block may

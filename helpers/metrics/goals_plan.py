@@ -3,13 +3,18 @@ plan by department of notebook 04. Definitions: docs/glossary.md, "Shared goals"
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 from helpers.data.periods import Period
 from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs
+from helpers.metrics import engine
 from helpers.metrics.goals_constants import FUNNEL_STEPS, HORIZON_DAYS, LOOKBACK_DAYS, RATE_DAYS, SEED
-from helpers.metrics.pipeline import closed_mask, dates, day, open_amounts, open_mask, outcome_is, pipeline_metrics, ratio
+from helpers.metrics.goals_engine import _fetch, table
+from helpers.metrics.lead_outcomes import channel_mix_expr, leads_input, won_lead_days_expr
+from helpers.metrics.pipeline import closed_mask, dates, day, open_amounts, open_mask, pipeline_metrics, ratio
 
 
 def trailing_pipeline(opps: pd.DataFrame, as_of, days: int = RATE_DAYS) -> dict:
@@ -75,28 +80,6 @@ def reverse_arithmetic(revenue_target, avg_deal, win_rate, opportunity_rate, sql
     return {"won_count": won, "opportunities": opportunities, "sqls": sqls, "mqls": mqls, "leads": div(mqls, mql_rate)}
 
 
-def _lead_outcomes(leads: pd.DataFrame, opps: pd.DataFrame, as_of) -> pd.DataFrame:
-    """One row per lead created by as_of: created, mql_at, sql_at, channel and its first linked opportunity
-    (opp_created, opp_closed, opp_event 1 won / 2 lost / 0 open or none), as known on as_of."""
-    cutoff = day(as_of)
-    base = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "created": dates(leads, "created_at").to_numpy(),
-                         "mql_at": dates(leads, "mql_at").to_numpy(), "sql_at": dates(leads, "sql_at").to_numpy(),
-                         "channel": leads["channel"].astype(object).to_numpy() if "channel" in leads.columns else None})
-    base = base[base["created"] <= cutoff]
-    closed = dates(opps, "closed_at")
-    info = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]), "opp_created": dates(opps, "created_at").to_numpy(),
-                         "opp_closed": closed.to_numpy(),
-                         "opp_event": np.where(outcome_is(opps, "won") & (closed <= cutoff), 1,
-                                               np.where(outcome_is(opps, "lost") & (closed <= cutoff), 2, 0))})
-    info = info[info["opp_created"] <= cutoff]
-    links = linked_pairs(leads, opps).merge(info, on="opportunity_id").sort_values(["lead_id", "opp_created", "opportunity_id"])
-    links = links.drop_duplicates("lead_id")
-    out = base.merge(links.drop(columns="opportunity_id"), on="lead_id", how="left")
-    out["opp_event"] = out["opp_event"].fillna(0).astype(int)
-    out.loc[out["opp_event"] == 0, "opp_closed"] = pd.NaT
-    return out.reset_index(drop=True)
-
-
 def _median_days(later: pd.Series, earlier: pd.Series) -> float | None:
     gaps = (later - earlier).dt.days.dropna()
     gaps = gaps[gaps >= 0]
@@ -114,7 +97,8 @@ def funnel_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
     - ``channel_mix``: {channel: {leads, mql}} shares of those cohort leads and MQLs.
     - ``days_to_won``: median days from lead created / mql_at / sql_at / opportunity created to won closed_at,
       over leads whose deal was won in the LOOKBACK_DAYS before as_of.
-    Lead figures are None without a leads table.
+    Lead figures are None without a leads table. The leads' figures are engine aggregates
+    (helpers.metrics.lead_outcomes: a lead's first linked deal; quantiles and counts per channel).
     """
     cutoff = day(as_of)
     trail = trailing_pipeline(opps, as_of)
@@ -135,14 +119,11 @@ def funnel_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
         return out
     linked = set(linked_pairs(leads, opps)["opportunity_id"])
     out["lead_sourced_share"] = ratio(int(_ids(recent_opps["opportunity_id"]).isin(linked).sum()), len(recent_opps))
-    lo = _lead_outcomes(leads, opps, as_of)
-    won_leads = lo[lo["opp_event"] == 1]
-    to_won = (won_leads["opp_closed"] - won_leads["created"]).dt.days
-    out["maturity_days"] = float(np.percentile(to_won.clip(lower=0), 80)) if len(to_won) else float(HORIZON_DAYS)
-    recent_won = won_leads[won_leads["opp_closed"] > cutoff - pd.Timedelta(days=LOOKBACK_DAYS)]
-    out["days_to_won"] = {"lead": _median_days(recent_won["opp_closed"], recent_won["created"]),
-                          "mql": _median_days(recent_won["opp_closed"], recent_won["mql_at"]),
-                          "sql": _median_days(recent_won["opp_closed"], recent_won["sql_at"]),
+    leads_t, opps_t = leads_input(leads, {"channel": "channel"}), table(opps)
+    a = engine._day(as_of)
+    won = engine.run(won_lead_days_expr(leads_t, opps_t, a, a - dt.timedelta(days=LOOKBACK_DAYS), 0.8))[engine.ALL]
+    out["maturity_days"] = float(won["q"]) if won["n"] else float(HORIZON_DAYS)
+    out["days_to_won"] = {**{k: float(won[f"m_{k}"]) if won[f"n_{k}"] else None for k in ("lead", "mql", "sql")},
                           "opportunity": out["days_to_won"]["opportunity"]}
     c_end = cutoff - pd.Timedelta(days=int(round(out["maturity_days"])))
     c_start = c_end - pd.Timedelta(days=RATE_DAYS - 1)
@@ -150,14 +131,11 @@ def funnel_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
     out.update({"mql_rate": cohort["mql_rate"], "sql_rate": cohort["sql_rate"], "opportunity_rate": cohort["opportunity_rate"],
                 "leads": cohort["leads"], "mql": cohort["mql"], "sql": cohort["sql"],
                 "cohort_start": c_start, "cohort_end": c_end})
-    in_cohort = lo[(lo["created"] >= c_start) & (lo["created"] <= c_end)]
-    reached_mql = in_cohort["mql_at"].notna() | in_cohort["sql_at"].notna() | in_cohort["opp_created"].notna()
-    if len(in_cohort):
-        ch = in_cohort["channel"].fillna("unknown")
-        leads_share = ch.value_counts(normalize=True)
-        mql_share = ch[reached_mql].value_counts(normalize=True) if reached_mql.any() else pd.Series(dtype=float)
-        out["channel_mix"] = {str(c): {"leads": float(leads_share.get(c, 0.0)), "mql": float(mql_share.get(c, 0.0))}
-                              for c in sorted(leads_share.index, key=str)}
+    mix = _fetch(channel_mix_expr(leads_t, opps_t, a, engine._day(c_start), engine._day(c_end))).to_pylist()
+    n_leads, n_mql = sum(r["leads"] for r in mix), sum(r["mql"] for r in mix)
+    if n_leads:
+        out["channel_mix"] = {str(r["channel"]): {"leads": r["leads"] / n_leads, "mql": r["mql"] / n_mql if n_mql else 0.0}
+                              for r in sorted(mix, key=lambda r: str(r["channel"]))}
     return out
 
 

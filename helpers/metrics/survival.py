@@ -92,6 +92,17 @@ def day_counts(durations, *flags) -> tuple[np.ndarray, ...]:
             *(np.bincount(inverse, weights=np.asarray(f, dtype=bool), minlength=len(times)) for f in flags))
 
 
+def cell_counts(durations, counts, *flags) -> tuple[np.ndarray, ...]:
+    """:func:`day_counts` of rows given as cells: each cell's duration (`durations`), its rows (`counts`: its own, or a
+    resample's) and its flags (boolean arrays per cell); the days no row has are left out."""
+    times, inverse = np.unique(np.asarray(durations, dtype=float), return_inverse=True)
+    counts = np.asarray(counts)
+    leaving = np.bincount(inverse, weights=counts, minlength=len(times))
+    flagged = [np.bincount(inverse, weights=counts * np.asarray(f, dtype=bool), minlength=len(times)) for f in flags]
+    keep = leaving > 0
+    return (times[keep], leaving[keep], *(f[keep] for f in flagged))
+
+
 def _at_days(times: np.ndarray, values: np.ndarray, days: int, before: float) -> np.ndarray:
     """A step function known at `times` (sorted) read at whole days 0..days: the value after all events of that day."""
     pos = np.searchsorted(times, np.arange(int(days) + 1) + 0.5, side="right") - 1

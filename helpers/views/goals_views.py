@@ -60,9 +60,9 @@ def _compute(s: Session) -> GoalsResult:
     skip_backtest = bool(facts.no_lost_deals or facts.one_created_at or facts.no_amounts or facts.nothing_closed)
     bt = ({"interval_coverage_95": None, "mean_absolute_error": None, "periods": []} if skip_backtest
           else goals.backtest(wb.opportunities, as_of, s.config.fiscal_year_start_month, first))
-    section = goals.goals_section(wb, period, first, forecast_result=f, backtest_result=bt)
-    section, f = limits.explain_goals(section, f, facts)
     rates = goals.funnel_rates(wb.leads, wb.opportunities, as_of)
+    section = goals.goals_section(wb, period, first, forecast_result=f, backtest_result=bt, rates=rates)
+    section, f = limits.explain_goals(section, f, facts)
     target = goals.main_goal(section["targets"])
     plan = goals.plan(wb.leads, wb.opportunities, period, as_of, target, rates, section["reverse_funnel"])
     return GoalsResult(section, f, rates, plan, goals.backtest_summary(section["backtest"]))
