@@ -112,6 +112,10 @@ def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, am
         lead_rows.append({"lead_id": lid, "created_at": AS_OF - dt.timedelta(days=days), "channel": pool[0], "opportunity_id": ""})
         touch_rows.append({"lead_id": lid, "touched_at": AS_OF - dt.timedelta(days=days), "channel": pool[3],
                            "content": "", "opportunity_id": ""})
+    for k in range(3):   # links to deals that are not in the opportunities table
+        lead_rows[k]["opportunity_id"] = lead_rows[k]["opportunity_id"] or f"GONE{k}"
+        touch_rows.append({"lead_id": lead_rows[k]["lead_id"], "touched_at": "2025-05-02", "channel": pool[1],
+                           "content": "", "opportunity_id": f"GONE{k}"})
     for k in range(3):   # touches of leads not in the leads table
         touch_rows.append({"lead_id": f"Z{k}", "touched_at": "2025-05-01", "channel": pool[0], "content": "", "opportunity_id": ""})
     rng.shuffle(touch_rows)
@@ -223,7 +227,8 @@ CASES = {   # name: generator settings; the test checks the data set holds what 
     "ties_ids_and_committees": dict(seed=1),
     "over_12_channels_new_york": dict(seed=10, channels=15, leads=300, tz="America/New_York"),
     "few_paths_no_amounts": dict(seed=18, leads=80, amounts="none"),
-    "default_horizon": dict(seed=14, horizon=None),
+    # as_of inside the period: deals won or lost after it are open, touches and leads after it do not count
+    "default_horizon_earlier_as_of": dict(seed=17, horizon=None, as_of=dt.date(2025, 5, 15)),
     "bulk_created_at": dict(seed=15, horizon=None, bulk=dt.date(2025, 6, 1)),
 }
 
@@ -236,8 +241,9 @@ def computed(tmp_path_factory):
     def get(name):
         if name not in cache:
             kw = dict(CASES[name])
+            as_of = kw.pop("as_of", AS_OF)
             folder = generate(tmp_path_factory.mktemp(name), kw.pop("seed"), **kw)
-            cache[name] = (folder, *_section(folder))
+            cache[name] = (folder, *_section(folder, as_of=as_of))
         return cache[name]
     return get
 
@@ -245,7 +251,8 @@ def computed(tmp_path_factory):
 @pytest.mark.parametrize("name", list(CASES))
 def test_metrics_json_attribution_equals_the_reference(computed, name):
     folder, wb, got = computed(name)
-    want = _reference(folder, wb)
+    as_of = CASES[name].get("as_of", AS_OF)
+    want = _reference(folder, wb, as_of=as_of)
     assert differences(got, want) == []
     assert _intervals_hold_the_point(got) == []
     dd = got["data_driven"]
@@ -259,11 +266,12 @@ def test_metrics_json_attribution_equals_the_reference(computed, name):
     else:
         assert dd["converted_paths"] >= 30 and dd["markov"] and dd["shapley"] and dd["revenue"] > 0
         o = wb.opportunities
-        won_revenue = float(o.loc[(o["outcome"] == "won") & o["closed_at"].between(str(START), str(END)), "amount"].sum())
+        won_revenue = float(o.loc[(o["outcome"] == "won") & o["closed_at"].between(str(START), str(min(END, as_of))), "amount"].sum())
         for model in ref.MODELS:   # each column adds up to the period's won revenue, to the yen
             assert sum(r["revenue"] for r in got["models"][model]["won"].values()) == won_revenue
-    if name == "default_horizon":
+    if name == "default_horizon_earlier_as_of":
         assert got["horizon_days"] > 30   # the data's own H, not the floor
+        assert (o["closed_at"] > str(as_of)).sum() >= 5   # deals closed after as_of: open on as_of
     if name == "bulk_created_at":   # every lead observed (section 5), none left out by the stamp's date
         assert dd["bulk_created_at"] and got["horizon_days"] is None and dd["paths"] > 200
         # the stamp is no lead creation: LC falls back to FT, so lead_creation credits exactly as first_touch
