@@ -36,6 +36,7 @@ import functools
 import string
 import warnings
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -231,7 +232,7 @@ def _touches_table(touches: pd.DataFrame):
 
     stamps = pd.to_datetime(touches["touched_at"]) if "touched_at" in touches.columns else pd.Series(pd.NaT, index=touches.index)
     return ibis.memtable(pa.table({
-        "pos": pa.array(range(len(touches)), type=pa.int64()), "touch_id": pc.fill_null(_texts(touches, "touch_id"), ""),
+        "pos": pa.array(np.arange(len(touches), dtype=np.int64)), "touch_id": pc.fill_null(_texts(touches, "touch_id"), ""),
         "lead_id": _canonical(_texts(touches, "lead_id")), "ts": pa.array(stamps.to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"), from_pandas=True),
         "d": _dates(touches, "touched_at"), "channel": _texts(touches, "channel"), "content": _texts(touches, "content"),
         "opportunity_id": _canonical(_texts(touches, "opportunity_id"))}))

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.data.validate import isin_ids
 from helpers.errors import ConfigError
 from helpers.metrics.funnel import linked_pairs
 from helpers.metrics.lead_stats import wilson
@@ -226,7 +227,8 @@ def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting:
         return MIN_HORIZON_DAYS
     pairs = pairs.groupby("lead_id", as_index=False, sort=False)["opp_created"].min()   # each lead's first deal
     ids = leads["lead_id"].astype("string")
-    linked = ids.isin(pairs["lead_id"]).to_numpy(dtype=bool)   # only the leads with a deal: no index over every lead
+    # only the leads with a deal: no index over every lead (Arrow's hashed is_in: pandas' text isin makes each id an object)
+    linked = isin_ids(ids, pairs["lead_id"]).to_numpy(dtype=bool)
     created = pd.Series(dates(leads, "created_at").to_numpy()[linked], index=ids[linked].astype(object))
     created = created[~created.index.duplicated()]
     lead_created = pd.Series(created.reindex(pairs["lead_id"].to_numpy()).to_numpy(), index=pairs.index)   # NaT: no such lead
