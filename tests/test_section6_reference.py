@@ -51,7 +51,32 @@ def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, am
     lead's created_at is that one load date (a CRM migration), written after the deals and touches were made."""
     rng = random.Random(seed)
     pool = POOL[:channels]
-    lead_rows, opp_rows, touch_rows = [], [], []
+    lead_rows, opp_rows = _leads_and_deals(rng, leads, pool, amounts)
+    touch_rows = _lead_touches(rng, lead_rows, opp_rows, pool, tz) + _edge_touches(rng, lead_rows, opp_rows, pool, horizon)
+    rng.shuffle(touch_rows)
+    ids = rng.sample(range(10_000), len(touch_rows))
+    numeric = rng.random() < 0.5   # plain numbers as ids: "10" sorts before "9" as text
+    for row, k in zip(touch_rows, ids):
+        row["touch_id"] = (str(k) if numeric else f"T{k}") if rng.random() < 0.7 else ""
+    if bulk is not None:
+        for lead in lead_rows:
+            lead["created_at"] = bulk
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder / "leads.csv", lead_rows)
+    _write(folder / "opportunities.csv", opp_rows)
+    _write(folder / "touches.csv", touch_rows, ["touch_id", "lead_id", "touched_at", "channel", "content", "opportunity_id"])
+    h = "null" if horizon is None else horizon
+    (folder / "workbook.yaml").write_text(
+        f"timezone: {tz}\ncurrency: {{code: JPY, symbol: '¥', decimals: 0}}\nlead_quality: {{horizon_days: {h}}}\n"
+        f"attribution: {{lookback_days: 365, half_life_days: 7, marketing_channels: [{', '.join(marketing)}],"
+        f" bootstrap_samples: {SAMPLES}}}\n", encoding="utf-8")
+    return folder
+
+
+def _leads_and_deals(rng: random.Random, leads: int, pool: list[str], amounts: str) -> tuple[list[dict], list[dict]]:
+    """Leads over 15 months; deals of about half of them, linked through leads.opportunity_id, opportunities.lead_id
+    or both, a few without a lead, some with a second lead (a buying committee) or a second deal (a repeat customer)."""
+    lead_rows, opp_rows = [], []
     for i in range(leads):
         created = dt.date(2024, 4, 1) + dt.timedelta(days=rng.randint(0, 450))
         lead_rows.append({"lead_id": f"L{i:04d}", "created_at": created, "channel": rng.choice(pool), "opportunity_id": ""})
@@ -83,6 +108,13 @@ def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, am
             closed2 = again + dt.timedelta(days=rng.randint(0, 40))
             opp_rows.append({"opportunity_id": f"{o}R", "created_at": again, "closed_at": "" if outcome2 == "open" else closed2,
                              "outcome": outcome2, "amount": amount, "lead_id": lead["lead_id"]})
+    return lead_rows, opp_rows
+
+
+def _lead_touches(rng: random.Random, lead_rows, opp_rows, pool, tz) -> list[dict]:
+    """0-7 touches per lead from 420 days before to 120 days after its creation (same-time ties among them), and
+    touches carried on a sixth of the deals (by its lead, another lead or a person not in the leads table)."""
+    touch_rows = []
     opp_of = {r["opportunity_id"]: r for r in opp_rows}
     for lead in lead_rows:
         last = None
@@ -98,10 +130,18 @@ def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, am
             last = stamp
     for o in rng.sample(list(opp_of), k=len(opp_of) // 6):   # touches carried on the deal
         opp = opp_of[o]
-        who = opp["lead_id"] or rng.choice([f"X{rng.randint(0, 9)}", lead_rows[rng.randrange(leads)]["lead_id"]])
+        who = opp["lead_id"] or rng.choice([f"X{rng.randint(0, 9)}", lead_rows[rng.randrange(len(lead_rows))]["lead_id"]])
         day = opp["created_at"] + dt.timedelta(days=rng.randint(-5, 40))
         touch_rows.append({"lead_id": who, "touched_at": _stamp(rng, day, tz), "channel": rng.choice(["sales", pool[0]]),
                            "content": "case study", "opportunity_id": o})
+    return touch_rows
+
+
+def _edge_touches(rng: random.Random, lead_rows, opp_rows, pool, horizon) -> list[dict]:
+    """Touches at the lookback's edge and a day past it, leads at the edges of the paths' window, links to deals the
+    opportunities table lacks, touches of leads the leads table lacks (the leads are appended to `lead_rows`)."""
+    touch_rows = []
+    opp_of = {r["opportunity_id"]: r for r in opp_rows}
     for o in rng.sample(list(opp_of), k=8):   # touches exactly at the lookback's edge (counted) and a day before it
         lead = opp_of[o]["lead_id"] or f"X{o}"
         for days, channel in ((365, pool[1]), (366, pool[2])):
@@ -118,24 +158,7 @@ def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, am
                            "content": "", "opportunity_id": f"GONE{k}"})
     for k in range(3):   # touches of leads not in the leads table
         touch_rows.append({"lead_id": f"Z{k}", "touched_at": "2025-05-01", "channel": pool[0], "content": "", "opportunity_id": ""})
-    rng.shuffle(touch_rows)
-    ids = rng.sample(range(10_000), len(touch_rows))
-    numeric = rng.random() < 0.5   # plain numbers as ids: "10" sorts before "9" as text
-    for row, k in zip(touch_rows, ids):
-        row["touch_id"] = (str(k) if numeric else f"T{k}") if rng.random() < 0.7 else ""
-    if bulk is not None:
-        for lead in lead_rows:
-            lead["created_at"] = bulk
-    folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "leads.csv", lead_rows)
-    _write(folder / "opportunities.csv", opp_rows)
-    _write(folder / "touches.csv", touch_rows, ["touch_id", "lead_id", "touched_at", "channel", "content", "opportunity_id"])
-    h = "null" if horizon is None else horizon
-    (folder / "workbook.yaml").write_text(
-        f"timezone: {tz}\ncurrency: {{code: JPY, symbol: '¥', decimals: 0}}\nlead_quality: {{horizon_days: {h}}}\n"
-        f"attribution: {{lookback_days: 365, half_life_days: 7, marketing_channels: [{', '.join(marketing)}],"
-        f" bootstrap_samples: {SAMPLES}}}\n", encoding="utf-8")
-    return folder
+    return touch_rows
 
 
 def _write(path: Path, rows: list[dict], columns=None):
