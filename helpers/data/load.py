@@ -770,22 +770,27 @@ def _re2(pattern: str) -> str:
 
 
 def _scan_blocks(path: Path):
-    """The file's bytes in blocks of about SCAN_BLOCK bytes, each ending at a line end (b'\\n') but the last."""
-    carry = b""
-    with open(path, "rb") as fh:
+    """The file's bytes in blocks of about SCAN_BLOCK bytes, each ending at a line end (b'\\n') but the last, as
+    ``(buffer, start, end)``: one bytearray read into and reused (no fresh memory per block: on a large file the
+    page faults of a new block each time cost more than the hashing), so a block is valid until the next is asked for."""
+    buf, filled = bytearray(SCAN_BLOCK), 0
+    with open(path, "rb", buffering=0) as fh:
         while True:
-            data = fh.read(SCAN_BLOCK)
-            if not data:
-                if carry:
-                    yield carry
+            if filled == len(buf):  # a line longer than the buffer: a larger one (the old one may still be viewed)
+                buf = buf + bytearray(len(buf))
+            with memoryview(buf) as view:
+                got = fh.readinto(view[filled:])
+            if not got:
+                if filled:
+                    yield buf, 0, filled
                 return
-            data = carry + data
-            cut = data.rfind(b"\n") + 1
+            filled += got
+            cut = buf.rfind(b"\n", 0, filled) + 1
             if cut == 0:
-                carry = data
                 continue
-            carry = data[cut:]
-            yield data[:cut]
+            yield buf, 0, cut
+            buf[: filled - cut] = buf[cut:filled]  # the unfinished line to the front (same length: no resize)
+            filled -= cut
 
 
 def scan_csv(path: Path) -> tuple[str, str, str, bool] | None:
@@ -840,29 +845,33 @@ def _scan_utf8(path: Path, digest, seen: dict, skip: int):
     The first lines (str) of a clean UTF-8 file; False when the file is not UTF-8; None when the exact reader
     must read it. A block ends at a line end, and no mojibake pattern spans one, so the check is the whole text's."""
     mojibake = _re2(MOJIBAKE.pattern)
-    head, first, whole = "", True, True
-    for block in _scan_blocks(path):
-        digest.update(block)
-        body = block[skip:] if first else block
-        text = _utf8(body)
+    head, first, whole, enough = "", True, True, False
+    for buf, start, end in _scan_blocks(path):
+        with memoryview(buf) as view:
+            digest.update(view[start:end])
+        start += skip if first else 0
+        text = _utf8(buf, start, end)
         if text is None:
             return False
-        if b"\x00" in body or pc.any(pc.match_substring_regex(text, mojibake)).as_py():
+        if buf.find(b"\x00", start, end) >= 0 or pc.any(pc.match_substring_regex(text, mojibake)).as_py():
             return None
-        seen["quoted"] = seen["quoted"] or b'"' in body
-        if first or head.count("\n") <= SNIFF_LINES:
-            head += body.decode("utf-8")
+        seen["quoted"] = seen["quoted"] or buf.find(b'"', start, end) >= 0
+        if not enough:
+            head += buf[start:end].decode("utf-8")
             if first and head.startswith("\ufeff"):
                 return None  # a second byte order mark: the exact reader strips it
+            enough = head.count("\n") > SNIFF_LINES
         else:
             whole = False
         first = False
     return _first_lines(head, whole)
 
 
-def _utf8(data: bytes) -> pa.Array | None:
-    """`data` as a one-element Arrow string array (no copy), or None when it is not valid UTF-8 (Arrow's full check)."""
-    text = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)),
+def _utf8(data: bytes | bytearray, start: int = 0, end: int | None = None) -> pa.Array | None:
+    """``data[start:end]`` as a one-element Arrow string array (no copy), or None when it is not valid UTF-8 (Arrow's
+    full check)."""
+    end = len(data) if end is None else end
+    text = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(np.array([start, end], dtype=np.int32)),
                                                   pa.py_buffer(data)])
     try:
         text.validate(full=True)
