@@ -1001,7 +1001,10 @@ def _row_in_a_cell(table: pa.Table, delimiter: str) -> bool:
 def _arrow_texts(raw: pa.ChunkedArray) -> pa.ChunkedArray:
     """Every cell as trimmed text, null when empty (_texts: pandas' str.strip is utf8_trim_whitespace)."""
     trimmed = pc.utf8_trim_whitespace(raw)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    blank = pc.equal(trimmed, "")
+    if not pc.any(blank).as_py():   # the usual column (empty cells are already null): no second copy of its text
+        return trimmed
+    return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
 
 
 def _arrow_text_column(cells: pa.ChunkedArray, lower: bool = False) -> pd.Series:
