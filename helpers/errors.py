@@ -49,14 +49,18 @@ class Finding:
     #: What fills the placeholders of the warning's sentence (labels warning_<code> / fix_<code>, see
     #: :func:`warning_text`); "variant" picks warning_<code>_<variant>. Empty for errors.
     params: dict = field(default_factory=dict, compare=False)
+    #: The first offending rows' ids where there are no row numbers (a warehouse table: helpers.data.checks_engine),
+    #: in id order; empty for a data folder's findings, which name rows.
+    ids: tuple[str, ...] = ()
 
     def render(self) -> str:
-        """One readable paragraph: `file, rows 3, 7, column x: message. How to fix: ...`."""
+        """One readable paragraph: `file, rows 3, 7, column x: message. How to fix: ...` (`ids L1, L2` in a warehouse)."""
         where = [self.file]
-        if self.rows:
-            shown = ", ".join(str(r) for r in self.rows)
-            more = f" (+{self.count - len(self.rows)} more)" if self.count > len(self.rows) else ""
-            where.append(f"row{'s' if len(self.rows) > 1 else ''} {shown}{more}")
+        if self.rows or self.ids:
+            shown = ", ".join(str(r) for r in self.rows or self.ids)
+            n = len(self.rows or self.ids)
+            more = f" (+{self.count - n} more)" if self.count > n else ""
+            where.append(f"{'row' if self.rows else 'id'}{'s' if n > 1 else ''} {shown}{more}")
         if self.column:
             where.append(f"column '{self.column}'")
         text = f"{', '.join(where)}: {self.message}"

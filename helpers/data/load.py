@@ -577,15 +577,9 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         raise DataValidationError(_japanese_fixes(findings, Path(data_dir)))
 
     resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
-    as_of_given = resolved_as_of is not None
-    if resolved_as_of is None:
-        resolved_as_of = validate.latest_date(typed.get("leads"), typed["opportunities"])
-    findings += validate.check_far_dates(typed, names, as_of_given)
-    findings += validate.check_tables(typed, names, resolved_as_of, config.fiscal_year_start_month)
-    if "touches" in typed:
-        from helpers.data.touches import check_touches
-
-        findings += check_touches(typed["touches"], names["touches"], typed.get("leads"), typed["opportunities"], resolved_as_of)
+    # every row check as engine queries (helpers.data.checks_engine); as_of None = the latest date of the data
+    found, resolved_as_of = validate.check_rows(typed, names, resolved_as_of, config.fiscal_year_start_month)
+    findings += found
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings)
     if resolved_as_of is None:

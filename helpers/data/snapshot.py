@@ -100,7 +100,7 @@ def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None 
         "as_of": wb.as_of.strftime("%Y-%m-%d"),
         "tables": tables,
         "files": {name: dataclasses.asdict(f) for name, f in wb.files.items()},
-        "findings": [dataclasses.asdict(f) for f in wb.findings],
+        "findings": [{k: v for k, v in dataclasses.asdict(f).items() if k != "ids" or v} for f in wb.findings],
     }
     (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     if folder.exists():
@@ -142,7 +142,8 @@ def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[
     wb = Workbook(
         data_dir=Path(data_dir), config=config, as_of=pd.Timestamp(meta["as_of"]),
         **{name: frames.get(name) for name in CANONICAL},
-        findings=[Finding(**{**f, "rows": tuple(f["rows"]), "values": tuple(f["values"])}) for f in meta["findings"]],
+        findings=[Finding(**{**f, "rows": tuple(f["rows"]), "values": tuple(f["values"]), "ids": tuple(f.get("ids", ()))})
+                  for f in meta["findings"]],
         files={name: SourceFile(**f) for name, f in meta["files"].items()}, extras=extras)
     wb.snapshot_id = snapshot_id(meta)
     return wb

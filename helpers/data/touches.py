@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.data.validate import _warn, check_duplicates, finding
+from helpers.data.validate import finding
 from helpers.errors import Finding, warning
 
 #: The separator of a multi-select picklist value (Salesforce, HubSpot export them joined by ';').
@@ -173,23 +173,9 @@ def _distinct(ids: pd.Series) -> bool:
 
 def check_touches(touches: pd.DataFrame, fname: str, leads: pd.DataFrame | None, opps: pd.DataFrame,
                   as_of: pd.Timestamp | None) -> list[Finding]:
-    """The checks of touches.csv (see the module docstring); the rows named as a spreadsheet numbers them."""
-    out = check_duplicates(touches, "touch_id", fname) if "touch_id" in touches.columns and not _distinct(touches["touch_id"]) else []
-    unknown = unknown_ids(touches["lead_id"], leads["lead_id"] if leads is not None else None)
-    if unknown.any():
-        out.append(_warn(fname, "touch_unknown_lead", "lead_id", unknown, touches["lead_id"]))
-    if "opportunity_id" in touches.columns:
-        orphan = unknown_ids(touches["opportunity_id"], opps["opportunity_id"])
-        if orphan.any():
-            out.append(_warn(fname, "touch_unknown_opportunity", "opportunity_id", orphan, touches["opportunity_id"]))
-    if "outcome" in opps.columns and "closed_at" in opps.columns:
-        late = pd.Series(after_close(touches, leads, opps), index=touches.index)   # an undated touch is never late
-        if late.any():
-            out.append(_warn(fname, "touch_after_close", "touched_at", late, touches["touched_at"].dt.strftime("%Y-%m-%d")))
-    if as_of is not None:
-        days = pd.to_datetime(touches["touched_at"]).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-        future = pd.Series(days > np.datetime64(as_of.normalize().date(), "D"), index=touches.index)   # NaT is never after
-        if future.any():
-            out.append(_warn(fname, "after_as_of", "touched_at", future, touches["touched_at"].dt.strftime("%Y-%m-%d"),
-                             as_of=f"{as_of:%Y-%m-%d}"))
-    return out
+    """The checks of touches.csv (see the module docstring; helpers.data.checks_engine.touch_findings on these frames,
+    the queries a warehouse runs too); the rows named as a spreadsheet numbers them."""
+    from helpers.data import checks_engine as ce
+
+    with ce.folder_tables({"touches": touches, "leads": leads, "opportunities": opps}, {"touches": fname}) as src:
+        return ce.touch_findings(src, as_of)

@@ -1,21 +1,20 @@
 """Cross-row and cross-table checks of the canonical tables (errors stop the run, warnings are reported).
 
 Each check returns `Finding`s naming the file, the rows (as a spreadsheet numbers
-them: header = row 1), the column and how to fix it.
+them: header = row 1), the column and how to fix it. The checks of leads, opportunities, spend and
+touches are engine queries written once in helpers.data.checks_engine (a warehouse runs the same ones):
+:func:`check_rows` runs them all on a loaded folder, and :func:`check_tables`, :func:`check_opportunities`,
+... run them on the frames given. The checklist's and targets' rules are read here in pandas.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from helpers.data.schema import OUTCOMES, TARGET_DEPARTMENTS, TARGET_METRICS
+from helpers.data.checks_engine import (DATE_COLUMNS, FAR_GAP, FAR_SHARE, MAX_ROWS_SHOWN,  # noqa: F401 (public here)
+                                        MIN_ROWS_FOR_BULK_CHECK)
+from helpers.data.schema import TARGET_DEPARTMENTS, TARGET_METRICS
 from helpers.errors import Finding, warning
-
-#: Fewest opportunities for "all share one created_at" to mean a bulk load (as helpers.data.ingest checks).
-MIN_ROWS_FOR_BULK_CHECK = 2
-
-DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
-                "opportunities": ("created_at", "closed_at")}
 
 
 def _warn(fname: str, code: str, column: str | None = None, mask=None, raw=None, count: int | None = None, **params) -> Finding:
@@ -54,176 +53,68 @@ def latest_date(leads: pd.DataFrame | None, opps: pd.DataFrame) -> pd.Timestamp 
 
 
 def check_duplicates(frame: pd.DataFrame, key: str, fname: str) -> list[Finding]:
-    """Ids must be unique: every row whose id appeared on an earlier row is an error."""
-    dup = frame[key].duplicated(keep="first") & frame[key].notna()
-    if not dup.any():
-        return []
-    return [finding("error", fname, "duplicate_id", f"'{key}' values repeat an earlier row",
-                     f"Make every {key} unique (remove duplicate rows or merge them).", key, dup, frame[key])]
+    """Ids must be unique: every row whose id appeared on an earlier row is an error (`key`: lead_id, opportunity_id
+    or touch_id; the check of helpers.data.checks_engine on this one table)."""
+    from helpers.data import checks_engine as ce
 
-
-def _mapped_by_canonical_ja(values: pd.Series) -> bool:
-    """True when some value is an outcome the shipped mapping canonical_ja reads (受注, 失注, 進行中, ...: its value map,
-    compared as the mapping compares)."""
-    from helpers.data.mapping import _key, load_mapping
-
-    rule = load_mapping("canonical_ja").tables["opportunities"].rule("outcome")
-    words = {k for k, _ in rule.values if k not in OUTCOMES}
-    return any(_key(v) in words for v in values.dropna().unique())
+    name = next(n for n, k in ce.KEYS.items() if k == key)
+    with ce.folder_tables({name: frame}, {name: fname}) as src:
+        return ce._duplicates(ce._Counted(src, name), key)
 
 
 def check_opportunities(opps: pd.DataFrame, fname: str, lead_ids) -> list[Finding]:
-    """Outcome values, close dates, amounts and links of the opportunities table (`lead_ids`: the leads' ids as
-    :func:`isin_ids` takes them, None = no leads table)."""
-    out = check_duplicates(opps, "opportunity_id", fname)
-    bad_outcome = opps["outcome"].notna() & ~opps["outcome"].isin(OUTCOMES)
-    if bad_outcome.any():
-        fix = "Use open, won or lost (exports with stages such as 'Closed Won' come in through a column mapping)."
-        if _mapped_by_canonical_ja(opps.loc[bad_outcome, "outcome"]):
-            fix += (" Outcomes written 受注 / 失注 / 進行中 are read by the shipped mapping canonical_ja: "
-                    "make report ARGS=\"--data <this data folder> --mapping canonical_ja\" (docs/ingest.md).")
-        out.append(finding("error", fname, "bad_outcome", "unknown outcome values", fix, "outcome", bad_outcome, opps["outcome"]))
-    closed = opps["outcome"].isin(("won", "lost"))
-    no_close = closed & opps["closed_at"].isna()
-    if no_close.any():
-        out.append(finding("error", fname, "missing_closed_at", "won or lost deals without a close date",
-                            "Fill closed_at for every won or lost deal (the date it was decided).", "closed_at", no_close))
-    backwards = closed & (opps["closed_at"] < opps["created_at"])
-    if backwards.any():
-        out.append(finding("error", fname, "closed_before_created", "closed_at is before created_at",
-                            "Correct the dates: a deal cannot close before it was created.", "closed_at", backwards,
-                            opps["closed_at"].dt.strftime("%Y-%m-%d")))
-    won = opps["outcome"] == "won"
-    if "amount" not in opps.columns or not opps["amount"].notna().any():
-        # Amount is optional: counts, rates and cycle still work; the money figures are null ("no amounts").
-        if won.any():
-            out.append(_warn(fname, "no_amounts", "amount", count=int(won.sum())))
-    else:
-        won_no_amount = won & opps["amount"].isna()
-        if won_no_amount.any():
-            out.append(_warn(fname, "won_without_amount", "amount", won_no_amount))
-    lost = opps["outcome"] == "lost"
-    if "amount" in opps.columns and lost.any() and opps["amount"].notna().any() and not (opps.loc[lost, "amount"].fillna(0) > 0).any():
-        out.append(_warn(fname, "lost_amounts_zero", "amount", lost))
-    negative = opps["amount"] < 0 if "amount" in opps.columns else pd.Series(False, index=opps.index)
-    if negative.any():
-        out.append(finding("error", fname, "negative_amount", "negative amounts", "Amounts must be 0 or more; record refunds elsewhere.",
-                            "amount", negative, opps["amount"]))
-    if won.any() and not lost.any():
-        out.append(_warn(fname, "no_lost_deals", "outcome", count=int(won.sum())))
-    created_days = opps["created_at"].dropna().dt.normalize()
-    if len(created_days) >= MIN_ROWS_FOR_BULK_CHECK and created_days.nunique() == 1:
-        out.append(_warn(fname, "one_created_at", "created_at", count=int(len(created_days)),
-                         day=f"{created_days.iloc[0]:%Y-%m-%d}"))
-    open_closed = (opps["outcome"] == "open") & opps["closed_at"].notna()
-    if open_closed.any():
-        out.append(_warn(fname, "open_with_closed_at", "closed_at", open_closed))
-    if lead_ids is not None and "lead_id" in opps.columns:
-        orphan = opps["lead_id"].notna() & ~isin_ids(opps["lead_id"], lead_ids)
-        if orphan.any():
-            out.append(_warn(fname, "unknown_lead_id", "lead_id", orphan, opps["lead_id"]))
-    return out
+    """Outcome values, close dates, amounts and links of the opportunities table (`lead_ids`: the leads' ids, a pandas
+    Series, None = no leads table): helpers.data.checks_engine.opportunity_findings on these frames."""
+    from helpers.data import checks_engine as ce
+
+    leads = None if lead_ids is None else pd.DataFrame({"lead_id": pd.Series(lead_ids, dtype=object).reset_index(drop=True)})
+    with ce.folder_tables({"opportunities": opps, "leads": leads}, {"opportunities": fname}) as src:
+        return ce.opportunity_findings(src, None)
 
 
 def check_leads(leads: pd.DataFrame, fname: str, opp_ids) -> list[Finding]:
-    """Ids, stage-date order and opportunity links of the leads table (`opp_ids`: the opportunities' ids as
-    :func:`isin_ids` takes them)."""
-    out = check_duplicates(leads, "lead_id", fname)
-    for col in ("mql_at", "sql_at"):
-        if col in leads.columns:
-            early = leads[col] < leads["created_at"]
-            if early.any():
-                out.append(_warn(fname, "stage_before_created", col, early, leads[col].dt.strftime("%Y-%m-%d")))
-    if "opportunity_id" in leads.columns:
-        orphan = leads["opportunity_id"].notna() & ~isin_ids(leads["opportunity_id"], opp_ids)
-        if orphan.any():
-            out.append(_warn(fname, "unknown_opportunity_id", "opportunity_id", orphan, leads["opportunity_id"]))
-    return out
+    """Ids, stage-date order and opportunity links of the leads table (`opp_ids`: the opportunities' ids, a pandas
+    Series): helpers.data.checks_engine.lead_findings on these frames."""
+    from helpers.data import checks_engine as ce
+
+    opps = pd.DataFrame({"opportunity_id": pd.Series(opp_ids, dtype=object).reset_index(drop=True)})
+    with ce.folder_tables({"leads": leads, "opportunities": opps}, {"leads": fname}) as src:
+        return ce.lead_findings(src, None)
 
 
 def check_after_as_of(frame: pd.DataFrame, table: str, fname: str, as_of: pd.Timestamp) -> list[Finding]:
     """Dates after the snapshot date are warnings: those events are ignored in every figure."""
-    out = []
-    if as_of is None:
-        return out
-    for col in DATE_COLUMNS.get(table, ()):
-        if col in frame.columns:
-            late = frame[col].dt.normalize() > as_of
-            if late.any():
-                out.append(_warn(fname, "after_as_of", col, late, frame[col].dt.strftime("%Y-%m-%d"), as_of=f"{as_of:%Y-%m-%d}"))
-    return out
+    from helpers.data import checks_engine as ce
 
-
-#: A date separated from the rest of the data by more than this gap is a likely typo (2206 for 2026, 1900 for 2019).
-FAR_GAP = pd.Timedelta(days=730)
-#: ... when the dates beyond the gap are at most this share of all dates (at least one).
-FAR_SHARE = 0.05
+    if as_of is None or table not in DATE_COLUMNS:
+        return []
+    with ce.folder_tables({table: frame}, {table: fname}) as src:
+        return ce.after_as_of_findings(src, table, as_of)
 
 
 def far_date_cuts(typed: dict[str, pd.DataFrame]) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """(low, high): dates before `low` or after `high` lie beyond a gap of more than FAR_GAP from the bulk of the data.
+    """(low, high): dates before `low` or after `high` lie beyond a gap of more than FAR_GAP from the bulk of the data
+    (helpers.data.checks_engine.far_cuts over every date of leads and opportunities). None = no outliers at that end."""
+    from helpers.data import checks_engine as ce
 
-    The bulk is every date of leads and opportunities; the dates beyond the lowest (highest) such gap are
-    outliers when they are at most FAR_SHARE of all dates (at least 1). None = no outliers at that end.
-    """
-    import numpy as np
-
-    values = [typed[t][c].dropna().dt.normalize().to_numpy(dtype="datetime64[ns]") for t, cols in DATE_COLUMNS.items()
-              if typed.get(t) is not None for c in cols if c in typed[t].columns]
-    # the sorted dates as distinct days with their counts: a date's position is the count of the dates before its day
-    days, counts = np.unique(np.concatenate(values), return_counts=True) if values else (np.array([], "datetime64[ns]"), [])
-    if len(days) < 2:
-        return None, None
-    before = np.concatenate(([0], np.cumsum(counts)))
-    total = int(before[-1])
-    allowed = max(1, int(FAR_SHARE * total))
-    big = before[1:-1][np.diff(days) > FAR_GAP.to_timedelta64()]  # positions of the dates just after a big gap
-    low = high = None
-    if len(big) and big[0] <= allowed:  # the first big[0] dates lie before the lowest gap
-        low = pd.Timestamp(days[np.searchsorted(before, big[0])])
-    if len(big) and total - big[-1] <= allowed:
-        high = pd.Timestamp(days[np.searchsorted(before, big[-1]) - 1])
-    return low, high
+    with ce.folder_tables(typed, {}) as src:
+        return ce.far_cuts(*ce.date_days(src))
 
 
 def check_far_dates(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of_given: bool) -> list[Finding]:
     """Dates far outside the bulk of the data (likely typos): warnings with the rows; an error when one would become as_of."""
-    low, high = far_date_cuts(typed)
-    out = []
-    for table, cols in DATE_COLUMNS.items():
-        frame = typed.get(table)
-        if frame is None:
-            continue
-        for col in cols:
-            if col not in frame.columns:
-                continue
-            day = frame[col].dt.normalize()
-            if high is not None and (late := day > high).any():
-                if as_of_given:
-                    out.append(_warn(fnames[table], "far_date_after", col, late, frame[col].dt.strftime("%Y-%m-%d"),
-                                     years=FAR_GAP.days // 365))
-                else:
-                    out.append(finding("error", fnames[table], "far_date_after",
-                                        f"dates more than {FAR_GAP.days // 365} years after the rest of the data (likely typos) "
-                                        "would become the snapshot date as_of", "Correct the dates, or give the snapshot date with "
-                                        "--as-of (or as_of: in the settings); later dates are then ignored.", col, late,
-                                        frame[col].dt.strftime("%Y-%m-%d")))
-            if low is not None and (early := day < low).any():
-                out.append(_warn(fnames[table], "far_date_before", col, early, frame[col].dt.strftime("%Y-%m-%d"),
-                                 years=FAR_GAP.days // 365))
-    return out
+    from helpers.data import checks_engine as ce
+
+    with ce.folder_tables(typed, fnames) as src:
+        return ce.far_date_findings(src, as_of_given)
 
 
 def check_spend(spend: pd.DataFrame, fname: str) -> list[Finding]:
-    """Spend amounts are >= 0; repeated month x channel rows are summed (warning)."""
-    out = []
-    negative = spend["amount"] < 0
-    if negative.any():
-        out.append(finding("error", fname, "negative_amount", "negative spend", "Spend must be 0 or more.", "amount", negative, spend["amount"]))
-    dup = spend.duplicated(["month", "channel"], keep="first")
-    if dup.any():
-        out.append(_warn(fname, "duplicate_month_channel", "month", dup))
-    return out
+    """Spend amounts are >= 0; repeated month x channel rows are summed (warning): helpers.data.checks_engine.spend_findings."""
+    from helpers.data import checks_engine as ce
+
+    with ce.folder_tables({"spend": spend}, {"spend": fname}) as src:
+        return ce.spend_findings(src)
 
 
 def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
@@ -374,15 +265,16 @@ def check_target_channels(targets: pd.DataFrame, fname: str, frames, fold: bool)
 
 def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp,
                  fiscal_year_start_month: int = 1) -> list[Finding]:
-    """Run every table and cross-table check; returns all findings (errors and warnings)."""
-    leads, opps = typed.get("leads"), typed["opportunities"]
-    out = check_opportunities(opps, fnames["opportunities"], leads["lead_id"] if leads is not None else None)
-    out += check_after_as_of(opps, "opportunities", fnames["opportunities"], as_of)
-    if leads is not None:
-        out += check_leads(leads, fnames["leads"], opps["opportunity_id"])
-        out += check_after_as_of(leads, "leads", fnames["leads"], as_of)
-    if "spend" in typed:
-        out += check_spend(typed["spend"], fnames["spend"])
+    """Run every table and cross-table check but the touches'; returns all findings (errors and warnings)."""
+    from helpers.data import checks_engine as ce
+
+    with ce.folder_tables(typed, fnames) as src:
+        return ce.table_findings(src, as_of) + _written_tables(typed, fnames, fiscal_year_start_month)
+
+
+def _written_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], fiscal_year_start_month: int) -> list[Finding]:
+    """The checks of the tables a person writes (checklist, targets): read in pandas (period labels, department names)."""
+    out = []
     if "checklist" in typed:
         out += check_checklist(typed["checklist"], fnames["checklist"])
     if "targets" in typed:
@@ -390,7 +282,21 @@ def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: 
     return out
 
 
-MAX_ROWS_SHOWN = 5
+def check_rows(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp | None,
+               fiscal_year_start_month: int = 1) -> tuple[list[Finding], pd.Timestamp | None]:
+    """Every row check of a loaded folder, in one pass of the engine (helpers.data.checks_engine): far dates, the tables'
+    checks, then the touches'; ``(findings, as_of)``, `as_of` None = the latest date of leads and opportunities."""
+    from helpers.data import checks_engine as ce
+
+    with ce.folder_tables(typed, fnames) as src:
+        days = ce.date_days(src)
+        given = as_of is not None
+        as_of = as_of if given else ce.latest_day(days[0])
+        out = ce.far_date_findings(src, given, days) + ce.table_findings(src, as_of)
+        out += _written_tables(typed, fnames, fiscal_year_start_month)
+        if src.get("touches") is not None:
+            out += ce.touch_findings(src, as_of)
+    return out, as_of
 
 
 def _rows(mask: pd.Series) -> tuple[tuple[int, ...], int]:
