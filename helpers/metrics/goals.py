@@ -29,7 +29,7 @@ from helpers.metrics.goals_constants import (BACKTEST_DAYS, BACKTEST_REFITS, BAC
 from helpers.metrics.goals_forecast import (BLOCK_DAYS, CLOSING_BLOCKS, _interval, _new_win_prob,  # noqa: F401
                                             _open_win_prob, _window, backtest, backtest_summary, forecast,
                                             opportunity_history, period_variation)
-from helpers.metrics.goals_plan import (_median_days, funnel_rates, pipeline_coverage, plan,  # noqa: F401
+from helpers.metrics.goals_plan import (funnel_rates, pipeline_coverage, plan,  # noqa: F401
                                         reverse_arithmetic, reverse_funnel, trailing_pipeline)
 from helpers.metrics.goals_targets import (LEAD_STAGE_COLUMN, actual, covered, data_channels, elapsed_share,  # noqa: F401
                                            lead_metric_gap, main_goal, progress, target_notes, targets_for, unit_slip)

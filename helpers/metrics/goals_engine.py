@@ -125,6 +125,45 @@ def won_days_expr(opps, as_of: dt.date):
     return w.group_by(["x", "amount"]).aggregate(n=w.count())
 
 
+def _won_in(o, first: dt.date, as_of: dt.date):
+    """Won with closed_at in [first, as_of] and created by as_of (helpers.metrics.pipeline.closed_mask)."""
+    return (o.outcome == "won") & o.closed.between(first, as_of) & (o.created <= as_of)
+
+
+def recent_deals_expr(opps, leads, as_of: dt.date, days: int):
+    """One row over the opportunities of the `days` days ending on as_of: ``recent`` (created then), ``linked`` (those
+    linked to a lead through either link column; null when `leads` is None), ``won_n`` / ``won_m`` (the won deals
+    closed then, created by as_of, with a known gap >= 0 from created_at to closed_at: their count and median days)."""
+    import ibis
+
+    first = as_of - dt.timedelta(days=days - 1)
+    o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    if leads is not None:
+        ids = engine.pairs_expr(leads, opps).select("opportunity_id").distinct().mutate(linked=ibis.literal(True))
+        o = o.left_join(ids, o.opportunity_id == ids.opportunity_id).select(*o.columns, linked=ids.linked.fill_null(False))
+    recent = o.created.between(first, as_of).fill_null(False)
+    gap = o.closed.delta(o.created, unit="day").cast("float64")
+    ok = (_won_in(o, first, as_of) & gap.notnull() & (gap >= 0)).fill_null(False)
+    return o.aggregate(recent=o.count(where=recent),
+                       linked=o.count(where=recent & o.linked) if leads is not None else ibis.null("int64"),
+                       won_n=o.count(where=ok), won_m=gap.quantile(0.5, where=ok))
+
+
+def won_amounts_expr(opps, as_of: dt.date, days: int):
+    """The known amounts of the deals won (closed) in the `days` days ending on as_of, created by as_of, per amount:
+    ``amount``, ``n`` (the reverse funnel's sample of deal sizes, bounded by that window's distinct amounts)."""
+    o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    w = o.filter(_won_in(o, as_of - dt.timedelta(days=days - 1), as_of) & o.amount.notnull())
+    return w.group_by("amount").aggregate(n=w.count())
+
+
+def won_amounts(opps, as_of, days: int, backend=None) -> np.ndarray:
+    """:func:`won_amounts_expr` run: the amounts, one per deal, in increasing order."""
+    got = _fetch(won_amounts_expr(table(opps), engine._day(as_of), days), backend).to_pydict()
+    cells = Cells.sorted({"amount": np.array(got["amount"], dtype=float)}, np.array(got["n"], dtype=np.int64), ("amount",))
+    return cells.rows("amount")
+
+
 def first_created_expr(opps):
     """The first created_at of the opportunities (x: its day number; null without one)."""
     import ibis

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.periods import Period
-from helpers.metrics.funnel import _ids, funnel_cohort, funnel_period, linked_pairs
+from helpers.metrics.funnel import funnel_cohort, funnel_period
 from helpers.metrics import engine
 from helpers.metrics.goals_constants import FUNNEL_STEPS, HORIZON_DAYS, LOOKBACK_DAYS, RATE_DAYS, SEED
-from helpers.metrics.goals_engine import _fetch, table
+from helpers.metrics.goals_engine import _fetch, recent_deals_expr, table, won_amounts
 from helpers.metrics.lead_outcomes import channel_mix_expr, leads_input, won_lead_days_expr
-from helpers.metrics.pipeline import closed_mask, dates, day, open_amounts, open_mask, pipeline_metrics, ratio
+from helpers.metrics.pipeline import day, pipeline_metrics, ratio
 
 
 def trailing_pipeline(opps: pd.DataFrame, as_of, days: int = RATE_DAYS) -> dict:
@@ -32,13 +32,11 @@ def pipeline_coverage(opps: pd.DataFrame, period: Period, as_of, revenue_target)
     period is over (no days left for the pipeline to close).
     """
     cutoff = day(as_of)
-    open_values = open_amounts(opps)[open_mask(opps, cutoff, cutoff)]
     reasons = {}
-    if len(open_values) and open_values.isna().all():   # deals are open and none has an amount: unknown, never 0
-        open_amount = None
+    # the deals open on as_of (an engine aggregate): deals open none of which has an amount is unknown, never 0
+    open_amount = pipeline_metrics(opps, cutoff, cutoff, cutoff)["open_pipeline"]["amount"]
+    if open_amount is None:
         reasons["open_pipeline_amount"] = "open_amounts_missing"
-    else:
-        open_amount = float(np.nansum(open_values.to_numpy(dtype=float)))
     won = pipeline_metrics(opps, period.start, period.end, as_of)["won_revenue"]
     win_rate = trailing_pipeline(opps, as_of)["win_rate"]
     remaining = None if revenue_target is None else float(revenue_target) - won
@@ -80,47 +78,36 @@ def reverse_arithmetic(revenue_target, avg_deal, win_rate, opportunity_rate, sql
     return {"won_count": won, "opportunities": opportunities, "sqls": sqls, "mqls": mqls, "leads": div(mqls, mql_rate)}
 
 
-def _median_days(later: pd.Series, earlier: pd.Series) -> float | None:
-    gaps = (later - earlier).dt.days.dropna()
-    gaps = gaps[gaps >= 0]
-    return float(np.median(gaps)) if len(gaps) else None
-
-
 def funnel_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
     """The rates the reverse funnel divides by, as the data gives them on as_of.
 
     - ``avg_deal_size``, ``win_rate`` (with ``won_count``, ``closed_count``): deals closed in the last RATE_DAYS days.
     - ``lead_sourced_share``: share of the opportunities created in those days linked to a lead.
+    - ``won_amounts``: the known amounts of the deals won in those days (increasing: the reverse funnel's sample).
     - ``mql_rate``, ``sql_rate``, ``opportunity_rate`` (with their denominators ``leads``, ``mql``, ``sql``): the
       cohort of leads created in the RATE_DAYS days ending ``maturity_days`` before as_of (mature cohorts),
       ``maturity_days`` = 80th percentile of days from lead created to its deal won (HORIZON_DAYS when unknown).
     - ``channel_mix``: {channel: {leads, mql}} shares of those cohort leads and MQLs.
     - ``days_to_won``: median days from lead created / mql_at / sql_at / opportunity created to won closed_at,
       over leads whose deal was won in the LOOKBACK_DAYS before as_of.
-    Lead figures are None without a leads table. The leads' figures are engine aggregates
-    (helpers.metrics.lead_outcomes: a lead's first linked deal; quantiles and counts per channel).
+    Lead figures are None without a leads table. Every figure is an engine aggregate (helpers.metrics.goals_engine,
+    helpers.metrics.lead_outcomes: a lead's first linked deal; counts, quantiles, counts per channel and amount).
     """
     cutoff = day(as_of)
+    a = engine._day(as_of)
     trail = trailing_pipeline(opps, as_of)
-    created = dates(opps, "created_at")
-    recent_opps = opps[(created <= cutoff) & (created > cutoff - pd.Timedelta(days=RATE_DAYS))]
-    won_mask = closed_mask(opps, "won", cutoff - pd.Timedelta(days=RATE_DAYS - 1), cutoff, cutoff)
-    amounts = pd.to_numeric(opps["amount"], errors="coerce") if "amount" in opps.columns else pd.Series(np.nan, index=opps.index)
+    opps_t = table(opps)
+    leads_t = None if leads is None else leads_input(leads, {"channel": "channel"})
+    deals = engine.run(recent_deals_expr(opps_t, leads_t, a, RATE_DAYS))[engine.ALL]
     out = {"avg_deal_size": trail["avg_deal_size"], "win_rate": trail["win_rate"], "won_count": trail["won_count"],
-           "closed_count": trail["won_count"] + trail["lost_count"],
-           "won_amounts": amounts[won_mask].dropna().to_numpy(dtype=float),
-           "lead_sourced_share": None, "opportunities_recent": int(len(recent_opps)), "maturity_days": None,
+           "closed_count": trail["won_count"] + trail["lost_count"], "won_amounts": won_amounts(opps_t, a, RATE_DAYS),
+           "lead_sourced_share": None, "opportunities_recent": int(deals["recent"]), "maturity_days": None,
            "mql_rate": None, "sql_rate": None, "opportunity_rate": None, "leads": None, "mql": None, "sql": None,
-           "channel_mix": {}, "days_to_won": {"lead": None, "mql": None, "sql": None, "opportunity": None}}
-    won_opps = opps[won_mask]
-    if len(won_opps):
-        out["days_to_won"]["opportunity"] = _median_days(dates(won_opps, "closed_at"), dates(won_opps, "created_at"))
+           "channel_mix": {}, "days_to_won": {"lead": None, "mql": None, "sql": None,
+                                              "opportunity": float(deals["won_m"]) if deals["won_n"] else None}}
     if leads is None:
         return out
-    linked = set(linked_pairs(leads, opps)["opportunity_id"])
-    out["lead_sourced_share"] = ratio(int(_ids(recent_opps["opportunity_id"]).isin(linked).sum()), len(recent_opps))
-    leads_t, opps_t = leads_input(leads, {"channel": "channel"}), table(opps)
-    a = engine._day(as_of)
+    out["lead_sourced_share"] = ratio(deals["linked"], deals["recent"])
     won = engine.run(won_lead_days_expr(leads_t, opps_t, a, a - dt.timedelta(days=LOOKBACK_DAYS), 0.8))[engine.ALL]
     out["maturity_days"] = float(won["q"]) if won["n"] else float(HORIZON_DAYS)
     out["days_to_won"] = {**{k: float(won[f"m_{k}"]) if won[f"n_{k}"] else None for k in ("lead", "mql", "sql")},
