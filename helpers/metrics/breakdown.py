@@ -35,11 +35,17 @@ def _labels(series: pd.Series) -> pd.Series:
 
     Each distinct value is labelled once and spread to the rows by its code (a million rows hold a few
     dozen channels or segments)."""
+    codes, lookup = _coded_labels(series)
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
+
+
+def _coded_labels(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, lookup)``: :func:`_labels` of row i is ``lookup[codes[i]]`` (the distinct values' labels, then
+    'unknown' for a null row: code -1 is its last entry)."""
     codes, distinct = pd.factorize(series, use_na_sentinel=True)
     text = pd.Series(distinct, dtype=object if not len(distinct) else None).astype("string").str.strip()
     text = text.mask(text.eq(""), UNKNOWN).fillna(UNKNOWN)
-    lookup = np.append(text.to_numpy(dtype=object), UNKNOWN)
-    return pd.Series(lookup[codes], index=series.index, dtype=object)
+    return codes, np.append(text.to_numpy(dtype=object), UNKNOWN)
 
 
 def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:
@@ -55,27 +61,22 @@ def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:
     absent from `frame` is all null). Values are compared as text. Returns a
     Series on `frame`'s index.
     """
-    checks = []
+    all_known = np.ones(len(frame), dtype=bool)
+    all_in = np.ones(len(frame), dtype=bool)
     for column, allowed in (("industry", industries), ("company_size", company_sizes)):
         allowed = [str(a).strip() for a in (allowed or [])]
         if not allowed:
             continue
-        if column in frame.columns:
-            values = _labels(frame[column])
-            known = values.ne(UNKNOWN)
-        else:
-            values = pd.Series(UNKNOWN, index=frame.index, dtype=object)
-            known = pd.Series(False, index=frame.index)
-        checks.append((known, values.isin(allowed) & known))
-    all_known = pd.Series(True, index=frame.index)
-    all_in = pd.Series(True, index=frame.index)
-    for known, inside in checks:
-        all_known &= known
-        all_in &= inside
-    result = pd.Series(NON_TARGET, index=frame.index, dtype=object, name="target_fit")
-    result[all_in] = TARGET
-    result[~all_known] = UNKNOWN
-    return result
+        if column not in frame.columns:
+            all_known[:] = False
+            continue
+        codes, lookup = _coded_labels(frame[column])   # known / inside decided per distinct value, then per row
+        known = lookup != UNKNOWN
+        all_known &= known[codes]
+        all_in &= (known & np.isin(lookup, allowed))[codes]
+    fit = np.where(~all_known, 2, np.where(all_in, 1, 0))
+    return pd.Series(np.array([NON_TARGET, TARGET, UNKNOWN], dtype=object)[fit], index=frame.index, dtype=object,
+                     name="target_fit")
 
 
 def segment_columns(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> list[str]:
@@ -83,10 +84,15 @@ def segment_columns(leads: pd.DataFrame | None, opps: pd.DataFrame | None) -> li
     present = []
     for column in SEGMENT_COLUMNS:
         for frame in (leads, opps):
-            if frame is not None and column in frame.columns and _labels(frame[column]).ne(UNKNOWN).any():
+            if frame is not None and column in frame.columns and _known_label(frame[column]):
                 present.append(column)
                 break
     return present
+
+
+def _known_label(series: pd.Series) -> bool:
+    """True when a row of `series` has a label other than 'unknown' (:func:`_labels`; decided over the distinct values)."""
+    return bool((_coded_labels(series)[1][:-1] != UNKNOWN).any())   # the distinct values' labels (not the null row's)
 
 
 def _sorted_keys(values) -> list[str]:
