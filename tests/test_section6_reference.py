@@ -46,12 +46,16 @@ def _stamp(rng: random.Random, day: dt.date, tz: str) -> str:
 
 def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, amounts: str = "some",
              tz: str = "Asia/Tokyo", horizon: int | None = 30, marketing=("web", "seminar", "ad"),
-             bulk: dt.date | None = None) -> Path:
+             bulk: dt.date | None = None, lookback: int = 365, half_life: float = 7, decimals: int = 0) -> Path:
     """A random data folder (leads, opportunities, touches, workbook.yaml) for as_of 2025-06-30; with `bulk`, every
-    lead's created_at is that one load date (a CRM migration), written after the deals and touches were made."""
+    lead's created_at is that one load date (a CRM migration), written after the deals and touches were made; with
+    `decimals` 2 the amounts have cents (a currency such as USD)."""
     rng = random.Random(seed)
     pool = POOL[:channels]
     lead_rows, opp_rows = _leads_and_deals(rng, leads, pool, amounts)
+    if decimals:
+        for r in opp_rows:
+            r["amount"] = "" if r["amount"] == "" else f"{r['amount'] / 97:.{decimals}f}"
     touch_rows = _lead_touches(rng, lead_rows, opp_rows, pool, tz) + _edge_touches(rng, lead_rows, opp_rows, pool, horizon)
     rng.shuffle(touch_rows)
     ids = rng.sample(range(10_000), len(touch_rows))
@@ -67,8 +71,9 @@ def generate(folder: Path, seed: int, *, leads: int = 220, channels: int = 6, am
     _write(folder / "touches.csv", touch_rows, ["touch_id", "lead_id", "touched_at", "channel", "content", "opportunity_id"])
     h = "null" if horizon is None else horizon
     (folder / "workbook.yaml").write_text(
-        f"timezone: {tz}\ncurrency: {{code: JPY, symbol: '¥', decimals: 0}}\nlead_quality: {{horizon_days: {h}}}\n"
-        f"attribution: {{lookback_days: 365, half_life_days: 7, marketing_channels: [{', '.join(marketing)}],"
+        f"timezone: {tz}\ncurrency: {{code: {'USD' if decimals else 'JPY'}, symbol: '{'$' if decimals else '¥'}', decimals: {decimals}}}\n"
+        f"lead_quality: {{horizon_days: {h}}}\n"
+        f"attribution: {{lookback_days: {lookback}, half_life_days: {half_life}, marketing_channels: [{', '.join(marketing)}],"
         f" bootstrap_samples: {SAMPLES}}}\n", encoding="utf-8")
     return folder
 
@@ -144,13 +149,13 @@ def _edge_touches(rng: random.Random, lead_rows, opp_rows, pool, horizon) -> lis
     opp_of = {r["opportunity_id"]: r for r in opp_rows}
     for o in rng.sample(list(opp_of), k=8):   # touches exactly at the lookback's edge (counted) and a day before it
         lead = opp_of[o]["lead_id"] or f"X{o}"
-        for days, channel in ((365, pool[1]), (366, pool[2])):
+        for days, channel in ((365, pool[1]), (366, pool[min(2, len(pool) - 1)])):
             touch_rows.append({"lead_id": lead, "touched_at": opp_of[o]["created_at"] - dt.timedelta(days=days),
                                "channel": channel, "content": "", "opportunity_id": o})
     for days in (365, 366, horizon or 30, (horizon or 30) - 1):   # leads at the edges of the paths' window
         lid = f"E{days}"
         lead_rows.append({"lead_id": lid, "created_at": AS_OF - dt.timedelta(days=days), "channel": pool[0], "opportunity_id": ""})
-        touch_rows.append({"lead_id": lid, "touched_at": AS_OF - dt.timedelta(days=days), "channel": pool[3],
+        touch_rows.append({"lead_id": lid, "touched_at": AS_OF - dt.timedelta(days=days), "channel": pool[min(3, len(pool) - 1)],
                            "content": "", "opportunity_id": ""})
     for k in range(3):   # links to deals that are not in the opportunities table
         lead_rows[k]["opportunity_id"] = lead_rows[k]["opportunity_id"] or f"GONE{k}"
@@ -205,7 +210,7 @@ def differences(got: dict, want: dict) -> list[str]:
             if w["revenue"] is not None:   # share × revenue to the yen (largest remainder: within one unit)
                 check(f"data_driven.{model}.{c}.revenue", g[model][c]["revenue"], w[model][c] * w["revenue"], 1.0)
         if g[model] and w["revenue"] is not None:   # each model's channels add up to the revenue exactly
-            check(f"data_driven.{model} revenue total", sum(r["revenue"] for r in g[model].values()), w["revenue"])
+            check(f"data_driven.{model} revenue total", sum(r["revenue"] for r in g[model].values()), w["revenue"], 1e-6)
     return out
 
 
@@ -248,7 +253,7 @@ def _intervals_hold_the_point(section: dict) -> list[str]:
 
 CASES = {   # name: generator settings; the test checks the data set holds what it is named for
     "ties_ids_and_committees": dict(seed=1),
-    "over_12_channels_new_york": dict(seed=10, channels=15, leads=300, tz="America/New_York"),
+    "over_12_channels_new_york_cents": dict(seed=10, channels=15, leads=300, tz="America/New_York", decimals=2),
     "few_paths_no_amounts": dict(seed=18, leads=80, amounts="none"),
     # as_of inside the period: deals won or lost after it are open, touches and leads after it do not count
     "default_horizon_earlier_as_of": dict(seed=17, horizon=None, as_of=dt.date(2025, 5, 15)),
@@ -280,7 +285,7 @@ def test_metrics_json_attribution_equals_the_reference(computed, name):
     assert _intervals_hold_the_point(got) == []
     dd = got["data_driven"]
     # the data set holds what it is named for (else the comparison above proves little)
-    if name == "over_12_channels_new_york":
+    if name == "over_12_channels_new_york_cents":
         assert len(dd["folded"]) == 4 and "other" in dd["markov"] and len(dd["shapley"]) == 12
     if name == "few_paths_no_amounts":
         assert dd["converted_paths"] < 30 and dd["markov"] == {} and got["null_reasons"]["data_driven.markov"] == "few_converted_paths"
@@ -290,8 +295,8 @@ def test_metrics_json_attribution_equals_the_reference(computed, name):
         assert dd["converted_paths"] >= 30 and dd["markov"] and dd["shapley"] and dd["revenue"] > 0
         o = wb.opportunities
         won_revenue = float(o.loc[(o["outcome"] == "won") & o["closed_at"].between(str(START), str(min(END, as_of))), "amount"].sum())
-        for model in ref.MODELS:   # each column adds up to the period's won revenue, to the yen
-            assert sum(r["revenue"] for r in got["models"][model]["won"].values()) == won_revenue
+        for model in ref.MODELS:   # each column adds up to the period's won revenue, to the yen (or cent)
+            assert sum(r["revenue"] for r in got["models"][model]["won"].values()) == pytest.approx(won_revenue, abs=1e-6)
     if name == "default_horizon_earlier_as_of":
         assert got["horizon_days"] > 30   # the data's own H, not the floor
         assert (o["closed_at"] > str(as_of)).sum() >= 5   # deals closed after as_of: open on as_of

@@ -145,12 +145,15 @@ def has_amounts(opps: pd.DataFrame) -> bool:
     return "amount" in opps.columns and bool(opps["amount"].notna().any())
 
 
-def _money(row: dict, scope: str, group: str, amounts: bool = True) -> float | None:
-    """A deal figure's amount: the sum of the known amounts (0.0 over no deal, as won_revenue when nothing was won);
-    None (unknown, never 0) when the data holds no amount (`amounts` False) or the scope has deals and none has one."""
+def _money(row: dict, scope: str, group: str, amounts: bool = True, decimals: int | None = None) -> float | None:
+    """A deal figure's amount: the sum of the known amounts (0.0 over no deal, as won_revenue when nothing was won),
+    rounded to `decimals` (the currency's smallest unit: the engine's float sum of 1234.56-style amounts carries
+    noise such as 694800.8900000006); None (unknown, never 0) when the data holds no amount (`amounts` False) or the
+    scope has deals and none has one."""
     if not amounts or (row[f"{scope}_all_n"] and not row[f"{scope}_known"]):
         return None
-    return float(row[f"{scope}_{group}_amount"] or 0.0)
+    value = float(row[f"{scope}_{group}_amount"] or 0.0)
+    return value if decimals is None else float(round(value, decimals))
 
 
 def position_credits(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, start, end, as_of,
@@ -178,13 +181,14 @@ def position_credits(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, star
 
 
 def sourced_influenced(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, start, end, as_of,
-                       marketing_channels, backend=None) -> dict:
+                       marketing_channels, backend=None, decimals: int | None = None) -> dict:
     """Marketing-sourced (FT in a marketing channel) and -influenced (any counted touch in one) deals.
 
     Returns ``{sourced: {...}, influenced: {...}, by_department: {marketing, other, no_touches: {...}}, marketing_channels}``,
     each ``{pipeline: {count, amount}, won: {count, revenue}}`` over the deals created in P and the deals won in P
     (amount None when the data holds none, or those deals exist and none has one; 0 over no deal). ``by_department`` splits by the FT's department (marketing when its
-    channel is listed, other when not). One row of deal counts from the engine."""
+    channel is listed, other when not). One row of deal counts from the engine. Money is rounded to `decimals` (the
+    currency's) when given."""
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         f = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
@@ -192,8 +196,8 @@ def sourced_influenced(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, st
     amounts = has_amounts(opps)
 
     def figures(group: str) -> dict:
-        return {"pipeline": {"count": int(f[f"pipe_{group}_n"]), "amount": _money(f, "pipe", group, amounts)},
-                "won": {"count": int(f[f"won_{group}_n"]), "revenue": _money(f, "won", group, amounts)}}
+        return {"pipeline": {"count": int(f[f"pipe_{group}_n"]), "amount": _money(f, "pipe", group, amounts, decimals)},
+                "won": {"count": int(f[f"won_{group}_n"]), "revenue": _money(f, "won", group, amounts, decimals)}}
 
     return {"sourced": figures("sourced"), "influenced": figures("influenced"),
             "by_department": {"marketing": figures("sourced"), "other": figures("other"), NO_TOUCHES: figures("bare")},
@@ -201,17 +205,18 @@ def sourced_influenced(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, st
 
 
 def coverage(pairs, touches: pd.DataFrame | None, opps: pd.DataFrame, leads: pd.DataFrame | None,
-             start, end, as_of, backend=None) -> dict:
-    """Touch coverage (data health): won deals and revenue of P with and without any counted touch, the share of won
-    revenue with touches (None without won revenue), and counts of touches left out: lead unknown, after the deal
-    closed, before the lookback, after as_of."""
+             start, end, as_of, backend=None, decimals: int | None = None) -> dict:
+    """Touch coverage (data health): won deals and revenue of P with and without any counted touch (money rounded to
+    `decimals`, the currency's, when given), the share of won revenue with touches (None without won revenue), and
+    counts of touches left out: lead unknown, after the deal closed, before the lookback, after as_of."""
     from helpers.data.touches import after_close
     from helpers.data.validate import isin_ids
 
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         f = _deal_figures(_period_pairs(pairs, deals), deals, (), backend)
-    with_rev, without_rev = _money(f, "won", "touched", has_amounts(opps)), _money(f, "won", "bare", has_amounts(opps))
+    amounts = has_amounts(opps)
+    with_rev, without_rev = _money(f, "won", "touched", amounts, decimals), _money(f, "won", "bare", amounts, decimals)
     total = None if with_rev is None else with_rev + without_rev
     out = {"won_deals_with_touches": int(f["won_touched_n"]), "won_deals_without_touches": int(f["won_bare_n"]),
            "won_revenue_with_touches": with_rev, "won_revenue_without_touches": without_rev,

@@ -378,9 +378,10 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
     with E.reusing_tables(), E.materialized(A.pairs_table(wb.touches, wb.leads, wb.opportunities, wb.as_of,
                                                           cfg["lookback_days"], cfg["half_life_days"], bulk)) as pairs:
         out["models"] = A.position_credits(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, decimals)
-        si = A.sourced_influenced(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, cfg["marketing_channels"])
+        si = A.sourced_influenced(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, cfg["marketing_channels"],
+                                  decimals=decimals)
         out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
-        out["coverage"] = A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, start, end, wb.as_of)
+        out["coverage"] = A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, start, end, wb.as_of, decimals=decimals)
         out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
         if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
             out["null_reasons"]["revenue"] = "no_amounts"
@@ -388,6 +389,7 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
         h = 0 if bulk else h
         window_start = None if bulk else day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
         paths, won = path_figures(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
+    won = None if won is None else float(round(won, decimals))   # the engine's float sum, to the currency's unit
     dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals, won)
     dd.update(window_start=window_start, window_end=day(wb.as_of) - pd.Timedelta(days=h), bulk_created_at=bool(bulk))
     out["horizon_days"] = None if bulk else h

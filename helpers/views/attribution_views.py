@@ -212,7 +212,8 @@ def coverage_figures(s: Session) -> dict | None:
     cfg = settings(s.config)
     with reusing_tables():
         pairs = A.pairs_table(s.wb.touches, s.wb.leads, s.wb.opportunities, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
-        return A.coverage(pairs, s.wb.touches, s.wb.opportunities, s.wb.leads, s.period.start, s.period.end, s.as_of)
+        return A.coverage(pairs, s.wb.touches, s.wb.opportunities, s.wb.leads, s.period.start, s.period.end, s.as_of,
+                          decimals=int(s.config.currency_decimals))
 
 
 def coverage_view(s: Session, c: dict | None = None):
