@@ -69,6 +69,23 @@ def test_rows_per_period_and_value_counts(wb):
         "unknown": {"leads": 0, "opportunities": 2}, "outbound": {"leads": 0, "opportunities": 1}}
 
 
+def test_rows_per_period_in_a_fiscal_year_from_april():
+    from types import SimpleNamespace
+
+    from helpers.data.periods import parse_period
+
+    opps = pd.DataFrame({"created_at": pd.to_datetime(["2025-03-31", "2025-04-01", "2025-04-01 15:00", "2025-06-30", "2025-07-01"], format="ISO8601"),
+                         "closed_at": pd.to_datetime(["2025-04-02", None, None, None, None]),
+                         "outcome": ["won", "open", "open", "open", "open"]})
+    wb = SimpleNamespace(config=SimpleNamespace(fiscal_year_start_month=4), as_of=pd.Timestamp("2025-06-30"), leads=None,
+                         opportunities=opps)
+    rows = health.rows_per_period(wb, [parse_period("FY2024Q4", 4), parse_period("FY2025Q1", 4)])
+    # March 31 is the last day of FY2024Q4, April 1 (twice) and June 30 are FY2025Q1, July 1 is after as_of;
+    # the deal won on April 2 closed in FY2025Q1
+    assert rows.to_dict("records") == [{"period": "FY2024Q4", "opportunities_created": 1, "closed": 0},
+                                       {"period": "FY2025Q1", "opportunities_created": 3, "closed": 1}]
+
+
 def test_rows_per_period_legend_sits_beside_the_bars(tiny_folder):
     from helpers.report.session import open_session
     from helpers.views import health_views

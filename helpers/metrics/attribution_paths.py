@@ -14,6 +14,7 @@ with 95% bootstrap intervals, and the metrics.json section ``attribution``.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -243,14 +244,26 @@ def shapley_from_counts(paths_n: np.ndarray, conv_n: np.ndarray, m: int) -> np.n
     full = (1 << m) - 1
     if v[full] <= 0:
         return None
+    out = np.empty(m)
+    for i, (without, w) in enumerate(_shapley_terms(m)):
+        out[i] = float(np.sum(w * (v[without | (1 << i)] - v[without])))
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _shapley_terms(m: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Per channel i of m: (the masks S without i, the Shapley weight |S|!(m-|S|-1)!/m! of each); the same for every
+    resample of the bootstrap, so computed once per m (read-only arrays)."""
     masks = np.arange(1 << m)
     size = np.array([bin(s).count("1") for s in masks])
     weight = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) if s < m else 0.0 for s in range(m + 1)])
-    out = np.empty(m)
+    terms = []
     for i in range(m):
         without = masks[(masks >> i) & 1 == 0]
-        out[i] = float(np.sum(weight[size[without]] * (v[without | (1 << i)] - v[without])))
-    return out
+        w = weight[size[without]]
+        without.flags.writeable = w.flags.writeable = False
+        terms.append((without, w))
+    return tuple(terms)
 
 
 def shapley_shares(paths: pd.DataFrame) -> dict[str, float] | None:

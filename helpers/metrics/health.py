@@ -42,8 +42,10 @@ def rows_per_period(wb: Workbook, periods: list[Period]) -> pd.DataFrame:
 
     def count(dates: pd.Series) -> pd.Series:
         dates = dates[dates.notna() & (dates <= wb.as_of)]
-        per_day = pd.to_datetime(dates).dt.normalize().value_counts()   # each distinct day labelled once
-        labels = per_day.index.map(lambda d: period_of(d, fy).label)
+        per_day = pd.to_datetime(dates).dt.normalize().value_counts()   # each distinct day counted once
+        months = per_day.index.year * 12 + per_day.index.month - 1       # a quarter is whole months: label each month once
+        label_of = {m: period_of(pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1), fy).label for m in set(months)}
+        labels = [label_of[m] for m in months]
         counts = per_day.groupby(labels).sum() if len(per_day) else pd.Series(dtype="int64")
         return counts.reindex(out.index, fill_value=0).astype("int64")
 
