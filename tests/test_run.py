@@ -245,6 +245,18 @@ def test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh(data, tmp_pa
     assert stderr_outputs(out / "2025Q2") == []
 
 
+def test_the_periods_of_a_run_share_one_kernel_and_each_starts_fresh(data, tmp_path):
+    nbs = probe_notebooks(tmp_path / "nbs", (), {
+        "10_pid": 'import os\nprint(os.getpid(), [n for n in ("leftover",) if n in globals()])\nleftover = period'})
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--out", str(out), "--all", "--notebooks", str(nbs)]) == 0
+    first, second = printed_by(out / "2025Q1" / "10_pid.ipynb"), printed_by(out / "2025Q2" / "10_pid.ipynb")
+    pid = first.split()[0]
+    assert pid.isdigit() and first == second == f"{pid} []"   # one kernel; the second period saw no name of the first
+    counts = [c.execution_count for c in nbformat.read(out / "2025Q2" / "10_pid.ipynb", as_version=4).cells if c.cell_type == "code"]
+    assert counts[0] == 1
+
+
 def test_a_kernel_that_dies_fails_its_period_only(data, tmp_path, capsys):
     nbs = probe_notebooks(tmp_path / "nbs", (), {
         "10_pid": "import os\nprint(os.getpid())",
@@ -256,6 +268,9 @@ def test_a_kernel_that_dies_fails_its_period_only(data, tmp_path, capsys):
     assert re.search(r"\[2025Q1\] 20_die\.ipynb FAILED: DeadKernelError", printed)
     assert (out / "_failed" / "2025Q1" / "kernel.log").is_file() and not (out / "2025Q1").exists()
     assert not (out / "_failed" / "2025Q1" / "30_pid.ipynb").exists()           # the period stopped at its failure
+    died = nbformat.read(out / "_failed" / "2025Q1" / "20_die.ipynb", as_version=4)  # kept as far as it ran (no per-cell saves)
+    injected = [c.source for c in died.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and 'period = "2025Q1"' in injected[0] and died.cells[-1].source.endswith("os._exit(1)")
     # the next period has a kernel of its own: all three notebooks ran in it
     first, last = printed_by(out / "2025Q2" / "10_pid.ipynb"), printed_by(out / "2025Q2" / "30_pid.ipynb")
     assert first == last and first.isdigit() and first != printed_by(out / "_failed" / "2025Q1" / "10_pid.ipynb")
@@ -292,3 +307,7 @@ def test_fresh_kernel_state_empties_the_namespace_closes_figures_and_shows_warni
         _warn_once_here()                      # the next notebook sees it again
         assert len(seen) == 2
     assert shell.resets == [True] and plt.get_fignums() == []
+    import gc
+
+    assert gc.get_freeze_count() > 0           # what survived the reset is out of the collector's reach
+    gc.unfreeze()

@@ -7,13 +7,16 @@ folder, so a failed run never replaces the last good report. Then it rewrites
 `OUT/index.html`. Exit status: 0 all good, 1 some notebook failed, 2 bad input
 (or an output folder that cannot be written or holds files the runner did not make).
 
-One kernel per period: a period's notebooks run one after another in one kernel
-(:func:`period_engine`), which starts once and imports the stack once; before each
-notebook the kernel is made fresh again (:func:`helpers.report.session.fresh_kernel_state`:
-empty namespace, execution count 1, no open figure), so each notebook sees only its
-own parameters, and its outputs, failure cell and executed copy are its own. What
-stays in the kernel is the modules and their caches, such as the period's core
-figures that notebooks 00 and 02 share (:func:`helpers.metrics.core.core_metrics`).
+One kernel for a run's periods: a period's notebooks run one after another in one kernel
+(:func:`period_engine`), which starts once and imports the stack once, and the periods a
+runner runs one after another (`--all`, several `--period`; not with `--jobs`, where each
+period has its own) share it too (:class:`SharedKernel`). Before each notebook the kernel is made fresh again
+(:func:`helpers.report.session.fresh_kernel_state`: empty namespace, execution count 1,
+no open figure), so each notebook sees only its own parameters, and its outputs, failure
+cell and executed copy are its own. What stays in the kernel is the modules and their
+caches, such as the period's core figures that notebooks 00 and 02 share
+(:func:`helpers.metrics.core.core_metrics`). A period that fails ends the kernel: the
+next period starts a new one.
 
 Crash and race safety: one run at a time per output folder (a file lock,
 `OUT/.run.lock`, held for the whole run; a second run waits for it), every
@@ -108,7 +111,11 @@ def period_engine() -> str:
     as ``km`` (papermill hands engine keyword arguments on to nbclient's NotebookClient, whose ``km`` it uses and,
     not owning it, leaves running): the kernel starts with the period's first notebook and :func:`stop_kernel`
     ends it. Before each notebook it runs :data:`FRESH_STATE`; after it, the notebook's kernel client is closed.
-    Everything else (parameters, the failed cell, the executed copy, timeouts) is papermill's NBClientEngine."""
+    The executed copy is written once, when the notebook ends (papermill's default rewrites the whole notebook, its
+    charts included, before and after every cell: about a tenth of a period's CPU on the sample); the runner asks for
+    that with ``request_save_on_cell_execute=False`` and names the copy in ``failure_path``, where this engine writes
+    the notebook as far as it ran when the kernel dies or the client fails (papermill itself writes it on a cell's
+    error). Everything else (parameters, the failed cell, timeouts) is papermill's NBClientEngine."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
 
@@ -128,12 +135,20 @@ def period_engine() -> str:
             # NBClientEngine.execute_managed_notebook's arguments, with PeriodKernelClient
             from papermill.engines import logger
 
+            from papermill.iorw import write_ipynb
+
+            failure_path = kwargs.pop("failure_path", None)
             kwargs = {k: v for k, v in kwargs.items() if k not in ("input_path", "timeout", "startup_timeout")}
             client = PeriodKernelClient(nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
                                         log=logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
                                         **kwargs)
             try:
                 return client.execute()
+            except BaseException:
+                if failure_path:  # the kernel died, a timeout, an interrupt: keep what ran for the failure report
+                    with contextlib.suppress(Exception):
+                        write_ipynb(nb_man.nb, failure_path)
+                raise
             finally:
                 if client.kc is not None:
                     client.kc.stop_channels()
@@ -158,6 +173,46 @@ def stop_kernel(km) -> None:
             await ensure_async(km.cleanup_resources())
 
     run_sync(stop)()
+
+
+class SharedKernel:
+    """The kernel the periods of one process share, one period after another: started by the first period's first
+    notebook, ended by :meth:`close` (after the last period, or by a period that failed, so the next one starts a new
+    kernel). Its log (the kernel's stderr) is appended to `log`; :meth:`log_since` gives a period the part written
+    while it ran (kept beside a failed period's notebooks). Saves each further period the kernel's start and the
+    imports of the stack (about 1.5 CPU s a period on the sample)."""
+
+    def __init__(self, log: Path):
+        self.log = log
+        self.km = None
+
+    def manager(self):
+        """The kernel manager for the next period (a new one when there is none)."""
+        if self.km is None:
+            self.km = quiet_kernel_manager(self.log)(kernel_name=KERNEL_NAME)
+        return self.km
+
+    def log_size(self) -> int:
+        """The log's length now, in bytes (0 before the first kernel wrote to it)."""
+        try:
+            return self.log.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int) -> bytes:
+        """What the kernels wrote to the log from byte `offset` on."""
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(offset)
+                return f.read()
+        except OSError:
+            return b""
+
+    def close(self) -> None:
+        """End the kernel, if one runs (the next :meth:`manager` starts a new one)."""
+        km, self.km = self.km, None
+        if km is not None:
+            stop_kernel(km)
 
 
 def template_safe(path: Path) -> str:
@@ -318,9 +373,12 @@ def partial_note(folder: Path, lang: str) -> str:
     return t("coverage_partial", lang).format(start=cov["data_start"], end=cov["data_end"])
 
 
-def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str) -> PeriodResult:
+def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str,
+               kernel: SharedKernel | None = None) -> PeriodResult:
     """Execute and export every notebook for one period into a staging folder, then publish it.
 
+    The notebooks run in `kernel`'s kernel (started if none runs; ended when the period fails), or, without
+    `kernel`, in a kernel of the period's own, ended with it (the worker processes of ``--jobs``).
     Raises WorkbookError when the output folder refuses a write (the staging folder is removed).
     """
     import papermill as pm
@@ -341,14 +399,19 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         raise output_error(exc, out) from None
     result = PeriodResult(label, ok=True)
     parameters = dict(params, period=label, metrics_path=str(staging / "metrics.json"))
-    km = quiet_kernel_manager(staging / KERNEL_LOG)(kernel_name=KERNEL_NAME)  # one kernel for the period's notebooks
+    own_kernel = kernel is None
+    if own_kernel:
+        kernel = SharedKernel(staging / KERNEL_LOG)  # one kernel for the period's notebooks
+    log_start = kernel.log_size()
+    km = kernel.manager()
     try:
         for nb in notebooks:
             executed = staging / nb.name
             t0 = time.monotonic()
             try:
                 pm.execute_notebook(template_safe(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
-                                    cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km)
+                                    cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km,
+                                    request_save_on_cell_execute=False, failure_path=str(executed))
                 export_html(executed, staging / f"{nb.stem}.html", lang)
             except PapermillExecutionError as exc:
                 if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
@@ -368,11 +431,14 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
             print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
     except BaseException as exc:  # a full disk (WorkbookError), an interrupt: no kernel is left behind
         with contextlib.suppress(Exception):  # the error to report is `exc`
-            stop_kernel(km)
+            kernel.close()
         if isinstance(exc, WorkbookError):
             shutil.rmtree(staging, ignore_errors=True)
         raise
-    stop_kernel(km)  # before publishing: the kernel log is complete and nothing writes into the folder any more
+    if own_kernel or not result.ok:
+        kernel.close()  # before publishing: the kernel log is complete and nothing writes into the folder any more
+    if not own_kernel and not result.ok:
+        (staging / KERNEL_LOG).write_bytes(kernel.log_since(log_start))
     if not result.ok:
         failed = out / FAILED_DIR / label
         publish_dir(staging, failed)
@@ -503,7 +569,11 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
                 results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
                                         [out] * len(periods), [config.language] * len(periods)))
         else:
-            results = [run_period(p, notebooks, params, out, config.language) for p in periods]
+            kernel = SharedKernel(own / KERNEL_LOG)
+            try:
+                results = [run_period(p, notebooks, params, out, config.language, kernel) for p in periods]
+            finally:
+                kernel.close()
     finally:
         if previous is None:
             os.environ.pop(SNAPSHOT_ENV, None)

@@ -65,13 +65,21 @@ def fresh_kernel_state(shell) -> None:
     modules and their caches stay, which is the point), closes every open figure, and lets
     each Python warning be shown again (a new kernel has shown none). The chart theme needs
     no reset: every notebook applies it in :func:`open_session`.
+
+    The figures are closed before the reset, whose garbage collection then frees them with the
+    notebook's objects; what survives it (modules, their caches) is moved out of the collector's
+    reach (``gc.freeze``), so neither the next reset nor the collections while the next notebook
+    runs scan those few hundred thousand objects again (about 1.5 CPU s of a period on the sample).
+    Reference counting still frees them; only a cycle among them that later becomes garbage stays.
     """
+    import gc
     import sys
 
-    shell.reset(new_session=True)
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close("all")
+    shell.reset(new_session=True)
+    gc.freeze()
     for module in list(sys.modules.values()):
         namespace = getattr(module, "__dict__", None)  # not the module's own __getattr__ (lazy imports)
         registry = namespace.get("__warningregistry__") if isinstance(namespace, dict) else None
