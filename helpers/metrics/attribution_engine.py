@@ -80,10 +80,15 @@ def pairs_expr(touches, leads, opps, deals, lookback_days: int, half_life_days: 
 
     t = touches
     links = _links(leads, opps)
-    by_lead = t.select("pos", "lead_id").join(links, "lead_id").select("pos", "opportunity_id")
-    own = t.filter(t.opportunity_id.notnull()).select("pos", "opportunity_id")
-    linked = by_lead.union(own, distinct=True)
-    x = linked.join(deals, "opportunity_id").join(t.select("pos", *ORDER[:2], "d", "channel", "content"), "pos")
+    cols = ("ts", "touch_id", "d", "channel", "content")
+    # the touches of each deal's leads, and those carrying a deal's id unless that deal is their lead's (then listed
+    # already): each (touch, deal) once without a distinct over all pairs, the touch's columns carried along
+    by_lead = t.select("pos", "lead_id", *cols).join(links, "lead_id")
+    own = t.filter(t.opportunity_id.notnull()).select("pos", "lead_id", "opportunity_id", *cols)
+    own = own.anti_join(links, ["lead_id", "opportunity_id"])
+    linked = by_lead.select("pos", "opportunity_id", *cols).union(own.select("pos", "opportunity_id", *cols), distinct=False)
+    x = linked.join(deals, "opportunity_id")
+    x = x.select("pos", "opportunity_id", *deals.columns[1:], *cols)
     x = x.filter((x.d <= x.end) & (x.d >= x.created - ibis.interval(days=int(lookback_days))))
     deal = ibis.window(group_by="opportunity_id")
     decay = ibis.literal(2.0) ** (-x.end.delta(x.d, unit="day").cast("float64") / float(half_life_days))
@@ -182,10 +187,15 @@ def path_steps_expr(touches, leads, opps, as_of: dt.date, horizon_days: int, win
     won = links.join(o, "opportunity_id")
     won = won.group_by(wid=won.lead_id).aggregate(closed=won.closed.min(), revenue=won.amount.sum())
     t = touches
-    own = t.select("pos", "lead_id").semi_join(chosen, "lead_id")
-    on_deal = t.filter(t.opportunity_id.notnull()).select("pos", "opportunity_id").join(links, "opportunity_id")
-    steps = own.union(on_deal.select("pos", "lead_id"), distinct=True)
-    steps = steps.join(t.select("pos", *ORDER[:2], "d", "channel"), "pos").left_join(won, steps.lead_id == won.wid).drop("wid")
+    cols = ("touch_id", "d", "channel")
+    # a lead's own touches, and those carrying the id of a deal linked to it unless they are its own (listed already):
+    # each (lead, touch) once without a distinct over all steps, the touch's columns carried along
+    own = t.select("pos", "lead_id", "ts", *cols).semi_join(chosen, "lead_id")
+    on_deal = t.filter(t.opportunity_id.notnull()).select("pos", "opportunity_id", "ts", *cols, own_lead=t.lead_id)
+    on_deal = on_deal.join(links, "opportunity_id")
+    on_deal = on_deal.filter(on_deal.own_lead.isnull() | (on_deal.own_lead != on_deal.lead_id))
+    steps = own.union(on_deal.select("pos", "lead_id", "ts", *cols), distinct=False)
+    steps = steps.left_join(won, steps.lead_id == won.wid).drop("wid")
     return steps.filter(steps.d <= ibis.coalesce(steps.closed, ibis.literal(as_of, type="date")))
 
 
