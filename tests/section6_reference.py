@@ -65,6 +65,7 @@ class Data:
     def __init__(self, folder: Path, timezone: str):
         tz = ZoneInfo(timezone)
         self.bulk = False   # the leads' created_at is one bulk-load day (set by section())
+        self.as_of = dt.date.max   # the snapshot date (set by section())
         self.leads = {r["lead_id"]: {"created": _date(r["created_at"]), "opp": r.get("opportunity_id")}
                       for r in _read(folder, "leads")}
         self.opps = {}
@@ -104,8 +105,10 @@ class Data:
 
 # --------------------------------------------------------------------------- an opportunity's touches
 def linked_leads(data: Data, oid: str) -> set[str]:
-    """The lead whose opportunity_id is it, or its lead_id."""
-    return data.leads_of.get(oid, set())
+    """The lead whose opportunity_id is it, or its lead_id; not a lead created after as_of (it does not exist yet)."""
+    late = {lid for lid in data.leads_of.get(oid, set())
+            if lid in data.leads and data.leads[lid]["created"] is not None and data.leads[lid]["created"] > data.as_of}
+    return data.leads_of.get(oid, set()) - late
 
 
 def deal_end(opp: dict, as_of: dt.date) -> dt.date:
@@ -183,6 +186,7 @@ def section(folder: Path, start, end, as_of, *, timezone: str = "Asia/Tokyo", lo
             half_life: float = 7, marketing=(), horizon: int | None = None, decimals: int = 0) -> dict:
     """Section 6's figures for the period [start, end] (dates), as the workbook's metrics.json lays them out."""
     data = Data(Path(folder), timezone)
+    data.as_of = as_of
     created = {ld["created"] for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of}
     existing = sum(1 for ld in data.leads.values() if ld["created"] is not None and ld["created"] <= as_of)
     data.bulk = bulk = existing >= 2 and len(created) == 1   # section 5: a bulk-load stamp, not the leads' ages

@@ -113,6 +113,10 @@ def _leads_and_deals(rng: random.Random, leads: int, pool: list[str], amounts: s
             closed2 = again + dt.timedelta(days=rng.randint(0, 40))
             opp_rows.append({"opportunity_id": f"{o}R", "created_at": again, "closed_at": "" if outcome2 == "open" else closed2,
                              "outcome": outcome2, "amount": amount, "lead_id": lead["lead_id"]})
+    # a deal created (and won) before its lead: an as_of between them sees the deal and not yet the lead
+    lead_rows.append({"lead_id": "LATE", "created_at": dt.date(2025, 5, 20), "channel": pool[0], "opportunity_id": "OLATE"})
+    opp_rows.append({"opportunity_id": "OLATE", "created_at": dt.date(2025, 5, 10), "closed_at": dt.date(2025, 5, 12),
+                     "outcome": "won", "amount": "" if amounts == "none" else 777_777, "lead_id": ""})
     return lead_rows, opp_rows
 
 
@@ -157,6 +161,8 @@ def _edge_touches(rng: random.Random, lead_rows, opp_rows, pool, horizon) -> lis
         lead_rows.append({"lead_id": lid, "created_at": AS_OF - dt.timedelta(days=days), "channel": pool[0], "opportunity_id": ""})
         touch_rows.append({"lead_id": lid, "touched_at": AS_OF - dt.timedelta(days=days), "channel": pool[min(3, len(pool) - 1)],
                            "content": "", "opportunity_id": ""})
+    for day, channel in ((dt.date(2025, 5, 1), pool[1]), (dt.date(2025, 5, 11), pool[0])):   # the late lead's touches
+        touch_rows.append({"lead_id": "LATE", "touched_at": day, "channel": channel, "content": "", "opportunity_id": ""})
     for k in range(3):   # links to deals that are not in the opportunities table
         lead_rows[k]["opportunity_id"] = lead_rows[k]["opportunity_id"] or f"GONE{k}"
         touch_rows.append({"lead_id": lead_rows[k]["lead_id"], "touched_at": "2025-05-02", "channel": pool[1],
@@ -300,6 +306,9 @@ def test_metrics_json_attribution_equals_the_reference(computed, name):
     if name == "default_horizon_earlier_as_of":
         assert got["horizon_days"] > 30   # the data's own H, not the floor
         assert (o["closed_at"] > str(as_of)).sum() >= 5   # deals closed after as_of: open on as_of
+        # OLATE (won 2025-05-12) is linked only to LATE, created 2025-05-20, after as_of: no lead yet, no touch
+        late = _reference(folder, wb, dt.date(2025, 5, 1), dt.date(2025, 5, 15), as_of)["models"]["first_touch"]["won"]
+        assert late["no_touches"]["deals"] >= 1
     if name == "bulk_created_at":   # every lead observed (section 5), none left out by the stamp's date
         assert dd["bulk_created_at"] and got["horizon_days"] is None and dd["paths"] > 200
         # the stamp is no lead creation: LC falls back to FT, so lead_creation credits exactly as first_touch

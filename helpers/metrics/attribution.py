@@ -56,7 +56,7 @@ def pairs_table(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Data
     opps_t, leads_t, deals = _tables(opps, leads, as_of, as_of, as_of)
     if bulk_created:
         deals = deals.mutate(lead_created=ibis.null("date"))
-    return pairs_expr(E.touches_table(touches), leads_t, opps_t, deals, lookback_days, half_life_days)
+    return pairs_expr(E.touches_table(touches), leads_t, opps_t, deals, lookback_days, half_life_days, E._day(as_of))
 
 
 def deal_touches(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of,

@@ -37,18 +37,24 @@ MILESTONES = ("FT", "LC", "OC", "CW")
 ORDER = ("ts", "touch_id", "pos")
 
 
-def _links(leads, opps):
-    """(lead_id, opportunity_id) links from either table (engine.pairs_expr), or from the opportunities alone."""
+def _links(leads, opps, as_of: dt.date | None = None):
+    """(lead_id, opportunity_id) links from either table (engine.pairs_expr), or from the opportunities alone. With
+    `as_of`, a link through a lead of the leads table created after as_of is left out: that lead does not exist yet
+    (as in the funnel); a lead id the table lacks keeps its link."""
     if leads is not None:
-        return E.pairs_expr(leads, opps)
+        links = E.pairs_expr(leads, opps)
+        if as_of is None:
+            return links
+        ld = E._prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
+        return links.anti_join(ld.filter(ld.created > as_of), "lead_id")
     o = opps.select(lead_id=opps.lead_id.cast("string"), opportunity_id=opps.opportunity_id.cast("string"))
     return o.filter(o.lead_id.notnull() & o.opportunity_id.notnull()).distinct()
 
 
 def deals_expr(opps, leads, start: dt.date, last: dt.date, as_of: dt.date):
     """One row per opportunity created by as_of: opportunity_id, created, end (closed_at day when won or lost by
-    as_of, else as_of), amount, lead_created (the earliest created_at of its linked leads; null without one) and
-    won_p, lost_p, created_p (won / lost with closed_at in [start, last], created in [start, last])."""
+    as_of, else as_of), amount, lead_created (the earliest created_at of its linked leads existing on as_of; null
+    without one) and won_p, lost_p, created_p (won / lost with closed_at in [start, last], created in [start, last])."""
     import ibis
 
     o = E._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
@@ -62,16 +68,16 @@ def deals_expr(opps, leads, start: dt.date, last: dt.date, as_of: dt.date):
         return o.mutate(lead_created=ibis.null("date"))
     ld = E._prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
     p = E.pairs_expr(leads, opps)
-    j = p.join(ld, p.lead_id == ld.lead_id)
+    j = p.join(ld.filter(ld.created <= as_of), p.lead_id == ld.lead_id)
     first = j.group_by(oid=j.opportunity_id).aggregate(lead_created=j.created.min())
     return o.left_join(first, o.opportunity_id == first.oid).drop("oid")
 
 
-def pairs_expr(touches, leads, opps, deals, lookback_days: int, half_life_days: float):
+def pairs_expr(touches, leads, opps, deals, lookback_days: int, half_life_days: float, as_of: dt.date | None = None):
     """Every counted (opportunity, touch) pair with its order, milestones and model weights.
 
     A touch counts for a deal of `deals` (:func:`deals_expr`) when linked (its lead is the deal's lead through either
-    table, or it carries the deal's opportunity_id), dated (calendar day) on or before the deal's end and not more
+    table, and exists on `as_of` when given, or it carries the deal's opportunity_id), dated (calendar day) on or before the deal's end and not more
     than `lookback_days` before its created_at. Columns: the deal's (opportunity_id, created, end, amount,
     lead_created, won_p, lost_p, created_p), the touch's (pos, touch_id, ts, d, channel, content), k (0-based rank in
     the contract's order), n (the deal's touches), FT/LC/OC/CW (bool) and one float column per model of
@@ -79,7 +85,7 @@ def pairs_expr(touches, leads, opps, deals, lookback_days: int, half_life_days: 
     import ibis
 
     t = touches
-    links = _links(leads, opps)
+    links = _links(leads, opps, as_of)
     cols = ("ts", "touch_id", "d", "channel", "content")
     # the touches of each deal's leads, and those carrying a deal's id unless that deal is their lead's (then listed
     # already): each (touch, deal) once without a distinct over all pairs, the touch's columns carried along
