@@ -208,3 +208,35 @@ def test_lead_figures_fetch_the_same_rows_from_tables_twice_as_large(sample, mon
     for key in ("projected_lead_to_opportunity_rate", "projected_lead_to_won_rate"):
         assert projected2[key]["expected"] == pytest.approx(projected[key]["expected"], rel=1e-12)
     assert mix == mix2   # the same cohort window: 2c / 2n = c / n exactly
+
+
+def test_km_median_from_counts_is_lifelines_median():
+    """The Kaplan-Meier median from the counts per day equals lifelines' median_survival_time_ (infinity: None) on
+    random whole-day data with ties, day-0 events, all censored and all observed."""
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(7)
+    for i in range(200):
+        n = int(rng.integers(1, 60))
+        t = rng.integers(0, 30, n).astype(float)
+        observed = np.ones(n, bool) if i % 9 == 0 else np.zeros(n, bool) if i % 9 == 1 else rng.random(n) < rng.random()
+        ref = float(KaplanMeierFitter().fit(t, event_observed=observed).median_survival_time_)
+        assert goals.km_median(t, observed) == (ref if np.isfinite(ref) else None), (t, observed)
+
+
+def test_sales_cycle_fetches_the_same_rows_from_a_table_twice_as_large(sample, monkeypatch):
+    """The median sales cycle reads one row of facts and the deals counted per (days, won): twice the deals fetch the
+    same rows and give the same median, twice the won and censored deals."""
+    from counting_backend import Counting
+
+    wb, _ = sample
+    period = parse_period("FY2025Q3", wb.config.fiscal_year_start_month)
+    seen = []
+    for opps in (wb.opportunities, _doubled(wb.opportunities)):
+        counting = Counting(engine.default_backend())
+        monkeypatch.setattr(engine, "default_backend", lambda c=counting: c)
+        seen.append((goals.sales_cycle_median(opps, period.start, period.end, pd.Timestamp("2026-02-15")), counting.fetched))
+        monkeypatch.undo()
+    (once, rows), (twice, rows2) = seen
+    assert rows == rows2 and once["median_days"] == twice["median_days"] is not None
+    assert (twice["won"], twice["censored"]) == (2 * once["won"], 2 * once["censored"]) and once["censored"] > 0

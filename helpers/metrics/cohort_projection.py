@@ -11,11 +11,11 @@ import pandas as pd
 
 from helpers.metrics import engine
 from helpers.metrics.goals_constants import HORIZON_DAYS, LOOKBACK_DAYS, REFITS, SEED, SIMULATIONS
-from helpers.metrics.goals_engine import Cells, _fetch, table
+from helpers.metrics.goals_engine import Cells, _fetch, cycle_days_expr, cycle_facts_expr, table
 from helpers.metrics.lead_outcomes import (_created_between, lead_outcomes_expr, lead_times_expr, leads_input,
                                            projection_counts)
-from helpers.metrics.pipeline import dates, day, open_mask, outcome_is, pipeline_metrics
-from helpers.metrics.survival import cell_counts, incidence_from_counts, km_median, survival_from_counts
+from helpers.metrics.pipeline import pipeline_metrics
+from helpers.metrics.survival import cell_counts, incidence_from_counts, median_from_counts, survival_from_counts
 
 
 def _history_range(as_of, lookback_days: int) -> tuple:
@@ -138,7 +138,7 @@ def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS,
     return {"projected_lead_to_opportunity_rate": iv(sims_opp, e_opp), "projected_lead_to_won_rate": iv(sims_won, e_won)}
 
 
-def sales_cycle_median(opps: pd.DataFrame, start, end, as_of) -> dict:
+def sales_cycle_median(opps: pd.DataFrame, start, end, as_of, backend=None) -> dict:
     """Censoring-aware median sales cycle of the opportunities created in [start, min(end, as_of)]:
     Kaplan-Meier median of days from created_at to won closed_at, deals still open on as_of censored at
     their age, lost deals left out. Returns {median_days, won, censored, mean_won_days (mean cycle of the
@@ -148,30 +148,30 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of) -> dict:
     ``no_created_dates`` (no opportunity has a created_at), ``one_created_at`` (every opportunity, at least two,
     shares one created day: a bulk load), ``same_day_cycle`` (every won deal known on as_of was created on the day
     it closed, as when an export carries only a won date): 0 days would be invented.
+
+    The deals are read as engine aggregates (helpers.metrics.goals_engine.cycle_facts_expr, cycle_days_expr: counts
+    per day of the cycle), the median computed from them as lifelines computes it (survival.median_from_counts).
     """
-    cutoff = day(as_of)
-    created, closed = dates(opps, "created_at"), dates(opps, "closed_at")
-    won_ever = outcome_is(opps, "won") & (closed <= cutoff) & created.notna()
-    untimed = ("no_created_dates" if not created.notna().any()
-               else "one_created_at" if created.notna().sum() >= 2 and created.nunique() == 1
-               else "same_day_cycle" if won_ever.any() and (closed[won_ever] == created[won_ever]).all() else None)
+    a, first = engine._day(as_of), engine._day(start)
+    last = min(engine._day(end), a)
+    facts = engine.run(cycle_facts_expr(table(opps), first, last, a), backend)[engine.ALL]
+    untimed = ("no_created_dates" if not facts["created_n"]
+               else "one_created_at" if facts["created_n"] >= 2 and facts["created_days"] == 1
+               else "same_day_cycle" if facts["won_ever"] and facts["same_day"] == facts["won_ever"] else None)
     if untimed:
-        cohort = created.between(day(start), min(day(end), cutoff))
-        return {"median_days": None, "won": int((cohort & outcome_is(opps, "won") & (closed <= cutoff)).sum()),
-                "censored": int((cohort & open_mask(opps, cutoff, cutoff)).sum()), "mean_won_days": None,
-                "null_reason": untimed, "null_reasons": {"median_days": untimed, "mean_won_days": untimed}}
-    cohort = created.between(day(start), min(day(end), cutoff))
-    won = outcome_is(opps, "won") & (closed <= cutoff)
-    lost = outcome_is(opps, "lost") & (closed <= cutoff)
-    keep = cohort & ~lost
-    t = (closed.where(won, cutoff) - created)[keep].dt.days.clip(lower=0)
-    e = won[keep]
-    median = km_median(t, e) if keep.any() else None
+        return {"median_days": None, "won": int(facts["cohort_won"]), "censored": int(facts["cohort_open"]),
+                "mean_won_days": None, "null_reason": untimed,
+                "null_reasons": {"median_days": untimed, "mean_won_days": untimed}}
+    got = _fetch(cycle_days_expr(table(opps), first, last, a), backend).to_pydict()
+    cells = Cells.sorted({"days": np.array(got["days"], dtype=float), "won": np.array(got["won"], dtype=bool)},
+                         np.array(got["n"], dtype=np.int64), ("days", "won"))
+    won = int(cells.n[cells.values["won"]].sum())
+    median = median_from_counts(*cell_counts(cells.values["days"], cells.n, cells.values["won"])) if len(cells.n) else None
     reason = None
-    if not keep.any():
+    if not len(cells.n):
         reason = "no_deals"
     elif median is None:
         reason = "fewer_than_half_won_yet"
-    return {"median_days": median, "won": int(e.sum()), "censored": int((~e).sum()),
+    return {"median_days": median, "won": won, "censored": int(cells.n.sum()) - won,
             "mean_won_days": pipeline_metrics(opps, start, end, as_of)["sales_cycle_days"], "null_reason": reason,
             "null_reasons": {} if reason is None else {"median_days": reason}}

@@ -164,6 +164,34 @@ def won_amounts(opps, as_of, days: int, backend=None) -> np.ndarray:
     return cells.rows("amount")
 
 
+def cycle_facts_expr(opps, first: dt.date, last: dt.date, as_of: dt.date):
+    """One row for the median sales cycle: created_n (rows with a created_at), created_days (distinct created days),
+    won_ever (won by as_of, with a created_at), same_day (those closed on their created day), cohort_won / cohort_open
+    (of the deals created in [first, last]: won by as_of / open on as_of)."""
+    o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    won = ((o.outcome == "won") & (o.closed <= as_of)).fill_null(False)
+    lost = ((o.outcome == "lost") & (o.closed <= as_of)).fill_null(False)
+    won_ever = won & o.created.notnull()
+    cohort = o.created.between(first, last).fill_null(False)
+    return o.aggregate(created_n=o.created.count(), created_days=o.created.nunique(), won_ever=o.count(where=won_ever),
+                       same_day=o.count(where=won_ever & (o.closed == o.created)), cohort_won=o.count(where=cohort & won),
+                       cohort_open=o.count(where=cohort & (o.created <= as_of) & ~(won | lost)))
+
+
+def cycle_days_expr(opps, first: dt.date, last: dt.date, as_of: dt.date):
+    """The deals created in [first, last] and not lost by as_of, per (days, won): days from created_at to the won
+    close, or to as_of while open (censored; a negative gap counts 0), n."""
+    import ibis
+
+    o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    lost = ((o.outcome == "lost") & (o.closed <= as_of)).fill_null(False)
+    keep = o.filter(o.created.between(first, last) & ~lost)
+    won = ((keep.outcome == "won") & (keep.closed <= as_of)).fill_null(False)
+    days = ibis.greatest(ibis.ifelse(won, keep.closed, ibis.literal(as_of)).delta(keep.created, unit="day"), 0)
+    keep = keep.mutate(days=days, won=won)
+    return keep.group_by(["days", "won"]).aggregate(n=keep.count())
+
+
 def first_created_expr(opps):
     """The first created_at of the opportunities (x: its day number; null without one)."""
     import ibis

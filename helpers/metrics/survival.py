@@ -59,14 +59,12 @@ def survival_curve(durations, observed, days: int | None = None) -> np.ndarray:
 
 
 def km_median(durations, observed) -> float | None:
-    """Kaplan-Meier median time (lifelines' median_survival_time_); None when the curve never falls to 0.5 or there is no row."""
-    from lifelines import KaplanMeierFitter
-
+    """Kaplan-Meier median time (lifelines' median_survival_time_, computed from the counts per day as
+    :func:`median_from_counts`); None when the curve never falls to 0.5 or there is no row."""
     t = np.asarray(durations, dtype=float)
     if len(t) == 0:
         return None
-    median = float(KaplanMeierFitter().fit(t, event_observed=np.asarray(observed, dtype=bool)).median_survival_time_)
-    return None if not np.isfinite(median) else median
+    return median_from_counts(*day_counts(t, np.asarray(observed, dtype=bool)))
 
 
 def km_survival(durations, observed, days: int) -> np.ndarray:
@@ -121,11 +119,24 @@ def incidence_from_counts(times, leaving, outcomes, of_interest, days: int) -> n
     return _at_days(np.asarray(times, dtype=float), np.cumsum(survival_before * of_interest / at_risk), days, 0.0)
 
 
-def survival_from_counts(times, leaving, deaths, days: int) -> np.ndarray:
-    """:func:`km_survival` from the counts per distinct day (`times` sorted, `leaving` > 0 on each, `deaths` = the
-    observed events): lifelines' sum of log(n - d) - log(n) in time order, exponentiated. Float array of length days + 1."""
+def _km_values(leaving, deaths) -> np.ndarray:
+    """S after each distinct day: lifelines' sum of log(n - d) - log(n) in time order, exponentiated."""
     leaving = np.asarray(leaving, dtype=float)
     at_risk = leaving.sum() - np.concatenate(([0], np.cumsum(leaving)[:-1]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        surviving = np.exp(np.cumsum(np.log(at_risk - np.asarray(deaths, dtype=float)) - np.log(at_risk)))
-    return _at_days(np.asarray(times, dtype=float), surviving, days, 1.0)
+        return np.exp(np.cumsum(np.log(at_risk - np.asarray(deaths, dtype=float)) - np.log(at_risk)))
+
+
+def survival_from_counts(times, leaving, deaths, days: int) -> np.ndarray:
+    """:func:`km_survival` from the counts per distinct day (`times` sorted, `leaving` > 0 on each, `deaths` = the
+    observed events): lifelines' sum of log(n - d) - log(n) in time order, exponentiated. Float array of length days + 1."""
+    return _at_days(np.asarray(times, dtype=float), _km_values(leaving, deaths), days, 1.0)
+
+
+def median_from_counts(times, leaving, deaths) -> float | None:
+    """The Kaplan-Meier median from the counts per distinct day (:func:`survival_from_counts`'s inputs): the first of
+    `times` at which S falls to 0.5 or below, as lifelines' ``median_survival_time_`` reads its survival function;
+    None when S stays above 0.5 (lifelines: infinity) or there is no row."""
+    times = np.asarray(times, dtype=float)
+    hit = np.flatnonzero(_km_values(leaving, deaths) <= 0.5) if len(times) else []
+    return float(times[hit[0]]) if len(hit) else None
