@@ -7,13 +7,15 @@ Survival estimates are lifelines' (Davidson-Pilon, *lifelines: survival analysis
 others competing (Aalen & Johansen 1978), computed as lifelines computes them from the counts per
 day (helpers.metrics.survival). Every figure is a plain Python value (None when undefined);
 intervals are percentile intervals of a bootstrap over opportunities (or leads) with a fixed
-seed, so the same data give the same numbers. The forecast and its backtest read the opportunities
-as engine counts (helpers.metrics.goals_engine), so a warehouse returns aggregates, not deals.
+seed, so the same data give the same numbers. The forecast, its backtest, the funnel rates, the
+coverage, the conversion curves, the cohort projection and the median sales cycle read the data as
+engine aggregates (helpers.metrics.goals_engine, helpers.metrics.lead_outcomes: counts per day, per
+block, per amount, quantiles), so a warehouse returns aggregates, not leads or deals.
 Definitions: docs/glossary.md, "Shared goals".
 
 The concerns live in their own modules (every public name stays importable from here):
-helpers.metrics.survival, goals_constants, goals_engine, goals_forecast, goals_targets,
-goals_plan and cohort_projection.
+helpers.metrics.survival, goals_constants, goals_engine, lead_outcomes, goals_forecast,
+goals_targets, goals_plan and cohort_projection.
 """
 from __future__ import annotations
 
