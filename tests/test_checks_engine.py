@@ -105,15 +105,14 @@ def where(findings, severity: str) -> list[tuple]:
 
 
 def typed(files: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """The tables as a warehouse holds them: dates as timestamps, amounts as numbers, the rest text."""
+    """The tables as a warehouse holds them: dates as timestamps, amounts as numbers, the rest text (spend's month too:
+    2025-01, as the sample's upload in tests/test_warehouse_report.py holds it)."""
     out = {}
     for name, text in files.items():
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
         for col in frame.columns:
             if col.endswith("_at"):
                 frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
-            elif col == "month":
-                frame[col] = pd.to_datetime(frame[col] + "-01").astype("datetime64[ns]")
             elif col == "amount":
                 frame[col] = frame[col].astype(float)
         out[name.removesuffix(".csv")] = frame
@@ -219,3 +218,40 @@ def test_repeated_ids_counted_past_empty_ids():
     (found,) = check_duplicates(ids, "touch_id", "touches.csv")
     assert (found.rows, found.values, found.count) == ((5, 7, 8), ("a", "b", "b"), 3)
     assert check_duplicates(pd.DataFrame({"touch_id": ["a", None, None, "b"]}), "touch_id", "touches.csv") == []
+
+
+def test_a_warehouse_runs_copy_reports_the_warehouses_tables_and_ids(folders, tmp_path):
+    """The runner's --warehouse path (helpers.metrics.warehouse_checks.load_copy): the copy in OUT/_data is loaded, but
+    its row findings are the warehouse's, naming schema.table and ids, never the copy's Parquet rows."""
+    from helpers.config import load_config
+    from helpers.metrics.warehouse import connect, export_folder, upload
+    from helpers.metrics.limits import workbook_warnings
+    from helpers.metrics.warehouse_checks import load_copy
+
+    url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
+    con = connect(url, writable=True)
+    upload(typed(WARN_FILES), con, "revops")
+    upload(typed(ERROR_FILES), con, "bad")
+    con.disconnect()
+    folder = as_in_warehouse(load_workbook(folders[0], as_of=AS_OF).findings, WARN_FILES)
+    for schema, files in (("revops", WARN_FILES), ("bad", ERROR_FILES)):
+        data = export_folder(url, tmp_path / schema, schema)
+        config = load_config(data, overrides={"as_of": AS_OF})
+        if schema == "bad":
+            with pytest.raises(DataValidationError) as info:
+                load_copy(data, config, url, schema, {})
+            found = [f for f in info.value.findings if f.severity == "error"]
+            assert [(f.file, f.code, f.ids, f.rows) for f in found] == [
+                ("bad.opportunities", "duplicate_id", ("O3",), ()), ("bad.opportunities", "bad_outcome", ("O3",), ()),
+                ("bad.opportunities", "missing_closed_at", ("O2",), ()),
+                ("bad.opportunities", "closed_before_created", ("O1",), ()),
+                ("bad.opportunities", "negative_amount", ("O2",), ()), ("bad.leads", "duplicate_id", ("L1",), ())]
+            continue
+        wb = load_copy(data, config, url, schema, {})
+        expected = [dataclasses.replace(f, file=f"revops.{f.file.removesuffix('.csv')}") for f in folder]
+        assert wb.findings == expected
+        assert "revops.touches, id T3, column 'touched_at'" in next(f for f in wb.findings if f.code == "touch_after_close").render()
+        # notebook 00's table and metrics.json's data_health.warnings show the ids where a folder shows rows
+        records = {w["code"]: w for w in workbook_warnings(wb)}
+        assert (records["touch_after_close"]["file"], records["touch_after_close"]["rows"]) == ("revops.touches", "id T3")
+        assert records["lost_amounts_zero"]["rows"] == "id O4"

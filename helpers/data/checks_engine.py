@@ -63,6 +63,12 @@ COLUMNS = {
     "spend": {"month": "date", "channel": "text", "amount": "number"},
     "touches": {"touch_id": "id", "lead_id": "id", "touched_at": "date", "opportunity_id": "id"},
 }
+#: The codes of the findings these checks make (the folder reader's own codes are others).
+CODES = frozenset({"duplicate_id", "bad_outcome", "missing_closed_at", "closed_before_created", "no_amounts",
+                   "won_without_amount", "lost_amounts_zero", "negative_amount", "no_lost_deals", "one_created_at",
+                   "open_with_closed_at", "unknown_lead_id", "stage_before_created", "unknown_opportunity_id", "after_as_of",
+                   "far_date_after", "far_date_before", "duplicate_month_channel", "touch_unknown_lead",
+                   "touch_unknown_opportunity", "touch_after_close"})
 #: The unique id of each table (spend has none: its rows are ordered by all its columns).
 KEYS = {"leads": "lead_id", "opportunities": "opportunity_id", "touches": "touch_id"}
 DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
@@ -166,9 +172,21 @@ def canonical_tables(con, sources: dict, files: dict[str, str]) -> CheckTables:
                 text = ibis.ifelse(text == "", ibis.null().cast("string"), text)
                 cols[c] = text.lower() if kind == "outcome" else text
             else:
-                cols[c] = t[c]
+                cols[c] = _day_or_number(t[c], c, kind)
         tables[name] = _complete(t.select(**cols), name)   # the required columns are there (warehouse.check_columns)
     return CheckTables(con, tables, files, positions=False)
+
+
+def _day_or_number(column, name: str, kind: str):
+    """A warehouse's date or number column as the loader reads it: a month (spend) as its first day (text YYYY-MM...,
+    or a date or timestamp truncated to its month); another date written as ISO text through a timestamp (so
+    2025-04-01T10:30:00 reads as its day); anything else as it is (cast by :func:`_complete`)."""
+    if kind != "date":
+        return column
+    text = column.type().is_string()
+    if name == "month":
+        return (column.strip().substr(0, 7) + "-01").cast("date") if text else column.cast("date").truncate("M")
+    return column.strip().cast("timestamp") if text else column
 
 
 # --------------------------------------------------------------------------- counts and first rows

@@ -349,12 +349,22 @@ def warnings_list(load_findings, ingest: list[dict]) -> list[dict]:
     ingest_codes = {w["code"] for w in ingest if not about_leads(w)}
     load = [{"code": f.code, "message": f.message, "count": int(f.count), "file": f.file, "source": "load",
              "column": f.column or "", "fix": f.fix, "params": dict(f.params),
-             "rows": ", ".join(map(str, f.rows)) + (f" (+{f.count - len(f.rows)})" if f.count > len(f.rows) and f.rows else "")}
+             "rows": where_shown(f)}
             for f in load_findings if f.severity == "warning"]
     first = sorted((w for w in load if w["code"] in facts_order and w["code"] not in ingest_codes),
                    key=lambda w: facts_order.index(w["code"]))
     rest = [w for w in load if w["code"] not in facts_order and w["code"] not in ingest_codes]
     return first + list(ingest) + rest
+
+
+def where_shown(f) -> str:
+    """The rows a finding names as a report shows them ("3, 7 (+2)"), or, for a warehouse's finding (no rows), its
+    first ids ("id L4, L9 (+2)"); empty when it names neither."""
+    shown = f.rows or f.ids
+    if not shown:
+        return ""
+    text = ", ".join(map(str, shown)) + (f" (+{f.count - len(shown)})" if f.count > len(shown) else "")
+    return text if f.rows else f"id {text}"
 
 
 # --------------------------------------------------------------------------- coverage

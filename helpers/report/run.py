@@ -493,7 +493,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(result.summary(), flush=True)
                 data = result.out
             config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
-            wb = load_workbook(data, config)
+            if args.warehouse and not args.mapping:   # the row checks run in the warehouse: its tables and ids, not the copy's rows
+                from helpers.metrics.warehouse_checks import load_copy
+
+                wb = load_copy(data, config, args.warehouse, args.schema, tables)
+            else:
+                wb = load_workbook(data, config)
             from helpers.data.load import first_data_date
 
             early = [f for f in wb.findings if f.code == "far_date_before" and f.column == "created_at"]
