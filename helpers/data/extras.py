@@ -42,7 +42,8 @@ class DeferredColumns:
         fast reader reads it. WorkbookError when the file is gone or its bytes changed since the load."""
         import pyarrow.csv as pacsv
 
-        from helpers.data.load import arrow_csv_options, file_sha256
+        from helpers.data.csvshape import arrow_csv_options
+        from helpers.data.files import file_sha256
 
         changed = WorkbookError(
             f"{self.path.name}: the file changed or was removed after the folder was loaded, so its columns outside the "

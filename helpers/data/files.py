@@ -10,6 +10,7 @@ their sentence and fix in English and Japanese in helpers/labels.yaml.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from helpers.errors import coded_error
@@ -231,3 +232,12 @@ def looks_formatted_report(top) -> bool:
     filled cells (the table's header, further down). An export of records has its header in the first row."""
     filled = [sum(1 for v in row if v is not None and v == v and str(v).strip()) for row in top.itertuples(index=False)]
     return bool(filled) and filled[0] == 1 and any(n >= 3 for n in filled[1:])
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

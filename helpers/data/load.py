@@ -23,8 +23,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from helpers.config import Config, load_config
-from helpers.data.files import FORMATTED_ROWS, check_file, check_kind, excel_engine, looks_formatted_report, skipped_text_tables
-from helpers.data.csvshape import stray_byte_error
+from helpers.data.files import (FORMATTED_ROWS, check_file, check_kind, excel_engine, file_sha256,  # noqa: F401 (public here too)
+                                 looks_formatted_report, skipped_text_tables)
+from helpers.data.csvshape import ARROW_BLOCK, FAST_MAX_COLUMNS, arrow_csv_options, stray_byte_error  # noqa: F401 (public here too)
 from helpers.data.extras import Extras
 from helpers.data.schema import OUTCOMES, TABLES, Column, Table, department_key
 from helpers.data.validate import finding
@@ -83,15 +84,6 @@ class Workbook:
     def table(self, name: str) -> pd.DataFrame | None:
         """A canonical table by name."""
         return getattr(self, name)
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def find_table_file(data_dir: Path, name: str) -> Path | None:
@@ -737,10 +729,6 @@ def first_data_date(wb: Workbook):
 
 #: Bytes read per block in the streaming pass (a block is cut at its last line end).
 SCAN_BLOCK = 8 << 20
-#: pyarrow.csv's block size (a row longer than this goes to the exact reader).
-ARROW_BLOCK = 16 << 20
-#: Most columns a file may have for this reader (wider files go to the exact reader).
-FAST_MAX_COLUMNS = 2000
 #: Lines the separator is sniffed on (sniff_delimiter reads the first 50).
 SNIFF_LINES = 50
 
@@ -907,22 +895,6 @@ def _scan_decoded(path: Path, encoding: str, digest, seen: dict) -> str | None:
                 whole = False
             first = False
     return _first_lines(head, whole)
-
-
-def arrow_csv_options(encoding: str, delimiter: str, include: list[str] | None = None):
-    """pyarrow.csv's (read, parse, convert) options of the fast reader: every cell text (null when empty), columns named
-    f0, f1, ... by position (the header is row 0); with `include`, only those columns are converted (every line is
-    still split into all its fields: a ragged row is refused as without it)."""
-    # One thread: on a shared 2-core machine pyarrow's threaded parse takes twice the CPU for about the same wall time.
-    read = pacsv.ReadOptions(autogenerate_column_names=True, block_size=ARROW_BLOCK, use_threads=False,
-                             encoding="utf8" if encoding.startswith("utf-8") else encoding)
-    parse = pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
-                               newlines_in_values=True, ignore_empty_lines=True)
-    convert = pacsv.ConvertOptions(column_types={f"f{i}": pa.string() for i in range(FAST_MAX_COLUMNS)},
-                                   strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""],
-                                   check_utf8=False,  # checked in the scan (or transcoded from a checked decoding)
-                                   include_columns=include or [])
-    return read, parse, convert
 
 
 def _head_header(head: str, encoding: str, delimiter: str) -> list[str | None] | None:
