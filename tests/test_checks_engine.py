@@ -220,38 +220,57 @@ def test_repeated_ids_counted_past_empty_ids():
     assert check_duplicates(pd.DataFrame({"touch_id": ["a", None, None, "b"]}), "touch_id", "touches.csv") == []
 
 
-def test_a_warehouse_runs_copy_reports_the_warehouses_tables_and_ids(folders, tmp_path):
-    """The runner's --warehouse path (helpers.metrics.warehouse_checks.load_copy): the copy in OUT/_data is loaded, but
-    its row findings are the warehouse's, naming schema.table and ids, never the copy's Parquet rows."""
+def copy_findings(url: str, folders, tmp_path, warn: str, bad: str) -> None:
+    """The runner's --warehouse path (helpers.metrics.warehouse_checks.load_copy) on the warehouse at `url`, the
+    folders' rows uploaded into schemas `warn` and `bad`: the copy in OUT/_data is loaded, but its row findings are
+    the warehouse's, naming schema.table and ids, never the copy's Parquet rows."""
     from helpers.config import load_config
-    from helpers.metrics.warehouse import connect, export_folder, upload
     from helpers.metrics.limits import workbook_warnings
+    from helpers.metrics.warehouse import export_folder
     from helpers.metrics.warehouse_checks import load_copy
+
+    folder = as_in_warehouse(load_workbook(folders[0], as_of=AS_OF).findings, WARN_FILES)
+    data = export_folder(url, tmp_path / "bad", bad)
+    with pytest.raises(DataValidationError) as info:
+        load_copy(data, load_config(data, overrides={"as_of": AS_OF}), url, bad, {})
+    found = [f for f in info.value.findings if f.severity == "error"]
+    assert [(f.file, f.code, f.ids, f.rows) for f in found] == [
+        (f"{bad}.opportunities", "duplicate_id", ("O3",), ()), (f"{bad}.opportunities", "bad_outcome", ("O3",), ()),
+        (f"{bad}.opportunities", "missing_closed_at", ("O2",), ()),
+        (f"{bad}.opportunities", "closed_before_created", ("O1",), ()),
+        (f"{bad}.opportunities", "negative_amount", ("O2",), ()), (f"{bad}.leads", "duplicate_id", ("L1",), ())]
+    data = export_folder(url, tmp_path / "warn", warn)
+    wb = load_copy(data, load_config(data, overrides={"as_of": AS_OF}), url, warn, {})
+    assert wb.findings == [dataclasses.replace(f, file=f"{warn}.{f.file.removesuffix('.csv')}") for f in folder]
+    assert f"{warn}.touches, id T3, column 'touched_at'" in next(f for f in wb.findings if f.code == "touch_after_close").render()
+    # notebook 00's table and metrics.json's data_health.warnings show the ids where a folder shows rows
+    records = {w["code"]: w for w in workbook_warnings(wb)}
+    assert (records["touch_after_close"]["file"], records["touch_after_close"]["rows"]) == (f"{warn}.touches", "id T3")
+    assert records["lost_amounts_zero"]["rows"] == "id O4"
+
+
+def test_a_warehouse_runs_copy_reports_the_warehouses_tables_and_ids(folders, tmp_path):
+    from helpers.metrics.warehouse import connect, upload
 
     url = f"duckdb://{tmp_path / 'warehouse.duckdb'}"
     con = connect(url, writable=True)
     upload(typed(WARN_FILES), con, "revops")
     upload(typed(ERROR_FILES), con, "bad")
     con.disconnect()
-    folder = as_in_warehouse(load_workbook(folders[0], as_of=AS_OF).findings, WARN_FILES)
-    for schema, files in (("revops", WARN_FILES), ("bad", ERROR_FILES)):
-        data = export_folder(url, tmp_path / schema, schema)
-        config = load_config(data, overrides={"as_of": AS_OF})
-        if schema == "bad":
-            with pytest.raises(DataValidationError) as info:
-                load_copy(data, config, url, schema, {})
-            found = [f for f in info.value.findings if f.severity == "error"]
-            assert [(f.file, f.code, f.ids, f.rows) for f in found] == [
-                ("bad.opportunities", "duplicate_id", ("O3",), ()), ("bad.opportunities", "bad_outcome", ("O3",), ()),
-                ("bad.opportunities", "missing_closed_at", ("O2",), ()),
-                ("bad.opportunities", "closed_before_created", ("O1",), ()),
-                ("bad.opportunities", "negative_amount", ("O2",), ()), ("bad.leads", "duplicate_id", ("L1",), ())]
-            continue
-        wb = load_copy(data, config, url, schema, {})
-        expected = [dataclasses.replace(f, file=f"revops.{f.file.removesuffix('.csv')}") for f in folder]
-        assert wb.findings == expected
-        assert "revops.touches, id T3, column 'touched_at'" in next(f for f in wb.findings if f.code == "touch_after_close").render()
-        # notebook 00's table and metrics.json's data_health.warnings show the ids where a folder shows rows
-        records = {w["code"]: w for w in workbook_warnings(wb)}
-        assert (records["touch_after_close"]["file"], records["touch_after_close"]["rows"]) == ("revops.touches", "id T3")
-        assert records["lost_amounts_zero"]["rows"] == "id O4"
+    copy_findings(url, folders, tmp_path, "revops", "bad")
+
+
+@pytest.mark.skipif(not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)")
+def test_a_postgresql_runs_copy_reports_the_warehouses_tables_and_ids(folders, tmp_path):
+    from helpers.metrics.warehouse import connect, upload
+
+    con = connect(PG)
+    warn, bad = (f"workbook_{kind}_{uuid.uuid4().hex[:8]}" for kind in ("warn", "bad"))
+    try:
+        upload(typed(WARN_FILES), con, warn)
+        upload(typed(ERROR_FILES), con, bad)
+        copy_findings(PG, folders, tmp_path, warn, bad)
+    finally:
+        for schema in (warn, bad):
+            con.drop_database(schema, force=True, cascade=True)
+        con.disconnect()
