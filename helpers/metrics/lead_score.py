@@ -199,16 +199,21 @@ def _aggregate(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return rows[:, :-1], rows[:, -1], counts.astype(float)
 
 
-def fit(X: np.ndarray, y: np.ndarray, aggregate: bool = True) -> tuple[np.ndarray, float | None, dict[int, np.ndarray]]:
+def fit(X: np.ndarray, y: np.ndarray, aggregate: bool = True,
+        weights: np.ndarray | None = None) -> tuple[np.ndarray, float | None, dict[int, np.ndarray]]:
     """(coefficients in X's column order, the L2 penalty used or None, the aliased columns): statsmodels GLM
     binomial (logit, Newton's method) on the aggregated rows when `aggregate` (rows of indicators only repeat),
     without the columns that are linear combinations of the columns before them (:func:`aliased_columns`; they
     get 0, their effect staying in the columns they combine); refitted with the light L2 penalty when the plain
-    fit warns of separation, does not converge, or a coefficient runs off (|b| > 15). No warning escapes."""
+    fit warns of separation, does not converge, or a coefficient runs off (|b| > 15). No warning escapes.
+    `weights`: the rows are already aggregated (distinct design rows with outcome `y`, each counting `weights`
+    leads: helpers.metrics.lead_engine), fitted as they are with those frequency weights."""
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    if aggregate:
+    if weights is not None:
+        rows, outcome, counts = X, y.astype(float), np.asarray(weights, dtype=float)
+    elif aggregate:
         rows, outcome, counts = _aggregate(X, y.astype(float))
     else:   # a numeric column makes almost every row distinct: nothing to gain from grouping
         rows, outcome, counts = X, y.astype(float), np.ones(len(y))

@@ -1,0 +1,196 @@
+"""Lead quality's per-attribute counts and the score's fit as engine expressions (helpers.metrics.engine's tables and
+backend, issue 26): a warehouse returns counts per attribute value and per distinct design row, never the leads.
+
+Both read one engine table of the observed leads, one row per lead: ``converted`` (boolean), the attribute columns by
+name (numbers, or text that reads as numbers when the attribute is numeric) and, for the fit, ``train`` (boolean:
+the leads the score is fitted on, as helpers.metrics.lead_score.split chose them).
+
+- :func:`attribute_counts`: the table of helpers.metrics.lead_conditions.attribute_counts (leads and converted
+  leads per value label: text trimmed, numbers in quintile ranges, ``(empty)``), from one grouped query per
+  attribute kind plus one for the numbers' quintile edges. The conditions table and the leakage guard read only
+  these counts (lead_conditions.conditions / guard with ``counts=``).
+- :func:`fit_score`: the score's design (helpers.metrics.lead_score.design: text values under ``min_leads`` training
+  leads folded into ``other``, the most common value the reference; numbers standardized with the training mean
+  and population standard deviation) from engine aggregates, and its logistic fit on the distinct design rows with
+  their counts as frequency weights (the same likelihood, hence the same estimate, as the rows:
+  lead_score.fit with ``weights``). Rows fetched grow with the distinct covariate patterns, not with the leads.
+
+Differences from the folder path, by construction: a warehouse table has no row order, so text values tied on
+training count are ordered by label (the folder path: by first appearance), and sums run in the engine's order
+(the mean and standard deviation may differ in the last bits). The quintile edges are the engine's linear
+quantiles (DuckDB QUANTILE_CONT, PostgreSQL percentile_cont: numpy's linear method).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.metrics.goals_engine import _fetch
+from helpers.metrics.lead_conditions import EMPTY, OTHER, QUINTILES, _number
+from helpers.metrics.lead_score import Design, dropped_notes, fit, points
+
+
+def _text(col):
+    """The trimmed text of a column, null when empty or blank."""
+    import ibis
+
+    s = col.cast("string").strip()
+    return ibis.ifelse(s.isnull() | (s == ""), ibis.null("string"), s)
+
+
+def _number_of(col):
+    """A numeric attribute's values as float (text read with thousands separators removed), null when empty."""
+    if col.type().is_numeric():
+        return col.cast("float64")
+    return _text(col).replace(",", "").try_cast("float64")
+
+
+def quintile_edges(t, numeric: list[str], backend=None) -> dict[str, list[float]]:
+    """{attribute: the distinct quintile edges (min, 20%, ..., max) of its filled values} (lead_conditions.quintile_edges;
+    [] without a filled value), for every numeric attribute in one query."""
+    if not numeric:
+        return {}
+    probs = np.linspace(0, 1, QUINTILES + 1)
+    got = _fetch(t.aggregate(**{f"q{i}_{j}": _number_of(t[name]).quantile(float(p))
+                                for i, name in enumerate(numeric) for j, p in enumerate(probs)}), backend).to_pylist()[0]
+    out = {}
+    for i, name in enumerate(numeric):
+        values = [got[f"q{i}_{j}"] for j in range(len(probs))]
+        out[name] = [] if any(v is None for v in values) else sorted(set(float(v) for v in values))
+    return out
+
+
+def _bin(x, edges: list[float]):
+    """The quintile range code of lead_conditions.bin_codes (edges[i] < x <= edges[i + 1] is i, the minimum in 0;
+    null stays null)."""
+    import ibis
+
+    code = ibis.literal(0)
+    for e in edges[1:-1]:
+        code = code + ibis.ifelse(x > e, 1, 0)
+    return ibis.ifelse(x.isnull(), ibis.null("int64"), code.cast("int64"))
+
+
+def _numeric_labels(edges: list[float]) -> list[str]:
+    if len(edges) < 2:
+        return [_number(edges[0])] if edges else []
+    return [_number(edges[i]) + "–" + _number(edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def _counts_frame(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["label", "n", "converted"]).astype({"n": "int64", "converted": "int64"})
+    return frame.groupby("label", sort=False)[["n", "converted"]].sum()   # a text "(empty)" is the empty value
+
+
+def attribute_counts(t, attrs: dict[str, bool], backend=None) -> dict[str, pd.DataFrame]:
+    """Per attribute (`attrs`: {column: numeric}) of the observed leads' table `t`: ``n`` and ``converted`` leads per
+    value label, indexed by label in lead_conditions.bin_codes' order (text sorted, numeric ranges low to high,
+    ``(empty)`` last; labels held by no lead left out): the frames of lead_conditions.attribute_counts. Two queries
+    when there are numeric attributes (their edges, then the counts), else one; rows fetched: the distinct values."""
+    import ibis
+
+    if not attrs:
+        return {}
+    edges = quintile_edges(t, [a for a, numeric in attrs.items() if numeric], backend)
+    conv = t.converted.cast("int64")
+    parts = []
+    for i, (name, numeric) in enumerate(attrs.items()):
+        if numeric:
+            key = _bin(_number_of(t[name]), edges[name]).cast("string")
+        else:
+            key = _text(t[name])
+        g = t.select(k=key, c=conv).group_by("k").aggregate(n=ibis._.count(), converted=ibis._.c.sum())
+        parts.append(g.mutate(dim=ibis.literal(i, type="int64")))
+    got = _fetch(parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), backend).to_pylist()
+    out = {}
+    for i, (name, numeric) in enumerate(attrs.items()):
+        rows = [r for r in got if r["dim"] == i]
+        filled = [r for r in rows if r["k"] is not None]
+        if numeric:
+            labels = _numeric_labels(edges[name])
+            filled = sorted(filled, key=lambda r: int(r["k"]))
+            found = [(labels[int(r["k"])], r["n"], r["converted"]) for r in filled]
+        else:
+            found = [(r["k"], r["n"], r["converted"]) for r in sorted(filled, key=lambda r: r["k"])]
+        found += [(EMPTY, r["n"], r["converted"]) for r in rows if r["k"] is None]
+        out[name] = _counts_frame(found)
+    return out
+
+
+def _groups(train_counts: dict, min_leads: int) -> tuple[dict, list[str]] | None:
+    """({label: group}, groups in column order: the reference first) of a text attribute from its training counts
+    ({label or None: n}): lead_score._text_part's folding and order (ties on count by label); None with fewer than
+    two groups."""
+    group_of = {}
+    sizes: dict[str, int] = {}
+    for label, n in train_counts.items():
+        name = EMPTY if label is None else label
+        kept = name != OTHER and sum(v for k, v in train_counts.items() if (EMPTY if k is None else k) == name) >= min_leads
+        group_of[label] = name if kept else OTHER
+        sizes[group_of[label]] = sizes.get(group_of[label], 0) + n
+    order = sorted((g for g, n in sizes.items() if n > 0), key=lambda g: (-sizes[g], g))
+    return (group_of, order) if len(order) >= 2 else None
+
+
+def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
+    """The score's logistic fit on the training leads (``train``) of the observed leads' table `t`, from engine
+    aggregates: ``{columns, params (pd.Series by design column), penalty, fit_leads, points, dropped, meta}`` as
+    lead_score.score computes them (points: the scorecard; dropped: the notes on columns left out). Up to three queries:
+    the text values' training counts with the numbers' means and standard deviations, then the distinct design rows
+    (text groups, numbers, converted) with their counts. None when no attribute gets a column."""
+    import ibis
+
+    tr = t.filter(t.train)
+    text = [a for a, numeric in attrs.items() if not numeric]
+    nums = [a for a, numeric in attrs.items() if numeric]
+    x = {a: _number_of(tr[a]) for a in nums}
+    counts = {}
+    if text:
+        parts = [tr.select(k=_text(tr[a])).group_by("k").aggregate(n=ibis._.count()).mutate(dim=ibis.literal(i, type="int64"))
+                 for i, a in enumerate(text)]
+        got = _fetch(parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), backend).to_pylist()
+        counts = {a: {r["k"]: int(r["n"]) for r in got if r["dim"] == i} for i, a in enumerate(text)}
+    stats = {}
+    if nums:
+        got = _fetch(tr.aggregate(**{f"m{i}": x[a].mean() for i, a in enumerate(nums)},
+                                  **{f"s{i}": x[a].std(how="pop") for i, a in enumerate(nums)},
+                                  **{f"e{i}": x[a].isnull().cast("int64").sum() for i, a in enumerate(nums)}), backend).to_pylist()[0]
+        stats = {a: (got[f"m{i}"], got[f"s{i}"], int(got[f"e{i}"] or 0) > 0) for i, a in enumerate(nums)}
+    groups = {a: _groups(counts[a], min_leads) for a in text}
+    keys = {}
+    for a in attrs:
+        if a in groups and groups[a] is not None:
+            group_of, _ = groups[a]
+            label = _text(tr[a])
+            expr = ibis.literal(OTHER)
+            for lab, g in group_of.items():
+                if g != OTHER:
+                    expr = ibis.ifelse(label.isnull() if lab is None else (label == lab).fill_null(False), g, expr)
+            keys[a] = expr
+        elif a in stats and stats[a][1] is not None and np.isfinite(stats[a][1]) and stats[a][1] > 0:
+            keys[a] = x[a]
+    cells = _fetch(tr.select(y=tr.converted.cast("int8"), **{f"a{i}": v for i, v in enumerate(keys.values())})
+                   .group_by(["y"] + [f"a{i}" for i in range(len(keys))]).aggregate(n=ibis._.count()), backend).to_pydict()
+    d = Design(len(cells["n"]))
+    for a in attrs:
+        if a not in keys:
+            d.constant.append(a)
+            continue
+        col = np.array(cells[f"a{list(keys).index(a)}"], dtype=object)
+        if a in groups:
+            _, order = groups[a]
+            position = {g: j - 1 for j, g in enumerate(order)}
+            d.add_text(a, np.array([position[g] for g in col], dtype=np.int32), order[0], order[1:])
+        else:
+            mean, sd, empty = float(stats[a][0]), float(stats[a][1]), stats[a][2]
+            v = np.array([np.nan if c is None else float(c) for c in col])
+            d.add_number(a, np.nan_to_num((v - mean) / sd, nan=0.0), np.isnan(v).astype(float) if empty else None,
+                         {"kind": "number", "mean": mean, "sd": sd, "column": a, "empty": empty})
+    if not d.meta:
+        return None
+    weights = np.asarray(cells["n"], dtype=float)
+    params, penalty, aliased = fit(d.matrix(np.arange(d.n)), np.asarray(cells["y"], dtype=float), weights=weights)
+    series = pd.Series(params, index=d.columns)
+    return {"columns": d.columns, "params": series, "penalty": penalty, "fit_leads": int(weights.sum()),
+            "points": points(d.meta, series), "dropped": dropped_notes(d, aliased), "meta": d.meta}
+
