@@ -57,10 +57,11 @@ def test_the_counts_conditions_and_guard_of_a_warehouse_table_are_the_folders(fo
     assert list(got) == list(want)
     for name in want:
         pd.testing.assert_frame_equal(got[name], want[name], check_names=False)
-    min_leads = lq.section["min_leads"]
-    assert lead_conditions.guard(observed, lq.known, conv, got) == lq.section["suspect"]
-    clean = {k: v for k, v in observed.items() if k in {c["attribute"] for c in lq.section["conditions"]}}
-    assert lead_conditions.conditions(clean, conv, min_leads, got) == lq.section["conditions"]
+    explicit = {a["attribute"] for a in lq.section["attributes"] if a["explicit"] and a["known"] == "before_contact"}
+    both = lead_engine.conditions_and_guard(table, kinds, lq.known, explicit, lq.section["min_leads"], backend=con)
+    assert both["suspect"] == lq.section["suspect"] and both["suspect"]          # rating: separates_alone
+    assert both["conditions"] == lq.section["conditions"] and both["conditions"]
+    assert both["clean"] == list(lq.section["score"]["points"])
 
 
 def test_the_fit_on_aggregated_design_rows_is_the_fit_on_the_rows(folder, tmp_path):

@@ -121,10 +121,20 @@ def conditions(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, m
     if not attrs or conv == 0 or conv == total:
         return []
     counts = counts if counts is not None else attribute_counts(attrs, converted)
+    return counted_conditions(counts, {name: numeric for name, (_, numeric) in attrs.items()}, total, conv, min_leads)
+
+
+def counted_conditions(counts: dict[str, pd.DataFrame], numeric: dict[str, bool], total: int, conv: int,
+                       min_leads: int) -> list[dict]:
+    """:func:`conditions` from the attributes' value counts alone (:func:`attribute_counts`, or an engine's:
+    helpers.metrics.lead_engine): `numeric` {attribute: numeric} in the table's order, `total` observed leads and
+    `conv` converted ones; [] without attributes or without both converted and unconverted leads."""
+    if not numeric or conv == 0 or conv == total:
+        return []
     rows = []
-    for name, (_, numeric) in attrs.items():
+    for name, is_number in numeric.items():
         table = folded_counts(counts[name], min_leads)
-        for value in value_order(table, numeric):
+        for value in value_order(table, is_number):
             n, a = int(table.loc[value, "n"]), int(table.loc[value, "converted"])
             if n < min_leads or n == total:
                 continue
@@ -175,16 +185,23 @@ def guard(attrs: dict[str, tuple[pd.Series, bool]], known: dict[str, str], conve
     leads and filled for ≥ 50% of the converted: filled in mostly after the lead became a deal). Everything from
     the attributes' value counts (:func:`attribute_counts`, made here unless given)."""
     counts = counts if counts is not None else attribute_counts(attrs, converted)
+    return counted_guard(counts, list(attrs), known, int(len(converted)), int(converted.sum()))
+
+
+def counted_guard(counts: dict[str, pd.DataFrame], names: list[str], known: dict[str, str], total: int,
+                  conv: int) -> list[dict]:
+    """:func:`guard` from the attributes' value counts alone (:func:`attribute_counts`, or an engine's:
+    helpers.metrics.lead_engine), for the attributes `names` in that order, over `total` observed leads of which
+    `conv` converted."""
     out = []
-    conv = int(converted.sum())
-    unconv = int(len(converted)) - conv
-    for name in attrs:
+    unconv = total - conv
+    for name in names:
         table = counts[name]
         empty_n, empty_conv = ((int(table.loc[EMPTY, "n"]), int(table.loc[EMPTY, "converted"])) if EMPTY in table.index
                                else (0, 0))
         share_empty = (empty_n - empty_conv) / unconv if unconv else None
         share_filled = (conv - empty_conv) / conv if conv else None
-        a = one_attribute_auc(None, False, converted, table)
+        a = one_attribute_auc(None, False, None, table)
         reason = None
         if known.get(name) == "after_contact":
             reason = "marked_after_contact"

@@ -6,9 +6,9 @@ name (numbers, or text that reads as numbers when the attribute is numeric) and,
 the leads the score is fitted on, as helpers.metrics.lead_score.split chose them).
 
 - :func:`attribute_counts`: the table of helpers.metrics.lead_conditions.attribute_counts (leads and converted
-  leads per value label: text trimmed, numbers in quintile ranges, ``(empty)``), from one grouped query per
-  attribute kind plus one for the numbers' quintile edges. The conditions table and the leakage guard read only
-  these counts (lead_conditions.conditions / guard with ``counts=``).
+  leads per value label: text trimmed, numbers in quintile ranges, ``(empty)``): one grouped query, after one for
+  the numbers' quintile edges. :func:`conditions_and_guard`: the conditions table and the leakage guard from those
+  counts alone (lead_conditions.counted_conditions / counted_guard).
 - :func:`fit_score`: the score's design (helpers.metrics.lead_score.design: text values under ``min_leads`` training
   leads folded into ``other``, the most common value the reference; numbers standardized with the training mean
   and population standard deviation) from engine aggregates, and its logistic fit on the distinct design rows with
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.metrics.goals_engine import _fetch
-from helpers.metrics.lead_conditions import EMPTY, OTHER, QUINTILES, _number
+from helpers.metrics.lead_conditions import EMPTY, OTHER, QUINTILES, _number, counted_conditions, counted_guard
 from helpers.metrics.lead_score import Design, dropped_notes, fit, points
 
 
@@ -115,6 +115,22 @@ def attribute_counts(t, attrs: dict[str, bool], backend=None) -> dict[str, pd.Da
         found += [(EMPTY, r["n"], r["converted"]) for r in rows if r["k"] is None]
         out[name] = _counts_frame(found)
     return out
+
+
+def conditions_and_guard(t, attrs: dict[str, bool], known: dict[str, str], explicit: set, min_leads: int,
+                         backend=None) -> dict:
+    """The conditions table and the leakage guard of the observed leads' table `t`, as lead_section computes them, from
+    :func:`attribute_counts` alone: ``{counts, suspect, clean, conditions}``. `attrs` {column: numeric}, `known`
+    {column: before_contact | after_contact}, `explicit`: the attributes the settings mark before_contact (kept
+    even when the guard suspects them); clean: the attributes the conditions and the score use, in `attrs`' order."""
+    counts = attribute_counts(t, attrs, backend)
+    first = next(iter(counts.values()), None)
+    total, conv = (0, 0) if first is None else (int(first["n"].sum()), int(first["converted"].sum()))
+    suspect = counted_guard(counts, list(attrs), known, total, conv)
+    left_out = {s["attribute"] for s in suspect} - set(explicit)
+    clean = [a for a in attrs if a not in left_out and known[a] == "before_contact"]
+    return {"counts": counts, "suspect": suspect, "clean": clean,
+            "conditions": counted_conditions(counts, {a: attrs[a] for a in clean}, total, conv, min_leads)}
 
 
 def _groups(train_counts: dict, min_leads: int) -> tuple[dict, list[str]] | None:
