@@ -29,9 +29,9 @@ def counted(tmp_path, monkeypatch):
     computed = []
     real = metrics._core_metrics
 
-    def counting(wb, period):
+    def counting(wb, period, source=None):
         computed.append((wb.snapshot_id, period.label))
-        return real(wb, period)
+        return real(wb, period, source)
 
     monkeypatch.setattr(metrics, "_core_metrics", counting)
     yield computed

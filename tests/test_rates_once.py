@@ -34,8 +34,8 @@ def test_the_view_and_its_charts_compute_the_rates_once(monkeypatch):
     from helpers.views import funnel_views as fv
 
     calls = []
-    real = fa.rate_table
-    monkeypatch.setattr(fa, "rate_table", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    real = fa.rate_table_of   # the view computes on the session's source (helpers.metrics.source)
+    monkeypatch.setattr(fa, "rate_table_of", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     s = open_session(str(SAMPLE_DATA_DIR), theme=False)
     fv.rate_view(s, "channel")
     fv.rate_chart(s, "channel", "lead_to_opportunity_rate")

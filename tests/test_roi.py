@@ -56,9 +56,9 @@ def test_the_table_and_the_chart_share_one_computation(tmp_path, monkeypatch):
     computed = []
     real = roi.roi_by_channel
 
-    def counting(*args):
+    def counting(*args, **kwargs):
         computed.append(args[-3:])
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(roi, "roi_by_channel", counting)
     roi._MEMO.clear()

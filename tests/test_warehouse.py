@@ -356,6 +356,132 @@ def test_the_figures_fetch_the_same_rows_from_a_table_twice_the_size(tmp_path):
     assert rows < len(tables["leads"]) / 10, rows
 
 
+class Unreadable:
+    """A table a notebook must not read in a warehouse run: any use of its rows fails the test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"a view read the workbook's rows ({name}) instead of the warehouse")
+
+    def __getitem__(self, key):
+        raise AssertionError(f"a view read the workbook's rows ([{key!r}]) instead of the warehouse")
+
+    def __len__(self):
+        raise AssertionError("a view counted the workbook's rows instead of the warehouse")
+
+
+def warehouse_session(tables: dict[str, pd.DataFrame], path):
+    """(a session whose source is a WarehouseSource over a DuckDB file holding `tables`, through the counting backend,
+    and whose Workbook's leads and opportunities cannot be read; the counting backend): the sample's settings,
+    as_of, warnings and small tables (spend, initiatives), period FY2026Q1 (helpers.report.session.Session.source)."""
+    import dataclasses
+
+    from counting_backend import Counting
+    from helpers.metrics.warehouse import WarehouseSource, connect, upload
+    from helpers.report.record import Recorder
+    from helpers.report.session import Session
+
+    url = f"duckdb://{path}"
+    con = connect(url, writable=True)
+    upload(tables, con, REVOPS)
+    con.disconnect()
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = dataclasses.replace(load_workbook(SAMPLE_DATA_DIR, config), leads=Unreadable(), opportunities=Unreadable())
+    s = Session(config=config, wb=wb, period=parse_period("FY2026Q1", config.fiscal_year_start_month), lang="en",
+                recorder=Recorder(""))
+    counting = Counting(connect(url))
+    s._source = WarehouseSource(counting, config, REVOPS)
+    return s, counting
+
+
+def notebook_views(tables: dict[str, pd.DataFrame], path) -> tuple[dict, int]:
+    """Notebook 01's checklist evidence and notebook 02's figures and views that compute in the warehouse
+    (:func:`warehouse_session`): (some figures, rows fetched)."""
+    import matplotlib.pyplot as plt
+
+    from helpers.metrics.checklist import checklist_metrics
+    from helpers.metrics.funnel_analysis import funnel_metrics_extra, roi_table
+    from helpers.metrics.goals import sales_cycle_median
+    from helpers.metrics.roi import roi_rows
+    from helpers.views import funnel_views as fv
+    from helpers.views import goals_views as gv
+
+    s, counting = warehouse_session(tables, path)
+    ck = checklist_metrics(s.wb.checklist, s.wb.leads, s.wb.opportunities, s.period, s.as_of, s.config, source=s.source)
+    core = plain(core_metrics(s.wb, s.period, projected=True, source=s.source))
+    cycle = plain(sales_cycle_median(s.wb.opportunities, s.period.start, s.period.end, s.as_of, source=s.source))
+    gv.conversion_chart(s)
+    extra = plain(funnel_metrics_extra(s.wb.leads, s.wb.opportunities, s.wb.spend, s.period, s.as_of,
+                                       s.config.sla_hours, source=s.source))
+    fv.sla_view(s, extra)
+    fv.sla_by_view(s, "channel")
+    fv.sla_by_view(s, "owner")
+    for view in (fv.stage_time_view, fv.stage_time_chart, fv.target_fit_view, fv.segment_views, fv.roi_view,
+                 fv.roi_chart, fv.pop_view):
+        view(s)
+    fv.rate_view(s, "channel")
+    fv.rate_chart(s, "channel", "win_rate")
+    fv.heatmap(s, "channel", "industry")
+    plt.close("all")
+    roi = roi_table(roi_rows(s.wb, s.period, s.source))
+    counting.disconnect()
+    evidence = {item: row["n"] for item, row in ck["evidence"].items()}
+    return ({**core, "roi_leads": int(roi["leads"].sum()), "sla": extra["sla"], "evidence_n": evidence, "cycle": cycle},
+            counting.fetched)
+
+
+def test_notebooks_01_and_02_fetch_the_same_rows_from_a_table_twice_the_size(tmp_path):
+    """Notebook 01's checklist evidence and notebook 02's core figures (with the projected cohort rates), rate tables
+    and charts, heatmap, stage times and box plots, conversion curves, sales cycle, follow-up SLA, ROI and period
+    over period read the warehouse through the session's source and
+    bring back only aggregates: doubling every table leaves the rows fetched unchanged while the counts double, and
+    no view reads the workbook's own rows."""
+    tables = sample_tables()
+    once, rows = notebook_views(tables, tmp_path / "once.duckdb")
+    twice, rows_twice = notebook_views(doubled(tables), tmp_path / "twice.duckdb")
+    assert twice["funnel"]["cohort"]["leads"] == 2 * once["funnel"]["cohort"]["leads"] > 0
+    assert twice["roi_leads"] == 2 * once["roi_leads"] > 0
+    assert twice["sla"]["mqls"] == 2 * once["sla"]["mqls"] > 0
+    assert twice["sla"]["hit_rate"] == once["sla"]["hit_rate"]
+    assert twice["cycle"]["won"] == 2 * once["cycle"]["won"] > 0 and twice["cycle"]["median_days"] == once["cycle"]["median_days"]
+    assert once["funnel"]["cohort"]["projected_lead_to_won_rate"]["expected"] is not None
+    assert twice["evidence_n"] == {item: 2 * n for item, n in once["evidence_n"].items()} and once["evidence_n"][3] > 0
+    assert rows_twice == rows
+    # aggregates: a row per value, transition, day or (days to opportunity, days to close, outcome) cell of the
+    # conversion curves and projections (most of these rows), fewer than the leads even on the sample
+    assert rows < len(tables["leads"]), rows
+
+
+def velocity_views(tables: dict[str, pd.DataFrame], path) -> tuple[dict, int]:
+    """Notebook 03's comparison (velocity windows, quarters, caveats and the bootstrap) and its charts computed in the
+    warehouse (:func:`warehouse_session`): (the comparison, rows fetched)."""
+    import matplotlib.pyplot as plt
+
+    from helpers.views import velocity_views as vv
+
+    s, counting = warehouse_session(tables, path)
+    vc = vv.comparison(s)
+    vv.trend_chart(s, vc)
+    vv.seasonal_view(s)
+    vv.stl_chart(s)
+    plt.close("all")
+    counting.disconnect()
+    return plain(vc), counting.fetched
+
+
+def test_notebook_03s_comparison_fetches_the_same_rows_from_a_table_twice_the_size_but_the_bootstraps_deals(tmp_path):
+    """Notebook 03 reads the warehouse through the session's source: the windows, quarters and caveats are aggregates
+    (the same rows fetched from a table twice the size); the bootstrap fetches the deals of its four windows, a
+    sample bounded by the windows (twice as many deals in them, twice the rows), never the table."""
+    tables = sample_tables()
+    once, rows = velocity_views(tables, tmp_path / "once.duckdb")
+    twice, rows_twice = velocity_views(doubled(tables), tmp_path / "twice.duckdb")
+    deals, deals_twice = (v["intervals"]["relevant_opportunities"] for v in (once, twice))
+    assert twice["after"]["won_count"] == 2 * once["after"]["won_count"] > 0
+    assert deals_twice == 2 * deals and 0 < deals < len(tables["opportunities"]) / 2
+    assert rows_twice - deals_twice == rows - deals
+    assert rows - deals < 100, rows
+
+
 def test_the_stage_times_computed_in_the_warehouse_are_the_folders(duckdb_file):
     """metrics.json's funnel.stage_times from the same expression run in the DuckDB file (one row per transition),
     equal to the folder's for the same period; the command prints them beside the core figures."""

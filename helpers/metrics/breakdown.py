@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.metrics.funnel import derive_cohort, derive_period, maturity_days, typical_days_to_opportunity
+from helpers.metrics.funnel import derive_cohort, derive_period, maturity_days_of, typical_days_of
 from helpers.metrics.pipeline import PIPELINE_KEYS, derive_pipeline
 
 #: The key for a null (or blank) value.
@@ -95,6 +95,12 @@ def _known_label(series: pd.Series) -> bool:
     return bool((_coded_labels(series)[1][:-1] != UNKNOWN).any())   # the distinct values' labels (not the null row's)
 
 
+def segment_columns_of(source) -> list[str]:
+    """:func:`segment_columns` of a :class:`helpers.metrics.source.Source` (a count per column and table in a warehouse)."""
+    tables = ("leads", "opportunities") if source.has_leads else ("opportunities",)
+    return [c for c in SEGMENT_COLUMNS if any(source.has_values(t, c) for t in tables)]
+
+
 def _sorted_keys(values) -> list[str]:
     """Keys in sorted order, 'unknown' last."""
     keys = set(values)
@@ -132,34 +138,55 @@ def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, e
 
     With `with_totals`, returns ``(rows, totals)`` where totals is ``{"pipeline": pipeline_metrics,
     "funnel": {"period": funnel_period, "cohort": funnel_cohort} or None}`` on all rows, taken from the
-    same passes. Raises KeyError when a column is in neither table.
+    same passes. Raises KeyError when a column is in neither table. (:func:`breakdowns_of` on the frames.)
     """
-    from helpers.metrics.engine import lead_funnel_aggregates, linked_opps_aggregates, pipeline_aggregates
+    from helpers.metrics.source import FrameSource
+
+    return breakdowns_of(FrameSource(leads, opps), columns, start, end, as_of, typical_days=typical_days,
+                         with_totals=with_totals, maturity=maturity)
+
+
+def breakdowns_of(source, columns, start, end, as_of, typical_days=None, with_totals: bool = False, maturity=None):
+    """:func:`breakdowns` of a :class:`helpers.metrics.source.Source`: the engine's grouped aggregates (a few hundred
+    rows fetched whatever the tables' size) assembled by :func:`assemble`. KeyError when a column is in neither table."""
+    from helpers.metrics import engine
 
     columns = list(columns)
+    has = {t: (t == "opportunities" or source.has_leads) for t in ("leads", "opportunities")}
     for column in columns:
-        if column not in opps.columns and (leads is None or column not in leads.columns):
+        if not any(has[t] and source.has_column(t, column) for t in has):
             raise KeyError(f"column {column!r} is in neither the leads nor the opportunities table")
-    opp_dims = {c: c for c in columns if c in opps.columns}
-    lead_dims = {c: c for c in columns if leads is not None and c in leads.columns}
+    opp_dims = [c for c in columns if source.has_column("opportunities", c)]
+    lead_dims = [c for c in columns if has["leads"] and source.has_column("leads", c)]
+    s, last, a = engine.period_bounds(start, end, as_of)
     # One grouped pass per table (GROUP BY column, value), whatever the number of columns and values.
-    pipe = pipeline_aggregates(opps, start, end, as_of, opp_dims) if opp_dims else {}
-    lead_side = lead_funnel_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
-    linked = linked_opps_aggregates(leads, opps, start, end, as_of, lead_dims) if lead_dims else {}
-    if lead_dims and typical_days is None:
-        typical_days = typical_days_to_opportunity(leads, opps, as_of)
-    if leads is not None and maturity is None:
-        maturity = maturity_days(leads, opps, as_of)
+    pipe = source.run(engine.pipeline_expr(source.opps(opp_dims), s, last, a, opp_dims)) if opp_dims else {}
+    lead_side = _lead_side(source, lead_dims, s, last, a) if lead_dims else {}
+    linked = {}
+    if lead_dims:
+        with engine.materialized(engine.linked_expr(source.leads(lead_dims), source.opps(), a), source.backend) as links:
+            linked = source.run(engine.linked_opps_expr(links, source.opps(), s, last, a, lead_dims))
+    if source.has_leads and typical_days is None and (lead_dims or with_totals):
+        typical_days = typical_days_of(source, as_of)
+    if source.has_leads and maturity is None:
+        maturity = maturity_days_of(source, as_of)
+    opp_dims, lead_dims = dict.fromkeys(opp_dims), dict.fromkeys(lead_dims)
     if not with_totals:
         return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of, maturity=maturity)
     if not opp_dims:
-        pipe = pipeline_aggregates(opps, start, end, as_of)
-    if leads is not None and not lead_dims:
-        lead_side = lead_funnel_aggregates(leads, opps, start, end, as_of)
-    if leads is not None and typical_days is None:
-        typical_days = typical_days_to_opportunity(leads, opps, as_of)
+        pipe = source.run(engine.pipeline_expr(source.opps(), s, last, a))
+    if source.has_leads and not lead_dims:
+        lead_side = _lead_side(source, [], s, last, a)
     return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
-                    totals_with_funnel=leads is not None, maturity=maturity)
+                    totals_with_funnel=source.has_leads, maturity=maturity)
+
+
+def _lead_side(source, dims: list[str], s, last, a) -> dict:
+    """The lead funnel's grouped counts (helpers.metrics.engine.lead_funnel_expr) of `source` by `dims`."""
+    from helpers.metrics import engine
+
+    flags = engine.lead_flags_expr(source.leads(dims), source.opps(), s, last, a)
+    return source.run(engine.lead_funnel_expr(flags, s, last, dims))
 
 
 def assemble(columns, opp_dims, lead_dims, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,

@@ -20,8 +20,6 @@ Definitions (the glossary section, docs/glossary.md, section "Alignment checklis
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -29,8 +27,7 @@ from helpers.data.schema import department_key
 from helpers.errors import WorkbookError  # noqa: F401  (ck.WorkbookError, as before)
 from helpers.metrics.checklist_answers import (  # noqa: F401  (the save path, public here as before)
     ANSWER_TEXT, BACKUPS_KEPT, FILE_COLUMNS, DuplicateAnswersError, append_answers, backups, remove_answers)
-from helpers.metrics.funnel import linked_pairs
-from helpers.metrics.pipeline import dates, day, outcome_is, ratio
+from helpers.metrics.pipeline import dates, day
 
 #: Department names that make up the overall score, in display order.
 CORE_DEPARTMENTS = ("sales", "marketing")
@@ -258,19 +255,13 @@ def score_trend(checklist: pd.DataFrame | None, periods, as_of=None) -> pd.DataF
 
 
 # --------------------------------------------------------------------------- evidence from the CRM data
-def _blank(series: pd.Series) -> pd.Series:
-    """True where a text cell is null, blank or the text 'unknown'."""
-    text = series.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
-    return text.eq("") | text.str.lower().eq("unknown")
-
-
 def _entry(item: int, value, n) -> dict:
     threshold = EVIDENCE_THRESHOLDS[item]
     supports = None if value is None else bool(value >= threshold)
     return {"measure": EVIDENCE_MEASURES[item], "value": value, "threshold": threshold, "supports": supports, "n": n}
 
 
-def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: float) -> dict:
+def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: float, source=None) -> dict:
     """What the CRM data (all history known on as_of) says about the checklist items it can speak to.
 
     ``{item: {"measure", "value", "threshold", "supports", "n"}}``; supports =
@@ -295,77 +286,14 @@ def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: f
       data holds a lost deal (without any loss the win rate is null: no_lost_deals), else 0.0.
     - 10 ``revenue_traceable_share``: of the won revenue (closed by as_of), the share
       whose channel is known (not null/blank/'unknown'). None when that revenue is 0.
+
+    Computed on `source` (a :class:`helpers.metrics.source.Source`; notebook 01 passes ``s.source``), default the
+    frames, as aggregates (helpers.metrics.checklist_evidence).
     """
-    cutoff = day(as_of)
-    opps_now = opps.loc[dates(opps, "created_at") <= cutoff]
-    leads_now = None if leads is None else leads.loc[dates(leads, "created_at") <= cutoff]
-    out: dict = {}
+    from helpers.metrics.checklist_evidence import evidence_of
+    from helpers.metrics.source import FrameSource
 
-    # links between existing leads and existing opportunities
-    lead_ids = set(leads_now["lead_id"].astype(str)) if leads_now is not None else set()
-    opp_ids = set(opps_now["opportunity_id"].astype(str))
-    pairs = linked_pairs(leads_now, opps_now)
-    if leads_now is not None:
-        pairs = pairs[pairs["lead_id"].isin(lead_ids) & pairs["opportunity_id"].isin(opp_ids)]
-
-    # item 3: leads reaching SQL/opportunity carry an MQL date
-    if leads_now is None or "mql_at" not in leads_now.columns:
-        out[3] = _entry(3, None, None)
-    else:
-        reached_sql = dates(leads_now, "sql_at") <= cutoff
-        reached_opp = leads_now["lead_id"].astype(str).isin(set(pairs["lead_id"]))
-        later = reached_sql | reached_opp
-        has_mql = dates(leads_now, "mql_at") <= cutoff
-        n = int(later.sum())
-        out[3] = _entry(3, ratio(int((later & has_mql).sum()), n), n)
-
-    # item 5: follow-up SLA hit rate (the same figure as the funnel report's, from one function)
-    from helpers.metrics.funnel_analysis import follow_up_sla
-
-    sla = follow_up_sla(leads_now, cutoff, sla_hours) if leads_now is not None else None
-    out[5] = _entry(5, None, None) if sla is None else _entry(5, sla["hit_rate"], sla["mqls"])
-
-    # item 6: lost deals carry a loss reason
-    lost = outcome_is(opps_now, "lost") & (dates(opps_now, "closed_at") <= cutoff)
-    if "loss_reason" not in opps_now.columns:
-        out[6] = _entry(6, None, None)
-    else:
-        n = int(lost.sum())
-        out[6] = _entry(6, ratio(int((lost & ~_blank(opps_now["loss_reason"])).sum()), n), n)
-
-    # item 7: opportunities linked to a lead
-    has_link_column = "lead_id" in opps_now.columns or (leads_now is not None and "opportunity_id" in leads_now.columns)
-    if not has_link_column:
-        out[7] = _entry(7, None, None)
-    else:
-        if leads_now is not None:
-            linked = opps_now["opportunity_id"].astype(str).isin(set(pairs["opportunity_id"]))
-        else:
-            linked = ~_blank(opps_now["lead_id"])
-        n = int(len(opps_now))
-        out[7] = _entry(7, ratio(int(linked.sum()), n), n)
-
-    # item 8: lead-to-opportunity rate computable
-    if leads_now is None:
-        out[8] = _entry(8, None, None)
-    else:
-        n = int(len(leads_now))
-        out[8] = _entry(8, 1.0 if n and len(pairs) else 0.0, n)
-
-    # item 9: win rate computable (a closed deal, and not a data set without any loss: helpers.metrics.limits)
-    from helpers.metrics.limits import data_facts
-
-    closed = outcome_is(opps_now, "won") | outcome_is(opps_now, "lost")
-    closed &= dates(opps_now, "closed_at") <= cutoff
-    n = int(closed.sum())
-    out[9] = _entry(9, 1.0 if n and not data_facts(opps_now, cutoff).no_lost_deals else 0.0, n)
-
-    # item 10: won revenue with a known channel (the data health report's figure, from one function)
-    from helpers.metrics.health import traceability
-
-    trace = traceability(opps_now, cutoff)
-    out[10] = _entry(10, trace["revenue_traceable_share"], trace["won_count"])
-    return dict(sorted(out.items()))
+    return evidence_of(source or FrameSource(leads, opps), as_of, sla_hours, _entry)
 
 
 def _as_item_table(items_or_answers: pd.DataFrame) -> pd.DataFrame:
@@ -426,15 +354,16 @@ def recommendations(items: pd.DataFrame, catalog: dict, contradictions_: list[di
 
 
 def checklist_metrics(checklist: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame,
-                      period, as_of, config) -> dict | None:
-    """The metrics.json ``checklist`` section of period P; None when there is no checklist table."""
+                      period, as_of, config, source=None) -> dict | None:
+    """The metrics.json ``checklist`` section of period P; None when there is no checklist table. The evidence is
+    computed on `source` (:func:`evidence`), default the frames `leads` and `opps`."""
     if checklist is None:
         return None
     answers, info = answer_set(checklist, period, as_of=as_of)
     scores = respondent_scores(answers)
     by_dept = department_scores(answers)
     items = item_table(answers)
-    ev = evidence(leads, opps, as_of, config.sla_hours)
+    ev = evidence(leads, opps, as_of, config.sla_hours, source=source)
     flags = contradictions(items, ev)
     return {
         "overall_score": overall_score(by_dept),

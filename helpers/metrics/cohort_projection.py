@@ -14,7 +14,7 @@ from helpers.metrics.goals_constants import HORIZON_DAYS, LOOKBACK_DAYS, REFITS,
 from helpers.metrics.goals_engine import Cells, _fetch, cycle_days_expr, cycle_facts_expr, table
 from helpers.metrics.lead_outcomes import (_created_between, lead_outcomes_expr, lead_times_expr, leads_input,
                                            projection_counts)
-from helpers.metrics.pipeline import pipeline_metrics
+from helpers.metrics.pipeline import derive_pipeline
 from helpers.metrics.survival import cell_counts, incidence_from_counts, median_from_counts, survival_from_counts
 
 
@@ -138,7 +138,7 @@ def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS,
     return {"projected_lead_to_opportunity_rate": iv(sims_opp, e_opp), "projected_lead_to_won_rate": iv(sims_won, e_won)}
 
 
-def sales_cycle_median(opps: pd.DataFrame, start, end, as_of, backend=None) -> dict:
+def sales_cycle_median(opps: pd.DataFrame, start, end, as_of, backend=None, source=None) -> dict:
     """Censoring-aware median sales cycle of the opportunities created in [start, min(end, as_of)]:
     Kaplan-Meier median of days from created_at to won closed_at, deals still open on as_of censored at
     their age, lost deals left out. Returns {median_days, won, censored, mean_won_days (mean cycle of the
@@ -151,7 +151,11 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of, backend=None) -> d
 
     The deals are read as engine aggregates (helpers.metrics.goals_engine.cycle_facts_expr, cycle_days_expr: counts
     per day of the cycle), the median computed from them as lifelines computes it (survival.median_from_counts).
+    With `source` (a :class:`helpers.metrics.source.Source`; notebook 02 passes ``s.source``) its opportunities and
+    backend are read instead of `opps` and `backend`.
     """
+    if source is not None:
+        opps, backend = source.opps(), source.backend
     a, first = engine._day(as_of), engine._day(start)
     last = min(engine._day(end), a)
     facts = engine.run(cycle_facts_expr(table(opps), first, last, a), backend)[engine.ALL]
@@ -173,5 +177,12 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of, backend=None) -> d
     elif median is None:
         reason = "fewer_than_half_won_yet"
     return {"median_days": median, "won": won, "censored": int(cells.n.sum()) - won,
-            "mean_won_days": pipeline_metrics(opps, start, end, as_of)["sales_cycle_days"], "null_reason": reason,
+            "mean_won_days": _mean_won_days(opps, start, end, as_of, backend), "null_reason": reason,
             "null_reasons": {} if reason is None else {"median_days": reason}}
+
+
+def _mean_won_days(opps, start, end, as_of, backend=None) -> float | None:
+    """pipeline_metrics' sales_cycle_days of a frame or an engine table (one aggregate row on `backend`)."""
+    s, last, a = engine.period_bounds(start, end, as_of)
+    found = engine.run(engine.pipeline_expr(table(opps), s, last, a), backend)
+    return derive_pipeline(engine.total(found))["sales_cycle_days"]

@@ -11,8 +11,8 @@ from collections import OrderedDict
 
 from helpers.data.load import Workbook
 from helpers.data.periods import Period
-from helpers.metrics.breakdown import breakdowns, segment_columns, target_fit
-from helpers.metrics.funnel import maturity_days, typical_days_to_opportunity
+from helpers.metrics.breakdown import breakdowns_of, segment_columns_of, target_fit
+from helpers.metrics.funnel import maturity_days_of, typical_days_of
 from helpers.metrics.limits import coverage, explain_core, workbook_facts
 
 
@@ -29,7 +29,21 @@ def with_target_fit(wb: Workbook):
     return leads, opps
 
 
-def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
+def workbook_source(wb: Workbook):
+    """The :class:`helpers.metrics.source.FrameSource` of a loaded workbook: its leads, opportunities and touches in
+    the in-process DuckDB, with the key target_fit of its settings' target profile (:func:`with_target_fit`'s)."""
+    from helpers.metrics.source import FrameSource
+
+    fit = None
+    if has_target(wb):
+        industries, sizes = wb.config.target_industries, wb.config.target_company_sizes
+
+        def fit(frame):
+            return target_fit(frame, industries, sizes)
+    return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit)
+
+
+def core_metrics(wb: Workbook, period: Period, projected: bool = False, source=None) -> dict:
     """period/start/end/as_of, pipeline, funnel (period and cohort), by_channel, by_segment, coverage for one period.
 
     With `projected`, funnel.cohort also holds the censoring-aware projected rates of
@@ -38,11 +52,16 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
     (:func:`helpers.metrics.limits.explain_core`; a top-level ``null_reasons`` for a whole null
     section); ``coverage`` is :func:`period_coverage`.
 
+    The breakdowns are computed on `source` (a :class:`helpers.metrics.source.Source`: a notebook passes ``s.source``,
+    which is the warehouse in a warehouse run), default the workbook's frames.
+
     Computed once per process for a Workbook read from a snapshot (``wb.snapshot_id``): the
     notebooks of one period share a kernel (helpers.report.run), so 00 and 02 share these figures
     (:func:`memo_info`); every call gets its own copy.
     """
     key = core_key(wb, period)
+    if key is not None:   # the workbook's frames and a warehouse are memoized apart
+        key = (*key, "folder" if source is None else source.kind)
     hit = None
     if key is not None:
         with _MEMO_LOCK:
@@ -51,7 +70,7 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
                 _MEMO.move_to_end(key)
             _MEMO_COUNTS["hits" if hit is not None else "misses"] += 1
     if hit is None:
-        hit = _core_metrics(wb, period)
+        hit = _core_metrics(wb, period, source)
         if key is not None:
             with _MEMO_LOCK:
                 _MEMO[key] = hit
@@ -61,7 +80,11 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False) -> dict:
     if projected and core["funnel"] is not None:
         from helpers.metrics.goals import projected_cohort_rates
 
-        proj = projected_cohort_rates(wb.leads, wb.opportunities, period.start, period.end, wb.as_of)
+        if source is None:
+            proj = projected_cohort_rates(wb.leads, wb.opportunities, period.start, period.end, wb.as_of)
+        else:   # the source's engine tables: counts per day come back (helpers.metrics.cohort_projection)
+            proj = projected_cohort_rates(source.leads() if source.has_leads else None, source.opps(), period.start,
+                                          period.end, wb.as_of, backend=source.backend)
         cohort = core["funnel"]["cohort"]
         reasons = {"null_reasons": cohort.pop("null_reasons")} if "null_reasons" in cohort else {}
         cohort.update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
@@ -99,22 +122,21 @@ def clear_memo() -> None:
         _MEMO_COUNTS.update(hits=0, misses=0)
 
 
-def _core_metrics(wb: Workbook, period: Period) -> dict:
+def _core_metrics(wb: Workbook, period: Period, source=None) -> dict:
     """:func:`core_metrics` without the projected rates, computed."""
     from helpers.metrics.engine import reusing_tables
 
-    leads, opps, as_of = wb.leads, wb.opportunities, wb.as_of
-    start, end = period.start, period.end
-    segments = segment_columns(leads, opps)
+    source = source or workbook_source(wb)
+    as_of, start, end = wb.as_of, period.start, period.end
+    segments = segment_columns_of(source)
     if has_target(wb):
-        leads, opps = with_target_fit(wb)
         segments.append("target_fit")
-    with reusing_tables():  # the engine tables of these frames are built once for all the figures below
-        typical = typical_days_to_opportunity(leads, opps, as_of) if leads is not None else None
-        maturity = maturity_days(leads, opps, as_of)
+    with reusing_tables():  # the engine tables of the frames are built once for all the figures below
+        typical = typical_days_of(source, as_of)
+        maturity = maturity_days_of(source, as_of)
         # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine).
-        rows, totals = breakdowns(leads, opps, ["channel", *segments], start, end, as_of, typical_days=typical,
-                                  with_totals=True, maturity=maturity)
+        rows, totals = breakdowns_of(source, ["channel", *segments], start, end, as_of, typical_days=typical,
+                                     with_totals=True, maturity=maturity)
     core = {
         "period": period.label,
         "start": period.start,
@@ -125,17 +147,25 @@ def _core_metrics(wb: Workbook, period: Period) -> dict:
         "by_channel": rows["channel"],
         "by_segment": {col: rows[col] for col in segments},
     }
-    cov = period_coverage(wb, period)
-    core = explain_core(core, workbook_facts(wb), leads_end=cov["leads_end"])
+    cov = period_coverage(wb, period, source)
+    core = explain_core(core, workbook_facts(wb, source), leads_end=cov["leads_end"])
     core["coverage"] = cov
     return core
 
 
-def period_coverage(wb: Workbook, period: Period) -> dict:
-    """:func:`helpers.metrics.limits.coverage` of the period: the first data date, as_of, the last lead created_at."""
+def period_coverage(wb: Workbook, period: Period, source=None) -> dict:
+    """:func:`helpers.metrics.limits.coverage` of the period: the first data date, as_of, the last lead created_at
+    (with `source`, a :class:`helpers.metrics.source.Source`, those dates are one aggregate row of it)."""
     from helpers.data.load import first_data_date
 
+    if source is not None:
+        from helpers.metrics.limits import source_dates
+
+        first, last_lead = source_dates(source)
+        leads_end = None if last_lead is None else min(last_lead, wb.as_of)
+        return coverage(first, wb.as_of, period.start, period.end, leads_end=leads_end)
     leads_end = None
     if wb.leads is not None and wb.leads["created_at"].notna().any():
         leads_end = min(wb.leads["created_at"].max(), wb.as_of)
     return coverage(first_data_date(wb), wb.as_of, period.start, period.end, leads_end=leads_end)
+

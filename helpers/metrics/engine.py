@@ -10,7 +10,8 @@ so its cost does not grow with the number of values.
 Tables enter the engine in the canonical column names (contract section 1):
 
 - opportunities: ``opportunity_id, created_at, closed_at, outcome, amount, lead_id``
-  and the breakdown key;
+  and the breakdown key (built from a frame, also ``pos``: the row's position in the frame, the
+  order a per-deal sample keeps: helpers.metrics.velocity.bootstrap_of);
 - leads: ``lead_id, created_at, mql_at, sql_at, opportunity_id`` and the key;
 
 with canonical values: ids and keys are text trimmed of whitespace (:data:`WHITESPACE`,
@@ -209,15 +210,17 @@ def _reused(kind: str, frame: pd.DataFrame, dims: dict[str, str] | None, build):
 
 
 def opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
-    """An Ibis table of the opportunities' canonical columns and values (+ k0, k1, ...: the breakdown keys of `dims`)
-    from a pandas frame (built once per frame within :func:`reusing_tables`)."""
+    """An Ibis table of the opportunities' canonical columns and values (+ k0, k1, ...: the breakdown keys of `dims`;
+    pos: the row's position in the frame) from a pandas frame (built once per frame within :func:`reusing_tables`)."""
     return _reused("opps", opps, dims, lambda: _opps_table(opps, dims))
 
 
-def leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None):
-    """An Ibis table of the leads' canonical columns and values (+ k0, k1, ...: the breakdown keys of `dims`) from a
-    pandas frame (built once per frame within :func:`reusing_tables`)."""
-    return _reused("leads", leads, dims, lambda: _leads_table(leads, dims))
+def leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None, stamps: tuple[str, ...] = ()):
+    """An Ibis table of the leads' canonical columns and values (+ k0, k1, ...: the breakdown keys of `dims`; + the
+    datetime columns `stamps` as timestamps, null when absent) from a pandas frame (built once per frame within
+    :func:`reusing_tables`)."""
+    kind = "leads" if not stamps else "leads+" + ",".join(stamps)
+    return _reused(kind, leads, dims, lambda: _leads_table(leads, dims, tuple(stamps)))
 
 
 def touches_table(touches: pd.DataFrame):
@@ -242,20 +245,29 @@ def _opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
     import ibis
 
     base = _reused("opps columns", opps, None, lambda: {
+        "pos": pa.array(range(len(opps)), type=pa.int64()),
         "opportunity_id": _canonical(_texts(opps, "opportunity_id")), "created_at": _dates(opps, "created_at"),
         "closed_at": _dates(opps, "closed_at"), "outcome": _canonical(_texts(opps, "outcome"), lower=True),
         "amount": _numbers(opps, "amount"), "lead_id": _canonical(_texts(opps, "lead_id"))})
     return ibis.memtable(pa.table({**base, **_key_columns(opps, dims or {})}))
 
 
-def _leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None):
+def _stamps(frame: pd.DataFrame, column: str) -> pa.Array:
+    """A datetime column as timestamps (its time of day kept; null when absent or empty)."""
+    if column not in frame.columns:
+        return pa.nulls(len(frame), pa.timestamp("ns"))
+    values = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")
+    return pa.array(values, type=pa.timestamp("ns"), from_pandas=True)
+
+
+def _leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None, stamps: tuple[str, ...] = ()):
     import ibis
 
     base = _reused("leads columns", leads, None, lambda: {
         "lead_id": _canonical(_texts(leads, "lead_id")), "created_at": _dates(leads, "created_at"),
         "mql_at": _dates(leads, "mql_at"), "sql_at": _dates(leads, "sql_at"),
         "opportunity_id": _canonical(_texts(leads, "opportunity_id"))})
-    return ibis.memtable(pa.table({**base, **_key_columns(leads, dims or {})}))
+    return ibis.memtable(pa.table({**base, **_key_columns(leads, dims or {}), **{c: _stamps(leads, c) for c in stamps}}))
 
 
 # --------------------------------------------------------------------------- expressions

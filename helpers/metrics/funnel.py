@@ -95,13 +95,22 @@ def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, 
     Over every linked pair whose lead and opportunity were both created on or
     before as_of (numpy's linear interpolation). A negative gap (opportunity
     recorded before its lead) is left out (a data error, counted in data health).
-    None when there is no such pair or no leads table.
+    None when there is no such pair or no leads table. (:func:`typical_days_of` on the frames.)
     """
-    if leads is None:
-        return None
-    from helpers.metrics.engine import typical_days
+    from helpers.metrics.source import FrameSource
 
-    return typical_days(leads, opps, as_of, TYPICAL_QUANTILE / 100)
+    return typical_days_of(FrameSource(leads, opps), as_of)
+
+
+def typical_days_of(source, as_of) -> float | None:
+    """:func:`typical_days_to_opportunity` of a :class:`helpers.metrics.source.Source` (one aggregate row fetched,
+    helpers.metrics.engine.typical_expr); None without a leads table or a linked pair."""
+    if not source.has_leads:
+        return None
+    from helpers.metrics.engine import ALL, _day, typical_expr
+
+    row = source.run(typical_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100))[ALL]
+    return None if not row["n"] else float(row["q"])
 
 
 def maturity_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> tuple[float | None, str | None]:
@@ -116,14 +125,21 @@ def maturity_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> tupl
     ``p80_lead_to_opportunity_days``. (None, None) when neither can be measured or
     there is no leads table.
     """
-    if leads is None:
-        return None, None
-    from helpers.metrics.engine import lead_to_won_quantile
+    from helpers.metrics.source import FrameSource
 
-    won_days = lead_to_won_quantile(leads, opps, as_of, MATURITY_QUANTILE / 100)
-    if won_days is not None:
-        return won_days, MATURITY_MEASURES[0]
-    typical = typical_days_to_opportunity(leads, opps, as_of)
+    return maturity_days_of(FrameSource(leads, opps), as_of)
+
+
+def maturity_days_of(source, as_of) -> tuple[float | None, str | None]:
+    """:func:`maturity_days` of a :class:`helpers.metrics.source.Source` (one or two aggregate rows fetched)."""
+    if not source.has_leads:
+        return None, None
+    from helpers.metrics.engine import ALL, _day, lead_to_won_expr
+
+    row = source.run(lead_to_won_expr(source.leads(), source.opps(), _day(as_of), MATURITY_QUANTILE / 100))[ALL]
+    if row["n"]:
+        return float(row["q"]), MATURITY_MEASURES[0]
+    typical = typical_days_of(source, as_of)
     return (None, None) if typical is None else (typical, MATURITY_MEASURES[1])
 
 

@@ -34,7 +34,6 @@ from helpers.metrics.breakdown import UNKNOWN, _labels, _sorted_keys, breakdown,
 from helpers.metrics.stages import STAGE_TRANSITIONS
 from helpers.metrics.funnel import (_ids, funnel_cohort, funnel_period, linked_pairs, maturity_days,
                                     typical_days_to_opportunity)
-from helpers.metrics.health import traceability
 from helpers.metrics.pipeline import dates, day, last_day, outcome_is, pipeline_metrics, ratio
 from helpers.metrics.roi import roi_by_channel
 from helpers.storage import to_jsonable
@@ -64,17 +63,11 @@ SLA_KEYS = ("sla_hours", "mqls", "touched_within_sla", "touched_late", "untouche
 ROI_KEYS = ("spend", "leads", "opportunities_created", "pipeline_amount", "won_revenue", "cohort_won_revenue",
             "cost_per_lead", "cost_per_opportunity", "return_on_spend")
 
-_ONE_DAY = pd.Timedelta(days=1)
-
 
 # --------------------------------------------------------------------------- small pieces
 def _plain(value):
     """A plain Python value for JSON (the recorder's rule: NaN / NA -> None, numpy scalars -> Python numbers)."""
     return to_jsonable(value)
-
-
-def _median(values: np.ndarray) -> float | None:
-    return float(np.median(values)) if len(values) else None
 
 
 def _frame(rows: list[dict], columns: list[str], ints=(), bools=(), maybe_bools=()) -> pd.DataFrame:
@@ -196,22 +189,35 @@ def rate_table(leads: pd.DataFrame | None, opps: pd.DataFrame, column: str, star
     cannot support are null in every row (:func:`helpers.metrics.limits.explain_pipeline`:
     no lost deals makes every win rate and its interval null, no amounts the money).
     """
+    from helpers.metrics.source import FrameSource
+
+    return rate_table_of(FrameSource(leads, opps), column, start, end, as_of, min_group, typical_days, rank_by, facts)
+
+
+def rate_table_of(source, column: str, start, end, as_of, min_group: int = MIN_GROUP, typical_days=None,
+                  rank_by: str = "lead_to_opportunity_rate", facts=None) -> pd.DataFrame:
+    """:func:`rate_table` of a :class:`helpers.metrics.source.Source` (the engine's grouped aggregates: a row per value
+    fetched). KeyError when `column` is in neither table; ValueError for another `rank_by`."""
+    from helpers.metrics.breakdown import breakdowns_of
+    from helpers.metrics.funnel import maturity_days_of, typical_days_of
     from helpers.metrics.limits import explain_pipeline
 
     if rank_by not in ("lead_to_opportunity_rate", "win_rate"):
         raise ValueError(f"rank_by must be 'lead_to_opportunity_rate' or 'win_rate', got {rank_by!r}")
-    if typical_days is None and leads is not None:
-        typical_days = typical_days_to_opportunity(leads, opps, as_of)
-    maturity = maturity_days(leads, opps, as_of)
+    if typical_days is None:
+        typical_days = typical_days_of(source, as_of)
+    maturity = maturity_days_of(source, as_of)
+    found, totals = breakdowns_of(source, [column], start, end, as_of, typical_days=typical_days, with_totals=True,
+                                  maturity=maturity)
     rows = []
-    for value, row in breakdown(leads, opps, column, start, end, as_of, typical_days=typical_days, maturity=maturity).items():
+    for value, row in found[column].items():
         pipe = None if row.get("opportunities_created") is None else row
         if pipe is not None and facts is not None:
             pipe = explain_pipeline(pipe, facts)
         cohort = None if row["funnel"] is None else row["funnel"]["cohort"]
         rows.append(_rate_row(value, False, pipe, cohort, min_group, rank_by))
-    total_cohort = funnel_cohort(leads, opps, start, end, as_of, typical_days=typical_days, maturity=maturity)
-    total_pipe = pipeline_metrics(opps, start, end, as_of)
+    total_cohort = None if totals["funnel"] is None else totals["funnel"]["cohort"]
+    total_pipe = totals["pipeline"]
     if facts is not None:
         total_pipe = explain_pipeline(total_pipe, facts)
     rows.append(_rate_row(TOTAL, True, total_pipe, total_cohort, min_group, rank_by))
@@ -279,13 +285,20 @@ def stage_time_boxes(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, star
     the box, never inside it: matplotlib.cbook.boxplot_stats' rule, equal to its result on the samples).
     Engine: :func:`helpers.metrics.stages.stage_box_expr`.
     """
-    from helpers.metrics.stages import stage_box_aggregates
+    from helpers.metrics.source import FrameSource
 
-    found = stage_box_aggregates(leads, opps, as_of, start, end)
+    return stage_time_boxes_of(FrameSource(leads, opps), as_of, start, end)
+
+
+def stage_time_boxes_of(source, as_of, start=None, end=None) -> pd.DataFrame:
+    """:func:`stage_time_boxes` of a :class:`helpers.metrics.source.Source` (one row per transition fetched)."""
+    from helpers.metrics.stages import stage_box_aggregates_of
+
+    found = stage_box_aggregates_of(source, as_of, start, end)
     rows = []
     for name in TRANSITIONS:
         row = found.get(name)
-        if row is None or (leads is None and name != "opportunity_to_close"):
+        if row is None or (not source.has_leads and name != "opportunity_to_close"):
             continue
         low, high = row["whislo"], row["whishi"]
         rows.append({"transition": name, "n": int(row["n"]), "q1": row["q1"], "median": row["median"], "q3": row["q3"],
@@ -294,11 +307,11 @@ def stage_time_boxes(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, star
     return _frame(rows, ["transition", "n", "q1", "median", "q3", "whislo", "whishi"], ints=("n",))
 
 
-def _stage_stats(leads, opps, as_of, start=None, end=None) -> dict[str, dict]:
-    """n, median_days, p90_days, negative per transition, from the engine's aggregate (:func:`helpers.metrics.stages.stage_times_expr`)."""
-    from helpers.metrics.stages import stage_time_aggregates
+def _stage_stats(source, as_of, start=None, end=None) -> dict[str, dict]:
+    """n, median_days, p90_days, negative per transition of a source, from the engine's aggregate (:func:`helpers.metrics.stages.stage_times_expr`)."""
+    from helpers.metrics.stages import stage_time_aggregates_of
 
-    return derive_stage_stats(stage_time_aggregates(leads, opps, as_of, start, end), leads is not None)
+    return derive_stage_stats(stage_time_aggregates_of(source, as_of, start, end), source.has_leads)
 
 
 def derive_stage_stats(found: dict[str, dict], with_leads: bool = True) -> dict[str, dict]:
@@ -333,44 +346,39 @@ def stage_times(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start=Non
     later event is dated before the earlier one: data errors, left out of n and
     the statistics). Without a leads table the three lead transitions are null.
     """
-    rows = [{"transition": name, **values} for name, values in _stage_stats(leads, opps, as_of, start, end).items()]
+    from helpers.metrics.source import FrameSource
+
+    return stage_times_of(FrameSource(leads, opps), as_of, start, end)
+
+
+def stage_times_of(source, as_of, start=None, end=None) -> pd.DataFrame:
+    """:func:`stage_times` of a :class:`helpers.metrics.source.Source` (one row per transition fetched)."""
+    rows = [{"transition": name, **values} for name, values in _stage_stats(source, as_of, start, end).items()]
     return _frame(rows, ["transition", "n", "median_days", "p90_days", "negative"], ints=("n", "negative"))
 
 
 # --------------------------------------------------------------------------- follow-up SLA
-def _sla(leads: pd.DataFrame, as_of, sla_hours: float, start, end) -> dict:
-    cutoff = day(as_of)
-    end_of_as_of = cutoff + _ONE_DAY
-    existing = leads.loc[dates(leads, "created_at") <= cutoff]
-    mql = dates(existing, "mql_at")
-    if start is None:
-        in_window = mql.notna() & (mql <= cutoff)
-    else:
-        in_window = mql.between(day(start), last_day(end if end is not None else as_of, as_of))
-    deadline = mql + pd.Timedelta(hours=float(sla_hours))
-    due = in_window & (deadline <= end_of_as_of)
-    touch = (pd.to_datetime(existing["first_sales_touch_at"]) if "first_sales_touch_at" in existing.columns
-             else pd.Series(pd.NaT, index=existing.index, dtype="datetime64[ns]"))
-    known_touch = touch.notna() & (touch < end_of_as_of)
-    hit = due & known_touch & (touch <= deadline)
-    late = due & known_touch & ~hit
-    untouched = due & ~known_touch
-    hours = ((touch[due & known_touch] - mql[due & known_touch]) / pd.Timedelta(hours=1)).clip(lower=0)
-    n = int(due.sum())
-    n_hit = int(hit.sum())
+def _sla_result(row: dict | None, sla_hours: float) -> dict:
+    """One :func:`follow_up_sla` result (keys :data:`SLA_KEYS`) from a row of helpers.metrics.sla_engine.sla_expr
+    (None: no lead)."""
+    from helpers.metrics.sla_engine import HOUR_US
+
+    row = row or {}
+    n, n_hit, untouched = (int(row.get(k) or 0) for k in ("mqls", "hit", "untouched"))
     low, high = wilson_interval(n_hit, n)
+    median = row.get("median_us")
     return {
         "sla_hours": float(sla_hours),
         "mqls": n,
         "touched_within_sla": n_hit,
-        "touched_late": int(late.sum()),
-        "untouched": int(untouched.sum()),
-        "not_yet_due": int((in_window & ~due).sum()),
+        "touched_late": int(row.get("late") or 0),
+        "untouched": untouched,
+        "not_yet_due": int(row.get("in_window") or 0) - n,
         "hit_rate": ratio(n_hit, n),
         "hit_rate_low": low,
         "hit_rate_high": high,
-        "untouched_share": ratio(int(untouched.sum()), n),
-        "median_hours_to_touch": _median(hours.to_numpy(dtype=float)),
+        "untouched_share": ratio(untouched, n),
+        "median_hours_to_touch": None if median is None else float(median) / HOUR_US,
     }
 
 
@@ -398,19 +406,33 @@ def follow_up_sla(leads: pd.DataFrame | None, as_of, sla_hours: float, start=Non
     not ranked. None without a leads table or without an mql_at or
     first_sales_touch_at column.
     """
-    if leads is None or "mql_at" not in leads.columns or "first_sales_touch_at" not in leads.columns:
+    from helpers.metrics.source import FrameSource
+
+    return follow_up_sla_of(FrameSource(leads, None), as_of, sla_hours, start, end, by, min_group)
+
+
+def follow_up_sla_of(source, as_of, sla_hours: float, start=None, end=None, by: str | None = None,
+                     min_group: int = MIN_GROUP):
+    """:func:`follow_up_sla` of a :class:`helpers.metrics.source.Source` (one grouped query: a row per value of `by`
+    and the total; helpers.metrics.sla_engine.sla_expr). KeyError when the leads lack `by`."""
+    from helpers.metrics.engine import ALL, by_dim
+    from helpers.metrics.sla_engine import sla_expr
+
+    if not source.has_leads or not all(source.has_column("leads", c) for c in ("mql_at", "first_sales_touch_at")):
         return None
-    if by is None:
-        return _sla(leads, as_of, sla_hours, start, end)
-    if by not in leads.columns:
+    if by is not None and not source.has_column("leads", by):
         raise KeyError(f"column {by!r} is not in the leads table")
-    keys = _labels(leads[by])
-    existing_keys = keys[dates(leads, "created_at") <= day(as_of)]
+    dims = [by] if by is not None else []
+    found = source.run(sla_expr(source.leads(dims, stamps=("first_sales_touch_at",)), as_of, sla_hours, start, end,
+                                dims))
+    total = _sla_result(found.get((ALL, ALL)), sla_hours)
+    if by is None:
+        return total
+    groups = by_dim(found, by)
     rows = []
-    for value in _sorted_keys(existing_keys):
-        result = _sla(leads.loc[keys == value], as_of, sla_hours, start, end)
+    for value in _sorted_keys(k for k, row in groups.items() if row["exists"]):
+        result = _sla_result(groups[value], sla_hours)
         rows.append({"value": value, "is_total": False, **result, "small_group": result["mqls"] < min_group})
-    total = _sla(leads, as_of, sla_hours, start, end)
     rows.append({"value": TOTAL, "is_total": True, **total, "small_group": total["mqls"] < min_group})
     frame = _frame(rows, ["value", "is_total", *SLA_KEYS, "small_group"],
                    ints=("mqls", "touched_within_sla", "touched_late", "untouched", "not_yet_due"),
@@ -479,14 +501,17 @@ def roi_table(result) -> pd.DataFrame | None:
 
 
 # --------------------------------------------------------------------------- period over period
-def _kpis(leads, opps, period: Period, as_of, typical_days, maturity=None, facts=None) -> dict:
+def _kpis(source, period: Period, as_of, typical_days, maturity=None, facts=None) -> dict:
+    from helpers.metrics.breakdown import breakdowns_of
     from helpers.metrics.limits import explain_pipeline
 
-    pipe = pipeline_metrics(opps, period.start, period.end, as_of)
+    _, totals = breakdowns_of(source, [], period.start, period.end, as_of, typical_days=typical_days, with_totals=True,
+                              maturity=maturity)
+    pipe = totals["pipeline"]
     if facts is not None:
         pipe = explain_pipeline(pipe, facts)
-    fp = funnel_period(leads, opps, period.start, period.end, as_of)
-    cohort = funnel_cohort(leads, opps, period.start, period.end, as_of, typical_days=typical_days, maturity=maturity)
+    fp = None if totals["funnel"] is None else totals["funnel"]["period"]
+    cohort = None if totals["funnel"] is None else totals["funnel"]["cohort"]
     values = {
         "leads": None if fp is None else fp["leads"],
         "mql_rate": None if cohort is None else cohort["mql_rate"],
@@ -533,15 +558,22 @@ def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: P
     a partial period is not like for like and the report flags it. With `facts`, the
     pipeline figures the data cannot support are null (:func:`helpers.metrics.limits.explain_pipeline`).
     """
-    from helpers.metrics.limits import coverage
+    from helpers.metrics.source import FrameSource
 
-    firsts = [dates(f, "created_at").min() for f in (leads, opps) if f is not None and len(f)]
-    firsts = [d for d in firsts if pd.notna(d)]
-    first = min(firsts) if firsts else day(as_of)
-    typical = None if leads is None else typical_days_to_opportunity(leads, opps, as_of)
+    return period_over_period_of(FrameSource(leads, opps), period, as_of, facts)
+
+
+def period_over_period_of(source, period: Period, as_of, facts=None) -> pd.DataFrame:
+    """:func:`period_over_period` of a :class:`helpers.metrics.source.Source` (aggregate rows fetched per period)."""
+    from helpers.metrics.funnel import maturity_days_of, typical_days_of
+    from helpers.metrics.limits import coverage, source_dates
+
+    first = source_dates(source)[0]
+    first = day(as_of) if first is None else first
+    typical = typical_days_of(source, as_of)
     periods = {"current": period, "previous": period.shift(-1), "year_ago": period.shift(-4)}
-    maturity = maturity_days(leads, opps, as_of)
-    results = {name: _kpis(leads, opps, p, as_of, typical, maturity, facts) for name, p in periods.items()}
+    maturity = maturity_days_of(source, as_of)
+    results = {name: _kpis(source, p, as_of, typical, maturity, facts) for name, p in periods.items()}
     rows = []
     for kpi in POP_KPIS:
         cur, prev, ago = (results[n]["values"][kpi] for n in ("current", "previous", "year_ago"))
@@ -583,18 +615,30 @@ def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, 
     (:func:`helpers.metrics.engine.lead_cells_expr`: one row per cell is fetched); `typical_days` only fills the
     derivation's field of that name (the rate does not depend on it).
     """
+    from helpers.metrics.source import FrameSource
+
     if leads is None:
         return None
+    return heatmap_table_of(FrameSource(leads, opps), row_col, col_col, start, end, as_of, min_group, value, typical_days)
+
+
+def heatmap_table_of(source, row_col: str, col_col: str, start, end, as_of, min_group: int = MIN_GROUP,
+                     value: str = "rate", typical_days=None) -> pd.DataFrame | None:
+    """:func:`heatmap_table` of a :class:`helpers.metrics.source.Source` (one row per cell fetched)."""
+    if not source.has_leads:
+        return None
     for c in (row_col, col_col):
-        if c not in leads.columns:
+        if not source.has_column("leads", c):
             raise KeyError(f"column {c!r} is not in the leads table")
     if value not in ("rate", "leads"):
         raise ValueError(f"value must be 'rate' or 'leads', got {value!r}")
-    from helpers.metrics.engine import lead_cell_aggregates
+    from helpers.metrics import engine
     from helpers.metrics.funnel import derive_cohort
 
-    cells = {key: row for key, row in lead_cell_aggregates(leads, opps, start, end, as_of, {"row": row_col, "col": col_col}).items()
-             if row["c_leads"]}
+    s, last, a = engine.period_bounds(start, end, as_of)
+    flags = engine.lead_flags_expr(source.leads([row_col, col_col]), source.opps(), s, last, a)
+    found = source.fetch(engine.lead_cells_expr(flags, s, last, 2)).to_pylist()
+    cells = {(row.pop("k0"), row.pop("k1")): row for row in found if row["c_leads"]}
     row_values, col_values = _sorted_keys(r for r, _ in cells), _sorted_keys(c for _, c in cells)
     out = pd.DataFrame(np.nan, index=pd.Index(row_values, name=row_col),
                        columns=pd.Index(col_values, name=col_col), dtype="float64")
@@ -609,7 +653,7 @@ def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, 
 
 # --------------------------------------------------------------------------- metrics.json pieces
 def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: pd.DataFrame | None,
-                         period: Period, as_of, sla_hours: float) -> dict:
+                         period: Period, as_of, sla_hours: float, source=None) -> dict:
     """The funnel-analysis pieces of metrics.json for period P: follow-up SLA, marketing ROI, traceable revenue share, stage times.
 
     - ``sla``: :func:`follow_up_sla` over the MQLs of P (None without leads / the SLA columns);
@@ -620,24 +664,47 @@ def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: 
     - ``stage_times``: ``{transition: {n, median_days, p90_days, negative}}`` of
       :func:`stage_times` for the pairs whose later event is in P (opportunity_to_close
       null with ``null_reasons`` when every opportunity shares one created_at: a bulk load).
+
+    Every piece is computed on `source` (a :class:`helpers.metrics.source.Source`; notebook 02 passes ``s.source``),
+    default the frames.
     """
-    roi = roi_by_channel(spend, leads, opps, period.start, period.end, as_of)
-    trace = traceability(opps, pd.Timestamp(as_of), period.start, period.end)
+    from helpers.metrics.source import FrameSource
+
+    source = source or FrameSource(leads, opps)
+    roi = roi_by_channel(spend, leads, opps, period.start, period.end, as_of, source)
     return {
-        "sla": follow_up_sla(leads, as_of, sla_hours, period.start, period.end),
+        "sla": follow_up_sla_of(source, as_of, sla_hours, period.start, period.end),
         "roi": None if roi is None else {k: {kk: _plain(vv) for kk, vv in v.items()} for k, v in roi[0].items()},
         "roi_total": None if roi is None else {k: _plain(v) for k, v in roi[1].items()},
-        "revenue_traceable_share": _plain(trace["revenue_traceable_share"]),
-        "stage_times": _stage_times_explained(leads, opps, as_of, period.start, period.end),
+        "revenue_traceable_share": _plain(traceable_share_of(source, as_of, period.start, period.end)),
+        "stage_times": _stage_times_explained(leads, opps, as_of, period.start, period.end, source),
     }
 
 
-def _stage_times_explained(leads, opps, as_of, start, end) -> dict:
-    """:func:`_stage_stats`, with opportunity_to_close null (reason one_created_at) when created_at is a bulk-load stamp."""
-    from helpers.metrics.limits import data_facts
+def traceable_share_of(source, as_of, start, end) -> float | None:
+    """helpers.metrics.health.traceability's revenue_traceable_share of a :class:`helpers.metrics.source.Source`: of
+    the won revenue closed in [start, min(end, as_of)] (deals created by as_of), the share whose opportunity channel
+    is known (not 'unknown'); None when that revenue is 0 or unknown. One aggregate row fetched."""
+    from helpers.metrics import engine
 
-    stats = _stage_stats(leads, opps, as_of, start, end)
-    if data_facts(opps, as_of).one_created_at:
+    s, last, a = engine.period_bounds(start, end, as_of)
+    o = engine._prepared_opps(source.opps(["channel"]))
+    won = engine._won_by(o, s, last, a)
+    row = source.fetch(o.aggregate(total=o.amount.sum(where=won),
+                                   known=o.amount.sum(where=won & (engine._key_label(o.k0) != engine.UNKNOWN)))).to_pylist()[0]
+    total = float(row["total"] or 0.0)
+    return ratio(float(row["known"] or 0.0), total) if total else None
+
+
+def _stage_times_explained(leads, opps, as_of, start, end, source=None) -> dict:
+    """:func:`_stage_stats` (of `source`, default the frames), with opportunity_to_close null (reason one_created_at)
+    when created_at is a bulk-load stamp."""
+    from helpers.metrics.limits import data_facts_of
+    from helpers.metrics.source import FrameSource
+
+    source = source or FrameSource(leads, opps)
+    stats = _stage_stats(source, as_of, start, end)
+    if data_facts_of(source, as_of).one_created_at:
         stats["opportunity_to_close"] = dict(stats["opportunity_to_close"], median_days=None, p90_days=None,
                                              null_reasons={"median_days": "one_created_at", "p90_days": "one_created_at"})
     return stats

@@ -106,6 +106,25 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
     )
 
 
+def data_facts_of(source, as_of, warning_codes=()) -> DataFacts:
+    """:func:`data_facts` of a :class:`helpers.metrics.source.Source`'s opportunities: one aggregate row fetched."""
+    o = source.opps()
+    cutoff = day(as_of).date()
+    closed = o.closed_at.cast("date") <= cutoff
+    won, lost = (o.outcome == "won") & closed, (o.outcome == "lost") & closed
+    created = o.created_at.cast("date")
+    row = source.fetch(o.aggregate(
+        rows=o.count(), won=o.count(where=won), lost=o.count(where=lost), amounts=o.count(where=o.amount.notnull()),
+        lost_paid=o.count(where=lost & (o.amount > 0)), created=created.count(), days=created.nunique())).to_pylist()[0]
+    return DataFacts(
+        no_lost_deals=bool(row["won"] and not row["lost"]),
+        lost_amounts_zero=bool(row["lost"] and row["amounts"] and not row["lost_paid"]),
+        no_amounts=not row["amounts"],
+        one_created_at=bool(any(code in BULK_CODES for code in warning_codes) or (row["created"] >= 2 and row["days"] == 1)),
+        nothing_closed=bool(row["rows"] and not (row["won"] or row["lost"])),
+    )
+
+
 def _set(out: dict, reasons: dict, key: str, code: str) -> None:
     out[key] = None
     reasons[key] = code
@@ -387,6 +406,23 @@ def coverage(data_start, data_end, start, end, leads_end=None) -> dict:
     return out
 
 
+
+def source_dates(source) -> tuple:
+    """(the earliest created_at of the opportunities and leads, the latest lead created_at or None) of a
+    :class:`helpers.metrics.source.Source`, as Timestamps (helpers.data.load.first_data_date's first date; None
+    when no row has a created_at)."""
+    o = source.opps()
+    first = [source.fetch(o.aggregate(d=o.created_at.cast("date").min())).to_pylist()[0]["d"]]
+    last = None
+    if source.has_leads:
+        ld = source.leads()
+        row = source.fetch(ld.aggregate(lo=ld.created_at.cast("date").min(), hi=ld.created_at.cast("date").max())).to_pylist()[0]
+        first.append(row["lo"])
+        last = None if row["hi"] is None else pd.Timestamp(row["hi"])
+    known = [pd.Timestamp(d) for d in first if d is not None]
+    return (min(known) if known else None), last
+
+
 # --------------------------------------------------------------------------- dates running backwards
 def negative_intervals(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
     """Linked lead -> opportunity pairs (both created on or before as_of) whose dates run backwards.
@@ -455,11 +491,12 @@ def warning_sentences(w: dict, lang: str) -> tuple[str, str]:
         return w["message"], w.get("fix") or ""
 
 
-def workbook_facts(wb) -> DataFacts:
-    """:func:`data_facts` of a loaded workbook (its opportunities, as_of and warning codes)."""
+def workbook_facts(wb, source=None) -> DataFacts:
+    """:func:`data_facts` of a loaded workbook (its opportunities, as_of and warning codes); with `source` (a
+    :class:`helpers.metrics.source.Source`), the opportunities' facts are computed there (:func:`data_facts_of`)."""
     codes = ([f.code for f in wb.findings if f.severity == "warning"]
              + [w["code"] for w in ingest_warnings(wb.data_dir) if not about_leads(w)])
-    return data_facts(wb.opportunities, wb.as_of, codes)
+    return data_facts(wb.opportunities, wb.as_of, codes) if source is None else data_facts_of(source, wb.as_of, codes)
 
 
 def about_leads(w: dict) -> bool:

@@ -168,9 +168,21 @@ def pipeline_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
 def pipeline_metrics_windows(opps: pd.DataFrame, windows, as_of) -> list[dict]:
     """:func:`pipeline_metrics` of each (start, end) of `windows`, in order, from one engine query
     (helpers.metrics.engine.windows_pipeline_expr: one row per window fetched); the same dicts as one call per window."""
-    from helpers.metrics.engine import windows_pipeline_aggregates
+    from helpers.metrics.source import FrameSource
 
-    return [derive_pipeline(agg) for agg in windows_pipeline_aggregates(opps, windows, as_of)]
+    return pipeline_metrics_windows_of(FrameSource(None, opps), windows, as_of)
+
+
+def pipeline_metrics_windows_of(source, windows, as_of) -> list[dict]:
+    """:func:`pipeline_metrics_windows` of a :class:`helpers.metrics.source.Source`'s opportunities (one row per
+    window fetched)."""
+    from helpers.metrics.engine import _day, period_bounds, windows_pipeline_expr
+
+    if not windows:
+        return []
+    bounds = [period_bounds(start, end, as_of)[:2] for start, end in windows]
+    found = source.run(windows_pipeline_expr(source.opps(), bounds, _day(as_of)))
+    return [derive_pipeline(found.get(("window", str(i)))) for i in range(len(windows))]
 
 
 #: The aggregates of an empty set of opportunities (what a breakdown value with no opportunities gets).

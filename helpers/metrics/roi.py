@@ -30,7 +30,8 @@ _MEMO_LOCK = threading.Lock()
 
 def opps_roi_expr(opps, start, last, as_of):
     """Per (dim, k) of the opportunities' channel (k0) and the total (ALL, ALL): created (in P), created_amount (known
-    amounts of those), won, won_amount, won_known (won, closed in P, created by as_of), exists (created by as_of)."""
+    amounts of those), won, won_amount, won_known (won, closed in P, created by as_of), exists (created by as_of),
+    amounts (rows with an amount, whatever their dates)."""
     from helpers.metrics.engine import _longer, _prepared_opps, _won_by
 
     o = _longer(_prepared_opps(opps), ["channel"])
@@ -38,7 +39,7 @@ def opps_roi_expr(opps, start, last, as_of):
     return o.group_by(["dim", "k"]).aggregate(
         created=o.count(where=in_p), created_amount=o.amount.sum(where=in_p), won=o.count(where=won),
         won_amount=o.amount.sum(where=won), won_known=o.count(where=won & o.amount.notnull()),
-        exists=o.count(where=o.created <= as_of))
+        exists=o.count(where=o.created <= as_of), amounts=o.count(where=o.amount.notnull()))
 
 
 def leads_roi_expr(leads, start, last, as_of):
@@ -68,27 +69,36 @@ def cohort_revenue_expr(leads, opps, start, last, as_of):
 
 def roi_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of, backend=None) -> dict:
     """The three grouped aggregates of this module on pandas frames: ``{"opps": {(dim, k): row}, "leads": ...,
-    "cohort": ...}`` (leads and cohort None without a leads table)."""
-    from helpers.metrics.engine import leads_table, opps_table, period_bounds, reusing_tables, run
+    "cohort": ...}`` (leads and cohort None without a leads table). (:func:`roi_aggregates_of` on the frames.)"""
+    from helpers.metrics.source import FrameSource
+
+    return roi_aggregates_of(FrameSource(leads, opps, backend=backend), start, end, as_of)
+
+
+def roi_aggregates_of(source, start, end, as_of) -> dict:
+    """:func:`roi_aggregates` of a :class:`helpers.metrics.source.Source` (three grouped queries, a row per channel)."""
+    from helpers.metrics.engine import period_bounds, reusing_tables
 
     s, last, a = period_bounds(start, end, as_of)
-    dims = {"channel": "channel"}
     with reusing_tables():
-        opps_k = opps_table(opps, dims)
-        out = {"opps": run(opps_roi_expr(opps_k, s, last, a), backend), "leads": None, "cohort": None}
-        if leads is not None:
-            leads_k = leads_table(leads, dims)
-            out["leads"] = run(leads_roi_expr(leads_k, s, last, a), backend)
-            out["cohort"] = run(cohort_revenue_expr(leads_k, opps_table(opps), s, last, a), backend)
+        out = {"opps": source.run(opps_roi_expr(source.opps(["channel"]), s, last, a)), "leads": None, "cohort": None}
+        if source.has_leads:
+            leads_k = source.leads(["channel"])
+            out["leads"] = source.run(leads_roi_expr(leads_k, s, last, a))
+            out["cohort"] = source.run(cohort_revenue_expr(leads_k, source.opps(), s, last, a))
     return out
 
 
-def roi_by_channel(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of):
+def roi_by_channel(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of,
+                   source=None):
     """({channel: row}, total row) of :func:`helpers.metrics.funnel_analysis.marketing_roi` (rows keyed by
     funnel_analysis.ROI_KEYS, plus ``null_reasons`` where the money figures are unknown); None without spend.
 
     Channels: the union of those of spend rows dated on or before as_of and of leads and opportunities created on
-    or before as_of, sorted, 'unknown' last. Currency sums, counts as int; errors: none beyond the engine's."""
+    or before as_of, sorted, 'unknown' last. Currency sums, counts as int; errors: none beyond the engine's.
+    The engine's aggregates are computed on `source` (a :class:`helpers.metrics.source.Source`), default the frames
+    `leads` and `opps` (which are then not read)."""
+    from helpers.metrics.source import FrameSource
     from helpers.metrics.breakdown import UNKNOWN, _labels, _sorted_keys
     from helpers.metrics.engine import ALL
     from helpers.metrics.pipeline import dates, day, last_day
@@ -101,7 +111,8 @@ def roi_by_channel(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps:
     amount = (pd.to_numeric(spend["amount"], errors="coerce").astype("float64") if "amount" in spend.columns
               else pd.Series(0.0, index=spend.index))
     in_p = month.between(day(start), last_day(end, as_of))
-    agg = roi_aggregates(leads, opps, start, end, as_of)
+    source = source or FrameSource(leads, opps)
+    agg = roi_aggregates_of(source, start, end, as_of)
     values = set(spend_keys[month <= cutoff])
     for side in ("opps", "leads"):
         values |= {k for (d, k), row in (agg[side] or {}).items() if d == "channel" and row["exists"]}
@@ -109,14 +120,14 @@ def roi_by_channel(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps:
     total = _row(float(amount[in_p].sum()), agg, (ALL, ALL))
     # the total's return counts only the revenue of channels with spend: a channel without spend bought nothing
     paid = [r["cohort_won_revenue"] for r in rows.values() if r["spend"] and r["cohort_won_revenue"] is not None]
-    total["return_on_spend"] = ratio(sum(paid), total["spend"] or None) if leads is not None else None
-    if "amount" not in opps.columns or not opps["amount"].notna().any():
+    total["return_on_spend"] = ratio(sum(paid), total["spend"] or None) if source.has_leads else None
+    if not (agg["opps"].get((ALL, ALL)) or {}).get("amounts"):
         # no amounts in the data: the money a channel brought is unknown, never 0
         for row in (*rows.values(), total):
             row.update(pipeline_amount=None, won_revenue=None, cohort_won_revenue=None, return_on_spend=None,
                        null_reasons=dict.fromkeys(("pipeline_amount", "won_revenue", "cohort_won_revenue",
                                                    "return_on_spend"), "no_amounts"))
-    elif leads is None:
+    elif not source.has_leads:
         for row in (*rows.values(), total):
             row["null_reasons"] = dict.fromkeys(("cohort_won_revenue", "return_on_spend"), "no_leads")
     return rows, total
@@ -142,18 +153,22 @@ def _row(spend_amount: float, agg: dict, key: tuple) -> dict:
     }
 
 
-def roi_rows(wb, period):
+def roi_rows(wb, period, source=None):
     """:func:`roi_by_channel` of a workbook's period, computed once per process for a Workbook read
     from a snapshot (the memo key of :func:`helpers.metrics.core.core_key`); a Workbook without one is computed each
-    call. ({channel: row}, total row) or None without spend; callers must not change the rows."""
+    call. ({channel: row}, total row) or None without spend; callers must not change the rows. The aggregates are
+    computed on `source` (a notebook passes ``s.source``), default the workbook's frames."""
     from helpers.metrics.core import core_key
 
     key = core_key(wb, period)
+    if key is not None:   # the workbook's frames and a warehouse are memoized apart
+        key = (*key, "folder" if source is None else source.kind)
     with _MEMO_LOCK:
         hit = _MEMO.get(key) if key is not None else None
     if hit is not None:
         return hit[0]
-    result = roi_by_channel(wb.spend, wb.leads, wb.opportunities, period.start, period.end, wb.as_of)
+    result = roi_by_channel(wb.spend, wb.leads, wb.opportunities, period.start, period.end, wb.as_of,
+                            source=source)
     if key is not None:
         with _MEMO_LOCK:
             _MEMO[key] = (result,)

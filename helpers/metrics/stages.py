@@ -14,8 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from helpers.metrics import engine
-from helpers.metrics.engine import (_day, _executing, _prepared_leads, _prepared_opps, leads_table, opps_table, pairs_expr,
-                                    period_bounds)
+from helpers.metrics.engine import _day, _executing, _prepared_leads, _prepared_opps, pairs_expr, period_bounds
 
 
 #: The funnel transitions of :func:`stage_gaps_expr`, in funnel order (their codes are the positions).
@@ -82,15 +81,37 @@ def stage_box_expr(gaps):
         whislo=j.gap.min(where=j.gap >= j.q1 - reach), whishi=j.gap.max(where=j.gap <= j.q3 + reach))
 
 
-# --------------------------------------------------------------------------- on pandas frames
-def _stage_gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start, end):
-    """:func:`stage_gaps_expr` on pandas frames: the window [start, min(end, as_of)] (:func:`period_bounds`), or all
-    history to as_of when start is None."""
+# --------------------------------------------------------------------------- on a source (a folder's frames or a warehouse)
+def stage_gaps_of(source, as_of, start=None, end=None):
+    """:func:`stage_gaps_expr` on a :class:`helpers.metrics.source.Source`: the window [start, min(end, as_of)]
+    (:func:`period_bounds`), or all history to as_of when start is None."""
     if start is None:
         first, last, a = None, _day(as_of), _day(as_of)
     else:
         first, last, a = period_bounds(start, end if end is not None else as_of, as_of)
-    return stage_gaps_expr(None if leads is None else leads_table(leads), opps_table(opps), first, last, a)
+    return stage_gaps_expr(source.leads() if source.has_leads else None, source.opps(), first, last, a)
+
+
+def stage_time_aggregates_of(source, as_of, start=None, end=None) -> dict[str, dict]:
+    """:func:`stage_time_aggregates` of a source (one row per transition fetched)."""
+    return by_transition(stage_times_expr(stage_gaps_of(source, as_of, start, end)), source.backend)
+
+
+def stage_box_aggregates_of(source, as_of, start=None, end=None) -> dict[str, dict]:
+    """:func:`stage_box_aggregates` of a source (one row per transition fetched)."""
+    return by_transition(stage_box_expr(stage_gaps_of(source, as_of, start, end)), source.backend)
+
+
+# --------------------------------------------------------------------------- on pandas frames
+def _frames(leads: pd.DataFrame | None, opps: pd.DataFrame):
+    from helpers.metrics.source import FrameSource
+
+    return FrameSource(leads, opps)
+
+
+def _stage_gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start, end):
+    """:func:`stage_gaps_of` on pandas frames."""
+    return stage_gaps_of(_frames(leads, opps), as_of, start, end)
 
 
 def by_transition(expr, backend=None) -> dict[str, dict]:

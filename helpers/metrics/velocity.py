@@ -32,14 +32,10 @@ from helpers.data.periods import complete_periods, period_of
 from helpers.errors import WorkbookError
 from helpers.metrics.pipeline import (
     PIPELINE_KEYS,
-    closed_mask,
-    created_mask,
-    dates,
     day,
     last_day,
-    open_mask,
     pipeline_metrics,
-    pipeline_metrics_windows,
+    pipeline_metrics_windows_of,
 )
 
 #: The four windows of a comparison, in order.
@@ -241,23 +237,6 @@ def lmdi(before: dict, after: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- bootstrap
-def _window_features(opps: pd.DataFrame, start, end, as_of) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: (relevant mask, features [created, won, lost, won amount, won cycle days]) of one window."""
-    created = created_mask(opps, start, end, as_of).to_numpy(dtype=bool)
-    won = closed_mask(opps, "won", start, end, as_of).to_numpy(dtype=bool)
-    lost = closed_mask(opps, "lost", start, end, as_of).to_numpy(dtype=bool)
-    if "amount" in opps.columns:
-        amount = pd.to_numeric(opps["amount"], errors="coerce").astype("float64").to_numpy()
-    else:
-        amount = np.full(len(opps), np.nan)
-    # pipeline_metrics sums the known amounts and divides by won_count: an unknown amount adds 0.
-    won_amount = np.where(won, np.nan_to_num(amount, nan=0.0), 0.0)
-    cycle = (dates(opps, "closed_at") - dates(opps, "created_at")).dt.days.to_numpy(dtype="float64")
-    won_cycle = np.where(won, np.nan_to_num(cycle, nan=0.0), 0.0)
-    features = np.column_stack([created, won, lost, won_amount, won_cycle]).astype("float64")
-    return created | won | lost, features
-
-
 def _factors_from_sums(sums: np.ndarray) -> dict:
     """Vectorised pipeline factors from per-resample sums [N, won, lost, won amount, cycle days]."""
     n_created, won, lost, amount, cycle = (sums[:, i] for i in range(5))
@@ -303,7 +282,7 @@ def _interval(samples: np.ndarray, n: int) -> dict:
     return out
 
 
-def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = DEFAULT_SEED) -> dict:
+def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = DEFAULT_SEED, source=None) -> dict:
     """95% percentile bootstrap intervals from resampling opportunities: each resample draws, with replacement, as many opportunities as are relevant to the four windows (created in one, or won/lost in one) and recomputes every window from that draw.
 
     ``win`` is a :func:`windows` result. One draw feeds all four windows, so a
@@ -320,20 +299,21 @@ def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = D
     avg_deal_size, win_rate, sales_cycle_days and sales_velocity; ``change``
     the change (after / before − 1) of the same keys; ``contributions`` the
     four LMDI parts.
+
+    The deals are read from `source` (a :class:`helpers.metrics.source.Source`, default the frame `opps`): only
+    those relevant to the windows are fetched (helpers.metrics.velocity_engine.window_features), in the source's
+    row order.
     """
     n = int(n)
     if n < 1:
         raise WorkbookError(f"velocity.bootstrap_samples must be at least 1, got {n!r}",
                             fix="Set velocity.bootstrap_samples in the config, for example 2000.")
-    relevant = np.zeros(len(opps), dtype=bool)
-    blocks = []
-    for name in WINDOW_NAMES:
-        mask, features = _window_features(opps, win[name]["start"], win[name]["end"], as_of)
-        relevant |= mask
-        blocks.append(features)
-    rows = np.flatnonzero(relevant)
-    m = rows.size
-    table = np.hstack(blocks)[rows] if m else np.zeros((0, 5 * len(WINDOW_NAMES)))
+    from helpers.metrics.source import FrameSource
+    from helpers.metrics.velocity_engine import window_features
+
+    source = source or FrameSource(None, opps)
+    table = window_features(source, [(win[name]["start"], win[name]["end"]) for name in WINDOW_NAMES], as_of)
+    m = table.shape[0]
 
     rng = np.random.default_rng(seed)
     sums = np.zeros((n, table.shape[1]))
@@ -381,6 +361,13 @@ def includes_no_change(interval: dict | None) -> bool | None:
 
 # --------------------------------------------------------------------------- seasonality
 def quarterly_velocity(opps: pd.DataFrame, as_of, fiscal_year_start_month: int = 1) -> pd.DataFrame:
+    """Velocity and its factors per complete fiscal quarter (:func:`quarterly_velocity_of` on the frame)."""
+    from helpers.metrics.source import FrameSource
+
+    return quarterly_velocity_of(FrameSource(None, opps), as_of, fiscal_year_start_month)
+
+
+def quarterly_velocity_of(source, as_of, fiscal_year_start_month: int = 1) -> pd.DataFrame:
     """Velocity and its factors per complete fiscal quarter: every quarter from the first with all its days on or after the first opportunity's created_at to the last ending on or before as_of.
 
     Columns: label, start, end, fiscal_year, quarter, then the pipeline keys
@@ -390,12 +377,12 @@ def quarterly_velocity(opps: pd.DataFrame, as_of, fiscal_year_start_month: int =
     """
     keys = [k for k in PIPELINE_KEYS if k != "open_pipeline"]
     columns = ["label", "start", "end", "fiscal_year", "quarter", *keys, "open_pipeline_count", "open_pipeline_amount"]
-    created = dates(opps, "created_at")
-    created = created[created <= day(as_of)]
-    first = created.min() if len(created) else None
+    from helpers.metrics.velocity_engine import first_created
+
+    first = first_created(source, as_of)
     rows = []
     periods = complete_periods(first, as_of, fiscal_year_start_month)
-    every = pipeline_metrics_windows(opps, [(period.start, period.end) for period in periods], as_of)  # one query
+    every = pipeline_metrics_windows_of(source, [(period.start, period.end) for period in periods], as_of)  # one query
     for period, metrics in zip(periods, every):
         row = {"label": period.label, "start": period.start, "end": period.end,
                "fiscal_year": period.fiscal_year, "quarter": period.quarter}
@@ -552,15 +539,34 @@ def _midpoint(window: dict) -> pd.Timestamp:
     return window["start"] + pd.Timedelta(days=length // 2)
 
 
-def _shares(frame: pd.DataFrame, column: str) -> pd.Series:
-    values = frame[column].astype("string").str.strip()
-    values = values.mask(values.isna() | values.eq("") | values.str.lower().eq("unknown"), "unknown")
-    return values.value_counts(normalize=True)
+def _mix_shifts(source, wins: dict, as_of) -> list[dict]:
+    """The values of :data:`MIX_COLUMNS` (channel always, the others when they hold a value) whose share of the
+    opportunities created in the after window moved by more than :data:`MIX_SHIFT_THRESHOLD` from the before window's:
+    ``[{column, value, before_share, after_share, shift}]`` (none when either window has no opportunity); the counts
+    are one grouped query of `source` (helpers.metrics.velocity_engine.mix_counts)."""
+    from helpers.metrics.velocity_engine import mix_counts
+
+    columns = [c for c in MIX_COLUMNS if source.has_column("opportunities", c)
+               and (c == "channel" or source.has_values("opportunities", c))]
+    counts = mix_counts(source, {name: (wins[name]["start"], wins[name]["end"]) for name in ("before", "after")},
+                        as_of, columns)
+    shifts = []
+    for column in columns:
+        before, after = counts[("before", column)], counts[("after", column)]
+        n_before, n_after = sum(before.values()), sum(after.values())
+        if not (n_before and n_after):
+            return []
+        for value in sorted(set(before) | set(after)):
+            share_b, share_a = before.get(value, 0) / n_before, after.get(value, 0) / n_after
+            if abs(share_a - share_b) > MIX_SHIFT_THRESHOLD + 1e-12:
+                shifts.append({"column": column, "value": str(value), "before_share": share_b,
+                               "after_share": share_a, "shift": share_a - share_b})
+    return shifts
 
 
 def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly: dict, after_ly: dict, as_of,
             initiatives: pd.DataFrame | None, initiative_name, min_closed_deals: int, intervals: dict | None,
-            fiscal_year_start_month: int = 1, profile: dict | None = None) -> list[dict]:
+            fiscal_year_start_month: int = 1, profile: dict | None = None, source=None) -> list[dict]:
     """The written caveats of a before/after comparison, each only when it applies: ``{code, text, values}`` with a machine-readable code, an English sentence and the numbers used.
 
     Codes, in this order: too_few_closed_deals, different_seasons,
@@ -569,8 +575,14 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
     min(after end, as_of)], the chosen name excluded). ``wins`` is the
     :func:`windows` result;
     ``profile`` an optional :func:`seasonal_profile` result (computed from
-    ``opps`` when not given) used to quote the seasonal ratios.
+    ``opps`` when not given) used to quote the seasonal ratios. The opportunities are read from `source` (a
+    :class:`helpers.metrics.source.Source`, default the frame `opps`) as aggregates
+    (helpers.metrics.velocity_engine).
     """
+    from helpers.metrics.source import FrameSource
+    from helpers.metrics.velocity_engine import censoring_counts
+
+    source = source or FrameSource(None, opps)
     out: list[dict] = []
     metrics = {"before": before, "after": after, "before_last_year": before_ly, "after_last_year": after_ly}
     as_of = day(as_of)
@@ -609,7 +621,7 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
     q_b, q_a = period_of(mid_b, fiscal_year_start_month), period_of(mid_a, fiscal_year_start_month)
     if q_b.quarter != q_a.quarter or mid_b.month != mid_a.month:
         if profile is None:
-            profile = seasonal_profile(quarterly_velocity(opps, as_of, fiscal_year_start_month))
+            profile = seasonal_profile(quarterly_velocity_of(source, as_of, fiscal_year_start_month))
         ratio_b = (profile.get("profile") or {}).get(q_b.quarter)
         ratio_a = (profile.get("profile") or {}).get(q_a.quarter)
         text = (f"The before window (centred on {_date(mid_b)}, fiscal Q{q_b.quarter}) and the after window "
@@ -629,9 +641,9 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
         })
 
     # no prior-year data ---------------------------------------------------------------------
-    created = dates(opps, "created_at")
-    created = created[created <= as_of]
-    first = created.min() if len(created) else pd.NaT
+    a_start, a_end = wins["after"]["start"], wins["after"]["end"]
+    counts = censoring_counts(source, a_start, a_end, as_of)
+    first = pd.NaT if counts["first"] is None else counts["first"]
     ly_start = wins["before_last_year"]["start"]
     no_history = pd.isna(first) or first >= ly_start
     ly_empty = [name for name in ("before_last_year", "after_last_year") if closed[name] == 0]
@@ -654,17 +666,12 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
         })
 
     # right-censoring ------------------------------------------------------------------------
-    a_start, a_end = wins["after"]["start"], wins["after"]["end"]
-    in_after = created_mask(opps, a_start, a_end, as_of)
     cutoff = last_day(a_end, as_of)
-    open_end = in_after & open_mask(opps, a_end, as_of)
-    open_now = in_after & open_mask(opps, as_of, as_of)
-    n_open = int(open_end.sum())
+    n_open = int(counts["open_at_end"])
     if n_open:
-        ages = (cutoff - dates(opps, "created_at")[open_end]).dt.days
-        median_age = float(ages.median())
-        n_created = int(in_after.sum())
-        still = int(open_now.sum())
+        median_age = counts["median_age"]
+        n_created = int(counts["created"])
+        still = int(counts["open_now"])
         known = (f"{still} of them are still open on {_date(as_of)}: their outcome is not known yet"
                  if still else f"all of them have closed by {_date(as_of)}, after the window")
         out.append({
@@ -675,24 +682,12 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
                      "window: this shortens the measured sales cycle (only the quick deals had closed) and can "
                      "inflate the win rate (quick wins are recorded before slow losses)."),
             "values": {"created_in_after": n_created, "open_at_window_end": n_open,
-                       "open_at_as_of": int(open_now.sum()), "median_age_days": median_age,
+                       "open_at_as_of": still, "median_age_days": median_age,
                        "window_end": cutoff, "as_of": as_of},
         })
 
     # mix shift ------------------------------------------------------------------------------
-    b_rows = opps[created_mask(opps, wins["before"]["start"], wins["before"]["end"], as_of)]
-    a_rows = opps[in_after]
-    shifts = []
-    if len(b_rows) and len(a_rows):
-        for column in MIX_COLUMNS:
-            if column not in opps.columns or (column != "channel" and opps[column].isna().all()):
-                continue
-            sb, sa = _shares(b_rows, column), _shares(a_rows, column)
-            for value in sorted(set(sb.index) | set(sa.index)):
-                share_b, share_a = float(sb.get(value, 0.0)), float(sa.get(value, 0.0))
-                if abs(share_a - share_b) > MIX_SHIFT_THRESHOLD + 1e-12:
-                    shifts.append({"column": column, "value": str(value), "before_share": share_b,
-                                   "after_share": share_a, "shift": share_a - share_b})
+    shifts = _mix_shifts(source, wins, as_of)
     if shifts:
         shifts.sort(key=lambda s: (-abs(s["shift"]), s["column"], s["value"]))
         top = shifts[0]
@@ -818,15 +813,21 @@ def conclusion(result: dict) -> dict:
 
 # --------------------------------------------------------------------------- the metrics.json section
 def velocity_comparison(opps: pd.DataFrame, initiatives: pd.DataFrame | None, as_of, period_end,
-                        config_velocity: dict, fiscal_year_start_month: int = 1, initiative: str | None = None) -> dict | None:
+                        config_velocity: dict, fiscal_year_start_month: int = 1, initiative: str | None = None,
+                        source=None) -> dict | None:
     """The ``velocity_comparison`` section of metrics.json: the pipeline metrics of the W days before and after an initiative and of the same windows a year earlier, their change, the seasonally adjusted change, the LMDI split, bootstrap intervals, caveats and the conclusion.
 
     ``initiative`` picks the initiative (:func:`select_initiative`: a name or
     'YYYY-MM-DD'); by default the most recent one started on or before
     min(period_end, as_of). ``config_velocity`` holds window_days,
     bootstrap_samples, seed and min_closed_deals. None when there is no
-    initiative.
+    initiative. The opportunities are read from `source` (a :class:`helpers.metrics.source.Source`; notebook 03
+    passes ``s.source``), default the frame `opps`: windows and quarters as aggregates, the bootstrap's deals of
+    the four windows only.
     """
+    from helpers.metrics.source import FrameSource
+
+    source = source or FrameSource(None, opps)
     # An initiative started after as_of does not exist yet for the default choice.
     chosen = select_initiative(initiatives, min(day(period_end), day(as_of)), initiative)
     if chosen is None:
@@ -838,16 +839,17 @@ def velocity_comparison(opps: pd.DataFrame, initiatives: pd.DataFrame | None, as
     min_closed = cfg.get("min_closed_deals", 20)
     as_of = day(as_of)
     win = windows(chosen["started_on"], w)
-    m = dict(zip(WINDOW_NAMES, pipeline_metrics_windows(opps, [(win[n]["start"], win[n]["end"]) for n in WINDOW_NAMES],
-                                                        as_of)))   # the four windows in one engine query
+    m = dict(zip(WINDOW_NAMES, pipeline_metrics_windows_of(source, [(win[n]["start"], win[n]["end"]) for n in WINDOW_NAMES],
+                                                           as_of)))   # the four windows in one engine query
     changes = change(m["before"], m["after"])
     adjusted = seasonally_adjusted_change(*(_velocity_of(m[k]) for k in ("after", "before", "after_last_year",
                                                                           "before_last_year")))
     parts = lmdi(m["before"], m["after"])
-    intervals = bootstrap(opps, win, as_of, n=n, seed=seed)
-    profile = seasonal_profile(quarterly_velocity(opps, as_of, fiscal_year_start_month))
+    intervals = bootstrap(opps, win, as_of, n=n, seed=seed, source=source)
+    profile = seasonal_profile(quarterly_velocity_of(source, as_of, fiscal_year_start_month))
     notes = caveats(opps, win, m["before"], m["after"], m["before_last_year"], m["after_last_year"], as_of,
-                    initiatives, chosen["name"], min_closed, intervals, fiscal_year_start_month, profile=profile)
+                    initiatives, chosen["name"], min_closed, intervals, fiscal_year_start_month, profile=profile,
+                    source=source)
     result = {
         "initiative": chosen["name"],
         "items": chosen["items"],

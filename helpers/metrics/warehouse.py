@@ -43,8 +43,8 @@ from helpers.config import Config, check_settings_path, load_config
 from helpers.data.periods import complete_periods, parse_period, period_of
 from helpers.errors import WorkbookError, check_url_password, cli_language, coded_error, redact_url, scrub, url_secrets
 from helpers.metrics import engine
-from helpers.metrics.breakdown import SEGMENT_COLUMNS, TARGET, UNKNOWN, assemble
-from helpers.metrics.funnel import MATURITY_MEASURES, MATURITY_QUANTILE, TYPICAL_QUANTILE
+from helpers.metrics.source import Source
+from helpers.metrics.breakdown import TARGET, UNKNOWN
 
 LEADS_COLUMNS = ("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id", "channel", "industry", "company_size", "owner")
 OPPS_COLUMNS = ("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id", "channel", "industry",
@@ -323,9 +323,10 @@ def canonical(con, config: Config, schema: str | None = None, leads_table: str =
     return leads.mutate(target_fit=_fit(leads, config)), opps.mutate(target_fit=_fit(opps, config))
 
 
-def _engine_table(t, kind: str, dims: list[str]):
+def _engine_table(t, kind: str, dims: list[str], stamps: tuple[str, ...] = ()):
     """The engine's input: canonical columns plus the keys k0, k1, ... of `dims`, with canonical values (ids and keys
-    trimmed, outcome trimmed and lower case: helpers.metrics.engine's module notes)."""
+    trimmed, outcome trimmed and lower case: helpers.metrics.engine's module notes), plus the datetime columns
+    `stamps` as timestamps (null when the table lacks one)."""
     import ibis
 
     base = ("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id") if kind == "opps" else \
@@ -336,7 +337,8 @@ def _engine_table(t, kind: str, dims: list[str]):
     if kind == "opps":
         cols["amount"] = cols["amount"].cast("float64")
         cols["outcome"] = cols["outcome"].cast("string").strip().lower()
-    return t.select(**cols, **{f"k{i}": t[d].cast("string").strip() for i, d in enumerate(dims)})
+    return t.select(**cols, **{f"k{i}": t[d].cast("string").strip() for i, d in enumerate(dims)},
+                    **{c: (t[c].cast("timestamp") if c in t.columns else ibis.null("timestamp")) for c in stamps})
 
 
 def _scalar(con, expr):
@@ -366,6 +368,85 @@ def _period(con, leads, opps, config: Config, period_label: str | None):
     return as_of, complete[-1] if complete else period_of(as_of, fy)
 
 
+class WarehouseSource(Source):
+    """A :class:`Source` over a warehouse's tables made canonical in its SQL (:func:`canonical`),
+    run on the warehouse's Ibis connection `con`: only what an expression returns is fetched.
+
+    `tables` maps a canonical table name to its warehouse table (default: the same name); the leads and opportunities
+    tables must exist (WorkbookError naming the schema's tables, as :func:`canonical`); a touches table is read when
+    present."""
+
+    kind = "warehouse"
+
+    def __init__(self, con, config, schema: str | None = None, tables: dict[str, str] | None = None):
+        self.backend = con
+        self.config = config
+        self.schema = schema
+        named = dict(tables or {})
+        leads, opps = canonical(con, config, schema, named.get("leads", "leads"), named.get("opportunities", "opportunities"))
+        # The canonical tables once into temporary tables of the session (dropped when it closes): every figure then
+        # reads plain tables, not the canonicalizing joins again (PostgreSQL planned those as nested loops: seconds a query).
+        self._leads, self._opps = (_temporary(con, t) for t in (leads, opps))
+        found = source_tables(con, schema, {"touches": named.get("touches", "touches")},
+                              {"touches": "--table touches="} if "touches" in named else {}, required=())
+        with engine._quiet():
+            self._touches = con.table(found["touches"], database=schema) if "touches" in found else None
+
+    @property
+    def has_leads(self) -> bool:
+        return True
+
+    def opps(self, dims: Sequence[str] = ()):
+        return _engine_table(self._opps, "opps", list(dims))
+
+    def leads(self, dims: Sequence[str] = (), stamps: Sequence[str] = ()):
+        return _engine_table(self._leads, "leads", list(dims), tuple(stamps))
+
+    def touches(self):
+        """The warehouse's touches shaped as engine.touches_table; ``pos`` numbers them by touch_id, then touched_at,
+        lead_id, opportunity_id, channel and content, in the warehouse's own collation (a folder numbers its touches
+        in file order, and the runner's copy sorts by touch_id by code point: :func:`export_folder`)."""
+        import ibis
+
+        t = self._touches
+        if t is None:
+            return None
+        text = {c: (t[c].cast("string") if c in t.columns else ibis.null("string"))
+                for c in ("touch_id", "lead_id", "opportunity_id", "channel", "content")}
+        stamp = t.touched_at.cast("timestamp") if "touched_at" in t.columns else ibis.null("timestamp")
+        order = [t[c] for c in ("touch_id", "touched_at", "lead_id", "opportunity_id", "channel", "content") if c in t.columns]
+        return t.select(pos=ibis.row_number().over(order_by=order).cast("int64"), touch_id=text["touch_id"].fill_null(""),
+                        lead_id=text["lead_id"].strip(), ts=stamp, d=stamp.cast("date"), channel=text["channel"],
+                        content=text["content"], opportunity_id=text["opportunity_id"].strip())
+
+    def _table(self, table: str):
+        return self._leads if table == "leads" else self._opps
+
+    def has_column(self, table: str, column: str) -> bool:
+        return column in self._table(table).columns
+
+    def has_values(self, table: str, column: str) -> bool:
+        t = self._table(table)
+        if column not in t.columns:
+            return False
+        with engine._quiet():
+            return bool(self.backend.to_pyarrow(t.count(where=engine._label(t[column]) != engine.UNKNOWN)).as_py())
+
+
+def _temporary(con, expr):
+    """`expr` computed once into a temporary table of the warehouse session (helpers.metrics.engine.materialized's
+    kind, kept until the connection closes): the table."""
+    import ibis
+
+    with engine._quiet():
+        return con.create_table(ibis.util.gen_name("workbook_canonical"), expr, temp=True)
+
+
+def _source(con, config: Config, schema: str | None, leads_table: str, opportunities_table: str):
+    """The warehouse's tables as a :class:`helpers.metrics.source.WarehouseSource` (errors of :func:`canonical`)."""
+    return WarehouseSource(con, config, schema, {"leads": leads_table, "opportunities": opportunities_table})
+
+
 def warehouse_stage_times(con, config: Config, period_label: str | None = None, schema: str | None = None,
                           leads_table: str = "leads", opportunities_table: str = "opportunities") -> dict:
     """metrics.json's funnel.stage_times for the period, computed in the warehouse by the folder's expression
@@ -373,14 +454,11 @@ def warehouse_stage_times(con, config: Config, period_label: str | None = None, 
     helpers.metrics.funnel_analysis.derive_stage_stats: ``{transition: {n, median_days, p90_days, negative}}``.
     The null reason a folder adds when every deal shares one created_at (a bulk load) is not computed here.
     Errors as :func:`warehouse_core_metrics`."""
-    from helpers.metrics.funnel_analysis import derive_stage_stats
-    from helpers.metrics.stages import by_transition, stage_gaps_expr, stage_times_expr
+    from helpers.metrics.funnel_analysis import _stage_stats
 
-    leads, opps = canonical(con, config, schema, leads_table, opportunities_table)
-    as_of, period = _period(con, leads, opps, config, period_label)
-    s, last, a = engine.period_bounds(period.start, period.end, as_of)
-    gaps = stage_gaps_expr(_engine_table(leads, "leads", []), _engine_table(opps, "opps", []), s, last, a)
-    return derive_stage_stats(by_transition(stage_times_expr(gaps), con))
+    source = _source(con, config, schema, leads_table, opportunities_table)
+    as_of, period = _period(con, source._leads, source._opps, config, period_label)
+    return _stage_stats(source, as_of, period.start, period.end)
 
 
 def warehouse_core_metrics(con, config: Config, period_label: str | None = None, schema: str | None = None,
@@ -390,34 +468,22 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
     `period_label` None = the latest complete period (else the period holding as_of).
     Only aggregates are fetched. WorkbookError when a table or a required column is missing (:func:`canonical`) or
     the period label is not one; the driver's own errors when a query fails.
-    The figures are core_metrics' (undefined ones None); the explanations core_metrics adds
-    (``null_reasons``, ``coverage``: helpers.metrics.limits, from the loaded workbook's data facts and
-    warnings) are not computed here.
+    The figures are core_metrics' (undefined ones None), by the same functions
+    (helpers.metrics.breakdown.breakdowns_of on a helpers.metrics.source.WarehouseSource); the explanations
+    core_metrics adds (``null_reasons``, ``coverage``: helpers.metrics.limits, from the loaded workbook's data facts
+    and warnings) are not computed here.
     """
-    leads, opps = canonical(con, config, schema, leads_table, opportunities_table)
-    as_of, period = _period(con, leads, opps, config, period_label)
-    present = {c: sum(_scalar(con, t.count(where=engine._label(t[c]) != UNKNOWN)) for t in (leads, opps) if c in t.columns)
-               for c in SEGMENT_COLUMNS}
-    segments = [c for c in SEGMENT_COLUMNS if present.get(c)]
+    from helpers.metrics.breakdown import breakdowns_of, segment_columns_of
+    from helpers.metrics.funnel import maturity_days_of, typical_days_of
+
+    source = _source(con, config, schema, leads_table, opportunities_table)
+    as_of, period = _period(con, source._leads, source._opps, config, period_label)
+    segments = segment_columns_of(source)
     if config.target_industries or config.target_company_sizes:
         segments.append("target_fit")
-    dims = ["channel", *segments]
-    lt, ot = _engine_table(leads, "leads", dims), _engine_table(opps, "opps", dims)
-    s, last, a = engine.period_bounds(period.start, period.end, as_of)
-    pipe = engine.run(engine.pipeline_expr(ot, s, last, a, dims), con)
-    with engine.materialized(engine.lead_flags_expr(lt, ot, s, last, a), con) as flags:
-        lead_side = engine.run(engine.lead_funnel_expr(flags, s, last, dims), con)
-    with engine.materialized(engine.linked_expr(lt, ot, a), con) as links:
-        linked = engine.run(engine.linked_opps_expr(links, ot, s, last, a, dims), con)
-    row = engine.run(engine.typical_expr(lt, ot, a, TYPICAL_QUANTILE / 100), con)[engine.ALL]
-    typical = None if not row["n"] else float(row["q"])
-    won_row = engine.run(engine.lead_to_won_expr(lt, ot, a, MATURITY_QUANTILE / 100), con)[engine.ALL]
-    # helpers.metrics.funnel.maturity_days: p90 of lead-to-won days, else the typical days to opportunity
-    maturity = ((float(won_row["q"]), MATURITY_MEASURES[0]) if won_row["n"]
-                else (None, None) if typical is None else (typical, MATURITY_MEASURES[1]))
-    all_dims = {d: d for d in dims}
-    rows, totals = assemble(dims, all_dims, all_dims, pipe, lead_side, linked, typical, period.end, as_of,
-                            totals_with_funnel=True, maturity=maturity)
+    typical, maturity = typical_days_of(source, as_of), maturity_days_of(source, as_of)
+    rows, totals = breakdowns_of(source, ["channel", *segments], period.start, period.end, as_of, typical_days=typical,
+                                 with_totals=True, maturity=maturity)
     return {"period": period.label, "start": period.start, "end": period.end, "as_of": as_of,
             "pipeline": totals["pipeline"], "funnel": totals["funnel"], "by_channel": rows["channel"],
             "by_segment": {c: rows[c] for c in segments}}

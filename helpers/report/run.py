@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import os
 import shutil
 import sys
@@ -45,6 +46,7 @@ from helpers.data.periods import Period, complete_periods, parse_period, period_
 from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
 from helpers.errors import WorkbookError, cli_language, coded_error
+from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.report.record import (MARKER, check_data_replaceable, check_replaceable, check_top_files, foreign_files, make_own_dir,
                                    mark_report_dir, publish_dir, recover_publish, runner_made)
@@ -259,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
     parser.add_argument("--warehouse", default=None, metavar="URL",
                         help="read the canonical tables from a warehouse (e.g. postgresql://user@host/db) instead of --data; "
-                             "their contract columns (and the lead columns lead_quality studies) are copied into OUT/_data first "
-                             "(README: 'The metrics in a warehouse')")
+                             "notebooks 01-03 compute there, and for the others the contract columns (and the lead columns "
+                             "lead_quality studies) are copied into OUT/_data first (README: 'The metrics in a warehouse')")
     parser.add_argument("--schema", default=None, help="with --warehouse: the schema holding the tables")
     parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE",
                         help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
@@ -566,8 +568,13 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
         if runner_made(own):
             shutil.rmtree(own, ignore_errors=True)
         raise
-    previous = os.environ.get(SNAPSHOT_ENV)
+    previous = {name: os.environ.get(name) for name in (SNAPSHOT_ENV, WAREHOUSE_ENV)}
     os.environ[SNAPSHOT_ENV] = str(snapshot)
+    if args.warehouse:   # notebooks 01-03 compute in the warehouse (helpers.report.session.Session.source)
+        os.environ[WAREHOUSE_ENV] = json.dumps({"url": args.warehouse, "schema": args.schema,
+                                                "tables": _warehouse_tables(args)})
+    else:
+        os.environ.pop(WAREHOUSE_ENV, None)
     try:
         if args.jobs > 1 and len(periods) > 1:
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
@@ -580,10 +587,11 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
             finally:
                 kernel.close()
     finally:
-        if previous is None:
-            os.environ.pop(SNAPSHOT_ENV, None)
-        else:
-            os.environ[SNAPSHOT_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(own, ignore_errors=True)
     from helpers.report.index_page import write_index
 

@@ -5,8 +5,10 @@ right after its parameters cell.
 """
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from helpers.config import Config, load_config
 from helpers.data.load import Workbook, first_data_date
@@ -24,10 +26,20 @@ class Session:
     period: Period
     lang: str
     recorder: Recorder
+    _source: object = field(default=None, init=False, repr=False, compare=False)  # not copied by dataclasses.replace
 
     @property
     def as_of(self):
         return self.wb.as_of
+
+    @property
+    def source(self):
+        """Where this notebook's figures are computed (helpers.metrics.source.Source, built on first use): the runner's
+        warehouse in a ``--warehouse`` run (helpers.metrics.source.WAREHOUSE_ENV), else the workbook's frames in the
+        in-process DuckDB. Metric functions named ``*_of`` take it; only aggregates and bounded samples come back."""
+        if self._source is None:
+            self._source = session_source(self.wb, self.config)
+        return self._source
 
 
 
@@ -85,3 +97,27 @@ def fresh_kernel_state(shell) -> None:
         registry = namespace.get("__warningregistry__") if isinstance(namespace, dict) else None
         if isinstance(registry, dict):
             registry.clear()
+
+
+def session_source(wb, config):
+    """The source of a notebook's figures: the runner's warehouse (helpers.metrics.source.WAREHOUSE_ENV) when it
+    named one (one connection per process: helpers.metrics.warehouse.WarehouseSource), else the loaded Workbook
+    `wb`'s frames (helpers.metrics.core.workbook_source)."""
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.source import warehouse_spec
+
+    spec = warehouse_spec()
+    if spec is None:
+        return workbook_source(wb)
+    key = (spec["url"], spec.get("schema"), json.dumps(spec.get("tables") or {}, sort_keys=True), repr(config))
+    with _OPEN_LOCK:
+        if key not in _OPEN:
+            from helpers.metrics.warehouse import WarehouseSource, connect
+
+            _OPEN.clear()   # one warehouse connection per process (a kernel runs a period's notebooks in turn)
+            _OPEN[key] = WarehouseSource(connect(spec["url"]), config, spec.get("schema"), spec.get("tables") or {})
+        return _OPEN[key]
+
+
+_OPEN: dict[tuple, object] = {}
+_OPEN_LOCK = threading.Lock()

@@ -35,13 +35,14 @@ STEP_RATES = {"mql": "mql_rate", "sql": "sql_rate", "opportunity": "opportunity_
 
 def dimensions(s: Session) -> list[str]:
     """Breakdown dimensions present in the data: channel, the segment columns, target fit (when a target is set), owner."""
-    dims = ["channel"]
-    for col in ("industry", "company_size"):
-        if any(f is not None and col in f.columns and f[col].notna().any() for f in (s.wb.leads, s.wb.opportunities)):
-            dims.append(col)
+    def present(col):
+        return any(s.source.has_values(table, col) for table in ("leads", "opportunities")
+                   if table == "opportunities" or s.source.has_leads)
+
+    dims = ["channel", *(col for col in ("industry", "company_size") if present(col))]
     if has_target(s.wb):
         dims.append("target_fit")
-    if any(f is not None and "owner" in f.columns and f["owner"].notna().any() for f in (s.wb.leads, s.wb.opportunities)):
+    if present("owner"):
         dims.append("owner")
     return dims
 
@@ -67,9 +68,8 @@ def rates(s: Session, dimension: str, rank_by: str):
         _RATES_OF[0] = s.wb
     key = (dimension, s.period.label, s.as_of, repr(s.config))
     if key not in _RATES:
-        leads, opps = frames(s, dimension)
-        _RATES[key] = fa.rate_table(leads, opps, dimension, s.period.start, s.period.end, s.as_of,
-                                    facts=workbook_facts(s.wb))
+        _RATES[key] = fa.rate_table_of(s.source, dimension, s.period.start, s.period.end, s.as_of,
+                                       facts=workbook_facts(s.wb, s.source))
     return fa.reranked(_RATES[key], dimension, rank_by)
 
 
@@ -163,7 +163,7 @@ def funnel_chart(s: Session, core: dict):
 
 def _rank_by(s: Session, rank_by: str) -> str:
     """Without a leads table there is no lead-to-opportunity rate to rank or to call small: rank by win rate."""
-    return "win_rate" if s.wb.leads is None else rank_by
+    return "win_rate" if not s.source.has_leads else rank_by
 
 
 def _facts_note(s: Session, keys) -> list[str]:
@@ -172,7 +172,7 @@ def _facts_note(s: Session, keys) -> list[str]:
 
     probe = explain_pipeline({"opportunities_created": 0, "won_count": 1, "lost_count": 1, "win_rate": 0.5,
                               "win_rate_by_amount": 0.5, "won_revenue": 1.0, "avg_deal_size": 1.0,
-                              "sales_cycle_days": 1.0, "sales_velocity": 1.0}, workbook_facts(s.wb))
+                              "sales_cycle_days": 1.0, "sales_velocity": 1.0}, workbook_facts(s.wb, s.source))
     reasons = {k: v for k, v in (probe.get("null_reasons") or {}).items() if k in keys}
     return views.reasons_lines(reasons, s.lang)
 
@@ -210,7 +210,7 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
         row = unowned.iloc[0]
         lines.append(t("owner_unknown_leads", s.lang).format(n=fmt.number(row["leads"], s.lang),
                                                             opps=fmt.number(row["opportunity"], s.lang)))
-    if s.wb.leads is None:
+    if not s.source.has_leads:
         lines.append(f"{t('lead_to_opportunity_rate', s.lang)}: {views.reason_text('no_leads', s.lang)}")
     return HTML(display.table_html(shown, caption=caption) + (display.bullets(lines).data if lines else ""))
 
@@ -219,7 +219,7 @@ def rate_chart(s: Session, dimension: str, rate: str = "lead_to_opportunity_rate
     """Point and 95% interval of a rate per value of the dimension; small groups drawn grey, the total as a line.
     Nothing when no row has the rate (the table above says why): never an empty chart. The title is the rate and
     the dimension, or `selection` (the explorer's, :func:`selection_text`)."""
-    if rate == "lead_to_opportunity_rate" and s.wb.leads is None:
+    if rate == "lead_to_opportunity_rate" and not s.source.has_leads:
         return None
     table = order_rows(rates(s, dimension, rate), dimension, s.config)
     rows = table[~table["is_total"]].dropna(subset=[rate])
@@ -251,10 +251,9 @@ def target_fit_view(s: Session):
 
 def heatmap(s: Session, row: str = "channel", col: str = "industry"):
     """Channel × segment heatmap of the lead-to-opportunity rate (cells with too few leads left blank)."""
-    leads, opps = s.wb.leads, s.wb.opportunities
-    if leads is None or col not in leads.columns or leads[col].isna().all():
+    if not (s.source.has_leads and s.source.has_values("leads", col)):
         return display.note(t("funnel_no_segment", s.lang).format(column=t(col, s.lang)))
-    table = fa.heatmap_table(leads, opps, row, col, s.period.start, s.period.end, s.as_of)
+    table = fa.heatmap_table_of(s.source, row, col, s.period.start, s.period.end, s.as_of)
     if table is None or table.empty or table.isna().all().all():
         return display.note(t("funnel_heatmap_empty", s.lang))
     table = table.loc[ordered(table.index, row, s.config), ordered(table.columns, col, s.config)]
@@ -271,8 +270,8 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
 
 def stage_time_view(s: Session):
     """Median and 90th percentile days between stages (transitions whose later event is in the period)."""
-    table = fa.stage_times(s.wb.leads, s.wb.opportunities, s.as_of, s.period.start, s.period.end)
-    bulk = workbook_facts(s.wb).one_created_at
+    table = fa.stage_times_of(s.source, s.as_of, s.period.start, s.period.end)
+    bulk = workbook_facts(s.wb, s.source).one_created_at
     if bulk:   # a bulk-load created_at makes the days from opportunity to close meaningless
         table.loc[table["transition"] == "opportunity_to_close", ["median_days", "p90_days"]] = np.nan
     shown = pd.DataFrame({
@@ -293,8 +292,8 @@ def stage_time_chart(s: Session):
     """Box plots of days between stages (whole history up to as_of, so the shape is stable); nothing without any pair.
 
     The boxes are drawn from the engine's statistics (fa.stage_time_boxes: four rows fetched, not every pair)."""
-    boxes = fa.stage_time_boxes(s.wb.leads, s.wb.opportunities, s.as_of)
-    if workbook_facts(s.wb).one_created_at:
+    boxes = fa.stage_time_boxes_of(s.source, s.as_of)
+    if workbook_facts(s.wb, s.source).one_created_at:
         boxes = boxes[boxes["transition"] != "opportunity_to_close"]   # a bulk-load created_at measures nothing
     if not len(boxes):
         return None
@@ -338,9 +337,9 @@ def sla_view(s: Session, extra: dict):
 def sla_by_view(s: Session, by: str):
     """The follow-up SLA per value of a column (channel, owner); small groups marked. Nothing when the SLA
     cannot be measured or the leads lack the column (sla_view says so once)."""
-    if s.wb.leads is None or by not in s.wb.leads.columns:
+    if not (s.source.has_leads and s.source.has_column("leads", by)):
         return None
-    table = fa.follow_up_sla(s.wb.leads, s.as_of, s.config.sla_hours, s.period.start, s.period.end, by=by)
+    table = fa.follow_up_sla_of(s.source, s.as_of, s.config.sla_hours, s.period.start, s.period.end, by=by)
     if table is None or by not in table.columns:
         return None
     shown = pd.DataFrame({
@@ -357,7 +356,7 @@ def sla_by_view(s: Session, by: str):
 def roi_view(s: Session):
     """Marketing ROI by channel for the period on a cohort basis: spend, cost per lead and opportunity, the won revenue
     of the period's leads to as_of and the return on spend, with the basis and the cohort's maturity said under it."""
-    table = fa.roi_table(roi_rows(s.wb, s.period))  # one computation for the table and the chart
+    table = fa.roi_table(roi_rows(s.wb, s.period, s.source))  # one computation for the table and the chart
     if table is None:
         return display.note(t("funnel_no_spend", s.lang), warn=True)
     shown = pd.DataFrame({
@@ -373,9 +372,9 @@ def roi_view(s: Session):
     })
     from IPython.display import HTML
 
-    if workbook_facts(s.wb).no_amounts:
+    if workbook_facts(s.wb, s.source).no_amounts:
         lines = views.reasons_lines({k: "no_amounts" for k in ("pipeline_amount", "cohort_won_revenue", "return_on_spend")}, s.lang)
-    elif s.wb.leads is None:
+    elif not s.source.has_leads:
         lines = views.reasons_lines({k: "no_leads" for k in ("cohort_won_revenue", "return_on_spend")}, s.lang)
     else:
         lines = [t("roi_basis", s.lang).format(as_of=pd.Timestamp(s.as_of).strftime("%Y-%m-%d"))] + _roi_maturity(s)
@@ -387,7 +386,7 @@ def _roi_maturity(s: Session) -> list[str]:
     note's yardstick): the return on spend of a young cohort will still grow."""
     from helpers.metrics.core import core_metrics
 
-    c = ((core_metrics(s.wb, s.period).get("funnel") or {}).get("cohort")) or {}
+    c = ((core_metrics(s.wb, s.period, source=s.source).get("funnel") or {}).get("cohort")) or {}
     if c.get("immature") is None or c.get("maturity_days") is None:
         return []
     newest, _, oldest = cohort_age_days(s)
@@ -398,7 +397,7 @@ def _roi_maturity(s: Session) -> list[str]:
 
 def roi_chart(s: Session):
     """Spend vs the won revenue of the period's leads to as_of, by channel (bars)."""
-    table = fa.roi_table(roi_rows(s.wb, s.period))  # one computation for the table and the chart
+    table = fa.roi_table(roi_rows(s.wb, s.period, s.source))  # one computation for the table and the chart
     if table is None:
         return None  # roi_view already says what spend data would enable
     fig, ax = plt.subplots()
@@ -424,7 +423,7 @@ def pop_view(s: Session):
     period is flagged in its column and under the table (its change is not like for like)."""
     from IPython.display import HTML
 
-    table = fa.period_over_period(s.wb.leads, s.wb.opportunities, s.period, s.as_of, facts=workbook_facts(s.wb))
+    table = fa.period_over_period_of(s.source, s.period, s.as_of, facts=workbook_facts(s.wb, s.source))
     labels = table.attrs.get("periods", {})
     cov = table.attrs.get("coverage", {})
 
@@ -474,9 +473,13 @@ def filtered(s: Session, channel: str) -> Session:
     """The session restricted to one channel's leads and opportunities ("" = all channels)."""
     if not channel:
         return s
+    from helpers.metrics.core import workbook_source
+
     wb = replace(s.wb, opportunities=s.wb.opportunities[s.wb.opportunities["channel"].astype("str") == channel],
                  leads=None if s.wb.leads is None else s.wb.leads[s.wb.leads["channel"].astype("str") == channel])
-    return replace(s, wb=wb)
+    sub = replace(s, wb=wb)
+    sub._source = workbook_source(wb)   # the filtered frames, whatever the session's own source
+    return sub
 
 
 def is_empty_selection(s: Session) -> bool:

@@ -391,8 +391,10 @@ def key_text(g: GoalsResult) -> str:
 def conversion_chart(s: Session):
     """Censoring-aware cumulative conversion by days since lead creation (lead → opportunity, lead → won): the
     period's cohort against the leads of the last two years."""
-    pooled = goals.conversion_curves(s.wb.leads, s.wb.opportunities, s.as_of)
-    cohort = goals.conversion_curves(s.wb.leads, s.wb.opportunities, s.as_of, s.period.start, s.period.end)
+    src = s.source   # counts per day come back (helpers.metrics.cohort_projection)
+    leads, opps = (src.leads() if src.has_leads else None), src.opps()
+    pooled = goals.conversion_curves(leads, opps, s.as_of, backend=src.backend)
+    cohort = goals.conversion_curves(leads, opps, s.as_of, s.period.start, s.period.end, backend=src.backend)
     if pooled is None and cohort is None:
         return display.note(t("projection_none", s.lang), warn=True)
     curves = [c[["lead_to_opportunity", "lead_to_won"]].to_numpy() for c in (pooled, cohort) if c is not None]

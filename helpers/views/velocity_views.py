@@ -26,7 +26,7 @@ def blocked(s: Session) -> str | None:
     a bulk-load created_at: :class:`helpers.metrics.limits.DataFacts`), else None."""
     from helpers.metrics.limits import workbook_facts
 
-    facts = workbook_facts(s.wb)
+    facts = workbook_facts(s.wb, s.source)
     for code in ("no_lost_deals", "no_amounts", "one_created_at", "nothing_closed"):
         if getattr(facts, code):
             return code
@@ -49,7 +49,7 @@ def comparison(s: Session, initiative: str = "", window_days: int = 0) -> dict |
         return None
     settings = dict(s.config.velocity, window_days=window_days or s.config.velocity["window_days"])
     return vel.velocity_comparison(s.wb.opportunities, s.wb.initiatives, s.as_of, s.period.end, settings,
-                                   s.config.fiscal_year_start_month, initiative=initiative or None)
+                                   s.config.fiscal_year_start_month, initiative=initiative or None, source=s.source)
 
 
 def later_initiative(s: Session) -> dict | None:
@@ -239,7 +239,7 @@ def trend_chart(s: Session, vc: dict | None):
     (nothing when the data cannot give a velocity or no quarter has one: never an empty chart)."""
     if blocked(s):
         return None
-    quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
+    quarterly = vel.quarterly_velocity_of(s.source, s.as_of, s.config.fiscal_year_start_month)
     if not pd.to_numeric(quarterly["sales_velocity"], errors="coerce").notna().any():
         return display.note(t("velocity_no_trend", s.lang))   # a sentence, never an empty chart
     fig, ax = plt.subplots()
@@ -262,7 +262,7 @@ def seasonal_view(s: Session):
     (None, None) when the data cannot give a velocity or no quarter has a profile value."""
     if blocked(s):
         return None, None
-    quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
+    quarterly = vel.quarterly_velocity_of(s.source, s.as_of, s.config.fiscal_year_start_month)
     prof = vel.seasonal_profile(quarterly)
     fig, ax = plt.subplots(figsize=(5.5, 3))
     qs = [1, 2, 3, 4]
@@ -282,7 +282,7 @@ def stl_chart(s: Session):
     (nothing when the data cannot give a velocity: the comparison above says why)."""
     if blocked(s):
         return None
-    quarterly = vel.quarterly_velocity(s.wb.opportunities, s.as_of, s.config.fiscal_year_start_month)
+    quarterly = vel.quarterly_velocity_of(s.source, s.as_of, s.config.fiscal_year_start_month)
     prof = vel.seasonal_profile(quarterly)
     stl = prof.get("stl")
     if stl is None or len(stl) == 0:

@@ -1,0 +1,154 @@
+"""Where a notebook's figures are computed: the engine tables of the canonical leads, opportunities and touches, and
+the backend that runs them (issue 26: one code path, two backends).
+
+A notebook gets its engine tables from its session, ``s.source`` (:attr:`helpers.report.session.Session.source`):
+
+- **a data folder** (the default): a :class:`FrameSource` over the loaded Workbook's frames
+  (:func:`helpers.metrics.core.workbook_source`). Its tables are Arrow
+  memtables in the in-process DuckDB (:func:`helpers.metrics.engine.opps_table` / ``leads_table`` /
+  ``touches_table``, each built once per frame within :func:`helpers.metrics.engine.reusing_tables`);
+- **a warehouse** (``python -m helpers.report.run --warehouse URL``: the runner hands the kernels the connection in
+  the environment variable :data:`WAREHOUSE_ENV`): a WarehouseSource over the warehouse's tables made
+  canonical in its own SQL (:class:`helpers.metrics.warehouse.WarehouseSource` over
+  :func:`helpers.metrics.warehouse.canonical`: the loader's opportunity channel fallback,
+  owner pseudonyms, target fit), run on the warehouse's connection. Only aggregates come back, plus the bounded
+  samples a chart or the bootstrap needs.
+
+A metric function written for both takes a source (its name ends in ``_of``, e.g.
+:func:`helpers.metrics.breakdown.breakdowns_of`) and builds its Ibis expressions from :meth:`Source.opps` /
+:meth:`Source.leads` (canonical columns and values: helpers.metrics.engine's module notes, plus the breakdown keys
+k0, k1, ... of the canonical columns it names), then runs them with :meth:`Source.run` / :meth:`Source.fetch`.
+Its older signature over pandas frames wraps the frames in a FrameSource, so a folder's figures are computed exactly
+as before.
+"""
+from __future__ import annotations
+
+import abc
+import json
+import os
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from helpers.metrics import engine
+
+#: The environment variable the runner sets for the notebook kernels of a warehouse run:
+#: JSON ``{"url": ..., "schema": ... or null, "tables": {canonical name: warehouse table}}``.
+WAREHOUSE_ENV = "WORKBOOK_WAREHOUSE"
+
+
+class Source(abc.ABC):
+    """Engine tables of one data set and the Ibis backend that runs them (see the module notes).
+
+    Subclasses give :meth:`opps`, :meth:`leads`, :meth:`touches`, :meth:`has_column`, :meth:`has_values`,
+    :attr:`has_leads` and :attr:`backend` (None: the engine's in-process DuckDB)."""
+
+    #: "folder" or "warehouse": which backend the tables live in.
+    kind = "folder"
+    backend = None
+
+    @property
+    @abc.abstractmethod
+    def has_leads(self) -> bool:
+        """True when there is a leads table."""
+
+    @abc.abstractmethod
+    def opps(self, dims: Sequence[str] = ()):
+        """The opportunities as an engine table (helpers.metrics.engine's canonical columns and values) with the
+        breakdown keys k0, k1, ... of the canonical columns `dims` (channel, industry, company_size, owner,
+        target_fit), trimmed text."""
+
+    @abc.abstractmethod
+    def leads(self, dims: Sequence[str] = (), stamps: Sequence[str] = ()):
+        """The leads as an engine table with the keys of `dims` (as :meth:`opps`) and the canonical datetime columns
+        `stamps` (e.g. first_sales_touch_at) as timestamps, null when the table lacks one; None without a leads
+        table."""
+
+    @abc.abstractmethod
+    def touches(self):
+        """The touches as :func:`helpers.metrics.engine.touches_table` shapes them; None without a touches table."""
+
+    @abc.abstractmethod
+    def has_values(self, table: str, column: str) -> bool:
+        """True when canonical `column` of `table` ("leads" / "opportunities") holds at least one value that is not
+        blank ('unknown' as a breakdown key); False for an absent table or column."""
+
+    @abc.abstractmethod
+    def has_column(self, table: str, column: str) -> bool:
+        """True when `table` has canonical `column` (a warehouse table lacking an optional one reads it as NULL)."""
+
+    def run(self, expr) -> dict:
+        """:func:`helpers.metrics.engine.run` on this source's backend (an aggregate: ``{(dim, k): row}``)."""
+        return engine.run(expr, self.backend)
+
+    def fetch(self, expr):
+        """The rows of `expr` as an Arrow table, fetched from this source's backend (a bounded result only)."""
+        con = self.backend or engine.default_backend()
+        with engine._executing(con, expr):
+            return con.to_pyarrow(expr)
+
+
+class FrameSource(Source):
+    """A :class:`Source` over pandas frames (a loaded Workbook's, or any a test builds), run in the in-process DuckDB
+    (or on `backend`).
+
+    `fit` (a frame -> Series function, e.g. helpers.metrics.core.workbook_source's target profile) gives the key
+    ``target_fit`` of a frame that lacks that column (computed once per table); without it a frame's own target_fit
+    column, if any, is used."""
+
+    kind = "folder"
+
+    def __init__(self, leads: pd.DataFrame | None, opps: pd.DataFrame, touches: pd.DataFrame | None = None,
+                 fit: Callable[[pd.DataFrame], pd.Series] | None = None, backend=None):
+        self.frames = {"leads": leads, "opportunities": opps}
+        self.touches_frame = touches
+        self.fit = fit
+        self.backend = backend
+        self._fitted: dict[str, pd.DataFrame] = {}
+
+    @property
+    def has_leads(self) -> bool:
+        return self.frames["leads"] is not None
+
+    def frame(self, table: str, dims: Sequence[str] = ()) -> pd.DataFrame | None:
+        """The frame of `table`, with a target_fit column when `dims` asks for one it lacks (computed once)."""
+        frame = self.frames[table]
+        if frame is None or "target_fit" not in dims or "target_fit" in frame.columns:
+            return frame
+        if self.fit is None:
+            return frame
+        if table not in self._fitted:
+            self._fitted[table] = frame.assign(target_fit=self.fit(frame))
+        return self._fitted[table]
+
+    def opps(self, dims: Sequence[str] = ()):
+        return engine.opps_table(self.frame("opportunities", dims), _keys(dims))
+
+    def leads(self, dims: Sequence[str] = (), stamps: Sequence[str] = ()):
+        frame = self.frame("leads", dims)
+        return None if frame is None else engine.leads_table(frame, _keys(dims), tuple(stamps))
+
+    def touches(self):
+        return None if self.touches_frame is None else engine.touches_table(self.touches_frame)
+
+    def has_column(self, table: str, column: str) -> bool:
+        frame = self.frames[table]
+        return frame is not None and (column in frame.columns or (column == "target_fit" and self.fit is not None))
+
+    def has_values(self, table: str, column: str) -> bool:
+        frame = self.frame(table, (column,))
+        if frame is None or column not in frame.columns:
+            return False
+        distinct = pd.Series(frame[column].dropna().unique(), dtype=object).astype("string").str.strip()
+        return bool((distinct.ne("") & distinct.ne(engine.UNKNOWN)).any())   # breakdown keys: blank -> 'unknown'
+
+
+def _keys(dims: Sequence[str]) -> dict[str, str]:
+    """engine.opps_table's dims (key name -> column) of the columns `dims`, one key each (a column named twice too)."""
+    return dict(zip(dims, dims)) if len(set(dims)) == len(dims) else {f"k{i}": d for i, d in enumerate(dims)}
+
+
+def warehouse_spec() -> dict | None:
+    """The warehouse the runner named for this process (:data:`WAREHOUSE_ENV`), else None (a data folder)."""
+    text = os.environ.get(WAREHOUSE_ENV)
+    return json.loads(text) if text else None
