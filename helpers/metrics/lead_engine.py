@@ -139,10 +139,12 @@ def _groups(train_counts: dict, min_leads: int) -> tuple[dict, list[str]] | None
     two groups."""
     group_of = {}
     sizes: dict[str, int] = {}
+    merged: dict[str, int] = {}   # a text "(empty)" and the empty value are one value
+    for label, n in train_counts.items():
+        merged[EMPTY if label is None else label] = merged.get(EMPTY if label is None else label, 0) + n
     for label, n in train_counts.items():
         name = EMPTY if label is None else label
-        kept = name != OTHER and sum(v for k, v in train_counts.items() if (EMPTY if k is None else k) == name) >= min_leads
-        group_of[label] = name if kept else OTHER
+        group_of[label] = name if name != OTHER and merged[name] >= min_leads else OTHER
         sizes[group_of[label]] = sizes.get(group_of[label], 0) + n
     order = sorted((g for g, n in sizes.items() if n > 0), key=lambda g: (-sizes[g], g))
     return (group_of, order) if len(order) >= 2 else None
