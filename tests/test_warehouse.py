@@ -482,6 +482,30 @@ def test_notebook_03s_comparison_fetches_the_same_rows_from_a_table_twice_the_si
     assert rows - deals < 100, rows
 
 
+def test_a_warehouse_sources_touches_are_the_folders(tmp_path):
+    """WarehouseSource.touches() shapes the warehouse's touches as engine.touches_table shapes a folder's: the same
+    rows (the sample's touches are in touch_id order, which pos follows there), ids trimmed, days of the stamps."""
+    from helpers.metrics import engine
+    from helpers.metrics.warehouse import WarehouseSource, connect, upload
+
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = load_workbook(SAMPLE_DATA_DIR, config)
+    tables = {**sample_tables(), "touches": wb.touches.assign(touched_at=pd.to_datetime(wb.touches["touched_at"]))}
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload(tables, con, REVOPS)
+    con.disconnect()
+    source = WarehouseSource(connect(url), config, REVOPS)
+    columns = ["pos", "touch_id", "lead_id", "ts", "d", "channel", "content", "opportunity_id"]
+    there = source.fetch(source.touches().select(*columns).order_by("pos")).to_pandas()
+    folder = engine.default_backend().to_pyarrow(engine.touches_table(wb.touches).select(*columns).order_by("pos")).to_pandas()
+    assert len(there) == len(wb.touches) > 1000
+    assert there["pos"].tolist() == folder["pos"].tolist() == list(range(len(folder)))   # Ibis' row_number is 0-based
+    for column in columns[1:]:
+        assert there[column].astype("string").fillna("").tolist() == folder[column].astype("string").fillna("").tolist(), column
+    source.backend.disconnect()
+
+
 def test_the_stage_times_computed_in_the_warehouse_are_the_folders(duckdb_file):
     """metrics.json's funnel.stage_times from the same expression run in the DuckDB file (one row per transition),
     equal to the folder's for the same period; the command prints them beside the core figures."""
