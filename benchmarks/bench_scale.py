@@ -33,7 +33,9 @@ there (no lead quality, no attribution).
 
 Then attribution (issue 23, benchmarks.bench_attribution) on the largest size up to 1M leads, generated with
 touches (``leads-N-touches``; the folders above have none): the workbook's load, position models and Markov
-transition count against the same in plain DuckDB SQL, checked equal, in ``--rounds`` interleaved rounds, with the
+transition count against the same in plain DuckDB SQL (benchmarks.attribution_reference, in a process that imports
+only DuckDB: a typed read of the needed columns and the workbook's validation checks of the three tables as SQL
+counts), checked equal figure by figure and count by count, in ``--rounds`` interleaved rounds, with the
 line ``attribution 1M leads: workbook/SQL CPU ratio R, workbook peak MiB M`` (medians; aims: R <= 2, M < 2048).
 ``--attribution-only`` runs only this comparison (``--sizes 100000``: at 100k leads).
 """
@@ -250,12 +252,19 @@ def child(measure: str, data: Path, out: Path) -> None:
 
 
 def measure(name: str, data: Path, workdir: Path) -> tuple[dict, float, float, float]:
-    """(result, CPU s, wall s, peak MiB) of one measurement, run in a fresh Python process; the reference ("sql")
-    in a process of its own module (benchmarks.scale_reference: DuckDB and the standard library, nothing else)."""
+    """(result, CPU s, wall s, peak MiB) of one measurement, run in a fresh Python process; the references ("sql",
+    "attribution_sql") in a process of their own module (benchmarks.scale_reference, benchmarks.attribution_reference:
+    DuckDB and the standard library, nothing else)."""
     out = workdir / f"{name}.json"
-    command = ([sys.executable, "-m", "benchmarks.scale_reference", str(data), json.dumps(reference_settings(data)), str(out)]
-               if name == "sql" else
-               [sys.executable, "-m", "benchmarks.bench_scale", "--child", name, "--data", str(data), "--result", str(out)])
+    if name == "sql":
+        command = [sys.executable, "-m", "benchmarks.scale_reference", str(data), json.dumps(reference_settings(data)), str(out)]
+    elif name == "attribution_sql":
+        from benchmarks.bench_attribution import reference_settings as attribution_settings
+
+        command = [sys.executable, "-m", "benchmarks.attribution_reference", str(data),
+                   json.dumps(attribution_settings(data)), str(out)]
+    else:
+        command = [sys.executable, "-m", "benchmarks.bench_scale", "--child", name, "--data", str(data), "--result", str(out)]
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=PROJ_ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -407,7 +416,7 @@ def attribution_comparison(cache: Path, leads: int, rounds: int = 1) -> int:
     ratio = statistics.median(d[1] / e[1] for d, e in zip(runs["attribution"], runs["attribution_sql"]))
     peak = statistics.median(d[3] for d in runs["attribution"])
     diff = attribution_differences(runs["attribution"][0][0], runs["attribution_sql"][0][0])
-    print(f"  (d) and (e) {'DIFFER: ' + '; '.join(diff[:10]) if diff else 'agree (every model, channel and transition)'}")
+    print(f"  (d) and (e) {'DIFFER: ' + '; '.join(diff[:10]) if diff else 'agree (every model, channel, transition and validation count)'}")
     print(f"attribution {human(leads)} leads: workbook/SQL CPU ratio {ratio:.2f}, workbook peak MiB {peak:.0f} "
           f"(medians of {rounds} interleaved round{'s' if rounds != 1 else ''}; aims: <= 2, < 2048)")
     return 1 if diff else 0

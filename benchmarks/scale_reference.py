@@ -313,10 +313,15 @@ def figures(data: Path, settings: dict) -> dict:
             "by_channel": breakdown("channel"), "by_segment": {d: breakdown(d) for d in segments}, "checks": found}
 
 
-def main(argv: list[str]) -> int:
+def run(compute, argv: list[str]) -> int:
+    """A reference's command line ``DATA SETTINGS_JSON RESULT_JSON``: `compute`(data, settings) written as JSON."""
     data, settings, result = Path(argv[0]), json.loads(argv[1]), Path(argv[2])
-    result.write_text(json.dumps(figures(data, settings), ensure_ascii=False, sort_keys=True, default=str), encoding="utf-8")
+    result.write_text(json.dumps(compute(data, settings), ensure_ascii=False, sort_keys=True, default=str), encoding="utf-8")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return run(figures, argv)
 
 
 if __name__ == "__main__":
