@@ -13,7 +13,10 @@ its exact rounding are derived here:
 - :func:`sourced_influenced`, :func:`coverage`, :func:`content_in_deals`: marketing-sourced and -influenced
   pipeline and revenue, touch coverage of won revenue, the assets used in won and lost deals.
 
-Each of these takes the pairs as a frame of :func:`deal_touches` or as the engine table of :func:`pairs_table`.
+Each of these takes the pairs as a frame of :func:`deal_touches` or as the engine table of :func:`pairs_table`, and
+the touches, leads and opportunities as pandas frames or as Ibis tables (:func:`engine_tables`: a warehouse's tables
+in canonical form, helpers.metrics.warehouse.attribution_tables) with `backend` the connection that runs them; with
+tables only aggregates are fetched.
 The data-driven models (Markov, Shapley) are in helpers.metrics.attribution_paths; the metrics.json section
 is put together by :func:`helpers.metrics.attribution_paths.attribution_section`.
 """
@@ -26,7 +29,8 @@ import pyarrow as pa
 
 from helpers.metrics import engine as E
 from helpers.metrics.attribution_engine import MILESTONE_WEIGHTS, MILESTONES, POSITION_MODELS  # noqa: F401 (public here)
-from helpers.metrics.attribution_engine import content_expr, credit_sums_expr, deal_figures_expr, deals_expr, pairs_expr
+from helpers.metrics.attribution_engine import (content_expr, credit_sums_expr, deal_figures_expr, deals_expr, pairs_expr,
+                                                touch_counts_expr)
 
 #: The row of the deals without any touch.
 NO_TOUCHES = "no_touches"
@@ -36,15 +40,31 @@ DEFAULT_HALF_LIFE_DAYS = 7
 PAIR_COLUMNS = ("opportunity_id", "channel", "content", "k", "d", *POSITION_MODELS)
 
 
-def _tables(opps: pd.DataFrame, leads: pd.DataFrame | None, start, end, as_of):
+def is_table(value) -> bool:
+    """`value` is an Ibis table (an engine or warehouse table in canonical form), not a pandas frame."""
+    import ibis.expr.types as ir
+
+    return isinstance(value, ir.Table)
+
+
+def engine_tables(touches, leads, opps):
+    """(touches, leads, opps) as engine tables: each pandas frame converted (:func:`~helpers.metrics.engine.touches_table`,
+    :func:`~helpers.metrics.engine.leads_table`, :func:`~helpers.metrics.engine.opps_table`), an Ibis table (a
+    warehouse's, canonical as :func:`helpers.metrics.warehouse.attribution_tables` makes it) kept; None stays None."""
+    def table(value, build):
+        return value if value is None or is_table(value) else build(value)
+
+    return table(touches, E.touches_table), table(leads, E.leads_table), table(opps, E.opps_table)
+
+
+def _tables(opps, leads, start, end, as_of):
     """The engine tables and the period's deals (:func:`~helpers.metrics.attribution_engine.deals_expr`)."""
     s, last, a = E.period_bounds(start, end, as_of)
-    opps_t = E.opps_table(opps)
-    leads_t = None if leads is None else E.leads_table(leads)
+    _, leads_t, opps_t = engine_tables(None, leads, opps)
     return opps_t, leads_t, deals_expr(opps_t, leads_t, s, last, a)
 
 
-def pairs_table(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of,
+def pairs_table(touches, leads, opps, as_of,
                 lookback_days: int = DEFAULT_LOOKBACK_DAYS, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
                 bulk_created: bool = False):
     """The counted (opportunity, touch) pairs as an engine expression (:func:`~helpers.metrics.attribution_engine.pairs_expr`,
@@ -56,10 +76,10 @@ def pairs_table(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Data
     opps_t, leads_t, deals = _tables(opps, leads, as_of, as_of, as_of)
     if bulk_created:
         deals = deals.mutate(lead_created=ibis.null("date"))
-    return pairs_expr(E.touches_table(touches), leads_t, opps_t, deals, lookback_days, half_life_days, E._day(as_of))
+    return pairs_expr(engine_tables(touches, None, None)[0], leads_t, opps_t, deals, lookback_days, half_life_days, E._day(as_of))
 
 
-def deal_touches(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.DataFrame, as_of,
+def deal_touches(touches, leads, opps, as_of,
                  lookback_days: int = DEFAULT_LOOKBACK_DAYS, half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
                  backend=None) -> pd.DataFrame:
     """Every (opportunity, touch) pair that counts, ordered, with milestones and each model's credit, as a frame.
@@ -140,8 +160,11 @@ def _deal_figures(pairs, deals, marketing_channels=(), backend=None) -> dict:
     return _run(deal_figures_expr(pairs, deals, marketing_channels), backend)[0]
 
 
-def has_amounts(opps: pd.DataFrame) -> bool:
-    """Some opportunity has an amount (else every money figure is None: ``no_amounts``, credits in deals only)."""
+def has_amounts(opps, backend=None) -> bool:
+    """Some opportunity has an amount (else every money figure is None: ``no_amounts``, credits in deals only); a
+    frame is read here, an engine table asked for one row (whether any amount is known)."""
+    if is_table(opps):
+        return bool(_run(opps.aggregate(known=opps.amount.count()), backend)[0]["known"])
     return "amount" in opps.columns and bool(opps["amount"].notna().any())
 
 
@@ -156,7 +179,7 @@ def _money(row: dict, scope: str, group: str, amounts: bool = True, decimals: in
     return value if decimals is None else float(round(value, decimals))
 
 
-def position_credits(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, start, end, as_of,
+def position_credits(pairs, opps, leads, start, end, as_of,
                      decimals: int = 0, backend=None) -> dict[str, dict]:
     """``{model: {won: {channel: {revenue, deals}}, pipeline: {channel: {amount, deals}}}}`` for period [start, end].
 
@@ -173,14 +196,14 @@ def position_credits(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, star
         f = _deal_figures(p, deals, (), backend)
     out = {}
     for kind, scope, value in (("won", "won", "revenue"), ("pipeline", "pipe", "amount")):
-        total = _money(f, scope, "all", has_amounts(opps))
+        total = _money(f, scope, "all", has_amounts(opps, backend))
         table = _credit_table(sums, scope, value, f[f"{scope}_bare_n"], float(f[f"{scope}_bare_amount"] or 0.0), total, decimals)
         for model in POSITION_MODELS:
             out.setdefault(model, {})[kind] = table[model]
     return out
 
 
-def sourced_influenced(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, start, end, as_of,
+def sourced_influenced(pairs, opps, leads, start, end, as_of,
                        marketing_channels, backend=None, decimals: int | None = None) -> dict:
     """Marketing-sourced (FT in a marketing channel) and -influenced (any counted touch in one) deals.
 
@@ -193,7 +216,7 @@ def sourced_influenced(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, st
         _, _, deals = _tables(opps, leads, start, end, as_of)
         f = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
 
-    amounts = has_amounts(opps)
+    amounts = has_amounts(opps, backend)
 
     def figures(group: str) -> dict:
         return {"pipeline": {"count": int(f[f"pipe_{group}_n"]), "amount": _money(f, "pipe", group, amounts, decimals)},
@@ -204,7 +227,7 @@ def sourced_influenced(pairs, opps: pd.DataFrame, leads: pd.DataFrame | None, st
             "marketing_channels": sorted(set(marketing_channels or ()))}
 
 
-def coverage(pairs, touches: pd.DataFrame | None, opps: pd.DataFrame, leads: pd.DataFrame | None,
+def coverage(pairs, touches, opps, leads,
              start, end, as_of, backend=None, decimals: int | None = None) -> dict:
     """Touch coverage (data health): won deals and revenue of P with and without any counted touch (money rounded to
     `decimals`, the currency's, when given), the share of won revenue with touches (None without won revenue), and
@@ -215,14 +238,19 @@ def coverage(pairs, touches: pd.DataFrame | None, opps: pd.DataFrame, leads: pd.
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         f = _deal_figures(_period_pairs(pairs, deals), deals, (), backend)
-    amounts = has_amounts(opps)
+    amounts = has_amounts(opps, backend)
     with_rev, without_rev = _money(f, "won", "touched", amounts, decimals), _money(f, "won", "bare", amounts, decimals)
     total = None if with_rev is None else with_rev + without_rev
     out = {"won_deals_with_touches": int(f["won_touched_n"]), "won_deals_without_touches": int(f["won_bare_n"]),
            "won_revenue_with_touches": with_rev, "won_revenue_without_touches": without_rev,
            "won_revenue_share_with_touches": (with_rev / total) if total else None,
            "touches": 0, "touches_unknown_lead": 0, "touches_after_close": 0, "touches_after_as_of": 0}
-    if touches is not None and len(touches):
+    if touches is not None and is_table(touches):
+        t, ld, o = engine_tables(touches, leads, opps)
+        n = _run(touch_counts_expr(t, ld, o, E._day(as_of)), backend)[0]
+        out.update({"touches": int(n["touches"]), "touches_unknown_lead": int(n["unknown_lead"]),
+                    "touches_after_close": int(n["after_close"]), "touches_after_as_of": int(n["after_as_of"])})
+    elif touches is not None and len(touches):
         lead_ids = leads["lead_id"] if leads is not None else pd.Series([], dtype=object)
         out["touches"] = int(len(touches))
         out["touches_unknown_lead"] = int((~isin_ids(touches["lead_id"], lead_ids)).sum())
@@ -231,7 +259,7 @@ def coverage(pairs, touches: pd.DataFrame | None, opps: pd.DataFrame, leads: pd.
     return out
 
 
-def content_in_deals(pairs, opps: pd.DataFrame, start, end, as_of, backend=None) -> list[dict]:
+def content_in_deals(pairs, opps, start, end, as_of, backend=None) -> list[dict]:
     """The assets (touch `content`) on the deals won or lost in P: per asset, won and lost deals holding it, the win
     rate of those deals (None without any), and its touches dated before and on/after the deal's created_at.
     Sorted by deals holding it (descending), then name. One grouped count per asset in the engine."""

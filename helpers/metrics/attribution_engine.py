@@ -14,6 +14,8 @@ canonical form of helpers.metrics.engine (:func:`~helpers.metrics.engine.opps_ta
 - :func:`path_steps_expr`, :func:`path_counts_expr`: the data-driven models' paths, and the distinct paths with how
   many leads follow each (one grouped count: the Markov chain's transitions and the bootstrap come from it);
   :func:`converted_revenue_expr`: the won revenue of the converted paths, each won deal once.
+- :func:`touch_counts_expr`, :func:`lead_dates_expr`: one row each of the touches' coverage counts and of what the
+  leads' created_at says (bulk-loaded, the horizon H), for tables that are not pandas frames (a warehouse's).
 """
 from __future__ import annotations
 
@@ -228,3 +230,54 @@ def converted_revenue_expr(steps, leads, opps, as_of: dt.date):
     o = E._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
     o = o.filter((o.outcome == "won") & o.closed.notnull() & (o.closed <= as_of)).semi_join(links, "opportunity_id")
     return o.aggregate(revenue=o.amount.sum(), known=o.amount.count())
+
+
+def touch_counts_expr(touches, leads, opps, as_of: dt.date):
+    """One row of touch coverage counts (as helpers.metrics.attribution.coverage counts a frame's): touches (rows),
+    unknown_lead (lead_id null or not a lead of `leads`; every touch without a leads table), after_close (dated after
+    the earliest close of a won or lost deal linked to it: a deal of its lead, or the deal it carries;
+    helpers.data.touches.after_close) and after_as_of (dated after as_of)."""
+    import ibis
+
+    t = touches
+    o = E._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    closed = o.filter(o.outcome.isin(("won", "lost")) & o.closed.notnull() & o.opportunity_id.notnull())
+    closed = closed.group_by(cid=closed.opportunity_id).aggregate(c=closed.closed.min())
+    links = _links(leads, opps)
+    lead_close = links.join(closed, links.opportunity_id == closed.cid)
+    lead_close = lead_close.group_by(lid=lead_close.lead_id).aggregate(lc=lead_close.c.min())
+    j = t.left_join(lead_close, t.lead_id == lead_close.lid).drop("lid")
+    own = closed.view()
+    j = j.left_join(own, j.opportunity_id == own.cid).drop("cid")
+    j = j.mutate(late=(j.d > ibis.least(ibis.coalesce(j.lc, j.c), ibis.coalesce(j.c, j.lc))).fill_null(False))
+    if leads is None:
+        j = j.mutate(unknown=ibis.literal(True))
+    else:
+        ids = leads.select(kid=leads.lead_id.cast("string")).distinct().mutate(known=ibis.literal(True))
+        j = j.left_join(ids, j.lead_id == ids.kid)
+        j = j.mutate(unknown=j.known.isnull())
+    return j.aggregate(touches=j.count(), unknown_lead=j.count(where=j.unknown), after_close=j.count(where=j.late),
+                       after_as_of=j.count(where=(j.d > as_of).fill_null(False)))
+
+
+def lead_dates_expr(leads, opps, as_of: dt.date, quantile: float = 0.9):
+    """One row: created_n (leads created on or before as_of), created_days (their distinct created days) and h_q
+    (the `quantile`, linear as numpy's percentile, of the days from a lead's created_at to its first deal's existing on as_of, 0 when
+    the deal came first; null without such a lead): what helpers.metrics.lead_section.bulk_created and
+    helpers.metrics.lead_quality.horizon_days read."""
+    import ibis
+
+    ld = E._prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
+    o = E._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    o = o.filter(o.created <= as_of).select(oid=o.opportunity_id, oc=o.created)
+    p = E.pairs_expr(leads, opps)
+    first = p.join(o, p.opportunity_id == o.oid)
+    first = first.group_by(fid=first.lead_id).aggregate(oc=first.oc.min())
+    lc = ld.group_by(gid=ld.lead_id).aggregate(created=ld.created.min())
+    lc = lc.filter(lc.created.notnull())
+    days = first.join(lc, first.fid == lc.gid)
+    days = days.select(n=ibis.greatest(days.oc.delta(days.created, unit="day"), 0).cast("float64"))
+    q = days.aggregate(h_q=days.n.quantile(quantile))
+    made = ld.filter(ld.created <= as_of)
+    counts = made.aggregate(created_n=made.created.count(), created_days=made.created.nunique())
+    return counts.cross_join(q)

@@ -35,14 +35,19 @@ START, CONV, NULL = "(start)", "(conversion)", "(null)"
 BOOTSTRAP_CHUNK = 50
 
 
-def _engine_tables(touches: pd.DataFrame, leads: pd.DataFrame, opps: pd.DataFrame):
-    from helpers.metrics import engine as E
+def _engine_tables(touches, leads, opps):
+    from helpers.metrics.attribution import engine_tables
 
-    return E.touches_table(touches), E.leads_table(leads), E.opps_table(opps)
+    return engine_tables(touches, leads, opps)
+
+
+def _without_paths(touches, leads) -> bool:
+    """No table, or an empty frame: no path (an engine table is not counted here; its query finds none)."""
+    return any(t is None or (isinstance(t, pd.DataFrame) and t.empty) for t in (leads, touches))
 
 
 def _steps(touches, leads, opps, as_of, horizon_days: int, window_start=None, window_end=None):
-    """:func:`helpers.metrics.attribution_engine.path_steps_expr` on pandas frames."""
+    """:func:`helpers.metrics.attribution_engine.path_steps_expr` on pandas frames or engine tables."""
     from helpers.metrics import engine as E
     from helpers.metrics.attribution_engine import path_steps_expr
 
@@ -63,7 +68,7 @@ def _fetch(expr, backend=None) -> pd.DataFrame:
 def _path_rows(expr_of, cols: list[str], touches, leads, opps, as_of, horizon_days, window_start, window_end, backend):
     """`expr_of` (an expression of the paths' steps) run in the engine: its `cols`, paths as tuples, revenue as float
     (an empty frame without leads or touches)."""
-    if leads is None or touches is None or leads.empty or touches.empty:
+    if _without_paths(touches, leads):
         return pd.DataFrame(columns=cols)
     out = _fetch(expr_of(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end)), backend)
     out["path"] = [tuple(p) for p in out["path"]]
@@ -117,7 +122,7 @@ def path_figures(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Dat
     from helpers.metrics.attribution_engine import converted_revenue_expr, path_counts_expr
 
     cols = ["path", "converted", "n", "revenue"]
-    if leads is None or touches is None or leads.empty or touches.empty:
+    if _without_paths(touches, leads):
         return pd.DataFrame(columns=cols), 0.0
     _, ld, o = _engine_tables(touches, leads, opps)
     with E.materialized(_steps(touches, leads, opps, as_of, horizon_days, window_start, window_end), backend) as steps:
@@ -374,38 +379,80 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
     (window_start None, window_end as_of, horizon_days None, ``bulk_created_at`` true): the stamp says nothing of
     a lead's age, and the lookback window or H would keep all of the leads or none of them. For the same reason
     the LC milestone is then FT (no known lead creation)."""
-    from helpers.metrics import attribution as A
-    from helpers.metrics import engine as E
-    from helpers.metrics.lead_quality import horizon_days
+    return attribution_figures(wb.touches, wb.leads, wb.opportunities, wb.config, wb.as_of, start, end, samples,
+                               warning_codes)
+
+
+def _lead_dates(leads, opps, as_of, setting, warning_codes, backend) -> tuple[bool, int]:
+    """(bulk_created_at, H) of the leads: a frame read in pandas (helpers.metrics.lead_section.bulk_created,
+    helpers.metrics.lead_quality.horizon_days), an engine table by one row of aggregates
+    (:func:`helpers.metrics.attribution_engine.lead_dates_expr`)."""
+    from helpers.metrics.attribution import _run, engine_tables, is_table
+    from helpers.metrics.attribution_engine import lead_dates_expr
+    from helpers.metrics.lead_quality import HORIZON_QUANTILE, MIN_HORIZON_DAYS, horizon_days
     from helpers.metrics.lead_section import bulk_created
 
-    cfg = settings(wb.config)
+    if leads is None:
+        return False, int(setting) if setting is not None else MIN_HORIZON_DAYS
+    if not is_table(leads):
+        bulk = len(leads) > 0 and bulk_created(leads, as_of, warning_codes)
+        return bulk, horizon_days(leads, opps, as_of, setting)
+    from helpers.metrics import engine as E
+
+    _, ld, o = engine_tables(None, leads, opps)
+    row = _run(lead_dates_expr(ld, o, E._day(as_of), HORIZON_QUANTILE / 100), backend)[0]
+    bulk = (row["created_n"] >= 2 and row["created_days"] == 1) or "one_created_at:leads" in set(warning_codes)
+    if setting is not None:
+        return bulk, int(setting)
+    q = row["h_q"]
+    return bulk, MIN_HORIZON_DAYS if q is None else max(MIN_HORIZON_DAYS, int(math.ceil(float(q))))
+
+
+def attribution_figures(touches, leads, opps, config, as_of, start, end, samples: int | None = None, warning_codes=(),
+                        backend=None) -> dict:
+    """:func:`attribution_section` of the tables themselves: pandas frames (a folder's, run in DuckDB in process) or
+    Ibis tables of `backend` in canonical form (:func:`helpers.metrics.attribution.engine_tables`; a warehouse's,
+    helpers.metrics.warehouse.attribution_tables), where only aggregates are fetched: the position credits, deal
+    figures, coverage and content as grouped sums and counts, the paths as one grouped count of distinct paths
+    (the Markov transitions and the bootstrap are computed from it here). `as_of` is the data's (a Timestamp)."""
+    from helpers.metrics import attribution as A
+    from helpers.metrics import engine as E
+
+    cfg = settings(config)
     out = {"lookback_days": cfg["lookback_days"], "half_life_days": cfg["half_life_days"], "horizon_days": None,
            "models": {}, "data_driven": {}, "sourced": None, "influenced": None, "by_department": None,
            "marketing_channels": sorted(cfg["marketing_channels"]), "coverage": None, "content": [], "null_reasons": {}}
-    if wb.touches is None or not len(wb.touches):
-        out["null_reasons"] = {"attribution": "no_touches_table" if wb.touches is None else "no_touch_rows"}
+    if touches is None or not _has_rows(touches, backend):
+        out["null_reasons"] = {"attribution": "no_touches_table" if touches is None else "no_touch_rows"}
         return out
-    decimals = int(wb.config.currency_decimals)
-    bulk = wb.leads is not None and len(wb.leads) > 0 and bulk_created(wb.leads, wb.as_of, warning_codes)
-    with E.reusing_tables(), E.materialized(A.pairs_table(wb.touches, wb.leads, wb.opportunities, wb.as_of,
-                                                          cfg["lookback_days"], cfg["half_life_days"], bulk)) as pairs:
-        out["models"] = A.position_credits(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, decimals)
-        si = A.sourced_influenced(pairs, wb.opportunities, wb.leads, start, end, wb.as_of, cfg["marketing_channels"],
-                                  decimals=decimals)
+    decimals = int(config.currency_decimals)
+    setting = (getattr(config, "lead_quality", None) or {}).get("horizon_days") or None
+    bulk, h = _lead_dates(leads, opps, as_of, setting, warning_codes, backend)
+    with E.reusing_tables(), E.materialized(A.pairs_table(touches, leads, opps, as_of, cfg["lookback_days"],
+                                                          cfg["half_life_days"], bulk), backend) as pairs:
+        out["models"] = A.position_credits(pairs, opps, leads, start, end, as_of, decimals, backend)
+        si = A.sourced_influenced(pairs, opps, leads, start, end, as_of, cfg["marketing_channels"], backend, decimals)
         out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
-        out["coverage"] = A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, start, end, wb.as_of, decimals=decimals)
-        out["content"] = A.content_in_deals(pairs, wb.opportunities, start, end, wb.as_of)
-        if "amount" not in wb.opportunities.columns or not wb.opportunities["amount"].notna().any():
+        out["coverage"] = A.coverage(pairs, touches, opps, leads, start, end, as_of, backend, decimals)
+        out["content"] = A.content_in_deals(pairs, opps, start, end, as_of, backend)
+        if not A.has_amounts(opps, backend):
             out["null_reasons"]["revenue"] = "no_amounts"
-        h = (getattr(wb.config, "lead_quality", None) or {}).get("horizon_days") or horizon_days(wb.leads, wb.opportunities, wb.as_of)
         h = 0 if bulk else h
-        window_start = None if bulk else day(wb.as_of) - pd.Timedelta(days=cfg["lookback_days"])
-        paths, won = path_figures(wb.touches, wb.leads, wb.opportunities, wb.as_of, h, window_start, wb.as_of)
+        window_start = None if bulk else day(as_of) - pd.Timedelta(days=cfg["lookback_days"])
+        paths, won = path_figures(touches, leads, opps, as_of, h, window_start, as_of, backend)
     won = None if won is None else float(round(won, decimals))   # the engine's float sum, to the currency's unit
     dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals, won)
-    dd.update(window_start=window_start, window_end=day(wb.as_of) - pd.Timedelta(days=h), bulk_created_at=bool(bulk))
+    dd.update(window_start=window_start, window_end=day(as_of) - pd.Timedelta(days=h), bulk_created_at=bool(bulk))
     out["horizon_days"] = None if bulk else h
     out["null_reasons"].update({f"data_driven.{k}": v for k, v in dd.pop("null_reasons").items()})
     out["data_driven"] = dd
     return out
+
+
+def _has_rows(table, backend=None) -> bool:
+    """A frame or engine table holds a row (an engine table: one count fetched)."""
+    from helpers.metrics.attribution import _run, is_table
+
+    if is_table(table):
+        return bool(_run(table.aggregate(n=table.count()), backend)[0]["n"])
+    return bool(len(table))

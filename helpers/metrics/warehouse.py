@@ -24,7 +24,9 @@ only; a DuckDB file must exist and is opened read-only; no output shows any part
 (helpers.errors.redact_url, check_url_password). Errors end in one message and exit status 2.
 
 :func:`upload` writes a loaded Workbook's canonical tables into a warehouse schema
-(the test loads the sample data this way).
+(the test loads the sample data this way). :func:`attribution_tables` gives the touches, leads and
+opportunities as the attribution's engine tables (helpers.metrics.attribution_paths.attribution_figures
+computes metrics.json's attribution block on them, fetching only aggregates).
 """
 from __future__ import annotations
 
@@ -542,3 +544,43 @@ def _backend_error(exc: BaseException) -> bool:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def touches_engine_table(t):
+    """A warehouse touches table (contract section 6) in the form of helpers.metrics.engine.touches_table: touch_id
+    (trimmed text, '' when empty), lead_id and opportunity_id (trimmed ids), ts (touched_at as a timestamp), d (its
+    calendar day), channel and content (trimmed text, null when empty) and pos. A warehouse keeps no file order, so
+    pos is the rank in (ts, touch_id, lead_id, opportunity_id, channel, content): it only breaks ties of the
+    contract's order (time, then touch_id), which a folder breaks by file order."""
+    import ibis
+
+    def text(column: str):
+        value = t[column].cast("string").strip() if column in t.columns else ibis.null("string")
+        return ibis.ifelse(value == "", ibis.null("string"), value)
+
+    ts = t.touched_at.cast("timestamp")
+    cols = {"touch_id": text("touch_id").fill_null(""), "lead_id": text("lead_id"), "ts": ts, "d": ts.cast("date"),
+            "channel": text("channel"), "content": text("content"), "opportunity_id": text("opportunity_id")}
+    x = t.select(**cols)
+    order = [x.ts, x.touch_id, x.lead_id, x.opportunity_id, x.channel, x.content]
+    return x.mutate(pos=(ibis.row_number().over(order_by=order)).cast("int64"))
+
+
+def attribution_tables(con, schema: str | None = None, leads_table: str = "leads",
+                       opportunities_table: str = "opportunities", touches_table: str = "touches"):
+    """(touches, leads, opps) of the warehouse as the attribution's engine tables
+    (helpers.metrics.attribution.engine_tables; helpers.metrics.attribution_paths.attribution_figures runs on them):
+    ids and outcome canonical as for the core figures, touches by :func:`touches_engine_table`; touches None when
+    the schema has no such table. WorkbookError as :func:`canonical` for a missing leads or opportunities table or a
+    required column missing from any of the three."""
+    found = source_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table, "touches": touches_table},
+                          {"leads": "--leads-table ", "opportunities": "--opportunities-table "}, required=("leads", "opportunities"))
+    where = _schema_name(con, schema)
+    with engine._quiet():
+        leads, opps = (_complete(con.table(found[name], database=schema), name, found[name], where)
+                       for name in ("leads", "opportunities"))
+        touches = con.table(found["touches"], database=schema) if "touches" in found else None
+    if touches is not None:
+        check_columns(touches, "touches", found["touches"], where)
+        touches = touches_engine_table(touches)
+    return touches, _engine_table(leads, "leads", []), _engine_table(opps, "opps", [])

@@ -1,0 +1,124 @@
+"""Attribution (notebook 06, contract section 6) on warehouse tables (issue 26): the sample's leads, opportunities and
+touches in a DuckDB file give metrics.json's attribution block equal to the folder's, and the rows fetched from the
+warehouse do not grow with the tables (only aggregates come back: sums per channel, one grouped count of paths).
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from counting_backend import Counting
+from helpers.data.load import first_data_date, load_workbook
+from helpers.data.periods import complete_periods
+from helpers.metrics.attribution_paths import attribution_figures, attribution_section
+from helpers.paths import SAMPLE_DATA_DIR
+from helpers.storage import dumps
+
+SAMPLES = 60
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """The sample workbook and its latest complete period's (start, end)."""
+    wb = load_workbook(SAMPLE_DATA_DIR)
+    period = complete_periods(first_data_date(wb), wb.as_of, wb.config.fiscal_year_start_month)[-1]
+    return wb, period.start.date(), period.end.date()
+
+
+def _twice(wb) -> dict[str, pd.DataFrame]:
+    """The sample's three tables with a copy of every row under other ids ("-2" added to each id): every path, deal
+    and channel twice over."""
+    def copy(frame, ids):
+        return pd.concat([frame, frame.assign(**{c: frame[c].astype("string") + "-2" for c in ids if c in frame})])
+
+    return {"leads": copy(wb.leads, ("lead_id", "opportunity_id")),
+            "opportunities": copy(wb.opportunities, ("opportunity_id", "lead_id")),
+            "touches": copy(wb.touches, ("touch_id", "lead_id", "opportunity_id"))}
+
+
+@pytest.fixture(scope="module")
+def duckdb_file(sample, tmp_path_factory):
+    """A DuckDB file holding the sample's tables in schema `once` and the doubled tables in schema `twice`."""
+    from helpers.metrics.warehouse import connect, upload
+
+    wb = sample[0]
+    url = f"duckdb://{tmp_path_factory.mktemp('wh') / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload({"leads": wb.leads, "opportunities": wb.opportunities, "touches": wb.touches}, con, "once")
+    upload(_twice(wb), con, "twice")
+    con.disconnect()
+    return url
+
+
+def _block(url: str, schema: str, wb, start, end, backend=None) -> dict:
+    """metrics.json's attribution block computed on the warehouse tables of `schema` (as JSON text reads back)."""
+    from helpers.metrics.warehouse import attribution_tables, connect
+
+    con = connect(url)
+    try:
+        touches, leads, opps = attribution_tables(con, schema)
+        run = backend(con) if backend else con
+        section = attribution_figures(touches, leads, opps, wb.config, wb.as_of, start, end, SAMPLES, backend=run)
+        return json.loads(dumps(section)), run
+    finally:
+        con.disconnect()
+
+
+def test_the_attribution_block_from_a_duckdb_file_equals_the_folders(sample, duckdb_file):
+    wb, start, end = sample
+    folder = json.loads(dumps(attribution_section(wb, start, end, samples=SAMPLES)))
+    warehouse, _ = _block(duckdb_file, "once", wb, start, end)
+    assert warehouse == folder
+    # figures that would hide an empty computation: real credits, paths and deals on both sides
+    assert warehouse["data_driven"]["converted_paths"] >= 30 and warehouse["data_driven"]["markov"]
+    assert warehouse["coverage"]["touches"] == len(wb.touches) > 0
+    assert warehouse["sourced"]["won"]["count"] > 0 and warehouse["content"]
+
+
+def test_doubling_the_warehouse_tables_leaves_the_fetched_rows_unchanged(sample, duckdb_file):
+    """The sample and the sample twice over (every row copied under other ids): the same queries fetch the same rows
+    (one per channel, per asset, per distinct path, one row of deal figures...), while the counts double."""
+    wb, start, end = sample
+    once, a = _block(duckdb_file, "once", wb, start, end, Counting)
+    twice, b = _block(duckdb_file, "twice", wb, start, end, Counting)
+    assert (b.fetched, b.queries) == (a.fetched, a.queries)
+    # aggregates only: most of them are the distinct (path, converted) rows of the one grouped count of paths (938 on
+    # the sample), which depend on the paths' variety, not on the number of leads or touches (20,681)
+    assert 0 < a.fetched < len(wb.touches) // 10 and a.queries < 20
+    assert twice["coverage"]["touches"] == 2 * once["coverage"]["touches"] == 2 * len(wb.touches)
+    assert twice["data_driven"]["paths"] == 2 * once["data_driven"]["paths"]
+    assert twice["sourced"]["won"]["count"] == 2 * once["sourced"]["won"]["count"] > 0
+    assert twice["data_driven"]["markov"].keys() == once["data_driven"]["markov"].keys()
+
+
+@pytest.mark.parametrize("name", ["over_12_channels_new_york_cents", "few_paths_no_amounts", "default_horizon_earlier_as_of",
+                                  "bulk_created_at", "ties_ids_and_committees"])
+def test_the_hard_cases_from_a_duckdb_file_equal_the_folders(name, tmp_path):
+    """The generated data sets of test_section6_reference (cents and a New York clock, no amounts, H from the data,
+    bulk-loaded created_at, buying committees): the warehouse gives the frames' block. A warehouse keeps no row order,
+    so a tie in time and touch_id is broken there by the touch's other columns, not by file order: each touch without
+    an id gets one in file order here ('#' + position: sorting before the generated ids, as a missing id does), so
+    that both sides order alike."""
+    from test_section6_reference import AS_OF, CASES, END, START, generate
+
+    from helpers.metrics.warehouse import attribution_tables, connect, upload
+
+    kw = dict(CASES[name])
+    as_of = kw.pop("as_of", AS_OF)
+    wb = load_workbook(generate(tmp_path / "data", kw.pop("seed"), **kw), as_of=str(as_of))
+    ids = wb.touches["touch_id"].astype("string")
+    touches = wb.touches.assign(touch_id=ids.fillna(pd.Series([f"#{i:06d}" for i in range(len(ids))], index=ids.index)))
+    frames = attribution_figures(touches, wb.leads, wb.opportunities, wb.config, wb.as_of, START, END, SAMPLES)
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload({"leads": wb.leads, "opportunities": wb.opportunities, "touches": touches}, con, "revops")
+    con.disconnect()
+    con = connect(url)
+    try:
+        tables = attribution_figures(*attribution_tables(con, "revops"), wb.config, wb.as_of, START, END, SAMPLES, backend=con)
+    finally:
+        con.disconnect()
+    assert json.loads(dumps(tables)) == json.loads(dumps(frames))
+    assert frames["coverage"]["touches_after_close"] > 0 and frames["coverage"]["touches_unknown_lead"] > 0
