@@ -1,6 +1,6 @@
 """An independent computation of contract section 6 (touches and attribution), for tests only.
 
-Written straight from the contract's text (../shared/spec/contract.md section 6) and the decisions the glossary
+Written straight from the contract's text (the data and metrics contract, section 6: touches and attribution) and the decisions the glossary
 records where the contract is silent (docs/glossary.md, "Attribution"), in plain Python over the canonical CSV
 files, which it reads itself (raw text, its own date parsing and time-zone conversion). It imports nothing from
 ``helpers``: tests/test_section6_reference.py compares its figures with the workbook's metrics.json section
