@@ -60,8 +60,10 @@ def test_a_file_that_is_not_its_format_is_refused(tmp_path, name):
 def test_a_damaged_file_that_is_not_its_format_is_refused(tmp_path, name):
     data = folder(tmp_path, opportunities_csv=None)
     (data / name).write_bytes(bytes(range(1, 256)) * 8)  # neither its format nor text
-    kind = "an Excel workbook" if name.endswith("xlsx") else "a Parquet file"
-    refused(data, f"{name}: not a readable {kind}", f"How to fix: Export the table again as {kind}")
+    kind = "Excel workbook" if name.endswith("xlsx") else "Parquet file"
+    article = "an" if name.endswith("xlsx") else "a"
+    text = refused(data, f"{name}: not a readable {kind} (", f"How to fix: Export the table again as {article} {kind}")
+    assert "readable an " not in text and "readable a " not in text   # the sentence read "not a readable an Excel workbook"
 
 
 def test_real_excel_and_parquet_still_load(tmp_path):
