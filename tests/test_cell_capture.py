@@ -12,6 +12,7 @@ def shell():
     """A real IPython shell (the kernel's run_cell, display hook and DisplayTrap), removed again after the test."""
     from IPython.core.interactiveshell import InteractiveShell
 
+    InteractiveShell.clear_instance()  # a shell an earlier test of this worker left (with a panel's hooks) is not this one
     sh = InteractiveShell.instance()
     yield sh
     InteractiveShell.clear_instance()
