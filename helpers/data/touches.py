@@ -147,13 +147,6 @@ def after_close(touches: pd.DataFrame, leads: pd.DataFrame | None, opps: pd.Data
     return _positions(query, {"t": t, "o": o, "ld": ld}, len(touches))
 
 
-def unknown_ids(values: pd.Series, ids: pd.Series | None) -> pd.Series:
-    """Per value (bool): present and not among `ids` (nulls ignored; None: no ids), as one DuckDB anti-join."""
-    known = ids if ids is not None else _empty_text()
-    query = "SELECT v.pos FROM v ANTI JOIN k ON v.x = k.x WHERE v.x IS NOT NULL"
-    return pd.Series(_positions(query, {"v": {"x": values}, "k": {"x": known}}, len(values)), index=values.index)
-
-
 def _distinct(ids: pd.Series) -> bool:
     """True when no id repeats (nulls aside), from one DuckDB count: as many distinct 64-bit hashes of the ids as ids
     proves it (equal hashes are counted once, so a repeated id always lowers the count). The usual answer for millions
