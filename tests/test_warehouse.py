@@ -526,3 +526,71 @@ def test_the_stage_times_computed_in_the_warehouse_are_the_folders(duckdb_file):
                          "--config", str(SAMPLE_DATA_DIR / "workbook.yaml"), cwd=SAMPLE_DATA_DIR)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["stage_times"] == plain(there)
+
+
+def health_figures(s) -> dict:
+    """Notebook 00's figures of session `s`, each computed on ``s.source`` (helpers.metrics.health_engine), and its
+    views drawn (they must read no row of the workbook)."""
+    import matplotlib.pyplot as plt
+
+    from helpers.metrics import health
+    from helpers.metrics import health_engine as he
+    from helpers.views import health_views as hv
+
+    src = s.source
+    per_period = health.rows_per_period(s.wb, health.periods_to(s.wb, s.period, src), src)
+    out = {"completeness": he.stage_completeness_of(src, s.as_of),
+           "stale": he.stale_open_deals_of(src, s.as_of, s.config.stale_open_days),
+           "trace_all": he.traceability_of(src, s.as_of),
+           "trace_period": he.traceability_of(src, s.as_of, s.period.start, s.period.end),
+           "negative": he.negative_intervals_of(src, s.as_of),
+           "rows_per_period": per_period.to_dict("records"),
+           "channels": health.value_counts(s.wb, "channel", src).to_dict("records"),
+           "sizes": health.value_counts(s.wb, "company_size", src).to_dict("records"),
+           "overview": health.table_overview(s.wb, "en", src)[["table", "rows", "first", "last"]].to_dict("records"),
+           "warnings": [w["code"] for w in health.warnings_record(s.wb, src)]}
+    hv.limits_view(s)
+    hv.coverage_note(s)
+    hv.overview_view(s.wb, s.lang, src)
+    hv.rows_per_period_chart(per_period, s.lang)
+    for column in ("channel", "industry", "company_size"):
+        hv.value_counts_view(s.wb, column, s.lang, src)
+    hv.findings_view(s.wb, s.lang, src)
+    hv.negative_intervals_view(s)
+    hv.dict_view(out["stale"], s.config, s.lang)
+    hv.traceability_view(s, out["trace_all"], out["trace_period"])
+    plt.close("all")
+    return plain(out)
+
+
+def test_notebook_00s_figures_fetch_the_same_rows_from_a_table_twice_the_size(tmp_path):
+    """Notebook 00 (data health) computes every section in the warehouse through the session's source, reading no
+    row of the workbook: the figures are the folder's (the same data loaded from the CSV files), and doubling every
+    table doubles the counts while the rows fetched (one per month, value, table or scalar) stay the same."""
+    from helpers.report.record import Recorder
+    from helpers.report.session import Session
+
+    touches = pd.read_csv(SAMPLE_DATA_DIR / "touches.csv", dtype=str, keep_default_na=False, na_values=[""])
+    tables = {**sample_tables(), "touches": touches.assign(touched_at=pd.to_datetime(touches["touched_at"], format="ISO8601"))}
+    config = load_config(SAMPLE_DATA_DIR)
+    folder = Session(config=config, wb=load_workbook(SAMPLE_DATA_DIR, config), lang="en", recorder=Recorder(""),
+                     period=parse_period("FY2026Q1", config.fiscal_year_start_month))
+    expected = health_figures(folder)
+    s, counting = warehouse_session(tables, tmp_path / "once.duckdb")
+    once, rows = health_figures(s), counting.fetched
+    counting.disconnect()
+    s, counting = warehouse_session(doubled(tables), tmp_path / "twice.duckdb")
+    twice, rows_twice = health_figures(s), counting.fetched
+    counting.disconnect()
+    assert once == expected
+    assert once["completeness"]["leads"] == 4400 and once["trace_all"]["won_count"] > 0
+    assert twice["completeness"]["leads"] == 2 * once["completeness"]["leads"]
+    assert twice["completeness"]["with_opportunity_share"] == once["completeness"]["with_opportunity_share"]
+    touched, touched_twice = ([r for r in f["overview"] if r["table"] == "Touches"][0] for f in (once, twice))
+    assert touched_twice == dict(touched, rows=2 * touched["rows"]) and touched["rows"] > 20000
+    assert twice["trace_all"]["won_count"] == 2 * once["trace_all"]["won_count"]
+    assert twice["trace_all"]["revenue_traceable_share"] == once["trace_all"]["revenue_traceable_share"]
+    assert twice["stale"]["stale"] == 2 * once["stale"]["stale"] > 0
+    assert [r["leads"] for r in twice["rows_per_period"]] == [2 * r["leads"] for r in once["rows_per_period"]]
+    assert rows_twice == rows
+    assert rows < 300, rows   # months, values and scalars, never the 4,400 leads

@@ -431,33 +431,27 @@ def negative_intervals(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) ->
     - ``won_before_lead``: the opportunity was won (closed_at) before its lead was created.
 
     These rows are left out of every time-to-convert measure (never counted as 0 days).
-    Zeros without a leads table.
+    Zeros without a leads table. :func:`helpers.metrics.health_engine.negative_intervals_of` on the frames.
     """
-    from helpers.metrics.funnel import _ids, linked_pairs
+    from helpers.metrics.health_engine import negative_intervals_of
+    from helpers.metrics.source import FrameSource
 
-    if leads is None:
-        return {"opportunity_before_lead": 0, "won_before_lead": 0}
-    cutoff = day(as_of)
-    lead_dates = pd.DataFrame({"lead_id": _ids(leads["lead_id"]), "lead_created": dates(leads, "created_at").to_numpy()})
-    opp_dates = pd.DataFrame({"opportunity_id": _ids(opps["opportunity_id"]), "opp_created": dates(opps, "created_at").to_numpy(),
-                              "won_at": dates(opps, "closed_at").where(outcome_is(opps, "won")).to_numpy()})
-    joined = linked_pairs(leads, opps).merge(lead_dates, on="lead_id").merge(opp_dates, on="opportunity_id")
-    joined = joined[(joined["lead_created"] <= cutoff) & (joined["opp_created"] <= cutoff)]
-    won = joined["won_at"].notna() & (joined["won_at"] <= cutoff)
-    return {"opportunity_before_lead": int((joined["opp_created"] < joined["lead_created"]).sum()),
-            "won_before_lead": int((won & (joined["won_at"] < joined["lead_created"])).sum())}
+    return negative_intervals_of(FrameSource(leads, opps), as_of)
 
 
 # --------------------------------------------------------------------------- a whole workbook
-def workbook_warnings(wb) -> list[dict]:
+def workbook_warnings(wb, source=None) -> list[dict]:
     """Every warning about a loaded workbook: :func:`warnings_list` of its load findings and its
     data folder's ingest report, then the rows whose dates run backwards (:func:`negative_intervals`,
     codes ``opportunity_before_lead`` / ``won_before_lead``) and the checklist answers dated after
     as_of (code ``checklist_after_as_of``), each with its count. Messages and fixes in English
     (metrics.json); :func:`warning_sentences` gives them in a report's language. Display names of channels no row
     has (setting labels.channels, code ``channel_name_unknown``) come from the run's settings, after the load
-    warnings."""
+    warnings. The figures over the leads, opportunities and touches (negative intervals, the channels the data has)
+    are engine queries on `source` (a :class:`helpers.metrics.source.Source`, default the workbook's frames)."""
     from helpers.errors import warning
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.health_engine import channel_values_of, negative_intervals_of
 
     def checked(code: str, file: str, column: str, count: int, **params) -> dict:
         w = warning(file, code, column, count=count, **params)
@@ -466,10 +460,12 @@ def workbook_warnings(wb) -> list[dict]:
 
     from helpers.data.channels import check_channel_names
 
-    names = check_channel_names(wb.config.channel_names, (wb.leads, wb.opportunities, wb.spend, wb.touches),
+    source = source if source is not None else workbook_source(wb)
+    channels = pd.DataFrame({"channel": pd.Series(channel_values_of(source), dtype=object)})   # one row per spelling
+    names = check_channel_names(wb.config.channel_names, (channels, wb.spend),
                                 wb.config.channel_names_from)   # the run's settings, not the cached load's
     out = warnings_list([*wb.findings, *names], ingest_warnings(wb.data_dir))
-    for code, count in negative_intervals(wb.leads, wb.opportunities, wb.as_of).items():
+    for code, count in negative_intervals_of(source, wb.as_of).items():
         if count:
             out.append(checked(code, "leads / opportunities", "created_at / closed_at", count))
     if wb.checklist is not None and len(wb.checklist):

@@ -15,14 +15,15 @@ if TYPE_CHECKING:   # the notebook's context object, made by the report layer (t
     from helpers.report.session import Session
 
 
-def overview_view(wb: Workbook, lang: str):
-    """The table overview, labelled, as an escaped HTML table."""
+def overview_view(wb: Workbook, lang: str, source=None):
+    """The table overview, labelled, as an escaped HTML table (the leads, opportunities and touches counted on `source`,
+    a helpers.metrics.source.Source: a notebook passes ``s.source``; default the workbook's frames)."""
     from helpers.views import display
     from helpers.views.common import labelled
 
     from helpers.views import fmt
 
-    frame = table_overview(wb, lang).rename(columns={"table": "table_name", "first": "first_date", "last": "last_date", "file": "file_format"})
+    frame = table_overview(wb, lang, source).rename(columns={"table": "table_name", "first": "first_date", "last": "last_date", "file": "file_format"})
     frame["rows"] = [fmt.number(n, lang) for n in frame["rows"]]   # 4,400 as in every other table
     return display.table(labelled(frame, lang))
 
@@ -54,13 +55,15 @@ def file_label(file: str, lang: str) -> str:
     return file
 
 
-def findings_view(wb: Workbook, lang: str):
+def findings_view(wb: Workbook, lang: str, source=None):
     """Every ingest and load warning (data-wide limits first) as an escaped table in `lang` (each sentence and fix
-    from the label table by its code), or a sentence saying there are none. The code itself stays in metrics.json."""
+    from the label table by its code), or a sentence saying there are none. The code itself stays in metrics.json.
+    The warnings counted over the rows (helpers.metrics.limits.workbook_warnings) are engine queries on `source`
+    (default the workbook's frames)."""
     from helpers.metrics.limits import warning_sentences, workbook_warnings
     from helpers.views import display
 
-    items = workbook_warnings(wb)
+    items = workbook_warnings(wb, source)
     if not items:
         return display.note(t("health_no_warnings", lang))
     rows = []
@@ -97,10 +100,10 @@ def limits_view(s: Session):
     partial = coverage_note(s)
     if partial is not None:
         parts.append(partial.data)
-    cov = period_coverage(s.wb, s.period)
+    cov = period_coverage(s.wb, s.period, s.source)
     if cov["leads_partial"]:
         parts.append(display.note(t("health_leads_partial", s.lang).format(end=f"{cov['leads_end']:%Y-%m-%d}"), warn=True).data)
-    codes = workbook_facts(s.wb).codes()
+    codes = workbook_facts(s.wb, s.source).codes()
     if codes:
         parts.append(display.note(t("health_limits", s.lang), warn=True).data)
         parts.append(display.bullets([reason_text(c, s.lang) for c in codes]).data)
@@ -112,18 +115,19 @@ def limits_view(s: Session):
 
 
 def negative_intervals_view(s: Session):
-    """Linked lead/opportunity pairs whose dates run backwards (left out of every time-to-convert measure); nothing without leads."""
-    from helpers.metrics.limits import negative_intervals
+    """Linked lead/opportunity pairs whose dates run backwards (left out of every time-to-convert measure), counted on
+    ``s.source``; nothing without leads."""
+    from helpers.metrics.health_engine import negative_intervals_of
 
     from IPython.display import HTML
 
     from helpers.views import display
 
-    if s.wb.leads is None:
+    if not s.source.has_leads:
         return None
     heading = HTML(f"<h3>{display.esc(t('negative_intervals', s.lang))}</h3>")
     return display.stack(heading, display.note(t("negative_intervals_note", s.lang)),
-                         dict_view(negative_intervals(s.wb.leads, s.wb.opportunities, s.as_of), s.config, s.lang))
+                         dict_view(negative_intervals_of(s.source, s.as_of), s.config, s.lang))
 
 
 TRACE_BOTH = ("won_count", "won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share")
@@ -166,14 +170,15 @@ def traceability_text(trace_all: dict, trace_period: dict) -> str:
             f"opportunities_without_lead {trace_all['opportunities_without_lead']}, unknown_channel {trace_all['opportunities_unknown_channel']}")
 
 
-def value_counts_view(wb: Workbook, column: str, lang: str):
-    """Values of a segment column with their row counts, labelled; for the channel, a sentence from the data: the
-    spelling variants the loader found (warning ``channel_variants``), or that it found none."""
+def value_counts_view(wb: Workbook, column: str, lang: str, source=None):
+    """Values of a segment column with their row counts (counted on `source`, default the workbook's frames), labelled;
+    for the channel, a sentence from the data: the spelling variants the loader found (warning ``channel_variants``),
+    or that it found none."""
     from helpers.views import display
 
     from helpers.views.order import configured_order, ordered
 
-    frame = value_counts(wb, column)
+    frame = value_counts(wb, column, source)
     if configured_order(wb.config, column) and len(frame):  # an ordinal segment (company size) in its own order
         frame = frame.set_index("value").loc[ordered(frame["value"], column, wb.config)].reset_index()
     from helpers.views.common import value_label
@@ -189,11 +194,12 @@ def value_counts_view(wb: Workbook, column: str, lang: str):
 
 
 def coverage_note(s: Session):
-    """A warning when the data covers the period only in part (it starts after the period starts or as_of falls inside it)."""
+    """A warning when the data covers the period only in part (it starts after the period starts or as_of falls inside
+    it); the first data date is one aggregate row of ``s.source``."""
     from helpers.views import display
-    from helpers.data.load import first_data_date
+    from helpers.metrics.limits import source_dates
 
-    first = first_data_date(s.wb)
+    first = source_dates(s.source)[0]
     if s.period.end <= s.as_of and first <= s.period.start:
         return None
     return display.note(t("health_partial_period", s.lang).format(
