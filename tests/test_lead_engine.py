@@ -12,27 +12,34 @@ from helpers.config import load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import parse_period
 from helpers.metrics import engine, lead_conditions, lead_engine, lead_score
+from helpers.metrics import lead_quality as lead_frames
 from helpers.metrics.lead_section import lead_quality
 from helpers.paths import SAMPLE_DATA_DIR
 
 
 @pytest.fixture(scope="module")
 def folder():
-    """The sample's lead-quality result (folder path), its observed leads' raw columns as a warehouse would hold them
-    (text as read, converted, train = not in the out-of-time test set) and the observed attributes."""
+    """The sample's lead-quality result, its observed leads' raw columns as a warehouse would hold them (text as read,
+    converted, train = not in the out-of-time test set: helpers.metrics.lead_quality's pandas lead frame) and the
+    observed attributes."""
     config = load_config(SAMPLE_DATA_DIR)
     wb = load_workbook(SAMPLE_DATA_DIR, config)
     p = parse_period("FY2026Q1", 4)
     lq = lead_quality(wb.leads, wb.opportunities, wb.extras.get("leads"), config.lead_quality, p.start, p.end, wb.as_of)
-    obs = lq.frame["observed"].to_numpy(dtype=bool)
-    index = lq.frame.index[obs]
-    conv = lq.frame.loc[obs, "converted"]
-    train = ~lead_score.split(lq.frame.loc[obs, "created_at"], conv, False)
-    cols = {"converted": pa.array(conv.to_numpy(dtype=bool)), "train": pa.array(train)}
+    columns = lead_frames.lead_columns(wb.leads, wb.extras.get("leads"))
+    frame = lead_frames.lead_frame(wb.leads, wb.opportunities, wb.as_of, lq.section["horizon_days"])
+    obs = frame["observed"].to_numpy(dtype=bool)
+    index = frame.index[obs]
+    conv = frame.loc[obs, "converted"]
+    train = ~lead_score.split(frame.loc[obs, "created_at"], conv, False)
+    cols = {"converted": pa.array(conv.to_numpy(dtype=bool)), "train": pa.array(train),
+            "lead_id": pa.array(frame.loc[obs, "lead_id"].astype(str).tolist())}
+    observed = {}
     for name in lq.attrs:
-        raw = lq.columns[name].reindex(index)
+        raw = columns[name].reindex(index)
         cols[name] = pa.array([None if pd.isna(v) else str(v) for v in raw], type=pa.string())
-    observed = {k: (v[obs], n) for k, (v, n) in lq.attrs.items()}
+        values, numeric = columns.typed(name)
+        observed[name] = (values.reindex(index), numeric)
     return lq, pa.table(cols), observed, conv, train
 
 
@@ -75,6 +82,7 @@ def test_the_fit_on_aggregated_design_rows_is_the_fit_on_the_rows(folder, tmp_pa
     params, penalty, _ = lead_score.fit(d.matrix(rows), conv.to_numpy(dtype=bool)[rows],
                                         aggregate=not any(m["kind"] == "number" for m in d.meta.values()))
     got = lead_engine.fit_score(table, {k: n for k, (_, n) in clean.items()}, lq.section["min_leads"], backend=con)
+    assert lq.section["score"]["fit_leads"] == len(rows)
     assert got["columns"] == d.columns and got["penalty"] == penalty and got["fit_leads"] == len(rows)
     np.testing.assert_allclose(got["params"].to_numpy(), params, rtol=1e-7, atol=1e-9)
     assert got["points"].keys() == lq.section["score"]["points"].keys()
@@ -105,3 +113,86 @@ def test_fetched_rows_do_not_grow_with_the_table(folder, tmp_path):
         else:
             pd.testing.assert_frame_equal(c2[name], 2 * c1[name])
     assert any(kinds.values()) and not all(kinds.values())
+
+
+def test_the_test_figures_from_design_rows_are_the_per_lead_ones(folder):
+    """The score's test figures from the test leads' distinct design rows (helpers.metrics.lead_score_cells) against
+    the leads' own predictions (lead_score.score, pandas, ties in the sample's file order, which is lead_id order):
+    the same ranks, deciles, same-size comparison; the fit on weighted rows differs in the last digits only."""
+    lq, arrow, observed, conv, train = folder
+    clean = {k: observed[k] for k in lq.section["score"]["points"]}
+    created = pd.Series(np.where(train, 0, 1), index=conv.index)
+    want = lead_score.score(clean, conv, created, False, lq.section["min_leads"])
+    got = lq.section["score"]
+    assert (got["train_leads"], got["test_leads"], got["test_converted"]) == \
+        (want["train_leads"], want["test_leads"], want["test_converted"])
+    assert got["auc"] == pytest.approx(want["auc"], abs=1e-12) and got["auc"] > 0.75
+    assert got["auc_low"] == pytest.approx(want["auc_low"], abs=1e-12)
+    assert got["brier"] == pytest.approx(want["brier"], rel=1e-12)
+    assert [(d["decile"], d["leads"], d["observed"]) for d in got["deciles"]] == \
+        [(d["decile"], d["leads"], d["observed"]) for d in want["deciles"]]
+    assert [d["predicted"] for d in got["deciles"]] == pytest.approx([d["predicted"] for d in want["deciles"]], rel=1e-12)
+
+
+def test_ties_at_a_decile_edge_are_split_by_lead_id_as_the_per_lead_figures():
+    """Two values of one attribute: two predicted probabilities, so every decile edge and the same-size rule's edge
+    fall inside a group of tied leads. From design rows (one query splits the tied group by lead_id) the deciles and
+    the same-size comparison are those of the per-lead computation (lead_score.score / same_size_rule, leads in
+    lead_id order), won revenue included (the mean predictions to the fit's last digits: weighted design rows)."""
+    rng = np.random.default_rng(7)
+    n = 600
+    ids = [f"L{i:04d}" for i in range(n)]
+    form = np.where(rng.random(n) < 0.5, "a", "b")
+    conv = rng.random(n) < np.where(form == "a", 0.35, 0.12)
+    visits = rng.integers(0, 8, n)
+    created = pd.Timestamp("2023-01-01") + pd.to_timedelta(np.arange(n) // 3, unit="D")
+    leads = pd.DataFrame({"lead_id": ids, "created_at": created, "channel": "web", "mql_at": pd.NaT, "sql_at": pd.NaT,
+                          "opportunity_id": [f"O{i:04d}" if c else None for i, c in enumerate(conv)]})
+    won = rng.integers(1, 50, n) * 1000.0
+    deals = [i for i in range(n) if conv[i]]
+    opps = pd.DataFrame({"opportunity_id": [f"O{i:04d}" for i in deals], "lead_id": [ids[i] for i in deals],
+                         "created_at": created[deals], "closed_at": created[deals] + pd.Timedelta(days=5),
+                         "outcome": ["won" if i % 2 else "lost" for i in deals], "amount": won[deals]})
+    extras = pd.DataFrame({"form": form, "visits": visits.astype(str)})
+    settings = {"attributes": ["form"], "horizon_days": 30, "mql_rule": {"column": "visits", "op": ">=", "value": 4}}
+    section = lead_quality(leads, opps, extras, settings, "2023-01-01", "2023-12-31", "2024-12-31").section
+    # per lead: the pandas reference, leads in lead_id order
+    y = pd.Series(conv, index=leads.index)
+    want = lead_score.score({"form": (pd.Series(form, index=leads.index), False)}, y,
+                            pd.Series(created.normalize(), index=leads.index), False, 30)
+    revenue = pd.Series(np.where(conv & (np.arange(n) % 2 == 1), won, 0.0), index=leads.index)
+    same = lead_score.same_size_rule(want["_test"], pd.Series(visits >= 4, index=leads.index), revenue)
+    got = section["score"]
+    assert len({round(d["predicted"], 12) for d in got["deciles"]}) == 2   # ties across every edge
+    assert [{**d, "predicted": 0} for d in got["deciles"]] == [{**d, "predicted": 0} for d in want["deciles"]]
+    assert [d["predicted"] for d in got["deciles"]] == pytest.approx([d["predicted"] for d in want["deciles"]], rel=1e-12)
+    assert section["same_size"] == same and 0 < same["size"] < same["test_leads"]
+    assert section["same_size"]["score"]["won_revenue"] > 0
+
+
+def test_the_split_breaks_ties_by_lead_id_and_a_bulk_load_takes_a_fixed_permutation():
+    """Out of time: the newest 30% (rounded up) by created_at, ties by lead_id whatever the rows' order. One shared
+    created_at: per class, the leads in lead_id order ranked r = 0, 1, ... are taken in the order of
+    (r × 1103515245 + 12345) mod 2³¹, the first round(30%) of each class (counted here with Python integers)."""
+    import ibis
+
+    from helpers.metrics.lead_source import _split
+
+    engine.duckdb_compat()
+    ids = [f"L{i:03d}" for i in range(50)][::-1]                      # rows in reverse lead_id order
+    day = [dt for dt in pd.to_datetime(["2024-01-01"] * 30 + ["2024-02-01"] * 20)]
+    conv = [i % 5 == 0 for i in range(50)]
+    t = ibis.memtable(pd.DataFrame({"lead_id": ids, "created": [d.date() for d in day], "converted": conv}))
+
+    def test_ids(expr):
+        return sorted(r["lead_id"] for r in expr.filter(~expr.train).to_pyarrow().to_pylist())
+    # 15 test leads: the 20 of 2024-02-01 are ids[30:] (L019 ... L000), the newest 15 by (created, lead_id): L005 ... L019
+    assert test_ids(_split(t, 50, sum(conv), False)) == [f"L{i:03d}" for i in range(5, 20)]
+    want = []
+    for cls in (True, False):
+        members = sorted(i for i, c in zip(ids, conv) if c == cls)
+        take = round(0.3 * len(members))
+        ranked = sorted(range(len(members)), key=lambda r: (r * 1103515245 + 12345) % 2 ** 31)
+        want += [members[r] for r in ranked[:take]]
+    got = test_ids(_split(t, 50, sum(conv), True))
+    assert got == sorted(want) and len(got) == round(0.3 * 10) + round(0.3 * 40)

@@ -40,7 +40,7 @@ def workbook_source(wb: Workbook):
 
         def fit(frame):
             return target_fit(frame, industries, sizes)
-    return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit)
+    return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit, extras=wb.extras.get("leads"))
 
 
 def core_metrics(wb: Workbook, period: Period, projected: bool = False, source=None) -> dict:

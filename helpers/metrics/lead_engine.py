@@ -27,7 +27,7 @@ import pandas as pd
 
 from helpers.metrics.goals_engine import _fetch
 from helpers.metrics.lead_conditions import EMPTY, OTHER, QUINTILES, _number, counted_conditions, counted_guard
-from helpers.metrics.lead_score import Design, dropped_notes, fit, points
+from helpers.metrics.lead_score import MAX_FIT_LEADS, Design, dropped_notes, fit, points
 
 
 def _text(col):
@@ -150,18 +150,35 @@ def _groups(train_counts: dict, min_leads: int) -> tuple[dict, list[str]] | None
     return (group_of, order) if len(order) >= 2 else None
 
 
-def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
-    """The score's logistic fit on the training leads (``train``) of the observed leads' table `t`, from engine
-    aggregates: ``{columns, params (pd.Series by design column), penalty, fit_leads, points, dropped, meta}`` as
-    lead_score.score computes them (points: the scorecard; dropped: the notes on columns left out). Up to three queries:
-    the text values' training counts with the numbers' means and standard deviations, then the distinct design rows
-    (text groups, numbers, converted) with their counts. None when no attribute gets a column."""
+#: The score's fit reads at most this many training leads (lead_score.MAX_FIT_LEADS) and its test figures at most
+#: this many test leads: beyond, an evenly spaced sample in lead_id order (:func:`_spaced`), so the rows fetched (the
+#: distinct design rows of the leads read) stay bounded whatever the table's size.
+MAX_SCORED_LEADS = MAX_FIT_LEADS
+
+
+def _spaced(t, flag: str, n: int, bound: int):
+    """`t` with column `flag` kept true only for an evenly spaced `bound` of its `n` true rows, in lead_id order (the
+    r-th, r from 0, kept when floor((r + 1)·bound / n) > floor(r·bound / n): exactly `bound` rows); `t` as it is
+    when n <= bound."""
+    import ibis
+
+    if n <= bound:
+        return t
+    r = ibis.row_number().over(group_by=t[flag], order_by=t.lead_id).cast("int64")
+    keep = ((r + 1) * bound) // n > (r * bound) // n
+    return t.mutate(**{flag: t[flag] & keep})
+
+
+def score_keys(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
+    """The score's design from engine aggregates over the training leads (``train``) of `t`: ``{keys: {attribute: an
+    expression of t (a text attribute's group, a number's value)}, groups: {attribute: ({label: group}, order) or
+    None}, stats: {attribute: (mean, sd, any empty)}}``; at most two queries (the text values' training counts, the
+    numbers' mean and population standard deviation)."""
     import ibis
 
     tr = t.filter(t.train)
     text = [a for a, numeric in attrs.items() if not numeric]
     nums = [a for a, numeric in attrs.items() if numeric]
-    x = {a: _number_of(tr[a]) for a in nums}
     counts = {}
     if text:
         parts = [tr.select(k=_text(tr[a])).group_by("k").aggregate(n=ibis._.count()).mutate(dim=ibis.literal(i, type="int64"))
@@ -170,6 +187,7 @@ def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
         counts = {a: {r["k"]: int(r["n"]) for r in got if r["dim"] == i} for i, a in enumerate(text)}
     stats = {}
     if nums:
+        x = {a: _number_of(tr[a]) for a in nums}
         got = _fetch(tr.aggregate(**{f"m{i}": x[a].mean() for i, a in enumerate(nums)},
                                   **{f"s{i}": x[a].std(how="pop") for i, a in enumerate(nums)},
                                   **{f"e{i}": x[a].isnull().cast("int64").sum() for i, a in enumerate(nums)}), backend).to_pylist()[0]
@@ -179,36 +197,68 @@ def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
     for a in attrs:
         if a in groups and groups[a] is not None:
             group_of, _ = groups[a]
-            label = _text(tr[a])
+            label = _text(t[a])
             expr = ibis.literal(OTHER)
             for lab, g in group_of.items():
                 if g != OTHER:
                     expr = ibis.ifelse(label.isnull() if lab is None else (label == lab).fill_null(False), g, expr)
             keys[a] = expr
         elif a in stats and stats[a][1] is not None and np.isfinite(stats[a][1]) and stats[a][1] > 0:
-            keys[a] = x[a]
-    cells = _fetch(tr.select(y=tr.converted.cast("int8"), **{f"a{i}": v for i, v in enumerate(keys.values())})
-                   .group_by(["y"] + [f"a{i}" for i in range(len(keys))]).aggregate(n=ibis._.count()), backend).to_pydict()
+            keys[a] = _number_of(t[a])
+    return {"keys": keys, "groups": groups, "stats": stats}
+
+
+def _cells(t, keys: dict, extra: dict, backend=None) -> dict:
+    """The distinct (y, design keys a0, a1, ...) rows of `t` with ``n`` and the sums `extra` ({name: expression}),
+    fetched and sorted by every key (nulls first): the same rows in the same order on every backend."""
+    import ibis
+
+    names = [f"a{i}" for i in range(len(keys))]
+    got = _fetch(t.select(y=t.converted.cast("int8"), **dict(zip(names, keys.values())), **{f"_{k}": v for k, v in extra.items()})
+                 .group_by(["y"] + names).aggregate(n=ibis._.count(), **{k: ibis._[f"_{k}"].sum() for k in extra}),
+                 backend).to_pydict()
+    order = sorted(range(len(got["n"])), key=lambda i: tuple((got[c][i] is not None, got[c][i] if got[c][i] is not None else 0)
+                                                             for c in ["y"] + names))
+    return {c: [v[i] for i in order] for c, v in got.items()}
+
+
+def _design(cells: dict, attrs: dict[str, bool], design: dict) -> Design:
+    """The :class:`Design` of the fetched cells (one row per cell), as lead_score.design makes it per lead."""
+    keys = design["keys"]
     d = Design(len(cells["n"]))
     for a in attrs:
         if a not in keys:
             d.constant.append(a)
             continue
         col = np.array(cells[f"a{list(keys).index(a)}"], dtype=object)
-        if a in groups:
-            _, order = groups[a]
+        if a in design["groups"]:
+            _, order = design["groups"][a]
             position = {g: j - 1 for j, g in enumerate(order)}
-            d.add_text(a, np.array([position[g] for g in col], dtype=np.int32), order[0], order[1:])
+            d.add_text(a, np.array([position.get(g, -1) for g in col], dtype=np.int32), order[0], order[1:])
         else:
-            mean, sd, empty = float(stats[a][0]), float(stats[a][1]), stats[a][2]
+            mean, sd, empty = (float(v) if i < 2 else v for i, v in enumerate(design["stats"][a]))
             v = np.array([np.nan if c is None else float(c) for c in col])
             d.add_number(a, np.nan_to_num((v - mean) / sd, nan=0.0), np.isnan(v).astype(float) if empty else None,
                          {"kind": "number", "mean": mean, "sd": sd, "column": a, "empty": empty})
-    if not d.meta:
+    return d
+
+
+def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None, train_leads: int | None = None) -> dict:
+    """The score's logistic fit on the training leads (``train``) of the observed leads' table `t`, from engine
+    aggregates: ``{columns, params (pd.Series by design column), penalty, fit_leads, points, dropped, meta, design}``
+    as lead_score.score computes them (points: the scorecard; dropped: the notes on columns left out; design:
+    :func:`score_keys`). Up to three queries: the text values' training counts with the numbers' means and standard
+    deviations, then the distinct design rows (text groups, numbers, converted) with their counts, sorted. With
+    `train_leads` (the training leads' count) above MAX_SCORED_LEADS the fit reads an evenly spaced sample of that
+    many (:func:`_spaced`). None when no attribute gets a column."""
+    design = score_keys(t, attrs, min_leads, backend)
+    if not design["keys"]:
         return None
+    fitted = _spaced(t, "train", train_leads or 0, MAX_SCORED_LEADS)
+    cells = _cells(fitted.filter(fitted.train), design["keys"], {}, backend)
+    d = _design(cells, attrs, design)
     weights = np.asarray(cells["n"], dtype=float)
     params, penalty, aliased = fit(d.matrix(np.arange(d.n)), np.asarray(cells["y"], dtype=float), weights=weights)
     series = pd.Series(params, index=d.columns)
     return {"columns": d.columns, "params": series, "penalty": penalty, "fit_leads": int(weights.sum()),
-            "points": points(d.meta, series), "dropped": dropped_notes(d, aliased), "meta": d.meta}
-
+            "points": points(d.meta, series), "dropped": dropped_notes(d, aliased), "meta": d.meta, "design": design}

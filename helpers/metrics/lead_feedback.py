@@ -10,9 +10,12 @@ them is pending. The four counts add up to the MQLs.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
+from helpers.metrics.goals_engine import _fetch
 from helpers.metrics.pipeline import dates, day, ratio
 
 #: The optional lead columns that carry sales' feedback.
@@ -84,3 +87,86 @@ def feedback(leads: pd.DataFrame | None, start, end, as_of) -> dict:
                   for ch in sorted(channel.unique())}
     return {"columns_missing": missing, "period": _summary(status, reasons, days, missing), "by_channel": by_channel,
             "null_reasons": {}}
+
+
+def feedback_of(source, start, end, as_of) -> dict:
+    """:func:`feedback` on a :class:`helpers.metrics.source.Source`: the same section from one grouped query (MQLs per
+    channel, status and disqualify reason, and the accepted ones per channel and days to acceptance; the medians are
+    taken from those counts). Reasons of equal share are listed in the order of their first MQL by lead_id (a
+    folder's file order when its leads are in lead_id order: a warehouse keeps no row order)."""
+    import ibis
+
+    from helpers.metrics import engine
+    from helpers.metrics.lead_engine import _text
+    from helpers.metrics.lead_source import column_kinds
+
+    names = source.lead_columns()
+    if "mql_at" not in names:
+        return {"columns_missing": list(FEEDBACK_COLUMNS), "period": None, "by_channel": {},
+                "null_reasons": {"period": "no_mql_dates"}}
+    present = [c for c in FEEDBACK_COLUMNS if c in names]
+    kinds = column_kinds(source, present)
+    missing = [c for c in FEEDBACK_COLUMNS if c not in names or not kinds[c][1]]
+    a, last = engine._day(as_of), min(engine._day(end), engine._day(as_of))
+    t = source.raw_leads([c for c in ("channel", *present) if c in names])
+    mql = t.mql_at.cast("date")
+    t = t.filter(mql.between(engine._day(start), last))
+    never = ibis.literal(dt.date(9999, 12, 31))
+    events = [t.sql_at.cast("date")] + [t[c].cast("date") if c in present else ibis.null("date")
+                                        for c in ("disqualified_at", "recycled_at")]
+    events = [ibis.ifelse(e.notnull() & (e <= a), e, never) for e in events]
+    first = ibis.least(*events)
+    status = ibis.cases((first == never, "pending"), (events[0] == first, "accepted"), (events[1] == first, "disqualified"),
+                        else_="recycled")
+    reason = (_text(t.disqualify_reason) if "disqualify_reason" in present else ibis.null("string")).fill_null(NO_REASON)
+    channel = engine._label(t.channel) if "channel" in names else ibis.literal(engine.UNKNOWN)
+    days = t.sql_at.cast("date").delta(t.mql_at.cast("date"), unit="day")
+    x = t.select(lead_id=t.lead_id, ch=channel, st=status, re=ibis.ifelse(status == "disqualified", reason, ibis.null("string")),
+                 d=ibis.ifelse((status == "accepted") & days.notnull(), days, ibis.null("int64")).cast("int64"))
+    got = _fetch(x.group_by(["ch", "st", "re", "d"]).aggregate(n=x.count(), first=x.lead_id.min()), source.backend).to_pylist()
+    return counted_feedback(got, missing)
+
+
+def counted_feedback(cells: list[dict], missing: list[str]) -> dict:
+    """:func:`feedback`'s section from the MQL counts per (ch channel, st status, re reason when disqualified, d days to
+    acceptance when accepted): ``n`` and ``first`` (the least lead_id)."""
+    def summary(rows):
+        n = sum(r["n"] for r in rows)
+        unknown = {s for c in missing for s in UNKNOWN_WITHOUT.get(c, ())}
+        counts = {s: (None if s in unknown else sum(r["n"] for r in rows if r["st"] == s)) for s in STATUSES}
+        reasons: dict[str, int] = {}
+        first: dict[str, str] = {}
+        for r in rows:
+            if r["st"] == "disqualified":
+                reasons[r["re"]] = reasons.get(r["re"], 0) + r["n"]
+                first[r["re"]] = min(first.get(r["re"], r["first"]), r["first"])
+        disq = sum(reasons.values())
+        days = sorted((r["d"], r["n"]) for r in rows if r["st"] == "accepted" and r["d"] is not None)
+        out = {"mqls": n, **counts, **{f"{s}_share": None if s in unknown else ratio(counts[s], n) for s in STATUSES},
+               "disqualify_reasons": {k: v / disq for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], first[kv[0]]))},
+               "median_days_to_accept": _median(days), "null_reasons": {}}
+        if n == 0:
+            out["null_reasons"] = {f"{s}_share": "no_mqls" for s in STATUSES} | {"median_days_to_accept": "no_mqls"}
+        elif not days:
+            out["null_reasons"] = {"median_days_to_accept": "none_accepted"}
+        for s in sorted(unknown):
+            out["null_reasons"][s] = out["null_reasons"][f"{s}_share"] = "feedback_column_missing"
+        return out
+    channels = sorted({r["ch"] for r in cells})
+    return {"columns_missing": missing, "period": summary(cells),
+            "by_channel": {ch: summary([r for r in cells if r["ch"] == ch]) for ch in channels}, "null_reasons": {}}
+
+
+def _median(counts: list[tuple[int, int]]) -> float | None:
+    """The median of the values (value, count) sorted by value (the middle one, or the mean of the two middle ones)."""
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    wanted = [(total - 1) // 2, total // 2]
+    found, seen = [], 0
+    for value, n in counts:
+        while wanted and wanted[0] < seen + n:
+            found.append(float(value))
+            wanted.pop(0)
+        seen += n
+    return (found[0] + found[1]) / 2

@@ -108,12 +108,14 @@ def as_values(series: pd.Series) -> tuple[pd.Series, bool]:
     return pd.Series(values, index=series.index), False
 
 
-def attribute_specs(settings: dict, columns: LeadColumns) -> list[Attribute]:
+def attribute_specs(settings: dict, columns: LeadColumns, filled=None) -> list[Attribute]:
     """The attributes of the settings' ``lead_quality.attributes`` (names, or ``{column, known}``), plus the
-    segment columns with any value; ConfigError naming an unknown column and listing the existing ones."""
+    segment columns with any value; ConfigError naming an unknown column and listing the existing ones. `filled`
+    (column -> bool: it holds a value) defaults to reading `columns`' values."""
+    filled = filled or (lambda c: bool(columns.typed(c)[0].notna().any()))
     out: dict[str, Attribute] = {}
     for c in DEFAULT_ATTRIBUTES:
-        if c in columns and columns.typed(c)[0].notna().any():
+        if c in columns and filled(c):
             out[c] = Attribute(c, numeric=columns.typed(c)[1])
     for entry in settings.get("attributes") or []:
         name, known, explicit = (entry, "before_contact", False) if isinstance(entry, str) else \
@@ -296,16 +298,22 @@ def audit(flagged: pd.Series, converted: pd.Series, won_revenue: pd.Series) -> d
     is flagged, recall and lift are null with ``all_flagged`` (the rule separates nothing).
     """
     f, c = flagged.astype(bool), converted.astype(bool)
-    n, nf, nc, hit = int(len(f)), int(f.sum()), int(c.sum()), int((f & c).sum())
     missed = c & ~f
-    out = {"observed": n, "flagged": nf, "converted": nc, "flagged_converted": hit,
-           "precision": ratio(hit, nf), "recall": ratio(hit, nc), "base_rate": ratio(nc, n), "lift": None,
-           "missed": {"count": int(missed.sum()), "won_revenue": float(won_revenue[missed].sum())}}
-    out["precision_low"], out["precision_high"] = wilson(hit, nf)
-    out["recall_low"], out["recall_high"] = wilson(hit, nc)
+    return counted_audit(int(len(f)), int(f.sum()), int(c.sum()), int((f & c).sum()), int(missed.sum()),
+                         float(won_revenue[missed].sum()))
+
+
+def counted_audit(n: int, flagged: int, converted: int, hit: int, missed: int, missed_revenue: float) -> dict:
+    """:func:`audit` from its counts: `n` observed leads, `flagged`, `converted`, `hit` (flagged and converted),
+    `missed` (converted, not flagged) and their won revenue (helpers.metrics.lead_source counts them in the engine)."""
+    out = {"observed": n, "flagged": flagged, "converted": converted, "flagged_converted": hit,
+           "precision": ratio(hit, flagged), "recall": ratio(hit, converted), "base_rate": ratio(converted, n),
+           "lift": None, "missed": {"count": missed, "won_revenue": float(missed_revenue)}}
+    out["precision_low"], out["precision_high"] = wilson(hit, flagged)
+    out["recall_low"], out["recall_high"] = wilson(hit, converted)
     if out["precision"] is not None and out["base_rate"]:
         out["lift"] = out["precision"] / out["base_rate"]
-    out["null_reasons"] = audit_reasons(n, nf, nc)
+    out["null_reasons"] = audit_reasons(n, flagged, converted)
     for key in out["null_reasons"]:
         out[key] = None
         if key in ("precision", "recall"):

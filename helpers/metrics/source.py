@@ -69,6 +69,16 @@ class Source(abc.ABC):
         """The touches as :func:`helpers.metrics.engine.touches_table` shapes them; None without a touches table."""
 
     @abc.abstractmethod
+    def lead_columns(self) -> list[str]:
+        """The names of the leads table's columns a lead-quality setting may name (the contract's and the extra ones,
+        lead_id left out), in the table's order; [] without a leads table."""
+
+    @abc.abstractmethod
+    def raw_leads(self, columns: Sequence[str]):
+        """The leads as :meth:`leads` shapes them (no keys) plus the columns `columns` of :meth:`lead_columns` as the
+        table holds them (text as text, numbers as numbers); None without a leads table."""
+
+    @abc.abstractmethod
     def has_values(self, table: str, column: str) -> bool:
         """True when canonical `column` of `table` ("leads" / "opportunities") holds at least one value that is not
         blank ('unknown' as a breakdown key); False for an absent table or column."""
@@ -92,6 +102,9 @@ class FrameSource(Source):
     """A :class:`Source` over pandas frames (a loaded Workbook's, or any a test builds), run in the in-process DuckDB
     (or on `backend`).
 
+    `extras`: the leads' extra columns (a loaded Workbook's ``extras["leads"]``, the leads' rows in order), read only by
+    :meth:`raw_leads`.
+
     `fit` (a frame -> Series function, e.g. helpers.metrics.core.workbook_source's target profile) gives the key
     ``target_fit`` of a frame that lacks that column (computed once per table); without it a frame's own target_fit
     column, if any, is used."""
@@ -99,8 +112,10 @@ class FrameSource(Source):
     kind = "folder"
 
     def __init__(self, leads: pd.DataFrame | None, opps: pd.DataFrame, touches: pd.DataFrame | None = None,
-                 fit: Callable[[pd.DataFrame], pd.Series] | None = None, backend=None):
+                 fit: Callable[[pd.DataFrame], pd.Series] | None = None, backend=None,
+                 extras: pd.DataFrame | None = None):
         self.frames = {"leads": leads, "opportunities": opps}
+        self.extras = extras
         self.touches_frame = touches
         self.fit = fit
         self.backend = backend
@@ -131,6 +146,30 @@ class FrameSource(Source):
     def touches(self):
         return None if self.touches_frame is None else engine.touches_table(self.touches_frame)
 
+    def lead_columns(self) -> list[str]:
+        leads = self.frames["leads"]
+        if leads is None:
+            return []
+        names = [str(c) for c in leads.columns if c != "lead_id"]
+        return names + [str(c) for c in (self.extras.columns if self.extras is not None else ()) if str(c) not in names]
+
+    def raw_leads(self, columns: Sequence[str]):
+        import ibis
+        import pyarrow as pa
+
+        leads = self.frames["leads"]
+        if leads is None:
+            return None
+        base = engine.leads_table(leads).to_pyarrow()
+        cols = {}
+        for name in columns:
+            if name in base.column_names:
+                continue
+            series = leads[name] if name in leads.columns else self.extras[name]
+            cols[name] = _raw_array(series if len(series) != len(leads) or series.index.equals(leads.index)
+                                    else series.set_axis(leads.index))
+        return ibis.memtable(pa.table({**{c: base[c] for c in base.column_names}, **cols}))
+
     def has_column(self, table: str, column: str) -> bool:
         frame = self.frames[table]
         return frame is not None and (column in frame.columns or (column == "target_fit" and self.fit is not None))
@@ -141,6 +180,18 @@ class FrameSource(Source):
             return False
         distinct = pd.Series(frame[column].dropna().unique(), dtype=object).astype("string").str.strip()
         return bool((distinct.ne("") & distinct.ne(engine.UNKNOWN)).any())   # breakdown keys: blank -> 'unknown'
+
+
+def _raw_array(series: pd.Series):
+    """A lead column as an Arrow array as a table would hold it: numbers (not booleans) as float64, dates as
+    timestamps, anything else as text (each distinct value converted once)."""
+    import pyarrow as pa
+
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return pa.array(pd.to_numeric(series, errors="coerce").astype("float64"), type=pa.float64(), from_pandas=True)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return pa.array(series.astype("datetime64[ns]"), type=pa.timestamp("ns"), from_pandas=True)
+    return engine._texts(series.to_frame("v"), "v")
 
 
 def _keys(dims: Sequence[str]) -> dict[str, str]:

@@ -325,10 +325,10 @@ def canonical(con, config: Config, schema: str | None = None, leads_table: str =
     return leads.mutate(target_fit=_fit(leads, config)), opps.mutate(target_fit=_fit(opps, config))
 
 
-def _engine_table(t, kind: str, dims: list[str], stamps: tuple[str, ...] = ()):
+def _engine_table(t, kind: str, dims: list[str], stamps: tuple[str, ...] = (), raw: Sequence[str] = ()):
     """The engine's input: canonical columns plus the keys k0, k1, ... of `dims`, with canonical values (ids and keys
     trimmed, outcome trimmed and lower case: helpers.metrics.engine's module notes), plus the datetime columns
-    `stamps` as timestamps (null when the table lacks one)."""
+    `stamps` as timestamps (null when the table lacks one), plus the columns `raw` as the table holds them."""
     import ibis
 
     base = ("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id") if kind == "opps" else \
@@ -340,7 +340,8 @@ def _engine_table(t, kind: str, dims: list[str], stamps: tuple[str, ...] = ()):
         cols["amount"] = cols["amount"].cast("float64")
         cols["outcome"] = cols["outcome"].cast("string").strip().lower()
     return t.select(**cols, **{f"k{i}": t[d].cast("string").strip() for i, d in enumerate(dims)},
-                    **{c: (t[c].cast("timestamp") if c in t.columns else ibis.null("timestamp")) for c in stamps})
+                    **{c: (t[c].cast("timestamp") if c in t.columns else ibis.null("timestamp")) for c in stamps},
+                    **{c: t[c] for c in raw if c not in base})
 
 
 def _scalar(con, expr):
@@ -420,6 +421,13 @@ class WarehouseSource(Source):
         return t.select(pos=ibis.row_number().over(order_by=order).cast("int64"), touch_id=text["touch_id"].fill_null(""),
                         lead_id=text["lead_id"].strip(), ts=stamp, d=stamp.cast("date"), channel=text["channel"],
                         content=text["content"], opportunity_id=text["opportunity_id"].strip())
+
+    def lead_columns(self) -> list[str]:
+        return [c for c in self._leads.columns if c not in ("lead_id", "target_fit", "l_id", "l_channel")]
+
+    def raw_leads(self, columns: Sequence[str]):
+        t = self._leads
+        return _engine_table(t, "leads", [], raw=columns)
 
     def _table(self, table: str):
         return self._leads if table == "leads" else self._opps

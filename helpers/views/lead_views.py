@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.labels import label_or_value, t
-from helpers.metrics import lead_section, limits
+from helpers.metrics import lead_section, lead_source, limits
 from helpers.metrics.lead_conditions import EMPTY, OTHER
 from helpers.views import display, fmt
 from helpers.views.common import channel_label, reason_text
@@ -25,11 +25,10 @@ if TYPE_CHECKING:   # the notebook's context object, made by the report layer (t
 
 
 def compute(s: Session) -> LeadQuality:
-    """The lead-quality section of the session's period (once per notebook run)."""
-    wb = s.wb
-    codes = [f"{w['code']}:leads" for w in limits.ingest_warnings(wb.data_dir) if limits.about_leads(w)]
-    return lead_section.lead_quality(wb.leads, wb.opportunities, wb.extras.get("leads"), s.config.lead_quality,
-                                     s.period.start, s.period.end, wb.as_of, codes)
+    """The lead-quality section of the session's period (once per notebook run), computed on the session's source
+    (helpers.metrics.lead_source.lead_quality_of: the folder's frames in DuckDB, or the warehouse; aggregates only)."""
+    codes = [f"{w['code']}:leads" for w in limits.ingest_warnings(s.wb.data_dir) if limits.about_leads(w)]
+    return lead_source.lead_quality_of(s.source, s.config.lead_quality, s.period.start, s.period.end, s.as_of, codes)
 
 
 def _value(value: str, lang: str, names: dict | None = None) -> str:
@@ -399,11 +398,9 @@ TOP_SHARES = (0.1, 0.2, 0.3, 0.4, 0.5)
 def explorer_rule(lq: LeadQuality, number: str, top_share: float, pair: tuple | None, combine: str) -> dict | None:
     """The rule the explorer's choices make: `number` ≥ its top-`top_share` threshold, and/or `pair` (column,
     value) equal; None when nothing is chosen."""
-    from helpers.metrics.lead_quality import threshold_at
-
     parts = []
     if number != NONE:
-        cut = threshold_at(lq.attrs[number][0][lq.frame["observed"]], top_share)
+        cut = lead_source.threshold_of(lq.frame, number, top_share, lq.source.backend)
         if cut is not None:
             parts.append({"column": number, "op": ">=", "value": round(cut, 2)})
     if pair is not None:
@@ -414,22 +411,14 @@ def explorer_rule(lq: LeadQuality, number: str, top_share: float, pair: tuple | 
 def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pair, combine: str) -> list:
     """One explorer choice: the rule in words, its audit over all observed leads (flagged, precision, recall,
     missed deals), next to the rule as written; the table's caption names the rule tried."""
-    from helpers.metrics.lead_quality import audit_rule
-
     rule = explorer_rule(lq, number, top_share, pair, combine)
-    a = audit_rule(lq.frame, lq.columns, rule)
+    a = lead_source.audit_of(lq.frame, rule, lq.columns, lq.source.backend)
     written = rule_words(lq.rule, s.lang, s.config.channel_names) if lq.section["mql_audit"]["rule"] else None
     rows = [_audit_row(rule_words(rule, s.lang, s.config.channel_names) or NONE, a, s),
             _audit_row(written or t("lq_same_size_rule", s.lang), lq.section["mql_audit"]["all_history"], s)]
     caption = t("explore_selection_rule", s.lang).format(rule=rule_words(rule, s.lang) or NONE)
     return [display.table(pd.DataFrame(rows), caption=caption), display.note(t("lq_missed_text", s.lang).format(
         count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))]
-
-
-def _most_common(values: pd.Series, k: int) -> list[str]:
-    """The `k` values most leads hold (no text made per lead: a categorical is counted by its codes)."""
-    counts = values.value_counts()
-    return [str(v) for v in counts[counts > 0].index[:k]]
 
 
 def _rule_columns(rule: dict) -> list[str]:
@@ -449,9 +438,9 @@ def explorer(s: Session, lq: LeadQuality):
     numbers = sorted((k for k, (_, numeric) in lq.attrs.items() if numeric and lq.known[k] == "before_contact"),
                      key=lambda k: (k not in in_rule, list(lq.attrs).index(k)))   # the written rule's numbers first
     suspects = {x["attribute"] for x in lq.section["suspect"]}
-    pairs = [(f"{_attribute(k, s.lang)} = {_value(v, s.lang, _names(s, k))}", (k, v))
-             for k, (values, numeric) in lq.attrs.items() if not numeric and k not in suspects
-             for v in _most_common(values, 12)]
+    texts = [k for k, (_, numeric) in lq.attrs.items() if not numeric and k not in suspects]
+    common = lead_source.common_values_of(lq.frame, texts, 12, lq.source.backend)
+    pairs = [(f"{_attribute(k, s.lang)} = {_value(v, s.lang, _names(s, k))}", (k, v)) for k in texts for v in common[k]]
     lang = s.lang
 
     def view(number, top_share, pair, combine):

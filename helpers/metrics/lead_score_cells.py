@@ -1,0 +1,131 @@
+"""The lead score's test figures (helpers.metrics.lead_score.score's AUC, Brier score, deciles and the same-size
+comparison) from the test leads' distinct design rows with their counts (issue 26: no test lead is fetched).
+
+A test lead's predicted probability depends only on its design row, so the test leads are fetched as cells: the
+distinct (converted, design keys) rows with ``n`` leads, ``f`` flagged by the rule, ``fw`` the won revenue of the
+flagged ones and ``w`` the won revenue of all (helpers.metrics.lead_engine._cells, sorted by their keys). The ranks,
+the AUC and its DeLong interval, the Brier score and each decile's predicted rate are computed from the leads'
+probabilities in one order (the cells' probabilities repeated by their counts, lowest first; ties by converted), so
+every backend gives the same bits. Where a decile's or the same-size rule's edge falls inside a group of leads with
+the same probability, the leads on each side are decided by lead_id (:func:`edge_counts`: one query, one row).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.metrics.goals_engine import _fetch
+from helpers.metrics.lead_score import DECILES, predict
+from helpers.metrics.lead_stats import delong_interval
+
+
+def _blocks(p: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(the cells in the order the score ranks leads: probability high to low, ties kept together; the cells of each
+    group of equal probability, in that order)."""
+    order = np.argsort(-p, kind="stable")
+    groups, start = [], 0
+    for i in range(1, len(order) + 1):
+        if i == len(order) or p[order[i]] != p[order[start]]:
+            groups.append(order[start:i])
+            start = i
+    return order, groups
+
+
+def _member(t, keys: dict, cells: dict, rows: np.ndarray):
+    """True for the leads of `t` whose design keys are those of the cells `rows` (either outcome)."""
+    import ibis
+
+    names = list(keys)
+    tuples = {tuple(cells[f"a{i}"][r] for i in range(len(names))) for r in rows}
+    parts = []
+    for tup in sorted(tuples, key=repr):
+        conds = [(keys[n].isnull() if v is None else (keys[n] == v).fill_null(False)) for n, v in zip(names, tup)]
+        parts.append(ibis.and_(*conds) if conds else ibis.literal(True))
+    return ibis.or_(*parts) if parts else ibis.literal(False)
+
+
+def edges(n: int, flagged: int) -> list[int]:
+    """The positions (leads ranked by score) where a decile ends, and the same-size rule's size."""
+    sizes = [len(x) for x in np.array_split(np.arange(n), DECILES)]
+    return sorted(set(np.cumsum(sizes).tolist()) | {flagged})
+
+
+def edge_counts(t, keys: dict, cells: dict, p: np.ndarray, positions: list[int], backend=None) -> dict[int, tuple[int, float]]:
+    """{position: (converted leads, their won revenue) among the leads ranked before `position`} for every position
+    of `positions`: whole groups of equal probability from the cells, the group an edge falls inside split by lead_id
+    (one query, one row, over the test leads of `t`)."""
+    import ibis
+
+    n = np.asarray(cells["n"], dtype=np.int64)
+    y = np.asarray(cells["y"], dtype=np.int64)
+    w = np.asarray([v or 0.0 for v in cells["w"]], dtype=float)
+    _, groups = _blocks(p)
+    split, out, starts = {}, {}, []
+    at = 0
+    for g in groups:
+        starts.append(at)
+        at += int(n[g].sum())
+    for pos in positions:
+        before = [(i, g) for i, g in enumerate(groups) if starts[i] < pos]
+        full = [g for i, g in before if starts[i] + int(n[g].sum()) <= pos]
+        conv = int(sum(int((n[g] * y[g]).sum()) for g in full))
+        rev = float(sum(float(w[g][y[g] == 1].sum()) for g in full))
+        inside = [(i, g) for i, g in before if starts[i] + int(n[g].sum()) > pos]
+        out[pos] = (conv, rev)
+        if inside:
+            i, g = inside[0]
+            split[pos] = (i, g, pos - starts[i])
+    exprs = {}
+    ordered = sorted(split.items())
+    tt = t.mutate(**{f"_m{k}": _member(t, keys, cells, g) for k, (_, (_, g, _)) in enumerate(ordered)}) if ordered else t
+    tt = tt.mutate(**{f"_r{k}": ibis.row_number().over(group_by=tt[f"_m{k}"], order_by=tt.lead_id).cast("int64")
+                      for k in range(len(ordered))}) if ordered else tt
+    for k, (pos, (i, g, j)) in enumerate(sorted(split.items())):
+        first = tt[f"_m{k}"] & (tt[f"_r{k}"] < j) & tt.converted
+        exprs[f"c{k}"] = first.cast("int64").sum()
+        exprs[f"w{k}"] = ibis.ifelse(first, tt.won_revenue, 0.0).sum()
+    got = _fetch(tt.aggregate(n=tt.count(), **exprs), backend).to_pylist()[0]
+    for k, pos in enumerate(sorted(split)):
+        conv, rev = out[pos]
+        out[pos] = (conv + int(got[f"c{k}"] or 0), rev + float(got[f"w{k}"] or 0.0))
+    return out
+
+
+def test_figures(t, keys: dict, cells: dict, X: np.ndarray, params: np.ndarray, backend=None) -> dict:
+    """lead_score.score's test figures from the test leads' cells (`cells`, their design rows `X`) and the fitted
+    `params`: ``{test_leads, test_converted, auc, auc_low, auc_high, brier, deciles, same_size}`` (same_size as
+    lead_score.same_size_rule; None without test leads)."""
+    p = predict(X, params) if len(X) else np.zeros(0)
+    n = np.asarray(cells["n"], dtype=np.int64)
+    y = np.asarray(cells["y"], dtype=np.int64)
+    total, conv = int(n.sum()), int((n * y).sum())
+    low_first = np.lexsort((y, p))
+    P, Y = np.repeat(p[low_first], n[low_first]), np.repeat(y[low_first], n[low_first]).astype(bool)
+    area, lo, hi = delong_interval(P, Y)
+    out = {"test_leads": total, "test_converted": conv, "auc": area, "auc_low": lo, "auc_high": hi,
+           "brier": float(np.mean((P - Y) ** 2)) if total else None, "deciles": [], "same_size": None}
+    if not total:
+        return out
+    flagged = int(np.asarray(cells["f"], dtype=np.int64).sum())
+    counted = edge_counts(t, keys, cells, p, edges(total, flagged), backend)
+    ranked = np.sort(P)[::-1]
+    base = conv / total
+    start = 0
+    for i, size in enumerate(len(x) for x in np.array_split(np.arange(total), DECILES)):
+        if not size:
+            continue
+        end = start + size
+        hits = counted[end][0] - (counted[start][0] if start else 0)
+        obs = hits / size
+        out["deciles"].append({"decile": i + 1, "leads": int(size), "predicted": float(ranked[start:end].mean()),
+                               "observed": obs, "lift": obs / base if base else None})
+        start = end
+    f = np.asarray(cells["f"], dtype=np.int64)
+    fw = np.asarray([v or 0.0 for v in cells["fw"]], dtype=float)
+    rule_hit = int((f * y).sum())
+    top_hit, top_won = counted[flagged] if flagged else (0, 0.0)
+
+    def caught(size, hit, won):
+        return {"flagged": size, "converted": hit, "won_revenue": float(won), "precision": hit / size if size else None}
+    out["same_size"] = {"size": flagged, "test_leads": total, "test_converted": conv,
+                        "rule": caught(flagged, rule_hit, fw[y == 1].sum()), "score": caught(flagged, top_hit, top_won)}
+    return out

@@ -1,0 +1,366 @@
+"""The `lead_quality` section of metrics.json (contract section 5) computed on a
+:class:`helpers.metrics.source.Source` (issue 26): a data folder's frames in the in-process DuckDB or a warehouse's
+tables, with the same expressions. Only aggregates come back: counts per attribute value, per channel, per status
+and per distinct design row of the score; no lead is fetched.
+
+- :func:`lead_rows`: one row per lead created by as_of, as helpers.metrics.lead_quality.lead_frame makes it (observed,
+  converted, won revenue, mql in H, channel, in the period, flagged by the rule) plus the attribute columns as read.
+- :func:`lead_quality_of`: the whole section and what notebook 05's views need (a
+  helpers.metrics.lead_section.LeadQuality); :func:`audit_of` / :func:`threshold_of` / :func:`common_values_of`:
+  the rule explorer's queries.
+
+The score (helpers.metrics.lead_score's model) reads the observed leads' distinct design rows
+(helpers.metrics.lead_engine); its test figures are derived from the test leads' distinct design rows by
+helpers.metrics.lead_score_cells. What a warehouse cannot give as a folder does (it keeps no row order) is defined
+by lead_id: the out-of-time split's ties on created_at and the score's ties at a decile or same-size edge are
+broken by lead_id, and the bulk-loaded case's random split is a fixed permutation of the leads in lead_id order
+(:func:`_split`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+
+from helpers.metrics import engine, lead_conditions, lead_engine, lead_feedback, lead_quality as lq, lead_score
+from helpers.metrics.goals_engine import _fetch
+from helpers.metrics.lead_engine import _number_of, _text
+
+#: The bulk-loaded case's split: each class's leads in lead_id order (rank r) are ordered by
+#: (r × SPLIT_MULTIPLIER + SPLIT_INCREMENT) mod SPLIT_MODULUS (a fixed permutation, the same integers on every
+#: engine) and the first 30% of each class are the test set.
+SPLIT_MULTIPLIER, SPLIT_INCREMENT, SPLIT_MODULUS = 1103515245, 12345, 2 ** 31
+
+
+# --------------------------------------------------------------------------- columns and their kinds
+def column_kinds(source, names: list[str]) -> dict[str, tuple[bool, bool]]:
+    """{column: (numeric, has a value)} of the leads' columns `names` (helpers.metrics.lead_quality.as_values' rule:
+    numbers when the column holds numbers, or every filled cell's trimmed text reads as one; an empty cell is no
+    value), over every lead; one query."""
+    if not names:
+        return {}
+    t = source.raw_leads(names)
+    exprs = {}
+    for i, name in enumerate(names):
+        col = t[name]
+        if col.type().is_numeric() and not col.type().is_boolean():
+            exprs[f"f{i}"] = col.count()
+            continue
+        filled = _text(col).notnull()
+        exprs[f"f{i}"] = filled.sum().cast("int64")
+        exprs[f"b{i}"] = (filled & _number_of(col).isnull()).sum().cast("int64")
+    got = _fetch(t.aggregate(**exprs), source.backend).to_pylist()[0]
+    out = {}
+    for i, name in enumerate(names):
+        filled = int(got[f"f{i}"] or 0)
+        numeric = f"b{i}" not in got or (filled > 0 and int(got[f"b{i}"] or 0) == 0)
+        out[name] = (numeric, filled > 0)
+    return out
+
+
+class Columns(dict):
+    """{name: None} of every lead column a rule or an attribute may use (what helpers.metrics.lead_quality's checks
+    read: membership and order), with each column's kind (:func:`column_kinds`) asked of the source once, on first
+    use: :meth:`typed` gives (None, numeric) as lead_quality.LeadColumns.typed gives (values, numeric)."""
+
+    def __init__(self, source, names: list[str], kinds: dict[str, tuple[bool, bool]]):
+        super().__init__(dict.fromkeys(names))
+        self.source, self.kinds = source, dict(kinds)
+
+    def typed(self, name: str):
+        if name not in self.kinds:
+            self.kinds.update(column_kinds(self.source, [name]))
+        return None, self.kinds[name][0]
+
+    def filled(self, name: str) -> bool:
+        self.typed(name)
+        return self.kinds[name][1]
+
+
+def _values(t, name: str, numeric: bool):
+    """The values of column `name` of `t`: float numbers (text read with separators removed), or trimmed text; null
+    for an empty cell."""
+    return _number_of(t[name]) if numeric else _text(t[name])
+
+
+def rule_expr(rule: dict, t, numeric: dict[str, bool]):
+    """helpers.metrics.lead_quality.evaluate_rule as an expression of `t`: true for each lead the (checked) rule holds
+    for, an empty cell meeting no condition."""
+    import ibis
+
+    if "any" in rule or "all" in rule:
+        parts = [rule_expr(p, t, numeric) for p in rule.get("any", rule.get("all"))]
+        if not parts:
+            return ibis.literal("all" in rule)
+        return ibis.or_(*parts) if "any" in rule else ibis.and_(*parts)
+    is_number = numeric[rule["column"]]
+    values = _values(t, rule["column"], is_number)
+    op, value = rule["op"], rule["value"]
+    if op == "in":
+        hit = values.isin([float(v) if is_number else str(v) for v in value])
+    elif op == "==":
+        hit = values == (float(value) if is_number else str(value))
+    else:
+        hit = {">=": values >= float(value), ">": values > float(value), "<=": values <= float(value),
+               "<": values < float(value)}[op]
+    return hit.fill_null(False)
+
+
+# --------------------------------------------------------------------------- one row per lead
+def horizon_and_bulk(source, as_of: dt.date, setting, warning_codes=()) -> tuple[int, bool]:
+    """(H, bulk_created_at) as helpers.metrics.lead_quality.horizon_days and lead_section.bulk_created define them,
+    from one row of aggregates (helpers.metrics.attribution_engine.lead_dates_expr)."""
+    from helpers.metrics.attribution_engine import lead_dates_expr
+
+    row = _fetch(lead_dates_expr(source.leads(), source.opps(), as_of, lq.HORIZON_QUANTILE / 100),
+                 source.backend).to_pylist()[0]
+    bulk = (row["created_n"] >= 2 and row["created_days"] == 1) or "one_created_at:leads" in set(warning_codes)
+    if setting is not None:
+        return int(setting), bulk
+    q = row["h_q"]
+    return (lq.MIN_HORIZON_DAYS if q is None else max(lq.MIN_HORIZON_DAYS, int(math.ceil(float(q))))), bulk
+
+
+def lead_rows(source, columns: list[str], as_of: dt.date, horizon: int, bulk: bool, start: dt.date, last: dt.date,
+              rule: dict | None, numeric: dict[str, bool]):
+    """One row per lead created by as_of (lead_quality.lead_frame's figures): ``lead_id, created, channel ('unknown'
+    when empty), observed, converted, won_revenue, mql_in_horizon, in_period (created in [start, last]), flagged (the
+    rule, else mql_in_horizon)`` and the raw `columns`."""
+    import ibis
+
+    raw = source.raw_leads(columns)
+    ld = raw.select(lead_id=raw.lead_id.cast("string"), created=raw.created_at.cast("date"), mql=raw.mql_at.cast("date"),
+                    **{c: raw[c] for c in columns})
+    ld = ld.filter(ld.created <= as_of)
+    o = engine._prepared_opps(source.opps())
+    o = o.filter(o.created <= as_of)
+    p = engine.pairs_expr(source.leads(), source.opps())
+    deals = p.join(o, p.opportunity_id == o.opportunity_id).select(
+        pl=p.lead_id, oc=o.created, won=((o.outcome == "won") & (o.closed <= as_of)).fill_null(False), amount=o.amount)
+    keys = ld.select(kl=ld.lead_id, kc=ld.created).distinct()
+    j = keys.join(deals, keys.kl == deals.pl)
+    if not bulk:
+        j = j.filter(j.oc <= j.kc + ibis.interval(days=int(horizon)))
+    per = j.group_by(["kl", "kc"]).aggregate(hit=j.count(),
+                                            rev=j.amount.sum(where=j.won & j.amount.notnull()))
+    x = ld.left_join(per, (ld.lead_id == per.kl) & (ld.created == per.kc))
+    age = ibis.literal(as_of).delta(x.created, unit="day")
+    within = x.created + ibis.interval(days=int(horizon))
+    mql_in = (x.mql.notnull() & (x.mql <= as_of) & (ibis.literal(bulk) | (x.mql <= within))).fill_null(False)
+    rows = x.select(lead_id=x.lead_id, created=x.created,
+                    audit_channel=engine._label(x.channel) if "channel" in columns else ibis.literal(engine.UNKNOWN),
+                    observed=ibis.literal(True) if bulk else age >= int(horizon),
+                    converted=x.hit.notnull(), won_revenue=x.rev.fill_null(0.0).cast("float64"), mql_in_horizon=mql_in,
+                    in_period=(x.created >= start) & (x.created <= last), **{c: x[c] for c in columns})
+    flagged = rule_expr(rule, rows, numeric) if rule else rows.mql_in_horizon
+    return rows.mutate(flagged=flagged)
+
+
+# --------------------------------------------------------------------------- the audit
+def _audit_parts(rows):
+    """Observed leads per (channel, in_period): n, flagged, converted, flagged and converted, missed, missed revenue."""
+    import ibis
+
+    obs = rows.filter(rows.observed)
+    missed = obs.converted & ~obs.flagged
+    g = obs.select(ch=obs.audit_channel, per=obs.in_period, f=obs.flagged.cast("int64"), c=obs.converted.cast("int64"),
+                   h=(obs.flagged & obs.converted).cast("int64"), m=missed.cast("int64"),
+                   r=ibis.ifelse(missed, obs.won_revenue, 0.0))
+    scoped = [g.mutate(scope=ibis.literal("all")), g.filter(g.per).mutate(scope=ibis.literal("period"))]
+    parts = []
+    for s in scoped:
+        agg = dict(n=s.count(), f=s.f.sum(), c=s.c.sum(), h=s.h.sum(), m=s.m.sum(), r=s.r.sum())
+        parts.append(s.group_by(["scope", "ch"]).aggregate(**agg))
+        parts.append(s.group_by("scope").aggregate(**agg).mutate(ch=ibis.null("string")))
+    cols = ["scope", "ch", "n", "f", "c", "h", "m", "r"]
+    return ibis.union(*[x.select(*cols) for x in parts], distinct=False)
+
+
+def audits_of(rows, rule_text: str | None, backend=None) -> dict:
+    """lead_section's ``mql_audit``: the rule's audit over the period's observed cohort and all history, and by
+    channel (channels by name, each with at least one lead); one query."""
+    got = _fetch(_audit_parts(rows), backend).to_pylist()
+
+    def one(r):
+        return lq.counted_audit(int(r["n"]), int(r["f"] or 0), int(r["c"] or 0), int(r["h"] or 0), int(r["m"] or 0),
+                             float(r["r"] or 0.0))
+    total = {r["scope"]: one(r) for r in got if r["ch"] is None}
+    by = {scope: {r["ch"]: one(r) for r in sorted((r for r in got if r["scope"] == scope and r["ch"] is not None),
+                                                  key=lambda r: r["ch"])} for scope in ("period", "all")}
+    empty = lq.counted_audit(0, 0, 0, 0, 0, 0.0)
+    return {"rule": rule_text, "rule_in_use": rule_text is None, "period": total.get("period", empty),
+            "all_history": total.get("all", empty), "by_channel": by["period"], "by_channel_all_history": by["all"]}
+
+
+def audit_of(source_rows, rule: dict | None, numeric: dict[str, bool], backend=None) -> dict:
+    """lead_quality.audit_rule: `rule` (None flags nothing) audited over the observed leads of :func:`lead_rows`."""
+    import ibis
+
+    rows = source_rows.mutate(flagged=rule_expr(rule, source_rows, numeric) if rule else ibis.literal(False))
+    got = _fetch(_audit_parts(rows), backend).to_pylist()
+    r = next((r for r in got if r["scope"] == "all" and r["ch"] is None), None)
+    if r is None:
+        return lq.counted_audit(0, 0, 0, 0, 0, 0.0)
+    return lq.counted_audit(int(r["n"]), int(r["f"] or 0), int(r["c"] or 0), int(r["h"] or 0), int(r["m"] or 0),
+                         float(r["r"] or 0.0))
+
+
+def threshold_of(rows, name: str, top_share: float, backend=None) -> float | None:
+    """lead_quality.threshold_at over the observed leads' filled values of numeric attribute `name` (numpy's linear
+    quantile: the engine's continuous one)."""
+    obs = rows.filter(rows.observed)
+    x = _number_of(obs[name])
+    got = _fetch(obs.aggregate(q=x.quantile(1 - top_share)), backend).to_pylist()[0]["q"]
+    return None if got is None else float(got)
+
+
+def common_values_of(rows, names: list[str], k: int, backend=None) -> dict[str, list[str]]:
+    """The `k` values most leads of :func:`lead_rows` hold, per text attribute in `names` (ties by value); one query."""
+    import ibis
+
+    if not names:
+        return {}
+    parts = [rows.select(v=_text(rows[a])).filter(ibis._.v.notnull()).group_by("v").aggregate(n=ibis._.count())
+             .mutate(dim=ibis.literal(i, type="int64")) for i, a in enumerate(names)]
+    got = _fetch(parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), backend).to_pylist()
+    return {a: [r["v"] for r in sorted((r for r in got if r["dim"] == i), key=lambda r: (-r["n"], r["v"]))][:k]
+            for i, a in enumerate(names)}
+
+
+# --------------------------------------------------------------------------- the score's split
+def _split(obs, n: int, converted: int, bulk: bool):
+    """The observed leads `obs` with ``train`` (lead_score.split's rule): the newest 30% by created_at are the test
+    set, ties on created_at broken by lead_id (a folder's file order when its leads are in lead_id order); bulk
+    loaded: in each class the first 30% (rounded) by the fixed permutation of SPLIT_* of its leads in lead_id order."""
+    import ibis
+
+    if not bulk:
+        r = ibis.row_number().over(order_by=[obs.created, obs.lead_id]).cast("int64")
+        return obs.mutate(train=r < n - int(math.ceil(lead_score.TEST_SHARE * n)))
+    r = ibis.row_number().over(group_by=obs.converted, order_by=obs.lead_id).cast("int64")
+    obs = obs.mutate(_key=(r * SPLIT_MULTIPLIER + SPLIT_INCREMENT) % SPLIT_MODULUS)
+    q = ibis.row_number().over(group_by=obs.converted, order_by=[obs._key, obs.lead_id]).cast("int64")
+    take = {True: int(round(lead_score.TEST_SHARE * converted)), False: int(round(lead_score.TEST_SHARE * (n - converted)))}
+    test = ibis.ifelse(obs.converted, q < take[True], q < take[False])
+    return obs.mutate(train=~test).drop("_key")
+
+
+# --------------------------------------------------------------------------- the section
+def _score_of(obs, clean: dict[str, bool], n: int, converted: int, bulk: bool, min_leads: int, backend=None):
+    """lead_score.score's section (and same_size) for the observed leads `obs` of :func:`lead_rows`: the split
+    (:func:`_split`), the fit on the training leads' distinct design rows (lead_engine.fit_score) and the test
+    figures from the test leads' (helpers.metrics.lead_score_cells); at most MAX_SCORED_LEADS leads of each side
+    read (lead_engine._spaced)."""
+    from helpers.metrics.lead_score_cells import test_figures
+
+    out = {"method": "logistic_regression", "penalty": None, "split": "random" if bulk else "out_of_time",
+           "train_leads": None, "test_leads": None, "test_converted": None, "auc": None, "auc_low": None,
+           "auc_high": None, "brier": None, "deciles": [], "points": {}, "dropped": [], "null_reasons": {}}
+    why = lead_score.too_few(n, converted) or (None if clean else "no_score_attributes")
+    if why:
+        out["null_reasons"] = dict.fromkeys(("auc", "brier", "points"), why)
+        return out, None
+    t = _split(obs, n, converted, bulk)
+    train_n = _fetch(t.aggregate(n=t.train.cast("int64").sum()), backend).to_pylist()[0]["n"] or 0
+    fitted = lead_engine.fit_score(t, clean, min_leads, backend, train_leads=int(train_n))
+    if fitted is None:
+        out["dropped"] = [{"code": "score_column_dropped", "variant": "constant", "attribute": a, "value": None, "with": []}
+                          for a in clean]
+        out["null_reasons"] = dict.fromkeys(("auc", "brier", "points"), "no_score_attributes")
+        return out, None
+    keys = fitted["design"]["keys"]
+    tested = lead_engine._spaced(t.mutate(test=~t.train), "test", n - int(train_n), lead_engine.MAX_SCORED_LEADS)
+    tested = tested.filter(tested.test)
+    cells = lead_engine._cells(tested, keys, {"f": tested.flagged.cast("int64"), "w": tested.won_revenue,
+                                              "fw": _if(tested.flagged, tested.won_revenue)}, backend)
+    X = lead_engine._design(cells, clean, fitted["design"]).matrix(np.arange(len(cells["n"])))
+    figures = test_figures(tested, {a: keys[a] for a in keys}, cells, X, fitted["params"].to_numpy(), backend)
+    same = figures.pop("same_size")
+    out.update(penalty=fitted["penalty"], train_leads=int(train_n), fit_leads=fitted["fit_leads"], **figures,
+               points=fitted["points"], dropped=fitted["dropped"])
+    if out["auc"] is None:
+        out["null_reasons"] = {"auc": "test_one_class"}
+    return out, same
+
+
+def _if(cond, value):
+    import ibis
+
+    return ibis.ifelse(cond, value, 0.0)
+
+
+def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=()):
+    """helpers.metrics.lead_section.lead_quality on a :class:`helpers.metrics.source.Source` (the module notes): a
+    LeadQuality whose ``rows`` is :func:`lead_rows`' expression (the explorer's queries read it) and whose ``attrs``
+    are {attribute: (its values as an expression of rows, numeric)}. ConfigError as lead_quality's."""
+    from helpers.metrics.lead_section import MIN_LEADS, LeadQuality, empty_section
+
+    names = source.lead_columns() if source.has_leads else []
+    if not names:
+        return LeadQuality(empty_section("no_leads"))
+    a = engine._day(as_of)
+    horizon, bulk = horizon_and_bulk(source, a, (settings or {}).get("horizon_days"), warning_codes)
+    settings = settings or {}
+    min_leads = int(settings.get("min_leads") or MIN_LEADS)
+    rule = settings.get("mql_rule")
+    wanted = [c for c in (*lq.DEFAULT_ATTRIBUTES, *_named(settings)) if c in names]
+    columns = Columns(source, names, column_kinds(source, list(dict.fromkeys(wanted))))
+    specs = lq.attribute_specs(settings, columns, columns.filled)
+    late = lq.check_rule(rule, columns, specs) if rule else []
+    used = list(dict.fromkeys([*(a.column for a in specs), *(lq_columns(rule) if rule else []), "channel"]))
+    used = [c for c in used if c in names]
+    numeric = {c: columns.typed(c)[1] for c in used}
+    rows = lead_rows(source, used, a, horizon, bulk, engine._day(start), min(engine._day(end), a), rule, numeric)
+    with engine.materialized(rows, source.backend) as table:
+        section, attrs = _section(source, table, specs, settings, rule, late, horizon, bulk, min_leads, start, end, as_of)
+    known = {s.column: s.known for s in specs}
+    attrs = {name: (rows[name], numeric) for name, numeric in attrs.items()}
+    return LeadQuality(section, rows, attrs, known, late, rule, numeric, source)
+
+
+def _named(settings: dict) -> list[str]:
+    return [e if isinstance(e, str) else e["column"] for e in settings.get("attributes") or []]
+
+
+def lq_columns(rule: dict) -> list[str]:
+    from helpers.config import lead_quality_columns
+
+    return lead_quality_columns({"mql_rule": rule})
+
+
+def _section(source, rows, specs, settings, rule, late, horizon, bulk, min_leads, start, end, as_of):
+    """The section's dict from the materialized :func:`lead_rows` (its queries), and {attribute: numeric}."""
+    import ibis
+
+    backend = source.backend
+    c = _fetch(rows.aggregate(
+        obs=rows.observed.cast("int64").sum(), still=(~rows.observed).cast("int64").sum(),
+        pobs=(rows.observed & rows.in_period).cast("int64").sum(), pstill=(~rows.observed & rows.in_period).cast("int64").sum(),
+        conv=(rows.observed & rows.converted).cast("int64").sum()), backend).to_pylist()[0]
+    n_obs, conv = int(c["obs"] or 0), int(c["conv"] or 0)
+    kinds = {s.column: s.numeric for s in specs}
+    known = {s.column: s.known for s in specs}
+    explicit = {s.column for s in specs if s.explicit and s.known == "before_contact"}
+    obs = rows.filter(rows.observed)
+    both = lead_engine.conditions_and_guard(obs, kinds, known, explicit, min_leads, backend) if kinds else \
+        {"suspect": [], "clean": [], "conditions": []}
+    clean = {a: kinds[a] for a in both["clean"]}
+    if conv == 0 or conv == n_obs:
+        both["conditions"] = []
+    score, same = _score_of(obs, clean, n_obs, conv, bulk, min_leads, backend)
+    section = {
+        "horizon_days": None if bulk else int(horizon), "bulk_created_at": bulk,
+        "observed_leads": n_obs, "still_in_play": int(c["still"] or 0),
+        "period_observed_leads": int(c["pobs"] or 0), "period_still_in_play": int(c["pstill"] or 0),
+        "attributes": [{"attribute": a.column, "known": a.known, "numeric": a.numeric, "explicit": a.explicit} for a in specs],
+        "min_leads": min_leads,
+        "mql_audit": audits_of(rows, lq.rule_text(rule), backend),
+        "conditions": both["conditions"], "suspect": both["suspect"], "score": score, "same_size": same,
+        "feedback": lead_feedback.feedback_of(source, start, end, as_of),
+        "late_rule_columns": late, "null_reasons": {},
+    }
+    if not clean:
+        section["null_reasons"]["conditions"] = "no_attributes" if not specs else "no_clean_attributes"
+    del ibis
+    return section, kinds
