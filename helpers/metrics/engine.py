@@ -320,12 +320,18 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
     `opps` holds the key columns k0, k1, ... named by `dims`; the total is the row (ALL, ALL).
     """
     o = _longer(_prepared_opps(opps), list(dims))
+    return o.group_by(["dim", "k"]).aggregate(**_pipeline_counts(o, start, last, as_of))
+
+
+def _pipeline_counts(o, start, last, as_of):
+    """The aggregates of :func:`pipeline_expr` over the rows of `o` (prepared opportunities) for the period [start, last]:
+    `start` and `last` are dates, or date columns of `o` (one period per row: :func:`windows_pipeline_expr`)."""
     won = _won_by(o, start, last, as_of)
     lost = (o.outcome == "lost") & o.closed.between(start, last) & (o.created <= as_of)
     closed_by_last = (o.outcome.isin(("won", "lost")) & (o.closed <= last)).fill_null(False)
     open_ = (o.created <= last) & ~closed_by_last
     placeholder = ((o.outcome == "lost") & (o.amount == 0)).fill_null(False)   # pipeline.open_amounts: unknown, not 0
-    return o.group_by(["dim", "k"]).aggregate(
+    return dict(
         created=o.count(where=o.created.between(start, last)),
         won=o.count(where=won), lost=o.count(where=lost),
         won_amount=o.amount.sum(where=won), lost_amount=o.amount.sum(where=lost),
@@ -336,14 +342,38 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
         exists=o.count(where=o.created <= as_of))
 
 
-def windows_pipeline_expr(opps, bounds, as_of: dt.date):
-    """:func:`pipeline_expr`'s totals for each window of `bounds` ((first day, last day) pairs, as from
-    :func:`period_bounds`) in one query: one row per window, ``dim`` 'window' and ``k`` its position as text."""
+def windows_table(windows):
+    """Periods as an engine table: ``i`` (position), ``s`` (first day), ``l`` (last day), ``ch`` (a channel the period
+    is limited to, null for every channel), from (first day, last day[, channel]) tuples."""
     import ibis
 
-    parts = [pipeline_expr(opps, s, last, as_of).mutate(dim=ibis.literal("window"), k=ibis.literal(str(i)))
-             for i, (s, last) in enumerate(bounds)]
-    return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    return ibis.memtable(pa.table({
+        "i": pa.array(range(len(windows)), type=pa.int64()),
+        "s": pa.array([w[0] for w in windows], type=pa.date32()), "l": pa.array([w[1] for w in windows], type=pa.date32()),
+        "ch": pa.array([w[2] if len(w) > 2 else None for w in windows], type=pa.string())}))
+
+
+def windowed(t, windows):
+    """Each row of `t` once per window of `windows` (:func:`windows_table`'s columns i, s, l, ch added) whose channel is
+    null or the row's key k0 (its channel): a cross join with the few windows, so one grouped pass counts them all."""
+    w = windows_table(windows)
+    j = t.cross_join(w)
+    if any(len(x) > 2 and x[2] is not None for x in windows):
+        j = j.filter(j.ch.isnull() | (j.k0.cast("string") == j.ch))
+    return j
+
+
+def windows_pipeline_expr(opps, bounds, as_of: dt.date):
+    """:func:`pipeline_expr`'s totals for each window of `bounds` ((first day, last day) pairs, as from
+    :func:`period_bounds`, or (first day, last day, channel) with the opportunities' key k0 their channel) in one
+    query of one grouped pass (the windows a small table joined to every row, so the expression does not grow with
+    them): one row per window that has opportunities, ``dim`` 'window' and ``k`` its position as text."""
+    import ibis
+
+    j = windowed(_prepared_opps(opps), list(bounds))
+    counts = j.group_by("i").aggregate(**_pipeline_counts(j, j.s, j.l, as_of))
+    return counts.select(dim=ibis.literal("window"), k=counts.i.cast("string"),
+                         **{c: counts[c] for c in counts.columns if c != "i"})
 
 
 def pairs_expr(leads, opps):

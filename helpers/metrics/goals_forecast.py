@@ -4,6 +4,8 @@ Definitions: docs/glossary.md, "Shared goals".
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -268,28 +270,67 @@ def backtest(opps, as_of, fiscal_year_start_month: int = 1, first_date=None,
     `opps`: a pandas frame or an engine table; three queries on `backend` whatever the number of periods (the first
     created_at when `first_date` is None, the won revenue of every period, the counts of every forecast date).
     """
-    none = {"interval_coverage_95": None, "mean_absolute_error": None, "periods": []}
     table = goals_engine.table(opps)
     first = day(first_date) if first_date is not None else goals_engine.first_created(table, backend)
-    if pd.isna(first):
-        return none
+    jobs = backtest_jobs(first, as_of, fiscal_year_start_month, days_into)
+    if jobs is None:
+        return no_backtest()
+    revenue = goals_engine.won_revenue(table, jobs.windows, as_of, backend)
+    hists, won = goals_engine.forecast_inputs(table, jobs.dates, backend)
+    return backtest_from(jobs, revenue, hists, won, refits, simulations, seed, period_effects, seasonal)
+
+
+def no_backtest() -> dict:
+    """The backtest without a forecast (a new dict)."""
+    return {"interval_coverage_95": None, "mean_absolute_error": None, "periods": []}
+
+
+@dataclass
+class BacktestJobs:
+    """What a backtest reads: ``periods`` (complete on as_of), ``years`` ({label: the period a year earlier, when the
+    data covers it}), ``windows`` (the won-revenue windows: each period, then each year earlier), ``jobs`` ((period,
+    days into it, forecast date) of each forecast) and ``dates`` ((period, forecast date): the forecasts' inputs)."""
+
+    periods: list
+    years: dict
+    windows: list
+    jobs: list
+
+    @property
+    def dates(self) -> list:
+        return [(p, when) for p, _, when in self.jobs]
+
+
+def backtest_jobs(first, as_of, fiscal_year_start_month: int = 1, days_into=BACKTEST_DAYS) -> BacktestJobs | None:
+    """The :class:`BacktestJobs` of a backtest on as_of whose data starts on `first` (None when it is unknown)."""
+    if first is None or pd.isna(first):
+        return None
+    first = day(first)
     periods = list(complete_periods(first, as_of, fiscal_year_start_month))
     years = {p.label: p.shift(-4) for p in periods if covered(first, p.shift(-4), "won_revenue")}
     windows = [(p.start, p.end) for p in periods] + [(ly.start, ly.end) for ly in years.values()]
-    revenue = goals_engine.won_revenue(table, windows, as_of, backend)
-    truth = dict(zip([p.label for p in periods], revenue))
-    last_year = dict(zip(years, revenue[len(periods):]))
     jobs = [(p, k, p.start + pd.Timedelta(days=k - 1)) for p in periods for k in days_into
             if (p.start + pd.Timedelta(days=k - 1) - first).days >= MIN_HISTORY_DAYS]
-    hists, won = goals_engine.forecast_inputs(table, [(p, when) for p, _, when in jobs], backend)
+    return BacktestJobs(periods, years, windows, jobs)
+
+
+def backtest_from(jobs: BacktestJobs, revenue: list, hists: list, won, refits: int = BACKTEST_REFITS,
+                  simulations: int = BACKTEST_SIMULATIONS, seed: int = SEED, period_effects: bool = True,
+                  seasonal: bool = True) -> dict:
+    """:func:`backtest` from what it read: the won revenue of each of ``jobs.windows`` (in order) and the forecast
+    inputs of ``jobs.dates`` (helpers.metrics.goals_engine.forecast_inputs: one History each, in order, and the won
+    deals' cells of a date on or after the last of them)."""
+    periods = jobs.periods
+    truth = dict(zip([p.label for p in periods], revenue))
+    last_year = dict(zip(jobs.years, revenue[len(periods):]))
     rows = []
-    for (p, k, when), h in zip(jobs, hists):
+    for (p, k, when), h in zip(jobs.jobs, hists):
         f = forecast_from(h, won, p, when, refits, simulations, seed, period_effects, seasonal)
         if f is not None:
             rows.append({"period": p.label, "days_into": k, "forecast_date": when, **f["won_revenue"],
                          "actual": truth[p.label], "last_year": last_year.get(p.label)})
     if not rows:
-        return none
+        return no_backtest()
     inside = [r["low_95"] <= r["actual"] <= r["high_95"] for r in rows]
     return {"interval_coverage_95": float(np.mean(inside)),
             "mean_absolute_error": float(np.mean([abs(r["expected"] - r["actual"]) for r in rows])),

@@ -9,21 +9,43 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.periods import Period
-from helpers.metrics.funnel import funnel_cohort, funnel_period
 from helpers.metrics import engine
+from helpers.metrics.funnel import derive_cohort
 from helpers.metrics.goals_constants import FUNNEL_STEPS, HORIZON_DAYS, LOOKBACK_DAYS, RATE_DAYS, SEED
-from helpers.metrics.goals_engine import _fetch, recent_deals_expr, table, won_amounts
-from helpers.metrics.lead_outcomes import channel_mix_expr, leads_input, won_lead_days_expr
-from helpers.metrics.pipeline import day, pipeline_metrics, ratio
+from helpers.metrics.goals_data import GoalData, frames_data
+from helpers.metrics.goals_engine import recent_deals_expr, won_amounts
+from helpers.metrics.lead_outcomes import channel_mix_expr, won_lead_days_expr
+from helpers.metrics.pipeline import day, ratio
 
 
 def trailing_pipeline(opps: pd.DataFrame, as_of, days: int = RATE_DAYS) -> dict:
     """pipeline_metrics over the `days` days ending on as_of (the data's recent win rate, deal size, cycle)."""
+    return trailing_pipeline_of(frames_data(None, opps, as_of), days)
+
+
+def trailing_window(as_of, days: int = RATE_DAYS) -> tuple:
+    """The `days` days ending on as_of: (first, last) as Timestamps."""
     cutoff = day(as_of)
-    return pipeline_metrics(opps, cutoff - pd.Timedelta(days=days - 1), cutoff, cutoff)
+    return cutoff - pd.Timedelta(days=days - 1), cutoff
+
+
+def trailing_pipeline_of(data: GoalData, days: int = RATE_DAYS) -> dict:
+    """:func:`trailing_pipeline` of a :class:`helpers.metrics.goals_data.GoalData` (a window of its batch)."""
+    return data.pipeline(*trailing_window(data.as_of, days))
 
 
 def pipeline_coverage(opps: pd.DataFrame, period: Period, as_of, revenue_target) -> dict:
+    """:func:`pipeline_coverage_of` of a pandas frame."""
+    return pipeline_coverage_of(frames_data(None, opps, as_of), period, revenue_target)
+
+
+def coverage_windows(period: Period, as_of) -> list[tuple]:
+    """The windows :func:`pipeline_coverage_of` reads: as_of alone (the deals open then), the period, the trailing days."""
+    cutoff = day(as_of)
+    return [(cutoff, cutoff), (period.start, period.end), trailing_window(as_of)]
+
+
+def pipeline_coverage_of(data: GoalData, period: Period, revenue_target) -> dict:
     """Pipeline coverage = open pipeline amount on as_of ÷ remaining target (target − won revenue so far),
     against the coverage the data's win rate implies (1 ÷ win rate of the deals closed in the last RATE_DAYS days).
 
@@ -31,14 +53,14 @@ def pipeline_coverage(opps: pd.DataFrame, period: Period, as_of, revenue_target)
     null_reasons}; coverage is None when there is no target, the target is already met, or the
     period is over (no days left for the pipeline to close).
     """
-    cutoff = day(as_of)
+    cutoff = day(data.as_of)
     reasons = {}
     # the deals open on as_of (an engine aggregate): deals open none of which has an amount is unknown, never 0
-    open_amount = pipeline_metrics(opps, cutoff, cutoff, cutoff)["open_pipeline"]["amount"]
+    open_amount = data.pipeline(cutoff, cutoff)["open_pipeline"]["amount"]
     if open_amount is None:
         reasons["open_pipeline_amount"] = "open_amounts_missing"
-    won = pipeline_metrics(opps, period.start, period.end, as_of)["won_revenue"]
-    win_rate = trailing_pipeline(opps, as_of)["win_rate"]
+    won = data.pipeline(period.start, period.end)["won_revenue"]
+    win_rate = trailing_pipeline_of(data)["win_rate"]
     remaining = None if revenue_target is None else float(revenue_target) - won
     coverage = None
     if revenue_target is None:
@@ -79,7 +101,42 @@ def reverse_arithmetic(revenue_target, avg_deal, win_rate, opportunity_rate, sql
 
 
 def funnel_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
-    """The rates the reverse funnel divides by, as the data gives them on as_of.
+    """:func:`funnel_rates_of` of pandas frames."""
+    return funnel_rates_of(frames_data(leads, opps, as_of))
+
+
+def rate_inputs(data: GoalData) -> dict:
+    """What :func:`funnel_rates_of` reads before its windows, in one row fetched (and the deal sizes): the recent
+    deals (helpers.metrics.goals_engine.recent_deals_expr) and, with leads, the days from lead to won
+    (helpers.metrics.lead_outcomes.won_lead_days_expr); so the rates' ``days_to_won`` (which :func:`plan_windows`
+    moves the period by) and the mature cohort's window are known before any window is fetched.
+
+    Returns {row, won_amounts, maturity_days, days_to_won, cohort (first, last) or None}."""
+    a, opps_t, leads_t = data.a, data.opps(), data.leads()
+    expr = recent_deals_expr(opps_t, leads_t, a, RATE_DAYS)
+    if leads_t is not None:
+        expr = expr.cross_join(won_lead_days_expr(leads_t, opps_t, a, a - dt.timedelta(days=LOOKBACK_DAYS), 0.8))
+    row = data.source.fetch(expr).to_pylist()[0]
+    out = {"row": row, "won_amounts": won_amounts(opps_t, a, RATE_DAYS, data.source.backend), "maturity_days": None,
+           "days_to_won": {"lead": None, "mql": None, "sql": None,
+                           "opportunity": float(row["won_m"]) if row["won_n"] else None}, "cohort": None}
+    if leads_t is None:
+        return out
+    out["maturity_days"] = float(row["q"]) if row["n"] else float(HORIZON_DAYS)
+    out["days_to_won"].update({k: float(row[f"m_{k}"]) if row[f"n_{k}"] else None for k in ("lead", "mql", "sql")})
+    c_end = day(data.as_of) - pd.Timedelta(days=int(round(out["maturity_days"])))
+    out["cohort"] = (c_end - pd.Timedelta(days=RATE_DAYS - 1), c_end)
+    return out
+
+
+def rates_windows(data: GoalData, inputs: dict) -> list[tuple]:
+    """The windows :func:`funnel_rates_of` reads: the trailing days and the mature cohort (with leads)."""
+    return [trailing_window(data.as_of)] + ([inputs["cohort"]] if inputs["cohort"] is not None else [])
+
+
+def funnel_rates_of(data: GoalData, inputs: dict | None = None) -> dict:
+    """The rates the reverse funnel divides by, as the data gives them on as_of (`inputs`: :func:`rate_inputs`, fetched
+    when not given).
 
     - ``avg_deal_size``, ``win_rate`` (with ``won_count``, ``closed_count``): deals closed in the last RATE_DAYS days.
     - ``lead_sourced_share``: share of the opportunities created in those days linked to a lead.
@@ -91,34 +148,29 @@ def funnel_rates(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict:
     - ``days_to_won``: median days from lead created / mql_at / sql_at / opportunity created to won closed_at,
       over leads whose deal was won in the LOOKBACK_DAYS before as_of.
     Lead figures are None without a leads table. Every figure is an engine aggregate (helpers.metrics.goals_engine,
-    helpers.metrics.lead_outcomes: a lead's first linked deal; counts, quantiles, counts per channel and amount).
+    helpers.metrics.lead_outcomes, helpers.metrics.goals_data: a lead's first linked deal; counts, quantiles, counts
+    per channel and amount).
     """
-    cutoff = day(as_of)
-    a = engine._day(as_of)
-    trail = trailing_pipeline(opps, as_of)
-    opps_t = table(opps)
-    leads_t = None if leads is None else leads_input(leads, {"channel": "channel"})
-    deals = engine.run(recent_deals_expr(opps_t, leads_t, a, RATE_DAYS))[engine.ALL]
+    inputs = inputs if inputs is not None else rate_inputs(data)
+    data.want(*rates_windows(data, inputs))
+    trail = trailing_pipeline_of(data)
+    row = inputs["row"]
     out = {"avg_deal_size": trail["avg_deal_size"], "win_rate": trail["win_rate"], "won_count": trail["won_count"],
-           "closed_count": trail["won_count"] + trail["lost_count"], "won_amounts": won_amounts(opps_t, a, RATE_DAYS),
-           "lead_sourced_share": None, "opportunities_recent": int(deals["recent"]), "maturity_days": None,
+           "closed_count": trail["won_count"] + trail["lost_count"], "won_amounts": inputs["won_amounts"],
+           "lead_sourced_share": None, "opportunities_recent": int(row["recent"]), "maturity_days": None,
            "mql_rate": None, "sql_rate": None, "opportunity_rate": None, "leads": None, "mql": None, "sql": None,
-           "channel_mix": {}, "days_to_won": {"lead": None, "mql": None, "sql": None,
-                                              "opportunity": float(deals["won_m"]) if deals["won_n"] else None}}
-    if leads is None:
+           "channel_mix": {}, "days_to_won": dict(inputs["days_to_won"])}
+    if inputs["cohort"] is None:
         return out
-    out["lead_sourced_share"] = ratio(deals["linked"], deals["recent"])
-    won = engine.run(won_lead_days_expr(leads_t, opps_t, a, a - dt.timedelta(days=LOOKBACK_DAYS), 0.8))[engine.ALL]
-    out["maturity_days"] = float(won["q"]) if won["n"] else float(HORIZON_DAYS)
-    out["days_to_won"] = {**{k: float(won[f"m_{k}"]) if won[f"n_{k}"] else None for k in ("lead", "mql", "sql")},
-                          "opportunity": out["days_to_won"]["opportunity"]}
-    c_end = cutoff - pd.Timedelta(days=int(round(out["maturity_days"])))
-    c_start = c_end - pd.Timedelta(days=RATE_DAYS - 1)
-    cohort = funnel_cohort(leads, opps, c_start, c_end, as_of, typical_days=0)
+    out["lead_sourced_share"] = ratio(row["linked"], row["recent"])
+    out["maturity_days"] = inputs["maturity_days"]
+    c_start, c_end = inputs["cohort"]
+    cohort = derive_cohort(data.lead_counts(c_start, c_end)["cohort"], 0, c_end, data.as_of)
     out.update({"mql_rate": cohort["mql_rate"], "sql_rate": cohort["sql_rate"], "opportunity_rate": cohort["opportunity_rate"],
                 "leads": cohort["leads"], "mql": cohort["mql"], "sql": cohort["sql"],
                 "cohort_start": c_start, "cohort_end": c_end})
-    mix = _fetch(channel_mix_expr(leads_t, opps_t, a, engine._day(c_start), engine._day(c_end))).to_pylist()
+    mix = data.source.fetch(channel_mix_expr(data.leads(), data.opps(), data.a, engine._day(c_start),
+                                             engine._day(c_end))).to_pylist()
     n_leads, n_mql = sum(r["leads"] for r in mix), sum(r["mql"] for r in mix)
     if n_leads:
         out["channel_mix"] = {str(r["channel"]): {"leads": r["leads"] / n_leads, "mql": r["mql"] / n_mql if n_mql else 0.0}
@@ -168,6 +220,26 @@ def reverse_funnel(revenue_target, rates: dict, draws: int = 2000, seed: int = S
 
 
 def plan(leads, opps, period: Period, as_of, revenue_target, rates: dict, funnel: dict) -> dict:
+    """:func:`plan_of` of pandas frames."""
+    return plan_of(frames_data(leads, opps, as_of), period, revenue_target, rates, funnel)
+
+
+#: The plan's stages and the reverse funnel's key of each.
+STAGE_KEYS = {"lead": "leads", "mql": "mqls", "sql": "sqls", "opportunity": "opportunities"}
+
+
+def plan_windows(period: Period, days_to_won: dict) -> dict:
+    """For each stage of :data:`STAGE_KEYS` the dates its entries must fall in for the deals to win inside the period:
+    (first, last) = the period moved back by the stage's median days to won (`days_to_won`; None when unknown)."""
+    out = {}
+    for stage in STAGE_KEYS:
+        shift = days_to_won.get(stage)
+        out[stage] = None if shift is None else (period.start - pd.Timedelta(days=int(round(shift))),
+                                                 period.end - pd.Timedelta(days=int(round(shift))))
+    return out
+
+
+def plan_of(data: GoalData, period: Period, revenue_target, rates: dict, funnel: dict) -> dict:
     """What each department must deliver for the period's revenue target, by when, and the gap to the current flow.
 
     - ``windows``: for each stage (lead, mql, sql, opportunity) the dates its entries must fall in for the
@@ -176,24 +248,22 @@ def plan(leads, opps, period: Period, as_of, revenue_target, rates: dict, funnel
       opportunities created) and whether the window is over; ``gap`` = needed (expected) − so far.
     - ``by_channel``: leads and MQLs needed per channel at the cohort channel mix.
     """
-    cutoff = day(as_of)
-    stage_keys = {"lead": "leads", "mql": "mqls", "sql": "sqls", "opportunity": "opportunities"}
+    cutoff = day(data.as_of)
     windows, so_far, gap = {}, {}, {}
-    for stage, key in stage_keys.items():
-        shift = rates["days_to_won"].get(stage)
-        if shift is None:
+    for stage, dates in plan_windows(period, rates["days_to_won"]).items():
+        key = STAGE_KEYS[stage]
+        if dates is None:
             windows[stage] = None
             continue
-        first = period.start - pd.Timedelta(days=int(round(shift)))
-        last = period.end - pd.Timedelta(days=int(round(shift)))
+        first, last = dates
         windows[stage] = {"start": first, "end": last, "over": bool(last <= cutoff)}
         if first > cutoff:
             count = 0
         elif stage == "opportunity":
-            count = pipeline_metrics(opps, first, last, as_of)["opportunities_created"]
+            count = data.pipeline(first, last)["opportunities_created"]
         else:
-            fp = funnel_period(leads, opps, first, last, as_of)
-            count = None if fp is None else fp[key]
+            counts = data.lead_counts(first, last)
+            count = None if counts is None else counts[key]
         so_far[stage] = count
         need = funnel[key]["expected"]
         gap[stage] = None if need is None or count is None else need - count

@@ -8,23 +8,24 @@ import pandas as pd
 
 from helpers.data.periods import Period
 from helpers.data.schema import DEFAULT_DEPARTMENT, TARGET_METRICS
-from helpers.metrics.funnel import funnel_period
 from helpers.metrics.goals_constants import IMPLAUSIBLE_RATIO, TEN_THOUSAND_CURRENCIES, UNIT_SLIPS, WARMUP_DAYS
-from helpers.metrics.pipeline import dates, day, pipeline_metrics, ratio
+from helpers.metrics.goals_data import GoalData, frames_data
+from helpers.metrics.pipeline import dates, day, ratio
 
 
 def actual(leads: pd.DataFrame | None, opps: pd.DataFrame, metric: str, start, end, as_of, channel: str | None = None):
     """The actual of a target metric in [start, min(end, as_of)] (one channel when given); None for a lead metric without leads."""
+    return actual_of(frames_data(leads, opps, as_of), metric, start, end, channel)
+
+
+def actual_of(data: GoalData, metric: str, start, end, channel: str | None = None):
+    """:func:`actual` of a :class:`helpers.metrics.goals_data.GoalData` (a window of its batch)."""
     if metric not in TARGET_METRICS:
         raise KeyError(f"unknown target metric {metric!r}; use one of {', '.join(TARGET_METRICS)}")
-    if channel is not None:
-        opps = opps[opps["channel"].astype(object) == channel] if "channel" in opps.columns else opps.iloc[0:0]
-        if leads is not None:
-            leads = leads[leads["channel"].astype(object) == channel]
     if metric in ("won_revenue", "won_count", "opportunities_created"):
-        return pipeline_metrics(opps, start, end, as_of)[metric]
-    period = funnel_period(leads, opps, start, end, as_of)
-    return None if period is None else period[metric]
+        return data.pipeline(start, end, channel)[metric]
+    counts = data.lead_counts(start, end, channel)
+    return None if counts is None else counts[metric]
 
 
 def covered(first_date, period: Period, metric: str | None = None) -> bool:
@@ -45,30 +46,42 @@ def lead_metric_gap(leads: pd.DataFrame | None, metric: str, period: Period) -> 
     """Why a lead metric's count of `period` is unknown, or None when it can be counted: ``no_leads_table``,
     ``leads_not_covered`` (the leads table ends before the period starts: unknown, not 0), ``no_stage_dates``
     (no lead carries the stage's date, e.g. no sql_at at all: the CRM does not record the stage)."""
+    facts = None if leads is None else {
+        "last": dates(leads, "created_at").max(),
+        **{c: int(leads[c].notna().sum()) if c in leads.columns else 0 for c in ("mql_at", "sql_at")}}
+    return lead_gap(facts, metric, period)
+
+
+def lead_gap(lead_facts: dict | None, metric: str, period: Period) -> str | None:
+    """:func:`lead_metric_gap` from the leads' facts (helpers.metrics.goals_data.GoalData.facts: last created_at, leads
+    carrying an mql_at / sql_at; None without a leads table)."""
     if metric not in LEAD_STAGE_COLUMN:
         return None
-    if leads is None:
+    if lead_facts is None:
         return "no_leads_table"
-    last_lead = dates(leads, "created_at").max()
-    if pd.isna(last_lead) or last_lead < day(period.start):
+    last_lead = lead_facts["last"]
+    if last_lead is None or pd.isna(last_lead) or last_lead < day(period.start):
         return "leads_not_covered"
     column = LEAD_STAGE_COLUMN[metric]
-    if column is not None and (column not in leads.columns or not leads[column].notna().any()):
+    if column is not None and not lead_facts[column]:
         return "no_stage_dates"
     return None
 
 
 def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of, first_date) -> list[dict]:
-    """The goals of the period: every targets.csv row of the period (source ``targets.csv``), and for each
-    metric without an all-channel row there, the actual of the same period a year earlier (source ``last_year``).
+    """:func:`targets_for_of` of pandas frames."""
+    return targets_for_of(frames_data(leads, opps, as_of), targets, period, first_date)
 
-    Rows: {period, metric, department, channel, target, source, null_reason}, in TARGET_METRICS order. A
-    last-year goal is None with null_reason ``no_data_last_year`` when the data does not cover that period,
-    ``warmup_last_year`` when its year-earlier period lies in the data's first WARMUP_DAYS (:func:`covered`, every
-    metric), else a lead metric's :func:`lead_metric_gap` (``no_leads_table``, ``leads_not_covered``, ``no_stage_dates``).
-    """
+
+def targets_windows(period: Period) -> list[tuple]:
+    """The windows :func:`targets_for_of` reads: the same period a year earlier, every channel."""
+    last = period.shift(-4)
+    return [(last.start, last.end, None)]
+
+
+def given_goals(targets: pd.DataFrame | None, period: Period) -> list[dict]:
+    """The targets.csv rows of the period as goals (:func:`targets_for_of`'s rows, source ``targets.csv``), in file order."""
     rows = []
-    given = set()
     if targets is not None and len(targets):
         mine = targets[targets["period"].astype(str).str.strip() == period.label]
         for r in mine.itertuples(index=False):
@@ -78,8 +91,20 @@ def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of
             dept = DEFAULT_DEPARTMENT[r.metric] if dept is None or pd.isna(dept) else str(dept)
             rows.append({"period": period.label, "metric": r.metric, "department": dept, "channel": channel,
                          "target": float(r.target), "source": "targets.csv", "null_reason": None})
-            if channel is None:
-                given.add(r.metric)
+    return rows
+
+
+def targets_for_of(data: GoalData, targets: pd.DataFrame | None, period: Period, first_date) -> list[dict]:
+    """The goals of the period: every targets.csv row of the period (source ``targets.csv``), and for each
+    metric without an all-channel row there, the actual of the same period a year earlier (source ``last_year``).
+
+    Rows: {period, metric, department, channel, target, source, null_reason}, in TARGET_METRICS order. A
+    last-year goal is None with null_reason ``no_data_last_year`` when the data does not cover that period,
+    ``warmup_last_year`` when its year-earlier period lies in the data's first WARMUP_DAYS (:func:`covered`, every
+    metric), else a lead metric's :func:`lead_metric_gap` (``no_leads_table``, ``leads_not_covered``, ``no_stage_dates``).
+    """
+    rows = given_goals(targets, period)
+    given = {r["metric"] for r in rows if r["channel"] is None}
     last = period.shift(-4)
     for metric in TARGET_METRICS:
         if metric in given:
@@ -90,8 +115,8 @@ def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of
             inside = first_date is not None and not pd.isna(first_date) and last.start >= day(first_date)
             reason = "warmup_last_year" if inside else "no_data_last_year"
         else:
-            reason = lead_metric_gap(leads, metric, last)
-            value = None if reason else actual(leads, opps, metric, last.start, last.end, as_of)
+            reason = lead_gap(data.facts()["leads"], metric, last)
+            value = None if reason else actual_of(data, metric, last.start, last.end)
             reason = reason or ("no_leads_table" if value is None else None)
         rows.append({"period": period.label, "metric": metric, "department": DEFAULT_DEPARTMENT[metric], "channel": None,
                      "target": None if value is None else float(value), "source": "last_year", "null_reason": reason})
@@ -119,6 +144,17 @@ def unit_slip(target, last_year, currency: str = "JPY") -> dict | None:
 
 
 def target_notes(leads, opps, goals: list[dict], period: Period, as_of, first_date, currency: str = "JPY") -> list[dict]:
+    """:func:`target_notes_of` of pandas frames."""
+    return target_notes_of(frames_data(leads, opps, as_of), goals, period, first_date, currency)
+
+
+def notes_windows(goals: list[dict], period: Period) -> list[tuple]:
+    """The windows :func:`target_notes_of` may read: last year's period in each targets.csv won_revenue goal's channel."""
+    last = period.shift(-4)
+    return [(last.start, last.end, g["channel"]) for g in goals if g["metric"] == "won_revenue" and g["source"] == "targets.csv"]
+
+
+def target_notes_of(data: GoalData, goals: list[dict], period: Period, first_date, currency: str = "JPY") -> list[dict]:
     """Plausibility notes on the period's targets.csv won_revenue goals (:func:`unit_slip`), against the won revenue
     of the same period a year earlier in the same channel (only when the data covers it, :func:`covered`).
 
@@ -132,7 +168,7 @@ def target_notes(leads, opps, goals: list[dict], period: Period, as_of, first_da
     for g in goals:
         if g["metric"] != "won_revenue" or g["source"] != "targets.csv":
             continue
-        before = actual(leads, opps, "won_revenue", last.start, last.end, as_of, g["channel"])
+        before = actual_of(data, "won_revenue", last.start, last.end, g["channel"])
         slip = unit_slip(g["target"], before, currency)
         if slip is not None:
             notes.append({"metric": g["metric"], "channel": g["channel"], "code": "target_unit_suspect",
@@ -158,6 +194,16 @@ def elapsed_share(period: Period, as_of) -> float:
 
 
 def progress(leads, opps, goals: list[dict], period: Period, as_of, spend: pd.DataFrame | None = None) -> list[dict]:
+    """:func:`progress_of` of pandas frames."""
+    return progress_of(frames_data(leads, opps, as_of), goals, period, spend)
+
+
+def progress_windows(goals: list[dict], period: Period) -> list[tuple]:
+    """The windows :func:`progress_of` reads: the period in each goal's channel."""
+    return [(period.start, period.end, g["channel"]) for g in goals]
+
+
+def progress_of(data: GoalData, goals: list[dict], period: Period, spend: pd.DataFrame | None = None) -> list[dict]:
     """Each goal against the actual to date: {metric, department, channel, source, target, actual, attainment, elapsed_share}.
 
     attainment = actual / target (None when the target is None or 0, or the actual is unknown). A goal for a channel
@@ -166,8 +212,8 @@ def progress(leads, opps, goals: list[dict], period: Period, as_of, spend: pd.Da
     ``target_channel_unknown``). A lead metric the data cannot count in the period (:func:`lead_metric_gap`: no
     leads table, leads ending before the period, no stage dates) has actual and attainment None with that reason.
     """
-    share = elapsed_share(period, as_of)
-    present = data_channels(leads, opps, spend)
+    share = elapsed_share(period, data.as_of)
+    present = (data.channels() | data_channels(spend)) if any(g["channel"] is not None for g in goals) else set()
     rows = []
     for g in goals:
         if g["channel"] is not None and g["channel"] not in present:
@@ -175,13 +221,13 @@ def progress(leads, opps, goals: list[dict], period: Period, as_of, spend: pd.Da
                          "target": g["target"], "actual": None, "attainment": None, "elapsed_share": share,
                          "null_reasons": {"actual": "channel_not_in_data"}})
             continue
-        gap = lead_metric_gap(leads, g["metric"], period)
+        gap = lead_gap(data.facts()["leads"], g["metric"], period)
         if gap:
             rows.append({"metric": g["metric"], "department": g["department"], "channel": g["channel"], "source": g["source"],
                          "target": g["target"], "actual": None, "attainment": None, "elapsed_share": share,
                          "null_reasons": {"actual": gap}})
             continue
-        value = actual(leads, opps, g["metric"], period.start, period.end, as_of, g["channel"])
+        value = actual_of(data, g["metric"], period.start, period.end, g["channel"])
         rows.append({"metric": g["metric"], "department": g["department"], "channel": g["channel"], "source": g["source"],
                      "target": g["target"], "actual": value, "attainment": ratio(value, g["target"]) if g["target"] else None,
                      "elapsed_share": share})

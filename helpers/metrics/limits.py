@@ -108,14 +108,24 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
 
 def data_facts_of(source, as_of, warning_codes=()) -> DataFacts:
     """:func:`data_facts` of a :class:`helpers.metrics.source.Source`'s opportunities: one aggregate row fetched."""
-    o = source.opps()
+    return facts_from_row(source.fetch(facts_expr(source.opps(), as_of)).to_pylist()[0], warning_codes)
+
+
+def facts_expr(o, as_of, **extra):
+    """The one-row aggregate :func:`data_facts_of` reads from the opportunities' engine table `o`: rows, won, lost (closed
+    by as_of), amounts (rows with one), lost_paid (lost with an amount above 0), created (rows with a created_at),
+    days (distinct created days); plus the aggregates `extra` of `o` (name: expression)."""
     cutoff = day(as_of).date()
     closed = o.closed_at.cast("date") <= cutoff
     won, lost = (o.outcome == "won") & closed, (o.outcome == "lost") & closed
     created = o.created_at.cast("date")
-    row = source.fetch(o.aggregate(
+    return o.aggregate(
         rows=o.count(), won=o.count(where=won), lost=o.count(where=lost), amounts=o.count(where=o.amount.notnull()),
-        lost_paid=o.count(where=lost & (o.amount > 0)), created=created.count(), days=created.nunique())).to_pylist()[0]
+        lost_paid=o.count(where=lost & (o.amount > 0)), created=created.count(), days=created.nunique(), **extra)
+
+
+def facts_from_row(row: dict, warning_codes=()) -> DataFacts:
+    """The :class:`DataFacts` of :func:`facts_expr`'s row and the load's warning codes."""
     return DataFacts(
         no_lost_deals=bool(row["won"] and not row["lost"]),
         lost_amounts_zero=bool(row["lost"] and row["amounts"] and not row["lost_paid"]),
@@ -490,9 +500,15 @@ def warning_sentences(w: dict, lang: str) -> tuple[str, str]:
 def workbook_facts(wb, source=None) -> DataFacts:
     """:func:`data_facts` of a loaded workbook (its opportunities, as_of and warning codes); with `source` (a
     :class:`helpers.metrics.source.Source`), the opportunities' facts are computed there (:func:`data_facts_of`)."""
-    codes = ([f.code for f in wb.findings if f.severity == "warning"]
-             + [w["code"] for w in ingest_warnings(wb.data_dir) if not about_leads(w)])
+    codes = warning_codes(wb)
     return data_facts(wb.opportunities, wb.as_of, codes) if source is None else data_facts_of(source, wb.as_of, codes)
+
+
+def warning_codes(wb) -> list[str]:
+    """The codes of the workbook's load warnings and of its ingest's warnings (but the leads' bulk-load one:
+    :func:`about_leads`), which :func:`data_facts` reads."""
+    return ([f.code for f in wb.findings if f.severity == "warning"]
+            + [w["code"] for w in ingest_warnings(wb.data_dir) if not about_leads(w)])
 
 
 def about_leads(w: dict) -> bool:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from helpers.data.load import first_data_date
 from helpers.labels import scoped, t
 from helpers.metrics import goals, limits, season
 from helpers.views import display, fmt
@@ -44,8 +43,9 @@ class GoalsResult:
 
 
 def compute(s: Session) -> GoalsResult:
-    """Compute the goals section of the session's period once (forecast, backtest, rates, plan); the engine tables of the
-    workbook's frames are built once for the dozens of period figures the backtest and the goals ask for."""
+    """Compute the goals section of the session's period once (forecast, backtest, rates, plan) from the session's
+    source (``s.source``: the workbook's frames in DuckDB, or the warehouse; aggregates only, never the lead or deal
+    rows of ``s.wb``); the engine tables of a folder's frames are built once for every query."""
     from helpers.metrics.engine import reusing_tables
 
     with reusing_tables():
@@ -53,19 +53,12 @@ def compute(s: Session) -> GoalsResult:
 
 
 def _compute(s: Session) -> GoalsResult:
-    wb, period, as_of = s.wb, s.period, s.as_of
-    first = first_data_date(wb)
-    facts = limits.workbook_facts(wb)
-    f = goals.forecast(wb.opportunities, period, as_of)
-    skip_backtest = bool(facts.no_lost_deals or facts.one_created_at or facts.no_amounts or facts.nothing_closed)
-    bt = ({"interval_coverage_95": None, "mean_absolute_error": None, "periods": []} if skip_backtest
-          else goals.backtest(wb.opportunities, as_of, s.config.fiscal_year_start_month, first))
-    rates = goals.funnel_rates(wb.leads, wb.opportunities, as_of)
-    section = goals.goals_section(wb, period, first, forecast_result=f, backtest_result=bt, rates=rates)
-    section, f = limits.explain_goals(section, f, facts)
+    wb, period = s.wb, s.period
+    got = goals.goals_of(s.source, period, s.as_of, wb.targets, wb.spend, s.config, limits.warning_codes(wb))
+    section, f = limits.explain_goals(got["section"], got["forecast"], got["facts"])
     target = goals.main_goal(section["targets"])
-    plan = goals.plan(wb.leads, wb.opportunities, period, as_of, target, rates, section["reverse_funnel"])
-    return GoalsResult(section, f, rates, plan, goals.backtest_summary(section["backtest"]))
+    plan = goals.plan_of(got["data"], period, target, got["rates"], section["reverse_funnel"])
+    return GoalsResult(section, f, got["rates"], plan, goals.backtest_summary(section["backtest"]))
 
 
 def _reason(s: Session, code: str) -> str:

@@ -97,10 +97,13 @@ def whatif_view(s: Session, rates: dict, period_label: str, revenue, win_rate, d
     return display.stack(display.table(pd.DataFrame(rows), caption=caption), display.bullets(lines))
 
 
-def save_whatif(s: Session, period_label: str, revenue, win_rate, deal_size, replace: bool = False) -> tuple[str, list[str]]:
+def save_whatif(s: Session, period_label: str, revenue, win_rate, deal_size, replace: bool = False,
+                rates: dict | None = None) -> tuple[str, list[str]]:
     """Write the what-if goals of `period_label` into the data folder's targets file; (outcome, messages) in the
     page's language. Outcome "saved", "refused" (inputs out of range, or the shipped sample), "exists" (the period
-    has all-channel goals for those metrics; tick replace) or "error" (the save failed; the file is unchanged)."""
+    has all-channel goals for those metrics; tick replace) or "error" (the save failed; the file is unchanged).
+
+    `rates`: the page's goals.funnel_rates (the explorer passes them); computed from the session's source when None."""
     from helpers.errors import WorkbookError
     from helpers.views.checklist_views import save_error_text
 
@@ -108,7 +111,8 @@ def save_whatif(s: Session, period_label: str, revenue, win_rate, deal_size, rep
     problem = input_problem(revenue, win_rate, deal_size, lang)
     if problem:
         return "refused", [problem]
-    rates = goals.funnel_rates(s.wb.leads, s.wb.opportunities, s.as_of)
+    if rates is None:
+        rates = goals.funnel_rates_of(goals.GoalData(s.source, s.as_of))
     chosen = whatif_goals(revenue, whatif_funnel(revenue, win_rate, deal_size, rates))
     replace_label = t("whatif_replace", lang)
     try:
@@ -181,7 +185,8 @@ def explorer(s: Session, g):
     def on_save(_):
         save.disabled = True
         try:
-            outcome, messages = save_whatif(s, period.value, revenue.value, win_rate.value, deal.value, replace=replace.value)
+            outcome, messages = save_whatif(s, period.value, revenue.value, win_rate.value, deal.value, replace=replace.value,
+                                            rates=rates)
         finally:
             save.disabled = False
         if outcome == "saved":
