@@ -1,0 +1,68 @@
+"""Notebook 04 (shared goals) computed where the data lives: its goals, forecast, backtest, rates and plan read the
+session's source, bring back aggregates only (a table twice the size gives the same rows fetched in the same
+queries), never read the workbook's lead or deal rows, and equal the folder's figures on a DuckDB file."""
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.config import load_config
+from helpers.metrics import goals
+from helpers.paths import SAMPLE_DATA_DIR
+from helpers.report.session import open_session
+from test_warehouse import doubled, plain, sample_tables, warehouse_session
+
+
+def goals_views(tables, path) -> tuple:
+    """Notebook 04's compute() and what-if rates in a DuckDB file holding `tables` (test_warehouse.warehouse_session:
+    the workbook's lead and deal rows unreadable, the counting backend): (GoalsResult, the what-if's rates, rows
+    fetched, queries)."""
+    from helpers.views import goals_views as gv
+
+    s, counting = warehouse_session(tables, path)
+    g = gv.compute(s)
+    rows, queries = counting.fetched, counting.queries
+    rates = goals.funnel_rates_of(goals.GoalData(s.source, s.as_of))   # what save_whatif computes without the page's
+    counting.disconnect()
+    return g, rates, rows, queries
+
+
+def test_notebook_04_fetches_the_same_rows_in_the_same_queries_from_a_table_twice_the_size(tmp_path):
+    """Doubling every lead and deal doubles the goals' counts (progress, the coverage's open deals, the cohort) and
+    leaves the rates, the rows fetched and the queries as they were: counts per day, amount, window and channel."""
+    tables = sample_tables()
+    once, rates, rows, queries = goals_views(tables, tmp_path / "once.duckdb")
+    twice, rates_twice, rows_twice, queries_twice = goals_views(doubled(tables), tmp_path / "twice.duckdb")
+    actual = {(r["metric"], r["channel"]): r["actual"] for r in once.section["progress"]}
+    actual_twice = {(r["metric"], r["channel"]): r["actual"] for r in twice.section["progress"]}
+    assert actual[("won_count", None)] > 0 and actual[("leads", None)] > 0
+    assert actual_twice == {k: None if v is None else 2 * v for k, v in actual.items()}
+    assert twice.rates["leads"] == 2 * once.rates["leads"] > 0
+    assert twice.rates["closed_count"] == 2 * once.rates["closed_count"] > 0
+    assert twice.rates["win_rate"] == once.rates["win_rate"] and twice.rates["mql_rate"] == once.rates["mql_rate"]
+    assert (twice.section["coverage"]["open_pipeline_amount"]
+            == 2 * once.section["coverage"]["open_pipeline_amount"] > 0)
+    assert len(twice.section["backtest"]["periods"]) == len(once.section["backtest"]["periods"]) > 0
+    assert (rows_twice, queries_twice) == (rows, queries)
+    # the facts, the forecasts' counts (one query for the period's and every backtest forecast), the rates' row and
+    # deal sizes, the windows (one query per table), the cohort's channel mix
+    assert queries == 7, queries
+    assert rates["win_rate"] == once.rates["win_rate"] and rates["mql_rate"] == once.rates["mql_rate"]
+    assert np.array_equal(rates["won_amounts"], once.rates["won_amounts"])
+
+
+def test_notebook_04_in_a_duckdb_file_equals_the_folder(tmp_path):
+    """metrics.json's goals block, the forecast, rates and plan computed in a DuckDB file holding the sample equal the
+    folder's, figure by figure (the same period, as_of, targets and settings)."""
+    from helpers.views import goals_views as gv
+
+    there, _, _, _ = goals_views(sample_tables(), tmp_path / "crm.duckdb")
+    config = load_config(SAMPLE_DATA_DIR)
+    s = open_session(str(SAMPLE_DATA_DIR), period="FY2026Q1", lang="en", theme=False)
+    assert s.config.fiscal_year_start_month == config.fiscal_year_start_month
+    folder = gv.compute(s)
+    assert plain(there.section) == plain(folder.section)
+    assert plain(there.forecast) == plain(folder.forecast) and folder.forecast["won_revenue"]["expected"] > 0
+    assert plain(there.plan) == plain(folder.plan)
+    assert plain({k: v for k, v in there.rates.items() if k != "won_amounts"}) == \
+        plain({k: v for k, v in folder.rates.items() if k != "won_amounts"})
+    assert np.array_equal(there.rates["won_amounts"], folder.rates["won_amounts"])
