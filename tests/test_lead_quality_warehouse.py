@@ -20,7 +20,7 @@ from helpers.report.record import Recorder
 from helpers.report.session import Session
 from helpers.storage import dumps
 from helpers.views import lead_views as lv
-from test_warehouse import REVOPS, Unreadable, doubled, sample_tables
+from test_warehouse import REVOPS, URL as PG_URL, Unreadable, doubled, needs_pg, sample_tables
 
 PERIOD = "FY2026Q1"
 
@@ -110,3 +110,26 @@ def test_the_scores_rows_are_bounded(config, tmp_path, monkeypatch):
     assert capped["score"]["fit_leads"] == 500 and capped["score"]["test_leads"] == 500
     assert capped["score"]["train_leads"] == full["score"]["train_leads"]
     assert b.fetched <= a.fetched - (full["score"]["train_leads"] - 500), (a.fetched, b.fetched)
+
+
+@needs_pg
+def test_the_lead_quality_block_from_postgresql_is_the_folders(config):
+    """The same on a real PostgreSQL server (.ci/with-postgres): its own aggregates, quantiles and windows give the
+    folder's block byte for byte."""
+    import uuid
+
+    from helpers.metrics.warehouse import WarehouseSource, connect, upload
+
+    folder, _ = _views(_session(config))
+    con = connect(PG_URL)
+    schema = f"workbook_lq_{uuid.uuid4().hex[:8]}"
+    try:
+        tables = sample_tables()
+        upload(tables, con, schema, {"leads": tuple(c for c in lead_quality_columns(config.lead_quality) if c in tables["leads"])})
+        counting = Counting(con)
+        warehouse, _ = _views(_session(config, WarehouseSource(counting, config, schema)))
+    finally:
+        con.drop_database(schema, force=True, cascade=True)
+        con.disconnect()
+    assert dumps(warehouse) == dumps(folder)
+    assert warehouse["score"]["auc"] is not None and warehouse["feedback"]["period"]["mqls"] > 0

@@ -38,11 +38,28 @@ def _text(col):
     return ibis.ifelse(s.isnull() | (s == ""), ibis.null("string"), s)
 
 
+#: Text that reads as a number (signs, decimals, an exponent): the only text cast to one, so no engine refuses a cast
+#: (PostgreSQL has no TRY_CAST: it fails the query on the first word).
+NUMBER_TEXT = r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def ones(cond):
+    """1 where the boolean `cond` holds, else 0 (int64): what a count of true values sums (PostgreSQL casts no boolean
+    to bigint)."""
+    import ibis
+
+    return ibis.ifelse(cond.fill_null(False), 1, 0).cast("int64")
+
+
 def _number_of(col):
-    """A numeric attribute's values as float (text read with thousands separators removed), null when empty."""
+    """A numeric attribute's values as float (text read with thousands separators removed), null when empty or not
+    a number."""
+    import ibis
+
     if col.type().is_numeric():
         return col.cast("float64")
-    return _text(col).replace(",", "").try_cast("float64")
+    s = _text(col).replace(",", "")
+    return ibis.ifelse(s.re_search(NUMBER_TEXT).fill_null(False), s.try_cast("float64"), ibis.null("float64"))
 
 
 def quintile_edges(t, numeric: list[str], backend=None) -> dict[str, list[float]]:
@@ -92,7 +109,7 @@ def attribute_counts(t, attrs: dict[str, bool], backend=None) -> dict[str, pd.Da
     if not attrs:
         return {}
     edges = quintile_edges(t, [a for a, numeric in attrs.items() if numeric], backend)
-    conv = t.converted.cast("int64")
+    conv = ones(t.converted)
     parts = []
     for i, (name, numeric) in enumerate(attrs.items()):
         if numeric:
@@ -190,7 +207,7 @@ def score_keys(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
         x = {a: _number_of(tr[a]) for a in nums}
         got = _fetch(tr.aggregate(**{f"m{i}": x[a].mean() for i, a in enumerate(nums)},
                                   **{f"s{i}": x[a].std(how="pop") for i, a in enumerate(nums)},
-                                  **{f"e{i}": x[a].isnull().cast("int64").sum() for i, a in enumerate(nums)}), backend).to_pylist()[0]
+                                  **{f"e{i}": ones(x[a].isnull()).sum() for i, a in enumerate(nums)}), backend).to_pylist()[0]
         stats = {a: (got[f"m{i}"], got[f"s{i}"], int(got[f"e{i}"] or 0) > 0) for i, a in enumerate(nums)}
     groups = {a: _groups(counts[a], min_leads) for a in text}
     keys = {}
@@ -214,7 +231,7 @@ def _cells(t, keys: dict, extra: dict, backend=None) -> dict:
     import ibis
 
     names = [f"a{i}" for i in range(len(keys))]
-    got = _fetch(t.select(y=t.converted.cast("int8"), **dict(zip(names, keys.values())), **{f"_{k}": v for k, v in extra.items()})
+    got = _fetch(t.select(y=ones(t.converted), **dict(zip(names, keys.values())), **{f"_{k}": v for k, v in extra.items()})
                  .group_by(["y"] + names).aggregate(n=ibis._.count(), **{k: ibis._[f"_{k}"].sum() for k in extra}),
                  backend).to_pydict()
     order = sorted(range(len(got["n"])), key=lambda i: tuple((got[c][i] is not None, got[c][i] if got[c][i] is not None else 0)

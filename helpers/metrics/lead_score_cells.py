@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.metrics.goals_engine import _fetch
+from helpers.metrics.lead_engine import ones
 from helpers.metrics.lead_score import DECILES, predict
 from helpers.metrics.lead_stats import delong_interval
 
@@ -81,7 +82,7 @@ def edge_counts(t, keys: dict, cells: dict, p: np.ndarray, positions: list[int],
                       for k in range(len(ordered))}) if ordered else tt
     for k, (pos, (i, g, j)) in enumerate(sorted(split.items())):
         first = tt[f"_m{k}"] & (tt[f"_r{k}"] < j) & tt.converted
-        exprs[f"c{k}"] = first.cast("int64").sum()
+        exprs[f"c{k}"] = ones(first).sum()
         exprs[f"w{k}"] = ibis.ifelse(first, tt.won_revenue, 0.0).sum()
     got = _fetch(tt.aggregate(n=tt.count(), **exprs), backend).to_pylist()[0]
     for k, pos in enumerate(sorted(split)):

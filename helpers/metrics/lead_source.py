@@ -25,7 +25,7 @@ import numpy as np
 
 from helpers.metrics import engine, lead_conditions, lead_engine, lead_feedback, lead_quality as lq, lead_score
 from helpers.metrics.goals_engine import _fetch
-from helpers.metrics.lead_engine import _number_of, _text
+from helpers.metrics.lead_engine import _number_of, _text, ones
 
 #: The bulk-loaded case's split: each class's leads in lead_id order (rank r) are ordered by
 #: (r × SPLIT_MULTIPLIER + SPLIT_INCREMENT) mod SPLIT_MODULUS (a fixed permutation, the same integers on every
@@ -48,8 +48,8 @@ def column_kinds(source, names: list[str]) -> dict[str, tuple[bool, bool]]:
             exprs[f"f{i}"] = col.count()
             continue
         filled = _text(col).notnull()
-        exprs[f"f{i}"] = filled.sum().cast("int64")
-        exprs[f"b{i}"] = (filled & _number_of(col).isnull()).sum().cast("int64")
+        exprs[f"f{i}"] = ones(filled).sum()
+        exprs[f"b{i}"] = ones(filled & _number_of(col).isnull()).sum()
     got = _fetch(t.aggregate(**exprs), source.backend).to_pylist()[0]
     out = {}
     for i, name in enumerate(names):
@@ -164,8 +164,8 @@ def _audit_parts(rows):
 
     obs = rows.filter(rows.observed)
     missed = obs.converted & ~obs.flagged
-    g = obs.select(ch=obs.audit_channel, per=obs.in_period, f=obs.flagged.cast("int64"), c=obs.converted.cast("int64"),
-                   h=(obs.flagged & obs.converted).cast("int64"), m=missed.cast("int64"),
+    g = obs.select(ch=obs.audit_channel, per=obs.in_period, f=ones(obs.flagged), c=ones(obs.converted),
+                   h=ones(obs.flagged & obs.converted), m=ones(missed),
                    r=ibis.ifelse(missed, obs.won_revenue, 0.0))
     scoped = [g.mutate(scope=ibis.literal("all")), g.filter(g.per).mutate(scope=ibis.literal("period"))]
     parts = []
@@ -262,7 +262,7 @@ def _score_of(obs, clean: dict[str, bool], n: int, converted: int, bulk: bool, m
         out["null_reasons"] = dict.fromkeys(("auc", "brier", "points"), why)
         return out, None
     t = _split(obs, n, converted, bulk)
-    train_n = _fetch(t.aggregate(n=t.train.cast("int64").sum()), backend).to_pylist()[0]["n"] or 0
+    train_n = _fetch(t.aggregate(n=ones(t.train).sum()), backend).to_pylist()[0]["n"] or 0
     fitted = lead_engine.fit_score(t, clean, min_leads, backend, train_leads=int(train_n))
     if fitted is None:
         out["dropped"] = [{"code": "score_column_dropped", "variant": "constant", "attribute": a, "value": None, "with": []}
@@ -272,7 +272,7 @@ def _score_of(obs, clean: dict[str, bool], n: int, converted: int, bulk: bool, m
     keys = fitted["design"]["keys"]
     tested = lead_engine._spaced(t.mutate(test=~t.train), "test", n - int(train_n), lead_engine.MAX_SCORED_LEADS)
     tested = tested.filter(tested.test)
-    cells = lead_engine._cells(tested, keys, {"f": tested.flagged.cast("int64"), "w": tested.won_revenue,
+    cells = lead_engine._cells(tested, keys, {"f": ones(tested.flagged), "w": tested.won_revenue,
                                               "fw": _if(tested.flagged, tested.won_revenue)}, backend)
     X = lead_engine._design(cells, clean, fitted["design"]).matrix(np.arange(len(cells["n"])))
     figures = test_figures(tested, {a: keys[a] for a in keys}, cells, X, fitted["params"].to_numpy(), backend)
@@ -335,9 +335,9 @@ def _section(source, rows, specs, settings, rule, late, horizon, bulk, min_leads
 
     backend = source.backend
     c = _fetch(rows.aggregate(
-        obs=rows.observed.cast("int64").sum(), still=(~rows.observed).cast("int64").sum(),
-        pobs=(rows.observed & rows.in_period).cast("int64").sum(), pstill=(~rows.observed & rows.in_period).cast("int64").sum(),
-        conv=(rows.observed & rows.converted).cast("int64").sum()), backend).to_pylist()[0]
+        obs=ones(rows.observed).sum(), still=ones(~rows.observed).sum(),
+        pobs=ones(rows.observed & rows.in_period).sum(), pstill=ones(~rows.observed & rows.in_period).sum(),
+        conv=ones(rows.observed & rows.converted).sum()), backend).to_pylist()[0]
     n_obs, conv = int(c["obs"] or 0), int(c["conv"] or 0)
     kinds = {s.column: s.numeric for s in specs}
     known = {s.column: s.known for s in specs}
