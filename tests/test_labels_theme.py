@@ -1,6 +1,7 @@
 """The label table, display formats and the chart theme (Japanese glyphs without warnings)."""
 import warnings
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
@@ -89,6 +90,43 @@ def test_finished_chart_shows_once_as_png_with_its_title_as_alt_text():
     assert meta["axes"] == [{"title": "受注率の推移", "xlabel": "", "ylabel": "", "yoffset": "",
                              "xticks": ["-0.2", "0.0", "0.2", "0.4", "0.6", "0.8", "1.0", "1.2"],
                              "yticks": ["0.8", "1.0", "1.2", "1.4", "1.6", "1.8", "2.0", "2.2"]}]
+
+
+def test_chart_png_is_savefigs_tight_png_byte_for_byte():
+    # Chart.png passes savefig the tight box it measured itself (tight_box), so savefig skips its own measuring draw;
+    # the PNG must be the one bbox_inches="tight" gives: a legend outside, a suptitle, a colour bar, long wrapped
+    # tick labels, a note below the axes (fig.text), a Japanese title
+    import io
+
+    import seaborn as sns
+
+    from helpers.views.theme import PLAIN_TEXT, finish, legend_outside, money_axis
+
+    set_theme("report")
+    config = load_config()
+
+    def legend_and_money():
+        fig, ax = plt.subplots()
+        ax.bar(["web", "展示会", "a very long channel name that the theme wraps over two lines"], [3.2e6, 8.9e7, 4e5], label="won")
+        money_axis(ax, config)
+        legend_outside(ax)
+        fig.suptitle("受注金額の推移")
+        return fig
+
+    def heatmap_and_note():
+        fig, ax = plt.subplots()
+        sns.heatmap([[0.1, 0.25], [0.3, 0.05]], annot=True, fmt=".0%", ax=ax, xticklabels=["x", "y"], yticklabels=["p", "q"])
+        fig.text(0.01, -0.05, "n = 12 leads; cells under 5 leads are blank", fontsize=8)
+        return fig
+
+    for build in (legend_and_money, heatmap_and_note):
+        expected_fig = build()
+        finish(expected_fig)
+        buf = io.BytesIO()
+        with matplotlib.rc_context(PLAIN_TEXT):
+            expected_fig.savefig(buf, format="png", bbox_inches="tight")
+        chart = finish(build())
+        assert chart.png() == buf.getvalue(), build.__name__
 
 
 # ---- issue 13: one money-axis formatter, legends off the data, labels never cut ------------------------
