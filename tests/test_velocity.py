@@ -776,6 +776,33 @@ def test_the_quarters_are_one_engine_query_equal_to_each_quarters_pipeline_metri
     assert doubled["won_count"].tolist() == [2 * n for n in quarters["won_count"]]
 
 
+def test_quarterly_velocity_is_computed_once_per_source_and_each_call_gets_its_own_copy(monkeypatch):
+    """Notebook 03's trend, seasonal profile, STL and comparison ask one source for the quarterly velocity: its two
+    queries run once (Source.memo); a caller changing its frame changes no other caller's; another as_of or fiscal
+    year, or another source, computes again."""
+    from counting_backend import Counting
+
+    from helpers.config import load_config
+    from helpers.data.load import load_workbook
+    from helpers.metrics import engine
+    from helpers.metrics.source import FrameSource
+    from helpers.metrics.velocity import quarterly_velocity_of
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_workbook(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    counting = Counting(engine.default_backend())
+    monkeypatch.setattr(engine, "default_backend", lambda: counting)
+    source = FrameSource(wb.leads, wb.opportunities)
+    first = quarterly_velocity_of(source, wb.as_of, 4)
+    first["sales_velocity"] = -1.0
+    again = quarterly_velocity_of(source, wb.as_of, 4)
+    assert counting.queries == 2 and (again["sales_velocity"] > 0).any()
+    pd.testing.assert_frame_equal(again, quarterly_velocity(wb.opportunities, wb.as_of, 4))   # 2 more queries
+    assert quarterly_velocity_of(source, wb.as_of, 1)["label"].iloc[0] != again["label"].iloc[0]
+    quarterly_velocity_of(FrameSource(wb.leads, wb.opportunities), wb.as_of, 4)
+    assert counting.queries == 8
+
+
 def test_both_languages_give_the_same_season_factors_on_the_sample():
     """Issue 24: the sample's initiative (2026-01-05) compares fiscal Q3 with Q4; the English caveat and the Japanese one
     quote the same per-quarter factors (0.90 and 1.67 over 2 full fiscal years) and nothing else differs in number."""

@@ -87,6 +87,16 @@ class Source(abc.ABC):
     def has_column(self, table: str, column: str) -> bool:
         """True when `table` has canonical `column` (a warehouse table lacking an optional one reads it as NULL)."""
 
+    def memo(self, key, compute: Callable[[], object]):
+        """``compute()`` once per source and hashable `key`, then the stored result: the source's tables do not change
+        while it lives (a FrameSource's frames are the loaded snapshot's, a WarehouseSource reads the temporary copies
+        it made), so a figure that depends only on them and `key` is computed once per notebook (notebook 03's
+        quarterly velocity, which four of its cells ask for). The caller gets the stored object: copy it to change it."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
     def run(self, expr) -> dict:
         """:func:`helpers.metrics.engine.run` on this source's backend (an aggregate: ``{(dim, k): row}``)."""
         return engine.run(expr, self.backend)

@@ -373,8 +373,16 @@ def quarterly_velocity_of(source, as_of, fiscal_year_start_month: int = 1) -> pd
     Columns: label, start, end, fiscal_year, quarter, then the pipeline keys
     (``open_pipeline`` flattened to open_pipeline_count and
     open_pipeline_amount); a null metric is NaN. Empty (same columns) when no
-    quarter is complete.
+    quarter is complete. Computed once per source, as_of and fiscal year (:meth:`helpers.metrics.source.Source.memo`;
+    notebook 03's trend, seasonal profile, STL and comparison all read it); every call gets its own copy.
     """
+    key = ("quarterly_velocity", pd.Timestamp(as_of), fiscal_year_start_month)
+    if not hasattr(source, "memo"):
+        return _quarterly_velocity(source, as_of, fiscal_year_start_month)
+    return source.memo(key, lambda: _quarterly_velocity(source, as_of, fiscal_year_start_month)).copy()
+
+
+def _quarterly_velocity(source, as_of, fiscal_year_start_month: int) -> pd.DataFrame:
     keys = [k for k in PIPELINE_KEYS if k != "open_pipeline"]
     columns = ["label", "start", "end", "fiscal_year", "quarter", *keys, "open_pipeline_count", "open_pipeline_amount"]
     from helpers.metrics.velocity_engine import first_created
