@@ -244,3 +244,32 @@ def test_typical_days_negative_gap_is_left_out():
                   "created_at", "closed_at")
     # A: opp 9 days before the lead -> a data error, left out (never 0 days); B: 10 days -> 80th pct of [10] = 10
     assert typical_days_to_opportunity(leads, opps, AS_OF) == pytest.approx(10.0)
+
+
+def test_typical_and_maturity_in_one_pass_match_the_two_measures():
+    """typical_and_maturity_of (one query over the linked pairs) gives typical_days_of and maturity_days_of's values:
+    the hand-computed 35.8 days to opportunity with the wins' p90, the fallback to 35.8 without a win, 1.0 and 47.0
+    for the slow wins, and None without a link."""
+    from helpers.metrics.funnel import maturity_days_of, typical_and_maturity_of, typical_days_of
+    from helpers.metrics.source import FrameSource
+
+    no_win = _opps()
+    no_win.loc[no_win["outcome"] == "won", "outcome"] = "lost"
+    slow_leads = as_dates(pd.DataFrame({"lead_id": [f"L{i}" for i in range(10)], "created_at": ["2025-01-01"] * 10,
+                                        "opportunity_id": [f"O{i}" for i in range(10)]}), "created_at")
+    slow_opps = as_dates(pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(10)], "created_at": ["2025-01-02"] * 10,
+                                       "closed_at": ["2025-01-31"] * 9 + ["2025-07-20"], "outcome": ["won"] * 10,
+                                       "lead_id": [None] * 10}), "created_at", "closed_at")
+    cases = [(_leads(), _opps(), AS_OF), (_leads(), no_win, AS_OF), (slow_leads, slow_opps, pd.Timestamp("2025-11-10")),
+             (_leads().drop(columns="opportunity_id"), _opps().drop(columns="lead_id"), AS_OF)]
+    found = []
+    for leads, opps, as_of in cases:
+        source = FrameSource(leads, opps)
+        both = typical_and_maturity_of(source, as_of)
+        assert both == (typical_days_of(source, as_of), maturity_days_of(source, as_of))
+        found.append(both)
+    assert found[0][0] == pytest.approx(35.8) and found[0][1][1] == "p90_lead_to_won_days"
+    assert found[1] == (pytest.approx(35.8), (pytest.approx(35.8), "p80_lead_to_opportunity_days"))
+    assert found[2] == (1.0, (pytest.approx(47.0), "p90_lead_to_won_days"))
+    assert found[3] == (None, (None, None))
+    assert typical_and_maturity_of(FrameSource(None, _opps()), AS_OF) == (None, (None, None))

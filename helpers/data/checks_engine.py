@@ -265,18 +265,30 @@ def _unknown(values, ids_table, column: str):
 
 def _duplicates(c: _Counted, key: str) -> list[Finding]:
     """Ids must be unique: every row whose id appeared on an earlier row (file order; in a warehouse, id order) is an
-    error. Counted first as ids against distinct ids (in the in-process DuckDB distinct 64-bit hashes of the ids, as
-    helpers.data.touches._distinct counts them: equal ids hash equal, so a repeat always lowers the count); the window
-    that counts the repeats exactly and names their rows runs only when that count is lower (which also clears a
-    hash collision)."""
-    import ibis
+    error (:func:`_id_counts` counted alone, then :func:`_duplicate_findings`)."""
+    return _duplicate_findings(c, key, c.count({}, **_id_counts(c, key)))
 
+
+def _id_counts(c: _Counted, key: str) -> dict:
+    """The reductions :func:`_duplicate_findings` reads (``_ids``: ids present, ``_distinct``: distinct ids), to be
+    counted in the table's one query beside its other checks. In the in-process DuckDB the distinct ids are distinct
+    64-bit hashes of the ids (as helpers.data.touches._distinct counts them: equal ids hash equal, so a repeat always
+    lowers the count)."""
     t = c.t
     present = t[key].notnull()   # DuckDB hashes a null too: counted among the ids present only
     distinct = t[key].hash().nunique(where=present) if c.src.con.name == "duckdb" else t[key].nunique()
-    row = c.count({"_ids": present}, _distinct=distinct)
-    if int(row["_ids"]) <= int(row["_distinct"] or 0):
+    return {"_ids": t.count(where=present), "_distinct": distinct}
+
+
+def _duplicate_findings(c: _Counted, key: str, n: dict) -> list[Finding]:
+    """The duplicate_id error of `key` from the counts of :func:`_id_counts` in `n`: the window that counts the repeats
+    exactly and names their rows runs only when there are fewer distinct ids than ids (which also clears a hash
+    collision)."""
+    import ibis
+
+    if int(n["_ids"]) <= int(n["_distinct"] or 0):
         return []
+    t = c.t
     order = t[ROW] if c.src.positions else t[key]
     marked = t.mutate(_later=ibis.row_number().over(group_by=t[key], order_by=order) > 0)
     later = marked._later & marked[key].notnull()
@@ -408,7 +420,6 @@ def opportunity_findings(src: CheckTables, as_of) -> list[Finding]:
 
     c = _Counted(src, "opportunities")
     o = c.t
-    out = _duplicates(c, "opportunity_id")
     closed, won, lost = o.outcome.isin(("won", "lost")), o.outcome == "won", o.outcome == "lost"
     m = {"bad_outcome": o.outcome.notnull() & ~o.outcome.isin(OUTCOMES), "no_close": closed & o.closed_at.isnull(),
          "backwards": closed & (o.closed_at < o.created_at), "won": won, "lost": lost, "amounts": o.amount.notnull(),
@@ -417,7 +428,9 @@ def opportunity_findings(src: CheckTables, as_of) -> list[Finding]:
          "open_closed": (o.outcome == "open") & o.closed_at.notnull(),
          "orphan": _unknown(o.lead_id, src.get("leads"), "lead_id") if src.get("leads") is not None else ibis.literal(False)}
     late, late_findings = _after_as_of(c, as_of, DATE_COLUMNS["opportunities"])
-    n = c.count(m | late, _days=o.created_at.nunique(), _first=o.created_at.min())
+    # one query: every check's count and the ids' (duplicates), read by one scan of the table
+    n = c.count(m | late, _days=o.created_at.nunique(), _first=o.created_at.min(), **_id_counts(c, "opportunity_id"))
+    out = _duplicate_findings(c, "opportunity_id", n)
     if n["bad_outcome"]:
         fix = "Use open, won or lost (exports with stages such as 'Closed Won' come in through a column mapping)."
         bad = o.filter(m["bad_outcome"]).select("outcome").distinct().limit(OUTCOME_VALUES_READ)
@@ -461,11 +474,11 @@ def lead_findings(src: CheckTables, as_of) -> list[Finding]:
     """Ids, stage-date order and opportunity links of the leads, then their dates after as_of."""
     c = _Counted(src, "leads")
     t = c.t
-    out = _duplicates(c, "lead_id")
     m = {f"early_{col}": t[col] < t.created_at for col in ("mql_at", "sql_at")}
     m["orphan"] = _unknown(t.opportunity_id, src.get("opportunities"), "opportunity_id")
     late, late_findings = _after_as_of(c, as_of, DATE_COLUMNS["leads"])
-    n = c.count(m | late)
+    n = c.count(m | late, **_id_counts(c, "lead_id"))   # the ids' counts (duplicates) in the same scan
+    out = _duplicate_findings(c, "lead_id", n)
     for col in ("mql_at", "sql_at"):
         if n[f"early_{col}"]:
             out.append(_warn(c, "stage_before_created", col, m[f"early_{col}"], n[f"early_{col}"], t[col]))

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from helpers.data.load import Workbook
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import breakdowns_of, segment_columns_of, target_fit
-from helpers.metrics.funnel import maturity_days_of, typical_days_of
+from helpers.metrics.funnel import typical_and_maturity_of
 from helpers.metrics.limits import coverage, explain_core, workbook_facts
 
 
@@ -131,24 +131,24 @@ def _core_metrics(wb: Workbook, period: Period, source=None) -> dict:
     segments = segment_columns_of(source)
     if has_target(wb):
         segments.append("target_fit")
-    with reusing_tables():  # the engine tables of the frames are built once for all the figures below
-        typical = typical_days_of(source, as_of)
-        maturity = maturity_days_of(source, as_of)
+    # the engine tables of the frames are built once for all the figures below, the coverage and data facts included
+    with reusing_tables():
+        typical, maturity = typical_and_maturity_of(source, as_of)   # one pass over the linked pairs
         # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine).
         rows, totals = breakdowns_of(source, ["channel", *segments], start, end, as_of, typical_days=typical,
                                      with_totals=True, maturity=maturity)
-    core = {
-        "period": period.label,
-        "start": period.start,
-        "end": period.end,
-        "as_of": as_of,
-        "pipeline": totals["pipeline"],
-        "funnel": totals["funnel"],
-        "by_channel": rows["channel"],
-        "by_segment": {col: rows[col] for col in segments},
-    }
-    cov = period_coverage(wb, period, source)
-    core = explain_core(core, workbook_facts(wb, source), leads_end=cov["leads_end"])
+        core = {
+            "period": period.label,
+            "start": period.start,
+            "end": period.end,
+            "as_of": as_of,
+            "pipeline": totals["pipeline"],
+            "funnel": totals["funnel"],
+            "by_channel": rows["channel"],
+            "by_segment": {col: rows[col] for col in segments},
+        }
+        cov = period_coverage(wb, period, source)
+        core = explain_core(core, workbook_facts(wb, source), leads_end=cov["leads_end"])
     core["coverage"] = cov
     return core
 

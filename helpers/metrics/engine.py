@@ -200,6 +200,18 @@ def reusing_tables():
             _BUILT = None
 
 
+def share_columns(derived: pd.DataFrame, frame: pd.DataFrame) -> None:
+    """Within :func:`reusing_tables`: `derived` (`frame` with a column added, e.g. a breakdown key, the others
+    unchanged) shares the canonical columns built from `frame` (ids, dates, outcome, amount: built once for both)."""
+    if _BUILT is not None and derived is not frame:
+        _BUILT[("same columns", id(derived), ())] = (derived, frame)
+
+
+def _columns_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame whose canonical columns `frame` shares (:func:`share_columns`), else `frame`."""
+    return frame if _BUILT is None else _BUILT.get(("same columns", id(frame), ()), (None, frame))[1]
+
+
 def _reused(kind: str, frame: pd.DataFrame, dims: dict[str, str] | None, build):
     if _BUILT is None:
         return build()
@@ -244,7 +256,7 @@ def _touches_table(touches: pd.DataFrame):
 def _opps_table(opps: pd.DataFrame, dims: dict[str, str] | None = None):
     import ibis
 
-    base = _reused("opps columns", opps, None, lambda: {
+    base = _reused("opps columns", _columns_of(opps), None, lambda: {
         "pos": pa.array(range(len(opps)), type=pa.int64()),
         "opportunity_id": _canonical(_texts(opps, "opportunity_id")), "created_at": _dates(opps, "created_at"),
         "closed_at": _dates(opps, "closed_at"), "outcome": _canonical(_texts(opps, "outcome"), lower=True),
@@ -263,7 +275,7 @@ def _stamps(frame: pd.DataFrame, column: str) -> pa.Array:
 def _leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None, stamps: tuple[str, ...] = ()):
     import ibis
 
-    base = _reused("leads columns", leads, None, lambda: {
+    base = _reused("leads columns", _columns_of(leads), None, lambda: {
         "lead_id": _canonical(_texts(leads, "lead_id")), "created_at": _dates(leads, "created_at"),
         "mql_at": _dates(leads, "mql_at"), "sql_at": _dates(leads, "sql_at"),
         "opportunity_id": _canonical(_texts(leads, "opportunity_id"))})
@@ -492,6 +504,24 @@ def lead_to_won_expr(leads, opps, as_of: dt.date, quantile: float):
     j = j.mutate(gap=j.closed.delta(j.created, unit="day").cast("float64"))
     j = j.filter(j.gap >= 0)
     return j.aggregate(n=j.count(), q=j.gap.quantile(quantile))
+
+
+def day_quantiles_expr(leads, opps, as_of: dt.date, typical_quantile: float, won_quantile: float):
+    """:func:`typical_expr` and :func:`lead_to_won_expr` in one pass over the linked pairs (one join, two filtered
+    quantiles): ``n``/``q`` of days from lead created_at to the linked opportunity's created_at (`typical_quantile`)
+    and ``n_won``/``q_won`` of days to its closed_at over the pairs won by as_of (`won_quantile`); both over the pairs
+    whose lead and opportunity were created by as_of, a negative interval left out (the same rows, so the same values)."""
+    ld = _prepared_leads(leads.select("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id"))
+    o = _prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
+    p = pairs_expr(leads, opps)
+    j = p.join(ld, p.lead_id == ld.lead_id).join(o, p.opportunity_id == o.opportunity_id)
+    j = j.filter((j.created <= as_of) & (j.created_right <= as_of))
+    j = j.mutate(gap=j.created_right.delta(j.created, unit="day").cast("float64"),
+                 won_gap=j.closed.delta(j.created, unit="day").cast("float64"))
+    typical = j.gap >= 0
+    won = (j.outcome == "won") & (j.closed <= as_of) & (j.won_gap >= 0)
+    return j.aggregate(n=j.count(where=typical), q=j.gap.quantile(typical_quantile, where=typical),
+                       n_won=j.count(where=won), q_won=j.won_gap.quantile(won_quantile, where=won))
 
 
 def value_counts_expr(t, columns: list[str]):

@@ -143,6 +143,22 @@ def maturity_days_of(source, as_of) -> tuple[float | None, str | None]:
     return (None, None) if typical is None else (typical, MATURITY_MEASURES[1])
 
 
+def typical_and_maturity_of(source, as_of) -> tuple[float | None, tuple[float | None, str | None]]:
+    """``(typical_days_of(source, as_of), maturity_days_of(source, as_of))`` from one aggregate row
+    (helpers.metrics.engine.day_quantiles_expr: one pass over the linked pairs instead of one per measure; the same
+    rows and quantiles, so the same values); ``(None, (None, None))`` without a leads table."""
+    if not source.has_leads:
+        return None, (None, None)
+    from helpers.metrics.engine import ALL, _day, day_quantiles_expr
+
+    row = source.run(day_quantiles_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100,
+                                        MATURITY_QUANTILE / 100))[ALL]
+    typical = None if not row["n"] else float(row["q"])
+    if row["n_won"]:
+        return typical, (float(row["q_won"]), MATURITY_MEASURES[0])
+    return typical, ((None, None) if typical is None else (typical, MATURITY_MEASURES[1]))
+
+
 def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as_of, typical_days=None,
                   maturity=None) -> dict | None:
     """The leads created in P = [start, end] (and on or before as_of), followed to as_of: how far each got.

@@ -144,6 +144,7 @@ class FrameSource(Source):
             return frame
         if table not in self._fitted:
             self._fitted[table] = frame.assign(target_fit=self.fit(frame))
+        engine.share_columns(self._fitted[table], frame)   # its engine tables share the frame's canonical columns
         return self._fitted[table]
 
     def opps(self, dims: Sequence[str] = ()):
