@@ -13,14 +13,25 @@ from test_warehouse import doubled, plain, sample_tables, warehouse_session
 
 
 def goals_views(tables, path) -> tuple:
-    """Notebook 04's compute() and what-if rates in a DuckDB file holding `tables` (test_warehouse.warehouse_session:
-    the workbook's lead and deal rows unreadable, the counting backend): (GoalsResult, the what-if's rates, rows
-    fetched, queries)."""
+    """Notebook 04's compute(), its views and the what-if rates in a DuckDB file holding `tables`
+    (test_warehouse.warehouse_session: the workbook's lead and deal rows unreadable, the counting backend):
+    (GoalsResult, the what-if's rates, rows fetched and queries of compute())."""
     from helpers.views import goals_views as gv
+
+    import matplotlib.pyplot as plt
+
+    from helpers.views import goals_whatif
 
     s, counting = warehouse_session(tables, path)
     g = gv.compute(s)
     rows, queries = counting.fetched, counting.queries
+    for view in (gv.targets_note, gv.progress_table, gv.forecast_view, gv.forecast_chart, gv.backtest_view,
+                 gv.backtest_chart, gv.coverage_view, gv.reverse_funnel_view, gv.department_lists):
+        view(s, g)   # the page's views read the result only: nothing more is fetched
+    gv.key_text(g)
+    goals_whatif.whatif_view(s, g.rates, s.period.label, 1_000_000, 0.3, 200_000)
+    plt.close("all")
+    assert (counting.fetched, counting.queries) == (rows, queries)
     rates = goals.funnel_rates_of(goals.GoalData(s.source, s.as_of))   # what save_whatif computes without the page's
     counting.disconnect()
     return g, rates, rows, queries
