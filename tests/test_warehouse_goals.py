@@ -9,7 +9,7 @@ from helpers.config import load_config
 from helpers.metrics import goals
 from helpers.paths import SAMPLE_DATA_DIR
 from helpers.report.session import open_session
-from test_warehouse import doubled, plain, sample_tables, warehouse_session
+from test_warehouse import Unreadable, doubled, needs_pg, plain, sample_tables, warehouse, warehouse_session  # noqa: F401
 
 
 def goals_views(tables, path) -> tuple:
@@ -64,9 +64,37 @@ def test_notebook_04_fetches_the_same_rows_in_the_same_queries_from_a_table_twic
 def test_notebook_04_in_a_duckdb_file_equals_the_folder(tmp_path):
     """metrics.json's goals block, the forecast, rates and plan computed in a DuckDB file holding the sample equal the
     folder's, figure by figure (the same period, as_of, targets and settings)."""
+    there, _, _, _ = goals_views(sample_tables(), tmp_path / "crm.duckdb")
+    assert_folders(there)
+
+
+@needs_pg
+def test_notebook_04_on_postgresql_equals_the_folder(warehouse):
+    """The same on a PostgreSQL server (.ci/with-postgres): the goals block, forecast, rates and plan equal the folder's,
+    the workbook's lead and deal rows unreadable."""
+    import dataclasses
+
+    from helpers.data.load import load_workbook
+    from helpers.data.periods import parse_period
+    from helpers.metrics.warehouse import WarehouseSource, upload
+    from helpers.report.record import Recorder
+    from helpers.report.session import Session
     from helpers.views import goals_views as gv
 
-    there, _, _, _ = goals_views(sample_tables(), tmp_path / "crm.duckdb")
+    con, schema = warehouse
+    upload(sample_tables(), con, schema)
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = dataclasses.replace(load_workbook(SAMPLE_DATA_DIR, config), leads=Unreadable(), opportunities=Unreadable())
+    s = Session(config=config, wb=wb, period=parse_period("FY2026Q1", config.fiscal_year_start_month), lang="en",
+                recorder=Recorder(""))
+    s._source = WarehouseSource(con, config, schema)
+    assert_folders(gv.compute(s))
+
+
+def assert_folders(there) -> None:
+    """`there` (a GoalsResult of FY2026Q1 computed in a warehouse holding the sample) equals the folder's."""
+    from helpers.views import goals_views as gv
+
     config = load_config(SAMPLE_DATA_DIR)
     s = open_session(str(SAMPLE_DATA_DIR), period="FY2026Q1", lang="en", theme=False)
     assert s.config.fiscal_year_start_month == config.fiscal_year_start_month
