@@ -104,13 +104,19 @@ def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, 
 
 def typical_days_of(source, as_of) -> float | None:
     """:func:`typical_days_to_opportunity` of a :class:`helpers.metrics.source.Source` (one aggregate row fetched,
-    helpers.metrics.engine.typical_expr); None without a leads table or a linked pair."""
+    helpers.metrics.engine.typical_expr); None without a leads table or a linked pair. Computed once per source and
+    as_of (:meth:`helpers.metrics.source.Source.memo`: notebook 02's rate table of every dimension reads it)."""
     if not source.has_leads:
         return None
     from helpers.metrics.engine import ALL, _day, typical_expr
 
-    row = source.run(typical_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100))[ALL]
-    return None if not row["n"] else float(row["q"])
+    def compute():
+        row = source.run(typical_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100))[ALL]
+        return None if not row["n"] else float(row["q"])
+
+    from helpers.metrics.source import memoized
+
+    return memoized(source, ("typical_days", _day(as_of)), compute)
 
 
 def maturity_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> tuple[float | None, str | None]:
@@ -131,16 +137,22 @@ def maturity_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> tupl
 
 
 def maturity_days_of(source, as_of) -> tuple[float | None, str | None]:
-    """:func:`maturity_days` of a :class:`helpers.metrics.source.Source` (one or two aggregate rows fetched)."""
+    """:func:`maturity_days` of a :class:`helpers.metrics.source.Source` (one or two aggregate rows fetched; computed
+    once per source and as_of, as :func:`typical_days_of`)."""
     if not source.has_leads:
         return None, None
     from helpers.metrics.engine import ALL, _day, lead_to_won_expr
 
-    row = source.run(lead_to_won_expr(source.leads(), source.opps(), _day(as_of), MATURITY_QUANTILE / 100))[ALL]
-    if row["n"]:
-        return float(row["q"]), MATURITY_MEASURES[0]
-    typical = typical_days_of(source, as_of)
-    return (None, None) if typical is None else (typical, MATURITY_MEASURES[1])
+    def compute():
+        row = source.run(lead_to_won_expr(source.leads(), source.opps(), _day(as_of), MATURITY_QUANTILE / 100))[ALL]
+        if row["n"]:
+            return float(row["q"]), MATURITY_MEASURES[0]
+        typical = typical_days_of(source, as_of)
+        return (None, None) if typical is None else (typical, MATURITY_MEASURES[1])
+
+    from helpers.metrics.source import memoized
+
+    return memoized(source, ("maturity_days", _day(as_of)), compute)
 
 
 def typical_and_maturity_of(source, as_of) -> tuple[float | None, tuple[float | None, str | None]]:

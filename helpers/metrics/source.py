@@ -205,6 +205,11 @@ def _raw_array(series: pd.Series):
     return engine._texts(series.to_frame("v"), "v")
 
 
+def memoized(source, key, compute: Callable[[], object]):
+    """:meth:`Source.memo` of `source`, or ``compute()`` each time for a source object that keeps no memo."""
+    return source.memo(key, compute) if hasattr(source, "memo") else compute()
+
+
 def _keys(dims: Sequence[str]) -> dict[str, str]:
     """engine.opps_table's dims (key name -> column) of the columns `dims`, one key each (a column named twice too)."""
     return dict(zip(dims, dims)) if len(set(dims)) == len(dims) else {f"k{i}": d for i, d in enumerate(dims)}

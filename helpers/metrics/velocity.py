@@ -376,10 +376,10 @@ def quarterly_velocity_of(source, as_of, fiscal_year_start_month: int = 1) -> pd
     quarter is complete. Computed once per source, as_of and fiscal year (:meth:`helpers.metrics.source.Source.memo`;
     notebook 03's trend, seasonal profile, STL and comparison all read it); every call gets its own copy.
     """
-    key = ("quarterly_velocity", pd.Timestamp(as_of), fiscal_year_start_month)
-    if not hasattr(source, "memo"):
-        return _quarterly_velocity(source, as_of, fiscal_year_start_month)
-    return source.memo(key, lambda: _quarterly_velocity(source, as_of, fiscal_year_start_month)).copy()
+    from helpers.metrics.source import memoized
+
+    return memoized(source, ("quarterly_velocity", pd.Timestamp(as_of), fiscal_year_start_month),
+                    lambda: _quarterly_velocity(source, as_of, fiscal_year_start_month)).copy()
 
 
 def _quarterly_velocity(source, as_of, fiscal_year_start_month: int) -> pd.DataFrame:
