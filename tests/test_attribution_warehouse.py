@@ -1,6 +1,8 @@
 """Attribution (notebook 06, contract section 6) on warehouse tables (issue 26): the sample's leads, opportunities and
 touches in a DuckDB file give metrics.json's attribution block equal to the folder's, and the rows fetched from the
-warehouse do not grow with the tables (only aggregates come back: sums per channel, one grouped count of paths).
+warehouse do not grow with the tables (only aggregates come back: sums per channel, one grouped count of paths);
+notebook 06's compute() and views on a warehouse session (s.source) fetch the same rows from tables twice the size;
+touches tied in time and touch_id are ordered in a warehouse by their own columns (it has no file order).
 """
 from __future__ import annotations
 
@@ -122,3 +124,108 @@ def test_the_hard_cases_from_a_duckdb_file_equal_the_folders(name, tmp_path):
         con.disconnect()
     assert json.loads(dumps(tables)) == json.loads(dumps(frames))
     assert frames["coverage"]["touches_after_close"] > 0 and frames["coverage"]["touches_unknown_lead"] > 0
+
+
+def _tie_key(touches: pd.DataFrame) -> pd.DataFrame:
+    """`touches` sorted by a warehouse's order key of touches (helpers.metrics.warehouse.touches_engine_table: touch_id,
+    '' when empty, then touched_at, lead_id, opportunity_id, channel, content; by code point, an empty value last)."""
+    key = touches.assign(touch_id=touches["touch_id"].astype("string").fillna(""))
+    return touches.loc[key.sort_values(["touch_id", "touched_at", "lead_id", "opportunity_id", "channel", "content"],
+                                       kind="stable", na_position="last").index]
+
+
+def test_tied_touches_in_a_duckdb_file_are_ordered_by_their_columns_as_a_folder_in_that_order(tmp_path):
+    """Touches of one person at the same time without a touch_id (the generated ties of test_section6_reference): a
+    folder orders them by file order (the contract), a warehouse by the touch's columns, whatever order it stores
+    them in (here the reverse). Notebook 06's computation on a WarehouseSource equals the folder's whose file lists
+    the tied touches in that order; the file in the reverse order gives other figures, so the ties matter here."""
+    from test_section6_reference import AS_OF, CASES, END, START, generate
+
+    from helpers.metrics.attribution_paths import attribution_of
+    from helpers.metrics.warehouse import WarehouseSource, connect, upload
+
+    kw = dict(CASES["ties_ids_and_committees"])
+    wb = load_workbook(generate(tmp_path / "data", kw.pop("seed"), **kw), as_of=str(AS_OF))
+    ordered = _tie_key(wb.touches)
+    ties = ordered[ordered["touch_id"].isna()].groupby(["lead_id", "touched_at"])["channel"].nunique()
+    assert (ties > 1).sum() >= 5   # tied touches of one person in different channels (6 in this data set)
+
+    def folder(touches):
+        return json.loads(dumps(attribution_figures(touches, wb.leads, wb.opportunities, wb.config, wb.as_of, START, END,
+                                                    SAMPLES)))
+
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload({"leads": wb.leads, "opportunities": wb.opportunities, "touches": ordered.iloc[::-1]}, con, "revops")
+    con.disconnect()
+    source = WarehouseSource(connect(url), wb.config, "revops")
+    try:
+        warehouse = json.loads(dumps(attribution_of(source, wb.config, wb.as_of, START, END, SAMPLES)))
+    finally:
+        source.backend.disconnect()
+    assert warehouse == folder(ordered)
+    reversed_file = folder(ordered.iloc[::-1])   # the paths through tied touches change order: other Markov shares
+    assert reversed_file["data_driven"]["markov"]["web"]["share"] != warehouse["data_driven"]["markov"]["web"]["share"]
+
+
+def _with_touches_twice(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """test_warehouse.doubled's copy, the touches' ids too ("-2" added: every touch of the copy is its own)."""
+    from test_warehouse import doubled
+
+    out = doubled(tables)
+    n = len(tables["touches"])
+    ids = out["touches"]["touch_id"].astype("string")
+    out["touches"]["touch_id"] = ids.where(ids.isna() | (pd.Series(range(len(ids))) < n).to_numpy(), ids + "-2")
+    return out
+
+
+def notebook_06(tables: dict[str, pd.DataFrame], path) -> tuple[dict, int]:
+    """Notebook 06's compute() and every view of it, and notebook 00's touch coverage, on a session whose source is a
+    DuckDB file holding `tables` through the counting backend and whose workbook's lead, deal and touch rows cannot
+    be read (test_warehouse.warehouse_session): (the attribution section as JSON reads it, rows fetched)."""
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+    from test_warehouse import Unreadable, warehouse_session
+
+    from helpers.views import attribution_views as av
+
+    s, counting = warehouse_session(tables, path)
+    s.wb = dataclasses.replace(s.wb, touches=Unreadable())
+    a = av.compute(s)
+    for view in (av.missing_note, av.weights_table, av.models_chart, av.data_driven_table, av.sourced_table,
+                 av.content_table):
+        assert view(s, a) is not None or view is av.missing_note
+    av.models_table(s, a, "won"), av.models_table(s, a, "pipeline")
+    av.coverage_view(s, a.section["coverage"])
+    assert av.coverage_figures(s) == a.section["coverage"]   # notebook 00's coverage, computed on its own
+    av.key_text(a)
+    plt.close("all")
+    counting.disconnect()
+    return json.loads(dumps(a.section)), counting.fetched
+
+
+def test_notebook_06_fetches_the_same_rows_from_warehouse_tables_twice_the_size(sample, tmp_path):
+    """Notebook 06 on a warehouse (s.source): the position credits, deal figures, coverage and content are aggregates,
+    and the paths come back as one grouped count of distinct (path, converted), bounded by the paths' variety: the
+    sample twice over (every lead, deal and touch copied under other ids) fetches exactly the same rows, while the
+    counts double and the shares stay. The figures are the folder's (the warehouse holds the sample's CSV values)."""
+    from test_warehouse import sample_tables
+
+    wb = sample[0]
+    tables = {**sample_tables(), "touches": wb.touches.assign(touched_at=pd.to_datetime(wb.touches["touched_at"]))}
+    once, rows = notebook_06(tables, tmp_path / "once.duckdb")
+    twice, rows_twice = notebook_06(_with_touches_twice(tables), tmp_path / "twice.duckdb")
+    assert rows_twice == rows
+    assert 0 < rows < len(wb.touches) // 10, rows
+    assert twice["coverage"]["touches"] == 2 * once["coverage"]["touches"] == 2 * len(wb.touches)
+    assert twice["data_driven"]["paths"] == 2 * once["data_driven"]["paths"] > 0
+    assert twice["sourced"]["won"]["count"] == 2 * once["sourced"]["won"]["count"] > 0
+    assert {c: round(r["share"], 9) for c, r in twice["data_driven"]["markov"].items()} == \
+        {c: round(r["share"], 9) for c, r in once["data_driven"]["markov"].items()}
+    from helpers.data.periods import parse_period
+    from helpers.metrics import limits
+
+    period = parse_period("FY2026Q1", wb.config.fiscal_year_start_month)
+    codes = [f"{w['code']}:leads" for w in limits.ingest_warnings(wb.data_dir) if limits.about_leads(w)]
+    assert once == json.loads(dumps(attribution_section(wb, period.start, period.end, warning_codes=codes)))

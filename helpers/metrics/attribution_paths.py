@@ -383,6 +383,15 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
                                warning_codes)
 
 
+def attribution_of(source, config, as_of, start, end, samples: int | None = None, warning_codes=()) -> dict:
+    """:func:`attribution_section` computed on a :class:`helpers.metrics.source.Source` (a notebook's ``s.source``):
+    :func:`attribution_figures` on its touches, leads and opportunities as engine tables, run on its backend (a
+    folder's frames in the in-process DuckDB, or the warehouse's tables in the warehouse: only aggregates and the
+    distinct paths come back, never a lead, deal or touch row). `as_of` is the data's (a Timestamp)."""
+    return attribution_figures(source.touches(), source.leads(), source.opps(), config, as_of, start, end, samples,
+                               warning_codes, backend=source.backend)
+
+
 def _lead_dates(leads, opps, as_of, setting, warning_codes, backend) -> tuple[bool, int]:
     """(bulk_created_at, H) of the leads: a frame read in pandas (helpers.metrics.lead_section.bulk_created,
     helpers.metrics.lead_quality.horizon_days), an engine table by one row of aggregates
@@ -422,7 +431,7 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
     out = {"lookback_days": cfg["lookback_days"], "half_life_days": cfg["half_life_days"], "horizon_days": None,
            "models": {}, "data_driven": {}, "sourced": None, "influenced": None, "by_department": None,
            "marketing_channels": sorted(cfg["marketing_channels"]), "coverage": None, "content": [], "null_reasons": {}}
-    if touches is None or not _has_rows(touches, backend):
+    if touches is None or not has_rows(touches, backend):
         out["null_reasons"] = {"attribution": "no_touches_table" if touches is None else "no_touch_rows"}
         return out
     decimals = int(config.currency_decimals)
@@ -449,7 +458,7 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
     return out
 
 
-def _has_rows(table, backend=None) -> bool:
+def has_rows(table, backend=None) -> bool:
     """A frame or engine table holds a row (an engine table: one count fetched)."""
     from helpers.metrics.attribution import _run, is_table
 

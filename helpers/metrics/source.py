@@ -41,7 +41,7 @@ class Source(abc.ABC):
     """Engine tables of one data set and the Ibis backend that runs them (see the module notes).
 
     Subclasses give :meth:`opps`, :meth:`leads`, :meth:`touches`, :meth:`has_column`, :meth:`has_values`,
-    :attr:`has_leads` and :attr:`backend` (None: the engine's in-process DuckDB)."""
+    :attr:`has_leads`, :attr:`has_touches` and :attr:`backend` (None: the engine's in-process DuckDB)."""
 
     #: "folder" or "warehouse": which backend the tables live in.
     kind = "folder"
@@ -66,7 +66,16 @@ class Source(abc.ABC):
 
     @abc.abstractmethod
     def touches(self):
-        """The touches as :func:`helpers.metrics.engine.touches_table` shapes them; None without a touches table."""
+        """The touches as :func:`helpers.metrics.engine.touches_table` shapes them; None without a touches table.
+
+        Its ``pos`` breaks the ties of the contract's order of touches (touched_at, then touch_id as text, then file
+        order: helpers.metrics.attribution_engine.ORDER): a folder's file row order; a warehouse's rank in the touch's
+        own columns (:func:`helpers.metrics.warehouse.touches_engine_table`: a SQL table has no row order)."""
+
+    @property
+    @abc.abstractmethod
+    def has_touches(self) -> bool:
+        """True when there is a touches table (it may hold no row)."""
 
     @abc.abstractmethod
     def lead_columns(self) -> list[str]:
@@ -180,6 +189,10 @@ class FrameSource(Source):
             cols[name] = _raw_array(series if len(series) != len(leads) or series.index.equals(leads.index)
                                     else series.set_axis(leads.index))
         return ibis.memtable(pa.table({**{c: base[c] for c in base.column_names}, **cols}))
+
+    @property
+    def has_touches(self) -> bool:
+        return self.touches_frame is not None
 
     def has_column(self, table: str, column: str) -> bool:
         frame = self.frames[table]

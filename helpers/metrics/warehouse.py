@@ -394,6 +394,9 @@ class WarehouseSource(Source):
                               {"touches": "--table touches="} if "touches" in named else {}, required=())
         with engine._quiet():
             self._touches = con.table(found["touches"], database=schema) if "touches" in found else None
+        if self._touches is not None:
+            check_columns(self._touches, "touches", found["touches"], _schema_name(con, schema))
+        self._touches_engine = None
 
     @property
     def has_leads(self) -> bool:
@@ -406,21 +409,18 @@ class WarehouseSource(Source):
         return _engine_table(self._leads, "leads", list(dims), tuple(stamps))
 
     def touches(self):
-        """The warehouse's touches shaped as engine.touches_table; ``pos`` numbers them by touch_id, then touched_at,
-        lead_id, opportunity_id, channel and content, in the warehouse's own collation (a folder numbers its touches
-        in file order, and the runner's copy sorts by touch_id by code point: :func:`export_folder`)."""
-        import ibis
-
-        t = self._touches
-        if t is None:
+        """The warehouse's touches shaped as engine.touches_table (:func:`touches_engine_table`: ``pos`` ranks them in
+        their own columns, since a SQL table has no file order), computed once into a temporary table of the session
+        on first use; None without a touches table."""
+        if self._touches is None:
             return None
-        text = {c: (t[c].cast("string") if c in t.columns else ibis.null("string"))
-                for c in ("touch_id", "lead_id", "opportunity_id", "channel", "content")}
-        stamp = t.touched_at.cast("timestamp") if "touched_at" in t.columns else ibis.null("timestamp")
-        order = [t[c] for c in ("touch_id", "touched_at", "lead_id", "opportunity_id", "channel", "content") if c in t.columns]
-        return t.select(pos=ibis.row_number().over(order_by=order).cast("int64"), touch_id=text["touch_id"].fill_null(""),
-                        lead_id=text["lead_id"].strip(), ts=stamp, d=stamp.cast("date"), channel=text["channel"],
-                        content=text["content"], opportunity_id=text["opportunity_id"].strip())
+        if self._touches_engine is None:
+            self._touches_engine = _temporary(self.backend, touches_engine_table(self._touches))
+        return self._touches_engine
+
+    @property
+    def has_touches(self) -> bool:
+        return self._touches is not None
 
     def lead_columns(self) -> list[str]:
         return [c for c in self._leads.columns if c not in ("lead_id", "target_fit", "l_id", "l_channel")]
@@ -499,6 +499,53 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
             "by_segment": {c: rows[c] for c in segments}}
 
 
+def touches_engine_table(t):
+    """A warehouse touches table (contract section 6) in the form of helpers.metrics.engine.touches_table: touch_id
+    (trimmed text, '' when empty), lead_id and opportunity_id (trimmed ids), ts (touched_at as a timestamp), d (its
+    calendar day), channel and content (trimmed text, null when empty) and pos.
+
+    pos stands for the file order, which breaks the ties of the contract's order (touched_at, then touch_id as text,
+    then file order). A SQL table has no row order (the same query may return its rows in another order), so a
+    warehouse's order key is the touch's own columns: pos is the 0-based rank in (touch_id, ts, lead_id,
+    opportunity_id, channel, content), the file order of an export sorted by those. Two touches tied in time and
+    touch_id are thus ordered by lead_id, opportunity_id, channel, content; two equal in all of these count alike
+    wherever they stand, so the figures are the same on every run and every warehouse. They equal a folder's whenever
+    no two touches of one deal or path share a time and a touch_id (give every touch its CRM id), or the file lists
+    such touches in that order (docs/data_dictionary.md, touches.csv)."""
+    import ibis
+
+    def text(column: str):
+        value = t[column].cast("string").strip() if column in t.columns else ibis.null("string")
+        return ibis.ifelse(value == "", ibis.null("string"), value)
+
+    ts = t.touched_at.cast("timestamp")
+    cols = {"touch_id": text("touch_id").fill_null(""), "lead_id": text("lead_id"), "ts": ts, "d": ts.cast("date"),
+            "channel": text("channel"), "content": text("content"), "opportunity_id": text("opportunity_id")}
+    x = t.select(**cols)
+    order = [x.touch_id, x.ts, x.lead_id, x.opportunity_id, x.channel, x.content]
+    return x.mutate(pos=(ibis.row_number().over(order_by=order)).cast("int64"))
+
+
+def attribution_tables(con, schema: str | None = None, leads_table: str = "leads",
+                       opportunities_table: str = "opportunities", touches_table: str = "touches"):
+    """(touches, leads, opps) of the warehouse as the attribution's engine tables
+    (helpers.metrics.attribution.engine_tables; helpers.metrics.attribution_paths.attribution_figures runs on them):
+    ids and outcome canonical as for the core figures, touches by :func:`touches_engine_table`; touches None when
+    the schema has no such table. WorkbookError as :func:`canonical` for a missing leads or opportunities table or a
+    required column missing from any of the three."""
+    found = source_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table, "touches": touches_table},
+                          {"leads": "--leads-table ", "opportunities": "--opportunities-table "}, required=("leads", "opportunities"))
+    where = _schema_name(con, schema)
+    with engine._quiet():
+        leads, opps = (_complete(con.table(found[name], database=schema), name, found[name], where)
+                       for name in ("leads", "opportunities"))
+        touches = con.table(found["touches"], database=schema) if "touches" in found else None
+    if touches is not None:
+        check_columns(touches, "touches", found["touches"], where)
+        touches = touches_engine_table(touches)
+    return touches, _engine_table(leads, "leads", []), _engine_table(opps, "opps", [])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the period's core figures computed in the warehouse, as JSON; 2 (and the error) when it cannot."""
     parser = argparse.ArgumentParser(prog="python -m helpers.metrics.warehouse", description=__doc__.splitlines()[0])
@@ -552,43 +599,3 @@ def _backend_error(exc: BaseException) -> bool:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def touches_engine_table(t):
-    """A warehouse touches table (contract section 6) in the form of helpers.metrics.engine.touches_table: touch_id
-    (trimmed text, '' when empty), lead_id and opportunity_id (trimmed ids), ts (touched_at as a timestamp), d (its
-    calendar day), channel and content (trimmed text, null when empty) and pos. A warehouse keeps no file order, so
-    pos is the rank in (ts, touch_id, lead_id, opportunity_id, channel, content): it only breaks ties of the
-    contract's order (time, then touch_id), which a folder breaks by file order."""
-    import ibis
-
-    def text(column: str):
-        value = t[column].cast("string").strip() if column in t.columns else ibis.null("string")
-        return ibis.ifelse(value == "", ibis.null("string"), value)
-
-    ts = t.touched_at.cast("timestamp")
-    cols = {"touch_id": text("touch_id").fill_null(""), "lead_id": text("lead_id"), "ts": ts, "d": ts.cast("date"),
-            "channel": text("channel"), "content": text("content"), "opportunity_id": text("opportunity_id")}
-    x = t.select(**cols)
-    order = [x.ts, x.touch_id, x.lead_id, x.opportunity_id, x.channel, x.content]
-    return x.mutate(pos=(ibis.row_number().over(order_by=order)).cast("int64"))
-
-
-def attribution_tables(con, schema: str | None = None, leads_table: str = "leads",
-                       opportunities_table: str = "opportunities", touches_table: str = "touches"):
-    """(touches, leads, opps) of the warehouse as the attribution's engine tables
-    (helpers.metrics.attribution.engine_tables; helpers.metrics.attribution_paths.attribution_figures runs on them):
-    ids and outcome canonical as for the core figures, touches by :func:`touches_engine_table`; touches None when
-    the schema has no such table. WorkbookError as :func:`canonical` for a missing leads or opportunities table or a
-    required column missing from any of the three."""
-    found = source_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table, "touches": touches_table},
-                          {"leads": "--leads-table ", "opportunities": "--opportunities-table "}, required=("leads", "opportunities"))
-    where = _schema_name(con, schema)
-    with engine._quiet():
-        leads, opps = (_complete(con.table(found[name], database=schema), name, found[name], where)
-                       for name in ("leads", "opportunities"))
-        touches = con.table(found["touches"], database=schema) if "touches" in found else None
-    if touches is not None:
-        check_columns(touches, "touches", found["touches"], where)
-        touches = touches_engine_table(touches)
-    return touches, _engine_table(leads, "leads", []), _engine_table(opps, "opps", [])

@@ -12,7 +12,7 @@ import pandas as pd
 
 from helpers.labels import t
 from helpers.metrics import attribution as A
-from helpers.metrics.attribution_paths import attribution_section, settings
+from helpers.metrics.attribution_paths import attribution_of, has_rows, settings
 from helpers.metrics.engine import reusing_tables
 from helpers.views import display, fmt
 from helpers.views.common import channel_label
@@ -29,12 +29,14 @@ class AttributionResult:
 
 
 def compute(s: Session) -> AttributionResult:
-    """The attribution section of the session's period (every model, data-driven shares with intervals, sourced/influenced);
-    the ingest's warnings about the leads (a bulk-load created_at) decide which leads are observed, as in notebook 05."""
+    """The attribution section of the session's period (every model, data-driven shares with intervals, sourced/influenced),
+    computed on the session's source (``s.source``: the folder's frames in DuckDB, or the warehouse, which returns only
+    aggregates and the distinct paths); the ingest's warnings about the leads (a bulk-load created_at) decide which
+    leads are observed, as in notebook 05."""
     from helpers.metrics import limits
 
     codes = [f"{w['code']}:leads" for w in limits.ingest_warnings(s.wb.data_dir) if limits.about_leads(w)]
-    return AttributionResult(attribution_section(s.wb, s.period.start, s.period.end, warning_codes=codes))
+    return AttributionResult(attribution_of(s.source, s.config, s.as_of, s.period.start, s.period.end, warning_codes=codes))
 
 
 def _channel(s: Session, name: str) -> str:
@@ -206,13 +208,17 @@ def content_table(s: Session, a: AttributionResult):
 
 
 def coverage_figures(s: Session) -> dict | None:
-    """Touch coverage of the session's period (helpers.metrics.attribution.coverage); None without touches.csv."""
-    if s.wb.touches is None or not len(s.wb.touches):
+    """Touch coverage of the session's period (helpers.metrics.attribution.coverage) computed on the session's source
+    (aggregates only); None without touches or without a touch row."""
+    src = s.source
+    touches = src.touches()
+    if touches is None or not has_rows(touches, src.backend):
         return None
     cfg = settings(s.config)
+    leads, opps = src.leads(), src.opps()
     with reusing_tables():
-        pairs = A.pairs_table(s.wb.touches, s.wb.leads, s.wb.opportunities, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
-        return A.coverage(pairs, s.wb.touches, s.wb.opportunities, s.wb.leads, s.period.start, s.period.end, s.as_of,
+        pairs = A.pairs_table(touches, leads, opps, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
+        return A.coverage(pairs, touches, opps, leads, s.period.start, s.period.end, s.as_of, src.backend,
                           decimals=int(s.config.currency_decimals))
 
 
@@ -220,7 +226,7 @@ def coverage_view(s: Session, c: dict | None = None):
     """How much of the period's won revenue has touches at all, and the touches left out (data health)."""
     c = coverage_figures(s) if c is None else c
     if c is None:
-        return display.note(t("reason_no_touch_rows" if s.wb.touches is not None else "reason_no_touches_table", s.lang), warn=True)
+        return display.note(t("reason_no_touch_rows" if s.source.has_touches else "reason_no_touches_table", s.lang), warn=True)
     items = [(t("coverage_won_revenue_touched", s.lang), fmt.rate(c["won_revenue_share_with_touches"], s.lang)),
              (t("coverage_won_deals_touched", s.lang), f"{fmt.number(c['won_deals_with_touches'], s.lang)} / "
                                                        f"{fmt.number(c['won_deals_with_touches'] + c['won_deals_without_touches'], s.lang)}"),
