@@ -111,7 +111,8 @@ def pairs_expr(touches, leads, opps, deals, lookback_days: int, half_life_days: 
     x = x.mutate(**{m: x.k == at[m] for m in MILESTONES})
     models = {}
     for model, (weights, rest) in MILESTONE_WEIGHTS.items():
-        w = sum((weight * x[m].cast("float64") for m, weight in weights.items()), ibis.literal(0.0))
+        # a milestone's weight where the touch holds it (a CASE, not a boolean cast to a number: PostgreSQL has none)
+        w = sum((ibis.ifelse(x[m], weight, 0.0) for m, weight in weights.items()), ibis.literal(0.0))
         holds = ibis.or_(*(x[m] for m in weights))
         # the rest: the deal's touches holding none of the model's milestones (each milestone is one touch, several may
         # be the same one); when there is none, the touches' weights are scaled to 1 by their sum, the milestones' weights
