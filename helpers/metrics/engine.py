@@ -272,13 +272,19 @@ def _stamps(frame: pd.DataFrame, column: str) -> pa.Array:
     return pa.array(values, type=pa.timestamp("ns"), from_pandas=True)
 
 
-def _leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None, stamps: tuple[str, ...] = ()):
-    import ibis
-
-    base = _reused("leads columns", _columns_of(leads), None, lambda: {
+def leads_columns(leads: pd.DataFrame) -> dict[str, pa.Array]:
+    """The canonical columns of :func:`leads_table` (lead_id, created_at, mql_at, sql_at, opportunity_id) as Arrow
+    arrays (built once per frame, or per frame sharing its columns, within :func:`reusing_tables`)."""
+    return _reused("leads columns", _columns_of(leads), None, lambda: {
         "lead_id": _canonical(_texts(leads, "lead_id")), "created_at": _dates(leads, "created_at"),
         "mql_at": _dates(leads, "mql_at"), "sql_at": _dates(leads, "sql_at"),
         "opportunity_id": _canonical(_texts(leads, "opportunity_id"))})
+
+
+def _leads_table(leads: pd.DataFrame, dims: dict[str, str] | None = None, stamps: tuple[str, ...] = ()):
+    import ibis
+
+    base = leads_columns(leads)
     return ibis.memtable(pa.table({**base, **_key_columns(leads, dims or {}), **{c: _stamps(leads, c) for c in stamps}}))
 
 

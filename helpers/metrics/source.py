@@ -135,6 +135,7 @@ class FrameSource(Source):
                  extras: pd.DataFrame | None = None):
         self.frames = {"leads": leads, "opportunities": opps}
         self.extras = extras
+        self._raw: dict[str, object] = {}
         self.touches_frame = touches
         self.fit = fit
         self.backend = backend
@@ -180,15 +181,17 @@ class FrameSource(Source):
         leads = self.frames["leads"]
         if leads is None:
             return None
-        base = engine.leads_table(leads).to_pyarrow()
+        base = engine.leads_columns(leads)
         cols = {}
         for name in columns:
-            if name in base.column_names:
+            if name in base:
                 continue
-            series = leads[name] if name in leads.columns else self.extras[name]
-            cols[name] = _raw_array(series if len(series) != len(leads) or series.index.equals(leads.index)
-                                    else series.set_axis(leads.index))
-        return ibis.memtable(pa.table({**{c: base[c] for c in base.column_names}, **cols}))
+            if name not in self._raw:   # each column converted once per source
+                series = leads[name] if name in leads.columns else self.extras[name]
+                self._raw[name] = _raw_array(series if len(series) != len(leads) or series.index.equals(leads.index)
+                                             else series.set_axis(leads.index))
+            cols[name] = self._raw[name]
+        return ibis.memtable(pa.table({**base, **cols}))
 
     @property
     def has_touches(self) -> bool:
