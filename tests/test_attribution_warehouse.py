@@ -7,6 +7,8 @@ touches tied in time and touch_id are ordered in a warehouse by their own column
 from __future__ import annotations
 
 import json
+import os
+import uuid
 
 import pandas as pd
 import pytest
@@ -19,6 +21,7 @@ from helpers.paths import SAMPLE_DATA_DIR
 from helpers.storage import dumps
 
 SAMPLES = 60
+PG = os.environ.get("WORKBOOK_TEST_PG")
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +137,14 @@ def _tie_key(touches: pd.DataFrame) -> pd.DataFrame:
                                        kind="stable", na_position="last").index]
 
 
-def test_tied_touches_in_a_duckdb_file_are_ordered_by_their_columns_as_a_folder_in_that_order(tmp_path):
+@pytest.mark.parametrize("where", ["duckdb", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/run starts one)"))])
+def test_tied_touches_in_a_warehouse_are_ordered_by_their_columns_as_a_folder_in_that_order(where, tmp_path):
     """Touches of one person at the same time without a touch_id (the generated ties of test_section6_reference): a
     folder orders them by file order (the contract), a warehouse by the touch's columns, whatever order it stores
-    them in (here the reverse). Notebook 06's computation on a WarehouseSource equals the folder's whose file lists
-    the tied touches in that order; the file in the reverse order gives other figures, so the ties matter here."""
+    them in (here the reverse). Notebook 06's computation on a WarehouseSource (a DuckDB file; PostgreSQL in .ci's
+    C.UTF-8 locale, which compares text by code point) equals the folder's whose file lists the tied touches in that
+    order; the file in the reverse order gives other figures, so the ties matter here."""
     from test_section6_reference import AS_OF, CASES, END, START, generate
 
     from helpers.metrics.attribution_paths import attribution_of
@@ -154,15 +160,20 @@ def test_tied_touches_in_a_duckdb_file_are_ordered_by_their_columns_as_a_folder_
         return json.loads(dumps(attribution_figures(touches, wb.leads, wb.opportunities, wb.config, wb.as_of, START, END,
                                                     SAMPLES)))
 
-    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    url, schema = (f"duckdb://{tmp_path / 'crm.duckdb'}", "revops") if where == "duckdb" else \
+        (PG, f"workbook_test_{uuid.uuid4().hex[:8]}")
     con = connect(url, writable=True)
-    upload({"leads": wb.leads, "opportunities": wb.opportunities, "touches": ordered.iloc[::-1]}, con, "revops")
-    con.disconnect()
-    source = WarehouseSource(connect(url), wb.config, "revops")
+    upload({"leads": wb.leads, "opportunities": wb.opportunities, "touches": ordered.iloc[::-1]}, con, schema)
+    if where == "duckdb":
+        con.disconnect()
+        con = connect(url)   # read-only, as a report opens it
     try:
+        source = WarehouseSource(con, wb.config, schema)
         warehouse = json.loads(dumps(attribution_of(source, wb.config, wb.as_of, START, END, SAMPLES)))
     finally:
-        source.backend.disconnect()
+        if where != "duckdb":
+            con.drop_database(schema, force=True, cascade=True)
+        con.disconnect()
     assert warehouse == folder(ordered)
     reversed_file = folder(ordered.iloc[::-1])   # the paths through tied touches change order: other Markov shares
     assert reversed_file["data_driven"]["markov"]["web"]["share"] != warehouse["data_driven"]["markov"]["web"]["share"]
