@@ -93,3 +93,43 @@ def test_postgresql_gives_the_folders_metrics_json_byte_for_byte(folder_metrics,
         con.drop_database(schema, force=True, cascade=True)
         con.disconnect()
     assert metrics == folder_metrics
+
+
+#: The notebooks that compute every figure on the session's source (helpers.report.session.Session.source). Notebook
+#: 00's last section (touch coverage: helpers.views.attribution_views.coverage_figures) still reads the touch rows.
+SOURCE_NOTEBOOKS = ("01_checklist_diagnostic.ipynb", "02_funnel_breakdown.ipynb", "03_velocity_comparison.ipynb")
+
+
+@pytest.fixture(scope="module")
+def source_notebooks(tmp_path_factory):
+    """A notebooks folder holding :data:`SOURCE_NOTEBOOKS` only."""
+    from helpers.paths import NOTEBOOKS_DIR
+
+    folder = tmp_path_factory.mktemp("notebooks")
+    for name in SOURCE_NOTEBOOKS:
+        shutil.copy(NOTEBOOKS_DIR / name, folder)
+    return folder
+
+
+def test_notebooks_01_to_03_read_no_row_of_the_warehouse(source_notebooks, tmp_path, monkeypatch):
+    """A warehouse run's sessions hold a Workbook without rows (helpers.data.rowless): with the runner's copy refused
+    (ROWS_ENV=refuse: any read of s.wb.leads, opportunities or touches raises), notebooks 01-03 still run, and their
+    metrics.json is the folder's (the same notebooks on the sample's CSV files) byte for byte."""
+    from helpers.data.rowless import ROWS_ENV
+    from helpers.metrics.warehouse import connect, upload
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    data = folder / "data"
+    data.mkdir()
+    for name in typed_sample():
+        shutil.copy(SAMPLE_DATA_DIR / f"{name}.csv", data)
+    expected = run_report(folder, "--data", str(data), "--notebooks", str(source_notebooks))
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload(typed_sample(), con, SCHEMA, {"leads": studied_columns()})
+    con.disconnect()
+    monkeypatch.setenv(ROWS_ENV, "refuse")
+    metrics = run_report(tmp_path, "--warehouse", url, "--schema", SCHEMA, "--notebooks", str(source_notebooks))
+    assert b'"velocity_comparison"' in metrics and b'"checklist"' in metrics and b'"sales_cycle"' in metrics
+    assert metrics == expected

@@ -703,7 +703,11 @@ def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple
 
 
 def first_data_date(wb: Workbook):
-    """The earliest created_at of opportunities and leads."""
+    """The earliest created_at of opportunities and leads (a warehouse run's Workbook, which holds no rows, knows it:
+    helpers.data.rowless.RowlessWorkbook.first_date)."""
+    known = getattr(wb, "first_date", None)
+    if known is not None:
+        return known
     dates = [wb.opportunities["created_at"].min()]
     if wb.leads is not None:
         dates.append(wb.leads["created_at"].min())

@@ -98,6 +98,7 @@ def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None 
         "checksums": checksums if checksums is not None else {Path(f.path).name: f.sha256 for f in wb.files.values()},
         "settings": settings_key(wb.config),
         "as_of": wb.as_of.strftime("%Y-%m-%d"),
+        "first_date": _first_date(wb),
         "tables": tables,
         "files": {name: dataclasses.asdict(f) for name, f in wb.files.items()},
         "findings": [{k: v for k, v in dataclasses.asdict(f).items() if k != "ids" or v} for f in wb.findings],
@@ -111,6 +112,18 @@ def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None 
         shutil.rmtree(tmp, ignore_errors=True)
     wb.snapshot_id = snapshot_id(meta)  # `wb` now is what the snapshot holds
     return folder
+
+
+def _first_date(wb: Workbook) -> str | None:
+    """The first data date of `wb` as YYYY-MM-DD (what a warehouse run's rowless Workbook gives the notebooks:
+    helpers.data.rowless), None when no row has a created_at."""
+    from helpers.data.load import first_data_date
+
+    try:
+        first = first_data_date(wb)
+    except ValueError:   # no created_at at all
+        return None
+    return None if pd.isna(first) else pd.Timestamp(first).strftime("%Y-%m-%d")
 
 
 def _matches(meta: dict, data_dir: Path, config: Config, checksums: dict[str, str] | None) -> bool:

@@ -53,7 +53,7 @@ def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: 
 
     data = resolve_data_dir(data_dir)
     config = load_config(data, config_path or None, overrides={"language": lang or None, "as_of": as_of or None})
-    wb = load_cached(data, config)  # the run's snapshot, or a cached one while the inputs are unchanged
+    wb = _warehouse_workbook(data, config) or load_cached(data, config)  # the run's snapshot, or a cached one
     fy = config.fiscal_year_start_month
     if period:
         chosen = parse_period(period, fy)
@@ -67,6 +67,21 @@ def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: 
 
         set_theme("report" if os.environ.get("WORKBOOK_STATIC") == "1" else "notebook")
     return Session(config=config, wb=wb, period=chosen, lang=config.language, recorder=Recorder(metrics_path))
+
+
+def _warehouse_workbook(data, config):
+    """In a warehouse run (helpers.metrics.source.WAREHOUSE_ENV, with the run's snapshot), the run's Workbook without
+    rows (helpers.data.rowless.read_rowless): as_of, first date, findings, files and the small tables; the leads,
+    opportunities and touches stay in the warehouse (the notebooks compute on ``s.source``). None otherwise."""
+    from helpers.data.snapshot import SNAPSHOT_ENV
+    from helpers.metrics.source import warehouse_spec
+
+    snapshot = os.environ.get(SNAPSHOT_ENV)
+    if warehouse_spec() is None or not snapshot:
+        return None
+    from helpers.data.rowless import read_rowless
+
+    return read_rowless(snapshot, data, config)
 
 
 def fresh_kernel_state(shell) -> None:

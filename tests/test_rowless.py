@@ -1,0 +1,64 @@
+"""A warehouse run's Workbook without rows (helpers.data.rowless): what the sessions read from it is the run snapshot's,
+and the lead, deal and touch rows are never served when refused."""
+from __future__ import annotations
+
+import pytest
+
+from helpers.config import load_config
+from helpers.data.load import first_data_date, load_workbook
+from helpers.data.rowless import ROWS_ENV, RowlessWorkbook, RowsInWarehouse, read_rowless
+from helpers.data.snapshot import write_snapshot
+from helpers.paths import SAMPLE_DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory):
+    """(the sample's Workbook, its run snapshot folder)."""
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = load_workbook(SAMPLE_DATA_DIR, config)
+    return wb, write_snapshot(wb, tmp_path_factory.mktemp("run") / "tables")
+
+
+def test_the_rowless_workbook_holds_what_the_sessions_read(snapshot, monkeypatch):
+    monkeypatch.setenv(ROWS_ENV, "refuse")
+    wb, folder = snapshot
+    rowless = read_rowless(folder, SAMPLE_DATA_DIR, wb.config)
+    assert isinstance(rowless, RowlessWorkbook) and rowless.snapshot_id == wb.snapshot_id
+    assert rowless.as_of == wb.as_of and str(rowless.as_of.date()) == "2026-09-30"
+    assert first_data_date(rowless) == first_data_date(wb) == rowless.first_date
+    assert str(first_data_date(rowless).date()) == "2023-04-01"
+    assert rowless.findings == wb.findings and rowless.files == wb.files
+    for name in ("spend", "checklist", "initiatives"):   # the small tables, read in full
+        assert rowless.table(name).equals(wb.table(name)) and len(rowless.table(name)) > 0
+    assert rowless.targets is None   # absent, as in the folder
+    assert rowless.extras == {}     # the studied lead columns are lead rows too
+
+
+def test_a_refused_row_table_is_present_but_never_read(snapshot, monkeypatch):
+    monkeypatch.setenv(ROWS_ENV, "refuse")
+    wb, folder = snapshot
+    rowless = read_rowless(folder, SAMPLE_DATA_DIR, wb.config)
+    for name in ("leads", "opportunities", "touches"):
+        table = rowless.table(name)
+        assert table is not None   # "no leads table" still reads as None
+        with pytest.raises(RowsInWarehouse, match=f"the {name} rows stay in the warehouse"):
+            table["created_at"]
+        with pytest.raises(RowsInWarehouse):
+            len(table)
+        with pytest.raises(RowsInWarehouse):
+            table.columns
+
+
+def test_without_refusal_the_runners_copy_is_read_on_first_use(snapshot, monkeypatch):
+    monkeypatch.delenv(ROWS_ENV, raising=False)
+    wb, folder = snapshot
+    rowless = read_rowless(folder, SAMPLE_DATA_DIR, wb.config)
+    assert rowless.leads.equals(wb.leads) and rowless.leads is rowless.leads   # read once
+    assert len(rowless.opportunities) == 896
+    assert list(rowless.extras["leads"].columns)   # notebook 05's studied columns, from the copy
+
+
+def test_another_folders_snapshot_is_not_taken(snapshot, tmp_path):
+    wb, folder = snapshot
+    assert read_rowless(folder, tmp_path, wb.config) is None
+    assert read_rowless(tmp_path / "none", SAMPLE_DATA_DIR, wb.config) is None
