@@ -96,8 +96,10 @@ def test_postgresql_gives_the_folders_metrics_json_byte_for_byte(folder_metrics,
 
 
 #: The notebooks that compute every figure on the session's source (helpers.report.session.Session.source). Notebook
-#: 00's last section (touch coverage: helpers.views.attribution_views.coverage_figures) still reads the touch rows.
-SOURCE_NOTEBOOKS = ("01_checklist_diagnostic.ipynb", "02_funnel_breakdown.ipynb", "03_velocity_comparison.ipynb")
+#: 00's last section (touch coverage: helpers.views.attribution_views.coverage_figures) and notebook 06 still read the
+#: touch rows.
+SOURCE_NOTEBOOKS = ("01_checklist_diagnostic.ipynb", "02_funnel_breakdown.ipynb", "03_velocity_comparison.ipynb",
+                    "04_goals_plan.ipynb", "05_lead_quality.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -111,9 +113,9 @@ def source_notebooks(tmp_path_factory):
     return folder
 
 
-def test_notebooks_01_to_03_read_no_row_of_the_warehouse(source_notebooks, tmp_path, monkeypatch):
+def test_notebooks_01_to_05_read_no_row_of_the_warehouse(source_notebooks, tmp_path, monkeypatch):
     """A warehouse run's sessions hold a Workbook without rows (helpers.data.rowless): with the runner's copy refused
-    (ROWS_ENV=refuse: any read of s.wb.leads, opportunities or touches raises), notebooks 01-03 still run, and their
+    (ROWS_ENV=refuse: any read of s.wb.leads, opportunities or touches raises), notebooks 01-05 still run, and their
     metrics.json is the folder's (the same notebooks on the sample's CSV files) byte for byte."""
     from helpers.data.rowless import ROWS_ENV
     from helpers.metrics.warehouse import connect, upload
@@ -131,5 +133,6 @@ def test_notebooks_01_to_03_read_no_row_of_the_warehouse(source_notebooks, tmp_p
     con.disconnect()
     monkeypatch.setenv(ROWS_ENV, "refuse")
     metrics = run_report(tmp_path, "--warehouse", url, "--schema", SCHEMA, "--notebooks", str(source_notebooks))
-    assert b'"velocity_comparison"' in metrics and b'"checklist"' in metrics and b'"sales_cycle"' in metrics
+    assert all(f'"{key}"'.encode() in metrics for key in ("checklist", "sales_cycle", "velocity_comparison", "goals",
+                                                          "lead_quality"))
     assert metrics == expected
