@@ -6,6 +6,7 @@ this module only puts them together so every notebook and the runner agree.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from collections import OrderedDict
 
@@ -40,7 +41,8 @@ def workbook_source(wb: Workbook):
 
         def fit(frame):
             return target_fit(frame, industries, sizes)
-    return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit, extras=wb.extras.get("leads"))
+    # the leads' extra columns are read from the file only when a figure asks for one (notebook 05), not for every source
+    return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit, extras=functools.partial(wb.extras.get, "leads"))
 
 
 def core_metrics(wb: Workbook, period: Period, projected: bool = False, source=None) -> dict:

@@ -122,7 +122,8 @@ class FrameSource(Source):
     (or on `backend`).
 
     `extras`: the leads' extra columns (a loaded Workbook's ``extras["leads"]``, the leads' rows in order), read only by
-    :meth:`raw_leads`.
+    :meth:`lead_columns` and :meth:`raw_leads`; or a function giving them, called on first use (a Workbook's extra
+    columns stay in the file until then: helpers.data.extras).
 
     `fit` (a frame -> Series function, e.g. helpers.metrics.core.workbook_source's target profile) gives the key
     ``target_fit`` of a frame that lacks that column (computed once per table); without it a frame's own target_fit
@@ -132,9 +133,9 @@ class FrameSource(Source):
 
     def __init__(self, leads: pd.DataFrame | None, opps: pd.DataFrame, touches: pd.DataFrame | None = None,
                  fit: Callable[[pd.DataFrame], pd.Series] | None = None, backend=None,
-                 extras: pd.DataFrame | None = None):
+                 extras: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None):
         self.frames = {"leads": leads, "opportunities": opps}
-        self.extras = extras
+        self._extras = extras
         self._raw: dict[str, object] = {}
         self.touches_frame = touches
         self.fit = fit
@@ -144,6 +145,13 @@ class FrameSource(Source):
     @property
     def has_leads(self) -> bool:
         return self.frames["leads"] is not None
+
+    @property
+    def extras(self) -> pd.DataFrame | None:
+        """The leads' extra columns (`extras` of the constructor; a function given there is called once, here)."""
+        if callable(self._extras):
+            self._extras = self._extras()
+        return self._extras
 
     def frame(self, table: str, dims: Sequence[str] = ()) -> pd.DataFrame | None:
         """The frame of `table`, with a target_fit column when `dims` asks for one it lacks (computed once)."""
