@@ -279,3 +279,28 @@ def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None, train_lea
     series = pd.Series(params, index=d.columns)
     return {"columns": d.columns, "params": series, "penalty": penalty, "fit_leads": int(weights.sum()),
             "points": points(d.meta, series), "dropped": dropped_notes(d, aliased), "meta": d.meta, "design": design}
+
+
+def column_kinds(source, names: list[str]) -> dict[str, tuple[bool, bool]]:
+    """{column: (numeric, has a value)} of the leads' columns `names` (helpers.metrics.lead_quality.as_values' rule:
+    numbers when the column holds numbers, or every filled cell's trimmed text reads as one; an empty cell is no
+    value), over every lead; one query."""
+    if not names:
+        return {}
+    t = source.raw_leads(names)
+    exprs = {}
+    for i, name in enumerate(names):
+        col = t[name]
+        if col.type().is_numeric() and not col.type().is_boolean():
+            exprs[f"f{i}"] = col.count()
+            continue
+        filled = _text(col).notnull()
+        exprs[f"f{i}"] = ones(filled).sum()
+        exprs[f"b{i}"] = ones(filled & _number_of(col).isnull()).sum()
+    got = _fetch(t.aggregate(**exprs), source.backend).to_pylist()[0]
+    out = {}
+    for i, name in enumerate(names):
+        filled = int(got[f"f{i}"] or 0)
+        numeric = f"b{i}" not in got or (filled > 0 and int(got[f"b{i}"] or 0) == 0)
+        out[name] = (numeric, filled > 0)
+    return out

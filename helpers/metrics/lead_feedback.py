@@ -97,8 +97,7 @@ def feedback_of(source, start, end, as_of) -> dict:
     import ibis
 
     from helpers.metrics import engine
-    from helpers.metrics.lead_engine import _text
-    from helpers.metrics.lead_source import column_kinds
+    from helpers.metrics.lead_engine import _text, column_kinds
 
     names = source.lead_columns()
     if "mql_at" not in names:

@@ -20,7 +20,7 @@ is put together by helpers.metrics.lead_section.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -348,3 +348,29 @@ def threshold_at(values: pd.Series, top_share: float) -> float | None:
     """The value at or above which the top `top_share` of the filled values lie (None without values)."""
     filled = values.dropna().astype(float)
     return float(np.quantile(filled, 1 - top_share)) if len(filled) else None
+
+
+# --------------------------------------------------------------------------- the section's shape (lead_section)
+#: Default smallest number of leads a value needs to be tested on its own (`lead_quality.min_leads`).
+MIN_LEADS = 30
+
+
+@dataclass
+class LeadQuality:
+    """The section and what the views need besides it."""
+
+    section: dict
+    frame: object = None                        # helpers.metrics.lead_source.lead_rows: one row per lead (an expression)
+    attrs: dict = field(default_factory=dict)   # {name: (its values, an expression of frame; numeric)} of every attribute
+    known: dict = field(default_factory=dict)   # {name: before_contact | after_contact}
+    late_rule_columns: list = field(default_factory=list)   # after_contact columns the written rule uses
+    rule: dict | None = None
+    columns: dict = field(default_factory=dict)  # {column: numeric} of the columns frame holds (attributes, rule, channel)
+    source: object = None                       # the helpers.metrics.source.Source the figures came from
+
+
+def empty_section(reason: str) -> dict:
+    """The section when nothing can be said (no leads table): every part null with the reason."""
+    return {"horizon_days": None, "observed_leads": None, "still_in_play": None,
+            "mql_audit": None, "conditions": [], "suspect": [], "score": None, "feedback": None,
+            "null_reasons": {"lead_quality": reason}}

@@ -1,4 +1,5 @@
-"""The `lead_quality` section of metrics.json (contract section 5): what it holds (:class:`LeadQuality`) and its
+"""The `lead_quality` section of metrics.json (contract section 5): what it holds (:class:`LeadQuality`, defined in
+helpers.metrics.lead_quality so that helpers.metrics.lead_source builds it without importing this module) and its
 signature over pandas frames.
 
 :func:`lead_quality` takes the leads, opportunities, extra lead columns and the ``lead_quality`` settings and
@@ -9,28 +10,13 @@ warehouse's: one code path).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pandas as pd
 
+# the section's shape lives in lead_quality (lead_source builds it); public here as before
+from helpers.metrics.lead_quality import MIN_LEADS, LeadQuality, empty_section  # noqa: F401
+from helpers.metrics.lead_source import lead_quality_of
 from helpers.metrics.pipeline import dates, day
-
-#: Default smallest number of leads a value needs to be tested on its own (`lead_quality.min_leads`).
-MIN_LEADS = 30
-
-
-@dataclass
-class LeadQuality:
-    """The section and what the views need besides it."""
-
-    section: dict
-    frame: object = None                        # helpers.metrics.lead_source.lead_rows: one row per lead (an expression)
-    attrs: dict = field(default_factory=dict)   # {name: (its values, an expression of frame; numeric)} of every attribute
-    known: dict = field(default_factory=dict)   # {name: before_contact | after_contact}
-    late_rule_columns: list = field(default_factory=list)   # after_contact columns the written rule uses
-    rule: dict | None = None
-    columns: dict = field(default_factory=dict)  # {column: numeric} of the columns frame holds (attributes, rule, channel)
-    source: object = None                       # the helpers.metrics.source.Source the figures came from
+from helpers.metrics.source import FrameSource
 
 
 def bulk_created(leads: pd.DataFrame, as_of, warning_codes=()) -> bool:
@@ -41,22 +27,12 @@ def bulk_created(leads: pd.DataFrame, as_of, warning_codes=()) -> bool:
     return (len(created) >= 2 and created.nunique() == 1) or "one_created_at:leads" in set(warning_codes)
 
 
-def empty_section(reason: str) -> dict:
-    """The section when nothing can be said (no leads table): every part null with the reason."""
-    return {"horizon_days": None, "observed_leads": None, "still_in_play": None,
-            "mql_audit": None, "conditions": [], "suspect": [], "score": None, "feedback": None,
-            "null_reasons": {"lead_quality": reason}}
-
-
 def lead_quality(leads: pd.DataFrame | None, opps: pd.DataFrame, extras: pd.DataFrame | None, settings: dict,
                  start, end, as_of, warning_codes=()) -> LeadQuality:
     """The whole lead-quality section for the period [start, end] (see the module docs of lead_quality,
     lead_conditions, lead_score, lead_feedback and lead_source for each figure), computed on the frames in the
     in-process DuckDB. ConfigError when the settings name a column the leads lack, or the written rule does not fit
     the data."""
-    from helpers.metrics.lead_source import lead_quality_of
-    from helpers.metrics.source import FrameSource
-
     if leads is None or not len(leads):
         return LeadQuality(empty_section("no_leads"))
     return lead_quality_of(FrameSource(leads, opps, extras=extras), settings, start, end, as_of, warning_codes)

@@ -25,7 +25,7 @@ import numpy as np
 
 from helpers.metrics import engine, lead_conditions, lead_engine, lead_feedback, lead_quality as lq, lead_score
 from helpers.metrics.goals_engine import _fetch
-from helpers.metrics.lead_engine import _number_of, _text, ones
+from helpers.metrics.lead_engine import _number_of, _text, column_kinds, ones  # noqa: F401  (column_kinds: public here too)
 
 #: The bulk-loaded case's split: each class's leads in lead_id order (rank r) are ordered by
 #: (r × SPLIT_MULTIPLIER + SPLIT_INCREMENT) mod SPLIT_MODULUS (a fixed permutation, the same integers on every
@@ -34,31 +34,6 @@ SPLIT_MULTIPLIER, SPLIT_INCREMENT, SPLIT_MODULUS = 1103515245, 12345, 2 ** 31
 
 
 # --------------------------------------------------------------------------- columns and their kinds
-def column_kinds(source, names: list[str]) -> dict[str, tuple[bool, bool]]:
-    """{column: (numeric, has a value)} of the leads' columns `names` (helpers.metrics.lead_quality.as_values' rule:
-    numbers when the column holds numbers, or every filled cell's trimmed text reads as one; an empty cell is no
-    value), over every lead; one query."""
-    if not names:
-        return {}
-    t = source.raw_leads(names)
-    exprs = {}
-    for i, name in enumerate(names):
-        col = t[name]
-        if col.type().is_numeric() and not col.type().is_boolean():
-            exprs[f"f{i}"] = col.count()
-            continue
-        filled = _text(col).notnull()
-        exprs[f"f{i}"] = ones(filled).sum()
-        exprs[f"b{i}"] = ones(filled & _number_of(col).isnull()).sum()
-    got = _fetch(t.aggregate(**exprs), source.backend).to_pylist()[0]
-    out = {}
-    for i, name in enumerate(names):
-        filled = int(got[f"f{i}"] or 0)
-        numeric = f"b{i}" not in got or (filled > 0 and int(got[f"b{i}"] or 0) == 0)
-        out[name] = (numeric, filled > 0)
-    return out
-
-
 class Columns(dict):
     """{name: None} of every lead column a rule or an attribute may use (what helpers.metrics.lead_quality's checks
     read: membership and order), with each column's kind (:func:`column_kinds`) asked of the source once, on first
@@ -294,15 +269,14 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
     """helpers.metrics.lead_section.lead_quality on a :class:`helpers.metrics.source.Source` (the module notes): a
     LeadQuality whose ``rows`` is :func:`lead_rows`' expression (the explorer's queries read it) and whose ``attrs``
     are {attribute: (its values as an expression of rows, numeric)}. ConfigError as lead_quality's."""
-    from helpers.metrics.lead_section import MIN_LEADS, LeadQuality, empty_section
 
     names = source.lead_columns() if source.has_leads else []
     if not names:
-        return LeadQuality(empty_section("no_leads"))
+        return lq.LeadQuality(lq.empty_section("no_leads"))
     a = engine._day(as_of)
     horizon, bulk = horizon_and_bulk(source, a, (settings or {}).get("horizon_days"), warning_codes)
     settings = settings or {}
-    min_leads = int(settings.get("min_leads") or MIN_LEADS)
+    min_leads = int(settings.get("min_leads") or lq.MIN_LEADS)
     rule = settings.get("mql_rule")
     wanted = [c for c in (*lq.DEFAULT_ATTRIBUTES, *_named(settings)) if c in names]
     columns = Columns(source, names, column_kinds(source, list(dict.fromkeys(wanted))))
@@ -316,7 +290,7 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
         section, attrs = _section(source, table, specs, settings, rule, late, horizon, bulk, min_leads, start, end, as_of)
     known = {s.column: s.known for s in specs}
     attrs = {name: (rows[name], numeric) for name, numeric in attrs.items()}
-    return LeadQuality(section, rows, attrs, known, late, rule, numeric, source)
+    return lq.LeadQuality(section, rows, attrs, known, late, rule, numeric, source)
 
 
 def _named(settings: dict) -> list[str]:

@@ -460,8 +460,8 @@ def workbook_warnings(wb, source=None) -> list[dict]:
     warnings. The figures over the leads, opportunities and touches (negative intervals, the channels the data has)
     are engine queries on `source` (a :class:`helpers.metrics.source.Source`, default the workbook's frames)."""
     from helpers.errors import warning
-    from helpers.metrics.core import workbook_source
     from helpers.metrics.health_engine import channel_values_of, negative_intervals_of
+    from helpers.metrics.source import FrameSource
 
     def checked(code: str, file: str, column: str, count: int, **params) -> dict:
         w = warning(file, code, column, count=count, **params)
@@ -470,7 +470,8 @@ def workbook_warnings(wb, source=None) -> list[dict]:
 
     from helpers.data.channels import check_channel_names
 
-    source = source if source is not None else workbook_source(wb)
+    # the workbook's frames as they are: these counts need no target fit (helpers.metrics.core.workbook_source's key)
+    source = source if source is not None else FrameSource(wb.leads, wb.opportunities, wb.touches)
     channels = pd.DataFrame({"channel": pd.Series(channel_values_of(source), dtype=object)})   # one row per spelling
     names = check_channel_names(wb.config.channel_names, (channels, wb.spend),
                                 wb.config.channel_names_from)   # the run's settings, not the cached load's
