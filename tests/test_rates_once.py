@@ -34,14 +34,35 @@ def test_the_view_and_its_charts_compute_the_rates_once(monkeypatch):
     from helpers.views import funnel_views as fv
 
     calls = []
-    real = fa.rate_table_of   # the view computes on the session's source (helpers.metrics.source)
-    monkeypatch.setattr(fa, "rate_table_of", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    real = fa.rate_tables_of   # the view computes on the session's source (helpers.metrics.source)
+    monkeypatch.setattr(fa, "rate_tables_of", lambda *a, **k: calls.append(list(a[1])) or real(*a, **k))
     s = open_session(str(SAMPLE_DATA_DIR), theme=False)
     fv.rate_view(s, "channel")
     fv.rate_chart(s, "channel", "lead_to_opportunity_rate")
     fv.rate_chart(s, "channel", "win_rate")
     fv.rate_view(s, "industry")
-    assert calls == ["channel", "industry"]
+    fv.segment_views(s)
+    fv.target_fit_view(s)
+    # every dimension of the page in the first computation (issue 26: the queries of one rate table, not of five)
+    assert calls == [fv.dimensions(s)] and {"channel", "industry", "company_size", "owner", "target_fit"} <= set(calls[0])
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_the_rate_tables_of_several_dimensions_are_each_dimensions_own_table():
+    """fa.rate_tables_of groups every column in one pass per table; each table equals rate_table_of of its column
+    alone, value for value (the sample's five dimensions, with the workbook's facts, both rankings)."""
+    from helpers.metrics.limits import workbook_facts
+    from helpers.report.session import open_session
+    from helpers.views import funnel_views as fv
+
+    s = open_session(str(SAMPLE_DATA_DIR), theme=False)
+    dims, facts = fv.dimensions(s), workbook_facts(s.wb, s.source)
+    assert len(dims) == 5
+    for rank_by in ("lead_to_opportunity_rate", "win_rate"):
+        together = fa.rate_tables_of(s.source, dims, s.period.start, s.period.end, s.as_of, rank_by=rank_by, facts=facts)
+        assert list(together) == dims
+        for d in dims:
+            alone = fa.rate_table_of(s.source, d, s.period.start, s.period.end, s.as_of, rank_by=rank_by, facts=facts)
+            pd.testing.assert_frame_equal(together[d], alone, check_exact=True)

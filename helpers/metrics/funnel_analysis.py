@@ -198,6 +198,15 @@ def rate_table_of(source, column: str, start, end, as_of, min_group: int = MIN_G
                   rank_by: str = "lead_to_opportunity_rate", facts=None) -> pd.DataFrame:
     """:func:`rate_table` of a :class:`helpers.metrics.source.Source` (the engine's grouped aggregates: a row per value
     fetched). KeyError when `column` is in neither table; ValueError for another `rank_by`."""
+    return rate_tables_of(source, [column], start, end, as_of, min_group, typical_days, rank_by, facts)[column]
+
+
+def rate_tables_of(source, columns, start, end, as_of, min_group: int = MIN_GROUP, typical_days=None,
+                   rank_by: str = "lead_to_opportunity_rate", facts=None) -> dict[str, pd.DataFrame]:
+    """``{column: rate_table_of(source, column, ...)}`` for each of `columns`, from one grouped pass per table over all
+    of them (:func:`helpers.metrics.breakdown.breakdowns_of`; each value's counts are its own whatever else is grouped,
+    and the total rows are the same): notebook 02's rate tables of every dimension in the queries of one. KeyError
+    when a column is in neither table; ValueError for another `rank_by`."""
     from helpers.metrics.breakdown import breakdowns_of
     from helpers.metrics.funnel import maturity_days_of, typical_days_of
     from helpers.metrics.limits import explain_pipeline
@@ -207,26 +216,30 @@ def rate_table_of(source, column: str, start, end, as_of, min_group: int = MIN_G
     if typical_days is None:
         typical_days = typical_days_of(source, as_of)
     maturity = maturity_days_of(source, as_of)
-    found, totals = breakdowns_of(source, [column], start, end, as_of, typical_days=typical_days, with_totals=True,
+    columns = list(dict.fromkeys(columns))
+    found, totals = breakdowns_of(source, columns, start, end, as_of, typical_days=typical_days, with_totals=True,
                                   maturity=maturity)
-    rows = []
-    for value, row in found[column].items():
-        pipe = None if row.get("opportunities_created") is None else row
-        if pipe is not None and facts is not None:
-            pipe = explain_pipeline(pipe, facts)
-        cohort = None if row["funnel"] is None else row["funnel"]["cohort"]
-        rows.append(_rate_row(value, False, pipe, cohort, min_group, rank_by))
     total_cohort = None if totals["funnel"] is None else totals["funnel"]["cohort"]
     total_pipe = totals["pipeline"]
     if facts is not None:
         total_pipe = explain_pipeline(total_pipe, facts)
-    rows.append(_rate_row(TOTAL, True, total_pipe, total_cohort, min_group, rank_by))
-    rows = _order(rows, rank_by, "small_group")
-    frame = _frame(rows, ["value"] + RATE_TABLE_COLUMNS,
-                   ints=("leads", "mql", "opportunity", "won", "opportunities_created", "won_count", "lost_count"),
-                   bools=("is_total", "small_lead_to_opportunity", "small_win_rate", "small_group"),
-                   maybe_bools=("immature",))
-    return frame.rename(columns={"value": column})
+    out = {}
+    for column in columns:
+        rows = []
+        for value, row in found[column].items():
+            pipe = None if row.get("opportunities_created") is None else row
+            if pipe is not None and facts is not None:
+                pipe = explain_pipeline(pipe, facts)
+            cohort = None if row["funnel"] is None else row["funnel"]["cohort"]
+            rows.append(_rate_row(value, False, pipe, cohort, min_group, rank_by))
+        rows.append(_rate_row(TOTAL, True, total_pipe, total_cohort, min_group, rank_by))
+        rows = _order(rows, rank_by, "small_group")
+        frame = _frame(rows, ["value"] + RATE_TABLE_COLUMNS,
+                       ints=("leads", "mql", "opportunity", "won", "opportunities_created", "won_count", "lost_count"),
+                       bools=("is_total", "small_lead_to_opportunity", "small_win_rate", "small_group"),
+                       maybe_bools=("immature",))
+        out[column] = frame.rename(columns={"value": column})
+    return out
 
 
 def reranked(table: pd.DataFrame, column: str, rank_by: str) -> pd.DataFrame:

@@ -62,15 +62,18 @@ _RATES_OF: list = [None]
 
 def rates(s: Session, dimension: str, rank_by: str):
     """:func:`helpers.metrics.funnel_analysis.rate_table` of the session's period by `dimension`, ranked by `rank_by`:
-    computed once per workbook, period and dimension (another rank_by re-ranks it, fa.reranked); the caller gets a copy."""
+    computed once per workbook, period and dimension (another rank_by re-ranks it, fa.reranked), and for every
+    dimension of :func:`dimensions` at once (fa.rate_tables_of: the page shows them all); the caller gets a copy."""
     if _RATES_OF[0] is not s.wb:
         _RATES.clear()
         _RATES_OF[0] = s.wb
-    key = (dimension, s.period.label, s.as_of, repr(s.config))
-    if key not in _RATES:
-        _RATES[key] = fa.rate_table_of(s.source, dimension, s.period.start, s.period.end, s.as_of,
-                                       facts=workbook_facts(s.wb, s.source))
-    return fa.reranked(_RATES[key], dimension, rank_by)
+    at = (s.period.label, s.as_of, repr(s.config))
+    if (dimension, *at) not in _RATES:
+        every = dimensions(s)
+        tables = fa.rate_tables_of(s.source, every if dimension in every else [dimension], s.period.start, s.period.end,
+                                   s.as_of, facts=workbook_facts(s.wb, s.source))
+        _RATES.update({(d, *at): table for d, table in tables.items()})
+    return fa.reranked(_RATES[(dimension, *at)], dimension, rank_by)
 
 
 def _cohort_why(core: dict, key: str, lang: str) -> str | None:
