@@ -204,6 +204,13 @@ def common_values_of(rows, names: list[str], k: int, backend=None) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- the score's split
+def _test_size(n: int, converted: int, bulk: bool) -> int:
+    """How many of `n` observed leads (`converted` of them converted) :func:`_split` puts in the test set."""
+    if not bulk:
+        return int(math.ceil(lead_score.TEST_SHARE * n))
+    return int(round(lead_score.TEST_SHARE * converted)) + int(round(lead_score.TEST_SHARE * (n - converted)))
+
+
 def _split(obs, n: int, converted: int, bulk: bool):
     """The observed leads `obs` with ``train`` (lead_score.split's rule): the newest 30% by created_at are the test
     set, ties on created_at broken by lead_id (a folder's file order when its leads are in lead_id order); bulk
@@ -212,7 +219,7 @@ def _split(obs, n: int, converted: int, bulk: bool):
 
     if not bulk:
         r = ibis.row_number().over(order_by=[obs.created, obs.lead_id]).cast("int64")
-        return obs.mutate(train=r < n - int(math.ceil(lead_score.TEST_SHARE * n)))
+        return obs.mutate(train=r < n - _test_size(n, converted, False))
     r = ibis.row_number().over(group_by=obs.converted, order_by=obs.lead_id).cast("int64")
     obs = obs.mutate(_key=(r * SPLIT_MULTIPLIER + SPLIT_INCREMENT) % SPLIT_MODULUS)
     q = ibis.row_number().over(group_by=obs.converted, order_by=[obs._key, obs.lead_id]).cast("int64")
@@ -237,7 +244,7 @@ def _score_of(obs, clean: dict[str, bool], n: int, converted: int, bulk: bool, m
         out["null_reasons"] = dict.fromkeys(("auc", "brier", "points"), why)
         return out, None
     t = _split(obs, n, converted, bulk)
-    train_n = _fetch(t.aggregate(n=ones(t.train).sum()), backend).to_pylist()[0]["n"] or 0
+    train_n = n - _test_size(n, converted, bulk)
     fitted = lead_engine.fit_score(t, clean, min_leads, backend, train_leads=int(train_n))
     if fitted is None:
         out["dropped"] = [{"code": "score_column_dropped", "variant": "constant", "attribute": a, "value": None, "with": []}
