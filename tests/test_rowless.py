@@ -1,12 +1,12 @@
 """A warehouse run's Workbook without rows (helpers.data.rowless): what the sessions read from it is the run snapshot's,
-and the lead, deal and touch rows are never served when refused."""
+and the lead, deal and touch rows are never served."""
 from __future__ import annotations
 
 import pytest
 
 from helpers.config import load_config
 from helpers.data.load import first_data_date, load_workbook
-from helpers.data.rowless import ROWS_ENV, RowlessWorkbook, RowsInWarehouse, read_rowless
+from helpers.data.rowless import RowlessWorkbook, RowsInWarehouse, read_rowless
 from helpers.data.snapshot import write_snapshot
 from helpers.paths import SAMPLE_DATA_DIR
 
@@ -19,8 +19,7 @@ def snapshot(tmp_path_factory):
     return wb, write_snapshot(wb, tmp_path_factory.mktemp("run") / "tables")
 
 
-def test_the_rowless_workbook_holds_what_the_sessions_read(snapshot, monkeypatch):
-    monkeypatch.setenv(ROWS_ENV, "refuse")
+def test_the_rowless_workbook_holds_what_the_sessions_read(snapshot):
     wb, folder = snapshot
     rowless = read_rowless(folder, SAMPLE_DATA_DIR, wb.config)
     assert isinstance(rowless, RowlessWorkbook) and rowless.snapshot_id == wb.snapshot_id
@@ -34,8 +33,7 @@ def test_the_rowless_workbook_holds_what_the_sessions_read(snapshot, monkeypatch
     assert rowless.extras == {}     # the studied lead columns are lead rows too
 
 
-def test_a_refused_row_table_is_present_but_never_read(snapshot, monkeypatch):
-    monkeypatch.setenv(ROWS_ENV, "refuse")
+def test_a_row_table_is_present_but_never_read(snapshot):
     wb, folder = snapshot
     rowless = read_rowless(folder, SAMPLE_DATA_DIR, wb.config)
     for name in ("leads", "opportunities", "touches"):
@@ -49,13 +47,21 @@ def test_a_refused_row_table_is_present_but_never_read(snapshot, monkeypatch):
             table.columns
 
 
-def test_without_refusal_the_runners_copy_is_read_on_first_use(snapshot, monkeypatch):
-    monkeypatch.delenv(ROWS_ENV, raising=False)
+def test_a_warehouse_runs_session_holds_the_rowless_workbook(snapshot, monkeypatch):
+    """open_session in a warehouse run (the runner's WORKBOOK_WAREHOUSE and WORKBOOK_SNAPSHOT) gives the rowless
+    Workbook; without a warehouse, the loaded one."""
+    from helpers.data.snapshot import SNAPSHOT_ENV
+    from helpers.metrics.source import WAREHOUSE_ENV
+    from helpers.report.session import open_session
+
     wb, folder = snapshot
-    rowless = read_rowless(folder, SAMPLE_DATA_DIR, wb.config)
-    assert rowless.leads.equals(wb.leads) and rowless.leads is rowless.leads   # read once
-    assert len(rowless.opportunities) == 896
-    assert list(rowless.extras["leads"].columns)   # notebook 05's studied columns, from the copy
+    monkeypatch.setenv(SNAPSHOT_ENV, str(folder))
+    assert not isinstance(open_session(str(SAMPLE_DATA_DIR), theme=False).wb, RowlessWorkbook)
+    monkeypatch.setenv(WAREHOUSE_ENV, '{"url": "duckdb:///nowhere.duckdb", "schema": null, "tables": {}}')
+    s = open_session(str(SAMPLE_DATA_DIR), theme=False)
+    assert isinstance(s.wb, RowlessWorkbook) and s.period.label == "FY2026Q2" and s.as_of == wb.as_of
+    with pytest.raises(RowsInWarehouse, match="the leads rows"):
+        s.wb.leads["lead_id"]
 
 
 def test_another_folders_snapshot_is_not_taken(snapshot, tmp_path):

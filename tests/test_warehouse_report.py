@@ -4,7 +4,9 @@ The sample's tables are uploaded with helpers.metrics.warehouse.upload (typed as
 dates, amounts as numbers, owners' real names, blank opportunity channels) into a DuckDB file and into the real
 PostgreSQL server `.ci/run` starts (.ci/with-postgres sets WORKBOOK_TEST_PG; without it that test is skipped); the
 folder holds the same CSV files. `python -m helpers.report.run` runs every notebook of one period on each, and the
-two metrics.json files are compared as bytes.
+two metrics.json files are compared as bytes. In the warehouse runs every notebook's session holds a Workbook without
+rows (helpers.data.rowless: any read of s.wb.leads, opportunities or touches raises), so every figure came from the
+warehouse through s.source.
 """
 from __future__ import annotations
 
@@ -94,45 +96,3 @@ def test_postgresql_gives_the_folders_metrics_json_byte_for_byte(folder_metrics,
         con.disconnect()
     assert metrics == folder_metrics
 
-
-#: The notebooks that compute every figure on the session's source (helpers.report.session.Session.source). Notebook
-#: 00's last section (touch coverage: helpers.views.attribution_views.coverage_figures) and notebook 06 still read the
-#: touch rows.
-SOURCE_NOTEBOOKS = ("01_checklist_diagnostic.ipynb", "02_funnel_breakdown.ipynb", "03_velocity_comparison.ipynb",
-                    "04_goals_plan.ipynb", "05_lead_quality.ipynb")
-
-
-@pytest.fixture(scope="module")
-def source_notebooks(tmp_path_factory):
-    """A notebooks folder holding :data:`SOURCE_NOTEBOOKS` only."""
-    from helpers.paths import NOTEBOOKS_DIR
-
-    folder = tmp_path_factory.mktemp("notebooks")
-    for name in SOURCE_NOTEBOOKS:
-        shutil.copy(NOTEBOOKS_DIR / name, folder)
-    return folder
-
-
-def test_notebooks_01_to_05_read_no_row_of_the_warehouse(source_notebooks, tmp_path, monkeypatch):
-    """A warehouse run's sessions hold a Workbook without rows (helpers.data.rowless): with the runner's copy refused
-    (ROWS_ENV=refuse: any read of s.wb.leads, opportunities or touches raises), notebooks 01-05 still run, and their
-    metrics.json is the folder's (the same notebooks on the sample's CSV files) byte for byte."""
-    from helpers.data.rowless import ROWS_ENV
-    from helpers.metrics.warehouse import connect, upload
-
-    folder = tmp_path / "folder"
-    folder.mkdir()
-    data = folder / "data"
-    data.mkdir()
-    for name in typed_sample():
-        shutil.copy(SAMPLE_DATA_DIR / f"{name}.csv", data)
-    expected = run_report(folder, "--data", str(data), "--notebooks", str(source_notebooks))
-    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
-    con = connect(url, writable=True)
-    upload(typed_sample(), con, SCHEMA, {"leads": studied_columns()})
-    con.disconnect()
-    monkeypatch.setenv(ROWS_ENV, "refuse")
-    metrics = run_report(tmp_path, "--warehouse", url, "--schema", SCHEMA, "--notebooks", str(source_notebooks))
-    assert all(f'"{key}"'.encode() in metrics for key in ("checklist", "sales_cycle", "velocity_comparison", "goals",
-                                                          "lead_quality"))
-    assert metrics == expected
