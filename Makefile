@@ -29,6 +29,8 @@ venv: $(STAMP) ## create or update the virtual environment (.venv) and the Jupyt
 report: $(STAMP) ## produce the HTML reports for the sample data in reports/ (ARGS="--all --lang ja" etc.)
 	$(BIN)/python -m helpers.report.run $(ARGS)
 
+# --dist loadfile: tests/conftest.py's scheduler groups the tests by module, the report-running modules by language,
+# and hands the longest groups out first.
 test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test; the attack suite is make test-attack)
 	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests notebooks --ignore=tests/attack \
 	  --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)

@@ -1,6 +1,8 @@
-"""Shared test fixtures: tiny canonical data folders written by hand."""
+"""Shared test fixtures: tiny canonical data folders written by hand, the sample's `--all` reports (one runner
+invocation per language per worker), and the order and grouping of the suite under pytest-xdist."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -71,3 +73,116 @@ def scan_every_report():
     index_page.write_index = write_index_and_scan
     yield SCANNED_REPORTS
     index_page.write_index = original
+
+
+# --------------------------------------------------------------------------- the sample's reports, shared
+#: Output folder of the `--all` run over the sample, per language, made in this process (see sample_all_periods).
+SAMPLE_RUNS: dict[str, Path] = {}
+
+
+def session_folder(tmp_path_factory) -> Path:
+    """A folder every process of this test session sees: the session's base temp folder, or under pytest-xdist
+    its parent (each worker's base temp is a folder of its own inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def sample_all_periods(tmp_path_factory):
+    """`run(lang)` -> the output folder of one `python -m helpers.report.run --all --lang LANG` over the sample
+    (FY2023Q1 to FY2026Q2, the latest, FY2026Q2, being the period a plain run reports), run once per language in a
+    worker and shared by the modules that read it (tests/test_label_values_all_periods.py,
+    tests/test_report_language.py; the grouping below sends their tests of one language to one worker). When a run
+    is published, its folder is named in `sample-all-LANG.path` of :func:`session_folder`, so a test can compare
+    it with the other language's run of the same session (:func:`other_sample_run`)."""
+    from helpers.report.run import main
+
+    def run(lang: str) -> Path:
+        if lang not in SAMPLE_RUNS:
+            out = tmp_path_factory.mktemp(f"sample-all-{lang}")
+            assert main(["--out", str(out), "--all", "--lang", lang]) == 0
+            SAMPLE_RUNS[lang] = out
+            note = session_folder(tmp_path_factory) / f"sample-all-{lang}.path"
+            note.with_suffix(".tmp").write_text(str(out), encoding="utf-8")
+            note.with_suffix(".tmp").replace(note)
+        return SAMPLE_RUNS[lang]
+
+    return run
+
+
+def other_sample_run(tmp_path_factory, lang: str) -> Path | None:
+    """The output folder of this session's finished `--all` sample run in `lang` (made by any worker), None before
+    it is published. A worker names its own run before it asks for the other's, so of the two language runs of a
+    session at least one test sees the other's."""
+    if lang in SAMPLE_RUNS:
+        return SAMPLE_RUNS[lang]
+    note = session_folder(tmp_path_factory) / f"sample-all-{lang}.path"
+    return Path(note.read_text(encoding="utf-8")) if note.is_file() else None
+
+
+# --------------------------------------------------------------------------- order and grouping under xdist
+#: Modules whose tests take one report run per language: module -> the group name of its tests of one language
+#: (a test's language: "en" or "ja" among the dash-separated parts of its parameter id). Under `--dist loadfile`
+#: (make test) the tests of one language form one group, so the two languages run on two workers at once; the two
+#: modules on the sample's `--all` runs share a group per language (one run each, sample_all_periods).
+BY_LANGUAGE = {
+    "tests/test_label_values_all_periods.py": "sample-all",
+    "tests/test_report_language.py": "sample-all",
+    "tests/test_honest_figures.py": "honest-figures",
+}
+#: Modules whose tests each form a group of their own (no fixture shared between tests; each runs the runner).
+BY_TEST = ("tests/test_run.py",)
+#: Groups handed out first, the most CPU first (per-test CPU seconds summed by group, see the README; a BY_TEST
+#: module stands for its tests); the others follow, the most tests first (xdist's own order). A long group that
+#: starts last leaves the other worker idle at the end.
+FIRST = ("sample-all-en", "sample-all-ja", "tests/test_run.py", "tests/test_fastcsv.py", "tests/test_warehouse.py",
+         "tests/test_ingest_cases_run.py", "honest-figures-en", "honest-figures-ja", "tests/test_stable_names.py",
+         "tests/test_goals_sample.py")
+
+
+def xdist_group_of(nodeid: str) -> str:
+    """The group a test runs in under make test: its module (as --dist loadfile), its module's group for its
+    language (BY_LANGUAGE), or itself (BY_TEST)."""
+    module = nodeid.split("::")[0]
+    if module in BY_TEST:
+        return nodeid
+    if module in BY_LANGUAGE and nodeid.endswith("]"):
+        parts = nodeid[nodeid.index("[", len(module)) + 1:-1].split("-")
+        lang = next((part for part in parts if part in ("en", "ja")), None)
+        if lang:
+            return f"{BY_LANGUAGE[module]}-{lang}"
+    return module
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The groups (xdist_group_of) in the order xdist hands them out: FIRST, then the most tests first; a group's
+    tests keep their order (pytest's, by fixture parameter)."""
+    groups = {item: xdist_group_of(item.nodeid) for item in items}
+    size = {}
+    for name in groups.values():
+        size[name] = size.get(name, 0) + 1
+    rank = {name: i for i, name in enumerate(FIRST)}
+
+    def order(item):
+        group = groups[item]
+        return rank.get(item.nodeid.split("::")[0] if group == item.nodeid else group, len(FIRST)), -size[group]
+
+    items[:] = sorted(items, key=order)   # stable
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under `--dist loadfile`: xdist's scheduling by scope, a scope being a group of xdist_group_of (a module, or
+    a module's tests of one language), handed out in the collection's order (pytest_collection_modifyitems).
+    (pytest-xdist's --dist loadgroup would do the grouping from marks, but it renames a test through
+    `item._nodeid`, which pytest 9 no longer reads.) Any other --dist: xdist's own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    config.option.loadscopereorder = False
+    return GroupScheduling(config, log)

@@ -6,6 +6,7 @@ the fast reader must hand over, and fuzzed CSV text.
 """
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from helpers.config import load_config
 from helpers.data import load as load_module
 from helpers.errors import DataValidationError, WorkbookError
 from helpers.paths import SAMPLE_DATA_DIR
@@ -22,19 +24,20 @@ from helpers.paths import SAMPLE_DATA_DIR
 CANONICAL = ("leads", "opportunities", "spend", "checklist", "initiatives", "targets")
 
 
-def outcome(folder: Path, fast: bool, monkeypatch):
-    """What load_workbook gives with the fast reader on or off: the workbook, or the error's type, text and findings."""
+def outcome(folder: Path, fast: bool, monkeypatch, config=None):
+    """What load_workbook gives with the fast reader on or off: the workbook, or the error's type, text and findings
+    (`config`: the folder's settings when already read, as load_workbook reads them otherwise)."""
     monkeypatch.setattr(load_module, "FAST_CSV", fast)
     try:
-        return load_module.load_workbook(folder)
+        return load_module.load_workbook(folder, config)
     except (DataValidationError, WorkbookError) as exc:
         return (type(exc).__name__, str(exc), getattr(exc, "findings", None))
 
 
-def assert_same(folder: Path, monkeypatch):
+def assert_same(folder: Path, monkeypatch, config=None):
     """The fast and the exact reader agree on `folder`: equal tables (values, dtypes, categories), findings,
     source files and extra columns, or the same error."""
-    fast, exact = outcome(folder, True, monkeypatch), outcome(folder, False, monkeypatch)
+    fast, exact = outcome(folder, True, monkeypatch, config), outcome(folder, False, monkeypatch, config)
     if isinstance(exact, tuple) or isinstance(fast, tuple):
         assert fast == exact
         return fast
@@ -152,6 +155,13 @@ CELL = st.one_of(st.text(alphabet=st.sampled_from('ab1-: "\',;\t\r\n\x0cé製\u3
 COLUMNS = ["opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id", "channel"]
 
 
+@functools.cache
+def default_settings():
+    """The settings load_workbook reads for a folder without workbook.yaml or ingest_report.json (every fuzzed
+    folder): the defaults, read once (parsing them is about a quarter of an example's CPU)."""
+    return load_config(None)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 @given(rows=st.lists(st.one_of(st.lists(CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)),
                                st.lists(CELL, min_size=1, max_size=len(COLUMNS) + 1)), max_size=6),
@@ -168,8 +178,9 @@ def test_fuzzed_csv_text_reads_the_same(tmp_path_factory, rows, sep, quoting, eo
     text = ("\ufeff" if bom else "") + eol.join(lines[:2]) + (eol + blank if len(lines) > 1 else "") + eol.join(lines[2:]) + eol
     folder = tmp_path_factory.mktemp("fuzz")
     (folder / "opportunities.csv").write_bytes(text.encode("utf-8"))
+    assert sorted(p.name for p in folder.iterdir()) == ["opportunities.csv"]   # no settings of its own
     with pytest.MonkeyPatch.context() as mp:
-        assert_same(folder, mp)
+        assert_same(folder, mp, default_settings())
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "shift_jis", "utf-16"])

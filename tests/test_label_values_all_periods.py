@@ -4,7 +4,8 @@ tests/test_report_language.py reads the latest period's pages; here the runner r
 (`--all`: FY2023Q1 to FY2026Q2, the partly covered ones included) once per language, and within each period every
 visible (label, value) pair of its seven pages must agree (tests/report_scan.label_conflicts). Early periods have
 no prior year, young cohorts and empty sections: the cases the latest period cannot show. The slowest module of
-the suite (one runner invocation per language over fourteen periods).
+the suite (one runner invocation per language over fourteen periods: conftest.sample_all_periods, whose runs
+tests/test_report_language.py reads too; make test runs the two languages on two workers at once).
 """
 from __future__ import annotations
 
@@ -13,15 +14,14 @@ from pathlib import Path
 import pytest
 
 from helpers.labels import scoped
-from helpers.report.run import main, notebook_paths
+from helpers.report.run import notebook_paths
 from report_scan import figure_pairs, label_conflicts
 
 
 @pytest.fixture(scope="module", params=("en", "ja"))
-def every_period(request, tmp_path_factory) -> tuple[str, list[Path]]:
+def every_period(request, sample_all_periods) -> tuple[str, list[Path]]:
     """(lang, the period folders) of one `--all` run over the sample."""
-    out = tmp_path_factory.mktemp(f"all-{request.param}")
-    assert main(["--out", str(out), "--all", "--lang", request.param]) == 0
+    out = sample_all_periods(request.param)
     return request.param, sorted(p for p in out.iterdir() if p.is_dir() and (p / "metrics.json").is_file())
 
 

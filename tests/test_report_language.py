@@ -1,7 +1,9 @@
 """Reports a reader can read without help (issue 13): every notebook of one period rendered in English and in
 Japanese, then read back as a reader sees it.
 
-One runner invocation per language (the latest period of the sample data, every notebook). Checks:
+The latest period of the sample data (FY2026Q2, the period a plain `python -m helpers.report.run` reports), every
+notebook, read from the `--all` run per language that tests/test_label_values_all_periods.py reads too
+(conftest.sample_all_periods: one runner invocation per language, not two). Checks:
 - `<html lang>` is the report language on every page, the index included;
 - a Japanese page has no block of visible prose that is mainly ASCII letters (figures, units, acronyms such as
   MQL, file names, period labels and the proper names below allowed), an English page none that is mainly Japanese;
@@ -26,7 +28,8 @@ import pytest
 from helpers.config import load_config
 from helpers.labels import scoped, t
 from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
-from helpers.report.run import main, notebook_paths
+from conftest import other_sample_run
+from helpers.report.run import notebook_paths
 from report_scan import figure_pairs, label_conflicts
 
 LANGS = ("en", "ja")
@@ -52,11 +55,12 @@ AMOUNT = re.compile(r"-?[^\w\s-]{0,3}\d[\d,.]*(?:e[+-]?\d+)?(?:万|億|K|M|B)?")
 
 
 @pytest.fixture(scope="module", params=LANGS)
-def rendered(request, tmp_path_factory) -> tuple[str, Path, Path]:
-    """(lang, output folder, period folder): the latest period of the sample data, every notebook, in one language."""
-    out = tmp_path_factory.mktemp(f"lang-{request.param}")
-    assert main(["--out", str(out), "--lang", request.param]) == 0
-    period = next(p for p in out.iterdir() if p.is_dir() and (p / "metrics.json").is_file())
+def rendered(request, sample_all_periods) -> tuple[str, Path, Path]:
+    """(lang, output folder, period folder): the latest period of the sample data, every notebook, in one language
+    (the last period of the `--all` run: complete, so the one a plain run reports)."""
+    out = sample_all_periods(request.param)
+    period = max(p for p in out.iterdir() if p.is_dir() and (p / "metrics.json").is_file())
+    assert json.loads((period / "metrics.json").read_text(encoding="utf-8"))["coverage"]["partial"] is False, period.name
     return request.param, out, period
 
 
@@ -187,10 +191,6 @@ def test_figures_say_their_scope(rendered):
     assert seen in [th.get_text(strip=True) for th in checklist.find_all("th")]
 
 
-#: The period folder of each language's run, for the test comparing their metrics.json.
-PERIOD_OF: dict[str, Path] = {}
-
-
 def chart_ticks(notebook: Path) -> list[str]:
     """Every tick label of every chart of an executed notebook (the axes text stored with each PNG)."""
     ticks = []
@@ -201,12 +201,13 @@ def chart_ticks(notebook: Path) -> list[str]:
     return ticks
 
 
-def test_channels_show_their_display_names(rendered):
+def test_channels_show_their_display_names(rendered, tmp_path_factory):
     """Issue 24: the sample's workbook.yaml names its channels in Japanese (labels.channels, English left to the data's
     spelling): a Japanese report shows セミナー in a table, a chart's tick labels and a sentence, and no channel by its
-    code; metrics.json is the same byte for byte in both languages (display names never reach it)."""
+    code; metrics.json is the same byte for byte in both languages (display names never reach it), in every period
+    of the two `--all` runs (compared by the test of whichever language finds the other's run published; the two run
+    on two workers under make test, see conftest.other_sample_run)."""
     lang, out, period = rendered
-    PERIOD_OF[lang] = period
     seminar, exhibition = {"en": ("seminar", "exhibition"), "ja": ("セミナー", "展示会")}[lang]
     funnel = soup_of(period / "02_funnel_breakdown.html")
     first_cells = {tr.find("td").get_text(strip=True) for tr in funnel.select("table tbody tr") if tr.find("td")}
@@ -222,8 +223,11 @@ def test_channels_show_their_display_names(rendered):
             assert not codes.findall(text), path.name
         for notebook in sorted(period.glob("*.ipynb")):
             assert not [tick for tick in chart_ticks(notebook) if codes.search(tick)], notebook.name
-    if len(PERIOD_OF) == 2:
-        assert (PERIOD_OF["en"] / "metrics.json").read_bytes() == (PERIOD_OF["ja"] / "metrics.json").read_bytes()
+    other = other_sample_run(tmp_path_factory, {"en": "ja", "ja": "en"}[lang])
+    if other is not None:
+        mine = sorted(p.relative_to(out) for p in out.glob("*/metrics.json"))
+        assert len(mine) == 14 and mine == sorted(p.relative_to(other) for p in other.glob("*/metrics.json"))
+        assert [m for m in mine if (out / m).read_bytes() != (other / m).read_bytes()] == []
 
 
 def test_one_label_shows_one_value_on_every_page(rendered):
