@@ -135,7 +135,8 @@ BY_TEST = ("tests/test_run.py",)
 #: Groups handed out first, the most CPU first (per-test CPU seconds summed by group, see the README; a BY_TEST
 #: module stands for its tests); the others follow, the most tests first (xdist's own order). A long group that
 #: starts last leaves the other worker idle at the end.
-FIRST = ("sample-all-en", "sample-all-ja", "tests/test_run.py", "tests/test_fastcsv.py", "tests/test_warehouse.py",
+FIRST = ("sample-all-en", "sample-all-ja", "tests/test_run.py", "tests/test_app_browser.py", "tests/test_fastcsv.py",
+         "tests/test_warehouse.py",
          "tests/test_ingest_cases_run.py", "honest-figures-en", "honest-figures-ja", "tests/test_stable_names.py",
          "tests/test_goals_sample.py")
 
