@@ -137,8 +137,8 @@ BY_TEST = ("tests/test_run.py",)
 #: starts last leaves the other worker idle at the end.
 FIRST = ("sample-all-en", "sample-all-ja", "tests/test_run.py", "tests/test_app_browser.py", "tests/test_fastcsv.py",
          "tests/test_warehouse.py",
-         "tests/test_ingest_cases_run.py", "honest-figures-en", "honest-figures-ja", "tests/test_stable_names.py",
-         "tests/test_goals_sample.py")
+         "tests/test_ingest_cases_run.py", "tests/test_warehouse_report.py", "honest-figures-en", "honest-figures-ja",
+         "tests/test_browser.py", "tests/test_stable_names.py", "tests/test_goals_sample.py")
 
 
 def xdist_group_of(nodeid: str) -> str:
