@@ -47,13 +47,6 @@ def dimensions(s: Session) -> list[str]:
     return dims
 
 
-def frames(s: Session, dimension: str):
-    """(leads, opps), with the target_fit column added when that is the dimension."""
-    if dimension == "target_fit":
-        return fa.with_target_fit(s.wb.leads, s.wb.opportunities, s.config.target_industries, s.config.target_company_sizes)
-    return s.wb.leads, s.wb.opportunities
-
-
 #: The rate tables of the workbook last shown: {(dimension, period, as_of, settings): table}, for the Workbook held in
 #: _RATES_OF (notebook 02's table and its two charts of one dimension share one computation).
 _RATES: dict = {}
