@@ -92,10 +92,13 @@ class CheckTables:
 # --------------------------------------------------------------------------- tables into the engine
 @functools.lru_cache(maxsize=1)
 def folder_backend():
-    """The in-process DuckDB connection a data folder's checks run on (created on first use)."""
+    """The in-process DuckDB connection a data folder's checks run on (created on first use; settings:
+    helpers.data.files.duckdb_config)."""
     import ibis
 
-    return ibis.duckdb.connect()
+    from helpers.data.files import duckdb_config
+
+    return ibis.duckdb.connect(**duckdb_config())
 
 
 @contextlib.contextmanager

@@ -241,3 +241,17 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def duckdb_config() -> dict:
+    """DuckDB settings for an in-process connection: none, unless the process runs under an address-space limit
+    (``ulimit -v``, RLIMIT_AS). Then one thread (each worker thread's malloc arena reserves tens of MiB of address
+    space; with the libraries' own reservations a 1 GiB limit made DuckDB's allocations fail now and then) and a
+    memory limit of a quarter of the address space, so DuckDB spills or refuses inside the limit
+    (https://duckdb.org/docs/stable/configuration/overview: ``threads``, ``memory_limit``)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return {}
+    return {"threads": 1, "memory_limit": f"{max(soft // 4 >> 20, 64)}MB"}

@@ -101,7 +101,9 @@ def _positions(query: str, tables: dict[str, dict[str, pd.Series]], size: int) -
     import duckdb
     import pyarrow as pa
 
-    con = duckdb.connect()
+    from helpers.data.files import duckdb_config
+
+    con = duckdb.connect(config=duckdb_config())
     try:
         for name, columns in tables.items():
             n = len(next(iter(columns.values())))
@@ -155,7 +157,9 @@ def _distinct(ids: pd.Series) -> bool:
     import duckdb
     import pyarrow as pa
 
-    con = duckdb.connect()
+    from helpers.data.files import duckdb_config
+
+    con = duckdb.connect(config=duckdb_config())
     try:
         con.register("t", pa.table({"x": _arrow(ids)}))
         n, distinct = con.execute("SELECT count(x), count(DISTINCT hash(x)) FILTER (WHERE x IS NOT NULL) FROM t").fetchone()

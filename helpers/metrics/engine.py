@@ -52,11 +52,14 @@ WHITESPACE = string.whitespace
 
 @functools.lru_cache(maxsize=1)
 def default_backend():
-    """The embedded engine: one in-process DuckDB connection through Ibis (created on first use)."""
+    """The embedded engine: one in-process DuckDB connection through Ibis (created on first use), with
+    helpers.data.files.duckdb_config."""
     import ibis
 
+    from helpers.data.files import duckdb_config
+
     duckdb_compat()
-    return ibis.duckdb.connect()
+    return ibis.duckdb.connect(**duckdb_config())
 
 
 def duckdb_compat() -> None:
