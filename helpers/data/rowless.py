@@ -17,7 +17,6 @@ warehouse's: compute on ``s.source``). :func:`read_rowless` reads one from a run
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,14 +71,11 @@ def read_rowless(folder: Path, data_dir: Path, config) -> RowlessWorkbook | None
     `data_dir` under `config` (helpers.data.snapshot's matching rules), else None: as_of, first date, findings and files
     from its snapshot.json, the small tables read, the row tables :class:`Refused` (the studied lead columns of notebook
     05, rows of the leads too, are not read: ``extras`` is empty)."""
-    from helpers.data.snapshot import CANONICAL, META, _matches, snapshot_id
+    from helpers.data.snapshot import CANONICAL, matching_meta, snapshot_id
 
     folder = Path(folder)
-    try:
-        meta = json.loads((folder / META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not _matches(meta, Path(data_dir), config, None):
+    meta = matching_meta(folder, data_dir, config)
+    if meta is None:
         return None
     present = set(meta["tables"])
     tables = {name: (Refused(name) if name in ROW_TABLES else pd.read_parquet(folder / f"{name}.parquet"))

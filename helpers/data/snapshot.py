@@ -140,14 +140,21 @@ def _matches(meta: dict, data_dir: Path, config: Config, checksums: dict[str, st
     return checksums is None or meta.get("checksums") == checksums
 
 
+def matching_meta(folder: Path, data_dir: Path, config: Config, checksums: dict[str, str] | None = None) -> dict | None:
+    """The snapshot.json of the snapshot in `folder` when it is the load of `data_dir` under `config` (see
+    :func:`_matches`), else None (also for a missing or unreadable one)."""
+    try:
+        meta = json.loads((Path(folder) / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if _matches(meta, Path(data_dir), config, checksums) else None
+
+
 def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[str, str] | None = None) -> Workbook | None:
     """The Workbook stored in `folder` when it is the load of `data_dir` under `config` (see :func:`_matches`), else None."""
     folder = Path(folder)
-    try:
-        meta = json.loads((folder / META).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not _matches(meta, Path(data_dir), config, checksums):
+    meta = matching_meta(folder, data_dir, config, checksums)
+    if meta is None:
         return None
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]}
     extras_file = folder / f"{LEAD_EXTRAS}.parquet"
