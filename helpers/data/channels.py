@@ -49,6 +49,60 @@ def channel_key(value) -> str | None:
     return text.casefold() or None
 
 
+def visible(text: str) -> str | None:
+    """A label cell without its invisible characters (:func:`strip_invisible`); None when nothing else is left."""
+    cleaned = strip_invisible(text)
+    return cleaned if cleaned.strip() else None
+
+
+def channel_value(value) -> str | None:
+    """A channel cell as the loader reads it before folding spellings: invisible characters removed
+    (:func:`visible`), surrounding spaces trimmed, a placeholder (:data:`CHANNEL_PLACEHOLDERS`) or an empty cell
+    None."""
+    if value is None or pd.isna(value):
+        return None
+    text = (visible(str(value)) or "").strip()
+    return None if not text or channel_key(text) in CHANNEL_PLACEHOLDERS else text
+
+
+def fold_variants(counts: dict[str, dict[str, int]], fold: bool) -> tuple[dict[str, str], list[Finding]]:
+    """The spelling each channel is folded to: `counts` maps :func:`channel_key` -> {spelling: rows (all tables
+    together)}; returns ``(mapping, findings)``: with `fold` every spelling of a key with several maps to the most
+    frequent (ties: the first in sorted order), else {}; one warning ``channel_variants`` per such key, listing each
+    spelling with its rows (variant ``separate`` without `fold`)."""
+    mapping, findings = {}, []
+    for key, spellings in sorted(counts.items()):
+        if len(spellings) < 2:
+            continue
+        chosen = sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+        listed = ", ".join(f"'{v}' ({n})" for v, n in sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0])))
+        moved = sum(n for v, n in spellings.items() if v != chosen)
+        if fold:
+            mapping.update({v: chosen for v in spellings})
+        findings.append(warning("leads / opportunities / spend", "channel_variants", "channel", count=int(moved),
+                                spellings=listed, chosen=chosen, **({} if fold else {"variant": "separate"})))
+    return mapping, findings
+
+
+def channel_mapping(cells, fold: bool) -> tuple[dict[str, str | None], list[Finding]]:
+    """The channel label of each distinct cell, by the loader's rule (:func:`normalize_channels`), for an engine
+    that maps a table's cells in its own query (helpers.metrics.warehouse): `cells` is an iterable of (cell as the
+    table holds it, rows) over the leads, opportunities, spend and touches (a cell may come once per table); returns
+    ``({cell: label, None for a placeholder or an empty cell}, the channel_variants warnings)`` as the loader finds
+    them in the same data."""
+    read = {}
+    counts: dict[str, dict[str, int]] = {}
+    for cell, n in cells:
+        if cell is None:
+            continue
+        value = read[cell] = channel_value(cell)
+        if value is not None:
+            counts.setdefault(channel_key(value), {}).setdefault(value, 0)
+            counts[channel_key(value)][value] += int(n)
+    folded, findings = fold_variants(counts, fold)
+    return {cell: folded.get(value, value) for cell, value in read.items()}, findings
+
+
 def fold_invisible(tables: dict[str, pd.DataFrame | None], files: dict[str, str]):
     """Label cells (:data:`LABEL_COLUMNS`) with their invisible characters removed: ``(tables, findings)``, new frames.
 
@@ -66,7 +120,7 @@ def fold_invisible(tables: dict[str, pd.DataFrame | None], files: dict[str, str]
                 continue
             codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
             values = [str(v) for v in uniques]
-            cleaned = [strip_invisible(v) if strip_invisible(v).strip() else None for v in values]
+            cleaned = [visible(v) for v in values]
             if all(c == v for c, v in zip(cleaned, values)):
                 continue
             where.append(files.get(name, f"{name}.csv"))
@@ -110,7 +164,7 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
         codes, uniques = pd.factorize(frame["channel"], use_na_sentinel=True)
         values = [str(v).strip() or None for v in uniques]
         keys = [channel_key(v) for v in values]
-        is_placeholder = np.array([k in CHANNEL_PLACEHOLDERS for k in keys] + [False], dtype=bool)
+        is_placeholder = np.array([v is not None and channel_value(v) is None for v in values] + [False], dtype=bool)
         placeholder = is_placeholder[codes]
         if placeholder.any():
             rows = np.flatnonzero(placeholder)
@@ -125,17 +179,8 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
             if value is not None:
                 counts.setdefault(key, {}).setdefault(value, 0)
                 counts[key][value] += int(n)
-    mapping = {}
-    for key, spellings in sorted(counts.items()):
-        if len(spellings) < 2:
-            continue
-        chosen = sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        listed = ", ".join(f"'{v}' ({n})" for v, n in sorted(spellings.items(), key=lambda kv: (-kv[1], kv[0])))
-        moved = sum(n for v, n in spellings.items() if v != chosen)
-        if fold:
-            mapping.update({v: chosen for v in spellings})
-        findings.append(warning("leads / opportunities / spend", "channel_variants", "channel", count=int(moved),
-                                spellings=listed, chosen=chosen, **({} if fold else {"variant": "separate"})))
+    mapping, variants = fold_variants(counts, fold)
+    findings += variants
     if mapping:
         for name, (codes, kept) in distinct.items():
             folded = np.array([mapping.get(v, v) for v in kept], dtype=object)

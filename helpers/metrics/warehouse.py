@@ -9,7 +9,8 @@ It prints the period's core figures (the layout of metrics.json: pipeline, funne
 by_channel, by_segment) and the stage times (metrics.json's funnel.stage_times) as JSON.
 
 The loader's rules that shape the figures are applied in the query, as the loader
-applies them to a folder: an opportunity's channel falls back to its lead's, then
+applies them to a folder: channel cells get the loader's labels (placeholders, invisible
+characters and spelling variants: :func:`channel_labels`); an opportunity's channel falls back to its lead's, then
 'unknown'; owners become 'Owner 01', 'Owner 02', ... in sorted name order when
 privacy.pseudonymize_owners is on; target fit follows the settings' target profile.
 Row-level validation (helpers.data.validate) is not run in the warehouse: the tables are
@@ -281,30 +282,85 @@ def _fit(t, config: Config):
     return ibis.cases((~known, UNKNOWN), (inside, TARGET), else_="non_target")
 
 
-def _complete(t, name: str, source: str, where: str):
-    """Warehouse table `t` checked for the contract's required columns (:func:`check_columns`), with every optional
-    text column the query uses that it lacks added as NULL (as a missing optional column reads in a data folder)."""
+def _complete(t, name: str):
+    """Warehouse table `t` (its required columns checked: :func:`check_columns`) with every optional text column the
+    query uses that it lacks added as NULL (as a missing optional column reads in a data folder); the source's
+    :meth:`WarehouseSource.has_column` still says it is absent."""
     import ibis
 
-    check_columns(t, name, source, where)
     wanted = LEADS_COLUMNS if name == "leads" else OPPS_COLUMNS
     text = ("lead_id", "opportunity_id", "channel", "industry", "company_size", "owner", "outcome")
     return t.mutate(**{c: ibis.null().cast("string") for c in wanted if c in text and c not in t.columns})
 
 
 def canonical(con, config: Config, schema: str | None = None, leads_table: str = "leads",
-              opportunities_table: str = "opportunities"):
-    """(leads, opps) as Ibis tables with the loader's derived values (opportunity channel, owner pseudonyms, target fit).
+              opportunities_table: str = "opportunities", channels: dict[str, str | None] | None = None):
+    """(leads, opps) as Ibis tables with the loader's derived values (channel labels, opportunity channel, owner
+    pseudonyms, target fit).
 
+    `channels` maps each channel cell to its label (:func:`channel_labels`: placeholders, invisible characters and
+    spelling variants as the loader folds them); None computes it from the leads and opportunities alone.
     WorkbookError when either table is not in the schema (naming the tables it has, :func:`source_tables`) or lacks a
     required column of the contract (:func:`check_columns`)."""
+    raw = raw_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table})
+    if channels is None:
+        channels = channel_labels(con, raw, config)[0]
+    return canonical_of(raw, config, channels)
+
+
+def raw_tables(con, schema: str | None, named: dict[str, str]) -> dict:
+    """{canonical name: the warehouse's table as it is} of the leads and opportunities (both must exist) and of the
+    spend and touches when `named` names them or the schema has them under their own names; each checked for the
+    contract's required columns. WorkbookError as :func:`source_tables` / :func:`check_columns`."""
+    wanted = {name: named.get(name, name) for name in ("leads", "opportunities", "spend", "touches")}
+    found = source_tables(con, schema, wanted, {"leads": "--leads-table ", "opportunities": "--opportunities-table ",
+                                                **{n: f"--table {n}=" for n in ("spend", "touches") if n in named}},
+                          required=("leads", "opportunities"))
+    where = _schema_name(con, schema)
+    with engine._quiet():
+        out = {name: con.table(table, database=schema) for name, table in found.items()}
+    for name, t in out.items():
+        check_columns(t, name, found[name], where)
+    return out
+
+
+def channel_labels(con, raw: dict, config: Config) -> tuple[dict[str, str | None], list]:
+    """The label of each distinct channel cell of the tables `raw` (:func:`raw_tables`), by the loader's rule
+    (helpers.data.channels.channel_mapping, with settings' channels.normalize), and the ``channel_variants``
+    warnings the loader gives for the same data. One query: a grouped count per table, so one row per distinct
+    cell and table comes back, whatever the tables' size."""
     import ibis
 
-    found = source_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table},
-                          {"leads": "--leads-table ", "opportunities": "--opportunities-table "}, required=("leads", "opportunities"))
-    with engine._quiet():
-        leads, opps = (_complete(con.table(found[name], database=schema), name, found[name], _schema_name(con, schema))
-                       for name in ("leads", "opportunities"))
+    from helpers.data.channels import channel_mapping
+
+    parts = [t.select(cell=t.channel.cast("string")).group_by("cell").aggregate(n=ibis._.count())
+             for t in raw.values() if "channel" in t.columns]
+    cells = []
+    if parts:
+        with engine._quiet():
+            cells = [(r["cell"], r["n"]) for r in con.to_pyarrow(ibis.union(*parts, distinct=False)).to_pylist()]
+    return channel_mapping(cells, config.normalize_channels)
+
+
+def _channel(column, channels: dict[str, str | None]):
+    """Text column `column` with each cell that `channels` labels otherwise replaced by its label (null for a
+    placeholder): the folding of :func:`channel_labels` done in the query."""
+    import ibis
+
+    text = column.cast("string")
+    changed = sorted((cell, label) for cell, label in channels.items() if label != cell)
+    if not changed:
+        return text
+    return ibis.cases(*[(text == cell, ibis.literal(label, "string") if label is not None else ibis.null("string"))
+                        for cell, label in changed], else_=text)
+
+
+def canonical_of(raw: dict, config: Config, channels: dict[str, str | None]):
+    """:func:`canonical` of the tables `raw` (:func:`raw_tables`) with the channel labels `channels`."""
+    import ibis
+
+    leads, opps = (_complete(raw[name], name) for name in ("leads", "opportunities"))
+    leads, opps = (t.mutate(channel=_channel(t.channel, channels)) for t in (leads, opps))
     lead_channel = leads.select(l_id=leads.lead_id.cast("string").strip(), l_channel=leads.channel.cast("string").strip())
     opps = opps.left_join(lead_channel, opps.lead_id.cast("string").strip() == lead_channel.l_id)
     own = opps.channel.cast("string").strip()
@@ -377,7 +433,8 @@ class WarehouseSource(Source):
 
     `tables` maps a canonical table name to its warehouse table (default: the same name); the leads and opportunities
     tables must exist (WorkbookError naming the schema's tables, as :func:`canonical`); a touches table is read when
-    present."""
+    present. ``channel_findings``: the ``channel_variants`` warnings of the tables' channel cells (as the loader's for
+    the same data: :func:`channel_labels`)."""
 
     kind = "warehouse"
 
@@ -385,17 +442,15 @@ class WarehouseSource(Source):
         self.backend = con
         self.config = config
         self.schema = schema
-        named = dict(tables or {})
-        leads, opps = canonical(con, config, schema, named.get("leads", "leads"), named.get("opportunities", "opportunities"))
+        raw = raw_tables(con, schema, dict(tables or {}))
+        #: The columns each table has (a missing optional one is NULL in the canonical tables, yet absent here).
+        self._columns = {name: tuple(t.columns) for name, t in raw.items()}
+        self._channels, self.channel_findings = channel_labels(con, raw, config)
+        leads, opps = canonical_of(raw, config, self._channels)
         # The canonical tables once into temporary tables of the session (dropped when it closes): every figure then
         # reads plain tables, not the canonicalizing joins again (PostgreSQL planned those as nested loops: seconds a query).
         self._leads, self._opps = (_temporary(con, t) for t in (leads, opps))
-        found = source_tables(con, schema, {"touches": named.get("touches", "touches")},
-                              {"touches": "--table touches="} if "touches" in named else {}, required=())
-        with engine._quiet():
-            self._touches = con.table(found["touches"], database=schema) if "touches" in found else None
-        if self._touches is not None:
-            check_columns(self._touches, "touches", found["touches"], _schema_name(con, schema))
+        self._touches = raw.get("touches")
         self._touches_engine = None
 
     @property
@@ -415,7 +470,7 @@ class WarehouseSource(Source):
         if self._touches is None:
             return None
         if self._touches_engine is None:
-            self._touches_engine = _temporary(self.backend, touches_engine_table(self._touches))
+            self._touches_engine = _temporary(self.backend, touches_engine_table(self._touches, self._channels))
         return self._touches_engine
 
     @property
@@ -423,7 +478,7 @@ class WarehouseSource(Source):
         return self._touches is not None
 
     def lead_columns(self) -> list[str]:
-        return [c for c in self._leads.columns if c not in ("lead_id", "target_fit", "l_id", "l_channel")]
+        return [c for c in self._columns["leads"] if c != "lead_id"]
 
     def raw_leads(self, columns: Sequence[str]):
         t = self._leads
@@ -433,11 +488,16 @@ class WarehouseSource(Source):
         return self._leads if table == "leads" else self._opps
 
     def has_column(self, table: str, column: str) -> bool:
-        return column in self._table(table).columns
+        """As a folder's: the table's own columns, the opportunities' channel (always derived: its own, the lead's or
+        'unknown') and target_fit when the settings define a target; not the optional columns the table lacks (NULL
+        in the canonical tables, absent for the figures)."""
+        if column == "target_fit":
+            return bool(self.config.target_industries or self.config.target_company_sizes)
+        return column in self._columns[table] or (table == "opportunities" and column == "channel")
 
     def has_values(self, table: str, column: str) -> bool:
         t = self._table(table)
-        if column not in t.columns:
+        if not self.has_column(table, column):
             return False
         with engine._quiet():
             return bool(self.backend.to_pyarrow(t.count(where=engine._label(t[column]) != engine.UNKNOWN)).as_py())
@@ -499,7 +559,7 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
             "by_segment": {c: rows[c] for c in segments}}
 
 
-def touches_engine_table(t):
+def touches_engine_table(t, channels: dict[str, str | None] | None = None):
     """A warehouse touches table (contract section 6) in the form of helpers.metrics.engine.touches_table: touch_id
     (trimmed text, '' when empty), lead_id and opportunity_id (trimmed ids), ts (touched_at as a timestamp), d (its
     calendar day), channel and content (trimmed text, null when empty) and pos.
@@ -515,7 +575,8 @@ def touches_engine_table(t):
     import ibis
 
     def text(column: str):
-        value = t[column].cast("string").strip() if column in t.columns else ibis.null("string")
+        value = t[column].cast("string") if column in t.columns else ibis.null("string")
+        value = (_channel(value, channels) if column == "channel" and channels else value).strip()
         return ibis.ifelse(value == "", ibis.null("string"), value)
 
     ts = t.touched_at.cast("timestamp")
@@ -533,16 +594,11 @@ def attribution_tables(con, schema: str | None = None, leads_table: str = "leads
     ids and outcome canonical as for the core figures, touches by :func:`touches_engine_table`; touches None when
     the schema has no such table. WorkbookError as :func:`canonical` for a missing leads or opportunities table or a
     required column missing from any of the three."""
-    found = source_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table, "touches": touches_table},
-                          {"leads": "--leads-table ", "opportunities": "--opportunities-table "}, required=("leads", "opportunities"))
-    where = _schema_name(con, schema)
-    with engine._quiet():
-        leads, opps = (_complete(con.table(found[name], database=schema), name, found[name], where)
-                       for name in ("leads", "opportunities"))
-        touches = con.table(found["touches"], database=schema) if "touches" in found else None
-    if touches is not None:
-        check_columns(touches, "touches", found["touches"], where)
-        touches = touches_engine_table(touches)
+    named = {"leads": leads_table, "opportunities": opportunities_table,
+             **({"touches": touches_table} if touches_table != "touches" else {})}
+    raw = raw_tables(con, schema, named)
+    leads, opps = _complete(raw["leads"], "leads"), _complete(raw["opportunities"], "opportunities")
+    touches = touches_engine_table(raw["touches"]) if "touches" in raw else None
     return touches, _engine_table(leads, "leads", []), _engine_table(opps, "opps", [])
 
 
