@@ -1,4 +1,4 @@
-"""The fast typed CSV reader (helpers.data.load.read_csv_typed) gives exactly what the exact reader (pandas on the decoded text) gives.
+"""The fast typed CSV reader (helpers.data.fastcsv.read_csv_typed) gives exactly what the exact reader (pandas on the decoded text) gives.
 
 Every other loader test runs through the fast reader (it is the default); these tests compare the
 two readers on the same files: the sample data, files cut into tiny blocks, other encodings, files
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
 from helpers.config import load_config
+from helpers.data import fastcsv
 from helpers.data import load as load_module
 from helpers.errors import DataValidationError, WorkbookError
 from helpers.paths import SAMPLE_DATA_DIR
@@ -62,26 +63,26 @@ def assert_same(folder: Path, monkeypatch, config=None):
 
 def test_sample_data_is_read_fast_and_the_same(tmp_path, monkeypatch):
     for path in sorted(SAMPLE_DATA_DIR.glob("*.csv")):
-        assert load_module.read_csv_cells(path) is not None, path.name  # the fast reader takes every sample file
+        assert fastcsv.read_csv_cells(path) is not None, path.name  # the fast reader takes every sample file
     wb = assert_same(SAMPLE_DATA_DIR, monkeypatch)
     assert len(wb.leads) == 4400 and wb.files["leads"].encoding == "utf-8"
 
 
 def test_tiny_blocks_give_the_same_result(tmp_path, monkeypatch):
     """Blocks of 64 bytes: every block boundary, the sniffed first lines and the checks across blocks."""
-    monkeypatch.setattr(load_module, "SCAN_BLOCK", 64)
+    monkeypatch.setattr(fastcsv, "SCAN_BLOCK", 64)
     data = tmp_path / "sample"
     shutil.copytree(SAMPLE_DATA_DIR, data)
-    assert load_module.read_csv_cells(data / "opportunities.csv") is not None
+    assert fastcsv.read_csv_cells(data / "opportunities.csv") is not None
     assert_same(data, monkeypatch)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "cp932", "utf-16", "euc_jp"])
 @pytest.mark.parametrize("block", [64, 8 << 20])
 def test_other_encodings_are_transcoded_while_reading(tmp_path, monkeypatch, encoding, block):
-    monkeypatch.setattr(load_module, "SCAN_BLOCK", block)
+    monkeypatch.setattr(fastcsv, "SCAN_BLOCK", block)
     folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV}, encoding=encoding)
-    read = load_module.read_csv_cells(folder / "leads.csv")
+    read = fastcsv.read_csv_cells(folder / "leads.csv")
     assert read is not None and read.encoding == encoding
     wb = assert_same(folder, monkeypatch)
     assert wb.leads["industry"].tolist() == ["製造", "IT・通信", "小売"]
@@ -90,12 +91,12 @@ def test_other_encodings_are_transcoded_while_reading(tmp_path, monkeypatch, enc
 def test_delimiters_quotes_and_line_ends(tmp_path, monkeypatch):
     opps = OPPS_CSV.replace(",", ";").replace("\n", "\r\n").replace("価格", '"価格; 高い\r\n次回"')
     folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV.replace(",", "\t"), "opportunities.csv": opps})
-    assert load_module.read_csv_cells(folder / "opportunities.csv").delimiter == ";"
+    assert fastcsv.read_csv_cells(folder / "opportunities.csv").delimiter == ";"
     wb = assert_same(folder, monkeypatch)
     assert wb.opportunities.loc[1, "loss_reason"] == '価格; 高い\r\n次回'
     # a cell holding a quote ("" in the file) goes to the exact reader, which checks the quotes (helpers.data.csvshape)
     (folder / "opportunities.csv").write_text(opps.replace("高い", '""高い""'), encoding="utf-8")
-    assert load_module.read_csv_cells(folder / "opportunities.csv") is None
+    assert fastcsv.read_csv_cells(folder / "opportunities.csv") is None
     wb = assert_same(folder, monkeypatch)
     assert wb.opportunities.loc[1, "loss_reason"] == '価格; "高い"\r\n次回'
 
@@ -116,15 +117,15 @@ def test_delimiters_quotes_and_line_ends(tmp_path, monkeypatch):
 def test_files_the_fast_reader_hands_over_read_as_before(tmp_path, monkeypatch, case, text):
     folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV})
     (folder / "opportunities.csv").write_bytes(text.encode("utf-8"))
-    assert load_module.read_csv_cells(folder / "opportunities.csv") is None
+    assert fastcsv.read_csv_cells(folder / "opportunities.csv") is None
     assert_same(folder, monkeypatch)
 
 
 def test_mojibake_in_a_later_block_is_found(tmp_path, monkeypatch):
-    monkeypatch.setattr(load_module, "SCAN_BLOCK", 128)
+    monkeypatch.setattr(fastcsv, "SCAN_BLOCK", 128)
     rows = "".join(f"O{i},2025-04-12,2025-06-01,won,1,,web,,,,\n" for i in range(10, 60))
     folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV + rows + "O99,2025-04-12,,open,1,,Ã©web,,,,\n"})
-    assert load_module.read_csv_cells(folder / "opportunities.csv") is None
+    assert fastcsv.read_csv_cells(folder / "opportunities.csv") is None
     name, text, _ = assert_same(folder, monkeypatch)
     assert "garbled (mojibake) at line 55" in text
 
@@ -133,7 +134,7 @@ def test_typed_values_and_findings_on_bad_cells(tmp_path, monkeypatch):
     opps = (OPPS_CSV.replace("2025-05-01,2025-06-30", " 2025/13/45 ,2025-06-30").replace("800000", '"¥800,000"')
             .replace("O3,", "'=O3,").replace(",open,", ",OPEN ,"))
     folder = write_folder(tmp_path / "d", {"opportunities.csv": opps})
-    assert load_module.read_csv_cells(folder / "opportunities.csv") is not None
+    assert fastcsv.read_csv_cells(folder / "opportunities.csv") is not None
     _, text, findings = assert_same(folder, monkeypatch)
     assert [(f.code, f.rows, f.values) for f in findings if f.severity == "error"] == [
         ("bad_date", (3,), (" 2025/13/45 ",)), ("bad_number", (4,), ("¥800,000",))]
@@ -191,26 +192,26 @@ def test_the_scan_says_whether_a_quote_occurs_and_a_file_without_one_is_not_sear
     plain, quoted = tmp_path / "plain.csv", tmp_path / "quoted.csv"
     plain.write_bytes(OPPS_CSV.encode(encoding))
     quoted.write_bytes(OPPS_CSV.replace("価格", '"価格, 納期"').encode(encoding))
-    assert load_module.scan_csv(plain)[3] is False and load_module.scan_csv(quoted)[3] is True
+    assert fastcsv.scan_csv(plain)[3] is False and fastcsv.scan_csv(quoted)[3] is True
 
     def searched(*args):
         raise AssertionError("a file without quotes was searched for line breaks in cells")
 
-    monkeypatch.setattr(load_module, "_row_in_a_cell", searched)
-    assert load_module.read_csv_cells(plain).cells.num_rows == 3
+    monkeypatch.setattr(fastcsv, "_row_in_a_cell", searched)
+    assert fastcsv.read_csv_cells(plain).cells.num_rows == 3
     with pytest.raises(AssertionError, match="searched"):
-        load_module.read_csv_cells(quoted)
+        fastcsv.read_csv_cells(quoted)
     monkeypatch.undo()
     inner = tmp_path / "inner.csv"
     inner.write_bytes(OPPS_CSV.replace("価格", '"価格 ""安い"""').encode(encoding))
-    assert load_module.scan_csv(inner)[3] is True and load_module.read_csv_cells(inner) is None
+    assert fastcsv.scan_csv(inner)[3] is True and fastcsv.read_csv_cells(inner) is None
 
 
 def test_extra_columns_stay_in_the_file_until_asked_for(tmp_path):
     """A file without quotes: only the contract columns are converted at load; the others (email) are read from the
     same bytes on first access, and refused with the file named when the file changed after the load."""
     folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
-    read = load_module.read_csv_cells(folder / "leads.csv", frozenset(load_module.TABLES["leads"].column_names))
+    read = fastcsv.read_csv_cells(folder / "leads.csv", frozenset(load_module.TABLES["leads"].column_names))
     assert read.header[-1] == "email" and read.cells.num_columns == len(read.header) - 1
     assert f"f{len(read.header) - 1}" not in read.cells.column_names and read.cells.num_rows == 3
 

@@ -1,4 +1,4 @@
-"""The scan's shortcut past the mojibake search (helpers.data.load._may_hold_mojibake) never skips text MOJIBAKE matches.
+"""The scan's shortcut past the mojibake search (helpers.data.fastcsv._may_hold_mojibake) never skips text MOJIBAKE matches.
 
 The search (RE2 over each block) runs only on blocks the shortcut says may hold mojibake; these tests check the
 shortcut says so for every alternative of the pattern, that text it clears has no match (hypothesis over mixed
@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.data.load import MOJIBAKE, _may_hold_mojibake
+from helpers.data.fastcsv import MOJIBAKE, _may_hold_mojibake
 
 #: One example of each alternative of MOJIBAKE (UTF-8 read as Latin-1 / cp1252, or as cp932, and U+FFFD).
 EXAMPLES = ("Ã©", "Â\u00a0", "Â°", "â€™", "ï»¿", "ã‚", "ã\u0081", "縺ｮ", "繧ｯ", "譁ｰ", "蜿ｯ", "縺繧", "繝繝", "\ufffd")

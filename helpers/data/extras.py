@@ -2,7 +2,7 @@
 
 :func:`helpers.data.load.load_workbook` keeps each table's extra columns in ``Workbook.extras``, an :class:`Extras`
 mapping ``{table: frame}`` (text cells as read, None when empty). The fast CSV reader
-(:func:`helpers.data.load.read_csv_cells`) converts only a file's contract columns; the other columns (an export's
+(:func:`helpers.data.fastcsv.read_csv_cells`) converts only a file's contract columns; the other columns (an export's
 contact name, e-mail, phone, lead attributes: at a million leads as much memory as the whole typed leads table) stay
 in the file until something asks for them (notebook 05's lead attributes, the snapshot's named columns). Then
 :class:`DeferredColumns` reads them from the same file, after checking by its SHA-256 that the bytes are those that

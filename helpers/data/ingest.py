@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
-from helpers.data.load import ENCODING_NAMES, _check_header, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
+from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, file_sha256, load_workbook, read_csv_text, read_raw, sniff_delimiter
+from helpers.data.rawread import check_header
 from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_engine, looks_formatted_report, skipped_text_tables
 from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, coded_error, warning
 from helpers.data.mapping import (Mapping, MissingColumnError, TableMapping, apply_mapping, find_column, load_mapping, missing_column_error,
@@ -117,7 +118,7 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
     if first is None:
         raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.")
     header = [c.strip() for c in next(csv.reader([first], delimiter=sniff_delimiter(text)))]
-    _check_header(path, header)   # a NUL in a header is named (shown as <U+0000>), never matched or printed raw
+    check_header(path, header)   # a NUL in a header is named (shown as <U+0000>), never matched or printed raw
     return header
 
 

@@ -1,0 +1,384 @@
+"""The fast typed CSV reader: a canonical table's CSV file typed with pyarrow, or None for the exact reader.
+
+load_workbook (helpers.data.load) reads each CSV file through :func:`read_csv_typed`, which gives the same typed
+columns, findings and extra columns as the exact reader (helpers.data.rawread.read_raw and
+helpers.data.parse.parse_table: pandas' CSV parser on the decoded text) at a fraction of the time and memory on large
+files:
+
+1. One streaming pass over the bytes (scan_csv; blocks cut at a line end): the SHA-256 of the file, the
+   encoding (a byte order mark; valid UTF-8; else charset-normalizer over the whole file, as detect_encoding
+   decides), the mojibake check (MOJIBAKE, run by RE2 on each block), NUL characters, whether a double quote occurs
+   (a file without one has no cell holding a quote or a line break, so step 2 searches no cell for them), and the
+   first lines the separator is sniffed on (sniff_delimiter).
+2. pyarrow.csv parses the file (other encodings transcoded while reading) with every cell as text and the
+   header as row 0 (duplicate and empty names checked by check_header). In a UTF-8 file without a double quote
+   only the contract's columns are converted (the header read from the first lines); the other columns stay in
+   the file until Workbook.extras is asked for them (helpers.data.extras: read then from the same bytes).
+3. Each column is typed: text and category columns by the Arrow string kernels pandas itself runs for
+   str.strip / str.lower; every other column (dates, numbers, months, answers, departments) by dictionary
+   encoding the raw cells and parsing each distinct cell once with parse_cells, the exact reader's function.
+
+Whenever a file is anything but a plain, rectangular CSV this reader can take (empty, not decodable, mojibake,
+NUL characters, ragged rows that pandas pads, an implicit index column, unclosed quotes, a line of spaces,
+fewer than two columns), read_csv_typed returns None and load_workbook uses the exact reader, which gives its
+own result or its own error message: every rule and message of the exact reader holds, only the speed differs.
+tests/test_fastcsv.py compares the two readers (sample data, tiny blocks, encodings, hand-overs, fuzzed text).
+Moved out of helpers.data.load, which still exports every public name.
+"""
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from helpers.charset import detect_encoding
+from helpers.config import Config
+from helpers.data.csvshape import FAST_MAX_COLUMNS, arrow_csv_options
+from helpers.data.parse import column_findings, missing_columns, parse_cells
+from helpers.data.rawread import MOJIBAKE, check_header, sniff_delimiter
+from helpers.data.schema import Column, Table
+from helpers.errors import Finding
+
+#: Bytes read per block in the streaming pass (a block is cut at its last line end).
+SCAN_BLOCK = 8 << 20
+#: Lines the separator is sniffed on (sniff_delimiter reads the first 50).
+SNIFF_LINES = 50
+
+
+@dataclass
+class CsvCells:
+    """A CSV file as pyarrow text columns: `cells` (row 0 is the first data row; the column at position i named f<i>;
+    every column, or those :func:`read_csv_cells` was asked for), the `header` cells as read (every column), the
+    encoding used, the separator and the SHA-256 of the file's bytes."""
+
+    cells: pa.Table
+    header: list[str | None]
+    encoding: str
+    delimiter: str
+    sha256: str
+
+
+def _re2(pattern: str) -> str:
+    """A Python regular expression in RE2 syntax (a \\u escape of four hex digits becomes \\x{...}); the rest of MOJIBAKE is common syntax."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", r"\\x{\1}", pattern)
+
+
+def _scan_blocks(path: Path):
+    """The file's bytes in blocks of about SCAN_BLOCK bytes, each ending at a line end (b'\\n') but the last, as
+    ``(buffer, start, end)``: one bytearray read into and reused (no fresh memory per block: on a large file the
+    page faults of a new block each time cost more than the hashing), so a block is valid until the next is asked for."""
+    buf, filled = bytearray(SCAN_BLOCK), 0
+    with open(path, "rb", buffering=0) as fh:
+        while True:
+            if filled == len(buf):  # a line longer than the buffer: a larger one (the old one may still be viewed)
+                buf = buf + bytearray(len(buf))
+            with memoryview(buf) as view:
+                got = fh.readinto(view[filled:])
+            if not got:
+                if filled:
+                    yield buf, 0, filled
+                return
+            filled += got
+            cut = buf.rfind(b"\n", 0, filled) + 1
+            if cut == 0:
+                continue
+            yield buf, 0, cut
+            buf[: filled - cut] = buf[cut:filled]  # the unfinished line to the front (same length: no resize)
+            filled -= cut
+
+
+def scan_csv(path: Path) -> tuple[str, str, str, bool] | None:
+    """One streaming pass over a CSV file: ``(encoding, first lines, sha256, quoted)``, or None when the exact reader must
+    read it (empty, not decodable, mojibake, NUL characters, a second byte order mark, a first line too long to sniff).
+    `quoted`: the text holds a double quote somewhere (without one no cell can hold a quote or a line break, so the
+    parsed cells need no search for either: the one read serves the checksum, the checks and the parse's checks).
+
+    The encoding is decided as :func:`detect_encoding` decides it (a BOM, valid UTF-8, else
+    charset-normalizer over the whole file); the first lines are the decoded text the separator is sniffed on
+    (:func:`sniff_delimiter` reads the first SNIFF_LINES lines): the whole text of a short file."""
+    if path.stat().st_size == 0:
+        return None
+    with open(path, "rb") as fh:
+        start = fh.read(4)
+    if start.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    elif start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+    digest, seen = hashlib.sha256(), {"quoted": False}
+    if encoding != "utf-16":
+        head = _scan_utf8(path, digest, seen, skip=3 if encoding == "utf-8-sig" else 0)
+        if head is None:
+            return None
+        if head is not False:
+            return encoding, head, digest.hexdigest(), seen["quoted"]
+        # not UTF-8: charset-normalizer over the whole file, as detect_encoding does (the bytes are freed after)
+        try:
+            encoding = detect_encoding(path.read_bytes(), path.name)[0]
+        except Exception:  # noqa: BLE001 - the exact reader raises its own error
+            return None
+        digest = hashlib.sha256()
+    head = _scan_decoded(path, encoding, digest, seen)
+    return None if head is None else (encoding, head, digest.hexdigest(), seen["quoted"])
+
+
+def _first_lines(head: str, complete: bool) -> str | None:
+    """The text to sniff: the first SNIFF_LINES lines of `head` (all of it when `complete`, the file's whole text);
+    None when `head` does not hold that many whole lines."""
+    if complete:
+        return head
+    lines = head[: head.rfind("\n") + 1].splitlines(keepends=True)  # whole lines only
+    return "".join(lines[:SNIFF_LINES]) if len(lines) >= SNIFF_LINES else None
+
+
+def _scan_utf8(path: Path, digest, seen: dict, skip: int):
+    """Hash, validate as UTF-8 (Arrow's check) and look for mojibake (RE2), NUL and double quotes (``seen["quoted"]``:
+    byte 0x22 is never part of another character in UTF-8), block by block.
+
+    The first lines (str) of a clean UTF-8 file; False when the file is not UTF-8; None when the exact reader
+    must read it. A block ends at a line end, and no mojibake pattern spans one, so the check is the whole text's."""
+    mojibake = _re2(MOJIBAKE.pattern)
+    head, first, whole, enough = "", True, True, False
+    for buf, start, end in _scan_blocks(path):
+        with memoryview(buf) as view:
+            digest.update(view[start:end])
+        start += skip if first else 0
+        text = _utf8(buf, start, end)
+        if text is None:
+            return False
+        if buf.find(b"\x00", start, end) >= 0 or (_may_hold_mojibake(buf, start, end)
+                                                  and pc.any(pc.match_substring_regex(text, mojibake)).as_py()):
+            return None
+        seen["quoted"] = seen["quoted"] or buf.find(b'"', start, end) >= 0
+        if not enough:
+            head += buf[start:end].decode("utf-8")
+            if first and head.startswith("\ufeff"):
+                return None  # a second byte order mark: the exact reader strips it
+            enough = head.count("\n") > SNIFF_LINES
+        else:
+            whole = False
+        first = False
+    return _first_lines(head, whole)
+
+
+def _may_hold_mojibake(buf: bytearray, start: int, end: int) -> bool:
+    """False when the UTF-8 bytes ``buf[start:end]`` cannot hold a MOJIBAKE match, so the regular expression need not
+    run (on a clean file it was a third of the scan's CPU); True when they may.
+
+    Every alternative of MOJIBAKE holds one of: Ã Â â ï ã (UTF-8 lead byte 0xC3), a half-width katakana or U+FFFD
+    (lead byte 0xEF), or one of 縺 繧 繝 (E7 B8 BA, E7 B9 A7, E7 B9 9D; ``[縺繧繝]{2}``). Single bytes are found by
+    memchr; the three characters by the positions of byte 0xE7 (numpy)."""
+    if buf.find(b"\xc3", start, end) >= 0 or buf.find(b"\xef", start, end) >= 0:
+        return True
+    data = np.frombuffer(buf, np.uint8, end - start, start)
+    at = np.flatnonzero(data[:-2] == 0xE7)
+    second, third = data[at + 1], data[at + 2]
+    return bool((((second == 0xB8) & (third == 0xBA)) | ((second == 0xB9) & ((third == 0xA7) | (third == 0x9D)))).any())
+
+
+def _utf8(data: bytes | bytearray, start: int = 0, end: int | None = None) -> pa.Array | None:
+    """``data[start:end]`` as a one-element Arrow string array (no copy), or None when it is not valid UTF-8 (Arrow's
+    full check)."""
+    end = len(data) if end is None else end
+    text = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(np.array([start, end], dtype=np.int32)),
+                                                  pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return text
+
+
+def _scan_decoded(path: Path, encoding: str, digest, seen: dict) -> str | None:
+    """Hash and decode a file in another encoding block by block (Python's incremental decoder), looking for
+    mojibake, NUL and double quotes in the decoded text (``seen["quoted"]``); its first lines, or None when the exact
+    reader must read it."""
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+    except LookupError:
+        return None
+    head, tail, first, complete, whole = "", "", True, False, True
+    with open(path, "rb") as fh:
+        while not complete:
+            data = fh.read(SCAN_BLOCK)
+            complete = not data
+            digest.update(data)
+            try:
+                text = decoder.decode(data, final=complete)
+            except UnicodeDecodeError:
+                return None
+            if first:
+                text = text.removeprefix("\ufeff")  # what the exact reader strips after decoding
+                if text.startswith("\ufeff"):
+                    return None
+            # a mojibake pattern is at most 3 characters: the last 2 of the previous text join the next
+            if "\x00" in text or MOJIBAKE.search(tail + text):
+                return None
+            seen["quoted"] = seen["quoted"] or '"' in text
+            tail = (tail + text)[-2:]
+            if first or head.count("\n") <= SNIFF_LINES:
+                head += text
+            else:
+                whole = False
+            first = False
+    return _first_lines(head, whole)
+
+
+def _head_header(head: str, encoding: str, delimiter: str) -> list[str | None] | None:
+    """The header cells of a UTF-8 file read from its first lines `head` (as pyarrow reads them from the whole file), or
+    None when they cannot be told from them (another encoding, a parse error)."""
+    if not encoding.startswith("utf-8"):
+        return None
+    read, parse, convert = arrow_csv_options(encoding, delimiter)
+    try:
+        first = pacsv.read_csv(pa.py_buffer(head.encode("utf-8")), read_options=read, parse_options=parse,
+                               convert_options=convert).slice(0, 1).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return list(first[0].values()) if first else None
+
+
+def read_csv_cells(path: Path, wanted: frozenset[str] | None = None) -> CsvCells | None:
+    """A CSV file as pyarrow text columns (:class:`CsvCells`), or None when the exact reader must read it (see :func:`scan_csv`;
+    also when pyarrow cannot parse it or it has fewer than two columns: a line of spaces, which pandas skips as
+    blank, is then a one-cell row pyarrow refuses).
+
+    With `wanted` (column names), a UTF-8 file without a double quote gets only the columns whose trimmed header is in
+    `wanted` converted (``cells`` holds those, each named f<position>; ``header`` is still every column's): the others
+    are split from their lines but neither converted nor kept (:class:`helpers.data.extras.Extras` reads them when
+    asked). A file with a quote is converted whole: every cell is searched for quotes and line breaks."""
+    scanned = scan_csv(path)
+    if scanned is None:
+        return None
+    encoding, head, sha256, quoted = scanned
+    delimiter = sniff_delimiter(head)
+    header = None if wanted is None or quoted else _head_header(head, encoding, delimiter)
+    include = None if header is None else [f"f{i}" for i, h in enumerate(header) if h is not None and h.strip() in wanted]
+    if not include or len(include) == len(header):
+        header = include = None
+    read, parse, convert = arrow_csv_options(encoding, delimiter, include)
+    try:
+        table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
+        return None  # ragged rows, unclosed quotes, ...: pandas' reading (and its error) is the rule
+    width = table.num_columns if header is None else len(header)
+    if table.num_rows == 0 or width < 2 or width >= FAST_MAX_COLUMNS:
+        return None
+    if any(not pa.types.is_string(t) for t in table.schema.types):
+        return None
+    # Without a double quote in the file no cell holds a quote or a line break (only a quoted cell can): nothing to search.
+    if quoted and (_row_in_a_cell(table, delimiter) or any(pc.any(pc.match_substring(c, '"')).as_py() for c in table.columns)):
+        return None  # a quote left open swallowed rows, or a cell holds a quote: the exact reader checks it (csvshape)
+    first = table.slice(0, 1).to_pylist()[0]
+    if header is None:
+        header = [first[f"f{i}"] for i in range(table.num_columns)]
+    elif any(first[name] != header[int(name[1:])] for name in include):
+        return None  # the first lines told another header than the file's first row (not seen; the exact reader decides)
+    return CsvCells(table.slice(1), header, encoding, delimiter, sha256)
+
+
+def _row_in_a_cell(table: pa.Table, delimiter: str) -> bool:
+    """True when a cell holds a line break and a later line of it is a whole row of the file (csvshape.row_in_cell)."""
+    from helpers.data.csvshape import row_in_cell
+
+    for column in table.columns:
+        broken = pc.match_substring_regex(column, "[\\r\\n]")
+        if pc.any(broken).as_py():
+            cells = pc.filter(column, broken).to_pylist()
+            if any(row_in_cell(c, delimiter, table.num_columns) for c in cells):
+                return True
+    return False
+
+
+# --------------------------------------------------------------------------- typing the Arrow text columns
+def _arrow_texts(raw: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Every cell as trimmed text, null when empty (_texts: pandas' str.strip is utf8_trim_whitespace)."""
+    trimmed = pc.utf8_trim_whitespace(raw)
+    blank = pc.equal(trimmed, "")
+    if not pc.any(blank).as_py():   # the usual column (empty cells are already null): no second copy of its text
+        return trimmed
+    return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
+
+
+def _arrow_text_column(cells: pa.ChunkedArray, lower: bool = False) -> pd.Series:
+    """A text or category column as the exact reader types it: trimmed, empty -> null, the workbook's CSV-injection
+    apostrophe removed (helpers.data.values.unneutralize_cell), lower case for outcome/metric; pandas ``str`` dtype."""
+    from helpers.data.values import FORMULA_START
+
+    text = _arrow_texts(cells)
+    marked = pc.match_substring_regex(text, "^'[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_START) + "]")
+    if pc.any(marked).as_py():
+        text = pc.if_else(marked, pc.utf8_slice_codeunits(text, 1), text)
+    if lower:
+        text = pc.utf8_lower(text)
+    return text.to_pandas()
+
+
+def _distinct_parse(col: Column, cells: pa.ChunkedArray, timezone: str) -> tuple[pd.Series, np.ndarray]:
+    """``(parsed, present)`` of a column by parsing each distinct raw cell once with parse_cells
+    (exact by construction: that function works cell by cell) and spreading the results to the rows."""
+    encoded = pc.dictionary_encode(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
+    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+    parsed, present = parse_cells(col, distinct, timezone)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
+    values = parsed.array if isinstance(parsed.dtype, pd.api.extensions.ExtensionDtype) else parsed.to_numpy()
+    spread = pd.api.extensions.take(values, codes, allow_fill=True)
+    present_rows = np.append(present.to_numpy(dtype=bool), False)[codes]
+    return pd.Series(spread, name=None), present_rows
+
+
+def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Finding]):
+    """A canonical table's CSV file read fast: ``(typed frame, extra columns or None, encoding, rows, sha256)``, or None
+    when the exact reader must read it (:func:`read_csv_cells`). The typed frame, the findings appended to `findings`
+    (missing columns, unparseable and missing values) and the extra columns are the exact reader's
+    (read_raw, missing_columns and parse_table); raises its WorkbookError for duplicate column names. The extra
+    columns are a frame, or (a file without a double quote) :class:`helpers.data.extras.DeferredColumns`: left in the
+    file, read when first asked for (Workbook.extras)."""
+    read = read_csv_cells(path, frozenset(table.column_names))
+    if read is None:
+        return None
+    check_header(path, read.header)
+    names = [f"Unnamed: {i}" if h is None else h.strip() for i, h in enumerate(read.header)]
+    rows = read.cells.num_rows
+    # each column's cells are freed once it is typed (a lower peak on large files)
+    columns = dict(zip(read.cells.column_names, read.cells.columns))
+    read.cells = None
+    findings += missing_columns(table, pd.DataFrame(columns=names), path.name)
+    position = {name: i for i, name in enumerate(names)}
+    out, raw = {}, None
+    for col in table.columns:
+        if col.name not in position:
+            continue
+        raw = columns.pop(f"f{position[col.name]}")
+        if col.kind in ("text", "category") and col.name != "department":
+            parsed = _arrow_text_column(raw, lower=col.name in ("outcome", "metric"))
+            present = parsed.notna().to_numpy()
+        else:
+            parsed, present = _distinct_parse(col, raw, config.timezone)
+        column_findings(col, parsed, present, raw, path.name, findings)
+        out[col.name] = parsed
+    raw = None
+    typed = pd.DataFrame(out, index=pd.RangeIndex(rows))
+    return typed, _extra_columns(path, read, names, table, columns, rows), read.encoding, rows, read.sha256
+
+
+def _extra_columns(path: Path, read: CsvCells, names: list[str], table: Table, columns: dict, rows: int):
+    """The file's columns outside the contract: a frame of the converted cells `columns` ({f<position>: cells}), or
+    :class:`helpers.data.extras.DeferredColumns` when read_csv_cells left them in the file; None when there are none."""
+    from helpers.data.extras import DeferredColumns
+
+    at = {name: f"f{i}" for i, name in enumerate(names) if name not in table.column_names}
+    if not at:
+        return None
+    if all(key in columns for key in at.values()):
+        return pd.DataFrame({name: columns[key].to_pandas() for name, key in at.items()})
+    return DeferredColumns(path, read.encoding, read.delimiter, read.sha256, rows, at)

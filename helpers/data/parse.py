@@ -1,0 +1,244 @@
+"""A table's text cells typed by the data contract, and the findings about its columns (contract section 1).
+
+The exact reader (helpers.data.rawread) and the fast one (helpers.data.fastcsv) type every column with
+:func:`parse_cells` and report its unparseable and missing values with :func:`column_findings`, so both give the same
+typed tables and messages; :func:`missing_columns` names the required columns a file lacks (with the closest header,
+or the shipped mapping canonical_ja when the headers are the data dictionary's Japanese names). Pure functions of the
+cells: no file is read here. Moved out of helpers.data.load, which still exports every public name.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import Config
+from helpers.data.schema import TABLES, Column, Table, department_key
+from helpers.data.validate import finding
+from helpers.errors import Finding
+
+ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
+                 "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
+#: A UTC offset at the end of a datetime (Z, +09:00, -0500), for pandas' str.contains.
+_OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def _cell_text(v) -> str | None:
+    """A cell as stripped text (dates from Excel/Parquet as ISO text); None when empty."""
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
+        return None
+    text = v.isoformat() if hasattr(v, "isoformat") else str(v).strip()
+    return text or None
+
+
+def _texts(raw: pd.Series) -> pd.Series:
+    """Every cell as stripped text, None when empty (:func:`_cell_text`), vectorized when the cells are text (CSV)."""
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        text = raw.astype("string").str.strip()
+        text = text.mask(text.eq(""))
+        return text.astype(object).where(text.notna(), None)
+    return pd.Series([_cell_text(v) for v in raw], index=raw.index, dtype=object)
+
+
+def _parse_datetime(raw: pd.Series, timezone: str) -> pd.Series:
+    """ISO dates/datetimes to naive local datetime64; values with an offset are converted to `timezone`."""
+    text = _texts(raw)
+    present = text.notna().to_numpy()
+    offset = present & text.astype("string").str.contains(_OFFSET_TEXT).fillna(False).to_numpy(dtype=bool)
+    plain = present & ~offset
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if plain.any():
+        out[plain] = _in_range(pd.to_datetime(text[plain], format="ISO8601", errors="coerce"))
+    if offset.any():
+        aware = pd.to_datetime(text[offset], format="ISO8601", errors="coerce", utc=True)
+        out[offset] = _in_range(aware.dt.tz_convert(timezone).dt.tz_localize(None))
+    return out
+
+
+#: The dates the workbook can compute with (pandas' nanosecond range, whole days); others are refused.
+DATE_RANGE = (pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31"))
+
+
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """Naive datetimes as datetime64[ns]; values outside DATE_RANGE become NaT (reported as invalid dates)."""
+    inside = parsed.notna() & (parsed >= DATE_RANGE[0]) & (parsed < DATE_RANGE[1] + pd.Timedelta(days=1))
+    return parsed.where(inside).astype("datetime64[ns]")
+
+
+def _parse_number(raw: pd.Series) -> pd.Series:
+    """Plain numbers, and amounts with a Japanese unit (1,200万円, 1.5億円: :func:`_ja_amount`); others -> NaN."""
+    texts = _texts(raw)
+    parsed = pd.to_numeric(texts, errors="coerce").astype("float64")
+    unit = (parsed.isna() & texts.astype("string").str.contains("[万億兆千]", regex=True).fillna(False)).to_numpy(dtype=bool)
+    if unit.any():
+        parsed[unit] = [_ja_amount(t) for t in texts[unit]]
+    return parsed.where(np.isfinite(parsed))  # inf, -inf, 1e309: refused by the caller like any bad number
+
+
+def _ja_amount(text: str) -> float:
+    """'1,200万円' -> 12000000.0, '1.5億' -> 150000000.0 (helpers.data.values.parse_ja_units; an optional 円 after
+    the number, nothing else); NaN when the text is not such an amount."""
+    import unicodedata
+
+    from helpers.data.values import parse_ja_units
+
+    try:
+        return float(parse_ja_units(unicodedata.normalize("NFKC", text).strip().removesuffix("円").strip()))
+    except ValueError:
+        return float("nan")
+
+
+def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
+    """Parse one column of text cells into its contract type (unparseable -> null, caught by the caller)."""
+    if kind in ("date", "datetime"):
+        parsed = _parse_datetime(raw, timezone)
+        return parsed.dt.normalize() if kind == "date" else parsed
+    if kind in ("number", "int"):
+        return _parse_number(raw)
+    if kind == "month":
+        text = _texts(raw).astype("string")
+        ok = (text.str.len().isin((7, 10, 19)) & text.str[:7].str.fullmatch(r"\d{4}-\d{2}")).fillna(False).astype(bool)
+        out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        if ok.any():  # 2025-13 and years outside DATE_RANGE become NaT (refused by the caller)
+            out[ok] = _in_range(pd.to_datetime(text[ok].str[:7] + "-01", format="%Y-%m-%d", errors="coerce"))
+        return out
+    from helpers.data.values import unneutralize_cell  # the apostrophe the workbook puts before =, +, -, @ (CSV injection)
+
+    return _texts(raw).map(unneutralize_cell).astype("str")
+
+
+FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."
+FIX_NUMBER = ("Write plain numbers such as 1200000, or with a Japanese unit such as 1,200万円 or 1.5億円 (no other currency signs or "
+              "thousands separators; a column mapping can convert those).")
+
+
+def parse_cells(col: Column, cells: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """One column's cells (text, or Excel/Parquet values) typed by its contract kind: ``(parsed, present)``.
+
+    `parsed` is the typed column (unparseable -> null); `present` (bool) marks the cells that are not empty
+    after trimming. Element-wise: the same cell gives the same result wherever it is (the fast CSV reader,
+    read_csv_typed, parses each distinct cell once with this function)."""
+    texts = _texts(cells)
+    present = texts.notna().astype(bool)
+    if col.name == "answer":
+        return texts.astype("string").str.lower().map(ANSWER_VALUES).astype("float64"), present
+    parsed = _parse_column(texts, col.kind, timezone)
+    if col.name in ("outcome", "metric"):
+        parsed = parsed.str.lower()
+    elif col.name == "department":  # 営業, Sales, マーケ ... -> sales / marketing (schema.DEPARTMENT_SYNONYMS)
+        parsed = pd.Series([department_key(v) for v in parsed], index=parsed.index, dtype=object).astype("str")
+    return parsed, present
+
+
+def column_findings(col: Column, parsed: pd.Series, present, cells, fname: str, findings: list[Finding]) -> None:
+    """Append the findings of one typed column: unparseable values (with the raw `cells` shown) and empty required cells.
+
+    `present` is a bool array; `cells` the raw cells (a pandas Series, or a pyarrow array of the file's text)."""
+    if col.name == "answer":
+        bad = present & parsed.isna().to_numpy()
+        if bad.any():
+            findings.append(finding("error", fname, "bad_answer", "answers must be yes/partial/no (はい/一部/いいえ, 1/0.5/0)",
+                                     "Replace each listed answer with yes, partial or no.", col.name, bad, cells))
+    elif col.kind not in ("text", "category"):
+        bad = present & parsed.isna().to_numpy()
+        if bad.any():
+            what = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
+                    "number": "finite numbers", "int": "whole numbers", "month": "months (YYYY-MM, month 01-12)"}[col.kind]
+            fix = {"number": FIX_NUMBER, "int": "Write a whole number.", "month": "Write months as YYYY-MM, e.g. 2025-04."}.get(col.kind, FIX_DATE)
+            findings.append(finding("error", fname, f"bad_{col.kind}", f"values that are not valid {what}", fix, col.name, bad, cells))
+    if col.required and col.name != "amount":
+        missing = ~present
+        if missing.any():
+            findings.append(finding("error", fname, "missing_value", "a required value is empty",
+                                     f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, missing))
+
+
+def parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, findings: list[Finding]) -> pd.DataFrame:
+    """Typed canonical columns of one table; every unparseable or missing required value becomes a finding."""
+    out = pd.DataFrame(index=raw.index)
+    for col in table.columns:
+        if col.name not in raw.columns:
+            continue
+        cells = raw[col.name]
+        parsed, present = parse_cells(col, cells, config.timezone)
+        column_findings(col, parsed, present.to_numpy(), cells, fname, findings)
+        out[col.name] = parsed
+    return out
+
+
+def missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Finding]:
+    """A finding per required column absent from the file, with the closest header as a hint."""
+    import difflib
+
+    found = []
+    missing = [col for col in table.columns if col.required and col.name not in raw.columns]
+    japanese = _japanese_headers(table.name, raw.columns) if missing else {}
+    if japanese:   # one finding for the file: its headers are the data dictionary's Japanese names
+        named = ", ".join(f"{header} = {canonical}" for canonical, header in japanese.items())
+        return [Finding("error", fname, "missing_column",
+                        f"the required columns {', '.join(repr(c.name) for c in missing)} are missing: the headers are the "
+                        f"Japanese column names of docs/data_dictionary.md ({named})",
+                        JA_HEADERS_FIX, missing[0].name)]
+    for col in missing:
+        close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
+        hint = f" The file has a column '{close[0]}': rename it to '{col.name}'." if close else ""
+        found.append(Finding("error", fname, "missing_column", f"the required column '{col.name}' ({col.meaning}) is missing",
+                             f"Add or rename the column to '{col.name}', or load the export through a column mapping "
+                             f"(docs/ingest.md).{hint}", col.name))
+    return found
+
+
+#: The fix of a file with Japanese headers: {folder} is the data folder (filled in by :func:`load_workbook`, which also
+#: gives the full command once and JA_HEADERS_AGAIN for the other files).
+JA_HEADERS_FIX = ("Read the folder through the shipped mapping canonical_ja, from the project folder: "
+                  "make report ARGS=\"--data {folder} --mapping canonical_ja\" (or convert it once: "
+                  "make ingest ARGS=\"--exports {folder} --mapping canonical_ja --out data/mine\").")
+JA_HEADERS_AGAIN = "Read the folder through the shipped mapping canonical_ja (the command is given for the first file above)."
+
+
+def japanese_fixes(findings: list[Finding], data_dir: Path) -> list[Finding]:
+    """The canonical_ja fix with the real folder in its command on the first file that needs it, a short pointer on the others."""
+    import dataclasses
+
+    out, first = [], True
+    for f in findings:
+        if f.fix == JA_HEADERS_FIX:
+            f = dataclasses.replace(f, fix=JA_HEADERS_FIX.format(folder=data_dir) if first else JA_HEADERS_AGAIN)
+            first = False
+        out.append(f)
+    return out
+
+
+def _japanese_headers(table: str, headers) -> dict[str, str]:
+    """{canonical column: header} for the headers that are a required column's Japanese name (the shipped mapping
+    canonical_ja, which holds the names of docs/data_dictionary.md); empty when there is none."""
+    from helpers.data.mapping import find_column, load_mapping
+
+    tm = load_mapping("canonical_ja").tables.get(table)
+    if tm is None:
+        return {}
+    out = {}
+    for rule in tm.columns:
+        if rule.optional or not rule.columns:
+            continue
+        header = find_column(headers, tuple(name for name in rule.columns if name != rule.target))
+        if header is not None:
+            out[rule.target] = header
+    return out
+
+
+def absent_closed_at(opps: pd.DataFrame, fname: str) -> list[Finding]:
+    """closed_at is required only for won and lost deals (contract): without the column, a table of open deals gets
+    it empty (added in place), while won or lost deals make it a missing column (their rows named)."""
+    if "closed_at" in opps.columns or "outcome" not in opps.columns:
+        return []
+    decided = opps["outcome"].isin(("won", "lost")).to_numpy()
+    if not decided.any():
+        opps["closed_at"] = pd.Series(pd.NaT, index=opps.index, dtype="datetime64[ns]")
+        return []
+    closed = TABLES["opportunities"].column("closed_at")
+    return [finding("error", fname, "missing_column",
+                    f"the column 'closed_at' ({closed.meaning}) is missing, and {int(decided.sum()):,} won or lost deals need it",
+                    "Add a column closed_at with the date each won or lost deal was decided (YYYY-MM-DD; empty while open), "
+                    "or load the export through a column mapping (docs/ingest.md).", "closed_at", decided)]
