@@ -181,27 +181,38 @@ def transition_counts(paths: pd.DataFrame, channels: list[str]) -> tuple[np.ndar
     return grouped[["pid", "a", "b"]].to_numpy(), grouped["n"].to_numpy()
 
 
-def _conversion(counts: np.ndarray, m: int, removed: int | None = None) -> float:
-    """P(reach conversion from start) of the chain with transition `counts` ((m+3)×(m+3)); `removed` state sends to null."""
+def _transitions(counts: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """(q, r) of the chain with transition `counts` ((m+3)×(m+3)): the transition probabilities among the m+1
+    transient states (start and the channels) and from each of them into conversion (read-only arrays)."""
     transient = m + 1
     rows = counts[:transient].astype(float)
     total = rows.sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(total > 0, rows / np.where(total > 0, total, 1), 0.0)
-    q, r = p[:, :transient].copy(), p[:, m + 1].copy()
+    q, r = p[:, :transient], p[:, m + 1]
+    q.flags.writeable = r.flags.writeable = False
+    return q, r
+
+
+def _absorbed(q: np.ndarray, r: np.ndarray, removed: int | None = None) -> float:
+    """P(reach conversion from start) of the chain (q, r) (:func:`_transitions`); `removed` state sends to null."""
+    q, r = q.copy(), r.copy()
     if removed is not None:
         q[:, removed] = 0.0   # moving into the removed channel ends in null
         q[removed, :], r[removed] = 0.0, 0.0
-    x = np.linalg.lstsq(np.eye(transient) - q, r, rcond=None)[0]
+    x = np.linalg.lstsq(np.eye(len(r)) - q, r, rcond=None)[0]
     return float(x[0])
 
 
 def markov_from_matrix(counts: np.ndarray, m: int) -> np.ndarray | None:
-    """Shares (length m) from a transition count matrix; None when conversion or every removal effect is 0."""
-    base = _conversion(counts, m)
+    """Shares (length m) from a transition count matrix; None when conversion or every removal effect is 0.
+    The transition probabilities are computed once for the base chain and the m removals (the bootstrap calls this
+    once per resample)."""
+    q, r = _transitions(counts, m)
+    base = _absorbed(q, r)
     if base <= 0:
         return None
-    effects = np.array([1.0 - _conversion(counts, m, removed=i + 1) / base for i in range(m)])
+    effects = np.array([1.0 - _absorbed(q, r, removed=i + 1) / base for i in range(m)])
     effects = np.clip(effects, 0.0, None)
     total = effects.sum()
     return None if total <= 0 else effects / total
