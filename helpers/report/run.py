@@ -322,6 +322,17 @@ def report_cells(nb, lang: str, empty: frozenset[str] = frozenset()) -> None:
     nb.cells = [c for c in nb.cells if not drop & set(c.metadata.get("tags", []))]
 
 
+def static_cells(path: Path):
+    """The notebook at `path` as the runner executes it: without the cells tagged lab-only, which the static report
+    drops (:func:`report_cells`), so their explorers and forms are not computed for nothing (notebook 05's rule
+    explorer alone took ~0.4 CPU s a period). The executed copy kept beside the report lacks them too."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if LAB_TAG not in c.metadata.get("tags", [])]
+    return nb
+
+
 def empty_sections(folder: Path) -> frozenset[str]:
     """The top-level keys of `folder`/metrics.json without a figure: null (``checklist`` without checklist.csv,
     ``velocity_comparison`` without an initiative) or only null figures beside their ``null_reasons`` (a comparison
@@ -411,7 +422,7 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
             executed = staging / nb.name
             t0 = time.monotonic()
             try:
-                pm.execute_notebook(template_safe(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                pm.execute_notebook(static_cells(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
                                     cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km,
                                     request_save_on_cell_execute=False, failure_path=str(executed))
                 export_html(executed, staging / f"{nb.stem}.html", lang)
