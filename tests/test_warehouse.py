@@ -154,7 +154,8 @@ def one_notebook(tmp_path_factory):
 
 def test_the_runner_reports_from_a_duckdb_file_with_the_folder_figures(duckdb_file, one_notebook, tmp_path, capsys):
     """`helpers.report.run --warehouse duckdb:///...` (crashed in Ibis on DuckDB 2): metrics.json's core figures are
-    those of the same data as a folder; the copy names what it copied and what the warehouse lacks."""
+    those of the same data as a folder; its first line names the tables it reads in the warehouse (their rows stay
+    there, none is copied) and what the warehouse lacks."""
     from helpers.report import run
 
     out = tmp_path / "out"
@@ -163,8 +164,10 @@ def test_the_runner_reports_from_a_duckdb_file_with_the_folder_figures(duckdb_fi
                      "--config", str(SAMPLE_DATA_DIR / "workbook.yaml"), "--notebooks", str(one_notebook)])
     printed = capsys.readouterr()
     assert code == 0, printed.err
-    assert (f"Copied leads (crm_leads), opportunities (crm_opportunities) from schema revops into {out / '_data'}; "
-            "not in the warehouse: spend, checklist, initiatives, targets") in printed.out
+    assert ("Read leads (revops.crm_leads, 4,400 rows), opportunities (revops.crm_opportunities, 896 rows) in the "
+            "warehouse (schema revops; its rows stay there); not in the warehouse: spend, checklist, initiatives, targets"
+            ) in printed.out
+    assert not list((out / "_data").glob("*.parquet"))   # no row copied
     metrics = json.loads((out / "FY2026Q1" / "metrics.json").read_text(encoding="utf-8"))
     config = load_config(SAMPLE_DATA_DIR)
     folder = plain(figures(core_metrics(load_workbook(SAMPLE_DATA_DIR, config), parse_period("FY2026Q1", 4))))

@@ -96,3 +96,77 @@ def test_postgresql_gives_the_folders_metrics_json_byte_for_byte(folder_metrics,
         con.disconnect()
     assert metrics == folder_metrics
 
+
+
+def twice_the_rows(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every lead, opportunity and touch twice (the copy's ids and links end in '-2'); the small tables as they are."""
+    out = dict(tables)
+    for name in ("leads", "opportunities", "touches"):
+        copy = tables[name].copy()
+        for col in ("lead_id", "opportunity_id", "touch_id"):
+            if col in copy:
+                copy[col] = copy[col].where(copy[col].isna(), copy[col] + "-2")
+        out[name] = pd.concat([tables[name], copy], ignore_index=True)
+    return out
+
+
+def runner_fetches(tmp, tables: dict[str, pd.DataFrame], monkeypatch) -> tuple[int, int, dict]:
+    """(rows fetched, queries, run.json's files) of the runner process of `helpers.report.run --warehouse` over a DuckDB
+    file holding `tables`, every connection it opens wrapped by the counting backend (tests/counting_backend.py); one
+    trivial notebook, so the run goes through the load, the snapshot, the periods and the index page."""
+    import json
+
+    import nbformat
+    from counting_backend import Counting
+
+    from helpers.metrics import warehouse
+    from helpers.report import run
+
+    url = f"duckdb://{tmp / 'crm.duckdb'}"
+    con = warehouse.connect(url, writable=True)
+    warehouse.upload(tables, con, SCHEMA, {"leads": studied_columns()})
+    con.disconnect()
+    opened: list[Counting] = []
+    plain_connect = warehouse.connect
+
+    def counted(*args, **kwargs):
+        opened.append(Counting(plain_connect(*args, **kwargs)))
+        return opened[-1]
+
+    monkeypatch.setattr(warehouse, "connect", counted)
+    notebooks = tmp / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("period = ''", metadata={"tags": ["parameters"]})],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                                            "language_info": {"name": "python"}})
+    nbformat.write(nb, notebooks / "00_trivial.ipynb")
+    out = tmp / "out"
+    code = run.main(["--warehouse", url, "--schema", SCHEMA, "--period", PERIOD, "--out", str(out), "--notebooks", str(notebooks),
+                     "--config", str(SAMPLE_DATA_DIR / "workbook.yaml")])
+    assert code == 0
+    assert sorted(p.name for p in (out / "_data").glob("*.parquet")) == ["checklist.parquet", "initiatives.parquet", "spend.parquet"]
+    return (sum(c.fetched for c in opened), sum(c.queries for c in opened),
+            json.loads((out / "run.json").read_text(encoding="utf-8"))["files"])
+
+
+def test_the_runner_fetches_the_same_rows_from_row_tables_twice_the_size(tmp_path, monkeypatch):
+    """The runner copies only the small tables and reads the row tables by aggregates: doubling the leads, opportunities
+    and touches leaves the rows it fetches unchanged (the small tables' rows, one row per count, distinct label and
+    table, the first ids of a finding), while the row counts it reports double."""
+    from helpers.data.checks_engine import DATE_COLUMNS
+
+    once = tmp_path / "once"
+    twice = tmp_path / "twice"
+    once.mkdir()
+    twice.mkdir()
+    sample = typed_sample()
+    rows, queries, files = runner_fetches(once, sample, monkeypatch)
+    rows_twice, queries_twice, files_twice = runner_fetches(twice, twice_the_rows(sample), monkeypatch)
+    assert (rows_twice, queries_twice) == (rows, queries)
+    small = sum(len(sample[name]) for name in ("spend", "checklist", "initiatives"))
+    days = pd.concat([sample[name][c].dt.normalize() for name, cols in DATE_COLUMNS.items() for c in cols
+                      if c in sample[name]]).nunique()   # the far-date check reads the rows per distinct day
+    assert small + days <= rows < small + days + 200   # and a few aggregate rows: counts, distinct labels, first ids
+    assert {name: f["rows"] for name, f in files.items()} == {name: len(sample[name]) for name in files}
+    assert {name: f["rows"] for name, f in files_twice.items()} == {
+        name: len(sample[name]) * (2 if name in ("leads", "opportunities", "touches") else 1) for name in files}

@@ -130,15 +130,21 @@ def fold_invisible(tables: dict[str, pd.DataFrame | None], files: dict[str, str]
             for value, clean, n in zip(values, cleaned, counts):
                 spellings.setdefault(clean or "", {}).setdefault(value, 0)
                 spellings[clean or ""][value] += int(n)
-        changed = {clean: found for clean, found in spellings.items() if any(v != clean for v in found)}
-        if changed:
-            listed = "; ".join(", ".join(f"{shown(v)} ({n})" for v, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
-                               for _, found in sorted(changed.items()))
-            moved = sum(n for clean, found in changed.items() for v, n in found.items() if v != clean)
-            chosen = ", ".join(shown(c) for c in sorted(changed))
-            findings.append(warning(" / ".join(where), "invisible_characters", column, count=moved, spellings=listed,
-                                    chosen=chosen))
+        findings += invisible_warning(column, spellings, where)
     return out, findings
+
+
+def invisible_warning(column: str, spellings: dict[str, dict[str, int]], where: list[str]) -> list[Finding]:
+    """The warning ``invisible_characters`` of label `column` (none when no spelling changed): `spellings` maps each
+    label without invisible characters ("" for none left) to {spelling as written: cells}, `where` the files."""
+    changed = {clean: found for clean, found in spellings.items() if any(v != clean for v in found)}
+    if not changed:
+        return []
+    listed = "; ".join(", ".join(f"{shown(v)} ({n})" for v, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+                       for _, found in sorted(changed.items()))
+    moved = sum(n for clean, found in changed.items() for v, n in found.items() if v != clean)
+    chosen = ", ".join(shown(c) for c in sorted(changed))
+    return [warning(" / ".join(where), "invisible_characters", column, count=moved, spellings=listed, chosen=chosen)]
 
 
 def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files: dict[str, str]):

@@ -13,7 +13,8 @@ still reads from ``s.wb`` is small and was obtained once by the runner:
 :class:`RowlessWorkbook` holds the leads, opportunities and touches as :class:`Refused` tables: present
 (``wb.leads is None`` stays False), and any use of their rows raises :class:`RowsInWarehouse` (the rows are the
 warehouse's: compute on ``s.source``). :func:`read_rowless` reads one from a run snapshot
-(helpers.data.snapshot.write_snapshot); the runner's own copy of the rows there is never read by a notebook.
+(helpers.data.snapshot.write_snapshot, which writes no row of those tables); the runner builds the Workbook from the
+warehouse by aggregates (helpers.metrics.warehouse_load.load_warehouse).
 """
 from __future__ import annotations
 

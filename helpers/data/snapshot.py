@@ -78,15 +78,21 @@ def _named_extras(wb: Workbook) -> pd.DataFrame | None:
 
 def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None = None) -> Path:
     """Write `wb`'s canonical tables and metadata into `folder` (created; written aside, then renamed in place);
-    sets ``wb.snapshot_id`` (:func:`snapshot_id`) once written."""
+    sets ``wb.snapshot_id`` (:func:`snapshot_id`) once written. A RowlessWorkbook's (a warehouse run,
+    helpers.data.rowless) row tables are listed with their sizes in the warehouse and not written: only
+    helpers.data.rowless.read_rowless reads such a snapshot."""
     folder = Path(folder)
     tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    from helpers.data.rowless import Refused
+
     tables = {}
     for name in CANONICAL:
         frame = getattr(wb, name)
-        if frame is not None:
+        if isinstance(frame, Refused):   # a warehouse run's row table: its rows stay there, its size is its source's
+            tables[name] = wb.files[name].rows if name in wb.files else None
+        elif frame is not None:
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
             tables[name] = len(frame)
     named = _named_extras(wb)
@@ -156,6 +162,8 @@ def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[
     meta = matching_meta(folder, data_dir, config, checksums)
     if meta is None:
         return None
+    if any(not (folder / f"{name}.parquet").is_file() for name in meta["tables"]):
+        return None   # a warehouse run's snapshot without the rows (helpers.data.rowless.read_rowless reads it)
     frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]}
     extras_file = folder / f"{LEAD_EXTRAS}.parquet"
     extras = {"leads": pd.read_parquet(extras_file)} if extras_file.is_file() else {}

@@ -207,8 +207,13 @@ def check_columns(t, name: str, source: str, schema: str) -> None:
 
 
 def export_folder(url: str, out, schema: str | None = None, tables: dict[str, str] | None = None,
-                  extra_columns: dict[str, list[str]] | None = None):
+                  extra_columns: dict[str, list[str]] | None = None, names=None):
     """Copy the canonical columns of the warehouse's tables into `out` as Parquet files (a data folder); returns `out`.
+
+    `names`: the canonical tables to copy (default every one); the others are still looked up and checked (a table
+    named in `tables` or the opportunities table missing, a required column missing: the same errors), never read.
+    The report runner copies only the small tables (helpers.metrics.warehouse_load.SMALL_TABLES): the rows of leads,
+    opportunities and touches stay in the warehouse.
 
     `tables` maps a canonical table name (leads, opportunities, spend, checklist, initiatives, targets)
     to its name in the warehouse (default: the same name). A table named in `tables` must exist, and so must the
@@ -239,6 +244,8 @@ def export_folder(url: str, out, schema: str | None = None, tables: dict[str, st
     staging.mkdir(parents=True)
     try:
         for name, t in sources.items():
+            if names is not None and name not in names:
+                continue
             try:
                 with engine._quiet():
                     wanted = dict.fromkeys([*TABLES[name].column_names, *(extra_columns or {}).get(name, ())])

@@ -1,8 +1,8 @@
 """A --warehouse run's row checks, run where the tables live: findings that name the warehouse's tables and ids.
 
-The runner still copies the warehouse's tables into OUT/_data for the notebooks that read rows
-(helpers.metrics.warehouse.export_folder) and loads that copy; the copy's row numbers mean nothing to the
-user (its rows are sorted by id, and its files are Parquet files the runner wrote). :func:`load_copy` loads
+The report runner no longer copies rows (helpers.metrics.warehouse_load reads the row tables by aggregates, these
+checks included); :func:`load_copy` serves a full copy made by helpers.metrics.warehouse.export_folder (every table),
+whose row numbers mean nothing to the user (its rows are sorted by id, and its files are Parquet files the runner wrote). :func:`load_copy` loads
 the copy and puts, in place of the copy's row-check findings, the same checks run in the warehouse
 (helpers.data.checks_engine.warehouse_findings): each names the warehouse table (``schema.table``) and the
 first offending ids. The findings about the copy's files themselves (none for a warehouse's typed columns,

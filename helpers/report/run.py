@@ -261,8 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
     parser.add_argument("--warehouse", default=None, metavar="URL",
                         help="read the canonical tables from a warehouse (e.g. postgresql://user@host/db) instead of --data; "
-                             "notebooks 01-03 compute there, and for the others the contract columns (and the lead columns "
-                             "lead_quality studies) are copied into OUT/_data first (README: 'The metrics in a warehouse')")
+                             "every figure and check of leads, opportunities and touches is computed there (only aggregates "
+                             "come back), and only the small tables (spend, checklist, initiatives, targets) are copied into "
+                             "OUT/_data (README: 'The metrics in a warehouse')")
     parser.add_argument("--schema", default=None, help="with --warehouse: the schema holding the tables")
     parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE",
                         help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
@@ -484,18 +485,7 @@ def main(argv: list[str] | None = None) -> int:
                 _lock_out(stack, out, args.wait)
                 check_data_replaceable(out / "_data")  # rewritten only when it is the runner's
             if args.warehouse:
-                from helpers.metrics.warehouse import export_folder
-
-                check_data_replaceable(out / "._data.tmp")  # the copy's staging folder, removed first by export_folder
-                studied = lead_quality_columns(load_config(None, args.config).lead_quality)  # notebook 05's lead columns
-                data = export_folder(args.warehouse, out / "_data", args.schema, tables, {"leads": studied})
-                mark_report_dir(data)
-                copied = {p.stem: tables.get(p.stem, p.stem) for p in sorted(data.glob("*.parquet"))}
-                absent = [name for name in TABLES if name not in copied]
-                print(f"Copied {', '.join(f'{k} ({v})' for k, v in copied.items())} from "
-                      f"{'schema ' + args.schema if args.schema else 'the default schema'} into {data}"
-                      + (f"; not in the warehouse: {', '.join(absent)} (name a table with --table NAME=TABLE)" if absent else ""),
-                      flush=True)
+                data = _copy_small_tables(args, out, tables)
             if args.mapping:
                 from helpers.data.ingest import ingest
 
@@ -506,10 +496,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(result.summary(), flush=True)
                 data = result.out
             config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
-            if args.warehouse and not args.mapping:   # the row checks run in the warehouse: its tables and ids, not the copy's rows
-                from helpers.metrics.warehouse_checks import load_copy
+            if args.warehouse and not args.mapping:   # every check of the row tables runs in the warehouse: its tables and ids
+                from helpers.metrics.warehouse_load import load_warehouse
 
-                wb = load_copy(data, config, args.warehouse, args.schema, tables)
+                wb = load_warehouse(data, config, args.warehouse, args.schema, tables)
+                _say_read(args, wb, data)
             else:
                 wb = load_workbook(data, config)
             from helpers.data.load import first_data_date
@@ -550,6 +541,39 @@ def _warehouse_tables(args) -> dict[str, str]:
     from helpers.metrics.warehouse import parse_table_options
 
     return parse_table_options(args.table)
+
+
+def _copy_small_tables(args, out: Path, tables: dict[str, str]) -> Path:
+    """--warehouse: copy the warehouse's small tables (helpers.metrics.warehouse_load.SMALL_TABLES: spend, checklist,
+    initiatives, targets) into OUT/_data, the runner's marked folder; the rows of leads, opportunities and touches stay
+    in the warehouse. With --mapping (a folder of CRM exports made from the warehouse's tables) every table is copied,
+    the lead columns the lead_quality settings study included. WorkbookError as helpers.metrics.warehouse.export_folder."""
+    from helpers.metrics.warehouse import export_folder
+    from helpers.metrics.warehouse_load import SMALL_TABLES
+
+    check_data_replaceable(out / "._data.tmp")  # the copy's staging folder, removed first by export_folder
+    if args.mapping:
+        studied = lead_quality_columns(load_config(None, args.config).lead_quality)  # notebook 05's lead columns
+        data = export_folder(args.warehouse, out / "_data", args.schema, tables, {"leads": studied})
+    else:
+        data = export_folder(args.warehouse, out / "_data", args.schema, tables, names=SMALL_TABLES)
+    mark_report_dir(data)
+    return data
+
+
+def _say_read(args, wb, data: Path) -> None:
+    """The run's first line: the small tables copied into `data`, the row tables read in the warehouse, the tables
+    it does not have."""
+    where = "schema " + args.schema if args.schema else "the default schema"
+    named = {name: Path(f.path).name for name, f in wb.files.items()}
+    copied = [f"{name} ({named[name]})" for name in TABLES if name in named and (data / f"{name}.parquet").is_file()]
+    read = [f"{name} ({named[name]}, {wb.files[name].rows:,} rows)" for name in TABLES
+            if name in named and not (data / f"{name}.parquet").is_file()]
+    absent = [name for name in TABLES if name not in named]
+    print(f"Read {', '.join(read)} in the warehouse ({where}; its rows stay there)"
+          + (f"; copied {', '.join(copied)} into {data}" if copied else "")
+          + (f"; not in the warehouse: {', '.join(absent)} (name a table with --table NAME=TABLE)" if absent else ""),
+          flush=True)
 
 
 def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:

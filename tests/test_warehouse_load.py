@@ -1,0 +1,180 @@
+"""A --warehouse run's Workbook without rows (helpers.metrics.warehouse_load) gets a folder's findings of the same data.
+
+The same tables as CSV files in a folder (read by helpers.data.load.load_workbook) and uploaded into a DuckDB file (the
+small tables copied into a folder as the runner copies them, the row tables read where they are): the same findings
+(codes, columns, counts, values shown, parameters), where a folder names rows a warehouse names the first ids; the
+same small tables, as_of and first data date.
+"""
+from __future__ import annotations
+
+import io
+import os
+import uuid
+
+import pandas as pd
+import pytest
+
+from helpers.config import load_config
+from helpers.data.load import first_data_date, load_workbook
+from helpers.errors import DataValidationError
+
+PG = os.environ.get("WORKBOOK_TEST_PG")
+pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
+SCHEMA = "revops"
+ZWSP = "\u200b"
+
+#: Every cell check of the row tables that warns: channel spellings (Web / web / WEB in spend), a placeholder
+#: (Select), an invisible character (Retail<U+200B>), company sizes that are all Excel day numbers, touches with
+#: several channels (one with campaigns it cannot pair), a target channel no row has. Rows in id order.
+WARN_FILES = {
+    "leads.csv": f"""lead_id,created_at,channel,industry,company_size,owner,opportunity_id
+L1,2025-01-10,Web,Retail,45667,Sato,O1
+L2,2025-01-11,web,Retail{ZWSP},45668,Suzuki,O2
+L3,2025-01-12,Web,Retail,45667,Sato,
+L4,2025-01-13,Select,Finance,,Sato,
+L5,2025-01-14,Ads,Finance,45669,,
+""",
+    "opportunities.csv": """opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel
+O1,2025-01-20,2025-03-01,won,1000,L1,
+O2,2025-02-10,2025-04-01,lost,300,L2,Select
+O3,2025-02-11,,open,,,
+""",
+    "touches.csv": """touch_id,lead_id,touched_at,channel,campaign
+T1,L1,2025-01-11,Web;Email,a;b
+T2,L2,2025-01-12,Web,x
+T3,L3,2025-01-13,Web;Email;Ads,p;q
+T4,L3,2025-01-14,Web;Email,one
+""",
+    "spend.csv": """month,channel,amount
+2025-01,WEB,100
+2025-01,Ads,50
+""",
+    "targets.csv": """period,metric,target,channel
+2025Q1,won_count,3,Webinar
+2025Q1,leads,10,web
+""",
+}
+
+#: The cell checks that refuse: several channels in one cell, a company size Excel made a date beside ranges, an empty
+#: required value, a date written as text that is no date (the warehouse holds created_at as text).
+ERROR_FILES = {
+    "leads.csv": """lead_id,created_at,channel,company_size,opportunity_id
+L1,2025-01-10,Web;Ads,1-10,O1
+L2,2025-01-11,Web,10-Jan,
+L3,2025-01-40,,11-50,
+""",
+    "opportunities.csv": """opportunity_id,created_at,closed_at,outcome,amount,lead_id
+O1,2025-01-20,2025-03-01,won,1000,L1
+""",
+}
+
+
+def write(folder, files: dict[str, str]):
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def typed(files: dict[str, str], text_dates: bool = False) -> dict[str, pd.DataFrame]:
+    """The tables as a warehouse holds them: dates as timestamps (as text with `text_dates`), amounts and targets as
+    numbers, the rest text."""
+    out = {}
+    for name, text in files.items():
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+        for col in frame.columns:
+            if col.endswith("_at") and not text_dates:
+                frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
+            elif col in ("amount", "target"):
+                frame[col] = frame[col].astype(float)
+        out[name.removesuffix(".csv")] = frame
+    return out
+
+
+def warehouse_load(url: str, schema: str, tmp_path):
+    """helpers.metrics.warehouse_load.load_warehouse as the runner calls it: the small tables copied first."""
+    from helpers.metrics.warehouse import export_folder
+    from helpers.metrics.warehouse_load import SMALL_TABLES, load_warehouse
+
+    data = export_folder(url, tmp_path / "_data", schema, names=SMALL_TABLES)
+    assert not {p.stem for p in data.iterdir()} & {"leads", "opportunities", "touches"}
+    return load_warehouse(data, load_config(data), url, schema, {})
+
+
+def compared(findings) -> list[tuple]:
+    """What a folder's and a warehouse's findings share: all but where they point (file, rows or ids)."""
+    return sorted((f.severity, f.code, f.column, f.count, f.values, tuple(sorted(f.params.items())))
+                  for f in findings)
+
+
+def upload_duckdb(tmp_path, tables) -> str:
+    from helpers.metrics.warehouse import connect, upload
+
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload(tables, con, SCHEMA)
+    con.disconnect()
+    return url
+
+
+def test_a_warehouse_warns_as_the_same_data_in_a_folder(tmp_path):
+    folder = load_workbook(write(tmp_path / "folder", WARN_FILES))
+    wb = warehouse_load(upload_duckdb(tmp_path, typed(WARN_FILES)), SCHEMA, tmp_path)
+    codes = {f.code for f in folder.findings}
+    assert {"channel_variants", "channel_placeholder", "invisible_characters", "excel_serial_category", "touches_split",
+            "touches_campaign_unpaired", "target_channel_unknown"} <= codes
+    assert compared(wb.findings) == compared(folder.findings)
+    by_code = {f.code: f for f in wb.findings}
+    assert [(f.file, f.ids) for f in wb.findings if f.code == "channel_placeholder"] == [
+        (f"{SCHEMA}.leads", ("L4",)), (f"{SCHEMA}.opportunities", ("O2",))]
+    assert by_code["touches_split"].ids == ("T1", "T3", "T4") and by_code["touches_split"].params["touches"] == 7
+    assert by_code["excel_serial_category"].ids == ("L1", "L2", "L3", "L5") and by_code["excel_serial_category"].rows == ()
+    assert (wb.as_of, wb.first_date) == (folder.as_of, first_data_date(folder))
+    assert sorted(wb.spend["channel"].astype(str)) == sorted(folder.spend["channel"].astype(str)) == ["Ads", "Web"]  # WEB folded
+    assert sorted(wb.targets["channel"]) == sorted(folder.targets["channel"]) == ["Web", "Webinar"]   # web: the data's spelling
+    assert {name: f.rows for name, f in wb.files.items()} == {"leads": 5, "opportunities": 3, "touches": 4, "spend": 2,
+                                                             "targets": 2}
+
+
+def test_a_warehouse_refuses_what_a_folder_refuses(tmp_path):
+    with pytest.raises(DataValidationError) as folder:
+        load_workbook(write(tmp_path / "folder", ERROR_FILES))
+    with pytest.raises(DataValidationError) as warehouse:
+        warehouse_load(upload_duckdb(tmp_path, typed(ERROR_FILES, text_dates=True)), SCHEMA, tmp_path)
+    errors = [f for f in warehouse.value.findings if f.severity == "error"]
+    assert {f.code for f in errors} == {"multi_value", "excel_date_category", "missing_value", "bad_date"}
+    assert compared(errors) == compared(f for f in folder.value.findings if f.severity == "error")
+    assert {f.code: f.ids for f in errors} == {"multi_value": ("L1",), "excel_date_category": ("L2",),
+                                              "missing_value": ("L3",), "bad_date": ("L3",)}
+
+
+def test_a_rowless_workbook_round_trips_through_the_runs_snapshot(tmp_path):
+    """write_snapshot writes a warehouse run's Workbook without its rows, read_rowless reads it back."""
+    from helpers.data.rowless import RowsInWarehouse, read_rowless
+    from helpers.data.snapshot import read_snapshot, write_snapshot
+
+    wb = warehouse_load(upload_duckdb(tmp_path, typed(WARN_FILES)), SCHEMA, tmp_path)
+    folder = write_snapshot(wb, tmp_path / "snapshot")
+    assert sorted(p.name for p in folder.iterdir()) == ["snapshot.json", "spend.parquet", "targets.parquet"]
+    back = read_rowless(folder, wb.data_dir, wb.config)
+    assert (back.as_of, back.first_date, back.findings) == (wb.as_of, wb.first_date, wb.findings)
+    assert back.leads is not None and back.snapshot_id == wb.snapshot_id
+    with pytest.raises(RowsInWarehouse):
+        len(back.opportunities)
+    assert read_snapshot(folder, wb.data_dir, wb.config) is None   # never a Workbook with rows from it
+
+
+@pytest.mark.skipif(not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)")
+def test_postgresql_warns_as_the_same_data_in_a_folder(tmp_path):
+    from helpers.metrics.warehouse import connect, upload
+
+    folder = load_workbook(write(tmp_path / "folder", WARN_FILES))
+    con = connect(PG)
+    schema = f"workbook_load_{uuid.uuid4().hex[:8]}"
+    try:
+        upload(typed(WARN_FILES), con, schema)
+        wb = warehouse_load(PG, schema, tmp_path)
+    finally:
+        con.drop_database(schema, force=True, cascade=True)
+        con.disconnect()
+    assert compared(wb.findings) == compared(folder.findings)
