@@ -11,27 +11,34 @@ import pytest
 from helpers.config import load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import parse_period
-from helpers.metrics import engine, lead_conditions, lead_engine, lead_score
+from helpers.metrics import engine, lead_engine, lead_score
 from helpers.metrics import lead_quality as lead_frames
+import lead_reference as ref  # tests/lead_reference.py: the figures lead by lead
 from helpers.metrics.lead_section import lead_quality
 from helpers.paths import SAMPLE_DATA_DIR
 
 
 @pytest.fixture(scope="module")
-def folder():
-    """The sample's lead-quality result, its observed leads' raw columns as a warehouse would hold them (text as read,
-    converted, train = not in the out-of-time test set: helpers.metrics.lead_quality's pandas lead frame) and the
-    observed attributes."""
+def sample():
+    """The sample's lead-quality result (FY2026Q1), its lead columns and tests/lead_reference.py's pandas lead frame."""
     config = load_config(SAMPLE_DATA_DIR)
     wb = load_workbook(SAMPLE_DATA_DIR, config)
     p = parse_period("FY2026Q1", 4)
     lq = lead_quality(wb.leads, wb.opportunities, wb.extras.get("leads"), config.lead_quality, p.start, p.end, wb.as_of)
     columns = lead_frames.lead_columns(wb.leads, wb.extras.get("leads"))
-    frame = lead_frames.lead_frame(wb.leads, wb.opportunities, wb.as_of, lq.section["horizon_days"])
+    return lq, columns, ref.lead_frame(wb.leads, wb.opportunities, wb.as_of, lq.section["horizon_days"])
+
+
+@pytest.fixture(scope="module")
+def folder(sample):
+    """The sample's lead-quality result, its observed leads' raw columns as a warehouse would hold them (text as read,
+    converted, train = not in the out-of-time test set: tests/lead_reference.py's pandas lead frame) and the
+    observed attributes."""
+    lq, columns, frame = sample
     obs = frame["observed"].to_numpy(dtype=bool)
     index = frame.index[obs]
     conv = frame.loc[obs, "converted"]
-    train = ~lead_score.split(frame.loc[obs, "created_at"], conv, False)
+    train = ~ref.split(frame.loc[obs, "created_at"], conv, False)
     cols = {"converted": pa.array(conv.to_numpy(dtype=bool)), "train": pa.array(train),
             "lead_id": pa.array(frame.loc[obs, "lead_id"].astype(str).tolist())}
     observed = {}
@@ -60,7 +67,7 @@ def test_the_counts_conditions_and_guard_of_a_warehouse_table_are_the_folders(fo
     con, table = _warehouse(tmp_path, arrow)
     kinds = {k: n for k, (_, n) in observed.items()}
     got = lead_engine.attribute_counts(table, kinds, backend=con)
-    want = lead_conditions.attribute_counts(observed, conv)
+    want = ref.attribute_counts(observed, conv)
     assert list(got) == list(want)
     for name in want:
         pd.testing.assert_frame_equal(got[name], want[name], check_names=False)
@@ -71,13 +78,49 @@ def test_the_counts_conditions_and_guard_of_a_warehouse_table_are_the_folders(fo
     assert both["clean"] == list(lq.section["score"]["points"])
 
 
+
+def test_the_explorers_audit_and_threshold_are_those_counted_lead_by_lead(sample):
+    """The rule explorer's queries (lead_source.audit_of, threshold_of, on the session's engine table) give the
+    audit and the top-share threshold that tests/lead_reference.py computes per lead with pandas, on the sample:
+    no rule, a number cut, a text value, and both combined with any / all."""
+    from helpers.metrics import lead_source
+
+    lq, columns, frame = sample
+    observed = frame.index[frame["observed"].to_numpy(dtype=bool)]
+    number = next(a for a, numeric in lq.columns.items() if numeric and a in lq.attrs)
+    text = next(a for a, numeric in lq.columns.items() if not numeric and a in lq.attrs)
+    cuts = {}
+    for share in (0.1, 0.25, 0.5):
+        cuts[share] = lead_source.threshold_of(lq.frame, number, share, lq.source.backend)
+        want = ref.threshold_at(columns.typed(number)[0].reindex(observed), share)
+        assert cuts[share] == pytest.approx(want, rel=1e-12) and want is not None
+    assert cuts[0.1] > cuts[0.5]
+    value = columns.typed(text)[0].reindex(observed).value_counts().index[0]
+    cut = {"column": number, "op": ">=", "value": round(cuts[0.25], 2)}
+    pick = {"column": text, "op": "in", "value": [str(value)]}
+    flat = []
+    for rule in (None, cut, pick, {"any": [cut, pick]}, {"all": [cut, pick]}, {"column": text, "op": "==", "value": str(value)}):
+        got = lead_source.audit_of(lq.frame, rule, lq.columns, lq.source.backend)
+        want = ref.audit_rule(frame, columns, rule)
+        assert got.keys() == want.keys()
+        for key in want:
+            if key == "missed":
+                assert got[key]["count"] == want[key]["count"]
+                assert got[key]["won_revenue"] == pytest.approx(want[key]["won_revenue"], rel=1e-12)
+            elif isinstance(want[key], float):
+                assert got[key] == pytest.approx(want[key], rel=1e-12), (rule, key)
+            else:
+                assert got[key] == want[key], (rule, key)
+        flat.append(want["flagged"])
+    assert flat[0] == 0 and 0 < flat[4] < min(flat[1], flat[2]) <= max(flat[1], flat[2]) < flat[3]
+
 def test_the_fit_on_aggregated_design_rows_is_the_fit_on_the_rows(folder, tmp_path):
     """Distinct design rows with their counts as frequency weights: the same estimate as the leads' rows (the folder's
     lead_score.fit on every training lead), so the same scorecard."""
     lq, arrow, observed, conv, train = folder
     con, table = _warehouse(tmp_path, arrow)
     clean = {k: observed[k] for k in lq.section["score"]["points"]}
-    d = lead_score.design(clean, train, lq.section["min_leads"])
+    d = ref.design(clean, train, lq.section["min_leads"])
     rows = np.flatnonzero(train)
     params, penalty, _ = lead_score.fit(d.matrix(rows), conv.to_numpy(dtype=bool)[rows],
                                         aggregate=not any(m["kind"] == "number" for m in d.meta.values()))
@@ -117,12 +160,12 @@ def test_fetched_rows_do_not_grow_with_the_table(folder, tmp_path):
 
 def test_the_test_figures_from_design_rows_are_the_per_lead_ones(folder):
     """The score's test figures from the test leads' distinct design rows (helpers.metrics.lead_score_cells) against
-    the leads' own predictions (lead_score.score, pandas, ties in the sample's file order, which is lead_id order):
+    the leads' own predictions (lead_reference.score, pandas, ties in the sample's file order, which is lead_id order):
     the same ranks, deciles, same-size comparison; the fit on weighted rows differs in the last digits only."""
     lq, arrow, observed, conv, train = folder
     clean = {k: observed[k] for k in lq.section["score"]["points"]}
     created = pd.Series(np.where(train, 0, 1), index=conv.index)
-    want = lead_score.score(clean, conv, created, False, lq.section["min_leads"])
+    want = ref.score(clean, conv, created, False, lq.section["min_leads"])
     got = lq.section["score"]
     assert (got["train_leads"], got["test_leads"], got["test_converted"]) == \
         (want["train_leads"], want["test_leads"], want["test_converted"])
@@ -137,7 +180,7 @@ def test_the_test_figures_from_design_rows_are_the_per_lead_ones(folder):
 def test_ties_at_a_decile_edge_are_split_by_lead_id_as_the_per_lead_figures():
     """Two values of one attribute: two predicted probabilities, so every decile edge and the same-size rule's edge
     fall inside a group of tied leads. From design rows (one query splits the tied group by lead_id) the deciles and
-    the same-size comparison are those of the per-lead computation (lead_score.score / same_size_rule, leads in
+    the same-size comparison are those of the per-lead computation (lead_reference.score / same_size_rule, leads in
     lead_id order), won revenue included (the mean predictions to the fit's last digits: weighted design rows)."""
     rng = np.random.default_rng(7)
     n = 600
@@ -158,10 +201,10 @@ def test_ties_at_a_decile_edge_are_split_by_lead_id_as_the_per_lead_figures():
     section = lead_quality(leads, opps, extras, settings, "2023-01-01", "2023-12-31", "2024-12-31").section
     # per lead: the pandas reference, leads in lead_id order
     y = pd.Series(conv, index=leads.index)
-    want = lead_score.score({"form": (pd.Series(form, index=leads.index), False)}, y,
+    want = ref.score({"form": (pd.Series(form, index=leads.index), False)}, y,
                             pd.Series(created.normalize(), index=leads.index), False, 30)
     revenue = pd.Series(np.where(conv & (np.arange(n) % 2 == 1), won, 0.0), index=leads.index)
-    same = lead_score.same_size_rule(want["_test"], pd.Series(visits >= 4, index=leads.index), revenue)
+    same = ref.same_size_rule(want["_test"], pd.Series(visits >= 4, index=leads.index), revenue)
     got = section["score"]
     assert len({round(d["predicted"], 12) for d in got["deciles"]}) == 2   # ties across every edge
     assert [{**d, "predicted": 0} for d in got["deciles"]] == [{**d, "predicted": 0} for d in want["deciles"]]

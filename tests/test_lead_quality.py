@@ -11,6 +11,7 @@ import pytest
 from helpers.errors import ConfigError
 from helpers.metrics import lead_conditions, lead_quality as lq, lead_score, lead_stats
 from helpers.metrics.lead_section import lead_quality
+import lead_reference as ref  # tests/lead_reference.py: the figures lead by lead
 
 AS_OF = pd.Timestamp("2025-06-30")
 
@@ -59,22 +60,22 @@ def test_horizon_counts_each_lead_once_at_its_first_deal():
 
 def test_observed_converted_and_still_in_play():
     leads, opps, _ = fixture()
-    f = lq.lead_frame(leads, opps, AS_OF, horizon=30).set_index("lead_id")
+    f = ref.lead_frame(leads, opps, AS_OF, horizon=30).set_index("lead_id")
     assert f["observed"].to_dict() == {"L1": True, "L2": True, "L3": True, "L4": True, "L5": True, "L6": False, "L7": True}
     # L4's opportunity came 64 days after the lead: not converted within H = 30; L6 converted but is still in play
     assert f["converted"].to_dict() == {"L1": True, "L2": False, "L3": True, "L4": False, "L5": False, "L6": True, "L7": True}
     assert f["won_revenue"].to_dict() == {"L1": 1000.0, "L2": 0.0, "L3": 500.0, "L4": 0.0, "L5": 0.0, "L6": 0.0, "L7": 0.0}
     # with H = 70, L4 converted too
-    assert lq.lead_frame(leads, opps, AS_OF, horizon=70).set_index("lead_id").loc["L4", "converted"]
+    assert ref.lead_frame(leads, opps, AS_OF, horizon=70).set_index("lead_id").loc["L4", "converted"]
 
 
 def test_bulk_loaded_created_at_every_lead_observed_and_converted_means_has_an_opportunity():
     leads, opps, _ = fixture()
     leads = leads.assign(created_at=pd.Timestamp("2025-01-01"))
-    f = lq.lead_frame(leads, opps, "2025-01-05", horizon=30, bulk=True).set_index("lead_id")
+    f = ref.lead_frame(leads, opps, "2025-01-05", horizon=30, bulk=True).set_index("lead_id")
     assert f["observed"].all()            # only 4 days old, yet observed: there is no real creation date
     assert f["converted"].sum() == 0      # no opportunity known by 2025-01-05
-    f = lq.lead_frame(leads, opps, AS_OF, horizon=30, bulk=True).set_index("lead_id")
+    f = ref.lead_frame(leads, opps, AS_OF, horizon=30, bulk=True).set_index("lead_id")
     assert f["converted"].to_dict() == {"L1": True, "L2": False, "L3": True, "L4": True, "L5": False, "L6": True, "L7": True}
 
 
@@ -97,11 +98,11 @@ def test_rule_audit_hand_computed():
 
 
 def test_every_lead_flagged_recall_and_lift_are_null_all_flagged():
-    a = lq.audit(pd.Series([True] * 4), pd.Series([True, False, False, True]), pd.Series([0.0] * 4))
+    a = ref.audit(pd.Series([True] * 4), pd.Series([True, False, False, True]), pd.Series([0.0] * 4))
     assert a["recall"] is None and a["lift"] is None
     assert a["null_reasons"] == {"recall": "all_flagged", "lift": "all_flagged"}
     assert a["precision"] == a["base_rate"] == 0.5
-    none = lq.audit(pd.Series([False] * 3), pd.Series([True, False, False]), pd.Series([0.0] * 3))
+    none = ref.audit(pd.Series([False] * 3), pd.Series([True, False, False]), pd.Series([0.0] * 3))
     assert none["precision"] is None and none["null_reasons"]["precision"] == "nothing_flagged"
 
 
@@ -130,7 +131,7 @@ def test_bh_q_hand_computed():
 def test_conditions_table_one_value_against_all_others():
     values = pd.Series(["A"] * 20 + ["B"] * 78 + ["C"] * 2)
     converted = pd.Series([True] * 8 + [False] * 12 + [True] * 10 + [False] * 68 + [False] * 2)
-    rows = lead_conditions.conditions({"size": (values, False)}, converted, min_leads=5)
+    rows = ref.conditions({"size": (values, False)}, converted, min_leads=5)
     by_value = {r["value"]: r for r in rows}
     # C (2 leads) is folded into other, which has too few leads to be tested
     assert set(by_value) == {"A", "B"}
@@ -187,7 +188,7 @@ def test_no_score_with_too_few_leads_and_no_conditions_without_attributes():
     assert r.section["conditions"] == [] and r.section["null_reasons"]["conditions"] == "no_attributes"
     assert r.section["feedback"]["columns_missing"] == ["disqualified_at", "disqualify_reason", "recycled_at"]
     # without disqualified_at / recycled_at a turned-down MQL reads as pending: those counts are unknown, not 0
-    from helpers.metrics.lead_feedback import feedback
+    feedback = ref.feedback
 
     mqls = pd.DataFrame({"lead_id": ["A", "B", "C"], "channel": ["web", "web", "seminar"],
                          "mql_at": pd.to_datetime(["2025-02-01", "2025-02-03", "2025-03-01"]),
@@ -226,7 +227,7 @@ def planted(n=4000, seed=5):
 
 def test_guard_names_the_planted_leaky_column():
     attrs, y, _ = planted()
-    suspect = lead_conditions.guard(attrs, {}, y)
+    suspect = ref.guard(attrs, {}, y)
     assert [s["attribute"] for s in suspect] == ["status"]
     assert suspect[0]["reason"] == "filled_after"
     # its one-attribute AUC, computed independently: score = the conversion rate of each lead's value
@@ -244,7 +245,7 @@ def test_score_auc_equals_mann_whitney_and_leak_would_inflate_it():
 
     attrs, y, created = planted()
     clean = {k: v for k, v in attrs.items() if k != "status"}
-    r = lead_score.score(clean, y, created, bulk=False, min_leads=30)
+    r = ref.score(clean, y, created, bulk=False, min_leads=30)
     test = r["_test"]
     p, yt = test["p"].to_numpy(), test["y"].to_numpy()
     u = mannwhitneyu(p[yt], p[~yt]).statistic
@@ -252,7 +253,7 @@ def test_score_auc_equals_mann_whitney_and_leak_would_inflate_it():
     assert r["auc_low"] < r["auc"] < r["auc_high"]
     assert r["test_leads"] == 1200 and r["split"] == "out_of_time"
     assert (test.index >= 2800).all()          # the newest 30% by created_at (rows are in date order)
-    leaky = lead_score.score(attrs, y, created, bulk=False, min_leads=30)
+    leaky = ref.score(attrs, y, created, bulk=False, min_leads=30)
     assert r["auc"] < 0.80 < 0.95 < leaky["auc"]   # with the leaky column the AUC would look near perfect
     # points = coefficient x 20 / ln 2: size L's true log odds ratio 0.8 -> about 23 points
     assert r["points"]["size"]["L"] == pytest.approx(0.8 * 20 / math.log(2), abs=8)
@@ -305,7 +306,7 @@ def test_aliased_columns_are_dropped_deterministically_named_and_no_warning_esca
     attrs, y, created = nested()
     with warnings.catch_warnings():
         warnings.simplefilter("error")            # a SingularMatrixWarning (or any other) would fail the test
-        r = lead_score.score(attrs, y, created, bulk=False, min_leads=30)
+        r = ref.score(attrs, y, created, bulk=False, min_leads=30)
     assert r["test_leads"] == 180 and r["penalty"] is None
     # the columns: const, channel=seminar, channel=exhibition, campaign= webinar A, search, expo, webinar B; expo is
     # channel=exhibition itself, webinar B is channel=seminar less webinar A: each is the later of its aliased columns
@@ -338,7 +339,7 @@ def test_the_scorecard_says_which_columns_were_left_out_in_both_languages():
     from helpers.views.lead_views import dropped_lines
 
     attrs, y, created = nested()
-    notes = lead_score.score(attrs, y, created, bulk=False, min_leads=30)["dropped"]
+    notes = ref.score(attrs, y, created, bulk=False, min_leads=30)["dropped"]
     en = [dropped_lines(n, "en") for n in notes]
     ja = [dropped_lines(n, "ja") for n in notes]
     assert en[1][0].startswith("Campaign = expo is left out of the fit") and "Channel = " in en[1][0]
@@ -353,10 +354,10 @@ def test_the_fit_uses_a_seeded_sample_of_at_most_max_fit_leads(monkeypatch):
     standardized on every training lead."""
     import statsmodels.api as sm
 
-    monkeypatch.setattr(lead_score, "MAX_FIT_LEADS", 1000)
+    monkeypatch.setattr(ref, "MAX_FIT_LEADS", 1000)
     attrs, y, created = planted()
     clean = {k: v for k, v in attrs.items() if k != "status"}
-    r = lead_score.score(clean, y, created, bulk=False, min_leads=30)
+    r = ref.score(clean, y, created, bulk=False, min_leads=30)
     assert (r["train_leads"], r["fit_leads"], r["test_leads"]) == (2800, 1000, 1200)
     train = np.arange(2800)                                   # rows are in date order: the oldest 70%
     rows = np.sort(np.random.default_rng(lead_score.SPLIT_SEED).choice(train, 1000, replace=False))
@@ -372,7 +373,7 @@ def test_the_fit_uses_a_seeded_sample_of_at_most_max_fit_leads(monkeypatch):
 def test_no_score_with_fewer_than_30_converted():
     attrs, y, created = planted(n=400)
     few = pd.Series(np.r_[np.ones(29, bool), np.zeros(371, bool)])
-    r = lead_score.score({"x": attrs["x"]}, few, created, bulk=False, min_leads=30)
+    r = ref.score({"x": attrs["x"]}, few, created, bulk=False, min_leads=30)
     assert r["auc"] is None and r["points"] == {} and r["null_reasons"]["points"] == "too_few_converted"
 
 

@@ -12,7 +12,6 @@ import pandas as pd
 from helpers.data.load import Workbook
 from helpers.data.periods import Period
 from helpers.data.schema import TABLES
-from helpers.errors import Finding
 from helpers.labels import t
 from helpers.metrics.source import FrameSource
 
@@ -65,14 +64,6 @@ def rows_per_period(wb: Workbook, periods: list[Period], source=None) -> pd.Data
 
     return rows_per_period_of(_source_of(wb, source), periods, wb.as_of,
                               wb.config.fiscal_year_start_month)
-
-
-def findings_frame(findings: list[Finding]) -> pd.DataFrame:
-    """Validation findings as a table: severity, file, rows, column, message, how to fix."""
-    rows = [{"severity": f.severity, "file": f.file,
-             "rows": ", ".join(map(str, f.rows)) + (f" (+{f.count - len(f.rows)})" if f.count > len(f.rows) else ""),
-             "count": f.count, "column": f.column or "", "message": f.message, "fix": f.fix} for f in findings]
-    return pd.DataFrame(rows, columns=["severity", "file", "rows", "count", "column", "message", "fix"])
 
 
 def stage_completeness(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> dict | None:

@@ -5,13 +5,13 @@ and ``converted`` (booleans), aligned.
 
 - :func:`bin_codes` / :func:`binned`: an attribute as the values the table counts: text as it is, numbers in
   quintile ranges (``10–24``), an empty cell as the value ``(empty)`` (codes per lead, labels once).
-- :func:`attribute_counts`: leads and converted leads per value of every attribute, one grouped aggregate in the
-  engine (DuckDB) over the codes: the conditions table and the guard are computed from these counts, never from a
-  text per lead.
+- Value counts: leads and converted leads per value of every attribute (helpers.metrics.lead_engine.attribute_counts,
+  one grouped aggregate in the engine): the conditions table and the guard are computed from these counts, never
+  from a text per lead (tests/lead_reference.py counts them lead by lead, as the tests' expectation).
 - :func:`folded_counts`: values held by fewer than ``min_leads`` leads added up as ``other``.
-- :func:`conditions`: per value of each attribute: n, converted, rate, the odds ratio against all other observed
-  leads with its 95% Woolf interval, Fisher's p, and the Benjamini–Hochberg q over every value tested.
-- :func:`guard`: the suspect attributes (known only after contact) with their reasons.
+- :func:`counted_conditions`: per value of each attribute: n, converted, rate, the odds ratio against all other
+  observed leads with its 95% Woolf interval, Fisher's p, and the Benjamini–Hochberg q over every value tested.
+- :func:`counted_guard`: the suspect attributes (known only after contact) with their reasons.
 """
 from __future__ import annotations
 
@@ -71,23 +71,6 @@ def binned(values: pd.Series, numeric: bool) -> pd.Series:
     return pd.Series(np.asarray(labels, dtype=object)[codes], index=values.index, dtype=object)
 
 
-def attribute_counts(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series) -> dict[str, pd.DataFrame]:
-    """Per attribute: ``n`` and ``converted`` leads per label of :func:`bin_codes` (labels held by no lead left out),
-    indexed by label in :func:`bin_codes`' order; all attributes in one grouped aggregate of the engine
-    (helpers.metrics.engine.value_counts_expr) over the leads' codes."""
-    from helpers.metrics import engine
-
-    coded = {name: bin_codes(values, numeric) for name, (values, numeric) in attrs.items()}
-    result = engine.value_counts(converted.to_numpy(dtype=bool), [codes for codes, _ in coded.values()])
-    out = {}
-    for i, (name, (_, labels)) in enumerate(coded.items()):
-        rows = result.get(i, {})
-        found = [(labels[k], row["n"], row["converted"]) for k, row in sorted(rows.items())]
-        frame = pd.DataFrame(found, columns=["label", "n", "converted"]).astype({"n": "int64", "converted": "int64"})
-        out[name] = frame.groupby("label", sort=False)[["n", "converted"]].sum()   # a text "(empty)" is the empty value
-    return out
-
-
 def folded_counts(counts: pd.DataFrame, min_leads: int) -> pd.DataFrame:
     """The counts with labels held by fewer than `min_leads` leads added up as ``other`` (placed where the first of
     them was)."""
@@ -109,26 +92,15 @@ def value_order(counts: pd.DataFrame, numeric: bool) -> list[str]:
     return seen + [v for v in (OTHER, EMPTY) if v in counts.index]
 
 
-def conditions(attrs: dict[str, tuple[pd.Series, bool]], converted: pd.Series, min_leads: int,
-               counts: dict[str, pd.DataFrame] | None = None) -> list[dict]:
-    """The conditions table: one row per value of each attribute (``{name: (values, numeric)}``), values under
-    `min_leads` folded into ``other`` (tested when ``other`` itself reaches `min_leads`), each row
-    ``{attribute, value, n, converted, rate, odds_ratio, low, high, p, q}``; sorted by odds ratio, largest
-    first. The reference of each odds ratio is every other observed lead; q is Benjamini–Hochberg over all
-    rows. [] without attributes or without both converted and unconverted leads. `counts`: the attributes'
-    :func:`attribute_counts`, when already made."""
-    total, conv = len(converted), int(converted.sum())
-    if not attrs or conv == 0 or conv == total:
-        return []
-    counts = counts if counts is not None else attribute_counts(attrs, converted)
-    return counted_conditions(counts, {name: numeric for name, (_, numeric) in attrs.items()}, total, conv, min_leads)
-
-
 def counted_conditions(counts: dict[str, pd.DataFrame], numeric: dict[str, bool], total: int, conv: int,
                        min_leads: int) -> list[dict]:
-    """:func:`conditions` from the attributes' value counts alone (:func:`attribute_counts`, or an engine's:
-    helpers.metrics.lead_engine): `numeric` {attribute: numeric} in the table's order, `total` observed leads and
-    `conv` converted ones; [] without attributes or without both converted and unconverted leads."""
+    """The conditions table from the attributes' value counts (helpers.metrics.lead_engine.attribute_counts: per
+    attribute, ``n`` and ``converted`` per label of :func:`bin_codes`): one row per value of each attribute, values
+    under `min_leads` folded into ``other`` (tested when ``other`` itself reaches `min_leads`), each row
+    ``{attribute, value, n, converted, rate, odds_ratio, low, high, p, q}``; sorted by odds ratio, largest first.
+    The reference of each odds ratio is every other observed lead; q is Benjamini–Hochberg over all rows.
+    `numeric` {attribute: numeric} in the table's order, `total` observed leads and `conv` converted ones; [] without
+    attributes or without both converted and unconverted leads."""
     if not numeric or conv == 0 or conv == total:
         return []
     rows = []
@@ -146,10 +118,9 @@ def counted_conditions(counts: dict[str, pd.DataFrame], numeric: dict[str, bool]
     return [{k: r[k] for k in keys} for r in sorted(rows, key=lambda r: -r["odds_ratio"])]
 
 
-def one_attribute_auc(values: pd.Series, numeric: bool, converted: pd.Series, counts: pd.DataFrame | None = None) -> float | None:
+def one_attribute_auc(counts: pd.DataFrame) -> float | None:
     """The AUC of the one-attribute score: each lead scored by the conversion rate of its value (numbers by
-    quintile, empty as a value of its own); from the value counts (:func:`attribute_counts`)."""
-    counts = counts if counts is not None else attribute_counts({"a": (values, numeric)}, converted)["a"]
+    quintile, empty as a value of its own); from the attribute's value counts (``n`` and ``converted`` per value)."""
     return grouped_auc(counts["converted"].to_numpy(), (counts["n"] - counts["converted"]).to_numpy())
 
 
@@ -177,22 +148,14 @@ def grouped_auc(pos: np.ndarray, neg: np.ndarray) -> float | None:
     return float(total / (n1 * n0))
 
 
-def guard(attrs: dict[str, tuple[pd.Series, bool]], known: dict[str, str], converted: pd.Series,
-          counts: dict[str, pd.DataFrame] | None = None) -> list[dict]:
-    """The suspect attributes, ``[{attribute, reason, auc, empty_unconverted, filled_converted}]``, in the order
-    given. Reasons: ``marked_after_contact`` (the settings say so), ``separates_alone`` (alone it separates
-    converted from unconverted leads with AUC ≥ 0.90), ``filled_after`` (empty for ≥ 95% of the unconverted
-    leads and filled for ≥ 50% of the converted: filled in mostly after the lead became a deal). Everything from
-    the attributes' value counts (:func:`attribute_counts`, made here unless given)."""
-    counts = counts if counts is not None else attribute_counts(attrs, converted)
-    return counted_guard(counts, list(attrs), known, int(len(converted)), int(converted.sum()))
-
-
 def counted_guard(counts: dict[str, pd.DataFrame], names: list[str], known: dict[str, str], total: int,
                   conv: int) -> list[dict]:
-    """:func:`guard` from the attributes' value counts alone (:func:`attribute_counts`, or an engine's:
-    helpers.metrics.lead_engine), for the attributes `names` in that order, over `total` observed leads of which
-    `conv` converted."""
+    """The suspect attributes, ``[{attribute, reason, auc, empty_unconverted, filled_converted}]``, for the attributes
+    `names` in that order, over `total` observed leads of which `conv` converted. Reasons: ``marked_after_contact``
+    (the settings say so), ``separates_alone`` (alone it separates converted from unconverted leads with AUC ≥ 0.90),
+    ``filled_after`` (empty for ≥ 95% of the unconverted leads and filled for ≥ 50% of the converted: filled in
+    mostly after the lead became a deal). Everything from the attributes' value counts
+    (helpers.metrics.lead_engine.attribute_counts)."""
     out = []
     unconv = total - conv
     for name in names:
@@ -201,7 +164,7 @@ def counted_guard(counts: dict[str, pd.DataFrame], names: list[str], known: dict
                                else (0, 0))
         share_empty = (empty_n - empty_conv) / unconv if unconv else None
         share_filled = (conv - empty_conv) / conv if conv else None
-        a = one_attribute_auc(None, False, None, table)
+        a = one_attribute_auc(table)
         reason = None
         if known.get(name) == "after_contact":
             reason = "marked_after_contact"

@@ -3,13 +3,13 @@ backend, issue 26): a warehouse returns counts per attribute value and per disti
 
 Both read one engine table of the observed leads, one row per lead: ``converted`` (boolean), the attribute columns by
 name (numbers, or text that reads as numbers when the attribute is numeric) and, for the fit, ``train`` (boolean:
-the leads the score is fitted on, as helpers.metrics.lead_score.split chose them).
+the leads the score is fitted on, as helpers.metrics.lead_source._split chose them).
 
-- :func:`attribute_counts`: the table of helpers.metrics.lead_conditions.attribute_counts (leads and converted
+- :func:`attribute_counts`: per attribute, leads and converted
   leads per value label: text trimmed, numbers in quintile ranges, ``(empty)``): one grouped query, after one for
   the numbers' quintile edges. :func:`conditions_and_guard`: the conditions table and the leakage guard from those
   counts alone (lead_conditions.counted_conditions / counted_guard).
-- :func:`fit_score`: the score's design (helpers.metrics.lead_score.design: text values under ``min_leads`` training
+- :func:`fit_score`: the score's design (tests/lead_reference.py's design, per lead: text values under ``min_leads`` training
   leads folded into ``other``, the most common value the reference; numbers standardized with the training mean
   and population standard deviation) from engine aggregates, and its logistic fit on the distinct design rows with
   their counts as frequency weights (the same likelihood, hence the same estimate, as the rows:
@@ -102,7 +102,7 @@ def _counts_frame(rows: list[tuple]) -> pd.DataFrame:
 def attribute_counts(t, attrs: dict[str, bool], backend=None) -> dict[str, pd.DataFrame]:
     """Per attribute (`attrs`: {column: numeric}) of the observed leads' table `t`: ``n`` and ``converted`` leads per
     value label, indexed by label in lead_conditions.bin_codes' order (text sorted, numeric ranges low to high,
-    ``(empty)`` last; labels held by no lead left out): the frames of lead_conditions.attribute_counts. Two queries
+    ``(empty)`` last; labels held by no lead left out): the frames tests/lead_reference.py's attribute_counts makes lead by lead. Two queries
     when there are numeric attributes (their edges, then the counts), else one; rows fetched: the distinct values."""
     import ibis
 
@@ -152,7 +152,7 @@ def conditions_and_guard(t, attrs: dict[str, bool], known: dict[str, str], expli
 
 def _groups(train_counts: dict, min_leads: int) -> tuple[dict, list[str]] | None:
     """({label: group}, groups in column order: the reference first) of a text attribute from its training counts
-    ({label or None: n}): lead_score._text_part's folding and order (ties on count by label); None with fewer than
+    ({label or None: n}): tests/lead_reference.py's _text_part folding and order (ties on count by label); None with fewer than
     two groups."""
     group_of = {}
     sizes: dict[str, int] = {}
@@ -240,7 +240,7 @@ def _cells(t, keys: dict, extra: dict, backend=None) -> dict:
 
 
 def _design(cells: dict, attrs: dict[str, bool], design: dict) -> Design:
-    """The :class:`Design` of the fetched cells (one row per cell), as lead_score.design makes it per lead."""
+    """The :class:`Design` of the fetched cells (one row per cell), as tests/lead_reference.py's design makes it per lead."""
     keys = design["keys"]
     d = Design(len(cells["n"]))
     for a in attrs:
@@ -263,7 +263,7 @@ def _design(cells: dict, attrs: dict[str, bool], design: dict) -> Design:
 def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None, train_leads: int | None = None) -> dict:
     """The score's logistic fit on the training leads (``train``) of the observed leads' table `t`, from engine
     aggregates: ``{columns, params (pd.Series by design column), penalty, fit_leads, points, dropped, meta, design}``
-    as lead_score.score computes them (points: the scorecard; dropped: the notes on columns left out; design:
+    as tests/lead_reference.py's score computes them (points: the scorecard; dropped: the notes on columns left out; design:
     :func:`score_keys`). Up to three queries: the text values' training counts with the numbers' means and standard
     deviations, then the distinct design rows (text groups, numbers, converted) with their counts, sorted. With
     `train_leads` (the training leads' count) above MAX_SCORED_LEADS the fit reads an evenly spaced sample of that

@@ -1,7 +1,8 @@
 """Sales' feedback on the MQLs it got (contract section 5): accepted, disqualified (with reasons), recycled, pending.
 
-Pure function over the leads table (canonical columns ``mql_at``, ``sql_at``, ``channel`` and the optional
-feedback columns ``disqualified_at``, ``disqualify_reason``, ``recycled_at``).
+Computed on a :class:`helpers.metrics.source.Source` (:func:`feedback_of`: one grouped query, counts only) over the
+leads table (canonical columns ``mql_at``, ``sql_at``, ``channel`` and the optional feedback columns
+``disqualified_at``, ``disqualify_reason``, ``recycled_at``); tests/lead_reference.py computes it lead by lead.
 
 Each MQL of the period (mql_at in it) gets one status, sales' first decision known by as_of: the earliest of
 sql_at (accepted), disqualified_at (disqualified) and recycled_at (recycled: sent back to marketing for
@@ -12,11 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
-import pandas as pd
-
 from helpers.metrics.goals_engine import _fetch
-from helpers.metrics.pipeline import dates, day, ratio
+from helpers.metrics.pipeline import ratio
 
 #: The optional lead columns that carry sales' feedback.
 FEEDBACK_COLUMNS = ("disqualified_at", "disqualify_reason", "recycled_at")
@@ -25,74 +23,22 @@ STATUSES = ("accepted", "disqualified", "recycled", "pending")
 NO_REASON = "(no reason)"
 
 
-def statuses(leads: pd.DataFrame, as_of) -> pd.Series:
-    """Each lead's first decision by as_of: accepted / disqualified / recycled, else pending."""
-    a = day(as_of)
-    events = [dates(leads, c) for c in ("sql_at", "disqualified_at", "recycled_at")]
-    events = [e.where(e <= a) for e in events]
-    stacked = np.column_stack([e.to_numpy(dtype="datetime64[ns]").astype("int64") for e in events])
-    nat = np.iinfo("int64").min
-    stacked = np.where(stacked == nat, np.iinfo("int64").max, stacked)
-    first = stacked.argmin(axis=1)
-    none = (stacked == np.iinfo("int64").max).all(axis=1)
-    names = np.array(STATUSES[:3], dtype=object)[first]
-    return pd.Series(np.where(none, "pending", names), index=leads.index)
-
-
 #: The statuses a missing feedback column leaves unknown: without disqualified_at (or recycled_at) an MQL that sales
 #: turned down reads as pending, so disqualified (recycled) and pending are null, never 0.
 UNKNOWN_WITHOUT = {"disqualified_at": ("disqualified", "pending"), "recycled_at": ("recycled", "pending")}
 
 
-def _summary(status: pd.Series, reasons: pd.Series, days: pd.Series, missing=()) -> dict:
-    n = int(len(status))
-    unknown = {s for c in missing for s in UNKNOWN_WITHOUT.get(c, ())}
-    counts = {s: (None if s in unknown else int((status == s).sum())) for s in STATUSES}
-    disq = reasons[status == "disqualified"]
-    shares = (disq.value_counts(normalize=True).sort_values(ascending=False) if len(disq) else pd.Series(dtype=float))
-    acc = days[status == "accepted"].dropna()
-    out = {"mqls": n, **counts, **{f"{s}_share": None if s in unknown else ratio(counts[s], n) for s in STATUSES},
-           "disqualify_reasons": {str(k): float(v) for k, v in shares.items()},
-           "median_days_to_accept": float(acc.median()) if len(acc) else None, "null_reasons": {}}
-    if n == 0:
-        out["null_reasons"] = {f"{s}_share": "no_mqls" for s in STATUSES} | {"median_days_to_accept": "no_mqls"}
-    elif not len(acc):
-        out["null_reasons"] = {"median_days_to_accept": "none_accepted"}
-    for s in sorted(unknown):
-        out["null_reasons"][s] = out["null_reasons"][f"{s}_share"] = "feedback_column_missing"
-    return out
-
-
-def feedback(leads: pd.DataFrame | None, start, end, as_of) -> dict:
+def feedback_of(source, start, end, as_of) -> dict:
     """Sales' feedback on the MQLs with mql_at in [start, min(end, as_of)]: ``{columns_missing, period: {mqls,
     accepted, disqualified, recycled, pending, <status>_share, disqualify_reasons: {reason: share},
     median_days_to_accept, null_reasons}, by_channel: {channel: the same}, null_reasons}``.
     median_days_to_accept = median of sql_at − mql_at (days) over the accepted MQLs. ``columns_missing`` lists
     the feedback columns the leads table lacks (or that are empty everywhere); without disqualified_at or recycled_at
     that status and pending are null with the reason ``feedback_column_missing`` (an MQL turned down would read as
-    pending)."""
-    if leads is None or "mql_at" not in leads.columns:
-        return {"columns_missing": list(FEEDBACK_COLUMNS), "period": None, "by_channel": {},
-                "null_reasons": {"period": "no_mql_dates"}}
-    missing = [c for c in FEEDBACK_COLUMNS if c not in leads.columns or not leads[c].notna().any()]
-    mql = dates(leads, "mql_at")
-    last = min(day(end), day(as_of))
-    rows = leads[(mql >= day(start)) & (mql <= last)]
-    status = statuses(rows, as_of)
-    reasons = (rows["disqualify_reason"].astype("string").str.strip().replace("", pd.NA).fillna(NO_REASON)
-               if "disqualify_reason" in rows.columns else pd.Series(NO_REASON, index=rows.index))
-    days = (dates(rows, "sql_at") - dates(rows, "mql_at")).dt.days
-    channel = rows["channel"].astype("string").fillna("unknown")
-    by_channel = {str(ch): _summary(status[channel == ch], reasons[channel == ch], days[channel == ch], missing)
-                  for ch in sorted(channel.unique())}
-    return {"columns_missing": missing, "period": _summary(status, reasons, days, missing), "by_channel": by_channel,
-            "null_reasons": {}}
+    pending).
 
-
-def feedback_of(source, start, end, as_of) -> dict:
-    """:func:`feedback` on a :class:`helpers.metrics.source.Source`: the same section from one grouped query (MQLs per
-    channel, status and disqualify reason, and the accepted ones per channel and days to acceptance; the medians are
-    taken from those counts). Reasons of equal share are listed in the order of their first MQL by lead_id (a
+    On a :class:`helpers.metrics.source.Source`, from one grouped query (MQLs per channel, status and disqualify
+    reason, and the accepted ones per channel and days to acceptance; the medians are taken from those counts). Reasons of equal share are listed in the order of their first MQL by lead_id (a
     folder's file order when its leads are in lead_id order: a warehouse keeps no row order)."""
     import ibis
 
@@ -127,7 +73,7 @@ def feedback_of(source, start, end, as_of) -> dict:
 
 
 def counted_feedback(cells: list[dict], missing: list[str]) -> dict:
-    """:func:`feedback`'s section from the MQL counts per (ch channel, st status, re reason when disqualified, d days to
+    """:func:`feedback_of`'s section from the MQL counts per (ch channel, st status, re reason when disqualified, d days to
     acceptance when accepted): ``n`` and ``first`` (the least lead_id)."""
     def summary(rows):
         n = sum(r["n"] for r in rows)

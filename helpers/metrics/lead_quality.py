@@ -7,10 +7,9 @@ Pure functions: frames and settings in, new frames and plain dicts out (inputs n
   numeric columns, else text; an empty cell is null).
 - :func:`horizon_days`: H, the 90th percentile of lead → opportunity days over all history (at least 30); also
   used by attribution (helpers.metrics.attribution_paths).
-- :func:`lead_frame`: one row per lead: created_at, channel, observed, converted, won revenue, mql flag.
-- :func:`check_rule` / :func:`evaluate_rule`: the written MQL rule, checked against the data's columns and
-  evaluated per lead.
-- :func:`audit`: precision, recall, base rate, lift and the missed deals of a rule over a set of leads, with
+- :func:`check_rule`: the written MQL rule, checked against the data's columns (helpers.metrics.lead_source
+  evaluates it in the engine).
+- :func:`counted_audit`: precision, recall, base rate, lift and the missed deals of a rule over a set of leads, with
   95% Wilson intervals (helpers.metrics.lead_stats).
 
 The conditions table and the leakage guard are in helpers.metrics.lead_conditions, the score in
@@ -165,29 +164,6 @@ def check_rule(rule: dict, columns: LeadColumns, attributes: list[Attribute], wh
     return [col] if known.get(col) == "after_contact" else []
 
 
-def evaluate_rule(rule: dict, columns: LeadColumns) -> pd.Series:
-    """True for each lead the rule holds for (an empty cell never meets a condition). The rule is assumed checked
-    (:func:`check_rule`)."""
-    if "any" in rule or "all" in rule:
-        parts = [evaluate_rule(p, columns) for p in rule.get("any", rule.get("all"))]
-        index = next(iter(columns.values())).index
-        if not parts:
-            return pd.Series("all" in rule, index=index)
-        combined = parts[0]
-        for p in parts[1:]:
-            combined = (combined | p) if "any" in rule else (combined & p)
-        return combined
-    values, numeric = columns.typed(rule["column"])
-    op, value = rule["op"], rule["value"]
-    if op == "in":
-        wanted = {float(v) if numeric else str(v) for v in value}
-        return values.isin(wanted) & values.notna()
-    if op == "==":
-        return (values == (float(value) if numeric else str(value))) & values.notna()
-    compare = {">=": values.ge, ">": values.gt, "<=": values.le, "<": values.lt}[op]
-    return compare(float(value)).fillna(False).astype(bool)
-
-
 def rule_text(rule: dict | None) -> str | None:
     """The rule as one line (``web_visits >= 5 or form_type in [demo, contact]``); None without a rule."""
     if rule is None:
@@ -240,72 +216,19 @@ def horizon_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, setting:
     return max(MIN_HORIZON_DAYS, int(math.ceil(float(np.percentile(days.clip(lower=0), HORIZON_QUANTILE)))))
 
 
-def _channels(leads: pd.DataFrame) -> pd.Series:
-    """Each lead's channel as a categorical, an empty one ``unknown``."""
-    channel = leads["channel"] if "channel" in leads.columns else pd.Series(None, index=leads.index, dtype=object)
-    channel = channel.astype("category") if not isinstance(channel.dtype, pd.CategoricalDtype) else channel
-    channel = channel.cat.rename_categories([str(c) for c in channel.cat.categories])
-    if channel.isna().any():
-        channel = channel.cat.add_categories([c for c in ["unknown"] if c not in set(channel.cat.categories)]).fillna("unknown")
-    return channel
-
-
-def lead_frame(leads: pd.DataFrame, opps: pd.DataFrame, as_of, horizon: int, bulk: bool = False) -> pd.DataFrame:
-    """One row per lead created by as_of (index as in `leads`): ``lead_id, created_at, channel (categorical), observed,
-    converted, won_revenue, mql_in_horizon``.
-
-    observed: as_of − created_at ≥ H. converted: an opportunity linked to the lead was created within H days
-    of created_at (and by as_of). won_revenue: the won amounts of those opportunities (closed by as_of).
-    mql_in_horizon: mql_at within H days of created_at (the rule in use when none is written).
-    bulk (every lead shares one created_at): every lead is observed and converted means "has an opportunity".
-    """
-    a = day(as_of)
-    created = dates(leads, "created_at")
-    keep = (created <= a).to_numpy(dtype=bool)
-    ids = leads["lead_id"].astype("string")[keep]
-    frame = pd.DataFrame({"lead_id": ids, "created_at": created[keep], "channel": _channels(leads)[keep]})
-    pairs = _first_opportunity(leads, opps, as_of)
-    linked = ids.isin(pairs["lead_id"]).to_numpy(dtype=bool)   # the leads with a deal, by their row in the frame
-    rows = pd.DataFrame({"lead_id": ids[linked].astype(object).to_numpy(), "row": np.flatnonzero(linked),
-                         "created_at": frame["created_at"].to_numpy()[linked]})
-    pairs = pairs.merge(rows, on="lead_id")
-    within = pairs["opp_created"] <= pairs["created_at"] + pd.Timedelta(days=horizon)
-    if not bulk:
-        pairs = pairs[within]
-    converted = np.zeros(len(frame), dtype=bool)
-    converted[pairs["row"].to_numpy()] = True
-    won = pairs[pairs["won"]].groupby("row")["amount"].sum(min_count=1)
-    revenue = np.zeros(len(frame))
-    revenue[won.index.to_numpy()] = won.fillna(0.0).to_numpy(dtype=float)
-    frame["observed"] = True if bulk else ((a - frame["created_at"]).dt.days >= horizon)
-    frame["converted"] = converted
-    frame["won_revenue"] = revenue
-    mql = dates(leads, "mql_at")[keep]
-    frame["mql_in_horizon"] = mql.notna() & (mql <= a) & (bulk | (mql <= frame["created_at"] + pd.Timedelta(days=horizon)))
-    return frame
-
-
 # --------------------------------------------------------------------------- the audit
 AUDIT_RATES = ("precision", "recall", "base_rate", "lift")
 
 
-def audit(flagged: pd.Series, converted: pd.Series, won_revenue: pd.Series) -> dict:
-    """The rule audit over a set of observed leads (aligned boolean series and won revenue per lead).
+def counted_audit(n: int, flagged: int, converted: int, hit: int, missed: int, missed_revenue: float) -> dict:
+    """The rule audit over a set of observed leads, from its counts: `n` observed leads, `flagged`, `converted`, `hit`
+    (flagged and converted), `missed` (converted, not flagged) and their won revenue (helpers.metrics.lead_source
+    counts them in the engine; tests/lead_reference.py's audit lead by lead).
 
     precision = converted flagged / flagged; recall = converted flagged / converted; base_rate = converted /
     observed; lift = precision / base_rate; missed = converted leads not flagged (count, their won revenue).
     95% Wilson intervals on precision and recall. A zero denominator is null with its reason; when every lead
-    is flagged, recall and lift are null with ``all_flagged`` (the rule separates nothing).
-    """
-    f, c = flagged.astype(bool), converted.astype(bool)
-    missed = c & ~f
-    return counted_audit(int(len(f)), int(f.sum()), int(c.sum()), int((f & c).sum()), int(missed.sum()),
-                         float(won_revenue[missed].sum()))
-
-
-def counted_audit(n: int, flagged: int, converted: int, hit: int, missed: int, missed_revenue: float) -> dict:
-    """:func:`audit` from its counts: `n` observed leads, `flagged`, `converted`, `hit` (flagged and converted),
-    `missed` (converted, not flagged) and their won revenue (helpers.metrics.lead_source counts them in the engine)."""
+    is flagged, recall and lift are null with ``all_flagged`` (the rule separates nothing)."""
     out = {"observed": n, "flagged": flagged, "converted": converted, "flagged_converted": hit,
            "precision": ratio(hit, flagged), "recall": ratio(hit, converted), "base_rate": ratio(converted, n),
            "lift": None, "missed": {"count": missed, "won_revenue": float(missed_revenue)}}
@@ -333,21 +256,6 @@ def audit_reasons(observed: int, flagged: int, converted: int) -> dict:
     if flagged == observed:
         reasons.update(recall="all_flagged", lift="all_flagged")
     return reasons
-
-
-def audit_rule(frame: pd.DataFrame, columns: LeadColumns, rule: dict | None) -> dict:
-    """:func:`audit` of another rule over the observed leads of `frame` (a :func:`lead_frame`), as the explorer
-    tries rules: a rule of no conditions (None) flags nothing."""
-    obs = frame[frame["observed"]]
-    flagged = (evaluate_rule(rule, columns).reindex(obs.index).fillna(False).astype(bool) if rule
-               else pd.Series(False, index=obs.index))
-    return audit(flagged, obs["converted"], obs["won_revenue"])
-
-
-def threshold_at(values: pd.Series, top_share: float) -> float | None:
-    """The value at or above which the top `top_share` of the filled values lie (None without values)."""
-    filled = values.dropna().astype(float)
-    return float(np.quantile(filled, 1 - top_share)) if len(filled) else None
 
 
 # --------------------------------------------------------------------------- the section's shape (lead_section)

@@ -1,5 +1,5 @@
-"""The lead score's test figures (helpers.metrics.lead_score.score's AUC, Brier score, deciles and the same-size
-comparison) from the test leads' distinct design rows with their counts (issue 26: no test lead is fetched).
+"""The lead score's test figures (the score section's AUC, Brier score, deciles and the same-size
+comparison; tests/lead_reference.py's score computes them lead by lead) from the test leads' distinct design rows with their counts (issue 26: no test lead is fetched).
 
 A test lead's predicted probability depends only on its design row, so the test leads are fetched as cells: the
 distinct (converted, design keys) rows with ``n`` leads, ``f`` flagged by the rule, ``fw`` the won revenue of the
@@ -92,9 +92,9 @@ def edge_counts(t, keys: dict, cells: dict, p: np.ndarray, positions: list[int],
 
 
 def test_figures(t, keys: dict, cells: dict, X: np.ndarray, params: np.ndarray, backend=None) -> dict:
-    """lead_score.score's test figures from the test leads' cells (`cells`, their design rows `X`) and the fitted
+    """The score section's test figures from the test leads' cells (`cells`, their design rows `X`) and the fitted
     `params`: ``{test_leads, test_converted, auc, auc_low, auc_high, brier, deciles, same_size}`` (same_size as
-    lead_score.same_size_rule; None without test leads)."""
+    tests/lead_reference.py's same_size_rule; None without test leads)."""
     p = predict(X, params) if len(X) else np.zeros(0)
     n = np.asarray(cells["n"], dtype=np.int64)
     y = np.asarray(cells["y"], dtype=np.int64)

@@ -3,7 +3,7 @@
 tables, with the same expressions. Only aggregates come back: counts per attribute value, per channel, per status
 and per distinct design row of the score; no lead is fetched.
 
-- :func:`lead_rows`: one row per lead created by as_of, as helpers.metrics.lead_quality.lead_frame makes it (observed,
+- :func:`lead_rows`: one row per lead created by as_of, as tests/lead_reference.py's lead_frame makes it (observed,
   converted, won revenue, mql in H, channel, in the period, flagged by the rule) plus the attribute columns as read.
 - :func:`lead_quality_of`: the whole section and what notebook 05's views need (a
   helpers.metrics.lead_section.LeadQuality); :func:`audit_of` / :func:`threshold_of` / :func:`common_values_of`:
@@ -60,8 +60,8 @@ def _values(t, name: str, numeric: bool):
 
 
 def rule_expr(rule: dict, t, numeric: dict[str, bool]):
-    """helpers.metrics.lead_quality.evaluate_rule as an expression of `t`: true for each lead the (checked) rule holds
-    for, an empty cell meeting no condition."""
+    """The rule per lead (tests/lead_reference.py's evaluate_rule) as an expression of `t`: true for each lead the
+    (checked) rule holds for, an empty cell meeting no condition."""
     import ibis
 
     if "any" in rule or "all" in rule:
@@ -99,7 +99,7 @@ def horizon_and_bulk(source, as_of: dt.date, setting, warning_codes=()) -> tuple
 
 def lead_rows(source, columns: list[str], as_of: dt.date, horizon: int, bulk: bool, start: dt.date, last: dt.date,
               rule: dict | None, numeric: dict[str, bool]):
-    """One row per lead created by as_of (lead_quality.lead_frame's figures): ``lead_id, created, channel ('unknown'
+    """One row per lead created by as_of (tests/lead_reference.py's lead_frame figures): ``lead_id, created, channel ('unknown'
     when empty), observed, converted, won_revenue, mql_in_horizon, in_period (created in [start, last]), flagged (the
     rule, else mql_in_horizon)`` and the raw `columns`."""
     import ibis
@@ -169,7 +169,8 @@ def audits_of(rows, rule_text: str | None, backend=None) -> dict:
 
 
 def audit_of(source_rows, rule: dict | None, numeric: dict[str, bool], backend=None) -> dict:
-    """lead_quality.audit_rule: `rule` (None flags nothing) audited over the observed leads of :func:`lead_rows`."""
+    """The audit (lead_quality.counted_audit) of another rule, as the explorer tries rules: `rule` (None flags nothing)
+    over the observed leads of :func:`lead_rows` (tests/lead_reference.py's audit_rule, lead by lead)."""
     import ibis
 
     rows = source_rows.mutate(flagged=rule_expr(rule, source_rows, numeric) if rule else ibis.literal(False))
@@ -182,8 +183,9 @@ def audit_of(source_rows, rule: dict | None, numeric: dict[str, bool], backend=N
 
 
 def threshold_of(rows, name: str, top_share: float, backend=None) -> float | None:
-    """lead_quality.threshold_at over the observed leads' filled values of numeric attribute `name` (numpy's linear
-    quantile: the engine's continuous one)."""
+    """The value at or above which the top `top_share` of the observed leads' filled values of numeric attribute
+    `name` lie (None without values): the engine's continuous quantile, numpy's linear one (tests/lead_reference.py's
+    threshold_at)."""
     obs = rows.filter(rows.observed)
     x = _number_of(obs[name])
     got = _fetch(obs.aggregate(q=x.quantile(1 - top_share)), backend).to_pylist()[0]["q"]
@@ -212,7 +214,7 @@ def _test_size(n: int, converted: int, bulk: bool) -> int:
 
 
 def _split(obs, n: int, converted: int, bulk: bool):
-    """The observed leads `obs` with ``train`` (lead_score.split's rule): the newest 30% by created_at are the test
+    """The observed leads `obs` with ``train`` (tests/lead_reference.py's split, lead by lead): the newest 30% by created_at are the test
     set, ties on created_at broken by lead_id (a folder's file order when its leads are in lead_id order); bulk
     loaded: in each class the first 30% (rounded) by the fixed permutation of SPLIT_* of its leads in lead_id order."""
     import ibis
@@ -230,7 +232,7 @@ def _split(obs, n: int, converted: int, bulk: bool):
 
 # --------------------------------------------------------------------------- the section
 def _score_of(obs, clean: dict[str, bool], n: int, converted: int, bulk: bool, min_leads: int, backend=None):
-    """lead_score.score's section (and same_size) for the observed leads `obs` of :func:`lead_rows`: the split
+    """The score section (and same_size; tests/lead_reference.py's score, lead by lead) for the observed leads `obs` of :func:`lead_rows`: the split
     (:func:`_split`), the fit on the training leads' distinct design rows (lead_engine.fit_score) and the test
     figures from the test leads' (helpers.metrics.lead_score_cells); at most MAX_SCORED_LEADS leads of each side
     read (lead_engine._spaced)."""
