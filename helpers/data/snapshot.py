@@ -22,6 +22,7 @@ is raised again, with every finding, on the next try.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -164,9 +165,9 @@ def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[
         return None
     if any(not (folder / f"{name}.parquet").is_file() for name in meta["tables"]):
         return None   # a warehouse run's snapshot without the rows (helpers.data.rowless.read_rowless reads it)
-    frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]}
-    extras_file = folder / f"{LEAD_EXTRAS}.parquet"
-    extras = {"leads": pd.read_parquet(extras_file)} if extras_file.is_file() else {}
+    tables = _tables(folder, snapshot_id(meta), tuple(meta["tables"]))
+    frames = {name: tables[name].copy(deep=False) for name in meta["tables"]}   # copy-on-write: a notebook's change stays its own
+    extras = {"leads": tables[LEAD_EXTRAS].copy(deep=False)} if LEAD_EXTRAS in tables else {}
     wb = Workbook(
         data_dir=Path(data_dir), config=config, as_of=pd.Timestamp(meta["as_of"]),
         **{name: frames.get(name) for name in CANONICAL},
@@ -175,6 +176,18 @@ def read_snapshot(folder: Path, data_dir: Path, config: Config, checksums: dict[
         files={name: SourceFile(**f) for name, f in meta["files"].items()}, extras=extras)
     wb.snapshot_id = snapshot_id(meta)
     return wb
+
+
+@functools.lru_cache(maxsize=1)
+def _tables(folder: Path, _snapshot_id: str, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The snapshot's tables (and its lead extras) as read from `folder`, once per process and snapshot contents:
+    the notebooks of a run's kernel open the same snapshot one after another (7 reads of every table a period before;
+    at 1M leads each read is seconds). Callers take shallow copies (pandas copy-on-write keeps them apart)."""
+    tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in names}
+    extras_file = folder / f"{LEAD_EXTRAS}.parquet"
+    if extras_file.is_file():
+        tables[LEAD_EXTRAS] = pd.read_parquet(extras_file)
+    return tables
 
 
 def snapshot_id(meta: dict) -> str:
