@@ -178,3 +178,59 @@ def test_postgresql_warns_as_the_same_data_in_a_folder(tmp_path):
         con.drop_database(schema, force=True, cascade=True)
         con.disconnect()
     assert compared(wb.findings) == compared(folder.findings)
+
+
+def test_all_periods_on_a_warehouse_refuse_a_far_first_date_as_a_folder_does(tmp_path, capsys):
+    """`--all` starts at the first created_at: a lead created in 1901 (a typo, far_date_before) stops it on a warehouse as
+    on the same folder, the warehouse's message naming the table and the lead's id; with --period the run goes on."""
+    from helpers.report import run
+
+    files = dict(WARN_FILES, **{"leads.csv": WARN_FILES["leads.csv"].replace("L5,2025-01-14", "L5,1901-01-14")})
+    url = upload_duckdb(tmp_path, typed(files))
+    folder = write(tmp_path / "folder", files)
+    empty = tmp_path / "notebooks"
+    empty.mkdir()
+    common = ["--all", "--notebooks", str(empty)]
+    assert run.main(["--data", str(folder), "--out", str(tmp_path / "out1"), *common]) == 2
+    said = capsys.readouterr().err
+    assert "--all starts at the first created_at date, and leads.csv, row 6, column 'created_at'" in said
+    assert run.main(["--warehouse", url, "--schema", SCHEMA, "--out", str(tmp_path / "out2"), *common]) == 2
+    said = capsys.readouterr().err
+    assert f"--all starts at the first created_at date, and {SCHEMA}.leads, id L5, column 'created_at'" in said
+    assert run.main(["--warehouse", url, "--schema", SCHEMA, "--out", str(tmp_path / "out3"), "--period", "2025Q1",
+                     "--notebooks", str(empty)]) == 2   # past the check: no notebooks in the folder given
+    assert "no notebooks named NN_*.ipynb" in capsys.readouterr().err
+
+
+def test_all_periods_on_a_warehouse_are_the_folders(tmp_path, capsys):
+    """`--all` on a warehouse runs the periods from its first created_at (2025-01-10) to as_of (2025-04-01), as the same
+    folder: the same note on the partly covered first and last ones (the run then stops: no notebooks in the folder given)."""
+    from helpers.report import run
+
+    url = upload_duckdb(tmp_path, typed(WARN_FILES))
+    empty = tmp_path / "notebooks"
+    empty.mkdir()
+    said = []
+    for args in (["--data", str(write(tmp_path / "folder", WARN_FILES))], ["--warehouse", url, "--schema", SCHEMA]):
+        assert run.main([*args, "--all", "--out", str(tmp_path / f"out{len(said)}"), "--notebooks", str(empty)]) == 2
+        said.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")])
+    assert said[0] == said[1] == ["note: the data covers 2025Q1, 2025Q2 only in part; those reports are marked partial"]
+
+
+@pytest.mark.skipif(not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)")
+def test_postgresql_refuses_a_text_date_that_is_no_date(tmp_path):
+    """PostgreSQL has no TRY_CAST: a text created_at that is no date (2025-01-40) stops the load with the warehouse's
+    own message naming the value (coded warehouse_query), where DuckDB and a folder name the column and the lead."""
+    from helpers.errors import WorkbookError
+    from helpers.metrics.warehouse import connect, upload
+
+    con = connect(PG)
+    schema = f"workbook_load_{uuid.uuid4().hex[:8]}"
+    try:
+        upload(typed(ERROR_FILES, text_dates=True), con, schema)
+        with pytest.raises(WorkbookError) as info:
+            warehouse_load(PG, schema, tmp_path)
+    finally:
+        con.drop_database(schema, force=True, cascade=True)
+        con.disconnect()
+    assert info.value.code == "warehouse_query" and "2025-01-40" in str(info.value)
