@@ -17,6 +17,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from helpers.data.codes import factorized
 from helpers.data.values import looks_like_excel_date
 from helpers.errors import Finding, error, warning
 
@@ -80,7 +81,7 @@ def label_findings(table: str, frame: pd.DataFrame, fname: str) -> list[Finding]
     for column in LABEL_COLUMNS + NAME_COLUMNS[:2]:
         if column not in frame.columns:
             continue
-        codes, distinct = pd.factorize(frame[column], use_na_sentinel=True)
+        codes, distinct = factorized(frame[column])
         texts = [str(v) for v in distinct]
         hit = np.zeros(len(texts) + 1, dtype=bool)
         hit[multi_valued(column, texts)] = True

@@ -12,6 +12,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from helpers.data.codes import factorized
 from helpers.errors import Finding, warning
 
 
@@ -118,7 +119,7 @@ def fold_invisible(tables: dict[str, pd.DataFrame | None], files: dict[str, str]
         for name, frame in tables.items():
             if frame is None or column not in frame.columns:
                 continue
-            codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+            codes, uniques = factorized(frame[column])
             values = [str(v) for v in uniques]
             cleaned = [visible(v) for v in values]
             if all(c == v for c, v in zip(cleaned, values)):
@@ -167,7 +168,7 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
         if frame is None or "channel" not in frame.columns:
             continue
         # each distinct cell is folded once (a million rows hold a few dozen channel spellings)
-        codes, uniques = pd.factorize(frame["channel"], use_na_sentinel=True)
+        codes, uniques = factorized(frame["channel"])
         values = [str(v).strip() or None for v in uniques]
         keys = [channel_key(v) for v in values]
         is_placeholder = np.array([v is not None and channel_value(v) is None for v in values] + [False], dtype=bool)
@@ -180,7 +181,9 @@ def normalize_channels(tables: dict[str, pd.DataFrame | None], fold: bool, files
                                     placeholders=", ".join(repr(v) for v in shown)))
         kept = np.array([None if p else v for v, p in zip(values, is_placeholder)] + [None], dtype=object)
         distinct[name] = (codes, kept)
-        out[name] = frame.assign(channel=pd.Series(kept[codes], index=frame.index, dtype=object))
+        if placeholder.any() or any(k != v for k, v in zip(kept, uniques)):
+            out[name] = frame.assign(channel=pd.Series(kept[codes], index=frame.index, dtype=object))
+        # else every cell stays as it is: the column keeps its text data (no object column of a million references)
         for value, key, n in zip(kept, keys, np.bincount(codes[codes >= 0], minlength=len(values))):
             if value is not None:
                 counts.setdefault(key, {}).setdefault(value, 0)

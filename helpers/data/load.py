@@ -26,6 +26,7 @@ from helpers.config import Config, load_config
 from helpers.data.files import (FORMATTED_ROWS, check_file, check_kind, excel_engine, file_sha256,  # noqa: F401 (public here too)
                                  looks_formatted_report, skipped_text_tables)
 from helpers.data.csvshape import ARROW_BLOCK, FAST_MAX_COLUMNS, arrow_csv_options, stray_byte_error  # noqa: F401 (public here too)
+from helpers.data.codes import factorized, remember
 from helpers.data.extras import Extras
 from helpers.data.fastcsv import SCAN_BLOCK, SNIFF_LINES, CsvCells, read_csv_cells, read_csv_typed, scan_csv  # noqa: F401 (public here too)
 from helpers.data.parse import (ANSWER_VALUES, DATE_RANGE, FIX_DATE, FIX_NUMBER, JA_HEADERS_AGAIN,  # noqa: F401 (public here too)
@@ -242,7 +243,7 @@ def _categorize(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
     out = frame.copy(deep=False)  # copy-on-write (pandas 3): the columns set below leave `frame` as it was
     for col in table.columns:
         if col.kind == "category" and col.name in out.columns and col.name != "outcome":
-            codes, distinct = pd.factorize(out[col.name], use_na_sentinel=True)  # each distinct value sorted once
+            codes, distinct = factorized(out[col.name])  # each distinct value sorted once (hashed once: codes)
             values = sorted(distinct)
             position = {v: i for i, v in enumerate(values)}
             recode = np.array([position[v] for v in distinct] + [-1], dtype=np.int64)
@@ -284,7 +285,7 @@ def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple
     coded = {}
     for key, frame in (("leads", leads), ("opps", opps)):
         if frame is not None and "owner" in frame.columns:
-            coded[key] = pd.factorize(frame["owner"], use_na_sentinel=True)
+            coded[key] = factorized(frame["owner"])
     names = sorted({name for _, distinct in coded.values() for name in distinct})
     mapping = {name: f"Owner {i:02d}" for i, name in enumerate(names, start=1)}
 
@@ -292,8 +293,11 @@ def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple
         if key not in coded:
             return frame
         codes, distinct = coded[key]
-        alias = pa.array([mapping[name] for name in distinct], type=pa.string()).take(pa.array(codes, mask=codes < 0))
-        return frame.assign(owner=pd.Series(alias.to_pandas(), index=frame.index, dtype="str"))  # code -1 (missing) -> null
+        aliases = [mapping[name] for name in distinct]
+        alias = pa.array(aliases, type=pa.string()).take(pa.array(codes, mask=codes < 0))
+        owner = pd.Series(alias.to_pandas(), index=frame.index, dtype="str")  # code -1 (missing) -> null
+        remember(owner, codes, pd.array(aliases, dtype=owner.dtype))   # the names' codes are the pseudonyms' (one per name)
+        return frame.assign(owner=owner)
 
     return apply("leads", leads), apply("opps", opps)
 

@@ -173,7 +173,9 @@ def _key_column(frame: pd.DataFrame, column: str) -> pa.Array:
     """One breakdown key: each distinct value trimmed once; a dictionary array with one entry per trimmed text."""
     if column not in frame.columns:
         return pa.nulls(len(frame), pa.string())
-    codes, distinct = pd.factorize(frame[column], use_na_sentinel=True)
+    from helpers.data.codes import factorized
+
+    codes, distinct = factorized(frame[column])   # hashed once for the loader's checks and these keys
     text = _canonical(pa.array(pd.Series(distinct, dtype=object if not len(distinct) else None).astype("string"),
                                type=pa.string(), from_pandas=True))
     entries = pc.dictionary_encode(text)  # values that trim to the same text share an entry
