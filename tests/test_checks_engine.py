@@ -221,32 +221,47 @@ def test_repeated_ids_counted_past_empty_ids():
 
 
 def copy_findings(url: str, folders, tmp_path, warn: str, bad: str) -> None:
-    """The runner's --warehouse path (helpers.metrics.warehouse_checks.load_copy) on the warehouse at `url`, the
-    folders' rows uploaded into schemas `warn` and `bad`: the copy in OUT/_data is loaded, but its row findings are
-    the warehouse's, naming schema.table and ids, never the copy's Parquet rows."""
+    """The runner's --warehouse path (helpers.metrics.warehouse_load.load_warehouse, the small tables copied into
+    OUT/_data, no row) and a full copy's (helpers.metrics.warehouse_checks.load_copy) on the warehouse at `url`, the
+    folders' rows uploaded into schemas `warn` and `bad`: the row findings are the warehouse's, naming schema.table and
+    ids, never a row."""
     from helpers.config import load_config
     from helpers.metrics.limits import workbook_warnings
     from helpers.metrics.warehouse import export_folder
     from helpers.metrics.warehouse_checks import load_copy
+    from helpers.metrics.warehouse_load import SMALL_TABLES, load_warehouse
 
     folder = as_in_warehouse(load_workbook(folders[0], as_of=AS_OF).findings, WARN_FILES)
-    data = export_folder(url, tmp_path / "bad", bad)
-    with pytest.raises(DataValidationError) as info:
-        load_copy(data, load_config(data, overrides={"as_of": AS_OF}), url, bad, {})
-    found = [f for f in info.value.findings if f.severity == "error"]
-    assert [(f.file, f.code, f.ids, f.rows) for f in found] == [
-        (f"{bad}.opportunities", "duplicate_id", ("O3",), ()), (f"{bad}.opportunities", "bad_outcome", ("O3",), ()),
-        (f"{bad}.opportunities", "missing_closed_at", ("O2",), ()),
-        (f"{bad}.opportunities", "closed_before_created", ("O1",), ()),
-        (f"{bad}.opportunities", "negative_amount", ("O2",), ()), (f"{bad}.leads", "duplicate_id", ("L1",), ())]
-    data = export_folder(url, tmp_path / "warn", warn)
-    wb = load_copy(data, load_config(data, overrides={"as_of": AS_OF}), url, warn, {})
-    assert wb.findings == [dataclasses.replace(f, file=f"{warn}.{f.file.removesuffix('.csv')}") for f in folder]
-    assert f"{warn}.touches, id T3, column 'touched_at'" in next(f for f in wb.findings if f.code == "touch_after_close").render()
-    # notebook 00's table and metrics.json's data_health.warnings show the ids where a folder shows rows
-    records = {w["code"]: w for w in workbook_warnings(wb)}
-    assert (records["touch_after_close"]["file"], records["touch_after_close"]["rows"]) == (f"{warn}.touches", "id T3")
-    assert records["lost_amounts_zero"]["rows"] == "id O4"
+    loaders = {"runner": (lambda data, schema: load_warehouse(data, load_config(data, overrides={"as_of": AS_OF}), url, schema, {}),
+                          SMALL_TABLES),
+               "copy": (lambda data, schema: load_copy(data, load_config(data, overrides={"as_of": AS_OF}), url, schema, {}),
+                        None)}
+    for kind, (load, names) in loaders.items():
+        data = export_folder(url, tmp_path / kind / "bad", bad, names=names)
+        with pytest.raises(DataValidationError) as info:
+            load(data, bad)
+        found = [f for f in info.value.findings if f.severity == "error"]
+        assert [(f.file, f.code, f.ids, f.rows) for f in found] == [
+            (f"{bad}.opportunities", "duplicate_id", ("O3",), ()), (f"{bad}.opportunities", "bad_outcome", ("O3",), ()),
+            (f"{bad}.opportunities", "missing_closed_at", ("O2",), ()),
+            (f"{bad}.opportunities", "closed_before_created", ("O1",), ()),
+            (f"{bad}.opportunities", "negative_amount", ("O2",), ()), (f"{bad}.leads", "duplicate_id", ("L1",), ())], kind
+        data = export_folder(url, tmp_path / kind / "warn", warn, names=names)
+        wb = load(data, warn)
+        assert wb.findings == [dataclasses.replace(f, file=f"{warn}.{f.file.removesuffix('.csv')}") for f in folder], kind
+        assert f"{warn}.touches, id T3, column 'touched_at'" in next(f for f in wb.findings
+                                                                     if f.code == "touch_after_close").render()
+        # notebook 00's table and metrics.json's data_health.warnings show the ids where a folder shows rows
+        records = {w["code"]: w for w in workbook_warnings(wb, None if kind == "copy" else warehouse_source(url, warn, wb))}
+        assert (records["touch_after_close"]["file"], records["touch_after_close"]["rows"]) == (f"{warn}.touches", "id T3")
+        assert records["lost_amounts_zero"]["rows"] == "id O4"
+
+
+def warehouse_source(url: str, schema: str, wb):
+    """The warehouse's tables as a notebook's session source (helpers.metrics.warehouse.WarehouseSource)."""
+    from helpers.metrics.warehouse import WarehouseSource, connect
+
+    return WarehouseSource(connect(url), wb.config, schema)
 
 
 def test_a_warehouse_runs_copy_reports_the_warehouses_tables_and_ids(folders, tmp_path):
