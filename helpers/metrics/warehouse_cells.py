@@ -33,6 +33,7 @@ def _text(column):
 
 
 def _fetch(con, expr) -> list[dict]:
+    """The rows `expr` gives in the warehouse `con`, as dicts."""
     with engine._quiet():
         return con.to_pyarrow(expr).to_pylist()
 
@@ -53,6 +54,7 @@ def first_ids(con, t, name: str, mask, value=None) -> tuple[tuple[str, ...], tup
 
 
 def _with_ids(f: Finding, ids) -> Finding:
+    """`f` naming the first offending `ids` instead of rows (a warehouse table has no row numbers)."""
     return dataclasses.replace(f, rows=(), ids=tuple(ids))
 
 
@@ -210,8 +212,7 @@ def channel_findings(con, sources: dict, spend: pd.DataFrame | None, names: dict
     columns, ``channel_placeholder`` per table with its first ids, ``channel_variants`` over every table) from the
     distinct labels and counts of the warehouse's row tables `sources` and of the typed `spend` frame; with the
     channel each label becomes: ``({table: {label as read: its channel, None = empty}}, findings)``."""
-    from helpers.data.channels import (CHANNEL_PLACEHOLDERS, LABEL_COLUMNS, channel_key, fold_variants, invisible_warning,
-                                       visible)
+    from helpers.data.channels import CHANNEL_PLACEHOLDERS, LABEL_COLUMNS, channel_key, fold_variants, visible
 
     counts = {}
     for name in CHANNEL_TABLES:
@@ -220,20 +221,7 @@ def channel_findings(con, sources: dict, spend: pd.DataFrame | None, names: dict
                             for c in LABEL_COLUMNS if c in spend.columns}
         elif name in sources:
             counts[name] = value_counts(con, sources[name], LABEL_COLUMNS)
-    findings = []
-    for column in LABEL_COLUMNS:
-        spellings: dict[str, dict[str, int]] = {}
-        where = []
-        for name, columns in counts.items():
-            found = columns.get(column, {})
-            if all(visible(v) == v for v in found):
-                continue
-            where.append(names.get(name, name))
-            for value, n in found.items():
-                clean = visible(value)
-                spellings.setdefault(clean or "", {}).setdefault(value, 0)
-                spellings[clean or ""][value] += n
-        findings += invisible_warning(column, spellings, where)
+    findings = invisible_findings(counts, names)
     becomes: dict[str, dict] = {}
     spelled: dict[str, dict[str, int]] = {}
     for name, columns in counts.items():
@@ -264,6 +252,28 @@ def channel_findings(con, sources: dict, spend: pd.DataFrame | None, names: dict
     findings += notes
     return {name: {raw: None if v is None else mapping.get(v, v) for raw, v in step.items()}
             for name, step in becomes.items()}, findings
+
+
+def invisible_findings(counts: dict[str, dict[str, dict[str, int]]], names: dict[str, str]) -> list[Finding]:
+    """helpers.data.channels.fold_invisible's warnings (``invisible_characters``, one per label column, all tables
+    together) from `counts`: {table: {column: {label as read: rows}}}, tables in the loader's order."""
+    from helpers.data.channels import LABEL_COLUMNS, invisible_warning, visible
+
+    findings = []
+    for column in LABEL_COLUMNS:
+        spellings: dict[str, dict[str, int]] = {}
+        where = []
+        for name, columns in counts.items():
+            found = columns.get(column, {})
+            if all(visible(v) == v for v in found):
+                continue
+            where.append(names.get(name, name))
+            for value, n in found.items():
+                clean = visible(value)
+                spellings.setdefault(clean or "", {}).setdefault(value, 0)
+                spellings[clean or ""][value] += n
+        findings += invisible_warning(column, spellings, where)
+    return findings
 
 
 def fold_small_channels(typed: dict[str, pd.DataFrame], becomes: dict[str, dict]) -> dict[str, pd.DataFrame]:
