@@ -3,7 +3,7 @@ the table's size).
 
 `Counting(con)` passes every call through to the Ibis backend `con`; the calls that bring results back
 (``to_pyarrow``, ``execute``) add the rows they return to ``fetched`` and the call to ``queries``. The other ways
-to fetch (``to_pandas``, batches, raw SQL cursors) raise, so a fetch cannot go uncounted.
+to fetch (``to_pandas``, batches, raw SQL cursors but an ALTER TABLE's) raise, so a fetch cannot go uncounted.
 """
 from __future__ import annotations
 
@@ -33,7 +33,13 @@ class Counting:
     def _refused(self, *args, **kwargs):
         raise AssertionError("a fetch the counting backend does not count")
 
-    to_pandas = to_pyarrow_batches = to_polars = to_torch = raw_sql = _refused
+    to_pandas = to_pyarrow_batches = to_polars = to_torch = _refused
+
+    def raw_sql(self, query, *args, **kwargs):
+        """A statement that returns no rows (ALTER TABLE: a temporary table's collation) passes; any other is refused."""
+        if not str(query).lstrip().upper().startswith("ALTER TABLE "):
+            self._refused()
+        return self._con.raw_sql(query, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._con, name)

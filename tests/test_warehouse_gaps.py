@@ -16,6 +16,7 @@ import json
 import os
 import uuid
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -55,10 +56,30 @@ def plain(value):
     return json.loads(json.dumps(to_jsonable(value), ensure_ascii=False))
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)"))])
+needs_pg = pytest.mark.skipif(not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)")
+
+
+@pytest.fixture(scope="module")
+def icu_url():
+    """A PostgreSQL database whose collation is ICU's root collation ('und': 'a' < 'B', kana interleaved), unlike the
+    server's C.UTF-8: its URL (the database dropped after the module)."""
+    from helpers.metrics.warehouse import connect
+
+    name = f"workbook_icu_{uuid.uuid4().hex[:8]}"
+    admin = connect(PG)
+    admin.raw_sql(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'").close()
+    url = PG.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        admin.raw_sql(f"DROP DATABASE {name} WITH (FORCE)").close()
+        admin.disconnect()
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=needs_pg), pytest.param("postgresql-icu", marks=needs_pg)])
 def warehouse(request, tmp_path):
-    """upload(frames) -> a WarehouseSource over `frames` typed in a DuckDB file or a PostgreSQL schema (dropped after)."""
+    """upload(frames) -> a WarehouseSource over `frames` typed in a DuckDB file, a PostgreSQL schema, or a schema of
+    a PostgreSQL database with an ICU collation (dropped after)."""
     from helpers.metrics.warehouse import WarehouseSource, connect, upload
 
     opened = []
@@ -72,7 +93,7 @@ def warehouse(request, tmp_path):
             con.disconnect()
             con = connect(url)
         else:
-            con = connect(PG)
+            con = connect(request.getfixturevalue("icu_url") if request.param.endswith("icu") else PG)
             upload(typed(frames), con, schema)
             opened.append((con, schema))
         return WarehouseSource(con, config, schema)
@@ -168,3 +189,108 @@ def test_an_optional_column_the_warehouse_lacks_is_absent_as_in_the_folder(wareh
         assert source.has_column(table, column) == mine.has_column(table, column), (table, column)
         assert source.has_values(table, column) == mine.has_values(table, column), (table, column)
     assert "industry" not in source.lead_columns() and "company_size" in source.lead_columns()
+
+
+# --------------------------------------------------------------------------- text order, whatever the collation
+#: Names whose order differs between collations: C / code point puts upper case first, 'a_b' before 'ab', hiragana
+#: before katakana; ICU's root collation puts 'a' before 'B' and interleaves あ / ア.
+NAMES = ["alice", "Bob", "carol", "Dave", "あい", "アア", "a_b", "ab", "Zed", "émile"]
+
+
+def with_collation_traps(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The sample with the owners renamed to NAMES (numbered apart) and the touch ids half in lower case, the touches
+    listed in code point order of their ids (so a folder's file order is the warehouse's order of touch_id)."""
+    out = {k: v.copy() for k, v in frames.items()}
+    owners = sorted(set(out["leads"]["owner"].dropna()) | set(out["opportunities"]["owner"].dropna()))
+    rename = {o: NAMES[i % len(NAMES)] + (str(i) if i >= len(NAMES) else "") for i, o in enumerate(owners)}
+    for name in ("leads", "opportunities"):
+        out[name]["owner"] = out[name]["owner"].map(rename)
+    touches = out["touches"]
+    ids = touches["touch_id"].where(touches.index % 2 == 0, touches["touch_id"].str.lower())
+    out["touches"] = touches.assign(touch_id=ids).sort_values("touch_id", kind="stable").reset_index(drop=True)
+    return out
+
+
+def test_text_is_ordered_by_code_point_whatever_the_databases_collation(warehouse, tmp_path):
+    """Owner pseudonyms (numbered in sorted name order), the touches' tie-breaking positions and every figure on them
+    are the folder's on a database whose collation orders text otherwise (ICU: 'alice' < 'Bob', あい / アア)."""
+    from helpers.metrics import engine
+    from helpers.metrics.core import workbook_source
+
+    frames = with_collation_traps(raw_sample())
+    wb = folder(frames, tmp_path / "data")
+    mine = workbook_source(wb)
+    source = warehouse(frames, wb.config)
+    got = figures(wb, source)
+    assert got == figures(wb, mine)
+    assert sorted(got["core"]["by_segment"]["owner"]) == sorted(figures(wb, mine)["core"]["by_segment"]["owner"])
+    columns = ["pos", "touch_id", "lead_id", "channel"]
+    there = source.fetch(source.touches().select(*columns).order_by("pos")).to_pylist()
+    here = engine.default_backend().to_pyarrow(mine.touches().select(*columns).order_by("pos")).to_pylist()
+    assert there == here and len(there) > 1000 and there[0]["touch_id"] < there[-1]["touch_id"]
+    assert {t["touch_id"][0] for t in there} == {"T", "t"}
+
+
+def test_a_warehouse_findings_first_ids_are_in_code_point_order(warehouse):
+    """A warehouse finding names its first offending ids in code point order (upper case, then lower case, then
+    kana), the same on every collation."""
+    from helpers.data.checks_engine import warehouse_findings
+
+    ids = ["b1", "A2", "a3", "B4", "ア5", "あ6", "a_7", "a8"]
+    day = pd.Timestamp("2025-01-10")
+    leads = pd.DataFrame({"lead_id": ids, "created_at": [day] * len(ids), "mql_at": [day - pd.Timedelta(days=3)] * len(ids),
+                          "channel": "web"})
+    opps = pd.DataFrame({"opportunity_id": ["O1"], "created_at": [day], "closed_at": [day], "outcome": ["won"],
+                         "amount": [100.0], "channel": "web"})
+    source = warehouse({"leads": leads.astype({"created_at": str, "mql_at": str}),
+                        "opportunities": opps.astype({"created_at": str, "closed_at": str, "amount": str})},
+                       load_config(SAMPLE_DATA_DIR))
+    found = warehouse_findings(source.backend, {"leads": source.backend.table("leads", database=source.schema),
+                                                "opportunities": source.backend.table("opportunities",
+                                                                                      database=source.schema)})[0]
+    stage = [f for f in found if f.code == "stage_before_created"]
+    assert stage and stage[0].ids == tuple(sorted(ids)[:5]) == ("A2", "B4", "a3", "a8", "a_7")
+
+
+# --------------------------------------------------------------------------- the forecast's rows
+def forecast_rows(opps: pd.DataFrame, dates) -> tuple[int, list]:
+    """(rows the forecast query fetches for `dates`, its inputs) on the counting backend over the in-process engine."""
+    from counting_backend import Counting
+    from helpers.metrics import engine, goals_engine
+
+    counting = Counting(engine.default_backend())
+    hists, won = goals_engine.forecast_inputs(engine.opps_table(opps), dates, counting)
+    assert counting.queries == 1
+    return counting.fetched, hists
+
+
+def test_the_forecast_fetches_no_row_for_wins_before_its_seasonal_horizon():
+    """The forecast's rows are bounded by its windows, not by the table: wins closed before the earliest day its
+    seasonal term can read (goals_engine.season_horizon: 5 years and a reference year before the period and the
+    deseasonalised blocks) are not fetched, so 300 old wins of distinct amounts add no row; wins inside the
+    lookback window add at most one cell each (a cell per distinct duration, outcome, recency and amount: the
+    bootstrap resamples deals jointly, so the amounts cannot be summed away)."""
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = load_workbook(SAMPLE_DATA_DIR, config)
+    period = parse_period("FY2026Q2", config.fiscal_year_start_month)
+    dates = [(period, wb.as_of), (parse_period("FY2025Q4", config.fiscal_year_start_month), pd.Timestamp("2026-01-15"))]
+    opps = wb.opportunities.astype({"outcome": str, "channel": str})
+    won = opps[opps["outcome"] == "won"].head(300)
+
+    def shifted(days: int, tag: str) -> pd.DataFrame:
+        return won.assign(opportunity_id=won["opportunity_id"] + tag, lead_id=None,
+                          created_at=won["created_at"] - pd.Timedelta(days=days),
+                          closed_at=won["closed_at"] - pd.Timedelta(days=days),
+                          amount=1_000_003.0 + np.arange(len(won)))
+
+    from helpers.metrics.goals_engine import season_horizon
+
+    rows, hists = forecast_rows(opps, dates)
+    old = shifted(12 * 366, "-old")
+    assert old["closed_at"].max() < pd.Timestamp(season_horizon(dates)) < opps["closed_at"].min() + pd.Timedelta(days=366 * 3)
+    rows_old, _ = forecast_rows(pd.concat([opps, old], ignore_index=True), dates)
+    assert rows_old == rows > 0
+    recent = shifted(60, "-new")
+    rows_new, hists_new = forecast_rows(pd.concat([opps, recent], ignore_index=True), dates)
+    assert rows < rows_new <= rows + 3 * len(recent)   # a new cell per deal for each date and the seasonal wins at the most
+    assert hists_new[0].cells.n.sum() > hists[0].cells.n.sum()

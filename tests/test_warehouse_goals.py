@@ -54,9 +54,10 @@ def test_notebook_04_fetches_the_same_rows_in_the_same_queries_from_a_table_twic
             == 2 * once.section["coverage"]["open_pipeline_amount"] > 0)
     assert len(twice.section["backtest"]["periods"]) == len(once.section["backtest"]["periods"]) > 0
     assert (rows_twice, queries_twice) == (rows, queries)
-    # the facts, the forecasts' counts (one query for the period's and every backtest forecast), the rates' row and
-    # deal sizes, the windows (one query per table), the cohort's channel mix
-    assert queries == 7, queries
+    # the source's channel cells and owner names (helpers.metrics.warehouse.channel_labels, canonical_of's
+    # pseudonyms: one row per distinct value), the facts, the forecasts' counts (one query for the period's and every
+    # backtest forecast), the rates' row and deal sizes, the windows (one query per table), the cohort's channel mix
+    assert queries == 9, queries
     assert rates["win_rate"] == once.rates["win_rate"] and rates["mql_rate"] == once.rates["mql_rate"]
     assert np.array_equal(rates["won_amounts"], once.rates["won_amounts"])
 

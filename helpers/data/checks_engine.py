@@ -192,6 +192,25 @@ def _day_or_number(column, name: str, kind: str):
     return column.strip().cast("timestamp") if text else column
 
 
+def code_point_order(value, con):
+    """Text column `value` as a key that orders by code point (as Python and DuckDB order text) on backend `con`:
+    on PostgreSQL its UTF-8 bytes (``convert_to(value, 'UTF8')``: bytes compare as code points), whatever the
+    database's collation (en_US, ICU, ... order case, punctuation and kana otherwise); elsewhere the value itself."""
+    return _utf8_bytes()(value, "UTF8") if getattr(con, "name", "") == "postgres" else value
+
+
+@functools.lru_cache(maxsize=1)
+def _utf8_bytes():
+    """PostgreSQL's convert_to(text, encoding) -> bytea as an Ibis function."""
+    import ibis
+
+    @ibis.udf.scalar.builtin(name="convert_to")
+    def convert_to(value: str, encoding: str) -> bytes:
+        """The bytes of `value` in `encoding`."""
+
+    return convert_to
+
+
 # --------------------------------------------------------------------------- counts and first rows
 class _Counted:
     """One table's checks: every mask counted in one query (:meth:`count`), the first rows of a mask on demand."""
@@ -209,11 +228,14 @@ class _Counted:
         with _quiet():
             return self.src.con.to_pyarrow(t.aggregate(**exprs)).to_pylist()[0]
 
-    def _order(self, t) -> list[str]:
+    def _order(self, t) -> list:
+        """The order the first rows are taken in: a folder's file order; a warehouse's id (spend: all its columns),
+        text by code point whatever the database's collation (:func:`code_point_order`)."""
         if self.src.positions:
             return [ROW]
         key = KEYS.get(self.name)
-        return [key] if key else [c for c in COLUMNS[self.name] if c in t.columns]
+        names = [key] if key else [c for c in COLUMNS[self.name] if c in t.columns]
+        return [code_point_order(t[c], self.src.con) if t[c].type().is_string() else t[c] for c in names]
 
     def first(self, mask, value=None, t=None) -> tuple[tuple[int, ...], tuple[str, ...], tuple[str, ...]]:
         """(spreadsheet rows, values shown, ids) of the first MAX_ROWS_SHOWN rows where `mask` holds; rows in a folder,

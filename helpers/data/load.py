@@ -276,6 +276,12 @@ def first_rows(values: pa.Array, keys: pa.Array) -> pa.Array:
     return pa.array(named, type=pa.int64()).take(at)
 
 
+def owner_pseudonyms(names) -> dict[str, str]:
+    """{name: pseudonym} of the distinct `names`: 'Owner 01', 'Owner 02', ... numbered in sorted order (by code point,
+    Python's, whatever a database's collation: helpers.metrics.warehouse uses this rule too)."""
+    return {name: f"Owner {i:02d}" for i, name in enumerate(sorted(set(names)), start=1)}
+
+
 def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """Replace owner names with stable pseudonyms 'Owner 01', 'Owner 02', ... numbered in sorted name order.
 
@@ -286,8 +292,7 @@ def pseudonymize_owners(leads: pd.DataFrame | None, opps: pd.DataFrame) -> tuple
     for key, frame in (("leads", leads), ("opps", opps)):
         if frame is not None and "owner" in frame.columns:
             coded[key] = factorized(frame["owner"])
-    names = sorted({name for _, distinct in coded.values() for name in distinct})
-    mapping = {name: f"Owner {i:02d}" for i, name in enumerate(names, start=1)}
+    mapping = owner_pseudonyms(name for _, distinct in coded.values() for name in distinct)
 
     def apply(key, frame):
         if key not in coded:

@@ -103,7 +103,7 @@ def forecast_counts_expr(opps, dates):
     so_far = j.filter((j.outcome == "won") & j.closed.between(j.pf, j.pl))
     so_far = so_far.group_by("i").aggregate(n=so_far.count(), s=so_far.amount.sum())
     first = j.group_by("i").aggregate(x=j.created.delta(ibis.date(EPOCH), unit="day").min())
-    won_days = won_days_expr(opps, max(engine._day(w) for _, w in dates))
+    won_days = won_days_expr(opps, max(engine._day(w) for _, w in dates), season_horizon(dates))
     return ibis.union(
         _row(cells, CELLS, i=cells.i, x=cells.duration, e=cells.event, r=cells.recent, lb=cells.in_lb, amt=cells.amt,
              n=cells.n),
@@ -114,13 +114,30 @@ def forecast_counts_expr(opps, dates):
         _row(won_days, WON_DAYS, x=won_days.x, amt=won_days.amount, n=won_days.n), distinct=False)
 
 
-def won_days_expr(opps, as_of: dt.date):
-    """The won deals closed on or before as_of per (closed_at, amount): x = the close's day number (days since
-    1970-01-01), amt (null when unknown), n (helpers.metrics.season.known_wins' deals, counted)."""
+def season_horizon(dates) -> dt.date:
+    """The earliest close day the seasonal term of a forecast of `dates` ((period, as_of) pairs) can read: the same days
+    of up to season.MAX_YEARS past years (366 days each, at least a calendar year) and a reference year
+    (season.YEAR_DAYS) around them, before the earliest day it measures: its period (at least
+    season.MIN_DAYS days ending on the period's end: helpers.metrics.season.same_days_factors) and the
+    CLOSING_BLOCKS blocks before as_of it deseasonalises (helpers.metrics.season.deseasonalise). A win closed before
+    it changes no figure."""
+    from helpers.metrics.goals_forecast import CLOSING_BLOCKS
+    from helpers.metrics.season import MAX_YEARS, MIN_DAYS, YEAR_DAYS
+
+    first = min(min(engine._day(a) - dt.timedelta(days=CLOSING_BLOCKS * BLOCK_DAYS), engine._day(p.start),
+                    engine._day(p.end) - dt.timedelta(days=MIN_DAYS)) for p, a in dates)
+    return first - dt.timedelta(days=366 * MAX_YEARS + YEAR_DAYS + 1)
+
+
+def won_days_expr(opps, as_of: dt.date, since: dt.date | None = None):
+    """The won deals closed on or before as_of (and on or after `since` when given: :func:`season_horizon`) per
+    (closed_at, amount): x = the close's day number (days since 1970-01-01), amt (null when unknown), n
+    (helpers.metrics.season.known_wins' deals, counted)."""
     import ibis
 
     o = engine._prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
-    w = o.filter((o.outcome == "won") & (o.closed <= as_of))
+    keep = (o.outcome == "won") & (o.closed <= as_of)
+    w = o.filter(keep & (o.closed >= since) if since is not None else keep)
     w = w.mutate(x=w.closed.delta(ibis.date(EPOCH), unit="day"))
     return w.group_by(["x", "amount"]).aggregate(n=w.count())
 

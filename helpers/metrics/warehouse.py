@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute
 
 from helpers.config import Config, check_settings_path, load_config
+from helpers.data.load import owner_pseudonyms
 from helpers.data.periods import complete_periods, parse_period, period_of
 from helpers.errors import WorkbookError, check_url_password, cli_language, coded_error, redact_url, scrub, url_secrets
 from helpers.metrics import engine
@@ -312,7 +313,7 @@ def canonical(con, config: Config, schema: str | None = None, leads_table: str =
     raw = raw_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table})
     if channels is None:
         channels = channel_labels(con, raw, config)[0]
-    return canonical_of(raw, config, channels)
+    return canonical_of(con, raw, config, channels)
 
 
 def raw_tables(con, schema: str | None, named: dict[str, str]) -> dict:
@@ -362,8 +363,10 @@ def _channel(column, channels: dict[str, str | None]):
                         for cell, label in changed], else_=text)
 
 
-def canonical_of(raw: dict, config: Config, channels: dict[str, str | None]):
-    """:func:`canonical` of the tables `raw` (:func:`raw_tables`) with the channel labels `channels`."""
+def canonical_of(con, raw: dict, config: Config, channels: dict[str, str | None]):
+    """:func:`canonical` of the tables `raw` (:func:`raw_tables`) on `con` with the channel labels `channels`; owners'
+    pseudonyms numbered in code point order of the distinct names (one row per owner fetched:
+    helpers.data.load.owner_pseudonyms)."""
     import ibis
 
     leads, opps = (_complete(raw[name], name) for name in ("leads", "opportunities"))
@@ -377,8 +380,11 @@ def canonical_of(raw: dict, config: Config, channels: dict[str, str | None]):
         names = (leads.select(name=leads.owner.cast("string").strip())
                  .union(opps.select(name=opps.owner.cast("string").strip()), distinct=True))
         names = names.filter(names.name.notnull() & (names.name != ""))
-        aliases = names.mutate(pseudonym=ibis.literal("Owner ") + (ibis.row_number().over(order_by=names.name) + 1)
-                             .cast("string").lpad(2, "0"))
+        with engine._quiet():   # one row per owner: numbered here, by the loader's rule (not the database's collation)
+            found = con.to_pyarrow(names).column("name").to_pylist()
+        alias = owner_pseudonyms(found)
+        aliases = ibis.memtable(pa.table({"name": pa.array(list(alias), pa.string()),
+                                          "pseudonym": pa.array(list(alias.values()), pa.string())}))
 
         def pseudonymize(t):
             j = t.left_join(aliases, t.owner.cast("string").strip() == aliases.name)
@@ -453,7 +459,7 @@ class WarehouseSource(Source):
         #: The columns each table has (a missing optional one is NULL in the canonical tables, yet absent here).
         self._columns = {name: tuple(t.columns) for name, t in raw.items()}
         self._channels, self.channel_findings = channel_labels(con, raw, config)
-        leads, opps = canonical_of(raw, config, self._channels)
+        leads, opps = canonical_of(con, raw, config, self._channels)
         # The canonical tables once into temporary tables of the session (dropped when it closes): every figure then
         # reads plain tables, not the canonicalizing joins again (PostgreSQL planned those as nested loops: seconds a query).
         self._leads, self._opps = (_temporary(con, t) for t in (leads, opps))
@@ -477,7 +483,8 @@ class WarehouseSource(Source):
         if self._touches is None:
             return None
         if self._touches_engine is None:
-            self._touches_engine = _temporary(self.backend, touches_engine_table(self._touches, self._channels))
+            shaped = _temporary(self.backend, touches_columns(self._touches, self._channels))   # text in code point order
+            self._touches_engine = _temporary(self.backend, touches_positions(shaped))
         return self._touches_engine
 
     @property
@@ -512,11 +519,21 @@ class WarehouseSource(Source):
 
 def _temporary(con, expr):
     """`expr` computed once into a temporary table of the warehouse session (helpers.metrics.engine.materialized's
-    kind, kept until the connection closes): the table."""
+    kind, kept until the connection closes): the table.
+
+    On PostgreSQL its text columns are given the collation "C" (code point order, as Python and DuckDB order text):
+    every ORDER BY, window order, min / max and comparison on them then gives the folder's order whatever the
+    database's collation (en_US, ICU, ...), and the expressions over them (casts, trims, joins with other text)
+    keep it. Other backends order text by code point already (DuckDB's default, BigQuery, Snowflake's default)."""
     import ibis
 
     with engine._quiet():
-        return con.create_table(ibis.util.gen_name("workbook_canonical"), expr, temp=True)
+        table = con.create_table(ibis.util.gen_name("workbook_canonical"), expr, temp=True)
+    text = [name for name, kind in table.schema().items() if kind.is_string()]
+    if getattr(con, "name", "") == "postgres" and text:
+        columns = ", ".join(f'ALTER COLUMN "{name}" TYPE text COLLATE "C"' for name in text)
+        con.raw_sql(f'ALTER TABLE "{table.get_name()}" {columns}').close()
+    return table
 
 
 def _source(con, config: Config, schema: str | None, leads_table: str, opportunities_table: str):
@@ -579,6 +596,12 @@ def touches_engine_table(t, channels: dict[str, str | None] | None = None):
     wherever they stand, so the figures are the same on every run and every warehouse. They equal a folder's whenever
     no two touches of one deal or path share a time and a touch_id (give every touch its CRM id), or the file lists
     such touches in that order (docs/data_dictionary.md, touches.csv)."""
+    return touches_positions(touches_columns(t, channels))
+
+
+def touches_columns(t, channels: dict[str, str | None] | None = None):
+    """The columns of :func:`touches_engine_table` but pos: ids and text trimmed (empty = null; touch_id ''), the
+    channel cells labelled by `channels` (:func:`channel_labels`), ts and its day d."""
     import ibis
 
     def text(column: str):
@@ -589,7 +612,14 @@ def touches_engine_table(t, channels: dict[str, str | None] | None = None):
     ts = t.touched_at.cast("timestamp")
     cols = {"touch_id": text("touch_id").fill_null(""), "lead_id": text("lead_id"), "ts": ts, "d": ts.cast("date"),
             "channel": text("channel"), "content": text("content"), "opportunity_id": text("opportunity_id")}
-    x = t.select(**cols)
+    return t.select(**cols)
+
+
+def touches_positions(x):
+    """:func:`touches_columns`' table `x` with pos, the 0-based rank in (touch_id, ts, lead_id, opportunity_id,
+    channel, content): the text in the order of `x`'s columns (code point order in a :func:`_temporary` table)."""
+    import ibis
+
     order = [x.touch_id, x.ts, x.lead_id, x.opportunity_id, x.channel, x.content]
     return x.mutate(pos=(ibis.row_number().over(order_by=order)).cast("int64"))
 
