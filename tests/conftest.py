@@ -130,23 +130,35 @@ BY_LANGUAGE = {
     "tests/test_report_language.py": "sample-all",
     "tests/test_honest_figures.py": "honest-figures",
 }
-#: Modules whose tests each form a group of their own (no fixture shared between tests; each runs the runner).
+#: Modules whose tests each form a group of their own (each runs the runner on data of its own), except the tests of
+#: a class, which share a class-scoped run and so form one group.
 BY_TEST = ("tests/test_run.py",)
-#: Groups handed out first, the most CPU first (per-test CPU seconds summed by group, see the README; a BY_TEST
-#: module stands for its tests); the others follow, the most tests first (xdist's own order). A long group that
-#: starts last leaves the other worker idle at the end.
-FIRST = ("sample-all-en", "sample-all-ja", "tests/test_run.py", "tests/test_app_browser.py", "tests/test_fastcsv.py",
-         "tests/test_warehouse.py",
-         "tests/test_ingest_cases_run.py", "tests/test_warehouse_report.py", "honest-figures-en", "honest-figures-ja",
-         "tests/test_browser.py", "tests/test_stable_names.py", "tests/test_goals_sample.py")
+#: Measured CPU seconds of the costly groups (per-test CPU of the worker and the processes it waited for, kernels
+#: included, summed by group; see the README's test-speed section); a parametrized BY_TEST group is listed once,
+#: without its parameters. The groups are handed out the most CPU first, so that no long group starts last and leaves
+#: the other worker idle at the end; a group not listed counts ESTIMATE seconds a test.
+CPU_SECONDS = {
+    "sample-all-en": 310, "sample-all-ja": 310, "tests/test_app_browser.py": 95,
+    "tests/test_run.py::test_all_periods_and_determinism": 50, "tests/test_run.py::TestLatestPeriodRun": 24,
+    "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 29,
+    "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 13,
+    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 13,
+    "tests/test_run.py::test_partial_data_opportunities_only": 10,
+    "tests/test_run.py::test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh": 10,
+    "tests/test_fastcsv.py": 56, "tests/test_warehouse.py": 55, "tests/test_ingest_cases_run.py": 55,
+    "tests/test_warehouse_report.py": 53, "honest-figures-en": 46, "honest-figures-ja": 46,
+    "tests/test_browser.py": 45, "tests/test_stable_names.py": 40, "tests/test_goals_sample.py": 35,
+}
+ESTIMATE = 0.3
 
 
 def xdist_group_of(nodeid: str) -> str:
     """The group a test runs in under make test: its module (as --dist loadfile), its module's group for its
-    language (BY_LANGUAGE), or itself (BY_TEST)."""
+    language (BY_LANGUAGE), or itself or its class (BY_TEST)."""
     module = nodeid.split("::")[0]
     if module in BY_TEST:
-        return nodeid
+        name = nodeid.split("[", 1)[0]                 # module::test or module::Class::test, without the parameters
+        return name.rsplit("::", 1)[0] if name.count("::") > 1 else nodeid
     if module in BY_LANGUAGE and nodeid.endswith("]"):
         parts = nodeid[nodeid.index("[", len(module)) + 1:-1].split("-")
         lang = next((part for part in parts if part in ("en", "ja")), None)
@@ -155,21 +167,22 @@ def xdist_group_of(nodeid: str) -> str:
     return module
 
 
+def group_costs(nodeids: list[str]) -> dict[str, float]:
+    """{group: its estimated CPU seconds} of the groups the tests `nodeids` form (CPU_SECONDS, ESTIMATE)."""
+    tests = {}
+    for nodeid in nodeids:
+        group = xdist_group_of(nodeid)
+        tests[group] = tests.get(group, 0) + 1
+    return {group: CPU_SECONDS.get(group, CPU_SECONDS.get(group.split("[", 1)[0], ESTIMATE * count))
+            for group, count in tests.items()}
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """The groups (xdist_group_of) in the order xdist hands them out: FIRST, then the most tests first; a group's
+    """The groups (xdist_group_of) in the order xdist hands them out: the most CPU first (group_costs); a group's
     tests keep their order (pytest's, by fixture parameter)."""
-    groups = {item: xdist_group_of(item.nodeid) for item in items}
-    size = {}
-    for name in groups.values():
-        size[name] = size.get(name, 0) + 1
-    rank = {name: i for i, name in enumerate(FIRST)}
-
-    def order(item):
-        group = groups[item]
-        return rank.get(item.nodeid.split("::")[0] if group == item.nodeid else group, len(FIRST)), -size[group]
-
-    items[:] = sorted(items, key=order)   # stable
+    costs = group_costs([item.nodeid for item in items])
+    items[:] = sorted(items, key=lambda item: -costs[xdist_group_of(item.nodeid)])   # stable
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -1,6 +1,9 @@
 """The report runner: parameters, period selection, failure isolation, atomic publish, determinism."""
+import contextlib
+import io
 import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -14,19 +17,24 @@ XSS = "<img src=x onerror=alert(1)>"
 OPPS_Q1 = "O0,2025-01-01,2025-03-20,won,300000,,referral,サービス,1-49,田中,\n"
 
 
+def write_data(path: Path) -> Path:
+    """Tiny data spanning 2025Q1-2025Q2, with a channel name that is HTML markup, written into `path`."""
+    leads = LEADS_CSV.replace(",seminar,", f",\"{XSS}\",")
+    return write_folder(path, {"leads.csv": leads, "opportunities.csv": OPPS_CSV + OPPS_Q1})
+
+
 @pytest.fixture
 def data(tmp_path) -> Path:
     """Tiny data spanning 2025Q1-2025Q2, with a channel name that is HTML markup."""
-    leads = LEADS_CSV.replace(",seminar,", f",\"{XSS}\",")
-    return write_folder(tmp_path / "data", {"leads.csv": leads, "opportunities.csv": OPPS_CSV + OPPS_Q1})
+    return write_data(tmp_path / "data")
 
 
 def boom_notebooks(tmp_path: Path) -> Path:
-    """The real notebooks plus one that fails for period 2025Q2 only."""
+    """The real data-health notebook plus one that fails for period 2025Q2 only."""
     folder = tmp_path / "nbs"
     folder.mkdir()
-    for nb in notebook_paths():
-        (folder / nb.name).write_bytes(nb.read_bytes())
+    nb = NOTEBOOKS_DIR / "00_data_health.ipynb"
+    (folder / nb.name).write_bytes(nb.read_bytes())
     params = nbformat.v4.new_code_cell('period: str = ""  # period label', metadata={"tags": ["parameters"]})
     boom = nbformat.v4.new_code_cell('if period == "2025Q2":\n    raise ValueError("boom in " + period)')
     meta = nbformat.read(folder / "00_data_health.ipynb", as_version=4).metadata
@@ -42,27 +50,57 @@ def test_notebooks_are_numbered_in_reading_order():
     assert sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) == names  # no unnumbered notebook slips by
 
 
-def test_latest_period_report(data, tmp_path, capsys):
-    out = tmp_path / "out"
-    assert main(["--data", str(data), "--out", str(out)]) == 0
-    # as_of = 2025-06-30 (latest date): the latest complete period is 2025Q2
-    metrics = json.loads((out / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))
-    assert list(metrics)[:8] == ["period", "start", "end", "as_of", "pipeline", "funnel", "by_channel", "by_segment"]
-    assert (metrics["period"], metrics["start"], metrics["end"], metrics["as_of"]) == ("2025Q2", "2025-04-01", "2025-06-30", "2025-06-30")
-    # Hand count for 2025Q2: created O1 (04-12), O2 (05-01), O3 (06-10) = 3; won O1 (1,200,000), lost O2 -> 1/2
-    p = metrics["pipeline"]
-    assert (p["opportunities_created"], p["won_count"], p["lost_count"], p["win_rate"]) == (3, 1, 1, 0.5)
-    assert p["won_revenue"] == 1200000.0 and p["sales_cycle_days"] == 50.0  # 04-12 -> 06-01
-    assert p["sales_velocity"] == pytest.approx(3 * 1200000 * 0.5 / 50)
-    # every channel in the data gets a row, even with nothing in the period (referral: only a 2025Q1 deal)
-    assert set(metrics["by_channel"]) == {"outbound", "referral", "unknown", "web", XSS}
-    assert metrics["by_channel"]["referral"]["opportunities_created"] == 0
-    assert metrics["by_channel"]["referral"]["win_rate"] is None
-    assert (out / "2025Q2" / "00_data_health.html").is_file() and (out / "2025Q2" / "00_data_health.ipynb").is_file()
-    assert (out / "index.html").is_file() and not (out / "2025Q1").exists()
-    assert stderr_outputs(out / "2025Q2") == []  # no warning (e.g. a missing Japanese glyph) in any notebook
-    printed = capsys.readouterr().out
-    assert "[2025Q2] 00_data_health.ipynb ok" in printed and "Done: 1 of 1 period(s) published" in printed
+class TestLatestPeriodRun:
+    """The tests that read one plain run over the `data` fixture's files (latest_run). tests/conftest.py sends a
+    class of tests/test_run.py to one worker, so the run is made once."""
+
+    @pytest.fixture(scope="class")
+    def latest_run(self, tmp_path_factory) -> tuple[Path, Path, str]:
+        """(data folder, output folder, what the runner printed) of `run --data DATA --out OUT`: no period named,
+        so the latest complete one, 2025Q2."""
+        tmp = tmp_path_factory.mktemp("latest")
+        data, out, printed = write_data(tmp / "data"), tmp / "out", io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert main(["--data", str(data), "--out", str(out)]) == 0
+        return data, out, printed.getvalue()
+
+    def test_latest_period_report(self, latest_run):
+        _, out, printed = latest_run
+        # as_of = 2025-06-30 (latest date): the latest complete period is 2025Q2
+        metrics = json.loads((out / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))
+        assert list(metrics)[:8] == ["period", "start", "end", "as_of", "pipeline", "funnel", "by_channel", "by_segment"]
+        assert (metrics["period"], metrics["start"], metrics["end"], metrics["as_of"]) == ("2025Q2", "2025-04-01", "2025-06-30", "2025-06-30")
+        # Hand count for 2025Q2: created O1 (04-12), O2 (05-01), O3 (06-10) = 3; won O1 (1,200,000), lost O2 -> 1/2
+        p = metrics["pipeline"]
+        assert (p["opportunities_created"], p["won_count"], p["lost_count"], p["win_rate"]) == (3, 1, 1, 0.5)
+        assert p["won_revenue"] == 1200000.0 and p["sales_cycle_days"] == 50.0  # 04-12 -> 06-01
+        assert p["sales_velocity"] == pytest.approx(3 * 1200000 * 0.5 / 50)
+        # every channel in the data gets a row, even with nothing in the period (referral: only a 2025Q1 deal)
+        assert set(metrics["by_channel"]) == {"outbound", "referral", "unknown", "web", XSS}
+        assert metrics["by_channel"]["referral"]["opportunities_created"] == 0
+        assert metrics["by_channel"]["referral"]["win_rate"] is None
+        assert (out / "2025Q2" / "00_data_health.html").is_file() and (out / "2025Q2" / "00_data_health.ipynb").is_file()
+        assert (out / "index.html").is_file() and not (out / "2025Q1").exists()
+        assert stderr_outputs(out / "2025Q2") == []  # no warning (e.g. a missing Japanese glyph) in any notebook
+        assert "[2025Q2] 00_data_health.ipynb ok" in printed and "Done: 1 of 1 period(s) published" in printed
+
+    def test_failure_is_isolated_and_never_replaces_a_good_report(self, latest_run, tmp_path, capsys):
+        data, published, _ = latest_run
+        out = tmp_path / "out"
+        shutil.copytree(published, out)  # the good report of 2025Q2, in a folder of this test's own
+        good = (out / "2025Q2" / "00_data_health.html").read_bytes()
+        nbs = boom_notebooks(tmp_path)
+        code = main(["--data", str(data), "--out", str(out), "--period", "2025Q1", "--period", "2025Q2", "--notebooks", str(nbs)])
+        assert code == 1
+        printed = capsys.readouterr().out
+        assert re.search(r"\[2025Q2\] 99_boom\.ipynb FAILED at cell \d+: ValueError: boom in 2025Q2", printed)
+        assert (out / "2025Q2" / "00_data_health.html").read_bytes() == good       # last good report kept
+        assert not (out / "2025Q2" / "99_boom.ipynb").exists()
+        assert (out / "_failed" / "2025Q2" / "99_boom.ipynb").is_file()             # failed notebook kept
+        assert (out / "_failed" / "2025Q2" / "kernel.log").is_file()                # with the kernel log
+        assert not (out / "2025Q1" / "kernel.log").exists()                         # published reports carry none
+        assert (out / "2025Q1" / "99_boom.html").is_file()                           # the other period went on
+        assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".run.lock"]  # no staging folder left
 
 
 def test_all_periods_and_determinism(data, tmp_path):
@@ -74,24 +112,6 @@ def test_all_periods_and_determinism(data, tmp_path):
         assert (a / label / "metrics.json").read_bytes() == (b / label / "metrics.json").read_bytes()
     index = (a / "index.html").read_text(encoding="utf-8")
     assert 'href="2025Q1/00_data_health.html"' in index and 'href="2025Q2/metrics.json"' in index
-
-
-def test_failure_is_isolated_and_never_replaces_a_good_report(data, tmp_path, capsys):
-    out = tmp_path / "out"
-    assert main(["--data", str(data), "--out", str(out), "--period", "2025Q2"]) == 0
-    good = (out / "2025Q2" / "00_data_health.html").read_bytes()
-    nbs = boom_notebooks(tmp_path)
-    code = main(["--data", str(data), "--out", str(out), "--period", "2025Q1", "--period", "2025Q2", "--notebooks", str(nbs)])
-    assert code == 1
-    printed = capsys.readouterr().out
-    assert re.search(r"\[2025Q2\] 99_boom\.ipynb FAILED at cell \d+: ValueError: boom in 2025Q2", printed)
-    assert (out / "2025Q2" / "00_data_health.html").read_bytes() == good       # last good report kept
-    assert not (out / "2025Q2" / "99_boom.ipynb").exists()
-    assert (out / "_failed" / "2025Q2" / "99_boom.ipynb").is_file()             # failed notebook kept
-    assert (out / "_failed" / "2025Q2" / "kernel.log").is_file()                # with the kernel log
-    assert not (out / "2025Q1" / "kernel.log").exists()                         # published reports carry none
-    assert (out / "2025Q1" / "99_boom.html").is_file()                           # the other period went on
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".run.lock"]  # no staging folder left
 
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
