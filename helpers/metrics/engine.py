@@ -53,13 +53,17 @@ WHITESPACE = string.whitespace
 @functools.lru_cache(maxsize=1)
 def default_backend():
     """The embedded engine: one in-process DuckDB connection through Ibis (created on first use), with
-    helpers.data.files.duckdb_config."""
+    helpers.data.files.duckdb_config, compiling each query shape once (helpers.metrics.compiled.cache_compiles)."""
     import ibis
 
     from helpers.data.files import duckdb_config
 
+    from helpers.metrics.compiled import cache_compiles
+
     duckdb_compat()
-    return ibis.duckdb.connect(**duckdb_config())
+    con = ibis.duckdb.connect(**duckdb_config())
+    cache_compiles(con)   # each query shape compiled once per process (helpers.metrics.compiled)
+    return con
 
 
 def duckdb_compat() -> None:
@@ -190,19 +194,24 @@ _BUILT: dict | None = None
 
 
 @contextlib.contextmanager
-def reusing_tables():
+def reusing_tables(store: dict | None = None):
     """Within this block, :func:`opps_table` / :func:`leads_table` of the same frame object and dims build the engine
     table once, and its tables of other dims share its canonical columns (ids, dates, outcome, amount: built once, zero
-    copy; the caller promises not to change the frames meanwhile; each frame is held until the block ends)."""
+    copy; the caller promises not to change the frames meanwhile; each frame is held until the block ends).
+
+    With `store` (a dict its owner keeps: helpers.metrics.source.FrameSource's), the tables are built into and taken
+    from `store` instead, so they outlive the block (held as long as the owner holds `store`)."""
     global _BUILT
     outer = _BUILT
-    if outer is None:
+    if store is not None:
+        _BUILT = store
+    elif outer is None:
         _BUILT = {}
     try:
         yield
     finally:
-        if outer is None:
-            _BUILT = None
+        if store is not None or outer is None:
+            _BUILT = outer
 
 
 def share_columns(derived: pd.DataFrame, frame: pd.DataFrame) -> None:

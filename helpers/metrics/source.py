@@ -127,7 +127,10 @@ class FrameSource(Source):
 
     `fit` (a frame -> Series function, e.g. helpers.metrics.core.workbook_source's target profile) gives the key
     ``target_fit`` of a frame that lacks that column (computed once per table); without it a frame's own target_fit
-    column, if any, is used."""
+    column, if any, is used.
+
+    Its engine tables are built from the frames once per source and dims and kept while the source lives (a notebook's
+    session: ``s.source``), so the frames must not change meanwhile (as for :meth:`Source.memo`)."""
 
     kind = "folder"
 
@@ -141,6 +144,7 @@ class FrameSource(Source):
         self.fit = fit
         self.backend = backend
         self._fitted: dict[str, pd.DataFrame] = {}
+        self._tables: dict = {}   # engine tables built from the frames, kept for the source's life (engine.reusing_tables)
 
     @property
     def has_leads(self) -> bool:
@@ -166,14 +170,19 @@ class FrameSource(Source):
         return self._fitted[table]
 
     def opps(self, dims: Sequence[str] = ()):
-        return engine.opps_table(self.frame("opportunities", dims), _keys(dims))
+        with engine.reusing_tables(self._tables):
+            return engine.opps_table(self.frame("opportunities", dims), _keys(dims))
 
     def leads(self, dims: Sequence[str] = (), stamps: Sequence[str] = ()):
-        frame = self.frame("leads", dims)
-        return None if frame is None else engine.leads_table(frame, _keys(dims), tuple(stamps))
+        with engine.reusing_tables(self._tables):
+            frame = self.frame("leads", dims)
+            return None if frame is None else engine.leads_table(frame, _keys(dims), tuple(stamps))
 
     def touches(self):
-        return None if self.touches_frame is None else engine.touches_table(self.touches_frame)
+        if self.touches_frame is None:
+            return None
+        with engine.reusing_tables(self._tables):
+            return engine.touches_table(self.touches_frame)
 
     def lead_columns(self) -> list[str]:
         leads = self.frames["leads"]
@@ -189,7 +198,8 @@ class FrameSource(Source):
         leads = self.frames["leads"]
         if leads is None:
             return None
-        base = engine.leads_columns(leads)
+        with engine.reusing_tables(self._tables):
+            base = engine.leads_columns(leads)
         cols = {}
         for name in columns:
             if name in base:

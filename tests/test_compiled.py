@@ -1,0 +1,115 @@
+"""Compiled SQL kept per query shape (helpers/metrics/compiled.py): a query of a shape compiled before gets the SQL Ibis
+itself compiles for it, and its figures do not change."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+
+import ibis
+import pandas as pd
+import pytest
+
+from helpers.metrics import compiled, engine
+from helpers.metrics.source import FrameSource
+
+
+def _frames(shift: int = 0):
+    day = pd.Timestamp("2025-04-01") + pd.Timedelta(days=shift)
+    leads = pd.DataFrame({"lead_id": ["L1", "L2", " L3", "L4"], "channel": ["Web", "Event", None, "Web"],
+                          "created_at": [day, day + pd.Timedelta(days=40), day + pd.Timedelta(days=95), pd.NaT],
+                          "mql_at": [day + pd.Timedelta(days=3), pd.NaT, day + pd.Timedelta(days=99), pd.NaT],
+                          "sql_at": [day + pd.Timedelta(days=9), pd.NaT, pd.NaT, pd.NaT], "opportunity_id": ["O1", None, "O3", None]})
+    opps = pd.DataFrame({"opportunity_id": ["O1", "O2", "O3"], "lead_id": ["L1", "L2", None], "channel": ["Web", "Event", "Web"],
+                         "created_at": [day + pd.Timedelta(days=20), day + pd.Timedelta(days=50), day + pd.Timedelta(days=100)],
+                         "closed_at": [day + pd.Timedelta(days=60), pd.NaT, day + pd.Timedelta(days=150)],
+                         "outcome": ["won", "open", "lost"], "amount": [1200.0, 300.0, None]})
+    return leads, opps
+
+
+def _queries(source, start: dt.date, last: dt.date, as_of: dt.date):
+    """A report's kinds of query: grouped pipeline and funnel counts, the windows of a cross join, quantiles."""
+    opps, leads = source.opps(["channel"]), source.leads(["channel"])
+    flags = engine.lead_flags_expr(leads, opps, start, last, as_of)
+    quarters = [(start, last), (start - dt.timedelta(days=91), start - dt.timedelta(days=1)), (start, start)]
+    return [engine.pipeline_expr(opps, start, last, as_of, ["channel"]),
+            engine.lead_funnel_expr(flags, start, last, ["channel"]),
+            engine.windows_pipeline_expr(source.opps(), quarters, as_of),
+            engine.day_quantiles_expr(source.leads(), source.opps(), as_of, 0.5, 0.75)]
+
+
+def _plain(con):
+    return lambda expr, limit=None: type(con).compile(con, expr, limit=limit)
+
+
+PERIODS = [(dt.date(2025, 4, 1), dt.date(2025, 6, 30), dt.date(2025, 9, 30)),
+           (dt.date(2025, 7, 1), dt.date(2025, 9, 30), dt.date(2025, 9, 30)),   # last = as_of: one date less
+           (dt.date(2025, 1, 1), dt.date(2025, 3, 31), dt.date(2025, 12, 31))]
+
+
+def test_every_query_of_a_later_period_gets_the_sql_ibis_compiles_for_it_from_the_kept_shape():
+    con = engine.default_backend()
+    plain = _plain(con)
+    shapes: OrderedDict = OrderedDict()
+    for i, (start, last, as_of) in enumerate(PERIODS):
+        leads, opps = _frames(shift=10 * i)   # new frames: new in-memory tables, as each notebook has
+        source = FrameSource(leads, opps)
+        before = len(shapes)
+        for expr in _queries(source, start, last, as_of):
+            assert compiled.compiled_sql(plain, shapes, expr) == plain(expr)
+        if i == 1:
+            assert len(shapes) > before   # last = as_of: one date where the first period has two, another shape
+        if i == 2:
+            assert len(shapes) == before   # distinct dates as in the first period: its shapes serve every query
+    assert len(shapes) >= 4
+
+
+def test_the_engine_connection_compiles_through_the_kept_shapes_and_its_figures_do_not_change():
+    con = engine.default_backend()
+    assert con._workbook_shapes is not None
+    leads, opps = _frames()
+    source = FrameSource(leads, opps)
+    start, last, as_of = PERIODS[0]
+    expr = engine.pipeline_expr(source.opps(["channel"]), start, last, as_of, ["channel"])
+    fresh = ibis.duckdb.connect()   # a connection of its own: Ibis' compile, no kept shape
+    assert con.compile(expr) == type(fresh).compile(fresh, expr)
+    got = engine.run(expr)
+    # O1 created 2025-04-21 and won 2025-05-31 (1200), O2 created 2025-05-21 and open; O3 created in July
+    assert engine.total(got)["created"] == 2 and engine.total(got)["won_amount"] == 1200.0
+    assert engine.by_dim(got, "channel")["Web"]["won"] == 1 and engine.by_dim(got, "channel")["Event"]["open_count"] == 1
+    later = engine.pipeline_expr(FrameSource(*_frames(shift=1)).opps(["channel"]), start, last, as_of, ["channel"])
+    count = len(con._workbook_shapes)
+    assert engine.total(engine.run(later))["created"] == 2
+    assert len(con._workbook_shapes) == count   # same shape: compiled from the kept SQL
+
+
+@pytest.mark.parametrize("text", ["MAKE_DATE(1001, 1, 1)", "ibis_slot_table_0000"])
+def test_a_query_whose_text_could_pass_for_a_sentinel_is_compiled_as_it_is(text):
+    t = ibis.table({"d": "date", "s": "string"}, name="t")
+    expr = t.filter((t.s == text) & (t.d <= dt.date(2025, 1, 1)))
+    assert compiled.shape_of(expr.op()) is None
+    shapes: OrderedDict = OrderedDict()
+    con = engine.default_backend()
+    assert compiled.compiled_sql(_plain(con), shapes, expr) == _plain(con)(expr) and not shapes
+
+
+def test_a_null_date_and_dates_in_a_table_stay_in_the_shape():
+    t = ibis.memtable(pd.DataFrame({"d": pd.to_datetime(["2025-01-02"]).date}))
+    expr = t.filter(t.d.isnull() | (t.d == ibis.literal(None, type="date")) | (t.d >= dt.date(2024, 5, 6)))
+    shape, dates, tables = compiled.shape_of(expr.op())
+    assert dates == [dt.date(2024, 5, 6)] and tables == [t.op().name]
+    con = engine.default_backend()
+    shapes: OrderedDict = OrderedDict()
+    assert compiled.compiled_sql(_plain(con), shapes, expr) == _plain(con)(expr)
+    assert "MAKE_DATE(1001, 1, 1)" in next(iter(shapes.values())) and '"ibis_slot_table_0000"' in next(iter(shapes.values()))
+
+
+def test_a_frame_source_builds_each_engine_table_once_for_its_life():
+    leads, opps = _frames()
+    source = FrameSource(leads, opps)
+    assert source.opps(["channel"]) is source.opps(["channel"])
+    assert source.leads() is source.leads() and source.leads(["channel"]) is not source.leads()
+    # its tables of other keys share the canonical columns built once (Arrow arrays, not copies)
+    a, b = source.opps().op().data.to_pyarrow(None), source.opps(["channel"]).op().data.to_pyarrow(None)
+    assert a.column("created_at").chunk(0) is b.column("created_at").chunk(0) or \
+        a.column("created_at").chunk(0).buffers()[1].address == b.column("created_at").chunk(0).buffers()[1].address
+    assert FrameSource(leads, opps).opps() is not source.opps()   # another source, its own tables
