@@ -3,7 +3,6 @@ itself compiles for it, and its figures do not change."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import OrderedDict
 
 import ibis
 import pandas as pd
@@ -49,7 +48,7 @@ PERIODS = [(dt.date(2025, 4, 1), dt.date(2025, 6, 30), dt.date(2025, 9, 30)),
 def test_every_query_of_a_later_period_gets_the_sql_ibis_compiles_for_it_from_the_kept_shape():
     con = engine.default_backend()
     plain = _plain(con)
-    shapes: OrderedDict = OrderedDict()
+    shapes = compiled.Shapes()
     for i, (start, last, as_of) in enumerate(PERIODS):
         leads, opps = _frames(shift=10 * i)   # new frames: new in-memory tables, as each notebook has
         source = FrameSource(leads, opps)
@@ -87,7 +86,7 @@ def test_a_query_whose_text_could_pass_for_a_sentinel_is_compiled_as_it_is(text)
     t = ibis.table({"d": "date", "s": "string"}, name="t")
     expr = t.filter((t.s == text) & (t.d <= dt.date(2025, 1, 1)))
     assert compiled.shape_of(expr.op()) is None
-    shapes: OrderedDict = OrderedDict()
+    shapes = compiled.Shapes()
     con = engine.default_backend()
     assert compiled.compiled_sql(_plain(con), shapes, expr) == _plain(con)(expr) and not shapes
 
@@ -98,9 +97,9 @@ def test_a_null_date_and_dates_in_a_table_stay_in_the_shape():
     shape, dates, tables = compiled.shape_of(expr.op())
     assert dates == [dt.date(2024, 5, 6)] and tables == [t.op().name]
     con = engine.default_backend()
-    shapes: OrderedDict = OrderedDict()
+    shapes = compiled.Shapes()
     assert compiled.compiled_sql(_plain(con), shapes, expr) == _plain(con)(expr)
-    assert "MAKE_DATE(1001, 1, 1)" in next(iter(shapes.values())) and '"ibis_slot_table_0000"' in next(iter(shapes.values()))
+    assert "MAKE_DATE(1001, 1, 1)" in next(iter(shapes.sql.values())) and '"ibis_slot_table_0000"' in next(iter(shapes.sql.values()))
 
 
 def test_a_frame_source_builds_each_engine_table_once_for_its_life():
@@ -113,3 +112,21 @@ def test_a_frame_source_builds_each_engine_table_once_for_its_life():
     assert a.column("created_at").chunk(0) is b.column("created_at").chunk(0) or \
         a.column("created_at").chunk(0).buffers()[1].address == b.column("created_at").chunk(0).buffers()[1].address
     assert FrameSource(leads, opps).opps() is not source.opps()   # another source, its own tables
+
+
+def test_a_temporary_table_from_a_kept_shape_is_the_table_ibis_creates():
+    con = engine.default_backend()
+    leads, opps = _frames()
+    source = FrameSource(leads, opps)
+    links = engine.linked_expr(source.leads(["channel"]), source.opps(), PERIODS[0][2])
+    ours = compiled.create_temp_table(con, "ibis_workbook_test_ours", links)
+    theirs = con.create_table("ibis_workbook_test_theirs", links, temp=True)
+    try:
+        assert ours.schema() == theirs.schema() and ours.op().namespace == theirs.op().namespace
+        rows = sorted((tuple(r.values()) for r in con.to_pyarrow(ours).to_pylist()), key=repr)
+        assert rows == sorted((tuple(r.values()) for r in con.to_pyarrow(theirs).to_pylist()), key=repr)
+        # L1-O1 (both sides), L2-O2 (the deal's lead_id), L3-O3 (' L3' trimmed; no channel); L4 has no created_at
+        assert rows == [("Event", "O2"), ("Web", "O1"), (None, "O3")]
+    finally:
+        con.drop_table("ibis_workbook_test_ours", force=True)
+        con.drop_table("ibis_workbook_test_theirs", force=True)

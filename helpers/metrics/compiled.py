@@ -23,11 +23,25 @@ from collections import OrderedDict
 
 #: Shapes kept per backend (least recently used dropped first); a period on the sample has about 130.
 MAX_SHAPES = 2048
+#: Structures numbered per backend before the numbers and kept shapes start afresh (a bound on their memory).
+MAX_IDS = 500_000
 _DATE = re.compile(r"MAKE_DATE\(1(\d{3}), 1, 1\)")
 _TABLE_PREFIX = "ibis_slot_table_"
 _TABLE = re.compile(r'"ibis_slot_table_(\d{4})"')
 #: Names Ibis generates for the tables it makes (ibis.util.gen_name: memtables, helpers.metrics.engine.materialized).
 _GENERATED = "ibis_"
+
+
+class Shapes:
+    """The kept shapes of one backend: ``sql`` maps a shape's key to its SQL (least recently used dropped first past
+    :data:`MAX_SHAPES`); ``ids`` numbers each distinct structure a key is made of (:func:`shape_key`)."""
+
+    def __init__(self):
+        self.sql: OrderedDict = OrderedDict()
+        self.ids: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.sql)
 
 
 def cache_compiles(con) -> None:
@@ -38,7 +52,7 @@ def cache_compiles(con) -> None:
     original = con.compile
     if not _renders_as_expected(original):
         return
-    shapes: OrderedDict = OrderedDict()
+    shapes = Shapes()
     con._workbook_shapes = shapes
 
     def compile(expr, /, *, limit=None, params=None, pretty=False, **kwargs):
@@ -49,24 +63,29 @@ def cache_compiles(con) -> None:
     con.compile = compile
 
 
-def compiled_sql(original, shapes: OrderedDict, expr, limit=None) -> str:
+def compiled_sql(original, shapes: Shapes, expr, limit=None) -> str:
     """The SQL of `expr` (``original(expr, limit=limit)``, the backend's own compile), from the shape's SQL kept in
     `shapes` when a query of its shape was compiled before."""
-    found = shape_of(expr.op())
+    if len(shapes.ids) > MAX_IDS:
+        shapes.sql.clear()
+        shapes.ids.clear()
+    op = expr.op()
+    found = shape_key(op, shapes.ids)
     if found is None:
         return original(expr, limit=limit)
-    shape, dates, tables = found
-    key = (shape, limit)
-    template = shapes.get(key)
+    key, dates, tables, mapping = found
+    key = (key, limit)
+    template = shapes.sql.get(key)
     if template is None:
+        shape = op.replace(mapping) if mapping else op
         template = original(shape.to_expr(), limit=limit)
         if {int(m) - 1 for m in _DATE.findall(template)} != set(range(len(dates))):
             return original(expr, limit=limit)   # a date did not come out as its sentinel: no shape for this query
-        shapes[key] = template
-        if len(shapes) > MAX_SHAPES:
-            shapes.popitem(last=False)
+        shapes.sql[key] = template
+        if len(shapes.sql) > MAX_SHAPES:
+            shapes.sql.popitem(last=False)
     else:
-        shapes.move_to_end(key)
+        shapes.sql.move_to_end(key)
     sql = _DATE.sub(lambda m: _date_sql(dates[int(m.group(1)) - 1]), template)
     return _TABLE.sub(lambda m: f'"{tables[int(m.group(1))]}"', sql)
 
@@ -74,30 +93,96 @@ def compiled_sql(original, shapes: OrderedDict, expr, limit=None) -> str:
 def shape_of(op):
     """(shape, dates, table names) of the Ibis operation `op`: the shape is `op` with its i-th distinct date literal
     replaced by the sentinel date 1001+i-01-01 and its j-th in-memory or generated table by the placeholder table
-    ``ibis_slot_table_{j:04d}`` (same schema); None when the query cannot be shaped (module notes)."""
+    ``ibis_slot_table_{j:04d}`` (same schema), i and j counted in :func:`shape_key`'s order; None when the query
+    cannot be shaped (module notes)."""
+    found = shape_key(op, {})
+    if found is None:
+        return None
+    _, dates, tables, mapping = found
+    return (op.replace(mapping) if mapping else op), dates, tables
+
+
+def shape_key(op, ids: dict):
+    """(key, dates, table names, replacements) of the Ibis operation `op`, or None when it cannot be shaped.
+
+    One depth-first walk over the operation's graph: each date literal becomes the sentinel of its value's position
+    among the distinct dates met, each in-memory or generated table the placeholder of its position (`replacements`:
+    node -> sentinel or placeholder node, for :func:`shape_of`), and every node a number in `ids` for its structure
+    (its type and arguments, children by their numbers, sentinels and placeholders by position), so that two
+    operations of the same shape get the same `key` (the root's number) without building the shape."""
     import ibis.expr.operations as ops
+    from ibis.common.graph import Node
 
     dates: dict[dt.date, int] = {}
     tables: list[str] = []
     mapping = {}
-    for node in op.find((ops.Literal, ops.InMemoryTable, ops.DatabaseTable)):
-        if isinstance(node, ops.Literal):
-            if node.dtype.is_date() and type(node.value) is dt.date:
-                index = dates.setdefault(node.value, len(dates))
-                if index > 998:
-                    return None
-                mapping[node] = ops.Literal(dt.date(1001 + index, 1, 1), node.dtype)
-            elif isinstance(node.value, str) and ("MAKE_DATE(" in node.value or _TABLE_PREFIX in node.value):
-                return None
-        elif isinstance(node, ops.InMemoryTable) or node.name.startswith(_GENERATED):
+    numbers: dict = {}
+
+    def arg(value):
+        if isinstance(value, Node):
+            return numbers[value] if value in numbers else visit(value)
+        if isinstance(value, tuple):
+            return (tuple, *map(arg, value))
+        if isinstance(value, dict):
+            return (type(value), *((k, arg(v)) for k, v in value.items()))
+        return type(value), value
+
+    def visit(node):
+        if isinstance(node, ops.Literal) and node.dtype.is_date() and type(node.value) is dt.date:
+            index = dates.setdefault(node.value, len(dates))
+            if index > 998:
+                raise _Unshaped
+            mapping[node] = ops.Literal(dt.date(1001 + index, 1, 1), node.dtype)
+            structure = ("date", index, node.dtype)
+        elif isinstance(node, ops.InMemoryTable) or (isinstance(node, ops.DatabaseTable) and node.name.startswith(_GENERATED)):
             if len(tables) > 9998:
-                return None
+                raise _Unshaped
             slot = f"{_TABLE_PREFIX}{len(tables):04d}"
             tables.append(node.name)
-            mapping[node] = (ops.UnboundTable(name=slot, schema=node.schema) if isinstance(node, ops.InMemoryTable)
-                             else node.copy(name=slot))
-    shape = op.replace(mapping) if mapping else op
-    return shape, list(dates), tables
+            if isinstance(node, ops.InMemoryTable):
+                mapping[node] = ops.UnboundTable(name=slot, schema=node.schema)
+                structure = ("table", len(tables), node.schema)
+            else:
+                mapping[node] = node.copy(name=slot)
+                structure = ("generated", len(tables), node.schema, node.source, node.namespace)
+        else:
+            if isinstance(node, ops.Literal) and isinstance(node.value, str) and (
+                    "MAKE_DATE(" in node.value or _TABLE_PREFIX in node.value):
+                raise _Unshaped
+            structure = (type(node), *map(arg, node.__args__))
+        number = numbers[node] = ids.setdefault(structure, len(ids))
+        return number
+
+    try:
+        return visit(op), list(dates), tables, mapping
+    except (_Unshaped, RecursionError):
+        return None
+
+
+class _Unshaped(Exception):
+    """A query :func:`shape_key` cannot shape (module notes)."""
+
+
+def create_temp_table(con, name: str, expr):
+    """``con.create_table(name, expr, temp=True)`` of a backend with kept shapes (:func:`cache_compiles`): the same
+    temporary table (declared with `expr`'s schema, then filled by its query) and the same table expression back, the
+    query's SQL from its kept shape instead of compiled again; plain ``create_table`` for any other backend."""
+    if getattr(con, "_workbook_shapes", None) is None:
+        return con.create_table(name, expr, temp=True)
+    import sqlglot as sg
+    import sqlglot.expressions as sge
+
+    con._run_pre_execute_hooks(expr)
+    sql = con.compile(expr)
+    schema = expr.schema()
+    quoted, dialect = con.compiler.quoted, con.dialect
+    target = sg.table(name, catalog="temp", db="main", quoted=quoted)
+    create = sge.Create(kind="TABLE", this=sge.Schema(this=target, expressions=schema.to_sqlglot_column_defs(dialect)),
+                        properties=sge.Properties(expressions=[sge.TemporaryProperty()]))
+    columns = ", ".join(sge.to_identifier(c, quoted=quoted).sql(dialect) for c in schema.names)
+    with con._safe_raw_sql(create) as cur:
+        cur.execute(f"INSERT INTO {target.sql(dialect)} ({columns}) {sql}").fetchall()
+    return con.table(name, database=("temp", "main"))
 
 
 def _date_sql(value: dt.date) -> str:

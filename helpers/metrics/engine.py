@@ -624,10 +624,12 @@ def materialized(expr, backend=None):
     joins); the table is dropped on exit."""
     import ibis
 
+    from helpers.metrics.compiled import create_temp_table
+
     con = backend or default_backend()
     name = ibis.util.gen_name("workbook")
     with _executing(con, expr):
-        table = con.create_table(name, expr, temp=True)
+        table = create_temp_table(con, name, expr)
     try:
         yield table
     finally:
