@@ -95,160 +95,192 @@ def caveats(opps: pd.DataFrame, wins: dict, before: dict, after: dict, before_ly
     from helpers.metrics.velocity_engine import censoring_counts
 
     source = source or FrameSource(None, opps)
-    out: list[dict] = []
     metrics = {"before": before, "after": after, "before_last_year": before_ly, "after_last_year": after_ly}
     as_of = day(as_of)
-    w = wins["window_days"]
-
-    # too few closed deals -------------------------------------------------------------------
     closed = {name: int((m or {}).get("won_count") or 0) + int((m or {}).get("lost_count") or 0)
               for name, m in metrics.items()}
-    short = [name for name in WINDOW_NAMES if closed[name] < min_closed_deals]
-    if short:
-        widths = {}
-        parts = []
-        for name in short:
-            iv = ((intervals or {}).get(name) or {}).get("sales_velocity") or {}
-            low, high = _num(iv.get("low")), _num(iv.get("high"))
-            point = _velocity_of(metrics[name])
-            width = None if low is None or high is None else high - low
-            widths[name] = {"low": low, "high": high, "width": width, "velocity": point}
-            label = name.replace("_", " ")
-            if width is None:
-                parts.append(f"{closed[name]} in the {label} window (no velocity interval could be computed)")
-            else:
-                parts.append(f"{closed[name]} in the {label} window (velocity {_money(point)} per day, "
-                             f"95% interval {_money(low)} to {_money(high)}, {_money(width)} wide)")
-        out.append({
-            "code": "too_few_closed_deals",
-            "text": (f"Few deals closed (won + lost, fewer than {min_closed_deals}): " + "; ".join(parts)
-                     + ". With so few deals the win rate, deal size and cycle move a lot from deal to deal; "
-                       "read the interval widths, not the point values."),
-            "values": {"min_closed_deals": int(min_closed_deals), "closed_deals": closed, "windows": short,
-                       "velocity_intervals": widths},
-        })
+    counts = censoring_counts(source, wins["after"]["start"], wins["after"]["end"], as_of)
+    found = [_too_few_closed_deals(metrics, closed, min_closed_deals, intervals),
+             _different_seasons(source, wins, as_of, fiscal_year_start_month, profile),
+             _no_prior_year_data(wins, closed, counts),
+             _right_censoring(wins, as_of, counts),
+             _mix_shift(source, wins, as_of),
+             _other_initiatives(wins, as_of, initiatives, initiative_name),
+             _after_window_incomplete(wins, as_of)]
+    return [c for c in found if c is not None]
 
-    # different seasons ----------------------------------------------------------------------
+
+def _too_few_closed_deals(metrics: dict, closed: dict, min_closed_deals: int, intervals: dict | None) -> dict | None:
+    """too_few_closed_deals: the windows with fewer than `min_closed_deals` won + lost deals, with their velocity
+    intervals' widths."""
+    short = [name for name in WINDOW_NAMES if closed[name] < min_closed_deals]
+    if not short:
+        return None
+    widths = {}
+    parts = []
+    for name in short:
+        iv = ((intervals or {}).get(name) or {}).get("sales_velocity") or {}
+        low, high = _num(iv.get("low")), _num(iv.get("high"))
+        point = _velocity_of(metrics[name])
+        width = None if low is None or high is None else high - low
+        widths[name] = {"low": low, "high": high, "width": width, "velocity": point}
+        label = name.replace("_", " ")
+        if width is None:
+            parts.append(f"{closed[name]} in the {label} window (no velocity interval could be computed)")
+        else:
+            parts.append(f"{closed[name]} in the {label} window (velocity {_money(point)} per day, "
+                         f"95% interval {_money(low)} to {_money(high)}, {_money(width)} wide)")
+    return {
+        "code": "too_few_closed_deals",
+        "text": (f"Few deals closed (won + lost, fewer than {min_closed_deals}): " + "; ".join(parts)
+                 + ". With so few deals the win rate, deal size and cycle move a lot from deal to deal; "
+                   "read the interval widths, not the point values."),
+        "values": {"min_closed_deals": int(min_closed_deals), "closed_deals": closed, "windows": short,
+                   "velocity_intervals": widths},
+    }
+
+
+def _different_seasons(source, wins: dict, as_of, fiscal_year_start_month: int, profile: dict | None) -> dict | None:
+    """different_seasons: the before and after windows' midpoints fall in different fiscal quarters or months (the
+    seasonal profile, computed here when not given, quoted when the quarters differ)."""
     mid_b, mid_a = _midpoint(wins["before"]), _midpoint(wins["after"])
     q_b, q_a = period_of(mid_b, fiscal_year_start_month), period_of(mid_a, fiscal_year_start_month)
-    if q_b.quarter != q_a.quarter or mid_b.month != mid_a.month:
-        if profile is None:
-            profile = seasonal_profile(quarterly_velocity_of(source, as_of, fiscal_year_start_month))
-        ratio_b = (profile.get("profile") or {}).get(q_b.quarter)
-        ratio_a = (profile.get("profile") or {}).get(q_a.quarter)
-        text = (f"The before window (centred on {_date(mid_b)}, fiscal Q{q_b.quarter}) and the after window "
-                f"(centred on {_date(mid_a)}, fiscal Q{q_a.quarter}) fall in different seasons, so part of the raw "
-                "change may be seasonal; the seasonally adjusted change compares it with the same windows one "
-                "year earlier.")
-        if q_b.quarter != q_a.quarter and ratio_b is not None and ratio_a is not None:
-            text += (f" Over {profile.get('years_used')} full fiscal year(s), Q{q_b.quarter} velocity averaged "
-                     f"{ratio_b:.2f}× and Q{q_a.quarter} {ratio_a:.2f}× the year's mean.")
-        out.append({
-            "code": "different_seasons", "text": text,
-            "values": {"before_midpoint": mid_b, "after_midpoint": mid_a,
-                       "before_quarter": q_b.quarter, "after_quarter": q_a.quarter,
-                       "before_month": int(mid_b.month), "after_month": int(mid_a.month),
-                       "profile_before": ratio_b, "profile_after": ratio_a,
-                       "profile_years": profile.get("years_used") if profile else None},
-        })
+    if q_b.quarter == q_a.quarter and mid_b.month == mid_a.month:
+        return None
+    if profile is None:
+        profile = seasonal_profile(quarterly_velocity_of(source, as_of, fiscal_year_start_month))
+    ratio_b = (profile.get("profile") or {}).get(q_b.quarter)
+    ratio_a = (profile.get("profile") or {}).get(q_a.quarter)
+    text = (f"The before window (centred on {_date(mid_b)}, fiscal Q{q_b.quarter}) and the after window "
+            f"(centred on {_date(mid_a)}, fiscal Q{q_a.quarter}) fall in different seasons, so part of the raw "
+            "change may be seasonal; the seasonally adjusted change compares it with the same windows one "
+            "year earlier.")
+    if q_b.quarter != q_a.quarter and ratio_b is not None and ratio_a is not None:
+        text += (f" Over {profile.get('years_used')} full fiscal year(s), Q{q_b.quarter} velocity averaged "
+                 f"{ratio_b:.2f}× and Q{q_a.quarter} {ratio_a:.2f}× the year's mean.")
+    return {
+        "code": "different_seasons", "text": text,
+        "values": {"before_midpoint": mid_b, "after_midpoint": mid_a,
+                   "before_quarter": q_b.quarter, "after_quarter": q_a.quarter,
+                   "before_month": int(mid_b.month), "after_month": int(mid_a.month),
+                   "profile_before": ratio_b, "profile_after": ratio_a,
+                   "profile_years": profile.get("years_used") if profile else None},
+    }
 
-    # no prior-year data ---------------------------------------------------------------------
-    a_start, a_end = wins["after"]["start"], wins["after"]["end"]
-    counts = censoring_counts(source, a_start, a_end, as_of)
+
+def _no_prior_year_data(wins: dict, closed: dict, counts: dict) -> dict | None:
+    """no_prior_year_data: the data start after the last-year before window starts, or no deal closed in a last-year
+    window (`counts`: helpers.metrics.velocity_engine.censoring_counts of the after window)."""
     first = pd.NaT if counts["first"] is None else counts["first"]
     ly_start = wins["before_last_year"]["start"]
     no_history = pd.isna(first) or first >= ly_start
     ly_empty = [name for name in ("before_last_year", "after_last_year") if closed[name] == 0]
-    if no_history or ly_empty:
-        reasons = []
-        if no_history:
-            reasons.append("the data start on " + ("(no opportunity)" if pd.isna(first) else _date(first))
-                           + f", not before the last-year before window starts ({_date(ly_start)})")
-        if ly_empty:
-            reasons.append("no deal closed in the " + " and ".join(n.replace("_", " ") for n in ly_empty)
-                           + " window")
-        out.append({
-            "code": "no_prior_year_data",
-            "text": ("There is no usable prior-year baseline: " + "; ".join(reasons)
-                     + ". The seasonally adjusted change is unknown or unreliable, and the raw change cannot be "
-                       "separated from seasonality."),
-            "values": {"first_created": None if pd.isna(first) else pd.Timestamp(first),
-                       "before_last_year_start": ly_start,
-                       "closed_deals_last_year": {n: closed[n] for n in ("before_last_year", "after_last_year")}},
-        })
+    if not (no_history or ly_empty):
+        return None
+    reasons = []
+    if no_history:
+        reasons.append("the data start on " + ("(no opportunity)" if pd.isna(first) else _date(first))
+                       + f", not before the last-year before window starts ({_date(ly_start)})")
+    if ly_empty:
+        reasons.append("no deal closed in the " + " and ".join(n.replace("_", " ") for n in ly_empty)
+                       + " window")
+    return {
+        "code": "no_prior_year_data",
+        "text": ("There is no usable prior-year baseline: " + "; ".join(reasons)
+                 + ". The seasonally adjusted change is unknown or unreliable, and the raw change cannot be "
+                   "separated from seasonality."),
+        "values": {"first_created": None if pd.isna(first) else pd.Timestamp(first),
+                   "before_last_year_start": ly_start,
+                   "closed_deals_last_year": {n: closed[n] for n in ("before_last_year", "after_last_year")}},
+    }
 
-    # right-censoring ------------------------------------------------------------------------
-    cutoff = last_day(a_end, as_of)
+
+def _right_censoring(wins: dict, as_of, counts: dict) -> dict | None:
+    """right_censoring: opportunities created in the after window still open at its end (`counts`:
+    helpers.metrics.velocity_engine.censoring_counts of the after window)."""
+    cutoff = last_day(wins["after"]["end"], as_of)
     n_open = int(counts["open_at_end"])
-    if n_open:
-        median_age = counts["median_age"]
-        n_created = int(counts["created"])
-        still = int(counts["open_now"])
-        known = (f"{still} of them are still open on {_date(as_of)}: their outcome is not known yet"
-                 if still else f"all of them have closed by {_date(as_of)}, after the window")
-        out.append({
-            "code": "right_censoring",
-            "text": (f"{n_open} of the {n_created} opportunities created in the after window were still open at its "
-                     f"end ({_date(cutoff)}), median age {median_age:g} days; {known}. A window's win rate, deal size "
-                     "and cycle count only the deals closed inside it, so these deals are left out of the after "
-                     "window: this shortens the measured sales cycle (only the quick deals had closed) and can "
-                     "inflate the win rate (quick wins are recorded before slow losses)."),
-            "values": {"created_in_after": n_created, "open_at_window_end": n_open,
-                       "open_at_as_of": still, "median_age_days": median_age,
-                       "window_end": cutoff, "as_of": as_of},
-        })
+    if not n_open:
+        return None
+    median_age = counts["median_age"]
+    n_created = int(counts["created"])
+    still = int(counts["open_now"])
+    known = (f"{still} of them are still open on {_date(as_of)}: their outcome is not known yet"
+             if still else f"all of them have closed by {_date(as_of)}, after the window")
+    return {
+        "code": "right_censoring",
+        "text": (f"{n_open} of the {n_created} opportunities created in the after window were still open at its "
+                 f"end ({_date(cutoff)}), median age {median_age:g} days; {known}. A window's win rate, deal size "
+                 "and cycle count only the deals closed inside it, so these deals are left out of the after "
+                 "window: this shortens the measured sales cycle (only the quick deals had closed) and can "
+                 "inflate the win rate (quick wins are recorded before slow losses)."),
+        "values": {"created_in_after": n_created, "open_at_window_end": n_open,
+                   "open_at_as_of": still, "median_age_days": median_age,
+                   "window_end": cutoff, "as_of": as_of},
+    }
 
-    # mix shift ------------------------------------------------------------------------------
+
+def _mix_shift(source, wins: dict, as_of) -> dict | None:
+    """mix_shift: the shares of opportunities that moved by more than MIX_SHIFT_THRESHOLD (:func:`_mix_shifts`),
+    the biggest named."""
     shifts = _mix_shifts(source, wins, as_of)
-    if shifts:
-        shifts.sort(key=lambda s: (-abs(s["shift"]), s["column"], s["value"]))
-        top = shifts[0]
-        out.append({
-            "code": "mix_shift",
-            "text": (f"The mix of opportunities changed: the share of {top['column']} '{top['value']}' went from "
-                     f"{_pct(top['before_share'], False)} before to {_pct(top['after_share'], False)} after "
-                     f"({(top['shift']) * 100:+.0f} points)"
-                     + (f", and {len(shifts) - 1} other share(s) moved by more than 10 points" if len(shifts) > 1 else "")
-                     + ". Part of the change may come from a different mix of deals, not from the initiative."),
-            "values": {"threshold": MIX_SHIFT_THRESHOLD, "biggest": top, "shifts": shifts},
-        })
+    if not shifts:
+        return None
+    shifts.sort(key=lambda s: (-abs(s["shift"]), s["column"], s["value"]))
+    top = shifts[0]
+    return {
+        "code": "mix_shift",
+        "text": (f"The mix of opportunities changed: the share of {top['column']} '{top['value']}' went from "
+                 f"{_pct(top['before_share'], False)} before to {_pct(top['after_share'], False)} after "
+                 f"({(top['shift']) * 100:+.0f} points)"
+                 + (f", and {len(shifts) - 1} other share(s) moved by more than 10 points" if len(shifts) > 1 else "")
+                 + ". Part of the change may come from a different mix of deals, not from the initiative."),
+        "values": {"threshold": MIX_SHIFT_THRESHOLD, "biggest": top, "shifts": shifts},
+    }
 
-    # other initiatives ----------------------------------------------------------------------
-    if initiatives is not None and len(initiatives) and "started_on" in initiatives.columns:
-        started = pd.to_datetime(initiatives["started_on"], errors="coerce").dt.normalize()
-        span_start, span_end = wins["before"]["start"], wins["after"]["end"]
-        names = initiatives["name"].astype("string").str.strip() if "name" in initiatives.columns \
-            else pd.Series(pd.NA, index=initiatives.index, dtype="string")
-        chosen = None if initiative_name is None else str(initiative_name).strip()
-        others = []
-        for name, when in zip(names, started):
-            if pd.isna(when) or not span_start <= when <= min(span_end, as_of):
-                continue   # outside the windows, or after as_of (it cannot have touched the data)
-            name = None if pd.isna(name) else str(name)
-            if chosen is not None and name == chosen:
-                continue
-            window = "before" if when < wins["after"]["start"] else "after"
-            others.append({"name": name, "started_on": pd.Timestamp(when), "window": window})
-        if others:
-            listed = ", ".join(f"'{o['name']}' ({_date(o['started_on'])}, {o['window']} window)" for o in others)
-            out.append({
-                "code": "other_initiatives",
-                "text": (f"Other initiatives started during the compared windows: {listed}. The change cannot be "
-                         "credited to one initiative alone."),
-                "values": {"initiatives": others},
-            })
 
-    # after window incomplete ----------------------------------------------------------------
-    if a_end > as_of:
-        observed = max(0, (as_of - a_start).days + 1)
-        out.append({
-            "code": "after_window_incomplete",
-            "text": (f"The after window runs to {_date(a_end)}, after the data snapshot ({_date(as_of)}): only "
-                     f"{observed} of its {w} days are observed, so its opportunity count and velocity are "
-                     "still incomplete."),
-            "values": {"after_end": a_end, "as_of": as_of, "days_observed": observed, "window_days": w},
-        })
-    return out
+def _other_initiatives(wins: dict, as_of, initiatives: pd.DataFrame | None, initiative_name) -> dict | None:
+    """other_initiatives: initiatives other than the chosen one started in [before start, min(after end, as_of)]."""
+    if initiatives is None or not len(initiatives) or "started_on" not in initiatives.columns:
+        return None
+    started = pd.to_datetime(initiatives["started_on"], errors="coerce").dt.normalize()
+    span_start, span_end = wins["before"]["start"], wins["after"]["end"]
+    names = initiatives["name"].astype("string").str.strip() if "name" in initiatives.columns \
+        else pd.Series(pd.NA, index=initiatives.index, dtype="string")
+    chosen = None if initiative_name is None else str(initiative_name).strip()
+    others = []
+    for name, when in zip(names, started):
+        if pd.isna(when) or not span_start <= when <= min(span_end, as_of):
+            continue   # outside the windows, or after as_of (it cannot have touched the data)
+        name = None if pd.isna(name) else str(name)
+        if chosen is not None and name == chosen:
+            continue
+        window = "before" if when < wins["after"]["start"] else "after"
+        others.append({"name": name, "started_on": pd.Timestamp(when), "window": window})
+    if not others:
+        return None
+    listed = ", ".join(f"'{o['name']}' ({_date(o['started_on'])}, {o['window']} window)" for o in others)
+    return {
+        "code": "other_initiatives",
+        "text": (f"Other initiatives started during the compared windows: {listed}. The change cannot be "
+                 "credited to one initiative alone."),
+        "values": {"initiatives": others},
+    }
+
+
+def _after_window_incomplete(wins: dict, as_of) -> dict | None:
+    """after_window_incomplete: the after window ends after as_of."""
+    a_start, a_end, w = wins["after"]["start"], wins["after"]["end"], wins["window_days"]
+    if a_end <= as_of:
+        return None
+    observed = max(0, (as_of - a_start).days + 1)
+    return {
+        "code": "after_window_incomplete",
+        "text": (f"The after window runs to {_date(a_end)}, after the data snapshot ({_date(as_of)}): only "
+                 f"{observed} of its {w} days are observed, so its opportunity count and velocity are "
+                 "still incomplete."),
+        "values": {"after_end": a_end, "as_of": as_of, "days_observed": observed, "window_days": w},
+    }
 
 
 # --------------------------------------------------------------------------- conclusion
