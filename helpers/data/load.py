@@ -107,15 +107,28 @@ def read_csv_fast(path: Path, table: Table, config: Config, findings: list[Findi
 
 def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None) -> Workbook:
     """Read, type and validate every canonical table in `data_dir`; raise DataValidationError on any error."""
-    from helpers.data import validate
-
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise WorkbookError(f"The data folder {data_dir} does not exist", fix="Give the folder holding leads.csv and opportunities.csv with --data.")
     config = config or load_config(data_dir)
     findings: list[Finding] = []
+    typed, extras, files = _read_tables(data_dir, config, findings)
+    names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
+    resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings)
+    _finish_tables(typed, names, config, findings)
+    return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
+                    leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
+                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"),
+                    extras=Extras(extras), findings=findings, files=files)
+
+
+def _read_tables(data_dir: Path, config: Config, findings: list[Finding]) -> tuple[dict, dict, dict[str, SourceFile]]:
+    """Every canonical table of the folder read and typed: ``(typed {table: frame}, extras {table: frame, or
+    DeferredColumns read on first access (helpers.data.extras)}, files {table: SourceFile})``; a missing required
+    table, an unreadable file, missing columns and unparseable cells are appended to `findings` (a leads-only folder
+    gets an empty opportunities table, with a warning)."""
     typed: dict[str, pd.DataFrame] = {}
-    extras: dict = {}  # {table: frame, or DeferredColumns: read on first access (helpers.data.extras)}
+    extras: dict = {}
     files: dict[str, SourceFile] = {}
     for name, table in TABLES.items():
         path = find_table_file(data_dir, name)
@@ -153,11 +166,20 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()
-    names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
-    if "opportunities" in typed:
-        findings += absent_closed_at(typed["opportunities"], names["opportunities"])
+    return typed, extras, files
+
+
+def _check_tables(typed: dict, names: dict[str, str], data_dir: Path, config: Config, as_of,
+                  findings: list[Finding]) -> pd.Timestamp:
+    """The checks of the typed tables (shape, label cells, then every row check as engine queries:
+    helpers.data.checks_engine), appended to `findings`; the as_of they resolve (given, the settings', else the latest
+    date of the data). Raises DataValidationError on any error (every problem at once) and WorkbookError without
+    an as_of."""
+    from helpers.data import validate
     from helpers.data.categories import label_findings
 
+    if "opportunities" in typed:
+        findings += absent_closed_at(typed["opportunities"], names["opportunities"])
     for name, frame in typed.items():  # several values in one label cell, segments Excel turned into dates
         findings += label_findings(name, frame, names.get(name, f"{name}.csv"))
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
@@ -174,7 +196,15 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     if resolved_as_of is None:
         raise WorkbookError(f"{data_dir}: the opportunities have no dates, so there is no as_of",
                             fix="Check the created_at column, or give the snapshot date with --as-of.")
+    return resolved_as_of
 
+
+def _finish_tables(typed: dict, names: dict[str, str], config: Config, findings: list[Finding]) -> None:
+    """The checked tables made ready, in place in `typed`: channel names normalized, an open deal's closed_at
+    dropped, each deal's channel filled from its lead, goals' channels checked, owners pseudonymized (when the
+    settings say so), multi-valued touches split, category columns as categoricals. Notes are appended to
+    `findings`; a goal channel error raises DataValidationError."""
+    from helpers.data import validate
     from helpers.data.channels import normalize_channels
 
     channels, notes = normalize_channels({n: typed.get(n) for n in ("leads", "opportunities", "spend", "touches")},
@@ -208,10 +238,6 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
             typed[name] = _categorize(typed[name], TABLES[name])
     if "checklist" in typed:
         typed["checklist"] = typed["checklist"].assign(item=typed["checklist"]["item"].astype("int64"))
-    return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
-                    leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
-                    initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"),
-                    extras=Extras(extras), findings=findings, files=files)
 
 
 def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str, str], findings: list[Finding],
