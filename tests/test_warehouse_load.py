@@ -234,3 +234,30 @@ def test_postgresql_refuses_a_text_date_that_is_no_date(tmp_path):
         con.drop_database(schema, force=True, cascade=True)
         con.disconnect()
     assert info.value.code == "warehouse_query" and "2025-01-40" in str(info.value)
+
+
+from test_warehouse_gaps import icu_url  # noqa: E402,F401 - the fixture: a PostgreSQL database with ICU's collation
+
+
+@pytest.mark.parametrize("where", ["duckdb", pytest.param("postgresql-icu", marks=pytest.mark.skipif(
+    not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)"))])
+def test_a_cell_findings_first_ids_are_in_code_point_order(where, request, tmp_path):
+    """A cell finding's first ids (here the leads whose channel is a placeholder) are in code point order (upper case,
+    then lower case, then kana) on every collation, as a row check's (helpers.data.checks_engine.code_point_order)."""
+    from helpers.metrics.warehouse import connect, upload
+    from helpers.metrics.warehouse_cells import channel_findings
+
+    ids = ["b1", "A2", "a3", "B4", "ア5", "あ6", "a_7", "a8"]
+    leads = pd.DataFrame({"lead_id": ids, "created_at": pd.Timestamp("2025-01-10"), "channel": "Select"})
+    schema = f"cells_{uuid.uuid4().hex[:8]}"
+    duckdb = where == "duckdb"
+    con = connect(f"duckdb://{tmp_path / 'cells.duckdb'}", writable=True) if duckdb else connect(request.getfixturevalue("icu_url"))
+    try:
+        upload({"leads": leads}, con, schema)
+        _, found = channel_findings(con, {"leads": con.table("leads", database=schema)}, None, {"leads": "leads"}, True)
+    finally:
+        if not duckdb:
+            con.drop_database(schema, force=True, cascade=True)
+        con.disconnect()
+    assert [(f.code, f.ids) for f in found] == [("channel_placeholder", tuple(sorted(ids)[:5]))]
+    assert sorted(ids)[:5] == ["A2", "B4", "a3", "a8", "a_7"]

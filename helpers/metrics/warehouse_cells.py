@@ -40,10 +40,14 @@ def _fetch(con, expr) -> list[dict]:
 
 def first_ids(con, t, name: str, mask, value=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(ids, values shown) of the first MAX_ROWS_SHOWN rows of warehouse table `t` (canonical `name`) where `mask`
-    holds, in id order (a table without its id column: no ids, ordered by every column)."""
+    holds, in id order by code point whatever the database's collation (helpers.data.checks_engine.code_point_order;
+    a table without its id column: no ids, ordered by every column)."""
+    from helpers.data.checks_engine import code_point_order
+
     key = KEYS.get(name)
     key = key if key in t.columns else None
-    order = [_text(t[key])] if key else [t[c] for c in t.columns]
+    order = ([code_point_order(_text(t[key]), con)] if key else
+             [code_point_order(t[c], con) if t[c].type().is_string() else t[c] for c in t.columns])
     picked = {"_id": _text(t[key]) if key else None, "_v": value}
     picked = {k: v for k, v in picked.items() if v is not None}
     if not picked:
