@@ -3,6 +3,7 @@ itself compiles for it, and its figures do not change."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import ibis
 import pandas as pd
@@ -36,6 +37,12 @@ def _queries(source, start: dt.date, last: dt.date, as_of: dt.date):
             engine.day_quantiles_expr(source.leads(), source.opps(), as_of, 0.5, 0.75)]
 
 
+def _same(sql: str) -> str:
+    """`sql` with each EXCLUDE list sorted: Ibis lists a drop's columns in the order of its set (a frozenset of names,
+    ordered by their hashes), so two compiles of one query may list them differently; the query is the same."""
+    return re.sub(r"EXCLUDE \(([^)]*)\)", lambda m: "EXCLUDE (" + ", ".join(sorted(m.group(1).split(", "))) + ")", sql)
+
+
 def _plain(con):
     return lambda expr, limit=None: type(con).compile(con, expr, limit=limit)
 
@@ -54,7 +61,7 @@ def test_every_query_of_a_later_period_gets_the_sql_ibis_compiles_for_it_from_th
         source = FrameSource(leads, opps)
         before = len(shapes)
         for expr in _queries(source, start, last, as_of):
-            assert compiled.compiled_sql(plain, shapes, expr) == plain(expr)
+            assert _same(compiled.compiled_sql(plain, shapes, expr)) == _same(plain(expr))
         if i == 1:
             assert len(shapes) > before   # last = as_of: one date where the first period has two, another shape
         if i == 2:
@@ -70,7 +77,7 @@ def test_the_engine_connection_compiles_through_the_kept_shapes_and_its_figures_
     start, last, as_of = PERIODS[0]
     expr = engine.pipeline_expr(source.opps(["channel"]), start, last, as_of, ["channel"])
     fresh = ibis.duckdb.connect()   # a connection of its own: Ibis' compile, no kept shape
-    assert con.compile(expr) == type(fresh).compile(fresh, expr)
+    assert _same(con.compile(expr)) == _same(type(fresh).compile(fresh, expr))
     got = engine.run(expr)
     # O1 created 2025-04-21 and won 2025-05-31 (1200), O2 created 2025-05-21 and open; O3 created in July
     assert engine.total(got)["created"] == 2 and engine.total(got)["won_amount"] == 1200.0
@@ -88,7 +95,7 @@ def test_a_query_whose_text_could_pass_for_a_sentinel_is_compiled_as_it_is(text)
     assert compiled.shape_of(expr.op()) is None
     shapes = compiled.Shapes()
     con = engine.default_backend()
-    assert compiled.compiled_sql(_plain(con), shapes, expr) == _plain(con)(expr) and not shapes
+    assert _same(compiled.compiled_sql(_plain(con), shapes, expr)) == _same(_plain(con)(expr)) and not shapes
 
 
 def test_a_null_date_and_dates_in_a_table_stay_in_the_shape():
@@ -98,7 +105,7 @@ def test_a_null_date_and_dates_in_a_table_stay_in_the_shape():
     assert dates == [dt.date(2024, 5, 6)] and tables == [t.op().name]
     con = engine.default_backend()
     shapes = compiled.Shapes()
-    assert compiled.compiled_sql(_plain(con), shapes, expr) == _plain(con)(expr)
+    assert _same(compiled.compiled_sql(_plain(con), shapes, expr)) == _same(_plain(con)(expr))
     assert "MAKE_DATE(1001, 1, 1)" in next(iter(shapes.sql.values())) and '"ibis_slot_table_0000"' in next(iter(shapes.sql.values()))
 
 

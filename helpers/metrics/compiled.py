@@ -7,7 +7,8 @@ query afresh, which on the sample cost more than DuckDB's execution (about 127 c
 date literal replaced by a sentinel date (the i-th distinct date of the query: 1001-01-01, 1002-01-01, ...) and
 each in-memory or generated temporary table by a placeholder table of the same schema (``ibis_slot_table_0000``,
 ...). A query of a shape compiled before gets that shape's SQL with the sentinels written back as its own dates and
-table names, which is the text Ibis would have compiled for it (the compiler renders a date literal as
+table names, which is the text Ibis would have compiled for it (but for the order of a drop's ``EXCLUDE``
+list, which Ibis takes from a set ordered by hashes: the same query; the compiler renders a date literal as
 ``MAKE_DATE(y, m, d)`` and a table as its quoted name, whatever the value; checked once per backend by
 :func:`_renders_as_expected`, and the tests compare cached and fresh SQL query by query).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from collections import OrderedDict
 
 #: Shapes kept per backend (least recently used dropped first); a period on the sample has about 130.
@@ -39,6 +41,7 @@ class Shapes:
     def __init__(self):
         self.sql: OrderedDict = OrderedDict()
         self.ids: dict = {}
+        self.lock = threading.Lock()   # the app's threads may compile at once (as helpers.metrics.core's memo allows)
 
     def __len__(self) -> int:
         return len(self.sql)
@@ -66,26 +69,28 @@ def cache_compiles(con) -> None:
 def compiled_sql(original, shapes: Shapes, expr, limit=None) -> str:
     """The SQL of `expr` (``original(expr, limit=limit)``, the backend's own compile), from the shape's SQL kept in
     `shapes` when a query of its shape was compiled before."""
-    if len(shapes.ids) > MAX_IDS:
-        shapes.sql.clear()
-        shapes.ids.clear()
     op = expr.op()
-    found = shape_key(op, shapes.ids)
-    if found is None:
-        return original(expr, limit=limit)
-    key, dates, tables, mapping = found
-    key = (key, limit)
-    template = shapes.sql.get(key)
+    with shapes.lock:
+        if len(shapes.ids) > MAX_IDS:
+            shapes.sql.clear()
+            shapes.ids.clear()
+        found = shape_key(op, shapes.ids)
+        if found is None:
+            return original(expr, limit=limit)
+        key, dates, tables, mapping = found
+        key = (key, limit)
+        template = shapes.sql.get(key)
+        if template is not None:
+            shapes.sql.move_to_end(key)
     if template is None:
         shape = op.replace(mapping) if mapping else op
         template = original(shape.to_expr(), limit=limit)
         if {int(m) - 1 for m in _DATE.findall(template)} != set(range(len(dates))):
             return original(expr, limit=limit)   # a date did not come out as its sentinel: no shape for this query
-        shapes.sql[key] = template
-        if len(shapes.sql) > MAX_SHAPES:
-            shapes.sql.popitem(last=False)
-    else:
-        shapes.sql.move_to_end(key)
+        with shapes.lock:
+            shapes.sql[key] = template
+            if len(shapes.sql) > MAX_SHAPES:
+                shapes.sql.popitem(last=False)
     sql = _DATE.sub(lambda m: _date_sql(dates[int(m.group(1)) - 1]), template)
     return _TABLE.sub(lambda m: f'"{tables[int(m.group(1))]}"', sql)
 
