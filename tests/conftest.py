@@ -138,16 +138,16 @@ BY_TEST = ("tests/test_run.py",)
 #: without its parameters. The groups are handed out the most CPU first, so that no long group starts last and leaves
 #: the other worker idle at the end; a group not listed counts ESTIMATE seconds a test.
 CPU_SECONDS = {
-    "sample-all-en": 310, "sample-all-ja": 310, "tests/test_app_browser.py": 95,
-    "tests/test_run.py::test_all_periods_and_determinism": 50, "tests/test_run.py::TestLatestPeriodRun": 24,
+    "sample-all-en": 310, "sample-all-ja": 310, "tests/test_app_browser.py": 95, "tests/test_fastcsv.py": 68,
+    "tests/test_warehouse.py": 62, "tests/test_ingest_cases_run.py": 56, "tests/test_warehouse_report.py": 53,
+    "tests/test_run.py::test_all_periods_and_determinism": 50, "tests/test_browser.py": 48,
+    "honest-figures-en": 45, "honest-figures-ja": 45, "tests/test_stable_names.py": 32,
     "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 29,
+    "tests/test_run.py::TestLatestPeriodRun": 24, "tests/test_ingest.py": 15, "tests/test_funnel_analysis.py": 14,
     "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 13,
-    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 13,
-    "tests/test_run.py::test_partial_data_opportunities_only": 10,
+    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 13, "tests/test_views.py": 12,
+    "tests/test_goals_sample.py": 11, "tests/test_run.py::test_partial_data_opportunities_only": 10,
     "tests/test_run.py::test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh": 10,
-    "tests/test_fastcsv.py": 56, "tests/test_warehouse.py": 55, "tests/test_ingest_cases_run.py": 55,
-    "tests/test_warehouse_report.py": 53, "honest-figures-en": 46, "honest-figures-ja": 46,
-    "tests/test_browser.py": 45, "tests/test_stable_names.py": 40, "tests/test_goals_sample.py": 35,
 }
 ESTIMATE = 0.3
 
