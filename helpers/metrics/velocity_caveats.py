@@ -308,48 +308,62 @@ def conclusion(result: dict) -> dict:
     values = {"velocity_before": vb, "velocity_after": va, "change": raw, "seasonally_adjusted_change": adjusted,
               "interval_low": None, "interval_high": None, "caveats": codes}
 
-    def iv_text(iv) -> str:
-        return f"95% interval {_pct(_num(iv.get('low')))} to {_pct(_num(iv.get('high')))}"
-
-    tail = ""  # the caveats are named by the view, with their titles in the report language (velocity_views.conclusion_text)
+    # the caveats are named by the view, with their titles in the report language (velocity_views.conclusion_text)
     incomplete = next((c for c in result.get("caveats") or [] if c.get("code") == "after_window_incomplete"), None)
     if incomplete is not None:
         v = incomplete["values"]
         return {"code": "too_early", "values": values,
                 "text": (f"Too early to judge {label}: the after window is not over ({v['days_observed']} of "
                          f"{v['window_days']} days observed by {_date(v['as_of'])}), so its opportunity count "
-                         "and velocity are incomplete." + tail)}
+                         "and velocity are incomplete.")}
     if vb is None or va is None or raw is None:
         which = [n for n, v in (("before", vb), ("after", va)) if v is None] or ["before"]
         return {"code": "not_measurable", "values": values,
                 "text": (f"The effect of {label} cannot be measured: sales velocity is "
                          + ("unknown" if (vb is None or va is None) else "0")
                          + f" in the {' and '.join(which)} window (it needs won deals with a known cycle and "
-                           "a positive before value)." + tail)}
+                           "a positive before value).")}
     if adjusted is not None:
-        values["interval_low"], values["interval_high"] = _num(adj_iv.get("low")), _num(adj_iv.get("high"))
-        verdict = includes_no_change(adj_iv)
-        if verdict is False:
-            up = values["interval_low"] > 0
-            return {"code": "improved" if up else "worsened", "values": values,
-                    "text": (f"After seasonal adjustment, sales velocity after {label} was {_pct(adjusted)} "
-                             f"{'higher' if up else 'lower'} than before ({iv_text(adj_iv)}, which excludes no "
-                             f"change). This shows a change at the time of the initiative, not proof that it "
-                             f"caused it." + tail)}
-        why = ("the 95% interval could not be computed (too many degenerate resamples)" if verdict is None
-               else f"{iv_text(adj_iv)} includes no change")
-        return {"code": "no_clear_change", "values": values,
-                "text": (f"No clear change after {label}: the seasonally adjusted change in sales velocity is "
-                         f"{_pct(adjusted)}, but {why}." + tail)}
-    values["interval_low"], values["interval_high"] = _num(raw_iv.get("low")), _num(raw_iv.get("high"))
-    verdict = includes_no_change(raw_iv)
+        return _adjusted_verdict(label, adjusted, adj_iv, values)
+    return _unadjusted_verdict(label, raw, raw_iv, values)
+
+
+def _interval_text(iv: dict) -> str:
+    return f"95% interval {_pct(_num(iv.get('low')))} to {_pct(_num(iv.get('high')))}"
+
+
+def _adjusted_verdict(label: str, adjusted: float, iv: dict, values: dict) -> dict:
+    """The conclusion from the seasonally adjusted change and its interval `iv`: improved / worsened when the
+    interval excludes 0, else no_clear_change (`values` gets the interval's bounds)."""
+    values["interval_low"], values["interval_high"] = _num(iv.get("low")), _num(iv.get("high"))
+    verdict = includes_no_change(iv)
+    if verdict is False:
+        up = values["interval_low"] > 0
+        return {"code": "improved" if up else "worsened", "values": values,
+                "text": (f"After seasonal adjustment, sales velocity after {label} was {_pct(adjusted)} "
+                         f"{'higher' if up else 'lower'} than before ({_interval_text(iv)}, which excludes no "
+                         f"change). This shows a change at the time of the initiative, not proof that it "
+                         f"caused it.")}
+    why = ("the 95% interval could not be computed (too many degenerate resamples)" if verdict is None
+           else f"{_interval_text(iv)} includes no change")
+    return {"code": "no_clear_change", "values": values,
+            "text": (f"No clear change after {label}: the seasonally adjusted change in sales velocity is "
+                     f"{_pct(adjusted)}, but {why}.")}
+
+
+def _unadjusted_verdict(label: str, raw: float, iv: dict, values: dict) -> dict:
+    """The conclusion without a prior-year baseline, from the raw change and its interval `iv`: rose_unadjusted /
+    fell_unadjusted when the interval excludes 0 (said to be not separable from seasonality), else no_clear_change
+    (`values` gets the interval's bounds)."""
+    values["interval_low"], values["interval_high"] = _num(iv.get("low")), _num(iv.get("high"))
+    verdict = includes_no_change(iv)
     if verdict is False:
         up = values["interval_low"] > 0
         return {"code": "rose_unadjusted" if up else "fell_unadjusted", "values": values,
                 "text": (f"Sales velocity {'rose' if up else 'fell'} by {_pct(raw)} after {label} "
-                         f"({iv_text(raw_iv)}), but without a prior-year baseline this cannot be separated "
-                         f"from seasonality." + tail)}
-    why = ("the 95% interval could not be computed" if verdict is None else f"{iv_text(raw_iv)} includes no change")
+                         f"({_interval_text(iv)}), but without a prior-year baseline this cannot be separated "
+                         f"from seasonality.")}
+    why = ("the 95% interval could not be computed" if verdict is None else f"{_interval_text(iv)} includes no change")
     return {"code": "no_clear_change", "values": values,
             "text": (f"No clear change after {label}: sales velocity changed by {_pct(raw)} (not seasonally "
-                     f"adjusted: no prior-year baseline), but {why}." + tail)}
+                     f"adjusted: no prior-year baseline), but {why}.")}
