@@ -170,3 +170,36 @@ def test_the_runner_fetches_the_same_rows_from_row_tables_twice_the_size(tmp_pat
     assert {name: f["rows"] for name, f in files.items()} == {name: len(sample[name]) for name in files}
     assert {name: f["rows"] for name, f in files_twice.items()} == {
         name: len(sample[name]) * (2 if name in ("leads", "opportunities", "touches") else 1) for name in files}
+
+
+@pytest.mark.skipif(not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/run starts one)")
+def test_a_database_with_another_collation_gives_the_folders_metrics_json_byte_for_byte(tmp_path):
+    """A PostgreSQL database whose collation is ICU's root ('alice' < 'Bob', あい / アア interleaved) holding the sample
+    with owners and touch ids whose order differs between collations (test_warehouse_gaps.with_collation_traps):
+    the same metrics.json as the folder of the same data, every text ordered by code point."""
+    from helpers.metrics.warehouse import connect, upload
+    from test_warehouse_gaps import raw_sample, typed, with_collation_traps
+
+    frames = with_collation_traps(raw_sample())
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, frame in frames.items():
+        frame.to_csv(data / f"{name}.csv", index=False)
+    small = {name: frame for name, frame in typed_sample().items() if name not in frames}
+    for name in small:
+        shutil.copy(SAMPLE_DATA_DIR / f"{name}.csv", data)
+    folder = run_report(tmp_path / "folder", "--data", str(data))
+    name = f"workbook_icu_{uuid.uuid4().hex[:8]}"
+    admin = connect(PG)
+    admin.raw_sql(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und' LOCALE 'C.UTF-8'").close()
+    url = PG.rsplit("/", 1)[0] + "/" + name
+    try:
+        con = connect(url)
+        upload({**typed(frames), **small}, con, SCHEMA, {"leads": studied_columns()})
+        con.disconnect()
+        metrics = run_report(tmp_path / "warehouse", "--warehouse", url, "--schema", SCHEMA)
+    finally:
+        admin.raw_sql(f"DROP DATABASE {name} WITH (FORCE)").close()
+        admin.disconnect()
+    assert b'"Owner 06"' in metrics
+    assert metrics == folder

@@ -630,11 +630,24 @@ def materialized(expr, backend=None):
     name = ibis.util.gen_name("workbook")
     with _executing(con, expr):
         table = create_temp_table(con, name, expr)
+    code_point_text(con, table)
     try:
         yield table
     finally:
         with _quiet():
             con.drop_table(name, force=True)
+
+
+def code_point_text(con, table) -> None:
+    """Temporary table `table` of backend `con` made to order its text by code point, as Python and DuckDB do: on
+    PostgreSQL its text columns get the collation "C" (else they follow the database's, e.g. ICU or en_US: 'alice'
+    before 'Bob', kana interleaved), so every sort, window order, min / max and comparison on them, and on the casts,
+    trims and joins of them, is a data folder's. Other backends order text by code point already (DuckDB, BigQuery,
+    Snowflake's default): nothing is done there."""
+    text = [name for name, kind in table.schema().items() if kind.is_string()]
+    if getattr(con, "name", "") == "postgres" and text:
+        columns = ", ".join(f'ALTER COLUMN "{name}" TYPE text COLLATE "C"' for name in text)
+        con.raw_sql(f'ALTER TABLE "{table.get_name()}" {columns}').close()
 
 
 def lead_funnel_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str] | None = None,

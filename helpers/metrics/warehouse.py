@@ -521,18 +521,13 @@ def _temporary(con, expr):
     """`expr` computed once into a temporary table of the warehouse session (helpers.metrics.engine.materialized's
     kind, kept until the connection closes): the table.
 
-    On PostgreSQL its text columns are given the collation "C" (code point order, as Python and DuckDB order text):
-    every ORDER BY, window order, min / max and comparison on them then gives the folder's order whatever the
-    database's collation (en_US, ICU, ...), and the expressions over them (casts, trims, joins with other text)
-    keep it. Other backends order text by code point already (DuckDB's default, BigQuery, Snowflake's default)."""
+    Its text is ordered by code point whatever the database's collation (helpers.metrics.engine.code_point_text), as
+    every table helpers.metrics.engine.materialized makes."""
     import ibis
 
     with engine._quiet():
         table = con.create_table(ibis.util.gen_name("workbook_canonical"), expr, temp=True)
-    text = [name for name, kind in table.schema().items() if kind.is_string()]
-    if getattr(con, "name", "") == "postgres" and text:
-        columns = ", ".join(f'ALTER COLUMN "{name}" TYPE text COLLATE "C"' for name in text)
-        con.raw_sql(f'ALTER TABLE "{table.get_name()}" {columns}').close()
+    engine.code_point_text(con, table)
     return table
 
 
