@@ -33,6 +33,9 @@ from helpers.metrics.goals_constants import LOOKBACK_DAYS, RATE_DAYS
 
 #: Days of age (or since the close) per period-effect block (helpers.metrics.goals_forecast.period_variation).
 BLOCK_DAYS = 91
+#: Closing blocks used (helpers.metrics.goals_forecast): the newest ones whose closes the lookback holds in full (a
+#: deal closed in an older block may have been created before the lookback began).
+CLOSING_BLOCKS = 6
 #: The kinds of row :func:`forecast_counts_expr` returns (column ``kind``).
 CELLS, CREATED_BLOCKS, WON_BLOCKS, WON_SO_FAR, FIRST_CREATED, WON_DAYS = range(6)
 EPOCH = dt.date(1970, 1, 1)
@@ -121,7 +124,6 @@ def season_horizon(dates) -> dt.date:
     season.MIN_DAYS days ending on the period's end: helpers.metrics.season.same_days_factors) and the
     CLOSING_BLOCKS blocks before as_of it deseasonalises (helpers.metrics.season.deseasonalise). A win closed before
     it changes no figure."""
-    from helpers.metrics.goals_forecast import CLOSING_BLOCKS
     from helpers.metrics.season import MAX_YEARS, MIN_DAYS, YEAR_DAYS
 
     first = min(min(engine._day(a) - dt.timedelta(days=CLOSING_BLOCKS * BLOCK_DAYS), engine._day(p.start),

@@ -14,7 +14,7 @@ from helpers.metrics import goals_engine, season
 from helpers.metrics.goals_constants import (BACKTEST_DAYS, BACKTEST_REFITS, BACKTEST_SIMULATIONS, INTERVAL_KEYS,
                                              LOOKBACK_DAYS, MIN_HISTORY_DAYS, RATE_DAYS, REFITS, SEED, SIMULATIONS)
 from helpers.metrics.goals_targets import covered
-from helpers.metrics.goals_engine import BLOCK_DAYS, Cells
+from helpers.metrics.goals_engine import BLOCK_DAYS, CLOSING_BLOCKS, Cells  # CLOSING_BLOCKS: public here too
 from helpers.metrics.pipeline import dates, day, outcome_is
 from helpers.metrics.survival import cell_counts, incidence_from_counts, survival_from_counts
 
@@ -81,11 +81,6 @@ def _curves(cells: Cells, counts: np.ndarray, days: int) -> tuple[np.ndarray, np
     e = cells.values["e"]
     times, leaving, closed, won = cell_counts(cells.values["t"], counts, e > 0, e == 1)
     return (incidence_from_counts(times, leaving, closed, won, days), survival_from_counts(times, leaving, closed, days))
-
-
-#: Closing blocks used: the newest ones whose closes the lookback holds in full (a deal closed in an older block may
-#: have been created before the lookback began).
-CLOSING_BLOCKS = 6
 
 
 def period_variation(hist: pd.DataFrame, as_of, season_index: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
