@@ -597,3 +597,28 @@ def test_notebook_00s_figures_fetch_the_same_rows_from_a_table_twice_the_size(tm
     assert [r["leads"] for r in twice["rows_per_period"]] == [2 * r["leads"] for r in once["rows_per_period"]]
     assert rows_twice == rows
     assert rows < 300, rows   # months, values and scalars, never the 4,400 leads
+
+
+def test_a_duckdb_file_made_with_duckdbs_read_csv_gives_the_folder_figures(tmp_path):
+    """A new user's warehouse (README "The metrics in a warehouse"): the sample's CSV files put into a DuckDB file by
+    DuckDB's own read_csv, with the types it detects (DATE, BIGINT amounts; not the replica's timestamps and
+    floats above), under their canonical names in the default schema: the core figures equal the folder's."""
+    import duckdb
+
+    from helpers.metrics.warehouse import connect, warehouse_core_metrics
+
+    path = tmp_path / "sample.duckdb"
+    raw = duckdb.connect(str(path))
+    for name in ("leads", "opportunities"):
+        raw.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv(?)", [str(SAMPLE_DATA_DIR / f"{name}.csv")])
+    detected = dict(raw.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                "WHERE table_name = 'opportunities'").fetchall())
+    raw.close()
+    assert detected["created_at"] == "DATE" and detected["amount"] in ("BIGINT", "DOUBLE")
+    config = load_config(SAMPLE_DATA_DIR)
+    con = connect(f"duckdb://{path}")
+    duck = plain(warehouse_core_metrics(con, config, "FY2026Q2", None, "leads", "opportunities"))
+    con.disconnect()
+    csv = plain(figures(core_metrics(load_workbook(SAMPLE_DATA_DIR, config), parse_period("FY2026Q2", 4))))
+    assert differences(csv, duck) == []
+    assert count_figures(duck) > 500 and duck["pipeline"]["won_count"] == csv["pipeline"]["won_count"] == 25
