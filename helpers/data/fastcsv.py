@@ -97,7 +97,9 @@ def _scan_blocks(path: Path):
 
 def scan_csv(path: Path) -> tuple[str, str, str, bool] | None:
     """One streaming pass over a CSV file: ``(encoding, first lines, sha256, quoted)``, or None when the exact reader must
-    read it (empty, not decodable, mojibake, NUL characters, a second byte order mark, a first line too long to sniff).
+    read it (empty, not decodable, mojibake, NUL characters, a second byte order mark, a first line too long to sniff,
+    an odd number of double quotes: a quote left open, which Arrow reads as a cell running to the end of the file
+    while pandas refuses it, or a quote inside an unquoted cell; the exact reader decides both).
     `quoted`: the text holds a double quote somewhere (without one no cell can hold a quote or a line break, so the
     parsed cells need no search for either: the one read serves the checksum, the checks and the parse's checks).
 
@@ -114,13 +116,13 @@ def scan_csv(path: Path) -> tuple[str, str, str, bool] | None:
         encoding = "utf-16"
     else:
         encoding = "utf-8"
-    digest, seen = hashlib.sha256(), {"quoted": False}
+    digest, seen = hashlib.sha256(), {"quotes": 0}
     if encoding != "utf-16":
         head = _scan_utf8(path, digest, seen, skip=3 if encoding == "utf-8-sig" else 0)
         if head is None:
             return None
         if head is not False:
-            return encoding, head, digest.hexdigest(), seen["quoted"]
+            return _scanned(encoding, head, digest, seen)
         # not UTF-8: charset-normalizer over the whole file, as detect_encoding does (the bytes are freed after)
         try:
             encoding = detect_encoding(path.read_bytes(), path.name)[0]
@@ -128,7 +130,15 @@ def scan_csv(path: Path) -> tuple[str, str, str, bool] | None:
             return None
         digest = hashlib.sha256()
     head = _scan_decoded(path, encoding, digest, seen)
-    return None if head is None else (encoding, head, digest.hexdigest(), seen["quoted"])
+    return None if head is None else _scanned(encoding, head, digest, seen)
+
+
+def _scanned(encoding: str, head: str, digest, seen: dict) -> tuple[str, str, str, bool] | None:
+    """scan_csv's answer once the file is read: None when it holds an odd number of double quotes (every quote of a
+    file the fast reader takes opens or closes a quoted cell, in pairs: a cell holding one goes to the exact reader)."""
+    if seen["quotes"] % 2:
+        return None
+    return encoding, head, digest.hexdigest(), seen["quotes"] > 0
 
 
 def _first_lines(head: str, complete: bool) -> str | None:
@@ -141,7 +151,7 @@ def _first_lines(head: str, complete: bool) -> str | None:
 
 
 def _scan_utf8(path: Path, digest, seen: dict, skip: int):
-    """Hash, validate as UTF-8 (Arrow's check) and look for mojibake (RE2), NUL and double quotes (``seen["quoted"]``:
+    """Hash, validate as UTF-8 (Arrow's check) and look for mojibake (RE2), NUL and count double quotes (``seen["quotes"]``:
     byte 0x22 is never part of another character in UTF-8), block by block.
 
     The first lines (str) of a clean UTF-8 file; False when the file is not UTF-8; None when the exact reader
@@ -158,7 +168,7 @@ def _scan_utf8(path: Path, digest, seen: dict, skip: int):
         if buf.find(b"\x00", start, end) >= 0 or (_may_hold_mojibake(buf, start, end)
                                                   and pc.any(pc.match_substring_regex(text, mojibake)).as_py()):
             return None
-        seen["quoted"] = seen["quoted"] or buf.find(b'"', start, end) >= 0
+        seen["quotes"] += buf.count(b'"', start, end)
         if not enough:
             head += buf[start:end].decode("utf-8")
             if first and head.startswith("\ufeff"):
@@ -200,7 +210,7 @@ def _utf8(data: bytes | bytearray, start: int = 0, end: int | None = None) -> pa
 
 def _scan_decoded(path: Path, encoding: str, digest, seen: dict) -> str | None:
     """Hash and decode a file in another encoding block by block (Python's incremental decoder), looking for
-    mojibake, NUL and double quotes in the decoded text (``seen["quoted"]``); its first lines, or None when the exact
+    mojibake, NUL and double quotes (counted: ``seen["quotes"]``) in the decoded text; its first lines, or None when the exact
     reader must read it."""
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
@@ -223,7 +233,7 @@ def _scan_decoded(path: Path, encoding: str, digest, seen: dict) -> str | None:
             # a mojibake pattern is at most 3 characters: the last 2 of the previous text join the next
             if "\x00" in text or MOJIBAKE.search(tail + text):
                 return None
-            seen["quoted"] = seen["quoted"] or '"' in text
+            seen["quotes"] += text.count('"')
             tail = (tail + text)[-2:]
             if first or head.count("\n") <= SNIFF_LINES:
                 head += text
