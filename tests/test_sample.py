@@ -342,17 +342,3 @@ def test_checklist_facts(checklist):
     others = checklist[~checklist["item"].isin([3, 4, 8, 9])]
     drift = others.groupby(others["answered_on"] >= "2026-01-05")["value"].mean()
     assert abs(drift[True] - drift[False]) < 0.06
-
-
-def test_every_channel_a_japanese_report_names_has_a_japanese_name(leads, opps):
-    """The sample's Japanese reports name no channel by its data code: every channel of the data and of notebook 06's
-    marketing channels (attribution.marketing_channels, which listed webinar and content as codes) has a ja name."""
-    from helpers.config import load_config
-    from helpers.views.common import channel_label
-
-    config = load_config(SAMPLE_DATA_DIR)
-    data = set(leads["channel"].dropna()) | set(opps["channel"].dropna())
-    channels = (data | set(config.attribution["marketing_channels"])) - {""}
-    assert {"webinar", "content", "seminar"} <= channels
-    assert {c: channel_label(config, c, "ja") for c in ("webinar", "content")} == {"webinar": "ウェビナー", "content": "コンテンツ"}
-    assert [c for c in sorted(channels) if channel_label(config, c, "ja") == c] == []
