@@ -191,12 +191,7 @@ def _check_tables(typed: dict, names: dict[str, str], data_dir: Path, config: Co
     # every row check as engine queries (helpers.data.checks_engine); as_of None = the latest date of the data
     found, resolved_as_of = validate.check_rows(typed, names, resolved_as_of, config.fiscal_year_start_month)
     findings += found
-    if any(f.severity == "error" for f in findings):
-        raise DataValidationError(findings)
-    if resolved_as_of is None:
-        raise WorkbookError(f"{data_dir}: the opportunities have no dates, so there is no as_of",
-                            fix="Check the created_at column, or give the snapshot date with --as-of.")
-    return resolved_as_of
+    return validate.checked_as_of(findings, resolved_as_of, str(data_dir))
 
 
 def _finish_tables(typed: dict, names: dict[str, str], config: Config, findings: list[Finding]) -> None:

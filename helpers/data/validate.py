@@ -14,7 +14,7 @@ import pandas as pd
 from helpers.data.checks_engine import (DATE_COLUMNS, FAR_GAP, FAR_SHARE, MAX_ROWS_SHOWN,  # noqa: F401 (public here)
                                         MIN_ROWS_FOR_BULK_CHECK)
 from helpers.data.schema import TARGET_DEPARTMENTS, TARGET_METRICS
-from helpers.errors import Finding, warning
+from helpers.errors import DataValidationError, Finding, WorkbookError, warning
 
 
 def _warn(fname: str, code: str, column: str | None = None, mask=None, raw=None, count: int | None = None, **params) -> Finding:
@@ -297,6 +297,18 @@ def check_rows(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd
         if src.get("touches") is not None:
             out += ce.touch_findings(src, as_of)
     return out, as_of
+
+
+def checked_as_of(findings: list[Finding], as_of: pd.Timestamp | None, where: str) -> pd.Timestamp:
+    """The as_of the row checks resolved, once they passed: DataValidationError with every finding when one is an
+    error; WorkbookError naming `where` (the opportunities' file, or a warehouse's table) when no date gave an as_of.
+    One rule for a folder (helpers.data.load) and a warehouse (helpers.metrics.warehouse_load)."""
+    if any(f.severity == "error" for f in findings):
+        raise DataValidationError(findings)
+    if as_of is None:
+        raise WorkbookError(f"{where}: the opportunities have no dates, so there is no as_of",
+                            fix="Check the created_at column, or give the snapshot date with --as-of.")
+    return as_of
 
 
 def _rows(mask: pd.Series) -> tuple[tuple[int, ...], int]:

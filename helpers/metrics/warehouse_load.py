@@ -29,6 +29,7 @@ from helpers.data.load import SourceFile, find_table_file
 from helpers.data.rawread import read_raw
 from helpers.data.rowless import ROW_TABLES, Refused, RowlessWorkbook
 from helpers.data.schema import TABLES
+from helpers.data.validate import checked_as_of
 from helpers.errors import DataValidationError, Finding, WorkbookError
 from helpers.metrics import engine
 
@@ -126,11 +127,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
     with engine._quiet():
         found, as_of = warehouse_findings(con, {n: t for n, t in checked.items() if n in COLUMNS}, names, config.as_of)
     findings += found
-    if any(f.severity == "error" for f in findings):
-        raise DataValidationError(findings)
-    if as_of is None:
-        raise WorkbookError(f"{names['opportunities']}: the opportunities have no dates, so there is no as_of",
-                            fix="Check the created_at column, or give the snapshot date with --as-of.")
+    as_of = checked_as_of(findings, as_of, names["opportunities"])
     becomes, notes = channel_findings(con, sources, typed.get("spend"), names, config.normalize_channels)
     findings += notes
     typed = fold_small_channels(typed, becomes)
