@@ -7,9 +7,10 @@
     helpers/data/       schema (canonical tables), load + validate (read, type, check a data folder),
                         values (export cells per locale: 和暦, Salesforce ids, CSV-injection-safe cells),
                         channels (placeholders, case/width variants), periods (fiscal quarters),
-                        mapping + ingest (CRM exports -> canonical folder: mapping_spec reads a mapping file,
-                        cells reads one export cell or header, mapping_checks a column's checks, mapping applies
-                        them; sql_source: a mapping's SQL source),
+                        mapping + ingest (CRM exports -> canonical folder: mapping_spec reads a mapping file
+                        (mapping_types its keys and objects, mapping_values its single values, mapping_parse its
+                        tables and column rules), cells reads one export cell or header, mapping_checks a column's
+                        checks, mapping applies them; sql_source: a mapping's SQL source),
                         sample (seeded generator),
                         snapshot (one load per run: typed Parquet)
     helpers/metrics/    engine (aggregates as Ibis expressions, DuckDB in process), pipeline, funnel,

@@ -15,7 +15,8 @@ from decimal import Decimal
 import pandas as pd
 
 from helpers.errors import WorkbookError
-from helpers.data.mapping_spec import EXCEL_EPOCH, FALSE_FLAGS, MAX_SHOWN, SALESFORCE_FORMAT, TRUE_FLAGS, _header_key, _key
+from helpers.data.mapping_types import EXCEL_EPOCH, FALSE_FLAGS, MAX_SHOWN, SALESFORCE_FORMAT, TRUE_FLAGS
+from helpers.data.mapping_values import _header_key, _key
 from helpers.data.values import (has_ja_unit, parse_ja_units, looks_like_wareki, parse_numeric_date, parse_wareki)
 
 

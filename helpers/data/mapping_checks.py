@@ -13,7 +13,8 @@ import pandas as pd
 
 from helpers.data.categories import excel_dated
 from helpers.data.cells import _rows_text, cell_text, find_column, missing_column_error, number_text
-from helpers.data.mapping_spec import DATE_KINDS, MAX_SHOWN, ColumnRule, TableMapping, shipped_mappings
+from helpers.data.mapping_spec import shipped_mappings
+from helpers.data.mapping_types import DATE_KINDS, MAX_SHOWN, ColumnRule, TableMapping
 from helpers.data.values import (date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific, split_currency,
                             is_ambiguous_numeric_date, numeric_date_parts)
 
