@@ -10,7 +10,8 @@
                         mapping + ingest (CRM exports -> canonical folder: mapping_spec reads a mapping file
                         (mapping_types its keys and objects, mapping_values its single values, mapping_parse its
                         tables and column rules), cells reads one export cell or header, mapping_checks a column's
-                        checks, mapping applies them; sql_source: a mapping's SQL source),
+                        checks, mapping applies them; sql_source: a mapping's SQL source; ingest_files finds and
+                        reads the exports, ingest_checks the checks the loader cannot make, ingest_summary prints),
                         sample (seeded generator),
                         snapshot (one load per run: typed Parquet)
     helpers/metrics/    engine (aggregates as Ibis expressions, DuckDB in process), pipeline, funnel,

@@ -1,0 +1,131 @@
+"""An ingest's checks the loader cannot make: ids that lost their leading zeros in Excel, the one currency of every
+table's amounts, warnings about exports that load fine but mislead, export files no table used, and a warning as
+ingest_report.json records it.
+
+Used by :func:`helpers.data.ingest.ingest` (every name here stays importable from helpers.data.ingest).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.config import Config
+from helpers.data.files import check_kind, skipped_text_tables
+from helpers.data.ingest_files import _candidates
+from helpers.data.load import FORMATS
+from helpers.data.mapping import note
+from helpers.errors import Finding, WorkbookError, warning
+
+MIN_ROWS_FOR_BULK_CHECK = 2
+
+
+def check_links_kept_zeros(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -> None:
+    """Links that lost their leading zeros in Excel: an opportunity's lead_id (or a lead's opportunity_id) that matches
+    no id of the other table as written, but does once padded with zeros to that table's id width. WorkbookError."""
+    for table, col, other, key in (("opportunities", "lead_id", "leads", "lead_id"), ("leads", "opportunity_id", "opportunities", "opportunity_id")):
+        if table not in frames or other not in frames or col not in frames[table].columns:
+            continue
+        ids = {v for v in frames[other][key].dropna()}
+        padded = {v for v in ids if v.isdigit() and v.startswith("0")}
+        if not padded:
+            continue
+        width = max(len(v) for v in padded)
+        lost = [v for v in frames[table][col].dropna() if v.isdigit() and v not in ids and v.zfill(width) in ids]
+        if lost:
+            raise WorkbookError(
+                f"{reports[table]['source']}: column '{reports[table]['columns'].get(col, col)}' -> {col}: {len(lost)} id(s) lost their "
+                f"leading zeros ({', '.join(repr(v) for v in lost[:5])} are {', '.join(repr(v.zfill(width)) for v in lost[:5])} in "
+                f"{reports[other]['source']}): these values were changed by Excel, so the links would silently break",
+                fix="Export again from the CRM and open the CSV with Excel's data import wizard (Data > From Text/CSV, column type "
+                    "Text), or use the CRM's .xlsx export; do not fix ids by hand.")
+
+
+def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
+    """The one currency of every table's amounts ({code, how}), or None when no amount carries one; a note
+    per table says so. WorkbookError when two tables are in different currencies."""
+    found = {name: rep["currency"] for name, rep in reports.items() if rep.get("currency") and rep["currency"]["code"]}
+    codes = {c["code"] for c in found.values()}
+    if len(codes) > 1:
+        listed = ", ".join(f"{name} in {c['code']} ({c['how']})" for name, c in found.items())
+        raise WorkbookError(f"the tables' amounts are in different currencies: {listed}",
+                            fix="Export every table in one currency, or give exchange rates in the settings (currency.rates).")
+    for name, rep in reports.items():
+        if rep.get("currency") and not rep["currency"]["code"] and not found:
+            note(rep, "currency_not_in_data", rep["rows_out"], "amount", currency=settings.currency_code,
+                 symbol=settings.currency_symbol)
+    if not found:
+        return None
+    name, cur = next(iter(found.items()))
+    record = {"code": cur["code"], "how": f"{name}: {cur['how']}"}
+    if all(c.get("assumed") == "$" for c in found.values()):
+        record["assumed"] = "$"  # the settings may name another dollar (helpers.config.DOLLARS)
+    return record
+
+
+def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -> list[Finding]:
+    """Warnings about exports that load fine but mislead: a bulk-loaded created_at, no channel anywhere,
+    no lead linked to any opportunity, dates moved by a not_after rule."""
+    out: list[Finding] = []
+    for table, report in reports.items():
+        for n in report.get("notes", []):
+            out.append(Finding("warning", report["source"], n["code"], n["message"], n.get("fix", ""), n.get("column"),
+                               tuple(n.get("rows") or ()), (), n["count"], dict(n.get("params") or {})))
+    for table in ("opportunities", "leads"):
+        if table not in reports:
+            continue
+        profile = reports[table]["dates"].get("created_at")
+        if profile and profile["count"] >= MIN_ROWS_FOR_BULK_CHECK and profile["distinct_days"] == 1:
+            out.append(warning(reports[table]["source"], "one_created_at", "created_at", count=profile["count"],
+                               variant=table, day=str(profile["min"])))
+    for table, report in reports.items():
+        for adj in report["adjusted"]:
+            if adj["rule"].startswith("not_after") and not adj["rule"].endswith("(same day)"):
+                out.append(warning(report["source"], "moved_date", adj["column"], tuple(adj["rows"]), (), adj["count"],
+                                   limit=adj["rule"].split()[1]))
+    opps = frames.get("opportunities")
+    leads = frames.get("leads")
+    if opps is not None and len(opps):
+        own = "channel" in opps.columns and opps["channel"].notna().any()
+        linked_opps = "lead_id" in opps.columns and opps["lead_id"].notna().any()
+        linked_leads = leads is not None and "opportunity_id" in leads.columns and leads["opportunity_id"].notna().any()
+        if leads is not None and not linked_opps and not linked_leads:
+            out.append(warning(reports["leads"]["source"], "no_lead_links"))
+        if not own and not ((linked_opps or linked_leads) and leads is not None):
+            out.append(warning(reports["opportunities"]["source"], "no_channel", "channel", count=len(opps)))
+    return out
+
+
+def warning_record(w: Finding) -> dict:
+    """A finding as ingest_report.json's `warnings` entry: {code, message, count, file, column, rows, fix, params}
+    (count: the rows or values concerned; 1 for a finding about the whole export; params: what fills the
+    sentence of its code in the label table, so a report says it in its own language)."""
+    return {"code": w.code, "message": w.message, "count": w.count or 1, "file": w.file, "column": w.column,
+            "rows": list(w.rows), "fix": w.fix, "params": dict(w.params)}
+
+
+def unused_file_warnings(exports: Path, mp, reports: dict[str, dict], joined: set[str], near_misses: list) -> list[Finding]:
+    """Warnings about the export files of folder `exports` that no table of mapping `mp` read (`reports`' paths) and
+    no join read (`joined`): ``file_lacks_columns`` for a file that matched a table's pattern but lacked columns
+    (`near_misses`: table, file, the columns' names, where, the file used instead), else ``file_not_used``; and
+    ``text_file_skipped`` for each table saved as text. A file that is not what its name says (an .xlsx named .csv,
+    NUL bytes) is refused with its real cause (helpers.data.files.check_kind), never reported as unused."""
+    out: list[Finding] = []
+    used = {Path(r["path"]).name for r in reports.values() if r.get("path")} | joined
+    for p in _candidates(exports):
+        if p.name in used:
+            continue
+        # a file that is not what its name says (an .xlsx named .csv, NUL bytes) is refused with its real cause,
+        # never reported as "matches no table"
+        check_kind(p, FORMATS[p.suffix.lower()], next(iter(sorted({tm.encoding for tm in mp.tables.values() if tm.encoding})), None))
+        miss = next((m for m in near_misses if m[1] == p), None)
+        if miss is not None:
+            name, _, lacking, where, path = miss
+            out.append(warning(p.name, "file_lacks_columns", count=1, table=name, where=where,
+                               columns=" or ".join(repr(c) for c in lacking),
+                               column_list=", ".join(repr(c) for c in lacking),
+                               **({"variant": "read_other", "other": path.name} if path else {})))
+        else:
+            out.append(warning(p.name, "file_not_used", count=1, mapping=mp.name))
+    out += [warning(p.name, "text_file_skipped", count=1, variant=kind, stem=p.stem) for p, kind in skipped_text_tables(exports)]
+    return out
