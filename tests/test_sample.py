@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.data import sample
+from helpers.data import sample, sample_csv, sample_draws
 from helpers.data.schema import TABLES
 from helpers.paths import SAMPLE_DATA_DIR
 
@@ -127,6 +127,63 @@ def test_another_seed_gives_other_data(tmp_path):
     for name in ("leads", "opportunities", "checklist", "spend"):
         assert (tmp_path / f"{name}.csv").read_bytes() != (SAMPLE_DATA_DIR / f"{name}.csv").read_bytes(), name
     assert len(pd.read_csv(tmp_path / "leads.csv")) == 1500
+
+
+# ----------------------------------------------------------------------------- whole-column draws = the per-row loops
+#: SHA-256 (first 16 hex digits) of the files `--seed 3 --leads 2000 --no-touches` wrote with the per-row generator
+#: (helpers/data/sample.py at 63cb1c8, before helpers.data.sample_draws and sample_csv).
+GENERATED_SEED3 = {"leads": "78cd2d8aa9bbd006", "opportunities": "01a48a6c123ef098", "spend": "3c115036597225b8",
+                   "checklist": "c2e155f12c528eff", "initiatives": "010f76269fd2fae2"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+@pytest.mark.parametrize("before", [0, 1, 2])   # uint32 draws before: the generator may hold a half output
+def test_phone_prefixes_replay_the_loop(seed, before):
+    loop, column = np.random.default_rng(seed), np.random.default_rng(seed)
+    loop.integers(0, 3, before)
+    column.integers(0, 3, before)
+    expected = [int(loop.choice([3, 6])) if loop.random() > 0.15 else 0 for _ in range(3000)]
+    assert sample_draws.phone_prefixes(column, 3000, 0.15) == expected
+    assert {3, 6, 0} == set(expected)
+    # the generator is left where the loop left it: the next draws of every kind agree
+    assert [column.random(), column.choice([3, 6]), column.choice([3, 6]), *column.integers(0, 9, 3).tolist()] == \
+        [loop.random(), loop.choice([3, 6]), loop.choice([3, 6]), *loop.integers(0, 9, 3).tolist()]
+
+
+def test_rep_choices_and_grouped_draws_are_the_loops():
+    loop, column = np.random.default_rng(5), np.random.default_rng(5)
+    sizes = loop.integers(1, 7, 2000)
+    column.integers(1, 7, 2000)
+    assert sample_draws.rep_choices(column, sizes).tolist() == [int(loop.integers(int(k))) for k in sizes]
+    u, groups = np.random.default_rng(1).random(2000), np.random.default_rng(2).random(2000) < 0.3
+    shares = {True: (0.45, 0.30, 0.25), False: (0.12, 0.23, 0.65)}
+    assert sample_draws.draw_grouped(u, groups, shares.get).tolist() == \
+        [int(sample_draws.draw(np.array([x]), shares[bool(g)])[0]) for x, g in zip(u, groups)]
+    keys = np.array(["a", "b", "", "a", "c"], dtype=object)
+    assert sample_draws.lookup({"a": 2, "": 0.5}, keys).tolist() == [2.0, 1.0, 0.5, 2.0, 1.0]
+
+
+def test_csv_writer_is_pandas_to_csv(tmp_path):
+    frame = pd.DataFrame({"id": ["L1", "L2", None], "n": pd.array([1, None, -30], dtype="Int64"), "k": [3, 4, 5],
+                          "note": ["", "営業", "x"]})
+    expected = frame.to_csv(index=False, lineterminator="\n", na_rep="")
+    assert sample_csv.csv_lines(frame) is not None   # the fast path
+    sample_csv.write_csv(frame, tmp_path / "a.csv")
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8") == expected == "id,n,k,note\nL1,1,3,\nL2,,4,営業\n,-30,5,x\n"
+    quoted = frame.assign(note=["a,b", 'say "hi"', "two\nlines"], x=[0.5, 1.0, None])   # pandas quotes and formats these
+    assert sample_csv.csv_lines(quoted) is None
+    sample_csv.write_csv(quoted, tmp_path / "b.csv")
+    assert (tmp_path / "b.csv").read_text(encoding="utf-8") == quoted.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def test_generated_files_keep_their_bytes(tmp_path):
+    """Another seed and size than the committed sample: each file's checksum is the per-row generator's."""
+    import hashlib
+
+    sample.main(["--seed", "3", "--leads", "2000", "--no-touches", "--out", str(tmp_path)])
+    digests = {name: hashlib.sha256((tmp_path / f"{name}.csv").read_bytes()).hexdigest()[:16]
+               for name in ("leads", "opportunities", "spend", "checklist", "initiatives")}
+    assert digests == GENERATED_SEED3
 
 
 # ----------------------------------------------------------------------------- file format

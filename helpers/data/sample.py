@@ -17,6 +17,8 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from helpers.data.sample_csv import write_csv
+from helpers.data.sample_draws import draw, draw_grouped, lookup, phone_prefixes, rep_choices  # noqa: F401 (draw, lookup: public here too)
 from helpers.paths import SAMPLE_DATA_DIR
 
 # ----------------------------------------------------------------------------- calendar
@@ -162,11 +164,6 @@ def on_date(year, month, day) -> np.ndarray:
         + np.timedelta64(0, "D") + (np.asarray(day) - 1)
 
 
-def lookup(table: dict, keys, default=1.0) -> np.ndarray:
-    """Vectorised dict lookup."""
-    return np.array([table.get(k, default) for k in np.asarray(keys).tolist()], dtype=float)
-
-
 # The sample is small (about 15-30 won deals a quarter): plain independent draws would bury the
 # built-in facts in noise. `spread` and `systematic` keep every row's own chances but make any run of
 # consecutive rows (e.g. the deals closing in a 90-day window) land close to the design.
@@ -183,12 +180,6 @@ def systematic(rng, p: np.ndarray, order: np.ndarray) -> np.ndarray:
     hit = np.empty(len(p), dtype=bool)
     hit[order] = np.diff(np.floor(cum), prepend=np.floor(cum[0] - p[order][0])) > 0
     return hit
-
-
-def draw(u: np.ndarray, weights) -> np.ndarray:
-    """Indices drawn with the given weights, from uniforms (inverse CDF)."""
-    edges = np.cumsum(weights)
-    return np.minimum(np.searchsorted(edges / edges[-1], u), len(edges) - 1)
 
 
 def pick(u: np.ndarray, table: dict) -> np.ndarray:
@@ -264,14 +255,12 @@ def is_target(industry, size) -> np.ndarray:
 
 
 def active_rep(rng, when: np.ndarray) -> np.ndarray:
-    """A sales rep who had joined by each date, at random."""
-    names = np.array(list(REPS))
+    """A sales rep who had joined by each date, at random (REPS lists them in joining order, so the reps of a date
+    are the first ones)."""
+    names = np.array(list(REPS), dtype=object)
     joined = np.array([np.datetime64(v) for v in REPS.values()])
-    out = []
-    for d in when:
-        pool = names[joined <= d]
-        out.append(pool[rng.integers(len(pool))])
-    return np.array(out, dtype=object)
+    pool = (np.asarray(when, dtype="datetime64[D]")[:, None] >= joined[None, :]).sum(axis=1)
+    return names[rep_choices(rng, pool)]
 
 
 def make_leads(rng, n_leads: int) -> pd.DataFrame:
@@ -298,11 +287,11 @@ def lead_stages(rng, leads: pd.DataFrame) -> pd.DataFrame:
     created = leads["created_at"].to_numpy().astype("datetime64[D]")
     ch = leads["channel"].to_numpy()
     target = is_target(leads["industry"].to_numpy(), leads["company_size"].to_numpy())
-    p_opp = (np.array([CHANNELS[c][2] for c in ch]) * lookup(TARGET_OPP_MULT, target)
+    p_opp = (lookup({c: v[2] for c, v in CHANNELS.items()}, ch) * lookup(TARGET_OPP_MULT, target)
              * lookup(OPP_CONV_MONTH, month_of(created)))
     p_opp = np.minimum(p_opp * np.where(created >= INITIATIVE_START, OPP_LIFT, 1.0), 0.9)
     p_sql = np.minimum(p_opp / SQL_TO_OPP, 0.95)
-    p_mql = np.maximum(np.array([CHANNELS[c][1] for c in ch]), p_sql)
+    p_mql = np.maximum(lookup({c: v[1] for c, v in CHANNELS.items()}, ch), p_sql)
     u = rng.random((5, n))
     opp = systematic(rng, p_opp, np.arange(n))
     sql = opp | (u[0] < (p_sql - p_opp) / (1 - p_opp))
@@ -331,10 +320,13 @@ def contacts(rng, n: int) -> dict[str, list[str]]:
     """Fake contact details (personal-data columns): names, example-domain e-mails, 0000-numbers."""
     fam, giv = rng.integers(0, len(FAMILY), n), rng.integers(0, len(GIVEN), n)
     dom = rng.integers(0, len(EMAIL_DOMAINS), n)
-    phone = [f"0{rng.choice([3, 6])}-0000-{x:04d}" if rng.random() > 0.15 else "" for x in rng.integers(0, 10000, n)]
-    return {"contact_name": [f"{FAMILY[f][0]} {GIVEN[g][0]}" for f, g in zip(fam, giv)],
-            "email": [f"{GIVEN[g][1]}.{FAMILY[f][1]}{i}@{EMAIL_DOMAINS[d]}"
-                      for i, (f, g, d) in enumerate(zip(fam, giv, dom), start=1)],
+    numbers = rng.integers(0, 10000, n)
+    phone = [f"0{p}-0000-{x:04d}" if p else "" for p, x in zip(phone_prefixes(rng, n, 0.15), numbers.tolist())]
+    names = np.array([f"{f[0]} {g[0]}" for f in FAMILY for g in GIVEN], dtype=object)
+    local = [f"{g[1]}.{f[1]}" for f in FAMILY for g in GIVEN]
+    return {"contact_name": names[fam * len(GIVEN) + giv].tolist(),
+            "email": [f"{local[k]}{i}@{EMAIL_DOMAINS[d]}"
+                      for i, (k, d) in enumerate(zip((fam * len(GIVEN) + giv).tolist(), dom.tolist()), start=1)],
             "phone": phone}
 
 
@@ -344,15 +336,17 @@ def lead_traits(seed: int, leads: pd.DataFrame) -> dict[str, list]:
     rng = np.random.default_rng([seed, TRAITS_STREAM])
     n = len(leads)
     conv = leads["opp_created"].notna().to_numpy()
-    low, high = (np.array([EMPLOYEES[s][i] for s in leads["company_size"]], dtype=float) for i in (0, 1))
+    low, high = (lookup({s: v[i] for s, v in EMPLOYEES.items()}, leads["company_size"]) for i in (0, 1))
     employees = np.round(np.exp(np.log(low) + rng.random(n) * (np.log(high) - np.log(low)))).astype(int)
     mean = lookup(WEB_VISITS_MEAN, conv)
     visits = rng.negative_binomial(WEB_VISITS_SHAPE, WEB_VISITS_SHAPE / (WEB_VISITS_SHAPE + mean))
-    forms = np.array(FORMS, dtype=object)[[draw(np.array([u]), FORM_SHARES[bool(c)])[0] for u, c in zip(rng.random(n), conv)]]
+    forms = np.array(FORMS, dtype=object)[draw_grouped(rng.random(n), conv, FORM_SHARES.get)]
     event = rng.random(n) < EVENT_FORM_SHARE
-    forms = np.array([EVENT_FORMS.get(ch, f) if e else f for ch, f, e in zip(leads["channel"], forms, event)], dtype=object)
+    channel = leads["channel"].to_numpy()
+    for ch, form in EVENT_FORMS.items():
+        forms[event & (channel == ch)] = form
     touched = leads["first_sales_touch_at"].notna().to_numpy()
-    ratings = np.array(RATINGS, dtype=object)[[draw(np.array([u]), RATING_SHARES[bool(c)])[0] for u, c in zip(rng.random(n), conv)]]
+    ratings = np.array(RATINGS, dtype=object)[draw_grouped(rng.random(n), conv, RATING_SHARES.get)]
     ratings = np.where(touched | conv, ratings, "")
     u = rng.random((2, n))
     base = leads["first_sales_touch_at"].to_numpy().astype("datetime64[D]")
@@ -364,11 +358,11 @@ def lead_traits(seed: int, leads: pd.DataFrame) -> dict[str, list]:
     recyc_at = np.where(recyc, business_day(base + 7 + rng.geometric(0.1, n)), np.datetime64("NaT"))
     disq_at = np.where(disq_at <= AS_OF, disq_at, np.datetime64("NaT"))
     recyc_at = np.where(recyc_at <= AS_OF, recyc_at, np.datetime64("NaT"))
-    reasons = [pick(np.array([x]), {r: w * DISQUALIFY_CHANNEL.get(ch, {}).get(r, 1.0) for r, w in DISQUALIFY_REASONS.items()})[0]
-               for x, ch in zip(u[1], leads["channel"])]
+    reasons = np.array(list(DISQUALIFY_REASONS), dtype=object)[draw_grouped(
+        u[1], channel, lambda ch: [w * DISQUALIFY_CHANNEL.get(ch, {}).get(r, 1.0) for r, w in DISQUALIFY_REASONS.items()])]
     return {"employees": employees.tolist(), "web_visits": visits.tolist(), "form_type": forms.tolist(),
             "rating": ratings.tolist(), "disqualified_at": iso(disq_at),
-            "disqualify_reason": np.where(np.isnat(disq_at), "", np.array(reasons, dtype=object)).tolist(),
+            "disqualify_reason": np.where(np.isnat(disq_at), "", reasons).tolist(),
             "recycled_at": iso(recyc_at)}
 
 
@@ -509,13 +503,13 @@ def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS, touches: bo
     rng = np.random.default_rng(seed)
     leads = make_leads(rng, n_leads)
     opps = make_opportunities(rng, leads)
-    link = dict(zip(opps["lead_id"], opps["opportunity_id"]))
+    link = dict(zip(opps["lead_id"].tolist(), opps["opportunity_id"].tolist()))
     leads_out = pd.DataFrame({
         "lead_id": leads["lead_id"], "created_at": iso(leads["created_at"]), "channel": leads["channel"],
         "campaign": leads["campaign"], "industry": leads["industry"], "company_size": leads["company_size"],
         "mql_at": iso(leads["mql_at"]), "sql_at": iso(leads["sql_at"]),
         "first_sales_touch_at": iso(leads["first_sales_touch_at"], "m"),
-        "opportunity_id": [link.get(i, "") for i in leads["lead_id"]], "owner": leads["owner"].fillna(""),
+        "opportunity_id": [link.get(i, "") for i in leads["lead_id"].tolist()], "owner": leads["owner"].fillna(""),
         **contacts(rng, len(leads)), **lead_traits(seed, leads)})
     opps_out = pd.DataFrame({
         "opportunity_id": opps["opportunity_id"], "created_at": iso(opps["created_at"]), "closed_at": iso(opps["closed_at"]),
@@ -561,7 +555,7 @@ def write(tables: dict[str, pd.DataFrame], out: Path) -> None:
         (out / SAMPLE_MARK).write_text("This folder holds the workbook's sample data (python -m helpers.data.sample); "
                                        "a later run of the sample may replace its tables.\n", encoding="utf-8")
     for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n", encoding="utf-8", na_rep="")
+        write_csv(frame, out / f"{name}.csv")   # pandas' to_csv bytes (helpers.data.sample_csv)
 
 
 SETTINGS_FILE = "workbook.yaml"
