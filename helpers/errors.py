@@ -135,7 +135,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),
     "no_channel": ("",), "table_not_found": ("",), "file_lacks_columns": ("", "read_other"), "file_not_used": ("",),
     # helpers.mapping (the ingest's notes)
-    "footer_dropped": ("",), "salesforce_id_18": ("",), "decimal_comma_detected": ("",), "currency_dollar_assumed": ("",),
+    "footer_dropped": ("",), "no_opportunity_rows": ("",), "salesforce_id_18": ("",), "decimal_comma_detected": ("",), "currency_dollar_assumed": ("",),
     "currency_converted_column": ("",), "currency_unmarked": ("",), "currency_converted_with_rates": ("",),
     "date_order_detected": ("", "like_column"), "split_first_kept": ("",),
     # helpers.data.categories / channels (load warnings about label cells)
@@ -188,6 +188,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "link_outside": ("",),
     # helpers.data.ingest: a Salesforce report exported "Formatted" (title block, group rows) instead of "Details Only"
     "formatted_report": ("",),
+    # helpers.data.ingest: every export the mapping read holds its header and no data row
+    "no_data_rows": ("",),
     # helpers.data.mapping: a kintone export with table (subtable) rows the mapping does not drop
     "kintone_subtable": ("",),
     # helpers.config: --config names a folder

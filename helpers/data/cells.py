@@ -44,11 +44,12 @@ def cell_text(v) -> str | None:
     return str(v).strip()
 
 
-def parse_datetime(v, formats: tuple[str, ...], order: str | None = None) -> dt.datetime | None:
+def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch: dt.datetime = EXCEL_EPOCH) -> dt.datetime | None:
     """One cell to a datetime (aware when the export gives an offset); raises ValueError when no format fits.
 
     Japanese era dates (令和6年10月7日, R6.10.7) are always read (helpers.data.values.parse_wareki). The token
-    `numeric` reads 3/2/2025 in `order` (dmy or mdy; None only where day = month)."""
+    `numeric` reads 3/2/2025 in `order` (dmy or mdy; None only where day = month); `excel` reads a serial day
+    number counted from `epoch` (the workbook's date system: helpers.data.files.excel_epoch)."""
     if _empty(v):
         return None
     if isinstance(v, pd.Timestamp):
@@ -69,7 +70,7 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None) -> dt.
                 serial = float(v) if numeric else float(text)
                 if not 1 <= serial < 2958466:
                     raise ValueError("not an Excel serial date")
-                return EXCEL_EPOCH + dt.timedelta(days=serial)
+                return epoch + dt.timedelta(days=serial)
             if fmt == "iso":
                 if numeric:
                     raise ValueError("a number is not an ISO date")

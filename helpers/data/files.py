@@ -10,7 +10,9 @@ their sentence and fix in English and Japanese in helpers/labels.yaml.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 from pathlib import Path
 
 from helpers.errors import coded_error
@@ -89,6 +91,30 @@ def excel_engine(path: Path) -> str:
     openpyxl also keeps pandas' announced switch of the .xlsx default from changing how cells are read."""
     with open(path, "rb") as fh:
         return "calamine" if fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC else "openpyxl"
+
+
+#: Excel's two date systems: serial day 0 of the 1900 system (Windows; 1 = 1900-01-01 with the 1900 leap-year bug)
+#: and of the 1904 system (a workbook made on a Mac by Excel 2008 or earlier, or set so: File > Options > Advanced).
+EXCEL_EPOCH_1900 = dt.datetime(1899, 12, 30)
+EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
+
+
+def excel_epoch(path: Path) -> dt.datetime:
+    """The day an .xlsx workbook's serial numbers count from: 1904-01-01 when its workbook part says
+    ``date1904`` (the same serial is then 1,462 days later than in the 1900 system), else 1899-12-30.
+
+    Real date cells are converted by the reader with the right system; this is for serial numbers in cells
+    formatted as numbers or text (read with the ``excel`` date format). An Excel 97-2003 file (.xls) or a part
+    that cannot be read gives the 1900 system (the reader then names the file's own problem)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            part = z.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return EXCEL_EPOCH_1900
+    flag = re.search(r"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(1|true)\"", part)
+    return EXCEL_EPOCH_1904 if flag else EXCEL_EPOCH_1900
 
 
 def file_kind(head: bytes, fmt: str) -> str | None:

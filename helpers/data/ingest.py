@@ -34,6 +34,7 @@ from helpers.data.load import FORMATS, file_sha256, load_workbook
 from helpers.data.files import check_inside, skipped_text_tables
 from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, warning
 from helpers.data.mapping import Mapping, MissingColumnError, apply_mapping, load_mapping, shipped_mappings
+from helpers.data.mapping_checks import no_data_rows_error
 from helpers.data.schema import TABLES
 from helpers.data.sql_source import read_sql_source
 from helpers.data.values import neutralize_text_columns
@@ -143,6 +144,9 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     settings = config or load_config(settings_dir, data_currency=False)
     read = _read_tables(mp, exports, settings, start, end)
     frames, reports = read.frames, read.reports
+    empty = no_data_rows_error(reports)
+    if empty is not None:
+        raise empty
     check_links_kept_zeros(frames, reports)
     currency = data_currency(reports, settings)
     if exports is not None and needs_files:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_engine, looks_formatted_report
+from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_engine, excel_epoch, looks_formatted_report
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, read_csv_text, read_raw, sniff_delimiter
 from helpers.data.mapping import TableMapping, find_column, missing_column_error, note
 from helpers.data.rawread import check_header
@@ -162,7 +162,9 @@ def read_export(path: Path, tm: TableMapping) -> tuple[pd.DataFrame, str | None]
         except (ValueError, IndexError) as exc:
             raise _sheet_error(path, tm.sheet, exc) from None
         raw.columns = [str(c).strip() for c in raw.columns]
-        return raw.astype(object).where(raw.notna(), None), None
+        raw = raw.astype(object).where(raw.notna(), None)
+        raw.attrs["excel_epoch"] = excel_epoch(path)   # serial numbers count from the workbook's own date system
+        return raw, None
     if fmt == "parquet":
         return read_raw(path)
     raw, used = read_csv_rows(path, _read_encoding(tm.encoding))

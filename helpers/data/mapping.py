@@ -123,6 +123,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
     tm = table_mapping
     source = source or tm.table
     rows_in = len(raw)
+    epoch = raw.attrs.get("excel_epoch", EXCEL_EPOCH)   # an .xlsx in the 1904 date system (helpers.data.files.excel_epoch)
     raw = raw.reset_index(drop=True)
     report: dict[str, Any] = {"table": tm.table, "source": source, "rows_in": rows_in, "dropped": [], "columns": {},
                               "skipped": [], "defaulted": [], "adjusted": [], "value_counts": {}, "split": [], "dates": {}}
@@ -157,6 +158,8 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
         if hits:
             report["dropped"].append({"reason": rule.describe(), "count": len(hits), "rows": [i + 2 for i in hits[:MAX_SHOWN]]})
     kept = [i for i in range(rows_in) if keep_mask[i]]
+    if tm.table == "opportunities" and not kept:   # a filtered or header-only report: said, never a silent zero
+        note(report, "no_opportunity_rows", 0, "opportunity_id")
     check_record_rows(raw, kept, tm, source)
     rows = raw.iloc[kept]
 
@@ -171,7 +174,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                 amounts = read_amounts(rule, rows, kept, source, tm, report, problems)
                 values = amounts[0]
             else:
-                values = _convert(rule, rows, kept, source, tm, report, problems, orders.get(rule.target))
+                values = _convert(rule, rows, kept, source, tm, report, problems, orders.get(rule.target), epoch)
         except _Skip:
             continue
         except MissingColumnError as exc:
@@ -268,7 +271,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
 
 
 def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping,
-             report: dict, problems: list[str], order: str | None = None) -> list:
+             report: dict, problems: list[str], order: str | None = None, epoch=EXCEL_EPOCH) -> list:
     n = len(rows)
     if rule.constant is not None:
         report["columns"][rule.target] = rule.describe()
@@ -326,7 +329,7 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
             if rule.kind in DATE_KINDS:
                 if order is None and "numeric" in rule.formats and isinstance(v, str) and is_ambiguous_numeric_date(v):
                     return "skip", None
-                parsed = parse_datetime(v, formats, order)
+                parsed = parse_datetime(v, formats, order, epoch)
                 return "ok", date_text(parsed, rule.kind) if parsed is not None else None
             if rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
                 text = number_text(v, rule.decimal or tm.decimal or ".")

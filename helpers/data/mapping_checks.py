@@ -405,3 +405,20 @@ class _Distinct:
             return out
         except TypeError:
             return self.fn(v)
+
+
+def no_data_rows_error(reports: dict[str, dict]):
+    """The refusal (coded error no_data_rows) of exports that hold headers and no data row: every table the mapping
+    read came out empty (a report exported with filters that match nothing, or a header-only file), so no figure can
+    be computed. Named by the first table's file, with what stood below each header (blank rows, a footer). None
+    when any table holds a row."""
+    from helpers.errors import coded_error
+
+    if not reports or any(r.get("rows_out") for r in reports.values()):
+        return None
+    parts = []
+    for r in reports.values():
+        below = ", ".join(f"{d['reason']} ({d['count']} row{'s' if d['count'] != 1 else ''})" for d in r.get("dropped", []))
+        parts.append(f"{r['source']} ({r['table']}): " + (f"only {below}" if below else "nothing") + " below the header")
+    first = next(iter(reports.values()))
+    return coded_error("no_data_rows", first["source"], files="; ".join(parts))
