@@ -47,12 +47,25 @@ class Config:
     currency_rates: tuple[tuple[str, Any, Any], ...] = ()  # (code, Decimal rate to currency_code, valid_from date or None)
     #: Attribution settings (notebook 06): lookback_days, half_life_days, marketing_channels, bootstrap_samples.
     attribution: dict[str, Any] = field(default_factory=dict)
-    #: Display names of channels (setting labels.channels): {data spelling: {"en": name, "ja": name}}, a language
-    #: without a name left out (it shows the data's spelling). Display only: data and metrics.json keep the spelling.
-    channel_names: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: The settings file that named each channel of `channel_names` (for the warning about a channel no row has).
+    #: Display names of channels the settings give (setting labels.channels): {data spelling: {"en": name, "ja":
+    #: name}}, a language without a name left out. The names the warning about a channel no row has checks;
+    #: :attr:`channel_names` adds the shipped names of the default channel codes.
+    settings_channel_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The settings file that named each channel of `settings_channel_names` (for that warning).
     channel_names_from: dict[str, str] = field(default_factory=dict, compare=False)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @functools.cached_property
+    def channel_names(self) -> dict[str, dict[str, str]]:
+        """Display names of channels, what every table, chart and sentence shows: {data spelling: {"en": name, "ja":
+        name}}, the shipped names of the default channel codes (:func:`shipped_channel_names`) with
+        `settings_channel_names` over them language by language; a channel or language without a name shows the
+        data's spelling. Display only: data and metrics.json keep the spelling. (Read from the label table on first
+        use, so a run that shows nothing does not parse it.)"""
+        out = shipped_channel_names()
+        for key, shown in self.settings_channel_names.items():
+            out[key] = {**out.get(key, {}), **shown}
+        return out
 
     def category_of_item(self, item: int) -> str | None:
         """The checklist category an item belongs to (None if it is in none)."""
@@ -210,6 +223,21 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
     named_in = {str(k): (Path(src).name if src != "overrides" else "the command line")
                 for src, layer in layers for k in ((layer.get("labels") or {}).get("channels") or {})}
     return replace(config, channel_names_from=named_in)
+
+
+#: The label table's keys of the shipped channel names: default_channel_<code> (helpers/labels.yaml).
+SHIPPED_CHANNEL_PREFIX = "default_channel_"
+
+
+def shipped_channel_names() -> dict[str, dict[str, str]]:
+    """The display names the workbook ships for the channel codes its default settings list
+    (attribution.marketing_channels: web, ad, ..., webinar, content), as {code: {"en": name, "ja": name}} from the
+    label table's ``default_channel_<code>`` labels (English keeps the code). Not the user's names: a data set without
+    such a channel is no warning (helpers.data.channels.check_channel_names checks only the settings' names)."""
+    from helpers.labels import label_table
+
+    return {key[len(SHIPPED_CHANNEL_PREFIX):]: dict(names) for key, names in label_table().items()
+            if key.startswith(SHIPPED_CHANNEL_PREFIX)}
 
 
 def _channel_names(names: dict) -> dict[str, dict[str, str]]:
@@ -378,5 +406,5 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
         currency_rates=rates, raw=m, attribution=dict(m.get("attribution") or {}),
         segment_order={str(k): tuple(str(x) for x in v) for k, v in order.items()},
         lead_quality=dict(m.get("lead_quality") or {}),
-        channel_names=_channel_names((m.get("labels") or {}).get("channels")),
+        settings_channel_names=_channel_names((m.get("labels") or {}).get("channels")),
     )

@@ -27,9 +27,18 @@ def folder(tmp_path):
     return write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV, "workbook.yaml": NAMES})
 
 
+#: The shipped names of the default channel codes (attribution.marketing_channels), written out here: the Japanese
+#: names a reader of the sample's Japanese reports sees; English keeps the code.
+SHIPPED_JA = {"web": "Webサイト", "ad": "広告", "email": "メール", "seminar": "セミナー", "webinar": "ウェビナー",
+              "exhibition": "展示会", "whitepaper": "ホワイトペーパー", "content": "コンテンツ", "social": "ソーシャル"}
+SHIPPED = {code: {"en": code, "ja": ja} for code, ja in SHIPPED_JA.items()}
+
+
 def test_a_name_for_both_languages_or_one_per_language(folder):
     config = load_config(folder)
-    assert config.channel_names == {"seminar": {"en": "Seminar", "ja": "セミナー"}, "web": {"en": "Web", "ja": "Web"},
+    assert config.settings_channel_names == {"seminar": {"en": "Seminar", "ja": "セミナー"}, "web": {"en": "Web", "ja": "Web"},
+                                             "outbound": {"ja": "アウトバウンド"}}
+    assert config.channel_names == {**SHIPPED, "seminar": {"en": "Seminar", "ja": "セミナー"}, "web": {"en": "Web", "ja": "Web"},
                                     "outbound": {"ja": "アウトバウンド"}}
     assert channel_label(config, "seminar", "ja") == "セミナー" and channel_label(config, "seminar", "en") == "Seminar"
     assert channel_label(config, "outbound", "ja") == "アウトバウンド"
@@ -38,14 +47,54 @@ def test_a_name_for_both_languages_or_one_per_language(folder):
     assert channel_label(config, "unknown", "ja") == "不明"           # the label table's word, unless named
     assert value_label(config, "industry", "web", "ja") == "web"     # only the channel column is renamed
     assert label_or_value("seminar", "ja") == "seminar"              # without the names nothing changes
+    assert channel_label(config, "webinar", "ja") == "ウェビナー"     # not named here: the shipped name
 
 
 def test_a_settings_file_given_later_replaces_the_names(folder, tmp_path):
     other = tmp_path / "mine.yaml"
-    other.write_text("labels: {channels: {web: {ja: ウェブ}}}\n", encoding="utf-8")
-    assert load_config(folder, other).channel_names == {"web": {"ja": "ウェブ"}}
+    other.write_text("labels: {channels: {web: {ja: ウェブ}, outbound: {en: Outbound}}}\n", encoding="utf-8")
+    config = load_config(folder, other)
+    assert config.settings_channel_names == {"web": {"ja": "ウェブ"}, "outbound": {"en": "Outbound"}}
+    assert config.channel_names == {**SHIPPED, "web": {"en": "web", "ja": "ウェブ"}, "outbound": {"en": "Outbound"}}
     other.write_text("labels: {channels: {}}\n", encoding="utf-8")
-    assert load_config(folder, other).channel_names == {}
+    config = load_config(folder, other)
+    assert config.settings_channel_names == {} and config.channel_names == SHIPPED   # the shipped names stay
+
+
+def test_the_default_channel_codes_have_shipped_names_in_both_languages():
+    """Every channel code the default settings list (attribution.marketing_channels) has a display name in both
+    languages without any setting (the label table's default_channel_<code>): in Japanese its own word, in English
+    the code; nothing else is named."""
+    from helpers.config import shipped_channel_names
+
+    config = load_config()
+    assert config.settings_channel_names == {} and config.channel_names_from == {}
+    assert sorted(config.channel_names) == sorted(config.attribution["marketing_channels"]) == sorted(SHIPPED)
+    assert shipped_channel_names() == config.channel_names == SHIPPED
+    assert [channel_label(config, c, "ja") for c in config.attribution["marketing_channels"]] == [
+        "Webサイト", "広告", "メール", "セミナー", "ウェビナー", "展示会", "ホワイトペーパー", "コンテンツ", "ソーシャル"]
+    assert [channel_label(config, c, "en") for c in config.attribution["marketing_channels"]] == config.attribution["marketing_channels"]
+    assert channel_label(config, "Webinar", "ja") == "Webinar"   # names go by the data's exact spelling
+
+
+def test_a_shipped_name_is_no_warning_a_name_the_settings_give_is(tmp_path):
+    """The data (web, seminar, outbound) lacks most default channel codes: their shipped names warn of nothing; a name
+    the user's settings give for a default code the data lacks (webinar) still warns, naming the file, and shows."""
+    from helpers.data.load import load_workbook
+    from helpers.metrics.limits import workbook_warnings
+
+    plain = write_folder(tmp_path / "plain", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    wb = load_workbook(plain, load_config(plain))
+    assert "webinar" in wb.config.channel_names and "webinar" not in set(wb.leads["channel"].astype(str))
+    assert [w for w in workbook_warnings(wb) if w["code"] == "channel_name_unknown"] == []
+    named = write_folder(tmp_path / "named", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV,
+                                              "workbook.yaml": "labels: {channels: {webinar: {ja: オンラインセミナー}}}\n"})
+    wb = load_workbook(named, load_config(named))
+    found = [w for w in workbook_warnings(wb) if w["code"] == "channel_name_unknown"]
+    assert [(w["file"], w["column"], w["params"]["channel"]) for w in found] == [
+        ("workbook.yaml", "labels.channels.webinar", "webinar")]
+    assert channel_label(wb.config, "webinar", "ja") == "オンラインセミナー"
+    assert channel_label(wb.config, "webinar", "en") == "webinar"   # the shipped English name under the user's Japanese one
 
 
 @pytest.mark.parametrize("text, expect", [

@@ -230,6 +230,31 @@ def test_channels_show_their_display_names(rendered, tmp_path_factory):
         assert [m for m in mine if (out / m).read_bytes() != (other / m).read_bytes()] == []
 
 
+#: The Japanese names of the default marketing channels (attribution.marketing_channels), written out.
+MARKETING_JA = {"web": "Webサイト", "ad": "広告", "email": "メール", "seminar": "セミナー", "webinar": "ウェビナー",
+                "exhibition": "展示会", "whitepaper": "ホワイトペーパー", "content": "コンテンツ", "social": "ソーシャル"}
+
+
+def test_notebook_06_names_the_default_marketing_channels(rendered):
+    """Notebook 06 lists the marketing channels of the settings (the defaults: nine codes, webinar and content among
+    them although the sample has no such row): in Japanese by their shipped names, never by a code; in English by
+    the code, in the order of the codes. The sample's data health says nothing of those names (the shipped names are
+    not the settings')."""
+    lang, _, period = rendered
+    page = soup_of(period / "06_attribution.html")
+    cards = {card.select_one(".wb-kpi-label").get_text(strip=True): card.select_one(".wb-kpi-value").get_text(strip=True)
+             for card in page.select(".wb-kpi")}
+    listed = cards[t("marketing_channels_label", lang)]
+    defaults = sorted(load_config().attribution["marketing_channels"])
+    assert sorted(MARKETING_JA) == defaults
+    assert listed == ", ".join(MARKETING_JA[c] if lang == "ja" else c for c in defaults)
+    if lang == "ja":
+        codes = re.compile(r"(?<![A-Za-z])(" + "|".join(defaults) + r")(?![A-Za-z])")
+        assert codes.findall(page.get_text(" ")) == []
+    warnings = json.loads((period / "metrics.json").read_text(encoding="utf-8"))["data_health"]["warnings"]
+    assert [w for w in warnings if w["code"] == "channel_name_unknown"] == []
+
+
 def test_one_label_shows_one_value_on_every_page(rendered):
     """Issue 24: one label, one number. Every visible (label, value) pair of every report of the period (headline
     cards, table cells keyed by row and column, "<label> <figure>" cells) agrees across the pages of one language;

@@ -208,7 +208,8 @@ def check_channel_names(names: dict[str, dict[str, str]], frames, named_in: dict
     per such key, naming the settings file that set it and up to NAME_MATCHES of the data's channels that are close
     (difflib's ratio on :func:`channel_key`), or, variant ``no_match``, the data's channels.
 
-    `names`: :attr:`helpers.config.Config.channel_names`; `frames`: the leads, opportunities, spend and touches
+    `names`: the names the settings give (:attr:`helpers.config.Config.settings_channel_names`, never the shipped
+    names of the default channel codes, which a data set may well lack); `frames`: the leads, opportunities, spend and touches
     tables (None = absent), channels already normalized. The names are compared with the data's spelling as it is
     (after ``channels.normalize``): a name for 'Web' does not name 'web'; the close match says so."""
     import difflib

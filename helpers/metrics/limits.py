@@ -473,7 +473,7 @@ def workbook_warnings(wb, source=None) -> list[dict]:
     # the workbook's frames as they are: these counts need no target fit (helpers.metrics.core.workbook_source's key)
     source = source if source is not None else FrameSource(wb.leads, wb.opportunities, wb.touches)
     channels = pd.DataFrame({"channel": pd.Series(channel_values_of(source), dtype=object)})   # one row per spelling
-    names = check_channel_names(wb.config.channel_names, (channels, wb.spend),
+    names = check_channel_names(wb.config.settings_channel_names, (channels, wb.spend),   # never the shipped names
                                 wb.config.channel_names_from)   # the run's settings, not the cached load's
     out = warnings_list([*wb.findings, *names], ingest_warnings(wb.data_dir))
     for code, count in negative_intervals_of(source, wb.as_of).items():
