@@ -7,6 +7,7 @@ same small tables, as_of and first data date.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import uuid
@@ -19,7 +20,6 @@ from helpers.data.load import first_data_date, load_workbook
 from helpers.errors import DataValidationError
 
 PG = os.environ.get("WORKBOOK_TEST_PG")
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 SCHEMA = "revops"
 ZWSP = "\u200b"
 
@@ -217,23 +217,93 @@ def test_all_periods_on_a_warehouse_are_the_folders(tmp_path, capsys):
     assert said[0] == said[1] == ["note: the data covers 2025Q1, 2025Q2 only in part; those reports are marked partial"]
 
 
-@pytest.mark.skipif(not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)")
-def test_postgresql_refuses_a_text_date_that_is_no_date(tmp_path):
-    """PostgreSQL has no TRY_CAST: a text created_at that is no date (2025-01-40) stops the load with the warehouse's
-    own message naming the value (coded warehouse_query), where DuckDB and a folder name the column and the lead."""
-    from helpers.errors import WorkbookError
+@contextlib.contextmanager
+def warehouse_url(where: str, tmp_path, tables: dict[str, pd.DataFrame]):
+    """The URL of a warehouse holding `tables` in schema SCHEMA (DuckDB file) or in a fresh schema (PostgreSQL,
+    dropped afterwards): (url, schema)."""
+    if where == "duckdb":
+        yield upload_duckdb(tmp_path, tables), SCHEMA
+        return
     from helpers.metrics.warehouse import connect, upload
 
     con = connect(PG)
     schema = f"workbook_load_{uuid.uuid4().hex[:8]}"
     try:
-        upload(typed(ERROR_FILES, text_dates=True), con, schema)
-        with pytest.raises(WorkbookError) as info:
-            warehouse_load(PG, schema, tmp_path)
+        upload(tables, con, schema)
+        yield PG, schema
     finally:
         con.drop_database(schema, force=True, cascade=True)
         con.disconnect()
-    assert info.value.code == "warehouse_query" and "2025-01-40" in str(info.value)
+
+
+needs_pg = pytest.mark.skipif(not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)")
+BACKENDS = ["duckdb", pytest.param("postgresql", marks=needs_pg)]
+
+
+@pytest.mark.parametrize("where", BACKENDS)
+def test_a_warehouse_refuses_what_a_folder_refuses_text_dates_too(where, tmp_path):
+    """ERROR_FILES with every date as text: PostgreSQL (no TRY_CAST) refuses as DuckDB and the folder do, the text
+    date that is no date (2025-01-40) a bad_date naming the column and the lead, never the warehouse's own error."""
+    with pytest.raises(DataValidationError) as folder:
+        load_workbook(write(tmp_path / "folder", ERROR_FILES))
+    with warehouse_url(where, tmp_path, typed(ERROR_FILES, text_dates=True)) as (url, schema):
+        with pytest.raises(DataValidationError) as warehouse:
+            warehouse_load(url, schema, tmp_path)
+    errors = [f for f in warehouse.value.findings if f.severity == "error"]
+    assert compared(errors) == compared(f for f in folder.value.findings if f.severity == "error")
+    bad = next(f for f in errors if f.code == "bad_date")
+    assert (bad.file, bad.column, bad.ids, bad.values, bad.count) == (f"{schema}.leads", "created_at", ("L3",), ("2025-01-40",), 1)
+
+
+#: Text dates of the shapes the folder documents (YYYY-MM-DD, ISO datetimes): read, or refused as no date.
+GOOD_DATES = ["2024-02-29", "2025-04-01T10:30:00.123456789", "2025-04-01 10:30", "2025-04-01T10:30:00Z",
+              "2025-04-01T10:30:00+09:00", "2025-04-01T10:30:00 -0500", "2025-03-31T23:59:59", "2025-01-31"]
+BAD_DATES = ["2025-02-29", "1677-12-31", "2262-01-01", "2025-04-01T24:00:00", "2025-13-01", "2025-04-31",
+             "2025-04-01T10:60", "soon"]
+
+
+@pytest.mark.parametrize("where", BACKENDS)
+def test_text_dates_are_refused_as_a_folder_refuses_them(where, tmp_path):
+    """Leads whose created_at is text, good and bad dates alternating (ids in row order): the warehouse's bad_date
+    finding counts the 8 bad ones and names the first 5 leads and values, as the folder names their rows and values."""
+    cells = [c for pair in zip(GOOD_DATES, BAD_DATES) for c in pair]
+    ids = [f"L{i:02d}" for i in range(1, len(cells) + 1)]
+    files = {"leads.csv": "lead_id,created_at,channel\n" + "".join(f"{i},{c},web\n" for i, c in zip(ids, cells)),
+             "opportunities.csv": "opportunity_id,created_at,closed_at,outcome,amount,lead_id\nO1,2025-01-20,2025-03-01,won,1000,L01\n"}
+    with pytest.raises(DataValidationError) as folder:
+        load_workbook(write(tmp_path / "folder", files))
+    with warehouse_url(where, tmp_path, typed(files, text_dates=True)) as (url, schema):
+        with pytest.raises(DataValidationError) as warehouse:
+            warehouse_load(url, schema, tmp_path)
+    found = [{f.code: f for f in side.value.findings if f.severity == "error"} for side in (folder, warehouse)]
+    assert [sorted(f) for f in found] == [["bad_date"], ["bad_date"]]
+    by_folder, by_warehouse = found[0]["bad_date"], found[1]["bad_date"]
+    assert by_folder.count == by_warehouse.count == len(BAD_DATES)
+    assert by_folder.values == by_warehouse.values == tuple(BAD_DATES[:5])
+    assert by_folder.rows == (3, 5, 7, 9, 11) and by_warehouse.ids == ("L02", "L04", "L06", "L08", "L10")
+
+
+def test_the_warehouse_date_rule_is_the_folders():
+    """helpers.data.parse.ISO_DATE_PATTERN (what a warehouse checks its text dates with) accepts exactly the cells the
+    folder's parse reads, on every YYYY-MM-DD of months 00-13 and days 00-32 around the ends of the date range and the
+    century leap rules (1676-1700, 1796-1804, 1896-1904, 1996-2004, 2096-2104, 2196-2204, 2256-2263) and on times and
+    offsets around their limits."""
+    import calendar
+    import re
+
+    from helpers.data.parse import ISO_DATE_PATTERN, _parse_datetime
+
+    years = [y for a, b in ((1676, 1700), (1796, 1804), (1896, 1904), (1996, 2004), (2096, 2104), (2196, 2204),
+                            (2256, 2263)) for y in range(a, b + 1)]
+    cells = [f"{y:04d}-{m:02d}-{d:02d}" for y in years for m in range(14) for d in range(33)]
+    cells += [f"2024-02-29{sep}{h:02d}:{mi:02d}{sec}{off}" for sep in "T " for h in (0, 23, 24) for mi in (0, 59, 60)
+              for sec in ("", ":00", ":59", ":60", ":30.5") for off in ("", "Z", "+09:00", "-0500", " +09:00")]
+    rule = re.compile(ISO_DATE_PATTERN)
+    read = [bool(_parse_datetime(pd.Series([c], dtype=object), "Asia/Tokyo").notna().iloc[0]) for c in cells[-450:]]
+    read = _parse_datetime(pd.Series(cells[:-450], dtype=object), "Asia/Tokyo").notna().tolist() + read
+    assert [c for c, ok in zip(cells, read) if bool(rule.match(c)) != ok] == []
+    days = sum(366 if calendar.isleap(y) else 365 for y in years if 1678 <= y <= 2261)   # 27,028
+    assert sum(read) == days + 2 * 2 * 2 * 4 * 5   # separators x hours 0, 23 x minutes 0, 59 x seconds but :60 x offsets
 
 
 from test_warehouse_gaps import icu_url  # noqa: E402,F401 - the fixture: a PostgreSQL database with ICU's collation
