@@ -20,8 +20,6 @@ from helpers.data.load import load_workbook
 from helpers.errors import DataValidationError
 
 PG = os.environ.get("WORKBOOK_TEST_PG")
-#: Ibis 12 reads a table's schema with DuckDB 2's deprecated fetch_arrow_table() (the same result).
-pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 AS_OF = "2025-05-31"
 
 # every row sorted by id, so a folder's first rows are also a warehouse's first ids

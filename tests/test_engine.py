@@ -66,3 +66,38 @@ def test_engine_tables_share_trimmed_text_and_keep_keys_a_byte_wide():
         assert dates(plain) == dates(by_channel)
     result = engine.pipeline_aggregates(opps, "2025-07-01", "2025-09-30", "2025-09-30", {"channel": "channel"})
     assert {k: row["created"] for (d, k), row in result.items() if d == "channel"} == {"web": 2, "unknown": 1}
+
+
+def test_value_counts_per_code_of_each_column():
+    """engine.value_counts (README, lead quality's grouped counts): rows and converted rows per integer code of each
+    column, counted here by hand. Column 0 holds codes 0, 1, 0, 2, 0 and column 1 codes 1, 1, 0, 1, 1; the converted
+    flags are 1, 0, 1, 0, 0, so code 0 of column 0 has 3 rows of which 2 converted; a code no row holds is left out."""
+    flags = [True, False, True, False, False]
+    codes = [[0, 1, 0, 2, 0], [1, 1, 0, 1, 1]]
+    got = engine.value_counts(flags, codes)
+    assert {dim: {k: (row["n"], row["converted"]) for k, row in per.items()} for dim, per in got.items()} == {
+        0: {0: (3, 2), 1: (1, 0), 2: (1, 0)}, 1: {0: (1, 1), 1: (4, 1)}}
+    assert engine.value_counts(flags, []) == {}
+
+
+def test_duckdb_results_are_read_through_the_current_arrow_api(tmp_path):
+    """Ibis 12.0.0 reads a DuckDB table's schema and the catalog with fetch_arrow_table(), deprecated in DuckDB 2: after
+    helpers.data.duckdb_compat (run by every connection the workbook makes) it is to_arrow_table() and nothing warns,
+    the same tables, schemas and rows read."""
+    import warnings
+
+    import duckdb
+
+    from helpers.metrics.warehouse import connect, upload
+
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        con = connect(url, writable=True)
+        upload({"opportunities": _opps().drop(columns="lead_id")}, con, "revops")
+        t = con.table("opportunities", database="revops")
+        assert con.list_tables(database="revops") == ["opportunities"]
+        assert con.list_databases() and t.schema()["amount"].is_floating()
+        assert con.to_pyarrow(t.aggregate(n=t.count(), won=t.amount.sum())).to_pylist() == [{"n": 3, "won": 150.0}]
+        assert duckdb.connect().sql("SELECT 1 AS x").fetch_arrow_table().to_pylist() == [{"x": 1}]
+        con.disconnect()

@@ -50,19 +50,21 @@ def test_notebooks_are_numbered_in_reading_order():
     assert sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) == names  # no unnumbered notebook slips by
 
 
+@pytest.fixture(scope="class")
+def latest_run(tmp_path_factory) -> tuple[Path, Path, str]:
+    """(data folder, output folder, what the runner printed) of `run --data DATA --out OUT`: no period named, so the
+    latest complete one, 2025Q2; made once for TestLatestPeriodRun (a module-level fixture of class scope: pytest
+    deprecates class-scoped fixtures defined as instance methods)."""
+    tmp = tmp_path_factory.mktemp("latest")
+    data, out, printed = write_data(tmp / "data"), tmp / "out", io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["--data", str(data), "--out", str(out)]) == 0
+    return data, out, printed.getvalue()
+
+
 class TestLatestPeriodRun:
     """The tests that read one plain run over the `data` fixture's files (latest_run). tests/conftest.py sends a
     class of tests/test_run.py to one worker, so the run is made once."""
-
-    @pytest.fixture(scope="class")
-    def latest_run(self, tmp_path_factory) -> tuple[Path, Path, str]:
-        """(data folder, output folder, what the runner printed) of `run --data DATA --out OUT`: no period named,
-        so the latest complete one, 2025Q2."""
-        tmp = tmp_path_factory.mktemp("latest")
-        data, out, printed = write_data(tmp / "data"), tmp / "out", io.StringIO()
-        with contextlib.redirect_stdout(printed):
-            assert main(["--data", str(data), "--out", str(out)]) == 0
-        return data, out, printed.getvalue()
 
     def test_latest_period_report(self, latest_run):
         _, out, printed = latest_run

@@ -96,14 +96,18 @@ def folder_backend():
     helpers.data.files.duckdb_config)."""
     import ibis
 
+    from helpers.data.duckdb_compat import duckdb_compat
     from helpers.data.files import duckdb_config
 
+    duckdb_compat()
     return ibis.duckdb.connect(**duckdb_config())
 
 
 @contextlib.contextmanager
 def _quiet():
-    """Ibis 12 reads DuckDB results through fetch_arrow_table(), which DuckDB 2 deprecates (same result)."""
+    """Ibis 12 reads DuckDB results through fetch_arrow_table(), which DuckDB 2 deprecates (same result); after
+    helpers.data.duckdb_compat (folder_backend, helpers.metrics.warehouse.connect) nothing warns, this covers a
+    connection a caller made and passed in first."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning)
         yield

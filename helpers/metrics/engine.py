@@ -42,6 +42,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from helpers.data.duckdb_compat import duckdb_compat  # noqa: F401 - public here too (helpers.metrics.warehouse calls it)
+
 #: The key of the single row an ungrouped aggregate returns.
 ALL = "__all__"
 UNKNOWN = "unknown"
@@ -66,34 +68,11 @@ def default_backend():
     return con
 
 
-def duckdb_compat() -> None:
-    """Let Ibis 12.0.0's DuckDB backend run on DuckDB 2 (call before connecting; idempotent).
-
-    Ibis 12.0.0 reads a few small results (``list_tables``, ``list_databases``, ``list_catalogs``, the
-    schema of raw SQL) with ``DuckDBPyConnection.fetch_arrow_table()``. DuckDB 2 removed that method from
-    connections and kept it, deprecated, on relations; its replacement is ``to_arrow_table()``, which
-    returns the same Arrow table (duckdb-python PR 287, "Unified arrow API"; Ibis switched to it upstream
-    in PR 12001, after 12.0.0). So connections get the old name back as that method, with DuckDB's note
-    that a DB-API result is copied once more silenced (these results are a few rows of catalog names).
-    Nothing changes where the method exists (DuckDB 1.x). Without it every ``duckdb://`` warehouse
-    failed in ``list_tables`` with AttributeError."""
-    import duckdb
-
-    cls = duckdb.DuckDBPyConnection
-    if hasattr(cls, "fetch_arrow_table"):
-        return
-
-    def fetch_arrow_table(self, *args, **kwargs):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
-            return self.to_arrow_table(*args, **kwargs)
-
-    cls.fetch_arrow_table = fetch_arrow_table
-
-
 @contextlib.contextmanager
 def _quiet():
-    """Ibis 12 reads DuckDB results through fetch_arrow_table(), which DuckDB 2 deprecates (same result): not the user's concern."""
+    """Ibis 12 reads DuckDB results through fetch_arrow_table(), which DuckDB 2 deprecates (same result): not the user's
+    concern. After :func:`duckdb_compat` (the embedded engine, helpers.metrics.warehouse.connect) the old name is the
+    current method and nothing warns; this covers a DuckDB connection a caller made and passed as `backend` first."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning)
         yield
