@@ -17,7 +17,8 @@ import pandas as pd
 from helpers.errors import WorkbookError
 from helpers.data.mapping_types import EXCEL_EPOCH, FALSE_FLAGS, MAX_SHOWN, SALESFORCE_FORMAT, TRUE_FLAGS
 from helpers.data.mapping_values import _header_key, _key
-from helpers.data.values import (has_ja_unit, parse_ja_units, looks_like_wareki, parse_numeric_date, parse_wareki)
+from helpers.data.values import (JA_WEEKDAYS, DateAsWritten, has_ja_unit, ja_clock, parse_ja_units, looks_like_wareki, parse_numeric_date,
+                                 parse_wareki, split_ja_weekday)
 
 
 # --------------------------------------------------------------------------- cell conversion
@@ -62,8 +63,34 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
         v = v.item()
     numeric = isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
     text = unicodedata.normalize("NFKC", cell_text(v) or "")
-    if not numeric and looks_like_wareki(text):
-        return parse_wareki(text)
+    if not numeric:
+        rest, weekday = split_ja_weekday(text)   # 2024/10/07(月): read without the weekday, which must be the date's
+        if weekday is not None:
+            value = parse_datetime(rest, formats, order, epoch)
+            if value is None:
+                raise ValueError(text)
+            if value.weekday() != weekday:
+                raise DateAsWritten(f"{text!r}: {value.date().isoformat()} is a {_WEEKDAY_NAMES[value.weekday()]} "
+                                    f"({JA_WEEKDAYS[value.weekday()]}), not a {_WEEKDAY_NAMES[weekday]} ({JA_WEEKDAYS[weekday]})")
+            return value
+        if looks_like_wareki(text):
+            return parse_wareki(text)
+    try:
+        return _parse_formats(v, text, numeric, formats, order, epoch)
+    except ValueError:
+        if not numeric and ja_clock(text) != text:   # 2024年10月7日 14時30分 -> 14:30, for the formats with %H:%M
+            return _parse_formats(v, ja_clock(text), numeric, formats, order, epoch)
+        if not numeric and _TWO_DIGIT_YEAR.match(text):
+            raise DateAsWritten(f"{text!r}: a two-digit year is never guessed (1925 or 2025?)") from None
+        raise
+
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1\d{2}(?:\s.*)?$|^\d{2}([/.\-])\d{1,2}\2\d{1,2}$")
+
+
+def _parse_formats(v, text: str, numeric: bool, formats: tuple[str, ...], order: str | None, epoch: dt.datetime) -> dt.datetime:
+    """`text` (cell `v` as NFKC text) in the first of `formats` that reads it; ValueError when none does."""
     for fmt in formats or ("iso",):
         try:
             if fmt == "excel":

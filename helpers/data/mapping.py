@@ -21,7 +21,7 @@ import pandas as pd
 from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import WorkbookError, coded_error
-from helpers.data.values import is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
+from helpers.data.values import DateAsWritten, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
 # checks); every name stays importable from here (helpers.data.mapping is public).
 from helpers.data.mapping_spec import (  # noqa: F401
@@ -339,9 +339,13 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
                     text = str(int(float(text)))
                 return "ok", text
             return "ok", cell_text(v)
+        except DateAsWritten as exc:   # an era date outside its era, a wrong weekday, a two-digit year: said why
+            as_written[cell_text(v) or ""] = str(exc)
+            return "bad", cell_text(v) or ""
         except ValueError:
             return "bad", cell_text(v) or ""
 
+    as_written: dict[str, str] = {}
     converted = _Distinct(convert)   # a column repeats its values (dates, stages): each distinct cell converted once
     for pos, v in enumerate(cells):
         if rule.split and isinstance(v, str) and rule.split in v:
@@ -371,6 +375,13 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
     if unmapped:
         problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
     problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept, report))
+    if as_written:   # no format reads these: each one's reason, and the fix is to correct the cells
+        written = [i for i, b in zip(bad, bad_values) if b in as_written]
+        reasons = "; ".join(dict.fromkeys(as_written[b] for b in bad_values if b in as_written))
+        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in written])}): dates that cannot be "
+                        f"read as written: {reasons}")
+        bad_values = [b for b in bad_values if b not in as_written]
+        bad = [i for i in bad if i not in set(written)]
     if bad:
         what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
         extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""

@@ -29,6 +29,10 @@ FIX_BY_TOPIC = {
                           "(Salesforce: Amount (converted)) so every amount is in one currency.",
     "date_order": "State the day/month order in the mapping: {where} the line `date_order: dmy` (day first) or "
                   "`date_order: mdy` (month first), then run again with that mapping (--mapping my_mapping.yaml).",
+    "read as written": "Correct the listed cells in a copy of the export, or export them again (no date format reads "
+                       "them): an era date must fall inside its era (平成31年5月1日 is 令和元年5月1日, 2019-05-01), a "
+                       "weekday must be the date's, and a year needs its four digits (Salesforce: a locale whose date "
+                       "format shows them, or the ISO date of a Data Export).",
     "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
     "several values joined": "Read them with split: {where} the split line shown above (under tables: and the table's "
                              "columns:), then run again with that mapping (--mapping my_mapping.yaml).",

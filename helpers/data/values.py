@@ -96,12 +96,38 @@ ERA_FIRST_YEAR = {"明治": 1868, "大正": 1912, "昭和": 1926, "平成": 1989
 _ERA_BY_NAME = {form: names[0] for names, _ in ERAS for form in names}
 _WAREKI = re.compile(
     r"^(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})\s*(?:年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?|[./\-](\d{1,2})[./\-](\d{1,2}))"
-    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$", re.IGNORECASE)
+    r"(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?$", re.IGNORECASE)
+_JA_CLOCK = re.compile(r"(\d{1,2})\s*時\s*(\d{1,2})\s*分(?:\s*(\d{1,2})\s*秒)?")
+
+
+class DateAsWritten(ValueError):
+    """A cell that says which day it means but is no day as written (an era date outside its era, 2月30日, a weekday
+    that is not the date's, a two-digit year): no date format can read it, the cell itself must be corrected."""
+
+
+def ja_clock(text: str) -> str:
+    """Japanese clock times as H:MM[:SS]: '2024年10月7日 14時30分' -> '2024年10月7日 14:30' (the text unchanged without 時)."""
+    return _JA_CLOCK.sub(lambda m: f"{int(m[1])}:{int(m[2]):02d}" + (f":{int(m[3]):02d}" if m[3] else ""), text)
+
+
+#: A Japanese weekday written after a date: 2024/10/07(月), 令和6年10月7日（月曜日）, in datetime.weekday() order.
+JA_WEEKDAYS = "月火水木金土日"
+_JA_WEEKDAY = re.compile(r"\s*\(([月火水木金土日])(?:曜日?)?\)")
+
+
+def split_ja_weekday(text: str) -> tuple[str, int | None]:
+    """A date text (NFKC: full-width brackets already plain) without its Japanese weekday, and that weekday (0 = 月)
+    or None: '2024/10/07(月) 9:30' -> ('2024/10/07 9:30', 0). The caller checks the weekday against the date."""
+    m = _JA_WEEKDAY.search(text)
+    if not m:
+        return text, None
+    after = text[m.end():].strip()
+    return (text[:m.start()].strip() + (" " + after if after else "")), JA_WEEKDAYS.index(m.group(1))
 
 
 def looks_like_wareki(text: str) -> bool:
     """True when the text starts like a Japanese era date (令和, 平成, 昭和, ... or R6.10.7)."""
-    return bool(_WAREKI.match(unicodedata.normalize("NFKC", text).strip()))
+    return bool(_WAREKI.match(ja_clock(unicodedata.normalize("NFKC", text).strip())))
 
 
 def parse_wareki(text: str) -> dt.datetime:
@@ -111,24 +137,38 @@ def parse_wareki(text: str) -> dt.datetime:
     Raises ValueError when the text is not an era date or the day is outside the era (平成31年5月1日 is Reiwa,
     令和1年4月30日 is still Heisei): such a date is refused, never moved. Era first days: Meiji 1873-01-01
     (Gregorian calendar), Taisho 1912-07-30, Showa 1926-12-25, Heisei 1989-01-08, Reiwa 2019-05-01."""
-    m = _WAREKI.match(unicodedata.normalize("NFKC", text).strip())
+    m = _WAREKI.match(ja_clock(unicodedata.normalize("NFKC", text).strip()))
     if not m:
         raise ValueError(text)
     era = _ERA_BY_NAME[m.group(1).upper() if len(m.group(1)) == 1 else m.group(1)]
-    year_in_era = 1 if m.group(2) == "元" else int(m.group(2))
-    if year_in_era < 1:
-        raise ValueError(text)
-    month = int(m.group(3) or m.group(5))
-    day = int(m.group(4) or m.group(6))
-    value = dt.datetime(ERA_FIRST_YEAR[era] + year_in_era - 1, month, day,
-                        int(m.group(7) or 0), int(m.group(8) or 0), int(m.group(9) or 0))
     names = [n[0] for n, _ in ERAS]
     i = names.index(era)
     first = ERAS[i][1]
     last = ERAS[i + 1][1] - dt.timedelta(days=1) if i + 1 < len(ERAS) else None
+    span = f"{era} runs from {first.isoformat()}" + (f" to {last.isoformat()}" if last else "")
+    year_in_era = 1 if m.group(2) == "元" else int(m.group(2))
+    if year_in_era < 1:
+        raise DateAsWritten(f"{text!r}: {era} has no year 0 (its first year is {era}元年; {span})")
+    month = int(m.group(3) or m.group(5))
+    day = int(m.group(4) or m.group(6))
+    try:
+        value = dt.datetime(ERA_FIRST_YEAR[era] + year_in_era - 1, month, day,
+                            int(m.group(7) or 0), int(m.group(8) or 0), int(m.group(9) or 0))
+    except ValueError:
+        raise DateAsWritten(f"{text!r}: no such day ({ERA_FIRST_YEAR[era] + year_in_era - 1}-{month:02d}-{day:02d})") from None
     if value.date() < first or (last is not None and value.date() > last):
-        raise ValueError(f"{text}: not a day of the {era} era")
+        raise DateAsWritten(f"{text!r}: not a day of the {era} era ({span}; {value.date().isoformat()} is "
+                            f"{wareki_name(value.date())})")
     return value
+
+
+def wareki_name(day: dt.date) -> str:
+    """A Gregorian day as its Japanese era date: 2019-05-01 -> '令和元年5月1日'."""
+    era = next((names[0] for names, start in reversed(ERAS) if day >= start), None)
+    if era is None:
+        return "before the Gregorian calendar in Japan (1873-01-01)"
+    year = day.year - ERA_FIRST_YEAR[era] + 1
+    return f"{era}{'元' if year == 1 else year}年{day.month}月{day.day}日"
 
 
 # --------------------------------------------------------------------------- Salesforce ids

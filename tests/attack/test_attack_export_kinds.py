@@ -74,3 +74,42 @@ def test_a_header_only_deals_export_beside_leads_is_read_and_said(tmp_path):
     said = [w for w in res.warnings if w.code == "no_opportunity_rows"]
     assert len(said) == 1 and said[0].file == "opportunity_report.csv"
     assert "no data row, only its header" in said[0].message
+
+
+# --------------------------------------------------------------------------- Japanese dates: weekdays, 時分, dates no format reads
+def test_japanese_dates_with_weekdays_and_clock_times_are_read(tmp_path):
+    ingest(exports(tmp_path, "ja-dates-weekday-clock"), "salesforce_ja", tmp_path / "out")
+    opps = written(tmp_path / "out")
+    # 2024-10-07 is a Monday (月), 10-08 a Tuesday (火), 12-24 a Tuesday (火), 12-26 a Thursday (木)
+    assert opps["created_at"].tolist() == ["2024-10-07", "2024-10-08", "2024-10-09"]
+    assert opps["closed_at"].tolist() == ["2024-12-24", "2024-12-25", "2024-12-26"]
+    assert opps["outcome"].tolist() == ["won", "lost", "won"]
+    assert opps["amount"].tolist() == ["1200000", "800000", "500000"]   # won 1,700,000, lost 800,000
+
+
+def test_dates_no_format_reads_are_refused_with_each_reason(tmp_path):
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports(tmp_path, "ja-dates-as-written"), "salesforce_ja", tmp_path / "out")
+    text = str(err.value)
+    assert "column '作成日' -> created_at (rows 2, 3, 4, 5): dates that cannot be read as written: " in text
+    assert ("'平成31年5月1日': not a day of the 平成 era (平成 runs from 1989-01-08 to 2019-04-30; 2019-05-01 is 令和元年5月1日)"
+            in text)
+    assert "'2024/10/08(月)': 2024-10-08 is a Tuesday (火), not a Monday (月)" in text
+    assert "'24/10/07': a two-digit year is never guessed" in text
+    assert "'令和6年2月30日': no such day (2024-02-30)" in text
+    assert "not dates in the format" not in text   # the fix is to correct the cells, never to add a format
+    assert "no date format reads them" in err.value.fix and "Add the format" not in err.value.fix
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2024/10/07(月)", dt.datetime(2024, 10, 7)),
+    ("2024/10/07（月曜日） 9:30", dt.datetime(2024, 10, 7, 9, 30)),
+    ("令和6年10月7日(月)", dt.datetime(2024, 10, 7)),
+    ("令和6年10月7日 14時30分", dt.datetime(2024, 10, 7, 14, 30)),
+    ("R6.10.7 9時5分30秒", dt.datetime(2024, 10, 7, 9, 5, 30)),
+    ("2024年10月7日 14時30分", dt.datetime(2024, 10, 7, 14, 30)),
+])
+def test_japanese_date_forms(text, expected):
+    from helpers.data.cells import parse_datetime
+
+    assert parse_datetime(text, ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M")) == expected
