@@ -87,20 +87,33 @@ def session_folder(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+#: The periods of the sample that every language's run reports: the first (no prior period, no prior year, young
+#: cohorts), the first with a prior year, and the latest (the period a plain run reports). The English run reports
+#: every period of the sample (`--all`, fourteen), the Japanese one these three, which show every kind of heading,
+#: headline card, table, note and chart count the fourteen English periods show (checked on the English run by
+#: tests/test_label_values_all_periods.py).
+SAMPLE_LANGUAGE_PERIODS = ("FY2023Q1", "FY2024Q1", "FY2026Q2")
+#: The periods of each language's sample run: None is every period (`--all`).
+SAMPLE_PERIODS = {"en": None, "ja": SAMPLE_LANGUAGE_PERIODS}
+
+
 @pytest.fixture(scope="session")
 def sample_all_periods(tmp_path_factory):
-    """`run(lang)` -> the output folder of one `python -m helpers.report.run --all --lang LANG` over the sample
-    (FY2023Q1 to FY2026Q2, the latest, FY2026Q2, being the period a plain run reports), run once per language in a
-    worker and shared by the modules that read it (tests/test_label_values_all_periods.py,
-    tests/test_report_language.py; the grouping below sends their tests of one language to one worker). When a run
-    is published, its folder is named in `sample-all-LANG.path` of :func:`session_folder`, so a test can compare
-    it with the other language's run of the same session (:func:`other_sample_run`)."""
+    """`run(lang)` -> the output folder of one `python -m helpers.report.run --lang LANG` over the sample, run once
+    per language in a worker: in English `--all` (FY2023Q1 to FY2026Q2, the latest, FY2026Q2, being the period a
+    plain run reports), in Japanese the periods SAMPLE_PERIODS names (`--period` each, one runner invocation). It is
+    shared by the modules that read it (tests/test_label_values_all_periods.py, tests/test_report_language.py; the
+    grouping below sends their tests of one language to one worker). When a run is published, its folder is named
+    in `sample-all-LANG.path` of :func:`session_folder`, so a test can compare it with the other language's run of
+    the same session (:func:`other_sample_run`)."""
     from helpers.report.run import main
 
     def run(lang: str) -> Path:
         if lang not in SAMPLE_RUNS:
             out = tmp_path_factory.mktemp(f"sample-all-{lang}")
-            assert main(["--out", str(out), "--all", "--lang", lang]) == 0
+            periods = SAMPLE_PERIODS[lang]
+            which = ["--all"] if periods is None else [arg for period in periods for arg in ("--period", period)]
+            assert main(["--out", str(out), *which, "--lang", lang]) == 0
             SAMPLE_RUNS[lang] = out
             note = session_folder(tmp_path_factory) / f"sample-all-{lang}.path"
             note.with_suffix(".tmp").write_text(str(out), encoding="utf-8")
@@ -124,7 +137,7 @@ def other_sample_run(tmp_path_factory, lang: str) -> Path | None:
 #: Modules whose tests take one report run per language: module -> the group name of its tests of one language
 #: (a test's language: "en" or "ja" among the dash-separated parts of its parameter id). Under `--dist loadfile`
 #: (make test) the tests of one language form one group, so the two languages run on two workers at once; the two
-#: modules on the sample's `--all` runs share a group per language (one run each, sample_all_periods).
+#: modules on the sample's runs share a group per language (one run each, sample_all_periods).
 BY_LANGUAGE = {
     "tests/test_label_values_all_periods.py": "sample-all",
     "tests/test_report_language.py": "sample-all",
@@ -138,13 +151,13 @@ BY_TEST = ("tests/test_run.py",)
 #: without its parameters. The groups are handed out the most CPU first, so that no long group starts last and leaves
 #: the other worker idle at the end; a group not listed counts ESTIMATE seconds a test.
 CPU_SECONDS = {
-    "sample-all-en": 310, "sample-all-ja": 310, "tests/test_app_browser.py": 95, "tests/test_fastcsv.py": 68,
+    "sample-all-en": 310, "sample-all-ja": 75, "tests/test_app_browser.py": 95, "tests/test_fastcsv.py": 40,
     "tests/test_warehouse.py": 62, "tests/test_ingest_cases_run.py": 56, "tests/test_warehouse_report.py": 53,
     "tests/test_run.py::test_all_periods_and_determinism": 50, "tests/test_browser.py": 48,
     "honest-figures-en": 45, "honest-figures-ja": 45, "tests/test_attribution_warehouse.py": 40,
     "tests/test_stable_names.py": 32, "tests/test_lead_quality_warehouse.py": 24,
     "tests/test_section6_reference.py": 16, "tests/test_report_warnings_language.py": 12,
-    "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 29,
+    "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 22,
     "tests/test_run.py::TestLatestPeriodRun": 24, "tests/test_ingest.py": 15, "tests/test_funnel_analysis.py": 14,
     "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 13,
     "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 13, "tests/test_views.py": 12,

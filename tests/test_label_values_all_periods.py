@@ -1,11 +1,15 @@
 """One label, one number on every period of the sample, in both languages (issue 24, done-when point 1).
 
-tests/test_report_language.py reads the latest period's pages; here the runner renders every period of the sample
-(`--all`: FY2023Q1 to FY2026Q2, the partly covered ones included) once per language, and within each period every
-visible (label, value) pair of its seven pages must agree (tests/report_scan.label_conflicts). Early periods have
-no prior year, young cohorts and empty sections: the cases the latest period cannot show. The slowest module of
-the suite (one runner invocation per language over fourteen periods: conftest.sample_all_periods, whose runs
-tests/test_report_language.py reads too; make test runs the two languages on two workers at once).
+tests/test_report_language.py reads the latest period's pages; here the runner renders the periods of the sample
+once per language, and within each period every visible (label, value) pair of its seven pages must agree
+(tests/report_scan.label_conflicts). Early periods have no prior year, young cohorts and empty sections: the cases
+the latest period cannot show. The English run renders every period (`--all`: FY2023Q1 to FY2026Q2); the Japanese
+one the three periods of conftest.SAMPLE_LANGUAGE_PERIODS (the first, the first with a prior year, the latest),
+and the English run shows that those three hold every heading, headline card, table, note and chart count any of
+the fourteen periods shows, so the Japanese pages of every kind are checked (the figures of every period are
+the English run's to check; metrics.json is the same in both languages, tests/test_report_language.py). The
+slowest module of the suite (conftest.sample_all_periods, whose runs tests/test_report_language.py reads too;
+make test runs the two languages on two workers at once).
 """
 from __future__ import annotations
 
@@ -13,9 +17,17 @@ from pathlib import Path
 
 import pytest
 
+import re
+
+import bs4
+
+from conftest import SAMPLE_LANGUAGE_PERIODS
 from helpers.labels import scoped
 from helpers.report.run import notebook_paths
 from report_scan import figure_pairs, label_conflicts
+
+#: The sample's periods, FY2023Q1 to FY2026Q2 (the English run's `--all`).
+ALL_PERIODS = [f"FY{year}Q{q}" for year in range(2023, 2027) for q in range(1, 5)][:14]
 
 
 @pytest.fixture(scope="module", params=("en", "ja"))
@@ -27,8 +39,7 @@ def every_period(request, sample_all_periods) -> tuple[str, list[Path]]:
 
 def test_one_label_shows_one_value_on_every_page_of_every_period(every_period):
     lang, periods = every_period
-    assert [p.name for p in periods][:2] == ["FY2023Q1", "FY2023Q2"] and periods[-1].name == "FY2026Q2"
-    assert len(periods) == 14
+    assert [p.name for p in periods] == (ALL_PERIODS if lang == "en" else list(SAMPLE_LANGUAGE_PERIODS))
     found = []
     for period in periods:
         pages = sorted(period.glob("*.html"))
@@ -45,3 +56,49 @@ def test_every_period_shows_its_win_rate_with_its_scope(every_period):
         pairs = [pair for page in sorted(period.glob("*.html")) for pair in figure_pairs(page.read_text(encoding="utf-8"))]
         assert len(pairs) > 50, period.name
         assert label in {name for name, _ in pairs}, period.name
+
+
+#: A figure or a period label inside a text (masked, so that the kind of a text is compared, not its numbers).
+NUMBERS = re.compile(r"(?:FY)?\d{4}Q[1-4]|\d[\d,.]*")
+
+
+def page_kinds(period: Path) -> set[tuple[str, str, str]]:
+    """What kinds of content the pages of one period folder show: (page, kind, text with its figures masked) for
+    every heading, headline card label, table header row, note or warning (its first four words) and the page's
+    number of charts."""
+    kinds = set()
+    for page in sorted(period.glob("*.html")):
+        soup = bs4.BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        name = page.stem
+        kinds |= {(name, el.name, NUMBERS.sub("#", el.get_text(" ", strip=True))) for el in soup.find_all(["h1", "h2", "h3", "h4"])}
+        kinds |= {(name, "card", NUMBERS.sub("#", el.get_text(" ", strip=True))) for el in soup.select(".wb-kpi-label")}
+        kinds |= {(name, "table", NUMBERS.sub("#", "|".join(th.get_text(" ", strip=True) for th in table.select("thead th"))))
+                  for table in soup.find_all("table")}
+        kinds |= {(name, "note", NUMBERS.sub("#", " ".join(el.get_text(" ", strip=True).split()[:4])))
+                  for el in soup.select(".wb-note, .wb-warn")}
+        kinds.add((name, "charts", str(len(soup.find_all("img")))))
+    return kinds
+
+
+def test_page_kinds_can_fail(tmp_path):
+    period = tmp_path / "FY2024Q1"
+    period.mkdir()
+    (period / "00_a.html").write_text('<h2>Win rate FY2024Q1</h2><div class="wb-warn">Only 3 deals closed here</div>'
+                                      '<table><thead><tr><th>Measure</th><th>2025</th></tr></thead></table><img alt="x">',
+                                      encoding="utf-8")
+    assert page_kinds(period) == {("00_a", "h2", "Win rate #"), ("00_a", "note", "Only # deals closed"),
+                                  ("00_a", "table", "Measure|#"), ("00_a", "charts", "1")}
+
+
+@pytest.mark.parametrize("lang", ["en"])    # read from the English run: its group (conftest.xdist_group_of)
+def test_the_japanese_periods_show_every_kind_of_content_of_every_period(sample_all_periods, lang):
+    """The Japanese run's periods (conftest.SAMPLE_LANGUAGE_PERIODS) show, in the English run, every heading, card,
+    table, note and chart count that any period of the sample shows: the Japanese pages checked by this module and
+    tests/test_report_language.py hold every kind of text the reports of the sample have. When a period shows a kind
+    the three do not, add that period to SAMPLE_LANGUAGE_PERIODS."""
+    out = sample_all_periods(lang)
+    kinds = {name: page_kinds(out / name) for name in ALL_PERIODS}
+    chosen = set().union(*(kinds[name] for name in SAMPLE_LANGUAGE_PERIODS))
+    assert len(chosen) > 150
+    missing = {name: sorted(k - chosen) for name, k in kinds.items() if k - chosen}
+    assert missing == {}, missing

@@ -2,8 +2,9 @@
 Japanese, then read back as a reader sees it.
 
 The latest period of the sample data (FY2026Q2, the period a plain `python -m helpers.report.run` reports), every
-notebook, read from the `--all` run per language that tests/test_label_values_all_periods.py reads too
-(conftest.sample_all_periods: one runner invocation per language, not two). Checks:
+notebook, read from the sample run per language that tests/test_label_values_all_periods.py reads too
+(conftest.sample_all_periods: one runner invocation per language, not two; `--all` in English, three periods in
+Japanese). Checks:
 - `<html lang>` is the report language on every page, the index included;
 - a Japanese page has no block of visible prose that is mainly ASCII letters (figures, units, acronyms such as
   MQL, file names, period labels and the proper names below allowed), an English page none that is mainly Japanese;
@@ -28,7 +29,7 @@ import pytest
 from helpers.config import load_config
 from helpers.labels import scoped, t
 from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR
-from conftest import other_sample_run
+from conftest import SAMPLE_LANGUAGE_PERIODS, other_sample_run
 from helpers.report.run import notebook_paths
 from report_scan import figure_pairs, label_conflicts
 
@@ -57,7 +58,7 @@ AMOUNT = re.compile(r"-?[^\w\s-]{0,3}\d[\d,.]*(?:e[+-]?\d+)?(?:万|億|K|M|B)?")
 @pytest.fixture(scope="module", params=LANGS)
 def rendered(request, sample_all_periods) -> tuple[str, Path, Path]:
     """(lang, output folder, period folder): the latest period of the sample data, every notebook, in one language
-    (the last period of the `--all` run: complete, so the one a plain run reports)."""
+    (the last period of the run: complete, so the one a plain run reports)."""
     out = sample_all_periods(request.param)
     period = max(p for p in out.iterdir() if p.is_dir() and (p / "metrics.json").is_file())
     assert json.loads((period / "metrics.json").read_text(encoding="utf-8"))["coverage"]["partial"] is False, period.name
@@ -128,26 +129,37 @@ def test_every_page_declares_its_language(rendered):
         assert html.get("lang") == lang, path.name
 
 
+def language_pages(out: Path) -> list[Path]:
+    """The index and every page of the periods both languages' sample runs report (conftest.SAMPLE_LANGUAGE_PERIODS:
+    the first, the first with a prior year, the latest)."""
+    found = [out / "index.html"] + [page for name in SAMPLE_LANGUAGE_PERIODS for page in sorted((out / name).glob("*.html"))]
+    assert len(found) == 1 + len(SAMPLE_LANGUAGE_PERIODS) * len(notebook_paths())
+    return found
+
+
 def test_prose_is_in_the_report_language(rendered):
+    """On every page of the three periods both runs report (language_pages)."""
     lang, out, period = rendered
     wrong = mainly_ascii if lang == "ja" else mainly_japanese
-    for path in pages(out, period):
+    for path in language_pages(out):
         blocks = prose_blocks(soup_of(path))
         assert len(blocks) >= 5, path.name
         bad = [b for b in blocks if wrong(b)]
-        assert bad == [], f"{lang} {path.name}: prose in the other language: {bad[:5]}"
+        assert bad == [], f"{lang} {path.parent.name}/{path.name}: prose in the other language: {bad[:5]}"
 
 
 def test_no_raw_codes_or_variable_names(rendered):
+    """On every page of the three periods both runs report (language_pages)."""
     lang, out, period = rendered
-    for path in pages(out, period):
+    for path in language_pages(out):
+        where = f"{path.parent.name}/{path.name}"
         text = soup_of(path).get_text(" ", strip=True)
         names_removed = re.sub(ALLOWED_ASCII[0], " ", text)  # file names such as default_config.yaml are names
-        assert not SNAKE.findall(names_removed), f"{path.name}: {SNAKE.findall(names_removed)[:5]}"
+        assert not SNAKE.findall(names_removed), f"{where}: {SNAKE.findall(names_removed)[:5]}"
         found = [w for w in RAW if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", text)]
-        assert found == [], f"{path.name}: {found}"
+        assert found == [], f"{where}: {found}"
         if lang == "ja":
-            assert "n/a" not in text, path.name
+            assert "n/a" not in text, where
 
 
 def test_money_axes_carry_the_currency(rendered):
@@ -205,8 +217,9 @@ def test_channels_show_their_display_names(rendered, tmp_path_factory):
     """Issue 24: the sample's workbook.yaml names its channels in Japanese (labels.channels, English left to the data's
     spelling): a Japanese report shows セミナー in a table, a chart's tick labels and a sentence, and no channel by its
     code; metrics.json is the same byte for byte in both languages (display names never reach it), in every period
-    of the two `--all` runs (compared by the test of whichever language finds the other's run published; the two run
-    on two workers under make test, see conftest.other_sample_run)."""
+    of the Japanese run (conftest.SAMPLE_LANGUAGE_PERIODS) against the English `--all` run (compared by the test of
+    whichever language finds the other's run published; the two run on two workers under make test, see
+    conftest.other_sample_run)."""
     lang, out, period = rendered
     seminar, exhibition = {"en": ("seminar", "exhibition"), "ja": ("セミナー", "展示会")}[lang]
     funnel = soup_of(period / "02_funnel_breakdown.html")
@@ -225,9 +238,10 @@ def test_channels_show_their_display_names(rendered, tmp_path_factory):
             assert not [tick for tick in chart_ticks(notebook) if codes.search(tick)], notebook.name
     other = other_sample_run(tmp_path_factory, {"en": "ja", "ja": "en"}[lang])
     if other is not None:
-        mine = sorted(p.relative_to(out) for p in out.glob("*/metrics.json"))
-        assert len(mine) == 14 and mine == sorted(p.relative_to(other) for p in other.glob("*/metrics.json"))
-        assert [m for m in mine if (out / m).read_bytes() != (other / m).read_bytes()] == []
+        mine, theirs = (sorted(p.relative_to(run) for p in run.glob("*/metrics.json")) for run in (out, other))
+        both = sorted(set(mine) & set(theirs))
+        assert [m.parent.name for m in both] == list(SAMPLE_LANGUAGE_PERIODS) and len(mine) + len(theirs) == 14 + len(both)
+        assert [m for m in both if (out / m).read_bytes() != (other / m).read_bytes()] == []
 
 
 #: The Japanese names of the default marketing channels (attribution.marketing_channels), written out.

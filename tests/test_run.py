@@ -213,9 +213,12 @@ def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):
 
 def test_no_complete_period_reports_the_partial_one_and_says_so(data, tmp_path, capsys):
     out = tmp_path / "out"
-    # the fixture starts 2025-01-01, so with as_of 2025-03-31 the quarter 2025Q1 is complete
-    assert main(["--data", str(data), "--out", str(out), "--as-of", "2025-03-31"]) == 0
-    assert (out / "2025Q1").is_dir()  # complete: 2025-01-01 .. 2025-03-31
+    # the fixture starts 2025-01-01, so with as_of 2025-03-31 the quarter 2025Q1 is complete (which period: notebook 00
+    # is enough)
+    health = probe_notebooks(tmp_path / "nbs", ("00_data_health.ipynb",), {})
+    assert main(["--data", str(data), "--out", str(out), "--as-of", "2025-03-31", "--notebooks", str(health)]) == 0
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["2025Q1"]  # complete: 2025-01-01 .. 2025-03-31
+    assert json.loads((out / "2025Q1" / "metrics.json").read_text(encoding="utf-8"))["coverage"]["partial"] is False
     out2 = tmp_path / "out2"
     only_q2 = write_folder(tmp_path / "q2", {"opportunities.csv": OPPS_CSV})
     assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15"]) == 0
