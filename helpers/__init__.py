@@ -17,7 +17,9 @@
     helpers/metrics/    engine (aggregates as Ibis expressions, DuckDB in process), pipeline, funnel,
                         breakdown (by channel / segment), funnel_analysis (notebook 02), checklist (01; checklist_answers: the form's save path),
                         velocity (03), health (00), goals (04), limits (null figures and their reasons),
-                        core (one period's core metrics.json figures), warehouse (the same in PostgreSQL, a DuckDB file, ...)
+                        core (one period's core metrics.json figures), warehouse (the same in PostgreSQL, a DuckDB file, ...:
+                        warehouse_tables finds and checks its tables, warehouse_canonical makes them canonical in
+                        its SQL, warehouse_source computes the figures there)
     helpers/views/      display (escaped HTML blocks), fmt (money, rates), theme (charts, Japanese fonts),
                         common (figure formats, reasons), order, interactive, stylesheet, *_views (one per notebook)
     helpers/report/     run (the report runner), session (one notebook's context), record (metrics.json),

@@ -1,0 +1,185 @@
+"""The warehouse as a source of figures: :class:`WarehouseSource` (a helpers.metrics.source.Source over the canonical
+tables, kept in temporary tables of the session), as_of and the period computed there, metrics.json's core figures and
+stage times, and the attribution's engine tables. Only aggregates are fetched.
+
+Part of helpers.metrics.warehouse (every name here stays importable from there).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from helpers.config import Config
+from helpers.data.periods import complete_periods, parse_period, period_of
+from helpers.metrics import engine
+from helpers.metrics.source import Source
+from helpers.metrics.warehouse_canonical import (_complete, _engine_table, _temporary, canonical_of, channel_labels,
+                                                 touches_columns, touches_engine_table, touches_positions)
+from helpers.metrics.warehouse_tables import raw_tables
+
+
+class WarehouseSource(Source):
+    """A :class:`Source` over a warehouse's tables made canonical in its SQL (:func:`canonical`),
+    run on the warehouse's Ibis connection `con`: only what an expression returns is fetched.
+
+    `tables` maps a canonical table name to its warehouse table (default: the same name); the leads and opportunities
+    tables must exist (WorkbookError naming the schema's tables, as :func:`canonical`); a touches table is read when
+    present. ``channel_findings``: the ``channel_variants`` warnings of the tables' channel cells (as the loader's for
+    the same data: :func:`channel_labels`)."""
+
+    kind = "warehouse"
+
+    def __init__(self, con, config, schema: str | None = None, tables: dict[str, str] | None = None):
+        self.backend = con
+        self.config = config
+        self.schema = schema
+        raw = raw_tables(con, schema, dict(tables or {}))
+        #: The columns each table has (a missing optional one is NULL in the canonical tables, yet absent here).
+        self._columns = {name: tuple(t.columns) for name, t in raw.items()}
+        self._channels, self.channel_findings = channel_labels(con, raw, config)
+        leads, opps = canonical_of(con, raw, config, self._channels)
+        # The canonical tables once into temporary tables of the session (dropped when it closes): every figure then
+        # reads plain tables, not the canonicalizing joins again (PostgreSQL planned those as nested loops: seconds a query).
+        self._leads, self._opps = (_temporary(con, t) for t in (leads, opps))
+        self._touches = raw.get("touches")
+        self._touches_engine = None
+
+    @property
+    def has_leads(self) -> bool:
+        return True
+
+    def opps(self, dims: Sequence[str] = ()):
+        return _engine_table(self._opps, "opps", list(dims))
+
+    def leads(self, dims: Sequence[str] = (), stamps: Sequence[str] = ()):
+        return _engine_table(self._leads, "leads", list(dims), tuple(stamps))
+
+    def touches(self):
+        """The warehouse's touches shaped as engine.touches_table (:func:`touches_engine_table`: ``pos`` ranks them in
+        their own columns, since a SQL table has no file order), computed once into a temporary table of the session
+        on first use; None without a touches table."""
+        if self._touches is None:
+            return None
+        if self._touches_engine is None:
+            shaped = _temporary(self.backend, touches_columns(self._touches, self._channels))   # text in code point order
+            self._touches_engine = _temporary(self.backend, touches_positions(shaped))
+        return self._touches_engine
+
+    @property
+    def has_touches(self) -> bool:
+        return self._touches is not None
+
+    def lead_columns(self) -> list[str]:
+        return [c for c in self._columns["leads"] if c != "lead_id"]
+
+    def raw_leads(self, columns: Sequence[str]):
+        t = self._leads
+        return _engine_table(t, "leads", [], raw=columns)
+
+    def _table(self, table: str):
+        return self._leads if table == "leads" else self._opps
+
+    def has_column(self, table: str, column: str) -> bool:
+        """As a folder's: the table's own columns, the opportunities' channel (always derived: its own, the lead's or
+        'unknown') and target_fit when the settings define a target; not the optional columns the table lacks (NULL
+        in the canonical tables, absent for the figures)."""
+        if column == "target_fit":
+            return bool(self.config.target_industries or self.config.target_company_sizes)
+        return column in self._columns[table] or (table == "opportunities" and column == "channel")
+
+    def has_values(self, table: str, column: str) -> bool:
+        t = self._table(table)
+        if not self.has_column(table, column):
+            return False
+        with engine._quiet():
+            return bool(self.backend.to_pyarrow(t.count(where=engine._label(t[column]) != engine.UNKNOWN)).as_py())
+
+
+def _source(con, config: Config, schema: str | None, leads_table: str, opportunities_table: str):
+    """The warehouse's tables as a :class:`helpers.metrics.source.WarehouseSource` (errors of :func:`canonical`)."""
+    return WarehouseSource(con, config, schema, {"leads": leads_table, "opportunities": opportunities_table})
+
+
+def _scalar(con, expr):
+    """One value computed in the warehouse, as a Python value."""
+    with engine._quiet():
+        return con.to_pyarrow(expr).as_py()
+
+
+def as_of_of(con, leads, opps, config: Config) -> pd.Timestamp:
+    """as_of: the settings' date, else the latest date in any date column (helpers.data.validate.latest_date)."""
+    if config.as_of is not None:
+        return config.as_of
+    parts = [leads[c].cast("date").max() for c in ("created_at", "mql_at", "sql_at", "first_sales_touch_at") if c in leads.columns]
+    parts += [opps[c].cast("date").max() for c in ("created_at", "closed_at") if c in opps.columns]
+    values = [_scalar(con, p) for p in parts]
+    return pd.Timestamp(max(v for v in values if v is not None and v == v)).normalize()
+
+
+def _period(con, leads, opps, config: Config, period_label: str | None):
+    """(as_of, the period): `period_label`, else the latest complete period (else the one holding as_of)."""
+    as_of = as_of_of(con, leads, opps, config)
+    fy = config.fiscal_year_start_month
+    if period_label:
+        return as_of, parse_period(period_label, fy)
+    first = min(pd.Timestamp(_scalar(con, t.created_at.cast("date").min())) for t in (leads, opps))
+    complete = complete_periods(first, as_of, fy)
+    return as_of, complete[-1] if complete else period_of(as_of, fy)
+
+
+def warehouse_core_metrics(con, config: Config, period_label: str | None = None, schema: str | None = None,
+                           leads_table: str = "leads", opportunities_table: str = "opportunities") -> dict:
+    """The core figures of metrics.json (helpers.metrics.core.core_metrics's layout) computed in the warehouse.
+
+    `period_label` None = the latest complete period (else the period holding as_of).
+    Only aggregates are fetched. WorkbookError when a table or a required column is missing (:func:`canonical`) or
+    the period label is not one; the driver's own errors when a query fails.
+    The figures are core_metrics' (undefined ones None), by the same functions
+    (helpers.metrics.breakdown.breakdowns_of on a helpers.metrics.source.WarehouseSource); the explanations
+    core_metrics adds (``null_reasons``, ``coverage``: helpers.metrics.limits, from the loaded workbook's data facts
+    and warnings) are not computed here.
+    """
+    from helpers.metrics.breakdown import breakdowns_of, segment_columns_of
+    from helpers.metrics.funnel import maturity_days_of, typical_days_of
+
+    source = _source(con, config, schema, leads_table, opportunities_table)
+    as_of, period = _period(con, source._leads, source._opps, config, period_label)
+    segments = segment_columns_of(source)
+    if config.target_industries or config.target_company_sizes:
+        segments.append("target_fit")
+    typical, maturity = typical_days_of(source, as_of), maturity_days_of(source, as_of)
+    rows, totals = breakdowns_of(source, ["channel", *segments], period.start, period.end, as_of, typical_days=typical,
+                                 with_totals=True, maturity=maturity)
+    return {"period": period.label, "start": period.start, "end": period.end, "as_of": as_of,
+            "pipeline": totals["pipeline"], "funnel": totals["funnel"], "by_channel": rows["channel"],
+            "by_segment": {c: rows[c] for c in segments}}
+
+
+def warehouse_stage_times(con, config: Config, period_label: str | None = None, schema: str | None = None,
+                          leads_table: str = "leads", opportunities_table: str = "opportunities") -> dict:
+    """metrics.json's funnel.stage_times for the period, computed in the warehouse by the folder's expression
+    (helpers.metrics.stages.stage_times_expr: one row per transition fetched) and derived by the folder's
+    helpers.metrics.funnel_analysis.derive_stage_stats: ``{transition: {n, median_days, p90_days, negative}}``.
+    The null reason a folder adds when every deal shares one created_at (a bulk load) is not computed here.
+    Errors as :func:`warehouse_core_metrics`."""
+    from helpers.metrics.funnel_analysis import _stage_stats
+
+    source = _source(con, config, schema, leads_table, opportunities_table)
+    as_of, period = _period(con, source._leads, source._opps, config, period_label)
+    return _stage_stats(source, as_of, period.start, period.end)
+
+
+def attribution_tables(con, schema: str | None = None, leads_table: str = "leads",
+                       opportunities_table: str = "opportunities", touches_table: str = "touches"):
+    """(touches, leads, opps) of the warehouse as the attribution's engine tables
+    (helpers.metrics.attribution.engine_tables; helpers.metrics.attribution_paths.attribution_figures runs on them):
+    ids and outcome canonical as for the core figures, touches by :func:`touches_engine_table`; touches None when
+    the schema has no such table. WorkbookError as :func:`canonical` for a missing leads or opportunities table or a
+    required column missing from any of the three."""
+    named = {"leads": leads_table, "opportunities": opportunities_table,
+             **({"touches": touches_table} if touches_table != "touches" else {})}
+    raw = raw_tables(con, schema, named)
+    leads, opps = _complete(raw["leads"], "leads"), _complete(raw["opportunities"], "opportunities")
+    touches = touches_engine_table(raw["touches"]) if "touches" in raw else None
+    return touches, _engine_table(leads, "leads", []), _engine_table(opps, "opps", [])
