@@ -25,6 +25,7 @@ import pytest
 from conftest import write_folder
 from helpers.report.run import main, notebook_paths
 from report_scan import visible_text
+from test_run import stderr_outputs
 
 LANGS = ("en", "ja")
 
@@ -114,6 +115,8 @@ def test_no_lost_deals_makes_win_rate_and_velocity_null_with_the_reason(closed_d
     assert health.index(sentence) < health.index({"en": "Opportunities created", "ja": "商談数"}[lang])
     assert sentence in html(out, "2025Q2", "02_funnel_breakdown")
     assert sentence in html(out, "2025Q2", "03_velocity_comparison")
+    # every notebook ran on it without a warning or an error output (tests/test_run.py's data shapes)
+    assert len(list((out / "2025Q2").glob("*.ipynb"))) == len(notebook_paths()) and stderr_outputs(out / "2025Q2") == []
 
 
 def test_channel_variants_fold_and_placeholders_count_as_unknown(closed_deals):

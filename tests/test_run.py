@@ -165,16 +165,16 @@ LEADS_NO_STAGES = "\n".join(",".join(c for i, c in enumerate(line.split(",")) if
                             for line in LEADS_CSV.splitlines()) + "\n"  # drop mql_at, sql_at, first_sales_touch_at
 LEADS_NO_MQL = "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != 6)
                          for line in LEADS_CSV.splitlines()) + "\n"  # drop mql_at only (a sales-led CRM)
-OPPS_NO_LOST = "\n".join(line for line in (OPPS_CSV + OPPS_Q1).splitlines() if ",lost," not in line) + "\n"
 
 
 @pytest.mark.parametrize("shape, files", [
     ("leads_only", {"leads.csv": LEADS_CSV}),
     ("no_stage_dates", {"leads.csv": LEADS_NO_STAGES, "opportunities.csv": OPPS_CSV + OPPS_Q1}),
-    ("no_lost_deals", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_NO_LOST}),
     ("no_mql_dates", {"leads.csv": LEADS_NO_MQL, "opportunities.csv": OPPS_CSV + OPPS_Q1}),
 ])
 def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
+    """Every notebook runs on each shape without a warning or an error output. (Data with no lost deal: every notebook
+    of tests/test_honest_figures.py's CLOSED_DEALS run, in both languages, with its null win rate and reason.)"""
     data = write_folder(tmp_path / "data", files)
     out = tmp_path / "out"
     assert main(["--data", str(data), "--out", str(out), "--period", "2025Q2"]) == 0
@@ -192,10 +192,6 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
         # no mql_at: L1 (SQL on 04-10, opportunity O1) counts as MQL through its later stage; L2 and L3 are not
         assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)
         assert m["funnel"]["period"]["mqls"] == 0 and m["goals"] is not None   # the goals notebook ran to its end
-    if shape == "no_lost_deals":
-        # O1 won and no deal lost in the whole data: a win rate needs losses, so it is null with the reason (never 100%)
-        assert (m["pipeline"]["won_count"], m["pipeline"]["lost_count"], m["pipeline"]["win_rate"]) == (1, 0, None)
-        assert m["pipeline"]["null_reasons"]["win_rate"] == "no_lost_deals"
 
 
 def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):
