@@ -18,7 +18,7 @@ from helpers.errors import WorkbookError
 from helpers.data.mapping_types import EXCEL_EPOCH, FALSE_FLAGS, MAX_SHOWN, SALESFORCE_FORMAT, TRUE_FLAGS
 from helpers.data.mapping_values import _header_key, _key
 from helpers.data.values import (JA_WEEKDAYS, DateAsWritten, has_ja_unit, ja_clock, parse_ja_units, looks_like_wareki, parse_numeric_date,
-                                 parse_wareki, split_ja_weekday)
+                                 parse_wareki, plain_signs, split_ja_weekday)
 
 
 # --------------------------------------------------------------------------- cell conversion
@@ -144,7 +144,7 @@ def number_text(v, decimal: str | None = ".") -> str | None:
         return str(int(v)) if v.is_integer() else repr(v)
     if isinstance(v, Decimal):
         return format(v.normalize(), "f") if v != v.to_integral_value() else str(int(v))
-    text = unicodedata.normalize("NFKC", str(v)).strip()
+    text = plain_signs(unicodedata.normalize("NFKC", str(v)).strip())   # ▲500 = -500; 1'200 = 1200
     negative = text.startswith("(") and text.endswith(")")
     text = text.strip("()")
     text = _CURRENCY.sub("", text).strip()

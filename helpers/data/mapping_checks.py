@@ -29,6 +29,9 @@ FIX_BY_TOPIC = {
                           "(Salesforce: Amount (converted)) so every amount is in one currency.",
     "date_order": "State the day/month order in the mapping: {where} the line `date_order: dmy` (day first) or "
                   "`date_order: mdy` (month first), then run again with that mapping (--mapping my_mapping.yaml).",
+    "not numbers": "Amounts may carry a currency sign or code (¥ ￥ \\ 円 $ € £ ₹ CHF, USD ...), thousands separators "
+                   "(1,200,000 / 1.200.000,00 / 1 200 000 / 1'200'000 / 12,00,000), Japanese units (万, 億) and a sign "
+                   "(-500, (500), ▲500); correct the listed cells in a copy of the export, or map another column.",
     "read as written": "Correct the listed cells in a copy of the export, or export them again (no date format reads "
                        "them): an era date must fall inside its era (平成31年5月1日 is 令和元年5月1日, 2019-05-01), a "
                        "weekday must be the date's, and a year needs its four digits (Salesforce: a locale whose date "

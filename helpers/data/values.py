@@ -219,13 +219,35 @@ _SYM = "|".join(re.escape(s) for s in sorted(SYMBOLS, key=len, reverse=True))
 _INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,兆億万千]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
 
 
+#: Minus signs other than '-': U+2212 (a typeset minus) and ▲ / △, the minus of Japanese accounts (▲500,000 = -500,000).
+_MINUS = str.maketrans({"\u2212": "-", "▲": "-", "△": "-"})
+_APOSTROPHE_GROUP = re.compile(r"(?<=\d)['\u2019](?=\d{3}(?!\d))")   # 1'200'000.50 (Swiss): thousands
+_SIGNED_MARK = re.compile(rf"^([-+])\s*({_CODE}|{_SYM})\s*(?=\d)")     # -¥500, -$5,000.00: the sign before the currency
+
+
+_BAD_SPACE_GROUP = re.compile(r"\d\s+(?!\d{3}(?!\d))\d")   # a space inside a number that does not start a group of 3
+
+
+def plain_signs(text: str) -> str:
+    """An amount text with its minus signs as '-' and Swiss thousands apostrophes dropped: '▲500,000' -> '-500,000',
+    '−1,200' -> '-1,200', "1'200'000.50" -> '1200000.50'. Raises ValueError for a space inside the digits that is
+    no thousands separator ('12 5': never read as 125; '1 200 000' is fine)."""
+    if _BAD_SPACE_GROUP.search(text):
+        raise ValueError(text)
+    return _APOSTROPHE_GROUP.sub("", text.translate(_MINUS))
+
+
 def split_currency(text: str) -> tuple[str | None, str]:
     """An amount cell as (currency code or None, the number text): 'USD 10,000.00' -> ('USD', '10,000.00'),
-    '£5,000' -> ('GBP', '5,000'), '1,200,000円' -> ('JPY', '1,200,000'), '900,000' -> (None, '900,000').
+    '£5,000' -> ('GBP', '5,000'), '1,200,000円' -> ('JPY', '1,200,000'), '900,000' -> (None, '900,000'),
+    '-¥500' -> ('JPY', '-500'), '▲500,000' -> (None, '-500,000') (:func:`plain_signs`).
     Raises ValueError for text that is not an amount (two currencies, letters, ...)."""
-    raw = text.strip()
+    raw = plain_signs(text.strip())
     negative = raw.startswith("(") and raw.endswith(")")
     body = raw[1:-1].strip() if negative else raw
+    signed = _SIGNED_MARK.match(body)
+    if signed:   # the sign goes to the number: -¥500 = ¥-500
+        body = signed.group(2) + signed.group(1) + body[signed.end():]
     m = _INLINE.match(body)
     if not m:
         raise ValueError(text)
@@ -282,6 +304,7 @@ def parse_ja_units(text: str):
 # --------------------------------------------------------------------------- decimal comma or point
 _THOUSANDS_POINT = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})+$")   # 1.500 / 12.000.000: thousands or decimals?
 _THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")    # 1,500
+_INDIAN_GROUPS = re.compile(r"^[-+]?\d{1,2}(?:,\d{2})+,\d{3}$")  # 12,00,000 (India: lakh groups): thousands, never decimals
 
 
 def decimal_evidence(number: str) -> str | None:
@@ -295,7 +318,7 @@ def decimal_evidence(number: str) -> str | None:
     if has_p and has_c:
         return "," if s.rfind(",") > s.rfind(".") else "."
     if has_c:
-        if _THOUSANDS_COMMA.match(s):
+        if _THOUSANDS_COMMA.match(s) or _INDIAN_GROUPS.match(s):
             return None
         return ","
     if has_p:

@@ -113,3 +113,39 @@ def test_japanese_date_forms(text, expected):
     from helpers.data.cells import parse_datetime
 
     assert parse_datetime(text, ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y年%m月%d日 %H:%M")) == expected
+
+
+# --------------------------------------------------------------------------- amounts: thousands styles and minus signs
+def test_swiss_indian_and_space_thousands_are_read(tmp_path):
+    ingest(exports(tmp_path, "amounts-thousands-styles"), "salesforce_en", tmp_path / "out")
+    opps = written(tmp_path / "out")
+    # 1'200'000.50 (Swiss) = 1200000.50; 12,00,000 (lakh groups) = 1200000; 1 500 000 (no-break spaces) = 1500000
+    assert opps["amount"].tolist() == ["1200000.50", "1200000", "1500000"]
+    assert opps["outcome"].tolist() == ["won", "won", "lost"]   # won 2,400,000.50, lost 1,500,000
+
+
+def test_japanese_and_typeset_minus_signs_are_negative_and_refused_as_such(tmp_path):
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports(tmp_path, "amounts-minus-signs"), "salesforce_ja", tmp_path / "out")
+    text = str(err.value)   # ▲500,000 / －300,000 / -￥200,000 are -500000 / -300000 / -200000: the contract wants >= 0
+    assert "rows 2, 3, 4, column 'amount': negative amounts (values: '-500000.0', '-300000.0', '-200000.0')" in text
+    assert "not numbers" not in text
+
+
+def test_a_space_that_is_no_thousands_separator_is_refused(tmp_path):
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports(tmp_path, "amounts-space-not-a-group"), "salesforce_en", tmp_path / "out")
+    assert "column 'Amount' -> amount (row 3): not numbers: '12 5'" in str(err.value)   # never 125; '1 200' (row 2) is fine
+    assert "thousands separators" in err.value.fix and "Add the format" not in err.value.fix
+
+
+@pytest.mark.parametrize("text, code, number", [
+    ("-¥500", "JPY", "-500"), ("-$5,000.00", "USD", "-5,000.00"), ("\u2212500,000", None, "-500,000"),
+    ("△ 300,000", None, "-300,000"), ("(¥500)", "JPY", "-500"), ("CHF 1'200'000.50", "CHF", "1200000.50"),
+    ("₹12,00,000", "INR", "12,00,000"),
+])
+def test_amount_cells(text, code, number):
+    from helpers.data.values import decimal_evidence, split_currency
+
+    assert split_currency(text) == (code, number)
+    assert decimal_evidence("12,00,000") is None   # lakh groups are thousands, never a decimal comma
