@@ -262,25 +262,61 @@ BAD_DATES = ["2025-02-29", "1677-12-31", "2262-01-01", "2025-04-01T24:00:00", "2
              "2025-04-01T10:60", "soon"]
 
 
+#: Text amounts: plain numbers as FIX_NUMBER writes them (read), and cells the folder refuses (bad_number).
+GOOD_NUMBERS = ["1200", "0.0", "+5", ".5", "5.", "1e5", "1E-3", "00012"]
+BAD_NUMBERS = ["inf", "nan", "1,200", "1 200", "0x10", "--1", "1e", "1.2.3"]
+
+
+def _text_cells(kind: str) -> tuple[dict[str, str], list[str]]:
+    """(files, bad cells): leads' created_at (kind date) or opportunities' amount (number) as text, the good and bad
+    cells of that kind alternating, ids in row order."""
+    good, bad = (GOOD_DATES, BAD_DATES) if kind == "date" else (GOOD_NUMBERS, BAD_NUMBERS)
+    cells = [c for pair in zip(good, bad) for c in pair]
+    if kind == "date":
+        return {"leads.csv": "lead_id,created_at,channel\n" + "".join(f"L{i:02d},{c},web\n" for i, c in enumerate(cells, 1)),
+                "opportunities.csv": "opportunity_id,created_at,closed_at,outcome,amount,lead_id\n"
+                                     "O1,2025-01-20,2025-03-01,won,1000,L01\n"}, bad
+    return {"opportunities.csv": "opportunity_id,created_at,closed_at,outcome,amount\n"
+                                 + "".join(f'O{i:02d},2025-01-20,2025-03-01,won,"{c}"\n' for i, c in enumerate(cells, 1))}, bad
+
+
 @pytest.mark.parametrize("where", BACKENDS)
-def test_text_dates_are_refused_as_a_folder_refuses_them(where, tmp_path):
-    """Leads whose created_at is text, good and bad dates alternating (ids in row order): the warehouse's bad_date
-    finding counts the 8 bad ones and names the first 5 leads and values, as the folder names their rows and values."""
-    cells = [c for pair in zip(GOOD_DATES, BAD_DATES) for c in pair]
-    ids = [f"L{i:02d}" for i in range(1, len(cells) + 1)]
-    files = {"leads.csv": "lead_id,created_at,channel\n" + "".join(f"{i},{c},web\n" for i, c in zip(ids, cells)),
-             "opportunities.csv": "opportunity_id,created_at,closed_at,outcome,amount,lead_id\nO1,2025-01-20,2025-03-01,won,1000,L01\n"}
+@pytest.mark.parametrize("kind, first_ids", [("date", ("L02", "L04", "L06", "L08", "L10")),
+                                             ("number", ("O02", "O04", "O06", "O08", "O10"))])
+def test_text_dates_and_numbers_are_refused_as_a_folder_refuses_them(where, kind, first_ids, tmp_path):
+    """Leads whose created_at is text, or opportunities whose amount is, good and bad cells alternating: PostgreSQL
+    (whose cast would stop at the first bad cell) and DuckDB give the folder's bad_date / bad_number, counting the 8
+    bad cells and naming the first 5 ids and values, as the folder names their rows (3, 5, 7, 9, 11) and values."""
+    files, bad = _text_cells(kind)
     with pytest.raises(DataValidationError) as folder:
         load_workbook(write(tmp_path / "folder", files))
-    with warehouse_url(where, tmp_path, typed(files, text_dates=True)) as (url, schema):
+    tables = {name.removesuffix(".csv"): pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+              for name, text in files.items()}
+    with warehouse_url(where, tmp_path, tables) as (url, schema):
         with pytest.raises(DataValidationError) as warehouse:
             warehouse_load(url, schema, tmp_path)
     found = [{f.code: f for f in side.value.findings if f.severity == "error"} for side in (folder, warehouse)]
-    assert [sorted(f) for f in found] == [["bad_date"], ["bad_date"]]
-    by_folder, by_warehouse = found[0]["bad_date"], found[1]["bad_date"]
-    assert by_folder.count == by_warehouse.count == len(BAD_DATES)
-    assert by_folder.values == by_warehouse.values == tuple(BAD_DATES[:5])
-    assert by_folder.rows == (3, 5, 7, 9, 11) and by_warehouse.ids == ("L02", "L04", "L06", "L08", "L10")
+    assert [sorted(f) for f in found] == [[f"bad_{kind}"], [f"bad_{kind}"]]
+    by_folder, by_warehouse = found[0][f"bad_{kind}"], found[1][f"bad_{kind}"]
+    assert by_folder.count == by_warehouse.count == len(bad) == 8
+    assert by_folder.values == by_warehouse.values == tuple(bad[:5])
+    assert by_folder.rows == (3, 5, 7, 9, 11) and by_warehouse.ids == first_ids
+
+
+def test_the_warehouse_number_rule_is_the_folders():
+    """helpers.data.parse.NUMBER_PATTERN accepts exactly the cells the folder's parse reads, but for Japanese units
+    (1,200万円, read by the folder only) and a number past a float's range (1e309, refused by the folder only)."""
+    import re
+
+    from helpers.data.parse import NUMBER_PATTERN, _parse_number
+
+    cells = GOOD_NUMBERS + BAD_NUMBERS + ["-inf", "Infinity", "１２", "1_000", "e5", ".", "-", "¥100", "100円", "12 ", "1e+5"]
+    read = _parse_number(pd.Series(cells, dtype=object)).notna().tolist()
+    rule = re.compile(NUMBER_PATTERN)
+    assert [c for c, ok in zip(cells, read) if bool(rule.match(c)) != ok] == ["12 "]   # a warehouse trims it first
+    assert sum(read) == len(GOOD_NUMBERS) + 2
+    assert rule.match("1e309") and not _parse_number(pd.Series(["1e309"])).notna().any()
+    assert not rule.match("1,200万円") and _parse_number(pd.Series(["1,200万円"])).tolist() == [12_000_000.0]
 
 
 def test_the_warehouse_date_rule_is_the_folders():

@@ -122,6 +122,10 @@ _LEAP_YEAR = ("(16(8[048]|9[26])|1[7-9](0[48]|[2468][048]|[13579][26])|2000|2[01
 _MONTH_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
 _TIME = "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?( ?(Z|[+-][0-9]{2}:?[0-9]{2}))?)?"
 ISO_DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29){_TIME}$"
+#: A plain number as FIX_NUMBER writes it (1200000, -3, .5, 1e5), as a regular expression a warehouse can run: what
+#: the folder's parse (:func:`_parse_number`) reads but the Japanese units (1,200万円) and a number too large for a
+#: float (1e309), which a warehouse refuses and stops at respectively; never inf or nan, which the folder refuses too.
+NUMBER_PATTERN = "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 FIX_NUMBER = ("Write plain numbers such as 1200000, or with a Japanese unit such as 1,200万円 or 1.5億円 (no other currency signs or "
               "thousands separators; a column mapping can convert those).")
 

@@ -67,11 +67,11 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
     """Empty required values (error ``missing_value``) and text cells that are not dates or numbers (``bad_date``,
     ``bad_datetime``, ``bad_number``) of warehouse table `t`, one count query (the loader's messages and fixes).
 
-    A text date is checked against helpers.data.parse.ISO_DATE_PATTERN (the folder's rule on the shapes it documents:
-    a real day, years 1678-2261), a regular expression, never a cast: PostgreSQL has no TRY_CAST (Ibis compiles
-    try_cast to a plain CAST there, which stops the query at the first bad value), and DuckDB's TRY_CAST reads years
-    the folder refuses (1677, 2262) and 24:00. A text number: TRY_CAST to a float."""
-    from helpers.data.parse import FIX_DATE, FIX_NUMBER, ISO_DATE_PATTERN
+    Text dates and numbers are checked against helpers.data.parse.ISO_DATE_PATTERN (the folder's rule on the shapes
+    it documents: a real day, years 1678-2261) and NUMBER_PATTERN, regular expressions, never a cast: PostgreSQL has
+    no TRY_CAST (Ibis compiles try_cast to a plain CAST there, which stops the query at the first bad value), and
+    DuckDB's TRY_CAST reads what the folder refuses (the years 1677 and 2262, 24:00, inf, nan)."""
+    from helpers.data.parse import FIX_DATE, FIX_NUMBER, ISO_DATE_PATTERN, NUMBER_PATTERN
 
     masks, checks = {}, []
     for col in TABLES[name].columns:
@@ -79,8 +79,8 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
             continue
         text = _text(t[col.name])
         if col.kind in TYPED_KINDS and t[col.name].type().is_string():
-            valid = text.try_cast("float64").notnull() if col.kind == "number" else text.re_search(ISO_DATE_PATTERN)
-            masks[f"bad_{col.name}"] = text.notnull() & ~valid
+            rule = NUMBER_PATTERN if col.kind == "number" else ISO_DATE_PATTERN
+            masks[f"bad_{col.name}"] = text.notnull() & ~text.re_search(rule)
             checks.append((f"bad_{col.name}", col, "bad"))
         if col.required and col.name != "amount":
             masks[f"missing_{col.name}"] = text.isnull()
