@@ -428,4 +428,5 @@ def no_data_rows_error(reports: dict[str, dict]):
         below = ", ".join(f"{d['reason']} ({d['count']} row{'s' if d['count'] != 1 else ''})" for d in r.get("dropped", []))
         parts.append(f"{r['source']} ({r['table']}): " + (f"only {below}" if below else "nothing") + " below the header")
     first = next(iter(reports.values()))
-    return coded_error("no_data_rows", first["source"], files="; ".join(parts))
+    names = ", ".join(dict.fromkeys(r["source"] for r in reports.values()))
+    return coded_error("no_data_rows", first["source"], files="; ".join(parts), names=names)

@@ -64,7 +64,8 @@ def test_a_header_only_export_is_refused_naming_the_file(tmp_path, name, below):
     assert text.startswith(f"report.csv: the exports hold their headers and no data row ({below})")
     assert "as_of" not in text and ".ingest-" not in text   # not the loader's words about a staging folder
     assert "date range" in err.value.fix and err.value.code == "no_data_rows"
-    assert "見出し行だけ" in err.value.in_language("ja")
+    assert "report.csv: エクスポート(report.csv)には見出し行だけがあり" in err.value.in_language("ja")
+    assert "below the header" not in err.value.in_language("ja")
     assert not (tmp_path / "out").exists()
 
 
