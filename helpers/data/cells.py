@@ -80,11 +80,17 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
     except ValueError:
         if not numeric and ja_clock(text) != text:   # 2024年10月7日 14時30分 -> 14:30, for the formats with %H:%M
             return _parse_formats(v, ja_clock(text), numeric, formats, order, epoch)
+        if "excel" in formats and re.fullmatch(r"\d{1,4}(?:\.\d+)?", text):
+            raise DateAsWritten(f"{text!r}: a number of fewer than five digits is no Excel serial day (a year alone, or a "
+                                "typo; 2025 would be 1905-07-16)") from None
         if not numeric and _TWO_DIGIT_YEAR.match(text):
             raise DateAsWritten(f"{text!r}: a two-digit year is never guessed (1925 or 2025?)") from None
         raise
 
 
+#: The Excel serial day numbers read as dates: five digits, 10000 (1927-05-18) to 99999 (2173-10-14) in the 1900
+#: system. A shorter number in a date column is a year or a typo (2025 would be 1905-07-16), so it is refused.
+EXCEL_SERIALS = (10000, 100000)
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1\d{2}(?:\s.*)?$|^\d{2}([/.\-])\d{1,2}\2\d{1,2}$")
 
@@ -95,7 +101,7 @@ def _parse_formats(v, text: str, numeric: bool, formats: tuple[str, ...], order:
         try:
             if fmt == "excel":
                 serial = float(v) if numeric else float(text)
-                if not 1 <= serial < 2958466:
+                if not EXCEL_SERIALS[0] <= serial < EXCEL_SERIALS[1]:   # 2025 is a year (or a typo), never 1905-07-16
                     raise ValueError("not an Excel serial date")
                 return epoch + dt.timedelta(days=serial)
             if fmt == "iso":

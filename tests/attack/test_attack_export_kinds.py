@@ -150,3 +150,36 @@ def test_amount_cells(text, code, number):
 
     assert split_currency(text) == (code, number)
     assert decimal_evidence("12,00,000") is None   # lakh groups are thousands, never a decimal comma
+
+
+# --------------------------------------------------------------------------- a year (or a typo) in a date column
+def test_a_year_alone_is_never_read_as_an_excel_serial_of_1905(tmp_path):
+    # '2025' was read as Excel serial 2025 = 1899-12-30 + 2025 days = 1905-07-17, a 43,680-day cycle, and the
+    # mean sales cycle of the period became 21,860 days (only a 'likely typos' warning beside it)
+    assert dt.date(1899, 12, 30) + dt.timedelta(days=2025) == dt.date(1905, 7, 17)
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports(tmp_path, "year-in-a-date-column"), "salesforce_en", tmp_path / "out")
+    text = str(err.value)
+    assert text.startswith("report1743500000012.csv: values the mapping cannot convert")
+    assert ("column 'Created Date' -> created_at (row 2): dates that cannot be read as written: '2025': a number of fewer "
+            "than five digits is no Excel serial day") in text
+    assert "Correct the listed cells" in err.value.fix
+
+
+@pytest.mark.parametrize("cell, expected", [
+    (45667, dt.datetime(2025, 1, 10)), ("45667", dt.datetime(2025, 1, 10)), (10000, dt.datetime(1927, 5, 18)),
+    ("45296.375", dt.datetime(2024, 1, 5, 9, 0)),
+])
+def test_five_digit_serials_are_read(cell, expected):
+    from helpers.data.cells import parse_datetime
+
+    assert parse_datetime(cell, ("iso", "excel")) == expected
+
+
+@pytest.mark.parametrize("cell", [2025, "2025", "12", "9999"])
+def test_shorter_numbers_are_no_serials(cell):
+    from helpers.data.cells import parse_datetime
+    from helpers.data.values import DateAsWritten
+
+    with pytest.raises(DateAsWritten):
+        parse_datetime(cell, ("iso", "excel"))
