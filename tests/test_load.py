@@ -186,6 +186,18 @@ def test_datetimes_with_offsets_become_local_time(tiny_folder):
     assert wb.leads.loc[0, "first_sales_touch_at"] == T("2025-04-04 09:30")
 
 
+def test_an_offset_of_hours_only_is_an_offset(tiny_folder):
+    """+09 / -05 after a time (ISO 8601's hours-only offset) is converted like +09:00, beside local datetimes: pandas
+    raised 'Mixed timezones detected' for such a file (the offset was not recognized), never a finding."""
+    leads = LEADS_CSV.replace("2025-04-04T09:00:00", "2025-04-04T09:30:00+09").replace("2025-04-03,2025-04-10",
+                                                                                       "2025-04-03T12:00-05,2025-04-10")
+    (tiny_folder / "leads.csv").write_text(leads, encoding="utf-8")
+    wb = load_workbook(tiny_folder)  # default timezone Asia/Tokyo = UTC+9
+    assert wb.leads.loc[0, "first_sales_touch_at"] == T("2025-04-04 09:30")
+    assert wb.leads.loc[0, "mql_at"] == T("2025-04-04")   # 12:00 at UTC-5 = 17:00 UTC = 04-04 02:00 in Tokyo; a date column keeps the day
+    assert wb.leads.loc[1, "created_at"] == T("2025-04-15")      # a date's own -15 is no offset
+
+
 def test_folder_problems(tmp_path):
     with pytest.raises(WorkbookError, match="does not exist"):
         load_workbook(tmp_path / "missing")

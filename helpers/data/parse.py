@@ -20,8 +20,9 @@ from helpers.errors import Finding
 
 ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
                  "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
-#: A UTC offset at the end of a datetime (Z, +09:00, -0500), for pandas' str.contains.
-_OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2})$"
+#: A UTC offset at the end of a datetime (Z, +09:00, -0500, or +09 after a time: a date's own -10 is no offset), for
+#: pandas' str.contains. An offset left in the plain branch made pandas raise (mixed time zones), not a finding.
+_OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2}|:\d{2}(?:\.\d*)?\s?[+-]\d{2})$"
 
 
 def _cell_text(v) -> str | None:
@@ -113,14 +114,14 @@ FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-0
 #: A valid date in the shapes FIX_DATE names, as a regular expression a warehouse can run (PostgreSQL's ``~``, DuckDB's
 #: regexp_matches, RE2): YYYY-MM-DD, a real day of a month (29 February in leap years only), years 1678-2261
 #: (DATE_RANGE), optionally a time T or space HH:MM[:SS[.fraction]] (00:00-23:59:59) and a UTC offset (Z, +09:00,
-#: -0500). On these shapes it agrees with the folder's parse (:func:`_parse_datetime`, tests/test_warehouse_gaps.py);
+#: -0500, +09). On these shapes it agrees with the folder's parse (:func:`_parse_datetime`, tests/test_warehouse_load.py);
 #: a warehouse checks its text dates with it before any cast, since PostgreSQL has no TRY_CAST (other shapes pandas
 #: reads, such as 2025/04/01 or 20250401, are refused there: helpers.metrics.warehouse_cells.value_findings).
 _YEAR = "(167[89]|16[89][0-9]|1[7-9][0-9][0-9]|20[0-9][0-9]|21[0-9][0-9]|22[0-5][0-9]|226[01])"
 _LEAP_YEAR = ("(16(8[048]|9[26])|1[7-9](0[48]|[2468][048]|[13579][26])|2000|2[01](0[48]|[2468][048]|[13579][26])"
               "|22(0[48]|[24][048]|[135][26]|60))")
 _MONTH_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
-_TIME = "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?( ?(Z|[+-][0-9]{2}:?[0-9]{2}))?)?"
+_TIME = "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?( ?(Z|[+-][0-9]{2}(:?[0-9]{2})?))?)?"
 ISO_DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29){_TIME}$"
 #: A plain number as FIX_NUMBER writes it (1200000, -3, .5, 1e5), as a regular expression a warehouse can run: what
 #: the folder's parse (:func:`_parse_number`) reads but the Japanese units (1,200万円) and a number too large for a
