@@ -14,12 +14,12 @@ with 95% bootstrap intervals, and the metrics.json section ``attribution``.
 """
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pandas as pd
 
+from helpers.metrics import attribution_chains as C
 from helpers.metrics.attribution import allocate
 from helpers.metrics.pipeline import day
 
@@ -181,47 +181,11 @@ def transition_counts(paths: pd.DataFrame, channels: list[str]) -> tuple[np.ndar
     return grouped[["pid", "a", "b"]].to_numpy(), grouped["n"].to_numpy()
 
 
-def _transitions(counts: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(q, r) of the chain with transition `counts` ((m+3)×(m+3)): the transition probabilities among the m+1
-    transient states (start and the channels) and from each of them into conversion (read-only arrays)."""
-    transient = m + 1
-    rows = counts[:transient].astype(float)
-    total = rows.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(total > 0, rows / np.where(total > 0, total, 1), 0.0)
-    q, r = p[:, :transient], p[:, m + 1]
-    q.flags.writeable = r.flags.writeable = False
-    return q, r
-
-
-def _absorbed(q: np.ndarray, r: np.ndarray, removed: int | None = None) -> float:
-    """P(reach conversion from start) of the chain (q, r) (:func:`_transitions`); `removed` state sends to null."""
-    q, r = q.copy(), r.copy()
-    if removed is not None:
-        q[:, removed] = 0.0   # moving into the removed channel ends in null
-        q[removed, :], r[removed] = 0.0, 0.0
-    x = np.linalg.lstsq(np.eye(len(r)) - q, r, rcond=None)[0]
-    return float(x[0])
-
-
 def markov_from_matrix(counts: np.ndarray, m: int) -> np.ndarray | None:
-    """Shares (length m) from a transition count matrix; None when conversion or every removal effect is 0.
-    The transition probabilities are computed once for the base chain and the m removals (the bootstrap calls this
-    once per resample)."""
-    q, r = _transitions(counts, m)
-    base = _absorbed(q, r)
-    if base <= 0:
-        return None
-    effects = np.array([1.0 - _absorbed(q, r, removed=i + 1) / base for i in range(m)])
-    effects = np.clip(effects, 0.0, None)
-    total = effects.sum()
-    return None if total <= 0 else effects / total
-
-
-def _matrix(codes: np.ndarray, counts: np.ndarray, weights: np.ndarray, m: int) -> np.ndarray:
-    size = m + 3
-    flat = codes[:, 1] * size + codes[:, 2]
-    return np.bincount(flat, weights=counts * weights[codes[:, 0]], minlength=size * size).reshape(size, size)
+    """Shares (length m) from a transition count matrix ((m+3)×(m+3)); None when conversion or every removal effect
+    is 0 (:func:`helpers.metrics.attribution_chains.markov_batch` of one chain)."""
+    shares = C.markov_batch(np.asarray(counts)[None], m)[0]
+    return None if np.isnan(shares).any() else shares
 
 
 def markov_shares(paths: pd.DataFrame) -> dict[str, float] | None:
@@ -230,7 +194,7 @@ def markov_shares(paths: pd.DataFrame) -> dict[str, float] | None:
     if not channels:
         return None
     codes, counts = transition_counts(paths, channels)
-    shares = markov_from_matrix(_matrix(codes, counts, np.ones(len(paths)), len(channels)), len(channels))
+    shares = markov_from_matrix(C.chain_counts(codes, counts, np.ones(len(paths)), len(channels))[0], len(channels))
     return None if shares is None else dict(zip(channels, shares.tolist()))
 
 
@@ -240,46 +204,11 @@ def _masks(paths: pd.DataFrame, channels: list[str]) -> np.ndarray:
     return np.array([sum(index[c] for c in set(p)) for p in paths["path"]], dtype=np.int64)
 
 
-def _subset_sums(values: np.ndarray, m: int) -> np.ndarray:
-    """F[S] = sum of values[T] over the subsets T of S (the zeta transform over m bits)."""
-    f = values.astype(float).copy()
-    masks = np.arange(1 << m)
-    for i in range(m):
-        has = (masks >> i) & 1 == 1
-        f[has] += f[masks[has] ^ (1 << i)]
-    return f
-
-
 def shapley_from_counts(paths_n: np.ndarray, conv_n: np.ndarray, m: int) -> np.ndarray | None:
     """Shapley values (length m) of v(S) = converted / paths over the paths whose channel set ⊆ S, from per-mask
-    counts; None when v(all) = 0."""
-    n_sub, c_sub = _subset_sums(paths_n, m), _subset_sums(conv_n, m)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        v = np.where(n_sub > 0, c_sub / np.where(n_sub > 0, n_sub, 1), 0.0)
-    v[0] = 0.0
-    full = (1 << m) - 1
-    if v[full] <= 0:
-        return None
-    out = np.empty(m)
-    for i, (without, w) in enumerate(_shapley_terms(m)):
-        out[i] = float(np.sum(w * (v[without | (1 << i)] - v[without])))
-    return out
-
-
-@functools.lru_cache(maxsize=32)
-def _shapley_terms(m: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Per channel i of m: (the masks S without i, the Shapley weight |S|!(m-|S|-1)!/m! of each); the same for every
-    resample of the bootstrap, so computed once per m (read-only arrays)."""
-    masks = np.arange(1 << m)
-    size = np.array([bin(s).count("1") for s in masks])
-    weight = np.array([math.factorial(s) * math.factorial(m - s - 1) / math.factorial(m) if s < m else 0.0 for s in range(m + 1)])
-    terms = []
-    for i in range(m):
-        without = masks[(masks >> i) & 1 == 0]
-        w = weight[size[without]]
-        without.flags.writeable = w.flags.writeable = False
-        terms.append((without, w))
-    return tuple(terms)
+    counts; None when v(all) = 0 (:func:`helpers.metrics.attribution_chains.shapley_batch` of one weighting)."""
+    values = C.shapley_batch(np.asarray(paths_n)[None], np.asarray(conv_n)[None], m)[0]
+    return None if np.isnan(values).any() else values
 
 
 def shapley_shares(paths: pd.DataFrame) -> dict[str, float] | None:
@@ -338,25 +267,26 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
     conv = distinct["converted"].to_numpy(dtype=bool)
     weights = distinct["n"].to_numpy(dtype=float)
 
-    def both(w: np.ndarray):
-        mk = markov_from_matrix(_matrix(codes, counts, w, m), m)
-        sv = shapley_from_counts(np.bincount(masks, weights=w, minlength=1 << m),
-                                 np.bincount(masks[conv], weights=w[conv], minlength=1 << m), m)
-        return mk, (None if sv is None else sv / sv.sum())
+    def both(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Markov shares and Shapley shares (B, m) of B weightings `w` (B, distinct paths); NaN rows: undefined."""
+        mk = C.markov_batch(C.chain_counts(codes, counts, w, m), m)
+        sv = C.shapley_batch(C.mask_counts(masks, w, m), C.mask_counts(masks[conv], w[:, conv], m), m)
+        sv = np.ascontiguousarray(sv)
+        return mk, sv / sv.sum(axis=-1, keepdims=True)
 
-    point = both(weights)
+    point = [None if np.isnan(x[0]).any() else x[0] for x in both(weights[None])]
     rng = np.random.default_rng(seed)
     boot = {"markov": [], "shapley": []}
     for first in range(0, samples, BOOTSTRAP_CHUNK):   # the same draws as one size=samples call, in bounded memory
-        for w in rng.multinomial(int(weights.sum()), weights / weights.sum(), size=min(BOOTSTRAP_CHUNK, samples - first)):
-            mk, sv = both(w.astype(float))
-            boot["markov"].append(np.full(m, np.nan) if mk is None else mk)
-            boot["shapley"].append(np.full(m, np.nan) if sv is None else sv)
+        draws = rng.multinomial(int(weights.sum()), weights / weights.sum(), size=min(BOOTSTRAP_CHUNK, samples - first))
+        mk, sv = both(draws.astype(float))
+        boot["markov"].append(mk)
+        boot["shapley"].append(sv)
     for name, shares in zip(("markov", "shapley"), point):
         if shares is None:
             out["null_reasons"][name] = "no_conversions"
             continue
-        b = np.array(boot[name])
+        b = np.concatenate(boot[name]) if boot[name] else np.empty((0, m))
         low, high = np.nanpercentile(b, 2.5, axis=0), np.nanpercentile(b, 97.5, axis=0)
         money = (allocate({c: float(shares[i]) * revenue for i, c in enumerate(channels)}, revenue, decimals)
                  if has_revenue else {})   # to the smallest unit, adding up to the revenue exactly
