@@ -160,6 +160,15 @@ def _deal_figures(pairs, deals, marketing_channels=(), backend=None) -> dict:
     return _run(deal_figures_expr(pairs, deals, marketing_channels), backend)[0]
 
 
+def period_deal_figures(pairs, opps, leads, start, end, as_of, backend=None) -> dict:
+    """The one row of deal counts and amounts of period [start, end]
+    (:func:`~helpers.metrics.attribution_engine.deal_figures_expr` without marketing channels) that
+    :func:`position_credits` and :func:`coverage` read; computed once, it can be passed to both (`figures`)."""
+    with E.reusing_tables():
+        _, _, deals = _tables(opps, leads, start, end, as_of)
+        return _deal_figures(_period_pairs(pairs, deals), deals, (), backend)
+
+
 def has_amounts(opps, backend=None) -> bool:
     """Some opportunity has an amount (else every money figure is None: ``no_amounts``, credits in deals only); a
     frame is read here, an engine table asked for one row (whether any amount is known)."""
@@ -180,7 +189,8 @@ def _money(row: dict, scope: str, group: str, amounts: bool = True, decimals: in
 
 
 def position_credits(pairs, opps, leads, start, end, as_of,
-                     decimals: int = 0, backend=None) -> dict[str, dict]:
+                     decimals: int = 0, backend=None, figures: dict | None = None,
+                     amounts: bool | None = None) -> dict[str, dict]:
     """``{model: {won: {channel: {revenue, deals}}, pipeline: {channel: {amount, deals}}}}`` for period [start, end].
 
     `pairs` is :func:`deal_touches` or :func:`pairs_table`; one grouped sum per channel in the engine for every
@@ -188,15 +198,17 @@ def position_credits(pairs, opps, leads, start, end, as_of,
     plus ``no_touches`` adds up to their won revenue exactly (to the currency's smallest unit, :func:`allocate`).
     ``pipeline``: the deals created in P; amounts over those with an amount (credit × amount), deals over all.
     Money is None when the data holds no amount, or the scope has deals and none of them has one (credits in deals
-    only); over no deal it is 0 (a period without wins adds up to its won_revenue, 0)."""
+    only); over no deal it is 0 (a period without wins adds up to its won_revenue, 0). `figures`: the period's
+    :func:`period_deal_figures` when already fetched; `amounts`: :func:`has_amounts` when already known."""
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         p = _period_pairs(pairs, deals)
         sums = _run(credit_sums_expr(p), backend)
-        f = _deal_figures(p, deals, (), backend)
+        f = _deal_figures(p, deals, (), backend) if figures is None else figures
+    amounts = has_amounts(opps, backend) if amounts is None else amounts
     out = {}
     for kind, scope, value in (("won", "won", "revenue"), ("pipeline", "pipe", "amount")):
-        total = _money(f, scope, "all", has_amounts(opps, backend))
+        total = _money(f, scope, "all", amounts)
         table = _credit_table(sums, scope, value, f[f"{scope}_bare_n"], float(f[f"{scope}_bare_amount"] or 0.0), total, decimals)
         for model in POSITION_MODELS:
             out.setdefault(model, {})[kind] = table[model]
@@ -204,19 +216,19 @@ def position_credits(pairs, opps, leads, start, end, as_of,
 
 
 def sourced_influenced(pairs, opps, leads, start, end, as_of,
-                       marketing_channels, backend=None, decimals: int | None = None) -> dict:
+                       marketing_channels, backend=None, decimals: int | None = None, amounts: bool | None = None) -> dict:
     """Marketing-sourced (FT in a marketing channel) and -influenced (any counted touch in one) deals.
 
     Returns ``{sourced: {...}, influenced: {...}, by_department: {marketing, other, no_touches: {...}}, marketing_channels}``,
     each ``{pipeline: {count, amount}, won: {count, revenue}}`` over the deals created in P and the deals won in P
     (amount None when the data holds none, or those deals exist and none has one; 0 over no deal). ``by_department`` splits by the FT's department (marketing when its
     channel is listed, other when not). One row of deal counts from the engine. Money is rounded to `decimals` (the
-    currency's) when given."""
+    currency's) when given; `amounts`: :func:`has_amounts` when already known."""
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
         f = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
 
-    amounts = has_amounts(opps, backend)
+    amounts = has_amounts(opps, backend) if amounts is None else amounts
 
     def figures(group: str) -> dict:
         return {"pipeline": {"count": int(f[f"pipe_{group}_n"]), "amount": _money(f, "pipe", group, amounts, decimals)},
@@ -228,17 +240,17 @@ def sourced_influenced(pairs, opps, leads, start, end, as_of,
 
 
 def coverage(pairs, touches, opps, leads,
-             start, end, as_of, backend=None, decimals: int | None = None) -> dict:
+             start, end, as_of, backend=None, decimals: int | None = None, figures: dict | None = None,
+             amounts: bool | None = None) -> dict:
     """Touch coverage (data health): won deals and revenue of P with and without any counted touch (money rounded to
     `decimals`, the currency's, when given), the share of won revenue with touches (None without won revenue), and
-    counts of touches left out: lead unknown, after the deal closed, before the lookback, after as_of."""
+    counts of touches left out: lead unknown, after the deal closed, before the lookback, after as_of. `figures`: the
+    period's :func:`period_deal_figures` when already fetched; `amounts`: :func:`has_amounts` when already known."""
     from helpers.data.touches import after_close
     from helpers.data.validate import isin_ids
 
-    with E.reusing_tables():
-        _, _, deals = _tables(opps, leads, start, end, as_of)
-        f = _deal_figures(_period_pairs(pairs, deals), deals, (), backend)
-    amounts = has_amounts(opps, backend)
+    f = period_deal_figures(pairs, opps, leads, start, end, as_of, backend) if figures is None else figures
+    amounts = has_amounts(opps, backend) if amounts is None else amounts
     with_rev, without_rev = _money(f, "won", "touched", amounts, decimals), _money(f, "won", "bare", amounts, decimals)
     total = None if with_rev is None else with_rev + without_rev
     out = {"won_deals_with_touches": int(f["won_touched_n"]), "won_deals_without_touches": int(f["won_bare_n"]),

@@ -380,12 +380,15 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
     bulk, h = _lead_dates(leads, opps, as_of, setting, warning_codes, backend)
     with E.reusing_tables(), E.materialized(A.pairs_table(touches, leads, opps, as_of, cfg["lookback_days"],
                                                           cfg["half_life_days"], bulk), backend) as pairs:
-        out["models"] = A.position_credits(pairs, opps, leads, start, end, as_of, decimals, backend)
-        si = A.sourced_influenced(pairs, opps, leads, start, end, as_of, cfg["marketing_channels"], backend, decimals)
+        amounts = A.has_amounts(opps, backend)
+        figures = A.period_deal_figures(pairs, opps, leads, start, end, as_of, backend)   # credits' and coverage's
+        out["models"] = A.position_credits(pairs, opps, leads, start, end, as_of, decimals, backend, figures, amounts)
+        si = A.sourced_influenced(pairs, opps, leads, start, end, as_of, cfg["marketing_channels"], backend, decimals,
+                                  amounts)
         out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
-        out["coverage"] = A.coverage(pairs, touches, opps, leads, start, end, as_of, backend, decimals)
+        out["coverage"] = A.coverage(pairs, touches, opps, leads, start, end, as_of, backend, decimals, figures, amounts)
         out["content"] = A.content_in_deals(pairs, opps, start, end, as_of, backend)
-        if not A.has_amounts(opps, backend):
+        if not amounts:
             out["null_reasons"]["revenue"] = "no_amounts"
         h = 0 if bulk else h
         window_start = None if bulk else day(as_of) - pd.Timedelta(days=cfg["lookback_days"])
