@@ -17,7 +17,7 @@ from helpers.data.load import find_table_file
 from helpers.data.periods import periods_between
 from helpers.labels import t
 from helpers.metrics import checklist
-from helpers.views import display, fmt
+from helpers.views import display, drawing, fmt
 from helpers.views.display import is_static
 from helpers.views.theme import MARKETING, SALES, finish, legend_outside, wrap_label
 
@@ -128,7 +128,7 @@ def item_heatmap(s: Session):
     items.index = [wrap_label(f"{i}. {item_text(s, i)}", s.lang, 56) for i in items.index]
     items.columns = [t(c, s.lang) for c in items.columns]
     fig, ax = plt.subplots(figsize=(7.5, 9.5))
-    sns.heatmap(items, vmin=0, vmax=1, cmap="RdYlGn", annot=True, fmt=".2f", cbar=False, ax=ax)
+    drawing.heatmap(items, vmin=0, vmax=1, cmap="RdYlGn", annot=True, fmt=".2f", cbar=False, ax=ax)
     ax.set_title(t("checklist_heatmap", s.lang))
     return finish(fig, _largest_gap_alt(s, answers))
 

@@ -21,7 +21,7 @@ from helpers.metrics.core import has_target
 from helpers.metrics.limits import workbook_facts
 from helpers.metrics.pipeline import dates
 from helpers.metrics.roi import roi_rows
-from helpers.views import display, fmt, common as views
+from helpers.views import display, drawing, fmt, common as views
 from helpers.views.order import order_rows, ordered
 from helpers.views.theme import MARKETING, NEUTRAL, SALES, finish, legend_outside, money_axis, percent_axis
 
@@ -256,7 +256,7 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
     table = table.rename(index=lambda v: views.value_label(s.config, row, v, s.lang),
                          columns=lambda v: views.value_label(s.config, col, v, s.lang)).astype("float64")
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    sns.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar=False, ax=ax, mask=table.isna())
+    drawing.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar=False, ax=ax, mask=table.isna())
     ax.set_xlabel(t(col, s.lang))
     ax.set_ylabel(t(row, s.lang))
     ax.set_title(t("funnel_heatmap_title", s.lang).format(min_group=fa.MIN_GROUP))

@@ -24,7 +24,8 @@ JAPANESE_FONT = "IPAexGothic"
 
 
 def set_theme(style: str = "report") -> None:
-    """Apply the workbook theme ("report": compact, for HTML; "notebook": larger) with a Japanese-capable font."""
+    """Apply the workbook theme ("report": compact, for HTML; "notebook": larger) with a Japanese-capable font, and let
+    matplotlib measure each text once per process (helpers.views.drawing.share_text_metrics: the same pixels)."""
     if style not in STYLES:
         raise ValueError(f"unknown theme style {style!r}; use one of {STYLES}")
     import matplotlib_fontja
@@ -42,6 +43,9 @@ def set_theme(style: str = "report") -> None:
     })
     matplotlib.rcParams["svg.fonttype"] = "none"
     matplotlib.rcParams["text.parse_math"] = False  # text from data ("$x^{2$ web") is drawn as typed, never as mathtext
+    from helpers.views.drawing import share_text_metrics
+
+    share_text_metrics()  # each text measured once per process, not once per renderer (the same pixels)
 
 
 # Money units per report language: Japanese counts in 万 (10^4) and 億 (10^8), English in K, M, B.
@@ -98,11 +102,25 @@ def percent_axis(ax, axis: str = "y") -> None:
     if low < 0:
         (ax.set_ylim if axis == "y" else ax.set_xlim)(0.0, high)
     target.set_major_locator(matplotlib.ticker.MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
+    target.set_major_formatter(_PercentTicks())
 
-    def label(value, _pos=None):
-        return f"{value * 100:.{percent_decimals(target.get_majorticklocs())}f}%"
 
-    target.set_major_formatter(matplotlib.ticker.FuncFormatter(label))
+class _PercentTicks(matplotlib.ticker.FuncFormatter):
+    """percent_axis's tick labels: each tick as a percent with the decimals of :func:`percent_decimals` over the axis's
+    major ticks, found once per set of ticks (``set_locs``, which matplotlib calls with them before labelling) rather
+    than once per label. A FuncFormatter, so :func:`plain_text` wraps it as before."""
+
+    def __init__(self):
+        super().__init__(self._label)
+        self._decimals: int | None = None
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        self._decimals = percent_decimals(locs)
+
+    def _label(self, value, _pos=None) -> str:
+        decimals = self._decimals if self._decimals is not None else percent_decimals(self.axis.get_majorticklocs())
+        return f"{value * 100:.{decimals}f}%"
 
 
 def percent_decimals(ticks) -> int:
@@ -307,8 +325,9 @@ def plain_text(fig) -> None:
             if isinstance(fmt, (matplotlib.category.StrCategoryFormatter, matplotlib.ticker.FixedFormatter,
                                 matplotlib.ticker.FuncFormatter)):  # set_xticks(ticks, labels) makes a FuncFormatter
                 axis.set_major_formatter(_ShortLabels(fmt))
-    legend_texts = {id(t) for leg in fig.findobj(matplotlib.legend.Legend) for t in leg.get_texts()}
-    for text in fig.findobj(matplotlib.text.Text):
+    found = fig.findobj(lambda a: isinstance(a, (matplotlib.legend.Legend, matplotlib.text.Text)))   # one walk of the artists
+    legend_texts = {id(t) for leg in found if isinstance(leg, matplotlib.legend.Legend) for t in leg.get_texts()}
+    for text in (a for a in found if isinstance(a, matplotlib.text.Text)):
         text.set_parse_math(False)
         value = text.get_text()
         limit = MAX_LABEL if id(text) in legend_texts else MAX_TEXT

@@ -1,0 +1,140 @@
+"""helpers.views.drawing: the shared text sizes and the heatmap's layout-only check leave every chart's pixels as they were."""
+import io
+
+import matplotlib
+import matplotlib.pyplot as plt
+import matplotlib.text
+import pytest
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.font_manager import FontProperties
+
+from helpers.views import drawing
+from helpers.views.theme import finish, legend_outside, percent_axis, set_theme
+
+TEXTS = ["Lead-to-opportunity rate", "0%", "12.5%", " ", "Ωmega ½"]
+JAPANESE = ["受注率の推移", "¥1.2億"]
+
+
+@pytest.fixture()
+def own_metrics():
+    """Matplotlib's own per-renderer text sizes during the test, the shared ones again after it."""
+    set_theme("report")
+    drawing.own_text_metrics()
+    yield
+    drawing.share_text_metrics()
+
+
+def test_shared_sizes_are_the_renderers_own():
+    set_theme("report")
+    assert matplotlib.text._get_text_metrics_with_cache is drawing.shared_text_metrics
+    for dpi in (72, 100, 200):
+        renderer = RendererAgg(640, 480, dpi)   # its pixel size does not matter, only the dpi
+        for family, size, weight in (("IPAexGothic", 10, "normal"), ("DejaVu Sans", 7.5, "bold"), ("IPAexGothic", 14, "bold")):
+            prop = FontProperties(family=family, size=size, weight=weight)
+            for text in TEXTS + (JAPANESE if family == "IPAexGothic" else []):
+                shared = drawing.shared_text_metrics(renderer, text, prop, False, dpi)
+                assert shared == renderer.get_text_width_height_descent(text, prop, False), (dpi, family, text)
+
+
+def test_a_changed_font_property_is_measured_again():
+    set_theme("report")
+    renderer = RendererAgg(10, 10, 100)
+    prop = FontProperties(family="IPAexGothic", size=10)
+    small = drawing.shared_text_metrics(renderer, "受注率", prop, False, 100)
+    prop.set_size(20)   # FontProperties is mutable: the key is a copy taken at the call
+    large = drawing.shared_text_metrics(renderer, "受注率", prop, False, 100)
+    assert large[0] > 1.8 * small[0]
+    assert large == renderer.get_text_width_height_descent("受注率", prop, False)
+
+
+def test_other_renderers_and_dpis_use_matplotlibs_own_cache(monkeypatch):
+    calls = []
+    monkeypatch.setattr(drawing, "_MATPLOTLIB_METRICS", lambda *args: calls.append(args) or (1.0, 2.0, 0.5))
+    renderer = RendererAgg(10, 10, 100)
+    prop = FontProperties(size=10)
+    assert drawing.shared_text_metrics(renderer, "x", prop, False, 72) == (1.0, 2.0, 0.5)   # the renderer's dpi is not 72
+    assert drawing.shared_text_metrics(renderer, "x", prop, "TeX", 100) == (1.0, 2.0, 0.5)
+    assert len(calls) == 2
+
+
+def _chart():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2, 3], [0.02, 0.11, 0.07, 0.16], label="リード→商談化率 — 過去2年")
+    ax.plot([0, 1, 2], [0.01, 0.05, 0.04], label="Lead-to-won rate — FY2025Q3", linestyle="--")
+    ax.set_xlabel("days since lead creation")
+    percent_axis(ax)
+    legend_outside(ax, fontsize=8)
+    ax.set_title("累積コンバージョン (censoring-aware)")
+    return finish(fig, "a chart")
+
+
+def _heatmap(labels):
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    row = [0.1, 0.25, None, 0.3, 0.05, 0.5, 0.2, 0.4][: len(labels)]
+    table = pd.DataFrame([row, row[::-1]], index=["web", "展示会"], columns=labels)
+    drawing.heatmap(table, annot=True, fmt=".0%", cmap="Blues", cbar=False, ax=ax, mask=table.isna())
+    ax.set_title("Lead-to-opportunity rate")
+    return fig
+
+
+def test_charts_are_the_same_png_with_shared_or_own_text_sizes(own_metrics):
+    own = _chart().png()
+    drawing.share_text_metrics()
+    _chart().png()   # the sizes now come from the shared cache
+    assert _chart().png() == own
+
+
+@pytest.mark.parametrize("labels", [["IT", "製造", "retail"],
+                                    [f"industry number {i} of the long list" for i in range(8)]])
+def test_heatmap_is_seaborns_own_without_its_test_draw(labels, monkeypatch):
+    import seaborn as sns
+
+    set_theme("report")
+    draws = []
+    monkeypatch.setattr(drawing, "_layout_only", lambda fig, real=drawing._layout_only: draws.append(fig) or real(fig))
+    fig = _heatmap(labels)
+    assert len(draws) == 1   # seaborn's overlap test ran, as a layout
+    rotations = [t.get_rotation() for t in fig.axes[0].get_xticklabels()]
+    ours = finish(fig).png()
+    monkeypatch.setattr(drawing, "heatmap", sns.heatmap)   # seaborn's own draw for the test
+    expected = _heatmap(labels)
+    assert [t.get_rotation() for t in expected.axes[0].get_xticklabels()] == rotations
+    assert finish(expected).png() == ours
+    if len(labels[0]) > 20:
+        assert rotations == [90.0] * 8   # the long labels overlapped: turned, as seaborn does
+
+
+def test_heatmap_leaves_seaborns_hook_as_it_was(monkeypatch):
+    import seaborn
+    import seaborn.matrix
+
+    before = seaborn.matrix._draw_figure
+
+    def failing(data, **kwargs):
+        assert seaborn.matrix._draw_figure is drawing._layout_only
+        raise ValueError("seaborn refused the data")
+
+    monkeypatch.setattr(seaborn, "heatmap", failing)
+    with pytest.raises(ValueError, match="refused"):
+        drawing.heatmap([[0.1, 0.2]])
+    assert seaborn.matrix._draw_figure is before
+
+
+def test_percent_ticks_find_their_decimals_once_per_tick_set():
+    set_theme("report")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 0.012])
+    ax.set_ylim(0, 0.012)
+    percent_axis(ax)
+    formatter = ax.yaxis.get_major_formatter()
+    assert formatter(0.004) == "0.4%"   # before any tick set: the axis's ticks
+    fig.canvas.draw()
+    assert [x.get_text() for x in ax.get_yticklabels() if x.get_text()] == ["0.0%", "0.2%", "0.4%", "0.6%", "0.8%", "1.0%", "1.2%"]
+    ax.set_ylim(0, 0.4)
+    fig.canvas.draw()
+    assert [x.get_text() for x in ax.get_yticklabels() if x.get_text()][:3] == ["0%", "5%", "10%"]
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
