@@ -353,12 +353,14 @@ def empty_sections(folder: Path) -> frozenset[str]:
 @functools.lru_cache(maxsize=2)
 def html_exporter(lang: str):
     """The nbconvert HTML exporter of the reports in `lang` (the workbook template, code hidden, images embedded), made
-    once per process and language: a new one compiles its ~80 Jinja templates again (~0.1 CPU s a notebook)."""
+    once per process and language: a new one compiles its ~80 Jinja templates again (~0.1 CPU s a notebook). It checks
+    the notebook against the schema once, after its preprocessors (``optimistic_validation``), not after each of its 12
+    (the executed notebooks are papermill's, read and checked by nbformat already; about a seventh of an export)."""
     from nbconvert import HTMLExporter
 
     return HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
                         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
-                        language_code=lang)
+                        language_code=lang, optimistic_validation=True)
 
 
 def export_html(executed: Path, target: Path, lang: str) -> None:
