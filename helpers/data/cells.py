@@ -91,6 +91,7 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
 #: The Excel serial day numbers read as dates: five digits, 10000 (1927-05-18) to 99999 (2173-10-14) in the 1900
 #: system. A shorter number in a date column is a year or a typo (2025 would be 1905-07-16), so it is refused.
 EXCEL_SERIALS = (10000, 100000)
+_ISO_UNPADDED = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1\d{2}(?:\s.*)?$|^\d{2}([/.\-])\d{1,2}\2\d{1,2}$")
 
@@ -107,6 +108,8 @@ def _parse_formats(v, text: str, numeric: bool, formats: tuple[str, ...], order:
             if fmt == "iso":
                 if numeric:
                     raise ValueError("a number is not an ISO date")
+                if _ISO_UNPADDED.match(text):   # 2025-1-5: year first, so the order is certain; ISO only lacks the zeros
+                    return dt.datetime.strptime(text, "%Y-%m-%d")
                 return dt.datetime.fromisoformat(text)
             if fmt == "salesforce":
                 return dt.datetime.strptime(text, SALESFORCE_FORMAT)

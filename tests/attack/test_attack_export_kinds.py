@@ -183,3 +183,18 @@ def test_shorter_numbers_are_no_serials(cell):
 
     with pytest.raises(DateAsWritten):
         parse_datetime(cell, ("iso", "excel"))
+
+
+@pytest.mark.parametrize("text, expected", [("2025-1-5", dt.datetime(2025, 1, 5)), ("2025-12-31", dt.datetime(2025, 12, 31))])
+def test_year_first_dates_without_zeros_are_read_as_iso(text, expected):
+    from helpers.data.cells import parse_datetime
+
+    assert parse_datetime(text, ("iso",)) == expected   # year first: the order is certain, only the zeros are missing
+
+
+@pytest.mark.parametrize("text", ["2025-13-5", "2025-2-30", "25-1-5"])
+def test_year_first_dates_that_are_no_days_are_refused(text):
+    from helpers.data.cells import parse_datetime
+
+    with pytest.raises(ValueError):
+        parse_datetime(text, ("iso",))
