@@ -155,18 +155,18 @@ BY_TEST = ("tests/test_run.py",)
 #: without its parameters. The groups are handed out the most CPU first, so that no long group starts last and leaves
 #: the other worker idle at the end; a group not listed counts ESTIMATE seconds a test.
 CPU_SECONDS = {
-    "sample-all-en": 345, "sample-all-ja": 75, "tests/test_app_browser.py": 95, "tests/test_fastcsv.py": 40,
-    "tests/test_warehouse.py": 62, "tests/test_ingest_cases_run.py": 56,
-    "tests/test_run.py::test_all_periods_and_determinism": 50, "tests/test_browser.py": 48,
+    "sample-all-en": 290, "sample-all-ja": 60, "tests/test_app_browser.py": 95, "tests/test_fastcsv.py": 40,
+    "tests/test_warehouse.py": 55, "tests/test_ingest_cases_run.py": 56,
+    "tests/test_run.py::test_all_periods_and_determinism": 34, "tests/test_browser.py": 48,
     "honest-figures-en": 45, "honest-figures-ja": 45, "tests/test_attribution_warehouse.py": 40,
     "tests/test_stable_names.py": 32, "tests/test_lead_quality_warehouse.py": 24,
     "tests/test_section6_reference.py": 16, "tests/test_report_warnings_language.py": 12,
-    "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 22,
-    "tests/test_run.py::TestLatestPeriodRun": 24, "tests/test_ingest.py": 15, "tests/test_funnel_analysis.py": 14,
-    "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 13,
-    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 13, "tests/test_views.py": 12,
-    "tests/test_goals_sample.py": 11, "tests/test_run.py::test_partial_data_opportunities_only": 10,
-    "tests/test_run.py::test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh": 10,
+    "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 19,
+    "tests/test_run.py::TestLatestPeriodRun": 15, "tests/test_ingest.py": 15, "tests/test_funnel_analysis.py": 14,
+    "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 10,
+    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 9, "tests/test_views.py": 12,
+    "tests/test_goals_sample.py": 11, "tests/test_run.py::test_partial_data_opportunities_only": 7,
+    "tests/test_run.py::test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh": 7,
 }
 ESTIMATE = 0.3
 
