@@ -214,8 +214,10 @@ def test_counts_by_product_and_by_bincount_are_the_per_weighting_bincount(monkey
     w = rng.multinomial(500, np.full(len(frame), 1 / len(frame)), size=7).astype(float)
     want = np.stack([one_counts(codes, counts, w[b], m) for b in range(7)])
     assert same(C.chain_counts(codes, counts, w, m), want)                 # the product (whole weights)
-    monkeypatch.setattr(C, "MAX_BATCH_ELEMENTS", 3 * len(codes))
-    assert same(C.chain_counts(codes, counts, w, m), want)                 # bincounts, 3 weightings at a time
+    half = w + 0.5                                                         # not whole: bincounts in the edges' order
+    assert same(C.chain_counts(codes, counts, half, m), np.stack([one_counts(codes, counts, half[b], m) for b in range(7)]))
+    monkeypatch.setattr(C, "MAX_BATCH_ELEMENTS", 10)                      # many edges: bincounts too
+    assert same(C.chain_counts(codes, counts, w, m), want)
     masks = P._masks(frame, list("abcdef"))
     assert same(C.mask_counts(masks, w, m), np.stack([np.bincount(masks, weights=w[b], minlength=1 << m) for b in range(7)]))
 

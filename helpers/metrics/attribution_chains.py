@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-#: Most elements of one batch's (resamples × edges) weight array (about 16 MB of float64): a batch of resamples is
-#: split so that the chains of many distinct paths stay in bounded memory.
+#: Most elements (about 16 MB of float64) of the (paths × cells) edge matrix of :func:`chain_counts` and of one
+#: (resamples × paths) weight array of :func:`mask_counts`: beyond, the counts are made in smaller steps.
 MAX_BATCH_ELEMENTS = 2_000_000
 
 
@@ -31,8 +31,8 @@ def chain_counts(codes: np.ndarray, counts: np.ndarray, weights: np.ndarray, m: 
     conversion, m+2 = null (helpers.metrics.attribution_paths.transition_counts); `counts`: (edges,) multiplicity of
     each edge in its path; `weights`: (B, paths) how many times each distinct path is counted in each weighting.
     Whole-number weights (counts of leads, resampled counts) make every cell a sum of whole numbers, exact in any
-    order: then one product with the (paths × cells) edge matrix when it is small (numpy's einsum loop); otherwise each cell sums its edges
-    in the edges' order (one bincount), as a single weighting's bincount does."""
+    order: then one product with the (paths × cells) edge matrix when it is small (numpy's einsum loop); otherwise one
+    bincount per weighting, each cell summing its edges in the edges' order, as before the batching."""
     size = m + 3
     cells = size * size
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
@@ -43,14 +43,9 @@ def chain_counts(codes: np.ndarray, counts: np.ndarray, weights: np.ndarray, m: 
         edges[codes[:, 0], flat] = counts   # (path, cell) pairs are distinct (transition_counts groups them)
         # einsum's own loop, not BLAS: a threaded BLAS spins both cores of a busy machine for a product this small
         return np.einsum("bp,pc->bc", weights, edges).reshape(b, size, size)
-    out = np.empty((b, cells))
-    step = max(1, MAX_BATCH_ELEMENTS // max(len(flat), 1))
-    for first in range(0, b, step):
-        w = weights[first:first + step]
-        index = (np.arange(len(w))[:, None] * cells + flat[None, :]).ravel()
-        out[first:first + step] = np.bincount(index, weights=(counts[None, :] * w[:, codes[:, 0]]).ravel(),
-                                              minlength=len(w) * cells).reshape(len(w), cells)
-    return out.reshape(b, size, size)
+    # many edges: one bincount per weighting (a (weightings × edges) array would cost more memory traffic than it saves)
+    return np.stack([np.bincount(flat, weights=counts * w[codes[:, 0]], minlength=cells) for w in weights]
+                    ).reshape(b, size, size)
 
 
 def _whole(weights: np.ndarray, counts: np.ndarray) -> bool:
