@@ -13,6 +13,10 @@ aggregates come back, whatever the size of the tables:
 - :func:`channel_values_of`: one row per distinct channel spelling (what helpers.data.channels.check_channel_names
   compares the display names with).
 
+Each of these but :func:`rows_per_period_of` depends only on the source's tables and its arguments, and is computed
+once per source and arguments (:func:`helpers.metrics.source.memoized_figure`): a report run's kernel shares one
+source between its notebooks and periods (helpers.report.session), and notebook 00 asks for them every period.
+
 Dates are compared as calendar days (the loader's ``date`` columns are days already), amounts as float64.
 """
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pandas as pd
 from helpers.data.periods import Period, period_of
 from helpers.metrics.engine import UNKNOWN, _key_label, pairs_expr
 from helpers.metrics.pipeline import day, last_day, ratio
+from helpers.metrics.source import memoized_figure
 
 #: "All history" as a window start (helpers.metrics.health.EARLIEST).
 EARLIEST = pd.Timestamp("1900-01-01")
@@ -73,6 +78,7 @@ def rows_per_period_of(source, periods: list[Period], as_of, fy_start: int) -> p
 
 
 # --------------------------------------------------------------------------- values of a segment column
+@memoized_figure
 def value_counts_of(source, column: str) -> pd.DataFrame:
     """helpers.metrics.health.value_counts on `source`: rows per value of `column` in the leads and the opportunities
     that have it (null or blank shown as 'unknown'), most frequent first (ties in value order); columns value, leads,
@@ -104,6 +110,7 @@ def _linked_lead_ids(source):
     return p.filter(p.opportunity_id.isin(o.opportunity_id.cast("string"))).lead_id
 
 
+@memoized_figure
 def stage_completeness_of(source, as_of) -> dict | None:
     """helpers.metrics.health.stage_completeness on `source`: of the leads created on or before as_of, those with an
     mql_at, an sql_at, a linked opportunity (a link from either table to an opportunity that exists), and the leads
@@ -128,6 +135,7 @@ def stage_completeness_of(source, as_of) -> dict | None:
     }
 
 
+@memoized_figure
 def negative_intervals_of(source, as_of) -> dict:
     """helpers.metrics.limits.negative_intervals on `source`: linked lead-opportunity pairs (both created on or before
     as_of) whose opportunity was created, or won, before the lead was created; zeros without a leads table. One
@@ -151,6 +159,7 @@ def negative_intervals_of(source, as_of) -> dict:
 
 
 # --------------------------------------------------------------------------- open deals past an age
+@memoized_figure
 def stale_open_deals_of(source, as_of, days: int) -> dict:
     """helpers.metrics.health.stale_open_deals on `source`: deals open on as_of (created by then, not won or lost by
     then) older than `days` days: count, known amount (None with its reason when the data has no amounts, or no stale
@@ -183,6 +192,7 @@ def stale_open_deals_of(source, as_of, days: int) -> dict:
 
 
 # --------------------------------------------------------------------------- traceability
+@memoized_figure
 def traceability_of(source, as_of, start=None, end=None) -> dict:
     """helpers.metrics.health.traceability on `source`: of the revenue won in [start, end] (default all history up to
     as_of; deals created by as_of), the shares whose channel is known and whose deal links to a lead (a link from either
@@ -222,6 +232,7 @@ def _no_leads(o):
 
 
 # --------------------------------------------------------------------------- table sizes
+@memoized_figure
 def table_rows_of(source) -> dict[str, tuple[int, pd.Timestamp | None, pd.Timestamp | None]]:
     """{table: (rows, first date, last date)} of the leads (created_at), opportunities (created_at) and touches
     (touched_at) `source` has: one aggregate row per table (dates as calendar days, None when none is set)."""
@@ -239,6 +250,7 @@ def table_rows_of(source) -> dict[str, tuple[int, pd.Timestamp | None, pd.Timest
     return out
 
 
+@memoized_figure
 def channel_values_of(source) -> list[str]:
     """The distinct channel spellings of the leads, opportunities and touches of `source` (nulls left out; one row per
     spelling comes back): the names helpers.data.channels.check_channel_names compares the display names with."""

@@ -107,8 +107,13 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
 
 
 def data_facts_of(source, as_of, warning_codes=()) -> DataFacts:
-    """:func:`data_facts` of a :class:`helpers.metrics.source.Source`'s opportunities: one aggregate row fetched."""
-    return facts_from_row(source.fetch(facts_expr(source.opps(), as_of)).to_pylist()[0], warning_codes)
+    """:func:`data_facts` of a :class:`helpers.metrics.source.Source`'s opportunities: one aggregate row fetched, once
+    per source and as_of (:func:`helpers.metrics.source.memoized`: a report's views ask for it again and again)."""
+    from helpers.metrics.source import memoized
+
+    row = memoized(source, ("data_facts", day(as_of)),
+                   lambda: source.fetch(facts_expr(source.opps(), as_of)).to_pylist()[0])
+    return facts_from_row(row, warning_codes)
 
 
 def facts_expr(o, as_of, **extra):
@@ -420,7 +425,13 @@ def coverage(data_start, data_end, start, end, leads_end=None) -> dict:
 def source_dates(source) -> tuple:
     """(the earliest created_at of the opportunities and leads, the latest lead created_at or None) of a
     :class:`helpers.metrics.source.Source`, as Timestamps (helpers.data.load.first_data_date's first date; None
-    when no row has a created_at)."""
+    when no row has a created_at). Fetched once per source (:func:`helpers.metrics.source.memoized`)."""
+    from helpers.metrics.source import memoized
+
+    return memoized(source, ("source_dates",), lambda: _source_dates(source))
+
+
+def _source_dates(source) -> tuple:
     o = source.opps()
     first = [source.fetch(o.aggregate(d=o.created_at.cast("date").min())).to_pylist()[0]["d"]]
     last = None

@@ -129,8 +129,9 @@ class FrameSource(Source):
     ``target_fit`` of a frame that lacks that column (computed once per table); without it a frame's own target_fit
     column, if any, is used.
 
-    Its engine tables are built from the frames once per source and dims and kept while the source lives (a notebook's
-    session: ``s.source``), so the frames must not change meanwhile (as for :meth:`Source.memo`)."""
+    Its engine tables are built from the frames once per source and dims and kept while the source lives (a session's
+    ``s.source``: one per process and run snapshot, helpers.report.session), so the frames must not change meanwhile
+    (as for :meth:`Source.memo`)."""
 
     kind = "folder"
 
@@ -242,6 +243,21 @@ def _raw_array(series: pd.Series):
 def memoized(source, key, compute: Callable[[], object]):
     """:meth:`Source.memo` of `source`, or ``compute()`` each time for a source object that keeps no memo."""
     return source.memo(key, compute) if hasattr(source, "memo") else compute()
+
+
+def memoized_figure(function: Callable) -> Callable:
+    """`function(source, *args, **kwargs)` computed once per source and arguments (:func:`memoized`; the arguments
+    must be hashable), for a figure that depends only on the source's tables and its arguments (notebook 00's data
+    health: a run's kernel asks for the same ones every period). Each call gets its own deep copy."""
+    import copy
+    import functools
+
+    @functools.wraps(function)
+    def once(source, *args, **kwargs):
+        key = (function.__module__, function.__qualname__, args, tuple(sorted(kwargs.items())))
+        return copy.deepcopy(memoized(source, key, lambda: function(source, *args, **kwargs)))
+
+    return once
 
 
 def _keys(dims: Sequence[str]) -> dict[str, str]:

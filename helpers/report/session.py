@@ -117,13 +117,14 @@ def fresh_kernel_state(shell) -> None:
 def session_source(wb, config):
     """The source of a notebook's figures: the runner's warehouse (helpers.metrics.source.WAREHOUSE_ENV) when it
     named one (one connection per process: helpers.metrics.warehouse.WarehouseSource), else the loaded Workbook
-    `wb`'s frames (helpers.metrics.core.workbook_source)."""
+    `wb`'s frames (helpers.metrics.core.workbook_source; one per process for a Workbook read from a snapshot:
+    :func:`_snapshot_source`)."""
     from helpers.metrics.core import workbook_source
     from helpers.metrics.source import warehouse_spec
 
     spec = warehouse_spec()
     if spec is None:
-        return workbook_source(wb)
+        return _snapshot_source(wb, config) if wb.snapshot_id else workbook_source(wb)
     key = (spec["url"], spec.get("schema"), json.dumps(spec.get("tables") or {}, sort_keys=True), repr(config))
     with _OPEN_LOCK:
         if key not in _OPEN:
@@ -134,5 +135,29 @@ def session_source(wb, config):
         return _OPEN[key]
 
 
+def _snapshot_source(wb, config):
+    """The FrameSource of a Workbook read unchanged from a snapshot (``wb.snapshot_id``), one per process and snapshot
+    and settings, as a warehouse run's source is one per process: the notebooks of a run's kernel, every period, share
+    its engine tables (built once per table and breakdown keys, not once per notebook) and its memo of the figures
+    that depend only on the data and as_of (:meth:`helpers.metrics.source.Source.memo`). It holds its own shallow
+    copies of the tables (copy-on-write), so a notebook that changes its own frames does not change it."""
+    import copy
+
+    from helpers.metrics.core import workbook_source
+
+    key = ("snapshot", wb.snapshot_id, repr(config))
+    with _OPEN_LOCK:
+        if key not in _FRAMES:
+            _FRAMES.clear()   # one snapshot per process (a run's kernel; JupyterLab reloads a changed folder)
+            own = copy.copy(wb)
+            for name in ("leads", "opportunities", "touches"):
+                frame = getattr(own, name)
+                setattr(own, name, None if frame is None else frame.copy(deep=False))
+            own.extras = {name: frame.copy(deep=False) for name, frame in wb.extras.items()}
+            _FRAMES[key] = workbook_source(own)
+        return _FRAMES[key]
+
+
 _OPEN: dict[tuple, object] = {}
+_FRAMES: dict[tuple, object] = {}
 _OPEN_LOCK = threading.Lock()
