@@ -260,6 +260,27 @@ def cli_language(stated: str | None = None) -> str:
     return "en"
 
 
+def run_cli(main) -> int | str | None:
+    """Run a command's `main()` and return its exit status (for sys.exit; argparse's own exits included); output cut
+    short by the reader (``... | head``) ends the command quietly with status 1 instead of a BrokenPipeError
+    traceback. The method is the Python documentation's (library/signal.html, "Note on SIGPIPE"): stdout is pointed
+    at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+    import sys
+
+    try:
+        try:
+            status = main()
+        except SystemExit as exit_:  # argparse's --help and usage errors: their text may still be in stdout's buffer
+            status = exit_.code
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
 def error(file: str, code: str, column: str | None = None, rows: tuple[int, ...] = (), values: tuple[str, ...] = (),
           count: int = 0, **params) -> Finding:
     """An error Finding (a data check's refusal, listed with the others) whose message and fix are the English

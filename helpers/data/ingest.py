@@ -32,7 +32,7 @@ import pandas as pd
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
 from helpers.data.load import FORMATS, file_sha256, load_workbook
 from helpers.data.files import check_inside, skipped_text_tables
-from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, warning
+from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, run_cli, warning
 from helpers.data.mapping import Mapping, MissingColumnError, apply_mapping, load_mapping, shipped_mappings
 from helpers.data.mapping_checks import no_data_rows_error
 from helpers.data.schema import TABLES
@@ -331,4 +331,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

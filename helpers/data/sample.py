@@ -597,4 +597,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from helpers.errors import run_cli
+
+    raise SystemExit(run_cli(main))

@@ -246,4 +246,6 @@ def _backend_error(exc: BaseException) -> bool:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from helpers.errors import run_cli
+
+    raise SystemExit(run_cli(main))

@@ -649,4 +649,6 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from helpers.errors import run_cli
+
+    sys.exit(run_cli(main))
