@@ -622,3 +622,19 @@ def test_a_duckdb_file_made_with_duckdbs_read_csv_gives_the_folder_figures(tmp_p
     csv = plain(figures(core_metrics(load_workbook(SAMPLE_DATA_DIR, config), parse_period("FY2026Q2", 4))))
     assert differences(csv, duck) == []
     assert count_figures(duck) > 500 and duck["pipeline"]["won_count"] == csv["pipeline"]["won_count"] == 25
+
+
+def test_the_warehouse_command_gives_every_null_figure_the_folders_reason(duckdb_file, tmp_path):
+    """A null figure printed by `python -m helpers.metrics.warehouse` carries the report's null_reasons: the sample's
+    unknown channel in FY2026Q2 has no closed deal (win rate null: no_closed_deals), as in the folder's metrics."""
+    run = warehouse_cli("--warehouse", duckdb_file, "--schema", REVOPS, "--leads-table", "crm_leads",
+                        "--opportunities-table", "crm_opportunities", "--config", str(SAMPLE_DATA_DIR / "workbook.yaml"),
+                        "--period", "FY2026Q2", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    printed = json.loads(run.stdout)
+    config = load_config(SAMPLE_DATA_DIR)
+    folder = plain(core_metrics(load_workbook(SAMPLE_DATA_DIR, config), parse_period("FY2026Q2", 4)))
+    assert printed["by_channel"]["unknown"]["null_reasons"] == folder["by_channel"]["unknown"]["null_reasons"]
+    assert printed["by_channel"]["unknown"]["null_reasons"]["win_rate"] == "no_closed_deals"
+    assert printed["by_segment"]["company_size"]["1000+"]["null_reasons"] == {
+        "avg_deal_size": "no_won_deals", "sales_cycle_days": "no_won_deals", "sales_velocity": "no_won_deals"}

@@ -236,7 +236,18 @@ def _figures(args) -> dict:
         parse_period(args.period, config.fiscal_year_start_month)  # a wrong label is said before connecting
     con = connect(args.warehouse)
     tables = (args.period, args.schema, args.leads_table, args.opportunities_table)
-    return {**warehouse_core_metrics(con, config, *tables), "stage_times": warehouse_stage_times(con, config, *tables)}
+    core = warehouse_core_metrics(con, config, *tables)
+    return {**_explained(con, config, core, args), "stage_times": warehouse_stage_times(con, config, *tables)}
+
+
+def _explained(con, config, core: dict, args) -> dict:
+    """`core` with the folder's ``null_reasons`` (helpers.metrics.limits.explain_core on the opportunities' data facts,
+    one aggregate row fetched), so that no null figure the command prints comes without its reason."""
+    from helpers.metrics.limits import data_facts_of, explain_core
+    from helpers.metrics.warehouse_source import _source
+
+    source = _source(con, config, args.schema, args.leads_table, args.opportunities_table)
+    return explain_core(core, data_facts_of(source, core["as_of"]))
 
 
 def _backend_error(exc: BaseException) -> bool:
