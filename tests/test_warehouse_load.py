@@ -255,9 +255,20 @@ def test_a_warehouse_refuses_what_a_folder_refuses_text_dates_too(where, tmp_pat
     assert (bad.file, bad.column, bad.ids, bad.values, bad.count) == (f"{schema}.leads", "created_at", ("L3",), ("2025-01-40",), 1)
 
 
+def refused_as_text(where: str, tmp_path, files: dict[str, str]):
+    """The DataValidationError (pytest's ExceptionInfo) of a warehouse holding `files` with every cell as text."""
+    tables = {name.removesuffix(".csv"): pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+              for name, text in files.items()}
+    with warehouse_url(where, tmp_path, tables) as (url, schema):
+        with pytest.raises(DataValidationError) as warehouse:
+            warehouse_load(url, schema, tmp_path)
+    return warehouse
+
+
 #: Text dates of the shapes the folder documents (YYYY-MM-DD, ISO datetimes): read, or refused as no date.
-GOOD_DATES = ["2024-02-29", "2025-04-01T10:30:00.123456789", "2025-04-01 10:30", "2025-04-01T10:30:00Z",
-              "2025-04-01T10:30:00+09:00", "2025-04-01T10:30:00 -0500", "2025-03-31T23:59:59", "2025-01-31"]
+#: (Offsets are tested apart: a warehouse refuses them, offset_datetime.)
+GOOD_DATES = ["2024-02-29", "2025-04-01T10:30:00.123456789", "2025-04-01 10:30", "2025-04-01T10:30:00",
+              "2025-04-01 00:00:00", "2025-04-01T10:30:59.5", "2025-03-31T23:59:59", "2025-01-31"]
 BAD_DATES = ["2025-02-29", "1677-12-31", "2262-01-01", "2025-04-01T24:00:00", "2025-13-01", "2025-04-31",
              "2025-04-01T10:60", "soon"]
 
@@ -290,11 +301,7 @@ def test_text_dates_and_numbers_are_refused_as_a_folder_refuses_them(where, kind
     files, bad = _text_cells(kind)
     with pytest.raises(DataValidationError) as folder:
         load_workbook(write(tmp_path / "folder", files))
-    tables = {name.removesuffix(".csv"): pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-              for name, text in files.items()}
-    with warehouse_url(where, tmp_path, tables) as (url, schema):
-        with pytest.raises(DataValidationError) as warehouse:
-            warehouse_load(url, schema, tmp_path)
+    warehouse = refused_as_text(where, tmp_path, files)
     found = [{f.code: f for f in side.value.findings if f.severity == "error"} for side in (folder, warehouse)]
     assert [sorted(f) for f in found] == [[f"bad_{kind}"], [f"bad_{kind}"]]
     by_folder, by_warehouse = found[0][f"bad_{kind}"], found[1][f"bad_{kind}"]
@@ -366,3 +373,93 @@ def test_a_cell_findings_first_ids_are_in_code_point_order(where, request, tmp_p
         con.disconnect()
     assert [(f.code, f.ids) for f in found] == [("channel_placeholder", tuple(sorted(ids)[:5]))]
     assert sorted(ids)[:5] == ["A2", "B4", "a3", "a8", "a_7"]
+
+
+#: Dates pandas' ISO8601 parse read by guessing the missing parts (2025 -> 2025-01-01, 2025-04 -> 2025-04-01) or
+#: the separators: none is YYYY-MM-DD or an ISO datetime, so both backends refuse them (leads L02-L06, rows 3-7).
+GUESSED_DATES = ["2025", "2025-04", "20250401", "2025/04/01", "2025-04-01T10"]
+
+
+def _guessed_files() -> dict[str, str]:
+    cells = ["2025-04-02"] + GUESSED_DATES
+    return {"leads.csv": "lead_id,created_at,channel\n" + "".join(f"L{i:02d},{c},web\n" for i, c in enumerate(cells, 1)),
+            "opportunities.csv": "opportunity_id,created_at,closed_at,outcome,amount,lead_id\n"
+                                 "O1,2025-04-20,2025-05-01,won,1000,L01\n"}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("where", BACKENDS)
+def test_a_date_with_a_guessed_part_is_refused_in_a_folder_and_a_warehouse(where, fast, tmp_path, monkeypatch):
+    """created_at cells 2025, 2025-04, 20250401, 2025/04/01, 2025-04-01T10 (leads L02-L06 after a good L01): the
+    folder (fast and exact CSV reader) gives bad_date on created_at naming rows 3-7 and the 5 cells, the warehouse
+    (the same cells as text) the same finding naming L02-L06; nothing else is refused."""
+    from helpers.data import load
+
+    monkeypatch.setattr(load, "FAST_CSV", fast)
+    files = _guessed_files()
+    with pytest.raises(DataValidationError) as folder:
+        load_workbook(write(tmp_path / "folder", files))
+    warehouse = refused_as_text(where, tmp_path, files)
+    found = [[f for f in side.value.findings if f.severity == "error"] for side in (folder, warehouse)]
+    assert [[(f.code, f.column, f.count, f.values) for f in side] for side in found] == \
+        [[("bad_date", "created_at", 5, tuple(GUESSED_DATES))]] * 2
+    assert found[0][0].rows == (3, 4, 5, 6, 7) and found[0][0].file == "leads.csv"
+    assert found[1][0].ids == ("L02", "L03", "L04", "L05", "L06")
+    assert found[0][0].fix == found[1][0].fix and "YYYY-MM-DD" in found[0][0].fix
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "parquet"])
+def test_a_date_cell_with_a_guessed_part_is_refused_in_excel_and_parquet_but_a_real_date_is_read(suffix, tmp_path):
+    """An Excel/Parquet created_at column of real dates (2025-04-02, 2025-04-03 as date cells) reads; the same column
+    with the text cells 2025-04 and 2025/04/01 in rows 3 and 4 is refused with bad_date naming them."""
+    import datetime
+
+    def folder(name, created):
+        path = tmp_path / name
+        path.mkdir()
+        leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3"], "created_at": created, "channel": ["web"] * 3})
+        (leads.to_excel(path / "leads.xlsx", index=False) if suffix == "xlsx" else leads.to_parquet(path / "leads.parquet"))
+        (path / "opportunities.csv").write_text("opportunity_id,created_at,closed_at,outcome,amount,lead_id\n"
+                                                "O1,2025-04-20,2025-05-01,won,1000,L1\n", encoding="utf-8")
+        return path
+
+    day = datetime.datetime(2025, 4, 2)
+    wb = load_workbook(folder("dates", [day, day + datetime.timedelta(days=1), day]))
+    assert [d.isoformat() for d in wb.leads["created_at"].dt.date] == ["2025-04-02", "2025-04-03", "2025-04-02"]
+    with pytest.raises(DataValidationError) as refused:
+        load_workbook(folder("texts", ["2025-04-02", "2025-04", "2025/04/01"]))
+    bad = [f for f in refused.value.findings if f.severity == "error"]
+    assert [(f.code, f.column, f.rows, f.values) for f in bad] == [("bad_date", "created_at", (3, 4), ("2025-04", "2025/04/01"))]
+
+
+@pytest.mark.parametrize("where", BACKENDS)
+def test_a_text_datetime_with_an_offset_is_converted_in_a_folder_and_refused_on_a_warehouse(where, tmp_path):
+    """created_at 2025-04-01T23:30:00-05:00 is 2025-04-02 04:30 UTC, 13:30 in Asia/Tokyo (the default settings' zone):
+    a folder reads lead L02 on 2025-04-02. A warehouse cast would keep 23:30 on 2025-04-01 (the offset dropped), so a
+    warehouse refuses the text (offset_datetime naming L02 and the cell) rather than count it a day early."""
+    cell = "2025-04-01T23:30:00-05:00"
+    files = {"leads.csv": f"lead_id,created_at,channel\nL01,2025-04-02,web\nL02,{cell},web\n",
+             "opportunities.csv": "opportunity_id,created_at,closed_at,outcome,amount,lead_id\n"
+                                  "O1,2025-04-20,2025-05-01,won,1000,L01\n"}
+    wb = load_workbook(write(tmp_path / "folder", files))
+    assert wb.config.timezone == "Asia/Tokyo"
+    assert wb.leads.set_index("lead_id")["created_at"].astype(str).to_dict() == {"L01": "2025-04-02", "L02": "2025-04-02"}
+    warehouse = refused_as_text(where, tmp_path, files)
+    bad = [(f.code, f.column, f.count, f.ids, f.values) for f in warehouse.value.findings if f.severity == "error"]
+    assert bad == [("offset_datetime", "created_at", 1, ("L02",), (cell,))]
+
+
+def test_the_warehouse_offset_rule_is_the_folders():
+    """helpers.metrics.warehouse_cells.OFFSET_PATTERN marks exactly the ISO cells the folder converts as offset texts
+    (helpers.data.parse._OFFSET_TEXT), on dates and datetimes with and without seconds, fractions and each offset form:
+    2 separators x 4 times x 6 endings = 48 datetimes and 2 dates, 40 of them with an offset."""
+    import re
+
+    from helpers.data.parse import _OFFSET_TEXT, ISO_DATE_PATTERN
+    from helpers.metrics.warehouse_cells import OFFSET_PATTERN
+
+    cells = ["2025-04-01", "2024-02-29"] + [f"2025-04-01{sep}{t}{off}" for sep in "T " for t in ("10:30", "10:30:00", "23:59:59.5", "00:00:00.123")
+                                            for off in ("", "Z", "+09:00", "-0500", " +09:00", "+09")]
+    assert all(re.match(ISO_DATE_PATTERN, c) for c in cells)
+    folder = [bool(re.search(_OFFSET_TEXT, c)) for c in cells]
+    assert [bool(re.search(OFFSET_PATTERN, c)) for c in cells] == folder and sum(folder) == 40

@@ -43,9 +43,16 @@ def _texts(raw: pd.Series) -> pd.Series:
 
 
 def _parse_datetime(raw: pd.Series, timezone: str) -> pd.Series:
-    """ISO dates/datetimes to naive local datetime64; values with an offset are converted to `timezone`."""
+    """ISO dates/datetimes to naive local datetime64; values with an offset are converted to `timezone`.
+
+    Only cells matching ISO_DATE_PATTERN are parsed (RE2, the warehouse's rule): others, such as 2025, 2025-04,
+    20250401 or 2025/04/01, which pandas' ISO8601 parse would read as a guessed day, become NaT (``bad_date``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = _texts(raw)
-    present = text.notna().to_numpy()
+    iso = pc.fill_null(pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), ISO_DATE_PATTERN), False)
+    present = text.notna().to_numpy() & iso.to_numpy(zero_copy_only=False)
     offset = present & text.astype("string").str.contains(_OFFSET_TEXT).fillna(False).to_numpy(dtype=bool)
     plain = present & ~offset
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
@@ -114,9 +121,9 @@ FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-0
 #: A valid date in the shapes FIX_DATE names, as a regular expression a warehouse can run (PostgreSQL's ``~``, DuckDB's
 #: regexp_matches, RE2): YYYY-MM-DD, a real day of a month (29 February in leap years only), years 1678-2261
 #: (DATE_RANGE), optionally a time T or space HH:MM[:SS[.fraction]] (00:00-23:59:59) and a UTC offset (Z, +09:00,
-#: -0500, +09). On these shapes it agrees with the folder's parse (:func:`_parse_datetime`, tests/test_warehouse_load.py);
-#: a warehouse checks its text dates with it before any cast, since PostgreSQL has no TRY_CAST (other shapes pandas
-#: reads, such as 2025/04/01 or 20250401, are refused there: helpers.metrics.warehouse_cells.value_findings).
+#: -0500, +09). The one rule of text dates on both backends: the folder's parse reads only cells that match it
+#: (:func:`_parse_datetime`) and a warehouse checks its text dates with it before any cast, since PostgreSQL has no
+#: TRY_CAST (helpers.metrics.warehouse_cells.value_findings); 2025, 2025-04, 20250401 and 2025/04/01 are bad_date on both.
 _YEAR = "(167[89]|16[89][0-9]|1[7-9][0-9][0-9]|20[0-9][0-9]|21[0-9][0-9]|22[0-5][0-9]|226[01])"
 _LEAP_YEAR = ("(16(8[048]|9[26])|1[7-9](0[48]|[2468][048]|[13579][26])|2000|2[01](0[48]|[2468][048]|[13579][26])"
               "|22(0[48]|[24][048]|[135][26]|60))")

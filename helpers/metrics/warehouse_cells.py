@@ -63,15 +63,25 @@ def _with_ids(f: Finding, ids) -> Finding:
 
 
 # --------------------------------------------------------------------------- required values, dates and numbers as text
-def value_findings(con, t, name: str, fname: str) -> list[Finding]:
-    """Empty required values (error ``missing_value``) and text cells that are not dates or numbers (``bad_date``,
-    ``bad_datetime``, ``bad_number``) of warehouse table `t`, one count query (the loader's messages and fixes).
+#: A text date of ISO_DATE_PATTERN's shapes that ends in a UTC offset (Z, +09:00, -0500, +09 after the time): what the
+#: folder's parse (helpers.data.parse._OFFSET_TEXT) converts to the configured time zone, as a regular expression a
+#: warehouse can run. A warehouse's cast keeps such a text's clock time and drops its offset, so the day could differ
+#: from the folder's: a --warehouse run refuses these cells (``offset_datetime``) rather than shift them silently.
+OFFSET_PATTERN = "[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+FIX_OFFSET = ("Store the column as a timestamp holding the time in the configured time zone, or write the dates without a "
+              "UTC offset as the time in the configured time zone (settings timezone); a data folder converts offsets itself.")
 
-    Text dates and numbers are checked against helpers.data.parse.ISO_DATE_PATTERN (the folder's rule on the shapes
-    it documents: a real day, years 1678-2261) and NUMBER_PATTERN, regular expressions, never a cast: PostgreSQL has
+
+def value_findings(con, t, name: str, fname: str) -> list[Finding]:
+    """Empty required values (error ``missing_value``), text cells that are not dates or numbers (``bad_date``,
+    ``bad_datetime``, ``bad_number``) and text dates with a UTC offset (``offset_datetime``: :data:`OFFSET_PATTERN`)
+    of warehouse table `t`, one count query (the loader's messages and fixes).
+
+    Text dates and numbers are checked against helpers.data.parse.ISO_DATE_PATTERN (the folder's rule: YYYY-MM-DD or
+    an ISO datetime, a real day, years 1678-2261) and NUMBER_PATTERN, regular expressions, never a cast: PostgreSQL has
     no TRY_CAST (Ibis compiles try_cast to a plain CAST there, which stops the query at the first bad value), and
     DuckDB's TRY_CAST reads what the folder refuses (the years 1677 and 2262, 24:00, inf, nan)."""
-    from helpers.data.parse import FIX_DATE, FIX_NUMBER, ISO_DATE_PATTERN, NUMBER_PATTERN
+    from helpers.data.parse import ISO_DATE_PATTERN, NUMBER_PATTERN
 
     masks, checks = {}, []
     for col in TABLES[name].columns:
@@ -82,6 +92,9 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
             rule = NUMBER_PATTERN if col.kind == "number" else ISO_DATE_PATTERN
             masks[f"bad_{col.name}"] = text.notnull() & ~text.re_search(rule)
             checks.append((f"bad_{col.name}", col, "bad"))
+            if col.kind != "number":
+                masks[f"offset_{col.name}"] = text.notnull() & text.re_search(rule) & text.re_search(OFFSET_PATTERN)
+                checks.append((f"offset_{col.name}", col, "offset"))
         if col.required and col.name != "amount":
             masks[f"missing_{col.name}"] = text.isnull()
             checks.append((f"missing_{col.name}", col, "missing"))
@@ -89,22 +102,27 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
         return []
     with engine._quiet():
         n = con.to_pyarrow(t.aggregate(**{k: t.count(where=m) for k, m in masks.items()})).to_pylist()[0]
-    out = []
-    for key, col, what in checks:
-        if not n[key]:
-            continue
-        if what == "bad":
-            ids, shown = first_ids(con, t, name, masks[key], _text(t[col.name]))
-            kind = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
-                    "number": "finite numbers"}[col.kind]
-            out.append(Finding("error", fname, f"bad_{col.kind}", f"values that are not valid {kind}",
-                               FIX_NUMBER if col.kind == "number" else FIX_DATE, col.name, (), shown, int(n[key]), ids=ids))
-        else:
-            ids, _ = first_ids(con, t, name, masks[key])
-            out.append(Finding("error", fname, "missing_value", "a required value is empty",
-                               f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, (), (),
-                               int(n[key]), ids=ids))
-    return out
+    return [_value_finding(con, t, name, fname, col, what, masks[key], int(n[key])) for key, col, what in checks if n[key]]
+
+
+def _value_finding(con, t, name: str, fname: str, col, what: str, mask, count: int) -> Finding:
+    """The finding of :func:`value_findings`' check `what` (bad, offset or missing) on column `col`: `count` cells of
+    `mask`, the first ids (and for bad and offset cells their text)."""
+    from helpers.data.parse import FIX_DATE, FIX_NUMBER
+
+    if what == "missing":
+        ids, _ = first_ids(con, t, name, mask)
+        return Finding("error", fname, "missing_value", "a required value is empty",
+                       f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, (), (), count, ids=ids)
+    ids, shown = first_ids(con, t, name, mask, _text(t[col.name]))
+    if what == "offset":
+        return Finding("error", fname, "offset_datetime",
+                       "dates written as text with a UTC offset, which a warehouse would read at their clock time "
+                       "without converting them to the configured time zone", FIX_OFFSET, col.name, (), shown, count, ids=ids)
+    kind = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
+            "number": "finite numbers"}[col.kind]
+    return Finding("error", fname, f"bad_{col.kind}", f"values that are not valid {kind}",
+                   FIX_NUMBER if col.kind == "number" else FIX_DATE, col.name, (), shown, count, ids=ids)
 
 
 # --------------------------------------------------------------------------- label cells
