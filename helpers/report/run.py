@@ -396,6 +396,23 @@ def partial_note(folder: Path, lang: str) -> str:
     return t("coverage_partial", lang).format(start=cov["data_start"], end=cov["data_end"])
 
 
+#: The kernels' BLAS (OpenBLAS, under numpy) runs on one thread unless the user's environment says otherwise: the
+#: workbook's matrix products are thin (the velocity bootstrap's draw counts times 20 window sums, the GLM's fits),
+#: idle OpenBLAS threads spin for work on a shared machine (the velocity bootstrap at 1M leads: 6.0 -> 3.8 CPU s and
+#: 10.1 -> 8.4 s of wall time on this 2-core machine), and the last bits of a BLAS sum depend on how it is split
+#: between threads, so metrics.json would otherwise depend on the machine's core count.
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def set_kernel_environment() -> None:
+    """The environment the runner's kernels inherit: static pages (WORKBOOK_STATIC), charts embedded as PNG
+    (MPLBACKEND), and BLAS_THREADS where the user has not set them."""
+    os.environ[STATIC_ENV] = "1"
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # charts embedded as PNG in the notebook
+    for name, value in BLAS_THREADS.items():
+        os.environ.setdefault(name, value)
+
+
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str,
                kernel: SharedKernel | None = None) -> PeriodResult:
     """Execute and export every notebook for one period into a staging folder, then publish it.
@@ -407,8 +424,7 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    os.environ[STATIC_ENV] = "1"
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # charts embedded as PNG in the notebook
+    set_kernel_environment()
     started = time.monotonic()
     label = period.label
     staging = out / f".staging-{label}-{os.getpid()}"
