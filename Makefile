@@ -6,9 +6,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := alignment-workbook
 JOBS ?= 2
-# One BLAS thread in every process a target starts (tests, lab, app, benchmarks), unless set already: see
-# helpers/report/run.py's BLAS_THREADS (the runner sets it for its kernels itself).
-export OPENBLAS_NUM_THREADS ?= 1
 # Jupyter refuses to start as root (containers run as root) unless told it may.
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
