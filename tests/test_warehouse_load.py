@@ -450,16 +450,19 @@ def test_a_text_datetime_with_an_offset_is_converted_in_a_folder_and_refused_on_
 
 
 def test_the_warehouse_offset_rule_is_the_folders():
-    """helpers.metrics.warehouse_cells.OFFSET_PATTERN marks exactly the ISO cells the folder converts as offset texts
-    (helpers.data.parse._OFFSET_TEXT), on dates and datetimes with and without seconds, fractions and each offset form:
-    2 separators x 4 times x 6 endings = 48 datetimes and 2 dates, 40 of them with an offset."""
+    """One offset rule on both backends: helpers.metrics.warehouse_cells.OFFSET_PATTERN is helpers.data.parse's, which
+    the folder's parse converts by, and it marks exactly the ISO cells written with an offset, on dates and datetimes
+    with and without seconds, fractions and each offset form: 2 separators x 4 times x 6 endings = 48 datetimes and 2
+    dates, 40 of them with an offset (Python's re here, RE2 in DuckDB and PostgreSQL's ~ in the warehouse tests)."""
     import re
 
-    from helpers.data.parse import _OFFSET_TEXT, ISO_DATE_PATTERN
+    from helpers.data import parse
     from helpers.metrics.warehouse_cells import OFFSET_PATTERN
 
+    assert OFFSET_PATTERN is parse.OFFSET_PATTERN
+    endings = ("", "Z", "+09:00", "-0500", " +09:00", "+09")
     cells = ["2025-04-01", "2024-02-29"] + [f"2025-04-01{sep}{t}{off}" for sep in "T " for t in ("10:30", "10:30:00", "23:59:59.5", "00:00:00.123")
-                                            for off in ("", "Z", "+09:00", "-0500", " +09:00", "+09")]
-    assert all(re.match(ISO_DATE_PATTERN, c) for c in cells)
-    folder = [bool(re.search(_OFFSET_TEXT, c)) for c in cells]
-    assert [bool(re.search(OFFSET_PATTERN, c)) for c in cells] == folder and sum(folder) == 40
+                                            for off in endings]
+    written_with_offset = [False, False] + [off != "" for sep in "T " for t in range(4) for off in endings]
+    assert all(re.match(parse.ISO_DATE_PATTERN, c) for c in cells)
+    assert [bool(re.search(OFFSET_PATTERN, c)) for c in cells] == written_with_offset and sum(written_with_offset) == 40

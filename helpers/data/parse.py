@@ -20,9 +20,11 @@ from helpers.errors import Finding
 
 ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
                  "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
-#: A UTC offset at the end of a datetime (Z, +09:00, -0500, or +09 after a time: a date's own -10 is no offset), for
-#: pandas' str.contains. An offset left in the plain branch made pandas raise (mixed time zones), not a finding.
-_OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2}|:\d{2}(?:\.\d*)?\s?[+-]\d{2})$"
+#: A UTC offset at the end of an ISO datetime, after its time (Z, +09:00, -0500, +09; a date's own -10 is no offset),
+#: as a regular expression both backends run: the folder's parse converts such cells to the configured time zone
+#: (an offset left in the plain branch made pandas raise, mixed time zones, not a finding); a warehouse refuses them
+#: (helpers.metrics.warehouse_cells, ``offset_datetime``), since its cast would drop the offset.
+OFFSET_PATTERN = "[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
 def _cell_text(v) -> str | None:
@@ -51,9 +53,13 @@ def _parse_datetime(raw: pd.Series, timezone: str) -> pd.Series:
     import pyarrow.compute as pc
 
     text = _texts(raw)
-    iso = pc.fill_null(pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), ISO_DATE_PATTERN), False)
-    present = text.notna().to_numpy() & iso.to_numpy(zero_copy_only=False)
-    offset = present & text.astype("string").str.contains(_OFFSET_TEXT).fillna(False).to_numpy(dtype=bool)
+    cells = pa.array(text, type=pa.string(), from_pandas=True)
+
+    def matches(pattern: str):
+        return pc.fill_null(pc.match_substring_regex(cells, pattern), False).to_numpy(zero_copy_only=False)
+
+    present = text.notna().to_numpy() & matches(ISO_DATE_PATTERN)
+    offset = present & matches(OFFSET_PATTERN)  # RE2, as in the warehouse
     plain = present & ~offset
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     if plain.any():

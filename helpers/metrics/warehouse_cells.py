@@ -15,6 +15,7 @@ import dataclasses
 
 import pandas as pd
 
+from helpers.data import parse
 from helpers.data.checks_engine import KEYS, MAX_ROWS_SHOWN
 from helpers.data.schema import TABLES
 from helpers.errors import Finding, error, warning
@@ -63,11 +64,11 @@ def _with_ids(f: Finding, ids) -> Finding:
 
 
 # --------------------------------------------------------------------------- required values, dates and numbers as text
-#: A text date of ISO_DATE_PATTERN's shapes that ends in a UTC offset (Z, +09:00, -0500, +09 after the time): what the
-#: folder's parse (helpers.data.parse._OFFSET_TEXT) converts to the configured time zone, as a regular expression a
-#: warehouse can run. A warehouse's cast keeps such a text's clock time and drops its offset, so the day could differ
-#: from the folder's: a --warehouse run refuses these cells (``offset_datetime``) rather than shift them silently.
-OFFSET_PATTERN = "[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+#: A text date of ISO_DATE_PATTERN's shapes that ends in a UTC offset (helpers.data.parse.OFFSET_PATTERN, the rule by
+#: which the folder's parse converts it to the configured time zone). A warehouse's cast keeps such a text's clock
+#: time and drops its offset, so the day could differ from the folder's: a --warehouse run refuses these cells
+#: (``offset_datetime``) rather than shift them silently.
+OFFSET_PATTERN = parse.OFFSET_PATTERN
 FIX_OFFSET = ("Store the column as a timestamp holding the time in the configured time zone, or write the dates without a "
               "UTC offset as the time in the configured time zone (settings timezone); a data folder converts offsets itself.")
 
