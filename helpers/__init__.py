@@ -22,7 +22,8 @@
                         its SQL, warehouse_source computes the figures there)
     helpers/views/      display (escaped HTML blocks), fmt (money, rates), theme (charts, Japanese fonts),
                         common (figure formats, reasons), order, interactive, stylesheet, *_views (one per notebook)
-    helpers/report/     run (the report runner), session (one notebook's context), record (metrics.json),
+    helpers/report/     run (the report runner; kernel its Jupyter kernels, export its HTML pages), session (one
+                        notebook's context), record (metrics.json),
                         index_page, lab (JupyterLab set-up), nbtools; the benchmarks live beside the
                         package in benchmarks/ (not shipped)
 

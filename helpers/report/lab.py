@@ -79,7 +79,7 @@ def _sha(path: Path) -> str:
 #: Markdown cells of a language carry the tag lang-<code>; a working copy keeps one language's.
 LANG_TAG = "lang-{}"
 # A cell that only prints the figures nbval compares (it starts with `# NBVAL_CHECK_OUTPUT`) carries the tag
-# hide-in-report (helpers.report.run.HIDE_TAG): the one rule by which reports and working copies leave it out.
+# hide-in-report (helpers.report.export.HIDE_TAG): the one rule by which reports and working copies leave it out.
 
 
 def language_info() -> dict:

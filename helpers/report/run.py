@@ -8,9 +8,9 @@ folder, so a failed run never replaces the last good report. Then it rewrites
 (or an output folder that cannot be written or holds files the runner did not make).
 
 One kernel for a run's periods: a period's notebooks run one after another in one kernel
-(:func:`period_engine`), which starts once and imports the stack once, and the periods a
+(:func:`helpers.report.kernel.period_engine`), which starts once and imports the stack once, and the periods a
 runner runs one after another (`--all`, several `--period`; not with `--jobs`, where each
-period has its own) share it too (:class:`SharedKernel`). Before each notebook the kernel is made fresh again
+period has its own) share it too (:class:`helpers.report.kernel.SharedKernel`). Before each notebook the kernel is made fresh again
 (:func:`helpers.report.session.fresh_kernel_state`: empty namespace, execution count 1,
 no open figure), so each notebook sees only its own parameters, and its outputs, failure
 cell and executed copy are its own. What stays in the kernel is the modules and their
@@ -25,12 +25,14 @@ make is never replaced, `OUT/index.html` and `OUT/run.json` carry the runner's
 mark and a user's file of those names is never replaced, and a run first
 finishes what a killed run left (a half-done publish is rolled back to the last
 good report, stale staging folders are removed) touching only marked folders.
+
+The kernels live in :mod:`helpers.report.kernel` and the HTML export in :mod:`helpers.report.export`; this module
+still names everything they define (tests and users patch and import them here).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import os
 import shutil
@@ -48,16 +50,16 @@ from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
 from helpers.errors import WorkbookError, cli_language, coded_error
 from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
+from helpers.report.export import (HIDE_TAG, LAB_TAG, LANG_TAG, NEEDS_TAG, empty_sections, export_html,  # noqa: F401
+                                   html_exporter, partial_note, report_cells, static_cells)
+from helpers.report.kernel import (BLAS_THREADS, FRESH_STATE, KERNEL_FIX, KERNEL_LOG, PERIOD_ENGINE,  # noqa: F401
+                                   STATIC_ENV, SharedKernel, check_kernel, period_engine, quiet_kernel_manager,
+                                   set_kernel_environment, stop_kernel)
 from helpers.report.record import (MARKER, check_data_replaceable, check_replaceable, check_top_files, foreign_files, make_own_dir,
                                    mark_report_dir, publish_dir, recover_publish, runner_made)
 from helpers.storage import NO_SPACE_ERRNOS, NOT_WRITABLE_ERRNOS, locked
 
-STATIC_ENV = "WORKBOOK_STATIC"
 FAILED_DIR = "_failed"
-HIDE_TAG = "hide-in-report"
-LAB_TAG = "lab-only"  # cells for JupyterLab only (explorers, the answer form)
-LANG_TAG = "lang-"  # markdown prose per language: lang-en, lang-ja
-NEEDS_TAG = "needs-"  # needs-<key>: a section shown only when metrics.json's <key> holds figures (needs-checklist)
 
 
 @dataclass
@@ -73,7 +75,6 @@ class PeriodResult:
     seconds: float = 0.0
 
 
-KERNEL_LOG = "kernel.log"
 #: --all runs at most this many periods unless --max-periods says more (10 years of quarters).
 MAX_ALL_PERIODS = 40
 #: How long a run waits for another run writing to the same output folder (seconds).
@@ -89,162 +90,10 @@ def output_error(exc: OSError, out: Path) -> WorkbookError:
                          fix="Free disk space or make the folder writable, or choose another output folder with --out.")
 
 
-def quiet_kernel_manager(log_path: Path):
-    """A kernel manager class whose kernel writes its own log lines (stderr) to `log_path`, not the console."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class QuietKernelManager(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd, **kw):  # "override in a subclass" (jupyter_client)
-            kw.setdefault("stderr", open(log_path, "ab"))  # noqa: SIM115 - closed when the kernel exits
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return QuietKernelManager
-
-
-#: The papermill engine of :func:`period_engine` (registered on first use).
-PERIOD_ENGINE = "workbook-period-kernel"
-#: Code run (silently, out of any notebook) in the period's kernel before each notebook.
-FRESH_STATE = "__import__('helpers.report.session', fromlist=['_']).fresh_kernel_state(get_ipython())"  # leaves no name behind
-
-
-@functools.lru_cache(maxsize=1)
-def period_engine() -> str:
-    """Register (once per process) and name a papermill engine that runs a notebook in the kernel of the kernel manager passed
-    as ``km`` (papermill hands engine keyword arguments on to nbclient's NotebookClient, whose ``km`` it uses and,
-    not owning it, leaves running): the kernel starts with the period's first notebook and :func:`stop_kernel`
-    ends it. Before each notebook it runs :data:`FRESH_STATE`; after it, the notebook's kernel client is closed.
-    The executed copy is written once, when the notebook ends (papermill's default rewrites the whole notebook, its
-    charts included, before and after every cell: about a tenth of a period's CPU on the sample); the runner asks for
-    that with ``request_save_on_cell_execute=False`` and names the copy in ``failure_path``, where this engine writes
-    the notebook as far as it ran when the kernel dies or the client fails (papermill itself writes it on a cell's
-    error). Everything else (parameters, the failed cell, timeouts) is papermill's NBClientEngine."""
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
-
-    class PeriodKernelClient(PapermillNotebookClient):
-        def papermill_execute_cells(self):
-            reply = self.wait_for_reply(self.kc.execute(FRESH_STATE, silent=True, store_history=False))
-            content = (reply or {}).get("content", {})
-            if content.get("status") != "ok":
-                raise RuntimeError(f"the kernel could not be made fresh for the next notebook: {content.get('ename')}: "
-                                   f"{content.get('evalue')}")
-            super().papermill_execute_cells()
-
-    class PeriodKernelEngine(NBClientEngine):
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
-                                     start_timeout=60, execution_timeout=None, **kwargs):
-            # NBClientEngine.execute_managed_notebook's arguments, with PeriodKernelClient
-            from papermill.engines import logger
-
-            from papermill.iorw import write_ipynb
-
-            failure_path = kwargs.pop("failure_path", None)
-            kwargs = {k: v for k, v in kwargs.items() if k not in ("input_path", "timeout", "startup_timeout")}
-            client = PeriodKernelClient(nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
-                                        log=logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                                        **kwargs)
-            try:
-                return client.execute()
-            except BaseException:
-                if failure_path:  # the kernel died, a timeout, an interrupt: keep what ran for the failure report
-                    with contextlib.suppress(Exception):
-                        write_ipynb(nb_man.nb, failure_path)
-                raise
-            finally:
-                if client.kc is not None:
-                    client.kc.stop_channels()
-
-    papermill_engines.register(PERIOD_ENGINE, PeriodKernelEngine)
-    return PERIOD_ENGINE
-
-
-def stop_kernel(km) -> None:
-    """Shut the period's kernel down (gracefully, as nbclient does with its own kernels) and free its resources;
-    a kernel that already died or never started is only cleaned up."""
-    from jupyter_core.utils import ensure_async, run_sync
-
-    async def stop():
-        try:
-            if km.has_kernel and await ensure_async(km.is_alive()):
-                await ensure_async(km.shutdown_kernel(now=False))
-        except RuntimeError as exc:
-            if "No kernel is running" not in str(exc):
-                raise
-        finally:
-            await ensure_async(km.cleanup_resources())
-
-    run_sync(stop)()
-
-
-class SharedKernel:
-    """The kernel the periods of one process share, one period after another: started by the first period's first
-    notebook, ended by :meth:`close` (after the last period, or by a period that failed, so the next one starts a new
-    kernel). Its log (the kernel's stderr) is appended to `log`; :meth:`log_since` gives a period the part written
-    while it ran (kept beside a failed period's notebooks). Saves each further period the kernel's start and the
-    imports of the stack (about 1.5 CPU s a period on the sample)."""
-
-    def __init__(self, log: Path):
-        self.log = log
-        self.km = None
-
-    def manager(self):
-        """The kernel manager for the next period (a new one when there is none)."""
-        if self.km is None:
-            self.km = quiet_kernel_manager(self.log)(kernel_name=KERNEL_NAME)
-        return self.km
-
-    def log_size(self) -> int:
-        """The log's length now, in bytes (0 before the first kernel wrote to it)."""
-        try:
-            return self.log.stat().st_size
-        except OSError:
-            return 0
-
-    def log_since(self, offset: int) -> bytes:
-        """What the kernels wrote to the log from byte `offset` on."""
-        try:
-            with open(self.log, "rb") as f:
-                f.seek(offset)
-                return f.read()
-        except OSError:
-            return b""
-
-    def close(self) -> None:
-        """End the kernel, if one runs (the next :meth:`manager` starts a new one)."""
-        km, self.km = self.km, None
-        if km is not None:
-            stop_kernel(km)
-
-
 def template_safe(path: Path) -> str:
     """A path papermill will not read as a template: it formats paths with the parameters (str.format), so a
     folder named `Q1 {draft}` would fail or change; doubled braces format back to the literal path."""
     return str(path).replace("{", "{{").replace("}", "}}")
-
-
-KERNEL_FIX = ("Register the kernel for the Python that has the workbook's packages: `{python} -m ipykernel install --sys-prefix "
-              "--name {name} --display-name \"Alignment workbook (Python)\"` (make venv does this; conda users run it once in the "
-              "activated environment after `conda env create -f environment.yml`).")
-
-
-def check_kernel(name: str | None = None) -> None:
-    """Preflight: the Jupyter kernel the notebooks run on is registered and its Python exists; WorkbookError with the
-    command that installs it otherwise (checked before any notebook runs)."""
-    import shutil as _shutil
-
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    name = name or KERNEL_NAME
-    fix = KERNEL_FIX.format(python=sys.executable, name=name)
-    try:
-        spec = KernelSpecManager().get_kernel_spec(name)
-    except NoSuchKernel:
-        raise WorkbookError(f"the Jupyter kernel '{name}' is not installed, so no notebook can run", fix=fix) from None
-    program = spec.argv[0] if spec.argv else ""
-    if program and not (Path(program).exists() or _shutil.which(program)):
-        raise WorkbookError(f"the Jupyter kernel '{name}' points to {program}, which does not exist (the environment was moved or removed)",
-                            fix=fix)
 
 
 def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -312,106 +161,6 @@ def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
     print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
           "which the data covers only in part (the reports say so)", flush=True)
     return [partial]
-
-
-def report_cells(nb, lang: str, empty: frozenset[str] = frozenset()) -> None:
-    """Keep the cells a static report in `lang` shows: drop prose tagged for the other language (lang-en / lang-ja),
-    cells tagged lab-only (JupyterLab sections) or hide-in-report (plain-text figure dumps that nbval checks), and
-    the cells tagged needs-<key> for each metrics.json key in `empty` (a section with no data: no empty headings)."""
-    drop = ({f"{LANG_TAG}{other}" for other in ("en", "ja") if other != lang} | {LAB_TAG, HIDE_TAG}
-            | {f"{NEEDS_TAG}{key}" for key in empty})
-    nb.cells = [c for c in nb.cells if not drop & set(c.metadata.get("tags", []))]
-
-
-def static_cells(path: Path):
-    """The notebook at `path` as the runner executes it: without the cells tagged lab-only, which the static report
-    drops (:func:`report_cells`), so their explorers and forms are not computed for nothing (notebook 05's rule
-    explorer alone took ~0.4 CPU s a period). The executed copy kept beside the report lacks them too."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    nb.cells = [c for c in nb.cells if LAB_TAG not in c.metadata.get("tags", [])]
-    return nb
-
-
-def empty_sections(folder: Path) -> frozenset[str]:
-    """The top-level keys of `folder`/metrics.json without a figure: null (``checklist`` without checklist.csv,
-    ``velocity_comparison`` without an initiative) or only null figures beside their ``null_reasons`` (a comparison
-    the data cannot give). Empty when the file is missing or unreadable (every cell is kept)."""
-    import json
-
-    try:
-        data = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return frozenset()
-    if not isinstance(data, dict):
-        return frozenset()
-    return frozenset(k for k, v in data.items()
-                     if v is None or (isinstance(v, dict) and all(x is None for name, x in v.items() if name != "null_reasons")))
-
-
-@functools.lru_cache(maxsize=2)
-def html_exporter(lang: str):
-    """The nbconvert HTML exporter of the reports in `lang` (the workbook template, code hidden, images embedded), made
-    once per process and language: a new one compiles its ~80 Jinja templates again (~0.1 CPU s a notebook). It checks
-    the notebook against the schema once, after its preprocessors (``optimistic_validation``), not after each of its 12
-    (the executed notebooks are papermill's, read and checked by nbformat already; about a seventh of an export)."""
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(template_name="workbook", extra_template_basedirs=[str(Path(__file__).parent / "templates")],
-                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
-                        language_code=lang, optimistic_validation=True)
-
-
-def export_html(executed: Path, target: Path, lang: str) -> None:
-    """Export an executed notebook to one self-contained HTML file in `lang` (<html lang>), code hidden, no external scripts."""
-    import nbformat
-
-    nb = nbformat.read(executed, as_version=4)
-    nb.metadata.pop("widgets", None)
-    report_cells(nb, lang, empty_sections(executed.parent))
-    nb.metadata["title"] = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
-                                 if c.cell_type == "markdown" and c.source.startswith("#")), executed.stem)
-    body, _ = html_exporter(lang).from_notebook_node(nb, resources={"language_code": lang, "partial_note": partial_note(executed.parent, lang)})
-    from helpers.views.display import html_safe
-    from helpers.views.stylesheet import trim_styles
-
-    target.write_text(html_safe(trim_styles(body)), encoding="utf-8")  # never a raw NUL or bidi control (data text)  # JupyterLab's stylesheet, trimmed to what the report uses
-
-
-def partial_note(folder: Path, lang: str) -> str:
-    """The banner of a period the data covers only in part ("Partial: data from D1 to D2"), from the
-    ``coverage`` of `folder`/metrics.json; "" for a complete period or when there is no such figure."""
-    import json
-
-    from helpers.labels import t
-
-    path = folder / "metrics.json"
-    try:
-        cov = json.loads(path.read_text(encoding="utf-8")).get("coverage") or {}
-    except (OSError, ValueError):
-        return ""
-    if not cov.get("partial"):
-        return ""
-    return t("coverage_partial", lang).format(start=cov["data_start"], end=cov["data_end"])
-
-
-#: The kernels' BLAS (OpenBLAS, under numpy) runs on one thread unless the user's environment says otherwise: the
-#: workbook's matrix products are thin (the velocity bootstrap's draw counts times 20 window sums, the GLM's fits),
-#: idle OpenBLAS threads spin for work on a shared machine (the velocity bootstrap at 1M leads: 6.0 -> 3.8 CPU s and
-#: 10.1 -> 8.4 s of wall time on this 2-core machine), and the last bits of a BLAS sum depend on how it is split
-#: between threads, so metrics.json would otherwise depend on the machine's core count.
-#: Only the kernels get it: the runner's own process (the loader's checks) keeps the default (README, Benchmark).
-BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
-
-
-def set_kernel_environment() -> None:
-    """The environment the runner's kernels inherit: static pages (WORKBOOK_STATIC), charts embedded as PNG
-    (MPLBACKEND), and BLAS_THREADS where the user has not set them."""
-    os.environ[STATIC_ENV] = "1"
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # charts embedded as PNG in the notebook
-    for name, value in BLAS_THREADS.items():
-        os.environ.setdefault(name, value)
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str,
@@ -539,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             notebooks = notebook_paths(Path(args.notebooks))
             if not notebooks:
                 raise WorkbookError(f"no notebooks named NN_*.ipynb in {args.notebooks}", fix="Give the notebooks folder of the workbook.")
-            check_kernel()
+            check_kernel(KERNEL_NAME)  # this module's name: tests set it here
             if not (args.warehouse or args.mapping):
                 _lock_out(stack, out, args.wait)
             for line in recover_publish(out):
