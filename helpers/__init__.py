@@ -12,7 +12,7 @@
                         tables and column rules), cells reads one export cell or header, mapping_checks a column's
                         checks, mapping applies them; sql_source: a mapping's SQL source; ingest_files finds and
                         reads the exports, ingest_checks the checks the loader cannot make, ingest_summary prints),
-                        sample (seeded generator),
+                        sample (seeded generator; sample_write writes its folder),
                         snapshot (one load per run: typed Parquet)
     helpers/metrics/    engine (aggregates as Ibis expressions, DuckDB in process), pipeline, funnel,
                         breakdown (by channel / segment), funnel_analysis (notebook 02), checklist (01; checklist_answers: the form's save path),
