@@ -2,6 +2,7 @@
 invocation per language per worker), and the order and grouping of the suite under pytest-xdist."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -73,6 +74,19 @@ def scan_every_report():
     index_page.write_index = write_index_and_scan
     yield SCANNED_REPORTS
     index_page.write_index = original
+
+
+@contextlib.contextmanager
+def kept_environment():
+    """Run a block with os.environ restored after it: the runner (helpers.report.run.main) sets its kernels'
+    environment (WORKBOOK_STATIC, MPLBACKEND, OPENBLAS_NUM_THREADS) in its own process, which a test that runs it
+    in-process and then starts another program (an app, a lab) must not pass on."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 # --------------------------------------------------------------------------- the sample's reports, shared

@@ -33,6 +33,7 @@ import pytest
 from helpers.labels import t
 from helpers.paths import NOTEBOOKS_DIR, PROJ_ROOT, SAMPLE_DATA_DIR
 
+from conftest import kept_environment
 from test_browser import browser  # noqa: F401  the shared Chromium fixture (skips without chromium, fails under CI)
 
 SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "app"
@@ -189,14 +190,18 @@ def panel_select(page, label: str, option: str, lang: str) -> None:
 
 @pytest.fixture(scope="module")
 def period_metrics(tmp_path_factory) -> dict:
-    """metrics.json of PERIOD from the report runner (notebook 00 only) on a copy of the sample data."""
+    """metrics.json of PERIOD from the report runner (notebook 00 only) on a copy of the sample data, run in this
+    process (helpers.report.run.main, as the other runner tests run it: no second interpreter to start; the
+    environment it sets for its kernels is undone, so the app started after it starts as before)."""
+    from helpers.report.run import main
+
     tmp = tmp_path_factory.mktemp("app-period")
     shutil.copytree(SAMPLE_DATA_DIR, tmp / "data")
     (tmp / "nbs").mkdir()
     shutil.copy(NOTEBOOKS_DIR / "00_data_health.ipynb", tmp / "nbs")
-    subprocess.run([sys.executable, "-m", "helpers.report.run", "--data", str(tmp / "data"), "--period", PERIOD,
-                    "--out", str(tmp / "out"), "--notebooks", str(tmp / "nbs")],
-                   cwd=PROJ_ROOT, check=True, capture_output=True, timeout=1800)
+    with kept_environment():
+        assert main(["--data", str(tmp / "data"), "--period", PERIOD, "--out", str(tmp / "out"),
+                     "--notebooks", str(tmp / "nbs")]) == 0
     return json.loads((tmp / "out" / PERIOD / "metrics.json").read_text(encoding="utf-8"))
 
 

@@ -45,6 +45,7 @@ SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "lab"
 
 if not LAB_URL:
     pytest.skip("WORKBOOK_LAB_URL is not set: .ci/run starts JupyterLab for this test", allow_module_level=True)
+from conftest import kept_environment  # noqa: E402
 from test_browser import browser  # noqa: E402,F401  the shared Chromium fixture (skips without chromium)
 
 
@@ -363,10 +364,19 @@ NOTEBOOKS = sorted(p.name for p in (PROJ_ROOT / "notebooks").glob("[0-9][0-9]_*.
 
 @pytest.fixture(scope="module")
 def period_metrics(tmp_path_factory):
-    """metrics.json of PERIOD, from the report runner on the lab's data folder (it only reads it)."""
-    out = tmp_path_factory.mktemp("period-report")
-    subprocess.run([str(PROJ_ROOT / ".venv" / "bin" / "python"), "-m", "helpers.report.run", "--data", str(LAB_WORK / "data"),
-                    "--period", PERIOD, "--out", str(out)], cwd=PROJ_ROOT, check=True, capture_output=True, timeout=1800)
+    """metrics.json of PERIOD, from the report runner on the lab's data folder (it only reads it): the notebooks that
+    record the figures the test compares (00: the won revenue, 01: the checklist score), run in this process
+    (helpers.report.run.main, its kernels' environment undone after it; conftest.kept_environment)."""
+    from helpers.report.run import main
+
+    tmp = tmp_path_factory.mktemp("period-report")
+    (tmp / "nbs").mkdir()
+    for name in ("00_data_health.ipynb", "01_checklist_diagnostic.ipynb"):
+        (tmp / "nbs" / name).write_bytes((PROJ_ROOT / "notebooks" / name).read_bytes())
+    out = tmp / "out"
+    with kept_environment():
+        assert main(["--data", str(LAB_WORK / "data"), "--period", PERIOD, "--out", str(out),
+                     "--notebooks", str(tmp / "nbs")]) == 0
     return json.loads((out / PERIOD / "metrics.json").read_text(encoding="utf-8"))
 
 
