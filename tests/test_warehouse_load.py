@@ -266,7 +266,7 @@ def refused_as_text(where: str, tmp_path, files: dict[str, str]):
 
 
 #: Text dates of the shapes the folder documents (YYYY-MM-DD, ISO datetimes): read, or refused as no date.
-#: (Offsets are tested apart: a warehouse refuses them, offset_datetime.)
+#: (Offsets are tested apart: a warehouse converts them as a folder does, tests/test_warehouse_values.py.)
 GOOD_DATES = ["2024-02-29", "2025-04-01T10:30:00.123456789", "2025-04-01 10:30", "2025-04-01T10:30:00",
               "2025-04-01 00:00:00", "2025-04-01T10:30:59.5", "2025-03-31T23:59:59", "2025-01-31"]
 BAD_DATES = ["2025-02-29", "1677-12-31", "2262-01-01", "2025-04-01T24:00:00", "2025-13-01", "2025-04-31",
@@ -312,7 +312,8 @@ def test_text_dates_and_numbers_are_refused_as_a_folder_refuses_them(where, kind
 
 def test_the_warehouse_number_rule_is_the_folders():
     """helpers.data.parse.NUMBER_PATTERN accepts exactly the cells the folder's parse reads, but for Japanese units
-    (1,200万円, read by the folder only) and a number past a float's range (1e309, refused by the folder only)."""
+    (1,200万円) and a number past a float's range (1e309), which a warehouse reads and refuses by rules of their own
+    (helpers.metrics.warehouse_values, tested in tests/test_warehouse_values.py)."""
     import re
 
     from helpers.data.parse import NUMBER_PATTERN, _parse_number
@@ -433,20 +434,24 @@ def test_a_date_cell_with_a_guessed_part_is_refused_in_excel_and_parquet_but_a_r
 
 
 @pytest.mark.parametrize("where", BACKENDS)
-def test_a_text_datetime_with_an_offset_is_converted_in_a_folder_and_refused_on_a_warehouse(where, tmp_path):
+def test_a_text_datetime_with_an_offset_is_converted_in_a_folder_and_a_warehouse(where, tmp_path):
     """created_at 2025-04-01T23:30:00-05:00 is 2025-04-02 04:30 UTC, 13:30 in Asia/Tokyo (the default settings' zone):
-    a folder reads lead L02 on 2025-04-02. A warehouse cast would keep 23:30 on 2025-04-01 (the offset dropped), so a
-    warehouse refuses the text (offset_datetime naming L02 and the cell) rather than count it a day early."""
+    a folder reads lead L02 on 2025-04-02, and a warehouse holding the text converts it the same way (no finding; a
+    plain cast would keep 23:30 on 2025-04-01): its first data date is L02's day, as the folder's. The converted
+    values themselves: tests/test_warehouse_values.py."""
     cell = "2025-04-01T23:30:00-05:00"
-    files = {"leads.csv": f"lead_id,created_at,channel\nL01,2025-04-02,web\nL02,{cell},web\n",
+    files = {"leads.csv": f"lead_id,created_at,channel\nL01,2025-04-03,web\nL02,{cell},web\n",
              "opportunities.csv": "opportunity_id,created_at,closed_at,outcome,amount,lead_id\n"
                                   "O1,2025-04-20,2025-05-01,won,1000,L01\n"}
     wb = load_workbook(write(tmp_path / "folder", files))
     assert wb.config.timezone == "Asia/Tokyo"
-    assert wb.leads.set_index("lead_id")["created_at"].astype(str).to_dict() == {"L01": "2025-04-02", "L02": "2025-04-02"}
-    warehouse = refused_as_text(where, tmp_path, files)
-    bad = [(f.code, f.column, f.count, f.ids, f.values) for f in warehouse.value.findings if f.severity == "error"]
-    assert bad == [("offset_datetime", "created_at", 1, ("L02",), (cell,))]
+    assert wb.leads.set_index("lead_id")["created_at"].astype(str).to_dict() == {"L01": "2025-04-03", "L02": "2025-04-02"}
+    tables = {name.removesuffix(".csv"): pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+              for name, text in files.items()}
+    with warehouse_url(where, tmp_path, tables) as (url, schema):
+        loaded = warehouse_load(url, schema, tmp_path)
+    assert [f for f in loaded.findings if f.severity == "error"] == []
+    assert loaded.first_date == first_data_date(wb) == pd.Timestamp("2025-04-02")
 
 
 def test_the_warehouse_offset_rule_is_the_folders():

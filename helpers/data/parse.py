@@ -22,8 +22,8 @@ ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部":
                  "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
 #: A UTC offset at the end of an ISO datetime, after its time (Z, +09:00, -0500, +09; a date's own -10 is no offset),
 #: as a regular expression both backends run: the folder's parse converts such cells to the configured time zone
-#: (an offset left in the plain branch made pandas raise, mixed time zones, not a finding); a warehouse refuses them
-#: (helpers.metrics.warehouse_cells, ``offset_datetime``), since its cast would drop the offset.
+#: (an offset left in the plain branch made pandas raise, mixed time zones, not a finding); a warehouse converts them
+#: the same way in its SQL (helpers.metrics.warehouse_values.datetime_value), where a plain cast would drop the offset.
 OFFSET_PATTERN = "[0-9]:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 
 
@@ -81,12 +81,16 @@ def _in_range(parsed: pd.Series) -> pd.Series:
 
 
 def _parse_number(raw: pd.Series) -> pd.Series:
-    """Plain numbers, and amounts with a Japanese unit (1,200万円, 1.5億円: :func:`_ja_amount`); others -> NaN."""
+    """Plain numbers, and amounts with a Japanese unit (1,200万円, 1.5億円: :func:`_ja_amount`); others -> NaN, as are
+    numbers a float cannot hold (1e309 overflows to inf, 1e-400 underflows to 0; helpers.metrics.warehouse_values
+    decides both from a warehouse's text the same way)."""
     texts = _texts(raw)
     parsed = pd.to_numeric(texts, errors="coerce").astype("float64")
     unit = (parsed.isna() & texts.astype("string").str.contains("[万億兆千]", regex=True).fillna(False)).to_numpy(dtype=bool)
     if unit.any():
         parsed[unit] = [_ja_amount(t) for t in texts[unit]]
+    tiny = (parsed.eq(0) & texts.astype("string").str.contains("^[+-]?[0-9.]*[1-9]", regex=True).fillna(False)).to_numpy(dtype=bool)
+    parsed[tiny] = np.nan   # 1e-400 underflows to 0: refused (a nonzero amount read as 0), as a warehouse refuses it
     return parsed.where(np.isfinite(parsed))  # inf, -inf, 1e309: refused by the caller like any bad number
 
 
@@ -137,8 +141,9 @@ _MONTH_DAY = "((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(
 _TIME = "([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?( ?(Z|[+-][0-9]{2}(:?[0-9]{2})?))?)?"
 ISO_DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29){_TIME}$"
 #: A plain number as FIX_NUMBER writes it (1200000, -3, .5, 1e5), as a regular expression a warehouse can run: what
-#: the folder's parse (:func:`_parse_number`) reads but the Japanese units (1,200万円) and a number too large for a
-#: float (1e309), which a warehouse refuses and stops at respectively; never inf or nan, which the folder refuses too.
+#: the folder's parse (:func:`_parse_number`) reads but the Japanese units (1,200万円) and the numbers a float cannot
+#: hold (1e309, 1e-400), which a warehouse reads and refuses by helpers.metrics.warehouse_values' own expressions;
+#: never inf or nan, which the folder refuses too.
 NUMBER_PATTERN = "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 FIX_NUMBER = ("Write plain numbers such as 1200000, or with a Japanese unit such as 1,200万円 or 1.5億円 (no other currency signs or "
               "thousands separators; a column mapping can convert those).")

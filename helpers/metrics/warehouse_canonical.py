@@ -16,6 +16,7 @@ from helpers.data.load import owner_pseudonyms
 from helpers.metrics import engine
 from helpers.metrics.breakdown import TARGET, UNKNOWN
 from helpers.metrics.warehouse_tables import raw_tables
+from helpers.metrics.warehouse_values import typed_tables
 
 
 LEADS_COLUMNS = ("lead_id", "created_at", "mql_at", "sql_at", "opportunity_id", "channel", "industry", "company_size", "owner")
@@ -25,14 +26,14 @@ OPPS_COLUMNS = ("opportunity_id", "created_at", "closed_at", "outcome", "amount"
 
 def canonical(con, config: Config, schema: str | None = None, leads_table: str = "leads",
               opportunities_table: str = "opportunities", channels: dict[str, str | None] | None = None):
-    """(leads, opps) as Ibis tables with the loader's derived values (channel labels, opportunity channel, owner
-    pseudonyms, target fit).
+    """(leads, opps) as Ibis tables with the loader's derived values (dates and amounts read as a folder's:
+    helpers.metrics.warehouse_values; channel labels, opportunity channel, owner pseudonyms, target fit).
 
     `channels` maps each channel cell to its label (:func:`channel_labels`: placeholders, invisible characters and
     spelling variants as the loader folds them); None computes it from the leads and opportunities alone.
     WorkbookError when either table is not in the schema (naming the tables it has, :func:`source_tables`) or lacks a
     required column of the contract (:func:`check_columns`)."""
-    raw = raw_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table})
+    raw = typed_tables(raw_tables(con, schema, {"leads": leads_table, "opportunities": opportunities_table}), config.timezone)
     if channels is None:
         channels = channel_labels(con, raw, config)[0]
     return canonical_of(con, raw, config, channels)

@@ -20,17 +20,14 @@ from helpers.data.checks_engine import KEYS, MAX_ROWS_SHOWN
 from helpers.data.schema import TABLES
 from helpers.errors import Finding, error, warning
 from helpers.metrics import engine
+from helpers.metrics.warehouse_values import text_cells
 
 #: The contract kinds a warehouse may hold as text that must read as dates or numbers.
 TYPED_KINDS = ("date", "datetime", "number")
 
 
-def _text(column):
-    """A warehouse column read as the loader reads a cell: text, trimmed, empty = null."""
-    import ibis
-
-    text = column.cast("string").strip()
-    return ibis.ifelse(text == "", ibis.null().cast("string"), text)
+#: A warehouse column read as the loader reads a cell: text, trimmed, empty = null.
+_text = text_cells
 
 
 def _fetch(con, expr) -> list[dict]:
@@ -64,25 +61,24 @@ def _with_ids(f: Finding, ids) -> Finding:
 
 
 # --------------------------------------------------------------------------- required values, dates and numbers as text
-#: A text date of ISO_DATE_PATTERN's shapes that ends in a UTC offset (helpers.data.parse.OFFSET_PATTERN, the rule by
-#: which the folder's parse converts it to the configured time zone). A warehouse's cast keeps such a text's clock
-#: time and drops its offset, so the day could differ from the folder's: a --warehouse run refuses these cells
-#: (``offset_datetime``) rather than shift them silently.
+#: The UTC offset rule (helpers.data.parse.OFFSET_PATTERN): a --warehouse run converts text dates written with an
+#: offset to the settings' time zone as a folder does (helpers.metrics.warehouse_values.datetime_value).
 OFFSET_PATTERN = parse.OFFSET_PATTERN
-FIX_OFFSET = ("Store the column as a timestamp holding the time in the configured time zone, or write the dates without a "
-              "UTC offset as the time in the configured time zone (settings timezone); a data folder converts offsets itself.")
 
 
 def value_findings(con, t, name: str, fname: str) -> list[Finding]:
-    """Empty required values (error ``missing_value``), text cells that are not dates or numbers (``bad_date``,
-    ``bad_datetime``, ``bad_number``) and text dates with a UTC offset (``offset_datetime``: :data:`OFFSET_PATTERN`)
-    of warehouse table `t`, one count query (the loader's messages and fixes).
+    """Empty required values (error ``missing_value``) and text cells that are not dates or numbers (``bad_date``,
+    ``bad_datetime``, ``bad_number``) of warehouse table `t`, one count query (the loader's messages and fixes).
 
-    Text dates and numbers are checked against helpers.data.parse.ISO_DATE_PATTERN (the folder's rule: YYYY-MM-DD or
-    an ISO datetime, a real day, years 1678-2261) and NUMBER_PATTERN, regular expressions, never a cast: PostgreSQL has
-    no TRY_CAST (Ibis compiles try_cast to a plain CAST there, which stops the query at the first bad value), and
-    DuckDB's TRY_CAST reads what the folder refuses (the years 1677 and 2262, 24:00, inf, nan)."""
+    Text dates are checked against helpers.data.parse.ISO_DATE_PATTERN (the folder's rule: YYYY-MM-DD or an ISO
+    datetime, a real day, years 1678-2261; one with a UTC offset is converted when read:
+    helpers.metrics.warehouse_values), text numbers against NUMBER_PATTERN or the Japanese units' rule
+    (warehouse_values.is_ja_amount: 1,200万円) and refused when a float cannot hold them (1e309, 1e-400:
+    warehouse_values.out_of_float_range), never by a cast: PostgreSQL has no TRY_CAST (Ibis compiles try_cast to a
+    plain CAST there, which stops the query at the first bad value), and DuckDB's TRY_CAST reads what the folder
+    refuses (the years 1677 and 2262, 24:00, inf, nan, 1e309 as inf)."""
     from helpers.data.parse import ISO_DATE_PATTERN, NUMBER_PATTERN
+    from helpers.metrics.warehouse_values import is_ja_amount, out_of_float_range
 
     masks, checks = {}, []
     for col in TABLES[name].columns:
@@ -90,12 +86,12 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
             continue
         text = _text(t[col.name])
         if col.kind in TYPED_KINDS and t[col.name].type().is_string():
-            rule = NUMBER_PATTERN if col.kind == "number" else ISO_DATE_PATTERN
-            masks[f"bad_{col.name}"] = text.notnull() & ~text.re_search(rule)
+            if col.kind == "number":
+                read = (text.re_search(NUMBER_PATTERN) & ~out_of_float_range(text)) | is_ja_amount(text)
+            else:
+                read = text.re_search(ISO_DATE_PATTERN)
+            masks[f"bad_{col.name}"] = text.notnull() & ~read.fill_null(False)
             checks.append((f"bad_{col.name}", col, "bad"))
-            if col.kind != "number":
-                masks[f"offset_{col.name}"] = text.notnull() & text.re_search(rule) & text.re_search(OFFSET_PATTERN)
-                checks.append((f"offset_{col.name}", col, "offset"))
         if col.required and col.name != "amount":
             masks[f"missing_{col.name}"] = text.isnull()
             checks.append((f"missing_{col.name}", col, "missing"))
@@ -107,8 +103,8 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
 
 
 def _value_finding(con, t, name: str, fname: str, col, what: str, mask, count: int) -> Finding:
-    """The finding of :func:`value_findings`' check `what` (bad, offset or missing) on column `col`: `count` cells of
-    `mask`, the first ids (and for bad and offset cells their text)."""
+    """The finding of :func:`value_findings`' check `what` (bad or missing) on column `col`: `count` cells of
+    `mask`, the first ids (and for bad cells their text)."""
     from helpers.data.parse import FIX_DATE, FIX_NUMBER
 
     if what == "missing":
@@ -116,10 +112,6 @@ def _value_finding(con, t, name: str, fname: str, col, what: str, mask, count: i
         return Finding("error", fname, "missing_value", "a required value is empty",
                        f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, (), (), count, ids=ids)
     ids, shown = first_ids(con, t, name, mask, _text(t[col.name]))
-    if what == "offset":
-        return Finding("error", fname, "offset_datetime",
-                       "dates written as text with a UTC offset, which a warehouse would read at their clock time "
-                       "without converting them to the configured time zone", FIX_OFFSET, col.name, (), shown, count, ids=ids)
     kind = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
             "number": "finite numbers"}[col.kind]
     return Finding("error", fname, f"bad_{col.kind}", f"values that are not valid {kind}",

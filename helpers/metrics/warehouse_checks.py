@@ -20,11 +20,13 @@ from helpers.metrics import engine
 from helpers.metrics.warehouse import check_columns, connect, source_tables
 
 
-def warehouse_check_findings(url: str, schema: str | None, tables: dict[str, str], as_of=None) -> list[Finding]:
+def warehouse_check_findings(url: str, schema: str | None, tables: dict[str, str], as_of=None,
+                             timezone: str | None = None) -> list[Finding]:
     """The row checks of the warehouse's leads, opportunities, spend and touches, run there: every finding names its
     table as ``schema.table`` (the table itself without a schema) and its first offending ids. `tables` maps
     canonical names to the warehouse's (--table NAME=TABLE; default the same name); a table absent from the schema is
-    skipped, as an absent file is; `as_of` None = the latest date of leads and opportunities. WorkbookError as
+    skipped, as an absent file is; `as_of` None = the latest date of leads and opportunities; dates and amounts read
+    as a folder's (helpers.metrics.warehouse_values; `timezone` None = the shipped settings'). WorkbookError as
     :func:`helpers.metrics.warehouse.source_tables` / check_columns."""
     con = connect(url)
     present = source_tables(con, schema, {name: tables.get(name, name) for name in COLUMNS},
@@ -35,6 +37,10 @@ def warehouse_check_findings(url: str, schema: str | None, tables: dict[str, str
     for name, t in sources.items():
         check_columns(t, name, present[name], where)
     files = {name: f"{schema}.{table}" if schema else table for name, table in present.items()}
+    from helpers.config import load_config
+    from helpers.metrics.warehouse_values import typed_tables
+
+    sources = typed_tables(sources, timezone or load_config().timezone)
     with engine._quiet():
         return warehouse_findings(con, sources, files, as_of)[0]
 
@@ -58,6 +64,6 @@ def load_copy(data: Path, config: Config, url: str, schema: str | None, tables: 
         wb = load_workbook(data, config)
     except DataValidationError as exc:
         raise DataValidationError(_in_warehouse(exc.findings, data, warehouse_check_findings(url, schema, tables,
-                                                                                             config.as_of))) from None
-    wb.findings = _in_warehouse(wb.findings, data, warehouse_check_findings(url, schema, tables, wb.as_of))
+                                                                                             config.as_of, config.timezone))) from None
+    wb.findings = _in_warehouse(wb.findings, data, warehouse_check_findings(url, schema, tables, wb.as_of, config.timezone))
     return wb

@@ -109,6 +109,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
     from helpers.metrics.warehouse import check_columns, connect, source_tables
     from helpers.metrics.warehouse_cells import (cell_findings, channel_findings, fold_small_channels, target_findings,
                                                  touches_split_findings)
+    from helpers.metrics.warehouse_values import typed_tables
 
     con = connect(url)
     present = source_tables(con, schema, {name: tables.get(name, name) for name in TABLES},
@@ -124,6 +125,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings)
     checked = {**sources, **({"spend": con.table(present["spend"], database=schema)} if "spend" in present else {})}
+    checked = typed_tables(checked, config.timezone)   # dates with an offset converted, 1,200万円 read: as a folder's
     with engine._quiet():
         found, as_of = warehouse_findings(con, {n: t for n, t in checked.items() if n in COLUMNS}, names, config.as_of)
     findings += found
@@ -138,7 +140,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
             raise DataValidationError(findings)
     if "touches" in sources:
         findings += touches_split_findings(con, sources["touches"], names["touches"])
-    src = canonical_tables(con, sources, names)
+    src = canonical_tables(con, typed_tables(sources, config.timezone), names)
     sizes, first = _sizes_and_first_date(con, src)
     files.update({name: SourceFile(name, names[name], "warehouse", None, sizes[name], "") for name in sources})
     small = _finish_small(typed)

@@ -17,6 +17,7 @@ from helpers.metrics.source import Source
 from helpers.metrics.warehouse_canonical import (_complete, _engine_table, _temporary, canonical_of, channel_labels,
                                                  touches_columns, touches_engine_table, touches_positions)
 from helpers.metrics.warehouse_tables import raw_tables
+from helpers.metrics.warehouse_values import typed_tables
 
 
 class WarehouseSource(Source):
@@ -34,7 +35,7 @@ class WarehouseSource(Source):
         self.backend = con
         self.config = config
         self.schema = schema
-        raw = raw_tables(con, schema, dict(tables or {}))
+        raw = typed_tables(raw_tables(con, schema, dict(tables or {})), config.timezone)
         #: The columns each table has (a missing optional one is NULL in the canonical tables, yet absent here).
         self._columns = {name: tuple(t.columns) for name, t in raw.items()}
         self._channels, self.channel_findings = channel_labels(con, raw, config)
@@ -171,15 +172,21 @@ def warehouse_stage_times(con, config: Config, period_label: str | None = None, 
 
 
 def attribution_tables(con, schema: str | None = None, leads_table: str = "leads",
-                       opportunities_table: str = "opportunities", touches_table: str = "touches"):
+                       opportunities_table: str = "opportunities", touches_table: str = "touches",
+                       timezone: str | None = None):
     """(touches, leads, opps) of the warehouse as the attribution's engine tables
     (helpers.metrics.attribution.engine_tables; helpers.metrics.attribution_paths.attribution_figures runs on them):
     ids and outcome canonical as for the core figures, touches by :func:`touches_engine_table`; touches None when
-    the schema has no such table. WorkbookError as :func:`canonical` for a missing leads or opportunities table or a
-    required column missing from any of the three."""
+    the schema has no such table; dates read as a folder's in `timezone` (default: the shipped settings' time zone,
+    helpers.metrics.warehouse_values). WorkbookError as :func:`canonical` for a missing leads or opportunities table
+    or a required column missing from any of the three."""
     named = {"leads": leads_table, "opportunities": opportunities_table,
              **({"touches": touches_table} if touches_table != "touches" else {})}
-    raw = raw_tables(con, schema, named)
+    if timezone is None:
+        from helpers.config import load_config
+
+        timezone = load_config().timezone
+    raw = typed_tables(raw_tables(con, schema, named), timezone)
     leads, opps = _complete(raw["leads"], "leads"), _complete(raw["opportunities"], "opportunities")
     touches = touches_engine_table(raw["touches"]) if "touches" in raw else None
     return touches, _engine_table(leads, "leads", []), _engine_table(opps, "opps", [])
