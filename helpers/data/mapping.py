@@ -129,6 +129,47 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                               "skipped": [], "defaulted": [], "adjusted": [], "value_counts": {}, "split": [], "dates": {}}
 
     # 1. drop rows (before converting: report footers and blank lines hold no dates or amounts)
+    missing: list[MissingColumnError] = []   # reported with every other problem of the file, in one go
+    kept = _kept_rows(raw, tm, source, report, missing)
+    if tm.table == "opportunities" and not kept:   # a filtered or header-only report: said, never a silent zero
+        note(report, "no_opportunity_rows", 0, "opportunity_id")
+    check_record_rows(raw, kept, tm, source)
+    rows = raw.iloc[kept]
+
+    # 2. convert each canonical column (numeric dates in the day/month order decided from the whole export)
+    problems: list[str] = []
+    out = _convert_columns(rows, kept, source, tm, report, problems, missing, rates, target_currency, epoch)
+    _refuse_unconverted(raw, tm, source, problems, missing)
+
+    # 3. profile the dates as exported (before adjustments): a bulk load shows as one distinct day
+    for rule in tm.columns:
+        if rule.target in out and rule.kind in ("date", "datetime"):
+            days = sorted({v[:10] for v in out[rule.target] if v})
+            report["dates"][rule.target] = {"count": sum(1 for v in out[rule.target] if v), "distinct_days": len(days),
+                                            "min": days[0] if days else None, "max": days[-1] if days else None}
+
+    # 4. adjustments that refer to other canonical columns: only_when first (an open deal's expected
+    #    close date must not move its creation date), then not_after
+    _clear_unless(tm, out, kept, report)
+    _cap_not_after(tm, out, kept, report)
+
+    for name in tm.keep:
+        col = find_column(raw.columns, (name,))
+        if col is None:
+            raise missing_column_error((name,), raw.columns, source, f"{tm.where}.keep")
+        out[name] = [cell_text(v) for v in rows[col]]
+
+    order = [c for c in TABLES[tm.table].column_names if c in out] + [k for k in tm.keep if k in out]
+    frame = pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in order}, columns=order)
+    report["rows_out"] = len(kept)
+    return frame, report
+
+
+def _kept_rows(raw: pd.DataFrame, tm: TableMapping, source: str, report: dict, missing: list) -> list[int]:
+    """The positions of the export rows kept: not blank, not the report's footer (:func:`footer_rows`), not dropped by
+    a drop_if rule. Each reason dropping rows goes into report['dropped'] (count, export row numbers); a drop_if column
+    the export lacks, unless optional, is added to `missing`."""
+    rows_in = len(raw)
     keep_mask = [True] * rows_in
     blank = [int(i) for i in (raw.map(_empty).all(axis=1).to_numpy().nonzero()[0] if rows_in and len(raw.columns) else [])]
     for i in blank:
@@ -144,7 +185,6 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                                   "values": texts[:MAX_SHOWN]})
         note(report, "footer_dropped", len(footer), None, [i + 2 for i in footer],
              lines=", ".join(repr(t[:40]) for t in texts[:3]) + (", ..." if len(texts) > 3 else ""))
-    missing: list[MissingColumnError] = []   # reported with every other problem of the file, in one go
     for rule in tm.drop_if:
         col = find_column(raw.columns, rule.columns)
         if col is None:
@@ -157,15 +197,16 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
             keep_mask[i] = False
         if hits:
             report["dropped"].append({"reason": rule.describe(), "count": len(hits), "rows": [i + 2 for i in hits[:MAX_SHOWN]]})
-    kept = [i for i in range(rows_in) if keep_mask[i]]
-    if tm.table == "opportunities" and not kept:   # a filtered or header-only report: said, never a silent zero
-        note(report, "no_opportunity_rows", 0, "opportunity_id")
-    check_record_rows(raw, kept, tm, source)
-    rows = raw.iloc[kept]
+    return [i for i in range(rows_in) if keep_mask[i]]
 
-    # 2. convert each canonical column (numeric dates in the day/month order decided from the whole export)
+
+def _convert_columns(rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping, report: dict, problems: list[str],
+                     missing: list, rates: tuple, target_currency: str | None, epoch) -> dict[str, list]:
+    """Each canonical column of the kept `rows` as text cells, {target: values}: dates in the day/month order decided
+    from the whole export (decide_date_orders), amounts in one currency (read_amounts, resolve_currency, only when
+    nothing else failed), 15-character Salesforce ids made 18. Values that do not convert add to `problems`, columns
+    the export lacks to `missing`; an optional column absent is left out."""
     out: dict[str, list] = {}
-    problems: list[str] = []
     orders = decide_date_orders(tm, rows, kept, report, problems)
     amounts = None
     for rule in tm.columns:
@@ -189,7 +230,14 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
             short = sum(1 for v in texts if len(v) == 15)
             out[target] = [salesforce_id18(v) if v and len(v) == 15 else v for v in out[target]]
             note(report, "salesforce_id_18", short, target)
+    return out
 
+
+def _refuse_unconverted(raw: pd.DataFrame, tm: TableMapping, source: str, problems: list[str], missing: list) -> None:
+    """Raise the one error of a table mapping that cannot be applied: every column it needs that the export lacks
+    (a `keep` column too; a column two rules need is said once) and every value it cannot convert (`problems`), with
+    the fixes their topics call for (FIX_BY_TOPIC). A single missing column alone is raised as it is
+    (MissingColumnError); nothing happens when both lists are empty."""
     for name in tm.keep:
         if find_column(raw.columns, (name,)) is None:
             missing.append(missing_column_error((name,), raw.columns, source, f"{tm.where}.keep"))
@@ -214,15 +262,11 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
         raise WorkbookError(f"{source}: {what} ({tm.where}):\n" + "\n".join(f"  - {p}" for p in lines),
                             fix=" ".join(([FIX_MISSING_COLUMN] if missing else []) + fixes))
 
-    # 3. profile the dates as exported (before adjustments): a bulk load shows as one distinct day
-    for rule in tm.columns:
-        if rule.target in out and rule.kind in ("date", "datetime"):
-            days = sorted({v[:10] for v in out[rule.target] if v})
-            report["dates"][rule.target] = {"count": sum(1 for v in out[rule.target] if v), "distinct_days": len(days),
-                                            "min": days[0] if days else None, "max": days[-1] if days else None}
 
-    # 4. adjustments that refer to other canonical columns: only_when first (an open deal's expected
-    #    close date must not move its creation date), then not_after
+def _clear_unless(tm: TableMapping, out: dict[str, list], kept: list[int], report: dict) -> None:
+    """The only_when adjustments, in place: a column's value cleared on the rows where another canonical column is
+    not one of the allowed values (an open deal's expected close date is no closed_at); each recorded in
+    report['adjusted']."""
     for rule in tm.columns:
         if rule.target not in out:
             continue
@@ -237,6 +281,12 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                 report["adjusted"].append({"column": rule.target, "count": len(cleared), "rows": [kept[i] + 2 for i in cleared[:MAX_SHOWN]],
                                            "rule": f"only_when {col} in {', '.join(allowed)}",
                                            "what": f"{rule.target} cleared where {col} is not {' or '.join(allowed)}"})
+
+
+def _cap_not_after(tm: TableMapping, out: dict[str, list], kept: list[int], report: dict) -> None:
+    """The not_after adjustments, in place: a date later than another canonical date column's (or a timestamp with a
+    UTC offset on that day, which a timezone could move past it) is set to that column's value; each recorded in
+    report['adjusted']."""
     for rule in tm.columns:
         if rule.target in out and rule.not_after and rule.not_after in out:
             later, same_day = [], []
@@ -258,47 +308,21 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
                     report["adjusted"].append({"column": rule.target, "count": len(moved), "rows": [kept[i] + 2 for i in moved[:MAX_SHOWN]],
                                                "rule": rule_name, "what": what})
 
-    for name in tm.keep:
-        col = find_column(raw.columns, (name,))
-        if col is None:
-            raise missing_column_error((name,), raw.columns, source, f"{tm.where}.keep")
-        out[name] = [cell_text(v) for v in rows[col]]
-
-    order = [c for c in TABLES[tm.table].column_names if c in out] + [k for k in tm.keep if k in out]
-    frame = pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in order}, columns=order)
-    report["rows_out"] = len(kept)
-    return frame, report
-
 
 def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping,
              report: dict, problems: list[str], order: str | None = None, epoch=EXCEL_EPOCH) -> list:
+    """One canonical column of the kept `rows` as text cells: a constant, the outcome read from flag columns, a default
+    when an optional column is absent (_Skip without one), else the export column's cells converted by the rule's
+    kind and formats (dates in `order`), split, mapped through the rule's values and defaulted when empty. Values
+    that do not convert, unmapped stages, cells Excel changed and joined values add to `problems`; what was read,
+    mapped, split and defaulted goes into `report`. MissingColumnError for a required column the export lacks."""
     n = len(rows)
     if rule.constant is not None:
         report["columns"][rule.target] = rule.describe()
         return [rule.constant] * n
     flag_cols = {role: find_column(rows.columns, names) for role, names in rule.flags}
     if rule.flags and (all(flag_cols.values()) or not rule.columns):
-        cols = {}
-        for role, names in rule.flags:
-            if flag_cols[role] is None:
-                raise missing_column_error(names, rows.columns, source, f"{tm.where}.columns.outcome.flags")
-            cols[role] = flag_cols[role]
-        outcome, bad = [], []
-        for pos in range(n):
-            try:
-                won = flag_value(rows[cols["won"]].iat[pos])
-                lost = flag_value(rows[cols["lost"]].iat[pos]) if "lost" in cols else False
-                closed = flag_value(rows[cols["closed"]].iat[pos]) if "closed" in cols else False
-            except ValueError:
-                bad.append(pos)
-                outcome.append(None)
-                continue
-            outcome.append("won" if won else "lost" if (lost or closed) else "open")
-        if bad:
-            problems.append(f"{'/'.join(cols.values())} ({_rows_text([kept[i] for i in bad])}): flag values must be 1/true/yes or empty/0/false/no")
-        report["columns"][rule.target] = rule.describe() + f" ({', '.join(cols.values())})"
-        report["value_counts"][rule.target] = _counts(outcome)
-        return outcome
+        return _outcome_from_flags(rule, rows, kept, source, tm, report, problems, flag_cols)
 
     col = find_column(rows.columns, rule.columns)
     if col is None:
@@ -312,13 +336,59 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         raise missing_column_error(rule.columns, rows.columns, source, f"{tm.where}.columns.{rule.target}")
     report["columns"][rule.target] = col
     cells = list(rows[col])
-    values: list = []
-    bad: list[int] = []
-    bad_values: list[str] = []
-    multi = 0
-    mapped: dict[tuple[str, str], int] = {}
-    unmapped: dict[str, list[int]] = {}
-    value_map = dict(rule.values)
+    as_written: dict[str, str] = {}
+    values, bad, bad_values, multi, mapped, unmapped = _read_cells(rule, cells, _cell_converter(rule, tm, order, epoch, as_written))
+    if unmapped:
+        problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
+    problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept, report))
+    if as_written:   # no format reads these: each one's reason, and the fix is to correct the cells
+        written = [i for i, b in zip(bad, bad_values) if b in as_written]
+        reasons = "; ".join(dict.fromkeys(as_written[b] for b in bad_values if b in as_written))
+        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in written])}): dates that cannot be "
+                        f"read as written: {reasons}")
+        bad_values = [b for b in bad_values if b not in as_written]
+        bad = [i for i in bad if i not in set(written)]
+    if bad:
+        what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
+        extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""
+        shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
+        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not {what}{extra}: {shown}")
+    _finish_column(rule, tm, col, cells, values, bad, multi, mapped, kept, report, problems)
+    return values
+
+
+def _outcome_from_flags(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str, tm: TableMapping, report: dict,
+                        problems: list[str], flag_cols: dict) -> list:
+    """The outcome read from flag columns (won, and lost or closed): won, lost, or open when neither is set. A cell
+    that is no flag value adds a problem and reads None; MissingColumnError for a flag column the export lacks."""
+    cols = {}
+    for role, names in rule.flags:
+        if flag_cols[role] is None:
+            raise missing_column_error(names, rows.columns, source, f"{tm.where}.columns.outcome.flags")
+        cols[role] = flag_cols[role]
+    outcome, bad = [], []
+    for pos in range(len(rows)):
+        try:
+            won = flag_value(rows[cols["won"]].iat[pos])
+            lost = flag_value(rows[cols["lost"]].iat[pos]) if "lost" in cols else False
+            closed = flag_value(rows[cols["closed"]].iat[pos]) if "closed" in cols else False
+        except ValueError:
+            bad.append(pos)
+            outcome.append(None)
+            continue
+        outcome.append("won" if won else "lost" if (lost or closed) else "open")
+    if bad:
+        problems.append(f"{'/'.join(cols.values())} ({_rows_text([kept[i] for i in bad])}): flag values must be 1/true/yes or empty/0/false/no")
+    report["columns"][rule.target] = rule.describe() + f" ({', '.join(cols.values())})"
+    report["value_counts"][rule.target] = _counts(outcome)
+    return outcome
+
+
+def _cell_converter(rule: ColumnRule, tm: TableMapping, order: str | None, epoch, as_written: dict[str, str]):
+    """The function reading one export cell of `rule`'s column: ("ok", text), ("skip", None) for an ambiguous numeric
+    date (reported once by decide_date_orders), or ("bad", the cell as text); a date that cannot be read as written
+    (an era date outside its era, a wrong weekday, a two-digit year) also puts its reason in `as_written`. Each
+    distinct cell is converted once (_Distinct)."""
     formats = tuple(rule.formats or ("iso",))
     if rule.kind == "month" and "iso" in formats:
         formats += ("%Y-%m",)   # a month in ISO 8601 is YYYY-MM
@@ -345,8 +415,20 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         except ValueError:
             return "bad", cell_text(v) or ""
 
-    as_written: dict[str, str] = {}
-    converted = _Distinct(convert)   # a column repeats its values (dates, stages): each distinct cell converted once
+    return _Distinct(convert)   # a column repeats its values (dates, stages): each distinct cell converted once
+
+
+def _read_cells(rule: ColumnRule, cells: list, converted) -> tuple[list, list[int], list[str], int, dict, dict]:
+    """The column's `cells` read with `converted` (:func:`_cell_converter`): the first of values joined by the rule's
+    split, then mapped through its values (or `other`). Returns (values, positions that did not convert, those cells
+    as text, how many cells held several values, {(export value, mapped value): rows}, {stage no rule maps: positions})."""
+    values: list = []
+    bad: list[int] = []
+    bad_values: list[str] = []
+    multi = 0
+    mapped: dict[tuple[str, str], int] = {}
+    unmapped: dict[str, list[int]] = {}
+    value_map = dict(rule.values)
     for pos, v in enumerate(cells):
         if rule.split and isinstance(v, str) and rule.split in v:
             parts = [p.strip() for p in v.split(rule.split) if p.strip()]
@@ -372,21 +454,14 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
             elif rule.target == "outcome" and text.strip().lower() not in OUTCOMES:
                 unmapped.setdefault(text, []).append(pos)
         values.append(text)
-    if unmapped:
-        problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
-    problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept, report))
-    if as_written:   # no format reads these: each one's reason, and the fix is to correct the cells
-        written = [i for i, b in zip(bad, bad_values) if b in as_written]
-        reasons = "; ".join(dict.fromkeys(as_written[b] for b in bad_values if b in as_written))
-        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in written])}): dates that cannot be "
-                        f"read as written: {reasons}")
-        bad_values = [b for b in bad_values if b not in as_written]
-        bad = [i for i in bad if i not in set(written)]
-    if bad:
-        what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
-        extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""
-        shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
-        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not {what}{extra}: {shown}")
+    return values, bad, bad_values, multi, mapped, unmapped
+
+
+def _finish_column(rule: ColumnRule, tm: TableMapping, col: str, cells: list, values: list, bad: list[int], multi: int,
+                   mapped: dict, kept: list[int], report: dict, problems: list[str]) -> None:
+    """A converted column's last steps, `values` changed in place: the rule's default in its empty cells (not in those
+    that failed), the note on values joined by the split (or the refusal of a label column holding joined values),
+    and the value counts and value map of a mapped column in `report`."""
     if rule.default is not None:
         failed = set(bad)
         empty = [i for i, v in enumerate(values) if v is None and i not in failed]
@@ -407,7 +482,6 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         if mapped:
             report.setdefault("value_map", {})[rule.target] = [
                 {"from": k[0], "to": k[1], "count": c} for k, c in sorted(mapped.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return values
 
 
 def multi_value_problems(rule: ColumnRule, col: str, cells: list, kept: list[int], table: str) -> list[str]:

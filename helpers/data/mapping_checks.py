@@ -132,57 +132,78 @@ def decide_decimal(col: str, cells, kept: list[int], report: dict, problems: lis
     return "."
 
 
-def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int], report: dict, problems: list[str],
-                     rates: tuple = (), target: str | None = None) -> list:
-    """One currency for the amounts: the single currency they carry (unmarked amounts take it), or, when several
-    are mixed, each converted to `target` with `rates` (the latest rate whose valid_from is on or before the row's
-    closed_at, else created_at). Mixed currencies without rates, amounts without a currency among mixed ones and
-    currencies without a rate add a problem listing them with counts. Sets report['currency'] = {code, how, found}."""
-    values, codes, how = amounts
-    col = how["column"]
+def _currency_counts(values: list, codes: list) -> tuple[dict[str, int], list[int], str]:
+    """How many amounts carry each currency code ({code: rows}), the positions of the amounts without a code, and
+    the counts as text, most rows first ("JPY 12 rows, USD 3 rows")."""
     found: dict[str, int] = {}
     for v, c in zip(values, codes):
         if v is not None and c is not None:
             found[c] = found.get(c, 0) + 1
     unmarked = [i for i, (v, c) in enumerate(zip(values, codes)) if v is not None and c is None]
     counts = ", ".join(f"{c} {n} row{'s' if n != 1 else ''}" for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+    return found, unmarked, counts
+
+
+def _currency_source(how: dict) -> str:
+    """Where the amounts' currency was read, as the mapping report says it: the code column, the amounts' own signs
+    or codes, or the CRM's converted amount column."""
+    col = how["column"]
     source = f"column '{how['code_column']}'" if how["code_column"] else f"the amounts in '{col}'"
     if how["converted"]:
         source = f"'{col}' (the CRM's converted amounts" + (f", currency from '{how['code_column']}')" if how["code_column"] else ")")
-    if not found:
-        report["currency"] = {"code": None, "how": f"the amounts in '{col}' carry no currency", "found": {}}
-        return values
-    if len(found) == 1:
-        code = next(iter(found))
-        report["currency"] = {"code": code, "how": f"from {source}", "found": found}
-        if code == "USD" and how.get("bare_dollar"):
-            report["currency"]["assumed"] = "$"
-            note(report, "currency_dollar_assumed", found[code], "amount", source_column=col)
-        if how["converted"]:
-            note(report, "currency_converted_column", sum(found.values()), "amount", source_column=col, currency=code)
-        if unmarked:
-            note(report, "currency_unmarked", len(unmarked), "amount", [kept[i] + 2 for i in unmarked], source_column=col, currency=code)
-        return values
+    return source
+
+
+def _one_currency(values: list, how: dict, found: dict[str, int], unmarked: list[int], kept: list[int], report: dict) -> list:
+    """The amounts of an export in one currency, unchanged: records report['currency'] and the notes on an assumed
+    bare dollar sign, the CRM's converted column and the amounts without a code (which take that currency)."""
+    col = how["column"]
+    code = next(iter(found))
+    report["currency"] = {"code": code, "how": f"from {_currency_source(how)}", "found": found}
+    if code == "USD" and how.get("bare_dollar"):
+        report["currency"]["assumed"] = "$"
+        note(report, "currency_dollar_assumed", found[code], "amount", source_column=col)
     if how["converted"]:
-        problems.append(f"column '{col}' -> amount: the converted amounts are in several currencies ({counts}); "
-                        "several currencies cannot be added up")
-        return values
-    if not rates or not target:
-        problems.append(f"column '{col}' -> amount: the amounts are in several currencies ({counts}) and the settings give no "
-                        "exchange rates; adding them up as one currency would be wrong")
-        return values
+        note(report, "currency_converted_column", sum(found.values()), "amount", source_column=col, currency=code)
     if unmarked:
-        problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in unmarked])}): amounts without a currency among "
-                        f"several currencies ({counts}): their currency is unknown; several currencies need a code on every amount")
-        return values
-    table = {}
+        note(report, "currency_unmarked", len(unmarked), "amount", [kept[i] + 2 for i in unmarked], source_column=col, currency=code)
+    return values
+
+
+def _rate_table(rates: tuple) -> dict[str, list]:
+    """The settings' exchange rates (currency, rate, valid_from) as {currency: [(valid_from, rate), ...]}."""
+    table: dict[str, list] = {}
     for code, rate, since in rates:
         table.setdefault(code, []).append((since, rate))
+    return table
+
+
+def _mixed_currency_refusal(how: dict, found: dict[str, int], unmarked: list[int], kept: list[int], counts: str,
+                            rates: tuple, target: str | None) -> str | None:
+    """Why amounts in several currencies cannot be converted to `target` with `rates`: already converted by the CRM,
+    no rates or no target, amounts without a code, a currency without a rate; None when they can."""
+    col = how["column"]
+    if how["converted"]:
+        return (f"column '{col}' -> amount: the converted amounts are in several currencies ({counts}); "
+                "several currencies cannot be added up")
+    if not rates or not target:
+        return (f"column '{col}' -> amount: the amounts are in several currencies ({counts}) and the settings give no "
+                "exchange rates; adding them up as one currency would be wrong")
+    if unmarked:
+        return (f"column '{col}' -> amount ({_rows_text([kept[i] for i in unmarked])}): amounts without a currency among "
+                f"several currencies ({counts}): their currency is unknown; several currencies need a code on every amount")
+    table = _rate_table(rates)
     missing = sorted(c for c in found if c != target and c not in table)
     if missing:
-        problems.append(f"column '{col}' -> amount: no exchange rate to {target} in the settings for "
-                        f"{', '.join(f'{c} ({found[c]} rows)' for c in missing)} (the amounts are in several currencies: {counts})")
-        return values
+        return (f"column '{col}' -> amount: no exchange rate to {target} in the settings for "
+                f"{', '.join(f'{c} ({found[c]} rows)' for c in missing)} (the amounts are in several currencies: {counts})")
+    return None
+
+
+def _convert_with_rates(values: list, codes: list, out: dict, table: dict, target: str) -> tuple[list, list[int]]:
+    """Each amount in `target`: an amount in another currency times the latest rate of `table` ({code: [(valid_from,
+    rate)]}) whose valid_from is on or before the row's closed_at, else created_at (a rate without valid_from always
+    applies); decimal text. Returns the amounts and the positions with no rate valid on their date (None there)."""
     converted, undated = [], []
     dates = out.get("closed_at") or [None] * len(values)
     created = out.get("created_at") or [None] * len(values)
@@ -199,6 +220,28 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
             continue
         value = Decimal(v) * usable[-1][1]
         converted.append(format(value.normalize(), "f"))
+    return converted, undated
+
+
+def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int], report: dict, problems: list[str],
+                     rates: tuple = (), target: str | None = None) -> list:
+    """One currency for the amounts: the single currency they carry (unmarked amounts take it), or, when several
+    are mixed, each converted to `target` with `rates` (the latest rate whose valid_from is on or before the row's
+    closed_at, else created_at). Mixed currencies without rates, amounts without a currency among mixed ones and
+    currencies without a rate add a problem listing them with counts. Sets report['currency'] = {code, how, found}."""
+    values, codes, how = amounts
+    col = how["column"]
+    found, unmarked, counts = _currency_counts(values, codes)
+    if not found:
+        report["currency"] = {"code": None, "how": f"the amounts in '{col}' carry no currency", "found": {}}
+        return values
+    if len(found) == 1:
+        return _one_currency(values, how, found, unmarked, kept, report)
+    refusal = _mixed_currency_refusal(how, found, unmarked, kept, counts, rates, target)
+    if refusal:
+        problems.append(refusal)
+        return values
+    converted, undated = _convert_with_rates(values, codes, out, _rate_table(rates), target)
     if undated:
         problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in undated])}): no exchange rate valid on the deal's date "
                         "(every rate for its currency has a later valid_from)")
@@ -321,11 +364,15 @@ def note(report: dict, code: str, count: int, column: str | None = None, rows: l
                                            "rows": list(rows or [])[:MAX_SHOWN], "params": w.params})
 
 
-def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], report: dict, problems: list[str]) -> dict[str, str | None]:
-    """The day/month order of each date column read with the `numeric` token: stated (`date_order` on the column,
-    table or mapping), else proven by the column's own values (a part over 12), else by the other date columns of
-    the same export (one export comes from one locale). A column mixing both orders, or one whose values are all
-    ambiguous with nothing to settle them, adds a problem (the ingest refuses). Records `report['date_order']`."""
+#: The day/month orders as the mapping report names them.
+_ORDER_NAMES = {"dmy": "day-first", "mdy": "month-first"}
+#: :func:`_decide_date_order`'s answer for a column mixing both orders: refused, and left out of the orders.
+_MIXED = object()
+
+
+def _date_order_columns(tm: TableMapping, rows: pd.DataFrame) -> dict[str, tuple[str, set[str], list]]:
+    """The date columns of `tm` read with the `numeric` token that the export has: {target: (export column, the orders
+    its values prove (date_order_evidence: a part over 12), its cells as text)}."""
     evidence: dict[str, tuple[str, set[str], list]] = {}
     for rule in tm.columns:
         if rule.kind not in DATE_KINDS or "numeric" not in rule.formats or not rule.columns:
@@ -335,64 +382,82 @@ def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], re
             continue
         texts = [cell_text(v) for v in rows[col]]
         evidence[rule.target] = (col, date_order_evidence([t for t in texts if t]), texts)
-    orders: dict[str, str | None] = {}
+    return evidence
+
+
+def _order_example_parts(texts: list, order: str, kept: list[int]) -> dict:
+    """The first cell of `texts` that can only be read in `order` (its day or month over 12) and its export row:
+    {"example": repr, "row": row number}, both "" when there is none."""
+    for i, t in enumerate(texts):
+        parts = numeric_date_parts(t) if t else None
+        if parts and ((order == "dmy" and parts[0] > 12 >= parts[1]) or (order == "mdy" and parts[1] > 12 >= parts[0])):
+            return {"example": repr(t), "row": kept[i] + 2}
+    return {"example": "", "row": ""}
+
+
+def _order_example(texts: list, order: str, kept: list[int]) -> str:
+    """:func:`_order_example_parts` as text, "'13/02/2025' (row 5)"; "" when there is none."""
+    found = _order_example_parts(texts, order, kept)
+    return f"{found['example']} (row {found['row']})" if found["example"] else ""
+
+
+def _decide_date_order(rule: ColumnRule, tm: TableMapping, evidence: dict, proven: set[str], kept: list[int], report: dict,
+                       problems: list[str]) -> str | None | object:
+    """The day/month order of one date column (see :func:`decide_date_orders`); a mixed column is refused (a problem,
+    no entry). Records report['date_order'][target] and the notes on a detected day-first order."""
+    col, found, texts = evidence[rule.target]
+    stated = rule.date_order or tm.date_order
+    if len(found) == 2:
+        problems.append(f"column '{col}' -> {rule.target}: mixes day-first dates such as {_order_example(texts, 'dmy', kept)} and month-first "
+                        f"dates such as {_order_example(texts, 'mdy', kept)} in one column; one of them is read wrong whichever order is used. "
+                        "Export the report again with one date format (or fix those cells)")
+        return _MIXED
+    if stated:
+        if found and stated not in found:
+            problems.append(f"column '{col}' -> {rule.target}: date_order is {stated} but {_order_example(texts, next(iter(found)), kept)} "
+                            f"can only be {_ORDER_NAMES[next(iter(found))]}; check date_order in the mapping")
+        report["date_order"][rule.target] = {"order": stated, "how": "stated in the mapping (date_order)"}
+        return stated
+    if found:
+        order = next(iter(found))
+        report["date_order"][rule.target] = {"order": order, "how": f"from the column's values: {_order_example(texts, order, kept)} is {_ORDER_NAMES[order]}"}
+        if order == "dmy":
+            note(report, "date_order_detected", sum(1 for t in texts if t and numeric_date_parts(t)), rule.target,
+                 source_column=col, **_order_example_parts(texts, order, kept))
+        return order
+    ambiguous = [i for i, t in enumerate(texts) if t and is_ambiguous_numeric_date(t)]
+    if len(proven) == 1:
+        order = next(iter(proven))
+        if ambiguous:
+            by = next(c for c, f, _ in evidence.values() if f == {order})
+            report["date_order"][rule.target] = {"order": order, "how": f"from column '{by}' of the same export ({_ORDER_NAMES[order]})"}
+            if order == "dmy":
+                note(report, "date_order_detected", len(ambiguous), rule.target, variant="like_column", source_column=col, by=by)
+        return order
+    if ambiguous:
+        shown = ", ".join(repr(texts[i]) for i in ambiguous[:MAX_SHOWN])
+        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in ambiguous])}): every date has day and month "
+                        f"both 12 or less ({shown}), so 03/02/2025 could be 3 February or March 2 and nothing in the export tells "
+                        "which. State the order in the mapping: date_order: dmy (day first: en_GB, de, fr exports) or "
+                        "date_order: mdy (month first: en_US)")
+    return None
+
+
+def decide_date_orders(tm: TableMapping, rows: pd.DataFrame, kept: list[int], report: dict, problems: list[str]) -> dict[str, str | None]:
+    """The day/month order of each date column read with the `numeric` token: stated (`date_order` on the column,
+    table or mapping), else proven by the column's own values (a part over 12), else by the other date columns of
+    the same export (one export comes from one locale). A column mixing both orders, or one whose values are all
+    ambiguous with nothing to settle them, adds a problem (the ingest refuses). Records `report['date_order']`."""
+    evidence = _date_order_columns(tm, rows)
     proven = {next(iter(found)) for _, found, _ in evidence.values() if len(found) == 1}
     report["date_order"] = {}
-
-    def example_parts(texts, order) -> dict:
-        for i, t in enumerate(texts):
-            parts = numeric_date_parts(t) if t else None
-            if parts and ((order == "dmy" and parts[0] > 12 >= parts[1]) or (order == "mdy" and parts[1] > 12 >= parts[0])):
-                return {"example": repr(t), "row": kept[i] + 2}
-        return {"example": "", "row": ""}
-
-    def example(texts, order):
-        found = example_parts(texts, order)
-        return f"{found['example']} (row {found['row']})" if found["example"] else ""
-
+    orders: dict[str, str | None] = {}
     for rule in tm.columns:
         if rule.target not in evidence:
             continue
-        col, found, texts = evidence[rule.target]
-        stated = rule.date_order or tm.date_order
-        name = {"dmy": "day-first", "mdy": "month-first"}
-        if len(found) == 2:
-            problems.append(f"column '{col}' -> {rule.target}: mixes day-first dates such as {example(texts, 'dmy')} and month-first "
-                            f"dates such as {example(texts, 'mdy')} in one column; one of them is read wrong whichever order is used. "
-                            "Export the report again with one date format (or fix those cells)")
-            continue
-        if stated:
-            orders[rule.target] = stated
-            if found and stated not in found:
-                problems.append(f"column '{col}' -> {rule.target}: date_order is {stated} but {example(texts, next(iter(found)))} "
-                                f"can only be {name[next(iter(found))]}; check date_order in the mapping")
-            report["date_order"][rule.target] = {"order": stated, "how": "stated in the mapping (date_order)"}
-            continue
-        if found:
-            order = next(iter(found))
+        order = _decide_date_order(rule, tm, evidence, proven, kept, report, problems)
+        if order is not _MIXED:
             orders[rule.target] = order
-            report["date_order"][rule.target] = {"order": order, "how": f"from the column's values: {example(texts, order)} is {name[order]}"}
-            if order == "dmy":
-                note(report, "date_order_detected", sum(1 for t in texts if t and numeric_date_parts(t)), rule.target,
-                     source_column=col, **example_parts(texts, order))
-            continue
-        ambiguous = [i for i, t in enumerate(texts) if t and is_ambiguous_numeric_date(t)]
-        if len(proven) == 1:
-            order = next(iter(proven))
-            orders[rule.target] = order
-            if ambiguous:
-                by = next(c for c, f, _ in evidence.values() if f == {order})
-                report["date_order"][rule.target] = {"order": order, "how": f"from column '{by}' of the same export ({name[order]})"}
-                if order == "dmy":
-                    note(report, "date_order_detected", len(ambiguous), rule.target, variant="like_column", source_column=col, by=by)
-            continue
-        orders[rule.target] = None
-        if ambiguous:
-            shown = ", ".join(repr(texts[i]) for i in ambiguous[:MAX_SHOWN])
-            problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in ambiguous])}): every date has day and month "
-                            f"both 12 or less ({shown}), so 03/02/2025 could be 3 February or March 2 and nothing in the export tells "
-                            "which. State the order in the mapping: date_order: dmy (day first: en_GB, de, fr exports) or "
-                            "date_order: mdy (month first: en_US)")
     return orders
 
 
