@@ -84,3 +84,38 @@ def test_the_data_facts_and_first_dates_are_fetched_once_per_source(run_snapshot
     assert limits.source_dates(source) == (pd.Timestamp("2025-04-01"), pd.Timestamp("2025-05-20"))
     assert limits.source_dates(source) == (pd.Timestamp("2025-04-01"), pd.Timestamp("2025-05-20"))
     assert len(fetched) == 1 + 2   # the facts' row, then the opportunities' and the leads' dates
+
+
+def test_the_attribution_of_two_periods_computes_the_data_driven_shares_once(tmp_path, monkeypatch):
+    """The data-driven shares depend on as_of, not on the period (their paths are the leads created in the lookback
+    window before as_of): on one source the second period reuses the first's, and both sections equal those computed
+    from the frames without a memo; a caller changing its copy changes nothing stored."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_section6_reference import AS_OF, CASES, SAMPLES, generate
+
+    from helpers.metrics import attribution_paths as P
+    from helpers.metrics.core import workbook_source
+    from helpers.storage import dumps
+
+    wb = load_workbook(generate(tmp_path / "data", **CASES["ties_ids_and_committees"]), as_of=str(AS_OF))
+    source = workbook_source(wb)
+    calls = []
+    data_driven = P.data_driven
+    monkeypatch.setattr(P, "data_driven", lambda *a, **k: calls.append(a) or data_driven(*a, **k))
+    periods = [("2025-01-01", "2025-03-31"), ("2025-04-01", "2025-06-30")]
+    shared = [P.attribution_of(source, wb.config, wb.as_of, start, end, SAMPLES) for start, end in periods]
+    assert len(calls) == 1
+    shared[0]["data_driven"]["markov"].clear()   # the first caller's copy
+    again = P.attribution_of(source, wb.config, wb.as_of, *periods[0], SAMPLES)
+    assert len(calls) == 1 and again["data_driven"]["markov"]
+    P.attribution_of(source, wb.config, wb.as_of, *periods[0], SAMPLES // 2)   # other settings: computed anew
+    assert len(calls) == 2
+    own = [json.loads(dumps(P.attribution_section(wb, start, end, samples=SAMPLES))) for start, end in periods]
+    assert len(calls) == 4   # without a source, each section its own
+    assert [json.loads(dumps(again)), json.loads(dumps(shared[1]))] == own
+    assert own[0]["data_driven"] == own[1]["data_driven"] and own[0]["models"] != own[1]["models"]
+    assert own[1]["data_driven"]["converted_paths"] >= 30 and own[1]["data_driven"]["markov"]

@@ -14,6 +14,7 @@ with 95% bootstrap intervals, and the metrics.json section ``attribution``.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -328,9 +329,16 @@ def attribution_of(source, config, as_of, start, end, samples: int | None = None
     """:func:`attribution_section` computed on a :class:`helpers.metrics.source.Source` (a notebook's ``s.source``):
     :func:`attribution_figures` on its touches, leads and opportunities as engine tables, run on its backend (a
     folder's frames in the in-process DuckDB, or the warehouse's tables in the warehouse: only aggregates and the
-    distinct paths come back, never a lead, deal or touch row). `as_of` is the data's (a Timestamp)."""
+    distinct paths come back, never a lead, deal or touch row). `as_of` is the data's (a Timestamp).
+
+    The figures that do not depend on the period (whether the touches have rows, the leads' bulk stamp and H, the
+    data-driven shares: their paths are the leads created in the lookback window before as_of) are computed once per
+    source and as_of (:meth:`helpers.metrics.source.Source.memo`): the periods of a run share them."""
+    from helpers.metrics.source import memoized
+
     return attribution_figures(source.touches(), source.leads(), source.opps(), config, as_of, start, end, samples,
-                               warning_codes, backend=source.backend)
+                               warning_codes, backend=source.backend,
+                               memo=lambda key, compute: memoized(source, key, compute))
 
 
 def _lead_dates(leads, opps, as_of, setting, warning_codes, backend) -> tuple[bool, int]:
@@ -359,25 +367,31 @@ def _lead_dates(leads, opps, as_of, setting, warning_codes, backend) -> tuple[bo
 
 
 def attribution_figures(touches, leads, opps, config, as_of, start, end, samples: int | None = None, warning_codes=(),
-                        backend=None) -> dict:
+                        backend=None, memo=None) -> dict:
     """:func:`attribution_section` of the tables themselves: pandas frames (a folder's, run in DuckDB in process) or
     Ibis tables of `backend` in canonical form (:func:`helpers.metrics.attribution.engine_tables`; a warehouse's,
     helpers.metrics.warehouse.attribution_tables), where only aggregates are fetched: the position credits, deal
     figures, coverage and content as grouped sums and counts, the paths as one grouped count of distinct paths
-    (the Markov transitions and the bootstrap are computed from it here). `as_of` is the data's (a Timestamp)."""
+    (the Markov transitions and the bootstrap are computed from it here). `as_of` is the data's (a Timestamp).
+
+    `memo`: a function (key, compute) -> ``compute()``'s result, kept by the caller for the tables' life
+    (:meth:`helpers.metrics.source.Source.memo`; :func:`attribution_of` passes its source's): the figures that depend
+    only on the tables, as_of and the settings (not on the period) are then computed once (:func:`_period_free`)."""
     from helpers.metrics import attribution as A
     from helpers.metrics import engine as E
 
     cfg = settings(config)
+    memo = memo or (lambda key, compute: compute())
     out = {"lookback_days": cfg["lookback_days"], "half_life_days": cfg["half_life_days"], "horizon_days": None,
            "models": {}, "data_driven": {}, "sourced": None, "influenced": None, "by_department": None,
            "marketing_channels": sorted(cfg["marketing_channels"]), "coverage": None, "content": [], "null_reasons": {}}
-    if touches is None or not has_rows(touches, backend):
+    if touches is None or not memo(("attribution_touch_rows",), lambda: has_rows(touches, backend)):
         out["null_reasons"] = {"attribution": "no_touches_table" if touches is None else "no_touch_rows"}
         return out
     decimals = int(config.currency_decimals)
     setting = (getattr(config, "lead_quality", None) or {}).get("horizon_days") or None
-    bulk, h = _lead_dates(leads, opps, as_of, setting, warning_codes, backend)
+    bulk, h = memo(("attribution_lead_dates", day(as_of), setting, tuple(warning_codes)),
+                   lambda: _lead_dates(leads, opps, as_of, setting, warning_codes, backend))
     with E.reusing_tables(), E.materialized(A.pairs_table(touches, leads, opps, as_of, cfg["lookback_days"],
                                                           cfg["half_life_days"], bulk), backend) as pairs:
         amounts = A.has_amounts(opps, backend)
@@ -390,16 +404,31 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
         out["content"] = A.content_in_deals(pairs, opps, start, end, as_of, backend)
         if not amounts:
             out["null_reasons"]["revenue"] = "no_amounts"
-        h = 0 if bulk else h
-        window_start = None if bulk else day(as_of) - pd.Timedelta(days=cfg["lookback_days"])
-        paths, won = path_figures(touches, leads, opps, as_of, h, window_start, as_of, backend)
-    won = None if won is None else float(round(won, decimals))   # the engine's float sum, to the currency's unit
-    dd = data_driven(paths, samples if samples is not None else cfg["bootstrap_samples"], SEED, decimals, won)
-    dd.update(window_start=window_start, window_end=day(as_of) - pd.Timedelta(days=h), bulk_created_at=bool(bulk))
+    samples = samples if samples is not None else cfg["bootstrap_samples"]
+    key = ("attribution_data_driven", day(as_of), bool(bulk), h, cfg["lookback_days"], samples, decimals)
+    dd = copy.deepcopy(memo(key, lambda: _period_free(touches, leads, opps, as_of, bulk, h, cfg["lookback_days"], samples,
+                                                      decimals, backend)))
     out["horizon_days"] = None if bulk else h
     out["null_reasons"].update({f"data_driven.{k}": v for k, v in dd.pop("null_reasons").items()})
     out["data_driven"] = dd
     return out
+
+
+def _period_free(touches, leads, opps, as_of, bulk: bool, h: int, lookback_days: int, samples: int, decimals: int,
+                 backend=None) -> dict:
+    """The section's ``data_driven`` with its null_reasons (:func:`data_driven` of :func:`path_figures`): the leads
+    observed on as_of (created in the `lookback_days` before it and at least `h` days before it; every lead when
+    `bulk`) and their paths, which no period bound enters."""
+    from helpers.metrics import engine as E
+
+    h = 0 if bulk else h
+    window_start = None if bulk else day(as_of) - pd.Timedelta(days=lookback_days)
+    with E.reusing_tables():
+        paths, won = path_figures(touches, leads, opps, as_of, h, window_start, as_of, backend)
+    won = None if won is None else float(round(won, decimals))   # the engine's float sum, to the currency's unit
+    dd = data_driven(paths, samples, SEED, decimals, won)
+    dd.update(window_start=window_start, window_end=day(as_of) - pd.Timedelta(days=h), bulk_created_at=bool(bulk))
+    return dd
 
 
 def has_rows(table, backend=None) -> bool:
