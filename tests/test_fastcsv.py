@@ -150,8 +150,9 @@ def test_duplicate_and_empty_header_names(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- fuzzing (bounded time)
-# 100 derandomized examples (each loads its file twice, about 0.15 CPU s) plus the @example cases; the attack suite
-# (tests/attack) fuzzes the loader further.
+# 50 derandomized examples (each loads its file twice, about 0.15 CPU s) plus the @example cases; the attack suite
+# runs 150 more of the same files (tests/attack/test_attack_fastcsv.py: FUZZED_FILES, fuzzed_file_reads_the_same) and
+# fuzzes the loader further.
 CELL = st.one_of(st.text(alphabet=st.sampled_from('ab1-: "\',;\t\r\n\x0cé製\u3000'), max_size=6),
                  st.sampled_from(["", " ", "2025-04-01", " 2025-04-01T10:00:00+09:00 ", "2025-02-30", "1e309", "-1",
                                   "1,200", "won", " Lost", "open", "'=1+1", "'-", "はい", "営業", '""', '"x"y']))
@@ -165,14 +166,18 @@ def default_settings():
     return load_config(None)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
-@given(rows=st.lists(st.one_of(st.lists(CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)),
-                               st.lists(CELL, min_size=1, max_size=len(COLUMNS) + 1)), max_size=6),
-       sep=st.sampled_from([",", ";", "\t"]), quoting=st.sampled_from(["minimal", "all", "none"]),
-       eol=st.sampled_from(["\n", "\r\n", "\r"]), bom=st.booleans(), blank=st.sampled_from(["", "\n", "\n\n"]))
-@example(rows=[["", "", "", "", ",", '"', ""]], sep=",", quoting="none", eol="\n", bom=False, blank="")  # a quote left open
-def test_fuzzed_csv_text_reads_the_same(tmp_path_factory, rows, sep, quoting, eol, bom, blank):
-    """Rectangular rows quoted as a CSV writer quotes them (most are read fast), or not at all, or ragged."""
+#: The fuzzed files' parts: rows of cells (rectangular or ragged), separator, quoting, line ends, byte order mark and
+#: blank lines after the first row.
+FUZZED_FILES = dict(
+    rows=st.lists(st.one_of(st.lists(CELL, min_size=len(COLUMNS), max_size=len(COLUMNS)),
+                            st.lists(CELL, min_size=1, max_size=len(COLUMNS) + 1)), max_size=6),
+    sep=st.sampled_from([",", ";", "\t"]), quoting=st.sampled_from(["minimal", "all", "none"]),
+    eol=st.sampled_from(["\n", "\r\n", "\r"]), bom=st.booleans(), blank=st.sampled_from(["", "\n", "\n\n"]))
+
+
+def fuzzed_file_reads_the_same(tmp_path_factory, rows, sep, quoting, eol, bom, blank) -> None:
+    """Write one fuzzed opportunities.csv (FUZZED_FILES' parts: rectangular rows quoted as a CSV writer quotes them,
+    or all quoted, or not at all, or ragged) into a folder of its own; the fast and the exact reader agree on it."""
     def cell(v: str) -> str:
         if quoting == "all" or (quoting == "minimal" and any(ch in v for ch in (sep, '"', "\n", "\r"))):
             return '"' + v.replace('"', '""') + '"'
@@ -185,6 +190,14 @@ def test_fuzzed_csv_text_reads_the_same(tmp_path_factory, rows, sep, quoting, eo
     assert sorted(p.name for p in folder.iterdir()) == ["opportunities.csv"]   # no settings of its own
     with pytest.MonkeyPatch.context() as mp:
         assert_same(folder, mp, default_settings())
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+@given(**FUZZED_FILES)
+@example(rows=[["", "", "", "", ",", '"', ""]], sep=",", quoting="none", eol="\n", bom=False, blank="")  # a quote left open
+def test_fuzzed_csv_text_reads_the_same(tmp_path_factory, rows, sep, quoting, eol, bom, blank):
+    """Rectangular rows quoted as a CSV writer quotes them (most are read fast), or not at all, or ragged."""
+    fuzzed_file_reads_the_same(tmp_path_factory, rows, sep, quoting, eol, bom, blank)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "shift_jis", "utf-16"])
