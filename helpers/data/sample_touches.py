@@ -46,6 +46,16 @@ def make_touches(leads: pd.DataFrame, opps: pd.DataFrame, seed: int, as_of: np.d
 
     Vectorized (numpy): one block of draws per kind of touch, so a million leads take seconds."""
     rng = np.random.default_rng([seed, TOUCH_STREAM])
+    lead = _lead_deals(leads, opps, as_of)
+    recorded = rng.random(len(leads)) >= NO_TOUCHES_RECORDED
+    parts = _draw_touches(rng, leads, lead, recorded, as_of)
+    return _touch_table(rng, leads, pd.concat(parts, ignore_index=True))
+
+
+def _lead_deals(leads: pd.DataFrame, opps: pd.DataFrame, as_of: np.datetime64) -> dict[str, np.ndarray]:
+    """Per lead (arrays in the leads' order): its creation day `created`, `opp_ids` ("" without a deal), `has_opp`,
+    the deal's `state` (won / lost / open, "none" without a deal), `opp_created` (NaT without one) and `end`, the
+    day its deal closed (as_of while open or without a deal)."""
     n = len(leads)
     created = pd.to_datetime(leads["created_at"]).to_numpy().astype("datetime64[D]")
     opp_ids = leads["opportunity_id"].fillna("").astype(str).to_numpy()
@@ -59,7 +69,17 @@ def make_touches(leads: pd.DataFrame, opps: pd.DataFrame, seed: int, as_of: np.d
     end = np.full(n, as_of, dtype="datetime64[D]")
     closed = pd.to_datetime(o["closed_at"].replace("", None)).to_numpy().astype("datetime64[D]")
     end[has_opp] = np.where(np.isnat(closed), as_of, closed)
-    recorded = rng.random(n) >= NO_TOUCHES_RECORDED
+    return {"created": created, "opp_ids": opp_ids, "has_opp": has_opp, "state": state, "opp_created": opp_created, "end": end}
+
+
+def _draw_touches(rng, leads: pd.DataFrame, lead: dict[str, np.ndarray], recorded: np.ndarray,
+                  as_of: np.datetime64) -> list[pd.DataFrame]:
+    """The touches of the leads whose touches were `recorded`, one frame per kind, in the order drawn (columns i: the
+    lead's position, day, channel, campaign, touch_type, content, opportunity_id): before the lead, its creating touch,
+    nurture until the deal (or 180 days), and on the deal (see the module's docstring)."""
+    n = len(leads)
+    created, opp_ids, has_opp, state = lead["created"], lead["opp_ids"], lead["has_opp"], lead["state"]
+    opp_created, end = lead["opp_created"], lead["end"]
     parts = []
 
     def add(idx, days, channel, touch_type, campaign, content="", opportunity=None):
@@ -100,7 +120,12 @@ def make_touches(leads: pd.DataFrame, opps: pd.DataFrame, seed: int, as_of: np.d
     idx = np.flatnonzero(on_deal & (rng.random(n) < p_case))
     names = np.array(CASE_STUDIES)[rng.integers(0, len(CASE_STUDIES), len(idx))]
     add(idx, _spread_days(rng, opp_created[idx], deal_end[idx]), "sales", "content", "", names, opp_ids[idx])
-    frame = pd.concat(parts, ignore_index=True)
+    return parts
+
+
+def _touch_table(rng, leads: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """touches.csv's rows from the drawn touches `frame`: a time of day on each touch's day (09:00 to 18:55, 5-minute
+    steps, drawn from `rng`), the lead's id, sorted by touched_at then lead_id, touch ids T000001, ... in that order."""
     minutes = 9 * 60 + 5 * rng.integers(0, 120, len(frame))
     at = frame["day"].to_numpy().astype("datetime64[m]") + minutes.astype("timedelta64[m]")
     out = pd.DataFrame({"lead_id": leads["lead_id"].astype(str).to_numpy()[frame["i"].to_numpy()],
