@@ -173,11 +173,7 @@ def forecast_from(h: goals_engine.History, won: goals_engine.Cells, period: Peri
     d1, d2 = _window(period, as_of)
     parts = {"won_so_far_count": so_far_count, "won_so_far_revenue": so_far_revenue, "remaining_days": max(d2, 0)}
     if d2 < d1:   # the period is over on as_of: the forecast is what happened
-        flat = {"won_count": so_far_count, "won_revenue": so_far_revenue}
-        out = {k: {key: float(v) for key in INTERVAL_KEYS} for k, v in flat.items()}
-        out["parts"] = parts | {"open_expected_count": 0.0, "new_expected_count": 0.0,
-                                "open_expected_revenue": 0.0, "new_expected_revenue": 0.0, "open_deals": 0}
-        return out
+        return _finished_period_forecast(so_far_count, so_far_revenue, parts)
     cells = h.cells
     if not cells.n.sum():
         return None
@@ -215,37 +211,60 @@ def forecast_from(h: goals_engine.History, won: goals_engine.Cells, period: Peri
 
     rng = np.random.default_rng(seed)
     counts, revenues = [], []
-    n = len(row_cell)
     adjusted = season.deseasonalise(wins, as_of, BLOCK_DAYS, CLOSING_BLOCKS) if factors["clear"] else None
     drift = (variation_from_blocks(h.created, h.won_blocks, adjusted) if period_effects
              else {k: np.ones(1) for k in ("creation", "win", "deal")})
     for _ in range(refits):
-        pick = rng.integers(0, n, n)   # the rows drawn: each cell counted as often as its rows are drawn
-        p_o, p_n, r, w_amt, m_won = model(np.bincount(row_cell[pick], minlength=len(cells.n)),
-                                          row_amount[pick[known_won[pick]]])
-        f = np.where(np.isnan(open_amount), m_won if np.isfinite(m_won) else 0.0, open_amount)
-        # one past period per simulation: its creation rate, win chances and deal size relative to the pooled ones
-        m_rate = drift["creation"][rng.integers(0, len(drift["creation"]), simulations)]
-        past = rng.integers(0, len(drift["win"]), simulations)
-        s_win, s_size = season.draw(factors, rng, simulations)
-        m_win = drift["win"][past] * s_win
-        m_deal = drift["deal"][past % len(drift["deal"])] * s_size
-        wins_open = rng.random((simulations, len(p_o))) < np.clip(p_o[None, :] * m_win[:, None], 0.0, 1.0)
-        c = wins_open.sum(axis=1).astype(float)
-        rev = (wins_open * f).sum(axis=1) * m_deal
-        n_new = rng.poisson(r * d2 * m_rate) if d2 > 0 else np.zeros(simulations, dtype=int)
-        if len(p_n) and n_new.sum():   # every new deal of every simulation at once: its day, its win, its amount
-            sim = np.repeat(np.arange(simulations), n_new)
-            won_new = rng.random(len(sim)) < np.clip(p_n[rng.integers(0, d2, len(sim))] * m_win[sim], 0.0, 1.0)
-            c += np.bincount(sim[won_new], minlength=simulations)
-            if len(w_amt):
-                amount_new = w_amt[rng.integers(0, len(w_amt), int(won_new.sum()))] * m_deal[sim[won_new]]
-                rev += np.bincount(sim[won_new], weights=amount_new, minlength=simulations)
+        c, rev = _simulate_refit(rng, model, len(cells.n), row_cell, row_amount, known_won, open_amount, drift, factors,
+                                 simulations, d2)
         counts.append(c + so_far_count)
         revenues.append(rev + so_far_revenue)
     return {"won_count": _interval(np.concatenate(counts), expected_count),
             "won_revenue": _interval(np.concatenate(revenues), expected_revenue),
             "parts": parts}
+
+
+def _finished_period_forecast(so_far_count, so_far_revenue, parts: dict) -> dict:
+    """The forecast of a period that is over on as_of: what was won, every interval bound equal to it, and no open
+    or new deal expected."""
+    flat = {"won_count": so_far_count, "won_revenue": so_far_revenue}
+    out = {k: {key: float(v) for key in INTERVAL_KEYS} for k, v in flat.items()}
+    out["parts"] = parts | {"open_expected_count": 0.0, "new_expected_count": 0.0,
+                            "open_expected_revenue": 0.0, "new_expected_revenue": 0.0, "open_deals": 0}
+    return out
+
+
+def _simulate_refit(rng, model, n_cells: int, row_cell: np.ndarray, row_amount: np.ndarray, known_won: np.ndarray,
+                    open_amount: np.ndarray, drift: dict, factors: dict, simulations: int, d2: int) -> tuple[np.ndarray, np.ndarray]:
+    """One bootstrap refit of :func:`forecast_from` and its `simulations` draws: the history's rows resampled with
+    replacement (each cell counted as often as its rows are drawn) and the model refitted (`model`: counts and won
+    amounts -> win chances of the open deals and of a new deal by day, the creation rate, the won amounts, their
+    mean); then per simulation one past period's drift (creation rate, win chances, deal size) and a season draw,
+    the open deals' wins and the new deals' (Poisson count over the `d2` remaining days, each its day, win and
+    amount). Returns the simulations' won counts and won revenues still to come, arrays of `simulations`."""
+    n = len(row_cell)
+    pick = rng.integers(0, n, n)   # the rows drawn: each cell counted as often as its rows are drawn
+    p_o, p_n, r, w_amt, m_won = model(np.bincount(row_cell[pick], minlength=n_cells),
+                                      row_amount[pick[known_won[pick]]])
+    f = np.where(np.isnan(open_amount), m_won if np.isfinite(m_won) else 0.0, open_amount)
+    # one past period per simulation: its creation rate, win chances and deal size relative to the pooled ones
+    m_rate = drift["creation"][rng.integers(0, len(drift["creation"]), simulations)]
+    past = rng.integers(0, len(drift["win"]), simulations)
+    s_win, s_size = season.draw(factors, rng, simulations)
+    m_win = drift["win"][past] * s_win
+    m_deal = drift["deal"][past % len(drift["deal"])] * s_size
+    wins_open = rng.random((simulations, len(p_o))) < np.clip(p_o[None, :] * m_win[:, None], 0.0, 1.0)
+    c = wins_open.sum(axis=1).astype(float)
+    rev = (wins_open * f).sum(axis=1) * m_deal
+    n_new = rng.poisson(r * d2 * m_rate) if d2 > 0 else np.zeros(simulations, dtype=int)
+    if len(p_n) and n_new.sum():   # every new deal of every simulation at once: its day, its win, its amount
+        sim = np.repeat(np.arange(simulations), n_new)
+        won_new = rng.random(len(sim)) < np.clip(p_n[rng.integers(0, d2, len(sim))] * m_win[sim], 0.0, 1.0)
+        c += np.bincount(sim[won_new], minlength=simulations)
+        if len(w_amt):
+            amount_new = w_amt[rng.integers(0, len(w_amt), int(won_new.sum()))] * m_deal[sim[won_new]]
+            rev += np.bincount(sim[won_new], weights=amount_new, minlength=simulations)
+    return c, rev
 
 
 # --------------------------------------------------------------------------- backtest

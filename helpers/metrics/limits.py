@@ -276,9 +276,26 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
       ``no_amounts``; the won_revenue and won_count rows' with ``nothing_closed`` (reason key ``actual`` / ``target``).
     """
     out = dict(section)
-    f = None if forecast is None else dict(forecast)
     whole = next((c for c in ("no_lost_deals", "one_created_at", "nothing_closed") if getattr(facts, c)), None)
-    fsec = dict(out.get("forecast") or {})
+    out["forecast"], f = _explain_forecast(out.get("forecast"), forecast, facts, whole)
+    bt_code = whole or ("no_amounts" if facts.no_amounts else None)
+    if bt_code:
+        out["backtest"] = {"interval_coverage_95": None, "mean_absolute_error": None, "periods": [],
+                           "null_reasons": {"backtest": bt_code}}
+    out["coverage"] = _explain_coverage(out["coverage"], facts)
+    out["reverse_funnel"] = _explain_reverse_funnel(out["reverse_funnel"], facts)
+    if facts.no_amounts or facts.nothing_closed:
+        out["progress"], out["targets"] = _explain_progress(out["progress"], out["targets"], facts)
+    return out, f
+
+
+def _explain_forecast(section_forecast: dict | None, forecast: dict | None, facts: DataFacts,
+                      whole: str | None) -> tuple[dict, dict | None]:
+    """explain_goals's forecast rules: the goals section's forecast figures and the full forecast (new dicts), null
+    where the data cannot support them: both won figures with the code `whole` (no_lost_deals, one_created_at or
+    nothing_closed; the full forecast then None), else the revenue ones with no_amounts."""
+    f = None if forecast is None else dict(forecast)
+    fsec = dict(section_forecast or {})
     freasons = {}
     if whole:
         for key in ("won_count", "won_revenue"):
@@ -293,12 +310,13 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
             f["parts"] = {k: (None if k.endswith("revenue") else v) for k, v in f["parts"].items()}
     if freasons:
         fsec["null_reasons"] = freasons
-    out["forecast"] = fsec
-    bt_code = whole or ("no_amounts" if facts.no_amounts else None)
-    if bt_code:
-        out["backtest"] = {"interval_coverage_95": None, "mean_absolute_error": None, "periods": [],
-                           "null_reasons": {"backtest": bt_code}}
-    cov = dict(out["coverage"])
+    return fsec, f
+
+
+def _explain_coverage(coverage: dict, facts: DataFacts) -> dict:
+    """explain_goals's coverage rules (a new dict): the amounts' figures null with no_amounts, the win rate's with
+    no_lost_deals, each reason in null_reasons."""
+    cov = dict(coverage)
     reasons = dict(cov.get("null_reasons") or {})
     if facts.no_amounts:
         for key in ("open_pipeline_amount", "remaining_target", "coverage", "sufficient"):
@@ -310,8 +328,13 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
             reasons.setdefault(key, "no_lost_deals")
         reasons["implied_coverage"] = "no_lost_deals"
     cov["null_reasons"] = reasons
-    out["coverage"] = cov
-    rf = {k: dict(v) for k, v in out["reverse_funnel"].items() if k != "null_reasons"}
+    return cov
+
+
+def _explain_reverse_funnel(reverse_funnel: dict, facts: DataFacts) -> dict:
+    """explain_goals's reverse funnel rules (new dicts): every stage null with no_amounts, else every stage but
+    won_count with no_lost_deals; null_reasons only when one is null."""
+    rf = {k: dict(v) for k, v in reverse_funnel.items() if k != "null_reasons"}
     rf_reasons = {}
     for key in rf:
         code = "no_amounts" if facts.no_amounts else ("no_lost_deals" if facts.no_lost_deals and key != "won_count" else None)
@@ -320,19 +343,24 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
             rf_reasons[key] = code
     if rf_reasons:
         rf["null_reasons"] = rf_reasons
-    out["reverse_funnel"] = rf
+    return rf
+
+
+def _explain_progress(progress: list[dict], targets: list[dict], facts: DataFacts) -> tuple[list[dict], list[dict]]:
+    """explain_goals's progress and targets rules (new lists): the won_revenue rows' actual and attainment (and a
+    last-year target) null with no_amounts; the won_revenue and won_count rows' with nothing_closed."""
     if facts.no_amounts:
-        out["progress"] = [dict(r, actual=None, attainment=None, null_reasons={"actual": "no_amounts"})
-                           if r["metric"] == "won_revenue" else r for r in out["progress"]]
-        out["targets"] = [dict(r, target=None, null_reason="no_amounts")
-                          if r["metric"] == "won_revenue" and r["source"] == "last_year" else r for r in out["targets"]]
+        progress = [dict(r, actual=None, attainment=None, null_reasons={"actual": "no_amounts"})
+                    if r["metric"] == "won_revenue" else r for r in progress]
+        targets = [dict(r, target=None, null_reason="no_amounts")
+                   if r["metric"] == "won_revenue" and r["source"] == "last_year" else r for r in targets]
     if facts.nothing_closed:   # an export of open deals cannot tell what was won: not 0
         won = ("won_revenue", "won_count")
-        out["progress"] = [dict(r, actual=None, attainment=None, null_reasons={"actual": "nothing_closed"})
-                           if r["metric"] in won else r for r in out["progress"]]
-        out["targets"] = [dict(r, target=None, null_reason="nothing_closed")
-                          if r["metric"] in won and r["source"] == "last_year" else r for r in out["targets"]]
-    return out, f
+        progress = [dict(r, actual=None, attainment=None, null_reasons={"actual": "nothing_closed"})
+                    if r["metric"] in won else r for r in progress]
+        targets = [dict(r, target=None, null_reason="nothing_closed")
+                   if r["metric"] in won and r["source"] == "last_year" else r for r in targets]
+    return progress, targets
 
 
 # --------------------------------------------------------------------------- warnings

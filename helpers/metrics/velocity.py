@@ -139,16 +139,25 @@ def velocity_comparison(opps: pd.DataFrame, initiatives: pd.DataFrame | None, as
     win = windows(chosen["started_on"], w)
     m = dict(zip(WINDOW_NAMES, pipeline_metrics_windows_of(source, [(win[n]["start"], win[n]["end"]) for n in WINDOW_NAMES],
                                                            as_of)))   # the four windows in one engine query
-    changes = change(m["before"], m["after"])
-    adjusted = seasonally_adjusted_change(*(_velocity_of(m[k]) for k in ("after", "before", "after_last_year",
-                                                                          "before_last_year")))
-    parts = lmdi(m["before"], m["after"])
     intervals = bootstrap(opps, win, as_of, n=n, seed=seed, source=source)
     profile = seasonal_profile(quarterly_velocity_of(source, as_of, fiscal_year_start_month))
     notes = caveats(opps, win, m["before"], m["after"], m["before_last_year"], m["after_last_year"], as_of,
                     initiatives, chosen["name"], min_closed, intervals, fiscal_year_start_month, profile=profile,
                     source=source)
-    result = {
+    result = _comparison_section(chosen, win, m, intervals, profile, notes)
+    result["conclusion"] = conclusion(result)
+    return result
+
+
+def _comparison_section(chosen: dict, win: dict, m: dict, intervals: dict, profile: dict, notes: list) -> dict:
+    """The velocity_comparison section but its conclusion, from the chosen initiative, its windows (:func:`windows`),
+    the pipeline metrics of each window `m`, the bootstrap `intervals`, the seasonal `profile` and the caveats: the
+    change after / before, the seasonally adjusted change and the LMDI split computed here."""
+    changes = change(m["before"], m["after"])
+    adjusted = seasonally_adjusted_change(*(_velocity_of(m[k]) for k in ("after", "before", "after_last_year",
+                                                                          "before_last_year")))
+    parts = lmdi(m["before"], m["after"])
+    return {
         "initiative": chosen["name"],
         "items": chosen["items"],
         "start": win["start"],
@@ -170,5 +179,3 @@ def velocity_comparison(opps: pd.DataFrame, initiatives: pd.DataFrame | None, as
                              "years_used": profile["years_used"], "reason": profile["reason"]},
         "caveats": notes,
     }
-    result["conclusion"] = conclusion(result)
-    return result

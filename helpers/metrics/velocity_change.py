@@ -266,7 +266,18 @@ def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = D
     table = window_features(source, [(win[name]["start"], win[name]["end"]) for name in WINDOW_NAMES], as_of)
     m = table.shape[0]
 
-    rng = np.random.default_rng(seed)
+    sums = _resampled_sums(table, n, np.random.default_rng(seed))
+    per_window = {name: _factors_from_sums(sums[:, 5 * i:5 * i + 5]) for i, name in enumerate(WINDOW_NAMES)}
+    out: dict = {"method": "percentile", "level": LEVEL, "resamples": n, "seed": seed,
+                 "relevant_opportunities": int(m)}
+    return out | _bootstrap_intervals(per_window, n)
+
+
+def _resampled_sums(table: np.ndarray, n: int, rng) -> np.ndarray:
+    """The column sums of `n` resamples of `table`'s rows (each drawn with replacement, as many rows as it has), an
+    (n, columns) array (zeros without rows): how often each row is drawn (bincount over flattened draws) times
+    `table`, one matrix product per chunk of resamples (chunks of about 2M draws keep memory bounded)."""
+    m = table.shape[0]
     sums = np.zeros((n, table.shape[1]))
     if m:
         # Count how often each row is drawn (bincount over flattened draws), then one
@@ -278,10 +289,14 @@ def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = D
             flat = (draws + (np.arange(k) * m)[:, None]).ravel()
             counts = np.bincount(flat, minlength=k * m).reshape(k, m).astype("float64")
             sums[first:first + k] = counts @ table
+    return sums
 
-    per_window = {name: _factors_from_sums(sums[:, 5 * i:5 * i + 5]) for i, name in enumerate(WINDOW_NAMES)}
-    out: dict = {"method": "percentile", "level": LEVEL, "resamples": n, "seed": seed,
-                 "relevant_opportunities": int(m)}
+
+def _bootstrap_intervals(per_window: dict, n: int) -> dict:
+    """:func:`bootstrap`'s intervals from the resampled factors of each window (`per_window`, n values a key): each
+    window's figures, their change and change in points (after against before), the seasonally adjusted change and
+    the four LMDI contributions."""
+    out: dict = {}
     for name in WINDOW_NAMES:
         out[name] = {key: _interval(per_window[name][key], n) for key in INTERVAL_KEYS}
     b, a = per_window["before"], per_window["after"]
