@@ -345,7 +345,43 @@ def _iso_date(value) -> pd.Timestamp:
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def _as_of_setting(as_of, src: str) -> pd.Timestamp | None:
+    """The as_of setting as a day (None: the latest date in the data); ConfigError naming `src` unless YYYY-MM-DD."""
+    if as_of is not None:
+        try:
+            as_of = _iso_date(as_of)
+        except (ValueError, TypeError):
+            raise ConfigError(f"{src}: as_of must be a date YYYY-MM-DD, got {as_of!r}", fix="Write as_of: 2025-12-31, or null for the latest date in the data.") from None
+    return as_of
+
+
+def _check_timezone(name, src: str) -> None:
+    """ConfigError naming `src` unless `name` is an IANA time zone this machine knows."""
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{src}: timezone {name!r} is not a known time zone",
+                          fix="Use an IANA zone name such as Asia/Tokyo, Europe/Berlin or UTC.") from None
+
+
+def _checklist_categories(cats: dict, src: str) -> dict[str, tuple[int, ...]]:
+    """checklist.categories as {category: item numbers}; ConfigError naming `src` for a category that is not a list
+    of item numbers 1-15 or an item in two categories."""
+    categories: dict[str, tuple[int, ...]] = {}
+    seen: set[int] = set()
+    for name, items in cats.items():
+        _require(isinstance(items, list) and all(isinstance(i, int) and 1 <= i <= 15 for i in items), src,
+                 f"checklist.categories.{name} must be a list of item numbers 1-15", "For example strategy: [1, 2].")
+        dup = seen.intersection(items)
+        _require(not dup, src, f"checklist items {sorted(dup)} are in more than one category", "Put each item in exactly one category.")
+        seen.update(items)
+        categories[str(name)] = tuple(items)
+    return categories
+
+
 def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
+    """The Config of the merged settings `m` (`sources`: the files they came from), each value checked: ConfigError
+    naming `src` and the fix for the first value that fails its check."""
     fy = m["fiscal_year_start_month"]
     _require(isinstance(fy, int) and not isinstance(fy, bool) and 1 <= fy <= 12, src,
              f"fiscal_year_start_month must be 1-12, got {fy!r}", "Use 1 for calendar quarters or 4 for an April fiscal year.")
@@ -356,17 +392,8 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     _require(isinstance(dec, int) and not isinstance(dec, bool) and 0 <= dec <= 4, src,
              f"currency.decimals must be a whole number 0-4, got {dec!r}", "JPY uses 0, USD/EUR use 2.")
     rates = _currency_rates(cur.get("rates") or [], str(cur.get("code", "")), src)
-    as_of = m.get("as_of")
-    if as_of is not None:
-        try:
-            as_of = _iso_date(as_of)
-        except (ValueError, TypeError):
-            raise ConfigError(f"{src}: as_of must be a date YYYY-MM-DD, got {as_of!r}", fix="Write as_of: 2025-12-31, or null for the latest date in the data.") from None
-    try:
-        zoneinfo.ZoneInfo(str(m["timezone"]))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{src}: timezone {m['timezone']!r} is not a known time zone",
-                          fix="Use an IANA zone name such as Asia/Tokyo, Europe/Berlin or UTC.") from None
+    as_of = _as_of_setting(m.get("as_of"), src)
+    _check_timezone(m["timezone"], src)
     target = m.get("target") or {}
     for key in ("industries", "company_sizes"):
         val = target.get(key) or []
@@ -379,16 +406,7 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     vel = dict(m["velocity"])
     _require(isinstance(vel.get("window_days"), int) and vel["window_days"] > 0, src,
              f"velocity.window_days must be a positive whole number, got {vel.get('window_days')!r}", "For example 90.")
-    cats = m["checklist"]["categories"]
-    categories: dict[str, tuple[int, ...]] = {}
-    seen: set[int] = set()
-    for name, items in cats.items():
-        _require(isinstance(items, list) and all(isinstance(i, int) and 1 <= i <= 15 for i in items), src,
-                 f"checklist.categories.{name} must be a list of item numbers 1-15", "For example strategy: [1, 2].")
-        dup = seen.intersection(items)
-        _require(not dup, src, f"checklist items {sorted(dup)} are in more than one category", "Put each item in exactly one category.")
-        seen.update(items)
-        categories[str(name)] = tuple(items)
+    categories = _checklist_categories(m["checklist"]["categories"], src)
     normalize = (m.get("channels") or {}).get("normalize", True)
     _require(isinstance(normalize, bool), src, f"channels.normalize must be true or false, got {normalize!r}",
              "Write channels: {normalize: true} (the default) or false to keep every spelling apart.")

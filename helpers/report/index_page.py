@@ -233,30 +233,11 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     info["periods_this_run"] = this_run
     write_atomic(out / "run.json", dumps(info))
     rows = published_periods(out)
-    links = "".join(
-        f"<li><b>{esc(label)}</b>{esc(partial_mark(metrics or {}, lang))}: " + "".join(f'<a href="{esc(label)}/{esc(name)}">{esc(report_name(name, lang))}</a>' for name in names)
-        + f'<a href="{esc(label)}/metrics.json">{esc(t("report_metrics_json", lang))}</a>'
-        + (f' <span class="wb-note">({esc(t("index_unreadable", lang))} {esc(label)})</span>' if metrics is None else "")
-        + "</li>" for label, metrics, names in rows)
+    links = _period_links(rows, lang)
     trend = trend_frame(rows, lang)
-    chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, config)}">'
-             if len(trend) and pd.to_numeric(trend["sales_velocity"], errors="coerce").notna().any() else "")
-    if len(trend) == 1:
-        chart += f'<p class="wb-note">{esc(t("index_single_period", lang))}</p>'
-    files = pd.DataFrame([{t("index_file", lang): f["file"], t("index_rows", lang): fmt.number(f["rows"], lang),
-                           t("index_encoding", lang): f["encoding"] or f["format"], t("index_sha256", lang): f["sha256"][:16]}
-                          for f in info["files"].values()])
-    settings = pd.DataFrame([{t("index_setting", lang): t(f"setting_{k}", lang), t("index_value", lang): setting_value(v, lang, k)}
-                             for k, v in info["settings"].items()])
-    packages = pd.DataFrame([{t("index_package", lang): k, t("index_version", lang): setting_value(v, lang)}
-                             for k, v in info["packages"].items()])
-    goals = goal_lines(rows, config, lang)
-    goals_html = (f'<h2>{esc(t("index_goals", lang))}</h2>\n<ul>' + "".join(f"<li>{esc(line)}</li>" for line in goals) + "</ul>"
-                  if goals else "")
-    leads_q = lead_quality_lines(rows, lang)
-    if leads_q:
-        goals_html += (f'<h2>{esc(t("index_lead_quality_title", lang))}</h2>\n<ul>'
-                       + "".join(f"<li>{esc(line)}</li>" for line in leads_q) + "</ul>")
+    chart = _trend_chart_html(trend, config, lang)
+    files, settings, packages = _snapshot_tables(info, lang)
+    goals_html = _goal_sections_html(rows, config, lang)
     title = t("index_title", lang)
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     page = f"""<!DOCTYPE html>
@@ -282,3 +263,50 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
 """
     write_atomic(out / "index.html", html_safe(page))
     return out / "index.html"
+
+
+def _period_links(rows: list, lang: str) -> str:
+    """The index's list items, one per published period (`rows` as :func:`published_periods`): the period (marked
+    partial where its data is), a link to each report and to its metrics.json, and a note where metrics.json is
+    unreadable; escaped HTML."""
+    return "".join(
+        f"<li><b>{esc(label)}</b>{esc(partial_mark(metrics or {}, lang))}: " + "".join(f'<a href="{esc(label)}/{esc(name)}">{esc(report_name(name, lang))}</a>' for name in names)
+        + f'<a href="{esc(label)}/metrics.json">{esc(t("report_metrics_json", lang))}</a>'
+        + (f' <span class="wb-note">({esc(t("index_unreadable", lang))} {esc(label)})</span>' if metrics is None else "")
+        + "</li>" for label, metrics, names in rows)
+
+
+def _trend_chart_html(trend: pd.DataFrame, config: Config, lang: str) -> str:
+    """The sales velocity trend chart as an embedded PNG <img> (none when no period has a velocity), and the note
+    that one period makes no trend; escaped HTML."""
+    chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, config)}">'
+             if len(trend) and pd.to_numeric(trend["sales_velocity"], errors="coerce").notna().any() else "")
+    if len(trend) == 1:
+        chart += f'<p class="wb-note">{esc(t("index_single_period", lang))}</p>'
+    return chart
+
+
+def _snapshot_tables(info: dict, lang: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The run's snapshot for the index, in `lang`: its data files (rows, encoding, the first 16 hex digits of the
+    SHA-256), its settings and its package versions (from :func:`run_info`)."""
+    files = pd.DataFrame([{t("index_file", lang): f["file"], t("index_rows", lang): fmt.number(f["rows"], lang),
+                           t("index_encoding", lang): f["encoding"] or f["format"], t("index_sha256", lang): f["sha256"][:16]}
+                          for f in info["files"].values()])
+    settings = pd.DataFrame([{t("index_setting", lang): t(f"setting_{k}", lang), t("index_value", lang): setting_value(v, lang, k)}
+                             for k, v in info["settings"].items()])
+    packages = pd.DataFrame([{t("index_package", lang): k, t("index_version", lang): setting_value(v, lang)}
+                             for k, v in info["packages"].items()])
+    return files, settings, packages
+
+
+def _goal_sections_html(rows: list, config: Config, lang: str) -> str:
+    """The index's goals section (:func:`goal_lines`) and lead quality section (:func:`lead_quality_lines`), each only
+    when a period has its lines; escaped HTML."""
+    goals = goal_lines(rows, config, lang)
+    goals_html = (f'<h2>{esc(t("index_goals", lang))}</h2>\n<ul>' + "".join(f"<li>{esc(line)}</li>" for line in goals) + "</ul>"
+                  if goals else "")
+    leads_q = lead_quality_lines(rows, lang)
+    if leads_q:
+        goals_html += (f'<h2>{esc(t("index_lead_quality_title", lang))}</h2>\n<ul>'
+                       + "".join(f"<li>{esc(line)}</li>" for line in leads_q) + "</ul>")
+    return goals_html

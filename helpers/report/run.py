@@ -171,21 +171,10 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
     `kernel`, in a kernel of the period's own, ended with it (the worker processes of ``--jobs``).
     Raises WorkbookError when the output folder refuses a write (the staging folder is removed).
     """
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     set_kernel_environment()
     started = time.monotonic()
     label = period.label
-    staging = out / f".staging-{label}-{os.getpid()}"
-    try:
-        if runner_made(staging):  # an earlier process of the same id died here
-            shutil.rmtree(staging)
-        make_own_dir(staging)
-    except OSError as exc:
-        if runner_made(staging):
-            shutil.rmtree(staging, ignore_errors=True)
-        raise output_error(exc, out) from None
+    staging = _staging_folder(out, label)
     result = PeriodResult(label, ok=True)
     parameters = dict(params, period=label, metrics_path=str(staging / "metrics.json"))
     own_kernel = kernel is None
@@ -195,25 +184,8 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
     km = kernel.manager()
     try:
         for nb in notebooks:
-            executed = staging / nb.name
             t0 = time.monotonic()
-            try:
-                pm.execute_notebook(static_cells(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
-                                    cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km,
-                                    request_save_on_cell_execute=False, failure_path=str(executed))
-                export_html(executed, staging / f"{nb.stem}.html", lang)
-            except PapermillExecutionError as exc:
-                if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
-                    raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
-                                        fix="Free disk space or make the folder writable, or choose another output folder with --out.") from None
-                result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
-                result.error = f"{exc.ename}: {exc.evalue}"
-            except OSError as exc:
-                if exc.errno in DISK_ERRNOS:
-                    raise output_error(exc, out) from None
-                result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
-            except Exception as exc:  # the kernel died, export failed, ...: still isolate this period
-                result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+            _run_notebook(nb, staging, parameters, km, lang, out, result)
             if not result.ok:
                 break
             result.notebooks.append(nb.name)
@@ -228,6 +200,58 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         kernel.close()  # before publishing: the kernel log is complete and nothing writes into the folder any more
     if not own_kernel and not result.ok:
         (staging / KERNEL_LOG).write_bytes(kernel.log_since(log_start))
+    _publish_period(result, staging, out)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _staging_folder(out: Path, label: str) -> Path:
+    """The period's staging folder in `out`, new and marked as the runner's (one an earlier process of the same id
+    left there is removed first); WorkbookError (output_error) when `out` refuses the write."""
+    staging = out / f".staging-{label}-{os.getpid()}"
+    try:
+        if runner_made(staging):  # an earlier process of the same id died here
+            shutil.rmtree(staging)
+        make_own_dir(staging)
+    except OSError as exc:
+        if runner_made(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+        raise output_error(exc, out) from None
+    return staging
+
+
+def _run_notebook(nb: Path, staging: Path, parameters: dict, km, lang: str, out: Path, result: PeriodResult) -> None:
+    """Execute one notebook with papermill in the kernel of `km` (:func:`period_engine`) into `staging` and export it
+    to HTML in `lang` (:func:`export_html`). A failure (a cell's error, the kernel's death, the export) is recorded in
+    `result` (ok False, the notebook, the cell, the error); a full or read-only output disk raises WorkbookError."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    executed = staging / nb.name
+    try:
+        pm.execute_notebook(static_cells(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                            cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km,
+                            request_save_on_cell_execute=False, failure_path=str(executed))
+        export_html(executed, staging / f"{nb.stem}.html", lang)
+    except PapermillExecutionError as exc:
+        if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
+            raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
+                                fix="Free disk space or make the folder writable, or choose another output folder with --out.") from None
+        result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
+        result.error = f"{exc.ename}: {exc.evalue}"
+    except OSError as exc:
+        if exc.errno in DISK_ERRNOS:
+            raise output_error(exc, out) from None
+        result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # the kernel died, export failed, ...: still isolate this period
+        result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
+
+
+def _publish_period(result: PeriodResult, staging: Path, out: Path) -> None:
+    """Publish the finished staging folder: a failed period's into OUT/_failed/<period> (its executed notebooks and
+    kernel log, said on the console), a good one's into OUT/<period> (without the kernel log), removing the period's
+    earlier failure folder unless it holds files the runner did not make."""
+    label = result.label
     if not result.ok:
         failed = out / FAILED_DIR / label
         publish_dir(staging, failed)
@@ -243,8 +267,6 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         elif failed.exists():
             print(f"[{label}] note: {failed} holds files the runner did not make ({', '.join(foreign[:5])}); it was left as it is",
                   flush=True)
-    result.seconds = time.monotonic() - started
-    return result
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -359,25 +359,14 @@ def save_error_text(exc: Exception, lang: str) -> str:
     return t("form_error_fix", lang).format(message=message, fix=fix) if fix else message
 
 
-def form(s: Session):
-    """An ipywidgets form to answer the 15 items (JupyterLab, the app); under the report runner, nothing.
-
-    Every text box has its label (a description linked to the input); each item's Yes / Partial / No is a
-    helpers.views.choice_buttons.ChoiceButtons group named after the item, the chosen answer marked by colour, a ✓
-    and aria-pressed; pressing it again clears the answer."""
-    if is_static():
-        return None
+def _item_widgets(s: Session, wide: dict) -> tuple[dict, dict, list]:
+    """The form's widgets of the checklist items, by category: ({item: its Yes / Partial / No ChoiceButtons}, {item:
+    its note box}, [one VBox per category: its heading, then a row per item])."""
     import ipywidgets as w
 
     from helpers.views.choice_buttons import ChoiceButtons
-    from helpers.views.interactive import Live
 
     lang = s.lang
-    wide = {"description_width": "initial"}
-    respondent = w.Text(description=t("respondent", lang), placeholder="sales-01", style=wide)
-    department = w.Dropdown(options=[(t("sales", lang), "sales"), (t("marketing", lang), "marketing"), (t("other", lang), "other")],
-                            description=t("department", lang), style=wide, layout=w.Layout(width="auto"))
-    answered_on = w.DatePicker(description=t("answered_on", lang), value=pd.Timestamp(s.as_of).date(), style=wide)
     answers, notes, groups = {}, {}, []
     for cat, items in s.config.checklist_categories.items():
         rows = [w.HTML(f"<b>{display.esc(t(f'category_{cat}', lang))}</b>")]
@@ -390,6 +379,28 @@ def form(s: Session):
             rows.append(w.HBox([w.HTML(f"{i}. {display.esc(item_text(s, i))}", layout=w.Layout(width="420px")), answers[i], notes[i]],
                                layout=w.Layout(flex_flow="row wrap", align_items="center")))
         groups.append(w.VBox(rows))
+    return answers, notes, groups
+
+
+def form(s: Session):
+    """An ipywidgets form to answer the 15 items (JupyterLab, the app); under the report runner, nothing.
+
+    Every text box has its label (a description linked to the input); each item's Yes / Partial / No is a
+    helpers.views.choice_buttons.ChoiceButtons group named after the item, the chosen answer marked by colour, a ✓
+    and aria-pressed; pressing it again clears the answer."""
+    if is_static():
+        return None
+    import ipywidgets as w
+
+    from helpers.views.interactive import Live
+
+    lang = s.lang
+    wide = {"description_width": "initial"}
+    respondent = w.Text(description=t("respondent", lang), placeholder="sales-01", style=wide)
+    department = w.Dropdown(options=[(t("sales", lang), "sales"), (t("marketing", lang), "marketing"), (t("other", lang), "other")],
+                            description=t("department", lang), style=wide, layout=w.Layout(width="auto"))
+    answered_on = w.DatePicker(description=t("answered_on", lang), value=pd.Timestamp(s.as_of).date(), style=wide)
+    answers, notes, groups = _item_widgets(s, wide)
     save = w.Button(description=t("save", lang), button_style="primary")
     replace = w.Checkbox(description=t("checklist_replace_same_day", lang), value=False, indent=False,
                          layout=w.Layout(width="auto"))
