@@ -277,7 +277,9 @@ def duckdb_config() -> dict:
     (https://duckdb.org/docs/stable/configuration/overview: ``threads``, ``memory_limit``)."""
     import resource
 
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    if soft == resource.RLIM_INFINITY or soft <= 0:
+    from helpers.data.memory import address_space_limited
+
+    if not address_space_limited():
         return {}
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     return {"threads": 1, "memory_limit": f"{max(soft // 4 >> 20, 64)}MB"}

@@ -28,6 +28,7 @@ from helpers.data.files import (FORMATTED_ROWS, check_file, check_kind, excel_en
 from helpers.data.csvshape import ARROW_BLOCK, FAST_MAX_COLUMNS, arrow_csv_options, stray_byte_error  # noqa: F401 (public here too)
 from helpers.data.codes import factorized, remember
 from helpers.data.extras import Extras
+from helpers.data.memory import use_lean_pool
 from helpers.data.fastcsv import SCAN_BLOCK, SNIFF_LINES, CsvCells, read_csv_cells, read_csv_typed, scan_csv  # noqa: F401 (public here too)
 from helpers.data.parse import (ANSWER_VALUES, DATE_RANGE, FIX_DATE, FIX_NUMBER, JA_HEADERS_AGAIN,  # noqa: F401 (public here too)
                                 JA_HEADERS_FIX, absent_closed_at, column_findings, japanese_fixes, missing_columns, parse_cells,
@@ -107,6 +108,7 @@ def read_csv_fast(path: Path, table: Table, config: Config, findings: list[Findi
 
 def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None) -> Workbook:
     """Read, type and validate every canonical table in `data_dir`; raise DataValidationError on any error."""
+    use_lean_pool()   # Arrow buffers from jemalloc, which returns freed pages: a lower peak (helpers.data.memory)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise WorkbookError(f"The data folder {data_dir} does not exist", fix="Give the folder holding leads.csv and opportunities.csv with --data.")
