@@ -325,9 +325,11 @@ def _arrow_text_column(cells: pa.ChunkedArray, lower: bool = False) -> pd.Series
     from helpers.data.values import FORMULA_START
 
     text = _arrow_texts(cells)
-    marked = pc.match_substring_regex(text, "^'[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_START) + "]")
-    if pc.any(marked).as_py():
-        text = pc.if_else(marked, pc.utf8_slice_codeunits(text, 1), text)
+    # only a cell that starts with the apostrophe can be marked: the regular expression runs when one does
+    if pc.any(pc.starts_with(text, "'")).as_py():
+        marked = pc.match_substring_regex(text, "^'[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_START) + "]")
+        if pc.any(marked).as_py():
+            text = pc.if_else(marked, pc.utf8_slice_codeunits(text, 1), text)
     if lower:
         text = pc.utf8_lower(text)
     return text.to_pandas()
