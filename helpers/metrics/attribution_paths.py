@@ -287,13 +287,21 @@ def data_driven(paths: pd.DataFrame, samples: int = 1000, seed: int = SEED, deci
         if shares is None:
             out["null_reasons"][name] = "no_conversions"
             continue
-        b = np.concatenate(boot[name]) if boot[name] else np.empty((0, m))
-        low, high = np.nanpercentile(b, 2.5, axis=0), np.nanpercentile(b, 97.5, axis=0)
-        money = (allocate({c: float(shares[i]) * revenue for i, c in enumerate(channels)}, revenue, decimals)
-                 if has_revenue else {})   # to the smallest unit, adding up to the revenue exactly
-        out[name] = {c: {"share": float(shares[i]), "low": float(low[i]), "high": float(high[i]), "revenue": money.get(c)}
-                     for i, c in enumerate(channels)}
+        out[name] = _model_shares(shares, boot[name], channels, revenue if has_revenue else None, decimals)
     return out
+
+
+def _model_shares(shares: np.ndarray, boot: list[np.ndarray], channels: list[str], revenue: float | None,
+                  decimals: int) -> dict:
+    """One model's figures of :func:`data_driven`, {channel: {share, low, high, revenue}}: the point `shares` (one per
+    channel), the 95% percentile interval of the bootstrap chunks `boot` (each (B, channels); NaN rows left out) and
+    the share of `revenue` allocated to the smallest unit so the channels add up to it exactly (None without revenue)."""
+    b = np.concatenate(boot) if boot else np.empty((0, len(channels)))
+    low, high = np.nanpercentile(b, 2.5, axis=0), np.nanpercentile(b, 97.5, axis=0)
+    money = (allocate({c: float(shares[i]) * revenue for i, c in enumerate(channels)}, revenue, decimals)
+             if revenue is not None else {})   # to the smallest unit, adding up to the revenue exactly
+    return {c: {"share": float(shares[i]), "low": float(low[i]), "high": float(high[i]), "revenue": money.get(c)}
+            for i, c in enumerate(channels)}
 
 
 # --------------------------------------------------------------------------- the metrics.json section
