@@ -251,6 +251,14 @@ def _channel_names(names: dict) -> dict[str, dict[str, str]]:
     return out
 
 
+def _iso_code(code: str) -> str:
+    """currency.code in upper case when that is an ISO 4217 code ('usd' -> 'USD': one reading only), else as written."""
+    from babel.numbers import list_currencies
+
+    upper = code.strip().upper()
+    return upper if upper in list_currencies() else code
+
+
 def _currency_rates(rows, code: str, src: str) -> tuple:
     """currency.rates as ((code, Decimal rate, valid_from date or None), ...); ConfigError on a malformed row."""
     import datetime as dt
@@ -391,7 +399,8 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     dec = cur.get("decimals")
     _require(isinstance(dec, int) and not isinstance(dec, bool) and 0 <= dec <= 4, src,
              f"currency.decimals must be a whole number 0-4, got {dec!r}", "JPY uses 0, USD/EUR use 2.")
-    rates = _currency_rates(cur.get("rates") or [], str(cur.get("code", "")), src)
+    code = _iso_code(str(cur.get("code", "")))
+    rates = _currency_rates(cur.get("rates") or [], code, src)
     as_of = _as_of_setting(m.get("as_of"), src)
     _check_timezone(m["timezone"], src)
     target = m.get("target") or {}
@@ -414,7 +423,7 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     items = {int(k): {"en": str(v.get("en", "")), "ja": str(v.get("ja", ""))} for k, v in m["checklist"]["items"].items()}
     _require(sorted(items) == list(range(1, 16)), src, "checklist.items must define items 1 to 15", "Keep all 15 items; edit only their texts.")
     return Config(
-        fiscal_year_start_month=fy, language=lang, currency_code=str(cur.get("code", "")),
+        fiscal_year_start_month=fy, language=lang, currency_code=code,
         currency_symbol=str(cur.get("symbol", "")), currency_decimals=dec, timezone=str(m["timezone"]),
         as_of=as_of, target_industries=tuple(str(x) for x in target.get("industries") or []),
         target_company_sizes=tuple(str(x) for x in target.get("company_sizes") or []),

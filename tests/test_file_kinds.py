@@ -255,6 +255,26 @@ def test_an_xls_export_goes_through_a_mapping(tmp_path):
     assert out["amount"].astype(float).sum() == 2_500_000.0
 
 
+def test_serials_of_an_xls_in_the_1904_date_system_count_from_1904(tmp_path):
+    """tests/fixtures/xls/1904/opportunities.xls: the fixture's workbook with its DATEMODE record set to 1 (Excel's
+    1904 date system) and O1's created_at cell formatted General, so it holds the serial 45759 (2025-04-12 in the 1900
+    system). In the 1904 system 45759 is 1904-01-01 + 45759 days = 2029-04-13, the day the date cells of the same
+    workbook also read 1,462 days later (2029-05-02, 2029-06-11); before, the serial alone was read in the 1900 system."""
+    import datetime as dt
+
+    from helpers.data.files import EXCEL_EPOCH_1900, EXCEL_EPOCH_1904, excel_epoch
+
+    xls_1904 = XLS.parent / "1904" / "opportunities.xls"
+    assert (excel_epoch(xls_1904), excel_epoch(XLS)) == (EXCEL_EPOCH_1904, EXCEL_EPOCH_1900)
+    assert dt.date(1904, 1, 1) + dt.timedelta(days=45759) == dt.date(2029, 4, 13)
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(xls_1904, exports / "opportunities.xls")
+    ingest(exports, "canonical_ja", tmp_path / "out")
+    out = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str)
+    assert out["created_at"].tolist() == ["2029-04-13", "2029-05-02", "2029-06-11"]
+
+
 def test_an_xls_with_a_csv_name_is_named_and_the_rename_it_advises_works(tmp_path):
     folder = data_folder(tmp_path)
     shutil.copy(XLS, folder / "opportunities.csv")

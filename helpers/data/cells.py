@@ -17,8 +17,8 @@ import pandas as pd
 from helpers.errors import WorkbookError
 from helpers.data.mapping_types import EXCEL_EPOCH, FALSE_FLAGS, MAX_SHOWN, SALESFORCE_FORMAT, TRUE_FLAGS
 from helpers.data.mapping_values import _header_key, _key
-from helpers.data.values import (JA_WEEKDAYS, DateAsWritten, has_ja_unit, ja_clock, parse_ja_units, looks_like_wareki, parse_numeric_date,
-                                 parse_wareki, plain_signs, split_ja_weekday)
+from helpers.data.values import (JA_WEEKDAYS, DateAsWritten, MonthWithoutDay, has_ja_unit, ja_clock, parse_ja_units, looks_like_wareki,
+                                 parse_numeric_date, parse_wareki, parse_wareki_month, plain_signs, split_ja_weekday)
 
 
 # --------------------------------------------------------------------------- cell conversion
@@ -45,12 +45,14 @@ def cell_text(v) -> str | None:
     return str(v).strip()
 
 
-def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch: dt.datetime = EXCEL_EPOCH) -> dt.datetime | None:
+def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch: dt.datetime = EXCEL_EPOCH,
+                   kind: str | None = None) -> dt.datetime | None:
     """One cell to a datetime (aware when the export gives an offset); raises ValueError when no format fits.
 
     Japanese era dates (令和6年10月7日, R6.10.7) are always read (helpers.data.values.parse_wareki). The token
     `numeric` reads 3/2/2025 in `order` (dmy or mdy; None only where day = month); `excel` reads a serial day
-    number counted from `epoch` (the workbook's date system: helpers.data.files.excel_epoch)."""
+    number counted from `epoch` (the workbook's date system: helpers.data.files.excel_epoch). An era month alone
+    (令和7年4月) is read as its first day when `kind` is ``month``, else refused (MonthWithoutDay: no day is guessed)."""
     if _empty(v):
         return None
     if isinstance(v, pd.Timestamp):
@@ -66,13 +68,18 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
     if not numeric:
         rest, weekday = split_ja_weekday(text)   # 2024/10/07(月): read without the weekday, which must be the date's
         if weekday is not None:
-            value = parse_datetime(rest, formats, order, epoch)
+            value = parse_datetime(rest, formats, order, epoch, kind)
             if value is None:
                 raise ValueError(text)
             if value.weekday() != weekday:
                 raise DateAsWritten(f"{text!r}: {value.date().isoformat()} is a {_WEEKDAY_NAMES[value.weekday()]} "
                                     f"({JA_WEEKDAYS[value.weekday()]}), not a {_WEEKDAY_NAMES[weekday]} ({JA_WEEKDAYS[weekday]})")
             return value
+        month = parse_wareki_month(text)   # 令和7年4月: a month column reads it, a date column refuses it (no day)
+        if month is not None:
+            if kind == "month":
+                return month
+            raise MonthWithoutDay(f"{text!r}: a month without its day ({month:%Y-%m}); the day is never guessed")
         if looks_like_wareki(text):
             return parse_wareki(text)
     try:

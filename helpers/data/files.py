@@ -100,14 +100,20 @@ EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
 
 
 def excel_epoch(path: Path) -> dt.datetime:
-    """The day an .xlsx workbook's serial numbers count from: 1904-01-01 when its workbook part says
+    """The day an .xlsx or .xls workbook's serial numbers count from: 1904-01-01 when its workbook part says
     ``date1904`` (the same serial is then 1,462 days later than in the 1900 system), else 1899-12-30.
 
     Real date cells are converted by the reader with the right system; this is for serial numbers in cells
-    formatted as numbers or text (read with the ``excel`` date format). An Excel 97-2003 file (.xls) or a part
-    that cannot be read gives the 1900 system (the reader then names the file's own problem)."""
+    formatted as numbers or text (read with the ``excel`` date format). An Excel 97-2003 file (.xls, an OLE2
+    compound file) says its system in its DATEMODE record (helpers.data.xls_datemode, as xlrd's ``datemode``); a
+    part that cannot be read gives the 1900 system (the reader then names the file's own problem)."""
     import zipfile
 
+    with open(path, "rb") as fh:
+        if fh.read(len(OLE2_MAGIC)) == OLE2_MAGIC:
+            from helpers.data.xls_datemode import xls_date1904
+
+            return EXCEL_EPOCH_1904 if xls_date1904(path) else EXCEL_EPOCH_1900
     try:
         with zipfile.ZipFile(path) as z:
             part = z.read("xl/workbook.xml").decode("utf-8", "replace")

@@ -60,7 +60,8 @@ class IngestValidationError(DataValidationError):
         self.rejected = rejected
         WorkbookError.__init__(
             self, self.message + f"\nThe converted tables were NOT written to the output folder; they are kept in {rejected} "
-                                 "for inspection (row numbers above refer to those files).",
+                                 "for inspection (the rows above are the exports' rows; each finding also names its "
+                                 "rows in those files).",
             fix="Correct the export or the mapping (docs/ingest.md) and run the ingest again.")
 
 
@@ -283,11 +284,35 @@ def _publish(out: Path, frames: dict[str, pd.DataFrame], record: dict, own: Path
             elif rejected.exists() or rejected.is_symlink():  # a folder or file of that name of the user's: kept
                 rejected = out.with_name(f"{out.name}.rejected-{os.getpid()}")
             staging.rename(rejected)
-            raise IngestValidationError(exc.findings, rejected) from None
+            raise IngestValidationError(in_exports(exc.findings, frames, record["tables"], rejected), rejected) from None
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return wb
+
+
+def in_exports(findings: list[Finding], frames: dict[str, pd.DataFrame], reports: dict[str, dict], rejected: Path) -> list[Finding]:
+    """The contract's findings about the converted tables, each naming the export's file and rows (where its
+    converted rows came from: the frame's ``export_rows``) and, in its message, the export's column and the rows of
+    the converted file kept in `rejected`; a finding without rows, or of a table read from SQL, as it is."""
+    import dataclasses
+
+    out = []
+    for f in findings:
+        name = f.file.rsplit(".", 1)[0]
+        frame, report = frames.get(name), reports.get(name, {})
+        rows = frame.attrs.get("export_rows") if frame is not None else None
+        if not f.rows or not rows or f.file != f"{name}.csv" or not report.get("source"):
+            out.append(f)
+            continue
+        export_rows = tuple(rows[r - 2] if 2 <= r < len(rows) + 2 else r for r in f.rows)
+        column = (report.get("columns") or {}).get(f.column) if f.column else None
+        where = f"export column '{column}'; " if column else ""
+        converted = ", ".join(str(r) for r in f.rows)
+        out.append(dataclasses.replace(f, file=report["source"], rows=export_rows,
+                                       message=f"{f.message} ({where}row{'s' if len(f.rows) > 1 else ''} {converted} of "
+                                               f"{rejected.name}/{f.file})"))
+    return out
 
 
 # --------------------------------------------------------------------------- the command

@@ -21,7 +21,7 @@ import pandas as pd
 from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import WorkbookError, coded_error
-from helpers.data.values import DateAsWritten, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
+from helpers.data.values import DateAsWritten, MonthWithoutDay, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
 # checks); every name stays importable from here (helpers.data.mapping is public).
 from helpers.data.mapping_spec import (  # noqa: F401
@@ -161,6 +161,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
 
     order = [c for c in TABLES[tm.table].column_names if c in out] + [k for k in tm.keep if k in out]
     frame = pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in order}, columns=order)
+    frame.attrs["export_rows"] = [i + 2 for i in kept]   # each converted row's row in the export (contract refusals name it)
     report["rows_out"] = len(kept)
     return frame, report
 
@@ -336,18 +337,19 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         raise missing_column_error(rule.columns, rows.columns, source, f"{tm.where}.columns.{rule.target}")
     report["columns"][rule.target] = col
     cells = list(rows[col])
-    as_written: dict[str, str] = {}
+    as_written: dict[str, DateAsWritten] = {}
     values, bad, bad_values, multi, mapped, unmapped = _read_cells(rule, cells, _cell_converter(rule, tm, order, epoch, as_written))
     if unmapped:
         problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
     problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept, report))
-    if as_written:   # no format reads these: each one's reason, and the fix is to correct the cells
-        written = [i for i, b in zip(bad, bad_values) if b in as_written]
-        reasons = "; ".join(dict.fromkeys(as_written[b] for b in bad_values if b in as_written))
-        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in written])}): dates that cannot be "
-                        f"read as written: {reasons}")
-        bad_values = [b for b in bad_values if b not in as_written]
-        bad = [i for i in bad if i not in set(written)]
+    for month, what in ((True, "months without their day"), (False, "dates that cannot be read as written")):
+        said = {b: str(e) for b, e in as_written.items() if isinstance(e, MonthWithoutDay) == month}
+        if said:   # no format reads these: each one's reason, and the fix is to correct the cells (令和7年4月: its own)
+            written = [i for i, b in zip(bad, bad_values) if b in said]
+            reasons = "; ".join(dict.fromkeys(said[b] for b in bad_values if b in said))
+            problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in written])}): {what}: {reasons}")
+            bad_values = [b for b in bad_values if b not in said]
+            bad = [i for i in bad if i not in set(written)]
     if bad:
         what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
         extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""
@@ -384,10 +386,11 @@ def _outcome_from_flags(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], s
     return outcome
 
 
-def _cell_converter(rule: ColumnRule, tm: TableMapping, order: str | None, epoch, as_written: dict[str, str]):
+def _cell_converter(rule: ColumnRule, tm: TableMapping, order: str | None, epoch, as_written: dict[str, DateAsWritten]):
     """The function reading one export cell of `rule`'s column: ("ok", text), ("skip", None) for an ambiguous numeric
     date (reported once by decide_date_orders), or ("bad", the cell as text); a date that cannot be read as written
-    (an era date outside its era, a wrong weekday, a two-digit year) also puts its reason in `as_written`. Each
+    (an era date outside its era, a wrong weekday, a two-digit year, an era month without its day) also puts its
+    reason (the exception) in `as_written`. Each
     distinct cell is converted once (_Distinct)."""
     formats = tuple(rule.formats or ("iso",))
     if rule.kind == "month" and "iso" in formats:
@@ -399,7 +402,7 @@ def _cell_converter(rule: ColumnRule, tm: TableMapping, order: str | None, epoch
             if rule.kind in DATE_KINDS:
                 if order is None and "numeric" in rule.formats and isinstance(v, str) and is_ambiguous_numeric_date(v):
                     return "skip", None
-                parsed = parse_datetime(v, formats, order, epoch)
+                parsed = parse_datetime(v, formats, order, epoch, rule.kind)
                 return "ok", date_text(parsed, rule.kind) if parsed is not None else None
             if rule.kind in ("number", "int") and not rule.values and rule.target != "answer":  # answers: yes/はい/1 (the loader reads them)
                 text = number_text(v, rule.decimal or tm.decimal or ".")
@@ -410,7 +413,7 @@ def _cell_converter(rule: ColumnRule, tm: TableMapping, order: str | None, epoch
                 return "ok", text
             return "ok", cell_text(v)
         except DateAsWritten as exc:   # an era date outside its era, a wrong weekday, a two-digit year: said why
-            as_written[cell_text(v) or ""] = str(exc)
+            as_written[cell_text(v) or ""] = exc
             return "bad", cell_text(v) or ""
         except ValueError:
             return "bad", cell_text(v) or ""

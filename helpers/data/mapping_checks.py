@@ -36,6 +36,10 @@ FIX_BY_TOPIC = {
                        "them): an era date must fall inside its era (平成31年5月1日 is 令和元年5月1日, 2019-05-01), a "
                        "weekday must be the date's, and a year needs its four digits (Salesforce: a locale whose date "
                        "format shows them, or the ISO date of a Data Export).",
+    "months without their day": "A date column needs each date's day, which is never guessed: export the full date "
+                                "(令和7年4月1日, 2025/04/01, or the ISO date of a Data Export), or write the day into the "
+                                "listed cells in a copy of the export. A month alone is read only where the column is a "
+                                "month (spend's month).",
     "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
     "several values joined": "Read them with split: {where} the split line shown above (under tables: and the table's "
                              "columns:), then run again with that mapping (--mapping my_mapping.yaml).",

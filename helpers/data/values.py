@@ -105,6 +105,36 @@ class DateAsWritten(ValueError):
     that is not the date's, a two-digit year): no date format can read it, the cell itself must be corrected."""
 
 
+class MonthWithoutDay(DateAsWritten):
+    """A month written without its day (令和7年4月) in a date column: the day is never guessed (the 1st?), so the
+    export must give it (a month column reads such a month: helpers.data.cells.parse_datetime)."""
+
+
+_WAREKI_MONTH = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHR])\s*(元|\d{1,2})\s*年\s*(\d{1,2})\s*月$", re.IGNORECASE)
+
+
+def parse_wareki_month(text: str) -> dt.datetime | None:
+    """A Japanese era month alone ('令和7年4月', NFKC) as the first day of that month (2025-04-01), None when the text is
+    not one. DateAsWritten when it is no month of its era (令和元年4月 is still Heisei: Reiwa began 2019-05-01) or no
+    month (13月)."""
+    m = _WAREKI_MONTH.match(text.strip())
+    if not m:
+        return None
+    era = _ERA_BY_NAME[m.group(1).upper() if len(m.group(1)) == 1 else m.group(1)]
+    names = [n[0] for n, _ in ERAS]
+    i = names.index(era)
+    year = ERA_FIRST_YEAR[era] + (1 if m.group(2) == "元" else int(m.group(2))) - 1
+    month = int(m.group(3))
+    if m.group(2) != "元" and int(m.group(2)) < 1 or not 1 <= month <= 12:
+        raise DateAsWritten(f"{text!r}: no such month of the {era} era")
+    first = dt.datetime(year, month, 1)
+    last_day = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    era_last = ERAS[i + 1][1] - dt.timedelta(days=1) if i + 1 < len(ERAS) else None
+    if last_day.date() < ERAS[i][1] or (era_last is not None and first.date() > era_last):
+        raise DateAsWritten(f"{text!r}: {year}-{month:02d} is no month of the {era} era")
+    return first
+
+
 def ja_clock(text: str) -> str:
     """Japanese clock times as H:MM[:SS]: '2024年10月7日 14時30分' -> '2024年10月7日 14:30' (the text unchanged without 時)."""
     return _JA_CLOCK.sub(lambda m: f"{int(m[1])}:{int(m[2]):02d}" + (f":{int(m[3]):02d}" if m[3] else ""), text)
@@ -214,7 +244,7 @@ def salesforce_id_column(texts: list[str]) -> bool:
 # states its code with currency.code in the settings); '\' is cp932's yen sign.
 SYMBOLS = {"¥": "JPY", "￥": "JPY", "円": "JPY", "\\": "JPY", "$": "USD", "US$": "USD", "€": "EUR", "£": "GBP",
            "₩": "KRW", "元": "CNY", "₹": "INR", "CHF": "CHF", "A$": "AUD", "C$": "CAD", "S$": "SGD", "HK$": "HKD"}
-_CODE = r"[A-Z]{3}"
+_CODE = r"[A-Za-z]{3}"   # an ISO 4217 code; in lower or mixed case only a real one (:func:`_currency_code`)
 _SYM = "|".join(re.escape(s) for s in sorted(SYMBOLS, key=len, reverse=True))
 _INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,兆億万千]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
 
@@ -237,10 +267,24 @@ def plain_signs(text: str) -> str:
     return _APOSTROPHE_GROUP.sub("", text.translate(_MINUS))
 
 
+def _currency_code(mark: str, text: str) -> str:
+    """A three-letter currency mark as its ISO 4217 code: upper case as written ('USD'), and lower or mixed case
+    ('usd', 'Eur') when its upper case is a code of ISO 4217 (CLDR's list via babel), which reads it one way only;
+    other letters ('abc 100') raise ValueError (the cell is not an amount)."""
+    code = mark.upper()
+    if mark != code:
+        from babel.numbers import list_currencies
+
+        if code not in list_currencies():
+            raise ValueError(text)
+    return code
+
+
 def split_currency(text: str) -> tuple[str | None, str]:
     """An amount cell as (currency code or None, the number text): 'USD 10,000.00' -> ('USD', '10,000.00'),
     '£5,000' -> ('GBP', '5,000'), '1,200,000円' -> ('JPY', '1,200,000'), '900,000' -> (None, '900,000'),
-    '-¥500' -> ('JPY', '-500'), '▲500,000' -> (None, '-500,000') (:func:`plain_signs`).
+    '-¥500' -> ('JPY', '-500'), '▲500,000' -> (None, '-500,000') (:func:`plain_signs`), 'usd 10,000' -> ('USD',
+    '10,000') (an ISO 4217 code in any case: :func:`_currency_code`).
     Raises ValueError for text that is not an amount (two currencies, letters, ...)."""
     raw = plain_signs(text.strip())
     negative = raw.startswith("(") and raw.endswith(")")
@@ -255,7 +299,7 @@ def split_currency(text: str) -> tuple[str | None, str]:
     if pre and post:
         raise ValueError(text)
     mark = pre or post
-    code = SYMBOLS.get(mark, mark) if mark else None
+    code = SYMBOLS.get(mark, _currency_code(mark, text)) if mark else None
     num = m.group("num").replace(" ", "")
     return code, ("-" + num.lstrip("-+") if negative else num)
 

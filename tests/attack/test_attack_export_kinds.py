@@ -129,7 +129,8 @@ def test_japanese_and_typeset_minus_signs_are_negative_and_refused_as_such(tmp_p
     with pytest.raises(WorkbookError) as err:
         ingest(exports(tmp_path, "amounts-minus-signs"), "salesforce_ja", tmp_path / "out")
     text = str(err.value)   # ▲500,000 / －300,000 / -￥200,000 are -500000 / -300000 / -200000: the contract wants >= 0
-    assert "rows 2, 3, 4, column 'amount': negative amounts (values: '-500000.0', '-300000.0', '-200000.0')" in text
+    assert ("商談レポート.csv, rows 2, 3, 4, column 'amount': negative amounts (export column '金額'; rows 2, 3, 4 of "
+            "out.rejected/opportunities.csv) (values: '-500000.0', '-300000.0', '-200000.0')") in text
     assert "not numbers" not in text
 
 
@@ -198,3 +199,78 @@ def test_year_first_dates_that_are_no_days_are_refused(text):
 
     with pytest.raises(ValueError):
         parse_datetime(text, ("iso",))
+
+
+# --------------------------------------------------------------------------- currency codes in lower case
+def test_an_iso_currency_code_in_lower_case_is_read(tmp_path):
+    ingest(exports(tmp_path, "amounts-lowercase-codes"), "salesforce_en", tmp_path / "out")
+    opps = written(tmp_path / "out")
+    # usd 10,000.00 / Usd 2,500 / 1,200 usd: ISO 4217's USD in any case, so one currency: won 12,500.00, lost 1,200
+    assert opps["amount"].tolist() == ["10000.00", "2500", "1200"]
+    assert opps["outcome"].tolist() == ["won", "won", "lost"]
+    import json
+
+    report = json.loads((tmp_path / "out" / "ingest_report.json").read_text(encoding="utf-8"))
+    assert report["tables"]["opportunities"]["currency"]["found"] == {"USD": 3}
+
+
+def test_three_letters_that_are_no_currency_code_are_not_an_amount(tmp_path):
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports(tmp_path, "amounts-letters-not-a-code"), "salesforce_en", tmp_path / "out")
+    assert "column 'Amount' -> amount (row 3): not numbers: 'abc 2500'" in str(err.value)   # abc is no ISO 4217 code
+
+
+def test_a_currency_code_in_the_settings_in_lower_case_is_the_iso_code(tmp_path):
+    from helpers.config import load_config
+
+    (tmp_path / "workbook.yaml").write_text("currency: {code: usd, symbol: $, decimals: 2, rates: [{currency: jpy, rate: 0.0067}]}\n",
+                                            encoding="utf-8")
+    config = load_config(tmp_path)
+    assert config.currency_code == "USD"
+    assert [(code, float(rate)) for code, rate, _ in config.currency_rates] == [("JPY", 0.0067)]
+
+
+# --------------------------------------------------------------------------- an era month without its day
+def test_an_era_month_without_its_day_is_refused_with_its_own_fix(tmp_path):
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports(tmp_path, "ja-month-without-day"), "salesforce_ja", tmp_path / "out")
+    text = str(err.value)
+    # 令和7年4月 = 2025-04 and R7年5月 = 2025-05 (Reiwa 1 = 2019): no day, never guessed as the 1st; 令和7年4月2日 reads
+    assert ("column '作成日' -> created_at (rows 2, 4): months without their day: '令和7年4月': a month without its day "
+            "(2025-04); the day is never guessed; 'R7年5月': a month without its day (2025-05)") in text
+    assert err.value.fix.startswith("A date column needs each date's day, which is never guessed: export the full date")
+    assert "no date format reads them" not in err.value.fix   # not the fix of a date outside its era
+
+
+@pytest.mark.parametrize("text, expected", [("令和7年4月", dt.datetime(2025, 4, 1)), ("平成31年4月", dt.datetime(2019, 4, 1)),
+                                            ("令和元年5月", dt.datetime(2019, 5, 1))])
+def test_an_era_month_reads_in_a_month_column(text, expected):
+    from helpers.data.cells import parse_datetime
+
+    assert parse_datetime(text, ("%Y-%m",), kind="month") == expected
+
+
+@pytest.mark.parametrize("text, reason", [("令和元年4月", "2019-04 is no month of the 令和 era"),
+                                          ("平成31年5月", "2019-05 is no month of the 平成 era"),
+                                          ("令和7年13月", "no such month of the 令和 era")])
+def test_an_era_month_outside_its_era_is_refused(text, reason):
+    from helpers.data.cells import parse_datetime
+    from helpers.data.values import DateAsWritten
+
+    with pytest.raises(DateAsWritten, match=reason):
+        parse_datetime(text, ("%Y-%m",), kind="month")
+
+
+# --------------------------------------------------------------------------- contract refusals name the export's rows
+def test_a_contract_refusal_names_the_exports_row_and_the_converted_files(tmp_path):
+    from helpers.data.ingest import IngestValidationError
+
+    with pytest.raises(IngestValidationError) as err:
+        ingest(exports(tmp_path, "contract-rows-after-a-blank"), "salesforce_en", tmp_path / "out")
+    # export rows: 2 = deal A, 3 = blank (dropped), 4 = deal B with -500; the converted file: row 2 = A, row 3 = B
+    bad = [f for f in err.value.findings if f.severity == "error"]
+    assert [(f.file, f.rows, f.column, f.values) for f in bad] == [("report1743500000013.csv", (4,), "amount", ("-500.0",))]
+    assert bad[0].message == "negative amounts (export column 'Amount'; row 3 of out.rejected/opportunities.csv)"
+    converted = pd.read_csv(tmp_path / "out.rejected" / "opportunities.csv", dtype=str)
+    assert converted["amount"].tolist() == ["1000", "-500"]   # row 3 of the converted file (its header is row 1)
+    assert "the rows above are the exports' rows" in str(err.value)
