@@ -25,18 +25,21 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-# jsonschema registers optional format checkers at import; the one for "iri" imports rfc3987_syntax, which builds
-# its lark grammars there (about 1 CPU-second in every process that loads a workbook). This schema asserts no
-# formats, so that module is hidden while jsonschema is imported (only when neither is loaded yet; later imports of
-# rfc3987_syntax work as usual).
-_HIDE = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
-if _HIDE:
-    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # an ImportError, which jsonschema tolerates
+# jsonschema registers optional format checkers at import, each importing its library if installed: the one for
+# "iri" imports rfc3987_syntax, which builds its lark grammars there (about 1 CPU-second in every process that loads a
+# workbook); the others (arrow through isoduration, webcolors, rfc3986_validator, ...) 0.04 CPU s more. This schema
+# asserts no formats (no validator here is given a format checker), so those libraries are hidden while jsonschema is
+# imported (only those not loaded yet, and only when jsonschema is not; later imports of them work as usual).
+FORMAT_LIBRARIES = ("rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator", "fqdn", "idna", "webcolors",
+                    "jsonpointer", "uri_template", "isoduration")
+_HIDDEN = [] if "jsonschema" in sys.modules else [name for name in FORMAT_LIBRARIES if name not in sys.modules]
+for _name in _HIDDEN:
+    sys.modules[_name] = None  # type: ignore[assignment]  # an ImportError, which jsonschema tolerates
 try:
     import jsonschema
 finally:
-    if _HIDE:
-        del sys.modules["rfc3987_syntax"]
+    for _name in _HIDDEN:
+        del sys.modules[_name]
 
 Schema = dict[str, Any]
 
