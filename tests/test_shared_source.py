@@ -119,3 +119,41 @@ def test_the_attribution_of_two_periods_computes_the_data_driven_shares_once(tmp
     assert [json.loads(dumps(again)), json.loads(dumps(shared[1]))] == own
     assert own[0]["data_driven"] == own[1]["data_driven"] and own[0]["models"] != own[1]["models"]
     assert own[1]["data_driven"]["converted_paths"] >= 30 and own[1]["data_driven"]["markov"]
+
+
+def test_the_lead_quality_fit_and_the_backtest_are_computed_once_per_source(monkeypatch):
+    """Notebook 05's conditions, guard and score (over the leads observed on as_of) and notebook 04's backtest (the
+    complete periods before as_of) do not depend on the period: on one source the second period reuses the first's,
+    and each period's section equals the one a new source computes; a caller changing its copy changes nothing stored."""
+    import json
+
+    from helpers.data.periods import parse_period
+    from helpers.data.snapshot import load_cached
+    from helpers.metrics import goals, lead_source
+    from helpers.metrics.core import workbook_source
+    from helpers.paths import SAMPLE_DATA_DIR
+    from helpers.storage import dumps
+
+    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    fits, backtests = [], []
+    score_of, backtest_from = lead_source._score_of, goals.backtest_from
+    monkeypatch.setattr(lead_source, "_score_of", lambda *a, **k: fits.append(a) or score_of(*a, **k))
+    monkeypatch.setattr(goals, "backtest_from", lambda *a, **k: backtests.append(a) or backtest_from(*a, **k))
+
+    def both(source, label):
+        period = parse_period(label, wb.config.fiscal_year_start_month)
+        lq = lead_source.lead_quality_of(source, wb.config.lead_quality, period.start, period.end, wb.as_of).section
+        got = goals.goals_of(source, period, wb.as_of, wb.targets, wb.spend, wb.config)["section"]
+        return json.loads(dumps({"lead_quality": lq, "goals": got})), lq, got
+
+    shared = workbook_source(wb)
+    first, lq, got = both(shared, "FY2024Q3")
+    lq["score"]["auc"], got["backtest"]["periods"] = None, []   # the first caller's copies
+    second = both(shared, "FY2024Q4")[0]
+    assert (len(fits), len(backtests)) == (1, 1)
+    assert second == both(workbook_source(wb), "FY2024Q4")[0]   # a new source: computed anew, the same figures
+    assert (len(fits), len(backtests)) == (2, 2)
+    assert second["lead_quality"]["score"]["auc"] is not None and len(second["goals"]["backtest"]["periods"]) > 4
+    for section, same in (("lead_quality", ("conditions", "suspect", "score", "same_size")), ("goals", ("backtest",))):
+        assert all(first[section][k] == second[section][k] for k in same)
+    assert first["lead_quality"]["period_observed_leads"] != second["lead_quality"]["period_observed_leads"]

@@ -19,6 +19,8 @@ goals_targets, goals_plan and cohort_projection.
 """
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 
 from helpers.data.periods import Period
@@ -31,6 +33,8 @@ from helpers.metrics.goals_constants import (BACKTEST_DAYS, BACKTEST_REFITS, BAC
                                              LOOKBACK_DAYS, MIN_HISTORY_DAYS, RATE_DAYS, REFITS, SEED, SIMULATIONS,
                                              TEN_THOUSAND_CURRENCIES, UNIT_SLIPS, WARMUP_DAYS, WON_METRICS)
 from helpers.metrics import goals_engine
+from helpers.metrics.pipeline import day
+from helpers.metrics.source import memoized
 from helpers.metrics.goals_data import GoalData, frames_data  # noqa: F401
 from helpers.metrics.goals_forecast import (BLOCK_DAYS, CLOSING_BLOCKS, _interval, _new_win_prob,  # noqa: F401
                                             _open_win_prob, _window, backtest, backtest_from, backtest_jobs,
@@ -91,7 +95,9 @@ def goals_of(source, period: Period, as_of, targets, spend, config, warning_code
     and days to won (one row) and deal sizes; every window the targets, progress, notes, coverage, rates, plan and
     backtest read (one query on the opportunities, one on the leads: helpers.metrics.goals_data); the cohort's
     channel mix; the channels held, when a goal names one. The backtest is skipped when the facts make it
-    undefined (helpers.metrics.limits.explain_goals nulls it then)."""
+    undefined (helpers.metrics.limits.explain_goals nulls it then); it forecasts the complete periods before as_of,
+    whatever `period`, so its simulations run once per source, as_of and first day (:meth:`Source.memo
+    <helpers.metrics.source.Source.memo>`: the periods of a run's kernel share them)."""
     data = GoalData(source, as_of, warning_codes)
     known = data.facts()
     facts, first = known["facts"], known["first"]
@@ -107,9 +113,10 @@ def goals_of(source, period: Period, as_of, targets, spend, config, warning_code
     f = forecast_from(hists[0], won, period, as_of)
     if jobs is None:
         bt = no_backtest()
-    else:
-        revenue = [data.pipeline(start, end)["won_revenue"] for start, end in jobs.windows]
-        bt = backtest_from(jobs, revenue, hists[1:], won)
+    else:   # the complete periods before as_of, whatever the period: once per source (Source.memo), each its copy
+        key = ("goals_backtest", day(as_of), day(first), config.fiscal_year_start_month, tuple(warning_codes))
+        bt = copy.deepcopy(memoized(source, key, lambda: backtest_from(
+            jobs, [data.pipeline(start, end)["won_revenue"] for start, end in jobs.windows], hists[1:], won)))
     rates = funnel_rates_of(data, inputs)
     section = section_of(data, targets, spend, config.currency_code, period, first, f, bt, rates)
     return {"section": section, "forecast": f, "rates": rates, "facts": facts, "first": first, "data": data}

@@ -6,8 +6,10 @@ and per distinct design row of the score; no lead is fetched.
 - :func:`lead_rows`: one row per lead created by as_of, as tests/lead_reference.py's lead_frame makes it (observed,
   converted, won revenue, mql in H, channel, in the period, flagged by the rule) plus the attribute columns as read.
 - :func:`lead_quality_of`: the whole section and what notebook 05's views need (a
-  helpers.metrics.lead_section.LeadQuality); :func:`audit_of` / :func:`threshold_of` / :func:`common_values_of`:
-  the rule explorer's queries.
+  helpers.metrics.lead_section.LeadQuality); what depends on as_of and the settings but not on the period (H, the
+  columns' kinds, the conditions, the leakage guard and the score over the observed leads) is computed once per
+  source (:meth:`helpers.metrics.source.Source.memo`: the periods of a run's kernel share it);
+  :func:`audit_of` / :func:`threshold_of` / :func:`common_values_of`: the rule explorer's queries.
 
 The score (helpers.metrics.lead_score's model) reads the observed leads' distinct design rows
 (helpers.metrics.lead_engine); its test figures are derived from the test leads' distinct design rows by
@@ -18,7 +20,9 @@ broken by lead_id, and the bulk-loaded case's random split is a fixed permutatio
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import math
 
 import numpy as np
@@ -26,6 +30,7 @@ import numpy as np
 from helpers.metrics import engine, lead_conditions, lead_engine, lead_feedback, lead_quality as lq, lead_score
 from helpers.metrics.goals_engine import _fetch
 from helpers.metrics.lead_engine import _number_of, _text, column_kinds, ones  # noqa: F401  (column_kinds: public here too)
+from helpers.metrics.source import memoized
 
 #: The bulk-loaded case's split: each class's leads in lead_id order (rank r) are ordered by
 #: (r × SPLIT_MULTIPLIER + SPLIT_INCREMENT) mod SPLIT_MODULUS (a fixed permutation, the same integers on every
@@ -283,12 +288,16 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
     if not names:
         return lq.LeadQuality(lq.empty_section("no_leads"))
     a = engine._day(as_of)
-    horizon, bulk = horizon_and_bulk(source, a, (settings or {}).get("horizon_days"), warning_codes)
+    setting = (settings or {}).get("horizon_days")
+    horizon, bulk = memoized(source, ("lead_quality_horizon", a, setting, tuple(warning_codes)),
+                             lambda: horizon_and_bulk(source, a, setting, warning_codes))
     settings = settings or {}
     min_leads = int(settings.get("min_leads") or lq.MIN_LEADS)
     rule = settings.get("mql_rule")
     wanted = [c for c in (*lq.DEFAULT_ATTRIBUTES, *_named(settings)) if c in names]
-    columns = Columns(source, names, column_kinds(source, list(dict.fromkeys(wanted))))
+    wanted = list(dict.fromkeys(wanted))
+    columns = Columns(source, names, memoized(source, ("lead_column_kinds", tuple(wanted)),
+                                              lambda: column_kinds(source, wanted)))   # Columns copies it
     specs = lq.attribute_specs(settings, columns, columns.filled)
     late = lq.check_rule(rule, columns, specs) if rule else []
     used = list(dict.fromkeys([*(a.column for a in specs), *(lq_columns(rule) if rule else []), "channel"]))
@@ -326,12 +335,19 @@ def _section(source, rows, specs, settings, rule, late, horizon, bulk, min_leads
     known = {s.column: s.known for s in specs}
     explicit = {s.column for s in specs if s.explicit and s.known == "before_contact"}
     obs = rows.filter(rows.observed)
-    both = lead_engine.conditions_and_guard(obs, kinds, known, explicit, min_leads, backend) if kinds else \
-        {"suspect": [], "clean": [], "conditions": []}
-    clean = {a: kinds[a] for a in both["clean"]}
-    if conv == 0 or conv == n_obs:
-        both["conditions"] = []
-    score, same = _score_of(obs, clean, n_obs, conv, bulk, min_leads, backend)
+
+    def fit():
+        both = lead_engine.conditions_and_guard(obs, kinds, known, explicit, min_leads, backend) if kinds else \
+            {"suspect": [], "clean": [], "conditions": []}
+        clean = {a: kinds[a] for a in both["clean"]}
+        return ([] if conv in (0, n_obs) else both["conditions"]), both["suspect"], clean, \
+            *_score_of(obs, clean, n_obs, conv, bulk, min_leads, backend)
+
+    # the observed leads are the period's and every other's (created at least H days before as_of): once per source
+    key = ("lead_quality_fit", engine._day(as_of), int(horizon), bool(bulk), min_leads, n_obs, conv,
+           json.dumps(settings, sort_keys=True, default=str), tuple(kinds.items()), tuple(known.items()),
+           tuple(sorted(explicit)))
+    conditions, suspect, clean, score, same = copy.deepcopy(memoized(source, key, fit))
     section = {
         "horizon_days": None if bulk else int(horizon), "bulk_created_at": bulk,
         "observed_leads": n_obs, "still_in_play": int(c["still"] or 0),
@@ -339,7 +355,7 @@ def _section(source, rows, specs, settings, rule, late, horizon, bulk, min_leads
         "attributes": [{"attribute": a.column, "known": a.known, "numeric": a.numeric, "explicit": a.explicit} for a in specs],
         "min_leads": min_leads,
         "mql_audit": audits_of(rows, lq.rule_text(rule), backend),
-        "conditions": both["conditions"], "suspect": both["suspect"], "score": score, "same_size": same,
+        "conditions": conditions, "suspect": suspect, "score": score, "same_size": same,
         "feedback": lead_feedback.feedback_of(source, start, end, as_of),
         "late_rule_columns": late, "null_reasons": {},
     }
