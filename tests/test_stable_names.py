@@ -1,14 +1,19 @@
 """Documented names keep working (README "Stable names"): every old `python -m helpers.X` runs its new module.
 
-Each old name ran as a child process, as a scheduled job runs it: the same exit status, standard output and
-standard error as the new name, for --help and for a run that fails (a bad period: exit 2 and the workbook's
-error). The list of old names is checked against the project's history of documented commands.
+Each old name runs as a child process, as a scheduled job runs it: the same exit status, standard output and
+standard error as the new name (its --help run in this process, as `python -m` runs it; a failing run in a child),
+for --help and for a run that fails (a bad period: exit 2 and the workbook's error). The list of old names is checked against the project's history of documented commands.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
+import runpy
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -31,15 +36,35 @@ def child(module: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
-#: The --help run of each new name in this process: old names that became the same module (helpers.bench and
-#: helpers.report.bench) compare with one run of it; a module's help does not depend on the folder it runs in.
+def in_process(module: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m module args` run in this process as `python -m` runs it (runpy, the module as __main__): its exit
+    status, standard output and standard error. The help's width is a child's with piped output: COLUMNS, else 80."""
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        mp.setattr(sys, "argv", [module, *args])
+        if not os.environ.get("COLUMNS"):
+            mp.setenv("COLUMNS", "80")
+        try:
+            with warnings.catch_warnings():   # runpy's note that the module was imported before: it is, by this suite
+                warnings.filterwarnings("ignore", "'.*' found in sys.modules after import of package", RuntimeWarning)
+                runpy.run_module(module, run_name="__main__", alter_sys=True)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+            if not isinstance(stop.code, (int, type(None))):
+                print(stop.code, file=sys.stderr)
+    return subprocess.CompletedProcess([module, *args], code, out.getvalue(), err.getvalue())
+
+
+#: The --help of each new name, run once in this process (in_process: no interpreter to start for each; the old
+#: names, the ones a scheduled job calls, still run as child processes): old names that became the same module
+#: (helpers.bench and helpers.report.bench) compare with one run of it.
 NEW_HELP: dict[str, subprocess.CompletedProcess] = {}
 
 
-def new_help(module: str, cwd) -> subprocess.CompletedProcess:
-    """`python -m module --help` of a new name (run in `cwd` the first time; NEW_HELP)."""
+def new_help(module: str) -> subprocess.CompletedProcess:
+    """`--help` of a new name (NEW_HELP)."""
     if module not in NEW_HELP:
-        NEW_HELP[module] = child(module, "--help", cwd=cwd)
+        NEW_HELP[module] = in_process(module, "--help")
     return NEW_HELP[module]
 
 
@@ -53,7 +78,7 @@ def test_every_documented_old_name_has_an_alias():
 
 @pytest.mark.parametrize("old", sorted(OLD_NAMES))
 def test_the_old_name_answers_help_as_the_new_one(old, tmp_path):
-    new, was = new_help(OLD_NAMES[old], tmp_path), child(old, "--help", cwd=tmp_path)
+    new, was = new_help(OLD_NAMES[old]), child(old, "--help", cwd=tmp_path)
     assert new.returncode == 0 and new.stdout.startswith(f"usage: python -m {OLD_NAMES[old]} ")
     assert (was.returncode, was.stdout, was.stderr) == (new.returncode, new.stdout, new.stderr)
 
