@@ -185,6 +185,21 @@ def test_reverse_funnel_intervals_come_from_the_rates_uncertainty():
     assert goals.reverse_funnel(None, rates)["leads"] == {"expected": None, "low_95": None, "high_95": None}
 
 
+def test_resampled_means_in_blocks_are_the_one_array_draw(monkeypatch):
+    """The reverse funnel's deal-size resamples, drawn a block of rows at a time (6 GiB as one array at 10M leads): the
+    same bits as the whole (draws x deals) array, and the generator left where that draw leaves it."""
+    from helpers.metrics import goals_plan
+
+    amounts = np.random.default_rng(3).gamma(2.0, 1e6, 37).round(-4)
+    whole_rng, block_rng = np.random.default_rng(42), np.random.default_rng(42)
+    whole = amounts[whole_rng.integers(0, 37, (50, 37))].mean(axis=1)
+    monkeypatch.setattr(goals_plan, "RESAMPLE_BLOCK", 100)   # 2 resamples a block; the last block holds 2 of 50
+    blocks = goals_plan.resampled_means(amounts, 50, block_rng)
+    assert blocks.tobytes() == whole.tobytes() and len(blocks) == 50
+    assert block_rng.integers(0, 1 << 62) == whole_rng.integers(0, 1 << 62)
+    assert goals_plan.resampled_means(np.array([5.0]), 3, block_rng).tolist() == [5.0, 5.0, 5.0]
+
+
 # --------------------------------------------------------------------------- cohort projection
 def test_projected_cohort_rate_by_hand():
     # 10 old leads (created 2023, long past the 365-day horizon): 4 became opportunities 5 days after creation,

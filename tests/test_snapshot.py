@@ -119,3 +119,17 @@ def test_the_run_snapshot_is_opened_without_reading_the_files(tmp_path, tiny_fol
     monkeypatch.setattr(snapshot, "load_workbook", lambda *a, **k: pytest.fail("the run's snapshot was not used"))
     monkeypatch.setattr(snapshot, "input_checksums", lambda *a, **k: pytest.fail("the run's snapshot was not used"))
     assert load_cached(tiny_folder, config).opportunities["opportunity_id"].tolist() == ["O1", "O2", "O3"]
+
+
+def test_the_runner_drops_the_rows_it_wrote_into_the_snapshot(tmp_path):
+    """release_rows: after the snapshot the runner keeps only what its index page reads (as_of, files, findings); the
+    snapshot still reads back as the loaded Workbook."""
+    config = load_config(SAMPLE_DATA_DIR)
+    wb = load_workbook(SAMPLE_DATA_DIR, config)
+    loaded = dataclasses.replace(wb)
+    folder = write_snapshot(wb, tmp_path / "snap")
+    snapshot.release_rows(wb)
+    assert wb.leads is None and wb.touches is None and wb.extras == {}
+    assert len(wb.opportunities) == 0 and list(wb.opportunities.columns) == list(loaded.opportunities.columns)
+    assert (wb.as_of, wb.files, wb.findings, wb.spend is loaded.spend) == (loaded.as_of, loaded.files, loaded.findings, True)
+    assert_same_workbook(loaded, read_snapshot(folder, SAMPLE_DATA_DIR, config))

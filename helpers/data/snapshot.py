@@ -120,6 +120,26 @@ def write_snapshot(wb: Workbook, folder: Path, checksums: dict[str, str] | None 
     return folder
 
 
+def release_rows(wb: Workbook) -> None:
+    """Drop `wb`'s leads, opportunities, touches and their extra columns once :func:`write_snapshot` has written them
+    (the kernels read the snapshot; the runner then needs only as_of, the files and the findings), and hand the freed
+    memory back to the system: pyarrow's allocator keeps what it freed for reuse (the runner held 3.9 GiB at 10M leads
+    while the notebooks ran, 0.6 GiB at 1M; 0.3 GiB after). `wb.opportunities` becomes its empty frame (columns kept).
+    A warehouse run's Workbook (row tables not in memory) is left as it is."""
+    import gc
+
+    import pyarrow as pa
+
+    for name in ("leads", "touches"):
+        if isinstance(getattr(wb, name), pd.DataFrame):
+            setattr(wb, name, None)
+    if isinstance(wb.opportunities, pd.DataFrame):
+        wb.opportunities = wb.opportunities.iloc[:0]
+    wb.extras = {}
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+
+
 def _first_date(wb: Workbook) -> str | None:
     """The first data date of `wb` as YYYY-MM-DD (what a warehouse run's rowless Workbook gives the notebooks:
     helpers.data.rowless), None when no row has a created_at."""

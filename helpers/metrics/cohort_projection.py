@@ -125,11 +125,22 @@ def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS,
     rng = np.random.default_rng(seed)
     sims_opp, sims_won = [], []
     row_cell = np.repeat(np.arange(len(h.n)), h.n)   # the history's leads, in the cells' order
+    draws, hits = np.empty(n), np.empty(n, dtype=bool)   # one simulation's uniforms at a time (same stream, rows in order)
+
+    def simulated(threshold: np.ndarray) -> np.ndarray:
+        """Per simulation, the share of cohort leads whose uniform draw falls below `threshold` (2 for a lead that
+        already counts, 0 for one that cannot)."""
+        counts = np.empty(simulations, dtype=np.int64)
+        for k in range(simulations):
+            np.less(rng.random(out=draws), threshold, out=hits)
+            counts[k] = np.count_nonzero(hits)
+        return counts / n
+
     for _ in range(refits):
         pick = rng.integers(0, len(row_cell), len(row_cell))
         po, pw = _projection_probs(h, np.bincount(row_cell[pick], minlength=len(h.n)), ages)
-        sims_opp.append((opp_done + (~opp_done & (rng.random((simulations, n)) < po))).sum(axis=1) / n)
-        sims_won.append((won_done + (open_won & (rng.random((simulations, n)) < pw))).sum(axis=1) / n)
+        sims_opp.append(simulated(np.where(opp_done, 2.0, po)))
+        sims_won.append(simulated(np.where(won_done, 2.0, np.where(open_won, pw, 0.0))))
 
     def iv(samples, point):
         s = np.concatenate(samples)

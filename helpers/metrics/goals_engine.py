@@ -276,45 +276,47 @@ class History:
     first: pd.Timestamp
 
 
+def _numbers(column) -> np.ndarray:
+    """A fetched column as float64, null as NaN (the counts' integers, day numbers and flags are exact in it)."""
+    return column.cast("float64").to_numpy(zero_copy_only=False)
+
+
 def forecast_inputs(opps, dates, backend=None) -> tuple[list[History], Cells | None]:
     """:func:`forecast_counts_expr` run for `dates` ((period, as_of) pairs), one query: one :class:`History` per date,
     in order, and the won deals' cells of the latest date (:func:`known_wins` reads each date's from them)."""
     if not dates:
         return [], None
-    got = _fetch(forecast_counts_expr(table(opps), dates), backend).to_pydict()
-    cols = {c: np.array(v, dtype=object) for c, v in got.items()}
-    kind = cols["kind"].astype(int)
-    i = np.array([-1 if v is None else v for v in cols["i"]], dtype=int)
+    got = _fetch(forecast_counts_expr(table(opps), dates), backend)
+    cols = {c: _numbers(got.column(c)) for c in got.column_names}   # one array per column, no object per value (issue 26)
+    kind, i = cols["kind"].astype(int), np.nan_to_num(cols["i"], nan=-1).astype(int)
     wd = kind == WON_DAYS
-    won = Cells.sorted({"closed": cols["x"][wd].astype(np.int64),
-                        "amt": np.array([np.nan if v is None else v for v in cols["amt"][wd]], dtype=float)},
+    won = Cells.sorted({"closed": cols["x"][wd].astype(np.int64), "amt": cols["amt"][wd]},
                        cols["n"][wd].astype(np.int64), ("closed", "amt"))
+    rows_of = {k: np.flatnonzero(kind == k) for k in (CELLS, CREATED_BLOCKS, WON_BLOCKS, WON_SO_FAR, FIRST_CREATED)}
     out = []
     for pos in range(len(dates)):
         def part(k):
-            return (kind == k) & (i == pos)
-
-        def num(name, mask, dtype=float):
-            return np.array([np.nan if v is None else v for v in cols[name][mask]], dtype=dtype)
+            rows = rows_of[k]
+            return rows[i[rows] == pos]
 
         c = part(CELLS)
-        lb = cols["lb"][c].astype(bool)
-        values = {"t": num("x", c), "e": num("e", c, int), "r": cols["r"][c].astype(bool), "amt": num("amt", c)}
+        lb = cols["lb"][c] == 1
+        values = {"t": cols["x"][c], "e": cols["e"][c].astype(int), "r": cols["r"][c] == 1, "amt": cols["amt"][c]}
         n = cols["n"][c].astype(np.int64)
         hist = Cells.sorted({k: v[lb] for k, v in values.items()}, n[lb], ("t", "e", "r", "amt"))
         is_open = values["e"] == 0
         opened = Cells.sorted({"age": values["t"][is_open], "amt": values["amt"][is_open]}, n[is_open], ("age", "amt"))
         b = part(CREATED_BLOCKS)
-        blocks = num("x", b, int)
+        blocks = cols["x"][b].astype(int)
         created = np.zeros(blocks.max() + 1 if len(blocks) else 0)
-        created[blocks] = cols["n"][b].astype(float)
+        created[blocks] = cols["n"][b]
         w = part(WON_BLOCKS)
-        won_blocks = {int(x): (int(nn), 0.0 if s is None else float(s), int(k))
+        won_blocks = {int(x): (int(nn), 0.0 if np.isnan(s) else float(s), int(k))
                       for x, nn, s, k in zip(cols["x"][w], cols["n"][w], cols["s"][w], cols["k"][w])}
         f = part(WON_SO_FAR)
-        so_far = (int(cols["n"][f][0]), float(cols["s"][f][0] or 0.0)) if f.any() else (0, 0.0)
+        so_far = (int(cols["n"][f][0]), float(np.nan_to_num(cols["s"][f][0]))) if len(f) else (0, 0.0)
         fc = part(FIRST_CREATED)
-        first = _day_number(cols["x"][fc][0]) if fc.any() else pd.NaT
+        first = _day_number(cols["x"][fc][0]) if len(fc) else pd.NaT
         out.append(History(hist, opened, created, won_blocks, so_far, first))
     return out, won
 

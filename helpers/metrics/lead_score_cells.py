@@ -23,12 +23,8 @@ def _blocks(p: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """(the cells in the order the score ranks leads: probability high to low, ties kept together; the cells of each
     group of equal probability, in that order)."""
     order = np.argsort(-p, kind="stable")
-    groups, start = [], 0
-    for i in range(1, len(order) + 1):
-        if i == len(order) or p[order[i]] != p[order[start]]:
-            groups.append(order[start:i])
-            start = i
-    return order, groups
+    ranked = p[order]
+    return order, np.split(order, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1) if len(order) else []
 
 
 def _member(t, keys: dict, cells: dict, rows: np.ndarray):
@@ -60,21 +56,21 @@ def edge_counts(t, keys: dict, cells: dict, p: np.ndarray, positions: list[int],
     y = np.asarray(cells["y"], dtype=np.int64)
     w = np.asarray([v or 0.0 for v in cells["w"]], dtype=float)
     _, groups = _blocks(p)
-    split, out, starts = {}, {}, []
-    at = 0
-    for g in groups:
-        starts.append(at)
-        at += int(n[g].sum())
+    # each group's leads, converted leads and their won revenue, once (a group's revenue summed as before: numpy over
+    # its cells, then the groups in rank order), so each position costs a search, not a pass over every group
+    sizes = np.array([int(n[g].sum()) for g in groups], dtype=np.int64)
+    converted = [int((n[g] * y[g]).sum()) for g in groups]
+    revenue = [float(w[g][y[g] == 1].sum()) for g in groups]
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    split, out = {}, {}
     for pos in positions:
-        before = [(i, g) for i, g in enumerate(groups) if starts[i] < pos]
-        full = [g for i, g in before if starts[i] + int(n[g].sum()) <= pos]
-        conv = int(sum(int((n[g] * y[g]).sum()) for g in full))
-        rev = float(sum(float(w[g][y[g] == 1].sum()) for g in full))
-        inside = [(i, g) for i, g in before if starts[i] + int(n[g].sum()) > pos]
-        out[pos] = (conv, rev)
-        if inside:
-            i, g = inside[0]
-            split[pos] = (i, g, pos - starts[i])
+        full = np.flatnonzero((starts < pos) & (ends <= pos)).tolist()
+        out[pos] = (int(sum(converted[i] for i in full)), float(sum(revenue[i] for i in full)))
+        inside = np.flatnonzero((starts < pos) & (ends > pos))
+        if len(inside):
+            i = int(inside[0])
+            split[pos] = (i, groups[i], pos - int(starts[i]))
     exprs = {}
     ordered = sorted(split.items())
     tt = t.mutate(**{f"_m{k}": _member(t, keys, cells, g) for k, (_, (_, g, _)) in enumerate(ordered)}) if ordered else t

@@ -146,8 +146,21 @@ def draw(factors: dict, rng: np.random.Generator, size: int) -> tuple[np.ndarray
         n = int(inside.sum())
         count[rows] = rng.beta(n + 0.5, len(inside) - n + 0.5, len(rows)) / share
         pick = rng.integers(0, len(inside), (len(rows), len(inside)))
-        deal[rows] = _deal_ratio(inside[pick], amount[pick])
+        deal[rows] = _resampled_deal_ratio(inside, amount, pick)
     return count, deal
+
+
+def _resampled_deal_ratio(inside: np.ndarray, amount: np.ndarray, pick: np.ndarray) -> np.ndarray:
+    """``_deal_ratio(inside[pick], amount[pick])`` with the per-win terms computed once on the wins and then picked
+    (the same values summed in the same order, so the same bits; four picks instead of two picks and six
+    resample-sized temporaries: the goals forecast's and backtest's draws at 10M leads)."""
+    known = ~np.isnan(amount)
+    values = np.where(known, amount, 0.0)
+    n_in, n_all = (inside & known)[pick].sum(axis=1), known[pick].sum(axis=1)
+    mean_in = np.divide((values * inside)[pick].sum(axis=1), n_in, out=np.full(len(n_in), np.nan), where=n_in > 0)
+    mean_all = np.divide(values[pick].sum(axis=1), n_all, out=np.full(len(n_all), np.nan), where=n_all > 0)
+    out = np.divide(mean_in, mean_all, out=np.full(len(n_in), np.nan), where=mean_all > 0)
+    return np.where(np.isfinite(out), out, 1.0)
 
 
 def deseasonalise(wins: dict, as_of, block_days: int, blocks: int) -> tuple[np.ndarray, np.ndarray]:

@@ -46,7 +46,7 @@ from helpers.config import DATA_FOLDER_CONFIG, lead_quality_columns, load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
-from helpers.data.snapshot import SNAPSHOT_ENV, write_snapshot
+from helpers.data.snapshot import SNAPSHOT_ENV, release_rows, write_snapshot
 from helpers.errors import WorkbookError, cli_language, coded_error
 from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
@@ -396,6 +396,7 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
         if runner_made(own):
             shutil.rmtree(own)
         snapshot = write_snapshot(wb, make_own_dir(own) / "tables")
+        release_rows(wb)   # the kernels read the snapshot; the index page reads only as_of and the files
     except OSError:  # a full or read-only disk: leave no half-written snapshot behind
         if runner_made(own):
             shutil.rmtree(own, ignore_errors=True)
