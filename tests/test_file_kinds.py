@@ -578,43 +578,16 @@ def test_config_naming_a_folder_in_the_ingest_cli(tmp_path, capsys, monkeypatch)
     assert not (tmp_path / "out").exists()
 
 
-def _compound_file(stream: bytes) -> bytes:
-    """A minimal OLE2 compound file ([MS-CFB] version 3, 512-byte sectors) whose 'Workbook' stream is `stream`, small
-    enough to live in the mini stream: sector 0 the FAT, 1 the directory, 2 the mini FAT, 3 the mini stream."""
-    import struct
-
-    free, end = 0xFFFFFFFF, 0xFFFFFFFE
-    header = bytearray(512)
-    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-    struct.pack_into("<HHHHH", header, 0x18, 0x3E, 3, 0xFFFE, 9, 6)
-    struct.pack_into("<IIIIIIIII", header, 0x28, 0, 1, 1, 0, 4096, 2, 1, end, 0)
-    struct.pack_into("<109I", header, 0x4C, 0, *([free] * 108))
-    fat = struct.pack("<128I", 0xFFFFFFFD, end, end, end, *([free] * 124))
-
-    def entry(name: str, kind: int, start: int, size: int) -> bytes:
-        raw = bytearray(128)
-        encoded = (name + "\0").encode("utf-16-le")
-        raw[:len(encoded)] = encoded
-        struct.pack_into("<HBB", raw, 0x40, len(encoded), kind, 1)
-        struct.pack_into("<III", raw, 0x44, free, free, 1 if kind == 5 else free)
-        struct.pack_into("<II", raw, 0x74, start, size)
-        return bytes(raw)
-
-    directory = entry("Root Entry", 5, 3, 64) + entry("Workbook", 2, 0, len(stream)) + bytes(256)
-    minifat = struct.pack("<128I", end, *([free] * 127))
-    return bytes(header) + fat + directory + minifat + stream.ljust(512, b"\0")
-
-
-@pytest.mark.parametrize("mode, expected", [(1, True), (0, False), (None, False)])
-def test_the_date_system_of_an_xls_whose_workbook_stream_is_in_the_mini_stream(tmp_path, mode, expected):
-    """A workbook stream under 4,096 bytes lives in the compound file's mini stream: its globals (BOF, DATEMODE, EOF)
-    say the 1904 system (DATEMODE 1), the 1900 system (0), or nothing (no DATEMODE record: the 1900 system)."""
-    import struct
-
+@pytest.mark.parametrize("content", ["truncated", "not_ole2", "empty"])
+def test_an_xls_whose_date_system_cannot_be_read_counts_from_1900(tmp_path, content):
+    """xls_date1904 raises nothing on a file xlrd cannot open (the reader names the file's own problem): the 1904
+    fixture cut to its first 2,048 bytes, a CSV named .xls, and an empty file all give the 1900 system."""
+    from helpers.data.files import EXCEL_EPOCH_1900, excel_epoch
     from helpers.data.xls_datemode import xls_date1904
 
-    bof = struct.pack("<HH", 0x0809, 16) + bytes(16)
-    datemode = struct.pack("<HHH", 0x0022, 2, mode) if mode is not None else b""
-    path = tmp_path / "small.xls"
-    path.write_bytes(_compound_file(bof + datemode + struct.pack("<HH", 0x000A, 0)))
-    assert xls_date1904(path) is expected
+    whole = (XLS.parent / "1904" / "opportunities.xls").read_bytes()
+    body = {"truncated": whole[:2048], "not_ole2": CSV_OPPS.encode(), "empty": b""}[content]
+    path = tmp_path / "opportunities.xls"
+    path.write_bytes(body)
+    assert xls_date1904(path) is False
+    assert excel_epoch(path) == EXCEL_EPOCH_1900

@@ -105,7 +105,7 @@ def excel_epoch(path: Path) -> dt.datetime:
 
     Real date cells are converted by the reader with the right system; this is for serial numbers in cells
     formatted as numbers or text (read with the ``excel`` date format). An Excel 97-2003 file (.xls, an OLE2
-    compound file) says its system in its DATEMODE record (helpers.data.xls_datemode, as xlrd's ``datemode``); a
+    compound file) says its system in its DATEMODE record (helpers.data.xls_datemode: xlrd's ``datemode``); a
     part that cannot be read gives the 1900 system (the reader then names the file's own problem)."""
     import zipfile
 
