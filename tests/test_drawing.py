@@ -138,3 +138,70 @@ def test_percent_ticks_find_their_decimals_once_per_tick_set():
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)
+
+
+@pytest.mark.parametrize("dpi", [72, 100, 200])
+def test_font_line_metrics_lay_texts_out_as_matplotlibs_own(dpi):
+    """The line metrics found once per process (the renderer's hook) lay out every text, one line or several, to the
+    same boxes and line positions as matplotlib's own reading of the font's tables on each layout."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    set_theme("report")
+    assert RendererAgg._get_font_height_metrics is drawing.font_height_metrics
+    fig = Figure(dpi=dpi)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    texts = [fig.text(0.1, 0.5, value, family=family, size=size, weight=weight, rotation=rotation)
+             for family, size, weight in (("IPAexGothic", 10, "normal"), ("DejaVu Sans", 7.5, "bold"), ("IPAexGothic", 14, "bold"))
+             for value in TEXTS + ["Lead-to-opportunity rate\nby channel (FY2025Q3)"]
+             + (JAPANESE + ["¥1.2億\n2行目\n3行目"] if family == "IPAexGothic" else [])
+             for rotation in (0, 60)]
+    shared = [t._get_layout(renderer) for t in texts]
+    del RendererAgg._get_font_height_metrics   # matplotlib's own: the font's tables read on every layout
+    try:
+        own = [t._get_layout(renderer) for t in texts]
+    finally:
+        drawing.share_text_metrics()
+    for (box, lines, corner), (box2, lines2, corner2) in zip(shared, own):
+        assert (box.bounds, lines, corner) == (box2.bounds, lines2, corner2)
+
+
+def test_font_line_metrics_follow_the_font_settings():
+    """A changed font size or font rcParam gives the new font's metrics (both are in the cache's key). DejaVu Sans'
+    OS/2 table: ascender 1556, descender -492, line gap 410 of 2048 units per em; 10 pt at 100 dpi is 13.89 pixels."""
+    set_theme("report")
+    renderer = RendererAgg(1, 1, 100)
+    prop = FontProperties(family="sans-serif", size=10)
+    with matplotlib.rc_context({"font.sans-serif": ["DejaVu Sans"]}):
+        dejavu = drawing.font_height_metrics(renderer, prop)
+        prop.set_size(20)
+        assert drawing.font_height_metrics(renderer, prop)[0] == pytest.approx(2 * dejavu[0])
+    prop.set_size(10)
+    assert dejavu == pytest.approx((1556 / 2048 * 1000 / 72, 492 / 2048 * 1000 / 72, 410 / 2048 * 1000 / 72))
+    with matplotlib.rc_context({"font.sans-serif": ["IPAexGothic"]}):
+        assert drawing.font_height_metrics(renderer, prop) != dejavu
+
+
+def test_plain_text_reaches_the_ticks_made_before_it_without_making_more():
+    """Tick labels made while mathtext was on (before the theme) draw as typed; the walk makes no tick the locator would
+    ask for (the draw makes them, as plain text), and finds every title, label, legend and figure text."""
+    from helpers.views.theme import _artists, plain_text
+
+    set_theme("report")
+    with matplotlib.rc_context({"text.parse_math": True}):
+        fig, ax = plt.subplots()
+        ax.bar(["$x$ web", "展示会"], [3, 5], label="won $a$ deals")
+        ax.set_title("$title")
+        ax.legend()
+        fig.text(0.01, 0.01, "$note")
+        fig.canvas.draw()   # the tick labels are made here, with mathtext on
+    made = len(ax.yaxis.majorTicks)
+    ax.set_ylim(0, 17.5)   # the locator now wants 10 ticks
+    plain_text(fig)
+    assert len(ax.yaxis.majorTicks) == made
+    texts = [a for a in fig.findobj(matplotlib.text.Text)]
+    assert {id(t) for t in texts} <= {id(a) for a in _artists(fig)}
+    assert not any(t.get_parse_math() for t in texts)
+    png = finish(fig).png()
+    assert png.startswith(b"\x89PNG")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["$x$ web", "展示会"]

@@ -325,7 +325,7 @@ def plain_text(fig) -> None:
             if isinstance(fmt, (matplotlib.category.StrCategoryFormatter, matplotlib.ticker.FixedFormatter,
                                 matplotlib.ticker.FuncFormatter)):  # set_xticks(ticks, labels) makes a FuncFormatter
                 axis.set_major_formatter(_ShortLabels(fmt))
-    found = fig.findobj(lambda a: isinstance(a, (matplotlib.legend.Legend, matplotlib.text.Text)))   # one walk of the artists
+    found = [a for a in _artists(fig) if isinstance(a, (matplotlib.legend.Legend, matplotlib.text.Text))]
     legend_texts = {id(t) for leg in found if isinstance(leg, matplotlib.legend.Legend) for t in leg.get_texts()}
     for text in (a for a in found if isinstance(a, matplotlib.text.Text)):
         text.set_parse_math(False)
@@ -336,6 +336,26 @@ def plain_text(fig) -> None:
             text.set_text(value)
         if max(len(line) for line in value.split("\n")) > max(limit, MAX_LINE) or value.count("\n") >= MAX_LINES:
             text.set_text(short_label(value, limit))
+
+
+def _artists(fig) -> list:
+    """Every artist of `fig`, as ``fig.findobj()`` finds them, but an axis gives its label, offset text and the ticks it
+    has made so far (their lines and labels), not ``Axis.get_children``'s ticks for its locator's current positions:
+    those ask the locator and make the missing ticks before the layout has sized the axes (a fifth of a chart's
+    finishing), and the draw sets every tick label again from its formatter (wrapped by :class:`_ShortLabels`) and
+    makes the ticks it needs under :data:`PLAIN_TEXT`."""
+    import matplotlib.axis
+
+    out, todo = [], [fig]
+    while todo:
+        artist = todo.pop()
+        out.append(artist)
+        if isinstance(artist, matplotlib.axis.Axis):
+            ticks = [*artist.majorTicks, *artist.minorTicks]
+            todo += [artist.label, artist.offsetText, *(child for tick in ticks for child in tick.get_children())]
+        else:
+            todo += artist.get_children()
+    return out
 
 
 def finish(fig, figure: str | None = None) -> Chart:
