@@ -165,22 +165,26 @@ WITH_GROUP = {"tests/test_warehouse_report.py": "sample-all-en"}
 #: a class, which share a class-scoped run and so form one group.
 BY_TEST = ("tests/test_run.py",)
 #: Measured CPU seconds of the costly groups (per-test CPU of the worker and the processes it waited for, kernels
-#: included, summed by group; see the README's test-speed section); a parametrized BY_TEST group is listed once,
-#: without its parameters. The groups are handed out the most CPU first, so that no long group starts last and leaves
-#: the other worker idle at the end; a group not listed counts ESTIMATE seconds a test.
+#: included, summed by group: tests/cpu_seconds.py over a whole -n 2 --dist loadfile run at load 10-17, with
+#: PostgreSQL, at ab7dbef; test_fastcsv.py and test_stable_names.py measured again after their cuts; see the README's
+#: test-speed section); a parametrized BY_TEST group is listed once, without its parameters, with one parameter's
+#: CPU. The groups are handed out the most CPU first, so that no long group starts last and leaves the other worker
+#: idle at the end; a group not listed counts ESTIMATE seconds a test.
 CPU_SECONDS = {
-    "sample-all-en": 290, "sample-all-ja": 60, "tests/test_app_browser.py": 95, "tests/test_fastcsv.py": 40,
-    "tests/test_warehouse.py": 55, "tests/test_ingest_cases_run.py": 56,
-    "tests/test_run.py::test_all_periods_and_determinism": 34, "tests/test_browser.py": 48,
-    "honest-figures-en": 45, "honest-figures-ja": 45, "tests/test_attribution_warehouse.py": 40,
-    "tests/test_stable_names.py": 32, "tests/test_lead_quality_warehouse.py": 24,
-    "tests/test_section6_reference.py": 16, "tests/test_report_warnings_language.py": 12,
-    "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 19,
-    "tests/test_run.py::TestLatestPeriodRun": 15, "tests/test_ingest.py": 15, "tests/test_funnel_analysis.py": 14,
-    "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 10,
-    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 9, "tests/test_views.py": 12,
-    "tests/test_goals_sample.py": 11, "tests/test_run.py::test_partial_data_opportunities_only": 7,
-    "tests/test_run.py::test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh": 7,
+    "sample-all-en": 268, "tests/test_app_browser.py": 86, "tests/test_warehouse.py": 70, "sample-all-ja": 58,
+    "tests/test_ingest_cases_run.py": 49, "honest-figures-ja": 42, "tests/test_run.py::test_all_periods_and_determinism": 40,
+    "tests/test_attribution_warehouse.py": 40, "tests/test_browser.py": 37, "honest-figures-en": 34,
+    "tests/test_lead_quality_warehouse.py": 30, "tests/test_fastcsv.py": 29, "tests/test_warehouse_gaps.py": 28,
+    "tests/test_stable_names.py": 21, "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 18,
+    "tests/test_run.py::TestLatestPeriodRun": 16, "tests/test_checks_engine.py": 16, "tests/test_warehouse_load.py": 12,
+    "tests/test_lead_engine.py": 12, "tests/test_report_warnings_language.py": 12, "tests/test_views.py": 11,
+    "tests/test_ingest.py": 11, "tests/test_funnel_analysis.py": 10, "tests/test_section6_reference.py": 10,
+    "tests/test_misread.py": 10, "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 10,
+    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 10,
+    "tests/test_run.py::test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh": 9, "tests/test_velocity.py": 8,
+    "notebooks/02_funnel_breakdown.ipynb": 8, "tests/test_ingest_kinds.py": 7, "tests/test_goals_engine.py": 7,
+    "tests/test_goals_sample.py": 7, "tests/test_run.py::test_partial_data_opportunities_only": 7, "tests/test_goals.py": 7,
+    "tests/test_explorer_selection.py": 7, "notebooks/05_lead_quality.ipynb": 7,
 }
 ESTIMATE = 0.3
 
