@@ -130,3 +130,15 @@ def test_a_log_axis_shows_plain_numbers():
     FigureCanvasAgg(chart.fig).draw()
     ticks = axes_text(chart.fig)[0]["xticks"]
     assert {"0.1", "1", "10"} <= set(ticks) and not [x for x in ticks if "$" in x or "mathdefault" in x], ticks
+
+
+def test_the_velocity_trend_says_its_unit_is_revenue_a_day(sample):
+    """Notebook 03's sales velocity per quarter is revenue a day (docs/glossary.md, Sales velocity): its y axis says
+    so, as the waterfall's does ("Sales velocity (revenue/day)", 「セールスベロシティ(売上/日)」)."""
+    from helpers.views import velocity_views
+
+    s, _ = sample
+    chart = velocity_views.trend_chart(s, None)
+    label = chart.fig.axes[0].get_ylabel()
+    plt.close(chart.fig)
+    assert label == {"en": "Sales velocity (revenue/day)", "ja": "セールスベロシティ(売上/日)"}[s.lang]

@@ -251,6 +251,7 @@ def trend_chart(s: Session, vc: dict | None):
             ax.axvline(idx[0], color=SALES, linestyle="--", label=t("velocity_initiative_start", s.lang))
             legend_outside(ax)
     ax.set_title(t("velocity_trend", s.lang))
+    ax.set_ylabel(t("sales_velocity", s.lang))   # revenue a day: the unit the glossary defines
     ax.tick_params(axis="x", rotation=60)
     money_axis(ax, s.config)
     known = quarterly[pd.to_numeric(quarterly["sales_velocity"], errors="coerce").notna()].iloc[-1]
