@@ -7,53 +7,11 @@ table (duckdb-python PR 287, "Unified arrow API"; Ibis switched to it upstream i
 is the newest release). :func:`duckdb_compat` makes the old name call the current method on both, so Ibis reads
 through ``to_arrow_table()`` and no deprecation is raised. Nothing changes where DuckDB still has the method as its
 own (DuckDB 1.x), except that a relation's old name is its current method wherever that exists.
-
-It also loads only the SQL compilers a backend asks for (:func:`lazy_compilers`): the package
-``ibis.backends.sql.compilers`` imports all 20 of Ibis' dialects (Athena, BigQuery, ..., Trino, each with its
-sqlglot dialect) when its first is imported, 0.1 CPU s of a folder's load that only ever runs DuckDB.
 """
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
-import sys
 import warnings
-
-#: The Ibis package whose __init__ imports every dialect's compiler.
-COMPILERS = "ibis.backends.sql.compilers"
-
-
-@functools.lru_cache(maxsize=1)
-def lazy_compilers() -> None:
-    """Put :data:`COMPILERS` in place without running its __init__, so importing its DuckDB compiler imports no other
-    dialect (call before any Ibis backend is imported; nothing happens once the package is imported).
-
-    The package module is made from its own spec (its path, so ``compilers.duckdb`` and ``compilers.base`` import as
-    before); the first attribute it does not have yet (``sc.PostgresCompiler``, ``sc.trino``: another backend, or any
-    name the __init__ defines) runs the real __init__ in it, which imports every compiler as before."""
-    if COMPILERS in sys.modules:
-        return
-    spec = importlib.util.find_spec(COMPILERS)
-    if spec is None or spec.loader is None or not spec.submodule_search_locations:
-        return
-    module = importlib.util.module_from_spec(spec)
-    state = {"whole": False}
-
-    def __getattr__(name: str):
-        if state["whole"] or name.startswith("__"):
-            raise AttributeError(f"module {COMPILERS!r} has no attribute {name!r}")
-        state["whole"] = True
-        spec.loader.exec_module(module)   # the package's own __init__: every compiler, every name
-        return getattr(module, name)
-
-    module.__getattr__ = __getattr__
-    sys.modules[COMPILERS] = module
-    try:
-        importlib.import_module(f"{COMPILERS}.duckdb")
-    except BaseException:   # the half-made package is not left behind: the next import runs its own __init__
-        sys.modules.pop(COMPILERS, None)
-        raise
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,7 +21,6 @@ def duckdb_compat() -> None:
     with AttributeError, and every table schema Ibis read warned that fetch_arrow_table() is deprecated."""
     import duckdb
 
-    lazy_compilers()
     connection = duckdb.DuckDBPyConnection
     if not hasattr(connection, "fetch_arrow_table"):
         def fetch_arrow_table(self, *args, **kwargs):
