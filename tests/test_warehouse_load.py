@@ -356,7 +356,7 @@ from test_warehouse_gaps import icu_url  # noqa: E402,F401 - the fixture: a Post
     not PG, reason="no PostgreSQL server (WORKBOOK_TEST_PG unset; .ci/with-postgres starts one)"))])
 def test_a_cell_findings_first_ids_are_in_code_point_order(where, request, tmp_path):
     """A cell finding's first ids (here the leads whose channel is a placeholder) are in code point order (upper case,
-    then lower case, then kana) on every collation, as a row check's (helpers.data.checks_engine.code_point_order)."""
+    then lower case, then kana) on every collation, as a row check's (helpers.data.checks_tables.code_point_order)."""
     from helpers.metrics.warehouse import connect, upload
     from helpers.metrics.warehouse_cells import channel_findings
 

@@ -17,7 +17,7 @@ are joins or ``IN`` sub-queries in the same engine.
 
 Values enter as the loader types them: ids and text trimmed, empty = null, outcome lower case, dates as calendar
 days, amounts as numbers. A folder's tables already are (the loader typed them); a warehouse's are made so in the
-query (:func:`canonical_tables`). The findings' codes, messages and fixes are those of docs/data_dictionary.md
+query (helpers.data.checks_tables.canonical_tables). The findings' codes, messages and fixes are those of docs/data_dictionary.md
 ("What the workbook checks"). Checks about a file itself (encoding, parse errors, unreadable cells, missing
 columns, label cells) stay in the folder reader (helpers.data.load, helpers.data.categories); the small tables a
 person writes (checklist, targets) are checked in pandas (helpers.data.validate): their rules read period labels
@@ -25,22 +25,17 @@ and department names in Python.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
-import itertools
-import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
+from helpers.data.checks_tables import (  # noqa: F401 (re-exported: these were defined here)
+    COLUMNS, ROW, _VIEWS, CheckTables, _arrow_column, _complete, _day_or_number, _quiet, _utf8_bytes, canonical_tables,
+    code_point_order, folder_backend, folder_tables)
 from helpers.data.schema import OUTCOMES
 from helpers.errors import Finding, warning
 
-#: The row-position column a folder's tables carry into the engine (0 = the first data row).
-ROW = "_row"
 #: Rows (or ids) a finding names; the count says how many there are in all.
 MAX_ROWS_SHOWN = 5
 #: A date separated from the rest of the data by more than this gap is a likely typo (2206 for 2026, 1900 for 2019).
@@ -52,17 +47,6 @@ MIN_ROWS_FOR_BULK_CHECK = 2
 #: Most distinct unknown outcome values read to choose the fix's wording (canonical_ja or not).
 OUTCOME_VALUES_READ = 1000
 
-#: Numbers the views a folder's tables are registered under (unique within the process, so nested uses never clash).
-_VIEWS = itertools.count()
-#: The canonical columns the checks read, by kind: id (text, the links), text, outcome, date (a calendar day), number.
-COLUMNS = {
-    "leads": {"lead_id": "id", "created_at": "date", "mql_at": "date", "sql_at": "date", "first_sales_touch_at": "date",
-              "opportunity_id": "id"},
-    "opportunities": {"opportunity_id": "id", "created_at": "date", "closed_at": "date", "outcome": "outcome",
-                      "amount": "number", "lead_id": "id"},
-    "spend": {"month": "date", "channel": "text", "amount": "number"},
-    "touches": {"touch_id": "id", "lead_id": "id", "touched_at": "date", "opportunity_id": "id"},
-}
 #: The codes of the findings these checks make (the folder reader's own codes are others).
 CODES = frozenset({"duplicate_id", "bad_outcome", "missing_closed_at", "closed_before_created", "no_amounts",
                    "won_without_amount", "lost_amounts_zero", "negative_amount", "no_lost_deals", "one_created_at",
@@ -73,146 +57,6 @@ CODES = frozenset({"duplicate_id", "bad_outcome", "missing_closed_at", "closed_b
 KEYS = {"leads": "lead_id", "opportunities": "opportunity_id", "touches": "touch_id"}
 DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
                 "opportunities": ("created_at", "closed_at")}
-
-
-@dataclass
-class CheckTables:
-    """The canonical tables the checks read (Ibis tables on one backend `con`), with the file (or warehouse table)
-    each finding names; `positions`: the tables carry ROW (a folder), so findings name rows, else ids."""
-
-    con: object
-    tables: dict
-    files: dict[str, str]
-    positions: bool
-
-    def get(self, name: str):
-        return self.tables.get(name)
-
-
-# --------------------------------------------------------------------------- tables into the engine
-@functools.lru_cache(maxsize=1)
-def folder_backend():
-    """The in-process DuckDB connection a data folder's checks run on (created on first use; settings:
-    helpers.data.files.duckdb_config)."""
-    import ibis
-
-    from helpers.data.duckdb_compat import duckdb_compat
-    from helpers.data.files import duckdb_config
-
-    duckdb_compat()
-    return ibis.duckdb.connect(**duckdb_config())
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Ibis 12 reads DuckDB results through fetch_arrow_table(), which DuckDB 2 deprecates (same result); after
-    helpers.data.duckdb_compat (folder_backend, helpers.metrics.warehouse.connect) nothing warns, this covers a
-    connection a caller made and passed in first."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning)
-        yield
-
-
-def _arrow_column(series: pd.Series, kind: str) -> pa.Array:
-    """One typed column of a folder's frame as Arrow: text as string, dates as timestamps, numbers as float64."""
-    if kind == "date":
-        return pa.array(pd.to_datetime(series).to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"), from_pandas=True)
-    if kind == "number":
-        return pa.array(pd.to_numeric(series, errors="coerce").astype("float64"), type=pa.float64(), from_pandas=True)
-    try:
-        values = pa.array(series, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        values = pa.array(series.astype("string"), from_pandas=True)
-    return values if values.type == pa.string() else values.cast(pa.string())
-
-
-@contextlib.contextmanager
-def folder_tables(typed: dict[str, pd.DataFrame | None], files: dict[str, str]):
-    """A folder's typed tables (helpers.data.load: leads, opportunities, spend, touches; None = absent) in the in-process
-    engine as :class:`CheckTables`: the columns of COLUMNS (a missing one null) and ROW, each row's position in its
-    file. The tables are released on exit."""
-    con = folder_backend()
-    names, tables = [], {}
-    try:
-        for name, frame in typed.items():
-            if frame is None or name not in COLUMNS:
-                continue
-            data = {c: _arrow_column(frame[c], kind) for c, kind in COLUMNS[name].items() if c in frame.columns}
-            data[ROW] = pa.array(np.arange(len(frame), dtype=np.int64))
-            view = f"_workbook_checks_{name}_{next(_VIEWS)}"
-            con.con.register(view, pa.table(data))
-            names.append(view)
-            with _quiet():
-                tables[name] = _complete(con.table(view), name)
-        yield CheckTables(con, tables, files, positions=True)
-    finally:
-        for view in names:
-            with contextlib.suppress(Exception):
-                con.con.unregister(view)
-
-
-def _complete(t, name: str):
-    """`t` with every column of COLUMNS[name] (a missing one null, of its kind's type), dates as calendar days."""
-    import ibis
-
-    types = {"id": "string", "text": "string", "outcome": "string", "date": "date", "number": "float64"}
-    cols = {c: (t[c] if c in t.columns else ibis.null()).cast(types[kind]) for c, kind in COLUMNS[name].items()}
-    return t.select(**cols, **({ROW: t[ROW]} if ROW in t.columns else {}))
-
-
-def canonical_tables(con, sources: dict, files: dict[str, str]) -> CheckTables:
-    """A warehouse's tables (`sources`: {canonical name: Ibis table}) as :class:`CheckTables`, with the loader's values
-    made in the query: ids and text trimmed (Ibis' strip), empty = null, outcome lower case, dates cast to days,
-    amounts to float64; a missing optional column is null. No row positions: findings name ids."""
-    import ibis
-
-    tables = {}
-    for name, t in sources.items():
-        if name not in COLUMNS:
-            continue
-        cols = {}
-        for c, kind in COLUMNS[name].items():
-            if c not in t.columns:
-                continue
-            if kind in ("id", "text", "outcome"):
-                text = t[c].cast("string").strip()
-                text = ibis.ifelse(text == "", ibis.null().cast("string"), text)
-                cols[c] = text.lower() if kind == "outcome" else text
-            else:
-                cols[c] = _day_or_number(t[c], c, kind)
-        tables[name] = _complete(t.select(**cols), name)   # the required columns are there (warehouse.check_columns)
-    return CheckTables(con, tables, files, positions=False)
-
-
-def _day_or_number(column, name: str, kind: str):
-    """A warehouse's date or number column as the loader reads it: a month (spend) as its first day (text YYYY-MM...,
-    or a date or timestamp truncated to its month); another date written as ISO text through a timestamp (so
-    2025-04-01T10:30:00 reads as its day); anything else as it is (cast by :func:`_complete`)."""
-    if kind != "date":
-        return column
-    text = column.type().is_string()
-    if name == "month":
-        return (column.strip().substr(0, 7) + "-01").cast("date") if text else column.cast("date").truncate("M")
-    return column.strip().cast("timestamp") if text else column
-
-
-def code_point_order(value, con):
-    """Text column `value` as a key that orders by code point (as Python and DuckDB order text) on backend `con`:
-    on PostgreSQL its UTF-8 bytes (``convert_to(value, 'UTF8')``: bytes compare as code points), whatever the
-    database's collation (en_US, ICU, ... order case, punctuation and kana otherwise); elsewhere the value itself."""
-    return _utf8_bytes()(value, "UTF8") if getattr(con, "name", "") == "postgres" else value
-
-
-@functools.lru_cache(maxsize=1)
-def _utf8_bytes():
-    """PostgreSQL's convert_to(text, encoding) -> bytea as an Ibis function."""
-    import ibis
-
-    @ibis.udf.scalar.builtin(name="convert_to")
-    def convert_to(value: str, encoding: str) -> bytes:
-        """The bytes of `value` in `encoding`."""
-
-    return convert_to
 
 
 # --------------------------------------------------------------------------- counts and first rows

@@ -38,9 +38,9 @@ def _fetch(con, expr) -> list[dict]:
 
 def first_ids(con, t, name: str, mask, value=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(ids, values shown) of the first MAX_ROWS_SHOWN rows of warehouse table `t` (canonical `name`) where `mask`
-    holds, in id order by code point whatever the database's collation (helpers.data.checks_engine.code_point_order;
+    holds, in id order by code point whatever the database's collation (helpers.data.checks_tables.code_point_order;
     a table without its id column: no ids, ordered by every column)."""
-    from helpers.data.checks_engine import code_point_order
+    from helpers.data.checks_tables import code_point_order
 
     key = KEYS.get(name)
     key = key if key in t.columns else None
