@@ -181,3 +181,35 @@ def test_the_float_range_rule_is_pythons():
     marked = con.to_pyarrow(t.select(t.i, o=out_of_float_range(t.c)).order_by("i")).column("o").to_pylist()
     assert marked == expected
     assert _parse_number(pd.Series(cells, dtype=object)).isna().tolist() == expected
+
+
+#: Number cells as an export writes them, with the value a folder reads (hand-computed; None: refused as bad_number).
+NUMBER_CELLS = {
+    "1,200万円": 12_000_000.0, "1.5億": 150_000_000.0, "2億5千万": 250_000_000.0, "1億2,000万": 120_000_000.0,
+    "500千円": 500_000.0, "12万3,456": 123_456.0, "-3万": -30_000.0, "+4万": 40_000.0, "１，２００万円": 12_000_000.0,
+    "1兆": 1e12, " 7万 円 ": 70_000.0, "3億円": 300_000_000.0, "12,000": None, "12000": 12_000.0, "1.5": 1.5,
+    "-0.25": -0.25, "1e3": 1000.0, "万": None, "1万万": None, "3万2億": None, "1,20万": None, "abc": None,
+    "1e309": None, "-1e309": None, "1e-400": None, "0": 0.0, "0.0e5": 0.0,
+}
+
+
+def test_a_number_cell_reads_the_same_in_a_folder_and_a_warehouse():
+    """The warehouse's SQL reading of a number cell (helpers.metrics.warehouse_values.number_value) and the folder's
+    (helpers.data.parse._parse_number, parse_ja_units for Japanese units) are two implementations of one rule: both
+    give each cell of NUMBER_CELLS its hand-computed value (null where the folder refuses the cell). '12,000' is no
+    plain number to either (a folder's thousands separators are the mapping's job, before the contract)."""
+    import ibis
+    import pyarrow as pa
+
+    from helpers.data.parse import _parse_number
+    from helpers.data.checks_tables import folder_backend
+    from helpers.metrics.warehouse_values import number_value
+
+    cells = list(NUMBER_CELLS)
+    folder = _parse_number(pd.Series(cells, dtype="object")).tolist()
+    con = folder_backend()
+    t = ibis.memtable(pa.table({"n": list(range(len(cells))), "cell": cells}))
+    rows = con.execute(t.select("n", value=number_value(t["cell"])).order_by("n"))["value"].tolist()
+    expected = [NUMBER_CELLS[c] for c in cells]
+    assert [None if pd.isna(v) else v for v in folder] == expected
+    assert [None if pd.isna(v) else v for v in rows] == expected
