@@ -209,7 +209,7 @@ def test_a_number_cell_reads_the_same_in_a_folder_and_a_warehouse():
     folder = _parse_number(pd.Series(cells, dtype="object")).tolist()
     con = folder_backend()
     t = ibis.memtable(pa.table({"n": list(range(len(cells))), "cell": cells}))
-    rows = con.execute(t.select("n", value=number_value(t["cell"])).order_by("n"))["value"].tolist()
+    rows = con.to_pyarrow(t.select("n", value=number_value(t["cell"])).order_by("n"))["value"].to_pylist()
     expected = [NUMBER_CELLS[c] for c in cells]
     assert [None if pd.isna(v) else v for v in folder] == expected
     assert [None if pd.isna(v) else v for v in rows] == expected
