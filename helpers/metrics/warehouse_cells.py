@@ -77,20 +77,14 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
     warehouse_values.out_of_float_range), never by a cast: PostgreSQL has no TRY_CAST (Ibis compiles try_cast to a
     plain CAST there, which stops the query at the first bad value), and DuckDB's TRY_CAST reads what the folder
     refuses (the years 1677 and 2262, 24:00, inf, nan, 1e309 as inf)."""
-    from helpers.data.parse import ISO_DATE_PATTERN, NUMBER_PATTERN
-    from helpers.metrics.warehouse_values import is_ja_amount, out_of_float_range
-
     masks, checks = {}, []
     for col in TABLES[name].columns:
         if col.name not in t.columns:
             continue
         text = _text(t[col.name])
-        if col.kind in TYPED_KINDS and t[col.name].type().is_string():
-            if col.kind == "number":
-                read = (text.re_search(NUMBER_PATTERN) & ~out_of_float_range(text)) | is_ja_amount(text)
-            else:
-                read = text.re_search(ISO_DATE_PATTERN)
-            masks[f"bad_{col.name}"] = text.notnull() & ~read.fill_null(False)
+        bad = _bad_cells(t[col.name], text, col.kind) if col.kind in TYPED_KINDS else None
+        if bad is not None:
+            masks[f"bad_{col.name}"] = bad
             checks.append((f"bad_{col.name}", col, "bad"))
         if col.required and col.name != "amount":
             masks[f"missing_{col.name}"] = text.isnull()
@@ -102,6 +96,31 @@ def value_findings(con, t, name: str, fname: str) -> list[Finding]:
     return [_value_finding(con, t, name, fname, col, what, masks[key], int(n[key])) for key, col, what in checks if n[key]]
 
 
+def _bad_cells(column, text, kind: str):
+    """Boolean: the cells of warehouse `column` (of contract `kind`: date, datetime or number; `text` its cells as
+    text) a folder refuses as bad_date or bad_number, or None where no cell can be one (an integer column).
+
+    Text: not of the folder's shapes (see :func:`value_findings`). A typed date or timestamp (also PostgreSQL's and
+    DuckDB's ``infinity``): a year outside 1678-2261, the folder's range for a Parquet column of dates. A typed float
+    or decimal: infinite (a folder refuses a Parquet column's inf; its NaN reads as an empty cell there and here:
+    helpers.metrics.warehouse_values.number_value)."""
+    from helpers.data.parse import ISO_DATE_PATTERN, NUMBER_PATTERN
+    from helpers.metrics.warehouse_values import is_ja_amount, out_of_float_range
+
+    kind_of = column.type()
+    if kind_of.is_string():
+        if kind == "number":
+            read = (text.re_search(NUMBER_PATTERN) & ~out_of_float_range(text)) | is_ja_amount(text)
+        else:
+            read = text.re_search(ISO_DATE_PATTERN)
+        return text.notnull() & ~read.fill_null(False)
+    if kind in ("date", "datetime") and (kind_of.is_timestamp() or kind_of.is_date()):
+        return column.notnull() & ~column.year().between(1678, 2261).fill_null(False)
+    if kind == "number" and (kind_of.is_floating() or kind_of.is_decimal()):
+        return column.cast("float64").isinf().fill_null(False)
+    return None
+
+
 def _value_finding(con, t, name: str, fname: str, col, what: str, mask, count: int) -> Finding:
     """The finding of :func:`value_findings`' check `what` (bad or missing) on column `col`: `count` cells of
     `mask`, the first ids (and for bad cells their text)."""
@@ -111,7 +130,10 @@ def _value_finding(con, t, name: str, fname: str, col, what: str, mask, count: i
         ids, _ = first_ids(con, t, name, mask)
         return Finding("error", fname, "missing_value", "a required value is empty",
                        f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, (), (), count, ids=ids)
-    ids, shown = first_ids(con, t, name, mask, _text(t[col.name]))
+    column = t[col.name]
+    typed_number = col.kind == "number" and not column.type().is_string()   # only infinities are bad: as Python writes them
+    ids, shown = first_ids(con, t, name, mask, column.cast("float64").sign().cases((1, "inf"), else_="-inf")
+                           if typed_number else _text(column))
     kind = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
             "number": "finite numbers"}[col.kind]
     return Finding("error", fname, f"bad_{col.kind}", f"values that are not valid {kind}",

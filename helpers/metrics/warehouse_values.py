@@ -136,11 +136,15 @@ def ja_amount_value(text):
 
 def number_value(column):
     """A number column as float64, as the folder reads its cells (see the module); text that is no number, or one a
-    float cannot hold, null."""
+    float cannot hold, null; a float's NaN null (as a folder reads a Parquet column's NaN: an empty cell) and its
+    infinities null (refused first: helpers.metrics.warehouse_cells.value_findings)."""
     import ibis
 
     if not column.type().is_string():
-        return column.cast("float64")
+        value = column.cast("float64")
+        if column.type().is_integer():
+            return value
+        return ibis.ifelse(value.isnan() | value.isinf(), ibis.null("float64"), value)
     text = text_cells(column)
     plain = text.re_search(NUMBER_PATTERN).fill_null(False)
     return ibis.cases((plain & ~out_of_float_range(text), text.cast("float64")), (plain, ibis.null("float64")),
