@@ -305,6 +305,66 @@ def test_plain_amounts_use_the_settings_currency_and_say_so(tmp_path):
     assert load_workbook(tmp_path / "out").config.currency_code == "JPY"  # the settings' currency, as the warning says
 
 
+CODE_HEADER = '"Opportunity Name","Opportunity ID","Created Date","Close Date","Stage","Amount Currency","Amount","Lead Source"\n'
+
+
+def coded_deals(codes_written: list[str]) -> str:
+    """Three deals of 2025Q1 (won 1,500,000 and 10,000, lost 5,000) with the currency cells `codes_written`."""
+    rows = [("A", "0065g00000AbCd1", "1/10/2025", "2/20/2025", "Closed Won", "1,500,000"),
+            ("B", "0065g00000AbCd2", "1/12/2025", "2/25/2025", "Closed Won", "10,000"),
+            ("C", "0065g00000AbCd3", "1/15/2025", "3/05/2025", "Closed Lost", "5,000")]
+    return CODE_HEADER + "".join(f'"{n}","{i}","{c}","{d}","{s}","{code}","{a}","Web"\n'
+                                 for (n, i, c, d, s, a), code in zip(rows, codes_written))
+
+
+@pytest.mark.parametrize("written", [["円", "円", "円"], ["jpy", "JPY", "Jpy"], ["￥", "¥", "JPY"]])
+def test_a_currency_column_of_signs_or_codes_in_any_case_reads_as_its_iso_code(tmp_path, written):
+    """円 / ¥ / ￥ (the signs an amount cell reads) and jpy in any case in `Amount Currency` are JPY: the reports show
+    ¥, never a currency called 円; won 1,500,000 + 10,000 = 1,510,000."""
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", coded_deals(written))
+    res = ingest(exports, "salesforce_en", tmp_path / "out")
+    assert res.currency["code"] == "JPY"
+    wb = load_workbook(tmp_path / "out")
+    assert wb.config.currency_code == "JPY"
+    assert (q1(wb)["won_count"], q1(wb)["won_revenue"]) == (2, 1_510_000.0)
+
+
+@pytest.mark.parametrize("written, shown, rows", [(["Yen", "Yen", "Yen"], "'Yen'", "rows 2, 3, 4"),
+                                                  (["JPY", "JYP", "JPY"], "'JYP'", "row 3"),
+                                                  (["USD", "$", "USD"], "'$'", "row 3")])
+def test_a_currency_cell_that_is_no_iso_code_is_refused_naming_it(tmp_path, written, shown, rows):
+    """A currency name (Yen), a typo (JYP: it was counted as a second currency) or a bare $ (which dollar?) in
+    `Amount Currency` is refused with the column, the rows and the cell; the fix's mapping line then reads the
+    amounts without the column (currency_column: [], the settings' currency JPY): won 1,510,000."""
+    exports = tmp_path / "exports"
+    write(exports / "report1.csv", coded_deals(written))
+    with pytest.raises(WorkbookError) as info:
+        ingest(exports, "salesforce_en", tmp_path / "out")
+    assert f"column 'Amount Currency' -> the currency of amount ({rows}): not ISO 4217 currency codes: {shown}" in str(info.value)
+    assert "currency_column: []" in info.value.fix
+    m = mapping(tmp_path, "extends: salesforce_en\ntables:\n  opportunities:\n    columns:\n"
+                          "      amount: {column: Amount, currency_column: []}\n")
+    from helpers.config import load_config
+
+    ingest(exports, m, tmp_path / "out", config=load_config(None, write(tmp_path / "s.yaml", "currency:\n  code: JPY\n")))
+    wb = load_workbook(tmp_path / "out")
+    assert (wb.config.currency_code, q1(wb)["won_revenue"]) == ("JPY", 1_510_000.0)
+
+
+def test_an_inline_code_that_is_no_iso_code_is_no_amount():
+    """'JYP 1,000' (upper case, no ISO 4217 code) is not an amount, as 'abc 100' was not; real codes in any case are."""
+    from helpers.data.values import currency_code_cell, split_currency
+
+    assert split_currency("usd 10,000.00") == ("USD", "10,000.00") and split_currency("JPY 1,500") == ("JPY", "1,500")
+    assert split_currency("¥500") == ("JPY", "500") and split_currency("CHF 90") == ("CHF", "90")
+    for text in ("JYP 1,000", "ABC 100", "abc 100"):
+        with pytest.raises(ValueError):
+            split_currency(text)
+    assert [currency_code_cell(c) for c in ("円", "¥", "￥", "jpy", " EUR ", "€", "£", "US$", "ＵＳＤ")] == [
+        "JPY", "JPY", "JPY", "JPY", "EUR", "EUR", "GBP", "USD", "USD"]
+
+
 # =========================================================================== 4. stage values nobody mapped
 def test_case_04_unmapped_hubspot_stages_refused_then_mapped(tmp_path):
     with pytest.raises(WorkbookError) as info:

@@ -15,7 +15,7 @@ from helpers.data.categories import excel_dated
 from helpers.data.cells import _rows_text, cell_text, find_column, missing_column_error, number_text
 from helpers.data.mapping_spec import shipped_mappings
 from helpers.data.mapping_types import DATE_KINDS, MAX_SHOWN, ColumnRule, TableMapping
-from helpers.data.values import (date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific, split_currency,
+from helpers.data.values import (currency_code_cell, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific, split_currency,
                             is_ambiguous_numeric_date, numeric_date_parts)
 
 
@@ -27,6 +27,10 @@ FIX_BY_TOPIC = {
     "several currencies": "Give exchange rates in the settings (currency.code: the report currency, and currency.rates: "
                           "[{{currency: JPY, rate: 0.0067}}, ...], docs/ingest.md), or export the converted amount column "
                           "(Salesforce: Amount (converted)) so every amount is in one currency.",
+    "not ISO 4217 currency codes": "Write each row's currency as its ISO 4217 code (JPY, USD, EUR; a code in any case, 円, ¥, € "
+                                   "and £ are read too) in the export's currency column, or, when every amount is in one currency, "
+                                   "{where} the line `amount: {{column: Amount, currency_column: []}}` under tables: opportunities: columns: "
+                                   "(no currency column) and state currency.code in the settings.",
     "date_order": "State the day/month order in the mapping: {where} the line `date_order: dmy` (day first) or "
                   "`date_order: mdy` (month first), then run again with that mapping (--mapping my_mapping.yaml).",
     "not numbers": "Amounts may carry a currency sign or code (¥ ￥ \\ 円 $ € £ ₹ CHF, USD ...), thousands separators "
@@ -62,7 +66,7 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
     code_col = find_column(rows.columns, code_names) if code_names else None
     report["columns"][rule.target] = col
     decimal = rule.decimal or tm.decimal or decide_decimal(col, rows[col], kept, report, problems)
-    values, codes, bad, bad_values = [], [], [], []
+    values, codes, bad, bad_values, bad_codes = [], [], [], [], []
     bare_dollar = explicit_usd = False
     for pos, v in enumerate(rows[col]):
         text = cell_text(v)
@@ -84,7 +88,13 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
             continue
         if code_col is not None:
             stated = cell_text(rows[code_col].iat[pos])
-            stated = stated.upper() if stated else None
+            try:
+                stated = currency_code_cell(stated) if stated else None
+            except ValueError:
+                bad_codes.append((pos, stated))
+                values.append(None)
+                codes.append(None)
+                continue
             if stated and code and stated != code:
                 bad.append(pos)
                 bad_values.append(f"{cell_text(v)} with {code_col} {stated}")
@@ -97,6 +107,10 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
     if bad:
         shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
         problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not numbers: {shown}")
+    if bad_codes:
+        shown = ", ".join(dict.fromkeys(repr(v) for _, v in bad_codes[:MAX_SHOWN]))
+        problems.append(f"column '{code_col}' -> the currency of {rule.target} ({_rows_text([kept[i] for i, _ in bad_codes])}): "
+                        f"not ISO 4217 currency codes: {shown}")
     how = {"column": col, "code_column": code_col, "converted": conv is not None, "bare_dollar": bare_dollar and not explicit_usd and code_col is None}
     return values, codes, how
 

@@ -48,7 +48,8 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
         if key in spec:
             if target != "amount":
                 raise WorkbookError(f"{where}: {key} applies to the amount column only", fix=f"Remove {key}: from this column.")
-            kw[key] = _text_list(spec[key], f"{where}.{key}", key)
+            # [] states that there is none: a mapping that extends another one drops the base's column so
+            kw[key] = () if spec[key] == [] else _text_list(spec[key], f"{where}.{key}", key)
     rule = ColumnRule(target=target, kind=kind, **kw)
     if rule.period_filter and (kind not in ("date", "datetime") or not rule.columns):
         raise WorkbookError(f"{where}: period_filter needs a date column read from the source", fix="Put period_filter: true on created_at or closed_at.")

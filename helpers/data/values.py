@@ -244,7 +244,7 @@ def salesforce_id_column(texts: list[str]) -> bool:
 # states its code with currency.code in the settings); '\' is cp932's yen sign.
 SYMBOLS = {"¥": "JPY", "￥": "JPY", "円": "JPY", "\\": "JPY", "$": "USD", "US$": "USD", "€": "EUR", "£": "GBP",
            "₩": "KRW", "元": "CNY", "₹": "INR", "CHF": "CHF", "A$": "AUD", "C$": "CAD", "S$": "SGD", "HK$": "HKD"}
-_CODE = r"[A-Za-z]{3}"   # an ISO 4217 code; in lower or mixed case only a real one (:func:`_currency_code`)
+_CODE = r"[A-Za-z]{3}"   # an ISO 4217 code, in any case; only a real one (:func:`_currency_code`)
 _SYM = "|".join(re.escape(s) for s in sorted(SYMBOLS, key=len, reverse=True))
 _INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,兆億万千]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
 
@@ -268,16 +268,28 @@ def plain_signs(text: str) -> str:
 
 
 def _currency_code(mark: str, text: str) -> str:
-    """A three-letter currency mark as its ISO 4217 code: upper case as written ('USD'), and lower or mixed case
-    ('usd', 'Eur') when its upper case is a code of ISO 4217 (CLDR's list via babel), which reads it one way only;
-    other letters ('abc 100') raise ValueError (the cell is not an amount)."""
-    code = mark.upper()
-    if mark != code:
-        from babel.numbers import list_currencies
+    """A three-letter currency mark as its ISO 4217 code, in any case ('USD', 'usd', 'Eur') when its upper case is a
+    code of ISO 4217 (CLDR's list via babel); other letters ('abc 100', 'JYP 100': a typo is no currency) raise
+    ValueError (the cell is not an amount)."""
+    from babel.numbers import list_currencies
 
-        if code not in list_currencies():
-            raise ValueError(text)
+    code = mark.upper()
+    if code not in list_currencies():
+        raise ValueError(text)
     return code
+
+
+def currency_code_cell(text: str) -> str:
+    """A currency column's cell (Salesforce `Amount Currency`) as its ISO 4217 code: a code in any case ('JPY',
+    'usd': :func:`_currency_code`) or a currency sign an amount cell reads too (円, ¥, ￥, €, £, US$, A$, ...:
+    :data:`SYMBOLS`), after NFKC. Raises ValueError for anything else: a name ('Yen', 'US Dollar'), a code that is none
+    ('JYP'), and '$' alone (which dollar? a cell of its own says nothing more)."""
+    mark = unicodedata.normalize("NFKC", text).strip()
+    if mark in SYMBOLS and mark != "$":
+        return SYMBOLS[mark]
+    if re.fullmatch(_CODE, mark):
+        return _currency_code(mark, text)
+    raise ValueError(text)
 
 
 def split_currency(text: str) -> tuple[str | None, str]:
@@ -299,7 +311,7 @@ def split_currency(text: str) -> tuple[str | None, str]:
     if pre and post:
         raise ValueError(text)
     mark = pre or post
-    code = SYMBOLS.get(mark, _currency_code(mark, text)) if mark else None
+    code = (SYMBOLS[mark] if mark in SYMBOLS else _currency_code(mark, text)) if mark else None
     num = m.group("num").replace(" ", "")
     return code, ("-" + num.lstrip("-+") if negative else num)
 
