@@ -5,11 +5,12 @@ columns, findings and extra columns as the exact reader (helpers.data.rawread.re
 helpers.data.parse.parse_table: pandas' CSV parser on the decoded text) at a fraction of the time and memory on large
 files:
 
-1. One streaming pass over the bytes (scan_csv; blocks cut at a line end): the SHA-256 of the file, the
+1. The checks of the bytes (scan_csv; blocks cut at a line end): the SHA-256 of the file, the
    encoding (a byte order mark; valid UTF-8; else charset-normalizer over the whole file, as detect_encoding
    decides), the mojibake check (MOJIBAKE, run by RE2 on each block), NUL characters, whether a double quote occurs
    (a file without one has no cell holding a quote or a line break, so step 2 searches no cell for them), and the
-   first lines the separator is sniffed on (sniff_delimiter).
+   first lines the separator is sniffed on (sniff_delimiter). A UTF-8 file is read once: the checks run on the
+   blocks pyarrow parses (_CheckedStream), and any failing check hands the file to the separate scan, as before.
 2. pyarrow.csv parses the file (other encodings transcoded while reading) with every cell as text and the
    header as row 0 (duplicate and empty names checked by check_header). In a UTF-8 file without a double quote
    only the contract's columns are converted (the header read from the first lines); the other columns stay in
@@ -186,13 +187,14 @@ def _may_hold_mojibake(buf: bytearray, start: int, end: int) -> bool:
 
     Every alternative of MOJIBAKE holds one of: Ã Â â ï ã (UTF-8 lead byte 0xC3), a half-width katakana or U+FFFD
     (lead byte 0xEF), or one of 縺 繧 繝 (E7 B8 BA, E7 B9 A7, E7 B9 9D; ``[縺繧繝]{2}``). Single bytes are found by
-    memchr; the three characters by the positions of byte 0xE7 (numpy)."""
+    memchr; the three characters by a search of bytes whose first byte is literal (0xE7: found by memchr too)."""
     if buf.find(b"\xc3", start, end) >= 0 or buf.find(b"\xef", start, end) >= 0:
         return True
-    data = np.frombuffer(buf, np.uint8, end - start, start)
-    at = np.flatnonzero(data[:-2] == 0xE7)
-    second, third = data[at + 1], data[at + 2]
-    return bool((((second == 0xB8) & (third == 0xBA)) | ((second == 0xB9) & ((third == 0xA7) | (third == 0x9D)))).any())
+    return _JAPANESE_MOJIBAKE_BYTES.search(buf, start, end) is not None
+
+
+#: The UTF-8 bytes of 縺 繧 繝 (E7 B8 BA, E7 B9 A7, E7 B9 9D).
+_JAPANESE_MOJIBAKE_BYTES = re.compile(rb"\xe7(?:\xb8\xba|\xb9[\xa7\x9d])")
 
 
 def _utf8(data: bytes | bytearray, start: int = 0, end: int | None = None) -> pa.Array | None:
@@ -265,21 +267,190 @@ def read_csv_cells(path: Path, wanted: frozenset[str] | None = None) -> CsvCells
     With `wanted` (column names), a UTF-8 file without a double quote gets only the columns whose trimmed header is in
     `wanted` converted (``cells`` holds those, each named f<position>; ``header`` is still every column's): the others
     are split from their lines but neither converted nor kept (:class:`helpers.data.extras.Extras` reads them when
-    asked). A file with a quote is converted whole: every cell is searched for quotes and line breaks."""
+    asked). A file with a quote is converted whole: every cell is searched for quotes and line breaks.
+
+    A UTF-8 file is read once (:func:`_read_once`: the blocks pyarrow parses are the blocks scan_csv's checks run on);
+    any other file, and one whose checks or parse fail, is scanned first and parsed after (two reads), which gives the
+    scan's own answer in every case it refuses."""
+    if path.stat().st_size == 0:
+        return None
+    with open(path, "rb") as fh:
+        start = fh.read(4)
+    if not start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        read = _read_once(path, wanted, skip=3 if start.startswith(b"\xef\xbb\xbf") else 0)
+        if read is not _SCAN_FIRST:
+            return read
+    return _scan_then_parse(path, wanted)
+
+
+def _scan_then_parse(path: Path, wanted: frozenset[str] | None) -> CsvCells | None:
+    """read_csv_cells by two reads: :func:`scan_csv` (the encoding, the first lines, the checks, the SHA-256), then the parse."""
     scanned = scan_csv(path)
     if scanned is None:
         return None
     encoding, head, sha256, quoted = scanned
     delimiter = sniff_delimiter(head)
+    header, include = _included(head, encoding, delimiter, wanted, quoted)
+    table = _parse(path, encoding, delimiter, include)
+    return None if table is None else _cells(table, header, include, quoted, encoding, delimiter, sha256)
+
+
+#: What _read_once answers when the file must be scanned first (:func:`_scan_then_parse` decides it).
+_SCAN_FIRST = object()
+#: Bytes read at a time for a UTF-8 file's first lines (until SNIFF_LINES whole lines are read).
+HEAD_BLOCK = 64 << 10
+
+
+def _read_once(path: Path, wanted: frozenset[str] | None, skip: int):
+    """read_csv_cells of a file that starts as UTF-8 (`skip`: the length of its byte order mark) by one read of its bytes:
+    pyarrow parses them through :class:`_CheckedStream`, which hashes and checks each block as scan_csv does. The
+    first lines (read before, a block or a few) give the separator and the header. :data:`_SCAN_FIRST` when any
+    check or the parse fails (not UTF-8, mojibake, NUL, a second byte order mark, ragged rows, ...): scan_csv and its
+    reader then decide, as before. A file whose first double quote comes after its first lines was parsed with only
+    the wanted columns: it is parsed again whole (a second read, as scan and parse cost)."""
+    head = _utf8_head(path, skip)
+    if head is None:
+        return _SCAN_FIRST
+    encoding, delimiter, quoted = "utf-8-sig" if skip else "utf-8", sniff_delimiter(head), '"' in head
+    header, include = _included(head, encoding, delimiter, wanted, quoted)
+    stream = _CheckedStream(path, skip)
+    try:
+        with stream:
+            table = _parse(stream, encoding, delimiter, include, refuse=False)
+            stream.finish()
+    except (_Unclean, pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
+        return _SCAN_FIRST
+    if stream.quotes % 2:
+        return None  # as scan_csv: a quote left open or inside an unquoted cell, the exact reader decides
+    if stream.quotes and not quoted:  # quotes after the first lines: every column is converted and searched
+        header = include = None
+        table = _parse(path, encoding, delimiter, None)
+        if table is None:
+            return None
+    return _cells(table, header, include, stream.quotes > 0, encoding, delimiter, stream.digest.hexdigest())
+
+
+class _Unclean(Exception):
+    """A block of the file fails a check of scan_csv (not UTF-8, mojibake, NUL): the parse through the stream stops."""
+
+
+class _CheckedStream:
+    """A UTF-8 CSV file read for pyarrow.csv as a Python file object, each block hashed and checked as
+    :func:`_scan_utf8` checks it while pyarrow parses it: the SHA-256 (``digest``, of every byte), NUL (raises
+    :class:`_Unclean`), double quotes counted (``quotes``), and, over whole lines (no check's pattern spans a line end;
+    the line a block cuts is checked once its end is read), valid UTF-8 and the mojibake search (raise _Unclean),
+    SCAN_BLOCK bytes at a time; `skip` leading bytes (the byte order mark) are hashed, not checked."""
+
+    def __init__(self, path: Path, skip: int):
+        self._fh = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by __exit__
+        self._skip, self._tail, self._ended = skip, b"", False
+        self._mojibake = _re2(MOJIBAKE.pattern)
+        self.digest, self.quotes, self.closed = hashlib.sha256(), 0, False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        self._fh.close()
+        self.closed = True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        """The next `size` bytes of the file (b'' at the end), checked SCAN_BLOCK bytes at a time. pyarrow asks for its
+        block size: a shorter first block, cut inside the header line, would fail its parse."""
+        data = self._fh.read(-1 if size is None else size)
+        self.digest.update(data)
+        if not data:
+            if not self._ended:
+                self._ended = True
+                self._check(self._tail, self._skip)  # the last line, without a line end
+            return data
+        if data.find(b"\x00") >= 0:
+            raise _Unclean
+        self.quotes += data.count(b'"')
+        for start in range(0, len(data), SCAN_BLOCK):
+            self._check_lines(data, start, min(start + SCAN_BLOCK, len(data)))
+        return data
+
+    def _check_lines(self, data: bytes, start: int, end: int) -> None:
+        """Check the lines ``data[start:end]`` ends, the first joined to the part of it earlier blocks held."""
+        first = data.find(b"\n", start, end) + 1
+        if not first:  # no line end: the line continues in the next block
+            self._tail += data[start:end]
+            return
+        self._check(self._tail + data[start:first], self._skip)  # the line the previous block cut
+        self._skip, last = 0, max(first, data.rfind(b"\n", first, end) + 1)
+        self._check(data, first, last)
+        self._tail = data[last:end]
+
+    def finish(self) -> None:
+        """Read and check what pyarrow left unread (the stream to its end)."""
+        while self.read(SCAN_BLOCK):
+            pass
+
+    def _check(self, data: bytes, start: int = 0, end: int | None = None) -> None:
+        """Raise _Unclean when the whole lines ``data[start:end]`` are not UTF-8 or hold mojibake (as _scan_utf8)."""
+        end = len(data) if end is None else end
+        if start >= end:
+            return
+        text = _utf8(data, start, end)
+        if text is None or (_may_hold_mojibake(data, start, end)
+                            and pc.any(pc.match_substring_regex(text, self._mojibake)).as_py()):
+            raise _Unclean
+
+
+def _utf8_head(path: Path, skip: int) -> str | None:
+    """The first lines a UTF-8 file's separator is sniffed on, as scan_csv tells them (its whole text when short), read
+    HEAD_BLOCK bytes at a time (SCAN_BLOCK when smaller); None when they are not UTF-8 or start with a second byte order
+    mark (scan_csv then decides)."""
+    data, size = b"", min(HEAD_BLOCK, SCAN_BLOCK)
+    with open(path, "rb") as fh:
+        while True:
+            more = fh.read(size)
+            data += more
+            if not more or data.count(b"\n") > SNIFF_LINES:
+                break
+    whole = not more
+    try:
+        head = data[skip:len(data) if whole else data.rfind(b"\n") + 1].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if head.startswith("\ufeff") else _first_lines(head, whole)
+
+
+def _included(head: str, encoding: str, delimiter: str, wanted: frozenset[str] | None, quoted: bool):
+    """``(header, include)``: the header cells told from the first lines and the columns to convert (f<position>) when
+    only the `wanted` ones are (a UTF-8 file without a double quote); ``(None, None)`` when every column is."""
     header = None if wanted is None or quoted else _head_header(head, encoding, delimiter)
     include = None if header is None else [f"f{i}" for i, h in enumerate(header) if h is not None and h.strip() in wanted]
     if not include or len(include) == len(header):
-        header = include = None
+        return None, None
+    return header, include
+
+
+def _parse(source, encoding: str, delimiter: str, include: list[str] | None, refuse: bool = True) -> pa.Table | None:
+    """pyarrow's parse of `source` (a path or :class:`_CheckedStream`) with the fast reader's options; None when it fails
+    (ragged rows, unclosed quotes, ...: pandas' reading and its error are the rule), or its error raised when not `refuse`."""
     read, parse, convert = arrow_csv_options(encoding, delimiter, include)
     try:
-        table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        return pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
-        return None  # ragged rows, unclosed quotes, ...: pandas' reading (and its error) is the rule
+        if not refuse:
+            raise
+        return None
+
+
+def _cells(table: pa.Table, header, include, quoted: bool, encoding: str, delimiter: str, sha256: str) -> CsvCells | None:
+    """The parsed `table` as :class:`CsvCells`, or None when the exact reader must read the file (no rows, fewer than two
+    or too many columns, a cell holding a quote or a whole row)."""
     width = table.num_columns if header is None else len(header)
     if table.num_rows == 0 or width < 2 or width >= FAST_MAX_COLUMNS:
         return None
