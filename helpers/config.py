@@ -251,12 +251,15 @@ def _channel_names(names: dict) -> dict[str, dict[str, str]]:
     return out
 
 
-def _iso_code(code: str) -> str:
-    """currency.code in upper case when that is an ISO 4217 code ('usd' -> 'USD': one reading only), else as written."""
+def _iso_code(code: str, src: str) -> str:
+    """currency.code as its ISO 4217 code, in any case ('usd' -> 'USD': one reading only); ConfigError for anything
+    else ('円', 'Yen', 'JYP'): the reports would name a currency no one has (the ingest refuses such a data cell too)."""
     from babel.numbers import list_currencies
 
     upper = code.strip().upper()
-    return upper if upper in list_currencies() else code
+    _require(upper in list_currencies(), src, f"currency.code must be an ISO 4217 code, got {code!r}",
+             "Write the three-letter code: JPY for yen (円, ¥), USD, EUR, GBP, ...")
+    return upper
 
 
 def _currency_rates(rows, code: str, src: str) -> tuple:
@@ -264,6 +267,8 @@ def _currency_rates(rows, code: str, src: str) -> tuple:
     import datetime as dt
     import re
     from decimal import Decimal
+
+    from babel.numbers import list_currencies
 
     fix = "Write rates as a list such as [{currency: JPY, rate: 0.0066667}, {currency: EUR, rate: 1.08, valid_from: 2025-01-01}]."
     _require(isinstance(rows, list), src, "currency.rates must be a list", fix)
@@ -273,8 +278,8 @@ def _currency_rates(rows, code: str, src: str) -> tuple:
         _require(isinstance(row, dict) and set(row) <= {"currency", "rate", "valid_from"} and "currency" in row and "rate" in row,
                  src, f"{where} must have currency and rate (and optionally valid_from), got {row!r}", fix)
         cur = str(row["currency"]).strip().upper()
-        _require(bool(re.fullmatch(r"[A-Z]{3}", cur)) and cur != code, src,
-                 f"{where}.currency must be a three-letter code other than currency.code {code}, got {row['currency']!r}", fix)
+        _require(bool(re.fullmatch(r"[A-Z]{3}", cur)) and cur != code and cur in list_currencies(), src,
+                 f"{where}.currency must be an ISO 4217 code other than currency.code {code}, got {row['currency']!r}", fix)
         rate = row["rate"]
         _require(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0, src,
                  f"{where}.rate must be a positive number, got {rate!r}", fix)
@@ -399,7 +404,7 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     dec = cur.get("decimals")
     _require(isinstance(dec, int) and not isinstance(dec, bool) and 0 <= dec <= 4, src,
              f"currency.decimals must be a whole number 0-4, got {dec!r}", "JPY uses 0, USD/EUR use 2.")
-    code = _iso_code(str(cur.get("code", "")))
+    code = _iso_code(str(cur.get("code", "")), src)
     rates = _currency_rates(cur.get("rates") or [], code, src)
     as_of = _as_of_setting(m.get("as_of"), src)
     _check_timezone(m["timezone"], src)

@@ -120,6 +120,25 @@ def test_currency_rates_types(tmp_path, text, message):
         load_config(path=f)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("currency: {code: 円}\n", "currency.code must be an ISO 4217 code, got '円'"),
+    ("currency: {code: Yen}\n", "currency.code must be an ISO 4217 code, got 'Yen'"),
+    ("currency: {code: USD, rates: [{currency: JYP, rate: 0.0067}]}\n",
+     "currency.rates\\[0\\].currency must be an ISO 4217 code other than currency.code USD, got 'JYP'"),
+])
+def test_currency_codes_in_the_settings_are_iso_codes(tmp_path, text, message):
+    """A currency the reports would name and no one has (円, Yen, the typo JYP) is refused, with the code to write;
+    a real code in any case is that code."""
+    f = tmp_path / "c.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path=f)
+    assert "JPY" in info.value.fix
+    f.write_text("currency: {code: usd, decimals: 2, rates: [{currency: jpy, rate: 0.0067}]}\n", encoding="utf-8")
+    config = load_config(path=f)
+    assert (config.currency_code, [r[0] for r in config.currency_rates]) == ("USD", ["JPY"])
+
+
 @pytest.mark.parametrize("text", ["15/01/2026", "01/02/2026", "2026.01.15", "Jan 02 2026"])
 def test_as_of_is_read_year_first_or_refused(text):
     """A day-first or month-first snapshot date (01/02/2026 is 1 February or 2 January) is refused, never guessed."""
