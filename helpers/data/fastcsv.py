@@ -15,8 +15,9 @@ files:
    header as row 0 (duplicate and empty names checked by check_header). In a UTF-8 file without a double quote
    only the contract's columns are converted (the header read from the first lines); the other columns stay in
    the file until Workbook.extras is asked for them (helpers.data.extras: read then from the same bytes).
-3. Each column is typed: text and category columns by the Arrow string kernels pandas itself runs for
-   str.strip / str.lower; every other column (dates, numbers, months, answers, departments) by dictionary
+3. Each column is typed (helpers.data.arrowtyping): text and category columns by the Arrow string kernels pandas
+   itself runs for str.strip / str.lower; a date column whose every cell is a plain ISO date (or datetime) by
+   Arrow's cast; every other column (other dates, numbers, months, answers, departments) by dictionary
    encoding the raw cells and parsing each distinct cell once with parse_cells, the exact reader's function.
 
 Whenever a file is anything but a plain, rectangular CSV this reader can take (empty, not decodable, mojibake,
@@ -42,8 +43,9 @@ import pyarrow.csv as pacsv
 
 from helpers.charset import detect_encoding
 from helpers.config import Config
+from helpers.data.arrowtyping import arrow_text_column, distinct_parse, plain_iso_dates
 from helpers.data.csvshape import FAST_MAX_COLUMNS, arrow_csv_options
-from helpers.data.parse import column_findings, missing_columns, parse_cells
+from helpers.data.parse import column_findings, missing_columns
 from helpers.data.rawread import MOJIBAKE, check_header, sniff_delimiter
 from helpers.data.schema import Column, Table
 from helpers.errors import Finding
@@ -480,45 +482,6 @@ def _row_in_a_cell(table: pa.Table, delimiter: str) -> bool:
     return False
 
 
-# --------------------------------------------------------------------------- typing the Arrow text columns
-def _arrow_texts(raw: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Every cell as trimmed text, null when empty (_texts: pandas' str.strip is utf8_trim_whitespace)."""
-    trimmed = pc.utf8_trim_whitespace(raw)
-    blank = pc.equal(trimmed, "")
-    if not pc.any(blank).as_py():   # the usual column (empty cells are already null): no second copy of its text
-        return trimmed
-    return pc.if_else(blank, pa.scalar(None, pa.string()), trimmed)
-
-
-def _arrow_text_column(cells: pa.ChunkedArray, lower: bool = False) -> pd.Series:
-    """A text or category column as the exact reader types it: trimmed, empty -> null, the workbook's CSV-injection
-    apostrophe removed (helpers.data.values.unneutralize_cell), lower case for outcome/metric; pandas ``str`` dtype."""
-    from helpers.data.values import FORMULA_START
-
-    text = _arrow_texts(cells)
-    # only a cell that starts with the apostrophe can be marked: the regular expression runs when one does
-    if pc.any(pc.starts_with(text, "'")).as_py():
-        marked = pc.match_substring_regex(text, "^'[" + "".join(f"\\x{{{ord(c):x}}}" for c in FORMULA_START) + "]")
-        if pc.any(marked).as_py():
-            text = pc.if_else(marked, pc.utf8_slice_codeunits(text, 1), text)
-    if lower:
-        text = pc.utf8_lower(text)
-    return text.to_pandas()
-
-
-def _distinct_parse(col: Column, cells: pa.ChunkedArray, timezone: str) -> tuple[pd.Series, np.ndarray]:
-    """``(parsed, present)`` of a column by parsing each distinct raw cell once with parse_cells
-    (exact by construction: that function works cell by cell) and spreading the results to the rows."""
-    encoded = pc.dictionary_encode(cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells)
-    distinct = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
-    parsed, present = parse_cells(col, distinct, timezone)
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
-    values = parsed.array if isinstance(parsed.dtype, pd.api.extensions.ExtensionDtype) else parsed.to_numpy()
-    spread = pd.api.extensions.take(values, codes, allow_fill=True)
-    present_rows = np.append(present.to_numpy(dtype=bool), False)[codes]
-    return pd.Series(spread, name=None), present_rows
-
-
 def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Finding]):
     """A canonical table's CSV file read fast: ``(typed frame, extra columns or None, encoding, rows, sha256)``, or None
     when the exact reader must read it (:func:`read_csv_cells`). The typed frame, the findings appended to `findings`
@@ -543,10 +506,11 @@ def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Find
             continue
         raw = columns.pop(f"f{position[col.name]}")
         if col.kind in ("text", "category") and col.name != "department":
-            parsed = _arrow_text_column(raw, lower=col.name in ("outcome", "metric"))
+            parsed = arrow_text_column(raw, lower=col.name in ("outcome", "metric"))
             present = parsed.notna().to_numpy()
         else:
-            parsed, present = _distinct_parse(col, raw, config.timezone)
+            iso = plain_iso_dates(col, raw) if col.kind in ("date", "datetime") else None
+            parsed, present = iso if iso is not None else distinct_parse(col, raw, config.timezone)
         column_findings(col, parsed, present, raw, path.name, findings)
         out[col.name] = parsed
     raw = None
