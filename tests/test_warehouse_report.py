@@ -62,13 +62,16 @@ def run_report(tmp, *args: str) -> bytes:
 @pytest.fixture(scope="module")
 def folder_metrics(tmp_path_factory) -> bytes:
     """The same data as a folder: the sample's CSV files of the tables uploaded. Under make test, PERIOD's metrics.json
-    of this worker's English sample run (conftest.sample_all_periods: the sample folder with its own settings, the
-    same bytes as a run over a copy of its tables with --config; tests/conftest.py sends this module to the worker of
-    that run, after it); run here over a copy when the session has no such run (the module run alone)."""
+    of this worker's Japanese sample run (conftest.sample_all_periods, which reports PERIOD in both languages, with the
+    same metrics.json: the sample folder with its own settings, the same bytes as a run over a copy of its tables with
+    --config; tests/conftest.py sends the two tests that read this to the worker of that run, after it; the English
+    run's when this worker made that one); run here over a copy when the session has no such run (the module run
+    alone)."""
     from conftest import SAMPLE_RUNS
 
-    if "en" in SAMPLE_RUNS:
-        return (SAMPLE_RUNS["en"] / PERIOD / "metrics.json").read_bytes()
+    for lang in ("ja", "en"):
+        if lang in SAMPLE_RUNS and (SAMPLE_RUNS[lang] / PERIOD / "metrics.json").is_file():
+            return (SAMPLE_RUNS[lang] / PERIOD / "metrics.json").read_bytes()
     tmp = tmp_path_factory.mktemp("folder")
     data = tmp / "data"
     data.mkdir()
