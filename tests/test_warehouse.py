@@ -12,8 +12,8 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -110,19 +110,28 @@ def test_a_warehouse_that_cannot_be_reached_is_a_clear_error_without_the_passwor
 REVOPS = "revops"
 
 
-@pytest.fixture
-def duckdb_file(tmp_path) -> str:
+@pytest.fixture(scope="module")
+def duckdb_replica(tmp_path_factory) -> Path:
     """The sample as a CRM replica in a DuckDB file, under other table names (crm_leads, crm_opportunities) in
-    schema revops; the URL ibis.connect reads (duckdb:/// and the absolute path)."""
+    schema revops: written once for the module; each test gets a copy of its own (duckdb_file)."""
     from helpers.metrics.warehouse import connect, upload
 
-    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
-    con = connect(url, writable=True)
+    path = tmp_path_factory.mktemp("replica") / "crm.duckdb"
+    con = connect(f"duckdb://{path}", writable=True)
     upload(sample_tables(), con, REVOPS)
     con.raw_sql(f"ALTER TABLE {REVOPS}.leads RENAME TO crm_leads")
     con.raw_sql(f"ALTER TABLE {REVOPS}.opportunities RENAME TO crm_opportunities")
     con.disconnect()
-    return url
+    return path
+
+
+@pytest.fixture
+def duckdb_file(duckdb_replica, tmp_path) -> str:
+    """A copy of duckdb_replica in the test's own folder; the URL ibis.connect reads (duckdb:/// and the absolute
+    path)."""
+    path = tmp_path / "crm.duckdb"
+    shutil.copyfile(duckdb_replica, path)
+    return f"duckdb://{path}"
 
 
 def file_digest(url: str) -> str:
@@ -242,10 +251,19 @@ def test_a_duckdb_path_that_is_not_a_file_is_refused_without_creating_one(tmp_pa
 
 # --------------------------------------------------------------------------- the figures-only command
 def warehouse_cli(*args: str, cwd, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The warehouse command in English (no locale variable) unless `env` sets one (LANG=ja_JP.UTF-8: Japanese)."""
-    base = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
-    return subprocess.run([sys.executable, "-m", "helpers.metrics.warehouse", *args], capture_output=True, text=True,
-                          timeout=300, cwd=cwd, env={**base, **(env or {})})
+    """The warehouse command (`python -m helpers.metrics.warehouse ARGS`) in the folder `cwd`, in English (no locale
+    variable) unless `env` sets one (LANG=ja_JP.UTF-8: Japanese): its exit status, standard output and standard error.
+    Run in this process as `python -m` runs it (test_stable_names.in_process: no interpreter to start for each of its
+    ten runs); a traceback would end the test with the exception, as it fails the assertions on a child's stderr."""
+    from test_stable_names import in_process
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)
+        for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+            mp.delenv(name, raising=False)
+        for name, value in (env or {}).items():
+            mp.setenv(name, value)
+        return in_process("helpers.metrics.warehouse", *args)
 
 
 def test_the_warehouse_command_reads_settings_from_config_only(duckdb_file, tmp_path):
