@@ -6,6 +6,7 @@ report the test suite's runner invocations publish, and tested in test_report_te
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -75,7 +76,20 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+#: figure_pairs' answers by the SHA-256 of the page read: the sample runs' pages are read by several tests of a
+#: process (each period's one-label check, its win-rate check, the latest period's scope checks), parsed once.
+_PAIRS: dict[str, list[tuple[str, str]]] = {}
+
+
 def figure_pairs(html: str) -> list[tuple[str, str]]:
+    """Every visible (label, value) pair of a report page (_page_pairs), computed once per page text in a process."""
+    key = hashlib.sha256(html.encode("utf-8")).hexdigest()
+    if key not in _PAIRS:
+        _PAIRS[key] = _page_pairs(html)
+    return list(_PAIRS[key])
+
+
+def _page_pairs(html: str) -> list[tuple[str, str]]:
     """Every visible (label, value) pair of a report page.
 
     - a headline card: (its label, its value);
