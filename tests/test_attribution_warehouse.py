@@ -71,10 +71,18 @@ def _block(url: str, schema: str, wb, start, end, backend=None) -> dict:
         con.disconnect()
 
 
-def test_the_attribution_block_from_a_duckdb_file_equals_the_folders(sample, duckdb_file):
+@pytest.fixture(scope="module")
+def once_block(sample, duckdb_file) -> tuple[dict, Counting]:
+    """(block, counting backend) of the sample's tables in the DuckDB file (schema `once`): made once for the
+    comparison with the folder and the doubling test (the counting backend hands every result on unchanged)."""
+    wb, start, end = sample
+    return _block(duckdb_file, "once", wb, start, end, Counting)
+
+
+def test_the_attribution_block_from_a_duckdb_file_equals_the_folders(sample, once_block):
     wb, start, end = sample
     folder = json.loads(dumps(attribution_section(wb, start, end, samples=SAMPLES)))
-    warehouse, _ = _block(duckdb_file, "once", wb, start, end)
+    warehouse, _ = once_block
     assert warehouse == folder
     # figures that would hide an empty computation: real credits, paths and deals on both sides
     assert warehouse["data_driven"]["converted_paths"] >= 30 and warehouse["data_driven"]["markov"]
@@ -82,11 +90,11 @@ def test_the_attribution_block_from_a_duckdb_file_equals_the_folders(sample, duc
     assert warehouse["sourced"]["won"]["count"] > 0 and warehouse["content"]
 
 
-def test_doubling_the_warehouse_tables_leaves_the_fetched_rows_unchanged(sample, duckdb_file):
+def test_doubling_the_warehouse_tables_leaves_the_fetched_rows_unchanged(sample, duckdb_file, once_block):
     """The sample and the sample twice over (every row copied under other ids): the same queries fetch the same rows
     (one per channel, per asset, per distinct path, one row of deal figures...), while the counts double."""
     wb, start, end = sample
-    once, a = _block(duckdb_file, "once", wb, start, end, Counting)
+    once, a = once_block
     twice, b = _block(duckdb_file, "twice", wb, start, end, Counting)
     assert (b.fetched, b.queries) == (a.fetched, a.queries)
     # aggregates only: most of them are the distinct (path, converted) rows of the one grouped count of paths (938 on

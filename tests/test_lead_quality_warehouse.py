@@ -75,9 +75,21 @@ def _warehouse(config, tables: dict[str, pd.DataFrame], path) -> tuple[dict, Cou
     return block, counting
 
 
-def test_the_lead_quality_block_from_a_duckdb_file_is_the_folders(config, tmp_path):
-    folder, lq = _views(_session(config))
-    warehouse, _ = _warehouse(config, sample_tables(), tmp_path / "crm.duckdb")
+@pytest.fixture(scope="module")
+def folder_block(config) -> dict:
+    """Notebook 05's block on the sample's folder: made once for the tests that compare a warehouse's with it."""
+    return _views(_session(config))[0]
+
+
+@pytest.fixture(scope="module")
+def sample_warehouse(config, tmp_path_factory) -> tuple[dict, Counting]:
+    """(block, counting backend) of notebook 05 on the sample's tables in a DuckDB file (_warehouse): made once for
+    the three tests that read it (the comparison with the folder, the doubling, the cap on the score's rows)."""
+    return _warehouse(config, sample_tables(), tmp_path_factory.mktemp("lq") / "crm.duckdb")
+
+
+def test_the_lead_quality_block_from_a_duckdb_file_is_the_folders(folder_block, sample_warehouse):
+    folder, (warehouse, _) = folder_block, sample_warehouse
     assert dumps(warehouse) == dumps(folder)
     # figures that would hide an empty computation: a rule audited, conditions, the guard, a score and feedback
     assert folder["mql_audit"]["period"]["flagged"] > 0 and folder["conditions"] and folder["suspect"]
@@ -85,12 +97,11 @@ def test_the_lead_quality_block_from_a_duckdb_file_is_the_folders(config, tmp_pa
     assert folder["feedback"]["period"]["disqualified"] > 0
 
 
-def test_doubling_the_tables_leaves_the_rows_fetched_unchanged(config, tmp_path):
+def test_doubling_the_tables_leaves_the_rows_fetched_unchanged(config, sample_warehouse, tmp_path):
     """Every lead and deal twice (ids ending in '-2'): the same rows come back (one per channel, status and reason,
     attribute value, quintile, distinct design row...), while the counts double; far fewer rows than the leads."""
-    tables = sample_tables()
-    once, a = _warehouse(config, tables, tmp_path / "once.duckdb")
-    twice, b = _warehouse(config, doubled(tables), tmp_path / "twice.duckdb")
+    once, a = sample_warehouse
+    twice, b = _warehouse(config, doubled(sample_tables()), tmp_path / "twice.duckdb")
     assert twice["observed_leads"] == 2 * once["observed_leads"] > 0
     assert twice["mql_audit"]["all_history"]["flagged"] == 2 * once["mql_audit"]["all_history"]["flagged"] > 0
     assert twice["feedback"]["period"]["mqls"] == 2 * once["feedback"]["period"]["mqls"] > 0
@@ -98,12 +109,13 @@ def test_doubling_the_tables_leaves_the_rows_fetched_unchanged(config, tmp_path)
     assert (b.fetched, b.queries) == (a.fetched, a.queries) and a.fetched > 0
 
 
-def test_the_scores_rows_are_bounded(config, tmp_path, monkeypatch):
+def test_the_scores_rows_are_bounded(config, sample_warehouse, tmp_path, monkeypatch):
     """Most rows fetched are the score's distinct design rows (a number such as employees makes nearly every lead's
     row distinct): at most MAX_SCORED_LEADS leads of each side are read, an evenly spaced sample by lead_id beyond."""
     from helpers.metrics import lead_engine
 
-    full, a = _warehouse(config, sample_tables(), tmp_path / "full.duckdb")
+    full, a = sample_warehouse   # made with the default cap (the fixture is set up before the patch below)
+    assert lead_engine.MAX_SCORED_LEADS > 500
     monkeypatch.setattr(lead_engine, "MAX_SCORED_LEADS", 500)
     capped, b = _warehouse(config, sample_tables(), tmp_path / "capped.duckdb")
     assert full["score"]["fit_leads"] == full["score"]["train_leads"] > 500
@@ -113,14 +125,14 @@ def test_the_scores_rows_are_bounded(config, tmp_path, monkeypatch):
 
 
 @needs_pg
-def test_the_lead_quality_block_from_postgresql_is_the_folders(config):
+def test_the_lead_quality_block_from_postgresql_is_the_folders(config, folder_block):
     """The same on a real PostgreSQL server (.ci/with-postgres): its own aggregates, quantiles and windows give the
     folder's block byte for byte."""
     import uuid
 
     from helpers.metrics.warehouse import WarehouseSource, connect, upload
 
-    folder, _ = _views(_session(config))
+    folder = folder_block
     con = connect(PG_URL)
     schema = f"workbook_lq_{uuid.uuid4().hex[:8]}"
     try:
