@@ -89,6 +89,37 @@ def kept_environment():
         os.environ.update(saved)
 
 
+# --------------------------------------------------------------------------- one browser per test process
+#: Debian's Chromium, which the browser tests drive through Playwright (WORKBOOK_CHROMIUM names another).
+CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
+#: Its command-line switches: headless, and nothing that would make a request of its own (updates, sync, extensions).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-default-apps", "--disable-extensions"]
+
+
+def require_chromium() -> None:
+    """Skip the calling test when CHROMIUM is not installed; under CI (CI set) that is an error instead."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium fonts-ipafont-gothic)")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test of this process (tests/test_browser.py, test_app_browser.py,
+    test_lab_browser.py, test_report_language.py): Playwright's driver and the browser start once per worker, not once
+    per module; each test opens its own context or pages and closes them."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 # --------------------------------------------------------------------------- the sample's reports, shared
 #: Output folder of the `--all` run over the sample, per language, made in this process (see sample_all_periods).
 SAMPLE_RUNS: dict[str, Path] = {}

@@ -34,7 +34,7 @@ from helpers.labels import t
 from helpers.paths import NOTEBOOKS_DIR, PROJ_ROOT, SAMPLE_DATA_DIR
 
 from conftest import kept_environment
-from test_browser import browser  # noqa: F401  the shared Chromium fixture (skips without chromium, fails under CI)
+import test_browser  # noqa: F401  skips this module without chromium (fails under CI); the browser is conftest.browser
 
 SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "app"
 PERIOD = "FY2025Q4"  # an earlier complete quarter of the sample than the default (the latest complete one)

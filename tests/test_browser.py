@@ -12,15 +12,11 @@ import pytest
 
 from helpers.labels import t
 
-from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from conftest import CHROMIUM, LEADS_CSV, OPPS_CSV, write_folder
 from helpers.paths import PROJ_ROOT
 from helpers.report.run import main
 
-CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
 XSS = "<img src=x onerror=alert(1)>"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-default-apps", "--disable-extensions"]
 
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
@@ -64,16 +60,6 @@ def visit(page_factory, path: Path, shot: Path):
     page.screenshot(path=str(shot), full_page=True)
     page.close()
     return errors, outside, dialogs, text, images
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def test_index_and_reports_open_offline(reports, browser):

@@ -46,7 +46,7 @@ SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "lab"
 if not LAB_URL:
     pytest.skip("WORKBOOK_LAB_URL is not set: .ci/run starts JupyterLab for this test", allow_module_level=True)
 from conftest import kept_environment  # noqa: E402
-from test_browser import browser  # noqa: E402,F401  the shared Chromium fixture (skips without chromium)
+import test_browser  # noqa: E402,F401  skips this module without chromium; the browser is conftest.browser
 
 
 def expect(locator):

@@ -18,7 +18,6 @@ Japanese). Checks:
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -461,7 +460,6 @@ def test_the_guide_is_named_once_and_no_lab_section_is_left(rendered):
 
 
 # ---- in a real browser: what a reader sees (screenshots into test-output/, git-ignored) ----------------
-CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "sample"
 FIXED_WIDTH = re.compile(r"mono|courier|IPAGothic$|typewriter", re.I)  # IPAGothic (not IPAPGothic) is fixed-width
 
@@ -510,42 +508,34 @@ def test_broken_words_can_fail():
     assert broken_words({"tag": "TH", "lines": ["データの", "判定"]}) == []
 
 
-def test_pages_in_a_real_browser(rendered):
+def test_pages_in_a_real_browser(rendered, browser):
     """Each page declares its language, its text is set in a proportional font (read through the DevTools protocol),
-    and a screenshot is kept. (Offline loading, console errors and escaping are tests/test_browser.py's.)"""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run must install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium fonts-ipafont-gothic)")
-    from playwright.sync_api import sync_playwright
-
+    and a screenshot is kept. (Offline loading, console errors and escaping are tests/test_browser.py's.) The
+    browser is this process's (conftest.browser: skipped without chromium, an error under CI)."""
     lang, out, period = rendered
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
-        for path in pages(out, period):
-            page = browser.new_page(viewport={"width": 1200, "height": 900})  # a fresh page per file (file: origins)
-            cdp = page.context.new_cdp_session(page)
-            page.goto(path.as_uri(), wait_until="load")
-            assert page.evaluate("document.documentElement.lang") == lang
-            cdp.send("DOM.enable")
-            cdp.send("CSS.enable")
-            root = cdp.send("DOM.getDocument")["root"]["nodeId"]
-            used = set()
-            for selector in ("h1", "p"):
-                node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-                used |= {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
-            assert used and not any(FIXED_WIDTH.search(name) for name in used), f"{path.name}: fonts {used}"
-            if lang == "ja":  # Japanese table text breaks between phrases, not inside words
-                assert page.evaluate("getComputedStyle(document.querySelector('th')).wordBreak") in ("keep-all", "auto-phrase")
-            # issue 24: no number and no word of a table is broken across lines ("0.8" over "3", "マーケティン" over "グ")
-            broken = [(c["tag"], c["lines"]) for c in page.evaluate(CELL_LINES) if broken_words(c)]
-            assert broken == [], f"{path.name}: {broken[:5]}"
-            shot = SHOTS / lang / f"{'index' if path.name == 'index.html' else path.stem}.png"
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 20_000
-            page.close()
-        browser.close()
+    for path in pages(out, period):
+        page = browser.new_page(viewport={"width": 1200, "height": 900})  # a fresh page per file (file: origins)
+        cdp = page.context.new_cdp_session(page)
+        page.goto(path.as_uri(), wait_until="load")
+        assert page.evaluate("document.documentElement.lang") == lang
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        used = set()
+        for selector in ("h1", "p"):
+            node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+            used |= {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+        assert used and not any(FIXED_WIDTH.search(name) for name in used), f"{path.name}: fonts {used}"
+        if lang == "ja":  # Japanese table text breaks between phrases, not inside words
+            assert page.evaluate("getComputedStyle(document.querySelector('th')).wordBreak") in ("keep-all", "auto-phrase")
+        # issue 24: no number and no word of a table is broken across lines ("0.8" over "3", "マーケティン" over "グ")
+        broken = [(c["tag"], c["lines"]) for c in page.evaluate(CELL_LINES) if broken_words(c)]
+        assert broken == [], f"{path.name}: {broken[:5]}"
+        shot = SHOTS / lang / f"{'index' if path.name == 'index.html' else path.stem}.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
+        page.close()
 
 
 #: A figure as the pages write it: money (¥1,234,567), a percent (17.7%), a score or a count (62.5, 1,234), a ratio (1.35×).
