@@ -377,7 +377,8 @@ class _CheckedStream:
             return data
         if data.find(b"\x00") >= 0:
             raise _Unclean
-        self.quotes += data.count(b'"')
+        if data.find(b'"') >= 0:   # memchr, a fifth of a count's time: the usual file holds no quote
+            self.quotes += data.count(b'"')
         for start in range(0, len(data), SCAN_BLOCK):
             self._check_lines(data, start, min(start + SCAN_BLOCK, len(data)))
         return data
