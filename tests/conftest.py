@@ -264,6 +264,7 @@ def pytest_collection_modifyitems(items):
     items[:] = sorted(items, key=lambda item: -costs[xdist_group_of(item.nodeid)])   # stable
 
 
+@pytest.hookimpl(optionalhook=True)   # an xdist hook: without xdist (-p no:xdist) pytest would refuse it as unknown
 def pytest_xdist_make_scheduler(config, log):
     """Under `--dist loadfile`: xdist's scheduling by scope, a scope being a group of xdist_group_of (a module, or
     a module's tests of one language), handed out in the collection's order (pytest_collection_modifyitems).
