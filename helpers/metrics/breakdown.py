@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.metrics.funnel import derive_cohort, derive_period, maturity_days_of, typical_days_of
+from helpers.metrics.funnel import derive_cohort, derive_period
 from helpers.metrics.pipeline import PIPELINE_KEYS, derive_pipeline
 
 #: The key for a null (or blank) value.
@@ -159,34 +159,45 @@ def breakdowns_of(source, columns, start, end, as_of, typical_days=None, with_to
     opp_dims = [c for c in columns if source.has_column("opportunities", c)]
     lead_dims = [c for c in columns if has["leads"] and source.has_column("leads", c)]
     s, last, a = engine.period_bounds(start, end, as_of)
-    # One grouped pass per table (GROUP BY column, value), whatever the number of columns and values.
-    pipe = source.run(engine.pipeline_expr(source.opps(opp_dims), s, last, a, opp_dims)) if opp_dims else {}
-    lead_side = _lead_side(source, lead_dims, s, last, a) if lead_dims else {}
-    linked = {}
-    if lead_dims:
-        with engine.materialized(engine.linked_expr(source.leads(lead_dims), source.opps(), a), source.backend) as links:
-            linked = source.run(engine.linked_opps_expr(links, source.opps(), s, last, a, lead_dims))
-    if source.has_leads and typical_days is None and (lead_dims or with_totals):
-        typical_days = typical_days_of(source, as_of)
-    if source.has_leads and maturity is None:
-        maturity = maturity_days_of(source, as_of)
+    # One grouped pass per table (GROUP BY column, value), whatever the number of columns and values; the totals ride
+    # in the same passes (the rows (ALL, ALL)).
+    pipe = source.run(engine.pipeline_expr(source.opps(opp_dims), s, last, a, opp_dims)) if opp_dims or with_totals else {}
+    lead_side, linked = {}, {}
+    if source.has_leads and (lead_dims or with_totals):
+        lead_side, linked, typical_days, maturity = _lead_side(source, lead_dims, s, last, a, typical_days, maturity)
     opp_dims, lead_dims = dict.fromkeys(opp_dims), dict.fromkeys(lead_dims)
     if not with_totals:
         return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of, maturity=maturity)
-    if not opp_dims:
-        pipe = source.run(engine.pipeline_expr(source.opps(), s, last, a))
-    if source.has_leads and not lead_dims:
-        lead_side = _lead_side(source, [], s, last, a)
     return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
                     totals_with_funnel=source.has_leads, maturity=maturity)
 
 
-def _lead_side(source, dims: list[str], s, last, a) -> dict:
-    """The lead funnel's grouped counts (helpers.metrics.engine.lead_funnel_expr) of `source` by `dims`."""
-    from helpers.metrics import engine
+def _lead_side(source, dims: list[str], s, last, a, typical_days, maturity) -> tuple:
+    """``(lead_side, linked, typical_days, maturity)`` of `source` by `dims`: the lead funnel's grouped counts
+    (helpers.metrics.engine.lead_funnel_expr's rows), the linked deals' (helpers.metrics.engine.linked_opps_expr's; {}
+    without dims), and the typical days and maturity given, else :func:`helpers.metrics.funnel.typical_days_of` and
+    :func:`helpers.metrics.funnel.maturity_days_of`'s. All read one join of the links with the leads and the deals
+    (helpers.metrics.engine_links), made a temporary table when more than one query reads it."""
+    import contextlib
 
-    flags = engine.lead_flags_expr(source.leads(dims), source.opps(), s, last, a)
-    return source.run(engine.lead_funnel_expr(flags, s, last, dims))
+    from helpers.metrics import engine, engine_links
+    from helpers.metrics.funnel import MATURITY_QUANTILE, TYPICAL_QUANTILE, day_measures
+    from helpers.metrics.source import memoized
+
+    measured = typical_days is None or maturity is None
+    links = engine_links.links_expr(source.leads(dims), source.opps(), a)
+    reads = 1 + measured + bool(dims)
+    with engine.materialized(links, source.backend) if reads > 1 else contextlib.nullcontext(links) as links:
+        if measured:
+            row = source.run(engine.link_quantiles_expr(links, a, TYPICAL_QUANTILE / 100, MATURITY_QUANTILE / 100))
+            typical, mature = day_measures(row[engine.ALL])
+            # typical_days_of / maturity_days_of of this source and as_of: the same values, kept for their next call
+            typical, mature = memoized(source, ("typical_days", a), lambda: typical), memoized(source, ("maturity_days", a), lambda: mature)
+            typical_days = typical if typical_days is None else typical_days
+            maturity = mature if maturity is None else maturity
+        lead_side = source.run(engine_links.lead_funnel_links_expr(source.leads(dims), links, s, last, a, dims))
+        linked = source.run(engine_links.linked_counts_expr(links, source.opps(), s, last, a, dims)) if dims else {}
+    return lead_side, linked, typical_days, maturity
 
 
 def assemble(columns, opp_dims, lead_dims, pipe: dict, lead_side: dict, linked: dict, typical_days, end, as_of,

@@ -13,7 +13,6 @@ from collections import OrderedDict
 from helpers.data.load import Workbook
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import breakdowns_of, segment_columns_of, target_fit
-from helpers.metrics.funnel import typical_and_maturity_of
 from helpers.metrics.limits import coverage, explain_core, workbook_facts
 
 
@@ -135,10 +134,9 @@ def _core_metrics(wb: Workbook, period: Period, source=None) -> dict:
         segments.append("target_fit")
     # the engine tables of the frames are built once for all the figures below, the coverage and data facts included
     with reusing_tables():
-        typical, maturity = typical_and_maturity_of(source, as_of)   # one pass over the linked pairs
-        # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine).
-        rows, totals = breakdowns_of(source, ["channel", *segments], start, end, as_of, typical_days=typical,
-                                     with_totals=True, maturity=maturity)
+        # Totals, by channel and by every segment: one grouped pass per table (helpers.metrics.engine), the typical
+        # days and maturity from the same join of the linked pairs (helpers.metrics.engine_links)
+        rows, totals = breakdowns_of(source, ["channel", *segments], start, end, as_of, with_totals=True)
         core = {
             "period": period.label,
             "start": period.start,

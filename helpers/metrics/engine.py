@@ -153,9 +153,26 @@ def pipeline_expr(opps, start: dt.date, last: dt.date, as_of: dt.date, dims: lis
     (mean, won), open_count, open_amount, open_unknown, exists.
 
     `opps` holds the key columns k0, k1, ... named by `dims`; the total is the row (ALL, ALL).
+
+    With `dims`, one pass over the opportunities counts each combination of the raw keys (a few hundred rows, as
+    :func:`lead_funnel_expr`); each (dim, k) row adds up the combinations with that label: counts and sums add up,
+    and cycle_days is the sum of the won deals' days over their number (both integers: the mean AVG gives).
     """
-    o = _longer(_prepared_opps(opps), list(dims))
-    return o.group_by(["dim", "k"]).aggregate(**_pipeline_counts(o, start, last, as_of))
+    dims = list(dims)
+    if not dims:
+        o = _longer(_prepared_opps(opps), [])
+        return o.group_by(["dim", "k"]).aggregate(**_pipeline_counts(o, start, last, as_of))
+    import ibis
+
+    o = _prepared_opps(opps)
+    counts = _pipeline_counts(o, start, last, as_of)
+    won = _won_by(o, start, last, as_of)
+    cycle = o.closed.delta(o.created, unit="day")
+    counts.update(cycle_days=cycle.sum(where=won), cycle_n=cycle.count(where=won))
+    combos = _longer(o.group_by([f"k{i}" for i in range(len(dims))]).aggregate(**counts), dims)
+    summed = combos.group_by(["dim", "k"]).aggregate(**{c: combos[c].sum() for c in counts})
+    mean = ibis.ifelse(summed.cycle_n > 0, summed.cycle_days.cast("float64") / summed.cycle_n, ibis.null("float64"))
+    return summed.select(*[c for c in summed.columns if c not in ("cycle_days", "cycle_n")], cycle_days=mean)
 
 
 def _pipeline_counts(o, start, last, as_of):
@@ -229,16 +246,20 @@ def lead_flags_expr(leads, opps, start: dt.date, last: dt.date, as_of: dt.date):
     reached = j.group_by(lead=j.lead_id).aggregate(
         opp=(j.created <= as_of).any(),
         won=((j.outcome == "won") & (j.closed <= as_of) & (j.created <= as_of)).any())
-    flagged = ld.left_join(reached, ld.lead_id == reached.lead)
+    return reached_flags(ld.left_join(reached, ld.lead_id == reached.lead), start, last, as_of).drop("lead", "opp", "won")
+
+
+def reached_flags(flagged, start: dt.date, last: dt.date, as_of: dt.date):
+    """Prepared leads left-joined to their stages reached through a link (columns opp, won: null = none) with the
+    flags of :func:`lead_flags_expr` added (f_won ... f_exists)."""
     won = flagged.won.fill_null(False)
     opp = flagged.opp.fill_null(False) | won
     has_mql = (flagged.mql <= as_of).fill_null(False)
     has_sql = (flagged.sqld <= as_of).fill_null(False)
     sql = has_sql | opp
-    flagged = flagged.mutate(
+    return flagged.mutate(
         f_won=won, f_opp=opp, f_sql=sql, f_mql=has_mql | sql, f_has_mql=has_mql, f_has_sql=has_sql,
         f_cohort=flagged.created.between(start, last).fill_null(False), f_exists=(flagged.created <= as_of).fill_null(False))
-    return flagged.drop("lead", "opp", "won")
 
 
 def _lead_counts(f, start: dt.date, last: dt.date) -> dict:
@@ -338,9 +359,18 @@ def day_quantiles_expr(leads, opps, as_of: dt.date, typical_quantile: float, won
     o = _prepared_opps(opps.select("opportunity_id", "created_at", "closed_at", "outcome", "amount", "lead_id"))
     p = pairs_expr(leads, opps)
     j = p.join(ld, p.lead_id == ld.lead_id).join(o, p.opportunity_id == o.opportunity_id)
-    j = j.filter((j.created <= as_of) & (j.created_right <= as_of))
-    j = j.mutate(gap=j.created_right.delta(j.created, unit="day").cast("float64"),
-                 won_gap=j.closed.delta(j.created, unit="day").cast("float64"))
+    j = j.filter(j.created <= as_of)
+    links = j.select(lead_created=j.created, created=j.created_right, closed=j.closed, outcome=j.outcome)
+    return link_quantiles_expr(links, as_of, typical_quantile, won_quantile)
+
+
+def link_quantiles_expr(links, as_of: dt.date, typical_quantile: float, won_quantile: float):
+    """:func:`day_quantiles_expr`'s row over `links`: one row per linked pair of a lead created by as_of, with the lead's
+    ``lead_created`` and the opportunity's ``created``, ``closed``, ``outcome`` (helpers.metrics.engine_links.links_expr
+    of the same as_of)."""
+    j = links.filter(links.created <= as_of)
+    j = j.mutate(gap=j.created.delta(j.lead_created, unit="day").cast("float64"),
+                 won_gap=j.closed.delta(j.lead_created, unit="day").cast("float64"))
     typical = j.gap >= 0
     won = (j.outcome == "won") & (j.closed <= as_of) & (j.won_gap >= 0)
     return j.aggregate(n=j.count(where=typical), q=j.gap.quantile(typical_quantile, where=typical),

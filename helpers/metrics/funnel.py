@@ -163,8 +163,14 @@ def typical_and_maturity_of(source, as_of) -> tuple[float | None, tuple[float | 
         return None, (None, None)
     from helpers.metrics.engine import ALL, _day, day_quantiles_expr
 
-    row = source.run(day_quantiles_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100,
-                                        MATURITY_QUANTILE / 100))[ALL]
+    return day_measures(source.run(day_quantiles_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100,
+                                                      MATURITY_QUANTILE / 100))[ALL])
+
+
+def day_measures(row: dict) -> tuple[float | None, tuple[float | None, str | None]]:
+    """``(typical days, (maturity days, measure))`` from the row of helpers.metrics.engine.day_quantiles_expr
+    (``n``, ``q``, ``n_won``, ``q_won``): the typical days None without a pair; the maturity the won quantile when a
+    pair was won, else the typical days (:func:`maturity_days`' fallback), else (None, None)."""
     typical = None if not row["n"] else float(row["q"])
     if row["n_won"]:
         return typical, (float(row["q_won"]), MATURITY_MEASURES[0])

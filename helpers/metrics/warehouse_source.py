@@ -142,16 +142,14 @@ def warehouse_core_metrics(con, config: Config, period_label: str | None = None,
     and warnings) are not computed here.
     """
     from helpers.metrics.breakdown import breakdowns_of, segment_columns_of
-    from helpers.metrics.funnel import maturity_days_of, typical_days_of
 
     source = _source(con, config, schema, leads_table, opportunities_table)
     as_of, period = _period(con, source._leads, source._opps, config, period_label)
     segments = segment_columns_of(source)
     if config.target_industries or config.target_company_sizes:
         segments.append("target_fit")
-    typical, maturity = typical_days_of(source, as_of), maturity_days_of(source, as_of)
-    rows, totals = breakdowns_of(source, ["channel", *segments], period.start, period.end, as_of, typical_days=typical,
-                                 with_totals=True, maturity=maturity)
+    # the typical days and maturity from the breakdowns' own join of the linked pairs (helpers.metrics.engine_links)
+    rows, totals = breakdowns_of(source, ["channel", *segments], period.start, period.end, as_of, with_totals=True)
     return {"period": period.label, "start": period.start, "end": period.end, "as_of": as_of,
             "pipeline": totals["pipeline"], "funnel": totals["funnel"], "by_channel": rows["channel"],
             "by_segment": {c: rows[c] for c in segments}}
