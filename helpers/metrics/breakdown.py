@@ -48,7 +48,7 @@ def _coded_labels(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.append(text.to_numpy(dtype=object), UNKNOWN)
 
 
-def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:
+def target_fit(frame: pd.DataFrame, industries, company_sizes, categorical: bool = False) -> pd.Series:
     """Target (ICP) fit of each row: 'target' (industry in industries and company_size in company_sizes), 'non_target' or 'unknown'.
 
     - 'target': both criteria met;
@@ -59,7 +59,8 @@ def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:
     An empty (or None) list means "any value": that column is then not part
     of the definition, so its nulls do not make the row unknown (and a column
     absent from `frame` is all null). Values are compared as text. Returns a
-    Series on `frame`'s index.
+    Series on `frame`'s index: of text, or with `categorical` the same values as a pandas categorical (a byte per
+    row: an engine table's key takes its codes instead of hashing a million texts).
     """
     all_known = np.ones(len(frame), dtype=bool)
     all_in = np.ones(len(frame), dtype=bool)
@@ -75,6 +76,9 @@ def target_fit(frame: pd.DataFrame, industries, company_sizes) -> pd.Series:
         all_known &= known[codes]
         all_in &= (known & np.isin(lookup, allowed))[codes]
     fit = np.where(~all_known, 2, np.where(all_in, 1, 0))
+    if categorical:
+        values = pd.Categorical.from_codes(fit.astype(np.int8), categories=[NON_TARGET, TARGET, UNKNOWN])
+        return pd.Series(values, index=frame.index, name="target_fit")
     return pd.Series(np.array([NON_TARGET, TARGET, UNKNOWN], dtype=object)[fit], index=frame.index, dtype=object,
                      name="target_fit")
 

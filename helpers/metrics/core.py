@@ -39,7 +39,7 @@ def workbook_source(wb: Workbook):
         industries, sizes = wb.config.target_industries, wb.config.target_company_sizes
 
         def fit(frame):
-            return target_fit(frame, industries, sizes)
+            return target_fit(frame, industries, sizes, categorical=True)   # the engine's key: codes, not texts
     # the leads' extra columns are read from the file only when a figure asks for one (notebook 05), not for every source
     return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit, extras=functools.partial(wb.extras.get, "leads"))
 

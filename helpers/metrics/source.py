@@ -28,6 +28,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from helpers.metrics import engine
@@ -224,7 +225,10 @@ class FrameSource(Source):
         frame = self.frame(table, (column,))
         if frame is None or column not in frame.columns:
             return False
-        distinct = pd.Series(frame[column].dropna().unique(), dtype=object).astype("string").str.strip()
+        from helpers.data.codes import factorized
+
+        # the distinct values (the loader's factorization of the column, kept: nothing hashed again)
+        distinct = pd.Series(np.asarray(factorized(frame[column])[1], dtype=object), dtype=object).astype("string").str.strip()
         return bool((distinct.ne("") & distinct.ne(engine.UNKNOWN)).any())   # breakdown keys: blank -> 'unknown'
 
 
