@@ -68,3 +68,17 @@ def test_a_quote_after_the_first_lines_converts_the_whole_file(tmp_path, monkeyp
     odd = folder / "odd.csv"
     odd.write_text(LEADS_CSV + ROWS + 'L99,2025-04-01,web,,,,,,,,,"z@example.com\n', encoding="utf-8")
     assert fastcsv.read_csv_cells(odd, LEAD_COLUMNS) is None   # a quote left open: the exact reader decides
+
+
+def test_line_ends_of_a_carriage_return_alone(tmp_path, monkeypatch):
+    """A file without a line feed (an old Mac export) is one line for the block checks and the first lines: read as the
+    exact reader reads it, with the first lines read in time linear in the file (64-byte blocks here)."""
+    monkeypatch.setattr(fastcsv, "HEAD_BLOCK", 64)
+    monkeypatch.setattr(fastcsv, "SCAN_BLOCK", 64)
+    folder = write_folder(tmp_path / "d", {"opportunities.csv": OPPS_CSV.replace("\n", "\r"),
+                                          "leads.csv": (LEADS_CSV + ROWS).replace("\n", "\r")})
+    read = fastcsv.read_csv_cells(folder / "leads.csv", LEAD_COLUMNS)
+    assert read is not None and read.cells.num_rows == 83 and read.header[-1] == "email"
+    assert fastcsv._utf8_head(folder / "leads.csv", 0) == (LEADS_CSV + ROWS).replace("\n", "\r")
+    wb = assert_same(folder, monkeypatch)
+    assert len(wb.leads) == 83

@@ -345,7 +345,7 @@ class _CheckedStream:
 
     def __init__(self, path: Path, skip: int):
         self._fh = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by __exit__
-        self._skip, self._tail, self._ended = skip, b"", False
+        self._skip, self._tail, self._ended = skip, bytearray(), False
         self._mojibake = _re2(MOJIBAKE.pattern)
         self.digest, self.quotes, self.closed = hashlib.sha256(), 0, False
 
@@ -387,12 +387,12 @@ class _CheckedStream:
         """Check the lines ``data[start:end]`` ends, the first joined to the part of it earlier blocks held."""
         first = data.find(b"\n", start, end) + 1
         if not first:  # no line end: the line continues in the next block
-            self._tail += data[start:end]
+            self._tail += memoryview(data)[start:end]
             return
-        self._check(self._tail + data[start:first], self._skip)  # the line the previous block cut
+        self._check(self._tail + memoryview(data)[start:first], self._skip)  # the line the previous block cut
         self._skip, last = 0, max(first, data.rfind(b"\n", first, end) + 1)
         self._check(data, first, last)
-        self._tail = data[last:end]
+        self._tail = bytearray(memoryview(data)[last:end])
 
     def finish(self) -> None:
         """Read and check what pyarrow left unread (the stream to its end)."""
@@ -414,12 +414,13 @@ def _utf8_head(path: Path, skip: int) -> str | None:
     """The first lines a UTF-8 file's separator is sniffed on, as scan_csv tells them (its whole text when short), read
     HEAD_BLOCK bytes at a time (SCAN_BLOCK when smaller); None when they are not UTF-8 or start with a second byte order
     mark (scan_csv then decides)."""
-    data, size = b"", min(HEAD_BLOCK, SCAN_BLOCK)
+    data, size, lines = bytearray(), min(HEAD_BLOCK, SCAN_BLOCK), 0
     with open(path, "rb") as fh:
-        while True:
+        while True:  # linear in the bytes read, also for a file without a line feed (line ends \r alone)
             more = fh.read(size)
             data += more
-            if not more or data.count(b"\n") > SNIFF_LINES:
+            lines += more.count(b"\n")
+            if not more or lines > SNIFF_LINES:
                 break
     whole = not more
     try:
