@@ -2,6 +2,7 @@
 import io
 
 import matplotlib
+import matplotlib.axis
 import matplotlib.pyplot as plt
 import matplotlib.text
 import pytest
@@ -205,3 +206,76 @@ def test_plain_text_reaches_the_ticks_made_before_it_without_making_more():
     png = finish(fig).png()
     assert png.startswith(b"\x89PNG")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["$x$ web", "展示会"]
+
+
+def test_one_pass_asks_each_axis_for_its_ticks_once_per_state():
+    """A draw asks an axis for its ticks three or four times (tight box, label position, title, draw); inside one_pass
+    the locator is asked once per axis state, and an axis that moved (tight_layout) or changed limits is asked again."""
+    import matplotlib.ticker
+
+    set_theme("report")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [0.1, 0.3, 0.2])
+    ax.set_title("受注率")
+    calls = []
+
+    class Counting(matplotlib.ticker.MaxNLocator):
+        def __call__(self):
+            calls.append(1)
+            return super().__call__()
+
+    ax.yaxis.set_major_locator(Counting(nbins="auto"))
+    fig.canvas.draw()
+    plain = len(calls)
+    assert plain >= 3
+    calls.clear()
+    with drawing.one_pass():
+        fig.canvas.draw()
+        assert len(calls) == 1
+        fig.subplots_adjust(left=0.3)   # the axes moved: a new state
+        fig.canvas.draw()
+        assert len(calls) == 2
+        ax.set_ylim(0, 5)
+        fig.canvas.draw()
+        assert len(calls) == 3
+    fig.canvas.draw()   # outside the block: matplotlib's own asking
+    assert len(calls) == 3 + plain
+    plt.close(fig)
+
+
+def test_charts_are_the_same_png_with_ticks_made_once_or_on_every_ask():
+    set_theme("report")
+    once = _chart().png()
+    drawing.own_text_metrics()   # matplotlib's own: the text sizes, line metrics and ticks on every ask
+    try:
+        assert matplotlib.axis.Axis._update_ticks is drawing._MATPLOTLIB_TICKS
+        own = _chart().png()
+    finally:
+        drawing.share_text_metrics()
+    assert own == once
+
+
+def test_chart_png_is_the_figure_drawn_once_and_cut_to_its_tight_box():
+    """The PNG is the figure's own canvas cut to the tight box (savefig's pad), RGB, with the dpi and matplotlib's
+    Software text; a chart with a transparent pixel stays RGBA."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    set_theme("report")
+    chart = _chart()
+    png = chart.png()
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "RGB" and image.info["Software"].startswith("Matplotlib version")
+    assert image.info["dpi"] == pytest.approx((100, 100), abs=0.01)   # pixels per metre in the file
+    canvas = FigureCanvasAgg(chart.fig)
+    canvas.draw()
+    box = chart.fig.get_tightbbox(canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
+    width, height = chart.fig.get_size_inches()
+    top, left = round((height - box.y1) * 100), round(box.x0 * 100)
+    whole = np.asarray(canvas.buffer_rgba())[..., :3]
+    assert image.size == (int(box.width * 100), int(box.height * 100))
+    assert (np.asarray(image) == whole[top:top + image.size[1], left:left + image.size[0]]).all()
+    assert 0 < left < 20 and 0 < top < 20   # cut: the box is inside the figure
+    see_through = np.zeros((3, 4, 4), dtype=np.uint8)
+    assert Image.open(io.BytesIO(drawing.png_bytes(see_through, 100))).mode == "RGBA"

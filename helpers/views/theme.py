@@ -193,12 +193,10 @@ class Chart:
     def png(self) -> bytes:
         """The figure as PNG bytes (drawn once)."""
         if self._png is None:
-            import io
+            from helpers.views.drawing import chart_png
 
-            buf = io.BytesIO()
             with matplotlib.rc_context(PLAIN_TEXT):  # tick labels made while drawing are plain text too
-                self.fig.savefig(buf, format="png", bbox_inches=tight_box(self.fig))
-            self._png = buf.getvalue()
+                self._png = chart_png(self.fig)
         return self._png
 
     def _repr_png_(self):
@@ -215,21 +213,6 @@ class Chart:
 
     def __repr__(self) -> str:
         return self.alt
-
-
-def tight_box(fig):
-    """The box (inches) that savefig's ``bbox_inches="tight"`` crops `fig` to: every artist's extent plus
-    savefig.pad_inches, computed on the figure's Agg renderer after the layout (:func:`finish`). Passing this box to
-    savefig gives the same PNG, byte for byte, while savefig skips the draw it makes first for "tight" (a quarter of
-    the chart's drawing time); the figure's layout engine is cleared for that, as the layout is already done."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    dpi = matplotlib.rcParams["savefig.dpi"]
-    if dpi not in ("figure", fig.dpi):
-        return "tight"   # the box depends on the dpi it is measured at: savefig measures at its own
-    fig.set_layout_engine(None)
-    return fig.get_tightbbox(canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
 
 
 def chart_title(fig) -> str:
@@ -367,8 +350,10 @@ def finish(fig, figure: str | None = None) -> Chart:
     """
     import matplotlib.pyplot as plt
 
+    from helpers.views.drawing import one_pass
+
     plain_text(fig)
-    with matplotlib.rc_context(PLAIN_TEXT):
+    with matplotlib.rc_context(PLAIN_TEXT), one_pass():
         fig.tight_layout()
     plt.close(fig)
     return Chart(fig, alt_text(chart_title(fig), figure))
