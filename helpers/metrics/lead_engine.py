@@ -16,8 +16,9 @@ the leads the score is fitted on, as helpers.metrics.lead_source._split chose th
   lead_score.fit with ``weights``). Rows fetched grow with the distinct covariate patterns, not with the leads.
 
 Differences from the folder path, by construction: a warehouse table has no row order, so text values tied on
-training count are ordered by label (the folder path: by first appearance), and sums run in the engine's order
-(the mean and standard deviation may differ in the last bits). The quintile edges are the engine's linear
+training count are ordered by label (the folder path: by first appearance). The numbers' mean and standard deviation
+are summed in numpy over their distinct values (:func:`_number_stats`), so they have the same bits on every engine
+and thread count, unless a number has more than MAX_SCORED_LEADS distinct values (then the engine's, in its order). The quintile edges are the engine's linear
 quantiles (DuckDB QUANTILE_CONT, PostgreSQL percentile_cont: numpy's linear method).
 """
 from __future__ import annotations
@@ -67,14 +68,35 @@ def quintile_edges(t, numeric: list[str], backend=None) -> dict[str, list[float]
     [] without a filled value), for every numeric attribute in one query."""
     if not numeric:
         return {}
-    probs = np.linspace(0, 1, QUINTILES + 1)
-    got = _fetch(t.aggregate(**{f"q{i}_{j}": _number_of(t[name]).quantile(float(p))
-                                for i, name in enumerate(numeric) for j, p in enumerate(probs)}), backend).to_pylist()[0]
+    probs = [float(p) for p in np.linspace(0, 1, QUINTILES + 1)]
+    if _multi_quantile(backend):   # one sorted copy of a column's values for its six edges, not six
+        got = _fetch(t.aggregate(**{f"q{i}": _number_of(t[name]).quantile(probs) for i, name in enumerate(numeric)}),
+                     backend).to_pylist()[0]
+        got = {f"q{i}_{j}": (got[f"q{i}"] or [None] * len(probs))[j] for i in range(len(numeric)) for j in range(len(probs))}
+    else:
+        got = _fetch(t.aggregate(**{f"q{i}_{j}": _number_of(t[name]).quantile(p)
+                                    for i, name in enumerate(numeric) for j, p in enumerate(probs)}), backend).to_pylist()[0]
     out = {}
     for i, name in enumerate(numeric):
         values = [got[f"q{i}_{j}"] for j in range(len(probs))]
         out[name] = [] if any(v is None for v in values) else sorted(set(float(v) for v in values))
     return out
+
+
+def _multi_quantile(backend=None) -> bool:
+    """True when the backend computes several quantiles of a column in one aggregate (Ibis' MultiQuantile: DuckDB's
+    QUANTILE_CONT with a list, PostgreSQL's percentile_cont with an array; the same values as one quantile each). The
+    engine keeps one copy of the column's values per quantile aggregate: six edges of a 10M-lead column were six
+    copies (about 1 GB for two columns)."""
+    import ibis.expr.operations as ops
+
+    from helpers.metrics import engine
+
+    con = backend or engine.default_backend()
+    try:
+        return bool(con.has_operation(ops.MultiQuantile))
+    except (AttributeError, NotImplementedError):
+        return False
 
 
 def _bin(x, edges: list[float]):
@@ -176,21 +198,23 @@ MAX_SCORED_LEADS = MAX_FIT_LEADS
 def _spaced(t, flag: str, n: int, bound: int):
     """`t` with column `flag` kept true only for an evenly spaced `bound` of its `n` true rows, in lead_id order (the
     r-th, r from 0, kept when floor((r + 1)·bound / n) > floor(r·bound / n): exactly `bound` rows); `t` as it is
-    when n <= bound."""
+    when n <= bound. The rows are ranked in a sub-query of their lead ids alone (lead ids are unique), which the
+    engine reads as the small side of a semi-join: the window sorts one column, not every column of `t`."""
     import ibis
 
     if n <= bound:
         return t
-    r = ibis.row_number().over(group_by=t[flag], order_by=t.lead_id).cast("int64")
-    keep = ((r + 1) * bound) // n > (r * bound) // n
-    return t.mutate(**{flag: t[flag] & keep})
+    ids = t.filter(t[flag]).select("lead_id")
+    ranked = ids.mutate(_r=ibis.row_number().over(order_by=ids.lead_id).cast("int64"))
+    kept = ranked.filter(((ranked._r + 1) * bound) // n > (ranked._r * bound) // n)
+    return t.mutate(**{flag: t[flag] & t.lead_id.isin(kept.lead_id)})
 
 
 def score_keys(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
     """The score's design from engine aggregates over the training leads (``train``) of `t`: ``{keys: {attribute: an
     expression of t (a text attribute's group, a number's value)}, groups: {attribute: ({label: group}, order) or
-    None}, stats: {attribute: (mean, sd, any empty)}}``; at most two queries (the text values' training counts, the
-    numbers' mean and population standard deviation)."""
+    None}, stats: {attribute: (mean, sd, any empty)}}``; two queries (the text values' training counts, the numbers'
+    distinct values: :func:`_number_stats`), one more for a number with very many distinct values."""
     import ibis
 
     tr = t.filter(t.train)
@@ -202,13 +226,7 @@ def score_keys(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
                  for i, a in enumerate(text)]
         got = _fetch(parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), backend).to_pylist()
         counts = {a: {r["k"]: int(r["n"]) for r in got if r["dim"] == i} for i, a in enumerate(text)}
-    stats = {}
-    if nums:
-        x = {a: _number_of(tr[a]) for a in nums}
-        got = _fetch(tr.aggregate(**{f"m{i}": x[a].mean() for i, a in enumerate(nums)},
-                                  **{f"s{i}": x[a].std(how="pop") for i, a in enumerate(nums)},
-                                  **{f"e{i}": ones(x[a].isnull()).sum() for i, a in enumerate(nums)}), backend).to_pylist()[0]
-        stats = {a: (got[f"m{i}"], got[f"s{i}"], int(got[f"e{i}"] or 0) > 0) for i, a in enumerate(nums)}
+    stats = _number_stats(tr, nums, backend)
     groups = {a: _groups(counts[a], min_leads) for a in text}
     keys = {}
     for a in attrs:
@@ -225,6 +243,49 @@ def score_keys(t, attrs: dict[str, bool], min_leads: int, backend=None) -> dict:
     return {"keys": keys, "groups": groups, "stats": stats}
 
 
+def _number_stats(tr, nums: list[str], backend=None) -> dict:
+    """{attribute: (mean, population standard deviation, any empty)} of the numbers `nums` of the leads `tr` (None, None
+    without a filled value). From each number's distinct values and their counts (one query; at most
+    MAX_SCORED_LEADS + 1 values of a number fetched), summed in value order in numpy: the same bits whatever order
+    and threads the engine reads the rows in (an engine's running standard deviation changes its last bits with
+    them). A number with more distinct values than that: the engine's mean and standard deviation (one more query)."""
+    import ibis
+
+    if not nums:
+        return {}
+    bound = MAX_SCORED_LEADS
+    parts = [tr.select(v=_number_of(tr[a])).group_by("v").aggregate(n=ibis._.count()).limit(bound + 1)
+             .mutate(dim=ibis.literal(i, type="int64")) for i, a in enumerate(nums)]
+    got = _fetch(parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False), backend).to_pydict()
+    dims = np.asarray(got["dim"], dtype=np.int64)
+    stats, many = {}, []
+    for i, a in enumerate(nums):
+        at = np.flatnonzero(dims == i)
+        if len(at) > bound:
+            many.append(a)
+            continue
+        values = [got["v"][j] for j in at]
+        counts = np.asarray([got["n"][j] for j in at], dtype=np.int64)
+        filled = np.asarray([v is not None for v in values], dtype=bool)
+        v = np.asarray([x for x in values if x is not None], dtype=float)
+        n = counts[filled].astype(float)
+        order = np.argsort(v, kind="stable")
+        v, n = v[order], n[order]
+        total = n.sum()
+        if not total:
+            stats[a] = (None, None, bool((~filled).any()))
+            continue
+        mean = float((v * n).sum() / total)
+        stats[a] = (mean, float(np.sqrt((n * (v - mean) ** 2).sum() / total)), bool(counts[~filled].sum() > 0))
+    if many:
+        x = {a: _number_of(tr[a]) for a in many}
+        row = _fetch(tr.aggregate(**{f"m{i}": x[a].mean() for i, a in enumerate(many)},
+                                  **{f"s{i}": x[a].std(how="pop") for i, a in enumerate(many)},
+                                  **{f"e{i}": ones(x[a].isnull()).sum() for i, a in enumerate(many)}), backend).to_pylist()[0]
+        stats |= {a: (row[f"m{i}"], row[f"s{i}"], int(row[f"e{i}"] or 0) > 0) for i, a in enumerate(many)}
+    return {a: stats[a] for a in nums}
+
+
 def _cells(t, keys: dict, extra: dict, backend=None) -> dict:
     """The distinct (y, design keys a0, a1, ...) rows of `t` with ``n`` and the sums `extra` ({name: expression}),
     fetched and sorted by every key (nulls first): the same rows in the same order on every backend."""
@@ -234,9 +295,23 @@ def _cells(t, keys: dict, extra: dict, backend=None) -> dict:
     got = _fetch(t.select(y=ones(t.converted), **dict(zip(names, keys.values())), **{f"_{k}": v for k, v in extra.items()})
                  .group_by(["y"] + names).aggregate(n=ibis._.count(), **{k: ibis._[f"_{k}"].sum() for k in extra}),
                  backend).to_pydict()
-    order = sorted(range(len(got["n"])), key=lambda i: tuple((got[c][i] is not None, got[c][i] if got[c][i] is not None else 0)
-                                                             for c in ["y"] + names))
-    return {c: [v[i] for i in order] for c, v in got.items()}
+    order = _key_order([got[c] for c in ["y"] + names])
+    return {c: np.array(v, dtype=object)[order].tolist() for c, v in got.items()}
+
+
+def _key_order(columns: list[list]) -> np.ndarray:
+    """The positions of rows ordered by `columns` (lists of one type each: numbers or text; None first, then values
+    ascending, the first column first): Python's sort of the rows' (is not None, value) tuples, by numpy's stable
+    lexsort of each column's null flag and value rank."""
+    keys = []
+    for col in reversed(columns):
+        values = np.array(col, dtype=object)
+        filled = np.array([v is not None for v in col], dtype=bool)
+        rank = np.zeros(len(col), dtype=np.int64)
+        if filled.any():
+            rank[filled] = np.unique(values[filled], return_inverse=True)[1].reshape(-1)
+        keys += [rank, filled]
+    return np.lexsort(keys) if keys else np.arange(0)
 
 
 def _design(cells: dict, attrs: dict[str, bool], design: dict) -> Design:
