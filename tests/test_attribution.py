@@ -379,3 +379,43 @@ def test_touch_id_count_skips_empty_cells():
     assert _distinct(pd.Series(["T1", "T2", None, None], dtype="str"))
     assert not _distinct(pd.Series(["T1", "T2", "T1"], dtype="str"))
     assert _distinct(pd.Series([None, None], dtype=object))
+
+
+def test_coverage_on_a_source_is_the_hand_computed_one_and_shares_the_pairs_with_notebook_06(wb):
+    """Notebook 00's coverage (coverage_of) on a source of its own gives the fixture's figures; after notebook 06's
+    attribution_of on the same source, both read one kept pairs table and one count of the touches (the memo)."""
+    from helpers.metrics import engine as E
+    from helpers.metrics.core import workbook_source
+
+    source = workbook_source(wb)
+    c = P.coverage_of(source, wb.config, wb.as_of, START, END)
+    assert (c["won_deals_with_touches"], c["won_deals_without_touches"]) == (3, 1)
+    assert c["won_revenue_with_touches"] == 1_500_001 and c["won_revenue_without_touches"] == 99_999
+    assert (c["touches"], c["touches_unknown_lead"], c["touches_after_close"]) == (17, 0, 1)
+    section = P.attribution_of(source, wb.config, wb.as_of, START, END, samples=20)
+    assert section["coverage"] == c
+    kept = [v for v in source._memo.values() if isinstance(v, E.KeptTable)]
+    assert len(kept) == 1   # the bulk stamp is not set in the fixture: notebook 06 reads notebook 00's pairs
+    assert [k[0] for k in source._memo].count("attribution_touch_counts") == 1
+    # a later period of the same source: the same pairs table, its own deal figures (O3 won in July: none in P)
+    later = P.coverage_of(source, wb.config, wb.as_of, "2025-07-01", "2025-09-30")
+    assert later["won_deals_with_touches"] + later["won_deals_without_touches"] == 0
+    assert len([v for v in source._memo.values() if isinstance(v, E.KeptTable)]) == 1
+
+
+def test_pairs_too_many_to_keep_are_computed_for_each_period_with_the_same_figures(wb, monkeypatch):
+    """Past KEEP_PAIRS rows (at 10M leads the table would be held through notebook 05's peak) no pairs table stays in
+    the source's memo; the coverage and the credits are those of a source that keeps it."""
+    from helpers.metrics import engine as E
+    from helpers.metrics.core import workbook_source
+
+    keeping = workbook_source(wb)
+    expected = P.attribution_of(keeping, wb.config, wb.as_of, START, END, samples=20)
+    monkeypatch.setattr(P, "KEEP_PAIRS", 0)
+    source = workbook_source(wb)
+    c = P.coverage_of(source, wb.config, wb.as_of, START, END)
+    section = P.attribution_of(source, wb.config, wb.as_of, START, END, samples=20)
+    assert not [v for v in source._memo.values() if isinstance(v, E.KeptTable)]
+    assert c == section["coverage"] == expected["coverage"]
+    assert section["models"] == expected["models"]
+    assert section["models"]["linear"]["won"][A.NO_TOUCHES]["revenue"] == 99_999   # O5: won in P without a touch

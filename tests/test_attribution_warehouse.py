@@ -217,7 +217,7 @@ def notebook_06(tables: dict[str, pd.DataFrame], path) -> tuple[dict, int]:
         assert view(s, a) is not None or view is av.missing_note
     av.models_table(s, a, "won"), av.models_table(s, a, "pipeline")
     av.coverage_view(s, a.section["coverage"])
-    assert av.coverage_figures(s) == a.section["coverage"]   # notebook 00's coverage, computed on its own
+    assert av.coverage_figures(s) == a.section["coverage"]   # notebook 00's coverage, from the pairs, deal figures and touch counts notebook 06 kept in the source
     av.key_text(a)
     plt.close("all")
     counting.disconnect()

@@ -137,3 +137,27 @@ def test_a_temporary_table_from_a_kept_shape_is_the_table_ibis_creates():
     finally:
         con.drop_table("ibis_workbook_test_ours", force=True)
         con.drop_table("ibis_workbook_test_theirs", force=True)
+
+
+def test_a_self_join_built_again_gets_its_kept_shape():
+    """A table's view (Ibis' SelfReference) takes a new number from a process-wide counter each time a query is built;
+    the shape numbers it by position, so the query built again for another date reuses the kept SQL, which is Ibis' own."""
+    con = engine.default_backend()
+    plain, shapes = _plain(con), compiled.Shapes()
+    leads, opps = _frames()
+    source = FrameSource(leads, opps)
+
+    def query(day: dt.date):
+        o = source.opps()
+        v = o.view()
+        j = o.join(v, o.lead_id == v.lead_id)
+        f = j.filter(j.created_at <= day)
+        return f.aggregate(n=f.count())
+
+    first, second = query(dt.date(2025, 5, 1)), query(dt.date(2025, 9, 1))
+    assert compiled.shape_key(first.op(), shapes.ids)[0] == compiled.shape_key(second.op(), shapes.ids)[0]
+    for expr in (first, second):
+        assert _same(compiled.compiled_sql(plain, shapes, expr)) == _same(plain(expr))
+    assert len(shapes) == 1
+    # O1 (created 04-21) and O2 (05-21) each pair with themselves (lead L1, L2); O3 has no lead
+    assert [engine.to_arrow(con, q).to_pylist()[0]["n"] for q in (first, second)] == [1, 2]

@@ -1,9 +1,15 @@
 """The metric engine's plumbing (helpers/metrics/engine.py): what a query leaves behind in the embedded DuckDB."""
 from __future__ import annotations
 
+import datetime as dt
+import gc
+
+import ibis
 import pandas as pd
+import pyarrow as pa
 
 from helpers.metrics import engine
+from helpers.metrics.source import FrameSource
 
 
 def _views() -> set[str]:
@@ -101,3 +107,44 @@ def test_duckdb_results_are_read_through_the_current_arrow_api(tmp_path):
         assert con.to_pyarrow(t.aggregate(n=t.count(), won=t.amount.sum())).to_pylist() == [{"n": 3, "won": 150.0}]
         assert duckdb.connect().sql("SELECT 1 AS x").fetch_arrow_table().to_pylist() == [{"x": 1}]
         con.disconnect()
+
+
+def test_a_source_table_stays_registered_between_queries_until_the_source_goes():
+    before = _views()
+    source = FrameSource(None, _opps())
+    opps = source.opps()
+    first = source.run(engine.pipeline_expr(opps, dt.date(2025, 7, 1), dt.date(2025, 7, 31), dt.date(2025, 9, 30)))
+    name = opps.op().name
+    assert name in _views()   # kept for the next query: not registered again each time
+    second = source.run(engine.pipeline_expr(opps, dt.date(2025, 7, 1), dt.date(2025, 9, 30), dt.date(2025, 9, 30)))
+    # July: A and B created, A won; July to September: C too, and C lost
+    assert (engine.total(first)["created"], engine.total(first)["won"]) == (2, 1)
+    assert (engine.total(second)["created"], engine.total(second)["lost"]) == (3, 1)
+    del source, opps
+    gc.collect()
+    assert _views() == before   # released with the source's tables
+
+
+def test_to_arrow_reads_what_ibis_reads():
+    con = engine.default_backend()
+    source = FrameSource(None, _opps())
+    expr = engine.pipeline_expr(source.opps(), dt.date(2025, 7, 1), dt.date(2025, 9, 30), dt.date(2025, 9, 30))
+    got = engine.to_arrow(con, expr)
+    assert got.equals(con.to_pyarrow(expr))
+    assert got.to_pylist()[0]["created"] == 3 and got.to_pylist()[0]["won_amount"] == 100.0
+
+
+def test_a_kept_table_is_dropped_when_it_is_collected():
+    con = engine.default_backend()
+
+    def temporary() -> set[str]:
+        return {n for (n,) in con.con.sql("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+
+    t = ibis.memtable(pa.table({"x": [1, 2, 3]}))
+    kept = engine.KeptTable(t.mutate(y=t.x * 2))
+    name = kept.table.op().name
+    assert name in temporary()
+    assert engine.to_arrow(con, kept.table.aggregate(s=kept.table.y.sum())).to_pylist() == [{"s": 12}]
+    del kept
+    gc.collect()
+    assert name not in temporary()

@@ -10,7 +10,7 @@ its exact rounding are derived here:
 - :func:`position_credits`: a period's credits in money and in deals per channel and model: ``won`` over the
   deals won in P (with the row ``no_touches``, each model adds up exactly to won_revenue: largest-remainder
   rounding to the currency's smallest unit) and ``pipeline`` over the deals created in P.
-- :func:`sourced_influenced`, :func:`coverage`, :func:`content_in_deals`: marketing-sourced and -influenced
+- :func:`sourced_influenced`, :func:`coverage` (with :func:`touch_counts`), :func:`content_in_deals`: marketing-sourced and -influenced
   pipeline and revenue, touch coverage of won revenue, the assets used in won and lost deals.
 
 Each of these takes the pairs as a frame of :func:`deal_touches` or as the engine table of :func:`pairs_table`, and
@@ -115,9 +115,7 @@ def _period_pairs(pairs, deals):
 
 
 def _run(expr, backend=None) -> list[dict]:
-    con = backend or E.default_backend()
-    with E._executing(con, expr):
-        return con.to_pyarrow(expr).to_pylist()
+    return E.to_arrow(backend or E.default_backend(), expr).to_pylist()
 
 
 def allocate(values: dict[str, float], total: float, decimals: int = 0) -> dict[str, float]:
@@ -241,22 +239,31 @@ def sourced_influenced(pairs, opps, leads, start, end, as_of,
 
 def coverage(pairs, touches, opps, leads,
              start, end, as_of, backend=None, decimals: int | None = None, figures: dict | None = None,
-             amounts: bool | None = None) -> dict:
+             amounts: bool | None = None, counts: dict | None = None) -> dict:
     """Touch coverage (data health): won deals and revenue of P with and without any counted touch (money rounded to
     `decimals`, the currency's, when given), the share of won revenue with touches (None without won revenue), and
     counts of touches left out: lead unknown, after the deal closed, before the lookback, after as_of. `figures`: the
-    period's :func:`period_deal_figures` when already fetched; `amounts`: :func:`has_amounts` when already known."""
-    from helpers.data.touches import after_close
-    from helpers.data.validate import isin_ids
-
+    period's :func:`period_deal_figures` when already fetched; `amounts`: :func:`has_amounts` when already known;
+    `counts`: :func:`touch_counts` when already counted."""
     f = period_deal_figures(pairs, opps, leads, start, end, as_of, backend) if figures is None else figures
     amounts = has_amounts(opps, backend) if amounts is None else amounts
     with_rev, without_rev = _money(f, "won", "touched", amounts, decimals), _money(f, "won", "bare", amounts, decimals)
     total = None if with_rev is None else with_rev + without_rev
     out = {"won_deals_with_touches": int(f["won_touched_n"]), "won_deals_without_touches": int(f["won_bare_n"]),
            "won_revenue_with_touches": with_rev, "won_revenue_without_touches": without_rev,
-           "won_revenue_share_with_touches": (with_rev / total) if total else None,
-           "touches": 0, "touches_unknown_lead": 0, "touches_after_close": 0, "touches_after_as_of": 0}
+           "won_revenue_share_with_touches": (with_rev / total) if total else None}
+    out.update(touch_counts(touches, leads, opps, as_of, backend) if counts is None else counts)
+    return out
+
+
+def touch_counts(touches, leads, opps, as_of, backend=None) -> dict:
+    """The touches' counts of :func:`coverage` (period-free): ``touches`` (rows), ``touches_unknown_lead``,
+    ``touches_after_close``, ``touches_after_as_of``; all 0 without touches. An engine table is counted in one query
+    (:func:`~helpers.metrics.attribution_engine.touch_counts_expr`), a frame in pandas."""
+    from helpers.data.touches import after_close
+    from helpers.data.validate import isin_ids
+
+    out = {"touches": 0, "touches_unknown_lead": 0, "touches_after_close": 0, "touches_after_as_of": 0}
     if touches is not None and is_table(touches):
         t, ld, o = engine_tables(touches, leads, opps)
         n = _run(touch_counts_expr(t, ld, o, E._day(as_of)), backend)[0]

@@ -34,6 +34,9 @@ SEED = 20240401
 START, CONV, NULL = "(start)", "(conversion)", "(null)"
 #: Resamples drawn at a time (a draw holds one count per distinct path).
 BOOTSTRAP_CHUNK = 50
+#: Most counted (deal, touch) pairs kept as a temporary table for a source's life (the sample's: a few thousand; 1M
+#: leads: about 1.1 million, computed again for each period instead).
+KEEP_PAIRS = 200_000
 
 
 def _engine_tables(touches, leads, opps):
@@ -62,8 +65,7 @@ def _fetch(expr, backend=None) -> pd.DataFrame:
     from helpers.metrics import engine as E
 
     con = backend or E.default_backend()
-    with E._executing(con, expr):
-        return con.to_pyarrow(expr).to_pandas()
+    return E.to_arrow(con, expr).to_pandas()
 
 
 def _path_rows(expr_of, cols: list[str], touches, leads, opps, as_of, horizon_days, window_start, window_end, backend):
@@ -400,15 +402,15 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
     setting = (getattr(config, "lead_quality", None) or {}).get("horizon_days") or None
     bulk, h = memo(("attribution_lead_dates", day(as_of), setting, tuple(warning_codes)),
                    lambda: _lead_dates(leads, opps, as_of, setting, warning_codes, backend))
-    with E.reusing_tables(), E.materialized(A.pairs_table(touches, leads, opps, as_of, cfg["lookback_days"],
-                                                          cfg["half_life_days"], bulk), backend) as pairs:
-        amounts = A.has_amounts(opps, backend)
-        figures = A.period_deal_figures(pairs, opps, leads, start, end, as_of, backend)   # credits' and coverage's
+    with E.reusing_tables():
+        kept, figures, amounts = _period_pairs(touches, leads, opps, cfg, as_of, start, end, bulk, backend, memo)
+        pairs = kept.table   # the temporary table lives while `kept` does
         out["models"] = A.position_credits(pairs, opps, leads, start, end, as_of, decimals, backend, figures, amounts)
         si = A.sourced_influenced(pairs, opps, leads, start, end, as_of, cfg["marketing_channels"], backend, decimals,
                                   amounts)
         out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
-        out["coverage"] = A.coverage(pairs, touches, opps, leads, start, end, as_of, backend, decimals, figures, amounts)
+        out["coverage"] = _coverage(touches, leads, opps, as_of, start, end, decimals, backend, memo, pairs, figures,
+                                    amounts)
         out["content"] = A.content_in_deals(pairs, opps, start, end, as_of, backend)
         if not amounts:
             out["null_reasons"]["revenue"] = "no_amounts"
@@ -420,6 +422,67 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
     out["null_reasons"].update({f"data_driven.{k}": v for k, v in dd.pop("null_reasons").items()})
     out["data_driven"] = dd
     return out
+
+
+def _period_pairs(touches, leads, opps, cfg: dict, as_of, start, end, bulk: bool, backend, memo):
+    """(pairs, figures, amounts) of period [start, end]: the counted pairs (:func:`helpers.metrics.attribution.pairs_table`,
+    period-free) as a :class:`helpers.metrics.engine.KeptTable` (the caller holds it while it reads the table), kept by
+    `memo` (computed once per source, as_of, settings and `bulk`) when it holds at most :data:`KEEP_PAIRS` rows, else
+    computed again for each period (at 10M leads a run's kernel would hold it through notebook 05's peak), the period's
+    :func:`~helpers.metrics.attribution.period_deal_figures` (once per those and the period: notebooks 00 and 06 read
+    them) and :func:`~helpers.metrics.attribution.has_amounts` (once per source)."""
+    from helpers.metrics import attribution as A
+    from helpers.metrics import engine as E
+
+    key = ("attribution_pairs", day(as_of), cfg["lookback_days"], cfg["half_life_days"], bool(bulk))
+    fresh = None
+
+    def pairs():
+        return E.KeptTable(A.pairs_table(touches, leads, opps, as_of, cfg["lookback_days"], cfg["half_life_days"], bulk),
+                           backend)
+
+    def first():
+        nonlocal fresh
+        fresh = pairs()
+        t = fresh.table
+        rows = E.to_arrow(backend or E.default_backend(), t.aggregate(n=t.count())).to_pylist()[0]["n"]
+        return fresh if rows <= KEEP_PAIRS else None   # None kept: too large to hold, computed for each period
+
+    kept = memo(key, first) or fresh or pairs()
+    figures = memo(("attribution_deal_figures", key, day(start), day(end)),
+                   lambda: A.period_deal_figures(kept.table, opps, leads, start, end, as_of, backend))
+    amounts = memo(("attribution_has_amounts",), lambda: A.has_amounts(opps, backend))
+    return kept, dict(figures), amounts
+
+
+def _coverage(touches, leads, opps, as_of, start, end, decimals: int, backend, memo, pairs, figures, amounts) -> dict:
+    """:func:`helpers.metrics.attribution.coverage` of the period, the touches' counts once per source and as_of (`memo`)."""
+    from helpers.metrics import attribution as A
+
+    counts = memo(("attribution_touch_counts", day(as_of)), lambda: A.touch_counts(touches, leads, opps, as_of, backend))
+    return A.coverage(pairs, touches, opps, leads, start, end, as_of, backend, decimals, figures, amounts, dict(counts))
+
+
+def coverage_of(source, config, as_of, start, end) -> dict | None:
+    """Touch coverage of period [start, end] (:func:`helpers.metrics.attribution.coverage`; notebook 00) on a
+    :class:`helpers.metrics.source.Source`, over the pairs of every lead's own created_at (no bulk-load stamp assumed);
+    None without touches or without a touch row. The pairs, the period's deal figures and the touches' counts are
+    those :func:`attribution_of` keeps in the source's memo (computed once for both notebooks)."""
+    from helpers.metrics import engine as E
+    from helpers.metrics.source import memoized
+
+    def memo(key, compute):
+        return memoized(source, key, compute)
+
+    touches, backend = source.touches(), source.backend
+    if touches is None or not memo(("attribution_touch_rows",), lambda: has_rows(touches, backend)):
+        return None
+    leads, opps = source.leads(), source.opps()
+    with E.reusing_tables():
+        kept, figures, amounts = _period_pairs(touches, leads, opps, settings(config), as_of, start, end, False,
+                                               backend, memo)
+        return _coverage(touches, leads, opps, as_of, start, end, int(config.currency_decimals), backend, memo,
+                         kept.table, figures, amounts)
 
 
 def _period_free(touches, leads, opps, as_of, bulk: bool, h: int, lookback_days: int, samples: int, decimals: int,

@@ -122,6 +122,7 @@ def shape_key(op, ids: dict):
     tables: list[str] = []
     mapping = {}
     numbers: dict = {}
+    references: dict[tuple, int] = {}
 
     def arg(value):
         if isinstance(value, Node):
@@ -150,6 +151,11 @@ def shape_key(op, ids: dict):
             else:
                 mapping[node] = node.copy(name=slot)
                 structure = ("generated", len(tables), node.schema, node.source, node.namespace)
+        elif isinstance(node, ops.Reference):
+            # a self or join reference's identifier comes from a process-wide counter (a new one each time an
+            # expression is built) and names nothing in the SQL: numbered by its position, as a date or table
+            ref = references.setdefault((type(node), node.identifier), len(references))
+            structure = (type(node), arg(node.parent), ("reference", ref))
         else:
             if isinstance(node, ops.Literal) and isinstance(node.value, str) and (
                     "MAKE_DATE(" in node.value or _TABLE_PREFIX in node.value):

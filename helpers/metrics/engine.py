@@ -35,6 +35,7 @@ import contextlib
 import datetime as dt
 import functools
 import warnings
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -93,16 +94,72 @@ def _executing(con, expr):
         with _quiet():
             yield con
     finally:
-        held = getattr(con, "_memtables", None)
-        for op in expr.op().find(ops.InMemoryTable):
-            if held is None or op not in held:
-                continue
-            held.discard(op)
-            with contextlib.suppress(Exception):
-                if con.name == "duckdb":
-                    con.con.unregister(op.name)
-                else:
-                    con._make_memtable_finalizer(op.name)()
+        _release(con, expr.op().find(ops.InMemoryTable))
+
+
+#: In-memory tables whose owner keeps them for its life (a FrameSource's engine tables: :func:`keep_registered`): once
+#: registered in the embedded engine they stay registered until the table is collected, not only for one query.
+_KEPT = weakref.WeakSet()
+
+
+def keep_registered(table):
+    """`table` (an engine table built from a frame and kept by its owner, e.g. helpers.metrics.source.FrameSource's)
+    stays registered in the backend between queries (:func:`to_arrow`): registering it again for each query cost
+    about a millisecond and changed DuckDB's catalog. Its registration is released when the table is collected."""
+    import ibis.expr.operations as ops
+
+    op = table.op()
+    if isinstance(op, ops.InMemoryTable):
+        _KEPT.add(op)
+    return table
+
+
+def to_arrow(con, expr):
+    """``con.to_pyarrow(expr)`` (an Ibis table expression), releasing the in-memory tables it registered afterwards
+    (:func:`_executing`) but those kept (:func:`keep_registered`). On the embedded engine (each query shape compiled
+    once: helpers.metrics.compiled) the in-memory tables are found in one walk of the expression and the kept SQL runs
+    directly on DuckDB, read as Ibis reads it (its pre-execute hooks walk the expression four times, for record-batch
+    readers, spatial functions and UDFs, which the engine's tables never hold)."""
+    import ibis.expr.operations as ops
+    import ibis.expr.types as ir
+
+    if vars(con).get("_workbook_shapes") is None or not isinstance(expr, ir.Table):   # the engine itself, not a wrapper
+        with _executing(con, expr):
+            return con.to_pyarrow(expr)
+    from ibis.backends.duckdb.converter import DuckDBPyArrowData
+
+    memtables = expr.op().find(ops.InMemoryTable)
+    for op in memtables:
+        if op not in con._memtables:
+            con._register_in_memory_table(op)
+            con._memtables.add(op)
+            if op in _KEPT:
+                weakref.finalize(op, _unregister, con, op.name)
+    try:
+        with _quiet():
+            table = con.con.sql(con.compile(expr)).to_arrow_table()
+        return expr.__pyarrow_result__(table, data_mapper=DuckDBPyArrowData)
+    finally:
+        _release(con, memtables)
+
+
+def _unregister(con, name: str) -> None:
+    with contextlib.suppress(Exception):
+        con.con.unregister(name)
+
+
+def _release(con, memtables) -> None:
+    """Release the registrations of `memtables` on `con` (:func:`_executing`), but those of kept tables."""
+    held = getattr(con, "_memtables", None)
+    for op in memtables:
+        if held is None or op not in held or op in _KEPT:
+            continue
+        held.discard(op)
+        with contextlib.suppress(Exception):
+            if con.name == "duckdb":
+                con.con.unregister(op.name)
+            else:
+                con._make_memtable_finalizer(op.name)()
 
 
 # --------------------------------------------------------------------------- expressions
@@ -399,9 +456,7 @@ def period_bounds(start, end, as_of) -> tuple[dt.date, dt.date, dt.date]:
 
 def run(expr, backend=None) -> dict:
     """Execute an aggregate expression; ``{(dim, k): {column: value}}`` (plain Python values), or ``{ALL: row}`` when ungrouped."""
-    con = backend or default_backend()
-    with _executing(con, expr):
-        rows = con.to_pyarrow(expr).to_pylist()
+    rows = to_arrow(backend or default_backend(), expr).to_pylist()
     if rows and "dim" in rows[0]:
         return {(row.pop("dim"), row.pop("k")): row for row in rows}
     return {ALL: rows[0]} if rows else {}
@@ -451,24 +506,46 @@ def windows_pipeline_aggregates(opps: pd.DataFrame, windows, as_of, backend=None
     return [found.get(("window", str(i))) for i in range(len(windows))]
 
 
-@contextlib.contextmanager
-def materialized(expr, backend=None):
-    """`expr` computed once into a temporary table of the backend (so a UNION ALL over dimensions reads it, not its
-    joins); the table is dropped on exit."""
+def _temp_table(con, expr):
+    """(name, table): `expr` computed into a new temporary table of `con`, its text ordered by code point."""
     import ibis
 
     from helpers.metrics.compiled import create_temp_table
 
-    con = backend or default_backend()
     name = ibis.util.gen_name("workbook")
     with _executing(con, expr):
         table = create_temp_table(con, name, expr)
     code_point_text(con, table)
+    return name, table
+
+
+def _drop_table(con, name: str) -> None:
+    with contextlib.suppress(Exception), _quiet():
+        con.drop_table(name, force=True)
+
+
+@contextlib.contextmanager
+def materialized(expr, backend=None):
+    """`expr` computed once into a temporary table of the backend (so a UNION ALL over dimensions reads it, not its
+    joins); the table is dropped on exit."""
+    con = backend or default_backend()
+    name, table = _temp_table(con, expr)
     try:
         yield table
     finally:
         with _quiet():
             con.drop_table(name, force=True)
+
+
+class KeptTable:
+    """`expr` computed once into a temporary table of the backend (`table`, an Ibis table), dropped when this object
+    is collected: kept in a :meth:`helpers.metrics.source.Source.memo`, the table lives as long as the source (the
+    periods of a run read it; notebook 06's counted attribution pairs), and goes with it."""
+
+    def __init__(self, expr, backend=None):
+        con = backend or default_backend()
+        name, self.table = _temp_table(con, expr)
+        weakref.finalize(self, _drop_table, con, name)
 
 
 def code_point_text(con, table) -> None:
@@ -499,9 +576,7 @@ def lead_cell_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as
     s, last, a = period_bounds(start, end, as_of)
     flags = lead_flags_expr(leads_table(leads, dims), opps_table(opps), s, last, a)
     expr = lead_cells_expr(flags, s, last, len(dims))
-    con = backend or default_backend()
-    with _executing(con, expr):
-        rows = con.to_pyarrow(expr).to_pylist()
+    rows = to_arrow(backend or default_backend(), expr).to_pylist()
     return {tuple(row.pop(f"k{i}") for i in range(len(dims))): row for row in rows}
 
 

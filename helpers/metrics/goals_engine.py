@@ -221,8 +221,7 @@ def first_created_expr(opps):
 
 def _fetch(expr, backend=None) -> pa.Table:
     con = backend or engine.default_backend()
-    with engine._executing(con, expr):
-        return con.to_pyarrow(expr)
+    return engine.to_arrow(con, expr)
 
 
 def _day_number(x) -> pd.Timestamp:

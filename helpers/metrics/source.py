@@ -113,9 +113,7 @@ class Source(abc.ABC):
 
     def fetch(self, expr):
         """The rows of `expr` as an Arrow table, fetched from this source's backend (a bounded result only)."""
-        con = self.backend or engine.default_backend()
-        with engine._executing(con, expr):
-            return con.to_pyarrow(expr)
+        return engine.to_arrow(self.backend or engine.default_backend(), expr)
 
 
 class FrameSource(Source):
@@ -173,18 +171,18 @@ class FrameSource(Source):
 
     def opps(self, dims: Sequence[str] = ()):
         with engine.reusing_tables(self._tables):
-            return engine.opps_table(self.frame("opportunities", dims), _keys(dims))
+            return engine.keep_registered(engine.opps_table(self.frame("opportunities", dims), _keys(dims)))
 
     def leads(self, dims: Sequence[str] = (), stamps: Sequence[str] = ()):
         with engine.reusing_tables(self._tables):
             frame = self.frame("leads", dims)
-            return None if frame is None else engine.leads_table(frame, _keys(dims), tuple(stamps))
+            return None if frame is None else engine.keep_registered(engine.leads_table(frame, _keys(dims), tuple(stamps)))
 
     def touches(self):
         if self.touches_frame is None:
             return None
         with engine.reusing_tables(self._tables):
-            return engine.touches_table(self.touches_frame)
+            return engine.keep_registered(engine.touches_table(self.touches_frame))
 
     def lead_columns(self) -> list[str]:
         leads = self.frames["leads"]

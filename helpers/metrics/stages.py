@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from helpers.metrics import engine
-from helpers.metrics.engine import _day, _executing, _prepared_leads, _prepared_opps, pairs_expr, period_bounds
+from helpers.metrics.engine import _day, _prepared_leads, _prepared_opps, pairs_expr, period_bounds
 
 
 #: The funnel transitions of :func:`stage_gaps_expr`, in funnel order (their codes are the positions).
@@ -117,9 +117,7 @@ def _stage_gaps(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, start, en
 def by_transition(expr, backend=None) -> dict[str, dict]:
     """Run a per-code aggregate of this module (on `backend`, default the engine's): ``{transition: the row's other
     columns}``, for the transitions with a row."""
-    con = backend or engine.default_backend()
-    with _executing(con, expr):
-        rows = con.to_pyarrow(expr).to_pylist()
+    rows = engine.to_arrow(backend or engine.default_backend(), expr).to_pylist()
     return {STAGE_TRANSITIONS[row.pop("code")]: row for row in rows}
 
 
@@ -141,7 +139,4 @@ def stage_gap_samples(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sta
                       backend=None) -> pa.Table:
     """:func:`stage_gaps_expr` on pandas frames: the pairs' rows (code int8, gap float64 days; negative gaps kept),
     fetched for distribution charts."""
-    con = backend or engine.default_backend()
-    expr = _stage_gaps(leads, opps, as_of, start, end)
-    with _executing(con, expr):
-        return con.to_pyarrow(expr)
+    return engine.to_arrow(backend or engine.default_backend(), _stage_gaps(leads, opps, as_of, start, end))

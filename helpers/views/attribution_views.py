@@ -12,8 +12,7 @@ import pandas as pd
 
 from helpers.labels import t
 from helpers.metrics import attribution as A
-from helpers.metrics.attribution_paths import attribution_of, has_rows, settings
-from helpers.metrics.engine import reusing_tables
+from helpers.metrics.attribution_paths import attribution_of, coverage_of
 from helpers.views import display, fmt
 from helpers.views.common import channel_label
 
@@ -210,16 +209,7 @@ def content_table(s: Session, a: AttributionResult):
 def coverage_figures(s: Session) -> dict | None:
     """Touch coverage of the session's period (helpers.metrics.attribution.coverage) computed on the session's source
     (aggregates only); None without touches or without a touch row."""
-    src = s.source
-    touches = src.touches()
-    if touches is None or not has_rows(touches, src.backend):
-        return None
-    cfg = settings(s.config)
-    leads, opps = src.leads(), src.opps()
-    with reusing_tables():
-        pairs = A.pairs_table(touches, leads, opps, s.as_of, cfg["lookback_days"], cfg["half_life_days"])
-        return A.coverage(pairs, touches, opps, leads, s.period.start, s.period.end, s.as_of, src.backend,
-                          decimals=int(s.config.currency_decimals))
+    return coverage_of(s.source, s.config, s.as_of, s.period.start, s.period.end)
 
 
 def coverage_view(s: Session, c: dict | None = None):
