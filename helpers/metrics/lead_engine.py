@@ -359,20 +359,25 @@ def fit_score(t, attrs: dict[str, bool], min_leads: int, backend=None, train_lea
 def column_kinds(source, names: list[str]) -> dict[str, tuple[bool, bool]]:
     """{column: (numeric, has a value)} of the leads' columns `names` (helpers.metrics.lead_quality.as_values' rule:
     numbers when the column holds numbers, or every filled cell's trimmed text reads as one; an empty cell is no
-    value), over every lead; one query."""
+    value), over every lead: one query over each column's distinct values (a count of them, not of leads)."""
     if not names:
         return {}
+    import ibis
+
     t = source.raw_leads(names)
-    exprs = {}
-    for i, name in enumerate(names):
+    parts = []
+    for i, name in enumerate(names):   # each text column's distinct values read once (not its text per lead)
         col = t[name]
         if col.type().is_numeric() and not col.type().is_boolean():
-            exprs[f"f{i}"] = col.count()
+            parts.append(t.aggregate(**{f"f{i}": col.count()}))
             continue
-        filled = _text(col).notnull()
-        exprs[f"f{i}"] = ones(filled).sum()
-        exprs[f"b{i}"] = ones(filled & _number_of(col).isnull()).sum()
-    got = _fetch(t.aggregate(**exprs), source.backend).to_pylist()[0]
+        d = t.select(v=col).distinct()
+        filled = _text(d.v).notnull()
+        parts.append(d.aggregate(**{f"f{i}": ones(filled).sum(), f"b{i}": ones(filled & _number_of(d.v).isnull()).sum()}))
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.cross_join(part)
+    got = _fetch(joined, source.backend).to_pylist()[0]
     out = {}
     for i, name in enumerate(names):
         filled = int(got[f"f{i}"] or 0)
