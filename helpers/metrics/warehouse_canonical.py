@@ -151,7 +151,7 @@ def _temporary(con, expr):
     """`expr` computed once into a temporary table of the warehouse session (helpers.metrics.engine.materialized's
     kind, kept until the connection closes): the table.
 
-    Its text is ordered by code point whatever the database's collation (helpers.metrics.engine.code_point_text), as
+    Its text is ordered by code point whatever the database's collation (helpers.metrics.engine_run.code_point_text), as
     every table helpers.metrics.engine.materialized makes."""
     import ibis
 
