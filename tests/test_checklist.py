@@ -191,6 +191,30 @@ def test_score_trend_only_periods_with_answers():
     assert rows["respondents"].tolist() == [2, 2, 1]
 
 
+
+def test_score_trend_rows_computed_once_per_source(monkeypatch):
+    from helpers.metrics.source import FrameSource
+
+    calls = []
+    compute = ck._compute_trend_row
+    monkeypatch.setattr(ck, "_compute_trend_row", lambda *a: calls.append(a[2].label) or compute(*a))
+    source = FrameSource(None, pd.DataFrame())
+    periods = [Q1_25, Q2, Q3, Q4, Q1_26]
+    # a --all run: each period's chart asks for every period up to it, 1 + 2 + 3 + 4 + 5 = 15 rows, 5 distinct
+    for n in range(1, len(periods) + 1):
+        cached = ck.score_trend(HISTORY, periods[:n], as_of="2026-03-31", source=source)
+        cached.loc[:, "overall"] = -1.0   # a caller changing its frame changes no stored row
+    assert calls == ["2025Q1", "2025Q2", "2025Q3", "2025Q4", "2026Q1"]
+    calls.clear()
+    cached = ck.score_trend(HISTORY, periods, as_of="2026-03-31", source=source)
+    assert calls == []
+    pd.testing.assert_frame_equal(cached, ck.score_trend(HISTORY, periods, as_of="2026-03-31"))
+    assert cached["overall"].tolist() == pytest.approx([50.0, 75.0, 100.0])   # as in the test above
+    # another as_of or other answers are other rows: 2025-09-30 hides D's 10-01 answer -> 2025Q4 left out
+    assert ck.score_trend(HISTORY, periods, as_of="2025-09-30", source=source)["period"].tolist() == ["2025Q2", "2025Q3"]
+    changed = HISTORY.assign(answer=HISTORY["answer"].where(HISTORY["respondent"] != "D", NO))
+    assert ck.score_trend(changed, [Q4], as_of="2026-03-31", source=source)["overall"].tolist() == [0.0]
+
 # --------------------------------------------------------------------------- evidence
 AS_OF = pd.Timestamp("2025-06-30")
 T = pd.Timestamp

@@ -232,26 +232,66 @@ def largest_gaps(items: pd.DataFrame, n: int = 3) -> list[dict]:
             for r in known.head(n).itertuples()]
 
 
-def score_trend(checklist: pd.DataFrame | None, periods, as_of=None) -> pd.DataFrame:
+def score_trend(checklist: pd.DataFrame | None, periods, as_of=None, source=None) -> pd.DataFrame:
     """Per period with answers in it: respondents, overall and department scores from that period's answer set (in-period rule only).
 
     Columns: period (label), start, end, respondents, overall, then one column
     per department in the whole table (sales, marketing, others; NaN where that
     department did not answer in the period). Periods without answers are left out.
+
+    With `source` (a :class:`helpers.metrics.source.Source`; notebook 01 passes ``s.source``) each period's row is
+    computed once per source, checklist content, period and as_of (:func:`helpers.metrics.source.memoized`): a run's
+    kernel asks for every earlier period's row again in each later period. A row is stored as a tuple of immutable
+    values; each call builds its own frame from it.
     """
     depts = _dept_order(_departments(checklist["department"])) if checklist is not None and len(checklist) else []
+    mark = _fingerprint(checklist) if source is not None else None
     rows = []
     for period in periods:
-        answers, info = answer_set(checklist, period, as_of=as_of)
-        if info["rule"] != "in_period":
-            continue
-        scores = department_scores(answers)
-        row = {"period": period.label, "start": day(period.start), "end": day(period.end),
-               "respondents": info["respondents"], "overall": overall_score(scores)}
-        row.update({d: scores.get(d) for d in depts})
-        rows.append(row)
+        row = _trend_row(checklist, depts, period, as_of, source if mark is not None else None, mark)
+        if row is not None:
+            rows.append(dict(row))
     out = pd.DataFrame(rows, columns=["period", "start", "end", "respondents", "overall", *depts])
     return out.astype({c: "float64" for c in ["overall", *depts]})
+
+
+def _trend_row(checklist: pd.DataFrame | None, depts: list, period, as_of, source, mark) -> tuple | None:
+    """:func:`score_trend`'s row of `period` as ``((column, value), ...)``, None when the period has no answers in it;
+    memoized on `source` under the checklist's fingerprint `mark` (:func:`_fingerprint`), else (no source) computed."""
+    if source is None:
+        return _compute_trend_row(checklist, depts, period, as_of)
+    from helpers.metrics.source import memoized
+
+    key = ("checklist_trend_row", mark, period.label, day(period.start), day(period.end),
+           None if as_of is None else day(as_of))
+    return memoized(source, key, lambda: _compute_trend_row(checklist, depts, period, as_of))
+
+
+def _compute_trend_row(checklist: pd.DataFrame | None, depts: list, period, as_of) -> tuple | None:
+    """:func:`score_trend`'s row of `period` computed from its answer set; None unless the in-period rule applies."""
+    answers, info = answer_set(checklist, period, as_of=as_of)
+    if info["rule"] != "in_period":
+        return None
+    scores = department_scores(answers)
+    row = {"period": period.label, "start": day(period.start), "end": day(period.end),
+           "respondents": info["respondents"], "overall": overall_score(scores)}
+    row.update({d: scores.get(d) for d in depts})
+    return tuple(row.items())
+
+
+def _fingerprint(checklist: pd.DataFrame | None) -> tuple | None:
+    """A key of `checklist`'s content: its columns, dtypes and a SHA-256 of its rows' hashes (index included); None
+    for a table whose values pandas cannot hash (then nothing is memoized)."""
+    import hashlib
+
+    if checklist is None:
+        return ("none",)
+    try:
+        hashed = pd.util.hash_pandas_object(checklist, index=True).to_numpy()
+    except TypeError:
+        return None
+    return (tuple(map(str, checklist.columns)), tuple(map(str, checklist.dtypes)),
+            hashlib.sha256(hashed.tobytes()).hexdigest())
 
 
 # --------------------------------------------------------------------------- evidence from the CRM data

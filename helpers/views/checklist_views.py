@@ -179,7 +179,7 @@ def trend_chart(s: Session):
     fy = s.config.fiscal_year_start_month
     first = s.wb.checklist["answered_on"].min()
     periods = periods_between(first, s.period.end, fy) if first <= s.period.end else []
-    trend = checklist.score_trend(s.wb.checklist, periods, as_of=s.as_of)
+    trend = checklist.score_trend(s.wb.checklist, periods, as_of=s.as_of, source=s.source)
     fig, ax = plt.subplots()
     for col, color in (("marketing", MARKETING), ("sales", SALES), ("overall", "#444444")):
         if col in trend.columns and len(trend):
