@@ -251,24 +251,29 @@ def _channel_names(names: dict) -> dict[str, dict[str, str]]:
     return out
 
 
-def _iso_code(code: str, src: str) -> str:
-    """currency.code as its ISO 4217 code, in any case ('usd' -> 'USD': one reading only); ConfigError for anything
-    else ('円', 'Yen', 'JYP'): the reports would name a currency no one has (the ingest refuses such a data cell too)."""
+def iso_currency_code(text: str) -> str | None:
+    """`text` as the ISO 4217 code it spells, in any case and trimmed ('usd' -> 'USD': one reading only; CLDR's list
+    via babel), else None ('円', 'Yen', the typo 'JYP'). The one rule of the settings (currency.code, currency.rates)
+    and of the data's currency marks (helpers.data.values)."""
     from babel.numbers import list_currencies
 
-    upper = code.strip().upper()
-    _require(upper in list_currencies(), src, f"currency.code must be an ISO 4217 code, got {code!r}",
+    upper = text.strip().upper()
+    return upper if upper in list_currencies() else None
+
+
+def _iso_code(code: str, src: str) -> str:
+    """currency.code as its ISO 4217 code (:func:`iso_currency_code`); ConfigError for anything else: the reports
+    would name a currency no one has (the ingest refuses such a data cell too)."""
+    iso = iso_currency_code(code)
+    _require(iso is not None, src, f"currency.code must be an ISO 4217 code, got {code!r}",
              "Write the three-letter code: JPY for yen (円, ¥), USD, EUR, GBP, ...")
-    return upper
+    return iso
 
 
 def _currency_rates(rows, code: str, src: str) -> tuple:
     """currency.rates as ((code, Decimal rate, valid_from date or None), ...); ConfigError on a malformed row."""
     import datetime as dt
-    import re
     from decimal import Decimal
-
-    from babel.numbers import list_currencies
 
     fix = "Write rates as a list such as [{currency: JPY, rate: 0.0066667}, {currency: EUR, rate: 1.08, valid_from: 2025-01-01}]."
     _require(isinstance(rows, list), src, "currency.rates must be a list", fix)
@@ -277,8 +282,8 @@ def _currency_rates(rows, code: str, src: str) -> tuple:
         where = f"currency.rates[{i}]"
         _require(isinstance(row, dict) and set(row) <= {"currency", "rate", "valid_from"} and "currency" in row and "rate" in row,
                  src, f"{where} must have currency and rate (and optionally valid_from), got {row!r}", fix)
-        cur = str(row["currency"]).strip().upper()
-        _require(bool(re.fullmatch(r"[A-Z]{3}", cur)) and cur != code and cur in list_currencies(), src,
+        cur = iso_currency_code(str(row["currency"]))
+        _require(cur is not None and cur != code, src,
                  f"{where}.currency must be an ISO 4217 code other than currency.code {code}, got {row['currency']!r}", fix)
         rate = row["rate"]
         _require(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0, src,

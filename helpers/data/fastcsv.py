@@ -165,11 +165,10 @@ def _scan_utf8(path: Path, digest, seen: dict, skip: int):
         with memoryview(buf) as view:
             digest.update(view[start:end])
         start += skip if first else 0
-        text = _utf8(buf, start, end)
-        if text is None:
+        utf8, garbled = _utf8_lines(buf, start, end, mojibake)
+        if not utf8:
             return False
-        if buf.find(b"\x00", start, end) >= 0 or (_may_hold_mojibake(buf, start, end)
-                                                  and pc.any(pc.match_substring_regex(text, mojibake)).as_py()):
+        if garbled or buf.find(b"\x00", start, end) >= 0:
             return None
         seen["quotes"] += buf.count(b'"', start, end)
         if not enough:
@@ -181,6 +180,16 @@ def _scan_utf8(path: Path, digest, seen: dict, skip: int):
             whole = False
         first = False
     return _first_lines(head, whole)
+
+
+def _utf8_lines(buf, start: int, end: int, mojibake) -> tuple[bool, bool]:
+    """``(valid UTF-8, holds mojibake)`` of the whole lines ``buf[start:end]`` (Arrow's UTF-8 check; `mojibake`, the RE2
+    form of MOJIBAKE, run only where :func:`_may_hold_mojibake` says a match can be): the check of each block, by the
+    scan (:func:`_scan_utf8`) and by the one read (:class:`_CheckedStream`) alike."""
+    text = _utf8(buf, start, end)
+    if text is None:
+        return False, False
+    return True, _may_hold_mojibake(buf, start, end) and pc.any(pc.match_substring_regex(text, mojibake)).as_py()
 
 
 def _may_hold_mojibake(buf: bytearray, start: int, end: int) -> bool:
@@ -404,9 +413,8 @@ class _CheckedStream:
         end = len(data) if end is None else end
         if start >= end:
             return
-        text = _utf8(data, start, end)
-        if text is None or (_may_hold_mojibake(data, start, end)
-                            and pc.any(pc.match_substring_regex(text, self._mojibake)).as_py()):
+        utf8, garbled = _utf8_lines(data, start, end, self._mojibake)
+        if not utf8 or garbled:
             raise _Unclean
 
 

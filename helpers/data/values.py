@@ -270,11 +270,11 @@ def plain_signs(text: str) -> str:
 def _currency_code(mark: str, text: str) -> str:
     """A three-letter currency mark as its ISO 4217 code, in any case ('USD', 'usd', 'Eur') when its upper case is a
     code of ISO 4217 (CLDR's list via babel); other letters ('abc 100', 'JYP 100': a typo is no currency) raise
-    ValueError (the cell is not an amount)."""
-    from babel.numbers import list_currencies
+    ValueError (the cell is not an amount). The rule is the settings' (helpers.config.iso_currency_code)."""
+    from helpers.config import iso_currency_code
 
-    code = mark.upper()
-    if code not in list_currencies():
+    code = iso_currency_code(mark)
+    if code is None:
         raise ValueError(text)
     return code
 
