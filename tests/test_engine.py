@@ -151,3 +151,20 @@ def test_a_kept_table_is_dropped_when_it_is_collected():
     del kept
     gc.collect()
     assert name not in temporary()
+
+
+def test_a_kept_table_a_scalar_query_registered_goes_with_its_source():
+    """A kept table (engine_run.keep_registered) that Ibis' own path registered (a scalar expression: not the engine's
+    table path) stays for the next query and is unregistered when its source goes, as on the table path; before, only
+    the table path arranged that, and DuckDB held the frame's data until the process exited."""
+    from helpers.metrics.engine_run import to_arrow
+
+    before = _views()
+    source = FrameSource(None, _opps())
+    opps = source.opps()
+    assert to_arrow(engine.default_backend(), opps.count()).as_py() == 3   # A, B and C
+    name = opps.op().name
+    assert name in _views()
+    del source, opps
+    gc.collect()
+    assert name not in _views() and _views() - before == set()

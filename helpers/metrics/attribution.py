@@ -91,9 +91,7 @@ def deal_touches(touches, leads, opps, as_of,
     carries the deal's opportunity_id), dated (calendar day) on or before the deal's end (closed_at, as_of while
     open; never after as_of) and not more than `lookback_days` before its created_at."""
     expr = pairs_table(touches, leads, opps, as_of, lookback_days, half_life_days)
-    con = backend or E.default_backend()
-    with E._executing(con, expr):
-        frame = con.to_pyarrow(expr.order_by(["opportunity_id", "k"])).to_pandas()
+    frame = E.to_arrow(backend or E.default_backend(), expr.order_by(["opportunity_id", "k"])).to_pandas()
     frame = frame.rename(columns={"pos": "touch", "ts": "touched_at", "d": "day"})
     for c in ("day", "created", "end", "lead_created"):
         frame[c] = pd.to_datetime(frame[c])

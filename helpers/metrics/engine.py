@@ -436,25 +436,6 @@ def lead_funnel_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, 
     return run(lead_funnel_expr(flags, s, last, list(dims)), backend)
 
 
-def lead_cell_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str],
-                         backend=None) -> dict[tuple, dict]:
-    """:func:`lead_cells_expr` on pandas frames (`dims` maps a dimension name to the leads' column, in order):
-    ``{(label of the first dimension, label of the second, ...): {c_leads, c_mql, ..., p_leads, ..., exists}}``."""
-    s, last, a = period_bounds(start, end, as_of)
-    flags = lead_flags_expr(leads_table(leads, dims), opps_table(opps), s, last, a)
-    expr = lead_cells_expr(flags, s, last, len(dims))
-    rows = to_arrow(backend or default_backend(), expr).to_pylist()
-    return {tuple(row.pop(f"k{i}") for i in range(len(dims))): row for row in rows}
-
-
-def linked_opps_aggregates(leads: pd.DataFrame, opps: pd.DataFrame, start, end, as_of, dims: dict[str, str], backend=None) -> dict:
-    """:func:`linked_opps_expr` on pandas frames: ``{(dim, k): {opps, won}}``."""
-    s, last, a = period_bounds(start, end, as_of)
-    opps_t = opps_table(opps)
-    with materialized(linked_expr(leads_table(leads, dims), opps_t, a), backend) as links:
-        return run(linked_opps_expr(links, opps_t, s, last, a, list(dims)), backend)
-
-
 def typical_days(leads: pd.DataFrame, opps: pd.DataFrame, as_of, quantile: float, backend=None) -> float | None:
     """:func:`typical_expr` on pandas frames: the quantile in days, None when no linked pair exists by as_of."""
     row = run(typical_expr(leads_table(leads), opps_table(opps), _day(as_of), quantile), backend)[ALL]

@@ -97,7 +97,7 @@ def to_arrow(con, expr):
             con._register_in_memory_table(op)
             con._memtables.add(op)
             if op in _KEPT:
-                weakref.finalize(op, _unregister, con, op.name)
+                _watch(con, op)
     try:
         with _quiet():
             table = con.con.sql(con.compile(expr)).to_arrow_table()
@@ -111,11 +111,27 @@ def _unregister(con, name: str) -> None:
         con.con.unregister(name)
 
 
+#: The kept tables' registrations that are released when the table is collected: {table: ids of the connections}.
+_WATCHED = weakref.WeakKeyDictionary()
+
+
+def _watch(con, op) -> None:
+    """Unregister kept table `op` from DuckDB connection `con` when `op` is collected (once per connection)."""
+    cons = _WATCHED.setdefault(op, set())
+    if id(con) not in cons:
+        cons.add(id(con))
+        weakref.finalize(op, _unregister, con, op.name)
+
+
 def _release(con, memtables) -> None:
-    """Release the registrations of `memtables` on `con` (:func:`_executing`), but those of kept tables."""
+    """Release the registrations of `memtables` on `con` (:func:`_executing`); a kept table's on DuckDB stays until the
+    table is collected (:func:`_watch`), whichever path registered it (Ibis' own for an expression that is not a table)."""
     held = getattr(con, "_memtables", None)
     for op in memtables:
-        if held is None or op not in held or op in _KEPT:
+        if held is None or op not in held:
+            continue
+        if op in _KEPT and con.name == "duckdb":
+            _watch(con, op)
             continue
         held.discard(op)
         with contextlib.suppress(Exception):
