@@ -191,7 +191,6 @@ def test_score_trend_only_periods_with_answers():
     assert rows["respondents"].tolist() == [2, 2, 1]
 
 
-
 def test_score_trend_rows_computed_once_per_source(monkeypatch):
     from helpers.metrics.source import FrameSource
 

@@ -1,4 +1,5 @@
 """helpers.views.drawing: the shared text sizes and the heatmap's layout-only check leave every chart's pixels as they were."""
+import contextlib
 import io
 
 import matplotlib
@@ -279,3 +280,27 @@ def test_chart_png_is_the_figure_drawn_once_and_cut_to_its_tight_box():
     assert 0 < left < 20 and 0 < top < 20   # cut: the box is inside the figure
     see_through = np.zeros((3, 4, 4), dtype=np.uint8)
     assert Image.open(io.BytesIO(drawing.png_bytes(see_through, 100))).mode == "RGBA"
+
+
+def test_one_pass_draws_an_axis_that_goes_back_to_an_earlier_state_as_matplotlib():
+    """Inside one pass an axis drawn at y limits (0, 1), then (0, 50), then (0, 1) again is drawn as matplotlib draws
+    it: its ticks were made again for the last state (they are shared objects), never the (0, 50) labels."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    def draws(memo: bool):
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1], [0, 1])
+        canvas = FigureCanvasAgg(fig)
+        with drawing.one_pass() if memo else contextlib.nullcontext():
+            for top in (1, 50, 1):
+                ax.set_ylim(0, top)
+                canvas.draw()
+        out = np.asarray(canvas.buffer_rgba()).copy()
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        plt.close(fig)
+        return out, labels
+
+    (plain, plain_labels), (once, once_labels) = draws(False), draws(True)
+    assert once_labels == plain_labels and "50" not in "".join(once_labels)
+    assert (once == plain).all()

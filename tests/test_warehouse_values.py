@@ -175,7 +175,6 @@ def test_the_float_range_rule_is_pythons():
     exactly the texts Python's float reads as inf or a nonzero text reads as 0, on 26 texts at both ends of the range
     (the largest double and the midpoint above it, 2^-1075 and just above it), and the folder refuses the same."""
     import ibis
-    import pyarrow as pa
 
     from helpers.data.parse import _parse_number
     from helpers.metrics.warehouse_values import OVERFLOW_DIGITS, UNDERFLOW_DIGITS, out_of_float_range
@@ -211,7 +210,6 @@ def test_a_number_cell_reads_the_same_in_a_folder_and_a_warehouse():
     give each cell of NUMBER_CELLS its hand-computed value (null where the folder refuses the cell). '12,000' is no
     plain number to either (a folder's thousands separators are the mapping's job, before the contract)."""
     import ibis
-    import pyarrow as pa
 
     from helpers.data.parse import _parse_number
     from helpers.data.checks_tables import folder_backend

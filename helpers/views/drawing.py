@@ -120,8 +120,9 @@ def one_pass():
     A layout or a draw asks an axis for its ticks three or four times (its tight box, its label's position beside
     the labels of the axes aligned with it, the title's position over the y axis's offset text, its draw), and each
     time matplotlib asks the locator again, formats every label, sets them and measures their boxes: a third of a
-    chart's CPU. Inside this block the first answer is kept for the axis's state (view interval, the axes' box in
-    pixels, locators and formatters), so a layout that moves the axes asks again. Outside it nothing is kept."""
+    chart's CPU. Inside this block the answer is kept for the axis's latest state (view interval, the axes' box in
+    pixels, locators and formatters), so a layout that moves the axes, or goes back to an earlier state, asks again.
+    Outside it nothing is kept."""
     outer = getattr(_PASS, "memo", None)
     _PASS.memo = {}
     try:
@@ -141,10 +142,10 @@ def _ticks_once(axis) -> list:
     memo = getattr(_PASS, "memo", None)
     if memo is None:
         return _MATPLOTLIB_TICKS(axis)
-    key = ("ticks", *_axis_state(axis))
-    if key not in memo:
-        memo[key] = _MATPLOTLIB_TICKS(axis)
-    return list(memo[key])
+    key, state = ("ticks", id(axis)), _axis_state(axis)
+    if key not in memo or memo[key][0] != state:   # only the axis's latest state: ticks are shared objects that
+        memo[key] = state, _MATPLOTLIB_TICKS(axis)  # matplotlib sets again for each state (a return to an earlier one too)
+    return list(memo[key][1])
 
 
 def _tick_label_boxes_once(axis, ticks, renderer) -> tuple[list, list]:
@@ -153,10 +154,10 @@ def _tick_label_boxes_once(axis, ticks, renderer) -> tuple[list, list]:
     memo = getattr(_PASS, "memo", None)
     if memo is None:
         return _MATPLOTLIB_TICK_BOXES(axis, ticks, renderer)
-    key = ("boxes", id(renderer), tuple(map(id, ticks)), *_axis_state(axis))
-    if key not in memo:
-        memo[key] = _MATPLOTLIB_TICK_BOXES(axis, ticks, renderer)
-    first, second = memo[key]
+    key, state = ("boxes", id(axis)), (id(renderer), tuple(map(id, ticks)), *_axis_state(axis))
+    if key not in memo or memo[key][0] != state:   # the latest state only (see _ticks_once)
+        memo[key] = state, _MATPLOTLIB_TICK_BOXES(axis, ticks, renderer)
+    first, second = memo[key][1]
     return [box.frozen() for box in first], [box.frozen() for box in second]
 
 
@@ -202,8 +203,9 @@ def chart_png(fig) -> bytes:
     plus savefig.pad_inches), drawn once: the figure is drawn on its own canvas and the image is cut to that box,
     measured in the same pass (:func:`one_pass`: the draw's ticks and label boxes serve it) instead of a layout for
     the box and a second draw on a canvas of the box's size. The picture is the same but for where the box's edge
-    falls inside a pixel (up to half a pixel of margin). A figure with something outside its own edges (a note
-    below the axes) or savefig settings of its own (dpi, colours, transparency) goes to savefig with the box."""
+    falls inside a pixel (up to half a pixel of margin). A figure whose padded box reaches past its own edges (a note
+    below the axes, a title within the pad of the top) or with savefig settings of its own (dpi, colours,
+    transparency) goes to savefig with the box: bbox_inches="tight"'s own pixels."""
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -218,17 +220,19 @@ def chart_png(fig) -> bytes:
     width, height = fig.get_size_inches()
     own_settings = (rc["savefig.dpi"] not in ("figure", fig.dpi) or rc["savefig.transparent"]
                     or rc["savefig.facecolor"] != "auto" or rc["savefig.edgecolor"] != "auto")
-    if own_settings or not (content.x0 >= 0 and content.y0 >= 0 and content.x1 <= width and content.y1 <= height):
-        buf = io.BytesIO()
-        with one_pass():
-            fig.savefig(buf, format="png", bbox_inches="tight" if own_settings else content.padded(pad),
-                        pil_kwargs={"compress_level": PNG_COMPRESSION})
-        return buf.getvalue()
     box, dpi = content.padded(pad), fig.dpi
-    pixels = np.asarray(canvas.buffer_rgba())
-    top, left = max(0, round((height - box.y1) * dpi)), max(0, round(box.x0 * dpi))
-    # savefig's canvas of the box: its size in whole pixels, cut down (int), as RendererAgg makes it
-    return png_bytes(pixels[top:top + int(box.height * dpi), left:left + int(box.width * dpi)], dpi)
+    if not own_settings and box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height:
+        top, left = round((height - box.y1) * dpi), round(box.x0 * dpi)
+        # savefig's canvas of the box: its size in whole pixels, cut down (int), as RendererAgg makes it
+        rows, cols = int(box.height * dpi), int(box.width * dpi)
+        cut = np.asarray(canvas.buffer_rgba())[top:top + rows, left:left + cols]
+        if cut.shape[:2] == (rows, cols):
+            return png_bytes(cut, dpi)
+    buf = io.BytesIO()   # the padded box reaches past the figure's edge, or savefig settings of its own
+    with one_pass():
+        fig.savefig(buf, format="png", bbox_inches="tight" if own_settings else box,
+                    pil_kwargs={"compress_level": PNG_COMPRESSION})
+    return buf.getvalue()
 
 
 def png_bytes(pixels, dpi: float) -> bytes:
