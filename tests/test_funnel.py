@@ -247,9 +247,14 @@ def test_typical_days_negative_gap_is_left_out():
 
 
 def test_typical_and_maturity_in_one_pass_match_the_two_measures():
-    """typical_and_maturity_of (one query over the linked pairs) gives typical_days_of and maturity_days_of's values:
-    the hand-computed 35.8 days to opportunity with the wins' p90, the fallback to 35.8 without a win, 1.0 and 47.0
-    for the slow wins, and None without a link."""
+    """typical_and_maturity_of (one query over the linked pairs, or over a breakdown's links) gives the values of the
+    two single-measure queries (helpers.metrics.engine.typical_days, lead_to_won_quantile): the hand-computed 35.8 days
+    to opportunity with the wins' p90, the fallback to 35.8 without a win, 1.0 and 47.0 for the slow wins, and None
+    without a link. It is the one owner of both figures: typical_days_of, maturity_days_of and a breakdown read its
+    memo (one entry a source and as_of), whoever asks first."""
+    from helpers.metrics import engine
+    from helpers.metrics.breakdown import breakdowns_of
+    from helpers.metrics.engine_links import links_expr
     from helpers.metrics.funnel import maturity_days_of, typical_and_maturity_of, typical_days_of
     from helpers.metrics.source import FrameSource
 
@@ -264,12 +269,22 @@ def test_typical_and_maturity_in_one_pass_match_the_two_measures():
              (_leads().drop(columns="opportunity_id"), _opps().drop(columns="lead_id"), AS_OF)]
     found = []
     for leads, opps, as_of in cases:
+        both = typical_and_maturity_of(FrameSource(leads, opps), as_of)
+        typical = engine.typical_days(leads, opps, as_of, 0.8)
+        won = engine.lead_to_won_quantile(leads, opps, as_of, 0.9)
+        assert both[0] == typical
+        assert both[1] == ((won, "p90_lead_to_won_days") if won is not None
+                           else (None, None) if typical is None else (typical, "p80_lead_to_opportunity_days"))
         source = FrameSource(leads, opps)
-        both = typical_and_maturity_of(source, as_of)
-        assert both == (typical_days_of(source, as_of), maturity_days_of(source, as_of))
+        links = links_expr(source.leads(), source.opps(), engine._day(as_of))
+        assert typical_and_maturity_of(source, as_of, links=links) == both
         found.append(both)
     assert found[0][0] == pytest.approx(35.8) and found[0][1][1] == "p90_lead_to_won_days"
     assert found[1] == (pytest.approx(35.8), (pytest.approx(35.8), "p80_lead_to_opportunity_days"))
     assert found[2] == (1.0, (pytest.approx(47.0), "p90_lead_to_won_days"))
     assert found[3] == (None, (None, None))
     assert typical_and_maturity_of(FrameSource(None, _opps()), AS_OF) == (None, (None, None))
+    source = FrameSource(_leads(), _opps())
+    breakdowns_of(source, [], AS_OF - pd.Timedelta(days=89), AS_OF, AS_OF, with_totals=True)
+    assert [key for key in source._memo if "days" in str(key[0])] == [("typical_and_maturity_days", AS_OF.date())]
+    assert (typical_days_of(source, AS_OF), maturity_days_of(source, AS_OF)) == found[0]

@@ -179,24 +179,20 @@ def breakdowns_of(source, columns, start, end, as_of, typical_days=None, with_to
 def _lead_side(source, dims: list[str], s, last, a, typical_days, maturity) -> tuple:
     """``(lead_side, linked, typical_days, maturity)`` of `source` by `dims`: the lead funnel's grouped counts
     (helpers.metrics.engine.lead_funnel_expr's rows), the linked deals' (helpers.metrics.engine.linked_opps_expr's; {}
-    without dims), and the typical days and maturity given, else :func:`helpers.metrics.funnel.typical_days_of` and
-    :func:`helpers.metrics.funnel.maturity_days_of`'s. All read one join of the links with the leads and the deals
+    without dims), and the typical days and maturity given, else :func:`helpers.metrics.funnel.typical_and_maturity_of`'s
+    (their one owner and memo). All read one join of the links with the leads and the deals
     (helpers.metrics.engine_links), made a temporary table when more than one query reads it."""
     import contextlib
 
     from helpers.metrics import engine, engine_links
-    from helpers.metrics.funnel import MATURITY_QUANTILE, TYPICAL_QUANTILE, day_measures
-    from helpers.metrics.source import memoized
+    from helpers.metrics.funnel import typical_and_maturity_of
 
     measured = typical_days is None or maturity is None
     links = engine_links.links_expr(source.leads(dims), source.opps(), a)
     reads = 1 + measured + bool(dims)
     with engine.materialized(links, source.backend) if reads > 1 else contextlib.nullcontext(links) as links:
         if measured:
-            row = source.run(engine.link_quantiles_expr(links, a, TYPICAL_QUANTILE / 100, MATURITY_QUANTILE / 100))
-            typical, mature = day_measures(row[engine.ALL])
-            # typical_days_of / maturity_days_of of this source and as_of: the same values, kept for their next call
-            typical, mature = memoized(source, ("typical_days", a), lambda: typical), memoized(source, ("maturity_days", a), lambda: mature)
+            typical, mature = typical_and_maturity_of(source, a, links=links)
             typical_days = typical if typical_days is None else typical_days
             maturity = mature if maturity is None else maturity
         lead_side = source.run(engine_links.lead_funnel_links_expr(source.leads(dims), links, s, last, a, dims))

@@ -103,20 +103,10 @@ def typical_days_to_opportunity(leads: pd.DataFrame | None, opps: pd.DataFrame, 
 
 
 def typical_days_of(source, as_of) -> float | None:
-    """:func:`typical_days_to_opportunity` of a :class:`helpers.metrics.source.Source` (one aggregate row fetched,
-    helpers.metrics.engine.typical_expr); None without a leads table or a linked pair. Computed once per source and
-    as_of (:meth:`helpers.metrics.source.Source.memo`: notebook 02's rate table of every dimension reads it)."""
-    if not source.has_leads:
-        return None
-    from helpers.metrics.engine import ALL, _day, typical_expr
-
-    def compute():
-        row = source.run(typical_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100))[ALL]
-        return None if not row["n"] else float(row["q"])
-
-    from helpers.metrics.source import memoized
-
-    return memoized(source, ("typical_days", _day(as_of)), compute)
+    """:func:`typical_days_to_opportunity` of a :class:`helpers.metrics.source.Source`; None without a leads table or a
+    linked pair. The first part of :func:`typical_and_maturity_of` (one aggregate row, computed once per source and
+    as_of: notebook 02's rate table of every dimension reads it)."""
+    return typical_and_maturity_of(source, as_of)[0]
 
 
 def maturity_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> tuple[float | None, str | None]:
@@ -137,34 +127,33 @@ def maturity_days(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of) -> tupl
 
 
 def maturity_days_of(source, as_of) -> tuple[float | None, str | None]:
-    """:func:`maturity_days` of a :class:`helpers.metrics.source.Source` (one or two aggregate rows fetched; computed
-    once per source and as_of, as :func:`typical_days_of`)."""
-    if not source.has_leads:
-        return None, None
-    from helpers.metrics.engine import ALL, _day, lead_to_won_expr
-
-    def compute():
-        row = source.run(lead_to_won_expr(source.leads(), source.opps(), _day(as_of), MATURITY_QUANTILE / 100))[ALL]
-        if row["n"]:
-            return float(row["q"]), MATURITY_MEASURES[0]
-        typical = typical_days_of(source, as_of)
-        return (None, None) if typical is None else (typical, MATURITY_MEASURES[1])
-
-    from helpers.metrics.source import memoized
-
-    return memoized(source, ("maturity_days", _day(as_of)), compute)
+    """:func:`maturity_days` of a :class:`helpers.metrics.source.Source`: the second part of
+    :func:`typical_and_maturity_of` (one aggregate row, computed once per source and as_of)."""
+    return typical_and_maturity_of(source, as_of)[1]
 
 
-def typical_and_maturity_of(source, as_of) -> tuple[float | None, tuple[float | None, str | None]]:
-    """``(typical_days_of(source, as_of), maturity_days_of(source, as_of))`` from one aggregate row
-    (helpers.metrics.engine.day_quantiles_expr: one pass over the linked pairs instead of one per measure; the same
-    rows and quantiles, so the same values); ``(None, (None, None))`` without a leads table."""
+def typical_and_maturity_of(source, as_of, links=None) -> tuple[float | None, tuple[float | None, str | None]]:
+    """``(typical days to opportunity, (maturity days, measure))`` of a :class:`helpers.metrics.source.Source`
+    (:func:`typical_days_to_opportunity`, :func:`maturity_days`) from one aggregate row: one pass over the linked
+    pairs (helpers.metrics.engine.day_quantiles_expr), or over `links` when the caller has them
+    (helpers.metrics.engine_links.links_expr of the same as_of, e.g. a breakdown's materialized join:
+    helpers.metrics.engine.link_quantiles_expr; the same rows, so the same values). ``(None, (None, None))`` without
+    a leads table. Computed once per source and as_of (:meth:`helpers.metrics.source.Source.memo`), whoever asks
+    first: the one owner of both figures."""
     if not source.has_leads:
         return None, (None, None)
-    from helpers.metrics.engine import ALL, _day, day_quantiles_expr
+    from helpers.metrics.engine import ALL, _day, day_quantiles_expr, link_quantiles_expr
+    from helpers.metrics.source import memoized
 
-    return day_measures(source.run(day_quantiles_expr(source.leads(), source.opps(), _day(as_of), TYPICAL_QUANTILE / 100,
-                                                      MATURITY_QUANTILE / 100))[ALL])
+    a = _day(as_of)
+    quantiles = TYPICAL_QUANTILE / 100, MATURITY_QUANTILE / 100
+
+    def compute():
+        expr = (day_quantiles_expr(source.leads(), source.opps(), a, *quantiles) if links is None
+                else link_quantiles_expr(links, a, *quantiles))
+        return day_measures(source.run(expr)[ALL])
+
+    return memoized(source, ("typical_and_maturity_days", a), compute)
 
 
 def day_measures(row: dict) -> tuple[float | None, tuple[float | None, str | None]]:
