@@ -11,6 +11,7 @@ import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
 from report_scan import figure_pairs, label_conflicts, offenders, scan_folder, visible_text
+from test_run import probe_notebooks
 
 
 @pytest.mark.parametrize("text", ["observed for None days", "NaN", "rate nan", "<NA>", "null",
@@ -53,17 +54,14 @@ def test_every_runner_invocation_is_scanned(tmp_path, scan_every_report):
     assert index_page.write_index.__name__ == "write_index_and_scan"
     data = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
     out = tmp_path / "out"
-    notebooks = tmp_path / "nbs"   # one notebook is enough to see the scan run
-    notebooks.mkdir()
-    from helpers.report.run import notebook_paths
-
-    first = notebook_paths()[0]
-    (notebooks / first.name).write_bytes(first.read_bytes())
+    # one small notebook is enough to see the scan run (no kernel import of the stack: about 3 CPU s less than 00)
+    notebooks = probe_notebooks(tmp_path / "nbs", (), {"00_probe": "print(period)"})
     before = len(scan_every_report)
     assert main(["--data", str(data), "--out", str(out), "--notebooks", str(notebooks)]) == 0
     assert scan_every_report[before:] == [out]
+    assert "2025Q2" in (out / "2025Q2" / "00_probe.html").read_text(encoding="utf-8")
     # a report that shows a forbidden text fails the run that published it
-    (out / "2025Q2" / "00_data_health.html").write_text("<p>None</p>", encoding="utf-8")
+    (out / "2025Q2" / "00_probe.html").write_text("<p>None</p>", encoding="utf-8")
     with pytest.raises(AssertionError, match="reports show text they never may"):
         index_page.write_index(out, *_index_args(data))
 

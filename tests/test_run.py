@@ -52,19 +52,23 @@ def test_notebooks_are_numbered_in_reading_order():
 
 @pytest.fixture(scope="class")
 def latest_run(tmp_path_factory) -> tuple[Path, Path, str]:
-    """(data folder, output folder, what the runner printed) of `run --data DATA --out OUT`: no period named, so the
-    latest complete one, 2025Q2; made once for TestLatestPeriodRun (a module-level fixture of class scope: pytest
-    deprecates class-scoped fixtures defined as instance methods)."""
+    """(data folder, output folder, what the runner printed) of `run --data DATA --out OUT --notebooks NBS`: no period
+    named, so the latest complete one, 2025Q2; NBS holds every notebook of the project and, after them, two probes
+    (50_leave, 99_probe: PROBE) that show which kernel ran them and what it kept (a run without --notebooks, the
+    project's own folder, is test_all_periods_and_determinism's); made once for TestLatestPeriodRun (a module-level
+    fixture of class scope: pytest deprecates class-scoped fixtures defined as instance methods)."""
     tmp = tmp_path_factory.mktemp("latest")
     data, out, printed = write_data(tmp / "data"), tmp / "out", io.StringIO()
+    nbs = probe_notebooks(tmp / "nbs", tuple(p.name for p in notebook_paths()),
+                          {"50_leave": "import os\nleftover = period\nprint(os.getpid())", "99_probe": PROBE})
     with contextlib.redirect_stdout(printed):
-        assert main(["--data", str(data), "--out", str(out)]) == 0
+        assert main(["--data", str(data), "--out", str(out), "--notebooks", str(nbs)]) == 0
     return data, out, printed.getvalue()
 
 
 class TestLatestPeriodRun:
-    """The tests that read one plain run over the `data` fixture's files (latest_run). tests/conftest.py sends a
-    class of tests/test_run.py to one worker, so the run is made once."""
+    """The tests that read one run of every notebook over the `data` fixture's files (latest_run). tests/conftest.py
+    sends a class of tests/test_run.py to one worker, so the run is made once."""
 
     def test_latest_period_report(self, latest_run):
         _, out, printed = latest_run
@@ -85,6 +89,19 @@ class TestLatestPeriodRun:
         assert (out / "index.html").is_file() and not (out / "2025Q1").exists()
         assert stderr_outputs(out / "2025Q2") == []  # no warning (e.g. a missing Japanese glyph) in any notebook
         assert "[2025Q2] 00_data_health.ipynb ok" in printed and "Done: 1 of 1 period(s) published" in printed
+
+    def test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh(self, latest_run):
+        _, out, _ = latest_run
+        pid = printed_by(out / "2025Q2" / "50_leave.ipynb")
+        # the same kernel ran 00 to 06, 50 and 99: 00 computed the core figures, 02 (the other notebook that asks for
+        # them) took them from the memo; nothing a notebook defined (s, core, extra, leftover) is seen by the next one
+        assert printed_by(out / "2025Q2" / "99_probe.ipynb") == f"{pid} {{'hits': 1, 'misses': 1, 'size': 1}} []"
+        executed = sorted((out / "2025Q2").glob("*.ipynb"))
+        assert [p.stem for p in executed] == [p.stem for p in notebook_paths()] + ["50_leave", "99_probe"]
+        for path in executed:  # every notebook counts its cells from 1, as in a new kernel
+            counts = [c.execution_count for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+            assert counts[:3] == [1, 2, 3], path.name
+        assert stderr_outputs(out / "2025Q2") == []
 
     def test_failure_is_isolated_and_never_replaces_a_good_report(self, latest_run, tmp_path, capsys):
         data, published, _ = latest_run
@@ -251,19 +268,6 @@ PROBE = ('import os\nfrom helpers.metrics.core import memo_info\n'
          'print(os.getpid(), memo_info(), [n for n in ("leftover", "s", "core", "extra") if n in globals()])')
 
 
-def test_a_period_runs_in_one_kernel_and_each_notebook_starts_fresh(data, tmp_path):
-    nbs = probe_notebooks(tmp_path / "nbs", ("00_data_health.ipynb", "02_funnel_breakdown.ipynb"),
-                          {"50_leave": "import os\nleftover = period\nprint(os.getpid())", "99_probe": PROBE})
-    out = tmp_path / "out"
-    assert main(["--data", str(data), "--out", str(out), "--notebooks", str(nbs)]) == 0
-    pid = printed_by(out / "2025Q2" / "50_leave.ipynb")
-    # the same kernel ran 00, 02, 50 and 99: 00 computed the core figures, 02 took them from the memo;
-    # nothing a notebook defined (s, core, extra, leftover) is seen by the next one
-    assert printed_by(out / "2025Q2" / "99_probe.ipynb") == f"{pid} {{'hits': 1, 'misses': 1, 'size': 1}} []"
-    for path in sorted((out / "2025Q2").glob("*.ipynb")):  # every notebook counts its cells from 1, as in a new kernel
-        counts = [c.execution_count for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-        assert counts[:3] == [1, 2, 3], path.name
-    assert stderr_outputs(out / "2025Q2") == []
 
 
 def test_the_periods_of_a_run_share_one_kernel_and_each_starts_fresh(data, tmp_path):
