@@ -53,6 +53,36 @@ def test_no_clear_season_gives_no_term():
     assert (season.draw(f, np.random.default_rng(1), 5)[0] == 1.0).all()
 
 
+def test_season_draws_in_blocks_are_the_whole_array_draws(monkeypatch):
+    """season.draw's deal-size resamples, drawn a block of rows at a time: the same bits as the one (draws, wins) array
+    of positions and the ratio of its picked amounts computed afresh (unknown amounts left out), and the generator
+    left where that draw leaves it."""
+    samples = []
+    for n_wins, seed in ((11, 1), (6, 2)):
+        data = np.random.default_rng(seed)
+        amount = data.gamma(2.0, 1e6, n_wins).round(-4)
+        amount[1] = np.nan if seed == 1 else amount[1]   # an unknown amount in the first year, all known in the second
+        samples.append((data.random(n_wins) < 0.4, amount, 30 / 365))
+    factors = {"clear": True, "years": 2, "samples": samples}
+    whole, blocks = np.random.default_rng(42), np.random.default_rng(42)
+    year = whole.integers(0, 2, 40)
+    count, deal = np.ones(40), np.ones(40)
+    for k, (inside, amount, share) in enumerate(samples):
+        rows = np.flatnonzero(year == k)
+        count[rows] = whole.beta(inside.sum() + 0.5, len(inside) - inside.sum() + 0.5, len(rows)) / share
+        pick = whole.integers(0, len(inside), (len(rows), len(inside)))
+        a, i = amount[pick], inside[pick]
+        known = ~np.isnan(a)
+        with np.errstate(invalid="ignore"):   # a resample without a known win inside: NaN, read as 1
+            mean_in = np.where(i & known, a, 0.0).sum(axis=1) / (i & known).sum(axis=1)
+        deal[rows] = mean_in / (np.where(known, a, 0.0).sum(axis=1) / known.sum(axis=1))
+    deal = np.where(np.isfinite(deal), deal, 1.0)
+    monkeypatch.setattr(season, "RESAMPLE_BLOCK", 20)   # 1 resample a block for 11 wins, 3 for 6
+    got = season.draw(factors, blocks, 40)
+    assert got[0].tobytes() == count.tobytes() and got[1].tobytes() == deal.tobytes()
+    assert blocks.integers(0, 1 << 62) == whole.integers(0, 1 << 62)
+
+
 def test_short_history_has_no_seasonal_year_and_an_off_centre_year_when_the_data_start_late():
     # data from 2021-01-01: covered from 2021-06-30, after the days a year earlier began: no year, the plain interval
     late = _wins([("2021-03-10", 300, 10), ("2021-08-01", 100, 40)], first_created="2021-01-01")

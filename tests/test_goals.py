@@ -188,16 +188,45 @@ def test_reverse_funnel_intervals_come_from_the_rates_uncertainty():
 def test_resampled_means_in_blocks_are_the_one_array_draw(monkeypatch):
     """The reverse funnel's deal-size resamples, drawn a block of rows at a time (6 GiB as one array at 10M leads): the
     same bits as the whole (draws x deals) array, and the generator left where that draw leaves it."""
-    from helpers.metrics import goals_plan
+    from helpers.metrics import goals_plan, season
 
     amounts = np.random.default_rng(3).gamma(2.0, 1e6, 37).round(-4)
     whole_rng, block_rng = np.random.default_rng(42), np.random.default_rng(42)
     whole = amounts[whole_rng.integers(0, 37, (50, 37))].mean(axis=1)
-    monkeypatch.setattr(goals_plan, "RESAMPLE_BLOCK", 100)   # 2 resamples a block; the last block holds 2 of 50
+    monkeypatch.setattr(season, "RESAMPLE_BLOCK", 100)   # 2 resamples a block; the last block holds 2 of 50
     blocks = goals_plan.resampled_means(amounts, 50, block_rng)
     assert blocks.tobytes() == whole.tobytes() and len(blocks) == 50
     assert block_rng.integers(0, 1 << 62) == whole_rng.integers(0, 1 << 62)
     assert goals_plan.resampled_means(np.array([5.0]), 3, block_rng).tolist() == [5.0, 5.0, 5.0]
+
+
+def test_simulated_wins_in_blocks_are_the_whole_array_draws(monkeypatch):
+    """The forecast's open-deal and new-deal wins, drawn and compared a block at a time (hundreds of MiB a refit as
+    whole arrays at 10M leads): the same bits as the whole arrays' formulas, and the generator left where they leave it;
+    blocks of 7 numbers cut through the rows, a simulation without new deals and one with more than a block."""
+    from helpers.metrics import goals_forecast
+
+    data = np.random.default_rng(5)
+    p_open, amount = data.random(23) * 0.6, data.gamma(2.0, 1e6, 23).round(-4)
+    p_new, m_win, m_deal = data.random(9) * 0.8, data.random(12) * 2, data.random(12) + 0.5
+    n_new = np.array([3, 0, 15, 1, 0, 0, 8, 2, 9, 4, 0, 6])
+    won_amounts = data.gamma(2.0, 1e6, 17).round(-4)
+    whole, blocks = np.random.default_rng(42), np.random.default_rng(42)
+    wins_open = whole.random((12, 23)) < np.clip(p_open[None, :] * m_win[:, None], 0.0, 1.0)
+    sim = np.repeat(np.arange(12), n_new)
+    won_new = whole.random(len(sim)) < np.clip(p_new[whole.integers(0, 9, len(sim))] * m_win[sim], 0.0, 1.0)
+    count = wins_open.sum(axis=1).astype(float) + np.bincount(sim[won_new], minlength=12)
+    revenue = (wins_open * amount).sum(axis=1) * m_deal + np.bincount(
+        sim[won_new], weights=won_amounts[whole.integers(0, 17, int(won_new.sum()))] * m_deal[sim[won_new]], minlength=12)
+    monkeypatch.setattr(goals_forecast, "SIMULATION_BLOCK", 7)
+    c, rev = goals_forecast._open_wins(blocks, p_open, amount, m_win)
+    rev *= m_deal
+    new_sim = goals_forecast._new_wins(blocks, p_new, m_win, n_new)
+    c += np.bincount(new_sim, minlength=12)
+    rev += np.bincount(new_sim, weights=won_amounts[blocks.integers(0, 17, len(new_sim))] * m_deal[new_sim], minlength=12)
+    assert 0 < won_new.sum() < len(sim) and 0 < wins_open.sum() < wins_open.size
+    assert c.tobytes() == count.tobytes() and rev.tobytes() == revenue.tobytes()
+    assert blocks.integers(0, 1 << 62) == whole.integers(0, 1 << 62)
 
 
 # --------------------------------------------------------------------------- cohort projection

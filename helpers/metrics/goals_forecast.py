@@ -253,18 +253,60 @@ def _simulate_refit(rng, model, n_cells: int, row_cell: np.ndarray, row_amount: 
     s_win, s_size = season.draw(factors, rng, simulations)
     m_win = drift["win"][past] * s_win
     m_deal = drift["deal"][past % len(drift["deal"])] * s_size
-    wins_open = rng.random((simulations, len(p_o))) < np.clip(p_o[None, :] * m_win[:, None], 0.0, 1.0)
-    c = wins_open.sum(axis=1).astype(float)
-    rev = (wins_open * f).sum(axis=1) * m_deal
+    c, rev = _open_wins(rng, p_o, f, m_win)
+    rev *= m_deal
     n_new = rng.poisson(r * d2 * m_rate) if d2 > 0 else np.zeros(simulations, dtype=int)
     if len(p_n) and n_new.sum():   # every new deal of every simulation at once: its day, its win, its amount
-        sim = np.repeat(np.arange(simulations), n_new)
-        won_new = rng.random(len(sim)) < np.clip(p_n[rng.integers(0, d2, len(sim))] * m_win[sim], 0.0, 1.0)
-        c += np.bincount(sim[won_new], minlength=simulations)
+        sim = _new_wins(rng, p_n, m_win, n_new)
+        c += np.bincount(sim, minlength=simulations)
         if len(w_amt):
-            amount_new = w_amt[rng.integers(0, len(w_amt), int(won_new.sum()))] * m_deal[sim[won_new]]
-            rev += np.bincount(sim[won_new], weights=amount_new, minlength=simulations)
+            amount_new = w_amt[rng.integers(0, len(w_amt), len(sim))] * m_deal[sim]
+            rev += np.bincount(sim, weights=amount_new, minlength=simulations)
     return c, rev
+
+
+#: Random numbers per block of :func:`_open_wins` and :func:`_new_wins` (512 KiB of float64: a block's temporaries
+#: stay in the cache, where the whole arrays took hundreds of MiB per refit at 10M leads).
+SIMULATION_BLOCK = 1 << 16
+
+
+def _open_wins(rng, p_open: np.ndarray, amount: np.ndarray, m_win: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per simulation (one per value of `m_win`): how many open deals win and the sum of their amounts, each deal
+    winning when a uniform number falls below its chance `p_open` × the simulation's `m_win` (clipped to [0, 1]).
+    The numbers are those of one ``rng.random((simulations, deals))`` (rows in order), drawn and compared a block of
+    rows at a time; each row's amounts are summed as the whole array's rows were (numpy's pairwise sum of a row), so
+    the same bits. Returns (won counts as floats, won amounts), arrays of len(m_win)."""
+    sims, deals = len(m_win), len(p_open)
+    count, revenue = np.zeros(sims), np.zeros(sims)
+    rows = max(1, SIMULATION_BLOCK // max(deals, 1))
+    for at in range(0, sims, rows):
+        block = slice(at, min(at + rows, sims))
+        chance = np.clip(p_open[None, :] * m_win[block, None], 0.0, 1.0)
+        won = rng.random(chance.shape) < chance
+        count[block] = np.count_nonzero(won, axis=1)
+        revenue[block] = np.multiply(won, amount, out=chance).sum(axis=1)
+    return count, revenue
+
+
+def _new_wins(rng, p_new: np.ndarray, m_win: np.ndarray, n_new: np.ndarray) -> np.ndarray:
+    """The deals not yet created that win in the period: the simulation of each, in the order of the deals.
+    Simulation s has n_new[s] new deals, each created on a day k drawn uniformly from the len(`p_new`) remaining days
+    and winning when a uniform number falls below p_new[k] × m_win[s] (clipped to [0, 1]). Draws, in order: one
+    uniform number per new deal, then one day per new deal, the same numbers as those two calls, the days drawn and
+    compared a block of simulations at a time (about SIMULATION_BLOCK deals, at least one simulation)."""
+    sims, days = len(n_new), len(p_new)
+    chance = np.clip(p_new[None, :] * m_win[:, None], 0.0, 1.0).ravel()   # simulation s, day k at s × days + k
+    ends = np.cumsum(n_new)
+    uniform = rng.random(int(ends[-1]))
+    won, first = [], 0
+    while first < sims:   # the simulations [first, stop)
+        start = int(ends[first] - n_new[first])
+        stop = max(first + 1, int(np.searchsorted(ends, start + SIMULATION_BLOCK, side="right")))
+        key = rng.integers(0, days, int(ends[stop - 1]) - start)
+        key += np.repeat(np.arange(first * days, stop * days, days), n_new[first:stop])
+        won.append(start + np.flatnonzero(uniform[start:start + len(key)] < chance[key]))
+        first = stop
+    return np.searchsorted(ends, np.concatenate(won), side="right")
 
 
 # --------------------------------------------------------------------------- backtest

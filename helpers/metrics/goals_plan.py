@@ -16,6 +16,7 @@ from helpers.metrics.goals_data import GoalData, frames_data
 from helpers.metrics.goals_engine import recent_deals_expr, won_amounts
 from helpers.metrics.lead_outcomes import channel_mix_expr, won_lead_days_expr
 from helpers.metrics.pipeline import day, ratio
+from helpers.metrics.season import resamples
 
 
 def trailing_pipeline(opps: pd.DataFrame, as_of, days: int = RATE_DAYS) -> dict:
@@ -178,20 +179,14 @@ def funnel_rates_of(data: GoalData, inputs: dict | None = None) -> dict:
     return out
 
 
-#: Most draws of :func:`resampled_means` held at once (a block of resamples: 32 MiB of positions).
-RESAMPLE_BLOCK = 1 << 22
-
-
 def resampled_means(amounts: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
     """The means of `draws` resamples (with replacement, each as long as `amounts`) of `amounts`: ``draws`` floats.
 
     The same numbers as ``amounts[rng.integers(0, len(amounts), (draws, len(amounts)))].mean(axis=1)`` (the generator
-    fills the rows in order, and each row's mean is its own), drawn a block of rows at a time: at 10M leads that one
-    array of positions and its amounts took 6 GiB (2,000 resamples of some 200,000 won deals)."""
-    size = len(amounts)
-    rows = max(1, RESAMPLE_BLOCK // size)
-    return np.concatenate([amounts[rng.integers(0, size, (min(rows, draws - at), size))].mean(axis=1)
-                           for at in range(0, draws, rows)])
+    fills the rows in order, and each row's mean is its own), drawn a block of rows at a time
+    (:func:`helpers.metrics.season.resamples`): at 10M leads that one array of positions and its amounts took 6 GiB
+    (2,000 resamples of some 200,000 won deals)."""
+    return np.concatenate([amounts[pick].mean(axis=1) for pick in resamples(rng, len(amounts), draws)])
 
 
 def reverse_funnel(revenue_target, rates: dict, draws: int = 2000, seed: int = SEED) -> dict:

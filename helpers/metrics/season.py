@@ -105,7 +105,7 @@ def same_days_factors(wins: dict, start, end) -> dict:
     n, total, share = int(inside.sum()), len(inside), samples[0][2]
     low, high = (float(q) / share for q in beta.ppf([0.025, 0.975], n + 0.5, total - n + 0.5))
     return {"count": (n + 0.5) / (total + 1) / share, "low": low, "high": high,
-            "deal": float(_deal_ratio(inside[None, :], amount[None, :])[0]), "clear": bool(low > 1 or high < 1),
+            "deal": float(_deal_ratio(inside, amount, [np.arange(len(inside))[None, :]])[0]), "clear": bool(low > 1 or high < 1),
             "years": len(samples), "days": days, "samples": samples}
 
 
@@ -114,15 +114,24 @@ def no_season(days: int = 0) -> dict:
     return {"count": 1.0, "low": None, "high": None, "deal": 1.0, "clear": False, "years": 0, "days": days, "samples": []}
 
 
-def _deal_ratio(inside: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """Per row: the mean known amount of the wins inside ÷ the mean known amount of all; 1.0 when either is unknown."""
+def _deal_ratio(inside: np.ndarray, amount: np.ndarray, picks) -> np.ndarray:
+    """Per row of the positions `picks` (an iterable of int arrays rows × positions, in order): the mean known amount
+    of the picked wins inside ÷ the mean known amount of the picked wins; 1.0 when either is unknown. ``inside`` and
+    ``amount`` are per win (bool, float with NaN when unknown). The per-win terms are computed once and then picked
+    (a row adds the same values in the same order as the terms of the picked wins computed afresh: the same bits);
+    one row of every position in order is the ratio of the wins as they are."""
     known = ~np.isnan(amount)
     values = np.where(known, amount, 0.0)
-    n_in, n_all = (inside & known).sum(axis=1), known.sum(axis=1)
-    mean_in = np.divide((values * inside).sum(axis=1), n_in, out=np.full(len(n_in), np.nan), where=n_in > 0)
-    mean_all = np.divide(values.sum(axis=1), n_all, out=np.full(len(n_all), np.nan), where=n_all > 0)
-    out = np.divide(mean_in, mean_all, out=np.full(len(n_in), np.nan), where=mean_all > 0)
-    return np.where(np.isfinite(out), out, 1.0)
+    inside_known, inside_values, all_known = inside & known, values * inside, known.all()
+    out = []
+    for pick in picks:
+        n_in = np.count_nonzero(inside_known[pick], axis=1)
+        n_all = np.full(len(pick), len(amount)) if all_known else np.count_nonzero(known[pick], axis=1)
+        mean_in = np.divide(inside_values[pick].sum(axis=1), n_in, out=np.full(len(n_in), np.nan), where=n_in > 0)
+        mean_all = np.divide(values[pick].sum(axis=1), n_all, out=np.full(len(n_all), np.nan), where=n_all > 0)
+        ratio = np.divide(mean_in, mean_all, out=np.full(len(n_in), np.nan), where=mean_all > 0)
+        out.append(np.where(np.isfinite(ratio), ratio, 1.0))
+    return np.concatenate(out) if out else np.ones(0)
 
 
 def point(factors: dict) -> tuple[float, float]:
@@ -134,7 +143,8 @@ def draw(factors: dict, rng: np.random.Generator, size: int) -> tuple[np.ndarray
     """`size` draws of (count index, deal-size index) when the season is clear (else ones): each draw takes one year
     read at random, its share of wins from the Jeffreys posterior Beta(n_k + ½, N_k − n_k + ½) and its deal size from
     its reference year's wins resampled with replacement (the spread of the index between years and its sampling
-    uncertainty)."""
+    uncertainty). A year's resamples are drawn a block of RESAMPLE_BLOCK positions at a time: the same numbers as one
+    (draws, N_k) array of positions (the generator fills its rows in order), without its temporaries."""
     if not factors["clear"]:
         return np.ones(size), np.ones(size)
     year = rng.integers(0, factors["years"], size)
@@ -145,22 +155,21 @@ def draw(factors: dict, rng: np.random.Generator, size: int) -> tuple[np.ndarray
             continue
         n = int(inside.sum())
         count[rows] = rng.beta(n + 0.5, len(inside) - n + 0.5, len(rows)) / share
-        pick = rng.integers(0, len(inside), (len(rows), len(inside)))
-        deal[rows] = _resampled_deal_ratio(inside, amount, pick)
+        deal[rows] = _deal_ratio(inside, amount, resamples(rng, len(inside), len(rows)))
     return count, deal
 
 
-def _resampled_deal_ratio(inside: np.ndarray, amount: np.ndarray, pick: np.ndarray) -> np.ndarray:
-    """``_deal_ratio(inside[pick], amount[pick])`` with the per-win terms computed once on the wins and then picked
-    (the same values summed in the same order, so the same bits; four picks instead of two picks and six
-    resample-sized temporaries: the goals forecast's and backtest's draws at 10M leads)."""
-    known = ~np.isnan(amount)
-    values = np.where(known, amount, 0.0)
-    n_in, n_all = (inside & known)[pick].sum(axis=1), known[pick].sum(axis=1)
-    mean_in = np.divide((values * inside)[pick].sum(axis=1), n_in, out=np.full(len(n_in), np.nan), where=n_in > 0)
-    mean_all = np.divide(values[pick].sum(axis=1), n_all, out=np.full(len(n_all), np.nan), where=n_all > 0)
-    out = np.divide(mean_in, mean_all, out=np.full(len(n_in), np.nan), where=mean_all > 0)
-    return np.where(np.isfinite(out), out, 1.0)
+#: Positions per block of :func:`resamples` (512 KiB of int64: the block and its picked values stay in the cache).
+RESAMPLE_BLOCK = 1 << 16
+
+
+def resamples(rng: np.random.Generator, n: int, draws: int):
+    """`draws` resamples with replacement of n positions, as blocks of rows (each at most RESAMPLE_BLOCK positions, at
+    least one row): the rows of ``rng.integers(0, n, (draws, n))`` in order, the same numbers (numpy's bounded integers
+    are drawn one after another from the generator's stream, whatever the calls' shapes)."""
+    rows = max(1, RESAMPLE_BLOCK // max(n, 1))
+    for at in range(0, draws, rows):
+        yield rng.integers(0, n, (min(rows, draws - at), n))
 
 
 def deseasonalise(wins: dict, as_of, block_days: int, blocks: int) -> tuple[np.ndarray, np.ndarray]:
