@@ -29,22 +29,33 @@ def evidence_counts(source, as_of) -> dict:
     lost by as_of), ``won_any`` (won by as_of), ``won`` / ``won_amount`` / ``known_amount`` (won, closed by as_of:
     count, amounts summed, amounts of a known channel summed). Leads' counts are None without a leads table."""
     a = engine._day(as_of)
-    reason = source.has_column("opportunities", "loss_reason")
-    o = source.opps(["channel", "loss_reason"] if reason else ["channel"])
-    on = o.filter(o.created_at.cast("date") <= a)
-    out: dict = {}
-    pairs = None
-    if source.has_leads:
-        ld = source.leads()
-        ln = ld.filter(ld.created_at.cast("date") <= a)
-        p = engine.pairs_expr(ln, on)
-        p = p.filter(p.lead_id.isin(ln.lead_id.cast("string")) & p.opportunity_id.isin(on.opportunity_id.cast("string")))
-        pairs = p
-        later = ((ln.sql_at.cast("date") <= a).fill_null(False) | ln.lead_id.cast("string").isin(p.lead_id)).fill_null(False)
+    if not source.has_leads:
+        return _opp_counts(source, a, None, {})
+    ld = source.leads()
+    ln = ld.filter(ld.created_at.cast("date") <= a)
+    on = _opps_by(source, a)
+    p = engine.pairs_expr(ln, on)
+    p = p.filter(p.lead_id.isin(ln.lead_id.cast("string")) & p.opportunity_id.isin(on.opportunity_id.cast("string")))
+    # the links are one DISTINCT over every lead and deal row: computed once for the three queries that read them
+    with engine.materialized(p, source.backend) as pairs:
+        later = ((ln.sql_at.cast("date") <= a).fill_null(False) | ln.lead_id.cast("string").isin(pairs.lead_id)).fill_null(False)
         has_mql = (ln.mql_at.cast("date") <= a).fill_null(False)
-        out.update(source.fetch(ln.aggregate(leads=ln.count(), later=ln.count(where=later),
-                                             later_mql=ln.count(where=later & has_mql))).to_pylist()[0])
-        out["pairs"] = source.fetch(p.aggregate(n=p.count())).to_pylist()[0]["n"]
+        out = source.fetch(ln.aggregate(leads=ln.count(), later=ln.count(where=later),
+                                        later_mql=ln.count(where=later & has_mql))).to_pylist()[0]
+        out["pairs"] = source.fetch(pairs.aggregate(n=pairs.count())).to_pylist()[0]["n"]
+        return _opp_counts(source, a, pairs, out)
+
+
+def _opps_by(source, a):
+    """The opportunities created by `a` with the keys channel (k0) and, when present, loss_reason (k1)."""
+    o = source.opps(["channel", "loss_reason"] if source.has_column("opportunities", "loss_reason") else ["channel"])
+    return o.filter(o.created_at.cast("date") <= a)
+
+
+def _opp_counts(source, a, pairs, out: dict) -> dict:
+    """:func:`evidence_counts`' opportunity counts added to `out`: linked through `pairs` (the links' table), else
+    (no leads table) by a lead_id."""
+    on = _opps_by(source, a)
     closed_at = on.closed_at.cast("date")
     lost = ((on.outcome == "lost") & (closed_at <= a)).fill_null(False)
     won_by = ((on.outcome == "won") & (closed_at <= a)).fill_null(False)
@@ -52,6 +63,7 @@ def evidence_counts(source, as_of) -> dict:
     linked = (on.opportunity_id.cast("string").isin(pairs.opportunity_id).fill_null(False) if pairs is not None
               else ~_blank(on.lead_id.cast("string")))
     known = won & (engine._key_label(on.k0.cast("string")) != engine.UNKNOWN)
+    reason = source.has_column("opportunities", "loss_reason")
     with_reason = {"lost_reason": on.count(where=lost & ~_blank(on.k1.cast("string")))} if reason else {}
     out.update(source.fetch(on.aggregate(
         opps=on.count(), lost=on.count(where=lost), **with_reason,
