@@ -19,7 +19,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -33,7 +32,6 @@ import pytest
 from helpers.labels import t
 from helpers.paths import NOTEBOOKS_DIR, PROJ_ROOT, SAMPLE_DATA_DIR
 
-from conftest import kept_environment
 import test_browser  # noqa: F401  skips this module without chromium (fails under CI); the browser is conftest.browser
 
 SHOTS = PROJ_ROOT / "test-output" / "screenshots" / "app"
@@ -189,20 +187,17 @@ def panel_select(page, label: str, option: str, lang: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def period_metrics(tmp_path_factory) -> dict:
-    """metrics.json of PERIOD from the report runner (notebook 00 only) on a copy of the sample data, run in this
-    process (helpers.report.run.main, as the other runner tests run it: no second interpreter to start; the
-    environment it sets for its kernels is undone, so the app started after it starts as before)."""
-    from helpers.report.run import main
+def period_metrics() -> dict:
+    """The core figures of PERIOD on the sample data (helpers.metrics.core.core_metrics, computed in this process),
+    the figures notebook 00 writes into the period's metrics.json: the figure the app must show is the report's,
+    computed without the app (a runner run of notebook 00 on the sample here cost about 5 CPU s more)."""
+    from helpers.config import load_config
+    from helpers.data.load import load_workbook
+    from helpers.data.periods import parse_period
+    from helpers.metrics.core import core_metrics
 
-    tmp = tmp_path_factory.mktemp("app-period")
-    shutil.copytree(SAMPLE_DATA_DIR, tmp / "data")
-    (tmp / "nbs").mkdir()
-    shutil.copy(NOTEBOOKS_DIR / "00_data_health.ipynb", tmp / "nbs")
-    with kept_environment():
-        assert main(["--data", str(tmp / "data"), "--period", PERIOD, "--out", str(tmp / "out"),
-                     "--notebooks", str(tmp / "nbs")]) == 0
-    return json.loads((tmp / "out" / PERIOD / "metrics.json").read_text(encoding="utf-8"))
+    config = load_config(SAMPLE_DATA_DIR)
+    return core_metrics(load_workbook(SAMPLE_DATA_DIR, config), parse_period(PERIOD, config.fiscal_year_start_month))
 
 
 def test_the_landing_page_lists_the_seven_notebooks_with_their_titles_in_the_language(app, page):
