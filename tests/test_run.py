@@ -234,12 +234,16 @@ def test_no_complete_period_reports_the_partial_one_and_says_so(data, tmp_path, 
     assert json.loads((out / "2025Q1" / "metrics.json").read_text(encoding="utf-8"))["coverage"]["partial"] is False
     out2 = tmp_path / "out2"
     only_q2 = write_folder(tmp_path / "q2", {"opportunities.csv": OPPS_CSV})
-    assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15"]) == 0
+    # with no complete period, a plain run reports the partial one (which period, and notebook 00 saying so)
+    assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15", "--notebooks", str(health)]) == 0
     assert "no complete period in the data; reporting the period holding as_of, 2025Q2" in capsys.readouterr().out
+    assert sorted(p.name for p in out2.iterdir() if p.is_dir() and not p.name.startswith("_")) == ["2025Q2"]
     html = (out2 / "2025Q2" / "00_data_health.html").read_text(encoding="utf-8")
     assert "The data covers 2025Q2 only from 2025-04-12 to 2025-06-15" in html
-    # --all reports the partly covered period too, marked partial (metrics.json coverage, the report header)
+    # --all reports the partly covered period too, marked partial (metrics.json coverage, the report header), every
+    # notebook running on it
     assert main(["--data", str(only_q2), "--out", str(out2), "--as-of", "2025-06-15", "--all"]) == 0
+    assert len(list((out2 / "2025Q2").glob("*.ipynb"))) == len(notebook_paths()) and stderr_outputs(out2 / "2025Q2") == []
     coverage = json.loads((out2 / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))["coverage"]
     assert (coverage["data_start"], coverage["data_end"], coverage["partial"]) == ("2025-04-12", "2025-06-15", True)
     assert "Partial: data from 2025-04-12 to 2025-06-15" in (out2 / "2025Q2" / "02_funnel_breakdown.html").read_text(encoding="utf-8")
