@@ -168,3 +168,28 @@ def test_a_kept_table_a_scalar_query_registered_goes_with_its_source():
     del source, opps
     gc.collect()
     assert name not in _views() and _views() - before == set()
+
+
+def test_a_query_is_planned_once_and_a_failed_read_leaves_the_connection_usable(monkeypatch):
+    """engine_run._arrow_of runs the SQL with execute (DuckDB 2's relation API binds a statement when the relation is
+    made and plans it again when its rows are read); the rows equal the relation's, and a statement that fails while
+    its rows are read leaves no pending result behind (the next query runs)."""
+    import duckdb
+    import pytest
+
+    from helpers.metrics import engine_run
+
+    con = engine.default_backend()
+    source = FrameSource(None, _opps())
+    expr = engine.pipeline_expr(source.opps(), dt.date(2025, 7, 1), dt.date(2025, 9, 30), dt.date(2025, 9, 30))
+    sql = con.compile(expr)
+    made = []
+    relation = con.con.sql
+    monkeypatch.setattr(type(con.con), "sql", lambda self, *a, **k: made.append(a) or relation(*a, **k), raising=False)
+    got = engine.to_arrow(con, expr)
+    assert made == []   # no relation made: the statement went straight to execute
+    monkeypatch.undo()
+    assert got.sort_by("dim").equals(con.con.sql(sql).to_arrow_table().sort_by("dim"))
+    with pytest.raises(duckdb.Error):
+        engine_run._arrow_of(con.con, "SELECT CAST(x AS INTEGER) AS n FROM (VALUES ('1'), ('a')) AS t(x)")
+    assert engine_run._arrow_of(con.con, "SELECT 2 AS n").to_pylist() == [{"n": 2}]

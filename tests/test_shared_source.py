@@ -157,3 +157,55 @@ def test_the_lead_quality_fit_and_the_backtest_are_computed_once_per_source(monk
     for section, same in (("lead_quality", ("conditions", "suspect", "score", "same_size")), ("goals", ("backtest",))):
         assert all(first[section][k] == second[section][k] for k in same)
     assert first["lead_quality"]["period_observed_leads"] != second["lead_quality"]["period_observed_leads"]
+
+
+def test_the_lead_dates_are_fetched_once_for_lead_quality_and_attribution(monkeypatch):
+    """H and the bulk stamp of the leads (attribution_paths._lead_dates, one row of aggregates) are one answer per
+    source and as_of: notebook 05's lead quality computes it, notebook 06's attribution reads it, and both equal
+    what a source of their own computes."""
+    from helpers.data.periods import parse_period
+    from helpers.data.snapshot import load_cached
+    from helpers.metrics import attribution_paths, lead_source
+    from helpers.metrics.core import workbook_source
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    calls = []
+    lead_dates = attribution_paths._lead_dates
+    monkeypatch.setattr(attribution_paths, "_lead_dates", lambda *a, **k: calls.append(a) or lead_dates(*a, **k))
+    period = parse_period("FY2024Q3", wb.config.fiscal_year_start_month)
+    setting = wb.config.lead_quality.get("horizon_days")
+    source = workbook_source(wb)
+    horizon, bulk = lead_source.horizon_and_bulk(source, wb.as_of, setting)
+    section = attribution_paths.attribution_of(source, wb.config, wb.as_of, period.start, period.end, 20)
+    assert len(calls) == 1
+    assert section["horizon_days"] == horizon > 0 and bulk is False
+    assert lead_source.horizon_and_bulk(workbook_source(wb), wb.as_of, setting) == (horizon, bulk)
+    assert len(calls) == 2   # another source: its own answer
+
+
+def test_a_period_over_period_table_reads_each_period_s_totals_once_per_source(monkeypatch):
+    """period_over_period_of asks for the current period, the previous one and the same one a year earlier: on one
+    source the next period's table fetches only its own period's totals (the other two are kept), and equals the
+    table a new source computes."""
+    from helpers.data.periods import parse_period
+    from helpers.data.snapshot import load_cached
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.funnel_compare import period_over_period_of
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    from helpers.metrics import engine
+
+    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    source = workbook_source(wb)
+    fetched = []
+    to_arrow = engine.to_arrow
+    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: fetched.append(expr) or to_arrow(con, expr))
+    periods = [parse_period(label, wb.config.fiscal_year_start_month) for label in ("FY2024Q3", "FY2024Q4")]
+    period_over_period_of(source, periods[0], wb.as_of)
+    first = len(fetched)
+    later = period_over_period_of(source, periods[1], wb.as_of)
+    # FY2024Q4's previous period is FY2024Q3 (kept); it and its year-ago FY2023Q4 are new: two periods' totals of
+    # two queries each (the pipeline, the lead funnel), where the first table fetched three and the yardsticks
+    assert len(fetched) - first == 4 and first > 6
+    pd.testing.assert_frame_equal(later, period_over_period_of(workbook_source(wb), periods[1], wb.as_of))

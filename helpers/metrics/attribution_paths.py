@@ -351,8 +351,17 @@ def attribution_of(source, config, as_of, start, end, samples: int | None = None
                                memo=lambda key, compute: memoized(source, key, compute))
 
 
+def lead_dates_key(as_of, setting, warning_codes=()) -> tuple:
+    """The memo key (:meth:`helpers.metrics.source.Source.memo`) of :func:`_lead_dates`' answer for as_of (its day),
+    the horizon setting and the leads' warning codes: notebook 05's lead quality
+    (helpers.metrics.lead_source.horizon_and_bulk) and notebook 06's attribution read the one answer of a source."""
+    from helpers.metrics import engine as E
+
+    return ("lead_dates", E._day(as_of), setting, tuple(warning_codes))
+
+
 def _lead_dates(leads, opps, as_of, setting, warning_codes, backend) -> tuple[bool, int]:
-    """(bulk_created_at, H) of the leads: a frame read in pandas (helpers.metrics.lead_section.bulk_created,
+    """(bulk_created_at, H) of the leads (kept by a source under :func:`lead_dates_key`): a frame read in pandas (helpers.metrics.lead_section.bulk_created,
     helpers.metrics.lead_quality.horizon_days), an engine table by one row of aggregates
     (:func:`helpers.metrics.attribution_engine.lead_dates_expr`)."""
     from helpers.metrics.attribution import _run, engine_tables, is_table
@@ -400,7 +409,7 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
         return out
     decimals = int(config.currency_decimals)
     setting = (getattr(config, "lead_quality", None) or {}).get("horizon_days") or None
-    bulk, h = memo(("attribution_lead_dates", day(as_of), setting, tuple(warning_codes)),
+    bulk, h = memo(lead_dates_key(as_of, setting, warning_codes),
                    lambda: _lead_dates(leads, opps, as_of, setting, warning_codes, backend))
     with E.reusing_tables():
         kept, figures, amounts = _period_pairs(touches, leads, opps, cfg, as_of, start, end, bulk, backend, memo)

@@ -93,11 +93,18 @@ def roi_table(result) -> pd.DataFrame | None:
 
 # --------------------------------------------------------------------------- period over period
 def _kpis(source, period: Period, as_of, typical_days, maturity=None, facts=None) -> dict:
+    """The KPIs of :func:`period_over_period` in `period`. Their totals (helpers.metrics.breakdown.breakdowns_of
+    without dimensions) are kept per source, period, as_of and yardsticks (:func:`helpers.metrics.source.memoized`):
+    the periods of a run ask for each period up to three times (as the current one, the previous, a year ago)."""
+    import copy
+
     from helpers.metrics.breakdown import breakdowns_of
     from helpers.metrics.limits import explain_pipeline
+    from helpers.metrics.source import memoized
 
-    _, totals = breakdowns_of(source, [], period.start, period.end, as_of, typical_days=typical_days, with_totals=True,
-                              maturity=maturity)
+    key = ("period_totals", period.start, period.end, day(as_of), typical_days, maturity)
+    totals = copy.deepcopy(memoized(source, key, lambda: breakdowns_of(
+        source, [], period.start, period.end, as_of, typical_days=typical_days, with_totals=True, maturity=maturity)[1]))
     pipe = totals["pipeline"]
     if facts is not None:
         pipe = explain_pipeline(pipe, facts)

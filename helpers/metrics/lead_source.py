@@ -90,16 +90,14 @@ def rule_expr(rule: dict, t, numeric: dict[str, bool]):
 # --------------------------------------------------------------------------- one row per lead
 def horizon_and_bulk(source, as_of: dt.date, setting, warning_codes=()) -> tuple[int, bool]:
     """(H, bulk_created_at) as helpers.metrics.lead_quality.horizon_days and lead_section.bulk_created define them,
-    from one row of aggregates (helpers.metrics.attribution_engine.lead_dates_expr)."""
-    from helpers.metrics.attribution_engine import lead_dates_expr
+    from one row of aggregates (helpers.metrics.attribution_engine.lead_dates_expr): the answer notebook 06's
+    attribution reads too, computed once per source (helpers.metrics.attribution_paths.lead_dates_key)."""
+    from helpers.metrics.attribution_paths import _lead_dates, lead_dates_key
 
-    row = _fetch(lead_dates_expr(source.leads(), source.opps(), as_of, lq.HORIZON_QUANTILE / 100),
-                 source.backend).to_pylist()[0]
-    bulk = (row["created_n"] >= 2 and row["created_days"] == 1) or "one_created_at:leads" in set(warning_codes)
-    if setting is not None:
-        return int(setting), bulk
-    q = row["h_q"]
-    return (lq.MIN_HORIZON_DAYS if q is None else max(lq.MIN_HORIZON_DAYS, int(math.ceil(float(q))))), bulk
+    leads = source.leads() if source.has_leads else None
+    bulk, horizon = memoized(source, lead_dates_key(as_of, setting, warning_codes),
+                             lambda: _lead_dates(leads, source.opps(), as_of, setting, warning_codes, source.backend))
+    return horizon, bulk
 
 
 def lead_rows(source, columns: list[str], as_of: dt.date, horizon: int, bulk: bool, start: dt.date, last: dt.date,
@@ -313,8 +311,7 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
         return lq.LeadQuality(lq.empty_section("no_leads"))
     a = engine._day(as_of)
     setting = (settings or {}).get("horizon_days")
-    horizon, bulk = memoized(source, ("lead_quality_horizon", a, setting, tuple(warning_codes)),
-                             lambda: horizon_and_bulk(source, a, setting, warning_codes))
+    horizon, bulk = horizon_and_bulk(source, a, setting, warning_codes)
     settings = settings or {}
     min_leads = int(settings.get("min_leads") or lq.MIN_LEADS)
     rule = settings.get("mql_rule")
