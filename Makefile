@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := alignment-workbook
 JOBS ?= 2
+# make test's test processes: one more than this machine's 2 cores, because a runner test's processes all sleep for
+# about a sixth of its CPU time (kernel start and shutdown polls: README, make test's speed), which a third process fills.
+TEST_JOBS ?= 3
 # Jupyter refuses to start as root (containers run as root) unless told it may.
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
@@ -35,7 +38,7 @@ report: $(STAMP) ## produce the HTML reports for the sample data in reports/ (AR
 # the modules it imports again (about 0.16 CPU s a kernel); they read the compiled files compileall writes once.
 test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test; the attack suite is make test-attack)
 	$(BIN)/python -m compileall -q helpers
-	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests notebooks --ignore=tests/attack \
+	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile tests notebooks --ignore=tests/attack \
 	  --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
 
 test-attack: $(STAMP) ## attack suite: concurrent saves, kill -9, two runners, bad inputs, fuzzing (real processes)
