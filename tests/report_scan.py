@@ -76,21 +76,54 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-#: figure_pairs' answers by the SHA-256 of the page read: the sample runs' pages are read by several tests of a
-#: process (each period's one-label check, its win-rate check, the latest period's scope checks), parsed once.
-_PAIRS: dict[str, list[tuple[str, str]]] = {}
+#: Each page's (figure_pairs, content_kinds) by the SHA-256 of the page read: the sample runs' pages are read by
+#: several tests of a process (each period's one-label check, its win-rate check, the kinds of content the Japanese
+#: periods must show, the latest period's scope checks), parsed once for all of them.
+_PAGES: dict[str, tuple[list[tuple[str, str]], set[tuple[str, str]]]] = {}
+#: A figure or a period label inside a text (masked by content_kinds, so that the kind of a text is compared, not its
+#: numbers).
+NUMBERS = re.compile(r"(?:FY)?\d{4}Q[1-4]|\d[\d,.]*")
+
+
+def _parsed(html: str) -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
+    """(_page_pairs, _page_kinds) of a page, from one parse, once per page text in a process."""
+    import bs4
+
+    key = hashlib.sha256(html.encode("utf-8")).hexdigest()
+    if key not in _PAGES:
+        soup = bs4.BeautifulSoup(html, "html.parser")
+        for hidden in soup(["style", "script"]):
+            hidden.decompose()
+        _PAGES[key] = (_page_pairs(soup), _page_kinds(soup))
+    return _PAGES[key]
 
 
 def figure_pairs(html: str) -> list[tuple[str, str]]:
     """Every visible (label, value) pair of a report page (_page_pairs), computed once per page text in a process."""
-    key = hashlib.sha256(html.encode("utf-8")).hexdigest()
-    if key not in _PAIRS:
-        _PAIRS[key] = _page_pairs(html)
-    return list(_PAIRS[key])
+    return list(_parsed(html)[0])
 
 
-def _page_pairs(html: str) -> list[tuple[str, str]]:
-    """Every visible (label, value) pair of a report page.
+def content_kinds(html: str) -> set[tuple[str, str]]:
+    """What kinds of content a report page shows: (kind, text with its figures masked by NUMBERS) for every heading
+    (kind h1 to h4), headline card label ("card"), table header row ("table", the headers joined by |), note or
+    warning ("note", its first four words) and the page's number of charts ("charts"); once per page text."""
+    return set(_parsed(html)[1])
+
+
+def _page_kinds(soup) -> set[tuple[str, str]]:
+    """content_kinds of a parsed page."""
+    kinds = {(el.name, NUMBERS.sub("#", el.get_text(" ", strip=True))) for el in soup.find_all(["h1", "h2", "h3", "h4"])}
+    kinds |= {("card", NUMBERS.sub("#", el.get_text(" ", strip=True))) for el in soup.select(".wb-kpi-label")}
+    kinds |= {("table", NUMBERS.sub("#", "|".join(th.get_text(" ", strip=True) for th in table.select("thead th"))))
+              for table in soup.find_all("table")}
+    kinds |= {("note", NUMBERS.sub("#", " ".join(el.get_text(" ", strip=True).split()[:4])))
+              for el in soup.select(".wb-note, .wb-warn")}
+    kinds.add(("charts", str(len(soup.find_all("img")))))
+    return kinds
+
+
+def _page_pairs(soup) -> list[tuple[str, str]]:
+    """Every visible (label, value) pair of a parsed report page (without its style and script elements).
 
     - a headline card: (its label, its value);
     - a table cell: ("<first column's header>: <row label> | <column header>", cell), for rows whose label is
@@ -100,11 +133,6 @@ def _page_pairs(html: str) -> list[tuple[str, str]]:
       section heading ("<heading> › ..."): the heading is then the label's scope;
     - a table cell reading "<label> <figure>" (the rate a reverse funnel divides by): (label, figure).
     """
-    import bs4
-
-    soup = bs4.BeautifulSoup(html, "html.parser")
-    for hidden in soup(["style", "script"]):
-        hidden.decompose()
     out = []
     for card in soup.select(".wb-kpi"):
         label, value = card.select_one(".wb-kpi-label"), card.select_one(".wb-kpi-value")

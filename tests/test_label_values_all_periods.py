@@ -17,14 +17,10 @@ from pathlib import Path
 
 import pytest
 
-import re
-
-import bs4
-
 from conftest import SAMPLE_LANGUAGE_PERIODS
 from helpers.labels import scoped
 from helpers.report.run import notebook_paths
-from report_scan import figure_pairs, label_conflicts
+from report_scan import content_kinds, figure_pairs, label_conflicts
 
 #: The sample's periods, FY2023Q1 to FY2026Q2 (the English run's `--all`).
 ALL_PERIODS = [f"FY{year}Q{q}" for year in range(2023, 2027) for q in range(1, 5)][:14]
@@ -58,26 +54,12 @@ def test_every_period_shows_its_win_rate_with_its_scope(every_period):
         assert label in {name for name, _ in pairs}, period.name
 
 
-#: A figure or a period label inside a text (masked, so that the kind of a text is compared, not its numbers).
-NUMBERS = re.compile(r"(?:FY)?\d{4}Q[1-4]|\d[\d,.]*")
-
-
 def page_kinds(period: Path) -> set[tuple[str, str, str]]:
     """What kinds of content the pages of one period folder show: (page, kind, text with its figures masked) for
     every heading, headline card label, table header row, note or warning (its first four words) and the page's
-    number of charts."""
-    kinds = set()
-    for page in sorted(period.glob("*.html")):
-        soup = bs4.BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        name = page.stem
-        kinds |= {(name, el.name, NUMBERS.sub("#", el.get_text(" ", strip=True))) for el in soup.find_all(["h1", "h2", "h3", "h4"])}
-        kinds |= {(name, "card", NUMBERS.sub("#", el.get_text(" ", strip=True))) for el in soup.select(".wb-kpi-label")}
-        kinds |= {(name, "table", NUMBERS.sub("#", "|".join(th.get_text(" ", strip=True) for th in table.select("thead th"))))
-                  for table in soup.find_all("table")}
-        kinds |= {(name, "note", NUMBERS.sub("#", " ".join(el.get_text(" ", strip=True).split()[:4])))
-                  for el in soup.select(".wb-note, .wb-warn")}
-        kinds.add((name, "charts", str(len(soup.find_all("img")))))
-    return kinds
+    number of charts (report_scan.content_kinds, from the parse the page's figure pairs share)."""
+    return {(page.stem, *kind) for page in sorted(period.glob("*.html"))
+            for kind in content_kinds(page.read_text(encoding="utf-8"))}
 
 
 def test_page_kinds_can_fail(tmp_path):
