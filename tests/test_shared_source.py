@@ -209,3 +209,33 @@ def test_a_period_over_period_table_reads_each_period_s_totals_once_per_source(m
     # two queries each (the pipeline, the lead funnel), where the first table fetched three and the yardsticks
     assert len(fetched) - first == 4 and first > 6
     pd.testing.assert_frame_equal(later, period_over_period_of(workbook_source(wb), periods[1], wb.as_of))
+
+
+def test_the_goals_count_leads_only_over_the_windows_a_lead_figure_reads(monkeypatch):
+    """Notebook 04's lead counts (one query: the leads joined to its windows) are asked for the windows the targets,
+    progress, rates and plan read with GoalData.lead_counts, not the backtest's, the coverage's and the trailing
+    rates', which only the pipeline reads (each window is counted over every lead: at 10M leads, 21 windows were
+    210M joined rows)."""
+    from helpers.data.periods import parse_period
+    from helpers.data.snapshot import load_cached
+    from helpers.metrics import goals, goals_data
+    from helpers.metrics.core import workbook_source
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    queried, read = {"leads": [], "opps": []}, set()
+    lead_expr, pipeline_expr = goals_data.lead_windows_expr, goals_data.engine.windows_pipeline_expr
+    lead_counts = goals_data.GoalData.lead_counts
+    monkeypatch.setattr(goals_data, "lead_windows_expr",
+                        lambda leads, opps, windows, a: queried["leads"].append(list(windows)) or lead_expr(leads, opps, windows, a))
+    monkeypatch.setattr(goals_data.engine, "windows_pipeline_expr",
+                        lambda opps, windows, a: queried["opps"].append(list(windows)) or pipeline_expr(opps, windows, a))
+    monkeypatch.setattr(goals_data.GoalData, "lead_counts",
+                        lambda self, *w: read.add(self.window(*w)) or lead_counts(self, *w))
+    period = parse_period("FY2026Q1", wb.config.fiscal_year_start_month)
+    got = goals.goals_of(workbook_source(wb), period, wb.as_of, wb.targets, wb.spend, wb.config)
+    goals.plan_of(got["data"], period, goals.main_goal(got["section"]["targets"]), got["rates"],
+                  got["section"]["reverse_funnel"])   # as notebook 04 does (helpers.views.goals_views.compute)
+    assert len(queried["leads"]) == 1 and len(queried["opps"]) == 1
+    assert set(queried["leads"][0]) == read and len(read) >= 5   # last year, the period, the cohort, 3 plan stages
+    assert len(queried["opps"][0]) >= len(read) + 15   # the backtest's periods and years, the coverage's as_of

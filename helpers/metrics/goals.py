@@ -42,7 +42,7 @@ from helpers.metrics.goals_forecast import (BLOCK_DAYS, CLOSING_BLOCKS, _interva
                                             opportunity_history, period_variation)
 from helpers.metrics.goals_plan import (coverage_windows, funnel_rates, funnel_rates_of, pipeline_coverage,  # noqa: F401
                                         pipeline_coverage_of, plan, plan_of, plan_windows, rate_inputs, rates_windows,
-                                        reverse_arithmetic, reverse_funnel, trailing_pipeline)
+                                        reverse_arithmetic, reverse_funnel, trailing_pipeline, want_rates_windows)
 from helpers.metrics.goals_targets import (LEAD_STAGE_COLUMN, actual, actual_of, covered, data_channels,  # noqa: F401
                                            elapsed_share, given_goals, lead_metric_gap, main_goal, notes_windows,
                                            progress, progress_of, progress_windows, target_notes, target_notes_of,
@@ -85,6 +85,26 @@ def section_of(data: GoalData, targets, spend, currency: str, period: Period, fi
     }
 
 
+def _want_windows(data: GoalData, period: Period, given: list[dict], inputs: dict, jobs) -> None:
+    """Ask `data` for every window :func:`goals_of` and the plan read (`given`: the period's targets.csv goals;
+    `inputs`: goals_plan.rate_inputs; `jobs`: the backtest's, or None), in one query per table: the pipeline's over
+    all of them, the lead counts' over those a lead figure reads (the targets, progress, the rates' cohort and the
+    plan's lead stages), not over the ones only the pipeline reads (notes, coverage, trailing rates, the plan's
+    opportunity stage, the backtest), each counted over every lead."""
+    pipeline_only, both = ("opps",), ("opps", "leads")
+    given = given + [{"metric": None, "channel": None, "source": None}]
+    cutoff = pd.Timestamp(data.as_of).normalize()
+    data.want(*targets_windows(period))
+    data.want(*notes_windows(given, period), sides=pipeline_only)
+    data.want(*progress_windows(given, period))
+    data.want(*coverage_windows(period, data.as_of), sides=pipeline_only)
+    want_rates_windows(data, inputs)
+    for stage, w in plan_windows(period, inputs["days_to_won"]).items():
+        if w is not None and w[0] <= cutoff:
+            data.want(w, sides=pipeline_only if stage == "opportunity" else both)
+    data.want(*(jobs.windows if jobs else []), sides=pipeline_only)
+
+
 def goals_of(source, period: Period, as_of, targets, spend, config, warning_codes=()) -> dict:
     """Everything notebook 04 computes for `period`, from a :class:`helpers.metrics.source.Source` (aggregates only):
     {section (metrics.json `goals`, before helpers.metrics.limits.explain_goals), forecast, rates, plan, facts
@@ -93,8 +113,9 @@ def goals_of(source, period: Period, as_of, targets, spend, config, warning_code
     Its reads, whatever the number of goals, windows and backtest periods: the facts (one row); the forecast's and
     every backtest forecast's counts (one query: helpers.metrics.goals_engine.forecast_inputs); the rates' recent deals
     and days to won (one row) and deal sizes; every window the targets, progress, notes, coverage, rates, plan and
-    backtest read (one query on the opportunities, one on the leads: helpers.metrics.goals_data); the cohort's
-    channel mix; the channels held, when a goal names one. The backtest is skipped when the facts make it
+    backtest read (one query on the opportunities, one on the leads over the windows a lead count reads:
+    :func:`_want_windows`, helpers.metrics.goals_data); the cohort's channel mix; the channels held, when a goal
+    names one. The backtest is skipped when the facts make it
     undefined (helpers.metrics.limits.explain_goals nulls it then); it forecasts the complete periods before as_of,
     whatever `period`, so its simulations run once per source, as_of and first day (:meth:`Source.memo
     <helpers.metrics.source.Source.memo>`: the periods of a run's kernel share them)."""
@@ -105,11 +126,7 @@ def goals_of(source, period: Period, as_of, targets, spend, config, warning_code
     jobs = None if skip else backtest_jobs(first, as_of, config.fiscal_year_start_month)
     hists, won = goals_engine.forecast_inputs(data.opps(), [(period, as_of)] + (jobs.dates if jobs else []), source.backend)
     inputs = rate_inputs(data)
-    given = given_goals(targets, period) + [{"metric": None, "channel": None, "source": None}]
-    cutoff = pd.Timestamp(as_of).normalize()
-    ahead = [w for w in plan_windows(period, inputs["days_to_won"]).values() if w is not None and w[0] <= cutoff]
-    data.want(*targets_windows(period), *notes_windows(given, period), *progress_windows(given, period),
-              *coverage_windows(period, as_of), *rates_windows(data, inputs), *ahead, *(jobs.windows if jobs else []))
+    _want_windows(data, period, given_goals(targets, period), inputs, jobs)
     f = forecast_from(hists[0], won, period, as_of)
     if jobs is None:
         bt = no_backtest()

@@ -76,7 +76,7 @@ class GoalData:
         self.codes = list(warning_codes)
         self._pipeline: dict = {}
         self._leads: dict = {}
-        self._pending: list = []
+        self._pending: dict = {"opps": [], "leads": []}
         self._facts = None
         self._channels = None
 
@@ -95,15 +95,18 @@ class GoalData:
         first, last, _ = engine.period_bounds(start, end, self.as_of)
         return first, last, channel
 
-    def want(self, *windows) -> None:
-        """Ask for windows (:meth:`window`'s tuples, or (start, end[, channel])) to be fetched with the next read."""
+    def want(self, *windows, sides=("opps", "leads")) -> None:
+        """Ask for windows (:meth:`window`'s tuples, or (start, end[, channel])) to be fetched with the next read of
+        each of `sides` ("opps": :meth:`pipeline`, "leads": :meth:`lead_counts`; a window only the pipeline reads
+        is not counted over every lead)."""
         for w in windows:
             key = self.window(*w)
-            if key not in self._pending:
-                self._pending.append(key)
+            for side in sides:
+                if key not in self._pending[side]:
+                    self._pending[side].append(key)
 
     def _fetch(self, store: dict, side: str) -> None:
-        todo = [w for w in self._pending if w not in store]
+        todo = [w for w in self._pending[side] if w not in store]
         if not todo:
             return
         if side == "opps":
@@ -121,7 +124,7 @@ class GoalData:
 
         key = self.window(start, end, channel)
         if key not in self._pipeline:
-            self.want(key)
+            self.want(key, sides=("opps",))
             self._fetch(self._pipeline, "opps")
         return derive_pipeline(self._pipeline[key])
 
@@ -133,7 +136,7 @@ class GoalData:
             return None
         key = self.window(start, end, channel)
         if key not in self._leads:
-            self.want(key)
+            self.want(key, sides=("leads",))
             self._fetch(self._leads, "leads")
         row = self._leads[key] or {}
         return {"leads": int(row.get("p_leads", 0)), "mqls": int(row.get("p_mqls", 0)), "sqls": int(row.get("p_sqls", 0)),

@@ -135,6 +135,14 @@ def rates_windows(data: GoalData, inputs: dict) -> list[tuple]:
     return [trailing_window(data.as_of)] + ([inputs["cohort"]] if inputs["cohort"] is not None else [])
 
 
+def want_rates_windows(data: GoalData, inputs: dict) -> None:
+    """Ask `data` for :func:`rates_windows`: the trailing days for the pipeline alone (no lead count reads them), the
+    mature cohort for the lead counts too."""
+    trailing, *cohort = rates_windows(data, inputs)
+    data.want(trailing, sides=("opps",))
+    data.want(*cohort)
+
+
 def funnel_rates_of(data: GoalData, inputs: dict | None = None) -> dict:
     """The rates the reverse funnel divides by, as the data gives them on as_of (`inputs`: :func:`rate_inputs`, fetched
     when not given).
@@ -153,7 +161,7 @@ def funnel_rates_of(data: GoalData, inputs: dict | None = None) -> dict:
     per channel and amount).
     """
     inputs = inputs if inputs is not None else rate_inputs(data)
-    data.want(*rates_windows(data, inputs))
+    want_rates_windows(data, inputs)
     trail = trailing_pipeline_of(data)
     row = inputs["row"]
     out = {"avg_deal_size": trail["avg_deal_size"], "win_rate": trail["win_rate"], "won_count": trail["won_count"],
