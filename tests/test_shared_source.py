@@ -239,3 +239,29 @@ def test_the_goals_count_leads_only_over_the_windows_a_lead_figure_reads(monkeyp
     assert len(queried["leads"]) == 1 and len(queried["opps"]) == 1
     assert set(queried["leads"][0]) == read and len(read) >= 5   # last year, the period, the cohort, 3 plan stages
     assert len(queried["opps"][0]) >= len(read) + 15   # the backtest's periods and years, the coverage's as_of
+
+
+def test_the_roi_aggregates_of_a_period_are_fetched_once_per_source(monkeypatch):
+    """Notebook 02's ROI table and chart (roi_rows) and its metrics.json piece (funnel_metrics_extra) read the same
+    three grouped queries: on one source the second call fetches nothing, equals a new source's, and a caller changing
+    its copy changes nothing stored."""
+    from helpers.data.periods import parse_period
+    from helpers.data.snapshot import load_cached
+    from helpers.metrics import engine
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.roi import roi_aggregates_of
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    period = parse_period("FY2025Q1", wb.config.fiscal_year_start_month)
+    source = workbook_source(wb)
+    fetched = []
+    to_arrow = engine.to_arrow
+    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: fetched.append(expr) or to_arrow(con, expr))
+    first = roi_aggregates_of(source, period.start, period.end, wb.as_of)
+    assert len(fetched) == 3 and first["opps"][("channel", "web")]["created"] > 0
+    first["opps"].clear()   # the first caller's copy
+    again = roi_aggregates_of(source, period.start, period.end, wb.as_of)
+    assert len(fetched) == 3
+    assert again == roi_aggregates_of(workbook_source(wb), period.start, period.end, wb.as_of) and again["opps"]
+    assert len(fetched) == 6

@@ -76,10 +76,23 @@ def roi_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, a
 
 
 def roi_aggregates_of(source, start, end, as_of) -> dict:
-    """:func:`roi_aggregates` of a :class:`helpers.metrics.source.Source` (three grouped queries, a row per channel)."""
-    from helpers.metrics.engine import period_bounds, reusing_tables
+    """:func:`roi_aggregates` of a :class:`helpers.metrics.source.Source` (three grouped queries, a row per channel),
+    kept per source and period (:func:`helpers.metrics.source.memoized`): notebook 02's table and chart
+    (:func:`roi_rows`) and its metrics.json piece (helpers.metrics.funnel_analysis.funnel_metrics_extra) read one
+    computation. Each call gets its own copy."""
+    import copy
+
+    from helpers.metrics.engine import period_bounds
+    from helpers.metrics.source import memoized
 
     s, last, a = period_bounds(start, end, as_of)
+    return copy.deepcopy(memoized(source, ("roi_aggregates", s, last, a), lambda: _roi_aggregates(source, s, last, a)))
+
+
+def _roi_aggregates(source, s, last, a) -> dict:
+    """:func:`roi_aggregates_of`, computed: `s`, `last`, `a` the period's first and last day and as_of (dates)."""
+    from helpers.metrics.engine import reusing_tables
+
     with reusing_tables():
         out = {"opps": source.run(opps_roi_expr(source.opps(["channel"]), s, last, a)), "leads": None, "cohort": None}
         if source.has_leads:
