@@ -210,7 +210,7 @@ BY_TEST = ("tests/test_run.py", "tests/test_warehouse_report.py")
 #: CPU. The groups are handed out the most CPU first, so that no long group starts last and leaves the other worker
 #: idle at the end; a group not listed counts ESTIMATE seconds a test.
 CPU_SECONDS = {
-    "sample-all-en": 146, "sample-all-ja": 99, "tests/test_app_browser.py": 75, "tests/test_warehouse.py": 70,
+    "sample-all-en": 136, "sample-all-ja": 99, "tests/test_app_browser.py": 75, "tests/test_warehouse.py": 70,
     "tests/test_warehouse_report.py::test_a_database_with_another_collation_gives_the_folders_metrics_json_byte_for_byte": 48,
     "tests/test_warehouse_report.py::test_the_runner_fetches_the_same_rows_from_row_tables_twice_the_size": 6,
     "tests/test_ingest_cases_run.py": 49, "honest-figures-ja": 42, "tests/test_run.py::test_all_periods_and_determinism": 40,

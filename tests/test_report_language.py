@@ -64,13 +64,22 @@ def rendered(request, sample_all_periods) -> tuple[str, Path, Path]:
     return request.param, out, period
 
 
+#: The pages soup_of parsed, by path: this module's tests read the same eight pages of a language's run (the index and
+#: the seven reports), which never change after it, and only read the soups.
+_SOUPS: dict[Path, bs4.BeautifulSoup] = {}
+
+
 def soup_of(path: Path) -> bs4.BeautifulSoup:
-    soup = bs4.BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-    for hidden in soup(["style", "script", "head"]):
-        hidden.decompose()
-    for anchor in soup.select("a.anchor-link"):  # the ¶ beside headings
-        anchor.decompose()
-    return soup
+    """A report page without its style, script and head elements and the ¶ beside its headings; parsed once per path
+    in a process (_SOUPS). Read it, never change it."""
+    if path not in _SOUPS:
+        soup = bs4.BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for hidden in soup(["style", "script", "head"]):
+            hidden.decompose()
+        for anchor in soup.select("a.anchor-link"):  # the ¶ beside headings
+            anchor.decompose()
+        _SOUPS[path] = soup
+    return _SOUPS[path]
 
 
 def prose_blocks(soup: bs4.BeautifulSoup) -> list[str]:
