@@ -86,6 +86,8 @@ class TestLatestPeriodRun:
         assert metrics["by_channel"]["referral"]["opportunities_created"] == 0
         assert metrics["by_channel"]["referral"]["win_rate"] is None
         assert (out / "2025Q2" / "00_data_health.html").is_file() and (out / "2025Q2" / "00_data_health.ipynb").is_file()
+        executed = nbformat.read(out / "2025Q2" / "00_data_health.ipynb", as_version=4)   # the source's path, not its text
+        assert executed.metadata.papermill.input_path == str(NOTEBOOKS_DIR / "00_data_health.ipynb")
         assert (out / "index.html").is_file() and not (out / "2025Q1").exists()
         assert stderr_outputs(out / "2025Q2") == []  # no warning (e.g. a missing Japanese glyph) in any notebook
         assert "[2025Q2] 00_data_health.ipynb ok" in printed and "Done: 1 of 1 period(s) published" in printed
@@ -116,6 +118,8 @@ class TestLatestPeriodRun:
         assert (out / "2025Q2" / "00_data_health.html").read_bytes() == good       # last good report kept
         assert not (out / "2025Q2" / "99_boom.ipynb").exists()
         assert (out / "_failed" / "2025Q2" / "99_boom.ipynb").is_file()             # failed notebook kept
+        failed = nbformat.read(out / "_failed" / "2025Q2" / "99_boom.ipynb", as_version=4)
+        assert failed.metadata.papermill.input_path == str(nbs / "99_boom.ipynb")
         assert (out / "_failed" / "2025Q2" / "kernel.log").is_file()                # with the kernel log
         assert not (out / "2025Q1" / "kernel.log").exists()                         # published reports carry none
         assert (out / "2025Q1" / "99_boom.html").is_file()                           # the other period went on

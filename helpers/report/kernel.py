@@ -46,7 +46,10 @@ def period_engine() -> str:
     charts included, before and after every cell: about a tenth of a period's CPU on the sample); the runner asks for
     that with ``request_save_on_cell_execute=False`` and names the copy in ``failure_path``, where this engine writes
     the notebook as far as it ran when the kernel dies or the client fails (papermill itself writes it on a cell's
-    error). Everything else (parameters, the failed cell, timeouts) is papermill's NBClientEngine."""
+    error). The runner hands papermill the notebook without its lab-only cells as an object, which papermill records
+    whole as the executed copy's ``input_path``; ``source_path`` names the notebook's file there instead (each copy was
+    carrying, writing, reading and copying the notebook's text again). Everything else (parameters, the failed cell,
+    timeouts) is papermill's NBClientEngine."""
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
 
@@ -69,6 +72,9 @@ def period_engine() -> str:
             from papermill.iorw import write_ipynb
 
             failure_path = kwargs.pop("failure_path", None)
+            source_path = kwargs.pop("source_path", None)
+            if source_path:  # papermill recorded the notebook object it was given, its whole text, as the input path
+                nb_man.nb.metadata.papermill["input_path"] = source_path
             kwargs = {k: v for k, v in kwargs.items() if k not in ("input_path", "timeout", "startup_timeout")}
             client = PeriodKernelClient(nb_man, timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
                                         log=logger, log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -231,7 +232,7 @@ def _run_notebook(nb: Path, staging: Path, parameters: dict, km, lang: str, out:
     try:
         pm.execute_notebook(static_cells(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
                             cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km,
-                            request_save_on_cell_execute=False, failure_path=str(executed))
+                            request_save_on_cell_execute=False, failure_path=str(executed), source_path=str(nb))
         export_html(executed, staging / f"{nb.stem}.html", lang)
     except PapermillExecutionError as exc:
         if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
@@ -385,6 +386,19 @@ def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:
                                wait_note=f"note: another run is writing reports to {out}; waiting for it to finish"))
 
 
+def _settle_heap(lang: str) -> None:
+    """Import what every notebook's run and export use (papermill, the HTML exporter in `lang`, its compiled templates),
+    then move every live object out of the garbage collector's reach until the periods are done (``gc.freeze``; the
+    caller undoes it with ``gc.unfreeze``). The runner's process holds a few hundred thousand long-lived objects (the
+    stack's modules, the exporter's templates), and each full collection, triggered by the many short-lived objects of
+    the kernel messages and the parsed pages, walked them all again: about 0.2 CPU s a period on the sample."""
+    import papermill  # noqa: F401  (its engines and nbclient: imported by the first notebook otherwise)
+
+    html_exporter(lang)
+    gc.collect()
+    gc.freeze()
+
+
 def _run(args, out: Path, data: Path, config, wb, periods: list[Period], notebooks: list[Path]) -> int:
     """Execute the periods and write the index page, holding the output folder's lock."""
     params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
@@ -409,6 +423,7 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
     else:
         os.environ.pop(WAREHOUSE_ENV, None)
     try:
+        _settle_heap(config.language)
         if args.jobs > 1 and len(periods) > 1:
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
                 results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
@@ -420,6 +435,7 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
             finally:
                 kernel.close()
     finally:
+        gc.unfreeze()
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)

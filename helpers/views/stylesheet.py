@@ -16,7 +16,8 @@ import re
 
 import tinycss2
 
-_STYLE = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.S | re.I)
+_STYLE_OPEN = re.compile(r"<style[^>]*>", re.I)
+_STYLE_CLOSE = re.compile(r"</style>", re.I)
 _CLASS_ATTR = re.compile(r"""class\s*=\s*["']([^"']*)["']""", re.I)
 _SELECTOR_CLASS = re.compile(r"\.(-?[_a-zA-Z][_a-zA-Z0-9-]*)")
 _NOT = re.compile(r":not\([^()]*\)")   # a class named only inside :not(...) need not occur
@@ -25,8 +26,34 @@ _VAR = re.compile(r"var\(\s*(--[_a-zA-Z0-9-]+)")
 
 def document_classes(html: str) -> set[str]:
     """Every class name used in `html`'s class attributes (style blocks excluded)."""
-    body = _STYLE.sub("", html)
+    return _classes(html, _style_blocks(html))
+
+
+def _classes(html: str, blocks: list[tuple[int, int, int, int]]) -> set[str]:
+    body = "".join(html[start:end] for start, end in _outside(blocks, len(html)))
     return {name for attr in _CLASS_ATTR.findall(body) for name in attr.split()}
+
+
+def _style_blocks(html: str) -> list[tuple[int, int, int, int]]:
+    """Where ``<style ...>`` blocks are in `html`: (tag start, content start, content end, end) of each, the matches of
+    regex ``(<style[^>]*>)(.*?)(</style>)`` (re.S, re.I: an opening tag, then the first closing tag after it), found
+    by two searches instead of its lazy ``.*?``, which stepped through the 240 KB stylesheet a character at a time
+    (a tenth of an export)."""
+    found, pos = [], 0
+    while (opening := _STYLE_OPEN.search(html, pos)) is not None:
+        closing = _STYLE_CLOSE.search(html, opening.end())
+        if closing is None:
+            break
+        found.append((opening.start(), opening.end(), closing.start(), closing.end()))
+        pos = closing.end()
+    return found
+
+
+def _outside(blocks: list[tuple[int, int, int, int]], size: int) -> list[tuple[int, int]]:
+    """The spans of a document of `size` characters outside the style `blocks`."""
+    starts = [0] + [end for *_, end in blocks]
+    ends = [start for start, *_ in blocks] + [size]
+    return list(zip(starts, ends))
 
 
 @functools.lru_cache(maxsize=8)
@@ -41,7 +68,8 @@ def _compile(nodes) -> tuple:
         if node.type == "qualified-rule":
             selectors = tuple((sel.strip(), frozenset(_SELECTOR_CLASS.findall(_NOT.sub("", sel))))
                               for sel in tinycss2.serialize(node.prelude).split(","))
-            decls = tuple(d for d in tinycss2.parse_declaration_list(node.content, skip_comments=True, skip_whitespace=True)
+            decls = tuple(_declaration(d) for d in tinycss2.parse_declaration_list(node.content, skip_comments=True,
+                                                                                   skip_whitespace=True)
                           if d.type == "declaration")
             out.append(("rule", selectors, decls))
         elif node.type == "at-rule":
@@ -52,6 +80,13 @@ def _compile(nodes) -> tuple:
             elif keyword not in ("keyframes", "-webkit-keyframes"):
                 out.append(("raw", tinycss2.serialize([node]), None))
     return tuple(out)
+
+
+def _declaration(d) -> tuple[str, str, frozenset[str]]:
+    """A declaration as (its property name, its text ``name: value[ !important]``, the custom properties its value uses),
+    serialised once with the stylesheet, not once per report."""
+    value = tinycss2.serialize(d.value)
+    return d.name, f"{d.name}: {value.strip()}" + (" !important" if d.important else ""), frozenset(_VAR.findall(value))
 
 
 def _rules(items, classes: set[str]) -> list:
@@ -81,10 +116,9 @@ def _used_vars(rules) -> set[str]:
             if kind == "block":
                 walk(body)
             elif kind == "rule":
-                for d in body:
-                    names = set(_VAR.findall(tinycss2.serialize(d.value)))
-                    if d.name.startswith("--"):
-                        defs.setdefault(d.name, set()).update(names)
+                for name, _, names in body:
+                    if name.startswith("--"):
+                        defs.setdefault(name, set()).update(names)
                     else:
                         uses.update(names)
             else:
@@ -109,10 +143,8 @@ def _serialize(rules, used: set[str]) -> str:
             if inner:
                 parts.append(f"{head} {{\n{inner}\n}}")
         else:
-            decls = [d for d in body if not d.name.startswith("--") or d.name in used]
-            if decls:
-                text = "; ".join(f"{d.name}: {tinycss2.serialize(d.value).strip()}" + (" !important" if d.important else "")
-                                 for d in decls)
+            text = "; ".join(text for name, text, _ in body if not name.startswith("--") or name in used)
+            if text:
                 parts.append(f"{head} {{ {text} }}")
     return "\n".join(parts)
 
@@ -128,13 +160,21 @@ def trim_styles(html: str) -> str:
 
     Custom properties are kept by use across all blocks (a theme block defines what another block uses).
     """
-    classes = set(document_classes(html))
-    blocks = [_rules(_compiled(m.group(2)), classes) for m in _STYLE.finditer(html)]
-    used = _used_vars([("block", "", rules) for rules in blocks])
-    texts = iter([_serialize(rules, used) for rules in blocks])
+    blocks = _style_blocks(html)
+    texts = _trimmed(tuple(html[inner:close] for _, inner, close, _ in blocks), frozenset(_classes(html, blocks)))
+    parts = []
+    for (start, end), block, trimmed in zip(_outside(blocks, len(html)), blocks + [None], texts + (None,)):
+        parts.append(html[start:end])
+        if block is not None and trimmed.strip():
+            tag_start, inner, close, tag_end = block
+            parts.append(f"{html[tag_start:inner]}\n{trimmed}\n{html[close:tag_end]}")
+    return "".join(parts)
 
-    def replace(match: re.Match) -> str:
-        trimmed = next(texts)
-        return f"{match.group(1)}\n{trimmed}\n{match.group(3)}" if trimmed.strip() else ""
 
-    return _STYLE.sub(replace, html)
+@functools.lru_cache(maxsize=32)
+def _trimmed(blocks: tuple[str, ...], classes: frozenset[str]) -> tuple[str, ...]:
+    """Each style block's text in `blocks` trimmed for a document with `classes` (custom properties kept by use across
+    all blocks), remembered: a run exports each notebook once a period, and its pages use the same classes each time."""
+    rules = [_rules(_compiled(css), classes) for css in blocks]
+    used = _used_vars([("block", "", kept) for kept in rules])
+    return tuple(_serialize(kept, used) for kept in rules)
