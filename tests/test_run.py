@@ -87,7 +87,7 @@ class TestLatestPeriodRun:
         assert metrics["by_channel"]["referral"]["win_rate"] is None
         assert (out / "2025Q2" / "00_data_health.html").is_file() and (out / "2025Q2" / "00_data_health.ipynb").is_file()
         executed = nbformat.read(out / "2025Q2" / "00_data_health.ipynb", as_version=4)   # the source's path, not its text
-        assert executed.metadata.papermill.input_path == str(NOTEBOOKS_DIR / "00_data_health.ipynb")
+        assert executed.metadata.papermill.input_path == str(out.parent / "nbs" / "00_data_health.ipynb")
         assert (out / "index.html").is_file() and not (out / "2025Q1").exists()
         assert stderr_outputs(out / "2025Q2") == []  # no warning (e.g. a missing Japanese glyph) in any notebook
         assert "[2025Q2] 00_data_health.ipynb ok" in printed and "Done: 1 of 1 period(s) published" in printed
