@@ -265,3 +265,29 @@ def test_the_roi_aggregates_of_a_period_are_fetched_once_per_source(monkeypatch)
     assert len(fetched) == 3
     assert again == roi_aggregates_of(workbook_source(wb), period.start, period.end, wb.as_of) and again["opps"]
     assert len(fetched) == 6
+
+
+def test_the_stage_times_of_a_period_are_fetched_once_per_source(monkeypatch):
+    """Notebook 02's stage-time table (stage_times_of) and its metrics.json piece (funnel_metrics_extra) read the same
+    query: on one source the second call fetches nothing, equals a new source's, and a caller changing its copy
+    changes nothing stored."""
+    from helpers.data.periods import parse_period
+    from helpers.data.snapshot import load_cached
+    from helpers.metrics import engine
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.stages import stage_time_aggregates_of
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    period = parse_period("FY2025Q1", wb.config.fiscal_year_start_month)
+    source = workbook_source(wb)
+    fetched = []
+    to_arrow = engine.to_arrow
+    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: fetched.append(expr) or to_arrow(con, expr))
+    first = stage_time_aggregates_of(source, wb.as_of, period.start, period.end)
+    assert len(fetched) == 1 and len(first) >= 3
+    first.clear()   # the first caller's copy
+    again = stage_time_aggregates_of(source, wb.as_of, period.start, period.end)
+    assert len(fetched) == 1 and again
+    assert again == stage_time_aggregates_of(workbook_source(wb), wb.as_of, period.start, period.end)
+    assert len(fetched) == 2

@@ -93,8 +93,15 @@ def stage_gaps_of(source, as_of, start=None, end=None):
 
 
 def stage_time_aggregates_of(source, as_of, start=None, end=None) -> dict[str, dict]:
-    """:func:`stage_time_aggregates` of a source (one row per transition fetched)."""
-    return by_transition(stage_times_expr(stage_gaps_of(source, as_of, start, end)), source.backend)
+    """:func:`stage_time_aggregates` of a source (one row per transition fetched), kept per source, as_of and period
+    (:func:`helpers.metrics.source.memoized`): notebook 02's stage-time table and its metrics.json piece
+    (helpers.metrics.funnel_analysis.funnel_metrics_extra) read one query. Each call gets its own copy."""
+    import copy
+
+    from helpers.metrics.source import memoized
+
+    return copy.deepcopy(memoized(source, ("stage_time_aggregates", as_of, start, end), lambda: by_transition(
+        stage_times_expr(stage_gaps_of(source, as_of, start, end)), source.backend)))
 
 
 def stage_box_aggregates_of(source, as_of, start=None, end=None) -> dict[str, dict]:
