@@ -36,6 +36,26 @@ def counting(source: FrameSource) -> list:
     return fetched
 
 
+def engine_queries(monkeypatch) -> list:
+    """Count the engine's queries (helpers.metrics.engine.to_arrow, which Source.run and fetch call) from now on."""
+    from helpers.metrics import engine
+
+    fetched = []
+    to_arrow = engine.to_arrow
+    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: fetched.append(expr) or to_arrow(con, expr))
+    return fetched
+
+
+def sample_period(label: str):
+    """(the sample's Workbook from its cached snapshot, the Period `label` of its fiscal year)."""
+    from helpers.data.periods import parse_period
+    from helpers.data.snapshot import load_cached
+    from helpers.paths import SAMPLE_DATA_DIR
+
+    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    return wb, parse_period(label, wb.config.fiscal_year_start_month)
+
+
 def test_the_notebooks_of_a_run_share_one_source(run_snapshot):
     a = open_session(str(run_snapshot), period="2025Q2", theme=False)
     b = open_session(str(run_snapshot), period="2025Q3", theme=False)
@@ -188,20 +208,13 @@ def test_a_period_over_period_table_reads_each_period_s_totals_once_per_source(m
     """period_over_period_of asks for the current period, the previous one and the same one a year earlier: on one
     source the next period's table fetches only its own period's totals (the other two are kept), and equals the
     table a new source computes."""
-    from helpers.data.periods import parse_period
-    from helpers.data.snapshot import load_cached
     from helpers.metrics.core import workbook_source
     from helpers.metrics.funnel_compare import period_over_period_of
-    from helpers.paths import SAMPLE_DATA_DIR
 
-    from helpers.metrics import engine
-
-    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
+    wb, _ = sample_period("FY2024Q3")
+    periods = [sample_period(label)[1] for label in ("FY2024Q3", "FY2024Q4")]
     source = workbook_source(wb)
-    fetched = []
-    to_arrow = engine.to_arrow
-    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: fetched.append(expr) or to_arrow(con, expr))
-    periods = [parse_period(label, wb.config.fiscal_year_start_month) for label in ("FY2024Q3", "FY2024Q4")]
+    fetched = engine_queries(monkeypatch)
     period_over_period_of(source, periods[0], wb.as_of)
     first = len(fetched)
     later = period_over_period_of(source, periods[1], wb.as_of)
@@ -245,19 +258,12 @@ def test_the_roi_aggregates_of_a_period_are_fetched_once_per_source(monkeypatch)
     """Notebook 02's ROI table and chart (roi_rows) and its metrics.json piece (funnel_metrics_extra) read the same
     three grouped queries: on one source the second call fetches nothing, equals a new source's, and a caller changing
     its copy changes nothing stored."""
-    from helpers.data.periods import parse_period
-    from helpers.data.snapshot import load_cached
-    from helpers.metrics import engine
     from helpers.metrics.core import workbook_source
     from helpers.metrics.roi import roi_aggregates_of
-    from helpers.paths import SAMPLE_DATA_DIR
 
-    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
-    period = parse_period("FY2025Q1", wb.config.fiscal_year_start_month)
+    wb, period = sample_period("FY2025Q1")
     source = workbook_source(wb)
-    fetched = []
-    to_arrow = engine.to_arrow
-    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: fetched.append(expr) or to_arrow(con, expr))
+    fetched = engine_queries(monkeypatch)
     first = roi_aggregates_of(source, period.start, period.end, wb.as_of)
     assert len(fetched) == 3 and first["opps"][("channel", "web")]["created"] > 0
     first["opps"].clear()   # the first caller's copy
@@ -271,19 +277,12 @@ def test_the_stage_times_of_a_period_are_fetched_once_per_source(monkeypatch):
     """Notebook 02's stage-time table (stage_times_of) and its metrics.json piece (funnel_metrics_extra) read the same
     query: on one source the second call fetches nothing, equals a new source's, and a caller changing its copy
     changes nothing stored."""
-    from helpers.data.periods import parse_period
-    from helpers.data.snapshot import load_cached
-    from helpers.metrics import engine
     from helpers.metrics.core import workbook_source
     from helpers.metrics.stages import stage_time_aggregates_of
-    from helpers.paths import SAMPLE_DATA_DIR
 
-    wb = load_cached(SAMPLE_DATA_DIR, load_config(SAMPLE_DATA_DIR))
-    period = parse_period("FY2025Q1", wb.config.fiscal_year_start_month)
+    wb, period = sample_period("FY2025Q1")
     source = workbook_source(wb)
-    fetched = []
-    to_arrow = engine.to_arrow
-    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: fetched.append(expr) or to_arrow(con, expr))
+    fetched = engine_queries(monkeypatch)
     first = stage_time_aggregates_of(source, wb.as_of, period.start, period.end)
     assert len(fetched) == 1 and len(first) >= 3
     first.clear()   # the first caller's copy
