@@ -239,3 +239,27 @@ def test_the_split_breaks_ties_by_lead_id_and_a_bulk_load_takes_a_fixed_permutat
         want += [members[r] for r in ranked[:take]]
     got = test_ids(_split(t, 50, sum(conv), True))
     assert got == sorted(want) and len(got) == round(0.3 * 10) + round(0.3 * 40)
+
+
+def test_key_order_sorts_nulls_first_then_values_in_column_order():
+    """The cells' order: the first column first, None before every value, text by code point, a dictionary column by
+    its values (the order Python's sort of (is not None, value) tuples gives)."""
+    from helpers.metrics.lead_engine import _key_order
+
+    t = pa.table({"y": [1, 0, 0, 0, None], "a": pa.array(["b", None, "é", "a", "c"]).dictionary_encode(),
+                  "f": [2.0, None, 1.0, 3.0, 0.5]})
+    assert _key_order(t, ["y", "a", "f"]).to_pylist() == [4, 1, 3, 2, 0]
+    assert _key_order(t, ["f", "y"]).to_pylist() == [1, 4, 2, 0, 3]
+    rows = list(zip(*(t.column(c).to_pylist() for c in ("y", "a", "f"))))
+    expected = sorted(range(5), key=lambda i: [(v is not None, v) for v in rows[i]])
+    assert _key_order(t, ["y", "a", "f"]).to_pylist() == expected
+
+
+def test_group_starts_of_equal_probabilities():
+    """The score's groups of equal probability, highest first: where each starts in the ranked cells."""
+    from helpers.metrics.lead_score_cells import _group_starts
+
+    order, first = _group_starts(np.array([0.2, 0.5, 0.2, 0.9, 0.5]))
+    assert order.tolist() == [3, 1, 4, 0, 2] and first.tolist() == [0, 1, 3]
+    order, first = _group_starts(np.zeros(0))
+    assert order.tolist() == [] and first.tolist() == []

@@ -294,24 +294,33 @@ def _cells(t, keys: dict, extra: dict, backend=None) -> dict:
     names = [f"a{i}" for i in range(len(keys))]
     got = _fetch(t.select(y=ones(t.converted), **dict(zip(names, keys.values())), **{f"_{k}": v for k, v in extra.items()})
                  .group_by(["y"] + names).aggregate(n=ibis._.count(), **{k: ibis._[f"_{k}"].sum() for k in extra}),
-                 backend).to_pydict()
-    order = _key_order([got[c] for c in ["y"] + names])
-    return {c: np.array(v, dtype=object)[order].tolist() for c, v in got.items()}
+                 backend)
+    order = _key_order(got, ["y"] + names)
+    return {c: got.column(c).take(order).to_pylist() for c in got.column_names}
 
 
-def _key_order(columns: list[list]) -> np.ndarray:
-    """The positions of rows ordered by `columns` (lists of one type each: numbers or text; None first, then values
-    ascending, the first column first): Python's sort of the rows' (is not None, value) tuples, by numpy's stable
-    lexsort of each column's null flag and value rank."""
-    keys = []
-    for col in reversed(columns):
-        values = np.array(col, dtype=object)
-        filled = np.array([v is not None for v in col], dtype=bool)
-        rank = np.zeros(len(col), dtype=np.int64)
-        if filled.any():
-            rank[filled] = np.unique(values[filled], return_inverse=True)[1].reshape(-1)
-        keys += [rank, filled]
-    return np.lexsort(keys) if keys else np.arange(0)
+def _key_order(table, columns: list[str]):
+    """The positions of `table`'s rows ordered by `columns` (None first, then values ascending, the first column
+    first; text by code point): Arrow's sort of the columns themselves (issue 26: no Python object per cell and
+    no object-array comparisons; the keys of distinct rows never tie, so any sort gives the one order)."""
+    import pyarrow.compute as pc
+
+    import pyarrow as pa
+
+    if not columns:
+        return np.arange(0)
+    keys = pa.table({c: _plain(table.column(c)) for c in columns})
+    return pc.sort_indices(keys, sort_keys=[(c, "ascending", "at_start") for c in columns])
+
+
+def _plain(column):
+    """An Arrow column with its values spelled out (a dictionary-encoded one decoded: Arrow sorts no dictionary in a
+    table's sort)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(column.type):
+        return column.cast(column.type.value_type)
+    return column
 
 
 def _design(cells: dict, attrs: dict[str, bool], design: dict) -> Design:

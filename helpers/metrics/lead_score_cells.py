@@ -19,12 +19,13 @@ from helpers.metrics.lead_score import DECILES, predict
 from helpers.metrics.lead_stats import delong_interval
 
 
-def _blocks(p: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """(the cells in the order the score ranks leads: probability high to low, ties kept together; the cells of each
-    group of equal probability, in that order)."""
+def _group_starts(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the cells in the order the score ranks leads: probability high to low, ties kept together; the position in
+    that order where each group of equal probability starts)."""
     order = np.argsort(-p, kind="stable")
     ranked = p[order]
-    return order, np.split(order, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1) if len(order) else []
+    return order, np.concatenate([[0], np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]).astype(np.int64) if len(order) \
+        else np.zeros(0, dtype=np.int64)
 
 
 def _member(t, keys: dict, cells: dict, rows: np.ndarray):
@@ -55,22 +56,28 @@ def edge_counts(t, keys: dict, cells: dict, p: np.ndarray, positions: list[int],
     n = np.asarray(cells["n"], dtype=np.int64)
     y = np.asarray(cells["y"], dtype=np.int64)
     w = np.asarray([v or 0.0 for v in cells["w"]], dtype=float)
-    _, groups = _blocks(p)
-    # each group's leads, converted leads and their won revenue, once (a group's revenue summed as before: numpy over
-    # its cells, then the groups in rank order), so each position costs a search, not a pass over every group
-    sizes = np.array([int(n[g].sum()) for g in groups], dtype=np.int64)
-    converted = [int((n[g] * y[g]).sum()) for g in groups]
-    revenue = [float(w[g][y[g] == 1].sum()) for g in groups]
+    order, first = _group_starts(p)
+    # each group's leads, converted leads and their won revenue at once (issue 26: a pass per group of ~140k groups at
+    # 1M leads was most of this function): counts by reduceat over the ranked cells, a one-cell group's revenue its
+    # cell's, a larger group's summed in numpy over its cells as before; the groups before a position are a prefix
+    # (ranks are ordered), summed left to right from 0 as Python's sum did (cumsum adds in order: the same bits)
+    sizes = np.add.reduceat(n[order], first) if len(order) else np.zeros(0, dtype=np.int64)
+    converted = np.add.reduceat((n * y)[order], first) if len(order) else np.zeros(0, dtype=np.int64)
+    revenue = np.where(y == 1, w, 0.0)[order][first] if len(order) else np.zeros(0)
+    bounds = np.append(first, len(order))
+    for i in np.flatnonzero(np.diff(bounds) > 1):
+        g = order[bounds[i]:bounds[i + 1]]
+        revenue[i] = w[g][y[g] == 1].sum()
     ends = np.cumsum(sizes)
     starts = ends - sizes
+    before_conv = np.concatenate([[0], np.cumsum(converted)])
+    before_rev = np.cumsum(np.concatenate([[0.0], revenue]))
     split, out = {}, {}
     for pos in positions:
-        full = np.flatnonzero((starts < pos) & (ends <= pos)).tolist()
-        out[pos] = (int(sum(converted[i] for i in full)), float(sum(revenue[i] for i in full)))
-        inside = np.flatnonzero((starts < pos) & (ends > pos))
-        if len(inside):
-            i = int(inside[0])
-            split[pos] = (i, groups[i], pos - int(starts[i]))
+        full = int(np.searchsorted(ends, pos, side="right")) if pos > 0 else 0   # groups 0..full-1 end by pos
+        out[pos] = (int(before_conv[full]), float(before_rev[full]))
+        if full < len(ends) and starts[full] < pos:
+            split[pos] = (full, order[bounds[full]:bounds[full + 1]], pos - int(starts[full]))
     exprs = {}
     ordered = sorted(split.items())
     # only the leads of the groups an edge falls inside are ranked by lead_id (a few groups, not every test lead); the
