@@ -54,3 +54,26 @@ def test_style_blocks_are_the_regex_matches():
     for _ in range(5000):
         html = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
         assert _style_blocks(html) == [(m.start(), m.start(2), m.end(2), m.end()) for m in regex.finditer(html)], html
+
+
+def test_the_runner_freezes_the_heap_only_where_nothing_was_frozen_and_survives_an_exporter_failure(monkeypatch):
+    """helpers.report.run._settle_heap freezes the runner's long-lived objects (gc.freeze) and says so (True, so the
+    runner undoes it); in a process that froze objects itself it leaves the freeze alone (False: the runner's
+    gc.unfreeze would otherwise undo the embedding process's). An exporter that cannot be built there (a missing
+    template) is not the whole run's failure: the first export builds it and fails its own period, as before."""
+    import gc
+
+    from helpers.report import run
+
+    gc.unfreeze()
+    assert run._settle_heap("en") is True and gc.get_freeze_count() > 0
+    frozen = gc.get_freeze_count()
+    assert run._settle_heap("en") is False and gc.get_freeze_count() == frozen
+    gc.unfreeze()
+
+    def broken(lang):
+        raise FileNotFoundError("workbook template")
+
+    monkeypatch.setattr(run, "html_exporter", broken)
+    assert run._settle_heap("ja") is True
+    gc.unfreeze()

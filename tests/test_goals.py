@@ -200,10 +200,12 @@ def test_resampled_means_in_blocks_are_the_one_array_draw(monkeypatch):
     assert goals_plan.resampled_means(np.array([5.0]), 3, block_rng).tolist() == [5.0, 5.0, 5.0]
 
 
-def test_simulated_wins_in_blocks_are_the_whole_array_draws(monkeypatch):
+@pytest.mark.parametrize("block", [7, 50])
+def test_simulated_wins_in_blocks_are_the_whole_array_draws(monkeypatch, block):
     """The forecast's open-deal and new-deal wins, drawn and compared a block at a time (hundreds of MiB a refit as
     whole arrays at 10M leads): the same bits as the whole arrays' formulas, and the generator left where they leave it;
-    blocks of 7 numbers cut through the rows, a simulation without new deals and one with more than a block."""
+    blocks of 7 numbers cut through the rows, a simulation without new deals and one with more than a block; blocks of
+    50 hold two whole rows of 23 open deals and part of a third."""
     from helpers.metrics import goals_forecast
 
     data = np.random.default_rng(5)
@@ -218,7 +220,7 @@ def test_simulated_wins_in_blocks_are_the_whole_array_draws(monkeypatch):
     count = wins_open.sum(axis=1).astype(float) + np.bincount(sim[won_new], minlength=12)
     revenue = (wins_open * amount).sum(axis=1) * m_deal + np.bincount(
         sim[won_new], weights=won_amounts[whole.integers(0, 17, int(won_new.sum()))] * m_deal[sim[won_new]], minlength=12)
-    monkeypatch.setattr(goals_forecast, "SIMULATION_BLOCK", 7)
+    monkeypatch.setattr(goals_forecast, "SIMULATION_BLOCK", block)
     c, rev = goals_forecast._open_wins(blocks, p_open, amount, m_win)
     rev *= m_deal
     new_sim = goals_forecast._new_wins(blocks, p_new, m_win, n_new)

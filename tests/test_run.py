@@ -276,8 +276,6 @@ PROBE = ('import os\nfrom helpers.metrics.core import memo_info\n'
          'print(os.getpid(), memo_info(), [n for n in ("leftover", "s", "core", "extra") if n in globals()])')
 
 
-
-
 def test_the_periods_of_a_run_share_one_kernel_and_each_starts_fresh(data, tmp_path):
     nbs = probe_notebooks(tmp_path / "nbs", (), {
         "10_pid": 'import os\nprint(os.getpid(), [n for n in ("leftover",) if n in globals()])\nleftover = period'})

@@ -361,13 +361,12 @@ def lead_dates_key(as_of, setting, warning_codes=()) -> tuple:
 
 
 def _lead_dates(leads, opps, as_of, setting, warning_codes, backend) -> tuple[bool, int]:
-    """(bulk_created_at, H) of the leads (kept by a source under :func:`lead_dates_key`): a frame read in pandas (helpers.metrics.lead_section.bulk_created,
+    """(bulk_created_at, H) of the leads (kept by a source under :func:`lead_dates_key`): a frame read in pandas (helpers.metrics.lead_quality.bulk_created,
     helpers.metrics.lead_quality.horizon_days), an engine table by one row of aggregates
     (:func:`helpers.metrics.attribution_engine.lead_dates_expr`)."""
     from helpers.metrics.attribution import _run, engine_tables, is_table
     from helpers.metrics.attribution_engine import lead_dates_expr
-    from helpers.metrics.lead_quality import HORIZON_QUANTILE, MIN_HORIZON_DAYS, horizon_days
-    from helpers.metrics.lead_section import bulk_created
+    from helpers.metrics.lead_quality import HORIZON_QUANTILE, MIN_HORIZON_DAYS, bulk_created, horizon_days
 
     if leads is None:
         return False, int(setting) if setting is not None else MIN_HORIZON_DAYS

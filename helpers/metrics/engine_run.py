@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 import warnings
 import weakref
 
@@ -106,10 +105,6 @@ def to_arrow(con, expr):
         _release(con, memtables)
 
 
-#: One statement at a time on the embedded connection between :func:`_arrow_of`'s run and its read (the app's threads).
-_RUNNING = threading.RLock()
-
-
 def _arrow_of(db, sql: str):
     """The rows of SELECT `sql` on DuckDB connection `db` as an Arrow table, planned once.
 
@@ -117,10 +112,12 @@ def _arrow_of(db, sql: str):
     its columns, and parses and plans it again when the rows are read: about a third of each query's DuckDB time on
     the sample (a period's ~60 queries: 1.2 → 0.9 CPU s). ``execute`` plans it once; its DB-API result makes one more
     copy of the rows into Arrow, small for the engine's aggregates and bounded samples (the same columns, types and
-    rows; helpers.data.duckdb_compat reads it as ``to_arrow_table``). A failed read drops the pending result,
-    so the connection takes the next statement."""
+    rows; helpers.data.duckdb_compat reads it as ``to_arrow_table``). A read cut short (an interrupt in JupyterLab,
+    a failed fetch) aborts the pending result: while one is pending DuckDB refuses to register a table ("unfinished
+    result"), the first thing the next query does. A connection serves one thread at a time, as DuckDB's own
+    connections do (a thread of its own takes ``db.cursor()``); nothing in the workbook queries from two threads."""
     duckdb_compat()   # fetch_arrow_table on a DuckDB 2 connection (once per process)
-    with _RUNNING, _quiet():
+    with _quiet():
         db.execute(sql)
         try:
             return db.fetch_arrow_table()

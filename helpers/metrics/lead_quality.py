@@ -72,6 +72,14 @@ class LeadColumns(dict):
         return self._typed[name]
 
 
+def bulk_created(leads: pd.DataFrame, as_of, warning_codes=()) -> bool:
+    """True when the leads' created_at is a bulk-load stamp: one day for every lead (of at least two), or the
+    load/ingest said so (warning ``one_created_at`` about the leads)."""
+    created = dates(leads, "created_at")
+    created = created[created <= day(as_of)].dropna()
+    return (len(created) >= 2 and created.nunique() == 1) or "one_created_at:leads" in set(warning_codes)
+
+
 def lead_columns(leads: pd.DataFrame, extras: pd.DataFrame | None) -> LeadColumns:
     """Every lead column a rule or an attribute may use: the canonical ones and the extra ones, by name (the frames'
     own columns, not copies)."""

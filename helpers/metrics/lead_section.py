@@ -13,18 +13,10 @@ from __future__ import annotations
 import pandas as pd
 
 # the section's shape lives in lead_quality (lead_source builds it); public here as before
-from helpers.metrics.lead_quality import MIN_LEADS, LeadQuality, empty_section  # noqa: F401
+from helpers.metrics.lead_quality import MIN_LEADS, LeadQuality, bulk_created, empty_section  # noqa: F401  (bulk_created: public here too)
 from helpers.metrics.lead_source import lead_quality_of
 from helpers.metrics.pipeline import dates, day
 from helpers.metrics.source import FrameSource
-
-
-def bulk_created(leads: pd.DataFrame, as_of, warning_codes=()) -> bool:
-    """True when the leads' created_at is a bulk-load stamp: one day for every lead (of at least two), or the
-    load/ingest said so (warning ``one_created_at`` about the leads)."""
-    created = dates(leads, "created_at")
-    created = created[created <= day(as_of)].dropna()
-    return (len(created) >= 2 and created.nunique() == 1) or "one_created_at:leads" in set(warning_codes)
 
 
 def lead_quality(leads: pd.DataFrame | None, opps: pd.DataFrame, extras: pd.DataFrame | None, settings: dict,

@@ -21,6 +21,7 @@ from collections import OrderedDict
 import pandas as pd
 
 from helpers.metrics.pipeline import derive_pipeline, ratio
+from helpers.metrics.source import memoized_figure
 
 #: How many periods' ROI rows a process keeps (as the core figures' memo).
 MEMO_SIZE = 4
@@ -77,18 +78,16 @@ def roi_aggregates(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, a
 
 def roi_aggregates_of(source, start, end, as_of) -> dict:
     """:func:`roi_aggregates` of a :class:`helpers.metrics.source.Source` (three grouped queries, a row per channel),
-    kept per source and period (:func:`helpers.metrics.source.memoized`): notebook 02's table and chart
+    kept per source and period (:func:`helpers.metrics.source.memoized_figure`): notebook 02's table and chart
     (:func:`roi_rows`) and its metrics.json piece (helpers.metrics.funnel_analysis.funnel_metrics_extra) read one
     computation. Each call gets its own copy."""
-    import copy
-
     from helpers.metrics.engine import period_bounds
-    from helpers.metrics.source import memoized
 
     s, last, a = period_bounds(start, end, as_of)
-    return copy.deepcopy(memoized(source, ("roi_aggregates", s, last, a), lambda: _roi_aggregates(source, s, last, a)))
+    return _roi_aggregates(source, s, last, a)
 
 
+@memoized_figure
 def _roi_aggregates(source, s, last, a) -> dict:
     """:func:`roi_aggregates_of`, computed: `s`, `last`, `a` the period's first and last day and as_of (dates)."""
     from helpers.metrics.engine import reusing_tables

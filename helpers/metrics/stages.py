@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from helpers.metrics import engine
 from helpers.metrics.engine import _day, _prepared_leads, _prepared_opps, pairs_expr, period_bounds
+from helpers.metrics.source import memoized_figure
 
 
 #: The funnel transitions of :func:`stage_gaps_expr`, in funnel order (their codes are the positions).
@@ -92,16 +93,12 @@ def stage_gaps_of(source, as_of, start=None, end=None):
     return stage_gaps_expr(source.leads() if source.has_leads else None, source.opps(), first, last, a)
 
 
+@memoized_figure
 def stage_time_aggregates_of(source, as_of, start=None, end=None) -> dict[str, dict]:
     """:func:`stage_time_aggregates` of a source (one row per transition fetched), kept per source, as_of and period
-    (:func:`helpers.metrics.source.memoized`): notebook 02's stage-time table and its metrics.json piece
+    (:func:`helpers.metrics.source.memoized_figure`): notebook 02's stage-time table and its metrics.json piece
     (helpers.metrics.funnel_analysis.funnel_metrics_extra) read one query. Each call gets its own copy."""
-    import copy
-
-    from helpers.metrics.source import memoized
-
-    return copy.deepcopy(memoized(source, ("stage_time_aggregates", as_of, start, end), lambda: by_transition(
-        stage_times_expr(stage_gaps_of(source, as_of, start, end)), source.backend)))
+    return by_transition(stage_times_expr(stage_gaps_of(source, as_of, start, end)), source.backend)
 
 
 def stage_box_aggregates_of(source, as_of, start=None, end=None) -> dict[str, dict]:

@@ -273,20 +273,25 @@ def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = D
     return out | _bootstrap_intervals(per_window, n)
 
 
+#: The counts :func:`_resampled_sums` holds at once (8M float64 counts, 64 MB): resamples per block = this // rows.
+SUM_BLOCK_COUNTS = 8_000_000
+
+
 def _resampled_sums(table: np.ndarray, n: int, rng) -> np.ndarray:
     """The column sums of `n` resamples of `table`'s rows (each drawn with replacement, as many rows as it has), an
     (n, columns) array (zeros without rows): how often each row is drawn (``np.bincount`` of one resample's draws)
     times `table`, one matrix product per block of resamples.
 
     The draws are `rng`'s stream in order, one resample after the other (the same integers however they are split).
-    A block holds at most about 8M counts (64 MB) and is multiplied once, so `table` (the relevant deals × 20 features)
+    A block holds at most :data:`SUM_BLOCK_COUNTS` counts and is multiplied once, so `table` (the relevant deals × 20 features)
     is read once a block instead of once per resample or two: at 10M leads (822k deals) the old chunks of 2M draws
     read its 131 MB once per 2 resamples, and the counts of all k resamples of a chunk were one bincount over k × m
-    bins (a scatter over 13 MB)."""
+    bins (a scatter over 13 MB). Exactly the per-resample sums where `table` holds whole numbers; otherwise a sum's
+    last bit can differ from a product over other blocks (the matrix product's order of addition)."""
     m = table.shape[0]
     sums = np.zeros((n, table.shape[1]))
     if m:
-        block = max(1, min(n, 8_000_000 // m))
+        block = max(1, min(n, SUM_BLOCK_COUNTS // m))
         counts = np.empty((block, m))
         for first in range(0, n, block):
             k = min(block, n - first)

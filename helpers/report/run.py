@@ -386,17 +386,23 @@ def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:
                                wait_note=f"note: another run is writing reports to {out}; waiting for it to finish"))
 
 
-def _settle_heap(lang: str) -> None:
+def _settle_heap(lang: str) -> bool:
     """Import what every notebook's run and export use (papermill, the HTML exporter in `lang`, its compiled templates),
     then move every live object out of the garbage collector's reach until the periods are done (``gc.freeze``; the
-    caller undoes it with ``gc.unfreeze``). The runner's process holds a few hundred thousand long-lived objects (the
-    stack's modules, the exporter's templates), and each full collection, triggered by the many short-lived objects of
-    the kernel messages and the parsed pages, walked them all again: about 0.2 CPU s a period on the sample."""
+    caller undoes it with ``gc.unfreeze`` when this returns True). The runner's process holds a few hundred thousand
+    long-lived objects (the stack's modules, the exporter's templates), and each full collection, triggered by the many
+    short-lived objects of the kernel messages and the parsed pages, walked them all again: about 0.2 CPU s a period
+    on the sample. A process that froze objects itself (a caller embedding :func:`main`) is left as it is (False). An
+    exporter that cannot be built here is built by the first export, whose failure is that period's, as before."""
     import papermill  # noqa: F401  (its engines and nbclient: imported by the first notebook otherwise)
 
-    html_exporter(lang)
+    with contextlib.suppress(Exception):
+        html_exporter(lang)
+    if gc.get_freeze_count():
+        return False
     gc.collect()
     gc.freeze()
+    return True
 
 
 def _run(args, out: Path, data: Path, config, wb, periods: list[Period], notebooks: list[Path]) -> int:
@@ -422,8 +428,9 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
                                                 "tables": _warehouse_tables(args)})
     else:
         os.environ.pop(WAREHOUSE_ENV, None)
+    froze = False
     try:
-        _settle_heap(config.language)
+        froze = _settle_heap(config.language)
         if args.jobs > 1 and len(periods) > 1:
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
                 results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
@@ -435,7 +442,8 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
             finally:
                 kernel.close()
     finally:
-        gc.unfreeze()
+        if froze:
+            gc.unfreeze()
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)
