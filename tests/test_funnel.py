@@ -288,3 +288,31 @@ def test_typical_and_maturity_in_one_pass_match_the_two_measures():
     breakdowns_of(source, [], AS_OF - pd.Timedelta(days=89), AS_OF, AS_OF, with_totals=True)
     assert [key for key in source._memo if "days" in str(key[0])] == [("typical_and_maturity_days", AS_OF.date())]
     assert (typical_days_of(source, AS_OF), maturity_days_of(source, AS_OF)) == found[0]
+
+
+def test_a_breakdown_takes_held_typical_and_maturity_without_a_temporary_table(monkeypatch):
+    """A breakdown of no dimension whose source's memo already holds the typical days and maturity reads the links
+    once: it makes no temporary table of them, asks for no quantile, and gives the totals of a fresh source (where the
+    join is shared by the quantiles and the funnel, so made a temporary table once)."""
+    from helpers.metrics import engine, funnel
+    from helpers.metrics.breakdown import breakdowns_of
+    from helpers.metrics.funnel import typical_and_maturity_held, typical_and_maturity_of
+    from helpers.metrics.source import FrameSource
+
+    start = AS_OF - pd.Timedelta(days=89)
+    made, asked = [], []
+    real_materialized, real_quantiles = engine.materialized, engine.link_quantiles_expr
+    monkeypatch.setattr(engine, "materialized", lambda *a, **k: made.append(1) or real_materialized(*a, **k))
+    monkeypatch.setattr(engine, "link_quantiles_expr", lambda *a, **k: asked.append(1) or real_quantiles(*a, **k))
+    fresh = breakdowns_of(FrameSource(_leads(), _opps()), [], start, AS_OF, AS_OF, with_totals=True)
+    assert (made, asked) == ([1], [1])
+    source = FrameSource(_leads(), _opps())
+    assert typical_and_maturity_held(source, AS_OF) is None
+    held = typical_and_maturity_of(source, AS_OF)
+    assert typical_and_maturity_held(source, AS_OF) == held and held[0] == pytest.approx(35.8)
+    made.clear(), asked.clear()
+    assert breakdowns_of(source, [], start, AS_OF, AS_OF, with_totals=True) == fresh
+    assert (made, asked) == ([], [])
+    assert fresh[1]["funnel"]["cohort"]["typical_days_to_opportunity"] == pytest.approx(35.8)
+    assert typical_and_maturity_held(FrameSource(None, _opps()), AS_OF) == (None, (None, None))
+    assert funnel._memo_key(AS_OF.date()) in source._memo

@@ -180,14 +180,20 @@ def _lead_side(source, dims: list[str], s, last, a, typical_days, maturity) -> t
     """``(lead_side, linked, typical_days, maturity)`` of `source` by `dims`: the lead funnel's grouped counts
     (helpers.metrics.engine.lead_funnel_expr's rows), the linked deals' (helpers.metrics.engine.linked_opps_expr's; {}
     without dims), and the typical days and maturity given, else :func:`helpers.metrics.funnel.typical_and_maturity_of`'s
-    (their one owner and memo). All read one join of the links with the leads and the deals
-    (helpers.metrics.engine_links), made a temporary table when more than one query reads it."""
+    (their one owner and memo: values it already holds are taken as they are). All read one join of the links with
+    the leads and the deals (helpers.metrics.engine_links), made a temporary table when more than one query reads
+    it."""
     import contextlib
 
     from helpers.metrics import engine, engine_links
-    from helpers.metrics.funnel import typical_and_maturity_of
+    from helpers.metrics.funnel import typical_and_maturity_held, typical_and_maturity_of
 
     measured = typical_days is None or maturity is None
+    held = typical_and_maturity_held(source, a) if measured else None
+    if held is not None:
+        typical_days = held[0] if typical_days is None else typical_days
+        maturity = held[1] if maturity is None else maturity
+        measured = False
     links = engine_links.links_expr(source.leads(dims), source.opps(), a)
     reads = 1 + measured + bool(dims)
     with engine.materialized(links, source.backend) if reads > 1 else contextlib.nullcontext(links) as links:

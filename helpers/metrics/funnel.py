@@ -153,7 +153,23 @@ def typical_and_maturity_of(source, as_of, links=None) -> tuple[float | None, tu
                 else link_quantiles_expr(links, a, *quantiles))
         return day_measures(source.run(expr)[ALL])
 
-    return memoized(source, ("typical_and_maturity_days", a), compute)
+    return memoized(source, _memo_key(a), compute)
+
+
+def _memo_key(day) -> tuple:
+    """The key of :func:`typical_and_maturity_of`'s memo for the as_of `day` (a datetime.date)."""
+    return ("typical_and_maturity_days", day)
+
+
+def typical_and_maturity_held(source, as_of) -> tuple | None:
+    """:func:`typical_and_maturity_of`'s values when its memo already holds them for `source` and `as_of`, else None
+    (computes nothing: a caller that would compute them from a join it shares decides by this whether it shares it)."""
+    from helpers.metrics.engine import _day
+
+    if not source.has_leads:
+        return None, (None, None)
+    held = getattr(source, "held", None)
+    return None if held is None else held(_memo_key(_day(as_of)))
 
 
 def day_measures(row: dict) -> tuple[float | None, tuple[float | None, str | None]]:

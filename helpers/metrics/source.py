@@ -107,6 +107,10 @@ class Source(abc.ABC):
             memo[key] = compute()
         return memo[key]
 
+    def held(self, key):
+        """What :meth:`memo` holds for `key`, or None when nothing is computed for it yet (computes nothing)."""
+        return self.__dict__.get("_memo", {}).get(key)
+
     def run(self, expr) -> dict:
         """:func:`helpers.metrics.engine.run` on this source's backend (an aggregate: ``{(dim, k): row}``)."""
         return engine.run(expr, self.backend)
