@@ -232,6 +232,30 @@ def test_simulated_wins_in_blocks_are_the_whole_array_draws(monkeypatch, block):
 
 
 # --------------------------------------------------------------------------- cohort projection
+@pytest.mark.parametrize("block", [7, 64, 1 << 16])
+def test_resampled_cell_counts_in_blocks_are_the_whole_array_draw(monkeypatch, block):
+    """The cohort projection's refit resamples, drawn a block of positions at a time (three int64 arrays of 46 MiB a
+    refit at 10M leads): the same counts per cell as the whole draw of all positions mapped to their cells, and the
+    generator left where that draw leaves it; blocks of 7 cut 61 rows into 9 parts, empty cells count 0, and two
+    resamples in a row follow the stream."""
+    from helpers.metrics import cohort_projection
+
+    n = np.array([5, 0, 17, 1, 0, 30, 8])
+    whole, blocks = np.random.default_rng(42), np.random.default_rng(42)
+    monkeypatch.setattr(cohort_projection, "RESAMPLE_BLOCK", block)
+    row_cell = cohort_projection.row_cells(n)
+    assert row_cell.dtype == np.uint8 and row_cell.tolist() == np.repeat(np.arange(7), n).tolist()
+    for _ in range(2):
+        expected = np.bincount(np.repeat(np.arange(7), n)[whole.integers(0, 61, 61)], minlength=7)
+        got = cohort_projection.resampled_counts(row_cell, 7, blocks)
+        assert got.dtype == np.int64 and got.tobytes() == expected.tobytes()
+        assert got.sum() == 61 and got[1] == got[4] == 0 and (got > 0).sum() >= 3
+    assert blocks.integers(0, 1 << 62) == whole.integers(0, 1 << 62)
+    assert cohort_projection.resampled_counts(cohort_projection.row_cells(np.zeros(0, dtype=np.int64)), 0,
+                                              blocks).tolist() == []
+    assert cohort_projection.row_cells(np.ones(300, dtype=np.int64)).dtype == np.uint16
+
+
 def test_projected_cohort_rate_by_hand():
     # 10 old leads (created 2023, long past the 365-day horizon): 4 became opportunities 5 days after creation,
     # none won yet -> F_opp(H) = 4/10. Five leads created on as_of (age 0) have not converted: each still converts
