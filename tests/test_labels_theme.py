@@ -76,6 +76,54 @@ def test_unknown_theme_style():
         set_theme("dark")
 
 
+@pytest.mark.parametrize("style,context", [("report", "paper"), ("notebook", "notebook")])
+def test_the_theme_is_seaborns_without_importing_it(style, context):
+    # set_theme writes seaborn's theme itself (seaborn's import costs a kernel about 1.1 CPU s): every rcParam must be
+    # the one seaborn.set_theme gives, but image.cmap, seaborn's "rocket", which stays matplotlib's default.
+    import matplotlib_fontja
+    import seaborn as sns
+
+    from helpers.views.theme import JAPANESE_FONT, PALETTE, theme_rc
+
+    with matplotlib.rc_context():
+        set_theme(style)
+        ours = dict(matplotlib.rcParams)
+    with matplotlib.rc_context():
+        matplotlib_fontja.japanize()
+        sns.set_theme(context=context, style="whitegrid", palette=PALETTE, font=JAPANESE_FONT, rc=theme_rc(style))
+        matplotlib.rcParams["svg.fonttype"] = "none"
+        matplotlib.rcParams["text.parse_math"] = False
+        seaborns = dict(matplotlib.rcParams)
+    assert seaborns.pop("image.cmap") == "rocket" and ours.pop("image.cmap") == "viridis"
+    assert sorted(ours) == sorted(seaborns)
+    assert {k: v for k, v in ours.items() if v != seaborns[k]} == {}
+    assert ours["font.size"] == {"report": 12 * 0.8, "notebook": 12}[style] and ours["font.family"] == [JAPANESE_FONT]
+
+
+def test_a_kernels_imports_leave_seaborn_and_scipy_stats_unloaded():
+    # Notebook 00's imports and the theme (what a kernel running it alone loads before its first chart) import neither
+    # seaborn nor scipy.stats: a chart that needs them imports them (helpers.views.drawing.heatmap, the checklist bars).
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\n"
+            "from helpers.report.panel import control_panel\n"
+            "from helpers.metrics import health, health_engine\n"
+            "from helpers.metrics.core import core_metrics\n"
+            "from helpers.report.session import open_session\n"
+            "from helpers.views.definitions import definitions_view\n"
+            "from helpers.views import attribution_views, checklist_views, funnel_views, display, health_views\n"
+            "from helpers.views.theme import set_theme\n"
+            "set_theme('report')\n"
+            "print(sorted(m for m in ('seaborn', 'scipy.stats', 'statsmodels') if m in sys.modules))\n")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
 def test_finished_chart_shows_once_as_png_with_its_title_as_alt_text():
     from helpers.views.theme import finish
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from statsmodels.stats.proportion import proportion_confint
 
 from helpers.metrics.breakdown import UNKNOWN, _sorted_keys, breakdown, target_fit
 from helpers.metrics.pipeline import pipeline_metrics
@@ -80,6 +79,8 @@ def wilson_interval(successes, n, confidence: float = 0.95):
     """
     if n is None or successes is None or pd.isna(n) or pd.isna(successes) or int(n) == 0:
         return (None, None)
+    from statsmodels.stats.proportion import proportion_confint   # imports scipy.stats: only where a rate needs it
+
     low, high = proportion_confint(int(successes), int(n), alpha=1.0 - float(confidence), method="wilson")
     return (float(min(max(low, 0.0), 1.0)), float(min(max(high, 0.0), 1.0)))
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 from helpers.data.load import find_table_file
 from helpers.data.periods import periods_between
@@ -109,6 +108,8 @@ def category_chart(s: Session, ck: dict):
             for cat, by in ck["by_category"].items() for d, v in by.items() if d in DEPT_COLORS and v is not None]
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.6 * max(1, len(ck["by_category"]))))
     if rows:
+        import seaborn as sns   # seaborn (and scipy.stats) only where a chart needs it
+
         frame = pd.DataFrame(rows)
         palette = {t(d, s.lang): c for d, c in DEPT_COLORS.items()}
         sns.barplot(frame, y="category", x="score", hue="department", palette=palette, orient="h", ax=ax)

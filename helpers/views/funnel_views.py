@@ -12,7 +12,6 @@ from dataclasses import replace
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from helpers.data.periods import parse_period
 from helpers.labels import scoped, t
@@ -295,10 +294,12 @@ def stage_time_chart(s: Session):
         return None
     stats = [{"label": t(f"transition_{r.transition}", s.lang), "q1": r.q1, "med": r.median, "q3": r.q3,
               "whislo": r.whislo, "whishi": r.whishi, "fliers": []} for r in boxes.itertuples()]
+    from seaborn import desaturate   # seaborn (and scipy.stats) only where a chart needs it
+
     fig, ax = plt.subplots()
     line = {"color": "0.25"}
     ax.bxp(stats, positions=range(len(stats)), orientation="horizontal", widths=0.8, patch_artist=True,
-           showfliers=False, boxprops={"facecolor": sns.desaturate(MARKETING, 0.75), "edgecolor": "0.25"},
+           showfliers=False, boxprops={"facecolor": desaturate(MARKETING, 0.75), "edgecolor": "0.25"},
            whiskerprops=line, capprops=line, medianprops=line)
     ax.invert_yaxis()   # funnel order from the top, as the table lists them
     ax.grid(False, axis="y")

@@ -9,7 +9,8 @@ import textwrap
 
 import matplotlib
 import matplotlib.ticker
-import seaborn as sns
+from cycler import cycler
+from matplotlib.colors import to_rgb
 from matplotlib.ticker import Formatter
 
 # Palette constants (colour-blind safe, from seaborn's "colorblind").
@@ -23,16 +24,31 @@ STYLES = ("report", "notebook")
 JAPANESE_FONT = "IPAexGothic"
 
 
-def set_theme(style: str = "report") -> None:
-    """Apply the workbook theme ("report": compact, for HTML; "notebook": larger) with a Japanese-capable font, and let
-    matplotlib measure each text once per process (helpers.views.drawing.share_text_metrics: the same pixels)."""
-    if style not in STYLES:
-        raise ValueError(f"unknown theme style {style!r}; use one of {STYLES}")
-    import matplotlib_fontja
+#: seaborn 0.13's "notebook" plotting context (``seaborn.plotting_context("notebook")``); "paper" is it times 0.8.
+SEABORN_NOTEBOOK_CONTEXT = {
+    "axes.linewidth": 1.25, "grid.linewidth": 1, "lines.linewidth": 1.5, "lines.markersize": 6, "patch.linewidth": 1,
+    "xtick.major.width": 1.25, "ytick.major.width": 1.25, "xtick.minor.width": 1, "ytick.minor.width": 1,
+    "xtick.major.size": 6, "ytick.major.size": 6, "xtick.minor.size": 4, "ytick.minor.size": 4,
+    "font.size": 12, "axes.labelsize": 12, "axes.titlesize": 12, "xtick.labelsize": 11, "ytick.labelsize": 11,
+    "legend.fontsize": 11, "legend.title_fontsize": 12,
+}
+#: seaborn 0.13's "whitegrid" axes style (``seaborn.axes_style("whitegrid")``) but its ``image.cmap``, "rocket", a
+#: colormap that only importing seaborn registers: matplotlib's default stays (every chart names its colormap).
+SEABORN_WHITEGRID = {
+    "figure.facecolor": "white", "axes.labelcolor": ".15", "xtick.direction": "out", "ytick.direction": "out",
+    "xtick.color": ".15", "ytick.color": ".15", "axes.axisbelow": True, "grid.linestyle": "-", "text.color": ".15",
+    "font.family": ["sans-serif"], "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans",
+                                                       "sans-serif"],
+    "lines.solid_capstyle": "round", "patch.edgecolor": "w", "patch.force_edgecolor": True, "xtick.top": False,
+    "ytick.right": False, "axes.grid": True, "axes.facecolor": "white", "axes.edgecolor": ".8", "grid.color": ".8",
+    "axes.spines.left": True, "axes.spines.bottom": True, "axes.spines.right": True, "axes.spines.top": True,
+    "xtick.bottom": False, "ytick.left": False,
+}
 
-    matplotlib_fontja.japanize()  # registers IPAexGothic and makes it the sans-serif font
-    context = "notebook" if style == "notebook" else "paper"
-    sns.set_theme(context=context, style="whitegrid", palette=PALETTE, font=JAPANESE_FONT, rc={
+
+def theme_rc(style: str = "report") -> dict:
+    """The workbook's own rcParams over seaborn's theme for `style` ("report" or "notebook"): the font, sizes, spines."""
+    return {
         "font.family": JAPANESE_FONT,
         "axes.unicode_minus": False,  # IPAexGothic has no U+2212 minus glyph
         "figure.dpi": 100,
@@ -40,7 +56,28 @@ def set_theme(style: str = "report") -> None:
         "figure.figsize": (7.0, 3.6) if style == "report" else (9.0, 4.8),
         "axes.spines.top": False,
         "axes.spines.right": False,
-    })
+    }
+
+
+def set_theme(style: str = "report") -> None:
+    """Apply the workbook theme ("report": compact, for HTML; "notebook": larger) with a Japanese-capable font, and let
+    matplotlib measure each text once per process (helpers.views.drawing.share_text_metrics: the same pixels).
+
+    The rcParams are those of ``seaborn.set_theme(context="paper" (report) or "notebook", style="whitegrid",
+    palette=PALETTE, font=JAPANESE_FONT, rc=theme_rc(style))`` but ``image.cmap`` (SEABORN_WHITEGRID), set without
+    importing seaborn: its import pulls in scipy.stats, about 1.1 CPU s of every kernel's start, which a notebook
+    that draws no seaborn chart no longer pays (tests/test_labels_theme.py compares the two rcParams)."""
+    if style not in STYLES:
+        raise ValueError(f"unknown theme style {style!r}; use one of {STYLES}")
+    import matplotlib_fontja
+
+    matplotlib_fontja.japanize()  # registers IPAexGothic and makes it the sans-serif font
+    scale = 1 if style == "notebook" else 0.8   # seaborn's "notebook" and "paper" contexts
+    rc = {key: value * scale for key, value in SEABORN_NOTEBOOK_CONTEXT.items()}
+    rc.update(SEABORN_WHITEGRID)
+    rc["axes.prop_cycle"] = cycler("color", [to_rgb(c) for c in PALETTE])
+    rc.update(theme_rc(style))
+    matplotlib.rcParams.update(rc)
     matplotlib.rcParams["svg.fonttype"] = "none"
     matplotlib.rcParams["text.parse_math"] = False  # text from data ("$x^{2$ web") is drawn as typed, never as mathtext
     from helpers.views.drawing import share_text_metrics
