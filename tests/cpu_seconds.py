@@ -2,9 +2,10 @@
 
 A pytest plugin, off unless named: `make test ARGS="-p tests.cpu_seconds"` with CPU_SECONDS_LOG=/tmp/cpu (the default)
 appends one JSON line per test to /tmp/cpu.<worker> (gw0, gw1, or main without xdist): the node id, its CPU
-seconds (user + system of the worker and of the processes it waited for, kernels included: getrusage SELF +
-CHILDREN, setup to teardown, so a shared fixture counts in the first test that makes it), its wall seconds and the
-load average when it ended. The machine is shared: compare CPU seconds, never wall.
+seconds (:func:`cpu_now` at teardown minus at setup: the CPU the worker's whole process tree spent meanwhile, kernels
+and Chromium included, so a shared fixture counts in the first test that makes it, and a process kept across tests
+counts in each test that it works in; orphans are adopted, :func:`adopt_orphans`), its wall seconds and the load
+average when it ended. The machine is shared: compare CPU seconds, never wall.
 
 `python tests/cpu_seconds.py /tmp/cpu.*` sums the lines by scheduling group (conftest.xdist_group_of), the most CPU
 first, beside the group's value in conftest.CPU_SECONDS, and per worker.
@@ -23,9 +24,48 @@ import pytest
 
 
 def cpu_now() -> float:
-    """CPU seconds (user + system) of this process and of the children it has waited for."""
+    """CPU seconds (user + system) this process tree has spent so far: this process, the children it has waited for
+    (getrusage SELF + CHILDREN), and every live descendant with the children each has waited for (psutil, from
+    /proc: a live or not yet reaped kernel, Playwright's driver, Chromium and its renderers).
+
+    A difference of two readings is the CPU spent between them wherever it was spent: a process that ends between
+    them is read live first and in its parent's waited-for children after (getrusage CHILDREN alone counted only
+    children already waited for: a kernel's or a browser's whole CPU fell in the test that reaped it, or, for
+    Chromium, a grandchild reaped by the driver the worker waits for only at exit, in none). A process orphaned
+    out of the tree (its parent gone before it) would take its CPU with it: the plugin makes the worker the reaper
+    of its descendants' orphans (:func:`adopt_orphans`)."""
+    import psutil
+
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    for process in psutil.Process().children(recursive=True):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:   # reaped since the listing: its CPU is now its parent's waited-for children's
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+#: prctl's option that makes this process the reaper of its descendants' orphans (Linux, <linux/prctl.h>).
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans() -> bool:
+    """Make this process its descendants' reaper (Linux), so a process whose parent ends first stays in this process
+    tree, for :func:`cpu_now` to read (Chromium's processes when Playwright closes the browser: 40 CPU s of a
+    browser session otherwise read live, then gone); True when done. The orphans stay zombies, read as they ended,
+    until this process ends (a zombie no one waits for costs a process-table entry, not memory)."""
+    import ctypes
+
+    if not sys.platform.startswith("linux"):
+        return False
+    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def pytest_configure(config):
+    """Adopt the orphans of the processes the tests start (:func:`adopt_orphans`)."""
+    adopt_orphans()
 
 
 @pytest.hookimpl(hookwrapper=True)
