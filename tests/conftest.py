@@ -205,7 +205,8 @@ BY_TEST = ("tests/test_run.py", "tests/test_warehouse_report.py")
 #: PostgreSQL, at ab7dbef; test_fastcsv.py and test_stable_names.py measured again after their cuts, the sample-run
 #: groups, tests/test_warehouse_report.py's and the warehouse modules cut after bc7e7dc measured again at load 11-23,
 #: regrouped as WITH_GROUP says; the English sample group and tests/test_app_browser.py again on 2026-12-07 at load
-#: 9-12, test_run.py's class after its cut; see the README's
+#: 9-12, test_run.py's class after its cut; test_ingest_cases_run.py's 49 times its measured cut by the theme without
+#: seaborn (64.5 -> 46 CPU s, interleaved at load 4-7); see the README's
 #: test-speed section); a parametrized BY_TEST group is listed once, without its parameters, with one parameter's
 #: CPU. The groups are handed out the most CPU first, so that no long group starts last and leaves the other worker
 #: idle at the end; a group not listed counts ESTIMATE seconds a test.
@@ -213,7 +214,7 @@ CPU_SECONDS = {
     "sample-all-en": 136, "sample-all-ja": 99, "tests/test_app_browser.py": 75, "tests/test_warehouse.py": 70,
     "tests/test_warehouse_report.py::test_a_database_with_another_collation_gives_the_folders_metrics_json_byte_for_byte": 48,
     "tests/test_warehouse_report.py::test_the_runner_fetches_the_same_rows_from_row_tables_twice_the_size": 6,
-    "tests/test_ingest_cases_run.py": 49, "honest-figures-ja": 42, "tests/test_run.py::test_all_periods_and_determinism": 40,
+    "tests/test_ingest_cases_run.py": 35, "honest-figures-ja": 42, "tests/test_run.py::test_all_periods_and_determinism": 40,
     "tests/test_attribution_warehouse.py": 38, "tests/test_browser.py": 37, "honest-figures-en": 34,
     "tests/test_lead_quality_warehouse.py": 20, "tests/test_fastcsv.py": 29, "tests/test_warehouse_gaps.py": 28,
     "tests/test_stable_names.py": 21, "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 18,
