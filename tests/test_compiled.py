@@ -161,3 +161,53 @@ def test_a_self_join_built_again_gets_its_kept_shape():
     assert len(shapes) == 1
     # O1 (created 04-21) and O2 (05-21) each pair with themselves (lead L1, L2); O3 has no lead
     assert [engine.to_arrow(con, q).to_pylist()[0]["n"] for q in (first, second)] == [1, 2]
+
+
+def test_the_shape_read_off_a_first_query_is_the_sql_its_shape_compiles_to():
+    """The first query of a shape is compiled as it is and the shape's SQL read off its text: the same text as the shape
+    built with the sentinels in and compiled (the module's older way), for each of a report's kinds of query."""
+    con = engine.default_backend()
+    plain = _plain(con)
+    start, last, as_of = PERIODS[0]
+    for expr in _queries(FrameSource(*_frames()), start, last, as_of):
+        shapes = compiled.Shapes()
+        assert compiled.compiled_sql(plain, shapes, expr) == plain(expr)
+        (template,) = shapes.sql.values()
+        shape, dates, tables = compiled.shape_of(expr.op())
+        assert _same(template) == _same(plain(shape.to_expr()))
+        assert dates and f"MAKE_DATE({1000 + len(dates)}, 1, 1)" in template and '"ibis_slot_table_0000"' in template
+        assert not any(f"MAKE_DATE({d.year}, {d.month}, {d.day})" in template for d in dates)
+
+
+@pytest.mark.parametrize("build", [
+    lambda t, day: t.filter(t.d.isin([day]) | (t.d <= ibis.date(t.y, 5, 6))),
+    lambda t, day: t.filter((t.d == day) & ibis.literal([dt.date(2024, 5, 6)]).contains(t.d)),
+    lambda t, day: t.filter((t.d == day) & (t.s != t.op().name)),
+])
+def test_a_query_whose_text_could_hold_another_date_or_name_gets_its_shape_compiled_with_the_sentinels_in(build):
+    """A date built from parts (which DuckDB writes MAKE_DATE too), a date inside an array, a text naming the table: the
+    shape's SQL is not read off the query's text but compiled from the shape, and a later query of the shape (another
+    date, another table) gets Ibis' own SQL for it."""
+    con = engine.default_backend()
+    plain, shapes = _plain(con), compiled.Shapes()
+    frame = pd.DataFrame({"d": [dt.date(2024, 5, 6)], "y": [2024], "s": ["x"]})
+    first = build(ibis.memtable(frame), dt.date(2024, 5, 6))
+    assert compiled.shape_key(first.op(), {})[4] is True
+    assert _same(compiled.compiled_sql(plain, shapes, first)) == _same(plain(first))
+    table = ibis.memtable(frame)
+    later = build(table, dt.date(2025, 7, 8))
+    sql = compiled.compiled_sql(plain, shapes, later)
+    assert _same(sql) == _same(plain(later)) and "MAKE_DATE(2025, 7, 8)" in sql and table.op().name in sql
+
+
+def test_the_shape_of_a_plain_query_is_read_off_its_text():
+    t = ibis.memtable(pd.DataFrame({"d": [dt.date(2024, 5, 6)]}))
+    expr = t.filter(t.d.between(dt.date(2024, 5, 6), dt.date(2024, 9, 30)))
+    assert compiled.shape_key(expr.op(), {})[4] is False
+    assert compiled._templated('SELECT MAKE_DATE(2024, 5, 6), MAKE_DATE(2024, 9, 30) FROM "x"',
+                               [dt.date(2024, 9, 30), dt.date(2024, 5, 6)], ["x"]) == \
+        'SELECT MAKE_DATE(1002, 1, 1), MAKE_DATE(1001, 1, 1) FROM "ibis_slot_table_0000"'
+    # a MAKE_DATE of numbers that is none of the query's dates, a date or a table missing: no shape
+    assert compiled._templated("SELECT MAKE_DATE(2024, 5, 7) FROM \"x\"", [dt.date(2024, 5, 6)], ["x"]) is None
+    assert compiled._templated('SELECT 1 FROM "x"', [dt.date(2024, 5, 6)], ["x"]) is None
+    assert compiled._templated("SELECT MAKE_DATE(2024, 5, 6)", [dt.date(2024, 5, 6)], ["x"]) is None
