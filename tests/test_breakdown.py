@@ -322,3 +322,36 @@ def test_breakdown_by_target_fit_column():
     assert rows["target"]["funnel"]["period"]["leads"] == 4
     # non_target opps O4 (Retail, lost), O5 (Manufacturing), O8 (Finance, lost): created in P O4 (07-05), O8 = 2
     assert (rows["non_target"]["opportunities_created"], rows["non_target"]["lost_count"]) == (2, 2)
+
+
+def test_breakdowns_of_one_source_are_kept_by_the_set_of_columns_and_the_yardsticks(monkeypatch):
+    """Notebook 02's rate tables ask for notebook 00's core breakdowns in another order, with the typical days and
+    maturity the first call measured: the kept result serves them (no query), and each caller gets its own copy."""
+    from helpers.metrics import engine
+    from helpers.metrics.breakdown import breakdowns_of
+    from helpers.metrics.funnel import maturity_days_of, typical_days_of
+    from helpers.metrics.source import FrameSource
+
+    source = FrameSource(_leads(), _opps())
+    queries = []
+    run = engine.to_arrow
+    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: queries.append(expr) or run(con, expr))
+    rows, totals = breakdowns_of(source, ["channel", "industry"], START, END, AS_OF, with_totals=True)
+    first = len(queries)
+    assert first >= 3   # the pipeline, the lead funnel, the linked deals (the typical days from the same join)
+    # 35.8 days typical (test_channel_funnel_side_attributes_opportunities_through_the_lead), measured by the call
+    typical, maturity = typical_days_of(source, AS_OF), maturity_days_of(source, AS_OF)
+    assert typical == pytest.approx(35.8) and len(queries) == first
+    again, again_totals = breakdowns_of(source, ["industry", "channel"], START, END, AS_OF, typical_days=typical,
+                                        maturity=maturity, with_totals=True)
+    assert len(queries) == first and list(again) == ["industry", "channel"]
+    assert again == rows and again_totals == totals
+    assert again["channel"]["web"]["funnel"]["period"] == {"leads": 4, "mqls": 5, "sqls": 3, "opportunities": 3, "won": 1}
+    again["channel"]["web"]["funnel"]["period"]["leads"] = 99   # a copy: the kept result does not change
+    assert breakdowns_of(source, ["channel"], START, END, AS_OF, with_totals=True) is not None
+    third = breakdowns_of(source, ["channel", "industry"], START, END, AS_OF, typical_days=typical, maturity=maturity)
+    assert third["channel"]["web"]["funnel"]["period"]["leads"] == 4
+    # another yardstick is another breakdown: computed
+    other = breakdowns_of(source, ["channel", "industry"], START, END, AS_OF, typical_days=120,
+                          maturity=(120.0, "p90_lead_to_won_days"))
+    assert len(queries) > first and other["channel"]["web"]["funnel"]["cohort"]["maturity_days"] == 120.0

@@ -152,16 +152,52 @@ def breakdowns(leads: pd.DataFrame | None, opps: pd.DataFrame, columns, start, e
 
 def breakdowns_of(source, columns, start, end, as_of, typical_days=None, with_totals: bool = False, maturity=None):
     """:func:`breakdowns` of a :class:`helpers.metrics.source.Source`: the engine's grouped aggregates (a few hundred
-    rows fetched whatever the tables' size) assembled by :func:`assemble`. KeyError when a column is in neither table."""
-    from helpers.metrics import engine
+    rows fetched whatever the tables' size) assembled by :func:`assemble`. KeyError when a column is in neither table.
+
+    Kept per source (:meth:`helpers.metrics.source.Source.memo`) by the set of columns, the period, as_of and the
+    yardsticks (typical days and maturity; when not given, those the source measured, :func:`_yardsticks`), each caller
+    getting its own copy: a value's row is its own whatever else is grouped, so notebook 02's rate tables of every
+    dimension are notebook 00's core breakdowns in another order (five queries and their compiles a period)."""
+    import copy
 
     columns = list(columns)
     has = {t: (t == "opportunities" or source.has_leads) for t in ("leads", "opportunities")}
     for column in columns:
         if not any(has[t] and source.has_column(t, column) for t in has):
             raise KeyError(f"column {column!r} is in neither the leads nor the opportunities table")
+    if not hasattr(source, "held"):   # a source object that keeps no memo
+        return _breakdowns_of(source, columns, start, end, as_of, typical_days, with_totals, maturity)[0]
+    key = ("breakdowns", frozenset(columns), start, end, as_of, with_totals)
+    known = _yardsticks(source, as_of, typical_days, maturity)
+    found = source.held(key + known) if known is not None else None
+    if found is None:
+        result, *measured = _breakdowns_of(source, columns, start, end, as_of, typical_days, with_totals, maturity)
+        found = source.memo(key + tuple(measured), lambda: result)
+    rows, totals = found if with_totals else (found, None)
+    rows = copy.deepcopy({column: rows[column] for column in columns})
+    return (rows, copy.deepcopy(totals)) if with_totals else rows
+
+
+def _yardsticks(source, as_of, typical_days, maturity) -> tuple | None:
+    """``(typical_days, maturity)`` a breakdown of `source` uses: those given, a missing one the source measured
+    already (helpers.metrics.funnel.typical_and_maturity_held, which :func:`_lead_side` takes too); None when one is
+    missing and not measured yet."""
+    from helpers.metrics.funnel import typical_and_maturity_held
+
+    if typical_days is not None and maturity is not None:
+        return typical_days, maturity
+    held = typical_and_maturity_held(source, as_of)
+    if held is None:
+        return None
+    return (held[0] if typical_days is None else typical_days), (held[1] if maturity is None else maturity)
+
+
+def _breakdowns_of(source, columns: list, start, end, as_of, typical_days, with_totals: bool, maturity) -> tuple:
+    """``(result, typical_days, maturity)``: :func:`breakdowns_of` computed, with the yardsticks it used."""
+    from helpers.metrics import engine
+
     opp_dims = [c for c in columns if source.has_column("opportunities", c)]
-    lead_dims = [c for c in columns if has["leads"] and source.has_column("leads", c)]
+    lead_dims = [c for c in columns if source.has_leads and source.has_column("leads", c)]
     s, last, a = engine.period_bounds(start, end, as_of)
     # One grouped pass per table (GROUP BY column, value), whatever the number of columns and values; the totals ride
     # in the same passes (the rows (ALL, ALL)).
@@ -171,9 +207,12 @@ def breakdowns_of(source, columns, start, end, as_of, typical_days=None, with_to
         lead_side, linked, typical_days, maturity = _lead_side(source, lead_dims, s, last, a, typical_days, maturity)
     opp_dims, lead_dims = dict.fromkeys(opp_dims), dict.fromkeys(lead_dims)
     if not with_totals:
-        return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of, maturity=maturity)
-    return assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
-                    totals_with_funnel=source.has_leads, maturity=maturity)
+        result = assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
+                          maturity=maturity)
+    else:
+        result = assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
+                          totals_with_funnel=source.has_leads, maturity=maturity)
+    return result, typical_days, maturity
 
 
 def _lead_side(source, dims: list[str], s, last, a, typical_days, maturity) -> tuple:
