@@ -653,3 +653,33 @@ def test_the_heatmap_is_one_engine_query_equal_to_each_cells_cohort_funnel(monke
     counts = heatmap_table(*twice, "channel", "industry", p.start, p.end, wb.as_of, value="leads")
     assert counting.queries == 2 and counting.fetched == 2 * pairs
     assert counts.to_numpy().sum() == 2 * len(cohort)
+
+
+def test_a_periods_follow_up_sla_total_and_by_owner_come_from_one_query_of_a_source(monkeypatch):
+    """Notebook 02 asks for the period's SLA total, by channel and by owner: one query counted by every SLA column
+    serves them all, with the figures of the one-column queries (test_follow_up_sla_by_owner's)."""
+    from helpers.metrics import engine
+    from helpers.metrics.funnel_analysis import follow_up_sla_of
+    from helpers.metrics.source import FrameSource
+
+    leads = _sla_leads()
+    leads["channel"] = ["web", "web", "ad", None, "ad", "web", "web", "ad", "ad", "web", "web"]
+    source = FrameSource(leads, None)
+    queries = []
+    run = engine.to_arrow
+    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: queries.append(expr) or run(con, expr))
+    total = follow_up_sla_of(source, SLA_AS_OF, 48, START, END)
+    by_owner = follow_up_sla_of(source, SLA_AS_OF, 48, START, END, by="owner", min_group=4).set_index("owner")
+    by_channel = follow_up_sla_of(source, SLA_AS_OF, 48, START, END, by="channel").set_index("channel")
+    assert len(queries) == 1
+    assert (total["mqls"], total["touched_within_sla"], total["untouched"]) == (7, 3, 3)
+    assert total["median_hours_to_touch"] == pytest.approx(40.5)
+    assert list(by_owner.index) == ["A", "B", "unknown", "total"]
+    assert (by_owner.loc["A", "mqls"], by_owner.loc["A", "touched_within_sla"]) == (3, 2)
+    assert (by_owner.loc["B", "mqls"], by_owner.loc["B", "untouched"]) == (4, 3)
+    # channel: web M1, M2 (hit), M11 (hit) due; ad M3 (late), M6, M9 (untouched); unknown M4 (untouched)
+    assert (by_channel.loc["web", "mqls"], by_channel.loc["web", "touched_within_sla"]) == (3, 3)
+    assert (by_channel.loc["ad", "mqls"], by_channel.loc["ad", "untouched"]) == (3, 2)
+    assert by_channel.loc["unknown", "mqls"] == 1 and by_channel.loc["total", "mqls"] == 7
+    # all history (no period) is its own query, uncounted by columns
+    assert follow_up_sla_of(source, SLA_AS_OF, 48)["mqls"] == 8 and len(queries) == 2

@@ -191,20 +191,36 @@ def follow_up_sla(leads: pd.DataFrame | None, as_of, sla_hours: float, start=Non
     return follow_up_sla_of(FrameSource(leads, None), as_of, sla_hours, start, end, by, min_group)
 
 
+#: The leads' columns a period's follow-up SLA is counted by in its one query (notebook 02's tables by value).
+SLA_DIMS = ("channel", "owner")
+
+
 def follow_up_sla_of(source, as_of, sla_hours: float, start=None, end=None, by: str | None = None,
                      min_group: int = MIN_GROUP):
     """:func:`follow_up_sla` of a :class:`helpers.metrics.source.Source` (one grouped query: a row per value of `by`
-    and the total; helpers.metrics.sla_engine.sla_expr). KeyError when the leads lack `by`."""
-    from helpers.metrics.engine import ALL, by_dim
+    and the total; helpers.metrics.sla_engine.sla_expr). KeyError when the leads lack `by`.
+
+    A period's SLA (`start` given) is counted by :data:`SLA_DIMS` too, whichever `by` asks, and kept per source, as_of,
+    hours and period (:func:`helpers.metrics.source.memoized`): notebook 02 asks for its total, by channel and by
+    owner, which one query answers (each value's counts, and the total's, are the same whatever else is grouped)."""
+    from helpers.metrics.engine import ALL, _day, by_dim
     from helpers.metrics.sla_engine import sla_expr
+    from helpers.metrics.source import memoized
 
     if not source.has_leads or not all(source.has_column("leads", c) for c in ("mql_at", "first_sales_touch_at")):
         return None
     if by is not None and not source.has_column("leads", by):
         raise KeyError(f"column {by!r} is not in the leads table")
     dims = [by] if by is not None else []
-    found = source.run(sla_expr(source.leads(dims, stamps=("first_sales_touch_at",)), as_of, sla_hours, start, end,
-                                dims))
+    if start is not None:
+        dims = list(dict.fromkeys([*(d for d in SLA_DIMS if source.has_column("leads", d)), *dims]))
+
+    def counts():
+        return source.run(sla_expr(source.leads(dims, stamps=("first_sales_touch_at",)), as_of, sla_hours, start, end,
+                                   dims))
+
+    key = ("follow_up_sla", _day(as_of), float(sla_hours), start, end, tuple(dims))
+    found = memoized(source, key, counts) if start is not None else counts()
     total = _sla_result(found.get((ALL, ALL)), sla_hours)
     if by is None:
         return total
