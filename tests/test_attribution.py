@@ -128,6 +128,25 @@ def test_sourced_influenced_and_coverage(wb, pairs):
     assert (c["touches"], c["touches_unknown_lead"], c["touches_after_close"]) == (17, 0, 1)
 
 
+def test_one_period_deal_figures_with_marketing_channels_serve_credits_coverage_and_sourced_influenced(wb, pairs):
+    """The period's deal figures fetched once with the marketing channels (notebooks 00 and 06): the groups that credits
+    and coverage read are those of the figures without channels, and sourced / influenced from them are the query's."""
+    mk = ["web", "seminar", "ad", "email", "whitepaper"]
+    args = (pairs, wb.opportunities, wb.leads, START, END, wb.as_of)
+    plain, with_mk = A.period_deal_figures(*args), A.period_deal_figures(*args, marketing_channels=tuple(mk))
+    channel_free = [k for k in plain if not any(g in k for g in ("_sourced_", "_influenced_", "_other_"))]
+    assert set(plain) == set(with_mk) and len(channel_free) == 14   # (won, pipe) x (known, all/touched/bare n, amount)
+    assert {k: with_mk[k] for k in channel_free} == {k: plain[k] for k in channel_free}
+    assert (plain["won_sourced_n"], with_mk["won_influenced_n"]) == (0, 2)
+    # won in P: O1, O2 (FT web), O4 (FT sales), O5 (no touches): 3 touched, 1 bare, 2 sourced
+    assert (with_mk["won_touched_n"], with_mk["won_bare_n"], with_mk["won_sourced_n"]) == (3, 1, 2)
+    assert A.sourced_influenced(*args, mk, figures=with_mk) == A.sourced_influenced(*args, mk)
+    assert A.sourced_influenced(*args, mk, figures=with_mk)["sourced"]["won"] == {"count": 2, "revenue": 1_300_000}
+    assert A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, START, END, wb.as_of, figures=with_mk) == \
+        A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, START, END, wb.as_of)
+    assert A.position_credits(*args, figures=with_mk) == A.position_credits(*args)
+
+
 def test_content_in_deals(wb, pairs):
     rows = {r["content"]: r for r in A.content_in_deals(pairs, wb.opportunities, START, END, wb.as_of)}
     # case study A: on O1 (won, after created), O3 (lost, after), O4 (won, after); guide: O1 (won, after), O3 (lost, before)

@@ -156,13 +156,14 @@ def _deal_figures(pairs, deals, marketing_channels=(), backend=None) -> dict:
     return _run(deal_figures_expr(pairs, deals, marketing_channels), backend)[0]
 
 
-def period_deal_figures(pairs, opps, leads, start, end, as_of, backend=None) -> dict:
+def period_deal_figures(pairs, opps, leads, start, end, as_of, backend=None, marketing_channels=()) -> dict:
     """The one row of deal counts and amounts of period [start, end]
-    (:func:`~helpers.metrics.attribution_engine.deal_figures_expr` without marketing channels) that
-    :func:`position_credits` and :func:`coverage` read; computed once, it can be passed to both (`figures`)."""
+    (:func:`~helpers.metrics.attribution_engine.deal_figures_expr`) that :func:`position_credits` and :func:`coverage`
+    read, and with `marketing_channels` :func:`sourced_influenced` too (its groups sourced, influenced and other; the
+    groups the others read are the same whatever the channels); computed once, it can be passed to each (`figures`)."""
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
-        return _deal_figures(_period_pairs(pairs, deals), deals, (), backend)
+        return _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
 
 
 def has_amounts(opps, backend=None) -> bool:
@@ -212,17 +213,22 @@ def position_credits(pairs, opps, leads, start, end, as_of,
 
 
 def sourced_influenced(pairs, opps, leads, start, end, as_of,
-                       marketing_channels, backend=None, decimals: int | None = None, amounts: bool | None = None) -> dict:
+                       marketing_channels, backend=None, decimals: int | None = None, amounts: bool | None = None,
+                       figures: dict | None = None) -> dict:
     """Marketing-sourced (FT in a marketing channel) and -influenced (any counted touch in one) deals.
 
     Returns ``{sourced: {...}, influenced: {...}, by_department: {marketing, other, no_touches: {...}}, marketing_channels}``,
     each ``{pipeline: {count, amount}, won: {count, revenue}}`` over the deals created in P and the deals won in P
     (amount None when the data holds none, or those deals exist and none has one; 0 over no deal). ``by_department`` splits by the FT's department (marketing when its
     channel is listed, other when not). One row of deal counts from the engine. Money is rounded to `decimals` (the
-    currency's) when given; `amounts`: :func:`has_amounts` when already known."""
-    with E.reusing_tables():
-        _, _, deals = _tables(opps, leads, start, end, as_of)
-        f = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
+    currency's) when given; `amounts`: :func:`has_amounts` when already known; `figures`: the period's
+    :func:`period_deal_figures` of the same `marketing_channels` when already fetched."""
+    if figures is not None:
+        f = figures
+    else:
+        with E.reusing_tables():
+            _, _, deals = _tables(opps, leads, start, end, as_of)
+            f = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
 
     amounts = has_amounts(opps, backend) if amounts is None else amounts
 

@@ -415,7 +415,7 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
         pairs = kept.table   # the temporary table lives while `kept` does
         out["models"] = A.position_credits(pairs, opps, leads, start, end, as_of, decimals, backend, figures, amounts)
         si = A.sourced_influenced(pairs, opps, leads, start, end, as_of, cfg["marketing_channels"], backend, decimals,
-                                  amounts)
+                                  amounts, figures)
         out.update(sourced=si["sourced"], influenced=si["influenced"], by_department=si["by_department"])
         out["coverage"] = _coverage(touches, leads, opps, as_of, start, end, decimals, backend, memo, pairs, figures,
                                     amounts)
@@ -437,8 +437,9 @@ def _period_pairs(touches, leads, opps, cfg: dict, as_of, start, end, bulk: bool
     period-free) as a :class:`helpers.metrics.engine.KeptTable` (the caller holds it while it reads the table), kept by
     `memo` (computed once per source, as_of, settings and `bulk`) when it holds at most :data:`KEEP_PAIRS` rows, else
     computed again for each period (at 10M leads a run's kernel would hold it through notebook 05's peak), the period's
-    :func:`~helpers.metrics.attribution.period_deal_figures` (once per those and the period: notebooks 00 and 06 read
-    them) and :func:`~helpers.metrics.attribution.has_amounts` (once per source)."""
+    :func:`~helpers.metrics.attribution.period_deal_figures` with the settings' marketing channels (once per those and
+    the period: notebook 00's coverage and notebook 06's credits, coverage and sourced / influenced deals read them) and
+    :func:`~helpers.metrics.attribution.has_amounts` (once per source)."""
     from helpers.metrics import attribution as A
     from helpers.metrics import engine as E
 
@@ -457,8 +458,9 @@ def _period_pairs(touches, leads, opps, cfg: dict, as_of, start, end, bulk: bool
         return fresh if rows <= KEEP_PAIRS else None   # None kept: too large to hold, computed for each period
 
     kept = memo(key, first) or fresh or pairs()
-    figures = memo(("attribution_deal_figures", key, day(start), day(end)),
-                   lambda: A.period_deal_figures(kept.table, opps, leads, start, end, as_of, backend))
+    channels = tuple(sorted(set(cfg["marketing_channels"] or ())))
+    figures = memo(("attribution_deal_figures", key, day(start), day(end), channels),
+                   lambda: A.period_deal_figures(kept.table, opps, leads, start, end, as_of, backend, channels))
     amounts = memo(("attribution_has_amounts",), lambda: A.has_amounts(opps, backend))
     return kept, dict(figures), amounts
 
