@@ -230,10 +230,10 @@ def _run_notebook(nb: Path, staging: Path, parameters: dict, km, lang: str, out:
 
     executed = staging / nb.name
     try:
-        pm.execute_notebook(static_cells(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
-                            cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(), km=km,
-                            request_save_on_cell_execute=False, failure_path=str(executed), source_path=str(nb))
-        export_html(executed, staging / f"{nb.stem}.html", lang)
+        done = pm.execute_notebook(static_cells(nb), template_safe(executed), parameters=parameters, kernel_name=KERNEL_NAME,
+                                   cwd=str(nb.parent), progress_bar=False, log_output=False, engine_name=period_engine(),
+                                   km=km, request_save_on_cell_execute=False, failure_path=str(executed), source_path=str(nb))
+        export_html(executed, staging / f"{nb.stem}.html", lang, nb=done)  # the notebook papermill wrote, not read back
     except PapermillExecutionError as exc:
         if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
             raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
