@@ -1,7 +1,7 @@
 """The report exporter's after-render pass and the stylesheet trim give the pages nbconvert's HTMLExporter and the
 plain regex gave, from a faster path (helpers.report.export.mark_focusable, helpers.views.stylesheet): the stylesheet
 the same bytes, the page the same tree (nbconvert writes its BeautifulSoup tree out again; the exporter leaves the
-rendered text as it is and writes the attributes into its start tags)."""
+rendered text as it is and writes the attributes into its start tags, found by the standard library's html.parser)."""
 from __future__ import annotations
 
 import base64
