@@ -327,18 +327,24 @@ def test_fresh_kernel_state_empties_the_namespace_closes_figures_and_shows_warni
         def reset(self, new_session):
             self.resets.append(new_session)
 
+    import gc
+
     shell = Shell()
     plt.figure()
+    thresholds = gc.get_threshold()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("default")
         _warn_once_here()
         _warn_once_here()                      # "default": once per place, as a kernel shows it
         assert len(seen) == 1
-        fresh_kernel_state(shell)
+        try:
+            fresh_kernel_state(shell)
+            # the youngest generation collected every 10,000 allocations, the older ones as before
+            assert gc.get_threshold() == (10_000, *thresholds[1:])
+        finally:
+            gc.set_threshold(*thresholds)
         _warn_once_here()                      # the next notebook sees it again
         assert len(seen) == 2
     assert shell.resets == [True] and plt.get_fignums() == []
-    import gc
-
     assert gc.get_freeze_count() > 0           # what survived the reset is out of the collector's reach
     gc.unfreeze()
