@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 KERNEL := alignment-workbook
 JOBS ?= 2
 # make test's test processes: one more than this machine's 2 cores, because a runner test's processes all sleep for
-# about a sixth of its CPU time (kernel start and shutdown polls: README, make test's speed), which a third process fills.
+# about a sixth of its CPU time (kernel start and shutdown polls: docs/benchmarks.md, make test's speed), which a third process fills.
 TEST_JOBS ?= 3
 # Jupyter refuses to start as root (containers run as root) unless told it may.
 LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)

@@ -1,4 +1,4 @@
-"""Per-test CPU seconds of a test run, for conftest.CPU_SECONDS (the README's "make test's speed").
+"""Per-test CPU seconds of a test run, for conftest.CPU_SECONDS (docs/benchmarks.md, "make test's speed").
 
 A pytest plugin, off unless named: `make test ARGS="-p tests.cpu_seconds"` with CPU_SECONDS_LOG=/tmp/cpu (the default)
 appends one JSON line per test to /tmp/cpu.<worker> (gw0, gw1, or main without xdist): the node id, its CPU

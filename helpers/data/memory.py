@@ -4,7 +4,7 @@ pyarrow allocates every Arrow buffer (the CSV parse, the typed columns, the engi
 pool, mimalloc since pyarrow 20. mimalloc keeps the pages a parse freed for later allocations, so a process's peak
 resident memory holds the text cells of a large file long after they were typed: at 1M leads the load and core
 figures peaked at 590-610 MiB with mimalloc and at 555-560 MiB with jemalloc, for the same CPU seconds
-(``make bench-scale``; README, issue 26). Arrow's own jemalloc settings return dirty pages within a second
+(``make bench-scale``; docs/benchmarks.md, issue 26). Arrow's own jemalloc settings return dirty pages within a second
 (https://arrow.apache.org/docs/cpp/memory.html, ``ARROW_DEFAULT_MEMORY_POOL``).
 
 :func:`use_lean_pool` makes jemalloc the process's default pool, once, where the user has not chosen a pool

@@ -181,7 +181,7 @@ def check_kernel(name: str | None = None) -> None:
 #: idle OpenBLAS threads spin for work on a shared machine (the velocity bootstrap at 1M leads: 6.0 -> 3.8 CPU s and
 #: 10.1 -> 8.4 s of wall time on this 2-core machine), and the last bits of a BLAS sum depend on how it is split
 #: between threads, so metrics.json would otherwise depend on the machine's core count.
-#: Only the kernels get it: the runner's own process (the loader's checks) keeps the default (README, Benchmark).
+#: Only the kernels get it: the runner's own process (the loader's checks) keeps the default (docs/benchmarks.md).
 BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
 
 
