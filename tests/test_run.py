@@ -147,10 +147,33 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
 
 
 def test_period_errors(data, tmp_path, capsys):
-    assert main(["--data", str(data), "--out", str(tmp_path / "o"), "--period", "2026Q1"]) == 2
-    assert "start after as_of" in capsys.readouterr().err
+    assert main(["--data", str(data), "--out", str(tmp_path / "o"), "--period", "2025Q2", "--as-of", "2025-03-31"]) == 2
+    err = capsys.readouterr().err
+    assert "period(s) 2025Q2 start after as_of 2025-03-31: there is no data for them" in err
+    assert "Choose 2025Q1 or earlier, or a later --as-of." in err
     assert main(["--data", str(data), "--out", str(tmp_path / "o"), "--period", "FY2025Q1"]) == 2
     assert "does not match the configured fiscal calendar" in capsys.readouterr().err
+
+
+# The data of `data`: first created_at 2025-01-01 (O0), last date 2025-06-30 (O2's closed_at): 2025Q1-2025Q2 have data.
+@pytest.mark.parametrize("args, message, fix", [
+    (["--period", "2024Q4"], "period(s) 2024Q4 end before the data's first date 2025-01-01", "Choose 2025Q1 or later."),
+    (["--period", "2026Q1"], "period(s) 2026Q1 start after the data's last date 2025-06-30", "Choose 2025Q2 or earlier"),
+    (["--period", "2025Q3", "--as-of", "2025-09-30"], "period(s) 2025Q3 start after the data's last date 2025-06-30",
+     "Choose 2025Q2 or earlier; a later --as-of adds no data."),
+    (["--as-of", "2024-12-31"], "as_of 2024-12-31 is before the data's first date 2025-01-01",
+     "the first period with data is 2025Q1."),
+    (["--all", "--as-of", "2024-12-31"], "as_of 2024-12-31 is before the data's first date 2025-01-01", "on or after 2025-01-01"),
+])
+def test_a_period_outside_the_data_is_refused_and_replaces_nothing(data, tmp_path, capsys, args, message, fix):
+    out = tmp_path / "o"
+    good = write_folder(out / "2025Q1", {"index.html": "<p>the good report</p>"})
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    assert main(["--data", str(data), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and fix in err, err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+    assert (good / "index.html").read_text() == "<p>the good report</p>"
 
 
 def stderr_outputs(folder: Path) -> list[str]:

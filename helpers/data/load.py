@@ -340,3 +340,14 @@ def first_data_date(wb: Workbook):
     if wb.leads is not None:
         dates.append(wb.leads["created_at"].min())
     return min(d for d in dates if d == d)
+
+
+def last_data_date(wb: Workbook):
+    """The data's last record date: the latest date in any date column of leads and opportunities (the default
+    as_of, helpers.data.validate.latest_date), a Timestamp; None when no row has a date, or for a Workbook whose row
+    tables are not held (a warehouse run's: helpers.data.rowless)."""
+    from helpers.data import validate
+
+    if not isinstance(wb.opportunities, pd.DataFrame):
+        return None
+    return validate.latest_date(wb.leads if isinstance(wb.leads, pd.DataFrame) else None, wb.opportunities)

@@ -43,6 +43,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from helpers.config import DATA_FOLDER_CONFIG, lead_quality_columns, load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
@@ -134,16 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
+def select_periods(args, first_date, as_of, fy_start: int, last_date=None) -> list[Period]:
     """The periods asked for: --period labels; --all every period from the first data date to as_of (the
     partly covered first and last ones too, so period sums add up to the totals; their reports say they
-    are partial); else the latest complete one (the period holding as_of when none is complete)."""
+    are partial); else the latest complete one (the period holding as_of when none is complete).
+
+    WorkbookError, before anything is run, for a period outside the data's extent (:func:`check_extent`)."""
+    check_as_of(first_date, as_of, fy_start)
     if args.period:
         periods = [parse_period(label, fy_start) for label in args.period]
-        late = [p.label for p in periods if p.start > as_of]
-        if late:
-            raise WorkbookError(f"period(s) {', '.join(late)} start after as_of {as_of:%Y-%m-%d}: there is no data for them",
-                                fix="Choose an earlier period or a later --as-of.")
+        check_extent(periods, first_date, as_of, fy_start, last_date)
         return sorted(set(periods))
     if args.all:
         periods = periods_between(first_date, as_of, fy_start)
@@ -162,6 +164,40 @@ def select_periods(args, first_date, as_of, fy_start: int) -> list[Period]:
     print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
           "which the data covers only in part (the reports say so)", flush=True)
     return [partial]
+
+
+def check_as_of(first_date, as_of, fy_start: int) -> None:
+    """WorkbookError when as_of is before the data's first date (`first_date`; None: no dates, nothing to check):
+    every period up to it ends before the data starts."""
+    if first_date is None or pd.isna(first_date) or pd.Timestamp(as_of) >= pd.Timestamp(first_date).normalize():
+        return
+    first = pd.Timestamp(first_date)
+    raise WorkbookError(f"as_of {as_of:%Y-%m-%d} is before the data's first date {first:%Y-%m-%d} "
+                        f"(the earliest created_at of the leads and opportunities): there is no data up to it",
+                        fix=f"Give an --as-of (or the settings' as_of) on or after {first:%Y-%m-%d}, or leave it out "
+                            f"(the latest date in the data); the first period with data is {period_of(first, fy_start).label}.")
+
+
+def check_extent(periods: list[Period], first_date, as_of, fy_start: int, last_date=None) -> None:
+    """WorkbookError naming every period with no data: one that ends before the data's first date (`first_date`, the
+    earliest created_at of the leads and opportunities), starts after the data's last record date (`last_date`, the
+    latest date in any of their date columns; None: not known, not checked) or starts after as_of."""
+    first = None if first_date is None or pd.isna(first_date) else pd.Timestamp(first_date).normalize()
+    last = None if last_date is None or pd.isna(last_date) else pd.Timestamp(last_date).normalize()
+    early = [p.label for p in periods if first is not None and p.end < first]
+    if early:
+        raise WorkbookError(f"period(s) {', '.join(early)} end before the data's first date {first:%Y-%m-%d} "
+                            "(the earliest created_at of the leads and opportunities): there is no data for them",
+                            fix=f"Choose {period_of(first, fy_start).label} or later.")
+    beyond = [p.label for p in periods if last is not None and p.start > last]
+    if beyond:
+        raise WorkbookError(f"period(s) {', '.join(beyond)} start after the data's last date {last:%Y-%m-%d} "
+                            "(the latest date in the leads and opportunities): there is no data for them",
+                            fix=f"Choose {period_of(last, fy_start).label} or earlier; a later --as-of adds no data.")
+    late = [p.label for p in periods if p.start > as_of]
+    if late:
+        raise WorkbookError(f"period(s) {', '.join(late)} start after as_of {as_of:%Y-%m-%d}: there is no data for them",
+                            fix=f"Choose {period_of(as_of, fy_start).label} or earlier, or a later --as-of.")
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str,
@@ -301,13 +337,13 @@ def main(argv: list[str] | None = None) -> int:
                 _say_read(args, wb, data)
             else:
                 wb = load_workbook(data, config)
-            from helpers.data.load import first_data_date
+            from helpers.data.load import first_data_date, last_data_date
 
             early = [f for f in wb.findings if f.code == "far_date_before" and f.column == "created_at"]
             if args.all and early:
                 raise WorkbookError("--all starts at the first created_at date, and " + "; ".join(f.render() for f in early),
                                     fix="Correct those dates, or name the periods to report with --period.")
-            periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month)
+            periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month, last_data_date(wb))
             notebooks = notebook_paths(Path(args.notebooks))
             if not notebooks:
                 raise WorkbookError(f"no notebooks named NN_*.ipynb in {args.notebooks}", fix="Give the notebooks folder of the workbook.")
