@@ -70,12 +70,14 @@ def test_focusable_marks_give_nbconverts_tree_on_awkward_markup():
               '<div class="jp-OutputArea-output" tabindex="-1">t</div>', '<div class="jp-OutputArea-output" tabindex="0">z</div>',
               '<div class=jp-OutputArea-output>u</div>', '<div class="jp-OutputArea-outputs">n</div>', '<div data-x="a>b" class="jp-Cell-inputWrapper">q</div>',
               "<!-- <img src=c> <div class='jp-OutputArea-output'> -->", '<script>var s = "<img src=d>";</script>',
-              "<style>.a{b:c}</style>", "<p>text &amp; <b>bold</b></p>", "\n", "<br>", "<imgx src=e>", "<divx class='jp-OutputArea-output'>"]
+              "<style>.a{b:c}</style>", "<p>text &amp; <b>bold</b></p>", "\n", "<br>", "<imgx src=e>", "<divx class='jp-OutputArea-output'>",
+              "<span class>bare</span>", '<div class="x">nested <div class="jp-OutputArea-output">n</div></div>']
     rnd = random.Random(11)
     for _ in range(400):
         before = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 3))).replace("<img", "<img-no").replace("<IMG", "<IMG-no")
         body = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 10)))
-        page = f"{head}{before}<body class=\"jp-Notebook\">{body}</body></html>"
+        after = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 2)))   # after the body: not inside the notebook
+        page = f"{head}{before}<body class=\"jp-Notebook\">{body}</body>{after}</html>"
         marked, missing = export.mark_focusable(page)
         assert str(BeautifulSoup(marked, "html.parser")) == _soup_pass(page), page
         assert missing == marked.count(f'alt="{export.NO_ALT}"') - page.count(f'alt="{export.NO_ALT}"')

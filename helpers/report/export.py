@@ -74,27 +74,39 @@ _FOCUSABLE = frozenset({"jp-Cell-inputWrapper", "jp-OutputArea-output"})
 class _StartTags(html.parser.HTMLParser):
     """The start tags of a page as the standard library's HTML parser reads them (comments, scripts and styles are
     not markup to it, as to the parser nbconvert's pass uses): ``tags`` holds (line, column, raw text, name,
-    attributes) of each img and div, and ``body`` the (line, column) of the first element of class jp-Notebook."""
+    attributes) of each img and div, and ``notebook`` the (line, column) where the first element of class
+    jp-Notebook starts and where its end tag is (the page's end when it has none)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=False)
         self.tags: list[tuple] = []
-        self.body: tuple[int, int] | None = None
+        self.notebook: list[tuple[int, int]] = []
+        self._open: tuple[str, int] | None = None   # the notebook element's tag and how many of that tag are open
 
     def handle_starttag(self, tag, attrs):
-        if self.body is None and "jp-Notebook" in dict(attrs).get("class", "").split():
-            self.body = self.getpos()
+        if not self.notebook and "jp-Notebook" in (dict(attrs).get("class") or "").split():
+            self.notebook.append(self.getpos())
+            self._open = (tag, 0)
+        if self._open is not None and tag == self._open[0]:
+            self._open = (tag, self._open[1] + 1)
         if tag in ("img", "div"):
             self.tags.append((*self.getpos(), self.get_starttag_text(), tag, attrs))
+
+    def handle_endtag(self, tag):
+        if self._open is not None and tag == self._open[0]:
+            self._open = (tag, self._open[1] - 1)
+            if self._open[1] == 0:
+                self.notebook.append(self.getpos())
+                self._open = None
 
 
 def mark_focusable(page: str) -> tuple[str, int]:
     """The rendered page `page` with what nbconvert's HTMLExporter adds after rendering: an image without alternative
     text gets :data:`NO_ALT` (``img:not([alt])``), and each cell's input wrapper and each output inside the notebook
-    gets ``tabindex="0"`` (``.jp-Notebook div.jp-Cell-inputWrapper``, ``.jp-Notebook div.jp-OutputArea-output``; the
-    page's body is the ``jp-Notebook`` element, so every such div after its start tag). The start tags are found by
-    the standard library's HTML parser (html.parser, :class:`_StartTags`) and the attribute written into each as it
-    is, where nbconvert parses the page with BeautifulSoup and writes all of it out again (attributes sorted, void
+    gets ``tabindex="0"`` (``.jp-Notebook div.jp-Cell-inputWrapper``, ``.jp-Notebook div.jp-OutputArea-output``: each
+    such div between the start and the end tag of the page's ``jp-Notebook`` element, its body). The start tags are
+    found by the standard library's HTML parser (html.parser, :class:`_StartTags`) and the attribute written into each
+    as it is, where nbconvert parses the page with BeautifulSoup and writes all of it out again (attributes sorted, void
     tags closed with "/>", blank text collapsed: ~0.27 CPU s a period on the sample, against ~0.05 here); parsed,
     the two pages are the same tree (tests/test_export_pass.py). Returns the page and the number of images given
     NO_ALT."""
@@ -102,7 +114,8 @@ def mark_focusable(page: str) -> tuple[str, int]:
     parser.feed(page)
     parser.close()
     line_starts = [0, 0] + [m.end() for m in re.finditer("\n", page)]   # of each line, counted from 1 as getpos does
-    body = parser.body or (len(line_starts), 0)
+    past_the_end = (len(line_starts), 0)
+    inside = (parser.notebook + [past_the_end, past_the_end])[:2]   # the notebook's start and end tags (or none)
     pieces, missing, last = [], 0, 0
     for line, column, raw, name, attrs in parser.tags:
         start = line_starts[line] + column
@@ -111,7 +124,7 @@ def mark_focusable(page: str) -> tuple[str, int]:
             if "alt" in named:
                 continue
             insert, missing = f' alt="{NO_ALT}"', missing + 1
-        elif (line, column) <= body or not _FOCUSABLE.intersection((named.get("class") or "").split()):
+        elif not inside[0] < (line, column) < inside[1] or not _FOCUSABLE.intersection((named.get("class") or "").split()):
             continue
         elif "tabindex" not in named:
             insert = ' tabindex="0"'
