@@ -134,7 +134,8 @@ def test_one_period_deal_figures_with_marketing_channels_serve_credits_coverage_
     mk = ["web", "seminar", "ad", "email", "whitepaper"]
     args = (pairs, wb.opportunities, wb.leads, START, END, wb.as_of)
     plain, with_mk = A.period_deal_figures(*args), A.period_deal_figures(*args, marketing_channels=tuple(mk))
-    channel_free = [k for k in plain if not any(g in k for g in ("_sourced_", "_influenced_", "_other_"))]
+    channel_free = [k for k in plain if not any(g in k for g in ("_sourced_", "_influenced_", "_other_"))
+                    and k != A.COUNTED_CHANNELS]
     assert set(plain) == set(with_mk) and len(channel_free) == 14   # (won, pipe) x (known, all/touched/bare n, amount)
     assert {k: with_mk[k] for k in channel_free} == {k: plain[k] for k in channel_free}
     assert (plain["won_sourced_n"], with_mk["won_influenced_n"]) == (0, 2)
@@ -145,6 +146,10 @@ def test_one_period_deal_figures_with_marketing_channels_serve_credits_coverage_
     assert A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, START, END, wb.as_of, figures=with_mk) == \
         A.coverage(pairs, wb.touches, wb.opportunities, wb.leads, START, END, wb.as_of)
     assert A.position_credits(*args, figures=with_mk) == A.position_credits(*args)
+    # figures counted with other channels would give another set's sourced deals: refused
+    assert (plain[A.COUNTED_CHANNELS], with_mk[A.COUNTED_CHANNELS]) == (frozenset(), frozenset(mk))
+    with pytest.raises(ValueError, match="counted with the marketing channels"):
+        A.sourced_influenced(*args, mk, figures=plain)
 
 
 def test_content_in_deals(wb, pairs):

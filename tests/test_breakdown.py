@@ -348,10 +348,31 @@ def test_breakdowns_of_one_source_are_kept_by_the_set_of_columns_and_the_yardsti
     assert again == rows and again_totals == totals
     assert again["channel"]["web"]["funnel"]["period"] == {"leads": 4, "mqls": 5, "sqls": 3, "opportunities": 3, "won": 1}
     again["channel"]["web"]["funnel"]["period"]["leads"] = 99   # a copy: the kept result does not change
-    assert breakdowns_of(source, ["channel"], START, END, AS_OF, with_totals=True) is not None
+    only, _ = breakdowns_of(source, ["channel"], START, END, AS_OF, with_totals=True)
+    assert only["channel"]["web"]["funnel"]["period"]["leads"] == 4 and list(only) == ["channel"]
     third = breakdowns_of(source, ["channel", "industry"], START, END, AS_OF, typical_days=typical, maturity=maturity)
     assert third["channel"]["web"]["funnel"]["period"]["leads"] == 4
     # another yardstick is another breakdown: computed
     other = breakdowns_of(source, ["channel", "industry"], START, END, AS_OF, typical_days=120,
                           maturity=(120.0, "p90_lead_to_won_days"))
     assert len(queries) > first and other["channel"]["web"]["funnel"]["cohort"]["maturity_days"] == 120.0
+
+
+def test_a_breakdown_without_leads_is_kept_too(monkeypatch):
+    """Without leads the lead side is never read and the yardsticks stay as given (None): the kept result is found
+    again under the same key (a repeated call runs no query) and holds the opportunities' figures."""
+    from helpers.metrics import engine
+    from helpers.metrics.breakdown import breakdowns_of
+    from helpers.metrics.source import FrameSource
+
+    source = FrameSource(None, _opps())
+    queries = []
+    run = engine.to_arrow
+    monkeypatch.setattr(engine, "to_arrow", lambda con, expr: queries.append(expr) or run(con, expr))
+    rows = breakdowns_of(source, ["industry"], START, END, AS_OF)
+    first = len(queries)
+    again = breakdowns_of(source, ["industry"], START, END, AS_OF)
+    assert first >= 1 and len(queries) == first and again == rows
+    # non_target opps of test above: O4 (Retail, lost) created 07-05 in P
+    assert rows["industry"]["Retail"]["opportunities_created"] == 1
+

@@ -36,7 +36,7 @@ def test_a_child_counts_while_it_works_not_when_it_is_reaped():
 def test_a_grandchild_counts_though_only_its_parent_reaps_it():
     """A grandchild (as Chromium under Playwright's driver) that burns 0.4 CPU s and ends counts, live or reaped by its
     parent, a shell this process has not waited for yet (getrusage CHILDREN alone: 0 s)."""
-    parent = subprocess.Popen(["sh", "-c", '"$@" < /dev/null; echo reaped; sleep 60', "sh", sys.executable, "-c",
+    parent = subprocess.Popen(["sh", "-c", '"$@" < /dev/null; echo reaped; exec sleep 60', "sh", sys.executable, "-c",
                                BURNER], stdout=subprocess.PIPE, text=True)
     start = cpu_now()
     assert parent.stdout.readline() == "done\n"

@@ -156,14 +156,20 @@ def _deal_figures(pairs, deals, marketing_channels=(), backend=None) -> dict:
     return _run(deal_figures_expr(pairs, deals, marketing_channels), backend)[0]
 
 
+#: The key of :func:`period_deal_figures`' row that names the marketing channels it was counted with (a frozenset).
+COUNTED_CHANNELS = "marketing_channels_counted"
+
+
 def period_deal_figures(pairs, opps, leads, start, end, as_of, backend=None, marketing_channels=()) -> dict:
     """The one row of deal counts and amounts of period [start, end]
     (:func:`~helpers.metrics.attribution_engine.deal_figures_expr`) that :func:`position_credits` and :func:`coverage`
     read, and with `marketing_channels` :func:`sourced_influenced` too (its groups sourced, influenced and other; the
-    groups the others read are the same whatever the channels); computed once, it can be passed to each (`figures`)."""
+    groups the others read are the same whatever the channels); computed once, it can be passed to each (`figures`).
+    The row names its channels under :data:`COUNTED_CHANNELS`."""
     with E.reusing_tables():
         _, _, deals = _tables(opps, leads, start, end, as_of)
-        return _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
+        row = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
+    return {**row, COUNTED_CHANNELS: frozenset(marketing_channels or ())}
 
 
 def has_amounts(opps, backend=None) -> bool:
@@ -222,22 +228,22 @@ def sourced_influenced(pairs, opps, leads, start, end, as_of,
     (amount None when the data holds none, or those deals exist and none has one; 0 over no deal). ``by_department`` splits by the FT's department (marketing when its
     channel is listed, other when not). One row of deal counts from the engine. Money is rounded to `decimals` (the
     currency's) when given; `amounts`: :func:`has_amounts` when already known; `figures`: the period's
-    :func:`period_deal_figures` of the same `marketing_channels` when already fetched."""
-    if figures is not None:
-        f = figures
-    else:
-        with E.reusing_tables():
-            _, _, deals = _tables(opps, leads, start, end, as_of)
-            f = _deal_figures(_period_pairs(pairs, deals), deals, marketing_channels, backend)
-
+    :func:`period_deal_figures` of the same `marketing_channels` when already fetched (ValueError when they were
+    counted with other channels: their sourced and influenced groups would be another set's)."""
+    f = (period_deal_figures(pairs, opps, leads, start, end, as_of, backend, marketing_channels) if figures is None
+         else figures)
+    if f.get(COUNTED_CHANNELS) != frozenset(marketing_channels or ()):
+        raise ValueError(f"the deal figures were counted with the marketing channels {sorted(f.get(COUNTED_CHANNELS) or ())}, "
+                         f"not {sorted(marketing_channels or ())}: fetch them with period_deal_figures(..., marketing_channels=...)")
     amounts = has_amounts(opps, backend) if amounts is None else amounts
 
-    def figures(group: str) -> dict:
+    def group_figures(group: str) -> dict:
         return {"pipeline": {"count": int(f[f"pipe_{group}_n"]), "amount": _money(f, "pipe", group, amounts, decimals)},
                 "won": {"count": int(f[f"won_{group}_n"]), "revenue": _money(f, "won", group, amounts, decimals)}}
 
-    return {"sourced": figures("sourced"), "influenced": figures("influenced"),
-            "by_department": {"marketing": figures("sourced"), "other": figures("other"), NO_TOUCHES: figures("bare")},
+    return {"sourced": group_figures("sourced"), "influenced": group_figures("influenced"),
+            "by_department": {"marketing": group_figures("sourced"), "other": group_figures("other"),
+                              NO_TOUCHES: group_figures("bare")},
             "marketing_channels": sorted(set(marketing_channels or ()))}
 
 

@@ -168,7 +168,8 @@ def breakdowns_of(source, columns, start, end, as_of, typical_days=None, with_to
     if not hasattr(source, "held"):   # a source object that keeps no memo
         return _breakdowns_of(source, columns, start, end, as_of, typical_days, with_totals, maturity)[0]
     key = ("breakdowns", frozenset(columns), start, end, as_of, with_totals)
-    known = _yardsticks(source, as_of, typical_days, maturity)
+    known = (_yardsticks(source, as_of, typical_days, maturity) if _reads_lead_side(source, columns, with_totals)
+             else (typical_days, maturity))
     found = source.held(key + known) if known is not None else None
     if found is None:
         result, *measured = _breakdowns_of(source, columns, start, end, as_of, typical_days, with_totals, maturity)
@@ -176,6 +177,12 @@ def breakdowns_of(source, columns, start, end, as_of, typical_days=None, with_to
     rows, totals = found if with_totals else (found, None)
     rows = copy.deepcopy({column: rows[column] for column in columns})
     return (rows, copy.deepcopy(totals)) if with_totals else rows
+
+
+def _reads_lead_side(source, columns, with_totals: bool) -> bool:
+    """True when a breakdown of `columns` of `source` reads the lead side (:func:`_lead_side`), which measures the
+    yardsticks not given; otherwise it uses them as given (None when not given)."""
+    return source.has_leads and (with_totals or any(source.has_column("leads", c) for c in columns))
 
 
 def _yardsticks(source, as_of, typical_days, maturity) -> tuple | None:
@@ -203,15 +210,11 @@ def _breakdowns_of(source, columns: list, start, end, as_of, typical_days, with_
     # in the same passes (the rows (ALL, ALL)).
     pipe = source.run(engine.pipeline_expr(source.opps(opp_dims), s, last, a, opp_dims)) if opp_dims or with_totals else {}
     lead_side, linked = {}, {}
-    if source.has_leads and (lead_dims or with_totals):
+    if _reads_lead_side(source, columns, with_totals):
         lead_side, linked, typical_days, maturity = _lead_side(source, lead_dims, s, last, a, typical_days, maturity)
     opp_dims, lead_dims = dict.fromkeys(opp_dims), dict.fromkeys(lead_dims)
-    if not with_totals:
-        result = assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
-                          maturity=maturity)
-    else:
-        result = assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
-                          totals_with_funnel=source.has_leads, maturity=maturity)
+    result = assemble(columns, opp_dims, lead_dims, pipe, lead_side, linked, typical_days, end, as_of,
+                      totals_with_funnel=source.has_leads if with_totals else None, maturity=maturity)
     return result, typical_days, maturity
 
 
@@ -225,14 +228,12 @@ def _lead_side(source, dims: list[str], s, last, a, typical_days, maturity) -> t
     import contextlib
 
     from helpers.metrics import engine, engine_links
-    from helpers.metrics.funnel import typical_and_maturity_held, typical_and_maturity_of
+    from helpers.metrics.funnel import typical_and_maturity_of
 
-    measured = typical_days is None or maturity is None
-    held = typical_and_maturity_held(source, a) if measured else None
-    if held is not None:
-        typical_days = held[0] if typical_days is None else typical_days
-        maturity = held[1] if maturity is None else maturity
-        measured = False
+    known = _yardsticks(source, a, typical_days, maturity)
+    measured = known is None
+    if known is not None:
+        typical_days, maturity = known
     links = engine_links.links_expr(source.leads(dims), source.opps(), a)
     reads = 1 + measured + bool(dims)
     with engine.materialized(links, source.backend) if reads > 1 else contextlib.nullcontext(links) as links:

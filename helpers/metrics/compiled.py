@@ -59,6 +59,13 @@ class Shapes:
     def __len__(self) -> int:
         return len(self.sql)
 
+    def keep(self, key, template: str) -> None:
+        """Keep `template`, the SQL of the shape `key`, the least recently used dropped past :data:`MAX_SHAPES`."""
+        with self.lock:
+            self.sql[key] = template
+            if len(self.sql) > MAX_SHAPES:
+                self.sql.popitem(last=False)
+
 
 def cache_compiles(con) -> None:
     """Make `con.compile` (an Ibis DuckDB backend) keep the SQL of each query shape (module notes); idempotent, and
@@ -100,20 +107,14 @@ def compiled_sql(original, shapes: Shapes, expr, limit=None) -> str:
         template = _templated(sql, dates, tables)
         if template is None:
             return sql   # a date or table not where the shape needs it: no shape for this query
-        with shapes.lock:
-            shapes.sql[key] = template
-            if len(shapes.sql) > MAX_SHAPES:
-                shapes.sql.popitem(last=False)
+        shapes.keep(key, template)
         return sql
     if template is None:
         shape = op.replace(mapping) if mapping else op
         template = original(shape.to_expr(), limit=limit)
         if {int(m) - 1 for m in _DATE.findall(template)} != set(range(len(dates))):
             return original(expr, limit=limit)   # a date did not come out as its sentinel: no shape for this query
-        with shapes.lock:
-            shapes.sql[key] = template
-            if len(shapes.sql) > MAX_SHAPES:
-                shapes.sql.popitem(last=False)
+        shapes.keep(key, template)
     sql = _DATE.sub(lambda m: _date_sql(dates[int(m.group(1)) - 1]), template)
     return _TABLE.sub(lambda m: f'"{tables[int(m.group(1))]}"', sql)
 
@@ -185,15 +186,7 @@ def shape_key(op, ids: dict):
             ref = references.setdefault((type(node), node.identifier), len(references))
             structure = (type(node), arg(node.parent), ("reference", ref))
         else:
-            if isinstance(node, ops.Literal):
-                if isinstance(node.value, str):
-                    if "MAKE_DATE(" in node.value or _TABLE_PREFIX in node.value:
-                        raise _Unshaped
-                    texts.append(node.value)
-                elif _holds_date(node.dtype):
-                    plain = True   # a date literal not numbered above (module notes)
-            elif isinstance(node, ops.DateFromYMD):
-                plain = True
+            plain = _unreadable(node, texts) or plain
             structure = (type(node), *map(arg, node.__args__))
         number = numbers[node] = ids.setdefault(structure, len(ids))
         return number
@@ -204,6 +197,23 @@ def shape_key(op, ids: dict):
         return None
     plain = plain or any(name in text for name in tables for text in texts)
     return key, list(dates), tables, mapping, plain
+
+
+def _unreadable(node, texts: list[str]) -> bool:
+    """True when `node`, an operation :func:`shape_key` does not number, keeps its query's shape from being read off
+    the compiled text (module notes: a date literal the walk does not number, a date built from parts). A text
+    literal is added to `texts` (compared with the table names after the walk); _Unshaped when it could be mistaken
+    for a sentinel or a placeholder."""
+    import ibis.expr.operations as ops
+
+    if isinstance(node, ops.Literal):
+        if isinstance(node.value, str):
+            if "MAKE_DATE(" in node.value or _TABLE_PREFIX in node.value:
+                raise _Unshaped
+            texts.append(node.value)
+            return False
+        return _holds_date(node.dtype)
+    return isinstance(node, ops.DateFromYMD)
 
 
 def _holds_date(dtype) -> bool:

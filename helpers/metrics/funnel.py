@@ -162,8 +162,8 @@ def _memo_key(day) -> tuple:
 
 
 def typical_and_maturity_held(source, as_of) -> tuple | None:
-    """:func:`typical_and_maturity_of`'s values when its memo already holds them for `source` and `as_of`, else None
-    (computes nothing: a caller that would compute them from a join it shares decides by this whether it shares it)."""
+    """:func:`typical_and_maturity_of`'s values when its memo already holds them for `source` and `as_of` (``(None,
+    (None, None))`` for a source without leads, as it gives), else None (computes nothing: a caller that would compute them from a join it shares decides by this whether it shares it)."""
     from helpers.metrics.engine import _day
 
     if not source.has_leads:

@@ -108,7 +108,8 @@ class Source(abc.ABC):
         return memo[key]
 
     def held(self, key):
-        """What :meth:`memo` holds for `key`, or None when nothing is computed for it yet (computes nothing)."""
+        """What :meth:`memo` holds for `key`, or None when nothing is computed for it yet (computes nothing; a value
+        that is None itself reads as not computed, so memoize None only where computing it again is right)."""
         return self.__dict__.get("_memo", {}).get(key)
 
     def run(self, expr) -> dict:
