@@ -71,5 +71,5 @@ bench-save: $(STAMP) ## benchmark: saving 15 checklist answers into a 188k-row f
 bench-scale: $(STAMP) ## benchmark at 100k and 1M leads (ARGS=--big adds 10M; ARGS="--big --report" times a full report at 10M; ARGS=--attribution-only: only notebook 06 vs SQL at 1M): workbook vs plain DuckDB SQL vs a bare read
 	$(BIN)/python -m benchmarks.bench_scale $(ARGS)
 
-clean-reports: ## remove generated reports (keeps reports/README.md)
-	find reports -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitkeep -exec rm -rf {} +
+clean-reports: $(STAMP) ## remove the reports the runner wrote in reports/ (ARGS="--out DIR" for another folder); a user's own files there stay
+	$(BIN)/python -m helpers.report.clean $(ARGS)

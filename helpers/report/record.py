@@ -198,3 +198,43 @@ class Recorder:
         data = self.read()
         data.update(to_jsonable(values))
         write_atomic(self.path, dumps(data))
+
+
+def clean_reports(out: Path) -> list[str]:
+    """Remove what the report runner wrote in the output folder `out` (``make clean-reports``): the folders carrying
+    its marker (:func:`runner_made`: periods, failed runs, staging, the data copy) and its top files
+    (:data:`TOP_FILES` that :func:`runners_file` recognises), in `out`, its _failed folder and each sub-folder that is
+    a run's output folder too (``--out reports/ja``: it holds the runner's lock file), each removed when left empty. Anything
+    else (a user's notes, reports/README.md, the lock files) stays. Returns the paths removed, one each.
+    WorkbookError when a run is writing to `out` (its lock is held)."""
+    from helpers.storage import locked
+
+    out = Path(out)
+    if not out.is_dir() or out.is_symlink():
+        return []
+    removed: list[str] = []
+    with locked(out / "run", f"Cleaning {out} (a report run is writing there; run make clean-reports after it)",
+                timeout=0):
+        for entry in sorted(out.iterdir()):
+            if runner_made(entry):
+                shutil.rmtree(entry)
+                removed.append(str(entry))
+            elif entry.name in TOP_FILES and entry.is_file() and runners_file(entry):
+                entry.unlink()
+                removed.append(str(entry))
+            elif entry.is_dir() and not entry.is_symlink() and (entry.name == "_failed" or (entry / ".run.lock").is_file()):
+                removed += _remove_marked(entry) if entry.name == "_failed" else clean_reports(entry)
+                if not [e for e in entry.iterdir() if e.name != ".run.lock"]:
+                    shutil.rmtree(entry)
+                    removed.append(str(entry))
+    return removed
+
+
+def _remove_marked(folder: Path) -> list[str]:
+    """Remove the folders in `folder` that carry the runner's marker (a failed run's periods in OUT/_failed)."""
+    removed = []
+    for entry in sorted(folder.iterdir()):
+        if runner_made(entry):
+            shutil.rmtree(entry)
+            removed.append(str(entry))
+    return removed

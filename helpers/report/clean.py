@@ -1,0 +1,34 @@
+"""``python -m helpers.report.clean [--out DIR]`` (``make clean-reports``): remove the reports the runner wrote.
+
+Only what the runner made goes (:func:`helpers.report.record.clean_reports`: its marked folders and its own index.html
+and run.json); a user's own files in the reports folder stay. Exit 2 with the reason when a run is writing there.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpers.errors import WorkbookError
+from helpers.paths import REPORTS_DIR
+from helpers.report.record import clean_reports
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Remove the runner's reports from `--out` (default reports/), print each path removed; 0, or 2 on an error."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.report.clean", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="the output folder of the reports (default: reports/)")
+    args = parser.parse_args(argv)
+    try:
+        removed = clean_reports(args.out)
+    except (WorkbookError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in removed:
+        print(f"removed {path}")
+    print(f"{len(removed)} report item(s) removed from {args.out}; anything else there was left as it is.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
