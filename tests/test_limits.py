@@ -126,6 +126,34 @@ def test_coverage_hand_computed():
     assert limits.coverage(T("2025-02-10"), T("2025-06-15"), T("2025-04-01"), T("2025-06-30"))["partial"] is True
 
 
+def test_period_coverage_ends_at_the_data_last_date(tmp_path):
+    """An as_of past the data adds no data: the period is partial from the data's last record date (here O2's
+    closed_at, 2025-06-15), the opportunities' end as much as the leads'."""
+    from conftest import LEADS_CSV, OPPS_CSV, write_folder
+    from helpers.config import load_config
+    from helpers.data.load import last_data_date, load_workbook
+    from helpers.data.periods import make_period
+    from helpers.metrics.core import period_coverage
+    from helpers.metrics.source import FrameSource
+
+    folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV,
+                                           "opportunities.csv": OPPS_CSV.replace("2025-06-30,lost", "2025-06-15,lost")})
+    q2 = make_period(2025, 2)
+    for as_of, want in ((T("2025-06-30"), T("2025-06-15")), (T("2025-09-30"), T("2025-06-15")), (T("2025-06-10"), T("2025-06-10"))):
+        wb = load_workbook(folder, load_config(folder), as_of=as_of)
+        assert last_data_date(wb) == T("2025-06-15")   # the latest of every lead and opportunity date column
+        expected = {"data_start": T("2025-04-01"), "data_end": want, "partial": True,
+                    # the last lead (2025-05-20) is not more than 30 days before the data's end (2025-06-15 or -10)
+                    "leads_end": T("2025-05-20"), "leads_partial": False}
+        assert period_coverage(wb, q2) == expected
+        assert period_coverage(wb, q2, FrameSource(wb.leads, wb.opportunities)) == expected
+    # the data's end in the period's last day: covered whole
+    folder = write_folder(tmp_path / "e", {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV})
+    wb = load_workbook(folder, load_config(folder), as_of=T("2025-09-30"))
+    assert period_coverage(wb, q2)["partial"] is False
+    assert period_coverage(wb, q2, FrameSource(wb.leads, wb.opportunities))["data_end"] == T("2025-06-30")
+
+
 def test_negative_intervals_hand_computed():
     leads = as_dates(pd.DataFrame({"lead_id": ["A", "B", "C"], "created_at": ["2025-03-01", "2025-03-01", "2025-03-01"],
                                    "opportunity_id": ["X", "Y", "Z"]}), "created_at")

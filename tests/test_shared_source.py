@@ -103,6 +103,7 @@ def test_the_data_facts_and_first_dates_are_fetched_once_per_source(run_snapshot
     assert limits.data_facts_of(source, as_of, ("one_created_at",)).one_created_at   # the codes still count per call
     assert limits.source_dates(source) == (pd.Timestamp("2025-04-01"), pd.Timestamp("2025-05-20"))
     assert limits.source_dates(source) == (pd.Timestamp("2025-04-01"), pd.Timestamp("2025-05-20"))
+    assert limits.source_last_date(source) == pd.Timestamp("2025-06-30")   # O2's closed_at: from the same rows
     assert len(fetched) == 1 + 2   # the facts' row, then the opportunities' and the leads' dates
 
 

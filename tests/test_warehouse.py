@@ -184,6 +184,24 @@ def test_the_runner_reports_from_a_duckdb_file_with_the_folder_figures(duckdb_fi
         assert differences(folder[key], figures(metrics[key])) == [], key
 
 
+def test_a_warehouse_run_refuses_a_period_after_the_data(duckdb_file, one_notebook, tmp_path, capsys):
+    """The sample's dates end on 2026-09-30 (the latest of every lead and opportunity date column, found in the
+    warehouse's aggregate row): FY2027Q1 with an as_of after it has no data, exit 2 before any report."""
+    from helpers.report import run
+
+    out = tmp_path / "out"
+    code = run.main(["--warehouse", duckdb_file, "--schema", REVOPS, "--table", "leads=crm_leads",
+                     "--table", "opportunities=crm_opportunities", "--out", str(out), "--period", "FY2027Q1",
+                     "--as-of", "2027-06-30", "--config", str(SAMPLE_DATA_DIR / "workbook.yaml"),
+                     "--notebooks", str(one_notebook)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert ("period(s) FY2027Q1 start after the data's last date 2026-09-30 (the latest date in the leads and "
+            "opportunities): there is no data for them\n  How to fix: Choose FY2026Q2 or earlier; a later --as-of adds "
+            "no data.") in err
+    assert not (out / "FY2027Q1").exists()
+
+
 def test_a_table_named_on_the_command_line_that_is_not_there_stops_the_run(duckdb_file, one_notebook, tmp_path, capsys):
     """A typo in --table (crm_oportunities) is no silent run without that table: exit 2 before any report, naming
     the schema, its tables and the close match; the same for the opportunities table left at its default name."""

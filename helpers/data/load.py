@@ -344,10 +344,13 @@ def first_data_date(wb: Workbook):
 
 def last_data_date(wb: Workbook):
     """The data's last record date: the latest date in any date column of leads and opportunities (the default
-    as_of, helpers.data.validate.latest_date), a Timestamp; None when no row has a date, or for a Workbook whose row
-    tables are not held (a warehouse run's: helpers.data.rowless)."""
+    as_of, helpers.data.validate.latest_date), a Timestamp (a warehouse load's rowless Workbook knows it:
+    helpers.data.rowless.RowlessWorkbook.last_date); None when no row has a date, or the rows are not held."""
     from helpers.data import validate
 
+    known = getattr(wb, "last_date", None)
+    if known is not None:
+        return known
     if not isinstance(wb.opportunities, pd.DataFrame):
         return None
     return validate.latest_date(wb.leads if isinstance(wb.leads, pd.DataFrame) else None, wb.opportunities)

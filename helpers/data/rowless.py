@@ -62,9 +62,11 @@ class Refused:
 @dataclass
 class RowlessWorkbook(Workbook):
     """A :class:`helpers.data.load.Workbook` whose leads, opportunities and touches are :class:`Refused` tables (or
-    None: absent). `first_date`: the earliest created_at of leads and opportunities."""
+    None: absent). `first_date`: the earliest created_at of leads and opportunities; `last_date`: the data's last
+    record date (helpers.data.load.last_data_date), known to a warehouse load, None from a snapshot."""
 
     first_date: pd.Timestamp | None = None
+    last_date: pd.Timestamp | None = None
 
 
 def read_rowless(folder: Path, data_dir: Path, config) -> RowlessWorkbook | None:

@@ -10,6 +10,8 @@ import functools
 import threading
 from collections import OrderedDict
 
+import pandas as pd
+
 from helpers.data.load import Workbook
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import breakdowns_of, segment_columns_of, target_fit
@@ -154,18 +156,22 @@ def _core_metrics(wb: Workbook, period: Period, source=None) -> dict:
 
 
 def period_coverage(wb: Workbook, period: Period, source=None) -> dict:
-    """:func:`helpers.metrics.limits.coverage` of the period: the first data date, as_of, the last lead created_at
-    (with `source`, a :class:`helpers.metrics.source.Source`, those dates are one aggregate row of it)."""
-    from helpers.data.load import first_data_date
+    """:func:`helpers.metrics.limits.coverage` of the period: the first data date, the data's end = the earlier of
+    as_of and the data's last record date (an as_of past the data adds no data: the period is partial from there),
+    the last lead created_at (with `source`, a :class:`helpers.metrics.source.Source`, those dates are one aggregate
+    row a table of it)."""
+    from helpers.data.load import first_data_date, last_data_date
 
     if source is not None:
-        from helpers.metrics.limits import source_dates
+        from helpers.metrics.limits import source_dates, source_last_date
 
         first, last_lead = source_dates(source)
-        leads_end = None if last_lead is None else min(last_lead, wb.as_of)
-        return coverage(first, wb.as_of, period.start, period.end, leads_end=leads_end)
-    leads_end = None
-    if wb.leads is not None and wb.leads["created_at"].notna().any():
-        leads_end = min(wb.leads["created_at"].max(), wb.as_of)
-    return coverage(first_data_date(wb), wb.as_of, period.start, period.end, leads_end=leads_end)
-
+        last = source_last_date(source)
+    else:
+        first, last = first_data_date(wb), last_data_date(wb)
+        last_lead = None
+        if wb.leads is not None and wb.leads["created_at"].notna().any():
+            last_lead = wb.leads["created_at"].max()
+    end = wb.as_of if last is None or pd.isna(last) else min(wb.as_of, pd.Timestamp(last).normalize())
+    leads_end = None if last_lead is None else min(last_lead, wb.as_of)
+    return coverage(first, end, period.start, period.end, leads_end=leads_end)

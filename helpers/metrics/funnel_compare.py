@@ -164,10 +164,12 @@ def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: P
 def period_over_period_of(source, period: Period, as_of, facts=None) -> pd.DataFrame:
     """:func:`period_over_period` of a :class:`helpers.metrics.source.Source` (aggregate rows fetched per period)."""
     from helpers.metrics.funnel import maturity_days_of, typical_days_of
-    from helpers.metrics.limits import coverage, source_dates
+    from helpers.metrics.limits import coverage, source_dates, source_last_date
 
     first = source_dates(source)[0]
     first = day(as_of) if first is None else first
+    last = source_last_date(source)
+    data_end = as_of if last is None else min(day(as_of), last)   # an as_of past the data adds no data
     typical = typical_days_of(source, as_of)
     periods = {"current": period, "previous": period.shift(-1), "year_ago": period.shift(-4)}
     maturity = maturity_days_of(source, as_of)
@@ -194,7 +196,7 @@ def period_over_period_of(source, period: Period, as_of, facts=None) -> pd.DataF
               "diff_vs_previous", "diff_vs_year_ago"):
         frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
     frame.attrs["periods"] = {name: p.label for name, p in periods.items()}
-    frame.attrs["coverage"] = {name: coverage(first, as_of, p.start, p.end) for name, p in periods.items()}
+    frame.attrs["coverage"] = {name: coverage(first, data_end, p.start, p.end) for name, p in periods.items()}
     return frame
 
 

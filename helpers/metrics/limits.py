@@ -434,7 +434,8 @@ def coverage(data_start, data_end, start, end, leads_end=None) -> dict:
     """How much of period [start, end] the data covers: ``{data_start, data_end, partial, leads_end}``.
 
     ``data_start`` = the later of the first data date and the period start, ``data_end`` =
-    the earlier of as_of (`data_end`) and the period end; ``partial`` = the data starts
+    the earlier of `data_end` (as_of, or the data's last record date when that is earlier:
+    helpers.metrics.core.period_coverage) and the period end; ``partial`` = the data starts
     after the period starts or ends before it ends. ``leads_end`` is the last lead
     created_at (None without a leads table); ``leads_partial``: the last lead is more than
     :data:`LEADS_GAP_DAYS` days before min(as_of, period end): a month without a single lead at
@@ -454,22 +455,36 @@ def source_dates(source) -> tuple:
     """(the earliest created_at of the opportunities and leads, the latest lead created_at or None) of a
     :class:`helpers.metrics.source.Source`, as Timestamps (helpers.data.load.first_data_date's first date; None
     when no row has a created_at). Fetched once per source (:func:`helpers.metrics.source.memoized`)."""
+    return _source_extent(source)[:2]
+
+
+def source_last_date(source):
+    """The data's last record date of a :class:`helpers.metrics.source.Source`: the latest date in any date column of
+    the leads and opportunities (helpers.data.load.last_data_date's), a Timestamp, None when no row has one."""
+    return _source_extent(source)[2]
+
+
+def _source_extent(source) -> tuple:
+    """(first created_at, last lead created_at, last date of any date column), one aggregate row a table, once per source."""
+    from helpers.data.checks_engine import DATE_COLUMNS
     from helpers.metrics.source import memoized
 
-    return memoized(source, ("source_dates",), lambda: _source_dates(source))
+    return memoized(source, ("source_dates",), lambda: _extent(source, DATE_COLUMNS))
 
 
-def _source_dates(source) -> tuple:
-    o = source.opps()
-    first = [source.fetch(o.aggregate(d=o.created_at.cast("date").min())).to_pylist()[0]["d"]]
-    last = None
-    if source.has_leads:
-        ld = source.leads()
-        row = source.fetch(ld.aggregate(lo=ld.created_at.cast("date").min(), hi=ld.created_at.cast("date").max())).to_pylist()[0]
-        first.append(row["lo"])
-        last = None if row["hi"] is None else pd.Timestamp(row["hi"])
+def _extent(source, date_columns: dict) -> tuple:
+    tables = [("opportunities", source.opps())] + ([("leads", source.leads())] if source.has_leads else [])
+    first, latest, last_lead = [], [], None
+    for name, t in tables:
+        cols = [c for c in date_columns[name] if c in t.columns and c != "created_at"]
+        row = source.fetch(t.aggregate(lo=t.created_at.cast("date").min(), hi=t.created_at.cast("date").max(),
+                                       **{f"d{i}": t[c].cast("date").max() for i, c in enumerate(cols)})).to_pylist()[0]
+        first.append(row.pop("lo"))
+        latest += [v for v in row.values() if v is not None]
+        if name == "leads":
+            last_lead = None if row["hi"] is None else pd.Timestamp(row["hi"])
     known = [pd.Timestamp(d) for d in first if d is not None]
-    return (min(known) if known else None), last
+    return (min(known) if known else None), last_lead, (max(pd.Timestamp(d) for d in latest) if latest else None)
 
 
 # --------------------------------------------------------------------------- dates running backwards

@@ -141,7 +141,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
     if "touches" in sources:
         findings += touches_split_findings(con, sources["touches"], names["touches"])
     src = canonical_tables(con, typed_tables(sources, config.timezone), names)
-    sizes, first = _sizes_and_first_date(con, src)
+    sizes, first, last = _sizes_and_first_date(con, src)
     files.update({name: SourceFile(name, names[name], "warehouse", None, sizes[name], "") for name in sources})
     small = _finish_small(typed)
     return RowlessWorkbook(data_dir=Path(data), config=config, as_of=pd.Timestamp(as_of).normalize(),
@@ -149,12 +149,16 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
                            leads=Refused("leads") if "leads" in sources else None,
                            touches=Refused("touches") if "touches" in sources else None,
                            **{name: small.get(name) for name in SMALL_TABLES}, findings=findings, files=files,
-                           first_date=first)
+                           first_date=first, last_date=last)
 
 
-def _sizes_and_first_date(con, src) -> tuple[dict[str, int], pd.Timestamp | None]:
-    """({row table: rows}, the earliest created_at of leads and opportunities or None): one aggregate row per table."""
-    sizes, firsts = {}, []
+def _sizes_and_first_date(con, src) -> tuple[dict[str, int], pd.Timestamp | None, pd.Timestamp | None]:
+    """({row table: rows}, the earliest created_at of leads and opportunities or None, the data's last record date:
+    the latest date in any of their date columns (helpers.data.load.last_data_date) or None): one aggregate row per
+    table."""
+    from helpers.data.checks_engine import DATE_COLUMNS
+
+    sizes, firsts, lasts = {}, [], []
     for name in ROW_TABLES:
         t = src.get(name)
         if t is None:
@@ -162,10 +166,13 @@ def _sizes_and_first_date(con, src) -> tuple[dict[str, int], pd.Timestamp | None
         exprs = {"n": t.count()}
         if "created_at" in t.columns:
             exprs["first"] = t.created_at.min()
+        if name != "touches":
+            exprs.update({f"last_{c}": t[c].cast("date").max() for c in DATE_COLUMNS[name] if c in t.columns})
         with engine._quiet():
             row = con.to_pyarrow(t.aggregate(**exprs)).to_pylist()[0]
         sizes[name] = int(row["n"])
         if name != "touches" and row.get("first") is not None:
             firsts.append(pd.Timestamp(row["first"]))
-    return sizes, min(firsts) if firsts else None
+        lasts += [pd.Timestamp(v) for k, v in row.items() if k.startswith("last_") and v is not None]
+    return sizes, min(firsts) if firsts else None, max(lasts) if lasts else None
 

@@ -117,6 +117,10 @@ def models_chart(s: Session, a: AttributionResult):
     money = (a.section.get("null_reasons") or {}).get("revenue") is None
     key = "revenue" if money else "deals"
     channels = list(models[CHART_MODELS[0]]["won"])
+    if not any(models[m]["won"][c][key] for m in CHART_MODELS for c in channels):   # a sentence, never an empty chart
+        from helpers.views import display
+
+        return display.note(t("attribution_chart_empty", s.lang).format(period=s.period.label))
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * len(channels) * 1.2))
     y = np.arange(len(channels))
     height = 0.8 / len(CHART_MODELS)

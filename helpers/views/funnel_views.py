@@ -397,17 +397,19 @@ def roi_chart(s: Session):
     table = fa.roi_table(roi_rows(s.wb, s.period, s.source))  # one computation for the table and the chart
     if table is None:
         return None  # roi_view already says what spend data would enable
+    rows = table[~table["is_total"]]
+    spend = pd.to_numeric(rows["spend"], errors="coerce").astype("float64")
+    won = pd.to_numeric(rows["cohort_won_revenue"], errors="coerce").astype("float64")
+    if not (spend.fillna(0).any() or won.fillna(0).any()):   # nothing but 0: a sentence, never an empty chart
+        return display.note(t("funnel_roi_empty", s.lang).format(period=s.period.label))
     fig, ax = plt.subplots()
-    if len(table):
-        rows = table[~table["is_total"]]
-        x = np.arange(len(rows))
-        ax.bar(x - 0.2, rows["spend"].astype("float64").fillna(0), width=0.4, color=SALES, label=t("spend", s.lang))
-        won = pd.to_numeric(rows["cohort_won_revenue"], errors="coerce").astype("float64")
-        if won.notna().any():   # unknown won revenue (no amounts, no leads) is not drawn as 0
-            ax.bar(x + 0.2, won.fillna(0), width=0.4, color=MARKETING, label=t("cohort_won_revenue", s.lang))
-        ax.set_xticks(x, [views.channel_label(s.config, v, s.lang) for v in rows["channel"]], rotation=30, ha="right")
-        money_axis(ax, s.config)
-        legend_outside(ax)
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, spend.fillna(0), width=0.4, color=SALES, label=t("spend", s.lang))
+    if won.notna().any():   # unknown won revenue (no amounts, no leads) is not drawn as 0
+        ax.bar(x + 0.2, won.fillna(0), width=0.4, color=MARKETING, label=t("cohort_won_revenue", s.lang))
+    ax.set_xticks(x, [views.channel_label(s.config, v, s.lang) for v in rows["channel"]], rotation=30, ha="right")
+    money_axis(ax, s.config)
+    legend_outside(ax)
     ax.set_title(t("funnel_roi_title", s.lang))
     total = table[table["is_total"]]
     figure = None if total.empty else t("alt_roi", s.lang).format(spend=fmt.money(total["spend"].iloc[0], s.config),

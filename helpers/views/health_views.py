@@ -29,19 +29,24 @@ def overview_view(wb: Workbook, lang: str, source=None):
 
 
 def rows_per_period_chart(frame: pd.DataFrame, lang: str):
-    """Grouped bars: leads, opportunities created and deals closed per period."""
+    """Grouped bars: leads, opportunities created and deals closed per period; a sentence instead, never an empty
+    chart, when no period up to this one has a row (a period before the data starts: `frame` has no rows or only 0s)."""
     import matplotlib.pyplot as plt
 
     cols = [c for c in ("leads", "opportunities_created", "closed") if c in frame.columns]
+    if not len(frame) or not pd.to_numeric(frame[cols].stack(), errors="coerce").fillna(0).any():
+        from helpers.views import display
+
+        return display.note(t("health_rows_per_period_empty", lang))
     fig, ax = plt.subplots()
     frame.set_index("period")[cols].rename(columns=lambda c: t(c, lang)).plot.bar(ax=ax, width=0.8)
     ax.set_xlabel("")
     ax.set_title(t("health_rows_per_period", lang))
     legend_outside(ax)
     ax.tick_params(axis="x", rotation=60)
-    last = frame.iloc[-1] if len(frame) else None
-    counts = None if last is None else ", ".join(f"{t(c, lang)} {fmt.number(last[c], lang)}" for c in cols)
-    return finish(fig, None if last is None else t("alt_rows_per_period", lang).format(period=last["period"], counts=counts))
+    last = frame.iloc[-1]
+    counts = ", ".join(f"{t(c, lang)} {fmt.number(last[c], lang)}" for c in cols)
+    return finish(fig, t("alt_rows_per_period", lang).format(period=last["period"], counts=counts))
 
 
 def file_label(file: str, lang: str) -> str:
@@ -194,14 +199,15 @@ def value_counts_view(wb: Workbook, column: str, lang: str, source=None):
 
 
 def coverage_note(s: Session):
-    """A warning when the data covers the period only in part (it starts after the period starts or as_of falls inside
-    it); the first data date is one aggregate row of ``s.source``."""
+    """A warning when the data covers the period only in part (it starts after the period starts, or as_of or the
+    data's last record date falls inside it: helpers.metrics.core.period_coverage, one aggregate row a table of
+    ``s.source``)."""
     from helpers.views import display
-    from helpers.metrics.limits import source_dates
+    from helpers.metrics.core import period_coverage
 
-    first = source_dates(s.source)[0]
-    if s.period.end <= s.as_of and first <= s.period.start:
+    cov = period_coverage(s.wb, s.period, s.source)
+    if not cov["partial"]:
         return None
     return display.note(t("health_partial_period", s.lang).format(
-        period=s.period.label, start=max(first, s.period.start).strftime("%Y-%m-%d"),
-        end=min(s.as_of, s.period.end).strftime("%Y-%m-%d")), warn=True)
+        period=s.period.label, start=cov["data_start"].strftime("%Y-%m-%d"), end=cov["data_end"].strftime("%Y-%m-%d")),
+        warn=True)
