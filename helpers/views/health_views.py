@@ -208,6 +208,13 @@ def coverage_note(s: Session):
     cov = period_coverage(s.wb, s.period, s.source)
     if not cov["partial"]:
         return None
+    if cov["data_start"] > cov["data_end"]:   # outside the data (the runner refuses it; the lab may open it)
+        from helpers.metrics.limits import source_dates, source_last_date
+
+        last = source_last_date(s.source)
+        last = s.as_of if last is None else min(s.as_of, last)
+        return display.note(t("health_period_outside_data", s.lang).format(
+            period=s.period.label, first=f"{source_dates(s.source)[0]:%Y-%m-%d}", last=f"{last:%Y-%m-%d}"), warn=True)
     return display.note(t("health_partial_period", s.lang).format(
         period=s.period.label, start=cov["data_start"].strftime("%Y-%m-%d"), end=cov["data_end"].strftime("%Y-%m-%d")),
         warn=True)
