@@ -127,8 +127,9 @@ def test_coverage_hand_computed():
 
 
 def test_period_coverage_ends_at_the_data_last_date(tmp_path):
-    """An as_of past the data adds no data: the period is partial from the data's last record date (here O2's
-    closed_at, 2025-06-15), the opportunities' end as much as the leads'."""
+    """An as_of a month or more past the data adds no data: the period is partial from the data's last record date
+    (here O2's closed_at, 2025-06-15), the opportunities' end as much as the leads'. A shorter quiet spell before
+    as_of (15 days to 2025-06-30) is a quiet spell: the period is covered to as_of."""
     from conftest import LEADS_CSV, OPPS_CSV, write_folder
     from helpers.config import load_config
     from helpers.data.load import last_data_date, load_workbook
@@ -139,12 +140,17 @@ def test_period_coverage_ends_at_the_data_last_date(tmp_path):
     folder = write_folder(tmp_path / "d", {"leads.csv": LEADS_CSV,
                                            "opportunities.csv": OPPS_CSV.replace("2025-06-30,lost", "2025-06-15,lost")})
     q2 = make_period(2025, 2)
-    for as_of, want in ((T("2025-06-30"), T("2025-06-15")), (T("2025-09-30"), T("2025-06-15")), (T("2025-06-10"), T("2025-06-10"))):
+    for as_of, want, partial, leads_partial in (
+            # 15 days without a record before as_of: covered to as_of; the last lead (05-20) 41 days before it
+            (T("2025-06-30"), T("2025-06-30"), False, True),
+            # 107 days: the data ends 06-15; the last lead is 26 days before that
+            (T("2025-09-30"), T("2025-06-15"), True, False),
+            # as_of before the last record: the data ends at as_of
+            (T("2025-06-10"), T("2025-06-10"), True, False)):
         wb = load_workbook(folder, load_config(folder), as_of=as_of)
         assert last_data_date(wb) == T("2025-06-15")   # the latest of every lead and opportunity date column
-        expected = {"data_start": T("2025-04-01"), "data_end": want, "partial": True,
-                    # the last lead (2025-05-20) is not more than 30 days before the data's end (2025-06-15 or -10)
-                    "leads_end": T("2025-05-20"), "leads_partial": False}
+        expected = {"data_start": T("2025-04-01"), "data_end": want, "partial": partial,
+                    "leads_end": T("2025-05-20"), "leads_partial": leads_partial}
         assert period_coverage(wb, q2) == expected
         assert period_coverage(wb, q2, FrameSource(wb.leads, wb.opportunities)) == expected
     # the data's end in the period's last day: covered whole
@@ -152,6 +158,13 @@ def test_period_coverage_ends_at_the_data_last_date(tmp_path):
     wb = load_workbook(folder, load_config(folder), as_of=T("2025-09-30"))
     assert period_coverage(wb, q2)["partial"] is False
     assert period_coverage(wb, q2, FrameSource(wb.leads, wb.opportunities))["data_end"] == T("2025-06-30")
+
+
+def test_the_data_ends_at_its_last_record_only_a_month_before_as_of():
+    assert limits.data_end_of(T("2025-06-30"), T("2025-05-31")) == T("2025-06-30")   # 30 days: a quiet spell
+    assert limits.data_end_of(T("2025-06-30"), T("2025-05-30")) == T("2025-05-30")   # 31 days: the export ended
+    assert limits.data_end_of(T("2025-06-30"), None) == T("2025-06-30")
+    assert limits.data_end_of(T("2025-06-10"), T("2025-06-15")) == T("2025-06-10")
 
 
 def test_negative_intervals_hand_computed():

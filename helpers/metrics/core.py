@@ -10,12 +10,10 @@ import functools
 import threading
 from collections import OrderedDict
 
-import pandas as pd
-
 from helpers.data.load import Workbook
 from helpers.data.periods import Period
 from helpers.metrics.breakdown import breakdowns_of, segment_columns_of, target_fit
-from helpers.metrics.limits import coverage, explain_core, workbook_facts
+from helpers.metrics.limits import coverage, data_end_of, explain_core, workbook_facts
 
 
 def has_target(wb: Workbook) -> bool:
@@ -156,8 +154,8 @@ def _core_metrics(wb: Workbook, period: Period, source=None) -> dict:
 
 
 def period_coverage(wb: Workbook, period: Period, source=None) -> dict:
-    """:func:`helpers.metrics.limits.coverage` of the period: the first data date, the data's end = the earlier of
-    as_of and the data's last record date (an as_of past the data adds no data: the period is partial from there),
+    """:func:`helpers.metrics.limits.coverage` of the period: the first data date, the data's end
+    (:func:`helpers.metrics.limits.data_end_of`: as_of, or the data's last record date a month or more before it),
     the last lead created_at (with `source`, a :class:`helpers.metrics.source.Source`, those dates are one aggregate
     row a table of it)."""
     from helpers.data.load import first_data_date, last_data_date
@@ -172,6 +170,6 @@ def period_coverage(wb: Workbook, period: Period, source=None) -> dict:
         last_lead = None
         if wb.leads is not None and wb.leads["created_at"].notna().any():
             last_lead = wb.leads["created_at"].max()
-    end = wb.as_of if last is None or pd.isna(last) else min(wb.as_of, pd.Timestamp(last).normalize())
+    end = data_end_of(wb.as_of, last)
     leads_end = None if last_lead is None else min(last_lead, wb.as_of)
     return coverage(first, end, period.start, period.end, leads_end=leads_end)

@@ -164,12 +164,12 @@ def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: P
 def period_over_period_of(source, period: Period, as_of, facts=None) -> pd.DataFrame:
     """:func:`period_over_period` of a :class:`helpers.metrics.source.Source` (aggregate rows fetched per period)."""
     from helpers.metrics.funnel import maturity_days_of, typical_days_of
-    from helpers.metrics.limits import coverage, source_dates, source_last_date
+    from helpers.metrics.limits import coverage, data_end_of, source_dates, source_last_date
 
     first = source_dates(source)[0]
     first = day(as_of) if first is None else first
     last = source_last_date(source)
-    data_end = as_of if last is None else min(day(as_of), last)   # an as_of past the data adds no data
+    data_end = data_end_of(as_of, last)
     typical = typical_days_of(source, as_of)
     periods = {"current": period, "previous": period.shift(-1), "year_ago": period.shift(-4)}
     maturity = maturity_days_of(source, as_of)

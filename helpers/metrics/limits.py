@@ -430,12 +430,24 @@ def where_shown(f) -> str:
 
 
 # --------------------------------------------------------------------------- coverage
+def data_end_of(as_of, last_record):
+    """Where the data ends for coverage: `as_of`, or the data's last record date `last_record` (the latest date in
+    any date column of the leads and opportunities; None: not known) when that is more than :data:`LEADS_GAP_DAYS`
+    days before as_of. An as_of months past the last record adds no data (the export ended there: a period it cuts
+    is partial), while a shorter quiet spell before as_of (a weekend, a holiday at a quarter's end) is a quiet
+    spell, as for ``leads_partial``: the period is covered to as_of, as the user's snapshot date says."""
+    if last_record is None or pd.isna(last_record):
+        return as_of
+    last = pd.Timestamp(last_record).normalize()
+    return last if last < pd.Timestamp(as_of).normalize() - pd.Timedelta(days=LEADS_GAP_DAYS) else as_of
+
+
 def coverage(data_start, data_end, start, end, leads_end=None) -> dict:
     """How much of period [start, end] the data covers: ``{data_start, data_end, partial, leads_end}``.
 
     ``data_start`` = the later of the first data date and the period start, ``data_end`` =
-    the earlier of `data_end` (as_of, or the data's last record date when that is earlier:
-    helpers.metrics.core.period_coverage) and the period end; ``partial`` = the data starts
+    the earlier of `data_end` (as_of, or the data's last record date a month before it: :func:`data_end_of`) and the
+    period end; ``partial`` = the data starts
     after the period starts or ends before it ends. ``leads_end`` is the last lead
     created_at (None without a leads table); ``leads_partial``: the last lead is more than
     :data:`LEADS_GAP_DAYS` days before min(as_of, period end): a month without a single lead at
