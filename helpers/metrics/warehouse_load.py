@@ -141,7 +141,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
     if "touches" in sources:
         findings += touches_split_findings(con, sources["touches"], names["touches"])
     src = canonical_tables(con, typed_tables(sources, config.timezone), names)
-    sizes, first, last = _sizes_and_first_date(con, src)
+    sizes, first, last = _sizes_and_dates(con, src)
     files.update({name: SourceFile(name, names[name], "warehouse", None, sizes[name], "") for name in sources})
     small = _finish_small(typed)
     return RowlessWorkbook(data_dir=Path(data), config=config, as_of=pd.Timestamp(as_of).normalize(),
@@ -152,7 +152,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
                            first_date=first, last_date=last)
 
 
-def _sizes_and_first_date(con, src) -> tuple[dict[str, int], pd.Timestamp | None, pd.Timestamp | None]:
+def _sizes_and_dates(con, src) -> tuple[dict[str, int], pd.Timestamp | None, pd.Timestamp | None]:
     """({row table: rows}, the earliest created_at of leads and opportunities or None, the data's last record date:
     the latest date in any of their date columns (helpers.data.load.last_data_date) or None): one aggregate row per
     table."""
