@@ -26,6 +26,8 @@ _REPORT_FILE = re.compile(r"^(metrics\.json|kernel\.log|\d\d_[^/]+\.(ipynb|html)
 #: Names of the hidden folders a killed run may leave: staging, a report moved aside, an ingest's staging, a snapshot.
 _STALE = re.compile(r"^\.(staging-.+-\d+|old-.+-\d+|_data\.ingest-\d+|snapshot-\d+)$")
 _OLD = re.compile(r"^\.old-(?P<name>.+)-\d+$")
+#: The folder of the output folder where a failed period's notebooks are kept (OUT/_failed/<period>/).
+FAILED_DIR = "_failed"
 #: The files the runner writes at the top of the output folder; it replaces only its own (:func:`runners_file`).
 TOP_FILES = ("index.html", "run.json")
 #: The runner's mark in those files: index.html's <meta name="generator">, run.json's "generator".
@@ -155,7 +157,7 @@ def recover_publish(out: Path) -> list[str]:
     and `.snapshot-*` folder are deleted. Returns what was done, one line each.
     """
     done = []
-    for parent in (Path(out), Path(out) / "_failed"):
+    for parent in (Path(out), Path(out) / FAILED_DIR):
         if not parent.is_dir() or parent.is_symlink():
             continue
         for entry in sorted(parent.iterdir()):
@@ -207,7 +209,7 @@ def clean_reports(out: Path) -> list[str]:
     a run's output folder too (``--out reports/ja``: it holds the runner's lock file), each removed when left empty. Anything
     else (a user's notes, reports/README.md, the lock files) stays. Returns the paths removed, one each.
     WorkbookError when a run is writing to `out` (its lock is held)."""
-    from helpers.storage import locked
+    from helpers.storage import lock_path, locked
 
     out = Path(out)
     if not out.is_dir() or out.is_symlink():
@@ -222,9 +224,9 @@ def clean_reports(out: Path) -> list[str]:
             elif entry.name in TOP_FILES and entry.is_file() and runners_file(entry):
                 entry.unlink()
                 removed.append(str(entry))
-            elif entry.is_dir() and not entry.is_symlink() and (entry.name == "_failed" or (entry / ".run.lock").is_file()):
-                removed += _remove_marked(entry) if entry.name == "_failed" else clean_reports(entry)
-                if not [e for e in entry.iterdir() if e.name != ".run.lock"]:
+            elif entry.is_dir() and not entry.is_symlink() and (entry.name == FAILED_DIR or lock_path(entry / "run").is_file()):
+                removed += _remove_marked(entry) if entry.name == FAILED_DIR else clean_reports(entry)
+                if not [e for e in entry.iterdir() if e != lock_path(entry / "run")]:
                     shutil.rmtree(entry)
                     removed.append(str(entry))
     return removed

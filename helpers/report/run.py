@@ -58,11 +58,9 @@ from helpers.report.export import (HIDE_TAG, LAB_TAG, LANG_TAG, NEEDS_TAG, empty
 from helpers.report.kernel import (BLAS_THREADS, FRESH_STATE, KERNEL_FIX, KERNEL_LOG, PERIOD_ENGINE,  # noqa: F401
                                    STATIC_ENV, SharedKernel, check_kernel, period_engine, quiet_kernel_manager,
                                    set_kernel_environment, stop_kernel)
-from helpers.report.record import (MARKER, check_data_replaceable, check_replaceable, check_top_files, foreign_files, make_own_dir,
-                                   mark_report_dir, publish_dir, recover_publish, runner_made)
+from helpers.report.record import (FAILED_DIR, MARKER, check_data_replaceable, check_replaceable, check_top_files,
+                                   foreign_files, make_own_dir, mark_report_dir, publish_dir, recover_publish, runner_made)
 from helpers.storage import NO_SPACE_ERRNOS, NOT_WRITABLE_ERRNOS, locked
-
-FAILED_DIR = "_failed"
 
 
 @dataclass
