@@ -32,7 +32,7 @@ import pandas as pd
 
 from helpers.data.checks_tables import (  # noqa: F401 (re-exported: these were defined here)
     COLUMNS, ROW, _VIEWS, CheckTables, _arrow_column, _complete, _day_or_number, _quiet, _utf8_bytes, canonical_tables,
-    code_point_order, folder_backend, folder_tables)
+    code_point_order, folder_backend, folder_tables, unread)
 from helpers.data.schema import OUTCOMES
 from helpers.errors import Finding, warning
 
@@ -294,9 +294,11 @@ def opportunity_findings(src: CheckTables, as_of) -> list[Finding]:
     c = _Counted(src, "opportunities")
     o = c.t
     closed, won, lost = o.outcome.isin(("won", "lost")), o.outcome == "won", o.outcome == "lost"
-    m = {"bad_outcome": o.outcome.notnull() & ~o.outcome.isin(OUTCOMES), "no_close": closed & o.closed_at.isnull(),
-         "backwards": closed & (o.closed_at < o.created_at), "won": won, "lost": lost, "amounts": o.amount.notnull(),
-         "won_no_amount": won & o.amount.isnull(), "lost_paid": lost & (o.amount.fill_null(0) > 0),
+    # a cell the loader refused as unparseable (bad_date, bad_number) is written, not missing: no second finding
+    written_close, written_amount = o.closed_at.notnull() | unread(o, "closed_at"), o.amount.notnull() | unread(o, "amount")
+    m = {"bad_outcome": o.outcome.notnull() & ~o.outcome.isin(OUTCOMES), "no_close": closed & ~written_close,
+         "backwards": closed & (o.closed_at < o.created_at), "won": won, "lost": lost, "amounts": written_amount,
+         "won_no_amount": won & ~written_amount, "lost_paid": lost & (o.amount.fill_null(0) > 0),
          "negative": o.amount < 0, "created": o.created_at.notnull(),
          "open_closed": (o.outcome == "open") & o.closed_at.notnull(),
          "orphan": _unknown(o.lead_id, src.get("leads"), "lead_id") if src.get("leads") is not None else ibis.literal(False)}

@@ -20,6 +20,9 @@ import pyarrow as pa
 
 #: The row-position column a folder's tables carry into the engine (0 = the first data row).
 ROW = "_row"
+#: The prefix of the columns marking a folder's cells the loader refused as unparseable (``_unread_closed_at``: true
+#: where closed_at held text that is not a date); such a cell is null among the values but was not left empty.
+UNREAD = "_unread_"
 
 #: Numbers the views a folder's tables are registered under (unique within the process, so nested uses never clash).
 _VIEWS = itertools.count()
@@ -86,10 +89,11 @@ def _arrow_column(series: pd.Series, kind: str) -> pa.Array:
 
 
 @contextlib.contextmanager
-def folder_tables(typed: dict[str, pd.DataFrame | None], files: dict[str, str]):
+def folder_tables(typed: dict[str, pd.DataFrame | None], files: dict[str, str], unread: dict | None = None):
     """A folder's typed tables (helpers.data.load: leads, opportunities, spend, touches; None = absent) in the in-process
     engine as :class:`CheckTables`: the columns of COLUMNS (a missing one null) and ROW, each row's position in its
-    file. The tables are released on exit."""
+    file, and per column of `unread` ({table: {column: bool array}}, the cells the loader refused as unparseable) a
+    boolean UNREAD + column (:func:`unread`). The tables are released on exit."""
     con = folder_backend()
     names, tables = [], {}
     try:
@@ -98,6 +102,9 @@ def folder_tables(typed: dict[str, pd.DataFrame | None], files: dict[str, str]):
                 continue
             data = {c: _arrow_column(frame[c], kind) for c, kind in COLUMNS[name].items() if c in frame.columns}
             data[ROW] = pa.array(np.arange(len(frame), dtype=np.int64))
+            for c, mask in ((unread or {}).get(name) or {}).items():
+                if c in COLUMNS[name] and len(mask) == len(frame):
+                    data[UNREAD + c] = pa.array(np.asarray(mask, dtype=bool))
             view = f"_workbook_checks_{name}_{next(_VIEWS)}"
             con.con.register(view, pa.table(data))
             names.append(view)
@@ -116,7 +123,17 @@ def _complete(t, name: str):
 
     types = {"id": "string", "text": "string", "outcome": "string", "date": "date", "number": "float64"}
     cols = {c: (t[c] if c in t.columns else ibis.null()).cast(types[kind]) for c, kind in COLUMNS[name].items()}
-    return t.select(**cols, **({ROW: t[ROW]} if ROW in t.columns else {}))
+    kept = [c for c in t.columns if c == ROW or c.startswith(UNREAD)]
+    return t.select(**cols, **{c: t[c] for c in kept})
+
+
+def unread(t, column: str):
+    """Boolean: the cells of `column` in check table `t` the loader refused as unparseable (a folder's UNREAD column;
+    false where there is none: a warehouse refuses such cells before its row checks, helpers.metrics.warehouse_cells).
+    A check of empty cells leaves them out: they were written, wrongly, and bad_date / bad_number already says so."""
+    import ibis
+
+    return t[UNREAD + column] if UNREAD + column in t.columns else ibis.literal(False)
 
 
 def canonical_tables(con, sources: dict, files: dict[str, str]) -> CheckTables:

@@ -492,13 +492,13 @@ def _row_in_a_cell(table: pa.Table, delimiter: str) -> bool:
     return False
 
 
-def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Finding]):
+def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Finding], unread: dict | None = None):
     """A canonical table's CSV file read fast: ``(typed frame, extra columns or None, encoding, rows, sha256)``, or None
     when the exact reader must read it (:func:`read_csv_cells`). The typed frame, the findings appended to `findings`
     (missing columns, unparseable and missing values) and the extra columns are the exact reader's
     (read_raw, missing_columns and parse_table); raises its WorkbookError for duplicate column names. The extra
     columns are a frame, or (a file without a double quote) :class:`helpers.data.extras.DeferredColumns`: left in the
-    file, read when first asked for (Workbook.extras)."""
+    file, read when first asked for (Workbook.extras). `unread`: as parse_table's (the unparseable cells by column)."""
     read = read_csv_cells(path, frozenset(table.column_names))
     if read is None:
         return None
@@ -521,7 +521,7 @@ def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Find
         else:
             iso = plain_iso_dates(col, raw) if col.kind in ("date", "datetime") else None
             parsed, present = iso if iso is not None else distinct_parse(col, raw, config.timezone)
-        column_findings(col, parsed, present, raw, path.name, findings)
+        column_findings(col, parsed, present, raw, path.name, findings, unread)
         out[col.name] = parsed
     raw = None
     typed = pd.DataFrame(out, index=pd.RangeIndex(rows))

@@ -99,11 +99,11 @@ def find_table_file(data_dir: Path, name: str) -> Path | None:
 FAST_CSV = True
 
 
-def read_csv_fast(path: Path, table: Table, config: Config, findings: list[Finding]):
+def read_csv_fast(path: Path, table: Table, config: Config, findings: list[Finding], unread: dict | None = None):
     """:func:`read_csv_typed` for a .csv file when FAST_CSV is on, else None (the caller reads it exactly)."""
     if not FAST_CSV or FORMATS.get(path.suffix.lower()) != "csv":
         return None
-    return read_csv_typed(path, table, config, findings)
+    return read_csv_typed(path, table, config, findings, unread)
 
 
 def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None) -> Workbook:
@@ -114,9 +114,10 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
         raise WorkbookError(f"The data folder {data_dir} does not exist", fix="Give the folder holding leads.csv and opportunities.csv with --data.")
     config = config or load_config(data_dir)
     findings: list[Finding] = []
-    typed, extras, files = _read_tables(data_dir, config, findings)
+    unread: dict[str, dict] = {}   # {table: {column: the cells refused as unparseable}}: written, not empty, for the checks
+    typed, extras, files = _read_tables(data_dir, config, findings, unread)
     names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
-    resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings)
+    resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings, unread)
     _finish_tables(typed, names, config, findings)
     return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
                     leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
@@ -124,11 +125,13 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
                     extras=Extras(extras), findings=findings, files=files)
 
 
-def _read_tables(data_dir: Path, config: Config, findings: list[Finding]) -> tuple[dict, dict, dict[str, SourceFile]]:
+def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
+                 unread: dict | None = None) -> tuple[dict, dict, dict[str, SourceFile]]:
     """Every canonical table of the folder read and typed: ``(typed {table: frame}, extras {table: frame, or
     DeferredColumns read on first access (helpers.data.extras)}, files {table: SourceFile})``; a missing required
     table, an unreadable file, missing columns and unparseable cells are appended to `findings` (a leads-only folder
-    gets an empty opportunities table, with a warning)."""
+    gets an empty opportunities table, with a warning). `unread` (when given) gets {table: {column: bool array}}, the
+    cells refused as unparseable (helpers.data.parse.column_findings)."""
     typed: dict[str, pd.DataFrame] = {}
     extras: dict = {}
     files: dict[str, SourceFile] = {}
@@ -149,7 +152,7 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding]) -> tup
             continue
         try:
             check_file(path, data_dir, FORMATS[path.suffix.lower()], "data")  # a link out of the folder, not text: one block read
-            fast = read_csv_fast(path, table, config, findings)
+            fast = read_csv_fast(path, table, config, findings, _unread_of(unread, name))
             if fast is not None:  # the same typed frame, findings and extras as the exact reader below
                 typed[name], extra, encoding, rows, sha256 = fast
                 files[name] = SourceFile(name, str(path), "csv", encoding, rows, sha256)
@@ -164,19 +167,24 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding]) -> tup
         files[name] = SourceFile(name, str(path), FORMATS[path.suffix.lower()], encoding, len(raw), file_sha256(path))
         missing = missing_columns(table, raw, path.name)
         findings += missing
-        typed[name] = parse_table(table, raw, path.name, config, findings)
+        typed[name] = parse_table(table, raw, path.name, config, findings, _unread_of(unread, name))
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()
     return typed, extras, files
 
 
+def _unread_of(unread: dict | None, name: str) -> dict | None:
+    """The dict of table `name`'s unparseable cells in `unread` (made on first use), None without `unread`."""
+    return None if unread is None else unread.setdefault(name, {})
+
+
 def _check_tables(typed: dict, names: dict[str, str], data_dir: Path, config: Config, as_of,
-                  findings: list[Finding]) -> pd.Timestamp:
+                  findings: list[Finding], unread: dict | None = None) -> pd.Timestamp:
     """The checks of the typed tables (shape, label cells, then every row check as engine queries:
     helpers.data.checks_engine), appended to `findings`; the as_of they resolve (given, the settings', else the latest
     date of the data). Raises DataValidationError on any error (every problem at once) and WorkbookError without
-    an as_of."""
+    an as_of. `unread`: the cells refused as unparseable ({table: {column: bool array}}), which no check reads as empty."""
     from helpers.data import validate
     from helpers.data.categories import label_findings
 
@@ -186,12 +194,12 @@ def _check_tables(typed: dict, names: dict[str, str], data_dir: Path, config: Co
         findings += label_findings(name, frame, names.get(name, f"{name}.csv"))
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
         # the table's shape is wrong; the row checks that do not need the missing columns still speak, in one go
-        findings += _row_errors_despite_missing(typed, names, findings, config)
+        findings += _row_errors_despite_missing(typed, names, findings, config, unread)
         raise DataValidationError(japanese_fixes(findings, Path(data_dir)))
 
     resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
     # every row check as engine queries (helpers.data.checks_engine); as_of None = the latest date of the data
-    found, resolved_as_of = validate.check_rows(typed, names, resolved_as_of, config.fiscal_year_start_month)
+    found, resolved_as_of = validate.check_rows(typed, names, resolved_as_of, config.fiscal_year_start_month, unread)
     findings += found
     return validate.checked_as_of(findings, resolved_as_of, str(data_dir))
 
@@ -238,7 +246,7 @@ def _finish_tables(typed: dict, names: dict[str, str], config: Config, findings:
 
 
 def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str, str], findings: list[Finding],
-                                config: Config) -> list[Finding]:
+                                config: Config, unread: dict | None = None) -> list[Finding]:
     """The row checks' errors (helpers.data.validate.check_tables: duplicate ids, negative amounts, ...) of a folder
     with a missing column, so the user sees every problem of the file at once: each missing column is added
     empty for the checks, and errors about a missing column (or one the findings already name) are left out.
@@ -257,7 +265,7 @@ def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str,
                  for c in TABLES[name].columns if c.name not in frame.columns}
         padded[name] = frame.assign(**empty)
     as_of = config.as_of or validate.latest_date(padded.get("leads"), padded["opportunities"]) or pd.Timestamp.max.normalize()
-    found = validate.check_tables(padded, names, as_of, config.fiscal_year_start_month)
+    found = validate.check_tables(padded, names, as_of, config.fiscal_year_start_month, unread)
     return [f for f in found if f.severity == "error" and (f.file, f.column) not in missing | said]
 
 

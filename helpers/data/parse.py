@@ -167,10 +167,14 @@ def parse_cells(col: Column, cells: pd.Series, timezone: str) -> tuple[pd.Series
     return parsed, present
 
 
-def column_findings(col: Column, parsed: pd.Series, present, cells, fname: str, findings: list[Finding]) -> None:
+def column_findings(col: Column, parsed: pd.Series, present, cells, fname: str, findings: list[Finding],
+                    unread: dict | None = None) -> None:
     """Append the findings of one typed column: unparseable values (with the raw `cells` shown) and empty required cells.
 
-    `present` is a bool array; `cells` the raw cells (a pandas Series, or a pyarrow array of the file's text)."""
+    `present` is a bool array; `cells` the raw cells (a pandas Series, or a pyarrow array of the file's text). With
+    `unread` (a dict), a date or number column with unparseable cells is recorded there as {column: bool array of those
+    cells}: the row checks read them as written, not as empty (helpers.data.checks_tables.folder_tables: a cell
+    refused as bad_date is not also a missing close date)."""
     if col.name == "answer":
         bad = present & parsed.isna().to_numpy()
         if bad.any():
@@ -183,6 +187,8 @@ def column_findings(col: Column, parsed: pd.Series, present, cells, fname: str, 
                     "number": "finite numbers", "int": "whole numbers", "month": "months (YYYY-MM, month 01-12)"}[col.kind]
             fix = {"number": FIX_NUMBER, "int": "Write a whole number.", "month": "Write months as YYYY-MM, e.g. 2025-04."}.get(col.kind, FIX_DATE)
             findings.append(finding("error", fname, f"bad_{col.kind}", f"values that are not valid {what}", fix, col.name, bad, cells))
+            if unread is not None:
+                unread[col.name] = np.asarray(bad, dtype=bool)
     if col.required and col.name != "amount":
         missing = ~present
         if missing.any():
@@ -190,15 +196,17 @@ def column_findings(col: Column, parsed: pd.Series, present, cells, fname: str, 
                                      f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, missing))
 
 
-def parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, findings: list[Finding]) -> pd.DataFrame:
-    """Typed canonical columns of one table; every unparseable or missing required value becomes a finding."""
+def parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, findings: list[Finding],
+                unread: dict | None = None) -> pd.DataFrame:
+    """Typed canonical columns of one table; every unparseable or missing required value becomes a finding (the
+    unparseable cells of each column also go to `unread`, when given: :func:`column_findings`)."""
     out = pd.DataFrame(index=raw.index)
     for col in table.columns:
         if col.name not in raw.columns:
             continue
         cells = raw[col.name]
         parsed, present = parse_cells(col, cells, config.timezone)
-        column_findings(col, parsed, present.to_numpy(), cells, fname, findings)
+        column_findings(col, parsed, present.to_numpy(), cells, fname, findings, unread)
         out[col.name] = parsed
     return out
 
