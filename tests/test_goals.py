@@ -258,18 +258,20 @@ def test_resampled_cell_counts_in_blocks_are_the_whole_array_draw(monkeypatch, b
 
 def test_projected_cohort_rate_by_hand():
     # 10 old leads (created 2023, long past the 365-day horizon): 4 became opportunities 5 days after creation,
-    # none won yet -> F_opp(H) = 4/10. Five leads created on as_of (age 0) have not converted: each still converts
-    # with (0.4 - 0) / (1 - 0) = 0.4, so the cohort's projected lead -> opportunity rate is 0.4, its raw rate 0.
+    # none won yet -> F_opp(H) = 4/10. Twenty leads created on as_of (age 0; at least MIN_PROJECTION_LEADS) have not
+    # converted: each still converts with (0.4 - 0) / (1 - 0) = 0.4, so the cohort's projected lead -> opportunity
+    # rate is 0.4, its raw rate 0.
     as_of = pd.Timestamp("2024-06-30")
     old = pd.Timestamp("2023-09-01")
-    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(15)],
-                          "created_at": [old] * 10 + [as_of] * 5, "channel": "web"})
+    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(30)],
+                          "created_at": [old] * 10 + [as_of] * 20, "channel": "web"})
     opps = pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(4)], "created_at": [old + pd.Timedelta(days=5)] * 4,
                          "closed_at": pd.NaT, "outcome": "open", "amount": 1.0, "lead_id": [f"L{i}" for i in range(4)]})
     leads, opps = as_dates(leads, "created_at"), as_dates(opps, "created_at", "closed_at")
     out = goals.projected_cohort_rates(leads, opps, "2024-04-01", "2024-06-30", as_of, refits=10, simulations=10)
     assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.4)
-    assert out["projected_lead_to_won_rate"]["expected"] == 0.0  # nobody has won: nothing to project from
+    # nobody has won or lost: nothing to learn win chances from, null (not 0%)
+    assert out["projected_lead_to_won_rate"] is None and out["null_reasons"] == {"projected_lead_to_won_rate": "nothing_closed"}
     curves = goals.conversion_curves(leads, opps, as_of)
     assert curves["lead_to_opportunity"].iloc[4] == 0.0 and curves["lead_to_opportunity"].iloc[5] == pytest.approx(0.4)
     assert goals.projected_cohort_rates(None, opps, "2024-04-01", "2024-06-30", as_of) is None

@@ -39,3 +39,99 @@ def test_unparseable_cells_are_refused_once_and_empty_ones_still_missing(fast, m
         load.load_workbook(folder)
     won_without = [f for f in caught.value.findings if f.code == "won_without_amount"]
     assert [(f.rows, f.count) for f in won_without] == [((5,), 1)]   # row 4's 'abc' is written, only row 5 has none
+
+
+# --------------------------------------------------------------------------- the young cohort's projection
+def _young(opened: int, outcome: str | None):
+    """20 leads created 2023-09-01 (old: past the 365-day horizon on as_of 2024-06-30), the first `opened` of them with an
+    opportunity 5 days later (`outcome`: None = still open, else won/lost 30 days after creation), and 20 leads
+    created on as_of (age 0, the cohort of 2024-04-01..2024-06-30)."""
+    import pandas as pd
+
+    from conftest import as_dates
+
+    as_of, old = pd.Timestamp("2024-06-30"), pd.Timestamp("2023-09-01")
+    leads = pd.DataFrame({"lead_id": [f"L{i}" for i in range(40)], "created_at": [old] * 20 + [as_of] * 20,
+                          "channel": "web"})
+    opps = pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(opened)],
+                         "created_at": [old + pd.Timedelta(days=5)] * opened,
+                         "closed_at": [pd.NaT if outcome is None else old + pd.Timedelta(days=30)] * opened,
+                         "outcome": outcome or "open", "amount": 1.0, "lead_id": [f"L{i}" for i in range(opened)]})
+    return as_dates(leads, "created_at"), as_dates(opps, "created_at", "closed_at"), as_of
+
+
+def _projected(leads, opps, as_of):
+    from helpers.metrics import goals
+
+    return goals.projected_cohort_rates(leads, opps, "2024-04-01", "2024-06-30", as_of, refits=5, simulations=5)
+
+
+def test_projection_without_lost_deals_has_no_won_rate():
+    # 10 of the 20 old leads became opportunities on day 5 (the cohort's 20 are censored at age 0): F_opp(H) = 10/20,
+    # each cohort lead converts with 0.5 -> projected 0.5. All 10 deals won, none lost: no projected won rate.
+    out = _projected(*_young(10, "won"))
+    assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.5)
+    assert out["projected_lead_to_won_rate"] is None
+    assert out["null_reasons"] == {"projected_lead_to_won_rate": "no_lost_deals"}
+
+
+def test_projection_with_nothing_closed_or_no_opportunity_is_null():
+    out = _projected(*_young(10, None))   # the 10 deals are all open
+    assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.5)
+    assert out["projected_lead_to_won_rate"] is None
+    assert out["null_reasons"] == {"projected_lead_to_won_rate": "nothing_closed"}
+    out = _projected(*_young(0, None))    # no lead ever became an opportunity: no curve (not 0%)
+    assert out == {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None,
+                   "null_reasons": {"projected_lead_to_opportunity_rate": "no_conversion_curve",
+                                    "projected_lead_to_won_rate": "nothing_closed"}}
+
+
+def test_projection_with_lost_deals_is_made():
+    # 10 deals closed day 30: 5 won, 5 lost. F_won(H) = 5/20 = 0.25 and every cohort lead (age 0, undecided: S(0) = 1)
+    # wins with 0.25: projected 0.25; lead -> opportunity 0.5 as above
+    import pandas as pd
+
+    leads, opps, as_of = _young(10, "won")
+    opps = opps.assign(outcome=["won"] * 5 + ["lost"] * 5)
+    out = _projected(leads, opps, as_of)
+    assert "null_reasons" not in out
+    assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.5)
+    assert out["projected_lead_to_won_rate"]["expected"] == pytest.approx(0.25)
+    assert isinstance(out["projected_lead_to_won_rate"]["low_95"], float) and not pd.isna(out["projected_lead_to_won_rate"]["low_95"])
+
+
+def _core(folder, period_label: str, as_of=None) -> dict:
+    from helpers.data.periods import parse_period
+    from helpers.metrics.core import core_metrics
+
+    wb = load.load_workbook(folder, as_of=as_of)
+    return core_metrics(wb, parse_period(period_label, wb.config.fiscal_year_start_month), projected=True)
+
+
+def test_a_handful_of_leads_projects_nothing():
+    # single-lead: one lead created on as_of (2025-04-02), no opportunities file; 2025Q2 (calendar quarters)
+    cohort = _core(CASES / "single-lead", "2025Q2")["funnel"]["cohort"]
+    assert cohort["leads"] == 1 and cohort["projected_lead_to_opportunity_rate"] is None
+    assert cohort["projected_lead_to_won_rate"] is None
+    assert cohort["null_reasons"]["projected_lead_to_opportunity_rate"] == "too_few_cohort_leads"
+    assert cohort["null_reasons"]["projected_lead_to_won_rate"] == "too_few_cohort_leads"
+    # only-won as of 2025-05-01, FY2025Q1 (April start): L1, L2, L3 created by then; L1, L2 have opportunities
+    cohort = _core(CASES / "only-won", "FY2025Q1", "2025-05-01")["funnel"]["cohort"]
+    assert (cohort["leads"], cohort["opportunity"], cohort["won"]) == (3, 2, 0)
+    assert cohort["lead_to_opportunity_rate"] == pytest.approx(2 / 3)
+    assert cohort["projected_lead_to_opportunity_rate"] is None and cohort["projected_lead_to_won_rate"] is None
+    assert cohort["null_reasons"] == {"projected_lead_to_opportunity_rate": "too_few_cohort_leads",
+                                      "projected_lead_to_won_rate": "too_few_cohort_leads"}
+
+
+def test_the_funnels_won_step_is_a_share_of_opportunities_not_a_win_rate():
+    # only-won, as_of = its last date 2025-06-10: the cohort L1..L4; L1 -> O1 won 05-20, L2 -> O2 won 06-10; no lost deal.
+    # The contract's step rate won/opportunity = 2/2 and lead_to_won_rate = won/leads = 2/4 stay defined; the win
+    # rate (won / (won + lost)) is null with no_lost_deals.
+    core = _core(CASES / "only-won", "FY2025Q1")
+    cohort = core["funnel"]["cohort"]
+    assert (cohort["leads"], cohort["opportunity"], cohort["won"]) == (4, 2, 2)
+    assert (cohort["won_rate"], cohort["lead_to_won_rate"]) == (1.0, 0.5)
+    assert core["pipeline"]["win_rate"] is None and core["pipeline"]["null_reasons"]["win_rate"] == "no_lost_deals"
+    assert cohort["projected_lead_to_won_rate"] is None
+    assert cohort["null_reasons"]["projected_lead_to_won_rate"] == "too_few_cohort_leads"

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.metrics import engine
+from helpers.metrics.funnel_rates import MIN_GROUP
 from helpers.metrics.goals_constants import HORIZON_DAYS, LOOKBACK_DAYS, REFITS, SEED, SIMULATIONS
 from helpers.metrics.goals_engine import Cells, _fetch, cycle_days_expr, cycle_facts_expr, table
 from helpers.metrics.lead_outcomes import (_created_between, lead_outcomes_expr, lead_times_expr, leads_input,
@@ -87,17 +88,54 @@ def _projection_probs(h: Cells, counts, ages: np.ndarray) -> tuple[np.ndarray, n
     return np.clip(p_opp, 0, 1), np.clip(p_won, 0, 1)
 
 
+#: Fewest cohort leads (and leads of the history the curves are fitted on) a projection is made from: the rule of a
+#: small group of the breakdowns (helpers.metrics.funnel_rates.MIN_GROUP: below 20 leads a 95% interval of a rate is
+#: still about ±0.2 wide); fewer gives null with ``too_few_cohort_leads``, not a projection from a handful of leads.
+MIN_PROJECTION_LEADS = MIN_GROUP
+#: The keys of :func:`projected_cohort_rates`.
+PROJECTED_KEYS = ("projected_lead_to_opportunity_rate", "projected_lead_to_won_rate")
+
+
+def projection_reasons(h: Cells, cohort: Cells) -> dict[str, str]:
+    """{projected key: reason code} of the projections the history `h` and the cohort `cohort` (the cells of
+    :func:`helpers.metrics.lead_outcomes.projection_counts`) cannot support; empty when both can be made.
+
+    Both: ``no_cohort_leads`` (no lead created in the period), ``too_few_cohort_leads`` (fewer than
+    MIN_PROJECTION_LEADS cohort leads, or history leads). Lead → opportunity: ``no_conversion_curve`` (no lead of the
+    history reached an opportunity by as_of: the curve is flat at 0, which says nothing about the future). Lead → won:
+    ``nothing_closed`` (no history lead's deal was won or lost by as_of: nothing to learn win chances from),
+    ``no_lost_deals`` (deals were won and none lost: the won incidence would count every decided deal as won, the
+    rule of the win rate and of the goals forecast)."""
+    cohort_n, history_n = int(cohort.n.sum()), int(h.n.sum())
+    if not cohort_n:
+        return dict.fromkeys(PROJECTED_KEYS, "no_cohort_leads")
+    if cohort_n < MIN_PROJECTION_LEADS or history_n < MIN_PROJECTION_LEADS:
+        return dict.fromkeys(PROJECTED_KEYS, "too_few_cohort_leads")
+    v = h.values
+    reasons = {}
+    if not int(h.n[v["opportunity"].astype(bool)].sum()):
+        reasons["projected_lead_to_opportunity_rate"] = "no_conversion_curve"
+    won, lost = int(h.n[v["close_event"] == 1].sum()), int(h.n[v["close_event"] == 2].sum())
+    if not won and not lost:
+        reasons["projected_lead_to_won_rate"] = "nothing_closed"
+    elif not lost:
+        reasons["projected_lead_to_won_rate"] = "no_lost_deals"
+    return reasons
+
+
 def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS, simulations: int = SIMULATIONS,
                            seed: int = SEED, backend=None) -> dict | None:
     """Projected final rates of the period's lead cohort (leads created in [start, min(end, as_of)]):
-    ``projected_lead_to_opportunity_rate`` and ``projected_lead_to_won_rate``, each {expected, low_95, high_95}.
+    ``projected_lead_to_opportunity_rate`` and ``projected_lead_to_won_rate``, each {expected, low_95, high_95},
+    or None with its code in ``null_reasons`` (:func:`projection_reasons`: no or too few cohort leads, no
+    conversion curve, nothing closed, no lost deals; the key is there only when one is null).
 
     A lead that already reached the stage counts 1; one that has not counts its probability of reaching
     it within HORIZON_DAYS of creation given it has not at its age: (F(H) − F(a)) / (1 − F(a)) from the
     Kaplan-Meier curve to opportunity, (F_won(H) − F_won(a)) / S(a) from the Aalen-Johansen incidence of
     won (S = still undecided, Kaplan-Meier) — the curves of the leads created in the LOOKBACK_DAYS before
     as_of. A lead whose deal was lost counts 0 for won. Intervals: curves refitted on resampled leads
-    (fixed seed), outcomes simulated (Bernoulli). None without leads or cohort leads.
+    (fixed seed), outcomes simulated (Bernoulli). None without a leads table.
 
     `leads` / `opps`: pandas frames or engine tables; one query on `backend` returning the history's leads counted
     per (days to opportunity, days to close, outcome) and the cohort's per (age, outcome); the resamples draw the
@@ -108,8 +146,9 @@ def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS,
     cutoff = engine._day(as_of)
     h, cohort = projection_counts(leads, opps, as_of, _history_range(as_of, LOOKBACK_DAYS),
                                   (engine._day(start), min(engine._day(end), cutoff)), backend)
-    if not cohort.n.sum() or not h.n.sum():
-        return None
+    reasons = projection_reasons(h, cohort)
+    if len(reasons) == len(PROJECTED_KEYS):
+        return {**dict.fromkeys(PROJECTED_KEYS), "null_reasons": reasons}
     ages = cohort.rows("age")
     n = len(ages)
     opp_done = cohort.rows("opportunity")
@@ -145,7 +184,8 @@ def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS,
         s = np.concatenate(samples)
         return {"expected": float(point), "low_95": float(np.percentile(s, 2.5)), "high_95": float(np.percentile(s, 97.5))}
 
-    return {"projected_lead_to_opportunity_rate": iv(sims_opp, e_opp), "projected_lead_to_won_rate": iv(sims_won, e_won)}
+    out = {"projected_lead_to_opportunity_rate": iv(sims_opp, e_opp), "projected_lead_to_won_rate": iv(sims_won, e_won)}
+    return {**{k: None if k in reasons else v for k, v in out.items()}, **({"null_reasons": reasons} if reasons else {})}
 
 
 #: The history's leads :func:`resampled_counts` draws at once (512 KiB of positions).

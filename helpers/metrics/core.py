@@ -87,9 +87,11 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False, source=N
             proj = projected_cohort_rates(source.leads() if source.has_leads else None, source.opps(), period.start,
                                           period.end, wb.as_of, backend=source.backend)
         cohort = core["funnel"]["cohort"]
-        reasons = {"null_reasons": cohort.pop("null_reasons")} if "null_reasons" in cohort else {}
-        cohort.update(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
-        cohort.update(reasons)  # the reasons stay the cohort's last key, as in metrics.json before
+        proj = dict(proj or {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None})
+        reasons = {**cohort.pop("null_reasons", {}), **proj.pop("null_reasons", {})}
+        cohort.update(proj)
+        if reasons:
+            cohort["null_reasons"] = reasons  # the reasons stay the cohort's last key, as in metrics.json before
     return core
 
 

@@ -414,14 +414,22 @@ def conversion_chart(s: Session):
 def projection_view(s: Session, core: dict):
     """The cohort's raw rates beside their projected final rates (95% interval); a young cohort is projected, not only flagged."""
     c = ((core.get("funnel") or {}).get("cohort")) or {}
-    if "projected_lead_to_opportunity_rate" not in c or c["projected_lead_to_opportunity_rate"] is None:
+    reasons = c.get("null_reasons") or {}
+    keys = ("projected_lead_to_opportunity_rate", "projected_lead_to_won_rate")
+    if all(c.get(k) is None and k not in reasons for k in keys):   # not computed (no leads table): no figure to explain
         return display.note(t("projection_none", s.lang), warn=True)
     rows = []
-    for raw, proj in (("lead_to_opportunity_rate", "projected_lead_to_opportunity_rate"), ("lead_to_won_rate", "projected_lead_to_won_rate")):
-        iv = c[proj]
+    for raw, proj in zip(("lead_to_opportunity_rate", "lead_to_won_rate"), keys):
+        iv = c.get(proj)
+        shown = t("not_available", s.lang) if iv is None else \
+            f"{fmt.rate(iv['expected'], s.lang)} [{fmt.rate(iv['low_95'], s.lang)} – {fmt.rate(iv['high_95'], s.lang)}]"
         rows.append({t("measure", s.lang): t(raw, s.lang), t("projection_raw", s.lang): fmt.rate(c[raw], s.lang),
-                     t("projection_projected", s.lang): f"{fmt.rate(iv['expected'], s.lang)} [{fmt.rate(iv['low_95'], s.lang)} – {fmt.rate(iv['high_95'], s.lang)}]"})
-    return display.table(pd.DataFrame(rows))
+                     t("projection_projected", s.lang): shown,
+                     t("why_empty", s.lang): _reason(s, reasons[proj]) if iv is None and proj in reasons else ""})
+    frame = pd.DataFrame(rows)
+    if not frame[t("why_empty", s.lang)].str.len().any():
+        frame = frame.drop(columns=t("why_empty", s.lang))
+    return display.table(frame)
 
 
 def sales_cycle_view(s: Session, cycle: dict):
