@@ -135,3 +135,31 @@ def test_the_funnels_won_step_is_a_share_of_opportunities_not_a_win_rate():
     assert core["pipeline"]["win_rate"] is None and core["pipeline"]["null_reasons"]["win_rate"] == "no_lost_deals"
     assert cohort["projected_lead_to_won_rate"] is None
     assert cohort["null_reasons"]["projected_lead_to_won_rate"] == "too_few_cohort_leads"
+
+
+# --------------------------------------------------------------------------- breakdowns by a leads-only column
+def test_segment_rows_say_the_opportunities_have_no_such_column():
+    # only-won: industry and company_size are columns of leads.csv only; owner is in both files
+    from helpers.metrics.pipeline import PIPELINE_KEYS
+
+    core = _core(CASES / "only-won", "FY2025Q1")
+    for column in ("industry", "company_size"):
+        for value, row in core["by_segment"][column].items():
+            assert row["opportunities_created"] is None and row["won_count"] is None, (column, value)
+            assert row["null_reasons"] == dict.fromkeys(PIPELINE_KEYS, "segment_not_in_opportunities"), (column, value)
+    seizo = core["by_segment"]["industry"]["製造"]   # L1 (opportunity O1, won) and L3: 2 leads, 1 opportunity
+    assert (seizo["funnel"]["cohort"]["leads"], seizo["funnel"]["cohort"]["opportunity"]) == (2, 1)
+    owner = core["by_segment"]["owner"]
+    assert all("segment_not_in_opportunities" not in (row.get("null_reasons") or {}).values() for row in owner.values())
+    assert sum(row["opportunities_created"] for row in owner.values()) == 3   # O1, O2, O3 created in FY2025Q1
+
+
+@pytest.mark.parametrize("lang, sentence", [
+    ("en", "the opportunities have no column industry"), ("ja", "商談データに「industry」の列がありません")])
+def test_the_segment_table_says_why_its_deal_figures_are_empty(lang, sentence):
+    from helpers.report.session import open_session
+    from helpers.views import funnel_views
+
+    s = open_session(str(CASES / "only-won"), period="FY2025Q1", lang=lang, theme=False)
+    assert sentence in funnel_views.rate_view(s, "industry").data
+    assert funnel_views._missing_column_lines(s, "owner") == []

@@ -42,7 +42,8 @@ BULK_CODES = ("one_created_at",)
 REASON_CODES = (
     "no_lost_deals", "lost_amounts_zero", "no_amounts", "won_amounts_missing", "one_created_at",
     "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
-    "no_leads", "leads_not_covered", "no_cohort_leads", "too_few_cohort_leads", "no_conversion_curve", "no_cohort_mqls", "no_cohort_sqls",
+    "no_leads", "leads_not_covered", "no_cohort_leads", "too_few_cohort_leads", "no_conversion_curve",
+    "segment_not_in_opportunities", "segment_not_in_leads", "no_cohort_mqls", "no_cohort_sqls",
     "no_cohort_opportunities", "no_maturity_data", "no_initiative", "no_open_deals", "no_stale_amounts", "open_amounts_missing",
     "nothing_closed", "no_stage_dates", "same_day_cycle", "no_created_dates",
     # lead quality (helpers.metrics.lead_quality, lead_score, lead_feedback, lead_section)
@@ -223,6 +224,22 @@ def _explain_row(row: dict, facts: DataFacts) -> dict:
     return out
 
 
+def explain_segment_row(row: dict, facts: DataFacts, has_leads: bool) -> dict:
+    """A by_segment row explained as a channel row, and with the reason of the figures its column cannot split: every
+    pipeline figure null with ``segment_not_in_opportunities`` when the column is a leads column only (the row's
+    pipeline keys are all None: helpers.metrics.breakdown), ``funnel`` null with ``segment_not_in_leads`` when it is an
+    opportunities column only and there are leads."""
+    from helpers.metrics.pipeline import PIPELINE_KEYS
+
+    out = _explain_row(row, facts)
+    reasons = dict(out.get("null_reasons") or {})
+    if row.get("opportunities_created") is None:
+        reasons.update(dict.fromkeys(PIPELINE_KEYS, "segment_not_in_opportunities"))
+    if row.get("funnel") is None and has_leads:
+        reasons["funnel"] = "segment_not_in_leads"
+    return dict(out, null_reasons=reasons) if reasons else out
+
+
 def explain_core(core: dict, facts: DataFacts, leads_end=None) -> dict:
     """core_metrics' dict with null_reasons in pipeline, funnel cohort, every breakdown row, and a top-level one.
 
@@ -246,7 +263,9 @@ def explain_core(core: dict, facts: DataFacts, leads_end=None) -> dict:
             funnel["period"] = period
         out["funnel"] = funnel
     out["by_channel"] = {k: _explain_row(v, facts) for k, v in core["by_channel"].items()}
-    out["by_segment"] = {col: {k: _explain_row(v, facts) for k, v in rows.items()} for col, rows in core["by_segment"].items()}
+    has_leads = core.get("funnel") is not None
+    out["by_segment"] = {col: {k: explain_segment_row(v, facts, has_leads) for k, v in rows.items()}
+                         for col, rows in core["by_segment"].items()}
     if top:
         out["null_reasons"] = top
     return out

@@ -172,6 +172,20 @@ def _facts_note(s: Session, keys) -> list[str]:
     return views.reasons_lines(reasons, s.lang)
 
 
+def _missing_column_lines(s: Session, dimension: str) -> list[str]:
+    """Why a breakdown's deal (or lead) figures are n/a in every row: the opportunities (the leads) have no column
+    `dimension` (metrics.json: by_segment rows' null_reasons segment_not_in_opportunities / segment_not_in_leads)."""
+    if dimension == "target_fit":   # computed from industry and company size on both sides
+        return []
+    column = dimension   # the canonical column's name, as the file would hold it
+    lines = []
+    if not s.source.has_column("opportunities", dimension):
+        lines.append(t("segment_not_in_opportunities_line", s.lang).format(column=column))
+    if s.source.has_leads and not s.source.has_column("leads", dimension):
+        lines.append(t("segment_not_in_leads_line", s.lang).format(column=column))
+    return lines
+
+
 def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_rate", caption: str | None = None):
     """Rates by a dimension with counts beside them, 95% Wilson intervals, small groups marked; total from all rows.
     Figures the data cannot support are n/a in every row, with the reason under the table. `caption` (the
@@ -207,6 +221,7 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
                                                             opps=fmt.number(row["opportunity"], s.lang)))
     if not s.source.has_leads:
         lines.append(f"{t('lead_to_opportunity_rate', s.lang)}: {views.reason_text('no_leads', s.lang)}")
+    lines += _missing_column_lines(s, dimension)
     return HTML(display.table_html(shown, caption=caption) + (display.bullets(lines).data if lines else ""))
 
 
