@@ -163,3 +163,20 @@ def test_the_segment_table_says_why_its_deal_figures_are_empty(lang, sentence):
     s = open_session(str(CASES / "only-won"), period="FY2025Q1", lang=lang, theme=False)
     assert sentence in funnel_views.rate_view(s, "industry").data
     assert funnel_views._missing_column_lines(s, "owner") == []
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_projection_table_shows_the_reason_not_a_rate(lang):
+    from types import SimpleNamespace
+
+    from helpers.labels import t
+    from helpers.views import goals_views
+
+    reasons = {"projected_lead_to_opportunity_rate": "too_few_cohort_leads", "projected_lead_to_won_rate": "nothing_closed"}
+    cohort = {"lead_to_opportunity_rate": 2 / 3, "lead_to_won_rate": 0.0, "projected_lead_to_opportunity_rate": None,
+              "projected_lead_to_won_rate": None, "null_reasons": reasons}
+    html = str(goals_views.projection_view(SimpleNamespace(lang=lang), {"funnel": {"cohort": cohort}}).data)
+    for code in reasons.values():
+        assert t(f"reason_{code}", lang).split("(")[0].split("(")[0] in html
+    assert "66.7%" in html and "0.0% [" not in html and "100.0% [" not in html
+    assert html.count(t("not_available", lang)) == 2
