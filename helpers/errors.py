@@ -21,7 +21,8 @@ class WorkbookError(Exception):
         if self.code is None or lang == "en":
             return str(self)
         message, fix = error_text(self.code, self.params, lang)
-        return f"{self.params.get('file', '')}: {message}\n  {_HOW_TO_FIX[lang]}: {fix}"
+        file = self.params.get("file")
+        return f"{file + ': ' if file is not None else ''}{message}\n  {_HOW_TO_FIX[lang]}: {fix}"
 
 
 class ConfigError(WorkbookError):
@@ -217,7 +218,12 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "lock_not_a_lock": ("",),
     # helpers.data.sample: --out holds data the sample did not write
     "sample_would_replace": ("",),
+    # helpers.data.cells / mapping: an export lacks a column the mapping needs; an export's values the mapping cannot
+    # convert, listed (each a Phrase ``problem_*``, with the fixes of their topics: helpers.data.mapping_checks.FIX_BY_TOPIC)
+    "missing_column": ("",), "unconvertible": ("", "missing", "missing_values"),
 }
+#: Errors whose variants share one fix (label), said once in the label table.
+ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible"}
 _HOW_TO_FIX = {"en": "How to fix", "ja": "対処方法"}
 
 
@@ -226,7 +232,7 @@ def error_keys(code: str, variant: str = "") -> tuple[str, str]:
     if variant not in ERROR_CODES[code]:
         raise KeyError(f"error {code!r} has no variant {variant!r}")
     suffix = f"_{variant}" if variant else ""
-    return f"error_{code}{suffix}", f"fix_{code}{suffix}"
+    return f"error_{code}{suffix}", ERROR_SHARED_FIX.get(code, f"fix_{code}{suffix}")
 
 
 def error_text(code: str, params: dict, lang: str) -> tuple[str, str]:
@@ -234,16 +240,77 @@ def error_text(code: str, params: dict, lang: str) -> tuple[str, str]:
     from helpers.labels import t
 
     message_key, fix_key = error_keys(code, str(params.get("variant", "")))
-    return t(message_key, lang).format(**params), t(fix_key, lang).format(**params)
+    return fill(message_key, params, lang), fill(fix_key, params, lang)
 
 
-def coded_error(code: str, file: str, variant: str = "", *, cls: type = WorkbookError, **params) -> WorkbookError:
+def coded_error(code: str, file: str | None, variant: str = "", *, cls: type = WorkbookError, **params) -> WorkbookError:
     """A WorkbookError ``<file>: <sentence>`` with its fix, in English, from the label table (ERROR_CODES); it keeps
     its code and params, so a CLI can print it in Japanese (:meth:`WorkbookError.in_language`). `cls`: the
-    WorkbookError subclass to raise (ConfigError for a settings path)."""
+    WorkbookError subclass to raise (ConfigError for a settings path). `file` None: the sentence alone (it names the
+    file itself). A param may be a :class:`Phrase` or :class:`PhraseList`, said in the error's language."""
     values = {"file": file, "variant": variant, **params}
     message, fix = error_text(code, values, "en")
-    return cls(f"{file}: {message}", fix, code=code, params=values)
+    return cls(message if file is None else f"{file}: {message}", fix, code=code, params=values)
+
+
+# --------------------------------------------------------------------------- parts of a message, in either language
+class Phrase(str):
+    """A text of the label table (`key`) filled from `params`, said in English (the str itself), that keeps its key and
+    params so the same can be said in another language (:meth:`in_language`). A param that is itself a Phrase or a
+    PhraseList is said in that language too. For the parts of a message put together from pieces (a list of an export's
+    problems, a row list, a count): KeyError for an unknown key or a placeholder `params` does not fill."""
+
+    key: str
+    params: dict
+
+    def __new__(cls, key: str, /, **params):
+        self = super().__new__(cls, fill(key, params, "en"))
+        self.key, self.params = key, params
+        return self
+
+    def __reduce__(self):
+        return _phrase, (self.key, self.params)
+
+    def in_language(self, lang: str) -> str:
+        """The phrase in `lang` (en or ja)."""
+        return fill(self.key, self.params, lang)
+
+
+def _phrase(key: str, params: dict) -> Phrase:
+    return Phrase(key, **params)
+
+
+class PhraseList(str):
+    """Texts (Phrases or plain text) joined by `sep` (text, the same in both languages, or a Phrase such as
+    ``Phrase("part_or")``: " or " / " または "), said in either language."""
+
+    items: tuple
+    sep: str
+
+    def __new__(cls, items, sep: str):
+        items = tuple(items)
+        self = super().__new__(cls, str(sep).join(items))
+        self.items, self.sep = items, sep
+        return self
+
+    def __reduce__(self):
+        return PhraseList, (self.items, self.sep)
+
+    def in_language(self, lang: str) -> str:
+        """The texts in `lang`, joined by `sep` in `lang`."""
+        return said(self.sep, lang).join(said(i, lang) for i in self.items)
+
+
+def said(value, lang: str):
+    """`value` in `lang` when it is a Phrase or PhraseList, else as it is."""
+    return value.in_language(lang) if isinstance(value, (Phrase, PhraseList)) else value
+
+
+def fill(key: str, params: dict, lang: str) -> str:
+    """The label `key` in `lang`, its placeholders filled from `params` (Phrases in `lang`)."""
+    from helpers.labels import t
+
+    return t(key, lang).format(**{k: said(v, lang) for k, v in params.items()})
 
 
 def cli_language(stated: str | None = None) -> str:

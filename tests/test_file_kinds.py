@@ -55,7 +55,9 @@ def test_every_error_code_has_sentence_and_fix_in_both_languages():
     for code, variants in ERROR_CODES.items():
         for variant in variants:
             for key in error_keys(code, variant):
-                assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", labels[key]["ja"]), key
+                ja = labels[key]["ja"]
+                # a sentence put together from Phrases (helpers.errors.Phrase) holds only its placeholders
+                assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", ja) or not re.sub(r"\{\w+\}|\s", "", ja), key
                 assert labels[key]["en"].isascii() or "¥" in labels[key]["en"], key
 
 

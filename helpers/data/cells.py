@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from helpers.errors import WorkbookError
+from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 from helpers.data.mapping_types import EXCEL_EPOCH, FALSE_FLAGS, MAX_SHOWN, SALESFORCE_FORMAT, TRUE_FLAGS
 from helpers.data.mapping_values import _header_key, _key
 from helpers.data.values import (JA_WEEKDAYS, DateAsWritten, MonthWithoutDay, has_ja_unit, ja_clock, parse_ja_units, looks_like_wareki,
@@ -72,14 +72,15 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
             if value is None:
                 raise ValueError(text)
             if value.weekday() != weekday:
-                raise DateAsWritten(f"{text!r}: {value.date().isoformat()} is a {_WEEKDAY_NAMES[value.weekday()]} "
-                                    f"({JA_WEEKDAYS[value.weekday()]}), not a {_WEEKDAY_NAMES[weekday]} ({JA_WEEKDAYS[weekday]})")
+                raise DateAsWritten(Phrase("part_date_weekday", text=repr(text), day=value.date().isoformat(),
+                                           weekday=_WEEKDAY_NAMES[value.weekday()], weekday_ja=JA_WEEKDAYS[value.weekday()],
+                                           written=_WEEKDAY_NAMES[weekday], written_ja=JA_WEEKDAYS[weekday]))
             return value
         month = parse_wareki_month(text)   # 令和7年4月: a month column reads it, a date column refuses it (no day)
         if month is not None:
             if kind == "month":
                 return month
-            raise MonthWithoutDay(f"{text!r}: a month without its day ({month:%Y-%m}); the day is never guessed")
+            raise MonthWithoutDay(Phrase("part_date_month_only", text=repr(text), month=f"{month:%Y-%m}"))
         if looks_like_wareki(text):
             return parse_wareki(text)
     try:
@@ -88,10 +89,9 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
         if not numeric and ja_clock(text) != text:   # 2024年10月7日 14時30分 -> 14:30, for the formats with %H:%M
             return _parse_formats(v, ja_clock(text), numeric, formats, order, epoch)
         if "excel" in formats and re.fullmatch(r"\d{1,4}(?:\.\d+)?", text):
-            raise DateAsWritten(f"{text!r}: a number of fewer than five digits is no Excel serial day (a year alone, or a "
-                                "typo; 2025 would be 1905-07-16)") from None
+            raise DateAsWritten(Phrase("part_date_short_serial", text=repr(text))) from None
         if not numeric and _TWO_DIGIT_YEAR.match(text):
-            raise DateAsWritten(f"{text!r}: a two-digit year is never guessed (1925 or 2025?)") from None
+            raise DateAsWritten(Phrase("part_date_two_digit_year", text=repr(text))) from None
         raise
 
 
@@ -220,16 +220,26 @@ def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where
     for name in names:
         close += [c for c in difflib.get_close_matches(name, cols, n=3, cutoff=0.5) if c not in close]
         close += [c for c in cols if c not in close and (_header_key(name) in _header_key(c) or _header_key(c) in _header_key(name))]
-    wanted = " or ".join(repr(n) for n in names)
+    wanted = PhraseList([repr(n) for n in names], Phrase("part_or"))
     if close:
-        hint = f" Close matches in the export: {', '.join(repr(c) for c in close[:5])}."
+        line = Phrase("part_missing_column_close", wanted=wanted, where=where, close=", ".join(repr(c) for c in close[:5]))
+    elif len(cols) > 15:
+        line = Phrase("part_missing_column_more", wanted=wanted, where=where, columns=", ".join(repr(c) for c in cols[:15]),
+                      count=len(cols))
     else:
-        shown = ", ".join(repr(c) for c in cols[:15]) + (f", ... ({len(cols)} columns)" if len(cols) > 15 else "")
-        hint = f" The export's columns are: {shown}."
-    return MissingColumnError(f"{source} has no column {wanted} (needed by {where}).{hint}", fix=FIX_MISSING_COLUMN)
+        line = Phrase("part_missing_column", wanted=wanted, where=where, columns=", ".join(repr(c) for c in cols))
+    return coded_error("missing_column", None, cls=MissingColumnError, source=source, line=line)
 
 
-def _rows_text(positions: list[int]) -> str:
+def missing_column_line(error: MissingColumnError) -> Phrase:
+    """The missing column of `error` (:func:`missing_column_error`) as a line of the export's list of problems, without
+    the file's name: "has no column 'Stage' (needed by ...). Close matches in the export: ..."."""
+    return error.params["line"]
+
+
+def _rows_text(positions: list[int]) -> Phrase:
+    """The export rows at `positions` (0-based, below the header) as a message names them: "rows 2, 5 (+3 more)"."""
     shown = ", ".join(str(p + 2) for p in positions[:MAX_SHOWN])
-    more = f" (+{len(positions) - MAX_SHOWN} more)" if len(positions) > MAX_SHOWN else ""
-    return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
+    if len(positions) > MAX_SHOWN:
+        return Phrase("part_rows_more", rows=shown, more=len(positions) - MAX_SHOWN)
+    return Phrase("part_rows" if len(positions) > 1 else "part_row", rows=shown)

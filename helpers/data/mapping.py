@@ -20,7 +20,7 @@ import pandas as pd
 
 from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
-from helpers.errors import WorkbookError, coded_error
+from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 from helpers.data.values import DateAsWritten, MonthWithoutDay, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
 # checks); every name stays importable from here (helpers.data.mapping is public).
@@ -34,7 +34,7 @@ from helpers.data.mapping_spec import (  # noqa: F401
 )
 from helpers.data.cells import (  # noqa: F401
     _empty, cell_text, parse_datetime, date_text, _CURRENCY, _NUMBER, number_text, flag_value, find_column,
-    MissingColumnError, FIX_MISSING_COLUMN, missing_column_error, _rows_text
+    MissingColumnError, FIX_MISSING_COLUMN, missing_column_error, missing_column_line, _rows_text
 )
 from helpers.data.mapping_checks import (  # noqa: F401
     FIX_BY_TOPIC, read_amounts, decide_decimal, resolve_currency, _WON_WORDS, _LOST_WORDS,
@@ -244,24 +244,22 @@ def _refuse_unconverted(raw: pd.DataFrame, tm: TableMapping, source: str, proble
             missing.append(missing_column_error((name,), raw.columns, source, f"{tm.where}.keep"))
     named = {}
     for m in missing:   # a column needed by two rules (drop_if and the id) is said once
-        named.setdefault(m.message.split(" (needed by")[0], m)
+        named.setdefault(str(m.params["line"].params["wanted"]), m)
     missing = list(named.values())
     if len(missing) == 1 and not problems:
         raise missing[0]
     if problems or missing:
         label = tm.where.split(":")[0]
         stem = label.rsplit(".", 1)[0]
-        where = (f"a file `my_mapping.yaml` holding the line `extends: {stem}` and" if stem in shipped_mappings()
-                 else f"in {label}, add")
-        fixes = [FIX_BY_TOPIC[k].format(where=where, stem=stem) for k in FIX_BY_TOPIC if any(k in p for p in problems)]
+        where = Phrase("part_where_extends", stem=stem) if stem in shipped_mappings() else Phrase("part_where_in", label=label)
+        keys = {getattr(p, "key", None) for p in problems}
+        fixes = [Phrase(k, where=where, stem=stem) for k, topic in FIX_BY_TOPIC.items() if keys & set(topic)]
         if problems and not fixes:
-            fixes = ["Add the format these values use to the column's format: list (or fix the values in the export); "
-                     "amounts may carry currency signs and thousands separators but nothing else."]
-        what = ("columns the mapping needs are missing" + (", and values it cannot convert" if problems else "")
-                if missing else "values the mapping cannot convert")
-        lines = [m.message.removeprefix(f"{source} ") for m in missing] + problems
-        raise WorkbookError(f"{source}: {what} ({tm.where}):\n" + "\n".join(f"  - {p}" for p in lines),
-                            fix=" ".join(([FIX_MISSING_COLUMN] if missing else []) + fixes))
+            fixes = [Phrase("fix_unconvertible_format")]
+        variant = ("missing_values" if problems else "missing") if missing else ""
+        lines = [missing_column_line(m) for m in missing] + problems
+        raise coded_error("unconvertible", source, variant, where=tm.where, lines=PhraseList(lines, "\n  - "),
+                          fixes=PhraseList(([Phrase("fix_missing_column")] if missing else []) + fixes, " "))
 
 
 def _clear_unless(tm: TableMapping, out: dict[str, list], kept: list[int], report: dict) -> None:
@@ -342,19 +340,20 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
     if unmapped:
         problems.append(unmapped_stages_problem(unmapped, col, rows, kept, tm))
     problems.extend(excel_damage_problems(rule, col, list(rows[col]), kept, report))
-    for month, what in ((True, "months without their day"), (False, "dates that cannot be read as written")):
-        said = {b: str(e) for b, e in as_written.items() if isinstance(e, MonthWithoutDay) == month}
+    for month, key in ((True, "problem_months_without_day"), (False, "problem_dates_as_written")):
+        said = {b: e.args[0] for b, e in as_written.items() if isinstance(e, MonthWithoutDay) == month}
         if said:   # no format reads these: each one's reason, and the fix is to correct the cells (令和7年4月: its own)
             written = [i for i, b in zip(bad, bad_values) if b in said]
-            reasons = "; ".join(dict.fromkeys(said[b] for b in bad_values if b in said))
-            problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in written])}): {what}: {reasons}")
+            reasons = PhraseList(dict.fromkeys(said[b] for b in bad_values if b in said), "; ")
+            problems.append(Phrase(key, col=col, target=rule.target, rows=_rows_text([kept[i] for i in written]), reasons=reasons))
             bad_values = [b for b in bad_values if b not in said]
             bad = [i for i in bad if i not in set(written)]
     if bad:
-        what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole numbers"}.get(rule.kind, "values")
-        extra = f" in the format(s) {', '.join(rule.formats or ('iso',))}" if rule.kind in DATE_KINDS else ""
+        what = {"date": "dates", "datetime": "dates", "month": "months", "number": "numbers", "int": "whole_numbers"}.get(rule.kind, "values")
+        formats = {"formats": ", ".join(rule.formats or ("iso",))} if rule.kind in DATE_KINDS else {}
         shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
-        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not {what}{extra}: {shown}")
+        problems.append(Phrase(f"problem_not_{what}", col=col, target=rule.target, rows=_rows_text([kept[i] for i in bad]),
+                               shown=shown, **formats))
     _finish_column(rule, tm, col, cells, values, bad, multi, mapped, kept, report, problems)
     return values
 
@@ -380,7 +379,7 @@ def _outcome_from_flags(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], s
             continue
         outcome.append("won" if won else "lost" if (lost or closed) else "open")
     if bad:
-        problems.append(f"{'/'.join(cols.values())} ({_rows_text([kept[i] for i in bad])}): flag values must be 1/true/yes or empty/0/false/no")
+        problems.append(Phrase("problem_flags", cols="/".join(cols.values()), rows=_rows_text([kept[i] for i in bad])))
     report["columns"][rule.target] = rule.describe() + f" ({', '.join(cols.values())})"
     report["value_counts"][rule.target] = _counts(outcome)
     return outcome
@@ -495,11 +494,8 @@ def multi_value_problems(rule: ColumnRule, col: str, cells: list, kept: list[int
     if not positions:
         return []
     shown = ", ".join(repr(v) for v in list(dict.fromkeys(texts[i] for i in positions))[:MAX_SHOWN])
-    return [f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in positions])}): {len(positions)} cell(s) hold several "
-            f"values joined by '{MULTI_SEPARATOR}' ({shown}), as a CRM exports a multiple-choice field (HubSpot multiple "
-            f"checkboxes, a Salesforce multi-select picklist); each would count as a {rule.target} of its own. Say how to read "
-            f"them (tables: {table}: columns:): {rule.target}: {{column: {_yaml_key(col)}, split: \"{MULTI_SEPARATOR}\"}} keeps the first value of each "
-            "cell (a warning counts them), or split: false if ';' is part of the values"]
+    return [Phrase("problem_multi_value", col=col, target=rule.target, rows=_rows_text([kept[i] for i in positions]),
+                   count=len(positions), separator=MULTI_SEPARATOR, shown=shown, table=table, key=_yaml_key(col))]
 
 
 def _counts(values: list) -> dict[str, int]:

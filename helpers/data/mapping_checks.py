@@ -14,39 +14,28 @@ import pandas as pd
 from helpers.data.categories import excel_dated
 from helpers.data.cells import _rows_text, cell_text, find_column, missing_column_error, number_text
 from helpers.data.mapping_spec import shipped_mappings
+from helpers.errors import Phrase, PhraseList
 from helpers.data.mapping_types import DATE_KINDS, MAX_SHOWN, ColumnRule, TableMapping
 from helpers.data.values import (currency_code_cell, date_order_evidence, decimal_evidence, is_ambiguous_point, is_scientific, split_currency,
                             is_ambiguous_numeric_date, numeric_date_parts)
 
 
+#: The fix of each topic of problems (the label fix_topic_<topic>, placeholders {where} and {stem}) -> the problems
+#: (Phrase keys) it fixes; a list of problems gets the fixes of its topics in this order
+#: (helpers.data.mapping._refuse_unconverted), the generic fix_unconvertible_format when none applies.
 FIX_BY_TOPIC = {
-    "changed by Excel": "Export again from the CRM and open the CSV with Excel's data import wizard (Data > From Text/CSV, "
-                        "column type Text), or use the CRM's .xlsx export; do not remove rows or fix ids by hand.",
-    "decimal:": "State the decimal mark in the mapping: {where} `decimal: \",\"` (12.000,00 = twelve thousand) or `decimal: \".\"`.",
-    "stage values the mapping does not": "Map each listed stage to won, lost or open in the mapping (the lines above), then run again.",
-    "several currencies": "Give exchange rates in the settings (currency.code: the report currency, and currency.rates: "
-                          "[{{currency: JPY, rate: 0.0067}}, ...], docs/ingest.md), or export the converted amount column "
-                          "(Salesforce: Amount (converted)) so every amount is in one currency.",
-    "not ISO 4217 currency codes": "Write each row's currency as its ISO 4217 code (JPY, USD, EUR; a code in any case, 円, ¥, € "
-                                   "and £ are read too) in the export's currency column, or, when every amount is in one currency, "
-                                   "{where} the line `amount: {{column: Amount, currency_column: []}}` under tables: opportunities: columns: "
-                                   "(no currency column) and state currency.code in the settings.",
-    "date_order": "State the day/month order in the mapping: {where} the line `date_order: dmy` (day first) or "
-                  "`date_order: mdy` (month first), then run again with that mapping (--mapping my_mapping.yaml).",
-    "not numbers": "Amounts may carry a currency sign or code (¥ ￥ \\ 円 $ € £ ₹ CHF, USD ...), thousands separators "
-                   "(1,200,000 / 1.200.000,00 / 1 200 000 / 1'200'000 / 12,00,000), Japanese units (万, 億) and a sign "
-                   "(-500, (500), ▲500); correct the listed cells in a copy of the export, or map another column.",
-    "read as written": "Correct the listed cells in a copy of the export, or export them again (no date format reads "
-                       "them): an era date must fall inside its era (平成31年5月1日 is 令和元年5月1日, 2019-05-01), a "
-                       "weekday must be the date's, and a year needs its four digits (Salesforce: a locale whose date "
-                       "format shows them, or the ISO date of a Data Export).",
-    "months without their day": "A date column needs each date's day, which is never guessed: export the full date "
-                                "(令和7年4月1日, 2025/04/01, or the ISO date of a Data Export), or write the day into the "
-                                "listed cells in a copy of the export. A month alone is read only where the column is a "
-                                "month (spend's month).",
-    "mixes day-first": "Export again with one date format, or correct the listed cells in a copy of the export.",
-    "several values joined": "Read them with split: {where} the split line shown above (under tables: and the table's "
-                             "columns:), then run again with that mapping (--mapping my_mapping.yaml).",
+    "fix_topic_excel": ("problem_ids_rounded", "problem_ids_zeros", "problem_category_dates", "problem_category_date_cell"),
+    "fix_topic_decimal": ("problem_decimal_mixed", "problem_decimal_ambiguous"),
+    "fix_topic_stages": ("problem_stages_unmapped",),
+    "fix_topic_currencies": ("problem_currencies_converted", "problem_currencies_no_rates", "problem_currencies_unmarked",
+                             "problem_currencies_no_rate"),
+    "fix_topic_currency_codes": ("problem_not_currency_codes",),
+    "fix_topic_date_order": ("problem_date_order_conflict", "problem_dates_ambiguous"),
+    "fix_topic_not_numbers": ("problem_not_numbers", "problem_amounts_not_numbers"),
+    "fix_topic_as_written": ("problem_dates_as_written",),
+    "fix_topic_months": ("problem_months_without_day",),
+    "fix_topic_mixed_order": ("problem_dates_mixed_order",),
+    "fix_topic_split": ("problem_multi_value",),
 }
 
 
@@ -106,11 +95,12 @@ def read_amounts(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: 
         codes.append(code if text is not None else None)
     if bad:
         shown = ", ".join(repr(b) for b in bad_values[:MAX_SHOWN])
-        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in bad])}): not numbers: {shown}")
+        problems.append(Phrase("problem_amounts_not_numbers", col=col, target=rule.target, rows=_rows_text([kept[i] for i in bad]),
+                               shown=shown))
     if bad_codes:
         shown = ", ".join(dict.fromkeys(repr(v) for _, v in bad_codes[:MAX_SHOWN]))
-        problems.append(f"column '{code_col}' -> the currency of {rule.target} ({_rows_text([kept[i] for i, _ in bad_codes])}): "
-                        f"not ISO 4217 currency codes: {shown}")
+        problems.append(Phrase("problem_not_currency_codes", col=code_col, target=rule.target,
+                               rows=_rows_text([kept[i] for i, _ in bad_codes]), shown=shown))
     how = {"column": col, "code_column": code_col, "converted": conv is not None, "bare_dollar": bare_dollar and not explicit_usd and code_col is None}
     return values, codes, how
 
@@ -132,9 +122,9 @@ def decide_decimal(col: str, cells, kept: list[int], report: dict, problems: lis
         if mark is not None:
             proof.setdefault(mark, pos)
     if len(proof) == 2:
-        problems.append(f"column '{col}' -> amount: mixes decimal commas such as {cell_text(cells.iat[proof[',']])!r} (row "
-                        f"{kept[proof[',']] + 2}) and decimal points such as {cell_text(cells.iat[proof['.']])!r} (row {kept[proof['.']] + 2}); "
-                        "state decimal: in the mapping")
+        problems.append(Phrase("problem_decimal_mixed", col=col, comma=repr(cell_text(cells.iat[proof[","]])),
+                               comma_row=kept[proof[","]] + 2, point=repr(cell_text(cells.iat[proof["."]])),
+                               point_row=kept[proof["."]] + 2))
         return "."
     if "," in proof:
         note(report, "decimal_comma_detected", len(numbers), "amount", source_column=col,
@@ -144,9 +134,7 @@ def decide_decimal(col: str, cells, kept: list[int], report: dict, problems: lis
         ambiguous = [pos for pos, n in numbers if is_ambiguous_point(n)]
         if ambiguous:
             shown = ", ".join(repr(cell_text(cells.iat[p])) for p in ambiguous[:MAX_SHOWN])
-            problems.append(f"column '{col}' -> amount ({_rows_text([kept[p] for p in ambiguous])}): {shown} could be decimals "
-                            "(1.500 = one and a half) or thousands (1.500 = 1500, European exports) and no value settles it; "
-                            "state decimal: \",\" (or \".\") in the mapping")
+            problems.append(Phrase("problem_decimal_ambiguous", col=col, rows=_rows_text([kept[p] for p in ambiguous]), shown=shown))
     return "."
 
 
@@ -158,7 +146,8 @@ def _currency_counts(values: list, codes: list) -> tuple[dict[str, int], list[in
         if v is not None and c is not None:
             found[c] = found.get(c, 0) + 1
     unmarked = [i for i, (v, c) in enumerate(zip(values, codes)) if v is not None and c is None]
-    counts = ", ".join(f"{c} {n} row{'s' if n != 1 else ''}" for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+    counts = PhraseList([Phrase("part_currency_rows" if n != 1 else "part_currency_row", code=c, count=n)
+                         for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))], Phrase("part_comma"))
     return found, unmarked, counts
 
 
@@ -202,19 +191,16 @@ def _mixed_currency_refusal(how: dict, found: dict[str, int], unmarked: list[int
     no rates or no target, amounts without a code, a currency without a rate; None when they can."""
     col = how["column"]
     if how["converted"]:
-        return (f"column '{col}' -> amount: the converted amounts are in several currencies ({counts}); "
-                "several currencies cannot be added up")
+        return Phrase("problem_currencies_converted", col=col, counts=counts)
     if not rates or not target:
-        return (f"column '{col}' -> amount: the amounts are in several currencies ({counts}) and the settings give no "
-                "exchange rates; adding them up as one currency would be wrong")
+        return Phrase("problem_currencies_no_rates", col=col, counts=counts)
     if unmarked:
-        return (f"column '{col}' -> amount ({_rows_text([kept[i] for i in unmarked])}): amounts without a currency among "
-                f"several currencies ({counts}): their currency is unknown; several currencies need a code on every amount")
+        return Phrase("problem_currencies_unmarked", col=col, rows=_rows_text([kept[i] for i in unmarked]), counts=counts)
     table = _rate_table(rates)
     missing = sorted(c for c in found if c != target and c not in table)
     if missing:
-        return (f"column '{col}' -> amount: no exchange rate to {target} in the settings for "
-                f"{', '.join(f'{c} ({found[c]} rows)' for c in missing)} (the amounts are in several currencies: {counts})")
+        return Phrase("problem_currencies_no_rate", col=col, target=target, counts=counts,
+                      missing=PhraseList([Phrase("part_currency_count", code=c, count=found[c]) for c in missing], Phrase("part_comma")))
     return None
 
 
@@ -261,8 +247,7 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
         return values
     converted, undated = _convert_with_rates(values, codes, out, _rate_table(rates), target)
     if undated:
-        problems.append(f"column '{col}' -> amount ({_rows_text([kept[i] for i in undated])}): no exchange rate valid on the deal's date "
-                        "(every rate for its currency has a later valid_from)")
+        problems.append(Phrase("problem_rate_undated", col=col, rows=_rows_text([kept[i] for i in undated])))
     report["currency"] = {"code": target, "how": f"converted to {target} with the settings' rates ({counts} in the export)", "found": found}
     note(report, "currency_converted_with_rates", sum(n for c, n in found.items() if c != target), "amount",
          currencies=", ".join(c for c in found if c != target), currency=target, counts=counts,
@@ -292,18 +277,19 @@ def unmapped_stages_problem(unmapped: dict[str, list[int]], col: str, rows: pd.D
                 unknown += 1
             else:
                 total += Decimal(num)
-        amount = f", amount {total:,.2f}".rstrip("0").rstrip(".") if amount_col else ""
-        amount += f" (+{unknown} without an amount)" if unknown and amount_col else ""
-        lines.append(f"{value!r}: {len(positions)} row{'s' if len(positions) != 1 else ''} ({_rows_text([kept[i] for i in positions])}){amount}")
+        line = {"value": repr(value), "count": Phrase("part_count_row" if len(positions) == 1 else "part_count_rows", count=len(positions)),
+                "rows": _rows_text([kept[i] for i in positions])}
+        if amount_col:
+            line["amount"] = f"{total:,.2f}".rstrip("0").rstrip(".")
+        if unknown and amount_col:
+            line["unknown"] = unknown
+        lines.append(Phrase("part_stage_line" + ("_amount" if amount_col else "") + ("_unknown" if unknown and amount_col else ""), **line))
         guess = "lost" if _LOST_WORDS.search(value) else "won" if _WON_WORDS.search(value) else "open"
         adds.append(f"{_yaml_key(value)}: {guess}")
     label = tm.where.split(":")[0]
     name = label.rsplit(".", 1)[0]
-    where = f"e.g. a file my_mapping.yaml with `extends: {name}` and" if name in shipped_mappings() else f"in {label}:"
-    return (f"column '{col}' -> outcome: stage values the mapping does not map to won, lost or open (every stage must be "
-            f"accounted for, so none becomes an open deal unnoticed): {'; '.join(lines)}. Add them to the mapping, {where}"
-            f"\n      tables:\n        {tm.table}:\n          columns:\n            outcome:\n"
-            f"              values: {{{', '.join(adds)}}}   # check each: won, lost or open")
+    where = Phrase("part_stages_extends", name=name) if name in shipped_mappings() else Phrase("part_stages_in", label=label)
+    return Phrase("problem_stages_unmapped", col=col, lines=PhraseList(lines, "; "), where=where, table=tm.table, adds=", ".join(adds))
 
 
 def _yaml_key(value: str) -> str:
@@ -329,36 +315,36 @@ def excel_damage_problems(rule: ColumnRule, col: str, cells: list, kept: list[in
     texts = [(i, t) for i, t in texts if t]
     found = []
 
-    def listed(positions, what):
+    def listed(positions, key, **params):
         shown = ", ".join(repr(dict(texts)[p]) for p in positions[:MAX_SHOWN])
-        found.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[p] for p in positions])}): {what}: {shown}; {EXCEL_FIX}")
+        found.append(Phrase(key, col=col, target=rule.target, rows=_rows_text([kept[p] for p in positions]), shown=shown,
+                            excel=Phrase("part_excel_fix"), **params))
 
     if rule.target in ID_TARGETS:
         sci = [i for i, t in texts if is_scientific(t)]
         if sci:
-            listed(sci, "these ids were rounded by Excel (scientific notation keeps 6 digits, so different records "
-                        "now share one id)")
+            listed(sci, "problem_ids_rounded")
         digits = [(i, t) for i, t in texts if t.isdigit()]
         padded = [t for _, t in digits if t.startswith("0") and len(t) > 1]
         if padded:
             width = max(len(t) for t in padded)
             short = [i for i, t in digits if len(t) < width and not t.startswith("0")]
             if short:
-                listed(short, f"these ids lost their leading zeros (other ids are {width} digits, such as {padded[0]!r})")
+                listed(short, "problem_ids_zeros", width=width, example=repr(padded[0]))
         return found
     if rule.kind != "category":
         return found
     positions, sure = excel_dated(rule.target, [t for _, t in texts])
     if positions and sure:
-        listed([texts[p][0] for p in positions], "category values that Excel turned into dates or day numbers (a range such as 1-10 becomes 10-Jan)")
+        listed([texts[p][0] for p in positions], "problem_category_dates")
     elif positions and report is not None:
         shown = list(dict.fromkeys(texts[p][1] for p in positions))[:3]
         note(report, "excel_serial_category", len(positions), rule.target, [kept[texts[p][0]] + 2 for p in positions],
              examples=", ".join(repr(v) for v in shown))
     for i, v in enumerate(cells):
         if isinstance(v, (dt.datetime, dt.date, pd.Timestamp)) and rule.target not in ID_TARGETS:
-            found.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i]])}): a date cell ({cell_text(v)!r}) in a category "
-                         f"column: Excel turned the value into a date; {EXCEL_FIX}")
+            found.append(Phrase("problem_category_date_cell", col=col, target=rule.target, rows=_rows_text([kept[i]]),
+                                value=repr(cell_text(v)), excel=Phrase("part_excel_fix")))
             break
     return found
 
@@ -414,9 +400,9 @@ def _order_example_parts(texts: list, order: str, kept: list[int]) -> dict:
 
 
 def _order_example(texts: list, order: str, kept: list[int]) -> str:
-    """:func:`_order_example_parts` as text, "'13/02/2025' (row 5)"; "" when there is none."""
+    """:func:`_order_example_parts` as text, "'13/02/2025' (row 5)" (a Phrase); "" when there is none."""
     found = _order_example_parts(texts, order, kept)
-    return f"{found['example']} (row {found['row']})" if found["example"] else ""
+    return Phrase("part_order_example", **found) if found["example"] else ""
 
 
 def _decide_date_order(rule: ColumnRule, tm: TableMapping, evidence: dict, proven: set[str], kept: list[int], report: dict,
@@ -426,14 +412,13 @@ def _decide_date_order(rule: ColumnRule, tm: TableMapping, evidence: dict, prove
     col, found, texts = evidence[rule.target]
     stated = rule.date_order or tm.date_order
     if len(found) == 2:
-        problems.append(f"column '{col}' -> {rule.target}: mixes day-first dates such as {_order_example(texts, 'dmy', kept)} and month-first "
-                        f"dates such as {_order_example(texts, 'mdy', kept)} in one column; one of them is read wrong whichever order is used. "
-                        "Export the report again with one date format (or fix those cells)")
+        problems.append(Phrase("problem_dates_mixed_order", col=col, target=rule.target, dmy=_order_example(texts, "dmy", kept),
+                               mdy=_order_example(texts, "mdy", kept)))
         return _MIXED
     if stated:
         if found and stated not in found:
-            problems.append(f"column '{col}' -> {rule.target}: date_order is {stated} but {_order_example(texts, next(iter(found)), kept)} "
-                            f"can only be {_ORDER_NAMES[next(iter(found))]}; check date_order in the mapping")
+            problems.append(Phrase("problem_date_order_conflict", col=col, target=rule.target, stated=stated,
+                                   example=_order_example(texts, next(iter(found)), kept), order=Phrase(f"part_order_{next(iter(found))}")))
         report["date_order"][rule.target] = {"order": stated, "how": "stated in the mapping (date_order)"}
         return stated
     if found:
@@ -454,10 +439,8 @@ def _decide_date_order(rule: ColumnRule, tm: TableMapping, evidence: dict, prove
         return order
     if ambiguous:
         shown = ", ".join(repr(texts[i]) for i in ambiguous[:MAX_SHOWN])
-        problems.append(f"column '{col}' -> {rule.target} ({_rows_text([kept[i] for i in ambiguous])}): every date has day and month "
-                        f"both 12 or less ({shown}), so 03/02/2025 could be 3 February or March 2 and nothing in the export tells "
-                        "which. State the order in the mapping: date_order: dmy (day first: en_GB, de, fr exports) or "
-                        "date_order: mdy (month first: en_US)")
+        problems.append(Phrase("problem_dates_ambiguous", col=col, target=rule.target, rows=_rows_text([kept[i] for i in ambiguous]),
+                               shown=shown))
     return None
 
 

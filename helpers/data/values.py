@@ -16,6 +16,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from helpers.errors import Phrase
+
 # --------------------------------------------------------------------------- numeric dates: day or month first
 DATE_ORDERS = ("dmy", "mdy")
 _NUMERIC_DATE = re.compile(
@@ -126,12 +128,12 @@ def parse_wareki_month(text: str) -> dt.datetime | None:
     year = ERA_FIRST_YEAR[era] + (1 if m.group(2) == "元" else int(m.group(2))) - 1
     month = int(m.group(3))
     if m.group(2) != "元" and int(m.group(2)) < 1 or not 1 <= month <= 12:
-        raise DateAsWritten(f"{text!r}: no such month of the {era} era")
+        raise DateAsWritten(Phrase("part_date_no_era_month", text=repr(text), era=era))
     first = dt.datetime(year, month, 1)
     last_day = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     era_last = ERAS[i + 1][1] - dt.timedelta(days=1) if i + 1 < len(ERAS) else None
     if last_day.date() < ERAS[i][1] or (era_last is not None and first.date() > era_last):
-        raise DateAsWritten(f"{text!r}: {year}-{month:02d} is no month of the {era} era")
+        raise DateAsWritten(Phrase("part_date_month_outside_era", text=repr(text), month=f"{year}-{month:02d}", era=era))
     return first
 
 
@@ -175,20 +177,22 @@ def parse_wareki(text: str) -> dt.datetime:
     i = names.index(era)
     first = ERAS[i][1]
     last = ERAS[i + 1][1] - dt.timedelta(days=1) if i + 1 < len(ERAS) else None
-    span = f"{era} runs from {first.isoformat()}" + (f" to {last.isoformat()}" if last else "")
+    span = (Phrase("part_era_span", era=era, first=first.isoformat(), last=last.isoformat()) if last
+            else Phrase("part_era_span_open", era=era, first=first.isoformat()))
     year_in_era = 1 if m.group(2) == "元" else int(m.group(2))
     if year_in_era < 1:
-        raise DateAsWritten(f"{text!r}: {era} has no year 0 (its first year is {era}元年; {span})")
+        raise DateAsWritten(Phrase("part_date_era_year_0", text=repr(text), era=era, span=span))
     month = int(m.group(3) or m.group(5))
     day = int(m.group(4) or m.group(6))
     try:
         value = dt.datetime(ERA_FIRST_YEAR[era] + year_in_era - 1, month, day,
                             int(m.group(7) or 0), int(m.group(8) or 0), int(m.group(9) or 0))
     except ValueError:
-        raise DateAsWritten(f"{text!r}: no such day ({ERA_FIRST_YEAR[era] + year_in_era - 1}-{month:02d}-{day:02d})") from None
+        raise DateAsWritten(Phrase("part_date_no_such_day", text=repr(text),
+                                   day=f"{ERA_FIRST_YEAR[era] + year_in_era - 1}-{month:02d}-{day:02d}")) from None
     if value.date() < first or (last is not None and value.date() > last):
-        raise DateAsWritten(f"{text!r}: not a day of the {era} era ({span}; {value.date().isoformat()} is "
-                            f"{wareki_name(value.date())})")
+        raise DateAsWritten(Phrase("part_date_outside_era", text=repr(text), era=era, span=span, day=value.date().isoformat(),
+                                   wareki=wareki_name(value.date())))
     return value
 
 
