@@ -100,6 +100,8 @@ class DataValidationError(WorkbookError):
             elif f.code in ERROR_CODES:                      # a data check's coded Finding (:func:`error`)
                 values = {"count": f.count, "file": f.file, "column": f.column or "", **f.params}
                 message, fix = error_text(f.code, values, lang)
+                if "in_rejected" in f.params:                # an ingest's finding: the rows of the converted file too
+                    message += " " + said(f.params["in_rejected"], lang)
                 f = replace(f, message=message, fix=fix)
             lines.append(f"  - {f.render()}".replace("How to fix:", f"{_HOW_TO_FIX[lang]}:"))
         return "\n".join(lines)
@@ -221,10 +223,42 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.cells / mapping: an export lacks a column the mapping needs; an export's values the mapping cannot
     # convert, listed (each a Phrase ``problem_*``, with the fixes of their topics: helpers.data.mapping_checks.FIX_BY_TOPIC)
     "missing_column": ("",), "unconvertible": ("", "missing", "missing_values"),
+    # helpers.data.ingest: the output and exports folders, --start / --end, a table's export not found
+    "ingest_out_exports": ("",), "ingest_out_file": ("",), "ingest_out_not_empty": ("",), "ingest_out_foreign": ("",),
+    "exports_missing": ("", "none"), "date_option": ("",), "no_export_file": ("", "text"),
+    # helpers.data.ingest_files / rawread: an export file that cannot be read, or two files for one table
+    "unreadable_parquet": ("",), "unreadable_excel": ("",), "no_header_line": ("",), "no_sheet": ("",),
+    "lookalike_export": ("",), "several_exports": ("",), "empty_file": ("",), "unreadable_table_file": ("excel", "parquet"),
+    "cannot_decode": ("",), "mojibake": ("",), "header_control": ("",), "header_duplicate": ("",), "unreadable_csv": ("",),
+    # helpers.data.ingest_checks / ingest_join: links Excel broke, tables in two currencies, a lookup's file or column
+    "link_ids_lost_zeros": ("",), "tables_currencies_differ": ("",), "join_source_missing": ("file", "column"),
+    "join_column_missing": ("",),
+    # helpers.data.mapping_spec / mapping_values / mapping_parse: a mapping file's mistakes ({file}: where in the mapping)
+    "mapping_not_found": ("",), "mapping_extends_missing": ("",), "mapping_top_level": ("",), "mapping_extends_itself": ("",),
+    "mapping_extends_chain": ("",), "mapping_no_tables": ("",), "mapping_no_opportunities": ("",), "mapping_unknown_key": ("",),
+    "mapping_names": ("",), "mapping_two_digit_year": ("",), "mapping_date_format": ("", "no_codes"), "mapping_encoding": ("",),
+    "mapping_date_order": ("",), "mapping_rule_shape": ("",), "mapping_date_key": ("",), "mapping_amount_key": ("",),
+    "mapping_period_filter_date": ("",), "mapping_rule_source": ("",), "mapping_one_value": ("",), "mapping_flags_target": ("",),
+    "mapping_flags_shape": ("",), "mapping_flags_roles": ("",), "mapping_values_shape": ("",), "mapping_outcome_other": ("",),
+    "mapping_open_target": ("",), "mapping_outcome_values": ("",), "mapping_true_false": ("", "got", "named"),
+    "mapping_split": ("",), "mapping_decimal_rule": ("",), "mapping_not_after": ("",), "mapping_only_when": ("",),
+    "mapping_only_when_column": ("",), "mapping_drop_shape": ("",), "mapping_drop_column": ("",), "mapping_drop_op": ("",),
+    "mapping_drop_empty": ("",), "mapping_drop_pattern": ("",), "mapping_join_shape": ("",), "mapping_join_key": ("",),
+    "mapping_join_columns": ("",), "mapping_unknown_table": ("",), "mapping_table_shape": ("",), "mapping_keep_clash": ("",),
+    "mapping_table_source": ("",), "mapping_sql_shape": ("",), "mapping_sql_keys": ("",), "mapping_file_key": ("",),
+    "mapping_sheet": ("",), "mapping_decimal_table": ("",), "mapping_no_columns": ("",), "mapping_unknown_column": ("",),
+    "mapping_required_column": ("not_mapped", "optional"), "mapping_refers_unmapped": ("",), "mapping_period_filter_file": ("",),
+    "mapping_period_filter_twice": ("",),
 }
 #: Errors whose variants share one fix (label), said once in the label table.
-ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible"}
+ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible", "exports_missing": "fix_exports_missing",
+                    "join_source_missing": "fix_join_source_missing", "mapping_date_format": "fix_mapping_date_format",
+                    "mapping_date_key": "fix_mapping_remove_key", "mapping_amount_key": "fix_mapping_remove_key",
+                    "mapping_open_target": "fix_mapping_remove_key", "mapping_true_false": "fix_mapping_true_false",
+                    "mapping_required_column": "fix_mapping_required_column"}
 _HOW_TO_FIX = {"en": "How to fix", "ja": "対処方法"}
+#: "How to fix" in each language, as an error prints it before its fix.
+HOW_TO_FIX = _HOW_TO_FIX
 
 
 def error_keys(code: str, variant: str = "") -> tuple[str, str]:

@@ -15,7 +15,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from helpers.errors import coded_error
+from helpers.errors import Phrase, coded_error
 
 #: Bytes read to tell what a file is (one block; nothing more of a refused file is read).
 SNIFF_BYTES = 64 << 10
@@ -163,9 +163,8 @@ def file_kind(head: bytes, fmt: str) -> str | None:
     return None
 
 
-#: What each format is called in the messages (en, ja).
-KIND_NAMES = {"csv": ("a CSV file", "CSVファイル"), "excel": ("an Excel workbook", "Excelブック"),
-              "parquet": ("a Parquet file", "Parquetファイル")}
+#: What each format is called in the messages: the labels part_kind_<format> (en, ja).
+KIND_FORMATS = ("csv", "excel", "parquet")
 
 
 def check_kind(path: Path, fmt: str, encoding: str | None = None) -> None:
@@ -179,8 +178,8 @@ def check_kind(path: Path, fmt: str, encoding: str | None = None) -> None:
     if variant == "utf16" and encoding and encoding.lower().replace("_", "-").startswith("utf-16"):
         return
     share = round(100 * (control_share(head) if variant == "binary" else head.count(0) / len(head)))
-    kind, kind_ja = KIND_NAMES.get(fmt, (fmt, fmt))
-    raise coded_error("file_kind", path.name, variant, stem=path.stem, kind=kind, kind_ja=kind_ja, share=share,
+    kind = Phrase(f"part_kind_{fmt}") if fmt in KIND_FORMATS else fmt
+    raise coded_error("file_kind", path.name, variant, stem=path.stem, kind=kind, share=share,
                       block=f"{SNIFF_BYTES // 1024} KiB")
 
 

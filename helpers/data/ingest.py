@@ -32,7 +32,9 @@ import pandas as pd
 from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
 from helpers.data.load import FORMATS, file_sha256, load_workbook
 from helpers.data.files import check_inside, skipped_text_tables
-from helpers.errors import DataValidationError, Finding, WorkbookError, cli_language, run_cli, warning
+from helpers.errors import (HOW_TO_FIX, DataValidationError, Finding, Phrase, WorkbookError, cli_language, coded_error, run_cli,
+                            warning)
+from helpers.labels import LANGUAGES, t
 from helpers.data.mapping import Mapping, MissingColumnError, apply_mapping, load_mapping, shipped_mappings
 from helpers.data.mapping_checks import no_data_rows_error
 from helpers.data.schema import TABLES
@@ -58,11 +60,15 @@ class IngestValidationError(DataValidationError):
     def __init__(self, findings: list[Finding], rejected: Path):
         super().__init__(findings)
         self.rejected = rejected
-        WorkbookError.__init__(
-            self, self.message + f"\nThe converted tables were NOT written to the output folder; they are kept in {rejected} "
-                                 "for inspection (the rows above are the exports' rows; each finding also names its "
-                                 "rows in those files).",
-            fix="Correct the export or the mapping (docs/ingest.md) and run the ingest again.")
+        WorkbookError.__init__(self, self.message + "\n" + t("ingest_rejected_kept", "en").format(rejected=rejected),
+                               fix=t("fix_ingest_rejected_kept", "en"))
+
+    def in_language(self, lang: str) -> str:
+        """The findings (:meth:`DataValidationError.in_language`), where the converted tables are kept, and the fix."""
+        if lang == "en":
+            return str(self)
+        return (DataValidationError.in_language(self, lang) + "\n" + t("ingest_rejected_kept", lang).format(rejected=self.rejected)
+                + f"\n  {HOW_TO_FIX[lang]}: {t('fix_ingest_rejected_kept', lang)}")
 
 
 @dataclass
@@ -93,19 +99,15 @@ def _check_out(out: Path, exports: Path | None, force: bool, marker: str | None 
     if exports is not None:
         exp_r = exports.resolve()
         if out_r == exp_r or exp_r.is_relative_to(out_r) or out_r.is_relative_to(exp_r):
-            raise WorkbookError(f"--out {out} is the exports folder, inside it or around it",
-                                fix="Write the data folder elsewhere, e.g. --out data/crm (the exports are never modified).")
+            raise coded_error("ingest_out_exports", None, out=str(out))
     if out.exists() and not out.is_dir():
-        raise WorkbookError(f"--out {out} is a file", fix="Give a folder path.")
+        raise coded_error("ingest_out_file", None, out=str(out))
     if out.is_dir() and any(out.iterdir()):
         if not force:
-            raise WorkbookError(f"the output folder {out} is not empty; nothing was written",
-                                fix="Choose an empty or new folder, or add --force to replace the data folder there.")
+            raise coded_error("ingest_out_not_empty", None, out=str(out))
         others = sorted(p.name for p in out.iterdir() if p.name not in OUTPUT_FILES and p.name != marker)
         if others:
-            raise WorkbookError(f"the output folder {out} holds files an ingest did not write ({', '.join(others[:5])}); "
-                                "--force only replaces a data folder",
-                                fix="Choose another --out, or move those files away first.")
+            raise coded_error("ingest_out_foreign", None, out=str(out), names=", ".join(others[:5]))
 
 
 def _written_by_ingest(folder: Path, marker: str | None = None) -> bool:
@@ -132,8 +134,7 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     out = Path(out).resolve()  # `--out .` has a name to stage next to
     needs_files = any(tm.sql is None for tm in mp.tables.values())
     if needs_files and (exports is None or not exports.is_dir()):
-        raise WorkbookError(f"the exports folder {exports} does not exist" if exports is not None else "no exports folder was given",
-                            fix="Give the folder holding the exported files with --exports.")
+        raise coded_error("exports_missing", None, "" if exports is not None else "none", exports=str(exports))
     _check_out(out, exports if needs_files else None, force, marker)
     own = exports / DATA_FOLDER_CONFIG if exports is not None else None
     if own is not None and own.is_file():
@@ -242,14 +243,11 @@ def _export_file(name: str, tm, mp: Mapping, exports: Path, claimed: set[Path], 
         if tm.optional:
             read.warnings.append(warning(exports.name, "table_not_found", count=1, table=name, patterns=", ".join(tm.files)))
             return None
-        present = ", ".join(p.name for p in _candidates(exports)) or "no CSV, Excel or Parquet files"
+        present = ", ".join(p.name for p in _candidates(exports)) or Phrase("part_no_table_files")
         text = [p.name for p, _ in skipped_text_tables(exports)]
-        raise WorkbookError(f"{tm.where}: no export in {exports} matches {', '.join(repr(f) for f in tm.files)} "
-                            f"with the columns the mapping needs (the folder has: {present}"
-                            + (f"; not read, as text files: {', '.join(text)}" if text else "") + ")",
-                            fix="Put the export in the folder, or change file: in the mapping to its name."
-                            + (f" A table saved as text (Excel's \"Unicode text\") is read once renamed to .csv: "
-                               f"{text[0]} -> {Path(text[0]).stem}.csv." if text else ""))
+        raise coded_error("no_export_file", tm.where, "text" if text else "", exports=str(exports),
+                          patterns=", ".join(repr(f) for f in tm.files), present=present, text=", ".join(text),
+                          first=text[0] if text else "", stem=Path(text[0]).stem if text else "")
     return path
 
 
@@ -307,11 +305,11 @@ def in_exports(findings: list[Finding], frames: dict[str, pd.DataFrame], reports
             continue
         export_rows = tuple(rows[r - 2] if 2 <= r < len(rows) + 2 else r for r in f.rows)
         column = (report.get("columns") or {}).get(f.column) if f.column else None
-        where = f"export column '{column}'; " if column else ""
-        converted = ", ".join(str(r) for r in f.rows)
-        out.append(dataclasses.replace(f, file=report["source"], rows=export_rows,
-                                       message=f"{f.message} ({where}row{'s' if len(f.rows) > 1 else ''} {converted} of "
-                                               f"{rejected.name}/{f.file})"))
+        converted = Phrase("part_row" if len(f.rows) == 1 else "part_rows", rows=", ".join(str(r) for r in f.rows))
+        place = Phrase("part_in_rejected_column" if column else "part_in_rejected", column=column or "", rows=converted,
+                       file=f"{rejected.name}/{f.file}")
+        out.append(dataclasses.replace(f, file=report["source"], rows=export_rows, message=f"{f.message} {place}",
+                                       params={**f.params, "in_rejected": place}))
     return out
 
 
@@ -327,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", default=None, help="YYYY-MM-DD: SQL sources with period_filter read from this date")
     parser.add_argument("--end", default=None, help="YYYY-MM-DD: SQL sources with period_filter read up to this date (inclusive)")
     parser.add_argument("--list-mappings", action="store_true", help="list the shipped mappings and exit")
+    parser.add_argument("--lang", choices=LANGUAGES, default=None,
+                        help="language of the errors (en or ja; default: ja when the terminal's locale is Japanese, else en)")
     return parser
 
 
@@ -334,22 +334,23 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ingest; returns the exit status (0 done, 2 bad input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    lang = cli_language(args.lang)
     if args.list_mappings:
         for name, path in shipped_mappings().items():
             print(f"{name}: {load_mapping(path).description or path}")
         return 0
     if not args.mapping or not args.out:
         parser.print_usage(sys.stderr)
-        print("error: --mapping and --out are required (and --exports for file exports)", file=sys.stderr)
+        print(f"error: {t('ingest_required_options', lang)}", file=sys.stderr)
         return 2
     try:
         for label, value in (("--start", args.start), ("--end", args.end)):
             if value is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                raise WorkbookError(f"{label} must be a date YYYY-MM-DD, got {value!r}", fix=f"For example {label} 2025-04-01.")
+                raise coded_error("date_option", None, option=label, value=repr(value))
         config = load_config(args.out if Path(args.out).is_dir() else None, args.config) if args.config else None
         result = ingest(args.exports, args.mapping, args.out, force=args.force, config=config, start=args.start, end=args.end)
     except WorkbookError as exc:
-        print(f"error: {exc.in_language(cli_language())}", file=sys.stderr)
+        print(f"error: {exc.in_language(lang)}", file=sys.stderr)
         return 2
     print(result.summary())
     return 0

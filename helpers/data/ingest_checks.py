@@ -15,7 +15,7 @@ from helpers.data.files import check_kind, skipped_text_tables
 from helpers.data.ingest_files import _candidates
 from helpers.data.load import FORMATS
 from helpers.data.mapping import note
-from helpers.errors import Finding, WorkbookError, warning
+from helpers.errors import Finding, Phrase, PhraseList, coded_error, warning
 
 MIN_ROWS_FOR_BULK_CHECK = 2
 
@@ -33,12 +33,9 @@ def check_links_kept_zeros(frames: dict[str, pd.DataFrame], reports: dict[str, d
         width = max(len(v) for v in padded)
         lost = [v for v in frames[table][col].dropna() if v.isdigit() and v not in ids and v.zfill(width) in ids]
         if lost:
-            raise WorkbookError(
-                f"{reports[table]['source']}: column '{reports[table]['columns'].get(col, col)}' -> {col}: {len(lost)} id(s) lost their "
-                f"leading zeros ({', '.join(repr(v) for v in lost[:5])} are {', '.join(repr(v.zfill(width)) for v in lost[:5])} in "
-                f"{reports[other]['source']}): these values were changed by Excel, so the links would silently break",
-                fix="Export again from the CRM and open the CSV with Excel's data import wizard (Data > From Text/CSV, column type "
-                    "Text), or use the CRM's .xlsx export; do not fix ids by hand.")
+            raise coded_error("link_ids_lost_zeros", reports[table]["source"], column=reports[table]["columns"].get(col, col),
+                              target=col, count=len(lost), lost=", ".join(repr(v) for v in lost[:5]),
+                              padded=", ".join(repr(v.zfill(width)) for v in lost[:5]), other=reports[other]["source"])
 
 
 def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
@@ -47,9 +44,9 @@ def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
     found = {name: rep["currency"] for name, rep in reports.items() if rep.get("currency") and rep["currency"]["code"]}
     codes = {c["code"] for c in found.values()}
     if len(codes) > 1:
-        listed = ", ".join(f"{name} in {c['code']} ({c['how']})" for name, c in found.items())
-        raise WorkbookError(f"the tables' amounts are in different currencies: {listed}",
-                            fix="Export every table in one currency, or give exchange rates in the settings (currency.rates).")
+        listed = PhraseList([Phrase("part_table_currency", table=name, code=c["code"], how=c["how"]) for name, c in found.items()],
+                            Phrase("part_comma"))
+        raise coded_error("tables_currencies_differ", None, listed=listed)
     for name, rep in reports.items():
         if rep.get("currency") and not rep["currency"]["code"] and not found:
             note(rep, "currency_not_in_data", rep["rows_out"], "amount", currency=settings.currency_code,

@@ -15,7 +15,7 @@ from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_e
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, read_csv_text, read_raw, sniff_delimiter
 from helpers.data.mapping import TableMapping, find_column, missing_column_error, note
 from helpers.data.rawread import check_header
-from helpers.errors import WorkbookError, coded_error
+from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 
 def _candidates(exports: Path) -> list[Path]:
@@ -39,7 +39,7 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
         try:
             return [str(c) for c in pq.read_schema(path).names]
         except Exception as exc:  # noqa: BLE001 - any pyarrow failure means "not a Parquet file"
-            raise WorkbookError(f"{path.name}: not a readable Parquet file ({exc})", fix="Export the file again.") from None
+            raise coded_error("unreadable_parquet", path.name, error=str(exc)) from None
     if fmt == "excel":
         try:
             top = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, nrows=FORMATTED_ROWS, dtype=object,
@@ -47,7 +47,7 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
         except (ValueError, IndexError) as exc:
             raise _sheet_error(path, sheet, exc) from None
         except Exception as exc:  # noqa: BLE001 - a broken or password-protected workbook
-            raise WorkbookError(f"{path.name}: not a readable Excel file ({exc})", fix="Open and save it again in Excel, or export CSV.") from None
+            raise coded_error("unreadable_excel", path.name, error=str(exc)) from None
         if looks_formatted_report(top):
             raise coded_error("formatted_report", path.name)
         return [str(c).strip() if c is not None and c == c else f"Unnamed: {i}" for i, c in enumerate(top.iloc[0])] if len(top) else []
@@ -56,7 +56,7 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
     text, _, _ = decode_csv(path, encoding)
     first = next((ln for ln in text.splitlines() if ln.strip()), None)
     if first is None:
-        raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.")
+        raise coded_error("no_header_line", path.name)
     header = [c.strip() for c in next(csv.reader([first], delimiter=sniff_delimiter(text)))]
     check_header(path, header)   # a NUL in a header is named (shown as <U+0000>), never matched or printed raw
     return header
@@ -69,7 +69,7 @@ def _sheet_error(path: Path, sheet, exc) -> WorkbookError:
         sheets = ", ".join(repr(s) for s in openpyxl.load_workbook(path, read_only=True).sheetnames)
     except Exception:  # noqa: BLE001
         sheets = "?"
-    return WorkbookError(f"{path.name}: no sheet {sheet!r} ({exc})", fix=f"Set sheet: to one of {sheets} (or a 0-based position).")
+    return coded_error("no_sheet", path.name, sheet=repr(sheet), error=str(exc), sheets=sheets)
 
 
 def _fits(header: list[str], tm: TableMapping) -> bool:
@@ -81,14 +81,9 @@ def refuse_lookalike(table: str, tm: TableMapping, miss: tuple, mapping: str) ->
     the mapping marks its header names as unconfirmed (``headers_unconfirmed: true``): the names expected and the
     header found are both named, so nothing is read from a column that only resembles the one meant."""
     path, _, lacking, header = miss
-    expected = "; ".join(" or ".join(repr(c) for c in names) for names in lacking)
-    raise WorkbookError(f"{path.name} looks like the {table} export by its name, but its header is not the one the mapping "
-                        f"{tm.where} expects: missing {expected}; found {', '.join(repr(c) for c in header) or 'no header'}. "
-                        f"The mapping's names for this export are not confirmed by the vendor's documentation, so the "
-                        f"file is not read with other columns in their place",
-                        fix=f"If it is this export, list its column names in a mapping of your own (extends: {mapping}, then "
-                            f"tables.{table}.columns with a list of names per column; docs/ingest.md) and ingest with it; "
-                            f"if it is another file, move it out of the export folder.")
+    expected = PhraseList([PhraseList([repr(c) for c in names], Phrase("part_or")) for names in lacking], "; ")
+    raise coded_error("lookalike_export", None, name=path.name, table=table, where=tm.where, expected=expected,
+                      found=", ".join(repr(c) for c in header) or Phrase("part_no_header"), mapping=mapping)
 
 
 def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: list | None = None) -> Path | None:
@@ -127,8 +122,7 @@ def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: lis
         if len(fitting) == 1:
             return fitting[0]
         if len(fitting) > 1:
-            raise WorkbookError(f"{tm.where}: several export files fit the pattern {pattern!r}: {', '.join(p.name for p in fitting)}",
-                                fix="Keep one export per table in the folder, or name the file exactly in the mapping's file:.")
+            raise coded_error("several_exports", tm.where, pattern=repr(pattern), names=", ".join(p.name for p in fitting))
     for exc, specific in errors.values():
         if specific or not tm.optional:
             raise exc

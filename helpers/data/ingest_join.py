@@ -17,7 +17,7 @@ import pandas as pd
 
 from helpers.data.load import FORMATS, read_raw
 from helpers.data.mapping import JoinRule, TableMapping, find_column
-from helpers.errors import Finding, WorkbookError, warning
+from helpers.errors import Finding, Phrase, PhraseList, coded_error, warning
 
 
 def _join_file(exports: Path, join: JoinRule) -> Path | None:
@@ -40,9 +40,8 @@ def apply_joins(raw: pd.DataFrame, tm: TableMapping, exports: Path | None) -> tu
         on = find_column(list(out.columns), join.on)
         if path is None or on is None:
             if not join.optional:
-                what = f"no file matching {', '.join(join.files)}" if path is None else f"no column {' or '.join(join.on)}"
-                raise WorkbookError(f"{tm.where}.join: {what} for the lookup {join.describe()}",
-                                    fix="Put that export in the folder (with its header), or mark the join optional: true.")
+                raise coded_error("join_source_missing", f"{tm.where}.join", "file" if path is None else "column",
+                                  files=", ".join(join.files), on=PhraseList(join.on, Phrase("part_or")), lookup=join.describe())
             for _, name in join.columns:
                 if name not in out.columns:
                     out[name] = None
@@ -52,8 +51,9 @@ def apply_joins(raw: pd.DataFrame, tm: TableMapping, exports: Path | None) -> tu
         key = find_column(list(other.columns), join.key)
         missing = [src for src, _ in join.columns if src not in other.columns]
         if key is None or missing:
-            raise WorkbookError(f"{tm.where}.join: {path.name} has no column {' or '.join(join.key) if key is None else missing[0]}",
-                                fix=f"Export {path.name} with the columns {', '.join([join.key[0]] + [s for s, _ in join.columns])}.")
+            raise coded_error("join_column_missing", f"{tm.where}.join", name=path.name,
+                              column=PhraseList(join.key, Phrase("part_or")) if key is None else missing[0],
+                              columns=", ".join([join.key[0]] + [s for s, _ in join.columns]))
         other = other[other[key].notna()]
         repeated = int(other[key].duplicated().sum())
         first = other.drop_duplicates(key).set_index(key)

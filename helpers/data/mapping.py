@@ -259,7 +259,7 @@ def _refuse_unconverted(raw: pd.DataFrame, tm: TableMapping, source: str, proble
         variant = ("missing_values" if problems else "missing") if missing else ""
         lines = [missing_column_line(m) for m in missing] + problems
         raise coded_error("unconvertible", source, variant, where=tm.where, lines=PhraseList(lines, "\n  - "),
-                          fixes=PhraseList(([Phrase("fix_missing_column")] if missing else []) + fixes, " "))
+                          fixes=PhraseList(([Phrase("fix_missing_column")] if missing else []) + fixes, Phrase("part_sentences")))
 
 
 def _clear_unless(tm: TableMapping, out: dict[str, list], kept: list[int], report: dict) -> None:

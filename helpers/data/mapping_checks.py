@@ -491,8 +491,14 @@ def no_data_rows_error(reports: dict[str, dict]):
         return None
     parts = []
     for r in reports.values():
-        below = ", ".join(f"{d['reason']} ({d['count']} row{'s' if d['count'] != 1 else ''})" for d in r.get("dropped", []))
-        parts.append(f"{r['source']} ({r['table']}): " + (f"only {below}" if below else "nothing") + " below the header")
+        below = PhraseList([Phrase("part_dropped_rows", reason=_REASONS.get(d["reason"], d["reason"]),
+                                   count=Phrase("part_count_row" if d["count"] == 1 else "part_count_rows", count=d["count"]))
+                            for d in r.get("dropped", [])], Phrase("part_comma"))
+        parts.append(Phrase("part_below_header" if below else "part_below_header_nothing", source=r["source"], table=r["table"],
+                            below=below))
     first = next(iter(reports.values()))
-    names = ", ".join(dict.fromkeys(r["source"] for r in reports.values()))
-    return coded_error("no_data_rows", first["source"], files="; ".join(parts), names=names)
+    return coded_error("no_data_rows", first["source"], files=PhraseList(parts, "; "))
+
+
+#: The reasons apply_mapping drops rows for on its own (a drop_if rule's reason is its own text), as messages say them.
+_REASONS = {"blank row": Phrase("part_reason_blank_row"), "report footer": Phrase("part_reason_report_footer")}

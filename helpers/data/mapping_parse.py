@@ -13,7 +13,7 @@ from helpers.data.mapping_types import (COLUMN_KEYS, DATE_KINDS, DROP_KEYS, DROP
 from helpers.data.mapping_values import (_as_text, _check_keys, _close, _key, _text_list, check_date_format,
                                          check_date_order, normalize_encoding)
 from helpers.data.schema import OUTCOMES, TABLES
-from helpers.errors import WorkbookError
+from helpers.errors import Phrase, coded_error
 
 
 # --------------------------------------------------------------------------- one column
@@ -25,14 +25,13 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
     if isinstance(spec, str) or isinstance(spec, list):
         spec = {"column": spec}
     if not isinstance(spec, dict):
-        raise WorkbookError(f"{where}: expected an export column name or a rule (column, format, values, ...), got {spec!r}",
-                            fix="Write `canonical_name: Export Column` or `canonical_name: {column: Export Column, ...}`.")
+        raise coded_error("mapping_rule_shape", where, value=repr(spec))
     _check_keys(spec, COLUMN_KEYS, where)
     kw: dict[str, Any] = {}
     _rule_source(spec, target, where, kw)
     if "format" in spec:
         if kind not in DATE_KINDS:
-            raise WorkbookError(f"{where}: format applies to date columns only ('{target}' is {kind})", fix="Remove format: from this column.")
+            raise coded_error("mapping_date_key", where, key="format", target=target, kind=kind)
         formats = _text_list(spec["format"], where, "format")
         for f in formats:
             check_date_format(f, f"{where}.format")
@@ -42,17 +41,17 @@ def _parse_rule(target: str, spec, table: str, where: str) -> ColumnRule:
     _rule_conditions(spec, kind, table, where, kw)
     if "date_order" in spec:
         if kind not in DATE_KINDS:
-            raise WorkbookError(f"{where}: date_order applies to date columns only ('{target}' is {kind})", fix="Remove date_order: from this column.")
+            raise coded_error("mapping_date_key", where, key="date_order", target=target, kind=kind)
         kw["date_order"] = check_date_order(spec["date_order"], f"{where}.date_order")
     for key in ("currency_column", "converted_column", "converted_currency_column"):
         if key in spec:
             if target != "amount":
-                raise WorkbookError(f"{where}: {key} applies to the amount column only", fix=f"Remove {key}: from this column.")
+                raise coded_error("mapping_amount_key", where, key=key)
             # [] states that there is none: a mapping that extends another one drops the base's column so
             kw[key] = () if spec[key] == [] else _text_list(spec[key], f"{where}.{key}", key)
     rule = ColumnRule(target=target, kind=kind, **kw)
     if rule.period_filter and (kind not in ("date", "datetime") or not rule.columns):
-        raise WorkbookError(f"{where}: period_filter needs a date column read from the source", fix="Put period_filter: true on created_at or closed_at.")
+        raise coded_error("mapping_period_filter_date", where)
     return rule
 
 
@@ -64,24 +63,22 @@ def _rule_source(spec: dict, target: str, where: str, kw: dict[str, Any]) -> Non
     if sources == ["column", "flags"] and target == "outcome":
         sources = ["flags"]  # flags when the export has them, else the stage column's value map
     if len(sources) != 1:
-        raise WorkbookError(f"{where}: give exactly one of column, constant or flags (got {', '.join(sources) or 'none'})",
-                            fix="column: the export column to read; constant: one value for every row; flags: outcome from IsWon/IsClosed-style columns.")
+        raise coded_error("mapping_rule_source", where, got=", ".join(sources) or Phrase("part_none"))
     if "column" in spec:
         kw["columns"] = _text_list(spec["column"], where, "column")
     if "constant" in spec:
         if spec["constant"] is None or isinstance(spec["constant"], (dict, list)):
-            raise WorkbookError(f"{where}: constant must be one value", fix="For example constant: unknown.")
+            raise coded_error("mapping_one_value", where, key="constant", example="unknown")
         kw["constant"] = _as_text(spec["constant"])
     if "flags" in spec:
         flags = spec["flags"]
         if target != "outcome":
-            raise WorkbookError(f"{where}: flags only derive the outcome column", fix="Use flags under outcome:, e.g. flags: {won: IsWon, closed: IsClosed}.")
+            raise coded_error("mapping_flags_target", where)
         if not isinstance(flags, dict):
-            raise WorkbookError(f"{where}: flags must be a mapping such as {{won: IsWon, closed: IsClosed}}", fix="List the boolean columns by role.")
+            raise coded_error("mapping_flags_shape", where)
         _check_keys(flags, FLAG_KEYS, f"{where}.flags")
         if "won" not in flags or not ({"lost", "closed"} & set(flags)):
-            raise WorkbookError(f"{where}.flags: needs won and one of lost or closed",
-                                fix="For example flags: {won: IsWon, closed: IsClosed} (won if IsWon; lost if closed and not won; else open).")
+            raise coded_error("mapping_flags_roles", f"{where}.flags")
         kw["flags"] = tuple((k, _text_list(flags[k], f"{where}.flags.{k}", "a flag column")) for k in FLAG_KEYS if k in flags)
 
 
@@ -91,33 +88,28 @@ def _rule_value_map(spec: dict, target: str, where: str, kw: dict[str, Any]) -> 
     if "values" in spec:
         values = spec["values"]
         if not isinstance(values, dict) or not values:
-            raise WorkbookError(f"{where}: values must map export values to canonical ones, e.g. {{Closed Won: won}}",
-                                fix="Write one `export value: canonical value` pair per line under values:.")
+            raise coded_error("mapping_values_shape", where)
         labels = tuple((_as_text(k), _as_text(v)) for k, v in values.items())
         kw["labels"] = labels
         kw["values"] = tuple((_key(k), v) for k, v in labels)
     if target == "outcome" and "other" in spec:
-        raise WorkbookError(f"{where}: other: is not allowed for the outcome: it would turn every stage nobody mapped "
-                            f"(a renamed or new stage, another pipeline's stages) into {spec['other']!r} without a word",
-                            fix="Map the closed stages under values: ({Closed Won: won, Closed Lost: lost}) and list the open ones "
-                                "under open: [Prospecting, Negotiation/Review, ...]; a stage in neither stops the ingest with the list.")
+        raise coded_error("mapping_outcome_other", where, other=repr(spec["other"]))
     if "open" in spec:
         if target != "outcome":
-            raise WorkbookError(f"{where}: open: lists open stages and applies to outcome only", fix="Remove open: from this column.")
+            raise coded_error("mapping_open_target", where, key="open")
         opens = _text_list(spec["open"], f"{where}.open", "open")
         kw["labels"] = kw.get("labels", ()) + tuple((o, "open") for o in opens)
         kw["values"] = kw.get("values", ()) + tuple((_key(o), "open") for o in opens)
     for key in ("other", "default"):
         if key in spec:
             if spec[key] is None or isinstance(spec[key], (dict, list)):
-                raise WorkbookError(f"{where}: {key} must be one value", fix=f"For example {key}: open.")
+                raise coded_error("mapping_one_value", where, key=key, example="open")
             kw[key] = _as_text(spec[key])
     if target == "outcome":
         used = [v for _, v in kw.get("values", ())] + [kw[k] for k in ("other", "default", "constant") if k in kw]
         bad = sorted({v for v in used if v.strip().lower() not in OUTCOMES})
         if bad:
-            raise WorkbookError(f"{where}: outcome values must be open, won or lost; got {', '.join(repr(b) for b in bad)}",
-                                fix="Map every stage to open, won or lost, e.g. values: {Closed Won: won, Closed Lost: lost} with open: [Prospecting, ...].")
+            raise coded_error("mapping_outcome_values", where, values=", ".join(repr(b) for b in bad))
 
 
 def _rule_cells(spec: dict, kind: str, where: str, kw: dict[str, Any]) -> None:
@@ -126,21 +118,18 @@ def _rule_cells(spec: dict, kind: str, where: str, kw: dict[str, Any]) -> None:
     for key in ("optional", "period_filter"):
         if key in spec:
             if not isinstance(spec[key], bool):
-                raise WorkbookError(f"{where}: {key} must be true or false, got {spec[key]!r}", fix=f"Write {key}: true.")
+                raise coded_error("mapping_true_false", where, "got", key=key, value=repr(spec[key]))
             kw[key] = spec[key]
     if "split" in spec:
         if spec["split"] is False:
             kw["keep_whole"] = True   # cells holding ';' are single values (prose, names): no check
         elif not isinstance(spec["split"], str) or not spec["split"]:
-            raise WorkbookError(f"{where}: split must be a separator such as \";\" (the first value of a multi-valued cell is kept), "
-                                "or false (each cell is one value, ';' and all)",
-                                fix="Write split: \";\" (or split: false).")
+            raise coded_error("mapping_split", where)
         else:
             kw["split"] = spec["split"]
     if "decimal" in spec:
         if kind not in ("number", "int") or spec["decimal"] not in (".", ","):
-            raise WorkbookError(f"{where}: decimal must be \".\" or \",\" and applies to number columns only",
-                                fix="Write decimal: \",\" for exports like 1.200,50.")
+            raise coded_error("mapping_decimal_rule", where)
         kw["decimal"] = spec["decimal"]
 
 
@@ -151,19 +140,17 @@ def _rule_conditions(spec: dict, kind: str, table: str, where: str, kw: dict[str
         other = str(spec["not_after"])
         if kind not in ("date", "datetime") or other not in TABLES[table].column_names or \
                 TABLES[table].column(other).kind not in ("date", "datetime"):
-            raise WorkbookError(f"{where}: not_after must name another date column of {table} (e.g. closed_at), got {other!r}",
-                                fix="Write not_after: closed_at on created_at (a creation date later than the close date is set to the close date).")
+            raise coded_error("mapping_not_after", where, table=table, other=repr(other))
         kw["not_after"] = other
     if "only_when" in spec:
         cond = spec["only_when"]
         if not isinstance(cond, dict) or not cond:
-            raise WorkbookError(f"{where}: only_when must map a canonical column to the values that keep this one, e.g. {{outcome: [won, lost]}}",
-                                fix="Write only_when: {outcome: [won, lost]}.")
+            raise coded_error("mapping_only_when", where)
         parsed = []
         for col, vals in cond.items():
             if col not in TABLES[table].column_names:
-                raise WorkbookError(f"{where}.only_when: unknown canonical column '{col}'{_close(col, TABLES[table].column_names)}",
-                                    fix=f"Use a column of {table}: {', '.join(TABLES[table].column_names)}.")
+                raise coded_error("mapping_only_when_column", f"{where}.only_when", column=col, table=table,
+                                  close=_close(col, TABLES[table].column_names), columns=", ".join(TABLES[table].column_names))
             parsed.append((str(col), tuple(v.lower() for v in _text_list(vals, f"{where}.only_when.{col}", "the values"))))
         kw["only_when"] = tuple(parsed)
 
@@ -171,50 +158,45 @@ def _rule_conditions(spec: dict, kind: str, table: str, where: str, kw: dict[str
 # --------------------------------------------------------------------------- drop rules and joins
 def _parse_drop(spec, where: str) -> DropRule:
     if not isinstance(spec, dict):
-        raise WorkbookError(f"{where}: each drop_if rule is a mapping such as {{column: Opportunity ID, empty: true}}",
-                            fix="Write drop_if as a list of rules, each with column and one of empty, equals, in, not_in, matches.")
+        raise coded_error("mapping_drop_shape", where)
     _check_keys(spec, DROP_KEYS, where)
     if "column" not in spec:
-        raise WorkbookError(f"{where}: a drop_if rule needs column", fix="Name the export column the rule tests.")
+        raise coded_error("mapping_drop_column", where)
     ops = [k for k in DROP_OPS if k in spec]
     if len(ops) != 1:
-        raise WorkbookError(f"{where}: give exactly one of {', '.join(DROP_OPS)} (got {', '.join(ops) or 'none'})",
-                            fix="For example {column: Opportunity ID, empty: true}.")
+        raise coded_error("mapping_drop_op", where, ops=", ".join(DROP_OPS), got=", ".join(ops) or Phrase("part_none"))
     op = ops[0]
     if op == "empty":
         if spec["empty"] is not True:
-            raise WorkbookError(f"{where}: write empty: true", fix="empty: true drops rows whose column is empty.")
+            raise coded_error("mapping_drop_empty", where)
         values: tuple[str, ...] = ()
     elif op == "matches":
         values = (str(spec["matches"]),)
         try:
             re.compile(values[0])
         except re.error as exc:
-            raise WorkbookError(f"{where}: bad regular expression {values[0]!r}: {exc}", fix="Fix the pattern (Python re syntax).") from None
+            raise coded_error("mapping_drop_pattern", where, pattern=repr(values[0]), error=str(exc)) from None
     else:
         values = tuple(_as_text(v) for v in (spec[op] if isinstance(spec[op], list) else [spec[op]]))
     optional = spec.get("optional", False)
     if not isinstance(optional, bool):
-        raise WorkbookError(f"{where}: optional must be true or false", fix="Write optional: true.")
+        raise coded_error("mapping_true_false", where, "named", key="optional")
     return DropRule(_text_list(spec["column"], where, "column"), op, values, str(spec.get("reason") or ""), optional)
 
 
 def _parse_join(spec, where: str) -> JoinRule:
     """One `join:` entry: {file, on, key, columns: {export column: name}, fill, optional}."""
     if not isinstance(spec, dict):
-        raise WorkbookError(f"{where}: expected {{file, on, key, columns}}", fix="For example {file: Campaign.csv, on: CampaignId, "
-                            "key: Id, columns: {Type: Campaign Type}}.")
+        raise coded_error("mapping_join_shape", where)
     _check_keys(spec, JOIN_KEYS, where)
     for key in ("file", "on", "key", "columns"):
         if not spec.get(key):
-            raise WorkbookError(f"{where}: {key} is missing", fix="A join needs file, on (this export's column), key (the other "
-                                "file's column) and columns (what to bring, and the name it takes).")
+            raise coded_error("mapping_join_key", where, key=key)
     if not isinstance(spec["columns"], dict):
-        raise WorkbookError(f"{where}.columns: a mapping of the other file's columns to the names they take",
-                            fix="For example columns: {Type: Campaign Type}.")
+        raise coded_error("mapping_join_columns", f"{where}.columns")
     for key in ("fill", "optional"):
         if key in spec and not isinstance(spec[key], bool):
-            raise WorkbookError(f"{where}.{key}: must be true or false", fix=f"Write {key}: true.")
+            raise coded_error("mapping_true_false", f"{where}.{key}", key=key)
     return JoinRule(files=_text_list(spec["file"], f"{where}.file", "file"), on=_text_list(spec["on"], f"{where}.on", "on"),
                     key=_text_list(spec["key"], f"{where}.key", "key"),
                     columns=tuple((_as_text(k), _as_text(v)) for k, v in spec["columns"].items()),
@@ -227,10 +209,9 @@ def _parse_table(name, spec, label: str) -> TableMapping:
     settings, its column rules, drop_if rules, keep and joins. WorkbookError with a fix for the first mistake."""
     where = f"{label}: tables.{name}"
     if name not in TABLES:
-        raise WorkbookError(f"{label}: unknown canonical table '{name}'{_close(name, TABLES)}",
-                            fix=f"Use one of the canonical tables: {', '.join(TABLES)} (docs/data_dictionary.md).")
+        raise coded_error("mapping_unknown_table", label, name=name, close=_close(name, TABLES), tables=", ".join(TABLES))
     if not isinstance(spec, dict):
-        raise WorkbookError(f"{where}: expected file/sql, columns, ... (a mapping), got {spec!r}", fix="See docs/ingest.md for the table keys.")
+        raise coded_error("mapping_table_shape", where, value=repr(spec))
     _check_keys(spec, TABLE_KEYS, where)
     kw: dict[str, Any] = {}
     _table_source(spec, where, kw)
@@ -245,7 +226,7 @@ def _parse_table(name, spec, label: str) -> TableMapping:
         keep = _text_list(spec["keep"], f"{where}.keep", "keep")
         clash = [k for k in keep if k in table.column_names]
         if clash:
-            raise WorkbookError(f"{where}.keep: {', '.join(clash)} would overwrite canonical columns", fix="Map them under columns: instead.")
+            raise coded_error("mapping_keep_clash", f"{where}.keep", columns=", ".join(clash))
         kw["keep"] = keep
     joins = spec.get("join") or []
     kw["joins"] = tuple(_parse_join(j, f"{where}.join[{i}]") for i, j in enumerate(joins if isinstance(joins, list) else [joins]))
@@ -256,28 +237,26 @@ def _table_source(spec: dict, where: str, kw: dict[str, Any]) -> None:
     """Where a table is read from, into `kw` (TableMapping's fields): exactly one of file (names or globs) or sql
     ({url, query} or {url, table}); encoding and sheet, for export files only."""
     if ("file" in spec) == ("sql" in spec):
-        raise WorkbookError(f"{where}: give exactly one of file (an export file name or glob) or sql",
-                            fix="For example file: \"*Opportunit*.csv\", or sql: {url: \"duckdb:///crm.duckdb\", table: opportunities}.")
+        raise coded_error("mapping_table_source", where)
     if "file" in spec:
         kw["files"] = _text_list(spec["file"], f"{where}.file", "file")
     else:
         sql = spec["sql"]
         if not isinstance(sql, dict):
-            raise WorkbookError(f"{where}.sql: expected {{url: ..., query: ...}} or {{url: ..., table: ...}}", fix="See docs/ingest.md, SQL sources.")
+            raise coded_error("mapping_sql_shape", f"{where}.sql")
         _check_keys(sql, SQL_KEYS, f"{where}.sql")
         if not sql.get("url") or ("query" in sql) == ("table" in sql):
-            raise WorkbookError(f"{where}.sql: needs url and exactly one of query or table",
-                                fix="For example sql: {url: \"sqlite:///crm.db\", query: \"select * from opportunity\"}.")
+            raise coded_error("mapping_sql_keys", f"{where}.sql")
         kw["sql"] = SqlSource(str(sql["url"]), str(sql["query"]) if "query" in sql else None,
                               str(sql["table"]) if "table" in sql else None)
         for key in ("encoding", "sheet"):
             if key in spec:
-                raise WorkbookError(f"{where}: {key} applies to export files, not to sql sources", fix=f"Remove {key}:.")
+                raise coded_error("mapping_file_key", where, key=key)
     if "encoding" in spec:
         kw["encoding"] = normalize_encoding(spec["encoding"], f"{where}.encoding")
     if "sheet" in spec:
         if not isinstance(spec["sheet"], (str, int)) or isinstance(spec["sheet"], bool):
-            raise WorkbookError(f"{where}.sheet: a sheet name or a 0-based position", fix="For example sheet: Deals, or sheet: 0.")
+            raise coded_error("mapping_sheet", f"{where}.sheet")
         kw["sheet"] = spec["sheet"]
 
 
@@ -287,13 +266,13 @@ def _table_settings(spec: dict, where: str, kw: dict[str, Any]) -> None:
     for key in ("optional", "headers_unconfirmed"):
         if key in spec:
             if not isinstance(spec[key], bool):
-                raise WorkbookError(f"{where}.{key}: must be true or false", fix=f"Write {key}: true.")
+                raise coded_error("mapping_true_false", f"{where}.{key}", key=key)
             kw[key] = spec[key]
     if spec.get("date_order") is not None:
         kw["date_order"] = check_date_order(spec["date_order"], f"{where}.date_order")
     if spec.get("decimal") is not None:
         if spec["decimal"] not in (".", ","):
-            raise WorkbookError(f"{where}.decimal: must be \".\" or \",\", got {spec['decimal']!r}", fix="Write decimal: \",\" for exports like 12.000,00.")
+            raise coded_error("mapping_decimal_table", f"{where}.decimal", value=repr(spec["decimal"]))
         kw["decimal"] = spec["decimal"]
 
 
@@ -303,33 +282,28 @@ def _table_columns(spec: dict, name: str, where: str) -> tuple[ColumnRule, ...]:
     sql source at most."""
     columns = spec.get("columns")
     if not isinstance(columns, dict) or not columns:
-        raise WorkbookError(f"{where}: columns is missing or empty",
-                            fix="Under columns:, map each canonical column to its export column, e.g. opportunity_id: Opportunity ID.")
+        raise coded_error("mapping_no_columns", where)
     table = TABLES[name]
     rules = []
     for target, rule in columns.items():
         if target not in table.column_names:
-            raise WorkbookError(f"{where}.columns: unknown canonical column '{target}'{_close(target, table.column_names)}",
-                                fix=f"The columns of {name} are: {', '.join(table.column_names)} (docs/data_dictionary.md). "
-                                    "Other export columns can be carried with keep:.")
+            raise coded_error("mapping_unknown_column", f"{where}.columns", column=target, table=name,
+                              close=_close(target, table.column_names), columns=", ".join(table.column_names))
         rules.append(_parse_rule(str(target), rule, name, f"{where}.columns.{target}"))
     for col in table.columns:
         mapped = next((r for r in rules if r.target == col.name), None)
         if col.required and (mapped is None or (mapped.optional and mapped.default is None)):
             state = "is not mapped" if mapped is None else "is marked optional without a default"
-            raise WorkbookError(f"{where}.columns: the required column '{col.name}' ({col.meaning}) {state}",
-                                fix=f"Map {col.name} to an export column, or give it a constant or default (e.g. channel: {{constant: unknown}}).")
+            raise coded_error("mapping_required_column", f"{where}.columns", "not_mapped" if mapped is None else "optional",
+                              column=col.name, meaning=col.meaning)
     targets = {r.target for r in rules}
     for r in rules:
         for other in ([r.not_after] if r.not_after else []) + [c for c, _ in r.only_when]:
             if other not in targets:
-                raise WorkbookError(f"{where}.columns.{r.target}: refers to '{other}', which this table does not map",
-                                    fix=f"Map {other} too, or remove the rule.")
+                raise coded_error("mapping_refers_unmapped", f"{where}.columns.{r.target}", other=other)
     filters = [r.target for r in rules if r.period_filter]
     if filters and "sql" not in spec:
-        raise WorkbookError(f"{where}: period_filter works with sql sources only (an export file is always read whole)",
-                            fix="Remove period_filter, or read the table with sql:.")
+        raise coded_error("mapping_period_filter_file", where)
     if len(filters) > 1:
-        raise WorkbookError(f"{where}: period_filter is set on {', '.join(filters)}; set it on one column",
-                            fix="Choose the date the runner's period range should filter (usually created_at).")
+        raise coded_error("mapping_period_filter_twice", where, columns=", ".join(filters))
     return tuple(rules)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from helpers.errors import WorkbookError
+from helpers.errors import Phrase, PhraseList, coded_error
 from helpers.yamlfile import Yaml12Loader, read_yaml
 from helpers.data.mapping_types import (  # noqa: F401 - re-exported: every name stays importable from here
     DATE_KINDS, DATE_TOKENS, SALESFORCE_FORMAT, EXCEL_EPOCH, MAX_SHOWN, TOP_KEYS, TABLE_KEYS, JOIN_KEYS, SQL_KEYS,
@@ -45,9 +45,8 @@ def resolve_mapping(name_or_path: str | Path) -> Path:
     if str(name_or_path) in shipped:
         return shipped[str(name_or_path)]
     close = difflib.get_close_matches(str(name_or_path), list(shipped), n=2, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(close)}?" if close else ""
-    raise WorkbookError(f"mapping '{name_or_path}' is neither a file nor a shipped mapping.{hint}",
-                        fix=f"Give a YAML file path, or one of the shipped mappings: {', '.join(shipped)}.")
+    hint = Phrase("part_did_you_mean_sentence", names=PhraseList(close, Phrase("part_or"))) if close else ""
+    raise coded_error("mapping_not_found", None, name=str(name_or_path), hint=hint, shipped=", ".join(shipped))
 
 
 def _merge_mapping(base: dict, override: dict) -> dict:
@@ -81,11 +80,9 @@ def _extends_path(value: str, path: Path, label: str) -> Path:
     if value in shipped:
         return shipped[value]
     close = difflib.get_close_matches(value, list(shipped), n=2, cutoff=0.5)
-    hint = f" Did you mean {' or '.join(close)}?" if close else ""
-    raise WorkbookError(f"{label}: extends {value!r} is neither a file ({candidate}; a relative path is relative to the "
-                        f"folder of {label}) nor a shipped mapping.{hint}",
-                        fix=f"Write the path of the base mapping relative to {label}'s folder (or an absolute path), "
-                            f"or name a shipped mapping: {', '.join(shipped)}.")
+    hint = Phrase("part_did_you_mean_sentence", names=PhraseList(close, Phrase("part_or"))) if close else ""
+    raise coded_error("mapping_extends_missing", label, value=repr(value), candidate=str(candidate), hint=hint,
+                      shipped=", ".join(shipped))
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -94,16 +91,15 @@ def load_mapping(path: str | Path) -> Mapping:
     label = path.name
     data = _read_yaml(path, label)
     if not isinstance(data, dict):
-        raise WorkbookError(f"{label}: the top level must be a mapping with a tables: key", fix="See docs/ingest.md for an example.")
+        raise coded_error("mapping_top_level", label)
     _check_keys(data, TOP_KEYS, label)
     if "extends" in data:
         base_path = _extends_path(str(data["extends"]), path, label)
         if base_path.resolve() == path.resolve():
-            raise WorkbookError(f"{label}: extends names the mapping itself", fix="Name a shipped mapping, e.g. extends: salesforce_en.")
+            raise coded_error("mapping_extends_itself", label)
         base = _read_yaml(base_path, base_path.name)
         if not isinstance(base, dict) or "extends" in base:
-            raise WorkbookError(f"{label}: extends {data['extends']!r} must name a mapping that extends nothing",
-                                fix="Name a shipped mapping (salesforce_en, salesforce_ja, salesforce_api, hubspot, canonical_ja) or a complete mapping file.")
+            raise coded_error("mapping_extends_chain", label, value=repr(data["extends"]))
         data = _merge_mapping(base, {k: v for k, v in data.items() if k != "extends"})
         if "name" not in {k for k in _read_yaml(path, label)}:
             data["name"] = path.stem
@@ -115,9 +111,8 @@ def load_mapping(path: str | Path) -> Mapping:
                     spec.setdefault(key, value)
     tables = data.get("tables")
     if not isinstance(tables, dict) or not tables:
-        raise WorkbookError(f"{label}: tables is missing or empty", fix="Add tables: with at least opportunities:.")
+        raise coded_error("mapping_no_tables", label)
     parsed = {str(name): _parse_table(str(name), spec, label) for name, spec in tables.items()}
     if "opportunities" not in parsed:
-        raise WorkbookError(f"{label}: the mapping has no opportunities table (required in every data folder)",
-                            fix="Add tables: opportunities: with the opportunity export's file and columns.")
+        raise coded_error("mapping_no_opportunities", label)
     return Mapping(name=str(data.get("name") or path.stem), path=path, tables=parsed, description=str(data.get("description") or ""))

@@ -18,7 +18,7 @@ from helpers.charset import ENCODING_NAMES, FIX_ENCODING, detect_encoding
 from helpers.data.csvshape import stray_byte_error
 from helpers.data.files import FORMATTED_ROWS, check_kind, excel_engine, looks_formatted_report
 from helpers.data.parse import _cell_text
-from helpers.errors import WorkbookError, coded_error
+from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
 
@@ -31,8 +31,7 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
     """
     fmt = FORMATS.get(path.suffix.lower())
     if path.stat().st_size == 0:
-        raise WorkbookError(f"{path.name}: the file is empty (0 bytes), not even a header row",
-                            fix="Export the table again (with its header row), or remove the file if the table is optional.")
+        raise coded_error("empty_file", path.name)
     if fmt in ("excel", "parquet"):
         check_kind(path, fmt)
         try:
@@ -49,11 +48,7 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
         except WorkbookError:
             raise
         except Exception as exc:  # openpyxl/xlrd/pyarrow raise many types for a damaged or mislabelled file
-            kind = "Excel workbook" if fmt == "excel" else "Parquet file"
-            article = "an" if fmt == "excel" else "a"
-            raise WorkbookError(f"{path.name}: not a readable {kind} ({type(exc).__name__}: {str(exc)[:200]})",
-                                fix=f"Export the table again as {article} {kind}, or save it as CSV (UTF-8) with the same "
-                                    "name and .csv.") from None
+            raise coded_error("unreadable_table_file", path.name, fmt, error=f"{type(exc).__name__}: {str(exc)[:200]}") from None
         check_header(path, header)
         frame.columns = [(_cell_text(h) or f"Unnamed: {i}") for i, h in enumerate(header)]
         return frame.reset_index(drop=True), None
@@ -81,7 +76,7 @@ def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
     try:
         text = data.decode(enc)
     except (UnicodeDecodeError, LookupError):
-        raise WorkbookError(f"{path.name}: cannot be read as {enc} text", fix=FIX_ENCODING) from None
+        raise coded_error("cannot_decode", path.name, encoding=enc) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     bad = MOJIBAKE.search(text)
@@ -89,11 +84,8 @@ def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
         line = text.count("\n", 0, bad.start()) + 1
         start = text.rfind("\n", 0, bad.start()) + 1
         snippet = text[start:text.find("\n", bad.start()) if "\n" in text[bad.start():] else len(text)].strip()[:80]
-        raise WorkbookError(f"{path.name}: read as {ENCODING_NAMES.get(enc, enc)} ({how}), the text is garbled (mojibake) at line "
-                            f"{line}: {bad.group(0)!r} in {snippet!r}. The file was saved with one encoding and read (or re-saved) "
-                            "with another; its values would be wrong (a channel split in two, names unreadable)",
-                            fix="Export the file again from the CRM as UTF-8 and do not re-save it in Excel, or state the right "
-                                "encoding in the mapping (encoding: cp1252, cp932, utf-8, utf-16).")
+        raise coded_error("mojibake", path.name, encoding=ENCODING_NAMES.get(enc, enc), how=how, line=line,
+                          garbled=repr(bad.group(0)), snippet=repr(snippet))
     return text, enc, how
 
 
@@ -108,20 +100,16 @@ def check_header(path: Path, header: list[str]) -> None:
     if damaged:
         from helpers.data.channels import shown
 
-        listed = "; ".join(f"column {pos}: {shown(name)}" for pos, name in damaged)
-        raise WorkbookError(f"{path.name}: the header holds a NUL or another control character ({listed}), so no column name "
-                            "can be matched; the header line is damaged (a broken save or copy)",
-                            fix=f"Export the file again; or open it in a text editor and retype the name of column "
-                                f"{damaged[0][0]} (without the invisible character), then save it as UTF-8.")
+        listed = PhraseList([Phrase("part_header_position", position=pos, name=shown(name)) for pos, name in damaged], "; ")
+        raise coded_error("header_control", path.name, listed=listed, position=damaged[0][0])
     seen: dict[str, list[int]] = {}
     for pos, name in enumerate(names, start=1):
         if name is not None:  # unnamed columns are extra columns, ignored
             seen.setdefault(name, []).append(pos)
     dups = {name: pos for name, pos in seen.items() if len(pos) > 1}
     if dups:
-        listed = "; ".join(f"'{name}' in columns {', '.join(map(str, pos))}" for name, pos in dups.items())
-        raise WorkbookError(f"{path.name}: the header names a column more than once ({listed}); the workbook does not guess which one holds the data",
-                            fix="Rename or delete the extra columns so that every column name appears once.")
+        listed = PhraseList([Phrase("part_header_twice", name=name, positions=", ".join(map(str, pos))) for name, pos in dups.items()], "; ")
+        raise coded_error("header_duplicate", path.name, listed=listed)
 
 
 def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: bool = False,
@@ -141,13 +129,12 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
                             skip_blank_lines=not keep_blank_lines, sep=sep)
     except pd.errors.EmptyDataError:
-        raise WorkbookError(f"{path.name}: the file is empty (no header line)", fix="Export the file again.") from None
+        raise coded_error("no_header_line", path.name) from None
     except pd.errors.ParserError as exc:
         stray = find_stray_quote(text, sep)
         if stray is not None:
             raise stray.error(path.name) from None
-        raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
-                            fix="Check that every row has as many separators as the header and quotes are closed.") from None
+        raise coded_error("unreadable_csv", path.name, error=str(exc)) from None
     if _multiline_cells(frame):  # a quote left open reads the rows after it into one cell (csvshape)
         stray = find_stray_quote(text, sep)
         if stray is not None:

@@ -53,18 +53,19 @@ def test_serials_of_a_1900_workbook_are_unchanged(tmp_path):
 
 
 # --------------------------------------------------------------------------- exports with a header and no data row
-@pytest.mark.parametrize("name, below", [
-    ("header-only", "report.csv (opportunities): nothing below the header"),
-    ("header-blank-footer", "report.csv (opportunities): only blank row (2 rows), report footer (1 row) below the header"),
+@pytest.mark.parametrize("name, below, below_ja", [
+    ("header-only", "report.csv (opportunities): nothing below the header", "report.csv(opportunities): 見出し行の下には何もありません"),
+    ("header-blank-footer", "report.csv (opportunities): only blank row (2 rows), report footer (1 row) below the header",
+     "report.csv(opportunities): 見出し行の下には空行(2行)、レポートのフッター(1行)だけ"),
 ])
-def test_a_header_only_export_is_refused_naming_the_file(tmp_path, name, below):
+def test_a_header_only_export_is_refused_naming_the_file(tmp_path, name, below, below_ja):
     with pytest.raises(WorkbookError) as err:
         ingest(exports(tmp_path, name), "salesforce_en", tmp_path / "out")
     text = str(err.value)
     assert text.startswith(f"report.csv: the exports hold their headers and no data row ({below})")
     assert "as_of" not in text and ".ingest-" not in text   # not the loader's words about a staging folder
     assert "date range" in err.value.fix and err.value.code == "no_data_rows"
-    assert "report.csv: エクスポート(report.csv)には見出し行だけがあり" in err.value.in_language("ja")
+    assert err.value.in_language("ja").startswith(f"report.csv: エクスポートには見出し行だけがあり、データの行がありません({below_ja})")
     assert "below the header" not in err.value.in_language("ja")
     assert not (tmp_path / "out").exists()
 
