@@ -54,8 +54,11 @@ class Finding:
     #: in id order; empty for a data folder's findings, which name rows.
     ids: tuple[str, ...] = ()
 
-    def render(self) -> str:
-        """One readable paragraph: `file, rows 3, 7, column x: message. How to fix: ...` (`ids L1, L2` in a warehouse)."""
+    def render(self, lang: str = "en") -> str:
+        """One readable paragraph: `file, rows 3, 7, column x: message. How to fix: ...` (`ids L1, L2` in a warehouse);
+        the words around the message in `lang` (labels finding_*; the message and fix are said as they are)."""
+        if lang != "en":
+            return self._render_in(lang)
         where = [self.file]
         if self.rows or self.ids:
             shown = ", ".join(str(r) for r in self.rows or self.ids)
@@ -69,6 +72,24 @@ class Finding:
             text += " (values: " + ", ".join(repr(v) for v in self.values) + ")"
         if self.fix:
             text += f"\n    How to fix: {self.fix}"
+        return text
+
+    def _render_in(self, lang: str) -> str:
+        """:meth:`render` in `lang` other than English."""
+        from helpers.labels import t
+
+        where = [self.file]
+        if self.rows or self.ids:
+            n = len(self.rows or self.ids)
+            key = ("finding_rows" if self.rows else "finding_ids") + ("_more" if self.count > n else "")
+            where.append(t(key, lang).format(shown=", ".join(str(r) for r in self.rows or self.ids), more=self.count - n))
+        if self.column:
+            where.append(t("finding_column", lang).format(column=self.column))
+        text = f"{t('part_comma', lang).join(where)}: {self.message}"
+        if self.values:
+            text += t("finding_values", lang).format(values=", ".join(repr(v) for v in self.values))
+        if self.fix:
+            text += f"\n    {_HOW_TO_FIX[lang]}: {self.fix}"
         return text
 
 
@@ -103,7 +124,7 @@ class DataValidationError(WorkbookError):
                 if "in_rejected" in f.params:                # an ingest's finding: the rows of the converted file too
                     message += " " + said(f.params["in_rejected"], lang)
                 f = replace(f, message=message, fix=fix)
-            lines.append(f"  - {f.render()}".replace("How to fix:", f"{_HOW_TO_FIX[lang]}:"))
+            lines.append(f"  - {f.render(lang)}")
         return "\n".join(lines)
 
 

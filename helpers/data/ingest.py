@@ -88,9 +88,9 @@ class IngestResult:
     def all_warnings(self) -> list[Finding]:
         return self.warnings + self.validation_warnings
 
-    def summary(self) -> str:
-        """The printed report: tables, sources and encodings, dropped rows, adjustments, warnings."""
-        return format_summary(self)
+    def summary(self, lang: str = "en") -> str:
+        """The printed report in `lang` (en or ja): tables, sources and encodings, dropped rows, adjustments, warnings."""
+        return format_summary(self, lang)
 
 
 # --------------------------------------------------------------------------- the ingest
@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     except WorkbookError as exc:
         print(f"error: {exc.in_language(lang)}", file=sys.stderr)
         return 2
-    print(result.summary())
+    print(result.summary(lang))
     return 0
 
 

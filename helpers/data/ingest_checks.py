@@ -54,7 +54,7 @@ def data_currency(reports: dict[str, dict], settings: Config) -> dict | None:
     if not found:
         return None
     name, cur = next(iter(found.items()))
-    record = {"code": cur["code"], "how": f"{name}: {cur['how']}"}
+    record = {"code": cur["code"], "how": Phrase("part_table_how", table=name, how=cur["how"])}
     if all(c.get("assumed") == "$" for c in found.values()):
         record["assumed"] = "$"  # the settings may name another dollar (helpers.config.DOLLARS)
     return record

@@ -5,9 +5,12 @@ Used by :meth:`helpers.data.ingest.IngestResult.summary` (every name here stays 
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from helpers.data.load import ENCODING_NAMES
+from helpers.errors import WARNING_CODES, Phrase, said, warning_text
+from helpers.labels import t
 
 if TYPE_CHECKING:
     from helpers.data.ingest import IngestResult
@@ -21,46 +24,66 @@ def _encoding_label(enc: str | None, fmt: str) -> str:
     return f"csv, {ENCODING_NAMES.get(enc, enc)}"
 
 
-def _rows(entry: dict) -> str:
+def _rows(entry: dict, lang: str = "en") -> str:
     """'3 rows (8, 9, 10)' / '1 row (7)' / '12 rows (2, 3, 4, 5, 6, ...)': export row numbers, header = row 1."""
     more = ", ..." if entry["count"] > len(entry["rows"]) else ""
-    return f"{entry['count']} row{'s' if entry['count'] != 1 else ''} ({', '.join(map(str, entry['rows']))}{more})"
+    return t("summary_rows" if entry["count"] != 1 else "summary_row", lang).format(
+        count=entry["count"], rows=", ".join(map(str, entry["rows"])) + more)
 
 
-def format_summary(result: IngestResult) -> str:
-    """The ingest report as text (what the CLI prints)."""
-    lines = [f"Ingested with mapping {result.mapping_name} ({result.mapping_path}) -> {result.out}"]
+def _warning_line(w, lang: str) -> str:
+    """A warning as the summary lists it, its sentence and fix in `lang` (helpers.errors.warning_text) when it has a
+    code; else as it is."""
+    if lang != "en" and w.code in WARNING_CODES:
+        try:
+            message, fix = warning_text(w.code, w.params, lang, w.count, w.file, w.column or "")
+        except (KeyError, IndexError):   # a warning without the params its sentence needs: said as it was
+            return w.render(lang)
+        w = replace(w, message=message, fix=fix)
+    return w.render(lang)
+
+
+def format_summary(result: IngestResult, lang: str = "en") -> str:
+    """The ingest report as text (what the CLI prints), in `lang` (en or ja): the words from the label table, the
+    warnings by code; an export's names and values, and a drop_if rule's own reason, as they are."""
+    def say(key: str, **params) -> str:
+        return t(key, lang).format(**{k: said(v, lang) for k, v in params.items()})
+
+    lines = [say("summary_ingested", mapping=result.mapping_name, path=result.mapping_path, out=result.out)]
     for name, rep in result.tables.items():
         how = "" if rep["format"] == "sql" else f" ({_encoding_label(rep['encoding'], rep['format'])})"
         if rep.get("delimiter") not in (None, ","):
-            how = how[:-1] + f", {DELIMITER_NAMES.get(rep['delimiter'], repr(rep['delimiter']))}-separated)"
+            how = how[:-1] + say("summary_delimiter", delimiter=Phrase(f"part_delimiter_{DELIMITER_NAMES[rep['delimiter']]}")
+                                 if rep["delimiter"] in DELIMITER_NAMES else repr(rep["delimiter"])) + ")"
         dropped = sum(d["count"] for d in rep["dropped"])
-        lines.append(f"  {name}: {rep['rows_out']} rows from {rep['source']}{how}"
-                     + (f"; {dropped} of {rep['rows_in']} export rows dropped" if dropped else ""))
+        lines.append("  " + say("summary_table", name=name, rows=rep["rows_out"], source=rep["source"], how=how)
+                     + (say("summary_table_dropped", dropped=dropped, rows_in=rep["rows_in"]) if dropped else ""))
         for target, d in rep.get("date_order", {}).items():
-            lines.append(f"    {target}: numeric dates read {'day-first' if d['order'] == 'dmy' else 'month-first'} ({d['order']}; {d['how']})")
+            lines.append("    " + say("summary_date_order", target=target, order=Phrase(f"part_order_{d['order']}"), code=d["order"],
+                                      how=d["how"]))
         for target, counts in rep["value_counts"].items():
             lines.append(f"    {target}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         for d in rep["dropped"]:
-            lines.append(f"    dropped {_rows(d)}: {d['reason']}")
+            lines.append("    " + say("summary_dropped", rows=_rows(d, lang), reason=d["reason"]))
         for a in rep["adjusted"]:
-            lines.append(f"    adjusted {_rows(a)}: {a['what']}")
+            lines.append("    " + say("summary_adjusted", rows=_rows(a, lang), what=a["what"]))
         for d in rep["defaulted"]:
-            lines.append(f"    {d['column']} = {d['value']!r} in {d['count']} row(s) ({d['why']})")
+            lines.append("    " + say("summary_defaulted", column=d["column"], value=repr(d["value"]), count=d["count"], why=d["why"]))
         for s in rep["split"]:
-            lines.append(f"    {s['column']}: {s['count']} cell(s) held several values; the first was kept")
+            lines.append("    " + say("summary_split", column=s["column"], count=s["count"]))
         if rep["skipped"]:
-            lines.append("    not in the export (left out): " + ", ".join(f"{s['column']} ({' | '.join(s['export'])})" for s in rep["skipped"]))
+            lines.append("    " + say("summary_skipped", columns=", ".join(f"{s['column']} ({' | '.join(s['export'])})" for s in rep["skipped"])))
         for col, p in rep["dates"].items():
             if p["count"]:
-                lines.append(f"    {col} as exported: {p['min']} .. {p['max']} ({p['count']} dates, {p['distinct_days']} distinct day{'s' if p['distinct_days'] != 1 else ''})")
+                lines.append("    " + say("summary_dates" if p["distinct_days"] != 1 else "summary_dates_one_day", column=col,
+                                          first=p["min"], last=p["max"], count=p["count"], days=p["distinct_days"]))
     if result.currency:
-        lines.append(f"Amounts are in {result.currency['code']} ({result.currency['how']}); the reports show {result.currency['code']}.")
-    lines.append(f"Validated with helpers.data.load.load_workbook: OK (as_of {result.as_of}).")
+        lines.append(say("summary_currency", code=result.currency["code"], how=result.currency["how"]))
+    lines.append(say("summary_validated", as_of=result.as_of))
     warnings = result.all_warnings
     if warnings:
-        lines.append(f"Warnings ({len(warnings)}):")
-        lines += [f"  - {w.render()}" for w in warnings]
+        lines.append(say("summary_warnings", count=len(warnings)))
+        lines += [f"  - {_warning_line(w, lang)}" for w in warnings]
     else:
-        lines.append("No warnings.")
+        lines.append(say("summary_no_warnings"))
     return "\n".join(lines)

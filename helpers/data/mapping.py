@@ -176,13 +176,13 @@ def _kept_rows(raw: pd.DataFrame, tm: TableMapping, source: str, report: dict, m
     for i in blank:
         keep_mask[i] = False
     if blank:
-        report["dropped"].append({"reason": "blank row", "count": len(blank), "rows": [i + 2 for i in blank[:MAX_SHOWN]]})
+        report["dropped"].append({"reason": Phrase("part_reason_blank_row"), "count": len(blank), "rows": [i + 2 for i in blank[:MAX_SHOWN]]})
     footer = footer_rows(raw)
     for i in footer:
         keep_mask[i] = False
     if footer:
         texts = [cell_text(raw.iat[i, 0]) for i in footer]
-        report["dropped"].append({"reason": "report footer", "count": len(footer), "rows": [i + 2 for i in footer[:MAX_SHOWN]],
+        report["dropped"].append({"reason": Phrase("part_reason_report_footer"), "count": len(footer), "rows": [i + 2 for i in footer[:MAX_SHOWN]],
                                   "values": texts[:MAX_SHOWN]})
         note(report, "footer_dropped", len(footer), None, [i + 2 for i in footer],
              lines=", ".join(repr(t[:40]) for t in texts[:3]) + (", ..." if len(texts) > 3 else ""))
@@ -279,7 +279,8 @@ def _clear_unless(tm: TableMapping, out: dict[str, list], kept: list[int], repor
             if cleared:
                 report["adjusted"].append({"column": rule.target, "count": len(cleared), "rows": [kept[i] + 2 for i in cleared[:MAX_SHOWN]],
                                            "rule": f"only_when {col} in {', '.join(allowed)}",
-                                           "what": f"{rule.target} cleared where {col} is not {' or '.join(allowed)}"})
+                                           "what": Phrase("part_adjusted_cleared", target=rule.target, column=col,
+                                                          values=PhraseList(allowed, Phrase("part_or")))})
 
 
 def _cap_not_after(tm: TableMapping, out: dict[str, list], kept: list[int], report: dict) -> None:
@@ -300,9 +301,9 @@ def _cap_not_after(tm: TableMapping, out: dict[str, list], kept: list[int], repo
                     continue
                 out[rule.target][i] = limit
             for moved, rule_name, what in (
-                    (later, f"not_after {rule.not_after}", f"{rule.target} later than {rule.not_after}: set to {rule.not_after}"),
+                    (later, f"not_after {rule.not_after}", Phrase("part_adjusted_later", target=rule.target, limit=rule.not_after)),
                     (same_day, f"not_after {rule.not_after} (same day)",
-                     f"{rule.target} a timestamp on {rule.not_after}'s day: set to that day (a timezone could move it past)")):
+                     Phrase("part_adjusted_same_day", target=rule.target, limit=rule.not_after))):
                 if moved:
                     report["adjusted"].append({"column": rule.target, "count": len(moved), "rows": [kept[i] + 2 for i in moved[:MAX_SHOWN]],
                                                "rule": rule_name, "what": what})
@@ -328,7 +329,7 @@ def _convert(rule: ColumnRule, rows: pd.DataFrame, kept: list[int], source: str,
         if rule.optional:
             if rule.default is not None:
                 report["columns"][rule.target] = f"default {rule.default!r} (no column {' | '.join(rule.columns)})"
-                report["defaulted"].append({"column": rule.target, "value": rule.default, "count": n, "why": "column absent"})
+                report["defaulted"].append({"column": rule.target, "value": rule.default, "count": n, "why": Phrase("part_default_absent")})
                 return [rule.default] * n
             report["skipped"].append({"column": rule.target, "export": list(rule.columns)})
             raise _Skip
@@ -470,7 +471,7 @@ def _finish_column(rule: ColumnRule, tm: TableMapping, col: str, cells: list, va
         for i in empty:
             values[i] = rule.default
         if empty:
-            report["defaulted"].append({"column": rule.target, "value": rule.default, "count": len(empty), "why": f"'{col}' empty"})
+            report["defaulted"].append({"column": rule.target, "value": rule.default, "count": len(empty), "why": Phrase("part_default_empty", column=col)})
     if multi:
         report["split"].append({"column": rule.target, "count": multi, "kept": "first value"})
         joined = [v for v in (cell_text(c) for c in cells) if v and rule.split in v]

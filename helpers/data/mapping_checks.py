@@ -151,14 +151,14 @@ def _currency_counts(values: list, codes: list) -> tuple[dict[str, int], list[in
     return found, unmarked, counts
 
 
-def _currency_source(how: dict) -> str:
+def _currency_source(how: dict) -> Phrase:
     """Where the amounts' currency was read, as the mapping report says it: the code column, the amounts' own signs
     or codes, or the CRM's converted amount column."""
-    col = how["column"]
-    source = f"column '{how['code_column']}'" if how["code_column"] else f"the amounts in '{col}'"
+    col, code_col = how["column"], how["code_column"]
     if how["converted"]:
-        source = f"'{col}' (the CRM's converted amounts" + (f", currency from '{how['code_column']}')" if how["code_column"] else ")")
-    return source
+        return Phrase("part_currency_source_converted_code" if code_col else "part_currency_source_converted", column=col,
+                      code_column=code_col or "")
+    return Phrase("part_currency_source_code", column=code_col) if code_col else Phrase("part_currency_source_amounts", column=col)
 
 
 def _one_currency(values: list, how: dict, found: dict[str, int], unmarked: list[int], kept: list[int], report: dict) -> list:
@@ -166,7 +166,7 @@ def _one_currency(values: list, how: dict, found: dict[str, int], unmarked: list
     bare dollar sign, the CRM's converted column and the amounts without a code (which take that currency)."""
     col = how["column"]
     code = next(iter(found))
-    report["currency"] = {"code": code, "how": f"from {_currency_source(how)}", "found": found}
+    report["currency"] = {"code": code, "how": Phrase("part_currency_from", source=_currency_source(how)), "found": found}
     if code == "USD" and how.get("bare_dollar"):
         report["currency"]["assumed"] = "$"
         note(report, "currency_dollar_assumed", found[code], "amount", source_column=col)
@@ -237,7 +237,7 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
     col = how["column"]
     found, unmarked, counts = _currency_counts(values, codes)
     if not found:
-        report["currency"] = {"code": None, "how": f"the amounts in '{col}' carry no currency", "found": {}}
+        report["currency"] = {"code": None, "how": Phrase("part_currency_none", column=col), "found": {}}
         return values
     if len(found) == 1:
         return _one_currency(values, how, found, unmarked, kept, report)
@@ -248,7 +248,7 @@ def resolve_currency(amounts: tuple[list, list, dict], out: dict, kept: list[int
     converted, undated = _convert_with_rates(values, codes, out, _rate_table(rates), target)
     if undated:
         problems.append(Phrase("problem_rate_undated", col=col, rows=_rows_text([kept[i] for i in undated])))
-    report["currency"] = {"code": target, "how": f"converted to {target} with the settings' rates ({counts} in the export)", "found": found}
+    report["currency"] = {"code": target, "how": Phrase("part_currency_converted", target=target, counts=counts), "found": found}
     note(report, "currency_converted_with_rates", sum(n for c, n in found.items() if c != target), "amount",
          currencies=", ".join(c for c in found if c != target), currency=target, counts=counts,
          counts_ja=", ".join(f"{c} {n}行" for c, n in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))))
@@ -368,8 +368,6 @@ def note(report: dict, code: str, count: int, column: str | None = None, rows: l
                                            "rows": list(rows or [])[:MAX_SHOWN], "params": w.params})
 
 
-#: The day/month orders as the mapping report names them.
-_ORDER_NAMES = {"dmy": "day-first", "mdy": "month-first"}
 #: :func:`_decide_date_order`'s answer for a column mixing both orders: refused, and left out of the orders.
 _MIXED = object()
 
@@ -419,11 +417,12 @@ def _decide_date_order(rule: ColumnRule, tm: TableMapping, evidence: dict, prove
         if found and stated not in found:
             problems.append(Phrase("problem_date_order_conflict", col=col, target=rule.target, stated=stated,
                                    example=_order_example(texts, next(iter(found)), kept), order=Phrase(f"part_order_{next(iter(found))}")))
-        report["date_order"][rule.target] = {"order": stated, "how": "stated in the mapping (date_order)"}
+        report["date_order"][rule.target] = {"order": stated, "how": Phrase("part_order_stated")}
         return stated
     if found:
         order = next(iter(found))
-        report["date_order"][rule.target] = {"order": order, "how": f"from the column's values: {_order_example(texts, order, kept)} is {_ORDER_NAMES[order]}"}
+        report["date_order"][rule.target] = {"order": order, "how": Phrase("part_order_from_values", example=_order_example(texts, order, kept),
+                                                                           order=Phrase(f"part_order_{order}"))}
         if order == "dmy":
             note(report, "date_order_detected", sum(1 for t in texts if t and numeric_date_parts(t)), rule.target,
                  source_column=col, **_order_example_parts(texts, order, kept))
@@ -433,7 +432,8 @@ def _decide_date_order(rule: ColumnRule, tm: TableMapping, evidence: dict, prove
         order = next(iter(proven))
         if ambiguous:
             by = next(c for c, f, _ in evidence.values() if f == {order})
-            report["date_order"][rule.target] = {"order": order, "how": f"from column '{by}' of the same export ({_ORDER_NAMES[order]})"}
+            report["date_order"][rule.target] = {"order": order, "how": Phrase("part_order_from_column", column=by,
+                                                                               order=Phrase(f"part_order_{order}"))}
             if order == "dmy":
                 note(report, "date_order_detected", len(ambiguous), rule.target, variant="like_column", source_column=col, by=by)
         return order
@@ -491,14 +491,10 @@ def no_data_rows_error(reports: dict[str, dict]):
         return None
     parts = []
     for r in reports.values():
-        below = PhraseList([Phrase("part_dropped_rows", reason=_REASONS.get(d["reason"], d["reason"]),
+        below = PhraseList([Phrase("part_dropped_rows", reason=d["reason"],
                                    count=Phrase("part_count_row" if d["count"] == 1 else "part_count_rows", count=d["count"]))
                             for d in r.get("dropped", [])], Phrase("part_comma"))
         parts.append(Phrase("part_below_header" if below else "part_below_header_nothing", source=r["source"], table=r["table"],
                             below=below))
     first = next(iter(reports.values()))
     return coded_error("no_data_rows", first["source"], files=PhraseList(parts, "; "))
-
-
-#: The reasons apply_mapping drops rows for on its own (a drop_if rule's reason is its own text), as messages say them.
-_REASONS = {"blank row": Phrase("part_reason_blank_row"), "report footer": Phrase("part_reason_report_footer")}
