@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 
-from helpers.errors import WorkbookError
+from helpers.errors import WorkbookError, coded_error
 
 # Encodings charset-normalizer chooses among when a file is not UTF-8: what Excel's "CSV" and "Unicode text" write
 # in Japanese and Western locales. (A BOM settles UTF-8 and UTF-16 first; valid UTF-8 is UTF-8.)
@@ -53,6 +53,5 @@ def detect_encoding(data: bytes, name: str = "the file") -> tuple[str, str]:
         if len(clean) == 1:
             return codecs.lookup(clean[0]).name, "the only candidate encoding that decodes every byte"
     if best is None or best.chaos > MAX_CHAOS:
-        raise WorkbookError(f"{name}: the encoding cannot be told: the text decodes cleanly as none of UTF-8, "
-                            f"{', '.join(DETECT_CANDIDATES)}", fix=FIX_ENCODING)
+        raise coded_error("encoding_unknown", name, candidates=", ".join(DETECT_CANDIDATES))
     return codecs.lookup(best.encoding).name, "detected by charset-normalizer"

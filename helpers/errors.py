@@ -254,6 +254,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.ingest_checks / ingest_join: links Excel broke, tables in two currencies, a lookup's file or column
     "link_ids_lost_zeros": ("",), "tables_currencies_differ": ("",), "join_source_missing": ("file", "column"),
     "join_column_missing": ("",),
+    # helpers.data.csvshape / helpers.charset: quotes that swallow or merge cells, a stray byte, an encoding not told
+    "stray_quote": ("",), "broken_quote": ("",), "stray_byte": ("",), "encoding_unknown": ("",),
     # helpers.data.mapping_spec / mapping_values / mapping_parse: a mapping file's mistakes ({file}: where in the mapping)
     "mapping_not_found": ("",), "mapping_extends_missing": ("",), "mapping_top_level": ("",), "mapping_extends_itself": ("",),
     "mapping_extends_chain": ("",), "mapping_no_tables": ("",), "mapping_no_opportunities": ("",), "mapping_unknown_key": ("",),
@@ -272,7 +274,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "mapping_period_filter_twice": ("",),
 }
 #: Errors whose variants share one fix (label), said once in the label table.
-ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible", "exports_missing": "fix_exports_missing",
+ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
                     "join_source_missing": "fix_join_source_missing", "mapping_date_format": "fix_mapping_date_format",
                     "mapping_date_key": "fix_mapping_remove_key", "mapping_amount_key": "fix_mapping_remove_key",
                     "mapping_open_target": "fix_mapping_remove_key", "mapping_true_false": "fix_mapping_true_false",

@@ -24,7 +24,8 @@ CASES = Path(__file__).parent / "fixtures" / "cases" / "exports"
 #: The modules of the ingest path (python -m helpers.ingest): reading exports, the mapping file, applying it.
 INGEST_MODULES = [ROOT / "helpers" / "data" / f"{name}.py" for name in (
     "ingest", "ingest_files", "ingest_checks", "ingest_join", "ingest_summary", "mapping", "mapping_parse", "mapping_spec",
-    "mapping_values", "mapping_checks", "mapping_types", "rawread", "files", "cells", "values")]
+    "mapping_values", "mapping_checks", "mapping_types", "rawread", "files", "cells", "values", "csvshape")]
+INGEST_MODULES.append(ROOT / "helpers" / "charset.py")
 CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from helpers.errors import WorkbookError
+from helpers.errors import Phrase, WorkbookError, coded_error
 
 
 def row_in_cell(cell: str, delimiter: str, columns: int) -> bool:
@@ -51,13 +51,13 @@ class StrayQuote:
 
     def error(self, name: str) -> WorkbookError:
         """The refusal naming the file, the row and line where the quote opened, the column, and the fix."""
-        where = f"row {self.row}" + (f" (line {self.line} of the file)" if self.line != self.row else "")
-        return WorkbookError(
-            f"{name}: {where}, column '{self.column}': the cell opens with a quote (\"{self.start[:40]}) that is not closed "
-            f"where the cell ends, so the next {self.lines:,} line(s) of the file, {self.rows:,} of them whole rows, were read "
-            "into this one cell; the table would silently lose those rows",
-            fix=f"Open {name} in a text editor (not Excel) and close or remove the stray quote at line {self.line} (a quote "
-                "inside a cell is written twice, \"\", and the whole cell is then quoted), or export the file again from the CRM.")
+        return coded_error("stray_quote", name, where=_row_line(self.row, self.line), column=self.column, start=self.start[:40],
+                           lines=f"{self.lines:,}", rows=f"{self.rows:,}", line=self.line)
+
+
+def _row_line(row: int, line: int) -> Phrase:
+    """"row 5" or "row 5 (line 7 of the file)" (a cell holding line breaks): where a message says a row is."""
+    return Phrase("part_row", rows=row) if line == row else Phrase("part_row_line", row=row, line=line)
 
 
 def find_stray_quote(text: str, delimiter: str) -> StrayQuote | None:
@@ -112,7 +112,7 @@ def find_broken_quote(text: str, delimiter: str, name: str) -> WorkbookError | N
     except csv.Error:
         line = reader.line_num
         lines = text.splitlines()
-        where = f"row {row + 1}" + (f" (line {line} of the file)" if line != row + 1 else "")
+        where = _row_line(row + 1, line)
         shown, field = lines[line - 1][:80] if line - 1 < len(lines) else "", None
         spot = _closed_early(shown if line - 1 >= len(lines) else lines[line - 1], delimiter)
         if spot is not None:
@@ -120,12 +120,8 @@ def find_broken_quote(text: str, delimiter: str, name: str) -> WorkbookError | N
             shown = lines[line - 1][max(0, at - 30):at + 20]
         header = _fields(next((ln for ln in lines if ln.strip()), ""), delimiter)
         if field is not None and field < len(header) and last_line + 1 == line:
-            where += f", column '{header[field].strip()}'"
-        return WorkbookError(
-            f"{name}: {where}: a quoted cell is closed and followed by more text before the next separator ({shown!r}): "
-            "a quote was lost or added by hand, so cells of this row merge and the cells after them shift",
-            fix=f"Open {name} in a text editor (not Excel) and mend the quotes on line {line} (every quoted cell ends with "
-                "a quote right before the separator; a quote inside a cell is written twice, \"\"), or export the file again.")
+            where = Phrase("part_where_column", where=where, column=header[field].strip())
+        return coded_error("broken_quote", name, where=where, shown=repr(shown), line=line)
     finally:
         csv.field_size_limit(limit)
 
@@ -181,16 +177,13 @@ def stray_byte_error(data: bytes, name: str) -> WorkbookError | None:
     sep = max((",", ";", "\t", "|"), key=header_line.count)
     header, cells = _fields(header_line, sep), _fields(shown, sep)
     pos = next((i for i, c in enumerate(cells) if "\\x" in c), None)
-    where = f", column '{header[pos].strip()}'" if pos is not None and pos < len(header) and line > 1 else ""
+    where = Phrase("part_row", rows=line)
+    if pos is not None and pos < len(header) and line > 1:
+        where = Phrase("part_where_column", where=where, column=header[pos].strip())
     cell = cells[pos] if pos is not None else shown
     byte = data[first]
-    return WorkbookError(
-        f"{name}: row {line}{where}: the byte 0x{byte:02X} (in {cell[:60]!r}) is not UTF-8, while the rest of the file is "
-        f"UTF-8 ({bad} such byte(s) in all): a character from another encoding (0x{byte:02X} is "
-        f"{bytes([byte]).decode('cp1252', errors='replace')!r} in Latin-1 / cp1252) was typed or pasted in, so no one "
-        "encoding reads the whole file right",
-        fix=f"Retype that character in row {line} (in a text editor, or in Excel) and save the file as UTF-8 "
-            "(Excel: Save As > \"CSV UTF-8\"), or export the file again from the CRM.")
+    return coded_error("stray_byte", name, where=where, byte=f"0x{byte:02X}", cell=repr(cell[:60]), count=bad,
+                       latin=repr(bytes([byte]).decode("cp1252", errors="replace")), line=line)
 
 
 #: pyarrow.csv's block size (a row longer than this goes to the exact reader).

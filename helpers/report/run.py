@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                 if (data / DATA_FOLDER_CONFIG).is_file():   # OUT/_data is the runner's: the exports' settings as they are now
                     (out / "_data" / DATA_FOLDER_CONFIG).unlink(missing_ok=True)
                 result = ingest(data, args.mapping, out / "_data", force=True, config=settings, marker=MARKER)
-                print(result.summary(), flush=True)
+                print(result.summary(cli_language(args.lang)), flush=True)   # as its errors: --lang, else the locale
                 data = result.out
             config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
             if args.warehouse and not args.mapping:   # every check of the row tables runs in the warehouse: its tables and ids
