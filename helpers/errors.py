@@ -256,6 +256,9 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "join_column_missing": ("",),
     # helpers.data.csvshape / helpers.charset: quotes that swallow or merge cells, a stray byte, an encoding not told
     "stray_quote": ("",), "broken_quote": ("",), "stray_byte": ("",), "encoding_unknown": ("",),
+    # helpers.data.sql_source: a mapping's sql: source ({file}: where in the mapping; the url's password never shown)
+    "sql_env_unset": ("",), "sql_no_period": ("",), "sql_bad_url": ("",), "sql_no_database_file": ("",), "sql_driver": ("",),
+    "sql_connect": ("",), "sql_query": ("",),
     # helpers.data.mapping_spec / mapping_values / mapping_parse: a mapping file's mistakes ({file}: where in the mapping)
     "mapping_not_found": ("",), "mapping_extends_missing": ("",), "mapping_top_level": ("",), "mapping_extends_itself": ("",),
     "mapping_extends_chain": ("",), "mapping_no_tables": ("",), "mapping_no_opportunities": ("",), "mapping_unknown_key": ("",),
@@ -337,16 +340,21 @@ def _phrase(key: str, params: dict) -> Phrase:
     return Phrase(key, **params)
 
 
+#: Sentences one after another: a space in English, nothing in Japanese (a PhraseList's `sep`).
+SENTENCES = {"en": " ", "ja": ""}
+
+
 class PhraseList(str):
-    """Texts (Phrases or plain text) joined by `sep` (text, the same in both languages, or a Phrase such as
-    ``Phrase("part_or")``: " or " / " または "), said in either language."""
+    """Texts (Phrases or plain text) joined by `sep`: text, the same in both languages; a Phrase such as
+    ``Phrase("part_or")`` (" or " / " または "); or a separator per language such as :data:`SENTENCES`. Said in either
+    language."""
 
     items: tuple
-    sep: str
+    sep: str | Phrase | dict
 
-    def __new__(cls, items, sep: str):
+    def __new__(cls, items, sep):
         items = tuple(items)
-        self = super().__new__(cls, str(sep).join(items))
+        self = super().__new__(cls, (sep["en"] if isinstance(sep, dict) else str(sep)).join(items))
         self.items, self.sep = items, sep
         return self
 
@@ -355,7 +363,8 @@ class PhraseList(str):
 
     def in_language(self, lang: str) -> str:
         """The texts in `lang`, joined by `sep` in `lang`."""
-        return said(self.sep, lang).join(said(i, lang) for i in self.items)
+        sep = self.sep[lang] if isinstance(self.sep, dict) else said(self.sep, lang)
+        return sep.join(said(i, lang) for i in self.items)
 
 
 def said(value, lang: str):

@@ -24,7 +24,7 @@ CASES = Path(__file__).parent / "fixtures" / "cases" / "exports"
 #: The modules of the ingest path (python -m helpers.ingest): reading exports, the mapping file, applying it.
 INGEST_MODULES = [ROOT / "helpers" / "data" / f"{name}.py" for name in (
     "ingest", "ingest_files", "ingest_checks", "ingest_join", "ingest_summary", "mapping", "mapping_parse", "mapping_spec",
-    "mapping_values", "mapping_checks", "mapping_types", "rawread", "files", "cells", "values", "csvshape")]
+    "mapping_values", "mapping_checks", "mapping_types", "rawread", "files", "cells", "values", "csvshape", "sql_source")]
 INGEST_MODULES.append(ROOT / "helpers" / "charset.py")
 CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -155,7 +155,7 @@ def test_every_ingest_code_and_phrase_has_both_languages_with_the_same_placehold
     for key in sorted(keys):
         assert key in labels, key
         en, ja = labels[key]["en"], labels[key]["ja"]
-        assert (en.strip() and ja.strip()) or key in ("part_sentences", "part_comma", "part_or"), key   # separators
+        assert (en.strip() and ja.strip()) or key in ("part_comma", "part_or"), key   # separators
         assert placeholders(ja) == placeholders(en), key
         assert CJK.search(ja) or not re.sub(r"\{\w+\}|[\s,;:.()、]|or", "", ja), key   # a join of parts may hold only them
         assert len(CJK.findall(en)) < 12, key   # English (a few Japanese examples such as 令和06年 allowed)

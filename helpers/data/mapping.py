@@ -20,7 +20,7 @@ import pandas as pd
 
 from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
-from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
+from helpers.errors import SENTENCES, Phrase, PhraseList, WorkbookError, coded_error
 from helpers.data.values import DateAsWritten, MonthWithoutDay, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
 # checks); every name stays importable from here (helpers.data.mapping is public).
@@ -259,7 +259,7 @@ def _refuse_unconverted(raw: pd.DataFrame, tm: TableMapping, source: str, proble
         variant = ("missing_values" if problems else "missing") if missing else ""
         lines = [missing_column_line(m) for m in missing] + problems
         raise coded_error("unconvertible", source, variant, where=tm.where, lines=PhraseList(lines, "\n  - "),
-                          fixes=PhraseList(([Phrase("fix_missing_column")] if missing else []) + fixes, Phrase("part_sentences")))
+                          fixes=PhraseList(([Phrase("fix_missing_column")] if missing else []) + fixes, SENTENCES))
 
 
 def _clear_unless(tm: TableMapping, out: dict[str, list], kept: list[int], report: dict) -> None:

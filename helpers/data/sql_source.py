@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.mapping import TableMapping
-from helpers.errors import WorkbookError, check_url_password, redact_url, scrub, url_secrets
+from helpers.errors import check_url_password, coded_error, redact_url, scrub, url_secrets
 
 
 def _expand(url: str, where: str) -> tuple[str, dict[str, str]]:
@@ -24,8 +24,7 @@ def _expand(url: str, where: str) -> tuple[str, dict[str, str]]:
 
     def sub(m):
         if m.group(1) not in os.environ:
-            raise WorkbookError(f"{where}.sql.url: the environment variable {m.group(1)} is not set",
-                                fix=f"Set {m.group(1)} before running, or write the url without it.")
+            raise coded_error("sql_env_unset", f"{where}.sql.url", name=m.group(1))
         used[m.group(1)] = os.environ[m.group(1)]
         return os.environ[m.group(1)]
     return re.sub(r"\$\{(\w+)\}", sub, url), used
@@ -62,8 +61,7 @@ def build_sql(tm: TableMapping, start=None, end=None):
         values = {"start": start, "end": pd.Timestamp(end).date() if end is not None else None, "end_exclusive": end_excl}
         unset = sorted(f":{k}" for k in used if values[k] is None)
         if unset:
-            raise WorkbookError(f"{tm.where}.sql.query uses {', '.join(unset)} but no period range was given",
-                                fix="Pass --start and --end (or let the runner pass its period), or use period_filter: true on a column instead.")
+            raise coded_error("sql_no_period", None, where=f"{tm.where}.sql.query", placeholders=", ".join(unset))
         binds = [sa.bindparam(name, type_=sa.Date) for name in sorted(used)]
         return sa.text(sql.query).bindparams(*binds), {k: values[k] for k in sorted(used)}
     if sql.table is not None:
@@ -94,14 +92,12 @@ def _engine(url: str, where: str, shown: str, hide):
     try:
         parsed = sa.engine.make_url(url)
     except (sa.exc.ArgumentError, ValueError):  # the parser's text may quote a piece of the url: not shown
-        raise WorkbookError(f"{where}.sql.url: {shown} is not a database url",
-                            fix="For example sqlite:///C:/data/crm.db or duckdb:////home/me/crm.duckdb.") from None
+        raise coded_error("sql_bad_url", f"{where}.sql.url", url=shown) from None
     backend = parsed.get_backend_name()
     db = parsed.database
     if backend in ("sqlite", "duckdb") and db and db != ":memory:":
         if not Path(db).is_file():
-            raise WorkbookError(f"{where}.sql.url {shown}: the database file {hide(db)} does not exist",
-                                fix="Check the path in the url (relative paths are relative to the current folder).")
+            raise coded_error("sql_no_database_file", f"{where}.sql.url {shown}", path=hide(db))
         if backend == "sqlite":
             path = Path(db).resolve()
             return sa.create_engine("sqlite://", creator=lambda: sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True))
@@ -109,8 +105,7 @@ def _engine(url: str, where: str, shown: str, hide):
     try:
         return sa.create_engine(parsed)
     except Exception as exc:  # noqa: BLE001 - a missing driver etc.
-        raise WorkbookError(f"{where}.sql.url: cannot connect with {shown}: {hide(str(exc))}",
-                            fix="Install the database driver, or export the table to CSV/Parquet instead.") from None
+        raise coded_error("sql_driver", f"{where}.sql.url", url=shown, error=hide(str(exc))) from None
 
 
 def read_sql_source(tm: TableMapping, start=None, end=None) -> tuple[pd.DataFrame, str]:
@@ -130,16 +125,13 @@ def read_sql_source(tm: TableMapping, start=None, end=None) -> tuple[pd.DataFram
         conn = engine.connect()
     except sa.exc.SQLAlchemyError as exc:
         engine.dispose()
-        raise WorkbookError(f"{tm.where}.sql.url: cannot connect with {shown}: {hide(str(getattr(exc, 'orig', None) or exc))}",
-                            fix="Check the url (host, port, database, user), that the server runs and that the user may "
-                                "connect; keep the password out of the mapping (${VAR}, ~/.pgpass).") from None
+        raise coded_error("sql_connect", f"{tm.where}.sql.url", url=shown, error=hide(str(getattr(exc, "orig", None) or exc))) from None
     try:
         with conn:
             frame = pd.read_sql(stmt, conn, params=params or None)
     except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as exc:
         cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) and exc.__cause__ is not None else exc
-        raise WorkbookError(f"{tm.where}.sql: the query failed: {hide(str(getattr(cause, 'orig', None) or cause))}",
-                            fix="Check the table name, query and column names in the mapping against the database.") from None
+        raise coded_error("sql_query", f"{tm.where}.sql", error=hide(str(getattr(cause, "orig", None) or cause))) from None
     finally:
         engine.dispose()
     frame.columns = [str(c).strip() for c in frame.columns]
