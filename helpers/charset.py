@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 
-from helpers.errors import WorkbookError, coded_error
+from helpers.errors import coded_error
 
 # Encodings charset-normalizer chooses among when a file is not UTF-8: what Excel's "CSV" and "Unicode text" write
 # in Japanese and Western locales. (A BOM settles UTF-8 and UTF-16 first; valid UTF-8 is UTF-8.)

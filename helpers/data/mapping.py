@@ -20,7 +20,7 @@ import pandas as pd
 
 from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
-from helpers.errors import SENTENCES, Phrase, PhraseList, WorkbookError, coded_error
+from helpers.errors import SENTENCES, Phrase, PhraseList, coded_error
 from helpers.data.values import DateAsWritten, MonthWithoutDay, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
 # checks); every name stays importable from here (helpers.data.mapping is public).

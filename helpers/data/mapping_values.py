@@ -10,7 +10,7 @@ import difflib
 import re
 import unicodedata
 
-from helpers.data.mapping_types import DATE_TOKENS, ENCODING_ALIASES, FIX_DATE_FORMAT
+from helpers.data.mapping_types import DATE_TOKENS, ENCODING_ALIASES
 from helpers.data.values import DATE_ORDERS
 from helpers.errors import Phrase, PhraseList, coded_error
 
