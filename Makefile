@@ -35,9 +35,11 @@ report: $(STAMP) ## produce the HTML reports for the sample data in reports/ (AR
 # --dist loadfile: tests/conftest.py's scheduler groups the tests by module, the report-running modules by language,
 # and hands the longest groups out first. compileall first: where PYTHONDONTWRITEBYTECODE is set (this machine's
 # environment) no process writes helpers' bytecode, so each of the suite's ~90 kernels and child processes compiled
-# the modules it imports again (about 0.16 CPU s a kernel); they read the compiled files compileall writes once.
+# the modules it imports again (about 0.16 CPU s a kernel); they read the compiled files compileall writes once (the
+# test modules' helpers and benchmarks/ too; the test modules themselves pytest rewrites: tests/conftest.py's
+# pytest_configure writes them once for the three test processes).
 test: $(STAMP) ## run every test (unit tests, notebooks under nbval, browser test; the attack suite is make test-attack)
-	$(BIN)/python -m compileall -q helpers
+	$(BIN)/python -m compileall -q -x '/test_[^/]*\.py$$' helpers benchmarks tests
 	WORKBOOK_STATIC=1 $(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile tests notebooks --ignore=tests/attack \
 	  --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(ARGS)
 

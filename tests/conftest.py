@@ -281,3 +281,44 @@ def pytest_xdist_make_scheduler(config, log):
 
     config.option.loadscopereorder = False
     return GroupScheduling(config, log)
+
+
+# --------------------------------------------------------------------------- the test modules rewritten once
+def test_modules(config) -> list[Path]:
+    """The files of the session's paths that pytest rewrites on import (its python_files patterns, conftest.py), but
+    those under an --ignore'd path."""
+    import fnmatch
+
+    patterns = [*config.getini("python_files"), "conftest.py"]
+    ignored = [Path(p).resolve() for p in config.getoption("ignore") or []]
+    found = []
+    for arg in config.args:
+        root = Path(arg.split("::")[0]).resolve()
+        for path in ([root] if root.is_file() else sorted(root.rglob("*.py"))):
+            if any(fnmatch.fnmatch(path.name, p) for p in patterns) and not any(path.is_relative_to(i) for i in ignored):
+                found.append(path)
+    return found
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, the controller rewrites every test module's asserts once, before the test processes start,
+    and writes each as pytest's own cached pyc (tests/__pycache__/*-pytest-*.pyc, keyed by the source's hash), which
+    they then read. Where PYTHONDONTWRITEBYTECODE is set (this machine's environment) pytest writes none, so each of
+    `make test`'s three processes rewrote the suite's ~100 modules itself, about 6 CPU s of its 18 s collection
+    (docs/benchmarks.md, make test's speed); an unchanged module's pyc stays valid for the next run."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
+        return
+    from _pytest.assertion.rewrite import (PYC_TAIL, _read_pyc, _rewrite_test, _write_pyc, assertstate_key,
+                                           get_cache_dir, try_makedirs)
+
+    if config.getoption("assertmode") != "rewrite" or assertstate_key not in config.stash:
+        return
+    state = config.stash[assertstate_key]
+    for path in test_modules(config):
+        pyc = get_cache_dir(path) / (path.name[:-3] + PYC_TAIL)
+        if _read_pyc(path, pyc) is None and try_makedirs(pyc.parent):
+            try:
+                source_hash, code = _rewrite_test(path, config)
+            except (SyntaxError, ValueError, OSError):   # the test process that imports it reports it
+                continue
+            _write_pyc(state, code, source_hash, pyc)
