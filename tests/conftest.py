@@ -217,7 +217,7 @@ CPU_SECONDS = {
     "tests/test_ingest_cases_run.py": 35, "honest-figures-ja": 42, "tests/test_run.py::test_all_periods_and_determinism": 40,
     "tests/test_attribution_warehouse.py": 38, "tests/test_browser.py": 37, "honest-figures-en": 34,
     "tests/test_lead_quality_warehouse.py": 20, "tests/test_fastcsv.py": 29, "tests/test_warehouse_gaps.py": 28,
-    "tests/test_stable_names.py": 21, "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 18,
+    "tests/test_stable_names.py": 5, "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 18,
     "tests/test_run.py::TestLatestPeriodRun": 19, "tests/test_checks_engine.py": 16, "tests/test_warehouse_load.py": 12,
     "tests/test_lead_engine.py": 12, "tests/test_report_warnings_language.py": 12, "tests/test_views.py": 11,
     "tests/test_ingest.py": 11, "tests/test_funnel_analysis.py": 10, "tests/test_section6_reference.py": 10,
