@@ -55,8 +55,9 @@ def latest_run(tmp_path_factory) -> tuple[Path, Path, str]:
     """(data folder, output folder, what the runner printed) of `run --data DATA --out OUT --notebooks NBS`: no period
     named, so the latest complete one, 2025Q2; NBS holds every notebook of the project and, after them, two probes
     (50_leave, 99_probe: PROBE) that show which kernel ran them and what it kept (a run without --notebooks, the
-    project's own folder, is test_all_periods_and_determinism's); made once for TestLatestPeriodRun (a module-level
-    fixture of class scope: pytest deprecates class-scoped fixtures defined as instance methods)."""
+    project's own folder, is TestAllPeriodsRun.test_all_periods_and_determinism's); made once for
+    TestLatestPeriodRun (a module-level fixture of class scope: pytest deprecates class-scoped fixtures defined as
+    instance methods)."""
     tmp = tmp_path_factory.mktemp("latest")
     data, out, printed = write_data(tmp / "data"), tmp / "out", io.StringIO()
     nbs = probe_notebooks(tmp / "nbs", tuple(p.name for p in notebook_paths()),
@@ -124,17 +125,6 @@ class TestLatestPeriodRun:
         assert not (out / "2025Q1" / "kernel.log").exists()                         # published reports carry none
         assert (out / "2025Q1" / "99_boom.html").is_file()                           # the other period went on
         assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [".run.lock"]  # no staging folder left
-
-
-def test_all_periods_and_determinism(data, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert main(["--data", str(data), "--out", str(a), "--all", "--jobs", "2"]) == 0
-    assert main(["--data", str(data), "--out", str(b), "--all"]) == 0
-    assert sorted(p.name for p in a.iterdir() if p.is_dir()) == ["2025Q1", "2025Q2"]
-    for label in ("2025Q1", "2025Q2"):
-        assert (a / label / "metrics.json").read_bytes() == (b / label / "metrics.json").read_bytes()
-    index = (a / "index.html").read_text(encoding="utf-8")
-    assert 'href="2025Q1/00_data_health.html"' in index and 'href="2025Q2/metrics.json"' in index
 
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
@@ -299,16 +289,41 @@ PROBE = ('import os\nfrom helpers.metrics.core import memo_info\n'
          'print(os.getpid(), memo_info(), [n for n in ("leftover", "s", "core", "extra") if n in globals()])')
 
 
-def test_the_periods_of_a_run_share_one_kernel_and_each_starts_fresh(data, tmp_path):
-    nbs = probe_notebooks(tmp_path / "nbs", (), {
+@pytest.fixture(scope="class")
+def serial_all_run(tmp_path_factory) -> tuple[Path, Path]:
+    """(data folder, output folder) of `run --data DATA --out OUT --all --notebooks NBS`, one process, one kernel for
+    both periods: NBS holds every notebook of the project and, after them, a probe (10_pid) that prints its kernel's
+    process id and whether a name the previous period's probe defined is still there; made once for
+    TestAllPeriodsRun (its two tests ran an `--all` run of this data each, one of them with the probe alone)."""
+    tmp = tmp_path_factory.mktemp("all")
+    data, out = write_data(tmp / "data"), tmp / "out"
+    nbs = probe_notebooks(tmp / "nbs", tuple(p.name for p in notebook_paths()), {
         "10_pid": 'import os\nprint(os.getpid(), [n for n in ("leftover",) if n in globals()])\nleftover = period'})
-    out = tmp_path / "out"
     assert main(["--data", str(data), "--out", str(out), "--all", "--notebooks", str(nbs)]) == 0
-    first, second = printed_by(out / "2025Q1" / "10_pid.ipynb"), printed_by(out / "2025Q2" / "10_pid.ipynb")
-    pid = first.split()[0]
-    assert pid.isdigit() and first == second == f"{pid} []"   # one kernel; the second period saw no name of the first
-    counts = [c.execution_count for c in nbformat.read(out / "2025Q2" / "10_pid.ipynb", as_version=4).cells if c.cell_type == "code"]
-    assert counts[0] == 1
+    return data, out
+
+
+class TestAllPeriodsRun:
+    """The tests that read one serial `--all` run of every notebook over the `data` fixture's files (serial_all_run);
+    tests/conftest.py sends the class to one worker, so the run is made once."""
+
+    def test_all_periods_and_determinism(self, serial_all_run, tmp_path):
+        data, b = serial_all_run
+        a = tmp_path / "a"   # every notebook of the project's own folder (no --notebooks), a process per period
+        assert main(["--data", str(data), "--out", str(a), "--all", "--jobs", "2"]) == 0
+        assert sorted(p.name for p in a.iterdir() if p.is_dir()) == ["2025Q1", "2025Q2"]
+        for label in ("2025Q1", "2025Q2"):
+            assert (a / label / "metrics.json").read_bytes() == (b / label / "metrics.json").read_bytes()
+        index = (a / "index.html").read_text(encoding="utf-8")
+        assert 'href="2025Q1/00_data_health.html"' in index and 'href="2025Q2/metrics.json"' in index
+
+    def test_the_periods_of_a_run_share_one_kernel_and_each_starts_fresh(self, serial_all_run):
+        _, out = serial_all_run
+        first, second = printed_by(out / "2025Q1" / "10_pid.ipynb"), printed_by(out / "2025Q2" / "10_pid.ipynb")
+        pid = first.split()[0]
+        assert pid.isdigit() and first == second == f"{pid} []"   # one kernel; the second period saw no name of the first
+        counts = [c.execution_count for c in nbformat.read(out / "2025Q2" / "10_pid.ipynb", as_version=4).cells if c.cell_type == "code"]
+        assert counts[0] == 1
 
 
 def test_a_kernel_that_dies_fails_its_period_only(data, tmp_path, capsys):
