@@ -214,7 +214,7 @@ CPU_SECONDS = {
     "sample-all-en": 136, "sample-all-ja": 99, "tests/test_app_browser.py": 75, "tests/test_warehouse.py": 70,
     "tests/test_warehouse_report.py::test_a_database_with_another_collation_gives_the_folders_metrics_json_byte_for_byte": 48,
     "tests/test_warehouse_report.py::test_the_runner_fetches_the_same_rows_from_row_tables_twice_the_size": 6,
-    "tests/test_ingest_cases_run.py": 35, "honest-figures-ja": 42, "tests/test_run.py::TestAllPeriodsRun": 40,
+    "tests/test_ingest_cases_run.py": 32, "honest-figures-ja": 42, "tests/test_run.py::TestAllPeriodsRun": 40,
     "tests/test_attribution_warehouse.py": 38, "tests/test_browser.py": 37, "honest-figures-en": 34,
     "tests/test_lead_quality_warehouse.py": 20, "tests/test_fastcsv.py": 29, "tests/test_warehouse_gaps.py": 28,
     "tests/test_stable_names.py": 5, "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 18,

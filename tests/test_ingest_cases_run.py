@@ -8,6 +8,8 @@ figures; the ingest itself is the same code path as a full run. Runner preflight
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -49,9 +51,23 @@ def write(path: Path, text: str) -> Path:
     return str(path)
 
 
-def test_01_footer_id_first(tmp_path, one_notebook, capsys):
-    code, out = run_case(tmp_path, one_notebook, "01-footer-id-first", "salesforce_en")
-    assert code == 0 and "dropped 5 rows (8, 9, 10, 11, 12): report footer" in capsys.readouterr().out
+@pytest.fixture(scope="module")
+def case_01_in_braces(tmp_path_factory, one_notebook) -> tuple[int, Path, str]:
+    """(exit status, output folder, what the runner printed) of case 01 through the runner from a folder `exports
+    {2025}` into `reports {draft}` (braces in --data and --out: kind 11), made once for test_01_footer_id_first and
+    test_braces_in_out_and_data_paths_work (each ran case 01 with the same mapping, period and notebook)."""
+    tmp = tmp_path_factory.mktemp("braces")
+    data, out, printed = tmp / "exports {2025}", tmp / "reports {draft}", io.StringIO()
+    shutil.copytree(CASES / "01-footer-id-first", data)
+    with contextlib.redirect_stdout(printed):
+        code = run.main(["--data", str(data), "--mapping", "salesforce_en", "--out", str(out), "--period", "2025Q1",
+                         "--notebooks", str(one_notebook)])
+    return code, out, printed.getvalue()
+
+
+def test_01_footer_id_first(case_01_in_braces):
+    code, out, printed = case_01_in_braces
+    assert code == 0 and "dropped 5 rows (8, 9, 10, 11, 12): report footer" in printed
     f = figures(out)
     assert (f["opportunities_created"], f["won_count"], f["lost_count"]) == (4, 2, 1)
     assert f["win_rate"] == pytest.approx(2 / 3) and f["won_revenue"] == 30_000.0  # 10,000 + 20,000
@@ -141,12 +157,9 @@ def test_07b_two_digit_era_year(tmp_path, one_notebook):
 
 
 # --------------------------------------------------------------------------- 11. runner preflight
-def test_braces_in_out_and_data_paths_work(tmp_path, one_notebook):
-    data = tmp_path / "exports {2025}"
-    shutil.copytree(CASES / "01-footer-id-first", data)
-    out = tmp_path / "reports {draft}"
-    assert run.main(["--data", str(data), "--mapping", "salesforce_en", "--out", str(out), "--period", "2025Q1",
-                     "--notebooks", str(one_notebook)]) == 0
+def test_braces_in_out_and_data_paths_work(case_01_in_braces):
+    code, out, _ = case_01_in_braces
+    assert code == 0
     assert (out / "2025Q1" / "00_data_health.html").is_file()
     assert figures(out)["won_revenue"] == 30_000.0
 
