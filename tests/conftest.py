@@ -206,7 +206,8 @@ BY_TEST = ("tests/test_run.py", "tests/test_warehouse_report.py")
 #: groups, tests/test_warehouse_report.py's and the warehouse modules cut after bc7e7dc measured again at load 11-23,
 #: regrouped as WITH_GROUP says; the English sample group and tests/test_app_browser.py again on 2026-12-07 at load
 #: 9-12, test_run.py's class after its cut; test_ingest_cases_run.py's 49 times its measured cut by the theme without
-#: seaborn (64.5 -> 46 CPU s, interleaved at load 4-7); see docs/benchmarks.md's
+#: seaborn (64.5 -> 46 CPU s, interleaved at load 4-7); test_stable_names.py measured again after its in-process old
+#: names, test_ingest_cases_run.py's scaled by its one run fewer (2026-12-07 evening); see docs/benchmarks.md's
 #: paragraph "`make test`'s speed"); a parametrized BY_TEST group is listed once, without its parameters, with one parameter's
 #: CPU. The groups are handed out the most CPU first, so that no long group starts last and leaves the other worker
 #: idle at the end; a group not listed counts ESTIMATE seconds a test.
