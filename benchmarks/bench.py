@@ -2,17 +2,23 @@
 
 The floor runs as many notebooks as notebooks/ holds, each only importing the stack
 and drawing one chart, through the same runner (papermill, one kernel per period, HTML
-export, publish). The two run in interleaved rounds (report, floor, report, floor, ...;
+export, publish). The two run in interleaved rounds (report, floor, report again, ...;
 ``--repeat``, default 3), so a change of load on a shared machine falls on both; it prints
 each run's wall and CPU seconds (the runner and its kernels: a machine shared with other
 work changes CPU less than wall time) and the medians of the per-round ratios report/floor.
 The aim (issue 26): CPU ratio at most 2.
+
+Each round has a compiled-SQL store of its own (helpers.metrics.sql_store, ``WORKBOOK_SQL_CACHE``), empty at
+its start: the round's first report is **cold** (as the first run after an install or an upgrade: every query
+shape compiled by Ibis), the floor follows, then the same report again is **warm** (a second run: the shapes'
+SQL read from the store). Both ratios are printed, each the median of its per-round ratios against the round's floor.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import io
+import os
 import resource
 import statistics
 import tempfile
@@ -54,14 +60,31 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def timed(argv: list[str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one runner invocation (its output swallowed); fails loudly if the run fails."""
+def timed(argv: list[str], store: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one runner invocation (its output swallowed), its kernels' compiled-SQL store
+    `store` (``WORKBOOK_SQL_CACHE``); fails loudly if the run fails."""
     started, cpu = time.perf_counter(), cpu_seconds()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), sql_store_at(store):
         code = run_main(argv)
     if code != 0:
         raise SystemExit(f"the run {argv} failed with exit status {code}")
     return time.perf_counter() - started, cpu_seconds() - cpu
+
+
+@contextlib.contextmanager
+def sql_store_at(folder: Path):
+    """A block whose processes (the runner's kernels inherit the environment) keep compiled SQL in `folder`."""
+    from helpers.metrics.sql_store import ENV
+
+    saved = os.environ.get(ENV)
+    os.environ[ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = saved
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,22 +98,29 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         (tmp / "floor_nbs").mkdir()
         floor_dir = floor_notebooks(tmp / "floor_nbs", count)
-        real, floor = [], []
+        cold, floor, warm = [], [], []
         for i in range(args.repeat):
-            real.append(timed(["--data", args.data, "--out", str(tmp / f"real{i}")] + args.run_args))
+            store = tmp / f"sql{i}"   # the round's own store, empty: its first report is cold, the second warm
+            report = ["--data", args.data] + args.run_args
+            cold.append(timed(report + ["--out", str(tmp / f"cold{i}")], store))
             floor.append(timed(["--data", args.data, "--out", str(tmp / f"floor{i}"), "--notebooks", str(floor_dir)]
-                               + args.run_args))
-            print(f"round {i + 1}: report {real[-1][0]:.2f}s wall, {real[-1][1]:.2f}s CPU; "
-                  f"floor {floor[-1][0]:.2f}s wall, {floor[-1][1]:.2f}s CPU", flush=True)
-    r, f = statistics.median(w for w, _ in real), statistics.median(w for w, _ in floor)
-    rc, fc = statistics.median(c for _, c in real), statistics.median(c for _, c in floor)
-    wall_ratio = statistics.median(a[0] / b[0] for a, b in zip(real, floor))
-    cpu_ratio = statistics.median(a[1] / b[1] for a, b in zip(real, floor))
+                               + args.run_args, store))
+            warm.append(timed(report + ["--out", str(tmp / f"warm{i}")], store))
+            print(f"round {i + 1}: report cold {cold[-1][0]:.2f}s wall, {cold[-1][1]:.2f}s CPU; "
+                  f"floor {floor[-1][0]:.2f}s wall, {floor[-1][1]:.2f}s CPU; "
+                  f"report warm {warm[-1][0]:.2f}s wall, {warm[-1][1]:.2f}s CPU", flush=True)
     what = "latest period" if not args.run_args else " ".join(args.run_args)
-    print(f"report command, {what}, {count} notebook(s): {r:.2f}s wall, {rc:.2f}s CPU (median of {args.repeat})")
-    print(f"floor, {count} trivial notebook(s):                {f:.2f}s wall, {fc:.2f}s CPU (median of {args.repeat})")
-    print(f"median of the per-round ratios report/floor ({args.repeat} interleaved rounds): CPU {cpu_ratio:.2f}x "
-          f"(aim: <= 2x), wall {wall_ratio:.2f}x")
+    f, fc = statistics.median(w for w, _ in floor), statistics.median(c for _, c in floor)
+    for title, real in (("cold store (a first run)", cold), ("warm store (a second run)", warm)):
+        r, rc = statistics.median(w for w, _ in real), statistics.median(c for _, c in real)
+        print(f"report command, {what}, {count} notebook(s), {title}: {r:.2f}s wall, {rc:.2f}s CPU "
+              f"(median of {args.repeat})")
+    print(f"floor, {count} trivial notebook(s): {f:.2f}s wall, {fc:.2f}s CPU (median of {args.repeat})")
+    for title, real in (("cold store (a first run)", cold), ("warm store (a second run)", warm)):
+        wall_ratio = statistics.median(a[0] / b[0] for a, b in zip(real, floor))
+        cpu_ratio = statistics.median(a[1] / b[1] for a, b in zip(real, floor))
+        print(f"median of the per-round ratios report/floor ({args.repeat} interleaved rounds), {title}: "
+              f"CPU {cpu_ratio:.2f}x (aim: <= 2x), wall {wall_ratio:.2f}x")
     return 0
 
 

@@ -24,6 +24,9 @@ With ``--report`` it then runs one period's full report (``python -m helpers.rep
 all notebooks, HTML) on the largest size and prints its wall and CPU seconds and peak memory (the
 runner and its kernel). The aim (issue 14): at 10M leads (``--big --report``) it finishes.
 
+Every workbook process (a, c, d, the report) gets an empty compiled-SQL store of its own (``WORKBOOK_SQL_CACHE``,
+helpers.metrics.sql_store): each compiles its query shapes as a first run does, whatever ran before.
+
 (a) and (b) run in ``--rounds`` interleaved rounds (default 3: a, b, a, b, a, b), so a load change on a shared
 machine falls on both. It prints CPU seconds (user + system), wall seconds and peak resident memory (MiB) of each
 run, the medians of the per-round ratios (a)/(b) of CPU and of peak, the agreement count, and as a last line
@@ -251,10 +254,22 @@ def child(measure: str, data: Path, out: Path) -> None:
     out.write_text(json.dumps(to_jsonable(result), ensure_ascii=False, sort_keys=True), encoding="utf-8")
 
 
+#: The measurements of plain DuckDB SQL (their processes import neither the workbook nor Ibis).
+REFERENCES = ("sql", "attribution_sql")
+
+
+def cold_store_env(workdir: Path) -> dict:
+    """The environment of a measured workbook process: a compiled-SQL store of its own, empty (``WORKBOOK_SQL_CACHE``,
+    helpers.metrics.sql_store), so each round compiles its query shapes as a first run does."""
+    from helpers.metrics.sql_store import ENV
+
+    return {**os.environ, ENV: tempfile.mkdtemp(prefix="sql-store-", dir=workdir)}
+
+
 def measure(name: str, data: Path, workdir: Path) -> tuple[dict, float, float, float]:
-    """(result, CPU s, wall s, peak MiB) of one measurement, run in a fresh Python process; the references ("sql",
-    "attribution_sql") in a process of their own module (benchmarks.scale_reference, benchmarks.attribution_reference:
-    DuckDB and the standard library, nothing else)."""
+    """(result, CPU s, wall s, peak MiB) of one measurement, run in a fresh Python process with an empty compiled-SQL
+    store (:func:`cold_store_env`); the references (REFERENCES) in a process of their own module, as before
+    (benchmarks.scale_reference, benchmarks.attribution_reference: DuckDB and the standard library, nothing else)."""
     out = workdir / f"{name}.json"
     if name == "sql":
         command = [sys.executable, "-m", "benchmarks.scale_reference", str(data), json.dumps(reference_settings(data)), str(out)]
@@ -266,7 +281,7 @@ def measure(name: str, data: Path, workdir: Path) -> tuple[dict, float, float, f
     else:
         command = [sys.executable, "-m", "benchmarks.bench_scale", "--child", name, "--data", str(data), "--result", str(out)]
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=PROJ_ROOT)
+    proc = subprocess.Popen(command, cwd=PROJ_ROOT, env=None if name in REFERENCES else cold_store_env(workdir))
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -277,11 +292,12 @@ def measure(name: str, data: Path, workdir: Path) -> tuple[dict, float, float, f
 
 def full_report(data: Path, workdir: Path, log: Path) -> tuple[int, float, float, float]:
     """(exit status, CPU s, wall s, peak MiB) of ``helpers.report.run`` for the latest period of `data` (the runner and the
-    kernels it started and waited for); its output goes to `log` (its reports to `workdir`, removed after)."""
+    kernels it started and waited for, with an empty compiled-SQL store: :func:`cold_store_env`); its output goes to
+    `log` (its reports to `workdir`, removed after)."""
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen([sys.executable, "-m", "helpers.report.run", "--data", str(data), "--out", str(workdir / "report")],
-                                cwd=PROJ_ROOT, stdout=out, stderr=subprocess.STDOUT)
+                                cwd=PROJ_ROOT, stdout=out, stderr=subprocess.STDOUT, env=cold_store_env(workdir))
         _, status, usage = os.wait4(proc.pid, 0)
     return (os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, time.perf_counter() - started,
             usage.ru_maxrss / 1024)

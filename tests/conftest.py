@@ -76,6 +76,26 @@ def scan_every_report():
     index_page.write_index = original
 
 
+#: The folder of the session's compiled-SQL store, in the session's folder (pytest_configure).
+SQL_STORE = "sql-store"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    """Every process of the test session keeps compiled SQL (helpers.metrics.sql_store) in ONE store of its own: the
+    session's base temp folder's SQL_STORE (under pytest-xdist the parent of the workers' base temp folders, as
+    :func:`session_folder`), set as WORKBOOK_SQL_CACHE in this process's environment, which the runner's kernels, the
+    apps and the labs it starts inherit; never the user's store (~/.cache). WORKBOOK_SQL_CACHE=off is kept (no store:
+    to measure the suite without it). A test that counts Ibis' compiles makes a store of its own or none."""
+    from helpers.metrics.sql_store import ENV
+
+    factory = getattr(config, "_tmp_path_factory", None)
+    if os.environ.get(ENV, "").strip().lower() == "off" or factory is None:
+        os.environ[ENV] = "off"   # no session folder known (pytest's tmp_path plugin off): no store at all
+        return
+    os.environ[ENV] = str(session_folder(factory) / SQL_STORE)
+
+
 @contextlib.contextmanager
 def kept_environment():
     """Run a block with os.environ restored after it: the runner (helpers.report.run.main) sets its kernels'

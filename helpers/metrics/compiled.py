@@ -30,6 +30,7 @@ the compiler folded into something else), and any call with parameters or option
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -45,15 +46,19 @@ _TABLE_PREFIX = "ibis_slot_table_"
 _TABLE = re.compile(r'"ibis_slot_table_(\d{4})"')
 #: Names Ibis generates for the tables it makes (ibis.util.gen_name: memtables, helpers.metrics.engine.materialized).
 _GENERATED = "ibis_"
+_log = logging.getLogger(__name__)
 
 
 class Shapes:
     """The kept shapes of one backend: ``sql`` maps a shape's key to its SQL (least recently used dropped first past
-    :data:`MAX_SHAPES`); ``ids`` numbers each distinct structure a key is made of (:func:`shape_key`)."""
+    :data:`MAX_SHAPES`); ``ids`` numbers each distinct structure a key is made of (:func:`shape_key`), ``digests``
+    gives each number its digest (helpers.metrics.sql_store) when there is a `store` on disk (None: none)."""
 
-    def __init__(self):
+    def __init__(self, store=None):
         self.sql: OrderedDict = OrderedDict()
         self.ids: dict = {}
+        self.digests: dict = {}
+        self.store = store
         self.lock = threading.Lock()   # the app's threads may compile at once (as helpers.metrics.core's memo allows)
 
     def __len__(self) -> int:
@@ -66,6 +71,25 @@ class Shapes:
             if len(self.sql) > MAX_SHAPES:
                 self.sql.popitem(last=False)
 
+    def file_name(self, digest, limit) -> str | None:
+        """The store's file name for the shape of root digest `digest` compiled with `limit`; None without a store or
+        a digest (helpers.metrics.sql_store)."""
+        return None if self.store is None or digest is None else self.store.file_name(digest, limit)
+
+    def read(self, name: str | None, dates: list, tables: list[str], plain: bool) -> str | None:
+        """The shape's SQL kept on disk under `name`, when it passes the checks of a fresh template (:func:`_fits`)."""
+        if name is None:
+            return None
+        template = self.store.read(name)
+        if template is None or _fits(template, dates, tables, plain):
+            return template
+        _log.debug("compiled SQL store: %s does not fit its query's dates and tables", name)
+        return None
+
+    def write(self, name: str | None, template: str) -> None:
+        if name is not None:
+            self.store.write(name, template)
+
 
 def cache_compiles(con) -> None:
     """Make `con.compile` (an Ibis DuckDB backend) keep the SQL of each query shape (module notes); idempotent, and
@@ -75,7 +99,7 @@ def cache_compiles(con) -> None:
     original = con.compile
     if not _renders_as_expected(original):
         return
-    shapes = Shapes()
+    shapes = Shapes(_store(con))
     con._workbook_shapes = shapes
 
     def compile(expr, /, *, limit=None, params=None, pretty=False, **kwargs):
@@ -88,26 +112,34 @@ def cache_compiles(con) -> None:
 
 def compiled_sql(original, shapes: Shapes, expr, limit=None) -> str:
     """The SQL of `expr` (``original(expr, limit=limit)``, the backend's own compile), from the shape's SQL kept in
-    `shapes` when a query of its shape was compiled before."""
+    `shapes` when a query of its shape was compiled before, in this process or (`shapes.store`) in another."""
     op = expr.op()
     with shapes.lock:
         if len(shapes.ids) > MAX_IDS:
             shapes.sql.clear()
             shapes.ids.clear()
-        found = shape_key(op, shapes.ids)
+            shapes.digests.clear()
+        found = shape_key(op, shapes.ids, shapes.digests if shapes.store is not None else None)
         if found is None:
             return original(expr, limit=limit)
-        key, dates, tables, mapping, plain = found
+        key, dates, tables, mapping, plain, digest = found
         key = (key, limit)
         template = shapes.sql.get(key)
         if template is not None:
             shapes.sql.move_to_end(key)
+    name = None
+    if template is None:
+        name = shapes.file_name(digest, limit)
+        template = shapes.read(name, dates, tables, plain)
+        if template is not None:
+            shapes.keep(key, template)
     if template is None and not plain:
         sql = original(expr, limit=limit)
         template = _templated(sql, dates, tables)
         if template is None:
             return sql   # a date or table not where the shape needs it: no shape for this query
         shapes.keep(key, template)
+        shapes.write(name, template)
         return sql
     if template is None:
         shape = op.replace(mapping) if mapping else op
@@ -115,8 +147,35 @@ def compiled_sql(original, shapes: Shapes, expr, limit=None) -> str:
         if {int(m) - 1 for m in _DATE.findall(template)} != set(range(len(dates))):
             return original(expr, limit=limit)   # a date did not come out as its sentinel: no shape for this query
         shapes.keep(key, template)
+        if _fits(template, dates, tables, plain):
+            shapes.write(name, template)
     sql = _DATE.sub(lambda m: _date_sql(dates[int(m.group(1)) - 1]), template)
     return _TABLE.sub(lambda m: f'"{tables[int(m.group(1))]}"', sql)
+
+
+def _fits(template: str, dates: list, tables: list[str], plain: bool) -> bool:
+    """True when `template` can be a shape's SQL for a query of `dates` and `tables` (the checks a fresh template
+    passes): its date sentinels are exactly the 1st to the n-th of the query's n dates, its table placeholders exactly
+    those of its tables, and (a shape read off a query's text, not `plain`) every MAKE_DATE of numbers a sentinel."""
+    if {int(m) - 1 for m in _DATE.findall(template)} != set(range(len(dates))):
+        return False
+    if {int(m) for m in _TABLE.findall(template)} != set(range(len(tables))):
+        return False
+    return plain or len(_ANY_DATE.findall(template)) == len(_DATE.findall(template))
+
+
+def _store(con):
+    """The on-disk store of `con`'s shapes (helpers.metrics.sql_store.store_dir), None when it is off."""
+    from helpers.metrics.sql_store import Store, store_dir, type_text
+
+    folder = store_dir()
+    if folder is None:
+        return None
+    try:
+        context = type_text(type(con.compiler))
+    except Exception:   # noqa: BLE001 - a compiler this module cannot name: no store
+        return None
+    return Store(folder, context)
 
 
 def shape_of(op):
@@ -127,12 +186,13 @@ def shape_of(op):
     found = shape_key(op, {})
     if found is None:
         return None
-    _, dates, tables, mapping, _ = found
+    _, dates, tables, mapping, _, _ = found
     return (op.replace(mapping) if mapping else op), dates, tables
 
 
-def shape_key(op, ids: dict):
-    """(key, dates, table names, replacements, plain) of the Ibis operation `op`, or None when it cannot be shaped.
+def shape_key(op, ids: dict, digests: dict | None = None):
+    """(key, dates, table names, replacements, plain, digest) of the Ibis operation `op`, or None when it cannot be
+    shaped.
 
     One depth-first walk over the operation's graph: each date literal becomes the sentinel of its value's position
     among the distinct dates met, each in-memory or generated table the placeholder of its position (`replacements`:
@@ -140,8 +200,12 @@ def shape_key(op, ids: dict):
     (its type and arguments, children by their numbers, sentinels and placeholders by position), so that two
     operations of the same shape get the same `key` (the root's number) without building the shape. `plain` is True
     when the shape's SQL cannot be read off the query's own text (module notes: a date the walk does not number, a
-    date built from parts, a text literal naming one of the tables)."""
+    date built from parts, a text literal naming one of the tables). With `digests` (number -> digest), each new
+    number gets the digest of its structure (helpers.metrics.sql_store.structure_digest) in the same walk, and
+    `digest` is the root's (None when it has none, or without `digests`)."""
     import ibis.expr.operations as ops
+
+    from helpers.metrics.sql_store import structure_digest
     from ibis.common.graph import Node
 
     dates: dict[dt.date, int] = {}
@@ -189,6 +253,8 @@ def shape_key(op, ids: dict):
             plain = _unreadable(node, texts) or plain
             structure = (type(node), *map(arg, node.__args__))
         number = numbers[node] = ids.setdefault(structure, len(ids))
+        if digests is not None and number not in digests:
+            digests[number] = structure_digest(structure, digests)
         return number
 
     try:
@@ -196,7 +262,7 @@ def shape_key(op, ids: dict):
     except (_Unshaped, RecursionError):
         return None
     plain = plain or any(name in text for name in tables for text in texts)
-    return key, list(dates), tables, mapping, plain
+    return key, list(dates), tables, mapping, plain, (digests.get(key) if digests is not None else None)
 
 
 def _unreadable(node, texts: list[str]) -> bool:
