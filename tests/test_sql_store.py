@@ -223,3 +223,19 @@ def test_writers_at_once_leave_a_whole_file(tmp_path):
     reader.join()
     assert seen <= {None, *texts} and store.read(name) in texts
     assert [p.name for p in tmp_path.iterdir()] == [name]   # no temporary file left
+
+
+def test_a_shape_compiled_with_its_sentinels_in_is_kept_and_read_as_well(tmp_path):
+    """A date built from parts (DuckDB writes MAKE_DATE for it too): the shape is compiled with the sentinels in
+    (compiled.shape_key's `plain`), kept on disk, and read by a fresh connection for a query of other dates and tables."""
+    def build(day: dt.date):
+        t = ibis.memtable({"d": [dt.date(2024, 5, 6)], "y": [2024]})
+        return t.filter((t.d == day) | (t.d <= ibis.date(t.y, 5, 6)))
+
+    compile, calls = _counting(engine.default_backend())
+    compiled.compiled_sql(compile, compiled.Shapes(_store(tmp_path)), build(dt.date(2024, 5, 6)))
+    assert compiled.shape_key(build(dt.date(2024, 5, 6)).op(), {})[4] is True and len(list(tmp_path.iterdir())) == 1
+    calls.clear()
+    later = build(dt.date(2025, 7, 8))
+    sql = compiled.compiled_sql(compile, compiled.Shapes(_store(tmp_path)), later)
+    assert calls == [] and _same(sql) == _same(_plain(engine.default_backend())(later)) and "MAKE_DATE(2025, 7, 8)" in sql
