@@ -97,8 +97,9 @@ class Shapes:
         _log.debug("compiled SQL store: %s does not fit its query's dates and tables", name)
         return None
 
-    def write(self, name: str | None, template: str) -> None:
-        if name is not None:
+    def write(self, name: str | None, template: str, dates: list, tables: list[str], plain: bool) -> None:
+        """Keep `template` on disk under `name` when it passes the checks it would have to pass when read."""
+        if name is not None and _fits(template, dates, tables, plain):
             self.store.write(name, template)
 
 
@@ -150,7 +151,7 @@ def compiled_sql(original, shapes: Shapes, expr, limit=None) -> str:
         if template is None:
             return sql   # a date or table not where the shape needs it: no shape for this query
         shapes.keep(key, template)
-        shapes.write(name, template)
+        shapes.write(name, template, dates, tables, plain)
         return sql
     if template is None:
         shape = op.replace(mapping) if mapping else op
@@ -158,8 +159,7 @@ def compiled_sql(original, shapes: Shapes, expr, limit=None) -> str:
         if {int(m) - 1 for m in _DATE.findall(template)} != set(range(len(dates))):
             return original(expr, limit=limit)   # a date did not come out as its sentinel: no shape for this query
         shapes.keep(key, template)
-        if _fits(template, dates, tables, plain):
-            shapes.write(name, template)
+        shapes.write(name, template, dates, tables, plain)
     sql = _DATE.sub(lambda m: _date_sql(dates[int(m.group(1)) - 1]), template)
     return _TABLE.sub(lambda m: f'"{tables[int(m.group(1))]}"', sql)
 

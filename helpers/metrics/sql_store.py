@@ -44,7 +44,7 @@ from pathlib import Path
 FORMAT = 1
 #: The environment variable naming the store's folder (``off``: no store).
 ENV = "WORKBOOK_SQL_CACHE"
-#: Files past which a write removes the oldest, down to KEEP_FILES (a file is a shape's SQL, about 1-20 kB).
+#: Files past which a write removes the oldest, down to KEEP_FILES (a file is a shape's SQL, 0.1-10 kB on the sample).
 MAX_FILES = 4000
 KEEP_FILES = 3000
 #: The store's size is checked at a process's first write and every CHECK_EVERY writes after it.
