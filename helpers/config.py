@@ -186,6 +186,14 @@ def check_settings_path(path: str | Path | None) -> None:
                       example=str(inside) if inside.is_file() else "my_settings.yaml")
 
 
+def data_folder_config(data_dir: str | Path | None) -> Path | None:
+    """The data folder's settings file (workbook.yaml, in any case: WORKBOOK.YAML), or None; a coded WorkbookError
+    (same_table_files) when two spellings are there."""
+    from helpers.storage import one_file_named
+
+    return None if data_dir is None else one_file_named(Path(data_dir), [DATA_FOLDER_CONFIG], DATA_FOLDER_CONFIG)
+
+
 def load_config(data_dir: str | Path | None = None, path: str | Path | None = None,
                 overrides: dict | None = None, data_currency: bool = True) -> Config:
     """Defaults, then the currency of the data (`data_dir/ingest_report.json`, unless `data_currency` is False),
@@ -195,8 +203,9 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
     merged = _defaults()
     sources = [str(DEFAULT_CONFIG_FILE)]
     layers: list[tuple[str, dict]] = []
-    if data_dir is not None and (Path(data_dir) / DATA_FOLDER_CONFIG).is_file():
-        layers.append((str(Path(data_dir) / DATA_FOLDER_CONFIG), _read_yaml(Path(data_dir) / DATA_FOLDER_CONFIG)))
+    folder_settings = data_folder_config(data_dir)
+    if folder_settings is not None:
+        layers.append((str(folder_settings), _read_yaml(folder_settings)))
     if path is not None:
         layers.append((str(path), _read_yaml(Path(path))))
     if overrides:

@@ -208,6 +208,8 @@ def warning(file: str, code: str, column: str | None = None, rows: tuple[int, ..
 ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.files: the first block of a file says it is not what its name says
     "file_kind": ("nul", "binary", "utf16", "xlsx", "xls", "html", "text_as_excel"),
+    # helpers.data.files: two files of a folder hold one table (or settings file): names are matched regardless of case
+    "same_table_files": ("",),
     # helpers.data.files: a link (or junction) inside a data or exports folder leading out of it
     "link_outside": ("",),
     # helpers.data.ingest: a Salesforce report exported "Formatted" (title block, group rows) instead of "Details Only"

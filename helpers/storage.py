@@ -309,3 +309,27 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# --------------------------------------------------------------------------- files found by name, in any case
+def files_named(folder: Path, names) -> list[Path]:
+    """The files at the top of `folder` whose name is one of `names` regardless of upper and lower case
+    (OPPORTUNITIES.CSV, Leads.Xlsx, as Windows and macOS save them; those file systems ignore the case too), by name;
+    [] when `folder` is not a folder. Listing the folder, not testing each spelling, so a case-sensitive file system
+    (Linux) finds them as well."""
+    wanted = {str(n).casefold() for n in names}
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.casefold() in wanted and p.is_file())
+
+
+def one_file_named(folder: Path, names, what: str) -> Path | None:
+    """The one file of `folder` named one of `names` regardless of case (:func:`files_named`), or None; a coded
+    WorkbookError ``same_table_files`` naming every file when more than one is (`what`: the table or file they hold,
+    e.g. 'opportunities' or 'workbook.yaml')."""
+    found = files_named(folder, names)
+    if len(found) > 1:
+        from helpers.errors import coded_error
+
+        raise coded_error("same_table_files", str(folder), table=what, names=", ".join(p.name for p in found))
+    return found[0] if found else None

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from helpers.errors import Phrase, coded_error
+from helpers.storage import files_named, one_file_named  # noqa: F401 (public here too)
 
 #: Bytes read to tell what a file is (one block; nothing more of a refused file is read).
 SNIFF_BYTES = 64 << 10
@@ -197,7 +198,7 @@ def outside_link(path: Path, folder: Path) -> bool:
 def check_inside(path: Path, folder: Path, what: str) -> None:
     """Refuse (coded WorkbookError ``link_outside``, naming the link, never the target's content) a file of `folder`
     that is a link leading out of it. `what` says which folder (the data folder, the exports folder)."""
-    if path.name in SHARED_FILES and what == "data":
+    if path.name.casefold() in SHARED_FILES and what == "data":
         return
     if outside_link(path, folder):
         raise coded_error("link_outside", path.name, folder=folder.name or str(folder))
@@ -244,7 +245,7 @@ def skipped_text_tables(folder: Path, stems=None) -> list[tuple[Path, str]]:
     for p in sorted(folder.iterdir()) if folder.is_dir() else []:
         if p.suffix.lower() not in TEXT_TABLE_SUFFIXES or p.name.startswith((".", "~$")) or not p.is_file():
             continue
-        if (stems is not None and p.stem not in stems) or outside_link(p, folder):
+        if (stems is not None and p.stem.casefold() not in {s.casefold() for s in stems}) or outside_link(p, folder):
             continue
         kind = text_table_kind(p)
         if kind is not None:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.config import DATA_FOLDER_CONFIG, Config, load_config
+from helpers.config import DATA_FOLDER_CONFIG, Config, data_folder_config, load_config
 from helpers.data.load import FORMATS, file_sha256, load_workbook
 from helpers.data.files import check_inside, skipped_text_tables
 from helpers.errors import (HOW_TO_FIX, DataValidationError, Finding, Phrase, WorkbookError, cli_language, coded_error, run_cli,
@@ -136,10 +136,11 @@ def ingest(exports: str | Path | None, mapping: str | Path | Mapping, out: str |
     if needs_files and (exports is None or not exports.is_dir()):
         raise coded_error("exports_missing", None, "" if exports is not None else "none", exports=str(exports))
     _check_out(out, exports if needs_files else None, force, marker)
-    own = exports / DATA_FOLDER_CONFIG if exports is not None else None
-    if own is not None and own.is_file():
+    own = data_folder_config(exports) if exports is not None else None   # workbook.yaml in any case (WORKBOOK.YAML)
+    kept = data_folder_config(out) if out.is_dir() else None
+    if own is not None:
         check_inside(own, exports, "exports")   # copied into the data folder: never a file from outside the exports
-    if not (out / DATA_FOLDER_CONFIG).is_file() and own is not None and own.is_file():
+    if kept is None and own is not None:
         settings_dir = exports   # the exports folder's own settings (fiscal year, target segment ...)
     else:
         settings_dir = out if out.is_dir() else None
@@ -259,6 +260,7 @@ def _publish(out: Path, frames: dict[str, pd.DataFrame], record: dict, own: Path
     in `out`'s place; the loaded Workbook. IngestValidationError when the tables break the contract: the staging
     folder is kept as OUT.rejected (a last rejected ingest replaced, a user's folder of that name kept)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    kept = data_folder_config(out) if out.is_dir() else None
     staging = out.with_name(f".{out.name}.ingest-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -268,9 +270,9 @@ def _publish(out: Path, frames: dict[str, pd.DataFrame], record: dict, own: Path
                                           "(python -m helpers.report.run); a later run replaces it whole.\n", encoding="utf-8")
         for name, frame in frames.items():
             neutralize_text_columns(frame, name).to_csv(staging / f"{name}.csv", index=False, encoding="utf-8", lineterminator="\n")
-        if (out / DATA_FOLDER_CONFIG).is_file():  # a replaced data folder keeps its settings
-            shutil.copy2(out / DATA_FOLDER_CONFIG, staging / DATA_FOLDER_CONFIG)
-        elif own is not None and own.is_file():   # else the exports folder's settings come along with its tables
+        if kept is not None:  # a replaced data folder keeps its settings
+            shutil.copy2(kept, staging / DATA_FOLDER_CONFIG)
+        elif own is not None:   # else the exports folder's settings come along with its tables
             shutil.copy2(own, staging / DATA_FOLDER_CONFIG)
         (staging / REPORT_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
         try:

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from helpers.config import Config, load_config
 from helpers.data.files import (FORMATTED_ROWS, check_file, check_kind, excel_engine, file_sha256,  # noqa: F401 (public here too)
-                                 looks_formatted_report, skipped_text_tables)
+                                 looks_formatted_report, one_file_named, skipped_text_tables)
 from helpers.data.csvshape import ARROW_BLOCK, FAST_MAX_COLUMNS, arrow_csv_options, stray_byte_error  # noqa: F401 (public here too)
 from helpers.data.codes import factorized, remember
 from helpers.data.extras import Extras
@@ -87,12 +87,9 @@ class Workbook:
 
 
 def find_table_file(data_dir: Path, name: str) -> Path | None:
-    """The one file holding table `name` (name.csv, .xlsx, .xls or .parquet), or None."""
-    found = [data_dir / f"{name}{ext}" for ext in FORMATS if (data_dir / f"{name}{ext}").is_file()]
-    if len(found) > 1:
-        raise WorkbookError(f"{data_dir}: table '{name}' is in more than one file: {', '.join(p.name for p in found)}",
-                            fix="Keep exactly one file per table in the data folder.")
-    return found[0] if found else None
+    """The one file holding table `name` (name.csv, .xlsx, .xls or .parquet, names and extensions in any case:
+    OPPORTUNITIES.CSV), or None; a coded WorkbookError (same_table_files) naming both when two files hold it."""
+    return one_file_named(Path(data_dir), [f"{name}{ext}" for ext in FORMATS], name)
 
 
 #: Read CSV files with the fast typed reader (:func:`read_csv_typed`) where it applies; False = always the exact reader.

@@ -357,6 +357,12 @@ class _Skip(Exception):
     """An optional column absent from the export: the canonical column is left out."""
 
 
+def shown_rows(rows: list[int]) -> str:
+    """Row numbers as a message lists them: the first MAX_SHOWN, then how many more ("6, 7, 8, 9, 10 (+3)")."""
+    more = f" (+{len(rows) - MAX_SHOWN})" if len(rows) > MAX_SHOWN else ""
+    return ", ".join(str(r) for r in rows[:MAX_SHOWN]) + more
+
+
 def note(report: dict, code: str, count: int, column: str | None = None, rows: list[int] | None = None, **params) -> None:
     """Record something the ingest decided or noticed (shown in the summary, and a warning in ingest_report.json): its
     message and fix are the English sentences of `code` in the label table (helpers.errors.warning), `params` what

@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.config import Config, lead_quality_columns
+from helpers.data.files import files_named
 from helpers.data.load import FORMATS, SourceFile, Workbook, file_sha256, load_workbook
 from helpers.data.schema import TABLES
 from helpers.errors import Finding
@@ -49,11 +50,8 @@ CANONICAL = tuple(TABLES)   # every canonical table is a Workbook field of the s
 def input_checksums(data_dir: Path) -> dict[str, str]:
     """SHA-256 of every file a load reads: ``{file name: hex digest}`` (canonical table files present)."""
     out = {}
-    for name in TABLES:
-        for ext in FORMATS:
-            path = data_dir / f"{name}{ext}"
-            if path.is_file():
-                out[path.name] = file_sha256(path)
+    for path in files_named(data_dir, [f"{name}{ext}" for name in TABLES for ext in FORMATS]):
+        out[path.name] = file_sha256(path)   # OPPORTUNITIES.CSV too: the loader reads it (find_table_file)
     return out
 
 

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.config import DATA_FOLDER_CONFIG, lead_quality_columns, load_config
+from helpers.config import DATA_FOLDER_CONFIG, data_folder_config, lead_quality_columns, load_config
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                 from helpers.data.ingest import ingest
 
                 settings = load_config(None, args.config, data_currency=False) if args.config else None  # exchange rates, timezone
-                if (data / DATA_FOLDER_CONFIG).is_file():   # OUT/_data is the runner's: the exports' settings as they are now
+                if data_folder_config(data) is not None:   # OUT/_data is the runner's: the exports' settings as they are now
                     (out / "_data" / DATA_FOLDER_CONFIG).unlink(missing_ok=True)
                 result = ingest(data, args.mapping, out / "_data", force=True, config=settings, marker=MARKER)
                 print(result.summary(cli_language(args.lang)), flush=True)   # as its errors: --lang, else the locale

@@ -1,0 +1,66 @@
+"""A new user's inputs read right or refused with the right fix (the trial of 2026-12-07, tests/fixtures/newuser/):
+file names in any case, report footers never quoted, a title or total row in a sheet named as such, period labels
+of the other calendar, the index's settings files in Japanese, a command-line --as-of blamed on the command line."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import write_folder
+from helpers.data.ingest import ingest
+from helpers.data.load import find_table_file, load_workbook
+from helpers.data.snapshot import input_checksums
+from helpers.errors import WorkbookError
+
+NEWUSER = Path(__file__).parent / "fixtures" / "newuser"
+
+
+# --------------------------------------------------------------------------- 1. file names in any case
+@pytest.mark.parametrize("case, name", [("upper-ext", "OPPORTUNITIES.CSV"), ("upper-ext2", "opportunities.CSV")])
+def test_upper_case_table_file_is_read(case, name):
+    wb = load_workbook(NEWUSER / case)
+    assert list(wb.opportunities["opportunity_id"]) == ["O1", "O2", "O3"]   # not the leads-only empty table
+    assert Path(wb.files["opportunities"].path).name == name
+    assert "no_opportunities" not in {f.code for f in wb.findings}
+    assert set(input_checksums(NEWUSER / case)) == {name, "leads.csv"}   # a changed file makes a new snapshot
+
+
+def test_two_spellings_of_one_table_are_refused(tmp_path):
+    folder = tmp_path / "d"
+    shutil.copytree(NEWUSER / "upper-ext", folder)
+    shutil.copy(folder / "OPPORTUNITIES.CSV", folder / "opportunities.csv")
+    with pytest.raises(WorkbookError) as caught:
+        find_table_file(folder, "opportunities")
+    assert caught.value.code == "same_table_files"
+    assert "'opportunities' is in more than one file: OPPORTUNITIES.CSV, opportunities.csv" in str(caught.value)
+    assert "OPPORTUNITIES.CSV, opportunities.csv" in caught.value.in_language("ja")
+
+
+def test_settings_and_other_tables_in_any_case(tmp_path):
+    opps = "opportunity_id,created_at,closed_at,outcome,amount\nO1,2025-04-08,2025-05-20,won,100\nO2,2025-04-09,2025-05-21,lost,0\n"
+    spend = "month,channel,amount\n2025-04,web,1000\n"
+    folder = write_folder(tmp_path / "d", {"Opportunities.Csv": opps, "SPEND.CSV": spend,
+                                          "WORKBOOK.YAML": "fiscal_year_start_month: 1\n"})
+    wb = load_workbook(folder)
+    assert wb.config.fiscal_year_start_month == 1 and len(wb.opportunities) == 2
+    assert wb.spend["amount"].tolist() == [1000]
+    (folder / "workbook.yaml").write_text("fiscal_year_start_month: 4\n", encoding="utf-8")
+    with pytest.raises(WorkbookError, match="'workbook.yaml' is in more than one file: WORKBOOK.YAML, workbook.yaml"):
+        load_workbook(folder)
+
+
+# --------------------------------------------------------------------------- 2. a report footer is never quoted
+@pytest.mark.parametrize("case, mapping, rows, name", [
+    ("ingest-01-variant", "salesforce_en", [6, 7, 8, 9], "Hanako"), ("ingest-ja-variant", "salesforce_ja", [9, 10, 11, 12], "山田")])
+def test_footer_is_counted_not_quoted(tmp_path, case, mapping, rows, name):
+    result = ingest(NEWUSER / case, mapping, tmp_path / "out")
+    text = (tmp_path / "out" / "ingest_report.json").read_text(encoding="utf-8")
+    assert name not in text and "Generated" not in text and "作成者" not in text
+    footer = [w for w in json.loads(text)["warnings"] if w["code"] == "footer_dropped"]
+    assert len(footer) == 1 and footer[0]["count"] == 4 and footer[0]["rows"] == rows
+    shown = ", ".join(map(str, rows))
+    assert footer[0]["message"] == f"4 report footer line(s) after the data were dropped (rows {shown}); their text is not shown"
+    assert name not in result.summary()
