@@ -210,6 +210,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "file_kind": ("nul", "binary", "utf16", "xlsx", "xls", "html", "text_as_excel"),
     # helpers.data.files: two files of a folder hold one table (or settings file): names are matched regardless of case
     "same_table_files": ("",),
+    # helpers.data.periods: a period label of the other fiscal calendar (--period, a targets file's period column)
+    "period_calendar": ("calendar", "fiscal", "same_months"), "bad_period": ("calendar", "fiscal", "same_months"),
     # helpers.data.files: a link (or junction) inside a data or exports folder leading out of it
     "link_outside": ("",),
     # helpers.data.ingest: a Salesforce report exported "Formatted" (title block, group rows) instead of "Details Only"

@@ -64,3 +64,41 @@ def test_footer_is_counted_not_quoted(tmp_path, case, mapping, rows, name):
     shown = ", ".join(map(str, rows))
     assert footer[0]["message"] == f"4 report footer line(s) after the data were dropped (rows {shown}); their text is not shown"
     assert name not in result.summary()
+
+
+# --------------------------------------------------------------------------- 4. a label of the other calendar
+@pytest.mark.parametrize("label, start_month, fix", [
+    # calendar quarters: an FY label names no quarter; the example keeps the typed numbers as a style, with its months
+    ("FY2026Q2", 1, "Write the period in the calendar-quarter style, e.g. 2026Q2 (= 2026-04 to 2026-06)"),
+    ("FY2025Q4", 1, "e.g. 2025Q4 (= 2025-10 to 2025-12)"),
+    # a fiscal year starting in February: 2026Q3 is no fiscal quarter; FY2026Q3 is shown with its own months
+    ("2026Q3", 2, "Write the period in the fiscal-quarter style, e.g. FY2026Q3 (= 2026-08 to 2026-10)"),
+    # an April fiscal year: the same three months exist, so that label is given
+    ("2026Q3", 4, "Write the period as FY2026Q2 (the same months, 2026-07 to 2026-09, in the fiscal calendar)"),
+])
+def test_period_of_the_other_calendar(label, start_month, fix):
+    from helpers.data.periods import parse_period
+
+    with pytest.raises(WorkbookError) as caught:
+        parse_period(label, start_month)
+    assert caught.value.code == "period_calendar" and fix in caught.value.fix
+    assert "2025Q3" not in str(caught.value) or label == "2025Q3"   # the old fixed example, read as a conversion
+
+
+def test_targets_period_of_the_other_calendar(tmp_path):
+    from helpers.data.validate import check_targets
+    import pandas as pd
+
+    targets = pd.DataFrame({"period": ["2026Q1", "FY2026Q2"], "metric": ["leads", "leads"], "target": [1.0, 2.0]})
+    (bad,) = [f for f in check_targets(targets, "targets.csv", 1) if f.code == "bad_period"]
+    assert bad.rows == (3,) and bad.values == ("FY2026Q2",)
+    assert "e.g. 2026Q2 (= 2026-04 to 2026-06)" in bad.fix
+
+
+def test_warehouse_command_says_the_same(tmp_path, capsys):
+    from helpers.metrics.warehouse import main
+
+    settings = write_folder(tmp_path, {"calendar.yaml": "fiscal_year_start_month: 1\n"}) / "calendar.yaml"
+    status = main(["--warehouse", f"duckdb:///{tmp_path}/none.duckdb", "--config", str(settings), "--period", "FY2026Q2"])
+    err = capsys.readouterr().err
+    assert status == 2 and "e.g. 2026Q2 (= 2026-04 to 2026-06)" in err and "2025Q3" not in err

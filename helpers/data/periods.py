@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from helpers.errors import WorkbookError
+from helpers.errors import WorkbookError, coded_error
 
 _LABEL = re.compile(r"^(?P<fy>FY)?(?P<year>\d{4})Q(?P<q>[1-4])$")
 
@@ -92,17 +92,32 @@ def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
         raise WorkbookError(f"'{label}' is not a period label", fix=f"Write a fiscal quarter such as {example}.")
     is_fy = match.group("fy") is not None
     if is_fy != (fiscal_year_start_month != 1):
-        want = "FY2025Q1 (fiscal year named by its start year)" if fiscal_year_start_month != 1 else "2025Q3 (calendar quarter)"
-        if not is_fy:   # a calendar quarter: the fiscal quarter of the same three months, when there is one
-            months = make_period(int(match.group("year")), int(match.group("q")), 1)
-            same = period_of(months.start, fiscal_year_start_month)
-            if same.start == months.start:
-                want = f"{same.label} (the same months, {months.start:%Y-%m} to {months.end:%Y-%m}, in the fiscal calendar)"
-        raise WorkbookError(
-            f"'{label}' does not match the configured fiscal calendar (fiscal_year_start_month = {fiscal_year_start_month})",
-            fix=f"Write the period as {want}, or change fiscal_year_start_month in the config.",
-        )
+        variant, params = other_calendar_hint(int(match.group("year")), int(match.group("q")), is_fy, fiscal_year_start_month)
+        raise coded_error("period_calendar", str(label).strip(), variant, **params)
     return make_period(int(match.group("year")), int(match.group("q")), fiscal_year_start_month)
+
+
+def other_calendar_hint(year: int, quarter: int, is_fy: bool, fiscal_year_start_month: int) -> tuple[str, dict]:
+    """What to say of a label of the other calendar (``FY<year>Q<quarter>`` when `is_fy`, else ``<year>Q<quarter>``):
+    ``("same_months", {fy, same, start, end})`` when the configured calendar has a quarter of the same three months
+    (2026Q3 = FY2026Q2 with an April year), else the style of the configured calendar (:func:`style_example`:
+    variant "calendar" or "fiscal"). The variants of the coded errors period_calendar and bad_period."""
+    if not is_fy:
+        months = make_period(year, quarter, 1)
+        same = period_of(months.start, fiscal_year_start_month)
+        if same.start == months.start:
+            return "same_months", {"fy": fiscal_year_start_month, "same": same.label,
+                                   "start": f"{months.start:%Y-%m}", "end": f"{months.end:%Y-%m}"}
+    return ("calendar" if is_fy else "fiscal"), style_example(year, quarter, fiscal_year_start_month)
+
+
+def style_example(year: int, quarter: int, fiscal_year_start_month: int) -> dict:
+    """The label of the configured calendar written with the SAME year and quarter numbers as a label of the other
+    calendar, and its months: an example of the style, never a conversion (FY2026Q2 under calendar quarters is no
+    quarter at all; 2026Q2 is shown as the style, with its own months, April to June 2026). Params of the coded
+    error period_calendar: ``{fy, example, start, end}``."""
+    p = make_period(year, quarter, fiscal_year_start_month)
+    return {"fy": fiscal_year_start_month, "example": p.label, "start": f"{p.start:%Y-%m}", "end": f"{p.end:%Y-%m}"}
 
 
 def periods_between(first, last, fiscal_year_start_month: int = 1) -> list[Period]:

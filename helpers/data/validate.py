@@ -180,7 +180,6 @@ def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: in
             out.append(finding("error", fname, "unknown_department", "unknown departments",
                                 f"Use {', '.join(TARGET_DEPARTMENTS)}, or leave department empty.", "department", bad, dept))
     labels = targets["period"]
-    example = "2026Q3 (calendar quarters)" if fiscal_year_start_month == 1 else "FY2026Q1 (fiscal year named by its start year)"
 
     def wrong(label) -> bool:
         if label is None or pd.isna(label):
@@ -193,17 +192,31 @@ def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: in
 
     bad = labels.map(wrong).astype(bool)
     if bad.any():
-        out.append(finding("error", fname, "bad_period",
-                            f"period labels that are not quarters of the configured fiscal calendar "
-                            f"(fiscal_year_start_month = {fiscal_year_start_month})",
-                            f"Write each period as {example}, or change fiscal_year_start_month in the settings.",
-                            "period", bad, labels))
+        out.append(_bad_periods(labels, bad, fname, fiscal_year_start_month))
     negative = targets["target"] < 0
     if negative.any():
         out.append(finding("error", fname, "negative_target", "negative targets", "Targets must be 0 or more.",
                             "target", negative, targets["target"]))
     channel = targets["channel"].astype(object) if "channel" in targets.columns else pd.Series(None, index=targets.index, dtype=object)
     return out + _duplicate_targets(labels, metric, channel, fname)
+
+
+def _bad_periods(labels: pd.Series, bad: pd.Series, fname: str, fiscal_year_start_month: int) -> Finding:
+    """The coded error bad_period for the `bad` period labels: its example is the configured calendar's label with the
+    year and quarter numbers of the first bad label that has them (2026Q2 for FY2026Q2 under calendar quarters), as
+    a style with its months, never a conversion; the label of the same months when there is one
+    (helpers.data.periods.other_calendar_hint)."""
+    from helpers.data.periods import _LABEL, other_calendar_hint
+    from helpers.errors import error
+
+    typed = next((m for m in (_LABEL.match(str(v).strip()) for v in labels[bad]) if m), None)
+    if typed:
+        variant, params = other_calendar_hint(int(typed.group("year")), int(typed.group("q")), typed.group("fy") is not None,
+                                              fiscal_year_start_month)
+    else:   # no label of either calendar: the configured calendar's style
+        variant, params = other_calendar_hint(2026, 1, fiscal_year_start_month != 1, fiscal_year_start_month)
+    rows, count = _rows(bad)
+    return error(fname, "bad_period", "period", rows, _values(labels, bad), count, variant=variant, **params)
 
 
 def _duplicate_targets(labels: pd.Series, metric: pd.Series, channel: pd.Series, fname: str) -> list[Finding]:
