@@ -17,6 +17,9 @@ from helpers.paths import DEFAULT_CONFIG_FILE
 from helpers.yamlfile import read_yaml
 
 DATA_FOLDER_CONFIG = "workbook.yaml"
+#: How a settings source names the data's currency layer (ingest_report.json (currency of the data)); a report shows
+#: it in its language (label setting_data_currency, helpers.report.index_page.setting_value).
+DATA_CURRENCY_NOTE = " (currency of the data)"
 LANGUAGES = ("en", "ja")
 
 
@@ -222,11 +225,13 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
                               f"({data_currency.get('how', 'ingest_report.json')}); the report would label them wrong",
                               fix=f"Set currency.code: {code} (or remove it), or ingest again with exchange rates to "
                                   f"{stated[-1][1]} in currency.rates (docs/ingest.md).")
-        layers.insert(0, (f"{Path(data_dir) / 'ingest_report.json'} (currency of the data)",
+        layers.insert(0, (f"{Path(data_dir) / 'ingest_report.json'}{DATA_CURRENCY_NOTE}",
                           {"currency": {"code": code, "symbol": currency_symbol(code), "decimals": currency_decimals(code)}}))
     for source, layer in layers:
         merged = _merge(merged, layer, source)
         sources.append(source)
+    every = [(str(DEFAULT_CONFIG_FILE), {}), *layers]
+    _as_of_setting(merged.get("as_of"), _setter("as_of", every), lambda: _typed("as_of", every))  # named by who set it
     check_schema(merged, [(str(DEFAULT_CONFIG_FILE), {}), *layers])
     config = _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
     named_in = {str(k): (Path(src).name if src != "overrides" else "the command line")
@@ -339,6 +344,16 @@ def _setter(key: str, layers: list[tuple[str, dict]]) -> str:
     return Path(layers[0][0]).name
 
 
+def _typed(key: str, layers: list[tuple[str, dict]]) -> str | None:
+    """The value of `key` as written in the settings file that set it (helpers.yamlfile.typed_text), None for the
+    command line and the defaults."""
+    from helpers.yamlfile import typed_text
+
+    name = _setter(key, layers)
+    source = next((src for src, _ in reversed(layers) if Path(src).name == name and Path(src).is_file()), None)
+    return None if source is None or len(layers) < 2 or source == layers[0][0] else typed_text(source, key)
+
+
 def check_schema(merged: dict, layers: list[tuple[str, dict]]) -> None:
     """Validate the merged settings against helpers.settings_schema; one ConfigError listing every problem."""
     from helpers.settings_schema import describe, errors, key_of
@@ -349,7 +364,7 @@ def check_schema(merged: dict, layers: list[tuple[str, dict]]) -> None:
     lines, fixes = [], []
     for err in found:
         key = key_of(err)
-        what, fix = describe(err)
+        what, fix = describe(err, _typed(key, layers))
         lines.append(f"{_setter(key, layers)}: setting '{key}' {what}" + (f" (how to fix: {fix})" if fix and len(found) > 1 else ""))
         fixes.append(fix)
     if len(found) == 1:
@@ -372,14 +387,40 @@ def _iso_date(value) -> pd.Timestamp:
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _as_of_setting(as_of, src: str) -> pd.Timestamp | None:
-    """The as_of setting as a day (None: the latest date in the data); ConfigError naming `src` unless YYYY-MM-DD."""
+def _as_of_setting(as_of, src: str, typed=None) -> pd.Timestamp | None:
+    """The as_of setting as a day (None: the latest date in the data); a coded ConfigError (as_of_invalid) naming `src`
+    unless YYYY-MM-DD: set on the command line (`src` "the command line"), the fix is the option --as-of, else the
+    setting as_of:; the value as typed (`typed`: a function giving it as the settings file has it, else None), and
+    the ISO form of a year-first date such as 2026/09/30 or 令和8年9月30日 when there is one."""
     if as_of is not None:
         try:
             as_of = _iso_date(as_of)
         except (ValueError, TypeError):
-            raise ConfigError(f"{src}: as_of must be a date YYYY-MM-DD, got {as_of!r}", fix="Write as_of: 2025-12-31, or null for the latest date in the data.") from None
+            from helpers.errors import coded_error
+
+            typed = (typed() if typed else None) or str(as_of).strip()
+            raise coded_error("as_of_invalid", src, "command_line" if src == "the command line" else "", cls=ConfigError,
+                              typed=typed, example=_iso_example(typed)) from None
     return as_of
+
+
+#: Year-first dates (2026/09/30, 2026.9.30, 2026年9月30日) and Japanese era dates (令和8年9月30日, 平成31年4月1日).
+_YEAR_FIRST = re.compile(r"(\d{4})\s*[/.年-]\s*(\d{1,2})\s*[/.月-]\s*(\d{1,2})\s*日?")
+_ERA_DATE = re.compile(r"(令和|平成)\s*(\d{1,2}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
+_ERA_START = {"令和": 2018, "平成": 1988}   # year 1 of the era = this + 1
+
+
+def _iso_example(typed: str) -> str:
+    """The ISO form of a date typed year-first or in a Japanese era (the example of a fix), else 2025-12-31."""
+    parts = None
+    if (m := _YEAR_FIRST.fullmatch(typed)):
+        parts = tuple(map(int, m.groups()))
+    elif (m := _ERA_DATE.fullmatch(typed)):
+        parts = (_ERA_START[m[1]] + (1 if m[2] == "元" else int(m[2])), int(m[3]), int(m[4]))
+    try:
+        return dt.date(*parts).isoformat() if parts else "2025-12-31"
+    except ValueError:
+        return "2025-12-31"
 
 
 def _check_timezone(name, src: str) -> None:

@@ -220,6 +220,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "no_data_rows": ("",),
     # helpers.data.mapping: a kintone export with table (subtable) rows the mapping does not drop
     "kintone_subtable": ("",),
+    # helpers.config: as_of not YYYY-MM-DD, in a settings file or (variant command_line) given with --as-of
+    "as_of_invalid": ("", "command_line"),
     # helpers.config: --config names a folder
     "settings_is_folder": ("",),
     # helpers.yamlfile: a settings file or mapping refused before any value is built

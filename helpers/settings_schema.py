@@ -239,8 +239,9 @@ def key_of(error: jsonschema.ValidationError) -> str:
     return ".".join(path) or "(top level)"
 
 
-def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
-    """(what is wrong, how to fix it) for one schema error, in the workbook's words."""
+def describe(error: jsonschema.ValidationError, typed: str | None = None) -> tuple[str, str]:
+    """(what is wrong, how to fix it) for one schema error, in the workbook's words; `typed`: the value as written in
+    the settings file (-5.00, not the -5.0 YAML made of it), shown instead of the value when given."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "required":
         return "is missing", schema.get("x-fix", "")
@@ -259,6 +260,8 @@ def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         shown = "a list"
     else:
         shown = repr(got)
+    if typed is not None and not isinstance(got, (dict, list)):
+        shown = typed
     if expect:
         return f"must be {expect}, got {shown}", schema.get("x-fix", "")
     return error.message, schema.get("x-fix", "")

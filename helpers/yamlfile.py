@@ -188,3 +188,24 @@ def read_yaml(path: str | Path, label: str | None = None, loader: type[SafeLoade
     label = label or Path(path).name
     text, _ = read_text(path, label, max_bytes)
     return parse_yaml(text, label, loader)
+
+
+def typed_text(path: str | Path, key: str) -> str | None:
+    """The value of the dotted `key` (``sla.follow_up_hours``, ``initiatives_catalog.x.items.0``) as written in the
+    YAML file `path`: its scalar's text (quoted as written), so a message shows ``-5.00`` or ``1.6e+1`` as typed, not
+    the number YAML made of it (-5.0, 16.0). None when the file cannot be read again or the key is not a scalar there."""
+    try:
+        text, _ = read_text(path, Path(path).name)
+        node = SafeLoader(text, name=Path(path).name).get_single_node()
+    except (WorkbookError, yaml.YAMLError, _Refused):
+        return None
+    for part in key.split("."):
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+        else:
+            return None
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    return f"{node.style}{node.value}{node.style}" if node.style in ("'", '"') else node.value

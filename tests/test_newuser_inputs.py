@@ -102,3 +102,58 @@ def test_warehouse_command_says_the_same(tmp_path, capsys):
     status = main(["--warehouse", f"duckdb:///{tmp_path}/none.duckdb", "--config", str(settings), "--period", "FY2026Q2"])
     err = capsys.readouterr().err
     assert status == 2 and "e.g. 2026Q2 (= 2026-04 to 2026-06)" in err and "2025Q3" not in err
+
+
+# --------------------------------------------------------------------------- 5. the index's settings files in Japanese
+def test_data_currency_source_in_the_reports_language():
+    from helpers.report.index_page import setting_value
+
+    files = ["default_config.yaml", "ingest_report.json (currency of the data)", "workbook.yaml", "overrides"]
+    assert setting_value(files, "ja", "config_files") == \
+        "default_config.yaml, ingest_report.json(データの通貨), workbook.yaml, コマンドラインの指定"
+    assert setting_value(files, "en", "config_files") == \
+        "default_config.yaml, ingest_report.json (currency of the data), workbook.yaml, command-line options"
+
+
+def test_ingested_folder_names_its_currency_layer(tmp_path):
+    from helpers.config import load_config
+
+    ingest(NEWUSER / "ingest-ja-variant", "salesforce_ja", tmp_path / "out")   # amounts in 円: the data's currency
+    names = [Path(s).name for s in load_config(tmp_path / "out").sources]
+    assert names[:2] == ["default_config.yaml", "ingest_report.json (currency of the data)"]
+
+
+# --------------------------------------------------------------------------- 6. --as-of blamed on the command line
+@pytest.mark.parametrize("typed, example", [("2026/09/30", "2026-09-30"), ("令和8年9月30日", "2026-09-30"),
+                                            ("2026年9月30日", "2026-09-30"), ("30/09/2026", "2025-12-31")])
+def test_as_of_from_the_command_line(typed, example):
+    from helpers.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(NEWUSER / "upper-ext", None, overrides={"as_of": typed})
+    assert str(caught.value) == (f"the command line: --as-of must be a date YYYY-MM-DD, got '{typed}'\n  How to fix: "
+                                 f"Give --as-of {example}, or leave --as-of out for the latest date in the data.")
+    assert "workbook.yaml" not in str(caught.value)
+    assert f"--as-of {example} のように指定" in caught.value.in_language("ja")
+
+
+def test_as_of_run_option(tmp_path, capsys):
+    from helpers.report.run import main
+
+    assert main(["--data", str(NEWUSER / "upper-ext"), "--out", str(tmp_path / "o"), "--as-of", "2026/09/30"]) == 2
+    err = capsys.readouterr().err
+    assert "--as-of must be a date YYYY-MM-DD, got '2026/09/30'" in err and "Give --as-of 2026-09-30" in err
+    assert "default_config.yaml + workbook.yaml" not in err and not (tmp_path / "o" / "index.html").exists()
+
+
+def test_settings_values_shown_as_typed(tmp_path):
+    from helpers.config import ConfigError, load_config
+
+    settings = write_folder(tmp_path, {"s.yaml": "stale_open_days: -5.00\nfiscal_year_start_month: 16.0\n"}) / "s.yaml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, settings)
+    assert "setting 'stale_open_days' must be a whole number of at least 1, got -5.00" in str(caught.value)
+    assert "setting 'fiscal_year_start_month' must be a whole number from 1 to 12, got 16.0" in str(caught.value)
+    settings.write_text("as_of: -5.00\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"s.yaml: as_of must be a date YYYY-MM-DD, got '-5.00'\n.*Write as_of: 2025-12-31"):
+        load_config(None, settings)

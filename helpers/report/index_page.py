@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.config import Config
+from helpers.config import DATA_CURRENCY_NOTE, Config
 from helpers.data.load import Workbook
 from helpers.labels import t
 from helpers.storage import dumps, write_atomic
@@ -194,7 +194,9 @@ def setting_value(value, lang: str, key: str = "") -> str:
     if key == "language":
         value = t(f"language_{value}", lang)
     if key == "config_files":
-        value = [t("setting_overrides", lang) if v == "overrides" else v for v in value]
+        value = [t("setting_overrides", lang) if v == "overrides" else
+                 t("setting_data_currency", lang).format(file=v.removesuffix(DATA_CURRENCY_NOTE)) if v.endswith(DATA_CURRENCY_NOTE)
+                 else v for v in value]
     if isinstance(value, list):
         value = ", ".join(map(str, value))
     return t("not_available", lang) if value in ("", None) else str(value)
