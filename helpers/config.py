@@ -231,8 +231,11 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
         merged = _merge(merged, layer, source)
         sources.append(source)
     every = [(str(DEFAULT_CONFIG_FILE), {}), *layers]
-    _as_of_setting(merged.get("as_of"), _setter("as_of", every), lambda: _typed("as_of", every))  # named by who set it
-    check_schema(merged, [(str(DEFAULT_CONFIG_FILE), {}), *layers])
+    as_of_from = _setter("as_of", every)   # --as-of is said as the option it is, before the settings files' problems
+    if as_of_from == "the command line":
+        _as_of_setting(merged.get("as_of"), as_of_from)
+    check_schema(merged, every)
+    _as_of_setting(merged.get("as_of"), as_of_from, lambda: _typed("as_of", every))  # named by the file that set it
     config = _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
     named_in = {str(k): (Path(src).name if src != "overrides" else "the command line")
                 for src, layer in layers for k in ((layer.get("labels") or {}).get("channels") or {})}

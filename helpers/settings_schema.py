@@ -241,7 +241,7 @@ def key_of(error: jsonschema.ValidationError) -> str:
 
 def describe(error: jsonschema.ValidationError, typed: str | None = None) -> tuple[str, str]:
     """(what is wrong, how to fix it) for one schema error, in the workbook's words; `typed`: the value as written in
-    the settings file (-5.00, not the -5.0 YAML made of it), shown instead of the value when given."""
+    the settings file, shown instead of a number YAML made of it (-5.00, not -5.0)."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "required":
         return "is missing", schema.get("x-fix", "")
@@ -260,8 +260,8 @@ def describe(error: jsonschema.ValidationError, typed: str | None = None) -> tup
         shown = "a list"
     else:
         shown = repr(got)
-    if typed is not None and not isinstance(got, (dict, list)):
-        shown = typed
+    if typed is not None and isinstance(got, (int, float)) and not isinstance(got, bool):
+        shown = typed   # a number as written (-5.00, 1.6e+1), not as YAML made it (-5.0, 16.0)
     if expect:
         return f"must be {expect}, got {shown}", schema.get("x-fix", "")
     return error.message, schema.get("x-fix", "")

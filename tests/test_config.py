@@ -142,7 +142,7 @@ def test_currency_codes_in_the_settings_are_iso_codes(tmp_path, text, message):
 @pytest.mark.parametrize("text", ["15/01/2026", "01/02/2026", "2026.01.15", "Jan 02 2026"])
 def test_as_of_is_read_year_first_or_refused(text):
     """A day-first or month-first snapshot date (01/02/2026 is 1 February or 2 January) is refused, never guessed."""
-    with pytest.raises(ConfigError, match=f"as_of must be a date YYYY-MM-DD, got '{re.escape(text)}'"):
+    with pytest.raises(ConfigError, match=f"^the command line: --as-of must be a date YYYY-MM-DD, got '{re.escape(text)}'"):
         load_config(overrides={"as_of": text})
 
 

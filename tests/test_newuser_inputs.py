@@ -155,5 +155,8 @@ def test_settings_values_shown_as_typed(tmp_path):
     assert "setting 'stale_open_days' must be a whole number of at least 1, got -5.00" in str(caught.value)
     assert "setting 'fiscal_year_start_month' must be a whole number from 1 to 12, got 16.0" in str(caught.value)
     settings.write_text("as_of: -5.00\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"s.yaml: as_of must be a date YYYY-MM-DD, got '-5.00'\n.*Write as_of: 2025-12-31"):
+    with pytest.raises(ConfigError, match=r"^s.yaml: setting 'as_of' must be a date YYYY-MM-DD or null, got -5.00\n"):
+        load_config(None, settings)
+    settings.write_text("as_of: 2026/09/30\n", encoding="utf-8")   # a file's as_of: named by its file, not every layer's
+    with pytest.raises(ConfigError, match=r"^s.yaml: as_of must be a date YYYY-MM-DD, got '2026/09/30'\n.*Write as_of: 2026-09-30 "):
         load_config(None, settings)
