@@ -216,6 +216,9 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "link_outside": ("",),
     # helpers.data.ingest: a Salesforce report exported "Formatted" (title block, group rows) instead of "Details Only"
     "formatted_report": ("",),
+    # helpers.data.files: a sheet whose header is not its first row (a title or notes above it: a hand-made sheet, or a
+    # Salesforce "Formatted Report" export)
+    "rows_above_header": ("",),
     # helpers.data.ingest: every export the mapping read holds its header and no data row
     "no_data_rows": ("",),
     # helpers.data.mapping: a kintone export with table (subtable) rows the mapping does not drop
@@ -229,6 +232,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "yaml_character": ("",), "yaml_encoding": ("", "bom"), "yaml_syntax": ("",), "yaml_value": ("",),
     # helpers.data.categories: label cells of a data folder read silently wrong (as Findings, :func:`error`)
     "multi_value": ("",), "excel_date_category": ("",),
+    # helpers.data.total_rows: a sheet's total row (合計, Total) under the data, read as a record
+    "total_row": ("",),
     # helpers.metrics.warehouse: a table named for the warehouse (--table, --leads-table, ...) or a required column absent
     "warehouse_table_missing": ("", "close", "empty"), "warehouse_column_missing": ("", "close"),
     # helpers.metrics.warehouse: a DuckDB file URL naming no file (never created)

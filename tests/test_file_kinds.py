@@ -454,7 +454,7 @@ def test_a_formatted_report_says_export_details_only(tmp_path):
     with pytest.raises(WorkbookError) as info:
         ingest(exports, "salesforce_ja", tmp_path / "out")
     exc = info.value
-    assert exc.code == "formatted_report" and '"Details Only"' in exc.fix
+    assert exc.code == "rows_above_header" and '"Details Only"' in exc.fix
     ja = exc.in_language("ja")
     assert "詳細のみ" in ja and "フォーマット済みレポート" in ja
 
@@ -462,7 +462,7 @@ def test_a_formatted_report_says_export_details_only(tmp_path):
 def test_a_formatted_report_in_a_data_folder_is_named_too(tmp_path):
     folder = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV})
     formatted_report(folder / "opportunities.xlsx")
-    assert error_params(refused(folder), "opportunities.xlsx")["error"] == "formatted_report"
+    assert error_params(refused(folder), "opportunities.xlsx")["error"] == "rows_above_header"
 
 
 # =========================================================================== 3. Excel's "Unicode text" (.txt)

@@ -160,3 +160,42 @@ def test_settings_values_shown_as_typed(tmp_path):
     settings.write_text("as_of: 2026/09/30\n", encoding="utf-8")   # a file's as_of: named by its file, not every layer's
     with pytest.raises(ConfigError, match=r"^s.yaml: as_of must be a date YYYY-MM-DD, got '2026/09/30'\n.*Write as_of: 2026-09-30 "):
         load_config(None, settings)
+
+
+# --------------------------------------------------------------------------- 3. a title row, a total row
+def _refusal(folder):
+    from helpers.errors import DataValidationError
+
+    with pytest.raises(DataValidationError) as caught:
+        load_workbook(folder)
+    return [f for f in caught.value.findings if f.severity == "error"]
+
+
+def test_title_row_above_the_header():
+    (only,) = _refusal(NEWUSER / "excel-title-row")
+    assert only.file == "opportunities.xlsx" and only.params["error"] == "rows_above_header"
+    assert only.params["header_row"] == 2 and only.params["above"] == "1"
+    assert only.fix.startswith("Delete the rows above the header (row(s) 1) so that the header is row 1")
+    assert "Formatted Report" in only.fix   # one cause among others, not the diagnosis
+
+
+def test_total_row_of_a_sheet():
+    (only,) = _refusal(NEWUSER / "excel-total-row")   # not "row 4: Fill 'created_at'" and "Fill 'outcome'"
+    assert (only.code, only.rows, only.count, only.params["word"]) == ("total_row", (4,), 1, "合計")
+    assert only.fix == "Remove the total row (row 4) from the table and save; the reports compute their own totals."
+
+
+@pytest.mark.parametrize("last_row", ["Total,,,,2000000,,", ",,,,2000000,,", ",,,,2000000,,合計"])
+def test_total_row_of_a_csv(tmp_path, last_row):
+    opps = ("opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel\n"
+            "O1,2025-04-08,2025-05-20,won,1200000,L1,web\nO2,2025-04-20,2025-06-10,lost,800000,L2,seminar\n" + last_row + "\n")
+    (only,) = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    assert (only.code, only.rows) == ("total_row", (4,))
+    assert "Remove the total row (row 4)" in only.fix
+
+
+def test_a_record_without_dates_is_no_total_row(tmp_path):
+    opps = ("opportunity_id,created_at,closed_at,outcome,amount\n"
+            "O1,2025-04-08,2025-05-20,won,100\nO2,2025-04-20,2025-06-10,lost,200\nO3,,,open,50\n")
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    assert [(f.code, f.rows) for f in found] == [("missing_value", (4,))]   # an open deal without its date: fill it

@@ -258,6 +258,18 @@ def skipped_text_tables(folder: Path, stems=None) -> list[tuple[Path, str]]:
 FORMATTED_ROWS = 30
 
 
+def title_rows_error(top, file: str):
+    """The refusal (coded error rows_above_header) of a sheet whose header is not its first row: a title, a date or
+    notes above it (a hand-made sheet, or a Salesforce "Formatted Report" export), naming the header's row and the
+    rows above it; None when the first row is the header (:func:`looks_formatted_report`)."""
+    if not looks_formatted_report(top):
+        return None
+    filled = [sum(1 for v in row if v is not None and v == v and str(v).strip()) for row in top.itertuples(index=False)]
+    header = next(i for i, n in enumerate(filled) if i and n >= 3) + 1   # spreadsheet row number (1-based)
+    above = "1" if header == 2 else f"1-{header - 1}"
+    return coded_error("rows_above_header", file, header_row=header, above=above, count=header - 1)
+
+
 def looks_formatted_report(top) -> bool:
     """True when the first rows of a sheet (a frame read without a header) are a Salesforce "Formatted Report": a
     first row with a single filled cell (the report's title) and, within the rows read, a row with three or more

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_engine, excel_epoch, looks_formatted_report
+from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_engine, excel_epoch, title_rows_error
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, read_csv_text, read_raw, sniff_delimiter
 from helpers.data.mapping import TableMapping, find_column, missing_column_error, note
 from helpers.data.rawread import check_header
@@ -48,8 +48,9 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
             raise _sheet_error(path, sheet, exc) from None
         except Exception as exc:  # noqa: BLE001 - a broken or password-protected workbook
             raise coded_error("unreadable_excel", path.name, error=str(exc)) from None
-        if looks_formatted_report(top):
-            raise coded_error("formatted_report", path.name)
+        title = title_rows_error(top, path.name)
+        if title is not None:
+            raise title
         return [str(c).strip() if c is not None and c == c else f"Unnamed: {i}" for i, c in enumerate(top.iloc[0])] if len(top) else []
     import csv
 

@@ -36,6 +36,7 @@ from helpers.data.parse import (ANSWER_VALUES, DATE_RANGE, FIX_DATE, FIX_NUMBER,
 from helpers.data.rawread import (DELIMITERS, FORMATS, MOJIBAKE, decode_csv, read_csv_text, read_raw,  # noqa: F401 (public here too)
                                   sniff_delimiter)
 from helpers.data.schema import OUTCOMES, TABLES, Table
+from helpers.data.total_rows import total_row_findings
 from helpers.errors import DataValidationError, Finding, WorkbookError, warning
 from helpers.charset import (DETECT_CANDIDATES, ENCODING_NAMES, FIX_ENCODING, MAX_CHAOS,  # noqa: F401 (public here too)
                              detect_encoding)
@@ -152,6 +153,7 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
             fast = read_csv_fast(path, table, config, findings, _unread_of(unread, name))
             if fast is not None:  # the same typed frame, findings and extras as the exact reader below
                 typed[name], extra, encoding, rows, sha256 = fast
+                total_row_findings(table, typed[name], path.name, findings)
                 files[name] = SourceFile(name, str(path), "csv", encoding, rows, sha256)
                 if extra is not None:
                     extras[name] = extra
@@ -165,6 +167,7 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
         missing = missing_columns(table, raw, path.name)
         findings += missing
         typed[name] = parse_table(table, raw, path.name, config, findings, _unread_of(unread, name))
+        total_row_findings(table, typed[name], path.name, findings)   # "remove the total row", not "fill created_at"
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()

@@ -16,7 +16,7 @@ import pandas as pd
 
 from helpers.charset import ENCODING_NAMES, FIX_ENCODING, detect_encoding
 from helpers.data.csvshape import stray_byte_error
-from helpers.data.files import FORMATTED_ROWS, check_kind, excel_engine, looks_formatted_report
+from helpers.data.files import FORMATTED_ROWS, check_kind, excel_engine, looks_formatted_report, title_rows_error  # noqa: F401
 from helpers.data.parse import _cell_text
 from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
@@ -37,8 +37,9 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
         try:
             if fmt == "excel":
                 frame = pd.read_excel(path, dtype=object, header=None, engine=excel_engine(path))
-                if looks_formatted_report(frame.head(FORMATTED_ROWS)):
-                    raise coded_error("formatted_report", path.name)
+                title = title_rows_error(frame.head(FORMATTED_ROWS), path.name)
+                if title is not None:
+                    raise title
                 header, frame = [_cell_text(v) or "" for v in frame.iloc[0]] if len(frame) else [], frame.iloc[1:]
                 frame = frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v)
                 frame.columns = range(frame.shape[1])
