@@ -127,8 +127,8 @@ def test_warning_sentences_fill_from_params_and_keep_english_for_an_old_record()
     assert warning_sentences(old, "ja") == ("closed_at was later than ...", "Check the dates")
     assert warning_sentences(dict(old, code="not_known_here"), "ja")[0] == "closed_at was later than ..."
     # the ingest's record keeps the params the report needs
-    record = warning_record(warning("Opportunity.csv", "footer_dropped", count=2, lines="'Total'"))
-    assert record["params"] == {"lines": "'Total'"} and record["message"].startswith("2 report footer line(s)")
+    record = warning_record(warning("Opportunity.csv", "footer_dropped", count=2, footer_rows="8, 9"))
+    assert record["params"] == {"footer_rows": "8, 9"} and record["message"].startswith("2 report footer line(s)")
     assert isinstance(Finding("warning", "f", "c", "m"), Finding)  # a finding without params still builds
 
 
@@ -144,7 +144,7 @@ OPPS = ("opportunity_id,lead_id,created_at,closed_at,outcome,amount,channel\n"
         "O1,A1,2025-04-01,2025-04-05,won,100000,Web\nO2,A2,2025-04-01,2025-05-10,won,,\n"
         "O3,ZZ,2025-04-01,2025-06-01,won,200000,Web\nO4,,2025-04-01,2025-08-01,open,50000,Web\n")
 SPEND = "month,channel,amount\n2025-04,Web,1000\n2025-04,Web,2000\n"
-INGEST_NOTES = [warning("Opportunity.csv", "footer_dropped", count=2, lines="'Total', 'Confidential'"),
+INGEST_NOTES = [warning("Opportunity.csv", "footer_dropped", count=2, footer_rows="8, 9"),
                 warning("Lead.csv", "encoding_detected", count=5, encoding="cp1252",
                         encoding_name="cp1252 (Windows Western, Excel's \"ANSI\")"),
                 warning("Lead.csv", "date_order_detected", "created_at", count=5, source_column="Created Date",
@@ -205,7 +205,7 @@ def test_metrics_json_keeps_the_english_messages(warned):
     assert by_code["one_created_at"]["message"] == ("all opportunities share one created_at (2025-04-01): cycle times are "
                                                    "meaningless and are left empty")
     assert by_code["after_as_of"]["message"] == "dates after as_of 2025-06-30; those events are ignored"
-    assert by_code["footer_dropped"]["message"] == "2 report footer line(s) after the data were dropped: 'Total', 'Confidential'"
+    assert by_code["footer_dropped"]["message"] == "2 report footer line(s) after the data were dropped (rows 8, 9); their text is not shown"
     assert by_code["opportunity_before_lead"]["message"].startswith("1 opportunities were created before their lead")
 
 
