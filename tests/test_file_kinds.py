@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import os
 import json
 import re
 import shutil
@@ -112,15 +113,20 @@ class Counted:
 
 
 class ReadCounter:
-    """Counts the bytes read through every binary file opened with open() / io.open (pathlib's too) while installed."""
+    """Counts the bytes read through every binary file under `under` (the test's own files) opened with open() /
+    io.open (pathlib's too) while installed. Files elsewhere (a library's data, such as babel's global.dat, which the
+    first load in a process reads) are not the input's and are not counted."""
 
-    def __init__(self, monkeypatch):
+    def __init__(self, monkeypatch, under: Path):
         self.bytes = 0
         real = builtins.open
+        root = Path(under).resolve()
 
         def counting_open(file, mode="r", *args, **kw):
             fh = real(file, mode, *args, **kw)
-            return Counted(fh, self) if "b" in mode and "r" in mode else fh
+            if "b" in mode and "r" in mode and isinstance(file, (str, os.PathLike)) and Path(file).resolve().is_relative_to(root):
+                return Counted(fh, self)
+            return fh
 
         monkeypatch.setattr(builtins, "open", counting_open)
         monkeypatch.setattr(io, "open", counting_open)
@@ -130,7 +136,7 @@ def test_sparse_2gib_file_of_nul_bytes_is_refused_after_one_block(tmp_path, monk
     folder = write_folder(tmp_path / "data", {"leads.csv": LEADS_CSV})
     with open(folder / "opportunities.csv", "wb") as fh:
         fh.truncate(2 ** 31)   # sparse: 2 GiB of NUL bytes, no disk used
-    counter = ReadCounter(monkeypatch)
+    counter = ReadCounter(monkeypatch, tmp_path)
     exc = refused(folder)
     monkeypatch.undo()
     assert error_params(exc, "opportunities.csv")["error"] == "file_kind"
@@ -145,7 +151,7 @@ def test_sparse_file_through_the_ingest_is_refused_after_one_block(tmp_path, mon
     exports.mkdir()
     with open(exports / "deals_2025.csv", "wb") as fh:
         fh.truncate(2 ** 31)
-    counter = ReadCounter(monkeypatch)
+    counter = ReadCounter(monkeypatch, tmp_path)
     with pytest.raises(WorkbookError) as info:
         ingest(exports, "salesforce_en", tmp_path / "out")
     monkeypatch.undo()
@@ -161,7 +167,7 @@ def test_the_answer_form_refuses_to_save_into_a_checklist_of_nul_bytes(tmp_path,
     path = tmp_path / "checklist.csv"
     with open(path, "wb") as fh:
         fh.truncate(2 ** 31)
-    counter = ReadCounter(monkeypatch)
+    counter = ReadCounter(monkeypatch, tmp_path)
     with pytest.raises(WorkbookError) as info:
         append_answers(path, pd.DataFrame([("mk-02", "marketing", "2025-07-01", 4, "yes")],
                                           columns=["respondent", "department", "answered_on", "item", "answer"]))
@@ -308,7 +314,7 @@ def test_a_gzip_or_pdf_named_csv_is_refused_as_binary_after_one_block(tmp_path, 
     noise = random.Random(21).randbytes(3 << 20)                  # 3 MiB that does not compress: one block is read
     (folder / "leads.csv").write_bytes(gzip.compress(LEADS_CSV.encode() + noise))
     (folder / "opportunities.csv").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + noise)
-    counter = ReadCounter(monkeypatch)
+    counter = ReadCounter(monkeypatch, tmp_path)
     exc = refused(folder)
     monkeypatch.undo()
     assert error_params(exc, "leads.csv")["variant"] == "binary"
