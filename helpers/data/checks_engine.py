@@ -57,6 +57,26 @@ CODES = frozenset({"duplicate_id", "bad_outcome", "missing_closed_at", "closed_b
 KEYS = {"leads": "lead_id", "opportunities": "opportunity_id", "touches": "touch_id"}
 DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
                 "opportunities": ("created_at", "closed_at")}
+#: The outcomes whose closed_at is a record date: an open deal's closed_at is an expected close date, ignored.
+DECIDED = ("won", "lost")
+
+
+def record_dates(t, name: str) -> dict:
+    """The record dates of table `name` (leads or opportunities; an Ibis table `t`): {column: Ibis date expression} for
+    every column of :data:`DATE_COLUMNS` it has, an opportunity's closed_at null unless the deal is won or lost (an
+    open deal's closed_at is an expected close date: it never sets the data's last date, the default as_of or a far
+    date). The one rule of a folder and a warehouse; pandas frames: helpers.data.validate.latest_date."""
+    import ibis
+
+    out = {}
+    for col in DATE_COLUMNS[name]:
+        if col not in t.columns:
+            continue
+        expr = t[col]
+        if name == "opportunities" and col == "closed_at" and "outcome" in t.columns:
+            expr = ibis.ifelse(t.outcome.isin(DECIDED), expr, ibis.null(expr.type()))
+        out[col] = expr
+    return out
 
 
 # --------------------------------------------------------------------------- counts and first rows
@@ -176,12 +196,12 @@ def _duplicate_findings(c: _Counted, key: str, n: dict) -> list[Finding]:
 
 # --------------------------------------------------------------------------- dates: far from the rest, after as_of
 def date_days(src: CheckTables) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct days, rows per day) over every date column of leads and opportunities, in day order: one grouped
-    query whose size is the number of distinct days, not of rows."""
+    """(distinct days, rows per day) over every record date of leads and opportunities (:func:`record_dates`: not an
+    open deal's closed_at), in day order: one grouped query whose size is the number of distinct days, not of rows."""
     import ibis
 
-    parts = [src.get(name).select(d=src.get(name)[c]) for name, cols in DATE_COLUMNS.items() if src.get(name) is not None
-             for c in cols]
+    parts = [src.get(name).select(d=d) for name in DATE_COLUMNS if src.get(name) is not None
+             for d in record_dates(src.get(name), name).values()]
     if not parts:
         return np.array([], "datetime64[ns]"), np.array([], np.int64)
     days = ibis.union(*parts, distinct=False)
@@ -194,7 +214,8 @@ def date_days(src: CheckTables) -> tuple[np.ndarray, np.ndarray]:
 
 
 def latest_day(days: np.ndarray) -> pd.Timestamp | None:
-    """The default as_of: the latest date in any date column of leads and opportunities (:func:`date_days`)."""
+    """The default as_of: the latest record date of leads and opportunities (:func:`date_days`; an open deal's
+    closed_at is not one)."""
     return pd.Timestamp(days[-1]) if len(days) else None
 
 
@@ -231,12 +252,13 @@ def far_date_findings(src: CheckTables, as_of_given: bool, days=None) -> list[Fi
             continue
         c = _Counted(src, name)
         t = c.t
+        dates = record_dates(t, name)
         masks = {}
         for col in cols:
             if high is not None:
-                masks[f"after_{col}"] = t[col] > high.date()
+                masks[f"after_{col}"] = dates[col] > high.date()
             if low is not None:
-                masks[f"before_{col}"] = t[col] < low.date()
+                masks[f"before_{col}"] = dates[col] < low.date()
         n = c.count(masks)
         for col in cols:
             if n.get(f"after_{col}"):
@@ -259,7 +281,8 @@ def _after_as_of(c: _Counted, as_of, cols) -> tuple[dict, list]:
     if as_of is None:
         return {}, lambda n: []
     day = pd.Timestamp(as_of).date()
-    masks = {f"late_{col}": c.t[col] > day for col in cols}
+    dates = record_dates(c.t, c.name) if c.name in DATE_COLUMNS else {}   # an open deal's closed_at is not late
+    masks = {f"late_{col}": dates.get(col, c.t[col]) > day for col in cols}
 
     def findings(n: dict) -> list[Finding]:
         return [_warn(c, "after_as_of", col, masks[f"late_{col}"], n[f"late_{col}"], c.t[col], as_of=f"{as_of:%Y-%m-%d}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.data.checks_engine import (DATE_COLUMNS, FAR_GAP, FAR_SHARE, MAX_ROWS_SHOWN,  # noqa: F401 (public here)
+from helpers.data.checks_engine import (DATE_COLUMNS, DECIDED, FAR_GAP, FAR_SHARE, MAX_ROWS_SHOWN,  # noqa: F401 (public here)
                                         MIN_ROWS_FOR_BULK_CHECK)
 from helpers.data.schema import TARGET_DEPARTMENTS, TARGET_METRICS
 from helpers.errors import DataValidationError, Finding, WorkbookError, warning
@@ -41,14 +41,21 @@ def isin_ids(values: pd.Series, ids) -> pd.Series:
 
 
 def latest_date(leads: pd.DataFrame | None, opps: pd.DataFrame) -> pd.Timestamp | None:
-    """Default as_of: the latest date in any date column of leads and opportunities."""
+    """Default as_of, the data's last record date: the latest date in any date column of leads and opportunities, an
+    opportunity's closed_at only when it is won or lost (an open deal's closed_at is an expected close date, ignored:
+    the rule of helpers.data.checks_engine.record_dates). A Timestamp; None when no row has one."""
     latest = []
     for name, frame in (("leads", leads), ("opportunities", opps)):
         if frame is None:
             continue
         for col in DATE_COLUMNS[name]:
-            if col in frame.columns and frame[col].notna().any():
-                latest.append(frame[col].max().normalize())
+            if col not in frame.columns:
+                continue
+            values = frame[col]
+            if name == "opportunities" and col == "closed_at" and "outcome" in frame.columns:
+                values = values[frame["outcome"].isin(DECIDED).to_numpy(dtype=bool, na_value=False)]
+            if values.notna().any():
+                latest.append(values.max().normalize())
     return max(latest) if latest else None
 
 

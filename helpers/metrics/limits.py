@@ -496,27 +496,29 @@ def source_dates(source) -> tuple:
 
 def source_last_date(source):
     """The data's last record date of a :class:`helpers.metrics.source.Source`: the latest date in any date column of
-    the leads and opportunities (helpers.data.load.last_data_date's), a Timestamp, None when no row has one."""
+    the leads and opportunities, not an open deal's closed_at (helpers.data.load.last_data_date's,
+    helpers.data.checks_engine.record_dates), a Timestamp, None when no row has one."""
     return _source_extent(source)[2]
 
 
 def _source_extent(source) -> tuple:
     """(first created_at, last lead created_at, last date of any date column), one aggregate row a table, once per source."""
-    from helpers.data.checks_engine import DATE_COLUMNS
     from helpers.metrics.source import memoized
 
-    return memoized(source, ("source_dates",), lambda: _extent(source, DATE_COLUMNS))
+    return memoized(source, ("source_dates",), lambda: _extent(source))
 
 
-def _extent(source, date_columns: dict) -> tuple:
+def _extent(source) -> tuple:
+    from helpers.data.checks_engine import record_dates
+
     tables = [("opportunities", source.opps())] + ([("leads", source.leads())] if source.has_leads else [])
     first, latest, last_lead = [], [], None
     for name, t in tables:
-        cols = [c for c in date_columns[name] if c in t.columns and c != "created_at"]
+        dates = {c: e for c, e in record_dates(t, name).items() if c != "created_at"}  # not an open deal's closed_at
         row = source.fetch(t.aggregate(lo=t.created_at.cast("date").min(), hi=t.created_at.cast("date").max(),
-                                       **{f"d{i}": t[c].cast("date").max() for i, c in enumerate(cols)})).to_pylist()[0]
+                                       **{f"d{i}": e.cast("date").max() for i, e in enumerate(dates.values())})).to_pylist()[0]
         first.append(row.pop("lo"))
-        latest += [v for v in row.values() if v is not None]
+        latest += [v for v in row.values() if v is not None]   # the last created_at ("hi") is a record date too
         if name == "leads":
             last_lead = None if row["hi"] is None else pd.Timestamp(row["hi"])
     known = [pd.Timestamp(d) for d in first if d is not None]

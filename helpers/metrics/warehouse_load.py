@@ -154,9 +154,9 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
 
 def _sizes_and_dates(con, src) -> tuple[dict[str, int], pd.Timestamp | None, pd.Timestamp | None]:
     """({row table: rows}, the earliest created_at of leads and opportunities or None, the data's last record date:
-    the latest date in any of their date columns (helpers.data.load.last_data_date) or None): one aggregate row per
-    table."""
-    from helpers.data.checks_engine import DATE_COLUMNS
+    the latest date in any of their date columns, not an open deal's closed_at (helpers.data.load.last_data_date,
+    helpers.data.checks_engine.record_dates) or None): one aggregate row per table."""
+    from helpers.data.checks_engine import record_dates
 
     sizes, firsts, lasts = {}, [], []
     for name in ROW_TABLES:
@@ -167,7 +167,7 @@ def _sizes_and_dates(con, src) -> tuple[dict[str, int], pd.Timestamp | None, pd.
         if "created_at" in t.columns:
             exprs["first"] = t.created_at.min()
         if name != "touches":
-            exprs.update({f"last_{c}": t[c].cast("date").max() for c in DATE_COLUMNS[name] if c in t.columns})
+            exprs.update({f"last_{c}": e.cast("date").max() for c, e in record_dates(t, name).items()})
         with engine._quiet():
             row = con.to_pyarrow(t.aggregate(**exprs)).to_pylist()[0]
         sizes[name] = int(row["n"])

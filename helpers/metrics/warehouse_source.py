@@ -109,11 +109,14 @@ def _scalar(con, expr):
 
 
 def as_of_of(con, leads, opps, config: Config) -> pd.Timestamp:
-    """as_of: the settings' date, else the latest date in any date column (helpers.data.validate.latest_date)."""
+    """as_of: the settings' date, else the data's last record date: the latest date in any date column, not an open
+    deal's closed_at (helpers.data.validate.latest_date, helpers.data.checks_engine.record_dates)."""
+    from helpers.data.checks_engine import record_dates
+
     if config.as_of is not None:
         return config.as_of
-    parts = [leads[c].cast("date").max() for c in ("created_at", "mql_at", "sql_at", "first_sales_touch_at") if c in leads.columns]
-    parts += [opps[c].cast("date").max() for c in ("created_at", "closed_at") if c in opps.columns]
+    parts = [e.cast("date").max() for name, t in (("leads", leads), ("opportunities", opps))
+             for e in record_dates(t, name).values()]
     values = [_scalar(con, p) for p in parts]
     return pd.Timestamp(max(v for v in values if v is not None and v == v)).normalize()
 

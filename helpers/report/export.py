@@ -202,6 +202,18 @@ def partial_note(folder: Path, lang: str) -> str:
         cov = json.loads(path.read_text(encoding="utf-8")).get("coverage") or {}
     except (OSError, ValueError):
         return ""
+    return coverage_text(cov, lang)
+
+
+def coverage_text(cov: dict, lang: str) -> str:
+    """"Partial: data from D1 to D2" for a period's ``coverage`` (metrics.json) that says the data covers it only in
+    part; "No data in this period" when the range would run backwards (the data starts after the period ends or
+    ends before it starts: never a backwards range); "" for a complete period."""
+    from helpers.labels import t
+
     if not cov.get("partial"):
         return ""
-    return t("coverage_partial", lang).format(start=cov["data_start"], end=cov["data_end"])
+    start, end = str(cov.get("data_start")), str(cov.get("data_end"))
+    if start[:10] > end[:10]:   # ISO dates compare as text
+        return t("coverage_none", lang)
+    return t("coverage_partial", lang).format(start=start, end=end)

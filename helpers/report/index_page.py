@@ -46,10 +46,10 @@ def published_periods(out: Path) -> list[tuple[str, dict | None, list[str]]]:
 
 def partial_mark(metrics: dict, lang: str) -> str:
     """' (Partial: data from D1 to D2)' for a period whose metrics.json says the data covers it only in part, else ''."""
-    cov = metrics.get("coverage") or {}
-    if not cov.get("partial"):
-        return ""
-    return f" ({t('coverage_partial', lang).format(start=cov['data_start'], end=cov['data_end'])})"
+    from helpers.report.export import coverage_text
+
+    text = coverage_text(metrics.get("coverage") or {}, lang)
+    return f" ({text})" if text else ""
 
 
 def trend_frame(rows: list[tuple[str, dict, list[str]]], lang: str = "en") -> pd.DataFrame:

@@ -51,6 +51,7 @@ from helpers.data.periods import Period, complete_periods, parse_period, period_
 from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, release_rows, write_snapshot
 from helpers.errors import WorkbookError, cli_language, coded_error
+from helpers.metrics.limits import data_end_of
 from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
 from helpers.report.export import (HIDE_TAG, LAB_TAG, LANG_TAG, NEEDS_TAG, empty_sections, export_html,  # noqa: F401
@@ -122,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true",
                        help="every period in the data; the first and last, when the data covers them only in part, are marked partial")
     which.add_argument("--latest", action="store_true", help="the latest complete period (the default)")
-    parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the data)")
+    parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the data; an open deal's closed_at, an "
+                             "expected close date, does not count)")
     parser.add_argument("--lang", choices=("en", "ja"), default=None, help="report language (default: from the config, else en)")
     parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
     parser.add_argument("--jobs", type=int, default=1, help="periods run in parallel (default 1)")
@@ -137,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
 def select_periods(args, first_date, as_of, fy_start: int, last_date=None) -> list[Period]:
     """The periods asked for: --period labels; --all every period from the first data date to as_of (the
     partly covered first and last ones too, so period sums add up to the totals; their reports say they
-    are partial); else the latest complete one (the period holding as_of when none is complete).
+    are partial); else the latest complete one (the period holding as_of when none is complete). Neither --all nor
+    the default ever gives a period --period refuses: none starts after the data's last record date `last_date`
+    (None: not known), whatever as_of says.
 
     WorkbookError, before anything is run, for a period outside the data's extent (:func:`check_extent`)."""
     check_as_of(first_date, as_of, fy_start)
@@ -145,20 +149,22 @@ def select_periods(args, first_date, as_of, fy_start: int, last_date=None) -> li
         periods = [parse_period(label, fy_start) for label in args.period]
         check_extent(periods, first_date, as_of, fy_start, last_date)
         return sorted(set(periods))
-    if args.all:
-        periods = periods_between(first_date, as_of, fy_start)
+    last = _day(last_date)
+    if args.all:   # up to as_of, but no period after the data's last record date: a later as_of adds no data
+        periods = [p for p in periods_between(first_date, as_of, fy_start) if last is None or p.start <= last]
         if len(periods) > args.max_periods:
             raise WorkbookError(f"--all would run {len(periods)} periods ({periods[0].label} to {periods[-1].label}), "
                                 f"more than --max-periods {args.max_periods}",
                                 fix=f"Name the periods with --period, or confirm with --all --max-periods {len(periods)}.")
-        partial = [p.label for p in periods if p.start < first_date or p.end > as_of]
+        end = data_end_of(as_of, last)   # where the reports' coverage ends (helpers.metrics.limits)
+        partial = [p.label for p in periods if p.start < first_date or p.end > end]
         if partial:
             print(f"note: the data covers {', '.join(partial)} only in part; those reports are marked partial", flush=True)
         return periods
-    complete = complete_periods(first_date, as_of, fy_start)
+    complete = [p for p in complete_periods(first_date, as_of, fy_start) if last is None or p.start <= last]
     if complete:
         return complete[-1:]
-    partial = period_of(as_of, fy_start)
+    partial = period_of(as_of if last is None else min(pd.Timestamp(as_of), last), fy_start)
     print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
           "which the data covers only in part (the reports say so)", flush=True)
     return [partial]
@@ -176,12 +182,16 @@ def check_as_of(first_date, as_of, fy_start: int) -> None:
                             f"(the latest date in the data); the first period with data is {period_of(first, fy_start).label}.")
 
 
+def _day(value) -> pd.Timestamp | None:
+    """`value` as a day (a normalized Timestamp); None for None / NaT."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).normalize()
+
+
 def check_extent(periods: list[Period], first_date, as_of, fy_start: int, last_date=None) -> None:
     """WorkbookError naming every period with no data: one that ends before the data's first date (`first_date`, the
     earliest created_at of the leads and opportunities), starts after the data's last record date (`last_date`, the
     latest date in any of their date columns; None: not known, not checked) or starts after as_of."""
-    first = None if first_date is None or pd.isna(first_date) else pd.Timestamp(first_date).normalize()
-    last = None if last_date is None or pd.isna(last_date) else pd.Timestamp(last_date).normalize()
+    first, last = _day(first_date), _day(last_date)
     early = [p.label for p in periods if first is not None and p.end < first]
     if early:
         raise WorkbookError(f"period(s) {', '.join(early)} end before the data's first date {first:%Y-%m-%d} "
