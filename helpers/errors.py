@@ -435,6 +435,44 @@ def error(file: str, code: str, column: str | None = None, rows: tuple[int, ...]
     return Finding("error", file, code, message, fix, column, tuple(rows), tuple(values), int(count), dict(params))
 
 
+class ReaderGone:
+    """A stdout that outlives its reader: text goes to `stream` until a write or flush fails with BrokenPipeError (the
+    reader stopped: ``... | head``); from then on file descriptor 1 points at /dev/null (so the interpreter's final
+    flush cannot fail either) and the text is dropped, so a long command (the report runner) finishes its work and
+    cleans up instead of dying at its next progress line. :func:`run_cli`'s method, without ending the command."""
+
+    def __init__(self, stream):
+        self.stream, self.gone = stream, False
+
+    def _quiet(self) -> None:
+        import os
+
+        self.gone = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self.stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._quiet()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._quiet()
+
+    def __getattr__(self, name):   # encoding, fileno, isatty, ...: the stream's
+        return getattr(self.stream, name)
+
+
 # --------------------------------------------------------------------------- credentials in database URLs
 #: Query parameters of a database URL whose value is a secret (psycopg's ?password=..., cloud warehouses' keys).
 SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key|credential", re.IGNORECASE)

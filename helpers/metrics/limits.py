@@ -40,7 +40,7 @@ BULK_CODES = ("one_created_at",)
 
 #: Every reason code a figure can be null for (each has the label ``reason_<code>``).
 REASON_CODES = (
-    "no_lost_deals", "lost_amounts_zero", "no_amounts", "won_amounts_missing", "one_created_at",
+    "no_lost_deals", "lost_amounts_zero", "no_amounts", "won_amounts_missing", "one_created_at", "no_opportunities",
     "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
     "no_leads", "leads_not_covered", "no_cohort_leads", "too_few_cohort_leads", "no_conversion_curve",
     "segment_not_in_opportunities", "segment_not_in_leads", "no_cohort_mqls", "no_cohort_sqls",
@@ -52,6 +52,8 @@ REASON_CODES = (
     "no_mql_dates",
     # attribution (helpers.metrics.attribution_paths.attribution_section)
     "no_touches_table", "no_touch_rows", "few_converted_paths", "no_conversions",
+    # before/after velocity (helpers.metrics.velocity_change.outside_data): a window the data does not reach
+    "before_data", "after_data",
 )
 
 #: Pipeline figures whose null this module explains, and the factors of sales velocity.
@@ -72,11 +74,20 @@ class DataFacts:
     no_amounts: bool = False         # no opportunity has an amount (column absent or all empty)
     one_created_at: bool = False     # created_at is a bulk-load stamp (one day for all, or the ingest said so)
     nothing_closed: bool = False     # there are opportunities and none was won or lost (an export of open deals only)
+    no_opportunities: bool = False   # there is no opportunities table (a leads-only folder: warning no_opportunities)
 
     def codes(self) -> list[str]:
-        """The reason codes of the facts that hold, in the order the data health report lists them."""
+        """The reason codes of the facts that hold, in the order the data health report lists them (without an
+        opportunities table that one alone: the amounts are not missing, the deals are)."""
+        if self.no_opportunities:
+            return ["no_opportunities"]
         return [name for name in ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at", "nothing_closed")
                 if getattr(self, name)]
+
+    @property
+    def amounts_code(self) -> str | None:
+        """The reason a money figure is null in every period: no_opportunities (no table), no_amounts, else None."""
+        return "no_opportunities" if self.no_opportunities else "no_amounts" if self.no_amounts else None
 
 
 def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
@@ -88,7 +99,9 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
     - ``no_amounts``: no opportunity has an amount;
     - ``one_created_at``: every opportunity (at least two) shares one created_at day, or a
       warning code of :data:`BULK_CODES` was raised (the ingest saw it in the export);
-    - ``nothing_closed``: there are opportunities and none was won or lost by as_of.
+    - ``nothing_closed``: there are opportunities and none was won or lost by as_of;
+    - ``no_opportunities``: there is no opportunities table (the load's warning of that code): every opportunity
+      count is undefined, not 0, and every money figure null with this reason instead of no_amounts.
     """
     cutoff = day(as_of)
     closed = dates(opps, "closed_at") <= cutoff
@@ -104,6 +117,7 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
         one_created_at=bool(any(code in BULK_CODES for code in warning_codes)
                             or (len(created) >= 2 and created.nunique() == 1)),
         nothing_closed=bool(len(opps) and not (won.any() or lost.any())),
+        no_opportunities="no_opportunities" in warning_codes,
     )
 
 
@@ -138,6 +152,7 @@ def facts_from_row(row: dict, warning_codes=()) -> DataFacts:
         no_amounts=not row["amounts"],
         one_created_at=bool(any(code in BULK_CODES for code in warning_codes) or (row["created"] >= 2 and row["days"] == 1)),
         nothing_closed=bool(row["rows"] and not (row["won"] or row["lost"])),
+        no_opportunities="no_opportunities" in warning_codes,
     )
 
 
@@ -167,6 +182,8 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
     """
     if pipe.get("opportunities_created") is None:
         return dict(pipe)
+    if facts.no_opportunities:
+        return _no_opportunities(pipe)
     out, reasons = dict(pipe), {}
     won, lost = out.get("won_count") or 0, out.get("lost_count") or 0
     if facts.no_lost_deals:
@@ -206,6 +223,24 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
     return out
 
 
+#: The pipeline figures null without an opportunities table (the counts of deals too: undefined, not 0).
+NO_OPPORTUNITIES_KEYS = ("opportunities_created", "won_count", "lost_count", "win_rate", "win_rate_by_amount",
+                         "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
+
+
+def _no_opportunities(pipe: dict) -> dict:
+    """:func:`explain_pipeline` without an opportunities table: every figure of a deal null with no_opportunities
+    (the open pipeline's count and amount too)."""
+    out, reasons = dict(pipe), {}
+    for key in NO_OPPORTUNITIES_KEYS:
+        if key in out:
+            _set(out, reasons, key, "no_opportunities")
+    if isinstance(out.get("open_pipeline"), dict):
+        out["open_pipeline"] = dict(out["open_pipeline"], count=None, amount=None, amount_unknown_count=None)
+        reasons["open_pipeline_count"] = reasons["open_pipeline_amount"] = "no_opportunities"
+    return dict(out, null_reasons=reasons)
+
+
 def explain_cohort(cohort: dict | None) -> dict | None:
     """A cohort funnel dict with ``null_reasons`` for its null rates (a zero denominator) and an unknown maturity."""
     if cohort is None:
@@ -216,11 +251,36 @@ def explain_cohort(cohort: dict | None) -> dict | None:
     return dict(cohort, null_reasons=reasons) if reasons else dict(cohort)
 
 
+#: The lead funnel's counts and rates of opportunities (period counts, cohort counts and rates): undefined without
+#: an opportunities table (no_opportunities), not 0.
+NO_OPPORTUNITIES_FUNNEL = {"period": ("opportunities", "won"),
+                           "cohort": ("opportunity", "won", "opportunity_rate", "won_rate", "lead_to_opportunity_rate",
+                                      "lead_to_won_rate")}
+
+
+def _explain_funnel(funnel: dict, facts: DataFacts) -> dict:
+    """A funnel dict ({period, cohort}) with the cohort's null_reasons (:func:`explain_cohort`) and, without an
+    opportunities table, its opportunity counts and rates null with no_opportunities."""
+    out = dict(funnel, cohort=explain_cohort(funnel.get("cohort")))
+    if not facts.no_opportunities:
+        return out
+    for part, keys in NO_OPPORTUNITIES_FUNNEL.items():
+        if isinstance(out.get(part), dict):
+            section = dict(out[part])
+            reasons = dict(section.get("null_reasons") or {})
+            for key in keys:
+                if key in section:
+                    section[key] = None
+                    reasons[key] = "no_opportunities"
+            out[part] = dict(section, null_reasons=reasons)
+    return out
+
+
 def _explain_row(row: dict, facts: DataFacts) -> dict:
     out = explain_pipeline(row, facts)
     funnel = out.get("funnel")
     if funnel:
-        out["funnel"] = dict(funnel, cohort=explain_cohort(funnel.get("cohort")))
+        out["funnel"] = _explain_funnel(funnel, facts)
     return out
 
 
@@ -254,12 +314,13 @@ def explain_core(core: dict, facts: DataFacts, leads_end=None) -> dict:
     if core.get("funnel") is None:
         top["funnel"] = "no_leads"
     else:
-        funnel = dict(core["funnel"], cohort=explain_cohort(core["funnel"].get("cohort")))
+        funnel = _explain_funnel(core["funnel"], facts)
         if leads_end is not None and pd.Timestamp(leads_end) < pd.Timestamp(core["start"]):
             period = dict(funnel["period"])
             for key in ("leads", "mqls", "sqls"):
                 period[key] = None
-            period["null_reasons"] = dict.fromkeys(("leads", "mqls", "sqls"), "leads_not_covered")
+            period["null_reasons"] = dict(period.get("null_reasons") or {},
+                                          **dict.fromkeys(("leads", "mqls", "sqls"), "leads_not_covered"))
             funnel["period"] = period
         out["funnel"] = funnel
     out["by_channel"] = {k: _explain_row(v, facts) for k, v in core["by_channel"].items()}
@@ -297,7 +358,7 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
     out = dict(section)
     whole = next((c for c in ("no_lost_deals", "one_created_at", "nothing_closed") if getattr(facts, c)), None)
     out["forecast"], f = _explain_forecast(out.get("forecast"), forecast, facts, whole)
-    bt_code = whole or ("no_amounts" if facts.no_amounts else None)
+    bt_code = whole or facts.amounts_code
     if bt_code:
         out["backtest"] = {"interval_coverage_95": None, "mean_absolute_error": None, "periods": [],
                            "null_reasons": {"backtest": bt_code}}
@@ -323,7 +384,7 @@ def _explain_forecast(section_forecast: dict | None, forecast: dict | None, fact
         f = None
     elif facts.no_amounts:
         fsec["won_revenue"] = None
-        freasons["won_revenue"] = "no_amounts"
+        freasons["won_revenue"] = facts.amounts_code
         if f is not None:
             f["won_revenue"] = _null_interval()
             f["parts"] = {k: (None if k.endswith("revenue") else v) for k, v in f["parts"].items()}
@@ -340,7 +401,7 @@ def _explain_coverage(coverage: dict, facts: DataFacts) -> dict:
     if facts.no_amounts:
         for key in ("open_pipeline_amount", "remaining_target", "coverage", "sufficient"):
             cov[key] = None
-            reasons[key] = "no_amounts"
+            reasons[key] = facts.amounts_code
     if facts.no_lost_deals:
         for key in ("win_rate", "implied_coverage", "sufficient"):
             cov[key] = None
@@ -356,7 +417,7 @@ def _explain_reverse_funnel(reverse_funnel: dict, facts: DataFacts) -> dict:
     rf = {k: dict(v) for k, v in reverse_funnel.items() if k != "null_reasons"}
     rf_reasons = {}
     for key in rf:
-        code = "no_amounts" if facts.no_amounts else ("no_lost_deals" if facts.no_lost_deals and key != "won_count" else None)
+        code = facts.amounts_code if facts.no_amounts else ("no_lost_deals" if facts.no_lost_deals and key != "won_count" else None)
         if code:
             rf[key] = {"expected": None, "low_95": None, "high_95": None}
             rf_reasons[key] = code
@@ -369,9 +430,9 @@ def _explain_progress(progress: list[dict], targets: list[dict], facts: DataFact
     """explain_goals's progress and targets rules (new lists): the won_revenue rows' actual and attainment (and a
     last-year target) null with no_amounts; the won_revenue and won_count rows' with nothing_closed."""
     if facts.no_amounts:
-        progress = [dict(r, actual=None, attainment=None, null_reasons={"actual": "no_amounts"})
+        progress = [dict(r, actual=None, attainment=None, null_reasons={"actual": facts.amounts_code})
                     if r["metric"] == "won_revenue" else r for r in progress]
-        targets = [dict(r, target=None, null_reason="no_amounts")
+        targets = [dict(r, target=None, null_reason=facts.amounts_code)
                    if r["metric"] == "won_revenue" and r["source"] == "last_year" else r for r in targets]
     if facts.nothing_closed:   # an export of open deals cannot tell what was won: not 0
         won = ("won_revenue", "won_count")

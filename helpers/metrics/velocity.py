@@ -38,7 +38,8 @@ from helpers.metrics.velocity_caveats import MIX_COLUMNS, MIX_SHIFT_THRESHOLD, c
 from helpers.metrics.velocity_change import (CHANGE_KEYS, DEFAULT_SEED, FACTORS, INTERVAL_KEYS, LEVEL,  # noqa: F401 (public here too)
                                              POINT_KEYS, WINDOW_NAMES, _date, _velocity_of, bootstrap, change,
                                              change_points, includes_no_change, lmdi, log_mean,
-                                             seasonally_adjusted_change, window_metrics, windows)
+                                             outside_data, seasonally_adjusted_change, unknown_intervals,
+                                             unknown_window, window_metrics, windows)
 from helpers.metrics.velocity_seasons import quarterly_velocity, quarterly_velocity_of, seasonal_profile  # noqa: F401 (public here too)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -139,7 +140,9 @@ def velocity_comparison(opps: pd.DataFrame, initiatives: pd.DataFrame | None, as
     win = windows(chosen["started_on"], w)
     m = dict(zip(WINDOW_NAMES, pipeline_metrics_windows_of(source, [(win[n]["start"], win[n]["end"]) for n in WINDOW_NAMES],
                                                            as_of)))   # the four windows in one engine query
-    intervals = bootstrap(opps, win, as_of, n=n, seed=seed, source=source)
+    outside = outside_data(win, *_data_extent(source, as_of))   # windows the data does not reach: unknown, not 0
+    m = {name: unknown_window(m[name], outside[name]) if name in outside else m[name] for name in WINDOW_NAMES}
+    intervals = unknown_intervals(bootstrap(opps, win, as_of, n=n, seed=seed, source=source), outside)
     profile = seasonal_profile(quarterly_velocity_of(source, as_of, fiscal_year_start_month))
     notes = caveats(opps, win, m["before"], m["after"], m["before_last_year"], m["after_last_year"], as_of,
                     initiatives, chosen["name"], min_closed, intervals, fiscal_year_start_month, profile=profile,
@@ -147,6 +150,14 @@ def velocity_comparison(opps: pd.DataFrame, initiatives: pd.DataFrame | None, as
     result = _comparison_section(chosen, win, m, intervals, profile, notes)
     result["conclusion"] = conclusion(result)
     return result
+
+
+def _data_extent(source, as_of) -> tuple:
+    """(the data's first date, the data's end) of `source`, as a period's coverage reads them
+    (helpers.metrics.limits: source_dates, data_end_of of source_last_date)."""
+    from helpers.metrics.limits import data_end_of, source_dates, source_last_date
+
+    return source_dates(source)[0], data_end_of(as_of, source_last_date(source))
 
 
 def _comparison_section(chosen: dict, win: dict, m: dict, intervals: dict, profile: dict, notes: list) -> dict:

@@ -99,6 +99,46 @@ def window_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
     return pipeline_metrics(opps, start, end, as_of)
 
 
+def outside_data(win: dict, first, data_end) -> dict:
+    """{window name: reason code} of the windows of `win` (:func:`windows`) the data does not reach: ``before_data``
+    when the window ends before the data's first date `first`, ``after_data`` when it starts after the data's end
+    `data_end` (helpers.metrics.limits.data_end_of; None: not known). Such a window's figures are unknown, not 0 (the
+    rule of period over period: helpers.views.funnel_views, label pop_no_data)."""
+    out = {}
+    for name in WINDOW_NAMES:
+        if first is not None and not pd.isna(first) and win[name]["end"] < day(first):
+            out[name] = "before_data"
+        elif data_end is not None and not pd.isna(data_end) and win[name]["start"] > day(data_end):
+            out[name] = "after_data"
+    return out
+
+
+def unknown_window(metrics: dict, code: str) -> dict:
+    """A window's pipeline metrics (`metrics`, :func:`window_metrics`' keys) all None with reason `code` in
+    ``null_reasons`` (the open pipeline's count and amount too)."""
+    out = {key: None for key in metrics}
+    if "open_pipeline" in metrics:
+        out["open_pipeline"] = None
+    out["null_reasons"] = {key: code for key in metrics if key != "null_reasons"}
+    return out
+
+
+def unknown_intervals(intervals: dict, outside: dict) -> dict:
+    """:func:`bootstrap`'s `intervals` with every interval of a window outside the data (`outside`,
+    :func:`outside_data`) empty, and those of the changes, the seasonally adjusted change and the contributions that
+    read such a window: resamples of no deal give 0, not an interval of an unknown figure."""
+    empty = {"low": None, "high": None, "valid_resamples": 0}
+    out = dict(intervals)
+    for name in outside:
+        out[name] = {key: dict(empty) for key in out.get(name, {})}
+    if {"before", "after"} & set(outside):
+        for part in ("change", "change_points", "contributions"):
+            out[part] = {key: dict(empty) for key in out.get(part, {})}
+    if outside:
+        out["seasonally_adjusted_change"] = dict(empty)
+    return out
+
+
 # --------------------------------------------------------------------------- changes
 def change(before: dict, after: dict) -> dict:
     """Change of each numerical pipeline key: after / before − 1 as a fraction; None when before is 0 or None, or after is None.

@@ -50,7 +50,7 @@ from helpers.data.load import load_workbook
 from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, release_rows, write_snapshot
-from helpers.errors import WorkbookError, cli_language, coded_error
+from helpers.errors import ReaderGone, WorkbookError, cli_language, coded_error
 from helpers.metrics.limits import data_end_of
 from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
@@ -214,7 +214,8 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
 
     The notebooks run in `kernel`'s kernel (started if none runs; ended when the period fails), or, without
     `kernel`, in a kernel of the period's own, ended with it (the worker processes of ``--jobs``).
-    Raises WorkbookError when the output folder refuses a write (the staging folder is removed).
+    Raises WorkbookError when the output folder refuses a write; the staging folder is removed whatever ends the period
+    early (an error, an interrupt), so nothing half-made is left beside the reports.
     """
     set_kernel_environment()
     started = time.monotonic()
@@ -235,11 +236,10 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
                 break
             result.notebooks.append(nb.name)
             print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
-    except BaseException as exc:  # a full disk (WorkbookError), an interrupt: no kernel is left behind
-        with contextlib.suppress(Exception):  # the error to report is `exc`
+    except BaseException:  # a full disk (WorkbookError), an interrupt: no kernel and no staging folder is left behind
+        with contextlib.suppress(Exception):  # the error to report is the one raised
             kernel.close()
-        if isinstance(exc, WorkbookError):
-            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)   # never published: the last good report stays
         raise
     if own_kernel or not result.ok:
         kernel.close()  # before publishing: the kernel log is complete and nothing writes into the folder any more
@@ -315,8 +315,18 @@ def _publish_period(result: PeriodResult, staging: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the reports; returns the exit status."""
+    """Run the reports; returns the exit status. A reader that stops reading the console (``... | head``) ends only
+    the console: the run goes on to publish and clean up (helpers.errors.ReaderGone)."""
     args = build_parser().parse_args(argv)
+    console = sys.stdout
+    sys.stdout = ReaderGone(console)
+    try:
+        return _main(args)
+    finally:
+        sys.stdout = console
+
+
+def _main(args) -> int:
     data = Path(args.data).resolve()
     out = Path(args.out).resolve()
     with contextlib.ExitStack() as stack:

@@ -185,7 +185,29 @@ def factor_table(s: Session, vc: dict, caption: str | None = None):
             t("velocity_before_ly", s.lang): _value(key, vc["before_last_year"][key], s),
             t("velocity_after_ly", s.lang): _value(key, vc["after_last_year"][key], s),
         })
-    return display.table(pd.DataFrame(rows), caption=caption)
+    lines = window_notes(vc, s.lang)
+    if not lines:
+        return display.table(pd.DataFrame(rows), caption=caption)
+    return display.HTML(display.table_html(pd.DataFrame(rows), caption=caption) + display.bullets(lines).data)
+
+
+#: The reason code of a window the data does not reach (helpers.metrics.velocity_change.outside_data) -> the line
+#: said under the factor table: period over period's sentence (label pop_no_data) and its mirror after the data.
+OUTSIDE_LINES = {"before_data": "pop_no_data", "after_data": "pop_after_data"}
+#: The column label of each window.
+WINDOW_LABELS = {"before": "velocity_before", "after": "velocity_after", "before_last_year": "velocity_before_ly",
+                 "after_last_year": "velocity_after_ly"}
+
+
+def window_notes(vc: dict, lang: str) -> list[str]:
+    """"⚠ <window> is before the data starts: its figures are unknown, not zero, ..." for each window of `vc` whose
+    figures are null because the data does not reach it (its null_reasons), in the window order."""
+    lines = []
+    for name, label in WINDOW_LABELS.items():
+        code = next(iter(((vc.get(name) or {}).get("null_reasons") or {}).values()), None)
+        if code in OUTSIDE_LINES:
+            lines.append("⚠ " + t(OUTSIDE_LINES[code], lang).format(period=t(label, lang)))
+    return lines
 
 
 def interval_sentences(s: Session, vc: dict) -> list[str]:
