@@ -39,7 +39,8 @@ def pipeline_kpis(pipeline: dict, config: Config, lang: str) -> list[tuple[str, 
     keys = ("opportunities_created", "won_count", "lost_count", "win_rate", "won_revenue",
             "avg_deal_size", "sales_cycle_days", "sales_velocity")
     items = [(scoped(k, "this_period", lang), format_value(k, pipeline[k], config, lang), why(pipeline, k, lang)) for k in keys]
-    items.append((t("open_pipeline_count", lang), fmt.number(pipeline["open_pipeline"]["count"], lang), None))
+    items.append((t("open_pipeline_count", lang), fmt.number(pipeline["open_pipeline"]["count"], lang),
+                  why(pipeline, "open_pipeline_count", lang)))
     items.append((t("open_pipeline_amount", lang), fmt.money(pipeline["open_pipeline"]["amount"], config),
                   why(pipeline, "open_pipeline_amount", lang)))
     return items

@@ -106,9 +106,16 @@ def funnel_table(s: Session, core: dict):
             t("funnel_period_view", s.lang): fmt.number(p[period_keys[stage]], s.lang),
             t("funnel_cohort_view", s.lang): fmt.number(c[stage], s.lang),
             t("funnel_step_rate", s.lang): fmt.rate(c[STEP_RATES[stage]], s.lang) if stage in STEP_RATES else "",
-            t("funnel_cumulative_rate", s.lang): fmt.rate(c[stage] / c["leads"], s.lang) if c["leads"] else t("not_available", s.lang),
+            t("funnel_cumulative_rate", s.lang): (fmt.rate(c[stage] / c["leads"], s.lang) if c["leads"] and c[stage] is not None
+                                                  else t("not_available", s.lang)),
         })
-    return display.table(pd.DataFrame(rows))
+    # the opportunity counts of a leads-only folder are unknown (no_opportunities): said under the table
+    codes = dict.fromkeys(code for part in (p, c) for code in (part.get("null_reasons") or {}).values()
+                          if code == "no_opportunities")
+    if not codes:
+        return display.table(pd.DataFrame(rows))
+    return display.HTML(display.table_html(pd.DataFrame(rows))
+                        + display.bullets([views.reason_text(code, s.lang) for code in codes]).data)
 
 
 def cohort_age_days(s: Session) -> tuple[int, int, int]:
