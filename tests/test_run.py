@@ -215,9 +215,13 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
     assert stderr_outputs(out / "2025Q2") == []
     m = json.loads((out / "2025Q2" / "metrics.json").read_text(encoding="utf-8"))
     if shape == "leads_only":
-        # no opportunities: counts 0, rates null (never 0); the lead funnel still counts 3 leads created in 2025Q2
-        assert m["pipeline"]["opportunities_created"] == 0 and m["pipeline"]["win_rate"] is None
-        assert m["funnel"]["cohort"]["leads"] == 3 and m["funnel"]["cohort"]["lead_to_opportunity_rate"] == 0.0
+        # no opportunities table: the counts of deals are unknown, not 0, and every figure says no_opportunities (not
+        # no_amounts); the lead funnel still counts 3 leads created in 2025Q2, their opportunities unknown
+        assert m["pipeline"]["opportunities_created"] is None and m["pipeline"]["win_rate"] is None
+        assert m["pipeline"]["null_reasons"]["opportunities_created"] == m["pipeline"]["null_reasons"]["won_revenue"] \
+            == "no_opportunities"
+        assert m["funnel"]["cohort"]["leads"] == 3 and m["funnel"]["cohort"]["lead_to_opportunity_rate"] is None
+        assert m["funnel"]["cohort"]["null_reasons"]["lead_to_opportunity_rate"] == "no_opportunities"
     if shape == "no_stage_dates":
         # no MQL/SQL columns: only L1 reached SQL (through its opportunity O1), so mql = sql = 1 of 3 leads
         assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)

@@ -143,16 +143,18 @@ def maturity_note(s: Session, core: dict):
 
 
 def funnel_chart(s: Session, core: dict):
-    """Horizontal funnel of the cohort: counts per stage with the step rate beside each bar (nothing without leads: never an empty chart)."""
+    """Horizontal funnel of the cohort: counts per stage with the step rate beside each bar (nothing without leads: never an empty chart;
+    a stage whose count is unknown, the opportunities of a leads-only folder, is left out: never a bar of 0)."""
     c = ((core.get("funnel") or {}).get("cohort")) or {}
     if not c or not c.get("leads"):
         return None
     fig, ax = plt.subplots()
     if c:
-        counts = [c[k] for k in STAGES]
-        labels = [t(k, s.lang) for k in STAGES]
+        stages = [k for k in STAGES if c[k] is not None]
+        counts = [c[k] for k in stages]
+        labels = [t(k, s.lang) for k in stages]
         ax.barh(labels[::-1], counts[::-1], color=MARKETING)
-        for i, stage in enumerate(STAGES[::-1]):
+        for i, stage in enumerate(stages[::-1]):
             text = (t("funnel_chart_step", s.lang).format(n=f"{c[stage]:,}", rate=fmt.rate(c[STEP_RATES[stage]], s.lang))
                     if stage in STEP_RATES else f"{c[stage]:,}")
             ax.text(c[stage], i, f" {text}", va="center")

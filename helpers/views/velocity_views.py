@@ -22,12 +22,12 @@ FACTOR_KEYS = ("opportunities_created", "avg_deal_size", "win_rate", "sales_cycl
 
 
 def blocked(s: Session) -> str | None:
-    """The reason code when the data cannot give a sales velocity at all (no lost deals, no amounts,
-    a bulk-load created_at: :class:`helpers.metrics.limits.DataFacts`), else None."""
+    """The reason code when the data cannot give a sales velocity at all (no opportunities table, no lost deals, no
+    amounts, a bulk-load created_at: :class:`helpers.metrics.limits.DataFacts`), else None."""
     from helpers.metrics.limits import workbook_facts
 
     facts = workbook_facts(s.wb, s.source)
-    for code in ("no_lost_deals", "no_amounts", "one_created_at", "nothing_closed"):
+    for code in ("no_opportunities", "no_lost_deals", "no_amounts", "one_created_at", "nothing_closed"):
         if getattr(facts, code):
             return code
     return None
