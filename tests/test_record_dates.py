@@ -103,3 +103,24 @@ def test_a_coverage_range_is_never_shown_backwards(lang, partial, none, tmp_path
     (tmp_path / "metrics.json").write_text('{"coverage": {"data_start": "2025-07-01", "data_end": "2025-06-10", '
                                            '"partial": true}}', encoding="utf-8")
     assert partial_note(tmp_path, lang) == none
+
+
+def test_the_notebooks_and_the_panel_default_to_the_runners_period():
+    """helpers.data.periods.latest_period, the one default of the runner, open_session and the lab's panel (fiscal year
+    from April, data 2025-04-08..2025-06-10)."""
+    from helpers.data.periods import latest_period
+
+    first, last = T("2025-04-08"), T("2025-06-10")
+    assert [(p.label, whole) for p, whole in [latest_period(first, T("2025-06-10"), 4, last)]] == [("FY2025Q1", False)]
+    # as_of months after the data's end: FY2025Q2 and Q3 are complete up to it, but start after the data ends
+    assert [(p.label, whole) for p, whole in [latest_period(first, T("2025-12-31"), 4, last)]] == [("FY2025Q1", False)]
+    assert [(p.label, whole) for p, whole in [latest_period(T("2025-04-01"), T("2025-12-31"), 4, last)]] == [("FY2025Q1", True)]
+    assert [(p.label, whole) for p, whole in [latest_period(T("2025-04-01"), T("2025-12-31"), 4)]] == [("FY2025Q3", True)]
+
+
+def test_open_session_defaults_to_the_quarter_holding_the_data(monkeypatch):
+    from helpers.report.session import open_session
+
+    monkeypatch.delenv("WORKBOOK_SNAPSHOT", raising=False)
+    s = open_session(str(CASES / "open-expected-close"), as_of="2025-12-31", theme=False)
+    assert s.period.label == "FY2025Q1"

@@ -131,6 +131,19 @@ def periods_between(first, last, fiscal_year_start_month: int = 1) -> list[Perio
     return out
 
 
+def latest_period(first_date, as_of, fiscal_year_start_month: int = 1, last_date=None) -> tuple[Period, bool]:
+    """The default period and whether it is complete: the latest complete period (:func:`complete_periods`) that
+    does not start after the data's last record date `last_date` (None: not known), else the period holding the
+    earlier of as_of and `last_date` (covered in part). One rule for the runner, the notebooks and the lab's panel:
+    never a period after the data's end, which the runner's --period refuses."""
+    last = None if last_date is None or pd.isna(last_date) else pd.Timestamp(last_date).normalize()
+    complete = [p for p in complete_periods(first_date, as_of, fiscal_year_start_month) if last is None or p.start <= last]
+    if complete:
+        return complete[-1], True
+    end = pd.Timestamp(as_of) if last is None else min(pd.Timestamp(as_of), last)
+    return period_of(end, fiscal_year_start_month), False
+
+
 def complete_periods(first_date, as_of, fiscal_year_start_month: int = 1) -> list[Period]:
     """Periods wholly covered by the data: start >= the first data date and end <= as_of."""
     if first_date is None or pd.isna(first_date) or as_of is None or pd.isna(as_of):

@@ -40,12 +40,12 @@ def period_options(wb, fiscal_year_start_month: int, lang: str) -> list[tuple[st
 
     `wb` is a loaded Workbook; labels are period labels such as 2025Q3 / FY2026Q1.
     """
-    from helpers.data.load import first_data_date
-    from helpers.data.periods import complete_periods, period_of
+    from helpers.data.load import first_data_date, last_data_date
+    from helpers.data.periods import complete_periods, latest_period, period_of
 
     complete = complete_periods(first_data_date(wb), wb.as_of, fiscal_year_start_month)
     current = period_of(wb.as_of, fiscal_year_start_month)
-    default = complete[-1] if complete else current
+    default, _ = latest_period(first_data_date(wb), wb.as_of, fiscal_year_start_month, last_data_date(wb))
     labels = [p.label for p in reversed(complete)]
     if current.label not in labels:
         labels.insert(0, current.label)

@@ -47,7 +47,7 @@ import pandas as pd
 
 from helpers.config import DATA_FOLDER_CONFIG, data_folder_config, lead_quality_columns, load_config
 from helpers.data.load import load_workbook
-from helpers.data.periods import Period, complete_periods, parse_period, period_of, periods_between
+from helpers.data.periods import Period, latest_period, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, release_rows, write_snapshot
 from helpers.errors import ReaderGone, WorkbookError, cli_language, coded_error
@@ -161,10 +161,9 @@ def select_periods(args, first_date, as_of, fy_start: int, last_date=None) -> li
         if partial:
             print(f"note: the data covers {', '.join(partial)} only in part; those reports are marked partial", flush=True)
         return periods
-    complete = [p for p in complete_periods(first_date, as_of, fy_start) if last is None or p.start <= last]
+    partial, complete = latest_period(first_date, as_of, fy_start, last)
     if complete:
-        return complete[-1:]
-    partial = period_of(as_of if last is None else min(pd.Timestamp(as_of), last), fy_start)
+        return [partial]
     print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
           "which the data covers only in part (the reports say so)", flush=True)
     return [partial]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from helpers.config import Config, load_config
 from helpers.data.load import Workbook, first_data_date
-from helpers.data.periods import Period, complete_periods, parse_period
+from helpers.data.periods import Period, parse_period
 from helpers.data.snapshot import load_cached
 from helpers.report.record import Recorder
 
@@ -58,10 +58,10 @@ def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: 
     if period:
         chosen = parse_period(period, fy)
     else:
-        complete = complete_periods(first_data_date(wb), wb.as_of, fy)
-        from helpers.data.periods import period_of
+        from helpers.data.load import last_data_date
+        from helpers.data.periods import latest_period
 
-        chosen = complete[-1] if complete else period_of(wb.as_of, fy)
+        chosen, _ = latest_period(first_data_date(wb), wb.as_of, fy, last_data_date(wb))
     if theme:
         from helpers.views.theme import set_theme
 
