@@ -76,12 +76,11 @@ def scan_every_report():
     index_page.write_index = original
 
 
-#: The folder of the session's compiled-SQL store, in the session's folder (pytest_configure).
+#: The folder of the session's compiled-SQL store, in the session's folder (keep_compiled_sql_in_the_session_store).
 SQL_STORE = "sql-store"
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config):
+def keep_compiled_sql_in_the_session_store(config):
     """Every process of the test session keeps compiled SQL (helpers.metrics.sql_store) in ONE store of its own: the
     session's base temp folder's SQL_STORE (under pytest-xdist the parent of the workers' base temp folders, as
     :func:`session_folder`), set as WORKBOOK_SQL_CACHE in this process's environment, which the runner's kernels, the
@@ -321,7 +320,15 @@ def test_modules(config) -> list[Path]:
     return found
 
 
+@pytest.hookimpl(trylast=True)   # after pytest's tmp_path plugin made config._tmp_path_factory
 def pytest_configure(config):
+    """The session's compiled-SQL store (:func:`keep_compiled_sql_in_the_session_store`), then the test modules
+    rewritten once (:func:`rewrite_test_modules_once`)."""
+    keep_compiled_sql_in_the_session_store(config)
+    rewrite_test_modules_once(config)
+
+
+def rewrite_test_modules_once(config):
     """Under pytest-xdist, the controller rewrites every test module's asserts once, before the test processes start,
     and writes each as pytest's own cached pyc (tests/__pycache__/*-pytest-*.pyc, keyed by the source's hash), which
     they then read. Where PYTHONDONTWRITEBYTECODE is set (this machine's environment) pytest writes none, so each of
