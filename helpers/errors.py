@@ -214,8 +214,6 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "period_calendar": ("calendar", "fiscal", "same_months"), "bad_period": ("calendar", "fiscal", "same_months"),
     # helpers.data.files: a link (or junction) inside a data or exports folder leading out of it
     "link_outside": ("",),
-    # helpers.data.ingest: a Salesforce report exported "Formatted" (title block, group rows) instead of "Details Only"
-    "formatted_report": ("",),
     # helpers.data.files: a sheet whose header is not its first row (a title or notes above it: a hand-made sheet, or a
     # Salesforce "Formatted Report" export)
     "rows_above_header": ("",),

@@ -238,7 +238,9 @@ def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["--data", str(exports), "--mapping", "salesforce_ja", "--out", str(out), "--lang", "ja"]) == 0
     printed = capsys.readouterr().out
-    assert "Validated with helpers.data.load.load_workbook: OK" in printed
+    # the ingest's summary is printed in the run's language (--lang ja)
+    assert "helpers.data.load.load_workbook で検証しました: OK(データ基準日 " in printed
+    assert "Validated with" not in printed
     assert (out / "_data" / "opportunities.csv").is_file()
     published = [p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith("_")]
     assert len(published) == 1 and (out / published[0] / "02_funnel_breakdown.html").is_file()

@@ -239,3 +239,21 @@ def test_a_shape_compiled_with_its_sentinels_in_is_kept_and_read_as_well(tmp_pat
     later = build(dt.date(2025, 7, 8))
     sql = compiled.compiled_sql(compile, compiled.Shapes(_store(tmp_path)), later)
     assert calls == [] and _same(sql) == _same(_plain(engine.default_backend())(later)) and "MAKE_DATE(2025, 7, 8)" in sql
+
+
+@pytest.mark.parametrize("first, second", [(-0.0, 0.0), (0.0, -0.0)])
+def test_equal_numbers_of_other_texts_get_their_own_sql_in_memory_and_from_the_store(tmp_path, first, second):
+    """0.0 and -0.0 are equal in Python but compile to other SQL: a query with one never gets the SQL kept for the
+    other, neither from the process's shapes nor from a store another process filled (the reviewer's counter-example)."""
+    t = ibis.table({"a": "float64"}, name="t")
+
+    def query(zero):
+        return t.filter(t.a > zero).select(x=t.a * zero)
+
+    plain = _plain(engine.default_backend())
+    shapes = compiled.Shapes(_store(tmp_path))
+    assert compiled.compiled_sql(plain, shapes, query(first)) == plain(query(first))
+    assert compiled.compiled_sql(plain, shapes, query(second)) == plain(query(second))   # same process
+    fresh = compiled.Shapes(_store(tmp_path))   # a new process's shapes over the same store
+    assert compiled.compiled_sql(plain, fresh, query(second)) == plain(query(second))
+    assert plain(query(-0.0)) != plain(query(0.0)) and "-0.0" in plain(query(-0.0))

@@ -41,6 +41,7 @@ unknown kind) has no digest and is kept in memory only.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import logging
 import re
 import threading
@@ -234,6 +235,9 @@ def shape_key(op, ids: dict, digests: dict | None = None):
             return (tuple, *map(arg, value))
         if isinstance(value, dict):
             return (type(value), *((k, arg(v)) for k, v in value.items()))
+        if type(value) is float or type(value) is decimal.Decimal:
+            # equal values of other texts (0.0 and -0.0, Decimal 1.0 and 1.00) compile to other SQL: kept apart
+            return type(value), value, repr(value)
         return type(value), value
 
     def visit(node):

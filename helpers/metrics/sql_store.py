@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 #: The format of the digests and of a kept file; a change makes every file kept before another shape's (never read).
-FORMAT = 1
+FORMAT = 2
 #: The environment variable naming the store's folder (``off``: no store).
 ENV = "WORKBOOK_SQL_CACHE"
 #: Files past which a write removes the oldest, down to KEEP_FILES (a file is a shape's SQL, 0.1-10 kB on the sample).
