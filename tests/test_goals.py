@@ -271,7 +271,7 @@ def test_projected_cohort_rate_by_hand():
     out = goals.projected_cohort_rates(leads, opps, "2024-04-01", "2024-06-30", as_of, refits=10, simulations=10)
     assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.4)
     # nobody has won or lost: nothing to learn win chances from, null (not 0%)
-    assert out["projected_lead_to_won_rate"] is None and out["null_reasons"] == {"projected_lead_to_won_rate": "nothing_closed"}
+    assert out["projected_lead_to_won_rate"] is None and out["null_reasons"] == {"projected_lead_to_won_rate": "projection_nothing_closed"}
     curves = goals.conversion_curves(leads, opps, as_of)
     assert curves["lead_to_opportunity"].iloc[4] == 0.0 and curves["lead_to_opportunity"].iloc[5] == pytest.approx(0.4)
     assert goals.projected_cohort_rates(None, opps, "2024-04-01", "2024-06-30", as_of) is None

@@ -72,18 +72,68 @@ def test_projection_without_lost_deals_has_no_won_rate():
     out = _projected(*_young(10, "won"))
     assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.5)
     assert out["projected_lead_to_won_rate"] is None
-    assert out["null_reasons"] == {"projected_lead_to_won_rate": "no_lost_deals"}
+    assert out["null_reasons"] == {"projected_lead_to_won_rate": "projection_no_lost_deals"}
 
 
 def test_projection_with_nothing_closed_or_no_opportunity_is_null():
     out = _projected(*_young(10, None))   # the 10 deals are all open
     assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.5)
     assert out["projected_lead_to_won_rate"] is None
-    assert out["null_reasons"] == {"projected_lead_to_won_rate": "nothing_closed"}
+    assert out["null_reasons"] == {"projected_lead_to_won_rate": "projection_nothing_closed"}
     out = _projected(*_young(0, None))    # no lead ever became an opportunity: no curve (not 0%)
     assert out == {"projected_lead_to_opportunity_rate": None, "projected_lead_to_won_rate": None,
                    "null_reasons": {"projected_lead_to_opportunity_rate": "no_conversion_curve",
-                                    "projected_lead_to_won_rate": "nothing_closed"}}
+                                    "projected_lead_to_won_rate": "projection_nothing_closed"}}
+
+
+PROJECTION_SENTENCES = {
+    "projection_no_lost_deals": {
+        "en": "No deal linked to the leads created in the 730 days up to the snapshot date was lost by then: a "
+              "projected won rate needs losses.",
+        "ja": "データ基準日までの730日間に作成されたリードに紐づく商談に、データ基準日までに失注したものがありません。"
+              "受注率の予測には失注が必要です。"},
+    "projection_nothing_closed": {
+        "en": "No deal linked to the leads created in the 730 days up to the snapshot date was won or lost by then: "
+              "there are no closed deals to project the won rate from.",
+        "ja": "データ基準日までの730日間に作成されたリードに紐づく商談に、データ基準日までに受注・失注したものがありません。"
+              "受注率を予測するためのクローズした商談がありません。"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+@pytest.mark.parametrize("history_outcome", ["won", None])
+def test_projection_reason_says_the_history_not_the_data(lang, history_outcome):
+    # The data holds 3 lost deals: two linked to leads created 2021-01-01 (over 730 days before as_of 2024-06-30,
+    # outside the history (2022-07-02 .. 2024-06-30]) and one linked to no lead. The history's 10 deals are all won
+    # (or all open): no deal linked to the history's leads was lost (or closed), so the projected won rate is null
+    # with the projection's own reason -- not "the data holds no lost deals", which is false here.
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from helpers.labels import t
+    from helpers.metrics.goals_constants import LOOKBACK_DAYS
+    from helpers.views import goals_views
+
+    leads, opps, as_of = _young(10, history_outcome)
+    ancient = pd.Timestamp("2021-01-01")
+    assert (as_of - ancient).days >= LOOKBACK_DAYS == 730
+    old_leads = pd.DataFrame({"lead_id": ["X1", "X2"], "created_at": [ancient] * 2, "channel": "web"})
+    lost = pd.DataFrame({"opportunity_id": ["OX1", "OX2", "OX3"], "created_at": [ancient + pd.Timedelta(days=5)] * 3,
+                         "closed_at": [ancient + pd.Timedelta(days=30)] * 3, "outcome": "lost", "amount": 1.0,
+                         "lead_id": ["X1", "X2", None]})
+    leads = pd.concat([leads, old_leads.astype({"created_at": leads["created_at"].dtype})], ignore_index=True)
+    opps = pd.concat([opps, lost.astype({c: opps[c].dtype for c in ("created_at", "closed_at")})], ignore_index=True)
+    assert (opps["outcome"] == "lost").sum() == 3
+    out = _projected(leads, opps, as_of)
+    code = "projection_no_lost_deals" if history_outcome == "won" else "projection_nothing_closed"
+    assert out["projected_lead_to_opportunity_rate"]["expected"] == pytest.approx(0.5)
+    assert out["projected_lead_to_won_rate"] is None and out["null_reasons"] == {"projected_lead_to_won_rate": code}
+    assert t(f"reason_{code}", lang) == PROJECTION_SENTENCES[code][lang]
+    assert str(LOOKBACK_DAYS) in t(f"reason_{code}", lang)   # the window the label names is the code's constant
+    cohort = {"lead_to_opportunity_rate": 0.0, "lead_to_won_rate": 0.0, **out}
+    html = str(goals_views.projection_view(SimpleNamespace(lang=lang), {"funnel": {"cohort": cohort}}).data)
+    assert PROJECTION_SENTENCES[code][lang] in html and t("reason_no_lost_deals", lang) not in html
 
 
 def test_projection_with_lost_deals_is_made():
@@ -172,7 +222,8 @@ def test_the_projection_table_shows_the_reason_not_a_rate(lang):
     from helpers.labels import t
     from helpers.views import goals_views
 
-    reasons = {"projected_lead_to_opportunity_rate": "too_few_cohort_leads", "projected_lead_to_won_rate": "nothing_closed"}
+    reasons = {"projected_lead_to_opportunity_rate": "too_few_cohort_leads",
+               "projected_lead_to_won_rate": "projection_nothing_closed"}
     cohort = {"lead_to_opportunity_rate": 2 / 3, "lead_to_won_rate": 0.0, "projected_lead_to_opportunity_rate": None,
               "projected_lead_to_won_rate": None, "null_reasons": reasons}
     html = str(goals_views.projection_view(SimpleNamespace(lang=lang), {"funnel": {"cohort": cohort}}).data)

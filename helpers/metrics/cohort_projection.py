@@ -103,9 +103,11 @@ def projection_reasons(h: Cells, cohort: Cells) -> dict[str, str]:
     Both: ``no_cohort_leads`` (no lead created in the period), ``too_few_cohort_leads`` (fewer than
     MIN_PROJECTION_LEADS cohort leads, or history leads). Lead → opportunity: ``no_conversion_curve`` (no lead of the
     history reached an opportunity by as_of: the curve is flat at 0, which says nothing about the future). Lead → won:
-    ``nothing_closed`` (no history lead's deal was won or lost by as_of: nothing to learn win chances from),
-    ``no_lost_deals`` (deals were won and none lost: the won incidence would count every decided deal as won, the
-    rule of the win rate and of the goals forecast)."""
+    ``projection_nothing_closed`` (no deal linked to a history lead was won or lost by as_of: nothing to learn win
+    chances from), ``projection_no_lost_deals`` (such deals were won and none lost: the won incidence would count every
+    decided deal as won, the rule of the win rate and of the goals forecast). Both are judged on the history only (the
+    leads created in the LOOKBACK_DAYS up to as_of), not the whole data: older or unlinked deals do not count, hence
+    codes of their own rather than the data-wide ``nothing_closed`` / ``no_lost_deals``."""
     cohort_n, history_n = int(cohort.n.sum()), int(h.n.sum())
     if not cohort_n:
         return dict.fromkeys(PROJECTED_KEYS, "no_cohort_leads")
@@ -117,9 +119,9 @@ def projection_reasons(h: Cells, cohort: Cells) -> dict[str, str]:
         reasons["projected_lead_to_opportunity_rate"] = "no_conversion_curve"
     won, lost = int(h.n[v["close_event"] == 1].sum()), int(h.n[v["close_event"] == 2].sum())
     if not won and not lost:
-        reasons["projected_lead_to_won_rate"] = "nothing_closed"
+        reasons["projected_lead_to_won_rate"] = "projection_nothing_closed"
     elif not lost:
-        reasons["projected_lead_to_won_rate"] = "no_lost_deals"
+        reasons["projected_lead_to_won_rate"] = "projection_no_lost_deals"
     return reasons
 
 

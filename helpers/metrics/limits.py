@@ -43,6 +43,7 @@ REASON_CODES = (
     "no_lost_deals", "lost_amounts_zero", "no_amounts", "won_amounts_missing", "one_created_at", "no_opportunities",
     "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
     "no_leads", "leads_not_covered", "no_cohort_leads", "too_few_cohort_leads", "no_conversion_curve",
+    "projection_nothing_closed", "projection_no_lost_deals",
     "segment_not_in_opportunities", "segment_not_in_leads", "no_cohort_mqls", "no_cohort_sqls",
     "no_cohort_opportunities", "no_maturity_data", "no_initiative", "no_open_deals", "no_stale_amounts", "open_amounts_missing",
     "nothing_closed", "no_stage_dates", "same_day_cycle", "no_created_dates",
