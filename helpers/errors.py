@@ -231,7 +231,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.categories: label cells of a data folder read silently wrong (as Findings, :func:`error`)
     "multi_value": ("",), "excel_date_category": ("",),
     # helpers.data.total_rows: a sheet's total row (合計, Total) under the data, read as a record
-    "total_row": ("",),
+    "total_row": ("", "sum"),
     # helpers.metrics.warehouse: a table named for the warehouse (--table, --leads-table, ...) or a required column absent
     "warehouse_table_missing": ("", "close", "empty"), "warehouse_column_missing": ("", "close"),
     # helpers.metrics.warehouse: a DuckDB file URL naming no file (never created)
@@ -286,7 +286,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "mapping_period_filter_twice": ("",),
 }
 #: Errors whose variants share one fix (label), said once in the label table.
-ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
+ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
                     "join_source_missing": "fix_join_source_missing", "mapping_date_format": "fix_mapping_date_format",
                     "mapping_date_key": "fix_mapping_remove_key", "mapping_amount_key": "fix_mapping_remove_key",
                     "mapping_open_target": "fix_mapping_remove_key", "mapping_true_false": "fix_mapping_true_false",

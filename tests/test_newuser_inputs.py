@@ -210,3 +210,57 @@ def test_older_ingest_report_footer_is_not_quoted_either(tmp_path):
     (w,) = ingest_warnings(tmp_path)
     assert w["message"] == "4 report footer line(s) after the data were dropped (rows 6, 7, 8, 9); their text is not shown"
     assert "Hanako" not in json.dumps(w) and "Hanako" not in "".join(warning_sentences(w, "ja"))
+
+
+# --------------------------------------------------------------------------- total rows: a record stays a record
+def test_a_record_with_a_total_word_keeps_its_own_error():
+    # O4,,,open,0,,web,計: a real id, so a record (owner 計); above it the unlabelled sum row 1200000+800000+500000
+    found = _refusal(NEWUSER / "total-row-record")
+    assert [(f.code, f.column, f.rows, f.count) for f in found] == [
+        ("missing_value", "created_at", (6,), 1), ("total_row", None, (5,), 1)]
+    assert found[0].fix == "Fill 'created_at' in every row (it is required by the data contract)."
+    assert found[1].message == "a total row (no label, its dates empty, its amount the sum of the rows above), not a record"
+    assert "=SUM" not in found[1].render()   # a CSV holds the number, not the formula
+
+
+@pytest.mark.parametrize("last_row", ["Total,,,,0,,", "SUM,,,,0,,", " 小計 ,,,,0,,"])
+def test_a_total_word_in_the_id_cell_is_a_total_row(tmp_path, last_row):
+    opps = "opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel\nO1,2025-04-08,2025-05-20,won,10,L1,web\n" + last_row + "\n"
+    (only,) = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    assert (only.code, only.rows, only.params["word"]) == ("total_row", (3,), last_row.split(",")[0].strip())
+
+
+def test_a_channel_named_total_with_a_real_id_is_a_record(tmp_path):
+    opps = "opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel\nO1,2025-04-08,2025-05-20,won,10,L1,web\nO2,,,open,5,,Total\n"
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    assert [(f.code, f.column, f.rows) for f in found] == [("missing_value", "created_at", (3,))]
+
+
+def test_two_total_rows_are_said_once_as_total_rows():
+    # leads.csv rows 4 and 7 are 小計: no "fill created_at", no "'lead_id' values repeat an earlier row ('小計')"
+    found = _refusal(NEWUSER / "total-row-twice")
+    assert [(f.file, f.code, f.rows, f.count, f.params["word"]) for f in found] == [("leads.csv", "total_row", (4, 7), 2, "小計")]
+    assert found[0].render() == ("leads.csv, rows 4, 7: a total row ('小計' with its dates empty), not a record\n    How to fix: "
+                                 "Remove the total rows (rows 4, 7) from the table and save; the reports compute their own totals.")
+    from helpers.errors import DataValidationError
+
+    assert "合計行(4, 7行目)を表から削除して" in DataValidationError(found).in_language("ja")
+
+
+def test_a_total_row_after_a_blank_line_is_named_by_its_line():
+    (only,) = _refusal(NEWUSER / "total-row-blank-line")   # line 5 blank, 合計 on line 6 (Excel shows it as row 6)
+    assert (only.code, only.rows) == ("total_row", (6,))
+    assert only.fix == "Remove the total row (row 6) from the table and save; the reports compute their own totals."
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_every_finding_counts_blank_lines_as_rows(tmp_path, monkeypatch, fast):
+    import helpers.data.load as load
+
+    monkeypatch.setattr(load, "FAST_CSV", fast)   # the fast (pyarrow) and the exact (pandas) reader skip blank lines alike
+    opps = ("opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel\n"
+            "O1,2025-04-08,2025-05-20,won,10,L1,web\n\nO2,2025-13-45,,open,5,,web\r\n\r\n \t\r\n"
+            "O3,2025-04-20,2025-06-10,lost,\"a\n\nb\",L2,web\nO1,2025-04-21,2025-06-11,lost,7,L3,web\n")
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    # O2 on line 4, lines 5-6 blank (spaces count as blank), O3 on row 7; the repeated O1 on row 8 (the line breaks in O3's cell are one row)
+    assert sorted((f.code, f.rows) for f in found) == [("bad_date", (4,)), ("bad_number", (7,)), ("duplicate_id", (8,))]

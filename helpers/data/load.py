@@ -36,7 +36,7 @@ from helpers.data.parse import (ANSWER_VALUES, DATE_RANGE, FIX_DATE, FIX_NUMBER,
 from helpers.data.rawread import (DELIMITERS, FORMATS, MOJIBAKE, decode_csv, read_csv_text, read_raw,  # noqa: F401 (public here too)
                                   sniff_delimiter)
 from helpers.data.schema import OUTCOMES, TABLES, Table
-from helpers.data.total_rows import total_row_findings
+from helpers.data.total_rows import total_row_findings, total_rows
 from helpers.errors import DataValidationError, Finding, WorkbookError, warning
 from helpers.charset import (DETECT_CANDIDATES, ENCODING_NAMES, FIX_ENCODING, MAX_CHAOS,  # noqa: F401 (public here too)
                              detect_encoding)
@@ -113,23 +113,46 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     config = config or load_config(data_dir)
     findings: list[Finding] = []
     unread: dict[str, dict] = {}   # {table: {column: the cells refused as unparseable}}: written, not empty, for the checks
-    typed, extras, files = _read_tables(data_dir, config, findings, unread)
+    totals: dict[str, tuple[list[int], str]] = {}   # {file: its total rows (positions) and their label}
+    typed, extras, files = _read_tables(data_dir, config, findings, unread, totals)
     names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
-    resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings, unread)
-    _finish_tables(typed, names, config, findings)
+    try:
+        resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings, unread)
+        _finish_tables(typed, names, config, findings)
+    except DataValidationError as exc:   # every finding on its spreadsheet row, a total row said once, as such
+        raise DataValidationError(_numbered(exc.findings, totals, files)) from None
+    findings[:] = _numbered(findings, totals, files)
     return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
                     leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
                     initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"),
                     extras=Extras(extras), findings=findings, files=files)
 
 
+def _numbered(findings: list[Finding], totals: dict, files: dict[str, SourceFile]) -> list[Finding]:
+    """`findings` with the rows of a CSV file with blank lines on the rows a spreadsheet shows (helpers.data.sheetrows)
+    and each total row reported once, as a total row (helpers.data.total_rows.total_row_findings)."""
+    from helpers.data.sheetrows import blank_lines_before
+
+
+    named = {f.file for f in findings if f.rows} | set(totals)
+    shifts = {}
+    for source in files.values():
+        fname = Path(source.path).name
+        if source.format == "csv" and fname in named:
+            shift = blank_lines_before(Path(source.path), source.encoding)
+            if shift is not None:
+                shifts[fname] = shift
+    return total_row_findings(findings, totals, shifts)
+
+
 def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
-                 unread: dict | None = None) -> tuple[dict, dict, dict[str, SourceFile]]:
+                 unread: dict | None = None, totals: dict | None = None) -> tuple[dict, dict, dict[str, SourceFile]]:
     """Every canonical table of the folder read and typed: ``(typed {table: frame}, extras {table: frame, or
     DeferredColumns read on first access (helpers.data.extras)}, files {table: SourceFile})``; a missing required
     table, an unreadable file, missing columns and unparseable cells are appended to `findings` (a leads-only folder
     gets an empty opportunities table, with a warning). `unread` (when given) gets {table: {column: bool array}}, the
-    cells refused as unparseable (helpers.data.parse.column_findings)."""
+    cells refused as unparseable (helpers.data.parse.column_findings). `totals` (when given) gets {file: (positions,
+    label)} of each file's total rows (helpers.data.total_rows), said by :func:`_numbered` with the other findings."""
     typed: dict[str, pd.DataFrame] = {}
     extras: dict = {}
     files: dict[str, SourceFile] = {}
@@ -153,7 +176,7 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
             fast = read_csv_fast(path, table, config, findings, _unread_of(unread, name))
             if fast is not None:  # the same typed frame, findings and extras as the exact reader below
                 typed[name], extra, encoding, rows, sha256 = fast
-                total_row_findings(table, typed[name], path.name, findings)
+                _note_total_rows(table, typed[name], path.name, totals)
                 files[name] = SourceFile(name, str(path), "csv", encoding, rows, sha256)
                 if extra is not None:
                     extras[name] = extra
@@ -167,11 +190,18 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
         missing = missing_columns(table, raw, path.name)
         findings += missing
         typed[name] = parse_table(table, raw, path.name, config, findings, _unread_of(unread, name))
-        total_row_findings(table, typed[name], path.name, findings)   # "remove the total row", not "fill created_at"
+        _note_total_rows(table, typed[name], path.name, totals)   # "remove the total row", not "fill created_at"
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()
     return typed, extras, files
+
+
+def _note_total_rows(table: Table, frame: pd.DataFrame, fname: str, totals: dict | None) -> None:
+    """Put `fname`'s total rows (helpers.data.total_rows.total_rows), if any, in `totals`."""
+    rows, word = total_rows(table, frame)
+    if rows and totals is not None:
+        totals[fname] = (rows, word)
 
 
 def _unread_of(unread: dict | None, name: str) -> dict | None:

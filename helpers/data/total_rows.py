@@ -1,21 +1,23 @@
 """A sheet's total row read as a record: recognised and refused by name ("remove the total row (row N)"), instead of
-one "fill the required value" error per empty cell of it.
+one "fill the required value" error per empty cell of it, or a repeated 合計 id.
 
-A total row is a row whose required date cells (created_at, ...) are all empty and one of whose label cells (an id,
-a category) says total: 合計, 総計, 小計, 計, Total, Grand total, Subtotal, Sum; or, with every label cell empty,
-whose amount is the sum of the column above it. A hand-made sheet puts one under its
-data with =SUM(...) in the amount column; the formula's result is a number like any other, so the label and the empty
-dates are what tell it apart from a record. Used by helpers.data.load for every table file (CSV, Excel, Parquet).
+A total row is a row whose required date cells (created_at, ...) are all empty, whose id cell (the table's key:
+lead_id, opportunity_id) is empty or a total word, and one of whose label cells (an id, a category) is a total word:
+合計, 総計, 小計, 計, Total, Grand total, Subtotal, Sum (the whole cell, trimmed, any case); or, with every label cell
+empty, whose amount is the sum of the column above it (a hand-made sheet's =SUM(...) under the data: a CSV, and Excel
+as read, hold its result, a number like any other). A row with a real id is a record, never a total row: an owner
+named 計 or a channel Total does not make it one. Used by helpers.data.load for every table file (CSV, Excel, Parquet).
 """
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from helpers.data.schema import Table
-from helpers.errors import Finding, error
+from helpers.errors import Finding, Phrase, error
 
 #: The label of a total row (the whole cell, any case, an optional colon).
 TOTAL_WORDS = re.compile(r"(?:総?合計|総計|小計|計|(?:grand |sub ?)?totals?|sum)\s*[:：]?", re.IGNORECASE)
@@ -24,16 +26,21 @@ SHOWN = 5
 
 
 def total_rows(table: Table, frame: pd.DataFrame) -> tuple[list[int], str]:
-    """The positions (0-based) of `frame`'s total rows and the first one's label (its cell as written); ([], "") when
-    there is none or the table has no required date column. `frame`: the typed table (helpers.data.parse)."""
+    """The positions (0-based) of `frame`'s total rows and the first one's label (its cell as written, "" for an
+    unlabelled sum row); ([], "") when there is none or the table has no required date column. A row with a real id
+    (its key cell neither empty nor a total word) is a record, never a total row, whatever its other cells say.
+    `frame`: the typed table (helpers.data.parse)."""
     dates = [c.name for c in table.columns if c.required and c.kind in ("date", "datetime") and c.name in frame.columns]
     labels = [c.name for c in table.columns if c.kind in ("text", "category") and c.name in frame.columns]
     if not dates or not labels or frame.empty:
         return [], ""
-    undated = np.flatnonzero(frame[dates].isna().all(axis=1).to_numpy())
+    undated = frame[dates].isna().all(axis=1).to_numpy()
+    if table.key in frame.columns:   # the key cell empty or a total word
+        key = frame[table.key]
+        undated = undated & (key.isna() | key.astype("string").str.strip().str.fullmatch(TOTAL_WORDS).fillna(False)).to_numpy(dtype=bool)
     numbers = [c.name for c in table.columns if c.kind == "number" and c.name in frame.columns]
     hits, word = [], ""
-    for pos in undated:
+    for pos in np.flatnonzero(undated):
         cells = frame[labels].iloc[pos]
         said = [str(v).strip() for v in cells if v is not None and v == v and TOTAL_WORDS.fullmatch(str(v).strip())]
         if said or (cells.isna().all() and _sums_the_column(frame, numbers, int(pos))):
@@ -52,15 +59,38 @@ def _sums_the_column(frame: pd.DataFrame, numbers: list[str], pos: int) -> bool:
     return False
 
 
-def total_row_findings(table: Table, frame: pd.DataFrame, fname: str, findings: list[Finding]) -> None:
-    """Replace, in `findings`, the errors of `fname` that only name its total rows (empty required cells, an unknown
-    outcome) by one coded error total_row naming the rows (spreadsheet row numbers: header = row 1) and the label."""
-    rows, word = total_rows(table, frame)
-    if not rows:
-        return
-    numbers = [p + 2 for p in rows]
-    only_totals = set(numbers)
-    findings[:] = [f for f in findings if not (f.severity == "error" and f.file == fname and f.rows
-                                               and f.count == len(f.rows) and set(f.rows) <= only_totals)]
-    shown = ", ".join(map(str, numbers[:SHOWN])) + (f" (+{len(numbers) - SHOWN})" if len(numbers) > SHOWN else "")
-    findings.append(error(fname, "total_row", None, tuple(numbers[:SHOWN]), (), len(numbers), word=word or "=SUM", total_rows=shown))
+def total_row_findings(findings: list[Finding], totals: dict[str, tuple[list[int], str]],
+                       shifts: dict[str, np.ndarray]) -> list[Finding]:
+    """`findings` with each file's total rows reported once, as a total row: `totals` {file name: (positions, label)}
+    (:func:`total_rows`). The rows are taken out of every other finding of the file (its count lowered by as many; a
+    finding left naming no row is dropped: a total row's empty created_at, its repeated 合計 id), the rows numbered as
+    the spreadsheet shows them (`shifts`: helpers.data.sheetrows.renumbered), then one coded error total_row per file
+    naming its rows and the label, or, unlabelled, that the amount is the sum of the rows above."""
+    from helpers.data.sheetrows import renumbered
+
+    kept = []
+    for f in findings:
+        if f.file in totals and f.rows and f.code != "total_row":
+            out = {p + 2 for p in totals[f.file][0]} & set(f.rows)
+            if out:
+                if len(out) >= max(f.count, len(f.rows)):
+                    continue
+                f = replace(f, rows=tuple(r for r in f.rows if r not in out), count=max(f.count - len(out), 0))
+        kept.append(f)
+    kept = renumbered(kept, shifts)
+    for fname, (positions, word) in totals.items():
+        shift = shifts.get(fname)
+        numbers = [p + 2 + (int(shift[p]) if shift is not None else 0) for p in positions]
+        kept.append(error(fname, "total_row", None, tuple(numbers[:SHOWN]), (), len(numbers), variant="" if word else "sum",
+                          word=word, total_rows=_rows_phrase(numbers)))
+    return kept
+
+
+def _rows_phrase(numbers: list[int]) -> Phrase:
+    """'total row (row 4)', 'total rows (rows 4, 7)', 'total rows (rows 4, ... (+3 more))': said in either language."""
+    shown = ", ".join(map(str, numbers[:SHOWN]))
+    if len(numbers) == 1:
+        return Phrase("part_total_row", rows=shown)
+    if len(numbers) <= SHOWN:
+        return Phrase("part_total_rows", rows=shown)
+    return Phrase("part_total_rows_more", rows=shown, more=len(numbers) - SHOWN)

@@ -1,0 +1,67 @@
+"""Row numbers of a CSV as a spreadsheet shows them: the readers skip blank lines (pandas and pyarrow alike), so a
+record's position + 2 is its row only in a file without them; Excel shows each blank line as an empty row.
+
+:func:`renumbered` puts every finding of a CSV file with blank lines on its spreadsheet row (header = row 1, a blank
+line counted as a row, a line break inside a quoted cell not), the same rule for every check. Used by
+helpers.data.load once, on the findings of all its checks.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import re
+from pathlib import Path
+
+import numpy as np
+
+from helpers.errors import Finding
+
+#: A blank (or spaces-only) line in an ASCII-compatible file's bytes: the first line, or one after a line end.
+BLANK_LINE = re.compile(rb"(?:^|\n)[ \t]*\r?\n|\r[ \t]*\r(?!\n)")
+#: Findings whose rows are already the file's own numbering (a reader's refusal names its line): left as they are.
+OWN_NUMBERS = frozenset({"unreadable_file"})
+
+
+def blank_lines_before(path: Path, encoding: str | None) -> np.ndarray | None:
+    """For each record of the CSV file at `path` (0-based, in the readers' order), the number of blank lines above
+    it (int64 array), or None when the file has no blank line between records (positions + 2 are its rows)."""
+    from helpers.data.rawread import decode_csv, sniff_delimiter
+
+    data = path.read_bytes()
+    if not BLANK_LINE.search(data) and not encoding_is_wide(encoding):
+        return None
+    text = decode_csv(path, encoding)[0].lstrip("\ufeff")
+    blanks, before = 0, []
+    for row in csv.reader(_lines(text), delimiter=sniff_delimiter(text)):
+        if not row or (len(row) == 1 and not row[0].strip()):   # a line of spaces is blank to the readers too
+            blanks += 1
+        else:
+            before.append(blanks)
+    if not blanks:
+        return None
+    before = np.asarray(before[1:], dtype=np.int64)   # counted from the top: blank lines above the header shift all
+    return before if before.any() else None
+
+
+def _lines(text: str):
+    """The lines of `text` for csv.reader (newline='' semantics: \\r\\n, \\n or \\r ends a line)."""
+    import io
+
+    return io.StringIO(text, newline="")
+
+
+def encoding_is_wide(encoding: str | None) -> bool:
+    """True for a UTF-16/32 file, whose blank lines the byte test above cannot see."""
+    return bool(encoding) and encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32"))
+
+
+def renumbered(findings: list[Finding], shifts: dict[str, np.ndarray]) -> list[Finding]:
+    """`findings` with the rows of each file in `shifts` ({file name: blank lines above each record}) moved to their
+    spreadsheet rows: row p + 2 becomes p + 2 + shifts[file][p]. Other findings as they are."""
+    out = []
+    for f in findings:
+        shift = shifts.get(f.file)
+        if shift is not None and f.rows and f.code not in OWN_NUMBERS:
+            f = dataclasses.replace(f, rows=tuple(r + int(shift[r - 2]) if 0 <= r - 2 < len(shift) else r for r in f.rows))
+        out.append(f)
+    return out
