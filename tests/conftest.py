@@ -214,38 +214,41 @@ BY_LANGUAGE = {
 #: both languages, tests/test_report_language.py), and the English group, its `--all` run, is the longest of the suite.
 WITH_GROUP = {
     "tests/test_warehouse_report.py::test_a_duckdb_file_gives_the_folders_metrics_json_byte_for_byte": "sample-all-ja",
-    "tests/test_warehouse_report.py::test_postgresql_gives_the_folders_metrics_json_byte_for_byte": "sample-all-ja",
 }
 #: Modules whose tests each form a group of their own (each runs the runner on data of its own), except the tests of
 #: a class, which share a class-scoped run and so form one group, and the tests WITH_GROUP sends to a group.
 BY_TEST = ("tests/test_run.py", "tests/test_warehouse_report.py")
-#: Measured CPU seconds of the costly groups (per-test CPU of the worker and the processes it waited for, kernels
-#: included, summed by group: tests/cpu_seconds.py over a whole -n 2 --dist loadfile run at load 10-17, with
-#: PostgreSQL, at ab7dbef; test_fastcsv.py and test_stable_names.py measured again after their cuts, the sample-run
-#: groups, tests/test_warehouse_report.py's and the warehouse modules cut after bc7e7dc measured again at load 11-23,
-#: regrouped as WITH_GROUP says; the English sample group and tests/test_app_browser.py again on 2026-12-07 at load
-#: 9-12, test_run.py's class after its cut; test_ingest_cases_run.py's 49 times its measured cut by the theme without
-#: seaborn (64.5 -> 46 CPU s, interleaved at load 4-7); test_stable_names.py measured again after its in-process old
-#: names, test_ingest_cases_run.py's scaled by its one run fewer (2026-12-07 evening); see docs/benchmarks.md's
-#: paragraph "`make test`'s speed"); a parametrized BY_TEST group is listed once, without its parameters, with one parameter's
-#: CPU. The groups are handed out the most CPU first, so that no long group starts last and leaves the other worker
-#: idle at the end; a group not listed counts ESTIMATE seconds a test.
+#: Measured CPU seconds of the costly groups (per-test CPU of the worker and the processes it waited for, kernels and
+#: Chromium included, summed by group): tests/cpu_seconds.py over .ci/run's `make test` (-n 3 --dist loadfile, with
+#: PostgreSQL and the headless JupyterLab) at 46d6b2f on 2026-12-08, load 10-12; a parametrized BY_TEST group is listed
+#: once, without its parameters, with its costliest parameter's CPU. tests/test_lab_browser.py measured 178 in the
+#: worker's tree (Chromium), but its notebooks run in the lab server's kernels, outside that tree: it is listed at 280
+#: so that it starts first (unlisted, it counted ESTIMATE a test, 3 s, and started last, alone for its ~4 minutes
+#: while the other workers had finished). See docs/benchmarks.md's paragraph "`make test`'s speed". The groups are
+#: handed out the most CPU first, so that no long group starts last and leaves the other workers idle at the end; a
+#: group not listed counts ESTIMATE seconds a test.
 CPU_SECONDS = {
-    "sample-all-en": 136, "sample-all-ja": 99, "tests/test_app_browser.py": 75, "tests/test_warehouse.py": 70,
-    "tests/test_warehouse_report.py::test_a_database_with_another_collation_gives_the_folders_metrics_json_byte_for_byte": 48,
-    "tests/test_warehouse_report.py::test_the_runner_fetches_the_same_rows_from_row_tables_twice_the_size": 6,
-    "tests/test_ingest_cases_run.py": 32, "honest-figures-ja": 42, "tests/test_run.py::TestAllPeriodsRun": 40,
-    "tests/test_attribution_warehouse.py": 38, "tests/test_browser.py": 37, "honest-figures-en": 34,
-    "tests/test_lead_quality_warehouse.py": 20, "tests/test_fastcsv.py": 29, "tests/test_warehouse_gaps.py": 28,
-    "tests/test_stable_names.py": 5, "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 18,
-    "tests/test_run.py::TestLatestPeriodRun": 19, "tests/test_checks_engine.py": 16, "tests/test_warehouse_load.py": 12,
-    "tests/test_lead_engine.py": 12, "tests/test_report_warnings_language.py": 12, "tests/test_views.py": 11,
-    "tests/test_ingest.py": 11, "tests/test_funnel_analysis.py": 10, "tests/test_section6_reference.py": 10,
-    "tests/test_misread.py": 10, "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 10,
-    "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 10, "tests/test_velocity.py": 8,
-    "notebooks/02_funnel_breakdown.ipynb": 8, "tests/test_ingest_kinds.py": 7, "tests/test_goals_engine.py": 7,
-    "tests/test_goals_sample.py": 7, "tests/test_run.py::test_partial_data_opportunities_only": 7, "tests/test_goals.py": 7,
-    "tests/test_explorer_selection.py": 7, "notebooks/05_lead_quality.ipynb": 7,
+    "tests/test_lab_browser.py": 280, "sample-all-en": 162, "tests/test_app_browser.py": 120,
+    "sample-all-ja": 83, "tests/test_browser.py": 63, "tests/test_warehouse.py": 60,
+    "tests/test_ingest_cases_run.py": 55, "honest-figures-en": 46, "tests/test_fastcsv.py": 42,
+    "honest-figures-ja": 42,
+    "tests/test_warehouse_report.py::test_postgresql_with_another_collation_gives_the_folders_metrics_json_byte_for_byte": 42,
+    "tests/test_attribution_warehouse.py": 41, "tests/test_run.py::TestAllPeriodsRun": 40,
+    "tests/test_warehouse_gaps.py": 33, "tests/test_warehouse_values.py": 32,
+    "tests/test_lead_quality_warehouse.py": 22, "tests/test_warehouse_load.py": 22,
+    "tests/test_run.py::test_no_complete_period_reports_the_partial_one_and_says_so": 21,
+    "tests/test_checks_engine.py": 20, "tests/test_run.py::TestLatestPeriodRun": 17, "tests/test_ingest.py": 15,
+    "tests/test_lead_engine.py": 15, "tests/test_report_warnings_language.py": 13,
+    "tests/test_run.py::test_partial_data_shapes_run_every_notebook": 12, "tests/test_shared_source.py": 12,
+    "tests/test_misread.py": 12, "tests/test_warehouse_goals.py": 12, "tests/test_ingest_kinds.py": 12,
+    "tests/test_section6_reference.py": 11, "tests/test_run.py::test_runner_takes_exports_with_a_mapping": 11,
+    "tests/test_views.py": 10, "tests/test_funnel_analysis.py": 9, "tests/test_goals.py": 9,
+    "tests/test_velocity.py": 9, "tests/test_run.py::test_partial_data_opportunities_only": 8,
+    "notebooks/01_checklist_diagnostic.ipynb": 8, "tests/test_goals_engine.py": 8, "tests/test_attribution.py": 8,
+    "tests/test_goals_sample.py": 8, "tests/test_sql_store.py": 7, "notebooks/04_goals_plan.ipynb": 7,
+    "tests/test_warehouse_report.py::test_the_runner_fetches_the_same_rows_from_row_tables_twice_the_size": 7,
+    "tests/test_memory.py": 7, "notebooks/05_lead_quality.ipynb": 7, "tests/test_layers.py": 7,
+    "tests/test_forecast_season.py": 7, "tests/test_cli_pipe.py": 7,
 }
 ESTIMATE = 0.3
 
