@@ -48,10 +48,11 @@ def test_money_figures_elsewhere_say_no_opportunities_not_no_amounts():
 
 
 @pytest.mark.parametrize("lang, reason, goal", [
-    ("en", "There is no opportunities table: export the opportunities (商談) too, to see pipeline, win rate and velocity.",
-     "n/a (no opportunities table)"),
-    ("ja", "商談のテーブルがありません。パイプライン・受注率・ベロシティを見るには、商談も出力してください。",
-     "該当なし(商談のテーブルなし)")])
+    ("en", "There are no opportunities (no opportunities table, or one without rows): export the opportunities (商談) too, "
+           "to see pipeline, win rate and velocity.",
+     "n/a (no opportunities in the data)"),
+    ("ja", "商談がありません(商談のテーブルがないか、行がありません)。パイプライン・受注率・ベロシティを見るには、商談も出力してください。",
+     "該当なし(データに商談がありません)")])
 def test_the_reason_is_said_in_both_languages(lang, reason, goal):
     assert t("reason_no_opportunities", lang) == reason
     assert t("goal_null_no_opportunities", lang) == goal
@@ -69,3 +70,124 @@ def test_the_lead_funnels_opportunity_counts_are_null_too(wb):
         assert cohort[key] is None and cohort["null_reasons"][key] == "no_opportunities", key
     web = core["by_channel"]["web"]
     assert web["opportunities_created"] is None and web["funnel"]["period"]["opportunities"] is None
+
+
+# --------------------------------------------------------------------------- notebook 00's data health figures
+def test_the_data_health_deal_figures_are_null_not_0(wb):
+    """Notebook 00 asks the engine on s.source (helpers.metrics.core.workbook_source): without the table the open deals,
+    their age and the traceability counts are unknown, not 0 (the engine alone cannot tell the stand-in empty table
+    from an export without rows: the source says so, Source.has_opportunities)."""
+    from helpers.metrics import health_engine
+    from helpers.metrics.core import workbook_source
+    from helpers.views.health_views import traceability_text
+
+    source = workbook_source(wb)
+    assert wb.has_opportunities is False and source.has_opportunities is False
+    stale = health_engine.stale_open_deals_of(source, wb.as_of, 180)
+    assert stale == {"threshold_days": 180, "open": None, "stale": None, "stale_amount": None, "oldest_days": None,
+                     "null_reasons": dict.fromkeys(("open", "stale", "stale_amount", "oldest_days"), "no_opportunities")}
+    keys = ("won_count", "won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share",
+            "opportunities_without_lead", "opportunities_unknown_channel")
+    trace = health_engine.traceability_of(source, wb.as_of)
+    assert trace == {**dict.fromkeys(keys), "null_reasons": dict.fromkeys(keys, "no_opportunities")}
+    assert traceability_text(trace, trace) == ("all history: won null, revenue_traceable_share null, linked_to_lead null\n"
+                                               "period: won null, revenue_traceable_share null\n"
+                                               "opportunities_without_lead null, unknown_channel null")
+
+
+EMPTY_OPPS = "opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel\n"
+
+
+@pytest.fixture(scope="module")
+def empty_wb(tmp_path_factory):
+    """The leads-only folder with an opportunities.csv of a header only: a table, without rows."""
+    folder = tmp_path_factory.mktemp("empty-opps")
+    for name in ("leads.csv", "workbook.yaml"):
+        (folder / name).write_bytes((FOLDER / name).read_bytes())
+    (folder / "opportunities.csv").write_text(EMPTY_OPPS, encoding="utf-8")
+    return load_workbook(folder, load_config(folder))
+
+
+def test_an_empty_opportunities_table_counts_0_deals_and_its_money_says_no_opportunities(empty_wb):
+    """A table without rows: 0 open deals, 0 won (counts over no row), but the money figures are null with
+    no_opportunities, not no_amounts (there are no deals at all: helpers.metrics.pipeline.amounts_reason)."""
+    from helpers.metrics import health_engine
+    from helpers.metrics.core import workbook_source
+
+    source = workbook_source(empty_wb)
+    assert empty_wb.has_opportunities and source.has_opportunities
+    facts = limits.workbook_facts(empty_wb, source)
+    assert (facts.no_opportunities, facts.empty_opportunities, facts.no_amounts) == (False, True, True)
+    assert facts.amounts_code == "no_opportunities" and facts.codes() == ["no_opportunities"]
+    assert health_engine.stale_open_deals_of(source, empty_wb.as_of, 180) == {
+        "threshold_days": 180, "open": 0, "stale": 0, "stale_amount": None, "oldest_days": None,
+        "null_reasons": {"stale_amount": "no_opportunities", "oldest_days": "no_open_deals"}}
+    assert health_engine.traceability_of(source, empty_wb.as_of) == {
+        "won_count": 0, "won_revenue": None, "revenue_traceable_share": None, "revenue_linked_to_lead_share": None,
+        "opportunities_without_lead": 0, "opportunities_unknown_channel": 0,
+        "null_reasons": dict.fromkeys(("won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share"),
+                                      "no_opportunities")}
+    pipe = core_metrics(empty_wb, parse_period("FY2025Q1", 4), source=source)["pipeline"]
+    assert (pipe["opportunities_created"], pipe["won_count"], pipe["open_pipeline"]["count"]) == (0, 0, 0)
+    assert pipe["null_reasons"]["won_revenue"] == pipe["null_reasons"]["win_rate_by_amount"] == "no_opportunities"
+
+
+@pytest.mark.parametrize("rows, amounts, code", [(None, 0, "no_opportunities"), (0, 0, "no_opportunities"),
+                                                 (3, 0, "no_amounts"), (3, 1, None)])
+def test_one_rule_chooses_the_money_reason(rows, amounts, code):
+    from helpers.metrics.pipeline import amounts_reason
+
+    assert amounts_reason(rows, amounts) == code
+
+
+# --------------------------------------------------------------------------- marketing ROI and attribution
+SPEND = "month,channel,amount\n2025-04,web,100000\n2025-05,seminar,50000\n"
+TOUCHES = ("touch_id,lead_id,touched_at,channel,campaign,touch_type,content,opportunity_id\n"
+           "T1,L1,2025-04-02,web,,form,,\nT2,L2,2025-04-10,seminar,,event,,\n")
+
+
+@pytest.fixture(scope="module")
+def spend_wb(tmp_path_factory):
+    """The leads-only folder with spend and touches."""
+    folder = tmp_path_factory.mktemp("leads-spend")
+    for name in ("leads.csv", "workbook.yaml"):
+        (folder / name).write_bytes((FOLDER / name).read_bytes())
+    (folder / "spend.csv").write_text(SPEND, encoding="utf-8")
+    (folder / "touches.csv").write_text(TOUCHES, encoding="utf-8")
+    return load_workbook(folder, load_config(folder))
+
+
+def test_the_roi_deal_counts_and_money_say_no_opportunities(spend_wb):
+    """FY2025Q1 (Apr-Jun 2025): web spent 100,000 on L1 and L3 (50,000 a lead), seminar 50,000 on L2, ad nothing on
+    L4 (cost per lead unknown, not free); total 150,000 / 4 leads = 37,500. Deals and money: no_opportunities."""
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.roi import roi_rows
+
+    rows, total = roi_rows(spend_wb, parse_period("FY2025Q1", 4), workbook_source(spend_wb))
+    nulls = ("opportunities_created", "cost_per_opportunity", "pipeline_amount", "won_revenue", "cohort_won_revenue",
+             "return_on_spend")
+    expected = {"web": (100000.0, 2, 50000.0), "seminar": (50000.0, 1, 50000.0), "ad": (0.0, 1, None)}
+    assert sorted(rows) == sorted(expected)
+    for channel, row in [*rows.items(), ("total", total)]:
+        assert (row["spend"], row["leads"], row["cost_per_lead"]) == expected.get(channel, (150000.0, 4, 37500.0))
+        assert all(row[k] is None for k in nulls) and row["null_reasons"] == dict.fromkeys(nulls, "no_opportunities")
+
+
+def test_the_attribution_money_and_deals_say_no_opportunities(spend_wb):
+    """Notebooks 06 and 00 on s.source: the money null with no_opportunities (no deal at all, not no_amounts), the
+    touch coverage's deal counts unknown (not 0 / 0); its 2 touches (T1, T2) still counted."""
+    from helpers.metrics.attribution_paths import attribution_of, attribution_section, coverage_of
+    from helpers.metrics.core import workbook_source
+
+    period = parse_period("FY2025Q1", 4)
+    frames = attribution_section(spend_wb, period.start, period.end, samples=10)   # the frames: the rule on 0 rows
+    assert frames["null_reasons"]["revenue"] == "no_opportunities"
+    source = workbook_source(spend_wb)
+    section = attribution_of(source, spend_wb.config, spend_wb.as_of, period.start, period.end, samples=10)
+    deals = ("won_deals_with_touches", "won_deals_without_touches")
+    assert section["null_reasons"]["revenue"] == "no_opportunities"
+    assert {k: section["null_reasons"][f"coverage.{k}"] for k in deals} == dict.fromkeys(deals, "no_opportunities")
+    for cov in (section["coverage"], coverage_of(source, spend_wb.config, spend_wb.as_of, period.start, period.end)):
+        assert cov == {**dict.fromkeys(deals), "won_revenue_with_touches": None, "won_revenue_without_touches": None,
+                       "won_revenue_share_with_touches": None, "touches": 2, "touches_unknown_lead": 0,
+                       "touches_after_close": 0, "touches_after_as_of": 0}

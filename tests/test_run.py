@@ -222,6 +222,13 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
             == "no_opportunities"
         assert m["funnel"]["cohort"]["leads"] == 3 and m["funnel"]["cohort"]["lead_to_opportunity_rate"] is None
         assert m["funnel"]["cohort"]["null_reasons"]["lead_to_opportunity_rate"] == "no_opportunities"
+        # notebook 00's data health: the open deals and the traceability counts unknown too (not "Open deals 0")
+        stale, trace = m["data_health"]["stale_open_deals"], m["data_health"]["traceability_period"]
+        assert (stale["threshold_days"], stale["open"], stale["stale"], stale["oldest_days"]) == (180, None, None, None)
+        assert set(stale["null_reasons"].values()) == set(trace["null_reasons"].values()) == {"no_opportunities"}
+        assert trace["won_count"] is None and trace["opportunities_without_lead"] is None and len(trace["null_reasons"]) == 6
+        health = (out / "2025Q2" / "00_data_health.html").read_text(encoding="utf-8")
+        assert health.count("There are no opportunities (no opportunities table, or one without rows)") >= 5
     if shape == "no_stage_dates":
         # no MQL/SQL columns: only L1 reached SQL (through its opportunity O1), so mql = sql = 1 of 3 leads
         assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)

@@ -86,6 +86,12 @@ class Workbook:
         """A canonical table by name."""
         return getattr(self, name)
 
+    @property
+    def has_opportunities(self) -> bool:
+        """False for a leads-only folder: its opportunities table is an empty stand-in for the missing one (the
+        warning no_opportunities), not an export without rows."""
+        return not any(f.code == "no_opportunities" for f in self.findings)
+
 
 def find_table_file(data_dir: Path, name: str) -> Path | None:
     """The one file holding table `name` (name.csv, .xlsx, .xls or .parquet, names and extensions in any case:

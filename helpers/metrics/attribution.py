@@ -173,11 +173,21 @@ def period_deal_figures(pairs, opps, leads, start, end, as_of, backend=None, mar
 
 
 def has_amounts(opps, backend=None) -> bool:
-    """Some opportunity has an amount (else every money figure is None: ``no_amounts``, credits in deals only); a
-    frame is read here, an engine table asked for one row (whether any amount is known)."""
+    """Some opportunity has an amount (else every money figure is None, credits in deals only: :func:`amounts_code`)."""
+    return amounts_code(opps, backend) is None
+
+
+def amounts_code(opps, backend=None) -> str | None:
+    """Why every money figure is None (helpers.metrics.pipeline.amounts_reason: ``no_opportunities`` without a deal,
+    ``no_amounts`` when no deal has an amount), None when some opportunity has an amount; a frame is read here, an
+    engine table asked for one row (rows, and those with an amount)."""
+    from helpers.metrics.pipeline import amounts_reason
+
     if is_table(opps):
-        return bool(_run(opps.aggregate(known=opps.amount.count()), backend)[0]["known"])
-    return "amount" in opps.columns and bool(opps["amount"].notna().any())
+        row = _run(opps.aggregate(rows=opps.count(), known=opps.amount.count()), backend)[0]
+        return amounts_reason(int(row["rows"]), int(row["known"]))
+    known = int(opps["amount"].notna().sum()) if "amount" in opps.columns else 0
+    return amounts_reason(len(opps), known)
 
 
 def _money(row: dict, scope: str, group: str, amounts: bool = True, decimals: int | None = None) -> float | None:

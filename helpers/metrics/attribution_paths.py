@@ -323,7 +323,7 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
     shapley: {...}, paths, converted_paths, revenue, folded, window_start, window_end, bulk_created_at}, sourced,
     influenced, by_department, marketing_channels, coverage, content, null_reasons}``. Without a touches table every figure
     is empty with the reason ``no_touches_table`` (``no_touch_rows`` for a table without rows); without amounts the money is None (``no_amounts``: credits in
-    deals only). `samples` overrides ``attribution.bootstrap_samples``.
+    deals only; ``no_opportunities`` without any deal, helpers.metrics.pipeline.amounts_reason). `samples` overrides ``attribution.bootstrap_samples``.
 
     The paths' leads are the observed ones of section 5: when the leads' created_at is a bulk-load stamp
     (:func:`helpers.metrics.lead_section.bulk_created`, with the ingest's `warning_codes` such as
@@ -346,9 +346,23 @@ def attribution_of(source, config, as_of, start, end, samples: int | None = None
     source and as_of (:meth:`helpers.metrics.source.Source.memo`): the periods of a run share them."""
     from helpers.metrics.source import memoized
 
-    return attribution_figures(source.touches(), source.leads(), source.opps(), config, as_of, start, end, samples,
-                               warning_codes, backend=source.backend,
-                               memo=lambda key, compute: memoized(source, key, compute))
+    out = attribution_figures(source.touches(), source.leads(), source.opps(), config, as_of, start, end, samples,
+                              warning_codes, backend=source.backend,
+                              memo=lambda key, compute: memoized(source, key, compute))
+    if out["coverage"] is not None and not source.has_opportunities:
+        out["coverage"] = deals_unknown(out["coverage"])
+        out["null_reasons"].update({f"coverage.{k}": "no_opportunities" for k in COVERAGE_DEALS})
+    return out
+
+
+#: The touch coverage's counts of deals: unknown without an opportunities table (no_opportunities), not 0.
+COVERAGE_DEALS = ("won_deals_with_touches", "won_deals_without_touches")
+
+
+def deals_unknown(coverage: dict) -> dict:
+    """A touch coverage (:func:`helpers.metrics.attribution.coverage`) of a source without an opportunities table:
+    its counts of deals None (the touches' own counts stay)."""
+    return dict(coverage, **dict.fromkeys(COVERAGE_DEALS))
 
 
 def lead_dates_key(as_of, setting, warning_codes=()) -> tuple:
@@ -420,8 +434,8 @@ def attribution_figures(touches, leads, opps, config, as_of, start, end, samples
         out["coverage"] = _coverage(touches, leads, opps, as_of, start, end, decimals, backend, memo, pairs, figures,
                                     amounts)
         out["content"] = A.content_in_deals(pairs, opps, start, end, as_of, backend)
-        if not amounts:
-            out["null_reasons"]["revenue"] = "no_amounts"
+        if not amounts:   # no_opportunities or no_amounts (helpers.metrics.pipeline.amounts_reason)
+            out["null_reasons"]["revenue"] = memo(("attribution_amounts_code",), lambda: A.amounts_code(opps, backend))
     samples = samples if samples is not None else cfg["bootstrap_samples"]
     key = ("attribution_data_driven", day(as_of), bool(bulk), h, cfg["lookback_days"], samples, decimals)
     dd = copy.deepcopy(memo(key, lambda: _period_free(touches, leads, opps, as_of, bulk, h, cfg["lookback_days"], samples,
@@ -439,7 +453,7 @@ def _period_pairs(touches, leads, opps, cfg: dict, as_of, start, end, bulk: bool
     computed again for each period (at 10M leads a run's kernel would hold it through notebook 05's peak), the period's
     :func:`~helpers.metrics.attribution.period_deal_figures` with the settings' marketing channels (once per those and
     the period: notebook 00's coverage and notebook 06's credits, coverage and sourced / influenced deals read them) and
-    :func:`~helpers.metrics.attribution.has_amounts` (once per source)."""
+    whether some opportunity has an amount (:func:`~helpers.metrics.attribution.amounts_code`, once per source)."""
     from helpers.metrics import attribution as A
     from helpers.metrics import engine as E
 
@@ -461,7 +475,7 @@ def _period_pairs(touches, leads, opps, cfg: dict, as_of, start, end, bulk: bool
     channels = tuple(sorted(set(cfg["marketing_channels"] or ())))
     figures = memo(("attribution_deal_figures", key, day(start), day(end), channels),
                    lambda: A.period_deal_figures(kept.table, opps, leads, start, end, as_of, backend, channels))
-    amounts = memo(("attribution_has_amounts",), lambda: A.has_amounts(opps, backend))
+    amounts = memo(("attribution_amounts_code",), lambda: A.amounts_code(opps, backend)) is None
     return kept, dict(figures), amounts
 
 
@@ -476,8 +490,9 @@ def _coverage(touches, leads, opps, as_of, start, end, decimals: int, backend, m
 def coverage_of(source, config, as_of, start, end) -> dict | None:
     """Touch coverage of period [start, end] (:func:`helpers.metrics.attribution.coverage`; notebook 00) on a
     :class:`helpers.metrics.source.Source`, over the pairs of every lead's own created_at (no bulk-load stamp assumed);
-    None without touches or without a touch row. The pairs, the period's deal figures and the touches' counts are
-    those :func:`attribution_of` keeps in the source's memo (computed once for both notebooks)."""
+    None without touches or without a touch row; its counts of deals None without an opportunities table
+    (:func:`deals_unknown`). The pairs, the period's deal figures and the touches' counts are those
+    :func:`attribution_of` keeps in the source's memo (computed once for both notebooks)."""
     from helpers.metrics import engine as E
     from helpers.metrics.source import memoized
 
@@ -491,8 +506,9 @@ def coverage_of(source, config, as_of, start, end) -> dict | None:
     with E.reusing_tables():
         kept, figures, amounts = _period_pairs(touches, leads, opps, settings(config), as_of, start, end, False,
                                                backend, memo)
-        return _coverage(touches, leads, opps, as_of, start, end, int(config.currency_decimals), backend, memo,
-                         kept.table, figures, amounts)
+        out = _coverage(touches, leads, opps, as_of, start, end, int(config.currency_decimals), backend, memo,
+                        kept.table, figures, amounts)
+    return out if source.has_opportunities else deals_unknown(out)
 
 
 def _period_free(touches, leads, opps, as_of, bulk: bool, h: int, lookback_days: int, samples: int, decimals: int,

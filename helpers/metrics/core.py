@@ -41,7 +41,8 @@ def workbook_source(wb: Workbook):
         def fit(frame):
             return target_fit(frame, industries, sizes, categorical=True)   # the engine's key: codes, not texts
     # the leads' extra columns are read from the file only when a figure asks for one (notebook 05), not for every source
-    return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit, extras=functools.partial(wb.extras.get, "leads"))
+    return FrameSource(wb.leads, wb.opportunities, wb.touches, fit=fit, extras=functools.partial(wb.extras.get, "leads"),
+                       has_opportunities=wb.has_opportunities)
 
 
 def core_metrics(wb: Workbook, period: Period, projected: bool = False, source=None) -> dict:

@@ -25,7 +25,8 @@ DATE_OF_TABLE = {"leads": "created_at", "opportunities": "created_at", "spend": 
 def _source_of(wb: Workbook, source):
     """`source`, else the workbook's leads, opportunities and touches as a FrameSource (no figure here breaks down by
     target fit)."""
-    return source if source is not None else FrameSource(wb.leads, wb.opportunities, getattr(wb, "touches", None))
+    return source if source is not None else FrameSource(wb.leads, wb.opportunities, getattr(wb, "touches", None),
+                                                         has_opportunities=getattr(wb, "has_opportunities", True))
 
 
 def table_overview(wb: Workbook, lang: str = "en", source=None) -> pd.DataFrame:

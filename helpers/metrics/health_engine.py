@@ -27,7 +27,7 @@ import pandas as pd
 
 from helpers.data.periods import Period, period_of
 from helpers.metrics.engine import UNKNOWN, _key_label, pairs_expr
-from helpers.metrics.pipeline import day, last_day, ratio
+from helpers.metrics.pipeline import amounts_reason, day, last_day, ratio
 from helpers.metrics.source import memoized_figure
 
 #: "All history" as a window start (helpers.metrics.health.EARLIEST).
@@ -162,10 +162,14 @@ def negative_intervals_of(source, as_of) -> dict:
 @memoized_figure
 def stale_open_deals_of(source, as_of, days: int) -> dict:
     """helpers.metrics.health.stale_open_deals on `source`: deals open on as_of (created by then, not won or lost by
-    then) older than `days` days: count, known amount (None with its reason when the data has no amounts, or no stale
-    deal has one) and the oldest open deal's age (None without open deals). One aggregate row."""
+    then) older than `days` days: count, known amount (None with its reason when the data has no amounts or no
+    opportunity at all, helpers.metrics.pipeline.amounts_reason, or no stale deal has one) and the oldest open deal's age
+    (None without open deals). Without an opportunities table (``source.has_opportunities`` False: a leads-only
+    folder) every figure but the threshold is null with no_opportunities, never 0. One aggregate row."""
     import ibis
 
+    if not source.has_opportunities:
+        return _no_opportunities({"threshold_days": days}, ("open", "stale", "stale_amount", "oldest_days"))
     cutoff = _date(as_of)
     o = source.opps()
     created, closed = o.created_at.cast("date"), o.closed_at.cast("date")
@@ -173,22 +177,27 @@ def stale_open_deals_of(source, as_of, days: int) -> dict:
     open_now = (created <= cutoff).fill_null(False) & ~closed_by
     age = ibis.literal(cutoff).delta(created, unit="day")
     stale = open_now & (age > days).fill_null(False)
-    row = _one(source, o.aggregate(open=o.count(where=open_now), stale=o.count(where=stale),
+    row = _one(source, o.aggregate(rows=o.count(), open=o.count(where=open_now), stale=o.count(where=stale),
                                    stale_known=o.count(where=stale & o.amount.notnull()),
                                    stale_amount=o.amount.sum(where=stale), amounts=o.count(where=o.amount.notnull()),
                                    oldest=age.max(where=open_now)))
-    no_amounts = not row["amounts"]
+    whole = amounts_reason(int(row["rows"]), int(row["amounts"]))
     stale_amount = None
-    if not no_amounts and (row["stale_known"] or not row["stale"]):
+    if whole is None and (row["stale_known"] or not row["stale"]):
         stale_amount = float(row["stale_amount"] or 0.0)
     out = {"threshold_days": days, "open": int(row["open"]), "stale": int(row["stale"]), "stale_amount": stale_amount,
            "oldest_days": int(row["oldest"]) if row["open"] else None}
     reasons = {}
     if out["stale_amount"] is None:
-        reasons["stale_amount"] = "no_amounts" if no_amounts else "no_stale_amounts"
+        reasons["stale_amount"] = whole or "no_stale_amounts"
     if out["oldest_days"] is None:
         reasons["oldest_days"] = "no_open_deals"
     return dict(out, null_reasons=reasons) if reasons else out
+
+
+#: The figures of :func:`traceability_of` (every one null with no_opportunities without an opportunities table).
+TRACEABILITY_KEYS = ("won_count", "won_revenue", "revenue_traceable_share", "revenue_linked_to_lead_share",
+                     "opportunities_without_lead", "opportunities_unknown_channel")
 
 
 # --------------------------------------------------------------------------- traceability
@@ -196,7 +205,12 @@ def stale_open_deals_of(source, as_of, days: int) -> dict:
 def traceability_of(source, as_of, start=None, end=None) -> dict:
     """helpers.metrics.health.traceability on `source`: of the revenue won in [start, end] (default all history up to
     as_of; deals created by as_of), the shares whose channel is known and whose deal links to a lead (a link from either
-    table); over all opportunities, those without a lead and those of unknown channel. One aggregate row."""
+    table); over all opportunities, those without a lead and those of unknown channel. The money figures' reason: the
+    data's first (helpers.metrics.pipeline.amounts_reason: no_opportunities, no_amounts), else no_won_deals, else
+    won_amounts_missing / no_closed_amounts (won deals, none with an amount). Without an opportunities table (as
+    :func:`stale_open_deals_of`) every figure is null with no_opportunities. One aggregate row."""
+    if not source.has_opportunities:
+        return _no_opportunities({}, TRACEABILITY_KEYS)
     first = _date(start if start is not None else EARLIEST)
     last = last_day(end if end is not None else as_of, as_of).date()
     o = source.opps(("channel",))
@@ -206,22 +220,32 @@ def traceability_of(source, as_of, start=None, end=None) -> dict:
     known_channel = _key_label(o.k0.cast("string")) != UNKNOWN
     has_lead = o.opportunity_id.cast("string").isin(p.opportunity_id).fill_null(False)
     row = _one(source, o.aggregate(
+        rows=o.count(), amounts=o.count(where=o.amount.notnull()),
         won=o.count(where=won), total=o.amount.sum(where=won), known=o.count(where=won & o.amount.notnull()),
         traceable=o.amount.sum(where=won & known_channel), linked=o.amount.sum(where=won & has_lead),
         without_lead=o.count(where=~has_lead), unknown_channel=o.count(where=~known_channel)))
     total = float(row["total"] or 0.0)
     n = int(row["won"])
+    whole = amounts_reason(int(row["rows"]), int(row["amounts"]))
     out = {
-        "won_count": n, "won_revenue": total if row["known"] or not n else None,
+        "won_count": n, "won_revenue": total if whole is None and (row["known"] or not n) else None,
         "revenue_traceable_share": ratio(float(row["traceable"] or 0.0), total) if total else None,
         "revenue_linked_to_lead_share": ratio(float(row["linked"] or 0.0), total) if total else None,
         "opportunities_without_lead": int(row["without_lead"]),
         "opportunities_unknown_channel": int(row["unknown_channel"]),
     }
-    code = "no_won_deals" if not n else "no_amounts" if not row["known"] else "no_closed_amounts"
-    reasons = {k: (code if k != "won_revenue" else "no_amounts") for k in ("won_revenue", "revenue_traceable_share",
-                                                                          "revenue_linked_to_lead_share") if out[k] is None}
+    reasons = {}
+    if out["won_revenue"] is None:
+        reasons["won_revenue"] = whole or "won_amounts_missing"
+    for key in ("revenue_traceable_share", "revenue_linked_to_lead_share"):
+        if out[key] is None:
+            reasons[key] = whole or ("no_won_deals" if not n else "no_closed_amounts")
     return dict(out, null_reasons=reasons) if reasons else out
+
+
+def _no_opportunities(out: dict, keys) -> dict:
+    """`out` with each figure of `keys` None and its reason no_opportunities (there is no opportunities table)."""
+    return dict(out, **dict.fromkeys(keys), null_reasons=dict.fromkeys(keys, "no_opportunities"))
 
 
 def _no_leads(o):

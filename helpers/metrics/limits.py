@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.metrics.pipeline import dates, day, outcome_is
+from helpers.metrics.pipeline import amounts_reason, dates, day, outcome_is
 
 #: The file helpers.data.ingest writes next to the canonical tables.
 INGEST_REPORT = "ingest_report.json"
@@ -76,19 +76,22 @@ class DataFacts:
     one_created_at: bool = False     # created_at is a bulk-load stamp (one day for all, or the ingest said so)
     nothing_closed: bool = False     # there are opportunities and none was won or lost (an export of open deals only)
     no_opportunities: bool = False   # there is no opportunities table (a leads-only folder: warning no_opportunities)
+    empty_opportunities: bool = False   # there is an opportunities table and it holds no row
 
     def codes(self) -> list[str]:
         """The reason codes of the facts that hold, in the order the data health report lists them (without an
-        opportunities table that one alone: the amounts are not missing, the deals are)."""
-        if self.no_opportunities:
+        opportunity, no table or an empty one, no_opportunities alone: the amounts are not missing, the deals are)."""
+        if self.amounts_code == "no_opportunities":
             return ["no_opportunities"]
         return [name for name in ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at", "nothing_closed")
                 if getattr(self, name)]
 
     @property
     def amounts_code(self) -> str | None:
-        """The reason a money figure is null in every period: no_opportunities (no table), no_amounts, else None."""
-        return "no_opportunities" if self.no_opportunities else "no_amounts" if self.no_amounts else None
+        """The reason a money figure is null in every period, by the one rule :func:`amounts_reason`: no_opportunities
+        (no table, or no row in it), no_amounts (opportunities, none with an amount), else None."""
+        rows = None if self.no_opportunities else 0 if self.empty_opportunities else 1
+        return amounts_reason(rows, 0 if self.no_amounts else 1)
 
 
 def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
@@ -102,7 +105,9 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
       warning code of :data:`BULK_CODES` was raised (the ingest saw it in the export);
     - ``nothing_closed``: there are opportunities and none was won or lost by as_of;
     - ``no_opportunities``: there is no opportunities table (the load's warning of that code): every opportunity
-      count is undefined, not 0, and every money figure null with this reason instead of no_amounts.
+      count is undefined, not 0, and every money figure null with this reason instead of no_amounts;
+    - ``empty_opportunities``: there is an opportunities table without a row: the counts are 0, and every money
+      figure null with the reason no_opportunities too (:func:`amounts_reason`).
     """
     cutoff = day(as_of)
     closed = dates(opps, "closed_at") <= cutoff
@@ -119,17 +124,19 @@ def data_facts(opps: pd.DataFrame, as_of, warning_codes=()) -> DataFacts:
                             or (len(created) >= 2 and created.nunique() == 1)),
         nothing_closed=bool(len(opps) and not (won.any() or lost.any())),
         no_opportunities="no_opportunities" in warning_codes,
+        empty_opportunities=not len(opps) and "no_opportunities" not in warning_codes,
     )
 
 
 def data_facts_of(source, as_of, warning_codes=()) -> DataFacts:
     """:func:`data_facts` of a :class:`helpers.metrics.source.Source`'s opportunities: one aggregate row fetched, once
-    per source and as_of (:func:`helpers.metrics.source.memoized`: a report's views ask for it again and again)."""
+    per source and as_of (:func:`helpers.metrics.source.memoized`: a report's views ask for it again and again);
+    ``no_opportunities`` also when the source has no opportunities table (its ``has_opportunities``)."""
     from helpers.metrics.source import memoized
 
     row = memoized(source, ("data_facts", day(as_of)),
                    lambda: source.fetch(facts_expr(source.opps(), as_of)).to_pylist()[0])
-    return facts_from_row(row, warning_codes)
+    return facts_from_row(row, tuple(warning_codes) + (() if source.has_opportunities else ("no_opportunities",)))
 
 
 def facts_expr(o, as_of, **extra):
@@ -154,6 +161,7 @@ def facts_from_row(row: dict, warning_codes=()) -> DataFacts:
         one_created_at=bool(any(code in BULK_CODES for code in warning_codes) or (row["created"] >= 2 and row["days"] == 1)),
         nothing_closed=bool(row["rows"] and not (row["won"] or row["lost"])),
         no_opportunities="no_opportunities" in warning_codes,
+        empty_opportunities=not row["rows"] and "no_opportunities" not in warning_codes,
     )
 
 
@@ -168,7 +176,8 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
     Rules, first match wins (codes of :data:`REASON_CODES`):
 
     - win_rate: no_lost_deals; else null -> no_closed_deals.
-    - win_rate_by_amount: no_amounts, no_lost_deals, lost_amounts_zero; else null ->
+    - win_rate_by_amount: no_amounts (no_opportunities for an empty table: :func:`amounts_reason`, as every
+      no_amounts here), no_lost_deals, lost_amounts_zero; else null ->
       no_closed_deals (nothing closed) or no_closed_amounts (closed deals carry no amount).
     - won_revenue: no_amounts; else null -> won_amounts_missing.
     - avg_deal_size: no_amounts; else null -> no_won_deals or won_amounts_missing.
@@ -193,14 +202,14 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
         reasons["win_rate"] = "no_closed_deals"
     for flag in ("no_amounts", "no_lost_deals", "lost_amounts_zero"):
         if getattr(facts, flag):
-            _set(out, reasons, "win_rate_by_amount", flag)
+            _set(out, reasons, "win_rate_by_amount", facts.amounts_code if flag == "no_amounts" else flag)
             break
     else:
         if out.get("win_rate_by_amount") is None:
             reasons["win_rate_by_amount"] = "no_closed_deals" if not (won + lost) else "no_closed_amounts"
     if facts.no_amounts:
-        _set(out, reasons, "won_revenue", "no_amounts")
-        _set(out, reasons, "avg_deal_size", "no_amounts")
+        _set(out, reasons, "won_revenue", facts.amounts_code)
+        _set(out, reasons, "avg_deal_size", facts.amounts_code)
     else:
         if out.get("won_revenue") is None:
             reasons["won_revenue"] = "won_amounts_missing"
@@ -218,7 +227,7 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
     open_ = out.get("open_pipeline")
     if isinstance(open_, dict) and (facts.no_amounts or (open_.get("count") and open_.get("amount_unknown_count") == open_["count"])):
         out["open_pipeline"] = dict(open_, amount=None)
-        reasons["open_pipeline_amount"] = "no_amounts" if facts.no_amounts else "open_amounts_missing"
+        reasons["open_pipeline_amount"] = facts.amounts_code if facts.no_amounts else "open_amounts_missing"
     if reasons:
         out["null_reasons"] = reasons
     return out
@@ -625,7 +634,8 @@ def workbook_warnings(wb, source=None) -> list[dict]:
     from helpers.data.channels import check_channel_names
 
     # the workbook's frames as they are: these counts need no target fit (helpers.metrics.core.workbook_source's key)
-    source = source if source is not None else FrameSource(wb.leads, wb.opportunities, wb.touches)
+    source = source if source is not None else FrameSource(wb.leads, wb.opportunities, wb.touches,
+                                                           has_opportunities=wb.has_opportunities)
     channels = pd.DataFrame({"channel": pd.Series(channel_values_of(source), dtype=object)})   # one row per spelling
     names = check_channel_names(wb.config.settings_channel_names, (channels, wb.spend),   # never the shipped names
                                 wb.config.channel_names_from)   # the run's settings, not the cached load's

@@ -60,6 +60,16 @@ def ratio(numerator, denominator) -> float | None:
     return float(numerator) / float(denominator)
 
 
+def amounts_reason(opportunities: int | None, amounts: int) -> str | None:
+    """Why every money figure of the data is null: the one rule of the reason (the pipeline, goals, data health, ROI and
+    attribution figures all ask it). ``no_opportunities`` without an opportunities table (`opportunities` None) or
+    with no row in it (0): there are no deals at all; ``no_amounts`` when there are opportunities and none has an
+    amount (`amounts`: the number of rows with one, 0); None when some opportunity has an amount."""
+    if not opportunities:
+        return "no_opportunities"
+    return None if amounts else "no_amounts"
+
+
 def outcome_is(opps: pd.DataFrame, outcome: str) -> pd.Series:
     """Boolean mask: the opportunity's outcome equals `outcome` (works for str and Categorical columns)."""
     if "outcome" not in opps.columns:

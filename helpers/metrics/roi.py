@@ -20,7 +20,7 @@ from collections import OrderedDict
 
 import pandas as pd
 
-from helpers.metrics.pipeline import derive_pipeline, ratio
+from helpers.metrics.pipeline import amounts_reason, derive_pipeline, ratio
 from helpers.metrics.source import memoized_figure
 
 #: How many periods' ROI rows a process keeps (as the core figures' memo).
@@ -32,7 +32,7 @@ _MEMO_LOCK = threading.Lock()
 def opps_roi_expr(opps, start, last, as_of):
     """Per (dim, k) of the opportunities' channel (k0) and the total (ALL, ALL): created (in P), created_amount (known
     amounts of those), won, won_amount, won_known (won, closed in P, created by as_of), exists (created by as_of),
-    amounts (rows with an amount, whatever their dates)."""
+    amounts (rows with an amount, whatever their dates), rows (all of them)."""
     from helpers.metrics.engine import _longer, _prepared_opps, _won_by
 
     o = _longer(_prepared_opps(opps), ["channel"])
@@ -40,7 +40,7 @@ def opps_roi_expr(opps, start, last, as_of):
     return o.group_by(["dim", "k"]).aggregate(
         created=o.count(where=in_p), created_amount=o.amount.sum(where=in_p), won=o.count(where=won),
         won_amount=o.amount.sum(where=won), won_known=o.count(where=won & o.amount.notnull()),
-        exists=o.count(where=o.created <= as_of), amounts=o.count(where=o.amount.notnull()))
+        exists=o.count(where=o.created <= as_of), amounts=o.count(where=o.amount.notnull()), rows=o.count())
 
 
 def leads_roi_expr(leads, start, last, as_of):
@@ -107,7 +107,9 @@ def roi_by_channel(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps:
     funnel_analysis.ROI_KEYS, plus ``null_reasons`` where the money figures are unknown); None without spend.
 
     Channels: the union of those of spend rows dated on or before as_of and of leads and opportunities created on
-    or before as_of, sorted, 'unknown' last. Currency sums, counts as int; errors: none beyond the engine's.
+    or before as_of, sorted, 'unknown' last. The money figures' reason when the data holds none:
+    helpers.metrics.pipeline.amounts_reason (no_opportunities, no_amounts); without an opportunities table
+    (``source.has_opportunities`` False) the deal counts too are null with no_opportunities. Currency sums, counts as int; errors: none beyond the engine's.
     The engine's aggregates are computed on `source` (a :class:`helpers.metrics.source.Source`), default the frames
     `leads` and `opps` (which are then not read)."""
     from helpers.metrics.source import FrameSource
@@ -133,12 +135,19 @@ def roi_by_channel(spend: pd.DataFrame | None, leads: pd.DataFrame | None, opps:
     # the total's return counts only the revenue of channels with spend: a channel without spend bought nothing
     paid = [r["cohort_won_revenue"] for r in rows.values() if r["spend"] and r["cohort_won_revenue"] is not None]
     total["return_on_spend"] = ratio(sum(paid), total["spend"] or None) if source.has_leads else None
-    if not (agg["opps"].get((ALL, ALL)) or {}).get("amounts"):
-        # no amounts in the data: the money a channel brought is unknown, never 0
+    everything = agg["opps"].get((ALL, ALL)) or {}
+    whole = amounts_reason(int(everything.get("rows") or 0), int(everything.get("amounts") or 0))
+    if not source.has_opportunities:
+        # no opportunities table: its counts of deals are unknown, not 0
+        for row in (*rows.values(), total):
+            row.update(opportunities_created=None, cost_per_opportunity=None,
+                       null_reasons=dict.fromkeys(("opportunities_created", "cost_per_opportunity"), "no_opportunities"))
+    if whole:
+        # no opportunities or no amounts in the data: the money a channel brought is unknown, never 0
         for row in (*rows.values(), total):
             row.update(pipeline_amount=None, won_revenue=None, cohort_won_revenue=None, return_on_spend=None,
-                       null_reasons=dict.fromkeys(("pipeline_amount", "won_revenue", "cohort_won_revenue",
-                                                   "return_on_spend"), "no_amounts"))
+                       null_reasons=dict(row.get("null_reasons") or {}, **dict.fromkeys(
+                           ("pipeline_amount", "won_revenue", "cohort_won_revenue", "return_on_spend"), whole)))
     elif not source.has_leads:
         for row in (*rows.values(), total):
             row["null_reasons"] = dict.fromkeys(("cohort_won_revenue", "return_on_spend"), "no_leads")
@@ -179,6 +188,10 @@ def roi_rows(wb, period, source=None):
         hit = _MEMO.get(key) if key is not None else None
     if hit is not None:
         return hit[0]
+    if source is None:
+        from helpers.metrics.source import FrameSource
+
+        source = FrameSource(wb.leads, wb.opportunities, has_opportunities=wb.has_opportunities)
     result = roi_by_channel(wb.spend, wb.leads, wb.opportunities, period.start, period.end, wb.as_of,
                             source=source)
     if key is not None:

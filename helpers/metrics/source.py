@@ -53,6 +53,13 @@ class Source(abc.ABC):
     def has_leads(self) -> bool:
         """True when there is a leads table."""
 
+    @property
+    def has_opportunities(self) -> bool:
+        """True when there is an opportunities table (it may hold no row): always in a warehouse (its mapping names
+        one); a leads-only folder's stands in empty (helpers.data.load), and its source says so (:class:`FrameSource`'s
+        `has_opportunities`): a count of its deals is unknown, not 0."""
+        return True
+
     @abc.abstractmethod
     def opps(self, dims: Sequence[str] = ()):
         """The opportunities as an engine table (helpers.metrics.engine's canonical columns and values) with the
@@ -135,14 +142,18 @@ class FrameSource(Source):
 
     Its engine tables are built from the frames once per source and dims and kept while the source lives (a session's
     ``s.source``: one per process and run snapshot, helpers.report.session), so the frames must not change meanwhile
-    (as for :meth:`Source.memo`)."""
+    (as for :meth:`Source.memo`).
+
+    `has_opportunities` False: `opps` is the empty table a leads-only folder's Workbook stands in for the missing one
+    (:attr:`helpers.data.load.Workbook.has_opportunities`), which the frame alone cannot tell from an empty export."""
 
     kind = "folder"
 
     def __init__(self, leads: pd.DataFrame | None, opps: pd.DataFrame, touches: pd.DataFrame | None = None,
                  fit: Callable[[pd.DataFrame], pd.Series] | None = None, backend=None,
-                 extras: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None):
+                 extras: pd.DataFrame | Callable[[], pd.DataFrame | None] | None = None, has_opportunities: bool = True):
         self.frames = {"leads": leads, "opportunities": opps}
+        self._has_opportunities = bool(has_opportunities)
         self._extras = extras
         self._raw: dict[str, object] = {}
         self.touches_frame = touches
@@ -154,6 +165,10 @@ class FrameSource(Source):
     @property
     def has_leads(self) -> bool:
         return self.frames["leads"] is not None
+
+    @property
+    def has_opportunities(self) -> bool:
+        return self._has_opportunities
 
     @property
     def extras(self) -> pd.DataFrame | None:

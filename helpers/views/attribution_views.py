@@ -14,7 +14,8 @@ from helpers.labels import t
 from helpers.metrics import attribution as A
 from helpers.metrics.attribution_paths import attribution_of, coverage_of
 from helpers.views import display, fmt
-from helpers.views.common import channel_label
+from helpers.metrics.limits import workbook_facts
+from helpers.views.common import channel_label, reason_text
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
     from helpers.report.session import Session
@@ -94,8 +95,10 @@ def models_table(s: Session, a: AttributionResult, kind: str = "won"):
             row[t(f"model_{model}", s.lang)] = fmt.money(value, s.config) if money else fmt.number(value, s.lang, 2)
         rows.append(row)
     parts = [display.table(pd.DataFrame(rows))]
-    if not money:
-        parts.append(display.note(t("attribution_deals_only", s.lang), warn=True))
+    if not money:   # no amounts: credits in deals; no deals at all (no_opportunities): its reason
+        reason = a.section["null_reasons"]["revenue"]
+        parts.append(display.note(t("attribution_deals_only", s.lang) if reason == "no_amounts"
+                                  else reason_text(reason, s.lang), warn=True))
     return display.stack(*parts)
 
 
@@ -221,13 +224,18 @@ def coverage_view(s: Session, c: dict | None = None):
     c = coverage_figures(s) if c is None else c
     if c is None:
         return display.note(t("reason_no_touch_rows" if s.source.has_touches else "reason_no_touches_table", s.lang), warn=True)
+    with_, without = c["won_deals_with_touches"], c["won_deals_without_touches"]
+    deals = (fmt.number(None, s.lang) if with_ is None   # no opportunities table: unknown, not 0 / 0
+             else f"{fmt.number(with_, s.lang)} / {fmt.number(with_ + without, s.lang)}")
     items = [(t("coverage_won_revenue_touched", s.lang), fmt.rate(c["won_revenue_share_with_touches"], s.lang)),
-             (t("coverage_won_deals_touched", s.lang), f"{fmt.number(c['won_deals_with_touches'], s.lang)} / "
-                                                       f"{fmt.number(c['won_deals_with_touches'] + c['won_deals_without_touches'], s.lang)}"),
+             (t("coverage_won_deals_touched", s.lang), deals),
              (t("coverage_won_revenue_untouched", s.lang), fmt.money(c["won_revenue_without_touches"], s.config))]
     lines = [t("coverage_left_out", s.lang).format(touches=fmt.number(c["touches"], s.lang),
                                                   unknown=fmt.number(c["touches_unknown_lead"], s.lang),
                                                   after=fmt.number(c["touches_after_close"], s.lang))]
+    whole = "no_opportunities" if with_ is None else workbook_facts(s.wb, s.source).amounts_code
+    if whole:   # the data-wide reason of the empty figures (no deals, or no amounts)
+        lines.append(reason_text(whole, s.lang))
     return display.stack(display.kpis(items), display.bullets(lines))
 
 
@@ -254,6 +262,7 @@ def key_text(a: AttributionResult) -> str:
             lines.append(f"{name}: pipeline {f['pipeline']['count']} {show(f['pipeline']['amount'])}, won {f['won']['count']} {show(f['won']['revenue'])}")
     if sec.get("coverage"):
         c = sec["coverage"]
+        with_, without = c["won_deals_with_touches"], c["won_deals_without_touches"]
         lines.append(f"coverage: won_revenue_share_with_touches {show(c['won_revenue_share_with_touches'])}, "
-                     f"won_deals {c['won_deals_with_touches']}/{c['won_deals_with_touches'] + c['won_deals_without_touches']}")
+                     f"won_deals {'null' if with_ is None else f'{with_}/{with_ + without}'}")
     return "\n".join(lines)

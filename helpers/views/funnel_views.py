@@ -393,8 +393,11 @@ def roi_view(s: Session):
     })
     from IPython.display import HTML
 
-    if workbook_facts(s.wb, s.source).no_amounts:
-        lines = views.reasons_lines({k: "no_amounts" for k in ("pipeline_amount", "cohort_won_revenue", "return_on_spend")}, s.lang)
+    facts = workbook_facts(s.wb, s.source)
+    if facts.amounts_code:
+        money = ("opportunities_created", "cost_per_opportunity") if facts.no_opportunities else ()
+        money += ("pipeline_amount", "cohort_won_revenue", "return_on_spend")
+        lines = views.reasons_lines(dict.fromkeys(money, facts.amounts_code), s.lang)
     elif not s.source.has_leads:
         lines = views.reasons_lines({k: "no_leads" for k in ("cohort_won_revenue", "return_on_spend")}, s.lang)
     else:

@@ -144,10 +144,11 @@ TRACE_ALL_ONLY = ("opportunities_without_lead", "opportunities_unknown_channel")
 def traceability_view(s: Session, trace_all: dict, trace_period: dict):
     """Traceability over all history and in the period, side by side, each column headed by its scope.
 
-    The counts of opportunities without a lead or a channel are all-history figures; their rows say so.
+    The counts of opportunities without a lead or a channel are all-history figures; their rows say so. Under the
+    table, why the empty figures are empty (their null_reasons, once per reason).
     """
     from helpers.views import display
-    from helpers.views.common import format_value
+    from helpers.views.common import format_value, reasons_lines
 
     cfg, lang = s.config, s.lang
     all_label = t("scope_all_history", lang).format(as_of=pd.Timestamp(s.as_of).strftime("%Y-%m-%d"))
@@ -156,7 +157,10 @@ def traceability_view(s: Session, trace_all: dict, trace_period: dict):
              period_label: format_value(k, trace_period[k], cfg, lang)} for k in TRACE_BOTH]
     rows += [{t("measure", lang): t(k, lang), all_label: format_value(k, trace_all[k], cfg, lang),
               period_label: t("scope_all_history_only", lang)} for k in TRACE_ALL_ONLY]
-    return display.table(pd.DataFrame(rows))
+    lines = reasons_lines(trace_all.get("null_reasons"), lang)
+    lines += [line for line in reasons_lines(trace_period.get("null_reasons"), lang) if line not in lines]
+    table = display.table(pd.DataFrame(rows))
+    return display.stack(table, display.bullets(lines)) if lines else table
 
 
 def no_leads_text(lang: str) -> str:
@@ -169,10 +173,14 @@ def traceability_text(trace_all: dict, trace_period: dict) -> str:
     def pct(v):
         return "null" if v is None else f"{v:.4f}"
 
-    return (f"all history: won {trace_all['won_count']}, revenue_traceable_share {pct(trace_all['revenue_traceable_share'])}, "
+    def count(v):
+        return "null" if v is None else v
+
+    return (f"all history: won {count(trace_all['won_count'])}, revenue_traceable_share {pct(trace_all['revenue_traceable_share'])}, "
             f"linked_to_lead {pct(trace_all['revenue_linked_to_lead_share'])}\n"
-            f"period: won {trace_period['won_count']}, revenue_traceable_share {pct(trace_period['revenue_traceable_share'])}\n"
-            f"opportunities_without_lead {trace_all['opportunities_without_lead']}, unknown_channel {trace_all['opportunities_unknown_channel']}")
+            f"period: won {count(trace_period['won_count'])}, revenue_traceable_share {pct(trace_period['revenue_traceable_share'])}\n"
+            f"opportunities_without_lead {count(trace_all['opportunities_without_lead'])}, "
+            f"unknown_channel {count(trace_all['opportunities_unknown_channel'])}")
 
 
 def value_counts_view(wb: Workbook, column: str, lang: str, source=None):
