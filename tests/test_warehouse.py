@@ -674,3 +674,40 @@ def test_the_warehouse_command_gives_every_null_figure_the_folders_reason(duckdb
     assert printed["by_channel"]["unknown"]["null_reasons"]["win_rate"] == "no_closed_deals"
     assert printed["by_segment"]["company_size"]["1000+"]["null_reasons"] == {
         "avg_deal_size": "no_won_deals", "sales_cycle_days": "no_won_deals", "sales_velocity": "no_won_deals"}
+
+
+# --------------------------------------------------------------------------- the default period: one rule
+@pytest.mark.parametrize("as_of, label", [(None, "2025Q2"), ("2025-12-31", "2025Q2")])
+def test_a_duckdb_file_picks_the_folders_default_period(tmp_path, as_of, label):
+    """Without a period the warehouse takes the folder run's default (helpers.data.periods.latest_period). The data:
+    O0 created 2025-01-01 (the first date), O2 lost 2025-06-30 (the last record date; O3's open closed_at none);
+    calendar quarters. as_of 2025-06-30 (the data's): 2025Q1 and 2025Q2 complete, the latest 2025Q2. as_of
+    2025-12-31 (the settings'): 2025Q3 and 2025Q4 are complete too but start after the data's last record date, so
+    2025Q2 still (the old rule took 2025Q4, a period without data that the runner refuses)."""
+    from conftest import LEADS_CSV, OPPS_CSV, write_folder
+    from helpers.data.load import first_data_date, last_data_date
+    from helpers.data.periods import latest_period
+    from helpers.metrics.warehouse import connect, upload, warehouse_core_metrics, warehouse_stage_times
+
+    files = {"leads.csv": LEADS_CSV, "opportunities.csv": OPPS_CSV + "O0,2025-01-01,2025-03-20,won,300000,,referral,,,,\n"}
+    if as_of:
+        files["workbook.yaml"] = f"as_of: {as_of}\n"
+    folder = write_folder(tmp_path / "data", files)
+    config = load_config(folder)
+    wb = load_workbook(folder, config)
+    default, complete = latest_period(first_data_date(wb), wb.as_of, 1, last_data_date(wb))
+    assert (default.label, complete, str(last_data_date(wb).date())) == (label, True, "2025-06-30")
+    url = f"duckdb://{tmp_path / 'crm.duckdb'}"
+    con = connect(url, writable=True)
+    upload({"leads": wb.leads, "opportunities": wb.opportunities}, con, REVOPS)
+    con.disconnect()
+    con = connect(url)
+    duck = plain(warehouse_core_metrics(con, config, None, REVOPS))
+    times = plain(warehouse_stage_times(con, config, None, REVOPS))
+    con.disconnect()
+    assert (duck["period"], duck["start"][:10], duck["end"][:10]) == (label, "2025-04-01", "2025-06-30")
+    assert duck["as_of"][:10] == (as_of or "2025-06-30")
+    folder_core = plain(figures(core_metrics(wb, default)))
+    assert differences(folder_core, duck) == []
+    assert duck["pipeline"]["won_count"] == 1 and duck["pipeline"]["lost_count"] == 1   # O1 won 06-01, O2 lost 06-30
+    assert times["opportunity_to_close"]["n"] == 2   # O1 and O2 closed in 2025Q2

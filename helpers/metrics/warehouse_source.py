@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from helpers.config import Config
-from helpers.data.periods import complete_periods, parse_period, period_of
+from helpers.data.periods import latest_period, parse_period
 from helpers.metrics import engine
 from helpers.metrics.source import Source
 from helpers.metrics.warehouse_canonical import (_complete, _engine_table, _temporary, canonical_of, channel_labels,
@@ -109,27 +109,40 @@ def _scalar(con, expr):
 
 
 def as_of_of(con, leads, opps, config: Config) -> pd.Timestamp:
-    """as_of: the settings' date, else the data's last record date: the latest date in any date column, not an open
-    deal's closed_at (helpers.data.validate.latest_date, helpers.data.checks_engine.record_dates)."""
-    from helpers.data.checks_engine import record_dates
-
+    """as_of: the settings' date, else the data's last record date (:func:`last_record_date_of`)."""
     if config.as_of is not None:
         return config.as_of
+    return last_record_date_of(con, leads, opps)
+
+
+def last_record_date_of(con, leads, opps) -> pd.Timestamp | None:
+    """The data's last record date: the latest date in any date column, not an open deal's closed_at
+    (helpers.data.validate.latest_date, helpers.data.checks_engine.record_dates); None when no row has one."""
+    from helpers.data.checks_engine import record_dates
+
     parts = [e.cast("date").max() for name, t in (("leads", leads), ("opportunities", opps))
              for e in record_dates(t, name).values()]
-    values = [_scalar(con, p) for p in parts]
-    return pd.Timestamp(max(v for v in values if v is not None and v == v)).normalize()
+    values = [v for v in (_scalar(con, p) for p in parts) if v is not None and v == v]
+    return pd.Timestamp(max(values)).normalize() if values else None
+
+
+def first_date_of(con, leads, opps) -> pd.Timestamp | None:
+    """The earliest created_at of the leads and opportunities (helpers.data.load.first_data_date's); None when no row
+    has one."""
+    values = [v for v in (_scalar(con, t.created_at.cast("date").min()) for t in (leads, opps)) if v is not None]
+    return pd.Timestamp(min(values)) if values else None
 
 
 def _period(con, leads, opps, config: Config, period_label: str | None):
-    """(as_of, the period): `period_label`, else the latest complete period (else the one holding as_of)."""
+    """(as_of, the period): `period_label`, else the default period of a data folder's run for the same data
+    (helpers.data.periods.latest_period, the one rule: the latest complete period that does not start after the
+    data's last record date, else the period holding the earlier of as_of and that date)."""
     as_of = as_of_of(con, leads, opps, config)
     fy = config.fiscal_year_start_month
     if period_label:
         return as_of, parse_period(period_label, fy)
-    first = min(pd.Timestamp(_scalar(con, t.created_at.cast("date").min())) for t in (leads, opps))
-    complete = complete_periods(first, as_of, fy)
-    return as_of, complete[-1] if complete else period_of(as_of, fy)
+    last = as_of if config.as_of is None else last_record_date_of(con, leads, opps)
+    return as_of, latest_period(first_date_of(con, leads, opps), as_of, fy, last)[0]
 
 
 def warehouse_core_metrics(con, config: Config, period_label: str | None = None, schema: str | None = None,
