@@ -281,7 +281,7 @@ def figures(data: Path, settings: dict) -> dict:
     typical = None if typical is None else float(typical)
     days_to, measure = ((float(won_days), "p90_lead_to_won_days") if won_days is not None
                         else (typical, None if typical is None else "p80_lead_to_opportunity_days"))
-    observed = (a - e).days
+    observed = (a - c).days   # from the youngest lead's latest creation day, min(end, as_of): never negative
     maturity = {"immature": None if days_to is None else observed < days_to, "days_observed": observed,
                 "typical_days_to_opportunity": typical, "maturity_days": days_to, "maturity_measure": measure}
     con.execute("""CREATE TABLE lead_flags AS SELECT l.*, coalesce(r.reached_opp, false) OR coalesce(r.reached_won, false) AS reached_opp,

@@ -144,9 +144,9 @@ def test_cohort_as_of_inside_period():
     # opportunity: L1 (O1 07-20), L2 (O2 08-01) = 2; won: L1 (09-01) = 1
     # sql: dates L1, L3, L9 (L10's 09-20 not known yet) + L2 = 4 -> skipped_sql 1
     # mql: dates L1, L2, L9, L10 + L3 = 5 -> skipped_mql 1
-    # days observed 09-30 -> 09-15 = -15
+    # days observed: P still running, from min(09-30, 09-15) to 09-15 = 0 (never negative; was as_of - end = -15)
     assert [c[k] for k in ("leads", "mql", "sql", "opportunity", "won", "skipped_mql", "skipped_sql", "days_observed")] \
-        == [6, 5, 4, 2, 1, 1, 1, -15]
+        == [6, 5, 4, 2, 1, 1, 1, 0]
 
 
 @pytest.mark.parametrize("days, immature", [(100, True), (92, False), (92.5, True), (91, False)])
@@ -316,3 +316,31 @@ def test_a_breakdown_takes_held_typical_and_maturity_without_a_temporary_table(m
     assert fresh[1]["funnel"]["cohort"]["typical_days_to_opportunity"] == pytest.approx(35.8)
     assert typical_and_maturity_held(FrameSource(None, _opps()), AS_OF) == (None, (None, None))
     assert funnel._memo_key(AS_OF.date()) in source._memo
+
+
+@pytest.mark.parametrize("as_of, days", [
+    ("2025-12-31", 92),   # P over: 09-30 -> 12-31 = 31 + 30 + 31
+    ("2025-09-30", 0),    # P's last day: its newest leads were created today
+    ("2025-08-15", 0),    # P still running: was -46 (as_of - end), now min(end, as_of) -> as_of = 0
+    ("2025-06-15", 0),    # P starts after as_of: no lead of it exists yet, observed for no day (was -107)
+])
+def test_days_observed_is_never_negative(as_of, days):
+    """days_observed = days from min(end, as_of) to as_of: the youngest possible lead's age (the immature flag's
+    input), never negative. A running P (and one not started) is immature whenever maturity_days > 0."""
+    from helpers.metrics.funnel import days_observed
+
+    assert days_observed(END, pd.Timestamp(as_of)) == days
+    c = funnel_cohort(_leads(), _opps(), START, END, pd.Timestamp(as_of))
+    assert c["days_observed"] == days
+    if days == 0 and c["maturity_days"] is not None:
+        assert c["immature"] is True
+
+
+def test_a_running_period_is_observed_0_days_and_immature():
+    """as_of 2025-08-15, inside P: the cohort so far L1, L2, L3, L4 = 4 (L9 08-20, L10, L5 later). No linked win by
+    then (O1 won 09-01), so maturity falls back to the typical lead -> opportunity days of the pairs created by 08-15:
+    L6-O4 5, L2-O2 17, L1-O1 19 -> 80th percentile at 0.8 * 2 = 1.6 -> 17 + 0.6 * 2 = 18.2. Observed 0 < 18.2:
+    immature."""
+    c = funnel_cohort(_leads(), _opps(), START, END, pd.Timestamp("2025-08-15"))
+    assert (c["leads"], c["days_observed"], c["immature"]) == (4, 0, True)
+    assert c["maturity_days"] == pytest.approx(18.2) and c["maturity_measure"] == "p80_lead_to_opportunity_days"

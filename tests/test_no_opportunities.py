@@ -66,6 +66,7 @@ def test_the_lead_funnels_opportunity_counts_are_null_too(wb):
     assert period["opportunities"] is None and period["won"] is None
     assert period["null_reasons"] == {"opportunities": "no_opportunities", "won": "no_opportunities"}
     assert (cohort["leads"], cohort["mql"], cohort["sql"], cohort["mql_rate"]) == (4, 3, 2, 0.75)
+    assert cohort["days_observed"] == 0   # FY2025Q1 ends 06-30, as_of 05-20 (L4): still running, not -41
     for key in limits.NO_OPPORTUNITIES_FUNNEL["cohort"]:
         assert cohort[key] is None and cohort["null_reasons"][key] == "no_opportunities", key
     web = core["by_channel"]["web"]

@@ -199,7 +199,7 @@ def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
       (商談化率) = opportunity/leads, ``lead_to_won_rate`` = won/leads; None on a
       zero denominator.
     - ``immature``: days_observed < maturity_days (None when that is unknown);
-      ``days_observed`` = (as_of - end) in days; ``maturity_days`` and
+      ``days_observed`` = days from min(end, as_of) to as_of (:func:`days_observed`: never negative); ``maturity_days`` and
       ``maturity_measure``: `maturity` = (days, measure) if given, else
       :func:`maturity_days` on these leads and opportunities (the 90th percentile
       of the data's lead-to-won days); ``typical_days_to_opportunity``:
@@ -220,18 +220,29 @@ def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
     return derive_cohort(total(lead_funnel_aggregates(leads, opps, start, end, as_of)), typical_days, end, as_of, maturity)
 
 
+def days_observed(end, as_of) -> int:
+    """How long the cohort of period P = [start, end] has been observed by as_of: the days from the creation of its
+    youngest possible lead, min(end, as_of), to as_of (days, an int, never negative). 0 while P is still running
+    (its newest leads were created on as_of) and for a P that starts after as_of (no lead of it exists yet: an empty
+    cohort observed for no day, not an unknown one). The cohort's immature flag compares it with maturity_days: the
+    youngest leads have had at least this long to convert (docs/glossary.md, "Maturity is measured from the end of
+    P")."""
+    cutoff = day(as_of)
+    return int((cutoff - min(day(end), cutoff)).days)
+
+
 def derive_cohort(aggregates: dict | None, typical_days, end, as_of, maturity=(None, None)) -> dict:
     """The keys of :func:`funnel_cohort` from the engine's cohort aggregates (c_leads, c_mql, c_sql, c_opp, c_won, skipped_mql, skipped_sql; None = no leads).
 
     Pure: the rates are derived here (None on a zero denominator); ``immature`` compares
-    days_observed = (as_of - end) in days with `maturity` = (maturity_days, measure) of
-    :func:`maturity_days` (None when its days are unknown).
+    :func:`days_observed` with `maturity` = (maturity_days, measure) of :func:`maturity_days` (None when its days
+    are unknown).
     """
     agg = aggregates or {}
     n_leads, n_mql, n_sql, n_opp, n_won = (int(agg.get(k, 0)) for k in ("c_leads", "c_mql", "c_sql", "c_opp", "c_won"))
     typical = None if typical_days is None else float(typical_days)
     mature_days, measure = maturity
-    days_observed = int((day(as_of) - day(end)).days)
+    observed = days_observed(end, as_of)
     return {
         "leads": n_leads,
         "mql": n_mql,
@@ -244,8 +255,8 @@ def derive_cohort(aggregates: dict | None, typical_days, end, as_of, maturity=(N
         "won_rate": ratio(n_won, n_opp),
         "lead_to_opportunity_rate": ratio(n_opp, n_leads),
         "lead_to_won_rate": ratio(n_won, n_leads),
-        "immature": None if mature_days is None else bool(days_observed < mature_days),
-        "days_observed": days_observed,
+        "immature": None if mature_days is None else bool(observed < mature_days),
+        "days_observed": observed,
         "typical_days_to_opportunity": typical,
         "skipped_mql": int(agg.get("skipped_mql", 0)),
         "skipped_sql": int(agg.get("skipped_sql", 0)),
