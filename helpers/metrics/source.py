@@ -42,7 +42,8 @@ class Source(abc.ABC):
     """Engine tables of one data set and the Ibis backend that runs them (see the module notes).
 
     Subclasses give :meth:`opps`, :meth:`leads`, :meth:`touches`, :meth:`has_column`, :meth:`has_values`,
-    :attr:`has_leads`, :attr:`has_touches` and :attr:`backend` (None: the engine's in-process DuckDB)."""
+    :attr:`has_leads`, :attr:`has_touches` and :attr:`backend` (None: the engine's in-process DuckDB);
+    :attr:`has_opportunities` is True unless a subclass says otherwise (a leads-only folder's :class:`FrameSource`)."""
 
     #: "folder" or "warehouse": which backend the tables live in.
     kind = "folder"
