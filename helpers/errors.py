@@ -21,7 +21,7 @@ class WorkbookError(Exception):
         if self.code is None or lang == "en":
             return str(self)
         message, fix = error_text(self.code, self.params, lang)
-        file = self.params.get("file")
+        file = said(self.params.get("file"), lang)
         return f"{file + ': ' if file is not None else ''}{message}\n  {_HOW_TO_FIX[lang]}: {fix}"
 
 
@@ -120,7 +120,11 @@ class DataValidationError(WorkbookError):
                 f = replace(f, message=message, fix=fix)
             elif f.code in ERROR_CODES:                      # a data check's coded Finding (:func:`error`)
                 values = {"count": f.count, "file": f.file, "column": f.column or "", **f.params}
-                message, fix = error_text(f.code, values, lang)
+                try:
+                    message, fix = error_text(f.code, values, lang)
+                except (KeyError, IndexError):               # a finding kept without its params (an old snapshot): as it was
+                    lines.append(f"  - {f.render(lang)}")
+                    continue
                 if "in_rejected" in f.params:                # an ingest's finding: the rows of the converted file too
                     message += " " + said(f.params["in_rejected"], lang)
                 f = replace(f, message=message, fix=fix)
@@ -252,7 +256,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "sample_would_replace": ("",),
     # helpers.data.cells / mapping: an export lacks a column the mapping needs; an export's values the mapping cannot
     # convert, listed (each a Phrase ``problem_*``, with the fixes of their topics: helpers.data.mapping_checks.FIX_BY_TOPIC)
-    "missing_column": ("",), "unconvertible": ("", "missing", "missing_values"),
+    "missing_column": ("", "table", "closed_at", "ja_headers"), "unconvertible": ("", "missing", "missing_values"),
     # helpers.data.ingest: the output and exports folders, --start / --end, a table's export not found
     "ingest_out_exports": ("",), "ingest_out_file": ("",), "ingest_out_not_empty": ("",), "ingest_out_foreign": ("",),
     "exports_missing": ("", "none"), "date_option": ("",), "no_export_file": ("", "text"),
@@ -284,13 +288,25 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "mapping_sheet": ("",), "mapping_decimal_table": ("",), "mapping_no_columns": ("",), "mapping_unknown_column": ("",),
     "mapping_required_column": ("not_mapped", "optional"), "mapping_refers_unmapped": ("",), "mapping_period_filter_file": ("",),
     "mapping_period_filter_twice": ("",),
+    # helpers.data.checks_engine / parse / validate / load (a warehouse's too): the data contract's row checks, as Findings
+    # (:func:`error`); their codes are the findings' codes
+    "duplicate_id": ("",), "far_date_after": ("",), "bad_outcome": ("",), "missing_closed_at": ("",),
+    "closed_before_created": ("",), "negative_amount": ("", "spend"), "bad_answer": ("",), "bad_date": ("",),
+    "bad_datetime": ("",), "bad_number": ("",), "bad_int": ("",), "bad_month": ("",), "missing_value": ("",),
+    "missing_table": ("",), "no_as_of": ("",), "bad_item": ("",), "unknown_department": ("", "targets"),
+    "no_core_department": ("",), "unknown_metric": ("",), "negative_target": ("",), "duplicate_target": ("",),
+    # helpers.storage.locked: another process holds the lock; the lock file cannot be made ({file}: what was being done)
+    "lock_held": ("",), "lock_create": ("",),
 }
+#: Codes said with another code's sentence and fix (a datetime column's cells are refused as a date column's).
+ERROR_SAME = {"bad_datetime": "bad_date"}
 #: Errors whose variants share one fix (label), said once in the label table.
 ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
                     "join_source_missing": "fix_join_source_missing", "mapping_date_format": "fix_mapping_date_format",
                     "mapping_date_key": "fix_mapping_remove_key", "mapping_amount_key": "fix_mapping_remove_key",
                     "mapping_open_target": "fix_mapping_remove_key", "mapping_true_false": "fix_mapping_true_false",
-                    "mapping_required_column": "fix_mapping_required_column"}
+                    "mapping_required_column": "fix_mapping_required_column", "no_core_department": "fix_unknown_department",
+                    "far_date_after": "fix_far_date_as_of"}
 _HOW_TO_FIX = {"en": "How to fix", "ja": "対処方法"}
 #: "How to fix" in each language, as an error prints it before its fix.
 HOW_TO_FIX = _HOW_TO_FIX
@@ -300,6 +316,7 @@ def error_keys(code: str, variant: str = "") -> tuple[str, str]:
     """The label keys (sentence, fix) of an error code and variant; KeyError for a code not in ERROR_CODES."""
     if variant not in ERROR_CODES[code]:
         raise KeyError(f"error {code!r} has no variant {variant!r}")
+    code = ERROR_SAME.get(code, code)
     suffix = f"_{variant}" if variant else ""
     return f"error_{code}{suffix}", ERROR_SHARED_FIX.get(code, f"fix_{code}{suffix}")
 

@@ -34,7 +34,7 @@ from helpers.data.checks_tables import (  # noqa: F401 (re-exported: these were 
     COLUMNS, ROW, _VIEWS, CheckTables, _arrow_column, _complete, _day_or_number, _quiet, _utf8_bytes, canonical_tables,
     code_point_order, folder_backend, folder_tables, unread)
 from helpers.data.schema import OUTCOMES
-from helpers.errors import Finding, warning
+from helpers.errors import Finding, Phrase, error, warning
 
 #: Rows (or ids) a finding names; the count says how many there are in all.
 MAX_ROWS_SHOWN = 5
@@ -125,9 +125,11 @@ class _Counted:
             return tuple(int(r[ROW]) + 2 for r in rows), shown, ()
         return (), shown, tuple(str(r["_id"]) for r in rows) if key else ()
 
-    def error(self, code: str, message: str, fix: str, column: str, mask, count: int, value=None) -> Finding:
+    def error(self, code: str, column: str, mask, count: int, value=None, **params) -> Finding:
+        """The coded error `code` (helpers.errors.error: its sentence and fix from the label table, `params` kept) for
+        the `count` rows where `mask` holds, the first named (rows or ids) with their `value`."""
         rows, values, ids = self.first(mask, value)
-        return Finding("error", self.file, code, message, fix, column, rows, values, int(count), ids=ids)
+        return dataclasses.replace(error(self.file, code, column, rows, values, int(count), **params), ids=ids)
 
 
 def _warn(c: _Counted, code: str, column: str, mask=None, count: int = 0, value=None, **params) -> Finding:
@@ -190,8 +192,7 @@ def _duplicate_findings(c: _Counted, key: str, n: dict) -> list[Finding]:
     if not repeated:
         return []
     rows, values, ids = c.first(later, marked[key], marked)
-    return [Finding("error", c.file, "duplicate_id", f"'{key}' values repeat an earlier row",
-                    f"Make every {key} unique (remove duplicate rows or merge them).", key, rows, values, repeated, ids=ids)]
+    return [dataclasses.replace(error(c.file, "duplicate_id", key, rows, values, repeated, key=key), ids=ids)]
 
 
 # --------------------------------------------------------------------------- dates: far from the rest, after as_of
@@ -265,11 +266,7 @@ def far_date_findings(src: CheckTables, as_of_given: bool, days=None) -> list[Fi
                 if as_of_given:
                     out.append(_warn(c, "far_date_after", col, masks[f"after_{col}"], n[f"after_{col}"], t[col], years=years))
                 else:
-                    out.append(c.error("far_date_after",
-                                       f"dates more than {years} years after the rest of the data (likely typos) would become "
-                                       "the snapshot date as_of", "Correct the dates, or give the snapshot date with --as-of "
-                                       "(or as_of: in the settings); later dates are then ignored.", col,
-                                       masks[f"after_{col}"], n[f"after_{col}"], t[col]))
+                    out.append(c.error("far_date_after", col, masks[f"after_{col}"], n[f"after_{col}"], t[col], years=years))
             if n.get(f"before_{col}"):
                 out.append(_warn(c, "far_date_before", col, masks[f"before_{col}"], n[f"before_{col}"], t[col], years=years))
     return out
@@ -330,22 +327,15 @@ def opportunity_findings(src: CheckTables, as_of) -> list[Finding]:
     n = c.count(m | late, _days=o.created_at.nunique(), _first=o.created_at.min(), **_id_counts(c, "opportunity_id"))
     out = _duplicate_findings(c, "opportunity_id", n)
     if n["bad_outcome"]:
-        fix = "Use open, won or lost (exports with stages such as 'Closed Won' come in through a column mapping)."
         bad = o.filter(m["bad_outcome"]).select("outcome").distinct().limit(OUTCOME_VALUES_READ)
         with _quiet():
             values = src.con.to_pyarrow(bad)["outcome"].to_pylist()
-        if _mapped_by_canonical_ja(values):
-            fix += (" Outcomes written 受注 / 失注 / 進行中 are read by the shipped mapping canonical_ja: "
-                    "make report ARGS=\"--data <this data folder> --mapping canonical_ja\" (docs/ingest.md).")
-        out.append(c.error("bad_outcome", "unknown outcome values", fix, "outcome", m["bad_outcome"], n["bad_outcome"], o.outcome))
+        also = Phrase("part_outcomes_canonical_ja") if _mapped_by_canonical_ja(values) else ""
+        out.append(c.error("bad_outcome", "outcome", m["bad_outcome"], n["bad_outcome"], o.outcome, also=also))
     if n["no_close"]:
-        out.append(c.error("missing_closed_at", "won or lost deals without a close date",
-                           "Fill closed_at for every won or lost deal (the date it was decided).", "closed_at", m["no_close"],
-                           n["no_close"]))
+        out.append(c.error("missing_closed_at", "closed_at", m["no_close"], n["no_close"]))
     if n["backwards"]:
-        out.append(c.error("closed_before_created", "closed_at is before created_at",
-                           "Correct the dates: a deal cannot close before it was created.", "closed_at", m["backwards"],
-                           n["backwards"], o.closed_at))
+        out.append(c.error("closed_before_created", "closed_at", m["backwards"], n["backwards"], o.closed_at))
     if not n["amounts"]:
         # Amount is optional: counts, rates and cycle still work; the money figures are null ("no amounts").
         if n["won"]:
@@ -355,8 +345,7 @@ def opportunity_findings(src: CheckTables, as_of) -> list[Finding]:
     if n["lost"] and n["amounts"] and not n["lost_paid"]:
         out.append(_warn(c, "lost_amounts_zero", "amount", m["lost"], n["lost"]))
     if n["negative"]:
-        out.append(c.error("negative_amount", "negative amounts", "Amounts must be 0 or more; record refunds elsewhere.",
-                           "amount", m["negative"], n["negative"], o.amount))
+        out.append(c.error("negative_amount", "amount", m["negative"], n["negative"], o.amount))
     if n["won"] and not n["lost"]:
         out.append(_warn(c, "no_lost_deals", "outcome", count=n["won"]))
     if n["created"] >= MIN_ROWS_FOR_BULK_CHECK and n["_days"] == 1:
@@ -396,8 +385,7 @@ def spend_findings(src: CheckTables) -> list[Finding]:
     n = c.count({"negative": t.amount < 0}, _rows=t.count(), _keys=pair.nunique())
     out = []
     if n["negative"]:
-        out.append(c.error("negative_amount", "negative spend", "Spend must be 0 or more.", "amount", t.amount < 0,
-                           n["negative"], t.amount))
+        out.append(c.error("negative_amount", "amount", t.amount < 0, n["negative"], t.amount, variant="spend"))
     if n["_rows"] > n["_keys"]:
         order = t[ROW] if src.positions else [t.amount]
         marked = t.mutate(_later=ibis.row_number().over(group_by=[t.month, t.channel], order_by=order) > 0)

@@ -37,7 +37,7 @@ from helpers.data.rawread import (DELIMITERS, FORMATS, MOJIBAKE, decode_csv, rea
                                   sniff_delimiter)
 from helpers.data.schema import OUTCOMES, TABLES, Table
 from helpers.data.total_rows import total_row_findings, total_rows
-from helpers.errors import DataValidationError, Finding, WorkbookError, warning
+from helpers.errors import DataValidationError, Finding, Phrase, WorkbookError, error, warning
 from helpers.charset import (DETECT_CANDIDATES, ENCODING_NAMES, FIX_ENCODING, MAX_CHAOS,  # noqa: F401 (public here too)
                              detect_encoding)
 
@@ -173,9 +173,8 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
             continue
         if path is None:
             if table.required:
-                findings.append(Finding("error", f"{name}.csv", "missing_table", f"the required table '{name}' is not in {data_dir}",
-                                        f"Put {name}.csv (or .xlsx/.parquet) in the data folder"
-                                        + (f" (rename {text[0][0].name} to {name}.csv)." if text else ".")))
+                rename = Phrase("part_rename_text_file", text=text[0][0].name, table=name) if text else ""
+                findings.append(error(f"{name}.csv", "missing_table", table=name, folder=str(data_dir), rename=rename))
             continue
         try:
             check_file(path, data_dir, FORMATS[path.suffix.lower()], "data")  # a link out of the folder, not text: one block read

@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import Config
-from helpers.data.schema import TABLES, Column, Table, department_key
-from helpers.data.validate import finding
-from helpers.errors import Finding
+from helpers.data.schema import Column, Table, department_key, meaning
+from helpers.data.validate import coded
+from helpers.errors import Finding, Phrase, error
+from helpers.labels import t
 
 ANSWER_VALUES = {"yes": 1.0, "partial": 0.5, "no": 0.0, "はい": 1.0, "一部": 0.5, "いいえ": 0.0,
                  "1": 1.0, "0.5": 0.5, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
@@ -126,7 +127,7 @@ def _parse_column(raw: pd.Series, kind: str, timezone: str) -> pd.Series:
     return _texts(raw).map(unneutralize_cell).astype("str")
 
 
-FIX_DATE = "Write dates as YYYY-MM-DD (e.g. 2025-04-01) or ISO datetimes (2025-04-01T10:30:00); other formats come in through a column mapping."
+FIX_DATE = t("fix_bad_date")
 
 #: A valid date in the shapes FIX_DATE names, as a regular expression a warehouse can run (PostgreSQL's ``~``, DuckDB's
 #: regexp_matches, RE2): YYYY-MM-DD, a real day of a month (29 February in leap years only), years 1678-2261
@@ -145,8 +146,7 @@ ISO_DATE_PATTERN = f"^({_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29){_TIME}$"
 #: hold (1e309, 1e-400), which a warehouse reads and refuses by helpers.metrics.warehouse_values' own expressions;
 #: never inf or nan, which the folder refuses too.
 NUMBER_PATTERN = "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
-FIX_NUMBER = ("Write plain numbers such as 1200000, or with a Japanese unit such as 1,200万円 or 1.5億円 (no other currency signs or "
-              "thousands separators; a column mapping can convert those).")
+FIX_NUMBER = t("fix_bad_number")
 
 
 def parse_cells(col: Column, cells: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
@@ -178,22 +178,17 @@ def column_findings(col: Column, parsed: pd.Series, present, cells, fname: str, 
     if col.name == "answer":
         bad = present & parsed.isna().to_numpy()
         if bad.any():
-            findings.append(finding("error", fname, "bad_answer", "answers must be yes/partial/no (はい/一部/いいえ, 1/0.5/0)",
-                                     "Replace each listed answer with yes, partial or no.", col.name, bad, cells))
+            findings.append(coded(fname, "bad_answer", col.name, bad, cells))
     elif col.kind not in ("text", "category"):
         bad = present & parsed.isna().to_numpy()
         if bad.any():
-            what = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
-                    "number": "finite numbers", "int": "whole numbers", "month": "months (YYYY-MM, month 01-12)"}[col.kind]
-            fix = {"number": FIX_NUMBER, "int": "Write a whole number.", "month": "Write months as YYYY-MM, e.g. 2025-04."}.get(col.kind, FIX_DATE)
-            findings.append(finding("error", fname, f"bad_{col.kind}", f"values that are not valid {what}", fix, col.name, bad, cells))
+            findings.append(coded(fname, f"bad_{col.kind}", col.name, bad, cells))
             if unread is not None:
                 unread[col.name] = np.asarray(bad, dtype=bool)
     if col.required and col.name != "amount":
         missing = ~present
         if missing.any():
-            findings.append(finding("error", fname, "missing_value", "a required value is empty",
-                                     f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, missing))
+            findings.append(coded(fname, "missing_value", col.name, missing))
 
 
 def parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, findings: list[Finding],
@@ -220,35 +215,28 @@ def missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Finding
     japanese = _japanese_headers(table.name, raw.columns) if missing else {}
     if japanese:   # one finding for the file: its headers are the data dictionary's Japanese names
         named = ", ".join(f"{header} = {canonical}" for canonical, header in japanese.items())
-        return [Finding("error", fname, "missing_column",
-                        f"the required columns {', '.join(repr(c.name) for c in missing)} are missing: the headers are the "
-                        f"Japanese column names of docs/data_dictionary.md ({named})",
-                        JA_HEADERS_FIX, missing[0].name)]
+        return [error(fname, "missing_column", missing[0].name, variant="ja_headers", named=named,
+                      columns=", ".join(repr(c.name) for c in missing), how=Phrase("part_ja_headers_command", folder="{folder}"))]
     for col in missing:
         close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
-        hint = f" The file has a column '{close[0]}': rename it to '{col.name}'." if close else ""
-        found.append(Finding("error", fname, "missing_column", f"the required column '{col.name}' ({col.meaning}) is missing",
-                             f"Add or rename the column to '{col.name}', or load the export through a column mapping "
-                             f"(docs/ingest.md).{hint}", col.name))
+        hint = Phrase("part_rename_close_column", close=close[0], column=col.name) if close else ""
+        found.append(error(fname, "missing_column", col.name, variant="table", meaning=meaning(table.name, col.name), hint=hint))
     return found
 
 
-#: The fix of a file with Japanese headers: {folder} is the data folder (filled in by :func:`load_workbook`, which also
-#: gives the full command once and JA_HEADERS_AGAIN for the other files).
-JA_HEADERS_FIX = ("Read the folder through the shipped mapping canonical_ja, from the project folder: "
-                  "make report ARGS=\"--data {folder} --mapping canonical_ja\" (or convert it once: "
-                  "make ingest ARGS=\"--exports {folder} --mapping canonical_ja --out data/mine\").")
-JA_HEADERS_AGAIN = "Read the folder through the shipped mapping canonical_ja (the command is given for the first file above)."
+#: The fix of a file with Japanese headers (missing_column, variant ja_headers): {folder} is the data folder (filled in
+#: by :func:`load_workbook`, which also gives the full command once and JA_HEADERS_AGAIN for the other files).
+JA_HEADERS_FIX = t("fix_missing_column_ja_headers").format(how=t("part_ja_headers_command"))
+JA_HEADERS_AGAIN = t("fix_missing_column_ja_headers").format(how=t("part_ja_headers_above"))
 
 
 def japanese_fixes(findings: list[Finding], data_dir: Path) -> list[Finding]:
     """The canonical_ja fix with the real folder in its command on the first file that needs it, a short pointer on the others."""
-    import dataclasses
-
     out, first = [], True
     for f in findings:
-        if f.fix == JA_HEADERS_FIX:
-            f = dataclasses.replace(f, fix=JA_HEADERS_FIX.format(folder=data_dir) if first else JA_HEADERS_AGAIN)
+        if f.code == "missing_column" and f.params.get("variant") == "ja_headers":
+            how = Phrase("part_ja_headers_command", folder=str(data_dir)) if first else Phrase("part_ja_headers_above")
+            f = error(f.file, f.code, f.column, f.rows, f.values, f.count, **{**f.params, "how": how})
             first = False
         out.append(f)
     return out
@@ -281,8 +269,5 @@ def absent_closed_at(opps: pd.DataFrame, fname: str) -> list[Finding]:
     if not decided.any():
         opps["closed_at"] = pd.Series(pd.NaT, index=opps.index, dtype="datetime64[ns]")
         return []
-    closed = TABLES["opportunities"].column("closed_at")
-    return [finding("error", fname, "missing_column",
-                    f"the column 'closed_at' ({closed.meaning}) is missing, and {int(decided.sum()):,} won or lost deals need it",
-                    "Add a column closed_at with the date each won or lost deal was decided (YYYY-MM-DD; empty while open), "
-                    "or load the export through a column mapping (docs/ingest.md).", "closed_at", decided)]
+    return [coded(fname, "missing_column", "closed_at", decided, variant="closed_at", meaning=meaning("opportunities", "closed_at"),
+                  decided=f"{int(decided.sum()):,}")]

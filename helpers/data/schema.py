@@ -123,6 +123,15 @@ TOUCHES = Table("touches", False, "touch_id", (
 TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES, TARGETS, TOUCHES)}
 
 
+def meaning(table: str, column: str):
+    """What `column` of `table` holds, as a message says it in either language: a helpers.errors.Phrase of the label
+    ``meaning_<table>_<column>`` (its English is the Column's `meaning`). KeyError for a column not in the contract."""
+    from helpers.errors import Phrase
+
+    TABLES[table].column(column)
+    return Phrase(f"meaning_{table}_{column}")
+
+
 #: Checklist department names accepted for sales and marketing (compared after NFKC, trimming, lower case and
 #: collapsing spaces); docs/data_dictionary.md lists them. Other names are other departments (scored on their own).
 DEPARTMENT_SYNONYMS = {

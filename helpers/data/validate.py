@@ -14,7 +14,7 @@ import pandas as pd
 from helpers.data.checks_engine import (DATE_COLUMNS, DECIDED, FAR_GAP, FAR_SHARE, MAX_ROWS_SHOWN,  # noqa: F401 (public here)
                                         MIN_ROWS_FOR_BULK_CHECK)
 from helpers.data.schema import TARGET_DEPARTMENTS, TARGET_METRICS
-from helpers.errors import DataValidationError, Finding, WorkbookError, warning
+from helpers.errors import DataValidationError, Finding, Phrase, PhraseList, coded_error, error, warning
 
 
 def _warn(fname: str, code: str, column: str | None = None, mask=None, raw=None, count: int | None = None, **params) -> Finding:
@@ -139,24 +139,20 @@ def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
     out = []
     bad = checklist["item"].notna() & ~checklist["item"].isin(range(1, 16))
     if bad.any():
-        out.append(finding("error", fname, "bad_item", "checklist item numbers outside 1-15",
-                            "Number items 1-15 as in the article's checklist.", "item", bad, checklist["item"]))
+        out.append(coded(fname, "bad_item", "item", bad, checklist["item"]))
     dept = checklist["department"].where(checklist["department"].notna())
     known = [n for names in DEPARTMENT_SYNONYMS.values() for n in names]
-    accepted = "sales or marketing (also Sales, 営業, セールス / Marketing, マーケ, マーケティング; see docs/data_dictionary.md)"
+    accepted = Phrase("part_departments_accepted", synonyms="Sales, 営業, セールス / Marketing, マーケ, マーケティング")
     others = sorted(set(dept.dropna()) - set(DEPARTMENT_SYNONYMS))
     typos = {d: difflib.get_close_matches(d, known, n=1, cutoff=0.8) for d in others}
     typos = {d: m[0] for d, m in typos.items() if m}
     if typos:
         mask = dept.isin(list(typos))
-        hint = ", ".join(f"'{d}' (did you mean '{m}'?)" for d, m in typos.items())
-        out.append(finding("error", fname, "unknown_department", f"department names that look like misspellings: {hint}",
-                            f"Write the department as {accepted}.", "department", mask, checklist["department"]))
+        hint = PhraseList([Phrase("part_value_did_you_mean", value=d, match=m) for d, m in typos.items()], Phrase("part_comma"))
+        out.append(coded(fname, "unknown_department", "department", mask, checklist["department"], hint=hint, accepted=accepted))
     elif len(dept.dropna()) and not dept.isin(list(DEPARTMENT_SYNONYMS)).any():
-        out.append(finding("error", fname, "no_core_department",
-                            f"no answer comes from sales or marketing (departments found: {', '.join(others[:5])}), so no score "
-                            "or gap between the departments could be computed", f"Write the department as {accepted}.",
-                            "department", dept.notna(), checklist["department"]))
+        out.append(coded(fname, "no_core_department", "department", dept.notna(), checklist["department"],
+                         departments=", ".join(others[:5]), accepted=accepted))
     elif others:
         mask = dept.isin(others)
         out.append(_warn(fname, "other_department", "department", mask, checklist["department"],
@@ -178,14 +174,13 @@ def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: in
     metric = targets["metric"]
     bad = metric.notna() & ~metric.isin(TARGET_METRICS)
     if bad.any():
-        out.append(finding("error", fname, "unknown_metric", "unknown target metrics",
-                            f"Use one of {', '.join(TARGET_METRICS)}.", "metric", bad, metric))
+        out.append(coded(fname, "unknown_metric", "metric", bad, metric, metrics=", ".join(TARGET_METRICS)))
     if "department" in targets.columns:
         dept = targets["department"].astype(object)
         bad = dept.notna() & ~dept.isin(TARGET_DEPARTMENTS)
         if bad.any():
-            out.append(finding("error", fname, "unknown_department", "unknown departments",
-                                f"Use {', '.join(TARGET_DEPARTMENTS)}, or leave department empty.", "department", bad, dept))
+            out.append(coded(fname, "unknown_department", "department", bad, dept, variant="targets",
+                             departments=", ".join(TARGET_DEPARTMENTS)))
     labels = targets["period"]
 
     def wrong(label) -> bool:
@@ -202,8 +197,7 @@ def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: in
         out.append(_bad_periods(labels, bad, fname, fiscal_year_start_month))
     negative = targets["target"] < 0
     if negative.any():
-        out.append(finding("error", fname, "negative_target", "negative targets", "Targets must be 0 or more.",
-                            "target", negative, targets["target"]))
+        out.append(coded(fname, "negative_target", "target", negative, targets["target"]))
     channel = targets["channel"].astype(object) if "channel" in targets.columns else pd.Series(None, index=targets.index, dtype=object)
     return out + _duplicate_targets(labels, metric, channel, fname)
 
@@ -233,9 +227,7 @@ def _duplicate_targets(labels: pd.Series, metric: pd.Series, channel: pd.Series,
     dup = key.duplicated(keep="first")
     if not dup.any():
         return []
-    return [finding("error", fname, "duplicate_target", "repeat the period, metric and channel of an earlier row",
-                    "Keep one target per period, metric and channel (one agreed number, whichever department owns it).",
-                    "metric", dup, key["period"].fillna("") + " " + key["metric"].fillna(""))]
+    return [coded(fname, "duplicate_target", "metric", dup, key["period"].fillna("") + " " + key["metric"].fillna(""))]
 
 
 #: Close matches named for a target's unknown channel (difflib ratio on the folded labels, at most this many).
@@ -328,8 +320,7 @@ def checked_as_of(findings: list[Finding], as_of: pd.Timestamp | None, where: st
     if any(f.severity == "error" for f in findings):
         raise DataValidationError(findings)
     if as_of is None:
-        raise WorkbookError(f"{where}: the opportunities have no dates, so there is no as_of",
-                            fix="Check the created_at column, or give the snapshot date with --as-of.")
+        raise coded_error("no_as_of", where)
     return as_of
 
 
@@ -345,6 +336,13 @@ def _values(raw, mask) -> tuple[str, ...]:
         return tuple(str(v) for v in raw[np.asarray(mask, dtype=bool)].head(MAX_ROWS_SHOWN))
     positions = np.flatnonzero(np.asarray(mask, dtype=bool))[:MAX_ROWS_SHOWN]
     return tuple(str(v) for v in raw.take(positions).to_pylist())
+
+
+def coded(file: str, code: str, column: str | None = None, mask=None, raw=None, **params) -> Finding:
+    """The coded error `code` (helpers.errors.error: its sentence and fix in the label table, `params` kept so it can be
+    said in Japanese too) for the rows where `mask` holds, as :func:`finding` names them."""
+    where = finding("error", file, code, "", "", column, mask, raw)
+    return error(file, code, column, where.rows, where.values, where.count, **params)
 
 
 def finding(severity, file, code, message, fix, column=None, mask=None, raw=None) -> Finding:

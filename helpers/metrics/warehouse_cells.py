@@ -124,20 +124,14 @@ def _bad_cells(column, text, kind: str):
 def _value_finding(con, t, name: str, fname: str, col, what: str, mask, count: int) -> Finding:
     """The finding of :func:`value_findings`' check `what` (bad or missing) on column `col`: `count` cells of
     `mask`, the first ids (and for bad cells their text)."""
-    from helpers.data.parse import FIX_DATE, FIX_NUMBER
-
     if what == "missing":
         ids, _ = first_ids(con, t, name, mask)
-        return Finding("error", fname, "missing_value", "a required value is empty",
-                       f"Fill '{col.name}' in every row (it is required by the data contract).", col.name, (), (), count, ids=ids)
+        return _with_ids(error(fname, "missing_value", col.name, (), (), count), ids)
     column = t[col.name]
     typed_number = col.kind == "number" and not column.type().is_string()   # only infinities are bad: as Python writes them
     ids, shown = first_ids(con, t, name, mask, column.cast("float64").sign().cases((1, "inf"), else_="-inf")
                            if typed_number else _text(column))
-    kind = {"date": "dates (YYYY-MM-DD, years 1678-2261)", "datetime": "dates (YYYY-MM-DD, years 1678-2261)",
-            "number": "finite numbers"}[col.kind]
-    return Finding("error", fname, f"bad_{col.kind}", f"values that are not valid {kind}",
-                   FIX_NUMBER if col.kind == "number" else FIX_DATE, col.name, (), shown, count, ids=ids)
+    return _with_ids(error(fname, f"bad_{col.kind}", col.name, (), shown, count), ids)
 
 
 # --------------------------------------------------------------------------- label cells

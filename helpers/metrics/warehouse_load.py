@@ -62,7 +62,8 @@ def small_tables(data: Path, config: Config, names: dict[str, str]) -> tuple[dic
         try:
             raw, encoding = read_raw(path)
         except WorkbookError as exc:
-            findings.append(Finding("error", fname, "unreadable_file", exc.message.removeprefix(f"{path.name}: "), exc.fix or ""))
+            findings.append(Finding("error", fname, "unreadable_file", exc.message.removeprefix(f"{path.name}: "), exc.fix or "",
+                                    params={"error": exc.code, **exc.params} if exc.code else {}))
             continue
         files[name] = SourceFile(name, fname, "warehouse", encoding, len(raw), "")
         findings += missing_columns(TABLES[name], raw, fname)
