@@ -192,7 +192,7 @@ def warning_text(code: str, params: dict, lang: str, count: int = 0, file: str =
     warning's count, file and column. KeyError for an unknown code or a placeholder `params` does not fill."""
     from helpers.labels import t
 
-    values = {"count": count, "file": file, "column": column or "", **params}
+    values = {"count": count, "file": file, "column": column or "", **{k: said(v, lang) for k, v in params.items()}}
     message_key, fix_key = warning_keys(code, str(params.get("variant", "")))
     return t(message_key, lang).format(**values), ("" if fix_key is None else t(fix_key, lang).format(**values))
 

@@ -126,12 +126,13 @@ def lock_path(path: Path) -> Path:
 def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT, wait_note: str | None = None):
     """Hold the inter-process lock of `path` (filelock; released by the OS if the process dies).
 
-    Prints `wait_note` once if another process holds the lock at first. Raises WorkbookError naming
-    `what` when another process holds it for longer than `timeout` seconds.
+    Prints `wait_note` once if another process holds the lock at first. Raises a coded WorkbookError (lock_held,
+    lock_create) naming `what` (a helpers.errors.Phrase ``lock_what_*``, said in the error's language) when another
+    process holds it for longer than `timeout` seconds, or the lock file cannot be made.
     """
     from filelock import FileLock, Timeout
 
-    from helpers.errors import WorkbookError
+    from helpers.errors import coded_error
 
     check_lock_file(lock_path(path))
     lock = FileLock(str(lock_path(path)), timeout=timeout)
@@ -143,11 +144,9 @@ def locked(path: Path, what: str, timeout: float = LOCK_TIMEOUT, wait_note: str 
                 print(wait_note, flush=True)
             lock.acquire()
     except Timeout:
-        raise WorkbookError(f"{what}: another process has held the lock {lock_path(path)} for more than {timeout:g} s; nothing was written",
-                            fix="Wait until the other save or run has finished and try again.") from None
+        raise coded_error("lock_held", what, lock=str(lock_path(path)), timeout=f"{timeout:g}") from None
     except OSError as exc:
-        raise WorkbookError(f"{what}: cannot create the lock file {lock_path(path)}: {exc.strerror or exc}",
-                            fix="Make the folder writable (and check the disk is not full).") from None
+        raise coded_error("lock_create", what, lock=str(lock_path(path)), reason=str(exc.strerror or exc)) from None
     try:
         yield
     finally:

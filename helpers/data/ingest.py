@@ -316,25 +316,29 @@ def in_exports(findings: list[Finding], frames: dict[str, pd.DataFrame], reports
 
 
 # --------------------------------------------------------------------------- the command
-def build_parser() -> argparse.ArgumentParser:
-    names = ", ".join(shipped_mappings())
-    parser = argparse.ArgumentParser(prog="python -m helpers.data.ingest", description=__doc__.splitlines()[0])
-    parser.add_argument("--exports", help="folder holding the exported files (only read, never changed)")
-    parser.add_argument("--mapping", help=f"mapping YAML file, or a shipped mapping: {names}")
-    parser.add_argument("--out", help="the canonical data folder to write (must be empty or new, unless --force)")
-    parser.add_argument("--force", action="store_true", help="replace an existing data folder at --out")
-    parser.add_argument("--config", default=None, help="settings file (YAML) used to validate, e.g. for the timezone")
-    parser.add_argument("--start", default=None, help="YYYY-MM-DD: SQL sources with period_filter read from this date")
-    parser.add_argument("--end", default=None, help="YYYY-MM-DD: SQL sources with period_filter read up to this date (inclusive)")
-    parser.add_argument("--list-mappings", action="store_true", help="list the shipped mappings and exit")
-    parser.add_argument("--lang", choices=LANGUAGES, default=None,
-                        help="language of the errors (en or ja; default: ja when the terminal's locale is Japanese, else en)")
+def build_parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The command's options, its --help in `lang` (helpers.cli_help: the label table's cli_ingest_*)."""
+    from helpers.cli_help import HelpText
+
+    say = HelpText("ingest", lang)
+    parser = say.parser("python -m helpers.data.ingest")
+    parser.add_argument("--exports", help=say("exports"))
+    parser.add_argument("--mapping", help=say("mapping", names=", ".join(shipped_mappings())))
+    parser.add_argument("--out", help=say("out"))
+    parser.add_argument("--force", action="store_true", help=say("force"))
+    parser.add_argument("--config", default=None, help=say("config"))
+    parser.add_argument("--start", default=None, help=say("start"))
+    parser.add_argument("--end", default=None, help=say("end"))
+    parser.add_argument("--list-mappings", action="store_true", help=say("list_mappings"))
+    parser.add_argument("--lang", choices=LANGUAGES, default=None, help=say("lang"))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ingest; returns the exit status (0 done, 2 bad input)."""
-    parser = build_parser()
+    from helpers.cli_help import help_language
+
+    parser = build_parser(help_language(argv))
     args = parser.parse_args(argv)
     lang = cli_language(args.lang)
     if args.list_mappings:

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
 DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def _encoding_label(enc: str | None, fmt: str) -> str:
+def _encoding_label(enc: str | None, fmt: str, lang: str = "en") -> str:
     if fmt != "csv":
         return fmt
-    return f"csv, {ENCODING_NAMES.get(enc, enc)}"
+    return f"csv, {said(ENCODING_NAMES.get(enc, enc), lang)}"
 
 
 def _rows(entry: dict, lang: str = "en") -> str:
@@ -51,7 +51,7 @@ def format_summary(result: IngestResult, lang: str = "en") -> str:
 
     lines = [say("summary_ingested", mapping=result.mapping_name, path=result.mapping_path, out=result.out)]
     for name, rep in result.tables.items():
-        how = "" if rep["format"] == "sql" else f" ({_encoding_label(rep['encoding'], rep['format'])})"
+        how = "" if rep["format"] == "sql" else f" ({_encoding_label(rep['encoding'], rep['format'], lang)})"
         if rep.get("delimiter") not in (None, ","):
             how = how[:-1] + say("summary_delimiter", delimiter=Phrase(f"part_delimiter_{DELIMITER_NAMES[rep['delimiter']]}")
                                  if rep["delimiter"] in DELIMITER_NAMES else repr(rep["delimiter"])) + ")"

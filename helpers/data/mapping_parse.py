@@ -12,7 +12,7 @@ from helpers.data.mapping_types import (COLUMN_KEYS, DATE_KINDS, DROP_KEYS, DROP
                                         TABLE_KEYS, ColumnRule, DropRule, JoinRule, SqlSource, TableMapping)
 from helpers.data.mapping_values import (_as_text, _check_keys, _close, _key, _text_list, check_date_format,
                                          check_date_order, normalize_encoding)
-from helpers.data.schema import OUTCOMES, TABLES
+from helpers.data.schema import OUTCOMES, TABLES, meaning
 from helpers.errors import Phrase, coded_error
 
 
@@ -293,9 +293,8 @@ def _table_columns(spec: dict, name: str, where: str) -> tuple[ColumnRule, ...]:
     for col in table.columns:
         mapped = next((r for r in rules if r.target == col.name), None)
         if col.required and (mapped is None or (mapped.optional and mapped.default is None)):
-            state = "is not mapped" if mapped is None else "is marked optional without a default"
             raise coded_error("mapping_required_column", f"{where}.columns", "not_mapped" if mapped is None else "optional",
-                              column=col.name, meaning=col.meaning)
+                              column=col.name, meaning=meaning(name, col.name))
     targets = {r.target for r in rules}
     for r in rules:
         for other in ([r.not_after] if r.not_after else []) + [c for c, _ in r.only_when]:

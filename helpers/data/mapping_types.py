@@ -88,16 +88,20 @@ class DropRule:
     optional: bool = False
 
     def describe(self) -> str:
+        """The rule as a message says it, in either language (a helpers.errors.Phrase): its column, values and reason
+        as the mapping writes them."""
+        from helpers.errors import Phrase, PhraseList
+
         col = self.columns[0]
         if self.op == "empty":
-            what = f"'{col}' is empty"
+            what = Phrase("part_drop_empty", column=col)
         elif self.op == "matches":
-            what = f"'{col}' matches {self.values[0]!r}"
+            what = Phrase("part_drop_matches", column=col, pattern=repr(self.values[0]))
         elif self.op == "not_in":
-            what = f"'{col}' is not one of {', '.join(self.values)}"
+            what = Phrase("part_drop_not_in", column=col, values=PhraseList(self.values, Phrase("part_comma")))
         else:
-            what = f"'{col}' is {' or '.join(self.values)}"
-        return f"{what} ({self.reason})" if self.reason else what
+            what = Phrase("part_drop_is", column=col, values=PhraseList(self.values, Phrase("part_or")))
+        return Phrase("part_drop_reason", what=what, reason=self.reason) if self.reason else what
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,10 @@ class JoinRule:
     optional: bool = False
 
     def describe(self) -> str:
-        return (f"{' | '.join(self.files)} by {self.key[0]} = {self.on[0]}: "
-                + ", ".join(f"{src} as {name}" for src, name in self.columns))
+        from helpers.errors import Phrase, PhraseList
+
+        columns = PhraseList([Phrase("part_join_column", source=src, name=name) for src, name in self.columns], Phrase("part_comma"))
+        return Phrase("part_join_lookup", files=" | ".join(self.files), key=self.key[0], on=self.on[0], columns=columns)
 
 
 @dataclass(frozen=True)

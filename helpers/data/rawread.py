@@ -68,7 +68,7 @@ def decode_csv(path: Path, encoding: str | None = None) -> tuple[str, str, str]:
     check_kind(path, "csv", encoding)
     data = path.read_bytes()
     if encoding:
-        enc, how = encoding, "stated"
+        enc, how = encoding, Phrase("part_encoding_stated")
     else:
         stray = stray_byte_error(data, path.name)   # UTF-8 but for a byte or two: the row and the byte, not "cannot be told"
         if stray is not None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.schema import DEFAULT_DEPARTMENT, TARGET_METRICS
-from helpers.errors import WorkbookError
+from helpers.errors import Phrase, WorkbookError
 
 #: The columns of a new targets.csv, in the data dictionary's order.
 NEW_FILE_COLUMNS = ("period", "metric", "target", "department", "channel")
@@ -106,7 +106,7 @@ def save_goals(path: str | os.PathLike, period_label: str, goals: dict[str, floa
         return {"written": 0, "replaced": 0, "backup": None, "path": str(path)}
     target = save_target(path)
     refuse_hard_link(path, target)
-    with locked(target, f"Saving the goals to {target.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+    with locked(target, Phrase("lock_what_save_goals", name=target.name), LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
         remove_temp_files(target)
         return _save_locked(target, new, period_label, replace)
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.schema import department_key
-from helpers.errors import WorkbookError
+from helpers.errors import Phrase, WorkbookError
 
 
 #: Answer texts accepted by the save path, and their canonical text in the file.
@@ -226,7 +226,7 @@ def append_answers(path: str | os.PathLike, new_rows: pd.DataFrame, replace_same
     new = new.map(neutralize_cell)
     target = save_target(path)
     refuse_hard_link(Path(path), target)
-    with locked(target, f"Saving the checklist answers to {target.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+    with locked(target, Phrase("lock_what_save_checklist", name=target.name), LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
         remove_temp_files(target)
         return _append_locked(target, new, replace_same_day)
 
@@ -285,7 +285,7 @@ def remove_answers(path: str | os.PathLike, respondent: str, answered_on, lock_t
     key = f"{neutralize_cell(str(respondent or '').strip())}\x00{pd.Timestamp(answered_on):%Y-%m-%d}"
     target = save_target(path)  # a shared file through its link; a link to nothing is refused
     refuse_hard_link(Path(path), target)
-    with locked(target, f"Removing checklist answers from {target.name}", LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
+    with locked(target, Phrase("lock_what_remove_checklist", name=target.name), LOCK_TIMEOUT if lock_timeout is None else lock_timeout):
         remove_temp_files(target)
         if not target.exists():
             return {"removed": 0, "backup": None}

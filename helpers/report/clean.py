@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from helpers.errors import WorkbookError
+from helpers.errors import WorkbookError, cli_language
 from helpers.paths import REPORTS_DIR
 from helpers.report.record import clean_reports
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         removed = clean_reports(args.out)
     except (WorkbookError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.in_language(cli_language()) if isinstance(exc, WorkbookError) else exc}", file=sys.stderr)
         return 2
     for path in removed:
         print(f"removed {path}")

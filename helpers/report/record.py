@@ -209,13 +209,14 @@ def clean_reports(out: Path) -> list[str]:
     a run's output folder too (``--out reports/ja``: it holds the runner's lock file), each removed when left empty. Anything
     else (a user's notes, reports/README.md, the lock files) stays. Returns the paths removed, one each.
     WorkbookError when a run is writing to `out` (its lock is held)."""
+    from helpers.errors import Phrase
     from helpers.storage import lock_path, locked
 
     out = Path(out)
     if not out.is_dir() or out.is_symlink():
         return []
     removed: list[str] = []
-    with locked(out / "run", f"Cleaning {out} (a report run is writing there; run make clean-reports after it)",
+    with locked(out / "run", Phrase("lock_what_clean_reports", out=str(out)),
                 timeout=0):
         for entry in sorted(out.iterdir()):
             if runner_made(entry):

@@ -50,7 +50,7 @@ from helpers.data.load import load_workbook
 from helpers.data.periods import Period, latest_period, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, release_rows, write_snapshot
-from helpers.errors import ReaderGone, WorkbookError, cli_language, coded_error
+from helpers.errors import Phrase, ReaderGone, WorkbookError, cli_language, coded_error
 from helpers.metrics.limits import data_end_of
 from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
@@ -103,35 +103,28 @@ def notebook_paths(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers.report.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(SAMPLE_DATA_DIR), help="data folder (default: data/sample)")
-    parser.add_argument("--config", default=None, help="settings file (YAML); see helpers/default_config.yaml")
-    parser.add_argument("--mapping", default=None,
-                        help="column mapping (a shipped name such as salesforce_ja, or a YAML file): --data is then a folder "
-                             "of CRM exports, converted into OUT/_data first (docs/ingest.md)")
-    parser.add_argument("--warehouse", default=None, metavar="URL",
-                        help="read the canonical tables from a warehouse (e.g. postgresql://user@host/db) instead of --data; "
-                             "every figure and check of leads, opportunities and touches is computed there (only aggregates "
-                             "come back), and only the small tables (spend, checklist, initiatives, targets) are copied into "
-                             "OUT/_data (README: 'The metrics in a warehouse')")
-    parser.add_argument("--schema", default=None, help="with --warehouse: the schema holding the tables")
-    parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE",
-                        help="with --warehouse: a canonical table's name in the warehouse, e.g. leads=crm_leads (repeatable)")
+def build_parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The runner's options, its --help in `lang` (helpers.cli_help: the label table's cli_run_*)."""
+    from helpers.cli_help import HelpText
+
+    say = HelpText("run", lang)
+    parser = say.parser("python -m helpers.report.run")
+    parser.add_argument("--data", default=str(SAMPLE_DATA_DIR), help=say("data"))
+    parser.add_argument("--config", default=None, help=say("config"))
+    parser.add_argument("--mapping", default=None, help=say("mapping"))
+    parser.add_argument("--warehouse", default=None, metavar="URL", help=say("warehouse"))
+    parser.add_argument("--schema", default=None, help=say("schema"))
+    parser.add_argument("--table", action="append", default=[], metavar="NAME=TABLE", help=say("table"))
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--period", action="append", default=None, help="period label such as 2025Q3 or FY2025Q1 (repeatable)")
-    which.add_argument("--all", action="store_true",
-                       help="every period in the data; the first and last, when the data covers them only in part, are marked partial")
-    which.add_argument("--latest", action="store_true", help="the latest complete period (the default)")
-    parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the data; an open deal's closed_at, an "
-                             "expected close date, does not count)")
-    parser.add_argument("--lang", choices=("en", "ja"), default=None, help="report language (default: from the config, else en)")
-    parser.add_argument("--out", default=str(REPORTS_DIR), help="output folder (default: reports/)")
-    parser.add_argument("--jobs", type=int, default=1, help="periods run in parallel (default 1)")
-    parser.add_argument("--max-periods", type=int, default=MAX_ALL_PERIODS,
-                        help=f"--all refuses to run more periods than this without being told (default {MAX_ALL_PERIODS})")
-    parser.add_argument("--wait", type=float, default=RUN_WAIT,
-                        help="seconds to wait for another run writing to the same --out (default 3600)")
+    which.add_argument("--period", action="append", default=None, help=say("period"))
+    which.add_argument("--all", action="store_true", help=say("all"))
+    which.add_argument("--latest", action="store_true", help=say("latest"))
+    parser.add_argument("--as-of", default=None, help=say("as_of"))
+    parser.add_argument("--lang", choices=("en", "ja"), default=None, help=say("lang"))
+    parser.add_argument("--out", default=str(REPORTS_DIR), help=say("out"))
+    parser.add_argument("--jobs", type=int, default=1, help=say("jobs"))
+    parser.add_argument("--max-periods", type=int, default=MAX_ALL_PERIODS, help=say("max_periods", default=MAX_ALL_PERIODS))
+    parser.add_argument("--wait", type=float, default=RUN_WAIT, help=say("wait"))
     parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR), help=argparse.SUPPRESS)
     return parser
 
@@ -316,7 +309,9 @@ def _publish_period(result: PeriodResult, staging: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the reports; returns the exit status. A reader that stops reading the console (``... | head``) ends only
     the console: the run goes on to publish and clean up (helpers.errors.ReaderGone)."""
-    args = build_parser().parse_args(argv)
+    from helpers.cli_help import help_language
+
+    args = build_parser(help_language(argv)).parse_args(argv)
     console = sys.stdout
     sys.stdout = ReaderGone(console)
     try:
@@ -333,7 +328,7 @@ def _main(args) -> int:
             tables = _warehouse_tables(args)
             check_top_files(out)  # a user's index.html or run.json there: refused before anything is written
             if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
-                _lock_out(stack, out, args.wait)
+                _lock_out(stack, out, args.wait, cli_language(args.lang))
                 check_data_replaceable(out / "_data")  # rewritten only when it is the runner's
             if args.warehouse:
                 data = _copy_small_tables(args, out, tables)
@@ -366,7 +361,7 @@ def _main(args) -> int:
                 raise WorkbookError(f"no notebooks named NN_*.ipynb in {args.notebooks}", fix="Give the notebooks folder of the workbook.")
             check_kernel(KERNEL_NAME)  # this module's name: tests set it here
             if not (args.warehouse or args.mapping):
-                _lock_out(stack, out, args.wait)
+                _lock_out(stack, out, args.wait, cli_language(args.lang))
             for line in recover_publish(out):
                 print(f"note: {line}", flush=True)
             for p in periods:
@@ -427,7 +422,7 @@ def _say_read(args, wb, data: Path) -> None:
           flush=True)
 
 
-def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:
+def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float, lang: str = "en") -> None:
     """Create the output folder and hold its run lock until the run ends (WorkbookError if it cannot be had)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -435,8 +430,8 @@ def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float) -> None:
         raise output_error(exc, out) from None
     if not out.is_dir():
         raise WorkbookError(f"--out {out} is not a folder", fix="Give a folder path with --out.")
-    stack.enter_context(locked(out / "run", f"Writing reports to {out}", timeout=wait,
-                               wait_note=f"note: another run is writing reports to {out}; waiting for it to finish"))
+    stack.enter_context(locked(out / "run", Phrase("lock_what_write_reports", out=str(out)), timeout=wait,
+                               wait_note=Phrase("lock_wait_reports", out=str(out)).in_language(lang)))
 
 
 def _settle_heap(lang: str) -> bool:

@@ -349,11 +349,11 @@ def remove_form(s: Session, respondent: str, answered_on) -> tuple[str, list[str
 def save_error_text(exc: Exception, lang: str) -> str:
     """A failed save said once, in `lang`, with its fix: a coded error (helpers.errors.ERROR_CODES: a link to nothing,
     a full disk ...) from the label table; another WorkbookError or OSError behind "Could not save; nothing was written"."""
-    from helpers.errors import WorkbookError, error_text
+    from helpers.errors import WorkbookError, error_text, said
 
     if getattr(exc, "code", None) is not None:
         message, fix = error_text(exc.code, exc.params, lang)
-        message = f"{exc.params['file']}: {message}"
+        message = f"{said(exc.params['file'], lang)}: {message}"
     else:
         message = t("form_error", lang).format(message=getattr(exc, "message", None) or str(exc))
         fix = getattr(exc, "fix", None) or "" if isinstance(exc, WorkbookError) else ""
