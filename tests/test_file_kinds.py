@@ -73,13 +73,15 @@ def test_data_errors_in_japanese_keep_english_only_for_uncoded_findings(tmp_path
         Finding("error", "opportunities.csv", "unreadable_file", "the file is not text", "Export it again.",
                 params={"error": "file_kind", "file": "opportunities.csv", "variant": "xlsx", "stem": "opportunities"}),
         Finding("error", "spend.csv", "bad_number", "values that are not valid finite numbers", "Write plain numbers."),
+        Finding("error", "targets.csv", "unreadable_file", "the sheet is protected", "Unprotect it."),
     ])
     ja = exc.in_language("ja")
-    assert ja.startswith("入力データに3件の問題があります")
+    assert ja.startswith("入力データに4件の問題があります")
     assert "opportunities.csv: このファイルは名前が .csv ですが" in ja and "opportunities.xlsx に変えてください" in ja
     assert "leads.csv、4行目、列 'channel': 1個のセルに" in ja and "Web;Seminar" in ja
-    assert "spend.csv: values that are not valid finite numbers" in ja   # no code: said as it was
-    assert ja.count("対処方法:") == 3 and "How to fix" not in ja
+    assert "spend.csv: 正しい(有限の)数値でない値があります" in ja   # a data check's code, even kept without params
+    assert "targets.csv: the sheet is protected\n    対処方法: Unprotect it." in ja   # no code: said as it was
+    assert ja.count("対処方法:") == 4 and "How to fix" not in ja
 
 
 # =========================================================================== 1. files that are not text

@@ -9,7 +9,6 @@ built in and what the notebooks should find.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from statistics import NormalDist
@@ -528,21 +527,23 @@ def generate(seed: int = DEFAULT_SEED, n_leads: int = DEFAULT_LEADS, touches: bo
 
 def main(argv: list[str] | None = None) -> None:
     """Command line: python -m helpers.data.sample [--seed N] [--leads N] [--out DIR]."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.data.sample",
-                                     description="Write the seeded sample data set (a fictional Japanese B2B company).")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument("--leads", type=int, default=DEFAULT_LEADS, help=f"number of leads (default {DEFAULT_LEADS})")
-    parser.add_argument("--out", type=Path, default=SAMPLE_DATA_DIR, help="output folder (default data/sample)")
-    parser.add_argument("--no-touches", action="store_true", help="leave touches.csv out (the scale benchmark's core figures)")
+    from helpers.cli_help import HelpText, help_language
+    from helpers.errors import WorkbookError, cli_language
+
+    say = HelpText("sample", help_language(argv))   # the locale's language, as its errors
+    parser = say.parser("python -m helpers.data.sample")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=say("seed", default=DEFAULT_SEED))
+    parser.add_argument("--leads", type=int, default=DEFAULT_LEADS, help=say("leads", default=DEFAULT_LEADS))
+    parser.add_argument("--out", type=Path, default=SAMPLE_DATA_DIR, help=say("out"))
+    parser.add_argument("--no-touches", action="store_true", help=say("no_touches"))
     args = parser.parse_args(argv)
-    from helpers.errors import WorkbookError
 
     try:
         check_out(args.out, [n for n in TABLE_NAMES if n != "touches" or not args.no_touches])  # before the (slow) generation
         tables = generate(args.seed, args.leads, touches=not args.no_touches)
         write(tables, args.out)
     except WorkbookError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.in_language(cli_language())}", file=sys.stderr)
         sys.exit(2)
     settings = write_settings(args.out)
     print(", ".join(f"{name}: {len(frame)} rows" for name, frame in tables.items()) + f"; {settings} -> {args.out}")

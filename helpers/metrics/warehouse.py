@@ -36,7 +36,6 @@ module connects, uploads, copies a warehouse into a data folder and is the comma
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -196,17 +195,17 @@ def _in_order(data: pa.Table, table) -> pa.Table:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: print the period's core figures computed in the warehouse, as JSON; 2 (and the error) when it cannot."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.metrics.warehouse", description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse", required=True, help="warehouse URL, e.g. postgresql://user@127.0.0.1:5432/crm or "
-                                                           "duckdb:///absolute/path/crm.duckdb")
-    parser.add_argument("--schema", default=None, help="schema holding the tables (default: the connection's)")
-    parser.add_argument("--leads-table", default="leads", help="the leads table's name in the warehouse (default: leads)")
-    parser.add_argument("--opportunities-table", default="opportunities",
-                        help="the opportunities table's name in the warehouse (default: opportunities)")
-    parser.add_argument("--config", default=None,
-                        help="settings file (YAML); the only settings read besides the defaults of helpers/default_config.yaml")
-    parser.add_argument("--period", default=None, help="period label such as FY2026Q2 (default: the latest complete one)")
-    parser.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (default: the latest date in the tables)")
+    from helpers.cli_help import HelpText, help_language
+
+    say = HelpText("warehouse", help_language(argv))   # the locale's language, as its errors
+    parser = say.parser("python -m helpers.metrics.warehouse")
+    parser.add_argument("--warehouse", required=True, help=say("warehouse"))
+    parser.add_argument("--schema", default=None, help=say("schema"))
+    parser.add_argument("--leads-table", default="leads", help=say("leads_table"))
+    parser.add_argument("--opportunities-table", default="opportunities", help=say("opportunities_table"))
+    parser.add_argument("--config", default=None, help=say("config"))
+    parser.add_argument("--period", default=None, help=say("period"))
+    parser.add_argument("--as-of", default=None, help=say("as_of"))
     args = parser.parse_args(argv)
     try:
         figures = _figures(args)

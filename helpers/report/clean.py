@@ -5,7 +5,6 @@ and run.json); a user's own files in the reports folder stay. Exit 2 with the re
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -16,8 +15,11 @@ from helpers.report.record import clean_reports
 
 def main(argv: list[str] | None = None) -> int:
     """Remove the runner's reports from `--out` (default reports/), print each path removed; 0, or 2 on an error."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.report.clean", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=REPORTS_DIR, help="the output folder of the reports (default: reports/)")
+    from helpers.cli_help import HelpText, help_language
+
+    say = HelpText("clean", help_language(argv))   # the locale's language, as its errors
+    parser = say.parser("python -m helpers.report.clean")
+    parser.add_argument("--out", type=Path, default=REPORTS_DIR, help=say("out"))
     args = parser.parse_args(argv)
     try:
         removed = clean_reports(args.out)
