@@ -297,6 +297,17 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "no_core_department": ("",), "unknown_metric": ("",), "negative_target": ("",), "duplicate_target": ("",),
     # helpers.storage.locked: another process holds the lock; the lock file cannot be made ({file}: what was being done)
     "lock_held": ("",), "lock_create": ("",),
+    # helpers.report.run: the output folder refuses writes or is a file; --all past --max-periods; as_of or periods with
+    # no data; no notebooks
+    "out_refuses_write": ("",), "out_not_folder": ("",), "all_too_many": ("",), "as_of_before_data": ("",),
+    "periods_before_data": ("",), "periods_after_data": ("",), "periods_after_as_of": ("",), "no_notebooks": ("",),
+    # helpers.data.load / periods / extras: no data folder; a fiscal start month or a period label not valid; a file
+    # changed after the folder was loaded
+    "data_folder_missing": ("",), "fiscal_start_month": ("",), "not_a_period": ("",), "extras_changed": ("",),
+    # helpers.data.targets_file: goals saved to a file that is not CSV, or lacks the goals' columns
+    "goals_not_csv": ("",), "goals_file_columns": ("",),
+    # helpers.yamlfile: a settings or mapping path that is a folder, absent, or unreadable
+    "yaml_is_folder": ("",), "yaml_missing": ("",), "yaml_unreadable": ("",),
 }
 #: Codes said with another code's sentence and fix (a datetime column's cells are refused as a date column's).
 ERROR_SAME = {"bad_datetime": "bad_date"}

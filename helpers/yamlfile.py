@@ -157,14 +157,14 @@ def read_text(path: str | Path, label: str | None = None, max_bytes: int = MAX_B
     path = Path(path)
     label = label or path.name
     if path.is_dir():
-        raise WorkbookError(f"{label} is a folder, not a YAML file", fix="Give the path of the .yaml file itself.")
+        raise coded_error("yaml_is_folder", None, label=label)
     try:
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except FileNotFoundError:
-        raise WorkbookError(f"{label}: the file {path} does not exist", fix="Check the path (and its spelling).") from None
+        raise coded_error("yaml_missing", label, path=str(path)) from None
     except OSError as exc:
-        raise WorkbookError(f"{label}: cannot be read ({exc.strerror or exc})", fix="Check the file's permissions.") from None
+        raise coded_error("yaml_unreadable", label, reason=str(exc.strerror or exc)) from None
     if len(data) > max_bytes:
         raise coded_error("yaml_too_large", label, limit_kb=f"{max_bytes // 1000:,}")
     try:

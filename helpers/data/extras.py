@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.errors import WorkbookError
+from helpers.errors import WorkbookError, coded_error
 
 #: One extra-column read at a time (two threads asking for the same table read it once).
 _READING = threading.Lock()
@@ -45,10 +45,7 @@ class DeferredColumns:
         from helpers.data.csvshape import arrow_csv_options
         from helpers.data.files import file_sha256
 
-        changed = WorkbookError(
-            f"{self.path.name}: the file changed or was removed after the folder was loaded, so its columns outside the "
-            f"data contract ({', '.join(self.columns)}) cannot be read with the rows loaded",
-            fix="Load the data folder again (re-run the notebook from the top, or load_workbook).")
+        changed = coded_error("extras_changed", self.path.name, columns=", ".join(self.columns))
         if not self.path.is_file() or file_sha256(self.path) != self.sha256:
             raise changed
         read, parse, convert = arrow_csv_options(self.encoding, self.delimiter, list(self.columns.values()))

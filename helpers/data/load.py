@@ -37,7 +37,7 @@ from helpers.data.rawread import (DELIMITERS, FORMATS, MOJIBAKE, decode_csv, rea
                                   sniff_delimiter)
 from helpers.data.schema import OUTCOMES, TABLES, Table
 from helpers.data.total_rows import total_row_findings, total_rows
-from helpers.errors import DataValidationError, Finding, Phrase, WorkbookError, error, warning
+from helpers.errors import DataValidationError, Finding, Phrase, WorkbookError, coded_error, error, warning
 from helpers.charset import (DETECT_CANDIDATES, ENCODING_NAMES, FIX_ENCODING, MAX_CHAOS,  # noqa: F401 (public here too)
                              detect_encoding)
 
@@ -115,7 +115,7 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     use_lean_pool()   # Arrow buffers from jemalloc, which returns freed pages: a lower peak (helpers.data.memory)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise WorkbookError(f"The data folder {data_dir} does not exist", fix="Give the folder holding leads.csv and opportunities.csv with --data.")
+        raise coded_error("data_folder_missing", None, folder=str(data_dir))
     config = config or load_config(data_dir)
     findings: list[Finding] = []
     unread: dict[str, dict] = {}   # {table: {column: the cells refused as unparseable}}: written, not empty, for the checks

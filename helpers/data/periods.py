@@ -57,10 +57,7 @@ class Period:
 
 def _check_start_month(fiscal_year_start_month: int) -> None:
     if not isinstance(fiscal_year_start_month, int) or not 1 <= fiscal_year_start_month <= 12:
-        raise WorkbookError(
-            f"fiscal_year_start_month must be a whole number from 1 to 12, got {fiscal_year_start_month!r}",
-            fix="Set fiscal_year_start_month in the config: 1 for calendar quarters, 4 for a Japanese April fiscal year.",
-        )
+        raise coded_error("fiscal_start_month", None, value=repr(fiscal_year_start_month))
 
 
 def make_period(fiscal_year: int, quarter: int, fiscal_year_start_month: int = 1) -> Period:
@@ -89,7 +86,7 @@ def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
     match = _LABEL.match(str(label).strip())
     if not match:
         example = "2025Q3" if fiscal_year_start_month == 1 else "FY2025Q1"
-        raise WorkbookError(f"'{label}' is not a period label", fix=f"Write a fiscal quarter such as {example}.")
+        raise coded_error("not_a_period", None, label=label, example=example)
     is_fy = match.group("fy") is not None
     if is_fy != (fiscal_year_start_month != 1):
         variant, params = other_calendar_hint(int(match.group("year")), int(match.group("q")), is_fy, fiscal_year_start_month)

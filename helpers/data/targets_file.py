@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.schema import DEFAULT_DEPARTMENT, TARGET_METRICS
-from helpers.errors import Phrase, WorkbookError
+from helpers.errors import Phrase, WorkbookError, coded_error
 
 #: The columns of a new targets.csv, in the data dictionary's order.
 NEW_FILE_COLUMNS = ("period", "metric", "target", "department", "channel")
@@ -99,8 +99,7 @@ def save_goals(path: str | os.PathLike, period_label: str, goals: dict[str, floa
 
         raise coded_error("save_sample_refused", str(path.resolve()))
     if path.suffix.lower() != ".csv":
-        raise WorkbookError(f"{path.name}: goals can only be saved to a CSV file",
-                            fix="Save the targets table as targets.csv (UTF-8) in the data folder, then save again.")
+        raise coded_error("goals_not_csv", path.name)
     new = goal_rows(period_label, goals)
     if new.empty:
         return {"written": 0, "replaced": 0, "backup": None, "path": str(path)}
@@ -147,7 +146,6 @@ def _read_existing(path: Path) -> tuple[pd.DataFrame, bool]:
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in ("period", "metric", "target") if c not in frame.columns]
     if missing:
-        raise WorkbookError(f"{path.name}: the existing file lacks the column(s) {', '.join(missing)}; nothing was written",
-                            fix="Name the columns period, metric, target (docs/data_dictionary.md) or add the goals to the file by hand.")
+        raise coded_error("goals_file_columns", path.name, columns=", ".join(missing))
     frame = frame.astype(object).where(frame.notna(), None).map(lambda v: None if v is None else str(v))
     return frame, path.read_bytes().startswith(b"\xef\xbb\xbf")

@@ -50,7 +50,7 @@ from helpers.data.load import load_workbook
 from helpers.data.periods import Period, latest_period, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, release_rows, write_snapshot
-from helpers.errors import Phrase, ReaderGone, WorkbookError, cli_language, coded_error
+from helpers.errors import Phrase, ReaderGone, WorkbookError, cli_language, coded_error, fill
 from helpers.metrics.limits import data_end_of
 from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
@@ -88,8 +88,7 @@ DISK_ERRNOS = NO_SPACE_ERRNOS | NOT_WRITABLE_ERRNOS
 def output_error(exc: OSError, out: Path) -> WorkbookError:
     """The workbook's error for an output folder that refuses a write (full, read-only, ...)."""
     where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-    return WorkbookError(f"cannot write the reports to {out}: {exc.strerror or exc}{where}; the reports already there were kept",
-                         fix="Free disk space or make the folder writable, or choose another output folder with --out.")
+    return coded_error("out_refuses_write", None, out=str(out), reason=f"{exc.strerror or exc}{where}")
 
 
 def template_safe(path: Path) -> str:
@@ -146,19 +145,17 @@ def select_periods(args, first_date, as_of, fy_start: int, last_date=None) -> li
     if args.all:   # up to as_of, but no period after the data's last record date: a later as_of adds no data
         periods = [p for p in periods_between(first_date, as_of, fy_start) if last is None or p.start <= last]
         if len(periods) > args.max_periods:
-            raise WorkbookError(f"--all would run {len(periods)} periods ({periods[0].label} to {periods[-1].label}), "
-                                f"more than --max-periods {args.max_periods}",
-                                fix=f"Name the periods with --period, or confirm with --all --max-periods {len(periods)}.")
+            raise coded_error("all_too_many", None, count=len(periods), first=periods[0].label, last=periods[-1].label,
+                              max=args.max_periods)
         end = data_end_of(as_of, last)   # where the reports' coverage ends (helpers.metrics.limits)
         partial = [p.label for p in periods if p.start < first_date or p.end > end]
         if partial:
-            print(f"note: the data covers {', '.join(partial)} only in part; those reports are marked partial", flush=True)
+            print(fill("run_note_partial", {"periods": ", ".join(partial)}, cli_language(getattr(args, "lang", None))), flush=True)
         return periods
     partial, complete = latest_period(first_date, as_of, fy_start, last)
     if complete:
         return [partial]
-    print(f"note: no complete period in the data; reporting the period holding as_of, {partial.label}, "
-          "which the data covers only in part (the reports say so)", flush=True)
+    print(fill("run_note_no_complete", {"period": partial.label}, cli_language(getattr(args, "lang", None))), flush=True)
     return [partial]
 
 
@@ -168,10 +165,8 @@ def check_as_of(first_date, as_of, fy_start: int) -> None:
     if first_date is None or pd.isna(first_date) or pd.Timestamp(as_of) >= pd.Timestamp(first_date).normalize():
         return
     first = pd.Timestamp(first_date)
-    raise WorkbookError(f"as_of {as_of:%Y-%m-%d} is before the data's first date {first:%Y-%m-%d} "
-                        f"(the earliest created_at of the leads and opportunities): there is no data up to it",
-                        fix=f"Give an --as-of (or the settings' as_of) on or after {first:%Y-%m-%d}, or leave it out "
-                            f"(the latest date in the data); the first period with data is {period_of(first, fy_start).label}.")
+    raise coded_error("as_of_before_data", None, as_of=f"{as_of:%Y-%m-%d}", first=f"{first:%Y-%m-%d}",
+                      period=period_of(first, fy_start).label)
 
 
 def _day(value) -> pd.Timestamp | None:
@@ -186,18 +181,16 @@ def check_extent(periods: list[Period], first_date, as_of, fy_start: int, last_d
     first, last = _day(first_date), _day(last_date)
     early = [p.label for p in periods if first is not None and p.end < first]
     if early:
-        raise WorkbookError(f"period(s) {', '.join(early)} end before the data's first date {first:%Y-%m-%d} "
-                            "(the earliest created_at of the leads and opportunities): there is no data for them",
-                            fix=f"Choose {period_of(first, fy_start).label} or later.")
+        raise coded_error("periods_before_data", None, periods=", ".join(early), first=f"{first:%Y-%m-%d}",
+                          period=period_of(first, fy_start).label)
     beyond = [p.label for p in periods if last is not None and p.start > last]
     if beyond:
-        raise WorkbookError(f"period(s) {', '.join(beyond)} start after the data's last date {last:%Y-%m-%d} "
-                            "(the latest date in the leads and opportunities): there is no data for them",
-                            fix=f"Choose {period_of(last, fy_start).label} or earlier; a later --as-of adds no data.")
+        raise coded_error("periods_after_data", None, periods=", ".join(beyond), last=f"{last:%Y-%m-%d}",
+                          period=period_of(last, fy_start).label)
     late = [p.label for p in periods if p.start > as_of]
     if late:
-        raise WorkbookError(f"period(s) {', '.join(late)} start after as_of {as_of:%Y-%m-%d}: there is no data for them",
-                            fix=f"Choose {period_of(as_of, fy_start).label} or earlier, or a later --as-of.")
+        raise coded_error("periods_after_as_of", None, periods=", ".join(late), as_of=f"{as_of:%Y-%m-%d}",
+                          period=period_of(as_of, fy_start).label)
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str,
@@ -272,8 +265,7 @@ def _run_notebook(nb: Path, staging: Path, parameters: dict, km, lang: str, out:
         export_html(executed, staging / f"{nb.stem}.html", lang, nb=done)  # the notebook papermill wrote, not read back
     except PapermillExecutionError as exc:
         if exc.ename in ("OSError", "PermissionError") and any(f"[Errno {e}]" in exc.evalue for e in DISK_ERRNOS):
-            raise WorkbookError(f"cannot write the reports to {out}: {exc.evalue}; the reports already there were kept",
-                                fix="Free disk space or make the folder writable, or choose another output folder with --out.") from None
+            raise coded_error("out_refuses_write", None, out=str(out), reason=exc.evalue) from None
         result.ok, result.failed_notebook, result.failed_cell = False, nb.name, exc.cell_index
         result.error = f"{exc.ename}: {exc.evalue}"
     except OSError as exc:
@@ -358,7 +350,7 @@ def _main(args) -> int:
             periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month, last_data_date(wb))
             notebooks = notebook_paths(Path(args.notebooks))
             if not notebooks:
-                raise WorkbookError(f"no notebooks named NN_*.ipynb in {args.notebooks}", fix="Give the notebooks folder of the workbook.")
+                raise coded_error("no_notebooks", None, folder=str(args.notebooks))
             check_kernel(KERNEL_NAME)  # this module's name: tests set it here
             if not (args.warehouse or args.mapping):
                 _lock_out(stack, out, args.wait, cli_language(args.lang))
@@ -429,7 +421,7 @@ def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float, lang: str = "
     except OSError as exc:
         raise output_error(exc, out) from None
     if not out.is_dir():
-        raise WorkbookError(f"--out {out} is not a folder", fix="Give a folder path with --out.")
+        raise coded_error("out_not_folder", None, out=str(out))
     stack.enter_context(locked(out / "run", Phrase("lock_what_write_reports", out=str(out)), timeout=wait,
                                wait_note=Phrase("lock_wait_reports", out=str(out)).in_language(lang)))
 
