@@ -303,7 +303,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "periods_before_data": ("",), "periods_after_data": ("",), "periods_after_as_of": ("",), "no_notebooks": ("",),
     # helpers.data.load / periods / extras: no data folder; a fiscal start month or a period label not valid; a file
     # changed after the folder was loaded
-    "data_folder_missing": ("",), "fiscal_start_month": ("",), "not_a_period": ("",), "extras_changed": ("",),
+    "data_folder_missing": ("",), "fiscal_start_month": ("",), "quarter_range": ("",), "not_a_period": ("",), "extras_changed": ("",),
     # helpers.data.targets_file: goals saved to a file that is not CSV, or lacks the goals' columns
     "goals_not_csv": ("",), "goals_file_columns": ("",),
     # helpers.yamlfile: a settings or mapping path that is a folder, absent, or unreadable

@@ -64,7 +64,7 @@ def make_period(fiscal_year: int, quarter: int, fiscal_year_start_month: int = 1
     """The quarter `quarter` (1-4) of fiscal year `fiscal_year` (named by its start year)."""
     _check_start_month(fiscal_year_start_month)
     if quarter not in (1, 2, 3, 4):
-        raise WorkbookError(f"quarter must be 1-4, got {quarter!r}")
+        raise coded_error("quarter_range", None, value=repr(quarter))
     first_month = fiscal_year_start_month - 1 + 3 * (quarter - 1)  # months after January of fiscal_year
     start = pd.Timestamp(year=fiscal_year + first_month // 12, month=first_month % 12 + 1, day=1)
     end = (start + pd.DateOffset(months=3)) - pd.Timedelta(days=1)

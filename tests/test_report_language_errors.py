@@ -1,0 +1,284 @@
+"""What a Japanese run or ingest says is Japanese: the data contract's findings, the encoding's reason in a mojibake
+refusal, a column's meaning in a mapping's error, a drop_if rule in the ingest summary, the lock errors, the commands'
+--help (helpers.errors coded errors and Phrases, helpers.cli_help).
+
+Each Japanese text is asserted whole, with its file, rows and column filled in; every coded error and warning has a
+Japanese text of its own (never the English copied); no module of the report's path raises an English sentence of
+its own (an AST check, as tests/test_ingest_language.py does for the ingest).
+"""
+from __future__ import annotations
+
+import ast
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from helpers.errors import (ERROR_CODES, WARNING_CODES, DataValidationError, Phrase, WorkbookError, error_keys,
+                            warning_keys)
+from helpers.labels import label_table
+
+ROOT = Path(__file__).resolve().parents[1]
+CJK = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+HEADER_JA = "入力データに{n}件の問題があります。レポートは作成しておらず、入力ファイルも変更していません:\n"
+
+
+def refused(folder: Path) -> DataValidationError:
+    from helpers.data.load import load_workbook
+
+    with pytest.raises(DataValidationError) as info:
+        load_workbook(folder)
+    return info.value
+
+
+# =========================================================================== the data contract's findings
+def test_the_row_checks_findings_read_in_japanese(tmp_path):
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,closed_at,outcome,amount\n"
+                                                "O1,2025-01-05,2025-02-01,won,100\nO1,2025-01-06,,lost,-5\n"
+                                                "O3,2025-13-01,2025-01-01,maybe,10\n", encoding="utf-8")
+    (tmp_path / "checklist.csv").write_text("respondent,department,answered_on,item,answer\nr1,slaes,2025-01-01,16,yes\n",
+                                            encoding="utf-8")
+    exc = refused(tmp_path)
+    assert exc.in_language("ja") == HEADER_JA.format(n=7) + (
+        "  - opportunities.csv、4行目、列 'created_at': 正しい日付(YYYY-MM-DD、1678〜2261年)でない値があります(値: '2025-13-01')\n"
+        "    対処方法: 日付は YYYY-MM-DD(例: 2025-04-01)または ISO 形式の日時(2025-04-01T10:30:00)で書いてください。"
+        "ほかの形式は列マッピングで読み込みます。\n"
+        "  - opportunities.csv、3行目、列 'opportunity_id': 'opportunity_id' の値が前の行と重複しています(値: 'O1')\n"
+        "    対処方法: opportunity_id がすべて一意になるようにしてください(重複した行を削除するか、1行にまとめてください)。\n"
+        "  - opportunities.csv、4行目、列 'outcome': outcome に不明な値があります(値: 'maybe')\n"
+        "    対処方法: open、won、lost のどれかを使ってください('Closed Won' のようなステージを持つエクスポートは列マッピングで読み込みます)。\n"
+        "  - opportunities.csv、3行目、列 'closed_at': 受注または失注の商談に完了日(closed_at)がありません\n"
+        "    対処方法: 受注・失注のすべての商談に closed_at(決まった日)を入力してください。\n"
+        "  - opportunities.csv、3行目、列 'amount': 金額がマイナスです(値: '-5.0')\n"
+        "    対処方法: 金額は0以上にしてください。返金は別に記録してください。\n"
+        "  - checklist.csv、2行目、列 'item': チェックリストの項目番号が1〜15の範囲外です(値: '16.0')\n"
+        "    対処方法: 項目は記事のチェックリストと同じ1〜15で番号を付けてください。\n"
+        "  - checklist.csv、2行目、列 'department': つづり誤りと思われる部門名があります: 'slaes'('sales' のことですか?)(値: 'slaes')\n"
+        "    対処方法: 部門は sales または marketing(Sales, 営業, セールス / Marketing, マーケ, マーケティング も可。"
+        "docs/data_dictionary.md 参照) と書いてください。")
+    # the English is unchanged
+    assert "  - opportunities.csv, row 3, column 'opportunity_id': 'opportunity_id' values repeat an earlier row (values: 'O1')\n" \
+           "    How to fix: Make every opportunity_id unique (remove duplicate rows or merge them).\n" in str(exc)
+    assert "'slaes' (did you mean 'sales'?)" in str(exc) and "How to fix: Write the department as sales or marketing (also " \
+           "Sales, 営業, セールス / Marketing, マーケ, マーケティング; see docs/data_dictionary.md)." in str(exc)
+
+
+def test_a_missing_column_says_its_meaning_and_a_missing_table_its_folder_in_japanese(tmp_path):
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,outcome\nO1,2025-01-05,open\n", encoding="utf-8")
+    (tmp_path / "leads.csv").write_text("lead_id,created_at,chanel\nL1,2025-01-01,web\n", encoding="utf-8")
+    assert refused(tmp_path).in_language("ja") == HEADER_JA.format(n=1) + (
+        "  - leads.csv、列 'channel': 必須の列 'channel'(リードの獲得元・チャネル)がありません\n"
+        "    対処方法: 列 'channel' を追加するか列名を変えるか、エクスポートを列マッピングで読み込んでください(docs/ingest.md)。"
+        "ファイルには列 'chanel' があります。列名を 'channel' に変えてください。")
+    spend = tmp_path / "spend_only"
+    spend.mkdir()
+    (spend / "spend.csv").write_text("month,channel,amount\n2025-01,web,3\n", encoding="utf-8")
+    assert refused(spend).in_language("ja") == HEADER_JA.format(n=1) + (
+        f"  - opportunities.csv: 必須の表 'opportunities' が {spend} にありません\n"
+        "    対処方法: opportunities.csv(または .xlsx/.parquet)をデータフォルダに置いてください。")
+
+
+def test_a_negative_target_and_a_repeated_goal_in_japanese():
+    import pandas as pd
+
+    from helpers.data.validate import check_targets
+
+    targets = pd.DataFrame({"period": ["2026Q1", "2026Q1"], "metric": ["leads", "leads"], "target": [-1.0, 5.0],
+                            "department": ["sales", "ops"], "channel": [None, None]})
+    exc = DataValidationError(check_targets(targets, "targets.csv"))
+    assert exc.in_language("ja") == HEADER_JA.format(n=3) + (
+        "  - targets.csv、3行目、列 'department': 不明な部門があります(値: 'ops')\n"
+        "    対処方法: marketing, sales, shared のどれかを使うか、department を空欄にしてください。\n"
+        "  - targets.csv、2行目、列 'target': 目標がマイナスです(値: '-1.0')\n"
+        "    対処方法: 目標は0以上にしてください。\n"
+        "  - targets.csv、3行目、列 'metric': 前の行と期間・指標・チャネルが重複しています(値: '2026Q1 leads')\n"
+        "    対処方法: 期間・指標・チャネルごとに目標を1つにしてください(どの部門の担当でも、合意した1つの数値)。")
+
+
+# =========================================================================== the encoding's reason, a column's meaning, drop_if
+def test_the_mojibake_refusal_says_how_the_encoding_was_chosen_in_japanese(tmp_path):
+    from helpers.data.rawread import decode_csv
+
+    path = tmp_path / "x.csv"
+    path.write_text("name,channel\nCafé,Webinar\n".encode("utf-8").decode("cp1252"), encoding="utf-8")
+    garbled = ("2行目の文字が化けています: 'CafÃ©,Webinar' の中の 'Ã©'。ある文字コードで保存したファイルを別の文字コードで読んだ"
+               "(または保存し直した)ため、このままでは値が誤ります(チャネルが2つに分かれる、名前が読めないなど)\n"
+               "  対処方法: CRM から UTF-8 で出力し直して Excel で保存し直さないようにするか、マッピングで正しい文字コードを指定してください"
+               "(encoding: cp1252、cp932、utf-8、utf-16)。")
+    for stated, how in ((None, "UTF-8 として正しいため"), ("utf-8", "指定どおり")):
+        with pytest.raises(WorkbookError) as info:
+            decode_csv(path, stated)
+        assert info.value.in_language("ja") == f"x.csv: UTF-8 として読むと({how})、" + garbled
+    assert str(info.value).startswith("x.csv: read as UTF-8 (stated), the text is garbled (mojibake) at line 2: 'Ã©' in")
+    from helpers.charset import detect_encoding
+
+    assert detect_encoding(b"\xef\xbb\xbfa,b\n")[1].in_language("ja") == "BOM(バイト順マーク)による判定"
+
+
+def test_a_required_column_not_mapped_says_its_meaning_in_japanese(tmp_path):
+    from helpers.data.mapping import load_mapping
+
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("tables:\n  opportunities:\n    file: deals.csv\n    columns:\n      opportunity_id: Id\n      outcome: Stage\n",
+                       encoding="utf-8")
+    with pytest.raises(WorkbookError) as info:
+        load_mapping(mapping)
+    assert info.value.in_language("ja") == (
+        "m.yaml: tables.opportunities.columns: 必須の列 'created_at'(商談の作成日)が割り当てられていません\n"
+        "  対処方法: created_at をエクスポートの列に割り当てるか、constant か default を指定してください(例: channel: {constant: unknown})。")
+    assert str(info.value).startswith("m.yaml: tables.opportunities.columns: the required column 'created_at' (opportunity created) "
+                                      "is not mapped")
+
+
+def test_every_column_meaning_is_the_schemas_in_english_and_has_japanese():
+    from helpers.data.schema import TABLES, meaning
+
+    for table in TABLES.values():
+        for col in table.columns:
+            said = meaning(table.name, col.name)
+            assert said == col.meaning and CJK.search(said.in_language("ja")), (table.name, col.name)
+
+
+def test_a_drop_if_rule_is_quoted_in_a_japanese_sentence(tmp_path):
+    from helpers.data.ingest import ingest
+    from helpers.data.ingest_summary import format_summary
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "deals.csv").write_text("Id,Stage,Created,Closed,Amount,Pipeline\nD1,Won,2025-01-05,2025-02-01,100,Sales\n"
+                                       "D2,Lost,2025-01-06,2025-02-02,0,Partner\nD3,Open,2025-01-07,,,Sales\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("tables:\n  opportunities:\n    file: deals.csv\n    drop_if:\n"
+                       "      - {column: Pipeline, not_in: [Sales, Direct], reason: other pipelines}\n"
+                       "      - {column: Stage, in: [Churned, Void]}\n    columns:\n      opportunity_id: Id\n"
+                       "      created_at: Created\n      closed_at: Closed\n      outcome: {column: Stage, values: {Won: won, Lost: lost, "
+                       "Open: open}}\n      amount: Amount\n      channel: {constant: unknown}\n", encoding="utf-8")
+    result = ingest(exports, mapping, tmp_path / "out")
+    assert "    除外 1行(3行目): 'Pipeline' が Sales、Direct のどれでもない(理由: other pipelines)\n" in format_summary(result, "ja")
+    assert "    dropped 1 row (3): 'Pipeline' is not one of Sales, Direct (other pipelines)\n" in format_summary(result, "en")
+    from helpers.data.mapping import load_mapping
+
+    rule = load_mapping(mapping).tables["opportunities"].drop_if[1]
+    assert (rule.describe(), rule.describe().in_language("ja")) == ("'Stage' is Churned or Void", "'Stage' が Churned または Void")
+
+
+# =========================================================================== the lock errors
+def test_the_lock_errors_name_what_was_being_done_in_japanese(tmp_path):
+    from helpers.storage import locked
+
+    what = Phrase("lock_what_save_goals", name="targets.csv")
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    with pytest.raises(WorkbookError) as info, locked(tmp_path / "afile" / "targets.csv", what):
+        pass
+    assert info.value.in_language("ja").startswith(f"目標を targets.csv に保存: ロックファイル {tmp_path}/afile/.targets.csv.lock を"
+                                                   "作れません(OS のメッセージ: ")
+    assert info.value.in_language("ja").endswith(")\n  対処方法: フォルダに書き込めるようにしてください(ディスクがいっぱいでないかも"
+                                                 "確認してください)。")
+    assert str(info.value).startswith(f"Saving the goals to targets.csv: cannot create the lock file {tmp_path}/afile/.targets.csv.lock: ")
+    target = tmp_path / "targets.csv"
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with locked(target, what):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(WorkbookError) as info, locked(target, what, timeout=0):
+            pass
+    finally:
+        release.set()
+        holder.join()
+    assert info.value.in_language("ja") == (f"目標を targets.csv に保存: 別のプロセスがロック {tmp_path}/.targets.csv.lock を0秒を超えて"
+                                            "保持しています。何も書き込んでいません\n  対処方法: 別の保存や実行が終わるのを待って、もう一度試してください。")
+    assert str(info.value) == (f"Saving the goals to targets.csv: another process has held the lock {tmp_path}/.targets.csv.lock for "
+                               "more than 0 s; nothing was written\n  How to fix: Wait until the other save or run has finished and try again.")
+
+
+def test_a_save_refused_by_the_lock_is_said_in_the_form_language(tmp_path):
+    from helpers.errors import coded_error
+    from helpers.views.checklist_views import save_error_text
+
+    exc = coded_error("lock_held", Phrase("lock_what_save_checklist", name="checklist.csv"), lock="/d/.checklist.csv.lock", timeout="10")
+    assert save_error_text(exc, "ja").startswith("チェックリストの回答を checklist.csv に保存: 別のプロセスがロック /d/.checklist.csv.lock を"
+                                                 "10秒を超えて保持しています")
+
+
+# =========================================================================== --help
+@pytest.mark.parametrize("module, line", [
+    ("helpers.data.ingest", "エクスポートしたファイルのフォルダ(読むだけで、変更しません)"),
+    ("helpers.report.run", "データフォルダ(既定: data/sample)"),
+    ("helpers.metrics.warehouse", "ウェアハウスでのリードの表の名前(既定: leads)"),
+    ("helpers.data.sample", "リードの数(既定 4400)"),
+    ("helpers.report.clean", "レポートの出力フォルダ(既定: reports/)"),
+])
+def test_help_is_in_the_language_of_lang_else_the_locale(module, line, capsys, monkeypatch):
+    import importlib
+
+    main = importlib.import_module(module).main
+    for var in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert line in out and "  -h, --help" in out and "このヘルプを表示して終了します" in out
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "show this help message and exit" in out and not CJK.search(out)
+    if module in ("helpers.data.ingest", "helpers.report.run"):   # --lang before or after --help
+        for args in (["--help", "--lang", "ja"], ["--lang=ja", "--help"]):
+            with pytest.raises(SystemExit):
+                main(args)
+            assert line in capsys.readouterr().out
+
+
+# =========================================================================== every code and label: Japanese of its own
+def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
+    labels = label_table()
+    keys = {k for code, variants in ERROR_CODES.items() for v in variants for k in error_keys(code, v)}
+    keys |= {k for code, variants in WARNING_CODES.items() for v in variants for k in warning_keys(code, v) if k}
+    keys |= {k for k in labels if k.startswith(("cli_", "meaning_", "lock_what_", "part_encoding_", "part_drop_", "run_note_"))}
+    assert len(keys) > 600
+    for key in sorted(keys):
+        en, ja = labels[key]["en"], labels[key]["ja"]
+        if not re.sub(r"\{\w+\}|\s", "", ja):   # a sentence put together from parts: only its placeholders
+            continue
+        assert ja != en and CJK.search(ja), key
+
+
+#: The modules of a report run's and a data folder's path (the ingest's are tests/test_ingest_language.py's).
+REPORT_MODULES = [ROOT / "helpers" / f"{name}.py" for name in (
+    "data/load", "data/parse", "data/validate", "data/checks_engine", "data/periods", "data/extras", "data/targets_file",
+    "data/categories", "data/total_rows", "data/touches", "yamlfile", "storage", "charset", "cli_help", "report/run",
+    "report/clean", "report/record", "metrics/warehouse_cells", "metrics/warehouse_load")]
+#: Left English, with the reason: the --all refusal quotes the far-date findings as rendered in English.
+KNOWN_ENGLISH = {"run.py:--all starts at the first created_at date, and "}
+
+
+def test_no_module_of_the_report_path_raises_an_english_sentence_of_its_own():
+    left = []
+    for path in REPORT_MODULES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+            args = node.args
+            text = None
+            if name in ("WorkbookError", "ConfigError") and args:
+                text = args[0]
+            elif name in ("Finding", "finding") and len(args) > 3:
+                text = args[3]   # the message: '' for a Finding whose sentence comes from its code
+            if isinstance(text, ast.BinOp):
+                text = text.left
+            if isinstance(text, ast.JoinedStr) or isinstance(text, ast.Constant) and isinstance(text.value, str) and text.value:
+                said = text.value if isinstance(text, ast.Constant) else ast.unparse(text)
+                if f"{path.name}:{said}" not in KNOWN_ENGLISH:
+                    left.append(f"{path.name}:{node.lineno}: {said[:60]}")
+    assert left == []
