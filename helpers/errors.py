@@ -300,7 +300,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.report.run: the output folder refuses writes or is a file; --all past --max-periods; as_of or periods with
     # no data; no notebooks
     "out_refuses_write": ("",), "out_not_folder": ("",), "all_too_many": ("",), "as_of_before_data": ("",),
-    "periods_before_data": ("",), "periods_after_data": ("",), "periods_after_as_of": ("",), "no_notebooks": ("",),
+    "periods_before_data": ("",), "periods_after_data": ("",), "periods_after_as_of": ("",), "no_notebooks": ("",), "all_far_before": ("",),
     # helpers.data.load / periods / extras: no data folder; a fiscal start month or a period label not valid; a file
     # changed after the folder was loaded
     "data_folder_missing": ("",), "fiscal_start_month": ("",), "quarter_range": ("",), "not_a_period": ("",), "extras_changed": ("",),
@@ -404,9 +404,28 @@ class PhraseList(str):
         return sep.join(said(i, lang) for i in self.items)
 
 
+class SaidFinding(str):
+    """A warning Finding as a message quotes it (:meth:`Finding.render`, English), said in another language with its
+    sentence and fix from its code (WARNING_CODES)."""
+
+    def __new__(cls, finding: Finding):
+        self = super().__new__(cls, finding.render())
+        self.finding = finding
+        return self
+
+    def in_language(self, lang: str) -> str:
+        from dataclasses import replace
+
+        f = self.finding
+        if lang != "en" and f.code in WARNING_CODES:
+            message, fix = warning_text(f.code, f.params, lang, f.count, f.file, f.column or "")
+            f = replace(f, message=message, fix=fix)
+        return f.render(lang)
+
+
 def said(value, lang: str):
-    """`value` in `lang` when it is a Phrase or PhraseList, else as it is."""
-    return value.in_language(lang) if isinstance(value, (Phrase, PhraseList)) else value
+    """`value` in `lang` when it is a Phrase, PhraseList or SaidFinding, else as it is."""
+    return value.in_language(lang) if isinstance(value, (Phrase, PhraseList, SaidFinding)) else value
 
 
 def fill(key: str, params: dict, lang: str) -> str:

@@ -258,8 +258,6 @@ REPORT_MODULES = [ROOT / "helpers" / f"{name}.py" for name in (
     "data/load", "data/parse", "data/validate", "data/checks_engine", "data/periods", "data/extras", "data/targets_file",
     "data/categories", "data/total_rows", "data/touches", "yamlfile", "storage", "charset", "cli_help", "report/run",
     "report/clean", "report/record", "metrics/warehouse_cells", "metrics/warehouse_load")]
-#: Left English, with the reason: the --all refusal quotes the far-date findings as rendered in English.
-KNOWN_ENGLISH = {"run.py:--all starts at the first created_at date, and "}
 
 
 def test_no_module_of_the_report_path_raises_an_english_sentence_of_its_own():
@@ -279,6 +277,32 @@ def test_no_module_of_the_report_path_raises_an_english_sentence_of_its_own():
                 text = text.left
             if isinstance(text, ast.JoinedStr) or isinstance(text, ast.Constant) and isinstance(text.value, str) and text.value:
                 said = text.value if isinstance(text, ast.Constant) else ast.unparse(text)
-                if f"{path.name}:{said}" not in KNOWN_ENGLISH:
-                    left.append(f"{path.name}:{node.lineno}: {said[:60]}")
+                left.append(f"{path.name}:{node.lineno}: {said[:60]}")
     assert left == []
+
+
+# =========================================================================== the runner's refusals
+def test_the_runner_refuses_in_japanese(tmp_path, capsys):
+    from helpers.report import run
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "opportunities.csv").write_text("opportunity_id,created_at,closed_at,outcome,amount\n" + "".join(
+        f"O{i},2025-0{1 + i % 3}-1{i},,open,\n" for i in range(8)) + "O9,1901-01-14,,open,\n", encoding="utf-8")
+    empty = tmp_path / "notebooks"
+    empty.mkdir()
+    common = ["--data", str(data), "--notebooks", str(empty), "--out", str(tmp_path / "out"), "--lang", "ja"]
+    assert run.main([*common, "--all"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --all は最初の created_at の日付から始まりますが、次の日付があります: opportunities.csv、10行目、"
+                          "列 'created_at': ")
+    assert err.endswith("  対処方法: それらの日付を修正するか、レポートする期間を --period で指定してください。\n") and "How to fix" not in err
+    assert run.main([*common, "--period", "2026Q1"]) == 2
+    assert capsys.readouterr().err == (
+        "error: 期間 2026Q1 はデータの最後の日付 2025-03-15(リードと商談の最新の日付)より後に始まります。データがありません\n"
+        "  対処方法: 2025Q1 以前を選んでください。--as-of を後にしてもデータは増えません。\n")
+    assert run.main([*common, "--period", "2025Q1", "--as-of", "1900-01-01"]) == 2
+    assert capsys.readouterr().err == (
+        "error: as_of 1900-01-01 がデータの最初の日付 1901-01-14(リードと商談の最も早い created_at)より前です。それまでのデータはありません\n"
+        "  対処方法: --as-of(または設定の as_of)に 1901-01-14 以降を指定するか、省略してください(データの最新の日付になります)。"
+        "データのある最初の期間は 1901Q1 です。\n")

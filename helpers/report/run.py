@@ -50,7 +50,7 @@ from helpers.data.load import load_workbook
 from helpers.data.periods import Period, latest_period, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
 from helpers.data.snapshot import SNAPSHOT_ENV, release_rows, write_snapshot
-from helpers.errors import Phrase, ReaderGone, WorkbookError, cli_language, coded_error, fill
+from helpers.errors import Phrase, PhraseList, ReaderGone, SaidFinding, WorkbookError, cli_language, coded_error, fill
 from helpers.metrics.limits import data_end_of
 from helpers.metrics.source import WAREHOUSE_ENV
 from helpers.paths import KERNEL_NAME, NOTEBOOKS_DIR, REPORTS_DIR, SAMPLE_DATA_DIR
@@ -345,8 +345,7 @@ def _main(args) -> int:
 
             early = [f for f in wb.findings if f.code == "far_date_before" and f.column == "created_at"]
             if args.all and early:
-                raise WorkbookError("--all starts at the first created_at date, and " + "; ".join(f.render() for f in early),
-                                    fix="Correct those dates, or name the periods to report with --period.")
+                raise coded_error("all_far_before", None, findings=PhraseList([SaidFinding(f) for f in early], "; "))
             periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month, last_data_date(wb))
             notebooks = notebook_paths(Path(args.notebooks))
             if not notebooks:
