@@ -19,12 +19,27 @@ from helpers.metrics.pipeline import dates, day, outcome_is
 from helpers.metrics.survival import cell_counts, incidence_from_counts, survival_from_counts
 
 
+def percentile_bounds(samples: np.ndarray, point: float, level: int) -> tuple[float, float]:
+    """The `level`% interval of a point estimate from simulated values: (low, high) = the (100 − level)/2 and
+    100 − (100 − level)/2 percentiles of `samples`, each moved out to `point` when the point lies beyond it, so
+    low <= point <= high always (floats; `samples` non-empty).
+
+    Why: the point is the model's expected value (its parts add up: won so far + open + new) and the bounds are
+    percentiles of the simulated totals. With few deals the totals are discrete and skewed: a 1.5% chance of one
+    more won deal lifts the mean by that share of a deal while the 97.5th percentile stays on "no more win", so the
+    mean fell outside its own central interval (docs/glossary.md, "Forecast"). Moving a bound out to the point only
+    widens the interval: it holds the point and at least `level`% of the simulated totals."""
+    lo = float(np.percentile(samples, (100 - level) / 2))
+    hi = float(np.percentile(samples, 100 - (100 - level) / 2))
+    return min(lo, float(point)), max(hi, float(point))
+
+
 def _interval(samples: np.ndarray, expected, levels=(80, 95)) -> dict:
-    """{expected, low_80, high_80, low_95, high_95} from simulated values (percentiles); all None when expected is None."""
+    """{expected, low_80, high_80, low_95, high_95} from simulated values (:func:`percentile_bounds`: percentiles, a
+    bound moved out to the expected value when it lies beyond); all None when expected is None."""
     out = {"expected": None if expected is None else float(expected)}
     for level in levels:
-        lo, hi = (None, None) if expected is None or len(samples) == 0 else \
-            (float(np.percentile(samples, (100 - level) / 2)), float(np.percentile(samples, 100 - (100 - level) / 2)))
+        lo, hi = (None, None) if expected is None or len(samples) == 0 else percentile_bounds(samples, expected, level)
         out[f"low_{level}"], out[f"high_{level}"] = lo, hi
     return out
 

@@ -14,6 +14,7 @@ from helpers.metrics.funnel import derive_cohort
 from helpers.metrics.goals_constants import FUNNEL_STEPS, HORIZON_DAYS, LOOKBACK_DAYS, RATE_DAYS, SEED
 from helpers.metrics.goals_data import GoalData, frames_data
 from helpers.metrics.goals_engine import recent_deals_expr, won_amounts
+from helpers.metrics.goals_forecast import percentile_bounds
 from helpers.metrics.lead_outcomes import channel_mix_expr, won_lead_days_expr
 from helpers.metrics.pipeline import day, ratio
 from helpers.metrics.season import resamples
@@ -204,7 +205,8 @@ def reverse_funnel(revenue_target, rates: dict, draws: int = 2000, seed: int = S
     expected: :func:`reverse_arithmetic` on `rates` (:func:`funnel_rates`). Intervals: `draws` draws
     with a fixed seed, each rate redrawn as a binomial proportion on its own denominator (win rate on
     the closed deals, step rates on the cohort counts, lead-sourced share on the recent opportunities)
-    and the average deal as the mean of a resample of the won amounts; percentiles 2.5 and 97.5.
+    and the average deal as the mean of a resample of the won amounts; percentiles 2.5 and 97.5, a bound moved out to
+    expected when it lies beyond (helpers.metrics.goals_forecast.percentile_bounds: a point inside its interval).
     """
     point = reverse_arithmetic(revenue_target, rates["avg_deal_size"], rates["win_rate"], rates["opportunity_rate"],
                                rates["sql_rate"], rates["mql_rate"], rates["lead_sourced_share"] if rates["lead_sourced_share"] is not None else 1.0)
@@ -231,9 +233,8 @@ def reverse_funnel(revenue_target, rates: dict, draws: int = 2000, seed: int = S
     for key in FUNNEL_STEPS:
         values = steps[key][np.isfinite(steps[key])]
         ok = point[key] is not None and len(values) > 0
-        out[key] = {"expected": point[key],
-                    "low_95": float(np.percentile(values, 2.5)) if ok else None,
-                    "high_95": float(np.percentile(values, 97.5)) if ok else None}
+        low, high = percentile_bounds(values, point[key], 95) if ok else (None, None)
+        out[key] = {"expected": point[key], "low_95": low, "high_95": high}
     return out
 
 

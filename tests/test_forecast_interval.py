@@ -1,0 +1,53 @@
+"""A forecast's point lies inside its own intervals (new-user case velocity-hand, tests/fixtures/newuser/README.md):
+the backtest row "2025Q1, 60 days" once read expected 3,018,265 with a 95% interval [3,000,000, 3,000,000], and
+notebook 04's backtest chart failed on the negative error bar."""
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.metrics import goals
+from helpers.metrics.goals_forecast import percentile_bounds
+from helpers.paths import PROJ_ROOT
+from helpers.report.session import open_session
+
+CASE = PROJ_ROOT / "tests" / "fixtures" / "newuser" / "velocity-hand"
+
+
+def test_percentile_bounds_move_out_to_the_point():
+    samples = np.array([3_000_000.0] * 985 + [4_200_000.0] * 15)   # 1.5% of the draws win one more deal
+    mean = float(samples.mean())                                      # 3,018,000: above the 97.5th percentile
+    assert percentile_bounds(samples, mean, 95) == (3_000_000.0, pytest.approx(3_018_000.0))
+    assert percentile_bounds(samples, 3_000_000.0, 95) == (3_000_000.0, 3_000_000.0)
+    assert percentile_bounds(np.arange(101.0), 50.0, 80) == (10.0, 90.0)   # a point inside: the plain percentiles
+    assert percentile_bounds(np.arange(101.0), -5.0, 80) == (-5.0, 90.0)
+
+
+def test_the_backtest_point_lies_in_its_interval_by_hand():
+    """2025Q1 at day 60 (forecast on 2025-03-01, as of 2025-03-31): won so far A1 2,000,000 + A2 1,000,000; no open
+    deal (A3 lost on 03-01); new deals at 5 created in the 365 days / 365 per day, each winning by day j < 30 only as
+    A1 did (day 20 of 9 history deals): Σ_{j=0}^{29} F_won(j) = 10 × 1/9; mean won amount (1+1+1+2+1)/5 M = 1.2M.
+    Expected = 3,000,000 + 5/365 × 10/9 × 1,200,000 = 3,018,264.84; 98.5% of the simulated totals are 3,000,000,
+    so the 2.5th and 97.5th percentiles are 3,000,000 and the upper bound moves out to the expected value."""
+    opps = pd.read_csv(CASE / "opportunities.csv")
+    bt = goals.backtest(opps, pd.Timestamp("2025-03-31"))
+    row = next(r for r in bt["periods"] if r["period"] == "2025Q1" and r["days_into"] == 60)
+    expected = 3_000_000 + 5 / 365 * 10 / 9 * 1_200_000
+    assert row["expected"] == pytest.approx(expected)
+    assert (row["low_95"], row["high_95"]) == (3_000_000.0, pytest.approx(expected))
+    assert (row["low_80"], row["high_80"]) == (3_000_000.0, pytest.approx(expected))
+    assert row["actual"] == 3_000_000.0
+    for r in bt["periods"]:
+        assert r["low_95"] <= r["low_80"] <= r["expected"] <= r["high_80"] <= r["high_95"], r
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_the_backtest_chart_draws_this_data(lang):
+    from helpers.views import goals_views as gv
+
+    s = open_session(str(CASE), period="2025Q1", as_of="2025-03-31", lang=lang)
+    g = gv.compute(s)
+    assert len(g.section["backtest"]["periods"]) == 4
+    fig = gv.backtest_chart(s, g)
+    assert fig is not None
+    plt.close("all")
