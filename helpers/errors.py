@@ -141,7 +141,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     # helpers.validate (load warnings)
     "no_amounts": ("",), "won_without_amount": ("",), "lost_amounts_zero": ("",), "no_lost_deals": ("",),
     "one_created_at": ("", "opportunities", "leads"), "open_with_closed_at": ("",), "unknown_lead_id": ("",),
-    "stage_before_created": ("",), "unknown_opportunity_id": ("",), "after_as_of": ("",), "far_date_after": ("",),
+    "stage_before_created": ("",), "unknown_opportunity_id": ("",), "reason_without_disqualified_at": ("",), "after_as_of": ("",), "far_date_after": ("",),
     "far_date_before": ("",), "duplicate_month_channel": ("",), "other_department": ("",),
     "target_channel_unknown": ("", "no_match"),
     # helpers.metrics.goals (notebook 04's plausibility note on a goal)

@@ -168,8 +168,10 @@ def test_maturity_falls_back_to_typical_days_to_opportunity_without_a_linked_win
 
 def test_maturity_is_judged_by_the_slow_wins_not_the_typical_opportunity():
     # 10 linked leads; 9 win 30 days after the lead, one 200 days after: p90 = 30 + 0.1 * 170 = 47.0
-    leads = as_dates(pd.DataFrame({"lead_id": [f"L{i}" for i in range(10)], "created_at": ["2025-01-01"] * 10,
-                                   "channel": ["web"] * 10, "opportunity_id": [f"O{i}" for i in range(10)]}), "created_at")
+    # and L10, created in the cohort's period (an empty cohort has nothing to mature: immature null)
+    leads = as_dates(pd.DataFrame({"lead_id": [f"L{i}" for i in range(11)], "created_at": ["2025-01-01"] * 10 + ["2025-08-01"],
+                                   "channel": ["web"] * 11, "opportunity_id": [f"O{i}" for i in range(10)] + [None]}),
+                     "created_at")
     closed = ["2025-01-31"] * 9 + ["2025-07-20"]
     opps = as_dates(pd.DataFrame({"opportunity_id": [f"O{i}" for i in range(10)], "created_at": ["2025-01-02"] * 10,
                                   "closed_at": closed, "outcome": ["won"] * 10, "lead_id": [None] * 10}),
@@ -177,7 +179,7 @@ def test_maturity_is_judged_by_the_slow_wins_not_the_typical_opportunity():
     c = funnel_cohort(leads, opps, pd.Timestamp("2025-07-01"), pd.Timestamp("2025-09-30"), pd.Timestamp("2025-11-10"))
     # typical days to opportunity is 1 day, but 41 days observed (09-30 -> 11-10) < 47.0: not mature yet
     assert c["typical_days_to_opportunity"] == 1.0
-    assert c["maturity_days"] == pytest.approx(47.0) and c["immature"] is True
+    assert c["maturity_days"] == pytest.approx(47.0) and c["immature"] is True and c["leads"] == 1
 
 
 def test_cohort_without_any_link_has_unknown_maturity():
@@ -198,9 +200,9 @@ def test_empty_cohort_gives_null_rates():
     assert (c["leads"], c["mql"], c["sql"], c["opportunity"], c["won"]) == (0, 0, 0, 0, 0)
     for key in ("mql_rate", "sql_rate", "opportunity_rate", "won_rate", "lead_to_opportunity_rate", "lead_to_won_rate"):
         assert c[key] is None
-    # 2024-03-31 -> 2025-12-31 = 275 + 365 = 640 days; typical 35.8 -> mature
+    # 2024-03-31 -> 2025-12-31 = 275 + 365 = 640 days; no lead to mature: immature null (reason no_cohort_leads)
     assert c["days_observed"] == 640
-    assert c["immature"] is False
+    assert c["immature"] is None
 
 
 def test_categorical_outcome_cohort():

@@ -109,7 +109,8 @@ def test_explain_cohort_reasons():
     assert limits.explain_cohort(cohort)["null_reasons"] == {
         "mql_rate": "no_cohort_leads", "sql_rate": "no_cohort_mqls", "opportunity_rate": "no_cohort_sqls",
         "won_rate": "no_cohort_opportunities", "lead_to_opportunity_rate": "no_cohort_leads",
-        "lead_to_won_rate": "no_cohort_leads", "immature": "no_maturity_data"}
+        "lead_to_won_rate": "no_cohort_leads", "immature": "no_cohort_leads"}   # no lead: nothing to mature
+    assert limits.explain_cohort({"leads": 3, "immature": None})["null_reasons"] == {"immature": "no_maturity_data"}
     assert "null_reasons" not in limits.explain_cohort({"mql_rate": 0.5, "immature": False})
     assert limits.explain_cohort(None) is None
 

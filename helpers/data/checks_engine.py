@@ -52,7 +52,7 @@ CODES = frozenset({"duplicate_id", "bad_outcome", "missing_closed_at", "closed_b
                    "won_without_amount", "lost_amounts_zero", "negative_amount", "no_lost_deals", "one_created_at",
                    "open_with_closed_at", "unknown_lead_id", "stage_before_created", "unknown_opportunity_id", "after_as_of",
                    "far_date_after", "far_date_before", "duplicate_month_channel", "touch_unknown_lead",
-                   "touch_unknown_opportunity", "touch_after_close"})
+                   "touch_unknown_opportunity", "touch_after_close", "reason_without_disqualified_at"})
 #: The unique id of each table (spend has none: its rows are ordered by all its columns).
 KEYS = {"leads": "lead_id", "opportunities": "opportunity_id", "touches": "touch_id"}
 DATE_COLUMNS = {"leads": ("created_at", "mql_at", "sql_at", "first_sales_touch_at"),
@@ -358,11 +358,14 @@ def opportunity_findings(src: CheckTables, as_of) -> list[Finding]:
 
 
 def lead_findings(src: CheckTables, as_of) -> list[Finding]:
-    """Ids, stage-date order and opportunity links of the leads, then their dates after as_of."""
+    """Ids, stage-date order and opportunity links of the leads, a disqualify_reason without its disqualified_at, then
+    their dates after as_of."""
     c = _Counted(src, "leads")
     t = c.t
     m = {f"early_{col}": t[col] < t.created_at for col in ("mql_at", "sql_at")}
     m["orphan"] = _unknown(t.opportunity_id, src.get("opportunities"), "opportunity_id")
+    reason = t.disqualify_reason.strip()   # sales' feedback half filled (contract section 5); a missing column is null
+    m["undated_reason"] = (reason.notnull() & (reason != "") & t.disqualified_at.isnull()).fill_null(False)
     late, late_findings = _after_as_of(c, as_of, DATE_COLUMNS["leads"])
     n = c.count(m | late, **_id_counts(c, "lead_id"))   # the ids' counts (duplicates) in the same scan
     out = _duplicate_findings(c, "lead_id", n)
@@ -371,6 +374,9 @@ def lead_findings(src: CheckTables, as_of) -> list[Finding]:
             out.append(_warn(c, "stage_before_created", col, m[f"early_{col}"], n[f"early_{col}"], t[col]))
     if n["orphan"]:
         out.append(_warn(c, "unknown_opportunity_id", "opportunity_id", m["orphan"], n["orphan"], t.opportunity_id))
+    if n["undated_reason"]:   # a status needs its date: the lead counts as not disqualified (glossary, "feedback")
+        out.append(_warn(c, "reason_without_disqualified_at", "disqualified_at", m["undated_reason"], n["undated_reason"],
+                         t.disqualify_reason))
     return out + late_findings(n)
 
 

@@ -29,7 +29,7 @@ _VIEWS = itertools.count()
 #: The canonical columns the checks read, by kind: id (text, the links), text, outcome, date (a calendar day), number.
 COLUMNS = {
     "leads": {"lead_id": "id", "created_at": "date", "mql_at": "date", "sql_at": "date", "first_sales_touch_at": "date",
-              "opportunity_id": "id"},
+              "opportunity_id": "id", "disqualified_at": "date", "disqualify_reason": "text"},
     "opportunities": {"opportunity_id": "id", "created_at": "date", "closed_at": "date", "outcome": "outcome",
                       "amount": "number", "lead_id": "id"},
     "spend": {"month": "date", "channel": "text", "amount": "number"},

@@ -13,6 +13,7 @@ from helpers.metrics import engine
 from helpers.metrics.funnel_rates import MIN_GROUP
 from helpers.metrics.goals_constants import HORIZON_DAYS, LOOKBACK_DAYS, REFITS, SEED, SIMULATIONS
 from helpers.metrics.goals_engine import Cells, _fetch, cycle_days_expr, cycle_facts_expr, table
+from helpers.metrics.goals_forecast import percentile_bounds
 from helpers.metrics.lead_outcomes import (_created_between, lead_outcomes_expr, lead_times_expr, leads_input,
                                            projection_counts)
 from helpers.metrics.pipeline import derive_pipeline
@@ -182,9 +183,9 @@ def projected_cohort_rates(leads, opps, start, end, as_of, refits: int = REFITS,
         sims_opp.append(simulated(np.where(opp_done, 2.0, po)))
         sims_won.append(simulated(np.where(won_done, 2.0, np.where(open_won, pw, 0.0))))
 
-    def iv(samples, point):
-        s = np.concatenate(samples)
-        return {"expected": float(point), "low_95": float(np.percentile(s, 2.5)), "high_95": float(np.percentile(s, 97.5))}
+    def iv(samples, point):   # a bound moved out to the point when the point lies beyond it (a point in its interval)
+        low, high = percentile_bounds(np.concatenate(samples), point, 95)
+        return {"expected": float(point), "low_95": low, "high_95": high}
 
     out = {"projected_lead_to_opportunity_rate": iv(sims_opp, e_opp), "projected_lead_to_won_rate": iv(sims_won, e_won)}
     return {**{k: None if k in reasons else v for k, v in out.items()}, **({"null_reasons": reasons} if reasons else {})}

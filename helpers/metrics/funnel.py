@@ -198,7 +198,8 @@ def funnel_cohort(leads: pd.DataFrame | None, opps: pd.DataFrame, start, end, as
       opportunity/sql, ``won_rate`` = won/opportunity, ``lead_to_opportunity_rate``
       (商談化率) = opportunity/leads, ``lead_to_won_rate`` = won/leads; None on a
       zero denominator.
-    - ``immature``: days_observed < maturity_days (None when that is unknown);
+    - ``immature``: days_observed < maturity_days (None when that is unknown, and for a cohort without leads:
+      nothing can still convert);
       ``days_observed`` = days from min(end, as_of) to as_of (:func:`days_observed`: never negative); ``maturity_days`` and
       ``maturity_measure``: `maturity` = (days, measure) if given, else
       :func:`maturity_days` on these leads and opportunities (the 90th percentile
@@ -236,7 +237,7 @@ def derive_cohort(aggregates: dict | None, typical_days, end, as_of, maturity=(N
 
     Pure: the rates are derived here (None on a zero denominator); ``immature`` compares
     :func:`days_observed` with `maturity` = (maturity_days, measure) of :func:`maturity_days` (None when its days
-    are unknown).
+    are unknown or the cohort has no lead).
     """
     agg = aggregates or {}
     n_leads, n_mql, n_sql, n_opp, n_won = (int(agg.get(k, 0)) for k in ("c_leads", "c_mql", "c_sql", "c_opp", "c_won"))
@@ -255,7 +256,7 @@ def derive_cohort(aggregates: dict | None, typical_days, end, as_of, maturity=(N
         "won_rate": ratio(n_won, n_opp),
         "lead_to_opportunity_rate": ratio(n_opp, n_leads),
         "lead_to_won_rate": ratio(n_won, n_leads),
-        "immature": None if mature_days is None else bool(observed < mature_days),
+        "immature": None if mature_days is None or not n_leads else bool(observed < mature_days),
         "days_observed": observed,
         "typical_days_to_opportunity": typical,
         "skipped_mql": int(agg.get("skipped_mql", 0)),

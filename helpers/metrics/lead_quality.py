@@ -266,6 +266,15 @@ def audit_reasons(observed: int, flagged: int, converted: int) -> dict:
     return reasons
 
 
+def without_cohort(audits: dict, period_leads: int) -> dict:
+    """`audits` (lead_section's ``mql_audit``) with the period's audit null for ``no_cohort_leads`` when no lead was
+    created in the period (`period_leads` = 0: the cohort is empty, not too young; the funnel's and the KPI cards'
+    reason), else as it is."""
+    if period_leads:
+        return audits
+    return dict(audits, period=dict(audits["period"], null_reasons=dict.fromkeys(AUDIT_RATES, "no_cohort_leads")))
+
+
 # --------------------------------------------------------------------------- the section's shape (lead_section)
 #: Default smallest number of leads a value needs to be tested on its own (`lead_quality.min_leads`).
 MIN_LEADS = 30

@@ -256,8 +256,8 @@ def explain_cohort(cohort: dict | None) -> dict | None:
     if cohort is None:
         return None
     reasons = {key: code for key, code in COHORT_DENOMINATORS.items() if key in cohort and cohort[key] is None}
-    if cohort.get("immature") is None:
-        reasons["immature"] = "no_maturity_data"
+    if cohort.get("immature") is None:   # an empty cohort has nothing to mature: its reason, not "no data"
+        reasons["immature"] = "no_cohort_leads" if cohort.get("leads") == 0 else "no_maturity_data"
     return dict(cohort, null_reasons=reasons) if reasons else dict(cohort)
 
 

@@ -137,10 +137,17 @@ def lead_quality_lines(rows: list[tuple[str, dict, list[str]]], lang: str) -> li
             continue
         a = lq["mql_audit"]["period"]
         reasons = a.get("null_reasons") or {}
-        shown = {k: fmt.rate(a[k], lang) if a.get(k) is not None else reason_text(reasons.get(k), lang) or t("not_available", lang)
-                 for k in ("precision", "recall")}
-        lines.append(f"{label}: {t('index_lead_quality', lang)} — " + t("index_lead_quality_line", lang).format(
-            precision=shown["precision"], recall=shown["recall"], leads=fmt.number(a.get("observed"), lang)))
+        keys = ("precision", "recall")
+        # a null figure shows its null marker, its reason beside it (never the reason in place of the value)
+        shown = {k: t("not_available", lang) if a.get(k) is None else fmt.rate(a[k], lang) for k in keys}
+        line = f"{label}: {t('index_lead_quality', lang)} — " + t("index_lead_quality_line", lang).format(
+            precision=shown["precision"], recall=shown["recall"], leads=fmt.number(a.get("observed"), lang))
+        why = {}   # reason sentence -> the figures it explains, in order
+        for k in keys:
+            if a.get(k) is None and reason_text(reasons.get(k), lang):
+                why.setdefault(reason_text(reasons[k], lang), []).append(t(k, lang))
+        lines.append("".join([line] + [t("index_null_why", lang).format(figures=t("list_separator", lang).join(f), reason=r)
+                                       for r, f in why.items()]))
     return lines
 
 

@@ -131,7 +131,7 @@ def maturity_note(s: Session, core: dict):
     data's wins take (and which measure that is); a warning when the cohort is still young (its rates will rise),
     so it is never compared silently; a sentence when maturity cannot be judged; nothing without leads."""
     c = ((core.get("funnel") or {}).get("cohort")) or {}
-    if not c:
+    if not c or c.get("leads") == 0:   # no lead created in the period: nothing is maturing (the funnel says why)
         return None
     if c.get("immature") is None or c.get("maturity_days") is None:
         return display.note(t("funnel_maturity_unknown", s.lang), warn=True)

@@ -127,7 +127,12 @@ def _audit_row(scope: str, a: dict, s: Session) -> dict:
 
 
 def _reason_lines(a: dict, s: Session) -> list[str]:
-    return [f"{t(key, s.lang)}: {reason_text(code, s.lang)}" for key, code in (a.get("null_reasons") or {}).items()]
+    """'figure, figure: reason' for each distinct reason of the audit's null figures, in order (one line per reason:
+    recall and lift null for all_flagged say it once, beside the row in the channel tables)."""
+    by = {}
+    for key, code in (a.get("null_reasons") or {}).items():
+        by.setdefault(code, []).append(t(key, s.lang))
+    return [f"{t('list_separator', s.lang).join(keys)}: {reason_text(code, s.lang)}" for code, keys in by.items()]
 
 
 def missed_text(s: Session, lq: LeadQuality):
@@ -144,9 +149,13 @@ def channel_table(s: Session, lq: LeadQuality, history: bool = False):
     if _no_section(s, lq):
         return None
     key = "by_channel_all_history" if history else "by_channel"
-    rows = [_audit_row(channel_label(s.config, ch, s.lang), a, s) for ch, a in lq.section["mql_audit"][key].items()]
-    if not rows:
-        return display.note(reason_text("no_observed_leads", s.lang))
+    audits = lq.section["mql_audit"][key]
+    rows = [_audit_row(channel_label(s.config, ch, s.lang), a, s) for ch, a in audits.items()]
+    if any(a.get("null_reasons") for a in audits.values()):   # a null figure's reason beside it, on its row
+        rows = [r | {t("lq_null_why", s.lang): " ".join(_reason_lines(a, s))} for r, a in zip(rows, audits.values())]
+    if not rows:   # no observed lead: the period's own reason (no lead created in it, or none old enough yet)
+        period = None if history else (lq.section["mql_audit"]["period"].get("null_reasons") or {}).get("base_rate")
+        return display.note(reason_text(period or "no_observed_leads", s.lang))
     scope = t("lq_all_history", s.lang) if history else t("lq_period_cohort", s.lang).format(period=s.period.label)
     # the two tables share their columns: the first header says the scope (one label, one number; issue 24)
     frame = pd.DataFrame(rows).rename(columns={t("lq_scope", s.lang): f"{t('channel', s.lang)} — {scope}"})
