@@ -328,14 +328,15 @@ def test_a_breakdown_takes_held_typical_and_maturity_without_a_temporary_table(m
 ])
 def test_days_observed_is_never_negative(as_of, days):
     """days_observed = days from min(end, as_of) to as_of: the youngest possible lead's age (the immature flag's
-    input), never negative. A running P (and one not started) is immature whenever maturity_days > 0."""
+    input), never negative. A running P is immature whenever maturity_days > 0; one not started has no lead, so
+    nothing to mature (immature null, reason no_cohort_leads)."""
     from helpers.metrics.funnel import days_observed
 
     assert days_observed(END, pd.Timestamp(as_of)) == days
     c = funnel_cohort(_leads(), _opps(), START, END, pd.Timestamp(as_of))
     assert c["days_observed"] == days
     if days == 0 and c["maturity_days"] is not None:
-        assert c["immature"] is True
+        assert c["immature"] is (True if c["leads"] else None)
 
 
 def test_a_running_period_is_observed_0_days_and_immature():
