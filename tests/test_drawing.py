@@ -304,3 +304,31 @@ def test_one_pass_draws_an_axis_that_goes_back_to_an_earlier_state_as_matplotlib
     (plain, plain_labels), (once, once_labels) = draws(False), draws(True)
     assert once_labels == plain_labels and "50" not in "".join(once_labels)
     assert (once == plain).all()
+
+
+def _rotated_texts(rotation):
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar(range(6), [3, 1, 4, 1, 5, 9])
+    ax.set_xticks(range(6), [f"チャネル {i} web" for i in range(6)], rotation=rotation)
+    ax.set_title("Lead-to-opportunity rate Ωmega ½")
+    ax.text(0.5, 6, "$x^{2}$ mathtext", parse_math=True, rotation=rotation)
+    ax.text(2, 7, "aliased 受注", antialiased=False, rotation=rotation)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("rotation", [0, 33.3, 45, 90])
+def test_glyphs_drawn_with_one_matrix_per_angle_are_matplotlibs_own_pixels(rotation):
+    set_theme("report")
+    if drawing._MATPLOTLIB_GLYPHS is None:
+        pytest.skip("only matplotlib 3.11's glyph drawing is replaced")
+    assert RendererAgg._draw_text_glyphs_and_boxes is drawing.draw_text_glyphs
+    ours = _rotated_texts(rotation)
+    RendererAgg._draw_text_glyphs_and_boxes = drawing._MATPLOTLIB_GLYPHS
+    try:
+        own = _rotated_texts(rotation)
+    finally:
+        drawing.share_text_metrics()
+    assert ours == own

@@ -188,6 +188,23 @@ def trend_chart_png(frame: pd.DataFrame, config: Config) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def trend_chart_file(folder: str) -> None:
+    """Write :func:`trend_chart_png`'s PNG of the frame and settings pickled in `folder`/trend.pickle to
+    `folder`/trend.png, with matplotlib's rcParams as a process that has just imported it has them (run in the
+    runner's kernel by :func:`helpers.report.kernel.SharedKernel.draw_trend`: the kernel has matplotlib imported,
+    the runner's own process does not)."""
+    import pickle
+
+    import matplotlib
+
+    with open(Path(folder) / "trend.pickle", "rb") as fh:
+        frame, config = pickle.load(fh)  # noqa: S301 - written by this runner's own process a moment before
+    with matplotlib.rc_context():
+        matplotlib.rc_file_defaults()   # the rcParams of a fresh import (the notebooks changed some)
+        png = trend_chart_png(frame, config)
+    (Path(folder) / "trend.png").write_bytes(base64.b64decode(png))
+
+
 def report_name(file_name: str, lang: str) -> str:
     """The reader's name of a report file: its title from the label table (00_data_health.html -> Data health)."""
     from helpers.labels import has_label
@@ -230,10 +247,11 @@ def run_info(wb: Workbook, config: Config) -> dict:
     }
 
 
-def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) -> Path:
+def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str], draw_png=None) -> Path:
     """Write OUT/run.json and OUT/index.html (atomically) from every published period, each with the runner's mark
     (run.json's "generator", index.html's <meta name="generator">); WorkbookError (out_not_runners_file) when either
-    is there and not the runner's (helpers.report.record.check_top_files): a user's file is never replaced."""
+    is there and not the runner's (helpers.report.record.check_top_files): a user's file is never replaced.
+    `draw_png(frame, config)` gives the trend chart's base64 PNG (default :func:`trend_chart_png`, in this process)."""
     from helpers.report.record import GENERATOR, INDEX_MARK, check_top_files
 
     check_top_files(out)
@@ -244,7 +262,7 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str]) ->
     rows = published_periods(out)
     links = _period_links(rows, lang)
     trend = trend_frame(rows, lang)
-    chart = _trend_chart_html(trend, config, lang)
+    chart = _trend_chart_html(trend, config, lang, draw_png)
     files, settings, packages = _snapshot_tables(info, lang)
     goals_html = _goal_sections_html(rows, config, lang)
     title = t("index_title", lang)
@@ -285,10 +303,11 @@ def _period_links(rows: list, lang: str) -> str:
         + "</li>" for label, metrics, names in rows)
 
 
-def _trend_chart_html(trend: pd.DataFrame, config: Config, lang: str) -> str:
-    """The sales velocity trend chart as an embedded PNG <img> (none when no period has a velocity), and the note
-    that one period makes no trend; escaped HTML."""
-    chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{trend_chart_png(trend, config)}">'
+def _trend_chart_html(trend: pd.DataFrame, config: Config, lang: str, draw_png=None) -> str:
+    """The sales velocity trend chart as an embedded PNG <img> (none when no period has a velocity; drawn by
+    `draw_png`, default :func:`trend_chart_png`), and the note that one period makes no trend; escaped HTML."""
+    draw_png = draw_png or trend_chart_png
+    chart = (f'<img class="wb-chart" alt="{esc(t("sales_velocity", lang))}" src="data:image/png;base64,{draw_png(trend, config)}">'
              if len(trend) and pd.to_numeric(trend["sales_velocity"], errors="coerce").notna().any() else "")
     if len(trend) == 1:
         chart += f'<p class="wb-note">{esc(t("index_single_period", lang))}</p>'

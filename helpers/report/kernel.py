@@ -145,6 +145,32 @@ class SharedKernel:
         except OSError:
             return b""
 
+    def run_silently(self, code: str, timeout: float = 120.0) -> bool:
+        """Run `code` in the kernel, if one runs, as the engine runs :data:`FRESH_STATE` (silently, out of any
+        notebook and its history); True when it ran without an error, False when no kernel runs, the code raised or
+        no reply came within `timeout` seconds."""
+        from jupyter_core.utils import ensure_async, run_sync
+
+        km = self.km
+
+        async def run() -> bool:
+            if km is None or not km.has_kernel or not await ensure_async(km.is_alive()):
+                return False
+            kc = km.client()
+            kc.start_channels()
+            try:
+                msg_id = kc.execute(code, silent=True, store_history=False)
+                while True:
+                    reply = await ensure_async(kc.get_shell_msg(timeout=timeout))
+                    if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                        return reply.get("content", {}).get("status") == "ok"
+            except Exception:   # queue.Empty (no reply in time), a closed connection: the caller does the work itself
+                return False
+            finally:
+                kc.stop_channels()
+
+        return run_sync(run)()
+
     def close(self) -> None:
         """End the kernel, if one runs (the next :meth:`manager` starts a new one)."""
         km, self.km = self.km, None

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
 
 import matplotlib
 import matplotlib.axis
 import numpy as np
 import matplotlib.text
-from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.backends.backend_agg import RendererAgg, get_hinting_flag
 from matplotlib.font_manager import fontManager, get_font
+from matplotlib.ft2font import RenderMode
 
 #: rcParams that change a text's size on an Agg renderer besides the text, its font properties and the dpi.
 METRIC_RC = ("text.hinting", "text.hinting_factor", "text.kerning_factor")
@@ -87,6 +89,38 @@ def _hashable(value):
     return tuple(value) if isinstance(value, list) else value
 
 
+@functools.lru_cache(maxsize=64)
+def _glyph_matrix(cos: float, sin: float, extend: float, slant: float) -> np.ndarray:
+    """The 16.16 fixed-point matrix FreeType draws a glyph with (rotation by the text's angle, the font's extend and
+    slant), as matplotlib 3.11's ``RendererAgg._draw_text_glyphs_and_boxes`` computes it; read-only (one per process)."""
+    matrix = (0x10000 * np.array([[cos, -sin], [sin, cos]]) @ [[extend, extend * slant], [0, 1]]).round().astype(int)
+    matrix.setflags(write=False)
+    return matrix
+
+
+def draw_text_glyphs(self, gc, x, y, angle, glyphs, boxes):
+    """matplotlib 3.11's ``RendererAgg._draw_text_glyphs_and_boxes`` (every text Agg draws goes through it) with each
+    glyph's transform matrix made once per angle, extend and slant instead of once per glyph (a 2×2 NumPy product,
+    about 6 µs a glyph, tens of thousands of glyphs a period): the same FreeType calls with the same values, so the
+    same pixels. The boxes (mathtext's rules; none in plain text) are drawn by matplotlib's own code."""
+    cos = math.cos(math.radians(angle))
+    sin = math.sin(math.radians(angle))
+    load_flags = get_hinting_flag()
+    antialiased = gc.get_antialiased()
+    mode = RenderMode.NORMAL if antialiased else RenderMode.MONO
+    height = self.height
+    for font, size, glyph_index, slant, extend, dx, dy in glyphs:  # dy is upwards.
+        font.set_size(size, self.dpi)
+        font._set_transform(_glyph_matrix(cos, sin, extend, slant),
+                            [round(0x40 * (x + dx * cos - dy * sin)), round(0x40 * (height - y + dx * sin + dy * cos))])
+        bitmap = font._render_glyph(glyph_index, load_flags, mode)
+        buffer = bitmap.buffer
+        if not antialiased:
+            buffer *= 0xff
+        self._renderer.draw_text_image(buffer, bitmap.left, int(height) - bitmap.top + buffer.shape[0], 0, gc)
+    _MATPLOTLIB_GLYPHS(self, gc, x, y, angle, (), boxes)
+
+
 def share_text_metrics() -> None:
     """Make matplotlib measure each text, and each font's line metrics, once per process on Agg (called by
     :func:`helpers.views.theme.set_theme`; calling it again changes nothing). Texts look the same: Agg's size of a text
@@ -95,6 +129,8 @@ def share_text_metrics() -> None:
     if matplotlib.text._get_text_metrics_with_cache is _MATPLOTLIB_METRICS:
         matplotlib.text._get_text_metrics_with_cache = shared_text_metrics
     RendererAgg._get_font_height_metrics = font_height_metrics
+    if _MATPLOTLIB_GLYPHS is not None:
+        RendererAgg._draw_text_glyphs_and_boxes = draw_text_glyphs
     matplotlib.axis.Axis._update_ticks = _ticks_once
     matplotlib.axis.Axis._get_ticklabel_bboxes = _tick_label_boxes_once
 
@@ -104,11 +140,17 @@ def own_text_metrics() -> None:
     matplotlib.text._get_text_metrics_with_cache = _MATPLOTLIB_METRICS
     if "_get_font_height_metrics" in vars(RendererAgg):
         del RendererAgg._get_font_height_metrics
+    if _MATPLOTLIB_GLYPHS is not None:
+        RendererAgg._draw_text_glyphs_and_boxes = _MATPLOTLIB_GLYPHS
     matplotlib.axis.Axis._update_ticks = _MATPLOTLIB_TICKS
     matplotlib.axis.Axis._get_ticklabel_bboxes = _MATPLOTLIB_TICK_BOXES
 
 
 _MATPLOTLIB_TICKS = matplotlib.axis.Axis._update_ticks
+#: matplotlib's glyph drawing, replaced by :func:`draw_text_glyphs` (only matplotlib 3.11's: another version's is kept).
+_MATPLOTLIB_GLYPHS = (RendererAgg._draw_text_glyphs_and_boxes
+                      if matplotlib.__version__.startswith("3.11.") and hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
+                      else None)
 _MATPLOTLIB_TICK_BOXES = matplotlib.axis.Axis._get_ticklabel_bboxes
 _PASS = threading.local()   # the memo of the layout or draw running in this thread (one_pass), else None
 
