@@ -161,7 +161,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",),
     # helpers.ingest
     "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),
-    "no_channel": ("",), "table_not_found": ("",), "file_lacks_columns": ("", "read_other"), "file_not_used": ("",),
+    "no_channel": ("",), "table_not_found": ("",), "columns_not_mapped": ("",), "leads_only_export": ("",), "file_lacks_columns": ("", "read_other"), "file_not_used": ("",),
     # helpers.mapping (the ingest's notes)
     "footer_dropped": ("",), "no_opportunity_rows": ("",), "salesforce_id_18": ("",), "decimal_comma_detected": ("",), "currency_dollar_assumed": ("",),
     "currency_converted_column": ("",), "currency_unmarked": ("",), "currency_converted_with_rates": ("",),
@@ -256,7 +256,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "sample_would_replace": ("",),
     # helpers.data.cells / mapping: an export lacks a column the mapping needs; an export's values the mapping cannot
     # convert, listed (each a Phrase ``problem_*``, with the fixes of their topics: helpers.data.mapping_checks.FIX_BY_TOPIC)
-    "missing_column": ("", "table", "closed_at", "ja_headers"), "unconvertible": ("", "missing", "missing_values"),
+    "missing_column": ("", "table", "closed_at", "ja_headers", "required"), "amount_unit_in_header": ("",), "products_report": ("",), "mapping_errors": ("",),
+    "unconvertible": ("", "missing", "missing_values"),
     # helpers.data.ingest: the output and exports folders, --start / --end, a table's export not found
     "ingest_out_exports": ("",), "ingest_out_file": ("",), "ingest_out_not_empty": ("",), "ingest_out_foreign": ("",),
     "exports_missing": ("", "none"), "date_option": ("",), "no_export_file": ("", "text"),

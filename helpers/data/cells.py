@@ -228,7 +228,19 @@ def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where
                       count=len(cols))
     else:
         line = Phrase("part_missing_column", wanted=wanted, where=where, columns=", ".join(repr(c) for c in cols))
-    return coded_error("missing_column", None, cls=MissingColumnError, source=source, line=line)
+    return coded_error("missing_column", None, "required" if _required_target(where) else "", cls=MissingColumnError,
+                       source=source, line=line)
+
+
+def _required_target(where: str) -> bool:
+    """Whether `where` ('m.yaml: tables.opportunities.columns.opportunity_id') names a column the contract requires:
+    its rule cannot be marked optional, so the fix does not offer that."""
+    from helpers.data.schema import TABLES
+
+    found = re.search(r"tables\.(\w+)\.columns\.(\w+)$", where)
+    if not found or found.group(1) not in TABLES or found.group(2) not in TABLES[found.group(1)].column_names:
+        return False
+    return TABLES[found.group(1)].column(found.group(2)).required
 
 
 def missing_column_line(error: MissingColumnError) -> Phrase:

@@ -37,6 +37,7 @@ from helpers.errors import (HOW_TO_FIX, DataValidationError, Finding, Phrase, Wo
 from helpers.labels import LANGUAGES, t
 from helpers.data.mapping import Mapping, MissingColumnError, apply_mapping, load_mapping, shipped_mappings
 from helpers.data.mapping_checks import no_data_rows_error
+from helpers.data.cells import find_column
 from helpers.data.schema import TABLES
 from helpers.data.sql_source import read_sql_source
 from helpers.data.values import neutralize_text_columns
@@ -231,6 +232,8 @@ def _export_file(name: str, tm, mp: Mapping, exports: Path, claimed: set[Path], 
     try:
         path = locate_file(exports, tm, claimed, misses)
     except MissingColumnError as exc:
+        if _leads_only(name, mp, getattr(exc, "best", None), read):
+            return None
         if getattr(exc, "path", None) is None:
             raise
         # every missing column and every value problem of that file, in one go (apply_mapping raises them all)
@@ -250,6 +253,24 @@ def _export_file(name: str, tm, mp: Mapping, exports: Path, claimed: set[Path], 
                           patterns=", ".join(repr(f) for f in tm.files), present=present, text=", ".join(text),
                           first=text[0] if text else "", stem=Path(text[0]).stem if text else "")
     return path
+
+
+def _leads_only(name: str, mp: Mapping, best: Path | None, read: _TablesRead) -> bool:
+    """Whether a folder without an opportunities export holds a leads export instead: the file that came closest to
+    the opportunities' columns (`best`) has every column the mapping's leads table needs. Then the data folder is
+    leads-only (docs/data_dictionary.md accepts it): a warning in `read` names the file, and True."""
+    leads = mp.tables.get("leads")
+    if name != "opportunities" or best is None or leads is None or leads.sql is not None:
+        return False
+    try:
+        header = read_header(best, leads.encoding, leads.sheet)
+    except WorkbookError:
+        return False
+    if not all(find_column(header, names) is not None for names in leads.needed_columns()):
+        return False
+    read.warnings.append(warning(best.name, "leads_only_export", count=1, mapping=mp.name,
+                                 where=mp.tables["opportunities"].where))
+    return True
 
 
 # --------------------------------------------------------------------------- writing the data folder

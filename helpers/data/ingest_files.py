@@ -137,6 +137,7 @@ def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: lis
         err = missing_column_error(names, headers[best], best.name, f"{tm.where}.columns.{rule}" if rule else tm.where)
         # a file lacking a few of the columns is the export with columns renamed or left out: the ingest reads it to
         # list them all with its other problems; one lacking most of them is another table's export (said as it is)
+        err.best = best   # the file that came closest (a leads export, when the folder holds leads only)
         err.path = best if 2 * len({tuple(n) for n in missing[best]}) <= len({tuple(n) for n in tm.needed_columns()}) else None
         raise err
     return None

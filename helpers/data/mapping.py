@@ -21,6 +21,7 @@ import pandas as pd
 from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import SENTENCES, Phrase, PhraseList, coded_error
+from helpers.data.mapping_unread import refuse_unit_header, unmapped_contract_columns
 from helpers.data.values import DateAsWritten, MonthWithoutDay, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
 # checks); every name stays importable from here (helpers.data.mapping is public).
@@ -159,6 +160,10 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
             raise missing_column_error((name,), raw.columns, source, f"{tm.where}.keep")
         out[name] = [cell_text(v) for v in rows[col]]
 
+    unread = unmapped_contract_columns(raw.columns, tm)
+    if unread:   # a column the contract would take, left out: named, never dropped silently
+        note(report, "columns_not_mapped", len(unread), columns=", ".join(repr(c) for c, _ in unread), table=tm.table,
+             where=tm.where, lines="; ".join(f"{target}: {c}" for c, target in unread))
     order = [c for c in TABLES[tm.table].column_names if c in out] + [k for k in tm.keep if k in out]
     frame = pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in order}, columns=order)
     frame.attrs["export_rows"] = [i + 2 for i in kept]   # each converted row's row in the export (contract refusals name it)
@@ -209,6 +214,8 @@ def _convert_columns(rows: pd.DataFrame, kept: list[int], source: str, tm: Table
     orders = decide_date_orders(tm, rows, kept, report, problems)
     amounts = None
     for rule in tm.columns:
+        if rule.kind == "number" and rule.columns:   # 金額（千円）: never read as yen
+            refuse_unit_header(rows.columns, tm, rule.columns, rule.target, source)
         try:
             if rule.target == "amount" and rule.kind == "number" and rule.columns:
                 amounts = read_amounts(rule, rows, kept, source, tm, report, problems)

@@ -122,6 +122,26 @@ TOUCHES = Table("touches", False, "touch_id", (
 
 TABLES: dict[str, Table] = {t.name: t for t in (LEADS, OPPORTUNITIES, SPEND, CHECKLIST, INITIATIVES, TARGETS, TOUCHES)}
 
+#: Each canonical column's Japanese header(s), as docs/data_dictionary.md's 日本語 column gives them (the shipped mapping
+#: canonical_ja reads them; tests/test_mapping_dictionary.py holds the three together). The ingest names an export
+#: column with one of these names, or a canonical name, that its mapping leaves unread (warning columns_not_mapped).
+JA_NAMES: dict[str, dict[str, tuple[str, ...]]] = {
+    "leads": {"lead_id": ("リードID",), "created_at": ("作成日",), "channel": ("チャネル",), "campaign": ("キャンペーン",),
+              "industry": ("業種",), "company_size": ("企業規模",), "mql_at": ("MQL日",), "sql_at": ("SQL日",),
+              "first_sales_touch_at": ("初回営業接触日時",), "opportunity_id": ("商談ID",), "owner": ("担当者",),
+              "disqualified_at": ("失格日",), "disqualify_reason": ("失格理由",), "recycled_at": ("差し戻し日",)},
+    "opportunities": {"opportunity_id": ("商談ID",), "created_at": ("商談作成日",), "closed_at": ("完了日",), "outcome": ("結果",),
+                      "amount": ("金額",), "lead_id": ("リードID",), "channel": ("チャネル",), "industry": ("業種",),
+                      "company_size": ("企業規模",), "owner": ("担当者",), "loss_reason": ("失注理由",)},
+    "spend": {"month": ("月",), "channel": ("チャネル",), "amount": ("金額", "費用")},
+    "checklist": {"respondent": ("回答者",), "department": ("部門",), "answered_on": ("回答日",), "item": ("項目",),
+                  "answer": ("回答",), "note": ("メモ",)},
+    "initiatives": {"name": ("施策名",), "started_on": ("開始日",), "items": ("項目",), "note": ("メモ",)},
+    "targets": {"period": ("期間",), "metric": ("指標",), "target": ("目標値",), "department": ("担当部門",), "channel": ("チャネル",)},
+    "touches": {"touch_id": ("タッチID",), "lead_id": ("リードID",), "touched_at": ("接触日時",), "channel": ("チャネル",),
+                "campaign": ("キャンペーン",), "touch_type": ("タッチ種別",), "content": ("コンテンツ",), "opportunity_id": ("商談ID",)},
+}
+
 
 def meaning(table: str, column: str):
     """What `column` of `table` holds, as a message says it in either language: a helpers.errors.Phrase of the label
