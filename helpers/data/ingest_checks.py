@@ -126,3 +126,47 @@ def unused_file_warnings(exports: Path, mp, reports: dict[str, dict], joined: se
             out.append(warning(p.name, "file_not_used", count=1, mapping=mp.name))
     out += [warning(p.name, "text_file_skipped", count=1, variant=kind, stem=p.stem) for p, kind in skipped_text_tables(exports)]
     return out
+
+
+#: Column names of a report's product lines (Salesforce "Opportunities with Products", HubSpot line items).
+PRODUCT_COLUMN = r"product|quantity|price|line item|sku|商品|製品|数量|単価|価格|明細"
+
+
+def check_products_report(frames: dict[str, pd.DataFrame], reports: dict[str, dict], raws: dict[str, pd.DataFrame], mp) -> None:
+    """Stop on an opportunities export that repeats each deal once per product line (Salesforce's "Opportunities with
+    Products" report): every repeated opportunity_id's rows convert to the same canonical row and differ only in
+    export columns the mapping does not read, among them product columns. WorkbookError products_report naming the
+    first pair of rows (export rows: the first and the repeat), the columns that differ and the fix (export the
+    opportunities report). Other repeats are left to the loader's duplicate_id check."""
+    import re
+
+    from helpers.data.cells import cell_text
+    from helpers.data.mapping_unread import mentioned_keys
+    from helpers.data.mapping_values import _header_key
+
+    frame, raw = frames.get("opportunities"), raws.get("opportunities")
+    if frame is None or raw is None or "opportunity_id" not in frame.columns or not len(frame):
+        return
+    ids = frame["opportunity_id"]
+    repeats = [i for i in range(len(frame)) if ids.iat[i] is not None and ids.iloc[:i].eq(ids.iat[i]).any()]
+    if not repeats:
+        return
+    rows = frame.attrs.get("export_rows") or [i + 2 for i in range(len(frame))]
+    known = mentioned_keys(mp.tables["opportunities"])
+    pairs = []
+    for i in repeats:
+        j = int(ids.iloc[:i].eq(ids.iat[i]).to_numpy().argmax())
+        if [cell_text(v) for v in frame.iloc[i]] != [cell_text(v) for v in frame.iloc[j]]:
+            return   # the repeat differs in what the workbook reads: another kind of duplicate
+        a, b = raw.iloc[rows[j] - 2], raw.iloc[rows[i] - 2]
+        differ = [str(c) for c in raw.columns if cell_text(a[c]) != cell_text(b[c])]
+        if any(_header_key(c) in known for c in differ):
+            return
+        pairs.append((j, i, differ))
+    first, repeat, differ = pairs[0]
+    if not differ or not any(re.search(PRODUCT_COLUMN, c, re.IGNORECASE) for c in differ):
+        return
+    col = reports["opportunities"]["columns"].get("opportunity_id")
+    value = cell_text(raw.iloc[rows[repeat] - 2][col]) if col in raw.columns else ids.iat[repeat]   # as exported
+    raise coded_error("products_report", None, name=reports["opportunities"]["source"], value=repr(value),
+                      first=rows[first], repeat=rows[repeat], columns=", ".join(repr(c) for c in differ[:5]), count=len(pairs))

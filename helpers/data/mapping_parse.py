@@ -13,7 +13,7 @@ from helpers.data.mapping_types import (COLUMN_KEYS, DATE_KINDS, DROP_KEYS, DROP
 from helpers.data.mapping_values import (_as_text, _check_keys, _close, _key, _text_list, check_date_format,
                                          check_date_order, normalize_encoding)
 from helpers.data.schema import OUTCOMES, TABLES, meaning
-from helpers.errors import Phrase, coded_error
+from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error, error_keys
 
 
 # --------------------------------------------------------------------------- one column
@@ -285,14 +285,21 @@ def _table_columns(spec: dict, name: str, where: str) -> tuple[ColumnRule, ...]:
         raise coded_error("mapping_no_columns", where)
     table = TABLES[name]
     rules = []
+    errors: list[WorkbookError] = []   # every rule's mistakes, said together
+    failed = set()
     for target, rule in columns.items():
-        if target not in table.column_names:
-            raise coded_error("mapping_unknown_column", f"{where}.columns", column=target, table=name,
-                              close=_close(target, table.column_names), columns=", ".join(table.column_names))
-        rules.append(_parse_rule(str(target), rule, name, f"{where}.columns.{target}"))
+        try:
+            if target not in table.column_names:
+                raise coded_error("mapping_unknown_column", f"{where}.columns", column=target, table=name,
+                                  close=_close(target, table.column_names), columns=", ".join(table.column_names))
+            rules.append(_parse_rule(str(target), rule, name, f"{where}.columns.{target}"))
+        except WorkbookError as exc:
+            errors.append(exc)
+            failed.add(target)
+    raise_all(errors)
     for col in table.columns:
         mapped = next((r for r in rules if r.target == col.name), None)
-        if col.required and (mapped is None or (mapped.optional and mapped.default is None)):
+        if col.required and col.name not in failed and (mapped is None or (mapped.optional and mapped.default is None)):
             raise coded_error("mapping_required_column", f"{where}.columns", "not_mapped" if mapped is None else "optional",
                               column=col.name, meaning=meaning(name, col.name))
     targets = {r.target for r in rules}
@@ -306,3 +313,26 @@ def _table_columns(spec: dict, name: str, where: str) -> tuple[ColumnRule, ...]:
     if len(filters) > 1:
         raise coded_error("mapping_period_filter_twice", where, columns=", ".join(filters))
     return tuple(rules)
+
+
+def raise_all(errors: list[WorkbookError], label: str | None = None) -> None:
+    """Raise the mapping's mistakes `errors` together: one of them as it is, several as one coded error
+    mapping_errors listing each with its place and fix (in the error's language); nothing when there is none. An error
+    that already lists several (its ``errors``) is flattened."""
+    flat = [e for err in errors for e in getattr(err, "errors", None) or [err]]
+    if not flat:
+        return
+    if len(flat) == 1:
+        raise flat[0]
+    items = []
+    for e in flat:
+        if e.code is None:
+            items.append(f"  - {e}")
+            continue
+        message_key, fix_key = error_keys(e.code, str(e.params.get("variant", "")))
+        where = e.params.get("file")
+        items.append(PhraseList(["  - ", f"{where}: " if where else "", Phrase(message_key, **e.params), "\n    ",
+                                 Phrase("part_how_to_fix", fix=Phrase(fix_key, **e.params))], ""))
+    err = coded_error("mapping_errors", label, count=len(flat), problems=PhraseList(items, "\n"))
+    err.errors = flat
+    raise err

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from helpers.errors import Phrase, PhraseList, coded_error
+from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 from helpers.yamlfile import Yaml12Loader, read_yaml
 from helpers.data.mapping_types import (  # noqa: F401 - re-exported: every name stays importable from here
     DATE_KINDS, DATE_TOKENS, SALESFORCE_FORMAT, EXCEL_EPOCH, MAX_SHOWN, TOP_KEYS, TABLE_KEYS, JOIN_KEYS, SQL_KEYS,
@@ -25,7 +25,7 @@ from helpers.data.mapping_types import (  # noqa: F401 - re-exported: every name
 from helpers.data.mapping_values import (  # noqa: F401
     _close, _check_keys, _as_text, _text_list, check_date_format, normalize_encoding, _key, _header_key, check_date_order
 )
-from helpers.data.mapping_parse import _parse_rule, _parse_drop, _parse_table, _parse_join  # noqa: F401
+from helpers.data.mapping_parse import _parse_rule, _parse_drop, _parse_table, _parse_join, raise_all  # noqa: F401
 
 
 MAPPINGS_DIR = Path(__file__).resolve().parent / "mappings"
@@ -112,7 +112,13 @@ def load_mapping(path: str | Path) -> Mapping:
     tables = data.get("tables")
     if not isinstance(tables, dict) or not tables:
         raise coded_error("mapping_no_tables", label)
-    parsed = {str(name): _parse_table(str(name), spec, label) for name, spec in tables.items()}
+    parsed, errors = {}, []
+    for name, spec in tables.items():   # every table's mistakes, said together
+        try:
+            parsed[str(name)] = _parse_table(str(name), spec, label)
+        except WorkbookError as exc:
+            errors.append(exc)
+    raise_all(errors)
     if "opportunities" not in parsed:
         raise coded_error("mapping_no_opportunities", label)
     return Mapping(name=str(data.get("name") or path.stem), path=path, tables=parsed, description=str(data.get("description") or ""))
