@@ -248,8 +248,10 @@ def _refuse_unconverted(raw: pd.DataFrame, tm: TableMapping, source: str, proble
         if find_column(raw.columns, (name,)) is None:
             missing.append(missing_column_error((name,), raw.columns, source, f"{tm.where}.keep"))
     named = {}
-    for m in missing:   # a column needed by two rules (drop_if and the id) is said once
-        named.setdefault(str(m.params["line"].params["wanted"]), m)
+    for m in missing:   # a column needed by two rules (drop_if and the id) is said once, as the required column's
+        wanted = str(m.params["line"].params["wanted"])
+        if wanted not in named or m.params.get("variant") == "required":
+            named[wanted] = m
     missing = list(named.values())
     if len(missing) == 1 and not problems:
         raise missing[0]

@@ -118,7 +118,7 @@ def load_mapping(path: str | Path) -> Mapping:
             parsed[str(name)] = _parse_table(str(name), spec, label)
         except WorkbookError as exc:
             errors.append(exc)
-    raise_all(errors)
+    raise_all(errors, label)
     if "opportunities" not in parsed:
         raise coded_error("mapping_no_opportunities", label)
     return Mapping(name=str(data.get("name") or path.stem), path=path, tables=parsed, description=str(data.get("description") or ""))
