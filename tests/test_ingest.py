@@ -470,7 +470,7 @@ def test_missing_export_column_names_the_file_and_close_matches(tmp_path):
         ingest(exports, "salesforce_en", tmp_path / "out")
     assert info.value.message == (f"{SF_EN_OPPS} has no column 'Stage' (needed by salesforce_en.yaml: tables.opportunities"
                                   ".columns.outcome). Close matches in the export: 'Stage Name'.")
-    assert "optional: true" in info.value.fix
+    assert "optional: true" not in info.value.fix   # the contract requires the outcome: no rule of it can be optional
     assert not (tmp_path / "out").exists()
 
 
@@ -648,14 +648,25 @@ def test_partial_exports_optional_leads(tmp_path):
     assert "the mapping's leads table found no export in the folder" in res.warnings[0].message
 
 
-def test_missing_required_export(tmp_path):
+def test_a_contacts_export_alone_is_a_leads_only_folder(tmp_path):
     exports = tmp_path / "exports"
     exports.mkdir()
     shutil.copy(EXPORTS / "hubspot" / HS_CONTACTS, exports)
+    # only the contacts file: it has Record ID and Create Date, no deal columns: a leads export (docs/ingest.md, kind 10)
+    result = ingest(exports, "hubspot", tmp_path / "out")
+    assert [w.file for w in result.warnings if w.code == "leads_only_export"] == [HS_CONTACTS]
+    assert not (tmp_path / "out" / "opportunities.csv").exists() and (tmp_path / "out" / "leads.csv").exists()
+
+
+def test_a_deals_export_lacking_a_column_beside_the_contacts_is_refused_naming_it(tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(EXPORTS / "hubspot" / HS_CONTACTS, exports)
+    deals = next(p for p in (EXPORTS / "hubspot").iterdir() if "deal" in p.name.lower())
+    (exports / deals.name).write_text(deals.read_text(encoding="utf-8").replace("Close Date", "Closing"), encoding="utf-8")
     with pytest.raises(WorkbookError) as info:
-        ingest(exports, "hubspot", tmp_path / "out")  # only the contacts file: it has Record ID and Create Date, no deal columns
-    assert info.value.message.startswith(f"{HS_CONTACTS} has no column 'Close Date' (needed by hubspot.yaml: "
-                                         "tables.opportunities.columns.closed_at). Close matches in the export: 'Create Date'.")
+        ingest(exports, "hubspot", tmp_path / "out")
+    assert "has no column 'Close Date' or 'クローズ日' (needed by hubspot.yaml: tables.opportunities.columns.closed_at)" in str(info.value)
 
 
 # --------------------------------------------------------------------------- the command line

@@ -713,7 +713,8 @@ tables:
 
 def test_a_required_table_with_no_export_is_refused(tmp_path):
     exports = tmp_path / "exports"
-    write(exports / "report_leads.csv", '"Lead ID","Created Date","Lead Source"\n"00QJ0000001AAAA","2025-01-22","Web"\n')
+    # a file that is no leads export either (no Created Date): a leads export alone is a leads-only folder (kind 10)
+    write(exports / "report_leads.csv", '"Lead ID","Lead Source"\n"00QJ0000001AAAA","Web"\n')
     with pytest.raises(WorkbookError, match=r"salesforce_en.yaml: tables.opportunities: no export in .* matches|"
                                             r"report_leads.csv has no column 'Opportunity ID'"):
         ingest(exports, "salesforce_en", tmp_path / "out")

@@ -233,7 +233,7 @@ def _export_file(name: str, tm, mp: Mapping, exports: Path, claimed: set[Path], 
     try:
         path = locate_file(exports, tm, claimed, misses)
     except MissingColumnError as exc:
-        if _leads_only(name, mp, getattr(exc, "best", None), read):
+        if getattr(exc, "path", None) is None and _leads_only(name, mp, getattr(exc, "best", None), read):
             return None
         if getattr(exc, "path", None) is None:
             raise
@@ -258,7 +258,8 @@ def _export_file(name: str, tm, mp: Mapping, exports: Path, claimed: set[Path], 
 
 def _leads_only(name: str, mp: Mapping, best: Path | None, read: _TablesRead) -> bool:
     """Whether a folder without an opportunities export holds a leads export instead: the file that came closest to
-    the opportunities' columns (`best`) has every column the mapping's leads table needs. Then the data folder is
+    the opportunities' columns (`best`), lacking more than half of them (else it is the opportunities export with
+    columns renamed or left out, refused naming them), has every column the mapping's leads table needs. Then the data folder is
     leads-only (docs/data_dictionary.md accepts it): a warning in `read` names the file, and True."""
     leads = mp.tables.get("leads")
     if name != "opportunities" or best is None or leads is None or leads.sql is not None:
