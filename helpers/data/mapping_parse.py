@@ -1,6 +1,7 @@
 """A mapping file's tables parsed: each `tables.NAME` entry into a TableMapping, its columns into ColumnRules, its
 drop_if rules into DropRules and its joins into JoinRules (format: docs/ingest.md). Every mistake is a
-`WorkbookError` with a `fix`, raised in the order the keys are checked; helpers.data.mapping_spec.load_mapping reads
+`WorkbookError` with a `fix`; the mistakes of a table's column rules, and of the tables, are raised together
+(:func:`raise_all`: coded error mapping_errors when there are several). helpers.data.mapping_spec.load_mapping reads
 the file and calls :func:`_parse_table` per table.
 """
 from __future__ import annotations
