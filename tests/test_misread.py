@@ -338,8 +338,8 @@ def test_the_ingest_lists_every_missing_column_with_the_value_problems(tmp_path)
         ingest(exports, "hubspot", tmp_path / "out")
     lines = str(err.value).splitlines()
     assert lines[0].endswith("columns the mapping needs are missing, and values it cannot convert (hubspot.yaml: tables.opportunities):")
-    assert lines[1].startswith("  - has no column 'Record ID' (needed by hubspot.yaml: tables.opportunities.columns.opportunity_id)")
-    assert lines[2].startswith("  - has no column 'Deal Stage' (needed by hubspot.yaml: tables.opportunities.columns.outcome)")
+    assert lines[1].startswith("  - has no column 'Record ID' or 'レコードID' (needed by hubspot.yaml: tables.opportunities.columns.opportunity_id)")
+    assert lines[2].startswith("  - has no column 'Deal Stage' or '取引ステージ' (needed by hubspot.yaml: tables.opportunities.columns.outcome)")
     assert lines[3].startswith("  - column 'Close Date' -> closed_at (row 3): not dates") and "'12.04.2024 9h'" in lines[3]
     assert "Put the export's exact header in the mapping" in lines[4] and "Add the format these values use" in lines[4]
 
