@@ -197,6 +197,26 @@ def data_folder_config(data_dir: str | Path | None) -> Path | None:
     return None if data_dir is None else one_file_named(Path(data_dir), [DATA_FOLDER_CONFIG], DATA_FOLDER_CONFIG)
 
 
+def stated_language(data_dir: str | Path | None, path: str | Path | None = None) -> str | None:
+    """The language (en or ja) the settings state: the file given with --config (`path`), else the data folder's
+    workbook.yaml, as :func:`load_config` takes them; None when neither states one (a file that cannot be read
+    states none: its own error is then said in the locale's language). For the messages a command says before, or
+    instead of, reading the settings: the rule is the report's (README, "Language")."""
+    import yaml
+
+    try:
+        files = [Path(path)] if path else []
+        folder = data_folder_config(data_dir) if data_dir is not None and Path(data_dir).is_dir() else None
+        files += [folder] if folder is not None else []
+        for f in files:
+            settings = yaml.safe_load(f.read_text(encoding="utf-8-sig")) if f.is_file() else None
+            if isinstance(settings, dict) and settings.get("language") in LANGUAGES:
+                return settings["language"]
+    except Exception:  # noqa: BLE001 - any unreadable file: the locale decides, and the file's error is said
+        return None
+    return None
+
+
 def load_config(data_dir: str | Path | None = None, path: str | Path | None = None,
                 overrides: dict | None = None, data_currency: bool = True) -> Config:
     """Defaults, then the currency of the data (`data_dir/ingest_report.json`, unless `data_currency` is False),
@@ -402,7 +422,12 @@ def _as_of_setting(as_of, src: str, typed=None) -> pd.Timestamp | None:
             from helpers.errors import coded_error
 
             typed = (typed() if typed else None) or str(as_of).strip()
-            raise coded_error("as_of_invalid", src, "command_line" if src == "the command line" else "", cls=ConfigError,
+            variant = "command_line" if src == "the command line" else ""
+            no_day = _no_such_day(typed)
+            if no_day is not None:   # 2024-02-30: the form is right, the day does not exist
+                raise coded_error("as_of_invalid", src, f"{variant}_no_day".lstrip("_"), cls=ConfigError, typed=typed,
+                                  **no_day) from None
+            raise coded_error("as_of_invalid", src, variant, cls=ConfigError,
                               typed=typed, example=_iso_example(typed)) from None
     return as_of
 
@@ -411,6 +436,21 @@ def _as_of_setting(as_of, src: str, typed=None) -> pd.Timestamp | None:
 _YEAR_FIRST = re.compile(r"(\d{4})\s*[/.年-]\s*(\d{1,2})\s*[/.月-]\s*(\d{1,2})\s*日?")
 _ERA_DATE = re.compile(r"(令和|平成)\s*(\d{1,2}|元)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?")
 _ERA_START = {"令和": 2018, "平成": 1988}   # year 1 of the era = this + 1
+
+
+def _no_such_day(typed: str) -> dict | None:
+    """For a date in the right form whose day its month does not have (2024-02-30, 2025/04/31): ``{month, days,
+    last}`` (2024-02, 29, 2024-02-29); None otherwise."""
+    import calendar
+
+    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", typed.strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        return None
+    year, month, day = map(int, m.groups())
+    days = calendar.monthrange(year, month)[1]
+    if 1 <= day <= days:
+        return None
+    return {"month": f"{year:04d}-{month:02d}", "days": days, "last": f"{year:04d}-{month:02d}-{days:02d}"}
 
 
 def _iso_example(typed: str) -> str:

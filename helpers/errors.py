@@ -215,18 +215,22 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.files: two files of a folder hold one table (or settings file): names are matched regardless of case
     "same_table_files": ("",),
     # helpers.data.periods: a period label of the other fiscal calendar (--period, a targets file's period column)
-    "period_calendar": ("calendar", "fiscal", "same_months"), "bad_period": ("calendar", "fiscal", "same_months"),
+    "period_calendar": ("calendar", "fiscal", "same_months", "fy_label", "near"),
+    "bad_period": ("calendar", "fiscal", "same_months", "fy_label", "near"),
     # helpers.data.files: a link (or junction) inside a data or exports folder leading out of it
     "link_outside": ("",),
     # helpers.data.files: a sheet whose header is not its first row (a title or notes above it: a hand-made sheet, or a
     # Salesforce "Formatted Report" export)
     "rows_above_header": ("",),
+    # helpers.data.files: a workbook whose first sheet lacks the table's columns while another sheet holds them
+    # (variant data: a data folder, which reads the first sheet only)
+    "data_on_other_sheet": ("", "data"),
     # helpers.data.ingest: every export the mapping read holds its header and no data row
     "no_data_rows": ("",),
     # helpers.data.mapping: a kintone export with table (subtable) rows the mapping does not drop
     "kintone_subtable": ("",),
     # helpers.config: as_of not YYYY-MM-DD, in a settings file or (variant command_line) given with --as-of
-    "as_of_invalid": ("", "command_line"),
+    "as_of_invalid": ("", "command_line", "no_day", "command_line_no_day"),
     # helpers.config: --config names a folder
     "settings_is_folder": ("",),
     # helpers.yamlfile: a settings file or mapping refused before any value is built
@@ -258,6 +262,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # convert, listed (each a Phrase ``problem_*``, with the fixes of their topics: helpers.data.mapping_checks.FIX_BY_TOPIC)
     "missing_column": ("", "table", "closed_at", "ja_headers", "required"), "amount_unit_in_header": ("",), "products_report": ("",), "mapping_errors": ("",),
     "unconvertible": ("", "missing", "missing_values"),
+    # helpers.data.load: --data names a file (leads.csv), not the folder holding it
+    "data_is_file": ("",),
     # helpers.data.ingest: the output and exports folders, --start / --end, a table's export not found
     "ingest_out_exports": ("",), "ingest_out_file": ("",), "ingest_out_not_empty": ("",), "ingest_out_foreign": ("",),
     "exports_missing": ("", "none"), "date_option": ("",), "no_export_file": ("", "text"),

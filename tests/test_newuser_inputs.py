@@ -68,9 +68,10 @@ def test_footer_is_counted_not_quoted(tmp_path, case, mapping, rows, name):
 
 # --------------------------------------------------------------------------- 4. a label of the other calendar
 @pytest.mark.parametrize("label, start_month, fix", [
-    # calendar quarters: an FY label names no quarter; the example keeps the typed numbers as a style, with its months
-    ("FY2026Q2", 1, "Write the period in the calendar-quarter style, e.g. 2026Q2 (= 2026-04 to 2026-06)"),
-    ("FY2025Q4", 1, "e.g. 2025Q4 (= 2025-10 to 2025-12)"),
+    # calendar quarters: an FY label names no quarter; the calendar quarter of its months in an April year is given
+    ("FY2026Q2", 1, "Write the calendar quarter of the same months: in a fiscal year starting in April, FY2026Q2 is "
+                    "2026-07 to 2026-09, the calendar quarter 2026Q3."),
+    ("FY2025Q4", 1, "FY2025Q4 is 2026-01 to 2026-03, the calendar quarter 2026Q1."),
     # a fiscal year starting in February: 2026Q3 is no fiscal quarter; FY2026Q3 is shown with its own months
     ("2026Q3", 2, "Write the period in the fiscal-quarter style, e.g. FY2026Q3 (= 2026-08 to 2026-10)"),
     # an April fiscal year: the same three months exist, so that label is given
@@ -92,7 +93,7 @@ def test_targets_period_of_the_other_calendar(tmp_path):
     targets = pd.DataFrame({"period": ["2026Q1", "FY2026Q2"], "metric": ["leads", "leads"], "target": [1.0, 2.0]})
     (bad,) = [f for f in check_targets(targets, "targets.csv", 1) if f.code == "bad_period"]
     assert bad.rows == (3,) and bad.values == ("FY2026Q2",)
-    assert "e.g. 2026Q2 (= 2026-04 to 2026-06)" in bad.fix
+    assert "FY2026Q2 is 2026-07 to 2026-09, the calendar quarter 2026Q3." in bad.fix
 
 
 def test_warehouse_command_says_the_same(tmp_path, capsys):
@@ -101,7 +102,7 @@ def test_warehouse_command_says_the_same(tmp_path, capsys):
     settings = write_folder(tmp_path, {"calendar.yaml": "fiscal_year_start_month: 1\n"}) / "calendar.yaml"
     status = main(["--warehouse", f"duckdb:///{tmp_path}/none.duckdb", "--config", str(settings), "--period", "FY2026Q2"])
     err = capsys.readouterr().err
-    assert status == 2 and "e.g. 2026Q2 (= 2026-04 to 2026-06)" in err and "2025Q3" not in err
+    assert status == 2 and "FY2026Q2 is 2026-07 to 2026-09, the calendar quarter 2026Q3." in err and "2025Q3" not in err
 
 
 # --------------------------------------------------------------------------- 5. the index's settings files in Japanese

@@ -90,8 +90,10 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
             return _parse_formats(v, ja_clock(text), numeric, formats, order, epoch)
         if "excel" in formats and re.fullmatch(r"\d{1,4}(?:\.\d+)?", text):
             raise DateAsWritten(Phrase("part_date_short_serial", text=repr(text))) from None
-        if not numeric and _TWO_DIGIT_YEAR.match(text):
-            raise DateAsWritten(Phrase("part_date_two_digit_year", text=repr(text))) from None
+        if not numeric and (two := _TWO_DIGIT_YEAR.match(text)):
+            year_last = two.group("last") and (order in ("dmy", "mdy") or not _TWO_DIGIT_YEAR_FIRST.match(text))
+            yy = int(two.group("last") if year_last else _TWO_DIGIT_YEAR_FIRST.match(text).group(1))
+            raise DateAsWritten(Phrase("part_date_two_digit_year", text=repr(text), early=1900 + yy, late=2000 + yy)) from None
         raise
 
 
@@ -100,7 +102,9 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
 EXCEL_SERIALS = (10000, 100000)
 _ISO_UNPADDED = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1\d{2}(?:\s.*)?$|^\d{2}([/.\-])\d{1,2}\2\d{1,2}$")
+_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1(?P<last>\d{2})(?:\s.*)?$|^(?P<first>\d{2})([/.\-])\d{1,2}\3\d{1,2}$")
+#: A two-digit year first (24/04/01, the Japanese order): its year, said unless the column's date_order is dmy or mdy.
+_TWO_DIGIT_YEAR_FIRST = re.compile(r"^(\d{2})([/.\-])\d{1,2}\2\d{1,2}$")
 
 
 def _parse_formats(v, text: str, numeric: bool, formats: tuple[str, ...], order: str | None, epoch: dt.datetime) -> dt.datetime:

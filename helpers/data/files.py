@@ -216,25 +216,53 @@ def check_file(path: Path, folder: Path, fmt: str, what: str = "data") -> None:
 TEXT_TABLE_SUFFIXES = (".txt", ".tsv", ".tab")
 
 
+#: Lines of a text file looked at to tell a table saved as text from notes (a README, a memo).
+TEXT_TABLE_LINES = 10
+
+
 def text_table_kind(path: Path) -> str | None:
     """What a .txt/.tsv file looks like from its first block: ``unicode_text`` (UTF-16 with a byte order mark: Excel's
-    "Unicode text"), ``tab_text`` (a first line with tabs or commas, decodable as UTF-8 or cp932), else None (not a table)."""
+    "Unicode text"), ``tab_text`` (text in UTF-8 or cp932 that parses as a table: :func:`parses_as_table`), else None
+    (not a table: notes with a comma in a sentence are not one)."""
     try:
         head = first_block(path)
     except OSError:
         return None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "unicode_text"
-    line = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf")
-    if b"\x00" in head or not (b"\t" in line or b"," in line):
+    if b"\x00" in head:
         return None
-    for enc in ("utf-8", "cp932"):
+    cut = head[: head.rfind(b"\n") + 1] if len(head) == SNIFF_BYTES and b"\n" in head else head
+    for enc in ("utf-8-sig", "cp932"):
         try:
-            line.decode(enc)
-            return "tab_text"
+            text = cut.decode(enc)
         except UnicodeDecodeError:
             continue
+        return "tab_text" if parses_as_table(text) else None
     return None
+
+
+def parses_as_table(text: str) -> bool:
+    """True when the first TEXT_TABLE_LINES non-blank lines of `text` are a table: a header naming two or more columns
+    of a canonical table (helpers.data.schema), or two or more lines split by one delimiter (tab, comma, semicolon)
+    into the same number of fields, at least two (three lines or more when it is two: a sentence with one comma is
+    not a table's row)."""
+    import csv
+
+    from helpers.data.schema import TABLES
+
+    lines = [ln for ln in text.splitlines() if ln.strip()][:TEXT_TABLE_LINES]
+    if not lines:
+        return False
+    names = {c.casefold() for t in TABLES.values() for c in t.column_names}
+    for sep in ("\t", ",", ";"):
+        counts = [len(row) for row in csv.reader(lines, delimiter=sep)]
+        header = next(csv.reader(lines[:1], delimiter=sep))
+        if sum(1 for c in header if c.strip().casefold() in names) >= 2:
+            return True
+        if counts[0] >= 2 and len(lines) >= (3 if counts[0] == 2 else 2) and len(set(counts)) == 1:
+            return True
+    return False
 
 
 def skipped_text_tables(folder: Path, stems=None) -> list[tuple[Path, str]]:
@@ -258,14 +286,54 @@ def skipped_text_tables(folder: Path, stems=None) -> list[tuple[Path, str]]:
 FORMATTED_ROWS = 30
 
 
-def title_rows_error(top, file: str):
-    """The refusal (coded error rows_above_header) of a sheet whose header is not its first row: a title, a date or
-    notes above it (a hand-made sheet, or a Salesforce "Formatted Report" export), naming the header's row and the
-    rows above it; None when the first row is the header (:func:`looks_formatted_report`)."""
-    if not looks_formatted_report(top):
+#: Rows of a sheet (or lines of a CSV) searched for the row holding the expected column names.
+HEADER_SEARCH_ROWS = 20
+
+
+def _filled(top) -> list[int]:
+    """The number of filled cells of each row of a frame read without a header."""
+    return [sum(1 for v in row if v is not None and v == v and str(v).strip()) for row in top.itertuples(index=False)]
+
+
+def _match_counts(top, expected) -> list[int]:
+    """How many of the `expected` column names (alternative-name tuples, matched as helpers.data.cells.find_column
+    matches: ignoring case, width and spaces) each of the first HEADER_SEARCH_ROWS rows of `top` holds."""
+    from helpers.data.cells import find_column
+
+    if not expected or top is None:
+        return []
+    counts = []
+    for row in top.head(HEADER_SEARCH_ROWS).itertuples(index=False):
+        cells = [str(v).strip() for v in row if v is not None and v == v and str(v).strip()]
+        counts.append(sum(1 for names in expected if find_column(cells, tuple(names)) is not None))
+    return counts
+
+
+def expected_header_row(top, expected) -> int | None:
+    """The 0-based row, among the first HEADER_SEARCH_ROWS of `top` (a frame read without a header), holding the
+    most of the `expected` column names (:func:`_match_counts`), when it holds at least two of them (one when one is
+    expected) and more than the first row does; None when the first row is the header or no row is. A group row
+    above the header (商談情報 | 金額情報, merged across the columns) or a note holds none of them."""
+    counts = _match_counts(top, expected)
+    if not counts:
         return None
-    filled = [sum(1 for v in row if v is not None and v == v and str(v).strip()) for row in top.itertuples(index=False)]
-    header = next(i for i, n in enumerate(filled) if i and n >= 3) + 1   # spreadsheet row number (1-based)
+    best = max(range(len(counts)), key=lambda i: (counts[i], -i))
+    return best if best and counts[best] >= min(2, len(expected)) and counts[best] > counts[0] else None
+
+
+def title_rows_error(top, file: str, expected=None):
+    """The refusal (coded error rows_above_header) of a sheet whose header is not its first row: a title, a date, a
+    group row or notes above it (a hand-made sheet, or a Salesforce "Formatted Report" export), naming the header's
+    row and the rows above it; None when the first row is the header. The header is the row holding the `expected`
+    column names (:func:`expected_header_row`), else a Formatted Report's (:func:`looks_formatted_report`). Nothing
+    is read from a guessed row: the refusal says which rows to delete."""
+    at = expected_header_row(top, expected)
+    if at is not None and any(_filled(top.head(at))):
+        header = at + 1                                                    # spreadsheet row number (1-based)
+    elif looks_formatted_report(top):
+        header = next(i for i, n in enumerate(_filled(top)) if i and n >= 3) + 1
+    else:
+        return None
     above = "1" if header == 2 else f"1-{header - 1}"
     return coded_error("rows_above_header", file, header_row=header, above=above, count=header - 1)
 
@@ -274,8 +342,32 @@ def looks_formatted_report(top) -> bool:
     """True when the first rows of a sheet (a frame read without a header) are a Salesforce "Formatted Report": a
     first row with a single filled cell (the report's title) and, within the rows read, a row with three or more
     filled cells (the table's header, further down). An export of records has its header in the first row."""
-    filled = [sum(1 for v in row if v is not None and v == v and str(v).strip()) for row in top.itertuples(index=False)]
+    filled = _filled(top)
     return bool(filled) and filled[0] == 1 and any(n >= 3 for n in filled[1:])
+
+
+def other_sheet_error(path: Path, expected, variant: str = "", **params):
+    """The refusal (coded error data_on_other_sheet) of a workbook whose first sheet does not hold the `expected`
+    columns while another sheet does (a notes sheet first, the data on sheet 2): names the sheets and the one to read
+    (variant "" for a mapping: ``sheet: NAME``, `params` where and mapping; "data" for a data folder, which reads the
+    first sheet only, `params` table); None when no other sheet holds more of them. Reads the first HEADER_SEARCH_ROWS
+    rows of each sheet."""
+    import pandas as pd
+
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object,
+                               engine=excel_engine(path))
+    except Exception:  # noqa: BLE001 - the first sheet's reader names the file's own problem
+        return None
+    names = list(sheets)
+    if len(names) < 2:
+        return None
+    scores = {n: max(_match_counts(sheets[n], expected), default=0) for n in names}
+    best = max(names[1:], key=lambda n: scores[n])
+    if scores[best] < min(2, len(expected)) or scores[best] <= scores[names[0]]:
+        return None
+    return coded_error("data_on_other_sheet", path.name, variant, sheet=best, first=repr(names[0]),
+                       sheets=", ".join(repr(n) for n in names), **params)
 
 
 def file_sha256(path: Path) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data.files import FORMATTED_ROWS, check_inside, check_kind, excel_engine, excel_epoch, title_rows_error
+from helpers.data.files import (FORMATTED_ROWS, HEADER_SEARCH_ROWS, check_inside, check_kind, excel_engine, excel_epoch,
+                                 other_sheet_error, title_rows_error)
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, read_csv_text, read_raw, sniff_delimiter
 from helpers.data.mapping import TableMapping, find_column, missing_column_error, note
 from helpers.data.rawread import check_header
@@ -28,8 +29,11 @@ def _candidates(exports: Path) -> list[Path]:
     return found
 
 
-def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str]:
-    """The column names of an export file without reading its rows; WorkbookError when it cannot be read."""
+def read_header(path: Path, encoding: str | None = None, sheet=None, tm: TableMapping | None = None) -> list[str]:
+    """The column names of an export file without reading its rows; WorkbookError when it cannot be read. With the
+    table's mapping `tm`, a header below row 1 (a title, a group row or notes above it: rows_above_header) and, in a
+    workbook read from its first sheet, the table on another sheet (data_on_other_sheet) are refused with the fix."""
+    expected = tm.needed_columns() if tm is not None else None
     fmt = FORMATS.get(path.suffix.lower())
     if fmt != "csv":
         check_kind(path, fmt)   # a CSV is sniffed by decode_csv (with the mapping's encoding)
@@ -48,17 +52,29 @@ def read_header(path: Path, encoding: str | None = None, sheet=None) -> list[str
             raise _sheet_error(path, sheet, exc) from None
         except Exception as exc:  # noqa: BLE001 - a broken or password-protected workbook
             raise coded_error("unreadable_excel", path.name, error=str(exc)) from None
-        title = title_rows_error(top, path.name)
+        title = title_rows_error(top, path.name, expected)
         if title is not None:
             raise title
+        if sheet is None and expected and len(top) and not _fits([str(c).strip() for c in top.iloc[0] if c == c and c is not None], tm):
+            other = other_sheet_error(path, expected, where=tm.where.split(": ", 1)[-1], mapping=tm.where.split(".yaml")[0].split(":")[0])
+            if other is not None:
+                raise other
         return [str(c).strip() if c is not None and c == c else f"Unnamed: {i}" for i, c in enumerate(top.iloc[0])] if len(top) else []
     import csv
 
     text, _, _ = decode_csv(path, encoding)
-    first = next((ln for ln in text.splitlines() if ln.strip()), None)
-    if first is None:
+    lines = text.splitlines()[:HEADER_SEARCH_ROWS]
+    if not any(ln.strip() for ln in lines):
         raise coded_error("no_header_line", path.name)
-    header = [c.strip() for c in next(csv.reader([first], delimiter=sniff_delimiter(text)))]
+    delimiter = sniff_delimiter(text)
+    if expected:   # title lines above a CSV's header (a report saved with its title): the header's line named
+        rows = list(csv.reader(lines, delimiter=delimiter))
+        width = max(map(len, rows), default=0)
+        title = title_rows_error(pd.DataFrame([r + [None] * (width - len(r)) for r in rows]), path.name, expected)
+        if title is not None:
+            raise title
+    first = next(ln for ln in lines if ln.strip())
+    header = [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
     check_header(path, header)   # a NUL in a header is named (shown as <U+0000>), never matched or printed raw
     return header
 
@@ -109,7 +125,7 @@ def locate_file(exports: Path, tm: TableMapping, claimed: set[Path], misses: lis
             if p not in seen:
                 seen.append(p)
                 try:
-                    headers[p] = read_header(p, encoding, tm.sheet)
+                    headers[p] = read_header(p, encoding, tm.sheet, tm)
                 except WorkbookError as exc:
                     headers[p] = []
                     errors[p] = (exc, bool(pattern.strip("*")))

@@ -114,6 +114,8 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     """Read, type and validate every canonical table in `data_dir`; raise DataValidationError on any error."""
     use_lean_pool()   # Arrow buffers from jemalloc, which returns freed pages: a lower peak (helpers.data.memory)
     data_dir = Path(data_dir)
+    if data_dir.is_file():
+        raise coded_error("data_is_file", None, path=str(data_dir), name=data_dir.name, folder=str(data_dir.parent))
     if not data_dir.is_dir():
         raise coded_error("data_folder_missing", None, folder=str(data_dir))
     config = config or load_config(data_dir)
@@ -186,7 +188,7 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
                 if extra is not None:
                     extras[name] = extra
                 continue
-            raw, encoding = read_raw(path)
+            raw, encoding = read_raw(path, table=table)
         except WorkbookError as exc:  # empty, damaged or ambiguous file: listed with the other problems
             findings.append(Finding("error", path.name, "unreadable_file", exc.message.removeprefix(f"{path.name}: "), exc.fix or "",
                                     params={"error": exc.code, **exc.params} if exc.code else {}))

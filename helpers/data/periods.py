@@ -11,6 +11,7 @@ in), so this module never uses pandas' fiscal period names.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import pandas as pd
@@ -18,6 +19,11 @@ import pandas as pd
 from helpers.errors import WorkbookError, coded_error
 
 _LABEL = re.compile(r"^(?P<fy>FY)?(?P<year>\d{4})Q(?P<q>[1-4])$")
+#: A period label written another way (after NFKC: full-width letters and digits made plain): lower case, spaces or
+#: a dash between its parts, a two-digit year, 1Q for Q1, the Japanese 2024年度第1四半期 (年度: a fiscal year) or
+#: 2025年第1四半期 (年: a calendar year).
+_NEAR = re.compile(r"^(?P<fy>FY)?[\s\-_/.]*(?P<year>\d{4}|\d{2})(?P<nendo>年度|年)?[\s\-_/.]*第?"
+                   r"(?:Q(?P<q>[1-4])|(?P<qj>[1-4])\s*(?:四半期|Q))$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, order=True)
@@ -81,10 +87,15 @@ def period_of(when, fiscal_year_start_month: int = 1) -> Period:
 
 
 def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
-    """Resolve a label (`2025Q3`, `FY2025Q1`) to its period under the configured fiscal calendar."""
+    """Resolve a label (`2025Q3`, `FY2025Q1`) to its period under the configured fiscal calendar; WorkbookError for
+    anything else: the coded error period_calendar (:func:`label_hint`) when the label is one written another way
+    (``fy2024q1``, ``FY24Q1``, ``2025 Q1``) or of the other calendar, saying the label to write."""
     _check_start_month(fiscal_year_start_month)
     match = _LABEL.match(str(label).strip())
     if not match:
+        hint = label_hint(label, fiscal_year_start_month)
+        if hint is not None:
+            raise coded_error("period_calendar", str(label).strip(), hint[0], **hint[1])
         example = "2025Q3" if fiscal_year_start_month == 1 else "FY2025Q1"
         raise coded_error("not_a_period", None, label=label, example=example)
     is_fy = match.group("fy") is not None
@@ -94,10 +105,43 @@ def parse_period(label: str, fiscal_year_start_month: int = 1) -> Period:
     return make_period(int(match.group("year")), int(match.group("q")), fiscal_year_start_month)
 
 
+def near_label(label) -> tuple[int, int, bool] | None:
+    """(year, quarter, is_fy) of a period label written another way than ``2025Q1`` / ``FY2025Q1`` (:data:`_NEAR`:
+    ``FY2024 Q1``, ``fy2024q1``, ``FY24Q1`` (a two-digit year is 20xx), ``2025 Q1``, ``2024年度第1四半期``), or of a
+    well-written one; None for anything else."""
+    match = _NEAR.match(unicodedata.normalize("NFKC", str(label)).strip())
+    if match is None:
+        return None
+    year = int(match.group("year"))
+    return (year + 2000 if year < 100 else year, int(match.group("q") or match.group("qj")),
+            match.group("fy") is not None or match.group("nendo") == "年度")
+
+
+def label_hint(label, fiscal_year_start_month: int) -> tuple[str, dict] | None:
+    """What to say of a label that is not a period of the configured calendar, as (variant, params) of the coded
+    errors period_calendar and bad_period: ``near`` with the label to write (``{typed, label, start, end, fy, style}``)
+    for the configured calendar's label written another way (:func:`near_label`); the other calendar's hint
+    (:func:`other_calendar_hint`, with ``typed``) for a label of the other calendar; None for no label at all."""
+    from helpers.errors import Phrase
+
+    near = near_label(label)
+    if near is None:
+        return None
+    year, quarter, is_fy = near
+    if is_fy != (fiscal_year_start_month != 1):
+        variant, params = other_calendar_hint(year, quarter, is_fy, fiscal_year_start_month)
+        return variant, {**params, "typed": str(label).strip()}
+    p = make_period(year, quarter, fiscal_year_start_month)
+    style = Phrase("part_period_style_calendar" if fiscal_year_start_month == 1 else "part_period_style_fiscal")
+    return "near", {"typed": str(label).strip(), "label": p.label, "start": f"{p.start:%Y-%m}", "end": f"{p.end:%Y-%m}",
+                    "fy": fiscal_year_start_month, "style": style}
+
+
 def other_calendar_hint(year: int, quarter: int, is_fy: bool, fiscal_year_start_month: int) -> tuple[str, dict]:
     """What to say of a label of the other calendar (``FY<year>Q<quarter>`` when `is_fy`, else ``<year>Q<quarter>``):
     ``("same_months", {fy, same, start, end})`` when the configured calendar has a quarter of the same three months
-    (2026Q3 = FY2026Q2 with an April year), else the style of the configured calendar (:func:`style_example`:
+    (2026Q3 = FY2026Q2 with an April year); ``("fy_label", {..., same, typed, april_start, april_end})`` for an FY label
+    under calendar quarters (the calendar quarter of its months in an April fiscal year: FY2025Q1 = 2025Q2); else the style of the configured calendar (:func:`style_example`:
     variant "calendar" or "fiscal"). The variants of the coded errors period_calendar and bad_period."""
     if not is_fy:
         months = make_period(year, quarter, 1)
@@ -105,6 +149,10 @@ def other_calendar_hint(year: int, quarter: int, is_fy: bool, fiscal_year_start_
         if same.start == months.start:
             return "same_months", {"fy": fiscal_year_start_month, "same": same.label,
                                    "start": f"{months.start:%Y-%m}", "end": f"{months.end:%Y-%m}"}
+    elif fiscal_year_start_month == 1:   # an FY label under calendar quarters: its months in an April year (Japan's)
+        april = make_period(year, quarter, 4)
+        return "fy_label", {**style_example(year, quarter, 1), "same": period_of(april.start, 1).label,
+                            "typed": f"FY{year}Q{quarter}", "april_start": f"{april.start:%Y-%m}", "april_end": f"{april.end:%Y-%m}"}
     return ("calendar" if is_fy else "fiscal"), style_example(year, quarter, fiscal_year_start_month)
 
 

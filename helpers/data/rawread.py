@@ -16,19 +16,24 @@ import pandas as pd
 
 from helpers.charset import ENCODING_NAMES, FIX_ENCODING, detect_encoding
 from helpers.data.csvshape import stray_byte_error
-from helpers.data.files import FORMATTED_ROWS, check_kind, excel_engine, looks_formatted_report, title_rows_error  # noqa: F401
+from helpers.data.files import (FORMATTED_ROWS, check_kind, excel_engine, looks_formatted_report, other_sheet_error,  # noqa: F401
+                                 title_rows_error)
 from helpers.data.parse import _cell_text
 from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
 
 
-def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str | None]:
+def read_raw(path: Path, encoding: str | None = None, table=None) -> tuple[pd.DataFrame, str | None]:
     """Read a table file as text cells (None for empty); returns the frame and the encoding used.
 
     WorkbookError for an empty (0-byte) file, a file that is not the format its name says
-    (an .xlsx that is not a workbook, a .parquet that is not Parquet) and duplicate column names.
+    (an .xlsx that is not a workbook, a .parquet that is not Parquet) and duplicate column names. With the
+    canonical `table` (helpers.data.schema.Table) a workbook whose header is below row 1 (rows_above_header: the row
+    holding the table's column names) or whose first sheet lacks the required columns another sheet holds
+    (data_on_other_sheet, variant data) is refused with the fix.
     """
+    expected = [(c,) for c in table.column_names] if table is not None else None
     fmt = FORMATS.get(path.suffix.lower())
     if path.stat().st_size == 0:
         raise coded_error("empty_file", path.name)
@@ -37,9 +42,14 @@ def read_raw(path: Path, encoding: str | None = None) -> tuple[pd.DataFrame, str
         try:
             if fmt == "excel":
                 frame = pd.read_excel(path, dtype=object, header=None, engine=excel_engine(path))
-                title = title_rows_error(frame.head(FORMATTED_ROWS), path.name)
+                title = title_rows_error(frame.head(FORMATTED_ROWS), path.name, expected)
                 if title is not None:
                     raise title
+                first = {str(v).strip() for v in frame.iloc[0] if v == v and v is not None} if len(frame) else set()
+                if table is not None and any(c.required and c.name not in first for c in table.columns):
+                    other = other_sheet_error(path, expected, "data", table=table.name)
+                    if other is not None:
+                        raise other
                 header, frame = [_cell_text(v) or "" for v in frame.iloc[0]] if len(frame) else [], frame.iloc[1:]
                 frame = frame.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) or v == "" else v)
                 frame.columns = range(frame.shape[1])

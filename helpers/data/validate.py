@@ -207,15 +207,19 @@ def _bad_periods(labels: pd.Series, bad: pd.Series, fname: str, fiscal_year_star
     year and quarter numbers of the first bad label that has them (2026Q2 for FY2026Q2 under calendar quarters), as
     a style with its months, never a conversion; the label of the same months when there is one
     (helpers.data.periods.other_calendar_hint)."""
-    from helpers.data.periods import _LABEL, other_calendar_hint
+    from helpers.data.periods import label_hint, style_example
     from helpers.errors import error
 
-    typed = next((m for m in (_LABEL.match(str(v).strip()) for v in labels[bad]) if m), None)
-    if typed:
-        variant, params = other_calendar_hint(int(typed.group("year")), int(typed.group("q")), typed.group("fy") is not None,
-                                              fiscal_year_start_month)
+    hints = [(str(v).strip(), label_hint(v, fiscal_year_start_month)) for v in dict.fromkeys(labels[bad])]
+    hinted = [(typed, h) for typed, h in hints if h is not None]
+    if hinted and hinted[0][1][0] == "near":   # the configured calendar's labels written another way: each one's label
+        near = [(typed, h[1]) for typed, h in hinted if h[0] == "near"]
+        variant, params = "near", {**hinted[0][1][1], "corrections": ", ".join(
+            f"'{typed}' → {p['label']}" for typed, p in near[:5])}
+    elif hinted:
+        variant, params = hinted[0][1]
     else:   # no label of either calendar: the configured calendar's style
-        variant, params = other_calendar_hint(2026, 1, fiscal_year_start_month != 1, fiscal_year_start_month)
+        variant, params = ("calendar" if fiscal_year_start_month == 1 else "fiscal"), style_example(2026, 1, fiscal_year_start_month)
     rows, count = _rows(bad)
     return error(fname, "bad_period", "period", rows, _values(labels, bad), count, variant=variant, **params)
 

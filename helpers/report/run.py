@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.config import DATA_FOLDER_CONFIG, data_folder_config, lead_quality_columns, load_config
+from helpers.config import DATA_FOLDER_CONFIG, data_folder_config, lead_quality_columns, load_config, stated_language
 from helpers.data.load import load_workbook
 from helpers.data.periods import Period, latest_period, parse_period, period_of, periods_between
 from helpers.data.schema import TABLES
@@ -315,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args) -> int:
     data = Path(args.data).resolve()
     out = Path(args.out).resolve()
+    lang = cli_language(args.lang or stated_language(data, args.config))   # the report's rule (README, "Language")
     with contextlib.ExitStack() as stack:
         try:
+            if out.is_file():   # a report page or any file given as --out: said before the data is read
+                raise coded_error("ingest_out_file", None, out=str(out))
             tables = _warehouse_tables(args)
             check_top_files(out)  # a user's index.html or run.json there: refused before anything is written
             if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
@@ -331,7 +334,7 @@ def _main(args) -> int:
                 if data_folder_config(data) is not None:   # OUT/_data is the runner's: the exports' settings as they are now
                     (out / "_data" / DATA_FOLDER_CONFIG).unlink(missing_ok=True)
                 result = ingest(data, args.mapping, out / "_data", force=True, config=settings, marker=MARKER)
-                print(result.summary(cli_language(args.lang)), flush=True)   # as its errors: --lang, else the locale
+                print(result.summary(lang), flush=True)   # as its errors
                 data = result.out
             config = load_config(data, args.config, overrides={"language": args.lang, "as_of": args.as_of})
             if args.warehouse and not args.mapping:   # every check of the row tables runs in the warehouse: its tables and ids
@@ -360,10 +363,10 @@ def _main(args) -> int:
                 check_replaceable(out / FAILED_DIR / p.label)
             return _run(args, out, data, config, wb, periods, notebooks)
         except WorkbookError as exc:
-            print(f"error: {exc.in_language(cli_language(args.lang))}", file=sys.stderr)
+            print(f"error: {exc.in_language(lang)}", file=sys.stderr)
             return 2
         except OSError as exc:
-            print(f"error: {output_error(exc, out)}", file=sys.stderr)
+            print(f"error: {output_error(exc, out).in_language(lang)}", file=sys.stderr)
             return 2
 
 
