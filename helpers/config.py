@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.errors import ConfigError, WorkbookError
+from helpers.errors import ConfigError, WorkbookError, coded_error
 from helpers.paths import DEFAULT_CONFIG_FILE
 from helpers.yamlfile import read_yaml
 
@@ -98,7 +98,7 @@ def _read_yaml(path: Path) -> dict:
     duplicate keys); {} when it is empty. ConfigError naming the file, the line and a fix."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"Config file {path} does not exist", fix="Check the path given with --config.")
+        raise coded_error("settings_missing", None, cls=ConfigError, path=str(path))
     try:
         data = read_yaml(path, str(path))
     except WorkbookError as exc:   # the same error, as a settings error (its code kept: said in Japanese under --lang ja)
@@ -106,8 +106,7 @@ def _read_yaml(path: Path) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of settings, got {type(data).__name__}",
-                          fix="Write one setting per line as 'key: value', e.g. fiscal_year_start_month: 4.")
+        raise coded_error("settings_not_mapping", str(path), cls=ConfigError, kind=type(data).__name__)
     return data
 
 

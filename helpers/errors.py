@@ -233,6 +233,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "as_of_invalid": ("", "command_line", "no_day", "command_line_no_day"),
     # helpers.config: --config names a folder
     "settings_is_folder": ("",),
+    # helpers.config: the settings file does not exist; its top level is not a mapping
+    "settings_missing": ("",), "settings_not_mapping": ("",),
     # helpers.yamlfile: a settings file or mapping refused before any value is built
     "yaml_duplicate_key": ("",), "yaml_alias": ("", "merge"), "yaml_too_deep": ("",), "yaml_too_large": ("", "nodes"),
     "yaml_character": ("",), "yaml_encoding": ("", "bom"), "yaml_syntax": ("",), "yaml_value": ("",),

@@ -306,3 +306,20 @@ def test_the_runner_refuses_in_japanese(tmp_path, capsys):
         "error: as_of 1900-01-01 がデータの最初の日付 1901-01-14(リードと商談の最も早い created_at)より前です。それまでのデータはありません\n"
         "  対処方法: --as-of(または設定の as_of)に 1901-01-14 以降を指定するか、省略してください(データの最新の日付になります)。"
         "データのある最初の期間は 1901Q1 です。\n")
+
+
+def test_a_missing_or_non_mapping_settings_file_is_refused_in_japanese(tmp_path):
+    from helpers.config import _read_yaml
+    from helpers.errors import ConfigError
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError) as exc:
+        _read_yaml(missing)
+    assert exc.value.in_language("ja") == (
+        f"設定ファイル {missing} がありません\n  対処方法: --config に指定したパスを確かめてください。")
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- 1\n- 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        _read_yaml(listed)
+    assert exc.value.in_language("ja") == (
+        f"{listed}: 最上位は設定のマッピング(キー: 値)でなければなりませんが、list でした\n"
+        "  対処方法: 設定は1行に1つ「キー: 値」の形で書いてください(例: fiscal_year_start_month: 4)。")
