@@ -130,7 +130,7 @@ def _merge(base: dict, override: dict, source: str, prefix: str = "") -> dict:
         dotted = f"{prefix}{key}"
         if key not in base and prefix.rstrip(".") not in free_form | {"segment_order"}:
             known = ", ".join(sorted(str(k) for k in base))
-            raise ConfigError(f"{source}: unknown setting '{dotted}'", fix=f"Use one of: {known} (see helpers/default_config.yaml).")
+            raise coded_error("settings_unknown", str(source), cls=ConfigError, name=dotted, known=known)
         if isinstance(value, dict) and isinstance(base.get(key), dict) and dotted not in free_form:
             out[key] = _merge(base[key], value, source, f"{dotted}.")
         else:

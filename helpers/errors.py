@@ -234,7 +234,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.config: --config names a folder
     "settings_is_folder": ("",),
     # helpers.config: the settings file does not exist; its top level is not a mapping
-    "settings_missing": ("",), "settings_not_mapping": ("",),
+    "settings_missing": ("",), "settings_not_mapping": ("",), "settings_unknown": ("",),
     # helpers.yamlfile: a settings file or mapping refused before any value is built
     "yaml_duplicate_key": ("",), "yaml_alias": ("", "merge"), "yaml_too_deep": ("",), "yaml_too_large": ("", "nodes"),
     "yaml_character": ("",), "yaml_encoding": ("", "bom"), "yaml_syntax": ("",), "yaml_value": ("",),

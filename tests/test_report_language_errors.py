@@ -323,3 +323,12 @@ def test_a_missing_or_non_mapping_settings_file_is_refused_in_japanese(tmp_path)
     assert exc.value.in_language("ja") == (
         f"{listed}: 最上位は設定のマッピング(キー: 値)でなければなりませんが、list でした\n"
         "  対処方法: 設定は1行に1つ「キー: 値」の形で書いてください(例: fiscal_year_start_month: 4)。")
+
+
+def test_an_unknown_setting_is_refused_in_japanese():
+    from helpers.config import _merge
+    from helpers.errors import ConfigError
+    with pytest.raises(ConfigError) as exc:
+        _merge({"b": 1, "a": 2}, {"zz": 3}, "w.yaml")
+    assert exc.value.in_language("ja") == (
+        "w.yaml: 不明な設定「zz」です\n  対処方法: 次のいずれかを使ってください: a, b(helpers/default_config.yaml を参照)。")
