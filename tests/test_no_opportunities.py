@@ -185,10 +185,54 @@ def test_the_attribution_money_and_deals_say_no_opportunities(spend_wb):
     assert frames["null_reasons"]["revenue"] == "no_opportunities"
     source = workbook_source(spend_wb)
     section = attribution_of(source, spend_wb.config, spend_wb.as_of, period.start, period.end, samples=10)
-    deals = ("won_deals_with_touches", "won_deals_without_touches")
+    deals = ("won_deals_with_touches", "won_deals_without_touches", "touches_after_close")
     assert section["null_reasons"]["revenue"] == "no_opportunities"
     assert {k: section["null_reasons"][f"coverage.{k}"] for k in deals} == dict.fromkeys(deals, "no_opportunities")
     for cov in (section["coverage"], coverage_of(source, spend_wb.config, spend_wb.as_of, period.start, period.end)):
         assert cov == {**dict.fromkeys(deals), "won_revenue_with_touches": None, "won_revenue_without_touches": None,
                        "won_revenue_share_with_touches": None, "touches": 2, "touches_unknown_lead": 0,
-                       "touches_after_close": 0, "touches_after_as_of": 0}
+                       "touches_after_as_of": 0}
+
+
+def test_the_attribution_deal_counts_are_null_not_0(spend_wb):
+    """Every count of deals in the attribution section (the models' credits in deals, sourced / influenced / by
+    department, the data-driven converted paths) is unknown without an opportunities table: null with
+    no_opportunities, in the frames' section and the source's alike; the paths of the 2 touched leads still counted."""
+    from helpers.metrics.attribution import POSITION_MODELS
+    from helpers.metrics.attribution_paths import attribution_of, attribution_section
+    from helpers.metrics.core import workbook_source
+
+    period = parse_period("FY2025Q1", 4)
+    none = {"pipeline": {"count": None, "amount": None}, "won": {"count": None, "revenue": None}}
+    for section in (attribution_section(spend_wb, period.start, period.end, samples=10),
+                    attribution_of(workbook_source(spend_wb), spend_wb.config, spend_wb.as_of, period.start,
+                                   period.end, samples=10)):
+        for model in POSITION_MODELS:
+            figs = section["models"][model]
+            assert figs == {"won": {"no_touches": {"revenue": None, "deals": None}},
+                            "pipeline": {"no_touches": {"amount": None, "deals": None}}}, model
+        assert section["sourced"] == section["influenced"] == none
+        assert section["by_department"] == {"marketing": none, "other": none, "no_touches": none}
+        dd = section["data_driven"]
+        assert (dd["paths"], dd["converted_paths"], dd["revenue"]) == (2, None, None)
+        reasons = section["null_reasons"]
+        for key in ("models.deals", "sourced.count", "influenced.count", "by_department.count",
+                    "data_driven.converted_paths", "data_driven.markov", "data_driven.shapley"):
+            assert reasons[key] == "no_opportunities", key
+
+
+def test_an_empty_opportunities_table_keeps_the_attribution_counts_0(tmp_path):
+    """An opportunities table without rows: the attribution's counts of deals are real 0s (no reason)."""
+    from helpers.metrics.attribution_paths import attribution_section
+
+    for name in ("leads.csv", "workbook.yaml"):
+        (tmp_path / name).write_bytes((FOLDER / name).read_bytes())
+    (tmp_path / "opportunities.csv").write_text(EMPTY_OPPS, encoding="utf-8")
+    (tmp_path / "touches.csv").write_text(TOUCHES, encoding="utf-8")
+    wb = load_workbook(tmp_path, load_config(tmp_path))
+    period = parse_period("FY2025Q1", 4)
+    section = attribution_section(wb, period.start, period.end, samples=10)
+    assert section["sourced"]["won"]["count"] == 0 and section["data_driven"]["converted_paths"] == 0
+    assert section["models"]["linear"]["won"]["no_touches"]["deals"] == 0
+    assert section["coverage"]["won_deals_with_touches"] == 0 and section["coverage"]["touches_after_close"] == 0
+    assert "models.deals" not in section["null_reasons"] and "sourced.count" not in section["null_reasons"]

@@ -331,8 +331,9 @@ def attribution_section(wb, start, end, samples: int | None = None, warning_code
     (window_start None, window_end as_of, horizon_days None, ``bulk_created_at`` true): the stamp says nothing of
     a lead's age, and the lookback window or H would keep all of the leads or none of them. For the same reason
     the LC milestone is then FT (no known lead creation)."""
-    return attribution_figures(wb.touches, wb.leads, wb.opportunities, wb.config, wb.as_of, start, end, samples,
-                               warning_codes)
+    out = attribution_figures(wb.touches, wb.leads, wb.opportunities, wb.config, wb.as_of, start, end, samples,
+                              warning_codes)
+    return out if getattr(wb, "has_opportunities", True) else section_deals_unknown(out)
 
 
 def attribution_of(source, config, as_of, start, end, samples: int | None = None, warning_codes=()) -> dict:
@@ -349,14 +350,42 @@ def attribution_of(source, config, as_of, start, end, samples: int | None = None
     out = attribution_figures(source.touches(), source.leads(), source.opps(), config, as_of, start, end, samples,
                               warning_codes, backend=source.backend,
                               memo=lambda key, compute: memoized(source, key, compute))
-    if out["coverage"] is not None and not source.has_opportunities:
-        out["coverage"] = deals_unknown(out["coverage"])
-        out["null_reasons"].update({f"coverage.{k}": "no_opportunities" for k in COVERAGE_DEALS})
-    return out
+    return out if source.has_opportunities else section_deals_unknown(out)
 
 
 #: The touch coverage's counts of deals: unknown without an opportunities table (no_opportunities), not 0.
-COVERAGE_DEALS = ("won_deals_with_touches", "won_deals_without_touches")
+COVERAGE_DEALS = ("won_deals_with_touches", "won_deals_without_touches", "touches_after_close")
+
+
+def section_deals_unknown(out: dict) -> dict:
+    """The attribution section of a source without an opportunities table (a leads-only folder): every count of
+    deals None with the reason no_opportunities, not 0 (no deals table: the count is unknown). The models' credits
+    in deals, the sourced / influenced / by-department counts, the data-driven converted paths and the coverage's
+    counts of deals (the touches after a deal's close too); the touches' own counts stay. Without touches (no
+    figure at all) `out` is returned as it is."""
+    if not out.get("models"):
+        return out
+    reasons = out["null_reasons"]
+    for model in out["models"].values():
+        for kind in ("won", "pipeline"):
+            model[kind] = {ch: dict(cell, deals=None) for ch, cell in model[kind].items()}
+    reasons["models.deals"] = "no_opportunities"
+    for name in ("sourced", "influenced"):
+        out[name] = {kind: dict(fig, count=None) for kind, fig in out[name].items()}
+        reasons[f"{name}.count"] = "no_opportunities"
+    out["by_department"] = {dept: {kind: dict(fig, count=None) for kind, fig in figs.items()}
+                            for dept, figs in out["by_department"].items()}
+    reasons["by_department.count"] = "no_opportunities"
+    if out.get("data_driven"):
+        out["data_driven"] = dict(out["data_driven"], converted_paths=None)
+        reasons["data_driven.converted_paths"] = "no_opportunities"
+        for key in ("data_driven.markov", "data_driven.shapley"):   # no converted path: no deal to convert to
+            if key in reasons:
+                reasons[key] = "no_opportunities"
+    if out["coverage"] is not None:
+        out["coverage"] = deals_unknown(out["coverage"])
+        reasons.update({f"coverage.{k}": "no_opportunities" for k in COVERAGE_DEALS})
+    return out
 
 
 def deals_unknown(coverage: dict) -> dict:

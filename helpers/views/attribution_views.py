@@ -82,6 +82,8 @@ def models_table(s: Session, a: AttributionResult, kind: str = "won"):
         return None
     key = "revenue" if kind == "won" else "amount"
     money = (a.section.get("null_reasons") or {}).get("revenue") is None
+    if (a.section.get("null_reasons") or {}).get("models.deals"):   # no opportunities table: no credit to show, its reason
+        return display.note(reason_text(a.section["null_reasons"]["models.deals"], s.lang), warn=True)
     channels = list(models[A.POSITION_MODELS[0]][kind])
     rows = []
     for ch in channels + ["__total__"]:
@@ -118,6 +120,8 @@ def models_chart(s: Session, a: AttributionResult):
     if not models:
         return None   # missing_note said why
     money = (a.section.get("null_reasons") or {}).get("revenue") is None
+    if (a.section.get("null_reasons") or {}).get("models.deals"):
+        return None   # no opportunities table: models_table says why
     key = "revenue" if money else "deals"
     channels = list(models[CHART_MODELS[0]]["won"])
     if not any(models[m]["won"][c][key] for m in CHART_MODELS for c in channels):   # a sentence, never an empty chart
