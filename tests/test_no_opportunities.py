@@ -236,3 +236,27 @@ def test_an_empty_opportunities_table_keeps_the_attribution_counts_0(tmp_path):
     assert section["models"]["linear"]["won"]["no_touches"]["deals"] == 0
     assert section["coverage"]["won_deals_with_touches"] == 0 and section["coverage"]["touches_after_close"] == 0
     assert "models.deals" not in section["null_reasons"] and "sourced.count" not in section["null_reasons"]
+
+
+# --------------------------------------------------------------------------- sales cycle and stage times
+def test_the_sales_cycle_and_the_deal_stage_times_say_no_opportunities(wb):
+    """Notebook 02 on s.source: the cycle's median, mean and its counts of won and open deals unknown (not 0, not
+    no_created_dates); the stage times from SQL to opportunity and opportunity to close null (n too), the lead ones
+    counted: L1 -> L2 -> L3 MQL after 1, 2, 1 days (median 1), L1, L2 SQL after 2, 3 days (median 2.5)."""
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.funnel_analysis import _stage_times_explained
+    from helpers.metrics.goals import sales_cycle_median
+    from helpers.views.goals_views import projection_text
+
+    source, period = workbook_source(wb), parse_period("FY2025Q1", 4)
+    cycle = sales_cycle_median(wb.opportunities, period.start, period.end, wb.as_of, source=source)
+    keys = ("median_days", "won", "censored", "mean_won_days")
+    assert cycle == {**dict.fromkeys(keys), "null_reason": "no_opportunities",
+                     "null_reasons": dict.fromkeys(keys, "no_opportunities")}
+    assert projection_text({}, cycle).endswith("sales_cycle: km_median null (won null, censored null), mean_won null")
+    stats = _stage_times_explained(wb.leads, wb.opportunities, wb.as_of, period.start, period.end, source)
+    figures = ("n", "median_days", "p90_days", "negative")
+    for name in ("sql_to_opportunity", "opportunity_to_close"):
+        assert stats[name] == {**dict.fromkeys(figures), "null_reasons": dict.fromkeys(figures, "no_opportunities")}
+    assert (stats["lead_to_mql"]["n"], stats["lead_to_mql"]["median_days"]) == (3, 1.0)
+    assert (stats["mql_to_sql"]["n"], stats["mql_to_sql"]["median_days"]) == (2, 2.5)

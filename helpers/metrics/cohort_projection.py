@@ -224,7 +224,8 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of, backend=None, sour
     When the data cannot time a deal both figures are None with ``null_reasons`` {median_days, mean_won_days}:
     ``no_created_dates`` (no opportunity has a created_at), ``one_created_at`` (every opportunity, at least two,
     shares one created day: a bulk load), ``same_day_cycle`` (every won deal known on as_of was created on the day
-    it closed, as when an export carries only a won date): 0 days would be invented.
+    it closed, as when an export carries only a won date): 0 days would be invented. Without an opportunities table
+    (`source`'s ``has_opportunities`` False) every figure, the counts too, is None with ``no_opportunities``.
 
     The deals are read as engine aggregates (helpers.metrics.goals_engine.cycle_facts_expr, cycle_days_expr: counts
     per day of the cycle), the median computed from them as lifelines computes it (survival.median_from_counts).
@@ -232,6 +233,10 @@ def sales_cycle_median(opps: pd.DataFrame, start, end, as_of, backend=None, sour
     backend are read instead of `opps` and `backend`.
     """
     if source is not None:
+        if not source.has_opportunities:   # a leads-only folder: no deal to time or count (unknown, not 0)
+            keys = ("median_days", "won", "censored", "mean_won_days")
+            return {**dict.fromkeys(keys), "null_reason": "no_opportunities",
+                    "null_reasons": dict.fromkeys(keys, "no_opportunities")}
         opps, backend = source.opps(), source.backend
     a, first = engine._day(as_of), engine._day(start)
     last = min(engine._day(end), a)

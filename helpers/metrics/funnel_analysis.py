@@ -36,7 +36,8 @@ from helpers.metrics.funnel_compare import (POP_KPIS, RATE_KPIS, ROI_KEYS, chang
                                             period_over_period_of, roi_table)
 from helpers.metrics.funnel_rates import (MIN_GROUP, RATE_TABLE_COLUMNS, TOTAL, _plain, rate_table,  # noqa: F401 (public here too)
                                           rate_table_of, rate_tables_of, reranked, wilson_interval, with_target_fit)
-from helpers.metrics.funnel_times import (SLA_KEYS, TRANSITIONS, _stage_stats, derive_stage_stats,  # noqa: F401 (public here too)
+from helpers.metrics.funnel_times import (OPPORTUNITY_TRANSITIONS, SLA_KEYS, TRANSITIONS,  # noqa: F401 (public here too)
+                                          _stage_stats, derive_stage_stats,
                                           follow_up_sla, follow_up_sla_of, stage_time_boxes, stage_time_boxes_of,
                                           stage_time_samples, stage_times, stage_times_of)
 from helpers.metrics.pipeline import ratio
@@ -90,13 +91,18 @@ def traceable_share_of(source, as_of, start, end) -> float | None:
 
 def _stage_times_explained(leads, opps, as_of, start, end, source=None) -> dict:
     """:func:`_stage_stats` (of `source`, default the frames), with opportunity_to_close null (reason one_created_at)
-    when created_at is a bulk-load stamp."""
+    when created_at is a bulk-load stamp; without an opportunities table the transitions to and from an opportunity
+    null (n too) with the reason no_opportunities."""
     from helpers.metrics.limits import data_facts_of
     from helpers.metrics.source import FrameSource
 
     source = source or FrameSource(leads, opps)
     stats = _stage_stats(source, as_of, start, end)
-    if data_facts_of(source, as_of).one_created_at:
+    if not source.has_opportunities:   # a leads-only folder: no pair to count, unknown rather than 0
+        figures = ("n", "median_days", "p90_days", "negative")
+        for name in OPPORTUNITY_TRANSITIONS:
+            stats[name] = dict(stats[name], null_reasons=dict.fromkeys(figures, "no_opportunities"))
+    elif data_facts_of(source, as_of).one_created_at:
         stats["opportunity_to_close"] = dict(stats["opportunity_to_close"], median_days=None, p90_days=None,
                                              null_reasons={"median_days": "one_created_at", "p90_days": "one_created_at"})
     return stats

@@ -91,17 +91,26 @@ def _stage_stats(source, as_of, start=None, end=None) -> dict[str, dict]:
     """n, median_days, p90_days, negative per transition of a source, from the engine's aggregate (:func:`helpers.metrics.stages.stage_times_expr`)."""
     from helpers.metrics.stages import stage_time_aggregates_of
 
-    return derive_stage_stats(stage_time_aggregates_of(source, as_of, start, end), source.has_leads)
+    return derive_stage_stats(stage_time_aggregates_of(source, as_of, start, end), source.has_leads,
+                              source.has_opportunities)
 
 
-def derive_stage_stats(found: dict[str, dict], with_leads: bool = True) -> dict[str, dict]:
+#: The transitions that end or start at an opportunity: null without an opportunities table (no_opportunities).
+OPPORTUNITY_TRANSITIONS = ("sql_to_opportunity", "opportunity_to_close")
+
+
+def derive_stage_stats(found: dict[str, dict], with_leads: bool = True,
+                       with_opportunities: bool = True) -> dict[str, dict]:
     """``{transition: {n, median_days, p90_days, negative}}`` in funnel order from the engine's rows per transition
     (helpers.metrics.stages.stage_time_aggregates: n, negative, median, p90; a transition without a row had no pair:
-    n 0, days null). Without a leads table (`with_leads` False) the lead transitions are null. Pure: a folder and a
-    warehouse (helpers.metrics.warehouse) derive their stage times here."""
+    n 0, days null). Without a leads table (`with_leads` False) the lead transitions are null; without an
+    opportunities table (`with_opportunities` False: a leads-only folder) those of :data:`OPPORTUNITY_TRANSITIONS`
+    (their counts unknown, not 0). Pure: a folder and a warehouse (helpers.metrics.warehouse) derive their stage
+    times here."""
     out = {}
     for name in TRANSITIONS:
-        if not with_leads and name != "opportunity_to_close":
+        if ((not with_leads and name != "opportunity_to_close")
+                or (not with_opportunities and name in OPPORTUNITY_TRANSITIONS)):
             out[name] = {"n": None, "median_days": None, "p90_days": None, "negative": None}
             continue
         row = found.get(name) or {"n": 0, "negative": 0, "median": None, "p90": None}

@@ -452,5 +452,6 @@ def projection_text(core: dict, cycle: dict) -> str:
         parts.append(f"{key}: " + ("null" if iv is None else f"{iv['expected']:.4f} [{iv['low_95']:.4f}, {iv['high_95']:.4f}]"))
     median = "null" if cycle["median_days"] is None else f"{cycle['median_days']:.1f}"
     mean = "null" if cycle["mean_won_days"] is None else f"{cycle['mean_won_days']:.2f}"
-    parts.append(f"sales_cycle: km_median {median} (won {cycle['won']}, censored {cycle['censored']}), mean_won {mean}")
+    won, censored = ("null" if cycle[k] is None else cycle[k] for k in ("won", "censored"))   # null: no deals table
+    parts.append(f"sales_cycle: km_median {median} (won {won}, censored {censored}), mean_won {mean}")
     return "\n".join(parts)
