@@ -254,7 +254,8 @@ def funnel(z: dict | None, opps: int, won_count: int, maturity: dict) -> dict:
             "cohort": {"leads": n, "mql": mql, "sql": sql, "opportunity": opp, "won": won,
                        "mql_rate": ratio(mql, n), "sql_rate": ratio(sql, mql), "opportunity_rate": ratio(opp, sql),
                        "won_rate": ratio(won, opp), "lead_to_opportunity_rate": ratio(opp, n), "lead_to_won_rate": ratio(won, n),
-                       "skipped_mql": z.get("skipped_mql", 0), "skipped_sql": z.get("skipped_sql", 0)} | maturity}
+                       "skipped_mql": z.get("skipped_mql", 0), "skipped_sql": z.get("skipped_sql", 0)}
+            | maturity | ({} if n else {"immature": None})}   # a cohort without leads: nothing is immature
 
 
 def figures(data: Path, settings: dict) -> dict:
