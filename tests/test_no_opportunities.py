@@ -260,3 +260,33 @@ def test_the_sales_cycle_and_the_deal_stage_times_say_no_opportunities(wb):
         assert stats[name] == {**dict.fromkeys(figures), "null_reasons": dict.fromkeys(figures, "no_opportunities")}
     assert (stats["lead_to_mql"]["n"], stats["lead_to_mql"]["median_days"]) == (3, 1.0)
     assert (stats["mql_to_sql"]["n"], stats["mql_to_sql"]["median_days"]) == (2, 2.5)
+
+
+# --------------------------------------------------------------------------- goals (notebook 04)
+def test_the_goals_deal_figures_say_no_opportunities(wb):
+    """Without targets.csv the goals are last year's actuals: the deal goals (won revenue, won deals, opportunities
+    created) have no target and no actual (unknown, not 0 of 0); the forecast, the backtest and the coverage's win
+    rate null with no_opportunities (not no_closed_deals); the lead goals counted (FY2025Q1: 4 leads, 3 MQLs, 2 SQLs;
+    last year's FY2024Q1 holds no lead: target 0)."""
+    from helpers.metrics import goals
+    from helpers.metrics.core import workbook_source
+
+    period = parse_period("FY2025Q1", 4)
+    got = goals.goals_of(workbook_source(wb), period, wb.as_of, wb.targets, wb.spend, wb.config)
+    section, forecast = limits.explain_goals(got["section"], got["forecast"], got["facts"])
+    assert forecast is None
+    assert section["forecast"] == {"won_revenue": None, "won_count": None,
+                                   "null_reasons": dict.fromkeys(("won_count", "won_revenue"), "no_opportunities")}
+    assert section["backtest"]["null_reasons"] == {"backtest": "no_opportunities"}
+    cov = section["coverage"]
+    assert all(cov[k] is None for k in ("win_rate", "implied_coverage", "sufficient", "open_pipeline_amount"))
+    assert set(cov["null_reasons"].values()) == {"no_opportunities"}
+    deals = ("won_revenue", "won_count", "opportunities_created")
+    progress = {r["metric"]: r for r in section["progress"]}
+    for metric in deals:
+        r = progress[metric]
+        assert (r["target"], r["actual"], r["attainment"], r["null_reasons"]) == (None, None, None,
+                                                                                  {"actual": "no_opportunities"})
+    assert {r["metric"]: r["null_reason"] for r in section["targets"] if r["metric"] in deals} == dict.fromkeys(
+        deals, "no_opportunities")
+    assert {m: progress[m]["actual"] for m in ("leads", "mqls", "sqls")} == {"leads": 4, "mqls": 3, "sqls": 2}

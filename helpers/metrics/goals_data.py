@@ -146,7 +146,8 @@ class GoalData:
     def facts(self) -> dict:
         """{facts: DataFacts, first: the first created_at day of opportunities and leads (None without one),
         leads: None without a leads table, else {last: the last lead created_at day (None), mql_at, sql_at: leads
-        carrying that date}} (one row fetched, once)."""
+        carrying that date}} (one row fetched, once); the facts' ``no_opportunities`` also when the source has no
+        opportunities table (its ``has_opportunities``, as helpers.metrics.limits.data_facts_of)."""
         if self._facts is None:
             from helpers.metrics.limits import facts_from_row
 
@@ -155,7 +156,8 @@ class GoalData:
             leads = None if not self.source.has_leads else {
                 "last": None if row["leads_last"] is None else pd.Timestamp(row["leads_last"]),
                 "mql_at": int(row["mql_at"]), "sql_at": int(row["sql_at"])}
-            self._facts = {"facts": facts_from_row(row, self.codes), "first": min(firsts) if firsts else None, "leads": leads}
+            codes = tuple(self.codes) + (() if self.source.has_opportunities else ("no_opportunities",))   # as data_facts_of
+            self._facts = {"facts": facts_from_row(row, codes), "first": min(firsts) if firsts else None, "leads": leads}
         return self._facts
 
     def channels(self) -> set[str]:

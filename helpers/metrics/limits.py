@@ -354,7 +354,7 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
 
     - forecast: won_count and won_revenue need the data's win chances by deal age: null with
       ``no_lost_deals`` (every closed deal would count as won), ``one_created_at`` (no deal age) or
-      ``nothing_closed`` (no closed deal to learn from);
+      ``nothing_closed`` (no closed deal to learn from), and first ``no_opportunities`` (no opportunities table);
       else won_revenue (and the revenue parts) null with ``no_amounts``. ``forecast.null_reasons``.
     - backtest (forecasts of won revenue): no rows, ``null_reasons.backtest`` = the first of
       no_lost_deals, one_created_at, nothing_closed, no_amounts that holds.
@@ -363,10 +363,14 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
     - reverse_funnel: every stage null with ``no_amounts`` (won deals = revenue ÷ average deal);
       else opportunities and the stages before it null with ``no_lost_deals`` (÷ win rate).
     - progress / targets: the won_revenue rows' actual, attainment (and a last-year target) null with
-      ``no_amounts``; the won_revenue and won_count rows' with ``nothing_closed`` (reason key ``actual`` / ``target``).
+      ``no_amounts``; the won_revenue and won_count rows' with ``nothing_closed`` (reason key ``actual`` / ``target``);
+      without an opportunities table those and the opportunities_created rows' with ``no_opportunities`` (a count
+      of deals unknown, not 0).
+    - coverage without an opportunities table: win_rate, implied_coverage and sufficient null with no_opportunities.
     """
     out = dict(section)
-    whole = next((c for c in ("no_lost_deals", "one_created_at", "nothing_closed") if getattr(facts, c)), None)
+    whole = next((c for c in ("no_opportunities", "no_lost_deals", "one_created_at", "nothing_closed")
+                  if getattr(facts, c)), None)
     out["forecast"], f = _explain_forecast(out.get("forecast"), forecast, facts, whole)
     bt_code = whole or facts.amounts_code
     if bt_code:
@@ -374,7 +378,7 @@ def explain_goals(section: dict, forecast: dict | None, facts: DataFacts) -> tup
                            "null_reasons": {"backtest": bt_code}}
     out["coverage"] = _explain_coverage(out["coverage"], facts)
     out["reverse_funnel"] = _explain_reverse_funnel(out["reverse_funnel"], facts)
-    if facts.no_amounts or facts.nothing_closed:
+    if facts.no_amounts or facts.nothing_closed or facts.no_opportunities:
         out["progress"], out["targets"] = _explain_progress(out["progress"], out["targets"], facts)
     return out, f
 
@@ -412,11 +416,14 @@ def _explain_coverage(coverage: dict, facts: DataFacts) -> dict:
         for key in ("open_pipeline_amount", "remaining_target", "coverage", "sufficient"):
             cov[key] = None
             reasons[key] = facts.amounts_code
-    if facts.no_lost_deals:
+    code = "no_opportunities" if facts.no_opportunities else "no_lost_deals" if facts.no_lost_deals else None
+    if code:
         for key in ("win_rate", "implied_coverage", "sufficient"):
             cov[key] = None
-            reasons.setdefault(key, "no_lost_deals")
-        reasons["implied_coverage"] = "no_lost_deals"
+            reasons.setdefault(key, code)
+        reasons["implied_coverage"] = code
+        if facts.no_opportunities:   # no deals at all: before any other reason of the win rate (no_closed_deals)
+            reasons["win_rate"] = code
     cov["null_reasons"] = reasons
     return cov
 
@@ -450,6 +457,13 @@ def _explain_progress(progress: list[dict], targets: list[dict], facts: DataFact
                     if r["metric"] in won else r for r in progress]
         targets = [dict(r, target=None, null_reason="nothing_closed")
                    if r["metric"] in won and r["source"] == "last_year" else r for r in targets]
+    if facts.no_opportunities:   # no deals table: every count and sum of deals unknown, not 0
+        deals = ("won_revenue", "won_count", "opportunities_created")
+        progress = [dict(r, actual=None, attainment=None, null_reasons={"actual": "no_opportunities"},
+                         **({"target": None} if r["source"] == "last_year" else {}))
+                    if r["metric"] in deals else r for r in progress]
+        targets = [dict(r, target=None, null_reason="no_opportunities")
+                   if r["metric"] in deals and r["source"] == "last_year" else r for r in targets]
     return progress, targets
 
 
