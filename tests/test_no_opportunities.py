@@ -290,3 +290,30 @@ def test_the_goals_deal_figures_say_no_opportunities(wb):
     assert {r["metric"]: r["null_reason"] for r in section["targets"] if r["metric"] in deals} == dict.fromkeys(
         deals, "no_opportunities")
     assert {m: progress[m]["actual"] for m in ("leads", "mqls", "sqls")} == {"leads": 4, "mqls": 3, "sqls": 2}
+
+
+# --------------------------------------------------------------------------- lead quality (notebook 05)
+def test_the_lead_quality_outcomes_say_no_opportunities(wb):
+    """Whether a lead became an opportunity is unknown without the table (not "none did"): every audit's converted,
+    precision, recall, base rate, lift and missed deals null with no_opportunities, its observed and flagged leads
+    counted; the score and the conditions say no_opportunities, not too_few_converted."""
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.lead_quality import AUDIT_OUTCOMES
+    from helpers.metrics.lead_source import lead_quality_of
+
+    period = parse_period("FY2025Q1", 4)
+    section = lead_quality_of(workbook_source(wb), {}, period.start, period.end, wb.as_of).section
+    reasons = dict.fromkeys(("converted", "flagged_converted", "missed", "precision", "recall", "base_rate", "lift"),
+                            "no_opportunities")
+    mql = section["mql_audit"]
+    audits = [mql["period"], mql["all_history"], *mql["by_channel"].values(), *mql["by_channel_all_history"].values()]
+    # H = 30 days before as_of 2025-05-20: L1 (04-02) and L2 (04-10) observed, both MQLs (flagged by the default
+    # rule); L3 and L4 still in play
+    assert (section["observed_leads"], section["still_in_play"]) == (2, 2)
+    assert [(mql[k]["observed"], mql[k]["flagged"]) for k in ("period", "all_history")] == [(2, 2), (2, 2)]
+    assert sorted(mql["by_channel_all_history"]) == ["seminar", "web"]
+    for a in audits:
+        assert all(a[k] is None for k in AUDIT_OUTCOMES) and a["missed"] == {"count": None, "won_revenue": None}
+        assert a["null_reasons"] == reasons
+    assert set(section["score"]["null_reasons"].values()) == {"no_opportunities"}
+    assert section["conditions"] == [] and section["null_reasons"]["conditions"] == "no_opportunities"

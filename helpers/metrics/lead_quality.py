@@ -275,6 +275,41 @@ def without_cohort(audits: dict, period_leads: int) -> dict:
     return dict(audits, period=dict(audits["period"], null_reasons=dict.fromkeys(AUDIT_RATES, "no_cohort_leads")))
 
 
+#: The audit's figures that count or rate the leads' outcome (an opportunity, a won deal): unknown without an
+#: opportunities table (:func:`outcomes_unknown`); observed and flagged are the leads' own.
+AUDIT_OUTCOMES = ("converted", "flagged_converted", "precision", "precision_low", "precision_high", "recall",
+                  "recall_low", "recall_high", "base_rate", "lift")
+
+
+def audit_unknown(a: dict) -> dict:
+    """One audit (:func:`counted_audit`'s shape) without an opportunities table: :data:`AUDIT_OUTCOMES` and the missed
+    count and revenue None, each with the reason no_opportunities (a new dict)."""
+    reasons = dict.fromkeys((*AUDIT_OUTCOMES[:2], "missed", *AUDIT_RATES), "no_opportunities")
+    return dict(a, **dict.fromkeys(AUDIT_OUTCOMES), missed={"count": None, "won_revenue": None}, null_reasons=reasons)
+
+
+def outcomes_unknown(section: dict) -> dict:
+    """The lead-quality section of a source without an opportunities table (a leads-only folder): whether a lead
+    became an opportunity is unknown, not "never" (no deals table). Every audit (period, all history, by channel)
+    has :data:`AUDIT_OUTCOMES` and its missed count and revenue None with the reason no_opportunities (the rates'
+    and ``converted``, ``flagged_converted``, ``missed``); the conditions and the score (``auc``, ``brier``,
+    ``points``) get that reason instead of too_few_converted. A new dict."""
+    audit = audit_unknown
+    out = dict(section)
+    mql = dict(out["mql_audit"])
+    for key in ("period", "all_history"):
+        mql[key] = audit(mql[key])
+    for key in ("by_channel", "by_channel_all_history"):
+        mql[key] = {ch: audit(a) for ch, a in (mql.get(key) or {}).items()}
+    out["mql_audit"] = mql
+    score = dict(out["score"])
+    score["null_reasons"] = {k: "no_opportunities" for k in score.get("null_reasons") or ("auc", "brier", "points")}
+    out["score"] = score
+    out["conditions"] = []
+    out["null_reasons"] = dict(out.get("null_reasons") or {}, conditions="no_opportunities")
+    return out
+
+
 # --------------------------------------------------------------------------- the section's shape (lead_section)
 #: Default smallest number of leads a value needs to be tested on its own (`lead_quality.min_leads`).
 MIN_LEADS = 30

@@ -327,6 +327,8 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
     rows = lead_rows(source, used, a, horizon, bulk, engine._day(start), min(engine._day(end), a), rule, numeric)
     with engine.materialized(rows, source.backend) as table:
         section, attrs = _section(source, table, specs, settings, rule, late, horizon, bulk, min_leads, start, end, as_of)
+    if not source.has_opportunities:   # a leads-only folder: the leads' outcomes are unknown, not "none converted"
+        section = lq.outcomes_unknown(section)
     known = {s.column: s.known for s in specs}
     attrs = {name: (rows[name], numeric) for name, numeric in attrs.items()}
     return lq.LeadQuality(section, rows, attrs, known, late, rule, numeric, source)

@@ -15,6 +15,7 @@ import pandas as pd
 from helpers.labels import label_or_value, t
 from helpers.metrics import lead_section, lead_source, limits
 from helpers.metrics.lead_conditions import EMPTY, OTHER
+from helpers.metrics.lead_quality import AUDIT_RATES, audit_unknown
 from helpers.views import display, fmt
 from helpers.views.common import channel_label, reason_text
 from helpers.views.theme import MARKETING, NEUTRAL, SALES, finish
@@ -126,12 +127,17 @@ def _audit_row(scope: str, a: dict, s: Session) -> dict:
             t("lq_missed_revenue", lang): fmt.money(a["missed"]["won_revenue"], s.config)}
 
 
+#: The label of an audit figure's column where it is not the figure's own name (:func:`_reason_lines`).
+REASON_LABELS = {"converted": "lq_converted", "missed": "lq_missed"}
+
+
 def _reason_lines(a: dict, s: Session) -> list[str]:
     """'figure, figure: reason' for each distinct reason of the audit's null figures, in order (one line per reason:
     recall and lift null for all_flagged say it once, beside the row in the channel tables)."""
     by = {}
     for key, code in (a.get("null_reasons") or {}).items():
-        by.setdefault(code, []).append(t(key, s.lang))
+        if key in REASON_LABELS or key in AUDIT_RATES:   # flagged_converted has no column of its own
+            by.setdefault(code, []).append(t(REASON_LABELS.get(key, key), s.lang))
     return [f"{t('list_separator', s.lang).join(keys)}: {reason_text(code, s.lang)}" for code, keys in by.items()]
 
 
@@ -139,9 +145,8 @@ def missed_text(s: Session, lq: LeadQuality):
     """One sentence: the period's converted leads the rule missed and their won revenue."""
     if _no_section(s, lq):
         return None
-    m = lq.section["mql_audit"]["period"]["missed"]
-    return display.note(t("lq_missed_text", s.lang).format(count=fmt.number(m["count"], s.lang),
-                                                           revenue=fmt.money(m["won_revenue"], s.config)))
+    period = lq.section["mql_audit"]["period"]
+    return None if period["missed"]["count"] is None else missed_note(period, s)   # unknown: the table says why
 
 
 def channel_table(s: Session, lq: LeadQuality, history: bool = False):
@@ -422,12 +427,21 @@ def explorer_view(s: Session, lq: LeadQuality, number: str, top_share: float, pa
     missed deals), next to the rule as written; the table's caption names the rule tried."""
     rule = explorer_rule(lq, number, top_share, pair, combine)
     a = lead_source.audit_of(lq.frame, rule, lq.columns, lq.source.backend)
+    if not lq.source.has_opportunities:   # a leads-only folder: no outcome to audit the rule on
+        a = audit_unknown(a)
     written = rule_words(lq.rule, s.lang, s.config.channel_names) if lq.section["mql_audit"]["rule"] else None
     rows = [_audit_row(rule_words(rule, s.lang, s.config.channel_names) or NONE, a, s),
             _audit_row(written or t("lq_same_size_rule", s.lang), lq.section["mql_audit"]["all_history"], s)]
     caption = t("explore_selection_rule", s.lang).format(rule=rule_words(rule, s.lang) or NONE)
-    return [display.table(pd.DataFrame(rows), caption=caption), display.note(t("lq_missed_text", s.lang).format(
-        count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))]
+    return [display.table(pd.DataFrame(rows), caption=caption), missed_note(a, s)]
+
+
+def missed_note(a: dict, s: Session):
+    """The audit's missed deals in a sentence; the reason when they are unknown (no opportunities table)."""
+    if a["missed"]["count"] is None:
+        return display.note(reason_text(a["null_reasons"]["missed"], s.lang), warn=True)
+    return display.note(t("lq_missed_text", s.lang).format(
+        count=fmt.number(a["missed"]["count"], s.lang), revenue=fmt.money(a["missed"]["won_revenue"], s.config)))
 
 
 def _rule_columns(rule: dict) -> list[str]:
