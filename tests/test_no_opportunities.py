@@ -317,3 +317,19 @@ def test_the_lead_quality_outcomes_say_no_opportunities(wb):
         assert a["null_reasons"] == reasons
     assert set(section["score"]["null_reasons"].values()) == {"no_opportunities"}
     assert section["conditions"] == [] and section["null_reasons"]["conditions"] == "no_opportunities"
+
+
+# --------------------------------------------------------------------------- notebook 02's rate tables
+def test_the_rate_tables_lead_to_opportunity_is_null_not_0(wb):
+    """By channel over FY2025Q1 (L1, L3 web; L2 seminar; L4 ad): the leads and MQLs counted, the opportunity and
+    won counts, the lead-to-opportunity rate and its interval null in every row and the total (not 0 [0%-x%])."""
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.funnel_rates import rate_tables_of
+
+    period = parse_period("FY2025Q1", 4)
+    table = rate_tables_of(workbook_source(wb), ["channel"], period.start, period.end, wb.as_of)["channel"]
+    got = {r.channel: (r.leads, r.mql) for r in table.itertuples()}
+    assert got == {"web": (2, 2), "seminar": (1, 1), "ad": (1, 0), "total": (4, 3)}
+    for key in ("opportunity", "won", "lead_to_opportunity_rate", "lead_to_opportunity_rate_low",
+                "lead_to_opportunity_rate_high", "lead_to_won_rate", "opportunities_created", "win_rate"):
+        assert table[key].isna().all(), key

@@ -171,10 +171,12 @@ def rate_tables_of(source, columns, start, end, as_of, min_group: int = MIN_GROU
     """``{column: rate_table_of(source, column, ...)}`` for each of `columns`, from one grouped pass per table over all
     of them (:func:`helpers.metrics.breakdown.breakdowns_of`; each value's counts are its own whatever else is grouped,
     and the total rows are the same): notebook 02's rate tables of every dimension in the queries of one. KeyError
-    when a column is in neither table; ValueError for another `rank_by`."""
+    when a column is in neither table; ValueError for another `rank_by`. Without an opportunities table
+    (``source.has_opportunities`` False) the cohort's opportunity and won counts and rates are null in every row
+    (helpers.metrics.limits.NO_OPPORTUNITIES_FUNNEL), not 0."""
     from helpers.metrics.breakdown import breakdowns_of
     from helpers.metrics.funnel import maturity_days_of, typical_days_of
-    from helpers.metrics.limits import explain_pipeline
+    from helpers.metrics.limits import NO_OPPORTUNITIES_FUNNEL, data_facts_of, explain_pipeline
 
     if rank_by not in ("lead_to_opportunity_rate", "win_rate"):
         raise ValueError(f"rank_by must be 'lead_to_opportunity_rate' or 'win_rate', got {rank_by!r}")
@@ -185,6 +187,11 @@ def rate_tables_of(source, columns, start, end, as_of, min_group: int = MIN_GROU
     found, totals = breakdowns_of(source, columns, start, end, as_of, typical_days=typical_days, with_totals=True,
                                   maturity=maturity)
     total_cohort = None if totals["funnel"] is None else totals["funnel"]["cohort"]
+    # a leads-only folder: whether a lead became an opportunity is unknown (no_opportunities), not 0
+    unknown = () if source.has_opportunities else NO_OPPORTUNITIES_FUNNEL["cohort"]
+    if unknown and facts is None:   # the deal figures too, whoever asks (helpers.metrics.limits.explain_pipeline)
+        facts = data_facts_of(source, as_of)
+    total_cohort = None if total_cohort is None else dict(total_cohort, **dict.fromkeys(unknown))
     total_pipe = totals["pipeline"]
     if facts is not None:
         total_pipe = explain_pipeline(total_pipe, facts)
@@ -195,7 +202,7 @@ def rate_tables_of(source, columns, start, end, as_of, min_group: int = MIN_GROU
             pipe = None if row.get("opportunities_created") is None else row
             if pipe is not None and facts is not None:
                 pipe = explain_pipeline(pipe, facts)
-            cohort = None if row["funnel"] is None else row["funnel"]["cohort"]
+            cohort = None if row["funnel"] is None else dict(row["funnel"]["cohort"], **dict.fromkeys(unknown))
             rows.append(_rate_row(value, False, pipe, cohort, min_group, rank_by))
         rows.append(_rate_row(TOTAL, True, total_pipe, total_cohort, min_group, rank_by))
         rows = _order(rows, rank_by, "small_group")

@@ -178,6 +178,8 @@ def _facts_note(s: Session, keys) -> list[str]:
                               "win_rate_by_amount": 0.5, "won_revenue": 1.0, "avg_deal_size": 1.0,
                               "sales_cycle_days": 1.0, "sales_velocity": 1.0}, workbook_facts(s.wb, s.source))
     reasons = {k: v for k, v in (probe.get("null_reasons") or {}).items() if k in keys}
+    if not s.source.has_opportunities:   # the cohort's lead-to-opportunity figures too (no deals table)
+        reasons = {k: "no_opportunities" for k in keys}
     return views.reasons_lines(reasons, s.lang)
 
 
@@ -222,7 +224,7 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
         t("win_rate", s.lang) + " [95%]": [interval(r, "win_rate", "small_win_rate") for _, r in table.iterrows()],
         t("won_revenue", s.lang): [fmt.money(v, s.config) for v in table["won_revenue"]],
     })
-    lines = _facts_note(s, ("win_rate", "won_revenue"))
+    lines = _facts_note(s, ("lead_to_opportunity_rate", "win_rate", "won_revenue"))
     unowned = table[(table[dimension] == "unknown") & ~table["is_total"]] if dimension == "owner" else table.iloc[0:0]
     if len(unowned) and (unowned["leads"].fillna(0) > 0).any():   # the leads nobody owns yet: no owner's result
         row = unowned.iloc[0]
