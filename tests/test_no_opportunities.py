@@ -91,6 +91,14 @@ def test_the_data_health_deal_figures_are_null_not_0(wb):
             "opportunities_without_lead", "opportunities_unknown_channel")
     trace = health_engine.traceability_of(source, wb.as_of)
     assert trace == {**dict.fromkeys(keys), "null_reasons": dict.fromkeys(keys, "no_opportunities")}
+    linked = ("with_opportunity", "with_opportunity_share", "skipped_sql")
+    assert health_engine.stage_completeness_of(source, wb.as_of) == {
+        "leads": 4, "with_mql_at": 3, "with_mql_at_share": 0.75, "with_sql_at": 2, "with_sql_at_share": 0.5,
+        "skipped_mql": 0, **dict.fromkeys(linked), "null_reasons": dict.fromkeys(linked, "no_opportunities")}
+    backwards = ("opportunity_before_lead", "won_before_lead")
+    assert health_engine.negative_intervals_of(source, wb.as_of) == {
+        **dict.fromkeys(backwards), "null_reasons": dict.fromkeys(backwards, "no_opportunities")}
+    assert not {w["code"] for w in limits.workbook_warnings(wb, source)} & {*backwards, "null_reasons"}
     assert traceability_text(trace, trace) == ("all history: won null, revenue_traceable_share null, linked_to_lead null\n"
                                                "period: won null, revenue_traceable_share null\n"
                                                "opportunities_without_lead null, unknown_channel null")

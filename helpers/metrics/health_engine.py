@@ -114,7 +114,8 @@ def _linked_lead_ids(source):
 def stage_completeness_of(source, as_of) -> dict | None:
     """helpers.metrics.health.stage_completeness on `source`: of the leads created on or before as_of, those with an
     mql_at, an sql_at, a linked opportunity (a link from either table to an opportunity that exists), and the leads
-    that skipped MQL or SQL; None without a leads table. One aggregate row."""
+    that skipped MQL or SQL; None without a leads table. Without an opportunities table the figures of a link
+    (:data:`LINKED_KEYS`) are null with no_opportunities, not 0. One aggregate row."""
     if not source.has_leads:
         return None
     ld = source.leads()
@@ -125,7 +126,7 @@ def stage_completeness_of(source, as_of) -> dict | None:
                                     linked=ld.count(where=linked), skipped_mql=ld.count(where=(sql | linked) & ~mql),
                                     skipped_sql=ld.count(where=linked & ~sql)))
     n = int(row["n"])
-    return {
+    out = {
         "leads": n,
         "with_mql_at": int(row["mql"]), "with_mql_at_share": ratio(int(row["mql"]), n),
         "with_sql_at": int(row["sql"]), "with_sql_at_share": ratio(int(row["sql"]), n),
@@ -133,15 +134,22 @@ def stage_completeness_of(source, as_of) -> dict | None:
         "skipped_mql": int(row["skipped_mql"]),
         "skipped_sql": int(row["skipped_sql"]),
     }
+    return out if source.has_opportunities else _no_opportunities(out, LINKED_KEYS)
+
+
+#: The stage completeness figures that count a lead's link to an opportunity: unknown without an opportunities table.
+LINKED_KEYS = ("with_opportunity", "with_opportunity_share", "skipped_sql")
 
 
 @memoized_figure
 def negative_intervals_of(source, as_of) -> dict:
     """helpers.metrics.limits.negative_intervals on `source`: linked lead-opportunity pairs (both created on or before
-    as_of) whose opportunity was created, or won, before the lead was created; zeros without a leads table. One
-    aggregate row."""
+    as_of) whose opportunity was created, or won, before the lead was created; zeros without a leads table, null
+    with no_opportunities without an opportunities table (no pair to check: unknown, not 0). One aggregate row."""
     import ibis
 
+    if not source.has_opportunities:
+        return _no_opportunities({}, ("opportunity_before_lead", "won_before_lead"))
     if not source.has_leads:
         return {"opportunity_before_lead": 0, "won_before_lead": 0}
     cutoff = _date(as_of)

@@ -655,7 +655,7 @@ def workbook_warnings(wb, source=None) -> list[dict]:
                                 wb.config.channel_names_from)   # the run's settings, not the cached load's
     out = warnings_list([*wb.findings, *names], ingest_warnings(wb.data_dir))
     for code, count in negative_intervals_of(source, wb.as_of).items():
-        if count:
+        if code != "null_reasons" and count:   # None without an opportunities table: nothing to warn of
             out.append(checked(code, "leads / opportunities", "created_at / closed_at", count))
     if wb.checklist is not None and len(wb.checklist):
         late = int((dates(wb.checklist, "answered_on") > day(wb.as_of)).sum())
