@@ -163,8 +163,10 @@ def test_a_handful_of_leads_projects_nothing():
     cohort = _core(CASES / "single-lead", "2025Q2")["funnel"]["cohort"]
     assert cohort["leads"] == 1 and cohort["projected_lead_to_opportunity_rate"] is None
     assert cohort["projected_lead_to_won_rate"] is None
-    assert cohort["null_reasons"]["projected_lead_to_opportunity_rate"] == "too_few_cohort_leads"
-    assert cohort["null_reasons"]["projected_lead_to_won_rate"] == "too_few_cohort_leads"
+    # no opportunities file: no conversion curve at all, the reason before the cohort's size (one rule, as every
+    # figure of the opportunities: helpers.metrics.core)
+    assert cohort["null_reasons"]["projected_lead_to_opportunity_rate"] == "no_opportunities"
+    assert cohort["null_reasons"]["projected_lead_to_won_rate"] == "no_opportunities"
     # only-won as of 2025-05-01, FY2025Q1 (April start): L1, L2, L3 created by then; L1, L2 have opportunities
     cohort = _core(CASES / "only-won", "FY2025Q1", "2025-05-01")["funnel"]["cohort"]
     assert (cohort["leads"], cohort["opportunity"], cohort["won"]) == (3, 2, 0)

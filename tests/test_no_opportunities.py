@@ -69,6 +69,9 @@ def test_the_lead_funnels_opportunity_counts_are_null_too(wb):
     assert cohort["days_observed"] == 0   # FY2025Q1 ends 06-30, as_of 05-20 (L4): still running, not -41
     for key in limits.NO_OPPORTUNITIES_FUNNEL["cohort"]:
         assert cohort[key] is None and cohort["null_reasons"][key] == "no_opportunities", key
+    projected = core_metrics(wb, parse_period("FY2025Q1", 4), projected=True)["funnel"]["cohort"]
+    for key in ("projected_lead_to_opportunity_rate", "projected_lead_to_won_rate", "skipped_sql"):
+        assert projected[key] is None and projected["null_reasons"][key] == "no_opportunities", key
     web = core["by_channel"]["web"]
     assert web["opportunities_created"] is None and web["funnel"]["period"]["opportunities"] is None
 

@@ -229,6 +229,12 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
         assert trace["won_count"] is None and trace["opportunities_without_lead"] is None and len(trace["null_reasons"]) == 6
         health = (out / "2025Q2" / "00_data_health.html").read_text(encoding="utf-8")
         assert health.count("There are no opportunities (no opportunities table, or one without rows)") >= 5
+        # the sales cycle, the stage times of a deal, the goals' forecast and the lead quality's outcomes: unknown
+        assert set(m["sales_cycle"]["null_reasons"].values()) == {"no_opportunities"} and m["sales_cycle"]["won"] is None
+        assert m["stage_times"]["opportunity_to_close"]["n"] is None and m["stage_times"]["lead_to_mql"]["n"] is not None
+        assert m["goals"]["forecast"]["null_reasons"]["won_count"] == "no_opportunities"
+        assert m["lead_quality"]["mql_audit"]["all_history"]["null_reasons"]["converted"] == "no_opportunities"
+        assert m["data_health"]["stage_completeness"]["null_reasons"]["with_opportunity"] == "no_opportunities"
     if shape == "no_stage_dates":
         # no MQL/SQL columns: only L1 reached SQL (through its opportunity O1), so mql = sql = 1 of 3 leads
         assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)

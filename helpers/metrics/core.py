@@ -80,9 +80,12 @@ def core_metrics(wb: Workbook, period: Period, projected: bool = False, source=N
                     _MEMO.popitem(last=False)
     core = copy.deepcopy(hit)
     if projected and core["funnel"] is not None:
+        from helpers.metrics.cohort_projection import PROJECTED_KEYS
         from helpers.metrics.goals import projected_cohort_rates
 
-        if source is None:
+        if not (wb.has_opportunities if source is None else source.has_opportunities):   # no curve to project on
+            proj = {**dict.fromkeys(PROJECTED_KEYS), "null_reasons": dict.fromkeys(PROJECTED_KEYS, "no_opportunities")}
+        elif source is None:
             proj = projected_cohort_rates(wb.leads, wb.opportunities, period.start, period.end, wb.as_of)
         else:   # the source's engine tables: counts per day come back (helpers.metrics.cohort_projection)
             proj = projected_cohort_rates(source.leads() if source.has_leads else None, source.opps(), period.start,

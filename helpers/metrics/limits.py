@@ -265,7 +265,7 @@ def explain_cohort(cohort: dict | None) -> dict | None:
 #: an opportunities table (no_opportunities), not 0.
 NO_OPPORTUNITIES_FUNNEL = {"period": ("opportunities", "won"),
                            "cohort": ("opportunity", "won", "opportunity_rate", "won_rate", "lead_to_opportunity_rate",
-                                      "lead_to_won_rate")}
+                                      "lead_to_won_rate", "skipped_sql")}
 
 
 def _explain_funnel(funnel: dict, facts: DataFacts) -> dict:
