@@ -298,7 +298,9 @@ def test_the_warehouse_command_reads_settings_from_config_only(duckdb_file, tmp_
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--period", "2026-Q2"], ["error: '2026-Q2' is not a period label", "How to fix: Write a fiscal quarter such as"]),
+    (["--period", "2026-Q2"], ["error: 2026-Q2: the label is not written as the configured fiscal calendar writes it "
+                               "(fiscal_year_start_month = 1: calendar quarters, written like 2025Q1)",
+                               "How to fix: Write it as 2026Q2 (2026-04 to 2026-06)."]),
     (["--opportunities-table", "crm_opportunities"],
      ["error: --warehouse: the warehouse has no table leads (--leads-table leads) in schema revops; its tables: "
       "crm_leads, crm_opportunities", "How to fix: Did you mean crm_leads? Name a table that exists with "
