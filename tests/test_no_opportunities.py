@@ -107,17 +107,23 @@ def test_the_data_health_deal_figures_are_null_not_0(wb):
                                                "opportunities_without_lead null, unknown_channel null")
 
 
+def leads_only_workbook(folder, extra: dict[str, str]):
+    """The leads-only folder's leads.csv and workbook.yaml copied into `folder`, with `extra` files {name: text},
+    loaded."""
+    for name in ("leads.csv", "workbook.yaml"):
+        (folder / name).write_bytes((FOLDER / name).read_bytes())
+    for name, text in extra.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return load_workbook(folder, load_config(folder))
+
+
 EMPTY_OPPS = "opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel\n"
 
 
 @pytest.fixture(scope="module")
 def empty_wb(tmp_path_factory):
     """The leads-only folder with an opportunities.csv of a header only: a table, without rows."""
-    folder = tmp_path_factory.mktemp("empty-opps")
-    for name in ("leads.csv", "workbook.yaml"):
-        (folder / name).write_bytes((FOLDER / name).read_bytes())
-    (folder / "opportunities.csv").write_text(EMPTY_OPPS, encoding="utf-8")
-    return load_workbook(folder, load_config(folder))
+    return leads_only_workbook(tmp_path_factory.mktemp("empty-opps"), {"opportunities.csv": EMPTY_OPPS})
 
 
 def test_an_empty_opportunities_table_counts_0_deals_and_its_money_says_no_opportunities(empty_wb):
@@ -161,12 +167,7 @@ TOUCHES = ("touch_id,lead_id,touched_at,channel,campaign,touch_type,content,oppo
 @pytest.fixture(scope="module")
 def spend_wb(tmp_path_factory):
     """The leads-only folder with spend and touches."""
-    folder = tmp_path_factory.mktemp("leads-spend")
-    for name in ("leads.csv", "workbook.yaml"):
-        (folder / name).write_bytes((FOLDER / name).read_bytes())
-    (folder / "spend.csv").write_text(SPEND, encoding="utf-8")
-    (folder / "touches.csv").write_text(TOUCHES, encoding="utf-8")
-    return load_workbook(folder, load_config(folder))
+    return leads_only_workbook(tmp_path_factory.mktemp("leads-spend"), {"spend.csv": SPEND, "touches.csv": TOUCHES})
 
 
 def test_the_roi_deal_counts_and_money_say_no_opportunities(spend_wb):
