@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.errors import ConfigError, WorkbookError, coded_error
+from helpers.errors import ConfigError, Phrase, PhraseList, WorkbookError, coded_error
 from helpers.paths import DEFAULT_CONFIG_FILE
 from helpers.yamlfile import read_yaml
 
@@ -171,9 +171,16 @@ def _data_currency(data_dir) -> dict | None:
     return cur if isinstance(cur, dict) and cur.get("code") else None
 
 
-def _require(cond: bool, source: str, message: str, fix: str) -> None:
+def _currency_how(data_currency: dict) -> str:
+    """How the ingest knew the data's currency, as its ingest_report.json says it (English)."""
+    return str(data_currency.get("how", "ingest_report.json"))
+
+
+def _require(cond: bool, source: str, code: str, variant: str = "", **params) -> None:
+    """A coded ConfigError ``<source>: <sentence>`` (ERROR_CODES `code` and `variant`, said in the settings' language)
+    unless `cond`."""
     if not cond:
-        raise ConfigError(f"{source}: {message}", fix=fix)
+        raise coded_error(code, source, variant, cls=ConfigError, **params)
 
 
 def check_settings_path(path: str | Path | None) -> None:
@@ -240,10 +247,8 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
         if stated and data_currency.get("assumed") == "$" and str(stated[-1][1]).upper() in DOLLARS:
             code = str(stated[-1][1]).upper()  # '$' alone in the export: the settings say which dollar
         if stated and str(stated[-1][1]).upper() != code:
-            raise ConfigError(f"{stated[-1][0]}: currency.code is {stated[-1][1]} but the amounts in {data_dir} are in {code} "
-                              f"({data_currency.get('how', 'ingest_report.json')}); the report would label them wrong",
-                              fix=f"Set currency.code: {code} (or remove it), or ingest again with exchange rates to "
-                                  f"{stated[-1][1]} in currency.rates (docs/ingest.md).")
+            raise coded_error("data_currency_differs", stated[-1][0], cls=ConfigError, stated=stated[-1][1],
+                              folder=str(data_dir), data_code=code, how=_currency_how(data_currency))
         layers.insert(0, (f"{Path(data_dir) / 'ingest_report.json'}{DATA_CURRENCY_NOTE}",
                           {"currency": {"code": code, "symbol": currency_symbol(code), "decimals": currency_decimals(code)}}))
     for source, layer in layers:
@@ -301,8 +306,7 @@ def _iso_code(code: str, src: str) -> str:
     """currency.code as its ISO 4217 code (:func:`iso_currency_code`); ConfigError for anything else: the reports
     would name a currency no one has (the ingest refuses such a data cell too)."""
     iso = iso_currency_code(code)
-    _require(iso is not None, src, f"currency.code must be an ISO 4217 code, got {code!r}",
-             "Write the three-letter code: JPY for yen (円, ¥), USD, EUR, GBP, ...")
+    _require(iso is not None, src, "setting_value", "currency_code", got=repr(code))
     return iso
 
 
@@ -311,25 +315,24 @@ def _currency_rates(rows, code: str, src: str) -> tuple:
     import datetime as dt
     from decimal import Decimal
 
-    fix = "Write rates as a list such as [{currency: JPY, rate: 0.0066667}, {currency: EUR, rate: 1.08, valid_from: 2025-01-01}]."
-    _require(isinstance(rows, list), src, "currency.rates must be a list", fix)
+    _require(isinstance(rows, list), src, "currency_rates", "list")
     out = []
     for i, row in enumerate(rows):
         where = f"currency.rates[{i}]"
         _require(isinstance(row, dict) and set(row) <= {"currency", "rate", "valid_from"} and "currency" in row and "rate" in row,
-                 src, f"{where} must have currency and rate (and optionally valid_from), got {row!r}", fix)
+                 src, "currency_rates", "row", where=where, got=repr(row))
         cur = iso_currency_code(str(row["currency"]))
-        _require(cur is not None and cur != code, src,
-                 f"{where}.currency must be an ISO 4217 code other than currency.code {code}, got {row['currency']!r}", fix)
+        _require(cur is not None and cur != code, src, "currency_rates", "currency", where=where, settings_code=code,
+                 got=repr(row["currency"]))
         rate = row["rate"]
-        _require(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0, src,
-                 f"{where}.rate must be a positive number, got {rate!r}", fix)
+        _require(isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate > 0, src, "currency_rates", "rate",
+                 where=where, got=repr(rate))
         since = row.get("valid_from")
         if since is not None:
             try:
                 since = dt.date.fromisoformat(str(since))
             except ValueError:
-                raise ConfigError(f"{src}: {where}.valid_from must be a date YYYY-MM-DD, got {since!r}", fix=fix) from None
+                raise coded_error("currency_rates", src, "valid_from", cls=ConfigError, where=where, got=repr(since)) from None
         out.append((cur, Decimal(str(rate)), since))
     return tuple(out)
 
@@ -383,16 +386,17 @@ def check_schema(merged: dict, layers: list[tuple[str, dict]]) -> None:
     found = errors(_plain(merged))
     if not found:
         return
-    lines, fixes = [], []
+    said = []
     for err in found:
         key = key_of(err)
         what, fix = describe(err, _typed(key, layers))
-        lines.append(f"{_setter(key, layers)}: setting '{key}' {what}" + (f" (how to fix: {fix})" if fix and len(found) > 1 else ""))
-        fixes.append(fix)
+        setter = _setter(key, layers)
+        said.append({"setter": Phrase("settings_from_command_line") if setter == "the command line" else setter,
+                     "key": key, "what": what, "fix": fix})
     if len(found) == 1:
-        raise ConfigError(lines[0], fix=fixes[0] or "See helpers/default_config.yaml for the documented settings.")
-    raise ConfigError(f"{len(found)} settings are not valid:\n  - " + "\n  - ".join(lines),
-                      fix="Correct each listed setting (helpers/default_config.yaml documents them all).")
+        raise coded_error("setting_invalid", None, "" if said[0]["fix"] else "no_fix", cls=ConfigError, **said[0])
+    lines = [Phrase("setting_invalid_line_fix" if one["fix"] else "setting_invalid_line", **one) for one in said]
+    raise coded_error("settings_invalid", None, cls=ConfigError, count=len(found), lines=PhraseList(lines, "\n  - "))
 
 
 def _iso_date(value) -> pd.Timestamp:
@@ -470,8 +474,7 @@ def _check_timezone(name, src: str) -> None:
     try:
         zoneinfo.ZoneInfo(str(name))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{src}: timezone {name!r} is not a known time zone",
-                          fix="Use an IANA zone name such as Asia/Tokyo, Europe/Berlin or UTC.") from None
+        raise coded_error("timezone_unknown", src, cls=ConfigError, name=repr(name)) from None
 
 
 def _checklist_categories(cats: dict, src: str) -> dict[str, tuple[int, ...]]:
@@ -481,9 +484,9 @@ def _checklist_categories(cats: dict, src: str) -> dict[str, tuple[int, ...]]:
     seen: set[int] = set()
     for name, items in cats.items():
         _require(isinstance(items, list) and all(isinstance(i, int) and 1 <= i <= 15 for i in items), src,
-                 f"checklist.categories.{name} must be a list of item numbers 1-15", "For example strategy: [1, 2].")
+                 "setting_value", "categories_items", name=name)
         dup = seen.intersection(items)
-        _require(not dup, src, f"checklist items {sorted(dup)} are in more than one category", "Put each item in exactly one category.")
+        _require(not dup, src, "setting_value", "categories_twice", items=str(sorted(dup)))
         seen.update(items)
         categories[str(name)] = tuple(items)
     return categories
@@ -493,14 +496,12 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     """The Config of the merged settings `m` (`sources`: the files they came from), each value checked: ConfigError
     naming `src` and the fix for the first value that fails its check."""
     fy = m["fiscal_year_start_month"]
-    _require(isinstance(fy, int) and not isinstance(fy, bool) and 1 <= fy <= 12, src,
-             f"fiscal_year_start_month must be 1-12, got {fy!r}", "Use 1 for calendar quarters or 4 for an April fiscal year.")
+    _require(isinstance(fy, int) and not isinstance(fy, bool) and 1 <= fy <= 12, src, "setting_value", "fiscal_year", got=repr(fy))
     lang = m["language"]
-    _require(lang in LANGUAGES, src, f"language must be one of {LANGUAGES}, got {lang!r}", "Set language: en or language: ja.")
+    _require(lang in LANGUAGES, src, "setting_value", "language", languages=str(LANGUAGES), got=repr(lang))
     cur = m["currency"]
     dec = cur.get("decimals")
-    _require(isinstance(dec, int) and not isinstance(dec, bool) and 0 <= dec <= 4, src,
-             f"currency.decimals must be a whole number 0-4, got {dec!r}", "JPY uses 0, USD/EUR use 2.")
+    _require(isinstance(dec, int) and not isinstance(dec, bool) and 0 <= dec <= 4, src, "setting_value", "decimals", got=repr(dec))
     code = _iso_code(str(cur.get("code", "")), src)
     rates = _currency_rates(cur.get("rates") or [], code, src)
     as_of = _as_of_setting(m.get("as_of"), src)
@@ -508,22 +509,21 @@ def _build(m: dict, src: str, sources: tuple[str, ...]) -> Config:
     target = m.get("target") or {}
     for key in ("industries", "company_sizes"):
         val = target.get(key) or []
-        _require(isinstance(val, list), src, f"target.{key} must be a list", f"Write target: {{{key}: [A, B]}}.")
+        _require(isinstance(val, list), src, "setting_value", "target_list", key=key)
     hours = m["sla"]["follow_up_hours"]
-    _require(isinstance(hours, (int, float)) and not isinstance(hours, bool) and hours > 0, src,
-             f"sla.follow_up_hours must be a positive number, got {hours!r}", "For example 48.")
+    _require(isinstance(hours, (int, float)) and not isinstance(hours, bool) and hours > 0, src, "setting_value", "sla_hours",
+             got=repr(hours))
     stale = m["stale_open_days"]
-    _require(isinstance(stale, int) and stale > 0, src, f"stale_open_days must be a positive whole number, got {stale!r}", "For example 180.")
+    _require(isinstance(stale, int) and stale > 0, src, "setting_value", "stale_days", got=repr(stale))
     vel = dict(m["velocity"])
-    _require(isinstance(vel.get("window_days"), int) and vel["window_days"] > 0, src,
-             f"velocity.window_days must be a positive whole number, got {vel.get('window_days')!r}", "For example 90.")
+    _require(isinstance(vel.get("window_days"), int) and vel["window_days"] > 0, src, "setting_value", "window_days",
+             got=repr(vel.get("window_days")))
     categories = _checklist_categories(m["checklist"]["categories"], src)
     normalize = (m.get("channels") or {}).get("normalize", True)
-    _require(isinstance(normalize, bool), src, f"channels.normalize must be true or false, got {normalize!r}",
-             "Write channels: {normalize: true} (the default) or false to keep every spelling apart.")
+    _require(isinstance(normalize, bool), src, "setting_value", "normalize", got=repr(normalize))
     order = m.get("segment_order") or {}  # typed by helpers.settings_schema
     items = {int(k): {"en": str(v.get("en", "")), "ja": str(v.get("ja", ""))} for k, v in m["checklist"]["items"].items()}
-    _require(sorted(items) == list(range(1, 16)), src, "checklist.items must define items 1 to 15", "Keep all 15 items; edit only their texts.")
+    _require(sorted(items) == list(range(1, 16)), src, "setting_value", "checklist_items")
     return Config(
         fiscal_year_start_month=fy, language=lang, currency_code=code,
         currency_symbol=str(cur.get("symbol", "")), currency_decimals=dec, timezone=str(m["timezone"]),

@@ -235,6 +235,12 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "settings_is_folder": ("",),
     # helpers.config: the settings file does not exist; its top level is not a mapping
     "settings_missing": ("",), "settings_not_mapping": ("",), "settings_unknown": ("",),
+    # helpers.config: a setting's value refused by its check (_build), currency.rates, timezone, the data's currency;
+    # the settings schema's problems (one, or the list of several: helpers.settings_schema.describe)
+    "setting_value": ("fiscal_year", "language", "decimals", "currency_code", "target_list", "sla_hours", "stale_days",
+                      "window_days", "normalize", "checklist_items", "categories_items", "categories_twice"),
+    "currency_rates": ("list", "row", "currency", "rate", "valid_from"), "timezone_unknown": ("",),
+    "data_currency_differs": ("",), "setting_invalid": ("", "no_fix"), "settings_invalid": ("",),
     # helpers.yamlfile: a settings file or mapping refused before any value is built
     "yaml_duplicate_key": ("",), "yaml_alias": ("", "merge"), "yaml_too_deep": ("",), "yaml_too_large": ("", "nodes"),
     "yaml_character": ("",), "yaml_encoding": ("", "bom"), "yaml_syntax": ("",), "yaml_value": ("",),
@@ -321,7 +327,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
 #: Codes said with another code's sentence and fix (a datetime column's cells are refused as a date column's).
 ERROR_SAME = {"bad_datetime": "bad_date"}
 #: Errors whose variants share one fix (label), said once in the label table.
-ERROR_SHARED_FIX = {"unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
+ERROR_SHARED_FIX = {"currency_rates": "fix_currency_rates", "unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
                     "join_source_missing": "fix_join_source_missing", "mapping_date_format": "fix_mapping_date_format",
                     "mapping_date_key": "fix_mapping_remove_key", "mapping_amount_key": "fix_mapping_remove_key",
                     "mapping_open_target": "fix_mapping_remove_key", "mapping_true_false": "fix_mapping_true_false",

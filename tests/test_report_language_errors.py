@@ -244,7 +244,8 @@ def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
     labels = label_table()
     keys = {k for code, variants in ERROR_CODES.items() for v in variants for k in error_keys(code, v)}
     keys |= {k for code, variants in WARNING_CODES.items() for v in variants for k in warning_keys(code, v) if k}
-    keys |= {k for k in labels if k.startswith(("cli_", "meaning_", "lock_what_", "part_encoding_", "part_drop_", "run_note_"))}
+    keys |= {k for k in labels if k.startswith(("cli_", "meaning_", "lock_what_", "part_encoding_", "part_drop_", "run_note_", "schema_",
+                                                "setting_invalid_line", "settings_from_"))}
     assert len(keys) > 600
     for key in sorted(keys):
         en, ja = labels[key]["en"], labels[key]["ja"]
@@ -257,7 +258,7 @@ def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
 REPORT_MODULES = [ROOT / "helpers" / f"{name}.py" for name in (
     "data/load", "data/parse", "data/validate", "data/checks_engine", "data/periods", "data/extras", "data/targets_file",
     "data/categories", "data/total_rows", "data/touches", "yamlfile", "storage", "charset", "cli_help", "report/run",
-    "report/clean", "report/record", "metrics/warehouse_cells", "metrics/warehouse_load")]
+    "report/clean", "report/record", "metrics/warehouse_cells", "metrics/warehouse_load", "config", "settings_schema")]
 
 
 def test_no_module_of_the_report_path_raises_an_english_sentence_of_its_own():
@@ -332,3 +333,100 @@ def test_an_unknown_setting_is_refused_in_japanese():
         _merge({"b": 1, "a": 2}, {"zz": 3}, "w.yaml")
     assert exc.value.in_language("ja") == (
         "w.yaml: 不明な設定「zz」です\n  対処方法: 次のいずれかを使ってください: a, b(helpers/default_config.yaml を参照)。")
+
+
+# =========================================================================== the settings' checks (helpers.config, settings_schema)
+def _refused_settings(tmp_path, text: str, **kwargs):
+    from helpers.config import load_config
+    from helpers.errors import ConfigError
+
+    f = tmp_path / "c.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path=f, **kwargs)
+    return info.value
+
+
+def test_a_settings_value_refused_by_its_check_is_said_in_japanese(tmp_path):
+    exc = _refused_settings(tmp_path, "timezone: Mars/Olympus\n")
+    assert exc.in_language("ja") == ("default_config.yaml + c.yaml: timezone 'Mars/Olympus' は既知のタイムゾーンではありません\n"
+                                     "  対処方法: Asia/Tokyo、Europe/Berlin、UTC のような IANA のタイムゾーン名を使ってください。")
+    assert str(exc) == ("default_config.yaml + c.yaml: timezone 'Mars/Olympus' is not a known time zone\n"
+                        "  How to fix: Use an IANA zone name such as Asia/Tokyo, Europe/Berlin or UTC.")
+    exc = _refused_settings(tmp_path, "currency: {code: Yen}\n")
+    assert exc.in_language("ja") == ("default_config.yaml + c.yaml: currency.code は ISO 4217 の通貨コードにしてください(指定された値: 'Yen')\n"
+                                     "  対処方法: 3文字の通貨コードで書いてください。円(¥)なら JPY、ほかに USD、EUR、GBP などです。")
+    exc = _refused_settings(tmp_path, "currency: {code: USD, rates: [{currency: JYP, rate: 0.0067}]}\n")
+    assert exc.in_language("ja") == (
+        "default_config.yaml + c.yaml: currency.rates[0].currency は currency.code(USD)以外の ISO 4217 通貨コードにしてください"
+        "(指定された値: 'JYP')\n  対処方法: 換算レートは [{currency: JPY, rate: 0.0066667}, {currency: EUR, rate: 1.08, "
+        "valid_from: 2025-01-01}] のようなリストで書いてください。")
+    exc = _refused_settings(tmp_path, "checklist: {categories: {a: [1, 2], b: [2, 3]}}\n")
+    assert exc.in_language("ja") == ("default_config.yaml + c.yaml: チェックリストの項目 [2] が複数のカテゴリに入っています\n"
+                                     "  対処方法: 各項目はちょうど1つのカテゴリに入れてください。")
+
+
+def test_a_rate_row_and_its_valid_from_are_refused_in_japanese():
+    from helpers.config import _currency_rates
+    from helpers.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        _currency_rates([{"currency": "EUR", "rate": 1.1, "valid_from": "soon"}], "USD", "w.yaml")
+    assert info.value.in_language("ja").startswith(
+        "w.yaml: currency.rates[0].valid_from は YYYY-MM-DD 形式の日付にしてください(指定された値: 'soon')\n  対処方法: 換算レートは")
+    assert str(info.value).startswith("w.yaml: currency.rates[0].valid_from must be a date YYYY-MM-DD, got 'soon'\n")
+
+
+def test_the_settings_schemas_problems_are_listed_in_japanese(tmp_path):
+    exc = _refused_settings(tmp_path, "language: fr\nstale_open_days: -1\ncurrency: {rates: [{currency: EUR}]}\n"
+                                      "checklist: {items: {16: {ja: a, en: b}}}\n")
+    assert exc.in_language("ja") == (
+        "4件の設定が正しくありません:\n"
+        "  - c.yaml: 設定「checklist.items.16」はここで使える名前ではありません(名前の形: 項目番号(1〜15))。"
+        "対処方法: 項目番号は1〜15のままにし、文言だけを編集してください。\n"
+        "  - c.yaml: 設定「currency.rates.0.rate」がありません。対処方法: 例: {currency: EUR, rate: 1.08, valid_from: 2025-01-01}。\n"
+        "  - c.yaml: 設定「language」は次の形にしてください: en, ja のいずれか(指定された値: 'fr')。"
+        "対処方法: language: en または language: ja と書いてください。\n"
+        "  - c.yaml: 設定「stale_open_days」は次の形にしてください: 1以上の整数(指定された値: -1)。対処方法: 例: 180。\n"
+        "  対処方法: 一覧の各設定を直してください(すべての設定は helpers/default_config.yaml で説明しています)。")
+    assert str(exc).startswith("4 settings are not valid:\n  - c.yaml: setting 'checklist.items.16' is not a valid name here: "
+                               "the names must be an item number 1-15 (how to fix: Keep the item numbers 1-15; edit only their texts.)\n")
+    exc = _refused_settings(tmp_path, "target: {industries: 5}\n")
+    assert exc.in_language("ja") == ("c.yaml: 設定「target.industries」は次の形にしてください: 業種名のリスト、または null(指定された値: 5)\n"
+                                     "  対処方法: industries: [製造, IT・通信] のように書いてください。[] はすべての業種です。")
+    exc = _refused_settings(tmp_path, "", overrides={"sla": {"follow_up_hours": "soon"}})
+    assert exc.in_language("ja") == ("コマンドライン: 設定「sla.follow_up_hours」は次の形にしてください: 0より大きい数値(指定された値: 'soon')\n"
+                                     "  対処方法: 例: 48。")
+
+
+def test_every_text_of_the_settings_schema_is_said_in_both_languages():
+    from helpers.settings_schema import SETTINGS, Text
+
+    def walk(node):
+        if isinstance(node, Text):
+            yield node
+        elif isinstance(node, dict):
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    texts = list(walk(SETTINGS))
+    assert len(texts) > 100
+    for text in texts:
+        phrase = text.phrase()
+        assert phrase and CJK.search(phrase.in_language("ja")) and phrase.in_language("ja") != str(phrase), text
+
+
+def test_amounts_in_another_currency_than_the_settings_say_are_refused_in_japanese(tmp_path):
+    import json
+
+    (tmp_path / "ingest_report.json").write_text(json.dumps({"currency": {"code": "GBP", "how": "the '£' marks of amount"}}),
+                                                 encoding="utf-8")
+    exc = _refused_settings(tmp_path, "currency: {code: JPY}\n", data_dir=tmp_path)
+    assert exc.in_language("ja") == (
+        f"{tmp_path / 'c.yaml'}: currency.code は JPY ですが、{tmp_path} の金額は GBP です(the '£' marks of amount)。"
+        "このままではレポートの通貨表示が誤ります\n"
+        "  対処方法: currency.code: GBP にする(または削除する)か、currency.rates に JPY への換算レートを書いて取り込み直してください"
+        "(docs/ingest.md)。")
