@@ -75,9 +75,16 @@ class Finding:
         return text
 
     def _render_in(self, lang: str) -> str:
-        """:meth:`render` in `lang` other than English."""
+        """:meth:`render` in `lang` other than English: a coded warning's sentence and fix from the label table (its code's,
+        WARNING_CODES), any other finding's as they are."""
         from helpers.labels import t
 
+        message, fix = self.message, self.fix
+        if self.severity == "warning" and self.code in WARNING_CODES:
+            try:
+                message, fix = warning_text(self.code, self.params, lang, self.count, self.file, self.column or "")
+            except (KeyError, IndexError):   # a warning kept without its params (an old ingest_report.json): as it was
+                pass
         where = [self.file]
         if self.rows or self.ids:
             n = len(self.rows or self.ids)
@@ -85,11 +92,11 @@ class Finding:
             where.append(t(key, lang).format(shown=", ".join(str(r) for r in self.rows or self.ids), more=self.count - n))
         if self.column:
             where.append(t("finding_column", lang).format(column=self.column))
-        text = f"{t('part_comma', lang).join(where)}: {self.message}"
+        text = f"{t('part_comma', lang).join(where)}: {message}"
         if self.values:
             text += t("finding_values", lang).format(values=", ".join(repr(v) for v in self.values))
-        if self.fix:
-            text += f"\n    {_HOW_TO_FIX[lang]}: {self.fix}"
+        if fix:
+            text += f"\n    {_HOW_TO_FIX[lang]}: {fix}"
         return text
 
 
@@ -429,13 +436,7 @@ class SaidFinding(str):
         return self
 
     def in_language(self, lang: str) -> str:
-        from dataclasses import replace
-
-        f = self.finding
-        if lang != "en" and f.code in WARNING_CODES:
-            message, fix = warning_text(f.code, f.params, lang, f.count, f.file, f.column or "")
-            f = replace(f, message=message, fix=fix)
-        return f.render(lang)
+        return self.finding.render(lang)
 
 
 def said(value, lang: str):

@@ -430,3 +430,17 @@ def test_amounts_in_another_currency_than_the_settings_say_are_refused_in_japane
         "このままではレポートの通貨表示が誤ります\n"
         "  対処方法: currency.code: GBP にする(または削除する)か、currency.rates に JPY への換算レートを書いて取り込み直してください"
         "(docs/ingest.md)。")
+
+
+# =========================================================================== a warning rendered directly
+def test_a_warning_renders_its_own_sentence_in_japanese():
+    from helpers.errors import Finding, warning
+
+    found = warning("opportunities.csv", "far_date_after", "created_at", rows=(3, 9), values=("2205-01-01",), count=2, years=5)
+    assert found.render("ja") == ("opportunities.csv、3, 9行目、列 'created_at': ほかのデータより5年以上後の日付です。入力ミスの可能性があります"
+                                  "(値: '2205-01-01')\n    対処方法: 日付を修正してください(データ基準日より後のため、集計には含めていません)。")
+    assert found.render() == ("opportunities.csv, rows 3, 9, column 'created_at': dates more than 5 years after the rest of the data: "
+                              "likely typos (values: '2205-01-01')\n    How to fix: Correct the dates (they are after as_of, so they "
+                              "are ignored).")
+    kept = Finding("warning", "leads.csv", "far_date_after", "as an old snapshot said it", "its fix")   # no params: as it was
+    assert kept.render("ja") == "leads.csv: as an old snapshot said it\n    対処方法: its fix"

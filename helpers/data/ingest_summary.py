@@ -5,11 +5,10 @@ Used by :meth:`helpers.data.ingest.IngestResult.summary` (every name here stays 
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from helpers.data.load import ENCODING_NAMES
-from helpers.errors import WARNING_CODES, Phrase, said, warning_text
+from helpers.errors import Phrase, said
 from helpers.labels import t
 
 if TYPE_CHECKING:
@@ -32,14 +31,8 @@ def _rows(entry: dict, lang: str = "en") -> str:
 
 
 def _warning_line(w, lang: str) -> str:
-    """A warning as the summary lists it, its sentence and fix in `lang` (helpers.errors.warning_text) when it has a
-    code; else as it is."""
-    if lang != "en" and w.code in WARNING_CODES:
-        try:
-            message, fix = warning_text(w.code, w.params, lang, w.count, w.file, w.column or "")
-        except (KeyError, IndexError):   # a warning without the params its sentence needs: said as it was
-            return w.render(lang)
-        w = replace(w, message=message, fix=fix)
+    """A warning as the summary lists it, its sentence and fix in `lang` when it has a code (helpers.errors.Finding.render);
+    else as it is."""
     return w.render(lang)
 
 
