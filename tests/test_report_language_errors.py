@@ -245,7 +245,8 @@ def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
     keys = {k for code, variants in ERROR_CODES.items() for v in variants for k in error_keys(code, v)}
     keys |= {k for code, variants in WARNING_CODES.items() for v in variants for k in warning_keys(code, v) if k}
     keys |= {k for k in labels if k.startswith(("cli_", "meaning_", "lock_what_", "part_encoding_", "part_drop_", "run_note_", "schema_",
-                                                "setting_invalid_line", "settings_from_"))}
+                                                "setting_invalid_line", "settings_from_", "checklist_bad_", "checklist_new_row",
+                                                "checklist_day_of"))}
     assert len(keys) > 600
     for key in sorted(keys):
         en, ja = labels[key]["en"], labels[key]["ja"]
@@ -258,7 +259,8 @@ def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
 REPORT_MODULES = [ROOT / "helpers" / f"{name}.py" for name in (
     "data/load", "data/parse", "data/validate", "data/checks_engine", "data/periods", "data/extras", "data/targets_file",
     "data/categories", "data/total_rows", "data/touches", "yamlfile", "storage", "charset", "cli_help", "report/run",
-    "report/clean", "report/record", "metrics/warehouse_cells", "metrics/warehouse_load", "config", "settings_schema")]
+    "report/clean", "report/record", "metrics/warehouse_cells", "metrics/warehouse_load", "config", "settings_schema",
+    "metrics/lead_quality", "metrics/velocity", "metrics/velocity_change", "metrics/checklist_answers")]
 
 
 def test_no_module_of_the_report_path_raises_an_english_sentence_of_its_own():
@@ -444,3 +446,100 @@ def test_a_warning_renders_its_own_sentence_in_japanese():
                               "are ignored).")
     kept = Finding("warning", "leads.csv", "far_date_after", "as an old snapshot said it", "its fix")   # no params: as it was
     assert kept.render("ja") == "leads.csv: as an old snapshot said it\n    対処方法: its fix"
+
+
+# =========================================================================== lead quality, velocity, the checklist's save
+def test_the_lead_quality_settings_are_refused_in_japanese():
+    import pandas as pd
+
+    from helpers.errors import ConfigError
+    from helpers.metrics.lead_quality import LeadColumns, check_rule
+
+    columns = LeadColumns({"lead_id": pd.Series(["L1", "L2"]), "web_visits": pd.Series(["3", "7"]),
+                           "channel": pd.Series(["web", "ad"])})
+    said = {}
+    for name, rule in (("column", {"column": "visits", "op": ">=", "value": 5}),
+                       ("op", {"column": "web_visits", "op": "=>", "value": 5}),
+                       ("in_list", {"column": "channel", "op": "in", "value": "web"}),
+                       ("numeric_op", {"column": "channel", "op": ">=", "value": 5}),
+                       ("value_number", {"column": "web_visits", "op": ">=", "value": "abc"})):
+        with pytest.raises(ConfigError) as info:
+            check_rule(rule, columns, [])
+        said[name] = info.value.in_language("ja")
+        assert "How to fix" in str(info.value) and "対処方法" in said[name]
+    assert said["column"].startswith("設定「lead_quality.mql_rule.column」が列 'visits' を指定していますが、leads.csv にその列はありません\n"
+                                     "  対処方法: リードの次の列から選んでください: ")
+    assert said["op"] == ("設定「lead_quality.mql_rule.op」の '=>' は演算子ではありません\n"
+                          "  対処方法: 次のいずれかを使ってください: >=, >, <=, <, ==, in。")
+    assert said["in_list"] == ("設定「lead_quality.mql_rule.value」は op 'in' ではリストにしてください(指定された値: 'web')\n"
+                               "  対処方法: value: [web] のように、条件に合う値のリストで書いてください。")
+    assert said["numeric_op"] == ("設定「lead_quality.mql_rule」: op '>=' には数値の列が必要ですが、'channel' は文字列の列です\n"
+                                  "  対処方法: 列の値に対して op '==' か 'in' を使うか、数値の列を使ってください。")
+    assert said["value_number"] == ("設定「lead_quality.mql_rule.value」は 'abc' ですが、'web_visits' は数値の列です\n"
+                                    "  対処方法: 数値を書いてください。例: {column: web_visits, op: '>=', value: 5}。")
+
+
+def test_an_initiative_choice_and_the_velocity_settings_are_refused_in_japanese():
+    import pandas as pd
+
+    from helpers.metrics.velocity import select_initiative
+    from helpers.metrics.velocity_change import windows
+
+    initiatives = pd.DataFrame({"name": ["SFA", "MA"], "started_on": ["2025-01-01", "2025-02-01"]})
+    with pytest.raises(WorkbookError) as info:
+        select_initiative(initiatives, "2025-03-31", "CRM")
+    assert info.value.in_language("ja") == ("'CRM' という名前の施策はありません\n"
+                                            "  対処方法: initiatives.csv にある名前(MA, SFA)か、YYYY-MM-DD 形式の開始日を指定してください。")
+    assert str(info.value) == ("No initiative named 'CRM'\n  How to fix: Use a name from initiatives.csv (MA, SFA) or a start date "
+                               "written YYYY-MM-DD.")
+    with pytest.raises(WorkbookError) as info:
+        select_initiative(None, "2025-03-31", "CRM")
+    assert "(none listed)" in str(info.value) and "initiatives.csv にある名前(現在は登録なし)" in info.value.in_language("ja")
+    with pytest.raises(WorkbookError) as info:
+        select_initiative(initiatives, "2025-03-31", "2025-02-30")
+    assert info.value.in_language("ja") == "'2025-02-30' は正しい日付ではありません\n  対処方法: 日付は YYYY-MM-DD 形式で書いてください。"
+    with pytest.raises(WorkbookError) as info:
+        windows("2025-02-01", 0)
+    assert info.value.in_language("ja") == ("velocity.window_days は正の整数にしてください(指定された値: 0)\n"
+                                            "  対処方法: 設定で velocity.window_days を指定してください(例: 90)。")
+
+
+def test_the_checklist_save_refusals_are_said_in_japanese(tmp_path):
+    import pandas as pd
+
+    from helpers.metrics.checklist_answers import DuplicateAnswersError, append_answers
+    from helpers.views.checklist_views import save_error_text
+
+    rows = pd.DataFrame({"respondent": ["a", ""], "department": ["sales", "sales"], "answered_on": ["2025-01-01", "soon"],
+                         "item": [1, 16], "answer": ["yes", "maybe"]})
+    with pytest.raises(WorkbookError) as info:
+        append_answers(tmp_path / "checklist.csv", rows)
+    assert info.value.in_language("ja") == (
+        "チェックリストの回答を保存できません。何も書き込んでいません:\n"
+        "  - 新しい行2(回答者 ''、項目 '16'): 回答者(respondent)が空欄です。回答日(answered_on)の 'soon' が YYYY-MM-DD 形式の日付では"
+        "ありません。項目(item)の '16' が1〜15の整数ではありません。回答(answer)の 'maybe' が yes、partial、no(はい/一部/いいえ、1/0.5/0)"
+        "のどれでもありません\n  対処方法: 一覧の行を直して、もう一度保存してください。")
+    assert str(info.value) == (
+        "Cannot save the checklist answers; nothing was written:\n"
+        "  - new row 2 (respondent '', item '16'): respondent is empty; answered_on 'soon' is not a date YYYY-MM-DD; item '16' is not "
+        "a whole number 1-15; answer 'maybe' is not yes, partial or no (はい/一部/いいえ, 1/0.5/0)\n"
+        "  How to fix: Correct the listed rows and save again.")
+    twice = pd.DataFrame({"respondent": ["a", "a"], "department": ["sales"] * 2, "answered_on": ["2025-01-01"] * 2,
+                          "item": [3, 3], "answer": ["yes", "no"]})
+    with pytest.raises(WorkbookError) as info:
+        append_answers(tmp_path / "checklist.csv", twice)
+    assert info.value.in_language("ja").startswith("チェックリストの回答を保存できません。同じ回答者・同じ日付で同じ項目に2回回答しています: "
+                                                   "新しい行1(回答者 'a'、項目 3)、新しい行2(回答者 'a'、項目 3)\n")
+    append_answers(tmp_path / "checklist.csv", rows.iloc[:1])
+    with pytest.raises(DuplicateAnswersError) as info:
+        append_answers(tmp_path / "checklist.csv", rows.iloc[:1])
+    assert info.value.duplicates == [("a", "2025-01-01")]
+    assert str(info.value).startswith("checklist.csv already has answers of 'a' on 2025-01-01; nothing was written\n")
+    assert save_error_text(info.value, "ja") == (
+        "checklist.csv には'a'の2025-01-01の回答がすでにあります。何も書き込んでいません 対処方法: 置き換えるには「同じ日の回答を置き換える」"
+        "(replace_same_day=True)にチェックを入れるか、別の日付を使ってください。")
+    (tmp_path / "checklist.xlsx").write_bytes(b"PK")
+    with pytest.raises(WorkbookError) as info:
+        append_answers(tmp_path / "checklist.xlsx", rows.iloc[:1])
+    assert info.value.in_language("ja") == ("checklist.xlsx: 回答は CSV ファイルにしか保存できません\n"
+                                            "  対処方法: チェックリストはデータフォルダの checklist.csv(UTF-8)に保存してください。")

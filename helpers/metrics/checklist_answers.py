@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.schema import department_key
-from helpers.errors import Phrase, WorkbookError
+from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 
 #: Answer texts accepted by the save path, and their canonical text in the file.
@@ -32,9 +32,10 @@ BACKUPS_KEPT = 5
 class DuplicateAnswersError(WorkbookError):
     """The respondent already has answers on that date; saving again needs replace_same_day=True."""
 
-    def __init__(self, message: str, fix: str | None = None, duplicates: list[tuple[str, str]] | None = None):
+    def __init__(self, message: str, fix: str | None = None, duplicates: list[tuple[str, str]] | None = None, *,
+                 code: str | None = None, params: dict | None = None):
         self.duplicates = list(duplicates or [])
-        super().__init__(message, fix)
+        super().__init__(message, fix, code=code, params=params)
 
 
 def _text(v) -> str:
@@ -79,43 +80,40 @@ def _validate_new_rows(new_rows: pd.DataFrame) -> pd.DataFrame:
     """The new rows in canonical text form; WorkbookError naming every bad row."""
     missing = [c for c in FILE_COLUMNS[:5] if c not in new_rows.columns]
     if missing:
-        raise WorkbookError(f"The answers to save lack the column(s) {', '.join(missing)}",
-                            fix="Give respondent, department, answered_on, item and answer for every answer.")
+        raise coded_error("checklist_save_columns", None, columns=", ".join(missing))
     problems, rows = [], []
     for pos, (_, r) in enumerate(new_rows.iterrows(), start=1):
         who, item_raw = _text(r["respondent"]), r["item"]
-        where = f"new row {pos} (respondent {who!r}, item {_text(item_raw)!r})"
+        where = Phrase("checklist_new_row", pos=pos, who=repr(who), item=repr(_text(item_raw)))
         bad = []
         if not who:
-            bad.append("respondent is empty")
+            bad.append(Phrase("checklist_bad_respondent"))
         dept = department_key(_text(r["department"])) or ""
         if not dept:
-            bad.append("department is empty (sales, marketing or another department name)")
+            bad.append(Phrase("checklist_bad_department"))
         when = _parse_day(r["answered_on"])
         if when is None:
-            bad.append(f"answered_on {_text(r['answered_on'])!r} is not a date YYYY-MM-DD")
+            bad.append(Phrase("checklist_bad_answered_on", value=repr(_text(r["answered_on"]))))
         item = _item_number(item_raw)
         if item is None:
-            bad.append(f"item {_text(item_raw)!r} is not a whole number 1-15")
+            bad.append(Phrase("checklist_bad_item", value=repr(_text(item_raw))))
         answer = _answer_text(r["answer"])
         if answer is None:
-            bad.append(f"answer {_text(r['answer'])!r} is not yes, partial or no (はい/一部/いいえ, 1/0.5/0)")
+            bad.append(Phrase("checklist_bad_answer", value=repr(_text(r["answer"]))))
         if bad:
-            problems.append(f"{where}: " + "; ".join(bad))
+            problems.append(Phrase("checklist_row_problems", where=where, bad=PhraseList(bad, {"en": "; ", "ja": "。"})))
             continue
         note = _text(r["note"]) if "note" in new_rows.columns else ""
         rows.append({"respondent": who, "department": dept, "answered_on": when.strftime("%Y-%m-%d"),
                      "item": str(item), "answer": answer, "note": note, "_pos": pos})
     if problems:
-        raise WorkbookError("Cannot save the checklist answers; nothing was written:\n  - " + "\n  - ".join(problems),
-                            fix="Correct the listed rows and save again.")
+        raise coded_error("checklist_save_rows", None, problems=PhraseList(problems, "\n  - "))
     out = pd.DataFrame(rows, columns=[*FILE_COLUMNS, "_pos"])
     dup = out.duplicated(["respondent", "answered_on", "item"], keep=False)
     if dup.any():
-        listed = ", ".join(f"new row {p} (respondent {w!r}, item {i})" for p, w, i in
-                           out.loc[dup, ["_pos", "respondent", "item"]].itertuples(index=False))
-        raise WorkbookError(f"Cannot save the checklist answers; the same item is answered twice for one respondent and date: {listed}",
-                            fix="Keep one answer per respondent, date and item.")
+        listed = PhraseList([Phrase("checklist_new_row", pos=p, who=repr(w), item=i) for p, w, i in
+                             out.loc[dup, ["_pos", "respondent", "item"]].itertuples(index=False)], Phrase("part_comma"))
+        raise coded_error("checklist_save_twice", None, listed=listed)
     return out.drop(columns="_pos")
 
 
@@ -144,8 +142,7 @@ def _existing_layout(path: Path) -> tuple[str, list[str], str, pd.Series] | None
     from helpers.data.load import read_csv_text
 
     if path.suffix.lower() != ".csv":
-        raise WorkbookError(f"{path.name}: answers can only be saved to a CSV file",
-                            fix="Save the checklist as checklist.csv (UTF-8) in the data folder.")
+        raise coded_error("checklist_not_csv", path.name)
     check_kind(path, "csv")  # a file that is not text (NUL bytes, a workbook) is refused from its first block
     data = path.read_bytes()
     text = encoding = None
@@ -165,13 +162,11 @@ def _existing_layout(path: Path) -> tuple[str, list[str], str, pd.Series] | None
         columns = [str(c).strip() for c in raw_names]
         missing = [c for c in FILE_COLUMNS[:5] if c not in columns]
         if missing:
-            raise WorkbookError(f"{path.name}: the existing file lacks the column(s) {', '.join(missing)}",
-                                fix="Rename the columns to respondent, department, answered_on, item, answer (docs/data_dictionary.md).")
+            raise coded_error("checklist_file_columns", path.name, columns=", ".join(missing))
         keys = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, usecols=[
             raw_names[columns.index("respondent")], raw_names[columns.index("answered_on")]])
     except (pd.errors.ParserError, ValueError) as exc:
-        raise WorkbookError(f"{path.name}: not a readable CSV file: {exc}",
-                            fix="Check that every row has as many commas as the header and quotes are closed.") from None
+        raise coded_error("checklist_file_unreadable", path.name, reason=str(exc)) from None
     keys.columns = [str(c).strip() for c in keys.columns]
     return encoding, columns, newline, _key_frame(keys["respondent"], keys["answered_on"])
 
@@ -239,11 +234,10 @@ def _append_locked(path: Path, new: pd.DataFrame, replace_same_day: bool) -> dic
     clash = old_key.isin(new_keys)
     if clash.any() and not replace_same_day:
         pairs = sorted({tuple(k.split("\x00")) for k in old_key[clash]})
-        listed = ", ".join(f"{w!r} on {d}" for w, d in pairs)
-        raise DuplicateAnswersError(
-            f"{path.name} already has answers of {listed}; nothing was written",
-            fix="Tick 'replace that day's answers' (replace_same_day=True) to replace them, or use another date.",
-            duplicates=pairs)
+        listed = PhraseList([Phrase("checklist_day_of", who=repr(w), day=d) for w, d in pairs], Phrase("part_comma"))
+        refused = coded_error("checklist_same_day", None, cls=DuplicateAnswersError, name=path.name, listed=listed)
+        refused.duplicates = pairs
+        raise refused
     replaced = int(clash.sum())
     if layout is None:
         payload = new.reindex(columns=list(FILE_COLUMNS)).to_csv(index=False, lineterminator="\n").encode("utf-8")

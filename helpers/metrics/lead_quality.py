@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.data.validate import isin_ids
-from helpers.errors import ConfigError
+from helpers.errors import ConfigError, coded_error
 from helpers.metrics.funnel import linked_pairs
 from helpers.metrics.lead_stats import wilson
 from helpers.metrics.pipeline import dates, day, ratio
@@ -136,8 +136,7 @@ def attribute_specs(settings: dict, columns: LeadColumns, filled=None) -> list[A
 def unknown_column(where: str, name: str, columns) -> ConfigError:
     """The error for a setting naming a lead column that does not exist (the existing ones listed)."""
     usable = ", ".join(c for c in columns if c not in NOT_ATTRIBUTES)
-    return ConfigError(f"setting '{where}' names the column '{name}', which leads.csv does not have",
-                       fix=f"Use one of the lead columns: {usable}.")
+    return coded_error("lead_setting", None, "column", cls=ConfigError, where=where, name=name, usable=usable)
 
 
 # --------------------------------------------------------------------------- the written rule
@@ -156,18 +155,15 @@ def check_rule(rule: dict, columns: LeadColumns, attributes: list[Attribute], wh
         raise unknown_column(where + ".column", col, columns)
     numeric = columns.typed(col)[1]
     if op not in OPS:
-        raise ConfigError(f"setting '{where}.op' is {op!r}, not an operator", fix=f"Use one of: {', '.join(OPS)}.")
+        raise coded_error("lead_setting", None, "op", cls=ConfigError, where=where, got=repr(op), ops=", ".join(OPS))
     values = value if op == "in" else [value]
     if op == "in" and not isinstance(value, list):
-        raise ConfigError(f"setting '{where}.value' must be a list for op 'in', got {value!r}",
-                          fix=f"Write value: [{value}] (a list of the values that qualify).")
+        raise coded_error("lead_setting", None, "in_list", cls=ConfigError, where=where, got=repr(value), value=value)
     if op in NUMBER_OPS and not numeric:
-        raise ConfigError(f"setting '{where}': op '{op}' needs a numeric column, but '{col}' holds text",
-                          fix="Use op '==' or 'in' with the column's values, or a numeric column.")
+        raise coded_error("lead_setting", None, "numeric_op", cls=ConfigError, where=where, op=op, col=col)
     bad = [v for v in values if isinstance(v, bool) or (numeric and not isinstance(v, (int, float)))]
     if bad:
-        raise ConfigError(f"setting '{where}.value' is {bad[0]!r}, but '{col}' holds numbers",
-                          fix=f"Write a number, e.g. {{column: {col}, op: '>=', value: 5}}.")
+        raise coded_error("lead_setting", None, "value_number", cls=ConfigError, where=where, got=repr(bad[0]), col=col)
     known = {a.column: a.known for a in attributes}
     return [col] if known.get(col) == "after_contact" else []
 

@@ -32,7 +32,7 @@ import re
 
 import pandas as pd
 
-from helpers.errors import WorkbookError
+from helpers.errors import coded_error
 from helpers.metrics.pipeline import day, pipeline_metrics_windows_of
 from helpers.metrics.velocity_caveats import MIX_COLUMNS, MIX_SHIFT_THRESHOLD, caveats, conclusion  # noqa: F401 (public here too)
 from helpers.metrics.velocity_change import (CHANGE_KEYS, DEFAULT_SEED, FACTORS, INTERVAL_KEYS, LEVEL,  # noqa: F401 (public here too)
@@ -94,12 +94,10 @@ def select_initiative(initiatives: pd.DataFrame | None, period_end, name_or_date
             try:
                 when = pd.Timestamp(choice)
             except ValueError as exc:
-                raise WorkbookError(f"'{choice}' is not a valid date", fix="Write the date as YYYY-MM-DD.") from exc
+                raise coded_error("initiative_choice", None, "date", choice=choice) from exc
             return {"name": None, "started_on": when, "items": [], "note": None}
         names = sorted(frame["name"].dropna().astype(str).unique()) if "name" in frame.columns else []
-        raise WorkbookError(f"No initiative named '{choice}'",
-                            fix="Use a name from initiatives.csv (" + (", ".join(names) or "none listed")
-                                + ") or a start date written YYYY-MM-DD.")
+        raise coded_error("initiative_choice", None, "" if names else "none", choice=choice, names=", ".join(names))
     if not len(frame):
         return None
     eligible = frame[frame["_start"] <= day(period_end)]

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from helpers.errors import WorkbookError
+from helpers.errors import coded_error
 from helpers.metrics.pipeline import day, pipeline_metrics
 
 
@@ -70,8 +70,7 @@ def windows(start, window_days: int = 90) -> dict:
     ``pd.DateOffset(years=1)``, so a start on 29 February maps to 28 February.
     """
     if isinstance(window_days, bool) or not isinstance(window_days, (int, np.integer)) or window_days < 1:
-        raise WorkbookError(f"velocity.window_days must be a positive whole number, got {window_days!r}",
-                            fix="Set velocity.window_days in the config, for example 90.")
+        raise coded_error("velocity_setting", None, "window_days", got=repr(window_days))
     w = int(window_days)
     s = day(start)
     s_ly = s - pd.DateOffset(years=1)
@@ -297,8 +296,7 @@ def bootstrap(opps: pd.DataFrame, win: dict, as_of, n: int = 2000, seed: int = D
     """
     n = int(n)
     if n < 1:
-        raise WorkbookError(f"velocity.bootstrap_samples must be at least 1, got {n!r}",
-                            fix="Set velocity.bootstrap_samples in the config, for example 2000.")
+        raise coded_error("velocity_setting", None, "bootstrap_samples", got=repr(n))
     from helpers.metrics.source import FrameSource
     from helpers.metrics.velocity_engine import window_features
 

@@ -353,7 +353,8 @@ def save_error_text(exc: Exception, lang: str) -> str:
 
     if getattr(exc, "code", None) is not None:
         message, fix = error_text(exc.code, exc.params, lang)
-        message = f"{said(exc.params['file'], lang)}: {message}"
+        file = said(exc.params.get("file"), lang)
+        message = message if file is None else f"{file}: {message}"
     else:
         message = t("form_error", lang).format(message=getattr(exc, "message", None) or str(exc))
         fix = getattr(exc, "fix", None) or "" if isinstance(exc, WorkbookError) else ""
