@@ -140,7 +140,8 @@ def test_a_leads_only_export_ingests_as_a_leads_only_folder(tmp_path, case, mapp
     assert len(only) == 1 and only[0].file == source
     assert only[0].message == (f"{source} is a leads export (it has the columns of tables.leads, not those of "
                                "tables.opportunities), and the folder holds no opportunities export: the data folder holds "
-                               "leads only. The lead funnel is reported; every pipeline figure is 0 or empty")
+                               "leads only. The lead funnel is reported; every figure that needs deals (pipeline, win rate, revenue, velocity) is "
+                               "left empty with the reason no_opportunities, not 0")
     assert f"{mapping}.yaml: tables.opportunities" in only[0].fix
     assert f"{source} はリードの出力です" in result.summary("ja")
     text = (tmp_path / "out" / "leads.csv").read_text(encoding="utf-8")
@@ -231,3 +232,19 @@ def test_every_mistake_of_a_mapping_is_reported_at_once():
     ja = e.in_language("ja")
     assert "マッピングに 2 件の問題があります" in ja and "不明なキー 'vaules' です('values' のことですか?)" in ja
     assert "不明な正規の列 'closed_date' です('closed_at' のことですか?)" in ja
+
+
+def test_a_leads_export_lacking_its_channel_is_offered_a_default():
+    """channel is required, yet one value may be right for every row of an export (one channel): its fix offers
+    optional: true with a default (helpers.data.cells.DEFAULTABLE), which an id's or an outcome's fix never does."""
+    from helpers.data.cells import missing_column_error
+
+    err = missing_column_error(("Lead Source",), ["Lead ID", "Created Date"], "leads.csv",
+                               "m.yaml: tables.leads.columns.channel")
+    assert err.code == "missing_column" and err.params["variant"] == "required_default"
+    assert err.fix.endswith("If the export never has it and one value is right for every row (a single channel, "
+                            "say), give the rule that value: optional: true with default: VALUE.")
+    assert "optional: true と default: 値" in err.in_language("ja")
+    for rule in ("opportunities.columns.outcome", "leads.columns.lead_id"):
+        err = missing_column_error(("Stage",), ["Lead ID"], "x.csv", f"m.yaml: tables.{rule}")
+        assert err.params["variant"] == "required" and "default" not in err.fix

@@ -245,3 +245,22 @@ def test_runner_errors_in_the_data_folders_language(tmp_path, capsys, monkeypatc
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")   # no language setting: the locale
     status, err = _run(capsys, "--data", str(CASES / "targets-calendar-fylabel"), "--out", str(tmp_path / "o"))
     assert err.startswith("error: 入力データに1件の問題があります。")
+
+
+def test_runner_notes_in_the_data_folders_language(tmp_path, capsys, monkeypatch):
+    """The --all partial-period note follows the same language rule as the runner's errors (settings' language: ja
+    under an English locale): one language per run, not an English note before a Japanese error."""
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    folder = tmp_path / "d"
+    shutil.copytree(CASES / "targets-ja-labels", folder)
+    (folder / "targets.csv").unlink()   # its labels are the refused part; without it the folder is valid
+    with open(folder / "workbook.yaml", "a", encoding="utf-8") as fh:
+        fh.write("language: ja\n")
+    (tmp_path / "nb").mkdir()   # no notebooks: refused after the periods are chosen (and noted)
+    from helpers.report.run import main
+
+    status = main(["--data", str(folder), "--out", str(tmp_path / "o"), "--all", "--notebooks", str(tmp_path / "nb")])
+    said = capsys.readouterr()
+    assert status == 2 and said.err.startswith(f"error: {tmp_path / 'nb'} に NN_*.ipynb という名前のノートブックがありません")
+    assert said.out == "注意: データは FY2024Q1, FY2024Q3 の一部しかありません。それらのレポートには「一部」と示します\n"

@@ -213,6 +213,7 @@ def test_the_attribution_deal_counts_are_null_not_0(spend_wb):
     from helpers.metrics.attribution import POSITION_MODELS
     from helpers.metrics.attribution_paths import attribution_of, attribution_section
     from helpers.metrics.core import workbook_source
+    from helpers.views.attribution_views import AttributionResult, key_text
 
     period = parse_period("FY2025Q1", 4)
     none = {"pipeline": {"count": None, "amount": None}, "won": {"count": None, "revenue": None}}
@@ -231,6 +232,9 @@ def test_the_attribution_deal_counts_are_null_not_0(spend_wb):
         for key in ("models.deals", "sourced.count", "influenced.count", "by_department.count",
                     "data_driven.converted_paths", "data_driven.markov", "data_driven.shapley"):
             assert reasons[key] == "no_opportunities", key
+        lines = key_text(AttributionResult(section)).splitlines()   # notebook 06's nbval text: null, never None
+        assert [x for x in lines if x.startswith(("sourced", "influenced"))] == [
+            "sourced: pipeline null null, won null null", "influenced: pipeline null null, won null null"]
 
 
 def test_an_empty_opportunities_table_keeps_the_attribution_counts_0(tmp_path):
@@ -310,8 +314,9 @@ def test_the_lead_quality_outcomes_say_no_opportunities(wb):
     precision, recall, base rate, lift and missed deals null with no_opportunities, its observed and flagged leads
     counted; the score and the conditions say no_opportunities, not too_few_converted."""
     from helpers.metrics.core import workbook_source
-    from helpers.metrics.lead_quality import AUDIT_OUTCOMES
+    from helpers.metrics.lead_quality import AUDIT_OUTCOMES, LeadQuality
     from helpers.metrics.lead_source import lead_quality_of
+    from helpers.views.lead_views import key_text
 
     period = parse_period("FY2025Q1", 4)
     section = lead_quality_of(workbook_source(wb), {}, period.start, period.end, wb.as_of).section
@@ -329,6 +334,9 @@ def test_the_lead_quality_outcomes_say_no_opportunities(wb):
         assert a["null_reasons"] == reasons
     assert set(section["score"]["null_reasons"].values()) == {"no_opportunities"}
     assert section["conditions"] == [] and section["null_reasons"]["conditions"] == "no_opportunities"
+    lines = key_text(LeadQuality(section)).splitlines()   # notebook 05's nbval text: null, never None
+    assert lines[1:3] == ["period: flagged 2, converted null, precision null, recall null, lift null, missed null",
+                          "all_history: flagged 2, converted null, precision null, recall null, lift null, missed null"]
 
 
 # --------------------------------------------------------------------------- notebook 02's rate tables

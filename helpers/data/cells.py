@@ -232,8 +232,22 @@ def missing_column_error(names: tuple[str, ...], raw_columns, source: str, where
                       count=len(cols))
     else:
         line = Phrase("part_missing_column", wanted=wanted, where=where, columns=", ".join(repr(c) for c in cols))
-    return coded_error("missing_column", None, "required" if _required_target(where) else "", cls=MissingColumnError,
-                       source=source, line=line)
+    return coded_error("missing_column", None, _required_variant(where), cls=MissingColumnError, source=source, line=line)
+
+
+#: Required columns a mapping may fill with one value for every row (``optional: true`` with ``default:``): an export of
+#: one channel, or a checklist sheet of one department, has no such column. Ids, dates, amounts and a deal's outcome
+#: never take a default: one value for every row would be a guess (helpers.data.mapping_parse allows the key).
+DEFAULTABLE = frozenset({"channel", "department"})
+
+
+def _required_variant(where: str) -> str:
+    """The missing_column variant of the rule at `where`: "required_default" for a required column the rule may give
+    one value (DEFAULTABLE), "required" for another required column (its rule cannot be marked optional, so the fix
+    does not offer that), "" for any other column."""
+    if not _required_target(where):
+        return ""
+    return "required_default" if where.rsplit(".", 1)[-1] in DEFAULTABLE else "required"
 
 
 def _required_target(where: str) -> bool:

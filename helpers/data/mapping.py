@@ -250,7 +250,7 @@ def _refuse_unconverted(raw: pd.DataFrame, tm: TableMapping, source: str, proble
     named = {}
     for m in missing:   # a column needed by two rules (drop_if and the id) is said once, as the required column's
         wanted = str(m.params["line"].params["wanted"])
-        if wanted not in named or m.params.get("variant") == "required":
+        if wanted not in named or m.params.get("variant", "").startswith("required"):
             named[wanted] = m
     missing = list(named.values())
     if len(missing) == 1 and not problems:

@@ -128,15 +128,17 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
     return parser
 
 
-def select_periods(args, first_date, as_of, fy_start: int, last_date=None) -> list[Period]:
+def select_periods(args, first_date, as_of, fy_start: int, last_date=None, lang: str | None = None) -> list[Period]:
     """The periods asked for: --period labels; --all every period from the first data date to as_of (the
     partly covered first and last ones too, so period sums add up to the totals; their reports say they
     are partial); else the latest complete one (the period holding as_of when none is complete). Neither --all nor
     the default ever gives a period --period refuses: none starts after the data's last record date `last_date`
-    (None: not known), whatever as_of says.
+    (None: not known), whatever as_of says. Its notes are in `lang` (None: ``--lang``, else the locale's); the runner
+    passes the language of its errors (``--lang``, else the data's settings, else the locale: README, "Language").
 
     WorkbookError, before anything is run, for a period outside the data's extent (:func:`check_extent`)."""
     check_as_of(first_date, as_of, fy_start)
+    lang = lang or cli_language(getattr(args, "lang", None))
     if args.period:
         periods = [parse_period(label, fy_start) for label in args.period]
         check_extent(periods, first_date, as_of, fy_start, last_date)
@@ -150,12 +152,12 @@ def select_periods(args, first_date, as_of, fy_start: int, last_date=None) -> li
         end = data_end_of(as_of, last)   # where the reports' coverage ends (helpers.metrics.limits)
         partial = [p.label for p in periods if p.start < first_date or p.end > end]
         if partial:
-            print(fill("run_note_partial", {"periods": ", ".join(partial)}, cli_language(getattr(args, "lang", None))), flush=True)
+            print(fill("run_note_partial", {"periods": ", ".join(partial)}, lang), flush=True)
         return periods
     partial, complete = latest_period(first_date, as_of, fy_start, last)
     if complete:
         return [partial]
-    print(fill("run_note_no_complete", {"period": partial.label}, cli_language(getattr(args, "lang", None))), flush=True)
+    print(fill("run_note_no_complete", {"period": partial.label}, lang), flush=True)
     return [partial]
 
 
@@ -323,7 +325,7 @@ def _main(args) -> int:
             tables = _warehouse_tables(args)
             check_top_files(out)  # a user's index.html or run.json there: refused before anything is written
             if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
-                _lock_out(stack, out, args.wait, cli_language(args.lang))
+                _lock_out(stack, out, args.wait, lang)
                 check_data_replaceable(out / "_data")  # rewritten only when it is the runner's
             if args.warehouse:
                 data = _copy_small_tables(args, out, tables)
@@ -349,13 +351,13 @@ def _main(args) -> int:
             early = [f for f in wb.findings if f.code == "far_date_before" and f.column == "created_at"]
             if args.all and early:
                 raise coded_error("all_far_before", None, findings=PhraseList([SaidFinding(f) for f in early], "; "))
-            periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month, last_data_date(wb))
+            periods = select_periods(args, first_data_date(wb), wb.as_of, config.fiscal_year_start_month, last_data_date(wb), lang)
             notebooks = notebook_paths(Path(args.notebooks))
             if not notebooks:
                 raise coded_error("no_notebooks", None, folder=str(args.notebooks))
             check_kernel(KERNEL_NAME)  # this module's name: tests set it here
             if not (args.warehouse or args.mapping):
-                _lock_out(stack, out, args.wait, cli_language(args.lang))
+                _lock_out(stack, out, args.wait, lang)
             for line in recover_publish(out):
                 print(f"note: {line}", flush=True)
             for p in periods:

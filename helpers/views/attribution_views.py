@@ -263,7 +263,8 @@ def key_text(a: AttributionResult) -> str:
     for name in ("sourced", "influenced"):
         if sec.get(name):
             f = sec[name]
-            lines.append(f"{name}: pipeline {f['pipeline']['count']} {show(f['pipeline']['amount'])}, won {f['won']['count']} {show(f['won']['revenue'])}")
+            lines.append(f"{name}: pipeline {show(f['pipeline']['count'])} {show(f['pipeline']['amount'])}, "
+                         f"won {show(f['won']['count'])} {show(f['won']['revenue'])}")
     if sec.get("coverage"):
         c = sec["coverage"]
         with_, without = c["won_deals_with_touches"], c["won_deals_without_touches"]

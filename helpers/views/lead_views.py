@@ -392,15 +392,15 @@ def key_text(lq: LeadQuality) -> str:
 
     def show(v):
         return "null" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
-    lines = [f"horizon_days {sec['horizon_days']}, observed {sec['observed_leads']}, still_in_play {sec['still_in_play']}"]
+    lines = [f"horizon_days {sec['horizon_days']}, observed {show(sec['observed_leads'])}, still_in_play {show(sec['still_in_play'])}"]
     for key in ("period", "all_history"):
         a = sec["mql_audit"][key]
-        lines.append(f"{key}: flagged {a['flagged']}, converted {a['converted']}, precision {show(a['precision'])}, "
-                     f"recall {show(a['recall'])}, lift {show(a['lift'])}, missed {a['missed']['count']}")
+        lines.append(f"{key}: flagged {show(a['flagged'])}, converted {show(a['converted'])}, precision {show(a['precision'])}, "
+                     f"recall {show(a['recall'])}, lift {show(a['lift'])}, missed {show(a['missed']['count'])}")
     lines.append("suspect: " + (", ".join(f"{x['attribute']} ({x['reason']})" for x in sec["suspect"]) or "none"))
     lines.append(f"conditions: {len(sec['conditions'])} values tested")
     sc = sec["score"]
-    lines.append(f"score: auc {show(sc['auc'])}, brier {show(sc['brier'])}, split {sc['split']}, test {sc['test_leads']}")
+    lines.append(f"score: auc {show(sc['auc'])}, brier {show(sc['brier'])}, split {sc['split']}, test {show(sc['test_leads'])}")
     return "\n".join(lines)
 
 
