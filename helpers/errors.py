@@ -287,7 +287,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.load: --data names a file (leads.csv), not the folder holding it
     "data_is_file": ("",),
     # helpers.data.ingest: the output and exports folders, --start / --end, a table's export not found
-    "ingest_out_exports": ("",), "ingest_out_file": ("",), "ingest_out_not_empty": ("",), "ingest_out_foreign": ("",),
+    "ingest_out_exports": ("",), "ingest_out_file": ("", "run"), "ingest_out_not_empty": ("",), "ingest_out_foreign": ("",),
     "exports_missing": ("", "none"), "date_option": ("",), "no_export_file": ("", "text"),
     # helpers.data.ingest_files / rawread: an export file that cannot be read, or two files for one table
     "unreadable_parquet": ("",), "unreadable_excel": ("",), "no_header_line": ("",), "no_sheet": ("",),

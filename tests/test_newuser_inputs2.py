@@ -165,7 +165,8 @@ def test_out_is_a_file(tmp_path, capsys, monkeypatch):
     (tmp_path / "report.html").write_text("x", encoding="utf-8")
     status, err = _run(capsys, "--data", str(CASES / "targets-ja-labels"), "--out", str(tmp_path / "report.html"))
     assert status == 2 and err == (f"error: --out {tmp_path / 'report.html'} is a file, not a folder\n  How to fix: Pick a "
-                                   "folder with --out (a new or empty one: the output is written inside it).\n")
+                                   "folder with --out: the reports are written inside it, one folder per period (the reports folder of an "
+                                   "earlier run is fine: its periods are replaced).\n")
 
 
 def test_data_is_a_file(tmp_path, capsys, monkeypatch):

@@ -321,7 +321,7 @@ def _main(args) -> int:
     with contextlib.ExitStack() as stack:
         try:
             if out.is_file():   # a report page or any file given as --out: said before the data is read
-                raise coded_error("ingest_out_file", None, out=str(out))
+                raise coded_error("ingest_out_file", None, "run", out=str(out))
             tables = _warehouse_tables(args)
             check_top_files(out)  # a user's index.html or run.json there: refused before anything is written
             if args.warehouse or args.mapping:  # the data goes into OUT/_data: take the output folder's lock first
