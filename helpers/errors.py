@@ -176,6 +176,17 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     # helpers.data.categories / channels (load warnings about label cells)
     "excel_serial_category": ("",), "invisible_characters": ("",),
 }
+#: A load warning's code -> the ingest warning that says the same thing more precisely (it names the export file and
+#: the mapping's fix): with that ingest warning present the load warning is left out, so a reader sees it once.
+SAID_BY_INGEST = {"no_opportunities": "leads_only_export"}
+
+
+def said_by_ingest(code: str, ingest_codes) -> bool:
+    """Whether a load warning `code` repeats an ingest warning among `ingest_codes` (the same code, or the one
+    :data:`SAID_BY_INGEST` names)."""
+    return code in ingest_codes or SAID_BY_INGEST.get(code) in ingest_codes
+
+
 #: Warnings whose fix is another code's (one text, said once in the label table).
 SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_lead": "fix_negative_intervals",
               "file_lacks_columns": "fix_file_lacks_columns", "text_file_skipped": "fix_text_file_skipped",

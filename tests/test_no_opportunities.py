@@ -353,3 +353,35 @@ def test_the_rate_tables_lead_to_opportunity_is_null_not_0(wb):
     for key in ("opportunity", "won", "lead_to_opportunity_rate", "lead_to_opportunity_rate_low",
                 "lead_to_opportunity_rate_high", "lead_to_won_rate", "opportunities_created", "win_rate"):
         assert table[key].isna().all(), key
+
+
+# --------------------------------------------------------------------------- one warning for a leads-only ingest
+@pytest.mark.parametrize("lang, said, repeated", [
+    ("en", "report1790000000300.csv is a leads export (it has the columns of tables.leads, not those of "
+           "tables.opportunities), and the folder holds no opportunities export: the data folder holds leads only. The "
+           "lead funnel is reported; every figure that needs deals (pipeline, win rate, revenue, velocity) is left empty "
+           "with the reason no_opportunities, not 0",
+     "there is no opportunities table"),
+    ("ja", "report1790000000300.csv はリードの出力です(tables.leads の列があり、tables.opportunities の列はありません)。"
+           "フォルダに商談の出力がないため、データフォルダはリードだけです。リードのファネルは出ますが、商談が必要な数値"
+           "(パイプライン・受注率・受注金額・ベロシティ)は 0 ではなく、理由 no_opportunities を添えて空欄になります",
+     "商談のテーブルがありません")])
+def test_a_leads_only_ingest_says_so_once(tmp_path, lang, said, repeated):
+    """The Salesforce lead report alone (tests/fixtures/newuser2/sf-lead-report-only, 3 leads): the ingest's
+    leads_only_export names the file; the loader's no_opportunities says the same and is left out, in the ingest's
+    summary (2 warnings: that one and the 18-character ids) and in the reports' warning table alike. The facts still
+    know there are no opportunities."""
+    from helpers.data.ingest import ingest
+    from helpers.metrics.core import workbook_source
+
+    result = ingest(Path(__file__).parent / "fixtures" / "newuser2" / "sf-lead-report-only", "salesforce_en",
+                    tmp_path / "out")
+    assert [w.code for w in result.all_warnings] == ["leads_only_export", "salesforce_id_18"]
+    summary = result.summary(lang)
+    assert summary.count(said) == 1 and repeated not in summary
+    wb = load_workbook(tmp_path / "out", load_config(tmp_path / "out"))
+    source = workbook_source(wb)
+    items = limits.workbook_warnings(wb, source)
+    assert [w["code"] for w in items] == ["leads_only_export", "salesforce_id_18"]
+    assert limits.warning_sentences(items[0], lang)[0] == said
+    assert limits.workbook_facts(wb, source).codes() == ["no_opportunities"]

@@ -87,7 +87,12 @@ class IngestResult:
 
     @property
     def all_warnings(self) -> list[Finding]:
-        return self.warnings + self.validation_warnings
+        """The ingest's warnings, then the load's but those an ingest warning already says
+        (helpers.errors.said_by_ingest: a leads-only folder's no_opportunities after leads_only_export)."""
+        from helpers.errors import said_by_ingest
+
+        codes = {w.code for w in self.warnings}
+        return self.warnings + [w for w in self.validation_warnings if not said_by_ingest(w.code, codes)]
 
     def summary(self, lang: str = "en") -> str:
         """The printed report in `lang` (en or ja): tables, sources and encodings, dropped rows, adjustments, warnings."""

@@ -512,19 +512,22 @@ def warnings_list(load_findings, ingest: list[dict]) -> list[dict]:
 
     Order: the load warnings whose code is a data-wide fact (no_lost_deals first, as the
     report must say before anything else), then the ingest warnings, then the other load
-    warnings. A load warning with the same code as an ingest warning is left out (the
+    warnings. A load warning with the same code as an ingest warning, or one the ingest's says more precisely
+    (helpers.errors.SAID_BY_INGEST: no_opportunities after leads_only_export), is left out (the
     ingest saw the export before any adjustment, so its message is the one to read), except
     the ingest's bulk-load warning about the leads, which is not the loader's about the opportunities.
     """
+    from helpers.errors import said_by_ingest
+
     facts_order = ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at")
     ingest_codes = {w["code"] for w in ingest if not about_leads(w)}
     load = [{"code": f.code, "message": f.message, "count": int(f.count), "file": f.file, "source": "load",
              "column": f.column or "", "fix": f.fix, "params": dict(f.params),
              "rows": where_shown(f)}
             for f in load_findings if f.severity == "warning"]
-    first = sorted((w for w in load if w["code"] in facts_order and w["code"] not in ingest_codes),
-                   key=lambda w: facts_order.index(w["code"]))
-    rest = [w for w in load if w["code"] not in facts_order and w["code"] not in ingest_codes]
+    load = [w for w in load if not said_by_ingest(w["code"], ingest_codes)]
+    first = sorted((w for w in load if w["code"] in facts_order), key=lambda w: facts_order.index(w["code"]))
+    rest = [w for w in load if w["code"] not in facts_order]
     return first + list(ingest) + rest
 
 
