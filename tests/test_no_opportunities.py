@@ -385,3 +385,22 @@ def test_a_leads_only_ingest_says_so_once(tmp_path, lang, said, repeated):
     assert [w["code"] for w in items] == ["leads_only_export", "salesforce_id_18"]
     assert limits.warning_sentences(items[0], lang)[0] == said
     assert limits.workbook_facts(wb, source).codes() == ["no_opportunities"]
+
+
+# --------------------------------------------------------------------------- notebook 02's unknown-owner line
+@pytest.mark.parametrize("lang, line", [
+    ("en", "Unknown owner: 1 of the period's leads have no owner yet (a lead gets one when sales take it on); whether "
+           "they became an opportunity is unknown, as the data has no opportunities."),
+    ("ja", "担当者不明: 当期のリードのうち1件はまだ担当者がいません(営業が引き受けた時点で担当者が付きます)。"
+           "データに商談がないため、商談化したかどうかは不明です。")])
+def test_the_unknown_owner_line_is_true_without_opportunities(lang, line):
+    """FY2025Q1's L4 (ad, 2025-05-20) has no owner: 1 lead; whether it became an opportunity is unknown (not "n/a of
+    them")."""
+    import html
+
+    from helpers.report.session import open_session
+    from helpers.views import funnel_views as fv
+
+    s = open_session(str(FOLDER), period="FY2025Q1", lang=lang)
+    text = html.unescape(fv.rate_view(s, "owner").data)
+    assert line in text and t("not_available", lang) + (" of them" if lang == "en" else "件") not in text

@@ -228,8 +228,11 @@ def rate_view(s: Session, dimension: str, rank_by: str = "lead_to_opportunity_ra
     unowned = table[(table[dimension] == "unknown") & ~table["is_total"]] if dimension == "owner" else table.iloc[0:0]
     if len(unowned) and (unowned["leads"].fillna(0) > 0).any():   # the leads nobody owns yet: no owner's result
         row = unowned.iloc[0]
-        lines.append(t("owner_unknown_leads", s.lang).format(n=fmt.number(row["leads"], s.lang),
-                                                            opps=fmt.number(row["opportunity"], s.lang)))
+        if pd.isna(row["opportunity"]):   # a leads-only folder: how many became an opportunity is unknown, not "n/a"
+            lines.append(t("owner_unknown_leads_no_opportunities", s.lang).format(n=fmt.number(row["leads"], s.lang)))
+        else:
+            lines.append(t("owner_unknown_leads", s.lang).format(n=fmt.number(row["leads"], s.lang),
+                                                                opps=fmt.number(row["opportunity"], s.lang)))
     if not s.source.has_leads:
         lines.append(f"{t('lead_to_opportunity_rate', s.lang)}: {views.reason_text('no_leads', s.lang)}")
     lines += _missing_column_lines(s, dimension)
