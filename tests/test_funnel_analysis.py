@@ -561,6 +561,21 @@ def test_funnel_metrics_extra():
     none = funnel_metrics_extra(None, opps, None, Q3, AS_OF, 48)
     assert none["sla"] is None and none["roi"] is None and none["roi_total"] is None
     assert none["stage_times"]["lead_to_mql"]["n"] is None
+    assert "null_reasons" not in extra
+
+
+def test_the_traceable_share_says_why_it_is_null():
+    """Q4 2025: nothing won (O1..O6 close by 09-25) -> no_won_deals; Q3 without any amount -> no_amounts; Q3 with the
+    won deals' amounts (O1, O2, O6) missing, the lost ones' kept -> no_closed_amounts (won deals, no known revenue)."""
+    opps = _opps()
+    q4 = funnel_metrics_extra(None, opps, None, make_period(2025, 4), AS_OF, 48)
+    assert q4["revenue_traceable_share"] is None and q4["null_reasons"] == {"revenue_traceable_share": "no_won_deals"}
+    blank = opps.assign(amount=float("nan"))
+    assert funnel_metrics_extra(None, blank, None, Q3, AS_OF, 48)["null_reasons"] == {
+        "revenue_traceable_share": "no_amounts"}
+    unknown_won = opps.assign(amount=opps["amount"].where(opps["outcome"] != "won"))
+    assert funnel_metrics_extra(None, unknown_won, None, Q3, AS_OF, 48)["null_reasons"] == {
+        "revenue_traceable_share": "no_closed_amounts"}
 
 
 def test_marketing_roi_without_leads_has_no_cohort_return():

@@ -404,3 +404,24 @@ def test_the_unknown_owner_line_is_true_without_opportunities(lang, line):
     s = open_session(str(FOLDER), period="FY2025Q1", lang=lang)
     text = html.unescape(fv.rate_view(s, "owner").data)
     assert line in text and t("not_available", lang) + (" of them" if lang == "en" else "件") not in text
+
+
+# --------------------------------------------------------------------------- notebook 02's metrics.json piece
+@pytest.mark.parametrize("lang, line", [
+    ("en", "Won revenue with a known channel: There are no opportunities (no opportunities table, or one without rows): "
+           "export the opportunities (商談) too, to see pipeline, win rate and velocity."),
+    ("ja", "チャネルが判明している受注金額の割合:商談がありません(商談のテーブルがないか、行がありません)。パイプライン・受注率・"
+           "ベロシティを見るには、商談も出力してください。")])
+def test_the_traceable_share_is_null_with_its_reason(wb, empty_wb, lang, line):
+    """revenue_traceable_share of FY2025Q1 (notebook 02, metrics.json): without the table, and with a table of no row,
+    null with no_opportunities (not a bare null), said as the data health report says it."""
+    from helpers.metrics.core import workbook_source
+    from helpers.metrics.funnel_analysis import funnel_metrics_extra
+    from helpers.views.common import reasons_lines
+
+    for book in (wb, empty_wb):
+        extra = funnel_metrics_extra(book.leads, book.opportunities, None, parse_period("FY2025Q1", 4), book.as_of, 48,
+                                     source=workbook_source(book))
+        assert extra["revenue_traceable_share"] is None
+        assert extra["null_reasons"] == {"revenue_traceable_share": "no_opportunities"}
+        assert reasons_lines(extra["null_reasons"], lang) == [line]

@@ -53,7 +53,8 @@ def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: 
     - ``roi``: ``{channel: {<ROI_KEYS>}}`` of :func:`marketing_roi` (None without spend);
       ``roi_total``: the total row (None without spend);
     - ``revenue_traceable_share``: of :func:`helpers.metrics.health.traceability` on the
-      deals won in P (share of won revenue whose channel is known; None when nothing was won);
+      deals won in P (share of won revenue whose channel is known); when None, ``null_reasons``
+      ``{"revenue_traceable_share": code}`` says why (:func:`traceable_share_explained_of`);
     - ``stage_times``: ``{transition: {n, median_days, p90_days, negative}}`` of
       :func:`stage_times` for the pairs whose later event is in P (opportunity_to_close
       null with ``null_reasons`` when every opportunity shares one created_at: a bulk load).
@@ -65,28 +66,47 @@ def funnel_metrics_extra(leads: pd.DataFrame | None, opps: pd.DataFrame, spend: 
 
     source = source or FrameSource(leads, opps)
     roi = roi_by_channel(spend, leads, opps, period.start, period.end, as_of, source)
-    return {
+    share, reason = traceable_share_explained_of(source, as_of, period.start, period.end)
+    out = {
         "sla": follow_up_sla_of(source, as_of, sla_hours, period.start, period.end),
         "roi": None if roi is None else {k: {kk: _plain(vv) for kk, vv in v.items()} for k, v in roi[0].items()},
         "roi_total": None if roi is None else {k: _plain(v) for k, v in roi[1].items()},
-        "revenue_traceable_share": _plain(traceable_share_of(source, as_of, period.start, period.end)),
+        "revenue_traceable_share": _plain(share),
         "stage_times": _stage_times_explained(leads, opps, as_of, period.start, period.end, source),
     }
+    return dict(out, null_reasons={"revenue_traceable_share": reason}) if reason else out
 
 
 def traceable_share_of(source, as_of, start, end) -> float | None:
     """helpers.metrics.health.traceability's revenue_traceable_share of a :class:`helpers.metrics.source.Source`: of
     the won revenue closed in [start, min(end, as_of)] (deals created by as_of), the share whose opportunity channel
-    is known (not 'unknown'); None when that revenue is 0 or unknown. One aggregate row fetched."""
-    from helpers.metrics import engine
+    is known (not 'unknown'); None when that revenue is 0 or unknown (:func:`traceable_share_explained_of` says why).
+    One aggregate row fetched."""
+    return traceable_share_explained_of(source, as_of, start, end)[0]
 
+
+def traceable_share_explained_of(source, as_of, start, end) -> tuple[float | None, str | None]:
+    """(:func:`traceable_share_of`, why it is None): the reason as helpers.metrics.health_engine.traceability_of's,
+    the data's money reason first (helpers.metrics.pipeline.amounts_reason: ``no_opportunities`` without an
+    opportunities table or without a row in it, ``no_amounts``), else ``no_won_deals`` when nothing was won in the
+    period, else ``no_closed_amounts`` (won deals whose known amounts sum to 0); (share, None) when it is set. One
+    aggregate row fetched (none without an opportunities table)."""
+    from helpers.metrics import engine
+    from helpers.metrics.pipeline import amounts_reason
+
+    if not source.has_opportunities:
+        return None, "no_opportunities"
     s, last, a = engine.period_bounds(start, end, as_of)
     o = engine._prepared_opps(source.opps(["channel"]))
     won = engine._won_by(o, s, last, a)
-    row = source.fetch(o.aggregate(total=o.amount.sum(where=won),
+    row = source.fetch(o.aggregate(rows=o.count(), amounts=o.count(where=o.amount.notnull()),
+                                   won=o.count(where=won), total=o.amount.sum(where=won),
                                    known=o.amount.sum(where=won & (engine._key_label(o.k0) != engine.UNKNOWN)))).to_pylist()[0]
     total = float(row["total"] or 0.0)
-    return ratio(float(row["known"] or 0.0), total) if total else None
+    if total:
+        return ratio(float(row["known"] or 0.0), total), None
+    return None, (amounts_reason(int(row["rows"]), int(row["amounts"]))
+                  or ("no_won_deals" if not row["won"] else "no_closed_amounts"))
 
 
 def _stage_times_explained(leads, opps, as_of, start, end, source=None) -> dict:
