@@ -425,3 +425,38 @@ def test_the_traceable_share_is_null_with_its_reason(wb, empty_wb, lang, line):
         assert extra["revenue_traceable_share"] is None
         assert extra["null_reasons"] == {"revenue_traceable_share": "no_opportunities"}
         assert reasons_lines(extra["null_reasons"], lang) == [line]
+
+
+# --------------------------------------------------------------------------- notebook 01's evidence
+CHECKLIST = "respondent,department,answered_on,item,answer\n" + "".join(
+    f"{who},{dept},2025-05-01,{item},yes\n" for who, dept in (("m1", "marketing"), ("s1", "sales")) for item in range(1, 16))
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "Items 6, 7, 8, 9, 10: There are no opportunities (no opportunities table, or one without rows): export the "
+           "opportunities (商談) too, to see pipeline, win rate and velocity."),
+    ("ja", "項目6、7、8、9、10:商談がありません(商談のテーブルがないか、行がありません)。パイプライン・受注率・ベロシティを"
+           "見るには、商談も出力してください。")])
+def test_the_checklist_evidence_of_deals_is_null_not_0(tmp_path, lang, line):
+    """Both departments answer yes to all 15 items. The deal items (6 lost with a reason, 7 linked, 8 lead-to-
+    opportunity computable, 9 win rate computable, 10 traceable revenue) have no evidence without the table: value,
+    verdict and n null with no_opportunities (not n 0, not "0% computable"), so no answer is contradicted; item 3 is
+    the leads' own (L1, L2 reached SQL, both with an MQL date: 2 / 2 = 1.0)."""
+    import html
+
+    from helpers.metrics import checklist
+    from helpers.report.session import open_session
+    from helpers.views import checklist_views as cv
+
+    leads_only_workbook(tmp_path, {"checklist.csv": CHECKLIST})
+    s = open_session(str(tmp_path), period="FY2025Q1", lang=lang)
+    ck = checklist.checklist_metrics(s.wb.checklist, s.wb.leads, s.wb.opportunities, s.period, s.as_of, s.config,
+                                     source=s.source)
+    ev = ck["evidence"]
+    assert (ev[3]["value"], ev[3]["n"], ev[3]["supports"]) == (1.0, 2, True) and "null_reasons" not in ev[3]
+    for item in (6, 7, 8, 9, 10):
+        assert (ev[item]["value"], ev[item]["supports"], ev[item]["n"]) == (None, None, None), item
+        assert ev[item]["null_reasons"] == dict.fromkeys(("value", "supports", "n"), "no_opportunities"), item
+    assert ck["contradictions"] == []
+    text = html.unescape(cv.evidence_table(s, ck).data)
+    assert line in text and text.count(line) == 1

@@ -327,6 +327,9 @@ def evidence(leads: pd.DataFrame | None, opps: pd.DataFrame, as_of, sla_hours: f
     - 10 ``revenue_traceable_share``: of the won revenue (closed by as_of), the share
       whose channel is known (not null/blank/'unknown'). None when that revenue is 0.
 
+    Without an opportunities table (a leads-only folder) items 6-10 have no evidence: value, supports and n None, and
+    ``null_reasons`` {value, supports, n} = no_opportunities (helpers.metrics.checklist_evidence.DEAL_ITEMS).
+
     Computed on `source` (a :class:`helpers.metrics.source.Source`; notebook 01 passes ``s.source``), default the
     frames, as aggregates (helpers.metrics.checklist_evidence).
     """

@@ -75,12 +75,17 @@ def _opp_counts(source, a, pairs, out: dict) -> dict:
 
 def evidence_of(source, as_of, sla_hours: float, entry) -> dict:
     """:func:`helpers.metrics.checklist.evidence` of a source: ``{item: entry(item, value, n)}`` (`entry` is the
-    checklist's row builder) for items 3, 5, 6, 7, 8, 9, 10, in order."""
+    checklist's row builder) for items 3, 5, 6, 7, 8, 9, 10, in order; without an opportunities table the
+    :data:`DEAL_ITEMS` null with ``null_reasons`` (no_opportunities)."""
     from helpers.metrics.funnel_analysis import follow_up_sla_of
 
     c = evidence_counts(source, as_of)
     leads = source.has_leads
     out = {}
+    if not source.has_opportunities:   # a leads-only folder: the deal practices are unknown, not 0 of 0
+        deals = {item: _unknown(entry(item, None, None), "no_opportunities") for item in DEAL_ITEMS}
+    else:
+        deals = {}
     out[3] = (entry(3, None, None) if not leads or not source.has_column("leads", "mql_at")
               else entry(3, ratio(c["later_mql"], c["later"]), c["later"]))
     sla = follow_up_sla_of(source, engine._day(as_of), sla_hours) if leads else None
@@ -94,4 +99,15 @@ def evidence_of(source, as_of, sla_hours: float, entry) -> dict:
     out[9] = entry(9, 1.0 if c["closed"] and not no_lost_deals else 0.0, c["closed"])
     total = float(c["won_amount"] or 0.0)
     out[10] = entry(10, ratio(float(c["known_amount"] or 0.0), total) if total else None, c["won"])
-    return out
+    return {**out, **deals}
+
+
+#: The items whose evidence is read from the opportunities: without an opportunities table (a leads-only folder,
+#: ``source.has_opportunities`` False) their value, verdict and n are null with the reason no_opportunities.
+DEAL_ITEMS = (6, 7, 8, 9, 10)
+
+
+def _unknown(entry: dict, code: str) -> dict:
+    """`entry` with its value, verdict (supports) and n None and ``null_reasons`` saying `code` for each."""
+    keys = ("value", "supports", "n")
+    return dict(entry, **dict.fromkeys(keys), null_reasons=dict.fromkeys(keys, code))

@@ -220,10 +220,28 @@ def evidence_table(s: Session, ck: dict):
             t("evidence_contradiction", s.lang): ", ".join(flags) if flags else "",
         })
     frame = pd.DataFrame(rows)
+    why = evidence_reasons(ck["evidence"], s.lang)
     if not flagged:  # nobody claims what the data contradicts: say so instead of an empty column
-        return display.stack(display.table(frame.drop(columns=[t("evidence_contradiction", s.lang)])),
-                             display.note(t("evidence_no_contradiction", s.lang)))
-    return display.table(frame)
+        parts = [display.table(frame.drop(columns=[t("evidence_contradiction", s.lang)])),
+                 display.note(t("evidence_no_contradiction", s.lang))]
+    else:
+        parts = [display.table(frame)]
+    return display.stack(*parts, display.bullets(why)) if why else display.stack(*parts)
+
+
+def evidence_reasons(evidence: dict, lang: str) -> list[str]:
+    """Why the evidence of some items is empty, one line per reason ("Items 6, 7, 8, 9, 10: <the reason's sentence>"),
+    from each entry's ``null_reasons`` (its value's); [] when none says."""
+    from helpers.views.common import reason_text
+
+    by_code: dict[str, list[str]] = {}
+    for item, ev in evidence.items():
+        code = (ev.get("null_reasons") or {}).get("value")
+        if code:
+            by_code.setdefault(code, []).append(str(int(item)))
+    sep = "、" if lang == "ja" else ", "
+    return [t("evidence_items_null", lang).format(items=sep.join(items), reason=reason_text(code, lang))
+            for code, items in by_code.items()]
 
 
 def recommendations_table(s: Session, ck: dict):
