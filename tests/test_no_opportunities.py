@@ -460,3 +460,49 @@ def test_the_checklist_evidence_of_deals_is_null_not_0(tmp_path, lang, line):
     assert ck["contradictions"] == []
     text = html.unescape(cv.evidence_table(s, ck).data)
     assert line in text and text.count(line) == 1
+
+
+# --------------------------------------------------------------------------- notebook 00's overview and value counts
+@pytest.mark.parametrize("lang, none, line, note", [
+    ("en", "none in the data",
+     "Opportunities: There are no opportunities (no opportunities table, or one without rows): export the opportunities "
+     "(商談) too, to see pipeline, win rate and velocity.",
+     "Leads only: there are no opportunities in the data to count."),
+    ("ja", "データになし",
+     "商談:商談がありません(商談のテーブルがないか、行がありません)。パイプライン・受注率・ベロシティを見るには、商談も"
+     "出力してください。",
+     "リードだけのデータのため、数える商談がありません。")])
+def test_the_overview_and_the_value_counts_show_no_opportunity_count(wb, lang, none, line, note):
+    """What came in: the leads 4 rows (2025-04-02 .. 2025-05-20), the opportunities not a row of 0 but "none in the
+    data" with the reason under the table; the channel values (web 2, ad 1, seminar 1) counted on the leads alone,
+    no opportunities column of 0s, and a sentence saying so."""
+    import html
+
+    from helpers.metrics import health
+    from helpers.metrics.core import workbook_source
+    from helpers.views import health_views
+
+    source = workbook_source(wb)
+    overview = health.table_overview(wb, lang, source)
+    assert overview[["rows", "first", "last", "null_reason"]].to_dict("records") == [
+        {"rows": 4, "first": "2025-04-02", "last": "2025-05-20", "null_reason": None},
+        {"rows": None, "first": "", "last": "", "null_reason": "no_opportunities"}]
+    text = html.unescape(health_views.overview_view(wb, lang, source).data)
+    assert f"<td>{none}</td>" in text and text.count(line) == 1 and "<td>0</td>" not in text
+    counts = health.value_counts(wb, "channel", source)
+    assert counts.to_dict("records") == [{"value": "web", "leads": 2}, {"value": "ad", "leads": 1},
+                                         {"value": "seminar", "leads": 1}]
+    for column in ("channel", "industry", "company_size"):
+        text = html.unescape(health_views.value_counts_view(wb, column, lang, source).data)
+        assert note in text and "<td>0</td>" not in text, column
+
+
+def test_an_empty_opportunities_table_counts_0_rows(empty_wb):
+    """A table without rows is a real count: 0 rows, no reason, and its column of value counts kept (0s are true)."""
+    from helpers.metrics import health
+    from helpers.metrics.core import workbook_source
+
+    source = workbook_source(empty_wb)
+    row = health.table_overview(empty_wb, "en", source).iloc[1]
+    assert (row["rows"], row["null_reason"]) == (0, None)
+    assert health.value_counts(empty_wb, "channel", source)["opportunities"].tolist() == [0, 0, 0]

@@ -30,7 +30,9 @@ def _source_of(wb: Workbook, source):
 
 
 def table_overview(wb: Workbook, lang: str = "en", source=None) -> pd.DataFrame:
-    """Per table present: rows, first and last date of its main date column, file format and encoding.
+    """Per table present: rows, first and last date of its main date column, file format and encoding, and
+    ``null_reason``: why `rows` is None (``no_opportunities``: a leads-only folder's opportunities, not a table of
+    0 rows), else None.
 
     The leads, opportunities and touches are counted on `source` (a :class:`helpers.metrics.source.Source`, default the
     workbook's frames; a warehouse's in a warehouse run: one aggregate row each,
@@ -51,11 +53,11 @@ def table_overview(wb: Workbook, lang: str = "en", source=None) -> pd.DataFrame:
             dates = frame[DATE_OF_TABLE[name]] if name in DATE_OF_TABLE else pd.Series(dtype="datetime64[ns]")  # targets: no date
             n, first, last = len(frame), dates.min(), dates.max()
         src = wb.files.get(name)  # None: the table was absent and stands in empty (leads-only data)
-        rows.append({"table": t(f"table_{name}", lang), "rows": n,
+        rows.append({"table": t(f"table_{name}", lang), "rows": n, "null_reason": None if n is not None else "no_opportunities",
                      "first": "" if first is None or pd.isna(first) else first.strftime("%Y-%m-%d"),
                      "last": "" if last is None or pd.isna(last) else last.strftime("%Y-%m-%d"),
                      "file": t("not_available", lang) if src is None else f"{src.format}" + (f" ({src.encoding})" if src.encoding else "")})
-    return pd.DataFrame(rows, columns=["table", "rows", "first", "last", "file"])
+    return pd.DataFrame(rows, columns=["table", "rows", "first", "last", "file", "null_reason"], dtype=object)
 
 
 def rows_per_period(wb: Workbook, periods: list[Period], source=None) -> pd.DataFrame:

@@ -82,10 +82,11 @@ def rows_per_period_of(source, periods: list[Period], as_of, fy_start: int) -> p
 def value_counts_of(source, column: str) -> pd.DataFrame:
     """helpers.metrics.health.value_counts on `source`: rows per value of `column` in the leads and the opportunities
     that have it (null or blank shown as 'unknown'), most frequent first (ties in value order); columns value, leads,
-    opportunities (the tables that have the column). One grouped count per table."""
+    opportunities (the tables that have the column; a source without an opportunities table, a leads-only folder,
+    has no opportunities column: its counts are unknown, not 0). One grouped count per table."""
     parts = {}
     for name in ("leads", "opportunities"):
-        if name == "leads" and not source.has_leads:
+        if name == "leads" and not source.has_leads or name == "opportunities" and not source.has_opportunities:
             continue
         if not source.has_column(name, column):
             continue
@@ -267,14 +268,16 @@ def _no_leads(o):
 @memoized_figure
 def table_rows_of(source) -> dict[str, tuple[int, pd.Timestamp | None, pd.Timestamp | None]]:
     """{table: (rows, first date, last date)} of the leads (created_at), opportunities (created_at) and touches
-    (touched_at) `source` has: one aggregate row per table (dates as calendar days, None when none is set)."""
-    tables = {"opportunities": (source.opps(), "created_at")}
+    (touched_at) `source` has: one aggregate row per table (dates as calendar days, None when none is set). Without an
+    opportunities table (``source.has_opportunities`` False) its entry is (None, None, None): not counted, unknown
+    rather than 0 rows."""
+    tables = {"opportunities": (source.opps(), "created_at")} if source.has_opportunities else {}
     if source.has_leads:
         tables = {"leads": (source.leads(), "created_at"), **tables}
     touches = source.touches()
     if touches is not None:
         tables["touches"] = (touches, "d")
-    out = {}
+    out = {} if source.has_opportunities else {"opportunities": (None, None, None)}
     for name, (t, column) in tables.items():
         d = t[column].cast("date")
         row = _one(source, t.aggregate(n=t.count(), lo=d.min(), hi=d.max()))

@@ -17,15 +17,23 @@ if TYPE_CHECKING:   # the notebook's context object, made by the report layer (t
 
 def overview_view(wb: Workbook, lang: str, source=None):
     """The table overview, labelled, as an escaped HTML table (the leads, opportunities and touches counted on `source`,
-    a helpers.metrics.source.Source: a notebook passes ``s.source``; default the workbook's frames)."""
+    a helpers.metrics.source.Source: a notebook passes ``s.source``; default the workbook's frames). A table the data
+    lacks (a leads-only folder's opportunities) reads "none in the data", its reason under the table, never 0 rows."""
     from helpers.views import display
-    from helpers.views.common import labelled
+    from helpers.views.common import labelled, reason_text
 
-    from helpers.views import fmt
-
-    frame = table_overview(wb, lang, source).rename(columns={"table": "table_name", "first": "first_date", "last": "last_date", "file": "file_format"})
-    frame["rows"] = [fmt.number(n, lang) for n in frame["rows"]]   # 4,400 as in every other table
-    return display.table(labelled(frame, lang))
+    frame = table_overview(wb, lang, source)
+    missing = frame[frame["null_reason"].notna()]
+    frame = frame.drop(columns="null_reason").rename(columns={"table": "table_name", "first": "first_date",
+                                                              "last": "last_date", "file": "file_format"})
+    frame["rows"] = [t("none_in_data", lang) if n is None else fmt.number(n, lang)   # 4,400 as in every other table
+                     for n in frame["rows"]]
+    table = display.table(labelled(frame, lang))
+    if not len(missing):
+        return table
+    colon = ": " if lang == "en" else ":"
+    return display.stack(table, display.bullets([f"{r.table}{colon}{reason_text(r.null_reason, lang)}"
+                                                 for r in missing.itertuples()]))
 
 
 def rows_per_period_chart(frame: pd.DataFrame, lang: str):
@@ -186,7 +194,8 @@ def traceability_text(trace_all: dict, trace_period: dict) -> str:
 def value_counts_view(wb: Workbook, column: str, lang: str, source=None):
     """Values of a segment column with their row counts (counted on `source`, default the workbook's frames), labelled;
     for the channel, a sentence from the data: the spelling variants the loader found (warning ``channel_variants``),
-    or that it found none."""
+    or that it found none. Without an opportunities table (a leads-only folder) the leads' counts alone, and a sentence
+    saying there are no opportunities to count (never a column of 0s)."""
     from helpers.views import display
 
     from helpers.views.order import configured_order, ordered
@@ -199,11 +208,14 @@ def value_counts_view(wb: Workbook, column: str, lang: str, source=None):
     frame["value"] = frame["value"].map(lambda v: value_label(wb.config, column, v, lang))   # a channel's display name
     frame = frame.rename(columns={"value": t(column, lang), "leads": scoped("table_leads", "all_history", lang),
                                   "opportunities": scoped("table_opportunities", "all_history", lang)})
-    if column != "channel":
-        return display.table(frame)
-    variants = [f for f in wb.findings if f.code == "channel_variants"]
-    note = display.note(t("health_channel_variants" if variants else "health_no_channel_variants", lang), warn=bool(variants))
-    return display.stack(display.table(frame), note)
+    parts = [display.table(frame)]
+    if not (source.has_opportunities if source is not None else wb.has_opportunities):
+        parts.append(display.note(t("health_value_counts_no_opportunities", lang)))
+    if column == "channel":
+        variants = [f for f in wb.findings if f.code == "channel_variants"]
+        parts.append(display.note(t("health_channel_variants" if variants else "health_no_channel_variants", lang),
+                                  warn=bool(variants)))
+    return display.stack(*parts)
 
 
 def coverage_note(s: Session):
