@@ -51,3 +51,35 @@ def test_the_backtest_chart_draws_this_data(lang):
     fig = gv.backtest_chart(s, g)
     assert fig is not None
     plt.close("all")
+
+
+def test_percentile_bounds_leave_out_values_that_are_not_numbers():
+    """NaN and ±inf are left out before the percentiles: [1, 2, 3, NaN] at 80% -> the 10th and 90th percentiles of
+    [1, 2, 3]: 1 + 0.1 × 2 = 1.2 and 1 + 0.9 × 2 = 2.8. Half finite still stands ([0, 10, NaN, inf]: 1.0, 9.0); fewer
+    than half (2 of 5) leaves both bounds null."""
+    assert percentile_bounds(np.array([1.0, 2.0, 3.0, np.nan]), 2.0, 80) == (pytest.approx(1.2), pytest.approx(2.8))
+    assert percentile_bounds(np.array([0.0, 10.0, np.nan, np.inf]), 5.0, 80) == (pytest.approx(1.0), pytest.approx(9.0))
+    assert percentile_bounds(np.array([0.0, 10.0, np.inf, -np.inf, np.nan]), 5.0, 80) == (None, None)
+    assert percentile_bounds(np.array([np.nan, np.nan]), 5.0, 95) == (None, None)
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "1 [n/a: Fewer than half of the simulated values are numbers (a resample without a known won amount has no "
+           "revenue), so the interval is not shown.]"),
+    ("ja", "1 [該当なし:シミュレーションの値のうち数値になったものが半分未満のため(既知の受注金額を含まない再標本には"
+           "金額がありません)、区間は表示しません。]")])
+def test_a_forecast_interval_of_too_few_numbers_is_null_with_its_reason(lang, text):
+    """3 of 4 simulated totals NaN: the expected value stays (1.0), every bound null with too_few_finite_samples, said
+    beside the point; the backtest's coverage counts only the forecasts that have an interval (1 of 1 inside)."""
+    from types import SimpleNamespace
+
+    from helpers.metrics.goals_forecast import _interval, interval_coverage
+    from helpers.views.goals_views import _interval_text
+
+    iv = _interval(np.array([np.nan, np.nan, np.nan, 1.0]), 1.0)
+    bounds = ("low_80", "high_80", "low_95", "high_95")
+    assert iv == {"expected": 1.0, **dict.fromkeys(bounds), "null_reasons": dict.fromkeys(bounds, "too_few_finite_samples")}
+    assert _interval_text(iv, False, SimpleNamespace(lang=lang, config=None), 95) == text
+    assert "null_reasons" not in _interval(np.array([1.0, 2.0, 3.0, np.nan]), 2.0)
+    rows = [{"low_95": 1.0, "high_95": 3.0, "actual": 2.0}, {"low_95": None, "high_95": None, "actual": 5.0}]
+    assert interval_coverage(rows, 95) == 1.0 and interval_coverage(rows[1:], 95) is None

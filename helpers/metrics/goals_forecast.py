@@ -19,29 +19,47 @@ from helpers.metrics.pipeline import dates, day, outcome_is
 from helpers.metrics.survival import cell_counts, incidence_from_counts, survival_from_counts
 
 
-def percentile_bounds(samples: np.ndarray, point: float, level: int) -> tuple[float, float]:
+#: The least share of a simulation's values that must be finite numbers for its percentiles to stand (as
+#: helpers.metrics.velocity_change's resamples): a refit without a known won amount has no revenue (NaN), and
+#: percentiles over the rest describe what was simulated only while the rest is most of it.
+MIN_FINITE_SHARE = 0.5
+
+#: The reason of a bound left null by :func:`percentile_bounds` (too few finite simulated values).
+TOO_FEW_FINITE = "too_few_finite_samples"
+
+
+def percentile_bounds(samples: np.ndarray, point: float, level: int) -> tuple[float | None, float | None]:
     """The `level`% interval of a point estimate from simulated values: (low, high) = the (100 − level)/2 and
-    100 − (100 − level)/2 percentiles of `samples`, each moved out to `point` when the point lies beyond it, so
-    low <= point <= high always (floats; `samples` non-empty).
+    100 − (100 − level)/2 percentiles of the finite values of `samples` (NaN and ±inf left out), each moved out to
+    `point` when the point lies beyond it, so low <= point <= high always (floats); (None, None) when fewer than
+    :data:`MIN_FINITE_SHARE` of the samples (or none) are finite (the reason :data:`TOO_FEW_FINITE`).
 
     Why: the point is the model's expected value (its parts add up: won so far + open + new) and the bounds are
     percentiles of the simulated totals. With few deals the totals are discrete and skewed: a 1.5% chance of one
     more won deal lifts the mean by that share of a deal while the 97.5th percentile stays on "no more win", so the
     mean fell outside its own central interval (docs/glossary.md, "Forecast"). Moving a bound out to the point only
     widens the interval: it holds the point and at least `level`% of the simulated totals."""
-    lo = float(np.percentile(samples, (100 - level) / 2))
-    hi = float(np.percentile(samples, 100 - (100 - level) / 2))
+    samples = np.asarray(samples, dtype="float64")
+    finite = samples[np.isfinite(samples)]
+    if not finite.size or finite.size < MIN_FINITE_SHARE * samples.size:
+        return None, None
+    lo = float(np.percentile(finite, (100 - level) / 2))
+    hi = float(np.percentile(finite, 100 - (100 - level) / 2))
     return min(lo, float(point)), max(hi, float(point))
 
 
 def _interval(samples: np.ndarray, expected, levels=(80, 95)) -> dict:
-    """{expected, low_80, high_80, low_95, high_95} from simulated values (:func:`percentile_bounds`: percentiles, a
-    bound moved out to the expected value when it lies beyond); all None when expected is None."""
+    """{expected, low_80, high_80, low_95, high_95} from simulated values (:func:`percentile_bounds`: percentiles of
+    the finite values, a bound moved out to the expected value when it lies beyond); all None when expected is None;
+    the bounds None with ``null_reasons`` {bound: too_few_finite_samples} when too few simulated values are finite."""
     out = {"expected": None if expected is None else float(expected)}
+    reasons = {}
     for level in levels:
         lo, hi = (None, None) if expected is None or len(samples) == 0 else percentile_bounds(samples, expected, level)
         out[f"low_{level}"], out[f"high_{level}"] = lo, hi
-    return out
+        if lo is None and expected is not None and len(samples):
+            reasons.update(dict.fromkeys((f"low_{level}", f"high_{level}"), TOO_FEW_FINITE))
+    return dict(out, null_reasons=reasons) if reasons else out
 
 
 # --------------------------------------------------------------------------- opportunity history as known on a date
@@ -402,10 +420,17 @@ def backtest_from(jobs: BacktestJobs, revenue: list, hists: list, won, refits: i
                          "actual": truth[p.label], "last_year": last_year.get(p.label)})
     if not rows:
         return no_backtest()
-    inside = [r["low_95"] <= r["actual"] <= r["high_95"] for r in rows]
-    return {"interval_coverage_95": float(np.mean(inside)),
+    return {"interval_coverage_95": interval_coverage(rows, 95),
             "mean_absolute_error": float(np.mean([abs(r["expected"] - r["actual"]) for r in rows])),
             "periods": rows}
+
+
+def interval_coverage(rows: list[dict], level: int) -> float | None:
+    """The share of backtest `rows` whose actual lies in their `level`% interval, over the rows that have one (a
+    forecast whose bounds are null, too few finite simulated values, is left out); None when none has."""
+    inside = [r[f"low_{level}"] <= r["actual"] <= r[f"high_{level}"] for r in rows
+              if r[f"low_{level}"] is not None and r[f"high_{level}"] is not None]
+    return float(np.mean(inside)) if inside else None
 
 
 def backtest_summary(bt: dict) -> dict:
@@ -421,7 +446,7 @@ def backtest_summary(bt: dict) -> dict:
     ly_mae = float(np.mean([abs(r["last_year"] - r["actual"]) for r in with_ly])) if with_ly else None
     f_mae = float(np.mean([abs(r["expected"] - r["actual"]) for r in with_ly])) if with_ly else None
     return {"forecasts": len(rows),
-            "interval_coverage_80": float(np.mean([r["low_80"] <= r["actual"] <= r["high_80"] for r in rows])),
+            "interval_coverage_80": interval_coverage(rows, 80),
             "interval_coverage_95": bt["interval_coverage_95"], "mean_absolute_error": bt["mean_absolute_error"],
             "last_year_mean_absolute_error": ly_mae, "forecast_mean_absolute_error_same_rows": f_mae,
             "better_than_last_year": None if ly_mae is None else bool(f_mae < ly_mae)}

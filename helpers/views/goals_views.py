@@ -120,6 +120,10 @@ def _interval_text(iv: dict | None, money: bool, s: Session, level: int = 95) ->
     if iv is None or iv.get("expected") is None:
         return t("not_available", s.lang)
     show = (lambda v: fmt.money(v, s.config)) if money else (lambda v: fmt.number(v, s.lang))   # deals: whole numbers
+    why = (iv.get("null_reasons") or {}).get(f"low_{level}")
+    if why:   # too few finite simulated values: the point without an interval, and why
+        colon = ": " if s.lang == "en" else ":"
+        return f"{show(iv['expected'])} [{t('not_available', s.lang)}{colon}{_reason(s, why)}]"
     return f"{show(iv['expected'])} [{show(iv[f'low_{level}'])} – {show(iv[f'high_{level}'])}]"
 
 
@@ -192,8 +196,9 @@ def forecast_chart(s: Session, g: GoalsResult):
     for key, color in (("won_so_far_revenue", POSITIVE), ("open_expected_revenue", SALES), ("new_expected_revenue", MARKETING)):
         ax.barh([0], [p[key]], left=left, color=color, label=t(key, s.lang), height=0.5)
         left += p[key]
-    ax.plot([rev["low_95"], rev["high_95"]], [0.45, 0.45], color="#333333", linewidth=1)
-    ax.plot([rev["low_80"], rev["high_80"]], [0.45, 0.45], color="#333333", linewidth=4)
+    for level, width in ((95, 1), (80, 4)):   # an interval too few simulated values support is not drawn
+        if rev[f"low_{level}"] is not None:
+            ax.plot([rev[f"low_{level}"], rev[f"high_{level}"]], [0.45, 0.45], color="#333333", linewidth=width)
     target = goals.main_goal(g.section["targets"])
     if target is not None:
         ax.axvline(target, color="#d55e00", linestyle="--", label=t("goal", s.lang))
@@ -229,7 +234,8 @@ def backtest_view(s: Session, g: GoalsResult):
     rows = [{t("period", s.lang): r["period"], t("backtest_days_into", s.lang): r["days_into"],
              t("forecast_revenue", s.lang) + " [95%]": _interval_text(r, True, s, 95),
              t("goal_actual", s.lang): fmt.money(r["actual"], s.config),
-             t("backtest_inside", s.lang): "✓" if r["low_95"] <= r["actual"] <= r["high_95"] else "✗",
+             t("backtest_inside", s.lang): (t("not_available", s.lang) if r["low_95"] is None
+                                             else "✓" if r["low_95"] <= r["actual"] <= r["high_95"] else "✗"),
              t("last_year_figure", s.lang): fmt.money(r["last_year"], s.config)}
             for r in g.section["backtest"]["periods"]]
     return _join(display.bullets(lines), display.table(pd.DataFrame(rows)))
@@ -246,7 +252,7 @@ def backtest_chart(s: Session, g: GoalsResult):
     labels = sorted({r["period"] for r in rows}, key=[r["period"] for r in rows].index)
     x = {p: i for i, p in enumerate(labels)}
     for k, color, shift in zip(goals.BACKTEST_DAYS, (MARKETING, SALES), (-0.15, 0.15)):
-        mine = [r for r in rows if r["days_into"] == k]
+        mine = [r for r in rows if r["days_into"] == k and r["low_95"] is not None]   # a point needs its interval
         if mine:
             ax.errorbar([x[r["period"]] + shift for r in mine], [r["expected"] for r in mine],
                         yerr=[[r["expected"] - r["low_95"] for r in mine], [r["high_95"] - r["expected"] for r in mine]],
