@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helpers.config import load_config
@@ -506,3 +507,42 @@ def test_an_empty_opportunities_table_counts_0_rows(empty_wb):
     row = health.table_overview(empty_wb, "en", source).iloc[1]
     assert (row["rows"], row["null_reason"]) == (0, None)
     assert health.value_counts(empty_wb, "channel", source)["opportunities"].tolist() == [0, 0, 0]
+
+
+# --------------------------------------------------------------------------- notebook 02's heatmap and period over period
+@pytest.fixture(scope="module")
+def many_wb(tmp_path_factory):
+    """A leads-only folder of 20 web / 製造 leads created 2025-04-01 .. 2025-04-20, M1..M10 MQLs on 2025-04-25 (a
+    heatmap cell big enough to colour)."""
+    folder = tmp_path_factory.mktemp("many-leads")
+    rows = "".join(f"M{i},2025-04-{i:02d},web,製造,50-299,{'2025-04-25' if i <= 10 else ''}\n" for i in range(1, 21))
+    (folder / "leads.csv").write_text("lead_id,created_at,channel,industry,company_size,mql_at\n" + rows, encoding="utf-8")
+    (folder / "workbook.yaml").write_bytes((FOLDER / "workbook.yaml").read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "Lead-to-opportunity rate: There are no opportunities (no opportunities table, or one without rows): export "
+           "the opportunities (商談) too, to see pipeline, win rate and velocity."),
+    ("ja", "商談化率:商談がありません(商談のテーブルがないか、行がありません)。パイプライン・受注率・ベロシティを"
+           "見るには、商談も出力してください。")])
+def test_the_heatmap_and_the_period_over_period_rate_are_not_0(many_wb, lang, line):
+    """FY2025Q1: 20 web / 製造 leads, none known to have become an opportunity (no table): the heatmap cell's rate is
+    unknown (NaN, not 0%; its 20 leads counted) and the view says why instead of drawing 0%; the period over period's
+    lead-to-opportunity rate null (not 0.0%), its leads 20 counted."""
+    import html
+
+    from helpers.metrics import funnel_analysis as fa
+    from helpers.report.session import open_session
+    from helpers.views import funnel_views as fv
+
+    s = open_session(str(many_wb), period="FY2025Q1", lang=lang)
+    start, end = s.period.start, s.period.end
+    assert fa.heatmap_table_of(s.source, "channel", "industry", start, end, s.as_of).isna().all().all()
+    assert fa.heatmap_table_of(s.source, "channel", "industry", start, end, s.as_of, value="leads").loc["web", "製造"] == 20
+    assert html.unescape(fv.heatmap(s).data) == f"<ul><li>{line}</li></ul>"
+    pop = fa.period_over_period_of(s.source, s.period, s.as_of).set_index("kpi")
+    assert (pop.loc["leads", "current"], pop.loc["mql_rate", "current"]) == (20, 0.5)
+    assert pd.isna(pop.loc["lead_to_opportunity_rate", "current"])
+    shown = html.unescape(fv.pop_view(s).data)
+    assert ">0.0%<" not in shown and ">50.0%<" in shown

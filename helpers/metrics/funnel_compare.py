@@ -113,7 +113,8 @@ def _kpis(source, period: Period, as_of, typical_days, maturity=None, facts=None
     values = {
         "leads": None if fp is None else fp["leads"],
         "mql_rate": None if cohort is None else cohort["mql_rate"],
-        "lead_to_opportunity_rate": None if cohort is None else cohort["lead_to_opportunity_rate"],
+        "lead_to_opportunity_rate": (None if cohort is None or not source.has_opportunities   # leads-only: unknown
+                                     else cohort["lead_to_opportunity_rate"]),
         **{k: pipe[k] for k in ("opportunities_created", "win_rate", "won_revenue", "avg_deal_size",
                                 "sales_cycle_days")},
         "sales_velocity": pipe["sales_velocity"],
@@ -209,7 +210,8 @@ def heatmap_table(leads: pd.DataFrame | None, opps: pd.DataFrame, row_col: str, 
     values (null or blank -> 'unknown'; trimmed as the breakdown keys are); rows and columns are the values present
     in that cohort, sorted, 'unknown' last. A cell's rate is ``funnel_cohort``'s lead_to_opportunity_rate on its
     leads (opportunities attributed through the lead, as in the breakdowns; helpers.metrics.funnel.derive_cohort of
-    the cell's counts). A cell with fewer than `min_group` leads (including none) is NaN: too small to colour.
+    the cell's counts). A cell with fewer than `min_group` leads (including none) is NaN: too small to colour; every
+    cell's rate is NaN without an opportunities table (a leads-only folder: unknown, not 0%).
     ``value='leads'`` returns the cohort lead counts instead (0 for an empty cell), so a chart can print n in each
     cell. None without a leads table. The counts of every cell are one engine query
     (:func:`helpers.metrics.engine.lead_cells_expr`: one row per cell is fetched); `typical_days` only fills the
@@ -245,7 +247,7 @@ def heatmap_table_of(source, row_col: str, col_col: str, start, end, as_of, min_
     for (r, c), counts in cells.items():
         if value == "leads":
             out.loc[r, c] = float(counts["c_leads"])
-        elif counts["c_leads"] >= min_group:
+        elif counts["c_leads"] >= min_group and source.has_opportunities:
             rate = derive_cohort(counts, typical_days, end, as_of)["lead_to_opportunity_rate"]
             out.loc[r, c] = np.nan if rate is None else rate
     return out.fillna(0.0).astype("int64") if value == "leads" else out

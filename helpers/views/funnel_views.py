@@ -277,6 +277,8 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
     """Channel × segment heatmap of the lead-to-opportunity rate (cells with too few leads left blank)."""
     if not (s.source.has_leads and s.source.has_values("leads", col)):
         return display.note(t("funnel_no_segment", s.lang).format(column=t(col, s.lang)))
+    if not s.source.has_opportunities:   # a leads-only folder: no rate to colour (unknown, not 0%)
+        return display.bullets(_facts_note(s, ("lead_to_opportunity_rate",)))
     table = fa.heatmap_table_of(s.source, row, col, s.period.start, s.period.end, s.as_of)
     if table is None or table.empty or table.isna().all().all():
         return display.note(t("funnel_heatmap_empty", s.lang))
@@ -495,8 +497,10 @@ def pop_view(s: Session):
         str(names[2]): [value(r.kpi, r.year_ago, "year_ago") for r in table.itertuples()],
         t("change", s.lang) + " ②": [delta(r, "year_ago") for r in table.itertuples()],
     })
-    lines = [f"⚠ {line}" for line in partial_lines] + _facts_note(s, ("win_rate", "won_revenue", "avg_deal_size",
-                                                                         "sales_cycle_days", "sales_velocity"))
+    facts = ("win_rate", "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
+    if not s.source.has_opportunities:   # a leads-only folder: the cohort's rate to an opportunity too
+        facts = ("lead_to_opportunity_rate", "opportunities_created", *facts)
+    lines = [f"⚠ {line}" for line in partial_lines] + _facts_note(s, facts)
     return HTML(display.table_html(shown) + (display.bullets(lines).data if lines else ""))
 
 
