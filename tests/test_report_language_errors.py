@@ -246,7 +246,7 @@ def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
     keys |= {k for code, variants in WARNING_CODES.items() for v in variants for k in warning_keys(code, v) if k}
     keys |= {k for k in labels if k.startswith(("cli_", "meaning_", "lock_what_", "part_encoding_", "part_drop_", "run_note_", "schema_",
                                                 "setting_invalid_line", "settings_from_", "checklist_bad_", "checklist_new_row",
-                                                "checklist_day_of"))}
+                                                "checklist_day_of", "run_progress_", "run_read_", "run_recovered_"))}
     assert len(keys) > 600
     for key in sorted(keys):
         en, ja = labels[key]["en"], labels[key]["ja"]
@@ -543,3 +543,30 @@ def test_the_checklist_save_refusals_are_said_in_japanese(tmp_path):
         append_answers(tmp_path / "checklist.xlsx", rows.iloc[:1])
     assert info.value.in_language("ja") == ("checklist.xlsx: 回答は CSV ファイルにしか保存できません\n"
                                             "  対処方法: チェックリストはデータフォルダの checklist.csv(UTF-8)に保存してください。")
+
+
+# =========================================================================== the runner's progress lines
+def test_a_failed_period_and_a_recovered_folder_are_said_in_japanese(tmp_path, capsys):
+    from helpers.report.record import make_own_dir, recover_publish
+    from helpers.report.run import FAILED_DIR, KERNEL_LOG, PeriodResult, _publish_period
+
+    out = tmp_path / "out"
+    staging = make_own_dir(out / ".staging-2025Q1-1")
+    result = PeriodResult("2025Q1", ok=False, failed_notebook="02_funnel.ipynb", failed_cell=7,
+                          error="DataValidationError: ...")
+    _publish_period(result, staging, out, "ja")
+    failed = out / FAILED_DIR / "2025Q1"
+    assert capsys.readouterr().out == (
+        "[2025Q1] 02_funnel.ipynb が失敗しました(セル 7): DataValidationError: ...\n"
+        f"[2025Q1]   実行したノートブックを {failed / '02_funnel.ipynb'} に残しました(カーネルのログ: {failed / KERNEL_LOG})\n")
+    make_own_dir(out / ".staging-2025Q2-1")
+    (line,) = recover_publish(out)
+    assert (line, line.in_language("ja")) == ("removed .staging-2025Q2-1/ left by an interrupted run",
+                                              "中断された実行が残した .staging-2025Q2-1/ を削除しました")
+
+
+def test_the_runners_lines_have_the_same_placeholders_in_both_languages():
+    labels = label_table()
+    for key in (k for k in labels if k.startswith(("run_progress_", "run_read_", "run_recovered_", "run_note_"))):
+        en, ja = labels[key]["en"], labels[key]["ja"]
+        assert sorted(re.findall(r"\{\w+\}", en)) == sorted(re.findall(r"\{\w+\}", ja)), key

@@ -154,8 +154,11 @@ def recover_publish(out: Path) -> list[str]:
     Only hidden folders named as the runner names them *and* carrying its marker (:func:`runner_made`) are touched;
     a user's `.old-photos-2019/` or `.staging-site-2/` is left as it is. A `.old-<name>-<pid>` folder whose `<name>`
     is missing is renamed back (the last good report returns); otherwise it and every `.staging-*`, `._data.ingest-*`
-    and `.snapshot-*` folder are deleted. Returns what was done, one line each.
+    and `.snapshot-*` folder are deleted. Returns what was done, one line each (helpers.errors.Phrase: English as str,
+    said in Japanese by in_language).
     """
+    from helpers.errors import Phrase
+
     done = []
     for parent in (Path(out), Path(out) / FAILED_DIR):
         if not parent.is_dir() or parent.is_symlink():
@@ -166,10 +169,10 @@ def recover_publish(out: Path) -> list[str]:
             old = _OLD.match(entry.name)
             if old and not (parent / old.group("name")).exists() and not (parent / old.group("name")).is_symlink():
                 entry.rename(parent / old.group("name"))
-                done.append(f"restored {parent / old.group('name')} (a run was interrupted while publishing it)")
+                done.append(Phrase("run_recovered_restored", path=str(parent / old.group("name"))))
             else:
                 shutil.rmtree(entry, ignore_errors=True)
-                done.append(f"removed {entry.name}/ left by an interrupted run")
+                done.append(Phrase("run_recovered_removed", name=entry.name))
     return done
 
 

@@ -222,7 +222,8 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
             if not result.ok:
                 break
             result.notebooks.append(nb.name)
-            print(f"[{label}] {nb.name} ok ({time.monotonic() - t0:.1f}s)", flush=True)
+            print(fill("run_progress_ok", {"label": label, "notebook": nb.name, "seconds": f"{time.monotonic() - t0:.1f}"}, lang),
+                  flush=True)
     except BaseException:  # a full disk (WorkbookError), an interrupt: no kernel and no staging folder is left behind
         with contextlib.suppress(Exception):  # the error to report is the one raised
             kernel.close()
@@ -232,7 +233,7 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         kernel.close()  # before publishing: the kernel log is complete and nothing writes into the folder any more
     if not own_kernel and not result.ok:
         (staging / KERNEL_LOG).write_bytes(kernel.log_since(log_start))
-    _publish_period(result, staging, out)
+    _publish_period(result, staging, out, lang)
     result.seconds = time.monotonic() - started
     return result
 
@@ -278,7 +279,7 @@ def _run_notebook(nb: Path, staging: Path, parameters: dict, km, lang: str, out:
         result.ok, result.failed_notebook, result.error = False, nb.name, f"{type(exc).__name__}: {exc}"
 
 
-def _publish_period(result: PeriodResult, staging: Path, out: Path) -> None:
+def _publish_period(result: PeriodResult, staging: Path, out: Path, lang: str = "en") -> None:
     """Publish the finished staging folder: a failed period's into OUT/_failed/<period> (its executed notebooks and
     kernel log, said on the console), a good one's into OUT/<period> (without the kernel log), removing the period's
     earlier failure folder unless it holds files the runner did not make."""
@@ -286,9 +287,9 @@ def _publish_period(result: PeriodResult, staging: Path, out: Path) -> None:
     if not result.ok:
         failed = out / FAILED_DIR / label
         publish_dir(staging, failed)
-        where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
-        print(f"[{label}] {result.failed_notebook} FAILED{where}: {result.error}\n[{label}]   executed notebook kept in "
-              f"{failed / result.failed_notebook} (kernel log: {failed / KERNEL_LOG})", flush=True)
+        where = "" if result.failed_cell is None else Phrase("run_progress_at_cell", cell=result.failed_cell)
+        print(fill("run_progress_failed", {"label": label, "notebook": result.failed_notebook, "where": where, "error": result.error,
+                                           "kept": failed / result.failed_notebook, "log": failed / KERNEL_LOG}, lang), flush=True)
     else:
         (staging / KERNEL_LOG).unlink(missing_ok=True)  # kernel chatter; kept only with a failed run
         publish_dir(staging, out / label)
@@ -296,8 +297,7 @@ def _publish_period(result: PeriodResult, staging: Path, out: Path) -> None:
         if failed.exists() and not (foreign := foreign_files(failed)):
             shutil.rmtree(failed, ignore_errors=True)
         elif failed.exists():
-            print(f"[{label}] note: {failed} holds files the runner did not make ({', '.join(foreign[:5])}); it was left as it is",
-                  flush=True)
+            print(fill("run_progress_foreign", {"label": label, "failed": failed, "files": ", ".join(foreign[:5])}, lang), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,7 +343,7 @@ def _main(args) -> int:
                 from helpers.metrics.warehouse_load import load_warehouse
 
                 wb = load_warehouse(data, config, args.warehouse, args.schema, tables)
-                _say_read(args, wb, data)
+                _say_read(args, wb, data, lang)
             else:
                 wb = load_workbook(data, config)
             from helpers.data.load import first_data_date, last_data_date
@@ -359,7 +359,7 @@ def _main(args) -> int:
             if not (args.warehouse or args.mapping):
                 _lock_out(stack, out, args.wait, lang)
             for line in recover_publish(out):
-                print(f"note: {line}", flush=True)
+                print(fill("run_note_line", {"line": line}, lang), flush=True)
             for p in periods:
                 check_replaceable(out / p.label)
                 check_replaceable(out / FAILED_DIR / p.label)
@@ -403,19 +403,18 @@ def _copy_small_tables(args, out: Path, tables: dict[str, str]) -> Path:
     return data
 
 
-def _say_read(args, wb, data: Path) -> None:
-    """The run's first line: the small tables copied into `data`, the row tables read in the warehouse, the tables
-    it does not have."""
-    where = "schema " + args.schema if args.schema else "the default schema"
+def _say_read(args, wb, data: Path, lang: str = "en") -> None:
+    """The run's first line, in `lang`: the small tables copied into `data`, the row tables read in the warehouse, the
+    tables it does not have."""
+    where = fill("run_read_schema", {"schema": args.schema}, lang) if args.schema else fill("run_read_default_schema", {}, lang)
     named = {name: Path(f.path).name for name, f in wb.files.items()}
     copied = [f"{name} ({named[name]})" for name in TABLES if name in named and (data / f"{name}.parquet").is_file()]
-    read = [f"{name} ({named[name]}, {wb.files[name].rows:,} rows)" for name in TABLES
+    read = [fill("run_read_rows", {"name": name, "file": named[name], "rows": f"{wb.files[name].rows:,}"}, lang) for name in TABLES
             if name in named and not (data / f"{name}.parquet").is_file()]
     absent = [name for name in TABLES if name not in named]
-    print(f"Read {', '.join(read)} in the warehouse ({where}; its rows stay there)"
-          + (f"; copied {', '.join(copied)} into {data}" if copied else "")
-          + (f"; not in the warehouse: {', '.join(absent)} (name a table with --table NAME=TABLE)" if absent else ""),
-          flush=True)
+    print(fill("run_read_warehouse", {"read": ", ".join(read), "where": where}, lang)
+          + (fill("run_read_copied", {"copied": ", ".join(copied), "data": data}, lang) if copied else "")
+          + (fill("run_read_absent", {"absent": ", ".join(absent)}, lang) if absent else ""), flush=True)
 
 
 def _lock_out(stack: contextlib.ExitStack, out: Path, wait: float, lang: str = "en") -> None:
@@ -453,7 +452,8 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
     """Execute the periods and write the index page, holding the output folder's lock."""
     params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
               "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
-    print(f"Reports for {', '.join(p.label for p in periods)} from {data} (as_of {params['as_of']}, {config.language}) -> {out}", flush=True)
+    print(fill("run_progress_start", {"periods": ", ".join(p.label for p in periods), "data": data, "as_of": params["as_of"],
+                                      "lang": config.language, "out": out}, config.language), flush=True)
     # One load per run: every notebook of every period opens this snapshot of the validated tables.
     own = out / f".snapshot-{os.getpid()}"  # the runner's (marked) folder: recovery removes it after a kill
     try:
@@ -497,10 +497,11 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
                 os.environ[name] = value
         shutil.rmtree(own, ignore_errors=True)
     ok = [r for r in results if r.ok]
-    print(f"Done: {len(ok)} of {len(results)} period(s) published in {out}; index: {out / 'index.html'}", flush=True)
+    lang = config.language
+    print(fill("run_progress_done", {"ok": len(ok), "total": len(results), "out": out, "index": out / "index.html"}, lang), flush=True)
     for r in results:
         if not r.ok:
-            print(f"  {r.label}: {r.failed_notebook} failed ({r.error}); the previous report of {r.label}, if any, was kept", flush=True)
+            print(fill("run_progress_kept", {"label": r.label, "notebook": r.failed_notebook, "error": r.error}, lang), flush=True)
     return 0 if len(ok) == len(results) else 1
 
 
