@@ -266,6 +266,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     # helpers.metrics.checklist_answers: answers the save refuses (new rows, the file saved to, a day already answered)
     "checklist_save_columns": ("",), "checklist_save_rows": ("",), "checklist_save_twice": ("",), "checklist_not_csv": ("",),
     "checklist_file_columns": ("",), "checklist_file_unreadable": ("",), "checklist_same_day": ("",),
+    # helpers.report.kernel: the notebooks' Jupyter kernel is not registered, or its Python is gone
+    "kernel_missing": ("", "program"),
     # helpers.yamlfile: a settings file or mapping refused before any value is built
     "yaml_duplicate_key": ("",), "yaml_alias": ("", "merge"), "yaml_too_deep": ("",), "yaml_too_large": ("", "nodes"),
     "yaml_character": ("",), "yaml_encoding": ("", "bom"), "yaml_syntax": ("",), "yaml_value": ("",),
@@ -352,7 +354,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
 #: Codes said with another code's sentence and fix (a datetime column's cells are refused as a date column's).
 ERROR_SAME = {"bad_datetime": "bad_date"}
 #: Errors whose variants share one fix (label), said once in the label table.
-ERROR_SHARED_FIX = {"currency_rates": "fix_currency_rates", "unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
+ERROR_SHARED_FIX = {"currency_rates": "fix_currency_rates", "kernel_missing": "fix_kernel_missing", "unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
                     "join_source_missing": "fix_join_source_missing", "mapping_date_format": "fix_mapping_date_format",
                     "mapping_date_key": "fix_mapping_remove_key", "mapping_amount_key": "fix_mapping_remove_key",
                     "mapping_open_target": "fix_mapping_remove_key", "mapping_true_false": "fix_mapping_true_false",

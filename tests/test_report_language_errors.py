@@ -246,7 +246,7 @@ def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
     keys |= {k for code, variants in WARNING_CODES.items() for v in variants for k in warning_keys(code, v) if k}
     keys |= {k for k in labels if k.startswith(("cli_", "meaning_", "lock_what_", "part_encoding_", "part_drop_", "run_note_", "schema_",
                                                 "setting_invalid_line", "settings_from_", "checklist_bad_", "checklist_new_row",
-                                                "checklist_day_of", "run_progress_", "run_read_", "run_recovered_"))}
+                                                "checklist_day_of", "run_progress_", "run_read_", "run_recovered_", "lab_"))}
     assert len(keys) > 600
     for key in sorted(keys):
         en, ja = labels[key]["en"], labels[key]["ja"]
@@ -260,7 +260,7 @@ REPORT_MODULES = [ROOT / "helpers" / f"{name}.py" for name in (
     "data/load", "data/parse", "data/validate", "data/checks_engine", "data/periods", "data/extras", "data/targets_file",
     "data/categories", "data/total_rows", "data/touches", "yamlfile", "storage", "charset", "cli_help", "report/run",
     "report/clean", "report/record", "metrics/warehouse_cells", "metrics/warehouse_load", "config", "settings_schema",
-    "metrics/lead_quality", "metrics/velocity", "metrics/velocity_change", "metrics/checklist_answers")]
+    "metrics/lead_quality", "metrics/velocity", "metrics/velocity_change", "metrics/checklist_answers", "report/kernel", "report/lab")]
 
 
 def test_no_module_of_the_report_path_raises_an_english_sentence_of_its_own():
@@ -570,3 +570,37 @@ def test_the_runners_lines_have_the_same_placeholders_in_both_languages():
     for key in (k for k in labels if k.startswith(("run_progress_", "run_read_", "run_recovered_", "run_note_"))):
         en, ja = labels[key]["en"], labels[key]["ja"]
         assert sorted(re.findall(r"\{\w+\}", en)) == sorted(re.findall(r"\{\w+\}", ja)), key
+
+
+# =========================================================================== make lab / make app
+def test_the_lab_notices_are_said_in_japanese(tmp_path, capsys):
+    import argparse
+    import json
+
+    from helpers.report import lab
+
+    args = argparse.Namespace(work=str(tmp_path / "work"), data=str(tmp_path / "nope"), lang="ja", prepare_only=True)
+    assert lab.prepare_workspace(args, "make lab") is None
+    assert capsys.readouterr().err == (f"データフォルダ {tmp_path / 'nope'} がありません。存在するフォルダを指定してください: "
+                                       "make lab DATA=path/to/folder\n")
+    src = tmp_path / "src" / "01_x.ipynb"
+    src.parent.mkdir()
+    src.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
+    lab.prepare_notebooks(tmp_path / "copies", [src])
+    src.write_text(json.dumps({"cells": [], "metadata": {"x": 1}, "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
+    (notice,) = lab.prepare_notebooks(tmp_path / "copies", [src], command="make app")
+    assert notice.in_language("ja") == (f"{src} は作業用コピー {tmp_path / 'copies' / '01_x.ipynb'} を作った後に変更されています。"
+                                        "コピーはそのまま残しています。新しい版を使うには、コピーの名前を変えてから make app をもう一度実行してください。")
+    assert notice.startswith(f"{src} has changed since your working copy ")
+
+
+def test_a_missing_kernel_is_refused_in_japanese():
+    from helpers.report.kernel import check_kernel
+
+    with pytest.raises(WorkbookError) as info:
+        check_kernel("no-such-workbook-kernel")
+    assert info.value.in_language("ja").startswith(
+        "Jupyter カーネル 'no-such-workbook-kernel' がインストールされていないため、ノートブックを実行できません\n"
+        "  対処方法: ワークブックのパッケージが入った Python にカーネルを登録してください: `")
+    assert str(info.value).startswith("the Jupyter kernel 'no-such-workbook-kernel' is not installed, so no notebook can run\n"
+                                      "  How to fix: Register the kernel for the Python that has the workbook's packages: `")

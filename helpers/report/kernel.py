@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from helpers.errors import WorkbookError
+from helpers.errors import coded_error
 from helpers.paths import KERNEL_NAME
 
 STATIC_ENV = "WORKBOOK_STATIC"
@@ -178,9 +178,14 @@ class SharedKernel:
             stop_kernel(km)
 
 
-KERNEL_FIX = ("Register the kernel for the Python that has the workbook's packages: `{python} -m ipykernel install --sys-prefix "
-              "--name {name} --display-name \"Alignment workbook (Python)\"` (make venv does this; conda users run it once in the "
-              "activated environment after `conda env create -f environment.yml`).")
+def __getattr__(name: str):
+    """KERNEL_FIX: the fix of a kernel not installed, with {python} and {name} to fill (the label fix_kernel_missing in
+    English; kept for callers of the former constant)."""
+    if name == "KERNEL_FIX":
+        from helpers.labels import t
+
+        return t("fix_kernel_missing")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_kernel(name: str | None = None) -> None:
@@ -191,15 +196,13 @@ def check_kernel(name: str | None = None) -> None:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     name = name or KERNEL_NAME
-    fix = KERNEL_FIX.format(python=sys.executable, name=name)
     try:
         spec = KernelSpecManager().get_kernel_spec(name)
     except NoSuchKernel:
-        raise WorkbookError(f"the Jupyter kernel '{name}' is not installed, so no notebook can run", fix=fix) from None
+        raise coded_error("kernel_missing", None, name=name, python=sys.executable) from None
     program = spec.argv[0] if spec.argv else ""
     if program and not (Path(program).exists() or _shutil.which(program)):
-        raise WorkbookError(f"the Jupyter kernel '{name}' points to {program}, which does not exist (the environment was moved or removed)",
-                            fix=fix)
+        raise coded_error("kernel_missing", None, "program", name=name, python=sys.executable, program=program)
 
 
 #: The kernels' BLAS (OpenBLAS, under numpy) runs on one thread unless the user's environment says otherwise: the

@@ -152,8 +152,10 @@ def prepare_notebooks(target: Path, sources: list[Path] | None = None, lang: str
     Each copy is :func:`working_copy` (one language when `lang` is en or ja). A copy records
     the sha256 of the tracked notebook it came from (metadata.workbook); an existing copy is
     never overwritten (it holds the analyst's work), but a notice says when the tracked
-    notebook changed since (and to run `command` again after renaming the copy).
+    notebook changed since (and to run `command` again after renaming the copy). The notices are helpers.errors.Phrase
+    texts (English as str, Japanese by in_language).
     """
+    from helpers.errors import Phrase
     from helpers.report.run import notebook_paths
 
     target = Path(target)
@@ -171,8 +173,7 @@ def prepare_notebooks(target: Path, sources: list[Path] | None = None, lang: str
         except (OSError, ValueError):
             recorded = None
         if recorded != sha:
-            notices.append(f"{src} has changed since your working copy {dest} was made; "
-                           f"your copy is kept. To use the new version, rename your copy and run {command} again.")
+            notices.append(Phrase("lab_copy_outdated", src=str(src), dest=str(dest), command=command))
     return notices
 
 
@@ -250,20 +251,21 @@ def prepare_workspace(args: argparse.Namespace, command: str) -> tuple[Path, str
     notice to stderr, naming `command` (make lab, make app) in its advice. None, after printing
     why and how to fix it, when the data folder does not exist.
     """
+    from helpers.errors import cli_language, fill
+
     work = Path(args.work).resolve()
     chosen = args.data or os.environ.get(DATA_ENV, "").strip()
     data = (Path(chosen).expanduser() if chosen else working_data_dir(work)).resolve()
     if not data.is_dir():
-        print(f"Data folder {data} does not exist. Give an existing folder: {command} DATA=path/to/folder", file=sys.stderr)
+        print(fill("lab_data_missing", {"data": data, "command": command}, cli_language(args.lang or None)), file=sys.stderr)
         return None
-    if is_tracked_sample(data):
-        print(f"Note: {data} is the shipped sample (tracked by git); the answer form will not save there. "
-              f"Run {command} without DATA to work in a copy (work/data).", file=sys.stderr)
     lang = args.lang or copy_language(data)
+    if is_tracked_sample(data):
+        print(fill("lab_sample_note", {"data": data, "command": command}, lang), file=sys.stderr)
     notebooks = work / "notebooks" / lang
     for notice in prepare_notebooks(notebooks, lang=lang, command=command):
-        print(f"Note: {notice}", file=sys.stderr)
-    print(f"Data folder: {data}\nNotebooks: {notebooks}", file=sys.stderr)
+        print(fill("lab_note", {"notice": notice}, lang), file=sys.stderr)
+    print(fill("lab_folders", {"data": data, "notebooks": notebooks}, lang), file=sys.stderr)
     return data, lang, notebooks
 
 
