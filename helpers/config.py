@@ -171,9 +171,12 @@ def _data_currency(data_dir) -> dict | None:
     return cur if isinstance(cur, dict) and cur.get("code") else None
 
 
-def _currency_how(data_currency: dict) -> str:
-    """How the ingest knew the data's currency, as its ingest_report.json says it (English)."""
-    return str(data_currency.get("how", "ingest_report.json"))
+def _currency_how(data_currency: dict):
+    """How the ingest knew the data's currency, as its ingest_report.json says it (in either language when it recorded
+    both: helpers.errors.recorded)."""
+    from helpers.errors import recorded
+
+    return recorded(data_currency, "how", "ingest_report.json")
 
 
 def _require(cond: bool, source: str, code: str, variant: str = "", **params) -> None:

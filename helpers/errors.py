@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 class WorkbookError(Exception):
     """A problem the user can fix: the message says what is wrong, `fix` says how."""
 
+    #: The language str() says the error in: English, unless the place that shows it to a reader sets another (a
+    #: notebook's traceback: helpers.report.session.say_errors_in); :meth:`in_language` says it in any.
+    shown_in = "en"
+
     def __init__(self, message: str, fix: str | None = None, *, code: str | None = None, params: dict | None = None):
         self.message = message
         self.fix = fix
@@ -16,10 +20,13 @@ class WorkbookError(Exception):
         self.params = dict(params or {})
         super().__init__(message if not fix else f"{message}\n  How to fix: {fix}")
 
+    def __str__(self) -> str:
+        return Exception.__str__(self) if self.shown_in == "en" else self.in_language(self.shown_in)
+
     def in_language(self, lang: str) -> str:
         """The error as printed (message and fix) in `lang`: a coded error from the label table, any other in English."""
         if self.code is None or lang == "en":
-            return str(self)
+            return Exception.__str__(self)
         message, fix = error_text(self.code, self.params, lang)
         file = said(self.params.get("file"), lang)
         return f"{file + ': ' if file is not None else ''}{message}\n  {_HOW_TO_FIX[lang]}: {fix}"
@@ -114,7 +121,7 @@ class DataValidationError(WorkbookError):
         """The list of problems in `lang`: the header and each coded error (a Finding whose params hold an ERROR_CODES
         ``error``) from the label table; the other findings as they are (English)."""
         if lang == "en":
-            return str(self)
+            return Exception.__str__(self)
         from dataclasses import replace
 
         from helpers.labels import t
@@ -459,9 +466,50 @@ class SaidFinding(str):
         return self.finding.render(lang)
 
 
+class Texts(str):
+    """A text as a file recorded it in each language ({"en": ..., "ja": ...}; English the str itself): said in either
+    (a language not recorded: the English)."""
+
+    def __new__(cls, texts: dict):
+        self = super().__new__(cls, texts["en"])
+        self.texts = dict(texts)
+        return self
+
+    def in_language(self, lang: str) -> str:
+        return str(self.texts.get(lang) or self)
+
+
 def said(value, lang: str):
-    """`value` in `lang` when it is a Phrase, PhraseList or SaidFinding, else as it is."""
-    return value.in_language(lang) if isinstance(value, (Phrase, PhraseList, SaidFinding)) else value
+    """`value` in `lang` when it is a Phrase, PhraseList, SaidFinding or Texts, else as it is."""
+    return value.in_language(lang) if isinstance(value, (Phrase, PhraseList, SaidFinding, Texts)) else value
+
+
+#: The suffix of a recorded text's Japanese beside its English (a file such as ingest_report.json: ``how`` and ``how_ja``).
+JA_SUFFIX = "_ja"
+
+
+def both_languages(value):
+    """`value` (dicts and lists) for a JSON file people and reports read: beside each text said in either language (a
+    Phrase, PhraseList or SaidFinding, kept as its English under its key) its Japanese under ``<key>_ja``; a key
+    already there is kept. The English keys stay as they were, so a reader of the file's English is unchanged."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out[key] = both_languages(item)
+            if isinstance(item, (Phrase, PhraseList, SaidFinding)) and f"{key}{JA_SUFFIX}" not in value:
+                out[f"{key}{JA_SUFFIX}"] = item.in_language("ja")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [both_languages(item) for item in value]
+    return value
+
+
+def recorded(record: dict, key: str, default: str = ""):
+    """The text `key` of a record :func:`both_languages` wrote, said in either language (Texts; its English alone
+    when the record has no Japanese)."""
+    english = record.get(key, default)
+    japanese = record.get(f"{key}{JA_SUFFIX}")
+    return Texts({"en": str(english), "ja": japanese}) if isinstance(japanese, str) else english
 
 
 def fill(key: str, params: dict, lang: str) -> str:

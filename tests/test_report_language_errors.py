@@ -604,3 +604,69 @@ def test_a_missing_kernel_is_refused_in_japanese():
         "  対処方法: ワークブックのパッケージが入った Python にカーネルを登録してください: `")
     assert str(info.value).startswith("the Jupyter kernel 'no-such-workbook-kernel' is not installed, so no notebook can run\n"
                                       "  How to fix: Register the kernel for the Python that has the workbook's packages: `")
+
+
+# =========================================================================== an error in a notebook's traceback
+def test_a_notebook_shows_a_workbook_error_in_the_reports_language(tmp_path, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from helpers.report.session import say_errors_in
+
+    (tmp_path / "opportunities.csv").write_text("opportunity_id,created_at,closed_at,outcome,amount\n"
+                                                "O1,2025-01-05,2025-02-01,won,-5\n", encoding="utf-8")
+    shell = InteractiveShell.instance()
+    try:
+        say_errors_in("ja")
+        shell.user_ns["folder"] = str(tmp_path)
+        result = shell.run_cell("from helpers.data.load import load_workbook\nload_workbook(folder)")
+    finally:
+        InteractiveShell.clear_instance()
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)   # the traceback's colours
+    assert isinstance(result.error_in_exec, DataValidationError)
+    assert "DataValidationError: " + HEADER_JA.format(n=1) + (
+        "  - opportunities.csv、2行目、列 'amount': 金額がマイナスです(値: '-5.0')\n"
+        "    対処方法: 金額は0以上にしてください。返金は別に記録してください。") in shown
+    exc = result.error_in_exec
+    assert str(exc) == exc.in_language("ja") and exc.in_language("en").startswith("The input data has 1 problem(s)")
+    exc.shown_in = "en"
+    assert str(exc).startswith("The input data has 1 problem(s)")
+
+
+# =========================================================================== ingest_report.json in both languages
+def test_ingest_report_keeps_its_english_keys_and_adds_the_japanese(tmp_path):
+    import json
+
+    from helpers.data.ingest import ingest
+    from helpers.metrics.limits import ingest_warnings, warning_sentences
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "deals.csv").write_text("Id,Stage,Created,Closed,Amount,Pipeline\nD1,Won,2025-01-05,2025-02-01,$100,Sales\n"
+                                       "D2,Lost,2025-01-06,2025-02-02,$0,Partner\nD3,Open,2025-01-07,,,Sales\n", encoding="utf-8")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("tables:\n  opportunities:\n    file: deals.csv\n    drop_if:\n"
+                       "      - {column: Pipeline, not_in: [Sales, Direct], reason: other pipelines}\n    columns:\n"
+                       "      opportunity_id: Id\n      created_at: Created\n      closed_at: Closed\n"
+                       "      outcome: {column: Stage, values: {Won: won, Lost: lost, Open: open}}\n      amount: Amount\n"
+                       "      channel: {constant: unknown}\n", encoding="utf-8")
+    ingest(exports, mapping, tmp_path / "out")
+    record = json.loads((tmp_path / "out" / "ingest_report.json").read_text(encoding="utf-8"))
+    assert (record["currency"]["how"], record["currency"]["how_ja"]) == ("opportunities: from the amounts in 'Amount'",
+                                                                         "opportunities の'Amount' の金額から読み取り")
+    dropped = record["tables"]["opportunities"]["dropped"][0]
+    assert (dropped["reason"], dropped["reason_ja"]) == ("'Pipeline' is not one of Sales, Direct (other pipelines)",
+                                                         "'Pipeline' が Sales、Direct のどれでもない(理由: other pipelines)")
+    (note,) = [w for w in record["warnings"] if w["code"] == "currency_dollar_assumed"]
+    assert note["message"].startswith("amounts written with '$' alone in 'Amount' are read as US dollars (USD)")
+    assert note["message_ja"].startswith("「Amount」の「$」だけが付いた金額は米ドル(USD)として読み取りました")
+    (read,) = [w for w in ingest_warnings(tmp_path / "out") if w["code"] == "currency_dollar_assumed"]
+    assert warning_sentences(read, "ja")[0] == note["message_ja"]
+    settings = tmp_path / "c.yaml"
+    settings.write_text("currency: {code: JPY}\n", encoding="utf-8")
+    from helpers.config import load_config
+    from helpers.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "out", settings)
+    assert "の金額は USD です(opportunities の'Amount' の金額から読み取り)。" in info.value.in_language("ja")
+    assert "are in USD (opportunities: from the amounts in 'Amount')" in str(info.value)

@@ -32,8 +32,8 @@ import pandas as pd
 from helpers.config import DATA_FOLDER_CONFIG, Config, data_folder_config, load_config
 from helpers.data.load import FORMATS, file_sha256, load_workbook
 from helpers.data.files import check_inside, skipped_text_tables
-from helpers.errors import (HOW_TO_FIX, DataValidationError, Finding, Phrase, PhraseList, WorkbookError, cli_language, coded_error, run_cli,
-                            warning)
+from helpers.errors import (HOW_TO_FIX, DataValidationError, Finding, Phrase, PhraseList, WorkbookError, both_languages, cli_language,
+                            coded_error, run_cli, warning)
 from helpers.labels import LANGUAGES, t
 from helpers.data.mapping import Mapping, MissingColumnError, apply_mapping, load_mapping, shipped_mappings
 from helpers.data.mapping_checks import no_data_rows_error
@@ -67,7 +67,7 @@ class IngestValidationError(DataValidationError):
     def in_language(self, lang: str) -> str:
         """The findings (:meth:`DataValidationError.in_language`), where the converted tables are kept, and the fix."""
         if lang == "en":
-            return str(self)
+            return Exception.__str__(self)
         return (DataValidationError.in_language(self, lang) + "\n" + t("ingest_rejected_kept", lang).format(rejected=self.rejected)
                 + f"\n  {HOW_TO_FIX[lang]}: {t('fix_ingest_rejected_kept', lang)}")
 
@@ -302,7 +302,8 @@ def _publish(out: Path, frames: dict[str, pd.DataFrame], record: dict, own: Path
             shutil.copy2(kept, staging / DATA_FOLDER_CONFIG)
         elif own is not None:   # else the exports folder's settings come along with its tables
             shutil.copy2(own, staging / DATA_FOLDER_CONFIG)
-        (staging / REPORT_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+        (staging / REPORT_FILE).write_text(json.dumps(both_languages(record), ensure_ascii=False, indent=2, default=str) + "\n",
+                                           encoding="utf-8")
         try:
             wb = load_workbook(staging, config or load_config(staging))
         except DataValidationError as exc:

@@ -15,7 +15,7 @@ from helpers.data.files import check_kind, skipped_text_tables
 from helpers.data.ingest_files import _candidates
 from helpers.data.load import FORMATS
 from helpers.data.mapping import note
-from helpers.errors import Finding, Phrase, PhraseList, coded_error, warning
+from helpers.errors import Finding, Phrase, PhraseList, coded_error, warning, warning_text
 
 MIN_ROWS_FOR_BULK_CHECK = 2
 
@@ -94,11 +94,16 @@ def ingest_warnings(frames: dict[str, pd.DataFrame], reports: dict[str, dict]) -
 
 
 def warning_record(w: Finding) -> dict:
-    """A finding as ingest_report.json's `warnings` entry: {code, message, count, file, column, rows, fix, params}
-    (count: the rows or values concerned; 1 for a finding about the whole export; params: what fills the
-    sentence of its code in the label table, so a report says it in its own language)."""
+    """A finding as ingest_report.json's `warnings` entry: {code, message, count, file, column, rows, fix, params,
+    message_ja, fix_ja} (count: the rows or values concerned; 1 for a finding about the whole export; params: what
+    fills the sentence of its code in the label table, so a report says it in its own language; message_ja, fix_ja:
+    the same in Japanese, for a person reading the file)."""
+    try:
+        message_ja, fix_ja = warning_text(w.code, w.params, "ja", w.count, w.file, w.column or "")
+    except (KeyError, IndexError):   # a note without a code of WARNING_CODES: as it is
+        message_ja, fix_ja = w.message, w.fix
     return {"code": w.code, "message": w.message, "count": w.count or 1, "file": w.file, "column": w.column,
-            "rows": list(w.rows), "fix": w.fix, "params": dict(w.params)}
+            "rows": list(w.rows), "fix": w.fix, "params": dict(w.params), "message_ja": message_ja, "fix_ja": fix_ja}
 
 
 def unused_file_warnings(exports: Path, mp, reports: dict[str, dict], joined: set[str], near_misses: list) -> list[Finding]:

@@ -671,10 +671,12 @@ def warning_sentences(w: dict, lang: str) -> tuple[str, str]:
     """(sentence, fix) of one warning of :func:`workbook_warnings` in `lang`, from the label table by its code and
     params (helpers.errors.warning_text). A record the label cannot be filled from (an ingest_report.json written
     before the ingest recorded params, or a code this version does not know) keeps its own English text."""
-    from helpers.errors import warning_text
+    from helpers.errors import recorded, warning_text
 
+    params = w.get("params") or {}
+    params = {k: recorded(params, k) for k in params if not k.endswith("_ja")}   # a text recorded in both languages: said in lang
     try:
-        return warning_text(w["code"], w.get("params") or {}, lang, w.get("count") or 0, w.get("file") or "", w.get("column") or "")
+        return warning_text(w["code"], params, lang, w.get("count") or 0, w.get("file") or "", w.get("column") or "")
     except (KeyError, IndexError, ValueError):
         return w["message"], w.get("fix") or ""
 

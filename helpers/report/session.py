@@ -10,10 +10,11 @@ import os
 import threading
 from dataclasses import dataclass, field
 
-from helpers.config import Config, load_config
+from helpers.config import Config, load_config, stated_language
 from helpers.data.load import Workbook, first_data_date
 from helpers.data.periods import Period, parse_period
 from helpers.data.snapshot import load_cached
+from helpers.errors import WorkbookError
 from helpers.report.record import Recorder
 
 
@@ -52,7 +53,9 @@ def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: 
     from helpers.report.lab import resolve_data_dir
 
     data = resolve_data_dir(data_dir)
+    say_errors_in(lang or stated_language(data, config_path or None) or "en")   # a settings file's own error too
     config = load_config(data, config_path or None, overrides={"language": lang or None, "as_of": as_of or None})
+    say_errors_in(config.language)
     wb = _warehouse_workbook(data, config) or load_cached(data, config)  # the run's snapshot, or a cached one
     fy = config.fiscal_year_start_month
     if period:
@@ -67,6 +70,25 @@ def open_session(data_dir: str, config_path: str = "", period: str = "", as_of: 
 
         set_theme("report" if os.environ.get("WORKBOOK_STATIC") == "1" else "notebook")
     return Session(config=config, wb=wb, period=chosen, lang=config.language, recorder=Recorder(metrics_path))
+
+
+def say_errors_in(lang: str) -> None:
+    """In a notebook (an IPython shell), show every WorkbookError a cell raises in `lang`: its traceback's last line,
+    and the error the report runner names for a failed notebook, say its message and fix from the label table
+    (WorkbookError.shown_in; a coded error, or a DataValidationError's coded findings). Outside IPython nothing is done."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        value.shown_in = lang
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+
+    shell.set_custom_exc((WorkbookError,), show)
 
 
 def _warehouse_workbook(data, config):
