@@ -196,8 +196,9 @@ def check_extent(periods: list[Period], first_date, as_of, fy_start: int, last_d
 
 
 def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, lang: str,
-               kernel: SharedKernel | None = None) -> PeriodResult:
-    """Execute and export every notebook for one period into a staging folder, then publish it.
+               kernel: SharedKernel | None = None, say: str | None = None) -> PeriodResult:
+    """Execute and export every notebook for one period into a staging folder (the pages in `lang`), then publish it;
+    its console lines in `say` (the runner's errors' language; None: `lang`).
 
     The notebooks run in `kernel`'s kernel (started if none runs; ended when the period fails), or, without
     `kernel`, in a kernel of the period's own, ended with it (the worker processes of ``--jobs``).
@@ -222,8 +223,8 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
             if not result.ok:
                 break
             result.notebooks.append(nb.name)
-            print(fill("run_progress_ok", {"label": label, "notebook": nb.name, "seconds": f"{time.monotonic() - t0:.1f}"}, lang),
-                  flush=True)
+            print(fill("run_progress_ok", {"label": label, "notebook": nb.name, "seconds": f"{time.monotonic() - t0:.1f}"},
+                       say or lang), flush=True)
     except BaseException:  # a full disk (WorkbookError), an interrupt: no kernel and no staging folder is left behind
         with contextlib.suppress(Exception):  # the error to report is the one raised
             kernel.close()
@@ -233,7 +234,7 @@ def run_period(period: Period, notebooks: list[Path], params: dict, out: Path, l
         kernel.close()  # before publishing: the kernel log is complete and nothing writes into the folder any more
     if not own_kernel and not result.ok:
         (staging / KERNEL_LOG).write_bytes(kernel.log_since(log_start))
-    _publish_period(result, staging, out, lang)
+    _publish_period(result, staging, out, say or lang)
     result.seconds = time.monotonic() - started
     return result
 
@@ -363,7 +364,7 @@ def _main(args) -> int:
             for p in periods:
                 check_replaceable(out / p.label)
                 check_replaceable(out / FAILED_DIR / p.label)
-            return _run(args, out, data, config, wb, periods, notebooks)
+            return _run(args, out, data, config, wb, periods, notebooks, lang)
         except WorkbookError as exc:
             print(f"error: {exc.in_language(lang)}", file=sys.stderr)
             return 2
@@ -448,12 +449,13 @@ def _settle_heap(lang: str) -> bool:
     return True
 
 
-def _run(args, out: Path, data: Path, config, wb, periods: list[Period], notebooks: list[Path]) -> int:
-    """Execute the periods and write the index page, holding the output folder's lock."""
+def _run(args, out: Path, data: Path, config, wb, periods: list[Period], notebooks: list[Path], say: str = "en") -> int:
+    """Execute the periods and write the index page, holding the output folder's lock; the console's lines in `say`
+    (the language of the runner's errors and notes)."""
     params = {"data_dir": str(data), "config_path": str(Path(args.config).resolve()) if args.config else "",
               "as_of": wb.as_of.strftime("%Y-%m-%d"), "lang": config.language}
     print(fill("run_progress_start", {"periods": ", ".join(p.label for p in periods), "data": data, "as_of": params["as_of"],
-                                      "lang": config.language, "out": out}, config.language), flush=True)
+                                      "lang": config.language, "out": out}, say), flush=True)
     # One load per run: every notebook of every period opens this snapshot of the validated tables.
     own = out / f".snapshot-{os.getpid()}"  # the runner's (marked) folder: recovery removes it after a kill
     try:
@@ -479,9 +481,10 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
         if kernel is None:
             with ProcessPoolExecutor(max_workers=args.jobs) as pool:
                 results = list(pool.map(run_period, periods, [notebooks] * len(periods), [params] * len(periods),
-                                        [out] * len(periods), [config.language] * len(periods)))
+                                        [out] * len(periods), [config.language] * len(periods), [None] * len(periods),
+                                        [say] * len(periods)))
         else:
-            results = [run_period(p, notebooks, params, out, config.language, kernel) for p in periods]
+            results = [run_period(p, notebooks, params, out, config.language, kernel, say) for p in periods]
         from helpers.report.index_page import write_index
 
         write_index(out, wb, config, [r.label for r in results if r.ok], draw_png=_trend_in_kernel(kernel, own))
@@ -497,7 +500,7 @@ def _run(args, out: Path, data: Path, config, wb, periods: list[Period], noteboo
                 os.environ[name] = value
         shutil.rmtree(own, ignore_errors=True)
     ok = [r for r in results if r.ok]
-    lang = config.language
+    lang = say
     print(fill("run_progress_done", {"ok": len(ok), "total": len(results), "out": out, "index": out / "index.html"}, lang), flush=True)
     for r in results:
         if not r.ok:
