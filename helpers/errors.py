@@ -171,7 +171,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "no_opportunities": ("",), "text_file_skipped": ("unicode_text", "tab_text"),
     # helpers.limits
     "ingest_report_unreadable": ("",), "channel_placeholder": ("",), "channel_variants": ("", "separate"),
-    "channel_name_unknown": ("", "no_match"),
+    "channel_name_unknown": ("", "no_match"), "marketing_channels_unmatched": ("", "names"),
     "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",),
     # helpers.ingest
     "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),

@@ -232,3 +232,41 @@ def check_channel_names(names: dict[str, dict[str, str]], frames, named_in: dict
             out.append(warning(where, "channel_name_unknown", f"labels.channels.{key}", count=1, channel=key,
                                channels=listed or "-", variant="no_match"))
     return out
+
+
+# --------------------------------------------------------------------------- attribution.marketing_channels
+def check_marketing_channels(listed, touched, names: dict[str, dict[str, str]], where: str = "settings") -> list[Finding]:
+    """The warning ``marketing_channels_unmatched`` when the touches' channels and the setting
+    ``attribution.marketing_channels`` (`listed`) do not meet as a reader would expect; [] otherwise.
+
+    Variant ``names``: a touch channel is spelled as the display name (either language, compared by
+    :func:`channel_key`) of a listed channel code but is not listed itself ('セミナー' for seminar): its touches count
+    as another department's, so the warning names each such spelling and the setting that lists them as the data
+    spells them. Variant "": touches exist and none of their channels is listed: every touch counts as another
+    department's, and marketing-sourced and -influenced are 0 by the setting, not by the data. Never a guess: the
+    touches are counted as the setting says; the warning says what to write.
+
+    `touched`: the touches' distinct channels (after ``channels.normalize``); `names`: {code: {lang: display name}}
+    (:attr:`helpers.config.Config.channel_names`)."""
+    listed, touched = [str(c) for c in listed], sorted({str(c) for c in touched})
+    if not touched:
+        return []
+    chosen = set(listed)
+    spelled = {}   # a touch channel -> the listed code it is the display name of
+    for value in touched:
+        if value in chosen:
+            continue
+        for code in listed:
+            if any(channel_key(value) == channel_key(name) for name in (names.get(code) or {}).values() if name):
+                spelled[value] = code
+                break
+    if spelled:
+        suggest = sorted((chosen & set(touched)) | set(spelled))
+        return [warning(where, "marketing_channels_unmatched", "attribution.marketing_channels", count=len(spelled),
+                        variant="names", pairs=", ".join(f"'{v}' ({c})" for v, c in sorted(spelled.items())),
+                        suggest=", ".join(suggest))]
+    if chosen & set(touched):
+        return []
+    shown = ", ".join(f"'{v}'" for v in touched[:10]) + (", ..." if len(touched) > 10 else "")
+    return [warning(where, "marketing_channels_unmatched", "attribution.marketing_channels", count=len(touched),
+                    listed=", ".join(listed) or "-", channels=shown)]

@@ -286,6 +286,18 @@ def table_rows_of(source) -> dict[str, tuple[int, pd.Timestamp | None, pd.Timest
 
 
 @memoized_figure
+def touch_channels_of(source) -> list[str]:
+    """The distinct channel spellings of the touches of `source` (nulls left out; [] without a touches table): what
+    helpers.data.channels.check_marketing_channels compares attribution.marketing_channels with."""
+    touches = source.touches()
+    if touches is None:
+        return []
+    values = touches.select(v=touches.channel.cast("string")).distinct()
+    values = values.filter(values.v.notnull())
+    return sorted(r["v"] for r in source.fetch(values).to_pylist())
+
+
+@memoized_figure
 def channel_values_of(source) -> list[str]:
     """The distinct channel spellings of the leads, opportunities and touches of `source` (nulls left out; one row per
     spelling comes back): the names helpers.data.channels.check_channel_names compares the display names with."""

@@ -640,7 +640,7 @@ def workbook_warnings(wb, source=None) -> list[dict]:
     warnings. The figures over the leads, opportunities and touches (negative intervals, the channels the data has)
     are engine queries on `source` (a :class:`helpers.metrics.source.Source`, default the workbook's frames)."""
     from helpers.errors import warning
-    from helpers.metrics.health_engine import channel_values_of, negative_intervals_of
+    from helpers.metrics.health_engine import channel_values_of, negative_intervals_of, touch_channels_of
     from helpers.metrics.source import FrameSource
 
     def checked(code: str, file: str, column: str, count: int, **params) -> dict:
@@ -648,7 +648,8 @@ def workbook_warnings(wb, source=None) -> list[dict]:
         return {"code": code, "message": w.message, "count": count, "file": file, "source": "data", "column": column,
                 "rows": "", "fix": w.fix, "params": w.params}
 
-    from helpers.data.channels import check_channel_names
+    from helpers.data.channels import check_channel_names, check_marketing_channels
+    from helpers.metrics.attribution_paths import settings as attribution_settings
 
     # the workbook's frames as they are: these counts need no target fit (helpers.metrics.core.workbook_source's key)
     source = source if source is not None else FrameSource(wb.leads, wb.opportunities, wb.touches,
@@ -656,6 +657,8 @@ def workbook_warnings(wb, source=None) -> list[dict]:
     channels = pd.DataFrame({"channel": pd.Series(channel_values_of(source), dtype=object)})   # one row per spelling
     names = check_channel_names(wb.config.settings_channel_names, (channels, wb.spend),   # never the shipped names
                                 wb.config.channel_names_from)   # the run's settings, not the cached load's
+    names += check_marketing_channels(attribution_settings(wb.config)["marketing_channels"], touch_channels_of(source),
+                                      wb.config.channel_names)
     out = warnings_list([*wb.findings, *names], ingest_warnings(wb.data_dir))
     for code, count in negative_intervals_of(source, wb.as_of).items():
         if code != "null_reasons" and count:   # None without an opportunities table: nothing to warn of

@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from helpers.data.channels import check_marketing_channels
+from helpers.errors import warning_text
 from helpers.labels import t
 from helpers.metrics import attribution as A
 from helpers.metrics.attribution_paths import attribution_of, coverage_of
+from helpers.metrics.health_engine import touch_channels_of
 from helpers.views import display, fmt
 from helpers.metrics.limits import workbook_facts
 from helpers.views.common import channel_label, reason_text
@@ -199,7 +202,14 @@ def sourced_table(s: Session, a: AttributionResult):
                      t("won_count", s.lang): fmt.number(fig["won"]["count"], s.lang),
                      t("won_revenue", s.lang): fmt.money(fig["won"]["revenue"], s.config)})
     channels = ", ".join(channel_label(s.config, c, s.lang) for c in sec["marketing_channels"]) or t("none_listed", s.lang)
-    return display.stack(display.table(pd.DataFrame(rows)), display.kpis([(t("marketing_channels_label", s.lang), channels)]))
+    listed, touched = set(sec["marketing_channels"]), touch_channels_of(s.source)   # the touches' other channels, as the
+    others = [c for c in touched if c not in listed]   # data spells them: what counts as another department's
+    items = [(t("marketing_channels_label", s.lang), channels)]
+    if others:
+        items.append((t("other_touch_channels_label", s.lang), ", ".join(others)))
+    said = [" ".join(warning_text(w.code, w.params, s.lang, w.count, w.file, w.column))   # data health's warning, here too
+            for w in check_marketing_channels(sec["marketing_channels"], touched, s.config.channel_names)]
+    return display.stack(display.table(pd.DataFrame(rows)), display.kpis(items), *(display.note(x, warn=True) for x in said))
 
 
 def content_table(s: Session, a: AttributionResult):
