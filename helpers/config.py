@@ -264,7 +264,7 @@ def load_config(data_dir: str | Path | None = None, path: str | Path | None = No
     check_schema(merged, every)
     _as_of_setting(merged.get("as_of"), as_of_from, lambda: _typed("as_of", every))  # named by the file that set it
     config = _build(merged, " + ".join(Path(s).name for s in sources), tuple(sources))
-    named_in = {str(k): (Path(src).name if src != "overrides" else "the command line")
+    named_in = {str(k): (Path(src).name if src != "overrides" else Phrase("settings_from_command_line"))
                 for src, layer in layers for k in ((layer.get("labels") or {}).get("channels") or {})}
     return replace(config, channel_names_from=named_in)
 

@@ -92,7 +92,7 @@ class Finding:
                 message, fix = warning_text(self.code, self.params, lang, self.count, self.file, self.column or "")
             except (KeyError, IndexError):   # a warning kept without its params (an old ingest_report.json): as it was
                 pass
-        where = [self.file]
+        where = [said(self.file, lang)]   # a Phrase such as "the command line" (settings_from_command_line) in lang
         if self.rows or self.ids:
             n = len(self.rows or self.ids)
             key = ("finding_rows" if self.rows else "finding_ids") + ("_more" if self.count > n else "")

@@ -246,7 +246,8 @@ def test_every_coded_error_and_warning_has_a_japanese_text_unlike_the_english():
     keys |= {k for code, variants in WARNING_CODES.items() for v in variants for k in warning_keys(code, v) if k}
     keys |= {k for k in labels if k.startswith(("cli_", "meaning_", "lock_what_", "part_encoding_", "part_drop_", "run_note_", "schema_",
                                                 "setting_invalid_line", "settings_from_", "checklist_bad_", "checklist_new_row",
-                                                "checklist_day_of", "run_progress_", "run_read_", "run_recovered_", "lab_"))}
+                                                "checklist_day_of", "run_progress_", "run_read_", "run_recovered_", "lab_", "clean_",
+                                                "index_metrics_"))}
     assert len(keys) > 600
     for key in sorted(keys):
         en, ja = labels[key]["en"], labels[key]["ja"]
@@ -670,3 +671,17 @@ def test_ingest_report_keeps_its_english_keys_and_adds_the_japanese(tmp_path):
         load_config(tmp_path / "out", settings)
     assert "の金額は USD です(opportunities の'Amount' の金額から読み取り)。" in info.value.in_language("ja")
     assert "are in USD (opportunities: from the amounts in 'Amount')" in str(info.value)
+
+
+def test_clean_and_a_channel_named_on_the_command_line_are_said_in_japanese(tmp_path, capsys, monkeypatch):
+    from helpers.config import load_config
+    from helpers.data.channels import check_channel_names
+    from helpers.report import clean
+
+    monkeypatch.setenv("LC_ALL", "ja_JP.UTF-8")
+    assert clean.main(["--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"{tmp_path} からレポートの項目を0件削除しました。それ以外のものはそのまま残しています。\n"
+    config = load_config(overrides={"labels": {"channels": {"semnar": "セミナー"}}})
+    (found,) = check_channel_names(config.settings_channel_names, {}, config.channel_names_from)
+    assert found.render("ja").startswith("コマンドライン、列 'labels.channels.semnar': ")
+    assert found.render().startswith("the command line, column 'labels.channels.semnar': ")

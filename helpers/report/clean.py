@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from helpers.errors import WorkbookError, cli_language
+from helpers.errors import WorkbookError, cli_language, fill
 from helpers.paths import REPORTS_DIR
 from helpers.report.record import clean_reports
 
@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     except (WorkbookError, OSError) as exc:
         print(f"error: {exc.in_language(cli_language()) if isinstance(exc, WorkbookError) else exc}", file=sys.stderr)
         return 2
+    lang = cli_language()
     for path in removed:
-        print(f"removed {path}")
-    print(f"{len(removed)} report item(s) removed from {args.out}; anything else there was left as it is.")
+        print(fill("clean_removed", {"path": path}, lang))
+    print(fill("clean_done", {"count": len(removed), "out": args.out}, lang))
     return 0
 
 

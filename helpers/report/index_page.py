@@ -23,12 +23,14 @@ PACKAGES = ("pandas", "numpy", "matplotlib", "seaborn", "papermill", "nbconvert"
 TREND_KEYS = ("opportunities_created", "won_count", "win_rate", "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
 
 
-def published_periods(out: Path) -> list[tuple[str, dict | None, list[str]]]:
+def published_periods(out: Path, lang: str = "en") -> list[tuple[str, dict | None, list[str]]]:
     """(label, metrics, report file names) of every period folder in `out` holding a metrics.json, in period order.
 
     metrics is None when the file cannot be read as a JSON object (truncated, damaged); such a period
-    is listed with a note and left out of the trend, and a line is printed naming the file.
+    is listed with a note and left out of the trend, and a line is printed naming the file (in `lang`).
     """
+    from helpers.errors import fill
+
     found = []
     for folder in out.iterdir():
         if folder.is_dir() and PERIOD_DIR.match(folder.name) and (folder / "metrics.json").is_file():
@@ -37,8 +39,8 @@ def published_periods(out: Path) -> list[tuple[str, dict | None, list[str]]]:
                 if not isinstance(metrics, dict):
                     raise ValueError("not a JSON object")
             except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-                print(f"note: {folder / 'metrics.json'} cannot be read ({exc}); {folder.name} is left out of the index trend. "
-                      f"How to fix: re-run it with --period {folder.name}", flush=True)
+                print(fill("index_metrics_unreadable", {"path": folder / "metrics.json", "reason": exc, "period": folder.name}, lang),
+                      flush=True)
                 metrics = None
             found.append((folder.name, metrics, sorted(p.name for p in folder.glob("*.html"))))
     return sorted(found, key=lambda row: (str((row[1] or {}).get("start", "")) or "9999", row[0]))
@@ -259,7 +261,7 @@ def write_index(out: Path, wb: Workbook, config: Config, this_run: list[str], dr
     info = {"generator": GENERATOR, **run_info(wb, config)}
     info["periods_this_run"] = this_run
     write_atomic(out / "run.json", dumps(info))
-    rows = published_periods(out)
+    rows = published_periods(out, lang)
     links = _period_links(rows, lang)
     trend = trend_frame(rows, lang)
     chart = _trend_chart_html(trend, config, lang, draw_png)
