@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Alignment workbook (Python)" >/dev/null
 	@touch $(STAMP)
 
-.PHONY: help venv report test test-attack lab app sample ingest notebooks-refresh bench-report bench-scale bench-save bench-forecast clean-reports
+.PHONY: help venv report test test-attack lab app sample ingest notebooks-refresh bench-report bench-scale bench-save bench-forecast bench-ingest clean-reports
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1)} \
@@ -69,6 +69,9 @@ bench-forecast: $(STAMP) ## benchmark: the goals forecast's backtest coverage on
 
 bench-save: $(STAMP) ## benchmark: saving 15 checklist answers into a 188k-row file vs a small one (prints the ratio)
 	$(BIN)/python -m benchmarks.bench_save $(ARGS)
+
+bench-ingest: $(STAMP) ## benchmark: ingest's repeated-deal check (products report) on 50k-row exports vs a plain pandas duplicated() pass (prints the ratio)
+	$(BIN)/python -m benchmarks.bench_ingest_checks $(ARGS)
 
 bench-scale: $(STAMP) ## benchmark at 100k and 1M leads (ARGS=--big adds 10M; ARGS="--big --report" times a full report at 10M; ARGS=--attribution-only: only notebook 06 vs SQL at 1M): workbook vs plain DuckDB SQL vs a bare read
 	$(BIN)/python -m benchmarks.bench_scale $(ARGS)

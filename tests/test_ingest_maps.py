@@ -206,6 +206,23 @@ def test_an_opportunities_with_products_report_is_refused_as_such(tmp_path):
                                           "商談が繰り返されます)。商談ID '0065g00000AbCdE' が 2 行目と 3 行目にあり")
 
 
+def test_a_products_report_names_each_repeats_own_first_row(tmp_path):
+    """Deals F, A, G, A, G, A (export rows 2-7), A and G on product lines: the repeats are rows 5 (A, first on row 3),
+    6 (G, first on 4) and 7 (A, first on 3); the first pair named is rows 3 and 5, 3 repeats (counted by hand)."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    head, a1, a2, f, g = (CASES / "sf-opps-with-products" / "report1790000000200.csv").read_text(encoding="utf-8").splitlines()[:5]
+    g2, a3 = g.replace('"Licence","6"', '"Onboarding","1"'), a2.replace('"Onboarding"', '"Training"')
+    (exports / "r.csv").write_text("\n".join([head, f, a1, g, a2, g2, a3]) + "\n", encoding="utf-8")
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "salesforce_en", tmp_path / "out")
+    e = err.value
+    assert (e.code, e.params["first"], e.params["repeat"], e.params["count"]) == ("products_report", 3, 5, 3)
+    assert str(e).split("\n")[0] == ("r.csv looks like an 'Opportunities with Products' report: one row per product line, "
+                                     "the deal repeated. Opportunity ID '0065g00000AbCdE' is on rows 3 and 5, which differ "
+                                     "only in the product columns ('Product Name', 'Quantity', 'Total Price'); 3 such repeat(s)")
+
+
 def test_a_repeated_id_names_its_first_row(tmp_path):
     exports = tmp_path / "exports"
     exports.mkdir()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.config import Config
@@ -153,18 +154,26 @@ def check_products_report(frames: dict[str, pd.DataFrame], reports: dict[str, di
     if frame is None or raw is None or "opportunity_id" not in frame.columns or not len(frame):
         return
     ids = frame["opportunity_id"]
-    repeats = [i for i in range(len(frame)) if ids.iat[i] is not None and ids.iloc[:i].eq(ids.iat[i]).any()]
-    if not repeats:
+    # one hashed pass (not each row against the rows before it: quadratic); missing ids are never repeats
+    present = ids.notna().to_numpy()
+    repeated = ids.duplicated(keep="first").to_numpy() & present
+    if not repeated.any():
         return
+    repeats, firsts = np.flatnonzero(repeated).tolist(), np.flatnonzero(present & ~repeated)
+    first_at = dict(zip(ids.iloc[firsts].tolist(), firsts.tolist()))   # each id's first position
     rows = frame.attrs.get("export_rows") or [i + 2 for i in range(len(frame))]
     known = mentioned_keys(mp.tables["opportunities"])
+    # rows read as arrays once: frame.iloc[i] deep-copies the frame's attrs (export_rows, a list of every row) each time
+    canon, names = frame.to_numpy(dtype=object), [str(c) for c in raw.columns]
+    need = sorted({rows[k] - 2 for i in repeats for k in (i, first_at[ids.iat[i]])})
+    export = dict(zip(need, raw.iloc[need].to_numpy(dtype=object)))
     pairs = []
     for i in repeats:
-        j = int(ids.iloc[:i].eq(ids.iat[i]).to_numpy().argmax())
-        if [cell_text(v) for v in frame.iloc[i]] != [cell_text(v) for v in frame.iloc[j]]:
+        j = first_at[ids.iat[i]]
+        if [cell_text(v) for v in canon[i]] != [cell_text(v) for v in canon[j]]:
             return   # the repeat differs in what the workbook reads: another kind of duplicate
-        a, b = raw.iloc[rows[j] - 2], raw.iloc[rows[i] - 2]
-        differ = [str(c) for c in raw.columns if cell_text(a[c]) != cell_text(b[c])]
+        a, b = export[rows[j] - 2], export[rows[i] - 2]
+        differ = [c for c, x, y in zip(names, a, b) if cell_text(x) != cell_text(y)]
         if any(_header_key(c) in known for c in differ):
             return
         pairs.append((j, i, differ))
