@@ -207,7 +207,9 @@ def test_as_of_day_that_does_not_exist_in_japanese():
 
 
 @pytest.mark.parametrize("text, order, pair", [("24/04/01", None, "(1924 or 2024?)"), ("01/04/99", "dmy", "(1999 or 2099?)"),
-                                               ("4/1/25", None, "(1925 or 2025?)")])
+                                               ("4/1/25", None, "(1925 or 2025?)"), ("24/4/1", None, "(1924 or 2024?)"),
+                                               ("24-4-1", None, "(1924 or 2024?)"), ("24/04/1", None, "(1924 or 2024?)"),
+                                               ("99.4.1", None, "(1999 or 2099?)")])
 def test_two_digit_year_said_with_its_own_centuries(text, order, pair):
     from helpers.data.cells import DateAsWritten, parse_datetime
 

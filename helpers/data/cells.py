@@ -102,7 +102,10 @@ def parse_datetime(v, formats: tuple[str, ...], order: str | None = None, epoch:
 EXCEL_SERIALS = (10000, 100000)
 _ISO_UNPADDED = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}([/.\-])\d{1,2}\1(?P<last>\d{2})(?:\s.*)?$|^(?P<first>\d{2})([/.\-])\d{1,2}\3\d{1,2}$")
+#: A two-digit year last (4/1/25) or first (24/4/1); each alternative's separator a named group (a numbered
+#: back-reference would count the named groups too).
+_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}(?P<sep1>[/.\-])\d{1,2}(?P=sep1)(?P<last>\d{2})(?:\s.*)?$"
+                             r"|^(?P<first>\d{2})(?P<sep2>[/.\-])\d{1,2}(?P=sep2)\d{1,2}$")
 #: A two-digit year first (24/04/01, the Japanese order): its year, said unless the column's date_order is dmy or mdy.
 _TWO_DIGIT_YEAR_FIRST = re.compile(r"^(\d{2})([/.\-])\d{1,2}\2\d{1,2}$")
 
