@@ -97,7 +97,7 @@ def test_no_shipped_module_imports_a_benchmark():
     """benchmarks/ stands above the package: helpers imports none of it (only helpers.aliases names it, as text),
     and it is not among the shipped packages (pyproject.toml)."""
     assert sorted(p.stem for p in BENCHMARKS.glob("*.py")) == ["__init__", "attribution_reference", "bench", "bench_attribution",
-                                                                 "bench_forecast", "bench_save", "bench_scale",
+                                                                 "bench_forecast", "bench_ingest_checks", "bench_save", "bench_scale",
                                                                  "scale_reference"]
     importing = [f"{module_name(p)}:{n.lineno}" for p in MODULES for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
                  if isinstance(n, (ast.Import, ast.ImportFrom))
