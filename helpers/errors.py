@@ -302,7 +302,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "sample_would_replace": ("",),
     # helpers.data.cells / mapping: an export lacks a column the mapping needs; an export's values the mapping cannot
     # convert, listed (each a Phrase ``problem_*``, with the fixes of their topics: helpers.data.mapping_checks.FIX_BY_TOPIC)
-    "missing_column": ("", "table", "closed_at", "ja_headers", "required", "required_default"), "amount_unit_in_header": ("",), "products_report": ("",), "mapping_errors": ("",),
+    "missing_column": ("", "table", "closed_at", "ja_headers", "required", "required_default", "warehouse", "warehouse_ja_headers"), "amount_unit_in_header": ("",), "products_report": ("",), "mapping_errors": ("",),
     "unconvertible": ("", "missing", "missing_values"),
     # helpers.data.load: --data names a file (leads.csv), not the folder holding it
     "data_is_file": ("",),

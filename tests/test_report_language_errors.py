@@ -79,6 +79,44 @@ def test_a_missing_column_says_its_meaning_and_a_missing_table_its_folder_in_jap
         "    対処方法: opportunities.csv(または .xlsx/.parquet)をデータフォルダに置いてください。")
 
 
+def test_a_warehouse_tables_missing_columns_say_the_tables_fix(tmp_path):
+    """A --warehouse run's small tables (the runner's copy, helpers.metrics.warehouse_load.small_tables) name the
+    warehouse table and its own fix (rename the columns or a view, --table), never a data folder's command (whose
+    {folder} only load_workbook fills) or a column mapping; in English and Japanese."""
+    from helpers.config import load_config
+    from helpers.metrics.warehouse_load import small_tables
+
+    (tmp_path / "spend.csv").write_text("月,チャネル,金額\n2025-01,web,3\n", encoding="utf-8")
+    (tmp_path / "checklist.csv").write_text("respondent,departmnt,answered_on,item,answer\nr1,sales,2025-01-01,1,yes\n",
+                                            encoding="utf-8")
+    _, _, findings = small_tables(tmp_path, load_config(None), {"spend": "crm.spend", "checklist": "crm.checklist"})
+    exc = DataValidationError([f for f in findings if f.code == "missing_column"])
+    assert "{folder}" not in str(exc) + exc.in_language("ja")
+    assert str(exc).split(":\n", 1)[1] == (
+        "  - crm.spend, column 'month': the warehouse table has no required columns 'month', 'channel', 'amount': its "
+        "columns are the Japanese column names of docs/data_dictionary.md (月 = month, チャネル = channel, 金額 = amount)\n"
+        "    How to fix: Rename the columns of the warehouse table crm.spend to the names after each '=' above, or give the "
+        "run a view that renames them (CREATE VIEW ... AS SELECT \"月\" AS month, ...) and name the view with --table "
+        "spend=VIEW. A warehouse run reads no column mapping (canonical_ja reads files).\n"
+        "  - crm.checklist, column 'department': the warehouse table has no required column 'department' "
+        "(sales, marketing or other)\n"
+        "    How to fix: Add the column 'department' to the warehouse table crm.checklist, or give the run a view over it with "
+        "that column (CREATE VIEW ... AS SELECT ..., <its column> AS department) and name the view with --table "
+        "checklist=VIEW. A warehouse run reads no column mapping. The table has a column 'departmnt': rename it to "
+        "'department' (ALTER TABLE ... RENAME COLUMN, or AS in the view).")
+    assert exc.in_language("ja") == HEADER_JA.format(n=2) + (
+        "  - crm.spend、列 'month': ウェアハウスのテーブルに必須の列 'month', 'channel', 'amount' がありません。列名が "
+        "docs/data_dictionary.md の日本語の列名です(月 = month, チャネル = channel, 金額 = amount)\n"
+        "    対処方法: ウェアハウスのテーブル crm.spend の列名を上の各「=」の後の名前に変えるか、列名を変えるビューを作り"
+        "(CREATE VIEW ... AS SELECT \"月\" AS month, ...)、--table spend=ビュー名 で指定してください。"
+        "ウェアハウスからの実行では列マッピングを読みません(canonical_ja はファイルを読むものです)。\n"
+        "  - crm.checklist、列 'department': ウェアハウスのテーブルに必須の列 'department'(sales、marketing またはその他)がありません\n"
+        "    対処方法: ウェアハウスのテーブル crm.checklist に列 'department' を追加するか、その列を持つビューを作り"
+        "(CREATE VIEW ... AS SELECT ..., <元の列> AS department)、--table checklist=ビュー名 で指定してください。"
+        "ウェアハウスからの実行では列マッピングを読みません。テーブルには列 'departmnt' があります。列名を 'department' に"
+        "変えてください(ALTER TABLE ... RENAME COLUMN、またはビューの AS で)。")
+
+
 def test_a_negative_target_and_a_repeated_goal_in_japanese():
     import pandas as pd
 

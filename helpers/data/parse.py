@@ -206,8 +206,10 @@ def parse_table(table: Table, raw: pd.DataFrame, fname: str, config: Config, fin
     return out
 
 
-def missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Finding]:
-    """A finding per required column absent from the file, with the closest header as a hint."""
+def missing_columns(table: Table, raw: pd.DataFrame, fname: str, *, warehouse: bool = False) -> list[Finding]:
+    """A finding per required column absent from the file, with the closest header as a hint. `warehouse`: `raw` is
+    the copy of a warehouse table named `fname` (a --warehouse run), whose fix is the table's (rename its columns or
+    a view, --table), never a data folder's command or a column mapping."""
     import difflib
 
     found = []
@@ -215,12 +217,19 @@ def missing_columns(table: Table, raw: pd.DataFrame, fname: str) -> list[Finding
     japanese = _japanese_headers(table.name, raw.columns) if missing else {}
     if japanese:   # one finding for the file: its headers are the data dictionary's Japanese names
         named = ", ".join(f"{header} = {canonical}" for canonical, header in japanese.items())
-        return [error(fname, "missing_column", missing[0].name, variant="ja_headers", named=named,
-                      columns=", ".join(repr(c.name) for c in missing), how=Phrase("part_ja_headers_command", folder="{folder}"))]
+        columns = ", ".join(repr(c.name) for c in missing)
+        if warehouse:
+            canonical, header = next(iter(japanese.items()))
+            return [error(fname, "missing_column", missing[0].name, variant="warehouse_ja_headers", named=named,
+                          columns=columns, table=fname, name=table.name, header=header, canonical=canonical)]
+        return [error(fname, "missing_column", missing[0].name, variant="ja_headers", named=named, columns=columns,
+                      how=Phrase("part_ja_headers_command", folder="{folder}"))]
     for col in missing:
         close = difflib.get_close_matches(col.name, [str(c) for c in raw.columns], n=1, cutoff=0.6)
-        hint = Phrase("part_rename_close_column", close=close[0], column=col.name) if close else ""
-        found.append(error(fname, "missing_column", col.name, variant="table", meaning=meaning(table.name, col.name), hint=hint))
+        rename = "part_rename_close_warehouse_column" if warehouse else "part_rename_close_column"
+        hint = Phrase(rename, close=close[0], column=col.name) if close else ""
+        where = {"variant": "warehouse", "table": fname, "name": table.name} if warehouse else {"variant": "table"}
+        found.append(error(fname, "missing_column", col.name, meaning=meaning(table.name, col.name), hint=hint, **where))
     return found
 
 

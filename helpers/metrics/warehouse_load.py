@@ -66,10 +66,11 @@ def small_tables(data: Path, config: Config, names: dict[str, str]) -> tuple[dic
                                     params={"error": exc.code, **exc.params} if exc.code else {}))
             continue
         files[name] = SourceFile(name, fname, "warehouse", encoding, len(raw), "")
-        findings += missing_columns(TABLES[name], raw, fname)
+        findings += missing_columns(TABLES[name], raw, fname, warehouse=True)
         typed[name] = parse_table(TABLES[name], raw, fname, config, findings)
         findings += label_findings(name, typed[name], fname)
-    findings += _written_tables(typed, names, config.fiscal_year_start_month)
+    if not any(f.code == "missing_column" for f in findings):   # the tables' rules read their required columns
+        findings += _written_tables(typed, names, config.fiscal_year_start_month)
     return typed, files, findings
 
 
