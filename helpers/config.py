@@ -211,14 +211,12 @@ def stated_language(data_dir: str | Path | None, path: str | Path | None = None)
     workbook.yaml, as :func:`load_config` takes them; None when neither states one (a file that cannot be read
     states none: its own error is then said in the locale's language). For the messages a command says before, or
     instead of, reading the settings: the rule is the report's (README, "Language")."""
-    import yaml
-
     try:
         files = [Path(path)] if path else []
         folder = data_folder_config(data_dir) if data_dir is not None and Path(data_dir).is_dir() else None
         files += [folder] if folder is not None else []
         for f in files:
-            settings = yaml.safe_load(f.read_text(encoding="utf-8-sig")) if f.is_file() else None
+            settings = _read_yaml(f) if f.is_file() else None   # load_config's reader: a cp932 file states its language
             if isinstance(settings, dict) and settings.get("language") in LANGUAGES:
                 return settings["language"]
     except Exception:  # noqa: BLE001 - any unreadable file: the locale decides, and the file's error is said

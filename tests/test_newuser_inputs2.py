@@ -232,6 +232,22 @@ def test_notes_file_is_not_a_table_saved_as_text(tmp_path):
 
 
 # --------------------------------------------------------------------------- 5. the runner's language rule
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8-sig", "utf-16"])
+def test_the_stated_language_is_read_as_the_settings_are(tmp_path, encoding):
+    """stated_language reads workbook.yaml and --config with load_config's reader (its encoding detection): a cp932
+    file saved by Japanese Excel or Notepad states ja (yaml.safe_load of UTF-8 text said nothing: the locale's)."""
+    from helpers.config import load_config, stated_language
+
+    text = "# 設定(営業部)\nlanguage: ja\nfiscal_year_start_month: 4\n"
+    (tmp_path / "workbook.yaml").write_bytes(text.encode(encoding))
+    assert stated_language(tmp_path) == "ja" == load_config(tmp_path, data_currency=False).language
+    given = tmp_path / "given.yaml"
+    given.write_bytes("# 英語で\nlanguage: en\n".encode(encoding))
+    assert stated_language(tmp_path, given) == "en"
+    (tmp_path / "workbook.yaml").write_text("language: ja\nlanguage: en\n", encoding="utf-8")   # refused by load_config too
+    assert stated_language(tmp_path) is None
+
+
 def test_runner_errors_in_the_data_folders_language(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("LC_ALL", raising=False)
     monkeypatch.setenv("LANG", "C.UTF-8")
