@@ -253,6 +253,8 @@ def test_a_save_refused_by_the_lock_is_said_in_the_form_language(tmp_path):
     ("helpers.metrics.warehouse", "ウェアハウスでのリードの表の名前(既定: leads)"),
     ("helpers.data.sample", "リードの数(既定 4400)"),
     ("helpers.report.clean", "レポートの出力フォルダ(既定: reports/)"),
+    ("helpers.report.lab", "作業フォルダ: notebooks/(作業用コピー)と data/(既定: work)"),
+    ("helpers.report.app", "-- の後の引数は voila に渡します(例: -- --port=8870 --no-browser)。"),
 ])
 def test_help_is_in_the_language_of_lang_else_the_locale(module, line, capsys, monkeypatch):
     import importlib

@@ -82,8 +82,8 @@ def voila_options(notebooks: Path, lang: str, extra: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    started = start_workspace(argv, "python -m helpers.report.app", __doc__.splitlines()[0], "the app",
-                              "Arguments after -- go to voila (e.g. -- --port=8870 --no-browser).", "make app")
+    started = start_workspace(argv, "python -m helpers.report.app", "cli_app_description", "workspace_server_app", "cli_app_epilog",
+                              "make app")
     if isinstance(started, int):
         return started
     _args, extra, data, lang, notebooks = started

@@ -22,6 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from helpers.labels import t
 from helpers.paths import PROJ_ROOT, SAMPLE_DATA_DIR, is_tracked_sample
 
 #: Environment variable naming the data folder of every notebook whose `data_dir` parameter is empty.
@@ -231,14 +232,18 @@ def interface_language(work: Path, lang: str) -> list[str]:
     return [f"--LabApp.user_settings_dir={settings}"]
 
 
-def workspace_parser(prog: str, description: str, server: str, epilog: str) -> argparse.ArgumentParser:
-    """The options `make lab` and `make app` share: --data, --work, --lang, --prepare-only (`server` names what is started)."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog)
-    parser.add_argument("--data", default="", help=f"data folder for every notebook (default: ${DATA_ENV}, else work/data, a copy of data/sample)")
-    parser.add_argument("--work", default=str(WORK_DIR), help="working folder: notebooks/ (working copies) and data/ (default: work)")
-    parser.add_argument("--lang", default="", choices=["", "en", "ja"],
-                        help=f"language of the working copies and of {server} (default: the data folder's settings); copies go to work/notebooks/<lang>")
-    parser.add_argument("--prepare-only", action="store_true", help=f"create the working copies, print the data folder, do not start {server}")
+def workspace_parser(prog: str, description: str, server: str, epilog: str, lang: str = "en") -> argparse.ArgumentParser:
+    """The options `make lab` and `make app` share: --data, --work, --lang, --prepare-only (`server` names what is
+    started), their help in `lang` (labels cli_workspace_*, helpers.cli_help)."""
+    from helpers.cli_help import HelpText
+
+    say = HelpText("workspace", lang)
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog, add_help=False)
+    parser.add_argument("-h", "--help", action="help", help=t("cli_help", lang))
+    parser.add_argument("--data", default="", help=say("data", env=DATA_ENV))
+    parser.add_argument("--work", default=str(WORK_DIR), help=say("work"))
+    parser.add_argument("--lang", default="", choices=["", "en", "ja"], help=say("lang", server=server))
+    parser.add_argument("--prepare-only", action="store_true", help=say("prepare_only", server=server))
     return parser
 
 
@@ -271,13 +276,18 @@ def prepare_workspace(args: argparse.Namespace, command: str) -> tuple[Path, str
 
 def start_workspace(argv: list[str] | None, prog: str, description: str, server: str, epilog: str, command: str):
     """Parse `make lab` / `make app`'s command line, prepare the workspace and point notebooks at its data.
+    `description`, `server` and `epilog` are label keys (cli_lab_description, ...), said in the language of --lang,
+    else the locale's (helpers.cli_help.help_language).
 
     Returns ``(args, extra, data, lang, notebooks)`` (`extra`: the arguments after --, for the server),
     or an exit status: 2 when the data folder does not exist (:func:`prepare_workspace` said why),
     0 after --prepare-only. Sets $WORKBOOK_DATA to the data folder and the working directory to
     the project root, so every notebook the server opens reads that folder.
     """
-    parser = workspace_parser(prog, description, server, epilog)
+    from helpers.cli_help import help_language
+
+    lang = help_language(argv)
+    parser = workspace_parser(prog, t(description, lang), t(server, lang), t(epilog, lang), lang)
     args, extra = parser.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
     prepared = prepare_workspace(args, command)
@@ -292,8 +302,8 @@ def start_workspace(argv: list[str] | None, prog: str, description: str, server:
 
 
 def main(argv: list[str] | None = None) -> int:
-    started = start_workspace(argv, "python -m helpers.report.lab", __doc__.splitlines()[0], "JupyterLab",
-                              "Arguments after -- go to jupyter lab (e.g. -- --no-browser --port 8890).", "make lab")
+    started = start_workspace(argv, "python -m helpers.report.lab", "cli_lab_description", "workspace_server_lab", "cli_lab_epilog",
+                              "make lab")
     if isinstance(started, int):
         return started
     args, extra, _data, lang, notebooks = started
