@@ -185,7 +185,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     # helpers.limits
     "ingest_report_unreadable": ("",), "channel_placeholder": ("",), "channel_variants": ("", "separate"),
     "channel_name_unknown": ("", "no_match"), "marketing_channels_unmatched": ("", "names"),
-    "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",),
+    "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",), "checklist_answer_repeated": ("",),
     # helpers.ingest
     "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),
     "no_channel": ("",), "table_not_found": ("",), "columns_not_mapped": ("",), "leads_only_export": ("",), "file_lacks_columns": ("", "read_other"), "file_not_used": ("",),
@@ -355,7 +355,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "duplicate_id": ("",), "far_date_after": ("",), "bad_outcome": ("",), "missing_closed_at": ("",),
     "closed_before_created": ("",), "negative_amount": ("", "spend"), "bad_answer": ("",), "bad_date": ("",),
     "bad_datetime": ("",), "bad_number": ("",), "bad_int": ("",), "bad_month": ("",), "missing_value": ("",),
-    "missing_table": ("",), "no_as_of": ("",), "bad_item": ("",), "unknown_department": ("", "targets"),
+    "missing_table": ("",), "no_as_of": ("",), "bad_item": ("",), "checklist_answer_twice": ("",), "unknown_department": ("", "targets"),
     "no_core_department": ("",), "unknown_metric": ("",), "negative_target": ("",), "duplicate_target": ("",),
     # helpers.storage.locked: another process holds the lock; the lock file cannot be made ({file}: what was being done)
     "lock_held": ("",), "lock_create": ("",),

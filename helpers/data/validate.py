@@ -140,6 +140,7 @@ def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
     bad = checklist["item"].notna() & ~checklist["item"].isin(range(1, 16))
     if bad.any():
         out.append(coded(fname, "bad_item", "item", bad, checklist["item"]))
+    out += _repeated_answers(checklist, fname)
     dept = checklist["department"].where(checklist["department"].notna())
     known = [n for names in DEPARTMENT_SYNONYMS.values() for n in names]
     accepted = Phrase("part_departments_accepted", synonyms="Sales, 営業, セールス / Marketing, マーケ, マーケティング")
@@ -157,6 +158,30 @@ def check_checklist(checklist: pd.DataFrame, fname: str) -> list[Finding]:
         mask = dept.isin(others)
         out.append(_warn(fname, "other_department", "department", mask, checklist["department"],
                          departments=", ".join(others[:5])))
+    return out
+
+
+def _repeated_answers(checklist: pd.DataFrame, fname: str) -> list[Finding]:
+    """One respondent answering one item twice on one day (respondent trimmed, answered_on's day, item): different
+    answers are an error naming every row of each such group (which one is meant cannot be told: the answer form
+    never writes that, a hand-edited sheet does); the same answer repeated is a warning (counted once)."""
+    answered = checklist["answer"].notna() & checklist["item"].notna() & checklist["respondent"].notna()
+    if not answered.any():
+        return []
+    key = pd.DataFrame({"r": checklist["respondent"].astype(str).str.strip(),
+                        "d": pd.to_datetime(checklist["answered_on"], errors="coerce").dt.normalize(),
+                        "i": checklist["item"], "a": checklist["answer"]})[answered]
+    size = key.groupby(["r", "d", "i"], dropna=False)["a"].transform("size")
+    answers = key.groupby(["r", "d", "i"], dropna=False)["a"].transform("nunique")
+    differ = pd.Series(False, index=checklist.index)
+    differ[key.index] = (size > 1) & (answers > 1)
+    same = pd.Series(False, index=checklist.index)
+    same[key.index] = (size > 1) & (answers == 1)
+    out, items = [], checklist["item"].astype("Int64")   # the values named: the item numbers (3, not 3.0)
+    if differ.any():
+        out.append(coded(fname, "checklist_answer_twice", "answer", differ, items))
+    if same.any():
+        out.append(_warn(fname, "checklist_answer_repeated", "answer", same, items))
     return out
 
 

@@ -83,13 +83,19 @@ def _day(value) -> str:
 
 
 def score_cards(s: Session, ck: dict):
-    """Overall and department scores, respondents, as headline cards."""
+    """Overall and department scores, respondents, as headline cards; when only one of sales and marketing answered,
+    a line beside them says the overall score is that department's alone (the other's view is missing)."""
     items = [(t("checklist_overall", s.lang), score(ck["overall_score"], s.lang))]
     for dept in ("marketing", "sales"):
         if dept in ck["by_department"]:
             n = ck["respondents_by_department"].get(dept, 0)
             items.append((t("checklist_dept_card", s.lang).format(dept=t(dept, s.lang), n=n), score(ck["by_department"][dept], s.lang)))
-    return display.kpis(items)
+    answered = [d for d in ("marketing", "sales") if ck["by_department"].get(d) is not None]
+    if len(answered) != 1:
+        return display.kpis(items)
+    missing = "sales" if answered == ["marketing"] else "marketing"
+    return display.stack(display.kpis(items), display.note(t("checklist_one_department", s.lang).format(
+        dept=t(answered[0], s.lang), missing=t(missing, s.lang)), warn=True))
 
 
 def key_text(ck: dict) -> str:
@@ -106,13 +112,13 @@ def category_chart(s: Session, ck: dict):
     category names stand one under the other and never run together (issue 24)."""
     rows = [{"category": t(f"category_{cat}", s.lang), "department": t(d, s.lang), "score": v, "dept": d}
             for cat, by in ck["by_category"].items() for d, v in by.items() if d in DEPT_COLORS and v is not None]
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.6 * max(1, len(ck["by_category"]))))
-    if rows:
-        import seaborn as sns   # seaborn (and scipy.stats) only where a chart needs it
+    if not rows:   # no answer of sales or marketing in the set: the score cards said so; no empty chart
+        return None
+    import seaborn as sns   # seaborn (and scipy.stats) only where a chart needs it
 
-        frame = pd.DataFrame(rows)
-        palette = {t(d, s.lang): c for d, c in DEPT_COLORS.items()}
-        sns.barplot(frame, y="category", x="score", hue="department", palette=palette, orient="h", ax=ax)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.6 * max(1, len(ck["by_category"]))))
+    palette = {t(d, s.lang): c for d, c in DEPT_COLORS.items()}
+    sns.barplot(pd.DataFrame(rows), y="category", x="score", hue="department", palette=palette, orient="h", ax=ax)
     ax.set_xlim(0, 100)
     ax.set_ylabel("")
     ax.set_xlabel(t("checklist_score", s.lang))
@@ -126,6 +132,8 @@ def item_heatmap(s: Session):
     """Heatmap of the mean answer (0 = no, 1 = yes) per item and department."""
     answers, _ = checklist.answer_set(s.wb.checklist, s.period, as_of=s.as_of)
     items = checklist.item_table(answers).set_index("item")[["marketing", "sales"]].astype("float64")
+    if items.isna().all().all():   # no answer in the set: gap_sentences says so; no empty heatmap
+        return None
     items.index = [wrap_label(f"{i}. {item_text(s, i)}", s.lang, 56) for i in items.index]
     items.columns = [t(c, s.lang) for c in items.columns]
     fig, ax = plt.subplots(figsize=(7.5, 9.5))
@@ -148,6 +156,8 @@ def gap_table(s: Session):
     """Items sorted by perception gap (marketing − sales), largest disagreement first."""
     answers, _ = checklist.answer_set(s.wb.checklist, s.period, as_of=s.as_of)
     items = checklist.item_table(answers)
+    if items[["marketing", "sales"]].isna().all().all():   # no answer in the set: not 15 rows of n/a
+        return None
     items = items.assign(abs_gap=items["gap"].abs()).sort_values(["abs_gap", "item"], ascending=[False, True], na_position="last")
     shown = pd.DataFrame({
         "#": items["item"],
@@ -160,7 +170,9 @@ def gap_table(s: Session):
 
 
 def gap_sentences(s: Session, ck: dict) -> list[str]:
-    """One sentence per item where the departments disagree most."""
+    """One sentence per item where the departments disagree most; the no-answers sentence when the set is empty."""
+    if not ck["respondent_count"]:
+        return [t("checklist_no_answers", s.lang)]
     out = []
     for g in ck["largest_gaps"]:
         if g["gap"] is None or abs(g["gap"]) < 0.25:
@@ -181,6 +193,9 @@ def trend_chart(s: Session):
     first = s.wb.checklist["answered_on"].min()
     periods = periods_between(first, s.period.end, fy) if first <= s.period.end else []
     trend = checklist.score_trend(s.wb.checklist, periods, as_of=s.as_of, source=s.source)
+    drawn = [c for c in ("marketing", "sales", "overall") if c in trend.columns and trend[c].notna().any()]
+    if not drawn:   # no period up to this one has answers: a sentence, not empty axes
+        return display.note(t("checklist_trend_none", s.lang))
     fig, ax = plt.subplots()
     for col, color in (("marketing", MARKETING), ("sales", SALES), ("overall", "#444444")):
         if col in trend.columns and len(trend):
@@ -245,7 +260,10 @@ def evidence_reasons(evidence: dict, lang: str) -> list[str]:
 
 
 def recommendations_table(s: Session, ck: dict):
-    """The seven initiatives that address unmet items, easiest and most impactful first."""
+    """The seven initiatives that address unmet items, easiest and most impactful first; without answers, a sentence
+    that nothing is recommended from them (not "every item is met")."""
+    if not ck["respondent_count"]:
+        return display.note(t("checklist_no_answers_no_recommendation", s.lang))
     if not ck["recommendations"]:
         return display.note(t("checklist_all_met", s.lang))
     marks = {0: "-", 1: "○", 2: "◎"}

@@ -175,7 +175,10 @@ def money_label(value: float, config) -> str:
 
 
 def legend_outside(ax, **kwargs) -> None:
-    """A legend to the right of the plot area, where it covers no data (savefig's tight box keeps it in the image)."""
+    """A legend to the right of the plot area, where it covers no data (savefig's tight box keeps it in the image);
+    none when no artist has a label (matplotlib would warn, and the warning would reach the page)."""
+    if not ax.get_legend_handles_labels()[0] and "handles" not in kwargs:
+        return
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, **kwargs)
 
 
