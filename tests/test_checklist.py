@@ -415,6 +415,22 @@ def test_functions_do_not_change_inputs():
     pd.testing.assert_frame_equal(MIXED_OPPS, before[2])
 
 
+
+def test_cleaned_answers_kept_by_content_not_by_object():
+    # the clean rows are kept by the answers' content (a period cleans the same answers ~20 times): a frame changed in
+    # place after a first call is cleaned again, and a change to a returned clean frame does not reach the kept one
+    answers = SCORES.copy()
+    assert ck.respondent_scores(answers).set_index("respondent").loc["S2", "score"] == pytest.approx(100.0)
+    answers.loc[answers["respondent"].eq("S2") & answers["item"].eq(2), "answer"] = NO
+    # S2 now: 100 × (1 + 0) / 2 = 50.0
+    assert ck.respondent_scores(answers).set_index("respondent").loc["S2", "score"] == pytest.approx(50.0)
+    first = ck._clean(SCORES)
+    first.loc[first.index[0], "answer"] = 0.25
+    # S1 still 100 × (1 + 0.5 + 0) / 3 = 50.0
+    assert ck.respondent_scores(SCORES).set_index("respondent").loc["S1", "score"] == pytest.approx(50.0)
+    assert ck._clean(SCORES)["answer"].tolist() == [YES, PARTIAL, NO, YES, YES, PARTIAL, YES, YES, NO]
+
+
 # --------------------------------------------------------------------------- save path
 def new(rows, note=False) -> pd.DataFrame:
     cols = ["respondent", "department", "answered_on", "item", "answer"] + (["note"] if note else [])

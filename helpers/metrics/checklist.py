@@ -20,6 +20,9 @@ Definitions (the glossary section, docs/glossary.md, section "Alignment checklis
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 import pandas as pd
 
@@ -64,19 +67,70 @@ def _dept_order(names) -> list[str]:
     return [d for d in CORE_DEPARTMENTS if d in names] + sorted(names - set(CORE_DEPARTMENTS))
 
 
+#: Cleaned tables kept by content (:func:`_kept`): a period's notebook cleans the same answers for its figures, its
+#: views and each period of the trend (about 20 times on the sample).
+_KEPT: OrderedDict = OrderedDict()
+_KEPT_SIZE = 64
+
+
+def _kept(kind: str, frame: pd.DataFrame, compute, mark: tuple | None = None) -> pd.DataFrame:
+    """``compute(frame)`` kept by `kind` and `frame`'s content (:func:`_fingerprint`: columns, dtypes, rows and index;
+    `mark` when the caller has it), the last :data:`_KEPT_SIZE` of them; each call gets its own shallow copy
+    (copy-on-write: a change to it leaves the kept frame as it was). A frame pandas cannot hash is computed every time."""
+    mark = mark or _fingerprint(frame)
+    if mark is None:
+        return compute(frame)
+    key = (kind, mark)
+    with _KEPT_LOCK:
+        found = _KEPT.get(key)
+        if found is not None:
+            _KEPT.move_to_end(key)
+    if found is None:
+        found = compute(frame)
+        with _KEPT_LOCK:
+            _KEPT[key] = found
+            while len(_KEPT) > _KEPT_SIZE:
+                _KEPT.popitem(last=False)
+    return found.copy(deep=False)
+
+
+_KEPT_LOCK = threading.Lock()
+
+
+def _normalized(checklist: pd.DataFrame, mark: tuple | None = None) -> pd.DataFrame:
+    """`checklist`'s rows with normalized respondent (trimmed text, None when empty), department
+    (:func:`_departments`), answered_on (calendar days), item and answer (numbers, NaN when not one); its index.
+    Kept by content (:func:`_kept`; `mark` its :func:`_fingerprint` when the caller has it)."""
+    return _kept("normalized", checklist, _compute_normalized, mark)
+
+
+def _compute_normalized(checklist: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "respondent": checklist["respondent"].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip()),
+        "department": _departments(checklist["department"]),
+        "answered_on": dates(checklist, "answered_on"),
+        "item": pd.to_numeric(checklist["item"], errors="coerce"),
+        "answer": pd.to_numeric(checklist["answer"], errors="coerce").astype("float64"),
+    }, index=checklist.index)
+
+
 def _clean(answers: pd.DataFrame) -> pd.DataFrame:
-    """Answered rows only, with normalized respondent/department/date/item/answer; one row per respondent × item (the latest date wins, then the last row)."""
+    """Answered rows only, with normalized respondent/department/date/item/answer; one row per respondent × item (the latest date wins, then the last row).
+
+    Kept by content (:func:`_kept`): the figures and views of a period ask for the same answers' clean rows."""
     if answers is None or len(answers) == 0:
         return pd.DataFrame({"respondent": pd.Series(dtype=object), "department": pd.Series(dtype=object),
                              "answered_on": pd.Series(dtype="datetime64[ns]"), "item": pd.Series(dtype="int64"),
                              "answer": pd.Series(dtype="float64")})
-    out = pd.DataFrame({
-        "respondent": answers["respondent"].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip()),
-        "department": _departments(answers["department"]),
-        "answered_on": dates(answers, "answered_on"),
-        "item": pd.to_numeric(answers["item"], errors="coerce"),
-        "answer": pd.to_numeric(answers["answer"], errors="coerce").astype("float64"),
-    }, index=answers.index)
+    return _kept("clean", answers, _compute_clean)
+
+
+def _compute_clean(answers: pd.DataFrame) -> pd.DataFrame:
+    return _clean_rows(_compute_normalized(answers))
+
+
+def _clean_rows(out: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_clean` of rows already normalized (:func:`_normalized`)."""
     out = out[out["answer"].notna() & out["item"].notna() & out["respondent"].notna()]
     out = out.assign(item=out["item"].astype("int64")).sort_values("answered_on", kind="stable")
     return out.drop_duplicates(["respondent", "item"], keep="last").sort_index()
@@ -105,19 +159,27 @@ def answer_set(checklist: pd.DataFrame | None, period, as_of=None) -> tuple[pd.D
     "respondents": n, "from": earliest answered_on used, "to": latest used,
     "after_as_of": rows ignored for being dated after as_of}``.
     """
-    empty_info = {"rule": "none", "respondents": 0, "from": None, "to": None, "after_as_of": 0}
     if checklist is None or len(checklist) == 0:
-        return (checklist.iloc[0:0] if checklist is not None else _clean(None)), empty_info
+        return (checklist.iloc[0:0] if checklist is not None else _clean(None)), dict(_EMPTY_INFO)
+    chosen, info = _used_rows(_normalized(checklist), period, as_of)
+    return (checklist.iloc[0:0] if chosen is None else checklist[chosen]), info
+
+
+_EMPTY_INFO = {"rule": "none", "respondents": 0, "from": None, "to": None, "after_as_of": 0}
+
+
+def _used_rows(norm: pd.DataFrame, period, as_of) -> tuple[pd.Series | None, dict]:
+    """:func:`answer_set` on a normalized checklist (:func:`_normalized`): (the mask of the rows used, None when no
+    row is; the info)."""
     start, end = day(period.start), day(period.end)
-    when = dates(checklist, "answered_on")
-    respondent = checklist["respondent"].astype(object).map(lambda v: None if pd.isna(v) else str(v).strip())
-    answered = pd.to_numeric(checklist["answer"], errors="coerce").notna() & respondent.notna() & when.notna()
-    after = pd.Series(False, index=checklist.index)
+    when, respondent = norm["answered_on"], norm["respondent"]
+    answered = norm["answer"].notna() & respondent.notna() & when.notna()
+    after = pd.Series(False, index=norm.index)
     if as_of is not None:
         after = when > day(as_of)
         end = min(end, day(as_of))
     usable = answered & ~after
-    info = dict(empty_info, after_as_of=int((answered & after).sum()))
+    info = dict(_EMPTY_INFO, after_as_of=int((answered & after).sum()))
 
     in_period = usable & when.between(start, end)
     if in_period.any():
@@ -125,13 +187,12 @@ def answer_set(checklist: pd.DataFrame | None, period, as_of=None) -> tuple[pd.D
     else:
         pool, rule = usable & (when <= end), "latest_before_end"
     if not pool.any():
-        return checklist.iloc[0:0], info
+        return None, info
     latest = when[pool].groupby(respondent[pool]).max()
     chosen = pool & (when == respondent.map(latest))
-    used = checklist[chosen]
     info.update(rule=rule, respondents=int(respondent[chosen].nunique()),
                 **{"from": when[chosen].min(), "to": when[chosen].max()})
-    return used, info
+    return chosen, info
 
 
 def respondent_scores(answers: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +203,11 @@ def respondent_scores(answers: pd.DataFrame) -> pd.DataFrame:
     one on their last answered row. Columns: respondent, department,
     items_answered, score.
     """
-    clean = _clean(answers)
+    return _respondent_scores_of(_clean(answers))
+
+
+def _respondent_scores_of(clean: pd.DataFrame) -> pd.DataFrame:
+    """:func:`respondent_scores` of the clean rows `clean` (:func:`_clean`)."""
     cols = ["respondent", "department", "items_answered", "score"]
     if clean.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c == "score" else ("int64" if c == "items_answered" else object))
@@ -162,7 +227,12 @@ def respondent_scores(answers: pd.DataFrame) -> pd.DataFrame:
 
 def department_scores(answers: pd.DataFrame) -> dict:
     """Department score: mean of its respondents' scores, for every department present (sales, marketing, others)."""
-    scores = respondent_scores(answers)
+    return _department_scores_of(_clean(answers))
+
+
+def _department_scores_of(clean: pd.DataFrame) -> dict:
+    """:func:`department_scores` of the clean rows `clean` (:func:`_clean`)."""
+    scores = _respondent_scores_of(clean)
     out = {}
     for dept in _dept_order(scores["department"]):
         out[dept] = _mean(scores.loc[scores["department"] == dept, "score"])
@@ -204,14 +274,16 @@ def item_table(answers: pd.DataFrame) -> pd.DataFrame:
     Sorted by item.
     """
     clean = _clean(answers)
+    core = clean[clean["department"].isin(CORE_DEPARTMENTS)]
+    # each (item, department)'s answers in the clean rows' order, as a mask per item and department selects them
+    groups = dict(iter(core.groupby(["item", "department"], sort=False)["answer"]))
     rows = []
     for item in ITEMS:
-        part = clean[clean["item"] == item]
         row = {"item": item}
         for dept in CORE_DEPARTMENTS:
-            vals = part.loc[part["department"] == dept, "answer"]
-            row[dept] = float(vals.mean()) if len(vals) else np.nan
-            row[f"n_{dept}"] = int(len(vals))
+            vals = groups.get((item, dept))
+            row[dept] = float(vals.mean()) if vals is not None and len(vals) else np.nan
+            row[f"n_{dept}"] = 0 if vals is None else int(len(vals))
         row["gap"] = row["marketing"] - row["sales"]
         present = [row[d] for d in CORE_DEPARTMENTS if not np.isnan(row[d])]
         row["overall"] = float(np.mean(present)) if present else np.nan
@@ -245,34 +317,39 @@ def score_trend(checklist: pd.DataFrame | None, periods, as_of=None, source=None
     values; each call builds its own frame from it.
     """
     depts = _dept_order(_departments(checklist["department"])) if checklist is not None and len(checklist) else []
-    mark = _fingerprint(checklist) if source is not None else None
+    mark = _fingerprint(checklist) if checklist is not None else None
+    norm = _normalized(checklist, mark) if checklist is not None and len(checklist) else None
     rows = []
     for period in periods:
-        row = _trend_row(checklist, depts, period, as_of, source if mark is not None else None, mark)
+        row = _trend_row(norm, depts, period, as_of, source if mark is not None else None, mark)
         if row is not None:
             rows.append(dict(row))
     out = pd.DataFrame(rows, columns=["period", "start", "end", "respondents", "overall", *depts])
     return out.astype({c: "float64" for c in ["overall", *depts]})
 
 
-def _trend_row(checklist: pd.DataFrame | None, depts: list, period, as_of, source, mark) -> tuple | None:
+def _trend_row(norm: pd.DataFrame | None, depts: list, period, as_of, source, mark) -> tuple | None:
     """:func:`score_trend`'s row of `period` as ``((column, value), ...)``, None when the period has no answers in it;
-    memoized on `source` under the checklist's fingerprint `mark` (:func:`_fingerprint`), else (no source) computed."""
+    `norm` the checklist normalized (:func:`_normalized`; None without rows); memoized on `source` under the
+    checklist's fingerprint `mark` (:func:`_fingerprint`), else (no source) computed."""
     if source is None:
-        return _compute_trend_row(checklist, depts, period, as_of)
+        return _compute_trend_row(norm, depts, period, as_of)
     from helpers.metrics.source import memoized
 
     key = ("checklist_trend_row", mark, period.label, day(period.start), day(period.end),
            None if as_of is None else day(as_of))
-    return memoized(source, key, lambda: _compute_trend_row(checklist, depts, period, as_of))
+    return memoized(source, key, lambda: _compute_trend_row(norm, depts, period, as_of))
 
 
-def _compute_trend_row(checklist: pd.DataFrame | None, depts: list, period, as_of) -> tuple | None:
-    """:func:`score_trend`'s row of `period` computed from its answer set; None unless the in-period rule applies."""
-    answers, info = answer_set(checklist, period, as_of=as_of)
+def _compute_trend_row(norm: pd.DataFrame | None, depts: list, period, as_of) -> tuple | None:
+    """:func:`score_trend`'s row of `period` computed from its answer set (:func:`answer_set` on the normalized
+    checklist `norm`); None unless the in-period rule applies."""
+    if norm is None:
+        return None
+    chosen, info = _used_rows(norm, period, as_of)
     if info["rule"] != "in_period":
         return None
-    scores = department_scores(answers)
+    scores = _department_scores_of(_clean_rows(norm[chosen]))
     row = {"period": period.label, "start": day(period.start), "end": day(period.end),
            "respondents": info["respondents"], "overall": overall_score(scores)}
     row.update({d: scores.get(d) for d in depts})
