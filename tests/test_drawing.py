@@ -332,3 +332,20 @@ def test_glyphs_drawn_with_one_matrix_per_angle_are_matplotlibs_own_pixels(rotat
     finally:
         drawing.share_text_metrics()
     assert ours == own
+
+
+@pytest.mark.parametrize("rotation", [0, 45])
+def test_texts_laid_out_once_per_process_are_matplotlibs_own_pixels(rotation):
+    set_theme("report")
+    if drawing._MATPLOTLIB_GLYPHS is None:
+        pytest.skip("only matplotlib 3.11's text drawing is replaced")
+    assert RendererAgg.draw_text is drawing.draw_text
+    drawing._text_layout.cache_clear()
+    first, again = _rotated_texts(rotation), _rotated_texts(rotation)   # laid out, then every text from the memo
+    assert drawing._text_layout.cache_info().hits > 0
+    RendererAgg.draw_text = drawing._MATPLOTLIB_DRAW_TEXT
+    try:
+        own = _rotated_texts(rotation)
+    finally:
+        drawing.share_text_metrics()
+    assert first == own and again == own

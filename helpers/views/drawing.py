@@ -121,6 +121,34 @@ def draw_text_glyphs(self, gc, x, y, angle, glyphs, boxes):
     _MATPLOTLIB_GLYPHS(self, gc, x, y, angle, (), boxes)
 
 
+@functools.lru_cache(maxsize=4096)
+def _text_layout(text: str, fontprop, dpi: float, flags, features, language, rc: tuple, thread: int) -> tuple:
+    """The glyphs (FreeType's layout items: font, glyph index, position) of `text` with `fontprop` (a copy: the key)
+    at `dpi`, as matplotlib 3.11's ``RendererAgg.draw_text`` lays them out (its ``_prepare_font``, then the font's
+    ``_layout``); `rc` the :data:`METRIC_RC` and :data:`FONT_RC` values, which choose the font file and object;
+    `thread` the drawing thread (matplotlib's font objects are one per thread)."""
+    font = get_font(fontManager._find_fonts_by_props(fontprop))
+    font.clear()
+    font.set_size(fontprop.get_size_in_points(), dpi)
+    return tuple(font._layout(text, flags=flags, features=features, language=language))
+
+
+def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+    """matplotlib 3.11's ``RendererAgg.draw_text`` with each text's layout (HarfBuzz's shaping, a few ms for a label
+    with fallback fonts) kept per process (:func:`_text_layout`): a tick label, legend entry or axis title drawn in
+    several charts is laid out once. The same glyphs at the same positions, so the same pixels; mathtext goes to
+    matplotlib's own."""
+    if ismath:
+        return _MATPLOTLIB_DRAW_TEXT(self, gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+    features = _hashable(mtext.get_fontfeatures()) if mtext is not None else None
+    language = _hashable(mtext.get_language()) if mtext is not None else None
+    rc = tuple(_hashable(dict.__getitem__(matplotlib.rcParams, key)) for key in METRIC_RC + FONT_RC)
+    items = _text_layout(s, prop.copy(), self.dpi, get_hinting_flag(), features, language, rc, threading.get_ident())
+    size = prop.get_size_in_points()
+    self._draw_text_glyphs_and_boxes(
+        gc, x, y, angle, ((item.ft_object, size, item.glyph_index, 0, 1, item.x, item.y) for item in items), [])
+
+
 def share_text_metrics() -> None:
     """Make matplotlib measure each text, and each font's line metrics, once per process on Agg (called by
     :func:`helpers.views.theme.set_theme`; calling it again changes nothing). Texts look the same: Agg's size of a text
@@ -131,6 +159,7 @@ def share_text_metrics() -> None:
     RendererAgg._get_font_height_metrics = font_height_metrics
     if _MATPLOTLIB_GLYPHS is not None:
         RendererAgg._draw_text_glyphs_and_boxes = draw_text_glyphs
+        RendererAgg.draw_text = draw_text
     matplotlib.axis.Axis._update_ticks = _ticks_once
     matplotlib.axis.Axis._get_ticklabel_bboxes = _tick_label_boxes_once
 
@@ -142,6 +171,7 @@ def own_text_metrics() -> None:
         del RendererAgg._get_font_height_metrics
     if _MATPLOTLIB_GLYPHS is not None:
         RendererAgg._draw_text_glyphs_and_boxes = _MATPLOTLIB_GLYPHS
+        RendererAgg.draw_text = _MATPLOTLIB_DRAW_TEXT
     matplotlib.axis.Axis._update_ticks = _MATPLOTLIB_TICKS
     matplotlib.axis.Axis._get_ticklabel_bboxes = _MATPLOTLIB_TICK_BOXES
 
@@ -152,6 +182,8 @@ _MATPLOTLIB_GLYPHS = (RendererAgg._draw_text_glyphs_and_boxes
                       if matplotlib.__version__.startswith("3.11.") and hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
                       else None)
 _MATPLOTLIB_TICK_BOXES = matplotlib.axis.Axis._get_ticklabel_bboxes
+#: matplotlib's text drawing, replaced by :func:`draw_text` with the glyph drawing (matplotlib 3.11 only).
+_MATPLOTLIB_DRAW_TEXT = RendererAgg.draw_text
 _PASS = threading.local()   # the memo of the layout or draw running in this thread (one_pass), else None
 
 
