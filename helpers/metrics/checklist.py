@@ -168,30 +168,34 @@ def answer_set(checklist: pd.DataFrame | None, period, as_of=None) -> tuple[pd.D
 _EMPTY_INFO = {"rule": "none", "respondents": 0, "from": None, "to": None, "after_as_of": 0}
 
 
-def _used_rows(norm: pd.DataFrame, period, as_of) -> tuple[pd.Series | None, dict]:
-    """:func:`answer_set` on a normalized checklist (:func:`_normalized`): (the mask of the rows used, None when no
-    row is; the info)."""
+def _used_rows(norm: pd.DataFrame, period, as_of) -> tuple[np.ndarray | None, dict]:
+    """:func:`answer_set` on a normalized checklist (:func:`_normalized`): (the mask of the rows used, a NumPy bool
+    array, None when no row is; the info)."""
     start, end = day(period.start), day(period.end)
-    when, respondent = norm["answered_on"], norm["respondent"]
-    answered = norm["answer"].notna() & respondent.notna() & when.notna()
-    after = pd.Series(False, index=norm.index)
+    dated = norm["answered_on"]
+    when = dated.to_numpy()
+    codes = pd.factorize(norm["respondent"])[0]   # -1: no respondent
+    answered = ~np.isnan(norm["answer"].to_numpy()) & (codes >= 0) & ~np.isnat(when)
+    after = np.zeros(len(norm), dtype=bool)
     if as_of is not None:
-        after = when > day(as_of)
+        after = when > day(as_of).to_datetime64()   # NaT: False
         end = min(end, day(as_of))
     usable = answered & ~after
     info = dict(_EMPTY_INFO, after_as_of=int((answered & after).sum()))
 
-    in_period = usable & when.between(start, end)
+    in_period = usable & (when >= start.to_datetime64()) & (when <= end.to_datetime64())
     if in_period.any():
         pool, rule = in_period, "in_period"
     else:
-        pool, rule = usable & (when <= end), "latest_before_end"
+        pool, rule = usable & (when <= end.to_datetime64()), "latest_before_end"
     if not pool.any():
         return None, info
-    latest = when[pool].groupby(respondent[pool]).max()
-    chosen = pool & (when == respondent.map(latest))
-    info.update(rule=rule, respondents=int(respondent[chosen].nunique()),
-                **{"from": when[chosen].min(), "to": when[chosen].max()})
+    stamps = when.view("int64")
+    latest = np.full(codes.max() + 1, np.iinfo(np.int64).min)
+    np.maximum.at(latest, codes[pool], stamps[pool])   # each respondent's latest date in the pool
+    chosen = pool & (stamps == latest[codes])
+    info.update(rule=rule, respondents=int(len(np.unique(codes[chosen]))),
+                **{"from": dated[chosen].min(), "to": dated[chosen].max()})
     return chosen, info
 
 
