@@ -133,9 +133,9 @@ def test_channel_variants_fold_and_placeholders_count_as_unknown(closed_deals):
     assert warnings[("channel_placeholder", "opportunities.csv")]["count"] == 1
     variants = [w for w in m["data_health"]["warnings"] if w["code"] == "channel_variants"]
     assert [(w["count"], w["message"]) for w in variants] == [
-        (2, "channel labels that differ only in case or width: 'Google' (2), 'GOOGLE' (1), 'google' (1); "
+        (2, "channel labels that differ only in case, width or underscores for spaces: 'Google' (2), 'GOOGLE' (1), 'google' (1); "
             "counted as one channel 'Google'"),
-        (1, "channel labels that differ only in case or width: 'Web' (1), 'Ｗｅｂ' (1); counted as one channel 'Web'")]
+        (1, "channel labels that differ only in case, width or underscores for spaces: 'Web' (1), 'Ｗｅｂ' (1); counted as one channel 'Web'")]
     assert "'Google' (2), 'GOOGLE' (1), 'google' (1)" in html(out, "2025Q2", "00_data_health")
 
 

@@ -67,3 +67,15 @@ def test_notebook_06_lists_the_other_channels_and_says_the_warning():
     assert "ほかの部門のチャネル(上記以外のタッチのチャネル。データの表記)" in html
     assert "ウェブ, セミナー, 営業, 展示会" in html   # every touch channel: none is listed (sorted by code point)
     assert "workbook.yaml にデータの表記で書いてください: attribution: marketing_channels: [セミナー, 展示会]" in html
+
+
+def test_a_crms_internal_value_and_its_label_are_one_channel():
+    """HubSpot's deals carry ORGANIC_SEARCH, its contacts 'Organic Search': one channel key, so the loader folds them
+    (channel_variants) as it folds case and width (a new user's hubspot-en-tz export, round 3)."""
+    from helpers.data.channels import channel_key, fold_variants
+
+    assert channel_key("ORGANIC_SEARCH") == channel_key("Organic  Search") == "organic search"
+    mapping, (w,) = fold_variants({"organic search": {"ORGANIC_SEARCH": 2, "Organic Search": 5}}, True)
+    assert mapping == {"ORGANIC_SEARCH": "Organic Search", "Organic Search": "Organic Search"}
+    assert w.message == ("channel labels that differ only in case, width or underscores for spaces: 'Organic Search' "
+                         "(5), 'ORGANIC_SEARCH' (2); counted as one channel 'Organic Search'")

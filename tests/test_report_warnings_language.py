@@ -118,9 +118,9 @@ def test_the_output_folder_and_save_error_codes_are_emitted_and_said_in_both_lan
 def test_warning_sentences_fill_from_params_and_keep_english_for_an_old_record():
     w = warning("leads / opportunities / spend", "channel_variants", "channel", count=1, spellings="'Web' (1), 'ｗｅｂ' (1)",
                 chosen="Web")
-    assert w.message == "channel labels that differ only in case or width: 'Web' (1), 'ｗｅｂ' (1); counted as one channel 'Web'"
+    assert w.message == "channel labels that differ only in case, width or underscores for spaces: 'Web' (1), 'ｗｅｂ' (1); counted as one channel 'Web'"
     assert warning_text("channel_variants", w.params, "ja") == (
-        "大文字・小文字や全角・半角だけが異なるチャネル名があります: 'Web' (1), 'ｗｅｂ' (1)。1つのチャネル「Web」として数えます",
+        "大文字・小文字、全角・半角、アンダースコアと空白だけが異なるチャネル名があります: 'Web' (1), 'ｗｅｂ' (1)。1つのチャネル「Web」として数えます",
         "対応は不要です(channels.normalize: true で統一しています)。出力をきれいに保つには元データの表記を直してください。")
     # an ingest_report.json written before the ingest kept params: its own (English) text, never a KeyError
     old = {"code": "moved_date", "message": "closed_at was later than ...", "fix": "Check the dates", "count": 2, "params": {}}

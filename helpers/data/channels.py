@@ -43,10 +43,11 @@ def shown(text: str) -> str:
 
 def channel_key(value) -> str | None:
     """The folded form of a channel label: Unicode NFKC (full-width -> half-width), invisible characters removed
-    (:data:`INVISIBLE`), inner spaces collapsed, casefolded."""
+    (:data:`INVISIBLE`), underscores read as spaces (a CRM's internal value 'ORGANIC_SEARCH' is its label 'Organic
+    Search': HubSpot's deals carry the one, its contacts the other), inner spaces collapsed, casefolded."""
     if value is None or pd.isna(value):
         return None
-    text = " ".join(strip_invisible(unicodedata.normalize("NFKC", str(value))).split())
+    text = " ".join(strip_invisible(unicodedata.normalize("NFKC", str(value))).replace("_", " ").split())
     return text.casefold() or None
 
 
