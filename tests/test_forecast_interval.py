@@ -48,8 +48,14 @@ def test_the_backtest_chart_draws_this_data(lang):
     s = open_session(str(CASE), period="2025Q1", as_of="2025-03-31", lang=lang)
     g = gv.compute(s)
     assert len(g.section["backtest"]["periods"]) == 4
-    fig = gv.backtest_chart(s, g)
-    assert fig is not None
+    chart = gv.backtest_chart(s, g)
+    ax = chart.fig.axes[0]   # the points drawn are the backtest's: one diamond per period at its actual, one error
+    rows = g.section["backtest"]["periods"]   # bar per (period, horizon) at its expected value, never negative
+    actual = {r["period"]: r["actual"] for r in rows}
+    assert list(ax.collections[-1].get_offsets()[:, 1]) == [actual[p] for p in dict.fromkeys(r["period"] for r in rows)]
+    drawn = sorted(y for line in ax.lines for y in line.get_ydata() if line.get_marker() == "o")
+    assert drawn == sorted(r["expected"] for r in rows)
+    assert chart.png()[:4] == b"\x89PNG"
     plt.close("all")
 
 
