@@ -267,6 +267,8 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "no_data_rows": ("",),
     # helpers.data.mapping: a kintone export with table (subtable) rows the mapping does not drop
     "kintone_subtable": ("",),
+    # helpers.data.export_totals: an export's total or subtotal rows (a report exported with its summaries)
+    "export_total_row": ("", "sum"),
     # helpers.config: as_of not YYYY-MM-DD, in a settings file or (variant command_line) given with --as-of
     "as_of_invalid": ("", "command_line", "no_day", "command_line_no_day"),
     # helpers.config: --config names a folder
@@ -374,7 +376,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
 #: Codes said with another code's sentence and fix (a datetime column's cells are refused as a date column's).
 ERROR_SAME = {"bad_datetime": "bad_date"}
 #: Errors whose variants share one fix (label), said once in the label table.
-ERROR_SHARED_FIX = {"currency_rates": "fix_currency_rates", "kernel_missing": "fix_kernel_missing", "unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
+ERROR_SHARED_FIX = {"currency_rates": "fix_currency_rates", "kernel_missing": "fix_kernel_missing", "unconvertible": "fix_unconvertible", "total_row": "fix_total_row", "export_total_row": "fix_export_total_row", "encoding_unknown": "fix_cannot_decode", "exports_missing": "fix_exports_missing",
                     "join_source_missing": "fix_join_source_missing", "mapping_date_format": "fix_mapping_date_format",
                     "mapping_date_key": "fix_mapping_remove_key", "mapping_amount_key": "fix_mapping_remove_key",
                     "mapping_open_target": "fix_mapping_remove_key", "mapping_true_false": "fix_mapping_true_false",

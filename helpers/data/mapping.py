@@ -21,6 +21,7 @@ import pandas as pd
 from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS, multi_valued
 from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import SENTENCES, Phrase, PhraseList, coded_error
+from helpers.data.export_totals import export_total_rows, total_row_error
 from helpers.data.mapping_unread import refuse_unit_header, unmapped_contract_columns
 from helpers.data.values import DateAsWritten, MonthWithoutDay, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
@@ -189,6 +190,9 @@ def _kept_rows(raw: pd.DataFrame, tm: TableMapping, source: str, report: dict, m
         rows = [i + 2 for i in footer]
         report["dropped"].append({"reason": Phrase("part_reason_report_footer"), "count": len(footer), "rows": rows[:MAX_SHOWN]})
         note(report, "footer_dropped", len(footer), None, rows, footer_rows=shown_rows(rows))
+    totals = export_total_rows(raw, tm, set(blank) | set(footer))
+    if totals:   # a report's summaries: refused, never read as records nor dropped as an id-less "footer" by drop_if
+        raise total_row_error(totals, source, tm)
     for rule in tm.drop_if:
         col = find_column(raw.columns, rule.columns)
         if col is None:

@@ -3,7 +3,7 @@ one "fill the required value" error per empty cell of it, or a repeated 合計 i
 
 A total row is a row whose required date cells (created_at, ...) are all empty, whose id cell (the table's key:
 lead_id, opportunity_id) is empty or a total word, and one of whose label cells (an id, a category) is a total word:
-合計, 総計, 小計, 計, Total, Grand total, Subtotal, Sum (the whole cell, trimmed, any case); or, with every label cell
+合計, 総計, 小計, 計, Total, Grand total, Subtotal, Sum (the whole cell, trimmed, any case, a count in brackets after it); or, with every label cell
 empty, whose amount is the sum of the column above it (a hand-made sheet's =SUM(...) under the data: a CSV, and Excel
 as read, hold its result, a number like any other). A row with a real id is a record, never a total row: an owner
 named 計 or a channel Total does not make it one. Used by helpers.data.load for every table file (CSV, Excel, Parquet).
@@ -19,8 +19,9 @@ import pandas as pd
 from helpers.data.schema import Table
 from helpers.errors import Finding, Phrase, error
 
-#: The label of a total row (the whole cell, any case, an optional colon).
-TOTAL_WORDS = re.compile(r"(?:総?合計|総計|小計|計|(?:grand |sub ?)?totals?|sum)\s*[:：]?", re.IGNORECASE)
+#: The label of a total row (the whole cell, any case, an optional colon or a count in brackets: "Grand Totals (4
+#: records)", "総計 (4 件)").
+TOTAL_WORDS = re.compile(r"(?:総?合計|総計|小計|計|(?:grand |sub ?)?totals?|sum)\s*(?:[:：]|[(（][^()（）]*[)）])?", re.IGNORECASE)
 #: Row numbers a message lists.
 SHOWN = 5
 
