@@ -91,3 +91,36 @@ def test_the_footer_alone_is_dropped_and_said(tmp_path):
     (footer,) = [w for w in record["warnings"] if w["code"] == "footer_dropped"]
     assert footer["rows"] == [8, 9, 10, 11, 12] and "Generated" not in json.dumps(footer)
     assert "5 report footer line(s) after the data were dropped (rows 8, 9, 10, 11, 12)" in result.summary("en")
+
+
+# --------------------------------------------------------------------------- 2. rows as the spreadsheet shows them
+def test_a_sheets_header_on_row_3_and_blank_rows_keep_excels_row_numbers(tmp_path):
+    # sheet-blank-rows.xlsx: rows 1-2 blank, header row 3, Deal A row 4, row 5 blank, Deal B row 6, rows 7-8 blank,
+    # Deal C row 9 repeating Deal A's id
+    from helpers.data.ingest import IngestValidationError
+
+    with pytest.raises(IngestValidationError) as caught:
+        ingest(_exports(tmp_path, "sheet-blank-rows.xlsx", "report1.xlsx"), "salesforce_en", tmp_path / "out")
+    (dup,) = [f for f in caught.value.findings if f.code == "duplicate_id"]
+    assert dup.file == "report1.xlsx" and dup.rows == (9,) and "(first on export row 4)" in dup.message
+    report = json.loads((tmp_path / "out.rejected" / "ingest_report.json").read_text(encoding="utf-8"))["tables"]["opportunities"]
+    assert (report["rows_in"], report["rows_out"]) == (6, 3)   # rows 4-9 below the header; rows 1-2 are not export rows
+    assert report["dropped"] == [{"reason": "blank row", "count": 3, "rows": [5, 7, 8]}]
+
+
+def test_a_csvs_blank_lines_above_the_header_are_counted(tmp_path):
+    # lines 1-2 blank, header line 3, Deal A line 4, line 5 blank, Deal B's amount 'ten' on line 6
+    err = _refused(tmp_path, "csv-blank-lines.csv", "salesforce_en", "report1.csv")
+    assert "column 'Amount' -> amount (row 6): not numbers: 'ten'" in str(err)
+
+
+def test_a_data_folders_sheet_counts_blank_rows_and_its_header_row(tmp_path):
+    # datafolder-xlsx/opportunities.xlsx: rows 1-2 blank, header row 3, O1 row 4, row 5 blank, O2 row 6 (2025-13-45),
+    # rows 7-8 blank, O3 row 9 ('abc'), O1 again row 10; the blank rows are no records (as a CSV's blank lines)
+    from helpers.data.load import load_workbook
+    from helpers.errors import DataValidationError
+
+    with pytest.raises(DataValidationError) as caught:
+        load_workbook(ROWS / "datafolder-xlsx")
+    found = sorted((f.code, f.rows) for f in caught.value.findings if f.severity == "error")
+    assert found == [("bad_date", (6,)), ("bad_number", (9,)), ("duplicate_id", (10,))]

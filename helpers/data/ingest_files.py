@@ -16,6 +16,7 @@ from helpers.data.files import (FORMATTED_ROWS, HEADER_SEARCH_ROWS, check_inside
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, read_csv_text, read_raw, sniff_delimiter
 from helpers.data.mapping import TableMapping, find_column, missing_column_error, note
 from helpers.data.rawread import check_header
+from helpers.data.sheetrows import rows_above_header, with_rows_above
 from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 
@@ -55,6 +56,7 @@ def read_header(path: Path, encoding: str | None = None, sheet=None, tm: TableMa
         title = title_rows_error(top, path.name, expected)
         if title is not None:
             raise title
+        top = top.iloc[rows_above_header(top):]   # blank rows above the header: the header is the first filled row
         if sheet is None and expected and len(top) and not _fits([str(c).strip() for c in top.iloc[0] if c == c and c is not None], tm):
             other = other_sheet_error(path, expected, where=tm.where.split(": ", 1)[-1], mapping=tm.where.split(".yaml")[0].split(":")[0])
             if other is not None:
@@ -166,15 +168,20 @@ def _read_encoding(name: str | None) -> str | None:
 
 def read_export(path: Path, tm: TableMapping) -> tuple[pd.DataFrame, str | None]:
     """An export file as text cells (helpers.data.load.read_raw), honouring the mapping's encoding and sheet.
-    Returns the frame and the encoding label: utf-8, utf-8-sig (with BOM) or cp932 (None for Excel/Parquet)."""
+    Returns the frame and the encoding label: utf-8, utf-8-sig (with BOM) or cp932 (None for Excel/Parquet). Blank
+    rows stay as rows and blank rows above the header stand first as empty rows (helpers.data.sheetrows.with_rows_above),
+    so a row's position + 2 is the row a spreadsheet shows, in a CSV and a sheet alike."""
     fmt = FORMATS[path.suffix.lower()]
     if fmt == "excel":
+        sheet = tm.sheet if tm.sheet is not None else 0
         try:
-            raw = pd.read_excel(path, sheet_name=tm.sheet if tm.sheet is not None else 0, dtype=object, engine=excel_engine(path))
+            above = rows_above_header(pd.read_excel(path, sheet_name=sheet, header=None, nrows=HEADER_SEARCH_ROWS, dtype=object,
+                                                    engine=excel_engine(path)))
+            raw = pd.read_excel(path, sheet_name=sheet, header=above, dtype=object, engine=excel_engine(path))
         except (ValueError, IndexError) as exc:
             raise _sheet_error(path, tm.sheet, exc) from None
         raw.columns = [str(c).strip() for c in raw.columns]
-        raw = raw.astype(object).where(raw.notna(), None)
+        raw = with_rows_above(raw.astype(object).where(raw.notna(), None), above)   # rows keep their sheet numbers
         raw.attrs["excel_epoch"] = excel_epoch(path)   # serial numbers count from the workbook's own date system
         return raw, None
     if fmt == "parquet":

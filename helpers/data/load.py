@@ -122,28 +122,30 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     findings: list[Finding] = []
     unread: dict[str, dict] = {}   # {table: {column: the cells refused as unparseable}}: written, not empty, for the checks
     totals: dict[str, tuple[list[int], str]] = {}   # {file: its total rows (positions) and their label}
-    typed, extras, files = _read_tables(data_dir, config, findings, unread, totals)
+    shifts: dict[str, np.ndarray] = {}   # {file: rows skipped above each record}: a sheet's blank rows (sheetrows)
+    typed, extras, files = _read_tables(data_dir, config, findings, unread, totals, shifts)
     names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
     try:
         resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings, unread)
         _finish_tables(typed, names, config, findings)
     except DataValidationError as exc:   # every finding on its spreadsheet row, a total row said once, as such
-        raise DataValidationError(_numbered(exc.findings, totals, files)) from None
-    findings[:] = _numbered(findings, totals, files)
+        raise DataValidationError(_numbered(exc.findings, totals, files, shifts)) from None
+    findings[:] = _numbered(findings, totals, files, shifts)
     return Workbook(data_dir=data_dir, config=config, as_of=resolved_as_of, opportunities=typed["opportunities"],
                     leads=typed.get("leads"), spend=typed.get("spend"), checklist=typed.get("checklist"),
                     initiatives=typed.get("initiatives"), targets=typed.get("targets"), touches=typed.get("touches"),
                     extras=Extras(extras), findings=findings, files=files)
 
 
-def _numbered(findings: list[Finding], totals: dict, files: dict[str, SourceFile]) -> list[Finding]:
-    """`findings` with the rows of a CSV file with blank lines on the rows a spreadsheet shows (helpers.data.sheetrows)
-    and each total row reported once, as a total row (helpers.data.total_rows.total_row_findings)."""
+def _numbered(findings: list[Finding], totals: dict, files: dict[str, SourceFile],
+              sheets: dict[str, np.ndarray] | None = None) -> list[Finding]:
+    """`findings` with the rows of a CSV file with blank lines, or of a sheet with blank rows or a header below row 1
+    (`sheets`: {file: rows skipped above each record}, read with it), on the rows a spreadsheet shows
+    (helpers.data.sheetrows) and each total row reported once, as a total row (helpers.data.total_rows.total_row_findings)."""
     from helpers.data.sheetrows import blank_lines_before
 
-
     named = {f.file for f in findings if f.rows} | set(totals)
-    shifts = {}
+    shifts = dict(sheets or {})
     for source in files.values():
         fname = Path(source.path).name
         if source.format == "csv" and fname in named:
@@ -153,14 +155,15 @@ def _numbered(findings: list[Finding], totals: dict, files: dict[str, SourceFile
     return total_row_findings(findings, totals, shifts)
 
 
-def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
-                 unread: dict | None = None, totals: dict | None = None) -> tuple[dict, dict, dict[str, SourceFile]]:
+def _read_tables(data_dir: Path, config: Config, findings: list[Finding], unread: dict | None = None,
+                 totals: dict | None = None, shifts: dict | None = None) -> tuple[dict, dict, dict[str, SourceFile]]:
     """Every canonical table of the folder read and typed: ``(typed {table: frame}, extras {table: frame, or
     DeferredColumns read on first access (helpers.data.extras)}, files {table: SourceFile})``; a missing required
     table, an unreadable file, missing columns and unparseable cells are appended to `findings` (a leads-only folder
     gets an empty opportunities table, with a warning). `unread` (when given) gets {table: {column: bool array}}, the
     cells refused as unparseable (helpers.data.parse.column_findings). `totals` (when given) gets {file: (positions,
-    label)} of each file's total rows (helpers.data.total_rows), said by :func:`_numbered` with the other findings."""
+    label)} of each file's total rows (helpers.data.total_rows), said by :func:`_numbered` with the other findings;
+    `shifts` (when given) {file: rows skipped above each record} of a sheet with blank rows or a header below row 1."""
     typed: dict[str, pd.DataFrame] = {}
     extras: dict = {}
     files: dict[str, SourceFile] = {}
@@ -194,6 +197,8 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding],
                                     params={"error": exc.code, **exc.params} if exc.code else {}))
             continue
         files[name] = SourceFile(name, str(path), FORMATS[path.suffix.lower()], encoding, len(raw), file_sha256(path))
+        if shifts is not None and raw.attrs.get("row_shift") is not None:
+            shifts[path.name] = raw.attrs["row_shift"]
         missing = missing_columns(table, raw, path.name)
         findings += missing
         typed[name] = parse_table(table, raw, path.name, config, findings, _unread_of(unread, name))

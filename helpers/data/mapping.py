@@ -72,6 +72,12 @@ def footer_rows(raw: pd.DataFrame) -> list[int]:
     return [i for i in block if start is not None and i >= start]
 
 
+def above_header(raw: pd.DataFrame) -> int:
+    """How many empty rows stand first in `raw` for the rows above a header below row 1
+    (helpers.data.sheetrows.with_rows_above): 0 for an export whose header is row 1."""
+    return int(raw.attrs.get("rows_above_header", 0) or 0)
+
+
 def _drop_mask(rule: DropRule, cells: list) -> list[bool]:
     texts = [cell_text(v) for v in cells]
     if rule.op == "empty":
@@ -124,7 +130,7 @@ def apply_mapping(raw: pd.DataFrame, table_mapping: TableMapping, source: str | 
     """
     tm = table_mapping
     source = source or tm.table
-    rows_in = len(raw)
+    rows_in = len(raw) - above_header(raw)   # the empty rows standing for those above a header below row 1 are none
     epoch = raw.attrs.get("excel_epoch", EXCEL_EPOCH)   # an .xlsx in the 1904 date system (helpers.data.files.excel_epoch)
     raw = raw.reset_index(drop=True)
     report: dict[str, Any] = {"table": tm.table, "source": source, "rows_in": rows_in, "dropped": [], "columns": {},
@@ -181,6 +187,8 @@ def _kept_rows(raw: pd.DataFrame, tm: TableMapping, source: str, report: dict, m
     blank = [int(i) for i in (raw.map(_empty).all(axis=1).to_numpy().nonzero()[0] if rows_in and len(raw.columns) else [])]
     for i in blank:
         keep_mask[i] = False
+    above = above_header(raw)
+    blank = [i for i in blank if i >= above]   # the rows above a header below row 1 are no export rows: not said
     if blank:
         report["dropped"].append({"reason": Phrase("part_reason_blank_row"), "count": len(blank), "rows": [i + 2 for i in blank[:MAX_SHOWN]]})
     footer = footer_rows(raw)

@@ -19,6 +19,7 @@ from helpers.data.csvshape import stray_byte_error
 from helpers.data.files import (FORMATTED_ROWS, check_kind, excel_engine, looks_formatted_report, other_sheet_error,  # noqa: F401
                                  title_rows_error)
 from helpers.data.parse import _cell_text
+from helpers.data.sheetrows import sheet_records, with_rows_above
 from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}
@@ -29,9 +30,11 @@ def read_raw(path: Path, encoding: str | None = None, table=None) -> tuple[pd.Da
 
     WorkbookError for an empty (0-byte) file, a file that is not the format its name says
     (an .xlsx that is not a workbook, a .parquet that is not Parquet) and duplicate column names. With the
-    canonical `table` (helpers.data.schema.Table) a workbook whose header is below row 1 (rows_above_header: the row
-    holding the table's column names) or whose first sheet lacks the required columns another sheet holds
-    (data_on_other_sheet, variant data) is refused with the fix.
+    canonical `table` (helpers.data.schema.Table) a workbook whose header is below row 1 under a title or notes
+    (rows_above_header: the row holding the table's column names) or whose first sheet lacks the required columns
+    another sheet holds (data_on_other_sheet, variant data) is refused with the fix. A sheet's blank rows (above its
+    header, between records) are no records, as a CSV reader skips blank lines: left out, and the rows skipped above
+    each record are in ``attrs['row_shift']`` (helpers.data.sheetrows.sheet_records) when there are any.
     """
     expected = [(c,) for c in table.column_names] if table is not None else None
     fmt = FORMATS.get(path.suffix.lower())
@@ -45,6 +48,7 @@ def read_raw(path: Path, encoding: str | None = None, table=None) -> tuple[pd.Da
                 title = title_rows_error(frame.head(FORMATTED_ROWS), path.name, expected)
                 if title is not None:
                     raise title
+                frame, shift = sheet_records(frame)   # blank rows above the header and between records: no records
                 first = {str(v).strip() for v in frame.iloc[0] if v == v and v is not None} if len(frame) else set()
                 if table is not None and any(c.required and c.name not in first for c in table.columns):
                     other = other_sheet_error(path, expected, "data", table=table.name)
@@ -62,7 +66,10 @@ def read_raw(path: Path, encoding: str | None = None, table=None) -> tuple[pd.Da
             raise coded_error("unreadable_table_file", path.name, fmt, error=f"{type(exc).__name__}: {str(exc)[:200]}") from None
         check_header(path, header)
         frame.columns = [(_cell_text(h) or f"Unnamed: {i}") for i, h in enumerate(header)]
-        return frame.reset_index(drop=True), None
+        frame = frame.reset_index(drop=True)
+        if fmt == "excel" and shift is not None:   # each record's spreadsheet row: position + 2 + shift (sheetrows)
+            frame.attrs["row_shift"] = shift
+        return frame, None
     return read_csv_text(path, encoding)
 
 
@@ -128,7 +135,8 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
     """A CSV as text cells (None for empty); returns the frame and the encoding used (decode_csv: stated, or a BOM,
     valid UTF-8, else detected with charset-normalizer; mojibake refused).
 
-    With `keep_blank_lines`, blank lines stay as rows, so a row's position + 2 is its line in the file.
+    With `keep_blank_lines`, blank lines stay as rows, so a row's position + 2 is its line in the file; blank lines
+    above the header stand as empty rows first (helpers.data.sheetrows.with_rows_above).
     """
     import io
 
@@ -136,9 +144,10 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
 
     text, enc, _ = decode_csv(path, encoding)
     sep = sniff_delimiter(text)
+    lead = _blank_lines_above(text) if keep_blank_lines else 0   # the header is the first line with a cell
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                            skip_blank_lines=not keep_blank_lines, sep=sep)
+                            skip_blank_lines=not keep_blank_lines, sep=sep, skiprows=lead or None)
     except pd.errors.EmptyDataError:
         raise coded_error("no_header_line", path.name) from None
     except pd.errors.ParserError as exc:
@@ -157,8 +166,20 @@ def read_csv_text(path: Path, encoding: str | None = None, keep_blank_lines: boo
     check_header(path, pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, header=None, nrows=1, sep=sep).iloc[0].tolist())
     frame.columns = [str(c).strip() for c in frame.columns]
     out = frame.astype(object).where(frame.notna(), None)
+    if keep_blank_lines:   # a header below blank lines: its records still on their spreadsheet rows (position + 2)
+        out = with_rows_above(out, lead)
     out.attrs["delimiter"] = sep
     return out, enc
+
+
+def _blank_lines_above(text: str) -> int:
+    """How many blank (or spaces-only) lines stand above the first line of `text` holding anything (a BOM aside)."""
+    count = 0
+    for line in text.lstrip("\ufeff").splitlines():
+        if line.strip():
+            break
+        count += 1
+    return count
 
 
 def _multiline_cells(frame: pd.DataFrame) -> bool:
