@@ -25,7 +25,7 @@ import pandas as pd
 
 from helpers.data.cells import _empty, cell_text, find_column, number_text
 from helpers.data.schema import TABLES
-from helpers.data.total_rows import SHOWN, TOTAL_WORDS, _rows_phrase
+from helpers.data.total_words import SHOWN, TOTAL_WORDS, _rows_phrase
 from helpers.errors import Phrase, WorkbookError, coded_error
 
 #: The first cells of a row where a total row's label stands (the report's first columns: a group, a name, the id).

@@ -16,7 +16,7 @@ from helpers.data.files import (FORMATTED_ROWS, HEADER_SEARCH_ROWS, check_inside
 from helpers.data.load import ENCODING_NAMES, FORMATS, decode_csv, read_csv_text, read_raw, sniff_delimiter
 from helpers.data.mapping import TableMapping, find_column, missing_column_error, note
 from helpers.data.rawread import check_header
-from helpers.data.sheetrows import rows_above_header, with_rows_above
+from helpers.data.blankrows import rows_above_header, with_rows_above
 from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 

@@ -19,7 +19,7 @@ from helpers.data.csvshape import stray_byte_error
 from helpers.data.files import (FORMATTED_ROWS, check_kind, excel_engine, looks_formatted_report, other_sheet_error,  # noqa: F401
                                  title_rows_error)
 from helpers.data.parse import _cell_text
-from helpers.data.sheetrows import sheet_records, with_rows_above
+from helpers.data.blankrows import sheet_records, with_rows_above
 from helpers.errors import Phrase, PhraseList, WorkbookError, coded_error
 
 FORMATS = {".csv": "csv", ".xlsx": "excel", ".xls": "excel", ".parquet": "parquet"}

@@ -2,10 +2,9 @@
 so a record's position + 2 is its row only in a file without them; Excel shows each blank line as an empty row.
 
 :func:`renumbered` puts every finding of a file with blank lines (a CSV's: :func:`blank_lines_before`; a sheet's,
-blank rows and a header below row 1: :func:`sheet_records`) on its spreadsheet row (header = row 1 unless below it, a
+blank rows and a header below row 1: helpers.data.blankrows.sheet_records) on its spreadsheet row (header = row 1 unless below it, a
 blank line counted as a row, a line break inside a quoted cell not), the same rule for every check. Used by
-helpers.data.load once, on the findings of all its checks. An ingest keeps an export's blank rows as rows (its
-mapping drops and says them) and puts a header below row 1 back in place with :func:`with_rows_above`.
+helpers.data.load once, on the findings of all its checks. A sheet's blank rows: helpers.data.blankrows.
 """
 from __future__ import annotations
 
@@ -68,48 +67,3 @@ def renumbered(findings: list[Finding], shifts: dict[str, np.ndarray]) -> list[F
         out.append(f)
     return out
 
-
-# --------------------------------------------------------------------------- a sheet's blank rows and a header below row 1
-def _blank_rows(frame) -> np.ndarray:
-    """True for each row of `frame` whose every cell is empty (None, NaN, or text of spaces only)."""
-    if not len(frame.columns):
-        return np.ones(len(frame), dtype=bool)
-    empty = frame.map(lambda v: v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()))
-    return empty.all(axis=1).to_numpy(dtype=bool)
-
-
-def rows_above_header(top) -> int:
-    """How many blank rows stand above a sheet's header (`top`: its first rows read without a header): the header is
-    the first row with a filled cell. 0 when the first row is filled or the sheet is empty."""
-    blank = _blank_rows(top)
-    return int(blank.argmin()) if len(blank) and not blank.all() else 0
-
-
-def sheet_records(frame) -> tuple[object, np.ndarray | None]:
-    """A sheet read without a header (`frame`, pandas, every row kept: Excel shows a blank row as an empty row) as
-    (its header row and records: the blank rows above the header and between records left out, the header first,
-    index renumbered; for each record, the rows skipped above it (int64 array, :func:`renumbered`'s shift), or None
-    when there are none). A record's spreadsheet row is then its position + 2 + shift."""
-    lead = rows_above_header(frame)
-    body = frame.iloc[lead + 1:]
-    blank = _blank_rows(body)
-    if not lead and not blank.any():
-        return frame, None
-    kept = frame.iloc[[lead] + [lead + 1 + i for i in np.flatnonzero(~blank)]].reset_index(drop=True)
-    shift = (lead + np.cumsum(blank))[~blank].astype(np.int64)
-    return kept, shift if shift.any() else None
-
-
-def with_rows_above(frame, count: int):
-    """`frame` (an export's records read below its header) with `count` empty rows put first, standing for the rows
-    above a header below row 1, so that a record's position + 2 is its spreadsheet row as for any other export; the
-    count is kept in ``attrs['rows_above_header']`` (helpers.data.mapping drops those rows without saying them)."""
-    import pandas as pd
-
-    if count:
-        pad = pd.DataFrame([[None] * len(frame.columns)] * count, columns=frame.columns, dtype=object)
-        attrs = dict(frame.attrs)
-        frame = pd.concat([pad, frame], ignore_index=True)
-        frame.attrs.update(attrs)
-    frame.attrs["rows_above_header"] = count
-    return frame

@@ -10,20 +10,14 @@ named 計 or a channel Total does not make it one. Used by helpers.data.load for
 """
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from helpers.data.schema import Table
-from helpers.errors import Finding, Phrase, error
-
-#: The label of a total row (the whole cell, any case, an optional colon or a count in brackets: "Grand Totals (4
-#: records)", "総計 (4 件)").
-TOTAL_WORDS = re.compile(r"(?:総?合計|総計|小計|計|(?:grand |sub ?)?totals?|sum)\s*(?:[:：]|[(（][^()（）]*[)）])?", re.IGNORECASE)
-#: Row numbers a message lists.
-SHOWN = 5
+from helpers.data.total_words import SHOWN, TOTAL_WORDS, _rows_phrase  # noqa: F401 - importable from here too
+from helpers.errors import Finding, error
 
 
 def total_rows(table: Table, frame: pd.DataFrame) -> tuple[list[int], str]:
@@ -85,13 +79,3 @@ def total_row_findings(findings: list[Finding], totals: dict[str, tuple[list[int
         kept.append(error(fname, "total_row", None, tuple(numbers[:SHOWN]), (), len(numbers), variant="" if word else "sum",
                           word=word, total_rows=_rows_phrase(numbers)))
     return kept
-
-
-def _rows_phrase(numbers: list[int]) -> Phrase:
-    """'total row (row 4)', 'total rows (rows 4, 7)', 'total rows (rows 4, ... (+3 more))': said in either language."""
-    shown = ", ".join(map(str, numbers[:SHOWN]))
-    if len(numbers) == 1:
-        return Phrase("part_total_row", rows=shown)
-    if len(numbers) <= SHOWN:
-        return Phrase("part_total_rows", rows=shown)
-    return Phrase("part_total_rows_more", rows=shown, more=len(numbers) - SHOWN)
