@@ -79,7 +79,7 @@ def touch_checks(con, as_of: dt.date) -> dict:
                     JOIN closes c USING (opportunity_id) GROUP BY 1)
         SELECT count(*) FILTER (t.lead_id IS NULL), count(*) FILTER (t.raw_ts IS NULL),
                count(*) FILTER (t.channel IS NULL), count(*) FILTER (t.raw_ts IS NOT NULL AND t.ts IS NULL),
-               count(t.touch_id) - count(DISTINCT t.touch_id),
+               count(*) FILTER (t.touch_id IN (SELECT touch_id FROM t GROUP BY touch_id HAVING count(*) > 1)),
                count(*) FILTER (t.lead_id IS NOT NULL AND t.lead_id NOT IN (SELECT lead_id FROM leads WHERE lead_id IS NOT NULL)),
                count(*) FILTER (t.opportunity_id IS NOT NULL
                                 AND t.opportunity_id NOT IN (SELECT opportunity_id FROM opps WHERE opportunity_id IS NOT NULL)),

@@ -122,7 +122,7 @@ def checks(con, as_of: dt.date) -> dict:
     """The workbook's validation checks as counts, keyed ``file/code/column`` as the workbook's findings (only the
     checks that found rows)."""
     a = {"a": as_of}
-    opp = con.execute("""SELECT count(opportunity_id) - count(DISTINCT opportunity_id),
+    opp = con.execute("""SELECT count(*) FILTER (opportunity_id IN (SELECT opportunity_id FROM opps GROUP BY 1 HAVING count(*) > 1)),
           count(*) FILTER (outcome IS NOT NULL AND outcome NOT IN ('open', 'won', 'lost')),
           count(*) FILTER (outcome IN ('won', 'lost') AND closed_raw IS NULL),
           count(*) FILTER (outcome IN ('won', 'lost') AND closed_raw < created),
@@ -136,7 +136,7 @@ def checks(con, as_of: dt.date) -> dict:
         FROM opps""", a).fetchone()
     won, lost, amounts, lost_paid, dated, days_created = opp[-6:]
     opp = opp[:-6]
-    lead = con.execute("""SELECT count(lead_id) - count(DISTINCT lead_id),
+    lead = con.execute("""SELECT count(*) FILTER (lead_id IN (SELECT lead_id FROM leads GROUP BY 1 HAVING count(*) > 1)),
           count(*) FILTER (mql < created), count(*) FILTER (sqld < created),
           count(*) FILTER (opportunity_id IS NOT NULL
                            AND opportunity_id NOT IN (SELECT opportunity_id FROM opps WHERE opportunity_id IS NOT NULL)),

@@ -75,7 +75,7 @@ def test_the_reference_counts_the_workbooks_touch_errors(tmp_path):
                                         (5, "channel"): ""})
     with pytest.raises(DataValidationError) as refused:
         load_workbook(data)
-    expected = LATE | {"touches/duplicate_id/touch_id": 1, "touches/bad_datetime/touched_at": 1,
+    expected = LATE | {"touches/duplicate_id/touch_id": 2, "touches/bad_datetime/touched_at": 1,
                        "touches/missing_value/channel": 1, "touches/after_as_of/touched_at": 65}
     assert checks(refused.value.findings) == expected == sql_attribution(data)["checks"]
 

@@ -82,12 +82,12 @@ EXPECTED_WARNINGS = [
 ]
 #: The errors of ERROR_FILES, by hand (file, code, column, rows, values, count).
 EXPECTED_ERRORS = [
-    ("opportunities.csv", "duplicate_id", "opportunity_id", (5,), ("O3",), 1),
+    ("opportunities.csv", "duplicate_id", "opportunity_id", (4, 5), ("O3", "O3"), 2),   # both rows holding O3
     ("opportunities.csv", "bad_outcome", "outcome", (4,), ("maybe",), 1),
     ("opportunities.csv", "missing_closed_at", "closed_at", (3,), (), 1),
     ("opportunities.csv", "closed_before_created", "closed_at", (2,), ("2025-01-10",), 1),
     ("opportunities.csv", "negative_amount", "amount", (3,), ("-5.0",), 1),
-    ("leads.csv", "duplicate_id", "lead_id", (3,), ("L1",), 1),
+    ("leads.csv", "duplicate_id", "lead_id", (2, 3), ("L1", "L1"), 2),
 ]
 
 
@@ -175,7 +175,7 @@ def test_a_duckdb_file_gives_the_folders_findings_with_ids(folders, tmp_path):
         load_workbook(folders[1])
     expected = [f for f in as_in_warehouse(info.value.findings, ERROR_FILES) if f.code in {e[1] for e in EXPECTED_ERRORS}]
     assert [f for f in errors if f.severity == "error"] == expected
-    assert next(f for f in errors if f.code == "duplicate_id" and f.file == "leads.csv").ids == ("L1",)
+    assert next(f for f in errors if f.code == "duplicate_id" and f.file == "leads.csv").ids == ("L1", "L1")
 
 
 def test_a_warehouse_with_whitespace_and_case_reads_as_the_loader_types(tmp_path):
@@ -189,7 +189,7 @@ def test_a_warehouse_with_whitespace_and_case_reads_as_the_loader_types(tmp_path
                          "amount": [10.0, None, 0.0]})
     upload({"opportunities": opps}, con, "revops")
     found, _ = warehouse_findings(con, {"opportunities": con.table("opportunities", database="revops")})
-    assert [(f.code, f.count, f.ids) for f in found] == [("duplicate_id", 1, ("O1",)), ("lost_amounts_zero", 1, ("O2",)),
+    assert [(f.code, f.count, f.ids) for f in found] == [("duplicate_id", 2, ("O1", "O1")), ("lost_amounts_zero", 1, ("O2",)),
                                                         ("one_created_at", 3, ())]
 
 
@@ -209,12 +209,12 @@ def test_postgresql_gives_the_folders_findings_with_ids(folders):
 
 def test_repeated_ids_counted_past_empty_ids():
     """DuckDB hashes a null id too: empty ids are never repeats, and a repeat among them is still found (rows by hand:
-    'a' again on row 5, 'b' again on rows 7 and 8)."""
+    'a' on rows 2 and 5, 'b' on rows 3, 7 and 8: every row holding a repeated id named)."""
     from helpers.data.validate import check_duplicates
 
     ids = pd.DataFrame({"touch_id": ["a", "b", None, "a", None, "b", "b"]})
     (found,) = check_duplicates(ids, "touch_id", "touches.csv")
-    assert (found.rows, found.values, found.count) == ((5, 7, 8), ("a", "b", "b"), 3)
+    assert (found.rows, found.values, found.count) == ((2, 3, 5, 7, 8), ("a", "b", "a", "b", "b"), 5)
     assert check_duplicates(pd.DataFrame({"touch_id": ["a", None, None, "b"]}), "touch_id", "touches.csv") == []
 
 
@@ -240,10 +240,10 @@ def copy_findings(url: str, folders, tmp_path, warn: str, bad: str) -> None:
             load(data, bad)
         found = [f for f in info.value.findings if f.severity == "error"]
         assert [(f.file, f.code, f.ids, f.rows) for f in found] == [
-            (f"{bad}.opportunities", "duplicate_id", ("O3",), ()), (f"{bad}.opportunities", "bad_outcome", ("O3",), ()),
+            (f"{bad}.opportunities", "duplicate_id", ("O3", "O3"), ()), (f"{bad}.opportunities", "bad_outcome", ("O3",), ()),
             (f"{bad}.opportunities", "missing_closed_at", ("O2",), ()),
             (f"{bad}.opportunities", "closed_before_created", ("O1",), ()),
-            (f"{bad}.opportunities", "negative_amount", ("O2",), ()), (f"{bad}.leads", "duplicate_id", ("L1",), ())], kind
+            (f"{bad}.opportunities", "negative_amount", ("O2",), ()), (f"{bad}.leads", "duplicate_id", ("L1", "L1"), ())], kind
         data = export_folder(url, tmp_path / kind / "warn", warn, names=names)
         wb = load(data, warn)
         assert wb.findings == [dataclasses.replace(f, file=f"{warn}.{f.file.removesuffix('.csv')}") for f in folder], kind

@@ -102,7 +102,7 @@ def test_a_sheets_header_on_row_3_and_blank_rows_keep_excels_row_numbers(tmp_pat
     with pytest.raises(IngestValidationError) as caught:
         ingest(_exports(tmp_path, "sheet-blank-rows.xlsx", "report1.xlsx"), "salesforce_en", tmp_path / "out")
     (dup,) = [f for f in caught.value.findings if f.code == "duplicate_id"]
-    assert dup.file == "report1.xlsx" and dup.rows == (9,) and "(first on export row 4)" in dup.message
+    assert dup.file == "report1.xlsx" and dup.rows == (4, 9) and dup.count == 2   # the first row and the repeat
     report = json.loads((tmp_path / "out.rejected" / "ingest_report.json").read_text(encoding="utf-8"))["tables"]["opportunities"]
     assert (report["rows_in"], report["rows_out"]) == (6, 3)   # rows 4-9 below the header; rows 1-2 are not export rows
     assert report["dropped"] == [{"reason": "blank row", "count": 3, "rows": [5, 7, 8]}]
@@ -123,4 +123,24 @@ def test_a_data_folders_sheet_counts_blank_rows_and_its_header_row(tmp_path):
     with pytest.raises(DataValidationError) as caught:
         load_workbook(ROWS / "datafolder-xlsx")
     found = sorted((f.code, f.rows) for f in caught.value.findings if f.severity == "error")
-    assert found == [("bad_date", (6,)), ("bad_number", (9,)), ("duplicate_id", (10,))]
+    assert found == [("bad_date", (6,)), ("bad_number", (9,)), ("duplicate_id", (4, 10))]
+
+
+# --------------------------------------------------------------------------- 3. a repeated id names every row holding it
+def test_a_data_folders_repeated_id_names_its_first_row_and_the_repeats(tmp_path):
+    from conftest import write_folder
+    from helpers.data.load import load_workbook
+    from helpers.errors import DataValidationError
+
+    opps = ("opportunity_id,created_at,closed_at,outcome,amount\n" + "O1,2025-04-08,2025-05-20,won,10\n"
+            + "O2,2025-04-09,2025-05-21,lost,0\n" + "O1,2025-04-10,2025-05-22,lost,0\n" * 2 + "O2,2025-04-11,,open,5\n"
+            + "O1,2025-04-12,,open,5\n" * 2)
+    # O1 on rows 2, 4, 5, 7, 8 and O2 on rows 3, 6: seven rows hold a repeated id, the first five named
+    with pytest.raises(DataValidationError) as caught:
+        load_workbook(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    (dup,) = [f for f in caught.value.findings if f.code == "duplicate_id"]
+    assert (dup.rows, dup.values, dup.count) == ((2, 3, 4, 5, 6), ("O1", "O2", "O1", "O1", "O2"), 7)
+    assert dup.render().startswith("opportunities.csv, rows 2, 3, 4, 5, 6 (+2 more), column 'opportunity_id': the same "
+                                   "'opportunity_id' is on more than one row (the first row and its repeats)")
+    ja = DataValidationError([dup]).in_language("ja")
+    assert "opportunities.csv、2, 3, 4, 5, 6行目ほか2行、列 'opportunity_id': 同じ 'opportunity_id' が複数の行にあります(最初の行と重複した行)" in ja

@@ -120,13 +120,13 @@ def test_all_errors_collected_at_once(tmp_path):
     opps = (
         "opportunity_id,created_at,closed_at,outcome,amount,lead_id\n"
         "O1,2025-04-12,2025-06-01,won,,\n"          # row 2: won without amount (a warning: amount is optional)
-        "O1,2025-04-12,2025-04-01,lost,-3,\n"        # row 3: duplicate id, closed before created, negative
+        "O1,2025-04-12,2025-04-01,lost,-3,\n"        # row 3: O1 again (rows 2 and 3 named), closed before created, negative
         "O3,2025-04-12,,Closed Won,100,\n"           # row 4: unknown outcome
         "O4,2025-04-12,,won,100,\n"                  # row 5: won without closed_at
     )
     err = load_error(write_folder(tmp_path, {"opportunities.csv": opps}))
     got = {(f.code, f.rows) for f in err.findings if f.severity == "error"}
-    assert got == {("duplicate_id", (3,)), ("closed_before_created", (3,)),
+    assert got == {("duplicate_id", (2, 3)), ("closed_before_created", (3,)),
                    ("negative_amount", (3,)), ("bad_outcome", (4,)), ("missing_closed_at", (5,))}
     assert ("won_without_amount", (2,)) in {(f.code, f.rows) for f in err.findings if f.severity == "warning"}
     text = str(err)

@@ -327,7 +327,7 @@ def test_a_missing_column_and_the_files_other_problems_come_together(tmp_path):
     with pytest.raises(WorkbookError) as err:
         load_workbook(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
     codes = [(f.code, f.column, f.rows) for f in err.value.findings]
-    assert codes == [("missing_column", "outcome", ()), ("bad_date", "closed_at", (3,)), ("duplicate_id", "opportunity_id", (4,)),
+    assert codes == [("missing_column", "outcome", ()), ("bad_date", "closed_at", (3,)), ("duplicate_id", "opportunity_id", (2, 4)),
                      ("negative_amount", "amount", (3,))]
 
 

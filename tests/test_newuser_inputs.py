@@ -238,7 +238,7 @@ def test_a_channel_named_total_with_a_real_id_is_a_record(tmp_path):
 
 
 def test_two_total_rows_are_said_once_as_total_rows():
-    # leads.csv rows 4 and 7 are 小計: no "fill created_at", no "'lead_id' values repeat an earlier row ('小計')"
+    # leads.csv rows 4 and 7 are 小計: no "fill created_at", no "the same 'lead_id' is on more than one row ('小計')"
     found = _refusal(NEWUSER / "total-row-twice")
     assert [(f.file, f.code, f.rows, f.count, f.params["word"]) for f in found] == [("leads.csv", "total_row", (4, 7), 2, "小計")]
     assert found[0].render() == ("leads.csv, rows 4, 7: a total row ('小計' with its dates empty), not a record\n    How to fix: "
@@ -264,4 +264,4 @@ def test_every_finding_counts_blank_lines_as_rows(tmp_path, monkeypatch, fast):
             "O3,2025-04-20,2025-06-10,lost,\"a\n\nb\",L2,web\nO1,2025-04-21,2025-06-11,lost,7,L3,web\n")
     found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
     # O2 on line 4, lines 5-6 blank (spaces count as blank), O3 on row 7; the repeated O1 on row 8 (the line breaks in O3's cell are one row)
-    assert sorted((f.code, f.rows) for f in found) == [("bad_date", (4,)), ("bad_number", (7,)), ("duplicate_id", (8,))]
+    assert sorted((f.code, f.rows) for f in found) == [("bad_date", (4,)), ("bad_number", (7,)), ("duplicate_id", (2, 8))]

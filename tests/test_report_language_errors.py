@@ -44,7 +44,7 @@ def test_the_row_checks_findings_read_in_japanese(tmp_path):
         "  - opportunities.csv、4行目、列 'created_at': 正しい日付(YYYY-MM-DD、1678〜2261年)でない値があります(値: '2025-13-01')\n"
         "    対処方法: 日付は YYYY-MM-DD(例: 2025-04-01)または ISO 形式の日時(2025-04-01T10:30:00)で書いてください。"
         "ほかの形式は列マッピングで読み込みます。\n"
-        "  - opportunities.csv、3行目、列 'opportunity_id': 'opportunity_id' の値が前の行と重複しています(値: 'O1')\n"
+        "  - opportunities.csv、2, 3行目、列 'opportunity_id': 同じ 'opportunity_id' が複数の行にあります(最初の行と重複した行)(値: 'O1', 'O1')\n"
         "    対処方法: opportunity_id がすべて一意になるようにしてください(重複した行を削除するか、1行にまとめてください)。\n"
         "  - opportunities.csv、4行目、列 'outcome': outcome に不明な値があります(値: 'maybe')\n"
         "    対処方法: open、won、lost のどれかを使ってください('Closed Won' のようなステージを持つエクスポートは列マッピングで読み込みます)。\n"
@@ -58,7 +58,8 @@ def test_the_row_checks_findings_read_in_japanese(tmp_path):
         "    対処方法: 部門は sales または marketing(Sales, 営業, セールス / Marketing, マーケ, マーケティング も可。"
         "docs/data_dictionary.md 参照) と書いてください。")
     # the English is unchanged
-    assert "  - opportunities.csv, row 3, column 'opportunity_id': 'opportunity_id' values repeat an earlier row (values: 'O1')\n" \
+    assert "  - opportunities.csv, rows 2, 3, column 'opportunity_id': the same 'opportunity_id' is on more than one row (the first " \
+           "row and its repeats) (values: 'O1', 'O1')\n" \
            "    How to fix: Make every opportunity_id unique (remove duplicate rows or merge them).\n" in str(exc)
     assert "'slaes' (did you mean 'sales'?)" in str(exc) and "How to fix: Write the department as sales or marketing (also " \
            "Sales, 営業, セールス / Marketing, マーケ, マーケティング; see docs/data_dictionary.md)." in str(exc)

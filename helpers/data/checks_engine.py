@@ -159,7 +159,7 @@ def _unknown(values, ids_table, column: str):
 
 
 def _duplicates(c: _Counted, key: str) -> list[Finding]:
-    """Ids must be unique: every row whose id appeared on an earlier row (file order; in a warehouse, id order) is an
+    """Ids must be unique: every row holding an id another row holds too (the first and its repeats) is named by the
     error (:func:`_id_counts` counted alone, then :func:`_duplicate_findings`)."""
     return _duplicate_findings(c, key, c.count({}, **_id_counts(c, key)))
 
@@ -176,23 +176,21 @@ def _id_counts(c: _Counted, key: str) -> dict:
 
 
 def _duplicate_findings(c: _Counted, key: str, n: dict) -> list[Finding]:
-    """The duplicate_id error of `key` from the counts of :func:`_id_counts` in `n`: the window that counts the repeats
-    exactly and names their rows runs only when there are fewer distinct ids than ids (which also clears a hash
-    collision)."""
-    import ibis
-
+    """The duplicate_id error of `key` from the counts of :func:`_id_counts` in `n`: every row whose id another row
+    holds too, the first occurrence and the repeats alike (so "rows 2, 8" says where both are), counted exactly and
+    the first MAX_ROWS_SHOWN named (a folder's rows in file order, a warehouse's ids in id order) by a window that
+    runs only when there are fewer distinct ids than ids (which also clears a hash collision)."""
     if int(n["_ids"]) <= int(n["_distinct"] or 0):
         return []
     t = c.t
-    order = t[ROW] if c.src.positions else t[key]
-    marked = t.mutate(_later=ibis.row_number().over(group_by=t[key], order_by=order) > 0)
-    later = marked._later & marked[key].notnull()
+    marked = t.mutate(_holders=t.count().over(group_by=t[key]))
+    shared = (marked._holders > 1) & marked[key].notnull()
     with _quiet():
-        repeated = int(c.src.con.to_pyarrow(marked.count(where=later)).as_py())
-    if not repeated:
+        sharing = int(c.src.con.to_pyarrow(marked.count(where=shared)).as_py())
+    if not sharing:
         return []
-    rows, values, ids = c.first(later, marked[key], marked)
-    return [dataclasses.replace(error(c.file, "duplicate_id", key, rows, values, repeated, key=key), ids=ids)]
+    rows, values, ids = c.first(shared, marked[key], marked)
+    return [dataclasses.replace(error(c.file, "duplicate_id", key, rows, values, sharing, key=key), ids=ids)]
 
 
 # --------------------------------------------------------------------------- dates: far from the rest, after as_of

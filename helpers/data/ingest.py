@@ -32,7 +32,7 @@ import pandas as pd
 from helpers.config import DATA_FOLDER_CONFIG, Config, data_folder_config, load_config
 from helpers.data.load import FORMATS, file_sha256, load_workbook
 from helpers.data.files import check_inside, skipped_text_tables
-from helpers.errors import (HOW_TO_FIX, DataValidationError, Finding, Phrase, PhraseList, WorkbookError, both_languages, cli_language,
+from helpers.errors import (HOW_TO_FIX, DataValidationError, Finding, Phrase, WorkbookError, both_languages, cli_language,
                             coded_error, run_cli, warning)
 from helpers.labels import LANGUAGES, t
 from helpers.data.mapping import Mapping, MissingColumnError, apply_mapping, load_mapping, shipped_mappings
@@ -339,23 +339,9 @@ def in_exports(findings: list[Finding], frames: dict[str, pd.DataFrame], reports
         converted = Phrase("part_row" if len(f.rows) == 1 else "part_rows", rows=", ".join(str(r) for r in f.rows))
         place = Phrase("part_in_rejected_column" if column else "part_in_rejected", column=column or "", rows=converted,
                        file=f"{rejected.name}/{f.file}")
-        if f.code == "duplicate_id" and f.column in frame.columns:   # the repeat's first row named too
-            place = PhraseList([Phrase("part_first_on", rows=_first_rows(frame, f.column, f.rows, rows)), place], " ")
         out.append(dataclasses.replace(f, file=report["source"], rows=export_rows, message=f"{f.message} {place}",
                                        params={**f.params, "in_rejected": place}))
     return out
-
-
-def _first_rows(frame: pd.DataFrame, column: str, repeats: tuple, export_rows: list[int]) -> str:
-    """The export rows where the ids of the converted `repeats` rows (spreadsheet rows) first appear: "2, 5"."""
-    ids = frame[column]
-    firsts = []
-    for r in repeats:
-        if 2 <= r < len(ids) + 2 and ids.iat[r - 2] is not None:
-            first = export_rows[int(ids.eq(ids.iat[r - 2]).to_numpy().argmax())]
-            if first not in firsts:
-                firsts.append(first)
-    return ", ".join(map(str, firsts))
 
 
 # --------------------------------------------------------------------------- the command
