@@ -21,6 +21,9 @@ id-less total row as a "report footer" without saying what it was).
 """
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pandas as pd
 
 from helpers.data.cells import _empty, cell_text, find_column, number_text
@@ -30,6 +33,9 @@ from helpers.errors import Phrase, WorkbookError, coded_error
 
 #: The first cells of a row where a total row's label stands (the report's first columns: a group, a name, the id).
 LABEL_CELLS = 3
+#: A cell that may be a number (digits with signs, separators, currency marks or codes, Japanese units): only rows
+#: whose filled cells all look so are tried as an unlabelled sum row (helpers.data.cells.number_text decides).
+NUMBER_LIKE = re.compile(r"[\s\d.,'()+\-−▲△¥￥$€£₩₹\\円万億兆千A-Z]*\d[\s\d.,'()+\-−▲△¥￥$€£₩₹\\円万億兆千A-Z]*")
 
 
 def export_total_rows(raw: pd.DataFrame, tm, skip: set[int]) -> list[tuple[int, str, str]]:
@@ -43,17 +49,28 @@ def export_total_rows(raw: pd.DataFrame, tm, skip: set[int]) -> list[tuple[int, 
     id_col = find_column(raw.columns, rule.columns) if rule is not None and rule.columns else None
     columns = list(raw.columns)
     label_cols = columns[:LABEL_CELLS] + ([id_col] if id_col is not None and id_col not in columns[:LABEL_CELLS] else [])
+    candidate = np.ones(len(raw), dtype=bool)
+    if id_col is not None:   # a row with an id is a record, whatever its other cells say
+        ids = _texts(raw[id_col])
+        candidate = (ids.isna() | ids.str.fullmatch(TOTAL_WORDS).fillna(False)).to_numpy(dtype=bool)
+    if skip:
+        candidate[[p for p in skip if p < len(raw)]] = False
+    tried = np.flatnonzero(candidate)
+    labelled = np.zeros(len(tried), dtype=bool)
+    for c in dict.fromkeys(label_cols):
+        labelled |= _texts(raw[c].iloc[tried]).str.fullmatch(TOTAL_WORDS).fillna(False).to_numpy(dtype=bool)
+    numeric = ~labelled   # every filled cell like a number: maybe a sum (confirmed below)
+    for c in raw.columns:
+        cells = _texts(raw[c].iloc[tried[numeric]])
+        numeric[numeric] = (cells.isna() | cells.str.fullmatch(NUMBER_LIKE).fillna(False)).to_numpy(dtype=bool)
+    rows = tried[labelled | numeric]
     found: list[tuple[int, str, str]] = []
     since = 0   # the rows a sum row adds up: those after the last total row
-    for pos in range(len(raw)):
-        if pos in skip:
-            continue
-        row = raw.iloc[pos]
-        if id_col is not None and not _empty(row[id_col]) and not _is_label(row[id_col]):
-            continue
-        label = next((c for c in label_cols if _is_label(row[c])), None)
+    for pos in rows:
+        pos = int(pos)
+        label = next((c for c in label_cols if _is_label(raw.at[pos, c])), None)
         if label is not None:
-            found.append((pos, str(cell_text(row[label])), str(label)))
+            found.append((pos, str(cell_text(raw.at[pos, label])), str(label)))
             since = pos + 1
             continue
         summed = _sum_column(raw, pos, since, skip)
@@ -61,6 +78,12 @@ def export_total_rows(raw: pd.DataFrame, tm, skip: set[int]) -> list[tuple[int, 
             found.append((pos, "", summed))
             since = pos + 1
     return found
+
+
+def _texts(cells: pd.Series) -> pd.Series:
+    """The cells as trimmed text (pandas string dtype), NA where empty."""
+    out = cells.astype("string").str.strip()
+    return out.mask(out.eq(""))
 
 
 def _is_label(value) -> bool:
