@@ -169,7 +169,7 @@ def test_touch_findings(tmp_path, wb):
         load_workbook(fx.write(tmp_path / "bad", bad), as_of=AS_OF)
     found = {f.code: f for f in err.value.findings}
     assert found["bad_datetime"].rows == (9,) and found["bad_datetime"].column == "touched_at"
-    assert found["duplicate_id"].rows == (2, 11) and found["duplicate_id"].file == "touches.csv"   # T01's first row and its repeat
+    assert found["duplicate_id"].rows == (4, 11) and found["duplicate_id"].file == "touches.csv"   # T01 on row 4 and its repeat
     assert found["touch_unknown_lead"].rows == (12,) and found["touch_unknown_lead"].values == ("L9",)
 
 

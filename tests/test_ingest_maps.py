@@ -232,8 +232,8 @@ def test_a_repeated_id_names_its_first_row(tmp_path):
     with pytest.raises(IngestValidationError) as err:
         ingest(exports, "salesforce_en", tmp_path / "out")
     (f,) = [f for f in err.value.findings if f.code == "duplicate_id"]
-    assert f.rows == (3, 5) and "(rows 2, 4 of out.rejected/opportunities.csv)" in f.message   # the first row and the repeat
-    assert "同じ 'opportunity_id' が複数の行にあります" in f.render("ja")
+    assert f.rows == (3, 5) and "rows 3, 5 of out.rejected/opportunities.csv" in f.message   # the first row and the repeat
+    assert "同じ 'opportunity_id' が複数の行にあります" in err.value.in_language("ja")
 
 
 def test_every_mistake_of_a_mapping_is_reported_at_once():
