@@ -105,7 +105,7 @@ def test_a_sheets_header_on_row_3_and_blank_rows_keep_excels_row_numbers(tmp_pat
     assert dup.file == "report1.xlsx" and dup.rows == (4, 9) and dup.count == 2   # the first row and the repeat
     report = json.loads((tmp_path / "out.rejected" / "ingest_report.json").read_text(encoding="utf-8"))["tables"]["opportunities"]
     assert (report["rows_in"], report["rows_out"]) == (6, 3)   # rows 4-9 below the header; rows 1-2 are not export rows
-    assert report["dropped"] == [{"reason": "blank row", "count": 3, "rows": [5, 7, 8]}]
+    assert [(d["reason"], d["count"], d["rows"]) for d in report["dropped"]] == [("blank row", 3, [5, 7, 8])]
 
 
 def test_a_csvs_blank_lines_above_the_header_are_counted(tmp_path):
