@@ -244,10 +244,8 @@ def backtest_view(s: Session, g: GoalsResult):
 def backtest_chart(s: Session, g: GoalsResult):
     """Each backtest forecast (point and 95% interval) against what happened, per period and horizon."""
     rows = g.section["backtest"]["periods"]
-    if g.section["backtest"].get("null_reasons"):
-        return None   # backtest_view said why; no empty chart
-    if not rows:
-        return display.note(t("backtest_none", s.lang).format(days=goals.MIN_HISTORY_DAYS), warn=True)
+    if g.section["backtest"].get("null_reasons") or not rows:
+        return None   # backtest_view said why (blocked, or no past period to test); no empty chart, no second note
     fig, ax = plt.subplots()
     labels = sorted({r["period"] for r in rows}, key=[r["period"] for r in rows].index)
     x = {p: i for i, p in enumerate(labels)}
