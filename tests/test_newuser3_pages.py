@@ -26,3 +26,37 @@ def test_no_backtest_is_said_once(lang, text):
     assert text in gv.backtest_view(s, g).data
     assert gv.backtest_chart(s, g) is None
     plt.close("all")
+
+
+XLSX = FIXTURES / "canonical-ja-xlsx"   # canonical_ja xlsx exports (exports3 + the user's mapping), FY from April
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("en", "No seasonal decomposition (STL): it needs at least 8 consecutive complete quarters (two years) with a "
+           "measurable velocity, and the data holds 1 quarter in all."),
+    ("ja", "季節分解(STL)は行いません。ベロシティを測定できる完全な四半期が8期(2年分)以上連続して必要ですが、"
+           "データには全部で1四半期しかありません。")])
+def test_one_quarter_is_said_in_the_singular(lang, text):
+    """Opportunities from 2024-04-08, as of FY2024Q3: one complete quarter (FY2024Q1) has a measurable velocity."""
+    from helpers.views import velocity_views as vv
+
+    s = open_session(str(XLSX), period="FY2024Q3", lang=lang)
+    assert text in vv.stl_chart(s).data
+
+
+@pytest.mark.parametrize("lang, card", [
+    ("en", '<div class="wb-kpi-value">n/a</div><div class="wb-kpi-note">The data start on 2024-04-08, so &#x27;Before, '
+           'a year earlier&#x27; and &#x27;After, a year earlier&#x27; hold no data: the change cannot be adjusted for '
+           'season.</div>'),
+    ("ja", '<div class="wb-kpi-value">該当なし</div><div class="wb-kpi-note">データは2024-04-08からで、「前年の施策前期間」と'
+           '「前年の施策後期間」にはデータがないため、季節調整できません。</div>')])
+def test_the_seasonally_adjusted_change_says_why_it_is_not_available(lang, card):
+    """共通KPIの設定 (2024-07-01): the last-year windows (from 2023-04-02) lie before the first opportunity (2024-04-08),
+    so the adjusted change is n/a once (it read "n/a n/a"), with its reason in the card."""
+    from helpers.views import velocity_views as vv
+
+    s = open_session(str(XLSX), period="FY2024Q3", lang=lang)
+    vc = vv.comparison(s, None, None)
+    assert vc["seasonally_adjusted_change"] is None
+    html = vv.headline(s, vc).data
+    assert card in html and "n/a n/a" not in html and "該当なし 該当なし" not in html

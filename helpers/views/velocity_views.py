@@ -146,9 +146,29 @@ def headline(s: Session, vc: dict):
         (t("velocity_after", s.lang), fmt.money(vc["after"]["sales_velocity"], s.config)),
         (t("velocity_naive_change", s.lang),
          f"{_pct(vc['change']['sales_velocity'], s.lang)} {_interval(iv['change']['sales_velocity'], s.lang)}"),
-        (t("velocity_adjusted_change", s.lang),
-         f"{_pct(vc['seasonally_adjusted_change'], s.lang)} {_interval(iv['seasonally_adjusted_change'], s.lang)}"),
+        _adjusted_card(vc, s.lang),
     ])
+
+
+def _adjusted_card(vc: dict, lang: str) -> tuple:
+    """The seasonally adjusted change's card: the change and its 95% interval, or n/a with the reason beside it (the
+    windows whose velocity is unknown or 0, and the data's first date when they lie before the data)."""
+    adjusted = vc["seasonally_adjusted_change"]
+    label = t("velocity_adjusted_change", lang)
+    if adjusted is not None:
+        return label, f"{_pct(adjusted, lang)} {_interval(vc['intervals']['seasonally_adjusted_change'], lang)}"
+    # the formula's divisors (before, both last-year windows) cannot be 0; the after window only unknown
+    missing = [name for name in ("before", "after", "before_last_year", "after_last_year")
+               if (vc[name] or {}).get("sales_velocity") is None or (name != "after" and vc[name]["sales_velocity"] == 0)]
+    windows = ("と" if lang == "ja" else " and ").join(
+        (f"「{t(WINDOW_LABELS[n], lang)}」" if lang == "ja" else f"'{t(WINDOW_LABELS[n], lang)}'") for n in missing)
+    prior = next((c["values"] for c in vc.get("caveats") or [] if c.get("code") == "no_prior_year_data"), {})
+    before_data = [n for n in missing if ((vc[n] or {}).get("null_reasons") or {}).get("sales_velocity") == "before_data"]
+    if before_data and prior.get("first_created") is not None:
+        why = t("velocity_adjusted_why_before_data", lang).format(first=_day(prior["first_created"]), windows=windows)
+    else:
+        why = t("velocity_adjusted_why_unknown", lang).format(windows=windows)
+    return label, t("not_available", lang), why
 
 
 def windows_note(s: Session, vc: dict):
@@ -309,7 +329,8 @@ def stl_chart(s: Session):
     prof = vel.seasonal_profile(quarterly)
     stl = prof.get("stl")
     if stl is None or len(stl) == 0:
-        return display.note(t("velocity_no_stl", s.lang).format(quarters=8, have=len(quarterly)))
+        have = t("quarters_count_one" if len(quarterly) == 1 else "quarters_count", s.lang).format(n=len(quarterly))
+        return display.note(t("velocity_no_stl", s.lang).format(quarters=8, have=have))
     fig, axes = plt.subplots(3, 1, figsize=(7, 5), sharex=True)
     x = stl.index.astype(str) if "label" not in stl.columns else stl["label"]
     for ax, col in zip(axes, ("trend", "seasonal", "resid")):
