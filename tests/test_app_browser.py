@@ -113,9 +113,11 @@ def app(request, tmp_path_factory):
     assert git_status() == status
 
 
-@pytest.fixture
-def page(browser, app):
-    """A page logged in with the app's token that records console errors and every request leaving 127.0.0.1."""
+@pytest.fixture(scope="module")
+def app_page(browser, app):
+    """One page per app, logged in with the app's token, that records console errors and every request leaving
+    127.0.0.1; the app's tests share it (test_a_page_... reads the notebook page the landing page's link opened:
+    each notebook page runs its notebook in a kernel of its own, ~5 CPU s for 00)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP" if app.lang == "ja" else "en-US")
     pg = context.new_page()
     pg.set_default_timeout(120_000)
@@ -128,6 +130,17 @@ def page(browser, app):
     context.close()
     assert pg.errors == [], f"console errors: {pg.errors}"
     assert pg.outside == [], f"requests outside the app: {pg.outside}"
+
+
+@pytest.fixture
+def page(app_page):
+    """The app's page (app_page); after each test: no console error and no request outside the app meanwhile."""
+    yield app_page
+    errors, outside = list(app_page.errors), list(app_page.outside)
+    app_page.errors.clear()
+    app_page.outside.clear()
+    assert errors == [], f"console errors: {errors}"
+    assert outside == [], f"requests outside the app: {outside}"
 
 
 def shot(page, name: str) -> None:
@@ -147,7 +160,10 @@ def heading(nb: dict, lang: str) -> str:
 
 
 def open_notebook(page, app, name: str) -> None:
-    """Open a notebook page from the landing page and wait until it has run (its control panel is there)."""
+    """Open a notebook page and wait until it has run (its control panel is there); a page already there (the
+    landing page's link opened it) is kept, not run again."""
+    if page.url == f"{app.url}voila/render/{name}" and page.locator(".wb-panel").count() == 1:
+        return
     page.goto(f"{app.url}voila/render/{name}", timeout=LOAD)
     expect(page.locator(".wb-panel")).to_be_visible(timeout=LOAD)
 
@@ -200,6 +216,8 @@ def period_won_revenue() -> float:
 
 
 def test_the_landing_page_lists_the_seven_notebooks_with_their_titles_in_the_language(app, page):
+    if page.url.split("?")[0] != app.url:
+        page.goto(app.url)
     assert page.locator("html").get_attribute("lang") == app.lang
     expect(page.locator("h1")).to_have_text(t("app_title", app.lang))
     assert f"{t('panel_data_folder', app.lang)}: {(app.work / 'data').resolve()}" in body_text(page)
@@ -213,6 +231,7 @@ def test_the_landing_page_lists_the_seven_notebooks_with_their_titles_in_the_lan
     links.nth(0).click()  # the link opens the notebook's page (the token's cookie carries the login)
     expect(page.locator(".wb-panel")).to_be_visible(timeout=LOAD)
     assert page.title() == heading(tracked(names[0]), app.lang)
+    assert page.url == f"{app.url}voila/render/{names[0]}"   # the page test_a_page_... reads next
 
 
 def test_a_page_shows_no_code_and_the_panel_period_changes_the_figure(app, page, period_won_revenue):
