@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import LEADS_CSV, OPPS_CSV, write_folder
+from helpers.labels import t
 from helpers.paths import PROJ_ROOT
 from helpers.report.panel import control_panel
 
@@ -78,6 +79,18 @@ def test_panel_lists_the_periods_shows_the_folder_and_reruns_the_cells_below(fol
     assert ns["seen"] == ("", "ja", "", "2025-05-01") and panel.initiative.value == ""
     panel.as_of.value = __import__("datetime").date(2025, 6, 15)
     assert ns["seen"] == ("", "ja", "2025-06-15", "2025-05-01")
+
+
+def test_a_value_chosen_before_the_cells_below_ran_is_the_one_they_read(folder, live):
+    """Choosing a period and a language right after the panel appears (no cell below has run, none is recorded):
+    the namespace holds them, so the cells run next use what the panel shows and its status calls updated."""
+    ns = dict(PARAMS, data_dir=str(folder))
+    panel = control_panel(ns).panel
+    panel.shell = Shell(ns)
+    panel.period.value = "2025Q2"
+    panel.lang.value = "ja"
+    assert (ns["period"], ns["lang"]) == ("2025Q2", "ja") and panel.shell.ran == []
+    assert t("panel_updated", "ja") in panel.status.value
 
 
 def test_a_failing_cell_stops_the_rerun_and_says_so(folder, live):

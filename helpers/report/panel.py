@@ -154,6 +154,7 @@ class Panel:
             control.disabled = True
         self.rerunning = True
         failed = False
+        self.apply()  # also with no cell recorded yet: the cells run next read the values shown
         try:
             for code, out in list(self.cells.values()):
                 self.apply()  # a re-run parameters cell must not undo the panel
