@@ -60,17 +60,27 @@ def git_status() -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
-@pytest.fixture
-def page(browser):
-    """A JupyterLab page that records console errors (checked at the end of each test)."""
+@pytest.fixture(scope="module")
+def lab_page(browser):
+    """One JupyterLab page for the module's tests (each opens its notebook in it, open_notebook): loading JupyterLab
+    costs ~5 CPU s in Chromium, opening a notebook in a loaded one ~2. It records console errors."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(120_000)
     pg.errors = []
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.goto(f"{LAB_URL}lab?reset&token={LAB_TOKEN}")  # reset: the default layout (the file browser shown), no notebook
+    pg.wait_for_selector(".jp-DirListing-item", timeout=180_000)
     yield pg
     context.close()
+
+
+@pytest.fixture
+def page(lab_page):
+    """The JupyterLab page (lab_page); a test checks `page.errors`, the console errors since it started."""
+    lab_page.errors.clear()
+    yield lab_page
 
 
 def shot(locator, name: str) -> None:
@@ -86,8 +96,31 @@ def lab_api(path: str):
         return json.loads(response.read().decode("utf-8"))
 
 
+def close_all_tabs(page) -> None:
+    """File ▸ Close All Tabs (JupyterLab then shows a Launcher); a notebook changed since it was opened or saved (run)
+    is discarded, never saved."""
+    notebooks = page.locator("#jp-main-dock-panel .jp-NotebookPanel")
+    if notebooks.count() == 0:
+        return
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^File$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Close All Tabs$")).click()
+    deadline = time.monotonic() + 60
+    while notebooks.count() and time.monotonic() < deadline:
+        discard = page.locator(".jp-Dialog button", has_text=re.compile(r"^Discard$"))
+        if discard.count():
+            discard.first.click()
+        page.wait_for_timeout(200)
+    assert notebooks.count() == 0, "the notebooks did not close"
+
+
 def open_notebook(page, name: str) -> None:
-    page.goto(f"{LAB_URL}lab/tree/{name}?reset&token={LAB_TOKEN}")  # reset: only this notebook open
+    """Open `name` from the file browser as the only tab (as `lab/tree/NAME?reset` would, without loading JupyterLab
+    again) and wait until its kernel is idle and stays the notebook's one kernel."""
+    close_all_tabs(page)
+    item = page.locator(".jp-DirListing-item", has=page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")))
+    item.dblclick()
+    expect(page.locator(f"{PANEL}")).to_have_count(1)
+    expect(page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current")).to_contain_text(name)
     page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
     # A fresh JupyterLab may start a kernel for the notebook and replace it a moment later; cells
     # sent to the first one are lost. Wait until the notebook's session keeps one kernel for 3 s.
@@ -102,10 +135,15 @@ def open_notebook(page, name: str) -> None:
     page.wait_for_selector(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=180_000)
 
 
-def run_all(page, timeout: float = 600) -> None:
-    """Run ▸ Run All Cells, then wait until every code cell has an execution count and the kernel is idle."""
+def run_menu(page, item: str) -> None:
+    """Run ▸ `item` (a label of JupyterLab's Run menu)."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+
+def run_all(page, timeout: float = 600, item: str = "Run All Cells") -> None:
+    """Run ▸ Run All Cells (or `item`), then wait until every code cell has an execution count and the kernel is idle."""
+    run_menu(page, item)
     page.wait_for_timeout(1000)
     deadline = time.monotonic() + timeout
     prompts = []
@@ -117,6 +155,20 @@ def run_all(page, timeout: float = 600) -> None:
         page.wait_for_timeout(500)
     shot(page, "run_all_timeout.png")
     raise AssertionError(f"the notebook did not finish running: prompts {prompts}")
+
+
+def run_to_panel(page) -> None:
+    """Run the cells down to the control panel's (Run ▸ Run All Above Selected Cell, from the cell after it): the
+    parameters cell and the panel; the cells below stay unrun (the panel records them when they first run)."""
+    panel_cell = page.locator(f"{PANEL} .jp-CodeCell", has=page.locator(".jp-InputArea-editor", has_text="control_panel(globals())"))
+    expect(panel_cell).to_have_count(1)
+    panel_cell.locator(".jp-InputPrompt").click()   # the panel's cell, selected in command mode
+    page.keyboard.press("ArrowDown")                 # the cell after it
+    following = panel_cell.locator("xpath=following-sibling::div[contains(concat(' ', @class, ' '), ' jp-Cell ')][1]")
+    expect(following).to_have_class(re.compile(r"\bjp-mod-active\b"))
+    run_menu(page, "Run All Above Selected Cell")
+    expect(panel_cell.locator(".wb-panel")).to_be_visible(timeout=600_000)
+    expect(page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator")).to_have_attribute("data-status", "idle", timeout=600_000)
 
 
 #: An output that holds no other output: the control panel shows each cell's outputs inside an Output widget.
@@ -397,16 +449,25 @@ def page_text(page) -> str:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_the_panel_sets_period_and_language_in_every_notebook(page, name, period_metrics):
+    """The panel's period, chosen before the cells below it first run, is the one they use; its language, chosen
+    after, re-runs each of them in place (the panel's re-run) in Japanese for the same period. The notebook runs
+    twice, not three times (a run at the default period, which nothing checked, is left out). The definitions at the
+    end (its last recorded cells but an explorer) show in English, then in Japanese only: every cell re-ran."""
+    from helpers.views.definitions import PAGES
+
+    first_definition = {lang: t("def_" + PAGES[name.removesuffix(".ipynb")][0][1], lang) for lang in ("en", "ja")}
     status_before = git_status()
     open_notebook(page, name)
     assert page.locator(".lm-TabBar-tab.jp-mod-dirty").count() == 0  # freshly opened: no "modified" dot
-    run_all(page)
+    run_to_panel(page)
     panel = page.locator(f"{PANEL} .wb-panel")
     assert f"{t('panel_data_folder', 'en')}: {(LAB_WORK / 'data').resolve()}" in panel.text_content()
     panel_select(page, t("panel_period", "en"), PERIOD)
+    run_all(page, item="Run Selected Cell and All Below")
     text = page_text(page)
     assert PERIOD in text
     assert "Traceback" not in text
+    assert first_definition["en"] in text and first_definition["ja"] not in text
     core = period_metrics["pipeline"]
     if name.startswith(("00_", "02_")):
         assert f"¥{core['won_revenue']:,.0f}" in text  # the period's won revenue, as the runner computed it
@@ -417,6 +478,7 @@ def test_the_panel_sets_period_and_language_in_every_notebook(page, name, period
     expect(panel).to_contain_text("make lab LANG=ja")  # how to get the Japanese copy
     text = page_text(page)
     assert PERIOD in text and "Traceback" not in text
+    assert first_definition["ja"] in text and first_definition["en"] not in text   # re-run in place, in Japanese
     if name.startswith(("00_", "02_")):
         assert f"¥{core['won_revenue']:,.0f}" in text
     if name.startswith("01_"):
