@@ -221,15 +221,16 @@ BY_TEST = ("tests/test_run.py", "tests/test_warehouse_report.py")
 #: Measured CPU seconds of the costly groups (per-test CPU of the worker and the processes it waited for, kernels and
 #: Chromium included, summed by group): tests/cpu_seconds.py over .ci/run's `make test` (-n 3 --dist loadfile, with
 #: PostgreSQL and the headless JupyterLab) at 46d6b2f on 2026-12-08, load 10-12; a parametrized BY_TEST group is listed
-#: once, without its parameters, with its costliest parameter's CPU. tests/test_lab_browser.py measured 178 in the
-#: worker's tree (Chromium), but its notebooks run in the lab server's kernels, outside that tree: it is listed at 280
-#: so that it starts first (unlisted, it counted ESTIMATE a test, 3 s, and started last, alone for its ~4 minutes
-#: while the other workers had finished). See docs/benchmarks.md's paragraph "`make test`'s speed". The groups are
+#: once, without its parameters, with its costliest parameter's CPU. The three browser modules are measured again
+#: after their tests shared pages (labcpu, 2026-12-08, load 7-15): tests/test_lab_browser.py 110 in the worker's tree
+#: (Chromium) and 69 in the lab server's kernels, outside that tree, listed as their sum, the most of any group, so
+#: that it starts first (unlisted, it counted ESTIMATE a test, 3 s, and started last, alone for its ~4 minutes while
+#: the other workers had finished). See docs/benchmarks.md's paragraph "`make test`'s speed". The groups are
 #: handed out the most CPU first, so that no long group starts last and leaves the other workers idle at the end; a
 #: group not listed counts ESTIMATE seconds a test.
 CPU_SECONDS = {
-    "tests/test_lab_browser.py": 280, "sample-all-en": 162, "tests/test_app_browser.py": 120,
-    "sample-all-ja": 83, "tests/test_browser.py": 63, "tests/test_warehouse.py": 60,
+    "tests/test_lab_browser.py": 179, "sample-all-en": 162, "tests/test_app_browser.py": 71,
+    "sample-all-ja": 83, "tests/test_browser.py": 38, "tests/test_warehouse.py": 60,
     "tests/test_ingest_cases_run.py": 55, "honest-figures-en": 46, "tests/test_fastcsv.py": 42,
     "honest-figures-ja": 42,
     "tests/test_warehouse_report.py::test_postgresql_with_another_collation_gives_the_folders_metrics_json_byte_for_byte": 42,
