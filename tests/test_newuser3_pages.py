@@ -60,3 +60,19 @@ def test_the_seasonally_adjusted_change_says_why_it_is_not_available(lang, card)
     assert vc["seasonally_adjusted_change"] is None
     html = vv.headline(s, vc).data
     assert card in html and "n/a n/a" not in html and "該当なし 該当なし" not in html
+
+
+@pytest.mark.parametrize("lang, cell", [
+    ("en", "<td>10.36× (¥14,500,000 of channels with spend ÷ ¥1,400,000)</td>"),
+    ("ja", "<td>10.36×(費用のあるチャネルの¥14,500,000 ÷ ¥1,400,000)</td>")])
+def test_the_roi_total_row_names_the_revenue_its_ratio_counts(lang, cell):
+    """FY2024Q1 leads' won revenue to as_of: ウェブ ¥0 (spend ¥600,000), セミナー ¥14,500,000 (D-001 12,000,000 +
+    D-005 2,500,000; spend ¥800,000), 展示会 ¥3,500,000 with no spend: the total row shows ¥18,000,000, while its return
+    counts the channels with spend only, 14,500,000 ÷ 1,400,000 = 10.357 -> 10.36×, and now says so in the cell."""
+    from helpers.views import funnel_views as fv
+
+    s = open_session(str(XLSX), period="FY2024Q1", lang=lang)
+    html = fv.roi_view(s).data
+    total = html[html.index("<td>" + ("Total" if lang == "en" else "合計") + "</td>"):]
+    assert '<td class="wb-num">¥18,000,000</td>' in total and cell in total
+    assert "<td class=\"wb-num\">18.12×</td>" in html   # a channel's own ratio is unchanged

@@ -396,7 +396,7 @@ def roi_view(s: Session):
         t("cost_per_opportunity", s.lang): [fmt.money(v, s.config) for v in table["cost_per_opportunity"]],
         t("pipeline_amount", s.lang): [fmt.money(v, s.config) for v in table["pipeline_amount"]],
         t("cohort_won_revenue", s.lang): [fmt.money(v, s.config) for v in table["cohort_won_revenue"]],
-        t("return_on_spend", s.lang): [(t("not_available", s.lang) if pd.isna(v) else f"{v:.2f}×") for v in table["return_on_spend"]],
+        t("return_on_spend", s.lang): _roi_cells(s, table),
     })
     from IPython.display import HTML
 
@@ -410,6 +410,25 @@ def roi_view(s: Session):
     else:
         lines = [t("roi_basis", s.lang).format(as_of=pd.Timestamp(s.as_of).strftime("%Y-%m-%d"))] + _roi_maturity(s)
     return HTML(display.table_html(shown) + display.bullets(lines).data)
+
+
+def _roi_cells(s: Session, table: pd.DataFrame) -> list[str]:
+    """The return-on-spend column: "1.23×" or n/a; the total row's ratio counts only the revenue of channels with
+    spend (helpers.metrics.roi.roi_by_channel), so when that differs from the total's won revenue the cell names its
+    own basis ("10.36× (¥14,500,000 of channels with spend ÷ ¥1,400,000)") and the row adds up as read."""
+    rows = table[~table["is_total"]]
+    paid = pd.to_numeric(rows["cohort_won_revenue"], errors="coerce")[pd.to_numeric(rows["spend"], errors="coerce").fillna(0) > 0]
+    cells = []
+    for r in table.itertuples():
+        if pd.isna(r.return_on_spend):
+            cells.append(t("not_available", s.lang))
+        elif r.is_total and paid.sum() != r.cohort_won_revenue:
+            cells.append(t("roi_total_paid_basis", s.lang).format(ratio=f"{r.return_on_spend:.2f}×",
+                                                                   paid=fmt.money(float(paid.sum()), s.config),
+                                                                   spend=fmt.money(r.spend, s.config)))
+        else:
+            cells.append(f"{r.return_on_spend:.2f}×")
+    return cells
 
 
 def _roi_maturity(s: Session) -> list[str]:
