@@ -190,7 +190,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),
     "no_channel": ("",), "table_not_found": ("",), "columns_not_mapped": ("",), "leads_only_export": ("",), "file_lacks_columns": ("", "read_other"), "file_not_used": ("",),
     # helpers.mapping (the ingest's notes)
-    "footer_dropped": ("",), "no_opportunity_rows": ("",), "salesforce_id_18": ("",), "decimal_comma_detected": ("",), "currency_dollar_assumed": ("",),
+    "footer_dropped": ("",), "no_opportunity_rows": ("",), "salesforce_id_18": ("",), "currency_in_header": ("",), "decimal_comma_detected": ("",), "currency_dollar_assumed": ("",),
     "currency_converted_column": ("",), "currency_unmarked": ("",), "currency_converted_with_rates": ("",),
     "date_order_detected": ("", "like_column"), "split_first_kept": ("",),
     # helpers.data.categories / channels (load warnings about label cells)
@@ -212,7 +212,7 @@ SHARED_FIX = {"opportunity_before_lead": "fix_negative_intervals", "won_before_l
               "file_lacks_columns": "fix_file_lacks_columns", "text_file_skipped": "fix_text_file_skipped",
               "target_channel_unknown": "fix_target_channel_unknown", "channel_name_unknown": "fix_channel_name_unknown", "target_unit_suspect": "fix_target_unit_suspect"}
 #: Warnings that are a note about what the ingest did, with nothing to fix.
-NO_FIX = frozenset({"touches_split", "split_first_kept", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
+NO_FIX = frozenset({"currency_in_header", "touches_split", "split_first_kept", "footer_dropped", "salesforce_id_18", "decimal_comma_detected", "currency_dollar_assumed",
                     "currency_converted_column", "currency_unmarked", "currency_converted_with_rates", "date_order_detected"})
 
 
@@ -317,7 +317,7 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
     "sample_would_replace": ("",),
     # helpers.data.cells / mapping: an export lacks a column the mapping needs; an export's values the mapping cannot
     # convert, listed (each a Phrase ``problem_*``, with the fixes of their topics: helpers.data.mapping_checks.FIX_BY_TOPIC)
-    "missing_column": ("", "table", "closed_at", "ja_headers", "required", "required_default", "warehouse", "warehouse_ja_headers"), "amount_unit_in_header": ("",), "products_report": ("",), "mapping_errors": ("",),
+    "missing_column": ("", "table", "closed_at", "ja_headers", "required", "required_default", "warehouse", "warehouse_ja_headers"), "amount_unit_in_header": ("",), "column_near_miss": ("",), "products_report": ("",), "mapping_errors": ("",),
     "unconvertible": ("", "missing", "missing_values"),
     # helpers.data.load: --data names a file (leads.csv), not the folder holding it
     "data_is_file": ("",),

@@ -13,6 +13,7 @@ validating it is helpers.data.ingest's job.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -22,7 +23,7 @@ from helpers.data.categories import LABEL_COLUMNS, MULTI_SEPARATOR, NAME_COLUMNS
 from helpers.data.schema import OUTCOMES, TABLES
 from helpers.errors import SENTENCES, Phrase, PhraseList, coded_error
 from helpers.data.export_totals import export_total_rows, total_row_error
-from helpers.data.mapping_unread import refuse_unit_header, unmapped_contract_columns
+from helpers.data.mapping_unread import currency_header, refuse_near_miss, refuse_unit_header, unmapped_contract_columns
 from helpers.data.values import DateAsWritten, MonthWithoutDay, is_ambiguous_numeric_date, salesforce_id18, salesforce_id_column
 # The mapping's parts live in mapping_spec (the file), cells (one cell, one header) and mapping_checks (a column's
 # checks); every name stays importable from here (helpers.data.mapping is public).
@@ -226,11 +227,21 @@ def _convert_columns(rows: pd.DataFrame, kept: list[int], source: str, tm: Table
     orders = decide_date_orders(tm, rows, kept, report, problems)
     amounts = None
     for rule in tm.columns:
-        if rule.kind == "number" and rule.columns:   # 金額（千円）: never read as yen
+        header_code = None
+        if rule.kind == "number" and rule.columns:   # 金額（千円）: never read as yen; 金額（円）: the amounts, in yen
             refuse_unit_header(rows.columns, tm, rule.columns, rule.target, source)
+            bracketed = currency_header(rows.columns, rule.columns)
+            if bracketed:
+                rule = dataclasses.replace(rule, columns=(bracketed[0], *rule.columns))
+                header_code = bracketed[1]
+                note(report, "currency_in_header", len(kept), rule.target, source_column=bracketed[0], currency=header_code)
+        if rule.optional and rule.columns and not rule.flags:   # 金額（税抜）, 受注金額: never silently left out
+            refuse_near_miss(rows.columns, tm, rule.columns, rule.target, source)
         try:
             if rule.target == "amount" and rule.kind == "number" and rule.columns:
                 amounts = read_amounts(rule, rows, kept, source, tm, report, problems)
+                if header_code:   # the header's currency for the cells that carry none
+                    amounts = (amounts[0], [c or (header_code if v is not None else None) for v, c in zip(*amounts[:2])], amounts[2])
                 values = amounts[0]
             else:
                 values = _convert(rule, rows, kept, source, tm, report, problems, orders.get(rule.target), epoch)
