@@ -29,7 +29,7 @@ def _arrow_texts(raw: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def arrow_text_column(cells: pa.ChunkedArray, lower: bool = False) -> pd.Series:
     """A text or category column as the exact reader types it: trimmed, empty -> null, the workbook's CSV-injection
-    apostrophe removed (helpers.data.values.unneutralize_cell), lower case for outcome/metric; pandas ``str`` dtype."""
+    apostrophe removed (helpers.data.values.unneutralize_cell), lower case for outcome (a target metric: parse_cells); pandas ``str`` dtype."""
     from helpers.data.values import FORMULA_START
 
     text = _arrow_texts(cells)

@@ -515,8 +515,8 @@ def read_csv_typed(path: Path, table: Table, config: Config, findings: list[Find
         if col.name not in position:
             continue
         raw = columns.pop(f"f{position[col.name]}")
-        if col.kind in ("text", "category") and col.name != "department":
-            parsed = arrow_text_column(raw, lower=col.name in ("outcome", "metric"))
+        if col.kind in ("text", "category") and col.name not in ("department", "metric"):   # those two: parse_cells
+            parsed = arrow_text_column(raw, lower=col.name == "outcome")
             present = parsed.notna().to_numpy()
         else:
             iso = plain_iso_dates(col, raw) if col.kind in ("date", "datetime") else None

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import Config
-from helpers.data.schema import Column, Table, department_key, meaning
+from helpers.data.schema import TABLES, Column, Table, department_key, meaning, target_label_key
 from helpers.data.validate import coded
 from helpers.errors import Finding, Phrase, error
 from helpers.labels import t
@@ -149,6 +149,10 @@ NUMBER_PATTERN = "^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
 FIX_NUMBER = t("fix_bad_number")
 
 
+#: The targets columns read by their keys or the label table's display names (schema.target_label_key).
+TARGET_LABEL_COLUMNS = tuple(c for c in TABLES["targets"].columns if c.name in ("metric", "department"))
+
+
 def parse_cells(col: Column, cells: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """One column's cells (text, or Excel/Parquet values) typed by its contract kind: ``(parsed, present)``.
 
@@ -160,8 +164,10 @@ def parse_cells(col: Column, cells: pd.Series, timezone: str) -> tuple[pd.Series
     if col.name == "answer":
         return texts.astype("string").str.lower().map(ANSWER_VALUES).astype("float64"), present
     parsed = _parse_column(texts, col.kind, timezone)
-    if col.name in ("outcome", "metric"):
+    if col.name == "outcome":
         parsed = parsed.str.lower()
+    elif col in TARGET_LABEL_COLUMNS:   # 受注金額 -> won_revenue, 共通 -> shared: the goals report's own words
+        parsed = parsed.map(lambda v: v if pd.isna(v) else target_label_key(v, col.name)).astype(parsed.dtype)
     elif col.name == "department":  # 営業, Sales, マーケ ... -> sales / marketing (schema.DEPARTMENT_SYNONYMS)
         parsed = pd.Series([department_key(v) for v in parsed], index=parsed.index, dtype=object).astype("str")
     return parsed, present

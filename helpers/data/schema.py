@@ -163,6 +163,39 @@ DEPARTMENT_SYNONYMS = {
 }
 
 
+def _display_names(keys) -> dict[str, str]:
+    """{display name as compared (NFKC, spaces collapsed, lower case): key} of the label table's en and ja names of
+    `keys` (won_revenue: Won revenue / 受注金額), the keys themselves included."""
+    import unicodedata
+
+    from helpers.labels import t
+
+    out = {}
+    for key in keys:
+        for name in (key, t(key, "en"), t(key, "ja")):
+            out.setdefault(" ".join(unicodedata.normalize("NFKC", name).split()).lower(), key)
+    return out
+
+
+def target_label_key(value, column: str) -> str | None:
+    """A targets.csv metric or department cell in canonical form: a key of TARGET_METRICS / TARGET_DEPARTMENTS, or
+    its display name in the label table, en or ja, exactly (受注金額, Won revenue -> won_revenue; 共通, Shared ->
+    shared; the goals report's own words), compared after NFKC, trimming, spaces and case; a department also by
+    :func:`department_key`'s synonyms (営業 -> sales); anything else the trimmed lower-case text (refused later)."""
+    import unicodedata
+
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = " ".join(unicodedata.normalize("NFKC", str(value)).split()).lower()
+    if not text:
+        return None
+    keys = TARGET_METRICS if column == "metric" else TARGET_DEPARTMENTS
+    found = _display_names(keys).get(text)
+    if found or column == "metric":
+        return found or text
+    return department_key(text)
+
+
 def department_key(value) -> str | None:
     """A department cell in canonical form: sales / marketing for their synonyms, else the trimmed lower-case text."""
     import unicodedata

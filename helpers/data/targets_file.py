@@ -112,6 +112,7 @@ def save_goals(path: str | os.PathLike, period_label: str, goals: dict[str, floa
 
 def _save_locked(path: Path, new: pd.DataFrame, period_label: str, replace: bool) -> dict:
     """save_goals' work while holding the file's lock."""
+    from helpers.data.schema import target_label_key
     from helpers.storage import save_with_backup
 
     kept, columns, replaced, bom = None, list(NEW_FILE_COLUMNS), 0, False
@@ -120,10 +121,10 @@ def _save_locked(path: Path, new: pd.DataFrame, period_label: str, replace: bool
         blank = pd.Series("", index=existing.index, dtype=object)
         channel = existing["channel"] if "channel" in existing.columns else blank
         same = ((existing["period"].fillna("").str.strip() == period_label)
-                & existing["metric"].fillna("").str.strip().str.lower().isin(set(new["metric"]))
+                & existing["metric"].map(lambda m: target_label_key(m, "metric") or "").isin(set(new["metric"]))
                 & (channel.fillna("").str.strip() == "")).to_numpy()
         if same.any() and not replace:
-            found = {str(m).strip().lower(): str(v or "") for m, v in existing.loc[same, ["metric", "target"]].itertuples(index=False)}
+            found = {target_label_key(m, "metric"): str(v or "") for m, v in existing.loc[same, ["metric", "target"]].itertuples(index=False)}
             listed = ", ".join(f"{m} {v}" for m, v in found.items())
             raise TargetsExistError(f"{path.name} already has goals of {period_label} for all channels ({listed}); nothing was written",
                                     fix="Tick 'replace this period's goals' to replace them (the file before is kept as a backup).",

@@ -185,6 +185,13 @@ def _repeated_answers(checklist: pd.DataFrame, fname: str) -> list[Finding]:
     return out
 
 
+def _accepted_names(keys) -> str:
+    """The values a targets column accepts, each key with its label-table names: 'won_revenue (Won revenue, 受注金額), ...'."""
+    from helpers.labels import t
+
+    return ", ".join(f"{k} ({t(k, 'en')}, {t(k, 'ja')})" for k in keys)
+
+
 def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: int = 1) -> list[Finding]:
     """Targets: known metric and department, a period label of the configured fiscal calendar, target >= 0,
     one row per (period, metric, channel).
@@ -199,13 +206,13 @@ def check_targets(targets: pd.DataFrame, fname: str, fiscal_year_start_month: in
     metric = targets["metric"]
     bad = metric.notna() & ~metric.isin(TARGET_METRICS)
     if bad.any():
-        out.append(coded(fname, "unknown_metric", "metric", bad, metric, metrics=", ".join(TARGET_METRICS)))
+        out.append(coded(fname, "unknown_metric", "metric", bad, metric, metrics=_accepted_names(TARGET_METRICS)))
     if "department" in targets.columns:
         dept = targets["department"].astype(object)
         bad = dept.notna() & ~dept.isin(TARGET_DEPARTMENTS)
         if bad.any():
             out.append(coded(fname, "unknown_department", "department", bad, dept, variant="targets",
-                             departments=", ".join(TARGET_DEPARTMENTS)))
+                             departments=_accepted_names(TARGET_DEPARTMENTS)))
     labels = targets["period"]
 
     def wrong(label) -> bool:
