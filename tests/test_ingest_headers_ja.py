@@ -71,3 +71,32 @@ def test_a_near_miss_of_another_optional_column_is_refused(tmp_path):
         ingest(exports, "canonical_ja", tmp_path / "out")
     assert err.value.code == "column_near_miss"
     assert str(err.value).startswith("opportunities.csv: no column '業種', 'industry' (industry), but '業種（大分類）' looks like it")
+
+
+def _spend_exports(tmp_path: Path, spend: bytes) -> Path:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "opportunities.csv").write_bytes((CASES / "amount-header-variants" / "v1" / "opportunities.csv").read_bytes())
+    (exports / "費用.csv").write_bytes(spend)
+    return exports
+
+
+def test_a_month_column_reads_the_unambiguous_year_month_forms(tmp_path):
+    exports = _spend_exports(tmp_path, (CASES / "spend-months" / "費用.csv").read_bytes())
+    ingest(exports, "canonical_ja", tmp_path / "out")
+    spend = pd.read_csv(tmp_path / "out" / "spend.csv", dtype=str, keep_default_na=False)
+    # hand-checked from 費用.csv (cp932): 令和6年4月 = 2024-04 (Reiwa 1 = 2019), 2024年4月, 2024/05, 2024-05, 令和6年6月, 2024年7月;
+    # 500千円 = 500,000, ￥300,000, 30万円 = 300,000
+    assert spend.values.tolist() == [["2024-04", "セミナー", "500000"], ["2024-04", "ウェブ", "300000"],
+                                     ["2024-05", "セミナー", "300000"], ["2024-05", "ウェブ", "300000"],
+                                     ["2024-06", "ウェブ", "0"], ["2024-07", "セミナー", "1000000"]]
+
+
+def test_a_month_not_read_is_refused_without_the_amounts_sentence(tmp_path):
+    exports = _spend_exports(tmp_path, "月,チャネル,金額\nMay 2024,ウェブ,100\n".encode())
+    with pytest.raises(WorkbookError) as err:
+        ingest(exports, "canonical_ja", tmp_path / "out")
+    text = str(err.value)
+    assert "column '月' -> month (row 2): not months" in text and "'May 2024'" in text
+    assert "amounts may carry" not in text
+    assert text.endswith("A month column reads 2024-05, 2024/05, 2024年5月 and 令和6年5月 without a format.")

@@ -284,8 +284,10 @@ def _refuse_unconverted(raw: pd.DataFrame, tm: TableMapping, source: str, proble
         where = Phrase("part_where_extends", stem=stem) if stem in shipped_mappings() else Phrase("part_where_in", label=label)
         keys = {getattr(p, "key", None) for p in problems}
         fixes = [Phrase(k, where=where, stem=stem) for k, topic in FIX_BY_TOPIC.items() if keys & set(topic)]
-        if problems and not fixes:
-            fixes = [Phrase("fix_unconvertible_format")]
+        if problems and not fixes:   # the amounts' sentence only when an amount is among the values refused
+            amounts = keys & {"problem_not_numbers", "problem_not_whole_numbers", "problem_amounts_not_numbers"}
+            fixes = [Phrase("fix_unconvertible_format" if amounts or not keys & {"problem_not_dates", "problem_not_months"}
+                            else "fix_unconvertible_format_dates")]
         variant = ("missing_values" if problems else "missing") if missing else ""
         lines = [missing_column_line(m) for m in missing] + problems
         raise coded_error("unconvertible", source, variant, where=tm.where, lines=PhraseList(lines, "\n  - "),
@@ -423,8 +425,8 @@ def _cell_converter(rule: ColumnRule, tm: TableMapping, order: str | None, epoch
     reason (the exception) in `as_written`. Each
     distinct cell is converted once (_Distinct)."""
     formats = tuple(rule.formats or ("iso",))
-    if rule.kind == "month" and "iso" in formats:
-        formats += ("%Y-%m",)   # a month in ISO 8601 is YYYY-MM
+    if rule.kind == "month":   # the unambiguous year-month forms, whatever formats say: 2024-05, 2024/05, 2024年5月 (和暦: parse_date)
+        formats += tuple(f for f in ("%Y-%m", "%Y/%m", "%Y年%m月") if f not in formats)
 
     def convert(v) -> tuple[str, str | None]:
         """("ok", text), ("skip", None): an ambiguous numeric date (reported once by decide_date_orders), or ("bad", cell)."""
