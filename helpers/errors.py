@@ -185,7 +185,7 @@ WARNING_CODES: dict[str, tuple[str, ...]] = {
     # helpers.limits
     "ingest_report_unreadable": ("",), "channel_placeholder": ("",), "channel_variants": ("", "separate"),
     "channel_name_unknown": ("", "no_match"), "marketing_channels_unmatched": ("", "names"),
-    "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",), "checklist_answer_repeated": ("",),
+    "opportunity_before_lead": ("",), "won_before_lead": ("",), "checklist_after_as_of": ("",), "checklist_answer_repeated": ("",), "target_sizes_unmatched": ("",),
     # helpers.ingest
     "encoding_detected": ("",), "currency_not_in_data": ("",), "moved_date": ("",), "no_lead_links": ("",),
     "no_channel": ("",), "table_not_found": ("",), "columns_not_mapped": ("",), "leads_only_export": ("",), "file_lacks_columns": ("", "read_other"), "file_not_used": ("",),

@@ -76,3 +76,38 @@ def test_the_roi_total_row_names_the_revenue_its_ratio_counts(lang, cell):
     total = html[html.index("<td>" + ("Total" if lang == "en" else "合計") + "</td>"):]
     assert '<td class="wb-num">¥18,000,000</td>' in total and cell in total
     assert "<td class=\"wb-num\">18.12×</td>" in html   # a channel's own ratio is unchanged
+
+
+SIZES = FIXTURES / "sf-en-us"   # salesforce_en data (Employees headcounts in company_size) and the user's icp.yaml
+
+
+@pytest.mark.parametrize("lang, message, fix", [
+    ("en", "The target company sizes in the settings (50-299, 300-999) match no company_size of the data (1200, 150, "
+           "250, 300, 40, 5000, 80, 900), so every deal with a known size is 'Outside target'",
+     "Write target.company_sizes as the data spells its sizes (e.g. [1200, 150]), or, when the export holds headcounts, "
+     "map each headcount to its range with a values map on company_size in the mapping ({column: Employees, values: "
+     "{'250': 50-299}}): the mapping has no ranges (bins), so each value is listed."),
+    ("ja", "設定の対象企業規模(50-299, 300-999)がデータの company_size(1200, 150, 250, 300, 40, 5000, 80, 900)のどれとも"
+           "一致しないため、規模の分かる商談はすべて「ターゲット外」になります",
+     "target.company_sizes をデータの規模の書き方で指定する(例: [1200, 150])か、エクスポートが従業員数の場合はマッピングの "
+     "company_size に値の対応表を書いて各従業員数を範囲に対応させてください({column: Employees, values: {'250': 50-299}})。"
+     "マッピングには範囲(ビン)の指定がないため、値ごとに書きます。")])
+def test_target_sizes_that_match_no_value_of_the_data_are_warned(lang, message, fix):
+    """8 deals with headcounts 250, 40, 1200, 80, 5000, 900, 300, 150; target sizes 50-299 and 300-999 match none
+    (compared as text, as the target fit does): a data-health warning, and no size is binned."""
+    from helpers.metrics.limits import warning_sentences, workbook_warnings
+
+    s = open_session(str(SIZES), config_path=str(SIZES / "icp.yaml"), lang=lang)
+    found = [w for w in workbook_warnings(s.wb, s.source) if w["code"] == "target_sizes_unmatched"]
+    assert len(found) == 1 and warning_sentences(found[0], lang) == (message, fix)
+    assert sorted(s.wb.opportunities["company_size"].astype(str)) == sorted(
+        ["250", "40", "1200", "80", "5000", "900", "300", "150"])
+
+
+def test_a_matching_target_size_is_not_warned(tmp_path):
+    """One value of the data among the targets (250): no warning."""
+    from helpers.metrics.limits import workbook_warnings
+
+    (tmp_path / "icp.yaml").write_text('target:\n  company_sizes: ["250", "300-999"]\n', encoding="utf-8")
+    s = open_session(str(SIZES), config_path=str(tmp_path / "icp.yaml"), lang="en")
+    assert not [w for w in workbook_warnings(s.wb, s.source) if w["code"] == "target_sizes_unmatched"]

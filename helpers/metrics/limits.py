@@ -667,7 +667,27 @@ def workbook_warnings(wb, source=None) -> list[dict]:
         late = int((dates(wb.checklist, "answered_on") > day(wb.as_of)).sum())
         if late:
             out.append(checked("checklist_after_as_of", "checklist", "answered_on", late, as_of=f"{wb.as_of:%Y-%m-%d}"))
+    out += _target_sizes_unmatched(wb, source, checked)
     return out
+
+
+def _target_sizes_unmatched(wb, source, checked) -> list[dict]:
+    """The warning ``target_sizes_unmatched`` when the settings name target company sizes and no known company_size
+    of the leads or opportunities is one of them (every deal of known size would be 'Outside target'): it names the
+    data's values (up to 10) and the fix. Sizes are compared as text, as the target fit does
+    (helpers.metrics.breakdown.target_fit); headcounts are never put in ranges here."""
+    from helpers.metrics.health_engine import value_counts_of
+
+    targets = [str(x).strip() for x in wb.config.target_company_sizes]
+    if not targets:
+        return []
+    counts = value_counts_of(source, "company_size")
+    values = [str(v) for v in counts.get("value", []) if str(v) != "unknown"]
+    if not values or set(values) & set(targets):
+        return []
+    shown = ", ".join(values[:10]) + (", ..." if len(values) > 10 else "")
+    return [checked("target_sizes_unmatched", "settings", "company_size", 0, targets=", ".join(targets), sizes=shown,
+                    example=", ".join(values[:2]))]
 
 
 def warning_sentences(w: dict, lang: str) -> tuple[str, str]:
