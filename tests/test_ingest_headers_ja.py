@@ -100,3 +100,18 @@ def test_a_month_not_read_is_refused_without_the_amounts_sentence(tmp_path):
     assert "column '月' -> month (row 2): not months" in text and "'May 2024'" in text
     assert "amounts may carry" not in text
     assert text.endswith("A month column reads 2024-05, 2024/05, 2024年5月 and 令和6年5月 without a format.")
+
+
+def test_a_data_folders_bad_date_fix_names_the_mapping_that_reads_it(tmp_path):
+    from helpers.data.load import load_workbook
+    from helpers.errors import DataValidationError
+
+    folder = CASES / "folder-slash-dates"
+    with pytest.raises(DataValidationError) as err:
+        load_workbook(folder)
+    fix = next(f.fix for f in err.value.findings if f.code == "bad_date")
+    assert "run again with --mapping canonical_ja" in fix
+    ingest(folder, "canonical_ja", tmp_path / "out")   # the fix works: the same folder through canonical_ja
+    opps = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str, keep_default_na=False)
+    assert "2025-02-02" in opps["created_at"].tolist() + opps["closed_at"].tolist()
+    assert "20000" in opps["amount"].tolist()

@@ -43,7 +43,9 @@ def test_the_row_checks_findings_read_in_japanese(tmp_path):
     assert exc.in_language("ja") == HEADER_JA.format(n=7) + (
         "  - opportunities.csv、4行目、列 'created_at': 正しい日付(YYYY-MM-DD、1678〜2261年)でない値があります(値: '2025-13-01')\n"
         "    対処方法: 日付は YYYY-MM-DD(例: 2025-04-01)または ISO 形式の日時(2025-04-01T10:30:00)で書いてください。"
-        "ほかの形式は列マッピングで読み込みます。\n"
+        "ほかの形式は列マッピングで読み込みます。2025/04/01、2025年4月1日、令和7年4月1日、Excel のシリアル値(と ¥1,200,000 のような金額)は"
+        "同梱のマッピング canonical_ja が読むので、--mapping canonical_ja を付けてもう一度実行してください(レポートの実行、または "
+        "python -m helpers.data.ingest --exports フォルダ --mapping canonical_ja --out 新しいフォルダ)。\n"
         "  - opportunities.csv、2, 3行目、列 'opportunity_id': 同じ 'opportunity_id' が複数の行にあります(最初の行と重複した行)(値: 'O1', 'O1')\n"
         "    対処方法: opportunity_id がすべて一意になるようにしてください(重複した行を削除するか、1行にまとめてください)。\n"
         "  - opportunities.csv、4行目、列 'outcome': outcome に不明な値があります(値: 'maybe')\n"
