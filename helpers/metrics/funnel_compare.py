@@ -99,7 +99,7 @@ def _kpis(source, period: Period, as_of, typical_days, maturity=None, facts=None
     import copy
 
     from helpers.metrics.breakdown import breakdowns_of
-    from helpers.metrics.limits import explain_pipeline
+    from helpers.metrics.limits import explain_funnel, explain_pipeline
     from helpers.metrics.source import memoized
 
     key = ("period_totals", period.start, period.end, day(as_of), typical_days, maturity)
@@ -108,6 +108,8 @@ def _kpis(source, period: Period, as_of, typical_days, maturity=None, facts=None
     pipe = totals["pipeline"]
     if facts is not None:
         pipe = explain_pipeline(pipe, facts)
+        if totals["funnel"] is not None:   # a stage no lead has a date of: its rates null (no_mql_dates), not 0
+            totals["funnel"] = explain_funnel(totals["funnel"], facts)
     fp = None if totals["funnel"] is None else totals["funnel"]["period"]
     cohort = None if totals["funnel"] is None else totals["funnel"]["cohort"]
     values = {
@@ -155,7 +157,8 @@ def period_over_period(leads: pd.DataFrame | None, opps: pd.DataFrame, period: P
     ``frame.attrs["coverage"]`` the :func:`helpers.metrics.limits.coverage` of each period (the
     data from the first created_at of leads and opportunities to as_of): a change against
     a partial period is not like for like and the report flags it. With `facts`, the
-    pipeline figures the data cannot support are null (:func:`helpers.metrics.limits.explain_pipeline`).
+    pipeline figures the data cannot support are null (:func:`helpers.metrics.limits.explain_pipeline`), and
+    ``mql_rate`` when no lead has an mql_at (:func:`helpers.metrics.limits.explain_funnel`: no_mql_dates).
     """
     from helpers.metrics.source import FrameSource
 

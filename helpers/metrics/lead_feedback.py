@@ -45,8 +45,11 @@ def feedback_of(source, start, end, as_of) -> dict:
     from helpers.metrics import engine
     from helpers.metrics.lead_engine import _text, column_kinds
 
+    from helpers.metrics.limits import stage_dates_of
+    from helpers.metrics.pipeline import stage_dates_reason
+
     names = source.lead_columns()
-    if "mql_at" not in names:
+    if "mql_at" not in names or stage_dates_reason("mql_at", (stage_dates_of(source) or {}).get("mql_at", 0)):
         return {"columns_missing": list(FEEDBACK_COLUMNS), "period": None, "by_channel": {},
                 "null_reasons": {"period": "no_mql_dates"}}
     present = [c for c in FEEDBACK_COLUMNS if c in names]

@@ -284,6 +284,31 @@ def audit_unknown(a: dict) -> dict:
     return dict(a, **dict.fromkeys(AUDIT_OUTCOMES), missed={"count": None, "won_revenue": None}, null_reasons=reasons)
 
 
+#: The audit's figures that need the rule's flag (:func:`unflagged`): without a written rule the flag is "an mql_at
+#: within H days", unknown when no lead has an mql_at; observed, converted and base_rate are the leads' own.
+AUDIT_FLAGGED = ("flagged", "flagged_converted", "precision", "precision_low", "precision_high", "recall",
+                 "recall_low", "recall_high", "lift")
+
+
+def unflagged(a: dict, code: str) -> dict:
+    """One audit (:func:`counted_audit`'s shape) whose rule cannot be read (`code`: no_mql_dates, the rule in use
+    being an mql_at no lead has): :data:`AUDIT_FLAGGED` and the missed count and revenue None, each with `code` (a new
+    dict): "no lead was an MQL" would make every converted lead a miss (recall 0), which the data does not say."""
+    reasons = dict(a.get("null_reasons") or {})
+    reasons.update(dict.fromkeys(("flagged", "flagged_converted", "precision", "recall", "lift", "missed"), code))
+    return dict(a, **dict.fromkeys(AUDIT_FLAGGED), missed={"count": None, "won_revenue": None}, null_reasons=reasons)
+
+
+def audits_unflagged(mql_audit: dict, code: str) -> dict:
+    """lead_section's ``mql_audit`` with every audit (period, all history, by channel) :func:`unflagged` (a new dict)."""
+    out = dict(mql_audit)
+    for key in ("period", "all_history"):
+        out[key] = unflagged(out[key], code)
+    for key in ("by_channel", "by_channel_all_history"):
+        out[key] = {ch: unflagged(a, code) for ch, a in (out.get(key) or {}).items()}
+    return out
+
+
 def outcomes_unknown(section: dict) -> dict:
     """The lead-quality section of a source without an opportunities table (a leads-only folder): whether a lead
     became an opportunity is unknown, not "never" (no deals table). Every audit (period, all history, by channel)

@@ -30,6 +30,8 @@ import numpy as np
 from helpers.metrics import engine, lead_conditions, lead_engine, lead_feedback, lead_quality as lq, lead_score
 from helpers.metrics.goals_engine import _fetch
 from helpers.metrics.lead_engine import _number_of, _text, column_kinds, ones  # noqa: F401  (column_kinds: public here too)
+from helpers.metrics.limits import stage_dates_of
+from helpers.metrics.pipeline import stage_dates_reason
 from helpers.metrics.source import memoized
 
 #: The bulk-loaded case's split: each class's leads in lead_id order (rank r) are ordered by
@@ -327,6 +329,9 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
     rows = lead_rows(source, used, a, horizon, bulk, engine._day(start), min(engine._day(end), a), rule, numeric)
     with engine.materialized(rows, source.backend) as table:
         section, attrs = _section(source, table, specs, settings, rule, late, horizon, bulk, min_leads, start, end, as_of)
+    undated = None if rule else stage_dates_reason("mql_at", (stage_dates_of(source) or {}).get("mql_at", 0))
+    if undated:   # the rule in use is "an mql_at within H days" and no lead has one: who was flagged is unknown
+        section = dict(section, mql_audit=lq.audits_unflagged(section["mql_audit"], undated))
     if not source.has_opportunities:   # a leads-only folder: the leads' outcomes are unknown, not "none converted"
         section = lq.outcomes_unknown(section)
     known = {s.column: s.known for s in specs}

@@ -21,13 +21,13 @@ Pure functions: frames and dicts in, new dicts out (inputs never changed).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from helpers.metrics.pipeline import amounts_reason, dates, day, outcome_is
+from helpers.metrics.pipeline import STAGE_DATE_REASONS, amounts_reason, dates, day, outcome_is, stage_dates_reason
 
 #: The file helpers.data.ingest writes next to the canonical tables.
 INGEST_REPORT = "ingest_report.json"
@@ -50,7 +50,7 @@ REASON_CODES = (
     # lead quality (helpers.metrics.lead_quality, lead_score, lead_feedback, lead_section)
     "no_observed_leads", "nothing_flagged", "nothing_converted", "all_flagged", "too_few_observed", "too_few_converted",
     "no_score_attributes", "test_one_class", "no_attributes", "no_clean_attributes", "no_mqls", "none_accepted",
-    "no_mql_dates",
+    "no_mql_dates", "no_sql_dates",
     # attribution (helpers.metrics.attribution_paths.attribution_section)
     "no_touches_table", "no_touch_rows", "few_converted_paths", "no_conversions",
     # before/after velocity (helpers.metrics.velocity_change.outside_data): a window the data does not reach
@@ -77,6 +77,8 @@ class DataFacts:
     nothing_closed: bool = False     # there are opportunities and none was won or lost (an export of open deals only)
     no_opportunities: bool = False   # there is no opportunities table (a leads-only folder: warning no_opportunities)
     empty_opportunities: bool = False   # there is an opportunities table and it holds no row
+    no_mql_dates: bool = False       # there are leads and none has an mql_at (column absent or all empty)
+    no_sql_dates: bool = False       # there are leads and none has an sql_at (column absent or all empty)
 
     def codes(self) -> list[str]:
         """The reason codes of the facts that hold, in the order the data health report lists them (without an
@@ -85,6 +87,13 @@ class DataFacts:
             return ["no_opportunities"]
         return [name for name in ("no_lost_deals", "lost_amounts_zero", "no_amounts", "one_created_at", "nothing_closed")
                 if getattr(self, name)]
+
+    @property
+    def stage_codes(self) -> dict[str, str]:
+        """The lead stages whose counts and rates are null in every period: {date column: reason}, by the one rule
+        :func:`helpers.metrics.pipeline.stage_dates_reason` (no_mql_dates, no_sql_dates); empty when both are dated."""
+        dated = {"mql_at": not self.no_mql_dates, "sql_at": not self.no_sql_dates}
+        return {c: code for c in STAGE_DATE_REASONS if (code := stage_dates_reason(c, dated[c]))}
 
     @property
     def amounts_code(self) -> str | None:
@@ -136,7 +145,38 @@ def data_facts_of(source, as_of, warning_codes=()) -> DataFacts:
 
     row = memoized(source, ("data_facts", day(as_of)),
                    lambda: source.fetch(facts_expr(source.opps(), as_of)).to_pylist()[0])
-    return facts_from_row(row, tuple(warning_codes) + (() if source.has_opportunities else ("no_opportunities",)))
+    facts = facts_from_row(row, tuple(warning_codes) + (() if source.has_opportunities else ("no_opportunities",)))
+    return with_stage_facts(facts, stage_dates_of(source))
+
+
+def with_stage_facts(facts: DataFacts, dated: dict | None) -> DataFacts:
+    """`facts` with no_mql_dates / no_sql_dates from `dated` ({"mql_at": leads with one, "sql_at": ...}; None without
+    a leads table: nothing to say about a stage, both False)."""
+    if dated is None:
+        return facts
+    return replace(facts, no_mql_dates=stage_dates_reason("mql_at", dated["mql_at"]) is not None,
+                   no_sql_dates=stage_dates_reason("sql_at", dated["sql_at"]) is not None)
+
+
+def stage_dates_of(source) -> dict | None:
+    """How many leads of a :class:`helpers.metrics.source.Source` carry each stage date, whatever its day:
+    ``{"mql_at": n, "sql_at": n}`` (one aggregate row, once per source); None without a leads table."""
+    if not source.has_leads:
+        return None
+    from helpers.metrics.source import memoized
+
+    def compute():
+        ld = source.leads()
+        return source.fetch(ld.aggregate(mql_at=ld.mql_at.count(), sql_at=ld.sql_at.count())).to_pylist()[0]
+
+    return memoized(source, ("stage_dates",), compute)
+
+
+def stage_dates_of_frame(leads: pd.DataFrame | None) -> dict | None:
+    """:func:`stage_dates_of` of a leads frame (an absent column: 0 leads with that date); None without leads."""
+    if leads is None:
+        return None
+    return {c: int(leads[c].notna().sum()) if c in leads.columns else 0 for c in STAGE_DATE_REASONS}
 
 
 def facts_expr(o, as_of, **extra):
@@ -268,22 +308,38 @@ NO_OPPORTUNITIES_FUNNEL = {"period": ("opportunities", "won"),
                                       "lead_to_won_rate", "skipped_sql")}
 
 
+#: A lead stage date column -> the funnel's counts and rates of that stage (period counts, cohort counts and rates
+#: into and out of it, the skipped count): undefined when no lead has that date (no_mql_dates / no_sql_dates), not 0
+#: and not "every later lead" (helpers.metrics.pipeline.stage_dates_reason).
+STAGE_DATES_FUNNEL = {"mql_at": {"period": ("mqls",), "cohort": ("mql", "mql_rate", "sql_rate", "skipped_mql")},
+                      "sql_at": {"period": ("sqls",), "cohort": ("sql", "sql_rate", "opportunity_rate", "skipped_sql")}}
+
+
 def _explain_funnel(funnel: dict, facts: DataFacts) -> dict:
-    """A funnel dict ({period, cohort}) with the cohort's null_reasons (:func:`explain_cohort`) and, without an
-    opportunities table, its opportunity counts and rates null with no_opportunities."""
+    """A funnel dict ({period, cohort}) with the cohort's null_reasons (:func:`explain_cohort`); when no lead has an
+    mql_at / sql_at, that stage's counts and rates null with no_mql_dates / no_sql_dates (:data:`STAGE_DATES_FUNNEL`);
+    without an opportunities table, its opportunity counts and rates null with no_opportunities (that reason last:
+    it wins)."""
     out = dict(funnel, cohort=explain_cohort(funnel.get("cohort")))
-    if not facts.no_opportunities:
-        return out
-    for part, keys in NO_OPPORTUNITIES_FUNNEL.items():
-        if isinstance(out.get(part), dict):
-            section = dict(out[part])
-            reasons = dict(section.get("null_reasons") or {})
-            for key in keys:
-                if key in section:
-                    section[key] = None
-                    reasons[key] = "no_opportunities"
-            out[part] = dict(section, null_reasons=reasons)
+    # sql_at first: a rate between the two stages (sql_rate) says the earlier stage's reason
+    nulls = [(STAGE_DATES_FUNNEL[column], code) for column, code in reversed(facts.stage_codes.items())]
+    if facts.no_opportunities:
+        nulls.append((NO_OPPORTUNITIES_FUNNEL, "no_opportunities"))
+    for parts, code in nulls:
+        for part, keys in parts.items():
+            if isinstance(out.get(part), dict):
+                section = dict(out[part])
+                reasons = dict(section.get("null_reasons") or {})
+                for key in keys:
+                    if key in section:
+                        section[key] = None
+                        reasons[key] = code
+                out[part] = dict(section, null_reasons=reasons)
     return out
+
+
+#: :func:`_explain_funnel`, public: the period-over-period KPIs explain their funnel totals by the same rules.
+explain_funnel = _explain_funnel
 
 
 def _explain_row(row: dict, facts: DataFacts) -> dict:
@@ -708,7 +764,9 @@ def workbook_facts(wb, source=None) -> DataFacts:
     """:func:`data_facts` of a loaded workbook (its opportunities, as_of and warning codes); with `source` (a
     :class:`helpers.metrics.source.Source`), the opportunities' facts are computed there (:func:`data_facts_of`)."""
     codes = warning_codes(wb)
-    return data_facts(wb.opportunities, wb.as_of, codes) if source is None else data_facts_of(source, wb.as_of, codes)
+    if source is not None:
+        return data_facts_of(source, wb.as_of, codes)
+    return with_stage_facts(data_facts(wb.opportunities, wb.as_of, codes), stage_dates_of_frame(wb.leads))
 
 
 def warning_codes(wb) -> list[str]:

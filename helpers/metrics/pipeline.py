@@ -70,6 +70,19 @@ def amounts_reason(opportunities: int | None, amounts: int) -> str | None:
     return None if amounts else "no_amounts"
 
 
+#: A lead stage's date column -> the reason every count and rate of that stage is null when no lead has one.
+STAGE_DATE_REASONS = {"mql_at": "no_mql_dates", "sql_at": "no_sql_dates"}
+
+
+def stage_dates_reason(column: str, dated: int) -> str | None:
+    """Why the counts and rates of a lead stage are null: the one rule of the reason (the funnel, its breakdowns, the
+    stage times and the lead-quality audit all ask it). ``no_mql_dates`` / ``no_sql_dates`` (:data:`STAGE_DATE_REASONS`)
+    when no lead carries that stage's date (`dated`, the number of leads with one, is 0: the column is absent or
+    empty): a lead reaching a later stage then says nothing about this one, so a count would be a guess, not 0; None
+    when some lead has one."""
+    return None if dated else STAGE_DATE_REASONS[column]
+
+
 def outcome_is(opps: pd.DataFrame, outcome: str) -> pd.Series:
     """Boolean mask: the opportunity's outcome equals `outcome` (works for str and Categorical columns)."""
     if "outcome" not in opps.columns:

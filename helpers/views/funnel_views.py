@@ -29,6 +29,12 @@ if TYPE_CHECKING:   # the notebook's context object, made by the report layer (t
 
 STAGES = ("leads", "mql", "sql", "opportunity", "won")
 SMALL_MARK = "●"  # beside a rate from fewer than MIN_GROUP observations (its own rule: leads, closed deals or MQLs)
+#: A stage date column -> the stage-time transitions that start or end at that stage (null without any such date).
+STAGE_TRANSITIONS = {"mql_at": ("lead_to_mql", "mql_to_sql"), "sql_at": ("mql_to_sql", "sql_to_opportunity")}
+
+#: The funnel's null reasons said under its table (the whole-data ones; a zero denominator shows as n/a alone).
+TABLE_REASONS = ("no_mql_dates", "no_sql_dates", "no_opportunities")
+
 STEP_RATES = {"mql": "mql_rate", "sql": "sql_rate", "opportunity": "opportunity_rate", "won": "won_rate"}
 
 
@@ -109,9 +115,10 @@ def funnel_table(s: Session, core: dict):
             t("funnel_cumulative_rate", s.lang): (fmt.rate(c[stage] / c["leads"], s.lang) if c["leads"] and c[stage] is not None
                                                   else t("not_available", s.lang)),
         })
-    # the opportunity counts of a leads-only folder are unknown (no_opportunities): said under the table
+    # the opportunity counts of a leads-only folder (no_opportunities) and a stage without dates (no_mql_dates,
+    # no_sql_dates) are unknown: said under the table
     codes = dict.fromkeys(code for part in (p, c) for code in (part.get("null_reasons") or {}).values()
-                          if code == "no_opportunities")
+                          if code in TABLE_REASONS)
     if not codes:
         return display.table(pd.DataFrame(rows))
     return display.HTML(display.table_html(pd.DataFrame(rows))
@@ -177,9 +184,12 @@ def _facts_note(s: Session, keys) -> list[str]:
     probe = explain_pipeline({"opportunities_created": 0, "won_count": 1, "lost_count": 1, "win_rate": 0.5,
                               "win_rate_by_amount": 0.5, "won_revenue": 1.0, "avg_deal_size": 1.0,
                               "sales_cycle_days": 1.0, "sales_velocity": 1.0}, workbook_facts(s.wb, s.source))
+    facts = workbook_facts(s.wb, s.source)
     reasons = {k: v for k, v in (probe.get("null_reasons") or {}).items() if k in keys}
     if not s.source.has_opportunities:   # the cohort's lead-to-opportunity figures too (no deals table)
-        reasons = {k: "no_opportunities" for k in keys}
+        reasons = {k: "no_opportunities" for k in keys if k != "mql_rate"}
+    if "mql_rate" in keys and "mql_at" in facts.stage_codes:   # no lead has an mql_at: the CVR is unknown
+        reasons["mql_rate"] = facts.stage_codes["mql_at"]
     return views.reasons_lines(reasons, s.lang)
 
 
@@ -297,21 +307,30 @@ def heatmap(s: Session, row: str = "channel", col: str = "industry"):
 def stage_time_view(s: Session):
     """Median and 90th percentile days between stages (transitions whose later event is in the period)."""
     table = fa.stage_times_of(s.source, s.as_of, s.period.start, s.period.end)
-    bulk = workbook_facts(s.wb, s.source).one_created_at
+    facts = workbook_facts(s.wb, s.source)
+    bulk = facts.one_created_at
     if bulk:   # a bulk-load created_at makes the days from opportunity to close meaningless
         table.loc[table["transition"] == "opportunity_to_close", ["median_days", "p90_days"]] = np.nan
+    undated = [(x, code) for column, code in facts.stage_codes.items() for x in STAGE_TRANSITIONS[column]]
+    for transition, _ in undated:   # no lead has that stage's date: how many moved, and how fast, is unknown (not 0)
+        table.loc[table["transition"] == transition, ["n", "median_days", "p90_days"]] = np.nan
     shown = pd.DataFrame({
         t("funnel_transition", s.lang): [t(f"transition_{x}", s.lang) for x in table["transition"]],
         t("pairs", s.lang): [fmt.number(v, s.lang) for v in table["n"]],
         t("median_days", s.lang): [fmt.number(v, s.lang, 1) for v in table["median_days"]],
         t("p90_days", s.lang): [fmt.number(v, s.lang, 1) for v in table["p90_days"]],
     })
-    if not bulk:
+    why = {}
+    for transition, code in undated:   # mql_to_sql says the MQL reason (the first)
+        why.setdefault(transition, code)
+    if bulk:
+        why["opportunity_to_close"] = "one_created_at"
+    if not why:
         return display.table(shown)
     from IPython.display import HTML
 
-    line = f"{t('transition_opportunity_to_close', s.lang)}: {views.reason_text('one_created_at', s.lang)}"
-    return HTML(display.table_html(shown) + display.bullets([line]).data)
+    lines = [f"{t('transition_' + x, s.lang)}: {views.reason_text(code, s.lang)}" for x, code in why.items()]
+    return HTML(display.table_html(shown) + display.bullets(lines).data)
 
 
 def stage_time_chart(s: Session):
@@ -516,7 +535,7 @@ def pop_view(s: Session):
         str(names[2]): [value(r.kpi, r.year_ago, "year_ago") for r in table.itertuples()],
         t("change", s.lang) + " ②": [delta(r, "year_ago") for r in table.itertuples()],
     })
-    facts = ("win_rate", "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
+    facts = ("mql_rate", "win_rate", "won_revenue", "avg_deal_size", "sales_cycle_days", "sales_velocity")
     if not s.source.has_opportunities:   # a leads-only folder: the cohort's rate to an opportunity too
         facts = ("lead_to_opportunity_rate", "opportunities_created", *facts)
     lines = [f"⚠ {line}" for line in partial_lines] + _facts_note(s, facts)
