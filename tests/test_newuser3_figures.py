@@ -87,3 +87,109 @@ def test_no_mql_dates_audit_is_null_not_recall_zero():
 def test_no_mql_dates_reason_is_said(lang, words):
     assert t("reason_no_mql_dates", lang).startswith(words)
     assert t("reason_no_sql_dates", lang)
+
+
+# --------------------------------------------------------------------------- 2. unpriced open deals beside the amount
+# sf-en-us-usd (USD, the Salesforce EN report, owners renamed), as_of 2025-05-30 (the last date). Open at the end of 2025Q1
+# (03-31): XyZ04 (open, no amount), XyZ05 (won 04-22, $5,250.50), XyZ06 (lost 05-09, $0.00: a lost deal's 0 is the
+# CRM's placeholder, unknown while it was open) = 3 deals, $5,250.50 known, 2 without an amount.
+def _session(case: str, label: str, lang: str):
+    from helpers.report.session import open_session
+
+    return open_session(str(NEWUSER3 / case), period=label, lang=lang, theme=False)
+
+
+@pytest.mark.parametrize("lang, text", [("en", "$5,250.50 (+2 deals without an amount)"),
+                                        ("ja", "$5,250.50 (ほかに金額のない商談2件)")])
+def test_open_pipeline_amount_says_the_unpriced_deals(lang, text):
+    from helpers.views.common import pipeline_kpis
+
+    s = _session("sf-en-us-usd", "2025Q1", lang)
+    pipe = core_metrics(s.wb, s.period)["pipeline"]
+    assert pipe["open_pipeline"] == {"count": 3, "amount": 5250.5, "amount_unknown_count": 2}
+    label, value, why = pipeline_kpis(pipe, s.config, lang)[-1]
+    assert (label, value, why) == (t("open_pipeline_amount", lang), text, None)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_coverage_says_unpriced_open_deals_and_the_currency(lang):
+    """Notebook 04 on 2025-05-30: open then are XyZ04 (no amount) and XyZ08 ($15,000.00): "$15,000.00 (+1 deal without
+    an amount)". The trailing 365 days' win rate: won XyZ01, 03, 05, 07, lost XyZ02, 06 = 4 / 6, so 1 ÷ win rate =
+    1.50: "every $1 ... about $1.50" (before: "every yen ... 1.50 yen" on USD data)."""
+    from helpers.views import goals_views as gv
+
+    s = _session("sf-en-us-usd", "2025Q2", lang)
+    g = gv.compute(s)
+    cov = g.section["coverage"]
+    assert (cov["open_pipeline_amount"], cov["open_amount_unknown_count"]) == (15000.0, 1)
+    assert cov["win_rate"] == pytest.approx(4 / 6) and cov["implied_coverage"] == pytest.approx(1.5)
+    html = gv.coverage_view(s, g).data
+    one = {"en": "$15,000.00 (+1 deal without an amount)", "ja": "$15,000.00 (ほかに金額のない商談1件)"}[lang]
+    rule = {"en": "every $1 still to win needs about $1.50 of open pipeline", "ja": "残りの受注$1につき約$1.50の"}[lang]
+    assert one in html and rule in html
+    assert "yen" not in html and "円" not in html and "¥" not in html
+
+
+@pytest.mark.parametrize("lang, zero", [("en", "(not $0.00)"), ("ja", "($0.00ではありません)")])
+def test_open_amounts_missing_sentence_names_the_workbooks_zero(lang, zero):
+    from helpers.views import fmt
+
+    s = _session("sf-en-us-usd", "2025Q2", lang)
+    text = t("coverage_null_open_amounts_missing", lang).format(zero=fmt.money(0, s.config))
+    assert zero in text and "¥" not in text and "0円" not in text
+
+
+# --------------------------------------------------------------------------- 4. win rate by amount, per period
+def test_win_rate_by_amount_is_null_when_the_periods_lost_deals_are_all_zero():
+    """2025Q2 (to 05-30): won XyZ05 $5,250.50 and XyZ07 $3,000.00, lost XyZ06 $0.00 only: the rate by amount would be
+    8,250.50 / 8,250.50 = 100% (before: 1.0), so it is null with lost_amounts_zero, though the whole data's lost
+    deals are not all 0 (XyZ02 $8,000.00). 2025Q1: won XyZ01 12,500 + XyZ03 20,000, lost XyZ02 8,000: 32,500 / 40,500."""
+    _, _, q2 = _core("sf-en-us-usd", "2025Q2")
+    pipe = q2["pipeline"]
+    assert (pipe["won_count"], pipe["lost_count"], pipe["win_rate"]) == (2, 1, pytest.approx(2 / 3))
+    assert pipe["win_rate_by_amount"] is None
+    assert pipe["null_reasons"]["win_rate_by_amount"] == "lost_amounts_zero"
+    _, _, q1 = _core("sf-en-us-usd", "2025Q1")
+    assert q1["pipeline"]["win_rate_by_amount"] == pytest.approx(32500 / 40500)
+    assert "win_rate_by_amount" not in (q1["pipeline"].get("null_reasons") or {})
+    partner = q2["by_channel"]["Partner Referral"]   # the row's own lost deal: XyZ06 $0.00, nothing won
+    assert partner["win_rate_by_amount"] is None and partner["null_reasons"]["win_rate_by_amount"] == "lost_amounts_zero"
+
+
+# --------------------------------------------------------------------------- 3. an unpriced deal is not ¥0 in attribution
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_unpriced_deal_without_touches_is_null_not_zero(lang):
+    """touches-ja-channels, FY2024Q1 (April FY: 2024-04-01..06-30). Deals created in it: D-001 ¥12,000,000 (R-001,
+    touched), D-002 ¥880,000 (R-002, T5), D-003 ¥3,500,000 (R-003, touched), D-004 no amount (R-004: no touch). So
+    no_touches' pipeline is 1 deal whose amount is unknown (before: ¥0), the others 3 deals ¥16,380,000; the
+    position models' pipeline row 'no touches recorded' is null too, and the total is the priced deals'."""
+    from helpers.views import attribution_views as av
+
+    s = _session("touches-ja-channels", "FY2024Q1", lang)
+    a = av.compute(s)
+    bare = a.section["by_department"]["no_touches"]
+    assert bare["pipeline"] == {"count": 1, "amount": None}
+    assert a.section["by_department"]["other"]["pipeline"] == {"count": 3, "amount": 16_380_000.0}
+    linear = a.section["models"]["linear"]["pipeline"]
+    assert linear["no_touches"] == {"amount": None, "deals": 1.0}
+    assert sum(c["amount"] for ch, c in linear.items() if ch != "no_touches") == pytest.approx(16_380_000.0)
+    html = av.sourced_table(s, a).data + av.models_table(s, a, "pipeline").data
+    assert t("attribution_unpriced_no_touches", lang).format(zero="¥0") in html
+    assert "None" not in html and "nan" not in html
+
+
+# --------------------------------------------------------------------------- 6. the forecast says its unpriced deals
+@pytest.mark.parametrize("lang, text", [
+    ("en", "Open deals without an amount (1 of the 2) are each counted at the mean won amount, $10,187.62."),
+    ("ja", "進行中の商談2件のうち1件は金額がないため、それぞれ平均受注金額 $10,187.62 として数えています。")])
+def test_forecast_says_open_deals_counted_at_the_mean_won_amount(lang, text):
+    """sf-en-us-usd 2025Q2 on 2025-05-30: open are XyZ04 (no amount) and XyZ08 ($15,000.00); the wins of the lookback are
+    XyZ01 12,500.00, XyZ03 20,000.00, XyZ05 5,250.50, XyZ07 3,000.00: mean 40,750.50 / 4 = 10,187.625, shown $10,187.62 (half to even)."""
+    from helpers.views import goals_views as gv
+
+    s = _session("sf-en-us-usd", "2025Q2", lang)
+    g = gv.compute(s)
+    parts = g.forecast["parts"]
+    assert (parts["open_deals"], parts["open_deals_unpriced"]) == (2, 1)
+    assert parts["mean_won_amount"] == pytest.approx(10187.625)
+    assert text in gv.forecast_view(s, g).data

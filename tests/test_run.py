@@ -236,13 +236,15 @@ def test_partial_data_shapes_run_every_notebook(tmp_path, shape, files):
         assert m["lead_quality"]["mql_audit"]["all_history"]["null_reasons"]["converted"] == "no_opportunities"
         assert m["data_health"]["stage_completeness"]["null_reasons"]["with_opportunity"] == "no_opportunities"
     if shape == "no_stage_dates":
-        # no MQL/SQL columns: only L1 reached SQL (through its opportunity O1), so mql = sql = 1 of 3 leads
-        assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)
-        assert m["funnel"]["period"]["mqls"] == 0 and m["sla"] is None
+        # no MQL/SQL columns: the stages are not recorded, so their counts are unknown (not L1 through its O1)
+        assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (None, None)
+        assert m["funnel"]["cohort"]["null_reasons"]["sql"] == "no_sql_dates"
+        assert m["funnel"]["period"]["mqls"] is None and m["sla"] is None
     if shape == "no_mql_dates":
-        # no mql_at: L1 (SQL on 04-10, opportunity O1) counts as MQL through its later stage; L2 and L3 are not
-        assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (1, 1)
-        assert m["funnel"]["period"]["mqls"] == 0 and m["goals"] is not None   # the goals notebook ran to its end
+        # no mql_at: the MQL count is unknown (no_mql_dates), not L1 through its later stage; L1's SQL (04-10) counts
+        assert (m["funnel"]["cohort"]["mql"], m["funnel"]["cohort"]["sql"]) == (None, 1)
+        assert m["funnel"]["cohort"]["null_reasons"]["mql"] == "no_mql_dates"
+        assert m["funnel"]["period"]["mqls"] is None and m["goals"] is not None   # the goals notebook ran to its end
 
 
 def test_runner_takes_exports_with_a_mapping(tmp_path, capsys):

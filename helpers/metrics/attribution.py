@@ -136,10 +136,12 @@ def allocate(values: dict[str, float], total: float, decimals: int = 0) -> dict[
 
 
 def _credit_table(sums: list[dict], kind: str, value: str, bare_n: int, bare_money: float, total: float | None,
-                  decimals: int) -> dict[str, dict]:
+                  decimals: int, bare_priced: bool = True) -> dict[str, dict]:
     """{model: {channel: {value: money, "deals": fractional deals}}} from the grouped sums of
     :func:`~helpers.metrics.attribution_engine.credit_sums_expr` (`kind` "won" or "pipe"), with NO_TOUCHES last;
-    the money rounded so that it adds up exactly to `total` (None: no amounts, money None)."""
+    the money rounded so that it adds up exactly to `total` (None: no amounts, money None). NO_TOUCHES' money is None
+    when it has deals and none has an amount (`bare_priced` False: unknown, not 0; the others still add up to
+    `total`, the known amounts)."""
     rows = sorted((r for r in sums if r[f"{kind}_n"]), key=lambda r: r["channel"])
     out = {}
     for model in POSITION_MODELS:
@@ -147,7 +149,8 @@ def _credit_table(sums: list[dict], kind: str, value: str, bare_n: int, bare_mon
         deals = {r["channel"]: r[f"{model}_{kind}_deals"] or 0.0 for r in rows} | {NO_TOUCHES: float(bare_n)}
         if total is not None:
             money = allocate(money, total, decimals)
-        out[model] = {ch: {value: None if total is None else float(round(money[ch], decimals)), "deals": round(float(deals[ch]), 6)}
+        out[model] = {ch: {value: None if total is None or (ch == NO_TOUCHES and bare_n and not bare_priced)
+                           else float(round(money[ch], decimals)), "deals": round(float(deals[ch]), 6)}
                       for ch in money}
     return out
 
@@ -193,9 +196,12 @@ def amounts_code(opps, backend=None) -> str | None:
 def _money(row: dict, scope: str, group: str, amounts: bool = True, decimals: int | None = None) -> float | None:
     """A deal figure's amount: the sum of the known amounts (0.0 over no deal, as won_revenue when nothing was won),
     rounded to `decimals` (the currency's smallest unit: the engine's float sum of 1234.56-style amounts carries
-    noise such as 694800.8900000006); None (unknown, never 0) when the data holds no amount (`amounts` False) or the
-    scope has deals and none has one."""
+    noise such as 694800.8900000006); None (unknown, never 0) when the data holds no amount (`amounts` False), or the
+    scope has deals and none has one, or the group (`group`: no_touches' "bare", sourced, ...) has deals and none has
+    one (an unpriced deal without touches is not worth 0)."""
     if not amounts or (row[f"{scope}_all_n"] and not row[f"{scope}_known"]):
+        return None
+    if row.get(f"{scope}_{group}_n") and not row.get(f"{scope}_{group}_known", 1):
         return None
     value = float(row[f"{scope}_{group}_amount"] or 0.0)
     return value if decimals is None else float(round(value, decimals))
@@ -222,7 +228,8 @@ def position_credits(pairs, opps, leads, start, end, as_of,
     out = {}
     for kind, scope, value in (("won", "won", "revenue"), ("pipeline", "pipe", "amount")):
         total = _money(f, scope, "all", amounts)
-        table = _credit_table(sums, scope, value, f[f"{scope}_bare_n"], float(f[f"{scope}_bare_amount"] or 0.0), total, decimals)
+        table = _credit_table(sums, scope, value, f[f"{scope}_bare_n"], float(f[f"{scope}_bare_amount"] or 0.0), total, decimals,
+                              bare_priced=bool(f.get(f"{scope}_bare_known", 1)))
         for model in POSITION_MODELS:
             out.setdefault(model, {})[kind] = table[model]
     return out

@@ -142,7 +142,8 @@ def credit_sums_expr(pairs):
 def deal_figures_expr(pairs, deals, marketing_channels):
     """One row: for scope s in (won: won in P, pipe: created in P) and group g in (all, touched, bare: no counted
     touch, sourced: FT in a marketing channel, influenced: any counted touch in one, other: touched, not sourced),
-    ``s_g_n`` (deals), ``s_g_amount`` (sum of known amounts) and ``s_known`` (deals of the scope with an amount)."""
+    ``s_g_n`` (deals), ``s_g_amount`` (sum of known amounts), ``s_g_known`` (deals of the group with an amount) and
+    ``s_known`` (deals of the scope with an amount)."""
     import ibis
 
     channels = sorted(set(marketing_channels or ()))
@@ -159,6 +160,7 @@ def deal_figures_expr(pairs, deals, marketing_channels):
         for name, g in groups.items():
             sums[f"{scope}_{name}_n"] = d.count(where=flag & g)
             sums[f"{scope}_{name}_amount"] = d.amount.sum(where=flag & g)
+            sums[f"{scope}_{name}_known"] = d.count(where=flag & g & d.amount.notnull())
     return d.aggregate(**sums)
 
 

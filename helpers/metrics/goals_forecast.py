@@ -174,7 +174,8 @@ def forecast(opps, period: Period, as_of, refits: int = REFITS, simulations: int
     competing, open deals censored at as_of) and S(t) the Kaplan-Meier probability of being
     still open. An open deal of age a wins in the period with (F_won(a+d2) - F_won(a+d1-1)) / S(a)
     (closing days d1..d2 after as_of that fall in the period); its amount, or the mean won amount
-    when unknown. Opportunities not yet created arrive at the rate of the last RATE_DAYS days and
+    when unknown (parts ``open_deals_unpriced``: how many, ``mean_won_amount``: that amount, None without one; the
+    report says it beside the figure). Opportunities not yet created arrive at the rate of the last RATE_DAYS days and
     win with F_won of their remaining days, at won amounts drawn from history. Intervals: the curves
     refitted on `refits` resamples of the history (opportunities with replacement, fixed `seed`),
     each followed by `simulations` draws of the outcomes (Bernoulli wins, Poisson new deals), each draw under
@@ -231,7 +232,10 @@ def forecast_from(h: goals_engine.History, won: goals_engine.Cells, period: Peri
     p_open, p_new, rate, won_amounts, mean_won = model(cells.n, row_amount[known_won])
     p_open, p_new = np.clip(p_open * s_count, 0.0, 1.0), np.clip(p_new * s_count, 0.0, 1.0)
     fill = np.where(np.isnan(open_amount), mean_won, open_amount)
-    parts |= {"open_deals": int(len(ages)), "open_expected_count": float(p_open.sum()),
+    unpriced = int(np.isnan(open_amount).sum())   # counted at the mean won amount: the report says so beside it
+    parts |= {"open_deals": int(len(ages)), "open_deals_unpriced": unpriced,
+              "mean_won_amount": float(mean_won) if unpriced and not np.isnan(mean_won) else None,
+              "open_expected_count": float(p_open.sum()),
               "open_expected_revenue": float(np.nansum(p_open * fill)) * s_deal,
               "new_expected_count": float(rate * p_new.sum()),
               "new_expected_revenue": float(rate * p_new.sum() * mean_won) * s_deal if len(won_amounts) else 0.0,
@@ -263,7 +267,8 @@ def _finished_period_forecast(so_far_count, so_far_revenue, parts: dict) -> dict
     flat = {"won_count": so_far_count, "won_revenue": so_far_revenue}
     out = {k: {key: float(v) for key in INTERVAL_KEYS} for k, v in flat.items()}
     out["parts"] = parts | {"open_expected_count": 0.0, "new_expected_count": 0.0,
-                            "open_expected_revenue": 0.0, "new_expected_revenue": 0.0, "open_deals": 0}
+                            "open_expected_revenue": 0.0, "new_expected_revenue": 0.0, "open_deals": 0,
+                            "open_deals_unpriced": 0, "mean_won_amount": None}
     return out
 
 

@@ -51,14 +51,16 @@ def pipeline_coverage_of(data: GoalData, period: Period, revenue_target) -> dict
     """Pipeline coverage = open pipeline amount on as_of ÷ remaining target (target − won revenue so far),
     against the coverage the data's win rate implies (1 ÷ win rate of the deals closed in the last RATE_DAYS days).
 
-    Returns {open_pipeline_amount, remaining_target, coverage, win_rate, implied_coverage, sufficient,
+    Returns {open_pipeline_amount, open_amount_unknown_count (the open deals without an amount, left out of the
+    amount), remaining_target, coverage, win_rate, implied_coverage, sufficient,
     null_reasons}; coverage is None when there is no target, the target is already met, or the
     period is over (no days left for the pipeline to close).
     """
     cutoff = day(data.as_of)
     reasons = {}
     # the deals open on as_of (an engine aggregate): deals open none of which has an amount is unknown, never 0
-    open_amount = data.pipeline(cutoff, cutoff)["open_pipeline"]["amount"]
+    open_ = data.pipeline(cutoff, cutoff)["open_pipeline"]
+    open_amount = open_["amount"]
     if open_amount is None:
         reasons["open_pipeline_amount"] = "open_amounts_missing"
     won = data.pipeline(period.start, period.end)["won_revenue"]
@@ -79,7 +81,8 @@ def pipeline_coverage_of(data: GoalData, period: Period, revenue_target) -> dict
     if implied is None:
         reasons["implied_coverage"] = "no_closed_deals"
     sufficient = None if coverage is None or implied is None else bool(coverage >= implied)
-    return {"open_pipeline_amount": open_amount, "remaining_target": remaining, "coverage": coverage,
+    return {"open_pipeline_amount": open_amount, "open_amount_unknown_count": int(open_.get("amount_unknown_count") or 0),
+            "remaining_target": remaining, "coverage": coverage,
             "win_rate": win_rate, "implied_coverage": implied, "sufficient": sufficient, "null_reasons": reasons}
 
 

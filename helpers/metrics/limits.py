@@ -218,7 +218,9 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
     - win_rate: no_lost_deals; else null -> no_closed_deals.
     - win_rate_by_amount: no_amounts (no_opportunities for an empty table: :func:`amounts_reason`, as every
       no_amounts here), no_lost_deals, lost_amounts_zero; else null ->
-      no_closed_deals (nothing closed) or no_closed_amounts (closed deals carry no amount).
+      no_closed_deals (nothing closed), lost_amounts_zero (the period's or row's own lost deals are all 0 or
+      empty, helpers.metrics.pipeline.derive_pipeline: the data-wide rule applied per set) or no_closed_amounts
+      (closed deals carry no amount).
     - won_revenue: no_amounts; else null -> won_amounts_missing.
     - avg_deal_size: no_amounts; else null -> no_won_deals or won_amounts_missing.
     - sales_cycle_days: one_created_at; else null -> no_won_deals.
@@ -245,8 +247,10 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
             _set(out, reasons, "win_rate_by_amount", facts.amounts_code if flag == "no_amounts" else flag)
             break
     else:
-        if out.get("win_rate_by_amount") is None:
-            reasons["win_rate_by_amount"] = "no_closed_deals" if not (won + lost) else "no_closed_amounts"
+        if out.get("win_rate_by_amount") is None:   # this set's own lost deals all 0 or empty: lost_amounts_zero
+            reasons["win_rate_by_amount"] = ("no_closed_deals" if not (won + lost)
+                                             else "lost_amounts_zero" if lost and out.get("won_revenue") is not None
+                                             else "no_closed_amounts")
     if facts.no_amounts:
         _set(out, reasons, "won_revenue", facts.amounts_code)
         _set(out, reasons, "avg_deal_size", facts.amounts_code)

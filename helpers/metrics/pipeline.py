@@ -165,7 +165,8 @@ def pipeline_metrics(opps: pd.DataFrame, start, end, as_of) -> dict:
     - ``lost_count``: opportunities with outcome lost and closed_at in P (and <= as_of).
     - ``win_rate``: won_count / (won_count + lost_count); None when no deal closed in P.
     - ``win_rate_by_amount``: won amount / (won amount + lost amount) over the same
-      rows, known amounts only; None when that sum is 0 or no closed deal has an amount.
+      rows, known amounts only; None when that sum is 0 or no closed deal has an amount, and when deals were lost
+      and every lost amount is 0 or empty (lost_amounts_zero: a CRM's placeholder would make the rate 100%).
     - ``won_revenue``: sum of the known amounts over the won rows (0.0 when nothing was won;
       None when deals were won but none of them has an amount: amount is optional).
     - ``avg_deal_size``: won_revenue / the won deals with a known amount (= won_count when
@@ -232,6 +233,8 @@ def derive_pipeline(aggregates: dict | None) -> dict:
     lost_amount = float(agg["lost_amount"] or 0.0)
     won_known, lost_known = int(agg["won_known"]), int(agg["lost_known"])   # rows with an amount (amount is optional)
     win_rate_by_amount = ratio(won_amount, won_amount + lost_amount) if won_known or lost_known else None
+    if lost_count and not lost_amount > 0:   # the set's lost deals are all 0 or empty (lost_amounts_zero): not 100%
+        win_rate_by_amount = None
     # nothing won is a true 0; won deals none of which has an amount is unknown, never 0
     won_revenue = won_amount if won_known or not won_count else None
     avg_deal_size = ratio(won_revenue, won_known)

@@ -94,12 +94,16 @@ def models_table(s: Session, a: AttributionResult, kind: str = "won"):
         for model in A.POSITION_MODELS:
             cells = models[model][kind]
             if ch == "__total__":
-                value = sum(c[key] for c in cells.values()) if money else sum(c["deals"] for c in cells.values())
+                # the known amounts (an unpriced no-touch row is None: it adds nothing, said under the table)
+                value = sum(c[key] or 0.0 for c in cells.values()) if money else sum(c["deals"] for c in cells.values())
             else:
                 value = cells[ch][key] if money else cells[ch]["deals"]
             row[t(f"model_{model}", s.lang)] = fmt.money(value, s.config) if money else fmt.number(value, s.lang, 2)
         rows.append(row)
     parts = [display.table(pd.DataFrame(rows))]
+    bare = models[A.POSITION_MODELS[0]][kind].get(A.NO_TOUCHES)
+    if money and bare is not None and bare[key] is None:   # its deals exist, none has an amount: unknown, not 0
+        parts.append(display.bullets([unpriced_no_touches(s)]))
     if not money:   # no amounts: credits in deals; no deals at all (no_opportunities): its reason
         reason = a.section["null_reasons"]["revenue"]
         parts.append(display.note(t("attribution_deals_only", s.lang) if reason == "no_amounts"
@@ -209,7 +213,16 @@ def sourced_table(s: Session, a: AttributionResult):
         items.append((t("other_touch_channels_label", s.lang), ", ".join(others)))
     said = [" ".join(warning_text(w.code, w.params, s.lang, w.count, w.file, w.column))   # data health's warning, here too
             for w in check_marketing_channels(sec["marketing_channels"], touched, s.config.channel_names)]
-    return display.stack(display.table(pd.DataFrame(rows)), display.kpis(items), *(display.note(x, warn=True) for x in said))
+    bare = sec["by_department"][A.NO_TOUCHES]   # its deals exist, none has an amount (the data has some): unknown, not 0
+    unpriced = [unpriced_no_touches(s)] if (bare["pipeline"]["count"] and bare["pipeline"]["amount"] is None
+                                           and (sec.get("null_reasons") or {}).get("revenue") is None) else []
+    return display.stack(display.table(pd.DataFrame(rows)), *([display.bullets(unpriced)] if unpriced else []),
+                         display.kpis(items), *(display.note(x, warn=True) for x in said))
+
+
+def unpriced_no_touches(s: Session) -> str:
+    """Why the row 'no touches recorded' reads n/a in money: its deals exist and none has an amount (unknown, not 0)."""
+    return t("attribution_unpriced_no_touches", s.lang).format(zero=fmt.money(0, s.config))
 
 
 def content_table(s: Session, a: AttributionResult):

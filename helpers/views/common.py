@@ -41,9 +41,21 @@ def pipeline_kpis(pipeline: dict, config: Config, lang: str) -> list[tuple[str, 
     items = [(scoped(k, "this_period", lang), format_value(k, pipeline[k], config, lang), why(pipeline, k, lang)) for k in keys]
     items.append((t("open_pipeline_count", lang), fmt.number(pipeline["open_pipeline"]["count"], lang),
                   why(pipeline, "open_pipeline_count", lang)))
-    items.append((t("open_pipeline_amount", lang), fmt.money(pipeline["open_pipeline"]["amount"], config),
+    items.append((t("open_pipeline_amount", lang), open_amount_text(pipeline["open_pipeline"]["amount"],
+                                                                    pipeline["open_pipeline"].get("amount_unknown_count"),
+                                                                    config, lang),
                   why(pipeline, "open_pipeline_amount", lang)))
     return items
+
+
+def open_amount_text(amount, unknown: int | None, config: Config, lang: str) -> str:
+    """An open pipeline amount (the known amounts' sum) with the open deals it leaves out beside it: "$5,250.50 (+2
+    deals without an amount)" (docs/glossary.md: a missing amount is not 0, the reader sees how much is unpriced);
+    the amount alone when every open deal has one; n/a when the amount is null (its reason says why)."""
+    text = fmt.money(amount, config)
+    if amount is None or not unknown:
+        return text
+    return f"{text} " + t("open_amount_unpriced_one" if unknown == 1 else "open_amount_unpriced_many", lang).format(n=unknown)
 
 
 def reasons_lines(reasons: dict | None, lang: str) -> list[str]:

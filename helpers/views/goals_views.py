@@ -15,7 +15,7 @@ import pandas as pd
 from helpers.labels import scoped, t
 from helpers.metrics import goals, limits, season
 from helpers.views import display, fmt
-from helpers.views.common import channel_label
+from helpers.views.common import channel_label, open_amount_text
 from helpers.views.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis, percent_axis
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
@@ -160,7 +160,11 @@ def forecast_view(s: Session, g: GoalsResult):
         so_far=fmt.money(p["won_so_far_revenue"], s.config), so_far_n=p["won_so_far_count"],
         open=fmt.money(p["open_expected_revenue"], s.config), open_n=fmt.number(p["open_expected_count"], s.lang, 1),
         deals=p["open_deals"], new=fmt.money(p["new_expected_revenue"], s.config),
-        new_n=fmt.number(p["new_expected_count"], s.lang, 1), days=p["remaining_days"]), season_line(s, p)]
+        new_n=fmt.number(p["new_expected_count"], s.lang, 1), days=p["remaining_days"])]
+    if p.get("open_deals_unpriced"):   # beside the figure: the open deals without an amount count at the mean won amount
+        lines.append(t("forecast_unpriced_open", s.lang).format(
+            n=p["open_deals_unpriced"], deals=p["open_deals"], mean=fmt.money(p.get("mean_won_amount"), s.config)))
+    lines.append(season_line(s, p))
     return _join(display.kpis(items), display.bullets(lines))
 
 
@@ -271,14 +275,17 @@ def coverage_view(s: Session, g: GoalsResult):
     remaining = (t("target_exceeded_by", s.lang).format(amount=fmt.money(-left, s.config)) if left is not None and left < 0
                  else fmt.money(left, s.config))
     on = pd.Timestamp(s.as_of).strftime("%Y-%m-%d")   # the snapshot date: data health's open pipeline is the period end's
-    items = [(t("open_pipeline_on", s.lang).format(date=on), fmt.money(c["open_pipeline_amount"], s.config)),
+    items = [(t("open_pipeline_on", s.lang).format(date=on),
+              open_amount_text(c["open_pipeline_amount"], c.get("open_amount_unknown_count"), s.config, s.lang)),
              (t("remaining_target", s.lang), remaining),
              (t("pipeline_coverage", s.lang), t("not_available", s.lang) if c["coverage"] is None else f"{c['coverage']:.2f}×"),
              (t("implied_coverage", s.lang), t("not_available", s.lang) if c["implied_coverage"] is None else f"{c['implied_coverage']:.2f}×")]
+    # money in the workbook's currency ($1 ... $1.50), never a hardcoded yen
     lines = [] if c["implied_coverage"] is None else [t("coverage_rule", s.lang).format(
-        win=fmt.rate(c["win_rate"], s.lang), implied=f"{c['implied_coverage']:.2f}")]
+        win=fmt.rate(c["win_rate"], s.lang), one=f"{s.config.currency_symbol}1",
+        implied=f"{s.config.currency_symbol}{c['implied_coverage']:.2f}")]
     for reason in dict.fromkeys(c["null_reasons"].values()):
-        lines.append(t(f"coverage_null_{reason}", s.lang))
+        lines.append(t(f"coverage_null_{reason}", s.lang).format(zero=fmt.money(0, s.config)))
     if c["sufficient"] is not None:
         lines.append(t("coverage_enough" if c["sufficient"] else "coverage_short", s.lang).format(
             cov=f"{c['coverage']:.2f}", implied=f"{c['implied_coverage']:.2f}", win=fmt.rate(c["win_rate"], s.lang)))
