@@ -193,3 +193,23 @@ def test_forecast_says_open_deals_counted_at_the_mean_won_amount(lang, text):
     assert (parts["open_deals"], parts["open_deals_unpriced"]) == (2, 1)
     assert parts["mean_won_amount"] == pytest.approx(10187.625)
     assert text in gv.forecast_view(s, g).data
+
+
+def test_no_mql_dates_stage_times_and_skips_are_null():
+    """The stage times to and from MQL and SQL (before: n 0) and data health's leads that 'skipped' MQL / SQL (before:
+    8 each, every lead linked to a deal: LLL01-08) are unknown when no lead has those dates; the leads linked to a
+    deal stay 8 of the 12."""
+    from helpers.metrics.funnel_analysis import _stage_times_explained
+    from helpers.metrics.health_engine import stage_completeness_of
+    from helpers.metrics.source import FrameSource
+
+    wb, period, _ = _core("sf-ja-no-mql", "FY2025Q1")
+    source = FrameSource(wb.leads, wb.opportunities)
+    times = _stage_times_explained(wb.leads, wb.opportunities, wb.as_of, period.start, period.end, source)
+    for name, code in (("lead_to_mql", "no_mql_dates"), ("mql_to_sql", "no_mql_dates"), ("sql_to_opportunity", "no_sql_dates")):
+        assert times[name]["n"] is None and times[name]["null_reasons"]["n"] == code, name
+    assert times["opportunity_to_close"]["n"] == 3   # AAA01 (05-20), AAA02 (06-10), AAA03 (06-25) closed in FY2025Q1
+    done = stage_completeness_of(source, wb.as_of)
+    assert (done["leads"], done["with_mql_at"], done["with_opportunity"]) == (12, 0, 8)
+    assert done["skipped_mql"] is None and done["skipped_sql"] is None
+    assert done["null_reasons"] == {"skipped_mql": "no_mql_dates", "skipped_sql": "no_sql_dates"}

@@ -109,10 +109,16 @@ def traceable_share_explained_of(source, as_of, start, end) -> tuple[float | Non
                   or ("no_won_deals" if not row["won"] else "no_closed_amounts"))
 
 
+#: A lead stage date column -> the stage-time transitions that start or end at that stage: unknown (n too) when no
+#: lead has that date (helpers.metrics.pipeline.stage_dates_reason: no_mql_dates / no_sql_dates), not 0 pairs.
+STAGE_TRANSITIONS = {"mql_at": ("lead_to_mql", "mql_to_sql"), "sql_at": ("mql_to_sql", "sql_to_opportunity")}
+
+
 def _stage_times_explained(leads, opps, as_of, start, end, source=None) -> dict:
     """:func:`_stage_stats` (of `source`, default the frames), with opportunity_to_close null (reason one_created_at)
     when created_at is a bulk-load stamp; without an opportunities table the transitions to and from an opportunity
-    null (n too) with the reason no_opportunities."""
+    null (n too) with the reason no_opportunities; without any mql_at / sql_at, the transitions of that stage
+    (:data:`STAGE_TRANSITIONS`) null (n too) with no_mql_dates / no_sql_dates (mql_to_sql says the MQL one)."""
     from helpers.metrics.limits import data_facts_of
     from helpers.metrics.source import FrameSource
 
@@ -125,4 +131,9 @@ def _stage_times_explained(leads, opps, as_of, start, end, source=None) -> dict:
     elif data_facts_of(source, as_of).one_created_at:
         stats["opportunity_to_close"] = dict(stats["opportunity_to_close"], median_days=None, p90_days=None,
                                              null_reasons={"median_days": "one_created_at", "p90_days": "one_created_at"})
+    figures = ("n", "median_days", "p90_days", "negative")
+    for column, code in reversed(data_facts_of(source, as_of).stage_codes.items()):   # sql first: the MQL reason wins
+        for name in STAGE_TRANSITIONS[column]:
+            if name in stats:
+                stats[name] = dict(stats[name], **dict.fromkeys(figures), null_reasons=dict.fromkeys(figures, code))
     return stats

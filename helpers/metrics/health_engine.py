@@ -135,7 +135,17 @@ def stage_completeness_of(source, as_of) -> dict | None:
         "skipped_mql": int(row["skipped_mql"]),
         "skipped_sql": int(row["skipped_sql"]),
     }
-    return out if source.has_opportunities else _no_opportunities(out, LINKED_KEYS)
+    from helpers.metrics.limits import stage_dates_of
+    from helpers.metrics.pipeline import stage_dates_reason
+
+    dated = stage_dates_of(source) or {}
+    undated = {key: code for key, column in (("skipped_mql", "mql_at"), ("skipped_sql", "sql_at"))
+               if (code := stage_dates_reason(column, dated.get(column, 0)))}
+    if undated:   # a stage no lead has a date of is not recorded: nothing "skipped" it (no_mql_dates / no_sql_dates)
+        out = dict(out, **dict.fromkeys(undated), null_reasons=undated)
+    if not source.has_opportunities:
+        out = dict(_no_opportunities(out, LINKED_KEYS), null_reasons={**undated, **dict.fromkeys(LINKED_KEYS, "no_opportunities")})
+    return out
 
 
 #: The stage completeness figures that count a lead's link to an opportunity: unknown without an opportunities table.

@@ -29,9 +29,6 @@ if TYPE_CHECKING:   # the notebook's context object, made by the report layer (t
 
 STAGES = ("leads", "mql", "sql", "opportunity", "won")
 SMALL_MARK = "●"  # beside a rate from fewer than MIN_GROUP observations (its own rule: leads, closed deals or MQLs)
-#: A stage date column -> the stage-time transitions that start or end at that stage (null without any such date).
-STAGE_TRANSITIONS = {"mql_at": ("lead_to_mql", "mql_to_sql"), "sql_at": ("mql_to_sql", "sql_to_opportunity")}
-
 #: The funnel's null reasons said under its table (the whole-data ones; a zero denominator shows as n/a alone).
 TABLE_REASONS = ("no_mql_dates", "no_sql_dates", "no_opportunities")
 
@@ -311,7 +308,7 @@ def stage_time_view(s: Session):
     bulk = facts.one_created_at
     if bulk:   # a bulk-load created_at makes the days from opportunity to close meaningless
         table.loc[table["transition"] == "opportunity_to_close", ["median_days", "p90_days"]] = np.nan
-    undated = [(x, code) for column, code in facts.stage_codes.items() for x in STAGE_TRANSITIONS[column]]
+    undated = [(x, code) for column, code in facts.stage_codes.items() for x in fa.STAGE_TRANSITIONS[column]]
     for transition, _ in undated:   # no lead has that stage's date: how many moved, and how fast, is unknown (not 0)
         table.loc[table["transition"] == transition, ["n", "median_days", "p90_days"]] = np.nan
     shown = pd.DataFrame({
