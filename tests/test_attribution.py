@@ -136,7 +136,8 @@ def test_one_period_deal_figures_with_marketing_channels_serve_credits_coverage_
     plain, with_mk = A.period_deal_figures(*args), A.period_deal_figures(*args, marketing_channels=tuple(mk))
     channel_free = [k for k in plain if not any(g in k for g in ("_sourced_", "_influenced_", "_other_"))
                     and k != A.COUNTED_CHANNELS]
-    assert set(plain) == set(with_mk) and len(channel_free) == 14   # (won, pipe) x (known, all/touched/bare n, amount)
+    # (won, pipe) x (known, all/touched/bare n, amount, known: the group's deals with an amount)
+    assert set(plain) == set(with_mk) and len(channel_free) == 20
     assert {k: with_mk[k] for k in channel_free} == {k: plain[k] for k in channel_free}
     assert (plain["won_sourced_n"], with_mk["won_influenced_n"]) == (0, 2)
     # won in P: O1, O2 (FT web), O4 (FT sales), O5 (no touches): 3 touched, 1 bare, 2 sourced

@@ -27,7 +27,7 @@ import pandas as pd
 
 from helpers.data.periods import Period, period_of
 from helpers.metrics.engine import UNKNOWN, _key_label, pairs_expr
-from helpers.metrics.pipeline import amounts_reason, day, last_day, ratio
+from helpers.metrics.pipeline import amounts_reason, day, last_day, ratio, stage_dates_of, stage_dates_reason
 from helpers.metrics.source import memoized_figure
 
 #: "All history" as a window start (helpers.metrics.health.EARLIEST).
@@ -135,9 +135,6 @@ def stage_completeness_of(source, as_of) -> dict | None:
         "skipped_mql": int(row["skipped_mql"]),
         "skipped_sql": int(row["skipped_sql"]),
     }
-    from helpers.metrics.limits import stage_dates_of
-    from helpers.metrics.pipeline import stage_dates_reason
-
     dated = stage_dates_of(source) or {}
     undated = {key: code for key, column in (("skipped_mql", "mql_at"), ("skipped_sql", "sql_at"))
                if (code := stage_dates_reason(column, dated.get(column, 0)))}

@@ -44,9 +44,7 @@ def feedback_of(source, start, end, as_of) -> dict:
 
     from helpers.metrics import engine
     from helpers.metrics.lead_engine import _text, column_kinds
-
-    from helpers.metrics.limits import stage_dates_of
-    from helpers.metrics.pipeline import stage_dates_reason
+    from helpers.metrics.pipeline import stage_dates_of, stage_dates_reason
 
     names = source.lead_columns()
     if "mql_at" not in names or stage_dates_reason("mql_at", (stage_dates_of(source) or {}).get("mql_at", 0)):

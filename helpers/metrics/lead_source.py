@@ -30,8 +30,7 @@ import numpy as np
 from helpers.metrics import engine, lead_conditions, lead_engine, lead_feedback, lead_quality as lq, lead_score
 from helpers.metrics.goals_engine import _fetch
 from helpers.metrics.lead_engine import _number_of, _text, column_kinds, ones  # noqa: F401  (column_kinds: public here too)
-from helpers.metrics.limits import stage_dates_of
-from helpers.metrics.pipeline import stage_dates_reason
+from helpers.metrics.pipeline import stage_dates_of, stage_dates_reason
 from helpers.metrics.source import memoized
 
 #: The bulk-loaded case's split: each class's leads in lead_id order (rank r) are ordered by

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.metrics.pipeline import STAGE_DATE_REASONS, amounts_reason, dates, day, outcome_is, stage_dates_reason
+from helpers.metrics.pipeline import (STAGE_DATE_REASONS, amounts_reason, dates, day, outcome_is, stage_dates_of,  # noqa: F401
+                                      stage_dates_of_frame, stage_dates_reason)
 
 #: The file helpers.data.ingest writes next to the canonical tables.
 INGEST_REPORT = "ingest_report.json"
@@ -156,27 +157,6 @@ def with_stage_facts(facts: DataFacts, dated: dict | None) -> DataFacts:
         return facts
     return replace(facts, no_mql_dates=stage_dates_reason("mql_at", dated["mql_at"]) is not None,
                    no_sql_dates=stage_dates_reason("sql_at", dated["sql_at"]) is not None)
-
-
-def stage_dates_of(source) -> dict | None:
-    """How many leads of a :class:`helpers.metrics.source.Source` carry each stage date, whatever its day:
-    ``{"mql_at": n, "sql_at": n}`` (one aggregate row, once per source); None without a leads table."""
-    if not source.has_leads:
-        return None
-    from helpers.metrics.source import memoized
-
-    def compute():
-        ld = source.leads()
-        return source.fetch(ld.aggregate(mql_at=ld.mql_at.count(), sql_at=ld.sql_at.count())).to_pylist()[0]
-
-    return memoized(source, ("stage_dates",), compute)
-
-
-def stage_dates_of_frame(leads: pd.DataFrame | None) -> dict | None:
-    """:func:`stage_dates_of` of a leads frame (an absent column: 0 leads with that date); None without leads."""
-    if leads is None:
-        return None
-    return {c: int(leads[c].notna().sum()) if c in leads.columns else 0 for c in STAGE_DATE_REASONS}
 
 
 def facts_expr(o, as_of, **extra):

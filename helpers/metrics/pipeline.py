@@ -83,6 +83,27 @@ def stage_dates_reason(column: str, dated: int) -> str | None:
     return None if dated else STAGE_DATE_REASONS[column]
 
 
+def stage_dates_of(source) -> dict | None:
+    """How many leads of a :class:`helpers.metrics.source.Source` carry each stage date, whatever its day:
+    ``{"mql_at": n, "sql_at": n}`` (one aggregate row, once per source); None without a leads table."""
+    if not source.has_leads:
+        return None
+    from helpers.metrics.source import memoized
+
+    def compute():
+        ld = source.leads()
+        return source.fetch(ld.aggregate(mql_at=ld.mql_at.count(), sql_at=ld.sql_at.count())).to_pylist()[0]
+
+    return memoized(source, ("stage_dates",), compute)
+
+
+def stage_dates_of_frame(leads: pd.DataFrame | None) -> dict | None:
+    """:func:`stage_dates_of` of a leads frame (an absent column: 0 leads with that date); None without leads."""
+    if leads is None:
+        return None
+    return {c: int(leads[c].notna().sum()) if c in leads.columns else 0 for c in STAGE_DATE_REASONS}
+
+
 def outcome_is(opps: pd.DataFrame, outcome: str) -> pd.Series:
     """Boolean mask: the opportunity's outcome equals `outcome` (works for str and Categorical columns)."""
     if "outcome" not in opps.columns:
