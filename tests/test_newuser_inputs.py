@@ -248,6 +248,49 @@ def test_two_total_rows_are_said_once_as_total_rows():
     assert "合計行(4, 7行目)を表から削除して" in DataValidationError(found).in_language("ja")
 
 
+_OPPS_HEADER = "opportunity_id,created_at,closed_at,outcome,amount,lead_id,channel\n"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_total_row_not_shown_is_not_counted(tmp_path, monkeypatch, fast):
+    import helpers.data.load as load
+
+    monkeypatch.setattr(load, "FAST_CSV", fast)
+    # O1 complete on row 2, O2..O8 (rows 3-9) without created_at, 合計 on row 10: 7 rows miss it, not 8 (+3 more)
+    opps = _OPPS_HEADER + "O1,2025-04-08,2025-05-20,won,10,L1,web\n" + "".join(f"O{i},,,open,5,,web\n" for i in range(2, 9))
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps + "合計,,,,45,,\n"}))
+    assert [(f.code, f.column, f.rows, f.count) for f in found] == [
+        ("missing_value", "created_at", (3, 4, 5, 6, 7), 7), ("total_row", None, (10,), 1)]
+    assert found[0].render().startswith("opportunities.csv, rows 3, 4, 5, 6, 7 (+2 more), column 'created_at'")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_total_row_is_in_no_row_check(tmp_path, monkeypatch, fast):
+    import helpers.data.load as load
+
+    monkeypatch.setattr(load, "FAST_CSV", fast)
+    # O2..O8 (rows 3-9) lost at -5 each, 合計 -25 on row 10: the negative amounts are those 7 rows, the total row apart
+    opps = _OPPS_HEADER + "O1,2025-04-08,2025-05-20,won,10,L1,web\n" + "".join(
+        f"O{i},2025-04-0{i},2025-05-20,lost,-5,,web\n" for i in range(2, 9))
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps + "合計,,,,-25,,\n"}))
+    negative = next(f for f in found if f.code == "negative_amount")
+    assert (negative.rows, negative.values, negative.count) == ((3, 4, 5, 6, 7), ("-5.0",) * 5, 7)
+    assert [(f.rows, f.count) for f in found if f.code == "total_row"] == [((10,), 1)]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_total_rows_refused_date_is_not_counted(tmp_path, monkeypatch, fast):
+    import helpers.data.load as load
+
+    monkeypatch.setattr(load, "FAST_CSV", fast)
+    # rows 3-8 hold the unparseable date 'n/a' (6 rows), the 合計 row 9 too: bad_date counts 6, names rows 3-7
+    opps = _OPPS_HEADER + "O1,2025-04-08,2025-05-20,won,10,L1,web\n" + "".join(f"O{i},n/a,,open,5,,web\n" for i in range(2, 8))
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps + "合計,n/a,,,30,,\n"}))
+    bad = next(f for f in found if f.code == "bad_date")
+    assert (bad.rows, bad.values, bad.count) == ((3, 4, 5, 6, 7), ("n/a",) * 5, 6)
+    assert [(f.rows, f.count) for f in found if f.code == "total_row"] == [((9,), 1)]
+
+
 def test_a_total_row_after_a_blank_line_is_named_by_its_line():
     (only,) = _refusal(NEWUSER / "total-row-blank-line")   # line 5 blank, 合計 on line 6 (Excel shows it as row 6)
     assert (only.code, only.rows) == ("total_row", (6,))

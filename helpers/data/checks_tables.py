@@ -89,22 +89,28 @@ def _arrow_column(series: pd.Series, kind: str) -> pa.Array:
 
 
 @contextlib.contextmanager
-def folder_tables(typed: dict[str, pd.DataFrame | None], files: dict[str, str], unread: dict | None = None):
+def folder_tables(typed: dict[str, pd.DataFrame | None], files: dict[str, str], unread: dict | None = None,
+                  skip: dict | None = None):
     """A folder's typed tables (helpers.data.load: leads, opportunities, spend, touches; None = absent) in the in-process
     engine as :class:`CheckTables`: the columns of COLUMNS (a missing one null) and ROW, each row's position in its
     file, and per column of `unread` ({table: {column: bool array}}, the cells the loader refused as unparseable) a
-    boolean UNREAD + column (:func:`unread`). The tables are released on exit."""
+    boolean UNREAD + column (:func:`unread`). `skip` ({table: positions}, a file's total rows: helpers.data.total_rows)
+    leaves those rows out of the tables, so no check counts or names them; the others keep their ROW. The tables are
+    released on exit."""
     con = folder_backend()
     names, tables = [], {}
     try:
         for name, frame in typed.items():
             if frame is None or name not in COLUMNS:
                 continue
+            rows = len(frame)
+            kept = _kept_rows(rows, (skip or {}).get(name))   # every position, or those of the records (no total row)
+            frame = frame.iloc[kept] if len(kept) < rows else frame
             data = {c: _arrow_column(frame[c], kind) for c, kind in COLUMNS[name].items() if c in frame.columns}
-            data[ROW] = pa.array(np.arange(len(frame), dtype=np.int64))
+            data[ROW] = pa.array(kept)
             for c, mask in ((unread or {}).get(name) or {}).items():
-                if c in COLUMNS[name] and len(mask) == len(frame):
-                    data[UNREAD + c] = pa.array(np.asarray(mask, dtype=bool))
+                if c in COLUMNS[name] and len(mask) == rows:
+                    data[UNREAD + c] = pa.array(np.asarray(mask, dtype=bool)[kept] if len(kept) < rows else np.asarray(mask, dtype=bool))
             view = f"_workbook_checks_{name}_{next(_VIEWS)}"
             con.con.register(view, pa.table(data))
             names.append(view)
@@ -115,6 +121,14 @@ def folder_tables(typed: dict[str, pd.DataFrame | None], files: dict[str, str], 
         for view in names:
             with contextlib.suppress(Exception):
                 con.con.unregister(view)
+
+
+def _kept_rows(rows: int, skipped) -> np.ndarray:
+    """The positions 0..`rows`-1 (int64) without the `skipped` ones (None or empty: all of them)."""
+    every = np.arange(rows, dtype=np.int64)
+    if skipped is None or not len(skipped):
+        return every
+    return np.setdiff1d(every, np.asarray(skipped, dtype=np.int64))
 
 
 def _complete(t, name: str):

@@ -36,7 +36,7 @@ from helpers.data.parse import (ANSWER_VALUES, DATE_RANGE, FIX_DATE, FIX_NUMBER,
 from helpers.data.rawread import (DELIMITERS, FORMATS, MOJIBAKE, decode_csv, read_csv_text, read_raw,  # noqa: F401 (public here too)
                                   sniff_delimiter)
 from helpers.data.schema import OUTCOMES, TABLES, Table
-from helpers.data.total_rows import total_row_findings, total_rows
+from helpers.data.total_rows import cells_without_total_rows, total_row_findings, total_rows
 from helpers.errors import DataValidationError, Finding, Phrase, WorkbookError, coded_error, error, warning
 from helpers.charset import (DETECT_CANDIDATES, ENCODING_NAMES, FIX_ENCODING, MAX_CHAOS,  # noqa: F401 (public here too)
                              detect_encoding)
@@ -125,8 +125,9 @@ def load_workbook(data_dir: str | Path, config: Config | None = None, as_of=None
     shifts: dict[str, np.ndarray] = {}   # {file: rows skipped above each record}: a sheet's blank rows (sheetrows)
     typed, extras, files = _read_tables(data_dir, config, findings, unread, totals, shifts)
     names = {"opportunities": "opportunities.csv"} | {n: Path(f.path).name for n, f in files.items()}
+    skip = {n: totals[f][0] for n, f in names.items() if f in totals}   # a total row is no record: no check reads it
     try:
-        resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings, unread)
+        resolved_as_of = _check_tables(typed, names, data_dir, config, as_of, findings, unread, skip)
         _finish_tables(typed, names, config, findings)
     except DataValidationError as exc:   # every finding on its spreadsheet row, a total row said once, as such
         raise DataValidationError(_numbered(exc.findings, totals, files, shifts)) from None
@@ -181,12 +182,13 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding], unread
                 rename = Phrase("part_rename_text_file", text=text[0][0].name, table=name) if text else ""
                 findings.append(error(f"{name}.csv", "missing_table", table=name, folder=str(data_dir), rename=rename))
             continue
+        start = len(findings)   # this file's findings from here on
         try:
             check_file(path, data_dir, FORMATS[path.suffix.lower()], "data")  # a link out of the folder, not text: one block read
             fast = read_csv_fast(path, table, config, findings, _unread_of(unread, name))
             if fast is not None:  # the same typed frame, findings and extras as the exact reader below
                 typed[name], extra, encoding, rows, sha256 = fast
-                _note_total_rows(table, typed[name], path.name, totals)
+                _note_total_rows(table, typed[name], path.name, totals, findings, start, _unread_of(unread, name))
                 files[name] = SourceFile(name, str(path), "csv", encoding, rows, sha256)
                 if extra is not None:
                     extras[name] = extra
@@ -202,18 +204,22 @@ def _read_tables(data_dir: Path, config: Config, findings: list[Finding], unread
         missing = missing_columns(table, raw, path.name)
         findings += missing
         typed[name] = parse_table(table, raw, path.name, config, findings, _unread_of(unread, name))
-        _note_total_rows(table, typed[name], path.name, totals)   # "remove the total row", not "fill created_at"
+        _note_total_rows(table, typed[name], path.name, totals, findings, start, _unread_of(unread, name))   # "remove the total row", not "fill created_at"
         extra_cols = [c for c in raw.columns if c not in table.column_names]
         if extra_cols:
             extras[name] = raw[extra_cols].copy()
     return typed, extras, files
 
 
-def _note_total_rows(table: Table, frame: pd.DataFrame, fname: str, totals: dict | None) -> None:
-    """Put `fname`'s total rows (helpers.data.total_rows.total_rows), if any, in `totals`."""
+def _note_total_rows(table: Table, frame: pd.DataFrame, fname: str, totals: dict | None, findings: list[Finding],
+                     start: int, unread: dict | None) -> None:
+    """Put `fname`'s total rows (helpers.data.total_rows.total_rows), if any, in `totals`, and take them out of the
+    cell findings its typing appended to `findings` from `start` on (they count a total row's empty cells:
+    helpers.data.total_rows.cells_without_total_rows; `unread`: the cells refused as unparseable, by column)."""
     rows, word = total_rows(table, frame)
     if rows and totals is not None:
         totals[fname] = (rows, word)
+        findings[start:] = cells_without_total_rows(findings[start:], fname, rows, frame, unread)
 
 
 def _unread_of(unread: dict | None, name: str) -> dict | None:
@@ -222,11 +228,12 @@ def _unread_of(unread: dict | None, name: str) -> dict | None:
 
 
 def _check_tables(typed: dict, names: dict[str, str], data_dir: Path, config: Config, as_of,
-                  findings: list[Finding], unread: dict | None = None) -> pd.Timestamp:
+                  findings: list[Finding], unread: dict | None = None, skip: dict | None = None) -> pd.Timestamp:
     """The checks of the typed tables (shape, label cells, then every row check as engine queries:
     helpers.data.checks_engine), appended to `findings`; the as_of they resolve (given, the settings', else the latest
     date of the data). Raises DataValidationError on any error (every problem at once) and WorkbookError without
-    an as_of. `unread`: the cells refused as unparseable ({table: {column: bool array}}), which no check reads as empty."""
+    an as_of. `unread`: the cells refused as unparseable ({table: {column: bool array}}), which no check reads as empty;
+    `skip`: the rows no row check reads ({table: positions}: its total rows, helpers.data.total_rows)."""
     from helpers.data import validate
     from helpers.data.categories import label_findings
 
@@ -236,13 +243,15 @@ def _check_tables(typed: dict, names: dict[str, str], data_dir: Path, config: Co
         findings += label_findings(name, frame, names.get(name, f"{name}.csv"))
     if any(f.code in ("missing_column", "missing_table", "unreadable_file") for f in findings):
         # the table's shape is wrong; the row checks that do not need the missing columns still speak, in one go
-        findings += _row_errors_despite_missing(typed, names, findings, config, unread)
+        findings += _row_errors_despite_missing(typed, names, findings, config, unread, skip)
         raise DataValidationError(japanese_fixes(findings, Path(data_dir)))
 
     resolved_as_of = pd.Timestamp(as_of).normalize() if as_of is not None else config.as_of
     # every row check as engine queries (helpers.data.checks_engine); as_of None = the latest date of the data
-    found, resolved_as_of = validate.check_rows(typed, names, resolved_as_of, config.fiscal_year_start_month, unread)
+    found, resolved_as_of = validate.check_rows(typed, names, resolved_as_of, config.fiscal_year_start_month, unread, skip)
     findings += found
+    if skip:   # a total row is an error (total_row, said by load_workbook), before any as_of is needed
+        raise DataValidationError(findings)
     return validate.checked_as_of(findings, resolved_as_of, str(data_dir))
 
 
@@ -288,7 +297,7 @@ def _finish_tables(typed: dict, names: dict[str, str], config: Config, findings:
 
 
 def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str, str], findings: list[Finding],
-                                config: Config, unread: dict | None = None) -> list[Finding]:
+                                config: Config, unread: dict | None = None, skip: dict | None = None) -> list[Finding]:
     """The row checks' errors (helpers.data.validate.check_tables: duplicate ids, negative amounts, ...) of a folder
     with a missing column, so the user sees every problem of the file at once: each missing column is added
     empty for the checks, and errors about a missing column (or one the findings already name) are left out.
@@ -307,7 +316,7 @@ def _row_errors_despite_missing(typed: dict[str, pd.DataFrame], names: dict[str,
                  for c in TABLES[name].columns if c.name not in frame.columns}
         padded[name] = frame.assign(**empty)
     as_of = config.as_of or validate.latest_date(padded.get("leads"), padded["opportunities"]) or pd.Timestamp.max.normalize()
-    found = validate.check_tables(padded, names, as_of, config.fiscal_year_start_month, unread)
+    found = validate.check_tables(padded, names, as_of, config.fiscal_year_start_month, unread, skip)
     return [f for f in found if f.severity == "error" and (f.file, f.column) not in missing | said]
 
 

@@ -54,6 +54,44 @@ def _sums_the_column(frame: pd.DataFrame, numbers: list[str], pos: int) -> bool:
     return False
 
 
+def cells_without_total_rows(findings: list[Finding], fname: str, positions: list[int], frame: pd.DataFrame,
+                             unread: dict | None) -> list[Finding]:
+    """`findings` with the total rows of file `fname` (`positions`, 0-based: :func:`total_rows`) taken out of its cell
+    findings (missing_value, bad_<kind>: helpers.data.parse.column_findings, made while the table is typed, before its
+    total rows are known): each one's count lowered by the total rows in its mask, whether shown or not (an empty cell
+    of `frame`, the typed table, not refused as unparseable; a refused cell: `unread`, {column: bool array}), its rows
+    and values shown without them; a finding left with no row dropped. Other findings as they are."""
+    if not positions:
+        return findings
+    at = np.asarray(positions, dtype=np.int64)
+    out = []
+    for f in findings:
+        hit = _total_rows_in(f, fname, at, frame, unread or {})
+        if hit is not None and hit.any():
+            gone = {int(p) + 2 for p in at[hit]}
+            count = f.count - int(hit.sum())
+            if count <= 0:
+                continue
+            keep = [i for i, r in enumerate(f.rows) if r not in gone]
+            values = tuple(f.values[i] for i in keep) if len(f.values) == len(f.rows) else f.values
+            f = replace(f, rows=tuple(f.rows[i] for i in keep), values=values, count=count)
+        out.append(f)
+    return out
+
+
+def _total_rows_in(f: Finding, fname: str, at: np.ndarray, frame: pd.DataFrame, unread: dict) -> np.ndarray | None:
+    """For each total row at positions `at`, whether cell finding `f` counts it (bool array); None when `f` is no
+    cell finding of `fname` (or one whose mask the typed table cannot tell: bad_answer)."""
+    if f.file != fname or not f.rows or f.column not in frame.columns:
+        return None
+    refused = np.asarray(unread[f.column], dtype=bool)[at] if f.column in unread else np.zeros(len(at), dtype=bool)
+    if f.code == "missing_value":
+        return frame[f.column].iloc[at].isna().to_numpy(dtype=bool) & ~refused
+    if f.code.startswith("bad_") and f.code != "bad_answer":
+        return refused   # column_findings records every refused date or number cell in `unread`
+    return None
+
+
 def total_row_findings(findings: list[Finding], totals: dict[str, tuple[list[int], str]],
                        shifts: dict[str, np.ndarray]) -> list[Finding]:
     """`findings` with each file's total rows reported once, as a total row: `totals` {file name: (positions, label)}

@@ -312,12 +312,13 @@ def check_target_channels(targets: pd.DataFrame, fname: str, frames, fold: bool)
 
 
 def check_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp,
-                 fiscal_year_start_month: int = 1, unread: dict | None = None) -> list[Finding]:
+                 fiscal_year_start_month: int = 1, unread: dict | None = None, skip: dict | None = None) -> list[Finding]:
     """Run every table and cross-table check but the touches'; returns all findings (errors and warnings). `unread`:
-    the cells the loader refused as unparseable (helpers.data.checks_tables.folder_tables)."""
+    the cells the loader refused as unparseable, `skip`: the rows no check reads ({table: positions}, total rows)
+    (helpers.data.checks_tables.folder_tables)."""
     from helpers.data import checks_engine as ce
 
-    with ce.folder_tables(typed, fnames, unread) as src:
+    with ce.folder_tables(typed, fnames, unread, skip) as src:
         return ce.table_findings(src, as_of) + _written_tables(typed, fnames, fiscal_year_start_month)
 
 
@@ -332,13 +333,15 @@ def _written_tables(typed: dict[str, pd.DataFrame], fnames: dict[str, str], fisc
 
 
 def check_rows(typed: dict[str, pd.DataFrame], fnames: dict[str, str], as_of: pd.Timestamp | None,
-               fiscal_year_start_month: int = 1, unread: dict | None = None) -> tuple[list[Finding], pd.Timestamp | None]:
+               fiscal_year_start_month: int = 1, unread: dict | None = None,
+               skip: dict | None = None) -> tuple[list[Finding], pd.Timestamp | None]:
     """Every row check of a loaded folder, in one pass of the engine (helpers.data.checks_engine): far dates, the tables'
     checks, then the touches'; ``(findings, as_of)``, `as_of` None = the latest date of leads and opportunities.
-    `unread`: the cells the loader refused as unparseable ({table: {column: bool array}}), not read as empty."""
+    `unread`: the cells the loader refused as unparseable ({table: {column: bool array}}), not read as empty; `skip`:
+    the rows no check reads ({table: positions}: a file's total rows, helpers.data.total_rows)."""
     from helpers.data import checks_engine as ce
 
-    with ce.folder_tables(typed, fnames, unread) as src:
+    with ce.folder_tables(typed, fnames, unread, skip) as src:
         days = ce.date_days(src)
         given = as_of is not None
         as_of = as_of if given else ce.latest_day(days[0])
