@@ -291,6 +291,30 @@ def test_a_total_rows_refused_date_is_not_counted(tmp_path, monkeypatch, fast):
     assert [(f.rows, f.count) for f in found if f.code == "total_row"] == [((9,), 1)]
 
 
+@pytest.mark.parametrize(("tail", "rows", "reads"), [("\n\n \r\n", (3,), 0), ("\n", (3,), 0), ("", (3,), 0)])
+def test_trailing_blank_lines_cost_no_second_read(tmp_path, monkeypatch, tail, rows, reads):
+    import helpers.data.sheetrows as sheetrows
+
+    parsed = []
+    lines = sheetrows._lines
+    monkeypatch.setattr(sheetrows, "_lines", lambda text: parsed.append(1) or lines(text))   # the slow path: a whole parse
+    opps = _OPPS_HEADER + "O1,2025-04-08,2025-05-20,won,10,L1,web\nO2,2025-13-45,,open,5,,web" + tail
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    assert [(f.code, f.rows) for f in found] == [("bad_date", rows)] and len(parsed) == reads
+
+
+def test_a_blank_line_between_records_still_renumbers(tmp_path, monkeypatch):
+    import helpers.data.sheetrows as sheetrows
+
+    parsed = []
+    lines = sheetrows._lines
+    monkeypatch.setattr(sheetrows, "_lines", lambda text: parsed.append(1) or lines(text))
+    # O1 on row 2, a blank row 3, O2's bad date on row 4; the trailing blank lines shift nothing
+    opps = _OPPS_HEADER + "O1,2025-04-08,2025-05-20,won,10,L1,web\n\nO2,2025-13-45,,open,5,,web\n\n\n"
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
+    assert [(f.code, f.rows) for f in found] == [("bad_date", (4,))] and len(parsed) == 1
+
+
 def test_a_total_row_after_a_blank_line_is_named_by_its_line():
     (only,) = _refusal(NEWUSER / "total-row-blank-line")   # line 5 blank, 合計 on line 6 (Excel shows it as row 6)
     assert (only.code, only.rows) == ("total_row", (6,))

@@ -19,17 +19,23 @@ from helpers.errors import Finding
 
 #: A blank (or spaces-only) line in an ASCII-compatible file's bytes: the first line, or one after a line end.
 BLANK_LINE = re.compile(rb"(?:^|\n)[ \t]*\r?\n|\r[ \t]*\r(?!\n)")
+#: BLANK_LINE as its three cases, each searched alone (a literal first byte lets the regex engine skip to it: a 30 MB
+#: file is scanned ~16x faster than with the alternation): a blank first line, one after \n, one after an old Mac \r.
+BLANK_LINE_CASES = (re.compile(rb"[ \t]*\r?\n"), re.compile(rb"\n[ \t]*\r?\n"), re.compile(rb"\r[ \t]*\r(?!\n)"))
+#: The bytes of a blank line's end, trimmed off the file's end before looking for a blank line above a record.
+TRAILING = frozenset(b" \t\r\n")
 #: Findings whose rows are already the file's own numbering (a reader's refusal names its line): left as they are.
 OWN_NUMBERS = frozenset({"unreadable_file"})
 
 
 def blank_lines_before(path: Path, encoding: str | None) -> np.ndarray | None:
     """For each record of the CSV file at `path` (0-based, in the readers' order), the number of blank lines above
-    it (int64 array), or None when the file has no blank line between records (positions + 2 are its rows)."""
+    it (int64 array), or None when the file has no blank line between records (positions + 2 are its rows). Blank
+    lines after the last record (a trailing empty line) shift no record: the file is then not read again
+    (:func:`blank_line_above_a_record`); otherwise it is decoded and parsed once, whole."""
     from helpers.data.rawread import decode_csv, sniff_delimiter
 
-    data = path.read_bytes()
-    if not BLANK_LINE.search(data) and not encoding_is_wide(encoding):
+    if not encoding_is_wide(encoding) and not blank_line_above_a_record(path):
         return None
     text = decode_csv(path, encoding)[0].lstrip("\ufeff")
     blanks, before = 0, []
@@ -42,6 +48,22 @@ def blank_lines_before(path: Path, encoding: str | None) -> np.ndarray | None:
         return None
     before = np.asarray(before[1:], dtype=np.int64)   # counted from the top: blank lines above the header shift all
     return before if before.any() else None
+
+
+def blank_line_above_a_record(path: Path) -> bool:
+    """True when the bytes of the file at `path` (ASCII-compatible) hold a blank line (:data:`BLANK_LINE_CASES`) before the
+    last non-blank byte, i.e. one that may stand above a record; blank lines at the end only (or none) give False.
+    The file is mapped, not copied; a line break in a quoted cell may give a True the caller's parse then clears."""
+    import mmap
+
+    if path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        end = len(data)
+        while end and data[end - 1] in TRAILING:
+            end -= 1
+        first, after_lf, after_cr = BLANK_LINE_CASES
+        return bool(first.match(data, 0, end) or after_lf.search(data, 0, end) or after_cr.search(data, 0, end))
 
 
 def _lines(text: str):
