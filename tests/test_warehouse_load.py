@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -471,3 +472,25 @@ def test_the_warehouse_offset_rule_is_the_folders():
     written_with_offset = [False, False] + [off != "" for sep in "T " for t in range(4) for off in endings]
     assert all(re.match(parse.ISO_DATE_PATTERN, c) for c in cells)
     assert [bool(re.search(OFFSET_PATTERN, c)) for c in cells] == written_with_offset and sum(written_with_offset) == 40
+
+
+#: A new user's data (round 3) with three problems in its opportunities: a date written 2025/02/02, an amount written
+#: "$20,000" (both of deal 9003) and the id 9001 twice (rows 2 and 3).
+MULTI_PROBLEMS = Path(__file__).parent / "fixtures" / "newuser3" / "warehouse-multi-problems"
+
+
+@pytest.mark.parametrize("where", BACKENDS)
+def test_a_warehouse_lists_every_problem_at_once_as_a_folder(where, tmp_path):
+    """The duplicate id is listed beside the cells' errors (a bad date, a bad amount), as the folder lists all three:
+    the row checks run with the refused cells null and marked (a won deal whose amount was refused is no
+    won_without_amount); the warehouse names ids where the folder names rows."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(MULTI_PROBLEMS.glob("*.csv"))}
+    with pytest.raises(DataValidationError) as folder:
+        load_workbook(write(tmp_path / "folder", files))
+    warehouse = refused_as_text(where, tmp_path, files)
+    errors = [f for f in warehouse.value.findings if f.severity == "error"]
+    assert compared(errors) == compared(f for f in folder.value.findings if f.severity == "error")
+    assert sorted((f.code, f.column, f.ids, f.values, f.count) for f in errors) == [
+        ("bad_date", "created_at", ("9003",), ("2025/02/02",), 1),
+        ("bad_number", "amount", ("9003",), ("$20,000",), 1),
+        ("duplicate_id", "opportunity_id", ("9001",), ("9001",), 1)]

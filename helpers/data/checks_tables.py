@@ -142,8 +142,8 @@ def _complete(t, name: str):
 
 
 def unread(t, column: str):
-    """Boolean: the cells of `column` in check table `t` the loader refused as unparseable (a folder's UNREAD column;
-    false where there is none: a warehouse refuses such cells before its row checks, helpers.metrics.warehouse_cells).
+    """Boolean: the cells of `column` in check table `t` the loader refused as unparseable (the UNREAD column a folder's
+    loader or a warehouse's cell checks made: helpers.metrics.warehouse_cells.typed_checked; false where there is none).
     A check of empty cells leaves them out: they were written, wrongly, and bad_date / bad_number already says so."""
     import ibis
 
@@ -153,7 +153,7 @@ def unread(t, column: str):
 def canonical_tables(con, sources: dict, files: dict[str, str]) -> CheckTables:
     """A warehouse's tables (`sources`: {canonical name: Ibis table}) as :class:`CheckTables`, with the loader's values
     made in the query: ids and text trimmed (Ibis' strip), empty = null, outcome lower case, dates cast to days,
-    amounts to float64; a missing optional column is null. No row positions: findings name ids."""
+    amounts to float64; a missing optional column is null; UNREAD columns kept. No row positions: findings name ids."""
     import ibis
 
     tables = {}
@@ -170,7 +170,8 @@ def canonical_tables(con, sources: dict, files: dict[str, str]) -> CheckTables:
                 cols[c] = text.lower() if kind == "outcome" else text
             else:
                 cols[c] = _day_or_number(t[c], c, kind)
-        tables[name] = _complete(t.select(**cols), name)   # the required columns are there (warehouse.check_columns)
+        marks = {c: t[c] for c in t.columns if c.startswith(UNREAD)}   # refused cells (warehouse_cells.typed_checked)
+        tables[name] = _complete(t.select(**cols, **marks), name)   # the required columns are there (warehouse.check_columns)
     return CheckTables(con, tables, files, positions=False)
 
 

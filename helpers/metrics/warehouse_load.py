@@ -8,7 +8,9 @@ open (helpers.data.snapshot.write_snapshot writes it, helpers.data.rowless.read_
 - the small tables typed and checked as a data folder's (:func:`small_tables`: their cells, required values, label
   cells, the checklist's and targets' rules);
 - every row check of leads, opportunities, spend and touches run in the warehouse
-  (helpers.metrics.warehouse_checks.warehouse_check_findings), which also resolves as_of;
+  (helpers.data.checks_engine.warehouse_findings), which also resolves as_of; they run beside the cell checks'
+  errors, the refused cells null and marked (helpers.metrics.warehouse_cells.typed_checked), so every problem is
+  listed at once, as a folder's (a duplicate id with a bad date);
 - the checks a folder's loader makes of the row tables' cells, from counts and distinct values computed there
   (helpers.metrics.warehouse_cells): required values, text that is not a date or number, several values in one
   label cell, segment values Excel turned into dates, invisible characters, channel placeholders and spellings, the
@@ -35,6 +37,8 @@ from helpers.metrics import engine
 
 #: The tables the runner copies and reads in full: everything but the row tables.
 SMALL_TABLES = tuple(name for name in TABLES if name not in ROW_TABLES)
+#: The codes of a small table whose shape is wrong (helpers.data.load._check_tables' own): no row check runs then.
+SHAPE_ERRORS = ("missing_column", "missing_table", "unreadable_file")
 
 
 def warehouse_names(present: dict[str, str], schema: str | None) -> dict[str, str]:
@@ -110,7 +114,7 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
     from helpers.data.checks_engine import COLUMNS, canonical_tables, warehouse_findings
     from helpers.metrics.warehouse import check_columns, connect, source_tables
     from helpers.metrics.warehouse_cells import (cell_findings, channel_findings, fold_small_channels, target_findings,
-                                                 touches_split_findings)
+                                                 touches_split_findings, typed_checked)
     from helpers.metrics.warehouse_values import typed_tables
 
     con = connect(url)
@@ -124,10 +128,13 @@ def _load(data: Path, config: Config, url: str, schema: str | None, tables: dict
     names = warehouse_names(present, schema)
     typed, files, findings = small_tables(data, config, names)
     findings += cell_findings(con, sources, names)
-    if any(f.severity == "error" for f in findings):
+    if any(f.code in SHAPE_ERRORS for f in findings):   # a table's shape is wrong: its rows are not checked (as a folder's)
         raise DataValidationError(findings)
-    checked = {**sources, **({"spend": con.table(present["spend"], database=schema)} if "spend" in present else {})}
-    checked = typed_tables(checked, config.timezone)   # dates with an offset converted, 1,200万円 read: as a folder's
+    # the row checks run beside the cells' errors (every problem at once, as a folder's): refused cells null and marked
+    refused = {(f.file, f.column) for f in findings if f.severity == "error"}
+    spend = "spend" in present and (names["spend"], "month") not in refused   # a month that is none would stop the query
+    checked = {**sources, **({"spend": con.table(present["spend"], database=schema)} if spend else {})}
+    checked = typed_checked(checked, config.timezone)   # dates with an offset converted, 1,200万円 read: as a folder's
     with engine._quiet():
         found, as_of = warehouse_findings(con, {n: t for n, t in checked.items() if n in COLUMNS}, names, config.as_of)
     findings += found
