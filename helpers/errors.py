@@ -281,9 +281,10 @@ ERROR_CODES: dict[str, tuple[str, ...]] = {
                       "window_days", "normalize", "checklist_items", "categories_items", "categories_twice"),
     "currency_rates": ("list", "row", "currency", "rate", "valid_from"), "timezone_unknown": ("",),
     "data_currency_differs": ("",), "setting_invalid": ("", "no_fix"), "settings_invalid": ("",),
-    # helpers.metrics.lead_quality: the lead_quality settings against the leads' columns; helpers.metrics.velocity /
+    # helpers.metrics.lead_quality: the lead_quality settings against the leads' columns (one, or the list of several:
+    # check_settings); helpers.metrics.velocity /
     # velocity_change: the initiative chosen, the velocity settings
-    "lead_setting": ("column", "op", "in_list", "numeric_op", "value_number"),
+    "lead_setting": ("column", "op", "in_list", "numeric_op", "value_number"), "lead_settings": ("",),
     "initiative_choice": ("", "none", "date"), "velocity_setting": ("window_days", "bootstrap_samples"),
     # helpers.metrics.checklist_answers: answers the save refuses (new rows, the file saved to, a day already answered)
     "checklist_save_columns": ("",), "checklist_save_rows": ("",), "checklist_save_twice": ("",), "checklist_not_csv": ("",),

@@ -150,22 +150,71 @@ def check_rule(rule: dict, columns: LeadColumns, attributes: list[Attribute], wh
         for i, part in enumerate(rule[key]):
             late += check_rule(part, columns, attributes, f"{where}.{key}.{i}")
         return list(dict.fromkeys(late))
+    problem = _condition_problem(rule, columns, where)
+    if problem is not None:
+        raise problem
+    known = {a.column: a.known for a in attributes}
+    return [rule["column"]] if known.get(rule["column"]) == "after_contact" else []
+
+
+def _condition_problem(rule: dict, columns, where: str) -> ConfigError | None:
+    """The first problem of one condition ``{column, op, value}`` of the rule against the leads' `columns` (see
+    :func:`check_rule`), None when it fits."""
     col, op, value = rule["column"], rule["op"], rule["value"]
     if col not in columns:
-        raise unknown_column(where + ".column", col, columns)
+        return unknown_column(where + ".column", col, columns)
     numeric = columns.typed(col)[1]
     if op not in OPS:
-        raise coded_error("lead_setting", None, "op", cls=ConfigError, where=where, got=repr(op), ops=", ".join(OPS))
+        return coded_error("lead_setting", None, "op", cls=ConfigError, where=where, got=repr(op), ops=", ".join(OPS))
     values = value if op == "in" else [value]
     if op == "in" and not isinstance(value, list):
-        raise coded_error("lead_setting", None, "in_list", cls=ConfigError, where=where, got=repr(value), value=value)
+        return coded_error("lead_setting", None, "in_list", cls=ConfigError, where=where, got=repr(value), value=value)
     if op in NUMBER_OPS and not numeric:
-        raise coded_error("lead_setting", None, "numeric_op", cls=ConfigError, where=where, op=op, col=col)
+        return coded_error("lead_setting", None, "numeric_op", cls=ConfigError, where=where, op=op, col=col)
     bad = [v for v in values if isinstance(v, bool) or (numeric and not isinstance(v, (int, float)))]
     if bad:
-        raise coded_error("lead_setting", None, "value_number", cls=ConfigError, where=where, got=repr(bad[0]), col=col)
-    known = {a.column: a.known for a in attributes}
-    return [col] if known.get(col) == "after_contact" else []
+        return coded_error("lead_setting", None, "value_number", cls=ConfigError, where=where, got=repr(bad[0]), col=col)
+    return None
+
+
+def setting_problems(settings: dict, columns) -> list[ConfigError]:
+    """Every problem of the ``lead_quality`` settings against the leads' `columns` (a LeadColumns or
+    helpers.metrics.lead_source.Columns), in the settings' order: each attribute naming a column the leads lack
+    (:func:`attribute_specs`' error), the first problem of each condition of ``mql_rule`` (:func:`check_rule`'s)."""
+    out = []
+    for entry in (settings or {}).get("attributes") or []:
+        name = entry if isinstance(entry, str) else entry["column"]
+        if name not in columns or name in NOT_ATTRIBUTES:
+            out.append(unknown_column("lead_quality.attributes", name, columns))
+    rule = (settings or {}).get("mql_rule")
+    parts = [(rule, "lead_quality.mql_rule")] if rule else []
+    while parts:
+        part, where = parts.pop(0)
+        if "any" in part or "all" in part:
+            key = "any" if "any" in part else "all"
+            parts[:0] = [(p, f"{where}.{key}.{i}") for i, p in enumerate(part[key])]
+            continue
+        problem = _condition_problem(part, columns, where)
+        if problem is not None:
+            out.append(problem)
+    return out
+
+
+def check_settings(settings: dict, columns) -> None:
+    """ConfigError when the ``lead_quality`` settings do not fit the leads' `columns` (:func:`setting_problems`): the
+    problem's own error when there is one, else one ``lead_settings`` error listing every problem with its fix (said
+    in the run's language: each line a Phrase of the label table)."""
+    from helpers.errors import Phrase, PhraseList, error_keys
+
+    problems = setting_problems(settings, columns)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        lines = []
+        for p in problems:
+            what, fix = error_keys(p.code, str(p.params.get("variant", "")))
+            lines.append(Phrase("lead_setting_line", what=Phrase(what, **p.params), fix=Phrase(fix, **p.params)))
+        raise coded_error("lead_settings", None, cls=ConfigError, count=len(problems), lines=PhraseList(lines, "\n  - "))
 
 
 def rule_text(rule: dict | None) -> str | None:

@@ -316,10 +316,8 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
     settings = settings or {}
     min_leads = int(settings.get("min_leads") or lq.MIN_LEADS)
     rule = settings.get("mql_rule")
-    wanted = [c for c in (*lq.DEFAULT_ATTRIBUTES, *_named(settings)) if c in names]
-    wanted = list(dict.fromkeys(wanted))
-    columns = Columns(source, names, memoized(source, ("lead_column_kinds", tuple(wanted)),
-                                              lambda: column_kinds(source, wanted)))   # Columns copies it
+    columns = _columns(source, names, settings)
+    lq.check_settings(settings, columns)   # every problem at once (the runner checked them before the notebooks)
     specs = lq.attribute_specs(settings, columns, columns.filled)
     late = lq.check_rule(rule, columns, specs) if rule else []
     used = list(dict.fromkeys([*(a.column for a in specs), *(lq_columns(rule) if rule else []), "channel"]))
@@ -336,6 +334,23 @@ def lead_quality_of(source, settings: dict, start, end, as_of, warning_codes=())
     known = {s.column: s.known for s in specs}
     attrs = {name: (rows[name], numeric) for name, numeric in attrs.items()}
     return lq.LeadQuality(section, rows, attrs, known, late, rule, numeric, source)
+
+
+def _columns(source, names: list[str], settings: dict) -> Columns:
+    """The :class:`Columns` of the leads' columns `names`, the kinds of the default attributes and the ones the
+    settings name asked of `source` once (memoized)."""
+    wanted = list(dict.fromkeys(c for c in (*lq.DEFAULT_ATTRIBUTES, *_named(settings)) if c in names))
+    return Columns(source, names, memoized(source, ("lead_column_kinds", tuple(wanted)),
+                                           lambda: column_kinds(source, wanted)))   # Columns copies it
+
+
+def check_lead_settings(source, settings: dict | None) -> None:
+    """ConfigError listing every problem of the ``lead_quality`` settings against the lead columns of `source` (a
+    :class:`helpers.metrics.source.Source`; helpers.metrics.lead_quality.check_settings): the runner's check before
+    any notebook runs. Nothing without leads."""
+    names = source.lead_columns() if source.has_leads else []
+    if names:
+        lq.check_settings(settings or {}, _columns(source, names, settings or {}))
 
 
 def _named(settings: dict) -> list[str]:

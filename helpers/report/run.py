@@ -347,6 +347,7 @@ def _main(args) -> int:
                 _say_read(args, wb, data, lang)
             else:
                 wb = load_workbook(data, config)
+            _check_lead_settings(args, wb, config, tables)   # notebook 05's settings: every problem, before any notebook
             from helpers.data.load import first_data_date, last_data_date
 
             early = [f for f in wb.findings if f.code == "far_date_before" and f.column == "created_at"]
@@ -402,6 +403,28 @@ def _copy_small_tables(args, out: Path, tables: dict[str, str]) -> Path:
         data = export_folder(args.warehouse, out / "_data", args.schema, tables, names=SMALL_TABLES)
     mark_report_dir(data)
     return data
+
+
+def _check_lead_settings(args, wb, config, tables: dict[str, str]) -> None:
+    """The ``lead_quality`` settings against the data's lead columns (helpers.metrics.lead_source.check_lead_settings:
+    ConfigError listing every problem), before any notebook runs: a folder's leads with their extra columns, or the
+    warehouse's leads table (its source opened once here). Nothing when the settings name no column."""
+    if not lead_quality_columns(config.lead_quality):
+        return
+    from helpers.metrics.lead_source import check_lead_settings
+
+    if not (args.warehouse and not args.mapping):
+        from helpers.metrics.core import workbook_source
+
+        check_lead_settings(workbook_source(wb), config.lead_quality)
+        return
+    from helpers.metrics.warehouse import WarehouseSource, connect
+
+    con = connect(args.warehouse)
+    try:
+        check_lead_settings(WarehouseSource(con, config, args.schema, tables), config.lead_quality)
+    finally:
+        con.disconnect()
 
 
 def _say_read(args, wb, data: Path, lang: str = "en") -> None:
