@@ -493,4 +493,4 @@ def test_a_warehouse_lists_every_problem_at_once_as_a_folder(where, tmp_path):
     assert sorted((f.code, f.column, f.ids, f.values, f.count) for f in errors) == [
         ("bad_date", "created_at", ("9003",), ("2025/02/02",), 1),
         ("bad_number", "amount", ("9003",), ("$20,000",), 1),
-        ("duplicate_id", "opportunity_id", ("9001",), ("9001",), 1)]
+        ("duplicate_id", "opportunity_id", ("9001", "9001"), ("9001", "9001"), 2)]   # both rows holding it
