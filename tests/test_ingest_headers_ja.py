@@ -115,3 +115,12 @@ def test_a_data_folders_bad_date_fix_names_the_mapping_that_reads_it(tmp_path):
     opps = pd.read_csv(tmp_path / "out" / "opportunities.csv", dtype=str, keep_default_na=False)
     assert "2025-02-02" in opps["created_at"].tolist() + opps["closed_at"].tolist()
     assert "20000" in opps["amount"].tolist()
+
+
+def test_hyaku_man_in_an_amount_cell_is_read_and_the_fix_lists_it():
+    from helpers.data.cells import number_text
+    from helpers.labels import t
+
+    # hand-checked: 2.5 x 100 x 10,000 = 2,500,000; 5千万 = 5 x 1,000 x 10,000; 300百 = 30,000
+    assert [number_text(v) for v in ("2.5百万円", "3百万", "5千万円", "300百")] == ["2500000", "3000000", "50000000", "30000"]
+    assert "百万" in t("fix_topic_not_numbers", "en") and "百万" in t("fix_topic_not_numbers", "ja")

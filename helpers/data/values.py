@@ -250,7 +250,7 @@ SYMBOLS = {"¥": "JPY", "￥": "JPY", "円": "JPY", "\\": "JPY", "$": "USD", "US
            "₩": "KRW", "元": "CNY", "₹": "INR", "CHF": "CHF", "A$": "AUD", "C$": "CAD", "S$": "SGD", "HK$": "HKD"}
 _CODE = r"[A-Za-z]{3}"   # an ISO 4217 code, in any case; only a real one (:func:`_currency_code`)
 _SYM = "|".join(re.escape(s) for s in sorted(SYMBOLS, key=len, reverse=True))
-_INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,兆億万千]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
+_INLINE = re.compile(rf"^\(?\s*(?:(?P<pre>{_CODE}|{_SYM})\s*)?(?P<num>[-+(]?[\d.,\s]*\d[\d.,兆億万千百]*\)?)\s*(?:(?P<post>{_CODE}|{_SYM}))?\s*\)?$")
 
 
 #: Minus signs other than '-': U+2212 (a typeset minus) and ▲ / △, the minus of Japanese accounts (▲500,000 = -500,000).
@@ -325,19 +325,19 @@ def split_currency(text: str) -> tuple[str | None, str]:
 #: 万, 億 and 兆 are groups of four digits (a coefficient before each); 千 multiplies the coefficient it follows
 #: (5千万 = 5,000 x 10^4, 500千円 = 500,000). Never guessed: they are what the characters mean.
 JA_UNITS = {"兆": 10 ** 12, "億": 10 ** 8, "万": 10 ** 4}
-_COEF = r"(\d[\d,]*(?:\.\d+)?)(千)?"
+_COEF = r"(\d[\d,]*(?:\.\d+)?)([千百])?"
 _JA_AMOUNT = re.compile(rf"^([-+]?)(?:{_COEF}兆)?(?:{_COEF}億)?(?:{_COEF}万)?(?:{_COEF})?$")
-_UNIT_CHARS = re.compile("[兆億万千]")
+_UNIT_CHARS = re.compile("[兆億万千百]")
 
 
 def has_ja_unit(text: str) -> bool:
-    """True when an amount text holds a Japanese unit (万, 億, 兆 or 千)."""
+    """True when an amount text holds a Japanese unit (万, 億, 兆, 千 or 百)."""
     return bool(_UNIT_CHARS.search(text))
 
 
 def parse_ja_units(text: str):
     """An amount written with Japanese units as an exact Decimal: '1,200万' -> 12000000, '1.5億' -> 150000000,
-    '2億5千万' -> 250000000, '1億2,000万' -> 120000000, '500千' -> 500000, '12万3,456' -> 123456.
+    '2億5千万' -> 250000000, '1億2,000万' -> 120000000, '500千' -> 500000, '12万3,456' -> 123456, '2.5百万' -> 2500000 (百 multiplies like 千).
 
     `text` is the number alone (currency signs such as 円 removed first; see :func:`split_currency`), NFKC.
     Commas are thousands separators. Raises ValueError for anything else (units out of order, 万万, no digit)."""
@@ -357,7 +357,7 @@ def parse_ja_units(text: str):
             value = Decimal(coef.replace(",", ""))
         except InvalidOperation:
             raise ValueError(text) from None
-        total += value * (1000 if thousand else 1) * scale
+        total += value * {"千": 1000, "百": 100, None: 1}[thousand] * scale
     return -total if m.group(1) == "-" else total
 
 
