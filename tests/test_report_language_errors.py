@@ -130,7 +130,7 @@ def test_a_negative_target_and_a_repeated_goal_in_japanese():
     exc = DataValidationError(check_targets(targets, "targets.csv"))
     assert exc.in_language("ja") == HEADER_JA.format(n=3) + (
         "  - targets.csv、3行目、列 'department': 不明な部門があります(値: 'ops')\n"
-        "    対処方法: marketing, sales, shared のどれかを使うか、department を空欄にしてください。\n"
+        "    対処方法: marketing (Marketing, マーケティング), sales (Sales, 営業), shared (Shared, 共通) のどれかを使うか、department を空欄にしてください。\n"
         "  - targets.csv、2行目、列 'target': 目標がマイナスです(値: '-1.0')\n"
         "    対処方法: 目標は0以上にしてください。\n"
         "  - targets.csv、3行目、列 'metric': 前の行と期間・指標・チャネルが重複しています(値: '2026Q1 leads')\n"
