@@ -375,7 +375,7 @@ def test_statements_say_what_the_numbers_show(rendered):
     assert any(t(key, lang).split("{")[0] in funnel for key in ("roi_young", "roi_mature"))
     goals = soup_of(period / "04_goals_plan.html").get_text(" ", strip=True)
     win = f"{x['win_rate_year'] * 100:.1f}%"
-    assert t("coverage_rule", lang).format(win=win, implied=f"{1 / x['win_rate_year']:.2f}") in goals
+    assert t("coverage_rule", lang).format(win=win, one="¥1", implied=f"¥{1 / x['win_rate_year']:.2f}") in goals
     assert win == "29.6%" and "25%" not in goals
 
 
