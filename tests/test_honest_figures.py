@@ -321,7 +321,7 @@ def test_lost_amounts_zero_nulls_win_rate_by_amount(bulk_load):
     assert p["win_rate_by_amount"] is None and p["null_reasons"]["win_rate_by_amount"] == "lost_amounts_zero"
     # won W00..W11: 100,000 x (1 + ... + 12) = 7,800,000; average 650,000
     assert (p["won_revenue"], p["avg_deal_size"]) == (7_800_000.0, 650_000.0)
-    sentence = {"en": "Every lost deal has amount 0 or none", "ja": "失注案件の金額がすべて0または空欄"}[lang]
+    sentence = {"en": "Every lost deal counted here has amount 0 or none", "ja": "ここで数える失注案件の金額がすべて0または空欄"}[lang]
     assert sentence in html(out, "2025Q1", "00_data_health")
 
 

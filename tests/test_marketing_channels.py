@@ -21,8 +21,9 @@ def test_japanese_spellings_of_listed_channels_are_named_with_the_setting_to_wri
     found = [w for w in workbook_warnings(wb) if w["code"] == "marketing_channels_unmatched"]
     assert len(found) == 1 and found[0]["count"] == 2
     assert warning_sentences(found[0], "en") == (
-        "the touches' channels 'セミナー' (seminar), '展示会' (exhibition) are spelled as the display names of channels "
-        "attribution.marketing_channels lists, not as listed: their touches count as another department's, not marketing's",
+        "the touches' channels 'セミナー' (seminar), '展示会' (exhibition) are channels attribution.marketing_channels lists, "
+        "spelled another way (a display name, or another case, width or spacing): attribution compares the spellings as "
+        "written, so their touches count as another department's, not marketing's",
         "Write them as the data spells them in workbook.yaml: attribution: marketing_channels: [セミナー, 展示会] (and any "
         "other marketing channel of the data), or spell the touches' channel column with the codes.")
     assert warning_sentences(found[0], "ja")[0].startswith("タッチのチャネル 'セミナー' (seminar), '展示会' (exhibition) は")
@@ -56,6 +57,8 @@ def test_the_rule_case_by_case():
                                       "channels (the touches' channels: 'partner', 'sales')")
     mixed = check_marketing_channels(["seminar", "web"], ["web", "ｾﾐﾅｰ", "partner"], NAMES)   # folded like the data's
     assert mixed[0].params == {"variant": "names", "pairs": "'ｾﾐﾅｰ' (seminar)", "suggest": "web, ｾﾐﾅｰ"}
+    code = check_marketing_channels(["paid_search", "web"], ["Paid Search", "web"], {})   # the code spelled otherwise
+    assert code[0].params == {"variant": "names", "pairs": "'Paid Search' (paid_search)", "suggest": "Paid Search, web"}
 
 
 def test_notebook_06_lists_the_other_channels_and_says_the_warning():

@@ -332,3 +332,11 @@ def test_every_finding_counts_blank_lines_as_rows(tmp_path, monkeypatch, fast):
     found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}))
     # O2 on line 4, lines 5-6 blank (spaces count as blank), O3 on row 7; the repeated O1 on row 8 (the line breaks in O3's cell are one row)
     assert sorted((f.code, f.rows) for f in found) == [("bad_date", (4,)), ("bad_number", (7,)), ("duplicate_id", (2, 8))]
+
+
+def test_a_bom_csv_with_a_blank_first_line_keeps_excels_rows(tmp_path):
+    """Excel's "CSV UTF-8" starts with a BOM: a blank line right after it is Excel's row 1, the header row 2, O1 row 3
+    and O2's bad date row 4 (the blank-line test once looked at the BOM's bytes and saw no blank first line: row 3)."""
+    opps = "\n" + _OPPS_HEADER + "O1,2025-04-08,2025-05-20,won,10,L1,web\nO2,2025-13-45,,open,5,,web\n"
+    found = _refusal(write_folder(tmp_path / "d", {"opportunities.csv": opps}, encoding="utf-8-sig"))
+    assert [(f.code, f.rows) for f in found] == [("bad_date", (4,))]

@@ -215,3 +215,17 @@ def test_velocity_accepts_numpy_and_returns_float():
     assert type(result) is float
     # zero opportunities is a real zero, not undefined
     assert velocity(0, 250.0, 0.5, 10.0) == 0.0
+
+
+def test_won_deals_without_amounts_give_no_win_rate_by_amount_not_0():
+    """2 deals won with no amount, 1 lost at 100: 0 / (0 + 100) would read 0%; null like won_revenue, with the
+    reason won_amounts_missing (helpers.metrics.limits.explain_pipeline), not lost_amounts_zero."""
+    from helpers.metrics.limits import DataFacts, explain_pipeline
+    from helpers.metrics.pipeline import derive_pipeline
+
+    row = derive_pipeline({"created": 3, "won": 2, "lost": 1, "won_amount": None, "lost_amount": 100.0, "won_known": 0,
+                           "lost_known": 1, "cycle_days": 10.0})
+    assert (row["win_rate"], row["win_rate_by_amount"], row["won_revenue"]) == (pytest.approx(2 / 3), None, None)
+    said = explain_pipeline(row, DataFacts())
+    assert said["null_reasons"]["win_rate_by_amount"] == "won_amounts_missing"
+    assert said["null_reasons"]["won_revenue"] == "won_amounts_missing"

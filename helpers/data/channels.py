@@ -240,8 +240,9 @@ def check_marketing_channels(listed, touched, names: dict[str, dict[str, str]], 
     """The warning ``marketing_channels_unmatched`` when the touches' channels and the setting
     ``attribution.marketing_channels`` (`listed`) do not meet as a reader would expect; [] otherwise.
 
-    Variant ``names``: a touch channel is spelled as the display name (either language, compared by
-    :func:`channel_key`) of a listed channel code but is not listed itself ('セミナー' for seminar): its touches count
+    Variant ``names``: a touch channel is spelled as a listed channel code in another form or as its display name
+    (either language; compared by :func:`channel_key`) but is not listed itself ('セミナー' or 'Seminar' for seminar,
+    'Paid Search' for paid_search; attribution compares the spellings as written): its touches count
     as another department's, so the warning names each such spelling and the setting that lists them as the data
     spells them. Variant "": touches exist and none of their channels is listed: every touch counts as another
     department's, and marketing-sourced and -influenced are 0 by the setting, not by the data. Never a guess: the
@@ -257,8 +258,8 @@ def check_marketing_channels(listed, touched, names: dict[str, dict[str, str]], 
     for value in touched:
         if value in chosen:
             continue
-        for code in listed:
-            if any(channel_key(value) == channel_key(name) for name in (names.get(code) or {}).values() if name):
+        for code in listed:   # the code's own folded spelling ('Paid Search' for paid_search) or a display name's
+            if any(channel_key(value) == channel_key(name) for name in [code, *(names.get(code) or {}).values()] if name):
                 spelled[value] = code
                 break
     if spelled:

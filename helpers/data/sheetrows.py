@@ -63,7 +63,8 @@ def blank_line_above_a_record(path: Path) -> bool:
         while end and data[end - 1] in TRAILING:
             end -= 1
         first, after_lf, after_cr = BLANK_LINE_CASES
-        return bool(first.match(data, 0, end) or after_lf.search(data, 0, end) or after_cr.search(data, 0, end))
+        start = 3 if data[:3] == b"\xef\xbb\xbf" else 0   # Excel's "CSV UTF-8" starts with a BOM: the first line after it
+        return bool(first.match(data, start, end) or after_lf.search(data, 0, end) or after_cr.search(data, 0, end))
 
 
 def _lines(text: str):

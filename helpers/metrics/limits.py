@@ -229,6 +229,7 @@ def explain_pipeline(pipe: dict, facts: DataFacts) -> dict:
     else:
         if out.get("win_rate_by_amount") is None:   # this set's own lost deals all 0 or empty: lost_amounts_zero
             reasons["win_rate_by_amount"] = ("no_closed_deals" if not (won + lost)
+                                             else "won_amounts_missing" if won and out.get("won_revenue") is None
                                              else "lost_amounts_zero" if lost and out.get("won_revenue") is not None
                                              else "no_closed_amounts")
     if facts.no_amounts:

@@ -244,7 +244,8 @@ def derive_pipeline(aggregates: dict | None) -> dict:
     open_count, open_amount, open_unknown.
     Pure: rates, averages and velocity are derived here, None on a zero denominator; a sum over
     rows none of which has an amount is unknown (None), never 0: won_revenue and avg_deal_size when
-    deals were won without amounts, win_rate_by_amount when no closed deal has one, and the open
+    deals were won without amounts, win_rate_by_amount when no closed deal has one, when the won deals have none
+    (not 0%) or the lost deals are all 0 or empty (not 100%), and the open
     pipeline amount when deals are open and none has one.
     """
     agg = {**NO_OPPORTUNITIES, **(aggregates or {})}
@@ -255,6 +256,8 @@ def derive_pipeline(aggregates: dict | None) -> dict:
     won_known, lost_known = int(agg["won_known"]), int(agg["lost_known"])   # rows with an amount (amount is optional)
     win_rate_by_amount = ratio(won_amount, won_amount + lost_amount) if won_known or lost_known else None
     if lost_count and not lost_amount > 0:   # the set's lost deals are all 0 or empty (lost_amounts_zero): not 100%
+        win_rate_by_amount = None
+    if won_count and not won_known:   # deals won, none with an amount (won_amounts_missing): not 0%
         win_rate_by_amount = None
     # nothing won is a true 0; won deals none of which has an amount is unknown, never 0
     won_revenue = won_amount if won_known or not won_count else None
