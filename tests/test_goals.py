@@ -477,17 +477,17 @@ def test_every_last_year_target_follows_the_warm_up_rule():
 
 
 def test_sql_targets_need_sql_dates():
-    """No lead carries sql_at: the SQL target and actual are unknown (no_stage_dates), never 0 and 0."""
+    """No lead carries sql_at: the SQL target and actual are unknown (no_sql_dates), never 0 and 0."""
     leads = _public_like_leads(last="2018-02-15")
     period, as_of = parse_period("2018Q1", 1), pd.Timestamp("2018-03-31")
-    assert goals.lead_metric_gap(leads, "sqls", period) == "no_stage_dates"
+    assert goals.lead_metric_gap(leads, "sqls", period) == "no_sql_dates"
     assert goals.lead_metric_gap(_public_like_leads(last="2018-02-15", with_sql=True), "sqls", period) is None
     row = goals.progress(leads, _public_like_opps(), [{"metric": "sqls", "department": "sales", "channel": None,
                                                        "source": "last_year", "target": None}], period, as_of)[0]
-    assert row["actual"] is None and row["null_reasons"] == {"actual": "no_stage_dates"}
+    assert row["actual"] is None and row["null_reasons"] == {"actual": "no_sql_dates"}
     late = goals.targets_for(leads, _public_like_opps(), None, parse_period("2018Q4", 1), pd.Timestamp("2018-12-31"),
                              pd.Timestamp("2017-01-05"))
-    assert next(r for r in late if r["metric"] == "sqls")["null_reason"] == "no_stage_dates"
+    assert next(r for r in late if r["metric"] == "sqls")["null_reason"] == "no_sql_dates"
 
 
 def test_open_pipeline_amount_unknown_when_no_open_deal_has_one():

@@ -213,3 +213,56 @@ def test_no_mql_dates_stage_times_and_skips_are_null():
     assert (done["leads"], done["with_mql_at"], done["with_opportunity"]) == (12, 0, 8)
     assert done["skipped_mql"] is None and done["skipped_sql"] is None
     assert done["null_reasons"] == {"skipped_mql": "no_mql_dates", "skipped_sql": "no_sql_dates"}
+
+
+# --------------------------------------------------------------------------- 3. notebook 04's plan without MQL / SQL dates
+# sf-ja-no-mql, as_of 2025-10-05. Deals closed in the 365 days before: AAA01 won 1,200,000, AAA02 lost, AAA03 won
+# 1,500,000, AAA07 lost: win rate 2/4, average deal 1,350,000. Days lead created -> won: LLL01 48 (04-02 -> 05-20),
+# LLL03 74 (04-12 -> 06-25): maturity = their 80th percentile 48 + 0.8 × 26 = 68.8 days, so the cohort ends
+# 2025-07-28 and holds LLL01-07, 09, 10, 11 = 10 leads: Web 6 (01, 03, 05, 07, 09, 10), セミナー 3, 展示会 1. No lead
+# has an mql_at or an sql_at: the rates into and out of MQL / SQL are unknown (before: mql_rate 0.7, sql_rate 1.0).
+def test_plan_rates_without_stage_dates_are_null_with_reason():
+    from helpers.metrics import goals
+
+    wb, _, _ = _core("sf-ja-no-mql", "FY2025Q1")
+    rates = goals.funnel_rates(wb.leads, wb.opportunities, wb.as_of)
+    assert (rates["avg_deal_size"], rates["win_rate"], rates["leads"]) == (1_350_000, 0.5, 10)
+    assert rates["maturity_days"] == pytest.approx(68.8)
+    for key in ("mql", "sql", "mql_rate", "sql_rate", "opportunity_rate"):
+        assert rates[key] is None, key
+    assert rates["null_reasons"] == {"mql": "no_mql_dates", "mql_rate": "no_mql_dates", "sql_rate": "no_mql_dates",
+                                     "sql": "no_sql_dates", "opportunity_rate": "no_sql_dates"}
+    assert rates["channel_mix"] == {"Web": {"leads": 0.6, "mql": None}, "セミナー": {"leads": 0.3, "mql": None},
+                                    "展示会": {"leads": 0.1, "mql": None}}
+    # a 2,700,000 goal: 2,700,000 / 1,350,000 = 2 won deals, 2 / 0.5 = 4 opportunities; then SQLs ÷ the unknown
+    # SQL -> opportunity rate (no_sql_dates), MQLs ÷ the unknown MQL -> SQL rate and leads ÷ lead -> MQL (no_mql_dates)
+    rf = goals.reverse_funnel(2_700_000, rates)
+    assert (rf["won_count"]["expected"], rf["opportunities"]["expected"]) == (2.0, 4.0)
+    assert all(rf[k] == {"expected": None, "low_95": None, "high_95": None} for k in ("sqls", "mqls", "leads"))
+    assert rf["null_reasons"] == {"sqls": "no_sql_dates", "mqls": "no_mql_dates", "leads": "no_mql_dates"}
+
+
+@pytest.mark.parametrize("lang, na", [("en", "n/a"), ("ja", "該当なし")])
+def test_plan_view_says_the_unrecorded_stages_are_na(tmp_path, lang, na):
+    """Notebook 04 with a FY2025Q1 revenue goal of 2,700,000: the reverse funnel's SQL, MQL and lead rows are n/a with
+    both reasons under the table, and the marketing list says n/a with the reason, never an MQL count or channel mix."""
+    import html
+    import shutil
+
+    from helpers.report.session import open_session
+    from helpers.views import goals_views as gv
+
+    folder = tmp_path / "d"
+    shutil.copytree(NEWUSER3 / "sf-ja-no-mql", folder)
+    (folder / "targets.csv").write_text("period,metric,target\nFY2025Q1,won_revenue,2700000\n", encoding="utf-8")
+    s = open_session(str(folder), period="FY2025Q1", lang=lang, theme=False)
+    g = gv.compute(s)
+    assert g.section["reverse_funnel"]["null_reasons"] == {"sqls": "no_sql_dates", "mqls": "no_mql_dates",
+                                                           "leads": "no_mql_dates"}
+    table = gv.reverse_funnel_view(s, g).data
+    mql_reason, sql_reason = (html.escape(t(f"reason_no_{x}_dates", lang)) for x in ("mql", "sql"))   # sales&#x27;
+    assert table.count(f"<td>{na}</td>") == 3
+    assert table.count(mql_reason) == 1 and table.count(sql_reason) == 1
+    lists = gv.department_lists(s, g).data
+    assert f"{t('mqls', lang)}: {na} ({mql_reason})" in lists and f"{t('leads', lang)}: {na} ({mql_reason})" in lists
+    assert t("reverse_by_channel", lang) not in lists

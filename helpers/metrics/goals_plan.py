@@ -158,6 +158,9 @@ def funnel_rates_of(data: GoalData, inputs: dict | None = None) -> dict:
       cohort of leads created in the RATE_DAYS days ending ``maturity_days`` before as_of (mature cohorts),
       ``maturity_days`` = 80th percentile of days from lead created to its deal won (HORIZON_DAYS when unknown).
     - ``channel_mix``: {channel: {leads, mql}} shares of those cohort leads and MQLs.
+    - ``null_reasons``: without any mql_at / sql_at the stage's cohort figures (mql, mql_rate, sql_rate / sql,
+      sql_rate, opportunity_rate) and the mix's MQL shares are None, with no_mql_dates / no_sql_dates
+      (:func:`stage_rate_nulls`).
     - ``days_to_won``: median days from lead created / mql_at / sql_at / opportunity created to won closed_at,
       over leads whose deal was won in the LOOKBACK_DAYS before as_of.
     Lead figures are None without a leads table. Every figure is an engine aggregate (helpers.metrics.goals_engine,
@@ -185,10 +188,36 @@ def funnel_rates_of(data: GoalData, inputs: dict | None = None) -> dict:
     mix = data.source.fetch(channel_mix_expr(data.leads(), data.opps(), data.a, engine._day(c_start),
                                              engine._day(c_end))).to_pylist()
     n_leads, n_mql = sum(r["leads"] for r in mix), sum(r["mql"] for r in mix)
+    no_mql = stage_rate_nulls(out, data)
     if n_leads:
-        out["channel_mix"] = {str(r["channel"]): {"leads": r["leads"] / n_leads, "mql": r["mql"] / n_mql if n_mql else 0.0}
+        out["channel_mix"] = {str(r["channel"]): {"leads": r["leads"] / n_leads,
+                                                  "mql": None if no_mql else r["mql"] / n_mql if n_mql else 0.0}
                               for r in sorted(mix, key=lambda r: str(r["channel"]))}
     return out
+
+
+#: A lead stage's date column -> the cohort figures of :func:`funnel_rates_of` it makes unknown (the funnel's cohort
+#: rule, helpers.metrics.limits.DataFacts.stage_codes): no mql_at -> the MQLs and the rates into and out of MQL.
+STAGE_RATE_FIGURES = {"mql_at": ("mql", "mql_rate", "sql_rate"), "sql_at": ("sql", "sql_rate", "opportunity_rate")}
+
+
+def stage_rate_nulls(out: dict, data: GoalData) -> bool:
+    """Null in `out` (the rates of :func:`funnel_rates_of`, changed in place) the cohort figures of a lead stage the
+    data does not record (no lead carries its date: ``no_mql_dates`` / ``no_sql_dates`` by
+    :func:`helpers.metrics.pipeline.stage_dates_reason`, read through ``data_facts_of(...).stage_codes``), each reason
+    in ``out["null_reasons"]`` (sql_rate says no_mql_dates when both hold); True when the MQL stage is unknown (the
+    channel mix's MQL shares are too). A count of such a stage is a guess (a lead with a deal counted as an MQL), not 0."""
+    from helpers.metrics.limits import data_facts_of
+
+    codes = data_facts_of(data.source, data.as_of).stage_codes
+    reasons = {}
+    for column, code in reversed(codes.items()):   # sql first: the MQL reason wins
+        for key in STAGE_RATE_FIGURES[column]:
+            out[key] = None
+            reasons[key] = code
+    if reasons:
+        out["null_reasons"] = dict(out.get("null_reasons") or {}, **reasons)
+    return "mql_at" in codes
 
 
 def resampled_means(amounts: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -210,6 +239,7 @@ def reverse_funnel(revenue_target, rates: dict, draws: int = 2000, seed: int = S
     the closed deals, step rates on the cohort counts, lead-sourced share on the recent opportunities)
     and the average deal as the mean of a resample of the won amounts; percentiles 2.5 and 97.5, a bound moved out to
     expected when it lies beyond (helpers.metrics.goals_forecast.percentile_bounds: a point inside its interval).
+    ``null_reasons``: the steps a rate the data cannot give leaves unknown (:func:`stage_step_reasons`).
     """
     point = reverse_arithmetic(revenue_target, rates["avg_deal_size"], rates["win_rate"], rates["opportunity_rate"],
                                rates["sql_rate"], rates["mql_rate"], rates["lead_sourced_share"] if rates["lead_sourced_share"] is not None else 1.0)
@@ -238,6 +268,26 @@ def reverse_funnel(revenue_target, rates: dict, draws: int = 2000, seed: int = S
         ok = point[key] is not None and len(values) > 0
         low, high = percentile_bounds(values, point[key], 95) if ok else (None, None)
         out[key] = {"expected": point[key], "low_95": low, "high_95": high}
+    reasons = stage_step_reasons(rates.get("null_reasons") or {})
+    if reasons:
+        out["null_reasons"] = reasons
+    return out
+
+
+#: A reverse funnel step -> the rate it divides by (from the SQLs on: a step is unknown when an earlier one is).
+STEP_RATES = (("sqls", "opportunity_rate"), ("mqls", "sql_rate"), ("leads", "mql_rate"))
+
+
+def stage_step_reasons(rate_reasons: dict) -> dict:
+    """The reasons of the reverse funnel's steps left unknown by a rate the data cannot give (`rate_reasons`: the
+    rates' null_reasons, :func:`stage_rate_nulls`): {step: code}, a step whose own rate is null its rate's reason, a
+    later step whose rate is known the earlier step's (no sql_at only: SQLs, MQLs and leads say no_sql_dates; neither:
+    SQLs no_sql_dates, MQLs and leads no_mql_dates)."""
+    out, code = {}, None
+    for step, rate in STEP_RATES:
+        code = rate_reasons.get(rate) or code
+        if code:
+            out[step] = code
     return out
 
 

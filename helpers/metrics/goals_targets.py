@@ -10,7 +10,7 @@ from helpers.data.periods import Period
 from helpers.data.schema import DEFAULT_DEPARTMENT, TARGET_METRICS
 from helpers.metrics.goals_constants import IMPLAUSIBLE_RATIO, TEN_THOUSAND_CURRENCIES, UNIT_SLIPS, WARMUP_DAYS
 from helpers.metrics.goals_data import GoalData, frames_data
-from helpers.metrics.pipeline import dates, day, ratio
+from helpers.metrics.pipeline import dates, day, ratio, stage_dates_of_frame, stage_dates_reason
 
 
 def actual(leads: pd.DataFrame | None, opps: pd.DataFrame, metric: str, start, end, as_of, channel: str | None = None):
@@ -44,11 +44,10 @@ LEAD_STAGE_COLUMN = {"leads": None, "mqls": "mql_at", "sqls": "sql_at"}
 
 def lead_metric_gap(leads: pd.DataFrame | None, metric: str, period: Period) -> str | None:
     """Why a lead metric's count of `period` is unknown, or None when it can be counted: ``no_leads_table``,
-    ``leads_not_covered`` (the leads table ends before the period starts: unknown, not 0), ``no_stage_dates``
-    (no lead carries the stage's date, e.g. no sql_at at all: the CRM does not record the stage)."""
-    facts = None if leads is None else {
-        "last": dates(leads, "created_at").max(),
-        **{c: int(leads[c].notna().sum()) if c in leads.columns else 0 for c in ("mql_at", "sql_at")}}
+    ``leads_not_covered`` (the leads table ends before the period starts: unknown, not 0), ``no_mql_dates`` /
+    ``no_sql_dates`` (no lead carries the stage's date, e.g. no sql_at at all: the CRM does not record the stage; the one
+    rule :func:`helpers.metrics.pipeline.stage_dates_reason`)."""
+    facts = None if leads is None else {"last": dates(leads, "created_at").max(), **stage_dates_of_frame(leads)}
     return lead_gap(facts, metric, period)
 
 
@@ -63,9 +62,7 @@ def lead_gap(lead_facts: dict | None, metric: str, period: Period) -> str | None
     if last_lead is None or pd.isna(last_lead) or last_lead < day(period.start):
         return "leads_not_covered"
     column = LEAD_STAGE_COLUMN[metric]
-    if column is not None and not lead_facts[column]:
-        return "no_stage_dates"
-    return None
+    return None if column is None else stage_dates_reason(column, lead_facts[column])
 
 
 def targets_for(leads, opps, targets: pd.DataFrame | None, period: Period, as_of, first_date) -> list[dict]:
@@ -101,7 +98,8 @@ def targets_for_of(data: GoalData, targets: pd.DataFrame | None, period: Period,
     Rows: {period, metric, department, channel, target, source, null_reason}, in TARGET_METRICS order. A
     last-year goal is None with null_reason ``no_data_last_year`` when the data does not cover that period,
     ``warmup_last_year`` when its year-earlier period lies in the data's first WARMUP_DAYS (:func:`covered`, every
-    metric), else a lead metric's :func:`lead_metric_gap` (``no_leads_table``, ``leads_not_covered``, ``no_stage_dates``).
+    metric), else a lead metric's :func:`lead_metric_gap` (``no_leads_table``, ``leads_not_covered``, ``no_mql_dates``,
+    ``no_sql_dates``).
     """
     rows = given_goals(targets, period)
     given = {r["metric"] for r in rows if r["channel"] is None}

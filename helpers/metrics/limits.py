@@ -47,7 +47,7 @@ REASON_CODES = (
     "projection_nothing_closed", "projection_no_lost_deals",
     "segment_not_in_opportunities", "segment_not_in_leads", "no_cohort_mqls", "no_cohort_sqls",
     "no_cohort_opportunities", "no_maturity_data", "no_initiative", "no_open_deals", "no_stale_amounts", "open_amounts_missing",
-    "nothing_closed", "no_stage_dates", "same_day_cycle", "no_created_dates",
+    "nothing_closed", "same_day_cycle", "no_created_dates",
     # lead quality (helpers.metrics.lead_quality, lead_score, lead_feedback, lead_section)
     "no_observed_leads", "nothing_flagged", "nothing_converted", "all_flagged", "too_few_observed", "too_few_converted",
     "no_score_attributes", "test_one_class", "no_attributes", "no_clean_attributes", "no_mqls", "none_accepted",
@@ -471,9 +471,10 @@ def _explain_coverage(coverage: dict, facts: DataFacts) -> dict:
 
 def _explain_reverse_funnel(reverse_funnel: dict, facts: DataFacts) -> dict:
     """explain_goals's reverse funnel rules (new dicts): every stage null with no_amounts, else every stage but
-    won_count with no_lost_deals; null_reasons only when one is null."""
+    won_count with no_lost_deals, those before the reasons the funnel already has (no_mql_dates, no_sql_dates);
+    null_reasons only when one is null."""
     rf = {k: dict(v) for k, v in reverse_funnel.items() if k != "null_reasons"}
-    rf_reasons = {}
+    rf_reasons = dict(reverse_funnel.get("null_reasons") or {})   # the stage dates' (goals_plan.stage_step_reasons)
     for key in rf:
         code = facts.amounts_code if facts.no_amounts else ("no_lost_deals" if facts.no_lost_deals and key != "won_count" else None)
         if code:

@@ -14,8 +14,9 @@ import pandas as pd
 
 from helpers.labels import scoped, t
 from helpers.metrics import goals, limits, season
+from helpers.metrics.pipeline import STAGE_DATE_REASONS
 from helpers.views import display, fmt
-from helpers.views.common import channel_label, open_amount_text
+from helpers.views.common import channel_label, open_amount_text, reason_text
 from helpers.views.theme import MARKETING, POSITIVE, SALES, finish, legend_outside, money_axis, percent_axis
 
 if TYPE_CHECKING:   # the notebook's context object, made by the report layer (type only)
@@ -309,16 +310,24 @@ def reverse_funnel_view(s: Session, g: GoalsResult):
     scopes = {"won_count": "last_365_days", "opportunities": "last_365_days", "sqls": "mature_cohorts",
               "mqls": "mature_cohorts", "leads": "mature_cohorts"}
     stage_of = {"opportunities": "opportunity", "sqls": "sql", "mqls": "mql", "leads": "lead"}
-    rows = []
+    rows, stage_reasons = [], {}
     for key in goals.FUNNEL_STEPS:
         iv = rf[key]
         w = windows.get(stage_of.get(key)) if key in stage_of else None
         why = (rf.get("null_reasons") or {}).get(key)
+        if why in STAGE_DATE_REASONS.values():   # the stage is not recorded: n/a in the cell, its reason once under the table
+            stage_reasons[why] = None
+            needed = t("not_available", s.lang)
+        else:
+            needed = _reason(s, why) if why else _interval_text(iv, False, s)
         rows.append({t("funnel_stage", s.lang): t(key, s.lang),
-                     t("reverse_needed", s.lang): _reason(s, why) if why else _interval_text(iv, False, s),
+                     t("reverse_needed", s.lang): needed,
                      t("reverse_divided_by", s.lang): f"{scoped(used[key][0], scopes[key], s.lang)} {used[key][1]}",
                      t("reverse_by_when", s.lang): "" if w is None else f"{w['start']:%Y-%m-%d} – {w['end']:%Y-%m-%d}"})
-    return display.table(pd.DataFrame(rows))
+    table = display.table(pd.DataFrame(rows))
+    if not stage_reasons:
+        return table
+    return _join(table, display.bullets([reason_text(code, s.lang) for code in stage_reasons]))
 
 
 def department_lists(s: Session, g: GoalsResult):
@@ -342,14 +351,17 @@ def department_lists(s: Session, g: GoalsResult):
             have = t("reverse_so_far_ahead", s.lang).format(n=fmt.number(so_far, s.lang), ahead=fmt.number(-gap, s.lang))
         else:
             have = t("reverse_so_far", s.lang).format(n=fmt.number(so_far, s.lang), gap=fmt.number(gap, s.lang))
+        if reasons.get(key):   # the stage is not recorded (no mql_at / sql_at): n/a with its reason, not a made-up rate
+            return f"{t(key, s.lang)}: {t('not_available', s.lang)} ({reason_text(reasons[key], s.lang)})"
         return t("reverse_need_line", s.lang).format(n=fmt.number(rf[key]["expected"], s.lang), what=t(key, s.lang),
                                                      low=fmt.number(rf[key]["low_95"], s.lang),
                                                      high=fmt.number(rf[key]["high_95"], s.lang), when=when, have=have)
 
     marketing = [need("lead", "leads"), need("mql", "mqls")]
     top = sorted(plan["by_channel"].items(), key=lambda kv: -(kv[1]["leads"] or 0))
-    marketing.append(t("reverse_by_channel", s.lang) + ": " + ", ".join(
-        f"{channel_label(s.config, ch, s.lang)} {fmt.number(v['leads'], s.lang)} / {fmt.number(v['mqls'], s.lang)}" for ch, v in top))
+    if any(v["leads"] is not None for _, v in top):   # none without the lead stages' rates: said in the lines above
+        marketing.append(t("reverse_by_channel", s.lang) + ": " + ", ".join(
+            f"{channel_label(s.config, ch, s.lang)} {fmt.number(v['leads'], s.lang)} / {fmt.number(v['mqls'], s.lang)}" for ch, v in top))
     sales = [need("opportunity", "opportunities"),
              t("reverse_win_rate_line", s.lang).format(win=fmt.rate(rates["win_rate"], s.lang), n=rates["closed_count"]),
              t("reverse_cycle_line", s.lang).format(days=fmt.number(rates["days_to_won"]["opportunity"], s.lang))]
