@@ -444,3 +444,40 @@ def test_pairs_too_many_to_keep_are_computed_for_each_period_with_the_same_figur
     assert c == section["coverage"] == expected["coverage"]
     assert section["models"] == expected["models"]
     assert section["models"]["linear"]["won"][A.NO_TOUCHES]["revenue"] == 99_999   # O5: won in P without a touch
+
+
+# O1 (lead L1, created 2025-01-10, won 2025-02-20 at 100) and O2 (lead L2, created 2025-04-05, won 2025-05-10, no
+# amount), one touch on each lead. 2025Q2: the only deal won (and the only one created) is O2, without an amount: every
+# channel's credit in money is unknown, so the Total is n/a with the reason under the table, never ¥0. 2025Q1: O1's 100.
+UNPRICED_LEADS = "lead_id,created_at,channel,opportunity_id\nL1,2025-01-05,web,O1\nL2,2025-04-01,seminar,O2\n"
+UNPRICED_OPPS = ("opportunity_id,created_at,closed_at,outcome,amount,lead_id\n"
+                 "O1,2025-01-10,2025-02-20,won,100,L1\nO2,2025-04-05,2025-05-10,won,,L2\n")
+UNPRICED_TOUCHES = ("touch_id,lead_id,touched_at,channel,campaign,touch_type,content,opportunity_id\n"
+                    "T1,L1,2025-01-05,web,,form,,\nT2,L2,2025-04-01,seminar,,event,,\n")
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_models_total_is_na_when_no_deal_of_the_period_has_an_amount(tmp_path, lang):
+    import html
+
+    from helpers.labels import t
+    from helpers.report.session import open_session
+    from helpers.views import attribution_views as av
+
+    for name, text in (("leads.csv", UNPRICED_LEADS), ("opportunities.csv", UNPRICED_OPPS), ("touches.csv", UNPRICED_TOUCHES)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    na = t("not_available", lang)
+    for kind, code in (("won", "won_amounts_missing"), ("pipeline", "created_amounts_missing")):
+        s = open_session(str(tmp_path), period="2025Q2", lang=lang, theme=False)
+        a = av.compute(s)
+        assert all(c["revenue" if kind == "won" else "amount"] is None
+                   for c in a.section["models"]["first_touch"][kind].values())
+        text = av.models_table(s, a, kind).data
+        total = text[text.index(f"<td>{t('total', lang)}</td>"):].split("</tr>")[0]
+        assert total.count(f"<td>{na}</td>") == len(A.POSITION_MODELS) and ">¥0</td>" not in text
+        assert text.count(html.escape(t(f"reason_{code}", lang))) == 1   # once, not beside the no-touches sentence
+        assert t("attribution_unpriced_no_touches", lang).split("{")[0] not in text
+        s1 = open_session(str(tmp_path), period="2025Q1", lang=lang, theme=False)
+        text1 = av.models_table(s1, av.compute(s1), kind).data
+        total1 = text1[text1.index(f"<td>{t('total', lang)}</td>"):].split("</tr>")[0]
+        assert total1.count(">¥100</td>") == len(A.POSITION_MODELS) and t(f"reason_{code}", lang) not in text1

@@ -204,12 +204,14 @@ STAGE_RATE_FIGURES = {"mql_at": ("mql", "mql_rate", "sql_rate"), "sql_at": ("sql
 def stage_rate_nulls(out: dict, data: GoalData) -> bool:
     """Null in `out` (the rates of :func:`funnel_rates_of`, changed in place) the cohort figures of a lead stage the
     data does not record (no lead carries its date: ``no_mql_dates`` / ``no_sql_dates`` by
-    :func:`helpers.metrics.pipeline.stage_dates_reason`, read through ``data_facts_of(...).stage_codes``), each reason
+    :func:`helpers.metrics.pipeline.stage_dates_reason`, read through ``DataFacts.stage_codes``), each reason
     in ``out["null_reasons"]`` (sql_rate says no_mql_dates when both hold); True when the MQL stage is unknown (the
-    channel mix's MQL shares are too). A count of such a stage is a guess (a lead with a deal counted as an MQL), not 0."""
-    from helpers.metrics.limits import data_facts_of
+    channel mix's MQL shares are too). A count of such a stage is a guess (a lead with a deal counted as an MQL), not 0.
+    Read from the goals' facts row (:meth:`GoalData.facts`, fetched once: its leads carrying an mql_at / sql_at)."""
+    from helpers.metrics.limits import with_stage_facts
 
-    codes = data_facts_of(data.source, data.as_of).stage_codes
+    known = data.facts()
+    codes = with_stage_facts(known["facts"], known["leads"]).stage_codes
     reasons = {}
     for column, code in reversed(codes.items()):   # sql first: the MQL reason wins
         for key in STAGE_RATE_FIGURES[column]:

@@ -41,8 +41,8 @@ BULK_CODES = ("one_created_at",)
 
 #: Every reason code a figure can be null for (each has the label ``reason_<code>``).
 REASON_CODES = (
-    "no_lost_deals", "lost_amounts_zero", "no_amounts", "won_amounts_missing", "one_created_at", "no_opportunities",
-    "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
+    "no_lost_deals", "lost_amounts_zero", "no_amounts", "won_amounts_missing", "created_amounts_missing", "one_created_at",
+    "no_opportunities", "no_closed_deals", "no_won_deals", "no_closed_amounts", "zero_cycle",
     "no_leads", "leads_not_covered", "no_cohort_leads", "too_few_cohort_leads", "no_conversion_curve",
     "projection_nothing_closed", "projection_no_lost_deals",
     "segment_not_in_opportunities", "segment_not_in_leads", "no_cohort_mqls", "no_cohort_sqls",

@@ -77,9 +77,14 @@ def weights_table(s: Session, a: AttributionResult):
     return display.stack(display.table(pd.DataFrame(rows)), display.bullets(lines))
 
 
+#: The reason the models table's Total is n/a when no deal of the period has an amount (by kind).
+UNPRICED_TOTAL = {"won": "won_amounts_missing", "pipeline": "created_amounts_missing"}
+
+
 def models_table(s: Session, a: AttributionResult, kind: str = "won"):
     """Every position model side by side per channel: won revenue (`kind` "won") or pipeline created ("pipeline"),
-    the row 'no touches recorded' and the total (each column adds up to the period's figure exactly)."""
+    the row 'no touches recorded' and the total (each column adds up to the period's figure exactly; n/a with the
+    reason under the table when no deal of the period has an amount: won_amounts_missing / created_amounts_missing)."""
     models = a.section.get("models") or {}
     if not models:
         return None
@@ -88,21 +93,28 @@ def models_table(s: Session, a: AttributionResult, kind: str = "won"):
     if (a.section.get("null_reasons") or {}).get("models.deals"):   # no opportunities table: no credit to show, its reason
         return display.note(reason_text(a.section["null_reasons"]["models.deals"], s.lang), warn=True)
     channels = list(models[A.POSITION_MODELS[0]][kind])
-    rows = []
+    rows, unpriced = [], False
     for ch in channels + ["__total__"]:
         row = {t("channel", s.lang): t("total", s.lang) if ch == "__total__" else _channel(s, ch)}
         for model in A.POSITION_MODELS:
             cells = models[model][kind]
-            if ch == "__total__":
-                # the known amounts (an unpriced no-touch row is None: it adds nothing, said under the table)
-                value = sum(c[key] or 0.0 for c in cells.values()) if money else sum(c["deals"] for c in cells.values())
+            if ch == "__total__" and money:
+                # the known amounts (an unpriced no-touch row is None: it adds nothing, said under the table); none
+                # known at all (every deal of the period without an amount): n/a with its reason, never 0
+                known = [c[key] for c in cells.values() if c[key] is not None]
+                value = sum(known) if known else None
+                unpriced = unpriced or (not known and bool(cells))
+            elif ch == "__total__":
+                value = sum(c["deals"] for c in cells.values())
             else:
                 value = cells[ch][key] if money else cells[ch]["deals"]
             row[t(f"model_{model}", s.lang)] = fmt.money(value, s.config) if money else fmt.number(value, s.lang, 2)
         rows.append(row)
     parts = [display.table(pd.DataFrame(rows))]
+    if unpriced:   # the period's deals exist and none has an amount: unknown, not 0
+        parts.append(display.bullets([reason_text(UNPRICED_TOTAL[kind], s.lang)]))
     bare = models[A.POSITION_MODELS[0]][kind].get(A.NO_TOUCHES)
-    if money and bare is not None and bare[key] is None:   # its deals exist, none has an amount: unknown, not 0
+    if money and not unpriced and bare is not None and bare[key] is None:   # its deals exist, none has an amount: unknown, not 0
         parts.append(display.bullets([unpriced_no_touches(s)]))
     if not money:   # no amounts: credits in deals; no deals at all (no_opportunities): its reason
         reason = a.section["null_reasons"]["revenue"]
