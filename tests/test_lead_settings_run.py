@@ -31,10 +31,16 @@ def _run(tmp_path, settings: str, lang: str):
     (data / "opportunities.csv").write_text(OPPORTUNITIES, encoding="utf-8")
     config = tmp_path / f"settings_{lang}.yaml"
     config.write_text(settings, encoding="utf-8")
-    empty = tmp_path / "notebooks"   # no notebook: a run past the settings' check stops at 'no notebooks'
-    empty.mkdir(exist_ok=True)
-    return run.main(["--data", str(data), "--config", str(config), "--notebooks", str(empty), "--period", "2025Q1",
-                     "--out", str(tmp_path / f"out_{lang}"), "--lang", lang])
+    notebooks = tmp_path / "notebooks"   # notebook 05 listed (the check runs only for a run that includes it), never run:
+    notebooks.mkdir(exist_ok=True)      # a run past the settings' check stops at the kernel preflight (no such kernel)
+    (notebooks / "05_lead_quality.ipynb").write_text("{}", encoding="utf-8")
+    kernel = run.KERNEL_NAME
+    run.KERNEL_NAME = "no-such-kernel-for-this-test"
+    try:
+        return run.main(["--data", str(data), "--config", str(config), "--notebooks", str(notebooks), "--period",
+                         "2025Q1", "--out", str(tmp_path / f"out_{lang}"), "--lang", lang])
+    finally:
+        run.KERNEL_NAME = kernel
 
 
 def test_every_lead_setting_problem_is_listed_before_any_notebook_in_japanese(tmp_path, capsys):
@@ -67,4 +73,15 @@ def test_every_lead_setting_problem_is_listed_in_english_and_one_is_said_alone(t
                                       "lead_quality: {mql_rule: {column: web_visits, op: '>=', value: 5}}\n"])
 def test_lead_settings_that_fit_the_data_pass_the_check(settings, tmp_path, capsys):
     assert _run(tmp_path, settings, "en") == 2
-    assert "no notebooks named NN_*.ipynb" in capsys.readouterr().err   # past the check, stopped by the empty folder
+    assert "the Jupyter kernel 'no-such-kernel-for-this-test' is not installed" in capsys.readouterr().err   # past the check
+
+
+def test_a_run_without_notebook_05_is_not_refused_for_its_settings(tmp_path, capsys):
+    """The settings of notebook 05 are checked only when the run includes it (--notebooks with 00 only: a warehouse
+    of the contract's columns and the sample's lead_quality settings, tests/test_warehouse.py)."""
+    from helpers.report import run
+
+    assert _run(tmp_path, "lead_quality: {attributes: [rating]}\n", "en") == 2   # with 05: refused
+    assert "names the column 'rating'" in capsys.readouterr().err
+    (tmp_path / "notebooks" / "05_lead_quality.ipynb").rename(tmp_path / "notebooks" / "00_data_health.ipynb")
+    assert not any(p.name == run.LEAD_QUALITY_NOTEBOOK for p in run.notebook_paths(tmp_path / "notebooks"))

@@ -67,7 +67,7 @@ def test_notebook_06_lists_the_other_channels_and_says_the_warning():
 
     s = open_session(str(CASE), period="FY2024Q1", lang="ja")
     html = av.sourced_table(s, av.compute(s)).data
-    assert "ほかの部門のチャネル(上記以外のタッチのチャネル。データの表記)" in html
+    assert "ほかの部門のチャネル(上記以外のタッチのチャネル)" in html
     assert "ウェブ, セミナー, 営業, 展示会" in html   # every touch channel: none is listed (sorted by code point)
     assert "workbook.yaml にデータの表記で書いてください: attribution: marketing_channels: [セミナー, 展示会]" in html
 

@@ -1,4 +1,4 @@
-"""Report pages a new user read (round 3, /work/newuser-cases3): notebook 04 said "no backtest" twice; notebook 03
+"""Report pages a new user read (round 3; inputs copied into tests/fixtures/newuser3): notebook 04 said "no backtest" twice; notebook 03
 said "1 quarters" and showed the seasonally adjusted change as "n/a n/a" with no reason beside it. Inputs:
 tests/fixtures/newuser3/sf-ja-sjis (the ingested Salesforce JA exports with the user's mapping, April fiscal year)."""
 from pathlib import Path

@@ -222,7 +222,7 @@ def sourced_table(s: Session, a: AttributionResult):
     others = [c for c in touched if c not in listed]   # data spells them: what counts as another department's
     items = [(t("marketing_channels_label", s.lang), channels)]
     if others:
-        items.append((t("other_touch_channels_label", s.lang), ", ".join(others)))
+        items.append((t("other_touch_channels_label", s.lang), ", ".join(channel_label(s.config, c, s.lang) for c in others)))
     said = [" ".join(warning_text(w.code, w.params, s.lang, w.count, w.file, w.column))   # data health's warning, here too
             for w in check_marketing_channels(sec["marketing_channels"], touched, s.config.channel_names)]
     bare = sec["by_department"][A.NO_TOUCHES]   # its deals exist, none has an amount (the data has some): unknown, not 0
