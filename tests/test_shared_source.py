@@ -104,7 +104,9 @@ def test_the_data_facts_and_first_dates_are_fetched_once_per_source(run_snapshot
     assert limits.source_dates(source) == (pd.Timestamp("2025-04-01"), pd.Timestamp("2025-05-20"))
     assert limits.source_dates(source) == (pd.Timestamp("2025-04-01"), pd.Timestamp("2025-05-20"))
     assert limits.source_last_date(source) == pd.Timestamp("2025-06-30")   # O2's closed_at: from the same rows
-    assert len(fetched) == 1 + 2   # the facts' row, then the opportunities' and the leads' dates
+    # the facts' row, the leads' stage dates (how many carry an mql_at / sql_at: pipeline.stage_dates_of, once per
+    # source), then the opportunities' and the leads' dates
+    assert len(fetched) == 1 + 1 + 2
 
 
 def test_the_attribution_of_two_periods_computes_the_data_driven_shares_once(tmp_path, monkeypatch):

@@ -58,7 +58,10 @@ def figures_of(where: str, tmp_path, tables: dict[str, pd.DataFrame], period: st
     """warehouse_core_metrics of `tables` in `where` (the load's checks pass first, as the runner's); with
     `nan_amount`, that opportunity's amount set to the float NaN in the warehouse (an upload writes pandas' NaN as
     null)."""
+    from benchmarks.bench_scale import figures
+    from helpers.metrics.limits import data_facts_of, explain_core
     from helpers.metrics.warehouse import connect, warehouse_core_metrics
+    from helpers.metrics.warehouse_source import _source
     from test_warehouse import plain
 
     tmp_path.mkdir()
@@ -72,8 +75,10 @@ def figures_of(where: str, tmp_path, tables: dict[str, pd.DataFrame], period: st
         wb = warehouse_load(url, schema, tmp_path)
         assert [f for f in wb.findings if f.severity == "error"] == []
         con = connect(url)
-        try:
-            return plain(warehouse_core_metrics(con, wb.config, period, schema=schema))
+        try:   # explained as a folder's core_metrics is (helpers.metrics.limits.explain_core on the warehouse's facts)
+            core = warehouse_core_metrics(con, wb.config, period, schema=schema)
+            source = _source(con, wb.config, schema, "leads", "opportunities")
+            return plain(figures(explain_core(core, data_facts_of(source, core["as_of"]))))
         finally:
             con.disconnect()
 
