@@ -171,7 +171,7 @@ def gap_table(s: Session):
 
 def gap_sentences(s: Session, ck: dict) -> list[str]:
     """One sentence per item where the departments disagree most; the no-answers sentence when the set is empty."""
-    if not ck["respondent_count"]:
+    if ck.get("respondent_count") == 0:   # an answer set without answers (a partial dict: as answered)
         return [t("checklist_no_answers", s.lang)]
     out = []
     for g in ck["largest_gaps"]:
@@ -262,7 +262,7 @@ def evidence_reasons(evidence: dict, lang: str) -> list[str]:
 def recommendations_table(s: Session, ck: dict):
     """The seven initiatives that address unmet items, easiest and most impactful first; without answers, a sentence
     that nothing is recommended from them (not "every item is met")."""
-    if not ck["respondent_count"]:
+    if ck.get("respondent_count") == 0:
         return display.note(t("checklist_no_answers_no_recommendation", s.lang))
     if not ck["recommendations"]:
         return display.note(t("checklist_all_met", s.lang))
