@@ -21,7 +21,8 @@ SKIP_ON_A_FILE = re.compile(r"skip.*\b(is_dir|is_file|exists)\(")
 
 def test_no_test_reads_a_file_outside_the_repository():
     offenders = [f"{path.relative_to(PROJ_ROOT)}:{n}: {line.strip()}"
-                 for path in sorted(TESTS.rglob("*.py")) if path != Path(__file__).resolve()
+                 for path in sorted([*TESTS.rglob("*.py"), *TESTS.rglob("*.md")])   # a fixture's notes too: its
+                 if path != Path(__file__).resolve()                             # inputs must be in the repository
                  for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
                  if OUTSIDE.search(line) or SKIP_ON_A_FILE.search(line)]
     assert offenders == []
